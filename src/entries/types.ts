@@ -1,0 +1,89 @@
+/**
+ * The Entry record: what every stage after decoding sees (DESIGN.md "The Entry record").
+ * Pure types; no runtime code beyond constants.
+ */
+
+/** Digest algorithms tlogwatch normalises; the textual form is `<alg>:<lower-case hex>`. */
+export type DigestAlgorithm = 'sha256' | 'sha384' | 'sha512';
+export type Digest = `${DigestAlgorithm}:${string}`;
+
+/**
+ * Fulcio certificate extensions 1.3.6.1.4.1.57264.1.1–.24 by name (sigstore/fulcio docs/oid-info.md;
+ * reference/rekor.md §6). `.1`–`.6` are deprecated raw strings, `.8`–`.24` DER UTF8Strings,
+ * `.7` is the OtherName SAN (kept as `otherNameSan`).
+ */
+export const FULCIO_OIDS = {
+  issuerV1: '1.3.6.1.4.1.57264.1.1',
+  githubWorkflowTrigger: '1.3.6.1.4.1.57264.1.2',
+  githubWorkflowSha: '1.3.6.1.4.1.57264.1.3',
+  githubWorkflowName: '1.3.6.1.4.1.57264.1.4',
+  githubWorkflowRepository: '1.3.6.1.4.1.57264.1.5',
+  githubWorkflowRef: '1.3.6.1.4.1.57264.1.6',
+  otherNameSan: '1.3.6.1.4.1.57264.1.7',
+  issuer: '1.3.6.1.4.1.57264.1.8',
+  buildSignerURI: '1.3.6.1.4.1.57264.1.9',
+  buildSignerDigest: '1.3.6.1.4.1.57264.1.10',
+  runnerEnvironment: '1.3.6.1.4.1.57264.1.11',
+  sourceRepositoryURI: '1.3.6.1.4.1.57264.1.12',
+  sourceRepositoryDigest: '1.3.6.1.4.1.57264.1.13',
+  sourceRepositoryRef: '1.3.6.1.4.1.57264.1.14',
+  sourceRepositoryIdentifier: '1.3.6.1.4.1.57264.1.15',
+  sourceRepositoryOwnerURI: '1.3.6.1.4.1.57264.1.16',
+  sourceRepositoryOwnerIdentifier: '1.3.6.1.4.1.57264.1.17',
+  buildConfigURI: '1.3.6.1.4.1.57264.1.18',
+  buildConfigDigest: '1.3.6.1.4.1.57264.1.19',
+  buildTrigger: '1.3.6.1.4.1.57264.1.20',
+  runInvocationURI: '1.3.6.1.4.1.57264.1.21',
+  sourceRepositoryVisibilityAtSigning: '1.3.6.1.4.1.57264.1.22',
+  deploymentEnvironment: '1.3.6.1.4.1.57264.1.23',
+  tokenSubject: '1.3.6.1.4.1.57264.1.24',
+} as const;
+
+export type FulcioClaimName = keyof typeof FULCIO_OIDS;
+export type FulcioClaims = Partial<Record<FulcioClaimName, string>>;
+
+export interface Signer {
+  type: 'x509' | 'key';
+  /** `sha256:<hex>` of the DER certificate (x509) or of the DER SubjectPublicKeyInfo (key). */
+  fingerprint: Digest;
+  /** Subject alternative name: email, URI or OtherName identity. */
+  san?: string;
+  /** OIDC issuer: from OID .8, else the deprecated .1. */
+  issuer?: string;
+  fulcio?: FulcioClaims;
+  /** Certificate validity, seconds since the epoch (x509 only). */
+  notBefore?: number;
+  notAfter?: number;
+}
+
+/** Kinds tlogwatch decodes fully; any other kind string is kept verbatim with whatever digests its schema carries. */
+export type KnownKind = 'hashedrekord' | 'dsse' | 'intoto' | 'rekord' | 'helm' | 'jar' | 'rpm' | 'tuf' | 'rfc3161' | 'alpine' | 'cose';
+export type EntryKind = KnownKind | (string & {});
+
+/** Why a body could not be fully decoded. The entry is still mirrored and indexed by what is known. */
+export interface DecodeProblem {
+  code: 'ENTRY_MALFORMED' | 'ENTRY_UNSUPPORTED_KIND';
+  message: string;
+}
+
+export interface Entry {
+  /** The log's name in this mirror (config key), e.g. `rekor.sigstore.dev` or `log2025-1`. */
+  log: string;
+  /** Virtual (global) log index for Rekor v1; the tile index for Rekor v2. A safe integer. */
+  index: number;
+  /** RFC 6962 leaf hash, hex: SHA-256(0x00 || canonical body). */
+  leafHash: string;
+  /** Rekor v1 entry UUID (= leaf hash hex); the same for v2. */
+  uuid: string;
+  /** Seconds since the epoch; absent on Rekor v2 (which has no integrated time). */
+  integratedTime?: number;
+  kind: EntryKind;
+  apiVersion: string;
+  /** Normalised digests: artifact, payload, envelope, attestation subjects. Sorted, unique. */
+  digests: Digest[];
+  /** The first signer; `signers` carries all of them when there are several (DSSE). */
+  signer?: Signer;
+  signers?: Signer[];
+  /** Set when the body was not fully understood. */
+  problem?: DecodeProblem;
+}

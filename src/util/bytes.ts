@@ -1,0 +1,51 @@
+/** Strict encoders and decoders for untrusted bytes (STYLE.md habit 4: reject rather than normalise). */
+
+const HEX_RE = /^(?:[0-9a-f]{2})*$/;
+const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
+/** Lower-case hex only; `expectedBytes` enforces an exact length. Returns undefined when invalid. */
+export function parseHex(s: string, expectedBytes?: number): Uint8Array | undefined {
+  if (!HEX_RE.test(s)) return undefined;
+  if (expectedBytes !== undefined && s.length !== expectedBytes * 2) return undefined;
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}
+
+export function toBase64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+}
+
+/** Standard padded base64 (RFC 4648 §4). Node's decoder silently skips bad characters; this does not. */
+export function parseBase64(s: string, expectedBytes?: number): Uint8Array | undefined {
+  if (!B64_RE.test(s)) return undefined;
+  const out = new Uint8Array(Buffer.from(s, 'base64'));
+  if (expectedBytes !== undefined && out.length !== expectedBytes) return undefined;
+  return out;
+}
+
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+
+export const utf8 = {
+  encode: (s: string): Uint8Array => new TextEncoder().encode(s),
+  /** Fatal decoding: invalid UTF-8 throws instead of producing U+FFFD. */
+  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b),
+};

@@ -1,0 +1,43 @@
+/**
+ * Every metric tlogwatch exports, defined in one place (STYLE.md habit 9; Prometheus naming practices:
+ * one `tlogwatch_` prefix, base units, `_total` only on counters, bounded labels). A private registry,
+ * so tests can create independent instances and nothing leaks into prom-client's global one.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type LogStateLabel = 'following' | 'bootstrapping' | 'halted' | 'stalled';
+export const LOG_STATES: readonly LogStateLabel[] = ['following', 'bootstrapping', 'halted', 'stalled'];
+
+export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
+  const registry = new Registry();
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: '' });
+  const r = [registry];
+  return {
+    registry,
+    upstreamTreeSize: new Gauge({ name: 'tlogwatch_upstream_tree_size', help: 'Size of the latest checkpoint seen upstream (signature verified).', labelNames: ['log'], registers: r }),
+    verifiedTreeSize: new Gauge({ name: 'tlogwatch_verified_tree_size', help: 'Size of the latest checkpoint whose root the mirror recomputed.', labelNames: ['log'], registers: r }),
+    mirrorLagEntries: new Gauge({ name: 'tlogwatch_mirror_lag_entries', help: 'Upstream tree size minus verified tree size.', labelNames: ['log'], registers: r }),
+    lastVerifiedCheckpointTimestamp: new Gauge({ name: 'tlogwatch_last_verified_checkpoint_timestamp_seconds', help: 'Unix time at which the latest checkpoint was verified.', labelNames: ['log'], registers: r }),
+    entriesIngested: new Counter({ name: 'tlogwatch_entries_ingested_total', help: 'Entries verified, decoded and committed to the store.', labelNames: ['log', 'kind'], registers: r }),
+    verificationFailures: new Counter({ name: 'tlogwatch_verification_failures_total', help: 'Verification failures by reason (a log halts on each).', labelNames: ['log', 'reason'], registers: r }),
+    logState: new Gauge({ name: 'tlogwatch_log_state', help: '1 for the current state of each log, 0 for the others.', labelNames: ['log', 'state'], registers: r }),
+    fetchDuration: new Histogram({ name: 'tlogwatch_fetch_duration_seconds', help: 'Duration of requests to the upstream log.', labelNames: ['log', 'endpoint'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r }),
+    upstreamErrors: new Counter({ name: 'tlogwatch_upstream_errors_total', help: 'Failed upstream requests by HTTP status or error code.', labelNames: ['log', 'code'], registers: r }),
+    batchDuration: new Histogram({ name: 'tlogwatch_batch_duration_seconds', help: 'Time to fetch, verify, decode and commit one batch.', labelNames: ['log'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
+    findings: new Counter({ name: 'tlogwatch_findings_total', help: 'Findings raised, by rule and severity.', labelNames: ['rule', 'severity'], registers: r }),
+    findingsOpen: new Gauge({ name: 'tlogwatch_findings_open', help: 'Findings not yet acknowledged or suppressed.', labelNames: ['severity'], registers: r }),
+    notifications: new Counter({ name: 'tlogwatch_notifications_total', help: 'Notification delivery attempts by channel and result.', labelNames: ['channel', 'result'], registers: r }),
+    outboxPending: new Gauge({ name: 'tlogwatch_notification_outbox_pending', help: 'Notifications waiting in the durable outbox.', labelNames: ['channel'], registers: r }),
+    httpRequestDuration: new Histogram({ name: 'tlogwatch_http_request_duration_seconds', help: 'API request duration by route, method and status.', labelNames: ['route', 'method', 'status'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
+    storeBytes: new Gauge({ name: 'tlogwatch_store_bytes', help: 'Approximate size of the LevelDB store on disk.', registers: r }),
+    jobRuns: new Counter({ name: 'tlogwatch_job_runs_total', help: 'Scheduled job runs by job and result.', labelNames: ['job', 'result'], registers: r }),
+    jobLastSuccess: new Gauge({ name: 'tlogwatch_job_last_success_timestamp_seconds', help: 'Unix time of the last successful run of each scheduled job.', labelNames: ['job'], registers: r }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;
+
+/** Sets the one-hot `tlogwatch_log_state` gauge for a log. */
+export function setLogState(m: Metrics, log: string, state: LogStateLabel): void {
+  for (const s of LOG_STATES) m.logState.set({ log, state: s }, s === state ? 1 : 0);
+}

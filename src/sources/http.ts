@@ -1,0 +1,212 @@
+/**
+ * The one HTTP helper every source uses (STYLE.md habit 3): timeouts, retries with exponential backoff
+ * and full jitter, Retry-After, a requests-per-minute budget, response size caps and a User-Agent.
+ *
+ * Contract: a response with a 2xx status whose body passes `parse` is returned; 404 is returned as
+ * `undefined` (the caller decides whether "not there" is normal, e.g. a tile not yet published);
+ * 408/425/429/5xx, network errors, timeouts, truncated bodies and bodies that `parse` rejects are
+ * transient and retried up to `retries` times; any other status is final. Exhausted retries throw a
+ * TlogwatchError of kind `transient`: the mirror keeps its state and tries again next round, so a
+ * flaky log delays entries but never loses or skips one.
+ */
+import { TlogwatchError, isTlogwatchError } from '../errors.ts';
+import { USER_AGENT } from '../version.ts';
+
+export interface HttpAttempt {
+  endpoint: string;
+  /** HTTP status, or a short error code for failures without one (`timeout`, `network`, `malformed`, `too_large`). */
+  outcome: string;
+  seconds: number;
+}
+
+export interface HttpClientOptions {
+  timeoutMs?: number;
+  retries?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Default cap for response bodies. */
+  maxBytes?: number;
+  /** Requests per minute across all calls of this client (0 = unlimited). */
+  requestsPerMinute?: number;
+  /** Observes every attempt, for metrics. */
+  onAttempt?: (a: HttpAttempt) => void;
+  /** Sleep function (tests may shorten it); defaults to a timer that honours the abort signal. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RequestOptions<T> {
+  /** A bounded metric label naming the endpoint kind, e.g. `checkpoint`, `tile`, `entries`. */
+  endpoint: string;
+  method?: 'GET' | 'POST';
+  body?: string;
+  headers?: Record<string, string>;
+  maxBytes?: number;
+  signal?: AbortSignal;
+  /** Turns the body into a value; a thrown error makes the attempt transient (e.g. garbage, truncation). */
+  parse: (body: Uint8Array, headers: Headers) => T;
+}
+
+const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Retry-After (RFC 9110 §10.2.3): delay-seconds or an HTTP-date. Returns milliseconds, capped. */
+export function parseRetryAfter(value: string | null, nowMs: number, capMs: number): number | undefined {
+  if (value === null) return undefined;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Math.min(Number(v) * 1000, capMs);
+  const date = Date.parse(v);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(Math.max(0, date - nowMs), capMs);
+}
+
+/** Token bucket spreading `perMinute` requests evenly; `take()` waits for the next slot. */
+class RateBudget {
+  private next = 0;
+  private readonly intervalMs: number;
+  constructor(perMinute: number) {
+    this.intervalMs = perMinute > 0 ? 60_000 / perMinute : 0;
+  }
+  async take(sleep: (ms: number, s?: AbortSignal) => Promise<void>, signal?: AbortSignal): Promise<void> {
+    if (this.intervalMs === 0) return;
+    const now = Date.now();
+    const at = Math.max(now, this.next);
+    this.next = at + this.intervalMs;
+    if (at > now) await sleep(at - now, signal);
+  }
+}
+
+async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(res.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    throw new TlogwatchError('SOURCE_TOO_LARGE', `response of ${declared} bytes exceeds the ${maxBytes}-byte limit`, { kind: 'transient' });
+  }
+  if (!res.body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength;
+    if (total > maxBytes) {
+      throw new TlogwatchError('SOURCE_TOO_LARGE', `response exceeds the ${maxBytes}-byte limit`, { kind: 'transient' });
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+export class HttpClient {
+  private readonly timeoutMs: number;
+  private readonly retries: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly maxBytes: number;
+  private readonly budget: RateBudget;
+  private readonly onAttempt: (a: HttpAttempt) => void;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(opts: HttpClientOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 20_000;
+    this.retries = opts.retries ?? 6;
+    this.baseDelayMs = opts.baseDelayMs ?? 250;
+    this.maxDelayMs = opts.maxDelayMs ?? 30_000;
+    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
+    this.budget = new RateBudget(opts.requestsPerMinute ?? 0);
+    this.onAttempt = opts.onAttempt ?? (() => {});
+    this.sleep = opts.sleep ?? abortableSleep;
+  }
+
+  /** Returns the parsed body, or `undefined` on 404. Throws a transient TlogwatchError when retries run out. */
+  async request<T>(url: string, opts: RequestOptions<T>): Promise<T | undefined> {
+    let lastError: TlogwatchError | undefined;
+    for (let attempt = 0; attempt <= this.retries; attempt++) {
+      if (attempt > 0) {
+        const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+        const jittered = Math.random() * backoff; // full jitter (AWS architecture blog): spreads retry storms
+        const retryAfter = typeof lastError?.data['retryAfterMs'] === 'number' ? lastError.data['retryAfterMs'] : 0;
+        await this.sleep(Math.max(jittered, retryAfter), opts.signal);
+      }
+      await this.budget.take(this.sleep, opts.signal);
+      const started = performance.now();
+      const result = await this.attempt(url, opts);
+      this.onAttempt({ endpoint: opts.endpoint, outcome: result.outcome, seconds: (performance.now() - started) / 1000 });
+      if (result.ok) return result.value;
+      if (!result.error || result.error.kind !== 'transient') throw result.error;
+      lastError = result.error;
+      if (opts.signal?.aborted) break;
+    }
+    throw new TlogwatchError(
+      lastError?.code ?? 'SOURCE_NETWORK',
+      `${opts.endpoint} ${url}: gave up after ${this.retries + 1} attempts: ${lastError?.message ?? 'aborted'}`,
+      { kind: 'transient', data: { url, ...(lastError?.data ?? {}) }, cause: lastError },
+    );
+  }
+
+  private async attempt<T>(
+    url: string,
+    opts: RequestOptions<T>,
+  ): Promise<{ ok: true; value: T | undefined; outcome: string } | { ok: false; error: TlogwatchError; outcome: string }> {
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method: opts.method ?? 'GET',
+        headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'gzip', ...opts.headers },
+        ...(opts.body !== undefined ? { body: opts.body } : {}),
+        signal,
+        redirect: 'follow',
+      });
+    } catch (e) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const timedOut = timeout.aborted;
+      return {
+        ok: false,
+        outcome: timedOut ? 'timeout' : 'network',
+        error: new TlogwatchError(timedOut ? 'SOURCE_TIMEOUT' : 'SOURCE_NETWORK', timedOut ? `timed out after ${this.timeoutMs} ms` : `network error: ${(e as Error).message}`, { kind: 'transient', cause: e }),
+      };
+    }
+    const outcome = String(res.status);
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return { ok: true, value: undefined, outcome };
+    }
+    if (res.status < 200 || res.status > 299) {
+      await res.body?.cancel();
+      const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'), Date.now(), this.maxDelayMs);
+      return {
+        ok: false,
+        outcome,
+        error: new TlogwatchError('SOURCE_HTTP_STATUS', `HTTP ${res.status} from ${url}`, {
+          kind: RETRYABLE_STATUS.has(res.status) ? 'transient' : 'fatal',
+          data: { status: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
+        }),
+      };
+    }
+    try {
+      const body = await readCapped(res, opts.maxBytes ?? this.maxBytes);
+      return { ok: true, value: opts.parse(body, res.headers), outcome };
+    } catch (e) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      const tooLarge = isTlogwatchError(e, 'SOURCE_TOO_LARGE');
+      return {
+        ok: false,
+        outcome: tooLarge ? 'too_large' : timeout.aborted ? 'timeout' : 'malformed',
+        error: new TlogwatchError(tooLarge ? 'SOURCE_TOO_LARGE' : 'SOURCE_MALFORMED', `bad response from ${url}: ${(e as Error).message}`, { kind: 'transient', cause: e }),
+      };
+    }
+  }
+}

@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
+import { isTlogwatchError } from '../../../src/errors.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+let server: Server;
+let base: string;
+const handlers = new Map<string, Handler>();
+const counts = new Map<string, number>();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const path = req.url ?? '/';
+    const n = (counts.get(path) ?? 0) + 1;
+    counts.set(path, n);
+    const h = handlers.get(path);
+    if (!h) return void res.writeHead(404).end();
+    h(req, res, n);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const text = (b: Uint8Array) => Buffer.from(b).toString('utf8');
+const json = (b: Uint8Array): unknown => JSON.parse(text(b));
+const fast = (extra: ConstructorParameters<typeof HttpClient>[0] = {}) =>
+  new HttpClient({ baseDelayMs: 1, maxDelayMs: 50, retries: 4, timeoutMs: 2000, ...extra });
+
+describe('HttpClient', () => {
+  it('sends a tlogwatch User-Agent and returns the parsed body', async () => {
+    handlers.set('/ua', (req, res) => res.end(req.headers['user-agent']));
+    expect(await fast().request(`${base}/ua`, { endpoint: 't', parse: text })).toMatch(/^tlogwatch\/\d+\.\d+\.\d+/);
+  });
+
+  it('returns undefined on 404 without retrying', async () => {
+    const attempts: HttpAttempt[] = [];
+    expect(await fast({ onAttempt: (a) => attempts.push(a) }).request(`${base}/missing`, { endpoint: 't', parse: text })).toBeUndefined();
+    expect(attempts.map((a) => a.outcome)).toEqual(['404']);
+  });
+
+  it('retries 503 and 429, honouring Retry-After, then succeeds', async () => {
+    handlers.set('/flaky', (_req, res, n) => {
+      if (n === 1) return void res.writeHead(503, { 'retry-after': '0' }).end();
+      if (n === 2) return void res.writeHead(429).end();
+      res.end('{"ok":true}');
+    });
+    const attempts: HttpAttempt[] = [];
+    expect(await fast({ onAttempt: (a) => attempts.push(a) }).request(`${base}/flaky`, { endpoint: 't', parse: json })).toEqual({ ok: true });
+    expect(attempts.map((a) => a.outcome)).toEqual(['503', '429', '200']);
+  });
+
+  it('treats a truncated body and garbage as transient and retries', async () => {
+    handlers.set('/trunc', (_req, res, n) => {
+      if (n === 1) {
+        res.writeHead(200, { 'content-length': '100' });
+        res.write('{"partial":');
+        return void res.destroy();
+      }
+      if (n === 2) return void res.end('garbage{{');
+      res.end('{"ok":1}');
+    });
+    const attempts: HttpAttempt[] = [];
+    expect(await fast({ onAttempt: (a) => attempts.push(a) }).request(`${base}/trunc`, { endpoint: 't', parse: json })).toEqual({ ok: 1 });
+    expect(attempts.map((a) => a.outcome).slice(1)).toEqual(['malformed', '200']);
+  });
+
+  it('gives up with a transient error after the retry budget', async () => {
+    handlers.set('/down', (_req, res) => res.writeHead(503).end());
+    const err = await fast({ retries: 2 }).request(`${base}/down`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'SOURCE_HTTP_STATUS') && err.kind === 'transient').toBe(true);
+    expect(counts.get('/down')).toBe(3);
+  });
+
+  it('does not retry a 400', async () => {
+    handlers.set('/bad', (_req, res) => res.writeHead(400).end());
+    const err = await fast().request(`${base}/bad`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+    expect(isTlogwatchError(err) && err.kind).toBe('fatal');
+    expect(counts.get('/bad')).toBe(1);
+  });
+
+  it('enforces the response size cap, declared or streamed', async () => {
+    handlers.set('/big', (_req, res) => res.end(Buffer.alloc(10_000)));
+    handlers.set('/bigchunked', (_req, res) => {
+      res.write(Buffer.alloc(6000));
+      res.end(Buffer.alloc(6000));
+    });
+    for (const p of ['/big', '/bigchunked']) {
+      const err = await fast({ retries: 0 }).request(`${base}${p}`, { endpoint: 't', parse: text, maxBytes: 5000 }).catch((e: unknown) => e);
+      expect(isTlogwatchError(err, 'SOURCE_TOO_LARGE')).toBe(true);
+    }
+  });
+
+  it('times out a slow response and retries', async () => {
+    handlers.set('/slow', (_req, res, n) => {
+      if (n === 1) return void setTimeout(() => res.end('late'), 500);
+      res.end('fast');
+    });
+    expect(await fast({ timeoutMs: 100 }).request(`${base}/slow`, { endpoint: 't', parse: text })).toBe('fast');
+  });
+
+  it('decompresses gzip responses', async () => {
+    const { gzipSync } = await import('node:zlib');
+    handlers.set('/gz', (req, res) => {
+      expect(req.headers['accept-encoding']).toContain('gzip');
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('hello'));
+    });
+    expect(await fast().request(`${base}/gz`, { endpoint: 't', parse: text })).toBe('hello');
+  });
+
+  it('stops immediately when aborted', async () => {
+    handlers.set('/hang', () => {});
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('shutdown')), 50);
+    await expect(fast().request(`${base}/hang`, { endpoint: 't', parse: text, signal: ac.signal })).rejects.toThrow('shutdown');
+  });
+
+  it('parses Retry-After seconds and HTTP dates, capped', () => {
+    expect(parseRetryAfter('3', 0, 60_000)).toBe(3000);
+    expect(parseRetryAfter('999', 0, 60_000)).toBe(60_000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 0, 60_000)).toBe(10_000);
+    expect(parseRetryAfter('soon', 0, 60_000)).toBeUndefined();
+    expect(parseRetryAfter(null, 0, 60_000)).toBeUndefined();
+  });
+});

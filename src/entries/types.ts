@@ -77,6 +77,8 @@ export interface Entry {
   uuid: string;
   /** Seconds since the epoch; absent on Rekor v2 (which has no integrated time). */
   integratedTime?: number;
+  /** Seconds since the epoch at which this mirror first ingested the entry (orders and filters v2 entries). */
+  observedAt?: number;
   kind: EntryKind;
   apiVersion: string;
   /** Normalised digests: artifact, payload, envelope, attestation subjects. Sorted, unique. */

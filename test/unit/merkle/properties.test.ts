@@ -1,0 +1,135 @@
+/** fast-check properties with merkletreejs as an independent oracle (RFC 6962 when leaves are
+ *  pre-hashed with 0x00 and the node hash prefixes 0x01; it promotes odd nodes, which equals MTH's split). */
+import { createHash } from 'node:crypto';
+import fc from 'fast-check';
+import { MerkleTree } from 'merkletreejs';
+import { describe, expect, it } from 'vitest';
+import { CompactRange } from '../../../src/merkle/compact.ts';
+import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../../src/merkle/proof.ts';
+import { proveConsistency, proveInclusion, treeRoot, type NodeId } from '../../../src/merkle/prove.ts';
+import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
+import { frontierFromTiles, frontierNodeIds, nodeLocation, parseTilePath, tilePath } from '../../../src/merkle/tiles.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const leavesOf = (n: number) => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+
+/** An in-memory store of every complete subtree node, filled by the compact range's visitor. */
+function store(leaves: Uint8Array[]) {
+  const levels: Uint8Array[][] = [];
+  const range = CompactRange.empty();
+  for (const l of leaves) range.append(l, (level, index, h) => ((levels[level] ??= [])[Number(index)] = h));
+  const read = (ids: readonly NodeId[]) => ids.map((id) => levels[id.level]![Number(id.index)]!);
+  return { levels, range, read };
+}
+
+function oracle(leaves: Uint8Array[]) {
+  const hashFn = (data: Buffer) => createHash('sha256').update(Buffer.from([1])).update(data).digest();
+  return new MerkleTree(leaves.map((l) => Buffer.from(l)), hashFn, { hashLeaves: false, sortPairs: false });
+}
+
+const sizes = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(255, 256, 257, 511, 512, 513));
+
+describe('Merkle properties', () => {
+  it('compact range root == naive MTH == merkletreejs root == stored-node root', () => {
+    fc.assert(
+      fc.property(sizes, (n) => {
+        const leaves = leavesOf(n);
+        const { range, read } = store(leaves);
+        const want = hex(rootFromLeafHashes(leaves));
+        expect(hex(range.root())).toBe(want);
+        expect(oracle(leaves).getRoot().toString('hex')).toBe(want);
+        expect(hex(treeRoot(BigInt(n), read))).toBe(want);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('verify(prove(x)) for inclusion, and the proof equals merkletreejs', () => {
+    fc.assert(
+      fc.property(sizes.chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n - 1 }))), ([n, i]) => {
+        const leaves = leavesOf(n);
+        const { range, read } = store(leaves);
+        const proof = proveInclusion(BigInt(i), BigInt(n), read);
+        verifyInclusion(BigInt(i), BigInt(n), leaves[i]!, proof, range.root());
+        expect(proof.map(hex)).toEqual(oracle(leaves).getProof(Buffer.from(leaves[i]!), i).map((p) => p.data.toString('hex')));
+        // A different leaf, index or size must not verify.
+        expect(() => verifyInclusion(BigInt(i), BigInt(n), leafHash(Buffer.from('x')), proof, range.root())).toThrow();
+        if (n > 1) expect(() => verifyInclusion(BigInt((i + 1) % n), BigInt(n), leaves[i]!, proof, range.root())).toThrow();
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('verify(prove(x)) for consistency between any two sizes', () => {
+    fc.assert(
+      fc.property(sizes.chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n))), ([m, n]) => {
+        const leaves = leavesOf(n);
+        const { read } = store(leaves);
+        const r1 = rootFromLeafHashes(leaves.slice(0, m));
+        const r2 = rootFromLeafHashes(leaves);
+        const proof = proveConsistency(BigInt(m), BigInt(n), read);
+        verifyConsistency(BigInt(m), BigInt(n), proof, r1, r2);
+        if (m < n) {
+          const forged = leavesOf(n).map((l, i) => (i === m - 1 ? leafHash(Buffer.from('forged')) : l));
+          expect(() => verifyConsistency(BigInt(m), BigInt(n), proof, rootFromLeafHashes(forged.slice(0, m)), r2)).toThrow();
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a frontier from an inclusion proof equals the frontier built by appends', () => {
+    fc.assert(
+      fc.property(sizes.chain((n) => fc.tuple(fc.integer({ min: 1, max: n }), fc.constant(n))), ([x, n]) => {
+        const leaves = leavesOf(n);
+        const { read } = store(leaves);
+        const proof = proveInclusion(BigInt(x - 1), BigInt(n), read);
+        const fromProof = CompactRange.fromInclusionProof(BigInt(x - 1), BigInt(n), leaves[x - 1]!, proof);
+        const byAppend = store(leaves.slice(0, x)).range;
+        expect(fromProof.size).toBe(BigInt(x));
+        expect(fromProof.nodes().map(hex)).toEqual(byAppend.nodes().map(hex));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('serialize/deserialize round-trips and rejects wrong lengths', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 600 }), (n) => {
+        const { range } = store(leavesOf(n));
+        const b = range.serialize();
+        const back = CompactRange.deserialize(b);
+        expect(back.size).toBe(range.size);
+        expect(hex(back.root())).toBe(hex(range.root()));
+        expect(() => CompactRange.deserialize(b.subarray(0, b.length - 1))).toThrow();
+        expect(() => CompactRange.deserialize(new Uint8Array([...b, 0]))).toThrow();
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('frontier from tiles equals the appended frontier (sizes around tile boundaries)', async () => {
+    for (const n of [1, 255, 256, 257, 300, 65535, 65536, 65537]) {
+      const leaves = leavesOf(n);
+      const { levels, range } = store(leaves);
+      const readTile = (level: number, tileN: bigint, width: number) =>
+        Promise.resolve(levels[level * 8]!.slice(Number(tileN) * 256, Number(tileN) * 256 + width));
+      for (const size of [n, Math.max(1, n - 1), Math.floor(n / 2) || 1]) {
+        const f = await frontierFromTiles(BigInt(size), BigInt(n), readTile);
+        expect(hex(f.root()), `size ${size} of ${n}`).toBe(hex(size === n ? range.root() : rootFromLeafHashes(leaves.slice(0, size))));
+      }
+    }
+  });
+
+  it('index math stays exact near 2^63 (no 32-bit operators)', () => {
+    const big = (1n << 63n) - 3n;
+    expect(frontierNodeIds(big).length).toBe(62);
+    const loc = nodeLocation({ level: 17, index: (1n << 45n) + 5n });
+    expect(loc.tileLevel).toBe(2);
+    expect(parseTilePath(tilePath(3, big / 256n))?.n).toBe(big / 256n);
+    // The inclusion walk handles indexes beyond 2^53 (proof of the right length for a huge tree).
+    const proofLen = 61; // popcount(2^63 - 4): the last leaf's siblings are the frontier of [0, size-1)
+    const proof = Array.from({ length: proofLen }, (_, i) => leafHash(Buffer.from([i])));
+    expect(() => rootFromInclusionProof(big - 1n, big, leafHash(Buffer.from('a')), proof)).not.toThrow();
+  });
+});

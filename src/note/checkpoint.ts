@@ -1,0 +1,58 @@
+/**
+ * C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint): the body of a signed note.
+ *
+ *   <origin>\n<size, decimal>\n<base64 root hash>\n[<extension line>\n]*
+ *
+ * Strict: the size is ASCII decimal without leading zeros (it must print back identically), the root is
+ * exactly 32 bytes of standard base64, extension lines are non-empty (old Rekor v1 checkpoints carry
+ * `Timestamp: <ns>`).
+ */
+import { TlogwatchError } from '../errors.ts';
+import { parseBase64, toBase64 } from '../util/bytes.ts';
+import { verifyNote, type Note, type NoteSignature, type NoteVerifier } from './note.ts';
+
+export interface Checkpoint {
+  origin: string;
+  size: bigint;
+  rootHash: Uint8Array;
+  extensions: string[];
+}
+
+const MAX_SIZE = (1n << 63n) - 1n;
+
+function malformed(why: string): TlogwatchError {
+  return new TlogwatchError('CHECKPOINT_MALFORMED', `malformed checkpoint: ${why}`);
+}
+
+export function parseCheckpoint(text: string): Checkpoint {
+  if (!text.endsWith('\n')) throw malformed('body must end with a newline');
+  const lines = text.slice(0, -1).split('\n');
+  if (lines.length < 3) throw malformed(`needs origin, size and root lines, got ${lines.length} line(s)`);
+  const [origin, sizeText, rootText, ...extensions] = lines as [string, string, string, ...string[]];
+  if (origin.length === 0) throw malformed('empty origin');
+  if (!/^(0|[1-9]\d{0,18})$/.test(sizeText)) throw malformed(`size ${JSON.stringify(sizeText.slice(0, 30))} is not a canonical decimal`);
+  const size = BigInt(sizeText);
+  if (size > MAX_SIZE) throw malformed('size exceeds 2^63-1');
+  const rootHash = parseBase64(rootText, 32);
+  if (!rootHash) throw malformed('root hash is not 32 bytes of standard base64');
+  if (extensions.some((e) => e.length === 0)) throw malformed('empty extension line');
+  return { origin, size, rootHash, extensions };
+}
+
+export function formatCheckpoint(c: Checkpoint): string {
+  return [c.origin, c.size.toString(), toBase64(c.rootHash), ...c.extensions].join('\n') + '\n';
+}
+
+/** Verifies the note's signatures, parses the checkpoint and checks its origin (when one is expected). */
+export function verifyCheckpoint(
+  msg: string | Uint8Array,
+  expectedOrigin: string | undefined,
+  verifiers: readonly NoteVerifier[],
+): { checkpoint: Checkpoint; note: Note; verifiedBy: NoteSignature[] } {
+  const { note, verifiedBy } = verifyNote(msg, verifiers);
+  const checkpoint = parseCheckpoint(note.text);
+  if (expectedOrigin !== undefined && checkpoint.origin !== expectedOrigin) {
+    throw new TlogwatchError('CHECKPOINT_WRONG_ORIGIN', `checkpoint origin ${JSON.stringify(checkpoint.origin)} is not the expected ${JSON.stringify(expectedOrigin)}`);
+  }
+  return { checkpoint, note, verifiedBy };
+}

@@ -1,0 +1,132 @@
+/**
+ * C2SP signed-note (https://c2sp.org/signed-note), parsed as golang.org/x/mod/sumdb/note `Open` does:
+ *
+ *   <text, ending in \n>\n
+ *   — <name> base64(<4-byte key hash> || <signature>)\n   (one or more lines)
+ *
+ * The text must be valid UTF-8 without control characters other than \n. Names are non-empty, with no
+ * whitespace and no '+'. Signatures from unknown keys (name + key hash) are kept as unverified and
+ * ignored; a known key whose signature fails rejects the whole note; at least one known key must verify.
+ */
+import { TlogwatchError } from '../errors.ts';
+import { parseBase64, toBase64, utf8 } from '../util/bytes.ts';
+
+export interface NoteSignature {
+  name: string;
+  keyHash: Uint8Array;
+  signature: Uint8Array;
+}
+
+export interface Note {
+  text: string;
+  signatures: NoteSignature[];
+}
+
+export interface NoteVerifier {
+  name: string;
+  keyHash: Uint8Array;
+  kind: 'ed25519' | 'ecdsa' | 'cosignature' | 'rfc6962';
+  /** False when the signature does not verify. May return `undefined` for a signature whose length can't
+   *  belong to this key type: such a line is treated like an unknown signer (sigsum-go does the same). */
+  verify(text: Uint8Array, signature: Uint8Array): boolean | undefined;
+}
+
+export interface NoteSigner {
+  name: string;
+  keyHash: Uint8Array;
+  sign(text: Uint8Array): Uint8Array;
+}
+
+/** Go's limit; C2SP requires accepting at least 16. Bounds the work a hostile note can cause. */
+export const MAX_SIGNATURES = 100;
+const SIG_PREFIX = '\u2014 ';
+
+function malformed(why: string): TlogwatchError {
+  return new TlogwatchError('NOTE_MALFORMED', `malformed note: ${why}`);
+}
+
+export function isValidKeyName(name: string): boolean {
+  return name.length > 0 && !/[\s+]/u.test(name);
+}
+
+function checkText(s: string): void {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 && c !== 0x0a) throw malformed(`control character 0x${c.toString(16)} at offset ${i}`);
+  }
+}
+
+export function parseNote(msg: string | Uint8Array): Note {
+  let s: string;
+  if (typeof msg === 'string') s = msg;
+  else {
+    try {
+      s = utf8.decode(msg);
+    } catch {
+      throw malformed('not valid UTF-8');
+    }
+  }
+  checkText(s);
+  const split = s.lastIndexOf('\n\n');
+  if (split < 0) throw malformed('no blank line before the signatures');
+  const text = s.slice(0, split + 1);
+  const sigs = s.slice(split + 2);
+  if (sigs.length === 0 || !sigs.endsWith('\n')) throw malformed('signature block must be non-empty and end with a newline');
+  const lines = sigs.slice(0, -1).split('\n');
+  if (lines.length > MAX_SIGNATURES) throw malformed(`more than ${MAX_SIGNATURES} signatures`);
+  const signatures = lines.map((line) => {
+    if (!line.startsWith(SIG_PREFIX)) throw malformed(`signature line does not start with an em dash and a space: ${JSON.stringify(line.slice(0, 40))}`);
+    const rest = line.slice(SIG_PREFIX.length);
+    const sp = rest.indexOf(' ');
+    const name = sp < 0 ? rest : rest.slice(0, sp);
+    const b64 = sp < 0 ? '' : rest.slice(sp + 1);
+    const raw = parseBase64(b64);
+    if (!isValidKeyName(name) || !raw || raw.length < 5) throw malformed(`bad signature line for ${JSON.stringify(name)}`);
+    return { name, keyHash: raw.slice(0, 4), signature: raw.slice(4) };
+  });
+  return { text, signatures };
+}
+
+const sameHash = (a: Uint8Array, b: Uint8Array) => a.length === 4 && b.length === 4 && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
+
+export function verifyNote(msg: string | Uint8Array, verifiers: readonly NoteVerifier[]): { note: Note; verifiedBy: NoteSignature[] } {
+  const note = parseNote(msg);
+  const text = utf8.encode(note.text);
+  const verifiedBy: NoteSignature[] = [];
+  const seen = new Set<string>();
+  for (const sig of note.signatures) {
+    const v = verifiers.find((x) => x.name === sig.name && sameHash(x.keyHash, sig.keyHash));
+    if (!v) continue;
+    const ok = v.verify(text, sig.signature);
+    if (ok === undefined) continue;
+    if (!ok) {
+      throw new TlogwatchError('NOTE_BAD_SIGNATURE', `invalid signature for key ${sig.name}+${Buffer.from(sig.keyHash).toString('hex')}`, {
+        data: { name: sig.name },
+      });
+    }
+    const id = `${sig.name}+${Buffer.from(sig.keyHash).toString('hex')}`;
+    if (!seen.has(id)) {
+      seen.add(id);
+      verifiedBy.push(sig);
+    }
+  }
+  if (verifiedBy.length === 0) {
+    const names = note.signatures.map((s) => `${s.name}+${Buffer.from(s.keyHash).toString('hex')}`).join(', ');
+    throw new TlogwatchError('NOTE_NO_VERIFIED_SIGNATURE', `note has no verifiable signatures (signed by: ${names}; expected: ${verifiers.map((v) => `${v.name}+${Buffer.from(v.keyHash).toString('hex')}`).join(', ') || 'none'})`);
+  }
+  return { note, verifiedBy };
+}
+
+export function signNote(text: string, signers: readonly NoteSigner[]): string {
+  if (!text.endsWith('\n')) throw malformed('note text must end with a newline');
+  checkText(text);
+  const bytes = utf8.encode(text);
+  const lines = signers.map((s) => {
+    const sig = s.sign(bytes);
+    const raw = new Uint8Array(4 + sig.length);
+    raw.set(s.keyHash, 0);
+    raw.set(sig, 4);
+    return `${SIG_PREFIX}${s.name} ${toBase64(raw)}\n`;
+  });
+  return `${text}\n${lines.join('')}`;
+}

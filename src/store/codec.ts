@@ -1,0 +1,126 @@
+/** Value codecs for the store's buckets. JSON where values are small or rare; binary on the hot path. */
+import { TlogwatchError } from '../errors.ts';
+import type { Digest, Entry } from '../entries/types.ts';
+import { parseBase64, toBase64 } from '../util/bytes.ts';
+
+export type LogType = 'tiles' | 'rekor-v1';
+export type LogStatus = 'following' | 'halted' | 'bootstrapping';
+
+export interface VerifiedHead {
+  size: bigint;
+  rootHash: Uint8Array;
+  /** The signed note text that verified. */
+  note: string;
+  /** Unix seconds. */
+  at: number;
+}
+
+export interface HaltInfo {
+  code: string;
+  message: string;
+  at: number;
+  /** Both signed notes and the data needed to re-verify the misbehaviour offline. */
+  evidence: Record<string, unknown>;
+}
+
+/** Rekor v1 shard the mirror is in: Merkle math is per tree, indexes are virtual (rekor.md §1.5). */
+export interface ShardPosition {
+  treeID: string;
+  /** Virtual index of the tree's leaf 0. */
+  offset: bigint;
+  /** Sequence number of the tree in this mirror (keys tree hashes and checkpoints). */
+  seq: number;
+}
+
+export interface LogState {
+  name: string;
+  type: LogType;
+  url: string;
+  origin: string;
+  status: LogStatus;
+  /** Serialized CompactRange over the current tree's leaves [0, frontier size). */
+  frontier: Uint8Array;
+  /** First tree index mirrored (when started at `latest` or N > 0). */
+  startIndex: bigint;
+  verified?: VerifiedHead;
+  upstream?: { size: bigint; at: number };
+  halt?: HaltInfo;
+  shard?: ShardPosition;
+}
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function enc(v: unknown): Json {
+  if (typeof v === 'bigint') return { $big: v.toString() };
+  if (v instanceof Uint8Array) return { $b64: toBase64(v) };
+  if (Array.isArray(v)) return v.map(enc);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, enc(x)]));
+  return v as Json;
+}
+
+function dec(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dec);
+  if (v && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    if (typeof o['$big'] === 'string') return BigInt(o['$big']);
+    if (typeof o['$b64'] === 'string') {
+      const b = parseBase64(o['$b64']);
+      if (!b) throw new TlogwatchError('STORE_CORRUPT', 'bad bytes in a stored record');
+      return b;
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, dec(x)]));
+  }
+  return v;
+}
+
+/** JSON with bigint and bytes preserved: for log state, checkpoints and other small records. */
+export function encodeJson(v: unknown): Uint8Array {
+  return Buffer.from(JSON.stringify(enc(v)), 'utf8');
+}
+export function decodeJson<T>(b: Uint8Array): T {
+  try {
+    return dec(JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'))) as T;
+  } catch (e) {
+    throw new TlogwatchError('STORE_CORRUPT', `unreadable stored record: ${(e as Error).message}`, { kind: 'fatal', cause: e });
+  }
+}
+
+/** What the store keeps next to an entry's body. */
+export interface StoredRecord {
+  entry: Entry;
+  /** Rekor v1 only: fields the Rekor-compatible API serves unchanged. */
+  v1?: { logID: string; signedEntryTimestamp?: string; treeIndex: string; treeID?: string };
+  /** Rekor v1 `attestation.data`, base64, when the log kept one. */
+  attestation?: string;
+}
+
+/** u32 length | JSON record | raw body. */
+export function encodeEntryValue(record: StoredRecord, body: Uint8Array): Uint8Array {
+  const json = Buffer.from(JSON.stringify(record), 'utf8');
+  const out = Buffer.allocUnsafe(4 + json.length + body.length);
+  out.writeUInt32BE(json.length, 0);
+  json.copy(out, 4);
+  out.set(body, 4 + json.length);
+  return out;
+}
+
+export function decodeEntryValue(v: Uint8Array): { record: StoredRecord; body: Uint8Array } {
+  const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (b.length < 4) throw new TlogwatchError('STORE_CORRUPT', 'entry value too short', { kind: 'fatal' });
+  const n = b.readUInt32BE(0);
+  if (4 + n > b.length) throw new TlogwatchError('STORE_CORRUPT', 'entry value length overruns', { kind: 'fatal' });
+  return { record: JSON.parse(b.subarray(4, 4 + n).toString('utf8')) as StoredRecord, body: new Uint8Array(b.subarray(4 + n)) };
+}
+
+const ALG_CODE = { sha256: 1, sha384: 2, sha512: 3 } as const;
+const CODE_ALG = ['', 'sha256', 'sha384', 'sha512'] as const;
+
+/** `sha256:<hex>` → alg byte + raw digest (fixed length per algorithm, so no separator is needed). */
+export function digestToBytes(d: Digest): Uint8Array {
+  const [alg, hex] = d.split(':') as [keyof typeof ALG_CODE, string];
+  return new Uint8Array([ALG_CODE[alg], ...Buffer.from(hex, 'hex')]);
+}
+
+export function bytesToDigest(b: Uint8Array): Digest {
+  return `${CODE_ALG[b[0]!] as 'sha256'}:${Buffer.from(b.subarray(1)).toString('hex')}`;
+}

@@ -1,0 +1,302 @@
+/**
+ * The LevelDB store (`level`): entries with their raw bodies, secondary indexes, tile-row tree hashes,
+ * verified checkpoints and per-log state. DESIGN.md principle 2: a batch's entries, indexes, tree hashes,
+ * frontier and cursor are written by one `db.batch()`, so a kill -9 at any moment leaves either all of a
+ * batch or none of it, and the state always describes exactly the entries present.
+ */
+import { Level } from 'level';
+import { TlogwatchError } from '../errors.ts';
+import type { Entry, Signer } from '../entries/types.ts';
+import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
+import { hashRun } from '../merkle/tiles.ts';
+import {
+  decodeEntryValue,
+  decodeJson,
+  digestToBytes,
+  encodeEntryValue,
+  encodeJson,
+  type LogState,
+  type StoredRecord,
+  type VerifiedHead,
+} from './codec.ts';
+import {
+  Bucket,
+  checkpointKey,
+  entryKey,
+  Field,
+  indexKey,
+  key,
+  nodeKey,
+  prefixEnd,
+  readU16,
+  readU64,
+  SCHEMA_VERSION,
+  u16,
+  u64,
+  uuidKey,
+  type FieldName,
+} from './keys.ts';
+
+export type IndexMode = 'all' | 'watched';
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+export interface EntryRef {
+  log: string;
+  index: number;
+}
+
+export interface CommitInput {
+  entries: Array<{ record: StoredRecord; body: Uint8Array }>;
+  /** Complete-subtree hashes at tile rows (level % 8 == 0) of the current tree. */
+  nodes: Array<{ level: number; index: bigint; hash: Uint8Array }>;
+  state: LogState;
+  /** Appended to the verified-checkpoint history when this batch verified one. */
+  checkpoint?: VerifiedHead;
+  /** Records other repositories (findings, outbox) want in the same atomic batch. */
+  extraOps?: BatchOp[];
+  /** Index mode `watched`: full indexes only where this says true. */
+  isWatched?: (e: Entry) => boolean;
+}
+
+export interface SearchOptions {
+  prefix?: boolean;
+  /** Unix seconds, inclusive. */
+  since?: number;
+  until?: number;
+  limit: number;
+  /** Opaque, from a previous page's `next`. */
+  cursor?: string;
+}
+
+const EMPTY = new Uint8Array(0);
+const enc = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+const hexBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+const SCHEMA_KEY = key(Bucket.META, 'schema');
+const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
+
+/** Identities are indexed case-insensitively where the field is (emails; URIs keep their case). */
+export function normaliseIdentity(san: string): string {
+  return san.includes('://') ? san : san.toLowerCase();
+}
+
+function signerIndexValues(s: Signer, out: Array<[number, Uint8Array]>): void {
+  if (s.san !== undefined) out.push([Field.SAN, enc(normaliseIdentity(s.san))]);
+  if (s.issuer !== undefined) out.push([Field.ISSUER, enc(s.issuer)]);
+  out.push([Field.FINGERPRINT, hexBytes(s.fingerprint.slice('sha256:'.length))]);
+  const f = s.fulcio;
+  if (f?.sourceRepositoryURI) out.push([Field.REPOSITORY, enc(f.sourceRepositoryURI)]);
+  if (f?.sourceRepositoryOwnerURI) out.push([Field.OWNER, enc(f.sourceRepositoryOwnerURI)]);
+  if (f?.buildSignerURI) out.push([Field.BUILD_SIGNER, enc(f.buildSignerURI)]);
+}
+
+/** Every (field, value) an entry is indexed under (digests always; the rest unless filtered). */
+export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]> {
+  const out: Array<[number, Uint8Array]> = e.digests.map((d) => [Field.DIGEST, digestToBytes(d)]);
+  if (!full) return out;
+  for (const s of e.signers ?? (e.signer ? [e.signer] : [])) signerIndexValues(s, out);
+  out.push([Field.TIME, EMPTY]);
+  // A value with a NUL byte would break the key layout; such a value is hostile, not an identity.
+  const seen = new Set<string>();
+  return out.filter(([f, v]) => {
+    const k = `${f}:${Buffer.from(v).toString('base64')}`;
+    if (seen.has(k) || (f !== Field.DIGEST && f !== Field.FINGERPRINT && v.includes(0))) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export const entryTime = (e: Entry) => e.integratedTime ?? e.observedAt ?? 0;
+
+export class Store {
+  readonly db: Level<Uint8Array, Uint8Array>;
+  readonly indexMode: IndexMode;
+  private readonly logIds = new Map<string, number>();
+  private readonly logNames = new Map<number, string>();
+
+  private constructor(db: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
+    this.db = db;
+    this.indexMode = indexMode;
+  }
+
+  static async open(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {
+    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    try {
+      await db.open();
+    } catch (e) {
+      throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${dir}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
+    }
+    const store = new Store(db, opts.indexMode ?? 'all');
+    const v = await db.get(SCHEMA_KEY);
+    if (v === undefined) {
+      await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
+    } else if (readU16(v, 0) !== SCHEMA_VERSION) {
+      await db.close();
+      throw new TlogwatchError(
+        'STORE_SCHEMA_VERSION',
+        `the store at ${dir} has schema version ${readU16(v, 0)}, this tlogwatch uses ${SCHEMA_VERSION}: run the tlogwatch version that wrote it, or move the directory away (or restore a backup) and let tlogwatch mirror again`,
+        { kind: 'fatal', data: { found: readU16(v, 0), expected: SCHEMA_VERSION } },
+      );
+    }
+    for await (const [k, val] of db.iterator({ gte: key(Bucket.META, 'log:'), lt: prefixEnd(key(Bucket.META, 'log:')) })) {
+      const name = Buffer.from(k.subarray(5)).toString('utf8');
+      store.logIds.set(name, readU16(val, 0));
+      store.logNames.set(readU16(val, 0), name);
+    }
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  /** The 2-byte id of a log name, allocated on first use. */
+  async logId(name: string): Promise<number> {
+    const known = this.logIds.get(name);
+    if (known !== undefined) return known;
+    const next = await this.db.get(NEXT_LOG_KEY);
+    const id = next ? readU16(next, 0) : 1;
+    await this.db.batch([
+      { type: 'put', key: key(Bucket.META, 'log:', name), value: u16(id) },
+      { type: 'put', key: NEXT_LOG_KEY, value: u16(id + 1) },
+    ]);
+    this.logIds.set(name, id);
+    this.logNames.set(id, name);
+    return id;
+  }
+
+  logNameOf(id: number): string | undefined {
+    return this.logNames.get(id);
+  }
+
+  logNamesKnown(): string[] {
+    return [...this.logIds.keys()];
+  }
+
+  async getLogState(name: string): Promise<LogState | undefined> {
+    const v = await this.db.get(key(Bucket.LOG_STATE, u16(await this.logId(name))));
+    return v === undefined ? undefined : decodeJson<LogState>(v);
+  }
+
+  /** State-only updates (upstream size, halts) that carry no entries. */
+  async putLogState(state: LogState, extraOps: BatchOp[] = []): Promise<void> {
+    const id = await this.logId(state.name);
+    await this.db.batch([{ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) }, ...extraOps]);
+  }
+
+  /** The one atomic write of a batch (see the file comment). */
+  async commitBatch(input: CommitInput): Promise<void> {
+    const { state } = input;
+    const id = await this.logId(state.name);
+    const tree = state.shard?.seq ?? 0;
+    const ops: BatchOp[] = [];
+    for (const { record, body } of input.entries) {
+      const e = record.entry;
+      ops.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body) });
+      ops.push({ type: 'put', key: uuidKey(hexBytes(e.leafHash), id, e.index), value: EMPTY });
+      const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
+      const t = entryTime(e);
+      for (const [field, value] of indexValues(e, full)) ops.push({ type: 'put', key: indexKey(field, value, t, id, e.index), value: EMPTY });
+    }
+    for (const n of input.nodes) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
+    if (input.checkpoint) ops.push({ type: 'put', key: checkpointKey(id, tree, input.checkpoint.size), value: encodeJson(input.checkpoint) });
+    ops.push({ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) });
+    if (input.extraOps) ops.push(...input.extraOps);
+    await this.db.batch(ops);
+  }
+
+  async getEntry(log: string, index: number): Promise<{ record: StoredRecord; body: Uint8Array } | undefined> {
+    const id = this.logIds.get(log);
+    if (id === undefined) return undefined;
+    const v = await this.db.get(entryKey(id, index));
+    return v === undefined ? undefined : decodeEntryValue(v);
+  }
+
+  /** All (log, index) holding an entry with this leaf hash (a body can be logged more than once). */
+  async getByUuid(uuid: string): Promise<EntryRef[]> {
+    const lh = hexBytes(uuid);
+    if (lh.length !== 32) return [];
+    const out: EntryRef[] = [];
+    for await (const k of this.db.keys({ gte: key(Bucket.UUID, lh), lt: prefixEnd(key(Bucket.UUID, lh)), limit: 100 })) {
+      const name = this.logNames.get(readU16(k, 33));
+      if (name !== undefined) out.push({ log: name, index: Number(readU64(k, 35)) });
+    }
+    return out;
+  }
+
+  /** Newest first (by integrated time, else observed time), `limit` per page, with an opaque cursor. */
+  async search(field: FieldName, value: Uint8Array, opts: SearchOptions): Promise<{ refs: Array<EntryRef & { time: number }>; next: string | null }> {
+    const f = Field[field];
+    const base = opts.prefix ? key(Bucket.INDEX, f, value) : key(Bucket.INDEX, f, value, 0x00);
+    let gte = opts.prefix || opts.since === undefined ? base : key(base, u64(Math.max(0, opts.since)));
+    let lt = opts.prefix || opts.until === undefined ? prefixEnd(base) : key(base, u64(Math.max(0, opts.until) + 1));
+    if (opts.cursor) {
+      const c = new Uint8Array(Buffer.from(opts.cursor, 'base64url'));
+      if (c.length < base.length + 18 || !Buffer.from(c.subarray(0, base.length)).equals(Buffer.from(base))) {
+        throw new TlogwatchError('API_BAD_REQUEST', 'cursor does not belong to this query');
+      }
+      lt = c;
+      if (Buffer.compare(Buffer.from(gte), Buffer.from(lt)) > 0) gte = lt;
+    }
+    const refs: Array<EntryRef & { time: number }> = [];
+    let last: Uint8Array | undefined;
+    let more = false;
+    for await (const k of this.db.keys({ gte, lt, reverse: true })) {
+      const n = k.length;
+      const time = Number(readU64(k, n - 18));
+      if (opts.prefix && ((opts.since !== undefined && time < opts.since) || (opts.until !== undefined && time > opts.until))) continue;
+      if (refs.length === opts.limit) {
+        more = true;
+        break;
+      }
+      const name = this.logNames.get(readU16(k, n - 10));
+      if (name === undefined) continue;
+      refs.push({ log: name, index: Number(readU64(k, n - 8)), time });
+      last = k;
+    }
+    return { refs, next: more && last ? Buffer.from(last).toString('base64url') : null };
+  }
+
+  /**
+   * A reader of any complete-subtree node of a log's tree, from the stored tile rows: node (L, i) is the
+   * MTH of 2^(L mod 8) consecutive stored hashes of row 8·⌊L/8⌋ (at most 255 hashings).
+   */
+  hashReader(log: string, tree = 0): AsyncHashReader {
+    return async (nodes: readonly NodeId[]) => {
+      const id = this.logIds.get(log);
+      if (id === undefined) throw new TlogwatchError('API_NOT_FOUND', `no log named ${log}`);
+      return Promise.all(
+        nodes.map(async (n) => {
+          const row = n.level - (n.level % 8);
+          const r = n.level % 8;
+          const first = n.index << BigInt(r);
+          const count = 1 << r;
+          const hashes: Uint8Array[] = [];
+          for await (const v of this.db.values({ gte: nodeKey(id, tree, row, first), lt: nodeKey(id, tree, row, first + BigInt(count)) })) hashes.push(v);
+          if (hashes.length !== count) throw new TlogwatchError('STORE_CORRUPT', `tree hashes for node (${n.level}, ${n.index}) of ${log} are missing`, { kind: 'fatal' });
+          return hashRun(hashes);
+        }),
+      );
+    };
+  }
+
+  async listCheckpoints(log: string, opts: { limit: number; cursor?: string; tree?: number }): Promise<{ checkpoints: VerifiedHead[]; next: string | null }> {
+    const id = this.logIds.get(log);
+    if (id === undefined) return { checkpoints: [], next: null };
+    const prefix = key(Bucket.CHECKPOINT, u16(id), u16(opts.tree ?? 0));
+    const lt = opts.cursor ? key(prefix, u64(BigInt(opts.cursor))) : prefixEnd(prefix);
+    const out: VerifiedHead[] = [];
+    for await (const v of this.db.values({ gte: prefix, lt, reverse: true, limit: opts.limit + 1 })) out.push(decodeJson<VerifiedHead>(v));
+    const more = out.length > opts.limit;
+    if (more) out.pop();
+    return { checkpoints: out, next: more ? out[out.length - 1]!.size.toString() : null };
+  }
+
+  async approximateSize(): Promise<number> {
+    const size = await (this.db as unknown as { approximateSize?: (a: Uint8Array, b: Uint8Array) => Promise<number> }).approximateSize?.(new Uint8Array([0]), new Uint8Array([0xff]));
+    return size ?? 0;
+  }
+
+  async compact(): Promise<void> {
+    await (this.db as unknown as { compactRange?: (a: Uint8Array, b: Uint8Array) => Promise<void> }).compactRange?.(new Uint8Array([0]), new Uint8Array([0xff]));
+  }
+}

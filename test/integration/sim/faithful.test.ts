@@ -27,7 +27,7 @@ afterAll(async () => {
 async function sim(o: Parameters<typeof startSimulator>[0] extends infer T ? Omit<T & object, 'out'> : never) {
   const out = mkdtempSync(join(tmpdir(), 'tlogwatch-sim-'));
   dirs.push(out);
-  const s = await startSimulator({ ...o, out } as Parameters<typeof startSimulator>[0]);
+  const s = await startSimulator({ ...o, out });
   sims.push(s);
   return s;
 }

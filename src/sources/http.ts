@@ -90,7 +90,9 @@ class RateBudget {
 }
 
 async function readCapped(res: Response, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
+  // The cap is on decoded bytes; a compressed body's Content-Length can exceed it (random hashes grow
+  // under gzip), so the declared length is only trusted for an early refusal when not encoded.
+  const declared = res.headers.get('content-encoding') ? NaN : Number(res.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     await res.body?.cancel();
     throw new TlogwatchError('SOURCE_TOO_LARGE', `response of ${declared} bytes exceeds the ${maxBytes}-byte limit`, { kind: 'transient' });

@@ -1,0 +1,75 @@
+/**
+ * What a newly fetched checkpoint means for a log's verified state (DESIGN.md principle 2; c2sp.md §2.4 step 1).
+ * Pure: the caller fetches, this decides.
+ *
+ * - The note must carry a valid signature from the log's key (unknown signers, e.g. witnesses, are ignored;
+ *   a known signer whose signature fails rejects the note) and the expected origin.
+ * - A size smaller than the verified one is misbehaviour (`VERIFY_SIZE_SHRANK`).
+ * - The same size with a different root is a fork (`VERIFY_FORK`): two signed, conflicting views.
+ * Misbehaviour errors carry both signed notes as evidence, so a finding can be re-verified offline.
+ */
+import { TlogwatchError, isTlogwatchError } from '../errors.ts';
+import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
+import type { NoteVerifier } from '../note/note.ts';
+import { bytesEqual, toBase64 } from '../util/bytes.ts';
+
+export interface VerifiedHead {
+  size: bigint;
+  rootHash: Uint8Array;
+  /** The signed note text that was verified. */
+  note: string;
+}
+
+export type CheckpointDecision =
+  /** Nothing new: same size and root as the verified head. */
+  | { action: 'unchanged'; checkpoint: Checkpoint; note: string }
+  /** A larger, validly signed checkpoint: fetch [verified.size, checkpoint.size) and recompute its root. */
+  | { action: 'grow'; checkpoint: Checkpoint; note: string };
+
+export function evidence(kind: string, previous: VerifiedHead | undefined, received: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    kind,
+    ...(previous ? { verifiedNote: previous.note, verifiedSize: previous.size.toString(), verifiedRoot: toBase64(previous.rootHash) } : {}),
+    receivedNote: received,
+    ...extra,
+  };
+}
+
+export function decideCheckpoint(
+  received: string,
+  expectedOrigin: string,
+  verifiers: readonly NoteVerifier[],
+  verified: VerifiedHead | undefined,
+): CheckpointDecision {
+  let checkpoint: Checkpoint;
+  try {
+    ({ checkpoint } = verifyCheckpoint(received, expectedOrigin, verifiers));
+  } catch (e) {
+    // A checkpoint that fails its signature or names another origin is signed misbehaviour
+    // or an attack on the transport; either way the log must not advance on it.
+    const code = isTlogwatchError(e) ? e.code : 'NOTE_MALFORMED';
+    throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `checkpoint rejected: ${(e as Error).message}`, {
+      kind: 'misbehaviour',
+      data: evidence('bad-checkpoint', verified, received, { reason: code }),
+      cause: e,
+    });
+  }
+  if (verified) {
+    if (checkpoint.size < verified.size) {
+      throw new TlogwatchError('VERIFY_SIZE_SHRANK', `checkpoint size ${checkpoint.size} is smaller than the verified size ${verified.size}`, {
+        kind: 'misbehaviour',
+        data: evidence('shrink', verified, received),
+      });
+    }
+    if (checkpoint.size === verified.size) {
+      if (!bytesEqual(checkpoint.rootHash, verified.rootHash)) {
+        throw new TlogwatchError('VERIFY_FORK', `two different roots signed for size ${checkpoint.size}`, {
+          kind: 'misbehaviour',
+          data: evidence('fork', verified, received),
+        });
+      }
+      return { action: 'unchanged', checkpoint, note: received };
+    }
+  }
+  return { action: 'grow', checkpoint, note: received };
+}

@@ -1,0 +1,400 @@
+/**
+ * One log's mirror loop (DESIGN.md principles 1 and 2; c2sp.md §2.4):
+ *
+ *   poll checkpoint ─verify signature, origin, size─▶ decide (unchanged | grow | misbehaviour)
+ *        grow: fetch leaves [frontier, size) in batches ─▶ ingestBatch (hash, tile check, decode)
+ *              ─▶ commit entries + indexes + tree hashes + frontier + state in one batch;
+ *                 the batch that reaches the checkpoint's size commits only if the recomputed root
+ *                 equals the signed root, and then records the checkpoint as verified.
+ *        misbehaviour: halt at the last verified state, store a finding with the evidence, keep polling.
+ *
+ * Transient errors (timeouts, 5xx, garbage) end the round without changing state; the next poll retries.
+ */
+import { TlogwatchError, describeError, isTlogwatchError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { CompactRange } from '../merkle/compact.ts';
+import { verifyConsistency, verifyInclusion } from '../merkle/proof.ts';
+import { frontierFromTiles } from '../merkle/tiles.ts';
+import { leafHash } from '../merkle/rfc6962.ts';
+import { setLogState, type Metrics } from '../metrics.ts';
+import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
+import type { NoteVerifier } from '../note/note.ts';
+import { HttpClient, abortableSleep } from '../sources/http.ts';
+import { RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
+import { TilesSource } from '../sources/tiles.ts';
+import type { LeafBatch } from '../sources/types.ts';
+import type { LogState, ShardPosition } from '../store/codec.ts';
+import type { Store } from '../store/store.ts';
+import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
+import { ingestBatch } from './ingest.ts';
+import type { FollowConfig, MirrorHooks } from './types.ts';
+
+export interface FollowerDeps {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  verifiers: readonly NoteVerifier[];
+  hooks?: MirrorHooks;
+  /** Milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+export type RoundOutcome = 'unchanged' | 'advanced' | 'halted' | 'transient-error';
+
+export class LogFollower {
+  readonly cfg: FollowConfig;
+  private readonly deps: FollowerDeps;
+  private readonly http: HttpClient;
+  private readonly tiles?: TilesSource;
+  private readonly v1?: RekorV1Source;
+  private readonly now: () => number;
+
+  constructor(cfg: FollowConfig, deps: FollowerDeps) {
+    this.cfg = cfg;
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    const { metrics } = deps;
+    this.http = new HttpClient({
+      requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
+      onAttempt: (a) => {
+        metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);
+        if (!/^2\d\d$|^404$/.test(a.outcome)) metrics.upstreamErrors.inc({ log: cfg.name, code: a.outcome });
+      },
+    });
+    if (cfg.type === 'tiles') this.tiles = new TilesSource({ url: cfg.url, http: this.http, concurrency: cfg.concurrency });
+    else this.v1 = new RekorV1Source({ url: cfg.url, http: this.http, concurrency: cfg.concurrency });
+  }
+
+  private get log(): Logger {
+    return this.deps.logger;
+  }
+
+  /** Polls until `signal` aborts; the current batch always finishes and commits first. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const outcome = await this.round(signal).catch((e: unknown) => {
+        this.log.error({ log: this.cfg.name, err: describeError(e) }, 'round failed unexpectedly');
+        return 'transient-error' as const;
+      });
+      if (signal.aborted) break;
+      // Keep going at once while catching up; otherwise wait for the next poll.
+      if (outcome !== 'advanced') await abortableSleep(this.cfg.pollIntervalMs, signal).catch(() => undefined);
+    }
+  }
+
+  async round(signal?: AbortSignal): Promise<RoundOutcome> {
+    const { store } = this.deps;
+    const state = (await store.getLogState(this.cfg.name)) ?? this.initialState();
+    try {
+      return this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
+    } catch (e) {
+      if (isTlogwatchError(e) && e.kind === 'misbehaviour') {
+        await this.halt(state, e);
+        return 'halted';
+      }
+      this.log.warn({ log: this.cfg.name, err: describeError(e) }, 'round ended by a transient error; state kept, will retry');
+      return 'transient-error';
+    }
+  }
+
+  private initialState(): LogState {
+    return {
+      name: this.cfg.name,
+      type: this.cfg.type,
+      url: this.cfg.url,
+      origin: this.cfg.origin,
+      status: 'bootstrapping',
+      frontier: CompactRange.empty().serialize(),
+      startIndex: 0n,
+    };
+  }
+
+  private observeUpstream(state: LogState, size: bigint): void {
+    const m = this.deps.metrics;
+    const offset = state.shard?.offset ?? 0n;
+    state.upstream = { size: size + offset, at: Math.floor(this.now() / 1000) };
+    m.upstreamTreeSize.set({ log: this.cfg.name }, Number(size + offset));
+    const verified = (state.verified?.size ?? 0n) + offset;
+    m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(size + offset - verified)));
+  }
+
+  private async halt(state: LogState, e: TlogwatchError): Promise<void> {
+    const at = Math.floor(this.now() / 1000);
+    const halted: LogState = { ...state, status: 'halted', halt: { code: e.code, message: e.message, at, evidence: { ...e.data } } };
+    const ops = this.deps.hooks?.onIntegrity?.(this.cfg.name, e, halted, at) ?? [];
+    await this.deps.store.putLogState(halted, ops);
+    this.deps.metrics.verificationFailures.inc({ log: this.cfg.name, reason: e.code });
+    setLogState(this.deps.metrics, this.cfg.name, 'halted');
+    this.log.error({ log: this.cfg.name, code: e.code, err: e.message }, 'log misbehaved: halted at its last verified state');
+  }
+
+  // ------------------------------------------------------------------ tiles
+
+  private async roundTiles(state: LogState, signal?: AbortSignal): Promise<RoundOutcome> {
+    const src = this.tiles!;
+    const note = await src.fetchCheckpoint();
+    const verifiedHead = state.verified && { size: state.verified.size, rootHash: state.verified.rootHash, note: state.verified.note };
+    const decision = decideCheckpoint(note, this.cfg.origin, this.deps.verifiers, verifiedHead);
+    this.observeUpstream(state, decision.checkpoint.size);
+    if (state.status === 'halted') {
+      await this.deps.store.putLogState(state);
+      return 'halted';
+    }
+    let frontier = CompactRange.deserialize(state.frontier);
+    if (state.status === 'bootstrapping') {
+      frontier = await this.bootstrapTiles(state, decision.checkpoint, note);
+      if (state.verified?.size === decision.checkpoint.size) return 'advanced';
+    }
+    if (frontier.size === decision.checkpoint.size && state.verified?.size !== decision.checkpoint.size) {
+      await this.verifyFrontierAt(state, frontier, decision.checkpoint, note);
+      return 'advanced';
+    }
+    if (decision.action === 'unchanged' && frontier.size === decision.checkpoint.size) {
+      await this.deps.store.putLogState(state);
+      setLogState(this.deps.metrics, this.cfg.name, 'following');
+      return 'unchanged';
+    }
+    await this.catchUp(state, frontier, decision.checkpoint, note, (start, end, size) => src.fetchLeaves(start, end, size), signal);
+    return 'advanced';
+  }
+
+  /** Frontier at the start position, from tiles; at `latest` it is verified against the checkpoint at once. */
+  private async bootstrapTiles(state: LogState, cp: Checkpoint, note: string): Promise<CompactRange> {
+    const src = this.tiles!;
+    const want = this.cfg.start === 'latest' ? cp.size : this.cfg.start;
+    if (want > cp.size) throw new TlogwatchError('CONFIG_INVALID', `start ${want} is beyond the log's size ${cp.size}`, { kind: 'transient' });
+    const frontier = want === 0n ? CompactRange.empty() : await frontierFromTiles(want, cp.size, (l, n, w) => src.fetchTile(l, n, w));
+    state.status = 'following';
+    state.startIndex = want;
+    state.frontier = frontier.serialize();
+    let checkpoint;
+    if (want === cp.size) {
+      if (!bytesEqual(frontier.root(), cp.rootHash)) {
+        throw new TlogwatchError('VERIFY_ROOT_MISMATCH', `the log's tiles give root ${toHex(frontier.root())} for size ${cp.size}, its checkpoint says ${toHex(cp.rootHash)}`, {
+          kind: 'misbehaviour',
+          data: evidence('root-mismatch', undefined, note, { recomputedRoot: toBase64(frontier.root()) }),
+        });
+      }
+      checkpoint = state.verified = { size: cp.size, rootHash: cp.rootHash, note, at: Math.floor(this.now() / 1000) };
+    }
+    await this.deps.store.commitBatch({ entries: [], nodes: [], state, ...(checkpoint ? { checkpoint } : {}) });
+    this.afterVerified(state);
+    this.log.info({ log: this.cfg.name, start: want.toString(), size: cp.size.toString() }, 'bootstrapped frontier from tiles');
+    return frontier;
+  }
+
+  // ------------------------------------------------------------------ shared catch-up
+
+  /**
+   * Fetches, verifies and commits [frontier.size, cp.size) of the current tree. Every batch commits atomically;
+   * the last one only if the recomputed root matches, and it moves the verified checkpoint.
+   */
+  private async catchUp(
+    state: LogState,
+    start: CompactRange,
+    cp: Checkpoint,
+    note: string,
+    fetch: (start: bigint, end: bigint, treeSize: bigint) => Promise<LeafBatch>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const { store, metrics } = this.deps;
+    let frontier = start;
+    if (frontier.size > cp.size) {
+      throw new TlogwatchError('VERIFY_SIZE_SHRANK', `checkpoint size ${cp.size} is below the ${frontier.size} entries already mirrored`, {
+        kind: 'misbehaviour',
+        data: evidence('shrink', undefined, note, { mirroredSize: frontier.size.toString() }),
+      });
+    }
+    const step = BigInt(this.cfg.type === 'tiles' ? Math.max(256, Math.floor(this.cfg.batchSize / 256) * 256) : this.cfg.batchSize);
+    while (frontier.size < cp.size) {
+      if (signal?.aborted) return;
+      const began = performance.now();
+      // Tiles: end batches on bundle boundaries so each bundle is fetched once.
+      let end = frontier.size + step;
+      if (this.cfg.type === 'tiles') end -= end % 256n;
+      if (end <= frontier.size) end = frontier.size + step;
+      if (end > cp.size) end = cp.size;
+      const batch = await fetch(frontier.size, end, cp.size);
+      const now = Math.floor(this.now() / 1000);
+      const result = ingestBatch(this.cfg.name, this.cfg.type, frontier, batch, now);
+      const last = result.frontier.size === cp.size;
+      let checkpoint;
+      if (last) {
+        const root = result.frontier.root();
+        if (!bytesEqual(root, cp.rootHash)) {
+          throw new TlogwatchError('VERIFY_ROOT_MISMATCH', `recomputed root ${toHex(root)} for size ${cp.size} differs from the signed checkpoint's ${toHex(cp.rootHash)}`, {
+            kind: 'misbehaviour',
+            data: evidence('root-mismatch', state.verified, note, { recomputedRoot: toBase64(root), fromSize: start.size.toString() }),
+          });
+        }
+        checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: now };
+        state.verified = checkpoint;
+      }
+      state.frontier = result.frontier.serialize();
+      state.status = 'following';
+      const extraOps = this.deps.hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [];
+      await store.commitBatch({
+        entries: result.entries.map((e) => ({
+          record: {
+            entry: e.entry,
+            ...(e.leaf.v1 ? { v1: { logID: e.leaf.v1.logID, treeIndex: e.leaf.treeIndex.toString(), ...(state.shard ? { treeID: state.shard.treeID } : {}), ...(e.leaf.v1.signedEntryTimestamp ? { signedEntryTimestamp: e.leaf.v1.signedEntryTimestamp } : {}) } } : {}),
+            ...(e.leaf.attestation ? { attestation: toBase64(e.leaf.attestation) } : {}),
+          },
+          body: e.body,
+        })),
+        nodes: result.nodes,
+        state,
+        ...(checkpoint ? { checkpoint } : {}),
+        extraOps,
+        ...(this.deps.hooks?.isWatched ? { isWatched: this.deps.hooks.isWatched } : {}),
+      });
+      frontier = result.frontier;
+      for (const e of result.entries) metrics.entriesIngested.inc({ log: this.cfg.name, kind: e.entry.kind });
+      metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
+      if (checkpoint) this.afterVerified(state);
+      this.deps.hooks?.afterCommit?.(this.cfg.name);
+    }
+  }
+
+  /** The frontier already covers the checkpoint (e.g. right after bootstrapping): verify its root and record it. */
+  private async verifyFrontierAt(state: LogState, frontier: CompactRange, cp: Checkpoint, note: string): Promise<void> {
+    if (!bytesEqual(frontier.root(), cp.rootHash)) {
+      throw new TlogwatchError('VERIFY_ROOT_MISMATCH', `recomputed root ${toHex(frontier.root())} for size ${cp.size} differs from the signed checkpoint's ${toHex(cp.rootHash)}`, {
+        kind: 'misbehaviour',
+        data: evidence('root-mismatch', state.verified, note, { recomputedRoot: toBase64(frontier.root()) }),
+      });
+    }
+    const checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: Math.floor(this.now() / 1000) };
+    state.verified = checkpoint;
+    await this.deps.store.commitBatch({ entries: [], nodes: [], state, checkpoint });
+    this.afterVerified(state);
+  }
+
+  private afterVerified(state: LogState): void {
+    const m = this.deps.metrics;
+    const offset = state.shard?.offset ?? 0n;
+    if (state.verified) {
+      m.verifiedTreeSize.set({ log: this.cfg.name }, Number(state.verified.size + offset));
+      m.lastVerifiedCheckpointTimestamp.set({ log: this.cfg.name }, state.verified.at);
+      if (state.upstream) m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(state.upstream.size - state.verified.size - offset)));
+    }
+    setLogState(m, this.cfg.name, 'following');
+  }
+
+  // ------------------------------------------------------------------ Rekor v1
+
+  private originOf(treeID: string): string {
+    return `${this.cfg.origin} - ${treeID}`;
+  }
+
+  /** Trees oldest first with their virtual offsets; the last is the active one. */
+  private static trees(info: { inactiveShards: ShardHead[] } & ShardHead): Array<ShardHead & { offset: bigint; active: boolean }> {
+    let offset = 0n;
+    const out: Array<ShardHead & { offset: bigint; active: boolean }> = [];
+    for (const s of info.inactiveShards) {
+      out.push({ ...s, offset, active: false });
+      offset += s.treeSize;
+    }
+    out.push({ ...info, offset, active: true });
+    return out;
+  }
+
+  private async roundV1(state: LogState, signal?: AbortSignal): Promise<RoundOutcome> {
+    const src = this.v1!;
+    const info = await src.fetchLogInfo();
+    const trees = LogFollower.trees(info);
+    if (state.status === 'bootstrapping') await this.bootstrapV1(state, trees);
+    let advanced = false;
+    for (;;) {
+      const pos = state.shard!;
+      const tree = trees.find((t) => t.treeID === pos.treeID);
+      if (!tree) {
+        throw new TlogwatchError('VERIFY_MISSING_ENTRY', `tree ${pos.treeID} that this mirror follows is no longer listed by the log`, {
+          kind: 'misbehaviour',
+          data: { treeID: pos.treeID, ...evidence('tree-vanished', state.verified, info.signedTreeHead) },
+        });
+      }
+      const note = tree.signedTreeHead;
+      const verifiedHead = state.verified && { size: state.verified.size, rootHash: state.verified.rootHash, note: state.verified.note };
+      const decision = decideCheckpoint(note, this.originOf(tree.treeID), this.deps.verifiers, verifiedHead);
+      const cp = decision.checkpoint;
+      if (cp.size !== tree.treeSize || toHex(cp.rootHash) !== tree.rootHash) {
+        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo says size ${tree.treeSize} root ${tree.rootHash}, its signed tree head says ${cp.size} ${toHex(cp.rootHash)}`, {
+          kind: 'misbehaviour',
+          data: evidence('loginfo-mismatch', state.verified, note),
+        });
+      }
+      if (tree.active) this.observeUpstream(state, cp.size);
+      if (state.status === 'halted') {
+        await this.deps.store.putLogState(state);
+        return 'halted';
+      }
+      // Behind the log: prove consistency now rather than only after a (rate-limited) catch-up.
+      if (state.verified && cp.size > state.verified.size) {
+        const proof = await src.fetchConsistencyProof(state.verified.size, cp.size, tree.treeID);
+        try {
+          verifyConsistency(state.verified.size, cp.size, proof, state.verified.rootHash, cp.rootHash);
+        } catch (e) {
+          throw new TlogwatchError('VERIFY_FORK', `checkpoint ${cp.size} is not consistent with the verified checkpoint ${state.verified.size}: ${(e as Error).message}`, {
+            kind: 'misbehaviour',
+            data: evidence('inconsistent', state.verified, note, { consistencyProof: proof.map(toBase64) }),
+            cause: e,
+          });
+        }
+      }
+      const frontier = CompactRange.deserialize(state.frontier);
+      if (frontier.size < cp.size) {
+        await this.catchUp(state, frontier, cp, note, async (start, end) => ({ leaves: await src.fetchLeaves(start + pos.offset, end + pos.offset, pos.offset) }), signal);
+        advanced = true;
+      } else if (frontier.size === cp.size && state.verified?.size !== cp.size) {
+        await this.verifyFrontierAt(state, frontier, cp, note);
+        advanced = true;
+      } else if (decision.action === 'unchanged') {
+        await this.deps.store.putLogState(state);
+        setLogState(this.deps.metrics, this.cfg.name, 'following');
+      }
+      if (signal?.aborted || tree.active) return advanced ? 'advanced' : 'unchanged';
+      // This tree is retired and complete: move to the next one (rekor.md §1.5, "consistency proofs are per tree").
+      const next = trees[trees.findIndex((t) => t.treeID === pos.treeID) + 1]!;
+      this.log.info({ log: this.cfg.name, from: pos.treeID, to: next.treeID, size: cp.size.toString() }, 'shard finished and verified; following the next tree');
+      state.shard = { treeID: next.treeID, offset: next.offset, seq: pos.seq + 1 };
+      state.frontier = CompactRange.empty().serialize();
+      delete state.verified;
+      await this.deps.store.putLogState(state);
+    }
+  }
+
+  /** Frontier at the start (virtual) index: empty at a tree's first leaf, else from one verified inclusion proof. */
+  private async bootstrapV1(state: LogState, trees: ReturnType<typeof LogFollower.trees>): Promise<void> {
+    const active = trees[trees.length - 1]!;
+    const total = active.offset + active.treeSize;
+    const want = this.cfg.start === 'latest' ? total : this.cfg.start;
+    if (want > total) throw new TlogwatchError('CONFIG_INVALID', `start ${want} is beyond the log's size ${total}`, { kind: 'transient' });
+    const tree = [...trees].reverse().find((t) => t.offset <= want && (want < t.offset + t.treeSize || t.active)) ?? active;
+    const local = want - tree.offset;
+    let frontier = CompactRange.empty();
+    if (local > 0n) {
+      const leaf = await this.v1!.fetchEntryByIndex(want - 1n, tree.offset);
+      const p = leaf?.inclusionProof;
+      if (!leaf || !p || p.treeIndex !== local - 1n || !p.checkpoint) {
+        throw new TlogwatchError('SOURCE_MALFORMED', `entry ${want - 1n} came without a usable inclusion proof to bootstrap from`, { kind: 'transient' });
+      }
+      // The proof must verify against a checkpoint signed by the log for this tree.
+      const { checkpoint } = verifyCheckpoint(p.checkpoint, this.originOf(tree.treeID), this.deps.verifiers);
+      if (checkpoint.size !== p.treeSize || !bytesEqual(checkpoint.rootHash, p.rootHash)) {
+        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', 'inclusion proof root differs from its checkpoint', { kind: 'misbehaviour', data: evidence('bootstrap-proof', undefined, p.checkpoint) });
+      }
+      const lh = leafHash(leaf.body);
+      verifyInclusion(local - 1n, p.treeSize, lh, p.hashes, p.rootHash);
+      frontier = CompactRange.fromInclusionProof(local - 1n, p.treeSize, lh, p.hashes);
+    }
+    const shard: ShardPosition = { treeID: tree.treeID, offset: tree.offset, seq: 0 };
+    state.shard = shard;
+    state.status = 'following';
+    state.startIndex = want;
+    state.frontier = frontier.serialize();
+    await this.deps.store.commitBatch({ entries: [], nodes: [], state });
+    this.log.info({ log: this.cfg.name, start: want.toString(), treeID: tree.treeID }, 'bootstrapped frontier from an inclusion proof');
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * One batch through the verifying core (DESIGN.md principle 1), pure:
+ *
+ *   leaves ──leafHash──▶ check against the log's level-0 tile (tiles logs)
+ *                     └─▶ append to the frontier (collect tile-row nodes for the store)
+ *                     └─▶ decode the body into an Entry record
+ *
+ * The caller commits the result in one atomic batch, and moves the verified checkpoint only when
+ * `frontier.root()` equals a verified checkpoint's root.
+ */
+import { TlogwatchError } from '../errors.ts';
+import type { CompactRange } from '../merkle/compact.ts';
+import { leafHash } from '../merkle/rfc6962.ts';
+import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
+import type { Entry } from '../entries/types.ts';
+import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
+import { bytesEqual, toHex } from '../util/bytes.ts';
+
+/** Levels whose complete-subtree hashes the store keeps (the tile rows): any node is ≤255 hashes away. */
+export const STORED_LEVEL_STEP = 8;
+
+export interface StoredNode {
+  level: number;
+  index: bigint;
+  hash: Uint8Array;
+}
+
+export interface IngestedEntry {
+  entry: Entry;
+  body: Uint8Array;
+  leaf: FetchedLeaf;
+}
+
+export interface IngestResult {
+  entries: IngestedEntry[];
+  nodes: StoredNode[];
+  frontier: CompactRange;
+}
+
+export function ingestBatch(
+  log: string,
+  type: 'tiles' | 'rekor-v1',
+  frontier: CompactRange,
+  batch: LeafBatch,
+  observedAt: number,
+): IngestResult {
+  const next = frontier.clone();
+  const nodes: StoredNode[] = [];
+  const visit = (level: number, index: bigint, hash: Uint8Array) => {
+    if (level % STORED_LEVEL_STEP === 0) nodes.push({ level, index, hash });
+  };
+  const entries: IngestedEntry[] = [];
+  for (let i = 0; i < batch.leaves.length; i++) {
+    const leaf = batch.leaves[i]!;
+    if (leaf.treeIndex !== next.size) {
+      throw new TlogwatchError('VERIFY_MISSING_ENTRY', `expected leaf ${next.size}, the log returned ${leaf.treeIndex}`, {
+        kind: 'misbehaviour',
+        data: { expected: next.size.toString(), got: leaf.treeIndex.toString() },
+      });
+    }
+    const hash = leafHash(leaf.body);
+    const tileHash = batch.tileHashes?.[i];
+    if (tileHash !== undefined && !bytesEqual(hash, tileHash)) {
+      throw new TlogwatchError('VERIFY_TILE_MISMATCH', `entry ${leaf.treeIndex} hashes to ${toHex(hash)} but the log's level-0 tile says ${toHex(tileHash)}`, {
+        kind: 'misbehaviour',
+        data: { index: leaf.treeIndex.toString(), entryLeafHash: toHex(hash), tileLeafHash: toHex(tileHash) },
+      });
+    }
+    next.append(hash, visit);
+    const meta = {
+      log,
+      index: Number(leaf.logIndex),
+      leafHash: hash,
+      ...(leaf.integratedTime !== undefined ? { integratedTime: leaf.integratedTime } : {}),
+    };
+    const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta) : decodeRekorV1Body(leaf.body, meta);
+    entry.observedAt ??= observedAt;
+    entries.push({ entry, body: leaf.body, leaf });
+  }
+  return { entries, nodes, frontier: next };
+}

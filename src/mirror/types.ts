@@ -1,0 +1,33 @@
+/** Configuration and hooks of one followed log. */
+import type { Entry } from '../entries/types.ts';
+import type { LogState } from '../store/codec.ts';
+import type { BatchOp } from '../store/store.ts';
+import type { IngestedEntry } from './ingest.ts';
+import type { TlogwatchError } from '../errors.ts';
+
+export interface FollowConfig {
+  name: string;
+  type: 'tiles' | 'rekor-v1';
+  url: string;
+  /** Expected checkpoint origin (tiles); for Rekor v1 the host part, `<host> - <treeID>` is checked per tree. */
+  origin: string;
+  /** `latest`, or the first (virtual) index to mirror. */
+  start: 'latest' | bigint;
+  pollIntervalMs: number;
+  /** Leaves per committed batch (rounded to whole 256-entry bundles for tiles). */
+  batchSize: number;
+  concurrency: number;
+  requestsPerMinute: number;
+}
+
+/** What the monitor and findings plug into the pipeline; every op joins the batch's atomic commit. */
+export interface MirrorHooks {
+  /** Findings for newly verified-and-decoded entries (stored before any notification). */
+  onEntries?: (log: string, entries: readonly IngestedEntry[], now: number) => BatchOp[];
+  /** A `log-integrity` finding for misbehaviour, with the evidence. */
+  onIntegrity?: (log: string, error: TlogwatchError, state: LogState, now: number) => BatchOp[];
+  /** Called after each commit (e.g. to wake the notifier). */
+  afterCommit?: (log: string) => void;
+  /** Index mode `watched`. */
+  isWatched?: (e: Entry) => boolean;
+}

@@ -1,0 +1,222 @@
+/**
+ * Rekor v1 REST client (reference/rekor.md §1; sigstore/rekor openapi.yaml).
+ *
+ * Reads `GET /api/v1/log` (LogInfo: the active tree and the inactive shards with their final signed tree
+ * heads) and tails the log through `POST /api/v1/log/entries/retrieve` in batches of at most 10 virtual
+ * indexes (the server's `maxSearchQueries`; more gives 422), with bounded concurrency under the
+ * requests-per-minute budget of the HttpClient. Retrieve silently omits entries it cannot find, so each
+ * missing index is asked for again on its own (`GET /api/v1/log/entries?logIndex=`); an entry still
+ * missing below a verified tree size is misbehaviour.
+ */
+import { z } from 'zod';
+import { TlogwatchError } from '../errors.ts';
+import { parseBase64, utf8 } from '../util/bytes.ts';
+import type { HttpClient } from './http.ts';
+import { mapBounded } from './tiles.ts';
+import type { FetchedLeaf } from './types.ts';
+
+/** At most 10 queries per retrieve call (rekor.md §1.1, pkg/api/entries.go maxSearchQueries). */
+export const RETRIEVE_MAX = 10;
+const MAX_LOGINFO_BYTES = 1024 * 1024;
+const MAX_RETRIEVE_BYTES = 32 * 1024 * 1024;
+
+const decimal = z.union([z.number().int().nonnegative(), z.string().regex(/^(0|[1-9]\d*)$/)]).transform((v) => BigInt(v));
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
+
+const ShardInfo = z.object({
+  rootHash: hex64,
+  treeSize: decimal,
+  signedTreeHead: z.string().max(16_384),
+  treeID: z.string().regex(/^[1-9]\d*$/),
+});
+const LogInfoSchema = ShardInfo.extend({ inactiveShards: z.array(ShardInfo).max(1000).optional() });
+export type ShardHead = z.infer<typeof ShardInfo>;
+export interface LogInfo extends ShardHead {
+  /** Oldest first, as Rekor lists them (pkg/sharding/ranges.go). */
+  inactiveShards: ShardHead[];
+}
+
+const LogEntryValue = z.object({
+  body: z.string(),
+  integratedTime: z.number().int().nonnegative(),
+  logID: hex64,
+  logIndex: z.number().int().nonnegative(),
+  attestation: z.object({ data: z.string().optional() }).optional(),
+  verification: z
+    .object({
+      signedEntryTimestamp: z.string().optional(),
+      inclusionProof: z
+        .object({
+          logIndex: z.number().int().nonnegative(),
+          treeSize: z.number().int().positive(),
+          rootHash: hex64,
+          hashes: z.array(hex64).max(128),
+          checkpoint: z.string().max(16_384).optional(),
+        })
+        .optional(),
+    })
+    .passthrough()
+    .optional(),
+});
+const LogEntryMap = z.record(z.string().regex(/^([0-9a-f]{16})?[0-9a-f]{64}$/), LogEntryValue);
+
+function parseJson(b: Uint8Array): unknown {
+  return JSON.parse(utf8.decode(b)) as unknown;
+}
+
+export interface V1InclusionProof {
+  /** Shard-local leaf index (rekor.md §1.3). */
+  treeIndex: bigint;
+  treeSize: bigint;
+  rootHash: Uint8Array;
+  hashes: Uint8Array[];
+  checkpoint?: string;
+}
+
+export interface V1Leaf extends FetchedLeaf {
+  entryId: string;
+  inclusionProof?: V1InclusionProof;
+}
+
+const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+
+function toLeaf(entryId: string, v: z.infer<typeof LogEntryValue>, shardOffset: bigint): V1Leaf {
+  const body = parseBase64(v.body);
+  if (!body) throw new Error(`entry ${v.logIndex}: body is not standard base64`);
+  const attestation = v.attestation?.data !== undefined ? parseBase64(v.attestation.data) : undefined;
+  const logIndex = BigInt(v.logIndex);
+  const p = v.verification?.inclusionProof;
+  return {
+    entryId,
+    ...(p
+      ? {
+          inclusionProof: {
+            treeIndex: BigInt(p.logIndex),
+            treeSize: BigInt(p.treeSize),
+            rootHash: fromHex(p.rootHash),
+            hashes: p.hashes.map(fromHex),
+            ...(p.checkpoint !== undefined ? { checkpoint: p.checkpoint } : {}),
+          },
+        }
+      : {}),
+    logIndex,
+    treeIndex: logIndex - shardOffset,
+    body,
+    integratedTime: v.integratedTime,
+    ...(attestation ? { attestation } : {}),
+    v1: { logID: v.logID, ...(v.verification?.signedEntryTimestamp ? { signedEntryTimestamp: v.verification.signedEntryTimestamp } : {}) },
+  };
+}
+
+export interface RekorV1SourceOptions {
+  url: string;
+  http: HttpClient;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export class RekorV1Source {
+  readonly type = 'rekor-v1' as const;
+  private readonly base: string;
+  private readonly http: HttpClient;
+  private readonly concurrency: number;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(opts: RekorV1SourceOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.http = opts.http;
+    this.concurrency = opts.concurrency ?? 4;
+    this.signal = opts.signal;
+  }
+
+  private sig() {
+    return this.signal ? { signal: this.signal } : {};
+  }
+
+  async fetchLogInfo(): Promise<LogInfo> {
+    const info = await this.http.request(`${this.base}/api/v1/log`, {
+      endpoint: 'loginfo',
+      maxBytes: MAX_LOGINFO_BYTES,
+      ...this.sig(),
+      parse: (b) => LogInfoSchema.parse(parseJson(b)),
+    });
+    if (!info) throw new TlogwatchError('SOURCE_HTTP_STATUS', `${this.base}/api/v1/log: 404 (is this a Rekor v1 URL?)`, { kind: 'fatal' });
+    return { ...info, inactiveShards: info.inactiveShards ?? [] };
+  }
+
+  /** One retrieve call for ≤10 virtual indexes; returns what the log sent, keyed by virtual index. */
+  private async retrieve(indexes: readonly bigint[], shardOffset: bigint): Promise<Map<bigint, V1Leaf>> {
+    const got = await this.http.request(`${this.base}/api/v1/log/entries/retrieve`, {
+      endpoint: 'retrieve',
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ logIndexes: indexes.map(Number) }),
+      maxBytes: MAX_RETRIEVE_BYTES,
+      ...this.sig(),
+      parse: (b) => {
+        const arr = z.array(LogEntryMap).max(RETRIEVE_MAX).parse(parseJson(b));
+        const out = new Map<bigint, V1Leaf>();
+        for (const m of arr) for (const [id, v] of Object.entries(m)) out.set(BigInt(v.logIndex), toLeaf(id, v, shardOffset));
+        return out;
+      },
+    });
+    return got ?? new Map();
+  }
+
+  /** `GET /api/v1/log/entries?logIndex=N`: the fallback for entries retrieve omitted. */
+  async fetchEntryByIndex(logIndex: bigint, shardOffset: bigint): Promise<V1Leaf | undefined> {
+    return this.http.request(`${this.base}/api/v1/log/entries?logIndex=${logIndex}`, {
+      endpoint: 'entry',
+      maxBytes: MAX_RETRIEVE_BYTES,
+      ...this.sig(),
+      parse: (b) => {
+        const m = LogEntryMap.parse(parseJson(b));
+        const [first] = Object.entries(m);
+        if (!first) throw new Error('empty LogEntry');
+        return toLeaf(first[0], first[1], shardOffset);
+      },
+    });
+  }
+
+  /**
+   * Virtual indexes [start, end) of the shard whose first virtual index is `shardOffset`, in order.
+   * Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when the log will not serve an index below its verified size.
+   */
+  async fetchLeaves(start: bigint, end: bigint, shardOffset: bigint): Promise<FetchedLeaf[]> {
+    const groups: bigint[][] = [];
+    for (let i = start; i < end; i += BigInt(RETRIEVE_MAX)) {
+      const g: bigint[] = [];
+      for (let j = i; j < end && j < i + BigInt(RETRIEVE_MAX); j++) g.push(j);
+      groups.push(g);
+    }
+    const maps = await mapBounded(groups, this.concurrency, (g) => this.retrieve(g, shardOffset));
+    const out: FetchedLeaf[] = [];
+    for (let gi = 0; gi < groups.length; gi++) {
+      for (const idx of groups[gi]!) {
+        let leaf = maps[gi]!.get(idx) ?? (await this.fetchEntryByIndex(idx, shardOffset));
+        if (leaf && leaf.logIndex !== idx) leaf = undefined;
+        if (!leaf) {
+          throw new TlogwatchError('VERIFY_MISSING_ENTRY', `entry ${idx} is below the verified tree size but the log does not serve it`, {
+            kind: 'misbehaviour',
+            data: { index: idx.toString() },
+          });
+        }
+        out.push(leaf);
+      }
+    }
+    return out;
+  }
+
+  /** `GET /api/v1/log/proof`: a consistency proof between two sizes of one tree. */
+  async fetchConsistencyProof(firstSize: bigint, lastSize: bigint, treeID: string): Promise<Uint8Array[]> {
+    const Proof = z.object({ rootHash: hex64, hashes: z.array(hex64).max(128) });
+    const proof = await this.http.request(`${this.base}/api/v1/log/proof?firstSize=${firstSize}&lastSize=${lastSize}&treeID=${treeID}`, {
+      endpoint: 'proof',
+      maxBytes: MAX_LOGINFO_BYTES,
+      ...this.sig(),
+      parse: (b) => Proof.parse(parseJson(b)),
+    });
+    if (!proof) throw new TlogwatchError('SOURCE_HTTP_STATUS', 'consistency proof: 404', { kind: 'transient' });
+    return proof.hashes.map(fromHex);
+  }
+}

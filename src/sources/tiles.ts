@@ -1,0 +1,171 @@
+/**
+ * C2SP tlog-tiles client (https://c2sp.org/tlog-tiles), as Rekor v2 serves it.
+ *
+ * - `checkpoint`: mutable; fetched each poll.
+ * - `tile/entries/<N>[.p/<W>]`: uint16 big-endian length-prefixed entries. Partial bundles and tiles are
+ *   fetched only as implied by a verified checkpoint (spec: "Clients MUST NOT fetch arbitrary partial
+ *   tiles"), falling back to the full resource when the partial one is gone (logs MAY delete it).
+ * - `tile/0/<N>[.p/<W>]`: the log's level-0 hashes, fetched alongside each bundle so the mirror can check
+ *   that the entries it hashes are the entries the tiles (which other clients read) commit to.
+ */
+import { TlogwatchError } from '../errors.ts';
+import { entriesPath, tilePath, TILE_WIDTH } from '../merkle/tiles.ts';
+import { HASH_SIZE } from '../merkle/rfc6962.ts';
+import { utf8 } from '../util/bytes.ts';
+import type { HttpClient } from './http.ts';
+import type { FetchedLeaf, LeafBatch } from './types.ts';
+
+const MAX_CHECKPOINT_BYTES = 64 * 1024;
+/** 256 entries of at most 65535 bytes each, plus prefixes. */
+const MAX_BUNDLE_BYTES = 256 * (65_535 + 2);
+const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
+const W = BigInt(TILE_WIDTH);
+
+/** Splits an entry bundle. Throws on framing errors (a truncated or garbled response: transient). */
+export function parseEntryBundle(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let off = 0;
+  while (off < data.length) {
+    if (off + 2 > data.length) throw new Error(`entry bundle: truncated length prefix at byte ${off}`);
+    const len = (data[off]! << 8) | data[off + 1]!;
+    off += 2;
+    if (off + len > data.length) throw new Error(`entry bundle: entry ${out.length} needs ${len} bytes, ${data.length - off} left`);
+    out.push(data.subarray(off, off + len));
+    off += len;
+    if (out.length > TILE_WIDTH) throw new Error('entry bundle: more than 256 entries');
+  }
+  return out;
+}
+
+/** Splits a hash tile into its hashes. */
+export function parseHashTile(data: Uint8Array): Uint8Array[] {
+  if (data.length === 0 || data.length % HASH_SIZE !== 0 || data.length > TILE_BYTES) {
+    throw new Error(`tile: ${data.length} bytes is not a whole number (1..256) of 32-byte hashes`);
+  }
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < data.length; off += HASH_SIZE) out.push(data.subarray(off, off + HASH_SIZE));
+  return out;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, preserving order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return results;
+}
+
+export interface TilesSourceOptions {
+  /** The log's URL prefix, e.g. `https://log2025-1.rekor.sigstore.dev` or `http://127.0.0.1:3000/api/v2`. */
+  url: string;
+  http: HttpClient;
+  /** Bundles (and their level-0 tiles) in flight at once. */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+export class TilesSource {
+  readonly type = 'tiles' as const;
+  private readonly base: string;
+  private readonly http: HttpClient;
+  private readonly concurrency: number;
+  private readonly signal: AbortSignal | undefined;
+
+  constructor(opts: TilesSourceOptions) {
+    this.base = opts.url.replace(/\/+$/, '');
+    this.http = opts.http;
+    this.concurrency = opts.concurrency ?? 8;
+    this.signal = opts.signal;
+  }
+
+  /** The latest checkpoint as a signed note (unverified). */
+  async fetchCheckpoint(): Promise<string> {
+    const text = await this.http.request(`${this.base}/checkpoint`, {
+      endpoint: 'checkpoint',
+      maxBytes: MAX_CHECKPOINT_BYTES,
+      headers: { 'cache-control': 'no-cache' },
+      ...(this.signal ? { signal: this.signal } : {}),
+      parse: (b) => utf8.decode(b),
+    });
+    if (text === undefined) throw new TlogwatchError('SOURCE_HTTP_STATUS', `${this.base}/checkpoint: 404 (is the URL prefix right?)`, { kind: 'fatal' });
+    return text;
+  }
+
+  /**
+   * Fetches a resource that may be partial: `.p/<W>` first, then the full one (first W items),
+   * as tlog-tiles allows logs to delete partials once full.
+   */
+  private async fetchPartialOrFull<T>(
+    pathFor: (width?: number) => string,
+    width: number,
+    endpoint: string,
+    maxBytes: number,
+    parse: (b: Uint8Array) => T[],
+  ): Promise<T[]> {
+    const get = (path: string) =>
+      this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...(this.signal ? { signal: this.signal } : {}), parse });
+    if (width < TILE_WIDTH) {
+      const partial = await get(pathFor(width));
+      if (partial !== undefined) return partial;
+    }
+    const full = await get(pathFor());
+    if (full === undefined) {
+      throw new TlogwatchError('VERIFY_MISSING_ENTRY', `${endpoint} ${pathFor(width < TILE_WIDTH ? width : undefined)} is not served although a verified checkpoint implies it`, {
+        kind: 'misbehaviour',
+        data: { path: pathFor(width < TILE_WIDTH ? width : undefined) },
+      });
+    }
+    return full.slice(0, width);
+  }
+
+  /**
+   * Leaves [start, end) of a tree of `treeSize` (end <= treeSize, from a verified checkpoint), with the
+   * log's level-0 tile hashes for the same range. Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when a
+   * well-formed bundle holds fewer entries than the checkpoint implies.
+   */
+  async fetchLeaves(start: bigint, end: bigint, treeSize: bigint): Promise<LeafBatch> {
+    if (start < 0n || end <= start || end > treeSize) throw new RangeError(`bad leaf range [${start}, ${end}) for size ${treeSize}`);
+    const first = start / W;
+    const last = (end - 1n) / W;
+    const tiles: bigint[] = [];
+    for (let n = first; n <= last; n++) tiles.push(n);
+    const parts = await mapBounded(tiles, this.concurrency, async (n) => {
+      const width = Number(treeSize - n * W < W ? treeSize - n * W : W);
+      const [bodies, hashes] = await Promise.all([
+        this.fetchPartialOrFull((w) => entriesPath(n, w), width, 'entries', MAX_BUNDLE_BYTES, parseEntryBundle),
+        this.fetchPartialOrFull((w) => tilePath(0, n, w), width, 'tile', TILE_BYTES, parseHashTile),
+      ]);
+      for (const [what, got] of [['entry bundle', bodies.length], ['level-0 tile', hashes.length]] as const) {
+        if (got !== width) {
+          throw new TlogwatchError('VERIFY_MISSING_ENTRY', `${what} ${n} holds ${got} items but the verified checkpoint of size ${treeSize} implies ${width}`, {
+            kind: 'misbehaviour',
+            data: { tile: n.toString(), expected: width, got },
+          });
+        }
+      }
+      return { n, bodies, hashes };
+    });
+    const leaves: FetchedLeaf[] = [];
+    const tileHashes: Uint8Array[] = [];
+    for (const { n, bodies, hashes } of parts) {
+      for (let i = 0; i < bodies.length; i++) {
+        const index = n * W + BigInt(i);
+        if (index < start || index >= end) continue;
+        leaves.push({ treeIndex: index, logIndex: index, body: bodies[i]! });
+        tileHashes.push(hashes[i]!);
+      }
+    }
+    return { leaves, tileHashes };
+  }
+
+  /** Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. */
+  async fetchTile(level: number, n: bigint, width: number): Promise<Uint8Array[]> {
+    return this.fetchPartialOrFull((w) => tilePath(level, n, w), width, 'tile', TILE_BYTES, parseHashTile);
+  }
+}

@@ -90,7 +90,11 @@ export class LogFollower {
       return this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
     } catch (e) {
       if (isTlogwatchError(e) && e.kind === 'misbehaviour') {
-        await this.halt(state, e);
+        // One halt, one finding: a halted log that still misbehaves keeps its first evidence.
+        if (state.status === 'halted') {
+          await this.deps.store.putLogState(state);
+          this.log.debug({ log: this.cfg.name, code: e.code }, 'halted log still misbehaving');
+        } else await this.halt(state, e);
         return 'halted';
       }
       this.log.warn({ log: this.cfg.name, err: describeError(e) }, 'round ended by a transient error; state kept, will retry');

@@ -1,0 +1,150 @@
+/**
+ * Every simulator fault against the mirror: attacks halt the log at its last verified state with the
+ * evidence kept; transient faults delay but never lose or skip an entry.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FaultName } from '../../sim/faults.ts';
+import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { verifyNote } from '../../../src/note/note.ts';
+import { parseNote } from '../../../src/note/note.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+const state = () => h!.store.getLogState('sim');
+const verifiedSize = async () => (await state())?.verified?.size;
+
+async function followTo(size: bigint) {
+  await roundsUntil(h!, async () => (await verifiedSize()) === size);
+}
+
+async function expectHalted(code: string, verifiedAt: bigint) {
+  await roundsUntil(h!, async () => (await state())?.status === 'halted', 40);
+  const s = (await state())!;
+  expect(s.halt?.code).toBe(code);
+  expect(s.verified?.size).toBe(verifiedAt);
+  // Halting is sticky: later rounds keep polling (upstream is tracked) but never advance.
+  expect(await h!.follower.round()).toBe('halted');
+  expect((await state())!.verified?.size).toBe(verifiedAt);
+  const failures = await h!.metrics.verificationFailures.get();
+  expect(failures.values.find((v) => v.labels.reason === code)?.value).toBe(1);
+  return s;
+}
+
+describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
+  it('fork: a second signed root for a verified size halts with both notes as evidence', async () => {
+    h = await harness({ api, entries: 300, seed: 'f1' });
+    await followTo(300n);
+    h.sim.log.faults.enable('fork', 120);
+    const s = await expectHalted('VERIFY_FORK', 300n);
+    const ev = s.halt!.evidence as { verifiedNote: string; receivedNote: string };
+    expect(ev.verifiedNote).not.toBe(ev.receivedNote);
+    // Both are validly signed by the log: offline proof of equivocation.
+    expect(parseNote(ev.verifiedNote).text.split('\n')[1]).toBe(parseNote(ev.receivedNote).text.split('\n')[1]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(300);
+  });
+
+  it('fork while growing: the new checkpoint is inconsistent with the verified one', async () => {
+    h = await harness({ api, entries: 300, seed: 'f2' });
+    await followTo(300n);
+    h.sim.log.faults.enable('fork', 100);
+    h.sim.append(40);
+    const s = await expectHalted(api === 'v1' ? 'VERIFY_FORK' : 'VERIFY_ROOT_MISMATCH', 300n);
+    expect(s.halt?.evidence['receivedNote']).toBeDefined();
+  });
+
+  it('rewrite: a changed past body does not recompute to the signed root', async () => {
+    h = await harness({ api, entries: 300, seed: 'f3' });
+    h.sim.log.faults.enable('rewrite', 250);
+    await expectHalted('VERIFY_ROOT_MISMATCH', undefined as unknown as bigint);
+    // Nothing past the last batch that verified is claimed as verified, and what was stored is honest.
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, 250 - (250 % 256))).toBeGreaterThanOrEqual(0);
+  });
+
+  it('bad-sig: a corrupted checkpoint signature halts', async () => {
+    h = await harness({ api, entries: 100, seed: 'f4' });
+    await followTo(100n);
+    h.sim.log.faults.enable('bad-sig');
+    h.sim.append(5);
+    const s = await expectHalted('VERIFY_BAD_CHECKPOINT', 100n);
+    expect(s.halt?.evidence['reason']).toBe('NOTE_BAD_SIGNATURE');
+  });
+
+  it('wrong-key: a checkpoint signed by an unlisted key halts', async () => {
+    h = await harness({ api, entries: 100, seed: 'f5' });
+    await followTo(100n);
+    h.sim.log.faults.enable('wrong-key');
+    h.sim.append(5);
+    const s = await expectHalted('VERIFY_BAD_CHECKPOINT', 100n);
+    expect(s.halt?.evidence['reason']).toBe('NOTE_NO_VERIFIED_SIGNATURE');
+  });
+
+  it('shrink: a smaller signed checkpoint halts', async () => {
+    h = await harness({ api, entries: 200, seed: 'f6' });
+    await followTo(200n);
+    h.sim.log.faults.enable('shrink');
+    await expectHalted('VERIFY_SIZE_SHRANK', 200n);
+  });
+
+  it('drop: an entry the checkpoint covers is missing', async () => {
+    h = await harness({ api, entries: 300, seed: 'f7' });
+    h.sim.log.faults.enable('drop', 77);
+    const s = await expectHalted('VERIFY_MISSING_ENTRY', undefined as unknown as bigint);
+    expect(s.halt?.message).toMatch(/77|holds 255/);
+    expect(await h.store.getEntry('sim', 77)).toBeUndefined();
+  });
+});
+
+describe('tiles-only attacks', () => {
+  it('tile-mismatch: an entry bundle that disagrees with the level-0 tile halts', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'f8' }, { batchSize: 256 });
+    h.sim.log.faults.enable('tile-mismatch', 260);
+    const s = await expectHalted('VERIFY_TILE_MISMATCH', undefined as unknown as bigint);
+    expect(s.halt?.evidence['index']).toBe('260');
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, 256)).toBe(256);
+    expect(await h.store.getEntry('sim', 260)).toBeUndefined();
+  });
+
+  it('witness cosignatures from unknown witnesses are ignored', async () => {
+    h = await harness({ api: 'tiles', entries: 50, seed: 'f9', witnesses: 2 });
+    await followTo(50n);
+    const note = (await state())!.verified!.note;
+    expect(parseNote(note).signatures).toHaveLength(3);
+    expect(() => verifyNote(note, [])).toThrow();
+  });
+});
+
+describe.each(['tiles', 'v1'] as const)('transient faults on a %s log', (api) => {
+  it.each<[FaultName, number | undefined]>([
+    ['http-429', 3],
+    ['http-503', 3],
+    ['truncate', 3],
+    ['garbage', 3],
+    ['slow', 100],
+  ])('%s: delays, never halts, never skips an entry', async (fault, param) => {
+    const n = api === 'v1' ? 250 : 600;
+    h = await harness({ api, entries: n, seed: `t-${fault}` }, { batchSize: api === 'v1' ? 50 : 256, concurrency: 5 });
+    h.sim.log.faults.enable(fault, param);
+    await roundsUntil(h, async () => (await verifiedSize()) === BigInt(n), 400);
+    expect((await state())!.status).toBe('following');
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(n);
+    const errors = await h.metrics.upstreamErrors.get();
+    if (fault !== 'slow') expect(errors.values.reduce((a, v) => a + v.value, 0)).toBeGreaterThan(0);
+  });
+
+  it('stale: the mirror holds at the published checkpoint, then catches up when it moves', async () => {
+    h = await harness({ api, entries: 100, seed: 'stale' });
+    await followTo(100n);
+    h.sim.log.faults.enable('stale');
+    h.sim.append(30);
+    for (let i = 0; i < 3; i++) expect(await h.follower.round()).toBe('unchanged');
+    expect(await verifiedSize()).toBe(100n);
+    h.sim.log.faults.disable('stale');
+    h.sim.log.publish();
+    await followTo(130n);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(130);
+  });
+});

@@ -1,51 +1,103 @@
 /**
- * Signer identity from the key material an entry body carries: a PEM or DER certificate (→ Fulcio claims),
- * a PEM/DER SubjectPublicKeyInfo, or another key format (PGP, SSH, minisign: fingerprint of its bytes).
+ * Signer identity from the key material an entry carries. Material is classified by its structure,
+ * never by trial and error, so a malformed certificate is reported rather than mistaken for a key:
+ *
+ * - PEM (RFC 7468) `CERTIFICATE` → Fulcio claims; `PUBLIC KEY` → fingerprint of the DER SPKI;
+ * - DER `Certificate` (SEQUENCE of three: SEQUENCE, SEQUENCE, BIT STRING; RFC 5280 §4.1) → claims;
+ * - DER `SubjectPublicKeyInfo` (SEQUENCE of two: SEQUENCE, BIT STRING; RFC 5280 §4.1.2.7) → fingerprint;
+ * - anything else (PGP, SSH, minisign, other PEM labels) → fingerprint of the bytes as given.
  */
-import { createHash } from 'node:crypto';
-import { pem } from '@sigstore/core';
-import { ClaimsCache } from './certificate.ts';
-import type { Signer } from './types.ts';
+import { hash } from 'node:crypto';
+import { parseBase64 } from '../util/bytes.ts';
+import { type CertificateClaims, readCertificateClaims } from './certificate.ts';
+import { children, DerError, readTlv, TAG } from './der.ts';
+import type { Digest, Signer } from './types.ts';
 
-const claimsCache = new ClaimsCache();
-const sha256 = (b: Uint8Array): `sha256:${string}` => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const decoder = new TextDecoder('latin1');
-
-function fromCertificate(der: Uint8Array): Signer {
-  const c = claimsCache.get(der);
-  const fulcio = Object.keys(c.fulcio).length > 0 ? { fulcio: c.fulcio } : {};
-  return {
-    type: 'x509',
-    fingerprint: c.fingerprint,
-    ...(c.san !== undefined ? { san: c.san } : {}),
-    ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
-    ...fulcio,
-    notBefore: c.notBefore,
-    notAfter: c.notAfter,
-  };
+/** Where certificate claims come from: readCertificateClaims, or a ClaimsCache the caller owns. */
+export interface CertificateReader {
+  read(der: Uint8Array): CertificateClaims;
 }
 
-/** Throws when the material is a certificate that cannot be parsed (the caller records a problem). */
-export function signerFromKeyMaterial(material: Uint8Array): Signer {
-  const head = decoder.decode(material.subarray(0, 64)).trimStart();
-  if (head.startsWith('-----BEGIN CERTIFICATE-----')) {
-    // A PEM may hold a chain; the first certificate is the signer's.
-    const first = decoder.decode(material).split('-----END CERTIFICATE-----')[0]! + '-----END CERTIFICATE-----';
-    return fromCertificate(new Uint8Array(pem.toDER(first)));
+export const uncachedCertificates: CertificateReader = { read: readCertificateClaims };
+
+const sha256 = (b: Uint8Array): Digest => `sha256:${hash('sha256', b, 'hex')}`;
+
+export function signerFromCertificate(der: Uint8Array, certs: CertificateReader): Signer {
+  const c = certs.read(der);
+  const signer: Signer = { type: 'x509', fingerprint: c.fingerprint };
+  if (c.san !== undefined) signer.san = c.san;
+  if (c.issuer !== undefined) signer.issuer = c.issuer;
+  // The claims object is frozen (it may be shared through a cache); an empty one is left out.
+  for (const _ in c.fulcio) {
+    signer.fulcio = c.fulcio;
+    break;
   }
-  if (head.startsWith('-----BEGIN PUBLIC KEY-----')) {
-    return { type: 'key', fingerprint: sha256(new Uint8Array(pem.toDER(decoder.decode(material)))) };
-  }
-  if (material[0] === 0x30) {
-    try {
-      return fromCertificate(material);
-    } catch {
-      // Not a certificate: a DER SubjectPublicKeyInfo (Rekor v2 publicKey.rawBytes).
-    }
-  }
-  return { type: 'key', fingerprint: sha256(material) };
+  signer.notBefore = c.notBefore;
+  signer.notAfter = c.notAfter;
+  return signer;
 }
 
-export function signerFromCertificateDer(der: Uint8Array): Signer {
-  return fromCertificate(der);
+/** A DER SubjectPublicKeyInfo, fingerprinted as is (Rekor v2 `publicKey.rawBytes`). */
+export function signerFromSpki(der: Uint8Array): Signer {
+  return { type: 'key', fingerprint: sha256(der) };
+}
+
+const PEM_BEGIN = '-----BEGIN ';
+const latin1 = new TextDecoder('latin1');
+
+/**
+ * The DER inside the first PEM block when it is labelled CERTIFICATE or PUBLIC KEY (RFC 7468 §5, §13);
+ * undefined for other text, including PGP armor, which looks like PEM but is not (RFC 4880 §6.2).
+ */
+function pemDer(material: Uint8Array): { label: 'CERTIFICATE' | 'PUBLIC KEY'; der: Uint8Array } | undefined {
+  if (!latin1.decode(material.subarray(0, 64)).trimStart().startsWith(PEM_BEGIN)) return undefined;
+  const text = latin1.decode(material);
+  const begin = text.indexOf(PEM_BEGIN) + PEM_BEGIN.length;
+  const label = text.startsWith('CERTIFICATE-----', begin) ? 'CERTIFICATE' : text.startsWith('PUBLIC KEY-----', begin) ? 'PUBLIC KEY' : undefined;
+  if (!label) return undefined;
+  const bodyStart = begin + label.length + 5;
+  // A certificate PEM may hold a chain; the first block is the signer's.
+  const end = text.indexOf(`-----END ${label}-----`, bodyStart);
+  if (end < 0) throw new DerError(`PEM ${label} has no END line`);
+  const der = parseBase64(text.slice(bodyStart, end).replace(/[ \t\r\n]/g, ''));
+  if (!der) throw new DerError(`PEM ${label} is not base64`);
+  return { label, der };
+}
+
+type DerShape = 'certificate' | 'spki' | 'other' | 'malformed';
+
+/**
+ * Top-level shape of DER bytes, without parsing deeper than the first level. No key format in Rekor
+ * starts with a SEQUENCE tag unless it is DER, so bytes that start like DER but do not parse are
+ * `malformed` (a truncated certificate must not pass for an opaque key).
+ */
+function derShape(b: Uint8Array): DerShape {
+  if (b[0] !== TAG.SEQUENCE) return 'other';
+  let kids;
+  try {
+    const top = readTlv(b, 0, b.length);
+    if (top.end !== b.length) return 'malformed';
+    kids = children(b, top);
+  } catch {
+    return 'malformed';
+  }
+  const tags = kids.map((k) => k.tag).join(',');
+  if (tags === `${TAG.SEQUENCE},${TAG.SEQUENCE},${TAG.BIT_STRING}`) return 'certificate';
+  if (tags === `${TAG.SEQUENCE},${TAG.BIT_STRING}`) return 'spki';
+  return 'other';
+}
+
+/**
+ * Signer from key material as Rekor v1 bodies carry it (after their base64): PEM or DER certificate or
+ * public key, or another key format. Throws DerError when certificate-shaped material is malformed.
+ */
+export function signerFromKeyMaterial(material: Uint8Array, certs: CertificateReader): Signer {
+  const pem = material[0] === TAG.SEQUENCE ? undefined : pemDer(material);
+  const der = pem?.der ?? material;
+  const shape = derShape(der);
+  if (pem?.label === 'CERTIFICATE' || shape === 'certificate') return signerFromCertificate(der, certs);
+  if (pem?.label === 'PUBLIC KEY' && shape !== 'spki') throw new DerError('PEM PUBLIC KEY is not a SubjectPublicKeyInfo');
+  if (shape === 'malformed') throw new DerError('key material starts like DER but is not well-formed DER');
+  // A DER SPKI is fingerprinted as is; PGP, SSH and minisign keys by their bytes as the body gives them.
+  return { type: 'key', fingerprint: sha256(der) };
 }

@@ -1,21 +1,27 @@
-/** Helpers shared by the kind decoders: digest normalisation and key material. */
+/** What the kind decoders share: digest normalisation, key material and the facts they accumulate. */
 import { isRecord } from '../../util/json.ts';
 import { parseBase64 } from '../../util/bytes.ts';
-import { signerFromKeyMaterial } from '../signer.ts';
+import { type CertificateReader, signerFromCertificate, signerFromKeyMaterial, signerFromSpki } from '../signer.ts';
 import type { DecodeProblem, Digest, DigestAlgorithm, Signer } from '../types.ts';
 
 const HEX_LEN: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
-const V1_ALG: Record<string, DigestAlgorithm> = { sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
-const V2_ALG: Record<string, DigestAlgorithm> = { SHA2_256: 'sha256', SHA2_384: 'sha384', SHA2_512: 'sha512' };
+const V1_ALG: Readonly<Record<string, DigestAlgorithm>> = { sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+/** protobuf-specs HashAlgorithm names (sigstore_common.proto). */
+const V2_ALG: Readonly<Record<string, DigestAlgorithm>> = { SHA2_256: 'sha256', SHA2_384: 'sha384', SHA2_512: 'sha512' };
+const HEX_RE = /^[0-9a-fA-F]+$/;
+/** No legitimate key or certificate comes near this; bigger values are not decoded. */
+const MAX_KEY_BYTES = 256 * 1024;
 
-/** `{algorithm: "sha256", value: "<hex>"}` (Rekor v1 schemas) → `sha256:<hex>`. */
+/**
+ * `{algorithm: "sha256", value: "<hex>"}` (Rekor v1 schemas) → `sha256:<hex>`. Rekor's patterns admit
+ * upper-case hex; the index is lower-case so that a search finds it either way.
+ */
 export function v1Hash(o: unknown): Digest | undefined {
   if (!isRecord(o)) return undefined;
   const alg = typeof o['algorithm'] === 'string' ? V1_ALG[o['algorithm']] : undefined;
   const value = o['value'];
-  if (!alg || typeof value !== 'string') return undefined;
-  const hex = value.toLowerCase();
-  return hex.length === HEX_LEN[alg] && /^[0-9a-f]+$/.test(hex) ? `${alg}:${hex}` : undefined;
+  if (!alg || typeof value !== 'string' || value.length !== HEX_LEN[alg] || !HEX_RE.test(value)) return undefined;
+  return `${alg}:${value.toLowerCase()}`;
 }
 
 /** `{algorithm: "SHA2_256", digest: "<base64>"}` (protobuf-specs HashOutput) → `sha256:<hex>`. */
@@ -24,38 +30,65 @@ export function v2Hash(o: unknown): Digest | undefined {
   const alg = typeof o['algorithm'] === 'string' ? V2_ALG[o['algorithm']] : undefined;
   const digest = typeof o['digest'] === 'string' ? parseBase64(o['digest']) : undefined;
   if (!alg || !digest || digest.length * 2 !== HEX_LEN[alg]) return undefined;
-  return `${alg}:${Buffer.from(digest).toString('hex')}`;
+  return `${alg}:${Buffer.from(digest.buffer, digest.byteOffset, digest.length).toString('hex')}`;
 }
 
-export class Facts {
-  digests: Digest[] = [];
-  signers: Signer[] = [];
-  problem?: DecodeProblem;
+/** Base64 (`format: byte`) of at most `max` decoded bytes, or undefined. */
+export function b64(v: unknown, max = MAX_KEY_BYTES): Uint8Array | undefined {
+  if (typeof v !== 'string' || v.length > Math.ceil(max / 3) * 4) return undefined;
+  return parseBase64(v);
+}
 
+/** Digests and signers found in one `spec`, and the first thing that was wrong with it. */
+export class Facts {
+  readonly digests: Digest[] = [];
+  readonly signers: Signer[] = [];
+  problem?: DecodeProblem;
+  readonly #certs: CertificateReader;
+
+  constructor(certs: CertificateReader) {
+    this.#certs = certs;
+  }
+
+  /** A digest the schema requires: its absence is a problem. */
   digest(d: Digest | undefined, what: string): void {
     if (d) this.digests.push(d);
     else this.fail(`${what} is missing or not a supported hash`);
   }
 
-  /** Key material given as base64 (of PEM or DER), as Rekor v1 bodies carry it. */
-  keyBase64(b64: unknown, what: string): void {
-    const bytes = typeof b64 === 'string' ? parseBase64(b64) : undefined;
-    if (!bytes) return this.fail(`${what} is missing or not base64`);
-    this.key(bytes, what);
+  /** A digest the schema makes optional (e.g. payloadHash on old intoto entries). */
+  optionalDigest(d: Digest | undefined): void {
+    if (d) this.digests.push(d);
   }
 
-  key(bytes: Uint8Array, what: string): void {
+  /** Key material as Rekor v1 bodies carry it: base64 of a PEM or DER certificate or key, or of another key format. */
+  keyBase64(v: unknown, what: string): void {
+    const bytes = b64(v);
+    if (!bytes || bytes.length === 0) return this.fail(`${what} is missing or not base64`);
+    this.#guard(what, () => signerFromKeyMaterial(bytes, this.#certs));
+  }
+
+  /** protobuf-specs PublicKey.rawBytes / X509Certificate.rawBytes (Rekor v2): the field says which it is. */
+  rawKey(v: unknown, form: 'certificate' | 'spki', what: string): void {
+    const der = b64(v);
+    if (!der || der.length === 0) return this.fail(`${what} is missing or not base64`);
+    this.#guard(what, () => (form === 'certificate' ? signerFromCertificate(der, this.#certs) : signerFromSpki(der)));
+  }
+
+  fail(message: string, code: DecodeProblem['code'] = 'ENTRY_MALFORMED'): void {
+    this.problem ??= { code, message };
+  }
+
+  #guard(what: string, f: () => Signer): void {
     try {
-      this.signers.push(signerFromKeyMaterial(bytes));
+      this.signers.push(f());
     } catch (e) {
-      this.fail(`${what}: ${(e as Error).message.slice(0, 120)}`);
+      this.fail(`${what}: ${e instanceof Error ? e.message.slice(0, 160) : 'unreadable'}`);
     }
-  }
-
-  fail(message: string): void {
-    this.problem ??= { code: 'ENTRY_MALFORMED', message };
   }
 }
 
 export const rec = (o: unknown): Record<string, unknown> => (isRecord(o) ? o : {});
-export const arr = (o: unknown): unknown[] => (Array.isArray(o) ? o.slice(0, 64) : []);
+/** Arrays from bodies are bounded: no real entry has more than a handful of signatures. */
+export const MAX_ARRAY = 64;
+export const arr = (o: unknown): unknown[] => (Array.isArray(o) ? o.slice(0, MAX_ARRAY) : []);

@@ -1,36 +1,41 @@
 /**
- * Rekor v2 entries (rekor-tiles api/proto/rekor/v2; reference/rekor.md §3.2): canonical protojson of
- * `Entry{kind, apiVersion, spec{hashedRekordV002 | dsseV002}}`. protojson accepts both the JSON name and
- * the proto field name, and CLIENTS.md still shows the pre-rename `hashedRekordV0_0_2`, so both are read.
+ * Rekor v2 entries: sigstore/rekor-tiles api/proto/rekor/v2/{entry,hashedrekord,dsse,verifier}.proto
+ * (reference/rekor.md §3.2). The body is canonical protojson of `Entry{kind, apiVersion, spec}` with
+ * `spec.hashedRekordV002{data: HashOutput, signature{content, verifier}}` or
+ * `spec.dsseV002{payloadHash: HashOutput, signatures[]{content, verifier}}`.
+ *
+ * protojson accepts a field's JSON name or its proto name, and rekor-tiles' CLIENTS.md still shows the
+ * pre-rename `hashedRekordV0_0_2` (renamed in rekor-tiles#329), so every spelling is read.
  */
-import { parseBase64 } from '../../util/bytes.ts';
-import type { SpecFacts } from '../decode.ts';
-import { arr, Facts, rec, v2Hash } from './common.ts';
+import { arr, type Facts, rec, v2Hash } from './common.ts';
 
-/** protobuf-specs Verifier: `publicKey.rawBytes` (DER SPKI) or `x509Certificate.rawBytes` (DER). */
-function verifier(v: unknown, what: string, f: Facts): void {
-  const r = rec(v);
-  const raw = rec(r['x509Certificate'])['rawBytes'] ?? rec(r['publicKey'])['rawBytes'];
-  const bytes = typeof raw === 'string' ? parseBase64(raw) : undefined;
-  if (!bytes) return f.fail(`${what}: no publicKey.rawBytes or x509Certificate.rawBytes`);
-  f.key(bytes, what);
+/** The first present spelling of a oneof member, and its name for messages. */
+function member(spec: Record<string, unknown>, names: readonly string[]): [Record<string, unknown>, string] {
+  for (const n of names) if (spec[n] !== undefined) return [rec(spec[n]), `spec.${n}`];
+  return [{}, `spec.${names[0]}`];
 }
 
-export function decodeV2Spec(kind: string, version: string, specIn: unknown): SpecFacts {
-  const f = new Facts();
-  const spec = rec(specIn);
-  if (kind === 'hashedrekord') {
-    const h = rec(spec['hashedRekordV002'] ?? spec['hashedRekordV0_0_2'] ?? spec['hashed_rekord_v0_0_2']);
-    f.digest(v2Hash(h['data']), 'spec.hashedRekordV002.data');
-    verifier(rec(h['signature'])['verifier'], 'spec.hashedRekordV002.signature.verifier', f);
-  } else if (kind === 'dsse') {
-    const d = rec(spec['dsseV002'] ?? spec['dsseV0_0_2'] ?? spec['dsse_v0_0_2']);
-    f.digest(v2Hash(d['payloadHash']), 'spec.dsseV002.payloadHash');
-    const sigs = arr(d['signatures']);
-    if (sigs.length === 0) f.fail('spec.dsseV002.signatures is empty');
-    sigs.forEach((s, i) => verifier(rec(s)['verifier'], `spec.dsseV002.signatures[${i}].verifier`, f));
-  } else {
-    f.problem = { code: 'ENTRY_UNSUPPORTED_KIND', message: `unknown Rekor v2 kind ${JSON.stringify(kind)} ${version}` };
-  }
-  return f;
+/** protobuf-specs Verifier: exactly one of `publicKey.rawBytes` (DER SPKI) or `x509Certificate.rawBytes` (DER). */
+function verifier(v: unknown, what: string, f: Facts): void {
+  const r = rec(v);
+  const cert = r['x509Certificate'];
+  const key = r['publicKey'];
+  if (cert !== undefined && key !== undefined) return f.fail(`${what} has both x509Certificate and publicKey`);
+  if (cert !== undefined) return f.rawKey(rec(cert)['rawBytes'], 'certificate', `${what}.x509Certificate.rawBytes`);
+  if (key !== undefined) return f.rawKey(rec(key)['rawBytes'], 'spki', `${what}.publicKey.rawBytes`);
+  f.fail(`${what} has neither x509Certificate nor publicKey`);
+}
+
+export function hashedrekordV002(spec: Record<string, unknown>, f: Facts): void {
+  const [h, at] = member(spec, ['hashedRekordV002', 'hashedRekordV0_0_2', 'hashed_rekord_v0_0_2']);
+  f.digest(v2Hash(h['data']), `${at}.data`);
+  verifier(rec(h['signature'])['verifier'], `${at}.signature.verifier`, f);
+}
+
+export function dsseV002(spec: Record<string, unknown>, f: Facts): void {
+  const [d, at] = member(spec, ['dsseV002', 'dsseV0_0_2', 'dsse_v0_0_2']);
+  f.digest(v2Hash(d['payloadHash']), `${at}.payloadHash`);
+  const sigs = arr(d['signatures']);
+  if (sigs.length === 0) f.fail(`${at}.signatures is missing or empty`);
+  sigs.forEach((s, i) => verifier(rec(s)['verifier'], `${at}.signatures[${i}].verifier`, f));
 }

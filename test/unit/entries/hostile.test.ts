@@ -1,88 +1,117 @@
-/** Hostile bodies and certificates: decoders never throw, and say why they could not decode. */
+/**
+ * Hostile bodies: the decoders are total. Whatever the bytes, they return an Entry with the right leaf
+ * hash, and say why when they could not decode it; nothing throws, nothing runs away.
+ */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readCertificateClaims } from '../../../src/entries/certificate.ts';
-import { DerError } from '../../../src/entries/der.ts';
-import { decodeRekorV1Body, decodeRekorV2Entry } from '../../../src/entries/decode.ts';
+import { decodeRekorV1Body, decodeRekorV2Entry, MAX_BODY_BYTES } from '../../../src/entries/decode.ts';
+import type { Entry } from '../../../src/entries/types.ts';
 import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
-import { readJson, REALDATA } from '../../helpers/realdata.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
+import { toHex } from '../../../src/util/bytes.ts';
+import { filesUnder, readJson, REALDATA } from '../../helpers/realdata.ts';
 
 const meta = { log: 'l', index: 1 };
-const enc = (o: unknown) => new Uint8Array(Buffer.from(JSON.stringify(o)));
-const [real] = parseTlogEntries(readJson(`${REALDATA}/bundles/prod-rekor-v1/27246492_hashedrekord-0.0.1_v0.2_conformance.sigstore.json`));
-const realCert = real!.bundle!.certificate!;
+const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
 
-describe('hostile entry bodies', () => {
-  it('random bytes and arbitrary JSON never throw', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.json().map((j) => new Uint8Array(Buffer.from(j)))), (body) => {
-        for (const decode of [decodeRekorV1Body, decodeRekorV2Entry]) {
-          const e = decode(body, meta);
-          expect(e.leafHash).toMatch(/^[0-9a-f]{64}$/);
-          if (e.kind === 'unknown') expect(e.problem).toBeDefined();
-        }
-      }),
-      { numRuns: 500 },
-    );
+/** Both decoders; checks the invariants every returned Entry must satisfy. */
+function decodeBoth(body: Uint8Array): Entry[] {
+  return [decodeRekorV1Body, decodeRekorV2Entry].map((decode) => {
+    const e = decode(body, meta);
+    expect(e.leafHash).toBe(toHex(leafHash(body)));
+    expect(e.uuid).toBe(e.leafHash);
+    if (e.kind === 'unknown') expect(e.problem).toBeDefined();
+    for (const d of e.digests) expect(d).toMatch(/^sha(256|384|512):[0-9a-f]+$/);
+    expect([...e.digests].sort()).toEqual([...new Set(e.digests)].sort());
+    return e;
   });
-  it('structurally plausible bodies with wrong types report a problem', () => {
-    const bodies = [
-      { apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: { algorithm: 'sha256', value: 'zz' } } } },
-      { apiVersion: '0.0.1', kind: 'hashedrekord', spec: { signature: { publicKey: { content: 'LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCmdhcmJhZ2UKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=' } } } },
-      { apiVersion: '0.0.1', kind: 'dsse', spec: { signatures: 'nope' } },
-      { apiVersion: '0.0.2', kind: 'hashedrekord', spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: 'AA==' } } } },
-      { apiVersion: 7, kind: 'hashedrekord' },
-      { apiVersion: '0.0.1', kind: 'x'.repeat(100) },
-      [1, 2, 3],
-    ];
-    for (const b of bodies) {
-      const e = decodeRekorV1Body(enc(b), meta);
-      const e2 = decodeRekorV2Entry(enc(b), meta);
-      expect(e.problem ?? e2.problem, JSON.stringify(b).slice(0, 80)).toBeDefined();
-    }
-  });
-  it('an unknown kind is kept with its digests', () => {
-    const e = decodeRekorV1Body(enc({ apiVersion: '0.0.1', kind: 'future', spec: { x: { hash: { algorithm: 'sha256', value: 'ab'.repeat(32) } } } }), meta);
-    expect(e.kind).toBe('future');
-    expect(e.digests).toEqual([`sha256:${'ab'.repeat(32)}`]);
-    expect(e.problem?.code).toBe('ENTRY_UNSUPPORTED_KIND');
-  });
-  it('a 10 MB body is refused without parsing', () => {
-    const e = decodeRekorV1Body(new Uint8Array(10 * 1024 * 1024).fill(0x20), meta);
-    expect(e.problem?.message).toMatch(/exceeds/);
-  });
+}
+
+/** Every real body in the fixtures, as a base for mutations. */
+const realBodies: Uint8Array[] = filesUnder(REALDATA, (f) => /\/(bundles|rekor-v1-api|rekor-v2-api|npm-attestations)\//.test(f)).flatMap((f) => {
+  try {
+    return parseTlogEntries(readJson(f)).map((e) => e.body);
+  } catch {
+    return [];
+  }
 });
 
-describe('hostile certificates', () => {
-  it('mutated real DER gives a clean DerError or a valid parse, never anything else', () => {
+/** A JSON value with one node replaced by an arbitrary JSON value (path chosen by `choices`). */
+function replaceNode(doc: unknown, choices: number[], replacement: unknown): unknown {
+  if (choices.length === 0 || doc === null || typeof doc !== 'object') return replacement;
+  const [c, ...rest] = choices;
+  if (Array.isArray(doc)) {
+    if (doc.length === 0) return replacement;
+    const i = c! % doc.length;
+    return doc.map((v, j) => (j === i ? replaceNode(v, rest, replacement) : v));
+  }
+  const keys = Object.keys(doc);
+  if (keys.length === 0) return replacement;
+  const k = keys[c! % keys.length]!;
+  return { ...doc, [k]: replaceNode((doc as Record<string, unknown>)[k], rest, replacement) };
+}
+
+describe('hostile entry bodies', () => {
+  it('has real bodies to mutate', () => expect(realBodies.length).toBeGreaterThanOrEqual(70));
+  it('random bytes and arbitrary JSON', () => {
     fc.assert(
-      fc.property(fc.nat(realCert.length - 1), fc.integer({ min: 1, max: 255 }), fc.nat(realCert.length), (pos, delta, cut) => {
-        const mutated = new Uint8Array(realCert);
-        mutated[pos] = (mutated[pos]! + delta) % 256;
-        for (const der of [mutated, realCert.subarray(0, cut)]) {
-          try {
-            readCertificateClaims(der);
-          } catch (e) {
-            expect(e instanceof DerError || e instanceof TypeError, String(e)).toBe(true);
-          }
-        }
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 2000 }), fc.json().map(enc), fc.jsonValue().map((v) => enc(JSON.stringify({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: v })))), (body) => {
+        decodeBoth(body);
       }),
       { numRuns: 1000 },
     );
   });
-  it('rejects indefinite and non-minimal lengths', () => {
-    expect(() => readCertificateClaims(new Uint8Array([0x30, 0x80, 0, 0]))).toThrow(DerError);
-    expect(() => readCertificateClaims(new Uint8Array([0x30, 0x81, 0x01, 0]))).toThrow(DerError);
-    expect(() => readCertificateClaims(new Uint8Array([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]))).toThrow(DerError);
+  it('real bodies with one node replaced by any JSON value', () => {
+    fc.assert(
+      fc.property(fc.nat(realBodies.length - 1), fc.array(fc.nat(), { maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), (which, path, value) => {
+        const doc = JSON.parse(Buffer.from(realBodies[which]!).toString('utf8')) as unknown;
+        decodeBoth(enc(JSON.stringify(replaceNode(doc, path, value))));
+      }),
+      { numRuns: 1000 },
+    );
   });
-});
-
-describe('tlog entry inputs', () => {
-  it('names what is wrong', () => {
-    expect(() => parseTlogEntries('x')).toThrow(/expected a JSON object or array/);
-    expect(() => parseTlogEntries({ a: 1 })).toThrow(/not a Sigstore bundle/);
-    const b = readJson(`${REALDATA}/bundles/prod-rekor-v1/27246492_hashedrekord-0.0.1_v0.2_conformance.sigstore.json`) as any;
-    b.verificationMaterial.tlogEntries[0].canonicalizedBody = 'not base64!';
-    expect(() => parseTlogEntries(b)).toThrow(/tlogEntries\[0\]\.canonicalizedBody: expected standard base64/);
+  it('every prefix of a real body (truncated JSON)', () => {
+    const b = realBodies[0]!;
+    for (let n = 0; n < b.length; n += 7) {
+      const [v1] = decodeBoth(b.subarray(0, n));
+      expect(v1!.problem?.code).toBe('ENTRY_MALFORMED');
+    }
+  });
+  it('structurally plausible bodies with wrong types say what is wrong', () => {
+    const bodies: [unknown, RegExp][] = [
+      [{ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: { algorithm: 'sha256', value: 'zz' } } } }, /spec\.data\.hash is missing or not a supported hash/],
+      [{ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: { algorithm: 'md5', value: 'ab'.repeat(16) } } } }, /spec\.data\.hash/],
+      [{ apiVersion: '0.0.1', kind: 'dsse', spec: { payloadHash: 1, signatures: 'nope' } }, /spec\.payloadHash/],
+      [{ apiVersion: '0.0.1', kind: 'dsse', spec: { payloadHash: { algorithm: 'sha256', value: 'a'.repeat(64) }, envelopeHash: { algorithm: 'sha256', value: 'b'.repeat(64) }, signatures: [{ verifier: 7 }] } }, /signatures\[0\]\.verifier is missing or not base64/],
+      [{ apiVersion: '0.0.1', kind: 'hashedrekord', spec: 'x' }, /no spec object/],
+      [{ apiVersion: 7, kind: 'hashedrekord' }, /string kind and apiVersion/],
+      [{ apiVersion: '0.0.1', kind: 'x'.repeat(100) }, /string kind and apiVersion/],
+      [[1, 2, 3], /not a JSON object/],
+    ];
+    for (const [b, message] of bodies) {
+      const [e] = decodeBoth(enc(JSON.stringify(b)));
+      expect(e!.problem?.message, JSON.stringify(b).slice(0, 80)).toMatch(message);
+    }
+    expect(decodeBoth(Uint8Array.of(0x7b, 0xff, 0x7d))[0]!.problem?.message).toMatch(/not UTF-8 JSON/);
+  });
+  it('10 MB bodies: junk, valid JSON and a huge key are refused or bounded, not parsed into memory blow-ups', () => {
+    const junk = new Uint8Array(10 * 1024 * 1024).fill(0x5b);
+    expect(decodeBoth(junk)[0]!.problem?.message).toMatch(/exceeds the 4194304-byte limit/);
+    const bigJson = enc(JSON.stringify({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { pad: 'x'.repeat(10 * 1024 * 1024) } }));
+    expect(decodeBoth(bigJson)[0]!.problem?.message).toMatch(/exceeds/);
+    const hugeKey = enc(JSON.stringify({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: { algorithm: 'sha256', value: 'a'.repeat(64) } }, signature: { publicKey: { content: 'A'.repeat(MAX_BODY_BYTES - 400) } } } }));
+    const [e] = decodeBoth(hugeKey);
+    expect(e!.problem?.message).toMatch(/publicKey\.content is missing or not base64/);
+    expect(e!.digests).toEqual([`sha256:${'a'.repeat(64)}`]);
+  });
+  it('deep nesting and huge arrays stay bounded', () => {
+    decodeBoth(enc('['.repeat(1_000_000) + ']'.repeat(1_000_000)));
+    decodeBoth(enc(`{"apiVersion":"0.0.1","kind":"future","spec":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`));
+    const manySigs = Array.from({ length: 100_000 }, () => ({ verifier: 7 }));
+    const [e] = decodeBoth(enc(JSON.stringify({ apiVersion: '0.0.1', kind: 'dsse', spec: { signatures: manySigs } })));
+    expect(e!.problem).toBeDefined();
+    const manyHashes = Array.from({ length: 100_000 }, (_, i) => ({ hash: { algorithm: 'sha256', value: i.toString(16).padStart(64, '0') } }));
+    const [u] = decodeBoth(enc(JSON.stringify({ apiVersion: '0.0.1', kind: 'future', spec: { list: manyHashes } })));
+    expect(u!.digests.length).toBeLessThanOrEqual(64);
   });
 });

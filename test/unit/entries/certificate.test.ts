@@ -1,0 +1,210 @@
+/**
+ * The fast certificate reader against @sigstore/core's X509Certificate (the oracle): claim-for-claim on
+ * every real certificate in the fixtures and on generated ones; hostile DER only ever yields a DerError.
+ */
+import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
+import { ASN1Obj, X509Certificate } from '@sigstore/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type CertificateClaims, ClaimsCache, readCertificateClaims } from '../../../src/entries/certificate.ts';
+import { DerError } from '../../../src/entries/der.ts';
+import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from '../../../src/entries/types.ts';
+import { certificate, extension, type SanName, sanExtension, tlv, utf8 } from './der-builder.ts';
+import { realCertificates } from './realdata-certs.ts';
+
+/** The same claims computed with @sigstore/core. */
+function oracle(der: Uint8Array): CertificateClaims {
+  const ref = X509Certificate.parse(Buffer.from(der));
+  const fulcio: FulcioClaims = {};
+  for (const [name, oid] of Object.entries(FULCIO_OIDS) as [FulcioClaimName, string][]) {
+    if (name === 'otherNameSan') continue;
+    const ext = ref.extension(oid);
+    if (!ext) continue;
+    const arc = Number(oid.slice(oid.lastIndexOf('.') + 1));
+    fulcio[name] = arc <= 6 ? ext.value.toString('utf8') : ASN1Obj.parseBuffer(Buffer.from(ext.value)).value.toString('utf8');
+  }
+  const san = ref.extSubjectAltName?.uri ?? ref.extSubjectAltName?.rfc822Name ?? ref.extSubjectAltName?.otherName(FULCIO_OIDS.otherNameSan);
+  const issuer = fulcio.issuer ?? fulcio.issuerV1;
+  return {
+    fingerprint: `sha256:${createHash('sha256').update(der).digest('hex')}`,
+    ...(san !== undefined ? { san } : {}),
+    ...(issuer !== undefined ? { issuer } : {}),
+    fulcio,
+    notBefore: ref.notBefore.getTime() / 1000,
+    notAfter: ref.notAfter.getTime() / 1000,
+  };
+}
+
+describe('every real certificate in the fixtures', () => {
+  const certs = realCertificates();
+  it('were all found (bundles, entry bodies, rekor-v1-api, certs-ct, trust)', () => {
+    expect(certs.length).toBeGreaterThanOrEqual(70);
+    for (const dir of ['bundles/', 'rekor-v1-api/', 'certs-ct/', 'trust/', 'npm-attestations/']) {
+      expect(certs.some((c) => c.file.startsWith(dir)), dir).toBe(true);
+    }
+  });
+  it('give the same claims as @sigstore/core', () => {
+    let fulcioCerts = 0;
+    for (const { der, file } of certs) {
+      const mine = readCertificateClaims(der);
+      expect({ ...mine, fulcio: { ...mine.fulcio } }, file).toEqual(oracle(der));
+      if (mine.fulcio.issuer ?? mine.fulcio.issuerV1) fulcioCerts++;
+    }
+    expect(fulcioCerts).toBeGreaterThan(40);
+  });
+  it('agree with node:crypto on validity', () => {
+    for (const { der, file } of certs) {
+      const node = new NodeX509(der);
+      const mine = readCertificateClaims(der);
+      expect(mine.notBefore * 1000, file).toBe(node.validFromDate.getTime());
+      expect(mine.notAfter * 1000, file).toBe(node.validToDate.getTime());
+    }
+  });
+});
+
+const FULCIO_NAMES = (Object.keys(FULCIO_OIDS) as FulcioClaimName[]).filter((n) => n !== 'otherNameSan');
+const printable = fc.string({ unit: 'grapheme', minLength: 0, maxLength: 40 });
+const sanName: fc.Arbitrary<SanName> = fc.oneof(
+  fc.record({ type: fc.constant('uri' as const), value: fc.webUrl() }),
+  fc.record({ type: fc.constant('email' as const), value: fc.emailAddress() }),
+  // @sigstore/core decodes the OtherName as 'ascii' (bytes ≥ 0x80 lose their high bit), so the oracle
+  // only holds for ASCII there; UTF-8 usernames are checked on their own below.
+  fc.record({ type: fc.constant('other' as const), oid: fc.constantFrom(FULCIO_OIDS.otherNameSan, '1.2.3.4'), value: fc.string({ unit: 'binary-ascii', maxLength: 40 }) }),
+);
+/** 1950-01-01 .. 9999-12-31, whole seconds: both UTCTime and GeneralizedTime. */
+const seconds = fc.integer({ min: -631152000, max: 253402300799 });
+
+describe('generated certificates', () => {
+  it('give the same claims as @sigstore/core', () => {
+    fc.assert(
+      fc.property(
+        fc.array(sanName, { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom(...FULCIO_NAMES), printable, { maxKeys: 12 }),
+        seconds,
+        seconds,
+        fc.boolean(),
+        (names, claims, notBefore, notAfter, critical) => {
+          const exts = Object.entries(claims).map(([name, value]) => {
+            const oid = FULCIO_OIDS[name as FulcioClaimName];
+            const arc = Number(oid.slice(oid.lastIndexOf('.') + 1));
+            return extension(oid, arc <= 6 ? new Uint8Array(Buffer.from(value, 'utf8')) : utf8(value), critical);
+          });
+          if (names.length > 0) exts.push(sanExtension(names));
+          exts.push(extension('2.5.29.19', tlv(0x30), true)); // basicConstraints, ignored
+          const der = certificate({ notBefore, notAfter, extensions: exts });
+          const mine = readCertificateClaims(der);
+          expect({ ...mine, fulcio: { ...mine.fulcio } }).toEqual(oracle(der));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+});
+
+describe('deliberate differences from @sigstore/core', () => {
+  it('decodes a Fulcio OtherName username as the UTF8String it is', () => {
+    const der = certificate({ notBefore: 0, notAfter: 1, extensions: [sanExtension([{ type: 'other', oid: FULCIO_OIDS.otherNameSan, value: 'jösé@例え' }])] });
+    expect(readCertificateClaims(der).san).toBe('jösé@例え');
+    expect(oracle(der).san).not.toBe('jösé@例え');
+  });
+});
+
+describe('hostile DER', () => {
+  const real = realCertificates().map((c) => c.der);
+  const clean = (der: Uint8Array): CertificateClaims | undefined => {
+    try {
+      return readCertificateClaims(der);
+    } catch (e) {
+      expect(e, String(e)).toBeInstanceOf(DerError);
+      return undefined;
+    }
+  };
+  it('mutated and truncated real certificates give a DerError or claims, nothing else', () => {
+    fc.assert(
+      fc.property(fc.nat(real.length - 1), fc.array(fc.tuple(fc.nat(4000), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }), fc.nat(4000), (which, edits, cut) => {
+        const der = new Uint8Array(real[which]!);
+        for (const [pos, delta] of edits) der[pos % der.length] = (der[pos % der.length]! + delta) % 256;
+        clean(der);
+        clean(real[which]!.subarray(0, cut % real[which]!.length));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('arbitrary bytes give a DerError', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (b) => {
+        clean(b);
+        clean(Uint8Array.of(0x30, 0x82, b.length >> 8, b.length & 0xff, ...b));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('when a mutation still parses under both readers, the claims agree or differ only where ours is stricter', () => {
+    let both = 0;
+    fc.assert(
+      fc.property(fc.nat(real.length - 1), fc.nat(4000), fc.integer({ min: 1, max: 255 }), (which, pos, delta) => {
+        const der = new Uint8Array(real[which]!);
+        der[pos % der.length] = (der[pos % der.length]! + delta) % 256;
+        const mine = clean(der);
+        let ref: CertificateClaims | undefined;
+        try {
+          ref = oracle(der);
+        } catch {
+          return;
+        }
+        if (!mine) return;
+        both++;
+        expect({ ...mine, fulcio: { ...mine.fulcio } }).toEqual(ref);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(both).toBeGreaterThan(100);
+  });
+  it('rejects BER-isms and ambiguities that a lenient parser would accept', () => {
+    const ok = certificate({ notBefore: 0, notAfter: 1, extensions: [] });
+    expect(readCertificateClaims(ok).notAfter).toBe(1);
+    expect(() => readCertificateClaims(Uint8Array.of(0x30, 0x80, 0, 0))).toThrow(/indefinite/);
+    expect(() => readCertificateClaims(Uint8Array.of(0x30, 0x81, 0x01, 0))).toThrow(/non-minimal/);
+    expect(() => readCertificateClaims(Uint8Array.of(0x30, 0x84, 0xff, 0xff, 0xff, 0xff))).toThrow(/overruns/);
+    expect(() => readCertificateClaims(new Uint8Array([...ok, 0]))).toThrow(/trailing/);
+    const twice = extension(FULCIO_OIDS.sourceRepositoryURI, utf8('https://github.com/a/b'));
+    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [twice, twice] }))).toThrow(/duplicate Fulcio extension \.12/);
+    const san = sanExtension([{ type: 'email', value: 'a@b.c' }]);
+    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [san, san] }))).toThrow(/duplicate SubjectAltName/);
+    const notUtf8 = extension(FULCIO_OIDS.issuer, tlv(0x0c, Uint8Array.of(0xff, 0xfe)));
+    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [notUtf8] }))).toThrow(/UTF-8/);
+    const wrongType = extension(FULCIO_OIDS.issuer, tlv(0x13, Buffer.from('https://x')));
+    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [wrongType] }))).toThrow(/expected tag 0xc/);
+    const nonAsciiUri = sanExtension([{ type: 'uri', value: 'https://é' }]);
+    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [nonAsciiUri] }))).toThrow(/IA5String/);
+  });
+  it('reads both time forms and rejects impossible dates', () => {
+    const at = (s: number) => readCertificateClaims(certificate({ notBefore: s, notAfter: s, extensions: [] })).notBefore;
+    for (const s of [-631152000, 0, 951782400 /* 2000-02-29 */, 2524607999, 2524608000 /* 2050 */, 253402300799]) expect(at(s)).toBe(s);
+    const der = certificate({ notBefore: 0, notAfter: 1, extensions: [] });
+    const text = Buffer.from(der).toString('latin1');
+    const feb30 = Buffer.from(text.replace('700101000001Z', '700230000001Z'), 'latin1');
+    expect(() => readCertificateClaims(new Uint8Array(feb30))).toThrow(/out of range/);
+    const local = Buffer.from(text.replace('700101000001Z', '7001010000010'), 'latin1');
+    expect(() => readCertificateClaims(new Uint8Array(local))).toThrow(/UTC/);
+  });
+});
+
+describe('ClaimsCache', () => {
+  it('returns the same frozen claims for a repeated certificate and evicts the least recently used', () => {
+    const cache = new ClaimsCache(2);
+    const [a, b, c] = [1, 2, 3].map((serial) => certificate({ notBefore: 0, notAfter: 1, extensions: [], serial }));
+    const first = cache.read(a!);
+    expect(cache.read(a!)).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.fulcio)).toBe(true);
+    cache.read(b!);
+    cache.read(a!); // a is now the most recent
+    cache.read(c!); // evicts b
+    expect(cache.size).toBe(2);
+    expect(cache.read(a!)).toBe(first);
+    expect([cache.hits, cache.misses]).toEqual([3, 3]);
+    cache.read(b!);
+    expect(cache.misses).toBe(4);
+    expect(() => cache.read(Uint8Array.of(1, 2))).toThrow(DerError);
+  });
+});

@@ -1,207 +1,182 @@
 /**
- * The transparency-log entries `tlogwatch verify` accepts, parsed into one shape:
+ * The transparency-log entries `tlogwatch verify` accepts, parsed into one shape (DESIGN.md "Stable
+ * contracts", verify):
  *
- * - Sigstore bundles v0.1–v0.3 (`application/vnd.dev.sigstore.bundle+json;version=0.N` and
- *   `application/vnd.dev.sigstore.bundle.v0.3+json`): `verificationMaterial.tlogEntries[]`;
- * - Rekor v1 LogEntry responses: `{ "<uuid or entry ID>": LogEntry }` or an array of them, and cosign's
- *   `{SignedEntryTimestamp, Payload}` Rekor bundles (also nested as `rekorBundle`);
- * - Rekor v2 TransparencyLogEntry JSON (protobuf-specs, the write response);
- * - npm's attestations endpoint (`{attestations: [{bundle}]}`), a list of bundles.
+ * - Sigstore bundles v0.1–v0.3 (bundle.ts), alone, in an array, or in npm's attestations response
+ *   (`{attestations: [{predicateType, bundle}]}`);
+ * - Rekor v1 LogEntry responses: `{ "<entry ID or UUID>": LogEntry }` or an array of them
+ *   (reference/rekor.md §1.3; `verification.inclusionProof.logIndex` is shard-local, hashes hex);
+ * - cosign's Rekor bundles `{SignedEntryTimestamp, Payload}`, also inside its legacy signature bundle
+ *   `{base64Signature, cert, rekorBundle}` (Rekor v1 entries with a SET only);
+ * - Rekor v2 TransparencyLogEntry JSON (the write response; reference/rekor.md §3.2).
  *
- * Input is narrowed from `unknown`; each rejection names what is wrong.
+ * Input is narrowed from `unknown`; a rejection is a TlogwatchError ENTRY_MALFORMED naming the field.
+ * Nothing is verified here.
  */
-import { TlogwatchError } from '../errors.ts';
-import { isRecord } from '../util/json.ts';
-import { parseBase64, parseHex } from '../util/bytes.ts';
+import type { Digest } from './types.ts';
+import { fromBundle, fromTransparencyLogEntry } from './bundle.ts';
+import { b64, bad, hex, int, list, obj, rec, str } from './tlog-input.ts';
 
 export interface InclusionProofInput {
-  /** Shard-local for Rekor v1 (rekor.md §1.3). */
+  /** Shard-local for Rekor v1 (rekor.md §1.5); equal to the entry's index on Rekor v2. */
   logIndex: bigint;
   treeSize: bigint;
   rootHash: Uint8Array;
+  /** Leaf to root. */
   hashes: Uint8Array[];
+  /** The signed note (checkpoint) the proof was made against, when the log gave one. */
   checkpoint?: string;
 }
 
+/** What the entry's body must match: the signed content and the signer, as the bundle states them. */
 export interface BundleContent {
-  /** messageSignature.messageDigest as `sha256:<hex>`, when present. */
-  messageDigest?: string;
+  /** Absent for cosign's legacy bundle. */
+  mediaType?: string;
+  messageDigest?: Digest;
   messageSignature?: Uint8Array;
-  dsseEnvelope?: { payload: Uint8Array; payloadType: string; signatures: Uint8Array[] };
-  /** The verification material's leaf certificate (DER) or public key hint. */
+  dsseEnvelope?: { payload: Uint8Array; payloadType: string; signatures: { sig: Uint8Array; keyid: string }[] };
+  /** The leaf certificate (DER): v0.3 `certificate`, else the first of `x509CertificateChain`. */
   certificate?: Uint8Array;
+  /** The whole `x509CertificateChain`, leaf first (v0.1/v0.2). */
+  chain?: Uint8Array[];
+  /** `verificationMaterial.publicKey.hint`. */
   publicKeyHint?: string;
 }
 
 export interface TlogEntryInput {
+  /** The input format: a bundle (or npm attestation), a Rekor v1 response (or cosign bundle), a Rekor v2 response. */
   source: 'bundle' | 'rekor-v1' | 'rekor-v2';
-  /** Where in the input it was found, e.g. `tlogEntries[0]`. */
+  /** Where in the document it was found, for messages, e.g. `verificationMaterial.tlogEntries[0]`. */
   where: string;
-  /** The virtual index for Rekor v1. */
+  /** The virtual (global) index for Rekor v1. */
   logIndex: bigint;
-  /** The log's key ID (Rekor v1: SHA-256 of SPKI). */
+  /** The log's key ID: SHA-256 of its SPKI for Rekor v1 (`logID`), the C2SP key ID for Rekor v2. */
   logId: Uint8Array;
+  /** From kindVersion, or read from the body for Rekor v1 responses (absent when the body is not JSON). */
   kind?: string;
   version?: string;
-  /** Rekor v2 reports 0: treated as absent. */
+  /** Absent on Rekor v2, which reports 0. */
   integratedTime?: bigint;
+  /** The canonical entry body (leaf data). */
   body: Uint8Array;
+  /** Signed entry timestamp (inclusion promise), Rekor v1 only. */
   set?: Uint8Array;
   inclusionProof?: InclusionProofInput;
-  bundle?: BundleContent;
+  bundleContent?: BundleContent;
+  /** The key a Rekor v1 LogEntry response was filed under: 80-hex entry ID or 64-hex UUID (= the leaf hash). */
+  entryId?: string;
 }
 
-function bad(where: string, what: string): TlogwatchError {
-  return new TlogwatchError('ENTRY_MALFORMED', `${where}: ${what}`);
-}
+const MAX_DOCUMENTS = 10_000;
+const MAX_PROOF_HASHES = 64;
+/** Rekor v1 EntryID (16-hex tree ID + 64-hex UUID) or bare UUID (rekor.md §1.4). */
+const ENTRY_ID = /^(?:[0-9a-f]{16})?[0-9a-f]{64}$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-const rec = (o: unknown): Record<string, unknown> | undefined => (isRecord(o) ? o : undefined);
-
-function int(v: unknown, where: string): bigint {
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
-  if (typeof v === 'string' && /^(0|[1-9]\d{0,18})$/.test(v)) return BigInt(v);
-  throw bad(where, `expected a non-negative integer, got ${JSON.stringify(v)?.slice(0, 40)}`);
-}
-
-function b64(v: unknown, where: string, len?: number): Uint8Array {
-  const b = typeof v === 'string' ? parseBase64(v, len) : undefined;
-  if (!b) throw bad(where, len ? `expected ${len} bytes of standard base64` : 'expected standard base64');
-  return b;
-}
-
-function hex(v: unknown, where: string, len?: number): Uint8Array {
-  const b = typeof v === 'string' ? parseHex(v, len) : undefined;
-  if (!b) throw bad(where, len ? `expected ${len} bytes of lower-case hex` : 'expected lower-case hex');
-  return b;
-}
-
-function proofFrom(p: Record<string, unknown>, where: string, enc: 'base64' | 'hex'): InclusionProofInput {
-  const dec = enc === 'hex' ? hex : b64;
-  const hashes = p['hashes'];
-  if (!Array.isArray(hashes) || hashes.length > 128) throw bad(`${where}.hashes`, 'expected an array of at most 128 hashes');
-  const cp = enc === 'hex' ? p['checkpoint'] : rec(p['checkpoint'])?.['envelope'];
-  return {
-    logIndex: int(p['logIndex'], `${where}.logIndex`),
-    treeSize: int(p['treeSize'], `${where}.treeSize`),
-    rootHash: dec(p['rootHash'], `${where}.rootHash`, 32),
-    hashes: hashes.map((h, i) => dec(h, `${where}.hashes[${i}]`, 32)),
-    ...(typeof cp === 'string' ? { checkpoint: cp } : {}),
-  };
-}
-
-/** protobuf-specs TransparencyLogEntry (bundles and the Rekor v2 write response). */
-function fromTransparencyLogEntry(e: Record<string, unknown>, where: string, source: 'bundle' | 'rekor-v2', content?: BundleContent): TlogEntryInput {
-  const kv = rec(e['kindVersion']);
-  const proof = rec(e['inclusionProof']);
-  const promise = rec(e['inclusionPromise']);
-  const it = e['integratedTime'] === undefined ? undefined : int(e['integratedTime'], `${where}.integratedTime`);
-  if (e['canonicalizedBody'] === undefined) throw bad(where, 'no canonicalizedBody (bundles before v0.2 may omit it; this one cannot be verified offline)');
-  return {
-    source,
-    where,
-    logIndex: int(e['logIndex'], `${where}.logIndex`),
-    logId: b64(rec(e['logId'])?.['keyId'], `${where}.logId.keyId`),
-    ...(typeof kv?.['kind'] === 'string' ? { kind: kv['kind'] } : {}),
-    ...(typeof kv?.['version'] === 'string' ? { version: kv['version'] } : {}),
-    ...(it !== undefined && it !== 0n ? { integratedTime: it } : {}),
-    body: b64(e['canonicalizedBody'], `${where}.canonicalizedBody`),
-    ...(promise?.['signedEntryTimestamp'] !== undefined ? { set: b64(promise['signedEntryTimestamp'], `${where}.inclusionPromise.signedEntryTimestamp`) } : {}),
-    ...(proof ? { inclusionProof: proofFrom(proof, `${where}.inclusionProof`, 'base64') } : {}),
-    ...(content ? { bundle: content } : {}),
-  };
-}
-
-function bundleContent(b: Record<string, unknown>): BundleContent {
-  const vm = rec(b['verificationMaterial']) ?? {};
-  const cert = rec(vm['certificate'])?.['rawBytes'] ?? (rec(vm['x509CertificateChain'])?.['certificates'] as unknown[] | undefined)?.map(rec)[0]?.['rawBytes'];
-  const hint = rec(vm['publicKey'])?.['hint'];
-  const ms = rec(b['messageSignature']);
-  const md = rec(ms?.['messageDigest']);
-  const env = rec(b['dsseEnvelope']);
-  const out: BundleContent = {};
-  if (typeof cert === 'string') out.certificate = b64(cert, 'verificationMaterial.certificate');
-  if (typeof hint === 'string') out.publicKeyHint = hint;
-  if (md && md['algorithm'] === 'SHA2_256' && typeof md['digest'] === 'string') out.messageDigest = `sha256:${Buffer.from(b64(md['digest'], 'messageSignature.messageDigest.digest')).toString('hex')}`;
-  if (ms && typeof ms['signature'] === 'string') out.messageSignature = b64(ms['signature'], 'messageSignature.signature');
-  if (env) {
-    const sigs = Array.isArray(env['signatures']) ? env['signatures'] : [];
-    out.dsseEnvelope = {
-      payload: b64(env['payload'], 'dsseEnvelope.payload'),
-      payloadType: typeof env['payloadType'] === 'string' ? env['payloadType'] : '',
-      signatures: sigs.map((s, i) => b64(rec(s)?.['sig'], `dsseEnvelope.signatures[${i}].sig`)),
-    };
+/** `kind` and `apiVersion` of a Rekor v1 body, when it is JSON that has them. */
+function peekKind(body: Uint8Array): { kind?: string; version?: string } {
+  try {
+    const doc = rec(JSON.parse(utf8.decode(body)) as unknown);
+    const kind = doc?.['kind'];
+    const version = doc?.['apiVersion'];
+    return { ...(typeof kind === 'string' ? { kind } : {}), ...(typeof version === 'string' ? { version } : {}) };
+  } catch {
+    return {};
   }
-  return out;
 }
 
-const BUNDLE_MEDIA = /^application\/vnd\.dev\.sigstore\.bundle(\+json;version=0\.[123]|\.v0\.3\+json)$/;
-
-function fromBundle(b: Record<string, unknown>, where: string): TlogEntryInput[] {
-  const mt = b['mediaType'];
-  if (typeof mt !== 'string' || !BUNDLE_MEDIA.test(mt)) throw bad(where, `unsupported bundle mediaType ${JSON.stringify(mt)}`);
-  const entries = rec(b['verificationMaterial'])?.['tlogEntries'];
-  if (!Array.isArray(entries) || entries.length === 0) throw bad(where, 'bundle has no verificationMaterial.tlogEntries');
-  const content = bundleContent(b);
-  return entries.map((e, i) => {
-    const r = rec(e);
-    if (!r) throw bad(`${where}tlogEntries[${i}]`, 'not an object');
-    return fromTransparencyLogEntry(r, `${where}tlogEntries[${i}]`, 'bundle', content);
-  });
-}
-
-function fromLogEntry(id: string, v: Record<string, unknown>, where: string): TlogEntryInput {
-  const ver = rec(v['verification']);
-  const proof = rec(ver?.['inclusionProof']);
+function rekorV1Entry(id: string, v: Record<string, unknown>, where: string): TlogEntryInput {
+  const ver = v['verification'] === undefined ? undefined : obj(v['verification'], `${where}.verification`);
+  const p = ver?.['inclusionProof'] === undefined ? undefined : obj(ver['inclusionProof'], `${where}.verification.inclusionProof`);
+  const at = `${where}.verification.inclusionProof`;
+  const body = b64(v['body'], `${where}.body`);
   return {
     source: 'rekor-v1',
     where,
     logIndex: int(v['logIndex'], `${where}.logIndex`),
     logId: hex(v['logID'], `${where}.logID`, 32),
+    ...peekKind(body),
     integratedTime: int(v['integratedTime'], `${where}.integratedTime`),
-    body: b64(v['body'], `${where}.body`),
+    body,
     ...(ver?.['signedEntryTimestamp'] !== undefined ? { set: b64(ver['signedEntryTimestamp'], `${where}.verification.signedEntryTimestamp`) } : {}),
-    ...(proof ? { inclusionProof: proofFrom(proof, `${where}.verification.inclusionProof`, 'hex') } : {}),
+    ...(p
+      ? {
+          inclusionProof: {
+            logIndex: int(p['logIndex'], `${at}.logIndex`),
+            treeSize: int(p['treeSize'], `${at}.treeSize`),
+            rootHash: hex(p['rootHash'], `${at}.rootHash`, 32),
+            hashes: list(p['hashes'], `${at}.hashes`, MAX_PROOF_HASHES).map((h, i) => hex(h, `${at}.hashes[${i}]`, 32)),
+            ...(p['checkpoint'] !== undefined ? { checkpoint: str(p['checkpoint'], `${at}.checkpoint`) } : {}),
+          },
+        }
+      : {}),
+    entryId: id,
   };
 }
 
 /** cosign's Rekor bundle: `{SignedEntryTimestamp, Payload: {body, integratedTime, logIndex, logID}}`. */
-function fromCosignBundle(b: Record<string, unknown>, where: string): TlogEntryInput {
-  const p = rec(b['Payload']) ?? {};
+function cosignRekorBundle(b: Record<string, unknown>, where: string, content?: BundleContent): TlogEntryInput {
+  const p = obj(b['Payload'], `${where}Payload`);
+  const body = b64(p['body'], `${where}Payload.body`);
   return {
     source: 'rekor-v1',
-    where,
-    logIndex: int(p['logIndex'], `${where}.Payload.logIndex`),
-    logId: hex(p['logID'], `${where}.Payload.logID`, 32),
-    integratedTime: int(p['integratedTime'], `${where}.Payload.integratedTime`),
-    body: b64(p['body'], `${where}.Payload.body`),
-    set: b64(b['SignedEntryTimestamp'], `${where}.SignedEntryTimestamp`),
+    where: where.replace(/\.$/, '') || 'rekorBundle',
+    logIndex: int(p['logIndex'], `${where}Payload.logIndex`),
+    logId: hex(p['logID'], `${where}Payload.logID`, 32),
+    ...peekKind(body),
+    integratedTime: int(p['integratedTime'], `${where}Payload.integratedTime`),
+    body,
+    set: b64(b['SignedEntryTimestamp'], `${where}SignedEntryTimestamp`),
+    ...(content ? { bundleContent: content } : {}),
   };
 }
 
-const ENTRY_ID = /^([0-9a-f]{16})?[0-9a-f]{64}$/;
+/** cosign's legacy signature bundle: `{base64Signature, cert (base64 PEM), rekorBundle}`. */
+function cosignLegacyBundle(o: Record<string, unknown>): TlogEntryInput {
+  const content: BundleContent = { messageSignature: b64(o['base64Signature'], 'base64Signature') };
+  if (o['cert'] !== undefined) {
+    const pem = Buffer.from(b64(o['cert'], 'cert')).toString('latin1');
+    const m = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/.exec(pem);
+    if (!m) throw bad('cert', 'expected base64 of a PEM certificate');
+    content.certificate = b64(m[1]!.replace(/\s/g, ''), 'cert (PEM body)');
+  }
+  return cosignRekorBundle(obj(o['rekorBundle'], 'rekorBundle'), 'rekorBundle.', content);
+}
 
-/** Every tlog entry in a parsed JSON document. Throws a one-line error when the document is none of the formats. */
+function parseDocument(o: Record<string, unknown>): TlogEntryInput[] {
+  if (o['mediaType'] !== undefined) return fromBundle(o, '');
+  if (o['attestations'] !== undefined) {
+    return list(o['attestations'], 'attestations', MAX_DOCUMENTS).flatMap((a, i) => fromBundle(obj(obj(a, `attestations[${i}]`)['bundle'], `attestations[${i}].bundle`), `attestations[${i}].bundle.`));
+  }
+  if (o['rekorBundle'] !== undefined) return [cosignLegacyBundle(o)];
+  if (o['SignedEntryTimestamp'] !== undefined) return [cosignRekorBundle(o, '')];
+  if (o['canonicalizedBody'] !== undefined) return [fromTransparencyLogEntry(o, 'entry', 'rekor-v2')];
+  const keys = Object.keys(o);
+  if (keys.length > 0 && keys.every((k) => ENTRY_ID.test(k))) return keys.map((k) => rekorV1Entry(k, obj(o[k], `"${k}"`), `"${k}"`));
+  const like = lookalike(o);
+  if (like) throw bad('input', `this is ${like}, which holds no transparency-log entry`);
+  throw bad('input', `not a Sigstore bundle, Rekor v1 LogEntry, cosign bundle or Rekor v2 TransparencyLogEntry (top-level keys: ${keys.slice(0, 5).join(', ') || 'none'})`);
+}
+
+/** Names the Rekor responses people most often pass by mistake. */
+function lookalike(o: Record<string, unknown>): string | undefined {
+  if (o['signedTreeHead'] !== undefined && o['treeSize'] !== undefined) return 'a Rekor v1 LogInfo (GET /api/v1/log)';
+  if (Array.isArray(o['hashes']) && o['rootHash'] !== undefined) return 'a Rekor v1 consistency proof (GET /api/v1/log/proof)';
+  return undefined;
+}
+
+/** Every tlog entry in a parsed JSON document. Throws TlogwatchError ENTRY_MALFORMED naming the bad field. */
 export function parseTlogEntries(doc: unknown): TlogEntryInput[] {
   if (Array.isArray(doc)) {
-    if (doc.length === 0) throw bad('input', 'empty array');
-    return doc.flatMap((d, i) => parseTlogEntries(d).map((e) => ({ ...e, where: `[${i}].${e.where}` })));
+    const docs = list(doc, 'input', MAX_DOCUMENTS);
+    if (docs.length === 0) throw bad('input', 'an empty array');
+    return docs.flatMap((d, i) => {
+      const o = rec(d);
+      if (!o) throw bad(`[${i}]`, 'expected an object');
+      return parseDocument(o).map((e) => ({ ...e, where: `[${i}].${e.where}` }));
+    });
   }
   const o = rec(doc);
   if (!o) throw bad('input', 'expected a JSON object or array');
-  if (typeof o['mediaType'] === 'string') return fromBundle(o, '');
-  if (Array.isArray(o['attestations'])) {
-    return o['attestations'].flatMap((a, i) => fromBundle(rec(rec(a)?.['bundle']) ?? {}, `attestations[${i}].bundle.`));
-  }
-  if (rec(o['rekorBundle'])) return [fromCosignBundle(rec(o['rekorBundle'])!, 'rekorBundle')];
-  if (o['SignedEntryTimestamp'] !== undefined && rec(o['Payload'])) return [fromCosignBundle(o, '')];
-  if (o['canonicalizedBody'] !== undefined && o['logIndex'] !== undefined) return [fromTransparencyLogEntry(o, 'entry', 'rekor-v2')];
-  const keys = Object.keys(o);
-  if (keys.length > 0 && keys.every((k) => ENTRY_ID.test(k))) {
-    return keys.map((k) => {
-      const v = rec(o[k]);
-      if (!v) throw bad(k.slice(0, 16), 'LogEntry is not an object');
-      return fromLogEntry(k, v, k.length === 80 ? k.slice(16, 32) : k.slice(0, 16));
-    });
-  }
-  throw bad('input', 'not a Sigstore bundle, Rekor v1 LogEntry or Rekor v2 TransparencyLogEntry');
+  return parseDocument(o);
 }

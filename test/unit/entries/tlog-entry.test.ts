@@ -1,0 +1,157 @@
+/** The three input formats of `tlogwatch verify`: every real file parses, or is rejected saying why. */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { decodeAnyBody } from '../../../src/entries/decode.ts';
+import { statementSubjectDigests } from '../../../src/entries/intoto-statement.ts';
+import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
+import { isTlogwatchError } from '../../../src/errors.ts';
+import { toHex } from '../../../src/util/bytes.ts';
+import { filesUnder, readJson, REALDATA } from '../../helpers/realdata.ts';
+
+/** Files under the input directories that are genuinely not tlog-entry inputs, and what they are. */
+const NOT_ENTRIES: Record<string, RegExp> = {
+  'bundles/staging-rekor-v1/24949628_hashedrekord-0.0.1_bad-mediatype.sigstore': /^mediaType: unsupported bundle mediaType "this is completely wrong"/,
+  'rekor-v1-api/prod_loginfo_1193050959916656506_size266676745.json': /^input: this is a Rekor v1 LogInfo/,
+  'rekor-v1-api/staging_loginfo_8202293616175992157_size1352760.json': /^input: this is a Rekor v1 LogInfo/,
+  'rekor-v1-api/staging_loginfo_8202293616175992157_size1352764.json': /^input: this is a Rekor v1 LogInfo/,
+  'rekor-v1-api/staging_consistency-proof_8202293616175992157_1352760-1352764.json': /^input: this is a Rekor v1 consistency proof/,
+};
+
+const file = (rel: string): unknown => readJson(`${REALDATA}/${rel}`);
+const parse = (rel: string) => parseTlogEntries(file(rel));
+
+describe('every real input file', () => {
+  const files = filesUnder(REALDATA, (f) => /\/(bundles|rekor-v1-api|rekor-v2-api|npm-attestations)\//.test(f) || /derived-negative\/.*\.sigstore\.json$/.test(f));
+  it('is found', () => expect(files.length).toBeGreaterThanOrEqual(85));
+  for (const f of files) {
+    const rel = f.slice(REALDATA.length + 1);
+    it(rel, () => {
+      const expected = NOT_ENTRIES[rel];
+      if (expected) {
+        let err: unknown;
+        try {
+          parseTlogEntries(readJson(f));
+        } catch (e) {
+          err = e;
+        }
+        expect(isTlogwatchError(err, 'ENTRY_MALFORMED')).toBe(true);
+        expect((err as Error).message).toMatch(expected);
+        return;
+      }
+      const entries = parseTlogEntries(readJson(f));
+      expect(entries.length).toBeGreaterThan(0);
+      for (const e of entries) {
+        expect(e.source).toBe(rel.startsWith('rekor-v1-api') ? 'rekor-v1' : rel.startsWith('rekor-v2-api') ? 'rekor-v2' : 'bundle');
+        expect(e.logId.length).toBe(32);
+        expect(e.body.length).toBeGreaterThan(50);
+        expect(e.kind).toMatch(/^(hashedrekord|dsse|intoto|rekord|jar)$/);
+        expect(e.set !== undefined || e.inclusionProof !== undefined || rel.includes('no-inclusion-proof')).toBe(true);
+        if (e.inclusionProof) expect(e.inclusionProof.logIndex < e.inclusionProof.treeSize).toBe(true);
+      }
+    });
+  }
+});
+
+describe('what verify needs from each format', () => {
+  it('Rekor v1 LogEntry: virtual index, shard-local proof index, hex hashes, the entry ID', () => {
+    const [e] = parse('rekor-v1-api/staging_entry_1688_shard108574341321668964.json');
+    expect(e!.logIndex).toBe(1688n);
+    expect(e!.inclusionProof!.logIndex).toBe(1227n);
+    expect(e!.inclusionProof!.treeSize).toBe(14358n);
+    expect(e!.inclusionProof!.checkpoint).toMatch(/^rekor\.sigstage\.dev - 108574341321668964\n14358\n/);
+    expect(toHex(e!.logId)).toBe('d32f30a3c32d639c2b762205a21c7bb07788e68283a4ae6f42118723a1bea496');
+    expect(e!.integratedTime).toBe(1656448131n);
+    expect(e!.entryId).toMatch(/^([0-9a-f]{16})?[0-9a-f]{64}$/);
+    expect(e!.entryId!.slice(-64)).toBe(decodeAnyBody(e!.body, { log: 'x', index: 1688 }).uuid);
+  });
+  it('bundle: shard-local proof index, checkpoint, SET, message digest that the body must carry', () => {
+    const [e] = parse('bundles/prod-rekor-v1/27246492_hashedrekord-0.0.1_v0.2_conformance.sigstore.json');
+    expect([e!.logIndex, e!.inclusionProof!.logIndex, e!.inclusionProof!.treeSize]).toEqual([27246492n, 23083061n, 23083062n]);
+    expect(e!.inclusionProof!.checkpoint).toMatch(/^rekor\.sigstore\.dev - 2605736670972794746\n/);
+    expect(e!.set!.length).toBeGreaterThan(60);
+    expect(e!.bundleContent!.mediaType).toBe('application/vnd.dev.sigstore.bundle+json;version=0.2');
+    const entry = decodeAnyBody(e!.body, { log: 'x', index: 0 }, e!.kind, e!.version);
+    expect(entry.digests).toContain(e!.bundleContent!.messageDigest);
+    expect(e!.bundleContent!.chain!.length).toBeGreaterThanOrEqual(1);
+    expect(e!.bundleContent!.certificate).toBe(e!.bundleContent!.chain![0]);
+  });
+  it('bundle with a DSSE envelope: the payload hash in the body, and the statement subjects', () => {
+    const [e] = parse('bundles/prod-rekor-v1/155690850_dsse-0.0.1_v0.3_conformance.sigstore.json');
+    const env = e!.bundleContent!.dsseEnvelope!;
+    expect(env.payloadType).toBe('application/vnd.in-toto+json');
+    const entry = decodeAnyBody(e!.body, { log: 'x', index: 0 }, e!.kind, e!.version);
+    expect(entry.digests).toContain(`sha256:${createHash('sha256').update(env.payload).digest('hex')}`);
+    expect(statementSubjectDigests(env.payloadType, env.payload).length).toBeGreaterThan(0);
+  });
+  it('Rekor v2: integratedTime 0 is absent, base64 proof, C2SP key ID', () => {
+    const [e] = parse('rekor-v2-api/prod_log2025-1_create-entry-response_412114.json');
+    expect(e!.integratedTime).toBeUndefined();
+    expect(e!.set).toBeUndefined();
+    expect([e!.logIndex, e!.inclusionProof!.logIndex, e!.inclusionProof!.treeSize]).toEqual([412114n, 412114n, 412115n]);
+    expect(Buffer.from(e!.logId).toString('base64')).toBe('zxGZFVvd0FEmjR8WrFwMdcAJ9vtaY/QXf44Y1wUeP6A=');
+    expect(e!.inclusionProof!.checkpoint).toMatch(/^log2025-1\.rekor\.sigstore\.dev\n412115\n/);
+  });
+  it('npm attestations: one entry per bundle, paths that say which', () => {
+    const es = parse('npm-attestations/sigstore-npm-attestations_12988397_12988399.json');
+    expect(es.map((e) => [e.logIndex, e.where])).toEqual([
+      [12988397n, 'attestations[0].bundle.verificationMaterial.tlogEntries[0]'],
+      [12988399n, 'attestations[1].bundle.verificationMaterial.tlogEntries[0]'],
+    ]);
+  });
+  it('cosign bundles: the SET payload, and the legacy bundle certificate and signature', () => {
+    const [old] = parse('rekor-v1-api/prod_cosign-rekor-bundle_5179_2021.json');
+    expect([old!.kind, old!.version, old!.logIndex, old!.integratedTime]).toEqual(['rekord', '0.0.1', 5179n, 1624396085n]);
+    const [legacy] = parse('rekor-v1-api/prod_cosign-legacy-bundle_820247359.json');
+    expect(legacy!.bundleContent!.certificate![0]).toBe(0x30);
+    expect(legacy!.bundleContent!.messageSignature!.length).toBeGreaterThan(60);
+  });
+  it('arrays of inputs (POST /api/v1/log/entries/retrieve) keep their position in `where`', () => {
+    const one = file('rekor-v1-api/staging_entry_79_no-proof.json');
+    const es = parseTlogEntries([one, file('rekor-v2-api/staging_alpha1_tlog-entry_743.json')]);
+    expect(es.map((e) => e.source)).toEqual(['rekor-v1', 'rekor-v2']);
+    expect(es[1]!.where).toBe('[1].entry');
+  });
+});
+
+describe('rejections name the field', () => {
+  const base = () => structuredClone(file('bundles/prod-rekor-v1/27246492_hashedrekord-0.0.1_v0.2_conformance.sigstore.json')) as any;
+  const cases: [string, (b: any) => unknown, RegExp][] = [
+    ['leading zeros', (b) => (b.verificationMaterial.tlogEntries[0].logIndex = '027246492'), /tlogEntries\[0\]\.logIndex: expected a non-negative integer, got "027246492"/],
+    ['negative', (b) => (b.verificationMaterial.tlogEntries[0].logIndex = '-1'), /logIndex: expected a non-negative integer/],
+    ['past int64', (b) => (b.verificationMaterial.tlogEntries[0].logIndex = '9223372036854775808'), /logIndex: expected a non-negative integer/],
+    ['unsafe JSON number', (b) => (b.verificationMaterial.tlogEntries[0].logIndex = 2 ** 60), /logIndex: expected a non-negative integer/],
+    ['bad base64', (b) => (b.verificationMaterial.tlogEntries[0].canonicalizedBody = 'not base64!'), /tlogEntries\[0\]\.canonicalizedBody: expected standard base64/],
+    ['short proof hash', (b) => (b.verificationMaterial.tlogEntries[0].inclusionProof.hashes[0] = 'AAAA'), /inclusionProof\.hashes\[0\]: expected 32 bytes of standard base64/],
+    ['no kindVersion', (b) => delete b.verificationMaterial.tlogEntries[0].kindVersion, /tlogEntries\[0\]\.kindVersion: missing/],
+    ['no tlog entries', (b) => (b.verificationMaterial.tlogEntries = []), /tlogEntries: empty/],
+    ['no content', (b) => delete b.messageSignature, /neither messageSignature nor dsseEnvelope/],
+    ['unknown digest algorithm', (b) => (b.messageSignature.messageDigest.algorithm = 'MD5'), /messageDigest\.algorithm: unsupported hash algorithm "MD5"/],
+    ['mediaType 0.4', (b) => (b.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.4'), /unsupported bundle mediaType/],
+  ];
+  for (const [name, edit, message] of cases) {
+    it(name, () => {
+      const b = base();
+      edit(b);
+      expect(() => parseTlogEntries(b)).toThrow(message);
+    });
+  }
+  it('Rekor v1 LogEntry fields', () => {
+    const entry = file('rekor-v1-api/staging_entry_79_no-proof.json') as Record<string, any>;
+    const [id] = Object.keys(entry);
+    const bad = (edit: (v: any) => void) => {
+      const copy = structuredClone(entry);
+      edit(copy[id!]);
+      return () => parseTlogEntries(copy);
+    };
+    expect(bad((v) => (v.logID = v.logID.toUpperCase()))).toThrow(/\.logID: expected 32 bytes of lower-case hex/);
+    expect(bad((v) => delete v.integratedTime)).toThrow(/\.integratedTime: expected a non-negative integer, got nothing/);
+    expect(bad((v) => (v.verification = 'x'))).toThrow(/\.verification: expected an object/);
+  });
+  it('documents that are not inputs at all', () => {
+    expect(() => parseTlogEntries('x')).toThrow(/expected a JSON object or array/);
+    expect(() => parseTlogEntries([])).toThrow(/empty array/);
+    expect(() => parseTlogEntries([1])).toThrow(/\[0\]: expected an object/);
+    expect(() => parseTlogEntries({ a: 1 })).toThrow(/not a Sigstore bundle.*top-level keys: a/);
+    expect(() => parseTlogEntries({ attestations: [{}] })).toThrow(/attestations\[0\]\.bundle: missing/);
+  });
+});

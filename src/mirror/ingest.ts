@@ -12,6 +12,7 @@ import { TlogwatchError } from '../errors.ts';
 import type { CompactRange } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
+import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
@@ -37,12 +38,19 @@ export interface IngestResult {
   frontier: CompactRange;
 }
 
+/**
+ * Certificates repeat across entries (a signer's certificate signs many artifacts in its ten minutes;
+ * DSSE entries carry several): one cache per process keeps the DER walk off the hot path.
+ */
+const sharedClaims = new ClaimsCache();
+
 export function ingestBatch(
   log: string,
   type: 'tiles' | 'rekor-v1',
   frontier: CompactRange,
   batch: LeafBatch,
   observedAt: number,
+  certificates: ClaimsCache = sharedClaims,
 ): IngestResult {
   const next = frontier.clone();
   const nodes: StoredNode[] = [];
@@ -73,7 +81,7 @@ export function ingestBatch(
       leafHash: hash,
       ...(leaf.integratedTime !== undefined ? { integratedTime: leaf.integratedTime } : {}),
     };
-    const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta) : decodeRekorV1Body(leaf.body, meta);
+    const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta, { certificates }) : decodeRekorV1Body(leaf.body, meta, { certificates });
     entry.observedAt ??= observedAt;
     entries.push({ entry, body: leaf.body, leaf });
   }

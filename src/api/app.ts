@@ -1,0 +1,191 @@
+/**
+ * The HTTP face of tlogwatch (Hono): the /v1 query API, Rekor-compatible reads over the mirrored Rekor v1
+ * log, /metrics, health and OpenAPI (DESIGN.md "Stable contracts"). Handlers are thin over store
+ * queries and views; errors become JSON in `onError` only.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { secureHeaders } from 'hono/secure-headers';
+import type { z } from 'zod';
+import type { Metrics } from '../metrics.ts';
+import type { Store } from '../store/store.ts';
+import { VERSION } from '../version.ts';
+import { apiError, errorResponse } from './errors.ts';
+import { buildOpenApi } from './openapi.ts';
+import { EntryQuery, Index, LogName, PageQuery, SearchQuery, Uuid } from './params.ts';
+import { rekorRoutes } from './rekor.ts';
+import { searchEntries } from './search.ts';
+import { entryView, inclusionProofView, logView } from './views.ts';
+import { toBase64 } from '../util/bytes.ts';
+import type { Logger } from '../logger.ts';
+
+export interface ApiOptions {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  /** Names of the logs this daemon follows (those not yet bootstrapped are listed too). */
+  logNames: () => string[];
+  adminToken?: string;
+  maxBodyBytes?: number;
+  corsOrigins?: string[];
+  rateLimitPerMinute?: number;
+  /** Extra routes (findings, bundles) mounted by other modules. */
+  extend?: (app: Hono, h: ApiHelpers) => void;
+}
+
+export interface ApiHelpers {
+  query<T extends z.ZodType>(c: Context, schema: T): z.output<T>;
+  requireAdmin(c: Context): void;
+}
+
+function queryOf<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
+  const url = new URL(c.req.url);
+  const obj: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) {
+    if (k in obj) throw apiError('API_BAD_REQUEST', `parameter ${k} given more than once`);
+    obj[k] = v;
+  }
+  const r = schema.safeParse(obj);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    const keys = i.code === 'unrecognized_keys' ? `unknown parameter ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`;
+    throw apiError('API_BAD_REQUEST', keys);
+  }
+  return r.data;
+}
+
+function param<T extends z.ZodType>(value: string | undefined, schema: T, what: string): z.output<T> {
+  const r = schema.safeParse(value);
+  if (!r.success) throw apiError('API_BAD_REQUEST', `${what}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+  return r.data;
+}
+
+const digestOf = (s: string) => createHash('sha256').update(s).digest();
+
+export function createApp(o: ApiOptions): Hono {
+  const app = new Hono();
+  const { store, metrics } = o;
+  if (!o.adminToken) o.logger.warn('no admin token configured: admin endpoints are disabled');
+  const tokenDigest = o.adminToken ? digestOf(o.adminToken) : undefined;
+  const requireAdmin = (c: Context) => {
+    const header = c.req.header('authorization') ?? '';
+    const given = /^Bearer (.+)$/.exec(header)?.[1];
+    // Constant-time: compare fixed-length digests, never the raw strings.
+    if (!tokenDigest || !given || !timingSafeEqual(digestOf(given), tokenDigest)) {
+      throw apiError('API_UNAUTHORIZED', tokenDigest ? 'a valid admin bearer token is required' : 'admin endpoints are disabled: no admin token configured');
+    }
+  };
+  const helpers: ApiHelpers = { query: queryOf, requireAdmin };
+
+  app.onError((e, c) => {
+    if (!(e instanceof Error && 'code' in e)) o.logger.error({ err: String(e), path: c.req.path }, 'unhandled API error');
+    return errorResponse(c, e);
+  });
+  app.notFound((c) => c.json({ error: { code: 'API_NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.use('*', async (c, next) => {
+    const t = performance.now();
+    await next();
+    metrics.httpRequestDuration.observe({ route: c.req.routePath, method: c.req.method, status: String(c.res.status) }, (performance.now() - t) / 1000);
+  });
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
+  if (o.corsOrigins?.length) app.use('*', cors({ origin: o.corsOrigins }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: o.maxBodyBytes ?? 1 << 20,
+      onError: () => {
+        throw apiError('API_PAYLOAD_TOO_LARGE', `request body exceeds ${o.maxBodyBytes ?? 1 << 20} bytes`);
+      },
+    }),
+  );
+  if (o.rateLimitPerMinute) app.use('*', rateLimit(o.rateLimitPerMinute));
+  app.use('*', async (c, next) => {
+    if (c.req.url.length > 8192) throw apiError('API_BAD_REQUEST', 'URL too long');
+    await next();
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', version: VERSION }));
+  app.get('/readyz', async (c) => {
+    const problems: string[] = [];
+    for (const name of o.logNames()) {
+      const s = await store.getLogState(name);
+      if (!s) problems.push(`${name}: not bootstrapped yet`);
+      else if (s.status === 'halted') problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
+    }
+    return problems.length ? c.json({ status: 'unavailable', problems }, 503) : c.json({ status: 'ready' });
+  });
+  app.get('/metrics', async (c) => {
+    metrics.storeBytes.set(await store.approximateSize());
+    return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
+  });
+  app.get('/openapi.json', (c) => c.json(buildOpenApi()));
+
+  app.get('/v1/logs', async (c) => {
+    const out = [];
+    for (const name of o.logNames()) {
+      const s = await store.getLogState(name);
+      if (s) out.push(logView(s));
+    }
+    return c.json(out);
+  });
+  app.get('/v1/logs/:log/checkpoints', async (c) => {
+    const log = param(c.req.param('log'), LogName, 'log');
+    const q = queryOf(c, PageQuery);
+    const s = await store.getLogState(log);
+    if (!s) throw apiError('API_NOT_FOUND', `no log named ${log}`);
+    const page = await store.listCheckpoints(log, { limit: q.limit, tree: s.shard?.seq ?? 0, ...(q.cursor ? { cursor: q.cursor } : {}) });
+    return c.json({
+      checkpoints: page.checkpoints.map((cp) => ({ size: Number(cp.size), rootHash: toBase64(cp.rootHash), note: cp.note, verifiedAt: new Date(cp.at * 1000).toISOString() })),
+      next: page.next,
+    });
+  });
+  app.get('/v1/search', async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
+  app.get('/v1/entries/by-uuid/:uuid', async (c) => {
+    const uuid = param(c.req.param('uuid'), Uuid, 'uuid').slice(-64);
+    const out = [];
+    for (const ref of await store.getByUuid(uuid)) {
+      const [got, s] = await Promise.all([store.getEntry(ref.log, ref.index), store.getLogState(ref.log)]);
+      if (got && s) out.push(entryView(s, got.record));
+    }
+    if (out.length === 0) throw apiError('API_NOT_FOUND', `no mirrored entry has uuid ${uuid}`);
+    return c.json({ entries: out });
+  });
+  app.get('/v1/entries/:log/:index', async (c) => {
+    const log = param(c.req.param('log'), LogName, 'log');
+    const index = param(c.req.param('index'), Index, 'index');
+    const include = new Set((queryOf(c, EntryQuery).include ?? '').split(',').filter(Boolean));
+    const [got, s] = await Promise.all([store.getEntry(log, index), store.getLogState(log)]);
+    if (!got || !s) throw apiError('API_NOT_FOUND', `no mirrored entry ${log}/${index}`);
+    const view = entryView(s, got.record, include.has('body') ? got.body : undefined);
+    if (include.has('proof')) {
+      const p = await inclusionProofView(store, s, got.record);
+      view['inclusionProof'] = { ...p, rootHash: toBase64(p.rootHash), hashes: p.hashes.map(toBase64) };
+    }
+    return c.json(view);
+  });
+
+  rekorRoutes(app, o);
+  o.extend?.(app, helpers);
+  return app;
+}
+
+/** A fixed-window per-client budget (client = socket address). */
+function rateLimit(perMinute: number) {
+  const windows = new Map<string, { start: number; count: number }>();
+  return async (c: Context, next: () => Promise<void>) => {
+    const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+    const client = env?.incoming?.socket?.remoteAddress ?? 'local';
+    const now = Date.now();
+    let w = windows.get(client);
+    if (!w || now - w.start >= 60_000) windows.set(client, (w = { start: now, count: 0 }));
+    if (++w.count > perMinute) {
+      c.header('retry-after', String(Math.ceil((w.start + 60_000 - now) / 1000)));
+      throw apiError('API_RATE_LIMITED', `more than ${perMinute} requests per minute`);
+    }
+    if (windows.size > 10_000) windows.clear();
+    await next();
+  };
+}

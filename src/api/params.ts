@@ -1,0 +1,62 @@
+/** Query and path parameter schemas (zod): the same schemas validate requests and generate /openapi.json. */
+import { z } from 'zod';
+
+const unixOrIso = z
+  .string()
+  .max(40)
+  .transform((v, ctx) => {
+    if (/^\d{1,12}$/.test(v)) return Number(v);
+    const t = Date.parse(v);
+    if (Number.isNaN(t) || !/^\d{4}-\d{2}-\d{2}/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'expected Unix seconds or an ISO-8601 date' });
+      return z.NEVER;
+    }
+    return Math.floor(t / 1000);
+  });
+
+export const SearchQuery = z
+  .object({
+    digest: z.string().max(140).optional().describe('sha256:HEX (bare 64-hex accepted), sha384:HEX or sha512:HEX'),
+    identity: z.string().min(1).max(2048).optional().describe('Certificate SAN; exact, or a prefix ending in *'),
+    repository: z.string().min(1).max(2048).optional().describe('Source repository URI (Fulcio .12)'),
+    issuer: z.string().min(1).max(2048).optional().describe('OIDC issuer'),
+    buildSigner: z.string().min(1).max(2048).optional().describe('Build signer URI (Fulcio .9)'),
+    fingerprint: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/).optional().describe('SHA-256 of the signing certificate or key'),
+    since: unixOrIso.optional(),
+    until: unixOrIso.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    cursor: z.string().max(400).regex(/^[A-Za-z0-9_-]*$/).optional(),
+  })
+  .strict();
+
+export const EntryQuery = z.object({ include: z.string().regex(/^(body|proof)(,(body|proof))*$/).optional() }).strict();
+export const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), cursor: z.string().max(40).regex(/^\d+$/).optional() }).strict();
+export const FindingsQuery = z
+  .object({
+    rule: z.string().max(200).optional(),
+    severity: z.enum(['info', 'low', 'medium', 'high', 'critical']).optional(),
+    status: z.enum(['open', 'acked', 'suppressed']).optional(),
+    since: unixOrIso.optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    cursor: z.string().max(400).regex(/^[A-Za-z0-9_-]*$/).optional(),
+  })
+  .strict();
+export const LogName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/);
+export const Index = z.string().regex(/^(0|[1-9]\d{0,15})$/).transform(Number);
+export const Uuid = z.string().regex(/^([0-9a-f]{16})?[0-9a-f]{64}$/);
+export const RetrieveBody = z
+  .object({
+    entryUUIDs: z.array(Uuid).max(10).optional(),
+    logIndexes: z.array(z.number().int().nonnegative()).max(10).optional(),
+    entries: z.array(z.unknown()).max(10).optional(),
+  })
+  .strict();
+export const IndexRetrieveBody = z
+  .object({
+    hash: z.string().max(140).optional(),
+    email: z.string().max(512).optional(),
+    subject: z.string().max(2048).optional(),
+    publicKey: z.object({ format: z.string(), content: z.string().max(65536) }).optional(),
+    operator: z.enum(['and', 'or']).optional(),
+  })
+  .strict();

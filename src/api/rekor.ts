@@ -1,0 +1,146 @@
+/**
+ * Rekor-compatible reads over the mirrored Rekor v1 log (reference/rekor.md §1.1–1.3), so existing Rekor
+ * clients can use the mirror offline: the same JSON shapes, the upstream SETs unchanged, inclusion proofs
+ * and checkpoints from the mirror's latest verified (upstream-signed) checkpoint.
+ */
+import type { Hono } from 'hono';
+import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
+import type { StoredRecord } from '../store/codec.ts';
+import { digestToBytes } from '../store/codec.ts';
+import { normaliseIdentity, type EntryRef } from '../store/store.ts';
+import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
+import type { ApiOptions } from './app.ts';
+import { apiError } from './errors.ts';
+import { IndexRetrieveBody, RetrieveBody, Uuid } from './params.ts';
+import { normaliseDigest } from './search.ts';
+import { consistencyProofView, inclusionProofView } from './views.ts';
+
+export function rekorRoutes(app: Hono, o: ApiOptions): void {
+  const { store } = o;
+  const v1Log = async () => {
+    for (const name of o.logNames()) {
+      const s = await store.getLogState(name);
+      if (s?.type === 'rekor-v1') return s;
+    }
+    throw apiError('API_NOT_FOUND', 'no Rekor v1 log is mirrored here');
+  };
+  const treeIdHex = (treeID?: string) => (treeID ? BigInt(treeID).toString(16).padStart(16, '0') : '');
+
+  async function logEntry(index: number): Promise<Record<string, unknown> | undefined> {
+    const s = await v1Log();
+    const got = await store.getEntry(s.name, index);
+    if (!got?.record.v1) return undefined;
+    const r: StoredRecord = got.record;
+    let proof: Awaited<ReturnType<typeof inclusionProofView>> | undefined;
+    try {
+      proof = await inclusionProofView(store, s, r);
+    } catch {
+      proof = undefined; // not yet covered by a verified checkpoint, or outside the mirrored tree
+    }
+    return {
+      [`${treeIdHex(r.v1!.treeID)}${r.entry.uuid}`]: {
+        body: toBase64(got.body),
+        integratedTime: r.entry.integratedTime,
+        logID: r.v1!.logID,
+        logIndex: r.entry.index,
+        ...(r.attestation ? { attestation: { data: r.attestation } } : {}),
+        verification: {
+          ...(proof
+            ? { inclusionProof: { checkpoint: proof.checkpoint, hashes: proof.hashes.map(toHex), logIndex: proof.logIndex, rootHash: toHex(proof.rootHash), treeSize: proof.treeSize } }
+            : {}),
+          ...(r.v1!.signedEntryTimestamp ? { signedEntryTimestamp: r.v1!.signedEntryTimestamp } : {}),
+        },
+      },
+    };
+  }
+
+  const readJson = async (req: Request): Promise<unknown> => {
+    try {
+      return (await req.json());
+    } catch {
+      throw apiError('API_BAD_REQUEST', 'request body is not JSON');
+    }
+  };
+
+  app.get('/api/v1/log', async (c) => {
+    const s = await v1Log();
+    if (!s.verified) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');
+    const inactiveShards = [];
+    for (let seq = 0; seq < (s.shard?.seq ?? 0); seq++) {
+      const cp = (await store.listCheckpoints(s.name, { limit: 1, tree: seq })).checkpoints[0];
+      if (cp) inactiveShards.push({ rootHash: toHex(cp.rootHash), signedTreeHead: cp.note, treeID: /- (\d+)\n/.exec(cp.note)?.[1] ?? '', treeSize: Number(cp.size) });
+    }
+    return c.json({ rootHash: toHex(s.verified.rootHash), signedTreeHead: s.verified.note, treeID: s.shard?.treeID ?? '', treeSize: Number(s.verified.size), inactiveShards });
+  });
+  app.get('/api/v1/log/proof', async (c) => {
+    const s = await v1Log();
+    const first = c.req.query('firstSize') ?? '1';
+    const last = c.req.query('lastSize');
+    if (!last || !/^\d{1,15}$/.test(last) || !/^\d{1,15}$/.test(first)) throw apiError('API_BAD_REQUEST', 'lastSize (and firstSize) must be integers');
+    const treeID = c.req.query('treeID');
+    if (treeID !== undefined && treeID !== s.shard?.treeID) throw apiError('API_BAD_REQUEST', 'proofs are served for the active tree only');
+    return c.json(await consistencyProofView(store, s, BigInt(first), BigInt(last)).then((p) => ({ hashes: p.hashes.map(toHex), rootHash: p.rootHash })));
+  });
+  app.get('/api/v1/log/entries', async (c) => {
+    const raw = c.req.query('logIndex') ?? '';
+    if (!/^\d{1,15}$/.test(raw)) throw apiError('API_BAD_REQUEST', 'logIndex must be a non-negative integer');
+    const e = await logEntry(Number(raw));
+    if (!e) throw apiError('API_NOT_FOUND', `entry ${raw} is not in the mirror`);
+    return c.json(e);
+  });
+  const byUuid = async (id: string) => {
+    const s = await v1Log();
+    const refs = (await store.getByUuid(id.slice(-64))).filter((r) => r.log === s.name);
+    return refs.length ? logEntry(refs[0]!.index) : undefined;
+  };
+  app.get('/api/v1/log/entries/:uuid', async (c) => {
+    const id = c.req.param('uuid');
+    if (!Uuid.safeParse(id).success) throw apiError('API_BAD_REQUEST', 'entry UUID must be 64 hex digits, or an 80-hex entry ID');
+    const e = await byUuid(id);
+    if (!e) throw apiError('API_NOT_FOUND', 'entry not found');
+    return c.json(e);
+  });
+  app.post('/api/v1/log/entries/retrieve', async (c) => {
+    const raw = await readJson(c.req.raw);
+    const count = ['entryUUIDs', 'logIndexes', 'entries'].reduce((n, k) => n + (Array.isArray((raw as Record<string, unknown>)?.[k]) ? ((raw as Record<string, unknown[]>)[k]!.length ?? 0) : 0), 0);
+    if (count > 10) return c.json({ code: 422, message: 'more than max allowed 10 entries in request' }, 422);
+    const r = RetrieveBody.safeParse(raw);
+    if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
+    const out = [];
+    for (const i of r.data.logIndexes ?? []) {
+      const e = await logEntry(i);
+      if (e) out.push(e);
+    }
+    for (const u of r.data.entryUUIDs ?? []) {
+      const e = await byUuid(u);
+      if (e) out.push(e);
+    }
+    return c.json(out);
+  });
+  app.post('/api/v1/index/retrieve', async (c) => {
+    const r = IndexRetrieveBody.safeParse(await readJson(c.req.raw));
+    if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
+    const s = await v1Log();
+    const q = r.data;
+    const sets: EntryRef[][] = [];
+    const search = async (field: Parameters<typeof store.search>[0], value: Uint8Array) => (await store.search(field, value, { limit: 1000 })).refs.filter((x) => x.log === s.name);
+    if (q.hash) sets.push(await search('DIGEST', digestToBytes(normaliseDigest(q.hash))));
+    if (q.email) sets.push(await search('SAN', Buffer.from(normaliseIdentity(q.email))));
+    if (q.subject) sets.push(await search('SAN', Buffer.from(normaliseIdentity(q.subject))));
+    if (q.publicKey) {
+      const material = parseBase64(q.publicKey.content);
+      if (!material) throw apiError('API_BAD_REQUEST', 'publicKey.content must be base64');
+      const fp = signerFromKeyMaterial(material, uncachedCertificates).fingerprint.slice('sha256:'.length);
+      sets.push(await search('FINGERPRINT', Buffer.from(fp, 'hex')));
+    }
+    if (sets.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');
+    const key = (x: EntryRef) => x.index;
+    const ids = q.operator === 'and' ? sets.reduce((a, b) => a.filter((x) => b.some((y) => key(y) === key(x)))) : [...new Map(sets.flat().map((x) => [key(x), x])).values()];
+    const out: string[] = [];
+    for (const ref of ids) {
+      const got = await store.getEntry(ref.log, ref.index);
+      if (got?.record.v1) out.push(`${treeIdHex(got.record.v1.treeID)}${got.record.entry.uuid}`);
+    }
+    return c.json(out);
+  });
+}

@@ -1,0 +1,84 @@
+/** Data the handlers return, computed from the store (handlers stay thin over these functions). */
+import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
+import type { LogState, StoredRecord } from '../store/codec.ts';
+import type { Store } from '../store/store.ts';
+import { toBase64, toHex } from '../util/bytes.ts';
+import { apiError } from './errors.ts';
+
+export interface LogView {
+  name: string;
+  type: string;
+  origin: string;
+  url: string;
+  verifiedSize: number | null;
+  verifiedRoot: string | null;
+  upstreamSize: number | null;
+  lag: number | null;
+  state: string;
+  lastVerifiedAt: string | null;
+  mirroredFrom: number;
+  halt?: { code: string; message: string; at: string; evidence: Record<string, unknown> };
+}
+
+/** Sizes in the log's own numbering (virtual for Rekor v1). */
+export function logView(s: LogState): LogView {
+  const offset = s.shard?.offset ?? 0n;
+  const verified = s.verified ? s.verified.size + offset : null;
+  const upstream = s.upstream?.size ?? null;
+  return {
+    name: s.name,
+    type: s.type,
+    origin: s.origin,
+    url: s.url,
+    verifiedSize: verified === null ? null : Number(verified),
+    verifiedRoot: s.verified ? toBase64(s.verified.rootHash) : null,
+    upstreamSize: upstream === null ? null : Number(upstream),
+    lag: upstream === null ? null : Number(upstream - (verified ?? 0n)),
+    state: s.status,
+    lastVerifiedAt: s.verified ? new Date(s.verified.at * 1000).toISOString() : null,
+    mirroredFrom: Number(s.startIndex),
+    ...(s.halt ? { halt: { code: s.halt.code, message: s.halt.message, at: new Date(s.halt.at * 1000).toISOString(), evidence: s.halt.evidence } } : {}),
+  };
+}
+
+/** Tree index of a stored entry and whether it is covered by the log's latest verified checkpoint. */
+export function treePosition(state: LogState, record: StoredRecord): { treeIndex: bigint; inCurrentTree: boolean; verified: boolean } {
+  const treeIndex = record.v1 ? BigInt(record.v1.treeIndex) : BigInt(record.entry.index);
+  const inCurrentTree = !record.v1 || !state.shard || record.v1.treeID === state.shard.treeID;
+  const verified = !inCurrentTree || (state.verified !== undefined && treeIndex < state.verified.size);
+  return { treeIndex, inCurrentTree, verified };
+}
+
+export function entryView(state: LogState, record: StoredRecord, body?: Uint8Array): Record<string, unknown> {
+  const { verified } = treePosition(state, record);
+  const e = record.entry;
+  return { ...e, log: e.log, index: e.index, uuid: e.uuid, verified, ...(body ? { body: toBase64(body) } : {}), ...(record.attestation ? { attestation: record.attestation } : {}) };
+}
+
+/** RFC 9162 inclusion proof of a stored entry against the latest verified checkpoint, from stored tree hashes. */
+export async function inclusionProofView(store: Store, state: LogState, record: StoredRecord) {
+  const pos = treePosition(state, record);
+  if (!state.verified || !pos.inCurrentTree || pos.treeIndex >= state.verified.size) {
+    throw apiError('API_NOT_FOUND', 'no verified checkpoint of this entry\'s tree covers it yet');
+  }
+  requireWholeTree(state);
+  const hashes = await proveInclusionAsync(pos.treeIndex, state.verified.size, store.hashReader(state.name, state.shard?.seq ?? 0));
+  return { logIndex: Number(pos.treeIndex), treeSize: Number(state.verified.size), rootHash: state.verified.rootHash, hashes, checkpoint: state.verified.note };
+}
+
+export async function consistencyProofView(store: Store, state: LogState, first: bigint, last: bigint) {
+  if (!state.verified || last > state.verified.size) throw apiError('API_BAD_REQUEST', 'lastSize is beyond the verified tree size');
+  if (first < 1n || first > last) throw apiError('API_BAD_REQUEST', 'firstSize must be between 1 and lastSize');
+  requireWholeTree(state);
+  const read = store.hashReader(state.name, state.shard?.seq ?? 0);
+  const hashes = await proveConsistencyAsync(first, last, read);
+  const root = last === state.verified.size ? state.verified.rootHash : await treeRootAsync(last, read);
+  return { hashes, rootHash: toHex(root) };
+}
+
+/** Proofs need tree hashes from leaf 0; a mirror started later holds only its frontier for the prefix. */
+function requireWholeTree(state: LogState): void {
+  const localStart = BigInt(state.startIndex) - (state.shard?.offset ?? 0n);
+  if (state.shard && state.shard.seq > 0) return; // later trees are always mirrored from their first leaf
+  if (localStart > 0n) throw apiError('API_NOT_FOUND', `this mirror started at index ${state.startIndex}, so it cannot compute proofs that need the tree before it`);
+}

@@ -1,0 +1,190 @@
+/** The HTTP API over a mirror filled from the simulator, compared with manifest.jsonl; hostile queries never 5xx. */
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/api/app.ts';
+import { verifyInclusion, verifyConsistency } from '../../../src/merkle/proof.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
+import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { verifySET } from '../../../src/entries/set.ts';
+import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { readJson, REALDATA } from '../../helpers/realdata.ts';
+import type { Hono } from 'hono';
+
+const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+const hexb = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+
+function shape(v: unknown): unknown {
+  if (Array.isArray(v)) return v.length ? [shape(v[0])] : [];
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, shape((v as Record<string, unknown>)[k])]));
+  return typeof v;
+}
+
+describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
+  let h: Harness;
+  let app: Hono;
+  let m: any[];
+  const TOKEN = 'test-admin-token-0123456789';
+  beforeAll(async () => {
+    h = await harness({ api, entries: 600, seed: `api-${api}` });
+    await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 600n);
+    app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], adminToken: TOKEN });
+    m = manifestOf(h.sim);
+  }, 60_000);
+  afterAll(() => h.cleanup());
+
+  const get = async (path: string) => {
+    const res = await app.request(path);
+    return { status: res.status, body: (await res.json()) as any, headers: res.headers };
+  };
+
+  it('GET /v1/logs reports the verified state', async () => {
+    const { body } = await get('/v1/logs');
+    expect(body).toHaveLength(1);
+    expect(body[0]).toMatchObject({ name: 'sim', verifiedSize: 600, upstreamSize: 600, lag: 0, state: 'following' });
+  });
+
+  it('searches by digest (prefixed and bare), newest first, and finds exactly the manifest entries', async () => {
+    for (const line of [m[0], m[299], m[599]]) {
+      const d = line.digests[0];
+      const a = await get(`/v1/search?digest=${d}`);
+      expect(a.status).toBe(200);
+      const want = m.filter((x) => x.digests.includes(d)).map((x) => x.index).reverse();
+      expect(a.body.entries.map((e: any) => e.index)).toEqual(want);
+      expect(a.body.entries[0].uuid).toBe(m[want[0]].uuid);
+      expect((await get(`/v1/search?digest=${d.slice(7)}`)).body.entries.length).toBe(want.length);
+    }
+  });
+
+  it('searches by identity (exact and prefix), repository, issuer and build signer, with paging', async () => {
+    const withSan = m.filter((x) => x.san?.startsWith('https://github.com/'));
+    const san = withSan[0].san;
+    const exact = m.filter((x) => x.san === san).map((x) => x.index).reverse();
+    const r = await get(`/v1/search?identity=${encodeURIComponent(san)}&limit=1000`);
+    expect(r.body.entries.map((e: any) => e.index)).toEqual(exact);
+    const repo = withSan[0].repository;
+    const byRepo = m.filter((x) => x.repository === repo).map((x) => x.index).reverse();
+    const pages: number[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: any = await get(`/v1/search?repository=${encodeURIComponent(repo)}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      pages.push(...p.body.entries.map((e: any) => e.index));
+      cursor = p.body.next;
+    } while (cursor);
+    expect(pages).toEqual(byRepo);
+    const owner = repo.split('/').slice(0, 4).join('/');
+    const prefix = await get(`/v1/search?identity=${encodeURIComponent(owner)}*&limit=1000`);
+    expect(prefix.body.entries.length).toBe(m.filter((x) => x.san?.startsWith(owner)).length);
+    const bs = await get(`/v1/search?buildSigner=${encodeURIComponent(withSan[0].buildSigner)}&limit=1000`);
+    expect(bs.body.entries.length).toBe(m.filter((x) => x.buildSigner === withSan[0].buildSigner).length);
+    const iss = await get(`/v1/search?issuer=${encodeURIComponent('https://token.actions.githubusercontent.com')}&limit=1000`);
+    expect(iss.body.entries.length).toBe(Math.min(1000, withSan.length));
+  });
+
+  it('filters by time window', async () => {
+    if (api === 'tiles') return; // v2 entries are ordered by when the mirror saw them
+    const t0 = m[100].integratedTime;
+    const t1 = m[200].integratedTime;
+    const issuer = encodeURIComponent('https://token.actions.githubusercontent.com');
+    const r = await get(`/v1/search?issuer=${issuer}&since=${t0}&until=${new Date(t1 * 1000).toISOString()}&limit=1000`);
+    for (const e of r.body.entries) expect(e.integratedTime >= t0 && e.integratedTime <= t1).toBe(true);
+    expect(r.body.entries.length).toBe(m.filter((x) => x.issuer === 'https://token.actions.githubusercontent.com' && x.integratedTime >= t0 && x.integratedTime <= t1).length);
+  });
+
+  it('serves entries with body and an inclusion proof against the verified checkpoint', async () => {
+    const root = parseTrustedRoot(readJson(h.sim.trustedRootPath));
+    for (const i of [0, 255, 256, 599]) {
+      const { status, body } = await get(`/v1/entries/sim/${i}?include=body,proof`);
+      expect(status).toBe(200);
+      expect(body.uuid).toBe(m[i].uuid);
+      expect(body.verified).toBe(true);
+      const p = body.inclusionProof;
+      verifyInclusion(BigInt(p.logIndex), BigInt(p.treeSize), leafHash(b64(body.body)), p.hashes.map(b64), b64(p.rootHash));
+      verifyCheckpoint(p.checkpoint, undefined, [checkpointVerifierForTlog(root.tlogs[0]!)]);
+    }
+    const byUuid = await get(`/v1/entries/by-uuid/${m[7].uuid}`);
+    expect(byUuid.body.entries[0].index).toBe(7);
+    const cps = await get('/v1/logs/sim/checkpoints');
+    expect(cps.body.checkpoints[0].size).toBe(600);
+  });
+
+  it('answers errors as JSON with the right status', async () => {
+    for (const [path, status] of [
+      ['/v1/search', 400],
+      ['/v1/search?digest=sha256:xyz', 400],
+      ['/v1/search?digest=sha256:' + 'a'.repeat(64) + '&bogus=1', 400],
+      ['/v1/search?digest=sha256:' + 'a'.repeat(64) + '&limit=5000', 400],
+      ['/v1/entries/sim/999999', 404],
+      ['/v1/entries/sim/-1', 400],
+      ['/v1/entries/nolog/1', 404],
+      ['/v1/nothing', 404],
+    ] as const) {
+      const r = await get(path);
+      expect(r.status, path).toBe(status);
+      expect(r.body.error.code, path).toMatch(/^API_/);
+      expect(r.body.error.message).toBeTypeOf('string');
+    }
+  });
+
+  it('never answers a hostile query with a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.constantFrom('digest', 'identity', 'repository', 'issuer', 'since', 'until', 'limit', 'cursor', 'x', 'fingerprint'), fc.string({ maxLength: 80 }), { maxKeys: 4 }), async (params) => {
+        const res = await app.request(`/v1/search?${new URLSearchParams(params).toString()}`);
+        expect(res.status).toBeLessThan(500);
+        await res.json();
+      }),
+      { numRuns: 150 },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), async (a, b) => {
+        const res = await app.request(`/v1/entries/${encodeURIComponent(a)}/${encodeURIComponent(b)}?include=proof`);
+        expect(res.status).toBeLessThan(500);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('exposes metrics, health, readiness and OpenAPI', async () => {
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toMatch(/tlogwatch_verified_tree_size\{log="sim"\} 600/);
+    expect(metrics).toMatch(/tlogwatch_entries_ingested_total\{log="sim",kind="hashedrekord"\}/);
+    expect(metrics).toMatch(/tlogwatch_store_bytes/);
+    expect((await get('/healthz')).status).toBe(200);
+    expect((await get('/readyz')).body.status).toBe('ready');
+    const oa = (await get('/openapi.json')).body;
+    expect(oa.paths['/v1/search'].get.parameters.map((p: any) => p.name)).toContain('digest');
+    const res = await app.request('/healthz');
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+  });
+
+  it('serves Rekor-compatible reads with the upstream SETs and checkpoints', async () => {
+    if (api !== 'v1') {
+      expect((await get('/api/v1/log')).status).toBe(404);
+      return;
+    }
+    const root = parseTrustedRoot(readJson(h.sim.trustedRootPath));
+    const tlog = root.tlogs[0]!;
+    const info = (await get('/api/v1/log')).body;
+    expect(shape({ ...info, inactiveShards: undefined })).toEqual(shape({ ...(readJson(`${REALDATA}/rekor-v1-api/staging_loginfo_8202293616175992157_size1352764.json`) as object), inactiveShards: undefined }));
+    const byIndex = (await get('/api/v1/log/entries?logIndex=42')).body;
+    const [id, e] = Object.entries(byIndex)[0] as [string, any];
+    expect(id.slice(16)).toBe(m[42].uuid);
+    const real = Object.values(readJson(`${REALDATA}/rekor-v1-api/staging_entry_1688_shard108574341321668964.json`) as object)[0];
+    expect(shape(e)).toEqual(shape(real));
+    verifySET({ body: b64(e.body), integratedTime: BigInt(e.integratedTime), logId: hexb(e.logID), logIndex: 42n, set: b64(e.verification.signedEntryTimestamp) }, tlog.spki);
+    const p = e.verification.inclusionProof;
+    verifyInclusion(BigInt(p.logIndex), BigInt(p.treeSize), leafHash(b64(e.body)), p.hashes.map(hexb), hexb(p.rootHash));
+    const viaUuid = (await get(`/api/v1/log/entries/${id}`)).body;
+    expect(Object.keys(viaUuid)[0]).toBe(id);
+    const post = (path: string, body: unknown) => app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    expect((await post('/api/v1/log/entries/retrieve', { logIndexes: Array.from({ length: 11 }, (_, i) => i) })).status).toBe(422);
+    const got = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1, 2, 99999], entryUUIDs: [m[3].uuid] })).json()) as unknown[];
+    expect(got).toHaveLength(3);
+    const found = (await (await post('/api/v1/index/retrieve', { hash: m[5].digests[0] })).json()) as string[];
+    expect(found.map((x) => x.slice(16))).toContain(m[5].uuid);
+    const cons = (await get(`/api/v1/log/proof?firstSize=100&lastSize=600&treeID=${info.treeID}`)).body;
+    const r100 = (await get(`/api/v1/log/proof?firstSize=1&lastSize=100&treeID=${info.treeID}`)).body;
+    verifyConsistency(100n, 600n, cons.hashes.map(hexb), hexb(r100.rootHash), hexb(cons.rootHash));
+  });
+});

@@ -170,8 +170,8 @@ function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims 
 export class ClaimsCache {
   readonly #max: number;
   readonly #map = new Map<string, CertificateClaims>();
-  hits = 0;
-  misses = 0;
+  #hits = 0;
+  #misses = 0;
 
   constructor(max = 4096) {
     this.#max = max;
@@ -181,17 +181,26 @@ export class ClaimsCache {
     return this.#map.size;
   }
 
+  /** Lookups answered from the cache and lookups that parsed, for metrics. */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  get misses(): number {
+    return this.#misses;
+  }
+
   /** Like readCertificateClaims; failures are not cached (they are rare and cheap to repeat). */
   read(der: Uint8Array): CertificateClaims {
     const fp = hash('sha256', der, 'hex');
     const hit = this.#map.get(fp);
     if (hit) {
-      this.hits++;
+      this.#hits++;
       this.#map.delete(fp);
       this.#map.set(fp, hit);
       return hit;
     }
-    this.misses++;
+    this.#misses++;
     const claims = readClaims(der, fp);
     this.#map.set(fp, claims);
     if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);

@@ -8,7 +8,7 @@
  * - anything else (PGP, SSH, minisign, other PEM labels) → fingerprint of the bytes as given.
  */
 import { hash } from 'node:crypto';
-import { parseBase64 } from '../util/bytes.ts';
+import { parseBase64Canonical } from './base64.ts';
 import { type CertificateClaims, readCertificateClaims } from './certificate.ts';
 import { children, DerError, readTlv, TAG } from './der.ts';
 import type { Digest, Signer } from './types.ts';
@@ -59,7 +59,7 @@ function pemDer(material: Uint8Array): { label: 'CERTIFICATE' | 'PUBLIC KEY'; de
   // A certificate PEM may hold a chain; the first block is the signer's.
   const end = text.indexOf(`-----END ${label}-----`, bodyStart);
   if (end < 0) throw new DerError(`PEM ${label} has no END line`);
-  const der = parseBase64(text.slice(bodyStart, end).replace(/[ \t\r\n]/g, ''));
+  const der = parseBase64Canonical(text.slice(bodyStart, end).replace(/[ \t\r\n]/g, ''));
   if (!der) throw new DerError(`PEM ${label} is not base64`);
   return { label, der };
 }

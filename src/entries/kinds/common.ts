@@ -1,6 +1,6 @@
 /** What the kind decoders share: digest normalisation, key material and the facts they accumulate. */
 import { isRecord } from '../../util/json.ts';
-import { parseBase64 } from '../../util/bytes.ts';
+import { parseBase64Canonical } from '../base64.ts';
 import { type CertificateReader, signerFromCertificate, signerFromKeyMaterial, signerFromSpki } from '../signer.ts';
 import type { DecodeProblem, Digest, DigestAlgorithm, Signer } from '../types.ts';
 
@@ -28,7 +28,7 @@ export function v1Hash(o: unknown): Digest | undefined {
 export function v2Hash(o: unknown): Digest | undefined {
   if (!isRecord(o)) return undefined;
   const alg = typeof o['algorithm'] === 'string' ? V2_ALG[o['algorithm']] : undefined;
-  const digest = typeof o['digest'] === 'string' ? parseBase64(o['digest']) : undefined;
+  const digest = typeof o['digest'] === 'string' ? parseBase64Canonical(o['digest']) : undefined;
   if (!alg || !digest || digest.length * 2 !== HEX_LEN[alg]) return undefined;
   return `${alg}:${Buffer.from(digest.buffer, digest.byteOffset, digest.length).toString('hex')}`;
 }
@@ -36,7 +36,7 @@ export function v2Hash(o: unknown): Digest | undefined {
 /** Base64 (`format: byte`) of at most `max` decoded bytes, or undefined. */
 export function b64(v: unknown, max = MAX_KEY_BYTES): Uint8Array | undefined {
   if (typeof v !== 'string' || v.length > Math.ceil(max / 3) * 4) return undefined;
-  return parseBase64(v);
+  return parseBase64Canonical(v);
 }
 
 /** Digests and signers found in one `spec`, and the first thing that was wrong with it. */

@@ -8,9 +8,12 @@ import { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
 import type { Entry, Signer } from '../entries/types.ts';
 import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
-import { hashRun } from '../merkle/tiles.ts';
+import { CompactRange } from '../merkle/compact.ts';
+import { nodeHash } from '../merkle/rfc6962.ts';
+import { frontierNodeIds, hashRun } from '../merkle/tiles.ts';
 import {
   decodeEntryValue,
+  entryValueBody,
   decodeJson,
   digestToBytes,
   encodeEntryValue,
@@ -107,6 +110,20 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
 
 export const entryTime = (e: Entry) => e.integratedTime ?? e.observedAt ?? 0;
 
+/**
+ * Frontier nodes wholly left of where the mirror started: the mirror never appends those leaves, so no
+ * tile-row hash covers them; stored at their own level they let proofs span the start (readNode).
+ */
+function preStartNodes(state: LogState): Array<{ level: number; index: bigint; hash: Uint8Array }> {
+  const localStart = state.startIndex - (state.shard?.offset ?? 0n);
+  if (localStart <= 0n) return [];
+  const range = CompactRange.deserialize(state.frontier);
+  const hashes = range.nodes();
+  return frontierNodeIds(range.size)
+    .map((n, i) => ({ ...n, hash: hashes[i]! }))
+    .filter((n) => (n.index + 1n) << BigInt(n.level) <= localStart);
+}
+
 export class Store {
   readonly db: Level<Uint8Array, Uint8Array>;
   readonly indexMode: IndexMode;
@@ -198,23 +215,36 @@ export class Store {
       for (const [field, value] of indexValues(e, full)) ops.push({ type: 'put', key: indexKey(field, value, t, id, e.index), value: EMPTY });
     }
     for (const n of input.nodes) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
+    for (const n of preStartNodes(state)) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
     if (input.checkpoint) ops.push({ type: 'put', key: checkpointKey(id, tree, input.checkpoint.size), value: encodeJson(input.checkpoint) });
     ops.push({ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) });
     if (input.extraOps) ops.push(...input.extraOps);
     await this.db.batch(ops);
   }
 
-  async getEntry(log: string, index: number): Promise<{ record: StoredRecord; body: Uint8Array } | undefined> {
+  async getEntry(log: string, index: number | bigint): Promise<{ record: StoredRecord; body: Uint8Array } | undefined> {
     const id = this.logIds.get(log);
-    if (id === undefined) return undefined;
+    if (id === undefined || index < 0 || index > Number.MAX_SAFE_INTEGER) return undefined;
     const v = await this.db.get(entryKey(id, index));
-    return v === undefined ? undefined : decodeEntryValue(v);
+    return v === undefined ? undefined : decodeEntryValue(v, log, Number(index));
   }
 
-  /** All (log, index) holding an entry with this leaf hash (a body can be logged more than once). */
+  /** The raw canonical body as the log served it. */
+  async getBody(log: string, index: number | bigint): Promise<Uint8Array | undefined> {
+    const id = this.logIds.get(log);
+    if (id === undefined || index < 0 || index > Number.MAX_SAFE_INTEGER) return undefined;
+    const v = await this.db.get(entryKey(id, index));
+    return v === undefined ? undefined : entryValueBody(v);
+  }
+
+  /**
+   * All (log, index) holding an entry with this leaf hash (a body can be logged more than once).
+   * Accepts a 64-hex UUID or an 80-hex Rekor v1 entry ID (16-hex tree ID + UUID, rekor.md §1.5); the tree
+   * ID only says which shard, and the leaf hash alone identifies the body, so it is not matched.
+   */
   async getByUuid(uuid: string): Promise<EntryRef[]> {
-    const lh = hexBytes(uuid);
-    if (lh.length !== 32) return [];
+    if (!/^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$/.test(uuid)) return [];
+    const lh = hexBytes(uuid.slice(-64));
     const out: EntryRef[] = [];
     for await (const k of this.db.keys({ gte: key(Bucket.UUID, lh), lt: prefixEnd(key(Bucket.UUID, lh)), limit: 100 })) {
       const name = this.logNames.get(readU16(k, 33));
@@ -258,25 +288,34 @@ export class Store {
 
   /**
    * A reader of any complete-subtree node of a log's tree, from the stored tile rows: node (L, i) is the
-   * MTH of 2^(L mod 8) consecutive stored hashes of row 8·⌊L/8⌋ (at most 255 hashings).
+   * MTH of 2^(L mod 8) consecutive stored hashes of row 8·⌊L/8⌋ (at most 255 hashings). Left of where
+   * the mirror started only the frontier's nodes exist (`preStartNodes`), so when a row is incomplete the
+   * node is looked up as stored, else computed from its two children.
    */
   hashReader(log: string, tree = 0): AsyncHashReader {
     return async (nodes: readonly NodeId[]) => {
       const id = this.logIds.get(log);
       if (id === undefined) throw new TlogwatchError('API_NOT_FOUND', `no log named ${log}`);
-      return Promise.all(
-        nodes.map(async (n) => {
-          const row = n.level - (n.level % 8);
-          const r = n.level % 8;
-          const first = n.index << BigInt(r);
-          const count = 1 << r;
-          const hashes: Uint8Array[] = [];
-          for await (const v of this.db.values({ gte: nodeKey(id, tree, row, first), lt: nodeKey(id, tree, row, first + BigInt(count)) })) hashes.push(v);
-          if (hashes.length !== count) throw new TlogwatchError('STORE_CORRUPT', `tree hashes for node (${n.level}, ${n.index}) of ${log} are missing`, { kind: 'fatal' });
-          return hashRun(hashes);
-        }),
-      );
+      return Promise.all(nodes.map((n) => this.readNode(id, tree, n.level, n.index)));
     };
+  }
+
+  private async readNode(id: number, tree: number, level: number, index: bigint): Promise<Uint8Array> {
+    const r = level % 8;
+    const first = index << BigInt(r);
+    const count = 1 << r;
+    const hashes: Uint8Array[] = [];
+    for await (const v of this.db.values({ gte: nodeKey(id, tree, level - r, first), lt: nodeKey(id, tree, level - r, first + BigInt(count)) })) hashes.push(v);
+    if (hashes.length === count) return hashRun(hashes);
+    if (r > 0) {
+      const exact = await this.db.get(nodeKey(id, tree, level, index));
+      if (exact !== undefined) return exact;
+    }
+    if (level === 0) {
+      throw new TlogwatchError('API_NOT_FOUND', `the mirror holds no hash for leaf ${index} of ${this.logNames.get(id) ?? id} (tree ${tree}): it is before the mirror's start, or the store lost it`);
+    }
+    const left = await this.readNode(id, tree, level - 1, index * 2n);
+    return nodeHash(left, await this.readNode(id, tree, level - 1, index * 2n + 1n));
   }
 
   async listCheckpoints(log: string, opts: { limit: number; cursor?: string; tree?: number }): Promise<{ checkpoints: VerifiedHead[]; next: string | null }> {
@@ -299,4 +338,8 @@ export class Store {
   async compact(): Promise<void> {
     await (this.db as unknown as { compactRange?: (a: Uint8Array, b: Uint8Array) => Promise<void> }).compactRange?.(new Uint8Array([0]), new Uint8Array([0xff]));
   }
+}
+
+export function openStore(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {
+  return Store.open(dir, opts);
 }

@@ -1,0 +1,123 @@
+/**
+ * Offline verification of one transparency-log entry (`tlogwatch verify`), pure: four checks, each
+ * `ok | fail | absent` (DESIGN.md "Stable contracts").
+ *
+ * - body: the canonical body decodes, and matches what the bundle says was signed (digest, signer
+ *   certificate) and the certificate was valid at the integrated time;
+ * - inclusion: RFC 9162 §2.1.3.2 with the proof's own (shard-local for Rekor v1) index and tree size;
+ * - checkpoint: the proof's signed note verifies with the log's key from the trusted root, names the
+ *   log's origin, and commits to the proof's size and root;
+ * - set: the Rekor v1 signed entry timestamp over the virtual index (rekor.md §1.7).
+ * `ok` = no check failed, and (inclusion and checkpoint ok, or set ok).
+ */
+import { createHash } from 'node:crypto';
+import { ClaimsCache } from '../entries/certificate.ts';
+import { decodeAnyBody } from '../entries/decode.ts';
+import { verifySET } from '../entries/set.ts';
+import type { TlogEntryInput } from '../entries/tlog-entry.ts';
+import type { Entry } from '../entries/types.ts';
+import { describeError } from '../errors.ts';
+import { verifyInclusion } from '../merkle/proof.ts';
+import { leafHash } from '../merkle/rfc6962.ts';
+import { verifyCheckpoint } from '../note/checkpoint.ts';
+import { checkpointVerifierForTlog, findTlogByKeyId, type TrustedRoot } from '../trust/trusted-root.ts';
+import { bytesEqual } from '../util/bytes.ts';
+
+export type CheckResult = 'ok' | 'fail' | 'absent';
+export interface VerifyResult {
+  log: string;
+  logIndex: string;
+  checks: { body: CheckResult; inclusion: CheckResult; checkpoint: CheckResult; set: CheckResult };
+  ok: boolean;
+  /** Why each failed check failed, joined. */
+  error?: string;
+  entry: Entry;
+}
+
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** DSSE v1 pre-authentication encoding (hashedrekord-over-DSSE entries sign its hash). */
+const pae = (type: string, body: Uint8Array) => Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
+const certs = new ClaimsCache(256);
+
+function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
+  if (entry.problem) return `body: ${entry.problem.message}`;
+  if (t.kind !== undefined && (t.kind !== entry.kind || (t.version !== undefined && t.version !== entry.apiVersion))) {
+    return `body is ${entry.kind} ${entry.apiVersion} but the entry says ${t.kind} ${t.version ?? ''}`;
+  }
+  const signers = entry.signers ?? (entry.signer ? [entry.signer] : []);
+  const b = t.bundleContent;
+  if (b) {
+    if (b.messageDigest && !entry.digests.includes(b.messageDigest)) return `body logs ${entry.digests.join(', ')} but the bundle signed ${b.messageDigest}`;
+    if (b.dsseEnvelope) {
+      const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(pae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
+      if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
+    }
+    if (b.certificate) {
+      const fp = `sha256:${sha256hex(b.certificate)}`;
+      if (!signers.some((s) => s.fingerprint === fp)) return 'the bundle\'s certificate is not the one the log entry records';
+    }
+  }
+  const it = t.integratedTime === undefined ? undefined : Number(t.integratedTime);
+  const signer = signers[0];
+  if (it !== undefined && signer?.type === 'x509' && signer.notBefore !== undefined && signer.notAfter !== undefined && (it < signer.notBefore || it > signer.notAfter)) {
+    return `integrated at ${new Date(it * 1000).toISOString()}, outside the certificate's validity ${new Date(signer.notBefore * 1000).toISOString()}–${new Date(signer.notAfter * 1000).toISOString()}`;
+  }
+  return undefined;
+}
+
+export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot): VerifyResult {
+  const errors: string[] = [];
+  const tlog = findTlogByKeyId(trust, t.logId);
+  const entry = decodeAnyBody(t.body, { log: tlog?.name ?? 'unknown', index: Number(t.logIndex), ...(t.integratedTime !== undefined ? { integratedTime: Number(t.integratedTime) } : {}) }, t.kind, t.version, { certificates: certs });
+  const checks: VerifyResult['checks'] = { body: 'ok', inclusion: 'absent', checkpoint: 'absent', set: 'absent' };
+  const fail = (k: keyof VerifyResult['checks'], why: string) => {
+    checks[k] = 'fail';
+    errors.push(`${k}: ${why}`);
+  };
+  const bodyError = checkBody(t, entry);
+  if (bodyError) fail('body', bodyError);
+  if (!tlog) errors.push(`log ${Buffer.from(t.logId).toString('hex').slice(0, 16)}… is not in the trusted root`);
+
+  const p = t.inclusionProof;
+  if (p) {
+    try {
+      verifyInclusion(p.logIndex, p.treeSize, leafHash(t.body), p.hashes, p.rootHash);
+      checks.inclusion = 'ok';
+    } catch (e) {
+      fail('inclusion', describeError(e));
+    }
+    if (p.checkpoint !== undefined) {
+      try {
+        if (!tlog) throw new Error('no key for this log');
+        const { checkpoint } = verifyCheckpoint(p.checkpoint, undefined, [checkpointVerifierForTlog(tlog)]);
+        const originOk = tlog.type === 'tiles' ? checkpoint.origin === tlog.name : new RegExp(`^${tlog.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} - \\d+$`).test(checkpoint.origin);
+        if (!originOk) throw new Error(`checkpoint origin ${JSON.stringify(checkpoint.origin)} is not log ${tlog.name}`);
+        if (checkpoint.size !== p.treeSize || !bytesEqual(checkpoint.rootHash, p.rootHash)) throw new Error('checkpoint does not commit to the proof\'s tree size and root');
+        checks.checkpoint = 'ok';
+      } catch (e) {
+        fail('checkpoint', describeError(e));
+      }
+    }
+  }
+  if (t.set) {
+    try {
+      if (!tlog) throw new Error('no key for this log');
+      if (t.integratedTime === undefined) throw new Error('no integrated time');
+      verifySET({ body: t.body, integratedTime: t.integratedTime, logId: t.logId, logIndex: t.logIndex, set: t.set }, tlog.spki);
+      checks.set = 'ok';
+    } catch (e) {
+      fail('set', describeError(e));
+    }
+  }
+  const anyFail = Object.values(checks).includes('fail');
+  const proven = (checks.inclusion === 'ok' && checks.checkpoint === 'ok') || checks.set === 'ok';
+  if (!anyFail && !proven) errors.push('no inclusion proof with a checkpoint, and no signed entry timestamp: nothing shows the log included this entry');
+  return {
+    log: tlog?.name ?? 'unknown',
+    logIndex: t.logIndex.toString(),
+    checks,
+    ok: !anyFail && proven,
+    ...(errors.length ? { error: errors.join('; ') } : {}),
+    entry,
+  };
+}

@@ -1,0 +1,208 @@
+/** `tlogwatch verify` on every real file (right verdict per check), tampered copies, and hostile input. */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { filesUnder, REALDATA } from '../helpers/realdata.ts';
+
+const run = promisify(execFile);
+const PROD = `${REALDATA}/trust/prod/trusted_root.json`;
+const STAGING = `${REALDATA}/trust/staging/trusted_root.json`;
+const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-verify-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['src/cli.ts', ...args], { maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Known upstream negative cases among the real files, and the check each must fail (SOURCES.md). */
+const EXPECTED_FAIL: Record<string, string> = {
+  '1462192450_hashedrekord-0.0.1_v0.3_integrated-after-cert-expiry': 'body',
+  '150603746_hashedrekord-0.0.1_v0.3_sigstore-java-wrong-tlog': 'body',
+  '151778311_hashedrekord-0.0.1_v0.3_conformance': 'body',
+  '151778873_hashedrekord-0.0.1_v0.3_conformance': 'body',
+  '156089099_dsse-0.0.1_v0.3_conformance': 'body',
+  '26084047_hashedrekord-0.0.1_v0.3_cve-2022-36056': 'body',
+  'alpha1_6844_dsse-0.0.2_sigstore-java': 'body',
+  'prod_cosign-legacy-bundle_820247359': 'body',
+  '27246492_checkpoint-bad-keyhint': 'checkpoint',
+  '27246492_checkpoint-invalid-signature': 'checkpoint',
+  '27246492_checkpoint-wrong-roothash': 'checkpoint',
+  '27246492_inclusion-proof-from-older-tree': 'inclusion',
+  '27246492_set-invalid-signature': 'set',
+  '27246492_tampered-body-public-key': 'inclusion',
+  '79571823_inclusion-proof-corrupted-hash': 'inclusion',
+  'alpha1_735_checkpoint-wrong-origin': 'checkpoint',
+  'alpha1_735_no-inclusion-proof': 'none',
+};
+/** Files that hold no tlog entry or are malformed on purpose: exit 2 with a one-line reason. */
+const NOT_ENTRIES = /bad-mediatype|loginfo|consistency-proof/;
+
+const files = [
+  ...filesUnder(`${REALDATA}/bundles`),
+  ...filesUnder(`${REALDATA}/rekor-v1-api`),
+  ...filesUnder(`${REALDATA}/rekor-v2-api`),
+  ...filesUnder(`${REALDATA}/npm-attestations`),
+  ...filesUnder(`${REALDATA}/derived-negative`, (f) => f.endsWith('.json')),
+];
+const rootFor = (f: string) => (/staging|alpha/.test(f) ? STAGING : PROD);
+
+describe('tlogwatch verify on the real data', () => {
+  it('covers every real entry file', () => expect(files.length).toBeGreaterThan(60));
+  it('gives every file the right verdict per check', { timeout: 120_000 }, async () => {
+    const byRoot = new Map<string, string[]>();
+    for (const f of files.filter((x) => !NOT_ENTRIES.test(x))) byRoot.set(rootFor(f), [...(byRoot.get(rootFor(f)) ?? []), f]);
+    let lines = 0;
+    for (const [root, group] of byRoot) {
+      const { stdout } = await cli(['verify', '--json', '--trusted-root', root, ...group]);
+      for (const line of stdout.trim().split('\n')) {
+        const r = JSON.parse(line);
+        lines++;
+        const name = r.file.split('/').pop().replace(/\.sigstore(\.json)?$|\.json$/, '');
+        const failing = Object.entries(r.checks).filter(([, v]) => v === 'fail').map(([k]) => k);
+        const want = EXPECTED_FAIL[name];
+        if (!want) {
+          expect(r.ok, `${name}: ${r.error}`).toBe(true);
+          continue;
+        }
+        expect(r.ok, name).toBe(false);
+        expect(r.error, name).toBeTypeOf('string');
+        if (want === 'none') expect(failing, name).toEqual([]);
+        else expect(failing, name).toContain(want);
+      }
+    }
+    expect(lines).toBeGreaterThan(60);
+  });
+  it('exits 0 when every entry verifies and 1 when one does not', async () => {
+    const good = `${REALDATA}/bundles/prod-rekor-v1/27246492_hashedrekord-0.0.1_v0.2_conformance.sigstore.json`;
+    expect((await cli(['verify', '--trusted-root', PROD, good])).code).toBe(0);
+    const bad = `${REALDATA}/derived-negative/27246492_set-invalid-signature.sigstore.json`;
+    const r = await cli(['verify', '--trusted-root', PROD, good, bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^OK .*\nFAIL .*set=fail/);
+  });
+});
+
+describe('tampered copies made here', () => {
+  const src = `${REALDATA}/bundles/prod-rekor-v1/79571823_hashedrekord-0.0.1_v0.3_conformance.sigstore.json`;
+  const tamper = (name: string, f: (b: any) => void) => {
+    const b = JSON.parse(readFileSync(src, 'utf8'));
+    f(b.verificationMaterial.tlogEntries[0]);
+    const path = join(tmp, `${name}.json`);
+    writeFileSync(path, JSON.stringify(b));
+    return path;
+  };
+  const flipB64 = (s: string, at: number) => {
+    const buf = Buffer.from(s, 'base64');
+    buf[at % buf.length]! ^= 0x01;
+    return buf.toString('base64');
+  };
+  it.each([
+    ['body byte', (e: any) => (e.canonicalizedBody = flipB64(e.canonicalizedBody, 40)), ['inclusion', 'set']],
+    ['proof hash', (e: any) => (e.inclusionProof.hashes[2] = flipB64(e.inclusionProof.hashes[2], 5)), ['inclusion']],
+    ['checkpoint signature', (e: any) => (e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(/(\u2014 \S+ )(.)/, (_m: string, a: string, c: string) => a + (c === 'A' ? 'B' : 'A'))), ['checkpoint']],
+    ['SET', (e: any) => (e.inclusionPromise.signedEntryTimestamp = flipB64(e.inclusionPromise.signedEntryTimestamp, 20)), ['set']],
+    ['logIndex', (e: any) => (e.logIndex = String(Number(e.logIndex) + 1)), ['set']],
+    ['proof logIndex', (e: any) => (e.inclusionProof.logIndex = String(Number(e.inclusionProof.logIndex) - 1)), ['inclusion']],
+  ] as const)('%s → the check it breaks fails', async (name, f, want) => {
+    const { code, stdout } = await cli(['verify', '--json', '--trusted-root', PROD, tamper(name.replace(/ /g, '-'), f)]);
+    expect(code).toBe(1);
+    const r = JSON.parse(stdout);
+    for (const check of want) expect(r.checks[check], `${name}: ${check}`).toBe('fail');
+  });
+});
+
+describe('bad input', () => {
+  const write = (name: string, content: string | Buffer) => {
+    const p = join(tmp, name);
+    writeFileSync(p, content);
+    return p;
+  };
+  it.each([
+    ['not-json', 'hello {', /not JSON/],
+    ['wrong-shape', '{"a":1}', /not a Sigstore bundle/],
+    ['truncated-b64', readFileSync(`${REALDATA}/bundles/prod-rekor-v1/79571823_hashedrekord-0.0.1_v0.3_conformance.sigstore.json`, 'utf8').replace(/"canonicalizedBody": "(.{20})[^"]*"/, '"canonicalizedBody": "$1x"'), /canonicalizedBody/],
+    ['garbage', Buffer.alloc(10 * 1024 * 1024, 0x7a), /not JSON/],
+  ])('%s: one line naming the file, exit 2, no stack', async (name, content, reason) => {
+    const p = write(name, content);
+    const { code, stderr } = await cli(['verify', '--trusted-root', PROD, p]);
+    expect(code).toBe(2);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(p);
+    expect(stderr).toMatch(reason);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+  it('a missing file, no files, and an unreadable trusted root are usage errors', async () => {
+    expect((await cli(['verify', '--trusted-root', PROD, join(tmp, 'nope.json')])).code).toBe(2);
+    expect((await cli(['verify'])).code).toBe(2);
+    const r = await cli(['verify', '--trusted-root', join(tmp, 'none.json'), `${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot read trusted root/);
+  });
+  it('without --trusted-root and no network it says to use --trusted-root', { timeout: 30_000 }, async () => {
+    const r = await cli(['verify', `${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--trusted-root/);
+  });
+});
+
+describe('tlogwatch verify on entries the simulator serves', () => {
+  it('verifies Rekor v1 entries from the v1 API and Rekor v2 entries built from tiles', async () => {
+    const { startSimulator } = await import('../sim/index.ts');
+    const { proveInclusion } = await import('../../src/merkle/prove.ts');
+    const { parseEntryBundle } = await import('../../src/sources/tiles.ts');
+    const { leafHash } = await import('../../src/merkle/rfc6962.ts');
+    const { CompactRange } = await import('../../src/merkle/compact.ts');
+    const v1 = await startSimulator({ api: 'v1', entries: 50, out: join(tmp, 'sim-v1'), log: () => {} });
+    const tiles = await startSimulator({ api: 'tiles', entries: 50, out: join(tmp, 'sim-tiles'), log: () => {} });
+    try {
+      const entryFiles = [];
+      for (const i of [0, 17, 49]) {
+        const p = join(tmp, `v1-${i}.json`);
+        writeFileSync(p, await (await fetch(`${v1.url}/api/v1/log/entries?logIndex=${i}`)).text());
+        entryFiles.push(p);
+      }
+      const r1 = await cli(['verify', '--json', '--trusted-root', v1.trustedRootPath, ...entryFiles]);
+      expect(r1.code, r1.stdout + r1.stderr).toBe(0);
+      expect(r1.stdout.trim().split('\n').map((l) => JSON.parse(l).checks)).toEqual(Array(3).fill({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'ok' }));
+
+      const bodies = parseEntryBundle(new Uint8Array(await (await fetch(`${tiles.url}/tile/entries/000.p/50`)).arrayBuffer()));
+      const levels: Uint8Array[][] = [];
+      const range = CompactRange.empty();
+      for (const b of bodies) range.append(leafHash(b), (l, i, h) => ((levels[l] ??= [])[Number(i)] = h));
+      const checkpoint = await (await fetch(`${tiles.url}/checkpoint`)).text();
+      const keyId = JSON.parse(readFileSync(tiles.trustedRootPath, 'utf8')).tlogs[0].logId.keyId;
+      const i = 31;
+      const tle = {
+        logIndex: String(i),
+        logId: { keyId },
+        kindVersion: { kind: JSON.parse(Buffer.from(bodies[i]!).toString()).kind, version: '0.0.2' },
+        integratedTime: '0',
+        inclusionProof: {
+          logIndex: String(i),
+          rootHash: Buffer.from(range.root()).toString('base64'),
+          treeSize: '50',
+          hashes: proveInclusion(BigInt(i), 50n, (ids) => ids.map((id) => levels[id.level]![Number(id.index)]!)).map((h) => Buffer.from(h).toString('base64')),
+          checkpoint: { envelope: checkpoint },
+        },
+        canonicalizedBody: Buffer.from(bodies[i]!).toString('base64'),
+      };
+      const p = join(tmp, 'v2-entry.json');
+      writeFileSync(p, JSON.stringify(tle));
+      const r2 = await cli(['verify', '--json', '--trusted-root', tiles.trustedRootPath, p]);
+      expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+      expect(JSON.parse(r2.stdout).checks).toEqual({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'absent' });
+    } finally {
+      await v1.close();
+      await tiles.close();
+    }
+  });
+});

@@ -31,7 +31,7 @@ function serve(dataDir: string, extra: string[] = []): { child: ChildProcess; li
   });
   const listening = new Promise<{ url: string; ms: number }>((resolve, reject) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /listening (\S+)/.exec(out);
       if (m) resolve({ url: m[1]!, ms: performance.now() - started });
@@ -56,7 +56,7 @@ describe('tlogwatch serve', () => {
   it('survives kill -9 at random moments and ends with exactly the manifest', { timeout: 180_000 }, async () => {
     const dataDir = join(tmp, 'data-crash');
     const resumes: number[] = [];
-    let sizes: bigint[] = [];
+    const sizes: bigint[] = [];
     for (let round = 0; round < 6; round++) {
       const { child, listening } = serve(dataDir);
       const { ms } = await listening;
@@ -102,7 +102,7 @@ describe('tlogwatch serve', () => {
     writeFileSync(cfg, 'logs:\n  - name: x\n    type: tiles\n    url: http://127.0.0.1:1\n    colour: blue\n');
     const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     expect(await exited(child)).toBe(2);
     expect(err).toMatch(/bad\.yaml:5:5: logs\.0: .*"colour"/);
   });

@@ -6,7 +6,7 @@
  */
 import { leafHash } from '../merkle/rfc6962.ts';
 import { decodeEntryValue, fetchedSize, type LogState } from './codec.ts';
-import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64, uuidKey } from './keys.ts';
+import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64 } from './keys.ts';
 import { entryTime, indexValues, type Store } from './store.ts';
 
 export interface LogCheck {
@@ -20,6 +20,22 @@ export interface LogCheck {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const MAX_PROBLEMS = 100;
+const TWO48 = 2 ** 48;
+/** FNV-1a (32-bit) of a key: a checksum for comparing key sets, not a security boundary. */
+function keySum(k: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (const byte of k) h = Math.imul(h ^ byte, 0x01000193);
+  return h >>> 0;
+}
+
+/** Visits an iterator's items in chunks (`nextv`), much cheaper than one await per item. */
+async function scan<T>(it: { nextv(size: number): Promise<T[]>; close(): Promise<void> }, visit: (item: T) => void): Promise<void> {
+  try {
+    for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) chunk.forEach(visit);
+  } finally {
+    await it.close();
+  }
+}
 
 /** `fullIndex(entry index)` says whether an entry should have full indexes (index mode `watched`). */
 export async function checkLog(store: Store, log: string, fullIndex: (index: number) => boolean = () => store.indexMode === 'all'): Promise<LogCheck> {
@@ -30,47 +46,54 @@ export async function checkLog(store: Store, log: string, fullIndex: (index: num
   const first = state?.startIndex ?? 0n;
   const end = state ? fetchedSize(state) : 0n;
 
-  // Entries: contiguous from startIndex, bodies hash to their leaf hashes, UUID and index keys present.
-  const expectedIndexKeys = new Map<number, number>();
-  let expect = first;
+  // Entries: contiguous from startIndex, bodies hash to their leaf hashes. Each entry's expected index
+  // keys are summarised as (count, sum of key checksums), so one scan of the index bucket can compare
+  // them without a read per key.
+  const expected = new Map<number, { leafHash: string; keys: number; sum: number; uuidSeen: boolean }>();
+  let next = first;
   let entries = 0;
   const prefix = entryKey(id, 0).subarray(0, 3);
-  for await (const [k, v] of store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+  await scan(store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) }), ([k, v]) => {
     const index = readU64(k, 3);
-    if (index !== expect) problem(index > expect ? `gap: entries ${expect}..${index - 1n} missing` : `entry ${index} out of order`);
-    expect = index + 1n;
+    if (index !== next) problem(index > next ? `gap: entries ${next}..${index - 1n} missing` : `entry ${index} out of order`);
+    next = index + 1n;
     entries++;
     const { record, body } = decodeEntryValue(v, log, Number(index));
     const e = record.entry;
     if (hex(leafHash(body)) !== e.leafHash) problem(`entry ${index}: body does not hash to its leaf hash`);
-    if ((await store.db.get(uuidKey(Buffer.from(e.leafHash, 'hex'), id, index))) === undefined) problem(`entry ${index}: no UUID key`);
     const values = indexValues(e, fullIndex(e.index));
-    expectedIndexKeys.set(e.index, values.length);
-    for (const [field, value] of values) {
-      if ((await store.db.get(indexKey(field, value, entryTime(e), id, index))) === undefined) problem(`entry ${index}: missing index key (field ${field})`);
-    }
-  }
+    let sum = 0;
+    for (const [field, value] of values) sum = (sum + keySum(indexKey(field, value, entryTime(e), id, index))) % TWO48;
+    expected.set(e.index, { leafHash: e.leafHash, keys: values.length, sum, uuidSeen: false });
+  });
   const held = end > first ? end - first : 0n;
-  if (BigInt(entries) !== held || (entries > 0 && expect !== end)) problem(`state says ${held} entries from ${first}, the store holds ${entries} ending at ${expect}`);
+  if (BigInt(entries) !== held || (entries > 0 && next !== end)) problem(`state says ${held} entries from ${first}, the store holds ${entries} ending at ${next}`);
 
-  // Index keys: every key of this log names a present entry, and no entry has more keys than it implies.
-  const seen = new Map<number, number>();
+  const found = new Map<number, { keys: number; sum: number }>();
   let indexKeys = 0;
   const fields = new Set<number>(Object.values(Field));
-  for await (const k of store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) })) {
-    if (readU16(k, k.length - 10) !== id) continue;
+  await scan(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
+    if (readU16(k, k.length - 10) !== id) return;
     indexKeys++;
-    const index = Number(readU64(k, k.length - 8));
     if (!fields.has(k[1]!)) problem(`index key with unknown field ${k[1]}`);
-    if (!expectedIndexKeys.has(index) && !seen.has(index)) problem(`index key for entry ${index}, which is not stored`);
-    seen.set(index, (seen.get(index) ?? 0) + 1);
+    const index = Number(readU64(k, k.length - 8));
+    const f = found.get(index) ?? { keys: 0, sum: 0 };
+    f.keys++;
+    f.sum = (f.sum + keySum(k)) % TWO48;
+    found.set(index, f);
+  });
+  for (const [index, f] of found) if (!expected.has(index)) problem(`${f.keys} index keys for entry ${index}, which is not stored`);
+  for (const [index, want] of expected) {
+    const got = found.get(index) ?? { keys: 0, sum: 0 };
+    if (got.keys !== want.keys || got.sum !== want.sum) problem(`entry ${index}: index keys differ from what it implies (expected ${want.keys}, found ${got.keys})`);
   }
-  for (const [index, n] of seen) {
-    const want = expectedIndexKeys.get(index) ?? 0;
-    if (n > want && want > 0) problem(`entry ${index}: ${n} index keys, expected ${want} (duplicates)`);
-  }
-  for await (const k of store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) })) {
-    if (readU16(k, 33) === id && !expectedIndexKeys.has(Number(readU64(k, 35)))) problem(`UUID key for entry ${readU64(k, 35)}, which is not stored`);
-  }
+  await scan(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
+    if (readU16(k, 33) !== id) return;
+    const want = expected.get(Number(readU64(k, 35)));
+    if (!want) problem(`UUID key for entry ${readU64(k, 35)}, which is not stored`);
+    else if (want.leafHash !== hex(k.subarray(1, 33))) problem(`UUID key for entry ${readU64(k, 35)} has another leaf hash`);
+    else want.uuidSeen = true;
+  });
+  for (const [index, want] of expected) if (!want.uuidSeen) problem(`entry ${index}: no UUID key`);
   return { log, state, entries, indexKeys, problems };
 }

@@ -165,9 +165,18 @@ const ALG_CODE = { sha256: 1, sha384: 2, sha512: 3 } as const;
 const CODE_ALG = ['', 'sha256', 'sha384', 'sha512'] as const;
 
 /** `sha256:<hex>` → alg byte + raw digest (fixed length per algorithm, so no separator is needed). */
-export function digestToBytes(d: Digest): Uint8Array {
-  const [alg, hex] = d.split(':') as [keyof typeof ALG_CODE, string];
-  return new Uint8Array([ALG_CODE[alg], ...Buffer.from(hex, 'hex')]);
+export function digestToBytes(d: string): Uint8Array {
+  if (!isIndexableDigest(d)) throw new TlogwatchError('ENTRY_MALFORMED', `not a normalised digest: ${d.slice(0, 140)}`);
+  const colon = d.indexOf(':');
+  const out = Buffer.allocUnsafe(1 + (d.length - colon - 1) / 2);
+  out[0] = ALG_CODE[d.slice(0, colon) as keyof typeof ALG_CODE];
+  out.write(d.slice(colon + 1), 1, 'hex');
+  return out;
+}
+
+/** `sha256:` + 64, `sha384:` + 96 or `sha512:` + 128 lower-case hex digits. */
+export function isIndexableDigest(d: string): d is Digest {
+  return /^(sha256:[0-9a-f]{64}|sha384:[0-9a-f]{96}|sha512:[0-9a-f]{128})$/.test(d);
 }
 
 export function bytesToDigest(b: Uint8Array): Digest {

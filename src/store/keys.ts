@@ -53,14 +53,27 @@ export const Field = {
 } as const;
 export type FieldName = keyof typeof Field;
 
+const TWO32 = 0x1_0000_0000;
+
+/** Writes a u64 big-endian without 32-bit bitwise operators (indexes pass 2^32; STYLE.md, DESIGN.md principle 4). */
+function writeU64(b: Buffer, off: number, n: bigint | number): void {
+  if (typeof n === 'bigint') {
+    b.writeBigUInt64BE(n, off);
+    return;
+  }
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`u64 out of range: ${n}`);
+  b.writeUInt32BE(Math.floor(n / TWO32), off);
+  b.writeUInt32BE(n % TWO32, off + 4);
+}
+
 export function u16(n: number): Uint8Array {
   if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new RangeError(`u16 out of range: ${n}`);
-  return new Uint8Array([n >> 8, n & 0xff]);
+  return new Uint8Array([Math.floor(n / 256), n % 256]);
 }
 
 export function u64(n: bigint | number): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, BigInt(n));
+  const b = Buffer.allocUnsafe(8);
+  writeU64(b, 0, n);
   return b;
 }
 
@@ -69,12 +82,13 @@ export function readU64(b: Uint8Array, off: number): bigint {
 }
 
 export function readU16(b: Uint8Array, off: number): number {
-  return (b[off]! << 8) | b[off + 1]!;
+  return b[off]! * 256 + b[off + 1]!;
 }
 
+/** A key from parts: a number is one byte, a string its UTF-8. For rare keys; the hot ones below write in place. */
 export function key(...parts: Array<Uint8Array | number | string>): Uint8Array {
-  const bufs = parts.map((p) => (typeof p === 'number' ? new Uint8Array([p]) : typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
-  return new Uint8Array(Buffer.concat(bufs));
+  const bufs = parts.map((p) => (typeof p === 'number' ? Buffer.of(p) : typeof p === 'string' ? Buffer.from(p, 'utf8') : p));
+  return Buffer.concat(bufs);
 }
 
 /** The smallest key greater than every key starting with `prefix`. */
@@ -89,12 +103,54 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
   return new Uint8Array([0xff, 0xff, 0xff, 0xff]);
 }
 
-export const entryKey = (logId: number, index: bigint | number) => key(Bucket.ENTRY, u16(logId), u64(index));
-export const nodeKey = (logId: number, tree: number, level: number, index: bigint) => key(Bucket.NODE, u16(logId), u16(tree), level, u64(index));
-export const checkpointKey = (logId: number, tree: number, size: bigint) => key(Bucket.CHECKPOINT, u16(logId), u16(tree), u64(size));
-export const uuidKey = (leafHash: Uint8Array, logId: number, index: bigint | number) => key(Bucket.UUID, leafHash, u16(logId), u64(index));
+// Hot-path keys (several per entry): one pooled allocation each, integers written in place.
+function header(size: number, bucket: number, logId: number): Buffer {
+  const b = Buffer.allocUnsafe(size);
+  b[0] = bucket;
+  b.writeUInt16BE(logId, 1);
+  return b;
+}
+
+export function entryKey(logId: number, index: bigint | number): Uint8Array {
+  const b = header(11, Bucket.ENTRY, logId);
+  writeU64(b, 3, index);
+  return b;
+}
+
+export function nodeKey(logId: number, tree: number, level: number, index: bigint): Uint8Array {
+  const b = header(14, Bucket.NODE, logId);
+  b.writeUInt16BE(tree, 3);
+  b[5] = level;
+  writeU64(b, 6, index);
+  return b;
+}
+
+export function checkpointKey(logId: number, tree: number, size: bigint): Uint8Array {
+  const b = header(13, Bucket.CHECKPOINT, logId);
+  b.writeUInt16BE(tree, 3);
+  writeU64(b, 5, size);
+  return b;
+}
+
+export function uuidKey(leafHash: Uint8Array, logId: number, index: bigint | number): Uint8Array {
+  const b = Buffer.allocUnsafe(43);
+  b[0] = Bucket.UUID;
+  b.set(leafHash, 1);
+  b.writeUInt16BE(logId, 33);
+  writeU64(b, 35, index);
+  return b;
+}
 
 /** Index key: values must not contain 0x00 (the separator); strings are UTF-8 and never do in practice. */
 export function indexKey(field: number, value: Uint8Array, time: number, logId: number, index: bigint | number): Uint8Array {
-  return key(Bucket.INDEX, field, value, 0x00, u64(Math.max(0, Math.floor(time))), u16(logId), u64(index));
+  const n = value.length;
+  const b = Buffer.allocUnsafe(2 + n + 1 + 8 + 2 + 8);
+  b[0] = Bucket.INDEX;
+  b[1] = field;
+  b.set(value, 2);
+  b[2 + n] = 0x00;
+  writeU64(b, 3 + n, Math.max(0, Math.floor(time)));
+  b.writeUInt16BE(logId, 11 + n);
+  writeU64(b, 13 + n, index);
+  return b;
 }

@@ -16,6 +16,7 @@ import {
   entryValueBody,
   decodeJson,
   digestToBytes,
+  isIndexableDigest,
   encodeEntryValue,
   encodeJson,
   type LogState,
@@ -72,8 +73,8 @@ export interface SearchOptions {
 }
 
 const EMPTY = new Uint8Array(0);
-const enc = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
-const hexBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+const enc = (s: string) => Buffer.from(s, 'utf8');
+const hexBytes = (h: string) => Buffer.from(h, 'hex');
 const SCHEMA_KEY = key(Bucket.META, 'schema');
 const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
 
@@ -94,14 +95,14 @@ function signerIndexValues(s: Signer, out: Array<[number, Uint8Array]>): void {
 
 /** Every (field, value) an entry is indexed under (digests always; the rest unless filtered). */
 export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]> {
-  const out: Array<[number, Uint8Array]> = e.digests.map((d) => [Field.DIGEST, digestToBytes(d)]);
+  const out: Array<[number, Uint8Array]> = e.digests.filter(isIndexableDigest).map((d) => [Field.DIGEST, digestToBytes(d)]);
   if (!full) return out;
   for (const s of e.signers ?? (e.signer ? [e.signer] : [])) signerIndexValues(s, out);
   out.push([Field.TIME, EMPTY]);
   // A value with a NUL byte would break the key layout; such a value is hostile, not an identity.
   const seen = new Set<string>();
   return out.filter(([f, v]) => {
-    const k = `${f}:${Buffer.from(v).toString('base64')}`;
+    const k = `${f}:${Buffer.from(v.buffer, v.byteOffset, v.length).toString('latin1')}`;
     if (seen.has(k) || (f !== Field.DIGEST && f !== Field.FINGERPRINT && v.includes(0))) return false;
     seen.add(k);
     return true;

@@ -34,12 +34,18 @@ export function parseCheckpoint(text: string): Checkpoint {
   const size = BigInt(sizeText);
   if (size > MAX_SIZE) throw malformed('size exceeds 2^63-1');
   const rootHash = parseBase64(rootText, 32);
-  if (!rootHash) throw malformed('root hash is not 32 bytes of standard base64');
+  // Canonical only (zero padding bits), so one checkpoint has one text and split views compare by text.
+  if (!rootHash || toBase64(rootHash) !== rootText) throw malformed('root hash is not 32 bytes of canonical standard base64');
   if (extensions.some((e) => e.length === 0)) throw malformed('empty extension line');
   return { origin, size, rootHash, extensions };
 }
 
+/** The note body of `c`; refuses what `parseCheckpoint` would refuse, so format never emits an unparsable body. */
 export function formatCheckpoint(c: Checkpoint): string {
+  if (c.origin.length === 0 || c.origin.includes('\n')) throw malformed('origin must be one non-empty line');
+  if (c.size < 0n || c.size > MAX_SIZE) throw malformed('size out of range');
+  if (c.rootHash.length !== 32) throw malformed('root hash must be 32 bytes');
+  if (c.extensions.some((e) => e.length === 0 || e.includes('\n'))) throw malformed('extension lines must be non-empty single lines');
   return [c.origin, c.size.toString(), toBase64(c.rootHash), ...c.extensions].join('\n') + '\n';
 }
 

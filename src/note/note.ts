@@ -10,6 +10,7 @@
  */
 import { TlogwatchError } from '../errors.ts';
 import { parseBase64, toBase64, utf8 } from '../util/bytes.ts';
+import { keyHashHex } from './key-id.ts';
 
 export interface NoteSignature {
   name: string;
@@ -26,8 +27,9 @@ export interface NoteVerifier {
   name: string;
   keyHash: Uint8Array;
   kind: 'ed25519' | 'ecdsa' | 'cosignature' | 'rfc6962';
-  /** False when the signature does not verify. May return `undefined` for a signature whose length can't
-   *  belong to this key type: such a line is treated like an unknown signer (sigsum-go does the same). */
+  /** False when the signature does not verify, which rejects the note. `undefined` means the line cannot be
+   *  this key's at all (a cosignature of the wrong length): it is then ignored like an unknown signer,
+   *  as sigsum-go does. */
   verify(text: Uint8Array, signature: Uint8Array): boolean | undefined;
 }
 
@@ -82,6 +84,8 @@ export function parseNote(msg: string | Uint8Array): Note {
     const b64 = sp < 0 ? '' : rest.slice(sp + 1);
     const raw = parseBase64(b64);
     if (!isValidKeyName(name) || !raw || raw.length < 5) throw malformed(`bad signature line for ${JSON.stringify(name)}`);
+    // Go's decoder ignores non-zero padding bits; we refuse them, so one signature has one spelling.
+    if (toBase64(raw) !== b64) throw malformed(`signature of ${JSON.stringify(name)} is not canonical base64`);
     return { name, keyHash: raw.slice(0, 4), signature: raw.slice(4) };
   });
   return { text, signatures };
@@ -100,19 +104,18 @@ export function verifyNote(msg: string | Uint8Array, verifiers: readonly NoteVer
     const ok = v.verify(text, sig.signature);
     if (ok === undefined) continue;
     if (!ok) {
-      throw new TlogwatchError('NOTE_BAD_SIGNATURE', `invalid signature for key ${sig.name}+${Buffer.from(sig.keyHash).toString('hex')}`, {
-        data: { name: sig.name },
-      });
+      throw new TlogwatchError('NOTE_BAD_SIGNATURE', `invalid signature for key ${sig.name}+${keyHashHex(sig.keyHash)}`, { data: { name: sig.name } });
     }
-    const id = `${sig.name}+${Buffer.from(sig.keyHash).toString('hex')}`;
+    const id = `${sig.name}+${keyHashHex(sig.keyHash)}`;
     if (!seen.has(id)) {
       seen.add(id);
       verifiedBy.push(sig);
     }
   }
   if (verifiedBy.length === 0) {
-    const names = note.signatures.map((s) => `${s.name}+${Buffer.from(s.keyHash).toString('hex')}`).join(', ');
-    throw new TlogwatchError('NOTE_NO_VERIFIED_SIGNATURE', `note has no verifiable signatures (signed by: ${names}; expected: ${verifiers.map((v) => `${v.name}+${Buffer.from(v.keyHash).toString('hex')}`).join(', ') || 'none'})`);
+    const names = note.signatures.map((s) => `${s.name}+${keyHashHex(s.keyHash)}`).join(', ');
+    const expected = verifiers.map((v) => `${v.name}+${keyHashHex(v.keyHash)}`).join(', ') || 'none';
+    throw new TlogwatchError('NOTE_NO_VERIFIED_SIGNATURE', `note has no verifiable signatures (signed by: ${names}; expected: ${expected})`);
   }
   return { note, verifiedBy };
 }
@@ -122,6 +125,7 @@ export function signNote(text: string, signers: readonly NoteSigner[]): string {
   checkText(text);
   const bytes = utf8.encode(text);
   const lines = signers.map((s) => {
+    if (!isValidKeyName(s.name) || s.keyHash.length !== 4) throw malformed(`cannot sign as ${JSON.stringify(s.name)}: bad key name or key hash`);
     const sig = s.sign(bytes);
     const raw = new Uint8Array(4 + sig.length);
     raw.set(s.keyHash, 0);

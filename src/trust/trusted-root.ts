@@ -1,12 +1,14 @@
 /**
- * Sigstore TrustedRoot (protobuf-specs `sigstore_trustroot.proto`, JSON field names), narrowed from
- * unknown with zod. Gives tlogwatch what it needs to follow and verify logs: each transparency log's
- * base URL, key, key ID and validity, whether it is a Rekor v1 or a tiles (Rekor v2) log, and the
- * checkpoint verifier with the right signer name (rekor.md §1.8, §3.3).
+ * Sigstore TrustedRoot (https://github.com/sigstore/protobuf-specs, `sigstore_trustroot.proto`, proto3
+ * JSON field names), narrowed from unknown with zod. Gives tlogwatch what it needs to follow and verify
+ * logs: each transparency log's base URL, key, key ID and validity, whether it is a Rekor v1 or a tiles
+ * (Rekor v2) log, and its checkpoint verifier with the right signer name (rekor.md §1.8, §3.3, §3.6).
+ * Pure: reading the file or TUF is in tuf.ts.
  */
-import { createHash, createPublicKey } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
 import { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
+import { sha256 } from '../note/key-id.ts';
 import { ecdsaVerifier, ed25519KeyId, ed25519Verifier } from '../note/keys.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import { bytesEqual, parseBase64, toHex } from '../util/bytes.ts';
@@ -19,40 +21,52 @@ const b64 = z.string().transform((s, ctx) => {
   }
   return b;
 });
-const ValidFor = z.object({ start: z.string().optional(), end: z.string().optional() }).optional();
+/** proto3 JSON Timestamp: RFC 3339 with a Z or an offset. */
+const timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+const ValidFor = z.strictObject({ start: timestamp.optional(), end: timestamp.optional() }).optional();
 const PublicKey = z.object({ rawBytes: b64, keyDetails: z.string(), validFor: ValidFor });
-const Tlog = z.object({ baseUrl: z.string(), hashAlgorithm: z.string().optional(), publicKey: PublicKey, logId: z.object({ keyId: b64 }) });
-const CertChain = z.object({ certificates: z.array(z.object({ rawBytes: b64 })) });
+const Tlog = z.object({ baseUrl: z.url({ protocol: /^https?$/ }), hashAlgorithm: z.string().optional(), publicKey: PublicKey, logId: z.object({ keyId: b64 }) });
 const CA = z.object({
   subject: z.object({ organization: z.string().optional(), commonName: z.string().optional() }).optional(),
   uri: z.string().optional(),
-  certChain: CertChain,
+  certChain: z.object({ certificates: z.array(z.object({ rawBytes: b64 })).min(1) }),
   validFor: ValidFor,
 });
 const TrustedRootSchema = z.object({
-  mediaType: z.string(),
+  mediaType: z.string().regex(/^application\/vnd\.dev\.sigstore\.trustedroot(\.v0\.\d+\+json|\+json;version=0\.\d+)$/, 'not a Sigstore trusted root media type'),
   tlogs: z.array(Tlog).default([]),
   certificateAuthorities: z.array(CA).default([]),
   ctlogs: z.array(Tlog).default([]),
   timestampAuthorities: z.array(CA).default([]),
 });
 
-export interface TlogTrust {
+/** A log key as the trusted root lists it (transparency logs and CT logs alike). */
+export interface LogKey {
   baseUrl: string;
-  /** Host (+ path) of baseUrl: the checkpoint signer name, and the origin of a tiles log. */
-  name: string;
   keyId: Uint8Array;
+  /** DER SubjectPublicKeyInfo. */
   spki: Uint8Array;
+  /** protobuf-specs PublicKeyDetails, e.g. `PKIX_ECDSA_P256_SHA_256`, `PKIX_ED25519`. */
   keyDetails: string;
+  hashAlgorithm?: string;
   validFrom?: Date;
   validUntil?: Date;
-  /** `rekor-v1` for ECDSA/RSA-keyed Rekor logs whose logId is SHA-256(SPKI); `tiles` for C2SP-keyed (Ed25519) logs. */
-  type: 'rekor-v1' | 'tiles';
+}
+
+export type TlogType = 'rekor-v1' | 'tiles';
+
+export interface TlogTrust extends LogKey {
+  /** Host (+ path) of baseUrl: the checkpoint signer name, and the origin of a tiles log. */
+  name: string;
+  /** From the key ID (see `tlogTypeFromKey`) unless a signing config said otherwise (`withSigningConfig`). */
+  type: TlogType;
 }
 
 export interface CertificateAuthority {
   uri?: string;
+  organization?: string;
   commonName?: string;
+  /** DER certificates, leaf-most first as the trusted root lists them. */
   chain: Uint8Array[];
   validFrom?: Date;
   validUntil?: Date;
@@ -61,46 +75,67 @@ export interface CertificateAuthority {
 export interface TrustedRoot {
   tlogs: TlogTrust[];
   certificateAuthorities: CertificateAuthority[];
-  ctlogs: TlogTrust[];
+  ctlogs: LogKey[];
   timestampAuthorities: CertificateAuthority[];
 }
 
-const date = (s: string | undefined) => (s === undefined ? undefined : new Date(s));
-
-/** `https://log2025-1.rekor.sigstore.dev/` → `log2025-1.rekor.sigstore.dev`; a path is kept (`host/path`). */
+/** `https://log2025-1.rekor.sigstore.dev/` → `log2025-1.rekor.sigstore.dev`; a port or path is kept (`host/path`). */
 export function signerNameFromUrl(baseUrl: string): string {
   const u = new URL(baseUrl);
   return `${u.host}${u.pathname.replace(/\/+$/, '')}`;
 }
 
-function toTlog(t: z.infer<typeof Tlog>): TlogTrust {
-  const spkiHash = new Uint8Array(createHash('sha256').update(t.publicKey.rawBytes).digest());
-  const name = signerNameFromUrl(t.baseUrl);
-  let type: TlogTrust['type'] = 'rekor-v1';
-  if (t.publicKey.keyDetails === 'PKIX_ED25519' && !bytesEqual(spkiHash, t.logId.keyId)) type = 'tiles';
-  const from = date(t.publicKey.validFor?.start);
-  const until = date(t.publicKey.validFor?.end);
+/** The raw 32-byte key of an Ed25519 SPKI, or undefined for any other key (or a broken one). */
+function rawEd25519FromSpki(spki: Uint8Array): Uint8Array | undefined {
+  try {
+    const key = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
+    return key.asymmetricKeyType === 'ed25519' ? new Uint8Array(key.export({ format: 'der', type: 'spki' }).subarray(-32)) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * What the key ID says about a log (rekor.md §3.3, §3.6). The trusted root has no API version field:
+ * a Rekor v1 logID is SHA-256(SPKI), a Rekor v2 key ID is the full checkpoint key ID, which for Ed25519
+ * is the C2SP SHA-256(origin || 0x0A || 0x01 || key). An ECDSA-keyed v2 log would also use SHA-256(SPKI),
+ * so only a signing config (`majorApiVersion`) tells those apart; without one, v1 is assumed.
+ * A key ID that fits neither is classified by key type, and `checkpointVerifierForTlog` refuses it.
+ */
+export function tlogTypeFromKey(t: Pick<LogKey, 'baseUrl' | 'keyId' | 'spki'>): TlogType {
+  const raw = rawEd25519FromSpki(t.spki);
+  if (raw && bytesEqual(ed25519KeyId(signerNameFromUrl(t.baseUrl), raw), t.keyId)) return 'tiles';
+  if (bytesEqual(sha256(t.spki), t.keyId)) return 'rekor-v1';
+  return raw ? 'tiles' : 'rekor-v1';
+}
+
+function toLogKey(t: z.infer<typeof Tlog>): LogKey {
+  const { start, end } = t.publicKey.validFor ?? {};
   return {
     baseUrl: t.baseUrl,
-    name,
     keyId: t.logId.keyId,
     spki: t.publicKey.rawBytes,
     keyDetails: t.publicKey.keyDetails,
-    type,
-    ...(from ? { validFrom: from } : {}),
-    ...(until ? { validUntil: until } : {}),
+    ...(t.hashAlgorithm !== undefined ? { hashAlgorithm: t.hashAlgorithm } : {}),
+    ...(start ? { validFrom: start } : {}),
+    ...(end ? { validUntil: end } : {}),
   };
 }
 
+function toTlog(t: z.infer<typeof Tlog>): TlogTrust {
+  const key = toLogKey(t);
+  return { ...key, name: signerNameFromUrl(t.baseUrl), type: tlogTypeFromKey(key) };
+}
+
 function toCA(c: z.infer<typeof CA>): CertificateAuthority {
-  const from = date(c.validFor?.start);
-  const until = date(c.validFor?.end);
+  const { start, end } = c.validFor ?? {};
   return {
     chain: c.certChain.certificates.map((x) => x.rawBytes),
     ...(c.uri ? { uri: c.uri } : {}),
+    ...(c.subject?.organization ? { organization: c.subject.organization } : {}),
     ...(c.subject?.commonName ? { commonName: c.subject.commonName } : {}),
-    ...(from ? { validFrom: from } : {}),
-    ...(until ? { validUntil: until } : {}),
+    ...(start ? { validFrom: start } : {}),
+    ...(end ? { validUntil: end } : {}),
   };
 }
 
@@ -108,15 +143,12 @@ export function parseTrustedRoot(json: unknown): TrustedRoot {
   const r = TrustedRootSchema.safeParse(json);
   if (!r.success) {
     const issue = r.error.issues[0];
-    throw new TlogwatchError('TRUST_MALFORMED', `trusted root: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'invalid'}`);
-  }
-  if (!r.data.mediaType.startsWith('application/vnd.dev.sigstore.trustedroot')) {
-    throw new TlogwatchError('TRUST_MALFORMED', `trusted root: unexpected mediaType ${JSON.stringify(r.data.mediaType)}`);
+    throw new TlogwatchError('TRUST_MALFORMED', `trusted root: ${issue ? `${issue.path.join('.') || '(top level)'}: ${issue.message}` : 'invalid'}`);
   }
   return {
     tlogs: r.data.tlogs.map(toTlog),
     certificateAuthorities: r.data.certificateAuthorities.map(toCA),
-    ctlogs: r.data.ctlogs.map(toTlog),
+    ctlogs: r.data.ctlogs.map(toLogKey),
     timestampAuthorities: r.data.timestampAuthorities.map(toCA),
   };
 }
@@ -125,23 +157,35 @@ export function findTlogByKeyId(root: TrustedRoot, keyId: Uint8Array): TlogTrust
   return root.tlogs.find((t) => bytesEqual(t.keyId, keyId));
 }
 
+/** Logs whose key is valid at `at` (validFor is [start, end), an open end means still active). */
 export function tlogsValidAt(root: TrustedRoot, at: Date): TlogTrust[] {
   return root.tlogs.filter((t) => (!t.validFrom || t.validFrom <= at) && (!t.validUntil || at < t.validUntil));
 }
 
+function refuse(t: TlogTrust, why: string): TlogwatchError {
+  return new TlogwatchError('TRUST_MALFORMED', `log ${t.baseUrl}: ${why}`, { data: { baseUrl: t.baseUrl } });
+}
+
 /**
- * The verifier of a log's checkpoints: Rekor v1 signs with ECDSA under its host name (key hash =
- * SHA-256(SPKI)[:4]); tiles logs sign with Ed25519 under their origin, and the trusted root's key ID
- * must be that key's full C2SP key ID (rekor.md §3.3) — checked here, so a mislabeled root fails loudly.
+ * The verifier of a log's checkpoints. Rekor v1 signs with ECDSA under its host name, key hash
+ * SHA-256(SPKI)[:4] (rekor.md §1.8); tiles logs sign under their origin with Ed25519 (key ID checked
+ * against the C2SP key ID, so a mislabeled root fails loudly here rather than as "no verified signature"
+ * at every poll) or ECDSA (key ID SHA-256(SPKI), as rekor-tiles `pkg/note` computes it).
  */
 export function checkpointVerifierForTlog(t: TlogTrust): NoteVerifier {
-  if (t.type === 'tiles') {
-    const raw = new Uint8Array(createPublicKey({ key: Buffer.from(t.spki), format: 'der', type: 'spki' }).export({ format: 'der', type: 'spki' }).subarray(-32));
+  if (t.hashAlgorithm !== undefined && t.hashAlgorithm !== 'SHA2_256') throw refuse(t, `unsupported Merkle hash ${t.hashAlgorithm}`);
+  const raw = rawEd25519FromSpki(t.spki);
+  if (raw) {
+    if (t.type !== 'tiles') throw refuse(t, 'Ed25519-keyed Rekor v1 checkpoints are not supported');
     const id = ed25519KeyId(t.name, raw);
-    if (!bytesEqual(id, t.keyId)) {
-      throw new TlogwatchError('TRUST_MALFORMED', `log ${t.baseUrl}: key ID ${toHex(t.keyId)} is not the C2SP key ID ${toHex(id)} of its key under the name ${t.name}`);
-    }
+    if (!bytesEqual(id, t.keyId)) throw refuse(t, `key ID ${toHex(t.keyId)} is not the C2SP key ID ${toHex(id)} of its key under the name ${t.name}`);
     return ed25519Verifier(t.name, raw);
   }
-  return ecdsaVerifier(t.name, t.spki);
+  const id = sha256(t.spki);
+  if (!bytesEqual(id, t.keyId)) throw refuse(t, `key ID ${toHex(t.keyId)} is not SHA-256 of its public key (${toHex(id)})`);
+  try {
+    return ecdsaVerifier(t.name, t.spki);
+  } catch (e) {
+    throw new TlogwatchError('TRUST_MALFORMED', `log ${t.baseUrl}: checkpoints need an Ed25519 or ECDSA key (${t.keyDetails})`, { cause: e });
+  }
 }

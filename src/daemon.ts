@@ -20,6 +20,9 @@ import { createMetrics, setLogState, type Metrics } from './metrics.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
 import { Store } from './store/store.ts';
+import { FindingsRepo, findingOps } from './store/findings.ts';
+import { evaluateStall, integrityFinding, SEVERITIES } from './monitor/finding.ts';
+import { findingsRoutes } from './api/findings.ts';
 import { resolveTrustedRoot } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
 
@@ -51,16 +54,48 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Arr
   });
 }
 
-export async function startDaemon(config: Config, logger: Logger, hooks?: MirrorHooks): Promise<Daemon> {
+/** Findings the mirror itself raises: `log-integrity` on a halt, counted when built (they commit with the halt). */
+export function integrityHooks(metrics: Metrics, extra?: MirrorHooks): MirrorHooks {
+  return {
+    ...extra,
+    onIntegrity: (log, error, state, now) => {
+      const f = integrityFinding(log, error, now);
+      metrics.findings.inc({ rule: f.rule, severity: f.severity });
+      return [...findingOps(f), ...(extra?.onIntegrity?.(log, error, state, now) ?? [])];
+    },
+  };
+}
+
+/** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
+async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], stalledAfterMs: number, since: number, logger: Logger): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  for (const name of names) {
+    const s = await store.getLogState(name);
+    if (!s || s.status === 'halted') continue;
+    const offset = s.shard?.offset ?? 0n;
+    const f = evaluateStall(name, { ...(s.upstream ? { upstreamSize: s.upstream.size } : {}), ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}), since }, now, stalledAfterMs / 1000);
+    if (!f) continue;
+    setLogState(metrics, name, 'stalled');
+    if (await findings.has(f.id)) continue;
+    await store.db.batch(findingOps(f));
+    metrics.findings.inc({ rule: f.rule, severity: f.severity });
+    logger.warn({ log: name, finding: f.id }, f.message);
+  }
+}
+
+export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
   const trust = await resolveTrustedRoot(config.trustedRoot, config.tufCacheDir ?? join(config.dataDir, 'tuf'));
   const logs = followedLogs(config, trust, new Date());
   if (logs.length === 0) throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index });
   const metrics = createMetrics();
+  const findings = new FindingsRepo(store);
+  const hooks = integrityHooks(metrics, extraHooks);
+  const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');
-    return new LogFollower(follow, { store, metrics, logger: logger.child({ log: follow.name }), verifiers: [checkpointVerifierForTlog(tlog)], ...(hooks ? { hooks } : {}) });
+    return new LogFollower(follow, { store, metrics, logger: logger.child({ log: follow.name }), verifiers: [checkpointVerifierForTlog(tlog)], hooks });
   });
   const names = followers.map((f) => f.cfg.name);
   const app = createApp({
@@ -68,6 +103,11 @@ export async function startDaemon(config: Config, logger: Logger, hooks?: Mirror
     metrics,
     logger,
     logNames: () => names,
+    extend: (a, h) => findingsRoutes(a, h, findings),
+    beforeMetrics: async () => {
+      const open = await findings.openBySeverity();
+      for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
+    },
     maxBodyBytes: config.api.maxBodyBytes,
     ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
@@ -101,6 +141,10 @@ export async function startDaemon(config: Config, logger: Logger, hooks?: Mirror
       }
     }),
   ];
+  const stallTimer = setInterval(() => {
+    checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
+  }, 30_000);
+  stallTimer.unref();
   logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })) }, 'tlogwatch serving');
 
   let stopping: Promise<void> | undefined;
@@ -113,6 +157,7 @@ export async function startDaemon(config: Config, logger: Logger, hooks?: Mirror
       stopping ??= (async () => {
         logger.info('stopping: finishing current batches');
         abort.abort(new Error('shutdown'));
+        clearInterval(stallTimer);
         for (const j of jobs) await j.stop();
         await Promise.all(runs);
         await new Promise<void>((resolve) => server.close(() => resolve()));

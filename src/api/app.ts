@@ -33,6 +33,8 @@ export interface ApiOptions {
   rateLimitPerMinute?: number;
   /** Extra routes (findings, bundles) mounted by other modules. */
   extend?: (app: Hono, h: ApiHelpers) => void;
+  /** Refreshes point-in-time gauges (e.g. open findings) before /metrics is rendered. */
+  beforeMetrics?: () => Promise<void>;
 }
 
 export interface ApiHelpers {
@@ -119,6 +121,7 @@ export function createApp(o: ApiOptions): Hono {
   });
   app.get('/metrics', async (c) => {
     metrics.storeBytes.set(await store.approximateSize());
+    await o.beforeMetrics?.();
     return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));

@@ -1,0 +1,36 @@
+/** GET /v1/findings and POST /v1/findings/{id}/ack (admin token). */
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { SEVERITIES } from '../monitor/finding.ts';
+import type { FindingsRepo } from '../store/findings.ts';
+import type { ApiHelpers } from './app.ts';
+import { apiError } from './errors.ts';
+import { FindingsQuery } from './params.ts';
+
+const AckBody = z.object({ reason: z.string().min(1).max(2000), status: z.enum(['acked', 'suppressed']).default('acked') }).strict();
+
+export function findingsRoutes(app: Hono, h: ApiHelpers, repo: FindingsRepo, now: () => number = () => Math.floor(Date.now() / 1000)): void {
+  app.get('/v1/findings', async (c) => {
+    const q = h.query(c, FindingsQuery);
+    return c.json(await repo.list({ limit: q.limit, ...(q.rule ? { rule: q.rule } : {}), ...(q.severity ? { severity: q.severity } : {}), ...(q.status ? { status: q.status } : {}), ...(q.since !== undefined ? { since: q.since } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) }));
+  });
+  app.get('/v1/findings/:id', async (c) => {
+    const f = await repo.get(c.req.param('id'));
+    if (!f) throw apiError('API_NOT_FOUND', 'no such finding');
+    return c.json(f);
+  });
+  app.post('/v1/findings/:id/ack', async (c) => {
+    h.requireAdmin(c);
+    let raw: unknown;
+    try {
+      raw = await c.req.json();
+    } catch {
+      throw apiError('API_BAD_REQUEST', 'body must be JSON: {"reason": "…"}');
+    }
+    const body = AckBody.safeParse(raw);
+    if (!body.success) throw apiError('API_BAD_REQUEST', `${body.error.issues[0]?.path.join('.') ?? ''}: ${body.error.issues[0]?.message ?? 'invalid'}`);
+    return c.json(await repo.setStatus(c.req.param('id'), body.data.status, body.data.reason, now()));
+  });
+}
+
+export { SEVERITIES };

@@ -1,0 +1,69 @@
+/** A misbehaving log raises one durable log-integrity finding with evidence; the API lists and acks it. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/api/app.ts';
+import { findingsRoutes } from '../../../src/api/findings.ts';
+import { integrityHooks } from '../../../src/daemon.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { evaluateStall } from '../../../src/monitor/finding.ts';
+import { FindingsRepo } from '../../../src/store/findings.ts';
+import { verifyNote } from '../../../src/note/note.ts';
+import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { readJson } from '../../helpers/realdata.ts';
+import { createMetrics } from '../../../src/metrics.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+describe('log-integrity findings', () => {
+  it('a fork halts the log and stores one critical finding whose evidence verifies offline', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    h = await harness({ api: 'tiles', entries: 200, seed: 'fi' }, {}, integrityHooks(metrics));
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
+    h.sim.log.faults.enable('fork', 50);
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.status === 'halted');
+    for (let i = 0; i < 3; i++) await h.follower.round();
+    const repo = new FindingsRepo(h.store);
+    const { findings } = await repo.list({ limit: 10 });
+    expect(findings).toHaveLength(1);
+    const f = findings[0]!;
+    expect(f).toMatchObject({ rule: 'log-integrity', severity: 'critical', status: 'open', log: 'sim' });
+    expect(f.evidence?.['code']).toBe('VERIFY_FORK');
+    const verifier = checkpointVerifierForTlog(parseTrustedRoot(readJson(h.sim.trustedRootPath)).tlogs[0]!);
+    // Both signed notes verify with the log's key: the equivocation is provable to anyone.
+    for (const k of ['verifiedNote', 'receivedNote']) expect(() => verifyNote(f.evidence![k] as string, [verifier])).not.toThrow();
+    expect((await metrics.findings.get()).values.find((v) => v.labels.rule === 'log-integrity')?.value).toBe(1);
+
+    const TOKEN = 'admin-token-for-tests-123';
+    const app = createApp({ store: h.store, metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], adminToken: TOKEN, extend: (a, helpers) => findingsRoutes(a, helpers, repo) });
+    const listed = (await (await app.request('/v1/findings?rule=log-integrity&status=open')).json()) as { findings: Array<{ id: string }> };
+    expect(listed.findings.map((x) => x.id)).toEqual([f.id]);
+    const ack = (body: unknown, token?: string) =>
+      app.request(`/v1/findings/${f.id}/ack`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+    expect((await ack({ reason: 'x' })).status).toBe(401);
+    expect((await ack({ reason: 'x' }, 'wrong-token-wrong-token')).status).toBe(401);
+    expect((await ack({}, TOKEN)).status).toBe(400);
+    const acked = await ack({ reason: 'known incident INC-42' }, TOKEN);
+    expect(acked.status).toBe(200);
+    expect(await acked.json()).toMatchObject({ status: 'acked', statusReason: 'known incident INC-42' });
+    expect(((await (await app.request('/v1/findings?status=open')).json()) as { findings: unknown[] }).findings).toHaveLength(0);
+    expect((await app.request('/v1/findings?severity=urgent')).status).toBe(400);
+    const ready = await app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toMatch(/halted \(VERIFY_FORK/);
+  });
+});
+
+describe('mirror-stalled', () => {
+  it('fires once upstream has moved and nothing verified for too long, and not before', () => {
+    const base = { upstreamSize: 120n, verifiedSize: 100n, verifiedAt: 1000, since: 0 };
+    expect(evaluateStall('l', base, 1000 + 599, 600)).toBeUndefined();
+    const f = evaluateStall('l', base, 1000 + 601, 600)!;
+    expect(f).toMatchObject({ rule: 'mirror-stalled', severity: 'high' });
+    expect(evaluateStall('l', base, 1000 + 5000, 600)!.id).toBe(f.id); // same stall, same finding
+    expect(evaluateStall('l', { ...base, upstreamSize: 100n }, 1000 + 5000, 600)).toBeUndefined();
+  });
+});

@@ -33,9 +33,16 @@ async function child(url: string, rootPath: string, dir: string, mode: 'all' | '
   const tlog = parseTrustedRoot(readJson(rootPath)).tlogs[0]!;
   const store = await Store.open(dir, { indexMode: mode });
   let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  let peakMem = process.memoryUsage();
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peak) {
+      peak = m.rss;
+      peakMem = m;
+    }
+  }, 50);
   const follower = new LogFollower(
-    { name: 'bench', type: 'tiles', url, origin: tlog.name, start: 0n, pollIntervalMs: 10, batchSize: 8192, concurrency: 8, requestsPerMinute: 0 },
+    { name: 'bench', type: 'tiles', url, origin: tlog.name, start: 0n, pollIntervalMs: 10, batchSize: Number(process.env['BENCH_BATCH'] ?? 4096), concurrency: 8, requestsPerMinute: 0 },
     {
       store,
       metrics: createMetrics({ defaultMetrics: false }),
@@ -53,6 +60,7 @@ async function child(url: string, rootPath: string, dir: string, mode: 'all' | '
   for await (const _ of store.db.keys()) keys++;
   const bytes = await store.approximateSize();
   await store.close();
+  if (process.env['BENCH_DEBUG']) process.stderr.write(`peak memory: ${JSON.stringify(Object.fromEntries(Object.entries(peakMem).map(([k, v]) => [k, Math.round(v / 2 ** 20)])))} MB\n`);
   process.stdout.write(JSON.stringify({ seconds, rssMB: Math.round(Math.max(peak, process.resourceUsage().maxRSS * 1024) / 2 ** 20), bytes, keys } satisfies RunResult));
 }
 

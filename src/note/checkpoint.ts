@@ -9,7 +9,7 @@
  */
 import { TlogwatchError } from '../errors.ts';
 import { parseBase64, toBase64 } from '../util/bytes.ts';
-import { verifyNote, type Note, type NoteSignature, type NoteVerifier } from './note.ts';
+import { controlCharAt, verifyNote, type Note, type NoteSignature, type NoteVerifier } from './note.ts';
 
 export interface Checkpoint {
   origin: string;
@@ -26,6 +26,8 @@ function malformed(why: string): TlogwatchError {
 
 export function parseCheckpoint(text: string): Checkpoint {
   if (!text.endsWith('\n')) throw malformed('body must end with a newline');
+  // Already true of a verified note's text (signed-note §Format); checked again for direct callers.
+  if (controlCharAt(text) >= 0) throw malformed(`control character at offset ${controlCharAt(text)}`);
   const lines = text.slice(0, -1).split('\n');
   if (lines.length < 3) throw malformed(`needs origin, size and root lines, got ${lines.length} line(s)`);
   const [origin, sizeText, rootText, ...extensions] = lines as [string, string, string, ...string[]];

@@ -51,11 +51,18 @@ export function isValidKeyName(name: string): boolean {
   return name.length > 0 && !/[\s+]/u.test(name);
 }
 
-function checkText(s: string): void {
+/** Offset of the first ASCII control character other than \n (signed-note §Format forbids them), or -1. */
+export function controlCharAt(s: string): number {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c < 0x20 && c !== 0x0a) throw malformed(`control character 0x${c.toString(16)} at offset ${i}`);
+    if (c < 0x20 && c !== 0x0a) return i;
   }
+  return -1;
+}
+
+function checkText(s: string): void {
+  const i = controlCharAt(s);
+  if (i >= 0) throw malformed(`control character 0x${s.charCodeAt(i).toString(16)} at offset ${i}`);
 }
 
 export function parseNote(msg: string | Uint8Array): Note {

@@ -73,8 +73,9 @@ export function loadTrustedRootFile(path: string): TrustedRoot {
   } catch (e) {
     throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot read trusted root ${path}: ${e instanceof Error ? e.message : String(e)}`, { kind: 'fatal', cause: e });
   }
+  const json = parseJson(text, path);
   try {
-    return parseTrustedRoot(parseJson(text, path));
+    return parseTrustedRoot(json);
   } catch (e) {
     if (e instanceof TlogwatchError && e.code === 'TRUST_MALFORMED') throw new TlogwatchError('TRUST_MALFORMED', `${path}: ${e.message}`, { kind: 'fatal', cause: e });
     throw e;

@@ -112,55 +112,6 @@ export interface StoredRecord {
   attestation?: string;
 }
 
-/**
- * Entry value: format(1) = 1 | leafHash(32) | u32 JSON length | JSON record | raw body.
- * The JSON leaves out what the key or the leaf hash already says (log, index, leafHash, and uuid when it
- * equals the leaf hash, as it always does): ~190 bytes less per entry than the plain record (BENCHMARKS.md
- * "Store"). JSON rather than a hand-rolled binary layout for the rest because the record's shape follows
- * the entry kinds and Fulcio claims, and LevelDB's Snappy blocks already squeeze the repeated key names.
- */
-const ENTRY_FORMAT = 1;
-type SlimRecord = Omit<StoredRecord, 'entry'> & { entry: Omit<Entry, 'log' | 'index' | 'leafHash' | 'uuid'> & { uuid?: string } };
-
-export function encodeEntryValue(record: StoredRecord, body: Uint8Array): Uint8Array {
-  const { log: _log, index: _index, leafHash, uuid, ...rest } = record.entry;
-  const lh = Buffer.from(leafHash, 'hex');
-  if (lh.length !== 32) throw new TlogwatchError('STORE_CORRUPT', `refusing to store an entry whose leaf hash is not 32 bytes of hex: ${leafHash}`, { kind: 'fatal' });
-  const slim: SlimRecord = { ...record, entry: uuid === leafHash ? rest : { ...rest, uuid } };
-  const json = Buffer.from(JSON.stringify(slim), 'utf8');
-  const out = Buffer.allocUnsafe(1 + 32 + 4 + json.length + body.length);
-  out[0] = ENTRY_FORMAT;
-  lh.copy(out, 1);
-  out.writeUInt32BE(json.length, 33);
-  json.copy(out, 37);
-  out.set(body, 37 + json.length);
-  return out;
-}
-
-export function decodeEntryValue(v: Uint8Array, log: string, index: number): { record: StoredRecord; body: Uint8Array } {
-  const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (b.length < 37 || b[0] !== ENTRY_FORMAT) throw new TlogwatchError('STORE_CORRUPT', `entry ${log}/${index}: unknown value format or too short`, { kind: 'fatal' });
-  const n = b.readUInt32BE(33);
-  if (37 + n > b.length) throw new TlogwatchError('STORE_CORRUPT', `entry ${log}/${index}: record length overruns the value`, { kind: 'fatal' });
-  let slim: SlimRecord;
-  try {
-    slim = JSON.parse(b.subarray(37, 37 + n).toString('utf8')) as SlimRecord;
-  } catch (e) {
-    throw new TlogwatchError('STORE_CORRUPT', `entry ${log}/${index}: unreadable record`, { kind: 'fatal', cause: e });
-  }
-  const leafHash = b.subarray(1, 33).toString('hex');
-  const { uuid, ...rest } = slim.entry;
-  const entry: Entry = { log, index, leafHash, uuid: uuid ?? leafHash, ...rest };
-  return { record: { ...slim, entry }, body: new Uint8Array(b.subarray(37 + n)) };
-}
-
-/** Just the body, without parsing the record (the Rekor-compatible API serves bodies verbatim). */
-export function entryValueBody(v: Uint8Array): Uint8Array {
-  if (v.length < 37) throw new TlogwatchError('STORE_CORRUPT', 'entry value too short', { kind: 'fatal' });
-  const n = Buffer.from(v.buffer, v.byteOffset, v.byteLength).readUInt32BE(33);
-  return v.slice(37 + n);
-}
-
 const ALG_CODE = { sha256: 1, sha384: 2, sha512: 3 } as const;
 const CODE_ALG = ['', 'sha256', 'sha384', 'sha512'] as const;
 

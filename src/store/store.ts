@@ -11,13 +11,11 @@ import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { nodeHash } from '../merkle/rfc6962.ts';
 import { frontierNodeIds, hashRun } from '../merkle/tiles.ts';
+import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-value.ts';
 import {
-  decodeEntryValue,
-  entryValueBody,
   decodeJson,
   digestToBytes,
   isIndexableDigest,
-  encodeEntryValue,
   encodeJson,
   type LogState,
   type StoredRecord,
@@ -209,7 +207,7 @@ export class Store {
     const ops: BatchOp[] = [];
     for (const { record, body } of input.entries) {
       const e = record.entry;
-      ops.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body) });
+      ops.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body, state.type) });
       ops.push({ type: 'put', key: uuidKey(hexBytes(e.leafHash), id, e.index), value: EMPTY });
       const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
       const t = entryTime(e);

@@ -1,37 +1,41 @@
-/** Synthetic entries and batches for the store tests (cheap to build, shaped like decoded Fulcio entries). */
+/** Entries and batches for the store tests: simulator bodies decoded as the mirror would, committed as the mirror does. */
+import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { CompactRange } from '../../../src/merkle/compact.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import type { LogState } from '../../../src/store/codec.ts';
 import type { Store } from '../../../src/store/store.ts';
+import { createCA } from '../../sim/certs.ts';
+import { EntryGenerator } from '../../sim/generate.ts';
+import { BASE_TIME } from '../../sim/log.ts';
 
 export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-export const bodyAt = (i: number) => new Uint8Array(Buffer.from(`{"entry":${i}}`));
 
+const POOL = 64;
+let pool: Uint8Array[] | undefined;
+
+/**
+ * Real-shaped Rekor v1 bodies from the simulator (hashedrekord, dsse, intoto signed with Fulcio-style
+ * certificates carrying GitHub claims, emails, plain keys): POOL distinct ones, reused cyclically. The
+ * store re-decodes bodies on read, so its tests need bodies the decoder understands.
+ */
+export function bodyAt(i: number): Uint8Array {
+  if (!pool) {
+    const gen = new EntryGenerator('store-tests', 'v1', createCA('store-test-ca', BASE_TIME - 86400, BASE_TIME + 400 * 86400));
+    // One entry per ten-minute certificate slot, so the pool spans many identities.
+    pool = Array.from({ length: POOL }, (_, k) => new Uint8Array(Buffer.from(gen.generate(k, BASE_TIME + k * 600).body, 'utf8')));
+  }
+  return pool[i % POOL]!;
+}
+
+/** The entry the mirror would commit for index i: the decoder's output for bodyAt(i). */
 export function entryAt(i: number, body: Uint8Array = bodyAt(i), log = 'l'): Entry {
-  const lh = hex(leafHash(body));
-  return {
-    log,
-    index: i,
-    leafHash: lh,
-    uuid: lh,
-    integratedTime: 1_700_000_000 + i,
-    kind: 'hashedrekord',
-    apiVersion: '0.0.1',
-    digests: [`sha256:${(i % 3).toString(16).padStart(64, '0')}`],
-    signer: {
-      type: 'x509',
-      fingerprint: `sha256:${'f'.repeat(64)}`,
-      san: i % 2 ? `https://github.com/acme/repo${i % 4}/.github/workflows/release.yml@refs/tags/v1` : `Dev${i}@Acme.com`,
-      issuer: 'https://token.actions.githubusercontent.com',
-      fulcio: { sourceRepositoryURI: `https://github.com/acme/repo${i % 4}`, sourceRepositoryOwnerURI: 'https://github.com/acme', buildSignerURI: `https://github.com/acme/repo${i % 4}/.github/workflows/release.yml@refs/tags/v1` },
-    },
-  };
+  return decodeRekorV1Body(body, { log, index: i, integratedTime: 1_700_000_000 + i });
 }
 
 export const stateOf = (range: CompactRange, startIndex = 0n, log = 'l'): LogState => ({
   name: log,
-  type: 'tiles',
+  type: 'rekor-v1',
   url: 'http://127.0.0.1:1',
   origin: 'o',
   status: 'following',
@@ -47,6 +51,7 @@ export async function fill(store: Store, n: number, opts: { batch?: number; star
   const { batch = 10, start = 0, log = 'l' } = opts;
   const range = CompactRange.empty();
   const bodies: Uint8Array[] = [];
+  const committed: Entry[] = [];
   for (let i = 0; i < start; i++) {
     bodies.push(bodyAt(i));
     range.append(leafHash(bodyAt(i)));
@@ -59,7 +64,9 @@ export async function fill(store: Store, n: number, opts: { batch?: number; star
       const body = bodyAt(i);
       bodies.push(body);
       range.append(leafHash(body), (level, index, hash) => level % 8 === 0 && nodes.push({ level, index, hash }));
-      entries.push({ record: { entry: entryAt(i, body, log) }, body });
+      const entry = entryAt(i, body, log);
+      committed.push(entry);
+      entries.push({ record: { entry }, body });
     }
     await store.commitBatch({
       entries,
@@ -69,5 +76,5 @@ export async function fill(store: Store, n: number, opts: { batch?: number; star
       ...(opts.isWatched ? { isWatched: opts.isWatched } : {}),
     });
   }
-  return { range, bodies };
+  return { range, bodies, entries: committed };
 }

@@ -1,0 +1,86 @@
+/**
+ * Entry values: the raw canonical body plus only the facts that did not come from it (integrated time,
+ * first-seen time, the Rekor v1 SET and tree position, the attestation). The Entry record is derived
+ * again on read by the decoder the mirror used (src/entries, pure and deterministic), so the store never
+ * keeps a second copy of what the body already says. For Fulcio-signed entries that copy is ~1.6 KB of
+ * certificate claims, about a third of the store (BENCHMARKS.md "Store"), against ~45 µs to decode on read.
+ *
+ * Layout: format(1) = 2 | decoder(1): 1 Rekor v1, 2 Rekor v2 | u32 facts length | facts JSON | body.
+ * Contract for writers: the entry handed to commitBatch is the decoder's output for that body (the mirror's
+ * ingest step), plus observedAt.
+ */
+import { ClaimsCache } from '../entries/certificate.ts';
+import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
+import type { Entry } from '../entries/types.ts';
+import { TlogwatchError } from '../errors.ts';
+import type { LogType, StoredRecord } from './codec.ts';
+
+const FORMAT = 2;
+const DECODER = { 'rekor-v1': 1, tiles: 2 } as const;
+const HEADER = 6;
+
+/** Short keys: this JSON is written once per entry. */
+interface Facts {
+  /** integratedTime */
+  t?: number;
+  /** observedAt */
+  o?: number;
+  /** uuid, only when it is not the leaf hash */
+  u?: string;
+  v1?: StoredRecord['v1'];
+  /** attestation */
+  a?: string;
+}
+
+/** Certificates repeat across the entries of a page; reads share one bounded cache. */
+const readCache = new ClaimsCache();
+
+export function encodeEntryValue(record: StoredRecord, body: Uint8Array, decoder: LogType): Uint8Array {
+  const e = record.entry;
+  const facts: Facts = {};
+  if (e.integratedTime !== undefined) facts.t = e.integratedTime;
+  if (e.observedAt !== undefined) facts.o = e.observedAt;
+  if (e.uuid !== e.leafHash) facts.u = e.uuid;
+  if (record.v1) facts.v1 = record.v1;
+  if (record.attestation !== undefined) facts.a = record.attestation;
+  const json = Buffer.from(JSON.stringify(facts), 'utf8');
+  const out = Buffer.allocUnsafe(HEADER + json.length + body.length);
+  out[0] = FORMAT;
+  out[1] = DECODER[decoder];
+  out.writeUInt32BE(json.length, 2);
+  json.copy(out, HEADER);
+  out.set(body, HEADER + json.length);
+  return out;
+}
+
+function split(v: Uint8Array, where: string): { decoder: number; facts: Buffer; body: Uint8Array } {
+  const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (b.length < HEADER || b[0] !== FORMAT || (b[1] !== 1 && b[1] !== 2)) throw new TlogwatchError('STORE_CORRUPT', `entry ${where}: unknown value format or too short`, { kind: 'fatal' });
+  const n = b.readUInt32BE(2);
+  if (HEADER + n > b.length) throw new TlogwatchError('STORE_CORRUPT', `entry ${where}: facts length overruns the value`, { kind: 'fatal' });
+  // A copy, so a returned body never pins or aliases LevelDB's buffer.
+  return { decoder: b[1], facts: b.subarray(HEADER, HEADER + n), body: new Uint8Array(b.subarray(HEADER + n)) };
+}
+
+export function decodeEntryValue(v: Uint8Array, log: string, index: number): { record: StoredRecord; body: Uint8Array } {
+  const { decoder, facts: raw, body } = split(v, `${log}/${index}`);
+  let facts: Facts;
+  try {
+    facts = JSON.parse(raw.toString('utf8')) as Facts;
+  } catch (e) {
+    throw new TlogwatchError('STORE_CORRUPT', `entry ${log}/${index}: unreadable facts`, { kind: 'fatal', cause: e });
+  }
+  const meta = { log, index, ...(facts.t !== undefined ? { integratedTime: facts.t } : {}) };
+  const entry: Entry = decoder === DECODER.tiles ? decodeRekorV2Entry(body, meta, { certificates: readCache }) : decodeRekorV1Body(body, meta, { certificates: readCache });
+  if (facts.o !== undefined) entry.observedAt = facts.o;
+  if (facts.u !== undefined) entry.uuid = facts.u;
+  const record: StoredRecord = { entry };
+  if (facts.v1) record.v1 = facts.v1;
+  if (facts.a !== undefined) record.attestation = facts.a;
+  return { record, body };
+}
+
+/** Just the body, without decoding (the Rekor-compatible API serves bodies verbatim). */
+export function entryValueBody(v: Uint8Array): Uint8Array {
+  return split(v, 'value').body;
+}

@@ -3,26 +3,34 @@
  * one-byte bucket. Integers are fixed-width big-endian so iteration order is numeric order. Log names are
  * mapped once to a 2-byte id (bucket META, `log:<name>`), keeping per-entry keys short.
  *
- * To add a bucket: take the next unused byte, add a line below with its `key → value` shape, and write a
- * typed repository that owns its codec. Retired bucket bytes are never reused (list them under RETIRED).
+ * Adding a repository (e.g. store/findings.ts, store/outbox.ts):
+ * 1. Use the bucket reserved for it below, or take the next unused byte and add a line with its
+ *    `key → value` shape. Never reuse a byte listed in RETIRED; retire a bucket by moving it there.
+ * 2. In the repository file, build keys with `key()`/`u64()` from here (fixed-width big-endian integers
+ *    first where order matters) and own the value codec (`encodeJson`/`decodeJson` from codec.ts for small
+ *    records, binary where a value is written per entry).
+ * 3. Expose writes as functions that return `BatchOp[]` (store.ts) so they can join the atomic
+ *    `commitBatch(... extraOps)` or `putLogState(state, ops)`; reads go through `store.db` iterators.
+ * 4. A change to the layout or to a value format that old code cannot read bumps SCHEMA_VERSION.
  */
 
-export const SCHEMA_VERSION = 1;
+/** 1: first layout. 2: entry values keep the body and the facts outside it (entry-value.ts). */
+export const SCHEMA_VERSION = 2;
 
 export const Bucket = {
-  /** META 'schema' → u32 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16 */
+  /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16 */
   META: 0x00,
   /** LOG_STATE logId(2) → JSON LogState (codec.ts) */
   LOG_STATE: 0x01,
-  /** ENTRY logId(2) index(8) → u32 recordLength | JSON StoredRecord | body bytes */
+  /** ENTRY logId(2) index(8) → format(1) decoder(1) u32 factsLength | JSON facts | canonical body (entry-value.ts) */
   ENTRY: 0x02,
   /** UUID leafHash(32) logId(2) index(8) → empty */
   UUID: 0x03,
-  /** INDEX field(1) value bytes 0x00 time(8) logId(2) index(8) → empty (time = integratedTime, else observedAt) */
+  /** INDEX field(1) value 0x00 time(8) logId(2) index(8) → empty (time = integratedTime, else observedAt; Field below) */
   INDEX: 0x04,
-  /** NODE logId(2) tree(2) level(1) index(8) → 32-byte hash of a complete subtree at a tile row (level % 8 == 0) */
+  /** NODE logId(2) tree(2) level(1) index(8) → 32-byte subtree hash: tile rows (level % 8 == 0), and frontier nodes left of the mirror's start */
   NODE: 0x05,
-  /** CHECKPOINT logId(2) tree(2) size(8) → JSON VerifiedCheckpoint (the signed note kept as evidence) */
+  /** CHECKPOINT logId(2) tree(2) size(8) → JSON VerifiedHead (codec.ts; the signed note kept as evidence), append-only */
   CHECKPOINT: 0x06,
   /** FINDING id(16) → JSON Finding (store/findings.ts) */
   FINDING: 0x07,
@@ -41,14 +49,23 @@ export const RETIRED: readonly number[] = [];
 
 /** Secondary index fields (the byte after Bucket.INDEX). */
 export const Field = {
+  /** alg(1: sha256, 2: sha384, 3: sha512) + raw digest: artifact, payload, envelope, subjects */
   DIGEST: 0x01,
+  /** UTF-8 identity; emails lower-cased (normaliseIdentity), URIs as signed; prefix-searchable */
   SAN: 0x02,
+  /** UTF-8 OIDC issuer */
   ISSUER: 0x03,
+  /** UTF-8 Fulcio sourceRepositoryURI */
   REPOSITORY: 0x04,
+  /** UTF-8 Fulcio sourceRepositoryOwnerURI */
   OWNER: 0x05,
+  /** UTF-8 Fulcio buildSignerURI */
   BUILD_SIGNER: 0x06,
+  /** 32-byte SHA-256 of the certificate or public key */
   FINGERPRINT: 0x07,
+  /** empty value: every fully indexed entry, by time (the "everything, newest first" listing) */
   TIME: 0x08,
+  /** reserved for an index by entry kind; not written yet */
   KIND: 0x09,
 } as const;
 export type FieldName = keyof typeof Field;

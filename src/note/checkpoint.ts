@@ -51,7 +51,11 @@ export function formatCheckpoint(c: Checkpoint): string {
   return [c.origin, c.size.toString(), toBase64(c.rootHash), ...c.extensions].join('\n') + '\n';
 }
 
-/** Verifies the note's signatures, parses the checkpoint and checks its origin (when one is expected). */
+/**
+ * Verifies the note's signatures, parses the checkpoint and checks its origin (when one is expected).
+ * Pass the log's own keys: a witness cosignature alone must not make a checkpoint the log's, and
+ * witness policy (k of n) is checked separately over `note.signatures`.
+ */
 export function verifyCheckpoint(
   msg: string | Uint8Array,
   expectedOrigin: string | undefined,

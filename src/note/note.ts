@@ -7,6 +7,8 @@
  * The text must be valid UTF-8 without control characters other than \n. Names are non-empty, with no
  * whitespace and no '+'. Signatures from unknown keys (name + key hash) are kept as unverified and
  * ignored; a known key whose signature fails rejects the whole note; at least one known key must verify.
+ * Stricter than Go in one place: signature base64 must be canonical (zero padding bits), so a note has
+ * exactly one spelling.
  */
 import { TlogwatchError } from '../errors.ts';
 import { parseBase64, toBase64, utf8 } from '../util/bytes.ts';
@@ -67,8 +69,11 @@ function checkText(s: string): void {
 
 export function parseNote(msg: string | Uint8Array): Note {
   let s: string;
-  if (typeof msg === 'string') s = msg;
-  else {
+  if (typeof msg === 'string') {
+    // A lone surrogate has no UTF-8 encoding: the bytes we would verify are not the text we were given.
+    if (/[\uD800-\uDFFF]/u.test(msg)) throw malformed('not valid UTF-8 (lone surrogate)');
+    s = msg;
+  } else {
     try {
       s = utf8.decode(msg);
     } catch {

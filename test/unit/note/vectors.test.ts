@@ -192,6 +192,9 @@ describe('strict parsing', () => {
     ];
     for (const b of bad) expect(codeOf(() => parseNote(b)), JSON.stringify(b)).toBe('NOTE_MALFORMED');
   });
+  it('a string with a lone surrogate is not UTF-8', () => {
+    expect(codeOf(() => parseNote(`t\uD800\n\n\u2014 n ${Buffer.alloc(68).toString('base64')}\n`))).toBe('NOTE_MALFORMED');
+  });
   it('the text may contain blank lines: the last blank line separates the signatures', () => {
     expect(parseNote(`a\n\nb\n\n\u2014 n ${Buffer.alloc(68).toString('base64')}\n`).text).toBe('a\n\nb\n');
   });

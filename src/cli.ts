@@ -12,6 +12,8 @@ Usage:
                   [--trusted-root FILE] [--log TYPE=URL]... [--start N|latest]
   tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] FILE...
   tlogwatch search --digest sha256:HEX | --identity SAN [--server URL] [--json]
+  tlogwatch rules check DIR
+  tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]
   tlogwatch backup --data-dir DIR --out DIR | restore --from DIR --data-dir DIR
 
 Run 'tlogwatch COMMAND --help' for a command's options.`;
@@ -22,6 +24,7 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: async () => (await import('./commands/serve.ts')).serveCommand,
   verify: async () => (await import('./commands/verify.ts')).verifyCommand,
   search: async () => (await import('./commands/search.ts')).searchCommand,
+  rules: async () => (await import('./commands/rules.ts')).rulesCommand,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
 };

@@ -23,6 +23,9 @@ import { Store } from './store/store.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES } from './monitor/finding.ts';
 import { findingsRoutes } from './api/findings.ts';
+import type { RuleSet } from './monitor/compile.ts';
+import { monitorHooks } from './monitor/hooks.ts';
+import { watchRules } from './monitor/load.ts';
 import { resolveTrustedRoot } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
 
@@ -58,6 +61,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Arr
 export function integrityHooks(metrics: Metrics, extra?: MirrorHooks): MirrorHooks {
   return {
     ...extra,
+    ...(extra?.onEntries ? { onEntries: extra.onEntries } : {}),
     onIntegrity: (log, error, state, now) => {
       const f = integrityFinding(log, error, now);
       metrics.findings.inc({ rule: f.rule, severity: f.severity });
@@ -91,7 +95,23 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index });
   const metrics = createMetrics();
   const findings = new FindingsRepo(store);
-  const hooks = integrityHooks(metrics, extraHooks);
+  let rules: RuleSet = { rules: [] };
+  let rulesWatch: { close(): void } | undefined;
+  if (config.rules) {
+    const w = watchRules(
+      config.rules,
+      (rs) => {
+        rules = rs;
+        logger.info({ rules: rs.rules.length, dir: config.rules }, 'rules reloaded');
+      },
+      (message) => logger.error({ dir: config.rules }, message),
+    );
+    rules = w.current;
+    rulesWatch = w;
+    logger.info({ rules: rules.rules.length, dir: config.rules }, 'rules loaded');
+  }
+  const monitor = monitorHooks(() => rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'));
+  const hooks = integrityHooks(metrics, { ...monitor, ...extraHooks });
   const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');
@@ -158,6 +178,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         logger.info('stopping: finishing current batches');
         abort.abort(new Error('shutdown'));
         clearInterval(stallTimer);
+        rulesWatch?.close();
         for (const j of jobs) await j.stop();
         await Promise.all(runs);
         await new Promise<void>((resolve) => server.close(() => resolve()));

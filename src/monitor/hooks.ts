@@ -1,0 +1,33 @@
+/**
+ * The monitor's place in the mirror pipeline: rules evaluate each batch's decoded entries, and the
+ * findings join the batch's atomic commit, so a finding exists exactly when its entry does, before any
+ * notification is attempted.
+ */
+import type { Metrics } from '../metrics.ts';
+import type { MirrorHooks } from '../mirror/types.ts';
+import { findingOps } from '../store/findings.ts';
+import type { BatchOp } from '../store/store.ts';
+import type { RuleSet } from './compile.ts';
+import { evaluateEntry, isWatched } from './evaluate.ts';
+import type { Finding } from './finding.ts';
+
+export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?: (f: Finding[]) => void): MirrorHooks {
+  return {
+    onEntries(_log, entries, now) {
+      const rs = rules();
+      if (rs.rules.length === 0) return [];
+      const ops: BatchOp[] = [];
+      const found: Finding[] = [];
+      for (const { entry } of entries) {
+        for (const f of evaluateEntry(rs, entry, now)) {
+          ops.push(...findingOps(f));
+          found.push(f);
+          metrics.findings.inc({ rule: f.rule, severity: f.severity });
+        }
+      }
+      if (found.length) onFindings?.(found);
+      return ops;
+    },
+    isWatched: (e) => isWatched(rules(), e),
+  };
+}

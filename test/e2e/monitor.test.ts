@@ -98,17 +98,17 @@ describe('monitor end to end', () => {
   it('hot-reloads rules: a change applies to the next entry, an invalid edit keeps the old rules', { timeout: 60_000 }, async () => {
     writeFileSync(join(rulesDir, 'test.yaml'), 'rules:\n  - id: broken\n    watch: {}\n');
     await new Promise((r) => setTimeout(r, 400));
-    writeFileSync(join(rulesDir, 'extra.yaml'), 'rules:\n  - id: everything-acme\n    notify: all\n    severity: low\n    watch: { owners: [github.com/acme] }\n');
+    writeFileSync(join(rulesDir, 'extra.yaml'), 'rules:\n  - id: everything\n    notify: all\n    severity: low\n    watch: { identities: [{ regex: ".+" }] }\n');
     await new Promise((r) => setTimeout(r, 400));
-    // test.yaml is invalid, so the whole set is rejected and the old rules stay: no everything-acme yet.
+    // test.yaml is invalid, so the whole set is rejected and the old rules stay: no `everything` yet.
     sim.append(50);
     await waitVerified(N + 50);
-    expect((await findings()).some((f) => f.rule === 'everything-acme')).toBe(false);
+    expect((await findings()).some((f) => f.rule === 'everything')).toBe(false);
     writeFileSync(join(rulesDir, 'test.yaml'), 'rules:\n  - id: still-valid\n    watch: { digests: ["sha256:00"] }\n');
     await new Promise((r) => setTimeout(r, 400));
     sim.append(300);
     await waitVerified(N + 350);
-    const later = (await findings()).filter((f) => f.rule === 'everything-acme');
+    const later = (await findings()).filter((f) => f.rule === 'everything');
     expect(later.length).toBeGreaterThan(0);
     expect(later.every((f) => f.index >= N + 50)).toBe(true);
   });

@@ -102,8 +102,9 @@ export class SimLog {
       const count = s === shardCount - 1 ? o.entries - perShard * (shardCount - 1) : perShard;
       for (let i = 0; i < count; i++) {
         const index = this.bodies.count;
-        const t = BASE_TIME - SPAN + Math.floor((index * SPAN) / Math.max(1, o.entries));
+        const spread = BASE_TIME - SPAN + Math.floor((index * SPAN) / Math.max(1, o.entries));
         const spec = injectAt.get(index);
+        const t = spec?.integratedTime ? Math.floor(Date.parse(spec.integratedTime) / 1000) : spread;
         this.appendOne(spec ? this.gen.inject(spec, index, t, this.injectKeys) : this.gen.generate(index, t), index);
       }
       if (s < shardCount - 1) this.shards[s]!.final = this.shards[s]!.tree.size;

@@ -1,108 +1,156 @@
 /**
  * Loading the configuration: YAML → environment interpolation (`${VAR}`, for secrets) → zod validation
- * → CLI overrides. Every error names the key path, the reason and the line:column in the file.
+ * → CLI overrides. Every error names the file, the line:column, the key path and the reason, and all of
+ * a file's errors are reported at once.
  */
 import { readFileSync } from 'node:fs';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
 import { ConfigSchema, LogConfig, type Config } from './schema.ts';
 
+/** CLI flags of `tlogwatch serve` that override the file (DESIGN.md "Stable contracts"). */
 export interface ConfigOverrides {
   dataDir?: string;
   listen?: string;
   rules?: string;
   trustedRoot?: string;
-  /** `TYPE=URL`, repeatable. */
+  /** `TYPE=URL`, repeatable; replaces the file's `logs`. */
   logs?: string[];
+  /** `N` or `latest`, for every log. */
   start?: string;
 }
 
-function interpolate(v: unknown, env: NodeJS.ProcessEnv, path: string[]): unknown {
-  if (typeof v === 'string') {
-    return v.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
-      const value = env[name];
-      if (value === undefined) throw new TlogwatchError('CONFIG_INVALID', `${path.join('.')}: environment variable ${name} is not set`, { kind: 'fatal' });
-      return value;
-    });
-  }
-  if (Array.isArray(v)) return v.map((x, i) => interpolate(x, env, [...path, String(i)]));
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolate(x, env, [...path, k])]));
-  return v;
-}
+type Path = ReadonlyArray<PropertyKey>;
 
-/** line:column of the node at `path`, or of the key `unknownKey` inside it (for rejected keys). */
-function position(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: ReadonlyArray<PropertyKey>, unknownKey?: string): string {
+const invalid = (message: string) => new TlogwatchError('CONFIG_INVALID', message, { kind: 'fatal' });
+
+/**
+ * `:line:col` of the node at `path`, of the key `keyName` inside it (unknown keys), or of the nearest
+ * enclosing node when the path is absent from the file (a missing required key points at its parent).
+ */
+function position(doc: Document, lc: LineCounter, path: Path, keyName?: string): string {
   let node: unknown = doc.contents;
-  for (const key of path) {
-    if (isMap(node)) node = node.get(String(key), true);
-    else if (isSeq(node)) node = node.get(Number(key), true);
-    else break;
+  for (const k of path) {
+    const child: unknown = isMap(node) ? node.get(String(k), true) : isSeq(node) ? node.get(Number(k), true) : undefined;
+    if (child === undefined) break;
+    node = child;
   }
-  if (unknownKey !== undefined && isMap(node)) {
-    const pair = node.items.find((p) => isScalar(p.key) && p.key.value === unknownKey);
-    if (pair && isScalar(pair.key)) node = pair.key;
+  if (keyName !== undefined && isMap(node)) {
+    const pair = node.items.find((p) => isScalar(p.key) && p.key.value === keyName);
+    if (pair) node = pair.key;
   }
-  const range = (node as Node | undefined)?.range ?? (isScalar(node) ? node.range : undefined);
+  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
   if (!range) return '';
   const { line, col } = lc.linePos(range[0]);
   return `:${line}:${col}`;
 }
 
+const ENV_REF = /\$(\$?)\{([^}]*)\}/g;
+
+/**
+ * Replaces `${NAME}` in strings with the environment variable (an unset one is an error, never an empty
+ * secret); `$${NAME}` stays literal `${NAME}`. YAML integers come in as bigint and go out as numbers when
+ * exact, so an index past 2^53 keeps every digit.
+ */
+function prepare(v: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], fail: (path: Path, msg: string) => void): unknown {
+  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  if (typeof v === 'string') {
+    return v.replace(ENV_REF, (_, escaped: string, name: string) => {
+      if (escaped) return `\${${name}}`;
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        fail(path, `\${${name}} is not an environment variable reference (letters, digits and _)`);
+        return '';
+      }
+      const value = env[name];
+      if (value === undefined) fail(path, `environment variable ${name} is not set`);
+      return value ?? '';
+    });
+  }
+  if (Array.isArray(v)) return v.map((x, i) => prepare(x, env, [...path, i], fail));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepare(x, env, [...path, k], fail)]));
+  return v;
+}
+
+const pathText = (p: Path) => (p.length === 0 ? '(top level)' : p.map(String).join('.'));
+
+function issueText(i: z.core.$ZodIssue): string {
+  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return `required (expected ${i.expected})`;
+  return i.message;
+}
+
+/** Parses and validates a configuration document; `sourceName` prefixes every error (usually the path). */
 export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.ProcessEnv = process.env): Config {
   const lc = new LineCounter();
-  const doc = parseDocument(yamlText, { lineCounter: lc, prettyErrors: false });
+  const doc = parseDocument(yamlText, { lineCounter: lc, prettyErrors: false, intAsBigInt: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const { line, col } = lc.linePos(e.pos[0]);
-    throw new TlogwatchError('CONFIG_INVALID', `${sourceName}:${line}:${col}: ${e.message.split('\n')[0]}`, { kind: 'fatal' });
-  }
-  const raw = interpolate(doc.toJS() ?? {}, env, []);
-  const r = ConfigSchema.safeParse(raw);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => {
-      const keys = i.code === 'unrecognized_keys' ? ` ${i.keys.map((k) => JSON.stringify(k)).join(', ')}` : '';
-      const at = position(doc, lc, i.path, i.code === 'unrecognized_keys' ? i.keys[0] : undefined);
-      return `${sourceName}${at}: ${i.path.join('.') || '(top level)'}: ${i.message}${keys}`;
+    const lines = doc.errors.slice(0, 10).map((e) => {
+      const { line, col } = lc.linePos(e.pos[0]);
+      return `${sourceName}:${line}:${col}: ${e.message.split('\n')[0]}`;
     });
-    throw new TlogwatchError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`, { kind: 'fatal' });
+    throw invalid(`invalid configuration (YAML):\n  ${lines.join('\n  ')}`);
   }
+  const problems: string[] = [];
+  const fail = (path: Path, msg: string) => problems.push(`${sourceName}${position(doc, lc, path)}: ${pathText(path)}: ${msg}`);
+  const raw = prepare(doc.toJS({ maxAliasCount: 50 }) ?? {}, env, [], fail);
+  if (problems.length === 0) {
+    const r = ConfigSchema.safeParse(raw);
+    if (r.success) return r.data;
+    for (const i of r.error.issues) {
+      const key = i.code === 'unrecognized_keys' ? i.keys[0] : undefined;
+      problems.push(`${sourceName}${position(doc, lc, i.path, key)}: ${pathText(i.path)}: ${issueText(i)}`);
+    }
+  }
+  throw invalid(`invalid configuration:\n  ${problems.join('\n  ')}`);
+}
+
+function overrideStart(spec: string): LogConfigStart {
+  const r = LogConfig.shape.start.safeParse(spec);
+  if (!r.success) throw invalid(`--start ${spec}: expected a log index or "latest"`);
   return r.data;
+}
+type LogConfigStart = z.output<typeof LogConfig.shape.start>;
+
+/** `--log TYPE=URL`: a log named after the URL's host (and its position when there are several). */
+function logFromFlag(spec: string, i: number, count: number, start: LogConfigStart | undefined): Config['logs'][number] {
+  const m = /^(tiles|rekor-v1)=(.+)$/.exec(spec);
+  if (!m) throw invalid(`--log ${spec}: expected TYPE=URL with TYPE tiles or rekor-v1`);
+  let host: string;
+  try {
+    host = new URL(m[2]!).host.replace(/[^a-zA-Z0-9._-]/g, '_');
+  } catch {
+    throw invalid(`--log ${spec}: ${m[2]} is not a URL`);
+  }
+  const r = LogConfig.safeParse({ name: count > 1 ? `${host}-${i}` : host, type: m[1], url: m[2] });
+  if (!r.success) throw invalid(`--log ${spec}: ${r.error.issues.map((x) => `${pathText(x.path)}: ${x.message}`).join('; ')}`);
+  return start === undefined ? r.data : { ...r.data, start };
 }
 
 export function applyOverrides(c: Config, o: ConfigOverrides): Config {
   const out: Config = { ...c };
   if (o.dataDir) out.dataDir = o.dataDir;
-  if (o.listen) out.listen = ConfigSchema.shape.listen.parse(o.listen);
+  if (o.listen) {
+    const r = ConfigSchema.shape.listen.safeParse(o.listen);
+    if (!r.success) throw invalid(`--listen ${o.listen}: ${r.error.issues[0]?.message ?? 'invalid'}`);
+    out.listen = r.data;
+  }
   if (o.rules) out.rules = o.rules;
   if (o.trustedRoot) out.trustedRoot = o.trustedRoot;
-  if (o.logs?.length) {
-    out.logs = o.logs.map((spec, i) => {
-      const m = /^(tiles|rekor-v1)=(.+)$/.exec(spec);
-      if (!m) throw new TlogwatchError('CONFIG_INVALID', `--log ${spec}: expected TYPE=URL with TYPE tiles or rekor-v1`, { kind: 'fatal' });
-      const host = (() => {
-        try {
-          return new URL(m[2]!).host.replace(/[^a-zA-Z0-9._-]/g, '_');
-        } catch {
-          return `log${i}`;
-        }
-      })();
-      const r = LogConfig.safeParse({ name: o.logs!.length > 1 ? `${host}-${i}` : host, type: m[1], url: m[2], ...(o.start ? { start: o.start } : {}) });
-      if (!r.success) throw new TlogwatchError('CONFIG_INVALID', `--log ${spec}: ${r.error.issues[0]?.message}`, { kind: 'fatal' });
-      return r.data;
-    });
-  } else if (o.start) {
-    out.logs = out.logs.map((l) => ({ ...l, start: LogConfig.shape.start.parse(o.start) }));
-  }
+  const start = o.start === undefined ? undefined : overrideStart(o.start);
+  if (o.logs?.length) out.logs = o.logs.map((spec, i) => logFromFlag(spec, i, o.logs!.length, start));
+  else if (start !== undefined) out.logs = out.logs.map((l) => ({ ...l, start }));
   return out;
 }
 
+/** Reads `path` (or only defaults when undefined), validates it and applies the CLI overrides. */
 export function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
   let text = '';
   if (path) {
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
-      throw new TlogwatchError('CONFIG_INVALID', `cannot read config ${path}: ${(e as Error).message}`, { kind: 'fatal' });
+      throw invalid(`cannot read the configuration file ${path}: ${(e as Error).message}`);
     }
   }
   return applyOverrides(parseConfig(text, path ?? '(defaults)', env), overrides);

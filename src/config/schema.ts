@@ -1,80 +1,141 @@
 /**
- * The `tlogwatch serve` configuration: a YAML file validated with zod before anything starts. Every key is
- * documented here (`.describe`) and in docs/configuration.md; unknown keys are rejected (`.strict()`).
+ * The `tlogwatch serve` configuration: a YAML file validated with zod before anything starts. Every key has
+ * a default and is documented here (`.describe`) and in docs/configuration.md; unknown keys are rejected
+ * (`.strict()`), so a typo is an error rather than a silently ignored setting.
  */
+import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 
-/** `5s`, `10m`, `2h`, `500ms` or a number of milliseconds. */
+const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `500ms`, `5s`, `10m`, `2h`, `1d`, or a number of milliseconds; parsed to milliseconds. */
 export const Duration = z
-  .union([z.number().int().nonnegative(), z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration like 500ms, 5s, 10m, 2h or 1d')])
+  .union([z.number().int().nonnegative(), z.string().regex(/^\d{1,9}(ms|s|m|h|d)$/, 'a duration like 500ms, 5s, 10m, 2h or 1d')])
   .transform((v) => {
     if (typeof v === 'number') return v;
     const m = /^(\d+)(ms|s|m|h|d)$/.exec(v)!;
-    return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+    return Number(m[1]) * UNITS[m[2] as keyof typeof UNITS];
   });
 
-const Start = z
-  .union([z.literal('latest'), z.number().int().nonnegative(), z.string().regex(/^\d+$/, '"latest" or an index')])
+const durationAtLeast = (ms: number, what: string) => Duration.pipe(z.number().min(ms, `${what} must be at least ${ms} ms`));
+
+/** `latest`, or a log index (a number, or a quoted string for indexes past 2^53). */
+export const Start = z
+  .union([z.literal('latest'), z.number().int().nonnegative(), z.bigint().nonnegative(), z.string().regex(/^(0|[1-9]\d{0,19})$/, '"latest" or a log index')])
   .transform((v) => (v === 'latest' ? ('latest' as const) : BigInt(v)));
+
+const Cron = z.string().refine((s) => validCron(s), 'a cron expression such as "*/30 * * * *" (minute hour day month weekday)');
+const HttpUrl = z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') });
 
 export const LogConfig = z
   .object({
-    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'letters, digits, dot, dash or underscore').describe('Name of the log in this mirror (API paths, metric labels).'),
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'letters, digits, dot, dash or underscore (at most 64)')
+      .describe('Name of the log in this mirror: API paths (/v1/entries/{log}/…), metric labels, store keys. Changing it starts a new mirror.'),
     type: z.enum(['tiles', 'rekor-v1']).describe('`tiles` for C2SP tlog-tiles logs (Rekor v2), `rekor-v1` for the Rekor v1 REST API.'),
-    url: z.url({ protocol: /^https?$/ }).describe('Tiles: the URL prefix (e.g. https://log2025-1.rekor.sigstore.dev). Rekor v1: the server URL.'),
-    origin: z.string().min(1).optional().describe('Checkpoint origin (tiles) or signer host (Rekor v1); default: derived from the URL.'),
-    start: Start.default('latest').describe('`latest` (mirror from now on), or the first index to mirror (0 = everything).'),
-    pollInterval: Duration.default(5000).describe('How often to poll for a new checkpoint.'),
+    url: HttpUrl.describe('Tiles: the URL prefix the tiles live under (e.g. https://log2025-1.rekor.sigstore.dev). Rekor v1: the server URL (e.g. https://rekor.sigstore.dev).'),
+    origin: z.string().min(1).optional().describe('Checkpoint origin line (tiles) or signer name (Rekor v1). Default: the name of the trusted root log with this URL.'),
+    start: Start.default('latest').describe('Where a new mirror begins: `latest` (from the current tree size on), or an index (0 = the whole log). Ignored once the mirror has state.'),
+    pollInterval: durationAtLeast(100, 'pollInterval').default(5000).describe('How often to poll for a new checkpoint when caught up.'),
     concurrency: z.number().int().min(1).max(64).default(8).describe('Requests in flight at once for this log.'),
-    requestsPerMinute: z.number().int().min(0).default(500).describe('Rekor v1 request budget (public Rekor throttles around 500/min); 0 = unlimited.'),
-    batchSize: z.number().int().min(10).max(100_000).default(4096).describe('Entries per committed batch.'),
+    requestsPerMinute: z.number().int().min(0).default(500).describe('Request budget for this log (public Rekor v1 throttles around 500/min); 0 = unlimited.'),
+    batchSize: z.number().int().min(10).max(100_000).default(4096).describe('Entries fetched, verified and committed per atomic batch.'),
+  })
+  .strict();
+
+const Webhook = z
+  .object({
+    url: HttpUrl.describe('Endpoint that receives findings as JSON POSTs.'),
+    secret: z.string().min(16, 'at least 16 characters').optional().describe('HMAC-SHA256 key: each request carries a signature header of the body. Use ${ENV} interpolation.'),
+  })
+  .strict();
+
+const Email = z
+  .object({
+    smtp: z.url({ protocol: /^smtps?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an smtp:// or smtps:// URL (credentials may be in it, via ${ENV})') }).describe('SMTP server URL, e.g. smtps://user:${SMTP_PASSWORD}@smtp.example.com:465.'),
+    from: z.email().describe('Sender address.'),
+    to: z.array(z.email()).min(1).describe('Recipients.'),
+  })
+  .strict();
+
+const Api = z
+  .object({
+    adminToken: z
+      .string()
+      .min(16, 'at least 16 characters')
+      .optional()
+      .describe('Bearer token for admin endpoints (POST /v1/findings/{id}/ack). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret. Unset = admin endpoints disabled.'),
+    maxBodyBytes: z.number().int().min(1024).max(64 << 20).default(1 << 20).describe('Largest request body accepted, in bytes.'),
+    rateLimit: z
+      .object({ requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client address.') })
+      .strict()
+      .optional()
+      .describe('Per-client request budget for the API; unset = no limit.'),
+    cors: z
+      .object({ origins: z.array(z.string().min(1)).describe('Origins allowed to call the API from a browser, e.g. https://dash.example.com.') })
+      .strict()
+      .optional()
+      .describe('CORS; unset = no cross-origin access.'),
+  })
+  .strict();
+
+const Notify = z
+  .object({
+    webhooks: z.array(Webhook).default([]).describe('Generic JSON webhooks.'),
+    slack: z.array(z.object({ url: HttpUrl.describe('Slack incoming-webhook URL.') }).strict()).default([]).describe('Slack incoming webhooks.'),
+    alertmanager: z.array(z.object({ url: HttpUrl.describe('Alertmanager base URL (alerts go to /api/v2/alerts).') }).strict()).default([]).describe('Prometheus Alertmanager instances.'),
+    email: z.array(Email).default([]).describe('Email via SMTP.'),
+  })
+  .strict();
+
+const JOB_DEFAULTS = { reverify: '*/30 * * * *', trustedRootRefresh: '17 */6 * * *', dailyDigest: '0 8 * * *', compaction: '40 3 * * *' };
+
+const Jobs = z
+  .object({
+    reverify: Cron.default(JOB_DEFAULTS.reverify).describe('Cron: re-hash a window of stored entries against the stored tree hashes and verified roots.'),
+    trustedRootRefresh: Cron.default(JOB_DEFAULTS.trustedRootRefresh).describe('Cron: refresh the trusted root via TUF (ignored with `trustedRoot`).'),
+    dailyDigest: Cron.default(JOB_DEFAULTS.dailyDigest).describe('Cron: daily digest of findings to the notification channels.'),
+    compaction: Cron.default(JOB_DEFAULTS.compaction).describe('Cron: LevelDB compaction.'),
   })
   .strict();
 
 export const ConfigSchema = z
   .object({
-    dataDir: z.string().default('./data').describe('Directory of the LevelDB store.'),
+    dataDir: z.string().min(1).default('./data').describe('Directory for the LevelDB store and the TUF cache.'),
     listen: z
       .string()
-      .regex(/^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/, 'HOST:PORT')
+      .regex(/^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9.-]+):\d{1,5}$/, 'HOST:PORT, e.g. 127.0.0.1:8080 or [::1]:8080')
+      .refine((s) => !/:\d+$/.test(s) || Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535')
       .default('127.0.0.1:8080')
-      .describe('Address of the HTTP API and /metrics. Loopback by default.'),
-    trustedRoot: z.string().optional().describe('Path of a Sigstore trusted_root.json; default: Sigstore public-good via TUF.'),
-    tufCacheDir: z.string().optional().describe('Where the TUF client caches metadata (default: <dataDir>/tuf).'),
-    logs: z.array(LogConfig).default([]).describe('Logs to follow; empty = the logs of the trusted root.'),
-    index: z.enum(['all', 'watched']).default('all').describe('`all`: full indexes for every entry; `watched`: full indexes only for entries the rules watch, digests for all.'),
-    rules: z.string().optional().describe('Directory of monitor rule files (YAML).'),
-    stalledAfter: Duration.default(600_000).describe('Raise mirror-stalled when no checkpoint verified for this long while upstream moves.'),
-    api: z
-      .object({
-        adminToken: z.string().min(16, 'at least 16 characters').optional().describe('Bearer token for admin endpoints; use ${TLOGWATCH_ADMIN_TOKEN}. Unset = admin endpoints disabled.'),
-        maxBodyBytes: z.number().int().min(1024).default(1 << 20).describe('Largest request body accepted.'),
-        rateLimit: z.object({ requestsPerMinute: z.number().int().min(1) }).strict().optional().describe('Per-client request budget.'),
-        cors: z.object({ origins: z.array(z.string()) }).strict().optional().describe('Origins allowed by CORS; none by default.'),
-      })
+      .describe('Address of the HTTP API and /metrics. Loopback by default; put a TLS proxy in front to expose it.'),
+    trustedRoot: z.string().min(1).optional().describe('Path of a Sigstore trusted_root.json. Default: Sigstore public-good, fetched and verified via TUF.'),
+    tufCacheDir: z.string().min(1).optional().describe('Where the TUF client caches metadata. Default: <dataDir>/tuf.'),
+    logs: z.array(LogConfig).default([]).describe('Logs to follow. Each must be in the trusted root (its key verifies the checkpoints). Empty = every log of the trusted root valid now, from `latest`.'),
+    index: z
+      .enum(['all', 'watched'])
+      .default('all')
+      .describe('`all`: full indexes (digest, identity, issuer, repository, owner, build signer, fingerprint, time) for every entry. `watched`: full indexes only for entries the rules watch; digests for all.'),
+    rules: z.string().min(1).optional().describe('Directory of monitor rule files (YAML), reloaded when they change. Unset = no rules.'),
+    stalledAfter: durationAtLeast(1000, 'stalledAfter').default(600_000).describe('Raise a mirror-stalled finding when no checkpoint verified for this long while the log grows.'),
+    api: Api.default({ maxBodyBytes: 1 << 20 }).describe('HTTP API settings.'),
+    notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
+    jobs: Jobs.default(JOB_DEFAULTS).describe('Scheduled jobs (node-cron expressions, local time).'),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level.') })
       .strict()
-      .default({ maxBodyBytes: 1 << 20 }),
-    notify: z
-      .object({
-        webhooks: z.array(z.object({ url: z.url(), secret: z.string().optional() }).strict()).default([]),
-        slack: z.array(z.object({ url: z.url() }).strict()).default([]),
-        alertmanager: z.array(z.object({ url: z.url() }).strict()).default([]),
-        email: z.array(z.object({ smtp: z.string(), from: z.string(), to: z.array(z.string()).min(1) }).strict()).default([]),
-      })
-      .strict()
-      .default({ webhooks: [], slack: [], alertmanager: [], email: [] }),
-    jobs: z
-      .object({
-        reverify: z.string().default('*/30 * * * *').describe('Cron: re-hash a window of stored entries against stored tree hashes.'),
-        trustedRootRefresh: z.string().default('17 */6 * * *').describe('Cron: refresh the trusted root via TUF.'),
-        dailyDigest: z.string().default('0 8 * * *').describe('Cron: daily digest of findings to the notification channels.'),
-        compaction: z.string().default('40 3 * * *').describe('Cron: LevelDB compaction.'),
-      })
-      .strict()
-      .default({ reverify: '*/30 * * * *', trustedRootRefresh: '17 */6 * * *', dailyDigest: '0 8 * * *', compaction: '40 3 * * *' }),
-    log: z.object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') }).strict().default({ level: 'info' }),
+      .default({ level: 'info' })
+      .describe('Daemon logging (JSON lines on stdout).'),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Map<string, number>();
+    c.logs.forEach((l, i) => {
+      const first = seen.get(l.name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate log name (also logs.${first}.name)` });
+      else seen.set(l.name, i);
+    });
+  });
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type LogConfigT = z.infer<typeof LogConfig>;

@@ -1,38 +1,220 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { applyOverrides, parseConfig } from '../../../src/config/load.ts';
+import { z } from 'zod';
+import { applyOverrides, loadConfig, parseConfig } from '../../../src/config/load.ts';
+import { ConfigSchema } from '../../../src/config/schema.ts';
+import { isTlogwatchError } from '../../../src/errors.ts';
 
-describe('config', () => {
-  it('applies defaults to an empty file', () => {
-    const c = parseConfig('', 'x.yaml');
-    expect(c.listen).toBe('127.0.0.1:8080');
-    expect(c.index).toBe('all');
-    expect(c.logs).toEqual([]);
+/** The message of the CONFIG_INVALID error parsing `yaml` throws. */
+function errorOf(yaml: string, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    parseConfig(yaml, 'c.yaml', env);
+  } catch (e) {
+    expect(isTlogwatchError(e, 'CONFIG_INVALID')).toBe(true);
+    return (e as Error).message;
+  }
+  throw new Error('expected the configuration to be rejected');
+}
+
+const FULL = `
+dataDir: /var/lib/tlogwatch
+listen: 0.0.0.0:9090
+trustedRoot: ./trusted_root.json
+tufCacheDir: /var/cache/tlogwatch-tuf
+logs:
+  - name: rekor-v2
+    type: tiles
+    url: http://127.0.0.1:3000/api/v2
+    origin: log2025-1.rekor.sigstore.dev
+    start: latest
+    pollInterval: 5s
+    concurrency: 8
+    batchSize: 1024
+  - name: rekor
+    type: rekor-v1
+    url: https://rekor.sigstore.dev
+    start: 0
+    requestsPerMinute: 500
+index: watched
+rules: ./monitor-rules
+api:
+  adminToken: \${TLOGWATCH_ADMIN_TOKEN}
+  rateLimit: { requestsPerMinute: 600 }
+  cors: { origins: [https://dash.example.com] }
+  maxBodyBytes: 2097152
+notify:
+  webhooks:
+    - url: https://hooks.example.com/tlogwatch
+      secret: \${WEBHOOK_SECRET}
+  slack: [{ url: https://hooks.slack.com/services/T/B/X }]
+  alertmanager: [{ url: http://127.0.0.1:9093 }]
+  # Inside { } and [ ], quote values with \${…}: the braces are YAML flow syntax there.
+  email: [{ smtp: "smtps://bot:\${SMTP_PASSWORD}@smtp.example.com:465", from: tlogwatch@example.com, to: [sec@example.com] }]
+jobs: { reverify: '*/15 * * * *', trustedRootRefresh: '0 */6 * * *', dailyDigest: '0 9 * * 1-5', compaction: '0 4 * * *' }
+stalledAfter: 10m
+log: { level: debug }
+`;
+const ENV = { TLOGWATCH_ADMIN_TOKEN: 'a-very-long-admin-token', WEBHOOK_SECRET: 'webhook-secret-0123456789', SMTP_PASSWORD: 'pw' };
+
+describe('config: valid documents', () => {
+  it('applies defaults to an empty or comment-only file', () => {
+    for (const text of ['', '# nothing here\n', '{}\n']) {
+      const c = parseConfig(text, 'x.yaml', {});
+      expect(c).toMatchObject({ dataDir: './data', listen: '127.0.0.1:8080', index: 'all', logs: [], stalledAfter: 600_000, log: { level: 'info' } });
+      expect(c.api).toEqual({ maxBodyBytes: 1 << 20 });
+      expect(c.notify).toEqual({ webhooks: [], slack: [], alertmanager: [], email: [] });
+      expect(c.jobs.reverify).toBe('*/30 * * * *');
+    }
   });
-  it('parses logs, durations and start positions', () => {
-    const c = parseConfig(
-      'logs:\n  - name: rekor-v2\n    type: tiles\n    url: http://127.0.0.1:3000/api/v2\n    start: 0\n    pollInterval: 2s\n  - name: v1\n    type: rekor-v1\n    url: https://rekor.sigstore.dev\n',
-      'x.yaml',
-    );
-    expect(c.logs[0]).toMatchObject({ name: 'rekor-v2', start: 0n, pollInterval: 2000, concurrency: 8 });
-    expect(c.logs[1]!.start).toBe('latest');
+
+  it('reads every key of a full document', () => {
+    const c = parseConfig(FULL, 'full.yaml', ENV);
+    expect(c.dataDir).toBe('/var/lib/tlogwatch');
+    expect(c.listen).toBe('0.0.0.0:9090');
+    expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024 });
+    expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, batchSize: 4096 });
+    expect(c.index).toBe('watched');
+    expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600 }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152 });
+    expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
+    expect(c.notify.email[0]!.smtp).toBe('smtps://bot:pw@smtp.example.com:465');
+    expect(c.jobs.dailyDigest).toBe('0 9 * * 1-5');
+    expect(c.stalledAfter).toBe(600_000);
+    expect(c.log.level).toBe('debug');
   });
-  it('rejects unknown keys and bad values with the path, the reason and line:column', () => {
-    expect(() => parseConfig('listen: 127.0.0.1:8080\nlisten2: x\n', 'c.yaml')).toThrow(/c\.yaml:2:1: \(top level\): .*"listen2"/s);
-    expect(() => parseConfig('logs:\n  - name: a\n    type: tiles\n    url: ftp://x\n', 'c.yaml')).toThrow(/c\.yaml:4:10: logs\.0\.url/);
-    expect(() => parseConfig('logs:\n  - name: a\n    type: tyles\n    url: http://x\n', 'c.yaml')).toThrow(/c\.yaml:3:11: logs\.0\.type/);
-    expect(() => parseConfig('logs:\n  - name: a\n    type: tiles\n    url: http://x\n    pollInterval: soon\n', 'c.yaml')).toThrow(/logs\.0\.pollInterval: a duration/);
-    expect(() => parseConfig('api: [1\n', 'c.yaml')).toThrow(/c\.yaml:\d+:\d+: /);
+
+  it('parses durations and start positions, keeping indexes past 2^53 exact', () => {
+    const log = (extra: string) => parseConfig(`logs:\n  - name: a\n    type: tiles\n    url: http://x\n${extra}`, 'c.yaml', {}).logs[0]!;
+    expect(log('    pollInterval: 500ms\n').pollInterval).toBe(500);
+    expect(log('    pollInterval: 2h\n').pollInterval).toBe(7_200_000);
+    expect(log('    pollInterval: 1d\n').pollInterval).toBe(86_400_000);
+    expect(log('    pollInterval: 250\n').pollInterval).toBe(250);
+    expect(log('    start: 9007199254740993\n').start).toBe(9007199254740993n);
+    expect(log('    start: "3000000000"\n').start).toBe(3_000_000_000n);
+    expect(log('').start).toBe('latest');
   });
-  it('interpolates secrets from the environment and refuses unset ones', () => {
-    const c = parseConfig('api:\n  adminToken: ${TOKEN}\n', 'c.yaml', { TOKEN: 'a-very-long-secret-token' });
+});
+
+describe('config: every kind of bad value names the file, line:column, path and reason', () => {
+  const log = (extra: string) => `logs:\n  - name: a\n    type: tiles\n    url: http://x\n${extra}`;
+  const cases: Array<[string, string, RegExp]> = [
+    ['unknown top-level key', 'listen: 127.0.0.1:8080\nlisten2: x\n', /c\.yaml:2:1: \(top level\): unknown key "listen2"/],
+    ['unknown key in a list item', log('    polInterval: 5s\n'), /c\.yaml:5:5: logs\.0: unknown key "polInterval"/],
+    ['unknown nested key', 'api:\n  adminTokn: x\n', /c\.yaml:2:3: api: unknown key "adminTokn"/],
+    ['bad enum', 'logs:\n  - name: a\n    type: tyles\n    url: http://x\n', /c\.yaml:3:11: logs\.0\.type: Invalid option: expected one of "tiles"\|"rekor-v1"/],
+    ['bad URL scheme', 'logs:\n  - name: a\n    type: tiles\n    url: ftp://x\n', /c\.yaml:4:10: logs\.0\.url: an http:\/\/ or https:\/\/ URL/],
+    ['missing required key', 'logs:\n  - name: a\n    type: tiles\n', /c\.yaml:2:5: logs\.0\.url: required/],
+    ['bad log name', 'logs:\n  - name: "a b"\n    type: tiles\n    url: http://x\n', /c\.yaml:2:11: logs\.0\.name: letters, digits/],
+    ['duplicate log name', 'logs:\n  - {name: a, type: tiles, url: "http://x"}\n  - {name: a, type: tiles, url: "http://y"}\n', /c\.yaml:3:12: logs\.1\.name: duplicate log name \(also logs\.0\.name\)/],
+    ['bad duration', log('    pollInterval: soon\n'), /c\.yaml:5:19: logs\.0\.pollInterval: a duration like 500ms/],
+    ['duration too small', log('    pollInterval: 10ms\n'), /c\.yaml:5:19: logs\.0\.pollInterval: pollInterval must be at least 100 ms/],
+    ['number out of range', log('    concurrency: 0\n'), /c\.yaml:5:18: logs\.0\.concurrency: Too small: expected number to be >=1/],
+    ['wrong type', log('    batchSize: lots\n'), /c\.yaml:5:16: logs\.0\.batchSize: Invalid input: expected number, received string/],
+    ['negative start', log('    start: -1\n'), /c\.yaml:5:12: logs\.0\.start: Too small/],
+    ['bad start word', log('    start: earliest\n'), /c\.yaml:5:12: logs\.0\.start: "latest" or a log index/],
+    ['bad listen', 'listen: localhost\n', /c\.yaml:1:9: listen: HOST:PORT/],
+    ['bad port', 'listen: 127.0.0.1:70000\n', /c\.yaml:1:9: listen: port must be at most 65535/],
+    ['bad index mode', 'index: some\n', /c\.yaml:1:8: index: Invalid option: expected one of "all"\|"watched"/],
+    ['bad cron', 'jobs:\n  reverify: every hour\n', /c\.yaml:2:13: jobs\.reverify: a cron expression/],
+    ['short secret', 'api:\n  adminToken: short\n', /c\.yaml:2:15: api\.adminToken: at least 16 characters/],
+    ['bad email', 'notify:\n  email:\n    - smtp: smtp://h\n      from: bot@example.com\n      to: [nope]\n', /c\.yaml:5:12: notify\.email\.0\.to\.0: Invalid email address/],
+    ['bad SMTP URL', 'notify:\n  email:\n    - smtp: http://h\n      from: bot@example.com\n      to: [a@example.com]\n', /c\.yaml:3:13: notify\.email\.0\.smtp: an smtp:\/\/ or smtps:\/\/ URL/],
+    ['not a mapping', '- a\n- b\n', /c\.yaml:1:1: \(top level\): Invalid input: expected object, received array/],
+    ['YAML syntax', 'api: [1\n', /invalid configuration \(YAML\):\n {2}c\.yaml:\d+:\d+: /],
+    ['duplicate YAML key', 'index: all\nindex: watched\n', /c\.yaml:2:1: Map keys must be unique/],
+  ];
+  for (const [what, yaml, want] of cases) it(what, () => expect(errorOf(yaml)).toMatch(want));
+
+  it('reports all problems of a file at once', () => {
+    const m = errorOf('index: some\nstalledAfter: 10ms\nlisten: nope\n');
+    expect(m.split('\n').filter((l) => l.startsWith('  c.yaml:'))).toHaveLength(3);
+  });
+});
+
+describe('config: environment interpolation', () => {
+  it('fills secrets from the environment, anywhere in a string', () => {
+    const c = parseConfig('api:\n  adminToken: ${TOKEN}\nnotify:\n  slack: [{ url: "https://hooks.slack.com/${SLACK_PATH}" }]\n', 'c.yaml', { TOKEN: 'a-very-long-secret-token', SLACK_PATH: 'services/T/B/X' });
     expect(c.api.adminToken).toBe('a-very-long-secret-token');
-    expect(() => parseConfig('api:\n  adminToken: ${NOPE}\n', 'c.yaml', {})).toThrow(/api\.adminToken: environment variable NOPE is not set/);
+    expect(c.notify.slack[0]!.url).toBe('https://hooks.slack.com/services/T/B/X');
   });
-  it('lets CLI flags override the file', () => {
-    const c = applyOverrides(parseConfig('dataDir: /a\n', 'c.yaml'), { dataDir: '/b', logs: ['tiles=http://127.0.0.1:9/api/v2'], start: '0' });
-    expect(c.dataDir).toBe('/b');
-    expect(c.logs).toHaveLength(1);
-    expect(c.logs[0]).toMatchObject({ type: 'tiles', start: 0n, name: '127.0.0.1_9' });
-    expect(() => applyOverrides(c, { logs: ['bogus'] })).toThrow(/TYPE=URL/);
+  it('refuses an unset variable rather than using an empty secret, with its line:column', () => {
+    expect(errorOf('api:\n  adminToken: ${NOPE}\n')).toMatch(/c\.yaml:2:15: api\.adminToken: environment variable NOPE is not set/);
+  });
+  it('keeps $${NAME} literal and rejects a malformed reference', () => {
+    expect(parseConfig('rules: "$${HOME}/rules"\n', 'c.yaml', {}).rules).toBe('${HOME}/rules');
+    expect(errorOf('rules: ${not-a-name}\n')).toMatch(/c\.yaml:1:8: rules: \$\{not-a-name\} is not an environment variable reference/);
+  });
+  it('does not interpolate into keys or treat numbers as strings', () => {
+    expect(errorOf('logs:\n  - name: a\n    type: tiles\n    url: http://x\n    concurrency: ${N}\n', { N: '4' })).toMatch(/logs\.0\.concurrency: Invalid input: expected number, received string/);
+  });
+});
+
+describe('config: CLI overrides and files', () => {
+  it('lets every flag override the file', () => {
+    const file = parseConfig(FULL, 'full.yaml', ENV);
+    const c = applyOverrides(file, { dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json', logs: ['tiles=http://127.0.0.1:9/api/v2'], start: '0' });
+    expect(c).toMatchObject({ dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json' });
+    expect(c.logs).toEqual([{ name: '127.0.0.1_9', type: 'tiles', url: 'http://127.0.0.1:9/api/v2', start: 0n, pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 4096 }]);
+    expect(c.api).toEqual(file.api);
+  });
+  it('names several --log flags apart, and applies --start alone to the file logs', () => {
+    const c = applyOverrides(parseConfig('', 'x', {}), { logs: ['tiles=http://127.0.0.1:1/', 'rekor-v1=https://rekor.sigstore.dev'] });
+    expect(c.logs.map((l) => [l.name, l.type])).toEqual([['127.0.0.1_1-0', 'tiles'], ['rekor.sigstore.dev-1', 'rekor-v1']]);
+    const s = applyOverrides(parseConfig(FULL, 'full.yaml', ENV), { start: 'latest' });
+    expect(s.logs.map((l) => l.start)).toEqual(['latest', 'latest']);
+  });
+  it('rejects bad flags with the flag in the message', () => {
+    const base = parseConfig('', 'x', {});
+    expect(() => applyOverrides(base, { logs: ['bogus'] })).toThrow(/--log bogus: expected TYPE=URL/);
+    expect(() => applyOverrides(base, { logs: ['tiles=notaurl'] })).toThrow(/--log tiles=notaurl: notaurl is not a URL/);
+    expect(() => applyOverrides(base, { logs: ['tiles=ftp://x'] })).toThrow(/--log tiles=ftp:\/\/x: url: an http/);
+    expect(() => applyOverrides(base, { listen: 'nope' })).toThrow(/--listen nope: HOST:PORT/);
+    expect(() => applyOverrides(base, { start: 'soon' })).toThrow(/--start soon: expected a log index or "latest"/);
+  });
+  it('loads a file, or defaults without one, and says when a file cannot be read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-config-'));
+    try {
+      const path = join(dir, 'tlogwatch.yaml');
+      writeFileSync(path, 'dataDir: /from-file\nlisten: 127.0.0.1:1\n');
+      expect(loadConfig(path, { listen: '127.0.0.1:2' }, {})).toMatchObject({ dataDir: '/from-file', listen: '127.0.0.1:2' });
+      expect(loadConfig(undefined, {}, {}).dataDir).toBe('./data');
+      writeFileSync(path, 'listen: nope\n');
+      expect(() => loadConfig(path, {}, {})).toThrow(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1:9: listen`));
+      expect(() => loadConfig(join(dir, 'missing.yaml'), {}, {})).toThrow(/cannot read the configuration file .*missing\.yaml/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('config: documentation', () => {
+  /** Every key of the schema as `a.b`, `logs[].name`, with its description. */
+  function keys(): Array<{ path: string; description: string | undefined }> {
+    const out: Array<{ path: string; description: string | undefined }> = [];
+    const walk = (s: unknown, prefix: string) => {
+      if (typeof s !== 'object' || s === null) return;
+      const node = s as { properties?: Record<string, unknown>; items?: unknown; anyOf?: unknown[] };
+      for (const [k, v] of Object.entries(node.properties ?? {})) {
+        out.push({ path: `${prefix}${k}`, description: (v as { description?: string }).description });
+        walk(v, `${prefix}${k}.`);
+      }
+      if (node.items) walk(node.items, prefix.replace(/\.$/, '[].'));
+      for (const u of node.anyOf ?? []) walk(u, prefix);
+    };
+    walk(z.toJSONSchema(ConfigSchema, { io: 'input', unrepresentable: 'any' }), '');
+    return out;
+  }
+  it('describes every key in the schema and in docs/configuration.md', () => {
+    const all = keys();
+    expect(all.length).toBeGreaterThan(40);
+    expect(all.filter((k) => !k.description).map((k) => k.path)).toEqual([]);
+    const docs = readFileSync('docs/configuration.md', 'utf8');
+    expect(all.filter((k) => !docs.includes(`\`${k.path}\``)).map((k) => k.path)).toEqual([]);
+  });
+  it('the example in the docs is a valid configuration', () => {
+    const docs = readFileSync('docs/configuration.md', 'utf8');
+    const example = /```yaml\n([\s\S]*?)```/.exec(docs)![1]!;
+    expect(() => parseConfig(example, 'docs/configuration.md', ENV)).not.toThrow();
   });
 });

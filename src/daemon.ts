@@ -24,7 +24,10 @@ import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES } from './monitor/finding.ts';
 import { findingsRoutes } from './api/findings.ts';
 import type { RuleSet } from './monitor/compile.ts';
-import { monitorHooks } from './monitor/hooks.ts';
+import { monitorHooks, type FindingWriter } from './monitor/hooks.ts';
+import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel, type Channel } from './notify/channels.ts';
+import { Notifier } from './notify/notifier.ts';
+import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrustedRoot } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
@@ -58,20 +61,31 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Arr
 }
 
 /** Findings the mirror itself raises: `log-integrity` on a halt, counted when built (they commit with the halt). */
-export function integrityHooks(metrics: Metrics, extra?: MirrorHooks): MirrorHooks {
+export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: FindingWriter = findingOps): MirrorHooks {
   return {
     ...extra,
     ...(extra?.onEntries ? { onEntries: extra.onEntries } : {}),
     onIntegrity: (log, error, state, now) => {
       const f = integrityFinding(log, error, now);
       metrics.findings.inc({ rule: f.rule, severity: f.severity });
-      return [...findingOps(f), ...(extra?.onIntegrity?.(log, error, state, now) ?? [])];
+      return [...write(f), ...(extra?.onIntegrity?.(log, error, state, now) ?? [])];
     },
   };
 }
 
+/** Channels in a fixed order: their index is the outbox's channel byte. */
+export function channelsOf(config: Config): Channel[] {
+  const n = config.notify;
+  return [
+    ...n.webhooks.map((w, i) => webhookChannel(i, w.url, w.secret)),
+    ...n.slack.map((w, i) => slackChannel(i, w.url)),
+    ...n.alertmanager.map((w, i) => alertmanagerChannel(i, w.url)),
+    ...n.email.map((e, i) => emailChannel(i, e.smtp, e.from, e.to)),
+  ];
+}
+
 /** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
-async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], stalledAfterMs: number, since: number, logger: Logger): Promise<void> {
+async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], stalledAfterMs: number, since: number, logger: Logger, write: FindingWriter): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     const s = await store.getLogState(name);
@@ -81,7 +95,7 @@ async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metric
     if (!f) continue;
     setLogState(metrics, name, 'stalled');
     if (await findings.has(f.id)) continue;
-    await store.db.batch(findingOps(f));
+    await store.db.batch(write(f));
     metrics.findings.inc({ rule: f.rule, severity: f.severity });
     logger.warn({ log: name, finding: f.id }, f.message);
   }
@@ -110,8 +124,12 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     rulesWatch = w;
     logger.info({ rules: rules.rules.length, dir: config.rules }, 'rules loaded');
   }
-  const monitor = monitorHooks(() => rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'));
-  const hooks = integrityHooks(metrics, { ...monitor, ...extraHooks });
+  const channels = channelsOf(config);
+  const write: FindingWriter = (f) => [...findingOps(f), ...(f.status === 'suppressed' ? [] : outboxOps(f.id, channels.length, Date.now()))];
+  const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
+  const monitor = monitorHooks(() => rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write);
+  const hooks = integrityHooks(metrics, { ...monitor, afterCommit: () => void notifier.runOnce(), ...extraHooks }, write);
+  if (channels.length) notifier.start();
   const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');
@@ -162,7 +180,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     }),
   ];
   const stallTimer = setInterval(() => {
-    checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
+    checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
   stallTimer.unref();
   logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })) }, 'tlogwatch serving');
@@ -179,6 +197,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         abort.abort(new Error('shutdown'));
         clearInterval(stallTimer);
         rulesWatch?.close();
+        await notifier.stop();
         for (const j of jobs) await j.stop();
         await Promise.all(runs);
         await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -11,7 +11,10 @@ import type { RuleSet } from './compile.ts';
 import { evaluateEntry, isWatched } from './evaluate.ts';
 import type { Finding } from './finding.ts';
 
-export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?: (f: Finding[]) => void): MirrorHooks {
+/** Turns a finding into the ops that store it (and queue its notifications). */
+export type FindingWriter = (f: Finding) => BatchOp[];
+
+export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?: (f: Finding[]) => void, write: FindingWriter = findingOps): MirrorHooks {
   return {
     onEntries(_log, entries, now) {
       const rs = rules();
@@ -20,7 +23,7 @@ export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?
       const found: Finding[] = [];
       for (const { entry } of entries) {
         for (const f of evaluateEntry(rs, entry, now)) {
-          ops.push(...findingOps(f));
+          ops.push(...write(f));
           found.push(f);
           metrics.findings.inc({ rule: f.rule, severity: f.severity });
         }

@@ -1,0 +1,75 @@
+/**
+ * Notification channels: generic webhook (JSON, HMAC-SHA256 signature header), Slack-compatible incoming
+ * webhook, Prometheus Alertmanager (POST /api/v2/alerts), and email over SMTP (nodemailer). Each `send`
+ * resolves on delivery and throws on failure; retries are the outbox's business.
+ */
+import { createHmac } from 'node:crypto';
+import nodemailer from 'nodemailer';
+import type { Finding } from '../monitor/finding.ts';
+import { USER_AGENT } from '../version.ts';
+
+export interface Channel {
+  /** Bounded metric label, e.g. `webhook:0`. */
+  name: string;
+  send(f: Finding): Promise<void>;
+}
+
+async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<void> {
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers }, signal: AbortSignal.timeout(10_000) });
+  await res.body?.cancel();
+  if (!res.ok) throw new Error(`HTTP ${res.status} from ${new URL(url).host}`);
+}
+
+const title = (f: Finding) => `[${f.severity.toUpperCase()}] ${f.rule}: ${f.log}${f.index !== undefined ? `#${f.index}` : ''}`;
+
+/** JSON of the finding; `X-Tlogwatch-Signature: sha256=<hex HMAC of the body>` when a secret is set. */
+export function webhookChannel(i: number, url: string, secret?: string): Channel {
+  return {
+    name: `webhook:${i}`,
+    async send(f) {
+      const body = JSON.stringify({ type: 'tlogwatch.finding', finding: f });
+      const headers: Record<string, string> = { 'x-tlogwatch-finding': f.id };
+      if (secret) headers['x-tlogwatch-signature'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      await post(url, body, headers);
+    },
+  };
+}
+
+export function slackChannel(i: number, url: string): Channel {
+  return {
+    name: `slack:${i}`,
+    async send(f) {
+      const text = `${title(f)}\n${f.message}${f.identity ? `\nidentity: ${f.identity}` : ''}${f.digest ? `\ndigest: ${f.digest}` : ''}`;
+      await post(url, JSON.stringify({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${title(f)}*\n${f.message}` } }] }));
+    },
+  };
+}
+
+export function alertmanagerChannel(i: number, url: string): Channel {
+  return {
+    name: `alertmanager:${i}`,
+    async send(f) {
+      const alert = {
+        labels: { alertname: 'TlogwatchFinding', rule: f.rule, severity: f.severity, log: f.log, finding: f.id, ...(f.labels ?? {}) },
+        annotations: { summary: title(f), description: f.message, ...(f.identity ? { identity: f.identity } : {}), ...(f.digest ? { digest: f.digest } : {}) },
+        startsAt: new Date(f.firstSeen * 1000).toISOString(),
+      };
+      await post(`${url.replace(/\/+$/, '')}/api/v2/alerts`, JSON.stringify([alert]));
+    },
+  };
+}
+
+export function emailChannel(i: number, smtpUrl: string, from: string, to: string[]): Channel {
+  const transport = nodemailer.createTransport(smtpUrl);
+  return {
+    name: `email:${i}`,
+    async send(f) {
+      await transport.sendMail({
+        from,
+        to,
+        subject: `tlogwatch ${title(f)}`,
+        text: `${f.message}\n\n${JSON.stringify(f, null, 2)}\n`,
+      });
+    },
+  };
+}

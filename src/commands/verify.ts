@@ -11,6 +11,10 @@ import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
 import { resolveTrustedRoot } from '../trust/tuf.ts';
 import { verifyTlogEntry } from '../verify/offline.ts';
+import type { RuleSet } from '../monitor/compile.ts';
+import { evaluateEntry } from '../monitor/evaluate.ts';
+import { checkRules, formatRuleErrors, readRuleFiles } from '../monitor/load.ts';
+import { withStatement } from '../mirror/ingest.ts';
 
 /** Sigstore bundles and Rekor responses are kilobytes; refuse anything absurd before reading it. */
 const MAX_INPUT_BYTES = 32 * 1024 * 1024;
@@ -38,7 +42,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help || files.length === 0) {
-    process.stderr.write('usage: tlogwatch verify [--trusted-root FILE] [--json] FILE...\n');
+    process.stderr.write('usage: tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] FILE...\n');
     return values.help ? 0 : 2;
   }
   let trust;
@@ -47,6 +51,20 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   } catch (e) {
     process.stderr.write(`tlogwatch verify: ${describeError(e)}\n`);
     return 2;
+  }
+  let ruleSet: RuleSet | undefined;
+  if (values.rules) {
+    try {
+      const r = checkRules(readRuleFiles(values.rules));
+      if (!r.ok) {
+        process.stderr.write(`${formatRuleErrors(r.errors)}\n`);
+        return 2;
+      }
+      ruleSet = r.ruleSet;
+    } catch (e) {
+      process.stderr.write(`tlogwatch verify: --rules ${values.rules}: ${describeError(e)}\n`);
+      return 2;
+    }
   }
   let code = 0;
   for (const file of files) {
@@ -74,6 +92,14 @@ export async function verifyCommand(argv: string[]): Promise<number> {
         const c = r.checks;
         const who = r.entry.signer?.san ?? r.entry.signer?.fingerprint ?? '';
         process.stdout.write(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set} ${who}${r.error ? ` (${r.error})` : ''}\n`);
+      }
+      if (ruleSet) {
+        const env = t.bundleContent?.dsseEnvelope;
+        if (env) withStatement(r.entry, env.payload, 'bundle');
+        for (const f of evaluateEntry(ruleSet, r.entry, Math.floor(Date.now() / 1000))) {
+          if (f.kind === 'violation' && f.status === 'open' && code === 0) code = 1;
+          process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}\n`);
+        }
       }
     }
   }

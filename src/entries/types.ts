@@ -66,6 +66,22 @@ export interface DecodeProblem {
   message: string;
 }
 
+/** Facts from an in-toto statement about the entry (SLSA provenance v0.2/v1; other predicates by type). */
+export interface Provenance {
+  predicateType: string;
+  builderId?: string;
+  buildType?: string;
+  /** Source repository URI without `git+` and `@ref` (e.g. https://github.com/acme/api). */
+  sourceRepository?: string;
+  sourceRef?: string;
+  sourceDigest?: string;
+  /** Unix seconds. */
+  startedOn?: number;
+  finishedOn?: number;
+  /** Where the statement came from. */
+  from: 'attestation' | 'bundle';
+}
+
 export interface Entry {
   /** The log's name in this mirror (config key), e.g. `rekor.sigstore.dev` or `log2025-1`. */
   log: string;
@@ -86,6 +102,8 @@ export interface Entry {
   /** The first signer; `signers` carries all of them when there are several (DSSE). */
   signer?: Signer;
   signers?: Signer[];
+  /** The build provenance, when an attestation or a posted bundle carried one. */
+  provenance?: Provenance;
   /** Set when the body was not fully understood. */
   problem?: DecodeProblem;
 }

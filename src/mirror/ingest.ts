@@ -14,6 +14,7 @@ import { leafHash } from '../merkle/rfc6962.ts';
 import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
 import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
+import { decodeStatement } from '../monitor/provenance.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 
@@ -36,6 +37,15 @@ export interface IngestResult {
   entries: IngestedEntry[];
   nodes: StoredNode[];
   frontier: CompactRange;
+}
+
+/** Provenance from an in-toto statement, and its subject digests indexed with the entry (so searching an
+ *  artifact's digest also finds its attestations). */
+export function withStatement(entry: Entry, payload: Uint8Array, from: 'attestation' | 'bundle'): void {
+  const st = decodeStatement(payload, from);
+  if (!st) return;
+  entry.provenance = st.provenance;
+  entry.digests = [...new Set([...entry.digests, ...st.subjects])].sort();
 }
 
 /**
@@ -83,6 +93,7 @@ export function ingestBatch(
     };
     const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta, { certificates }) : decodeRekorV1Body(leaf.body, meta, { certificates });
     entry.observedAt ??= observedAt;
+    if (leaf.attestation) withStatement(entry, leaf.attestation, 'attestation');
     entries.push({ entry, body: leaf.body, leaf });
   }
   return { entries, nodes, frontier: next };

@@ -33,6 +33,7 @@ export interface CompiledRule {
     keys?: Set<string>;
     kinds?: Set<string>;
     timeWindow?: TimeWindow;
+    provenance?: { required: boolean; builders?: PatternSet; buildTypes?: PatternSet; sourceRepositories?: PatternSet };
   };
   suppress: Array<{ digest?: string; identity?: Pattern; until?: number; reason: string }>;
 }
@@ -70,6 +71,15 @@ export function compileRule(rule: Rule, file: string): CompiledRule {
       ...def('keys', e.keys ? new Set(e.keys.map(fp)) : undefined),
       ...def('kinds', set(e.kinds)),
       ...def('timeWindow', e.timeWindow),
+      ...def(
+        'provenance',
+        e.provenance && {
+          required: e.provenance.required,
+          ...def('builders', compileSet(e.provenance.builders)),
+          ...def('buildTypes', compileSet(e.provenance.buildTypes)),
+          ...def('sourceRepositories', compileSet(e.provenance.sourceRepositories)),
+        },
+      ),
     },
     suppress: rule.suppress.map((s) => ({
       reason: s.reason,

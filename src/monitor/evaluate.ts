@@ -77,6 +77,21 @@ export function violations(r: CompiledRule, e: Entry): Violation[] {
     const t = e.integratedTime ?? e.observedAt;
     const why = t === undefined ? 'the entry has no time' : outsideWindow(t, x.timeWindow);
     if (why) out.push({ expectation: 'expect.timeWindow', actual: t === undefined ? null : new Date(t * 1000).toISOString(), message: `signed outside the allowed window: ${why}` });
+    for (const [what, pt] of [['build started', e.provenance?.startedOn], ['build finished', e.provenance?.finishedOn]] as const) {
+      const w = pt === undefined ? undefined : outsideWindow(pt, x.timeWindow);
+      if (w) out.push({ expectation: 'expect.timeWindow', actual: new Date(pt! * 1000).toISOString(), message: `${what} outside the allowed window: ${w}` });
+    }
+  }
+  const xp = x.provenance;
+  if (xp) {
+    const p = e.provenance;
+    if (!p) {
+      if (xp.required) out.push({ expectation: 'expect.provenance', actual: null, message: 'no provenance statement is known for this entry' });
+    } else {
+      checkSet(out, 'provenance.builders', xp.builders, p.builderId, 'provenance builder');
+      checkSet(out, 'provenance.buildTypes', xp.buildTypes, p.buildType, 'provenance build type');
+      checkSet(out, 'provenance.sourceRepositories', xp.sourceRepositories, p.sourceRepository, 'provenance source repository');
+    }
   }
   return out;
 }

@@ -55,7 +55,16 @@ export const RuleSchema = z
         visibility: z.array(z.enum(['public', 'private', 'internal'])).min(1).optional(),
         keys: z.array(Fingerprint).min(1).optional().describe('Allowed signer certificate/key fingerprints'),
         kinds: z.array(z.string()).min(1).optional(),
-        timeWindow: TimeWindowSchema.optional(),
+        timeWindow: TimeWindowSchema.optional().describe('Also applied to the provenance startedOn/finishedOn when a statement is known'),
+        provenance: z
+          .object({
+            required: z.boolean().default(false).describe('A watched entry without a known provenance statement breaks this expectation'),
+            builders: Patterns.optional().describe('builder.id'),
+            buildTypes: Patterns.optional(),
+            sourceRepositories: Patterns.optional().describe('externalParameters.workflow.repository / resolvedDependencies / configSource / materials'),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({}),

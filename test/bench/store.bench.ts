@@ -65,6 +65,8 @@ interface Result {
   rate: number;
   bytesPerEntry: number;
   keysPerEntry: number;
+  /** Store.open on the uncompacted store right after the writes (LevelDB replays its log). */
+  reopenMs?: number;
 }
 
 async function compactedBytes(db: Level<Uint8Array, Uint8Array>, dir: string): Promise<number> {
@@ -120,9 +122,13 @@ function commits(items: Item[], indexMode: IndexMode, isWatched?: (e: Entry) => 
       });
     }
     const rate = items.length / ((performance.now() - start) / 1000);
+    await store.close();
+    const t = performance.now();
+    const reopened = await Store.open(dir, { indexMode });
+    const reopenMs = performance.now() - t;
     let indexKeys = 0;
-    for await (const _ of store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) })) indexKeys++;
-    return { rate, bytesPerEntry: (await compactedBytes(store.db, dir)) / items.length, keysPerEntry: indexKeys / items.length };
+    for await (const _ of reopened.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) })) indexKeys++;
+    return { rate, bytesPerEntry: (await compactedBytes(reopened.db, dir)) / items.length, keysPerEntry: indexKeys / items.length, reopenMs };
   });
 }
 
@@ -197,5 +203,14 @@ Entry values alone (average body ${fmt(body)} bytes):
 | store codec: body + facts not in the body (record decoded again on read) | ${fmt(facts.raw)} | ${fmt(facts.disk)} |
 
 Reading an entry back: ${decodeUs.toFixed(0)} µs with the store codec (decoding the body and its certificate), ${parseUs.toFixed(0)} µs
-with the plain JSON record (JSON.parse).
+with the plain JSON record (JSON.parse). Reopening the store right after the writes (no compaction):
+${all.reopenMs!.toFixed(0)} ms for ${fmt(N)} entries in index mode \`all\`.
+
+Notes: the baseline's index keys are random, so they land all over the key space and cost LevelDB more
+compaction than the store's, which share prefixes (field, value) and sort by time; that is why
+\`watched\` can beat it. Index keys are small on disk after LevelDB's prefix compression: full indexes
+add ~${fmt(all.bytesPerEntry - wat.bytesPerEntry)} bytes per entry over \`watched\`. The body dominates; the store codec keeps it
+and re-derives the Entry record on read instead of storing the ~1.5 KB of decoded certificate claims.
+The crash test (test/integration/store/crash.test.ts) reopens a store of 100k+ entries after repeated
+SIGKILLs in well under a second (it prints the time).
 `);

@@ -142,6 +142,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     logger,
     logNames: () => names,
     extend: (a, h) => findingsRoutes(a, h, findings),
+    logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     beforeMetrics: async () => {
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);

@@ -16,6 +16,7 @@ import { apiError, errorResponse } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { EntryQuery, Index, LogName, PageQuery, SearchQuery, Uuid } from './params.ts';
 import { rekorRoutes } from './rekor.ts';
+import { bundleRoutes } from './bundle.ts';
 import { searchEntries } from './search.ts';
 import { entryView, inclusionProofView, logView } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
@@ -33,6 +34,8 @@ export interface ApiOptions {
   rateLimitPerMinute?: number;
   /** Extra routes (findings, bundles) mounted by other modules. */
   extend?: (app: Hono, h: ApiHelpers) => void;
+  /** The log's key ID (for bundles of tiles logs, whose entries do not carry it). */
+  logKeyId?: (log: string) => Uint8Array | undefined;
   /** Refreshes point-in-time gauges (e.g. open findings) before /metrics is rendered. */
   beforeMetrics?: () => Promise<void>;
 }
@@ -170,6 +173,7 @@ export function createApp(o: ApiOptions): Hono {
     return c.json(view);
   });
 
+  bundleRoutes(app, store, o.logKeyId ?? (() => undefined));
   rekorRoutes(app, o);
   o.extend?.(app, helpers);
   return app;

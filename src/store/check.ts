@@ -43,7 +43,8 @@ async function scan<T>(it: { nextv(size: number): Promise<T[]>; close(): Promise
 /** `fullIndex(entry index)` says whether an entry should have full indexes (index mode `watched`). */
 export async function checkLog(store: Store, log: string, fullIndex: (index: number) => boolean = () => store.indexMode === 'all'): Promise<LogCheck> {
   const state = await store.getLogState(log);
-  const id = await store.logId(log);
+  const id = state ? await store.logId(log) : undefined;
+  if (id === undefined) return { log, state, entries: 0, indexKeys: 0, problems: [] };
   const problems: string[] = [];
   const problem = (p: string) => void (problems.length < MAX_PROBLEMS && problems.push(p));
   const first = state?.startIndex ?? 0n;

@@ -128,6 +128,7 @@ export class Store {
   readonly indexMode: IndexMode;
   private readonly logIds = new Map<string, number>();
   private readonly logNames = new Map<number, string>();
+  private allocation: Promise<unknown> = Promise.resolve();
 
   private constructor(db: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
     this.db = db;
@@ -165,19 +166,26 @@ export class Store {
     await this.db.close();
   }
 
-  /** The 2-byte id of a log name, allocated on first use. */
-  async logId(name: string): Promise<number> {
+  /** The 2-byte id of a log name, allocated on first use (allocations are serialised: followers start together). */
+  logId(name: string): Promise<number> {
     const known = this.logIds.get(name);
-    if (known !== undefined) return known;
-    const next = await this.db.get(NEXT_LOG_KEY);
-    const id = next ? readU16(next, 0) : 1;
-    await this.db.batch([
-      { type: 'put', key: key(Bucket.META, 'log:', name), value: u16(id) },
-      { type: 'put', key: NEXT_LOG_KEY, value: u16(id + 1) },
-    ]);
-    this.logIds.set(name, id);
-    this.logNames.set(id, name);
-    return id;
+    if (known !== undefined) return Promise.resolve(known);
+    const allocated = this.allocation.then(async () => {
+      const again = this.logIds.get(name);
+      if (again !== undefined) return again;
+      const next = await this.db.get(NEXT_LOG_KEY);
+      const id = next ? readU16(next, 0) : 1;
+      if (id >= 0xffff) throw new TlogwatchError('STORE_CORRUPT', 'no log ids left (65534 logs)', { kind: 'fatal' });
+      await this.db.batch([
+        { type: 'put', key: key(Bucket.META, 'log:', name), value: u16(id) },
+        { type: 'put', key: NEXT_LOG_KEY, value: u16(id + 1) },
+      ]);
+      this.logIds.set(name, id);
+      this.logNames.set(id, name);
+      return id;
+    });
+    this.allocation = allocated.catch(() => undefined);
+    return allocated;
   }
 
   logNameOf(id: number): string | undefined {
@@ -188,8 +196,11 @@ export class Store {
     return [...this.logIds.keys()];
   }
 
+  /** Never allocates an id: names can come from API requests. */
   async getLogState(name: string): Promise<LogState | undefined> {
-    const v = await this.db.get(key(Bucket.LOG_STATE, u16(await this.logId(name))));
+    const id = this.logIds.get(name);
+    if (id === undefined) return undefined;
+    const v = await this.db.get(key(Bucket.LOG_STATE, u16(id)));
     return v === undefined ? undefined : decodeJson<LogState>(v);
   }
 

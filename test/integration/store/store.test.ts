@@ -243,6 +243,20 @@ describe('Store', () => {
     await store.close();
   });
 
+  it('gives logs distinct ids when they first appear together, and the same ids after reopening', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    const names = Array.from({ length: 12 }, (_, i) => `log-${i}`);
+    const ids = await Promise.all(names.map((n) => store.logId(n)));
+    expect(new Set(ids).size).toBe(names.length);
+    expect(await Promise.all(names.map((n) => store.logId(n)))).toEqual(ids);
+    await store.close();
+    const again = await Store.open(dir);
+    expect(await Promise.all(names.map((n) => again.logId(n)))).toEqual(ids);
+    expect(await again.logId('new')).toBe(Math.max(...ids) + 1);
+    await again.close();
+  });
+
   it('reports its size and compacts', async () => {
     const store = await Store.open(tmp());
     await fill(store, 300, { batch: 100 });

@@ -332,7 +332,10 @@ export class Store {
     const id = this.logIds.get(log);
     if (id === undefined) return { checkpoints: [], next: null };
     const prefix = key(Bucket.CHECKPOINT, u16(id), u16(opts.tree ?? 0));
-    const lt = opts.cursor ? key(prefix, u64(BigInt(opts.cursor))) : prefixEnd(prefix);
+    if (opts.cursor !== undefined && !(/^(0|[1-9]\d{0,19})$/.test(opts.cursor) && BigInt(opts.cursor) < 1n << 64n)) {
+      throw new TlogwatchError('API_BAD_REQUEST', 'cursor is not one this API returned');
+    }
+    const lt = opts.cursor !== undefined ? key(prefix, u64(BigInt(opts.cursor))) : prefixEnd(prefix);
     const out: VerifiedHead[] = [];
     for await (const v of this.db.values({ gte: prefix, lt, reverse: true, limit: opts.limit + 1 })) out.push(decodeJson<VerifiedHead>(v));
     const more = out.length > opts.limit;

@@ -48,6 +48,8 @@ describe('Store', () => {
     const page2 = await store.listCheckpoints('l', { limit: 10, cursor: cps.next! });
     expect(page2.checkpoints.map((c) => c.size)).toEqual([10n]);
     expect(page2.next).toBeNull();
+    await expect(store.listCheckpoints('l', { limit: 1, cursor: 'abc' })).rejects.toSatisfy((e) => isTlogwatchError(e, 'API_BAD_REQUEST'));
+    await expect(store.listCheckpoints('l', { limit: 1, cursor: '1'.repeat(30) })).rejects.toSatisfy((e) => isTlogwatchError(e, 'API_BAD_REQUEST'));
     expect((await checkLog(store, 'l')).problems).toEqual([]);
     await store.close();
   });

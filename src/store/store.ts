@@ -8,10 +8,8 @@ import { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
 import type { Entry, Signer } from '../entries/types.ts';
 import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
-import { CompactRange } from '../merkle/compact.ts';
-import { nodeHash } from '../merkle/rfc6962.ts';
-import { frontierNodeIds, hashRun } from '../merkle/tiles.ts';
 import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-value.ts';
+import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
   digestToBytes,
@@ -108,20 +106,6 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
 }
 
 export const entryTime = (e: Entry) => e.integratedTime ?? e.observedAt ?? 0;
-
-/**
- * Frontier nodes wholly left of where the mirror started: the mirror never appends those leaves, so no
- * tile-row hash covers them; stored at their own level they let proofs span the start (readNode).
- */
-function preStartNodes(state: LogState): Array<{ level: number; index: bigint; hash: Uint8Array }> {
-  const localStart = state.startIndex - (state.shard?.offset ?? 0n);
-  if (localStart <= 0n) return [];
-  const range = CompactRange.deserialize(state.frontier);
-  const hashes = range.nodes();
-  return frontierNodeIds(range.size)
-    .map((n, i) => ({ ...n, hash: hashes[i]! }))
-    .filter((n) => (n.index + 1n) << BigInt(n.level) <= localStart);
-}
 
 export class Store {
   readonly db: Level<Uint8Array, Uint8Array>;
@@ -296,36 +280,13 @@ export class Store {
     return { refs, next: more && last ? Buffer.from(last).toString('base64url') : null };
   }
 
-  /**
-   * A reader of any complete-subtree node of a log's tree, from the stored tile rows: node (L, i) is the
-   * MTH of 2^(L mod 8) consecutive stored hashes of row 8·⌊L/8⌋ (at most 255 hashings). Left of where
-   * the mirror started only the frontier's nodes exist (`preStartNodes`), so when a row is incomplete the
-   * node is looked up as stored, else computed from its two children.
-   */
+  /** Any complete-subtree node of a log's tree (`tree` = Rekor v1 shard sequence), from the stored hashes (tree-hashes.ts). */
   hashReader(log: string, tree = 0): AsyncHashReader {
     return async (nodes: readonly NodeId[]) => {
       const id = this.logIds.get(log);
       if (id === undefined) throw new TlogwatchError('API_NOT_FOUND', `no log named ${log}`);
-      return Promise.all(nodes.map((n) => this.readNode(id, tree, n.level, n.index)));
+      return Promise.all(nodes.map((n) => readNode(this.db, { id, name: log, tree }, n.level, n.index)));
     };
-  }
-
-  private async readNode(id: number, tree: number, level: number, index: bigint): Promise<Uint8Array> {
-    const r = level % 8;
-    const first = index << BigInt(r);
-    const count = 1 << r;
-    const hashes: Uint8Array[] = [];
-    for await (const v of this.db.values({ gte: nodeKey(id, tree, level - r, first), lt: nodeKey(id, tree, level - r, first + BigInt(count)) })) hashes.push(v);
-    if (hashes.length === count) return hashRun(hashes);
-    if (r > 0) {
-      const exact = await this.db.get(nodeKey(id, tree, level, index));
-      if (exact !== undefined) return exact;
-    }
-    if (level === 0) {
-      throw new TlogwatchError('API_NOT_FOUND', `the mirror holds no hash for leaf ${index} of ${this.logNames.get(id) ?? id} (tree ${tree}): it is before the mirror's start, or the store lost it`);
-    }
-    const left = await this.readNode(id, tree, level - 1, index * 2n);
-    return nodeHash(left, await this.readNode(id, tree, level - 1, index * 2n + 1n));
   }
 
   async listCheckpoints(log: string, opts: { limit: number; cursor?: string; tree?: number }): Promise<{ checkpoints: VerifiedHead[]; next: string | null }> {

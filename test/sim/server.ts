@@ -219,8 +219,10 @@ function tiles(log: SimLog, req: IncomingMessage, path: string): Reply {
   if (t.level === 'entries') {
     if (start + t.width > size) return errorReply(404, 'not found');
     const parts: Buffer[] = [];
-    for (let i = start; i < start + t.width; i++) {
-      const b = log.servedBody(i);
+    // One read for the whole bundle unless a fault may change or drop bodies in it.
+    const faulty = ['drop', 'rewrite', 'tile-mismatch', 'fork'].some((f) => log.faults.has(f as never));
+    const bodies = faulty ? Array.from({ length: t.width }, (_, i) => log.servedBody(start + i)) : log.bodies.range(start, start + t.width);
+    for (const b of bodies) {
       if (!b) continue;
       const len = Buffer.alloc(2);
       len.writeUInt16BE(b.length);

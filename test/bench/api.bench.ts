@@ -61,7 +61,7 @@ async function load(url: string, paths: (i: number) => string, seconds = 10) {
     url,
     connections: 50,
     duration: seconds,
-    requests: [{ setupRequest: (req: Record<string, unknown>) => ({ ...req, path: paths(i++) }) }],
+    requests: [{ setupRequest: (req) => ({ ...req, path: paths(i++) }) }],
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }

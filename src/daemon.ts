@@ -11,7 +11,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
-import cron from 'node-cron';
 import { createApp } from './api/app.ts';
 import type { Config } from './config/schema.ts';
 import { TlogwatchError, describeError } from './errors.ts';
@@ -20,6 +19,7 @@ import { createMetrics, setLogState, type Metrics } from './metrics.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
 import { Store } from './store/store.ts';
+import { scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES } from './monitor/finding.ts';
 import { findingsRoutes } from './api/findings.ts';
@@ -166,20 +166,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const runs = followers.map((f) =>
     f.run(abort.signal).catch((e: unknown) => logger.error({ log: f.cfg.name, err: describeError(e) }, 'follower stopped')),
   );
-  const jobs = [
-    cron.schedule(config.jobs.compaction, async () => {
-      const t = Date.now();
-      try {
-        await store.compact();
-        metrics.jobRuns.inc({ job: 'compaction', result: 'ok' });
-        metrics.jobLastSuccess.set({ job: 'compaction' }, Math.floor(Date.now() / 1000));
-        logger.info({ job: 'compaction', ms: Date.now() - t }, 'job done');
-      } catch (e) {
-        metrics.jobRuns.inc({ job: 'compaction', result: 'error' });
-        logger.error({ job: 'compaction', err: describeError(e) }, 'job failed');
-      }
-    }),
-  ];
+  const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, tufCacheDir: config.tufCacheDir ?? join(config.dataDir, 'tuf') });
   const stallTimer = setInterval(() => {
     checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);

@@ -1,0 +1,153 @@
+/**
+ * Scheduled jobs (node-cron, cadences in the config's `jobs`), each counted in
+ * tlogwatch_job_runs_total{job,result} and tlogwatch_job_last_success_timestamp_seconds{job}:
+ *
+ * - reverify: re-hash a rolling window of stored entry bodies and compare them with the tree hashes the
+ *   mirror stored when it verified them, and recompute the root of the latest verified checkpoint from the
+ *   stored tree. A mismatch means the store changed under us (disk corruption, tampering): a critical
+ *   `store-integrity` finding, with what differs;
+ * - dailyDigest: one informational finding summarising the last 24 hours' findings, delivered through the
+ *   notification channels like any other;
+ * - trustedRootRefresh: refresh the TUF cache (public-good trust), warning when the logs' keys changed;
+ * - compaction: LevelDB compaction.
+ */
+import cron from 'node-cron';
+import type { Config } from './config/schema.ts';
+import { describeError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { leafHash } from './merkle/rfc6962.ts';
+import { treeRootAsync } from './merkle/prove.ts';
+import type { Metrics } from './metrics.ts';
+import { findingId, type Finding } from './monitor/finding.ts';
+import type { FindingWriter } from './monitor/hooks.ts';
+import type { FindingsRepo } from './store/findings.ts';
+import type { Store } from './store/store.ts';
+import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
+import { bytesEqual, toHex } from './util/bytes.ts';
+
+export interface JobContext {
+  config: Config;
+  store: Store;
+  findings: FindingsRepo;
+  metrics: Metrics;
+  logger: Logger;
+  logNames: string[];
+  write: FindingWriter;
+  tufCacheDir: string;
+  now?: () => number;
+}
+
+const REVERIFY_WINDOW = 4096;
+const cursors = new Map<string, number>();
+
+/** Re-hashes the next window of a log's stored bodies against its stored level-0 hashes and checks the root. */
+export async function reverifyLog(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[] }> {
+  const { store } = ctx;
+  const state = await store.getLogState(log);
+  if (!state?.verified) return { checked: 0, problems: [] };
+  const offset = Number(state.shard?.offset ?? 0n);
+  const first = Math.max(Number(state.startIndex), offset);
+  const end = offset + Number(state.verified.size);
+  const problems: string[] = [];
+  const read = store.hashReader(log, state.shard?.seq ?? 0);
+  let from = cursors.get(log) ?? first;
+  if (from < first || from >= end) from = first;
+  const to = Math.min(end, from + REVERIFY_WINDOW);
+  let checked = 0;
+  for (let i = from; i < to; i++) {
+    const got = await store.getEntry(log, i);
+    if (!got) {
+      problems.push(`entry ${i} is missing from the store`);
+      continue;
+    }
+    const [stored] = await read([{ level: 0, index: BigInt(i - offset) }]).catch(() => [undefined]);
+    const lh = leafHash(got.body);
+    if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
+    checked++;
+  }
+  cursors.set(log, to >= end ? first : to);
+  if (Number(state.startIndex) <= offset) {
+    const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
+      problems.push(`cannot recompute the verified root: ${describeError(e)}`);
+      return undefined;
+    });
+    if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
+  }
+  return { checked, problems };
+}
+
+async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Promise<void> {
+  try {
+    await fn();
+    ctx.metrics.jobRuns.inc({ job, result: 'ok' });
+    ctx.metrics.jobLastSuccess.set({ job }, Math.floor(Date.now() / 1000));
+  } catch (e) {
+    ctx.metrics.jobRuns.inc({ job, result: 'error' });
+    ctx.logger.error({ job, err: describeError(e) }, 'job failed');
+  }
+}
+
+export async function reverify(ctx: JobContext): Promise<void> {
+  const now = Math.floor((ctx.now ?? Date.now)() / 1000);
+  for (const log of ctx.logNames) {
+    const r = await reverifyLog(ctx, log);
+    ctx.logger.info({ job: 'reverify', log, checked: r.checked, problems: r.problems.length }, 'reverify window done');
+    if (r.problems.length === 0) continue;
+    const f: Finding = {
+      id: findingId('store-integrity', log, `${now}`),
+      rule: 'store-integrity',
+      kind: 'integrity',
+      severity: 'critical',
+      message: `the stored mirror of ${log} no longer matches what was verified: ${r.problems.slice(0, 3).join('; ')}${r.problems.length > 3 ? ` (+${r.problems.length - 3} more)` : ''}`,
+      log,
+      firstSeen: now,
+      status: 'open',
+      evidence: { problems: r.problems.slice(0, 100) },
+    };
+    await ctx.store.db.batch(ctx.write(f));
+    ctx.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+    ctx.metrics.verificationFailures.inc({ log, reason: 'STORE_INTEGRITY' });
+  }
+}
+
+export async function dailyDigest(ctx: JobContext): Promise<void> {
+  const now = Math.floor((ctx.now ?? Date.now)() / 1000);
+  const { findings } = await ctx.findings.list({ since: now - 86_400, limit: 1000 });
+  const real = findings.filter((f) => f.rule !== 'daily-digest');
+  const bySeverity = new Map<string, number>();
+  for (const f of real) bySeverity.set(f.severity, (bySeverity.get(f.severity) ?? 0) + 1);
+  const open = real.filter((f) => f.status === 'open').length;
+  const f: Finding = {
+    id: findingId('daily-digest', '*', new Date(now * 1000).toISOString().slice(0, 10)),
+    rule: 'daily-digest',
+    kind: 'info',
+    severity: 'info',
+    message: real.length === 0 ? 'no findings in the last 24 hours' : `${real.length} finding(s) in the last 24 hours (${[...bySeverity].map(([s, n]) => `${n} ${s}`).join(', ')}), ${open} still open`,
+    log: '*',
+    firstSeen: now,
+    status: 'open',
+    evidence: { findings: real.slice(0, 50).map((x) => ({ id: x.id, rule: x.rule, severity: x.severity, log: x.log, index: x.index, status: x.status })) },
+  };
+  if (await ctx.findings.has(f.id)) return;
+  await ctx.store.db.batch(ctx.write(f));
+}
+
+export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<void> }> {
+  const j = ctx.config.jobs;
+  const tasks = [
+    cron.schedule(j.reverify, () => runJob(ctx, 'reverify', () => reverify(ctx))),
+    cron.schedule(j.dailyDigest, () => runJob(ctx, 'dailyDigest', () => dailyDigest(ctx))),
+    cron.schedule(j.compaction, () => runJob(ctx, 'compaction', () => ctx.store.compact())),
+  ];
+  if (!ctx.config.trustedRoot) {
+    tasks.push(
+      cron.schedule(j.trustedRootRefresh, () =>
+        runJob(ctx, 'trustedRootRefresh', async () => {
+          const root = await fetchPublicGoodTrustedRoot(ctx.tufCacheDir);
+          ctx.logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed; restart to follow newly listed logs');
+        }),
+      ),
+    );
+  }
+  return tasks;
+}

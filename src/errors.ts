@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'MERKLE_BAD_PROOF'
   | 'MERKLE_ROOT_MISMATCH'
   | 'MERKLE_RANGE'
+  | 'MERKLE_BAD_HASHES'
   // note/
   | 'NOTE_MALFORMED'
   | 'NOTE_NO_VERIFIED_SIGNATURE'

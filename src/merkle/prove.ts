@@ -9,7 +9,7 @@
  */
 import { TlogwatchError } from '../errors.ts';
 import { bitLength, splitPoint } from './bits.ts';
-import { EMPTY_ROOT, nodeHash } from './rfc6962.ts';
+import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './rfc6962.ts';
 
 /** Node (level L, index i) is the root of the perfect subtree over leaves [i·2^L, (i+1)·2^L). */
 export interface NodeId {
@@ -64,16 +64,35 @@ function subproofRanges(m: bigint, lo: bigint, hi: bigint, b: boolean): Range[] 
   return [...subproofRanges(m - k, lo + k, hi, false), { lo, hi: lo + k }];
 }
 
-interface Plan {
+/**
+ * Which stored nodes a proof or root needs (`nodes`, read in one batch) and how to fold them into the
+ * result (`assemble`, given the hashes in the same order). Pure index math, shared by the sync and
+ * async entry points below, and usable on its own to prefetch.
+ */
+export interface Plan {
   nodes: NodeId[];
-  assemble(hashes: Uint8Array[]): Uint8Array[];
+  assemble(hashes: readonly Uint8Array[]): Uint8Array[];
+}
+
+function readerError(message: string): TlogwatchError {
+  return new TlogwatchError('MERKLE_BAD_HASHES', message, { kind: 'fatal' });
+}
+
+function describe(h: unknown): string {
+  return h instanceof Uint8Array ? `${h.length} bytes` : typeof h;
 }
 
 function planRanges(ranges: Range[]): Plan {
   const parts = ranges.map((r) => rangeNodes(r.lo, r.hi));
+  const nodes = parts.flat();
   return {
-    nodes: parts.flat(),
+    nodes,
     assemble(hashes) {
+      // A reader that answers wrongly is a broken store, not a bad request.
+      if (hashes.length !== nodes.length) throw readerError(`hash reader returned ${hashes.length} hashes for ${nodes.length} nodes`);
+      hashes.forEach((h, i) => {
+        if (!(h instanceof Uint8Array) || h.length !== HASH_SIZE) throw readerError(`hash reader returned ${describe(h)} for node (${nodes[i]!.level}, ${nodes[i]!.index})`);
+      });
       let at = 0;
       return parts.map((p) => {
         const hs = hashes.slice(at, at + p.length);
@@ -86,19 +105,23 @@ function planRanges(ranges: Range[]): Plan {
   };
 }
 
-function inclusionPlan(index: bigint, size: bigint): Plan {
+/** RFC 9162 §2.1.3.1 PATH(index, D[0:size]), leaf to root. */
+export function inclusionPlan(index: bigint, size: bigint): Plan {
   if (index < 0n || index >= size) throw new TlogwatchError('MERKLE_RANGE', `leaf ${index} is not below size ${size}`);
   return planRanges(inclusionRanges(index, 0n, size));
 }
 
-function consistencyPlan(size1: bigint, size2: bigint): Plan {
+/** RFC 9162 §2.1.4.1 PROOF(size1, D[0:size2]); empty for size1 = 0 or size1 = size2. */
+export function consistencyPlan(size1: bigint, size2: bigint): Plan {
   if (size1 < 0n || size1 > size2) throw new TlogwatchError('MERKLE_RANGE', `bad consistency sizes ${size1} → ${size2}`);
   if (size1 === 0n || size1 === size2) return planRanges([]);
   return planRanges(subproofRanges(size1, 0n, size2, true));
 }
 
-function rootPlan(size: bigint): Plan {
-  return size === 0n ? { nodes: [], assemble: () => [EMPTY_ROOT] } : planRanges([{ lo: 0n, hi: size }]);
+/** MTH(D[0:size]) from the frontier nodes of [0, size). */
+export function rootPlan(size: bigint): Plan {
+  if (size < 0n) throw new TlogwatchError('MERKLE_RANGE', `negative tree size ${size}`);
+  return size === 0n ? { nodes: [], assemble: () => [new Uint8Array(EMPTY_ROOT)] } : planRanges([{ lo: 0n, hi: size }]);
 }
 
 function run(plan: Plan, read: HashReader): Uint8Array[] {
@@ -108,9 +131,24 @@ async function runAsync(plan: Plan, read: AsyncHashReader): Promise<Uint8Array[]
   return plan.assemble(plan.nodes.length ? await read(plan.nodes) : []);
 }
 
-export const proveInclusion = (index: bigint, size: bigint, read: HashReader) => run(inclusionPlan(index, size), read);
-export const proveConsistency = (size1: bigint, size2: bigint, read: HashReader) => run(consistencyPlan(size1, size2), read);
-export const treeRoot = (size: bigint, read: HashReader) => run(rootPlan(size), read)[0]!;
-export const proveInclusionAsync = (index: bigint, size: bigint, read: AsyncHashReader) => runAsync(inclusionPlan(index, size), read);
-export const proveConsistencyAsync = (size1: bigint, size2: bigint, read: AsyncHashReader) => runAsync(consistencyPlan(size1, size2), read);
-export const treeRootAsync = async (size: bigint, read: AsyncHashReader) => (await runAsync(rootPlan(size), read))[0]!;
+/** RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `size`, leaf to root. */
+export function proveInclusion(index: bigint, size: bigint, read: HashReader): Uint8Array[] {
+  return run(inclusionPlan(index, size), read);
+}
+/** RFC 9162 §2.1.4.1 consistency proof from `size1` to `size2` (empty when size1 is 0 or equals size2). */
+export function proveConsistency(size1: bigint, size2: bigint, read: HashReader): Uint8Array[] {
+  return run(consistencyPlan(size1, size2), read);
+}
+/** MTH of the first `size` leaves (EMPTY_ROOT for 0). */
+export function treeRoot(size: bigint, read: HashReader): Uint8Array {
+  return run(rootPlan(size), read)[0]!;
+}
+export function proveInclusionAsync(index: bigint, size: bigint, read: AsyncHashReader): Promise<Uint8Array[]> {
+  return runAsync(inclusionPlan(index, size), read);
+}
+export function proveConsistencyAsync(size1: bigint, size2: bigint, read: AsyncHashReader): Promise<Uint8Array[]> {
+  return runAsync(consistencyPlan(size1, size2), read);
+}
+export async function treeRootAsync(size: bigint, read: AsyncHashReader): Promise<Uint8Array> {
+  return (await runAsync(rootPlan(size), read))[0]!;
+}

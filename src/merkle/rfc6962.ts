@@ -6,35 +6,39 @@
  *   leaf hash  = SHA-256(0x00 || d)
  *   node hash  = SHA-256(0x01 || left || right)
  */
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const HASH_SIZE = 32;
 
-/** SHA-256 of the empty string: the root of the empty tree. */
+/** SHA-256 of the empty string: the root of the empty tree. Shared: callers must not write into it. */
 export const EMPTY_ROOT: Uint8Array = new Uint8Array(hash('sha256', new Uint8Array(0), 'buffer'));
 
-const LEAF_PREFIX = new Uint8Array([0]);
+// One reusable scratch buffer for node hashing (the hot path). nodeHash is synchronous, so no call can
+// observe another's bytes. The one-shot crypto.hash over it is one native call where createHash()
+// .update().digest() is three plus an object (BENCHMARKS.md "Merkle" measures both in the same run).
+const nodeScratch = Buffer.allocUnsafe(1 + 2 * HASH_SIZE);
+nodeScratch[0] = 0x01;
 
+/** SHA-256(0x00 || data): the hash of one log entry. Returns a fresh 32-byte array. */
 export function leafHash(data: Uint8Array): Uint8Array {
-  const buf = Buffer.allocUnsafe(data.length + 1);
-  buf[0] = 0;
+  const buf = Buffer.allocUnsafe(data.length + 1); // from Node's pool for entries under 4 KiB
+  buf[0] = 0x00;
   buf.set(data, 1);
   return hash('sha256', buf, 'buffer');
 }
 
-// One reusable 65-byte scratch buffer: node hashing is the mirror's hot path, and one createHash().update()
-// over it beats three update() calls and the one-shot crypto.hash here (BENCHMARKS.md "Merkle").
-const scratch = Buffer.allocUnsafe(1 + 2 * HASH_SIZE);
-scratch[0] = 1;
-
+/** SHA-256(0x01 || left || right): an interior node. Returns a fresh 32-byte array. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) throw new RangeError('nodeHash: inputs must be 32-byte hashes');
-  scratch.set(left, 1);
-  scratch.set(right, 1 + HASH_SIZE);
-  return createHash('sha256').update(scratch).digest();
+  nodeScratch.set(left, 1);
+  nodeScratch.set(right, 1 + HASH_SIZE);
+  return hash('sha256', nodeScratch, 'buffer');
 }
 
-/** The naive recursive MTH over leaf hashes (RFC 9162 §2.1.1), kept as the reference the tests compare with. */
+/**
+ * The naive recursive MTH over leaf hashes (RFC 9162 §2.1.1: split at the largest power of two strictly
+ * below n), kept deliberately simple as the reference the tests compare every faster path with.
+ */
 export function rootFromLeafHashes(leaves: readonly Uint8Array[]): Uint8Array {
   const n = leaves.length;
   if (n === 0) return EMPTY_ROOT;
@@ -43,5 +47,3 @@ export function rootFromLeafHashes(leaves: readonly Uint8Array[]): Uint8Array {
   while (k * 2 < n) k *= 2;
   return nodeHash(rootFromLeafHashes(leaves.slice(0, k)), rootFromLeafHashes(leaves.slice(k)));
 }
-
-export { LEAF_PREFIX };

@@ -7,7 +7,7 @@
  * Each case runs for a fixed time after a warm-up; the median of five rounds is reported.
  */
 import { X509Certificate as NodeX509 } from 'node:crypto';
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import { X509Certificate } from '@sigstore/core';
 import { ClaimsCache, readCertificateClaims } from '../../src/entries/certificate.ts';
 import { decodeRekorV1Body, decodeRekorV2Entry } from '../../src/entries/decode.ts';
@@ -140,14 +140,17 @@ function main(): void {
   );
   certRow('node:crypto X509Certificate', node, 'parse + validity + SAN only: it cannot read Fulcio extensions (baseline)');
 
+  const loadBefore = loadavg()[0]!;
   runAll(7, 250);
+  const loadAfter = loadavg()[0]!;
   const table = (defs: [string, number, Case, string][]): string =>
     defs.map(([what, n, c, note]) => `| ${what} | ${n} | ${fmt(median(c))} | ${fmt(best(c))} | ${us(median(c))} | ${note} |`).join('\n');
   const cpu = cpus();
   console.log(`## Decoding
 
 \`npx node test/bench/decode.bench.ts\` (test/bench/decode.bench.ts), ${new Date().toISOString().slice(0, 10)}.
-Machine: ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, Node ${process.version}, one thread.
+Machine: ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, Node ${process.version}, one thread;
+1-minute load average ${loadBefore.toFixed(2)} before and ${loadAfter.toFixed(2)} after the run (other work shares the machine).
 Inputs: every distinct real entry body in test/fixtures/realdata (certificates are real Fulcio leaves, RSA and EC keys).
 Seven 250 ms rounds per case after a warm-up round, all cases interleaved round by round; median and best
 round reported (the machine is shared, so the best round is the closest to its capability). Decoding includes

@@ -23,6 +23,7 @@ import { scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES } from './monitor/finding.ts';
 import { findingsRoutes } from './api/findings.ts';
+import { bundleIntakeRoutes } from './api/bundles-post.ts';
 import type { RuleSet } from './monitor/compile.ts';
 import { monitorHooks, type FindingWriter } from './monitor/hooks.ts';
 import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel, type Channel } from './notify/channels.ts';
@@ -141,7 +142,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     metrics,
     logger,
     logNames: () => names,
-    extend: (a, h) => findingsRoutes(a, h, findings),
+    extend: (a, h) => {
+      findingsRoutes(a, h, findings);
+      bundleIntakeRoutes(a, h, { store, logs: logs.map((l) => ({ name: l.follow.name, keyId: l.tlog.keyId })), rules: () => rules, write });
+    },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     beforeMetrics: async () => {
       const open = await findings.openBySeverity();

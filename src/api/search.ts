@@ -40,9 +40,10 @@ function primary(q: Q): { field: FieldName; value: Uint8Array; prefix: boolean }
   throw apiError('API_BAD_REQUEST', 'give one of digest, identity, repository, issuer, buildSigner or fingerprint');
 }
 
-function matches(e: Entry, q: Q): boolean {
+/** The secondary selectors (the primary one was matched by the index, which also holds attestation subjects). */
+function matches(e: Entry, q: Q, primary: FieldName): boolean {
   const signers = e.signers ?? (e.signer ? [e.signer] : []);
-  if (q.digest && !e.digests.includes(normaliseDigest(q.digest))) return false;
+  if (q.digest && primary !== 'DIGEST' && !e.digests.includes(normaliseDigest(q.digest))) return false;
   if (q.fingerprint && !signers.some((s) => s.fingerprint === `sha256:${q.fingerprint!.replace(/^sha256:/, '')}`)) return false;
   if (q.identity) {
     const want = normaliseIdentity(q.identity.replace(/\*$/, ''));
@@ -68,7 +69,7 @@ export async function searchEntries(store: Store, q: Q): Promise<{ entries: Arra
   const entries: Array<Record<string, unknown>> = [];
   for (const ref of page.refs) {
     const got = await store.getEntry(ref.log, ref.index);
-    if (!got || !matches(got.record.entry, q)) continue;
+    if (!got || !matches(got.record.entry, q, p.field)) continue;
     if (!states.has(ref.log)) states.set(ref.log, await store.getLogState(ref.log));
     const s = states.get(ref.log);
     if (s) entries.push(entryView(s, got.record));

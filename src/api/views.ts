@@ -4,6 +4,7 @@ import type { LogState, StoredRecord } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
+import { withStatement } from '../mirror/ingest.ts';
 
 export interface LogView {
   name: string;
@@ -51,7 +52,9 @@ export function treePosition(state: LogState, record: StoredRecord): { treeIndex
 
 export function entryView(state: LogState, record: StoredRecord, body?: Uint8Array): Record<string, unknown> {
   const { verified } = treePosition(state, record);
-  const e = record.entry;
+  const e = { ...record.entry };
+  // The store keeps the attestation, not what was derived from it: derive provenance and subjects again.
+  if (record.attestation && !e.provenance) withStatement(e, Buffer.from(record.attestation, 'base64'), 'attestation');
   return { ...e, log: e.log, index: e.index, uuid: e.uuid, verified, ...(body ? { body: toBase64(body) } : {}), ...(record.attestation ? { attestation: record.attestation } : {}) };
 }
 

@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
+import { withStatement } from '../mirror/ingest.ts';
 import { checkRules, formatRuleErrors, readRuleFiles } from '../monitor/load.ts';
 import { Bucket, key, prefixEnd } from '../store/keys.ts';
 import { Store } from '../store/store.ts';
@@ -61,7 +62,9 @@ export async function rulesCommand(argv: string[]): Promise<number> {
       if (index < from || index > to) continue;
       const { record } = decodeEntryValue(v, log, index);
       entries++;
-      for (const f of evaluateEntry(checked.ruleSet, record.entry, now)) {
+      const entry = { ...record.entry };
+      if (record.attestation) withStatement(entry, Buffer.from(record.attestation, 'base64'), 'attestation');
+      for (const f of evaluateEntry(checked.ruleSet, entry, now)) {
         fired++;
         process.stdout.write(values.json ? `${JSON.stringify(f)}\n` : `${f.severity.toUpperCase()}\t${f.rule}\t${log}#${index}\t${f.status}\t${f.message}\n`);
       }

@@ -1,5 +1,10 @@
-/** fast-check properties with merkletreejs as an independent oracle (RFC 6962 when leaves are
- *  pre-hashed with 0x00 and the node hash prefixes 0x01; it promotes odd nodes, which equals MTH's split). */
+/**
+ * fast-check properties with merkletreejs as an independent oracle. It computes RFC 6962 roots and proofs
+ * when (1) leaves are passed already hashed with 0x00 (`hashLeaves: false`), (2) its hash function gets
+ * left||right and prefixes 0x01, (3) pairs keep their order (`sortPairs: false`), and (4) an odd last node
+ * is promoted unchanged rather than duplicated (`duplicateOdd: false`, not `complete`, not Bitcoin):
+ * bottom-up pairing with promotion builds exactly MTH's largest-power-of-two split.
+ */
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { MerkleTree } from 'merkletreejs';
@@ -7,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { CompactRange } from '../../../src/merkle/compact.ts';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../../src/merkle/proof.ts';
 import { proveConsistency, proveInclusion, treeRoot, type NodeId } from '../../../src/merkle/prove.ts';
-import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
+import { isTlogwatchError } from '../../../src/errors.ts';
+import { leafHash, nodeHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { frontierFromTiles, frontierNodeIds, nodeLocation, parseTilePath, tilePath } from '../../../src/merkle/tiles.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -24,7 +30,11 @@ function store(leaves: Uint8Array[]) {
 
 function oracle(leaves: Uint8Array[]) {
   const hashFn = (data: Buffer) => createHash('sha256').update(Buffer.from([1])).update(data).digest();
-  return new MerkleTree(leaves.map((l) => Buffer.from(l)), hashFn, { hashLeaves: false, sortPairs: false });
+  return new MerkleTree(
+    leaves.map((l) => Buffer.from(l)),
+    hashFn,
+    { hashLeaves: false, sortPairs: false, sortLeaves: false, duplicateOdd: false, isBitcoinTree: false, complete: false },
+  );
 }
 
 const sizes = fc.oneof(fc.integer({ min: 1, max: 300 }), fc.constantFrom(255, 256, 257, 511, 512, 513));
@@ -88,9 +98,60 @@ describe('Merkle properties', () => {
         const byAppend = store(leaves.slice(0, x)).range;
         expect(fromProof.size).toBe(BigInt(x));
         expect(fromProof.nodes().map(hex)).toEqual(byAppend.nodes().map(hex));
+        // The brief's form: the last leaf of the tree itself.
+        const own = CompactRange.fromInclusionProof(BigInt(x), leaves[x - 1]!, proveInclusion(BigInt(x - 1), BigInt(x), read));
+        expect(own.nodes().map(hex)).toEqual(byAppend.nodes().map(hex));
+        expect(() => CompactRange.fromInclusionProof(BigInt(x), leaves[x - 1]!, [...proof, proof[0] ?? leaves[0]!])).toThrow();
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('node and leaf hashes equal SHA-256 over the RFC 6962 prefixes (the scratch buffer is not shared state)', () => {
+    const sha = (...parts: Uint8Array[]) => createHash('sha256').update(Buffer.concat(parts)).digest('hex');
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 5000 }), (l, r, d) => {
+        const a = nodeHash(l, r);
+        const b = nodeHash(r, l);
+        expect(hex(a)).toBe(sha(Uint8Array.of(1), l, r));
+        expect(hex(b)).toBe(sha(Uint8Array.of(1), r, l));
+        expect(hex(leafHash(d))).toBe(sha(Uint8Array.of(0), d));
+      }),
+    );
+    expect(() => nodeHash(new Uint8Array(31), new Uint8Array(32))).toThrow(RangeError);
+  });
+
+  it('the range keeps its own copies: callers reusing buffers cannot rewrite it', () => {
+    const buf = new Uint8Array(leafHash(Buffer.from('a')));
+    const range = CompactRange.empty();
+    range.append(buf);
+    const before = hex(range.root());
+    buf.fill(7);
+    range.nodes()[0]!.fill(9);
+    range.root().fill(8);
+    expect(hex(range.root())).toBe(before);
+    const bytes = range.serialize();
+    const back = CompactRange.deserialize(Buffer.from(bytes)); // Buffer#slice would alias; the range must copy
+    bytes.fill(0);
+    expect(hex(back.root())).toBe(before);
+    expect(hex(CompactRange.empty().root())).toBe(hex(rootFromLeafHashes([])));
+  });
+
+  it('hostile frontier bytes are refused with MERKLE_RANGE, never a crash', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        try {
+          const r = CompactRange.deserialize(b);
+          expect(hex(r.serialize())).toBe(hex(b));
+        } catch (e) {
+          expect(isTlogwatchError(e, 'MERKLE_RANGE')).toBe(true);
+        }
+      }),
+      { numRuns: 500 },
+    );
+    expect(() => CompactRange.fromNodes(3n, [leafHash(Buffer.from('x'))])).toThrow(/2 nodes/);
+    expect(() => CompactRange.fromNodes(1n, [new Uint8Array(31)])).toThrow(/31 bytes/);
+    expect(() => CompactRange.empty().append(new Uint8Array(33))).toThrow(RangeError);
   });
 
   it('serialize/deserialize round-trips and rejects wrong lengths', () => {

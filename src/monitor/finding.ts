@@ -5,9 +5,11 @@
 import { createHash } from 'node:crypto';
 import type { TlogwatchError } from '../errors.ts';
 import type { FulcioClaims } from '../entries/types.ts';
+import { evaluateIntegrity, evaluateStall as evaluateStallCandidate, type StallState } from './eval/builtin.ts';
+import { DEFAULT_BUILTINS, type LogIntegrityConfig, type MirrorStalledConfig } from './rules/compiled.ts';
 
-export type Severity = 'info' | 'low' | 'medium' | 'high' | 'critical';
-export const SEVERITIES: readonly Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
+export { SEVERITIES, type Severity } from './rules/schema.ts';
+import type { Severity } from './rules/schema.ts';
 export type FindingStatus = 'open' | 'acked' | 'suppressed';
 
 export interface Finding {
@@ -42,40 +44,46 @@ export function findingId(rule: string, log: string, subject: string): string {
   return createHash('sha256').update(`${rule}\u0000${log}\u0000${subject}`).digest('hex').slice(0, 32);
 }
 
-/** The `log-integrity` finding a halt raises, with the misbehaviour's evidence. */
-export function integrityFinding(log: string, error: TlogwatchError, now: number): Finding {
+/** The `log-integrity` finding a halt raises, with the misbehaviour's evidence (./eval/builtin.ts). */
+export function integrityFinding(log: string, error: TlogwatchError, now: number, config?: LogIntegrityConfig): Finding {
+  const b = evaluateIntegrity({ log, code: error.code, message: error.message, evidence: { ...error.data } }, now, config);
   return {
-    id: findingId('log-integrity', log, `${error.code}:${now}`),
-    rule: 'log-integrity',
+    id: findingId(b.ruleId, log, b.episode),
+    rule: b.ruleId,
     kind: 'integrity',
-    severity: 'critical',
-    message: `log ${log} misbehaved and was halted at its last verified checkpoint: ${error.message}`,
+    severity: b.severity,
+    message: b.message,
     log,
     firstSeen: now,
     status: 'open',
-    evidence: { code: error.code, ...error.data },
+    evidence: b.details,
+    ...(Object.keys(b.labels).length ? { labels: { ...b.labels } } : {}),
+    ...(b.owner !== undefined ? { owner: b.owner } : {}),
   };
 }
 
-/** `mirror-stalled`: upstream moved but no checkpoint verified for longer than allowed (one finding per stall). */
+/** `mirror-stalled` (./eval/builtin.ts evaluateStall): one finding per stall, identified by its last progress. */
 export function evaluateStall(
   log: string,
   s: { upstreamSize?: bigint; verifiedSize?: bigint; verifiedAt?: number; since: number },
   now: number,
   stalledAfterSeconds: number,
+  config?: MirrorStalledConfig,
 ): Finding | undefined {
-  const behind = (s.upstreamSize ?? 0n) > (s.verifiedSize ?? 0n);
-  const last = s.verifiedAt ?? s.since;
-  if (!behind || now - last < stalledAfterSeconds) return undefined;
+  const state: StallState = { log, since: s.since, ...(s.upstreamSize !== undefined ? { upstreamSize: s.upstreamSize } : {}), ...(s.verifiedSize !== undefined ? { verifiedSize: s.verifiedSize } : {}), ...(s.verifiedAt !== undefined ? { lastVerifiedAt: s.verifiedAt } : {}) };
+  const b = evaluateStallCandidate(state, now, { ...(config ?? DEFAULT_BUILTINS.mirrorStalled), after: stalledAfterSeconds });
+  if (!b) return undefined;
   return {
-    id: findingId('mirror-stalled', log, String(last)),
-    rule: 'mirror-stalled',
+    id: findingId(b.ruleId, log, b.episode),
+    rule: b.ruleId,
     kind: 'stalled',
-    severity: 'high',
-    message: `log ${log}: no checkpoint verified for ${Math.round((now - last) / 60)} min while upstream is at ${s.upstreamSize} and the mirror at ${s.verifiedSize ?? 0n}`,
+    severity: b.severity,
+    message: b.message,
     log,
     firstSeen: now,
     status: 'open',
-    evidence: { upstreamSize: String(s.upstreamSize ?? 0n), verifiedSize: String(s.verifiedSize ?? 0n), lastVerifiedAt: last },
+    evidence: b.details,
+    ...(Object.keys(b.labels).length ? { labels: { ...b.labels } } : {}),
+    ...(b.owner !== undefined ? { owner: b.owner } : {}),
   };
 }

@@ -1,0 +1,87 @@
+/**
+ * Built-in rules about the logs themselves, raised by the mirror (not by entries):
+ * - `log-integrity`: the log broke its promises (bad signature, fork, shrinking tree, rewritten or
+ *   missing entry; DESIGN.md principle 2). Severity from `builtins.log-integrity` (default critical).
+ * - `mirror-stalled`: no newly verified checkpoint for `after` seconds while upstream is ahead (default
+ *   10 minutes, high). One finding per stall episode: `episode` is the time of the last progress, so a
+ *   caller that dedupes on (log, episode) raises it once until the mirror moves again.
+ * Pure: the mirror passes its state and the time in.
+ */
+import { DEFAULT_BUILTINS, type LogIntegrityConfig, type MirrorStalledConfig } from '../rules/compiled.ts';
+import type { Severity } from '../rules/schema.ts';
+
+export interface BuiltinFinding {
+  ruleId: 'log-integrity' | 'mirror-stalled';
+  ruleName: string;
+  kind: 'violation';
+  expectation: 'log-integrity' | 'mirror-stalled';
+  severity: Severity;
+  labels: Readonly<Record<string, string>>;
+  owner?: string;
+  log: string;
+  message: string;
+  /** Identifies the episode: the stall's last progress time, or the integrity error's code and time. */
+  episode: string;
+  details: Record<string, unknown>;
+}
+
+export interface StallState {
+  log: string;
+  upstreamSize?: bigint;
+  verifiedSize?: bigint;
+  /** Unix seconds of the last newly verified checkpoint. */
+  lastVerifiedAt?: number;
+  /** Unix seconds at which following this log started (the progress baseline before any verification). */
+  since: number;
+}
+
+const owner = (c: LogIntegrityConfig) => (c.owner !== undefined ? { owner: c.owner } : {});
+
+export function evaluateStall(state: StallState, now: number, config: MirrorStalledConfig = DEFAULT_BUILTINS.mirrorStalled): BuiltinFinding | undefined {
+  if (config.logs && !config.logs.has(state.log)) return undefined;
+  const upstream = state.upstreamSize ?? 0n;
+  const verified = state.verifiedSize ?? 0n;
+  if (upstream <= verified) return undefined;
+  const last = state.lastVerifiedAt ?? state.since;
+  const idle = now - last;
+  if (!(idle >= config.after)) return undefined;
+  const minutes = Math.floor(idle / 60);
+  return {
+    ruleId: 'mirror-stalled',
+    ruleName: 'mirror stalled',
+    kind: 'violation',
+    expectation: 'mirror-stalled',
+    severity: config.severity,
+    labels: config.labels,
+    ...owner(config),
+    log: state.log,
+    message: `log ${state.log}: no checkpoint verified for ${minutes} min (limit ${Math.round(config.after / 60)} min) while upstream is at ${upstream} and the mirror at ${verified}`,
+    episode: String(last),
+    details: { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after },
+  };
+}
+
+export interface IntegrityEvent {
+  log: string;
+  /** The error code that halted the log, e.g. VERIFY_FORK. */
+  code: string;
+  message: string;
+  /** Signed notes, proofs, recomputed roots: whatever lets anyone re-check it offline. */
+  evidence: Record<string, unknown>;
+}
+
+export function evaluateIntegrity(event: IntegrityEvent, now: number, config: LogIntegrityConfig = DEFAULT_BUILTINS.logIntegrity): BuiltinFinding {
+  return {
+    ruleId: 'log-integrity',
+    ruleName: 'log integrity',
+    kind: 'violation',
+    expectation: 'log-integrity',
+    severity: config.severity,
+    labels: config.labels,
+    ...owner(config),
+    log: event.log,
+    message: `log ${event.log} misbehaved and was halted at its last verified checkpoint: ${event.message}`,
+    episode: `${event.code}:${now}`,
+    details: { code: event.code, ...event.evidence },
+  };
+}

@@ -1,0 +1,183 @@
+/**
+ * Expectations: what a legitimate entry of yours looks like. Each check returns the expectations the
+ * entry breaks, with expected and actual values. A claim an expectation needs but the entry lacks breaks
+ * that expectation and the message says it is missing: absence never passes silently.
+ * Claims: reference/rekor.md §6. Provenance: provenance/slsa.ts.
+ */
+import type { Entry, Signer } from '../../entries/types.ts';
+import type { CompiledExpect, CompiledProvenance } from '../rules/compiled.ts';
+import { normalise, type PatternSet } from '../rules/pattern.ts';
+import type { ExpectationName } from '../rules/schema.ts';
+import type { ProvenanceFacts } from '../provenance/slsa.ts';
+import { outsideWindow, type TimeWindow } from './timewindow.ts';
+import { claimWithFallback, issuerOf, num, signersOf, str, type ClaimValue } from './values.ts';
+
+export interface Broken {
+  expectation: ExpectationName;
+  message: string;
+  expected?: string[] | string;
+  actual: string | null;
+  field?: string;
+  timeSource?: string;
+  signer?: number;
+}
+
+type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', string, (s: Signer | undefined) => ClaimValue];
+
+const CLAIM_CHECKS: readonly ClaimCheck[] = [
+  ['expect.issuers', 'issuers', 'OIDC issuer', (s) => ({ value: issuerOf(s), field: 'signer.issuer (1.3.6.1.4.1.57264.1.8, else .1)' })],
+  ['expect.buildSigners', 'buildSigners', 'build signer URI', (s) => claimWithFallback(s, 'buildSignerURI')],
+  ['expect.sourceRefs', 'sourceRefs', 'source ref', (s) => claimWithFallback(s, 'sourceRepositoryRef', 'githubWorkflowRef')],
+  ['expect.triggers', 'triggers', 'build trigger', (s) => claimWithFallback(s, 'buildTrigger', 'githubWorkflowTrigger')],
+  ['expect.runnerEnvironment', 'runnerEnvironment', 'runner environment', (s) => claimWithFallback(s, 'runnerEnvironment')],
+];
+
+const list = (xs: Iterable<string>) => [...xs].join(', ');
+
+function missing(what: string, field: string, expected: string[]): string {
+  return `${what} is missing: the entry has no ${field}; expected one of ${list(expected)}`;
+}
+
+function checkValue(name: ExpectationName, what: string, allowed: PatternSet | ReadonlySet<string>, v: ClaimValue, signer: number | undefined): Broken | undefined {
+  const ok = v.value !== undefined && (allowed instanceof Set ? allowed.has(v.value) : (allowed as PatternSet).match(v.value) !== undefined);
+  if (ok) return undefined;
+  const expected: string[] = allowed instanceof Set ? [...(allowed as ReadonlySet<string>)] : (allowed as PatternSet).sources();
+  const who = signer === undefined ? '' : ` (signer ${signer})`;
+  return {
+    expectation: name,
+    message: v.value === undefined ? missing(what, v.field, expected) + who : `${what} ${v.value}${who} is not one of ${list(expected)}`,
+    expected,
+    actual: v.value ?? null,
+    field: v.field,
+    ...(signer !== undefined ? { signer } : {}),
+  };
+}
+
+/** Claim checks run for every signer (a DSSE co-signer must be legitimate too); the first break is reported. */
+function checkClaims(x: CompiledExpect, signers: readonly Signer[], out: Broken[]): void {
+  const each: ReadonlyArray<Signer | undefined> = signers.length ? signers : [undefined];
+  const many = signers.length > 1;
+  for (const [name, key, what, read] of CLAIM_CHECKS) {
+    const allowed = x[key];
+    if (!allowed) continue;
+    for (const [i, s] of each.entries()) {
+      const b = checkValue(name, what, allowed, read(s), many ? i : undefined);
+      if (b) {
+        out.push(b);
+        break;
+      }
+    }
+  }
+  if (x.visibility) {
+    for (const [i, s] of each.entries()) {
+      const b = checkValue('expect.visibility', 'repository visibility', x.visibility, claimWithFallback(s, 'sourceRepositoryVisibilityAtSigning'), many ? i : undefined);
+      if (b) {
+        out.push(b);
+        break;
+      }
+    }
+  }
+  if (x.keys) {
+    const bad = signers.findIndex((s) => !x.keys!.has(str(s.fingerprint) ?? ''));
+    if (signers.length === 0 || bad >= 0) {
+      const fp = bad >= 0 ? (str(signers[bad]!.fingerprint) ?? null) : null;
+      out.push({
+        expectation: 'expect.keys',
+        message: fp === null ? `the entry has no signer key or certificate, expected one of ${list(x.keys)}` : `signer ${fp} is not an allowed key`,
+        expected: [...x.keys],
+        actual: fp,
+        field: 'signer.fingerprint',
+        ...(many && bad >= 0 ? { signer: bad } : {}),
+      });
+    }
+  }
+}
+
+/** A Fulcio certificate lives 10 minutes (fulcio docs); its notBefore is when Fulcio issued it. */
+const FULCIO_MAX_VALIDITY = 3600;
+
+/**
+ * The time an off-hours check uses: integratedTime (the log's); else the notBefore of a short-lived
+ * Fulcio certificate (Fulcio's, minutes before signing; Rekor v2 has no integratedTime); else the
+ * provenance statement's finishedOn/startedOn (the signer's claim); else when this mirror first saw it.
+ */
+export function entryTime(e: Entry, facts: ProvenanceFacts | undefined): { t: number; source: string } | undefined {
+  const it = num(e.integratedTime);
+  if (it !== undefined) return { t: it, source: 'integratedTime' };
+  for (const s of signersOf(e)) {
+    const nb = num(s.notBefore);
+    const na = num(s.notAfter);
+    if (s.type === 'x509' && issuerOf(s) !== undefined && nb !== undefined && na !== undefined && na - nb <= FULCIO_MAX_VALIDITY) return { t: nb, source: 'Fulcio certificate notBefore' };
+  }
+  const fin = num(facts?.finishedOn);
+  if (fin !== undefined) return { t: fin, source: 'provenance finishedOn' };
+  const st = num(facts?.startedOn);
+  if (st !== undefined) return { t: st, source: 'provenance startedOn' };
+  const seen = num(e.observedAt);
+  if (seen !== undefined) return { t: seen, source: 'observedAt (first seen by this mirror)' };
+  return undefined;
+}
+
+const iso = (t: number) => (Math.abs(t) < 8.64e12 ? new Date(t * 1000).toISOString() : String(t));
+
+function checkTime(name: ExpectationName, w: TimeWindow, at: { t: number; source: string } | undefined, what: string): Broken | undefined {
+  if (!at) return { expectation: name, message: `${what}: the entry has no time to check against ${w.text}`, expected: w.text, actual: null };
+  const why = outsideWindow(at.t, w);
+  if (!why) return undefined;
+  return { expectation: name, message: `${what} outside the allowed window (${at.source}): ${why}`, expected: w.text, actual: iso(at.t), timeSource: at.source };
+}
+
+function checkProvenance(xp: CompiledProvenance, w: TimeWindow | undefined, facts: ProvenanceFacts | undefined, signer: Signer | undefined, out: Broken[]): void {
+  if (!facts) {
+    if (xp.required) out.push({ expectation: 'expect.provenance', message: 'no in-toto provenance statement is known for this entry (required)', actual: null });
+    return;
+  }
+  const where = `the ${facts.predicateType} statement`;
+  const field = (name: ExpectationName, what: string, allowed: PatternSet | ReadonlySet<string> | undefined, value: string | undefined, src: string) => {
+    if (!allowed) return;
+    const b = checkValue(name, what, allowed, { value, field: `${where}'s ${src}` }, undefined);
+    if (b) out.push(b);
+  };
+  field('expect.provenance.predicateTypes', 'provenance predicate type', xp.predicateTypes, facts.predicateType, 'predicateType');
+  field('expect.provenance.builders', 'provenance builder', xp.builders, str(facts.builderId), 'builder.id');
+  field('expect.provenance.buildTypes', 'provenance build type', xp.buildTypes, str(facts.buildType), 'buildType');
+  field('expect.provenance.sourceRepositories', 'provenance source repository', xp.sourceRepositories, str(facts.sourceRepository), 'source repository');
+  field('expect.provenance.sourceRefs', 'provenance source ref', xp.sourceRefs, str(facts.sourceRef), 'source ref');
+  if (xp.matchCertificate) {
+    const certRepo = claimWithFallback(signer, 'sourceRepositoryURI').value;
+    const repo = str(facts.sourceRepository);
+    if (certRepo !== undefined && repo !== undefined && normalise('url', certRepo) !== normalise('url', repo)) {
+      out.push({ expectation: 'expect.provenance.sourceRepositories', message: `provenance source repository ${repo} is not the certificate's ${certRepo}`, expected: certRepo, actual: repo, field: `${where}'s source repository` });
+    }
+    const certSha = claimWithFallback(signer, 'sourceRepositoryDigest', 'githubWorkflowSha').value;
+    const sha = str(facts.sourceDigest);
+    if (certSha !== undefined && sha !== undefined && certSha.toLowerCase() !== sha.toLowerCase()) {
+      out.push({ expectation: 'expect.provenance.sourceDigest', message: `provenance source commit ${sha} is not the certificate's ${certSha}`, expected: certSha, actual: sha, field: `${where}'s source digest` });
+    }
+  }
+  if (w) {
+    for (const [name, key] of [['expect.provenance.startedOn', 'startedOn'], ['expect.provenance.finishedOn', 'finishedOn']] as const) {
+      const t = num(facts[key]);
+      if (t === undefined) continue;
+      const b = checkTime(name, w, { t, source: `provenance ${key}` }, `build ${key === 'startedOn' ? 'started' : 'finished'}`);
+      if (b) out.push(b);
+    }
+  }
+}
+
+export function brokenExpectations(x: CompiledExpect, e: Entry, facts: ProvenanceFacts | undefined): Broken[] {
+  const out: Broken[] = [];
+  const signers = signersOf(e);
+  if (x.kinds) {
+    const kind = str(e.kind);
+    const b = checkValue('expect.kinds', 'entry kind', x.kinds, { value: kind, field: 'kind' }, undefined);
+    if (b) out.push(b);
+  }
+  checkClaims(x, signers, out);
+  if (x.timeWindow) {
+    const b = checkTime('expect.timeWindow', x.timeWindow, entryTime(e, facts), 'signed');
+    if (b) out.push(b);
+  }
+  if (x.provenance) checkProvenance(x.provenance, x.timeWindow, facts, signers[0], out);
+  return out;
+}

@@ -1,0 +1,85 @@
+/**
+ * The entry values rules look at, read defensively: evaluation must never throw, even on an Entry-shaped
+ * object whose fields have the wrong types (a bug upstream, or a hand-written record).
+ * Fulcio claim names and OIDs: reference/rekor.md §6 (src/entries/types.ts FULCIO_OIDS).
+ */
+import { FULCIO_OIDS, type Entry, type FulcioClaimName, type Signer } from '../../entries/types.ts';
+import type { WatchField } from '../rules/compiled.ts';
+
+export const GITHUB_ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com';
+
+export const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+export const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+function isSigner(s: unknown): s is Signer {
+  return typeof s === 'object' && s !== null;
+}
+
+/** All signers (DSSE may have several); `signer` alone when `signers` is absent. */
+export function signersOf(e: Entry): readonly Signer[] {
+  const many: unknown = e.signers;
+  if (Array.isArray(many)) return many.filter(isSigner);
+  const one: unknown = e.signer;
+  return isSigner(one) ? [one] : [];
+}
+
+export function digestsOf(e: Entry): readonly string[] {
+  const d: unknown = e.digests;
+  return Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : [];
+}
+
+export function claimOf(s: Signer | undefined, name: FulcioClaimName): string | undefined {
+  const f: unknown = s?.fulcio;
+  return typeof f === 'object' && f !== null ? str((f as Record<string, unknown>)[name]) : undefined;
+}
+
+export interface ClaimValue {
+  value: string | undefined;
+  /** Where it came from, for finding details. */
+  field: string;
+}
+
+const describeClaim = (name: FulcioClaimName) => `signer.fulcio.${name} (${FULCIO_OIDS[name]})`;
+
+/**
+ * A claim, falling back to its deprecated twin (.1 issuer, .2 trigger, .6 ref) which carries the same
+ * token claim in older certificates. Nothing else is derived: a missing claim stays missing.
+ */
+export function claimWithFallback(s: Signer | undefined, name: FulcioClaimName, deprecated?: FulcioClaimName): ClaimValue {
+  const v = claimOf(s, name);
+  if (v !== undefined || deprecated === undefined) return { value: v, field: describeClaim(name) };
+  const old = claimOf(s, deprecated);
+  return { value: old, field: old === undefined ? describeClaim(name) : describeClaim(deprecated) };
+}
+
+/** The OIDC issuer as decoded (.8, else .1). */
+export function issuerOf(s: Signer | undefined): string | undefined {
+  return str(s?.issuer) ?? claimOf(s, 'issuer') ?? claimOf(s, 'issuerV1');
+}
+
+/**
+ * Values a watch selector compares. Certificates GitHub issued before Fulcio had .12/.16 carry only
+ * `.5` (`owner/repo`); for them the repository and owner URIs are derived, so a repository watch does
+ * not miss old entries (a missed entry is the failure a monitor must not have).
+ */
+export function watchValue(s: Signer, field: WatchField): string | undefined {
+  switch (field) {
+    case 'identity':
+      return str(s.san);
+    case 'issuer':
+      return issuerOf(s);
+    case 'buildSigner':
+      return claimOf(s, 'buildSignerURI');
+    case 'repository':
+      return claimOf(s, 'sourceRepositoryURI') ?? githubLegacy(s)?.repository;
+    case 'owner':
+      return claimOf(s, 'sourceRepositoryOwnerURI') ?? githubLegacy(s)?.owner;
+  }
+}
+
+function githubLegacy(s: Signer): { repository: string; owner: string } | undefined {
+  const repo = claimOf(s, 'githubWorkflowRepository');
+  if (repo === undefined || issuerOf(s) !== GITHUB_ACTIONS_ISSUER) return undefined;
+  const m = /^([A-Za-z0-9-]+)\/([A-Za-z0-9._-]+)$/.exec(repo);
+  return m ? { repository: `https://github.com/${m[1]!}/${m[2]!}`, owner: `https://github.com/${m[1]!}` } : undefined;
+}

@@ -1,0 +1,101 @@
+/**
+ * Rule files from a directory, and hot reload. The only monitor module that touches the disk: it reads
+ * the files and hands their text to the pure checkRules.
+ *
+ * Reload contract: a valid edit replaces the whole rule set at once (the next entry evaluated sees it);
+ * an invalid edit keeps the rules in force and reports every error with file:line:column. Events are
+ * debounced, since editors save in several steps (write temp, rename).
+ */
+import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join, relative } from 'node:path';
+import { TlogwatchError } from '../errors.ts';
+import type { RuleSet } from './rules/compiled.ts';
+import { checkRules, formatRuleErrors, MAX_RULE_FILE_BYTES, type RuleError, type RuleFileInput } from './rules/check.ts';
+
+/** YAML files under `dir`, recursively, sorted by path; dot-files and editor backups are skipped. */
+export function readRuleFiles(dir: string): RuleFileInput[] {
+  const out: RuleFileInput[] = [];
+  for (const rel of readdirSync(dir, { recursive: true }).map(String).sort()) {
+    const parts = rel.split(/[\\/]/);
+    if (parts.some((p) => p.startsWith('.')) || !/\.ya?ml$/i.test(rel)) continue;
+    const path = join(dir, rel);
+    const st = statSync(path);
+    if (!st.isFile()) continue;
+    if (st.size > MAX_RULE_FILE_BYTES) throw new TlogwatchError('RULES_INVALID', `${path}: rule file of ${st.size} bytes exceeds ${MAX_RULE_FILE_BYTES}`);
+    out.push({ name: path, text: readFileSync(path, 'utf8') });
+  }
+  return out;
+}
+
+/** Reads and checks `dir`; throws RULES_INVALID with every error when the rules are not valid. */
+export function loadRules(dir: string, files: readonly RuleFileInput[] = readRuleFiles(dir)): RuleSet {
+  const r = checkRules(files);
+  if (!r.ok) throw new TlogwatchError('RULES_INVALID', `invalid rules in ${dir}:\n${formatRuleErrors(r.errors)}`, { data: { errors: r.errors } });
+  return r.ruleSet;
+}
+
+export interface RulesWatch {
+  /** The rules in force. */
+  readonly current: RuleSet;
+  close(): void;
+}
+
+export interface WatchOptions {
+  /** Quiet time after the last change before reloading, ms (default 100). */
+  debounceMs?: number;
+}
+
+/**
+ * Loads `dir` now (throws when invalid) and again after every change under it. `onChange` gets each new
+ * valid set; `onError` each rejected edit (the previous set stays in force) or watcher failure.
+ */
+export function watchRules(dir: string, onChange: (rules: RuleSet) => void, onError: (message: string, errors?: readonly RuleError[]) => void, options: WatchOptions = {}): RulesWatch {
+  const first = readRuleFiles(dir);
+  let current = loadRules(dir, first);
+  let lastText = JSON.stringify(first);
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+
+  const reload = () => {
+    if (closed) return;
+    let files: RuleFileInput[];
+    try {
+      files = readRuleFiles(dir);
+    } catch (e) {
+      onError(`rules in ${dir} not reloaded, the previous rules stay in force: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    const text = JSON.stringify(files);
+    if (text === lastText) return; // touched but unchanged
+    const r = checkRules(files);
+    if (!r.ok) {
+      onError(`rules in ${dir} not reloaded, the previous rules stay in force:\n${formatRuleErrors(r.errors)}`, r.errors);
+      return;
+    }
+    lastText = text;
+    current = r.ruleSet;
+    onChange(current);
+  };
+
+  let watcher: FSWatcher | undefined;
+  try {
+    watcher = watch(dir, { recursive: true }, (_event, file) => {
+      if (file !== null && relative('.', String(file)).split(/[\\/]/).some((p) => p.startsWith('.'))) return;
+      clearTimeout(timer);
+      timer = setTimeout(reload, options.debounceMs ?? 100);
+    });
+    watcher.on('error', (e) => onError(`watching ${dir} for rule changes failed: ${e.message}; restart to pick up changes`));
+  } catch (e) {
+    onError(`cannot watch ${dir} for rule changes: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return {
+    get current() {
+      return current;
+    },
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      watcher?.close();
+    },
+  };
+}

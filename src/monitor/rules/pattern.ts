@@ -1,0 +1,204 @@
+/**
+ * The pattern language of rule files (monitor-rules/README.md "Matching"). Patterns are compiled once;
+ * values are normalised once per entry and then compared by Set lookup, prefix/suffix probe or RegExp.
+ *
+ * - A string without `*` is an exact match.
+ * - A string with `*` is a glob, always anchored at both ends: `*` is any run of characters except `/`
+ *   (so `acme/*` cannot reach `acme/x/y` and `refs/tags/*` cannot reach `refs/tags/v1/../x`), `**` is any
+ *   run including `/`. `\*` is a literal star. Nothing else is special (`?`, `[`, `.` are literal).
+ * - `{regex: '…'}` is an ECMAScript regular expression, anchored as `^(?:…)$`: an unanchored `acme`
+ *   would match `https://evil.example/acme`, the false positive (or bypass) other monitors suffer.
+ *
+ * Case follows the field (`FieldKind`): URLs compare scheme and host case-insensitively and the rest
+ * exactly (RFC 3986 §6.2.2.1); an email compares its domain case-insensitively and its local part
+ * exactly (RFC 5321 §2.4); refs, triggers and other text exactly. Both pattern and value are normalised
+ * the same way before comparing, and a regex sees the normalised value (write hosts in lower case).
+ *
+ * A URL pattern without a scheme whose first segment is a host (`github.com/acme/*`) means
+ * `https://github.com/acme/*`: it matches `https://github.com/acme/x`, never `http://` or `git+https://`
+ * and never a value that merely contains it (`https://evil.example/github.com/acme/x`).
+ */
+
+/** How a field's values compare (see the module comment). */
+export type FieldKind = 'url' | 'identity' | 'text';
+
+export type PatternSpec = string | { regex: string };
+
+export interface Pattern {
+  /** The pattern as written in the rule file, for messages. */
+  readonly source: string;
+  readonly type: 'exact' | 'glob' | 'regex';
+  /** Exact patterns: the normalised value. Globs: the literal text before the first `*`. */
+  readonly prefix: string;
+  /** Globs: the literal text after the last `*` ('' for others). */
+  readonly suffix: string;
+  /** Tests a value that was already normalised for this pattern's field kind. */
+  test(normalised: string): boolean;
+}
+
+const HAS_UPPER = /[A-Z]/;
+const URL_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([\s\S]*)$/;
+const EMAIL_RE = /^([^@/\s]+)@([^@/\s]+)$/;
+/** A host, possibly with a port and glob stars, as the first segment of a scheme-less URL pattern. */
+const HOST_RE = /^[A-Za-z0-9*]([A-Za-z0-9*-]*\.)+[A-Za-z0-9*-]+(:\d+)?$/;
+
+/** Normalises a value (or a pattern's literal text) for comparison under `kind`. */
+export function normalise(kind: FieldKind, v: string): string {
+  // Normalising only lower-cases, so a value without upper case is already normal (the common case).
+  if (kind === 'text' || !HAS_UPPER.test(v)) return v;
+  const url = URL_RE.exec(v);
+  if (url) return `${url[1]!.toLowerCase()}://${url[2]!.toLowerCase()}${url[3]!}`;
+  if (kind === 'identity') {
+    const email = EMAIL_RE.exec(v);
+    if (email) return `${email[1]!}@${email[2]!.toLowerCase()}`;
+  }
+  return v;
+}
+
+/** `github.com/acme/*` → `https://github.com/acme/*` for URL-like fields; other patterns unchanged. */
+export function withImpliedScheme(kind: FieldKind, pattern: string): string {
+  if (kind === 'text' || pattern.includes('://')) return pattern;
+  const slash = pattern.indexOf('/');
+  const first = slash < 0 ? pattern : pattern.slice(0, slash);
+  // An identity may be an email or any other name, so only a host followed by a path is a URL there.
+  if (kind === 'identity' && slash < 0) return pattern;
+  return HOST_RE.test(first) ? `https://${pattern}` : pattern;
+}
+
+type Token = { star: 1 | 2 } | { text: string };
+
+/** Splits a glob into literal text and `*` / `**`; `\*` and `\\` are escapes. */
+function tokenize(glob: string): Token[] {
+  const out: Token[] = [];
+  let text = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '\\' && (glob[i + 1] === '*' || glob[i + 1] === '\\')) {
+      text += glob[++i]!;
+    } else if (c === '*') {
+      if (text) out.push({ text });
+      text = '';
+      const double = glob[i + 1] === '*';
+      if (double) i++;
+      // `***` is `**` followed by `*`: both match anything, so collapse runs.
+      while (glob[i + 1] === '*') i++;
+      out.push({ star: double ? 2 : 1 });
+    } else {
+      text += c;
+    }
+  }
+  if (text) out.push({ text });
+  return out;
+}
+
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+
+export function isGlob(pattern: string): boolean {
+  return tokenize(pattern).some((t) => 'star' in t);
+}
+
+/** Throws a plain Error with a human message; rule checking turns it into a located error. */
+export function compilePattern(spec: PatternSpec, kind: FieldKind): Pattern {
+  if (typeof spec !== 'string') {
+    const re = compileRegex(spec.regex);
+    return { source: `{regex: ${spec.regex}}`, type: 'regex', prefix: regexLiteralPrefix(spec.regex), suffix: '', test: (v) => re.test(v) };
+  }
+  const normalised = normalise(kind, withImpliedScheme(kind, spec));
+  const tokens = tokenize(normalised);
+  if (!tokens.some((t) => 'star' in t)) {
+    const exact = tokens.map((t) => ('text' in t ? t.text : '')).join('');
+    return { source: spec, type: 'exact', prefix: exact, suffix: '', test: (v) => v === exact };
+  }
+  const body = tokens.map((t) => ('text' in t ? escapeRe(t.text) : t.star === 2 ? '[\\s\\S]*' : '[^/]*')).join('');
+  const re = new RegExp(`^${body}$`, 'u');
+  const first = tokens[0]!;
+  const last = tokens[tokens.length - 1]!;
+  return { source: spec, type: 'glob', prefix: 'text' in first ? first.text : '', suffix: 'text' in last ? last.text : '', test: (v) => re.test(v) };
+}
+
+/**
+ * The literal text every match of an (anchored) regex starts with, so the watch index can bucket it
+ * like a glob: `https://github\\.com/acme/(api|web)/.*` → `https://github.com/acme/`. Conservative:
+ * '' when unsure (a top-level `|`, a quantified last literal, any escape other than punctuation).
+ */
+export function regexLiteralPrefix(source: string): string {
+  let prefix = '';
+  let i = 0;
+  for (; i < source.length; i++) {
+    const c = source[i]!;
+    let lit: string | undefined;
+    let width = 1;
+    if (c === '\\') {
+      const n = source[i + 1];
+      if (n === undefined || !/[!-/:-@[-`{-~]/.test(n)) break; // \d, \w, \u…: not a literal
+      lit = n;
+      width = 2;
+    } else if (!'.[](){}*+?|^$'.includes(c)) lit = c;
+    if (lit === undefined) break;
+    const next = source[i + width];
+    if (next === '*' || next === '+' || next === '?' || next === '{') break;
+    prefix += lit;
+    i += width - 1;
+  }
+  return topLevelAlternation(source) ? '' : prefix;
+}
+
+/** True when `source` has a `|` outside every group and class (then no prefix is shared by all matches). */
+function topLevelAlternation(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
+}
+
+/** Anchored ECMAScript regex; `u` mode, so a stray escape is a syntax error rather than a literal. */
+export function compileRegex(source: string): RegExp {
+  try {
+    // Compiled alone first: `a)|(.*` is invalid alone, but wrapped it would escape the anchors.
+    new RegExp(source, 'u');
+    return new RegExp(`^(?:${source})$`, 'u');
+  } catch (e) {
+    throw new Error(`not a valid regular expression: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** Patterns of one field: exact values in a Set, the rest tested in order. */
+export class PatternSet {
+  readonly kind: FieldKind;
+  readonly patterns: readonly Pattern[];
+  private readonly exact = new Map<string, Pattern>();
+  private readonly others: Pattern[] = [];
+
+  constructor(specs: readonly PatternSpec[], kind: FieldKind) {
+    this.kind = kind;
+    this.patterns = specs.map((s) => compilePattern(s, kind));
+    for (const p of this.patterns) {
+      if (p.type === 'exact') {
+        if (!this.exact.has(p.prefix)) this.exact.set(p.prefix, p);
+      } else this.others.push(p);
+    }
+  }
+
+  /** The first pattern that matches the raw value, or undefined. */
+  match(value: string | undefined): Pattern | undefined {
+    if (typeof value !== 'string') return undefined;
+    const v = normalise(this.kind, value);
+    const hit = this.exact.get(v);
+    if (hit) return hit;
+    for (const p of this.others) if (p.test(v)) return p;
+    return undefined;
+  }
+
+  /** The patterns as written, for "expected one of …" messages. */
+  sources(): string[] {
+    return this.patterns.map((p) => p.source);
+  }
+}

@@ -1,0 +1,164 @@
+/**
+ * The watch index: which rules can concern an entry, found by lookups keyed on the entry's values
+ * rather than by running every rule. Exact patterns and fingerprints/digests/claim values are Map keys;
+ * globs are bucketed by their literal prefix (probed with the value's prefixes of the bucket lengths) or,
+ * when they start with `*`, by their literal suffix (`*@acme.com`); regexes and bare `*` are scanned.
+ * Every candidate is still confirmed by its pattern, so the index only ever saves work.
+ */
+import type { Entry, FulcioClaimName } from '../../entries/types.ts';
+import type { WatchedBy } from '../eval/finding.ts';
+import { claimOf, digestsOf, issuerOf, signersOf, str, watchValue } from '../eval/values.ts';
+import type { CompiledRule, WatchField, WatchSelector } from './compiled.ts';
+import { normalise, type FieldKind, type Pattern } from './pattern.ts';
+
+interface Hit {
+  rule: CompiledRule;
+  selector: WatchSelector;
+  /** The pattern or value as written. */
+  label: string;
+  pattern?: Pattern;
+}
+
+const push = <K>(m: Map<K, Hit[]>, k: K, h: Hit) => {
+  const list = m.get(k);
+  if (list) list.push(h);
+  else m.set(k, [h]);
+};
+
+class FieldIndex {
+  readonly kind: FieldKind;
+  size = 0;
+  private readonly exact = new Map<string, Hit[]>();
+  private readonly prefix = new Map<string, Hit[]>();
+  private readonly suffix = new Map<string, Hit[]>();
+  private prefixLens: number[] = [];
+  private suffixLens: number[] = [];
+  private readonly scan: Hit[] = [];
+
+  constructor(kind: FieldKind) {
+    this.kind = kind;
+  }
+
+  add(h: Hit & { pattern: Pattern }): void {
+    this.size++;
+    const p = h.pattern;
+    if (p.type === 'exact') push(this.exact, p.prefix, h);
+    else if (p.prefix) push(this.prefix, p.prefix, h);
+    else if (p.type === 'glob' && p.suffix) push(this.suffix, p.suffix, h);
+    else this.scan.push(h);
+    this.prefixLens = [...new Set([...this.prefix.keys()].map((k) => k.length))];
+    this.suffixLens = [...new Set([...this.suffix.keys()].map((k) => k.length))];
+  }
+
+  probe(raw: string, found: (h: Hit, value: string) => void): void {
+    const v = normalise(this.kind, raw);
+    for (const h of this.exact.get(v) ?? []) found(h, raw);
+    for (const n of this.prefixLens) {
+      if (n > v.length) continue;
+      for (const h of this.prefix.get(v.slice(0, n)) ?? []) if (h.pattern!.test(v)) found(h, raw);
+    }
+    for (const n of this.suffixLens) {
+      if (n > v.length) continue;
+      for (const h of this.suffix.get(v.slice(v.length - n)) ?? []) if (h.pattern!.test(v)) found(h, raw);
+    }
+    for (const h of this.scan) if (h.pattern!.test(v)) found(h, raw);
+  }
+}
+
+const FIELDS: ReadonlyArray<[WatchField, FieldKind]> = [
+  ['identity', 'identity'],
+  ['issuer', 'url'],
+  ['repository', 'url'],
+  ['owner', 'url'],
+  ['buildSigner', 'url'],
+];
+
+export interface WatchMatch {
+  rule: CompiledRule;
+  /** Every selector that matched, first one first (one per selector). */
+  watchedBy: WatchedBy[];
+}
+
+export class WatchIndex {
+  private readonly fields = new Map<WatchField, FieldIndex>(FIELDS.map(([f, k]) => [f, new FieldIndex(k)]));
+  private readonly fieldList: Array<[WatchField, FieldIndex]> = [];
+  private readonly fingerprints = new Map<string, Hit[]>();
+  private readonly hexFingerprints = new Map<string, Hit[]>();
+  private readonly digests = new Map<string, Hit[]>();
+  private readonly claims = new Map<FulcioClaimName, Map<string, Hit[]>>();
+  private readonly identityScans: Hit[] = [];
+
+  constructor(rules: readonly CompiledRule[]) {
+    for (const rule of rules) for (const sel of rule.watch) this.add(rule, sel);
+    for (const [f, idx] of this.fields) if (idx.size > 0) this.fieldList.push([f, idx]);
+  }
+
+  private add(rule: CompiledRule, sel: WatchSelector): void {
+    switch (sel.type) {
+      case 'pattern':
+        for (const p of sel.patterns) this.fields.get(sel.field)!.add({ rule, selector: sel, label: p.source, pattern: p });
+        return;
+      case 'fingerprint':
+      case 'digest':
+      case 'hexFingerprint': {
+        const m = sel.type === 'fingerprint' ? this.fingerprints : sel.type === 'digest' ? this.digests : this.hexFingerprints;
+        for (const v of sel.values) push(m, v, { rule, selector: sel, label: v });
+        return;
+      }
+      case 'claim':
+        for (const c of sel.claims) {
+          let m = this.claims.get(c);
+          if (!m) this.claims.set(c, (m = new Map<string, Hit[]>()));
+          for (const v of sel.values) push(m, v, { rule, selector: sel, label: v });
+        }
+        return;
+      case 'certIdentity':
+      case 'subject':
+        this.identityScans.push({ rule, selector: sel, label: sel.source });
+    }
+  }
+
+  /** Rules whose watch matches the entry, in rule order. `extraDigests`: provenance subjects. */
+  lookup(e: Entry, extraDigests: readonly string[] = []): WatchMatch[] {
+    let found: Map<number, WatchMatch> | undefined;
+    const hit = (h: Hit, value: string) => {
+      found ??= new Map();
+      const by: WatchedBy = { selector: h.selector.selector, pattern: h.label, value };
+      const m = found.get(h.rule.order);
+      if (!m) found.set(h.rule.order, { rule: h.rule, watchedBy: [by] });
+      else if (h.rule.mode === 'report' && !m.watchedBy.some((w) => w.selector === by.selector)) m.watchedBy.push(by);
+    };
+    if (this.digests.size) for (const d of [...digestsOf(e), ...extraDigests]) for (const h of this.digests.get(d) ?? []) hit(h, d);
+    for (const s of signersOf(e)) {
+      for (const [field, idx] of this.fieldList) {
+        const v = watchValue(s, field);
+        if (v !== undefined) idx.probe(v, hit);
+      }
+      const fp = str(s.fingerprint);
+      if (fp !== undefined) {
+        for (const h of this.fingerprints.get(fp) ?? []) hit(h, fp);
+        const hex = fp.startsWith('sha256:') ? fp.slice(7) : fp;
+        for (const h of this.hexFingerprints.get(hex) ?? []) hit(h, hex);
+      }
+      for (const [claim, values] of this.claims) {
+        const v = claimOf(s, claim);
+        if (v !== undefined) for (const h of values.get(v) ?? []) hit(h, v);
+      }
+      for (const h of this.identityScans) {
+        const v = scanMatch(h.selector, s.san, issuerOf(s));
+        if (v !== undefined) hit(h, v);
+      }
+    }
+    if (!found) return [];
+    return [...found.values()].sort((a, b) => a.rule.order - b.rule.order);
+  }
+}
+
+/** rekor-monitor CertMatchesPolicy (reference/rekor.md §4.4): a certificate without an issuer never matches. */
+function scanMatch(sel: WatchSelector, san: unknown, issuer: string | undefined): string | undefined {
+  if (typeof san !== 'string') return undefined;
+  if (sel.type === 'subject') return sel.subject.test(san) ? san : undefined;
+  if (sel.type !== 'certIdentity' || issuer === undefined || !sel.subject.test(san)) return undefined;
+  if (sel.issuers && !sel.issuers.some((r) => r.test(issuer))) return undefined;
+  return sel.issuers ? `${san} (issuer ${issuer})` : san;
+}

@@ -1,0 +1,233 @@
+/** Evaluation against real Sigstore entries (test/fixtures/realdata) and hand-built GitHub Actions entries. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { Entry, Signer } from '../../../src/entries/types.ts';
+import { evaluate, isWatched } from '../../../src/monitor/eval/evaluate.ts';
+import { entryTime } from '../../../src/monitor/eval/expect.ts';
+import { readRuleFiles } from '../../../src/monitor/loader.ts';
+import { checkRules } from '../../../src/monitor/rules/check.ts';
+import { EMAIL_GITHUB, EMAIL_GOOGLE, GH_ATTESTATION, ghaEntry, realEntry, ruleSet, SIGSTORE_JS_V2 } from './helpers.ts';
+
+const SIGSTORE_JS = realEntry(SIGSTORE_JS_V2);
+const GH = realEntry(GH_ATTESTATION);
+const GOOGLE = realEntry(EMAIL_GOOGLE);
+const GITHUB_EMAIL = realEntry(EMAIL_GITHUB);
+const NOW = Date.parse('2026-11-26T12:00:00Z') / 1000;
+const withClaims = (e: Entry, over: Record<string, string | undefined>): Entry => ({ ...e, signer: { ...e.signer!, fulcio: Object.fromEntries(Object.entries({ ...e.signer!.fulcio, ...over }).filter(([, v]) => v !== undefined)) } });
+const expectations = (e: Entry, rs = RELEASE) => evaluate(rs, e, NOW).map((f) => `${f.ruleId}:${f.expectation ?? f.kind}`);
+
+const RELEASE = ruleSet(`
+rules:
+  - id: sigstore-release
+    name: sigstore-js releases
+    severity: critical
+    owner: sigstore-js maintainers
+    labels: { team: js }
+    watch: { repositories: ['github.com/sigstore/*'] }
+    expect:
+      issuers: ['https://token.actions.githubusercontent.com']
+      buildSigners: ['https://github.com/sigstore/*/.github/workflows/release.yml@refs/heads/main']
+      sourceRefs: ['refs/heads/main', 'refs/tags/v*']
+      triggers: [push]
+      runnerEnvironment: [github-hosted]
+      visibility: [public]
+      kinds: [intoto, dsse, hashedrekord]
+`);
+
+describe('the sigstore-js release (real entry 31821305)', () => {
+  it('is watched and breaks nothing', () => {
+    expect(SIGSTORE_JS.signer?.fulcio?.sourceRepositoryURI).toBe('https://github.com/sigstore/sigstore-js');
+    expect(isWatched(RELEASE, SIGSTORE_JS)).toBe(true);
+    expect(evaluate(RELEASE, SIGSTORE_JS, NOW)).toEqual([]);
+  });
+  it('a rogue workflow on a self-hosted runner breaks exactly those expectations, each named, with expected and actual', () => {
+    const rogue = withClaims(SIGSTORE_JS, { runnerEnvironment: 'self-hosted', buildSignerURI: 'https://github.com/sigstore/sigstore-js/.github/workflows/evil.yml@refs/heads/x' });
+    const found = evaluate(RELEASE, rogue, NOW);
+    expect(found.map((f) => f.expectation)).toEqual(['expect.buildSigners', 'expect.runnerEnvironment']);
+    expect(found[0]).toMatchObject({
+      ruleId: 'sigstore-release',
+      ruleName: 'sigstore-js releases',
+      kind: 'violation',
+      severity: 'critical',
+      owner: 'sigstore-js maintainers',
+      labels: { team: 'js' },
+      suppressed: false,
+      details: {
+        watchedBy: { selector: 'watch.repositories', pattern: 'github.com/sigstore/*', value: 'https://github.com/sigstore/sigstore-js' },
+        expected: ['https://github.com/sigstore/*/.github/workflows/release.yml@refs/heads/main'],
+        actual: 'https://github.com/sigstore/sigstore-js/.github/workflows/evil.yml@refs/heads/x',
+        field: 'signer.fulcio.buildSignerURI (1.3.6.1.4.1.57264.1.9)',
+      },
+    });
+    expect(found[1]!.message).toBe('runner environment self-hosted is not one of github-hosted');
+  });
+  it('a release from a feature branch, a private repo, a pull_request trigger', () => {
+    const e = withClaims(SIGSTORE_JS, { sourceRepositoryRef: 'refs/heads/feature', sourceRepositoryVisibilityAtSigning: 'private', buildTrigger: 'pull_request' });
+    expect(expectations(e)).toEqual(['sigstore-release:expect.sourceRefs', 'sigstore-release:expect.triggers', 'sigstore-release:expect.visibility']);
+  });
+  it('a claim an expectation needs but the certificate lacks breaks it, and the message says so', () => {
+    const e = withClaims(SIGSTORE_JS, { runnerEnvironment: undefined, sourceRepositoryVisibilityAtSigning: undefined });
+    const found = evaluate(RELEASE, e, NOW);
+    expect(found.map((f) => f.expectation)).toEqual(['expect.runnerEnvironment', 'expect.visibility']);
+    expect(found[0]!.message).toMatch(/^runner environment is missing: the entry has no signer\.fulcio\.runnerEnvironment \(1\.3\.6\.1\.4\.1\.57264\.1\.11\)/);
+    expect(found[0]!.details.actual).toBeNull();
+  });
+  it('deprecated twins stand in for the same token claim (.6 ref, .2 trigger) and are named as the source', () => {
+    const e = withClaims(SIGSTORE_JS, { sourceRepositoryRef: undefined, buildTrigger: undefined });
+    expect(evaluate(RELEASE, e, NOW)).toEqual([]);
+    const bad = withClaims(e, { githubWorkflowRef: 'refs/heads/dev' });
+    expect(evaluate(RELEASE, bad, NOW)[0]!.details.field).toBe('signer.fulcio.githubWorkflowRef (1.3.6.1.4.1.57264.1.6)');
+  });
+  it('an entry kind outside the allowed ones', () => {
+    expect(expectations({ ...SIGSTORE_JS, kind: 'rekord' })).toEqual(['sigstore-release:expect.kinds']);
+  });
+});
+
+describe('watch selectors', () => {
+  const rs = ruleSet(`
+rules:
+  - { id: by-identity, notify: all, watch: { identities: ['https://github.com/bdehamer/workflows/.github/workflows/*@refs/heads/*'] } }
+  - { id: by-owner, notify: all, watch: { owners: ['github.com/malancas'] } }
+  - { id: by-build-signer, notify: all, watch: { buildSigners: ['https://github.com/bdehamer/**'] } }
+  - { id: by-issuer, notify: all, watch: { issuers: ['https://github.com/login/oauth'] } }
+  - { id: by-email-domain, notify: all, watch: { identities: ['*@google.com'] } }
+  - { id: by-fingerprint, notify: all, watch: { fingerprints: ['0938CCE611A2723BF67A54B72BF4D083B47FBE010D5F698D9E296C69957151FA'] } }
+  - { id: by-digest, notify: all, watch: { digests: ['sha256:A0CFC71271D6E278E57CD332FF957C3F7043FDDA354C4CBB190A30D56EFA01BF'] } }
+  - { id: by-regex, notify: all, watch: { identities: [{ regex: 'brian@[a-z]+\\.com' }] } }
+`);
+  const fired = (e: Entry) => evaluate(rs, e, NOW).map((f) => f.ruleId);
+  it('identity globs, owners and build signers on a real GitHub attestation (a shared workflow)', () => {
+    expect(fired(GH)).toEqual(['by-identity', 'by-owner', 'by-build-signer']);
+    expect(evaluate(rs, GH, NOW)[0]).toMatchObject({ kind: 'info', severity: 'info', details: { watchedBy: { selector: 'watch.identities' } } });
+  });
+  it('email domains, fingerprints (any hex case) and digests on a real Google-account signature', () => {
+    expect(fired(GOOGLE)).toEqual(['by-email-domain', 'by-fingerprint', 'by-digest']);
+  });
+  it('issuers and anchored regexes on a real GitHub-account email signature', () => {
+    expect(GITHUB_EMAIL.signer?.san).toBe('brian@dehamer.com');
+    expect(fired(GITHUB_EMAIL)).toEqual(['by-issuer', 'by-regex']);
+    expect(fired({ ...GITHUB_EMAIL, signer: { ...GITHUB_EMAIL.signer!, san: 'xbrian@dehamer.com' } })).toEqual(['by-issuer']);
+  });
+  it('provenance subject digests count as the entry digests', () => {
+    const d = ruleSet(`rules: [{ id: d, notify: all, watch: { digests: ['sha512:${'ab'.repeat(64)}'] } }]`);
+    expect(evaluate(d, GOOGLE, NOW)).toEqual([]);
+    expect(evaluate(d, GOOGLE, NOW, { predicateType: 'x', subjects: [`sha512:${'ab'.repeat(64)}`] })).toHaveLength(1);
+  });
+  it('old GitHub certificates with only .5 (owner/repo) are still watched by repository and owner', () => {
+    const old = withClaims(ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1'), { sourceRepositoryURI: undefined, sourceRepositoryOwnerURI: undefined, githubWorkflowRepository: 'acme/api' });
+    const w = ruleSet(`rules: [{ id: r, notify: all, watch: { repositories: ['github.com/acme/*'] } }, { id: o, notify: all, watch: { owners: ['github.com/acme'] } }]`);
+    expect(evaluate(w, old, NOW).map((f) => f.ruleId)).toEqual(['r', 'o']);
+  });
+  it('every signer of a multi-signer entry is looked at, and each must meet the expectations', () => {
+    const a = ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1');
+    const rogue: Signer = { ...a.signer!, fulcio: { ...a.signer!.fulcio, runnerEnvironment: 'self-hosted' } };
+    const e: Entry = { ...a, signer: { type: 'key', fingerprint: `sha256:${'0'.repeat(64)}` }, signers: [{ type: 'key', fingerprint: `sha256:${'0'.repeat(64)}` }, rogue] };
+    const r = ruleSet(`rules: [{ id: r, watch: { repositories: ['github.com/acme/*'] }, expect: { runnerEnvironment: [github-hosted] } }]`);
+    const [f] = evaluate(r, e, NOW);
+    expect(f).toMatchObject({ expectation: 'expect.runnerEnvironment', details: { signer: 0, actual: null } });
+  });
+});
+
+describe('notify, severity, suppression', () => {
+  const rs = ruleSet(`
+rules:
+  - id: acme-release
+    severity: high
+    notify: all
+    watch: { repositories: ['github.com/acme/*'] }
+    expect: { sourceRefs: ['refs/tags/v*'], runnerEnvironment: [github-hosted] }
+    suppress:
+      - digest: 'sha256:${'2'.repeat(64)}'
+        reason: re-signed by hand during INC-7
+      - identity: 'https://github.com/acme/docs/.github/workflows/*@**'
+        until: '2027-01-31'
+        reason: docs previews, SEC-118
+      - expectations: [expect.runnerEnvironment]
+        until: '2026-12-01T00:00:00Z'
+        reason: runner migration window
+`);
+  it('notify: all records a legitimate watched entry as info', () => {
+    const [f] = evaluate(rs, ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1.0.0'), NOW);
+    expect(f).toMatchObject({ kind: 'info', severity: 'info', suppressed: false, message: expect.stringMatching(/^watched entry \(watch\.repositories github\.com\/acme\/\*/) });
+    expect(f!.expectation).toBeUndefined();
+  });
+  it('a suppression by digest is returned, marked, with its reason', () => {
+    const e = ghaEntry('acme', 'api', 'ci.yml', 'refs/heads/main', {}, { digests: [`sha256:${'2'.repeat(64)}`] });
+    expect(evaluate(rs, e, NOW)).toMatchObject([{ expectation: 'expect.sourceRefs', suppressed: true, suppression: { reason: 're-signed by hand during INC-7', index: 0 } }]);
+  });
+  it('a suppression by identity holds until its date has passed (the whole day, UTC)', () => {
+    const e = ghaEntry('acme', 'docs', 'ci.yml', 'refs/heads/main');
+    const until = Date.parse('2027-02-01T00:00:00Z') / 1000;
+    expect(evaluate(rs, e, until - 1)[0]).toMatchObject({ suppressed: true, suppression: { reason: 'docs previews, SEC-118', until } });
+    expect(evaluate(rs, e, until)[0]).toMatchObject({ suppressed: false });
+    expect(evaluate(rs, e, until)[0]!.suppression).toBeUndefined();
+  });
+  it('a suppression limited to one expectation leaves the others open', () => {
+    const e = ghaEntry('acme', 'api', 'ci.yml', 'refs/heads/main', { runnerEnvironment: 'self-hosted' });
+    const found = evaluate(rs, e, NOW);
+    expect(found.map((f) => [f.expectation, f.suppressed])).toEqual([
+      ['expect.sourceRefs', false],
+      ['expect.runnerEnvironment', true],
+    ]);
+    expect(evaluate(rs, e, Date.parse('2026-12-01T00:00:00Z') / 1000).every((f) => !f.suppressed)).toBe(true);
+  });
+});
+
+describe('time windows on entries', () => {
+  const rs = ruleSet(`
+rules:
+  - id: office-hours
+    watch: { owners: ['github.com/acme'] }
+    expect: { timeWindow: { timezone: Europe/Berlin, weekdays: [mon, tue, wed, thu, fri], hours: '08:00-20:00', holidays: ['2026-12-25'] } }
+`);
+  it('checks integratedTime in the zone', () => {
+    expect(evaluate(rs, ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1'), NOW)).toEqual([]);
+    const sunday = ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1', {}, { integratedTime: Date.parse('2026-11-15T02:00:00Z') / 1000 });
+    expect(evaluate(rs, sunday, NOW)).toMatchObject([{ expectation: 'expect.timeWindow', details: { actual: '2026-11-15T02:00:00.000Z', timeSource: 'integratedTime' } }]);
+  });
+  it('without integratedTime (Rekor v2): the Fulcio certificate notBefore, else provenance times, else observedAt', () => {
+    const base = ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1');
+    delete base.integratedTime;
+    const sat = Date.parse('2026-11-28T10:00:00Z') / 1000;
+    const wed = Date.parse('2026-11-25T10:00:00Z') / 1000;
+    const cert = { ...base, signer: { ...base.signer!, notBefore: sat, notAfter: sat + 600 }, observedAt: wed };
+    expect(entryTime(cert, undefined)).toEqual({ t: sat, source: 'Fulcio certificate notBefore' });
+    expect(evaluate(rs, cert, NOW)[0]?.details.timeSource).toBe('Fulcio certificate notBefore');
+    const longLived = { ...cert, signer: { ...cert.signer, notAfter: sat + 86_400 * 365 } };
+    expect(entryTime(longLived, { predicateType: 'p', finishedOn: sat })).toEqual({ t: sat, source: 'provenance finishedOn' });
+    expect(entryTime(longLived, undefined)).toEqual({ t: wed, source: 'observedAt (first seen by this mirror)' });
+    const none = { ...longLived, observedAt: undefined } as Entry;
+    expect(evaluate(rs, none, NOW)[0]?.message).toMatch(/no time to check/);
+  });
+});
+
+describe('robustness', () => {
+  it('an empty rule set and unwatched entries cost nothing and return nothing', () => {
+    expect(evaluate({ rules: [] }, SIGSTORE_JS, NOW)).toEqual([]);
+    expect(evaluate(RELEASE, GOOGLE, NOW)).toEqual([]);
+  });
+  it('the index agrees with running every rule (hand-made sets get an index on first use)', () => {
+    const r = checkRules(readRuleFiles('monitor-rules/examples'));
+    if (!r.ok) throw new Error('examples invalid');
+    const unindexed = { rules: r.ruleSet.rules };
+    for (const e of [SIGSTORE_JS, GH, GOOGLE, GITHUB_EMAIL, ghaEntry('acme', 'api', 'evil.yml', 'refs/heads/x'), ghaEntry('globex', 'api', 'release.yml', 'refs/tags/v1', { runnerEnvironment: 'self-hosted' })]) {
+      expect(evaluate(unindexed, e, NOW)).toEqual(evaluate(r.ruleSet, e, NOW));
+    }
+  });
+  it('never throws on arbitrary Entry-shaped input, and never reports an evaluation error', () => {
+    const r = checkRules(readRuleFiles('monitor-rules/examples'));
+    if (!r.ok) throw new Error('examples invalid');
+    const rs = r.ruleSet;
+    const junk = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant(undefined), fc.double(), fc.array(fc.string(), { maxLength: 2 }), fc.object({ maxDepth: 1 }));
+    const url = fc.oneof(fc.constantFrom('https://github.com/acme/api', 'https://GITHUB.com/acme/x/.github/workflows/r.yml@refs/tags/v1', 'alice@ACME.com', 'github.com/acme/'), fc.webUrl(), fc.string());
+    const signer = fc.record({ type: fc.oneof(fc.constantFrom('x509', 'key'), junk), fingerprint: fc.oneof(fc.constant(`sha256:${'f'.repeat(64)}`), junk), san: fc.oneof(url, junk), issuer: fc.oneof(url, junk), fulcio: fc.oneof(fc.dictionary(fc.constantFrom('sourceRepositoryURI', 'sourceRepositoryOwnerURI', 'buildSignerURI', 'runnerEnvironment', 'githubWorkflowRepository', 'sourceRepositoryRef', 'issuer'), fc.oneof(url, junk)), junk), notBefore: junk, notAfter: junk }, { requiredKeys: [] });
+    const entry = fc.record({ log: junk, index: junk, kind: fc.oneof(fc.string(), junk), digests: fc.oneof(fc.array(fc.oneof(fc.string(), junk)), junk), integratedTime: fc.oneof(fc.integer({ min: -1e13, max: 1e13 }), junk), observedAt: junk, signer: fc.oneof(signer, junk), signers: fc.oneof(fc.array(fc.oneof(signer, junk), { maxLength: 3 }), junk), provenance: fc.oneof(junk, fc.record({ predicateType: fc.string(), startedOn: junk, builderId: junk, subjects: junk })) }, { requiredKeys: [] });
+    fc.assert(
+      fc.property(entry, fc.integer(), (e, now) => {
+        const found = evaluate(rs, e as unknown as Entry, now);
+        expect(found.filter((f) => f.expectation === 'evaluation')).toEqual([]);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});

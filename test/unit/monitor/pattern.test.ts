@@ -1,0 +1,195 @@
+/** The rule pattern language: anchoring, glob semantics, case per field, scheme-less URLs, escapes. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compilePattern, normalise, PatternSet, regexLiteralPrefix, type FieldKind, type PatternSpec } from '../../../src/monitor/rules/pattern.ts';
+
+const matches = (spec: PatternSpec, value: string, kind: FieldKind = 'identity') => new PatternSet([spec], kind).match(value) !== undefined;
+const escapeGlob = (s: string) => s.replace(/[\\*]/g, '\\$&');
+
+/** A deliberately naive glob matcher (backtracking over the raw pattern): the oracle for compiled globs. */
+function naiveGlob(p: string, v: string): boolean {
+  if (p === '') return v === '';
+  if (p.startsWith('\\') && (p[1] === '*' || p[1] === '\\')) return v[0] === p[1] && naiveGlob(p.slice(2), v.slice(1));
+  if (p.startsWith('**')) {
+    for (let i = 0; i <= v.length; i++) if (naiveGlob(p.replace(/^\*+/, ''), v.slice(i))) return true;
+    return false;
+  }
+  if (p.startsWith('*')) {
+    for (let i = 0; i <= v.length && !v.slice(0, i).includes('/'); i++) if (naiveGlob(p.slice(1), v.slice(i))) return true;
+    return false;
+  }
+  return v[0] === p[0] && naiveGlob(p.slice(1), v.slice(1));
+}
+
+describe('identity globs (GitHub Actions workflows)', () => {
+  const release = 'https://github.com/acme/*/.github/workflows/*@refs/tags/*';
+  it('match every repository and workflow of the org on a tag', () => {
+    expect(matches(release, 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1.2.3')).toBe(true);
+    expect(matches(release, 'https://github.com/acme/web/.github/workflows/publish.yaml@refs/tags/v2')).toBe(true);
+  });
+  it('do not match other orgs, look-alike orgs, hosts or refs', () => {
+    expect(matches(release, 'https://github.com/acme-evil/api/.github/workflows/release.yml@refs/tags/v1')).toBe(false);
+    expect(matches(release, 'https://github.com/evil/acme/.github/workflows/release.yml@refs/tags/v1')).toBe(false);
+    expect(matches(release, 'https://github.com.evil.example/acme/api/.github/workflows/release.yml@refs/tags/v1')).toBe(false);
+    expect(matches(release, 'https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main')).toBe(false);
+    expect(matches(release, 'http://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1')).toBe(false);
+  });
+  it('`*` does not cross `/`: no nested repository paths, no workflow subdirectories, no slashed tags', () => {
+    expect(matches(release, 'https://github.com/acme/a/b/.github/workflows/release.yml@refs/tags/v1')).toBe(false);
+    expect(matches(release, 'https://github.com/acme/api/.github/workflows/x/release.yml@refs/tags/v1')).toBe(false);
+    expect(matches(release, 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1/../../heads/x')).toBe(false);
+    expect(matches('https://github.com/acme/**', 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/release/v1')).toBe(true);
+    expect(matches('https://github.com/acme/api/.github/workflows/release.yml@refs/tags/**', 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/release/v1')).toBe(true);
+  });
+  it('are anchored at both ends', () => {
+    expect(matches('https://github.com/acme/*', 'https://github.com/acme/api/extra')).toBe(false);
+    expect(matches('https://github.com/acme/*', 'x https://github.com/acme/api')).toBe(false);
+    expect(matches('*@acme.com', 'alice@acme.com.evil.net')).toBe(false);
+    expect(matches('*@acme.com', 'alice@evil-acme.com')).toBe(false);
+  });
+});
+
+describe('case follows the field', () => {
+  it('URLs: scheme and host are case-insensitive, the path is exact', () => {
+    expect(matches('https://GitHub.com/acme/*', 'HTTPS://github.COM/acme/api', 'url')).toBe(true);
+    expect(matches('https://github.com/ACME/*', 'https://github.com/acme/api', 'url')).toBe(false);
+    expect(matches('https://github.com/acme/api', 'https://github.com/acme/API', 'url')).toBe(false);
+  });
+  it('emails: the domain is case-insensitive, the local part exact', () => {
+    expect(matches('*@acme.com', 'Alice@ACME.com')).toBe(true);
+    expect(matches('alice@Acme.COM', 'alice@acme.com')).toBe(true);
+    expect(matches('alice@acme.com', 'Alice@acme.com')).toBe(false);
+  });
+  it('text fields (refs, triggers) are exact', () => {
+    expect(matches('refs/tags/v*', 'refs/tags/v1.0.0', 'text')).toBe(true);
+    expect(matches('refs/tags/v*', 'refs/tags/V1.0.0', 'text')).toBe(false);
+    expect(matches('github-hosted', 'GitHub-Hosted', 'text')).toBe(false);
+  });
+  it('regexes see the normalised value', () => {
+    expect(matches({ regex: 'https://github\\.com/acme/[a-z]+' }, 'https://GITHUB.com/acme/api', 'url')).toBe(true);
+  });
+});
+
+describe('scheme-less URL patterns mean https://', () => {
+  it('match https values of that host and path only', () => {
+    expect(matches('github.com/acme/*', 'https://github.com/acme/api', 'url')).toBe(true);
+    expect(matches('github.com/acme', 'https://github.com/acme', 'url')).toBe(true);
+    expect(matches('token.actions.githubusercontent.com', 'https://token.actions.githubusercontent.com', 'url')).toBe(true);
+    expect(matches('github.com/acme/*', 'http://github.com/acme/api', 'url')).toBe(false);
+    expect(matches('github.com/acme/*', 'git+https://github.com/acme/api', 'url')).toBe(false);
+    expect(matches('github.com/acme/*', 'https://evil.example/github.com/acme/api', 'url')).toBe(false);
+    expect(matches('github.com/acme/*', 'github.com/acme/api', 'url')).toBe(false);
+  });
+  it('in identities only when a path follows, so emails and bare names stay exact', () => {
+    expect(matches('github.com/acme/*/.github/workflows/*@**', 'https://github.com/acme/api/.github/workflows/ci.yml@refs/heads/main')).toBe(true);
+    expect(matches('github.com/acme/*/.github/workflows/*@*', 'https://github.com/acme/api/.github/workflows/ci.yml@refs/heads/main')).toBe(false); // a ref has slashes
+    expect(matches('alice@acme.com', 'alice@acme.com')).toBe(true);
+    expect(matches('acme.com', 'acme.com')).toBe(true);
+    expect(matches('acme.com', 'https://acme.com')).toBe(false);
+  });
+});
+
+describe('regexes', () => {
+  it('are anchored: an unanchored-looking regex still has to match the whole value', () => {
+    expect(matches({ regex: 'acme' }, 'https://github.com/acme')).toBe(false);
+    expect(matches({ regex: '.*acme.*' }, 'https://github.com/acme')).toBe(true);
+    expect(matches({ regex: 'a|b' }, 'ab')).toBe(false); // ^(?:a|b)$, not ^a|b$
+    expect(matches({ regex: 'a|b' }, 'b')).toBe(true);
+  });
+  it('reject invalid syntax with the reason', () => {
+    expect(() => compilePattern({ regex: '(' }, 'text')).toThrow(/not a valid regular expression/);
+    expect(() => compilePattern({ regex: '\\q' }, 'text')).toThrow(/not a valid regular expression/); // u mode: no stray escapes
+    expect(() => compilePattern({ regex: 'x)|(.*' }, 'text')).toThrow(/not a valid regular expression/); // cannot escape the anchors
+  });
+});
+
+describe('special characters are literal in globs', () => {
+  it('., ?, [, (, +, $ and ^ match themselves; \\* is a literal star', () => {
+    expect(matches('https://github.com/acme/a.b?c[d](e)+$^', 'https://github.com/acme/a.b?c[d](e)+$^', 'url')).toBe(true);
+    expect(matches('https://github.com/acme/a.b', 'https://github.com/acme/aXb', 'url')).toBe(false);
+    expect(matches('release\\*', 'release*', 'text')).toBe(true);
+    expect(matches('release\\*', 'release-1', 'text')).toBe(false);
+    expect(matches('a\\\\*', 'a\\xyz', 'text')).toBe(true);
+  });
+  it('the glob source reaches the regex engine escaped (no injection)', () => {
+    expect(matches('.*', 'anything', 'text')).toBe(false);
+    expect(matches('.*', '.x', 'text')).toBe(true);
+  });
+});
+
+describe('properties', () => {
+  it('an exact pattern matches exactly its value (text fields)', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (a, b) => {
+        const set = new PatternSet([escapeGlob(a) || '\\*'], 'text');
+        const value = a || '*';
+        expect(set.match(value)).toBeDefined();
+        if (b !== value) expect(set.match(b)).toBeUndefined();
+      }),
+    );
+  });
+  it('an exact identity (URL or email) matches itself and exactly its case variants the field allows', () => {
+    // An email with `/` in its local part that starts like a host (`a.b/c@d.e`) reads as a scheme-less URL pattern.
+    const email = fc.emailAddress().filter((e) => !e.includes('/'));
+    fc.assert(
+      fc.property(fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), email), fc.oneof(fc.webUrl(), email), (a, b) => {
+        const set = new PatternSet([escapeGlob(a)], 'identity');
+        expect(set.match(a)).toBeDefined();
+        expect(set.match(b) !== undefined).toBe(normalise('identity', a) === normalise('identity', b));
+      }),
+    );
+  });
+  it('a glob without wildcards behaves like equality of normalised values', () => {
+    fc.assert(
+      fc.property(fc.webUrl(), fc.webUrl(), (a, b) => {
+        expect(compilePattern(escapeGlob(a), 'url').test(normalise('url', b))).toBe(normalise('url', a) === normalise('url', b));
+      }),
+    );
+  });
+  it('compiled globs agree with a naive backtracking matcher', () => {
+    const alphabet = fc.constantFrom('a', 'b', '/', '.', '*', '@', '\\');
+    fc.assert(
+      fc.property(fc.array(alphabet, { maxLength: 8 }), fc.array(fc.constantFrom('a', 'b', '/', '.', '@', '*', '\\'), { maxLength: 10 }), (p, v) => {
+        const pattern = p.join('');
+        const value = v.join('');
+        expect(compilePattern(pattern, 'text').test(value)).toBe(naiveGlob(pattern, value));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it('`*` never crosses `/`', () => {
+    fc.assert(
+      fc.property(fc.string(), (seg) => {
+        expect(matches('https://github.com/acme/*', `https://github.com/acme/${seg}`, 'url')).toBe(!seg.includes('/'));
+      }),
+    );
+  });
+});
+
+describe('regex literal prefixes (the watch index buckets regexes by them)', () => {
+  it('are the literal text every match starts with', () => {
+    expect(regexLiteralPrefix('https://github\\.com/acme/(api|web)/.*')).toBe('https://github.com/acme/');
+    expect(regexLiteralPrefix('abc?')).toBe('ab');
+    expect(regexLiteralPrefix('ab|cd')).toBe('');
+    expect(regexLiteralPrefix('(ab|cd)ef')).toBe('');
+    expect(regexLiteralPrefix('a[|]b')).toBe('a');
+    expect(regexLiteralPrefix('\\d+x')).toBe('');
+    expect(regexLiteralPrefix('x{2}')).toBe('');
+  });
+  it('property: every value a regex matches starts with its prefix', () => {
+    const piece = fc.constantFrom('a', 'b', '.', '\\.', '|', '(', ')', '*', '+', '?', '[ab]', '\\d', '1', '/');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 7 }), fc.array(fc.constantFrom('a', 'b', '.', '1', '/'), { maxLength: 8 }), (ps, vs) => {
+        let p;
+        try {
+          p = compilePattern({ regex: ps.join('') }, 'text');
+        } catch {
+          return;
+        }
+        const v = vs.join('');
+        if (p.test(v)) expect(v.startsWith(p.prefix)).toBe(true);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});

@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1
+# tlogwatch container image (docs/operations.md). Two stages on the Node 24 LTS slim image:
+#   build    npm ci (with dev dependencies: TypeScript), tsc -p tsconfig.build.json -> dist/
+#   runtime  production dependencies only, dist/, tini as PID 1, a non-root user, state only in /data
+# test/ops/dockerfile.test.ts lints this file and checks these properties; test/ops/image-commands.test.ts
+# runs the same commands outside a container (no Docker engine in CI).
+
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build
+
+FROM node:24-slim AS runtime
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="tlogwatch" \
+      org.opencontainers.image.description="A verified local mirror and monitor of Sigstore's transparency logs" \
+      org.opencontainers.image.source="https://github.com/tlogwatch/tlogwatch" \
+      org.opencontainers.image.documentation="https://github.com/tlogwatch/tlogwatch/blob/main/docs/operations.md" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+# tini reaps zombies and forwards SIGTERM to node, which then commits its current batch and exits 0.
+# A fixed numeric uid/gid so Kubernetes' runAsNonRoot can check it and volumes can be chowned ahead.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && groupadd --system --gid 10001 tlogwatch \
+ && useradd --system --uid 10001 --gid tlogwatch --home-dir /data --no-create-home --shell /usr/sbin/nologin tlogwatch \
+ && mkdir -p /data \
+ && chown 10001:10001 /data
+WORKDIR /app
+ENV NODE_ENV=production
+# package.json also carries "type": "module", which dist/*.js needs.
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
+COPY --from=build /app/dist ./dist
+USER 10001:10001
+# Everything the daemon writes (LevelDB store, TUF cache) lives under the data directory, so the
+# container runs with a read-only root filesystem.
+VOLUME ["/data"]
+EXPOSE 8080
+# The healthcheck reads its URL from the environment so a changed --listen port needs no new image.
+ENV TLOGWATCH_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(process.env.TLOGWATCH_HEALTHCHECK_URL, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli.js"]
+CMD ["serve", "--data-dir", "/data", "--listen", "0.0.0.0:8080"]

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # System packages the test suite needs (Debian). Idempotent; skips what is already installed.
+#   prometheus               prometheus + promtool: alert rule tests and the end-to-end Prometheus test
+#   prometheus-alertmanager  amtool: checks grafana/alertmanager.yml
+#   tini                     the image's PID 1, to run the Dockerfile's ENTRYPOINT outside a container
 set -euo pipefail
 need=()
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+command -v tini >/dev/null 2>&1 || need+=(tini)
 if [ "${#need[@]}" -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

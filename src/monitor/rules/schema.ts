@@ -50,7 +50,7 @@ const Day = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a
 const Hours = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'local hours HH:MM-HH:MM (end exclusive; may wrap midnight)');
 const Instant = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/, 'a date YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time');
+  .regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/, 'a date YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time');
 export const Duration = z.string().regex(/^\d{1,9}(s|m|h|d)$/, 'a duration like 90s, 10m, 2h or 1d');
 const Labels = z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'label names are [a-zA-Z_][a-zA-Z0-9_]*'), z.string().max(200));
 

@@ -1,0 +1,36 @@
+/** Built-in rules about the logs: mirror-stalled and log-integrity, configured from rule files. */
+import { describe, expect, it } from 'vitest';
+import { evaluateIntegrity, evaluateStall } from '../../../src/monitor/eval/builtin.ts';
+import { ruleSet } from './helpers.ts';
+
+describe('mirror-stalled', () => {
+  const state = { log: 'rekor', upstreamSize: 5_000_000_120n, verifiedSize: 5_000_000_100n, lastVerifiedAt: 1000, since: 0 };
+  it('fires after `after` seconds without a verified checkpoint while upstream is ahead, not before', () => {
+    expect(evaluateStall(state, 1000 + 599)).toBeUndefined();
+    const f = evaluateStall(state, 1000 + 600)!;
+    expect(f).toMatchObject({ ruleId: 'mirror-stalled', kind: 'violation', expectation: 'mirror-stalled', severity: 'high', log: 'rekor', episode: '1000', details: { behind: '20', upstreamSize: '5000000120' } });
+    expect(f.message).toMatch(/^log rekor: no checkpoint verified for 10 min \(limit 10 min\) while upstream is at 5000000120 and the mirror at 5000000100$/);
+    expect(evaluateStall(state, 1000 + 5000)!.episode).toBe(f.episode); // the same stall: one finding when deduplicated by episode
+  });
+  it('does not fire when upstream is not ahead (a quiet log is not a stalled mirror)', () => {
+    expect(evaluateStall({ ...state, upstreamSize: state.verifiedSize }, 10 ** 9)).toBeUndefined();
+    expect(evaluateStall({ log: 'new', since: 0 }, 10 ** 9)).toBeUndefined();
+  });
+  it('counts from `since` before anything verified, and follows the configured severity, delay and logs', () => {
+    const rs = ruleSet("builtins:\n  mirror-stalled: { severity: critical, after: 2h, logs: [rekor], owner: sre }\n");
+    const cfg = rs.builtins!.mirrorStalled;
+    const fresh = { log: 'rekor', upstreamSize: 10n, since: 100 };
+    expect(evaluateStall(fresh, 100 + 7199, cfg)).toBeUndefined();
+    expect(evaluateStall(fresh, 100 + 7200, cfg)).toMatchObject({ severity: 'critical', owner: 'sre', episode: '100' });
+    expect(evaluateStall({ ...fresh, log: 'other' }, 10 ** 9, cfg)).toBeUndefined();
+  });
+});
+
+describe('log-integrity', () => {
+  it('carries the evidence and the configured severity', () => {
+    const f = evaluateIntegrity({ log: 'rekor', code: 'VERIFY_FORK', message: 'two roots for size 7', evidence: { verifiedNote: 'a', receivedNote: 'b' } }, 1234);
+    expect(f).toMatchObject({ ruleId: 'log-integrity', severity: 'critical', episode: 'VERIFY_FORK:1234', details: { code: 'VERIFY_FORK', verifiedNote: 'a', receivedNote: 'b' } });
+    const rs = ruleSet("builtins:\n  log-integrity: { severity: high, labels: { pager: sre } }\n");
+    expect(evaluateIntegrity({ log: 'l', code: 'X', message: 'm', evidence: {} }, 1, rs.builtins!.logIntegrity)).toMatchObject({ severity: 'high', labels: { pager: 'sre' } });
+  });
+});

@@ -2,7 +2,7 @@
  * The simulated log: entries, Merkle trees (one per Rekor v1 shard), signed checkpoints, the manifest
  * (ground truth) and the faults' effect on what readers see.
  */
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { leafHash } from '../../src/merkle/rfc6962.ts';
@@ -64,7 +64,11 @@ export class SimLog {
   /** The size readers are told about (lags the real size under `stale`). */
   published = 0;
   private readonly gen: EntryGenerator;
-  private readonly manifest: WriteStream;
+  /** The manifest is written with synchronous buffered appends: the build is synchronous, so a stream could
+   *  never drain during it and would hold every line in memory. */
+  private readonly manifestFd: number;
+  private manifestBuf: string[] = [];
+  private manifestBytes = 0;
   private readonly pendingInjects: InjectSpec[] = [];
   private readonly injectKeys = new Map<string, SigningKey>();
   private readonly checkpointCache = new Map<string, string>();
@@ -79,7 +83,7 @@ export class SimLog {
     this.faults = new Faults(o.faults ?? [], this.say);
     mkdirSync(o.out, { recursive: true });
     this.bodies = new BodyStore(join(o.out, 'bodies.bin'));
-    this.manifest = createWriteStream(join(o.out, 'manifest.jsonl'));
+    this.manifestFd = openSync(join(o.out, 'manifest.jsonl'), 'w');
     const now = Math.floor(Date.now() / 1000);
     this.fulcioRoot = createCA('sigstore', BASE_TIME - 365 * 86400, now + 10 * 365 * 86400);
     this.fulcioIntermediate = createCA('sigstore-intermediate', BASE_TIME - 365 * 86400, now + 10 * 365 * 86400, this.fulcioRoot);
@@ -112,6 +116,7 @@ export class SimLog {
     if (this.pendingInjects.length > 0 && o.entries > 0) this.append(0);
     this.published = this.size;
     this.bodies.flush();
+    this.flushManifest();
   }
 
   get active(): Shard {
@@ -137,7 +142,10 @@ export class SimLog {
     for (const d of g.digests) (this.byDigest.get(d) ?? this.byDigest.set(d, []).get(d)!).push(index);
     if (g.manifest.san) (this.bySan.get(g.manifest.san.toLowerCase()) ?? this.bySan.set(g.manifest.san.toLowerCase(), []).get(g.manifest.san.toLowerCase())!).push(index);
     const line: ManifestLine = { index, uuid: Buffer.from(lh).toString('hex'), ...g.manifest };
-    this.manifest.write(`${JSON.stringify(line)}\n`);
+    const text = `${JSON.stringify(line)}\n`;
+    this.manifestBuf.push(text);
+    this.manifestBytes += text.length;
+    if (this.manifestBytes > 1 << 20) this.flushManifest();
   }
 
   /** Appends `n` generated entries (plus any pending `"at": "next"` injections) integrated now. */
@@ -149,6 +157,14 @@ export class SimLog {
     }
     for (let i = 0; i < n; i++) this.appendOne(this.gen.generate(this.size, now), this.size);
     this.bodies.flush();
+    this.flushManifest();
+  }
+
+  private flushManifest(): void {
+    if (this.manifestBuf.length === 0) return;
+    writeSync(this.manifestFd, this.manifestBuf.join(''));
+    this.manifestBuf = [];
+    this.manifestBytes = 0;
   }
 
   /** Publishes the current size as the next checkpoint, unless the log is stale. */
@@ -298,6 +314,8 @@ export class SimLog {
 
   close(): Promise<void> {
     this.bodies.close();
-    return new Promise((resolve) => this.manifest.end(resolve));
+    this.flushManifest();
+    closeSync(this.manifestFd);
+    return Promise.resolve();
   }
 }

@@ -76,7 +76,8 @@ export class EntryGenerator {
   private build(kind: string, k: SigningKey, artifactName: string, digestHex: string, artifact: Uint8Array | undefined, id: Identity | undefined, t: number): Built {
     const claims = id && id.type !== 'key' ? id.claims : undefined;
     const statement = () =>
-      slsaStatement(artifactName, digestHex, claims?.buildSignerURI ?? 'https://example.com/builder', claims?.sourceRepositoryURI, claims?.sourceRepositoryRef, claims?.sourceRepositoryDigest, t);
+      // GitHub's SLSA v1 provenance names the runner as the builder (as in real GitHub attestations).
+      slsaStatement(artifactName, digestHex, claims?.runnerEnvironment ? `https://github.com/actions/runner/${claims.runnerEnvironment}` : 'https://example.com/builder', claims?.sourceRepositoryURI, claims?.sourceRepositoryRef, claims?.sourceRepositoryDigest, t);
     if (this.api === 'tiles') return kind === 'dsse' ? dsseV2(k, statement()) : hashedrekordV2(k, artifact, artifact ? undefined : digestHex);
     if (kind === 'dsse') return dsseV1(k, statement());
     if (kind === 'intoto') return intotoV2(k, statement());

@@ -18,14 +18,19 @@ function isSigner(s: unknown): s is Signer {
 /** All signers (DSSE may have several); `signer` alone when `signers` is absent. */
 export function signersOf(e: Entry): readonly Signer[] {
   const many: unknown = e.signers;
-  if (Array.isArray(many)) return many.filter(isSigner);
+  if (Array.isArray(many)) return many.every(isSigner) ? many : many.filter(isSigner);
   const one: unknown = e.signer;
   return isSigner(one) ? [one] : [];
 }
 
+const NONE: readonly string[] = [];
+const isString = (x: unknown): x is string => typeof x === 'string';
+
+/** The entry's digests (as given when well-formed: this runs for every entry, so no copy). */
 export function digestsOf(e: Entry): readonly string[] {
   const d: unknown = e.digests;
-  return Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : [];
+  if (!Array.isArray(d)) return NONE;
+  return d.every(isString) ? d : d.filter(isString);
 }
 
 export function claimOf(s: Signer | undefined, name: FulcioClaimName): string | undefined {

@@ -36,21 +36,51 @@ export interface Pattern {
   test(normalised: string): boolean;
 }
 
-const HAS_UPPER = /[A-Z]/;
-const URL_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([\s\S]*)$/;
 const EMAIL_RE = /^([^@/\s]+)@([^@/\s]+)$/;
 /** A host, possibly with a port and glob stars, as the first segment of a scheme-less URL pattern. */
 const HOST_RE = /^[A-Za-z0-9*]([A-Za-z0-9*-]*\.)+[A-Za-z0-9*-]+(:\d+)?$/;
 
-/** Normalises a value (or a pattern's literal text) for comparison under `kind`. */
+/** True when lower-casing could change v[from, to): an ASCII capital, or any non-ASCII character. */
+function hasUpper(v: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = v.charCodeAt(i);
+    if ((c >= 65 && c <= 90) || c > 127) return true;
+  }
+  return false;
+}
+
+/** RFC 3986 §3.1 scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ), ending at `end`. */
+function isScheme(v: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = v.charCodeAt(i) | 0x20;
+    const alpha = c >= 97 && c <= 122;
+    if (i === 0 ? !alpha : !alpha && !(v.charCodeAt(i) >= 48 && v.charCodeAt(i) <= 57) && !'+-.'.includes(v[i]!)) return false;
+  }
+  return end > 0;
+}
+
+/**
+ * Normalises a value (or a pattern's literal text) for comparison under `kind`: a URL's scheme and
+ * authority (up to the first `/`, `?` or `#`) lower-cased; in identities, an email's domain lower-cased.
+ * Runs on every watched field of every entry, so it scans instead of running regexes where it can.
+ */
 export function normalise(kind: FieldKind, v: string): string {
-  // Normalising only lower-cases, so a value without upper case is already normal (the common case).
-  if (kind === 'text' || !HAS_UPPER.test(v)) return v;
-  const url = URL_RE.exec(v);
-  if (url) return `${url[1]!.toLowerCase()}://${url[2]!.toLowerCase()}${url[3]!}`;
+  if (kind === 'text') return v;
+  const sep = v.indexOf('://');
+  if (sep > 0 && isScheme(v, sep)) {
+    let end = sep + 3;
+    for (; end < v.length; end++) {
+      const c = v.charCodeAt(end);
+      if (c === 47 || c === 63 || c === 35) break; // / ? #
+    }
+    return hasUpper(v, 0, end) ? v.slice(0, end).toLowerCase() + v.slice(end) : v;
+  }
   if (kind === 'identity') {
-    const email = EMAIL_RE.exec(v);
-    if (email) return `${email[1]!}@${email[2]!.toLowerCase()}`;
+    const at = v.indexOf('@');
+    if (at > 0 && hasUpper(v, at + 1, v.length)) {
+      const email = EMAIL_RE.exec(v);
+      if (email) return `${email[1]!}@${email[2]!.toLowerCase()}`;
+    }
   }
   return v;
 }

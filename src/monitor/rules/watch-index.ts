@@ -19,16 +19,43 @@ interface Hit {
   pattern?: Pattern;
 }
 
+const NO_HITS: readonly Hit[] = [];
+
 const push = <K>(m: Map<K, Hit[]>, k: K, h: Hit) => {
   const list = m.get(k);
   if (list) list.push(h);
   else m.set(k, [h]);
 };
 
+/** `https://github.com/acme/…` → `https://github.com/acme/`: a URL cut after its owner-level segment. */
+const SEGMENTS = 4;
+function segmentKey(v: string): string | undefined {
+  let at = -1;
+  for (let n = 0; n < SEGMENTS; n++) {
+    at = v.indexOf('/', at + 1);
+    if (at < 0) return undefined;
+  }
+  return v.slice(0, at + 1);
+}
+
+/** `alice@acme.com` → `@acme.com`. */
+function domainKey(v: string): string | undefined {
+  const at = v.lastIndexOf('@');
+  return at < 0 ? undefined : v.slice(at);
+}
+
+/**
+ * One field's patterns, bucketed so a value costs a few Map lookups whatever the number of rules:
+ * exact values by value; globs and regexes whose literal prefix reaches the owner level of a URL by
+ * that segment key (one lookup); globs ending in `@domain` by domain (one lookup); other prefixes and
+ * suffixes by length (one lookup per distinct length); the rest scanned.
+ */
 class FieldIndex {
   readonly kind: FieldKind;
   size = 0;
   private readonly exact = new Map<string, Hit[]>();
+  private readonly bySegment = new Map<string, Hit[]>();
+  private readonly byDomain = new Map<string, Hit[]>();
   private readonly prefix = new Map<string, Hit[]>();
   private readonly suffix = new Map<string, Hit[]>();
   private prefixLens: number[] = [];
@@ -42,8 +69,12 @@ class FieldIndex {
   add(h: Hit & { pattern: Pattern }): void {
     this.size++;
     const p = h.pattern;
+    const seg = p.prefix ? segmentKey(p.prefix) : undefined;
+    const dom = p.type === 'glob' && !p.prefix && p.suffix ? domainKey(p.suffix) : undefined;
     if (p.type === 'exact') push(this.exact, p.prefix, h);
+    else if (seg !== undefined) push(this.bySegment, seg, h);
     else if (p.prefix) push(this.prefix, p.prefix, h);
+    else if (dom !== undefined) push(this.byDomain, dom, h);
     else if (p.type === 'glob' && p.suffix) push(this.suffix, p.suffix, h);
     else this.scan.push(h);
     this.prefixLens = [...new Set([...this.prefix.keys()].map((k) => k.length))];
@@ -52,16 +83,26 @@ class FieldIndex {
 
   probe(raw: string, found: (h: Hit, value: string) => void): void {
     const v = normalise(this.kind, raw);
-    for (const h of this.exact.get(v) ?? []) found(h, raw);
-    for (const n of this.prefixLens) {
-      if (n > v.length) continue;
-      for (const h of this.prefix.get(v.slice(0, n)) ?? []) if (h.pattern!.test(v)) found(h, raw);
+    if (this.exact.size) {
+      const exact = this.exact.get(v);
+      if (exact) for (const h of exact) found(h, raw);
     }
-    for (const n of this.suffixLens) {
-      if (n > v.length) continue;
-      for (const h of this.suffix.get(v.slice(v.length - n)) ?? []) if (h.pattern!.test(v)) found(h, raw);
+    if (this.bySegment.size) {
+      const seg = segmentKey(v);
+      if (seg !== undefined) this.confirm(this.bySegment.get(seg), v, raw, found);
     }
-    for (const h of this.scan) if (h.pattern!.test(v)) found(h, raw);
+    if (this.byDomain.size) {
+      const dom = domainKey(v);
+      if (dom !== undefined) this.confirm(this.byDomain.get(dom), v, raw, found);
+    }
+    for (const n of this.prefixLens) if (n <= v.length) this.confirm(this.prefix.get(v.slice(0, n)), v, raw, found);
+    for (const n of this.suffixLens) if (n <= v.length) this.confirm(this.suffix.get(v.slice(v.length - n)), v, raw, found);
+    if (this.scan.length) this.confirm(this.scan, v, raw, found);
+  }
+
+  /** Candidates from a bucket still have to match: the index only narrows. */
+  private confirm(list: Hit[] | undefined, v: string, raw: string, found: (h: Hit, value: string) => void): void {
+    if (list) for (const h of list) if (h.pattern!.test(v)) found(h, raw);
   }
 }
 
@@ -128,21 +169,24 @@ export class WatchIndex {
       if (!m) found.set(h.rule.order, { rule: h.rule, watchedBy: [by] });
       else if (h.rule.mode === 'report' && !m.watchedBy.some((w) => w.selector === by.selector)) m.watchedBy.push(by);
     };
-    if (this.digests.size) for (const d of [...digestsOf(e), ...extraDigests]) for (const h of this.digests.get(d) ?? []) hit(h, d);
+    if (this.digests.size) {
+      for (const d of digestsOf(e)) for (const h of this.digests.get(d) ?? NO_HITS) hit(h, d);
+      for (const d of extraDigests) for (const h of this.digests.get(d) ?? NO_HITS) hit(h, d);
+    }
     for (const s of signersOf(e)) {
       for (const [field, idx] of this.fieldList) {
         const v = watchValue(s, field);
         if (v !== undefined) idx.probe(v, hit);
       }
       const fp = str(s.fingerprint);
-      if (fp !== undefined) {
-        for (const h of this.fingerprints.get(fp) ?? []) hit(h, fp);
+      if (fp !== undefined && this.fingerprints.size) for (const h of this.fingerprints.get(fp) ?? NO_HITS) hit(h, fp);
+      if (fp !== undefined && this.hexFingerprints.size) {
         const hex = fp.startsWith('sha256:') ? fp.slice(7) : fp;
-        for (const h of this.hexFingerprints.get(hex) ?? []) hit(h, hex);
+        for (const h of this.hexFingerprints.get(hex) ?? NO_HITS) hit(h, hex);
       }
       for (const [claim, values] of this.claims) {
         const v = claimOf(s, claim);
-        if (v !== undefined) for (const h of values.get(v) ?? []) hit(h, v);
+        if (v !== undefined) for (const h of values.get(v) ?? NO_HITS) hit(h, v);
       }
       for (const h of this.identityScans) {
         const v = scanMatch(h.selector, s.san, issuerOf(s));

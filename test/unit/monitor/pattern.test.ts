@@ -193,3 +193,25 @@ describe('regex literal prefixes (the watch index buckets regexes by them)', () 
     );
   });
 });
+
+describe('normalise', () => {
+  /** The definition, written with regexes: the scanning implementation must agree with it. */
+  function reference(kind: FieldKind, v: string): string {
+    if (kind === 'text') return v;
+    const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([\s\S]*)$/.exec(v);
+    if (url) return `${url[1]!.toLowerCase()}://${url[2]!.toLowerCase()}${url[3]!}`;
+    const email = kind === 'identity' ? /^([^@/\s]+)@([^@/\s]+)$/.exec(v) : null;
+    return email ? `${email[1]!}@${email[2]!.toLowerCase()}` : v;
+  }
+  it('agrees with its regex definition on URLs, emails and arbitrary strings', () => {
+    const piece = fc.constantFrom('https', 'HTTP', 'git+SSH', 'a1', '://', ':', '/', '?', '#', '@', 'Acme', 'acme', '.COM', ' ', '\u00a0', 'É', '1', '-');
+    const value = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.emailAddress(), fc.string(), fc.array(piece, { maxLength: 8 }).map((a) => a.join('')));
+    fc.assert(
+      fc.property(fc.constantFrom<FieldKind>('url', 'identity', 'text'), value, (kind, v) => {
+        expect(normalise(kind, v)).toBe(reference(kind, v));
+        expect(normalise(kind, v.toUpperCase())).toBe(reference(kind, v.toUpperCase()));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});

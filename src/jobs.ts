@@ -2,6 +2,7 @@
  * Scheduled jobs (node-cron, cadences in the config's `jobs`), each counted in
  * tlogwatch_job_runs_total{job,result} and tlogwatch_job_last_success_timestamp_seconds{job}:
  *
+ * - retiredShards (with reverify's cadence): every finished Rekor v1 tree is complete and rebuilds its final root;
  * - reverify: re-hash a rolling window of stored entry bodies and compare them with the tree hashes the
  *   mirror stored when it verified them, and recompute the root of the latest verified checkpoint from the
  *   stored tree. A mismatch means the store changed under us (disk corruption, tampering): a critical
@@ -110,6 +111,56 @@ export async function reverify(ctx: JobContext): Promise<void> {
   }
 }
 
+/**
+ * Retired Rekor v1 shards must stay complete: every entry of each finished tree is stored, and the tree
+ * rebuilt from the stored hashes has the root of the tree's final verified checkpoint.
+ */
+export async function checkRetiredShards(ctx: JobContext, log: string): Promise<string[]> {
+  const { store } = ctx;
+  const state = await store.getLogState(log);
+  if (!state?.shard || state.shard.seq === 0) return [];
+  const problems: string[] = [];
+  let offset = 0n;
+  for (let seq = 0; seq < state.shard.seq; seq++) {
+    const final = (await store.listCheckpoints(log, { limit: 1, tree: seq })).checkpoints[0];
+    if (!final) {
+      problems.push(`retired tree ${seq} has no verified final checkpoint`);
+      continue;
+    }
+    const first = offset < state.startIndex ? state.startIndex : offset;
+    let missing = 0;
+    for (let i = first; i < offset + final.size; i++) if (!(await store.getEntry(log, Number(i)))) missing++;
+    if (missing) problems.push(`retired tree ${seq}: ${missing} of its ${final.size} entries are missing`);
+    if (offset >= state.startIndex) {
+      const root = await treeRootAsync(final.size, store.hashReader(log, seq)).catch(() => undefined);
+      if (!root || !bytesEqual(root, final.rootHash)) problems.push(`retired tree ${seq}: stored hashes do not rebuild the root of its final checkpoint (size ${final.size})`);
+    }
+    offset += final.size;
+  }
+  return problems;
+}
+
+export async function retiredShards(ctx: JobContext): Promise<void> {
+  const now = Math.floor((ctx.now ?? Date.now)() / 1000);
+  for (const log of ctx.logNames) {
+    const problems = await checkRetiredShards(ctx, log);
+    if (problems.length === 0) continue;
+    const f: Finding = {
+      id: findingId('store-integrity', log, `retired:${now}`),
+      rule: 'store-integrity',
+      kind: 'integrity',
+      severity: 'critical',
+      message: `retired shards of ${log} are incomplete: ${problems.slice(0, 3).join('; ')}`,
+      log,
+      firstSeen: now,
+      status: 'open',
+      evidence: { problems },
+    };
+    await ctx.store.db.batch(ctx.write(f));
+    ctx.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+  }
+}
+
 export async function dailyDigest(ctx: JobContext): Promise<void> {
   const now = Math.floor((ctx.now ?? Date.now)() / 1000);
   const { findings } = await ctx.findings.list({ since: now - 86_400, limit: 1000 });
@@ -136,6 +187,7 @@ export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<vo
   const j = ctx.config.jobs;
   const tasks = [
     cron.schedule(j.reverify, () => runJob(ctx, 'reverify', () => reverify(ctx))),
+    cron.schedule(j.reverify, () => runJob(ctx, 'retiredShards', () => retiredShards(ctx))),
     cron.schedule(j.dailyDigest, () => runJob(ctx, 'dailyDigest', () => dailyDigest(ctx))),
     cron.schedule(j.compaction, () => runJob(ctx, 'compaction', () => ctx.store.compact())),
   ];

@@ -1,10 +1,10 @@
 /** Scheduled jobs: the re-verification sweep catches a store changed under the mirror; the daily digest. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
-import { dailyDigest, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
+import { checkRetiredShards, dailyDigest, retiredShards, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
-import { nodeKey } from '../../../src/store/keys.ts';
+import { entryKey, nodeKey } from '../../../src/store/keys.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
@@ -30,6 +30,22 @@ describe('jobs', () => {
     expect(f).toMatchObject({ rule: 'store-integrity', severity: 'critical' });
     expect(f!.message).toMatch(/entry 5: body hashes to/);
     expect(f!.message).toMatch(/stored tree gives root/);
+  });
+
+  it('retired shards: complete trees pass; a lost entry of a finished tree is reported', async () => {
+    h = await harness({ api: 'v1', entries: 600, seed: 'shards', shards: 3 }, { batchSize: 100 });
+    await roundsUntil(h, async () => {
+      const s = await h!.store.getLogState('sim');
+      return s?.shard?.seq === 2 && s.verified?.size === 200n;
+    });
+    const findings = new FindingsRepo(h.store);
+    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/x' };
+    expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
+    const id = await h.store.logId('sim');
+    await h.store.db.del(entryKey(id, 250));
+    await retiredShards(ctx);
+    const [f] = (await findings.list({ limit: 10 })).findings;
+    expect(f?.message).toMatch(/retired tree 1: 1 of its 200 entries are missing/);
   });
 
   it('the daily digest summarises the last day once per day', async () => {

@@ -16,7 +16,7 @@ import { fmt, machine } from './machine.ts';
 
 if (process.argv[2] === '--build') {
   const t = performance.now();
-  const log = new SimLog({ api: 'tiles', entries: Number(process.argv[3]), seed: 'bench', out: process.argv[4]!, log: () => {} });
+  const log = await SimLog.create({ api: 'tiles', entries: Number(process.argv[3]), seed: 'bench', out: process.argv[4]!, log: () => {} });
   const seconds = (performance.now() - t) / 1000;
   await log.close();
   process.stdout.write(JSON.stringify({ seconds, rssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));

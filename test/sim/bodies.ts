@@ -1,27 +1,62 @@
 /**
- * Canonical entry bodies exactly as Rekor stores them (RFC 8785 JSON: sorted keys, no whitespace; tests
- * check every kind against @sigstore/core's canonicalize). Rekor v1: hashedrekord 0.0.1, dsse 0.0.1,
- * intoto 0.0.2 (rekor pkg/types). Rekor v2: hashedrekord 0.0.2, dsse 0.0.2 (rekor-tiles protojson).
+ * Canonical entry bodies exactly as Rekor stores them: RFC 8785 JSON (sorted keys, no whitespace), built
+ * from templates because a million JSON.stringify + canonicalize calls would dominate the build; tests
+ * check every kind against @sigstore/core's canonicalize and against real bodies' shapes.
+ * Rekor v1 (sigstore/rekor pkg/types): hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2.
+ * Rekor v2 (sigstore/rekor-tiles, protojson of rekor.v2 Entry): hashedrekord 0.0.2, dsse 0.0.2.
  */
-import { createHash, sign, type KeyObject } from 'node:crypto';
+import { createPublicKey, hash, sign, type KeyObject } from 'node:crypto';
+import type { CertKey } from './certs.ts';
+import type { FulcioClaims } from '../../src/entries/types.ts';
+import { p256 } from './ecdsa.ts';
+import { spkiOf } from './keys.ts';
 
 export interface SigningKey {
   privateKey: KeyObject;
-  /** PEM (certificate or public key) as Rekor v1 bodies embed it, base64 again. */
-  pem: string;
-  /** DER certificate or SPKI, for Rekor v2 verifiers. */
-  der: Uint8Array;
-  isCert: boolean;
-  keyDetails: string;
   alg: 'ecdsa' | 'ed25519';
+  isCert: boolean;
+  /** DER certificate or SPKI. */
+  der: Uint8Array;
+  keyDetails: 'PKIX_ECDSA_P256_SHA_256' | 'PKIX_ED25519';
+  /** base64 of the PEM, as Rekor v1 bodies embed keys and certificates (cached: it is in every body). */
+  pemB64: string;
+  /** base64 of the DER, as Rekor v2 bodies embed them. */
+  derB64: string;
+  /** SHA-256 hex of the PEM: the key Rekor v1's search index files the entry under (rekor.md §1.10). */
+  pemSha256: string;
+  /** The Rekor v2 `verifier` object's canonical JSON. */
+  v2Verifier: string;
 }
 
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
-const sha256 = (b: Uint8Array | string) => createHash('sha256').update(b).digest();
+const sha256 = (b: Uint8Array | string): Buffer => hash('sha256', b, 'buffer');
 const J = JSON.stringify;
 
+export function pem(label: string, der: Uint8Array): string {
+  return `-----BEGIN ${label}-----\n${b64(der).replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+}
+
+function signingKey(privateKey: KeyObject, alg: 'ecdsa' | 'ed25519', der: Uint8Array, isCert: boolean): SigningKey {
+  const text = pem(isCert ? 'CERTIFICATE' : 'PUBLIC KEY', der);
+  const keyDetails = alg === 'ecdsa' ? 'PKIX_ECDSA_P256_SHA_256' : 'PKIX_ED25519';
+  const v2Verifier = `{"keyDetails":${J(keyDetails)},${J(isCert ? 'x509Certificate' : 'publicKey')}:{"rawBytes":${J(b64(der))}}}`;
+  return { privateKey, alg, isCert, der, keyDetails, pemB64: b64(text), derB64: b64(der), pemSha256: sha256(text).toString('hex'), v2Verifier };
+}
+export const keySigner = (privateKey: KeyObject, alg: 'ecdsa' | 'ed25519') => signingKey(privateKey, alg, spkiOf(createPublicKey(privateKey)), false);
+export const certSigner = (c: CertKey) => signingKey(c.privateKey, 'ecdsa', c.der, true);
+
+/** A signature over `data`: ECDSA P-256/SHA-256 (DER; ecdsa.ts says why not node:crypto), or pure Ed25519. */
 export function signWith(k: SigningKey, data: Uint8Array): Buffer {
-  return k.alg === 'ed25519' ? sign(null, data, k.privateKey) : sign('sha256', data, { key: k.privateKey, dsaEncoding: 'der' });
+  return k.alg === 'ed25519' ? sign(null, data, k.privateKey) : p256.sign(k.privateKey, hash('sha256', data, 'buffer'));
+}
+
+/**
+ * A signature for an artifact known only by its SHA-256 digest (injected entries): ECDSA over the digest, as
+ * a hashedrekord verifier checks it. Ed25519 cannot sign a prehash in node:crypto (Rekor wants Ed25519ph
+ * there), so Ed25519 keys sign the digest bytes themselves.
+ */
+export function signDigest(k: SigningKey, digest: Uint8Array): Buffer {
+  return k.alg === 'ecdsa' ? p256.sign(k.privateKey, digest) : sign(null, digest, k.privateKey);
 }
 
 /** DSSE v1 pre-authentication encoding (secure-systems-lab/dsse protocol.md). */
@@ -33,34 +68,26 @@ export interface Built {
   body: string;
   /** The digests tlogwatch's decoder extracts from this body (the manifest's ground truth). */
   digests: string[];
-  /** in-toto statement for intoto/dsse entries: what Rekor v1 serves as `attestation`. */
+  /** The in-toto statement of dsse/intoto entries: what Rekor v1 serves as `attestation.data`. */
   attestation?: Buffer;
 }
 
-export function hashedrekordV1(k: SigningKey, artifact: Uint8Array): Built {
-  const digest = sha256(artifact).toString('hex');
-  const sig = signWith(k, artifact);
+/** hashedrekord 0.0.1 over an artifact (signature over the artifact) or a bare digest (signature over the digest). */
+export function hashedrekordV1(k: SigningKey, artifact: Uint8Array | undefined, digestHex?: string): Built {
+  const digest = digestHex ?? sha256(artifact!).toString('hex');
+  const sig = artifact ? signWith(k, artifact) : signDigest(k, Buffer.from(digest, 'hex'));
   return {
-    body: `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":${J(digest)}}},"signature":{"content":${J(b64(sig))},"publicKey":{"content":${J(b64(k.pem))}}}}}`,
+    body: `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":${J(digest)}}},"signature":{"content":${J(b64(sig))},"publicKey":{"content":${J(k.pemB64)}}}}}`,
     digests: [`sha256:${digest}`],
   };
 }
 
-/** A hashedrekord over a digest given directly (injected entries): the signature covers the digest bytes. */
-export function hashedrekordV1Digest(k: SigningKey, digestHex: string): Built {
-  const sig = signWith(k, Buffer.from(digestHex, 'hex'));
-  return {
-    body: `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":${J(digestHex)}}},"signature":{"content":${J(b64(sig))},"publicKey":{"content":${J(b64(k.pem))}}}}}`,
-    digests: [`sha256:${digestHex}`],
-  };
-}
+const IN_TOTO = 'application/vnd.in-toto+json';
 
+/** A DSSE envelope over the statement as sigstore clients submit it; canonical, since Rekor hashes its canonical form. */
 function envelope(k: SigningKey, statement: Buffer): { env: string; sig: Buffer } {
-  const type = 'application/vnd.in-toto+json';
-  const sig = signWith(k, pae(type, statement));
-  // DSSE envelope JSON as sigstore clients submit it; its canonical form is what Rekor hashes.
-  const env = `{"payload":${J(b64(statement))},"payloadType":${J(type)},"signatures":[{"keyid":"","sig":${J(b64(sig))}}]}`;
-  return { env, sig };
+  const sig = signWith(k, pae(IN_TOTO, statement));
+  return { env: `{"payload":${J(b64(statement))},"payloadType":${J(IN_TOTO)},"signatures":[{"keyid":"","sig":${J(b64(sig))}}]}`, sig };
 }
 
 export function dsseV1(k: SigningKey, statement: Buffer): Built {
@@ -68,34 +95,29 @@ export function dsseV1(k: SigningKey, statement: Buffer): Built {
   const envelopeHash = sha256(env).toString('hex');
   const payloadHash = sha256(statement).toString('hex');
   return {
-    body: `{"apiVersion":"0.0.1","kind":"dsse","spec":{"envelopeHash":{"algorithm":"sha256","value":${J(envelopeHash)}},"payloadHash":{"algorithm":"sha256","value":${J(payloadHash)}},"signatures":[{"signature":${J(b64(sig))},"verifier":${J(b64(k.pem))}}]}}`,
+    body: `{"apiVersion":"0.0.1","kind":"dsse","spec":{"envelopeHash":{"algorithm":"sha256","value":${J(envelopeHash)}},"payloadHash":{"algorithm":"sha256","value":${J(payloadHash)}},"signatures":[{"signature":${J(b64(sig))},"verifier":${J(k.pemB64)}}]}}`,
     digests: [`sha256:${envelopeHash}`, `sha256:${payloadHash}`],
     attestation: statement,
   };
 }
 
+/** intoto 0.0.2: the envelope without its payload; `sig` and `publicKey` are base64 twice, as Rekor stores them. */
 export function intotoV2(k: SigningKey, statement: Buffer): Built {
   const { env, sig } = envelope(k, statement);
   const hash = sha256(env).toString('hex');
   const payloadHash = sha256(statement).toString('hex');
   return {
-    body: `{"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{"envelope":{"payloadType":"application/vnd.in-toto+json","signatures":[{"publicKey":${J(b64(k.pem))},"sig":${J(b64(b64(sig)))}}]},"hash":{"algorithm":"sha256","value":${J(hash)}},"payloadHash":{"algorithm":"sha256","value":${J(payloadHash)}}}}}`,
+    body: `{"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{"envelope":{"payloadType":${J(IN_TOTO)},"signatures":[{"publicKey":${J(k.pemB64)},"sig":${J(b64(b64(sig)))}}]},"hash":{"algorithm":"sha256","value":${J(hash)}},"payloadHash":{"algorithm":"sha256","value":${J(payloadHash)}}}}}`,
     digests: [`sha256:${hash}`, `sha256:${payloadHash}`],
     attestation: statement,
   };
 }
 
-function v2Verifier(k: SigningKey): string {
-  return k.isCert
-    ? `{"keyDetails":${J(k.keyDetails)},"x509Certificate":{"rawBytes":${J(b64(k.der))}}}`
-    : `{"keyDetails":${J(k.keyDetails)},"publicKey":{"rawBytes":${J(b64(k.der))}}}`;
-}
-
 export function hashedrekordV2(k: SigningKey, artifact: Uint8Array | undefined, digestHex?: string): Built {
   const digest = digestHex ? Buffer.from(digestHex, 'hex') : sha256(artifact!);
-  const sig = signWith(k, artifact ?? digest);
+  const sig = artifact ? signWith(k, artifact) : signDigest(k, digest);
   return {
-    body: `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":${J(b64(digest))}},"signature":{"content":${J(b64(sig))},"verifier":${v2Verifier(k)}}}}}`,
+    body: `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":${J(b64(digest))}},"signature":{"content":${J(b64(sig))},"verifier":${k.v2Verifier}}}}}`,
     digests: [`sha256:${digest.toString('hex')}`],
   };
 }
@@ -104,27 +126,53 @@ export function dsseV2(k: SigningKey, statement: Buffer): Built {
   const { sig } = envelope(k, statement);
   const payloadHash = sha256(statement);
   return {
-    body: `{"apiVersion":"0.0.2","kind":"dsse","spec":{"dsseV002":{"payloadHash":{"algorithm":"SHA2_256","digest":${J(b64(payloadHash))}},"signatures":[{"content":${J(b64(sig))},"verifier":${v2Verifier(k)}}]}}}`,
+    body: `{"apiVersion":"0.0.2","kind":"dsse","spec":{"dsseV002":{"payloadHash":{"algorithm":"SHA2_256","digest":${J(b64(payloadHash))}},"signatures":[{"content":${J(b64(sig))},"verifier":${k.v2Verifier}}]}}}`,
     digests: [`sha256:${payloadHash.toString('hex')}`],
     attestation: statement,
   };
 }
 
-/** A SLSA provenance v1 statement (https://slsa.dev/provenance/v1) for a GitHub Actions build. */
-export function slsaStatement(subjectName: string, digestHex: string, builderId: string, repo: string | undefined, ref: string | undefined, sha: string | undefined, startedOn: number): Buffer {
+export interface Provenance {
+  subjectName: string;
+  digestHex: string;
+  /** Fulcio claims of the signer, when it is a GitHub Actions workflow. */
+  claims?: FulcioClaims | undefined;
+  /** The integrated time: the build ran in the minutes before it. */
+  time: number;
+}
+
+/**
+ * A SLSA provenance v1 statement (https://slsa.dev/spec/v1.0/provenance) as GitHub builds produce them.
+ * builder.id is the signer's reusable workflow when one signed (slsa-github-generator), else GitHub's
+ * runner (`https://github.com/actions/runner/<environment>`, as actions/attest-build-provenance writes),
+ * with the signer's workflow, ref, commit and run in buildDefinition and runDetails.
+ */
+export function slsaStatement(p: Provenance): Buffer {
+  const c = p.claims ?? {};
   const iso = (t: number) => new Date(t * 1000).toISOString().replace('.000', '');
+  const repo = c.sourceRepositoryURI ?? 'https://github.com/unknown/unknown';
+  const ref = c.sourceRepositoryRef ?? 'refs/heads/main';
+  const reusable = c.buildSignerURI !== undefined && c.buildSignerURI !== c.buildConfigURI;
+  const builderId = reusable ? c.buildSignerURI! : `https://github.com/actions/runner/${c.runnerEnvironment ?? 'github-hosted'}`;
+  const path = c.buildConfigURI?.replace(/^https:\/\/github\.com\/[^/]+\/[^/]+\//, '').replace(/@.*$/, '') ?? '.github/workflows/release.yml';
   return Buffer.from(
     J({
       _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: subjectName, digest: { sha256: digestHex } }],
+      subject: [{ name: p.subjectName, digest: { sha256: p.digestHex } }],
       predicateType: 'https://slsa.dev/provenance/v1',
       predicate: {
         buildDefinition: {
           buildType: 'https://actions.github.io/buildtypes/workflow/v1',
-          externalParameters: { workflow: { ref: ref ?? 'refs/heads/main', repository: repo ?? 'https://github.com/unknown/unknown', path: '.github/workflows/release.yml' } },
-          resolvedDependencies: repo ? [{ uri: `git+${repo}@${ref ?? 'refs/heads/main'}`, digest: { gitCommit: sha ?? '' } }] : [],
+          externalParameters: { workflow: { ref, repository: repo, path } },
+          internalParameters: {
+            github: { event_name: c.buildTrigger ?? 'push', repository_id: c.sourceRepositoryIdentifier ?? '0', repository_owner_id: c.sourceRepositoryOwnerIdentifier ?? '0', runner_environment: c.runnerEnvironment ?? 'github-hosted' },
+          },
+          resolvedDependencies: [{ uri: `git+${repo}@${ref}`, digest: { gitCommit: c.sourceRepositoryDigest ?? '0'.repeat(40) } }],
         },
-        runDetails: { builder: { id: builderId }, metadata: { invocationId: `${repo ?? ''}/actions/runs/1`, startedOn: iso(startedOn - 120), finishedOn: iso(startedOn - 5) } },
+        runDetails: {
+          builder: { id: builderId },
+          metadata: { invocationId: c.runInvocationURI ?? `${repo}/actions/runs/1/attempts/1`, startedOn: iso(p.time - 180), finishedOn: iso(p.time - 5) },
+        },
       },
     }),
   );

@@ -1,4 +1,9 @@
-/** Entry bodies on disk (append-only file + an offsets array), so memory stays flat as the log grows. */
+/**
+ * Append-only byte records in one file with their offsets in a Float64Array (offsets pass 2^32): the
+ * simulator keeps a million entry bodies (~2 KB each) on disk, not as a million JS strings. ECDSA
+ * signatures are randomised, so bodies are stored rather than regenerated, and what is served is exactly
+ * what the manifest describes.
+ */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
 export class BodyStore {
@@ -6,7 +11,7 @@ export class BodyStore {
   private offsets = new Float64Array(1024);
   private n = 0;
   private end = 0;
-  private pending: Buffer[] = [];
+  private pending: Uint8Array[] = [];
   private pendingBytes = 0;
 
   constructor(path: string) {
@@ -17,19 +22,32 @@ export class BodyStore {
     return this.n;
   }
 
-  append(body: Buffer): number {
-    if (this.n + 2 > this.offsets.length) {
-      const bigger = new Float64Array(this.offsets.length * 2);
-      bigger.set(this.offsets);
-      this.offsets = bigger;
+  private grow(need: number): void {
+    if (need <= this.offsets.length) return;
+    let size = this.offsets.length;
+    while (size < need) size *= 2;
+    const bigger = new Float64Array(size);
+    bigger.set(this.offsets.subarray(0, this.n + 1));
+    this.offsets = bigger;
+  }
+
+  append(body: Uint8Array): number {
+    this.appendMany(body, Uint32Array.of(body.length));
+    return this.n - 1;
+  }
+
+  /** Records laid back to back in `data`, `lens[i]` bytes each. */
+  appendMany(data: Uint8Array, lens: Uint32Array): void {
+    this.grow(this.n + lens.length + 1);
+    for (const len of lens) {
+      this.offsets[this.n] = this.end;
+      this.end += len;
+      this.offsets[++this.n] = this.end;
     }
-    this.offsets[this.n] = this.end;
-    this.end += body.length;
-    this.offsets[this.n + 1] = this.end;
-    this.pending.push(body);
-    this.pendingBytes += body.length;
+    if (data.length === 0) return;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
     if (this.pendingBytes > 4 << 20) this.flush();
-    return this.n++;
   }
 
   flush(): void {
@@ -40,13 +58,13 @@ export class BodyStore {
     this.pendingBytes = 0;
   }
 
-  /** Bodies [start, end) in one read. */
+  /** Records [start, end) with one read. */
   range(start: number, end: number): Buffer[] {
+    if (start < 0 || end > this.n || start > end) throw new RangeError(`records [${start}, ${end}) of ${this.n}`);
     this.flush();
     const from = this.offsets[start]!;
-    const to = this.offsets[end]!;
-    const buf = Buffer.allocUnsafe(to - from);
-    readSync(this.fd, buf, 0, buf.length, from);
+    const buf = Buffer.allocUnsafe(this.offsets[end]! - from);
+    if (buf.length > 0) readSync(this.fd, buf, 0, buf.length, from);
     const out: Buffer[] = [];
     for (let i = start; i < end; i++) out.push(buf.subarray(this.offsets[i]! - from, this.offsets[i + 1]! - from));
     return out;

@@ -1,12 +1,15 @@
 /**
- * A simulated Fulcio: a root and an intermediate CA (ECDSA P-256: sigstore's are P-384, but P-256 signs
- * ~20x faster, which keeps building a million-entry log under a minute) and short-lived
- * ECDSA P-256 leaf certificates carrying the real Fulcio extensions, encoded as Fulcio does
- * (reference/rekor.md §6: .1–.6 raw bytes, .8–.24 DER UTF8String, SAN URI or email).
+ * A simulated Fulcio: a root and an intermediate CA and short-lived leaf certificates carrying the real
+ * Fulcio extensions, encoded as Fulcio does (reference/rekor.md §6, sigstore/fulcio docs/oid-info.md):
+ * .1–.6 raw bytes, .8–.24 DER UTF8String, the identity in a critical SubjectAlternativeName (email or
+ * URI) with an empty subject, 10-minute validity, KeyUsage digitalSignature, EKU codeSigning.
+ * The CAs use P-256 (Sigstore's are P-384): it signs several times faster, which matters little here
+ * (a few thousand leaf certificates per million entries) but costs nothing in realism for a verifier.
  */
-import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHash, sign, type KeyObject } from 'node:crypto';
 import { FULCIO_OIDS, type FulcioClaimName } from '../../src/entries/types.ts';
-import { bitString, bool, explicit, ia5, integer, octet, oid, seq, set, time, tlv, utf8 } from './der.ts';
+import { bitString, bool, explicit, ia5, integer, namedBits, octet, oid, seq, set, time, tlv, utf8 } from './der.ts';
+import { ecdsaKey, spkiOf, type KeyPair } from './keys.ts';
 
 const ECDSA_SHA256 = seq(oid('1.2.840.10045.4.3.2'));
 
@@ -24,33 +27,26 @@ export interface CertKey {
   publicKey: KeyObject;
   spki: Uint8Array;
 }
+export type CA = CertKey & { cn: string };
 
-function spkiOf(k: KeyObject): Uint8Array {
-  return new Uint8Array(k.export({ format: 'der', type: 'spki' }));
+const keyId = (spki: Uint8Array) => new Uint8Array(createHash('sha1').update(spki).digest());
+
+function signCert(tbs: Uint8Array, issuerKey: KeyObject): Uint8Array {
+  return seq(tbs, ECDSA_SHA256, bitString(new Uint8Array(sign('sha256', tbs, issuerKey))));
 }
 
-function keyId(spki: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(spki).digest());
-}
-
-function signCert(tbs: Uint8Array, alg: Uint8Array, issuerKey: KeyObject, hash: string): Uint8Array {
-  return seq(tbs, alg, bitString(new Uint8Array(sign(hash, tbs, { key: issuerKey, dsaEncoding: 'der' }))));
-}
-
-let serialCounter = 1n;
-function serial(): Uint8Array {
-  const b = Buffer.alloc(16);
-  b.writeBigUInt64BE(serialCounter++, 8);
-  b[0] = 0x4a;
+/** 20 positive bytes as Fulcio uses, derived from the key and start so a rebuilt log reuses them. */
+function serial(spki: Uint8Array, notBefore: number): Uint8Array {
+  const b = createHash('sha256').update(spki).update(String(notBefore)).digest().subarray(0, 20);
+  b[0] = (b[0]! % 0x40) + 0x10;
   return integer(b);
 }
 
-export function createCA(cn: string, notBefore: number, notAfter: number, issuer?: CertKey & { cn: string }): CertKey & { cn: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const spki = spkiOf(publicKey);
+export function createCA(cn: string, notBefore: number, notAfter: number, issuer?: CA, key: KeyPair = ecdsaKey('ca', cn, notBefore)): CA {
+  const spki = spkiOf(key.publicKey);
   const tbs = seq(
     explicit(0, integer(new Uint8Array([2]))),
-    serial(),
+    serial(spki, notBefore),
     ECDSA_SHA256,
     name(issuer ? issuer.cn : cn),
     seq(time(notBefore), time(notAfter)),
@@ -59,54 +55,60 @@ export function createCA(cn: string, notBefore: number, notAfter: number, issuer
     explicit(
       3,
       seq(
-        ext('2.5.29.15', bitString(new Uint8Array([0x06])), true), // keyCertSign | cRLSign
-        ext('2.5.29.19', seq(bool(true), integer(new Uint8Array([issuer ? 0 : 1]))), true),
+        ext('2.5.29.15', namedBits(0x06), true), // keyCertSign | cRLSign
+        ext('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.3'))), // codeSigning, as Fulcio's CAs carry
+        ext('2.5.29.19', seq(bool(true), ...(issuer ? [integer(new Uint8Array([0]))] : [])), true),
         ext('2.5.29.14', octet(keyId(spki))),
+        ...(issuer ? [ext('2.5.29.35', seq(tlv(0x80, keyId(issuer.spki))))] : []),
       ),
     ),
   );
-  const der = signCert(tbs, ECDSA_SHA256, issuer ? issuer.privateKey : privateKey, 'sha256');
-  return { der, privateKey, publicKey, spki, cn };
+  return { der: signCert(tbs, issuer ? issuer.privateKey : key.privateKey), ...key, spki, cn };
 }
 
 export interface LeafClaims {
   san: string;
   issuer?: string;
+  /** Fulcio claim names (FULCIO_OIDS) or dotted OIDs → value. */
   extensions?: Partial<Record<FulcioClaimName, string>> & Record<string, string>;
 }
 
-/** Fulcio claim names and dotted OIDs are both accepted as extension keys. */
-function extensionOid(k: string): { oid: string; arc: number } | undefined {
+/** A claim name or dotted OID → the OID and whether Fulcio writes it raw (.1–.6) or as a UTF8String. */
+export function extensionOid(k: string): { oid: string; raw: boolean } | undefined {
   const dotted = (FULCIO_OIDS as Record<string, string>)[k] ?? (/^\d+(\.\d+)+$/.test(k) ? k : undefined);
   if (!dotted) return undefined;
-  const arc = dotted.startsWith('1.3.6.1.4.1.57264.1.') ? Number(dotted.split('.').pop()) : 99;
-  return { oid: dotted, arc };
+  const arc = dotted.startsWith('1.3.6.1.4.1.57264.1.') ? Number(dotted.slice('1.3.6.1.4.1.57264.1.'.length)) : 99;
+  return { oid: dotted, raw: arc >= 1 && arc <= 6 };
 }
 
-export function createLeaf(ca: CertKey & { cn: string }, claims: LeafClaims, notBefore: number, keyType: 'P-256' = 'P-256'): CertKey {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: keyType });
-  const spki = spkiOf(publicKey);
-  const isUri = claims.san.includes('://');
+/** The SAN: a URI when it has a scheme, else an email address (rfc822Name). */
+function subjectAltName(san: string): Uint8Array {
+  return seq(/^[a-z][a-z0-9+.-]*:\/\//i.test(san) ? ia5(san, 0x86) : ia5(san, 0x81));
+}
+
+export function createLeaf(ca: CA, claims: LeafClaims, notBefore: number, key: KeyPair = ecdsaKey('leaf', claims.san, notBefore)): CertKey {
+  const spki = spkiOf(key.publicKey);
   const exts: Uint8Array[] = [
-    ext('2.5.29.15', bitString(new Uint8Array([0x80])), true), // digitalSignature
+    ext('2.5.29.15', namedBits(0x80), true), // digitalSignature
     ext('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.3'))), // codeSigning
     ext('2.5.29.14', octet(keyId(spki))),
     ext('2.5.29.35', seq(tlv(0x80, keyId(ca.spki)))),
-    ext('2.5.29.17', seq(isUri ? ia5(claims.san, 0x86) : ia5(claims.san, 0x81)), true),
+    ext('2.5.29.17', subjectAltName(claims.san), true),
   ];
-  const values: Record<string, string> = { ...(claims.extensions ?? {}) };
-  if (claims.issuer !== undefined) {
-    values['issuerV1'] ??= claims.issuer;
-    values['issuer'] ??= claims.issuer;
-  }
-  for (const [k, v] of Object.entries(values)) {
+  const values: Array<[string, string]> = Object.entries(claims.extensions ?? {});
+  // Fulcio writes the issuer twice: deprecated raw .1 and UTF8String .8 (explicit extensions win).
+  if (claims.issuer !== undefined) values.push(['issuerV1', claims.issuer], ['issuer', claims.issuer]);
+  const seen = new Set<string>();
+  for (const [k, v] of values) {
     const o = extensionOid(k);
     if (!o) throw new Error(`unknown certificate extension ${JSON.stringify(k)}: use a Fulcio claim name or a dotted OID`);
-    exts.push(ext(o.oid, o.arc <= 6 ? new Uint8Array(Buffer.from(v, 'utf8')) : utf8(v)));
+    if (seen.has(o.oid)) continue; // a name and its OID both given: the first wins: one extension per OID (RFC 5280 §4.2)
+    seen.add(o.oid);
+    exts.push(ext(o.oid, o.raw ? new Uint8Array(Buffer.from(v, 'utf8')) : utf8(v)));
   }
   const tbs = seq(
     explicit(0, integer(new Uint8Array([2]))),
-    serial(),
+    serial(spki, notBefore),
     ECDSA_SHA256,
     name(ca.cn),
     seq(time(notBefore), time(notBefore + 600)), // Fulcio certificates live 10 minutes
@@ -114,6 +116,5 @@ export function createLeaf(ca: CertKey & { cn: string }, claims: LeafClaims, not
     spki,
     explicit(3, seq(...exts)),
   );
-  return { der: signCert(tbs, ECDSA_SHA256, ca.privateKey, 'sha256'), privateKey, publicKey, spki };
+  return { der: signCert(tbs, ca.privateKey), ...key, spki };
 }
-

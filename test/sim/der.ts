@@ -16,7 +16,13 @@ export const set = (...items: Uint8Array[]) => tlv(0x31, cat(...items));
 export const utf8 = (s: string) => tlv(0x0c, Buffer.from(s, 'utf8'));
 export const ia5 = (s: string, tag = 0x16) => tlv(tag, Buffer.from(s, 'latin1'));
 export const octet = (b: Uint8Array) => tlv(0x04, b);
-export const bitString = (b: Uint8Array) => tlv(0x03, cat(new Uint8Array([0]), b));
+export const bitString = (b: Uint8Array, unusedBits = 0) => tlv(0x03, cat(new Uint8Array([unusedBits]), b));
+/** A DER named-bit list (X.690 §11.2.2: trailing zero bits dropped), e.g. KeyUsage, from its first byte. */
+export function namedBits(byte: number): Uint8Array {
+  let unused = 0;
+  while (unused < 7 && (byte & (1 << unused)) === 0) unused++;
+  return bitString(new Uint8Array([byte]), unused);
+}
 export const explicit = (n: number, inner: Uint8Array) => tlv(0xa0 + n, inner);
 export const bool = (v: boolean) => tlv(0x01, new Uint8Array([v ? 0xff : 0]));
 
@@ -27,7 +33,10 @@ export function integer(b: Uint8Array): Uint8Array {
   return tlv(0x02, v[0]! >= 0x80 ? cat(new Uint8Array([0]), v) : v);
 }
 
+const oids = new Map<string, Uint8Array>();
 export function oid(dotted: string): Uint8Array {
+  const cached = oids.get(dotted);
+  if (cached) return cached;
   const parts = dotted.split('.').map(Number);
   const bytes = [parts[0]! * 40 + parts[1]!];
   for (const p of parts.slice(2)) {
@@ -35,7 +44,9 @@ export function oid(dotted: string): Uint8Array {
     for (let x = Math.floor(p / 128); x > 0; x = Math.floor(x / 128)) enc.unshift((x & 0x7f) | 0x80);
     bytes.push(...enc);
   }
-  return tlv(0x06, new Uint8Array(bytes));
+  const der = tlv(0x06, new Uint8Array(bytes));
+  oids.set(dotted, der);
+  return der;
 }
 
 /** UTCTime for years < 2050, GeneralizedTime after (RFC 5280 §4.1.2.5). */

@@ -1,24 +1,21 @@
 /**
- * Deterministic entry generation from (seed, index): who signs, what kind, which artifact, when.
- * Certificates are cached per (identity, 10-minute slot) so each is short-lived like Fulcio's and the
- * log can be built at tens of thousands of entries per second.
+ * Deterministic entry generation from (seed, index, time): who signs, what kind, which artifact. Signer
+ * identities come from a seeded pool; a handful of them are active in each 10-minute slot and hold one
+ * Fulcio certificate for it (short-lived, like Fulcio's), keyed by a key derived from the seed, so a
+ * million entries need a few thousand certificates. Signatures are real (node:crypto), over the
+ * artifact, the DSSE PAE or, for injected entries, the given digest.
  */
-import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto';
-import type { KeyObject } from 'node:crypto';
-import { createLeaf, type CertKey } from './certs.ts';
-import { dsseV1, dsseV2, hashedrekordV1, hashedrekordV1Digest, hashedrekordV2, intotoV2, slsaStatement, type Built, type SigningKey } from './bodies.ts';
+import { hash } from 'node:crypto';
+import { createLeaf, type CA } from './certs.ts';
+import { certSigner, dsseV1, dsseV2, hashedrekordV1, hashedrekordV2, intotoV2, keySigner, slsaStatement, type Built, type SigningKey } from './bodies.ts';
 import { identityPool, type Identity } from './identities.ts';
-import { pick, seeded } from './prng.ts';
+import type { InjectSpec } from './inject.ts';
+import { ecdsaKey, ed25519Key, type KeyPair } from './keys.ts';
+import { entryRandom, pick, seedWord } from './prng.ts';
 
-export interface InjectSpec {
-  at: number | 'next';
-  integratedTime?: string;
-  kind?: 'hashedrekord' | 'dsse' | 'intoto';
-  digest?: string;
-  cert?: { san: string; issuer?: string; extensions?: Record<string, string> };
-  key?: 'ecdsa' | 'ed25519';
-}
+export type { InjectSpec } from './inject.ts';
 
+/** One line of DIR/manifest.jsonl: the ground truth, in this key order, null where absent. */
 export interface ManifestLine {
   index: number;
   uuid: string;
@@ -34,113 +31,125 @@ export interface ManifestLine {
 export interface Generated extends Built {
   kind: string;
   manifest: Omit<ManifestLine, 'index' | 'uuid'>;
+  /** What Rekor v1's search index files this entry under (`POST /api/v1/index/retrieve`, rekor.md §1.10). */
+  searchKeys: string[];
 }
 
-const pemOf = (label: string, der: Uint8Array) => `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+const SLOT = 600; // seconds a Fulcio certificate lives
+const IDS_PER_SLOT = 8;
+const STREAM_ENTRY = 1;
+const STREAM_SLOT = 2;
 
-function keyFromPair(privateKey: KeyObject, alg: 'ecdsa' | 'ed25519'): SigningKey {
-  const spki = new Uint8Array(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
-  return { privateKey, pem: pemOf('PUBLIC KEY', spki), der: spki, isCert: false, keyDetails: alg === 'ecdsa' ? 'PKIX_ECDSA_P256_SHA_256' : 'PKIX_ED25519', alg };
-}
-
-function keyFromCert(c: CertKey): SigningKey {
-  return { privateKey: c.privateKey, pem: pemOf('CERTIFICATE', c.der), der: c.der, isCert: true, keyDetails: 'PKIX_ECDSA_P256_SHA_256', alg: 'ecdsa' };
-}
+/** The artifact a generated hashedrekord entry signs (tests re-create it to verify the signature). */
+export const artifactBytes = (seed: string, index: number): Buffer => Buffer.from(`artifact ${seed} ${index}\n`);
 
 export class EntryGenerator {
   readonly pool: Identity[];
-  private readonly certs = new Map<string, CertKey>();
+  private readonly certs = new Map<string, SigningKey>();
+  private readonly leafKeys = new Map<string, KeyPair>();
   private readonly seed: string;
+  private readonly word: number;
   private readonly api: 'v1' | 'tiles';
-  private readonly ca: CertKey & { cn: string };
-  constructor(seed: string, api: 'v1' | 'tiles', ca: CertKey & { cn: string }) {
+  private readonly ca: CA;
+
+  constructor(seed: string, api: 'v1' | 'tiles', ca: CA) {
     this.seed = seed;
+    this.word = seedWord(seed, 'entries');
     this.api = api;
     this.ca = ca;
     this.pool = identityPool(seed);
   }
 
-  private signingKey(idIndex: number, slot: number): SigningKey {
-    const id = this.pool[idIndex]!;
-    if (id.type === 'key') return keyFromPair(id.privateKey, id.alg);
-    const k = `${idIndex}:${slot}`;
-    let cert = this.certs.get(k);
-    if (!cert) {
-      cert = createLeaf(this.ca, { san: id.san, issuer: id.issuer, extensions: id.claims }, slot * 600);
-      if (this.certs.size > 20_000) this.certs.clear();
-      this.certs.set(k, cert);
+  /**
+   * The key in identity `idIndex`'s certificate for `slot`: one per identity and day. (Each Fulcio
+   * certificate has its own ephemeral key; deriving a key costs more than signing an entry, and nothing
+   * a monitor checks depends on keys not repeating across an identity's certificates.)
+   */
+  private leafKey(idIndex: number, slot: number): KeyPair {
+    const k = `${idIndex}:${Math.floor((slot * SLOT) / 86400)}`;
+    let key = this.leafKeys.get(k);
+    if (!key) {
+      if (this.leafKeys.size > 4096) this.leafKeys.clear();
+      this.leafKeys.set(k, (key = ecdsaKey(this.seed, 'leaf', k)));
     }
-    return keyFromCert(cert);
+    return key;
   }
 
-  private build(kind: string, k: SigningKey, artifactName: string, digestHex: string, artifact: Uint8Array | undefined, id: Identity | undefined, t: number): Built {
-    const claims = id && id.type !== 'key' ? id.claims : undefined;
-    const statement = () =>
-      // GitHub's SLSA v1 provenance names the runner as the builder (as in real GitHub attestations).
-      slsaStatement(artifactName, digestHex, claims?.runnerEnvironment ? `https://github.com/actions/runner/${claims.runnerEnvironment}` : 'https://example.com/builder', claims?.sourceRepositoryURI, claims?.sourceRepositoryRef, claims?.sourceRepositoryDigest, t);
+  /** The certificate (or plain key) identity `idIndex` signs with in `slot`. */
+  private signingKey(idIndex: number, slot: number): SigningKey {
+    const id = this.pool[idIndex]!;
+    const k = `${idIndex}:${slot}`;
+    let key = this.certs.get(k);
+    if (!key) {
+      key = id.type === 'key' ? keySigner(id.privateKey, id.alg) : certSigner(createLeaf(this.ca, { san: id.san, issuer: id.issuer, extensions: id.claims }, slot * SLOT, this.leafKey(idIndex, slot)));
+      if (this.certs.size > 4096) this.certs.clear(); // bounded: the build moves forward in time
+      this.certs.set(k, key);
+    }
+    return key;
+  }
+
+  private build(kind: string, k: SigningKey, subjectName: string, digestHex: string, artifact: Uint8Array | undefined, id: Identity | undefined, t: number): Built {
+    const statement = () => slsaStatement({ subjectName, digestHex, claims: id && id.type !== 'key' ? id.claims : undefined, time: t });
     if (this.api === 'tiles') return kind === 'dsse' ? dsseV2(k, statement()) : hashedrekordV2(k, artifact, artifact ? undefined : digestHex);
     if (kind === 'dsse') return dsseV1(k, statement());
     if (kind === 'intoto') return intotoV2(k, statement());
-    return artifact ? hashedrekordV1(k, artifact) : hashedrekordV1Digest(k, digestHex);
+    return hashedrekordV1(k, artifact, artifact ? undefined : digestHex);
   }
 
-  private finish(kind: string, built: Built, id: Identity | undefined, san: string | null, issuer: string | null, t: number): Generated {
-    const claims = id && id.type !== 'key' ? id.claims : {};
+  private finish(kind: string, built: Built, k: SigningKey, san: string | null, issuer: string | null, claims: Record<string, string | undefined>, subjectDigest: string, t: number): Generated {
+    const digests = [...new Set(built.digests)].sort();
+    const manifest = { kind, digests, san, issuer, repository: claims['sourceRepositoryURI'] ?? null, buildSigner: claims['buildSignerURI'] ?? null, integratedTime: t };
+    if (this.api === 'tiles') return { ...built, kind, searchKeys: [], manifest }; // Rekor v2 has no search
+    const searchKeys = [...new Set([...digests, `sha256:${subjectDigest}`])].map((d) => `hash:${d}`);
+    searchKeys.push(`key:${k.pemSha256}`);
+    // Rekor indexes every SAN as a subject, and email SANs also as emails.
+    if (san) searchKeys.push(`subject:${san.toLowerCase()}`, ...(/^[^:/]+@/.test(san) ? [`email:${san.toLowerCase()}`] : []));
     return {
       ...built,
       kind,
-      manifest: {
-        kind,
-        digests: [...new Set(built.digests)].sort(),
-        san,
-        issuer,
-        repository: claims.sourceRepositoryURI ?? null,
-        buildSigner: claims.buildSignerURI ?? null,
-        integratedTime: t,
-      },
+      searchKeys,
+      manifest,
     };
   }
 
   /** The entry at `index`, integrated at `t` (Unix seconds). */
   generate(index: number, t: number): Generated {
-    const r = seeded(this.seed, 'entry', index);
-    const slot = Math.floor(t / 600);
-    const slotRand = seeded(this.seed, 'slot', slot);
-    const slotIds = [0, 1, 2, 3].map(() => Math.floor(slotRand() * this.pool.length));
-    const idIndex = pick(r, slotIds);
+    const r = entryRandom(this.word, STREAM_ENTRY, index);
+    const slot = Math.floor(t / SLOT);
+    const slotRand = entryRandom(this.word, STREAM_SLOT, slot);
+    const active = Array.from({ length: IDS_PER_SLOT }, () => Math.floor(slotRand() * this.pool.length));
+    const idIndex = pick(r, active);
     const id = this.pool[idIndex]!;
     const roll = r();
-    let kind = this.api === 'tiles' ? (roll < 0.85 ? 'hashedrekord' : 'dsse') : roll < 0.7 ? 'hashedrekord' : roll < 0.85 ? 'dsse' : 'intoto';
-    if (id.type === 'key') kind = 'hashedrekord';
-    const artifactName = `artifact-${index}.tar.gz`;
-    const artifact = Buffer.from(`${this.seed}:${index}:${artifactName}`);
-    const digestHex = createHash('sha256').update(artifact).digest('hex');
-    const built = this.build(kind, this.signingKey(idIndex, slot), artifactName, digestHex, artifact, id, t);
-    return this.finish(kind, built, id, id.type === 'key' ? null : id.san, id.type === 'key' ? null : id.issuer, t);
+    const kind = this.api === 'tiles' ? (roll < 0.85 ? 'hashedrekord' : 'dsse') : roll < 0.7 ? 'hashedrekord' : roll < 0.85 ? 'dsse' : 'intoto';
+    const repo = id.type === 'github' ? id.claims.githubWorkflowRepository!.split('/')[1]! : 'artifact';
+    const subjectName = `${repo}-${index}.tar.gz`;
+    const artifact = artifactBytes(this.seed, index);
+    const digestHex = hash('sha256', artifact);
+    const k = this.signingKey(idIndex, slot);
+    const built = this.build(kind, k, subjectName, digestHex, artifact, id, t);
+    if (id.type === 'key') return this.finish(kind, built, k, null, null, {}, digestHex, t);
+    return this.finish(kind, built, k, id.san, id.issuer, id.claims, digestHex, t);
   }
 
-  /** An entry placed by `--inject`. */
-  inject(spec: InjectSpec, index: number, t: number, keyCache: Map<string, SigningKey>): Generated {
+  /** An entry placed by `--inject` (see inject.ts for the line format). */
+  inject(spec: InjectSpec, index: number, t: number): Generated {
     const kind = spec.kind ?? 'hashedrekord';
-    const digestHex = spec.digest?.startsWith('sha256:') ? spec.digest.slice(7) : createHash('sha256').update(`${this.seed}:inject:${index}`).digest('hex');
-    if (!/^[0-9a-f]{64}$/.test(digestHex)) throw new Error(`inject at ${index}: digest must be sha256:<64 hex>`);
-    let k: SigningKey;
-    let id: Identity | undefined;
+    if (this.api === 'tiles' && kind === 'intoto') throw new Error(`inject at ${index}: Rekor v2 has no intoto kind (use hashedrekord or dsse)`);
+    const digestHex = spec.digest ? spec.digest.slice('sha256:'.length) : hash('sha256', `${this.seed}:inject:${index}`);
     if (spec.cert) {
-      const cacheKey = JSON.stringify(spec.cert) + Math.floor(t / 600);
-      k = keyCache.get(cacheKey) ?? keyFromCert(createLeaf(this.ca, { san: spec.cert.san, ...(spec.cert.issuer !== undefined ? { issuer: spec.cert.issuer } : {}), ...(spec.cert.extensions ? { extensions: spec.cert.extensions } : {}) }, t - 30));
-      keyCache.set(cacheKey, k);
-      id = { type: 'email', san: spec.cert.san, issuer: spec.cert.issuer ?? '', claims: spec.cert.extensions ?? {} };
-    } else {
-      const alg = spec.key ?? 'ecdsa';
-      k = keyCache.get(alg) ?? keyFromPair(generateKey(alg), alg);
-      keyCache.set(alg, k);
+      const c = spec.cert;
+      const slot = Math.floor(t / SLOT);
+      const key = ecdsaKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
+      const k = certSigner(createLeaf(this.ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {} }, Math.max(slot * SLOT, t - 60), key));
+      const ext = c.extensions ?? {};
+      const issuer = ext['issuer'] ?? ext['issuerV1'] ?? c.issuer ?? null;
+      const built = this.build(kind, k, `injected-${index}`, digestHex, undefined, { type: 'email', san: c.san, issuer: issuer ?? '', claims: ext }, t);
+      return this.finish(kind, built, k, c.san, issuer, ext, digestHex, t);
     }
-    const built = this.build(kind, k, `injected-${index}`, digestHex, undefined, id, t);
-    return this.finish(kind, built, id, spec.cert?.san ?? null, spec.cert?.issuer ?? null, t);
+    const alg = spec.key ?? 'ecdsa';
+    const pair = alg === 'ecdsa' ? ecdsaKey(this.seed, 'inject-key', alg) : ed25519Key(this.seed, 'inject-key', alg);
+    const k = keySigner(pair.privateKey, alg);
+    return this.finish(kind, this.build(kind, k, `injected-${index}`, digestHex, undefined, undefined, t), k, null, null, {}, digestHex, t);
   }
-}
-
-function generateKey(alg: 'ecdsa' | 'ed25519'): KeyObject {
-  return alg === 'ecdsa' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey : generateKeyPairSync('ed25519').privateKey;
 }

@@ -1,42 +1,49 @@
 /**
- * The simulated log: entries, Merkle trees (one per Rekor v1 shard), signed checkpoints, the manifest
- * (ground truth) and the faults' effect on what readers see.
+ * The simulated log: entries on disk, one Merkle tree per Rekor v1 shard (hashes by level, tree.ts), the
+ * manifest (ground truth), lookups by UUID and search key, and the size readers are told about.
+ * What readers see once faults apply is view.ts; HTTP is server-*.ts.
  */
-import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
-import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { leafHash } from '../../src/merkle/rfc6962.ts';
-import { formatCheckpoint } from '../../src/note/checkpoint.ts';
-import { cosignatureSigner, ecdsaSigner, ed25519KeyId, ed25519Signer, rawEd25519 } from '../../src/note/keys.ts';
-import { signNote, type NoteSigner } from '../../src/note/note.ts';
 import { BodyStore } from './bodystore.ts';
-import { createCA, type CertKey } from './certs.ts';
+import { buildChunks } from './build.ts';
+import { createCA, type CA } from './certs.ts';
+import { generateChunk, type Chunk, type Timeline } from './chunk.ts';
 import { Faults, type FaultSpec } from './faults.ts';
-import { EntryGenerator, type InjectSpec, type ManifestLine } from './generate.ts';
-import type { SigningKey } from './bodies.ts';
+import { EntryGenerator } from './generate.ts';
+import { HashIndex } from './hashindex.ts';
+import type { InjectSpec } from './inject.ts';
+import { ecdsaKey, ed25519Key, type KeyPair } from './keys.ts';
 import { seeded } from './prng.ts';
 import { SimTree } from './tree.ts';
 
-/** Initial entries are spread over the week before this instant, so they cover day and night. */
+/** The initial entries are spread over the week before this instant, so they cover day and night. */
 export const BASE_TIME = Date.UTC(2026, 10, 16) / 1000;
-const SPAN = 7 * 86400;
+export const SPAN = 7 * 86400;
 
 export interface SimLogOptions {
   api: 'v1' | 'tiles';
   entries: number;
   seed: string;
   out: string;
+  /** Rekor v1: split the initial entries over this many trees (the last one active). */
   shards?: number;
+  /** Tiles: witnesses that cosign every checkpoint (tlog-cosignature); their keys go to DIR/witnesses.txt. */
   witnesses?: number;
   inject?: InjectSpec[];
   faults?: FaultSpec[];
+  /** Where fault firings and progress go (default stderr). */
   log?: (msg: string) => void;
+  /** Worker threads for the initial build (default: one per core for large logs). */
+  workers?: number;
+  /** Keep `"at": "next"` injections for the first append (a --rate tick) instead of placing them after the build. */
+  holdNextInjections?: boolean;
 }
 
 export interface Shard {
   treeID: string;
   tree: SimTree;
-  /** Virtual index of leaf 0. */
+  /** Virtual index of leaf 0 (rekor.md §1.5). */
   offset: number;
   /** Final size once inactive. */
   final?: number;
@@ -48,75 +55,78 @@ export class SimLog {
   readonly out: string;
   readonly faults: Faults;
   readonly bodies: BodyStore;
+  readonly attestations: BodyStore;
   readonly shards: Shard[] = [];
-  readonly attestations = new Map<number, Buffer>();
-  private times = new Float64Array(1024);
-  readonly byDigest = new Map<string, number[]>();
-  readonly bySan = new Map<string, number[]>();
-  readonly fulcioRoot: CertKey & { cn: string };
-  readonly fulcioIntermediate: CertKey & { cn: string };
-  readonly logKey: { privateKey: KeyObject; publicKey: KeyObject };
-  readonly wrongKey: { privateKey: KeyObject; publicKey: KeyObject };
-  readonly witnesses: Array<{ name: string; privateKey: KeyObject; publicKey: KeyObject }>;
-  /** Set once the server knows its URL: the checkpoint signer name. */
+  readonly fulcioRoot: CA;
+  readonly fulcioIntermediate: CA;
+  readonly logKey: KeyPair;
+  /** Signs checkpoints under the `wrong-key` fault. */
+  readonly wrongKey: KeyPair;
+  readonly witnesses: Array<{ name: string } & KeyPair>;
+  readonly gen: EntryGenerator;
+  readonly manifestPath: string;
+  /** Set by the server once it knows its URL: the checkpoint signer name (host, plus path for tiles). */
   name = '';
   baseUrl = '';
-  /** The size readers are told about (lags the real size under `stale`). */
+  /** The size readers are told about; lags the real size under `stale`. */
   published = 0;
-  private readonly gen: EntryGenerator;
-  /** The manifest is written with synchronous buffered appends: the build is synchronous, so a stream could
-   *  never drain during it and would hold every line in memory. */
+  /** Bumped on every append, publish and fault change: views cache against it. */
+  version = 0;
+  readonly say: (msg: string) => void;
+  private times = new Float64Array(1024);
+  private readonly byUuid = new HashIndex();
+  private readonly search = new HashIndex();
   private readonly manifestFd: number;
-  private manifestBuf: string[] = [];
-  private manifestBytes = 0;
-  private readonly pendingInjects: InjectSpec[] = [];
-  private readonly injectKeys = new Map<string, SigningKey>();
-  private readonly checkpointCache = new Map<string, string>();
-  private fork?: { at: number; tree: SimTree; body: Buffer };
-  private readonly say: (msg: string) => void;
+  private readonly injectAt = new Map<number, InjectSpec>();
+  private readonly injectNext: InjectSpec[] = [];
+  private readonly timeline: Timeline;
+  private readonly shardEnds: number[] = [];
+  private readonly workers: number | undefined;
 
-  constructor(o: SimLogOptions) {
+  private constructor(o: SimLogOptions) {
+    if (!Number.isSafeInteger(o.entries) || o.entries < 0) throw new Error(`entries must be a non-negative integer, got ${o.entries}`);
     this.api = o.api;
     this.seed = o.seed;
     this.out = o.out;
+    this.workers = o.workers;
     this.say = o.log ?? ((m) => process.stderr.write(`sim: ${m}\n`));
     this.faults = new Faults(o.faults ?? [], this.say);
+    this.faults.onChange = () => this.version++;
     mkdirSync(o.out, { recursive: true });
     this.bodies = new BodyStore(join(o.out, 'bodies.bin'));
-    this.manifestFd = openSync(join(o.out, 'manifest.jsonl'), 'w');
-    const now = Math.floor(Date.now() / 1000);
-    this.fulcioRoot = createCA('sigstore', BASE_TIME - 365 * 86400, now + 10 * 365 * 86400);
-    this.fulcioIntermediate = createCA('sigstore-intermediate', BASE_TIME - 365 * 86400, now + 10 * 365 * 86400, this.fulcioRoot);
-    this.logKey = o.api === 'v1' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
-    this.wrongKey = o.api === 'v1' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('ed25519');
-    this.witnesses = Array.from({ length: o.witnesses ?? 0 }, (_, i) => ({ name: `witness${i + 1}.example`, ...generateKeyPairSync('ed25519') }));
+    this.attestations = new BodyStore(join(o.out, 'attestations.bin'));
+    this.manifestPath = join(o.out, 'manifest.jsonl');
+    this.manifestFd = openSync(this.manifestPath, 'w');
+    const caStart = BASE_TIME - 365 * 86400;
+    const caEnd = BASE_TIME + 10 * 365 * 86400;
+    this.fulcioRoot = createCA('sigstore', caStart, caEnd, undefined, ecdsaKey(o.seed, 'fulcio-root'));
+    this.fulcioIntermediate = createCA('sigstore-intermediate', caStart, caEnd, this.fulcioRoot, ecdsaKey(o.seed, 'fulcio-intermediate'));
+    const key = o.api === 'v1' ? ecdsaKey : ed25519Key;
+    this.logKey = key(o.seed, 'log');
+    this.wrongKey = key(o.seed, 'wrong-key');
+    this.witnesses = Array.from({ length: o.api === 'tiles' ? (o.witnesses ?? 0) : 0 }, (_, i) => ({ name: `witness${i + 1}.example`, ...ed25519Key(o.seed, 'witness', i) }));
     this.gen = new EntryGenerator(o.seed, o.api, this.fulcioIntermediate);
-
-    const injectAt = new Map<number, InjectSpec>();
     for (const s of o.inject ?? []) {
-      if (s.at === 'next') this.pendingInjects.push(s);
-      else injectAt.set(s.at, s);
+      if (s.at === 'next') this.injectNext.push(s);
+      else this.injectAt.set(s.at, s);
     }
-    const shardCount = o.api === 'v1' ? Math.max(1, o.shards ?? 1) : 1;
-    const r = seeded(o.seed, 'trees');
-    const perShard = Math.floor(o.entries / shardCount);
-    for (let s = 0; s < shardCount; s++) {
-      const treeID = String(BigInt(Math.floor(r() * 2 ** 52)) * 1000n + BigInt(Math.floor(r() * 1000)) + 1n);
-      this.shards.push({ treeID, tree: new SimTree(), offset: this.bodies.count });
-      const count = s === shardCount - 1 ? o.entries - perShard * (shardCount - 1) : perShard;
-      for (let i = 0; i < count; i++) {
-        const index = this.bodies.count;
-        const spread = BASE_TIME - SPAN + Math.floor((index * SPAN) / Math.max(1, o.entries));
-        const spec = injectAt.get(index);
-        const t = spec?.integratedTime ? Math.floor(Date.parse(spec.integratedTime) / 1000) : spread;
-        this.appendOne(spec ? this.gen.inject(spec, index, t, this.injectKeys) : this.gen.generate(index, t), index);
-      }
-      if (s < shardCount - 1) this.shards[s]!.final = this.shards[s]!.tree.size;
-    }
-    if (this.pendingInjects.length > 0 && o.entries > 0) this.append(0);
-    this.published = this.size;
-    this.bodies.flush();
-    this.flushManifest();
+    this.timeline = { start: BASE_TIME - SPAN, span: SPAN, total: o.entries };
+    const shards = o.api === 'v1' ? Math.max(1, Math.floor(o.shards ?? 1)) : 1;
+    const per = Math.floor(o.entries / shards);
+    for (let s = 1; s < shards; s++) this.shardEnds.push(s * per);
+    this.shards.push(this.newShard(0));
+  }
+
+  /** Builds the initial `entries` (in worker threads when many) and publishes them. */
+  static async create(o: SimLogOptions): Promise<SimLog> {
+    const log = new SimLog(o);
+    const plan = { seed: o.seed, api: o.api, ca: log.fulcioIntermediate, timeline: log.timeline, injectAt: log.injectAt, workers: log.workers };
+    for await (const chunk of buildChunks(plan, log.gen, 0, o.entries)) log.addChunk(chunk);
+    if (!o.holdNextInjections && log.injectNext.length > 0) log.append(0);
+    log.bodies.flush();
+    log.attestations.flush();
+    log.published = log.size;
+    return log;
   }
 
   get active(): Shard {
@@ -126,45 +136,60 @@ export class SimLog {
     return this.bodies.count;
   }
 
-  private appendOne(g: ReturnType<EntryGenerator['generate']>, index: number): void {
-    const body = Buffer.from(g.body, 'utf8');
-    const lh = leafHash(body);
-    if (index >= this.times.length) {
-      const bigger = new Float64Array(this.times.length * 2);
-      bigger.set(this.times);
-      this.times = bigger;
-    }
-    this.times[index] = g.manifest.integratedTime;
-    this.bodies.append(body);
-    this.active.tree.append(lh);
-    this.fork?.tree.append(lh);
-    if (g.attestation) this.attestations.set(index, g.attestation);
-    for (const d of g.digests) (this.byDigest.get(d) ?? this.byDigest.set(d, []).get(d)!).push(index);
-    if (g.manifest.san) (this.bySan.get(g.manifest.san.toLowerCase()) ?? this.bySan.set(g.manifest.san.toLowerCase(), []).get(g.manifest.san.toLowerCase())!).push(index);
-    const line: ManifestLine = { index, uuid: Buffer.from(lh).toString('hex'), ...g.manifest };
-    const text = `${JSON.stringify(line)}\n`;
-    this.manifestBuf.push(text);
-    this.manifestBytes += text.length;
-    if (this.manifestBytes > 1 << 20) this.flushManifest();
+  private newShard(offset: number): Shard {
+    const r = seeded(this.seed, 'tree', this.shards.length);
+    // Trillian tree IDs are positive int64s; keep them below 2^63 and non-zero (rekor.md §1.4).
+    const treeID = (BigInt(Math.floor(r() * 2 ** 31)) * 2n ** 32n + BigInt(Math.floor(r() * 2 ** 32)) + 1n).toString();
+    return { treeID, tree: new SimTree(), offset };
   }
 
-  /** Appends `n` generated entries (plus any pending `"at": "next"` injections) integrated now. */
+  /** Rekor v1: freezes the active tree at its size and starts a new one (shard rotation). */
+  rotate(offset = this.size): Shard {
+    if (this.api !== 'v1') throw new Error('only a Rekor v1 log has shards');
+    const a = this.active;
+    a.final = a.tree.size;
+    this.shards.push(this.newShard(offset));
+    this.version++;
+    return this.active;
+  }
+
+  private addChunk(c: Chunk): void {
+    this.bodies.appendMany(c.bodies, c.bodyLens);
+    this.attestations.appendMany(c.attestations, c.attestationLens);
+    if (c.from + c.count > this.times.length) {
+      let n = this.times.length;
+      while (n < c.from + c.count) n *= 2;
+      const t = new Float64Array(n);
+      t.set(this.times);
+      this.times = t;
+    }
+    this.times.set(c.times, c.from);
+    let key = 0;
+    for (let k = 0; k < c.count; k++) {
+      const index = c.from + k;
+      if (this.shardEnds[0] === index) {
+        this.shardEnds.shift();
+        this.rotate(index);
+      }
+      const lh = c.leaves.subarray(32 * k, 32 * k + 32);
+      this.active.tree.append(lh);
+      this.byUuid.add(lh, index);
+      for (let j = 0; j < c.searchKeyCounts[k]!; j++, key++) if (this.api === 'v1') this.search.add(c.searchKeys.subarray(8 * key, 8 * key + 8), index);
+    }
+    writeSync(this.manifestFd, c.manifest);
+    this.version++;
+  }
+
+  /** Appends `n` generated entries integrated at `now`, after any pending `"at": "next"` injections; not yet published. */
   append(n: number, now = Math.floor(Date.now() / 1000)): void {
-    for (const spec of this.pendingInjects.splice(0)) {
-      const index = this.size;
-      const t = spec.integratedTime ? Math.floor(Date.parse(spec.integratedTime) / 1000) : now;
-      this.appendOne(this.gen.inject(spec, index, t, this.injectKeys), index);
-    }
-    for (let i = 0; i < n; i++) this.appendOne(this.gen.generate(this.size, now), this.size);
+    const from = this.size;
+    const next = this.injectNext.splice(0);
+    const total = n + next.length;
+    if (total === 0) return;
+    const at = (i: number) => (i - from < next.length ? next[i - from] : this.injectAt.get(i));
+    for (let done = 0; done < total; done += 4096) this.addChunk(generateChunk(this.gen, from + done, Math.min(4096, total - done), () => now, at));
     this.bodies.flush();
-    this.flushManifest();
-  }
-
-  private flushManifest(): void {
-    if (this.manifestBuf.length === 0) return;
-    writeSync(this.manifestFd, this.manifestBuf.join(''));
-    this.manifestBuf = [];
-    this.manifestBytes = 0;
+    this.attestations.flush();
   }
 
   /** Publishes the current size as the next checkpoint, unless the log is stale. */
@@ -173,148 +198,41 @@ export class SimLog {
       if (this.published !== this.size) this.faults.fired('stale', `checkpoint held at ${this.published} while the log has ${this.size}`);
       return;
     }
+    if (this.published !== this.size) this.version++;
     this.published = this.size;
-  }
-
-  /** Leaves [0, n) of the active tree as the current view serves them (honest or forked). */
-  viewTree(shard: Shard): SimTree {
-    this.activateFork();
-    return shard === this.active && this.fork ? this.fork.tree : shard.tree;
-  }
-
-  private activateFork(): void {
-    const f = this.faults.get('fork');
-    if (!f || this.fork) return;
-    const at = Math.min(f.param ?? 0, this.active.tree.size - 1);
-    const tree = new SimTree();
-    const body = this.bodies.get(this.active.offset + at);
-    const forged = Buffer.concat([body.subarray(0, body.length - 1), Buffer.from(' }')]); // same JSON, other bytes
-    for (let i = 0; i < this.active.tree.size; i++) tree.append(i === at ? leafHash(forged) : this.active.tree.leaf(i));
-    this.fork = { at, tree, body: forged };
-    this.checkpointCache.clear();
-    this.faults.fired('fork', `serving a second history from tree index ${at}`);
-  }
-
-  /** The body readers get for a virtual index, with body-changing faults applied; undefined when dropped. */
-  servedBody(index: number): Buffer | undefined {
-    const drop = this.faults.get('drop');
-    if (drop && (drop.param ?? 0) === index) {
-      this.faults.fired('drop', `omitted entry ${index}`);
-      return undefined;
-    }
-    for (const name of ['rewrite', 'tile-mismatch'] as const) {
-      const f = this.faults.get(name);
-      if (f && (f.param ?? 0) === index) {
-        this.faults.fired(name, `entry ${index} body changed`);
-        return Buffer.from(this.bodies.get(index).toString('utf8').replace(/"kind":"/, '"kind":"x'));
-      }
-    }
-    this.activateFork();
-    if (this.fork && index === this.active.offset + this.fork.at) return this.fork.body;
-    return this.bodies.get(index);
-  }
-
-  /** A level-0 hash as tiles serve it (`rewrite` changes it to match the rewritten body). */
-  servedLeafHash(treeIndex: number, tree: SimTree): Uint8Array {
-    const f = this.faults.get('rewrite');
-    if (f && (f.param ?? 0) === treeIndex) return leafHash(this.servedBody(treeIndex)!);
-    return tree.leaf(treeIndex);
   }
 
   integratedTime(index: number): number {
     return this.times[index]!;
   }
 
-  /** Rekor v1 logID: SHA-256 of the log key's SPKI. */
-  logKeyId(): Uint8Array {
-    return new Uint8Array(createHash('sha256').update(this.logKey.publicKey.export({ format: 'der', type: 'spki' })).digest());
-  }
-
-  origin(shard: Shard): string {
-    return this.api === 'v1' ? `${this.name} - ${shard.treeID}` : this.name;
-  }
-
-  private signer(): NoteSigner {
-    const wrong = this.faults.has('wrong-key');
-    if (wrong) this.faults.fired('wrong-key', 'checkpoint signed with a key the trusted root does not list');
-    const key = wrong ? this.wrongKey.privateKey : this.logKey.privateKey;
-    return this.api === 'v1' ? ecdsaSigner(this.name, key) : ed25519Signer(this.name, key);
-  }
-
-  /** The signed checkpoint of `shard` at `size`, with faults applied. */
-  checkpoint(shard: Shard, size: number): string {
-    const tree = this.viewTree(shard);
-    const key = `${shard.treeID}:${size}:${this.fork ? 'fork' : 'honest'}:${this.faults.has('wrong-key')}`;
-    let note = this.checkpointCache.get(key);
-    if (!note) {
-      const text = formatCheckpoint({ origin: this.origin(shard), size: BigInt(size), rootHash: tree.root(size), extensions: [] });
-      const signers = [this.signer(), ...this.witnesses.map((w) => cosignatureSigner(w.name, w.privateKey, () => Math.floor(Date.now() / 1000)))];
-      note = signNote(text, signers);
-      this.checkpointCache.set(key, note);
-    }
-    if (this.faults.has('bad-sig')) {
-      this.faults.fired('bad-sig', `corrupted the signature of checkpoint ${size}`);
-      const i = note.indexOf('\u2014 ') + 2 + this.name.length + 10;
-      note = note.slice(0, i) + (note[i] === 'A' ? 'B' : 'A') + note.slice(i + 1);
-    }
-    return note;
-  }
-
-  /** The size the active tree's checkpoint claims (`shrink` makes it smaller). */
-  publishedTreeSize(): number {
-    const size = this.published - this.active.offset;
-    if (this.faults.has('shrink')) {
-      const smaller = Math.max(1, size - Math.max(1, Math.floor(size / 10)));
-      this.faults.fired('shrink', `published a checkpoint of size ${smaller} after ${size}`);
-      return smaller;
-    }
-    return size;
+  attestation(index: number): Buffer | undefined {
+    const a = this.attestations.get(index);
+    return a.length > 0 ? a : undefined;
   }
 
   shardOf(virtualIndex: number): Shard | undefined {
+    if (virtualIndex < 0 || virtualIndex >= this.size) return undefined;
     for (let i = this.shards.length - 1; i >= 0; i--) if (virtualIndex >= this.shards[i]!.offset) return this.shards[i];
     return undefined;
   }
 
-  /** Writes DIR/trusted_root.json in the Sigstore TrustedRoot format. */
-  writeTrustedRoot(): string {
-    const spki = new Uint8Array(this.logKey.publicKey.export({ format: 'der', type: 'spki' }));
-    const keyId =
-      this.api === 'v1' ? this.logKeyId() : ed25519KeyId(this.name, rawEd25519(this.logKey.publicKey));
-    const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
-    const start = new Date((BASE_TIME - 365 * 86400) * 1000).toISOString();
-    const root = {
-      mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1',
-      tlogs: [
-        {
-          baseUrl: this.baseUrl,
-          hashAlgorithm: 'SHA2_256',
-          publicKey: { rawBytes: b64(spki), keyDetails: this.api === 'v1' ? 'PKIX_ECDSA_P256_SHA_256' : 'PKIX_ED25519', validFor: { start } },
-          logId: { keyId: b64(keyId) },
-        },
-      ],
-      certificateAuthorities: [
-        {
-          subject: { organization: 'sigstore.dev', commonName: 'sigstore' },
-          uri: 'https://fulcio.sigstore.dev',
-          certChain: { certificates: [{ rawBytes: b64(this.fulcioIntermediate.der) }, { rawBytes: b64(this.fulcioRoot.der) }] },
-          validFor: { start },
-        },
-      ],
-      ctlogs: [],
-      timestampAuthorities: [],
-    };
-    const path = join(this.out, 'trusted_root.json');
-    writeFileSync(path, JSON.stringify(root, null, 2));
-    if (this.witnesses.length) {
-      writeFileSync(join(this.out, 'witnesses.txt'), this.witnesses.map((w) => `${w.name} ${b64(rawEd25519(w.publicKey))}`).join('\n') + '\n');
-    }
-    return path;
+  /** Virtual indexes whose honest leaf hash is `leaf`. */
+  indexesOfLeaf(leaf: Uint8Array): number[] {
+    return this.byUuid.get(leaf).filter((i) => {
+      const s = this.shardOf(i)!;
+      return Buffer.from(s.tree.leaf(i - s.offset)).equals(leaf);
+    });
+  }
+
+  /** Rekor v1 search (`POST /api/v1/index/retrieve`): `hash:sha256:<hex>`, `email:…`, `subject:…`, `key:<sha256 hex of PEM>`. */
+  searchIndex(key8: Uint8Array): number[] {
+    return this.search.get(key8);
   }
 
   close(): Promise<void> {
     this.bodies.close();
-    this.flushManifest();
+    this.attestations.close();
     closeSync(this.manifestFd);
     return Promise.resolve();
   }

@@ -1,60 +1,60 @@
 /**
  * `npm run sim -- --api v1|tiles --entries N --port P --out DIR [--seed S] [--rate R] [--shards K]
- *   [--witnesses K] [--prefix /api/v2] [--inject FILE.jsonl] [--fault NAME[@INDEX]]...`
- * Prints `ready http://127.0.0.1:P` on stdout once serving (DESIGN.md "Simulator").
+ *   [--witnesses K] [--prefix /api/v2] [--inject FILE.jsonl] [--fault NAME[@INDEX]]... [--workers W]`
+ * Prints exactly `ready http://127.0.0.1:P` on stdout once serving (DESIGN.md "Simulator"); everything
+ * else (progress, fault firings) goes to stderr. Misbehaviour faults arm after the first checkpoint is
+ * served, so a mirror first verifies an honest state and then meets the attack.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseFault } from './faults.ts';
-import type { InjectSpec } from './generate.ts';
 import { startSimulator } from './index.ts';
+import { parseInjectFile } from './inject.ts';
 
-function parseInject(path: string): InjectSpec[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      const v = JSON.parse(l) as InjectSpec;
-      if (v.at !== 'next' && !(Number.isInteger(v.at) && v.at >= 0)) throw new Error(`${path}:${i + 1}: "at" must be an index or "next"`);
-      if (!v.cert && !v.key) throw new Error(`${path}:${i + 1}: give "cert" or "key"`);
-      return v;
-    });
+function count(v: string | undefined, flag: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(v)) throw new Error(`${flag} must be a non-negative number, got ${JSON.stringify(v)}`);
+  return Number(v);
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    strict: true,
     options: {
       api: { type: 'string', default: 'tiles' },
-      entries: { type: 'string', default: '1000' },
-      port: { type: 'string', default: '0' },
+      entries: { type: 'string' },
+      port: { type: 'string' },
       out: { type: 'string' },
       seed: { type: 'string', default: '1' },
-      rate: { type: 'string', default: '0' },
-      shards: { type: 'string', default: '1' },
-      witnesses: { type: 'string', default: '0' },
+      rate: { type: 'string' },
+      shards: { type: 'string' },
+      witnesses: { type: 'string' },
       prefix: { type: 'string' },
       inject: { type: 'string' },
       fault: { type: 'string', multiple: true, default: [] },
+      workers: { type: 'string' },
     },
   });
   if (values.api !== 'v1' && values.api !== 'tiles') throw new Error('--api must be v1 or tiles');
   if (!values.out) throw new Error('--out DIR is required');
   const started = performance.now();
+  const workers = values.workers === undefined ? undefined : count(values.workers, '--workers', 0);
   const sim = await startSimulator({
     api: values.api,
-    entries: Number(values.entries),
-    port: Number(values.port),
+    entries: Math.floor(count(values.entries, '--entries', 1000)),
+    port: count(values.port, '--port', 0),
     out: values.out,
     seed: values.seed,
-    rate: Number(values.rate),
-    shards: Number(values.shards),
-    witnesses: Number(values.witnesses),
+    rate: count(values.rate, '--rate', 0),
+    shards: Math.max(1, Math.floor(count(values.shards, '--shards', 1))),
+    witnesses: Math.floor(count(values.witnesses, '--witnesses', 0)),
     ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
-    ...(values.inject ? { inject: parseInject(values.inject) } : {}),
+    ...(values.inject !== undefined ? { inject: parseInjectFile(readFileSync(values.inject, 'utf8'), values.inject) } : {}),
+    ...(workers !== undefined ? { workers } : {}),
     faults: values.fault.map(parseFault),
     armAfterFirstCheckpoint: true,
   });
-  process.stderr.write(`sim: built ${sim.log.size} entries in ${((performance.now() - started) / 1000).toFixed(1)} s; trusted root ${sim.trustedRootPath}\n`);
+  process.stderr.write(`sim: built ${sim.log.size} entries in ${((performance.now() - started) / 1000).toFixed(1)} s; trusted root ${sim.trustedRootPath}, manifest ${sim.manifestPath}\n`);
   process.stdout.write(`ready ${sim.url}\n`);
   const stop = () => void sim.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
@@ -62,6 +62,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`sim: ${(e as Error).message}\n`);
+  process.stderr.write(`sim: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(2);
 });

@@ -1,0 +1,111 @@
+/**
+ * `--inject FILE.jsonl`: entries placed at chosen indexes, one JSON object a line:
+ *
+ *   {"at": INDEX|"next", "integratedTime": ISO-8601, "kind": "hashedrekord"|"dsse"|"intoto",
+ *    "digest": "sha256:<64 hex>", "cert": {"san", "issuer", "extensions": {"<OID or Fulcio name>": "value"}}
+ *    | "key": "ecdsa"|"ed25519"}
+ *
+ * Only `at` and one of `cert`/`key` are required. Fulcio extension names are FULCIO_OIDS' camelCase names;
+ * a dotted Fulcio OID is accepted and normalised to its name, any other dotted OID is written as a UTF8String.
+ * Lines are checked strictly: an unknown key or a malformed value is an error naming the line.
+ */
+import { FULCIO_OIDS } from '../../src/entries/types.ts';
+
+export interface InjectSpec {
+  at: number | 'next';
+  integratedTime?: string;
+  kind?: 'hashedrekord' | 'dsse' | 'intoto';
+  digest?: string;
+  cert?: { san: string; issuer?: string; extensions?: Record<string, string> };
+  key?: 'ecdsa' | 'ed25519';
+}
+
+const NAME_OF_OID = new Map(Object.entries(FULCIO_OIDS).map(([name, oid]) => [oid as string, name]));
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function only(o: Record<string, unknown>, keys: readonly string[], where: string): void {
+  for (const k of Object.keys(o)) if (!keys.includes(k)) throw new Error(`${where}: unknown key ${JSON.stringify(k)} (expected ${keys.join(', ')})`);
+}
+
+function str(v: unknown, where: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new Error(`${where} must be a non-empty string`);
+  return v;
+}
+
+function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
+  if (!isRecord(v)) throw new Error(`${where}.cert must be an object`);
+  only(v, ['san', 'issuer', 'extensions'], `${where}.cert`);
+  const cert: NonNullable<InjectSpec['cert']> = { san: str(v['san'], `${where}.cert.san`) };
+  if (v['issuer'] !== undefined) cert.issuer = str(v['issuer'], `${where}.cert.issuer`);
+  if (v['extensions'] !== undefined) {
+    const ext = v['extensions'];
+    if (!isRecord(ext)) throw new Error(`${where}.cert.extensions must be an object`);
+    cert.extensions = {};
+    for (const [k, value] of Object.entries(ext)) {
+      const name = NAME_OF_OID.get(k) ?? k;
+      if (!(name in FULCIO_OIDS) && !/^\d+(\.\d+)+$/.test(name)) throw new Error(`${where}.cert.extensions: ${JSON.stringify(k)} is neither a Fulcio extension name (${Object.keys(FULCIO_OIDS).join(', ')}) nor a dotted OID`);
+      if (name === 'otherNameSan') throw new Error(`${where}.cert.extensions: .7 lives in the SAN; use "san"`);
+      cert.extensions[name] = str(value, `${where}.cert.extensions.${k}`);
+    }
+  }
+  return cert;
+}
+
+/** One inject line (already JSON-parsed) → a checked spec. */
+export function parseInjectSpec(v: unknown, where = 'inject'): InjectSpec {
+  if (!isRecord(v)) throw new Error(`${where}: not a JSON object`);
+  only(v, ['at', 'integratedTime', 'kind', 'digest', 'cert', 'key'], where);
+  const at = v['at'];
+  if (at !== 'next' && !(typeof at === 'number' && Number.isSafeInteger(at) && at >= 0)) throw new Error(`${where}: "at" must be a non-negative integer index or "next"`);
+  const spec: InjectSpec = { at };
+  if (v['integratedTime'] !== undefined) {
+    const t = v['integratedTime'];
+    if (typeof t !== 'string' || !ISO_8601.test(t) || Number.isNaN(Date.parse(t))) throw new Error(`${where}: "integratedTime" must be an ISO-8601 date-time with a zone, e.g. 2026-11-15T02:00:00Z`);
+    spec.integratedTime = t;
+  }
+  if (v['kind'] !== undefined) {
+    if (v['kind'] !== 'hashedrekord' && v['kind'] !== 'dsse' && v['kind'] !== 'intoto') throw new Error(`${where}: "kind" must be hashedrekord, dsse or intoto`);
+    spec.kind = v['kind'];
+  }
+  if (v['digest'] !== undefined) {
+    if (typeof v['digest'] !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(v['digest'])) throw new Error(`${where}: "digest" must be sha256:<64 lower-case hex>`);
+    spec.digest = v['digest'];
+  }
+  if ((v['cert'] === undefined) === (v['key'] === undefined)) throw new Error(`${where}: give exactly one of "cert" and "key"`);
+  if (v['cert'] !== undefined) spec.cert = parseCert(v['cert'], where);
+  if (v['key'] !== undefined) {
+    if (v['key'] !== 'ecdsa' && v['key'] !== 'ed25519') throw new Error(`${where}: "key" must be "ecdsa" or "ed25519"`);
+    spec.key = v['key'];
+  }
+  return spec;
+}
+
+/** The text of an inject file → specs; blank lines are skipped, fixed indexes must be distinct. */
+export function parseInjectFile(text: string, path = 'inject'): InjectSpec[] {
+  const specs: InjectSpec[] = [];
+  const seen = new Set<number>();
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    const where = `${path}:${i + 1}`;
+    let v: unknown;
+    try {
+      v = JSON.parse(line);
+    } catch (e) {
+      throw new Error(`${where}: not JSON (${(e as Error).message})`, { cause: e });
+    }
+    const spec = parseInjectSpec(v, where);
+    if (typeof spec.at === 'number') {
+      if (seen.has(spec.at)) throw new Error(`${where}: index ${spec.at} is already injected by an earlier line`);
+      seen.add(spec.at);
+    }
+    specs.push(spec);
+  });
+  return specs;
+}
+
+/** Unix seconds of a spec's integratedTime, or `fallback`. */
+export function injectTime(spec: InjectSpec, fallback: number): number {
+  return spec.integratedTime ? Math.floor(Date.parse(spec.integratedTime) / 1000) : fallback;
+}

@@ -1,0 +1,42 @@
+/**
+ * Keys derived from the seed, so a simulator started twice with one seed has the same log, CA, witness and
+ * signer keys (and worker threads building parts of one log agree on them without being sent any).
+ * ECDSA signatures are still randomised by OpenSSL; Ed25519 ones are deterministic.
+ */
+import { createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+// PKCS#8 (RFC 5208) wrappers; OpenSSL derives the public key from the private scalar or seed.
+const P256_PKCS8 = Buffer.from('3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420', 'hex');
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+const digest = (parts: Array<string | number>) => createHash('sha256').update(parts.join('\u0000')).digest();
+const toBig = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex') || '0'}`);
+const to32 = (x: bigint) => Buffer.from(x.toString(16).padStart(64, '0'), 'hex');
+
+function pair(privateKey: KeyObject): KeyPair {
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/** The P-256 key named by `parts` under SHA-256 (scalar reduced into [1, n-1]). */
+export function ecdsaKey(...parts: Array<string | number>): KeyPair {
+  const d = (toBig(digest(['p256', ...parts])) % (P256_N - 1n)) + 1n;
+  return pair(createPrivateKey({ key: Buffer.concat([P256_PKCS8, to32(d)]), format: 'der', type: 'pkcs8' }));
+}
+
+export function ed25519Key(...parts: Array<string | number>): KeyPair {
+  return pair(createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, digest(['ed25519', ...parts])]), format: 'der', type: 'pkcs8' }));
+}
+
+const spkis = new WeakMap<KeyObject, Uint8Array>();
+/** DER SubjectPublicKeyInfo of a public key (cached: certificates and bodies ask for it again and again). */
+export function spkiOf(k: KeyObject): Uint8Array {
+  let spki = spkis.get(k);
+  if (!spki) spkis.set(k, (spki = new Uint8Array(k.export({ format: 'der', type: 'spki' }))));
+  return spki;
+}

@@ -206,7 +206,7 @@ describe('transient faults', () => {
     expect(outcomes).toEqual(['ok', 'cut', 'ok', 'cut']);
     s.faults.disable('truncate');
     s.faults.enable('garbage', 2);
-    const texts = [];
+    const texts: string[] = [];
     for (let i = 0; i < 2; i++) texts.push(await (await fetch(`${s.url}/api/v1/log`)).text());
     expect(() => JSON.parse(texts[0]) as unknown).not.toThrow();
     expect(() => JSON.parse(texts[1]) as unknown).toThrow();

@@ -208,8 +208,8 @@ describe('transient faults', () => {
     s.faults.enable('garbage', 2);
     const texts: string[] = [];
     for (let i = 0; i < 2; i++) texts.push(await (await fetch(`${s.url}/api/v1/log`)).text());
-    expect(() => JSON.parse(texts[0]) as unknown).not.toThrow();
-    expect(() => JSON.parse(texts[1]) as unknown).toThrow();
+    expect(() => JSON.parse(texts[0]!) as unknown).not.toThrow();
+    expect(() => JSON.parse(texts[1]!) as unknown).toThrow();
     s.faults.disable('garbage');
   });
 

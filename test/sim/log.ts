@@ -121,8 +121,13 @@ export class SimLog {
   static async create(o: SimLogOptions): Promise<SimLog> {
     const log = new SimLog(o);
     const plan = { seed: o.seed, api: o.api, ca: log.fulcioIntermediate, timeline: log.timeline, injectAt: log.injectAt, workers: log.workers };
-    for await (const chunk of buildChunks(plan, log.gen, 0, o.entries)) log.addChunk(chunk);
-    if (!o.holdNextInjections && log.injectNext.length > 0) log.append(0);
+    try {
+      for await (const chunk of buildChunks(plan, log.gen, 0, o.entries)) log.addChunk(chunk);
+      if (!o.holdNextInjections && log.injectNext.length > 0) log.append(0);
+    } catch (e) {
+      await log.close();
+      throw e;
+    }
     log.bodies.flush();
     log.attestations.flush();
     log.published = log.size;

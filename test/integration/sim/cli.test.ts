@@ -20,9 +20,9 @@ async function start(args: string[]): Promise<Running> {
   const child = spawn(process.execPath, ['test/sim/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /^ready (\S+)\n/.exec(out);
       if (m) resolve(m[1]!);

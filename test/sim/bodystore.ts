@@ -3,6 +3,9 @@
  * simulator keeps a million entry bodies (~2 KB each) on disk, not as a million JS strings. ECDSA
  * signatures are randomised, so bodies are stored rather than regenerated, and what is served is exactly
  * what the manifest describes.
+ *
+ * With `prefixed`, each record is stored after its big-endian uint16 length, which is exactly the
+ * tlog-tiles entry bundle encoding: a bundle is then one read of the file, served as it is.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
@@ -14,8 +17,11 @@ export class BodyStore {
   private pending: Uint8Array[] = [];
   private pendingBytes = 0;
 
-  constructor(path: string) {
+  private readonly prefix: number;
+
+  constructor(path: string, opts: { prefixed?: boolean } = {}) {
     this.fd = openSync(path, 'w+');
+    this.prefix = opts.prefixed ? 2 : 0;
   }
 
   get count(): number {
@@ -39,14 +45,28 @@ export class BodyStore {
   /** Records laid back to back in `data`, `lens[i]` bytes each. */
   appendMany(data: Uint8Array, lens: Uint32Array): void {
     this.grow(this.n + lens.length + 1);
+    let stored = data;
+    if (this.prefix > 0) {
+      stored = Buffer.allocUnsafe(data.length + 2 * lens.length);
+      let from = 0;
+      let to = 0;
+      for (const len of lens) {
+        if (len > 0xffff) throw new RangeError(`a ${len}-byte record does not fit a uint16 length prefix (tlog-tiles entry bundles)`);
+        stored[to] = Math.floor(len / 256);
+        stored[to + 1] = len % 256;
+        stored.set(data.subarray(from, from + len), to + 2);
+        from += len;
+        to += len + 2;
+      }
+    }
     for (const len of lens) {
       this.offsets[this.n] = this.end;
-      this.end += len;
+      this.end += len + this.prefix;
       this.offsets[++this.n] = this.end;
     }
-    if (data.length === 0) return;
-    this.pending.push(data);
-    this.pendingBytes += data.length;
+    if (stored.length === 0) return;
+    this.pending.push(stored);
+    this.pendingBytes += stored.length;
     if (this.pendingBytes > 4 << 20) this.flush();
   }
 
@@ -58,15 +78,22 @@ export class BodyStore {
     this.pendingBytes = 0;
   }
 
-  /** Records [start, end) with one read. */
-  range(start: number, end: number): Buffer[] {
+  /** The stored bytes of records [start, end): with `prefixed`, a tlog-tiles entry bundle. */
+  raw(start: number, end: number): Buffer {
     if (start < 0 || end > this.n || start > end) throw new RangeError(`records [${start}, ${end}) of ${this.n}`);
     this.flush();
     const from = this.offsets[start]!;
     const buf = Buffer.allocUnsafe(this.offsets[end]! - from);
     if (buf.length > 0) readSync(this.fd, buf, 0, buf.length, from);
+    return buf;
+  }
+
+  /** Records [start, end) with one read. */
+  range(start: number, end: number): Buffer[] {
+    const buf = this.raw(start, end);
+    const from = this.offsets[start]!;
     const out: Buffer[] = [];
-    for (let i = start; i < end; i++) out.push(buf.subarray(this.offsets[i]! - from, this.offsets[i + 1]! - from));
+    for (let i = start; i < end; i++) out.push(buf.subarray(this.offsets[i]! - from + this.prefix, this.offsets[i + 1]! - from));
     return out;
   }
 

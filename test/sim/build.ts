@@ -80,7 +80,8 @@ class BuildWorker {
   private readonly worker: Worker;
   private readonly waiting: Array<{ resolve: (c: Chunk) => void; reject: (e: unknown) => void }> = [];
   constructor(init: WorkerInit) {
-    this.worker = new Worker(new URL('./build-worker.ts', import.meta.url), { workerData: init });
+    // Small heaps: a worker's garbage is collected early instead of growing the process for good.
+    this.worker = new Worker(new URL('./build-worker.ts', import.meta.url), { workerData: init, resourceLimits: { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 8 } });
     this.worker.on('message', (c: Chunk) => this.waiting.shift()?.resolve(c));
     this.worker.on('error', (e) => this.waiting.splice(0).forEach((w) => w.reject(e)));
   }

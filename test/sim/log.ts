@@ -93,7 +93,7 @@ export class SimLog {
     this.faults = new Faults(o.faults ?? [], this.say);
     this.faults.onChange = () => this.version++;
     mkdirSync(o.out, { recursive: true });
-    this.bodies = new BodyStore(join(o.out, 'bodies.bin'));
+    this.bodies = new BodyStore(join(o.out, 'bodies.bin'), { prefixed: true }); // bundles are served straight from it
     this.attestations = new BodyStore(join(o.out, 'attestations.bin'));
     this.manifestPath = join(o.out, 'manifest.jsonl');
     this.manifestFd = openSync(this.manifestPath, 'w');

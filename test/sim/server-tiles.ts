@@ -13,21 +13,6 @@ import type { LogView } from './view.ts';
 const IMMUTABLE = { 'cache-control': 'public, max-age=31536000, immutable' };
 const MUTABLE = { 'cache-control': 'no-cache' };
 
-function bundle(view: LogView, start: number, width: number): Buffer {
-  const bodies = view.bodies(start, start + width);
-  let bytes = 0;
-  for (const b of bodies) if (b) bytes += 2 + b.length;
-  const out = Buffer.allocUnsafe(bytes);
-  let at = 0;
-  for (const b of bodies) {
-    if (!b) continue; // `drop`: the entry is missing from its bundle
-    out.writeUInt16BE(b.length, at);
-    b.copy(out, at + 2);
-    at += 2 + b.length;
-  }
-  return out;
-}
-
 export function tilesRoute(log: SimLog, view: LogView, req: IncomingMessage, path: string): Reply {
   if (req.method !== 'GET' && req.method !== 'HEAD') return errorReply(405, 'read-only');
   if (path === 'checkpoint') return { status: 200, body: view.checkpoint(log.active, view.publishedTreeSize()), type: 'text/plain; charset=utf-8', headers: MUTABLE };
@@ -39,7 +24,7 @@ export function tilesRoute(log: SimLog, view: LogView, req: IncomingMessage, pat
   const headers = t.width === TILE_WIDTH ? IMMUTABLE : MUTABLE;
   if (t.level === 'entries') {
     if (start + t.width > size) return errorReply(404, 'not found');
-    return { status: 200, body: bundle(view, start, t.width), headers };
+    return { status: 200, body: view.bundle(start, start + t.width), headers };
   }
   const rowSize = Math.floor(size / TILE_WIDTH ** t.level);
   if (start + t.width > rowSize) return errorReply(404, 'not found');

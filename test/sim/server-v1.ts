@@ -3,13 +3,14 @@
  * LogInfo with inactive shards, consistency proofs, entries by virtual index, by 64-hex UUID or 80-hex
  * EntryID, batch retrieve (≤ 10 queries, 422 above, missing items omitted) and the deprecated search.
  */
-import { createHash, sign } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { json } from '@sigstore/core';
 import { leafHash } from '../../src/merkle/rfc6962.ts';
 import { pem } from './bodies.ts';
 import { spkiOf } from './keys.ts';
 import { searchKeyHash } from './chunk.ts';
+import { p256 } from './ecdsa.ts';
 import type { Shard, SimLog } from './log.ts';
 import { errorReply, isRecord, jsonReply, readJson, RequestError, type Reply } from './reply.ts';
 import { v1LogId } from './trust.ts';
@@ -33,8 +34,9 @@ export function logEntry(log: SimLog, view: LogView, index: number): Record<stri
   if (!body) return undefined;
   const payload = { body: body.toString('base64'), integratedTime: log.integratedTime(index), logID: hex(v1LogId(log)), logIndex: index };
   // The SET is computed when served, over the canonical JSON of exactly these four fields (rekor.md §1.7).
+  // (p256: node:crypto.sign would cost 60 µs of the 200 µs an entry may take at 5,000 entries/s; ecdsa.ts.)
   const key = (log.faults.has('wrong-key') ? log.wrongKey : log.logKey).privateKey;
-  const set = sign('sha256', Buffer.from(json.canonicalize(payload)), key).toString('base64');
+  const set = p256.sign(key, hash('sha256', json.canonicalize(payload), 'buffer')).toString('base64');
   const attestation = log.attestation(index);
   const tree = view.tree(shard);
   return {

@@ -131,11 +131,19 @@ export class LogView {
     return log.bodies.get(index);
   }
 
-  /** Bodies [start, end) with one read when no body fault can touch them (the tiles hot path). */
-  bodies(start: number, end: number): Array<Buffer | undefined> {
+  /** The tlog-tiles entry bundle of entries [start, end) (c2sp.md §1.3): one read of the body file unless a body fault applies. */
+  bundle(start: number, end: number): Buffer {
     const f = this.log.faults;
-    if (!['drop', 'rewrite', 'tile-mismatch', 'fork'].some((n) => f.has(n as 'drop'))) return this.log.bodies.range(start, end);
-    return Array.from({ length: end - start }, (_, i) => this.body(start + i));
+    if (!['drop', 'rewrite', 'tile-mismatch', 'fork'].some((n) => f.has(n as 'drop'))) return this.log.bodies.raw(start, end);
+    const parts: Buffer[] = [];
+    for (let i = start; i < end; i++) {
+      const b = this.body(i);
+      if (!b) continue; // `drop`: the entry is missing from its bundle
+      const len = Buffer.allocUnsafe(2);
+      len.writeUInt16BE(b.length);
+      parts.push(len, b);
+    }
+    return Buffer.concat(parts);
   }
 
   /** The leaf hash readers are told for a tree index: tile 0 and the v1 UUID. `rewrite` makes it match the rewritten body. */

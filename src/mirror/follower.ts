@@ -86,6 +86,8 @@ export class LogFollower {
   async round(signal?: AbortSignal): Promise<RoundOutcome> {
     const { store } = this.deps;
     const state = (await store.getLogState(this.cfg.name)) ?? this.initialState();
+    // A halt is sticky across restarts: say so from the first round, whatever that round meets.
+    if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {
       return this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
     } catch (e) {

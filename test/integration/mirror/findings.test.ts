@@ -11,6 +11,7 @@ import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { readJson } from '../../helpers/realdata.ts';
 import { createMetrics } from '../../../src/metrics.ts';
+import { LogFollower } from '../../../src/mirror/follower.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -26,6 +27,11 @@ describe('log-integrity findings', () => {
     h.sim.log.faults.enable('fork', 50);
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.status === 'halted');
     for (let i = 0; i < 3; i++) await h.follower.round();
+    // After a restart (a new follower with fresh metrics on the same store) the log still reports halted.
+    const restarted = new LogFollower(h.follower.cfg, { store: h.store, metrics: createMetrics({ defaultMetrics: false }), logger: createLogger({ level: 'silent' }), verifiers: [] });
+    const m2 = (restarted as unknown as { deps: { metrics: ReturnType<typeof createMetrics> } }).deps.metrics;
+    expect(await restarted.round()).toBe('halted');
+    expect((await m2.logState.get()).values.find((v) => v.labels.state === 'halted')?.value).toBe(1);
     const repo = new FindingsRepo(h.store);
     const { findings } = await repo.list({ limit: 10 });
     expect(findings).toHaveLength(1);

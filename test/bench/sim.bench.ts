@@ -35,7 +35,8 @@ const build = (api: string, n: number) => ({
   n,
   ...(JSON.parse(execFileSync(process.execPath, ['--expose-gc', 'test/bench/sim.bench.ts', '--build', api, String(n), join(tmp, `${api}-${n}`)], { encoding: 'utf8' })) as { seconds: number; peakMB: number; servingMB: number }),
 });
-const builds = sizes.map((n) => build('tiles', n));
+const apis = (process.env['BENCH_SIM_APIS'] ?? 'tiles,v1').split(',');
+const builds = apis.flatMap((api) => sizes.map((n) => build(api, n)));
 rmSync(tmp, { recursive: true, force: true });
 
 /** Starts `node args…` and resolves with the URL it prints as `ready URL`. */
@@ -161,6 +162,11 @@ ${builds.map((b) => `| build ${fmt(b.n)} ${b.api} entries (certificates and sign
 | entries served from tiles (full 256-entry bundles of ${fmt(bundleBytes)} bytes) | ${fmt(tilesRate)} entries/s | the same bytes from a static buffer: ${fmt(tilesBase)} entries/s equivalent (${Math.round((100 * tilesRate) / tilesBase)}%) | ≥ 200,000/s |
 | entries served by v1 \`entries/retrieve\` (10 per request, ${fmt(retrieveBytes)} bytes) | ${fmt(v1Rate)} entries/s | the same bytes from a static buffer: ${fmt(v1Base)} entries/s equivalent | ≥ 5,000/s |
 
-RSS while serving is what the log holds after its build (hashes by level, offsets and times in typed
-arrays, bodies on disk): it grows by ~${fmt(((builds.at(-1)!.servingMB - builds[0]!.servingMB) * 2 ** 20) / Math.max(1, builds.at(-1)!.n - builds[0]!.n))} bytes per entry between the two sizes.
+RSS while serving is what the log holds after its build (tree hashes by level, offsets, times and the v1
+lookup tables in typed arrays; bodies on disk) on top of the process's fixed cost: ${apis
+  .map((api) => {
+    const [a, z] = [builds.find((b) => b.api === api)!, builds.filter((b) => b.api === api).at(-1)!];
+    return `${api} ${z.n > a.n ? `+${fmt(((z.servingMB - a.servingMB) * 2 ** 20) / (z.n - a.n))} bytes per entry from ${fmt(a.n)} to ${fmt(z.n)}` : 'one size only'}`;
+  })
+  .join(', ')}.
 `);

@@ -88,7 +88,7 @@ const fired = entries.reduce((a, e) => a + evaluateEntry(rules, e, 1_790_000_000
 
 // The CPU side of ingestion: real simulator bodies through ingestBatch (hash, frontier, decode), with and without rules.
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-rulesbench-'));
-const sim = new SimLog({ api: 'tiles', entries: 4096, seed: 'rules', out: tmp, log: () => {} });
+const sim = await SimLog.create({ api: 'tiles', entries: 4096, seed: 'rules', out: tmp, log: () => {} });
 const leaves = sim.bodies.range(0, 4096).map((body, i) => ({ treeIndex: BigInt(i), logIndex: BigInt(i), body }));
 await sim.close();
 rmSync(tmp, { recursive: true, force: true });

@@ -80,10 +80,10 @@ export async function reverifyLog(ctx: JobContext, log: string): Promise<{ check
 async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
-    ctx.metrics.jobRuns.inc({ job, result: 'ok' });
-    ctx.metrics.jobLastSuccess.set({ job }, Math.floor(Date.now() / 1000));
+    ctx.metrics.jobRuns.inc({ task: job, result: 'ok' });
+    ctx.metrics.jobLastSuccess.set({ task: job }, Math.floor(Date.now() / 1000));
   } catch (e) {
-    ctx.metrics.jobRuns.inc({ job, result: 'error' });
+    ctx.metrics.jobRuns.inc({ task: job, result: 'error' });
     ctx.logger.error({ job, err: describeError(e) }, 'job failed');
   }
 }

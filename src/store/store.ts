@@ -268,16 +268,31 @@ export class Store {
       const n = k.length;
       const time = Number(readU64(k, n - 18));
       if (opts.prefix && ((opts.since !== undefined && time < opts.since) || (opts.until !== undefined && time > opts.until))) continue;
+      const name = this.logNames.get(readU16(k, n - 10));
+      if (name === undefined) continue;
+      const index = Number(readU64(k, n - 8));
+      // A prefix can match several values of one entry (one per signer): emit the entry only at its
+      // greatest matching value, so it appears once across all pages.
+      if (opts.prefix && !(await this.isCanonicalPrefixKey(f, value, k.subarray(2, n - 19), name, index))) continue;
       if (refs.length === opts.limit) {
         more = true;
         break;
       }
-      const name = this.logNames.get(readU16(k, n - 10));
-      if (name === undefined) continue;
-      refs.push({ log: name, index: Number(readU64(k, n - 8)), time });
+      refs.push({ log: name, index, time });
       last = k;
     }
     return { refs, next: more && last ? Buffer.from(last).toString('base64url') : null };
+  }
+
+  private async isCanonicalPrefixKey(field: number, prefix: Uint8Array, keyValue: Uint8Array, log: string, index: number): Promise<boolean> {
+    const got = await this.getEntry(log, index);
+    if (!got) return true;
+    let greatest: Buffer | undefined;
+    for (const [f, v] of indexValues(got.record.entry, true)) {
+      const b = Buffer.from(v);
+      if (f === field && b.subarray(0, prefix.length).equals(Buffer.from(prefix)) && (!greatest || Buffer.compare(b, greatest) > 0)) greatest = b;
+    }
+    return !greatest || greatest.equals(Buffer.from(keyValue));
   }
 
   /** Any complete-subtree node of a log's tree (`tree` = Rekor v1 shard sequence), from the stored hashes (tree-hashes.ts). */

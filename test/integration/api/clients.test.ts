@@ -15,6 +15,7 @@ import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { artifactBytes } from '../../sim/generate.ts';
 import { readJson } from '../../helpers/realdata.ts';
 import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
 import { verifyTlogEntry } from '../../../src/verify/offline.ts';
@@ -50,7 +51,7 @@ describe.each(['v1', 'tiles'] as const)('clients of a %s mirror', (api) => {
       expect(res.status).toBe(200);
       const json = await res.json();
       const bundle = bundleFromJSON(json);
-      const artifact = Buffer.from(`${SEED}:${line.index}:artifact-${line.index}.tar.gz`);
+      const artifact = artifactBytes(SEED, line.index);
       if (api === 'tiles') {
         // The @sigstore/verify release installed here (3.x) predates Rekor v2 entries, and Rekor v2 has no
         // integrated time (clients need an RFC 3161 timestamp the log does not carry), so the bundle is

@@ -97,7 +97,8 @@ describe('Store', () => {
     const prefix = await store.search('SAN', Buffer.from(org), { prefix: true, limit: 100 });
     expect(indexes(prefix).sort((a, b) => a - b)).toEqual([...byOrg].sort((a, b) => a - b));
     const first = await store.search('SAN', Buffer.from(org), { prefix: true, limit: 2, since: 1_700_000_009 });
-    const rest = await store.search('SAN', Buffer.from(org), { prefix: true, limit: 100, since: 1_700_000_009, cursor: first.next! });
+    // `next` is null when the first page already holds every match; a null cursor must not restart the scan.
+    const rest = first.next ? await store.search('SAN', Buffer.from(org), { prefix: true, limit: 100, since: 1_700_000_009, cursor: first.next }) : { refs: [] };
     expect([...indexes(first), ...indexes(rest)].sort((a, b) => a - b)).toEqual(byOrg.filter((i) => i >= 9).sort((a, b) => a - b));
 
     const repo = entries.find((e) => e.signer?.fulcio?.sourceRepositoryURI)!.signer!.fulcio!.sourceRepositoryURI!;
@@ -275,5 +276,32 @@ describe('Store', () => {
     const err = await Store.open(dir).catch((e: unknown) => e);
     expect(isTlogwatchError(err, 'STORE_SCHEMA_VERSION')).toBe(true);
     expect((err as Error).message).toMatch(new RegExp(`schema version 99, this tlogwatch uses ${SCHEMA_VERSION}.*move the directory away`));
+  });
+});
+
+describe('prefix search over multi-signer entries', () => {
+  it('returns an entry once even when several of its signers match the prefix', async () => {
+    const { createCA, createLeaf } = await import('../../sim/certs.ts');
+    const { decodeRekorV1Body } = await import('../../../src/entries/decode.ts');
+    const ca = createCA('sigstore-intermediate', 1_700_000_000, 1_900_000_000);
+    const pem = (der: Uint8Array) => Buffer.from(`-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`).toString('base64');
+    const a = createLeaf(ca, { san: 'https://github.com/acme/a/.github/workflows/release.yml@refs/tags/v1', issuer: 'https://token.actions.githubusercontent.com' }, 1_790_000_000);
+    const b = createLeaf(ca, { san: 'https://github.com/acme/b/.github/workflows/release.yml@refs/tags/v1', issuer: 'https://token.actions.githubusercontent.com' }, 1_790_000_000);
+    const h = 'ab'.repeat(32);
+    const body = new Uint8Array(
+      Buffer.from(
+        `{"apiVersion":"0.0.1","kind":"dsse","spec":{"envelopeHash":{"algorithm":"sha256","value":"${h}"},"payloadHash":{"algorithm":"sha256","value":"${'cd'.repeat(32)}"},"signatures":[{"signature":"AA==","verifier":"${pem(a.der)}"},{"signature":"AA==","verifier":"${pem(b.der)}"}]}}`,
+      ),
+    );
+    const entry = { ...decodeRekorV1Body(body, { log: 'l', index: 0, integratedTime: 1_790_000_100 }) };
+    expect(entry.signers?.map((s) => s.san)).toHaveLength(2);
+    const store = await Store.open(tmp());
+    await store.commitBatch({ entries: [{ record: { entry }, body }], nodes: [], state: stateOf(CompactRange.empty()) });
+    const page = await store.search('SAN', Buffer.from('https://github.com/acme/'), { prefix: true, limit: 10 });
+    expect(page.refs.map((r) => r.index)).toEqual([0]);
+    const small = await store.search('SAN', Buffer.from('https://github.com/acme/'), { prefix: true, limit: 1 });
+    expect(small.refs.map((r) => r.index)).toEqual([0]);
+    expect(small.next).toBeNull();
+    await store.close();
   });
 });

@@ -88,25 +88,21 @@ async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Pr
   }
 }
 
+/** A critical `store-integrity` finding: the store no longer holds what the mirror verified. */
+async function raiseStoreIntegrity(ctx: JobContext, log: string, episode: string, message: string, problems: string[], now: number): Promise<void> {
+  const f: Finding = { id: findingId('store-integrity', log, episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', message, log, firstSeen: now, status: 'open', evidence: { problems } };
+  await ctx.store.db.batch(ctx.write(f));
+  ctx.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+}
+
 export async function reverify(ctx: JobContext): Promise<void> {
   const now = Math.floor((ctx.now ?? Date.now)() / 1000);
   for (const log of ctx.logNames) {
     const r = await reverifyLog(ctx, log);
     ctx.logger.info({ job: 'reverify', log, checked: r.checked, problems: r.problems.length }, 'reverify window done');
     if (r.problems.length === 0) continue;
-    const f: Finding = {
-      id: findingId('store-integrity', log, `${now}`),
-      rule: 'store-integrity',
-      kind: 'integrity',
-      severity: 'critical',
-      message: `the stored mirror of ${log} no longer matches what was verified: ${r.problems.slice(0, 3).join('; ')}${r.problems.length > 3 ? ` (+${r.problems.length - 3} more)` : ''}`,
-      log,
-      firstSeen: now,
-      status: 'open',
-      evidence: { problems: r.problems.slice(0, 100) },
-    };
-    await ctx.store.db.batch(ctx.write(f));
-    ctx.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+    const more = r.problems.length > 3 ? ` (+${r.problems.length - 3} more)` : '';
+    await raiseStoreIntegrity(ctx, log, `${now}`, `the stored mirror of ${log} no longer matches what was verified: ${r.problems.slice(0, 3).join('; ')}${more}`, r.problems.slice(0, 100), now);
     ctx.metrics.verificationFailures.inc({ log, reason: 'STORE_INTEGRITY' });
   }
 }
@@ -145,19 +141,7 @@ export async function retiredShards(ctx: JobContext): Promise<void> {
   for (const log of ctx.logNames) {
     const problems = await checkRetiredShards(ctx, log);
     if (problems.length === 0) continue;
-    const f: Finding = {
-      id: findingId('store-integrity', log, `retired:${now}`),
-      rule: 'store-integrity',
-      kind: 'integrity',
-      severity: 'critical',
-      message: `retired shards of ${log} are incomplete: ${problems.slice(0, 3).join('; ')}`,
-      log,
-      firstSeen: now,
-      status: 'open',
-      evidence: { problems },
-    };
-    await ctx.store.db.batch(ctx.write(f));
-    ctx.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+    await raiseStoreIntegrity(ctx, log, `retired:${now}`, `retired shards of ${log} are incomplete: ${problems.slice(0, 3).join('; ')}`, problems, now);
   }
 }
 

@@ -71,9 +71,10 @@ export interface Provenance {
   predicateType: string;
   builderId?: string;
   buildType?: string;
-  /** Source repository URI without `git+` and `@ref` (e.g. https://github.com/acme/api). */
+  /** Source repository URI without `git+`, `@ref` or `.git`, e.g. https://github.com/acme/api. */
   sourceRepository?: string;
   sourceRef?: string;
+  /** Source commit, lower-case hex. */
   sourceDigest?: string;
   /** Unix seconds. */
   startedOn?: number;

@@ -40,6 +40,14 @@ export interface FollowerDeps {
   now?: () => number;
 }
 
+/** Misbehaviour: the root recomputed from the leaves (or tiles) is not the one the log signed. */
+function rootMismatch(root: Uint8Array, cp: Checkpoint, note: string, verified: LogState['verified'], extra: Record<string, unknown> = {}, what = 'recomputed root'): TlogwatchError {
+  return new TlogwatchError('VERIFY_ROOT_MISMATCH', `${what} ${toHex(root)} for size ${cp.size} differs from the signed checkpoint's ${toHex(cp.rootHash)}`, {
+    kind: 'misbehaviour',
+    data: evidence('root-mismatch', verified, note, { recomputedRoot: toBase64(root), ...extra }),
+  });
+}
+
 export type RoundOutcome = 'unchanged' | 'advanced' | 'halted' | 'transient-error';
 
 export class LogFollower {
@@ -177,10 +185,7 @@ export class LogFollower {
     let checkpoint;
     if (want === cp.size) {
       if (!bytesEqual(frontier.root(), cp.rootHash)) {
-        throw new TlogwatchError('VERIFY_ROOT_MISMATCH', `the log's tiles give root ${toHex(frontier.root())} for size ${cp.size}, its checkpoint says ${toHex(cp.rootHash)}`, {
-          kind: 'misbehaviour',
-          data: evidence('root-mismatch', undefined, note, { recomputedRoot: toBase64(frontier.root()) }),
-        });
+        throw rootMismatch(frontier.root(), cp, note, undefined, {}, "the log's tiles give root");
       }
       checkpoint = state.verified = { size: cp.size, rootHash: cp.rootHash, note, at: Math.floor(this.now() / 1000) };
     }
@@ -229,10 +234,7 @@ export class LogFollower {
       if (last) {
         const root = result.frontier.root();
         if (!bytesEqual(root, cp.rootHash)) {
-          throw new TlogwatchError('VERIFY_ROOT_MISMATCH', `recomputed root ${toHex(root)} for size ${cp.size} differs from the signed checkpoint's ${toHex(cp.rootHash)}`, {
-            kind: 'misbehaviour',
-            data: evidence('root-mismatch', state.verified, note, { recomputedRoot: toBase64(root), fromSize: start.size.toString() }),
-          });
+          throw rootMismatch(root, cp, note, state.verified, { fromSize: start.size.toString() });
         }
         checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: now };
         state.verified = checkpoint;
@@ -266,10 +268,7 @@ export class LogFollower {
   /** The frontier already covers the checkpoint (e.g. right after bootstrapping): verify its root and record it. */
   private async verifyFrontierAt(state: LogState, frontier: CompactRange, cp: Checkpoint, note: string): Promise<void> {
     if (!bytesEqual(frontier.root(), cp.rootHash)) {
-      throw new TlogwatchError('VERIFY_ROOT_MISMATCH', `recomputed root ${toHex(frontier.root())} for size ${cp.size} differs from the signed checkpoint's ${toHex(cp.rootHash)}`, {
-        kind: 'misbehaviour',
-        data: evidence('root-mismatch', state.verified, note, { recomputedRoot: toBase64(frontier.root()) }),
-      });
+      throw rootMismatch(frontier.root(), cp, note, state.verified);
     }
     const checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: Math.floor(this.now() / 1000) };
     state.verified = checkpoint;

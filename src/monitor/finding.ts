@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { TlogwatchError } from '../errors.ts';
 import type { FulcioClaims } from '../entries/types.ts';
-import { evaluateIntegrity, evaluateStall as evaluateStallCandidate, type StallState } from './eval/builtin.ts';
+import { evaluateIntegrity, evaluateStall as evaluateStallCandidate, type BuiltinFinding, type StallState } from './eval/builtin.ts';
 import { DEFAULT_BUILTINS, type LogIntegrityConfig, type MirrorStalledConfig } from './rules/compiled.ts';
 
 export { SEVERITIES, type Severity } from './rules/schema.ts';
@@ -44,13 +44,12 @@ export function findingId(rule: string, log: string, subject: string): string {
   return createHash('sha256').update(`${rule}\u0000${log}\u0000${subject}`).digest('hex').slice(0, 32);
 }
 
-/** The `log-integrity` finding a halt raises, with the misbehaviour's evidence (./eval/builtin.ts). */
-export function integrityFinding(log: string, error: TlogwatchError, now: number, config?: LogIntegrityConfig): Finding {
-  const b = evaluateIntegrity({ log, code: error.code, message: error.message, evidence: { ...error.data } }, now, config);
+/** A built-in rule's candidate (./eval/builtin.ts) as a stored finding, identified by its episode. */
+function fromBuiltin(b: BuiltinFinding, log: string, kind: Finding['kind'], now: number): Finding {
   return {
     id: findingId(b.ruleId, log, b.episode),
     rule: b.ruleId,
-    kind: 'integrity',
+    kind,
     severity: b.severity,
     message: b.message,
     log,
@@ -60,6 +59,12 @@ export function integrityFinding(log: string, error: TlogwatchError, now: number
     ...(Object.keys(b.labels).length ? { labels: { ...b.labels } } : {}),
     ...(b.owner !== undefined ? { owner: b.owner } : {}),
   };
+}
+
+/** The `log-integrity` finding a halt raises, with the misbehaviour's evidence (./eval/builtin.ts). */
+export function integrityFinding(log: string, error: TlogwatchError, now: number, config?: LogIntegrityConfig): Finding {
+  const b = evaluateIntegrity({ log, code: error.code, message: error.message, evidence: { ...error.data } }, now, config);
+  return fromBuiltin(b, log, 'integrity', now);
 }
 
 /** `mirror-stalled` (./eval/builtin.ts evaluateStall): one finding per stall, identified by its last progress. */
@@ -73,17 +78,5 @@ export function evaluateStall(
   const state: StallState = { log, since: s.since, ...(s.upstreamSize !== undefined ? { upstreamSize: s.upstreamSize } : {}), ...(s.verifiedSize !== undefined ? { verifiedSize: s.verifiedSize } : {}), ...(s.verifiedAt !== undefined ? { lastVerifiedAt: s.verifiedAt } : {}) };
   const b = evaluateStallCandidate(state, now, { ...(config ?? DEFAULT_BUILTINS.mirrorStalled), after: stalledAfterSeconds });
   if (!b) return undefined;
-  return {
-    id: findingId(b.ruleId, log, b.episode),
-    rule: b.ruleId,
-    kind: 'stalled',
-    severity: b.severity,
-    message: b.message,
-    log,
-    firstSeen: now,
-    status: 'open',
-    evidence: b.details,
-    ...(Object.keys(b.labels).length ? { labels: { ...b.labels } } : {}),
-    ...(b.owner !== undefined ? { owner: b.owner } : {}),
-  };
+  return fromBuiltin(b, log, 'stalled', now);
 }

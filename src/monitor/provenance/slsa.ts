@@ -11,28 +11,18 @@
  * metadata.{buildStartedOn, buildFinishedOn}.
  * Other predicate types: only the type and the subjects are recorded.
  */
-import type { Digest } from '../../entries/types.ts';
+import type { Digest, Provenance } from '../../entries/types.ts';
 import { isRecord } from '../../util/json.ts';
 import type { Statement } from './statement.ts';
 
 export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
 export const SLSA_V02 = 'https://slsa.dev/provenance/v0.2';
 
-export interface ProvenanceFacts {
-  predicateType: string;
-  builderId?: string;
-  buildType?: string;
-  /** Source repository URI without `git+`, `@ref` or `.git`, e.g. https://github.com/acme/api. */
-  sourceRepository?: string;
-  sourceRef?: string;
-  /** Source commit, lower-case hex. */
-  sourceDigest?: string;
-  /** Unix seconds. */
-  startedOn?: number;
-  finishedOn?: number;
+/** The Entry record's provenance facts (entries/types.ts `Provenance`) before their source is known, with subjects. */
+export type ProvenanceFacts = Omit<Provenance, 'from'> & {
   /** Subject digests, `sha256:<hex>` … */
   subjects?: Digest[];
-}
+};
 
 const rec = (o: unknown): Record<string, unknown> => (isRecord(o) ? o : {});
 const str = (o: unknown): string | undefined => (typeof o === 'string' && o.length > 0 && o.length <= 4096 ? o : undefined);

@@ -17,7 +17,7 @@ import { buildOpenApi } from './openapi.ts';
 import { EntryQuery, Index, LogName, PageQuery, SearchQuery, Uuid } from './params.ts';
 import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
-import { searchEntries } from './search.ts';
+import { searchEntriesJson } from './search.ts';
 import { entryView, inclusionProofView, logView } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
@@ -116,7 +116,7 @@ export function createApp(o: ApiOptions): Hono {
   app.get('/readyz', async (c) => {
     const problems: string[] = [];
     for (const name of o.logNames()) {
-      const s = await store.getLogState(name);
+      const s = await store.readLogState(name);
       if (!s) problems.push(`${name}: not bootstrapped yet`);
       else if (s.status === 'halted') problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
     }
@@ -132,7 +132,7 @@ export function createApp(o: ApiOptions): Hono {
   app.get('/v1/logs', async (c) => {
     const out = [];
     for (const name of o.logNames()) {
-      const s = await store.getLogState(name);
+      const s = await store.readLogState(name);
       if (s) out.push(logView(s));
     }
     return c.json(out);
@@ -140,7 +140,7 @@ export function createApp(o: ApiOptions): Hono {
   app.get('/v1/logs/:log/checkpoints', async (c) => {
     const log = param(c.req.param('log'), LogName, 'log');
     const q = queryOf(c, PageQuery);
-    const s = await store.getLogState(log);
+    const s = await store.readLogState(log);
     if (!s) throw apiError('API_NOT_FOUND', `no log named ${log}`);
     const page = await store.listCheckpoints(log, { limit: q.limit, tree: s.shard?.seq ?? 0, ...(q.cursor ? { cursor: q.cursor } : {}) });
     return c.json({
@@ -148,12 +148,12 @@ export function createApp(o: ApiOptions): Hono {
       next: page.next,
     });
   });
-  app.get('/v1/search', async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
+  app.get('/v1/search', async (c) => c.body(await searchEntriesJson(store, queryOf(c, SearchQuery)), 200, { 'content-type': 'application/json' }));
   app.get('/v1/entries/by-uuid/:uuid', async (c) => {
     const uuid = param(c.req.param('uuid'), Uuid, 'uuid').slice(-64);
     const out = [];
     for (const ref of await store.getByUuid(uuid)) {
-      const [got, s] = await Promise.all([store.getEntry(ref.log, ref.index), store.getLogState(ref.log)]);
+      const [got, s] = await Promise.all([store.getEntry(ref.log, ref.index), store.readLogState(ref.log)]);
       if (got && s) out.push(entryView(s, got.record));
     }
     if (out.length === 0) throw apiError('API_NOT_FOUND', `no mirrored entry has uuid ${uuid}`);
@@ -163,7 +163,7 @@ export function createApp(o: ApiOptions): Hono {
     const log = param(c.req.param('log'), LogName, 'log');
     const index = param(c.req.param('index'), Index, 'index');
     const include = new Set((queryOf(c, EntryQuery).include ?? '').split(',').filter(Boolean));
-    const [got, s] = await Promise.all([store.getEntry(log, index), store.getLogState(log)]);
+    const [got, s] = await Promise.all([store.getEntry(log, index), store.readLogState(log)]);
     if (!got || !s) throw apiError('API_NOT_FOUND', `no mirrored entry ${log}/${index}`);
     const view = entryView(s, got.record, include.has('body') ? got.body : undefined);
     if (include.has('proof')) {

@@ -93,7 +93,7 @@ export function bundleRoutes(app: Hono, store: Store, logKeyId: (log: string) =>
     const log = LogName.safeParse(c.req.param('log'));
     const index = Index.safeParse(c.req.param('index'));
     if (!log.success || !index.success) throw apiError('API_BAD_REQUEST', 'log and index must be a log name and a non-negative integer');
-    const [got, s] = await Promise.all([store.getEntry(log.data, index.data), store.getLogState(log.data)]);
+    const [got, s] = await Promise.all([store.getEntry(log.data, index.data), store.readLogState(log.data)]);
     if (!got || !s) throw apiError('API_NOT_FOUND', `no mirrored entry ${log.data}/${index.data}`);
     return c.json(await bundleFor(store, s, got.record, got.body, logKeyId(log.data)));
   });

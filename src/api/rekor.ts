@@ -19,7 +19,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   const { store } = o;
   const v1Log = async () => {
     for (const name of o.logNames()) {
-      const s = await store.getLogState(name);
+      const s = await store.readLogState(name);
       if (s?.type === 'rekor-v1') return s;
     }
     throw apiError('API_NOT_FOUND', 'no Rekor v1 log is mirrored here');

@@ -23,7 +23,7 @@ import { HttpClient, abortableSleep } from '../sources/http.ts';
 import { RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
 import { TilesSource } from '../sources/tiles.ts';
 import type { LeafBatch } from '../sources/types.ts';
-import type { LogState, ShardPosition } from '../store/codec.ts';
+import type { LogState, ShardPosition, VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
@@ -218,50 +218,80 @@ export class LogFollower {
       });
     }
     const step = BigInt(this.cfg.type === 'tiles' ? Math.max(256, Math.floor(this.cfg.batchSize / 256) * 256) : this.cfg.batchSize);
-    while (frontier.size < cp.size) {
-      if (signal?.aborted) return;
-      const began = performance.now();
+    const endOf = (from: bigint) => {
       // Tiles: end batches on bundle boundaries so each bundle is fetched once.
-      let end = frontier.size + step;
+      let end = from + step;
       if (this.cfg.type === 'tiles') end -= end % 256n;
-      if (end <= frontier.size) end = frontier.size + step;
-      if (end > cp.size) end = cp.size;
-      const batch = await fetch(frontier.size, end, cp.size);
-      const now = Math.floor(this.now() / 1000);
-      const result = ingestBatch(this.cfg.name, this.cfg.type, frontier, batch, now);
-      const last = result.frontier.size === cp.size;
-      let checkpoint;
-      if (last) {
-        const root = result.frontier.root();
-        if (!bytesEqual(root, cp.rootHash)) {
-          throw rootMismatch(root, cp, note, state.verified, { fromSize: start.size.toString() });
+      if (end <= from) end = from + step;
+      return end > cp.size ? cp.size : end;
+    };
+    // A pipeline of three stages, so the network, this thread and LevelDB's thread work at once: batch k+1
+    // is fetched while batch k is verified and decoded here, and batch k's write runs while batch k+1 is
+    // verified. Order and atomicity are unchanged: each batch still commits in one db.batch(), in order,
+    // and a batch is committed only after the previous commit succeeded. Verification never waits for a
+    // commit (it only needs the frontier, which ingestBatch returns), and a failure anywhere first lets
+    // the commit in flight finish, so whatever is written after it (a halt) is written last.
+    const fetchFrom = (from: bigint) => {
+      const end = endOf(from);
+      const p = fetch(from, end, cp.size);
+      p.catch(() => undefined); // awaited below; not an unhandled rejection while a commit finishes
+      return { end, batch: p };
+    };
+    let inFlight: Promise<void> | undefined;
+    let next = frontier.size < cp.size ? fetchFrom(frontier.size) : undefined;
+    try {
+      while (next) {
+        if (signal?.aborted) return;
+        const began = performance.now();
+        const batch = await next.batch;
+        next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
+        const now = Math.floor(this.now() / 1000);
+        const result = ingestBatch(this.cfg.name, this.cfg.type, frontier, batch, now);
+        const last = result.frontier.size === cp.size;
+        let checkpoint: VerifiedHead | undefined;
+        if (last) {
+          const root = result.frontier.root();
+          if (!bytesEqual(root, cp.rootHash)) {
+            throw rootMismatch(root, cp, note, state.verified, { fromSize: start.size.toString() });
+          }
+          checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: now };
+          state.verified = checkpoint;
         }
-        checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: now };
-        state.verified = checkpoint;
+        state.frontier = result.frontier.serialize();
+        state.status = 'following';
+        const extraOps = this.deps.hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [];
+        // The commit reads its state later than now: give it this batch's, not the next one's.
+        const committed: LogState = { ...state };
+        await inFlight;
+        inFlight = store
+          .commitBatch({
+            entries: result.entries.map((e) => ({
+              record: {
+                entry: e.entry,
+                ...(e.leaf.v1 ? { v1: { logID: e.leaf.v1.logID, treeIndex: e.leaf.treeIndex.toString(), ...(committed.shard ? { treeID: committed.shard.treeID } : {}), ...(e.leaf.v1.signedEntryTimestamp ? { signedEntryTimestamp: e.leaf.v1.signedEntryTimestamp } : {}) } } : {}),
+                ...(e.leaf.attestation ? { attestation: toBase64(e.leaf.attestation) } : {}),
+              },
+              body: e.body,
+            })),
+            nodes: result.nodes,
+            state: committed,
+            ...(checkpoint ? { checkpoint } : {}),
+            extraOps,
+            ...(this.deps.hooks?.isWatched ? { isWatched: this.deps.hooks.isWatched } : {}),
+          })
+          .then(() => {
+            for (const e of result.entries) metrics.entriesIngested.inc({ log: this.cfg.name, kind: e.entry.kind });
+            metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
+            if (checkpoint) this.afterVerified(committed);
+            this.deps.hooks?.afterCommit?.(this.cfg.name);
+          });
+        inFlight.catch(() => undefined); // awaited before the next commit and in `finally`
+        frontier = result.frontier;
       }
-      state.frontier = result.frontier.serialize();
-      state.status = 'following';
-      const extraOps = this.deps.hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [];
-      await store.commitBatch({
-        entries: result.entries.map((e) => ({
-          record: {
-            entry: e.entry,
-            ...(e.leaf.v1 ? { v1: { logID: e.leaf.v1.logID, treeIndex: e.leaf.treeIndex.toString(), ...(state.shard ? { treeID: state.shard.treeID } : {}), ...(e.leaf.v1.signedEntryTimestamp ? { signedEntryTimestamp: e.leaf.v1.signedEntryTimestamp } : {}) } } : {}),
-            ...(e.leaf.attestation ? { attestation: toBase64(e.leaf.attestation) } : {}),
-          },
-          body: e.body,
-        })),
-        nodes: result.nodes,
-        state,
-        ...(checkpoint ? { checkpoint } : {}),
-        extraOps,
-        ...(this.deps.hooks?.isWatched ? { isWatched: this.deps.hooks.isWatched } : {}),
-      });
-      frontier = result.frontier;
-      for (const e of result.entries) metrics.entriesIngested.inc({ log: this.cfg.name, kind: e.entry.kind });
-      metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
-      if (checkpoint) this.afterVerified(state);
-      this.deps.hooks?.afterCommit?.(this.cfg.name);
+    } finally {
+      // Success or not, nothing returns (or goes on to record a halt) while a commit is in flight. A
+      // failed commit's error wins over a later stage's: it happened first.
+      if (inFlight) await inFlight;
     }
   }
 

@@ -108,6 +108,19 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
   });
 }
 
+/** What writeState fills: a chained batch. */
+interface Chain {
+  put(key: Uint8Array, value: Uint8Array): unknown;
+  del(key: Uint8Array): unknown;
+}
+
+function applyOps(b: Chain, ops: readonly BatchOp[]): void {
+  for (const op of ops) {
+    if (op.type === 'put') b.put(op.key, op.value);
+    else b.del(op.key);
+  }
+}
+
 function deepFreeze<T>(v: T): Readonly<T> {
   if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -214,11 +227,23 @@ export class Store {
     return state;
   }
 
-  private async writeState(ops: BatchOp[]): Promise<void> {
+  /**
+   * Every write that touches a log state goes here, as one atomic batch. A chained batch, not an array of
+   * op objects: classic-level reads an array's ops property by property through N-API, which cost about
+   * twice the main-thread time of one call per put (measured: 57 vs 110 ms per 4,096-entry batch).
+   */
+  private async writeState(fill: (b: Chain) => void): Promise<void> {
     this.stateGeneration++;
     this.stateCache.clear();
     try {
-      await this.db.batch(ops);
+      const b = this.db.batch();
+      try {
+        fill(b);
+      } catch (e) {
+        await b.close();
+        throw e;
+      }
+      await b.write();
     } finally {
       this.stateGeneration++;
       this.stateCache.clear();
@@ -228,7 +253,10 @@ export class Store {
   /** State-only updates (upstream size, halts) that carry no entries. */
   async putLogState(state: LogState, extraOps: BatchOp[] = []): Promise<void> {
     const id = await this.logId(state.name);
-    await this.writeState([{ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) }, ...extraOps]);
+    await this.writeState((b) => {
+      b.put(key(Bucket.LOG_STATE, u16(id)), encodeJson(state));
+      applyOps(b, extraOps);
+    });
   }
 
   /** The one atomic write of a batch (see the file comment). */
@@ -236,21 +264,21 @@ export class Store {
     const { state } = input;
     const id = await this.logId(state.name);
     const tree = state.shard?.seq ?? 0;
-    const ops: BatchOp[] = [];
-    for (const { record, body } of input.entries) {
-      const e = record.entry;
-      ops.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body, state.type) });
-      ops.push({ type: 'put', key: uuidKey(hexBytes(e.leafHash), id, e.index), value: EMPTY });
-      const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
-      const t = entryTime(e);
-      for (const [field, value] of indexValues(e, full)) ops.push({ type: 'put', key: indexKey(field, value, t, id, e.index), value: EMPTY });
-    }
-    for (const n of input.nodes) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
-    for (const n of preStartNodes(state)) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
-    if (input.checkpoint) ops.push({ type: 'put', key: checkpointKey(id, tree, input.checkpoint.size), value: encodeJson(input.checkpoint) });
-    ops.push({ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) });
-    if (input.extraOps) ops.push(...input.extraOps);
-    await this.writeState(ops);
+    await this.writeState((b) => {
+      for (const { record, body } of input.entries) {
+        const e = record.entry;
+        b.put(entryKey(id, e.index), encodeEntryValue(record, body, state.type));
+        b.put(uuidKey(hexBytes(e.leafHash), id, e.index), EMPTY);
+        const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
+        const t = entryTime(e);
+        for (const [field, value] of indexValues(e, full)) b.put(indexKey(field, value, t, id, e.index), EMPTY);
+      }
+      for (const n of input.nodes) b.put(nodeKey(id, tree, n.level, n.index), n.hash);
+      for (const n of preStartNodes(state)) b.put(nodeKey(id, tree, n.level, n.index), n.hash);
+      if (input.checkpoint) b.put(checkpointKey(id, tree, input.checkpoint.size), encodeJson(input.checkpoint));
+      b.put(key(Bucket.LOG_STATE, u16(id)), encodeJson(state));
+      if (input.extraOps) applyOps(b, input.extraOps);
+    });
   }
 
   async getEntry(log: string, index: number | bigint): Promise<{ record: StoredRecord; body: Uint8Array } | undefined> {

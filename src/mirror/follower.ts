@@ -14,7 +14,7 @@ import { TlogwatchError, describeError, isTlogwatchError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { verifyConsistency, verifyInclusion } from '../merkle/proof.ts';
-import { frontierFromTiles } from '../merkle/tiles.ts';
+import { frontierFromTiles, verifiedFrontierFromTiles, type TileReader } from '../merkle/tiles.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { setLogState, type Metrics } from '../metrics.ts';
 import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
@@ -178,7 +178,11 @@ export class LogFollower {
     const src = this.tiles!;
     const want = this.cfg.start === 'latest' ? cp.size : this.cfg.start;
     if (want > cp.size) throw new TlogwatchError('CONFIG_INVALID', `start ${want} is beyond the log's size ${cp.size}`, { kind: 'transient' });
-    const frontier = want === 0n ? CompactRange.empty() : await frontierFromTiles(want, cp.size, (l, n, w) => src.fetchTile(l, n, w));
+    const read: TileReader = (l, n, w) => src.fetchTile(l, n, w);
+    // At `latest` the root comparison below authenticates the frontier; below the checkpoint, a
+    // consistency proof from the same tiles must take the frontier's root to the checkpoint's, so a
+    // mirror started at N never trusts a tile it has not checked (c2sp.md tiles; RFC 9162 §2.1.4.2).
+    const frontier = want === 0n ? CompactRange.empty() : want === cp.size ? await frontierFromTiles(want, cp.size, read) : await this.verifiedStart(want, cp, note, read);
     state.status = 'following';
     state.startIndex = want;
     state.frontier = frontier.serialize();
@@ -193,6 +197,19 @@ export class LogFollower {
     this.afterVerified(state);
     this.log.info({ log: this.cfg.name, start: want.toString(), size: cp.size.toString() }, 'bootstrapped frontier from tiles');
     return frontier;
+  }
+
+  private async verifiedStart(want: bigint, cp: Checkpoint, note: string, read: TileReader): Promise<CompactRange> {
+    try {
+      return await verifiedFrontierFromTiles(want, cp, read);
+    } catch (e) {
+      if (!(e instanceof TlogwatchError) || !e.code.startsWith('MERKLE_')) throw e;
+      throw new TlogwatchError('VERIFY_TILE_MISMATCH', `the log's tiles do not prove the frontier at ${want} consistent with its signed checkpoint of size ${cp.size}: ${e.message}`, {
+        kind: 'misbehaviour',
+        cause: e,
+        data: evidence('bootstrap-inconsistent', undefined, note, { start: want.toString() }),
+      });
+    }
   }
 
   // ------------------------------------------------------------------ shared catch-up

@@ -1,4 +1,6 @@
 /** The mirror against the simulator over loopback and a real LevelDB: catch-up, tailing, shards, bootstrap. */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompactRange } from '../../../src/merkle/compact.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
@@ -50,6 +52,36 @@ describe('mirror: tiles (Rekor v2)', () => {
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 900n);
     expect(await h.store.getEntry('sim', 332)).toBeUndefined();
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 333)).toBe(567);
+  });
+
+  it('halts at once, before mirroring anything, when the tiles lie about the frontier it starts from', async () => {
+    // A loopback proxy in front of the simulator flips a byte of the level-1 tile that holds node (8, 0),
+    // the first frontier node of a mirror started at 333. The checkpoint stays honest and signed.
+    let target = '';
+    const proxy = createServer((req, res) => {
+      void (async () => {
+        const r = await fetch(`${target}${req.url}`);
+        const body = Buffer.from(await r.arrayBuffer());
+        if (/\/tile\/1\/000/.test(req.url ?? '') && body.length > 0) body[0] ^= 0x01;
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
+        res.end(body);
+      })();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      h = await harness({ api: 'tiles', entries: 900, seed: 'm4b' }, { start: 333n, url: `http://127.0.0.1:${port}/api/v2` });
+      target = new URL(h.sim.url).origin;
+      expect(await h.follower.round()).toBe('halted');
+      const state = (await h.store.getLogState('sim'))!;
+      expect(state.status).toBe('halted');
+      expect(state.halt?.code).toBe('VERIFY_TILE_MISMATCH');
+      expect(state.halt?.message).toMatch(/do not prove the frontier at 333 consistent/);
+      expect(state.halt?.evidence['receivedNote']).toMatch(/^.+\n900\n/);
+      expect(await h.store.getEntry('sim', 333)).toBeUndefined();
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });
 

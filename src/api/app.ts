@@ -17,7 +17,7 @@ import { buildOpenApi } from './openapi.ts';
 import { EntryQuery, Index, LogName, PageQuery, SearchQuery, Uuid } from './params.ts';
 import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
-import { searchEntriesJson } from './search.ts';
+import { searchEntries } from './search.ts';
 import { entryView, inclusionProofView, logView } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
@@ -148,7 +148,7 @@ export function createApp(o: ApiOptions): Hono {
       next: page.next,
     });
   });
-  app.get('/v1/search', async (c) => c.body(await searchEntriesJson(store, queryOf(c, SearchQuery)), 200, { 'content-type': 'application/json' }));
+  app.get('/v1/search', async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
   app.get('/v1/entries/by-uuid/:uuid', async (c) => {
     const uuid = param(c.req.param('uuid'), Uuid, 'uuid').slice(-64);
     const out = [];

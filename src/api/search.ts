@@ -11,7 +11,7 @@ import { decodeEntryValue } from '../store/entry-value.ts';
 import { normaliseIdentity, type Store } from '../store/store.ts';
 import { apiError } from './errors.ts';
 import type { SearchQuery } from './params.ts';
-import { entryViewJson } from './views.ts';
+import { entryView } from './views.ts';
 
 type Q = z.output<typeof SearchQuery>;
 
@@ -65,11 +65,10 @@ function hasSecondary(q: Q, primary: FieldName): boolean {
 }
 
 /**
- * The page as the JSON text of `{ entries, next }`. Hot path: one index scan, one multi-get, and each stored
- * Entry JSON spliced into the response without being parsed (views.ts `entryViewJson`); records are
- * parsed only to apply secondary selectors.
+ * One index scan, one multi-get for the page's entries (store.getEntryValues), the log state from the
+ * store's read cache; each entry's record is derived from its stored body (entry-value.ts).
  */
-export async function searchEntriesJson(store: Store, q: Q): Promise<string> {
+export async function searchEntries(store: Store, q: Q): Promise<{ entries: Array<Record<string, unknown>>; next: string | null }> {
   const p = primary(q);
   const page = await store.search(p.field, p.value, {
     prefix: p.prefix,
@@ -81,15 +80,16 @@ export async function searchEntriesJson(store: Store, q: Q): Promise<string> {
   const filter = hasSecondary(q, p.field);
   const values = await store.getEntryValues(page.refs);
   const states = new Map<string, Readonly<LogState> | undefined>();
-  const out: string[] = [];
+  const entries: Array<Record<string, unknown>> = [];
   for (let i = 0; i < page.refs.length; i++) {
     const ref = page.refs[i]!;
     const value = values[i];
     if (!value) continue;
-    if (filter && !matches(decodeEntryValue(value, ref.log, ref.index).record.entry, q, p.field)) continue;
+    const { record } = decodeEntryValue(value, ref.log, ref.index);
+    if (filter && !matches(record.entry, q, p.field)) continue;
     if (!states.has(ref.log)) states.set(ref.log, await store.readLogState(ref.log));
     const s = states.get(ref.log);
-    if (s) out.push(entryViewJson(s, ref, value));
+    if (s) entries.push(entryView(s, record));
   }
-  return `{"entries":[${out.join(',')}],"next":${JSON.stringify(page.next)}}`;
+  return { entries, next: page.next };
 }

@@ -5,8 +5,6 @@ import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
 import { withStatement } from '../mirror/ingest.ts';
-import { decodeEntryValue, entryValueParts, parseFacts } from '../store/entry-value.ts';
-import { TlogwatchError } from '../errors.ts';
 
 export interface LogView {
   name: string;
@@ -58,23 +56,6 @@ export function entryView(state: LogState, record: StoredRecord, body?: Uint8Arr
   // The store keeps the attestation, not what was derived from it: derive provenance and subjects again.
   if (record.attestation && !e.provenance) withStatement(e, Buffer.from(record.attestation, 'base64'), 'attestation');
   return { ...e, log: e.log, index: e.index, uuid: e.uuid, verified, ...(body ? { body: toBase64(body) } : {}), ...(record.attestation ? { attestation: record.attestation } : {}) };
-}
-
-/**
- * The same view as `entryView`, as JSON, from a stored value without parsing its record: the stored Entry
- * JSON gets `verified` (and the attestation) spliced in before its closing brace. Key order and content
- * equal `JSON.stringify(entryView(...))` (tested). Format-2 values (no stored JSON) go the long way.
- */
-export function entryViewJson(state: LogState, ref: { log: string; index: number }, value: Uint8Array): string {
-  const where = `${ref.log}/${ref.index}`;
-  const parts = entryValueParts(value, where);
-  if (!parts.entry) return JSON.stringify(entryView(state, decodeEntryValue(value, ref.log, ref.index).record));
-  const facts = parseFacts(parts, where);
-  const { verified } = treePosition(state, { ...facts, entry: { index: ref.index } });
-  const json = parts.entry.toString('utf8');
-  if (!json.endsWith('}')) throw new TlogwatchError('STORE_CORRUPT', `entry ${where}: stored record is not a JSON object`, { kind: 'fatal' });
-  const attestation = facts.attestation !== undefined ? `,"attestation":${JSON.stringify(facts.attestation)}` : '';
-  return `${json.slice(0, -1)}${json.length > 2 ? ',' : ''}"verified":${verified}${attestation}}`;
 }
 
 /** RFC 9162 inclusion proof of a stored entry against the latest verified checkpoint, from stored tree hashes. */

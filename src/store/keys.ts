@@ -14,20 +14,15 @@
  * 4. A change to the layout or to a value format that old code cannot read bumps SCHEMA_VERSION.
  */
 
-/**
- * 1: first layout. 2: entry values keep the body and the facts outside it (entry-value.ts).
- * 3: entry values also keep the Entry record as JSON. A schema-2 store opens as 3: its values stay readable.
- */
-export const SCHEMA_VERSION = 3;
-/** Older schemas this code reads (and upgrades in place by writing only the newer format). */
-export const READABLE_SCHEMAS: readonly number[] = [2];
+/** 1: first layout. 2: entry values keep the body and the facts outside it (entry-value.ts). */
+export const SCHEMA_VERSION = 2;
 
 export const Bucket = {
   /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16 */
   META: 0x00,
   /** LOG_STATE logId(2) → JSON LogState (codec.ts) */
   LOG_STATE: 0x01,
-  /** ENTRY logId(2) index(8) → format(1) decoder(1) u32 factsLength | JSON facts | u32 entryLength | JSON Entry | canonical body (entry-value.ts) */
+  /** ENTRY logId(2) index(8) → format(1) decoder(1) u32 factsLength | JSON facts | canonical body (entry-value.ts) */
   ENTRY: 0x02,
   /** UUID leafHash(32) logId(2) index(8) → empty */
   UUID: 0x03,

@@ -30,7 +30,6 @@ import {
   prefixEnd,
   readU16,
   readU64,
-  READABLE_SCHEMAS,
   SCHEMA_VERSION,
   u16,
   u64,
@@ -154,7 +153,7 @@ export class Store {
     }
     const store = new Store(db, opts.indexMode ?? 'all');
     const v = await db.get(SCHEMA_KEY);
-    if (v === undefined || READABLE_SCHEMAS.includes(readU16(v, 0))) {
+    if (v === undefined) {
       await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
     } else if (readU16(v, 0) !== SCHEMA_VERSION) {
       await db.close();

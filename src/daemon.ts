@@ -120,6 +120,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         logger.info({ rules: rs.rules.length, dir: config.rules }, 'rules reloaded');
       },
       (message) => logger.error({ dir: config.rules }, message),
+      { onWarnings: (message) => logger.warn({ dir: config.rules }, message) },
     );
     rules = w.current;
     rulesWatch = w;

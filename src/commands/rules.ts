@@ -10,7 +10,7 @@ import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { withStatement } from '../mirror/ingest.ts';
-import { checkRules, formatRuleErrors, readRuleFiles } from '../monitor/load.ts';
+import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { Bucket, key, prefixEnd } from '../store/keys.ts';
 import { Store } from '../store/store.ts';
 
@@ -36,12 +36,13 @@ export async function rulesCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tlogwatch rules: cannot read ${dir}: ${describeError(e)}\n`);
     return 2;
   }
+  if (checked.warnings.length) process.stderr.write(`${formatRuleWarnings(checked.warnings)}\n`);
   if (!checked.ok) {
     process.stderr.write(`${formatRuleErrors(checked.errors)}\n`);
     return 1;
   }
   if (sub === 'check') {
-    process.stdout.write(`${checked.ruleSet.rules.length} rule(s) valid in ${dir}\n`);
+    process.stdout.write(`${checked.ruleSet.rules.length} rule(s) valid in ${dir}${checked.warnings.length ? `, ${checked.warnings.length} warning(s)` : ''}\n`);
     return 0;
   }
   if (!values['data-dir']) {

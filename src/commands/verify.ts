@@ -13,7 +13,7 @@ import { resolveTrustedRoot } from '../trust/tuf.ts';
 import { verifyTlogEntry } from '../verify/offline.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
-import { checkRules, formatRuleErrors, readRuleFiles } from '../monitor/load.ts';
+import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { withStatement } from '../mirror/ingest.ts';
 
 /** Sigstore bundles and Rekor responses are kilobytes; refuse anything absurd before reading it. */
@@ -56,6 +56,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   if (values.rules) {
     try {
       const r = checkRules(readRuleFiles(values.rules));
+      if (r.warnings.length) process.stderr.write(`${formatRuleWarnings(r.warnings)}\n`);
       if (!r.ok) {
         process.stderr.write(`${formatRuleErrors(r.errors)}\n`);
         return 2;

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node
 import { join, relative } from 'node:path';
 import { TlogwatchError } from '../errors.ts';
 import type { RuleSet } from './rules/compiled.ts';
-import { checkRules, formatRuleErrors, MAX_RULE_FILE_BYTES, type RuleError, type RuleFileInput } from './rules/check.ts';
+import { checkRules, formatRuleErrors, formatRuleWarnings, MAX_RULE_FILE_BYTES, type RuleError, type RuleFileInput } from './rules/check.ts';
 
 /** YAML files under `dir`, recursively, sorted by path; dot-files and editor backups are skipped. */
 export function readRuleFiles(dir: string): RuleFileInput[] {
@@ -27,10 +27,14 @@ export function readRuleFiles(dir: string): RuleFileInput[] {
   return out;
 }
 
-/** Reads and checks `dir`; throws RULES_INVALID with every error when the rules are not valid. */
-export function loadRules(dir: string, files: readonly RuleFileInput[] = readRuleFiles(dir)): RuleSet {
+/**
+ * Reads and checks `dir`; throws RULES_INVALID with every error when the rules are not valid. Warnings
+ * (valid rules that can never match or fire) go to `onWarnings`.
+ */
+export function loadRules(dir: string, files: readonly RuleFileInput[] = readRuleFiles(dir), onWarnings?: (message: string, warnings: readonly RuleError[]) => void): RuleSet {
   const r = checkRules(files);
   if (!r.ok) throw new TlogwatchError('RULES_INVALID', `invalid rules in ${dir}:\n${formatRuleErrors(r.errors)}`, { data: { errors: r.errors } });
+  if (r.warnings.length) onWarnings?.(`rules in ${dir} have ${r.warnings.length} warning(s):\n${formatRuleWarnings(r.warnings)}`, r.warnings);
   return r.ruleSet;
 }
 
@@ -43,6 +47,8 @@ export interface RulesWatch {
 export interface WatchOptions {
   /** Quiet time after the last change before reloading, ms (default 100). */
   debounceMs?: number;
+  /** Warnings of each rule set loaded (the first and every reload). */
+  onWarnings?: (message: string, warnings: readonly RuleError[]) => void;
 }
 
 /**
@@ -51,7 +57,7 @@ export interface WatchOptions {
  */
 export function watchRules(dir: string, onChange: (rules: RuleSet) => void, onError: (message: string, errors?: readonly RuleError[]) => void, options: WatchOptions = {}): RulesWatch {
   const first = readRuleFiles(dir);
-  let current = loadRules(dir, first);
+  let current = loadRules(dir, first, options.onWarnings);
   let lastText = JSON.stringify(first);
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -74,6 +80,7 @@ export function watchRules(dir: string, onChange: (rules: RuleSet) => void, onEr
     }
     lastText = text;
     current = r.ruleSet;
+    if (r.warnings.length) options.onWarnings?.(`rules in ${dir} have ${r.warnings.length} warning(s):\n${formatRuleWarnings(r.warnings)}`, r.warnings);
     onChange(current);
   };
 

@@ -1,27 +1,16 @@
 /** `tlogwatch verify` on every real file (right verdict per check), tampered copies, and hostile input. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli.ts';
 import { filesUnder, REALDATA } from '../helpers/realdata.ts';
 
-const run = promisify(execFile);
 const PROD = `${REALDATA}/trust/prod/trusted_root.json`;
 const STAGING = `${REALDATA}/trust/staging/trusted_root.json`;
+
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-verify-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-export async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['src/cli.ts', ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 /** Known upstream negative cases among the real files, and the check each must fail (SOURCES.md). */
 const EXPECTED_FAIL: Record<string, string> = {

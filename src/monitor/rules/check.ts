@@ -162,6 +162,11 @@ export function checkRules(files: readonly RuleFileInput[]): CheckResult {
   return { ok: true, ruleSet: { rules, ...(builtins ? { builtins: builtins.value } : {}), index: new WatchIndex(rules) }, warnings };
 }
 
-export function formatRuleErrors(errors: readonly RuleError[]): string {
-  return errors.map((e) => `${e.file}:${e.line}:${e.column}: ${e.path ? `${e.path}: ` : ''}${e.message}`).join('\n');
+export function formatRuleErrors(errors: readonly RuleError[], label = ''): string {
+  return errors.map((e) => `${e.file}:${e.line}:${e.column}: ${label}${e.path ? `${e.path}: ` : ''}${e.message}`).join('\n');
+}
+
+/** Warnings (valid rules that cannot do what they seem to say), in the same file:line:column form. */
+export function formatRuleWarnings(warnings: readonly RuleError[]): string {
+  return formatRuleErrors(warnings, 'warning: ');
 }

@@ -28,6 +28,7 @@ const entry = ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1');
 function watching(dir: string) {
   const changes: RuleSet[] = [];
   const errors: string[] = [];
+  const warnings: string[] = [];
   let wake: () => void = () => {};
   const next = () => new Promise<void>((resolve) => (wake = resolve));
   w = watchRules(
@@ -40,9 +41,9 @@ function watching(dir: string) {
       errors.push(message);
       wake();
     },
-    { debounceMs: 20 },
+    { debounceMs: 20, onWarnings: (message) => warnings.push(message) },
   );
-  return { changes, errors, next };
+  return { changes, errors, warnings, next };
 }
 
 describe('rule directories', () => {
@@ -108,5 +109,21 @@ describe('hot reload', () => {
     unlinkSync(join(d, 'a.yaml'));
     await event;
     expect(changes.at(-1)!.rules.map((r) => r.id)).toEqual(['b']);
+  });
+
+  it('reports the warnings of the first rule set and of every reload, with their positions', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'a.yaml'), "rules:\n  - id: silent\n    watch: { repositories: ['github.com/acme/*'] }\n");
+    const { changes, warnings, next } = watching(d);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/1 warning\(s\):\n.*a\.yaml:2:\d+: warning: .*never fires/);
+    const event = next();
+    writeFileSync(join(d, 'a.yaml'), rule('a', 'refs/tags/*'));
+    await event;
+    expect(changes).toHaveLength(1);
+    expect(warnings).toHaveLength(1);
+    writeFileSync(join(d, 'b.yaml'), "rules:\n  - id: b\n    watch: { identities: ['https://github.com/acme/x/.github/workflows/a.yml@*'] }\n    expect: { sourceRefs: ['refs/tags/*'] }\n");
+    await next();
+    expect(warnings.at(-1)).toMatch(/b\.yaml:3:\d+: warning: .*@\*/);
   });
 });

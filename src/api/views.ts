@@ -1,6 +1,6 @@
 /** Data the handlers return, computed from the store (handlers stay thin over these functions). */
 import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
-import type { LogState, StoredRecord } from '../store/codec.ts';
+import type { LogState, StoredRecord, VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
@@ -58,15 +58,38 @@ export function entryView(state: LogState, record: StoredRecord, body?: Uint8Arr
   return { ...e, log: e.log, index: e.index, uuid: e.uuid, verified, ...(body ? { body: toBase64(body) } : {}), ...(record.attestation ? { attestation: record.attestation } : {}) };
 }
 
-/** RFC 9162 inclusion proof of a stored entry against the latest verified checkpoint, from stored tree hashes. */
+/**
+ * RFC 9162 inclusion proof of a stored entry, from stored tree hashes: against the latest verified
+ * checkpoint for the current tree, and against the final verified tree head for an entry of a retired
+ * Rekor v1 shard (rekor.md §1.5: each shard is its own tree).
+ */
 export async function inclusionProofView(store: Store, state: LogState, record: StoredRecord) {
   const pos = treePosition(state, record);
-  if (!state.verified || !pos.inCurrentTree || pos.treeIndex >= state.verified.size) {
+  if (!pos.inCurrentTree) {
+    const tree = record.v1?.treeID !== undefined ? await retiredTree(store, state, record.v1.treeID) : undefined;
+    if (!tree || pos.treeIndex >= tree.head.size) throw apiError('API_NOT_FOUND', `no verified tree head of this entry's shard (tree ${record.v1?.treeID ?? '?'}) covers it`);
+    if (tree.seq === 0 && state.startIndex > 0n) throw apiError('API_NOT_FOUND', `this mirror started at index ${state.startIndex}, so it cannot compute proofs that need the tree before it`);
+    const hashes = await proveInclusionAsync(pos.treeIndex, tree.head.size, store.hashReader(state.name, tree.seq));
+    return { logIndex: Number(pos.treeIndex), treeSize: Number(tree.head.size), rootHash: tree.head.rootHash, hashes, checkpoint: tree.head.note };
+  }
+  if (!state.verified || pos.treeIndex >= state.verified.size) {
     throw apiError('API_NOT_FOUND', 'no verified checkpoint of this entry\'s tree covers it yet');
   }
   requireWholeTree(state);
   const hashes = await proveInclusionAsync(pos.treeIndex, state.verified.size, store.hashReader(state.name, state.shard?.seq ?? 0));
   return { logIndex: Number(pos.treeIndex), treeSize: Number(state.verified.size), rootHash: state.verified.rootHash, hashes, checkpoint: state.verified.note };
+}
+
+/**
+ * A retired shard of a Rekor v1 log: its sequence number in this mirror and its final verified tree head,
+ * found by the tree ID in the head's origin line (`<origin> - <treeID>`, as the follower checks it).
+ */
+async function retiredTree(store: Store, state: LogState, treeID: string): Promise<{ seq: number; head: VerifiedHead } | undefined> {
+  for (let seq = (state.shard?.seq ?? 0) - 1; seq >= 0; seq--) {
+    const head = (await store.listCheckpoints(state.name, { limit: 1, tree: seq })).checkpoints[0];
+    if (head && head.note.slice(0, head.note.indexOf('\n')).endsWith(` - ${treeID}`)) return { seq, head };
+  }
+  return undefined;
 }
 
 export async function consistencyProofView(store: Store, state: LogState, first: bigint, last: bigint) {

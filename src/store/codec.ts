@@ -118,6 +118,11 @@ const CODE_ALG = ['', 'sha256', 'sha384', 'sha512'] as const;
 /** `sha256:<hex>` → alg byte + raw digest (fixed length per algorithm, so no separator is needed). */
 export function digestToBytes(d: string): Uint8Array {
   if (!isIndexableDigest(d)) throw new TlogwatchError('ENTRY_MALFORMED', `not a normalised digest: ${d.slice(0, 140)}`);
+  return indexableDigestBytes(d);
+}
+
+/** digestToBytes for a digest the caller has checked with isIndexableDigest. */
+export function indexableDigestBytes(d: Digest): Uint8Array {
   const colon = d.indexOf(':');
   const out = Buffer.allocUnsafe(1 + (d.length - colon - 1) / 2);
   out[0] = ALG_CODE[d.slice(0, colon) as keyof typeof ALG_CODE];

@@ -6,13 +6,13 @@
  */
 import { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
-import type { Entry, Signer } from '../entries/types.ts';
+import type { Entry } from '../entries/types.ts';
 import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
 import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-value.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
-  digestToBytes,
+  indexableDigestBytes,
   isIndexableDigest,
   encodeJson,
   type LogState,
@@ -81,30 +81,42 @@ export function normaliseIdentity(san: string): string {
   return san.includes('://') ? san : san.toLowerCase();
 }
 
-function signerIndexValues(s: Signer, out: Array<[number, Uint8Array]>): void {
-  if (s.san !== undefined) out.push([Field.SAN, enc(normaliseIdentity(s.san))]);
-  if (s.issuer !== undefined) out.push([Field.ISSUER, enc(s.issuer)]);
-  out.push([Field.FINGERPRINT, hexBytes(s.fingerprint.slice('sha256:'.length))]);
-  const f = s.fulcio;
-  if (f?.sourceRepositoryURI) out.push([Field.REPOSITORY, enc(f.sourceRepositoryURI)]);
-  if (f?.sourceRepositoryOwnerURI) out.push([Field.OWNER, enc(f.sourceRepositoryOwnerURI)]);
-  if (f?.buildSignerURI) out.push([Field.BUILD_SIGNER, enc(f.buildSignerURI)]);
-}
-
-/** Every (field, value) an entry is indexed under (digests always; the rest unless filtered). */
+/**
+ * Every (field, value) an entry is indexed under (digests always; the rest unless filtered), each once.
+ * A value with a NUL byte would break the key layout; such a value is hostile, not an identity, and is left
+ * out. Hot path of every commit: values are checked and deduplicated as strings, before encoding.
+ */
 export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]> {
-  const out: Array<[number, Uint8Array]> = e.digests.filter(isIndexableDigest).map((d) => [Field.DIGEST, digestToBytes(d)]);
-  if (!full) return out;
-  for (const s of e.signers ?? (e.signer ? [e.signer] : [])) signerIndexValues(s, out);
-  out.push([Field.TIME, EMPTY]);
-  // A value with a NUL byte would break the key layout; such a value is hostile, not an identity.
+  const out: Array<[number, Uint8Array]> = [];
   const seen = new Set<string>();
-  return out.filter(([f, v]) => {
-    const k = `${f}:${Buffer.from(v.buffer, v.byteOffset, v.length).toString('latin1')}`;
-    if (seen.has(k) || (f !== Field.DIGEST && f !== Field.FINGERPRINT && v.includes(0))) return false;
-    seen.add(k);
-    return true;
-  });
+  for (const d of e.digests) {
+    if (seen.has(d) || !isIndexableDigest(d)) continue;
+    seen.add(d);
+    out.push([Field.DIGEST, indexableDigestBytes(d)]);
+  }
+  if (!full) return out;
+  const signers = e.signers ?? (e.signer ? [e.signer] : []);
+  const add = (field: number, value: string, bytes: (v: string) => Uint8Array = enc) => {
+    if (field !== Field.FINGERPRINT && value.includes('\0')) return;
+    // One signer gives each field at most once; several may repeat a value.
+    if (signers.length > 1) {
+      const k = `${field}:${value}`;
+      if (seen.has(k)) return;
+      seen.add(k);
+    }
+    out.push([field, bytes(value)]);
+  };
+  for (const s of signers) {
+    if (s.san !== undefined) add(Field.SAN, normaliseIdentity(s.san));
+    if (s.issuer !== undefined) add(Field.ISSUER, s.issuer);
+    add(Field.FINGERPRINT, s.fingerprint.slice('sha256:'.length), hexBytes);
+    const f = s.fulcio;
+    if (f?.sourceRepositoryURI) add(Field.REPOSITORY, f.sourceRepositoryURI);
+    if (f?.sourceRepositoryOwnerURI) add(Field.OWNER, f.sourceRepositoryOwnerURI);
+    if (f?.buildSignerURI) add(Field.BUILD_SIGNER, f.buildSignerURI);
+  }
+  out.push([Field.TIME, EMPTY]);
+  return out;
 }
 
 /** What writeState fills: a chained batch. */

@@ -132,6 +132,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const monitor = monitorHooks(() => rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write);
   const hooks = integrityHooks(metrics, { ...monitor, afterCommit: () => void notifier.runOnce(), ...extraHooks }, write);
   if (channels.length) notifier.start();
+  // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
+  // first increase is visible to rate() and increase()).
+  for (const c of channels) for (const result of ['delivered', 'failed', 'skipped']) metrics.notifications.inc({ channel: c.name, result }, 0);
+  for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, 0);
   const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');

@@ -169,6 +169,11 @@ export async function dailyDigest(ctx: JobContext): Promise<void> {
 
 export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<void> }> {
   const j = ctx.config.jobs;
+  // Every scheduled task's run counters exist from the start at 0, so a first failure is an increase
+  // Prometheus can see (a series born at 1 has no earlier sample to rise from).
+  for (const task of ['reverify', 'retiredShards', 'dailyDigest', 'compaction', ...(ctx.config.trustedRoot ? [] : ['trustedRootRefresh'])]) {
+    for (const result of ['ok', 'error']) ctx.metrics.jobRuns.inc({ task, result }, 0);
+  }
   const tasks = [
     cron.schedule(j.reverify, () => runJob(ctx, 'reverify', () => reverify(ctx))),
     cron.schedule(j.reverify, () => runJob(ctx, 'retiredShards', () => retiredShards(ctx))),

@@ -93,6 +93,9 @@ describe('monitor end to end', () => {
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
     expect(metrics).toMatch(/tlogwatch_findings_total\{rule="acme-release",severity="high"\} 3/);
     expect(metrics).toMatch(/tlogwatch_findings_open\{severity="critical"\} 1/);
+    // Series with a known label set exist at 0 from the start, so a first failure shows as an increase.
+    expect(metrics).toMatch(/tlogwatch_job_runs_total\{task="reverify",result="error"\} 0/);
+    expect(metrics).toMatch(/tlogwatch_findings_open\{severity="low"\} 0/);
   });
 
   it('hot-reloads rules: a change applies to the next entry, an invalid edit keeps the old rules', { timeout: 60_000 }, async () => {

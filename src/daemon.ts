@@ -30,7 +30,7 @@ import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel, type C
 import { Notifier } from './notify/notifier.ts';
 import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
-import { resolveTrustedRoot } from './trust/tuf.ts';
+import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
 
 export interface Daemon {
@@ -104,7 +104,12 @@ async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metric
 
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
-  const trust = await resolveTrustedRoot(config.trustedRoot, config.tufCacheDir ?? join(config.dataDir, 'tuf'));
+  const trust = await resolveTrust({
+    ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
+    signingConfigs: config.signingConfigs,
+    cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
+    onWarning: (message) => logger.warn(message),
+  });
   const logs = followedLogs(config, trust, new Date());
   if (logs.length === 0) throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index });

@@ -111,6 +111,10 @@ export const ConfigSchema = z
       .describe('Address of the HTTP API and /metrics. Loopback by default; put a TLS proxy in front to expose it.'),
     trustedRoot: z.string().min(1).optional().describe('Path of a Sigstore trusted_root.json. Default: Sigstore public-good, fetched and verified via TUF.'),
     tufCacheDir: z.string().min(1).optional().describe('Where the TUF client caches metadata. Default: <dataDir>/tuf.'),
+    signingConfigs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Paths of Sigstore signing_config.json (v0.2) files: they say which Rekor API each log speaks (majorApiVersion 1 = rekor-v1, 2 = tiles) for the logs followed from the trusted root. Default: none with `trustedRoot`, else the public-good one via TUF; without one, a log's type is guessed from its key."),
     logs: z.array(LogConfig).default([]).describe('Logs to follow. Each must be in the trusted root (its key verifies the checkpoints). Empty = every log of the trusted root valid now, from `latest`.'),
     index: z
       .enum(['all', 'watched'])

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { initTUF } from '@sigstore/tuf';
 import { TlogwatchError } from '../errors.ts';
+import { parseSigningConfig, withSigningConfig, type SigningConfig } from './signing-config.ts';
 import { parseTrustedRoot, type TrustedRoot } from './trusted-root.ts';
 
 export interface TufOptions {
@@ -65,21 +66,55 @@ export function fetchPublicGoodTrustedRoot(cachePath: string, timeoutMs = 8000):
   return fetchTrustedRootViaTuf({ cachePath, timeoutMs });
 }
 
-/** `--trusted-root FILE`. */
-export function loadTrustedRootFile(path: string): TrustedRoot {
+/** A trust document from disk, parsed; errors name the file. */
+function loadTrustFile<T>(path: string, what: string, parse: (json: unknown) => T): T {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot read trusted root ${path}: ${e instanceof Error ? e.message : String(e)}`, { kind: 'fatal', cause: e });
+    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot read ${what} ${path}: ${e instanceof Error ? e.message : String(e)}`, { kind: 'fatal', cause: e });
   }
   const json = parseJson(text, path);
   try {
-    return parseTrustedRoot(json);
+    return parse(json);
   } catch (e) {
     if (e instanceof TlogwatchError && e.code === 'TRUST_MALFORMED') throw new TlogwatchError('TRUST_MALFORMED', `${path}: ${e.message}`, { kind: 'fatal', cause: e });
     throw e;
   }
+}
+
+/** `--trusted-root FILE`. */
+export function loadTrustedRootFile(path: string): TrustedRoot {
+  return loadTrustFile(path, 'trusted root', parseTrustedRoot);
+}
+
+/** A Sigstore signing_config.json (v0.2) from disk. */
+export function loadSigningConfigFile(path: string): SigningConfig {
+  return loadTrustFile(path, 'signing config', parseSigningConfig);
+}
+
+/** The Sigstore public-good signing config, verified by TUF. */
+export async function fetchSigningConfigViaTuf(o: TufOptions): Promise<SigningConfig> {
+  return parseSigningConfig(parseJson(await tufTarget('signing_config.v0.2.json', o), 'TUF target signing_config.v0.2.json'));
+}
+
+/**
+ * The daemon's trust: the trusted root (the file, else public-good via TUF) with each log's API taken from
+ * signing configs, the only trust material that says which API a log speaks (rekor.md §3.6): the files
+ * given, else, in TUF mode, the public-good one. A TUF signing config that cannot be had is a warning,
+ * not a failure: each log then keeps the type its key suggests.
+ */
+export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: readonly string[]; cachePath: string; onWarning?: (message: string) => void }): Promise<TrustedRoot> {
+  const root = await resolveTrustedRoot(o.trustedRoot, o.cachePath);
+  const configs = o.signingConfigs.map(loadSigningConfigFile);
+  if (configs.length === 0 && !o.trustedRoot) {
+    try {
+      configs.push(await fetchSigningConfigViaTuf({ cachePath: o.cachePath }));
+    } catch (e) {
+      o.onWarning?.(`no signing config from TUF, so each log's API is guessed from its key: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  return configs.length ? withSigningConfig(root, configs) : root;
 }
 
 /** The file when one is given, else public-good via TUF. */

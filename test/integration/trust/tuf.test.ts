@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTlogwatchError, type TlogwatchError } from '../../../src/errors.ts';
-import { fetchTrustedRootViaTuf, loadTrustedRootFile, resolveTrustedRoot } from '../../../src/trust/tuf.ts';
+import { fetchTrustedRootViaTuf, loadSigningConfigFile, loadTrustedRootFile, resolveTrust, resolveTrustedRoot } from '../../../src/trust/tuf.ts';
 
 const TUF_ROOT = 'test/fixtures/realdata/trust/prod/tuf-root.json';
 let dir: string;
@@ -86,5 +86,33 @@ describe('TUF without a reachable repository', () => {
     const e = await rejection(fetchTrustedRootViaTuf({ cachePath: join(dir, 'noroot'), mirrorURL: closedUrl, timeoutMs: 2000 }));
     expect(e.code).toBe('TRUST_UNAVAILABLE');
     expect(e.message).toMatch(/No root\.json found/);
+  });
+});
+
+describe('signing configs', () => {
+  const ROOT = 'test/fixtures/realdata/trust/prod/trusted_root.json';
+  it('say which API each log of the trusted root speaks', async () => {
+    const t = await resolveTrust({ trustedRoot: ROOT, signingConfigs: ['test/fixtures/realdata/trust/prod/signing_config_rekor_v2.v0.2.json'], cachePath: dir });
+    expect(t.tlogs.map((l) => [l.baseUrl, l.type])).toEqual([
+      ['https://rekor.sigstore.dev', 'rekor-v1'],
+      ['https://log2025-1.rekor.sigstore.dev', 'tiles'],
+    ]);
+  });
+  it('override the guess from the key, and a log they do not list keeps it', async () => {
+    const file = join(dir, 'v1-only.json');
+    writeFileSync(file, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json', rekorTlogUrls: [{ url: 'https://log2025-1.rekor.sigstore.dev/', majorApiVersion: 1 }] }));
+    const guessed = await resolveTrust({ trustedRoot: ROOT, signingConfigs: [], cachePath: dir });
+    const t = await resolveTrust({ trustedRoot: ROOT, signingConfigs: [file], cachePath: dir });
+    expect(t.tlogs[1]!.type).toBe('rekor-v1');
+    expect(guessed.tlogs[1]!.type).toBe('tiles');
+    expect(t.tlogs[0]!.type).toBe(guessed.tlogs[0]!.type);
+  });
+  it('a bad file says which, and nothing is followed on a guess', async () => {
+    const file = join(dir, 'bad-signing.json');
+    writeFileSync(file, JSON.stringify({ mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json', rekorTlogUrls: [{ url: 'ftp://x', majorApiVersion: 2 }] }));
+    const err = await rejection(resolveTrust({ trustedRoot: ROOT, signingConfigs: [file], cachePath: dir }));
+    expect(err.code).toBe('TRUST_MALFORMED');
+    expect(err.message).toContain(file);
+    expect(loadSigningConfigFile('test/fixtures/realdata/trust/staging/signing_config.v0.2.json').rekorTlogUrls.length).toBeGreaterThan(0);
   });
 });

@@ -11,6 +11,7 @@
 import { TlogwatchError } from '../errors.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { bitLength, popcount } from './bits.ts';
+import { nativeMerkle } from './native.ts';
 import { HASH_SIZE, nodeHash } from './rfc6962.ts';
 
 function bad(message: string, data: Record<string, unknown> = {}): TlogwatchError {
@@ -47,6 +48,12 @@ export function isLeftInner(index: bigint, i: number): boolean {
 
 /** RFC 9162 §2.1.3.2 steps 1–6: the root implied by an inclusion proof. Throws MERKLE_BAD_PROOF on a malformed proof. */
 export function rootFromInclusionProof(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
+  // The addon (native.ts) answers only for a proof it fully accepts; anything else, valid or not, takes
+  // the path below, which is the definition and gives the precise error.
+  if (nativeMerkle) {
+    const out = new Uint8Array(HASH_SIZE);
+    if (nativeMerkle.inclusionRoot(out, index, size, leaf, proof)) return out;
+  }
   const { inner, border } = decompInclProof(index, size);
   checkHash('leaf hash', leaf);
   if (proof.length !== inner + border) {
@@ -104,6 +111,16 @@ export function verifyConsistency(size1: bigint, size2: bigint, proof: readonly 
   checkHash('root2', root2);
   if (proof.length === 0) throw bad('empty consistency proof', sizes);
 
+  const [fr, sr] = consistencyRootsNative(size1, size2, proof, root1) ?? consistencyRoots(size1, size2, proof, root1, sizes);
+  if (!bytesEqual(fr, root1)) throw mismatch(`consistency proof does not lead to root1 ${toHex(root1)} of size ${size1}`, sizes);
+  if (!bytesEqual(sr, root2)) throw mismatch(`consistency proof does not lead to root2 ${toHex(root2)} of size ${size2}`, sizes);
+}
+
+/**
+ * RFC 9162 §2.1.4.2 steps 1–7 for 0 < size1 < size2 and a non-empty proof of 32-byte hashes: the roots of
+ * size1 and size2 the proof implies. Throws MERKLE_BAD_PROOF when the proof is too long or too short.
+ */
+function consistencyRoots(size1: bigint, size2: bigint, proof: readonly Uint8Array[], root1: Uint8Array, sizes: Record<string, string>): [Uint8Array, Uint8Array] {
   // Step 1: when size1 is a power of two the old tree is a perfect left subtree and SUBPROOF omits its
   // root, so root1 seeds the path.
   const seeded = (size1 & (size1 - 1n)) === 0n;
@@ -134,6 +151,12 @@ export function verifyConsistency(size1: bigint, size2: bigint, proof: readonly 
     sn >>= 1n;
   }
   if (sn !== 0n) throw bad(`consistency proof is too short (${proof.length} hashes)`, sizes);
-  if (!bytesEqual(fr, root1)) throw mismatch(`consistency proof does not lead to root1 ${toHex(root1)} of size ${size1}`, sizes);
-  if (!bytesEqual(sr, root2)) throw mismatch(`consistency proof does not lead to root2 ${toHex(root2)} of size ${size2}`, sizes);
+  return [fr, sr];
+}
+
+/** The same roots from the addon, or undefined when there is none or it declines (the TS path then says why). */
+function consistencyRootsNative(size1: bigint, size2: bigint, proof: readonly Uint8Array[], root1: Uint8Array): [Uint8Array, Uint8Array] | undefined {
+  const out = new Uint8Array(2 * HASH_SIZE);
+  if (!nativeMerkle?.consistencyRoots(out, size1, size2, proof, root1)) return undefined;
+  return [out.subarray(0, HASH_SIZE), out.subarray(HASH_SIZE)];
 }

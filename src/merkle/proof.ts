@@ -11,7 +11,7 @@
 import { TlogwatchError } from '../errors.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { bitLength, popcount } from './bits.ts';
-import { nativeMerkle } from './native.ts';
+import { consistencyRootsNative, inclusionRootNativeScratch } from './native.ts';
 import { HASH_SIZE, nodeHash } from './rfc6962.ts';
 
 function bad(message: string, data: Record<string, unknown> = {}): TlogwatchError {
@@ -48,12 +48,14 @@ export function isLeftInner(index: bigint, i: number): boolean {
 
 /** RFC 9162 §2.1.3.2 steps 1–6: the root implied by an inclusion proof. Throws MERKLE_BAD_PROOF on a malformed proof. */
 export function rootFromInclusionProof(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
-  // The addon (native.ts) answers only for a proof it fully accepts; anything else, valid or not, takes
-  // the path below, which is the definition and gives the precise error.
-  if (nativeMerkle) {
-    const out = new Uint8Array(HASH_SIZE);
-    if (nativeMerkle.inclusionRoot(out, index, size, leaf, proof)) return out;
-  }
+  return inclusionRootNativeScratch(index, size, leaf, proof)?.slice() ?? inclusionRootCrypto(index, size, leaf, proof);
+}
+
+/**
+ * rootFromInclusionProof with node:crypto: the definition. The addon (native.ts) answers only for a proof
+ * it fully accepts; anything else, valid or not, comes here, which gives the precise error.
+ */
+function inclusionRootCrypto(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
   const { inner, border } = decompInclProof(index, size);
   checkHash('leaf hash', leaf);
   if (proof.length !== inner + border) {
@@ -78,7 +80,8 @@ export function rootFromInclusionProof(index: bigint, size: bigint, leaf: Uint8A
 /** Throws MERKLE_BAD_PROOF (malformed) or MERKLE_ROOT_MISMATCH unless `proof` shows `leaf` at `index` under `root`. */
 export function verifyInclusion(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): void {
   checkHash('root', root);
-  const got = rootFromInclusionProof(index, size, leaf, proof);
+  // The scratch root is compared (and printed) before anything else can overwrite it.
+  const got = inclusionRootNativeScratch(index, size, leaf, proof) ?? inclusionRootCrypto(index, size, leaf, proof);
   if (!bytesEqual(got, root)) {
     throw mismatch(`inclusion proof for leaf ${index} in tree ${size} gives root ${toHex(got)}, want ${toHex(root)}`, {
       index: index.toString(),
@@ -152,11 +155,4 @@ function consistencyRoots(size1: bigint, size2: bigint, proof: readonly Uint8Arr
   }
   if (sn !== 0n) throw bad(`consistency proof is too short (${proof.length} hashes)`, sizes);
   return [fr, sr];
-}
-
-/** The same roots from the addon, or undefined when there is none or it declines (the TS path then says why). */
-function consistencyRootsNative(size1: bigint, size2: bigint, proof: readonly Uint8Array[], root1: Uint8Array): [Uint8Array, Uint8Array] | undefined {
-  const out = new Uint8Array(2 * HASH_SIZE);
-  if (!nativeMerkle?.consistencyRoots(out, size1, size2, proof, root1)) return undefined;
-  return [out.subarray(0, HASH_SIZE), out.subarray(HASH_SIZE)];
 }

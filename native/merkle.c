@@ -3,7 +3,7 @@
  * over SHA-256, in one Node-API call per proof instead of one node:crypto call per hash.
  * https://www.rfc-editor.org/rfc/rfc9162#section-2.1.3.2
  *
- * Built by scripts/build-native.ts into build/native/merkle.node; loaded, self-tested and wrapped by
+ * Built by native/build.ts into build/native/merkle.node; loaded, self-tested and wrapped by
  * src/merkle/native.ts. The TypeScript in src/merkle stays the definition: every function here answers
  * `false` for anything it does not fully accept (wrong types or lengths, sizes past uint64, a proof of the
  * wrong length), and the caller then runs the node:crypto path, which gives the exact error. So this file
@@ -36,9 +36,9 @@
 /*
  * OpenSSL's SHA-256, as exported by the node binary (declared here so no OpenSSL headers are needed).
  * The low-level SHA256_Init/Update/Final (public, ABI-stable since OpenSSL 0.9.8; deprecated but built in
- * 3.x) cost ~140 ns for a node hash here; the one-shot SHA256() costs ~3x that, because in OpenSSL 3 it
- * goes through EVP_Q_digest, which looks the algorithm up by name on every call. So SHA256() is only the
- * fallback. All weak: a node without them makes module init throw instead of failing at the first call.
+ * 3.x) took ~140 ns per node hash where this was measured, the one-shot SHA256() ~3x that: in OpenSSL 3
+ * it goes through EVP_Q_digest, which looks the algorithm up by name on every call. So SHA256() is only
+ * the fallback. All weak: a node without them makes module init throw instead of failing at the first call.
  */
 typedef union {
   struct {

@@ -144,7 +144,7 @@ export function inclusionRootNativeScratch(index: bigint, size: bigint, leaf: Ui
   if (!nativeAddon || busy) return undefined;
   busy = true;
   try {
-    const flat = flatten(proof); // first: it may run getters, and they must not see our leaf in inA
+    const flat = flatten(proof); // first: getters on the proof array run here, before the leaf is read
     return flat && put(inA, leaf) && nativeAddon.inclusionRoot(out32, index, size, inA, flat) ? out32 : undefined;
   } finally {
     busy = false;

@@ -1,17 +1,25 @@
 # syntax=docker/dockerfile:1
 # tlogwatch container image (docs/operations.md). Two stages on the Node 24 LTS slim image:
-#   build    npm ci (with dev dependencies: TypeScript), tsc -p tsconfig.build.json -> dist/
-#   runtime  production dependencies only, dist/, tini as PID 1, a non-root user, state only in /data
+#   build    npm ci (with dev dependencies: TypeScript), tsc -p tsconfig.build.json -> dist/, and the
+#            native Merkle addon (native/merkle.c, gcc from Debian) -> build/native/merkle.node
+#   runtime  production dependencies only, dist/ and build/, tini as PID 1, a non-root user, state only in /data
+# The compiler stays in the build stage: the addon needs only libc and the node binary at run time.
 # test/ops/dockerfile.test.ts lints this file and checks these properties; test/ops/image-commands.test.ts
 # runs the same commands outside a container (no Docker engine in CI).
 
 FROM node:24-slim AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# --strict: an image without the fast path fails its build rather than shipping ~10x slower proof checks.
+COPY native ./native
+RUN npm run build:native -- --strict
 
 FROM node:24-slim AS runtime
 ARG VERSION=0.1.0
@@ -36,6 +44,7 @@ ENV NODE_ENV=production
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 COPY --from=build /app/dist ./dist
+COPY --from=build /app/build ./build
 USER 10001:10001
 # Everything the daemon writes (LevelDB store, TUF cache) lives under the data directory, so the
 # container runs with a read-only root filesystem.

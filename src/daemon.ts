@@ -16,6 +16,7 @@ import type { Config } from './config/schema.ts';
 import { TlogwatchError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, setLogState, type Metrics } from './metrics.ts';
+import { merkleBackend } from './merkle/native.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
 import { Store } from './store/store.ts';
@@ -185,7 +186,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
   stallTimer.unref();
-  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })) }, 'tlogwatch serving');
+  // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).
+  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend }, 'tlogwatch serving');
 
   let stopping: Promise<void> | undefined;
   return {

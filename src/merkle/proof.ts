@@ -11,6 +11,7 @@
 import { TlogwatchError } from '../errors.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { bitLength, popcount } from './bits.ts';
+import { consistencyRootsNative, inclusionRootNativeScratch } from './native.ts';
 import { HASH_SIZE, nodeHash } from './rfc6962.ts';
 
 function bad(message: string, data: Record<string, unknown> = {}): TlogwatchError {
@@ -47,6 +48,14 @@ export function isLeftInner(index: bigint, i: number): boolean {
 
 /** RFC 9162 §2.1.3.2 steps 1–6: the root implied by an inclusion proof. Throws MERKLE_BAD_PROOF on a malformed proof. */
 export function rootFromInclusionProof(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
+  return inclusionRootNativeScratch(index, size, leaf, proof)?.slice() ?? inclusionRootCrypto(index, size, leaf, proof);
+}
+
+/**
+ * rootFromInclusionProof with node:crypto: the definition. The addon (native.ts) answers only for a proof
+ * it fully accepts; anything else, valid or not, comes here, which gives the precise error.
+ */
+function inclusionRootCrypto(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array {
   const { inner, border } = decompInclProof(index, size);
   checkHash('leaf hash', leaf);
   if (proof.length !== inner + border) {
@@ -71,7 +80,8 @@ export function rootFromInclusionProof(index: bigint, size: bigint, leaf: Uint8A
 /** Throws MERKLE_BAD_PROOF (malformed) or MERKLE_ROOT_MISMATCH unless `proof` shows `leaf` at `index` under `root`. */
 export function verifyInclusion(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[], root: Uint8Array): void {
   checkHash('root', root);
-  const got = rootFromInclusionProof(index, size, leaf, proof);
+  // The scratch root is compared (and printed) before anything else can overwrite it.
+  const got = inclusionRootNativeScratch(index, size, leaf, proof) ?? inclusionRootCrypto(index, size, leaf, proof);
   if (!bytesEqual(got, root)) {
     throw mismatch(`inclusion proof for leaf ${index} in tree ${size} gives root ${toHex(got)}, want ${toHex(root)}`, {
       index: index.toString(),
@@ -104,6 +114,16 @@ export function verifyConsistency(size1: bigint, size2: bigint, proof: readonly 
   checkHash('root2', root2);
   if (proof.length === 0) throw bad('empty consistency proof', sizes);
 
+  const [fr, sr] = consistencyRootsNative(size1, size2, proof, root1) ?? consistencyRoots(size1, size2, proof, root1, sizes);
+  if (!bytesEqual(fr, root1)) throw mismatch(`consistency proof does not lead to root1 ${toHex(root1)} of size ${size1}`, sizes);
+  if (!bytesEqual(sr, root2)) throw mismatch(`consistency proof does not lead to root2 ${toHex(root2)} of size ${size2}`, sizes);
+}
+
+/**
+ * RFC 9162 §2.1.4.2 steps 1–7 for 0 < size1 < size2 and a non-empty proof of 32-byte hashes: the roots of
+ * size1 and size2 the proof implies. Throws MERKLE_BAD_PROOF when the proof is too long or too short.
+ */
+function consistencyRoots(size1: bigint, size2: bigint, proof: readonly Uint8Array[], root1: Uint8Array, sizes: Record<string, string>): [Uint8Array, Uint8Array] {
   // Step 1: when size1 is a power of two the old tree is a perfect left subtree and SUBPROOF omits its
   // root, so root1 seeds the path.
   const seeded = (size1 & (size1 - 1n)) === 0n;
@@ -134,6 +154,5 @@ export function verifyConsistency(size1: bigint, size2: bigint, proof: readonly 
     sn >>= 1n;
   }
   if (sn !== 0n) throw bad(`consistency proof is too short (${proof.length} hashes)`, sizes);
-  if (!bytesEqual(fr, root1)) throw mismatch(`consistency proof does not lead to root1 ${toHex(root1)} of size ${size1}`, sizes);
-  if (!bytesEqual(sr, root2)) throw mismatch(`consistency proof does not lead to root2 ${toHex(root2)} of size ${size2}`, sizes);
+  return [fr, sr];
 }

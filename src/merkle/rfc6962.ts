@@ -7,6 +7,7 @@
  *   node hash  = SHA-256(0x01 || left || right)
  */
 import { hash } from 'node:crypto';
+import { nodeHashNative } from './native.ts';
 
 export const HASH_SIZE = 32;
 
@@ -30,6 +31,8 @@ export function leafHash(data: Uint8Array): Uint8Array {
 /** SHA-256(0x01 || left || right): an interior node. Returns a fresh 32-byte array. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) throw new RangeError('nodeHash: inputs must be 32-byte hashes');
+  const fast = nodeHashNative(left, right);
+  if (fast) return fast;
   nodeScratch.set(left, 1);
   nodeScratch.set(right, 1 + HASH_SIZE);
   return hash('sha256', nodeScratch, 'buffer');

@@ -3,7 +3,8 @@
  * the Docker language server) must report nothing, and the image has the properties docs/operations.md
  * promises: multi-stage on Node 24 slim, `npm ci` + build, production dependencies only at runtime, a
  * non-root numeric user, state only in the /data volume, port 8080, a /healthz HEALTHCHECK, tini as
- * PID 1, OCI labels, and a .dockerignore that keeps the context small without dropping what COPY needs.
+ * PID 1, OCI labels, the native Merkle addon built (strictly) where the compiler is, and a .dockerignore
+ * that keeps the context small without dropping what COPY needs.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,11 +48,24 @@ describe('Dockerfile', () => {
     expect(runFlags(build.instructions[ci]!)).toEqual(['mount=type=cache,target=/root/.npm']);
   });
 
-  it('runtime stage: production dependencies only, compiled dist/ from the build stage, no TypeScript sources', () => {
+  it('build stage: the native addon from native/ with gcc, strictly (no silent node:crypto fallback in the image)', () => {
+    const gcc = indexOf(build, (kw, t) => kw === 'RUN' && /apt-get install -y --no-install-recommends gcc libc6-dev\b/.test(t));
+    const native = indexOf(build, (kw, t) => kw === 'COPY' && /^native\b/.test(t));
+    const compile = indexOf(build, (kw, t) => kw === 'RUN' && t === 'npm run build:native -- --strict');
+    expect(gcc).toBeGreaterThanOrEqual(0);
+    expect(runs(build)[0]).toContain('rm -rf /var/lib/apt/lists/*');
+    // After npm ci and tsc, so editing the C rebuilds neither layer.
+    expect(native).toBeGreaterThan(indexOf(build, (kw, t) => kw === 'RUN' && t === 'npm run build'));
+    expect(native).toBeLessThan(compile);
+    // The compiler never reaches the runtime image.
+    expect(runs(runtime).some((r) => /\b(gcc|build-essential|clang)\b/.test(r))).toBe(false);
+  });
+
+  it('runtime stage: production dependencies only, compiled dist/ and the addon from the build stage, no TypeScript sources', () => {
     expect(runs(runtime)).toContain('npm ci --omit=dev --no-audit --no-fund');
     expect(runs(runtime).some((r) => /npm install\b/.test(r))).toBe(false);
     const fromBuild = byKeyword(runtime, 'COPY').filter((c) => runFlags(c).includes('from=build'));
-    expect(fromBuild.map((c) => c.getArgumentsContent())).toEqual(['/app/dist ./dist']);
+    expect(fromBuild.map((c) => c.getArgumentsContent())).toEqual(['/app/dist ./dist', '/app/build ./build']);
     expect(contextCopies(runtime).flatMap((c) => c.sources)).toEqual(['package.json', 'package-lock.json']);
     expect(env(runtime)['NODE_ENV']).toBe('production');
   });

@@ -3,17 +3,18 @@
  * read from the Dockerfile itself so the two cannot drift apart:
  *
  *   build stage    the context (git-tracked files the COPYs name) in a temp dir; its `npm ci` is the one
- *                  .ci/run just ran on the checkout, so node_modules is linked from there; then every
- *                  other RUN of the stage (`npm run build`) → dist/
+ *                  .ci/run just ran on the checkout, so node_modules is linked from there, and its
+ *                  apt-get (gcc) is this machine's compiler; then every other RUN of the stage
+ *                  (`npm run build` → dist/, `npm run build:native -- --strict` → build/native/merkle.node)
  *   runtime stage  package.json + package-lock.json in a temp "/app", its RUN `npm ci --omit=dev ...`
- *                  exactly, dist/ copied in (COPY --from=build)
+ *                  exactly, dist/ and build/ copied in (COPY --from=build)
  *   start          ENTRYPOINT + CMD (tini, node dist/cli.js serve --data-dir /data ...) with /app and /data
  *                  mapped to temp dirs and --listen on loopback port 0, against the simulator
  *   HEALTHCHECK    its exact command with TLOGWATCH_HEALTHCHECK_URL pointing at the daemon: exit 0 while it
  *                  serves, 1 once it stopped; SIGTERM through tini exits 0
  *
- * Also: production dependencies alone run the compiled CLI, and the daemon writes nothing outside
- * the data directory (the image's root filesystem can be read-only).
+ * Also: production dependencies alone run the compiled CLI, on the native Merkle path, and the daemon
+ * writes nothing outside the data directory (the image's root filesystem can be read-only).
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -22,11 +23,12 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../sim/index.ts';
-import { byKeyword, contextCopies, execForm, healthcheck, runCommand, stage } from './dockerfile.ts';
+import { byKeyword, contextCopies, execForm, healthcheck, runCommand, runFlags, stage } from './dockerfile.ts';
 import { ROOT, tool, waitFor } from './tools.ts';
 
 const exec = promisify(execFile);
 const tini = tool('tini');
+const cc = tool('cc');
 const build = stage('build');
 const runtime = stage('runtime');
 const WORKDIR = byKeyword(runtime, 'WORKDIR')[0]?.getArgumentsContent() ?? '/app';
@@ -90,13 +92,14 @@ beforeAll(async () => {
   symlinkSync(join(ROOT, 'node_modules'), join(ctx, 'node_modules'), 'dir');
   const buildRuns = byKeyword(build, 'RUN')
     .map(runCommand)
-    .filter((c) => !/^npm ci\b/.test(c));
+    .filter((c) => !/^npm ci\b/.test(c) && !/^apt-get\b/.test(c));
   // Runtime stage: its context files and its RUNs that install dependencies (apt-get and useradd need a root image).
   for (const { sources } of contextCopies(runtime)) for (const src of sources) cpSync(join(ROOT, src), join(app, src));
   const runtimeRuns = byKeyword(runtime, 'RUN')
     .map(runCommand)
     .filter((c) => /^npm /.test(c));
-  expect(buildRuns).toEqual(['npm run build']);
+  expect(buildRuns).toEqual(['npm run build', 'npm run build:native -- --strict']);
+  if (!cc) buildRuns.pop(); // no compiler here: the image's gcc cannot be stood in for
   expect(runtimeRuns).toEqual(['npm ci --omit=dev --no-audit --no-fund']);
   sim = await startSimulator({ api: 'tiles', entries: 300, rate: 5, seed: 'image', out: join(tmp, 'sim'), log: () => {} });
   await Promise.all([
@@ -107,7 +110,12 @@ beforeAll(async () => {
       for (const c of runtimeRuns) await sh(c, app);
     }),
   ]);
-  cpSync(join(ctx, 'dist'), join(app, 'dist'), { recursive: true });
+  // COPY --from=build /app/X ./Y; build/ is missing only where there was no compiler to make it.
+  for (const c of byKeyword(runtime, 'COPY').filter((i) => runFlags(i).includes('from=build'))) {
+    const [from, to] = (c.getArgumentsContent() ?? '').split(' ') as [string, string];
+    const src = join(ctx, from.slice(WORKDIR.length + 1));
+    if (existsSync(src) || from !== `${WORKDIR}/build`) cpSync(src, join(app, to), { recursive: true });
+  }
 }, 240_000);
 
 afterAll(async () => {
@@ -122,6 +130,13 @@ describe('the Dockerfile commands, outside a container', () => {
     expect(files).toContain('cli.js');
     expect(files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))).toEqual([]);
     expect(existsSync(join(app, entrypoint.at(-1)!.slice(WORKDIR.length + 1)))).toBe(true);
+  });
+
+  it.skipIf(!cc)('npm run build:native builds the addon, and the compiled code in the runtime layout uses it', async () => {
+    expect(existsSync(join(ctx, 'build', 'native', 'merkle.node'))).toBe(true);
+    const probe = `import('./dist/merkle/native.js').then((m) => console.log(JSON.stringify(m.merkleBackend)))`;
+    const { stdout } = await exec(process.execPath, ['-e', probe], { cwd: app, env: { ...process.env, PATH, NODE_ENV: 'production' } });
+    expect(JSON.parse(stdout)).toEqual({ name: 'native', path: join(app, 'build', 'native', 'merkle.node') });
   });
 
   it('npm ci --omit=dev installs the runtime dependencies and none of the dev ones', () => {

@@ -62,7 +62,7 @@ describe('mirror: tiles (Rekor v2)', () => {
       void (async () => {
         const r = await fetch(`${target}${req.url}`);
         const body = Buffer.from(await r.arrayBuffer());
-        if (/\/tile\/1\/000/.test(req.url ?? '') && body.length > 0) body[0] ^= 0x01;
+        if (/\/tile\/1\/000/.test(req.url ?? '') && body.length > 0) body[0] = body[0]! ^ 0x01;
         res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
         res.end(body);
       })();

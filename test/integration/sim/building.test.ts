@@ -34,11 +34,14 @@ describe('P256Signer', () => {
     );
   });
 
-  it('never repeats r, and refuses what is not a digest or a P-256 key', () => {
+  it('never repeats r, signs hex digests alike, and refuses what is not a digest or a P-256 key', () => {
     const signer = new P256Signer();
     const key = ecdsaKey('r');
     const rs = new Set(Array.from({ length: 300 }, (_, i) => signer.sign(key.privateKey, createHash('sha256').update(String(i)).digest()).toString('hex').slice(8, 72)));
     expect(rs.size).toBe(300);
+    const digest = createHash('sha256').update('m').digest('hex');
+    expect(verify('sha256', Buffer.from('m'), key.publicKey, signer.signHex(key.privateKey, digest))).toBe(true);
+    expect(() => signer.signHex(key.privateKey, digest.toUpperCase())).toThrow(/64 hex/);
     expect(() => signer.sign(key.privateKey, new Uint8Array(31))).toThrow(/32 bytes/);
     expect(() => signer.sign(ed25519Key('e').privateKey, new Uint8Array(32))).toThrow(/P-256/);
   });

@@ -90,10 +90,10 @@ export class EntryGenerator {
 
   private build(kind: string, k: SigningKey, subjectName: string, digestHex: string, artifact: Uint8Array | undefined, id: Identity | undefined, t: number): Built {
     const statement = () => slsaStatement({ subjectName, digestHex, claims: id && id.type !== 'key' ? id.claims : undefined, time: t });
-    if (this.api === 'tiles') return kind === 'dsse' ? dsseV2(k, statement()) : hashedrekordV2(k, artifact, artifact ? undefined : digestHex);
+    if (this.api === 'tiles') return kind === 'dsse' ? dsseV2(k, statement()) : hashedrekordV2(k, artifact, digestHex);
     if (kind === 'dsse') return dsseV1(k, statement());
     if (kind === 'intoto') return intotoV2(k, statement());
-    return hashedrekordV1(k, artifact, artifact ? undefined : digestHex);
+    return hashedrekordV1(k, artifact, digestHex);
   }
 
   private finish(kind: string, built: Built, k: SigningKey, san: string | null, issuer: string | null, claims: Record<string, string | undefined>, subjectDigest: string, t: number): Generated {

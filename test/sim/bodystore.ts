@@ -37,42 +37,42 @@ export class BodyStore {
     this.offsets = bigger;
   }
 
+  /** One record (its length prefix added when `prefixed`). */
   append(body: Uint8Array): number {
-    this.appendMany(body, Uint32Array.of(body.length));
+    if (body.length > 0xffff && this.prefix > 0) throw new RangeError(`a ${body.length}-byte record does not fit a uint16 length prefix (tlog-tiles entry bundles)`);
+    const stored = Buffer.allocUnsafe(body.length + this.prefix);
+    if (this.prefix > 0) stored.writeUInt16BE(body.length);
+    stored.set(body, this.prefix);
+    this.appendMany(stored, Uint32Array.of(body.length));
     return this.n - 1;
   }
 
-  /** Records laid back to back in `data`, `lens[i]` bytes each. */
+  /**
+   * Records laid back to back in `data` as the file stores them (each after its big-endian uint16 length
+   * when `prefixed`, as chunk.ts writes bodies), `lens[i]` bytes each without the prefix.
+   */
   appendMany(data: Uint8Array, lens: Uint32Array): void {
-    this.grow(this.n + lens.length + 1);
-    let stored = data;
-    if (this.prefix > 0) {
-      stored = Buffer.allocUnsafe(data.length + 2 * lens.length);
-      let from = 0;
-      let to = 0;
-      for (const len of lens) {
-        if (len > 0xffff) throw new RangeError(`a ${len}-byte record does not fit a uint16 length prefix (tlog-tiles entry bundles)`);
-        stored[to] = Math.floor(len / 256);
-        stored[to + 1] = len % 256;
-        stored.set(data.subarray(from, from + len), to + 2);
-        from += len;
-        to += len + 2;
-      }
+    let at = 0;
+    for (const len of lens) {
+      if (this.prefix > 0 && data[at]! * 256 + data[at + 1]! !== len) throw new RangeError(`record ${at}: its length prefix says ${data[at]! * 256 + data[at + 1]!}, not ${len}`);
+      at += len + this.prefix;
     }
+    if (at !== data.length) throw new RangeError(`${data.length} bytes for records of ${at}`);
+    this.grow(this.n + lens.length + 1);
     for (const len of lens) {
       this.offsets[this.n] = this.end;
       this.end += len + this.prefix;
       this.offsets[++this.n] = this.end;
     }
-    if (stored.length === 0) return;
-    this.pending.push(stored);
-    this.pendingBytes += stored.length;
+    if (data.length === 0) return;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
     if (this.pendingBytes > 4 << 20) this.flush();
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
-    const buf = Buffer.concat(this.pending);
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     writeSync(this.fd, buf, 0, buf.length, this.end - buf.length);
     this.pending = [];
     this.pendingBytes = 0;

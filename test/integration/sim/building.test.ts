@@ -92,6 +92,19 @@ describe('BodyStore', () => {
     expect(() => store.range(10, 3001)).toThrow(RangeError);
     store.close();
   });
+
+  it('keeps prefixed records as tlog-tiles entry bundles, and takes runs only in that form', () => {
+    const store = new BodyStore(join(tmp(), 'p.bin'), { prefixed: true });
+    const bodies = [Buffer.from('a'), Buffer.alloc(300, 7), Buffer.alloc(0)];
+    store.append(bodies[0]!);
+    store.appendMany(Buffer.concat([Buffer.from([0x01, 0x2c]), bodies[1]!, Buffer.from([0, 0])]), Uint32Array.of(300, 0));
+    expect(store.range(0, 3).every((b, i) => b.equals(bodies[i]!))).toBe(true);
+    expect(store.raw(0, 2).equals(Buffer.concat([Buffer.from([0, 1]), bodies[0]!, Buffer.from([0x01, 0x2c]), bodies[1]!]))).toBe(true);
+    expect(() => store.appendMany(Buffer.concat([Buffer.from([0, 2]), bodies[1]!]), Uint32Array.of(300))).toThrow(/prefix/);
+    expect(() => store.append(Buffer.alloc(0x10000))).toThrow(/uint16/);
+    expect(store.count).toBe(3);
+    store.close();
+  });
 });
 
 describe('parallel builds', () => {

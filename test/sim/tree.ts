@@ -1,23 +1,35 @@
 /**
  * The simulator's Merkle tree: every complete-subtree hash, one growable Buffer per level (32 bytes a
- * node, no object per node), filled by CompactRange's visitor. Memory is 64 bytes per leaf in all.
+ * node, no object per node). Memory is 64 bytes per leaf in all.
+ *
+ * Appending is RFC 6962's carry (as CompactRange.append, src/merkle/compact.ts): a leaf at an odd index
+ * completes a pair, whose parent (SHA-256(0x01 || left || right)) goes one level up, and so on while the
+ * parent's index is odd too. The two children sit side by side in their level's buffer, so each parent is
+ * one hash of 65 bytes copied from it, written straight into the level above: no BigInt, no array per
+ * node, which matters at a million leaves a build on the main thread.
  */
-import { CompactRange } from '../../src/merkle/compact.ts';
+import { hash } from 'node:crypto';
 import type { HashReader, NodeId } from '../../src/merkle/prove.ts';
 import { proveConsistency, proveInclusion, treeRoot } from '../../src/merkle/prove.ts';
 
 class HashColumn {
   buf = Buffer.allocUnsafe(32 * 1024);
   count = 0;
-  set(index: number, hash: Uint8Array): void {
-    if (index !== this.count) throw new Error(`tree level out of order: ${index} != ${this.count}`);
-    if ((index + 1) * 32 > this.buf.length) {
-      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
-      this.buf.copy(bigger, 0, 0, this.count * 32);
-      this.buf = bigger;
-    }
-    this.buf.set(hash, index * 32);
-    this.count++;
+  /** Room for one more hash at the end. */
+  private reserve(): void {
+    if ((this.count + 1) * 32 <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+    this.buf.copy(bigger, 0, 0, this.count * 32);
+    this.buf = bigger;
+  }
+  push(hash: Uint8Array): void {
+    this.reserve();
+    this.buf.set(hash, this.count++ * 32);
+  }
+  /** A hash given as the 32 latin1 characters crypto.hash returns (faster than a Buffer). */
+  pushLatin1(hash: string): void {
+    this.reserve();
+    this.buf.write(hash, this.count++ * 32, 'latin1');
   }
   get(index: number): Uint8Array {
     if (index >= this.count) throw new Error(`no node ${index} at this level (have ${this.count})`);
@@ -25,17 +37,26 @@ class HashColumn {
   }
 }
 
+const pair = Buffer.alloc(65, 0x01); // 0x01 || left || right; append is synchronous, so one scratch will do
+
 export class SimTree {
-  private readonly levels: HashColumn[] = [];
-  private readonly range = CompactRange.empty();
+  private readonly levels: HashColumn[] = [new HashColumn()];
 
   get size(): number {
-    return Number(this.range.size);
+    return this.levels[0]!.count;
   }
 
   append(leafHash: Uint8Array): void {
-    this.range.append(leafHash, (level, index, hash) => (this.levels[level] ??= new HashColumn()).set(Number(index), hash));
+    if (leafHash.length !== 32) throw new RangeError(`a leaf hash is 32 bytes, not ${leafHash.length}`);
+    let index = this.size;
+    this.levels[0]!.push(leafHash);
+    for (let level = 0; index % 2 === 1; level++, index = (index - 1) / 2) {
+      const col = this.levels[level]!;
+      pair.set(col.buf.subarray((index - 1) * 32, (index + 1) * 32), 1);
+      (this.levels[level + 1] ??= new HashColumn()).pushLatin1(hash('sha256', pair, 'binary'));
+    }
   }
+
 
   leaf(index: number): Uint8Array {
     return this.levels[0]!.get(index);

@@ -178,8 +178,9 @@ export class SimLog {
       }
       const lh = c.leaves.subarray(32 * k, 32 * k + 32);
       this.active.tree.append(lh);
+      if (this.api !== 'v1') continue; // Rekor v2 has neither lookups by UUID nor search
       this.byUuid.add(lh, index);
-      for (let j = 0; j < c.searchKeyCounts[k]!; j++, key++) if (this.api === 'v1') this.search.add(c.searchKeys.subarray(8 * key, 8 * key + 8), index);
+      for (let j = 0; j < c.searchKeyCounts[k]!; j++, key++) this.search.add(c.searchKeys.subarray(8 * key, 8 * key + 8), index);
     }
     writeSync(this.manifestFd, c.manifest);
     this.version++;

@@ -23,8 +23,8 @@ export interface Chunk {
   attestations: Uint8Array;
   attestationLens: Uint32Array;
   times: Float64Array;
-  /** manifest.jsonl lines for these entries. */
-  manifest: string;
+  /** manifest.jsonl lines for these entries, UTF-8. */
+  manifest: Uint8Array;
   /** 8-byte search-key hashes back to back, and how many belong to each entry. */
   searchKeys: Uint8Array;
   searchKeyCounts: Uint8Array;
@@ -91,7 +91,7 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
   const times = new Float64Array(count);
   const keys = new Bytes(count * 8 * 6);
   const searchKeyCounts = new Uint8Array(count);
-  let manifest = '';
+  const manifest = new Bytes(count * 600);
   for (let k = 0; k < count; k++) {
     const index = from + k;
     const spec = injected(index);
@@ -118,8 +118,12 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
     keys.reserve(8 * g.searchKeys.length);
     for (const s of g.searchKeys) keys.length += keys.buf.write(searchKey8(s), keys.length, 'latin1');
     searchKeyCounts[k] = g.searchKeys.length;
+    // Written out at once: a string growing over the chunk would outlive young-generation GCs (V8 then
+    // copies and promotes it), where each line's string dies young.
     const line: ManifestLine = { index, uuid: leaves.toString('hex', 32 * k, 32 * k + 32), ...g.manifest };
-    manifest += `${JSON.stringify(line)}\n`;
+    const text = `${JSON.stringify(line)}\n`;
+    manifest.reserve(3 * text.length);
+    manifest.length += manifest.buf.write(text, manifest.length, 'utf8');
   }
   return {
     from,
@@ -130,7 +134,7 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
     attestations: attestations.bytes(),
     attestationLens,
     times,
-    manifest,
+    manifest: manifest.bytes(),
     searchKeys: keys.bytes(),
     searchKeyCounts,
   };
@@ -138,6 +142,6 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
 
 /** The ArrayBuffers a chunk's arrays live in, to transfer with postMessage (every one is the chunk's own). */
 export function chunkBuffers(c: Chunk): ArrayBuffer[] {
-  const all = [c.bodies, c.bodyLens, c.leaves, c.attestations, c.attestationLens, c.times, c.searchKeys, c.searchKeyCounts].map((a) => a.buffer);
+  const all = [c.bodies, c.bodyLens, c.leaves, c.attestations, c.attestationLens, c.times, c.manifest, c.searchKeys, c.searchKeyCounts].map((a) => a.buffer);
   return [...new Set(all)].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
 }

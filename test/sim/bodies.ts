@@ -166,12 +166,13 @@ export function slsaStatement(p: Provenance): Buffer {
 }
 
 const provenances = new WeakMap<FulcioClaims, string>();
+let keyProvenance: string | undefined; // signers without claims (plain keys)
 /**
  * The statement from `predicateType` to `startedOn`, which depends only on the signer's claims: JSON of
  * the same objects in the same order as a whole-statement JSON.stringify, made once per signer.
  */
 function provenanceOf(claims: FulcioClaims | undefined): string {
-  const cached = claims && provenances.get(claims);
+  const cached = claims ? provenances.get(claims) : keyProvenance;
   if (cached !== undefined) return cached;
   const c = claims ?? {};
   const repo = c.sourceRepositoryURI ?? 'https://github.com/unknown/unknown';
@@ -190,5 +191,6 @@ function provenanceOf(claims: FulcioClaims | undefined): string {
   const invocationId = c.runInvocationURI ?? `${repo}/actions/runs/1/attempts/1`;
   const made = `"predicateType":"https://slsa.dev/provenance/v1","predicate":{"buildDefinition":${J(buildDefinition)},"runDetails":{"builder":${J({ id: builderId })},"metadata":{"invocationId":${J(invocationId)},`;
   if (claims) provenances.set(claims, made);
+  else keyProvenance = made;
   return made;
 }

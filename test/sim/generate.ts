@@ -51,6 +51,7 @@ export class EntryGenerator {
   private readonly word: number;
   private readonly api: 'v1' | 'tiles';
   private readonly ca: CA;
+  private active: { slot: number; ids: number[] } | undefined;
 
   constructor(seed: string, api: 'v1' | 'tiles', ca: CA) {
     this.seed = seed;
@@ -112,13 +113,20 @@ export class EntryGenerator {
     };
   }
 
+  /** The identities active in `slot` (the last slot's are kept: entries come in time order). */
+  private activeIn(slot: number): number[] {
+    if (this.active?.slot !== slot) {
+      const slotRand = entryRandom(this.word, STREAM_SLOT, slot);
+      this.active = { slot, ids: Array.from({ length: IDS_PER_SLOT }, () => Math.floor(slotRand() * this.pool.length)) };
+    }
+    return this.active.ids;
+  }
+
   /** The entry at `index`, integrated at `t` (Unix seconds). */
   generate(index: number, t: number): Generated {
     const r = entryRandom(this.word, STREAM_ENTRY, index);
     const slot = Math.floor(t / SLOT);
-    const slotRand = entryRandom(this.word, STREAM_SLOT, slot);
-    const active = Array.from({ length: IDS_PER_SLOT }, () => Math.floor(slotRand() * this.pool.length));
-    const idIndex = pick(r, active);
+    const idIndex = pick(r, this.activeIn(slot));
     const id = this.pool[idIndex]!;
     const roll = r();
     const kind = this.api === 'tiles' ? (roll < 0.85 ? 'hashedrekord' : 'dsse') : roll < 0.7 ? 'hashedrekord' : roll < 0.85 ? 'dsse' : 'intoto';

@@ -41,7 +41,8 @@ describe('P256Signer', () => {
     expect(rs.size).toBe(300);
     const digest = createHash('sha256').update('m').digest('hex');
     expect(verify('sha256', Buffer.from('m'), key.publicKey, signer.signHex(key.privateKey, digest))).toBe(true);
-    expect(() => signer.signHex(key.privateKey, digest.toUpperCase())).toThrow(/64 hex/);
+    expect(() => signer.signHex(key.privateKey, digest.slice(1))).toThrow(/64 hex/);
+    expect(() => signer.signHex(key.privateKey, `${digest.slice(1)}z`)).toThrow(SyntaxError);
     expect(() => signer.sign(key.privateKey, new Uint8Array(31))).toThrow(/32 bytes/);
     expect(() => signer.sign(ed25519Key('e').privateKey, new Uint8Array(32))).toThrow(/P-256/);
   });

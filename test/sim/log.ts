@@ -11,7 +11,7 @@ import { createCA, type CA } from './certs.ts';
 import { generateChunk, type Chunk, type Timeline } from './chunk.ts';
 import { Faults, type FaultSpec } from './faults.ts';
 import { EntryGenerator } from './generate.ts';
-import { HashIndex } from './hashindex.ts';
+import { HashIndex, LeafIndex } from './hashindex.ts';
 import type { InjectSpec } from './inject.ts';
 import { ecdsaKey, ed25519Key, type KeyPair } from './keys.ts';
 import { seeded } from './prng.ts';
@@ -74,7 +74,7 @@ export class SimLog {
   version = 0;
   readonly say: (msg: string) => void;
   private times = new Float64Array(1024);
-  private readonly byUuid = new HashIndex();
+  private readonly byUuid: LeafIndex;
   private readonly search = new HashIndex();
   private readonly manifestFd: number;
   private readonly injectAt = new Map<number, InjectSpec>();
@@ -111,6 +111,7 @@ export class SimLog {
       else this.injectAt.set(s.at, s);
     }
     this.timeline = { start: BASE_TIME - SPAN, span: SPAN, total: o.entries };
+    this.byUuid = new LeafIndex((i) => this.honestLeaf(i), o.api === 'v1' ? o.entries : 0);
     const shards = o.api === 'v1' ? Math.max(1, Math.floor(o.shards ?? 1)) : 1;
     const per = Math.floor(o.entries / shards);
     for (let s = 1; s < shards; s++) this.shardEnds.push(s * per);
@@ -223,12 +224,16 @@ export class SimLog {
     return undefined;
   }
 
+  /** The leaf hash the log computed for virtual index `index` (before any fault). */
+  honestLeaf(index: number): Uint8Array {
+    const s = this.shardOf(index);
+    if (!s) throw new RangeError(`no entry ${index}`);
+    return s.tree.leaf(index - s.offset);
+  }
+
   /** Virtual indexes whose honest leaf hash is `leaf`. */
   indexesOfLeaf(leaf: Uint8Array): number[] {
-    return this.byUuid.get(leaf).filter((i) => {
-      const s = this.shardOf(i)!;
-      return Buffer.from(s.tree.leaf(i - s.offset)).equals(leaf);
-    });
+    return this.byUuid.get(leaf);
   }
 
   /** Rekor v1 search (`POST /api/v1/index/retrieve`): `hash:sha256:<hex>`, `email:…`, `subject:…`, `key:<sha256 hex of PEM>`. */

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import { BodyStore } from '../../sim/bodystore.ts';
 import { P256Signer } from '../../sim/ecdsa.ts';
-import { HashIndex } from '../../sim/hashindex.ts';
+import { HashIndex, LeafIndex } from '../../sim/hashindex.ts';
 import { ecdsaKey, ed25519Key, spkiOf } from '../../sim/keys.ts';
 import { SimLog } from '../../sim/log.ts';
 import { entryRandom } from '../../sim/prng.ts';
@@ -78,6 +78,23 @@ describe('HashIndex', () => {
       }),
       { numRuns: 30 },
     );
+  });
+});
+
+describe('LeafIndex', () => {
+  it('finds every index filed under a leaf hash (repeated leaves, growth past its first size), reading keys back', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 700 }), { maxLength: 3000 }), fc.nat({ max: 2000 }), (leafIds, expected) => {
+        const leaf = (k: number) => createHash('sha256').update(String(k)).digest();
+        const leaves = leafIds.map(leaf);
+        const idx = new LeafIndex((i) => leaves[i]!, expected);
+        leaves.forEach((l, i) => idx.add(l, i));
+        for (let k = 0; k <= 700; k++) expect(idx.get(leaf(k))).toEqual(leafIds.flatMap((id, i) => (id === k ? [i] : [])));
+        expect(idx.size).toBe(leaves.length);
+      }),
+      { numRuns: 20 },
+    );
+    expect(() => new LeafIndex(() => new Uint8Array(32)).add(new Uint8Array(32), 2 ** 31)).toThrow(RangeError);
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Append-only byte records in one file with their offsets in a Float64Array (offsets pass 2^32): the
- * simulator keeps a million entry bodies (~2 KB each) on disk, not as a million JS strings. ECDSA
+ * Append-only byte records in one file: the simulator keeps a million entry bodies (~2.8 KB each) on
+ * disk, not as a million JS strings, and 4 bytes of offset per record in memory (offsets pass 2^32, so
+ * each block of 256 records has a float64 start and each record a uint32 offset within its block). ECDSA
  * signatures are randomised, so bodies are stored rather than regenerated, and what is served is exactly
  * what the manifest describes.
  *
@@ -9,9 +10,13 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
+const BLOCK = 256;
+const MAX_RECORD = 0xffffff; // 256 records of 16 MiB stay within a uint32 offset
+
 export class BodyStore {
   private readonly fd: number;
-  private offsets = new Float64Array(1024);
+  private blockStart = new Float64Array(16);
+  private within = new Uint32Array(1024);
   private n = 0;
   private end = 0;
   private pending: Uint8Array[] = [];
@@ -28,13 +33,26 @@ export class BodyStore {
     return this.n;
   }
 
-  private grow(need: number): void {
-    if (need <= this.offsets.length) return;
-    let size = this.offsets.length;
-    while (size < need) size *= 2;
-    const bigger = new Float64Array(size);
-    bigger.set(this.offsets.subarray(0, this.n + 1));
-    this.offsets = bigger;
+  /** Where record i starts in the file (i = count: where the next one will). */
+  private offset(i: number): number {
+    return i === this.n ? this.end : this.blockStart[Math.floor(i / BLOCK)]! + this.within[i]!;
+  }
+
+  /** Room for `records` records in all. */
+  private grow(records: number): void {
+    if (records > this.within.length) {
+      let size = this.within.length;
+      while (size < records) size *= 2;
+      const bigger = new Uint32Array(size);
+      bigger.set(this.within.subarray(0, this.n));
+      this.within = bigger;
+    }
+    const blocks = Math.ceil(records / BLOCK);
+    if (blocks > this.blockStart.length) {
+      const bigger = new Float64Array(Math.max(blocks, 2 * this.blockStart.length));
+      bigger.set(this.blockStart);
+      this.blockStart = bigger;
+    }
   }
 
   /** One record (its length prefix added when `prefixed`). */
@@ -55,14 +73,16 @@ export class BodyStore {
     let at = 0;
     for (const len of lens) {
       if (this.prefix > 0 && data[at]! * 256 + data[at + 1]! !== len) throw new RangeError(`record ${at}: its length prefix says ${data[at]! * 256 + data[at + 1]!}, not ${len}`);
+      if (len > MAX_RECORD) throw new RangeError(`a ${len}-byte record is over 16 MiB`);
       at += len + this.prefix;
     }
     if (at !== data.length) throw new RangeError(`${data.length} bytes for records of ${at}`);
-    this.grow(this.n + lens.length + 1);
+    this.grow(this.n + lens.length);
     for (const len of lens) {
-      this.offsets[this.n] = this.end;
+      if (this.n % BLOCK === 0) this.blockStart[this.n / BLOCK] = this.end;
+      this.within[this.n] = this.end - this.blockStart[Math.floor(this.n / BLOCK)]!;
       this.end += len + this.prefix;
-      this.offsets[++this.n] = this.end;
+      this.n++;
     }
     if (data.length === 0) return;
     this.pending.push(data);
@@ -82,8 +102,8 @@ export class BodyStore {
   raw(start: number, end: number): Buffer {
     if (start < 0 || end > this.n || start > end) throw new RangeError(`records [${start}, ${end}) of ${this.n}`);
     this.flush();
-    const from = this.offsets[start]!;
-    const buf = Buffer.allocUnsafe(this.offsets[end]! - from);
+    const from = this.offset(start);
+    const buf = Buffer.allocUnsafe(this.offset(end) - from);
     if (buf.length > 0) readSync(this.fd, buf, 0, buf.length, from);
     return buf;
   }
@@ -91,9 +111,9 @@ export class BodyStore {
   /** Records [start, end) with one read. */
   range(start: number, end: number): Buffer[] {
     const buf = this.raw(start, end);
-    const from = this.offsets[start]!;
+    const from = this.offset(start);
     const out: Buffer[] = [];
-    for (let i = start; i < end; i++) out.push(buf.subarray(this.offsets[i]! - from + this.prefix, this.offsets[i + 1]! - from));
+    for (let i = start; i < end; i++) out.push(buf.subarray(this.offset(i) - from + this.prefix, this.offset(i + 1) - from));
     return out;
   }
 

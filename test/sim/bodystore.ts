@@ -15,8 +15,8 @@ const MAX_RECORD = 0xffffff; // 256 records of 16 MiB stay within a uint32 offse
 
 export class BodyStore {
   private readonly fd: number;
-  private blockStart = new Float64Array(16);
-  private within = new Uint32Array(1024);
+  private blockStart: Float64Array;
+  private within: Uint32Array;
   private n = 0;
   private end = 0;
   private pending: Uint8Array[] = [];
@@ -24,9 +24,12 @@ export class BodyStore {
 
   private readonly prefix: number;
 
-  constructor(path: string, opts: { prefixed?: boolean } = {}) {
+  /** `expected` records fit without growing the offsets. */
+  constructor(path: string, opts: { prefixed?: boolean; expected?: number } = {}) {
     this.fd = openSync(path, 'w+');
     this.prefix = opts.prefixed ? 2 : 0;
+    this.within = new Uint32Array(Math.max(1024, opts.expected ?? 0));
+    this.blockStart = new Float64Array(Math.ceil(this.within.length / BLOCK));
   }
 
   get count(): number {

@@ -12,13 +12,24 @@
 const word = (b: Uint8Array, at: number) => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
 export class HashIndex {
-  private hi = new Uint32Array(1024);
-  private lo = new Uint32Array(1024);
-  private head = new Int32Array(1024).fill(-1);
+  private hi: Uint32Array;
+  private lo: Uint32Array;
+  private head: Int32Array;
   private keys = 0;
-  private values = new Uint32Array(1024); // entry indexes (a simulator log stays far below 2^32)
-  private next = new Int32Array(1024);
+  private values: Uint32Array; // entry indexes (a simulator log stays far below 2^32)
+  private next: Int32Array;
   private n = 0;
+
+  /** Room for `keys` keys and `values` values before any growth. */
+  constructor(keys = 0, values = 0) {
+    let slots = 1024;
+    while (slots < 2 * keys) slots *= 2;
+    this.hi = new Uint32Array(slots);
+    this.lo = new Uint32Array(slots);
+    this.head = new Int32Array(slots).fill(-1);
+    this.values = new Uint32Array(Math.max(1024, values));
+    this.next = new Int32Array(this.values.length);
+  }
 
   get size(): number {
     return this.n;

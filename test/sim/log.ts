@@ -73,9 +73,9 @@ export class SimLog {
   /** Bumped on every append, publish and fault change: views cache against it. */
   version = 0;
   readonly say: (msg: string) => void;
-  private times = new Float64Array(1024);
+  private times: Float64Array;
   private readonly byUuid: LeafIndex;
-  private readonly search = new HashIndex();
+  private readonly search: HashIndex;
   private readonly manifestFd: number;
   private readonly injectAt = new Map<number, InjectSpec>();
   private readonly injectNext: InjectSpec[] = [];
@@ -93,8 +93,13 @@ export class SimLog {
     this.faults = new Faults(o.faults ?? [], this.say);
     this.faults.onChange = () => this.version++;
     mkdirSync(o.out, { recursive: true });
-    this.bodies = new BodyStore(join(o.out, 'bodies.bin'), { prefixed: true }); // bundles are served straight from it
-    this.attestations = new BodyStore(join(o.out, 'attestations.bin'));
+    // Everything a build fills is sized for it up front: growing by doubling would leave the freed halves
+    // behind as heap the process keeps.
+    this.bodies = new BodyStore(join(o.out, 'bodies.bin'), { prefixed: true, expected: o.entries }); // bundles are served straight from it
+    this.attestations = new BodyStore(join(o.out, 'attestations.bin'), { expected: o.entries });
+    this.times = new Float64Array(Math.max(1024, o.entries));
+    // v1 entries have 1 to 3 artifact hashes and a key, subject or email key shared with their signer's.
+    this.search = o.api === 'v1' ? new HashIndex(2 * o.entries, 4 * o.entries) : new HashIndex();
     this.manifestPath = join(o.out, 'manifest.jsonl');
     this.manifestFd = openSync(this.manifestPath, 'w');
     const caStart = BASE_TIME - 365 * 86400;
@@ -146,7 +151,8 @@ export class SimLog {
     const r = seeded(this.seed, 'tree', this.shards.length);
     // Trillian tree IDs are positive int64s; keep them below 2^63 and non-zero (rekor.md §1.4).
     const treeID = (BigInt(Math.floor(r() * 2 ** 31)) * 2n ** 32n + BigInt(Math.floor(r() * 2 ** 32)) + 1n).toString();
-    return { treeID, tree: new SimTree(), offset };
+    const end = this.shardEnds[0] ?? this.timeline.total; // the end of the initial entries' shard, when building them
+    return { treeID, tree: new SimTree(Math.max(0, end - offset)), offset };
   }
 
   /** Rekor v1: freezes the active tree at its size and starts a new one (shard rotation). */

@@ -13,8 +13,11 @@ import type { HashReader, NodeId } from '../../src/merkle/prove.ts';
 import { proveConsistency, proveInclusion, treeRoot } from '../../src/merkle/prove.ts';
 
 class HashColumn {
-  buf = Buffer.allocUnsafe(32 * 1024);
+  buf: Buffer;
   count = 0;
+  constructor(capacity: number) {
+    this.buf = Buffer.allocUnsafe(32 * Math.max(1024, capacity));
+  }
   /** Room for one more hash at the end. */
   private reserve(): void {
     if ((this.count + 1) * 32 <= this.buf.length) return;
@@ -40,7 +43,14 @@ class HashColumn {
 const pair = Buffer.alloc(65, 0x01); // 0x01 || left || right; append is synchronous, so one scratch will do
 
 export class SimTree {
-  private readonly levels: HashColumn[] = [new HashColumn()];
+  private readonly levels: HashColumn[];
+  private readonly expected: number;
+
+  /** `expected` leaves fit without growing a level (a build knows its size): no copies, no freed buffers. */
+  constructor(expected = 0) {
+    this.expected = expected;
+    this.levels = [new HashColumn(expected)];
+  }
 
   get size(): number {
     return this.levels[0]!.count;
@@ -53,7 +63,7 @@ export class SimTree {
     for (let level = 0; index % 2 === 1; level++, index = (index - 1) / 2) {
       const col = this.levels[level]!;
       pair.set(col.buf.subarray((index - 1) * 32, (index + 1) * 32), 1);
-      (this.levels[level + 1] ??= new HashColumn()).pushLatin1(hash('sha256', pair, 'binary'));
+      (this.levels[level + 1] ??= new HashColumn(Math.floor(this.expected / 2 ** (level + 1)))).pushLatin1(hash('sha256', pair, 'binary'));
     }
   }
 

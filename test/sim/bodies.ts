@@ -8,11 +8,12 @@
 import { createPublicKey, hash, sign, type KeyObject } from 'node:crypto';
 import type { CertKey } from './certs.ts';
 import type { FulcioClaims } from '../../src/entries/types.ts';
-import { p256 } from './ecdsa.ts';
+import { p256, type P256PrivateKey } from './ecdsa.ts';
 import { spkiOf } from './keys.ts';
 
 export interface SigningKey {
-  privateKey: KeyObject;
+  /** A KeyObject, or the P-256 scalar of a certificate key (keys.ts ecdsaScalarKey). */
+  privateKey: P256PrivateKey;
   alg: 'ecdsa' | 'ed25519';
   isCert: boolean;
   /** DER certificate or SPKI. */
@@ -37,10 +38,13 @@ const J = JSON.stringify;
 const q = (plain: string) => `"${plain}"`;
 
 export function pem(label: string, der: Uint8Array): string {
-  return `-----BEGIN ${label}-----\n${b64(der).replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+  const text = b64(der);
+  const lines: string[] = [];
+  for (let at = 0; at < text.length; at += 64) lines.push(text.slice(at, at + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-function signingKey(privateKey: KeyObject, alg: 'ecdsa' | 'ed25519', der: Uint8Array, isCert: boolean): SigningKey {
+function signingKey(privateKey: P256PrivateKey, alg: 'ecdsa' | 'ed25519', der: Uint8Array, isCert: boolean): SigningKey {
   const text = pem(isCert ? 'CERTIFICATE' : 'PUBLIC KEY', der);
   const keyDetails = alg === 'ecdsa' ? 'PKIX_ECDSA_P256_SHA_256' : 'PKIX_ED25519';
   const v2Verifier = `{"keyDetails":${J(keyDetails)},${J(isCert ? 'x509Certificate' : 'publicKey')}:{"rawBytes":${J(b64(der))}}}`;
@@ -49,9 +53,15 @@ function signingKey(privateKey: KeyObject, alg: 'ecdsa' | 'ed25519', der: Uint8A
 export const keySigner = (privateKey: KeyObject, alg: 'ecdsa' | 'ed25519') => signingKey(privateKey, alg, spkiOf(createPublicKey(privateKey)), false);
 export const certSigner = (c: CertKey) => signingKey(c.privateKey, 'ecdsa', c.der, true);
 
+/** The KeyObject of an Ed25519 signing key (only P-256 keys come as scalars). */
+function edKey(k: SigningKey): KeyObject {
+  if (typeof k.privateKey === 'bigint') throw new TypeError('an Ed25519 key must be a KeyObject');
+  return k.privateKey;
+}
+
 /** A signature over `data`: ECDSA P-256/SHA-256 (DER; ecdsa.ts says why not node:crypto), or pure Ed25519. */
 export function signWith(k: SigningKey, data: Uint8Array): Buffer {
-  return k.alg === 'ed25519' ? sign(null, data, k.privateKey) : p256.signHex(k.privateKey, sha256Hex(data));
+  return k.alg === 'ed25519' ? sign(null, data, edKey(k)) : p256.signHex(k.privateKey, sha256Hex(data));
 }
 
 /**
@@ -60,7 +70,7 @@ export function signWith(k: SigningKey, data: Uint8Array): Buffer {
  * there), so Ed25519 keys sign the digest bytes themselves.
  */
 export function signDigest(k: SigningKey, digest: Uint8Array): Buffer {
-  return k.alg === 'ecdsa' ? p256.sign(k.privateKey, digest) : sign(null, digest, k.privateKey);
+  return k.alg === 'ecdsa' ? p256.sign(k.privateKey, digest) : sign(null, digest, edKey(k));
 }
 
 /** DSSE v1 pre-authentication encoding (secure-systems-lab/dsse protocol.md). */

@@ -93,8 +93,15 @@ function derIntegerHex(x: bigint): string {
   return `02${(h.length / 2).toString(16).padStart(2, '0')}${h}`;
 }
 
+/** A P-256 private key: a KeyObject, or its scalar (keys.ts ecdsaScalarKey). */
+export type P256PrivateKey = KeyObject | bigint;
+
 const scalars = new WeakMap<KeyObject, bigint>();
-function scalarOf(key: KeyObject): bigint {
+function scalarOf(key: P256PrivateKey): bigint {
+  if (typeof key === 'bigint') {
+    if (key <= 0n || key >= N) throw new RangeError('a P-256 scalar is in [1, n-1]');
+    return key;
+  }
   let d = scalars.get(key);
   if (d === undefined) {
     const jwk = key.export({ format: 'jwk' });
@@ -165,18 +172,18 @@ export class P256Signer {
   }
 
   /** ASN.1 DER ECDSA signature with a P-256 private key over a 32-byte SHA-256 digest. */
-  sign(privateKey: KeyObject, sha256Digest: Uint8Array): Buffer {
+  sign(privateKey: P256PrivateKey, sha256Digest: Uint8Array): Buffer {
     if (sha256Digest.length !== 32) throw new RangeError('a SHA-256 digest is 32 bytes');
     return this.signZ(privateKey, big(sha256Digest));
   }
 
   /** The same over a digest given as 64 hex digits (crypto.hash returns hex faster than a Buffer). */
-  signHex(privateKey: KeyObject, sha256Hex: string): Buffer {
+  signHex(privateKey: P256PrivateKey, sha256Hex: string): Buffer {
     if (sha256Hex.length !== 64) throw new RangeError('a SHA-256 digest is 64 hex digits');
     return this.signZ(privateKey, BigInt(`0x${sha256Hex}`)); // a SyntaxError for what is not hex
   }
 
-  private signZ(privateKey: KeyObject, z: bigint): Buffer {
+  private signZ(privateKey: P256PrivateKey, z: bigint): Buffer {
     const d = scalarOf(privateKey);
     for (;;) {
       if (this.used === this.rs.length) this.refill();

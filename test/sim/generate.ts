@@ -10,7 +10,7 @@ import { createLeaf, type CA } from './certs.ts';
 import { certSigner, dsseV1, dsseV2, hashedrekordV1, hashedrekordV2, intotoV2, keySigner, slsaStatement, type Built, type SigningKey } from './bodies.ts';
 import { identityPool, type Identity } from './identities.ts';
 import type { InjectSpec } from './inject.ts';
-import { ecdsaKey, ed25519Key, type KeyPair } from './keys.ts';
+import { ecdsaKey, ecdsaScalarKey, ed25519Key, type ScalarKey } from './keys.ts';
 import { entryRandom, pick, seedWord } from './prng.ts';
 
 export type { InjectSpec } from './inject.ts';
@@ -46,7 +46,7 @@ export const artifactBytes = (seed: string, index: number): Buffer => Buffer.fro
 export class EntryGenerator {
   readonly pool: Identity[];
   private readonly certs = new Map<string, SigningKey>();
-  private readonly leafKeys = new Map<string, KeyPair>();
+  private readonly leafKeys = new Map<string, ScalarKey>();
   private readonly seed: string;
   private readonly word: number;
   private readonly api: 'v1' | 'tiles';
@@ -66,12 +66,12 @@ export class EntryGenerator {
    * certificate has its own ephemeral key; deriving a key costs more than signing an entry, and nothing
    * a monitor checks depends on keys not repeating across an identity's certificates.)
    */
-  private leafKey(idIndex: number, slot: number): KeyPair {
+  private leafKey(idIndex: number, slot: number): ScalarKey {
     const k = `${idIndex}:${Math.floor((slot * SLOT) / 86400)}`;
     let key = this.leafKeys.get(k);
     if (!key) {
       if (this.leafKeys.size > 4096) this.leafKeys.clear();
-      this.leafKeys.set(k, (key = ecdsaKey(this.seed, 'leaf', k)));
+      this.leafKeys.set(k, (key = ecdsaScalarKey(this.seed, 'leaf', k)));
     }
     return key;
   }
@@ -148,7 +148,7 @@ export class EntryGenerator {
     if (spec.cert) {
       const c = spec.cert;
       const slot = Math.floor(t / SLOT);
-      const key = ecdsaKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
+      const key = ecdsaScalarKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
       const k = certSigner(createLeaf(this.ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {} }, Math.max(slot * SLOT, t - 60), key));
       const ext = c.extensions ?? {};
       const issuer = ext['issuer'] ?? ext['issuerV1'] ?? c.issuer ?? null;

@@ -9,7 +9,7 @@ import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import { BodyStore } from '../../sim/bodystore.ts';
 import { P256Signer } from '../../sim/ecdsa.ts';
 import { HashIndex, LeafIndex } from '../../sim/hashindex.ts';
-import { ecdsaKey, ed25519Key, spkiOf } from '../../sim/keys.ts';
+import { ecdsaKey, ecdsaScalarKey, ed25519Key, spkiOf } from '../../sim/keys.ts';
 import { SimLog } from '../../sim/log.ts';
 import { entryRandom } from '../../sim/prng.ts';
 
@@ -53,6 +53,14 @@ describe('seeded keys and randomness', () => {
     expect(Buffer.from(spkiOf(ecdsaKey('a', 1).publicKey)).equals(Buffer.from(spkiOf(ecdsaKey('a', 1).publicKey)))).toBe(true);
     expect(Buffer.from(spkiOf(ecdsaKey('a', 1).publicKey)).equals(Buffer.from(spkiOf(ecdsaKey('a', 2).publicKey)))).toBe(false);
     expect(ed25519Key('a').publicKey.export({ format: 'jwk' }).x).toBe(ed25519Key('a').publicKey.export({ format: 'jwk' }).x);
+  });
+  it('make the same P-256 key as a scalar (no KeyObject) as ecdsaKey does, and the batched signer signs with it', () => {
+    const pair = ecdsaKey('leaf', 'x', 3);
+    const scalar = ecdsaScalarKey('leaf', 'x', 3);
+    expect(Buffer.from(scalar.spki).equals(Buffer.from(spkiOf(pair.publicKey)))).toBe(true);
+    const sig = new P256Signer().sign(scalar.privateKey, createHash('sha256').update('m').digest());
+    expect(verify('sha256', Buffer.from('m'), pair.publicKey, sig)).toBe(true);
+    expect(() => new P256Signer().sign(0n, new Uint8Array(32))).toThrow(RangeError);
   });
   it('gives entries past 2^32 their own streams', () => {
     const a = entryRandom(7, 1, 5)();

@@ -38,26 +38,35 @@ export interface Timeline {
 }
 export const timeAt = (tl: Timeline, index: number) => tl.start + Math.floor((index * tl.span) / Math.max(1, tl.total));
 
-/** The first 8 bytes of SHA-256 of a Rekor v1 search key: what the search index files an entry under. */
-export const searchKeyHash = (key: string): Buffer => hash('sha256', key, 'buffer').subarray(0, 8);
+const ARTIFACT_HASH = /^hash:sha256:[0-9a-f]{64}$/;
+const signerKeys = new Map<string, string>();
 
 /**
- * searchKeyHash as 8 latin1 characters (crypto.hash returns a string faster than a Buffer; 'binary' is
- * Node's name for latin1). Keys other than artifact hashes (`key:`, `subject:`, `email:`) repeat for
- * every entry of a signer, so they are remembered, a bounded number at a time.
+ * Writes at `at` the 8 bytes the Rekor v1 search index files `key` under: for an artifact's SHA-256
+ * (`hash:sha256:<hex>`) its own first 8 bytes, already uniform; for any other key, the first 8 bytes of
+ * its SHA-256. Those (`key:`, `subject:`, `email:`) repeat for every entry of a signer, so their hashes
+ * are remembered, a bounded number at a time (as latin1: crypto.hash returns a string faster than a
+ * Buffer, and 'binary' is Node's name for latin1).
  */
-const signerKeys = new Map<string, string>();
-function searchKey8(key: string): string {
-  const artifact = key.startsWith('hash:');
-  let h = artifact ? undefined : signerKeys.get(key);
+export function writeSearchKey(key: string, out: Buffer, at: number): void {
+  if (ARTIFACT_HASH.test(key)) {
+    out.write(key.slice(12, 28), at, 'hex');
+    return;
+  }
+  let h = signerKeys.get(key);
   if (h === undefined) {
     h = hash('sha256', key, 'binary').slice(0, 8);
-    if (!artifact) {
-      if (signerKeys.size > 4096) signerKeys.clear();
-      signerKeys.set(key, h);
-    }
+    if (signerKeys.size > 4096) signerKeys.clear();
+    signerKeys.set(key, h);
   }
-  return h;
+  out.write(h, at, 'latin1');
+}
+
+/** The 8 bytes the search index files `key` under (writeSearchKey). */
+export function searchKeyHash(key: string): Buffer {
+  const out = Buffer.alloc(8);
+  writeSearchKey(key, out, 0);
+  return out;
 }
 
 /** A growable byte buffer of its own ArrayBuffer (never Node's shared pool), so it can be transferred. */
@@ -116,7 +125,10 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
     attestationLens[k] = g.attestation?.length ?? 0;
     times[k] = t;
     keys.reserve(8 * g.searchKeys.length);
-    for (const s of g.searchKeys) keys.length += keys.buf.write(searchKey8(s), keys.length, 'latin1');
+    for (const s of g.searchKeys) {
+      writeSearchKey(s, keys.buf, keys.length);
+      keys.length += 8;
+    }
     searchKeyCounts[k] = g.searchKeys.length;
     // Written out at once: a string growing over the chunk would outlive young-generation GCs (V8 then
     // copies and promotes it), where each line's string dies young.

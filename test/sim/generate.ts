@@ -40,6 +40,19 @@ const IDS_PER_SLOT = 8;
 const STREAM_ENTRY = 1;
 const STREAM_SLOT = 2;
 
+const signerKeys = new WeakMap<SigningKey, string[]>();
+/** The search keys of a signer, the same for each of its entries (made once: the index hashes them once). */
+function signerSearchKeys(k: SigningKey, san: string | null): string[] {
+  let keys = signerKeys.get(k);
+  if (!keys) {
+    keys = [`key:${k.pemSha256}`];
+    // Rekor indexes every SAN as a subject, and email SANs also as emails.
+    if (san) keys.push(`subject:${san.toLowerCase()}`, ...(/^[^:/]+@/.test(san) ? [`email:${san.toLowerCase()}`] : []));
+    signerKeys.set(k, keys);
+  }
+  return keys;
+}
+
 /** The artifact a generated hashedrekord entry signs (tests re-create it to verify the signature). */
 export const artifactBytes = (seed: string, index: number): Buffer => Buffer.from(`artifact ${seed} ${index}\n`);
 
@@ -98,19 +111,16 @@ export class EntryGenerator {
   }
 
   private finish(kind: string, built: Built, k: SigningKey, san: string | null, issuer: string | null, claims: Record<string, string | undefined>, subjectDigest: string, t: number): Generated {
-    const digests = [...new Set(built.digests)].sort();
+    const digests = built.digests.length === 1 ? built.digests : [...new Set(built.digests)].sort();
     const manifest = { kind, digests, san, issuer, repository: claims['sourceRepositoryURI'] ?? null, buildSigner: claims['buildSignerURI'] ?? null, integratedTime: t };
-    if (this.api === 'tiles') return { ...built, kind, searchKeys: [], manifest }; // Rekor v2 has no search
-    const searchKeys = [...new Set([...digests, `sha256:${subjectDigest}`])].map((d) => `hash:${d}`);
-    searchKeys.push(`key:${k.pemSha256}`);
-    // Rekor indexes every SAN as a subject, and email SANs also as emails.
-    if (san) searchKeys.push(`subject:${san.toLowerCase()}`, ...(/^[^:/]+@/.test(san) ? [`email:${san.toLowerCase()}`] : []));
-    return {
-      ...built,
-      kind,
-      searchKeys,
-      manifest,
-    };
+    const g: Generated = { body: built.body, digests: built.digests, kind, searchKeys: [], manifest };
+    if (built.attestation) g.attestation = built.attestation;
+    if (this.api === 'tiles') return g; // Rekor v2 has no search
+    for (const d of digests) g.searchKeys.push(`hash:${d}`);
+    const subject = `hash:sha256:${subjectDigest}`;
+    if (!g.searchKeys.includes(subject)) g.searchKeys.push(subject);
+    g.searchKeys.push(...signerSearchKeys(k, san));
+    return g;
   }
 
   /** The identities active in `slot` (the last slot's are kept: entries come in time order). */

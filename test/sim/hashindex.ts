@@ -56,7 +56,8 @@ export class HashIndex {
     }
   }
 
-  add(key: Uint8Array, value: number): void {
+  /** Files `value` under the 8-byte key at `key[at]`. */
+  add(key: Uint8Array, value: number, at = 0): void {
     if ((this.keys + 1) * 2 > this.head.length) this.rehash();
     if (!(value >= 0 && value <= 0xffffffff && Number.isInteger(value))) throw new RangeError(`${value} is not a uint32 entry index`);
     if (this.n === this.values.length) {
@@ -67,8 +68,8 @@ export class HashIndex {
       x.set(this.next);
       this.next = x;
     }
-    const h = word(key, 0);
-    const l = word(key, 4);
+    const h = word(key, at);
+    const l = word(key, at + 4);
     const s = this.slot(h, l);
     if (this.head[s] === -1) {
       this.keys++;
@@ -107,17 +108,17 @@ export class LeafIndex {
     return this.n;
   }
 
-  /** Files `index` under `leaf`, which must be what `leafOf(index)` returns from now on. */
-  add(leaf: Uint8Array, index: number): void {
+  /** Files `index` under the leaf hash at `leaf[at]`, which must be what `leafOf(index)` returns from now on. */
+  add(leaf: Uint8Array, index: number, at = 0): void {
     if (!(index >= 0 && index <= 0x7fffffff && Number.isInteger(index))) throw new RangeError(`${index} is not an int32 entry index`);
     if ((this.n + 1) * 2 > this.slots.length) this.rehash();
-    this.put(leaf, index);
+    this.put(leaf, index, at);
     this.n++;
   }
 
-  private put(leaf: Uint8Array, index: number): void {
+  private put(leaf: Uint8Array, index: number, at = 0): void {
     const mask = this.slots.length - 1;
-    let s = word(leaf, 0) & mask;
+    let s = word(leaf, at) & mask;
     while (this.slots[s] !== -1) s = (s + 1) & mask;
     this.slots[s] = index;
   }

@@ -183,11 +183,10 @@ export class SimLog {
         this.shardEnds.shift();
         this.rotate(index);
       }
-      const lh = c.leaves.subarray(32 * k, 32 * k + 32);
-      this.active.tree.append(lh);
+      this.active.tree.append(c.leaves, 32 * k);
       if (this.api !== 'v1') continue; // Rekor v2 has neither lookups by UUID nor search
-      this.byUuid.add(lh, index);
-      for (let j = 0; j < c.searchKeyCounts[k]!; j++, key++) this.search.add(c.searchKeys.subarray(8 * key, 8 * key + 8), index);
+      this.byUuid.add(c.leaves, index, 32 * k);
+      for (let j = 0; j < c.searchKeyCounts[k]!; j++, key++) this.search.add(c.searchKeys, index, 8 * key);
     }
     writeSync(this.manifestFd, c.manifest);
     this.version++;

@@ -8,11 +8,12 @@
 import { createPublicKey, hash, sign, type KeyObject } from 'node:crypto';
 import type { CertKey } from './certs.ts';
 import type { FulcioClaims } from '../../src/entries/types.ts';
-import { p256 } from './ecdsa.ts';
+import { p256, type P256PrivateKey } from './ecdsa.ts';
 import { spkiOf } from './keys.ts';
 
 export interface SigningKey {
-  privateKey: KeyObject;
+  /** A KeyObject, or the P-256 scalar of a certificate key (keys.ts ecdsaScalarKey). */
+  privateKey: P256PrivateKey;
   alg: 'ecdsa' | 'ed25519';
   isCert: boolean;
   /** DER certificate or SPKI. */
@@ -30,13 +31,20 @@ export interface SigningKey {
 
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 const sha256 = (b: Uint8Array | string): Buffer => hash('sha256', b, 'buffer');
+/** SHA-256 as hex: crypto.hash returns a hex string several times faster than a Buffer. */
+const sha256Hex = (b: Uint8Array | string): string => hash('sha256', b);
 const J = JSON.stringify;
+/** A JSON string of text that needs no escaping (base64, hex): what J would return, without scanning it. */
+const q = (plain: string) => `"${plain}"`;
 
 export function pem(label: string, der: Uint8Array): string {
-  return `-----BEGIN ${label}-----\n${b64(der).replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+  const text = b64(der);
+  const lines: string[] = [];
+  for (let at = 0; at < text.length; at += 64) lines.push(text.slice(at, at + 64));
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-function signingKey(privateKey: KeyObject, alg: 'ecdsa' | 'ed25519', der: Uint8Array, isCert: boolean): SigningKey {
+function signingKey(privateKey: P256PrivateKey, alg: 'ecdsa' | 'ed25519', der: Uint8Array, isCert: boolean): SigningKey {
   const text = pem(isCert ? 'CERTIFICATE' : 'PUBLIC KEY', der);
   const keyDetails = alg === 'ecdsa' ? 'PKIX_ECDSA_P256_SHA_256' : 'PKIX_ED25519';
   const v2Verifier = `{"keyDetails":${J(keyDetails)},${J(isCert ? 'x509Certificate' : 'publicKey')}:{"rawBytes":${J(b64(der))}}}`;
@@ -45,9 +53,15 @@ function signingKey(privateKey: KeyObject, alg: 'ecdsa' | 'ed25519', der: Uint8A
 export const keySigner = (privateKey: KeyObject, alg: 'ecdsa' | 'ed25519') => signingKey(privateKey, alg, spkiOf(createPublicKey(privateKey)), false);
 export const certSigner = (c: CertKey) => signingKey(c.privateKey, 'ecdsa', c.der, true);
 
+/** The KeyObject of an Ed25519 signing key (only P-256 keys come as scalars). */
+function edKey(k: SigningKey): KeyObject {
+  if (typeof k.privateKey === 'bigint') throw new TypeError('an Ed25519 key must be a KeyObject');
+  return k.privateKey;
+}
+
 /** A signature over `data`: ECDSA P-256/SHA-256 (DER; ecdsa.ts says why not node:crypto), or pure Ed25519. */
 export function signWith(k: SigningKey, data: Uint8Array): Buffer {
-  return k.alg === 'ed25519' ? sign(null, data, k.privateKey) : p256.sign(k.privateKey, hash('sha256', data, 'buffer'));
+  return k.alg === 'ed25519' ? sign(null, data, edKey(k)) : p256.signHex(k.privateKey, sha256Hex(data));
 }
 
 /**
@@ -56,7 +70,7 @@ export function signWith(k: SigningKey, data: Uint8Array): Buffer {
  * there), so Ed25519 keys sign the digest bytes themselves.
  */
 export function signDigest(k: SigningKey, digest: Uint8Array): Buffer {
-  return k.alg === 'ecdsa' ? p256.sign(k.privateKey, digest) : sign(null, digest, k.privateKey);
+  return k.alg === 'ecdsa' ? p256.sign(k.privateKey, digest) : sign(null, digest, edKey(k));
 }
 
 /** DSSE v1 pre-authentication encoding (secure-systems-lab/dsse protocol.md). */
@@ -72,13 +86,21 @@ export interface Built {
   attestation?: Buffer;
 }
 
-/** hashedrekord 0.0.1 over an artifact (signature over the artifact) or a bare digest (signature over the digest). */
-export function hashedrekordV1(k: SigningKey, artifact: Uint8Array | undefined, digestHex?: string): Built {
-  const digest = digestHex ?? sha256(artifact!).toString('hex');
-  const sig = artifact ? signWith(k, artifact) : signDigest(k, Buffer.from(digest, 'hex'));
+/**
+ * The signature of a hashedrekord: over the artifact whose SHA-256 is `digestHex` (ECDSA needs only the
+ * digest for that), or, with no artifact, over the digest (signDigest).
+ */
+function signArtifact(k: SigningKey, artifact: Uint8Array | undefined, digestHex: string): Buffer {
+  if (k.alg === 'ecdsa') return p256.signHex(k.privateKey, digestHex);
+  return artifact ? signWith(k, artifact) : signDigest(k, Buffer.from(digestHex, 'hex'));
+}
+
+/** hashedrekord 0.0.1 over an artifact (signature over the artifact) or a bare digest (signature over the digest); `digestHex` is the artifact's SHA-256. */
+export function hashedrekordV1(k: SigningKey, artifact: Uint8Array | undefined, digestHex: string): Built {
+  const sig = signArtifact(k, artifact, digestHex);
   return {
-    body: `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":${J(digest)}}},"signature":{"content":${J(b64(sig))},"publicKey":{"content":${J(k.pemB64)}}}}}`,
-    digests: [`sha256:${digest}`],
+    body: `{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":${J(digestHex)}}},"signature":{"content":${q(b64(sig))},"publicKey":{"content":${q(k.pemB64)}}}}}`,
+    digests: [`sha256:${digestHex}`],
   };
 }
 
@@ -87,15 +109,15 @@ const IN_TOTO = 'application/vnd.in-toto+json';
 /** A DSSE envelope over the statement as sigstore clients submit it; canonical, since Rekor hashes its canonical form. */
 function envelope(k: SigningKey, statement: Buffer): { env: string; sig: Buffer } {
   const sig = signWith(k, pae(IN_TOTO, statement));
-  return { env: `{"payload":${J(b64(statement))},"payloadType":${J(IN_TOTO)},"signatures":[{"keyid":"","sig":${J(b64(sig))}}]}`, sig };
+  return { env: `{"payload":${q(b64(statement))},"payloadType":${J(IN_TOTO)},"signatures":[{"keyid":"","sig":${q(b64(sig))}}]}`, sig };
 }
 
 export function dsseV1(k: SigningKey, statement: Buffer): Built {
   const { env, sig } = envelope(k, statement);
-  const envelopeHash = sha256(env).toString('hex');
-  const payloadHash = sha256(statement).toString('hex');
+  const envelopeHash = sha256Hex(env);
+  const payloadHash = sha256Hex(statement);
   return {
-    body: `{"apiVersion":"0.0.1","kind":"dsse","spec":{"envelopeHash":{"algorithm":"sha256","value":${J(envelopeHash)}},"payloadHash":{"algorithm":"sha256","value":${J(payloadHash)}},"signatures":[{"signature":${J(b64(sig))},"verifier":${J(k.pemB64)}}]}}`,
+    body: `{"apiVersion":"0.0.1","kind":"dsse","spec":{"envelopeHash":{"algorithm":"sha256","value":${q(envelopeHash)}},"payloadHash":{"algorithm":"sha256","value":${q(payloadHash)}},"signatures":[{"signature":${q(b64(sig))},"verifier":${q(k.pemB64)}}]}}`,
     digests: [`sha256:${envelopeHash}`, `sha256:${payloadHash}`],
     attestation: statement,
   };
@@ -104,21 +126,20 @@ export function dsseV1(k: SigningKey, statement: Buffer): Built {
 /** intoto 0.0.2: the envelope without its payload; `sig` and `publicKey` are base64 twice, as Rekor stores them. */
 export function intotoV2(k: SigningKey, statement: Buffer): Built {
   const { env, sig } = envelope(k, statement);
-  const hash = sha256(env).toString('hex');
-  const payloadHash = sha256(statement).toString('hex');
+  const hash = sha256Hex(env);
+  const payloadHash = sha256Hex(statement);
   return {
-    body: `{"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{"envelope":{"payloadType":${J(IN_TOTO)},"signatures":[{"publicKey":${J(k.pemB64)},"sig":${J(b64(b64(sig)))}}]},"hash":{"algorithm":"sha256","value":${J(hash)}},"payloadHash":{"algorithm":"sha256","value":${J(payloadHash)}}}}}`,
+    body: `{"apiVersion":"0.0.2","kind":"intoto","spec":{"content":{"envelope":{"payloadType":${J(IN_TOTO)},"signatures":[{"publicKey":${q(k.pemB64)},"sig":${q(b64(b64(sig)))}}]},"hash":{"algorithm":"sha256","value":${q(hash)}},"payloadHash":{"algorithm":"sha256","value":${q(payloadHash)}}}}}`,
     digests: [`sha256:${hash}`, `sha256:${payloadHash}`],
     attestation: statement,
   };
 }
 
-export function hashedrekordV2(k: SigningKey, artifact: Uint8Array | undefined, digestHex?: string): Built {
-  const digest = digestHex ? Buffer.from(digestHex, 'hex') : sha256(artifact!);
-  const sig = artifact ? signWith(k, artifact) : signDigest(k, digest);
+export function hashedrekordV2(k: SigningKey, artifact: Uint8Array | undefined, digestHex: string): Built {
+  const sig = signArtifact(k, artifact, digestHex);
   return {
-    body: `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":${J(b64(digest))}},"signature":{"content":${J(b64(sig))},"verifier":${k.v2Verifier}}}}}`,
-    digests: [`sha256:${digest.toString('hex')}`],
+    body: `{"apiVersion":"0.0.2","kind":"hashedrekord","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":${q(Buffer.from(digestHex, 'hex').toString('base64'))}},"signature":{"content":${q(b64(sig))},"verifier":${k.v2Verifier}}}}}`,
+    digests: [`sha256:${digestHex}`],
   };
 }
 
@@ -126,7 +147,7 @@ export function dsseV2(k: SigningKey, statement: Buffer): Built {
   const { sig } = envelope(k, statement);
   const payloadHash = sha256(statement);
   return {
-    body: `{"apiVersion":"0.0.2","kind":"dsse","spec":{"dsseV002":{"payloadHash":{"algorithm":"SHA2_256","digest":${J(b64(payloadHash))}},"signatures":[{"content":${J(b64(sig))},"verifier":${k.v2Verifier}}]}}}`,
+    body: `{"apiVersion":"0.0.2","kind":"dsse","spec":{"dsseV002":{"payloadHash":{"algorithm":"SHA2_256","digest":${q(b64(payloadHash))}},"signatures":[{"content":${q(b64(sig))},"verifier":${k.v2Verifier}}]}}}`,
     digests: [`sha256:${payloadHash.toString('hex')}`],
     attestation: statement,
   };
@@ -148,32 +169,38 @@ export interface Provenance {
  * with the signer's workflow, ref, commit and run in buildDefinition and runDetails.
  */
 export function slsaStatement(p: Provenance): Buffer {
-  const c = p.claims ?? {};
   const iso = (t: number) => new Date(t * 1000).toISOString().replace('.000', '');
+  return Buffer.from(
+    `{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":${J(p.subjectName)},"digest":{"sha256":${J(p.digestHex)}}}],${provenanceOf(p.claims)}"startedOn":${J(iso(p.time - 180))},"finishedOn":${J(iso(p.time - 5))}}}}}`,
+  );
+}
+
+const provenances = new WeakMap<FulcioClaims, string>();
+let keyProvenance: string | undefined; // signers without claims (plain keys)
+/**
+ * The statement from `predicateType` to `startedOn`, which depends only on the signer's claims: JSON of
+ * the same objects in the same order as a whole-statement JSON.stringify, made once per signer.
+ */
+function provenanceOf(claims: FulcioClaims | undefined): string {
+  const cached = claims ? provenances.get(claims) : keyProvenance;
+  if (cached !== undefined) return cached;
+  const c = claims ?? {};
   const repo = c.sourceRepositoryURI ?? 'https://github.com/unknown/unknown';
   const ref = c.sourceRepositoryRef ?? 'refs/heads/main';
   const reusable = c.buildSignerURI !== undefined && c.buildSignerURI !== c.buildConfigURI;
   const builderId = reusable ? c.buildSignerURI! : `https://github.com/actions/runner/${c.runnerEnvironment ?? 'github-hosted'}`;
   const path = c.buildConfigURI?.replace(/^https:\/\/github\.com\/[^/]+\/[^/]+\//, '').replace(/@.*$/, '') ?? '.github/workflows/release.yml';
-  return Buffer.from(
-    J({
-      _type: 'https://in-toto.io/Statement/v1',
-      subject: [{ name: p.subjectName, digest: { sha256: p.digestHex } }],
-      predicateType: 'https://slsa.dev/provenance/v1',
-      predicate: {
-        buildDefinition: {
-          buildType: 'https://actions.github.io/buildtypes/workflow/v1',
-          externalParameters: { workflow: { ref, repository: repo, path } },
-          internalParameters: {
-            github: { event_name: c.buildTrigger ?? 'push', repository_id: c.sourceRepositoryIdentifier ?? '0', repository_owner_id: c.sourceRepositoryOwnerIdentifier ?? '0', runner_environment: c.runnerEnvironment ?? 'github-hosted' },
-          },
-          resolvedDependencies: [{ uri: `git+${repo}@${ref}`, digest: { gitCommit: c.sourceRepositoryDigest ?? '0'.repeat(40) } }],
-        },
-        runDetails: {
-          builder: { id: builderId },
-          metadata: { invocationId: c.runInvocationURI ?? `${repo}/actions/runs/1/attempts/1`, startedOn: iso(p.time - 180), finishedOn: iso(p.time - 5) },
-        },
-      },
-    }),
-  );
+  const buildDefinition = {
+    buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+    externalParameters: { workflow: { ref, repository: repo, path } },
+    internalParameters: {
+      github: { event_name: c.buildTrigger ?? 'push', repository_id: c.sourceRepositoryIdentifier ?? '0', repository_owner_id: c.sourceRepositoryOwnerIdentifier ?? '0', runner_environment: c.runnerEnvironment ?? 'github-hosted' },
+    },
+    resolvedDependencies: [{ uri: `git+${repo}@${ref}`, digest: { gitCommit: c.sourceRepositoryDigest ?? '0'.repeat(40) } }],
+  };
+  const invocationId = c.runInvocationURI ?? `${repo}/actions/runs/1/attempts/1`;
+  const made = `"predicateType":"https://slsa.dev/provenance/v1","predicate":{"buildDefinition":${J(buildDefinition)},"runDetails":{"builder":${J({ id: builderId })},"metadata":{"invocationId":${J(invocationId)},`;
+  if (claims) provenances.set(claims, made);
+  else keyProvenance = made;
+  return made;
 }

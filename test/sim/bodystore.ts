@@ -1,6 +1,7 @@
 /**
- * Append-only byte records in one file with their offsets in a Float64Array (offsets pass 2^32): the
- * simulator keeps a million entry bodies (~2 KB each) on disk, not as a million JS strings. ECDSA
+ * Append-only byte records in one file: the simulator keeps a million entry bodies (~2.8 KB each) on
+ * disk, not as a million JS strings, and 4 bytes of offset per record in memory (offsets pass 2^32, so
+ * each block of 256 records has a float64 start and each record a uint32 offset within its block). ECDSA
  * signatures are randomised, so bodies are stored rather than regenerated, and what is served is exactly
  * what the manifest describes.
  *
@@ -9,9 +10,13 @@
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
+const BLOCK = 256;
+const MAX_RECORD = 0xffffff; // 256 records of 16 MiB stay within a uint32 offset
+
 export class BodyStore {
   private readonly fd: number;
-  private offsets = new Float64Array(1024);
+  private blockStart: Float64Array;
+  private within: Uint32Array;
   private n = 0;
   private end = 0;
   private pending: Uint8Array[] = [];
@@ -19,60 +24,78 @@ export class BodyStore {
 
   private readonly prefix: number;
 
-  constructor(path: string, opts: { prefixed?: boolean } = {}) {
+  /** `expected` records fit without growing the offsets. */
+  constructor(path: string, opts: { prefixed?: boolean; expected?: number } = {}) {
     this.fd = openSync(path, 'w+');
     this.prefix = opts.prefixed ? 2 : 0;
+    this.within = new Uint32Array(Math.max(1024, opts.expected ?? 0));
+    this.blockStart = new Float64Array(Math.ceil(this.within.length / BLOCK));
   }
 
   get count(): number {
     return this.n;
   }
 
-  private grow(need: number): void {
-    if (need <= this.offsets.length) return;
-    let size = this.offsets.length;
-    while (size < need) size *= 2;
-    const bigger = new Float64Array(size);
-    bigger.set(this.offsets.subarray(0, this.n + 1));
-    this.offsets = bigger;
+  /** Where record i starts in the file (i = count: where the next one will). */
+  private offset(i: number): number {
+    return i === this.n ? this.end : this.blockStart[Math.floor(i / BLOCK)]! + this.within[i]!;
   }
 
+  /** Room for `records` records in all. */
+  private grow(records: number): void {
+    if (records > this.within.length) {
+      let size = this.within.length;
+      while (size < records) size *= 2;
+      const bigger = new Uint32Array(size);
+      bigger.set(this.within.subarray(0, this.n));
+      this.within = bigger;
+    }
+    const blocks = Math.ceil(records / BLOCK);
+    if (blocks > this.blockStart.length) {
+      const bigger = new Float64Array(Math.max(blocks, 2 * this.blockStart.length));
+      bigger.set(this.blockStart);
+      this.blockStart = bigger;
+    }
+  }
+
+  /** One record (its length prefix added when `prefixed`). */
   append(body: Uint8Array): number {
-    this.appendMany(body, Uint32Array.of(body.length));
+    if (body.length > 0xffff && this.prefix > 0) throw new RangeError(`a ${body.length}-byte record does not fit a uint16 length prefix (tlog-tiles entry bundles)`);
+    const stored = Buffer.allocUnsafe(body.length + this.prefix);
+    if (this.prefix > 0) stored.writeUInt16BE(body.length);
+    stored.set(body, this.prefix);
+    this.appendMany(stored, Uint32Array.of(body.length));
     return this.n - 1;
   }
 
-  /** Records laid back to back in `data`, `lens[i]` bytes each. */
+  /**
+   * Records laid back to back in `data` as the file stores them (each after its big-endian uint16 length
+   * when `prefixed`, as chunk.ts writes bodies), `lens[i]` bytes each without the prefix.
+   */
   appendMany(data: Uint8Array, lens: Uint32Array): void {
-    this.grow(this.n + lens.length + 1);
-    let stored = data;
-    if (this.prefix > 0) {
-      stored = Buffer.allocUnsafe(data.length + 2 * lens.length);
-      let from = 0;
-      let to = 0;
-      for (const len of lens) {
-        if (len > 0xffff) throw new RangeError(`a ${len}-byte record does not fit a uint16 length prefix (tlog-tiles entry bundles)`);
-        stored[to] = Math.floor(len / 256);
-        stored[to + 1] = len % 256;
-        stored.set(data.subarray(from, from + len), to + 2);
-        from += len;
-        to += len + 2;
-      }
-    }
+    let at = 0;
     for (const len of lens) {
-      this.offsets[this.n] = this.end;
-      this.end += len + this.prefix;
-      this.offsets[++this.n] = this.end;
+      if (this.prefix > 0 && data[at]! * 256 + data[at + 1]! !== len) throw new RangeError(`record ${at}: its length prefix says ${data[at]! * 256 + data[at + 1]!}, not ${len}`);
+      if (len > MAX_RECORD) throw new RangeError(`a ${len}-byte record is over 16 MiB`);
+      at += len + this.prefix;
     }
-    if (stored.length === 0) return;
-    this.pending.push(stored);
-    this.pendingBytes += stored.length;
+    if (at !== data.length) throw new RangeError(`${data.length} bytes for records of ${at}`);
+    this.grow(this.n + lens.length);
+    for (const len of lens) {
+      if (this.n % BLOCK === 0) this.blockStart[this.n / BLOCK] = this.end;
+      this.within[this.n] = this.end - this.blockStart[Math.floor(this.n / BLOCK)]!;
+      this.end += len + this.prefix;
+      this.n++;
+    }
+    if (data.length === 0) return;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
     if (this.pendingBytes > 4 << 20) this.flush();
   }
 
   flush(): void {
     if (this.pending.length === 0) return;
-    const buf = Buffer.concat(this.pending);
+    const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
     writeSync(this.fd, buf, 0, buf.length, this.end - buf.length);
     this.pending = [];
     this.pendingBytes = 0;
@@ -82,8 +105,8 @@ export class BodyStore {
   raw(start: number, end: number): Buffer {
     if (start < 0 || end > this.n || start > end) throw new RangeError(`records [${start}, ${end}) of ${this.n}`);
     this.flush();
-    const from = this.offsets[start]!;
-    const buf = Buffer.allocUnsafe(this.offsets[end]! - from);
+    const from = this.offset(start);
+    const buf = Buffer.allocUnsafe(this.offset(end) - from);
     if (buf.length > 0) readSync(this.fd, buf, 0, buf.length, from);
     return buf;
   }
@@ -91,9 +114,9 @@ export class BodyStore {
   /** Records [start, end) with one read. */
   range(start: number, end: number): Buffer[] {
     const buf = this.raw(start, end);
-    const from = this.offsets[start]!;
+    const from = this.offset(start);
     const out: Buffer[] = [];
-    for (let i = start; i < end; i++) out.push(buf.subarray(this.offsets[i]! - from + this.prefix, this.offsets[i + 1]! - from));
+    for (let i = start; i < end; i++) out.push(buf.subarray(this.offset(i) - from + this.prefix, this.offset(i + 1) - from));
     return out;
   }
 

@@ -1,7 +1,7 @@
 /** A worker thread of the parallel build (build.ts): generates and signs the chunks it is asked for. */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { generateChunk, timeAt } from './chunk.ts';
+import { chunkBuffers, generateChunk, timeAt } from './chunk.ts';
 import { EntryGenerator } from './generate.ts';
 import type { WorkerInit } from './build.ts';
 import { spkiOf } from './keys.ts';
@@ -13,5 +13,6 @@ const gen = new EntryGenerator(init.seed, init.api, { der: init.caDer, privateKe
 const injected = new Map(init.injects);
 
 parentPort!.on('message', (m: { from: number; count: number }) => {
-  parentPort!.postMessage(generateChunk(gen, m.from, m.count, (i) => timeAt(init.timeline, i), (i) => injected.get(i)));
+  const chunk = generateChunk(gen, m.from, m.count, (i) => timeAt(init.timeline, i), (i) => injected.get(i));
+  parentPort!.postMessage(chunk, chunkBuffers(chunk)); // moved, not copied
 });

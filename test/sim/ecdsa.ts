@@ -3,11 +3,14 @@
  *
  * Why: node:crypto.sign costs ~60 µs a call here, most of it per-call overhead, and the build signs once
  * per entry: a million entries would take a minute of signing alone. The expensive part of ECDSA, R = k·G,
- * does not depend on the key or the message, so nonces are drawn as k0, k0+1, k0+2, … from a random k0:
- * R advances by one point addition, and the affine conversions and k⁻¹ are batch-inverted (Montgomery's
- * trick). A signature is then s = k⁻¹(z + r·d) mod n: two multiplications. The signatures are ordinary
- * ECDSA signatures (node:crypto and every verifier accept them; tests check); related nonces would leak
- * the key to anyone holding two signatures, which is irrelevant for keys derived from a public seed.
+ * does not depend on the key or the message, so a batch of nonces is drawn as k0+1, …, k0+B from a base
+ * point P0 = k0·G and a table of 1·G … B·G made once per thread: each R = P0 + i·G is one affine addition
+ * whose only division is batch-inverted with the others (Montgomery's trick), and only its x is computed
+ * (r is all a signature needs), except for the last, which is the next batch's base. The k⁻¹ are batch-
+ * inverted too. A signature is then s = k⁻¹(z + r·d) mod n: two multiplications. The signatures are
+ * ordinary ECDSA signatures (node:crypto and every verifier accept them; tests check); related nonces
+ * would leak the key to anyone holding two signatures, which is irrelevant for keys derived from a public
+ * seed.
  *
  * It also signs a digest given directly: an injected entry names only its artifact's digest, and a
  * hashedrekord signature must verify against that digest (Rekor checks it with options.WithDigest).
@@ -21,7 +24,10 @@ const GY = 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n;
 const BATCH = 1024;
 
 const big = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex')}`);
-const mod = (a: bigint, m: bigint) => ((a % m) + m) % m;
+function mod(a: bigint, m: bigint): bigint {
+  const r = a % m;
+  return r < 0n ? r + m : r;
+}
 function powMod(b: bigint, e: bigint, m: bigint): bigint {
   let r = 1n;
   for (b = mod(b, m); e > 0n; e >>= 1n, b = (b * b) % m) if (e & 1n) r = (r * b) % m;
@@ -79,15 +85,23 @@ function batchInvert(xs: readonly bigint[], m: bigint): bigint[] {
   return out;
 }
 
-function derInteger(x: bigint): Buffer {
+/** An ASN.1 DER INTEGER of 0 < x < 2^256 as hex: minimal, with a 0x00 byte when the top bit is set. */
+function derIntegerHex(x: bigint): string {
   let h = x.toString(16);
   if (h.length % 2) h = `0${h}`;
-  const b = Buffer.from(h, 'hex');
-  return Buffer.concat([Buffer.from([0x02, b.length + (b[0]! >= 0x80 ? 1 : 0)]), b[0]! >= 0x80 ? Buffer.from([0]) : Buffer.alloc(0), b]);
+  if (h.charCodeAt(0) >= 0x38) h = `00${h}`; // first digit 8-f: the top bit is set
+  return `02${(h.length / 2).toString(16).padStart(2, '0')}${h}`;
 }
 
+/** A P-256 private key: a KeyObject, or its scalar (keys.ts ecdsaScalarKey). */
+export type P256PrivateKey = KeyObject | bigint;
+
 const scalars = new WeakMap<KeyObject, bigint>();
-function scalarOf(key: KeyObject): bigint {
+function scalarOf(key: P256PrivateKey): bigint {
+  if (typeof key === 'bigint') {
+    if (key <= 0n || key >= N) throw new RangeError('a P-256 scalar is in [1, n-1]');
+    return key;
+  }
   let d = scalars.get(key);
   if (d === undefined) {
     const jwk = key.export({ format: 'jwk' });
@@ -98,47 +112,86 @@ function scalarOf(key: KeyObject): bigint {
   return d;
 }
 
-/** A stream of (r, k⁻¹) pairs, k = k0, k0+1, … from a random k0, refilled a batch at a time. */
+function toAffine(p: Jacobian): [bigint, bigint] {
+  const zinv = powMod(p[2], P - 2n, P);
+  const zz = (zinv * zinv) % P;
+  return [(p[0] * zz) % P, (((p[1] * zz) % P) * zinv) % P];
+}
+
+/** i·G for i = 1 … BATCH, affine: the table every batch adds to its base point. */
+let multiples: { xs: bigint[]; ys: bigint[] } | undefined;
+function multiplesOfG(): { xs: bigint[]; ys: bigint[] } {
+  if (multiples) return multiples;
+  const points: Jacobian[] = [[GX, GY, 1n], double([GX, GY, 1n])];
+  while (points.length < BATCH) points.push(addAffine(points[points.length - 1]!, GX, GY)); // i·G + G, i ≥ 2: never ±G
+  const zinv = batchInvert(points.map((p) => p[2]), P);
+  const xs = points.map((p, i) => (p[0] * ((zinv[i]! * zinv[i]!) % P)) % P);
+  const ys = points.map((p, i) => (((p[1] * ((zinv[i]! * zinv[i]!) % P)) % P) * zinv[i]!) % P);
+  return (multiples = { xs, ys });
+}
+
+/** A stream of (r, k⁻¹) pairs, k = k0+1, k0+2, … from a random k0, refilled a batch at a time. */
 export class P256Signer {
+  /** The base of the next batch: k0 and P0 = k0·G (affine); k0 = 0 before the first batch. */
   private k = 0n;
-  private point: Jacobian = [0n, 1n, 0n];
+  private x = 0n;
+  private y = 0n;
   private rs: bigint[] = [];
   private kinvs: bigint[] = [];
   private used = 0;
 
   private refill(): void {
-    if (this.point[2] === 0n || this.k + BigInt(BATCH) >= N - 1n) {
-      this.k = (big(randomBytes(32)) % (N - BigInt(4 * BATCH))) + 2n;
-      this.point = multiplyG(this.k);
+    const { xs: tx, ys: ty } = multiplesOfG();
+    // k0 is drawn in [B+2, n-4B] and again before k0 + 2B reaches n: no k0 + i is 0 mod n and P0 is never
+    // ±i·G, so no addition below divides by zero.
+    if (this.k === 0n || this.k + BigInt(2 * BATCH) >= N) {
+      this.k = (big(randomBytes(32)) % (N - BigInt(5 * BATCH))) + BigInt(BATCH + 2);
+      [this.x, this.y] = toAffine(multiplyG(this.k));
     }
-    const xs: bigint[] = [];
-    const zs: bigint[] = [];
-    const ks: bigint[] = [];
+    const { x: x0, y: y0 } = this;
+    const dxs = tx.map((x) => mod(x - x0, P));
+    const inv = batchInvert(dxs, P);
+    const rs = new Array<bigint>(BATCH);
+    const ks = new Array<bigint>(BATCH);
+    let lambda = 0n;
+    let x3 = 0n;
     for (let i = 0; i < BATCH; i++) {
-      this.point = addAffine(this.point, GX, GY);
-      this.k += 1n;
-      xs.push(this.point[0]);
-      zs.push(this.point[2]);
-      ks.push(this.k);
+      // P0 + (i+1)·G: λ = (y_i − y0)/(x_i − x0), x3 = λ² − x0 − x_i (affine addition; SEC 1 §2.2.1).
+      lambda = (mod(ty[i]! - y0, P) * inv[i]!) % P;
+      x3 = mod(lambda * lambda - x0 - tx[i]!, P);
+      rs[i] = x3 % N;
+      ks[i] = this.k + BigInt(i + 1);
     }
-    const zinv = batchInvert(zs, P);
-    this.rs = xs.map((x, i) => (((x * zinv[i]! * zinv[i]!) % P) % N));
+    // The last point, P0 + B·G, is the next base.
+    this.y = mod(lambda * (x0 - x3) - y0, P);
+    this.x = x3;
+    this.k += BigInt(BATCH);
+    this.rs = rs;
     this.kinvs = batchInvert(ks, N);
     this.used = 0;
   }
 
   /** ASN.1 DER ECDSA signature with a P-256 private key over a 32-byte SHA-256 digest. */
-  sign(privateKey: KeyObject, sha256Digest: Uint8Array): Buffer {
+  sign(privateKey: P256PrivateKey, sha256Digest: Uint8Array): Buffer {
     if (sha256Digest.length !== 32) throw new RangeError('a SHA-256 digest is 32 bytes');
+    return this.signZ(privateKey, big(sha256Digest));
+  }
+
+  /** The same over a digest given as 64 hex digits (crypto.hash returns hex faster than a Buffer). */
+  signHex(privateKey: P256PrivateKey, sha256Hex: string): Buffer {
+    if (sha256Hex.length !== 64) throw new RangeError('a SHA-256 digest is 64 hex digits');
+    return this.signZ(privateKey, BigInt(`0x${sha256Hex}`)); // a SyntaxError for what is not hex
+  }
+
+  private signZ(privateKey: P256PrivateKey, z: bigint): Buffer {
     const d = scalarOf(privateKey);
-    const z = big(sha256Digest);
     for (;;) {
       if (this.used === this.rs.length) this.refill();
       const r = this.rs[this.used]!;
       const s = (this.kinvs[this.used++]! * ((z + r * d) % N)) % N;
       if (r === 0n || s === 0n) continue;
-      const body = Buffer.concat([derInteger(r), derInteger(s)]);
-      return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+      const body = derIntegerHex(r) + derIntegerHex(s);
+      return Buffer.from(`30${(body.length / 2).toString(16).padStart(2, '0')}${body}`, 'hex');
     }
   }
 }

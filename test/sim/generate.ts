@@ -10,7 +10,7 @@ import { createLeaf, type CA } from './certs.ts';
 import { certSigner, dsseV1, dsseV2, hashedrekordV1, hashedrekordV2, intotoV2, keySigner, slsaStatement, type Built, type SigningKey } from './bodies.ts';
 import { identityPool, type Identity } from './identities.ts';
 import type { InjectSpec } from './inject.ts';
-import { ecdsaKey, ed25519Key, type KeyPair } from './keys.ts';
+import { ecdsaKey, ecdsaScalarKey, ed25519Key, type ScalarKey } from './keys.ts';
 import { entryRandom, pick, seedWord } from './prng.ts';
 
 export type { InjectSpec } from './inject.ts';
@@ -40,17 +40,31 @@ const IDS_PER_SLOT = 8;
 const STREAM_ENTRY = 1;
 const STREAM_SLOT = 2;
 
+const signerKeys = new WeakMap<SigningKey, string[]>();
+/** The search keys of a signer, the same for each of its entries (made once: the index hashes them once). */
+function signerSearchKeys(k: SigningKey, san: string | null): string[] {
+  let keys = signerKeys.get(k);
+  if (!keys) {
+    keys = [`key:${k.pemSha256}`];
+    // Rekor indexes every SAN as a subject, and email SANs also as emails.
+    if (san) keys.push(`subject:${san.toLowerCase()}`, ...(/^[^:/]+@/.test(san) ? [`email:${san.toLowerCase()}`] : []));
+    signerKeys.set(k, keys);
+  }
+  return keys;
+}
+
 /** The artifact a generated hashedrekord entry signs (tests re-create it to verify the signature). */
 export const artifactBytes = (seed: string, index: number): Buffer => Buffer.from(`artifact ${seed} ${index}\n`);
 
 export class EntryGenerator {
   readonly pool: Identity[];
   private readonly certs = new Map<string, SigningKey>();
-  private readonly leafKeys = new Map<string, KeyPair>();
+  private readonly leafKeys = new Map<string, ScalarKey>();
   private readonly seed: string;
   private readonly word: number;
   private readonly api: 'v1' | 'tiles';
   private readonly ca: CA;
+  private active: { slot: number; ids: number[] } | undefined;
 
   constructor(seed: string, api: 'v1' | 'tiles', ca: CA) {
     this.seed = seed;
@@ -65,12 +79,12 @@ export class EntryGenerator {
    * certificate has its own ephemeral key; deriving a key costs more than signing an entry, and nothing
    * a monitor checks depends on keys not repeating across an identity's certificates.)
    */
-  private leafKey(idIndex: number, slot: number): KeyPair {
+  private leafKey(idIndex: number, slot: number): ScalarKey {
     const k = `${idIndex}:${Math.floor((slot * SLOT) / 86400)}`;
     let key = this.leafKeys.get(k);
     if (!key) {
       if (this.leafKeys.size > 4096) this.leafKeys.clear();
-      this.leafKeys.set(k, (key = ecdsaKey(this.seed, 'leaf', k)));
+      this.leafKeys.set(k, (key = ecdsaScalarKey(this.seed, 'leaf', k)));
     }
     return key;
   }
@@ -90,35 +104,39 @@ export class EntryGenerator {
 
   private build(kind: string, k: SigningKey, subjectName: string, digestHex: string, artifact: Uint8Array | undefined, id: Identity | undefined, t: number): Built {
     const statement = () => slsaStatement({ subjectName, digestHex, claims: id && id.type !== 'key' ? id.claims : undefined, time: t });
-    if (this.api === 'tiles') return kind === 'dsse' ? dsseV2(k, statement()) : hashedrekordV2(k, artifact, artifact ? undefined : digestHex);
+    if (this.api === 'tiles') return kind === 'dsse' ? dsseV2(k, statement()) : hashedrekordV2(k, artifact, digestHex);
     if (kind === 'dsse') return dsseV1(k, statement());
     if (kind === 'intoto') return intotoV2(k, statement());
-    return hashedrekordV1(k, artifact, artifact ? undefined : digestHex);
+    return hashedrekordV1(k, artifact, digestHex);
   }
 
   private finish(kind: string, built: Built, k: SigningKey, san: string | null, issuer: string | null, claims: Record<string, string | undefined>, subjectDigest: string, t: number): Generated {
-    const digests = [...new Set(built.digests)].sort();
+    const digests = built.digests.length === 1 ? built.digests : [...new Set(built.digests)].sort();
     const manifest = { kind, digests, san, issuer, repository: claims['sourceRepositoryURI'] ?? null, buildSigner: claims['buildSignerURI'] ?? null, integratedTime: t };
-    if (this.api === 'tiles') return { ...built, kind, searchKeys: [], manifest }; // Rekor v2 has no search
-    const searchKeys = [...new Set([...digests, `sha256:${subjectDigest}`])].map((d) => `hash:${d}`);
-    searchKeys.push(`key:${k.pemSha256}`);
-    // Rekor indexes every SAN as a subject, and email SANs also as emails.
-    if (san) searchKeys.push(`subject:${san.toLowerCase()}`, ...(/^[^:/]+@/.test(san) ? [`email:${san.toLowerCase()}`] : []));
-    return {
-      ...built,
-      kind,
-      searchKeys,
-      manifest,
-    };
+    const g: Generated = { body: built.body, digests: built.digests, kind, searchKeys: [], manifest };
+    if (built.attestation) g.attestation = built.attestation;
+    if (this.api === 'tiles') return g; // Rekor v2 has no search
+    for (const d of digests) g.searchKeys.push(`hash:${d}`);
+    const subject = `hash:sha256:${subjectDigest}`;
+    if (!g.searchKeys.includes(subject)) g.searchKeys.push(subject);
+    g.searchKeys.push(...signerSearchKeys(k, san));
+    return g;
+  }
+
+  /** The identities active in `slot` (the last slot's are kept: entries come in time order). */
+  private activeIn(slot: number): number[] {
+    if (this.active?.slot !== slot) {
+      const slotRand = entryRandom(this.word, STREAM_SLOT, slot);
+      this.active = { slot, ids: Array.from({ length: IDS_PER_SLOT }, () => Math.floor(slotRand() * this.pool.length)) };
+    }
+    return this.active.ids;
   }
 
   /** The entry at `index`, integrated at `t` (Unix seconds). */
   generate(index: number, t: number): Generated {
     const r = entryRandom(this.word, STREAM_ENTRY, index);
     const slot = Math.floor(t / SLOT);
-    const slotRand = entryRandom(this.word, STREAM_SLOT, slot);
-    const active = Array.from({ length: IDS_PER_SLOT }, () => Math.floor(slotRand() * this.pool.length));
-    const idIndex = pick(r, active);
+    const idIndex = pick(r, this.activeIn(slot));
     const id = this.pool[idIndex]!;
     const roll = r();
     const kind = this.api === 'tiles' ? (roll < 0.85 ? 'hashedrekord' : 'dsse') : roll < 0.7 ? 'hashedrekord' : roll < 0.85 ? 'dsse' : 'intoto';
@@ -140,7 +158,7 @@ export class EntryGenerator {
     if (spec.cert) {
       const c = spec.cert;
       const slot = Math.floor(t / SLOT);
-      const key = ecdsaKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
+      const key = ecdsaScalarKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
       const k = certSigner(createLeaf(this.ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {} }, Math.max(slot * SLOT, t - 60), key));
       const ext = c.extensions ?? {};
       const issuer = ext['issuer'] ?? ext['issuerV1'] ?? c.issuer ?? null;

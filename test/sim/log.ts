@@ -11,7 +11,7 @@ import { createCA, type CA } from './certs.ts';
 import { generateChunk, type Chunk, type Timeline } from './chunk.ts';
 import { Faults, type FaultSpec } from './faults.ts';
 import { EntryGenerator } from './generate.ts';
-import { HashIndex } from './hashindex.ts';
+import { HashIndex, LeafIndex } from './hashindex.ts';
 import type { InjectSpec } from './inject.ts';
 import { ecdsaKey, ed25519Key, type KeyPair } from './keys.ts';
 import { seeded } from './prng.ts';
@@ -73,9 +73,9 @@ export class SimLog {
   /** Bumped on every append, publish and fault change: views cache against it. */
   version = 0;
   readonly say: (msg: string) => void;
-  private times = new Float64Array(1024);
-  private readonly byUuid = new HashIndex();
-  private readonly search = new HashIndex();
+  private times: Float64Array;
+  private readonly byUuid: LeafIndex;
+  private readonly search: HashIndex;
   private readonly manifestFd: number;
   private readonly injectAt = new Map<number, InjectSpec>();
   private readonly injectNext: InjectSpec[] = [];
@@ -93,8 +93,13 @@ export class SimLog {
     this.faults = new Faults(o.faults ?? [], this.say);
     this.faults.onChange = () => this.version++;
     mkdirSync(o.out, { recursive: true });
-    this.bodies = new BodyStore(join(o.out, 'bodies.bin'), { prefixed: true }); // bundles are served straight from it
-    this.attestations = new BodyStore(join(o.out, 'attestations.bin'));
+    // Everything a build fills is sized for it up front: growing by doubling would leave the freed halves
+    // behind as heap the process keeps.
+    this.bodies = new BodyStore(join(o.out, 'bodies.bin'), { prefixed: true, expected: o.entries }); // bundles are served straight from it
+    this.attestations = new BodyStore(join(o.out, 'attestations.bin'), { expected: o.entries });
+    this.times = new Float64Array(Math.max(1024, o.entries));
+    // v1 entries have 1 to 3 artifact hashes and a key, subject or email key shared with their signer's.
+    this.search = o.api === 'v1' ? new HashIndex(2 * o.entries, 4 * o.entries) : new HashIndex();
     this.manifestPath = join(o.out, 'manifest.jsonl');
     this.manifestFd = openSync(this.manifestPath, 'w');
     const caStart = BASE_TIME - 365 * 86400;
@@ -111,6 +116,7 @@ export class SimLog {
       else this.injectAt.set(s.at, s);
     }
     this.timeline = { start: BASE_TIME - SPAN, span: SPAN, total: o.entries };
+    this.byUuid = new LeafIndex((i) => this.honestLeaf(i), o.api === 'v1' ? o.entries : 0);
     const shards = o.api === 'v1' ? Math.max(1, Math.floor(o.shards ?? 1)) : 1;
     const per = Math.floor(o.entries / shards);
     for (let s = 1; s < shards; s++) this.shardEnds.push(s * per);
@@ -145,7 +151,8 @@ export class SimLog {
     const r = seeded(this.seed, 'tree', this.shards.length);
     // Trillian tree IDs are positive int64s; keep them below 2^63 and non-zero (rekor.md §1.4).
     const treeID = (BigInt(Math.floor(r() * 2 ** 31)) * 2n ** 32n + BigInt(Math.floor(r() * 2 ** 32)) + 1n).toString();
-    return { treeID, tree: new SimTree(), offset };
+    const end = this.shardEnds[0] ?? this.timeline.total; // the end of the initial entries' shard, when building them
+    return { treeID, tree: new SimTree(Math.max(0, end - offset)), offset };
   }
 
   /** Rekor v1: freezes the active tree at its size and starts a new one (shard rotation). */
@@ -176,10 +183,10 @@ export class SimLog {
         this.shardEnds.shift();
         this.rotate(index);
       }
-      const lh = c.leaves.subarray(32 * k, 32 * k + 32);
-      this.active.tree.append(lh);
-      this.byUuid.add(lh, index);
-      for (let j = 0; j < c.searchKeyCounts[k]!; j++, key++) if (this.api === 'v1') this.search.add(c.searchKeys.subarray(8 * key, 8 * key + 8), index);
+      this.active.tree.append(c.leaves, 32 * k);
+      if (this.api !== 'v1') continue; // Rekor v2 has neither lookups by UUID nor search
+      this.byUuid.add(c.leaves, index, 32 * k);
+      for (let j = 0; j < c.searchKeyCounts[k]!; j++, key++) this.search.add(c.searchKeys, index, 8 * key);
     }
     writeSync(this.manifestFd, c.manifest);
     this.version++;
@@ -222,12 +229,16 @@ export class SimLog {
     return undefined;
   }
 
+  /** The leaf hash the log computed for virtual index `index` (before any fault). */
+  honestLeaf(index: number): Uint8Array {
+    const s = this.shardOf(index);
+    if (!s) throw new RangeError(`no entry ${index}`);
+    return s.tree.leaf(index - s.offset);
+  }
+
   /** Virtual indexes whose honest leaf hash is `leaf`. */
   indexesOfLeaf(leaf: Uint8Array): number[] {
-    return this.byUuid.get(leaf).filter((i) => {
-      const s = this.shardOf(i)!;
-      return Buffer.from(s.tree.leaf(i - s.offset)).equals(leaf);
-    });
+    return this.byUuid.get(leaf);
   }
 
   /** Rekor v1 search (`POST /api/v1/index/retrieve`): `hash:sha256:<hex>`, `email:…`, `subject:…`, `key:<sha256 hex of PEM>`. */

@@ -8,8 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import { BodyStore } from '../../sim/bodystore.ts';
 import { P256Signer } from '../../sim/ecdsa.ts';
-import { HashIndex } from '../../sim/hashindex.ts';
-import { ecdsaKey, ed25519Key, spkiOf } from '../../sim/keys.ts';
+import { HashIndex, LeafIndex } from '../../sim/hashindex.ts';
+import { ecdsaKey, ecdsaScalarKey, ed25519Key, spkiOf } from '../../sim/keys.ts';
 import { SimLog } from '../../sim/log.ts';
 import { entryRandom } from '../../sim/prng.ts';
 
@@ -34,11 +34,15 @@ describe('P256Signer', () => {
     );
   });
 
-  it('never repeats r, and refuses what is not a digest or a P-256 key', () => {
+  it('never repeats r, signs hex digests alike, and refuses what is not a digest or a P-256 key', () => {
     const signer = new P256Signer();
     const key = ecdsaKey('r');
     const rs = new Set(Array.from({ length: 300 }, (_, i) => signer.sign(key.privateKey, createHash('sha256').update(String(i)).digest()).toString('hex').slice(8, 72)));
     expect(rs.size).toBe(300);
+    const digest = createHash('sha256').update('m').digest('hex');
+    expect(verify('sha256', Buffer.from('m'), key.publicKey, signer.signHex(key.privateKey, digest))).toBe(true);
+    expect(() => signer.signHex(key.privateKey, digest.slice(1))).toThrow(/64 hex/);
+    expect(() => signer.signHex(key.privateKey, `${digest.slice(1)}z`)).toThrow(SyntaxError);
     expect(() => signer.sign(key.privateKey, new Uint8Array(31))).toThrow(/32 bytes/);
     expect(() => signer.sign(ed25519Key('e').privateKey, new Uint8Array(32))).toThrow(/P-256/);
   });
@@ -49,6 +53,14 @@ describe('seeded keys and randomness', () => {
     expect(Buffer.from(spkiOf(ecdsaKey('a', 1).publicKey)).equals(Buffer.from(spkiOf(ecdsaKey('a', 1).publicKey)))).toBe(true);
     expect(Buffer.from(spkiOf(ecdsaKey('a', 1).publicKey)).equals(Buffer.from(spkiOf(ecdsaKey('a', 2).publicKey)))).toBe(false);
     expect(ed25519Key('a').publicKey.export({ format: 'jwk' }).x).toBe(ed25519Key('a').publicKey.export({ format: 'jwk' }).x);
+  });
+  it('make the same P-256 key as a scalar (no KeyObject) as ecdsaKey does, and the batched signer signs with it', () => {
+    const pair = ecdsaKey('leaf', 'x', 3);
+    const scalar = ecdsaScalarKey('leaf', 'x', 3);
+    expect(Buffer.from(scalar.spki).equals(Buffer.from(spkiOf(pair.publicKey)))).toBe(true);
+    const sig = new P256Signer().sign(scalar.privateKey, createHash('sha256').update('m').digest());
+    expect(verify('sha256', Buffer.from('m'), pair.publicKey, sig)).toBe(true);
+    expect(() => new P256Signer().sign(0n, new Uint8Array(32))).toThrow(RangeError);
   });
   it('gives entries past 2^32 their own streams', () => {
     const a = entryRandom(7, 1, 5)();
@@ -77,6 +89,23 @@ describe('HashIndex', () => {
   });
 });
 
+describe('LeafIndex', () => {
+  it('finds every index filed under a leaf hash (repeated leaves, growth past its first size), reading keys back', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 700 }), { maxLength: 3000 }), fc.nat({ max: 2000 }), (leafIds, expected) => {
+        const leaf = (k: number) => createHash('sha256').update(String(k)).digest();
+        const leaves = leafIds.map(leaf);
+        const idx = new LeafIndex((i) => leaves[i]!, expected);
+        leaves.forEach((l, i) => idx.add(l, i));
+        for (let k = 0; k <= 700; k++) expect(idx.get(leaf(k))).toEqual(leafIds.flatMap((id, i) => (id === k ? [i] : [])));
+        expect(idx.size).toBe(leaves.length);
+      }),
+      { numRuns: 20 },
+    );
+    expect(() => new LeafIndex(() => new Uint8Array(32)).add(new Uint8Array(32), 2 ** 31)).toThrow(RangeError);
+  });
+});
+
 describe('BodyStore', () => {
   it('returns what was appended, one at a time or in runs, across flushes', () => {
     const store = new BodyStore(join(tmp(), 'b.bin'));
@@ -87,6 +116,19 @@ describe('BodyStore', () => {
     expect(store.range(0, 3000).every((b, i) => b.equals(bodies[i]!))).toBe(true);
     expect(store.get(2999).equals(bodies[2999]!)).toBe(true);
     expect(() => store.range(10, 3001)).toThrow(RangeError);
+    store.close();
+  });
+
+  it('keeps prefixed records as tlog-tiles entry bundles, and takes runs only in that form', () => {
+    const store = new BodyStore(join(tmp(), 'p.bin'), { prefixed: true });
+    const bodies = [Buffer.from('a'), Buffer.alloc(300, 7), Buffer.alloc(0)];
+    store.append(bodies[0]!);
+    store.appendMany(Buffer.concat([Buffer.from([0x01, 0x2c]), bodies[1]!, Buffer.from([0, 0])]), Uint32Array.of(300, 0));
+    expect(store.range(0, 3).every((b, i) => b.equals(bodies[i]!))).toBe(true);
+    expect(store.raw(0, 2).equals(Buffer.concat([Buffer.from([0, 1]), bodies[0]!, Buffer.from([0x01, 0x2c]), bodies[1]!]))).toBe(true);
+    expect(() => store.appendMany(Buffer.concat([Buffer.from([0, 2]), bodies[1]!]), Uint32Array.of(300))).toThrow(/prefix/);
+    expect(() => store.append(Buffer.alloc(0x10000))).toThrow(/uint16/);
+    expect(store.count).toBe(3);
     store.close();
   });
 });

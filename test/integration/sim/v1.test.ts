@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { json } from '@sigstore/core';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import { verifySET } from '../../../src/entries/set.ts';
@@ -12,6 +13,7 @@ import { verifyConsistency, verifyInclusion } from '../../../src/merkle/proof.ts
 import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import type { Simulator } from '../../sim/index.ts';
+import { canonicalSetPayload } from '../../sim/server-v1.ts';
 import { getJson, hex, manifest, oracleProof, oracleRoot, oracleTree, post, sim, stopAll, trustOf, unhex } from './helpers.ts';
 
 afterAll(stopAll);
@@ -195,5 +197,19 @@ describe('a Rekor v1 log of 600 entries over 3 shards', () => {
     expect(e.verification.inclusionProof.logIndex).toBe(2);
     expect(e.verification.inclusionProof.treeSize).toBe(3);
     expect(now.inactiveShards[2].treeID).toBe(info.treeID);
+  });
+});
+
+describe('the SET payload', () => {
+  it('is canonicalized by template exactly as json.canonicalize does', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(), (body, integratedTime, logID, logIndex) => {
+        const p = { body: Buffer.from(body).toString('base64'), integratedTime, logID: Buffer.from(logID).toString('hex'), logIndex };
+        expect(canonicalSetPayload(p)).toBe(json.canonicalize(p));
+      }),
+    );
+    for (const odd of [{ body: 'a"b\\', integratedTime: 1, logID: 'ab', logIndex: 2 }, { body: 'AA==', integratedTime: 1.5, logID: 'XY', logIndex: 2 ** 60 }]) {
+      expect(canonicalSetPayload(odd)).toBe(json.canonicalize(odd));
+    }
   });
 });

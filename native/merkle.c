@@ -69,15 +69,23 @@ static void node_hash(uint8_t out[HASH_SIZE], const uint8_t *left, const uint8_t
   }
 }
 
-/* The bytes of `v` if it is a Uint8Array (a Buffer is one) of exactly `len` bytes, else NULL. */
-static uint8_t *bytes_arg(napi_env env, napi_value v, size_t len) {
+/* The bytes and length of `v` if it is a Uint8Array (a Buffer is one), else false. `*data` may be NULL
+   for an empty view. */
+static bool uint8_view(napi_env env, napi_value v, void **data, size_t *length) {
   bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return NULL;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
   napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok) return NULL;
-  if (type != napi_uint8_array || length != len || data == NULL) return NULL;
+  *data = NULL;
+  *length = 0;
+  if (napi_get_typedarray_info(env, v, &type, length, data, NULL, NULL) != napi_ok) return false;
+  return type == napi_uint8_array;
+}
+
+/* The bytes of `v` if it is a Uint8Array of exactly `len` bytes, else NULL. */
+static uint8_t *bytes_arg(napi_env env, napi_value v, size_t len) {
+  void *data;
+  size_t length;
+  if (!uint8_view(env, v, &data, &length) || length != len || data == NULL) return NULL;
   return data;
 }
 
@@ -92,13 +100,9 @@ static bool u64_arg(napi_env env, napi_value v, uint64_t *out) {
  * than MAX_PROOF (a consistency proof's seed comes first); else NULL.
  */
 static const uint8_t *hashes_arg(napi_env env, napi_value v, uint32_t *count) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return NULL;
-  napi_typedarray_type type;
-  size_t length = 0;
-  void *data = NULL;
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, NULL, NULL) != napi_ok) return NULL;
-  if (type != napi_uint8_array || length % HASH_SIZE != 0 || length / HASH_SIZE > MAX_PROOF + 1) return NULL;
+  void *data;
+  size_t length;
+  if (!uint8_view(env, v, &data, &length) || length % HASH_SIZE != 0 || length / HASH_SIZE > MAX_PROOF + 1) return NULL;
   *count = (uint32_t)(length / HASH_SIZE);
   /* An empty view may have no data pointer; nothing is read from it then. */
   return data != NULL ? data : (const uint8_t *)"";

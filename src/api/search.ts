@@ -4,9 +4,8 @@
  */
 import type { z } from 'zod';
 import type { Entry } from '../entries/types.ts';
-import { digestToBytes } from '../store/codec.ts';
+import { digestToBytes, type LogState } from '../store/codec.ts';
 import type { FieldName } from '../store/keys.ts';
-import type { LogState } from '../store/codec.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { normaliseIdentity, type Store } from '../store/store.ts';
 import { apiError } from './errors.ts';

@@ -43,7 +43,7 @@ export function logView(s: LogState): LogView {
 }
 
 /** Tree index of a stored entry and whether it is covered by the log's latest verified checkpoint. */
-export function treePosition(state: LogState, record: Pick<StoredRecord, 'v1'> & { entry: { index: number } }): { treeIndex: bigint; inCurrentTree: boolean; verified: boolean } {
+export function treePosition(state: LogState, record: StoredRecord): { treeIndex: bigint; inCurrentTree: boolean; verified: boolean } {
   const treeIndex = record.v1 ? BigInt(record.v1.treeIndex) : BigInt(record.entry.index);
   const inCurrentTree = !record.v1 || !state.shard || record.v1.treeID === state.shard.treeID;
   const verified = !inCurrentTree || (state.verified !== undefined && treeIndex < state.verified.size);

@@ -119,19 +119,6 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
   return out;
 }
 
-/** What writeState fills. */
-interface Chain {
-  put(key: Uint8Array, value: Uint8Array): unknown;
-  del(key: Uint8Array): unknown;
-}
-
-function applyOps(b: Chain, ops: readonly BatchOp[]): void {
-  for (const op of ops) {
-    if (op.type === 'put') b.put(op.key, op.value);
-    else b.del(op.key);
-  }
-}
-
 function deepFreeze<T>(v: T): Readonly<T> {
   if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -245,12 +232,10 @@ export class Store {
    * when the JS object is garbage-collected, which V8 does not hurry for memory it cannot see, so a catch-up
    * of 1M entries grew to 2.3 GB of RSS. An array batch is freed as soon as it is written.
    */
-  private async writeState(fill: (b: Chain) => void): Promise<void> {
+  private async writeState(ops: BatchOp[]): Promise<void> {
     this.stateGeneration++;
     this.stateCache.clear();
     try {
-      const ops: BatchOp[] = [];
-      fill({ put: (key, value) => ops.push({ type: 'put', key, value }), del: (key) => ops.push({ type: 'del', key }) });
       await this.db.batch(ops);
     } finally {
       this.stateGeneration++;
@@ -261,10 +246,7 @@ export class Store {
   /** State-only updates (upstream size, halts) that carry no entries. */
   async putLogState(state: LogState, extraOps: BatchOp[] = []): Promise<void> {
     const id = await this.logId(state.name);
-    await this.writeState((b) => {
-      b.put(key(Bucket.LOG_STATE, u16(id)), encodeJson(state));
-      applyOps(b, extraOps);
-    });
+    await this.writeState([{ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) }, ...extraOps]);
   }
 
   /** The one atomic write of a batch (see the file comment). */
@@ -272,21 +254,21 @@ export class Store {
     const { state } = input;
     const id = await this.logId(state.name);
     const tree = state.shard?.seq ?? 0;
-    await this.writeState((b) => {
-      for (const { record, body } of input.entries) {
-        const e = record.entry;
-        b.put(entryKey(id, e.index), encodeEntryValue(record, body, state.type));
-        b.put(uuidKey(hexBytes(e.leafHash), id, e.index), EMPTY);
-        const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
-        const t = entryTime(e);
-        for (const [field, value] of indexValues(e, full)) b.put(indexKey(field, value, t, id, e.index), EMPTY);
-      }
-      for (const n of input.nodes) b.put(nodeKey(id, tree, n.level, n.index), n.hash);
-      for (const n of preStartNodes(state)) b.put(nodeKey(id, tree, n.level, n.index), n.hash);
-      if (input.checkpoint) b.put(checkpointKey(id, tree, input.checkpoint.size), encodeJson(input.checkpoint));
-      b.put(key(Bucket.LOG_STATE, u16(id)), encodeJson(state));
-      if (input.extraOps) applyOps(b, input.extraOps);
-    });
+    const ops: BatchOp[] = [];
+    for (const { record, body } of input.entries) {
+      const e = record.entry;
+      ops.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body, state.type) });
+      ops.push({ type: 'put', key: uuidKey(hexBytes(e.leafHash), id, e.index), value: EMPTY });
+      const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
+      const t = entryTime(e);
+      for (const [field, value] of indexValues(e, full)) ops.push({ type: 'put', key: indexKey(field, value, t, id, e.index), value: EMPTY });
+    }
+    for (const n of input.nodes) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
+    for (const n of preStartNodes(state)) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
+    if (input.checkpoint) ops.push({ type: 'put', key: checkpointKey(id, tree, input.checkpoint.size), value: encodeJson(input.checkpoint) });
+    ops.push({ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) });
+    if (input.extraOps) ops.push(...input.extraOps);
+    await this.writeState(ops);
   }
 
   async getEntry(log: string, index: number | bigint): Promise<{ record: StoredRecord; body: Uint8Array } | undefined> {

@@ -1,22 +1,13 @@
 /** Entry values (src/store/entry-value.ts) and the store's read cache of log states. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import type { StoredRecord } from '../../../src/store/codec.ts';
 import { decodeEntryValue, encodeEntryValue, entryValueBody } from '../../../src/store/entry-value.ts';
 import { Store } from '../../../src/store/store.ts';
-import { bodyAt, entryAt, fill } from './fixtures.ts';
+import { bodyAt, entryAt, fill, tempDirs } from './fixtures.ts';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'tlogwatch-ev-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('tlogwatch-ev-');
 
 const v1Facts: StoredRecord['v1'] = { logID: 'c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d', signedEntryTimestamp: 'MEUCIQ==', treeIndex: '3', treeID: '1193050959916656506' };
 

@@ -1,4 +1,8 @@
 /** Entries and batches for the store tests: simulator bodies decoded as the mirror would, committed as the mirror does. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { CompactRange } from '../../../src/merkle/compact.ts';
@@ -77,4 +81,15 @@ export async function fill(store: Store, n: number, opts: { batch?: number; star
     });
   }
   return { range, bodies, entries: committed };
+}
+
+/** A fresh temporary directory per call, removed after each test of the file that calls this. */
+export function tempDirs(prefix: string): () => string {
+  const dirs: string[] = [];
+  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return () => {
+    const d = mkdtempSync(join(tmpdir(), prefix));
+    dirs.push(d);
+    return d;
+  };
 }

@@ -1,8 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { CompactRange } from '../../../src/merkle/compact.ts';
 import { verifyConsistency, verifyInclusion } from '../../../src/merkle/proof.ts';
@@ -13,15 +10,9 @@ import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
 import { Bucket, entryKey, SCHEMA_VERSION } from '../../../src/store/keys.ts';
 import { normaliseIdentity, openStore, Store } from '../../../src/store/store.ts';
-import { bodyAt, entryAt, fill, hex, stateOf } from './fixtures.ts';
+import { bodyAt, entryAt, fill, hex, stateOf, tempDirs } from './fixtures.ts';
 
-const dirs: string[] = [];
-const tmp = () => {
-  const d = mkdtempSync(join(tmpdir(), 'tlogwatch-store-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs('tlogwatch-store-');
 
 describe('Store', () => {
   it('commits, reads back and finds entries by uuid and by Rekor v1 entry ID', async () => {

@@ -11,6 +11,9 @@ import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { readJson, REALDATA } from '../../helpers/realdata.ts';
 import type { Hono } from 'hono';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { request as httpRequest } from 'node:http';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const hexb = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -124,6 +127,39 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
       expect(r.status, path).toBe(status);
       expect(r.body.error.code, path).toMatch(/^API_/);
       expect(r.body.error.message).toBeTypeOf('string');
+    }
+  });
+
+  it('limits request bodies on POST, over real HTTP, and never reads one sent with a GET', async () => {
+    const small = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], maxBodyBytes: 4096 });
+    const server = serve({ fetch: small.fetch, hostname: '127.0.0.1', port: 0 });
+    await new Promise((r) => server.once('listening', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const big = JSON.stringify({ hash: 'sha256:' + 'a'.repeat(64), pad: 'x'.repeat(8192) });
+      const declared = await fetch(`${url}/api/v1/index/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: big });
+      expect(declared.status).toBe(413);
+      expect(((await declared.json()) as any).error.code).toBe('API_PAYLOAD_TOO_LARGE');
+      // Chunked, with no Content-Length: the limit is enforced while the body streams in.
+      const stream = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(big)), c.close()) });
+      const chunked = await fetch(`${url}/api/v1/index/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: stream, duplex: 'half' });
+      expect(chunked.status).toBe(413);
+      const ok = await fetch(`${url}/api/v1/index/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hash: `sha256:${m[0].digests[0].slice(7)}` }) });
+      expect(ok.status).toBe(api === 'v1' ? 200 : 404); // the Rekor-compatible API serves Rekor v1 logs only
+      // A GET carrying a body is answered as the GET it is (the body is never read or buffered).
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${url}/v1/logs`, { method: 'GET', headers: { 'content-length': String(big.length) } }, (r) => {
+          let body = '';
+          r.on('data', (d: Buffer) => (body += d.toString()));
+          r.on('end', () => resolve({ status: r.statusCode!, body }));
+        });
+        req.on('error', reject);
+        req.end(big);
+      });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)[0].name).toBe('sim');
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 

@@ -17,6 +17,7 @@ import { TlogwatchError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, setLogState, type Metrics } from './metrics.ts';
 import { merkleBackend } from './merkle/native.ts';
+import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
 import { Store } from './store/store.ts';
@@ -141,7 +142,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
   // first increase is visible to rate() and increase()).
   for (const c of channels) for (const result of ['delivered', 'failed', 'skipped']) metrics.notifications.inc({ channel: c.name, result }, 0);
-  for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, 0);
+  // (tlogwatch_findings_open is read from the store before every scrape: see beforeMetrics below.)
+  metrics.buildInfo.set({ version: VERSION, merkle: merkleBackend.name }, 1);
   const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');

@@ -137,7 +137,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const write: FindingWriter = (f) => [...findingOps(f), ...(f.status === 'suppressed' ? [] : outboxOps(f.id, channels.length, Date.now()))];
   const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
   const monitor = monitorHooks(() => rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write);
-  const hooks = integrityHooks(metrics, { ...monitor, afterCommit: () => void notifier.runOnce(), ...extraHooks }, write);
+  const notifyNow = () => void notifier.runOnce().catch((e: unknown) => logger.error({ err: describeError(e) }, 'notifier pass failed'));
+  const hooks = integrityHooks(metrics, { ...monitor, afterCommit: notifyNow, ...extraHooks }, write);
   if (channels.length) notifier.start();
   // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
   // first increase is visible to rate() and increase()).
@@ -203,9 +204,11 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         abort.abort(new Error('shutdown'));
         clearInterval(stallTimer);
         rulesWatch?.close();
+        // Followers first: their last commit may still start a notifier pass, which stop() then awaits
+        // (and later passes are no-ops), so nothing touches the store once it closes.
+        await Promise.all(runs);
         await notifier.stop();
         for (const j of jobs) await j.stop();
-        await Promise.all(runs);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await store.close();
         logger.info('stopped');

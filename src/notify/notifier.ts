@@ -27,6 +27,7 @@ export class Notifier {
   readonly #o: Required<NotifierOptions>;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  #stopped = false;
 
   constructor(channels: Channel[], outbox: Outbox, findings: FindingsRepo, metrics: Metrics, logger: Logger, o: NotifierOptions = {}) {
     this.#channels = channels;
@@ -37,9 +38,14 @@ export class Notifier {
     this.#o = { baseDelayMs: o.baseDelayMs ?? 2000, maxDelayMs: o.maxDelayMs ?? 600_000, intervalMs: o.intervalMs ?? 1000, now: o.now ?? Date.now };
   }
 
-  /** One pass over due rows; safe to call any time (passes never overlap). */
+  /**
+   * One pass over due rows; safe to call any time (passes never overlap). After stop() it does nothing:
+   * a batch committed during shutdown still calls it, and a pass then would race the store's close.
+   * What it would have sent stays in the durable outbox for the next start.
+   */
   async runOnce(): Promise<void> {
     if (this.#running) return this.#running;
+    if (this.#stopped) return;
     this.#running = (async () => {
       const now = this.#o.now();
       const rows = await this.#outbox.due(now);
@@ -79,6 +85,7 @@ export class Notifier {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#running;
   }

@@ -131,4 +131,17 @@ describe('notifications', () => {
     await n.stop();
     await store.close();
   });
+
+  it('do nothing once stopped, so a batch committed during shutdown cannot race the store closing', async () => {
+    const store = await Store.open(join(tmp, 'stopped'));
+    await store.db.batch([...findingOps(finding), ...outboxOps(finding.id, 1, 0)]);
+    const n = new Notifier([webhookChannel(0, `${base}/hook`, 'shared-secret')], new Outbox(store), new FindingsRepo(store), createMetrics({ defaultMetrics: false }), createLogger({ level: 'silent' }));
+    await n.stop();
+    await store.close();
+    // The daemon's afterCommit hook may still call this after stop(); it must not read the closed store.
+    await expect(n.runOnce()).resolves.toBeUndefined();
+    const reopened = await Store.open(join(tmp, 'stopped'));
+    expect((await new Outbox(reopened).pending()).get(0)).toBe(1); // still there for the next start
+    await reopened.close();
+  });
 });

@@ -23,7 +23,8 @@ import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
 import { Store } from './store/store.ts';
 import { scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
-import { evaluateStall, integrityFinding, SEVERITIES } from './monitor/finding.ts';
+import { evaluateStall, integrityFinding, SEVERITIES, type Finding } from './monitor/finding.ts';
+import type { LogState } from './store/codec.ts';
 import { findingsRoutes } from './api/findings.ts';
 import { bundleIntakeRoutes } from './api/bundles-post.ts';
 import type { RuleSet } from './monitor/compile.ts';
@@ -87,14 +88,19 @@ export function channelsOf(config: Config): Channel[] {
   ];
 }
 
+/** The `mirror-stalled` finding a log's state calls for now (one definition for the job, /readyz and the metric). */
+export function stallOf(s: Readonly<LogState>, now: number, stalledAfterMs: number, since: number): Finding | undefined {
+  if (s.status === 'halted') return undefined;
+  const offset = s.shard?.offset ?? 0n;
+  return evaluateStall(s.name, { ...(s.upstream ? { upstreamSize: s.upstream.size } : {}), ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}), since }, now, stalledAfterMs / 1000);
+}
+
 /** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
 async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], stalledAfterMs: number, since: number, logger: Logger, write: FindingWriter): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     const s = await store.getLogState(name);
-    if (!s || s.status === 'halted') continue;
-    const offset = s.shard?.offset ?? 0n;
-    const f = evaluateStall(name, { ...(s.upstream ? { upstreamSize: s.upstream.size } : {}), ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}), since }, now, stalledAfterMs / 1000);
+    const f = s && stallOf(s, now, stalledAfterMs, since);
     if (!f) continue;
     setLogState(metrics, name, 'stalled');
     if (await findings.has(f.id)) continue;
@@ -165,6 +171,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
     },
+    stalled: (s) => stallOf(s, Math.floor(Date.now() / 1000), config.stalledAfter, startedAt)?.message,
     maxBodyBytes: config.api.maxBodyBytes,
     ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),

@@ -21,6 +21,7 @@ import { searchEntries } from './search.ts';
 import { entryView, inclusionProofView, logView } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
+import type { LogState } from '../store/codec.ts';
 
 export interface ApiOptions {
   store: Store;
@@ -30,6 +31,8 @@ export interface ApiOptions {
   logNames: () => string[];
   adminToken?: string;
   maxBodyBytes?: number;
+  /** Why a log counts as stale for /readyz (the daemon's `mirror-stalled` rule), or undefined. */
+  stalled?: (state: Readonly<LogState>) => string | undefined;
   corsOrigins?: string[];
   rateLimitPerMinute?: number;
   /** Extra routes (findings, bundles) mounted by other modules. */
@@ -119,6 +122,10 @@ export function createApp(o: ApiOptions): Hono {
       const s = await store.readLogState(name);
       if (!s) problems.push(`${name}: not bootstrapped yet`);
       else if (s.status === 'halted') problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
+      else {
+        const stalled = o.stalled?.(s);
+        if (stalled) problems.push(`${name}: stalled (${stalled})`);
+      }
     }
     return problems.length ? c.json({ status: 'unavailable', problems }, 503) : c.json({ status: 'ready' });
   });

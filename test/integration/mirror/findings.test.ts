@@ -2,7 +2,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { findingsRoutes } from '../../../src/api/findings.ts';
-import { integrityHooks } from '../../../src/daemon.ts';
+import { integrityHooks, stallOf } from '../../../src/daemon.ts';
+import { Store } from '../../../src/store/store.ts';
+import { fill, tempDirs } from '../store/fixtures.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { evaluateStall } from '../../../src/monitor/finding.ts';
 import { FindingsRepo } from '../../../src/store/findings.ts';
@@ -64,6 +66,7 @@ describe('log-integrity findings', () => {
 });
 
 describe('mirror-stalled', () => {
+  const tempDir = tempDirs('tlogwatch-stall-');
   it('fires once upstream has moved and nothing verified for too long, and not before', () => {
     const base = { upstreamSize: 120n, verifiedSize: 100n, verifiedAt: 1000, since: 0 };
     expect(evaluateStall('l', base, 1000 + 599, 600)).toBeUndefined();
@@ -71,5 +74,26 @@ describe('mirror-stalled', () => {
     expect(f).toMatchObject({ rule: 'mirror-stalled', severity: 'high' });
     expect(evaluateStall('l', base, 1000 + 5000, 600)!.id).toBe(f.id); // same stall, same finding
     expect(evaluateStall('l', { ...base, upstreamSize: 100n }, 1000 + 5000, 600)).toBeUndefined();
+  });
+
+  it('makes /readyz answer 503 with the reason while a log is stale, and ready again once it catches up', async () => {
+    const store = await Store.open(tempDir());
+    try {
+      const { range } = await fill(store, 20);
+      const state = (await store.getLogState('l'))!;
+      const now = Math.floor(Date.now() / 1000);
+      const verified = { size: 20n, rootHash: range.root(), note: 'note 20', at: now - 1200 }; // 20 minutes ago
+      const app = createApp({ store, metrics: createMetrics({ defaultMetrics: false }), logger: createLogger({ level: 'silent' }), logNames: () => ['l'], stalled: (s) => stallOf(s, now, 600_000, 0)?.message });
+      // Upstream grew 80 entries past the last checkpoint verified.
+      await store.putLogState({ ...state, upstream: { size: 100n, at: now }, verified });
+      const stale = await app.request('/readyz');
+      expect(stale.status).toBe(503);
+      expect(((await stale.json()) as { problems: string[] }).problems[0]).toMatch(/^l: stalled \(.+\)$/);
+      // Caught up (nothing left to verify): ready, however old the checkpoint.
+      await store.putLogState({ ...state, upstream: { size: 20n, at: now }, verified });
+      expect((await app.request('/readyz')).status).toBe(200);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -45,6 +45,7 @@ export type ErrorCode =
   // store/, config/
   | 'STORE_SCHEMA_VERSION'
   | 'STORE_CORRUPT'
+  | 'STORE_LOCKED'
   | 'CONFIG_INVALID'
   // monitor/, notify/, api/
   | 'RULES_INVALID'

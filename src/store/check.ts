@@ -6,6 +6,7 @@
  */
 import { CompactRange } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
+import { withStatement } from '../mirror/ingest.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { fetchedSize, localStartIndex, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
@@ -74,7 +75,9 @@ export async function checkLog(store: Store, log: string, fullIndex: (index: num
     next = index + 1n;
     entries++;
     const { record, body } = decodeEntryValue(v, log, Number(index));
-    const e = record.entry;
+    // The record is derived from the body again; the commit indexed the attestation's subjects too.
+    const e = record.attestation ? { ...record.entry } : record.entry;
+    if (record.attestation) withStatement(e, Buffer.from(record.attestation, 'base64'), 'attestation');
     tree?.append(leafHash(body));
     const values = indexValues(e, fullIndex(Number(index)));
     let sum = 0;

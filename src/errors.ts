@@ -42,6 +42,7 @@ export type ErrorCode =
   | 'VERIFY_TILE_MISMATCH'
   | 'VERIFY_MISSING_ENTRY'
   | 'VERIFY_BAD_CHECKPOINT'
+  | 'BACKFILL_REFUSED'
   // store/, config/
   | 'STORE_SCHEMA_VERSION'
   | 'STORE_CORRUPT'

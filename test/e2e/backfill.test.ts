@@ -39,9 +39,12 @@ afterEach(async () => {
  * A simulator mirrored into `<dataDir>/store` from `start` up to its size, the store closed again, and the
  * config file `serve` and `backfill` run with.
  */
-async function mirrored(api: 'tiles' | 'v1', entries: number, start: bigint | 'latest', seed: string, opts: { batchSize?: number; rules?: string } = {}): Promise<{ config: string }> {
-  h = await harness({ api, entries, seed }, { start, batchSize: opts.batchSize ?? 256 }, undefined, { cliLayout: true });
-  await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === BigInt(entries));
+async function mirrored(api: 'tiles' | 'v1', entries: number, start: bigint | 'latest', seed: string, opts: { batchSize?: number; rules?: string; shards?: number } = {}): Promise<{ config: string }> {
+  h = await harness({ api, entries, seed, ...(opts.shards ? { shards: opts.shards } : {}) }, { start, batchSize: opts.batchSize ?? 256 }, undefined, { cliLayout: true });
+  await roundsUntil(h, async () => {
+    const s = await h!.store.getLogState('sim');
+    return s?.verified !== undefined && s.verified.size + (s.shard?.offset ?? 0n) === BigInt(entries);
+  });
   await h.store.close();
   const config = join(h.dataDir, 'tlogwatch.yaml');
   writeFileSync(
@@ -131,6 +134,21 @@ describe('tlogwatch backfill: usage', () => {
 });
 
 describe('tlogwatch backfill: runs', () => {
+  it('Rekor v1: fills the tree the mirror started in, and says earlier shards are out of scope', async () => {
+    // Trees [0, 100) and [100, 200) are retired; the mirror started at latest in [200, 300).
+    const { config } = await mirrored('v1', 300, 'latest', 'bf-cli-shards', { batchSize: 40, shards: 3 });
+    const r = await tlogwatch(['backfill', '--config', config, '--to', '0']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').slice(-2)).toEqual([
+      'backfill sim: done: 100 entries verified and stored; the mirror now holds the log from index 200',
+      'backfill sim: entries before index 200 are in Rekor v1 shards retired before this mirror started; backfilling those is out of scope',
+    ]);
+    await withStore(async (store) => {
+      expect((await checkLog(store, 'sim')).rootCheck).toBe('full');
+      expect(await expectStoreMatchesManifest(store, h!.sim, 'sim', 200)).toBe(100);
+    });
+  });
+
   it('fills a mirror started at latest down to 0, with the rules from the config', { timeout: 60_000 }, async () => {
     const rules = join(process.cwd(), 'monitor-rules', 'examples');
     const { config } = await mirrored('tiles', 1200, 'latest', 'bf-cli', { rules });

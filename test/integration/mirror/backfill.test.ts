@@ -131,6 +131,23 @@ describe.each([
   });
 });
 
+describe.each(['tiles', 'v1'] as const)('backfill from a flaky %s log', (api) => {
+  it('retries 503s and garbage like the follower, and loses or skips nothing', async () => {
+    const n = api === 'v1' ? 300 : 700;
+    h = await harness({ api, entries: n, seed: `bf-flaky-${api}` }, { start: 'latest', batchSize: api === 'v1' ? 100 : 256, concurrency: 4 });
+    await mirrorFrom(BigInt(n), BigInt(n));
+    h.sim.faults.enable('http-503', api === 'v1' ? 7 : 3);
+    h.sim.faults.enable('garbage', api === 'v1' ? 9 : 4);
+    expect(await backfiller().run()).toMatchObject({ status: 'complete', after: 0n });
+    const errors = await h.metrics.upstreamErrors.get();
+    expect(errors.values.reduce((a, v) => a + v.value, 0)).toBeGreaterThan(0);
+    const check = await checkLog(h.store, 'sim');
+    expect(check.problems).toEqual([]);
+    expect(check.rootCheck).toBe('full');
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(n);
+  });
+});
+
 describe('backfill from a log that lies below the start', () => {
   async function expectHaltedAt(code: string, startIndex: bigint, run: (o?: BackfillOptions) => Promise<unknown>) {
     const err = await run().then(

@@ -240,6 +240,7 @@ export class Backfiller {
       hooks?.afterCommit?.(this.cfg.name);
       opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: tree.offset + target });
       verified = candidate;
+      if (opts.signal?.aborted) break; // this batch committed; the one prefetched is dropped
     }
     return state;
   }

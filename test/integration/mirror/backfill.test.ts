@@ -148,6 +148,22 @@ describe.each(['tiles', 'v1'] as const)('backfill from a flaky %s log', (api) =>
   });
 });
 
+describe('backfill interrupted', () => {
+  it('stops once the batch in progress has committed, and a second run resumes there', async () => {
+    h = await harness({ api: 'tiles', entries: 1500, seed: 'bf-abort' }, { start: 'latest', batchSize: 256 });
+    await mirrorFrom(1500n, 1500n);
+    const abort = new AbortController();
+    const batches: bigint[] = [];
+    const r = await backfiller().run({ signal: abort.signal, onBatch: (p) => (batches.push(p.from), abort.abort()) });
+    expect(r).toMatchObject({ status: 'interrupted', before: 1500n, after: 1280n, entries: 220n });
+    expect(batches).toEqual([1280n]);
+    expect((await state()).startIndex).toBe(1280n);
+    expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
+    expect(await backfiller().run()).toMatchObject({ status: 'complete', before: 1280n, after: 0n, entries: 1280n });
+    expect((await checkLog(h.store, 'sim')).rootCheck).toBe('full');
+  });
+});
+
 describe('backfill from a log that lies below the start', () => {
   async function expectHaltedAt(code: string, startIndex: bigint, run: (o?: BackfillOptions) => Promise<unknown>) {
     const err = await run().then(

@@ -14,6 +14,7 @@ Usage:
   tlogwatch search --digest sha256:HEX | --identity SAN [--server URL] [--json]
   tlogwatch rules check DIR
   tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]
+  tlogwatch backfill --config FILE [--log NAME] [--to N] [--batch-size N]
   tlogwatch backup --data-dir DIR --out DIR | restore --from DIR --data-dir DIR
 
 Run 'tlogwatch COMMAND --help' for a command's options.`;
@@ -25,6 +26,7 @@ const commands: Record<string, () => Promise<Command>> = {
   verify: async () => (await import('./commands/verify.ts')).verifyCommand,
   search: async () => (await import('./commands/search.ts')).searchCommand,
   rules: async () => (await import('./commands/rules.ts')).rulesCommand,
+  backfill: async () => (await import('./commands/backfill.ts')).backfillCommand,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
 };

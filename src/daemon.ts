@@ -77,6 +77,20 @@ export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: Fin
   };
 }
 
+/** How findings are written: stored, and queued once per notification channel unless suppressed. */
+export function findingWriter(channels: readonly Channel[]): FindingWriter {
+  return (f) => [...findingOps(f), ...(f.status === 'suppressed' ? [] : outboxOps(f.id, channels.length, Date.now()))];
+}
+
+/**
+ * The mirror's hooks, for the daemon's followers and for `backfill`: the rules evaluate each verified
+ * batch, and misbehaviour raises `log-integrity`; every finding commits with the batch or the halt.
+ */
+export function mirrorHooks(rules: () => RuleSet, metrics: Metrics, logger: Logger, write: FindingWriter, extra?: MirrorHooks): MirrorHooks {
+  const monitor = monitorHooks(rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write);
+  return integrityHooks(metrics, { ...monitor, ...extra }, write);
+}
+
 /** Channels in a fixed order: their index is the outbox's channel byte. */
 export function channelsOf(config: Config): Channel[] {
   const n = config.notify;
@@ -140,11 +154,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     logger.info({ rules: rules.rules.length, dir: config.rules }, 'rules loaded');
   }
   const channels = channelsOf(config);
-  const write: FindingWriter = (f) => [...findingOps(f), ...(f.status === 'suppressed' ? [] : outboxOps(f.id, channels.length, Date.now()))];
+  const write = findingWriter(channels);
   const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
-  const monitor = monitorHooks(() => rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write);
   const notifyNow = () => void notifier.runOnce().catch((e: unknown) => logger.error({ err: describeError(e) }, 'notifier pass failed'));
-  const hooks = integrityHooks(metrics, { ...monitor, afterCommit: notifyNow, ...extraHooks }, write);
+  const hooks = mirrorHooks(() => rules, metrics, logger, write, { afterCommit: notifyNow, ...extraHooks });
   if (channels.length) notifier.start();
   // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
   // first increase is visible to rate() and increase()).

@@ -42,9 +42,11 @@ export type ErrorCode =
   | 'VERIFY_TILE_MISMATCH'
   | 'VERIFY_MISSING_ENTRY'
   | 'VERIFY_BAD_CHECKPOINT'
+  | 'BACKFILL_REFUSED'
   // store/, config/
   | 'STORE_SCHEMA_VERSION'
   | 'STORE_CORRUPT'
+  | 'STORE_LOCKED'
   | 'CONFIG_INVALID'
   // monitor/, notify/, api/
   | 'RULES_INVALID'

@@ -21,6 +21,7 @@ import { treeRootAsync } from './merkle/prove.ts';
 import type { Metrics } from './metrics.ts';
 import { findingId, type Finding } from './monitor/finding.ts';
 import type { FindingWriter } from './monitor/hooks.ts';
+import { localStartIndex, type VerifiedHead } from './store/codec.ts';
 import type { FindingsRepo } from './store/findings.ts';
 import type { Store } from './store/store.ts';
 import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
@@ -67,7 +68,8 @@ export async function reverifyLog(ctx: JobContext, log: string): Promise<{ check
     checked++;
   }
   cursors.set(log, to >= end ? first : to);
-  if (Number(state.startIndex) <= offset) {
+  // The root needs the tree from its first leaf (a later Rekor v1 tree always is; the first one once started or backfilled there).
+  if ((state.shard?.seq ?? 0) > 0 || localStartIndex(state) === 0n) {
     const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
       problems.push(`cannot recompute the verified root: ${describeError(e)}`);
       return undefined;
@@ -116,9 +118,13 @@ export async function checkRetiredShards(ctx: JobContext, log: string): Promise<
   const state = await store.getLogState(log);
   if (!state?.shard || state.shard.seq === 0) return [];
   const problems: string[] = [];
-  let offset = 0n;
+  const finals: Array<VerifiedHead | undefined> = [];
+  for (let seq = 0; seq < state.shard.seq; seq++) finals.push((await store.listCheckpoints(log, { limit: 1, tree: seq })).checkpoints[0]);
+  // Trees are contiguous in virtual indexes, and the mirror's first tree need not be the log's first:
+  // count back from the current tree's offset.
+  let offset = state.shard.offset - finals.reduce((sum, f) => sum + (f?.size ?? 0n), 0n);
   for (let seq = 0; seq < state.shard.seq; seq++) {
-    const final = (await store.listCheckpoints(log, { limit: 1, tree: seq })).checkpoints[0];
+    const final = finals[seq];
     if (!final) {
       problems.push(`retired tree ${seq} has no verified final checkpoint`);
       continue;
@@ -127,7 +133,7 @@ export async function checkRetiredShards(ctx: JobContext, log: string): Promise<
     let missing = 0;
     for (let i = first; i < offset + final.size; i++) if (!(await store.getEntry(log, Number(i)))) missing++;
     if (missing) problems.push(`retired tree ${seq}: ${missing} of its ${final.size} entries are missing`);
-    if (offset >= state.startIndex) {
+    if (seq > 0 || localStartIndex(state) === 0n) {
       const root = await treeRootAsync(final.size, store.hashReader(log, seq)).catch(() => undefined);
       if (!root || !bytesEqual(root, final.rootHash)) problems.push(`retired tree ${seq}: stored hashes do not rebuild the root of its final checkpoint (size ${final.size})`);
     }

@@ -19,7 +19,7 @@ import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { findingId, type Finding } from '../monitor/finding.ts';
 import type { FindingWriter } from '../monitor/hooks.ts';
-import { digestToBytes, type LogState } from '../store/codec.ts';
+import { digestToBytes, localStartIndex, type LogState } from '../store/codec.ts';
 import { Bucket, Field, indexKey, key, u16, u64 } from '../store/keys.ts';
 import type { BatchOp, Store } from '../store/store.ts';
 import { entryTime } from '../store/store.ts';
@@ -79,7 +79,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   // the signature and inclusion proof themselves are `tlogwatch verify`'s checks).
   const p = t.inclusionProof;
   const singleTree = !state.shard || (state.shard.seq === 0 && state.shard.offset === 0n);
-  if (p && state.verified && singleTree && Number(state.startIndex) === 0 && p.treeSize <= state.verified.size) {
+  if (p && state.verified && singleTree && localStartIndex(state) === 0n && p.treeSize <= state.verified.size) {
     {
       const mine = await treeRootAsync(p.treeSize, x.store.hashReader(log.name, 0)).catch(() => undefined);
       if (mine && !bytesEqual(mine, p.rootHash)) {

@@ -1,6 +1,6 @@
 /** Data the handlers return, computed from the store (handlers stay thin over these functions). */
 import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
-import type { LogState, StoredRecord, VerifiedHead } from '../store/codec.ts';
+import { localStartIndex, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
@@ -68,7 +68,7 @@ export async function inclusionProofView(store: Store, state: LogState, record: 
   if (!pos.inCurrentTree) {
     const tree = record.v1?.treeID !== undefined ? await retiredTree(store, state, record.v1.treeID) : undefined;
     if (!tree || pos.treeIndex >= tree.head.size) throw apiError('API_NOT_FOUND', `no verified tree head of this entry's shard (tree ${record.v1?.treeID ?? '?'}) covers it`);
-    if (tree.seq === 0 && state.startIndex > 0n) throw apiError('API_NOT_FOUND', `this mirror started at index ${state.startIndex}, so it cannot compute proofs that need the tree before it`);
+    requireWholeTree(state, tree.seq);
     const hashes = await proveInclusionAsync(pos.treeIndex, tree.head.size, store.hashReader(state.name, tree.seq));
     return { logIndex: Number(pos.treeIndex), treeSize: Number(tree.head.size), rootHash: tree.head.rootHash, hashes, checkpoint: tree.head.note };
   }
@@ -102,9 +102,13 @@ export async function consistencyProofView(store: Store, state: LogState, first:
   return { hashes, rootHash: toHex(root) };
 }
 
-/** Proofs need tree hashes from leaf 0; a mirror started later holds only its frontier for the prefix. */
-function requireWholeTree(state: LogState): void {
-  const localStart = BigInt(state.startIndex) - (state.shard?.offset ?? 0n);
-  if (state.shard && state.shard.seq > 0) return; // later trees are always mirrored from their first leaf
-  if (localStart > 0n) throw apiError('API_NOT_FOUND', `this mirror started at index ${state.startIndex}, so it cannot compute proofs that need the tree before it`);
+/**
+ * Proofs need tree hashes from leaf 0 of their tree. Later Rekor v1 trees are always mirrored from their
+ * first leaf; the first one (shard seq 0, or the whole tiles log) only when the mirror started there or
+ * `tlogwatch backfill` has filled it down to there: the state says which (localStartIndex).
+ */
+function requireWholeTree(state: LogState, seq = state.shard?.seq ?? 0): void {
+  if (seq > 0) return;
+  if (localStartIndex(state) === 0n) return;
+  throw apiError('API_NOT_FOUND', `this mirror holds the log from index ${state.startIndex} on, so it cannot compute proofs that need the tree before it (tlogwatch backfill fills it in)`);
 }

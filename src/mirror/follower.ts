@@ -13,22 +13,24 @@
 import { TlogwatchError, describeError, isTlogwatchError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CompactRange } from '../merkle/compact.ts';
-import { verifyConsistency, verifyInclusion } from '../merkle/proof.ts';
-import { frontierFromTiles, verifiedFrontierFromTiles, type TileReader } from '../merkle/tiles.ts';
-import { leafHash } from '../merkle/rfc6962.ts';
+import { verifyConsistency } from '../merkle/proof.ts';
+import { frontierFromTiles, type TileReader } from '../merkle/tiles.ts';
 import { setLogState, type Metrics } from '../metrics.ts';
-import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
+import type { Checkpoint } from '../note/checkpoint.ts';
 import type { NoteVerifier } from '../note/note.ts';
-import { HttpClient, abortableSleep } from '../sources/http.ts';
-import { RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
-import { TilesSource } from '../sources/tiles.ts';
+import { abortableSleep } from '../sources/http.ts';
+import type { RekorV1Source, ShardHead } from '../sources/rekor-v1.ts';
+import type { TilesSource } from '../sources/tiles.ts';
 import type { LeafBatch } from '../sources/types.ts';
 import type { LogState, ShardPosition, VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
-import { ingestBatch } from './ingest.ts';
+import { recordHalt } from './halt.ts';
+import { ingestBatch, storedEntries } from './ingest.ts';
+import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
+import { createUpstream } from './upstream.ts';
 
 export interface FollowerDeps {
   store: Store;
@@ -53,7 +55,6 @@ export type RoundOutcome = 'unchanged' | 'advanced' | 'halted' | 'transient-erro
 export class LogFollower {
   readonly cfg: FollowConfig;
   private readonly deps: FollowerDeps;
-  private readonly http: HttpClient;
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
@@ -62,16 +63,9 @@ export class LogFollower {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
-    const { metrics } = deps;
-    this.http = new HttpClient({
-      requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
-      onAttempt: (a) => {
-        metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);
-        if (!/^2\d\d$|^404$/.test(a.outcome)) metrics.upstreamErrors.inc({ log: cfg.name, code: a.outcome });
-      },
-    });
-    if (cfg.type === 'tiles') this.tiles = new TilesSource({ url: cfg.url, http: this.http, concurrency: cfg.concurrency });
-    else this.v1 = new RekorV1Source({ url: cfg.url, http: this.http, concurrency: cfg.concurrency });
+    const upstream = createUpstream(cfg, deps.metrics);
+    if (upstream.tiles) this.tiles = upstream.tiles;
+    if (upstream.v1) this.v1 = upstream.v1;
   }
 
   private get log(): Logger {
@@ -134,13 +128,7 @@ export class LogFollower {
   }
 
   private async halt(state: LogState, e: TlogwatchError): Promise<void> {
-    const at = Math.floor(this.now() / 1000);
-    const halted: LogState = { ...state, status: 'halted', halt: { code: e.code, message: e.message, at, evidence: { ...e.data } } };
-    const ops = this.deps.hooks?.onIntegrity?.(this.cfg.name, e, halted, at) ?? [];
-    await this.deps.store.putLogState(halted, ops);
-    this.deps.metrics.verificationFailures.inc({ log: this.cfg.name, reason: e.code });
-    setLogState(this.deps.metrics, this.cfg.name, 'halted');
-    this.log.error({ log: this.cfg.name, code: e.code, err: e.message }, 'log misbehaved: halted at its last verified state');
+    await recordHalt(this.deps, state, e, Math.floor(this.now() / 1000));
   }
 
   // ------------------------------------------------------------------ tiles
@@ -182,10 +170,12 @@ export class LogFollower {
     // At `latest` the root comparison below authenticates the frontier; below the checkpoint, a
     // consistency proof from the same tiles must take the frontier's root to the checkpoint's, so a
     // mirror started at N never trusts a tile it has not checked (c2sp.md tiles; RFC 9162 §2.1.4.2).
-    const frontier = want === 0n ? CompactRange.empty() : want === cp.size ? await frontierFromTiles(want, cp.size, read) : await this.verifiedStart(want, cp, note, read);
+    const frontier = want === 0n ? CompactRange.empty() : want === cp.size ? await frontierFromTiles(want, cp.size, read) : await verifiedTilesFrontier(want, cp, note, read);
     state.status = 'following';
     state.startIndex = want;
     state.frontier = frontier.serialize();
+    // What `backfill` extends backwards from (at `latest` it commits only after the root check below).
+    state.startFrontier = state.frontier;
     let checkpoint;
     if (want === cp.size) {
       if (!bytesEqual(frontier.root(), cp.rootHash)) {
@@ -197,19 +187,6 @@ export class LogFollower {
     this.afterVerified(state);
     this.log.info({ log: this.cfg.name, start: want.toString(), size: cp.size.toString() }, 'bootstrapped frontier from tiles');
     return frontier;
-  }
-
-  private async verifiedStart(want: bigint, cp: Checkpoint, note: string, read: TileReader): Promise<CompactRange> {
-    try {
-      return await verifiedFrontierFromTiles(want, cp, read);
-    } catch (e) {
-      if (!(e instanceof TlogwatchError) || !e.code.startsWith('MERKLE_')) throw e;
-      throw new TlogwatchError('VERIFY_TILE_MISMATCH', `the log's tiles do not prove the frontier at ${want} consistent with its signed checkpoint of size ${cp.size}: ${e.message}`, {
-        kind: 'misbehaviour',
-        cause: e,
-        data: evidence('bootstrap-inconsistent', undefined, note, { start: want.toString() }),
-      });
-    }
   }
 
   // ------------------------------------------------------------------ shared catch-up
@@ -282,14 +259,7 @@ export class LogFollower {
         await inFlight;
         inFlight = store
           .commitBatch({
-            entries: result.entries.map((e) => ({
-              record: {
-                entry: e.entry,
-                ...(e.leaf.v1 ? { v1: { logID: e.leaf.v1.logID, treeIndex: e.leaf.treeIndex.toString(), ...(committed.shard ? { treeID: committed.shard.treeID } : {}), ...(e.leaf.v1.signedEntryTimestamp ? { signedEntryTimestamp: e.leaf.v1.signedEntryTimestamp } : {}) } } : {}),
-                ...(e.leaf.attestation ? { attestation: toBase64(e.leaf.attestation) } : {}),
-              },
-              body: e.body,
-            })),
+            entries: storedEntries(result.entries, committed.shard?.treeID),
             nodes: result.nodes,
             state: committed,
             ...(checkpoint ? { checkpoint } : {}),
@@ -425,27 +395,13 @@ export class LogFollower {
     if (want > total) throw new TlogwatchError('CONFIG_INVALID', `start ${want} is beyond the log's size ${total}`, { kind: 'transient' });
     const tree = [...trees].reverse().find((t) => t.offset <= want && (want < t.offset + t.treeSize || t.active)) ?? active;
     const local = want - tree.offset;
-    let frontier = CompactRange.empty();
-    if (local > 0n) {
-      const leaf = await this.v1!.fetchEntryByIndex(want - 1n, tree.offset);
-      const p = leaf?.inclusionProof;
-      if (!leaf || !p || p.treeIndex !== local - 1n || !p.checkpoint) {
-        throw new TlogwatchError('SOURCE_MALFORMED', `entry ${want - 1n} came without a usable inclusion proof to bootstrap from`, { kind: 'transient' });
-      }
-      // The proof must verify against a checkpoint signed by the log for this tree.
-      const { checkpoint } = verifyCheckpoint(p.checkpoint, this.originOf(tree.treeID), this.deps.verifiers);
-      if (checkpoint.size !== p.treeSize || !bytesEqual(checkpoint.rootHash, p.rootHash)) {
-        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', 'inclusion proof root differs from its checkpoint', { kind: 'misbehaviour', data: evidence('bootstrap-proof', undefined, p.checkpoint) });
-      }
-      const lh = leafHash(leaf.body);
-      verifyInclusion(local - 1n, p.treeSize, lh, p.hashes, p.rootHash);
-      frontier = CompactRange.fromInclusionProof(local - 1n, p.treeSize, lh, p.hashes);
-    }
+    const frontier = local > 0n ? (await v1FrontierFromProof(this.v1!, this.deps.verifiers, this.originOf(tree.treeID), tree, local)).frontier : CompactRange.empty();
     const shard: ShardPosition = { treeID: tree.treeID, offset: tree.offset, seq: 0 };
     state.shard = shard;
     state.status = 'following';
     state.startIndex = want;
     state.frontier = frontier.serialize();
+    state.startFrontier = state.frontier; // tree-local, what `backfill` extends backwards from
     await this.deps.store.commitBatch({ entries: [], nodes: [], state });
     this.log.info({ log: this.cfg.name, start: want.toString(), treeID: tree.treeID }, 'bootstrapped frontier from an inclusion proof');
   }

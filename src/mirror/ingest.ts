@@ -16,7 +16,8 @@ import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
-import { bytesEqual, toHex } from '../util/bytes.ts';
+import type { CommitInput } from '../store/store.ts';
+import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 
 /** Levels whose complete-subtree hashes the store keeps (the tile rows): any node is ≤255 hashes away. */
 export const STORED_LEVEL_STEP = 8;
@@ -97,4 +98,16 @@ export function ingestBatch(
     entries.push({ entry, body: leaf.body, leaf });
   }
   return { entries, nodes, frontier: next };
+}
+
+/** What the store keeps of ingested entries; `treeID` names the Rekor v1 tree (shard) they belong to. */
+export function storedEntries(entries: readonly IngestedEntry[], treeID?: string): CommitInput['entries'] {
+  return entries.map((e) => ({
+    record: {
+      entry: e.entry,
+      ...(e.leaf.v1 ? { v1: { logID: e.leaf.v1.logID, treeIndex: e.leaf.treeIndex.toString(), ...(treeID !== undefined ? { treeID } : {}), ...(e.leaf.v1.signedEntryTimestamp ? { signedEntryTimestamp: e.leaf.v1.signedEntryTimestamp } : {}) } } : {}),
+      ...(e.leaf.attestation ? { attestation: toBase64(e.leaf.attestation) } : {}),
+    },
+    body: e.body,
+  }));
 }

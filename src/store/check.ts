@@ -6,8 +6,9 @@
  */
 import { CompactRange } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
+import { withStatement } from '../mirror/ingest.ts';
 import { bytesEqual } from '../util/bytes.ts';
-import { fetchedSize, type LogState } from './codec.ts';
+import { fetchedSize, localStartIndex, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64 } from './keys.ts';
 import { entryTime, indexValues, type Store } from './store.ts';
@@ -17,6 +18,12 @@ export interface LogCheck {
   state: LogState | undefined;
   entries: number;
   indexKeys: number;
+  /**
+   * Which root the stored bodies were hashed to: `full` (the tree from leaf 0), `start-frontier` (the
+   * verified frontier before startIndex plus the bodies), or `none` (the entries span Rekor v1 trees, or
+   * an older store without a start frontier).
+   */
+  rootCheck: 'full' | 'start-frontier' | 'none';
   /** Empty when the log is consistent; otherwise one line per problem (capped at 100). */
   problems: string[];
 }
@@ -44,7 +51,7 @@ async function scan<T>(it: { nextv(size: number): Promise<T[]>; close(): Promise
 export async function checkLog(store: Store, log: string, fullIndex: (index: number) => boolean = () => store.indexMode === 'all'): Promise<LogCheck> {
   const state = await store.getLogState(log);
   const id = state ? await store.logId(log) : undefined;
-  if (id === undefined) return { log, state, entries: 0, indexKeys: 0, problems: [] };
+  if (id === undefined) return { log, state, entries: 0, indexKeys: 0, rootCheck: 'none', problems: [] };
   const problems: string[] = [];
   const problem = (p: string) => void (problems.length < MAX_PROBLEMS && problems.push(p));
   const first = state?.startIndex ?? 0n;
@@ -54,8 +61,11 @@ export async function checkLog(store: Store, log: string, fullIndex: (index: num
   // keys are summarised as (count, sum of key checksums), so one scan of the index bucket can compare
   // them without a read per key.
   const expected = new Map<number, { leafHash: string; keys: number; sum: number; uuidSeen: boolean }>();
-  // With the whole tree stored (started at 0, one shard), the bodies must hash to the frontier's root.
-  const tree = state && first === 0n && !state.shard?.seq && !state.shard?.offset ? CompactRange.empty() : undefined;
+  // When every entry held is in the current tree (tiles, or Rekor v1 still in the tree it started in), the
+  // bodies appended to the frontier before startIndex must give the state's frontier: from leaf 0 when the
+  // store holds the tree from there, else from the verified start frontier.
+  const tree = state ? startRange(state) : undefined;
+  const rootCheck = !tree ? 'none' : tree.size === 0n ? 'full' : 'start-frontier';
   let next = first;
   let entries = 0;
   const prefix = entryKey(id, 0).subarray(0, 3);
@@ -65,14 +75,18 @@ export async function checkLog(store: Store, log: string, fullIndex: (index: num
     next = index + 1n;
     entries++;
     const { record, body } = decodeEntryValue(v, log, Number(index));
-    const e = record.entry;
+    // The record is derived from the body again; the commit indexed the attestation's subjects too.
+    const e = record.attestation ? { ...record.entry } : record.entry;
+    if (record.attestation) withStatement(e, Buffer.from(record.attestation, 'base64'), 'attestation');
     tree?.append(leafHash(body));
     const values = indexValues(e, fullIndex(Number(index)));
     let sum = 0;
     for (const [field, value] of values) sum = (sum + keySum(indexKey(field, value, entryTime(e), id, index))) % TWO48;
     expected.set(Number(index), { leafHash: e.leafHash, keys: values.length, sum, uuidSeen: false });
   });
-  if (tree && state && !bytesEqual(tree.root(), CompactRange.deserialize(state.frontier).root())) problem(`the stored bodies hash to another root than the state's frontier`);
+  if (tree && state && !bytesEqual(tree.root(), CompactRange.deserialize(state.frontier).root())) {
+    problem(`the stored bodies${rootCheck === 'full' ? '' : ', appended to the start frontier,'} hash to another root than the state's frontier`);
+  }
   const held = end > first ? end - first : 0n;
   if (BigInt(entries) !== held || (entries > 0 && next !== end)) problem(`state says ${held} entries from ${first}, the store holds ${entries} ending at ${next}`);
 
@@ -102,5 +116,12 @@ export async function checkLog(store: Store, log: string, fullIndex: (index: num
     else want.uuidSeen = true;
   });
   for (const [index, want] of expected) if (!want.uuidSeen) problem(`entry ${index}: no UUID key`);
-  return { log, state, entries, indexKeys, problems };
+  return { log, state, entries, indexKeys, rootCheck, problems };
+}
+
+/** The frontier the stored entries extend, when they all belong to the current tree. */
+function startRange(state: LogState): CompactRange | undefined {
+  if ((state.shard?.seq ?? 0) > 0) return undefined;
+  if (state.startFrontier) return CompactRange.deserialize(state.startFrontier);
+  return localStartIndex(state) === 0n ? CompactRange.empty() : undefined;
 }

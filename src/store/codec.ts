@@ -46,8 +46,15 @@ export interface LogState {
   status: LogStatus;
   /** Serialized CompactRange over the current tree's leaves [0, frontier size). */
   frontier: Uint8Array;
-  /** First tree index mirrored (when started at `latest` or N > 0). */
+  /** First (virtual) index mirrored: where the mirror started (`latest` or N > 0), lowered by `backfill`. */
   startIndex: bigint;
+  /**
+   * Serialized CompactRange over the leaves before startIndex of the tree the mirror started in (tree-local:
+   * for Rekor v1 the leaves of shard seq 0 before it). Verified when written: at bootstrap against a signed
+   * checkpoint, by `backfill` by reproducing the previous one (src/mirror/backfill.ts). Absent in stores
+   * written before it existed; `backfill` then obtains it verified.
+   */
+  startFrontier?: Uint8Array;
   verified?: VerifiedHead;
   upstream?: { size: bigint; at: number };
   halt?: HaltInfo;
@@ -58,6 +65,24 @@ export interface LogState {
 export function fetchedSize(s: LogState): bigint {
   if (s.frontier.length < 8) throw new TlogwatchError('STORE_CORRUPT', `log ${s.name}: stored frontier is shorter than its size field`, { kind: 'fatal' });
   return (s.shard?.offset ?? 0n) + new DataView(s.frontier.buffer, s.frontier.byteOffset, 8).getBigUint64(0);
+}
+
+/** Size of a serialized CompactRange (its first 8 bytes), without decoding its nodes. */
+export function frontierSize(b: Uint8Array): bigint {
+  if (b.length < 8) throw new TlogwatchError('STORE_CORRUPT', 'stored frontier is shorter than its size field', { kind: 'fatal' });
+  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
+}
+
+/**
+ * How many leaves of the mirror's first tree (tiles: the tree; Rekor v1: shard seq 0) come before the first
+ * entry held: 0 once the store holds that tree from its first leaf, which is what proofs over it need.
+ * Undefined when the state cannot say: a store from before `startFrontier` that has moved on to a later
+ * Rekor v1 tree (its first tree's offset is not in the state).
+ */
+export function localStartIndex(s: LogState): bigint | undefined {
+  if (s.startFrontier) return frontierSize(s.startFrontier);
+  if (!s.shard || s.shard.seq === 0) return s.startIndex - (s.shard?.offset ?? 0n);
+  return s.startIndex === 0n ? 0n : undefined;
 }
 
 /** How many entries of this log the store holds: [startIndex, fetchedSize). */

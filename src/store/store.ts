@@ -50,6 +50,11 @@ export interface CommitInput {
   /** Complete-subtree hashes at tile rows (level % 8 == 0) of the current tree. */
   nodes: Array<{ level: number; index: bigint; hash: Uint8Array }>;
   state: LogState;
+  /**
+   * The tree (Rekor v1 shard sequence) the entries and nodes belong to; default the state's current one.
+   * `backfill` fills the tree the mirror started in, which may be a retired shard by then.
+   */
+  tree?: number;
   /** Appended to the verified-checkpoint history when this batch verified one. */
   checkpoint?: VerifiedHead;
   /** Records other repositories (findings, outbox) want in the same atomic batch. */
@@ -148,6 +153,10 @@ export class Store {
     try {
       await db.open();
     } catch (e) {
+      // LevelDB's LOCK file: another process (a running `tlogwatch serve`) has the store open.
+      if ((e as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
+        throw new TlogwatchError('STORE_LOCKED', `the store at ${dir} is in use by another process (a running tlogwatch serve?)`, { kind: 'fatal', cause: e });
+      }
       throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${dir}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
     }
     const store = new Store(db, opts.indexMode ?? 'all');
@@ -253,7 +262,8 @@ export class Store {
   async commitBatch(input: CommitInput): Promise<void> {
     const { state } = input;
     const id = await this.logId(state.name);
-    const tree = state.shard?.seq ?? 0;
+    const current = state.shard?.seq ?? 0;
+    const tree = input.tree ?? current;
     const ops: BatchOp[] = [];
     for (const { record, body } of input.entries) {
       const e = record.entry;
@@ -264,7 +274,7 @@ export class Store {
       for (const [field, value] of indexValues(e, full)) ops.push({ type: 'put', key: indexKey(field, value, t, id, e.index), value: EMPTY });
     }
     for (const n of input.nodes) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
-    for (const n of preStartNodes(state)) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
+    if (tree === current) for (const n of preStartNodes(state)) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
     if (input.checkpoint) ops.push({ type: 'put', key: checkpointKey(id, tree, input.checkpoint.size), value: encodeJson(input.checkpoint) });
     ops.push({ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) });
     if (input.extraOps) ops.push(...input.extraOps);

@@ -24,11 +24,13 @@ type Db = Level<Uint8Array, Uint8Array>;
 export function preStartNodes(state: LogState): Array<{ level: number; index: bigint; hash: Uint8Array }> {
   const localStart = state.startIndex - (state.shard?.offset ?? 0n);
   if (localStart <= 0n) return [];
-  const range = CompactRange.deserialize(state.frontier);
+  return frontierNodes(CompactRange.deserialize(state.frontier)).filter((n) => (n.index + 1n) << BigInt(n.level) <= localStart);
+}
+
+/** A frontier's nodes with their (level, index) in the tree, largest first. */
+export function frontierNodes(range: CompactRange): Array<{ level: number; index: bigint; hash: Uint8Array }> {
   const hashes = range.nodes();
-  return frontierNodeIds(range.size)
-    .map((n, i) => ({ ...n, hash: hashes[i]! }))
-    .filter((n) => (n.index + 1n) << BigInt(n.level) <= localStart);
+  return frontierNodeIds(range.size).map((n, i) => ({ ...n, hash: hashes[i]! }));
 }
 
 /** Node (level, index) of a log's tree `tree` (Rekor v1 shard sequence; 0 for tiles). */

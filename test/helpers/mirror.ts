@@ -8,7 +8,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { LogFollower } from '../../src/mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from '../../src/mirror/types.ts';
 import { Store } from '../../src/store/store.ts';
-import { checkpointVerifierForTlog, parseTrustedRoot } from '../../src/trust/trusted-root.ts';
+import { checkpointVerifierForTlog, parseTrustedRoot, type TlogTrust } from '../../src/trust/trusted-root.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../sim/index.ts';
 import { readJson } from './realdata.ts';
 
@@ -18,16 +18,21 @@ export interface Harness {
   follower: LogFollower;
   metrics: ReturnType<typeof createMetrics>;
   dataDir: string;
+  /** Where the store is: dataDir itself, or `<dataDir>/store` (the CLI's layout) with `{ cliLayout: true }`. */
+  storeDir: string;
+  /** The simulator's log in its trusted root (keys that verify its checkpoints). */
+  tlog: TlogTrust;
   cleanup(): Promise<void>;
 }
 
-export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks): Promise<Harness> {
+export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks, opts: { cliLayout?: boolean } = {}): Promise<Harness> {
   const out = mkdtempSync(join(tmpdir(), 'tlogwatch-sim-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'tlogwatch-data-'));
   const s = await startSimulator({ ...sim, out, log: () => {} });
   const root = parseTrustedRoot(readJson(s.trustedRootPath));
   const tlog = root.tlogs[0]!;
-  const store = await Store.open(dataDir);
+  const storeDir = opts.cliLayout ? join(dataDir, 'store') : dataDir;
+  const store = await Store.open(storeDir);
   const metrics = createMetrics({ defaultMetrics: false });
   const follower = new LogFollower(
     {
@@ -50,6 +55,8 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
     follower,
     metrics,
     dataDir,
+    storeDir,
+    tlog,
     async cleanup() {
       await s.close();
       await store.close().catch(() => undefined);

@@ -1,0 +1,175 @@
+/**
+ * `tlogwatch backfill --config FILE [--log NAME] [--to N] [--batch-size N]`: fills in the entries before
+ * where each log's mirror started, verified as strictly as the forward mirror (src/mirror/backfill.ts),
+ * with the config's rules evaluated on them. The daemon must be stopped: it holds the store's lock, and the
+ * store has one writer per log.
+ *
+ * Exit codes: 0 done or nothing to do; 1 the log misbehaved (it is halted, with a log-integrity finding)
+ * or was already halted; 2 usage, config, trust or store problems, or a log not ready to backfill; 3 the log
+ * could not be read (nothing is lost: run again to resume); 130/143 stopped by SIGINT/SIGTERM after the
+ * batch in progress committed (run again to resume).
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/load.ts';
+import { followedLogs, findingWriter, channelsOf, mirrorHooks } from '../daemon.ts';
+import { describeError, isTlogwatchError } from '../errors.ts';
+import { createLogger } from '../logger.ts';
+import { createMetrics } from '../metrics.ts';
+import { Backfiller, type BackfillResult } from '../mirror/backfill.ts';
+import { loadRules } from '../monitor/load.ts';
+import type { RuleSet } from '../monitor/compile.ts';
+import { Store } from '../store/store.ts';
+import { resolveTrust } from '../trust/tuf.ts';
+import { checkpointVerifierForTlog } from '../trust/trusted-root.ts';
+
+const USAGE = 'usage: tlogwatch backfill --config FILE [--log NAME] [--to N] [--batch-size N]';
+const HELP = `${USAGE}
+
+Fills in the entries before where each configured log's mirror started (start: latest or N), down to
+index N (--to; default the first leaf of the tree the mirror started in), verified like the forward
+mirror, with the config's rules evaluated on them. Stop tlogwatch serve first. Ctrl-C stops after the
+batch in progress commits; run again to resume. Rekor v1: shards retired before the one the mirror
+started in are not backfilled.
+
+  --config FILE      the config tlogwatch serve runs with (data directory, logs, trust, rules)
+  --log NAME         only this log (default: every configured log)
+  --to N             stop at index N (default: the first leaf of the tree the mirror started in)
+  --batch-size N     entries per verified, atomically committed batch (10..100000; default the log's batchSize)
+
+Exit: 0 done, 1 log misbehaviour (the log is halted), 2 usage/config/store, 3 upstream unavailable (run again),
+130/143 interrupted (run again).`;
+
+const EXIT = { ok: 0, misbehaviour: 1, usage: 2, transient: 3 } as const;
+
+function fail(message: string, code: number = EXIT.usage): number {
+  process.stderr.write(`tlogwatch backfill: ${message}\n`);
+  return code;
+}
+
+/** Exit code of a failed log, and the line that says what to do. */
+function classify(e: unknown): { code: number; message: string } {
+  const text = describeError(e);
+  if (isTlogwatchError(e) && e.kind === 'misbehaviour') return { code: EXIT.misbehaviour, message: `${text}; nothing of that batch was committed, the log is halted and a log-integrity finding records the evidence` };
+  if (isTlogwatchError(e, 'BACKFILL_REFUSED')) return { code: e.data['reason'] === 'halted' ? EXIT.misbehaviour : EXIT.usage, message: text };
+  if (isTlogwatchError(e) && e.kind === 'transient') return { code: EXIT.transient, message: `${text}; what was committed stays, run again to resume` };
+  return { code: EXIT.usage, message: text };
+}
+
+function report(r: BackfillResult): string {
+  const out: string[] = [];
+  if (r.status === 'nothing-to-do') out.push(`nothing to backfill: the mirror holds the log from index ${r.after}${r.target > r.treeStart ? ` (--to ${r.target})` : ''}`);
+  else if (r.status === 'complete') out.push(`done: ${r.entries} entries verified and stored; the mirror now holds the log from index ${r.after}`);
+  else out.push(`stopped after ${r.entries} entries; the mirror holds the log from index ${r.after}: run again to resume`);
+  if (r.treeStart > 0n && r.after === r.treeStart) out.push(`entries before index ${r.treeStart} are in Rekor v1 shards retired before this mirror started; backfilling those is out of scope`);
+  return out.map((l) => `backfill ${r.log}: ${l}\n`).join('');
+}
+
+export async function backfillCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string' }, log: { type: 'string' }, to: { type: 'string' }, 'batch-size': { type: 'string' }, help: { type: 'boolean' } } }));
+  } catch (e) {
+    return fail(`${describeError(e)}\n${USAGE}`);
+  }
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return EXIT.ok;
+  }
+  if (!values.config) return fail(`--config FILE is required\n${USAGE}`);
+  if (values.to !== undefined && !/^(0|[1-9]\d{0,19})$/.test(values.to)) return fail(`--to must be a log index (0, 1, 2, …), got ${JSON.stringify(values.to)}`);
+  const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
+  if (batchSize !== undefined && !(/^\d+$/.test(values['batch-size']!) && batchSize >= 10 && batchSize <= 100_000)) {
+    return fail(`--batch-size must be a whole number from 10 to 100000, got ${JSON.stringify(values['batch-size'])}`);
+  }
+  const to = values.to === undefined ? undefined : BigInt(values.to);
+
+  let config;
+  try {
+    config = loadConfig(values.config);
+  } catch (e) {
+    return fail(describeError(e));
+  }
+  const logger = createLogger({ level: config.log.level });
+  let logs;
+  let rules: RuleSet = { rules: [] };
+  try {
+    const trust = await resolveTrust({
+      ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
+      signingConfigs: config.signingConfigs,
+      cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
+      onWarning: (message) => logger.warn(message),
+    });
+    logs = followedLogs(config, trust, new Date());
+    if (config.rules) rules = loadRules(config.rules, undefined, (message) => process.stderr.write(`${message}\n`));
+  } catch (e) {
+    return fail(describeError(e));
+  }
+  if (values.log !== undefined) {
+    logs = logs.filter((l) => l.follow.name === values.log);
+    if (logs.length === 0) return fail(`no log named ${values.log} in ${values.config}`);
+  }
+
+  const storeDir = join(config.dataDir, 'store');
+  if (!existsSync(join(storeDir, 'CURRENT'))) return fail(`no store at ${storeDir}: nothing has been mirrored yet (run tlogwatch serve first)`);
+  let store: Store;
+  try {
+    store = await Store.open(storeDir, { indexMode: config.index });
+  } catch (e) {
+    if (isTlogwatchError(e, 'STORE_LOCKED')) return fail(`${e.message}: stop tlogwatch serve first (it holds the store while it runs)`);
+    return fail(describeError(e));
+  }
+
+  const metrics = createMetrics({ defaultMetrics: false });
+  // The daemon's writer and hooks: findings from history are stored and queued for the channels, and
+  // delivered by the notifier the next time tlogwatch serve runs.
+  const write = findingWriter(channelsOf(config));
+  const hooks = mirrorHooks(() => rules, metrics, logger, write);
+  const abort = new AbortController();
+  let stoppedBy: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppedBy) process.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: at once (each batch is one atomic write)
+    stoppedBy = signal;
+    process.stderr.write(`tlogwatch backfill: ${signal}: stopping after the batch in progress commits (again to stop at once)\n`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let code: number = EXIT.ok;
+  const worse = (c: number) => {
+    const rank = [EXIT.ok, EXIT.transient, EXIT.usage, EXIT.misbehaviour];
+    if (rank.indexOf(c as 0) > rank.indexOf(code as 0)) code = c;
+  };
+  try {
+    for (const { follow, tlog } of logs) {
+      if (abort.signal.aborted) break;
+      const backfiller = new Backfiller(follow, { store, metrics, logger: logger.child({ log: follow.name }), verifiers: [checkpointVerifierForTlog(tlog)], hooks });
+      try {
+        const state = await store.getLogState(follow.name);
+        if (!state || state.status === 'bootstrapping') {
+          process.stdout.write(`backfill ${follow.name}: nothing to backfill: the log has not been mirrored yet\n`);
+          continue;
+        }
+        const result = await backfiller.run({
+          ...(to !== undefined ? { to } : {}),
+          ...(batchSize !== undefined ? { batchSize } : {}),
+          signal: abort.signal,
+          onBatch: (p) => process.stdout.write(`backfill ${p.log}: verified and stored [${p.from}, ${p.to}); ${p.from - p.target} to go\n`),
+        });
+        process.stdout.write(report(result));
+      } catch (e) {
+        const { code: c, message } = classify(e);
+        process.stderr.write(`tlogwatch backfill: ${follow.name}: ${message}\n`);
+        worse(c);
+      }
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await store.close();
+  }
+  if (code === EXIT.ok && stoppedBy) return stoppedBy === 'SIGINT' ? 130 : 143;
+  return code;
+}

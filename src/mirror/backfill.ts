@@ -1,0 +1,322 @@
+/**
+ * Backfill: the entries before where a mirror started (`start: latest` or `N`), fetched backwards and
+ * verified as strictly as the forward mirror (DESIGN.md principles 1 and 2). The store stays contiguous:
+ * it holds [startIndex, fetched), and each batch lowers startIndex.
+ *
+ *   F(b) = the verified frontier over [0, b), b = startIndex  (LogState.startFrontier, or obtained verified)
+ *   while b > target:
+ *     a = max(target, b - batch)
+ *     C(a) = candidate frontier over [0, a) from the log    (tiles: frontierFromTiles; v1: inclusion proof of a-1)
+ *     leaves [a, b) ──ingestBatch from C(a)──▶ frontier'   (leaf hashes, level-0 tile check, decoding, tree nodes)
+ *     frontier' ≠ F(b) ──▶ misbehaviour: nothing of the batch is committed; the log halts with the evidence
+ *     commit entries + indexes + tree nodes + findings + state {startIndex: a, startFrontier: C(a)}, one batch
+ *     b = a, F(b) = C(a)
+ *
+ * Why it is sound. F(b) is authenticated: the forward mirror's verified roots were recomputed from it, or it
+ * was verified against a signed checkpoint at bootstrap, or by the batch before. Each node of F(b) is the
+ * MTH of a perfect subtree of [0, b) (RFC 9162 §2.1.1), and appending [a, b) to C(a) computes exactly those
+ * MTHs from C(a)'s nodes and the new leaf hashes, every one of which is an input of some F(b) node. So when
+ * the result equals F(b), a collision-resistant hash pins each leaf hash of [a, b) (hence each body) and
+ * each node of C(a): nothing the log served is trusted, and C(a) is the verified frontier of the next
+ * batch. Tiles: https://c2sp.org/tlog-tiles (entry bundles, level-0 tiles, the tiles a frontier is read from).
+ *
+ * Rekor v1: Merkle math is per tree (rekor.md §1.5). Backfill fills the tree the mirror started in (shard
+ * seq 0 of this mirror) down to its first leaf; shards retired before it are out of scope.
+ */
+import { TlogwatchError, isTlogwatchError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import { CompactRange } from '../merkle/compact.ts';
+import { verifyConsistency } from '../merkle/proof.ts';
+import { frontierFromTiles, type TileReader } from '../merkle/tiles.ts';
+import type { Metrics } from '../metrics.ts';
+import type { NoteVerifier } from '../note/note.ts';
+import type { RekorV1Source } from '../sources/rekor-v1.ts';
+import type { TilesSource } from '../sources/tiles.ts';
+import type { LeafBatch } from '../sources/types.ts';
+import { frontierSize, type LogState, type VerifiedHead } from '../store/codec.ts';
+import type { Store } from '../store/store.ts';
+import { frontierNodes } from '../store/tree-hashes.ts';
+import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { evidence } from './checkpoint-decision.ts';
+import { recordHalt } from './halt.ts';
+import { ingestBatch, storedEntries } from './ingest.ts';
+import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
+import type { FollowConfig, MirrorHooks } from './types.ts';
+import { createUpstream } from './upstream.ts';
+
+export interface BackfillDeps {
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  verifiers: readonly NoteVerifier[];
+  /** The daemon's hooks: rules see backfilled entries; misbehaviour raises `log-integrity`. */
+  hooks?: MirrorHooks;
+  /** Milliseconds; injectable for tests. */
+  now?: () => number;
+}
+
+export interface BackfillOptions {
+  /** Virtual index to fill down to; default (and floor) the first leaf of the tree the mirror started in. */
+  to?: bigint;
+  /** Leaves per committed batch; default the log's batchSize (tiles: whole 256-entry bundles). */
+  batchSize?: number;
+  /** Stop once the batch in progress has committed. */
+  signal?: AbortSignal;
+  /** After each commit: the range just committed, virtual indexes. */
+  onBatch?: (p: { log: string; from: bigint; to: bigint; target: bigint }) => void;
+}
+
+export interface BackfillResult {
+  log: string;
+  status: 'complete' | 'nothing-to-do' | 'interrupted';
+  /** startIndex before and after this run (virtual). */
+  before: bigint;
+  after: bigint;
+  /** Where this run was to stop (virtual). */
+  target: bigint;
+  /** Virtual index of the first leaf of the tree the mirror started in (Rekor v1: earlier shards are out of scope). */
+  treeStart: bigint;
+  entries: bigint;
+}
+
+/** The tree the mirror started in: where its leaves are, and the checkpoint that authenticates them. */
+interface StartTree {
+  /** Tree sequence in this mirror (store keys). */
+  seq: number;
+  /** Virtual index of its leaf 0. */
+  offset: bigint;
+  /** Rekor v1 tree ID, and the origin its checkpoints carry. */
+  treeID?: string;
+  origin: string;
+  /** Its latest verified checkpoint: size, root and the signed note. */
+  head: VerifiedHead;
+  /** Tree-local startIndex. */
+  local: bigint;
+}
+
+const refused = (reason: string, message: string) => new TlogwatchError('BACKFILL_REFUSED', message, { kind: 'fatal', data: { reason } });
+
+/** A failed check on what the log served, as misbehaviour with the evidence (a merkle or note error inside). */
+function misbehaviour(e: unknown, code: 'VERIFY_ROOT_MISMATCH' | 'VERIFY_TILE_MISMATCH' | 'VERIFY_BAD_CHECKPOINT', message: string, data: Record<string, unknown>): unknown {
+  if (!isTlogwatchError(e) || !/^(MERKLE_|NOTE_|CHECKPOINT_)/.test(e.code)) return e;
+  return new TlogwatchError(code, `${message}: ${e.message}`, { kind: 'misbehaviour', cause: e, data });
+}
+
+export class Backfiller {
+  readonly cfg: FollowConfig;
+  private readonly deps: BackfillDeps;
+  private readonly tiles?: TilesSource;
+  private readonly v1?: RekorV1Source;
+  private readonly now: () => number;
+
+  constructor(cfg: FollowConfig, deps: BackfillDeps) {
+    this.cfg = cfg;
+    this.deps = deps;
+    this.now = deps.now ?? Date.now;
+    const upstream = createUpstream(cfg, deps.metrics);
+    if (upstream.tiles) this.tiles = upstream.tiles;
+    if (upstream.v1) this.v1 = upstream.v1;
+  }
+
+  /**
+   * Fills the log down to `opts.to`. Throws BACKFILL_REFUSED (fatal) when the state does not allow it, a
+   * transient error when the log cannot be read (state as committed so far; re-run to resume), and
+   * misbehaviour after halting the log.
+   */
+  async run(opts: BackfillOptions = {}): Promise<BackfillResult> {
+    const { store } = this.deps;
+    const state = await store.getLogState(this.cfg.name);
+    if (!state || state.status === 'bootstrapping') throw refused('not-mirrored', `log ${this.cfg.name} has not been mirrored yet: run tlogwatch serve until it follows the log`);
+    if (state.status === 'halted') {
+      throw refused('halted', `log ${this.cfg.name} is halted (${state.halt?.code ?? '?'}: ${state.halt?.message ?? ''}); its mirror is not extended until the cause is understood`);
+    }
+    const tree = await this.startTree(state);
+    const treeStart = tree.offset;
+    const target = opts.to === undefined || opts.to < treeStart ? treeStart : opts.to;
+    const result = { log: this.cfg.name, before: state.startIndex, after: state.startIndex, target, treeStart, entries: 0n };
+    if (target >= state.startIndex) return { ...result, status: 'nothing-to-do' };
+    try {
+      const filled = await this.fill(state, tree, target - tree.offset, opts);
+      return { ...result, after: filled.startIndex, entries: state.startIndex - filled.startIndex, status: filled.startIndex === target ? 'complete' : 'interrupted' };
+    } catch (e) {
+      if (isTlogwatchError(e) && e.kind === 'misbehaviour') {
+        const latest = (await store.getLogState(this.cfg.name)) ?? state;
+        await recordHalt(this.deps, latest, e, Math.floor(this.now() / 1000));
+      }
+      throw e;
+    }
+  }
+
+  /** Which tree the mirror started in, and its latest verified checkpoint (from the store only). */
+  private async startTree(state: LogState): Promise<StartTree> {
+    const notVerified = () => refused('no-verified-checkpoint', `log ${this.cfg.name} has no verified checkpoint of the tree it started in yet: let tlogwatch serve catch up and verify one, then backfill`);
+    if (this.cfg.type === 'tiles') {
+      if (!state.verified) throw notVerified();
+      return { seq: 0, offset: 0n, origin: this.cfg.origin, head: state.verified, local: state.startIndex };
+    }
+    const shard = state.shard;
+    if (!shard) throw new TlogwatchError('STORE_CORRUPT', `Rekor v1 log ${this.cfg.name} has no shard position in its state`, { kind: 'fatal' });
+    if (shard.seq === 0) {
+      if (!state.verified) throw notVerified();
+      return { seq: 0, offset: shard.offset, treeID: shard.treeID, origin: `${this.cfg.origin} - ${shard.treeID}`, head: state.verified, local: state.startIndex - shard.offset };
+    }
+    // The first tree is retired: its final verified head is the newest checkpoint of tree 0, and trees are
+    // contiguous in virtual indexes, so its offset is the current one less the retired trees' sizes.
+    const finals: VerifiedHead[] = [];
+    for (let seq = 0; seq < shard.seq; seq++) {
+      const head = (await this.deps.store.listCheckpoints(this.cfg.name, { limit: 1, tree: seq })).checkpoints[0];
+      if (!head) throw new TlogwatchError('STORE_CORRUPT', `retired tree ${seq} of ${this.cfg.name} has no verified final checkpoint`, { kind: 'fatal' });
+      finals.push(head);
+    }
+    const head = finals[0]!;
+    const offset = shard.offset - finals.reduce((sum, f) => sum + f.size, 0n);
+    const origin = head.note.slice(0, head.note.indexOf('\n'));
+    const prefix = `${this.cfg.origin} - `;
+    if (!origin.startsWith(prefix)) throw new TlogwatchError('STORE_CORRUPT', `the first tree's checkpoint of ${this.cfg.name} has origin "${origin}", not "${prefix}<treeID>"`, { kind: 'fatal' });
+    const local = state.startIndex - offset;
+    if (local < 0n || local > head.size) throw new TlogwatchError('STORE_CORRUPT', `startIndex ${state.startIndex} of ${this.cfg.name} is not in its first tree [${offset}, ${offset + head.size})`, { kind: 'fatal' });
+    return { seq: 0, offset, treeID: origin.slice(prefix.length), origin, head, local };
+  }
+
+  private async fill(state: LogState, tree: StartTree, target: bigint, opts: BackfillOptions): Promise<LogState> {
+    const { store, metrics, hooks } = this.deps;
+    let verified = await this.startFrontier(state, tree);
+    if (!state.startFrontier) {
+      state = { ...state, startFrontier: verified.serialize() };
+      await store.putLogState(state);
+      this.deps.logger.info({ log: this.cfg.name, start: state.startIndex.toString() }, 'recorded the verified start frontier');
+    }
+    const batch = opts.batchSize ?? this.cfg.batchSize;
+    const step = BigInt(this.cfg.type === 'tiles' ? Math.max(256, Math.floor(batch / 256) * 256) : Math.max(1, batch));
+    // Tiles: start batches on bundle boundaries, so each bundle is fetched once.
+    const startOf = (b: bigint) => {
+      let a = b - step;
+      if (this.cfg.type === 'tiles' && a > 0n && a % 256n !== 0n) a += 256n - (a % 256n);
+      return a < target ? target : a;
+    };
+    const fetchFrom = (b: bigint) => {
+      const a = startOf(b);
+      const fetched = this.fetchRange(tree, a, b);
+      fetched.catch(() => undefined); // awaited below; not an unhandled rejection while this batch commits
+      return { a, b, fetched };
+    };
+    // Two stages: the next batch is fetched while this one is verified and committed.
+    let next: ReturnType<typeof fetchFrom> | undefined = opts.signal?.aborted ? undefined : fetchFrom(tree.local);
+    while (next) {
+      const { a, b } = next;
+      const began = performance.now();
+      const { candidate, leaves, note } = await next.fetched;
+      next = a > target && !opts.signal?.aborted ? fetchFrom(a) : undefined;
+      const now = Math.floor(this.now() / 1000);
+      const result = this.ingest(tree, candidate, leaves, now);
+      if (!bytesEqual(result.frontier.serialize(), verified.serialize())) {
+        throw new TlogwatchError(
+          'VERIFY_ROOT_MISMATCH',
+          `entries [${tree.offset + a}, ${tree.offset + b}) with the log's frontier before them recompute root ${toHex(result.frontier.root())} for size ${b}, but the verified frontier there has root ${toHex(verified.root())}: the log serves a history it did not sign`,
+          {
+            kind: 'misbehaviour',
+            data: evidence('backfill-mismatch', tree.head, note ?? tree.head.note, {
+              from: (tree.offset + a).toString(),
+              to: (tree.offset + b).toString(),
+              ...(tree.treeID ? { treeID: tree.treeID } : {}),
+              recomputedRoot: toBase64(result.frontier.root()),
+              verifiedStartRoot: toBase64(verified.root()),
+            }),
+          },
+        );
+      }
+      state = { ...state, startIndex: tree.offset + a, startFrontier: candidate.serialize() };
+      await store.commitBatch({
+        entries: storedEntries(result.entries, tree.treeID),
+        // The candidate's nodes are now verified: stored at their own level, proofs can span the new start.
+        nodes: [...result.nodes, ...frontierNodes(candidate)],
+        state,
+        tree: tree.seq,
+        extraOps: hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [],
+        ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}),
+      });
+      for (const e of result.entries) metrics.entriesIngested.inc({ log: this.cfg.name, kind: e.entry.kind });
+      metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
+      hooks?.afterCommit?.(this.cfg.name);
+      opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: tree.offset + target });
+      verified = candidate;
+      if (opts.signal?.aborted) break; // this batch committed; the one prefetched is dropped
+    }
+    return state;
+  }
+
+  /** ingestBatch, with the verified checkpoint added to the evidence of a leaf that differs from the log's tile. */
+  private ingest(tree: StartTree, candidate: CompactRange, leaves: LeafBatch, now: number) {
+    try {
+      return ingestBatch(this.cfg.name, this.cfg.type, candidate, leaves, now);
+    } catch (e) {
+      if (!isTlogwatchError(e) || e.kind !== 'misbehaviour') throw e;
+      throw new TlogwatchError(e.code, e.message, { kind: 'misbehaviour', cause: e, data: evidence('backfill-leaf', tree.head, tree.head.note, { ...e.data }) });
+    }
+  }
+
+  /** F(startIndex): recorded in the state, or (stores from before it was) obtained from the log and verified against the store's checkpoint. */
+  private async startFrontier(state: LogState, tree: StartTree): Promise<CompactRange> {
+    if (state.startFrontier) {
+      if (frontierSize(state.startFrontier) !== tree.local) {
+        throw new TlogwatchError('STORE_CORRUPT', `the start frontier of ${this.cfg.name} has size ${frontierSize(state.startFrontier)}, its start is leaf ${tree.local}`, { kind: 'fatal' });
+      }
+      return CompactRange.deserialize(state.startFrontier);
+    }
+    if (this.tiles) {
+      const read: TileReader = (l, n, w) => this.tiles!.fetchTile(l, n, w);
+      return verifiedTilesFrontier(tree.local, tree.head, tree.head.note, read, tree.head);
+    }
+    // Rekor v1: the inclusion proof of leaf startIndex-1 gives the frontier against a checkpoint the log
+    // signed; that checkpoint must be the store's verified one or proven consistent with it (RFC 9162 §2.1.4).
+    const { frontier, checkpoint: cp, note } = await this.v1Frontier(tree, tree.local);
+    const head = tree.head;
+    if (cp.size === head.size) {
+      if (!bytesEqual(cp.rootHash, head.rootHash)) {
+        throw new TlogwatchError('VERIFY_FORK', `two different roots signed for size ${cp.size}`, { kind: 'misbehaviour', data: evidence('fork', head, note) });
+      }
+      return frontier;
+    }
+    const [first, last] = cp.size < head.size ? [cp, head] : [head, cp];
+    const proof = await this.v1!.fetchConsistencyProof(first.size, last.size, tree.treeID!);
+    try {
+      verifyConsistency(first.size, last.size, proof, first.rootHash, last.rootHash);
+    } catch (e) {
+      throw new TlogwatchError('VERIFY_FORK', `the checkpoint of size ${cp.size} that proves the start frontier is not consistent with the verified checkpoint ${head.size}: ${(e as Error).message}`, {
+        kind: 'misbehaviour',
+        cause: e,
+        data: evidence('inconsistent', head, note, { consistencyProof: proof.map(toBase64) }),
+      });
+    }
+    return frontier;
+  }
+
+  private async v1Frontier(tree: StartTree, local: bigint) {
+    try {
+      return await v1FrontierFromProof(this.v1!, this.deps.verifiers, tree.origin, tree, local);
+    } catch (e) {
+      throw misbehaviour(e, 'VERIFY_BAD_CHECKPOINT', `entry ${tree.offset + local - 1n}'s inclusion proof does not verify against the checkpoint it comes with`, evidence('bad-inclusion-proof', tree.head, tree.head.note, { index: (tree.offset + local - 1n).toString() }));
+    }
+  }
+
+  /** The candidate frontier over [0, a) and the leaves [a, b) of the start tree, unverified. */
+  private async fetchRange(tree: StartTree, a: bigint, b: bigint): Promise<{ candidate: CompactRange; leaves: LeafBatch; note?: string }> {
+    if (this.tiles) {
+      const src = this.tiles;
+      const read: TileReader = (l, n, w) => src.fetchTile(l, n, w);
+      const candidate = (async () => {
+        if (a === 0n) return CompactRange.empty();
+        try {
+          return await frontierFromTiles(a, tree.head.size, read);
+        } catch (e) {
+          throw misbehaviour(e, 'VERIFY_TILE_MISMATCH', `the log's tiles for the frontier at ${a} are malformed`, evidence('backfill-tiles', tree.head, tree.head.note, { start: a.toString() }));
+        }
+      })();
+      const [c, leaves] = await Promise.all([candidate, src.fetchLeaves(a, b, tree.head.size)]);
+      return { candidate: c, leaves };
+    }
+    const src = this.v1!;
+    const [proven, leaves] = await Promise.all([a === 0n ? undefined : this.v1Frontier(tree, a), src.fetchLeaves(tree.offset + a, tree.offset + b, tree.offset)]);
+    return { candidate: proven?.frontier ?? CompactRange.empty(), leaves: { leaves }, ...(proven ? { note: proven.note } : {}) };
+  }
+}

@@ -1,0 +1,25 @@
+/** A log's upstream client, as the follower and `backfill` both build it: one HttpClient (retries, timeouts, Retry-After, rate budget) per log. */
+import type { Metrics } from '../metrics.ts';
+import { HttpClient } from '../sources/http.ts';
+import { RekorV1Source } from '../sources/rekor-v1.ts';
+import { TilesSource } from '../sources/tiles.ts';
+import type { FollowConfig } from './types.ts';
+
+export interface Upstream {
+  http: HttpClient;
+  tiles?: TilesSource;
+  v1?: RekorV1Source;
+}
+
+export function createUpstream(cfg: FollowConfig, metrics: Metrics): Upstream {
+  const http = new HttpClient({
+    requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
+    onAttempt: (a) => {
+      metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);
+      if (!/^2\d\d$|^404$/.test(a.outcome)) metrics.upstreamErrors.inc({ log: cfg.name, code: a.outcome });
+    },
+  });
+  return cfg.type === 'tiles'
+    ? { http, tiles: new TilesSource({ url: cfg.url, http, concurrency: cfg.concurrency }) }
+    : { http, v1: new RekorV1Source({ url: cfg.url, http, concurrency: cfg.concurrency }) };
+}

@@ -1,0 +1,251 @@
+/**
+ * `tlogwatch backfill` as a real process through bin/tlogwatch.js, against the simulator and a store
+ * mirrored from `latest`: usage errors, a store locked by a running `serve`, nothing to backfill, a full
+ * backfill with the config's rules, a lying log (exit 1, the log halted), and resuming after SIGTERM and
+ * kill -9 with nothing lost or doubled (checkLog).
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { checkLog } from '../../src/store/check.ts';
+import { FindingsRepo } from '../../src/store/findings.ts';
+import { Store } from '../../src/store/store.ts';
+import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
+
+const run = promisify(execFile);
+const BIN = 'bin/tlogwatch.js';
+
+async function tlogwatch(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { maxBuffer: 16 << 20, env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const exited = (c: ChildProcess) => new Promise<number | null>((r) => (c.exitCode !== null || c.signalCode !== null ? r(c.exitCode) : c.once('exit', (code) => r(code))));
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+/**
+ * A simulator mirrored into `<dataDir>/store` from `start` up to its size, the store closed again, and the
+ * config file `serve` and `backfill` run with.
+ */
+async function mirrored(api: 'tiles' | 'v1', entries: number, start: bigint | 'latest', seed: string, opts: { batchSize?: number; rules?: string; shards?: number } = {}): Promise<{ config: string }> {
+  h = await harness({ api, entries, seed, ...(opts.shards ? { shards: opts.shards } : {}) }, { start, batchSize: opts.batchSize ?? 256 }, undefined, { cliLayout: true });
+  await roundsUntil(h, async () => {
+    const s = await h!.store.getLogState('sim');
+    return s?.verified !== undefined && s.verified.size + (s.shard?.offset ?? 0n) === BigInt(entries);
+  });
+  await h.store.close();
+  const config = join(h.dataDir, 'tlogwatch.yaml');
+  writeFileSync(
+    config,
+    [
+      `dataDir: ${h.dataDir}`,
+      'listen: 127.0.0.1:0',
+      `trustedRoot: ${h.sim.trustedRootPath}`,
+      ...(opts.rules ? [`rules: ${opts.rules}`] : []),
+      'log: { level: warn }',
+      'logs:',
+      `  - { name: sim, type: ${api === 'v1' ? 'rekor-v1' : 'tiles'}, url: '${h.sim.url}', start: ${start === 'latest' ? 'latest' : start}, requestsPerMinute: 0, batchSize: ${opts.batchSize ?? 256}, pollInterval: 200ms }`,
+      '',
+    ].join('\n'),
+  );
+  return { config };
+}
+
+/** Opens the store (the CLI must have exited), runs `fn`, closes it. */
+async function withStore<T>(fn: (s: Store) => Promise<T>): Promise<T> {
+  const store = await Store.open(h!.storeDir);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('tlogwatch backfill: usage', () => {
+  it('rejects bad arguments with exit 2 and says what is wrong', async () => {
+    const { config } = await mirrored('tiles', 300, 'latest', 'bf-usage');
+    const cases: Array<[string[], RegExp]> = [
+      [[], /--config FILE is required/],
+      [['--config', config, '--to', 'ten'], /--to must be a log index/],
+      [['--config', config, '--to', '-1'], /--to|argument/],
+      [['--config', config, '--batch-size', '5'], /--batch-size must be a whole number from 10 to 100000/],
+      [['--config', config, '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['--config', config, '--log', 'nope'], /no log named nope/],
+      [['--config', join(h!.dataDir, 'missing.yaml')], /missing\.yaml/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await tlogwatch(['backfill', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(message);
+    }
+    const help = await tlogwatch(['backfill', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: tlogwatch backfill --config FILE \[--log NAME\] \[--to N\] \[--batch-size N\]/);
+    expect((await tlogwatch(['--help'])).stdout).toMatch(/tlogwatch backfill --config FILE/);
+    // A data directory with no store: nothing was mirrored, and backfill does not create one.
+    const empty = join(h!.dataDir, 'empty');
+    mkdirSync(empty);
+    const other = join(empty, 'c.yaml');
+    writeFileSync(other, `dataDir: ${empty}\ntrustedRoot: ${h!.sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: '${h!.sim.url}' }\n`);
+    const none = await tlogwatch(['backfill', '--config', other]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no store at .*: nothing has been mirrored yet \(run tlogwatch serve first\)/);
+  });
+
+  it('refuses a store a running serve holds: "stop tlogwatch serve first", exit 2', { timeout: 60_000 }, async () => {
+    const { config } = await mirrored('tiles', 300, 'latest', 'bf-lock');
+    const serve = spawn(process.execPath, [BIN, 'serve', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' } });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        serve.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/listening /.test(out)) resolve();
+        });
+        serve.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+      });
+      const r = await tlogwatch(['backfill', '--config', config]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/in use by another process .*stop tlogwatch serve first/);
+    } finally {
+      serve.kill('SIGTERM');
+      await exited(serve);
+    }
+  });
+
+  it('says there is nothing to backfill for a mirror that started at 0', async () => {
+    const { config } = await mirrored('v1', 120, 0n, 'bf-nothing', { batchSize: 50 });
+    const r = await tlogwatch(['backfill', '--config', config]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('backfill sim: nothing to backfill: the mirror holds the log from index 0\n');
+  });
+});
+
+describe('tlogwatch backfill: runs', () => {
+  it('Rekor v1: fills the tree the mirror started in, and says earlier shards are out of scope', async () => {
+    // Trees [0, 100) and [100, 200) are retired; the mirror started at latest in [200, 300).
+    const { config } = await mirrored('v1', 300, 'latest', 'bf-cli-shards', { batchSize: 40, shards: 3 });
+    const r = await tlogwatch(['backfill', '--config', config, '--to', '0']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').slice(-2)).toEqual([
+      'backfill sim: done: 100 entries verified and stored; the mirror now holds the log from index 200',
+      'backfill sim: entries before index 200 are in Rekor v1 shards retired before this mirror started; backfilling those is out of scope',
+    ]);
+    await withStore(async (store) => {
+      expect((await checkLog(store, 'sim')).rootCheck).toBe('full');
+      expect(await expectStoreMatchesManifest(store, h!.sim, 'sim', 200)).toBe(100);
+    });
+  });
+
+  it('fills a mirror started at latest down to 0, with the rules from the config', { timeout: 60_000 }, async () => {
+    const rules = join(process.cwd(), 'monitor-rules', 'examples');
+    const { config } = await mirrored('tiles', 1200, 'latest', 'bf-cli', { rules });
+    const r = await tlogwatch(['backfill', '--config', config, '--batch-size', '512']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('backfill sim: verified and stored [768, 1200); 768 to go');
+    expect(lines[1]).toBe('backfill sim: verified and stored [256, 768); 256 to go');
+    expect(lines.at(-1)).toBe('backfill sim: done: 1200 entries verified and stored; the mirror now holds the log from index 0');
+    await withStore(async (store) => {
+      const check = await checkLog(store, 'sim');
+      expect(check.problems).toEqual([]);
+      expect(check.rootCheck).toBe('full');
+      expect(await expectStoreMatchesManifest(store, h!.sim)).toBe(1200);
+      // The example rules watch github.com/acme/*, which the simulator signs for: history raised findings.
+      const found = await new FindingsRepo(store).list({ limit: 1000 });
+      expect(found.findings.length).toBeGreaterThan(0);
+      expect(found.findings.every((f) => f.index! < 1200)).toBe(true);
+    });
+    const again = await tlogwatch(['backfill', '--config', config]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/nothing to backfill: the mirror holds the log from index 0/);
+  });
+
+  it('exits 1 on a log that lies below the start: the lying batch commits nothing and the log halts', { timeout: 60_000 }, async () => {
+    const { config } = await mirrored('tiles', 1200, 'latest', 'bf-cli-lie');
+    h!.sim.log.faults.enable('rewrite', 700);
+    const r = await tlogwatch(['backfill', '--config', config]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/verified and stored \[768, 1024\)/);
+    expect(r.stderr).toMatch(/sim: VERIFY_ROOT_MISMATCH: entries \[512, 768\) .*nothing of that batch was committed, the log is halted/);
+    await withStore(async (store) => {
+      const s = (await store.getLogState('sim'))!;
+      expect(s.status).toBe('halted');
+      expect(s.startIndex).toBe(768n);
+      expect((await checkLog(store, 'sim')).problems).toEqual([]);
+      expect((await new FindingsRepo(store).list({ rule: 'log-integrity', limit: 10 })).findings).toHaveLength(1);
+    });
+    const again = await tlogwatch(['backfill', '--config', config]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/is halted \(VERIFY_ROOT_MISMATCH/);
+  });
+
+  describe.each([
+    ['tiles', 6000, 256],
+    ['v1', 1500, 40],
+  ] as const)('%s: interrupted and resumed', (api, entries, batchSize) => {
+    it('stops cleanly on SIGTERM, survives kill -9, and a re-run completes with no gap and no duplicate', { timeout: 120_000 }, async () => {
+      const { config } = await mirrored(api, entries, 'latest', `bf-resume-${api}`, { batchSize });
+      h!.sim.faults.enable('slow', 60, 1);
+      const startOf = () => withStore(async (store) => (await store.getLogState('sim'))!.startIndex);
+      const interrupted = async (signal: NodeJS.Signals) => {
+        const child = spawn(process.execPath, [BIN, 'backfill', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' } });
+        let out = '';
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if ((out.match(/verified and stored/g) ?? []).length >= 2) resolve();
+          });
+          child.once('exit', (code) => reject(new Error(`backfill exited ${code} early: ${out}${err}`)));
+        });
+        child.kill(signal);
+        const code = await exited(child);
+        return { code, out, err };
+      };
+
+      const term = await interrupted('SIGTERM');
+      expect(term.code).toBe(143);
+      expect(term.err).toMatch(/SIGTERM: stopping after the batch in progress commits/);
+      expect(term.out).toMatch(/stopped after \d+ entries; the mirror holds the log from index \d+: run again to resume/);
+      const afterTerm = await startOf();
+      expect(afterTerm).toBeGreaterThan(0n);
+      expect(afterTerm).toBeLessThan(BigInt(entries));
+      // The last progress line names the batch that committed last: the state is exactly there.
+      expect(term.out).toContain(`verified and stored [${afterTerm}, `);
+      await withStore(async (store) => expect((await checkLog(store, 'sim')).problems).toEqual([]));
+
+      await interrupted('SIGKILL');
+      const afterKill = await startOf();
+      expect(afterKill).toBeLessThan(afterTerm);
+      await withStore(async (store) => expect((await checkLog(store, 'sim')).problems).toEqual([]));
+
+      h!.sim.faults.disable('slow');
+      const done = await tlogwatch(['backfill', '--config', config]);
+      expect(done.code).toBe(0);
+      expect(done.stdout).toMatch(new RegExp(`verified and stored \\[\\d+, ${afterKill}\\)`));
+      expect(done.stdout).toMatch(/done: \d+ entries verified and stored; the mirror now holds the log from index 0/);
+      await withStore(async (store) => {
+        const check = await checkLog(store, 'sim');
+        expect(check.problems).toEqual([]);
+        expect(check.rootCheck).toBe('full');
+        expect(check.entries).toBe(entries);
+        expect(await expectStoreMatchesManifest(store, h!.sim)).toBe(entries);
+      });
+    });
+  });
+});

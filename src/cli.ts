@@ -14,7 +14,8 @@ Usage:
   tlogwatch search --digest sha256:HEX | --identity SAN [--server URL] [--json]
   tlogwatch rules check DIR
   tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]
-  tlogwatch backfill --config FILE [--log NAME] [--to N] [--batch-size N]
+  tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log TYPE=URL]
+                     [--only NAME] [--to N] [--batch-size N]
   tlogwatch backup --data-dir DIR --out DIR | restore --from DIR --data-dir DIR
 
 Run 'tlogwatch COMMAND --help' for a command's options.`;

@@ -1,7 +1,8 @@
 /**
- * `tlogwatch backfill --config FILE [--log NAME] [--to N] [--batch-size N]`: fills in the entries before
- * where each log's mirror started, verified as strictly as the forward mirror (src/mirror/backfill.ts),
- * with the config's rules evaluated on them. The daemon must be stopped: it holds the store's lock, and the
+ * `tlogwatch backfill [serve's configuration flags] [--only NAME] [--to N] [--batch-size N]`: fills in the
+ * entries before where each log's mirror started, verified as strictly as the forward mirror
+ * (src/mirror/backfill.ts), with the config's rules evaluated on them. The configuration is resolved as
+ * serve resolves it (the same file and the same flags), so the logs carry the names the daemon gave them. The daemon must be stopped: it holds the store's lock, and the
  * store has one writer per log.
  *
  * Exit codes: 0 done or nothing to do; 1 the log misbehaved (it is halted, with a log-integrity finding)
@@ -24,7 +25,7 @@ import { Store } from '../store/store.ts';
 import { resolveTrust } from '../trust/tuf.ts';
 import { checkpointVerifierForTlog } from '../trust/trusted-root.ts';
 
-const USAGE = 'usage: tlogwatch backfill --config FILE [--log NAME] [--to N] [--batch-size N]';
+const USAGE = 'usage: tlogwatch backfill [--config FILE] [--data-dir DIR] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--only NAME] [--to N] [--batch-size N]';
 const HELP = `${USAGE}
 
 Fills in the entries before where each configured log's mirror started (start: latest or N), down to
@@ -33,8 +34,10 @@ mirror, with the config's rules evaluated on them. Stop tlogwatch serve first. C
 batch in progress commits; run again to resume. Rekor v1: shards retired before the one the mirror
 started in are not backfilled.
 
-  --config FILE      the config tlogwatch serve runs with (data directory, logs, trust, rules)
-  --log NAME         only this log (default: every configured log)
+  --config FILE, --data-dir DIR, --rules DIR, --trusted-root FILE, --log TYPE=URL
+                     the configuration tlogwatch serve runs with, given the same way (a file, flags
+                     that override it, or flags alone: with no logs, the Sigstore public-good logs)
+  --only NAME        only this log (default: every configured log)
   --to N             stop at index N (default: the first leaf of the tree the mirror started in)
   --batch-size N     entries per verified, atomically committed batch (10..100000; default the log's batchSize)
 
@@ -69,7 +72,21 @@ function report(r: BackfillResult): string {
 export async function backfillCommand(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string' }, log: { type: 'string' }, to: { type: 'string' }, 'batch-size': { type: 'string' }, help: { type: 'boolean' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        config: { type: 'string' },
+        'data-dir': { type: 'string' },
+        rules: { type: 'string' },
+        'trusted-root': { type: 'string' },
+        log: { type: 'string', multiple: true },
+        only: { type: 'string' },
+        to: { type: 'string' },
+        'batch-size': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    }));
   } catch (e) {
     return fail(`${describeError(e)}\n${USAGE}`);
   }
@@ -77,7 +94,6 @@ export async function backfillCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return EXIT.ok;
   }
-  if (!values.config) return fail(`--config FILE is required\n${USAGE}`);
   if (values.to !== undefined && !/^(0|[1-9]\d{0,19})$/.test(values.to)) return fail(`--to must be a log index (0, 1, 2, …), got ${JSON.stringify(values.to)}`);
   const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
   if (batchSize !== undefined && !(/^\d+$/.test(values['batch-size']!) && batchSize >= 10 && batchSize <= 100_000)) {
@@ -87,10 +103,20 @@ export async function backfillCommand(argv: string[]): Promise<number> {
 
   let config;
   try {
-    config = loadConfig(values.config);
+    // The configuration serve resolves from the same file and flags (commands/serve.ts), so a daemon run
+    // from flags alone (the Docker Compose service) is backfilled with the same flags.
+    config = loadConfig(values.config, {
+      ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
+      ...(values.rules ? { rules: values.rules } : {}),
+      ...(values['trusted-root'] ? { trustedRoot: values['trusted-root'] } : {}),
+      ...(values.log ? { logs: values.log } : {}),
+    });
   } catch (e) {
     return fail(describeError(e));
   }
+  // Before trust: with nothing mirrored there is nothing to do, and no reason to reach TUF.
+  const storeDir = join(config.dataDir, 'store');
+  if (!existsSync(join(storeDir, 'CURRENT'))) return fail(`no store at ${storeDir}: nothing has been mirrored yet (run tlogwatch serve first)`);
   const logger = createLogger({ level: config.log.level });
   let logs;
   let rules: RuleSet = { rules: [] };
@@ -106,13 +132,11 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   } catch (e) {
     return fail(describeError(e));
   }
-  if (values.log !== undefined) {
-    logs = logs.filter((l) => l.follow.name === values.log);
-    if (logs.length === 0) return fail(`no log named ${values.log} in ${values.config}`);
+  if (values.only !== undefined) {
+    logs = logs.filter((l) => l.follow.name === values.only);
+    if (logs.length === 0) return fail(`no log named ${values.only} in the configuration`);
   }
 
-  const storeDir = join(config.dataDir, 'store');
-  if (!existsSync(join(storeDir, 'CURRENT'))) return fail(`no store at ${storeDir}: nothing has been mirrored yet (run tlogwatch serve first)`);
   let store: Store;
   try {
     store = await Store.open(storeDir, { indexMode: config.index });

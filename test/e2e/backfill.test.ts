@@ -5,7 +5,8 @@
  * kill -9 with nothing lost or doubled (checkLog).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { checkLog } from '../../src/store/check.ts';
 import { FindingsRepo } from '../../src/store/findings.ts';
 import { Store } from '../../src/store/store.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
+import { startSimulator } from '../sim/index.ts';
 
 const run = promisify(execFile);
 const BIN = 'bin/tlogwatch.js';
@@ -77,12 +79,13 @@ describe('tlogwatch backfill: usage', () => {
   it('rejects bad arguments with exit 2 and says what is wrong', async () => {
     const { config } = await mirrored('tiles', 300, 'latest', 'bf-usage');
     const cases: Array<[string[], RegExp]> = [
-      [[], /--config FILE is required/],
+      [['--data-dir', join(h!.dataDir, 'nothing-here')], /no store at .*nothing-here.*: nothing has been mirrored yet/],
       [['--config', config, '--to', 'ten'], /--to must be a log index/],
       [['--config', config, '--to', '-1'], /--to|argument/],
       [['--config', config, '--batch-size', '5'], /--batch-size must be a whole number from 10 to 100000/],
       [['--config', config, '--frobnicate'], /Unknown option '--frobnicate'/],
-      [['--config', config, '--log', 'nope'], /no log named nope/],
+      [['--config', config, '--only', 'nope'], /no log named nope/],
+      [['--config', config, '--log', 'nope'], /--log nope: expected TYPE=URL/],
       [['--config', join(h!.dataDir, 'missing.yaml')], /missing\.yaml/],
     ];
     for (const [args, message] of cases) {
@@ -92,8 +95,8 @@ describe('tlogwatch backfill: usage', () => {
     }
     const help = await tlogwatch(['backfill', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^usage: tlogwatch backfill --config FILE \[--log NAME\] \[--to N\] \[--batch-size N\]/);
-    expect((await tlogwatch(['--help'])).stdout).toMatch(/tlogwatch backfill --config FILE/);
+    expect(help.stdout).toMatch(/^usage: tlogwatch backfill \[--config FILE\] \[--data-dir DIR\] .*\[--only NAME\] \[--to N\] \[--batch-size N\]/);
+    expect((await tlogwatch(['--help'])).stdout).toMatch(/tlogwatch backfill \[serve's --config/);
     // A data directory with no store: nothing was mirrored, and backfill does not create one.
     const empty = join(h!.dataDir, 'empty');
     mkdirSync(empty);
@@ -172,6 +175,51 @@ describe('tlogwatch backfill: runs', () => {
     const again = await tlogwatch(['backfill', '--config', config]);
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/nothing to backfill: the mirror holds the log from index 0/);
+  });
+
+  it('takes its configuration from serve\'s flags alone, as the Docker Compose service runs serve', { timeout: 60_000 }, async () => {
+    const out = mkdtempSync(join(tmpdir(), 'tlogwatch-sim-'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'tlogwatch-data-'));
+    const sim = await startSimulator({ api: 'tiles', entries: 900, out, seed: 'bf-flags', log: () => {} });
+    try {
+      const flags = ['--data-dir', dataDir, '--trusted-root', sim.trustedRootPath, '--log', `tiles=${sim.url}`];
+      const serve = spawn(process.execPath, [BIN, 'serve', ...flags, '--start', 'latest', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' } });
+      try {
+        const url = await new Promise<string>((resolve, reject) => {
+          let text = '';
+          serve.stdout.on('data', (d: Buffer) => {
+            text += d.toString();
+            const m = /listening (\S+)/.exec(text);
+            if (m) resolve(m[1]!);
+          });
+          serve.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+        });
+        for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+          const logs = (await (await fetch(`${url}/v1/logs`)).json()) as Array<{ verifiedSize: number; mirroredFrom: number }>;
+          if (logs[0]?.verifiedSize === 900) break;
+          if (Date.now() - t > 30_000) throw new Error(`serve did not verify the log: ${JSON.stringify(logs)}`);
+        }
+      } finally {
+        serve.kill('SIGTERM');
+        await exited(serve);
+      }
+      const name = new URL(sim.url).host.replace(/[^a-zA-Z0-9._-]/g, '_'); // serve names a --log log after its host
+      const r = await tlogwatch(['backfill', ...flags]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim().split('\n').at(-1)).toBe(`backfill ${name}: done: 900 entries verified and stored; the mirror now holds the log from index 0`);
+      const store = await Store.open(join(dataDir, 'store'));
+      try {
+        expect((await checkLog(store, name)).rootCheck).toBe('full');
+        expect(await expectStoreMatchesManifest(store, sim, name)).toBe(900);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sim.close();
+      rmSync(out, { recursive: true, force: true });
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('exits 1 on a log that lies below the start: the lying batch commits nothing and the log halts', { timeout: 60_000 }, async () => {

@@ -1,7 +1,8 @@
 /**
- * `npm run demo`: a growing simulated Rekor v2 log (tiles) plus the tlogwatch daemon mirroring it, with the
- * API on http://127.0.0.1:8080 (DEMO_LISTEN to change). Everything lives under .data/demo and is rebuilt on
- * each run. Ctrl-C stops both.
+ * `npm run demo`: a growing simulated Rekor v2 log (tiles) with a few rogue signatures under acme's name,
+ * plus the tlogwatch daemon mirroring it with the example rules (monitor-rules/examples), with the
+ * API on http://127.0.0.1:8080 (DEMO_LISTEN to change). Everything lives under .data/demo (DEMO_DIR to change)
+ * and is rebuilt on each run. Ctrl-C stops both.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,12 +12,39 @@ import { startDaemon } from '../src/daemon.ts';
 import { describeError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 
-const root = join('.data', 'demo');
+const root = process.env['DEMO_DIR'] ?? join('.data', 'demo');
 rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
 const listen = process.env['DEMO_LISTEN'] ?? '127.0.0.1:8080';
 
-const sim = spawn(process.execPath, ['test/sim/main.ts', '--api', 'tiles', '--entries', '5000', '--rate', '5', '--witnesses', '1', '--out', join(root, 'sim'), '--port', '0', '--seed', 'demo'], {
+// A few rogue signatures under acme's name among the simulated traffic, for the example rules to catch:
+// three in the log's history, and one in the first entries appended while the demo runs.
+const gha = (repo: string, workflow: string, ref: string, over: Record<string, string> = {}) => ({
+  san: `https://github.com/acme/${repo}/.github/workflows/${workflow}@${ref}`,
+  issuer: 'https://token.actions.githubusercontent.com',
+  extensions: {
+    buildSignerURI: `https://github.com/acme/${repo}/.github/workflows/${workflow}@${ref}`,
+    sourceRepositoryURI: `https://github.com/acme/${repo}`,
+    sourceRepositoryOwnerURI: 'https://github.com/acme',
+    sourceRepositoryRef: ref,
+    buildTrigger: 'push',
+    runnerEnvironment: 'github-hosted',
+    ...over,
+  },
+});
+const injectPath = join(root, 'inject.jsonl');
+writeFileSync(
+  injectPath,
+  [
+    { at: 1200, cert: gha('api', 'exfiltrate.yml', 'refs/heads/main') }, // a workflow the release policy does not know
+    { at: 2500, cert: gha('api', 'release.yml', 'refs/tags/v2.4.0', { runnerEnvironment: 'self-hosted' }) }, // a self-hosted runner
+    { at: 4000, cert: gha('cli', 'release.yml', 'refs/heads/hotfix', { sourceRepositoryRef: 'refs/heads/hotfix' }) }, // a release from a branch
+    { at: 'next', cert: gha('payments', 'release.yml', 'refs/tags/v3.0.0', { buildTrigger: 'pull_request_target' }) }, // appended live
+  ]
+    .map((l) => JSON.stringify(l))
+    .join('\n') + '\n',
+);
+const sim = spawn(process.execPath, ['test/sim/main.ts', '--api', 'tiles', '--entries', '5000', '--rate', '5', '--witnesses', '1', '--inject', injectPath, '--out', join(root, 'sim'), '--port', '0', '--seed', 'demo'], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const url = await new Promise<string>((resolve, reject) => {
@@ -32,7 +60,7 @@ const url = await new Promise<string>((resolve, reject) => {
 const configPath = join(root, 'tlogwatch.yaml');
 writeFileSync(
   configPath,
-  `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n`,
+  `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n`,
 );
 const config = loadConfig(configPath);
 const logger = createLogger({ level: process.env['TLOGWATCH_LOG_LEVEL'] ?? 'info' });
@@ -50,6 +78,8 @@ tlogwatch demo: mirroring a simulated Rekor v2 log at ${url} (5 new entries/s)
   API         ${daemon.url}/v1/logs
   search      ${daemon.url}/v1/search?digest=${first.digests[0]}
               ${daemon.url}/v1/search?repository=${encodeURIComponent(first.repository)}
+  findings    ${daemon.url}/v1/findings?rule=acme-release   (the four rogue acme signatures)
+              ${daemon.url}/v1/findings   (everything the example rules in monitor-rules/examples flag)
   metrics     ${daemon.url}/metrics
   config      ${configPath}
 Ctrl-C to stop.

@@ -167,7 +167,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');
-    return new LogFollower(follow, { store, metrics, logger: logger.child({ log: follow.name }), verifiers: [checkpointVerifierForTlog(tlog)], hooks });
+    return new LogFollower(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], hooks });
   });
   const names = followers.map((f) => f.cfg.name);
   const app = createApp({

@@ -169,7 +169,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   try {
     for (const { follow, tlog } of logs) {
       if (abort.signal.aborted) break;
-      const backfiller = new Backfiller(follow, { store, metrics, logger: logger.child({ log: follow.name }), verifiers: [checkpointVerifierForTlog(tlog)], hooks });
+      const backfiller = new Backfiller(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], hooks });
       try {
         const state = await store.getLogState(follow.name);
         if (!state || state.status === 'bootstrapping') {

@@ -184,6 +184,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
     },
+    transientFault: (log) => followers.find((f) => f.cfg.name === log)?.transientFault,
     stalled: (s) => stallOf(s, Math.floor(Date.now() / 1000), config.stalledAfter, startedAt)?.message,
     maxBodyBytes: config.api.maxBodyBytes,
     ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),

@@ -22,6 +22,7 @@ import { entryView, inclusionProofView, logView } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
 import type { LogState } from '../store/codec.ts';
+import type { TransientFault } from '../mirror/types.ts';
 
 export interface ApiOptions {
   store: Store;
@@ -31,6 +32,8 @@ export interface ApiOptions {
   logNames: () => string[];
   adminToken?: string;
   maxBodyBytes?: number;
+  /** The transient error ending a log's latest rounds, if they keep failing (the daemon's followers). */
+  transientFault?: (log: string) => Readonly<TransientFault> | undefined;
   /** Why a log counts as stale for /readyz (the daemon's `mirror-stalled` rule), or undefined. */
   stalled?: (state: Readonly<LogState>) => string | undefined;
   corsOrigins?: string[];
@@ -140,7 +143,7 @@ export function createApp(o: ApiOptions): Hono {
     const out = [];
     for (const name of o.logNames()) {
       const s = await store.readLogState(name);
-      if (s) out.push(logView(s));
+      if (s) out.push(logView(s, o.transientFault?.(name)));
     }
     return c.json(out);
   });

@@ -5,6 +5,7 @@ import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
 import { withStatement } from '../mirror/ingest.ts';
+import type { TransientFault } from '../mirror/types.ts';
 
 export interface LogView {
   name: string;
@@ -19,10 +20,12 @@ export interface LogView {
   lastVerifiedAt: string | null;
   mirroredFrom: number;
   halt?: { code: string; message: string; at: string; evidence: Record<string, unknown> };
+  /** While the latest rounds end in transient errors (entries are kept and fetched again), the latest one. */
+  transientError?: { code: string; message: string; at: string; rounds: number };
 }
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
-export function logView(s: LogState): LogView {
+export function logView(s: LogState, fault?: Readonly<TransientFault>): LogView {
   const offset = s.shard?.offset ?? 0n;
   const verified = s.verified ? s.verified.size + offset : null;
   const upstream = s.upstream?.size ?? null;
@@ -39,6 +42,7 @@ export function logView(s: LogState): LogView {
     lastVerifiedAt: s.verified ? new Date(s.verified.at * 1000).toISOString() : null,
     mirroredFrom: Number(s.startIndex),
     ...(s.halt ? { halt: { code: s.halt.code, message: s.halt.message, at: new Date(s.halt.at * 1000).toISOString(), evidence: s.halt.evidence } } : {}),
+    ...(fault ? { transientError: { code: fault.code, message: fault.message, at: new Date(fault.at * 1000).toISOString(), rounds: fault.rounds } } : {}),
   };
 }
 

@@ -45,8 +45,14 @@ export function decideCheckpoint(
   try {
     ({ checkpoint } = verifyCheckpoint(received, expectedOrigin, verifiers));
   } catch (e) {
-    // A checkpoint that fails its signature or names another origin is signed misbehaviour
-    // or an attack on the transport; either way the log must not advance on it.
+    // Bytes that are not a signed note at all (an error page served with 200, a mangled response) carry
+    // no signature, so they are evidence of nothing against the log: a transient fault, retried next
+    // round, like the simulator's `garbage` (issue 4 lists it with 429, 503 and truncation).
+    if (isTlogwatchError(e, 'NOTE_MALFORMED')) {
+      throw new TlogwatchError('SOURCE_MALFORMED', `the log's checkpoint response is not a signed note (${e.message}); nothing was verified, retrying`, { kind: 'transient', cause: e });
+    }
+    // A note that fails its signature, is signed by no key of the log, or names another origin is
+    // signed misbehaviour or an attack on the transport; either way the log must not advance on it.
     const code = isTlogwatchError(e) ? e.code : 'NOTE_MALFORMED';
     throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `checkpoint rejected: ${(e as Error).message}`, {
       kind: 'misbehaviour',

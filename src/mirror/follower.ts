@@ -29,7 +29,7 @@ import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
 import { ingestBatch, storedEntries } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
-import type { FollowConfig, MirrorHooks } from './types.ts';
+import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
 export interface FollowerDeps {
@@ -55,6 +55,7 @@ export type RoundOutcome = 'unchanged' | 'advanced' | 'halted' | 'transient-erro
 export class LogFollower {
   readonly cfg: FollowConfig;
   private readonly deps: FollowerDeps;
+  #fault: TransientFault | undefined;
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
@@ -72,11 +73,23 @@ export class LogFollower {
     return this.deps.logger;
   }
 
+  /** Set while rounds end in transient errors (state kept, retried); cleared by the next round that succeeds. */
+  get transientFault(): Readonly<TransientFault> | undefined {
+    return this.#fault;
+  }
+
+  private noteFault(e: unknown): void {
+    const code = isTlogwatchError(e) ? e.code : 'INTERNAL';
+    const message = e instanceof Error ? e.message.slice(0, 300) : String(e).slice(0, 300);
+    this.#fault = { code, message, at: Math.floor(this.now() / 1000), rounds: (this.#fault?.rounds ?? 0) + 1 };
+  }
+
   /** Polls until `signal` aborts; the current batch always finishes and commits first. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       const outcome = await this.round(signal).catch((e: unknown) => {
         this.log.error({ log: this.cfg.name, err: describeError(e) }, 'round failed unexpectedly');
+        this.noteFault(e);
         return 'transient-error' as const;
       });
       if (signal.aborted) break;
@@ -91,7 +104,9 @@ export class LogFollower {
     // A halt is sticky across restarts: say so from the first round, whatever that round meets.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {
-      return this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
+      const outcome = this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
+      this.#fault = undefined;
+      return outcome;
     } catch (e) {
       if (isTlogwatchError(e) && e.kind === 'misbehaviour') {
         // One halt, one finding: a halted log that still misbehaves keeps its first evidence.
@@ -102,6 +117,7 @@ export class LogFollower {
         return 'halted';
       }
       this.log.warn({ log: this.cfg.name, err: describeError(e) }, 'round ended by a transient error; state kept, will retry');
+      this.noteFault(e);
       return 'transient-error';
     }
   }

@@ -31,3 +31,13 @@ export interface MirrorHooks {
   /** Index mode `watched`. */
   isWatched?: (e: Entry) => boolean;
 }
+
+/** The error that ended the latest rounds, while they keep failing: what /v1/logs shows of transient faults. */
+export interface TransientFault {
+  code: string;
+  message: string;
+  /** Unix seconds of the latest failed round. */
+  at: number;
+  /** Failed rounds in a row. */
+  rounds: number;
+}

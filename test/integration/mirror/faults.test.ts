@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../sim/faults.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { verifyNote } from '../../../src/note/note.ts';
+import { createApp } from '../../../src/api/app.ts';
+import { createLogger } from '../../../src/logger.ts';
 import { parseNote } from '../../../src/note/note.ts';
 
 let h: Harness | undefined;
@@ -146,5 +148,26 @@ describe.each(['tiles', 'v1'] as const)('transient faults on a %s log', (api) =>
     h.sim.log.publish();
     await followTo(130n);
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(130);
+  });
+});
+
+describe('transient faults in /v1/logs', () => {
+  it('shows the error ending the latest rounds while they fail, and clears it once a round succeeds', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 't-view' });
+    await roundsUntil(h, async () => (await verifiedSize()) === 300n);
+    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], transientFault: () => h!.follower.transientFault });
+    const logs = async () => ((await (await app.request('/v1/logs')).json()) as Array<Record<string, unknown>>)[0]!;
+    expect(await logs()).not.toHaveProperty('transientError');
+    h.sim.log.faults.enable('garbage', 1); // every response: the checkpoint does not parse
+    expect(await h.follower.round()).toBe('transient-error');
+    expect(await h.follower.round()).toBe('transient-error');
+    const shown = await logs();
+    expect(shown['state']).toBe('following');
+    expect(shown['transientError']).toMatchObject({ code: expect.stringMatching(/^[A-Z_]+$/), rounds: 2 });
+    expect(Date.parse((shown['transientError'] as { at: string }).at)).toBeGreaterThan(Date.now() - 60_000);
+    h.sim.log.faults.disable('garbage');
+    expect(await h.follower.round()).not.toBe('transient-error');
+    expect(await logs()).not.toHaveProperty('transientError');
+    expect(await verifiedSize()).toBe(300n);
   });
 });

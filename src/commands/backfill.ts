@@ -2,8 +2,8 @@
  * `tlogwatch backfill [serve's configuration flags] [--only NAME] [--to N] [--batch-size N]`: fills in the
  * entries before where each log's mirror started, verified as strictly as the forward mirror
  * (src/mirror/backfill.ts), with the config's rules evaluated on them. The configuration is resolved as
- * serve resolves it (the same file and the same flags), so the logs carry the names the daemon gave them. The daemon must be stopped: it holds the store's lock, and the
- * store has one writer per log.
+ * serve resolves it (the same file and the same flags), so the logs carry the names the daemon gave
+ * them. The daemon must be stopped: it holds the store's lock, and the store has one writer per log.
  *
  * Exit codes: 0 done or nothing to do; 1 the log misbehaved (it is halted, with a log-integrity finding)
  * or was already halted; 2 usage, config, trust or store problems, or a log not ready to backfill; 3 the log

@@ -53,7 +53,7 @@ export function decideCheckpoint(
     }
     // A note that fails its signature, is signed by no key of the log, or names another origin is
     // signed misbehaviour or an attack on the transport; either way the log must not advance on it.
-    const code = isTlogwatchError(e) ? e.code : 'NOTE_MALFORMED';
+    const code = isTlogwatchError(e) ? e.code : 'INTERNAL'; // malformed notes returned above: this is none of ours
     throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `checkpoint rejected: ${(e as Error).message}`, {
       kind: 'misbehaviour',
       data: evidence('bad-checkpoint', verified, received, { reason: code }),

@@ -80,7 +80,7 @@ export class LogFollower {
 
   private noteFault(e: unknown): void {
     const code = isTlogwatchError(e) ? e.code : 'INTERNAL';
-    const message = e instanceof Error ? e.message.slice(0, 300) : String(e).slice(0, 300);
+    const message = (e instanceof Error ? e.message : String(e)).slice(0, 300);
     this.#fault = { code, message, at: Math.floor(this.now() / 1000), rounds: (this.#fault?.rounds ?? 0) + 1 };
   }
 

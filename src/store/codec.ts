@@ -63,13 +63,12 @@ export interface LogState {
 
 /** Virtual index of the next entry to fetch (the "fetched" cursor; `verified.size` is the other one). */
 export function fetchedSize(s: LogState): bigint {
-  if (s.frontier.length < 8) throw new TlogwatchError('STORE_CORRUPT', `log ${s.name}: stored frontier is shorter than its size field`, { kind: 'fatal' });
-  return (s.shard?.offset ?? 0n) + new DataView(s.frontier.buffer, s.frontier.byteOffset, 8).getBigUint64(0);
+  return (s.shard?.offset ?? 0n) + frontierSize(s.frontier, `log ${s.name}: stored frontier`);
 }
 
 /** Size of a serialized CompactRange (its first 8 bytes), without decoding its nodes. */
-export function frontierSize(b: Uint8Array): bigint {
-  if (b.length < 8) throw new TlogwatchError('STORE_CORRUPT', 'stored frontier is shorter than its size field', { kind: 'fatal' });
+export function frontierSize(b: Uint8Array, what = 'stored frontier'): bigint {
+  if (b.length < 8) throw new TlogwatchError('STORE_CORRUPT', `${what} is shorter than its size field`, { kind: 'fatal' });
   return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
 }
 

@@ -32,7 +32,7 @@ LABEL org.opencontainers.image.title="tlogwatch" \
 # tini reaps zombies and forwards SIGTERM to node, which then commits its current batch and exits 0.
 # A fixed numeric uid/gid so Kubernetes' runAsNonRoot can check it and volumes can be chowned ahead.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini libjemalloc2 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 tlogwatch \
  && useradd --system --uid 10001 --gid tlogwatch --home-dir /data --no-create-home --shell /usr/sbin/nologin tlogwatch \
@@ -40,6 +40,9 @@ RUN apt-get update \
  && chown 10001:10001 /data
 WORKDIR /app
 ENV NODE_ENV=production
+# Memory (BENCHMARKS.md "Ingest", docs/operations.md "Memory"): jemalloc instead of glibc's malloc, whose
+# arenas LevelDB's threads and Node's buffers fragment; a bare soname, so ld.so finds it on any architecture.
+ENV LD_PRELOAD=libjemalloc.so.2
 # package.json also carries "type": "module", which dist/*.js needs.
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
@@ -54,5 +57,6 @@ EXPOSE 8080
 ENV TLOGWATCH_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.TLOGWATCH_HEALTHCHECK_URL, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/dist/cli.js"]
+# --max-semi-space-size=16: V8 otherwise grows its young generation to 128 MB during a catch-up.
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=16", "/app/dist/cli.js"]
 CMD ["serve", "--data-dir", "/data", "--listen", "0.0.0.0:8080"]

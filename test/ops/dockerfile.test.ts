@@ -97,11 +97,19 @@ describe('Dockerfile', () => {
 
   it('runs node under tini (installed from Debian) with exec-form ENTRYPOINT and CMD', () => {
     const [ep] = byKeyword(runtime, 'ENTRYPOINT');
-    expect(execForm(ep!)).toEqual(['/usr/bin/tini', '--', 'node', '/app/dist/cli.js']);
+    expect(execForm(ep!)).toEqual(['/usr/bin/tini', '--', 'node', '--max-semi-space-size=16', '/app/dist/cli.js']);
     expect(byKeyword(runtime, 'WORKDIR').map((w) => w.getArgumentsContent())).toEqual(['/app']);
     const apt = runs(runtime).find((r) => r.includes('apt-get install'));
     expect(apt).toMatch(/apt-get install -y --no-install-recommends tini\b/);
     expect(apt).toContain('rm -rf /var/lib/apt/lists/*');
+  });
+
+  it('preloads jemalloc from Debian by soname (any architecture), installed before the ENV that names it', () => {
+    const install = indexOf(runtime, (kw, t) => kw === 'RUN' && /apt-get install -y --no-install-recommends [^&]*\blibjemalloc2\b/.test(t));
+    expect(install).toBeGreaterThanOrEqual(0);
+    expect(env(runtime)['LD_PRELOAD']).toBe('libjemalloc.so.2');
+    const preload = indexOf(runtime, (kw, t) => kw === 'ENV' && t.startsWith('LD_PRELOAD='));
+    expect(preload).toBeGreaterThan(install);
   });
 
   it('has a HEALTHCHECK on /healthz with node -e fetch (no curl in slim images)', () => {

@@ -13,6 +13,8 @@
  *   HEALTHCHECK    its exact command with TLOGWATCH_HEALTHCHECK_URL pointing at the daemon: exit 0 while it
  *                  serves, 1 once it stopped; SIGTERM through tini exits 0
  *
+ * Every process gets the image's ENV, so the daemon runs on jemalloc (LD_PRELOAD) where Debian's package is
+ * installed, as in the image; the test checks that it is mapped.
  * Also: production dependencies alone run the compiled CLI, on the native Merkle path, and the daemon
  * writes nothing outside the data directory (the image's root filesystem can be read-only).
  */
@@ -23,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../sim/index.ts';
-import { byKeyword, contextCopies, execForm, healthcheck, runCommand, runFlags, stage } from './dockerfile.ts';
+import { byKeyword, contextCopies, env, execForm, healthcheck, runCommand, runFlags, stage } from './dockerfile.ts';
 import { ROOT, tool, waitFor } from './tools.ts';
 
 const exec = promisify(execFile);
@@ -35,6 +37,16 @@ const WORKDIR = byKeyword(runtime, 'WORKDIR')[0]?.getArgumentsContent() ?? '/app
 const entrypoint = execForm(byKeyword(runtime, 'ENTRYPOINT')[0]!);
 const cmd = execForm(byKeyword(runtime, 'CMD')[0]!);
 const check = healthcheck(runtime);
+/** The image's ENV (NODE_ENV, LD_PRELOAD of jemalloc, the healthcheck URL), as every process in it has it. */
+const imageEnv = env(runtime);
+/** jemalloc from Debian (scripts/ci-deps.sh installs it), which the image's LD_PRELOAD names by soname. */
+const jemalloc = (() => {
+  try {
+    return /\blibjemalloc\.so\.2 /.test(execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }));
+  } catch {
+    return false;
+  }
+})();
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-image-'));
 const ctx = join(tmp, 'build');
@@ -148,9 +160,11 @@ describe('the Dockerfile commands, outside a container', () => {
   it('the compiled CLI runs on production dependencies alone: --help and --version', async () => {
     const node = entrypoint.slice(entrypoint.indexOf('node'));
     const [bin, ...rest] = mapPaths(node);
-    const help = await exec(bin!, [...rest, '--help'], { cwd: app, env: { ...process.env, PATH, NODE_ENV: 'production' } });
+    const help = await exec(bin!, [...rest, '--help'], { cwd: app, env: { ...process.env, ...imageEnv, PATH } });
     expect(help.stdout).toMatch(/^tlogwatch \d+\.\d+\.\d+: .*\n\nUsage:\n {2}tlogwatch serve/);
-    const version = await exec(bin!, [...rest, '--version'], { cwd: app, env: { ...process.env, PATH } });
+    const version = await exec(bin!, [...rest, '--version'], { cwd: app, env: { ...process.env, ...imageEnv, PATH } });
+    // Preloading went silently right: ld.so names an object it cannot preload on stderr.
+    if (jemalloc) expect(help.stderr + version.stderr).toBe('');
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
 
@@ -162,16 +176,20 @@ describe('the Dockerfile commands, outside a container', () => {
     argv[listen] = '127.0.0.1:0';
     argv.push('--trusted-root', sim.trustedRootPath, '--log', `tiles=${sim.url}`, '--start', '0');
     expect(argv[0]).toBe('/usr/bin/tini');
-    const child: ChildProcess = spawn(tini!, argv.slice(1), { cwd: app, env: { ...process.env, PATH, HOME: home, NODE_ENV: 'production', TLOGWATCH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(tini!, argv.slice(1), { cwd: app, env: { ...process.env, ...imageEnv, PATH, HOME: home, TLOGWATCH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     try {
       const url = await waitFor('listening', () => Promise.resolve(/listening (\S+)/.exec(out)?.[1]), 20_000, 50);
-      const healthcheckEnv = { ...process.env, PATH, TLOGWATCH_HEALTHCHECK_URL: `${url}/healthz` };
+      const healthcheckEnv = { ...process.env, ...imageEnv, PATH, TLOGWATCH_HEALTHCHECK_URL: `${url}/healthz` };
       const [hcBin, ...hcArgs] = check.cmd;
       await expect(exec(hcBin!, hcArgs, { env: healthcheckEnv, timeout: 10_000 })).resolves.toBeDefined();
+      // The daemon (tini's child) runs as the ENTRYPOINT says (node with its V8 flags), on jemalloc.
+      const daemon = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
+      expect(readFileSync(`/proc/${daemon}/cmdline`, 'utf8').split('\0').slice(0, -1)).toEqual(argv.slice(2));
+      if (jemalloc) expect(readFileSync(`/proc/${daemon}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2\n/);
       // It mirrors: entries verified from the simulator.
       await waitFor(
         'a verified checkpoint',

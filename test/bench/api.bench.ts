@@ -4,7 +4,8 @@
  * same run. The store is a real one: a tiles simulator's log (Fulcio certificates, DSSE/in-toto, plain
  * keys) mirrored by the LogFollower with full verification and `index: all`, in a builder process that
  * exits before the server starts. Queries are drawn from the simulator's manifest: one digest per request
- * (spread over the whole log), and identities that have at least 50 entries.
+ * (spread over the whole log), and identities that have at least 50 entries. The server runs twice, with
+ * Node's defaults and the way the container image runs the daemon (runtime.ts).
  *   BENCH_ENTRIES=1000000 npx node test/bench/api.bench.ts
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -23,6 +24,7 @@ import { checkpointVerifierForTlog, parseTrustedRoot } from '../../src/trust/tru
 import { startSimulator } from '../sim/index.ts';
 import { readJson } from '../helpers/realdata.ts';
 import { fmt, machine } from './machine.ts';
+import { type Runtime, runtimes } from './runtime.ts';
 
 const N = Number(process.env['BENCH_ENTRIES'] ?? 1_000_000);
 const LOG = 'bench';
@@ -80,48 +82,72 @@ async function load(url: string, connections: number, paths: (i: number) => stri
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, bytes: r.throughput.average / Math.max(1, r.requests.average) };
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-apibench-'));
-  const child = (() => {
-    execFileSync(process.execPath, ['test/bench/api.bench.ts', '--build', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
-    return spawn(process.execPath, ['test/bench/api.bench.ts', '--server', dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-  })();
+/** The server, started the way `rt` says, until it prints its URL. */
+async function startServer(dir: string, rt: Runtime): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [...rt.nodeArgs, 'test/bench/api.bench.ts', '--server', dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...rt.env } });
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  };
   try {
-    const q = JSON.parse(readFileSync(join(dir, 'queries.json'), 'utf8')) as Queries;
-    const url = await new Promise<string>((resolve) => {
+    const url = await new Promise<string>((resolve, reject) => {
       let out = '';
+      child.once('exit', (code) => reject(new Error(`the API bench server exited with ${code}`)));
       child.stdout.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /ready (\S+)/.exec(out);
         if (m) resolve(m[1]!);
       });
     });
+    return { url, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-apibench-'));
+  try {
+    execFileSync(process.execPath, ['test/bench/api.bench.ts', '--build', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const q = JSON.parse(readFileSync(join(dir, 'queries.json'), 'utf8')) as Queries;
     const digest = (i: number) => `/v1/search?digest=${q.digests[(i * 7919) % q.digests.length]}`;
     const identity = (i: number) => `/v1/search?identity=${encodeURIComponent(q.identities[(i * 104729) % q.identities.length]!)}&limit=50`;
-    await load(url, 50, digest, 3); // warm-up: JIT and LevelDB's block cache
-    const hello = await load(url, 50, () => '/hello');
-    const d50 = await load(url, 50, digest);
-    const i50 = await load(url, 50, identity);
-    const i1 = await load(url, 1, identity);
-    const row = (name: string, conns: number, r: Awaited<ReturnType<typeof load>>, target: string) =>
-      `| ${name} | ${conns} | ${fmt(r.rps)} | ${r.p50} ms | ${r.p99} ms | ${((r.rps / hello.rps) * 100).toFixed(0)}% | ${fmt(r.bytes)} B | ${r.errors} | ${target} |`;
+    const rows: string[] = [];
+    for (const rt of runtimes()) {
+      const server = await startServer(dir, rt);
+      try {
+        await load(server.url, 50, digest, 3); // warm-up: JIT and LevelDB's block cache
+        const hello = await load(server.url, 50, () => '/hello');
+        const d50 = await load(server.url, 50, digest);
+        const i50 = await load(server.url, 50, identity);
+        const i1 = await load(server.url, 1, identity);
+        const row = (first: string, name: string, conns: number, r: Awaited<ReturnType<typeof load>>, target: string) =>
+          `| ${first} | ${name} | ${conns} | ${fmt(r.rps)} | ${r.p50} ms | ${r.p99} ms | ${((r.rps / hello.rps) * 100).toFixed(0)}% | ${fmt(r.bytes)} B | ${r.errors} | ${target} |`;
+        rows.push(
+          row(rt.name, 'Hono "hello" route (baseline)', 50, hello, '—'),
+          row('', '/v1/search?digest= (one hit)', 50, d50, '≥ 5,000/s, p99 ≤ 10 ms, ≥ 50% of hello'),
+          row('', '/v1/search?identity=…&limit=50', 50, i50, 'p99 ≤ 20 ms'),
+          row('', '/v1/search?identity=…&limit=50', 1, i1, 'p99 ≤ 20 ms'),
+        );
+      } finally {
+        await server.stop();
+      }
+    }
     process.stdout.write(`## API (autocannon over loopback, 10 s per row)
 
 Machine: ${machine()}. A mirror of ${fmt(N)} entries (a tiles simulator's log mirrored with full verification and \`index: all\`);
-server in its own process, autocannon in another. Digests are drawn from across the whole log; identities
-are the ${q.identities.length} signing identities with at least 50 entries.
+server in its own process, started the way the first column says (autocannon, in the bench's process, always
+with Node's defaults). Digests are drawn from across the whole log; identities are the ${q.identities.length} signing
+identities with at least 50 entries.
 
-| route | connections | requests/s | p50 | p99 | vs hello (same run) | response | errors | target |
-|---|---|---|---|---|---|---|---|---|
-${row('Hono "hello" route (baseline)', 50, hello, '—')}
-${row('/v1/search?digest= (one hit)', 50, d50, '≥ 5,000/s, p99 ≤ 10 ms, ≥ 50% of hello')}
-${row('/v1/search?identity=…&limit=50', 50, i50, 'p99 ≤ 20 ms')}
-${row('/v1/search?identity=…&limit=50', 1, i1, 'p99 ≤ 20 ms')}
+| server runtime | route | connections | requests/s | p50 | p99 | vs hello (same runtime) | response | errors | target |
+|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}
 
 `);
   } finally {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,0 +1,53 @@
+/**
+ * How a benchmark starts the processes it measures: with Node's defaults, and the way the container image
+ * runs the daemon. The image's way is read from the Dockerfile (the runtime stage's LD_PRELOAD and the
+ * node flags of its ENTRYPOINT), so the two cannot drift apart. The allocator matters here: LevelDB's
+ * threads and Node's buffers run measurably faster and smaller on jemalloc than on glibc's malloc
+ * (BENCHMARKS.md "Ingest" and "API"; docs/operations.md "Memory").
+ *   BENCH_RUNTIME=image (or node) measures one of them only.
+ */
+import { execFileSync } from 'node:child_process';
+import { byKeyword, env, execForm, stage } from '../ops/dockerfile.ts';
+
+export interface Runtime {
+  name: string;
+  /** Added to the child's environment. */
+  env: Record<string, string>;
+  /** Node's own flags, before the script. */
+  nodeArgs: string[];
+}
+
+export const NODE_DEFAULTS: Runtime = { name: 'Node defaults (glibc malloc)', env: {}, nodeArgs: [] };
+
+/** Whether ld.so can find a library by its soname (what a bare LD_PRELOAD entry relies on). */
+function loadable(soname: string): boolean {
+  try {
+    return execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(`\t${soname} `);
+  } catch {
+    return false;
+  }
+}
+
+/** The image's runtime, or undefined (with a note on stderr) where its preloaded library is not installed. */
+export function imageRuntime(): Runtime | undefined {
+  const runtime = stage('runtime');
+  const entrypoint = execForm(byKeyword(runtime, 'ENTRYPOINT')[0]!);
+  const nodeArgs = entrypoint.slice(entrypoint.indexOf('node') + 1).filter((a) => a.startsWith('--'));
+  const preload = env(runtime)['LD_PRELOAD'];
+  if (preload && !loadable(preload)) {
+    process.stderr.write(`bench: ${preload} is not installed (Debian: apt-get install libjemalloc2), so the image's runtime is not measured\n`);
+    return undefined;
+  }
+  const what = [...(preload ? [preload.replace(/^lib|\.so.*$/g, '')] : []), ...nodeArgs].join(', ');
+  return { name: `as the image runs it (${what})`, env: preload ? { LD_PRELOAD: preload } : {}, nodeArgs };
+}
+
+export function runtimes(): Runtime[] {
+  const only = process.env['BENCH_RUNTIME'];
+  const image = only === 'node' ? undefined : imageRuntime();
+  if (only === 'image') {
+    if (!image) throw new Error('BENCH_RUNTIME=image, but the image runtime cannot run here');
+    return [image];
+  }
+  return image ? [NODE_DEFAULTS, image] : [NODE_DEFAULTS];
+}

@@ -31,7 +31,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     httpRequestDuration: new Histogram({ name: 'tlogwatch_http_request_duration_seconds', help: 'API request duration by route, method and status.', labelNames: ['route', 'method', 'status'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
     storeBytes: new Gauge({ name: 'tlogwatch_store_bytes', help: 'Approximate size of the LevelDB store on disk.', registers: r }),
     jobRuns: new Counter({ name: 'tlogwatch_job_runs_total', help: 'Scheduled job runs by task (the scheduled job) and result.', labelNames: ['task', 'result'], registers: r }),
-    buildInfo: new Gauge({ name: 'tlogwatch_build_info', help: 'Always 1; the labels say which version runs and which SHA-256 path verifies proofs (native addon or node:crypto).', labelNames: ['version', 'merkle'], registers: r }),
+    buildInfo: new Gauge({
+      name: 'tlogwatch_build_info',
+      help: 'Always 1; the labels say which version runs, which SHA-256 path verifies proofs (native addon or node:crypto) and which malloc the process runs on.',
+      labelNames: ['version', 'merkle', 'malloc'],
+      registers: r,
+    }),
     jobLastSuccess: new Gauge({ name: 'tlogwatch_job_last_success_timestamp_seconds', help: 'Unix time of the last successful run of each scheduled job.', labelNames: ['task'], registers: r }),
   };
 }

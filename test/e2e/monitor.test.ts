@@ -12,6 +12,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.ts';
 import { decodeRekorV1Body } from '../../src/entries/decode.ts';
 import { createLogger } from '../../src/logger.ts';
 import { merkleBackend } from '../../src/merkle/native.ts';
+import { processMalloc } from '../../src/util/malloc.ts';
 import { VERSION } from '../../src/version.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
 import type { InjectSpec } from '../sim/generate.ts';
@@ -98,8 +99,8 @@ describe('monitor end to end', () => {
     // Series with a known label set exist at 0 from the start, so a first failure shows as an increase.
     expect(metrics).toMatch(/tlogwatch_job_runs_total\{task="reverify",result="error"\} 0/);
     expect(metrics).toMatch(/tlogwatch_findings_open\{severity="low"\} 0/);
-    // Which version runs, and which SHA-256 path verifies its proofs.
-    expect(metrics).toContain(`tlogwatch_build_info{version="${VERSION}",merkle="${merkleBackend.name}"} 1`);
+    // Which version runs, which SHA-256 path verifies its proofs, and on which malloc.
+    expect(metrics).toContain(`tlogwatch_build_info{version="${VERSION}",merkle="${merkleBackend.name}",malloc="${processMalloc}"} 1`);
   });
 
   it('hot-reloads rules: a change applies to the next entry, an invalid edit keeps the old rules', { timeout: 60_000 }, async () => {

@@ -190,6 +190,9 @@ describe('the Dockerfile commands, outside a container', () => {
       const daemon = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
       expect(readFileSync(`/proc/${daemon}/cmdline`, 'utf8').split('\0').slice(0, -1)).toEqual(argv.slice(2));
       if (jemalloc) expect(readFileSync(`/proc/${daemon}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2\n/);
+      // …and says so itself, where operators look.
+      const buildInfo = /^tlogwatch_build_info\{.*\} 1$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[0];
+      expect(buildInfo).toContain(`malloc="${jemalloc ? 'jemalloc' : 'libc'}"`);
       // It mirrors: entries verified from the simulator.
       await waitFor(
         'a verified checkpoint',

@@ -60,7 +60,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Arr
     if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; add it to the trusted root or pass the right --trusted-root`, { kind: 'fatal' });
     return {
       tlog,
-      follow: { name: l.name, type: l.type, url: l.url, origin: l.origin ?? tlog.name, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize, concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute },
+      follow: { name: l.name, type: l.type, url: l.url, origin: l.origin ?? tlog.name, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize, concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression },
     };
   });
 }

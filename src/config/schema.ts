@@ -41,6 +41,10 @@ export const LogConfig = z
     concurrency: z.number().int().min(1).max(64).default(8).describe('Requests in flight at once for this log.'),
     requestsPerMinute: z.number().int().min(0).default(500).describe('Request budget for this log (public Rekor v1 throttles around 500/min); 0 = unlimited.'),
     batchSize: z.number().int().min(10).max(100_000).default(4096).describe('Entries fetched, verified and committed per atomic batch.'),
+    compression: z
+      .enum(['gzip', 'none'])
+      .default('gzip')
+      .describe('Ask the log for gzip-compressed responses, or (`none`) for uncompressed ones: on a fast link, such as a log on the same host or network, `none` saves the CPU of inflating every entry (BENCHMARKS.md "Ingest").'),
   })
   .strict();
 

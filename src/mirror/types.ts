@@ -18,6 +18,8 @@ export interface FollowConfig {
   batchSize: number;
   concurrency: number;
   requestsPerMinute: number;
+  /** Whether to ask the upstream for gzip (the default) or for uncompressed responses (HttpClientOptions). */
+  compression?: 'gzip' | 'none';
 }
 
 /** What the monitor and findings plug into the pipeline; every op joins the batch's atomic commit. */

@@ -14,6 +14,7 @@ export interface Upstream {
 export function createUpstream(cfg: FollowConfig, metrics: Metrics): Upstream {
   const http = new HttpClient({
     requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
+    compression: cfg.compression ?? 'gzip',
     onAttempt: (a) => {
       metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);
       if (!/^2\d\d$|^404$/.test(a.outcome)) metrics.upstreamErrors.inc({ log: cfg.name, code: a.outcome });

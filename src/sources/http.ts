@@ -28,6 +28,12 @@ export interface HttpClientOptions {
   maxBytes?: number;
   /** Requests per minute across all calls of this client (0 = unlimited). */
   requestsPerMinute?: number;
+  /**
+   * `gzip` (default) asks for compressed responses; `none` asks for them as they are (`identity`), which
+   * spares the CPU of inflating them where the link is fast (BENCHMARKS.md "Ingest"). A server may still
+   * compress: such responses are decompressed either way.
+   */
+  compression?: 'gzip' | 'none';
   /** Observes every attempt, for metrics. */
   onAttempt?: (a: HttpAttempt) => void;
   /** Sleep function (tests may shorten it); defaults to a timer that honours the abort signal. */
@@ -117,6 +123,7 @@ export class HttpClient {
   private readonly maxDelayMs: number;
   private readonly maxBytes: number;
   private readonly budget: RateBudget;
+  private readonly acceptEncoding: string;
   private readonly onAttempt: (a: HttpAttempt) => void;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
@@ -127,6 +134,7 @@ export class HttpClient {
     this.maxDelayMs = opts.maxDelayMs ?? 30_000;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.budget = new RateBudget(opts.requestsPerMinute ?? 0);
+    this.acceptEncoding = opts.compression === 'none' ? 'identity' : 'gzip';
     this.onAttempt = opts.onAttempt ?? (() => {});
     this.sleep = opts.sleep ?? abortableSleep;
   }
@@ -167,7 +175,7 @@ export class HttpClient {
     try {
       res = await fetch(url, {
         method: opts.method ?? 'GET',
-        headers: { 'user-agent': USER_AGENT, 'accept-encoding': 'gzip', ...opts.headers },
+        headers: { 'user-agent': USER_AGENT, 'accept-encoding': this.acceptEncoding, ...opts.headers },
         ...(opts.body !== undefined ? { body: opts.body } : {}),
         signal,
         redirect: 'follow',

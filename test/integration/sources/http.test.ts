@@ -110,6 +110,23 @@ describe('HttpClient', () => {
     expect(await fast().request(`${base}/gz`, { endpoint: 't', parse: text })).toBe('hello');
   });
 
+  it('with compression "none" asks for identity, and still decompresses a server that compresses anyway', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const seen: Array<string | undefined> = [];
+    handlers.set('/plain', (req, res) => {
+      seen.push(req.headers['accept-encoding']);
+      res.writeHead(200).end('plain');
+    });
+    handlers.set('/gz-anyway', (req, res) => {
+      seen.push(req.headers['accept-encoding']);
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('inflated'));
+    });
+    const client = fast({ compression: 'none' });
+    expect(await client.request(`${base}/plain`, { endpoint: 't', parse: text })).toBe('plain');
+    expect(await client.request(`${base}/gz-anyway`, { endpoint: 't', parse: text })).toBe('inflated');
+    expect(seen).toEqual(['identity', 'identity']);
+  });
+
   it('stops immediately when aborted', async () => {
     handlers.set('/hang', () => {});
     const ac = new AbortController();

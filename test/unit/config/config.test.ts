@@ -32,6 +32,7 @@ logs:
     pollInterval: 5s
     concurrency: 8
     batchSize: 1024
+    compression: none
   - name: rekor
     type: rekor-v1
     url: https://rekor.sigstore.dev
@@ -73,8 +74,8 @@ describe('config: valid documents', () => {
     const c = parseConfig(FULL, 'full.yaml', ENV);
     expect(c.dataDir).toBe('/var/lib/tlogwatch');
     expect(c.listen).toBe('0.0.0.0:9090');
-    expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024 });
-    expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, batchSize: 4096 });
+    expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024, compression: 'none' });
+    expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, batchSize: 4096, compression: 'gzip' });
     expect(c.index).toBe('watched');
     expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600 }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
@@ -110,6 +111,7 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['bad duration', log('    pollInterval: soon\n'), /c\.yaml:5:19: logs\.0\.pollInterval: a duration like 500ms/],
     ['duration too small', log('    pollInterval: 10ms\n'), /c\.yaml:5:19: logs\.0\.pollInterval: pollInterval must be at least 100 ms/],
     ['number out of range', log('    concurrency: 0\n'), /c\.yaml:5:18: logs\.0\.concurrency: Too small: expected number to be >=1/],
+    ['bad compression', log('    compression: brotli\n'), /c\.yaml:5:18: logs\.0\.compression: Invalid option: expected one of "gzip"\|"none"/],
     ['wrong type', log('    batchSize: lots\n'), /c\.yaml:5:16: logs\.0\.batchSize: Invalid input: expected number, received string/],
     ['negative start', log('    start: -1\n'), /c\.yaml:5:12: logs\.0\.start: Too small/],
     ['bad start word', log('    start: earliest\n'), /c\.yaml:5:12: logs\.0\.start: "latest" or a log index/],
@@ -155,7 +157,7 @@ describe('config: CLI overrides and files', () => {
     const file = parseConfig(FULL, 'full.yaml', ENV);
     const c = applyOverrides(file, { dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json', logs: ['tiles=http://127.0.0.1:9/api/v2'], start: '0' });
     expect(c).toMatchObject({ dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json' });
-    expect(c.logs).toEqual([{ name: '127.0.0.1_9', type: 'tiles', url: 'http://127.0.0.1:9/api/v2', start: 0n, pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 4096 }]);
+    expect(c.logs).toEqual([{ name: '127.0.0.1_9', type: 'tiles', url: 'http://127.0.0.1:9/api/v2', start: 0n, pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 4096, compression: 'gzip' }]);
     expect(c.api).toEqual(file.api);
   });
   it('names several --log flags apart, and applies --start alone to the file logs', () => {

@@ -2,7 +2,8 @@
 # tlogwatch container image (docs/operations.md). Two stages on the Node 24 LTS slim image:
 #   build    npm ci (with dev dependencies: TypeScript), tsc -p tsconfig.build.json -> dist/, and the
 #            native Merkle addon (native/merkle.c, gcc from Debian) -> build/native/merkle.node
-#   runtime  production dependencies only, dist/ and build/, tini as PID 1, a non-root user, state only in /data
+#   runtime  production dependencies only, dist/ and build/, tini as PID 1, a non-root user, state only in /data,
+#            node on jemalloc with 16 MB semi-spaces (docs/operations.md "Memory")
 # The compiler stays in the build stage: the addon needs only libc and the node binary at run time.
 # test/ops/dockerfile.test.ts lints this file and checks these properties; test/ops/image-commands.test.ts
 # runs the same commands outside a container (no Docker engine in CI).

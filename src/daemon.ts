@@ -164,7 +164,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // first increase is visible to rate() and increase()).
   for (const c of channels) for (const result of ['delivered', 'failed', 'skipped']) metrics.notifications.inc({ channel: c.name, result }, 0);
   // (tlogwatch_findings_open is read from the store before every scrape: see beforeMetrics below.)
-  metrics.buildInfo.set({ version: VERSION, merkle: merkleBackend.name, malloc: processMalloc }, 1);
+  const malloc = processMalloc();
+  metrics.buildInfo.set({ version: VERSION, merkle: merkleBackend.name, malloc }, 1);
   const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');
@@ -212,7 +213,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   }, 30_000);
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).
-  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend, malloc: processMalloc }, 'tlogwatch serving');
+  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend, malloc }, 'tlogwatch serving');
 
   let stopping: Promise<void> | undefined;
   return {

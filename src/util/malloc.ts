@@ -15,11 +15,11 @@ export function mallocFromMaps(maps: string): MallocName {
   return 'libc';
 }
 
-/** This process's malloc (`libc` where /proc is not there to say otherwise). */
-export const processMalloc: MallocName = (() => {
+/** This process's malloc (`libc` where /proc is not there to say otherwise). Reads /proc/self/maps. */
+export function processMalloc(): MallocName {
   try {
     return mallocFromMaps(readFileSync('/proc/self/maps', 'utf8'));
   } catch {
     return 'libc';
   }
-})();
+}

@@ -6,8 +6,8 @@
  * (BENCHMARKS.md "Ingest" and "API"; docs/operations.md "Memory").
  *   BENCH_RUNTIME=image (or node) measures one of them only.
  */
-import { execFileSync } from 'node:child_process';
 import { byKeyword, env, execForm, stage } from '../ops/dockerfile.ts';
+import { loadable } from '../ops/tools.ts';
 
 export interface Runtime {
   name: string;
@@ -18,15 +18,6 @@ export interface Runtime {
 }
 
 export const NODE_DEFAULTS: Runtime = { name: 'Node defaults (glibc malloc)', env: {}, nodeArgs: [] };
-
-/** Whether ld.so can find a library by its soname (what a bare LD_PRELOAD entry relies on). */
-function loadable(soname: string): boolean {
-  try {
-    return execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }).includes(`\t${soname} `);
-  } catch {
-    return false;
-  }
-}
 
 /** The image's runtime, or undefined (with a note on stderr) where its preloaded library is not installed. */
 export function imageRuntime(): Runtime | undefined {

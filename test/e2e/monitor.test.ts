@@ -100,7 +100,7 @@ describe('monitor end to end', () => {
     expect(metrics).toMatch(/tlogwatch_job_runs_total\{task="reverify",result="error"\} 0/);
     expect(metrics).toMatch(/tlogwatch_findings_open\{severity="low"\} 0/);
     // Which version runs, which SHA-256 path verifies its proofs, and on which malloc.
-    expect(metrics).toContain(`tlogwatch_build_info{version="${VERSION}",merkle="${merkleBackend.name}",malloc="${processMalloc}"} 1`);
+    expect(metrics).toContain(`tlogwatch_build_info{version="${VERSION}",merkle="${merkleBackend.name}",malloc="${processMalloc()}"} 1`);
   });
 
   it('hot-reloads rules: a change applies to the next entry, an invalid edit keeps the old rules', { timeout: 60_000 }, async () => {

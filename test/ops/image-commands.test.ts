@@ -26,7 +26,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../sim/index.ts';
 import { byKeyword, contextCopies, env, execForm, healthcheck, runCommand, runFlags, stage } from './dockerfile.ts';
-import { ROOT, tool, waitFor } from './tools.ts';
+import { loadable, ROOT, tool, waitFor } from './tools.ts';
 
 const exec = promisify(execFile);
 const tini = tool('tini');
@@ -40,13 +40,7 @@ const check = healthcheck(runtime);
 /** The image's ENV (NODE_ENV, LD_PRELOAD of jemalloc, the healthcheck URL), as every process in it has it. */
 const imageEnv = env(runtime);
 /** jemalloc from Debian (scripts/ci-deps.sh installs it), which the image's LD_PRELOAD names by soname. */
-const jemalloc = (() => {
-  try {
-    return /\blibjemalloc\.so\.2 /.test(execFileSync('ldconfig', ['-p'], { encoding: 'utf8' }));
-  } catch {
-    return false;
-  }
-})();
+const jemalloc = loadable('libjemalloc.so.2');
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-image-'));
 const ctx = join(tmp, 'build');

@@ -26,6 +26,6 @@ describe('mallocFromMaps', () => {
 
   it('reads this process: jemalloc exactly when it is mapped here', () => {
     const mapped = /\/libjemalloc\.so[.\d]*$/m.test(readFileSync('/proc/self/maps', 'utf8'));
-    expect(processMalloc === 'jemalloc').toBe(mapped);
+    expect(processMalloc() === 'jemalloc').toBe(mapped);
   });
 });

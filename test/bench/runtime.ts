@@ -1,7 +1,7 @@
 /**
  * How a benchmark starts the processes it measures: with Node's defaults, and the way the container image
- * runs the daemon. The image's way is read from the Dockerfile (the runtime stage's LD_PRELOAD and the
- * node flags of its ENTRYPOINT), so the two cannot drift apart. The allocator matters here: LevelDB's
+ * runs the daemon. The image's way is read from the Dockerfile (the runtime stage's LD_PRELOAD and
+ * MALLOC_CONF, and the node flags of its ENTRYPOINT), so the two cannot drift apart. The allocator matters here: LevelDB's
  * threads and Node's buffers run measurably faster and smaller on jemalloc than on glibc's malloc
  * (BENCHMARKS.md "Ingest" and "API"; docs/operations.md "Memory").
  *   BENCH_RUNTIME=image (or node) measures one of them only.
@@ -24,13 +24,13 @@ export function imageRuntime(): Runtime | undefined {
   const runtime = stage('runtime');
   const entrypoint = execForm(byKeyword(runtime, 'ENTRYPOINT')[0]!);
   const nodeArgs = entrypoint.slice(entrypoint.indexOf('node') + 1).filter((a) => a.startsWith('--'));
-  const preload = env(runtime)['LD_PRELOAD'];
+  const { LD_PRELOAD: preload, MALLOC_CONF: mallocConf } = env(runtime);
   if (preload && !loadable(preload)) {
     process.stderr.write(`bench: ${preload} is not installed (Debian: apt-get install libjemalloc2), so the image's runtime is not measured\n`);
     return undefined;
   }
-  const what = [...(preload ? [preload.replace(/^lib|\.so.*$/g, '')] : []), ...nodeArgs].join(', ');
-  return { name: `as the image runs it (${what})`, env: preload ? { LD_PRELOAD: preload } : {}, nodeArgs };
+  const what = [...(preload ? [preload.replace(/^lib|\.so.*$/g, '')] : []), ...(preload && mallocConf ? [`MALLOC_CONF=${mallocConf}`] : []), ...nodeArgs].join(', ');
+  return { name: `as the image runs it (${what})`, env: preload ? { LD_PRELOAD: preload, ...(mallocConf ? { MALLOC_CONF: mallocConf } : {}) } : {}, nodeArgs };
 }
 
 export function runtimes(): Runtime[] {

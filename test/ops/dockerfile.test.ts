@@ -110,6 +110,9 @@ describe('Dockerfile', () => {
     expect(env(runtime)['LD_PRELOAD']).toBe('libjemalloc.so.2');
     const preload = indexOf(runtime, (kw, t) => kw === 'ENV' && t.startsWith('LD_PRELOAD='));
     expect(preload).toBeGreaterThan(install);
+    // jemalloc's options: freed pages go back to the kernel from a background thread after 500 ms.
+    const conf = Object.fromEntries((env(runtime)['MALLOC_CONF'] ?? '').split(',').map((p) => p.split(':')));
+    expect(conf).toEqual({ background_thread: 'true', dirty_decay_ms: '500', muzzy_decay_ms: '0' });
   });
 
   it('has a HEALTHCHECK on /healthz with node -e fetch (no curl in slim images)', () => {

@@ -13,8 +13,9 @@
  *   HEALTHCHECK    its exact command with TLOGWATCH_HEALTHCHECK_URL pointing at the daemon: exit 0 while it
  *                  serves, 1 once it stopped; SIGTERM through tini exits 0
  *
- * Every process gets the image's ENV, so the daemon runs on jemalloc (LD_PRELOAD) where Debian's package is
- * installed, as in the image; the test checks that it is mapped.
+ * Every process gets the image's ENV, so the daemon runs on jemalloc (LD_PRELOAD, with the image's MALLOC_CONF)
+ * where Debian's package is installed, as in the image; the test checks that it is mapped, that its options are
+ * accepted (jemalloc prints invalid ones on stderr) and that they took (its background thread runs).
  * Also: production dependencies alone run the compiled CLI, on the native Merkle path, and the daemon
  * writes nothing outside the data directory (the image's root filesystem can be read-only).
  */
@@ -157,7 +158,8 @@ describe('the Dockerfile commands, outside a container', () => {
     const help = await exec(bin!, [...rest, '--help'], { cwd: app, env: { ...process.env, ...imageEnv, PATH } });
     expect(help.stdout).toMatch(/^tlogwatch \d+\.\d+\.\d+: .*\n\nUsage:\n {2}tlogwatch serve/);
     const version = await exec(bin!, [...rest, '--version'], { cwd: app, env: { ...process.env, ...imageEnv, PATH } });
-    // Preloading went silently right: ld.so names an object it cannot preload on stderr.
+    // Preloading went silently right: ld.so names an object it cannot preload on stderr, and jemalloc an
+    // option of MALLOC_CONF it does not know.
     if (jemalloc) expect(help.stderr + version.stderr).toBe('');
     expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
   });
@@ -183,7 +185,12 @@ describe('the Dockerfile commands, outside a container', () => {
       // The daemon (tini's child) runs as the ENTRYPOINT says (node with its V8 flags), on jemalloc.
       const daemon = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim();
       expect(readFileSync(`/proc/${daemon}/cmdline`, 'utf8').split('\0').slice(0, -1)).toEqual(argv.slice(2));
-      if (jemalloc) expect(readFileSync(`/proc/${daemon}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2\n/);
+      if (jemalloc) {
+        expect(readFileSync(`/proc/${daemon}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2\n/);
+        // The image's MALLOC_CONF took: jemalloc started its purging thread(s) (it names them jemalloc_bg_thd).
+        const threads = readdirSync(`/proc/${daemon}/task`).map((t) => readFileSync(`/proc/${daemon}/task/${t}/comm`, 'utf8').trim());
+        expect(threads).toContain('jemalloc_bg_thd');
+      }
       // …and says so itself, where operators look.
       const buildInfo = /^tlogwatch_build_info\{.*\} 1$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[0];
       expect(buildInfo).toContain(`malloc="${jemalloc ? 'jemalloc' : 'libc'}"`);

@@ -1,9 +1,9 @@
 /**
  * How a benchmark starts the processes it measures: with Node's defaults, and the way the container image
  * runs the daemon. The image's way is read from the Dockerfile (the runtime stage's LD_PRELOAD and
- * MALLOC_CONF, and the node flags of its ENTRYPOINT), so the two cannot drift apart. The allocator matters here: LevelDB's
- * threads and Node's buffers run measurably faster and smaller on jemalloc than on glibc's malloc
- * (BENCHMARKS.md "Ingest" and "API"; docs/operations.md "Memory").
+ * MALLOC_CONF, and the node flags of its ENTRYPOINT), so the two cannot drift apart. The allocator matters
+ * here: LevelDB's threads and Node's buffers run measurably faster and smaller on jemalloc than on glibc's
+ * malloc (BENCHMARKS.md "Ingest" and "API"; docs/operations.md "Memory").
  *   BENCH_RUNTIME=image (or node) measures one of them only.
  */
 import { byKeyword, env, execForm, stage } from '../ops/dockerfile.ts';

@@ -38,7 +38,7 @@ const WORKDIR = byKeyword(runtime, 'WORKDIR')[0]?.getArgumentsContent() ?? '/app
 const entrypoint = execForm(byKeyword(runtime, 'ENTRYPOINT')[0]!);
 const cmd = execForm(byKeyword(runtime, 'CMD')[0]!);
 const check = healthcheck(runtime);
-/** The image's ENV (NODE_ENV, LD_PRELOAD of jemalloc, the healthcheck URL), as every process in it has it. */
+/** The image's ENV (NODE_ENV, LD_PRELOAD of jemalloc and its MALLOC_CONF, the healthcheck URL), as every process in it has it. */
 const imageEnv = env(runtime);
 /** jemalloc from Debian (scripts/ci-deps.sh installs it), which the image's LD_PRELOAD names by soname. */
 const jemalloc = loadable('libjemalloc.so.2');

@@ -11,7 +11,6 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 const inCI = () => /^(1|true|yes)$/i.test(process.env['CI'] ?? '');
 
-/** The tool's path, or undefined (with a warning) when it is missing outside CI; throws in CI. */
 /** Whether ld.so finds a shared library by its soname (what a bare LD_PRELOAD entry relies on), per `ldconfig -p`. */
 export function loadable(soname: string): boolean {
   try {
@@ -21,6 +20,7 @@ export function loadable(soname: string): boolean {
   }
 }
 
+/** The tool's path, or undefined (with a warning) when it is missing outside CI; throws in CI. */
 export function tool(name: string): string | undefined {
   let path: string | undefined;
   try {

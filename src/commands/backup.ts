@@ -1,36 +1,48 @@
 /**
  * `tlogwatch backup --data-dir DIR --out DIR` and `tlogwatch restore --from DIR --data-dir DIR`: a consistent
- * copy of the LevelDB store. LevelDB iterators read from a snapshot, so the copy is one point in time.
- * The store is locked by a running daemon: stop it first (or copy a filesystem snapshot of the volume).
+ * copy of the store, both of its LevelDB databases (the store directory and its `entries/`, store.ts).
+ * LevelDB iterators read from a snapshot, and both sources stay open (locked) for the whole copy, so the
+ * copy is one point in time. A running daemon holds the locks: stop it first (or copy a filesystem
+ * snapshot of the volume).
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Level } from 'level';
 import { describeError } from '../errors.ts';
+import { ENTRIES_DIR } from '../store/store.ts';
 
-async function copyDb(from: string, to: string): Promise<number> {
+type Db = Level<Uint8Array, Uint8Array>;
+const OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+
+async function copyRecords(src: Db, dst: Db): Promise<number> {
+  let batch = dst.batch();
+  let n = 0;
+  for await (const [k, v] of src.iterator()) {
+    batch.put(k, v);
+    if (++n % 10_000 === 0) {
+      await batch.write();
+      batch = dst.batch();
+    }
+  }
+  await batch.write();
+  return n;
+}
+
+/** Copies the store at `from` (its main database and, when present, its entries database) into an empty `to`. */
+async function copyStore(from: string, to: string): Promise<number> {
   if (!existsSync(join(from, 'CURRENT'))) throw new Error(`${from} is not a LevelDB store`);
   if (existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
-  const src = new Level<Uint8Array, Uint8Array>(from, { keyEncoding: 'view', valueEncoding: 'view', createIfMissing: false });
-  const dst = new Level<Uint8Array, Uint8Array>(to, { keyEncoding: 'view', valueEncoding: 'view' });
+  const pairs: Array<[Db, Db]> = [[new Level(from, { ...OPTIONS, createIfMissing: false }), new Level(to, OPTIONS)]];
+  if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) pairs.push([new Level(join(from, ENTRIES_DIR), { ...OPTIONS, createIfMissing: false }), new Level(join(to, ENTRIES_DIR), OPTIONS)]);
   try {
-    await src.open();
-    await dst.open();
-    let batch = dst.batch();
+    for (const [src] of pairs) await src.open();
+    for (const [, dst] of pairs) await dst.open();
     let n = 0;
-    for await (const [k, v] of src.iterator()) {
-      batch.put(k, v);
-      if (++n % 10_000 === 0) {
-        await batch.write();
-        batch = dst.batch();
-      }
-    }
-    await batch.write();
+    for (const [src, dst] of pairs) n += await copyRecords(src, dst);
     return n;
   } finally {
-    await src.close();
-    await dst.close();
+    for (const db of pairs.flat()) await db.close();
   }
 }
 
@@ -45,7 +57,7 @@ function args(argv: string[], a: string, b: string) {
 export async function backupCommand(argv: string[]): Promise<number> {
   try {
     const [dataDir, out] = args(argv, 'data-dir', 'out');
-    const n = await copyDb(join(dataDir, 'store'), join(out, 'store'));
+    const n = await copyStore(join(dataDir, 'store'), join(out, 'store'));
     process.stdout.write(`backed up ${n} records to ${out}\n`);
     return 0;
   } catch (e) {
@@ -57,7 +69,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
 export async function restoreCommand(argv: string[]): Promise<number> {
   try {
     const [from, dataDir] = args(argv, 'from', 'data-dir');
-    const n = await copyDb(join(from, 'store'), join(dataDir, 'store'));
+    const n = await copyStore(join(from, 'store'), join(dataDir, 'store'));
     process.stdout.write(`restored ${n} records into ${dataDir}\n`);
     return 0;
   } catch (e) {

@@ -56,7 +56,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   let entries = 0;
   let fired = 0;
   try {
-    for await (const [k, v] of store.db.iterator({ gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) })) {
+    for await (const [k, v] of store.entryDb.iterator({ gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) })) {
       const log = store.logNameOf((k[1]! << 8) | k[2]!) ?? '?';
       if (values.log && log !== values.log) continue;
       const index = Number(Buffer.from(k.subarray(3)).readBigUInt64BE());

@@ -69,7 +69,7 @@ export async function checkLog(store: Store, log: string, fullIndex: (index: num
   let next = first;
   let entries = 0;
   const prefix = entryKey(id, 0).subarray(0, 3);
-  await scan(store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) }), ([k, v]) => {
+  await scan(store.entryDb.iterator({ gte: prefix, lt: prefixEnd(prefix) }), ([k, v]) => {
     const index = readU64(k, 3);
     if (index !== next) problem(index > next ? `gap: entries ${next}..${index - 1n} missing` : `entry ${index} out of order`);
     next = index + 1n;

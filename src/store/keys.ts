@@ -10,19 +10,23 @@
  *    first where order matters) and own the value codec (`encodeJson`/`decodeJson` from codec.ts for small
  *    records, binary where a value is written per entry).
  * 3. Expose writes as functions that return `BatchOp[]` (store.ts) so they can join the atomic
- *    `commitBatch(... extraOps)` or `putLogState(state, ops)`; reads go through `store.db` iterators.
+ *    `commitBatch(... extraOps)` or `putLogState(state, ops)`; reads go through `store.db` iterators
+ *    (`store.entryDb` holds the ENTRY bucket alone).
  * 4. A change to the layout or to a value format that old code cannot read bumps SCHEMA_VERSION.
  */
 
-/** 1: first layout. 2: entry values keep the body and the facts outside it (entry-value.ts). */
-export const SCHEMA_VERSION = 2;
+/**
+ * 1: first layout. 2: entry values keep the body and the facts outside it (entry-value.ts). 3: entry values
+ * live in their own database (store.ts `entryDb`, the store's `entries/` directory).
+ */
+export const SCHEMA_VERSION = 3;
 
 export const Bucket = {
   /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16 */
   META: 0x00,
   /** LOG_STATE logId(2) → JSON LogState (codec.ts) */
   LOG_STATE: 0x01,
-  /** ENTRY logId(2) index(8) → format(1) decoder(1) u32 factsLength | JSON facts | canonical body (entry-value.ts) */
+  /** ENTRY logId(2) index(8) → format(1) decoder(1) u32 factsLength | JSON facts | canonical body (entry-value.ts); in `entryDb` only, every other bucket in `db` */
   ENTRY: 0x02,
   /** UUID leafHash(32) logId(2) index(8) → empty */
   UUID: 0x03,

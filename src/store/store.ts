@@ -1,9 +1,19 @@
 /**
  * The LevelDB store (`level`): entries with their raw bodies, secondary indexes, tile-row tree hashes,
- * verified checkpoints and per-log state. DESIGN.md principle 2: a batch's entries, indexes, tree hashes,
- * frontier and cursor are written by one `db.batch()`, so a kill -9 at any moment leaves either all of a
- * batch or none of it, and the state always describes exactly the entries present.
+ * verified checkpoints and per-log state, in two LevelDB databases:
+ * - `entryDb` (the `entries/` directory inside the store): entry values by (log, index), nothing else.
+ *   Each log only appends to its own key range there, so LevelDB moves its tables down the levels
+ *   without rewriting them: the ~1.5 KB bodies stay out of the compactions that the randomly ordered
+ *   index keys cause (WiscKey's key-value separation, geth's "freezer"; BENCHMARKS.md "Ingest").
+ * - `db` (the store directory itself): everything else, with the per-log state.
+ *
+ * DESIGN.md principle 2, a batch is all or nothing: commitBatch writes the batch's entry values first,
+ * then its indexes, tree hashes, frontier and cursor in one `db.batch()`, which is the commit point. A
+ * kill -9 between the two leaves entry values beyond the cursor: readers never see them (an entry is
+ * held only in the state's [startIndex, fetched) range), the next open deletes them, and the follower
+ * fetches that batch again. So the state still describes exactly the entries held.
  */
+import { join } from 'node:path';
 import { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
 import type { Entry } from '../entries/types.ts';
@@ -12,6 +22,7 @@ import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-valu
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
+  fetchedSize,
   indexableDigestBytes,
   isIndexableDigest,
   encodeJson,
@@ -38,6 +49,8 @@ import {
 } from './keys.ts';
 
 export type IndexMode = 'all' | 'watched';
+/** The entries database's directory, inside the store's. */
+export const ENTRIES_DIR = 'entries';
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 export interface EntryRef {
@@ -80,6 +93,28 @@ const enc = (s: string) => Buffer.from(s, 'utf8');
 const hexBytes = (h: string) => Buffer.from(h, 'hex');
 const SCHEMA_KEY = key(Bucket.META, 'schema');
 const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
+const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+
+/** Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do. */
+async function openLevel(dir: string, store: string): Promise<Level<Uint8Array, Uint8Array>> {
+  const db = new Level<Uint8Array, Uint8Array>(dir, LEVEL_OPTIONS);
+  try {
+    await db.open();
+  } catch (e) {
+    // LevelDB's LOCK file: another process (a running `tlogwatch serve`) has the store open.
+    if ((e as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
+      throw new TlogwatchError('STORE_LOCKED', `the store at ${store} is in use by another process (a running tlogwatch serve?)`, { kind: 'fatal', cause: e });
+    }
+    throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
+  }
+  return db;
+}
+
+/** Whether the state says the store holds this entry: [startIndex, fetched) (backfill lowers the start). */
+function holds(s: Readonly<LogState>, index: number | bigint): boolean {
+  const i = BigInt(index);
+  return i >= s.startIndex && i < fetchedSize(s);
+}
 
 /** Identities are indexed case-insensitively where the field is (emails; URIs keep their case). */
 export function normaliseIdentity(san: string): string {
@@ -135,7 +170,10 @@ function deepFreeze<T>(v: T): Readonly<T> {
 export const entryTime = (e: Entry) => e.integratedTime ?? e.observedAt ?? 0;
 
 export class Store {
+  /** Everything but entry values (see the file comment). */
   readonly db: Level<Uint8Array, Uint8Array>;
+  /** Entry values (Bucket.ENTRY keys) only; may hold an uncommitted batch's beyond a log's state until the next open. */
+  readonly entryDb: Level<Uint8Array, Uint8Array>;
   readonly indexMode: IndexMode;
   private readonly logIds = new Map<string, number>();
   private readonly logNames = new Map<number, string>();
@@ -143,23 +181,16 @@ export class Store {
   private readonly stateCache = new Map<string, Readonly<LogState>>();
   private stateGeneration = 0;
 
-  private constructor(db: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
+  private constructor(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
     this.db = db;
+    this.entryDb = entryDb;
     this.indexMode = indexMode;
   }
 
   static async open(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {
-    const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
-    try {
-      await db.open();
-    } catch (e) {
-      // LevelDB's LOCK file: another process (a running `tlogwatch serve`) has the store open.
-      if ((e as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
-        throw new TlogwatchError('STORE_LOCKED', `the store at ${dir} is in use by another process (a running tlogwatch serve?)`, { kind: 'fatal', cause: e });
-      }
-      throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${dir}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
-    }
-    const store = new Store(db, opts.indexMode ?? 'all');
+    // The main database first: it holds the schema version, and a store of another version must be
+    // refused before anything is created inside it.
+    const db = await openLevel(dir, dir);
     const v = await db.get(SCHEMA_KEY);
     if (v === undefined) {
       await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
@@ -171,15 +202,52 @@ export class Store {
         { kind: 'fatal', data: { found: readU16(v, 0), expected: SCHEMA_VERSION } },
       );
     }
+    let entryDb: Level<Uint8Array, Uint8Array>;
+    try {
+      entryDb = await openLevel(join(dir, ENTRIES_DIR), dir);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    const store = new Store(db, entryDb, opts.indexMode ?? 'all');
     for await (const [k, val] of db.iterator({ gte: key(Bucket.META, 'log:'), lt: prefixEnd(key(Bucket.META, 'log:')) })) {
       const name = Buffer.from(k.subarray(5)).toString('utf8');
       store.logIds.set(name, readU16(val, 0));
       store.logNames.set(readU16(val, 0), name);
     }
+    try {
+      await store.dropUncommittedEntries();
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
     return store;
   }
 
+  /**
+   * Deletes entry values no state accounts for: those of a batch whose commit a crash cut short (written
+   * to entryDb, its state never written), or of a log that never committed one. Normally nothing, or one
+   * batch per log; a seek per log when there is nothing to delete.
+   */
+  private async dropUncommittedEntries(): Promise<void> {
+    const held: Array<{ id: number; start: bigint; end: bigint }> = [];
+    for (const [name, id] of this.logIds) {
+      const s = await this.getLogState(name);
+      if (s) held.push({ id, start: s.startIndex, end: fetchedSize(s) });
+    }
+    held.sort((a, b) => a.id - b.id);
+    let from = key(Bucket.ENTRY);
+    for (const h of held) {
+      if (h.end > h.start) {
+        await this.entryDb.clear({ gte: from, lt: entryKey(h.id, h.start) });
+        from = entryKey(h.id, h.end);
+      }
+    }
+    await this.entryDb.clear({ gte: from, lt: prefixEnd(key(Bucket.ENTRY)) });
+  }
+
   async close(): Promise<void> {
+    await this.entryDb.close();
     await this.db.close();
   }
 
@@ -258,16 +326,17 @@ export class Store {
     await this.writeState([{ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) }, ...extraOps]);
   }
 
-  /** The one atomic write of a batch (see the file comment). */
+  /** A batch's write: its entry values, then everything else in one atomic batch, the commit point (see the file comment). */
   async commitBatch(input: CommitInput): Promise<void> {
     const { state } = input;
     const id = await this.logId(state.name);
     const current = state.shard?.seq ?? 0;
     const tree = input.tree ?? current;
+    const values: BatchOp[] = [];
     const ops: BatchOp[] = [];
     for (const { record, body } of input.entries) {
       const e = record.entry;
-      ops.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body, state.type) });
+      values.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body, state.type) });
       ops.push({ type: 'put', key: uuidKey(hexBytes(e.leafHash), id, e.index), value: EMPTY });
       const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
       const t = entryTime(e);
@@ -278,13 +347,20 @@ export class Store {
     if (input.checkpoint) ops.push({ type: 'put', key: checkpointKey(id, tree, input.checkpoint.size), value: encodeJson(input.checkpoint) });
     ops.push({ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) });
     if (input.extraOps) ops.push(...input.extraOps);
+    if (values.length > 0) await this.entryDb.batch(values, { sync: true });
     await this.writeState(ops);
   }
 
-  async getEntry(log: string, index: number | bigint): Promise<{ record: StoredRecord; body: Uint8Array } | undefined> {
+  /** The key of a held entry's value, or undefined when the log's state does not account for it (file comment). */
+  private heldEntryKey(log: string, index: number | bigint, state: Readonly<LogState> | undefined): Uint8Array | undefined {
     const id = this.logIds.get(log);
-    if (id === undefined || index < 0 || index > Number.MAX_SAFE_INTEGER) return undefined;
-    const v = await this.db.get(entryKey(id, index));
+    if (id === undefined || index < 0 || index > Number.MAX_SAFE_INTEGER || !state || !holds(state, index)) return undefined;
+    return entryKey(id, index);
+  }
+
+  async getEntry(log: string, index: number | bigint): Promise<{ record: StoredRecord; body: Uint8Array } | undefined> {
+    const k = this.heldEntryKey(log, index, await this.readLogState(log));
+    const v = k && (await this.entryDb.get(k));
     return v === undefined ? undefined : decodeEntryValue(v, log, Number(index));
   }
 
@@ -292,27 +368,29 @@ export class Store {
   async getEntryValues(refs: readonly EntryRef[]): Promise<Array<Uint8Array | undefined>> {
     const keys: Uint8Array[] = [];
     const at: number[] = [];
-    refs.forEach((r, i) => {
-      const id = this.logIds.get(r.log);
-      if (id === undefined || r.index < 0 || r.index > Number.MAX_SAFE_INTEGER) return;
-      keys.push(entryKey(id, r.index));
+    const states = new Map<string, Readonly<LogState> | undefined>();
+    for (let i = 0; i < refs.length; i++) {
+      const { log, index } = refs[i]!;
+      if (!states.has(log)) states.set(log, await this.readLogState(log));
+      const k = this.heldEntryKey(log, index, states.get(log));
+      if (k === undefined) continue;
+      keys.push(k);
       at.push(i);
-    });
+    }
     const out: Array<Uint8Array | undefined> = refs.map(() => undefined);
     if (keys.length === 0) return out;
     // A few keys are read on this thread: a trip to LevelDB's worker thread costs ~40 µs of CPU against
     // ~15 µs for the read itself (measured on a 100k-entry store). A page of many keys goes as one
     // getMany, which spreads that cost and keeps a long read off the event loop.
-    const values = keys.length <= SYNC_READS ? keys.map((k) => this.db.getSync(k)) : await this.db.getMany(keys);
+    const values = keys.length <= SYNC_READS ? keys.map((k) => this.entryDb.getSync(k)) : await this.entryDb.getMany(keys);
     values.forEach((v, j) => (out[at[j]!] = v));
     return out;
   }
 
   /** The raw canonical body as the log served it. */
   async getBody(log: string, index: number | bigint): Promise<Uint8Array | undefined> {
-    const id = this.logIds.get(log);
-    if (id === undefined || index < 0 || index > Number.MAX_SAFE_INTEGER) return undefined;
-    const v = await this.db.get(entryKey(id, index));
+    const k = this.heldEntryKey(log, index, await this.readLogState(log));
+    const v = k && (await this.entryDb.get(k));
     return v === undefined ? undefined : entryValueBody(v);
   }
 
@@ -413,13 +491,19 @@ export class Store {
     return { checkpoints: out, next: more ? out[out.length - 1]!.size.toString() : null };
   }
 
+  /** Bytes on disk of both databases, as LevelDB estimates them. */
   async approximateSize(): Promise<number> {
-    const size = await (this.db as unknown as { approximateSize?: (a: Uint8Array, b: Uint8Array) => Promise<number> }).approximateSize?.(new Uint8Array([0]), new Uint8Array([0xff]));
-    return size ?? 0;
+    let total = 0;
+    for (const db of [this.db, this.entryDb]) {
+      total += (await (db as unknown as { approximateSize?: (a: Uint8Array, b: Uint8Array) => Promise<number> }).approximateSize?.(new Uint8Array([0]), new Uint8Array([0xff]))) ?? 0;
+    }
+    return total;
   }
 
   async compact(): Promise<void> {
-    await (this.db as unknown as { compactRange?: (a: Uint8Array, b: Uint8Array) => Promise<void> }).compactRange?.(new Uint8Array([0]), new Uint8Array([0xff]));
+    for (const db of [this.db, this.entryDb]) {
+      await (db as unknown as { compactRange?: (a: Uint8Array, b: Uint8Array) => Promise<void> }).compactRange?.(new Uint8Array([0]), new Uint8Array([0xff]));
+    }
   }
 }
 

@@ -84,8 +84,9 @@ async function child(url: string, rootPath: string, dir: string, mode: 'all' | '
   if ((await store.getLogState('bench'))?.verified?.size !== BigInt(N)) throw new Error('the reopened store lost its state');
   const reopenMs = performance.now() - reopenedAt;
   await store.compact();
+  // Keys of both databases: the entries' own (entryDb) and everything else's.
   let keys = 0;
-  for await (const _ of store.db.keys()) keys++;
+  for (const db of [store.db, store.entryDb]) for await (const _ of db.keys()) keys++;
   const bytes = await store.approximateSize();
   await store.close();
   if (process.env['BENCH_DEBUG']) process.stderr.write(`peak memory: ${JSON.stringify(Object.fromEntries(Object.entries(peakMem).map(([k, v]) => [k, Math.round(v / 2 ** 20)])))} MB; ${peakStatus.replace(/\s+/g, ' ')}\n`);

@@ -48,8 +48,12 @@ function generate(n: number): Item[] {
   return items;
 }
 
+/** Bytes of the files under `dir`, subdirectories included (the store keeps its entries in `entries/`). */
 function dirBytes(dir: string): number {
-  return readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).reduce((sum, f) => {
+    const st = statSync(join(dir, f));
+    return st.isFile() ? sum + st.size : sum;
+  }, 0);
 }
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {

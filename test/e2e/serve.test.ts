@@ -88,7 +88,7 @@ describe('tlogwatch serve', () => {
       expect((await store.getLogState(name))?.verified?.size).toBe(12_000n);
       expect(await expectStoreMatchesManifest(store, sim, name)).toBe(12_000);
       let keys = 0;
-      for await (const _ of store.db.keys({ gte: new Uint8Array([0x02]), lt: new Uint8Array([0x03]) })) keys++;
+      for await (const _ of store.entryDb.keys({ gte: new Uint8Array([0x02]), lt: new Uint8Array([0x03]) })) keys++;
       expect(keys).toBe(12_000);
     } finally {
       await store.close();

@@ -42,7 +42,7 @@ describe('jobs', () => {
     const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/x' };
     expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
     const id = await h.store.logId('sim');
-    await h.store.db.del(entryKey(id, 250));
+    await h.store.entryDb.del(entryKey(id, 250));
     await retiredShards(ctx);
     const [f] = (await findings.list({ limit: 10 })).findings;
     expect(f?.message).toMatch(/retired tree 1: 1 of its 200 entries are missing/);

@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
+import { Level } from 'level';
 import { describe, expect, it } from 'vitest';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { CompactRange } from '../../../src/merkle/compact.ts';
@@ -8,8 +11,8 @@ import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
-import { Bucket, entryKey, SCHEMA_VERSION } from '../../../src/store/keys.ts';
-import { normaliseIdentity, openStore, Store } from '../../../src/store/store.ts';
+import { Bucket, entryKey, readU64, SCHEMA_VERSION } from '../../../src/store/keys.ts';
+import { ENTRIES_DIR, normaliseIdentity, openStore, Store } from '../../../src/store/store.ts';
 import { bodyAt, entryAt, fill, hex, stateOf, tempDirs } from './fixtures.ts';
 
 const tmp = tempDirs('tlogwatch-store-');
@@ -48,10 +51,12 @@ describe('Store', () => {
   it('keeps a uuid that differs from the leaf hash, and refuses an unreadable entry value', async () => {
     const store = await Store.open(tmp());
     const e = { ...entryAt(0), uuid: 'ab'.repeat(32) };
-    await store.commitBatch({ entries: [{ record: { entry: e, attestation: 'e30=' }, body: bodyAt(0) }], nodes: [], state: stateOf(CompactRange.empty()) });
+    const range = CompactRange.empty();
+    range.append(leafHash(bodyAt(0)));
+    await store.commitBatch({ entries: [{ record: { entry: e, attestation: 'e30=' }, body: bodyAt(0) }], nodes: [], state: stateOf(range) });
     expect(await store.getEntry('l', 0)).toEqual({ record: { entry: e, attestation: 'e30=' }, body: bodyAt(0) });
-    await store.db.put(entryKey(await store.logId('l'), 1), new Uint8Array([2, 1, 0, 0, 0, 9]));
-    await expect(store.getEntry('l', 1)).rejects.toSatisfy((err) => isTlogwatchError(err, 'STORE_CORRUPT'));
+    await store.entryDb.put(entryKey(await store.logId('l'), 0), new Uint8Array([2, 1, 0, 0, 0, 9]));
+    await expect(store.getEntry('l', 0)).rejects.toSatisfy((err) => isTlogwatchError(err, 'STORE_CORRUPT'));
     await store.close();
   });
 
@@ -215,7 +220,7 @@ describe('Store', () => {
     await fill(store, 12);
     const id = await store.logId('l');
     for await (const k of store.db.keys({ gte: new Uint8Array([Bucket.INDEX, 2]), lt: new Uint8Array([Bucket.INDEX, 3]), limit: 1 })) await store.db.del(k);
-    await store.db.del(entryKey(id, 4));
+    await store.entryDb.del(entryKey(id, 4));
     const problems = (await checkLog(store, 'l')).problems.join('\n');
     expect(problems).toMatch(/index keys differ from what it implies \(expected (\d+), found (\d+)\)/);
     expect(problems).toMatch(/gap: entries 4\.\.4 missing/);
@@ -230,11 +235,49 @@ describe('Store', () => {
     const store = await Store.open(tmp());
     await fill(store, 8);
     const id = await store.logId('l');
-    await store.db.put(entryKey(id, 5), (await store.db.get(entryKey(id, 6))));
+    await store.entryDb.put(entryKey(id, 5), (await store.entryDb.get(entryKey(id, 6))));
     const problems = (await checkLog(store, 'l')).problems.join('\n');
     expect(problems).toMatch(/UUID key for entry 5 has another leaf hash|entry 5: no UUID key/);
     expect(problems).toMatch(/another root/);
     await store.close();
+  });
+
+  it('a batch cut short between its two writes: its entry values are never served, and the next open removes them', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 10);
+    await fill(store, 30, { start: 20, log: 'started-at-20' });
+    const id = await store.logId('l');
+    const value = (await store.entryDb.get(entryKey(id, 3)));
+    // What a kill -9 after a batch's entry values and before its commit leaves behind: values past the
+    // state's end, below a start that a backfill was lowering, and of a log that never committed at all.
+    await store.entryDb.batch([10, 11, 12, 13].map((i) => ({ type: 'put' as const, key: entryKey(id, i), value })));
+    const started = await store.logId('started-at-20');
+    await store.entryDb.batch([5, 19].map((i) => ({ type: 'put' as const, key: entryKey(started, i), value })));
+    const never = await store.logId('never-committed');
+    await store.entryDb.put(entryKey(never, 0), value);
+
+    expect(await store.getEntry('l', 10)).toBeUndefined();
+    expect(await store.getBody('l', 13)).toBeUndefined();
+    expect(await store.getEntry('started-at-20', 19)).toBeUndefined();
+    expect(await store.getEntry('never-committed', 0)).toBeUndefined();
+    const values = await store.getEntryValues([{ log: 'l', index: 9 }, { log: 'l', index: 10 }, { log: 'started-at-20', index: 5 }, { log: 'never-committed', index: 0 }]);
+    expect(values.map((v) => v !== undefined)).toEqual([true, false, false, false]);
+    expect((await checkLog(store, 'l')).problems.join('\n')).toMatch(/state says 10 entries from 0, the store holds 14 ending at 14/);
+    await store.close();
+
+    const again = await Store.open(dir);
+    expect((await checkLog(again, 'l')).problems).toEqual([]);
+    expect((await checkLog(again, 'started-at-20')).problems).toEqual([]);
+    const keys = await again.entryDb.keys().all();
+    expect(keys.map((k) => `${k[2]}:${readU64(k, 3)}`)).toEqual([...Array.from({ length: 10 }, (_, i) => `${id}:${i}`), ...Array.from({ length: 10 }, (_, i) => `${started}:${20 + i}`)]);
+    // The mirror then commits that batch again, from where the state is.
+    const range = CompactRange.empty();
+    for (let i = 0; i < 14; i++) range.append(leafHash(bodyAt(i)));
+    await again.commitBatch({ entries: [10, 11, 12, 13].map((i) => ({ record: { entry: entryAt(i) }, body: bodyAt(i) })), nodes: [], state: stateOf(range) });
+    expect((await checkLog(again, 'l')).problems).toEqual([]);
+    expect((await again.getEntry('l', 13))?.record.entry.index).toBe(13);
+    await again.close();
   });
 
   it('gives logs distinct ids when they first appear together, and the same ids after reopening', async () => {
@@ -268,6 +311,17 @@ describe('Store', () => {
     expect(isTlogwatchError(err, 'STORE_SCHEMA_VERSION')).toBe(true);
     expect((err as Error).message).toMatch(new RegExp(`schema version 99, this tlogwatch uses ${SCHEMA_VERSION}.*move the directory away`));
   });
+
+  it('refuses a store of the layout before entries had their own database, creating nothing inside it', async () => {
+    const dir = tmp();
+    const old = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    await old.put(new Uint8Array([0, ...Buffer.from('schema')]), new Uint8Array([0, 2]));
+    await old.close();
+    const err = await Store.open(dir).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'STORE_SCHEMA_VERSION')).toBe(true);
+    expect((err as Error).message).toMatch(/schema version 2, this tlogwatch uses 3/);
+    expect(existsSync(join(dir, ENTRIES_DIR))).toBe(false);
+  });
 });
 
 describe('prefix search over multi-signer entries', () => {
@@ -287,7 +341,9 @@ describe('prefix search over multi-signer entries', () => {
     const entry = { ...decodeRekorV1Body(body, { log: 'l', index: 0, integratedTime: 1_790_000_100 }) };
     expect(entry.signers?.map((s) => s.san)).toHaveLength(2);
     const store = await Store.open(tmp());
-    await store.commitBatch({ entries: [{ record: { entry }, body }], nodes: [], state: stateOf(CompactRange.empty()) });
+    const range = CompactRange.empty();
+    range.append(leafHash(body));
+    await store.commitBatch({ entries: [{ record: { entry }, body }], nodes: [], state: stateOf(range) });
     const page = await store.search('SAN', Buffer.from('https://github.com/acme/'), { prefix: true, limit: 10 });
     expect(page.refs.map((r) => r.index)).toEqual([0]);
     const small = await store.search('SAN', Buffer.from('https://github.com/acme/'), { prefix: true, limit: 1 });

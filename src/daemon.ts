@@ -135,7 +135,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   });
   const logs = followedLogs(config, trust, new Date());
   if (logs.length === 0) throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
-  const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index });
+  const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
   const metrics = createMetrics();
   const findings = new FindingsRepo(store);
   let rules: RuleSet = { rules: [] };

@@ -139,7 +139,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
 
   let store: Store;
   try {
-    store = await Store.open(storeDir, { indexMode: config.index });
+    store = await Store.open(storeDir, { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
   } catch (e) {
     if (isTlogwatchError(e, 'STORE_LOCKED')) return fail(`${e.message}: stop tlogwatch serve first (it holds the store while it runs)`);
     return fail(describeError(e));

@@ -17,7 +17,8 @@
 
 /**
  * 1: first layout. 2: entry values keep the body and the facts outside it (entry-value.ts). 3: entry values
- * live in their own database (store.ts `entryDb`, the store's `entries/` directory).
+ * live in their own database (store.ts `entryDb`, the store's `entries/` directory); Store.open upgrades a
+ * schema 2 store in place.
  */
 export const SCHEMA_VERSION = 3;
 

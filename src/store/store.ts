@@ -187,25 +187,34 @@ export class Store {
     this.indexMode = indexMode;
   }
 
-  static async open(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {
+  static async open(dir: string, opts: { indexMode?: IndexMode; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
     // The main database first: it holds the schema version, and a store of another version must be
     // refused before anything is created inside it.
     const db = await openLevel(dir, dir);
     const v = await db.get(SCHEMA_KEY);
-    if (v === undefined) {
-      await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
-    } else if (readU16(v, 0) !== SCHEMA_VERSION) {
+    const found = v === undefined ? undefined : readU16(v, 0);
+    if (found !== undefined && found !== SCHEMA_VERSION && found !== 2) {
       await db.close();
       throw new TlogwatchError(
         'STORE_SCHEMA_VERSION',
-        `the store at ${dir} has schema version ${readU16(v, 0)}, this tlogwatch uses ${SCHEMA_VERSION}: run the tlogwatch version that wrote it, or move the directory away (or restore a backup) and let tlogwatch mirror again`,
-        { kind: 'fatal', data: { found: readU16(v, 0), expected: SCHEMA_VERSION } },
+        `the store at ${dir} has schema version ${found}, this tlogwatch uses ${SCHEMA_VERSION}: run the tlogwatch version that wrote it, or move the directory away (or restore a backup) and let tlogwatch mirror again`,
+        { kind: 'fatal', data: { found, expected: SCHEMA_VERSION } },
       );
     }
-    let entryDb: Level<Uint8Array, Uint8Array>;
+    let entryDb: Level<Uint8Array, Uint8Array> | undefined;
     try {
       entryDb = await openLevel(join(dir, ENTRIES_DIR), dir);
+      if (found === undefined) await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
+      if (found === 2) {
+        const t = performance.now();
+        const moved = await moveEntryValues(db, entryDb);
+        opts.onUpgrade?.('store upgraded from schema 2 to 3: entry values moved to their own database', { store: dir, entries: moved, ms: Math.round(performance.now() - t) });
+      }
+      // An upgrade cut short after it wrote the new schema leaves values in the main database: drop them
+      // (a seek when there are none).
+      await db.clear({ gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) });
     } catch (e) {
+      await entryDb?.close();
       await db.close();
       throw e;
     }
@@ -505,6 +514,32 @@ export class Store {
       await (db as unknown as { compactRange?: (a: Uint8Array, b: Uint8Array) => Promise<void> }).compactRange?.(new Uint8Array([0]), new Uint8Array([0xff]));
     }
   }
+}
+
+/**
+ * Schema 2 → 3: the entry values move from the main database to the entries database, then the schema
+ * says 3. Each copied batch is synced, so the schema never says 3 before the values are on disk; a move
+ * cut short before that starts again at the next open (the copies are the same puts again).
+ */
+async function moveEntryValues(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<number> {
+  let moved = 0;
+  let ops: BatchOp[] = [];
+  const it = db.iterator({ gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) });
+  try {
+    for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
+      for (const [k, value] of chunk) ops.push({ type: 'put', key: k, value });
+      moved += chunk.length;
+      if (ops.length >= 4096) {
+        await entryDb.batch(ops, { sync: true });
+        ops = [];
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  if (ops.length > 0) await entryDb.batch(ops, { sync: true });
+  await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION), { sync: true });
+  return moved;
 }
 
 export function openStore(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {

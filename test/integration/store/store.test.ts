@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Level } from 'level';
@@ -11,7 +11,7 @@ import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
-import { Bucket, entryKey, readU64, SCHEMA_VERSION } from '../../../src/store/keys.ts';
+import { Bucket, entryKey, readU16, readU64, SCHEMA_VERSION } from '../../../src/store/keys.ts';
 import { ENTRIES_DIR, normaliseIdentity, openStore, Store } from '../../../src/store/store.ts';
 import { bodyAt, entryAt, fill, hex, stateOf, tempDirs } from './fixtures.ts';
 
@@ -312,15 +312,37 @@ describe('Store', () => {
     expect((err as Error).message).toMatch(new RegExp(`schema version 99, this tlogwatch uses ${SCHEMA_VERSION}.*move the directory away`));
   });
 
-  it('refuses a store of the layout before entries had their own database, creating nothing inside it', async () => {
+  it('upgrades a schema 2 store (entry values in the main database) in place, and again after a cut-short upgrade', async () => {
+    // A schema 2 store, made from a schema 3 one: the values back in the main database, no entries/.
     const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 40, { batch: 7 });
+    const values = await store.entryDb.iterator().all();
+    await store.close();
+    rmSync(join(dir, ENTRIES_DIR), { recursive: true });
     const old = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
-    await old.put(new Uint8Array([0, ...Buffer.from('schema')]), new Uint8Array([0, 2]));
+    await old.batch([...values.map(([key, value]) => ({ type: 'put' as const, key, value })), { type: 'put', key: new Uint8Array([0, ...Buffer.from('schema')]), value: new Uint8Array([0, 2]) }]);
     await old.close();
-    const err = await Store.open(dir).catch((e: unknown) => e);
-    expect(isTlogwatchError(err, 'STORE_SCHEMA_VERSION')).toBe(true);
-    expect((err as Error).message).toMatch(/schema version 2, this tlogwatch uses 3/);
-    expect(existsSync(join(dir, ENTRIES_DIR))).toBe(false);
+    // An earlier upgrade cut short before it wrote the new schema: part of the values already copied.
+    const partial = new Level<Uint8Array, Uint8Array>(join(dir, ENTRIES_DIR), { keyEncoding: 'view', valueEncoding: 'view' });
+    await partial.batch(values.slice(0, 10).map(([key, value]) => ({ type: 'put' as const, key, value })));
+    await partial.close();
+
+    const upgrades: Array<Record<string, unknown>> = [];
+    const upgraded = await Store.open(dir, { onUpgrade: (_, data) => upgrades.push(data) });
+    expect(upgrades).toEqual([expect.objectContaining({ entries: 40 })]);
+    expect((await checkLog(upgraded, 'l')).problems).toEqual([]);
+    expect(await upgraded.entryDb.keys().all()).toHaveLength(40);
+    expect(await upgraded.db.keys({ gte: new Uint8Array([Bucket.ENTRY]), lt: new Uint8Array([Bucket.ENTRY + 1]) }).all()).toEqual([]);
+    expect(readU16(await upgraded.db.get(new Uint8Array([0, ...Buffer.from('schema')])), 0)).toBe(3);
+    // Cut short after the schema was written: values left in the main database are dropped at the next open.
+    await upgraded.db.batch(values.slice(0, 5).map(([key, value]) => ({ type: 'put' as const, key, value })));
+    await upgraded.close();
+    const again = await Store.open(dir, { onUpgrade: (_, data) => upgrades.push(data) });
+    expect(upgrades).toHaveLength(1);
+    expect(await again.db.keys({ gte: new Uint8Array([Bucket.ENTRY]), lt: new Uint8Array([Bucket.ENTRY + 1]) }).all()).toEqual([]);
+    expect((await checkLog(again, 'l')).problems).toEqual([]);
+    await again.close();
   });
 });
 

@@ -127,6 +127,56 @@ describe('HttpClient', () => {
     expect(seen).toEqual(['identity', 'identity']);
   });
 
+  it('follows redirects as fetch does, and gives up on a loop', async () => {
+    handlers.set('/moved', (_req, res) => res.writeHead(302, { location: '/moved-2' }).end());
+    handlers.set('/moved-2', (_req, res) => res.writeHead(308, { location: `${base}/there` }).end());
+    handlers.set('/there', (req, res) => res.end(`${req.method} ${req.headers['user-agent']?.split('/')[0]}`));
+    expect(await fast().request(`${base}/moved`, { endpoint: 't', parse: text })).toBe('GET tlogwatch');
+    const bodies: string[] = [];
+    handlers.set('/post-303', (_req, res) => res.writeHead(303, { location: '/seen' }).end());
+    handlers.set('/post-307', (_req, res) => res.writeHead(307, { location: '/seen' }).end());
+    handlers.set('/seen', (req, res) => {
+      let b = '';
+      req.on('data', (c: Buffer) => (b += c.toString()));
+      req.on('end', () => {
+        bodies.push(`${req.method} ${b}`);
+        res.end('ok');
+      });
+    });
+    await fast().request(`${base}/post-303`, { endpoint: 't', method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' }, parse: text });
+    await fast().request(`${base}/post-307`, { endpoint: 't', method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' }, parse: text });
+    expect(bodies).toEqual(['GET ', 'POST {"a":1}']);
+    handlers.set('/loop', (_req, res) => res.writeHead(302, { location: '/loop' }).end());
+    const attempts: HttpAttempt[] = [];
+    const err = await fast({ retries: 1, onAttempt: (a) => attempts.push(a) }).request(`${base}/loop`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'SOURCE_NETWORK') && (err as Error).message).toMatch(/more than 20 redirects/);
+    expect(attempts.map((a) => a.outcome)).toEqual(['network', 'network']);
+  });
+
+  it('decodes deflate and br, and caps what a compressed body inflates to (no inflation bomb)', async () => {
+    const { brotliCompressSync, deflateSync, gzipSync } = await import('node:zlib');
+    handlers.set('/deflate', (_req, res) => res.writeHead(200, { 'content-encoding': 'deflate' }).end(deflateSync('deflated')));
+    handlers.set('/br', (_req, res) => res.writeHead(200, { 'content-encoding': 'br' }).end(brotliCompressSync('brotli')));
+    expect(await fast().request(`${base}/deflate`, { endpoint: 't', parse: text })).toBe('deflated');
+    expect(await fast().request(`${base}/br`, { endpoint: 't', parse: text })).toBe('brotli');
+    // 10 MB of zeros is ~10 KB gzipped: refused once inflated past the cap, without holding 10 MB.
+    handlers.set('/bomb', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(Buffer.alloc(10 << 20))));
+    const err = await fast({ retries: 0 }).request(`${base}/bomb`, { endpoint: 't', parse: text, maxBytes: 5000 }).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'SOURCE_TOO_LARGE')).toBe(true);
+    handlers.set('/zstd', (_req, res) => res.writeHead(200, { 'content-encoding': 'compress' }).end('x'));
+    const odd = await fast({ retries: 0 }).request(`${base}/zstd`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+    expect(isTlogwatchError(odd, 'SOURCE_MALFORMED') && (odd as Error).message).toMatch(/unsupported content-encoding compress/);
+    // A gzip body cut short: transient, like any truncated body.
+    handlers.set('/gz-cut', (_req, res) => {
+      const gz = gzipSync(Buffer.alloc(100_000, 7));
+      res.writeHead(200, { 'content-encoding': 'gzip', 'content-length': String(gz.length) });
+      res.write(gz.subarray(0, gz.length >> 1));
+      setTimeout(() => res.destroy(), 20);
+    });
+    const cut = await fast({ retries: 0 }).request(`${base}/gz-cut`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+    expect(isTlogwatchError(cut, 'SOURCE_MALFORMED') && (cut as Error).message).toMatch(/aborted|truncated/);
+  });
+
   it('stops immediately when aborted', async () => {
     handlers.set('/hang', () => {});
     const ac = new AbortController();

@@ -10,31 +10,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Level } from 'level';
 import { describeError } from '../errors.ts';
-import { ENTRIES_DIR } from '../store/store.ts';
+import { copyRecords, ENTRIES_DIR, LEVEL_OPTIONS } from '../store/store.ts';
 
 type Db = Level<Uint8Array, Uint8Array>;
-const OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
-
-async function copyRecords(src: Db, dst: Db): Promise<number> {
-  let batch = dst.batch();
-  let n = 0;
-  for await (const [k, v] of src.iterator()) {
-    batch.put(k, v);
-    if (++n % 10_000 === 0) {
-      await batch.write();
-      batch = dst.batch();
-    }
-  }
-  await batch.write();
-  return n;
-}
 
 /** Copies the store at `from` (its main database and, when present, its entries database) into an empty `to`. */
 async function copyStore(from: string, to: string): Promise<number> {
   if (!existsSync(join(from, 'CURRENT'))) throw new Error(`${from} is not a LevelDB store`);
   if (existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
-  const pairs: Array<[Db, Db]> = [[new Level(from, { ...OPTIONS, createIfMissing: false }), new Level(to, OPTIONS)]];
-  if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) pairs.push([new Level(join(from, ENTRIES_DIR), { ...OPTIONS, createIfMissing: false }), new Level(join(to, ENTRIES_DIR), OPTIONS)]);
+  const pairs: Array<[Db, Db]> = [[new Level(from, { ...LEVEL_OPTIONS, createIfMissing: false }), new Level(to, LEVEL_OPTIONS)]];
+  if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) pairs.push([new Level(join(from, ENTRIES_DIR), { ...LEVEL_OPTIONS, createIfMissing: false }), new Level(join(to, ENTRIES_DIR), LEVEL_OPTIONS)]);
   try {
     for (const [src] of pairs) await src.open();
     for (const [, dst] of pairs) await dst.open();

@@ -8,7 +8,7 @@ import { CompactRange } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { bytesEqual } from '../util/bytes.ts';
-import { fetchedSize, localStartIndex, type LogState } from './codec.ts';
+import { heldRange, localStartIndex, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64 } from './keys.ts';
 import { entryTime, indexValues, type Store } from './store.ts';
@@ -54,8 +54,7 @@ export async function checkLog(store: Store, log: string, fullIndex: (index: num
   if (id === undefined) return { log, state, entries: 0, indexKeys: 0, rootCheck: 'none', problems: [] };
   const problems: string[] = [];
   const problem = (p: string) => void (problems.length < MAX_PROBLEMS && problems.push(p));
-  const first = state?.startIndex ?? 0n;
-  const end = state ? fetchedSize(state) : 0n;
+  const { start: first, end } = state ? heldRange(state) : { start: 0n, end: 0n };
 
   // Entries: contiguous from startIndex, bodies hash to their leaf hashes. Each entry's expected index
   // keys are summarised as (count, sum of key checksums), so one scan of the index bucket can compare

@@ -84,10 +84,22 @@ export function localStartIndex(s: LogState): bigint | undefined {
   return s.startIndex === 0n ? 0n : undefined;
 }
 
-/** How many entries of this log the store holds: [startIndex, fetchedSize). */
+/** The (virtual) indexes of the entries the store holds for this log: [startIndex, fetchedSize); backfill lowers the start. */
+export function heldRange(s: Readonly<LogState>): { start: bigint; end: bigint } {
+  return { start: s.startIndex, end: fetchedSize(s) };
+}
+
+/** Whether the state accounts for the entry at `index` (store.ts reads no entry value outside this range). */
+export function holdsEntry(s: Readonly<LogState>, index: number | bigint): boolean {
+  const { start, end } = heldRange(s);
+  const i = BigInt(index);
+  return i >= start && i < end;
+}
+
+/** How many entries of this log the store holds. */
 export function entriesHeld(s: LogState): bigint {
-  const n = fetchedSize(s) - s.startIndex;
-  return n > 0n ? n : 0n;
+  const { start, end } = heldRange(s);
+  return end > start ? end - start : 0n;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };

@@ -22,7 +22,8 @@ import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-valu
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
-  fetchedSize,
+  heldRange,
+  holdsEntry,
   indexableDigestBytes,
   isIndexableDigest,
   encodeJson,
@@ -93,7 +94,8 @@ const enc = (s: string) => Buffer.from(s, 'utf8');
 const hexBytes = (h: string) => Buffer.from(h, 'hex');
 const SCHEMA_KEY = key(Bucket.META, 'schema');
 const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
-const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+/** How the store opens its LevelDB databases (raw bytes in and out); backup/restore open them the same way. */
+export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 
 /** Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do. */
 async function openLevel(dir: string, store: string): Promise<Level<Uint8Array, Uint8Array>> {
@@ -108,12 +110,6 @@ async function openLevel(dir: string, store: string): Promise<Level<Uint8Array, 
     throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
   }
   return db;
-}
-
-/** Whether the state says the store holds this entry: [startIndex, fetched) (backfill lowers the start). */
-function holds(s: Readonly<LogState>, index: number | bigint): boolean {
-  const i = BigInt(index);
-  return i >= s.startIndex && i < fetchedSize(s);
 }
 
 /** Identities are indexed case-insensitively where the field is (emails; URIs keep their case). */
@@ -242,7 +238,7 @@ export class Store {
     const held: Array<{ id: number; start: bigint; end: bigint }> = [];
     for (const [name, id] of this.logIds) {
       const s = await this.getLogState(name);
-      if (s) held.push({ id, start: s.startIndex, end: fetchedSize(s) });
+      if (s) held.push({ id, ...heldRange(s) });
     }
     held.sort((a, b) => a.id - b.id);
     let from = key(Bucket.ENTRY);
@@ -363,7 +359,7 @@ export class Store {
   /** The key of a held entry's value, or undefined when the log's state does not account for it (file comment). */
   private heldEntryKey(log: string, index: number | bigint, state: Readonly<LogState> | undefined): Uint8Array | undefined {
     const id = this.logIds.get(log);
-    if (id === undefined || index < 0 || index > Number.MAX_SAFE_INTEGER || !state || !holds(state, index)) return undefined;
+    if (id === undefined || index < 0 || index > Number.MAX_SAFE_INTEGER || !state || !holdsEntry(state, index)) return undefined;
     return entryKey(id, index);
   }
 
@@ -522,24 +518,39 @@ export class Store {
  * cut short before that starts again at the next open (the copies are the same puts again).
  */
 async function moveEntryValues(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<number> {
-  let moved = 0;
+  const moved = await copyRecords(db, entryDb, { gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) }, { sync: true });
+  await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION), { sync: true });
+  return moved;
+}
+
+/**
+ * Copies the records in `range` (all by default) from one database into another, read from one snapshot
+ * and written in batches of 4,096 (each synced with `sync`). Returns how many it copied. Used by the
+ * schema upgrade above and by backup/restore.
+ */
+export async function copyRecords(
+  src: Level<Uint8Array, Uint8Array>,
+  dst: Level<Uint8Array, Uint8Array>,
+  range: { gte?: Uint8Array; lt?: Uint8Array } = {},
+  opts: { sync?: boolean } = {},
+): Promise<number> {
+  let copied = 0;
   let ops: BatchOp[] = [];
-  const it = db.iterator({ gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) });
+  const it = src.iterator(range);
   try {
     for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
       for (const [k, value] of chunk) ops.push({ type: 'put', key: k, value });
-      moved += chunk.length;
+      copied += chunk.length;
       if (ops.length >= 4096) {
-        await entryDb.batch(ops, { sync: true });
+        await dst.batch(ops, { sync: opts.sync ?? false });
         ops = [];
       }
     }
   } finally {
     await it.close();
   }
-  if (ops.length > 0) await entryDb.batch(ops, { sync: true });
-  await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION), { sync: true });
-  return moved;
+  if (ops.length > 0) await dst.batch(ops, { sync: opts.sync ?? false });
+  return copied;
 }
 
 export function openStore(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {

@@ -104,7 +104,20 @@ class RateBudget {
  * buffers and inflated in one pass with 1 MB output chunks. Measured on 600 entry bundles (BENCHMARKS.md
  * "Ingest"): 19–20 µs of CPU per entry with fetch, 11–12 µs this way.
  */
-const AGENTS: Record<string, HttpAgent> = { 'http:': new HttpAgent({ keepAlive: true }), 'https:': new HttpsAgent({ keepAlive: true }) };
+const AGENTS: Record<string, HttpAgent> = (() => {
+  // Node's built-in proxy support, opt-in as Node makes it (NODE_USE_ENV_PROXY=1 or --use-env-proxy): the
+  // global agents and fetch honour HTTP(S)_PROXY and NO_PROXY then, but an agent of our own only when
+  // given `proxyEnv`, so webhooks (fetch) and log sources go through the same proxy.
+  const proxyEnv = useEnvProxy(process.env, process.execArgv) ? { proxyEnv: process.env } : {};
+  return { 'http:': new HttpAgent({ keepAlive: true, ...proxyEnv }), 'https:': new HttpsAgent({ keepAlive: true, ...proxyEnv }) };
+})();
+
+/** Whether Node is configured to use the proxy environment variables (Node's "Built-in Proxy Support"). */
+export function useEnvProxy(env: NodeJS.ProcessEnv, execArgv: readonly string[]): boolean {
+  const flag = (args: readonly string[]) => args.includes('--use-env-proxy');
+  return env['NODE_USE_ENV_PROXY'] === '1' || flag(execArgv) || flag((env['NODE_OPTIONS'] ?? '').split(/\s+/));
+}
+
 /** fetch's limit (WHATWG Fetch §4.4 "HTTP-redirect fetch", step 5). */
 const MAX_REDIRECTS = 20;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
@@ -120,6 +133,29 @@ function send(url: URL, method: string, headers: Record<string, string>, body: s
   });
 }
 
+/** Small bodies of redirects and errors are drained, so their keep-alive socket (and its TLS session) is reused. */
+const DRAIN_LIMIT = 64 * 1024;
+
+/**
+ * Done with a response without reading it: drain a small body (declared or chunked), so the socket goes
+ * back to the pool; past DRAIN_LIMIT, close the connection instead. Resolves once the socket is free again,
+ * so a redirect's next request can reuse it.
+ */
+function discard(res: IncomingMessage): Promise<void> {
+  if (Number(res.headers['content-length'] ?? 0) > DRAIN_LIMIT) {
+    res.destroy();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    let drained = 0;
+    res.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > DRAIN_LIMIT) res.destroy();
+    });
+    res.on('end', resolve).on('close', resolve).on('error', resolve);
+  });
+}
+
 /** Sends the request, following redirects as fetch's `redirect: 'follow'` does (303, and 301/302 of a POST, become a GET). */
 async function sendFollowing(url: string, opts: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal }): Promise<IncomingMessage> {
   let target = new URL(url);
@@ -128,7 +164,7 @@ async function sendFollowing(url: string, opts: { method: string; headers: Recor
     const res = await send(target, method, opts.headers, body, opts.signal);
     const location = res.headers.location;
     if (!REDIRECT_STATUS.has(res.statusCode ?? 0) || location === undefined) return res;
-    res.destroy();
+    await discard(res);
     if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
     target = new URL(location, target);
     if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
@@ -274,11 +310,11 @@ export class HttpClient {
     const status = res.statusCode ?? 0;
     const outcome = String(status);
     if (status === 404) {
-      res.destroy();
+      await discard(res);
       return { ok: true, value: undefined, outcome };
     }
     if (status < 200 || status > 299) {
-      res.destroy();
+      await discard(res);
       const retryAfter = res.headers['retry-after'];
       const retryAfterMs = parseRetryAfter(retryAfter ?? null, Date.now(), this.maxDelayMs);
       return {

@@ -153,6 +153,34 @@ describe('HttpClient', () => {
     expect(attempts.map((a) => a.outcome)).toEqual(['network', 'network']);
   });
 
+  it('keeps the connection after a redirect, a 404 or a retried 503 with a small body, and closes it after a large one', async () => {
+    let connections = 0;
+    const count = () => connections++;
+    server.on('connection', count);
+    try {
+      handlers.set('/r-small', (_req, res) => res.writeHead(302, { location: '/r-there' }).end('moved, see /r-there'));
+      handlers.set('/r-there', (_req, res) => res.end('here'));
+      handlers.set('/r-503', (_req, res, n) => (n === 1 ? res.writeHead(503).end('<html>busy</html>') : res.end('ok')));
+      // Chunked, so its size is only known by reading it.
+      handlers.set('/r-large', (_req, res) => {
+        res.writeHead(302, { location: '/r-there' });
+        res.write(Buffer.alloc(40_000, 'x'));
+        res.end(Buffer.alloc(40_000, 'y'));
+      });
+      const c = fast();
+      await c.request(`${base}/r-there`, { endpoint: 't', parse: text });
+      const before = connections;
+      expect(await c.request(`${base}/r-small`, { endpoint: 't', parse: text })).toBe('here');
+      expect(await c.request(`${base}/missing-page`, { endpoint: 't', parse: text })).toBeUndefined();
+      expect(await c.request(`${base}/r-503`, { endpoint: 't', parse: text })).toBe('ok');
+      expect(connections - before).toBe(0);
+      expect(await c.request(`${base}/r-large`, { endpoint: 't', parse: text })).toBe('here');
+      expect(connections - before).toBe(1);
+    } finally {
+      server.off('connection', count);
+    }
+  });
+
   it('decodes deflate and br, and caps what a compressed body inflates to (no inflation bomb)', async () => {
     const { brotliCompressSync, deflateSync, gzipSync } = await import('node:zlib');
     handlers.set('/deflate', (_req, res) => res.writeHead(200, { 'content-encoding': 'deflate' }).end(deflateSync('deflated')));

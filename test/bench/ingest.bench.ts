@@ -9,7 +9,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { Level } from 'level';
@@ -33,6 +33,9 @@ interface RunResult {
   idleMB: number;
   bytes: number;
   keys: number;
+  /** CPU seconds of the catch-up: the whole process (LevelDB's, zlib's and V8's threads too), and its main thread. */
+  cpuSeconds: number;
+  mainCpuSeconds: number;
 }
 
 /** Child mode: mirror the simulator at URL into DIR with the given index mode, print a RunResult. */
@@ -64,14 +67,16 @@ async function child(url: string, rootPath: string, dir: string, mode: 'all' | '
     },
   );
   const t = performance.now();
+  const cpu0 = process.cpuUsage();
+  const mainCpu0 = threadCpu();
   while ((await store.getLogState('bench'))?.verified?.size !== BigInt(N)) await follower.round();
   const seconds = (performance.now() - t) / 1000;
   clearInterval(sampler);
-  const cpu = process.cpuUsage();
+  const cpu = process.cpuUsage(cpu0);
   // Peak RSS of the catch-up itself: maxRSS now, before the compaction and the key count below (an
   // iterator over every key), which are the bench's own work and can peak far higher.
   const catchUpMaxRss = Math.max(peak, process.resourceUsage().maxRSS * 1024);
-  const mainCpu = (process as unknown as { threadCpuUsage(): NodeJS.CpuUsage }).threadCpuUsage();
+  const mainCpu = threadCpu(mainCpu0);
   if (process.env['BENCH_DEBUG']) process.stderr.write(`cpu: ${((cpu.user + cpu.system) / 1e6).toFixed(1)} s, main thread ${((mainCpu.user + mainCpu.system) / 1e6).toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, system ${(cpu.system / 1e6).toFixed(1)}); maxRSS so far ${Math.round(process.resourceUsage().maxRSS / 1024)} MB\n`);
   // What stays resident once the catch-up is over: a tailing daemon's footprint (the allocator may hand
   // freed pages back to the kernel meanwhile; V8 keeps its heap until it next collects).
@@ -90,7 +95,20 @@ async function child(url: string, rootPath: string, dir: string, mode: 'all' | '
   const bytes = await store.approximateSize();
   await store.close();
   if (process.env['BENCH_DEBUG']) process.stderr.write(`peak memory: ${JSON.stringify(Object.fromEntries(Object.entries(peakMem).map(([k, v]) => [k, Math.round(v / 2 ** 20)])))} MB; ${peakStatus.replace(/\s+/g, ' ')}\n`);
-  process.stdout.write(JSON.stringify({ seconds, reopenMs, rssMB: Math.round(catchUpMaxRss / 2 ** 20), idleMB, bytes, keys } satisfies RunResult));
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const mainCpuSeconds = (mainCpu.user + mainCpu.system) / 1e6;
+  process.stdout.write(JSON.stringify({ seconds, reopenMs, rssMB: Math.round(catchUpMaxRss / 2 ** 20), idleMB, bytes, keys, cpuSeconds, mainCpuSeconds } satisfies RunResult));
+}
+
+/** This thread's CPU time (Node ≥ 23.9), since `since` when given. */
+function threadCpu(since?: NodeJS.CpuUsage): NodeJS.CpuUsage {
+  return (process as unknown as { threadCpuUsage(since?: NodeJS.CpuUsage): NodeJS.CpuUsage }).threadCpuUsage(since);
+}
+
+/** CPU seconds a process has used so far (Linux /proc; utime + stime in clock ticks of 1/100 s). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** The same number of entries (values of the measured size) and index keys per entry through `level` batches. */
@@ -133,8 +151,13 @@ async function main(): Promise<void> {
     rmSync(args.at(-2)!, { recursive: true, force: true });
     return out;
   };
-  const run = (rt: Runtime, mode: 'all' | 'watched', compression: 'gzip' | 'none' = 'gzip'): RunResult =>
-    JSON.parse(child(rt, ['--child', url, join(tmp, 'sim', 'trusted_root.json'), join(tmp, mode), mode], { BENCH_COMPRESSION: compression })) as RunResult;
+  // The simulator shares the machine's cores with the mirror: its CPU during each run is reported too.
+  const run = (rt: Runtime, mode: 'all' | 'watched', compression: 'gzip' | 'none' = 'gzip'): RunResult & { simCpuSeconds: number } => {
+    const before = processCpuSeconds(sim.pid!);
+    const r = JSON.parse(child(rt, ['--child', url, join(tmp, 'sim', 'trusted_root.json'), join(tmp, mode), mode], { BENCH_COMPRESSION: compression })) as RunResult;
+    return { ...r, simCpuSeconds: processCpuSeconds(sim.pid!) - before };
+  };
+  const cpuPerEntry = (r: RunResult & { simCpuSeconds: number }) => [r.cpuSeconds, r.mainCpuSeconds, r.simCpuSeconds].map((x) => ((x * 1e6) / N).toFixed(0)).join(' / ');
   const rate = (r: RunResult) => N / r.seconds;
   const rows: string[] = [];
   const restarts: string[] = [];
@@ -147,10 +170,10 @@ async function main(): Promise<void> {
       const keysPerEntry = Math.round(Math.max(0, all.keys / N - 1));
       const base = Number(child(rt, ['--baseline', String(keysPerEntry), String(Math.round(all.bytes / N)), join(tmp, 'baseline'), 'baseline']));
       rows.push(
-        `| ${rt.name} | raw \`level\` batches, 1 entry + ${keysPerEntry} random index keys, no decoding (baseline) | ${fmt(base)} | 100% | — | — | — | — |`,
-        `| | \`index: all\` | ${fmt(rate(all))} | ${((rate(all) / base) * 100).toFixed(0)}% | ${all.rssMB} MB | ${all.idleMB} MB | ${fmt(all.bytes / N)} | ≥ 15,000/s and ≥ 60% of baseline, RSS ≤ 300 MB |`,
-        `| | \`index: watched\` (full index for github.com/acme only) | ${fmt(rate(watched))} | ${((rate(watched) / base) * 100).toFixed(0)}% | ${watched.rssMB} MB | ${watched.idleMB} MB | ${fmt(watched.bytes / N)} | ≥ 30,000/s |`,
-        `| | \`index: all\`, \`compression: none\` (responses not gzipped) | ${fmt(rate(plain))} | ${((rate(plain) / base) * 100).toFixed(0)}% | ${plain.rssMB} MB | ${plain.idleMB} MB | ${fmt(plain.bytes / N)} | — |`,
+        `| ${rt.name} | raw \`level\` batches, 1 entry + ${keysPerEntry} random index keys, no decoding (baseline) | ${fmt(base)} | 100% | — | — | — | — | — |`,
+        `| | \`index: all\` | ${fmt(rate(all))} | ${((rate(all) / base) * 100).toFixed(0)}% | ${all.rssMB} MB | ${all.idleMB} MB | ${fmt(all.bytes / N)} | ${cpuPerEntry(all)} | ≥ 15,000/s and ≥ 60% of baseline, RSS ≤ 300 MB |`,
+        `| | \`index: watched\` (full index for github.com/acme only) | ${fmt(rate(watched))} | ${((rate(watched) / base) * 100).toFixed(0)}% | ${watched.rssMB} MB | ${watched.idleMB} MB | ${fmt(watched.bytes / N)} | ${cpuPerEntry(watched)} | ≥ 30,000/s |`,
+        `| | \`index: all\`, \`compression: none\` (responses not gzipped) | ${fmt(rate(plain))} | ${((rate(plain) / base) * 100).toFixed(0)}% | ${plain.rssMB} MB | ${plain.idleMB} MB | ${fmt(plain.bytes / N)} | ${cpuPerEntry(plain)} | — |`,
       );
       restarts.push(`${rt.name}: ${all.reopenMs.toFixed(0)} ms (\`all\`), ${watched.reopenMs.toFixed(0)} ms (\`watched\`)`);
     }
@@ -159,10 +182,11 @@ async function main(): Promise<void> {
 Machine: ${machine()}. ${fmt(N)} entries from a local tiles simulator (separate process, built in ${buildSeconds.toFixed(0)} s),
 full verification (root recomputed, level-0 tiles checked), full decoding with certificate claims;
 responses gzipped (the default) unless the row says otherwise. Each run, and each baseline, in a fresh
-process started the way its first column says.
+process started the way its first column says. The simulator runs on the same ${availableParallelism()} cores as the mirror; the CPU
+column says what each used per entry (the mirror's whole process, of it its main thread, and the simulator).
 
-| runtime | run | entries/s | vs raw LevelDB baseline (same runtime) | peak RSS | RSS 5 s after | bytes/entry on disk (compacted) | target |
-|---|---|---|---|---|---|---|---|
+| runtime | run | entries/s | vs raw LevelDB baseline (same runtime) | peak RSS | RSS 5 s after | bytes/entry on disk (compacted) | CPU µs/entry: mirror / its main thread / simulator | target |
+|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 Restart at this size (the store reopened after the catch-up, uncompacted, and the log state read: what

@@ -7,7 +7,6 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { secureHeaders } from 'hono/secure-headers';
 import type { z } from 'zod';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
@@ -18,6 +17,7 @@ import { EntryQuery, Index, LogName, PageQuery, SearchQuery, Uuid } from './para
 import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
 import { searchEntries } from './search.ts';
+import { securityHeaders } from './security-headers.ts';
 import { entryView, inclusionProofView, logView } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
@@ -101,7 +101,7 @@ export function createApp(o: ApiOptions): Hono {
     await next();
     metrics.httpRequestDuration.observe({ route: c.req.routePath, method: c.req.method, status: String(c.res.status) }, (performance.now() - t) / 1000);
   });
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
+  app.use('*', securityHeaders());
   if (o.corsOrigins?.length) app.use('*', cors({ origin: o.corsOrigins }));
   const limitBody = bodyLimit({
     maxSize: o.maxBodyBytes ?? 1 << 20,

@@ -12,6 +12,7 @@ import { Store } from '../../src/store/store.ts';
 import { CompactRange } from '../../src/merkle/compact.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
 import { expectStoreMatchesManifest } from '../helpers/mirror.ts';
+import { SECURITY_HEADERS } from '../../src/api/security-headers.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-serve-'));
 let sim: Simulator;
@@ -78,7 +79,10 @@ describe('tlogwatch serve', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const digest = ((await import('node:fs')).readFileSync(sim.manifestPath, 'utf8').split('\n')[5] ?? '').match(/"digests":\["([^"]+)"/)![1];
-    const found = (await (await fetch(`${url}/v1/search?digest=${digest}`)).json()) as { entries: Array<{ index: number }> };
+    const res = await fetch(`${url}/v1/search?digest=${digest}`);
+    // The security headers reach the wire from the daemon's own server (src/api/security-headers.ts).
+    for (const [name, value] of SECURITY_HEADERS) expect(res.headers.get(name)).toBe(value);
+    const found = (await res.json()) as { entries: Array<{ index: number }> };
     expect(found.entries.map((e) => e.index)).toContain(5);
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);

@@ -36,6 +36,7 @@ import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
+import { proxySettings } from './sources/http.ts';
 
 export interface Daemon {
   url: string;
@@ -213,7 +214,11 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   }, 30_000);
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).
-  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend, malloc }, 'tlogwatch serving');
+  const proxy = proxySettings();
+  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend, malloc, proxy }, 'tlogwatch serving');
+  if (proxy.ignored) {
+    logger.warn({ ignored: proxy.ignored }, `${proxy.ignored.join(' and ')} set, but logs and webhooks connect directly: Node's proxy support needs NODE_USE_ENV_PROXY=1 (docs/operations.md "Egress proxies and private CAs")`);
+  }
 
   let stopping: Promise<void> | undefined;
   return {

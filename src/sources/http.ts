@@ -118,6 +118,51 @@ export function useEnvProxy(env: NodeJS.ProcessEnv, execArgv: readonly string[])
   return env['NODE_USE_ENV_PROXY'] === '1' || flag(execArgv) || flag((env['NODE_OPTIONS'] ?? '').split(/\s+/));
 }
 
+/** The proxy configuration the agents run with, for the start-up log. Credentials in a proxy URL are never shown. */
+export interface ProxySettings {
+  enabled: boolean;
+  http?: string;
+  https?: string;
+  noProxy?: string;
+  /** Variables that are set but not used, because the opt-in is missing. */
+  ignored?: string[];
+}
+
+/** A proxy URL without its credentials. */
+function redactProxy(value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.username || u.password) {
+      u.username = '***';
+      u.password = '';
+    }
+    return u.href;
+  } catch {
+    return '(not a URL)';
+  }
+}
+
+export function proxySettings(env: NodeJS.ProcessEnv = process.env, execArgv: readonly string[] = process.execArgv): ProxySettings {
+  // Node reads the lower-case spelling first (its "Built-in Proxy Support" docs).
+  const read = (name: string): [string, string] | undefined => {
+    for (const n of [name.toLowerCase(), name]) if (env[n]) return [n, env[n]];
+    return undefined;
+  };
+  const http = read('HTTP_PROXY');
+  const https = read('HTTPS_PROXY');
+  const noProxy = read('NO_PROXY');
+  if (!useEnvProxy(env, execArgv)) {
+    const ignored = [http, https].filter((v) => v !== undefined).map(([n]) => n);
+    return ignored.length > 0 ? { enabled: false, ignored } : { enabled: false };
+  }
+  return {
+    enabled: true,
+    ...(http ? { http: redactProxy(http[1]) } : {}),
+    ...(https ? { https: redactProxy(https[1]) } : {}),
+    ...(noProxy ? { noProxy: noProxy[1] } : {}),
+  };
+}
+
 /** fetch's limit (WHATWG Fetch §4.4 "HTTP-redirect fetch", step 5). */
 const MAX_REDIRECTS = 20;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);

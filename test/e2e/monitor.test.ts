@@ -16,6 +16,7 @@ import { processMalloc } from '../../src/util/malloc.ts';
 import { VERSION } from '../../src/version.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
 import type { InjectSpec } from '../sim/generate.ts';
+import { Writable } from 'node:stream';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-monitor-'));
 const N = 3000;
@@ -62,8 +63,17 @@ beforeAll(async () => {
     `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nrules: ${rulesDir}\nlogs:\n  - { name: rekor, type: rekor-v1, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0, batchSize: 500 }\n`,
     'test.yaml',
   );
-  daemon = await startDaemon(config, createLogger({ level: 'silent' }));
+  // A proxy variable without Node's opt-in: the daemon says it is ignored, and never shows its password.
+  const proxyBefore = process.env['HTTPS_PROXY'];
+  process.env['HTTPS_PROXY'] = 'http://monitor:s3cret-proxy-pass@127.0.0.1:9';
+  try {
+    daemon = await startDaemon(config, createLogger({ level: 'info', destination: new Writable({ write: (chunk: Buffer, _enc, done) => void (startLines.push(chunk.toString()), done()) }) }));
+  } finally {
+    if (proxyBefore === undefined) delete process.env['HTTPS_PROXY'];
+    else process.env['HTTPS_PROXY'] = proxyBefore;
+  }
 }, 60_000);
+const startLines: string[] = [];
 afterAll(async () => {
   await daemon?.stop();
   await sim?.close();
@@ -101,6 +111,11 @@ describe('monitor end to end', () => {
     expect(metrics).toMatch(/tlogwatch_findings_open\{severity="low"\} 0/);
     // Which version runs, which SHA-256 path verifies its proofs, and on which malloc.
     expect(metrics).toContain(`tlogwatch_build_info{version="${VERSION}",merkle="${merkleBackend.name}",malloc="${processMalloc()}"} 1`);
+    // The start-up line says how it reaches the logs; a proxy variable set without the opt-in is called out.
+    const lines = startLines.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; level: number; proxy?: unknown });
+    expect(lines.find((l) => l.msg === 'tlogwatch serving')?.proxy).toEqual({ enabled: false, ignored: ['HTTPS_PROXY'] });
+    expect(lines.find((l) => l.level === 40 && /NODE_USE_ENV_PROXY=1/.test(l.msg))?.msg).toMatch(/^HTTPS_PROXY set, but logs and webhooks connect directly/);
+    expect(startLines.join('')).not.toContain('s3cret');
   });
 
   it('hot-reloads rules: a change applies to the next entry, an invalid edit keeps the old rules', { timeout: 60_000 }, async () => {

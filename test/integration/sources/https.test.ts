@@ -12,7 +12,7 @@ import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HttpClient, useEnvProxy } from '../../../src/sources/http.ts';
+import { HttpClient, proxySettings, useEnvProxy } from '../../../src/sources/http.ts';
 
 const fixture = (f: string) => readFileSync(fileURLToPath(new URL(`../../fixtures/tls/${f}`, import.meta.url)), 'utf8');
 const CA = fixture('ca.pem');
@@ -77,6 +77,15 @@ describe('proxies (Node built-in proxy support, opt-in)', () => {
     expect(useEnvProxy({ NODE_OPTIONS: '--max-old-space-size=512 --use-env-proxy' }, [])).toBe(true);
     expect(useEnvProxy({ HTTPS_PROXY: 'http://proxy:3128' }, [])).toBe(false);
     expect(useEnvProxy({ NODE_USE_ENV_PROXY: '0' }, [])).toBe(false);
+  });
+
+  it('reports the proxy settings for the start-up log, without credentials, and variables the missing opt-in ignores', () => {
+    expect(proxySettings({ HTTPS_PROXY: 'http://u:pw@proxy.internal:3128' }, [])).toEqual({ enabled: false, ignored: ['HTTPS_PROXY'] });
+    expect(proxySettings({}, [])).toEqual({ enabled: false });
+    expect(
+      proxySettings({ NODE_USE_ENV_PROXY: '1', HTTPS_PROXY: 'http://U:pw@upper:1', https_proxy: 'http://user:secret@proxy.internal:3128', http_proxy: 'http://plain:8080', NO_PROXY: 'localhost,127.0.0.1' }, []),
+    ).toEqual({ enabled: true, https: 'http://***@proxy.internal:3128/', http: 'http://plain:8080/', noProxy: 'localhost,127.0.0.1' });
+    expect(proxySettings({ HTTPS_PROXY: 'not a url' }, ['--use-env-proxy'])).toEqual({ enabled: true, https: '(not a URL)' });
   });
 
   // A forward proxy: CONNECT tunnels for https, absolute-form requests for http (answered here).

@@ -555,9 +555,10 @@ export async function copyRecords(
 
 /**
  * One atomic LevelDB write of `ops`, through classic-level's chained batch. `db.batch(array)` is just as
- * atomic, but its native side reads every op object's type, key and value through N-API property lookups:
- * ~2.3 µs per op on the main thread, against ~0.8 µs for a chained put (40-byte keys, jemalloc;
- * BENCHMARKS.md "Store"), and a catch-up writes 5 to 11 ops per entry.
+ * atomic, but its native side reads every op object's type, key and value through N-API property lookups
+ * on the main thread, where a chained put takes key and value as arguments: 1.75 against 1.21 µs per op
+ * with entry bodies in the mix (BENCHMARKS.md "Store"), 2.3 against 0.8 µs for index keys alone. A
+ * catch-up writes 5 to 11 ops per entry; at 300k entries this took 11–22% off its main thread.
  */
 export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
   const batch = db.batch();

@@ -104,12 +104,15 @@ class RateBudget {
  * buffers and inflated in one pass with 1 MB output chunks. Measured on 600 entry bundles (BENCHMARKS.md
  * "Ingest"): 19–20 µs of CPU per entry with fetch, 11–12 µs this way.
  */
-const AGENTS: Record<string, HttpAgent> = (() => {
+const TRANSPORTS: Record<string, { agent: HttpAgent; request: typeof httpRequest }> = (() => {
   // Node's built-in proxy support, opt-in as Node makes it (NODE_USE_ENV_PROXY=1 or --use-env-proxy): the
   // global agents and fetch honour HTTP(S)_PROXY and NO_PROXY then, but an agent of our own only when
   // given `proxyEnv`, so webhooks (fetch) and log sources go through the same proxy.
   const proxyEnv = useEnvProxy(process.env, process.execArgv) ? { proxyEnv: process.env } : {};
-  return { 'http:': new HttpAgent({ keepAlive: true, ...proxyEnv }), 'https:': new HttpsAgent({ keepAlive: true, ...proxyEnv }) };
+  return {
+    'http:': { agent: new HttpAgent({ keepAlive: true, ...proxyEnv }), request: httpRequest },
+    'https:': { agent: new HttpsAgent({ keepAlive: true, ...proxyEnv }), request: httpsRequest },
+  };
 })();
 
 /** Whether Node is configured to use the proxy environment variables (Node's "Built-in Proxy Support"). */
@@ -169,10 +172,10 @@ const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 const INFLATE_CHUNK = 1 << 20;
 
 function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
-  const agent = AGENTS[url.protocol];
-  if (!agent) return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
+  const transport = TRANSPORTS[url.protocol];
+  if (!transport) return Promise.reject(new Error(`unsupported protocol ${url.protocol}`));
   return new Promise((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers, agent, signal }, resolve);
+    const req = transport.request(url, { method, headers, agent: transport.agent, signal }, resolve);
     req.on('error', reject);
     req.end(body);
   });

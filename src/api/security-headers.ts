@@ -1,6 +1,6 @@
 /**
  * The API's security headers: the set Hono's `secureHeaders({ crossOriginResourcePolicy: 'same-origin' })`
- * sends (helmet's defaults; test/unit/api/security-headers.test.ts keeps the two equal), written the
+ * sends (helmet's defaults; test/integration/api/security-headers.test.ts keeps the two equal), written the
  * cheap way. Hono's middleware sets them on `c.res.headers`, which turns @hono/node-server's lightweight
  * response into a WHATWG Headers and back for every request: measured, ~14 µs of a 55 µs "hello" request on
  * the API bench's server. Served by @hono/node-server, the context's env carries Node's ServerResponse

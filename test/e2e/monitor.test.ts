@@ -39,6 +39,8 @@ const inject: InjectSpec[] = [
 
 let sim: Simulator;
 let daemon: Daemon;
+/** What the daemon logged while it started (pino JSON lines). */
+const startLines: string[] = [];
 const rulesDir = join(tmp, 'rules');
 beforeAll(async () => {
   sim = await startSimulator({ api: 'v1', entries: N, seed: 'monitor', out: join(tmp, 'sim'), inject, log: () => {} });
@@ -73,7 +75,6 @@ beforeAll(async () => {
     else process.env['HTTPS_PROXY'] = proxyBefore;
   }
 }, 60_000);
-const startLines: string[] = [];
 afterAll(async () => {
   await daemon?.stop();
   await sim?.close();

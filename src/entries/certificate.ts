@@ -11,7 +11,7 @@
  * It does NOT verify anything: claims are what the certificate says, for indexing and monitoring. Chain
  * and signature verification belong to `tlogwatch verify`.
  */
-import { hash } from 'node:crypto';
+import { sha256Hex } from '../util/sha256.ts';
 import { checkOid, children, decodeIa5, decodeTime, decodeUtf8, DerError, encodeOid, expectTag, oidEquals, only, readTlv, TAG, type Tlv } from './der.ts';
 import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from './types.ts';
 
@@ -135,7 +135,7 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
 
 /** Claims of one DER certificate. Throws DerError when it is not a well-formed X.509 certificate. */
 export function readCertificateClaims(der: Uint8Array): CertificateClaims {
-  return readClaims(der, hash('sha256', der, 'hex'));
+  return readClaims(der, sha256Hex(der));
 }
 
 function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims {
@@ -192,7 +192,7 @@ export class ClaimsCache {
 
   /** Like readCertificateClaims; failures are not cached (they are rare and cheap to repeat). */
   read(der: Uint8Array): CertificateClaims {
-    const fp = hash('sha256', der, 'hex');
+    const fp = sha256Hex(der);
     const hit = this.#map.get(fp);
     if (hit) {
       this.#hits++;

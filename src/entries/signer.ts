@@ -7,7 +7,7 @@
  * - DER `SubjectPublicKeyInfo` (SEQUENCE of two: SEQUENCE, BIT STRING; RFC 5280 §4.1.2.7) → fingerprint;
  * - anything else (PGP, SSH, minisign, other PEM labels) → fingerprint of the bytes as given.
  */
-import { hash } from 'node:crypto';
+import { sha256Hex } from '../util/sha256.ts';
 import { parseBase64Canonical } from './base64.ts';
 import { type CertificateClaims, readCertificateClaims } from './certificate.ts';
 import { children, DerError, readTlv, TAG } from './der.ts';
@@ -20,7 +20,7 @@ export interface CertificateReader {
 
 export const uncachedCertificates: CertificateReader = { read: readCertificateClaims };
 
-const sha256 = (b: Uint8Array): Digest => `sha256:${hash('sha256', b, 'hex')}`;
+const sha256 = (b: Uint8Array): Digest => `sha256:${sha256Hex(b)}`;
 
 export function signerFromCertificate(der: Uint8Array, certs: CertificateReader): Signer {
   const c = certs.read(der);

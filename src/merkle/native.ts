@@ -25,6 +25,10 @@ import { fileURLToPath } from 'node:url';
 export interface NativeAddon {
   /** out (32 bytes) = SHA-256(0x01 || left || right). */
   nodeHash: (out: Uint8Array, left: Uint8Array, right: Uint8Array) => boolean;
+  /** out (32 bytes) = SHA-256(0x00 || data), an RFC 9162 leaf hash. */
+  leafHash: (out: Uint8Array, data: Uint8Array) => boolean;
+  /** out (32 bytes) = SHA-256(data). */
+  sha256: (out: Uint8Array, data: Uint8Array) => boolean;
   /** out (32 bytes) = the root implied by an inclusion proof of leaf `index` in a tree of `size`. */
   inclusionRoot: (out: Uint8Array, index: bigint, size: bigint, leaf: Uint8Array, proof: Uint8Array) => boolean;
   /** out (64 bytes) = the roots of size1 and size2 a consistency proof implies; only for 0 < size1 < size2. */
@@ -58,6 +62,12 @@ export function selfTest(n: NativeAddon): string | undefined {
   const out = new Uint8Array(32);
   const out2 = new Uint8Array(64);
   if (!n.nodeHash(out, l0, l1) || !same(out, h01)) return 'nodeHash';
+  // Leaf and plain hashes: empty input, and one long enough to take several SHA-256 blocks unaligned.
+  const long = new Uint8Array(Buffer.alloc(1000, 'tlogwatch').subarray(3));
+  for (const data of [new Uint8Array(0), Uint8Array.of(0), long]) {
+    if (!n.leafHash(out, data) || !same(out, sha256(Uint8Array.of(0), data))) return `leafHash of ${data.length} bytes`;
+    if (!n.sha256(out, data) || !same(out, sha256(data))) return `sha256 of ${data.length} bytes`;
+  }
   if (!n.inclusionRoot(out, 1n, 3n, l1, cat(l0, l2)) || !same(out, root3)) return 'inclusion of leaf 1 in 3';
   if (!n.inclusionRoot(out, 2n, 3n, l2, h01) || !same(out, root3)) return 'inclusion of leaf 2 in 3';
   if (n.inclusionRoot(out, 1n, 3n, l1, l0)) return 'a short inclusion proof was accepted';
@@ -69,7 +79,7 @@ export function selfTest(n: NativeAddon): string | undefined {
 function isNativeAddon(m: unknown): m is NativeAddon {
   if (typeof m !== 'object' || m === null) return false;
   const o = m as Record<string, unknown>;
-  return typeof o['nodeHash'] === 'function' && typeof o['inclusionRoot'] === 'function' && typeof o['consistencyRoots'] === 'function';
+  return ['nodeHash', 'leafHash', 'sha256', 'inclusionRoot', 'consistencyRoots'].every((f) => typeof o[f] === 'function');
 }
 
 function load(): { addon: NativeAddon | undefined; backend: MerkleBackend } {
@@ -102,6 +112,7 @@ export const merkleBackend: MerkleBackend = loaded.backend;
 const mem = new ArrayBuffer(4 * HASH + MAX_HASHES * HASH);
 const out64 = new Uint8Array(mem, 0, 2 * HASH);
 const out32 = out64.subarray(0, HASH);
+const out32Buffer = Buffer.from(mem, 0, HASH);
 const inA = new Uint8Array(mem, 2 * HASH, HASH);
 const inB = new Uint8Array(mem, 3 * HASH, HASH);
 const proofViews = Array.from({ length: MAX_HASHES + 1 }, (_, n) => new Uint8Array(mem, 4 * HASH, n * HASH));
@@ -131,6 +142,28 @@ export function nodeHashNative(left: Uint8Array, right: Uint8Array): Uint8Array 
   busy = true;
   try {
     return put(inA, left) && put(inB, right) && nativeAddon.nodeHash(out32, inA, inB) ? out32.slice() : undefined;
+  } finally {
+    busy = false;
+  }
+}
+
+/** SHA-256(0x00 || data) as a fresh array, or undefined (no addon, or data not a Uint8Array). */
+export function leafHashNative(data: Uint8Array): Uint8Array | undefined {
+  if (!nativeAddon || busy) return undefined;
+  busy = true;
+  try {
+    return nativeAddon.leafHash(out32, data) ? out32.slice() : undefined;
+  } finally {
+    busy = false;
+  }
+}
+
+/** SHA-256(data) into scratch memory the next call overwrites, or undefined (no addon, or data not a Uint8Array). */
+export function sha256NativeScratch(data: Uint8Array): Buffer | undefined {
+  if (!nativeAddon || busy) return undefined;
+  busy = true;
+  try {
+    return nativeAddon.sha256(out32, data) ? out32Buffer : undefined;
   } finally {
     busy = false;
   }

@@ -7,7 +7,7 @@
  *   node hash  = SHA-256(0x01 || left || right)
  */
 import { hash } from 'node:crypto';
-import { nodeHashNative } from './native.ts';
+import { leafHashNative, nodeHashNative } from './native.ts';
 
 export const HASH_SIZE = 32;
 
@@ -22,6 +22,8 @@ nodeScratch[0] = 0x01;
 
 /** SHA-256(0x00 || data): the hash of one log entry. Returns a fresh 32-byte array. */
 export function leafHash(data: Uint8Array): Uint8Array {
+  const fast = leafHashNative(data);
+  if (fast) return fast;
   const buf = Buffer.allocUnsafe(data.length + 1); // from Node's pool for entries under 4 KiB
   buf[0] = 0x00;
   buf.set(data, 1);

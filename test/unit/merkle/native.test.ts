@@ -8,6 +8,7 @@
  * other test in test/unit/merkle on the node:crypto path.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,6 +20,7 @@ import { merkleBackend, NATIVE_ADDON_PATH, nativeAddon, selfTest, type NativeAdd
 import * as fast from '../../../src/merkle/proof.ts';
 import { proveConsistency, proveInclusion, type NodeId } from '../../../src/merkle/prove.ts';
 import { leafHash, nodeHash } from '../../../src/merkle/rfc6962.ts';
+import { sha256Hex } from '../../../src/util/sha256.ts';
 import type * as rfc6962 from '../../../src/merkle/rfc6962.ts';
 
 type ProofModule = typeof fast;
@@ -86,11 +88,16 @@ describe('which hashing path src/merkle uses', () => {
     expect(selfTest(good)).toBeUndefined();
     const mutant = (m: Partial<NativeAddon>): NativeAddon => ({
       nodeHash: (o, l, r) => good.nodeHash(o, l, r),
+      leafHash: (o, d) => good.leafHash(o, d),
+      sha256: (o, d) => good.sha256(o, d),
       inclusionRoot: (o, i, s, leaf, proof) => good.inclusionRoot(o, i, s, leaf, proof),
       consistencyRoots: (o, s1, s2, proof, r1) => good.consistencyRoots(o, s1, s2, proof, r1),
       ...m,
     });
     expect(selfTest(mutant({ nodeHash: (o, l, r) => good.nodeHash(o, r, l) }))).toBe('nodeHash');
+    expect(selfTest(mutant({ leafHash: (o, d) => good.sha256(o, d) }))).toBe('leafHash of 0 bytes');
+    expect(selfTest(mutant({ leafHash: (o, d) => good.leafHash(o, d.subarray(0, 500)) }))).toBe('leafHash of 997 bytes');
+    expect(selfTest(mutant({ sha256: (o, d) => d.length > 0 && good.sha256(o, d) }))).toBe('sha256 of 0 bytes');
     expect(selfTest(mutant({ inclusionRoot: (o, i, s, leaf, proof) => proof.length === 32 && good.inclusionRoot(o, i, s, leaf, proof) }))).toBe('inclusion of leaf 1 in 3');
     expect(selfTest(mutant({ inclusionRoot: (o, i, s, leaf, proof) => (i === 2n ? (o.fill(0), true) : good.inclusionRoot(o, i, s, leaf, proof)) }))).toBe('inclusion of leaf 2 in 3');
     expect(selfTest(mutant({ inclusionRoot: (o, i, s, leaf, proof) => good.inclusionRoot(o, i, s, leaf, proof) || (o.fill(0), true) }))).toBe('a short inclusion proof was accepted');
@@ -157,6 +164,21 @@ describe.runIf(!disabled && nativeAddon)('native == node:crypto', () => {
       consistency: proveConsistency(BigInt(m), n, read),
     };
   }
+
+  it('the same leaf hashes and plain SHA-256 of any bytes, at any offset into their buffer', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), fc.nat({ max: 64 }), (bytes, skip) => {
+        const view = bytes.subarray(Math.min(skip, bytes.length));
+        expect(hex(leafHash(view))).toBe(hex(pureHash.leafHash(view)));
+        expect(sha256Hex(view)).toBe(createHash('sha256').update(view).digest('hex'));
+      }),
+      { numRuns: 500 },
+    );
+    // Non-Uint8Array input the types forbid: node:crypto takes some views, and the fast path must not answer differently.
+    for (const odd of [Buffer.from('abc'), new Uint16Array([1, 2]) as unknown as Uint8Array, new DataView(new ArrayBuffer(4)) as unknown as Uint8Array]) {
+      expect(verdict(() => leafHash(odd))).toBe(verdict(() => pureHash.leafHash(odd)));
+    }
+  });
 
   it('the same node hashes and the same compact-range roots', () => {
     fc.assert(
@@ -292,7 +314,7 @@ describe.runIf(!disabled && nativeAddon)('the raw addon on hostile input: false,
     const arg = fc.oneof(fc.anything(), fc.bigInt(), fc.uint8Array({ maxLength: 70 }), fc.uint8Array({ maxLength: 2200 }), fc.constant(h), fc.constant(many(64)));
     fc.assert(
       fc.property(fc.array(arg, { maxLength: 6 }), (args) => {
-        for (const f of [n.nodeHash, n.inclusionRoot, n.consistencyRoots] as Array<(...a: unknown[]) => unknown>) expect(typeof f(...args)).toBe('boolean');
+        for (const f of [n.nodeHash, n.leafHash, n.sha256, n.inclusionRoot, n.consistencyRoots] as Array<(...a: unknown[]) => unknown>) expect(typeof f(...args)).toBe('boolean');
       }),
       { numRuns: 3000 },
     );
@@ -301,6 +323,12 @@ describe.runIf(!disabled && nativeAddon)('the raw addon on hostile input: false,
   it('refuses wrong output buffers, sizes past uint64, partial hashes and overlong proofs; writes nothing when it refuses', () => {
     const o = new Uint8Array(32).fill(7);
     expect(n.nodeHash(new Uint8Array(31), h, h)).toBe(false);
+    for (const f of [n.leafHash, n.sha256]) {
+      expect(f(new Uint8Array(33), h)).toBe(false);
+      expect(f(o, 'abc' as unknown as Uint8Array)).toBe(false);
+      expect(f(o, new Uint16Array(4) as unknown as Uint8Array)).toBe(false);
+      expect(f(o, new DataView(new ArrayBuffer(4)) as unknown as Uint8Array)).toBe(false);
+    }
     expect(n.nodeHash(new Uint16Array(32) as unknown as Uint8Array, h, h)).toBe(false);
     expect(n.nodeHash(o, new Uint8ClampedArray(32) as unknown as Uint8Array, h)).toBe(false);
     expect(n.inclusionRoot(o, 0n, 1n << 64n, h, new Uint8Array(0))).toBe(false);
@@ -347,6 +375,10 @@ describe.runIf(!disabled && nativeAddon)('the raw addon on hostile input: false,
     const both = cat(h, sib); // leaf, proof and output in one buffer
     expect(n.inclusionRoot(both.subarray(32), 0n, 2n, both.subarray(0, 32), both.subarray(32))).toBe(true);
     expect(hex(both.subarray(32))).toBe(hex(nodeHash(h, sib)));
+    const body = new Uint8Array(Buffer.from('\u0000'.repeat(5) + 'an entry body, longer than its hash'));
+    const expected = hex(leafHash(body.subarray(5)));
+    expect(n.leafHash(body.subarray(0, 32), body.subarray(5))).toBe(true); // out overlaps data
+    expect(hex(body.subarray(0, 32))).toBe(expected);
   });
 });
 

@@ -170,6 +170,33 @@ export function proxySettings(env: NodeJS.ProcessEnv = process.env, execArgv: re
 const MAX_REDIRECTS = 20;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 const INFLATE_CHUNK = 1 << 20;
+/** The smallest output chunk a gzip size hint can ask for (a lying hint then costs more trips, never more memory). */
+const MIN_INFLATE_CHUNK = 1 << 10;
+
+/**
+ * Output chunk size for inflating `raw`. Node returns a body that fits one chunk as a view of that chunk,
+ * so with 1 MB chunks a 508 KB entry bundle kept 1 MB alive, and an 8 KB level-0 tile 1 MB, for as long as
+ * the pipeline holds the batch (BENCHMARKS.md "Ingest", memory). A gzip member ends with ISIZE, its input's
+ * length mod 2^32 (RFC 1952 §2.3.1), so an honest server's body fits a chunk of ISIZE + 1 bytes (one more,
+ * so zlib never fills it and allocates a spare). It is the sender's claim: only a hint, clamped, and
+ * maxOutputLength still caps the output; a short hint only costs extra chunks.
+ */
+function inflateChunk(raw: Buffer, encoding: string): number {
+  if ((encoding !== 'gzip' && encoding !== 'x-gzip') || raw.length < 18) return INFLATE_CHUNK;
+  return Math.min(INFLATE_CHUNK, Math.max(MIN_INFLATE_CHUNK, raw.readUInt32LE(raw.length - 4) + 1));
+}
+
+/**
+ * `out` alone, copied out of a larger output chunk (deflate, brotli, a gzip hint that was off) that it would
+ * keep alive. Into memory of its own: Buffer.from would take a small body from Node's 64 KB pool, whose
+ * slab the body would then keep alive instead.
+ */
+function trimmed(out: Buffer): Buffer {
+  if (out.buffer.byteLength - out.length <= (out.length >> 3) + 4096) return out;
+  const own = Buffer.allocUnsafeSlow(out.length);
+  out.copy(own);
+  return own;
+}
 
 function send(url: URL, method: string, headers: Record<string, string>, body: string | undefined, signal: AbortSignal): Promise<IncomingMessage> {
   const transport = TRANSPORTS[url.protocol];
@@ -235,10 +262,10 @@ const tooLarge = (what: string) => new TlogwatchError('SOURCE_TOO_LARGE', what, 
 
 /** A one-pass inflate capped at `maxBytes` of output (zlib refuses to write past maxOutputLength: no inflation bomb). */
 function decode(raw: Buffer, encoding: string, maxBytes: number): Promise<Buffer> {
-  const opts: ZlibOptions & BrotliOptions = { chunkSize: INFLATE_CHUNK, maxOutputLength: Math.max(1, maxBytes) };
+  const opts: ZlibOptions & BrotliOptions = { chunkSize: inflateChunk(raw, encoding), maxOutputLength: Math.max(1, maxBytes) };
   const run = (f: (b: Buffer, o: ZlibOptions & BrotliOptions, cb: (e: Error | null, out: Buffer) => void) => void) =>
     new Promise<Buffer>((resolve, reject) =>
-      f(raw, opts, (e, out) => (e ? reject((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge(`response exceeds the ${maxBytes}-byte limit once decompressed`) : e) : resolve(out))),
+      f(raw, opts, (e, out) => (e ? reject((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge(`response exceeds the ${maxBytes}-byte limit once decompressed`) : e) : resolve(trimmed(out)))),
     );
   switch (encoding) {
     case '':

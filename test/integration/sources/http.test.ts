@@ -205,6 +205,38 @@ describe('HttpClient', () => {
     expect(isTlogwatchError(cut, 'SOURCE_MALFORMED') && (cut as Error).message).toMatch(/aborted|truncated/);
   });
 
+  it('hands back inflated bodies in buffers of their own size, not views of a larger output chunk', async () => {
+    const { deflateSync, gzipSync } = await import('node:zlib');
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + (i >> 9)) & 255));
+    // Sized like a level-0 tile, an entry bundle, and more than one 1 MB output chunk.
+    const sizes = [8192, 508_213, 3 << 20];
+    const bodies = new Map<string, Buffer>();
+    for (const n of sizes) {
+      const b = bytes(n);
+      bodies.set(`/gz-${n}`, b);
+      handlers.set(`/gz-${n}`, (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync(b, { level: 1 })));
+    }
+    // Two gzip members (RFC 1952 §2.2): the trailer's size hint is the last member's alone.
+    const two = Buffer.concat([bytes(300_000), Buffer.from('tail')]);
+    bodies.set('/gz-members', two);
+    handlers.set('/gz-members', (_req, res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(Buffer.concat([gzipSync(two.subarray(0, 300_000)), gzipSync(two.subarray(300_000))])));
+    bodies.set('/deflate-tile', bytes(8192));
+    handlers.set('/deflate-tile', (_req, res) => res.writeHead(200, { 'content-encoding': 'deflate' }).end(deflateSync(bytes(8192))));
+    for (const [path, want] of bodies) {
+      const got = await fast().request(`${base}${path}`, { endpoint: 't', parse: (b) => b, maxBytes: 8 << 20 });
+      expect(Buffer.from(got!).equals(want), path).toBe(true);
+      expect(got!.buffer.byteLength, path).toBeLessThanOrEqual(got!.length + (got!.length >> 3) + 4096);
+    }
+    // A trailer whose size is not the body's: zlib's length check refuses it, a transient fault like garbage.
+    handlers.set('/gz-lies', (_req, res) => {
+      const gz = gzipSync(bytes(50_000));
+      gz.writeUInt32LE(100, gz.length - 4);
+      res.writeHead(200, { 'content-encoding': 'gzip' }).end(gz);
+    });
+    const lie = await fast({ retries: 0 }).request(`${base}/gz-lies`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+    expect(isTlogwatchError(lie, 'SOURCE_MALFORMED')).toBe(true);
+  });
+
   it('stops immediately when aborted', async () => {
     handlers.set('/hang', () => {});
     const ac = new AbortController();

@@ -39,7 +39,7 @@ import { frontierNodes } from '../store/tree-hashes.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { ingestBatch, storedEntries } from './ingest.ts';
+import { countKinds, ingestBatch, storedEntries } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -235,7 +235,7 @@ export class Backfiller {
         extraOps: hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [],
         ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}),
       });
-      for (const e of result.entries) metrics.entriesIngested.inc({ log: this.cfg.name, kind: e.entry.kind });
+      for (const [kind, n] of countKinds(result.entries)) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
       metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
       hooks?.afterCommit?.(this.cfg.name);
       opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: tree.offset + target });

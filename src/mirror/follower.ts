@@ -27,7 +27,7 @@ import type { Store } from '../store/store.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { ingestBatch, storedEntries } from './ingest.ts';
+import { countKinds, ingestBatch, storedEntries } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -272,6 +272,8 @@ export class LogFollower {
         const extraOps = this.deps.hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [];
         // The commit reads its state later than now: give it this batch's, not the next one's.
         const committed: LogState = { ...state };
+        // Counted now, so the commit's callback does not keep the batch's entries alive until the write returns.
+        const kinds = countKinds(result.entries);
         await inFlight;
         inFlight = store
           .commitBatch({
@@ -283,7 +285,7 @@ export class LogFollower {
             ...(this.deps.hooks?.isWatched ? { isWatched: this.deps.hooks.isWatched } : {}),
           })
           .then(() => {
-            for (const e of result.entries) metrics.entriesIngested.inc({ log: this.cfg.name, kind: e.entry.kind });
+            for (const [kind, n] of kinds) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
             metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
             if (checkpoint) this.afterVerified(committed);
             this.deps.hooks?.afterCommit?.(this.cfg.name);

@@ -308,11 +308,12 @@ export class Store {
   }
 
   /**
-   * Every write that touches a log state goes here, as one atomic batch. An array of ops, not a chained
-   * batch, though classic-level reads an array op by op through N-API at about twice the main-thread cost
-   * (110 against 57 ms per 4,096 entries): classic-level 3.0 frees a chained batch's native WriteBatch only
-   * when the JS object is garbage-collected, which V8 does not hurry for memory it cannot see, so a catch-up
-   * of 1M entries grew to 2.3 GB of RSS. An array batch is freed as soon as it is written.
+   * Every write that touches a log state goes here, as one atomic batch (`writeBatch`, a chained batch).
+   * classic-level 3.0 frees a chained batch's native WriteBatch only when its JS object is garbage-collected
+   * (its `_close` is a TODO), so each commit's few MB wait for V8. An early version of this store saw a 1M
+   * catch-up grow to 2.3 GB that way and wrote array batches instead; measured again when the store moved
+   * to chained batches (2026-11-27, BENCHMARKS.md "Ingest"), peak RSS rose 4–6% at 300k entries and stayed
+   * at ~500 MB at 1M on the image's runtime, for 11–22% less main-thread time. Watch peak RSS when this changes.
    */
   private async writeState(ops: BatchOp[]): Promise<void> {
     this.stateGeneration++;

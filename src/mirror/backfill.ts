@@ -226,17 +226,19 @@ export class Backfiller {
         );
       }
       state = { ...state, startIndex: tree.offset + a, startFrontier: candidate.serialize() };
+      const outcome = hooks?.onEntries?.(this.cfg.name, result.entries, now);
       await store.commitBatch({
         entries: storedEntries(result.entries, tree.treeID),
         // The candidate's nodes are now verified: stored at their own level, proofs can span the new start.
         nodes: [...result.nodes, ...frontierNodes(candidate)],
         state,
         tree: tree.seq,
-        extraOps: hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [],
+        extraOps: outcome?.ops ?? [],
         ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}),
       });
       for (const [kind, n] of countKinds(result.entries)) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
       metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
+      outcome?.committed?.();
       hooks?.afterCommit?.(this.cfg.name);
       opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: tree.offset + target });
       verified = candidate;

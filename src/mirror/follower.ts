@@ -23,11 +23,12 @@ import type { RekorV1Source, ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import type { LeafBatch } from '../sources/types.ts';
 import type { LogState, ShardPosition, VerifiedHead } from '../store/codec.ts';
+import { PackedPuts } from '../store/packed-puts.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { countKinds, ingestBatch, storedEntries } from './ingest.ts';
+import { ingestInto, type IngestedEntry } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -239,7 +240,7 @@ export class LogFollower {
     // is fetched while batch k is verified and decoded here, and batch k's write runs while batch k+1 is
     // verified. Order and atomicity are unchanged: each batch still commits in one db.batch(), in order,
     // and a batch is committed only after the previous commit succeeded. Verification never waits for a
-    // commit (it only needs the frontier, which ingestBatch returns), and a failure anywhere first lets
+    // commit (it only needs the frontier, which ingestInto returns), and a failure anywhere first lets
     // the commit in flight finish, so whatever is written after it (a halt) is written last.
     const fetchFrom = (from: bigint) => {
       const end = endOf(from);
@@ -249,14 +250,26 @@ export class LogFollower {
     };
     let inFlight: Promise<void> | undefined;
     let next = frontier.size < cp.size ? fetchFrom(frontier.size) : undefined;
+    // Two pairs of write arenas, alternating: one is being written while the next batch fills the other
+    // (a batch is built only after the commit before the previous one has finished).
+    const arenas = [
+      { values: new PackedPuts(), ops: new PackedPuts() },
+      { values: new PackedPuts(), ops: new PackedPuts() },
+    ];
+    const hooks = this.deps.hooks;
     try {
-      while (next) {
+      for (let k = 0; next; k++) {
         if (signal?.aborted) return;
         const began = performance.now();
         const batch = await next.batch;
         next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
         const now = Math.floor(this.now() / 1000);
-        const result = ingestBatch(this.cfg.name, this.cfg.type, frontier, batch, now);
+        const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
+        const onEntries = hooks?.onEntries;
+        const result = ingestInto(this.cfg.name, this.cfg.type, frontier, batch, now, builder, {
+          treeID: state.shard?.treeID,
+          ...(onEntries ? { onEntries: (entries: readonly IngestedEntry[]) => onEntries(this.cfg.name, entries, now) } : {}),
+        });
         const last = result.frontier.size === cp.size;
         let checkpoint: VerifiedHead | undefined;
         if (last) {
@@ -269,24 +282,21 @@ export class LogFollower {
         }
         state.frontier = result.frontier.serialize();
         state.status = 'following';
-        const extraOps = this.deps.hooks?.onEntries?.(this.cfg.name, result.entries, now) ?? [];
         // The commit reads its state later than now: give it this batch's, not the next one's.
         const committed: LogState = { ...state };
-        // Counted now, so the commit's callback does not keep the batch's entries alive until the write returns.
-        const kinds = countKinds(result.entries);
+        const { kinds, outcomes } = result;
         await inFlight;
         inFlight = store
-          .commitBatch({
-            entries: storedEntries(result.entries, committed.shard?.treeID),
+          .commitPrepared(builder, {
             nodes: result.nodes,
             state: committed,
             ...(checkpoint ? { checkpoint } : {}),
-            extraOps,
-            ...(this.deps.hooks?.isWatched ? { isWatched: this.deps.hooks.isWatched } : {}),
+            extraOps: outcomes.flatMap((o) => o.ops),
           })
           .then(() => {
             for (const [kind, n] of kinds) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
             metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
+            for (const o of outcomes) o.committed?.();
             if (checkpoint) this.afterVerified(committed);
             this.deps.hooks?.afterCommit?.(this.cfg.name);
           });

@@ -16,7 +16,8 @@ import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
-import type { CommitInput } from '../store/store.ts';
+import type { CommitBuilder, CommitInput } from '../store/store.ts';
+import type { EntriesOutcome } from './types.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 
 /** Levels whose complete-subtree hashes the store keeps (the tile rows): any node is ≤255 hashes away. */
@@ -100,11 +101,54 @@ export function ingestBatch(
   return { entries, nodes, frontier: next };
 }
 
-/** How many of `entries` are of each kind, for one labelled counter update per kind instead of one per entry. */
-export function countKinds(entries: readonly IngestedEntry[]): Map<string, number> {
-  const kinds = new Map<string, number>();
+/** Adds how many of `entries` are of each kind to `kinds`, for one labelled counter update per kind instead of one per entry. */
+export function countKinds(entries: readonly IngestedEntry[], kinds = new Map<string, number>()): Map<string, number> {
   for (const { entry } of entries) kinds.set(entry.kind, (kinds.get(entry.kind) ?? 0) + 1);
   return kinds;
+}
+
+/** Entries decoded per turn of `ingestInto`: one entry bundle. */
+export const INGEST_CHUNK = 256;
+
+export interface IngestedInto {
+  frontier: CompactRange;
+  nodes: StoredNode[];
+  kinds: Map<string, number>;
+  /** What `onEntries` made of each chunk, in order: ops for the commit, and what to run once it is committed. */
+  outcomes: EntriesOutcome[];
+}
+
+/**
+ * A fetched batch through `ingestBatch` a chunk at a time, each chunk's entries checked by `onEntries` (the
+ * monitor) and turned into their writes in `builder` before the next chunk is decoded. The result is the
+ * same as one ingestBatch over the whole batch followed by commitBatch; the difference is memory: no
+ * decoded Entry outlives its chunk, so none survives into V8's old generation to wait for a full
+ * collection (BENCHMARKS.md "Ingest", garbage collection). Nothing is written here: the caller still
+ * checks the root and commits the builder, or drops it.
+ */
+export function ingestInto(
+  log: string,
+  type: 'tiles' | 'rekor-v1',
+  frontier: CompactRange,
+  batch: LeafBatch,
+  observedAt: number,
+  builder: CommitBuilder,
+  opts: { treeID?: string | undefined; onEntries?: ((entries: readonly IngestedEntry[]) => EntriesOutcome) | undefined } = {},
+): IngestedInto {
+  let next = frontier;
+  const nodes: StoredNode[] = [];
+  const kinds = new Map<string, number>();
+  const outcomes: EntriesOutcome[] = [];
+  for (let i = 0; i < batch.leaves.length; i += INGEST_CHUNK) {
+    const chunk: LeafBatch = { leaves: batch.leaves.slice(i, i + INGEST_CHUNK), ...(batch.tileHashes ? { tileHashes: batch.tileHashes.slice(i, i + INGEST_CHUNK) } : {}) };
+    const part = ingestBatch(log, type, next, chunk, observedAt);
+    next = part.frontier;
+    for (const n of part.nodes) nodes.push(n);
+    countKinds(part.entries, kinds);
+    if (opts.onEntries) outcomes.push(opts.onEntries(part.entries));
+    for (const { record, body } of storedEntries(part.entries, opts.treeID)) builder.addEntry(record, body);
+  }
+  return { frontier: next === frontier ? frontier.clone() : next, nodes, kinds, outcomes };
 }
 
 /** What the store keeps of ingested entries; `treeID` names the Rekor v1 tree (shard) they belong to. */

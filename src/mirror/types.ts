@@ -22,10 +22,20 @@ export interface FollowConfig {
   compression?: 'gzip' | 'none';
 }
 
+/**
+ * What the monitor makes of a run of decoded entries: ops that join their batch's atomic commit (findings,
+ * stored before any notification), and what to do once that commit has succeeded (count, log). Making it
+ * has no side effects: the batch may still fail root verification or its write after it.
+ */
+export interface EntriesOutcome {
+  ops: BatchOp[];
+  committed?: () => void;
+}
+
 /** What the monitor and findings plug into the pipeline; every op joins the batch's atomic commit. */
 export interface MirrorHooks {
-  /** Findings for newly verified-and-decoded entries (stored before any notification). */
-  onEntries?: (log: string, entries: readonly IngestedEntry[], now: number) => BatchOp[];
+  /** Findings for newly decoded entries, called a chunk at a time before the batch's root is checked. */
+  onEntries?: (log: string, entries: readonly IngestedEntry[], now: number) => EntriesOutcome;
   /** A `log-integrity` finding for misbehaviour, with the evidence. */
   onIntegrity?: (log: string, error: TlogwatchError, state: LogState, now: number) => BatchOp[];
   /** Called after each commit (e.g. to wake the notifier). */

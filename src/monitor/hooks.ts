@@ -1,7 +1,7 @@
 /**
  * The monitor's place in the mirror pipeline: rules evaluate each batch's decoded entries, and the
  * findings join the batch's atomic commit, so a finding exists exactly when its entry does, before any
- * notification is attempted.
+ * notification is attempted; they are counted and logged once that commit has succeeded.
  */
 import type { Metrics } from '../metrics.ts';
 import type { MirrorHooks } from '../mirror/types.ts';
@@ -18,18 +18,22 @@ export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?
   return {
     onEntries(_log, entries, now) {
       const rs = rules();
-      if (rs.rules.length === 0) return [];
+      if (rs.rules.length === 0) return { ops: [] };
       const ops: BatchOp[] = [];
       const found: Finding[] = [];
       for (const { entry } of entries) {
         for (const f of evaluateEntry(rs, entry, now)) {
           ops.push(...write(f));
           found.push(f);
-          metrics.findings.inc({ rule: f.rule, severity: f.severity });
         }
       }
-      if (found.length) onFindings?.(found);
-      return ops;
+      if (found.length === 0) return { ops };
+      // Counted and reported once stored: a batch can still fail verification after its entries are checked.
+      const committed = () => {
+        for (const f of found) metrics.findings.inc({ rule: f.rule, severity: f.severity });
+        onFindings?.(found);
+      };
+      return { ops, committed };
     },
     isWatched: (e) => isWatched(rules(), e),
   };

@@ -19,6 +19,7 @@ import { TlogwatchError } from '../errors.ts';
 import type { Entry } from '../entries/types.ts';
 import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
 import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-value.ts';
+import { PackedPuts } from './packed-puts.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
@@ -28,6 +29,7 @@ import {
   isIndexableDigest,
   encodeJson,
   type LogState,
+  type LogType,
   type StoredRecord,
   type VerifiedHead,
 } from './codec.ts';
@@ -315,11 +317,11 @@ export class Store {
    * to chained batches (2026-11-27, BENCHMARKS.md "Ingest"), peak RSS rose 4–6% at 300k entries and stayed
    * at ~500 MB at 1M on the image's runtime, for 11–22% less main-thread time. Watch peak RSS when this changes.
    */
-  private async writeState(ops: BatchOp[]): Promise<void> {
+  private async writeState(ops: PackedPuts | readonly BatchOp[], more: readonly BatchOp[] = []): Promise<void> {
     this.stateGeneration++;
     this.stateCache.clear();
     try {
-      await writeBatch(this.db, ops);
+      await writeBatch(this.db, ops, {}, more);
     } finally {
       this.stateGeneration++;
       this.stateCache.clear();
@@ -334,27 +336,34 @@ export class Store {
 
   /** A batch's write: its entry values, then everything else in one atomic batch, the commit point (see the file comment). */
   async commitBatch(input: CommitInput): Promise<void> {
-    const { state } = input;
+    const b = await this.builder(input.state, input.isWatched ? { isWatched: input.isWatched } : {});
+    for (const { record, body } of input.entries) b.addEntry(record, body);
+    await this.commitPrepared(b, input);
+  }
+
+  /**
+   * A builder for one batch of `state`'s log, for callers that turn each entry into its writes as soon as
+   * it is decoded (the follower), so no decoded entry waits for the commit (packed-puts.ts says why).
+   * `values` and `ops` are reset and filled; they must not be reused until `commitPrepared` has returned.
+   */
+  async builder(state: Readonly<LogState>, opts: { values?: PackedPuts; ops?: PackedPuts; isWatched?: (e: Entry) => boolean } = {}): Promise<CommitBuilder> {
     const id = await this.logId(state.name);
+    return new CommitBuilder(state.name, id, state.type, this.indexMode, opts.values ?? new PackedPuts(), opts.ops ?? new PackedPuts(), opts.isWatched);
+  }
+
+  /** commitBatch for a batch whose entries are already in `b`: the rest of its writes join them, then the two writes. */
+  async commitPrepared(b: CommitBuilder, input: Omit<CommitInput, 'entries' | 'isWatched'>): Promise<void> {
+    const { state } = input;
+    if (b.log !== state.name || b.type !== state.type) throw new TlogwatchError('STORE_CORRUPT', `a batch built for ${b.log} was committed as ${state.name}`, { kind: 'fatal' });
     const current = state.shard?.seq ?? 0;
     const tree = input.tree ?? current;
-    const values: BatchOp[] = [];
-    const ops: BatchOp[] = [];
-    for (const { record, body } of input.entries) {
-      const e = record.entry;
-      values.push({ type: 'put', key: entryKey(id, e.index), value: encodeEntryValue(record, body, state.type) });
-      ops.push({ type: 'put', key: uuidKey(hexBytes(e.leafHash), id, e.index), value: EMPTY });
-      const full = this.indexMode === 'all' || (input.isWatched?.(e) ?? false);
-      const t = entryTime(e);
-      for (const [field, value] of indexValues(e, full)) ops.push({ type: 'put', key: indexKey(field, value, t, id, e.index), value: EMPTY });
-    }
-    for (const n of input.nodes) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
-    if (tree === current) for (const n of preStartNodes(state)) ops.push({ type: 'put', key: nodeKey(id, tree, n.level, n.index), value: n.hash });
-    if (input.checkpoint) ops.push({ type: 'put', key: checkpointKey(id, tree, input.checkpoint.size), value: encodeJson(input.checkpoint) });
-    ops.push({ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) });
-    if (input.extraOps) ops.push(...input.extraOps);
-    if (values.length > 0) await writeBatch(this.entryDb, values, { sync: true });
-    await this.writeState(ops);
+    const { ops } = b;
+    for (const n of input.nodes) ops.put(nodeKey(b.id, tree, n.level, n.index), n.hash);
+    if (tree === current) for (const n of preStartNodes(state)) ops.put(nodeKey(b.id, tree, n.level, n.index), n.hash);
+    if (input.checkpoint) ops.put(checkpointKey(b.id, tree, input.checkpoint.size), encodeJson(input.checkpoint));
+    ops.put(key(Bucket.LOG_STATE, u16(b.id)), encodeJson(state));
+    if (b.values.length > 0) await writeBatch(this.entryDb, b.values, { sync: true });
+    await this.writeState(ops, input.extraOps);
   }
 
   /** The key of a held entry's value, or undefined when the log's state does not account for it (file comment). */
@@ -561,10 +570,13 @@ export async function copyRecords(
  * with entry bodies in the mix (BENCHMARKS.md "Store"), 2.3 against 0.8 µs for index keys alone. A
  * catch-up writes 5 to 11 ops per entry; at 300k entries this took 11–22% off its main thread.
  */
-export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
+export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}, more: readonly BatchOp[] = []): Promise<void> {
   const batch = db.batch();
   try {
-    for (const op of ops) {
+    // The chained batch copies each key and value into LevelDB's write batch at once, so PackedPuts' views
+    // need not outlive the call.
+    if (ops instanceof PackedPuts) ops.forEach((k, v) => batch.put(k, v));
+    for (const op of ops instanceof PackedPuts ? more : [...ops, ...more]) {
       if (op.type === 'put') batch.put(op.key, op.value);
       else batch.del(op.key);
     }
@@ -573,6 +585,48 @@ export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: readonl
     throw e;
   }
   await batch.write({ sync: opts.sync ?? false });
+}
+
+/**
+ * One batch's writes for one log, built entry by entry (Store.builder): each entry's value goes to
+ * `values` (the entries database), its uuid and index keys to `ops` (the main one), packed, so the
+ * decoded Entry can be dropped at once.
+ */
+export class CommitBuilder {
+  readonly log: string;
+  readonly id: number;
+  readonly type: LogType;
+  readonly values: PackedPuts;
+  readonly ops: PackedPuts;
+  readonly #indexMode: IndexMode;
+  readonly #isWatched: ((e: Entry) => boolean) | undefined;
+
+  constructor(log: string, id: number, type: LogType, indexMode: IndexMode, values: PackedPuts, ops: PackedPuts, isWatched?: (e: Entry) => boolean) {
+    this.log = log;
+    this.id = id;
+    this.type = type;
+    this.#indexMode = indexMode;
+    this.values = values;
+    this.ops = ops;
+    this.#isWatched = isWatched;
+    values.reset();
+    ops.reset();
+  }
+
+  /** Number of entries added. */
+  get entries(): number {
+    return this.values.length;
+  }
+
+  /** Contract (entry-value.ts): `record.entry` is the decoder's output for `body`, plus observedAt. */
+  addEntry(record: StoredRecord, body: Uint8Array): void {
+    const e = record.entry;
+    this.values.put(entryKey(this.id, e.index), encodeEntryValue(record, body, this.type));
+    this.ops.put(uuidKey(hexBytes(e.leafHash), this.id, e.index), EMPTY);
+    const full = this.#indexMode === 'all' || (this.#isWatched?.(e) ?? false);
+    const t = entryTime(e);
+    for (const [field, value] of indexValues(e, full)) this.ops.put(indexKey(field, value, t, this.id, e.index), EMPTY);
+  }
 }
 
 export function openStore(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {

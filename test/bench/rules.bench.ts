@@ -99,7 +99,7 @@ const ingest = (withRules: boolean) =>
       for (let k = 0; k < n; k += 512) {
         const batch = { leaves: leaves.slice(k % 4096, (k % 4096) + 512), tileHashes: leaves.slice(k % 4096, (k % 4096) + 512).map((l) => leafHash(l.body)) };
         const r = ingestBatch('b', 'tiles', CompactRange.fromNodes(0n, []).clone(), { leaves: batch.leaves.map((l, j) => ({ ...l, treeIndex: BigInt(j), logIndex: BigInt(j) })), tileHashes: batch.tileHashes }, 1_790_000_000);
-        if (withRules) sink += hooks.onEntries!('b', r.entries, 1_790_000_000).length;
+        if (withRules) sink += hooks.onEntries!('b', r.entries, 1_790_000_000).ops.length;
       }
     },
     512,

@@ -7,7 +7,9 @@ import { Store } from '../../../src/store/store.ts';
 import { fill, tempDirs } from '../store/fixtures.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { evaluateStall } from '../../../src/monitor/finding.ts';
-import { FindingsRepo } from '../../../src/store/findings.ts';
+import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
+import { monitorHooks } from '../../../src/monitor/hooks.ts';
+import { checkRules } from '../../../src/monitor/load.ts';
 import { verifyNote } from '../../../src/note/note.ts';
 import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
@@ -19,6 +21,26 @@ let h: Harness | undefined;
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
+});
+
+describe('rule findings in the pipeline', () => {
+  it('are counted and logged only for batches that commit, never for one that fails its root check', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const r = checkRules([{ name: 'all.yaml', text: 'rules:\n  - id: every-entry\n    severity: info\n    notify: all\n    watch: { identities: ["**"] }\n' }]);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const logged: string[] = [];
+    const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics, (found) => logged.push(...found.map((f) => f.id))), findingOps);
+    // Batches of 256: [0, 256) commits, [256, 300) holds a rewritten body and fails the root check, after
+    // its entries were decoded and checked against the rules.
+    h = await harness({ api: 'tiles', entries: 300, seed: 'rf' }, { batchSize: 256 }, hooks);
+    h.sim.log.faults.enable('rewrite', 280);
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.status === 'halted');
+    const { findings } = await new FindingsRepo(h.store).list({ rule: 'every-entry', limit: 1000 });
+    expect(findings.length).toBeGreaterThan(0);
+    expect(findings.every((f) => f.index !== undefined && f.index < 256)).toBe(true);
+    expect((await metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value).toBe(findings.length);
+    expect(logged.sort()).toEqual(findings.map((f) => f.id).sort());
+  });
 });
 
 describe('log-integrity findings', () => {

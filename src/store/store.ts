@@ -351,10 +351,10 @@ export class Store {
     return new CommitBuilder(state.name, id, state.type, this.indexMode, opts.values ?? new PackedPuts(), opts.ops ?? new PackedPuts(), opts.isWatched);
   }
 
-  /** commitBatch for a batch whose entries are already in `b`: the rest of its writes join them, then the two writes. */
+  /** commitBatch for a batch whose entries are already in `b` (once per builder): the rest of its writes join them, then the two writes. */
   async commitPrepared(b: CommitBuilder, input: Omit<CommitInput, 'entries' | 'isWatched'>): Promise<void> {
     const { state } = input;
-    if (b.log !== state.name || b.type !== state.type) throw new TlogwatchError('STORE_CORRUPT', `a batch built for ${b.log} was committed as ${state.name}`, { kind: 'fatal' });
+    if (b.log !== state.name || b.type !== state.type) throw new TlogwatchError('STORE_CORRUPT', `a batch built for ${b.log} (${b.type}) was committed as ${state.name} (${state.type})`, { kind: 'fatal' });
     const current = state.shard?.seq ?? 0;
     const tree = input.tree ?? current;
     const { ops } = b;
@@ -576,9 +576,11 @@ export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedP
     // The chained batch copies each key and value into LevelDB's write batch at once, so PackedPuts' views
     // need not outlive the call.
     if (ops instanceof PackedPuts) ops.forEach((k, v) => batch.put(k, v));
-    for (const op of ops instanceof PackedPuts ? more : [...ops, ...more]) {
-      if (op.type === 'put') batch.put(op.key, op.value);
-      else batch.del(op.key);
+    for (const list of ops instanceof PackedPuts ? [more] : [ops, more]) {
+      for (const op of list) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
     }
   } catch (e) {
     await batch.close();
@@ -611,11 +613,6 @@ export class CommitBuilder {
     this.#isWatched = isWatched;
     values.reset();
     ops.reset();
-  }
-
-  /** Number of entries added. */
-  get entries(): number {
-    return this.values.length;
   }
 
   /** Contract (entry-value.ts): `record.entry` is the decoder's output for `body`, plus observedAt. */

@@ -238,7 +238,7 @@ export class LogFollower {
     };
     // A pipeline of three stages, so the network, this thread and LevelDB's thread work at once: batch k+1
     // is fetched while batch k is verified and decoded here, and batch k's write runs while batch k+1 is
-    // verified. Order and atomicity are unchanged: each batch still commits in one db.batch(), in order,
+    // verified (and batch k+1's entry values are written while batch k's commit point is). Order and atomicity are unchanged: each batch still commits in one db.batch(), in order,
     // and a batch is committed only after the previous commit succeeded. Verification never waits for a
     // commit (it only needs the frontier, which ingestInto returns), and a failure anywhere first lets
     // the commit in flight finish, so whatever is written after it (a halt) is written last.
@@ -249,6 +249,7 @@ export class LogFollower {
       return { end, batch: p };
     };
     let inFlight: Promise<void> | undefined;
+    let valuesInFlight: Promise<void> | undefined;
     let next = frontier.size < cp.size ? fetchFrom(frontier.size) : undefined;
     // Two pairs of write arenas, alternating: one is being written while the next batch fills the other
     // (a batch is built only after the commit before the previous one has finished).
@@ -285,6 +286,9 @@ export class LogFollower {
         // The commit reads its state later than now: give it this batch's, not the next one's.
         const committed: LogState = { ...state };
         const { kinds, outcomes } = result;
+        // This batch's values go to the entries database now, alongside the previous batch's commit;
+        // commitPrepared waits for them before its commit point (store.ts writeValues).
+        valuesInFlight = store.writeValues(builder);
         await inFlight;
         inFlight = store
           .commitPrepared(builder, {
@@ -304,8 +308,10 @@ export class LogFollower {
         frontier = result.frontier;
       }
     } finally {
-      // Success or not, nothing returns (or goes on to record a halt) while a commit is in flight. A
-      // failed commit's error wins over a later stage's: it happened first.
+      // Success or not, nothing returns (or goes on to record a halt) while a write is in flight. A
+      // failed commit's error wins over a later stage's: it happened first. Values written for a batch
+      // that then did not commit are beyond the state: invisible, dropped at the next open.
+      await valuesInFlight?.catch(() => undefined);
       if (inFlight) await inFlight;
     }
   }

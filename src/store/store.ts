@@ -11,7 +11,9 @@
  * then its indexes, tree hashes, frontier and cursor in one `db.batch()`, which is the commit point. A
  * kill -9 between the two leaves entry values beyond the cursor: readers never see them (an entry is
  * held only in the state's [startIndex, fetched) range), the next open deletes them, and the follower
- * fetches that batch again. So the state still describes exactly the entries held.
+ * fetches that batch again. So the state still describes exactly the entries held. The follower writes a
+ * batch's values while the previous batch's commit is still in flight (`writeValues`), so a crash can
+ * leave two batches' values beyond the cursor; they go the same way.
  */
 import { join } from 'node:path';
 import { Level } from 'level';
@@ -234,7 +236,7 @@ export class Store {
   /**
    * Deletes entry values no state accounts for: those of a batch whose commit a crash cut short (written
    * to entryDb, its state never written), or of a log that never committed one. Normally nothing, or one
-   * batch per log; a seek per log when there is nothing to delete.
+   * or two batches per log; a seek per log when there is nothing to delete.
    */
   private async dropUncommittedEntries(): Promise<void> {
     const held: Array<{ id: number; start: bigint; end: bigint }> = [];
@@ -351,6 +353,20 @@ export class Store {
     return new CommitBuilder(state.name, id, state.type, this.indexMode, opts.values ?? new PackedPuts(), opts.ops ?? new PackedPuts(), opts.isWatched);
   }
 
+  /**
+   * Starts writing `b`'s entry values (synced), or returns the write already started. A caller may start it
+   * while the previous batch's commit is still being written, so the two databases' writes overlap: values
+   * beyond a log's state are invisible and dropped at the next open (the file comment), so writing them
+   * early cannot expose them. commitPrepared waits for it before the commit point.
+   */
+  writeValues(b: CommitBuilder): Promise<void> {
+    if (!b.valuesWritten) {
+      b.valuesWritten = b.values.length > 0 ? writeBatch(this.entryDb, b.values, { sync: true }) : Promise.resolve();
+      b.valuesWritten.catch(() => undefined); // awaited by commitPrepared; not unhandled meanwhile
+    }
+    return b.valuesWritten;
+  }
+
   /** commitBatch for a batch whose entries are already in `b` (once per builder): the rest of its writes join them, then the two writes. */
   async commitPrepared(b: CommitBuilder, input: Omit<CommitInput, 'entries' | 'isWatched'>): Promise<void> {
     const { state } = input;
@@ -362,7 +378,7 @@ export class Store {
     if (tree === current) for (const n of preStartNodes(state)) ops.put(nodeKey(b.id, tree, n.level, n.index), n.hash);
     if (input.checkpoint) ops.put(checkpointKey(b.id, tree, input.checkpoint.size), encodeJson(input.checkpoint));
     ops.put(key(Bucket.LOG_STATE, u16(b.id)), encodeJson(state));
-    if (b.values.length > 0) await writeBatch(this.entryDb, b.values, { sync: true });
+    await this.writeValues(b);
     await this.writeState(ops, input.extraOps);
   }
 
@@ -602,6 +618,8 @@ export class CommitBuilder {
   readonly ops: PackedPuts;
   readonly #indexMode: IndexMode;
   readonly #isWatched: ((e: Entry) => boolean) | undefined;
+  /** Set by Store.writeValues: the values' write, once started. */
+  valuesWritten: Promise<void> | undefined;
 
   constructor(log: string, id: number, type: LogType, indexMode: IndexMode, values: PackedPuts, ops: PackedPuts, isWatched?: (e: Entry) => boolean) {
     this.log = log;

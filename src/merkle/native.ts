@@ -136,37 +136,33 @@ function flatten(proof: readonly Uint8Array[]): Uint8Array | undefined {
   return flat;
 }
 
-/** SHA-256(0x01 || left || right) as a fresh array, or undefined (no addon, or inputs not 32-byte Uint8Arrays). */
-export function nodeHashNative(left: Uint8Array, right: Uint8Array): Uint8Array | undefined {
+/**
+ * `f` with the addon and the scratch memory to itself, or undefined when there is no addon or the memory
+ * is in use (a call from inside another, through a getter): the caller then takes the node:crypto path.
+ */
+function withScratch<T>(f: (addon: NativeAddon) => T | undefined): T | undefined {
   if (!nativeAddon || busy) return undefined;
   busy = true;
   try {
-    return put(inA, left) && put(inB, right) && nativeAddon.nodeHash(out32, inA, inB) ? out32.slice() : undefined;
+    return f(nativeAddon);
   } finally {
     busy = false;
   }
+}
+
+/** SHA-256(0x01 || left || right) as a fresh array, or undefined (no addon, or inputs not 32-byte Uint8Arrays). */
+export function nodeHashNative(left: Uint8Array, right: Uint8Array): Uint8Array | undefined {
+  return withScratch((n) => (put(inA, left) && put(inB, right) && n.nodeHash(out32, inA, inB) ? out32.slice() : undefined));
 }
 
 /** SHA-256(0x00 || data) as a fresh array, or undefined (no addon, or data not a Uint8Array). */
 export function leafHashNative(data: Uint8Array): Uint8Array | undefined {
-  if (!nativeAddon || busy) return undefined;
-  busy = true;
-  try {
-    return nativeAddon.leafHash(out32, data) ? out32.slice() : undefined;
-  } finally {
-    busy = false;
-  }
+  return withScratch((n) => (n.leafHash(out32, data) ? out32.slice() : undefined));
 }
 
 /** SHA-256(data) into scratch memory the next call overwrites, or undefined (no addon, or data not a Uint8Array). */
 export function sha256NativeScratch(data: Uint8Array): Buffer | undefined {
-  if (!nativeAddon || busy) return undefined;
-  busy = true;
-  try {
-    return nativeAddon.sha256(out32, data) ? out32Buffer : undefined;
-  } finally {
-    busy = false;
-  }
+  return withScratch((n) => (n.sha256(out32, data) ? out32Buffer : undefined));
 }
 
 /**
@@ -174,25 +170,17 @@ export function sha256NativeScratch(data: Uint8Array): Buffer | undefined {
  * the next call overwrites: copy it to keep it.
  */
 export function inclusionRootNativeScratch(index: bigint, size: bigint, leaf: Uint8Array, proof: readonly Uint8Array[]): Uint8Array | undefined {
-  if (!nativeAddon || busy) return undefined;
-  busy = true;
-  try {
+  return withScratch((n) => {
     const flat = flatten(proof); // first: getters on the proof array run here, before the leaf is read
-    return flat && put(inA, leaf) && nativeAddon.inclusionRoot(out32, index, size, inA, flat) ? out32 : undefined;
-  } finally {
-    busy = false;
-  }
+    return flat && put(inA, leaf) && n.inclusionRoot(out32, index, size, inA, flat) ? out32 : undefined;
+  });
 }
 
 /** The roots of size1 and size2 a consistency proof implies (fresh arrays), or undefined when the addon declines. */
 export function consistencyRootsNative(size1: bigint, size2: bigint, proof: readonly Uint8Array[], root1: Uint8Array): [Uint8Array, Uint8Array] | undefined {
-  if (!nativeAddon || busy) return undefined;
-  busy = true;
-  try {
+  return withScratch((n) => {
     const flat = flatten(proof);
-    if (!flat || !put(inA, root1) || !nativeAddon.consistencyRoots(out64, size1, size2, flat, inA)) return undefined;
+    if (!flat || !put(inA, root1) || !n.consistencyRoots(out64, size1, size2, flat, inA)) return undefined;
     return [out64.slice(0, HASH), out64.slice(HASH)];
-  } finally {
-    busy = false;
-  }
+  });
 }

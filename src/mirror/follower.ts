@@ -238,7 +238,8 @@ export class LogFollower {
     };
     // A pipeline of three stages, so the network, this thread and LevelDB's thread work at once: batch k+1
     // is fetched while batch k is verified and decoded here, and batch k's write runs while batch k+1 is
-    // verified (and batch k+1's entry values are written while batch k's commit point is). Order and atomicity are unchanged: each batch still commits in one db.batch(), in order,
+    // verified (and batch k+1's entry values are written while batch k's commit point is). Order and
+    // atomicity are unchanged: each batch still commits in one LevelDB batch, in order,
     // and a batch is committed only after the previous commit succeeded. Verification never waits for a
     // commit (it only needs the frontier, which ingestInto returns), and a failure anywhere first lets
     // the commit in flight finish, so whatever is written after it (a halt) is written last.

@@ -101,8 +101,8 @@ class RateBudget {
 /**
  * The transport: node:http(s) with keep-alive sockets, not `fetch`. fetch reads a body through web streams
  * and inflates it chunk by chunk, each chunk a trip to the thread pool; here a body is read as Node
- * buffers and inflated in one pass, into one output chunk when the gzip trailer is honest. Measured on 600 entry bundles (BENCHMARKS.md
- * "Ingest"): 19–20 µs of CPU per entry with fetch, 11–12 µs this way.
+ * buffers and inflated in one pass, into one output chunk when the gzip trailer is honest. Measured on 600
+ * entry bundles (BENCHMARKS.md "Ingest"): 19–20 µs of CPU per entry with fetch, 11–12 µs this way.
  */
 const TRANSPORTS: Record<string, { agent: HttpAgent; request: typeof httpRequest }> = (() => {
   // Node's built-in proxy support, opt-in as Node makes it (NODE_USE_ENV_PROXY=1 or --use-env-proxy): the

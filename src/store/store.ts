@@ -21,6 +21,7 @@ import { TlogwatchError } from '../errors.ts';
 import type { Entry } from '../entries/types.ts';
 import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
 import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-value.ts';
+import { ReverseKeyCursors } from './key-cursors.ts';
 import { PackedPuts } from './packed-puts.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
@@ -180,11 +181,14 @@ export class Store {
   private allocation: Promise<unknown> = Promise.resolve();
   private readonly stateCache = new Map<string, Readonly<LogState>>();
   private stateGeneration = 0;
+  /** Open iterators for index scans, closed on every state write (key-cursors.ts). */
+  private readonly cursors: ReverseKeyCursors;
 
   private constructor(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
     this.db = db;
     this.entryDb = entryDb;
     this.indexMode = indexMode;
+    this.cursors = new ReverseKeyCursors(db);
   }
 
   static async open(dir: string, opts: { indexMode?: IndexMode; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
@@ -256,6 +260,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.cursors.close();
     await this.entryDb.close();
     await this.db.close();
   }
@@ -327,6 +332,7 @@ export class Store {
     } finally {
       this.stateGeneration++;
       this.stateCache.clear();
+      this.cursors.invalidate();
     }
   }
 
@@ -458,32 +464,30 @@ export class Store {
     const refs: Array<EntryRef & { time: number }> = [];
     let last: Uint8Array | undefined;
     let more = false;
-    // nextv, not `for await`: classic-level's first next() fetches one key and the second another batch,
-    // so an exact lookup would cost two trips to LevelDB's thread where one does.
-    const it = this.db.keys({ gte, lt, reverse: true, ...(opts.prefix ? {} : { limit: opts.limit + 1 }) });
-    try {
-      scan: for (let chunk = await it.nextv(opts.limit + 1); chunk.length > 0; chunk = await it.nextv(Math.max(64, opts.limit))) {
-        for (const k of chunk) {
-          const n = k.length;
-          const time = Number(readU64(k, n - 18));
-          if (opts.prefix && ((opts.since !== undefined && time < opts.since) || (opts.until !== undefined && time > opts.until))) continue;
-          const name = this.logNames.get(readU16(k, n - 10));
-          if (name === undefined) continue;
-          const index = Number(readU64(k, n - 8));
-          // A prefix can match several values of one entry (one per signer): emit the entry only at its
-          // greatest matching value, so it appears once across all pages.
-          if (opts.prefix && !(await this.isCanonicalPrefixKey(f, value, k.subarray(2, n - 19), name, index))) continue;
-          if (refs.length === opts.limit) {
-            more = true;
-            break scan;
-          }
-          refs.push({ log: name, index, time });
-          last = k;
+    // The iterator is unbounded, so every key read past the range is wasted work. A digest or fingerprint
+    // usually has one entry: two keys say so in one trip to LevelDB's thread. Other exact values read a
+    // page and one more; a prefix scan skips keys, so it reads in larger chunks.
+    const first = opts.prefix ? Math.max(64, opts.limit + 1) : field === 'DIGEST' || field === 'FINGERPRINT' ? Math.min(2, opts.limit + 1) : opts.limit + 1;
+    await this.cursors.scan(gte, lt, first, async (chunk) => {
+      for (const k of chunk) {
+        const n = k.length;
+        const time = Number(readU64(k, n - 18));
+        if (opts.prefix && ((opts.since !== undefined && time < opts.since) || (opts.until !== undefined && time > opts.until))) continue;
+        const name = this.logNames.get(readU16(k, n - 10));
+        if (name === undefined) continue;
+        const index = Number(readU64(k, n - 8));
+        // A prefix can match several values of one entry (one per signer): emit the entry only at its
+        // greatest matching value, so it appears once across all pages.
+        if (opts.prefix && !(await this.isCanonicalPrefixKey(f, value, k.subarray(2, n - 19), name, index))) continue;
+        if (refs.length === opts.limit) {
+          more = true;
+          return false;
         }
+        refs.push({ log: name, index, time });
+        last = k;
       }
-    } finally {
-      await it.close();
-    }
+      return true;
+    });
     return { refs, next: more && last ? Buffer.from(last).toString('base64url') : null };
   }
 

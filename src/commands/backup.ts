@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Level } from 'level';
 import { describeError } from '../errors.ts';
-import { copyRecords, ENTRIES_DIR, LEVEL_OPTIONS } from '../store/store.ts';
+import { copyRecords, ENTRIES_DB_OPTIONS, ENTRIES_DIR, MAIN_DB_OPTIONS } from '../store/store.ts';
 
 type Db = Level<Uint8Array, Uint8Array>;
 
@@ -18,8 +18,10 @@ type Db = Level<Uint8Array, Uint8Array>;
 async function copyStore(from: string, to: string): Promise<number> {
   if (!existsSync(join(from, 'CURRENT'))) throw new Error(`${from} is not a LevelDB store`);
   if (existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
-  const pairs: Array<[Db, Db]> = [[new Level(from, { ...LEVEL_OPTIONS, createIfMissing: false }), new Level(to, LEVEL_OPTIONS)]];
-  if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) pairs.push([new Level(join(from, ENTRIES_DIR), { ...LEVEL_OPTIONS, createIfMissing: false }), new Level(join(to, ENTRIES_DIR), LEVEL_OPTIONS)]);
+  const pairs: Array<[Db, Db]> = [[new Level(from, { ...MAIN_DB_OPTIONS, createIfMissing: false }), new Level(to, MAIN_DB_OPTIONS)]];
+  if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) {
+    pairs.push([new Level(join(from, ENTRIES_DIR), { ...ENTRIES_DB_OPTIONS, createIfMissing: false }), new Level(join(to, ENTRIES_DIR), ENTRIES_DB_OPTIONS)]);
+  }
   try {
     for (const [src] of pairs) await src.open();
     for (const [, dst] of pairs) await dst.open();

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Level } from 'level';
@@ -12,7 +12,7 @@ import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
 import { Bucket, entryKey, readU16, readU64, SCHEMA_VERSION } from '../../../src/store/keys.ts';
-import { ENTRIES_DIR, normaliseIdentity, openStore, Store } from '../../../src/store/store.ts';
+import { ENTRIES_DIR, LEVEL_OPTIONS, normaliseIdentity, openStore, Store } from '../../../src/store/store.ts';
 import { bodyAt, entryAt, fill, hex, stateOf, tempDirs } from './fixtures.ts';
 
 const tmp = tempDirs('tlogwatch-store-');
@@ -300,6 +300,33 @@ describe('Store', () => {
     await store.compact();
     expect(await store.approximateSize()).toBeGreaterThan(0);
     await store.close();
+  });
+
+  it('writes the main database without Snappy and the entries database with it, and reads a store written either way', async () => {
+    const dir = tmp();
+    // A store whose tables were all written with Snappy (as before MAIN_DB_OPTIONS): compacted that way.
+    const store = await Store.open(dir);
+    const { bodies } = await fill(store, 60, { batch: 13 });
+    await store.close();
+    for (const path of [dir, join(dir, ENTRIES_DIR)]) {
+      const snappy = new Level<Uint8Array, Uint8Array>(path, { ...LEVEL_OPTIONS, compression: true });
+      await snappy.compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
+      await snappy.close();
+    }
+    const reopened = await Store.open(dir);
+    expect((await checkLog(reopened, 'l')).problems).toEqual([]);
+    expect(Buffer.from((await reopened.getBody('l', 59))!).equals(Buffer.from(bodies[59]!))).toBe(true);
+    expect((await reopened.search('SAN', Buffer.from(normaliseIdentity(entryAt(3).signer!.san!)), { limit: 100, prefix: false })).refs.length).toBeGreaterThan(0);
+
+    // What each database does with a highly compressible 1 MB value, after a compaction writes it to a table.
+    const zeros = new Uint8Array(1 << 20);
+    await reopened.db.put(new Uint8Array([Bucket.RULE_STATE, 0x7a]), zeros);
+    await reopened.entryDb.put(entryKey(0xfffe, 0), zeros);
+    await reopened.compact();
+    const tableBytes = (path: string) => readdirSync(path).filter((f) => f.endsWith('.ldb')).reduce((n, f) => n + statSync(join(path, f)).size, 0);
+    expect(tableBytes(dir)).toBeGreaterThan(1 << 20);
+    expect(tableBytes(join(dir, ENTRIES_DIR))).toBeLessThan(1 << 19);
+    await reopened.close();
   });
 
   it('refuses a store of another schema version and says what to do', async () => {

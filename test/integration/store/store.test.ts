@@ -310,7 +310,7 @@ describe('Store', () => {
     await store.close();
     for (const path of [dir, join(dir, ENTRIES_DIR)]) {
       const snappy = new Level<Uint8Array, Uint8Array>(path, { ...LEVEL_OPTIONS, compression: true });
-      await snappy.compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
+      await (snappy as unknown as { compactRange(a: Uint8Array, b: Uint8Array): Promise<void> }).compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
       await snappy.close();
     }
     const reopened = await Store.open(dir);

@@ -7,7 +7,7 @@
  *   while b > target:
  *     a = max(target, b - batch)
  *     C(a) = candidate frontier over [0, a) from the log    (tiles: frontierFromTiles; v1: inclusion proof of a-1)
- *     leaves [a, b) ──ingestBatch from C(a)──▶ frontier'   (leaf hashes, level-0 tile check, decoding, tree nodes)
+ *     leaves [a, b) ──ingestInto from C(a)──▶ frontier'    (leaf hashes, level-0 tile check, decoding, tree nodes)
  *     frontier' ≠ F(b) ──▶ misbehaviour: nothing of the batch is committed; the log halts with the evidence
  *     commit entries + indexes + tree nodes + findings + state {startIndex: a, startFrontier: C(a)}, one batch
  *     b = a, F(b) = C(a)
@@ -34,14 +34,15 @@ import type { RekorV1Source } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import type { LeafBatch } from '../sources/types.ts';
 import { frontierSize, type LogState, type VerifiedHead } from '../store/codec.ts';
-import type { Store } from '../store/store.ts';
+import { PackedPuts } from '../store/packed-puts.ts';
+import type { CommitBuilder, Store } from '../store/store.ts';
 import { frontierNodes } from '../store/tree-hashes.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { countKinds, ingestBatch, storedEntries } from './ingest.ts';
+import { ingestInto, type IngestedEntry } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
-import type { FollowConfig, MirrorHooks } from './types.ts';
+import type { EntriesOutcome, FollowConfig, MirrorHooks } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
 export interface BackfillDeps {
@@ -201,6 +202,7 @@ export class Backfiller {
       return { a, b, fetched };
     };
     // Two stages: the next batch is fetched while this one is verified and committed.
+    const arenas = { values: new PackedPuts(), ops: new PackedPuts() }; // reused: each batch commits before the next is built
     let next: ReturnType<typeof fetchFrom> | undefined = opts.signal?.aborted ? undefined : fetchFrom(tree.local);
     while (next) {
       const { a, b } = next;
@@ -208,7 +210,11 @@ export class Backfiller {
       const { candidate, leaves, note } = await next.fetched;
       next = a > target && !opts.signal?.aborted ? fetchFrom(a) : undefined;
       const now = Math.floor(this.now() / 1000);
-      const result = this.ingest(tree, candidate, leaves, now);
+      // As the follower does: each chunk of entries goes into the batch's writes as soon as it is decoded
+      // (ingest.ts ingestInto), and the rules' findings count only once the batch has committed.
+      const builder = await store.builder(state, { ...arenas, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
+      const onEntries = hooks?.onEntries;
+      const result = this.ingest(tree, candidate, leaves, now, builder, onEntries ? (entries) => onEntries(this.cfg.name, entries, now) : undefined);
       if (!bytesEqual(result.frontier.serialize(), verified.serialize())) {
         throw new TlogwatchError(
           'VERIFY_ROOT_MISMATCH',
@@ -226,19 +232,16 @@ export class Backfiller {
         );
       }
       state = { ...state, startIndex: tree.offset + a, startFrontier: candidate.serialize() };
-      const outcome = hooks?.onEntries?.(this.cfg.name, result.entries, now);
-      await store.commitBatch({
-        entries: storedEntries(result.entries, tree.treeID),
+      await store.commitPrepared(builder, {
         // The candidate's nodes are now verified: stored at their own level, proofs can span the new start.
         nodes: [...result.nodes, ...frontierNodes(candidate)],
         state,
         tree: tree.seq,
-        extraOps: outcome?.ops ?? [],
-        ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}),
+        extraOps: result.outcomes.flatMap((o) => o.ops),
       });
-      for (const [kind, n] of countKinds(result.entries)) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
+      for (const [kind, n] of result.kinds) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
       metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
-      outcome?.committed?.();
+      for (const o of result.outcomes) o.committed?.();
       hooks?.afterCommit?.(this.cfg.name);
       opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: tree.offset + target });
       verified = candidate;
@@ -247,10 +250,10 @@ export class Backfiller {
     return state;
   }
 
-  /** ingestBatch, with the verified checkpoint added to the evidence of a leaf that differs from the log's tile. */
-  private ingest(tree: StartTree, candidate: CompactRange, leaves: LeafBatch, now: number) {
+  /** ingestInto, with the verified checkpoint added to the evidence of a leaf that differs from the log's tile. */
+  private ingest(tree: StartTree, candidate: CompactRange, leaves: LeafBatch, now: number, builder: CommitBuilder, onEntries: ((entries: readonly IngestedEntry[]) => EntriesOutcome) | undefined) {
     try {
-      return ingestBatch(this.cfg.name, this.cfg.type, candidate, leaves, now);
+      return ingestInto(this.cfg.name, this.cfg.type, candidate, leaves, now, builder, { treeID: tree.treeID, onEntries });
     } catch (e) {
       if (!isTlogwatchError(e) || e.kind !== 'misbehaviour') throw e;
       throw new TlogwatchError(e.code, e.message, { kind: 'misbehaviour', cause: e, data: evidence('backfill-leaf', tree.head, tree.head.note, { ...e.data }) });

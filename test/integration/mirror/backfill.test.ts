@@ -198,6 +198,26 @@ describe('backfill from a log that lies below the start', () => {
     expect(s.halt?.evidence).toMatchObject({ kind: 'backfill-mismatch', from: '512', to: '768' });
   });
 
+  it("rules' findings are stored, counted and logged only for the batches that commit", async () => {
+    h = await harness({ api: 'tiles', entries: 1500, seed: 'bf-lie-findings' }, { start: 1000n, batchSize: 256 });
+    await mirrorFrom(1000n, 1500n);
+    const rules = everyEntryRules();
+    const logged: string[] = [];
+    const hooks = integrityHooks(h.metrics, monitorHooks(() => rules, h.metrics, (found) => logged.push(...found.map((f) => f.id))), findingOps);
+    const before = (await h.metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value ?? 0;
+    const fromFollowing = (await new FindingsRepo(h.store).list({ rule: 'every-entry', limit: 2000 })).findings.length;
+    h.sim.log.faults.enable('rewrite', 600);
+    // [768, 1000) commits; [512, 768) is decoded and checked against the rules, then fails its root check.
+    await expect(backfiller(hooks).run()).rejects.toSatisfy((e) => isTlogwatchError(e, 'VERIFY_ROOT_MISMATCH'));
+    const all = (await new FindingsRepo(h.store).list({ rule: 'every-entry', limit: 2000 })).findings;
+    const backfilled = all.filter((f) => f.index !== undefined && f.index < 1000);
+    expect(backfilled.length).toBeGreaterThan(0);
+    expect(backfilled.every((f) => f.index! >= 768)).toBe(true);
+    expect(all.length - fromFollowing).toBe(backfilled.length);
+    expect(((await h.metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value ?? 0) - before).toBe(backfilled.length);
+    expect(logged.sort()).toEqual(backfilled.map((f) => f.id).sort());
+  });
+
   it('tiles, tile-mismatch: a body that disagrees with its level-0 tile', async () => {
     h = await harness({ api: 'tiles', entries: 1500, seed: 'bf-lie2' }, { start: 1000n, batchSize: 256 });
     await mirrorFrom(1000n, 1500n);

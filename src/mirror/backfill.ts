@@ -40,9 +40,9 @@ import { frontierNodes } from '../store/tree-hashes.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { ingestInto, type IngestedEntry } from './ingest.ts';
+import { ingestInto } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
-import type { EntriesOutcome, FollowConfig, MirrorHooks } from './types.ts';
+import type { FollowConfig, MirrorHooks } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
 export interface BackfillDeps {
@@ -213,8 +213,7 @@ export class Backfiller {
       // As the follower does: each chunk of entries goes into the batch's writes as soon as it is decoded
       // (ingest.ts ingestInto), and the rules' findings count only once the batch has committed.
       const builder = await store.builder(state, { ...arenas, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
-      const onEntries = hooks?.onEntries;
-      const result = this.ingest(tree, candidate, leaves, now, builder, onEntries ? (entries) => onEntries(this.cfg.name, entries, now) : undefined);
+      const result = this.ingest(tree, candidate, leaves, now, builder);
       if (!bytesEqual(result.frontier.serialize(), verified.serialize())) {
         throw new TlogwatchError(
           'VERIFY_ROOT_MISMATCH',
@@ -251,9 +250,9 @@ export class Backfiller {
   }
 
   /** ingestInto, with the verified checkpoint added to the evidence of a leaf that differs from the log's tile. */
-  private ingest(tree: StartTree, candidate: CompactRange, leaves: LeafBatch, now: number, builder: CommitBuilder, onEntries: ((entries: readonly IngestedEntry[]) => EntriesOutcome) | undefined) {
+  private ingest(tree: StartTree, candidate: CompactRange, leaves: LeafBatch, now: number, builder: CommitBuilder) {
     try {
-      return ingestInto(this.cfg.name, this.cfg.type, candidate, leaves, now, builder, { treeID: tree.treeID, onEntries });
+      return ingestInto(this.cfg.name, this.cfg.type, candidate, leaves, now, builder, { treeID: tree.treeID, onEntries: this.deps.hooks?.onEntries });
     } catch (e) {
       if (!isTlogwatchError(e) || e.kind !== 'misbehaviour') throw e;
       throw new TlogwatchError(e.code, e.message, { kind: 'misbehaviour', cause: e, data: evidence('backfill-leaf', tree.head, tree.head.note, { ...e.data }) });

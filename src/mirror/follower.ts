@@ -28,7 +28,7 @@ import type { Store } from '../store/store.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { ingestInto, type IngestedEntry } from './ingest.ts';
+import { ingestInto } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -267,11 +267,7 @@ export class LogFollower {
         next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
         const now = Math.floor(this.now() / 1000);
         const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
-        const onEntries = hooks?.onEntries;
-        const result = ingestInto(this.cfg.name, this.cfg.type, frontier, batch, now, builder, {
-          treeID: state.shard?.treeID,
-          ...(onEntries ? { onEntries: (entries: readonly IngestedEntry[]) => onEntries(this.cfg.name, entries, now) } : {}),
-        });
+        const result = ingestInto(this.cfg.name, this.cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries });
         const last = result.frontier.size === cp.size;
         let checkpoint: VerifiedHead | undefined;
         if (last) {

@@ -17,7 +17,7 @@ import type { Entry } from '../entries/types.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
 import type { CommitBuilder, CommitInput } from '../store/store.ts';
-import type { EntriesOutcome } from './types.ts';
+import type { EntriesOutcome, MirrorHooks } from './types.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 
 /** Levels whose complete-subtree hashes the store keeps (the tile rows): any node is ≤255 hashes away. */
@@ -133,7 +133,7 @@ export function ingestInto(
   batch: LeafBatch,
   observedAt: number,
   builder: CommitBuilder,
-  opts: { treeID?: string | undefined; onEntries?: ((entries: readonly IngestedEntry[]) => EntriesOutcome) | undefined } = {},
+  opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries'] } = {},
 ): IngestedInto {
   let next = frontier;
   const nodes: StoredNode[] = [];
@@ -145,7 +145,7 @@ export function ingestInto(
     next = part.frontier;
     for (const n of part.nodes) nodes.push(n);
     countKinds(part.entries, kinds);
-    if (opts.onEntries) outcomes.push(opts.onEntries(part.entries));
+    if (opts.onEntries) outcomes.push(opts.onEntries(log, part.entries, observedAt));
     for (const { record, body } of storedEntries(part.entries, opts.treeID)) builder.addEntry(record, body);
   }
   return { frontier: next === frontier ? frontier.clone() : next, nodes, kinds, outcomes };

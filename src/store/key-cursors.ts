@@ -49,7 +49,7 @@ export class ReverseKeyCursors {
         if (got.length === 0) break;
         let n = 0;
         while (n < got.length && Buffer.compare(got[n]!, gte) >= 0) n++;
-        const inRange = got.slice(got.length > 0 && Buffer.compare(got[0]!, lt) === 0 ? 1 : 0, n);
+        const inRange = got.slice(Buffer.compare(got[0]!, lt) === 0 ? 1 : 0, n);
         if (inRange.length > 0 && !(await visit(inRange))) break;
         if (n < got.length) break;
         size = Math.min(1000, Math.max(64, size * 2));

@@ -32,7 +32,7 @@ async function dump(store: Store): Promise<string[]> {
 
 /** A stand-in for the monitor: one op per entry whose SAN mentions "acme", and a record of what was committed. */
 function monitor(log: string[]) {
-  return (entries: readonly IngestedEntry[]): EntriesOutcome => {
+  return (_log: string, entries: readonly IngestedEntry[]): EntriesOutcome => {
     const hits = entries.filter((e) => (e.entry.signer?.san ?? '').includes('acme'));
     const ops: BatchOp[] = hits.map((e) => ({ type: 'put', key: Buffer.from(`finding/${e.entry.index}`), value: Buffer.from(e.entry.uuid) }));
     return { ops, committed: () => log.push(...hits.map((e) => String(e.entry.index))) };
@@ -52,7 +52,7 @@ describe('ingestInto', () => {
       for (const [from, n] of [[0, 3 * INGEST_CHUNK + 37], [3 * INGEST_CHUNK + 37, 5], [3 * INGEST_CHUNK + 42, 0], [3 * INGEST_CHUNK + 42, 600]] as const) {
         const batch = batchOf(from, n);
         const r = ingestBatch('l', 'rekor-v1', a, batch, NOW);
-        const outcome = monitor(committedPlain)(r.entries);
+        const outcome = monitor(committedPlain)('l', r.entries);
         a = r.frontier;
         const cp = { size: a.size, rootHash: a.root(), note: `n ${a.size}`, at: 1 };
         await plain.commitBatch({ entries: storedEntries(r.entries), nodes: r.nodes, state: stateOf(a), checkpoint: cp, extraOps: outcome.ops, isWatched: watched });
@@ -91,7 +91,7 @@ describe('ingestInto', () => {
     const builder = { addEntry: () => undefined } as unknown as Parameters<typeof ingestInto>[5];
     const want = error(() => ingestBatch('l', 'rekor-v1', CompactRange.empty(), batch, NOW));
     expect(want).toMatch(/^VERIFY_TILE_MISMATCH: entry 273 /);
-    expect(error(() => ingestInto('l', 'rekor-v1', CompactRange.empty(), batch, NOW, builder, { onEntries: (es) => (seen.push(...es.map((e) => e.entry.index)), { ops: [] }) }))).toBe(want);
+    expect(error(() => ingestInto('l', 'rekor-v1', CompactRange.empty(), batch, NOW, builder, { onEntries: (_log, es) => (seen.push(...es.map((e) => e.entry.index)), { ops: [] }) }))).toBe(want);
     expect(Math.max(...seen)).toBeLessThan(at);
     // A gap in the leaves (a log that skipped one) is caught across a chunk boundary too.
     const gap = batchOf(0, 2 * INGEST_CHUNK);

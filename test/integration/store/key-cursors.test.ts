@@ -71,7 +71,8 @@ describe('ReverseKeyCursors', () => {
 
   it('runs scans side by side, each on an iterator of its own', async () => {
     const cursors = new ReverseKeyCursors(db);
-    const ranges: Array<[Uint8Array, Uint8Array]> = Array.from({ length: 40 }, (_, i) => [new Uint8Array([i % 3 === 0 ? 0x00 : 0x01]), new Uint8Array([0xff, i % 2 ? 0x80 : 0xff])]);
+    // More scans in flight than the idle iterators kept (64), so some open and close their own.
+    const ranges: Array<[Uint8Array, Uint8Array]> = Array.from({ length: 80 }, (_, i) => [new Uint8Array([i % 3 === 0 ? 0x00 : 0x01]), new Uint8Array([0xff, i % 2 ? 0x80 : 0xff])]);
     const results = await Promise.all(
       ranges.map(async ([a, b]) => {
         const got: string[] = [];

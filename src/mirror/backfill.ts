@@ -40,7 +40,7 @@ import { frontierNodes } from '../store/tree-hashes.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { ingestInto } from './ingest.ts';
+import { afterIngestCommitted, ingestInto } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -238,10 +238,7 @@ export class Backfiller {
         tree: tree.seq,
         extraOps: result.outcomes.flatMap((o) => o.ops),
       });
-      for (const [kind, n] of result.kinds) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
-      metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
-      for (const o of result.outcomes) o.committed?.();
-      hooks?.afterCommit?.(this.cfg.name);
+      afterIngestCommitted(this.cfg.name, result, began, metrics, hooks);
       opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: tree.offset + target });
       verified = candidate;
       if (opts.signal?.aborted) break; // this batch committed; the one prefetched is dropped

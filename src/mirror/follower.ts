@@ -28,7 +28,7 @@ import type { Store } from '../store/store.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { ingestInto } from './ingest.ts';
+import { afterIngestCommitted, ingestInto } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -282,7 +282,6 @@ export class LogFollower {
         state.status = 'following';
         // The commit reads its state later than now: give it this batch's, not the next one's.
         const committed: LogState = { ...state };
-        const { kinds, outcomes } = result;
         // This batch's values go to the entries database now, alongside the previous batch's commit;
         // commitPrepared waits for them before its commit point (store.ts writeValues).
         valuesInFlight = store.writeValues(builder);
@@ -292,14 +291,11 @@ export class LogFollower {
             nodes: result.nodes,
             state: committed,
             ...(checkpoint ? { checkpoint } : {}),
-            extraOps: outcomes.flatMap((o) => o.ops),
+            extraOps: result.outcomes.flatMap((o) => o.ops),
           })
           .then(() => {
-            for (const [kind, n] of kinds) metrics.entriesIngested.inc({ log: this.cfg.name, kind }, n);
-            metrics.batchDuration.observe({ log: this.cfg.name }, (performance.now() - began) / 1000);
-            for (const o of outcomes) o.committed?.();
             if (checkpoint) this.afterVerified(committed);
-            this.deps.hooks?.afterCommit?.(this.cfg.name);
+            afterIngestCommitted(this.cfg.name, result, began, metrics, this.deps.hooks);
           });
         inFlight.catch(() => undefined); // awaited before the next commit and in `finally`
         frontier = result.frontier;

@@ -15,6 +15,7 @@ import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
 import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
+import type { Metrics } from '../metrics.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
 import type { CommitBuilder, CommitInput } from '../store/store.ts';
 import type { EntriesOutcome, MirrorHooks } from './types.ts';
@@ -149,6 +150,18 @@ export function ingestInto(
     for (const { record, body } of storedEntries(part.entries, opts.treeID)) builder.addEntry(record, body);
   }
   return { frontier: next === frontier ? frontier.clone() : next, nodes, kinds, outcomes };
+}
+
+/**
+ * What follows the commit of a batch `ingestInto` prepared, for the follower and backfill alike: the
+ * counters, each chunk's `committed` (the monitor's findings are counted and notified only now, so a batch
+ * that fails its root check or its write reports nothing), and the daemon's hook.
+ */
+export function afterIngestCommitted(log: string, batch: Pick<IngestedInto, 'kinds' | 'outcomes'>, began: number, metrics: Metrics, hooks?: MirrorHooks): void {
+  for (const [kind, n] of batch.kinds) metrics.entriesIngested.inc({ log, kind }, n);
+  metrics.batchDuration.observe({ log }, (performance.now() - began) / 1000);
+  for (const o of batch.outcomes) o.committed?.();
+  hooks?.afterCommit?.(log);
 }
 
 /** What the store keeps of ingested entries; `treeID` names the Rekor v1 tree (shard) they belong to. */

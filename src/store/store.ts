@@ -194,6 +194,8 @@ export class Store {
   private stateGeneration = 0;
   /** Open iterators for index scans, closed on every state write (key-cursors.ts). */
   private readonly cursors: ReverseKeyCursors;
+  /** Each builder's entry values' write, once writeValues has started it. */
+  private readonly valuesWrites = new WeakMap<CommitBuilder, Promise<void>>();
 
   private constructor(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
     this.db = db;
@@ -377,11 +379,13 @@ export class Store {
    * early cannot expose them. commitPrepared waits for it before the commit point.
    */
   writeValues(b: CommitBuilder): Promise<void> {
-    if (!b.valuesWritten) {
-      b.valuesWritten = b.values.length > 0 ? writeBatch(this.entryDb, b.values, { sync: true }) : Promise.resolve();
-      b.valuesWritten.catch(() => undefined); // awaited by commitPrepared; not unhandled meanwhile
+    let written = this.valuesWrites.get(b);
+    if (!written) {
+      written = b.values.length > 0 ? writeBatch(this.entryDb, b.values, { sync: true }) : Promise.resolve();
+      written.catch(() => undefined); // awaited by commitPrepared; not unhandled meanwhile
+      this.valuesWrites.set(b, written);
     }
-    return b.valuesWritten;
+    return written;
   }
 
   /** commitBatch for a batch whose entries are already in `b` (once per builder): the rest of its writes join them, then the two writes. */
@@ -633,8 +637,6 @@ export class CommitBuilder {
   readonly ops: PackedPuts;
   readonly #indexMode: IndexMode;
   readonly #isWatched: ((e: Entry) => boolean) | undefined;
-  /** Set by Store.writeValues: the values' write, once started. */
-  valuesWritten: Promise<void> | undefined;
 
   constructor(log: string, id: number, type: LogType, indexMode: IndexMode, values: PackedPuts, ops: PackedPuts, isWatched?: (e: Entry) => boolean) {
     this.log = log;

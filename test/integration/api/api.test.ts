@@ -186,6 +186,7 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     expect(metrics).toMatch(/tlogwatch_verified_tree_size\{log="sim"\} 600/);
     expect(metrics).toMatch(/tlogwatch_entries_ingested_total\{log="sim",kind="hashedrekord"\}/);
     expect(metrics).toMatch(/tlogwatch_store_bytes/);
+    if (process.platform === 'linux') expect(metrics).toMatch(/^tlogwatch_resident_memory_bytes\{kind="file"\} [1-9]\d*$/m);
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz')).body.status).toBe('ready');
     const oa = (await get('/openapi.json')).body;

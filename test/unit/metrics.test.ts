@@ -1,0 +1,35 @@
+/** The resident-memory split (src/metrics.ts residentMemoryByKind) against proc(5)'s format and the live process. */
+import { describe, expect, it } from 'vitest';
+import { createMetrics, residentMemoryByKind } from '../../src/metrics.ts';
+
+const STATUS = `Name:\tnode
+VmHWM:\t  512000 kB
+VmRSS:\t  493000 kB
+RssAnon:\t  405804 kB
+RssFile:\t   87196 kB
+RssShmem:\t       0 kB
+VmData:\t 1200000 kB
+`;
+
+describe('tlogwatch_resident_memory_bytes', () => {
+  it('reads RssAnon, RssFile and RssShmem from a status file, in bytes', () => {
+    expect(residentMemoryByKind(STATUS)).toEqual([
+      ['anon', 405804 * 1024],
+      ['file', 87196 * 1024],
+      ['shmem', 0],
+    ]);
+    expect(residentMemoryByKind('Name:\tnode\n')).toEqual([]);
+  });
+
+  it.runIf(process.platform === 'linux')('exports the live split, which adds up to the process RSS', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    const text = await m.registry.getSingleMetricAsString('tlogwatch_resident_memory_bytes');
+    const got = Object.fromEntries([...text.matchAll(/^tlogwatch_resident_memory_bytes\{kind="(\w+)"\} (\d+)$/gm)].map(([, k, v]) => [k, Number(v)]));
+    expect(Object.keys(got).sort()).toEqual(['anon', 'file', 'shmem']);
+    const rss = process.memoryUsage().rss;
+    const sum = got['anon']! + got['file']! + got['shmem']!;
+    expect(got['anon']!).toBeGreaterThan(0);
+    expect(got['file']!).toBeGreaterThan(0); // the node binary, at least
+    expect(Math.abs(sum - rss)).toBeLessThan(rss * 0.1); // read a moment apart
+  });
+});

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Level } from 'level';
 import { describeError } from '../errors.ts';
-import { copyRecords, ENTRIES_DB_OPTIONS, ENTRIES_DIR, MAIN_DB_OPTIONS } from '../store/store.ts';
+import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS } from '../store/level.ts';
+import { ENTRIES_DIR } from '../store/store.ts';
 
 type Db = Level<Uint8Array, Uint8Array>;
 

@@ -17,7 +17,8 @@ import type { Entry } from '../entries/types.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
-import type { CommitBuilder, CommitInput } from '../store/store.ts';
+import type { CommitBuilder } from '../store/commit-builder.ts';
+import type { CommitInput } from '../store/store.ts';
 import type { EntriesOutcome, MirrorHooks } from './types.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 

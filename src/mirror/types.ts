@@ -1,7 +1,7 @@
 /** Configuration and hooks of one followed log. */
 import type { Entry } from '../entries/types.ts';
 import type { LogState } from '../store/codec.ts';
-import type { BatchOp } from '../store/store.ts';
+import type { BatchOp } from '../store/level.ts';
 import type { IngestedEntry } from './ingest.ts';
 import type { TlogwatchError } from '../errors.ts';
 

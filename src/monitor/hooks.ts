@@ -6,7 +6,7 @@
 import type { Metrics } from '../metrics.ts';
 import type { MirrorHooks } from '../mirror/types.ts';
 import { findingOps } from '../store/findings.ts';
-import type { BatchOp } from '../store/store.ts';
+import type { BatchOp } from '../store/level.ts';
 import type { RuleSet } from './compile.ts';
 import { evaluateEntry, isWatched } from './evaluate.ts';
 import type { Finding } from './finding.ts';

@@ -5,7 +5,8 @@
  * it is stored and nothing stored is forgotten across restarts; a row is deleted only after delivery.
  */
 import { Bucket, key, prefixEnd } from '../store/keys.ts';
-import type { BatchOp, Store } from '../store/store.ts';
+import type { BatchOp } from '../store/level.ts';
+import type { Store } from '../store/store.ts';
 
 export interface OutboxRow {
   channel: number;

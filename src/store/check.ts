@@ -11,7 +11,8 @@ import { bytesEqual } from '../util/bytes.ts';
 import { heldRange, localStartIndex, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64 } from './keys.ts';
-import { entryTime, indexValues, type Store } from './store.ts';
+import { entryTime, indexValues } from './index-values.ts';
+import type { Store } from './store.ts';
 
 export interface LogCheck {
   log: string;

@@ -5,7 +5,8 @@
 import { TlogwatchError } from '../errors.ts';
 import type { Finding, FindingStatus, Severity } from '../monitor/finding.ts';
 import { Bucket, key, prefixEnd, u64 } from './keys.ts';
-import type { BatchOp, Store } from './store.ts';
+import type { BatchOp } from './level.ts';
+import type { Store } from './store.ts';
 
 const idBytes = (id: string) => {
   if (!/^[0-9a-f]{32}$/.test(id)) throw new TlogwatchError('API_BAD_REQUEST', 'a finding id is 32 hex digits');

@@ -1,6 +1,6 @@
 /**
  * LevelDB puts packed into one growing byte arena, for a batch that is built entry by entry and written
- * later (store.ts `CommitBuilder`).
+ * later (commit-builder.ts `CommitBuilder`).
  *
  * Why not an array of `{key, value}` Buffers: a catch-up batch holds 4,096 entries' worth of ops (~40k
  * keys and values) from the moment they are built until LevelDB has written them. As JS objects that

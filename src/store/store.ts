@@ -16,23 +16,23 @@
  * leave two batches' values beyond the cursor; they go the same way.
  */
 import { join } from 'node:path';
-import { Level } from 'level';
+import type { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
 import type { Entry } from '../entries/types.ts';
 import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
-import { decodeEntryValue, encodeEntryValue, entryValueBody } from './entry-value.ts';
+import { decodeEntryValue, entryValueBody } from './entry-value.ts';
+import { CommitBuilder } from './commit-builder.ts';
+import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
+import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
   heldRange,
   holdsEntry,
-  indexableDigestBytes,
-  isIndexableDigest,
   encodeJson,
   type LogState,
-  type LogType,
   type StoredRecord,
   type VerifiedHead,
 } from './codec.ts';
@@ -41,7 +41,6 @@ import {
   checkpointKey,
   entryKey,
   Field,
-  indexKey,
   key,
   nodeKey,
   prefixEnd,
@@ -50,14 +49,11 @@ import {
   SCHEMA_VERSION,
   u16,
   u64,
-  uuidKey,
   type FieldName,
 } from './keys.ts';
 
-export type IndexMode = 'all' | 'watched';
 /** The entries database's directory, inside the store's. */
 export const ENTRIES_DIR = 'entries';
-export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 export interface EntryRef {
   log: string;
@@ -92,85 +88,10 @@ export interface SearchOptions {
   cursor?: string;
 }
 
-const EMPTY = new Uint8Array(0);
 /** Pages of up to this many entries are read synchronously (getEntryValues). */
 const SYNC_READS = 4;
-const enc = (s: string) => Buffer.from(s, 'utf8');
-const hexBytes = (h: string) => Buffer.from(h, 'hex');
 const SCHEMA_KEY = key(Bucket.META, 'schema');
 const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
-/** How the store opens its LevelDB databases (raw bytes in and out); backup/restore open them the same way. */
-export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
-/**
- * The main database's tables are written without Snappy. Its index keys arrive in random order, so
- * LevelDB's single compaction thread rewrites each byte many times on the way down the levels, and
- * compressing and decompressing every block of every rewrite was most of that thread's work: a 1M-entry
- * catch-up with `index: all` waited 24–25 s on commits, 12 s with this (BENCHMARKS.md "Ingest"). The
- * cost is ~75 bytes per entry on disk (4.5% of the store; keys still share prefixes within a block). The
- * entries database keeps Snappy: its values are appended in key order and move down the levels without
- * being rewritten. Each block records its own compression, so a store written either way reads both.
- */
-export const MAIN_DB_OPTIONS = { ...LEVEL_OPTIONS, compression: false } as const;
-export const ENTRIES_DB_OPTIONS = LEVEL_OPTIONS;
-
-/** Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do. */
-async function openLevel(dir: string, store: string, options: typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS): Promise<Level<Uint8Array, Uint8Array>> {
-  const db = new Level<Uint8Array, Uint8Array>(dir, options);
-  try {
-    await db.open();
-  } catch (e) {
-    // LevelDB's LOCK file: another process (a running `tlogwatch serve`) has the store open.
-    if ((e as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
-      throw new TlogwatchError('STORE_LOCKED', `the store at ${store} is in use by another process (a running tlogwatch serve?)`, { kind: 'fatal', cause: e });
-    }
-    throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
-  }
-  return db;
-}
-
-/** Identities are indexed case-insensitively where the field is (emails; URIs keep their case). */
-export function normaliseIdentity(san: string): string {
-  return san.includes('://') ? san : san.toLowerCase();
-}
-
-/**
- * Every (field, value) an entry is indexed under (digests always; the rest unless filtered), each once.
- * A value with a NUL byte would break the key layout; such a value is hostile, not an identity, and is left
- * out. Hot path of every commit: values are checked and deduplicated as strings, before encoding.
- */
-export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]> {
-  const out: Array<[number, Uint8Array]> = [];
-  const seen = new Set<string>();
-  for (const d of e.digests) {
-    if (seen.has(d) || !isIndexableDigest(d)) continue;
-    seen.add(d);
-    out.push([Field.DIGEST, indexableDigestBytes(d)]);
-  }
-  if (!full) return out;
-  const signers = e.signers ?? (e.signer ? [e.signer] : []);
-  const add = (field: number, value: string, bytes: (v: string) => Uint8Array = enc) => {
-    if (field !== Field.FINGERPRINT && value.includes('\0')) return;
-    // One signer gives each field at most once; several may repeat a value.
-    if (signers.length > 1) {
-      const k = `${field}:${value}`;
-      if (seen.has(k)) return;
-      seen.add(k);
-    }
-    out.push([field, bytes(value)]);
-  };
-  for (const s of signers) {
-    if (s.san !== undefined) add(Field.SAN, normaliseIdentity(s.san));
-    if (s.issuer !== undefined) add(Field.ISSUER, s.issuer);
-    add(Field.FINGERPRINT, s.fingerprint.slice('sha256:'.length), hexBytes);
-    const f = s.fulcio;
-    if (f?.sourceRepositoryURI) add(Field.REPOSITORY, f.sourceRepositoryURI);
-    if (f?.sourceRepositoryOwnerURI) add(Field.OWNER, f.sourceRepositoryOwnerURI);
-    if (f?.buildSignerURI) add(Field.BUILD_SIGNER, f.buildSignerURI);
-  }
-  out.push([Field.TIME, EMPTY]);
-  return out;
-}
-
 function deepFreeze<T>(v: T): Readonly<T> {
   if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -178,8 +99,6 @@ function deepFreeze<T>(v: T): Readonly<T> {
   }
   return v;
 }
-
-export const entryTime = (e: Entry) => e.integratedTime ?? e.observedAt ?? 0;
 
 export class Store {
   /** Everything but entry values (see the file comment). */
@@ -453,7 +372,7 @@ export class Store {
    */
   async getByUuid(uuid: string): Promise<EntryRef[]> {
     if (!/^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$/.test(uuid)) return [];
-    const lh = hexBytes(uuid.slice(-64));
+    const lh = Buffer.from(uuid.slice(-64), 'hex');
     const out: EntryRef[] = [];
     for await (const k of this.db.keys({ gte: key(Bucket.UUID, lh), lt: prefixEnd(key(Bucket.UUID, lh)), limit: 100 })) {
       const name = this.logNames.get(readU16(k, 33));
@@ -566,99 +485,6 @@ async function moveEntryValues(db: Level<Uint8Array, Uint8Array>, entryDb: Level
   const moved = await copyRecords(db, entryDb, { gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) }, { sync: true });
   await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION), { sync: true });
   return moved;
-}
-
-/**
- * Copies the records in `range` (all by default) from one database into another, read from one snapshot
- * and written in batches of 4,096 (each synced with `sync`). Returns how many it copied. Used by the
- * schema upgrade above and by backup/restore.
- */
-export async function copyRecords(
-  src: Level<Uint8Array, Uint8Array>,
-  dst: Level<Uint8Array, Uint8Array>,
-  range: { gte?: Uint8Array; lt?: Uint8Array } = {},
-  opts: { sync?: boolean } = {},
-): Promise<number> {
-  let copied = 0;
-  let ops: BatchOp[] = [];
-  const it = src.iterator(range);
-  try {
-    for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
-      for (const [k, value] of chunk) ops.push({ type: 'put', key: k, value });
-      copied += chunk.length;
-      if (ops.length >= 4096) {
-        await writeBatch(dst, ops, opts);
-        ops = [];
-      }
-    }
-  } finally {
-    await it.close();
-  }
-  if (ops.length > 0) await writeBatch(dst, ops, opts);
-  return copied;
-}
-
-/**
- * One atomic LevelDB write of `ops`, through classic-level's chained batch. `db.batch(array)` is just as
- * atomic, but its native side reads every op object's type, key and value through N-API property lookups
- * on the main thread, where a chained put takes key and value as arguments: 1.75 against 1.21 µs per op
- * with entry bodies in the mix (BENCHMARKS.md "Store"), 2.3 against 0.8 µs for index keys alone. A
- * catch-up writes 5 to 11 ops per entry; at 300k entries this took 11–22% off its main thread.
- */
-export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}, more: readonly BatchOp[] = []): Promise<void> {
-  const batch = db.batch();
-  try {
-    // The chained batch copies each key and value into LevelDB's write batch at once, so PackedPuts' views
-    // need not outlive the call.
-    if (ops instanceof PackedPuts) ops.forEach((k, v) => batch.put(k, v));
-    for (const list of ops instanceof PackedPuts ? [more] : [ops, more]) {
-      for (const op of list) {
-        if (op.type === 'put') batch.put(op.key, op.value);
-        else batch.del(op.key);
-      }
-    }
-  } catch (e) {
-    await batch.close();
-    throw e;
-  }
-  await batch.write({ sync: opts.sync ?? false });
-}
-
-/**
- * One batch's writes for one log, built entry by entry (Store.builder): each entry's value goes to
- * `values` (the entries database), its uuid and index keys to `ops` (the main one), packed, so the
- * decoded Entry can be dropped at once.
- */
-export class CommitBuilder {
-  readonly log: string;
-  readonly id: number;
-  readonly type: LogType;
-  readonly values: PackedPuts;
-  readonly ops: PackedPuts;
-  readonly #indexMode: IndexMode;
-  readonly #isWatched: ((e: Entry) => boolean) | undefined;
-
-  constructor(log: string, id: number, type: LogType, indexMode: IndexMode, values: PackedPuts, ops: PackedPuts, isWatched?: (e: Entry) => boolean) {
-    this.log = log;
-    this.id = id;
-    this.type = type;
-    this.#indexMode = indexMode;
-    this.values = values;
-    this.ops = ops;
-    this.#isWatched = isWatched;
-    values.reset();
-    ops.reset();
-  }
-
-  /** Contract (entry-value.ts): `record.entry` is the decoder's output for `body`, plus observedAt. */
-  addEntry(record: StoredRecord, body: Uint8Array): void {
-    const e = record.entry;
-    this.values.put(entryKey(this.id, e.index), encodeEntryValue(record, body, this.type));
-    this.ops.put(uuidKey(hexBytes(e.leafHash), this.id, e.index), EMPTY);
-    const full = this.#indexMode === 'all' || (this.#isWatched?.(e) ?? false);
-    const t = entryTime(e);
-    for (const [field, value] of indexValues(e, full)) this.ops.put(indexKey(field, value, t, this.id, e.index), EMPTY);
-  }
 }
 
 export function openStore(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {

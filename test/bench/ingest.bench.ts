@@ -16,7 +16,8 @@ import { Level } from 'level';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { LogFollower } from '../../src/mirror/follower.ts';
-import { Store, writeBatch } from '../../src/store/store.ts';
+import { Store } from '../../src/store/store.ts';
+import { writeBatch } from '../../src/store/level.ts';
 import { checkpointVerifierForTlog, parseTrustedRoot } from '../../src/trust/trusted-root.ts';
 import { readJson } from '../helpers/realdata.ts';
 import { fmt, machine } from './machine.ts';
@@ -126,7 +127,7 @@ async function baseline(dir: string, keysPerEntry: number, valueBytes: number): 
       ops.push({ type: 'put', key: k, value });
       for (let j = 0; j < keysPerEntry; j++) ops.push({ type: 'put', key: randomBytes(40), value: new Uint8Array(0) });
     }
-    // A chained batch, as the store writes (store.ts writeBatch): the cheaper form, so the baseline stays the best raw case.
+    // A chained batch, as the store writes (level.ts writeBatch): the cheaper form, so the baseline stays the best raw case.
     await writeBatch(db, ops);
   }
   const s = (performance.now() - t) / 1000;

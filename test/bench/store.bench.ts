@@ -20,7 +20,9 @@ import { leafHash } from '../../src/merkle/rfc6962.ts';
 import type { LogState } from '../../src/store/codec.ts';
 import { decodeEntryValue, encodeEntryValue } from '../../src/store/entry-value.ts';
 import { Bucket, entryKey } from '../../src/store/keys.ts';
-import { Store, writeBatch, type IndexMode } from '../../src/store/store.ts';
+import { Store } from '../../src/store/store.ts';
+import { writeBatch } from '../../src/store/level.ts';
+import type { IndexMode } from '../../src/store/index-values.ts';
 import { createCA } from '../sim/certs.ts';
 import { EntryGenerator } from '../sim/generate.ts';
 import { BASE_TIME } from '../sim/log.ts';
@@ -82,7 +84,7 @@ async function compactedBytes(db: Level<Uint8Array, Uint8Array>, dir: string): P
 
 /**
  * Raw LevelDB: the entry's body under its key and 6 random 40-byte index keys, in batches of BATCH, as an
- * array (`db.batch(ops)`) or through a chained batch (store.ts `writeBatch`, what the store does). Also
+ * array (`db.batch(ops)`) or through a chained batch (level.ts `writeBatch`, what the store does). Also
  * times the synchronous part of each write call: the main thread's share, where classic-level converts
  * the ops.
  */

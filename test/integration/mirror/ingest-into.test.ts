@@ -10,7 +10,9 @@ import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { INGEST_CHUNK, ingestBatch, ingestInto, storedEntries, type IngestedEntry } from '../../../src/mirror/ingest.ts';
 import type { EntriesOutcome } from '../../../src/mirror/types.ts';
 import type { FetchedLeaf, LeafBatch } from '../../../src/sources/types.ts';
-import { Store, type BatchOp, type IndexMode } from '../../../src/store/store.ts';
+import { Store } from '../../../src/store/store.ts';
+import type { BatchOp } from '../../../src/store/level.ts';
+import type { IndexMode } from '../../../src/store/index-values.ts';
 import { bodyAt, stateOf, tempDirs } from '../store/fixtures.ts';
 
 const tmp = tempDirs('tlogwatch-ingest-into-');

@@ -12,7 +12,9 @@ import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
 import { Bucket, entryKey, readU16, readU64, SCHEMA_VERSION } from '../../../src/store/keys.ts';
-import { ENTRIES_DIR, LEVEL_OPTIONS, normaliseIdentity, openStore, Store } from '../../../src/store/store.ts';
+import { ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
+import { LEVEL_OPTIONS } from '../../../src/store/level.ts';
+import { normaliseIdentity } from '../../../src/store/index-values.ts';
 import { bodyAt, entryAt, fill, hex, stateOf, tempDirs } from './fixtures.ts';
 
 const tmp = tempDirs('tlogwatch-store-');

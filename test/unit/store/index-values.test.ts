@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Digest, Entry, Signer } from '../../../src/entries/types.ts';
 import { digestToBytes, isIndexableDigest } from '../../../src/store/codec.ts';
 import { Field } from '../../../src/store/keys.ts';
-import { indexValues, normaliseIdentity } from '../../../src/store/store.ts';
+import { indexValues, normaliseIdentity } from '../../../src/store/index-values.ts';
 
 function oracle(e: Entry, full: boolean): Array<[number, Uint8Array]> {
   const enc = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));

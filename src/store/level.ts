@@ -1,0 +1,95 @@
+/**
+ * The store's LevelDB handles: how its two databases are opened (options, and errors that say what to
+ * do), and the two bulk writes everything else is built on: one atomic batch, and a copy between
+ * databases (the schema upgrade, backup and restore).
+ */
+import { Level } from 'level';
+import { TlogwatchError } from '../errors.ts';
+import { PackedPuts } from './packed-puts.ts';
+
+export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
+
+/** How the store opens its LevelDB databases (raw bytes in and out); backup/restore open them the same way. */
+export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
+/**
+ * The main database's tables are written without Snappy. Its index keys arrive in random order, so
+ * LevelDB's single compaction thread rewrites each byte many times on the way down the levels, and
+ * compressing and decompressing every block of every rewrite was most of that thread's work: a 1M-entry
+ * catch-up with `index: all` waited 24–25 s on commits, 12 s with this (BENCHMARKS.md "Ingest"). The
+ * cost is ~75 bytes per entry on disk (4.5% of the store; keys still share prefixes within a block). The
+ * entries database keeps Snappy: its values are appended in key order and move down the levels without
+ * being rewritten. Each block records its own compression, so a store written either way reads both.
+ */
+export const MAIN_DB_OPTIONS = { ...LEVEL_OPTIONS, compression: false } as const;
+export const ENTRIES_DB_OPTIONS = LEVEL_OPTIONS;
+
+/** Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do. */
+export async function openLevel(dir: string, store: string, options: typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS): Promise<Level<Uint8Array, Uint8Array>> {
+  const db = new Level<Uint8Array, Uint8Array>(dir, options);
+  try {
+    await db.open();
+  } catch (e) {
+    // LevelDB's LOCK file: another process (a running `tlogwatch serve`) has the store open.
+    if ((e as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
+      throw new TlogwatchError('STORE_LOCKED', `the store at ${store} is in use by another process (a running tlogwatch serve?)`, { kind: 'fatal', cause: e });
+    }
+    throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
+  }
+  return db;
+}
+
+/**
+ * Copies the records in `range` (all by default) from one database into another, read from one snapshot
+ * and written in batches of 4,096 (each synced with `sync`). Returns how many it copied. Used by the
+ * schema upgrade above and by backup/restore.
+ */
+export async function copyRecords(
+  src: Level<Uint8Array, Uint8Array>,
+  dst: Level<Uint8Array, Uint8Array>,
+  range: { gte?: Uint8Array; lt?: Uint8Array } = {},
+  opts: { sync?: boolean } = {},
+): Promise<number> {
+  let copied = 0;
+  let ops: BatchOp[] = [];
+  const it = src.iterator(range);
+  try {
+    for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
+      for (const [k, value] of chunk) ops.push({ type: 'put', key: k, value });
+      copied += chunk.length;
+      if (ops.length >= 4096) {
+        await writeBatch(dst, ops, opts);
+        ops = [];
+      }
+    }
+  } finally {
+    await it.close();
+  }
+  if (ops.length > 0) await writeBatch(dst, ops, opts);
+  return copied;
+}
+
+/**
+ * One atomic LevelDB write of `ops`, through classic-level's chained batch. `db.batch(array)` is just as
+ * atomic, but its native side reads every op object's type, key and value through N-API property lookups
+ * on the main thread, where a chained put takes key and value as arguments: 1.75 against 1.21 µs per op
+ * with entry bodies in the mix (BENCHMARKS.md "Store"), 2.3 against 0.8 µs for index keys alone. A
+ * catch-up writes 5 to 11 ops per entry; at 300k entries this took 11–22% off its main thread.
+ */
+export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}, more: readonly BatchOp[] = []): Promise<void> {
+  const batch = db.batch();
+  try {
+    // The chained batch copies each key and value into LevelDB's write batch at once, so PackedPuts' views
+    // need not outlive the call.
+    if (ops instanceof PackedPuts) ops.forEach((k, v) => batch.put(k, v));
+    for (const list of ops instanceof PackedPuts ? [more] : [ops, more]) {
+      for (const op of list) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    }
+  } catch (e) {
+    await batch.close();
+    throw e;
+  }
+  await batch.write({ sync: opts.sync ?? false });
+}

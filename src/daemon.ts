@@ -36,7 +36,7 @@ import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
-import { proxySettings } from './sources/http.ts';
+import { proxySettings } from './sources/transport.ts';
 
 export interface Daemon {
   url: string;

@@ -12,7 +12,8 @@ import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HttpClient, proxySettings, useEnvProxy } from '../../../src/sources/http.ts';
+import { HttpClient } from '../../../src/sources/http.ts';
+import { proxySettings, useEnvProxy } from '../../../src/sources/transport.ts';
 
 const fixture = (f: string) => readFileSync(fileURLToPath(new URL(`../../fixtures/tls/${f}`, import.meta.url)), 'utf8');
 const CA = fixture('ca.pem');

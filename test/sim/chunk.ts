@@ -8,6 +8,7 @@
  * prefix (RFC 6962 §2.1) is written where the length's low byte goes, then replaced by it.
  */
 import { hash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import type { EntryGenerator, Generated, ManifestLine } from './generate.ts';
 import { injectTime, type InjectSpec } from './inject.ts';
 
@@ -28,6 +29,42 @@ export interface Chunk {
   /** 8-byte search-key hashes back to back, and how many belong to each entry. */
   searchKeys: Uint8Array;
   searchKeyCounts: Uint8Array;
+  /** Tiles logs: the full entry bundles inside this chunk gzipped (gzipBundles), from bundle `gzFirst` on. */
+  gz?: { first: number; bytes: Uint8Array; lens: Uint32Array };
+}
+
+/** Entries per tlog-tiles entry bundle (c2sp.md §1.3). */
+export const BUNDLE = 256;
+/** What the server's on-the-fly gzip uses too (server.ts), so a client gets the same bytes either way. */
+export const GZIP_LEVEL = 1;
+
+/**
+ * Each full bundle [256·b, 256·b + 256) wholly inside the chunk, gzipped once, as a static tile store
+ * keeps them: the server then answers a full bundle without compressing it again (at 1M entries that
+ * compression was most of the simulator's CPU, taken from the two cores the mirror under test shares).
+ */
+export function gzipBundles(from: number, count: number, bodies: Uint8Array, bodyLens: Uint32Array): Chunk['gz'] {
+  const first = Math.ceil(from / BUNDLE);
+  const last = Math.floor((from + count) / BUNDLE); // exclusive
+  if (last <= first) return undefined;
+  let off = 0;
+  for (let k = 0; k < first * BUNDLE - from; k++) off += 2 + bodyLens[k]!;
+  const parts: Buffer[] = [];
+  const lens = new Uint32Array(last - first);
+  for (let b = first; b < last; b++) {
+    const start = off;
+    for (let k = b * BUNDLE - from; k < (b + 1) * BUNDLE - from; k++) off += 2 + bodyLens[k]!;
+    const gz = gzipSync(bodies.subarray(start, off), { level: GZIP_LEVEL });
+    lens[b - first] = gz.length;
+    parts.push(gz);
+  }
+  const bytes = new Uint8Array(lens.reduce((a, n) => a + n, 0));
+  let at = 0;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  return { first, bytes, lens };
 }
 
 /** When each entry was integrated: the initial log spreads over [start, start+span), later ones are live. */
@@ -137,7 +174,9 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
     manifest.reserve(3 * text.length);
     manifest.length += manifest.buf.write(text, manifest.length, 'utf8');
   }
+  const gz = gen.api === 'tiles' ? gzipBundles(from, count, bodies.bytes(), bodyLens) : undefined;
   return {
+    ...(gz ? { gz } : {}),
     from,
     count,
     bodies: bodies.bytes(),
@@ -154,6 +193,6 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
 
 /** The ArrayBuffers a chunk's arrays live in, to transfer with postMessage (every one is the chunk's own). */
 export function chunkBuffers(c: Chunk): ArrayBuffer[] {
-  const all = [c.bodies, c.bodyLens, c.leaves, c.attestations, c.attestationLens, c.times, c.manifest, c.searchKeys, c.searchKeyCounts].map((a) => a.buffer);
+  const all = [c.bodies, c.bodyLens, c.leaves, c.attestations, c.attestationLens, c.times, c.manifest, c.searchKeys, c.searchKeyCounts, ...(c.gz ? [c.gz.bytes, c.gz.lens] : [])].map((a) => a.buffer);
   return [...new Set(all)].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
 }

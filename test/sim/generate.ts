@@ -62,7 +62,7 @@ export class EntryGenerator {
   private readonly leafKeys = new Map<string, ScalarKey>();
   private readonly seed: string;
   private readonly word: number;
-  private readonly api: 'v1' | 'tiles';
+  readonly api: 'v1' | 'tiles';
   private readonly ca: CA;
   private active: { slot: number; ids: number[] } | undefined;
 

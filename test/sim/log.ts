@@ -6,6 +6,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BodyStore } from './bodystore.ts';
+import { GzBundles } from './gzbundles.ts';
 import { buildChunks } from './build.ts';
 import { createCA, type CA } from './certs.ts';
 import { generateChunk, type Chunk, type Timeline } from './chunk.ts';
@@ -56,6 +57,8 @@ export class SimLog {
   readonly faults: Faults;
   readonly bodies: BodyStore;
   readonly attestations: BodyStore;
+  /** Tiles: full entry bundles gzipped ahead, as a static tile store serves them. */
+  readonly gzBundles: GzBundles;
   readonly shards: Shard[] = [];
   readonly fulcioRoot: CA;
   readonly fulcioIntermediate: CA;
@@ -97,6 +100,7 @@ export class SimLog {
     // behind as heap the process keeps.
     this.bodies = new BodyStore(join(o.out, 'bodies.bin'), { prefixed: true, expected: o.entries }); // bundles are served straight from it
     this.attestations = new BodyStore(join(o.out, 'attestations.bin'), { expected: o.entries });
+    this.gzBundles = new GzBundles(join(o.out, 'bundles.gz.bin'), Math.ceil(o.entries / 256));
     this.times = new Float64Array(Math.max(1024, o.entries));
     // v1 entries have 1 to 3 artifact hashes and a key, subject or email key shared with their signer's.
     this.search = o.api === 'v1' ? new HashIndex(2 * o.entries, 4 * o.entries) : new HashIndex();
@@ -168,6 +172,7 @@ export class SimLog {
   private addChunk(c: Chunk): void {
     this.bodies.appendMany(c.bodies, c.bodyLens);
     this.attestations.appendMany(c.attestations, c.attestationLens);
+    if (c.gz) this.gzBundles.add(c.gz);
     if (c.from + c.count > this.times.length) {
       let n = this.times.length;
       while (n < c.from + c.count) n *= 2;
@@ -249,6 +254,7 @@ export class SimLog {
   close(): Promise<void> {
     this.bodies.close();
     this.attestations.close();
+    this.gzBundles.close();
     closeSync(this.manifestFd);
     return Promise.resolve();
   }

@@ -6,6 +6,8 @@ export interface Reply {
   body: Buffer | string;
   type?: string;
   headers?: Record<string, string>;
+  /** `body` gzipped ahead (a full entry bundle): sent as it is to a client that accepts gzip. */
+  gzipped?: Buffer;
 }
 
 export const jsonReply = (v: unknown, status = 200): Reply => ({ status, body: JSON.stringify(v), type: 'application/json' });

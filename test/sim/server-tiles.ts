@@ -24,7 +24,8 @@ export function tilesRoute(log: SimLog, view: LogView, req: IncomingMessage, pat
   const headers = t.width === TILE_WIDTH ? IMMUTABLE : MUTABLE;
   if (t.level === 'entries') {
     if (start + t.width > size) return errorReply(404, 'not found');
-    return { status: 200, body: view.bundle(start, start + t.width), headers };
+    const gzipped = t.width === TILE_WIDTH ? view.gzippedBundle(start) : undefined;
+    return { status: 200, body: view.bundle(start, start + t.width), headers, ...(gzipped ? { gzipped } : {}) };
   }
   const rowSize = Math.floor(size / TILE_WIDTH ** t.level);
   if (start + t.width > rowSize) return errorReply(404, 'not found');

@@ -5,6 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
+import { GZIP_LEVEL } from './chunk.ts';
 import type { SimLog } from './log.ts';
 import { errorReply, RequestError, type Reply } from './reply.ts';
 import { v1Route } from './server-v1.ts';
@@ -29,13 +30,15 @@ async function send(log: SimLog, req: IncomingMessage, res: ServerResponse, repl
     return;
   }
   let body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
+  let gzipped = reply.gzipped;
   if (f.tick('garbage')) {
     f.fired('garbage', `${req.url} answered with garbage`);
     body = Buffer.from('\u0000{"garbage": [}\u00ff not what you asked for');
+    gzipped = undefined;
   }
   const headers: Record<string, string> = { 'content-type': reply.type ?? 'application/octet-stream', ...reply.headers };
-  if (reply.status === 200 && body.length > 512 && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
-    body = gzipSync(body, { level: 1 });
+  if (reply.status === 200 && (gzipped || body.length > 512) && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+    body = gzipped ?? gzipSync(body, { level: GZIP_LEVEL });
     headers['content-encoding'] = 'gzip';
   }
   headers['content-length'] = String(body.length);

@@ -7,6 +7,7 @@ import { leafHash } from '../../src/merkle/rfc6962.ts';
 import { formatCheckpoint } from '../../src/note/checkpoint.ts';
 import { cosignatureSigner, ecdsaSigner, ed25519Signer } from '../../src/note/keys.ts';
 import { signNote, type NoteSigner } from '../../src/note/note.ts';
+import { BUNDLE } from './chunk.ts';
 import { EntryGenerator } from './generate.ts';
 import type { Shard, SimLog } from './log.ts';
 import { SimTree } from './tree.ts';
@@ -131,10 +132,19 @@ export class LogView {
     return log.bodies.get(index);
   }
 
+  private bodyFaults(): boolean {
+    const f = this.log.faults;
+    return ['drop', 'rewrite', 'tile-mismatch', 'fork'].some((n) => f.has(n as 'drop'));
+  }
+
+  /** The full entry bundle starting at `start` as gzipped ahead, unless a body fault applies (then it is built per request). */
+  gzippedBundle(start: number): Buffer | undefined {
+    return start % BUNDLE === 0 && !this.bodyFaults() ? this.log.gzBundles.get(start / BUNDLE) : undefined;
+  }
+
   /** The tlog-tiles entry bundle of entries [start, end) (c2sp.md §1.3): one read of the body file unless a body fault applies. */
   bundle(start: number, end: number): Buffer {
-    const f = this.log.faults;
-    if (!['drop', 'rewrite', 'tile-mismatch', 'fork'].some((n) => f.has(n as 'drop'))) return this.log.bodies.raw(start, end);
+    if (!this.bodyFaults()) return this.log.bodies.raw(start, end);
     const parts: Buffer[] = [];
     for (let i = start; i < end; i++) {
       const b = this.body(i);

@@ -3,6 +3,8 @@
  * src/merkle and src/note, and merkletreejs agrees on every root and audit path.
  */
 import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { json } from '@sigstore/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -209,5 +211,61 @@ describe('a 70,000-entry tiles log (the tlog-tiles example size)', () => {
     const m = manifest(s);
     expect(m).toHaveLength(70_000);
     expect(last.map((b) => hex(leafHash(b)))).toEqual(m.slice(69_888).map((l) => l.uuid));
+  });
+});
+
+describe('entry bundles gzipped ahead (test/sim/gzbundles.ts)', () => {
+  /** The bytes on the wire and their Content-Encoding, without fetch's inflating. */
+  const raw = (url: string, acceptEncoding: string) =>
+    new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+      httpGet(url, { headers: { 'accept-encoding': acceptEncoding } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+
+  it('serve each full bundle compressed once at build time, the same bundle the plain response is', async () => {
+    const s = await sim({ api: 'tiles', entries: 700, seed: 'gz-ahead' });
+    for (const n of [0n, 1n]) {
+      const plain = await raw(`${s.url}/${entriesPath(n)}`, 'identity');
+      const gz = await raw(`${s.url}/${entriesPath(n)}`, 'gzip');
+      expect(plain.encoding).toBeUndefined();
+      expect(gz.encoding).toBe('gzip');
+      expect(gz.body.equals(s.log.gzBundles.get(Number(n))!)).toBe(true); // the copy made ahead, not a new one
+      expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+      expect(parseEntryBundle(plain.body)).toHaveLength(256);
+    }
+    // The partial bundle has no copy ahead and is compressed as it is sent.
+    expect(s.log.gzBundles.get(2)).toBeUndefined();
+    const partial = await raw(`${s.url}/${entriesPath(2n, 700 % 256)}`, 'gzip');
+    expect(partial.encoding).toBe('gzip');
+    expect(gunzipSync(partial.body).equals((await raw(`${s.url}/${entriesPath(2n, 700 % 256)}`, 'identity')).body)).toBe(true);
+  });
+
+  it('compress live appends only where a whole bundle was generated at once, and serve the others correctly too', async () => {
+    const s = await sim({ api: 'tiles', entries: 700, seed: 'gz-live' });
+    s.append(600); // 700..1299: completes bundle 2 (512..767) in part, bundles 3 and 4 whole
+    expect(s.log.gzBundles.get(2)).toBeUndefined();
+    expect(s.log.gzBundles.get(3)).toBeDefined();
+    expect(s.log.gzBundles.get(4)).toBeDefined();
+    for (const n of [2n, 3n, 4n]) {
+      const plain = await raw(`${s.url}/${entriesPath(n)}`, 'identity');
+      const gz = await raw(`${s.url}/${entriesPath(n)}`, 'gzip');
+      expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+      const entries = parseEntryBundle(plain.body);
+      for (let i = 0; i < 256; i++) expect(Buffer.from(entries[i]!).equals(s.log.bodies.get(Number(n) * 256 + i))).toBe(true);
+    }
+  });
+
+  it('are not served while a body fault changes what the bundle holds', async () => {
+    const s = await sim({ api: 'tiles', entries: 600, seed: 'gz-fault' });
+    const honest = (await raw(`${s.url}/${entriesPath(0n)}`, 'identity')).body;
+    s.faults.enable('rewrite', 10);
+    const plain = await raw(`${s.url}/${entriesPath(0n)}`, 'identity');
+    const gz = await raw(`${s.url}/${entriesPath(0n)}`, 'gzip');
+    expect(plain.body.equals(honest)).toBe(false); // entry 10 rewritten
+    expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
+    expect(gz.body.equals(s.log.gzBundles.get(0)!)).toBe(false);
   });
 });

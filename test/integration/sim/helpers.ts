@@ -19,9 +19,14 @@ const started: Array<{ sim: Simulator; out: string }> = [];
 /** A simulator in a fresh temp dir, silent unless `log` is given; `stopAll()` closes them and removes the dirs. */
 export async function sim(o: Omit<SimulatorOptions, 'out'>): Promise<Simulator> {
   const out = mkdtempSync(join(tmpdir(), 'tlogwatch-simtest-'));
-  const s = await startSimulator({ log: () => undefined, ...o, out });
-  started.push({ sim: s, out });
-  return s;
+  try {
+    const s = await startSimulator({ log: () => undefined, ...o, out });
+    started.push({ sim: s, out });
+    return s;
+  } catch (e) {
+    rmSync(out, { recursive: true, force: true }); // a simulator that refused its options leaves nothing behind
+    throw e;
+  }
 }
 export async function stopAll(): Promise<void> {
   for (const { sim: s, out } of started.splice(0)) {

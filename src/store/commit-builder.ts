@@ -8,8 +8,7 @@ import { encodeEntryValue } from './entry-value.ts';
 import { entryTime, indexValues, type IndexMode } from './index-values.ts';
 import { entryKey, indexKey, uuidKey } from './keys.ts';
 import type { PackedPuts } from './packed-puts.ts';
-
-const EMPTY = new Uint8Array(0);
+import { EMPTY_BYTES } from '../util/bytes.ts';
 
 /**
  * One batch's writes for one log, built entry by entry (Store.builder): each entry's value goes to
@@ -41,9 +40,9 @@ export class CommitBuilder {
   addEntry(record: StoredRecord, body: Uint8Array): void {
     const e = record.entry;
     this.values.put(entryKey(this.id, e.index), encodeEntryValue(record, body, this.type));
-    this.ops.put(uuidKey(Buffer.from(e.leafHash, 'hex'), this.id, e.index), EMPTY);
+    this.ops.put(uuidKey(Buffer.from(e.leafHash, 'hex'), this.id, e.index), EMPTY_BYTES);
     const full = this.#indexMode === 'all' || (this.#isWatched?.(e) ?? false);
     const t = entryTime(e);
-    for (const [field, value] of indexValues(e, full)) this.ops.put(indexKey(field, value, t, this.id, e.index), EMPTY);
+    for (const [field, value] of indexValues(e, full)) this.ops.put(indexKey(field, value, t, this.id, e.index), EMPTY_BYTES);
   }
 }

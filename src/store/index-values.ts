@@ -5,10 +5,10 @@
 import type { Entry } from '../entries/types.ts';
 import { indexableDigestBytes, isIndexableDigest } from './codec.ts';
 import { Field } from './keys.ts';
+import { EMPTY_BYTES } from '../util/bytes.ts';
 
 export type IndexMode = 'all' | 'watched';
 
-const EMPTY = new Uint8Array(0);
 const enc = (s: string) => Buffer.from(s, 'utf8');
 const hexBytes = (h: string) => Buffer.from(h, 'hex');
 
@@ -51,7 +51,7 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
     if (f?.sourceRepositoryOwnerURI) add(Field.OWNER, f.sourceRepositoryOwnerURI);
     if (f?.buildSignerURI) add(Field.BUILD_SIGNER, f.buildSignerURI);
   }
-  out.push([Field.TIME, EMPTY]);
+  out.push([Field.TIME, EMPTY_BYTES]);
   return out;
 }
 

@@ -41,7 +41,7 @@ export async function openLevel(dir: string, store: string, options: typeof MAIN
 /**
  * Copies the records in `range` (all by default) from one database into another, read from one snapshot
  * and written in batches of 4,096 (each synced with `sync`). Returns how many it copied. Used by the
- * schema upgrade above and by backup/restore.
+ * schema upgrade (store.ts) and by backup/restore.
  */
 export async function copyRecords(
   src: Level<Uint8Array, Uint8Array>,

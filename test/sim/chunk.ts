@@ -9,6 +9,7 @@
  */
 import { hash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { TILE_WIDTH as BUNDLE } from '../../src/merkle/tiles.ts';
 import type { EntryGenerator, Generated, ManifestLine } from './generate.ts';
 import { injectTime, type InjectSpec } from './inject.ts';
 
@@ -29,12 +30,10 @@ export interface Chunk {
   /** 8-byte search-key hashes back to back, and how many belong to each entry. */
   searchKeys: Uint8Array;
   searchKeyCounts: Uint8Array;
-  /** Tiles logs: the full entry bundles inside this chunk gzipped (gzipBundles), from bundle `gzFirst` on. */
+  /** Tiles logs: the full entry bundles inside this chunk gzipped (gzipBundles), from bundle `first` on. */
   gz?: { first: number; bytes: Uint8Array; lens: Uint32Array };
 }
 
-/** Entries per tlog-tiles entry bundle (c2sp.md §1.3). */
-export const BUNDLE = 256;
 /** What the server's on-the-fly gzip uses too (server.ts), so a client gets the same bytes either way. */
 export const GZIP_LEVEL = 1;
 

@@ -5,6 +5,7 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { TILE_WIDTH } from '../../src/merkle/tiles.ts';
 import { BodyStore } from './bodystore.ts';
 import { GzBundles } from './gzbundles.ts';
 import { buildChunks } from './build.ts';
@@ -100,7 +101,7 @@ export class SimLog {
     // behind as heap the process keeps.
     this.bodies = new BodyStore(join(o.out, 'bodies.bin'), { prefixed: true, expected: o.entries }); // bundles are served straight from it
     this.attestations = new BodyStore(join(o.out, 'attestations.bin'), { expected: o.entries });
-    this.gzBundles = new GzBundles(join(o.out, 'bundles.gz.bin'), Math.ceil(o.entries / 256));
+    this.gzBundles = new GzBundles(join(o.out, 'bundles.gz.bin'), Math.ceil(o.entries / TILE_WIDTH));
     this.times = new Float64Array(Math.max(1024, o.entries));
     // v1 entries have 1 to 3 artifact hashes and a key, subject or email key shared with their signer's.
     this.search = o.api === 'v1' ? new HashIndex(2 * o.entries, 4 * o.entries) : new HashIndex();

@@ -4,10 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import { leafHash } from '../../src/merkle/rfc6962.ts';
+import { TILE_WIDTH } from '../../src/merkle/tiles.ts';
 import { formatCheckpoint } from '../../src/note/checkpoint.ts';
 import { cosignatureSigner, ecdsaSigner, ed25519Signer } from '../../src/note/keys.ts';
 import { signNote, type NoteSigner } from '../../src/note/note.ts';
-import { BUNDLE } from './chunk.ts';
 import { EntryGenerator } from './generate.ts';
 import type { Shard, SimLog } from './log.ts';
 import { SimTree } from './tree.ts';
@@ -139,7 +139,7 @@ export class LogView {
 
   /** The full entry bundle starting at `start` as gzipped ahead, unless a body fault applies (then it is built per request). */
   gzippedBundle(start: number): Buffer | undefined {
-    return start % BUNDLE === 0 && !this.bodyFaults() ? this.log.gzBundles.get(start / BUNDLE) : undefined;
+    return start % TILE_WIDTH === 0 && !this.bodyFaults() ? this.log.gzBundles.get(start / TILE_WIDTH) : undefined;
   }
 
   /** The tlog-tiles entry bundle of entries [start, end) (c2sp.md §1.3): one read of the body file unless a body fault applies. */

@@ -11,7 +11,7 @@
 import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
 import type { NoteVerifier } from '../note/note.ts';
-import { bytesEqual, toBase64 } from '../util/bytes.ts';
+import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 
 export interface VerifiedHead {
   size: bigint;
@@ -33,6 +33,14 @@ export function evidence(kind: string, previous: VerifiedHead | undefined, recei
     receivedNote: received,
     ...extra,
   };
+}
+
+/** Misbehaviour: the root recomputed from the leaves (or the log's tiles) is not the one the log signed. */
+export function rootMismatch(root: Uint8Array, cp: Checkpoint, note: string, verified: VerifiedHead | undefined, extra: Record<string, unknown> = {}, what = 'recomputed root'): TlogwatchError {
+  return new TlogwatchError('VERIFY_ROOT_MISMATCH', `${what} ${toHex(root)} for size ${cp.size} differs from the signed checkpoint's ${toHex(cp.rootHash)}`, {
+    kind: 'misbehaviour',
+    data: evidence('root-mismatch', verified, note, { recomputedRoot: toBase64(root), ...extra }),
+  });
 }
 
 export function decideCheckpoint(

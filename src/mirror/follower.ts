@@ -2,10 +2,10 @@
  * One log's mirror loop (DESIGN.md principles 1 and 2; c2sp.md §2.4):
  *
  *   poll checkpoint ─verify signature, origin, size─▶ decide (unchanged | grow | misbehaviour)
- *        grow: fetch leaves [frontier, size) in batches ─▶ ingestBatch (hash, tile check, decode)
- *              ─▶ commit entries + indexes + tree hashes + frontier + state in one batch;
- *                 the batch that reaches the checkpoint's size commits only if the recomputed root
- *                 equals the signed root, and then records the checkpoint as verified.
+ *        grow: catch up (catch-up.ts): fetch leaves [frontier, size) in batches ─▶ ingestInto (hash,
+ *              tile check, decode) ─▶ commit entries + indexes + tree hashes + frontier + state in one
+ *              batch; the batch that reaches the checkpoint's size commits only if the recomputed root
+ *              equals the signed root, and then records the checkpoint as verified.
  *        misbehaviour: halt at the last verified state, store a finding with the evidence, keep polling.
  *
  * Transient errors (timeouts, 5xx, garbage) end the round without changing state; the next poll retries.
@@ -21,14 +21,12 @@ import type { NoteVerifier } from '../note/note.ts';
 import { abortableSleep } from '../sources/http.ts';
 import type { RekorV1Source, ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
-import type { LeafBatch } from '../sources/types.ts';
-import type { LogState, ShardPosition, VerifiedHead } from '../store/codec.ts';
-import { PackedPuts } from '../store/packed-puts.ts';
+import type { LogState, ShardPosition } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
-import { decideCheckpoint, evidence } from './checkpoint-decision.ts';
+import { catchUp, type CatchUpContext } from './catch-up.ts';
+import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
-import { afterIngestCommitted, ingestInto } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -43,14 +41,6 @@ export interface FollowerDeps {
   now?: () => number;
 }
 
-/** Misbehaviour: the root recomputed from the leaves (or tiles) is not the one the log signed. */
-function rootMismatch(root: Uint8Array, cp: Checkpoint, note: string, verified: LogState['verified'], extra: Record<string, unknown> = {}, what = 'recomputed root'): TlogwatchError {
-  return new TlogwatchError('VERIFY_ROOT_MISMATCH', `${what} ${toHex(root)} for size ${cp.size} differs from the signed checkpoint's ${toHex(cp.rootHash)}`, {
-    kind: 'misbehaviour',
-    data: evidence('root-mismatch', verified, note, { recomputedRoot: toBase64(root), ...extra }),
-  });
-}
-
 export type RoundOutcome = 'unchanged' | 'advanced' | 'halted' | 'transient-error';
 
 export class LogFollower {
@@ -60,11 +50,13 @@ export class LogFollower {
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
+  private readonly catchUpContext: CatchUpContext;
 
   constructor(cfg: FollowConfig, deps: FollowerDeps) {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
+    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state) };
     const upstream = createUpstream(cfg, deps.metrics);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;
@@ -174,7 +166,7 @@ export class LogFollower {
       setLogState(this.deps.metrics, this.cfg.name, 'following');
       return 'unchanged';
     }
-    await this.catchUp(state, frontier, decision.checkpoint, note, (start, end, size) => src.fetchLeaves(start, end, size), signal);
+    await catchUp(this.catchUpContext, state, frontier, decision.checkpoint, note, (start, end, size) => src.fetchLeaves(start, end, size), signal);
     return 'advanced';
   }
 
@@ -204,109 +196,6 @@ export class LogFollower {
     this.afterVerified(state);
     this.log.info({ log: this.cfg.name, start: want.toString(), size: cp.size.toString() }, 'bootstrapped frontier from tiles');
     return frontier;
-  }
-
-  // ------------------------------------------------------------------ shared catch-up
-
-  /**
-   * Fetches, verifies and commits [frontier.size, cp.size) of the current tree. Every batch commits atomically;
-   * the last one only if the recomputed root matches, and it moves the verified checkpoint.
-   */
-  private async catchUp(
-    state: LogState,
-    start: CompactRange,
-    cp: Checkpoint,
-    note: string,
-    fetch: (start: bigint, end: bigint, treeSize: bigint) => Promise<LeafBatch>,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const { store, metrics } = this.deps;
-    let frontier = start;
-    if (frontier.size > cp.size) {
-      throw new TlogwatchError('VERIFY_SIZE_SHRANK', `checkpoint size ${cp.size} is below the ${frontier.size} entries already mirrored`, {
-        kind: 'misbehaviour',
-        data: evidence('shrink', undefined, note, { mirroredSize: frontier.size.toString() }),
-      });
-    }
-    const step = BigInt(this.cfg.type === 'tiles' ? Math.max(256, Math.floor(this.cfg.batchSize / 256) * 256) : this.cfg.batchSize);
-    const endOf = (from: bigint) => {
-      // Tiles: end batches on bundle boundaries so each bundle is fetched once.
-      let end = from + step;
-      if (this.cfg.type === 'tiles') end -= end % 256n;
-      if (end <= from) end = from + step;
-      return end > cp.size ? cp.size : end;
-    };
-    // A pipeline of three stages, so the network, this thread and LevelDB's thread work at once: batch k+1
-    // is fetched while batch k is verified and decoded here, and batch k's write runs while batch k+1 is
-    // verified (and batch k+1's entry values are written while batch k's commit point is). Order and
-    // atomicity are unchanged: each batch still commits in one LevelDB batch, in order,
-    // and a batch is committed only after the previous commit succeeded. Verification never waits for a
-    // commit (it only needs the frontier, which ingestInto returns), and a failure anywhere first lets
-    // the commit in flight finish, so whatever is written after it (a halt) is written last.
-    const fetchFrom = (from: bigint) => {
-      const end = endOf(from);
-      const p = fetch(from, end, cp.size);
-      p.catch(() => undefined); // awaited below; not an unhandled rejection while a commit finishes
-      return { end, batch: p };
-    };
-    let inFlight: Promise<void> | undefined;
-    let valuesInFlight: Promise<void> | undefined;
-    let next = frontier.size < cp.size ? fetchFrom(frontier.size) : undefined;
-    // Two pairs of write arenas, alternating: one is being written while the next batch fills the other
-    // (a batch is built only after the commit before the previous one has finished).
-    const arenas = [
-      { values: new PackedPuts(), ops: new PackedPuts() },
-      { values: new PackedPuts(), ops: new PackedPuts() },
-    ];
-    const hooks = this.deps.hooks;
-    try {
-      for (let k = 0; next; k++) {
-        if (signal?.aborted) return;
-        const began = performance.now();
-        const batch = await next.batch;
-        next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
-        const now = Math.floor(this.now() / 1000);
-        const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
-        const result = ingestInto(this.cfg.name, this.cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries });
-        const last = result.frontier.size === cp.size;
-        let checkpoint: VerifiedHead | undefined;
-        if (last) {
-          const root = result.frontier.root();
-          if (!bytesEqual(root, cp.rootHash)) {
-            throw rootMismatch(root, cp, note, state.verified, { fromSize: start.size.toString() });
-          }
-          checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: now };
-          state.verified = checkpoint;
-        }
-        state.frontier = result.frontier.serialize();
-        state.status = 'following';
-        // The commit reads its state later than now: give it this batch's, not the next one's.
-        const committed: LogState = { ...state };
-        // This batch's values go to the entries database now, alongside the previous batch's commit;
-        // commitPrepared waits for them before its commit point (store.ts writeValues).
-        valuesInFlight = store.writeValues(builder);
-        await inFlight;
-        inFlight = store
-          .commitPrepared(builder, {
-            nodes: result.nodes,
-            state: committed,
-            ...(checkpoint ? { checkpoint } : {}),
-            extraOps: result.outcomes.flatMap((o) => o.ops),
-          })
-          .then(() => {
-            if (checkpoint) this.afterVerified(committed);
-            afterIngestCommitted(this.cfg.name, result, began, metrics, this.deps.hooks);
-          });
-        inFlight.catch(() => undefined); // awaited before the next commit and in `finally`
-        frontier = result.frontier;
-      }
-    } finally {
-      // Success or not, nothing returns (or goes on to record a halt) while a write is in flight. A
-      // failed commit's error wins over a later stage's: it happened first. Values written for a batch
-      // that then did not commit are beyond the state: invisible, dropped at the next open.
-      await valuesInFlight?.catch(() => undefined);
-      if (inFlight) await inFlight;
-    }
   }
 
   /** The frontier already covers the checkpoint (e.g. right after bootstrapping): verify its root and record it. */
@@ -394,7 +283,7 @@ export class LogFollower {
       }
       const frontier = CompactRange.deserialize(state.frontier);
       if (frontier.size < cp.size) {
-        await this.catchUp(state, frontier, cp, note, async (start, end) => ({ leaves: await src.fetchLeaves(start + pos.offset, end + pos.offset, pos.offset) }), signal);
+        await catchUp(this.catchUpContext, state, frontier, cp, note, async (start, end) => ({ leaves: await src.fetchLeaves(start + pos.offset, end + pos.offset, pos.offset) }), signal);
         advanced = true;
       } else if (frontier.size === cp.size && state.verified?.size !== cp.size) {
         await this.verifyFrontierAt(state, frontier, cp, note);

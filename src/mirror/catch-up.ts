@@ -1,0 +1,143 @@
+/**
+ * The catch-up pipeline: fetches, verifies and commits the leaves [frontier.size, checkpoint.size) of one
+ * tree (DESIGN.md principle 1; c2sp.md §2.4 steps 2–4). The follower (follower.ts) decides what to catch up
+ * to (a verified checkpoint) and from where (its frontier); this is the part that moves entries.
+ *
+ *   fetch batch k+1 ─┐
+ *   batch k: ingestInto (leaf hashes, tile check, decode, monitor) ─▶ values write ─▶ commit point
+ *                                                         batch k−1's commit ─┘ (awaited before k's)
+ *
+ * Every batch commits atomically and in order; the one that reaches the checkpoint's size commits only if
+ * the recomputed root equals the signed root, and that commit records the checkpoint as verified.
+ */
+import { TlogwatchError } from '../errors.ts';
+import type { CompactRange } from '../merkle/compact.ts';
+import type { Metrics } from '../metrics.ts';
+import type { Checkpoint } from '../note/checkpoint.ts';
+import type { LeafBatch } from '../sources/types.ts';
+import type { LogState, VerifiedHead } from '../store/codec.ts';
+import { PackedPuts } from '../store/packed-puts.ts';
+import type { Store } from '../store/store.ts';
+import { bytesEqual } from '../util/bytes.ts';
+import { evidence, rootMismatch } from './checkpoint-decision.ts';
+import { afterIngestCommitted, ingestInto } from './ingest.ts';
+import type { FollowConfig, MirrorHooks } from './types.ts';
+
+/** Leaves [start, end) of a tree of `treeSize`, with the log's level-0 tile hashes where it has tiles. */
+export type LeafFetcher = (start: bigint, end: bigint, treeSize: bigint) => Promise<LeafBatch>;
+
+export interface CatchUpContext {
+  cfg: Pick<FollowConfig, 'name' | 'type' | 'batchSize'>;
+  store: Store;
+  metrics: Metrics;
+  hooks?: MirrorHooks | undefined;
+  /** Unix milliseconds. */
+  now: () => number;
+  /** After the commit that moved the verified checkpoint to `state.verified` (metrics, log state). */
+  onVerified: (state: LogState) => void;
+}
+
+/**
+ * The end of the batch that starts at `from`: `batchSize` leaves on, and for tiles logs on a bundle
+ * boundary so that each bundle is fetched once (a first batch from a mid-bundle start is shorter).
+ */
+export function batchEnd(type: FollowConfig['type'], batchSize: number, from: bigint, treeSize: bigint): bigint {
+  const step = BigInt(type === 'tiles' ? Math.max(256, Math.floor(batchSize / 256) * 256) : batchSize);
+  let end = from + step;
+  if (type === 'tiles') end -= end % 256n;
+  if (end <= from) end = from + step;
+  return end > treeSize ? treeSize : end;
+}
+
+/**
+ * Fetches, verifies and commits [start.size, cp.size) of the current tree, updating `state` (its frontier,
+ * status and, at the end, its verified head). Throws misbehaviour (shrink, root mismatch, and whatever
+ * ingestInto finds) and transient errors; either way, whatever committed before stays committed.
+ */
+export async function catchUp(
+  ctx: CatchUpContext,
+  state: LogState,
+  start: CompactRange,
+  cp: Checkpoint,
+  note: string,
+  fetch: LeafFetcher,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { cfg, store, metrics, hooks } = ctx;
+  let frontier = start;
+  if (frontier.size > cp.size) {
+    throw new TlogwatchError('VERIFY_SIZE_SHRANK', `checkpoint size ${cp.size} is below the ${frontier.size} entries already mirrored`, {
+      kind: 'misbehaviour',
+      data: evidence('shrink', undefined, note, { mirroredSize: frontier.size.toString() }),
+    });
+  }
+  // A pipeline of three stages, so the network, this thread and LevelDB's thread work at once: batch k+1
+  // is fetched while batch k is verified and decoded here, and batch k's write runs while batch k+1 is
+  // verified (and batch k+1's entry values are written while batch k's commit point is). Order and
+  // atomicity are unchanged: each batch still commits in one LevelDB batch, in order,
+  // and a batch is committed only after the previous commit succeeded. Verification never waits for a
+  // commit (it only needs the frontier, which ingestInto returns), and a failure anywhere first lets
+  // the commit in flight finish, so whatever is written after it (a halt) is written last.
+  const fetchFrom = (from: bigint) => {
+    const end = batchEnd(cfg.type, cfg.batchSize, from, cp.size);
+    const p = fetch(from, end, cp.size);
+    p.catch(() => undefined); // awaited below; not an unhandled rejection while a commit finishes
+    return { end, batch: p };
+  };
+  let inFlight: Promise<void> | undefined;
+  let valuesInFlight: Promise<void> | undefined;
+  let next = frontier.size < cp.size ? fetchFrom(frontier.size) : undefined;
+  // Two pairs of write arenas, alternating: one is being written while the next batch fills the other
+  // (a batch is built only after the commit before the previous one has finished).
+  const arenas = [
+    { values: new PackedPuts(), ops: new PackedPuts() },
+    { values: new PackedPuts(), ops: new PackedPuts() },
+  ];
+  try {
+    for (let k = 0; next; k++) {
+      if (signal?.aborted) return;
+      const began = performance.now();
+      const batch = await next.batch;
+      next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
+      const now = Math.floor(ctx.now() / 1000);
+      const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
+      const result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries });
+      let checkpoint: VerifiedHead | undefined;
+      if (result.frontier.size === cp.size) {
+        const root = result.frontier.root();
+        if (!bytesEqual(root, cp.rootHash)) {
+          throw rootMismatch(root, cp, note, state.verified, { fromSize: start.size.toString() });
+        }
+        checkpoint = { size: cp.size, rootHash: cp.rootHash, note, at: now };
+        state.verified = checkpoint;
+      }
+      state.frontier = result.frontier.serialize();
+      state.status = 'following';
+      // The commit reads its state later than now: give it this batch's, not the next one's.
+      const committed: LogState = { ...state };
+      // This batch's values go to the entries database now, alongside the previous batch's commit;
+      // commitPrepared waits for them before its commit point (store.ts writeValues).
+      valuesInFlight = store.writeValues(builder);
+      await inFlight;
+      inFlight = store
+        .commitPrepared(builder, {
+          nodes: result.nodes,
+          state: committed,
+          ...(checkpoint ? { checkpoint } : {}),
+          extraOps: result.outcomes.flatMap((o) => o.ops),
+        })
+        .then(() => {
+          if (checkpoint) ctx.onVerified(committed);
+          afterIngestCommitted(cfg.name, result, began, metrics, hooks);
+        });
+      inFlight.catch(() => undefined); // awaited before the next commit and in `finally`
+      frontier = result.frontier;
+    }
+  } finally {
+    // Success or not, nothing returns (or goes on to record a halt) while a write is in flight. A
+    // failed commit's error wins over a later stage's: it happened first. Values written for a batch
+    // that then did not commit are beyond the state: invisible, dropped at the next open.
+    await valuesInFlight?.catch(() => undefined);
+    if (inFlight) await inFlight;
+  }
+}

@@ -40,7 +40,8 @@ export async function openLevel(dir: string, store: string, options: typeof MAIN
 
 /**
  * Copies the records in `range` (all by default) from one database into another, read from one snapshot
- * and written in batches of 4,096 (each synced with `sync`). Returns how many it copied. Used by the
+ * and written in array batches of 4,096 (each synced with `sync`; `writeArrayBatch`: a store's worth of
+ * chained batches would wait for V8 to free them). Returns how many it copied. Used by the
  * schema upgrade (store.ts) and by backup/restore.
  */
 export async function copyRecords(
@@ -57,23 +58,29 @@ export async function copyRecords(
       for (const [k, value] of chunk) ops.push({ type: 'put', key: k, value });
       copied += chunk.length;
       if (ops.length >= 4096) {
-        await writeBatch(dst, ops, opts);
+        await writeArrayBatch(dst, ops, opts);
         ops = [];
       }
     }
   } finally {
     await it.close();
   }
-  if (ops.length > 0) await writeBatch(dst, ops, opts);
+  if (ops.length > 0) await writeArrayBatch(dst, ops, opts);
   return copied;
 }
 
 /**
- * One atomic LevelDB write of `ops`, through classic-level's chained batch. `db.batch(array)` is just as
- * atomic, but its native side reads every op object's type, key and value through N-API property lookups
- * on the main thread, where a chained put takes key and value as arguments: 1.75 against 1.21 µs per op
- * with entry bodies in the mix (BENCHMARKS.md "Store"), 2.3 against 0.8 µs for index keys alone. A
- * catch-up writes 5 to 11 ops per entry; at 300k entries this took 11–22% off its main thread.
+ * One atomic LevelDB write of `ops`, through classic-level's chained batch: for many small ops (index
+ * keys). `db.batch(array)` is just as atomic, but its native side reads every op object's type, key and
+ * value through N-API property lookups on the main thread, where a chained put takes key and value as
+ * arguments: 1.75 against 1.21 µs per op with entry bodies in the mix (BENCHMARKS.md "Store"), 2.3
+ * against 0.8 µs for index keys alone. A catch-up writes 5 to 11 ops per entry; at 300k entries this took
+ * 11–22% off its main thread.
+ *
+ * The price is memory: classic-level 3.0 frees a chained batch's native WriteBatch (a copy of every key
+ * and value) only when V8 collects its JS object (its `_close` is a TODO), and that object outlives the
+ * write's few milliseconds, so it is promoted and waits for a full mark-compact. Large values go through
+ * `writeArrayBatch` instead.
  */
 export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}, more: readonly BatchOp[] = []): Promise<void> {
   const batch = db.batch();
@@ -92,4 +99,24 @@ export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedP
     throw e;
   }
   await batch.write({ sync: opts.sync ?? false });
+}
+
+/**
+ * One atomic LevelDB write of `ops` as an array batch, for a few ops carrying large values (entry values,
+ * copies): its native WriteBatch belongs to the write itself and is freed the moment the write completes,
+ * where a chained batch's waits for V8's next full collection (`writeBatch`). A catch-up's values batch is
+ * ~7 MB; on the 1M-entry catch-up its chained batches, waiting for V8, were over half of all malloc'd
+ * memory at the peak (a jemalloc heap profile, BENCHMARKS.md "Ingest"). With one op per entry, the array
+ * form's per-op cost is ~0.5 µs per entry on the main thread.
+ */
+export async function writeArrayBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
+  let list: readonly BatchOp[];
+  if (ops instanceof PackedPuts) {
+    // abstract-level reads each op and classic-level copies it into its WriteBatch before batch() first
+    // awaits, so the arena's views need not outlive the call (nor does the caller reuse it before the write ends).
+    const puts: BatchOp[] = [];
+    ops.forEach((key, value) => puts.push({ type: 'put', key, value }));
+    list = puts;
+  } else list = ops;
+  await db.batch(list as BatchOp[], { sync: opts.sync ?? false });
 }

@@ -24,7 +24,7 @@ import { decodeEntryValue, entryValueBody } from './entry-value.ts';
 import { CommitBuilder } from './commit-builder.ts';
 import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
-import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel, writeBatch, type BatchOp } from './level.ts';
+import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
@@ -254,7 +254,9 @@ export class Store {
    * (its `_close` is a TODO), so each commit's few MB wait for V8. An early version of this store saw a 1M
    * catch-up grow to 2.3 GB that way and wrote array batches instead; measured again when the store moved
    * to chained batches (2026-11-27, BENCHMARKS.md "Ingest"), peak RSS rose 4–6% at 300k entries and stayed
-   * at ~500 MB at 1M on the image's runtime, for 11–22% less main-thread time. Watch peak RSS when this changes.
+   * at ~500 MB at 1M on the image's runtime, for 11–22% less main-thread time. Array batches here instead
+   * (2026-11-27, 300k): peak RSS 417 → 469–474 MB and 15–25% slower (~40k op objects per batch for V8).
+   * The entry values, a few large ops, do go as an array batch (writeValues). Watch peak RSS when this changes.
    */
   private async writeState(ops: PackedPuts | readonly BatchOp[], more: readonly BatchOp[] = []): Promise<void> {
     this.stateGeneration++;
@@ -300,7 +302,8 @@ export class Store {
   writeValues(b: CommitBuilder): Promise<void> {
     let written = this.valuesWrites.get(b);
     if (!written) {
-      written = b.values.length > 0 ? writeBatch(this.entryDb, b.values, { sync: true }) : Promise.resolve();
+      // An array batch: a batch's values are megabytes, which a chained batch would hold until V8's next full collection (level.ts).
+      written = b.values.length > 0 ? writeArrayBatch(this.entryDb, b.values, { sync: true }) : Promise.resolve();
       written.catch(() => undefined); // awaited by commitPrepared; not unhandled meanwhile
       this.valuesWrites.set(b, written);
     }

@@ -4,7 +4,6 @@
  * parsing stays pure in trusted-root.ts. Offline, TUF fails fast and the error says what to do instead.
  */
 import { readFileSync } from 'node:fs';
-import { initTUF } from '@sigstore/tuf';
 import { TlogwatchError } from '../errors.ts';
 import { parseSigningConfig, withSigningConfig, type SigningConfig } from './signing-config.ts';
 import { parseTrustedRoot, type TrustedRoot } from './trusted-root.ts';
@@ -27,6 +26,9 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const fetch = (async () => {
+      // Loaded only here: a daemon given --trusted-root, or one whose logs are configured, never needs the
+      // TUF client and its HTTP stack (~25 MB of resident memory when imported).
+      const { initTUF } = await import('@sigstore/tuf');
       const tuf = await initTUF({
         cachePath: o.cachePath,
         retry: 0,

@@ -61,13 +61,18 @@ export function alertmanagerChannel(i: number, url: string): Channel {
 
 export function emailChannel(i: number, smtpUrl: string, from: string, to: string[]): Channel {
   // nodemailer is loaded with the first email, not at start: a daemon without email channels never pays
-  // for it (~20 MB of resident memory when imported). The URL was validated with the config.
+  // for it (with @sigstore/tuf, also loaded on demand, ~8 MB of resident memory at start). The URL was
+  // validated with the config. A failed load is not kept: the outbox's next retry loads it again.
   let transport: Promise<Transporter> | undefined;
   return {
     name: `email:${i}`,
     async send(f) {
-      transport ??= import('nodemailer').then((m) => m.default.createTransport(smtpUrl));
-      await (await transport).sendMail({
+      const loading = (transport ??= import('nodemailer').then((m) => m.default.createTransport(smtpUrl)));
+      const t = await loading.catch((e: unknown) => {
+        if (transport === loading) transport = undefined;
+        throw e;
+      });
+      await t.sendMail({
         from,
         to,
         subject: `tlogwatch ${title(f)}`,

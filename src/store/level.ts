@@ -105,9 +105,9 @@ export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedP
  * One atomic LevelDB write of `ops` as an array batch, for a few ops carrying large values (entry values,
  * copies): its native WriteBatch belongs to the write itself and is freed the moment the write completes,
  * where a chained batch's waits for V8's next full collection (`writeBatch`). A catch-up's values batch is
- * ~7 MB; on the 1M-entry catch-up its chained batches, waiting for V8, were over half of all malloc'd
- * memory at the peak (a jemalloc heap profile, BENCHMARKS.md "Ingest"). With one op per entry, the array
- * form's per-op cost is ~0.5 µs per entry on the main thread.
+ * ~7 MB; at the peak of a 300k-entry catch-up, chained batches whose writes had finished were over half of
+ * all malloc'd memory (a jemalloc heap profile, BENCHMARKS.md "Ingest"). With one op per entry, the array
+ * form's extra cost per op (~0.5 µs, BENCHMARKS.md "Store") did not show in the catch-up's time.
  */
 export async function writeArrayBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
   let list: readonly BatchOp[];

@@ -27,7 +27,7 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
   try {
     const fetch = (async () => {
       // Loaded only here: a daemon given --trusted-root, or one whose logs are configured, never needs the
-      // TUF client and its HTTP stack (~25 MB of resident memory when imported).
+      // TUF client and its HTTP stack (with nodemailer, also loaded on demand, ~8 MB of resident memory at start).
       const { initTUF } = await import('@sigstore/tuf');
       const tuf = await initTUF({
         cachePath: o.cachePath,

@@ -27,7 +27,7 @@ import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { verifyConsistency } from '../merkle/proof.ts';
-import { frontierFromTiles, type TileReader } from '../merkle/tiles.ts';
+import { frontierFromTiles, TILE_WIDTH, type TileReader } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import type { RekorV1Source } from '../sources/rekor-v1.ts';
@@ -39,6 +39,7 @@ import type { CommitBuilder } from '../store/commit-builder.ts';
 import type { Store } from '../store/store.ts';
 import { frontierNodes } from '../store/tree-hashes.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { batchStep } from './catch-up.ts';
 import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
 import { afterIngestCommitted, ingestInto } from './ingest.ts';
@@ -188,12 +189,12 @@ export class Backfiller {
       await store.putLogState(state);
       this.deps.logger.info({ log: this.cfg.name, start: state.startIndex.toString() }, 'recorded the verified start frontier');
     }
-    const batch = opts.batchSize ?? this.cfg.batchSize;
-    const step = BigInt(this.cfg.type === 'tiles' ? Math.max(256, Math.floor(batch / 256) * 256) : Math.max(1, batch));
+    const step = batchStep(this.cfg.type, opts.batchSize ?? this.cfg.batchSize);
+    const bundle = BigInt(TILE_WIDTH);
     // Tiles: start batches on bundle boundaries, so each bundle is fetched once.
     const startOf = (b: bigint) => {
       let a = b - step;
-      if (this.cfg.type === 'tiles' && a > 0n && a % 256n !== 0n) a += 256n - (a % 256n);
+      if (this.cfg.type === 'tiles' && a > 0n && a % bundle !== 0n) a += bundle - (a % bundle);
       return a < target ? target : a;
     };
     const fetchFrom = (b: bigint) => {

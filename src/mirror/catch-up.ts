@@ -12,6 +12,7 @@
  */
 import { TlogwatchError } from '../errors.ts';
 import type { CompactRange } from '../merkle/compact.ts';
+import { TILE_WIDTH } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Checkpoint } from '../note/checkpoint.ts';
 import type { LeafBatch } from '../sources/types.ts';
@@ -37,14 +38,21 @@ export interface CatchUpContext {
   onVerified: (state: LogState) => void;
 }
 
+const BUNDLE = BigInt(TILE_WIDTH);
+
+/** Leaves per batch: `batchSize`, for tiles logs rounded down to whole entry bundles (at least one). Backfill batches the same way. */
+export function batchStep(type: FollowConfig['type'], batchSize: number): bigint {
+  return BigInt(type === 'tiles' ? Math.max(TILE_WIDTH, Math.floor(batchSize / TILE_WIDTH) * TILE_WIDTH) : Math.max(1, batchSize));
+}
+
 /**
  * The end of the batch that starts at `from`: `batchSize` leaves on, and for tiles logs on a bundle
  * boundary so that each bundle is fetched once (a first batch from a mid-bundle start is shorter).
  */
 export function batchEnd(type: FollowConfig['type'], batchSize: number, from: bigint, treeSize: bigint): bigint {
-  const step = BigInt(type === 'tiles' ? Math.max(256, Math.floor(batchSize / 256) * 256) : batchSize);
+  const step = batchStep(type, batchSize);
   let end = from + step;
-  if (type === 'tiles') end -= end % 256n;
+  if (type === 'tiles') end -= end % BUNDLE;
   if (end <= from) end = from + step;
   return end > treeSize ? treeSize : end;
 }

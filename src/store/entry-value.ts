@@ -53,13 +53,17 @@ export function encodeEntryValue(record: StoredRecord, body: Uint8Array, decoder
   return out;
 }
 
+/**
+ * The body is a view of `v`, not a copy: classic-level hands each value read its own buffer, so the view
+ * pins only that value's few header bytes more. Copying it cost ~3 µs of a ~18 µs derivation (measured
+ * on the API bench's store), paid once per entry of every page served.
+ */
 function split(v: Uint8Array, where: string): { decoder: number; facts: Buffer; body: Uint8Array } {
   const b = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
   if (b.length < HEADER || b[0] !== FORMAT || (b[1] !== 1 && b[1] !== 2)) throw new TlogwatchError('STORE_CORRUPT', `entry ${where}: unknown value format or too short`, { kind: 'fatal' });
   const n = b.readUInt32BE(2);
   if (HEADER + n > b.length) throw new TlogwatchError('STORE_CORRUPT', `entry ${where}: facts length overruns the value`, { kind: 'fatal' });
-  // A copy, so a returned body never pins or aliases LevelDB's buffer.
-  return { decoder: b[1], facts: b.subarray(HEADER, HEADER + n), body: new Uint8Array(b.subarray(HEADER + n)) };
+  return { decoder: b[1], facts: b.subarray(HEADER, HEADER + n), body: new Uint8Array(b.buffer, b.byteOffset + HEADER + n, b.length - HEADER - n) };
 }
 
 export function decodeEntryValue(v: Uint8Array, log: string, index: number): { record: StoredRecord; body: Uint8Array } {

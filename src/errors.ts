@@ -47,6 +47,8 @@ export type ErrorCode =
   | 'STORE_SCHEMA_VERSION'
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
+  | 'STORE_WRITE_FAILED'
+  | 'STORE_UNAVAILABLE'
   | 'CONFIG_INVALID'
   // monitor/, notify/, api/
   | 'RULES_INVALID'

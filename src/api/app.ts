@@ -121,8 +121,16 @@ export function createApp(o: ApiOptions): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok', version: VERSION }));
   app.get('/readyz', async (c) => {
     const problems: string[] = [];
+    const fault = store.writeFault;
+    if (fault) problems.push(`store: cannot be written since ${new Date(fault.at * 1000).toISOString()} (${fault.message})${fault.lastAttempt ? `; ${fault.lastAttempt}` : ''}`);
+    if (!store.isOpen) problems.push('store: not open');
     for (const name of o.logNames()) {
-      const s = await store.readLogState(name);
+      // While a reopen after a write fault has not succeeded, the store is closed: say so per log.
+      const s = await store.readLogState(name).catch((e: unknown) => {
+        problems.push(`${name}: state unreadable (${e instanceof Error ? e.message.slice(0, 200) : 'store unavailable'})`);
+        return null;
+      });
+      if (s === null) continue;
       if (!s) problems.push(`${name}: not bootstrapped yet`);
       else if (s.status === 'halted') problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
       else {
@@ -133,7 +141,9 @@ export function createApp(o: ApiOptions): Hono {
     return problems.length ? c.json({ status: 'unavailable', problems }, 503) : c.json({ status: 'ready' });
   });
   app.get('/metrics', async (c) => {
-    metrics.storeBytes.set(await store.approximateSize());
+    // A store that is being reopened cannot say its size; the scrape still answers, with the last one.
+    await store.approximateSize().then((n) => metrics.storeBytes.set(n), () => undefined);
+    metrics.storeWritable.set(store.writeFault ? 0 : 1);
     await o.beforeMetrics?.();
     return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });

@@ -23,6 +23,7 @@ import type { RekorV1Source, ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import type { LogState, ShardPosition } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
+import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
@@ -93,6 +94,20 @@ export class LogFollower {
 
   async round(signal?: AbortSignal): Promise<RoundOutcome> {
     const { store } = this.deps;
+    // A write failed with an I/O error (a full disk): LevelDB refuses writes until the store is reopened.
+    const fault = store.writeFault;
+    if (fault) {
+      if (!(await store.recover())) {
+        const f = store.writeFault ?? fault;
+        const e = writeFailedError(f);
+        // Every round says so in /v1/logs, /readyz and the metrics; the log gets the first and then every 100th.
+        const level = f.attempts <= 1 || f.attempts % 100 === 0 ? 'warn' : 'debug';
+        this.log[level]({ log: this.cfg.name, err: describeError(e), attempts: f.attempts }, 'the store cannot be written yet; state kept, will retry');
+        this.noteFault(e);
+        return 'transient-error';
+      }
+      this.log.info({ log: this.cfg.name, since: new Date(fault.at * 1000).toISOString() }, 'store reopened after a write fault; mirroring resumes');
+    }
     const state = (await store.getLogState(this.cfg.name)) ?? this.initialState();
     // A halt is sticky across restarts: say so from the first round, whatever that round meets.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');

@@ -14,6 +14,9 @@
  * fetches that batch again. So the state still describes exactly the entries held. The follower writes a
  * batch's values while the previous batch's commit is still in flight (`writeValues`), so a crash can
  * leave two batches' values beyond the cursor; they go the same way.
+ *
+ * A write that fails with an I/O error (a full disk) leaves LevelDB failing every later write until it
+ * is reopened; the store notes the fault and `recover` reopens both databases (write-fault.ts says when).
  */
 import { join } from 'node:path';
 import type { Level } from 'level';
@@ -26,6 +29,7 @@ import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
 import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
+import { availableBytes, isLevelIoError, REOPEN_MIN_FREE_BYTES, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
@@ -101,10 +105,11 @@ function deepFreeze<T>(v: T): Readonly<T> {
 }
 
 export class Store {
-  /** Everything but entry values (see the file comment). */
-  readonly db: Level<Uint8Array, Uint8Array>;
-  /** Entry values (Bucket.ENTRY keys) only; may hold an uncommitted batch's beyond a log's state until the next open. */
-  readonly entryDb: Level<Uint8Array, Uint8Array>;
+  #db: Level<Uint8Array, Uint8Array>;
+  #entryDb: Level<Uint8Array, Uint8Array>;
+  readonly #dir: string;
+  #fault: WriteFault | undefined;
+  #recovering: Promise<boolean> | undefined;
   readonly indexMode: IndexMode;
   private readonly logIds = new Map<string, number>();
   private readonly logNames = new Map<number, string>();
@@ -112,15 +117,26 @@ export class Store {
   private readonly stateCache = new Map<string, Readonly<LogState>>();
   private stateGeneration = 0;
   /** Open iterators for index scans, closed on every state write (key-cursors.ts). */
-  private readonly cursors: ReverseKeyCursors;
+  private cursors: ReverseKeyCursors;
   /** Each builder's entry values' write, once writeValues has started it. */
   private readonly valuesWrites = new WeakMap<CommitBuilder, Promise<void>>();
 
-  private constructor(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
-    this.db = db;
-    this.entryDb = entryDb;
+  private constructor(dir: string, db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>, indexMode: IndexMode) {
+    this.#dir = dir;
+    this.#db = db;
+    this.#entryDb = entryDb;
     this.indexMode = indexMode;
     this.cursors = new ReverseKeyCursors(db);
+  }
+
+  /** Everything but entry values (see the file comment). Read it for each use: `recover` replaces it. */
+  get db(): Level<Uint8Array, Uint8Array> {
+    return this.#db;
+  }
+
+  /** Entry values (Bucket.ENTRY keys) only; may hold an uncommitted batch's beyond a log's state until the next open. */
+  get entryDb(): Level<Uint8Array, Uint8Array> {
+    return this.#entryDb;
   }
 
   static async open(dir: string, opts: { indexMode?: IndexMode; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
@@ -154,14 +170,14 @@ export class Store {
       await db.close();
       throw e;
     }
-    const store = new Store(db, entryDb, opts.indexMode ?? 'all');
+    const store = new Store(dir, db, entryDb, opts.indexMode ?? 'all');
     for await (const [k, val] of db.iterator({ gte: key(Bucket.META, 'log:'), lt: prefixEnd(key(Bucket.META, 'log:')) })) {
       const name = Buffer.from(k.subarray(5)).toString('utf8');
       store.logIds.set(name, readU16(val, 0));
       store.logNames.set(readU16(val, 0), name);
     }
     try {
-      await store.dropUncommittedEntries();
+      await store.dropUncommittedEntries(db, entryDb);
     } catch (e) {
       await store.close();
       throw e;
@@ -174,27 +190,95 @@ export class Store {
    * to entryDb, its state never written), or of a log that never committed one. Normally nothing, or one
    * or two batches per log; a seek per log when there is nothing to delete.
    */
-  private async dropUncommittedEntries(): Promise<void> {
+  private async dropUncommittedEntries(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<void> {
     const held: Array<{ id: number; start: bigint; end: bigint }> = [];
-    for (const [name, id] of this.logIds) {
-      const s = await this.getLogState(name);
-      if (s) held.push({ id, ...heldRange(s) });
+    for (const id of this.logIds.values()) {
+      const v = await db.get(key(Bucket.LOG_STATE, u16(id)));
+      if (v !== undefined) held.push({ id, ...heldRange(decodeJson<LogState>(v)) });
     }
     held.sort((a, b) => a.id - b.id);
     let from = key(Bucket.ENTRY);
     for (const h of held) {
       if (h.end > h.start) {
-        await this.entryDb.clear({ gte: from, lt: entryKey(h.id, h.start) });
+        await entryDb.clear({ gte: from, lt: entryKey(h.id, h.start) });
         from = entryKey(h.id, h.end);
       }
     }
-    await this.entryDb.clear({ gte: from, lt: prefixEnd(key(Bucket.ENTRY)) });
+    await entryDb.clear({ gte: from, lt: prefixEnd(key(Bucket.ENTRY)) });
   }
 
   async close(): Promise<void> {
+    await this.#recovering;
     await this.cursors.close();
-    await this.entryDb.close();
-    await this.db.close();
+    await this.#entryDb.close();
+    await this.#db.close();
+  }
+
+  /** Both databases are open (false after close, and while a reopen after a write fault has not succeeded). */
+  get isOpen(): boolean {
+    return this.#db.status === 'open' && this.#entryDb.status === 'open';
+  }
+
+  /** Set from the first write that failed with an I/O error until `recover` has reopened the store (write-fault.ts). */
+  get writeFault(): Readonly<WriteFault> | undefined {
+    return this.#fault;
+  }
+
+  /**
+   * Reopens both databases if a write has failed with an I/O error; true when the store can be written
+   * (again). Concurrent callers (one follower per log) share one attempt. Tried only once the filesystem
+   * has room (write-fault.ts): while an attempt fails the databases stay closed, reads included.
+   */
+  recover(): Promise<boolean> {
+    if (!this.#fault) return Promise.resolve(true);
+    this.#recovering ??= this.#reopen(this.#fault).finally(() => (this.#recovering = undefined));
+    return this.#recovering;
+  }
+
+  async #reopen(fault: WriteFault): Promise<boolean> {
+    fault.attempts++;
+    const free = await availableBytes(this.#dir);
+    if (free !== undefined && free < REOPEN_MIN_FREE_BYTES) {
+      fault.lastAttempt = `waiting for room: ${mib(free)} available at ${this.#dir}, reopening at ${mib(REOPEN_MIN_FREE_BYTES)}`;
+      return false;
+    }
+    // LevelDB's LOCK allows one handle per directory, so the old ones go first. Close waits for the
+    // writes in flight (they fail: the fault is sticky) and ends open iterators.
+    await this.cursors.close();
+    await this.#entryDb.close().catch(() => undefined);
+    await this.#db.close().catch(() => undefined);
+    let db: Level<Uint8Array, Uint8Array> | undefined;
+    let entryDb: Level<Uint8Array, Uint8Array> | undefined;
+    try {
+      db = await openLevel(this.#dir, this.#dir, MAIN_DB_OPTIONS);
+      entryDb = await openLevel(join(this.#dir, ENTRIES_DIR), this.#dir, ENTRIES_DB_OPTIONS);
+      // Values written beyond a state before the fault: dropped, as at open, before any writer sees the new handles.
+      await this.dropUncommittedEntries(db, entryDb);
+    } catch (e) {
+      await entryDb?.close().catch(() => undefined);
+      await db?.close().catch(() => undefined);
+      fault.lastAttempt = `reopening failed: ${ioMessage(e)}`;
+      return false;
+    }
+    this.#db = db;
+    this.#entryDb = entryDb;
+    this.cursors = new ReverseKeyCursors(db);
+    this.stateGeneration++;
+    this.stateCache.clear();
+    this.#fault = undefined;
+    return true;
+  }
+
+  /** A store write: while the store has a write fault it fails at once; an I/O error sets that fault. */
+  async #write(f: () => Promise<void>): Promise<void> {
+    if (this.#fault) throw writeFailedError(this.#fault);
+    try {
+      await f();
+    } catch (e) {
+      if (!isLevelIoError(e)) throw e;
+      this.#fault ??= { message: ioMessage(e), at: Math.floor(Date.now() / 1000), attempts: 0 };
+      throw writeFailedError(this.#fault, e);
+    }
   }
 
   /** The 2-byte id of a log name, allocated on first use (allocations are serialised: followers start together). */
@@ -262,7 +346,7 @@ export class Store {
     this.stateGeneration++;
     this.stateCache.clear();
     try {
-      await writeBatch(this.db, ops, {}, more);
+      await this.#write(() => writeBatch(this.#db, ops, {}, more));
     } finally {
       this.stateGeneration++;
       this.stateCache.clear();
@@ -303,7 +387,7 @@ export class Store {
     let written = this.valuesWrites.get(b);
     if (!written) {
       // An array batch: a batch's values are megabytes, which a chained batch would hold until V8's next full collection (level.ts).
-      written = b.values.length > 0 ? writeArrayBatch(this.entryDb, b.values, { sync: true }) : Promise.resolve();
+      written = b.values.length > 0 ? this.#write(() => writeArrayBatch(this.#entryDb, b.values, { sync: true })) : Promise.resolve();
       written.catch(() => undefined); // awaited by commitPrepared; not unhandled meanwhile
       this.valuesWrites.set(b, written);
     }
@@ -488,6 +572,17 @@ async function moveEntryValues(db: Level<Uint8Array, Uint8Array>, entryDb: Level
   const moved = await copyRecords(db, entryDb, { gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) }, { sync: true });
   await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION), { sync: true });
   return moved;
+}
+
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
+
+/** LevelDB's own message (`IO error: <file>: No space left on device`), from classic-level's error or its cause. */
+function ioMessage(e: unknown): string {
+  for (let x: unknown = e, depth = 0; x && typeof x === 'object' && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
+    const m = (x as { message?: unknown }).message;
+    if ((x as { code?: unknown }).code === 'LEVEL_IO_ERROR' && typeof m === 'string' && m.startsWith('IO error')) return m.slice(0, 300);
+  }
+  return (e instanceof Error ? e.message : String(e)).slice(0, 300);
 }
 
 export function openStore(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {

@@ -25,9 +25,16 @@ export interface Harness {
   cleanup(): Promise<void>;
 }
 
-export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks, opts: { cliLayout?: boolean } = {}): Promise<Harness> {
+/** `dataDir` set up before the store opens in it and torn down after it closes (e.g. a small filesystem mounted there). */
+export interface DataDirHooks {
+  setUp(dir: string): void;
+  tearDown(dir: string): void;
+}
+
+export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks, opts: { cliLayout?: boolean; dataDir?: DataDirHooks } = {}): Promise<Harness> {
   const out = mkdtempSync(join(tmpdir(), 'tlogwatch-sim-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'tlogwatch-data-'));
+  opts.dataDir?.setUp(dataDir);
   const s = await startSimulator({ ...sim, out, log: () => {} });
   const root = parseTrustedRoot(readJson(s.trustedRootPath));
   const tlog = root.tlogs[0]!;
@@ -60,6 +67,7 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
     async cleanup() {
       await s.close();
       await store.close().catch(() => undefined);
+      opts.dataDir?.tearDown(dataDir);
       rmSync(out, { recursive: true, force: true });
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -62,7 +62,7 @@ describe.skipIf(!amtool)('amtool', () => {
 });
 
 describe('alert rules', () => {
-  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs', () => {
+  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
         'TlogwatchCriticalFindingOpen',
@@ -74,11 +74,12 @@ describe('alert rules', () => {
         'TlogwatchNotificationBacklog',
         'TlogwatchNotificationsFailing',
         'TlogwatchScheduledJobFailing',
+        'TlogwatchStoreNotWritable',
         'TlogwatchUpstreamErrors',
       ].sort(),
     );
     const pages = rules.filter((r) => r.labels['severity'] === 'page').map((r) => r.alert);
-    expect(pages.sort()).toEqual(['TlogwatchCriticalFindingOpen', 'TlogwatchDown', 'TlogwatchHighSeverityFinding', 'TlogwatchLogIntegrityFailure']);
+    expect(pages.sort()).toEqual(['TlogwatchCriticalFindingOpen', 'TlogwatchDown', 'TlogwatchHighSeverityFinding', 'TlogwatchLogIntegrityFailure', 'TlogwatchStoreNotWritable']);
   });
 
   it.each(rules.map((r) => [r.alert, r] as const))('%s: has a unit test where it fires and one where it stays silent', (name) => {

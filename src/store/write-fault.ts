@@ -1,0 +1,60 @@
+/**
+ * A store that can no longer be written, and when to try opening it again.
+ *
+ * LevelDB makes a failed write sticky: once a write, a memtable flush or a compaction meets an I/O error
+ * (a full disk, most often), the database keeps its first background error and fails every later write
+ * with it, for as long as it stays open (leveldb db_impl.cc, `bg_error_`; RocksDB has `DB::Resume()`,
+ * LevelDB has nothing like it). Reads keep working. So a mirror whose disk filled up once would stop
+ * for good, however much space the operator frees, until someone restarted it. The store instead
+ * notes the fault and reopens its databases (Store.recover), which LevelDB recovers from its log exactly
+ * as after a crash. Reopening needs room to write (the recovered memtable becomes a table, and a new
+ * manifest is written), and while it fails both databases stay closed and reads fail too; so it is tried
+ * only once the filesystem has REOPEN_MIN_FREE_BYTES available.
+ */
+import { statfs } from 'node:fs/promises';
+import { TlogwatchError } from '../errors.ts';
+
+/**
+ * Room to ask for before reopening: both databases' logs recovered into tables (LevelDB's 4 MiB write
+ * buffer each, twice over while the next one fills), their new manifests, and a follower's next batch
+ * (a few MB) with headroom for the compaction it triggers.
+ */
+export const REOPEN_MIN_FREE_BYTES = 64 * 2 ** 20;
+
+export interface WriteFault {
+  /** LevelDB's message, e.g. `IO error: …/000005.ldb: No space left on device`. */
+  message: string;
+  /** Unix seconds of the first failed write. */
+  at: number;
+  /** Reopen attempts since, and what the last one found. */
+  attempts: number;
+  lastAttempt?: string;
+}
+
+/** A LevelDB I/O error (classic-level's code for a `Status::IOError`), the kind that makes writes fail until reopened. */
+export function isLevelIoError(e: unknown): boolean {
+  for (let x: unknown = e, depth = 0; x && typeof x === 'object' && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
+    if ((x as { code?: unknown }).code === 'LEVEL_IO_ERROR') return true;
+  }
+  return false;
+}
+
+/** The error a write raises while the store cannot be written; transient: the round is retried once the store is back. */
+export function writeFailedError(fault: Readonly<WriteFault>, cause?: unknown): TlogwatchError {
+  const why = fault.lastAttempt ? `; ${fault.lastAttempt}` : '';
+  return new TlogwatchError(
+    'STORE_WRITE_FAILED',
+    `the store cannot be written (${fault.message}): tlogwatch reopens it once the disk has room, nothing committed is lost${why}`,
+    { kind: 'transient', data: { since: fault.at, attempts: fault.attempts }, ...(cause === undefined ? {} : { cause }) },
+  );
+}
+
+/** Bytes available to this process on the filesystem holding `dir`, or undefined when the platform cannot say. */
+export async function availableBytes(dir: string): Promise<number | undefined> {
+  try {
+    const s = await statfs(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+}

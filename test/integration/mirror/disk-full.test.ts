@@ -1,0 +1,136 @@
+/**
+ * A full disk, for real: the store lives on a small tmpfs mounted for the test, the simulator's log does
+ * not fit, and the filesystem is then grown (remount) as an operator freeing space would. LevelDB keeps
+ * failing writes after its first I/O error until it is reopened (src/store/write-fault.ts), so without
+ * the store's recovery the mirror would stay stuck after space came back.
+ *
+ * Mounting needs root (CAP_SYS_ADMIN), which CI's machine has; elsewhere the suite says why it skips.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/api/app.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { checkLog } from '../../../src/store/check.ts';
+import { fetchedSize } from '../../../src/store/codec.ts';
+import { expectStoreMatchesManifest, harness, type DataDirHooks, type Harness } from '../../helpers/mirror.ts';
+
+const ENTRIES = 12_000;
+
+function canMountTmpfs(): boolean {
+  const probe = mkdtempSync(join(tmpdir(), 'tlogwatch-mount-probe-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
+    execFileSync('umount', [probe], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmdirSync(probe);
+  }
+}
+
+const mountable = canMountTmpfs();
+if (!mountable) process.stderr.write('disk-full tests skipped: mounting a tmpfs needs root (CAP_SYS_ADMIN)\n');
+
+/** A tmpfs of `mib` MiB at the harness's data directory, unmounted after the store has closed. */
+function tmpfs(mib: number): DataDirHooks {
+  return {
+    setUp: (dir) => execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir]),
+    tearDown: (dir) => {
+      try {
+        execFileSync('umount', [dir], { stdio: 'ignore' });
+      } catch {
+        // not mounted (setUp failed): nothing to undo
+      }
+    },
+  };
+}
+
+const grow = (dir: string, mib: number) => execFileSync('mount', ['-o', `remount,size=${mib}m`, dir]);
+
+describe.skipIf(!mountable)('a full disk', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.cleanup();
+    h = undefined;
+  });
+
+  it('stops the mirror with a transient fault, keeps serving reads, and resumes by itself once there is room, losing nothing', async () => {
+    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full' }, { batchSize: 512 }, undefined, { dataDir: tmpfs(6) });
+    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+
+    // Until the disk fills: some batches commit, then a write fails.
+    let outcome = await h.follower.round();
+    for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await h.follower.round();
+    expect(outcome).toBe('transient-error');
+    expect(h.follower.transientFault?.code).toBe('STORE_WRITE_FAILED');
+    expect(h.follower.transientFault?.message).toMatch(/No space left on device/);
+    const fault = h.store.writeFault!;
+    expect(fault.message).toMatch(/^IO error: .*No space left on device/);
+
+    // What committed before the fault is intact and still readable (the databases stay open while the disk is full).
+    const fetched = Number(fetchedSize((await h.store.getLogState('sim'))!));
+    expect(fetched).toBeGreaterThan(0);
+    expect(fetched).toBeLessThan(ENTRIES);
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, fetched)).toBe(fetched);
+    const digestOfFirst = (await h.store.getEntry('sim', 0))!.record.entry.digests[0]!;
+    const search = await app.request(`/v1/search?digest=${digestOfFirst}`);
+    expect(search.status).toBe(200);
+    expect(((await search.json()) as { entries: unknown[] }).entries.length).toBeGreaterThan(0);
+
+    // Still full: the next round waits for room instead of closing the databases, and says so everywhere.
+    expect(await h.follower.round()).toBe('transient-error');
+    expect(h.store.writeFault?.lastAttempt).toMatch(/^waiting for room: \d+ MiB available at .*, reopening at 64 MiB$/);
+    expect((await h.store.getEntry('sim', 0))).toBeDefined();
+    const ready = await app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.stringify(await ready.json())).toMatch(/store: cannot be written since .*No space left on device.*waiting for room/);
+    expect(await (await app.request('/metrics')).text()).toMatch(/^tlogwatch_store_writable 0$/m);
+    const logs = (await (await app.request('/v1/logs')).json()) as Array<{ verifiedSize: number | null }>;
+    expect(logs[0]!.verifiedSize).toBeNull(); // no checkpoint was verified: the catch-up never reached one
+    expect(Number(fetchedSize((await h.store.getLogState('sim'))!))).toBe(fetched); // nothing advanced
+
+    // The operator frees space: the store reopens, and the mirror catches up to the checkpoint.
+    grow(h.dataDir, 256);
+    outcome = await h.follower.round();
+    expect(h.store.writeFault).toBeUndefined();
+    for (let i = 0; i < 200 && outcome !== 'unchanged'; i++) outcome = await h.follower.round();
+    expect(outcome).toBe('unchanged');
+    expect(h.follower.transientFault).toBeUndefined();
+    const after = (await h.store.getLogState('sim'))!;
+    expect(Number(after.verified?.size)).toBe(ENTRIES);
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim')).toBe(ENTRIES);
+    const check = await checkLog(h.store, 'sim');
+    expect(check.problems).toEqual([]);
+    expect((await app.request('/readyz')).status).toBe(200);
+    expect(await (await app.request('/metrics')).text()).toMatch(/^tlogwatch_store_writable 1$/m);
+  }, 120_000);
+});
+
+describe('while the store is closed (a reopen after a write fault that has not succeeded yet)', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.cleanup();
+    h = undefined;
+  });
+
+  it('reads answer 503 STORE_UNAVAILABLE, /readyz says why, /metrics still answers', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'store-closed' });
+    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    while ((await h.follower.round()) !== 'unchanged');
+    const digest = (await h.store.getEntry('sim', 0))!.record.entry.digests[0]!;
+    expect((await app.request(`/v1/search?digest=${digest}`)).status).toBe(200);
+    await h.store.close();
+    const r = await app.request(`/v1/search?digest=${digest}`);
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({ error: { code: 'STORE_UNAVAILABLE', message: 'the store is unavailable: a write failed and tlogwatch is reopening it; try again shortly' } });
+    expect((await app.request('/v1/entries/sim/0')).status).toBe(503);
+    const ready = await app.request('/readyz');
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { problems: string[] }).problems).toContain('store: not open');
+    expect((await app.request('/metrics')).status).toBe(200);
+  });
+});

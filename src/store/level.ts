@@ -23,6 +23,15 @@ export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as c
 export const MAIN_DB_OPTIONS = { ...LEVEL_OPTIONS, compression: false } as const;
 export const ENTRIES_DB_OPTIONS = LEVEL_OPTIONS;
 
+/** LevelDB's message of an I/O error (`IO error: <file>: No space left on device`) in `e` or its causes, if any. */
+export function ioErrorMessage(e: unknown): string | undefined {
+  for (let x: unknown = e, depth = 0; x && typeof x === 'object' && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
+    const m = (x as { message?: unknown }).message;
+    if ((x as { code?: unknown }).code === 'LEVEL_IO_ERROR' && typeof m === 'string') return m.slice(0, 300);
+  }
+  return undefined;
+}
+
 /** Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do. */
 export async function openLevel(dir: string, store: string, options: typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS): Promise<Level<Uint8Array, Uint8Array>> {
   const db = new Level<Uint8Array, Uint8Array>(dir, options);
@@ -32,6 +41,13 @@ export async function openLevel(dir: string, store: string, options: typeof MAIN
     // LevelDB's LOCK file: another process (a running `tlogwatch serve`) has the store open.
     if ((e as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
       throw new TlogwatchError('STORE_LOCKED', `the store at ${store} is in use by another process (a running tlogwatch serve?)`, { kind: 'fatal', cause: e });
+    }
+    // An I/O error (LevelDB writes when it opens: the recovered log becomes a table, a new manifest): say
+    // which, and what to do, rather than suggesting corruption.
+    const io = ioErrorMessage(e);
+    if (io !== undefined) {
+      const hint = /No space left on device|Disk quota exceeded/.test(io) ? 'free space on its volume and start again' : 'check the volume it is on';
+      throw new TlogwatchError('STORE_UNAVAILABLE', `cannot open the store at ${store}: ${io}: ${hint}`, { kind: 'fatal', cause: e });
     }
     throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
   }

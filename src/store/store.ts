@@ -27,9 +27,9 @@ import { decodeEntryValue, entryValueBody } from './entry-value.ts';
 import { CommitBuilder } from './commit-builder.ts';
 import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
-import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
+import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
-import { availableBytes, isLevelIoError, REOPEN_MIN_FREE_BYTES, writeFailedError, type WriteFault } from './write-fault.ts';
+import { availableBytes, REOPEN_MIN_FREE_BYTES, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
@@ -275,7 +275,7 @@ export class Store {
     try {
       await f();
     } catch (e) {
-      if (!isLevelIoError(e)) throw e;
+      if (ioErrorMessage(e) === undefined) throw e;
       this.#fault ??= { message: ioMessage(e), at: Math.floor(Date.now() / 1000), attempts: 0 };
       throw writeFailedError(this.#fault, e);
     }
@@ -576,13 +576,9 @@ async function moveEntryValues(db: Level<Uint8Array, Uint8Array>, entryDb: Level
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;
 
-/** LevelDB's own message (`IO error: <file>: No space left on device`), from classic-level's error or its cause. */
+/** LevelDB's own message (`IO error: <file>: No space left on device`), else the error's. */
 function ioMessage(e: unknown): string {
-  for (let x: unknown = e, depth = 0; x && typeof x === 'object' && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
-    const m = (x as { message?: unknown }).message;
-    if ((x as { code?: unknown }).code === 'LEVEL_IO_ERROR' && typeof m === 'string' && m.startsWith('IO error')) return m.slice(0, 300);
-  }
-  return (e instanceof Error ? e.message : String(e)).slice(0, 300);
+  return ioErrorMessage(e) ?? (e instanceof Error ? e.message : String(e)).slice(0, 300);
 }
 
 export function openStore(dir: string, opts: { indexMode?: IndexMode } = {}): Promise<Store> {

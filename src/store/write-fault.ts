@@ -31,14 +31,6 @@ export interface WriteFault {
   lastAttempt?: string;
 }
 
-/** A LevelDB I/O error (classic-level's code for a `Status::IOError`), the kind that makes writes fail until reopened. */
-export function isLevelIoError(e: unknown): boolean {
-  for (let x: unknown = e, depth = 0; x && typeof x === 'object' && depth < 4; x = (x as { cause?: unknown }).cause, depth++) {
-    if ((x as { code?: unknown }).code === 'LEVEL_IO_ERROR') return true;
-  }
-  return false;
-}
-
 /** The error a write raises while the store cannot be written; transient: the round is retried once the store is back. */
 export function writeFailedError(fault: Readonly<WriteFault>, cause?: unknown): TlogwatchError {
   const why = fault.lastAttempt ? `; ${fault.lastAttempt}` : '';

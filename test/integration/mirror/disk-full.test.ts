@@ -15,6 +15,7 @@ import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { fetchedSize } from '../../../src/store/codec.ts';
+import { Store } from '../../../src/store/store.ts';
 import { expectStoreMatchesManifest, harness, type DataDirHooks, type Harness } from '../../helpers/mirror.ts';
 
 const ENTRIES = 12_000;
@@ -107,6 +108,30 @@ describe.skipIf(!mountable)('a full disk', () => {
     expect(check.problems).toEqual([]);
     expect((await app.request('/readyz')).status).toBe(200);
     expect(await (await app.request('/metrics')).text()).toMatch(/^tlogwatch_store_writable 1$/m);
+  }, 120_000);
+
+  it('a store that cannot be opened for lack of room says so (not "corrupt"), and opens intact once there is room', async () => {
+    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full-restart' }, { batchSize: 512 }, undefined, { dataDir: tmpfs(6) });
+    let outcome = await h.follower.round();
+    for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await h.follower.round();
+    expect(h.store.writeFault).toBeDefined();
+    const fetched = Number(fetchedSize((await h.store.getLogState('sim'))!));
+    await h.store.close();
+    // Opening writes (the logs become tables): on the full disk it fails, naming the cause and the remedy.
+    await expect(Store.open(h.storeDir)).rejects.toMatchObject({
+      code: 'STORE_UNAVAILABLE',
+      kind: 'fatal',
+      message: expect.stringMatching(/^cannot open the store at .*: IO error: .*No space left on device: free space on its volume and start again$/),
+    });
+    grow(h.dataDir, 256);
+    const reopened = await Store.open(h.storeDir);
+    try {
+      expect(Number(fetchedSize((await reopened.getLogState('sim'))!))).toBe(fetched);
+      expect(await expectStoreMatchesManifest(reopened, h.sim, 'sim', 0, fetched)).toBe(fetched);
+      expect((await checkLog(reopened, 'sim')).problems).toEqual([]);
+    } finally {
+      await reopened.close();
+    }
   }, 120_000);
 });
 

@@ -6,51 +6,19 @@
  *
  * Mounting needs root (CAP_SYS_ADMIN), which CI's machine has; elsewhere the suite says why it skips.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { fetchedSize } from '../../../src/store/codec.ts';
 import { Store } from '../../../src/store/store.ts';
-import { expectStoreMatchesManifest, harness, type DataDirHooks, type Harness } from '../../helpers/mirror.ts';
+import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
+import { canMountTmpfs, growTmpfs, tmpfsDataDir } from '../../helpers/tmpfs.ts';
 
 const ENTRIES = 12_000;
 
-function canMountTmpfs(): boolean {
-  const probe = mkdtempSync(join(tmpdir(), 'tlogwatch-mount-probe-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', probe], { stdio: 'ignore' });
-    execFileSync('umount', [probe], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  } finally {
-    rmdirSync(probe);
-  }
-}
-
 const mountable = canMountTmpfs();
 if (!mountable) process.stderr.write('disk-full tests skipped: mounting a tmpfs needs root (CAP_SYS_ADMIN)\n');
-
-/** A tmpfs of `mib` MiB at the harness's data directory, unmounted after the store has closed. */
-function tmpfs(mib: number): DataDirHooks {
-  return {
-    setUp: (dir) => execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', dir]),
-    tearDown: (dir) => {
-      try {
-        execFileSync('umount', [dir], { stdio: 'ignore' });
-      } catch {
-        // not mounted (setUp failed): nothing to undo
-      }
-    },
-  };
-}
-
-const grow = (dir: string, mib: number) => execFileSync('mount', ['-o', `remount,size=${mib}m`, dir]);
 
 describe.skipIf(!mountable)('a full disk', () => {
   let h: Harness | undefined;
@@ -60,7 +28,7 @@ describe.skipIf(!mountable)('a full disk', () => {
   });
 
   it('stops the mirror with a transient fault, keeps serving reads, and resumes by itself once there is room, losing nothing', async () => {
-    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full' }, { batchSize: 512 }, undefined, { dataDir: tmpfs(6) });
+    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full' }, { batchSize: 512 }, undefined, { dataDir: tmpfsDataDir(6) });
     const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
 
     // Until the disk fills: some batches commit, then a write fails.
@@ -95,7 +63,7 @@ describe.skipIf(!mountable)('a full disk', () => {
     expect(Number(fetchedSize((await h.store.getLogState('sim'))!))).toBe(fetched); // nothing advanced
 
     // The operator frees space: the store reopens, and the mirror catches up to the checkpoint.
-    grow(h.dataDir, 256);
+    growTmpfs(h.dataDir, 256);
     outcome = await h.follower.round();
     expect(h.store.writeFault).toBeUndefined();
     for (let i = 0; i < 200 && outcome !== 'unchanged'; i++) outcome = await h.follower.round();
@@ -111,7 +79,7 @@ describe.skipIf(!mountable)('a full disk', () => {
   }, 120_000);
 
   it('a store that cannot be opened for lack of room says so (not "corrupt"), and opens intact once there is room', async () => {
-    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full-restart' }, { batchSize: 512 }, undefined, { dataDir: tmpfs(6) });
+    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full-restart' }, { batchSize: 512 }, undefined, { dataDir: tmpfsDataDir(6) });
     let outcome = await h.follower.round();
     for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await h.follower.round();
     expect(h.store.writeFault).toBeDefined();
@@ -123,7 +91,7 @@ describe.skipIf(!mountable)('a full disk', () => {
       kind: 'fatal',
       message: expect.stringMatching(/^cannot open the store at .*: IO error: .*No space left on device: free space on its volume and start again$/),
     });
-    grow(h.dataDir, 256);
+    growTmpfs(h.dataDir, 256);
     const reopened = await Store.open(h.storeDir);
     try {
       expect(Number(fetchedSize((await reopened.getLogState('sim'))!))).toBe(fetched);

@@ -31,6 +31,8 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     outboxPending: new Gauge({ name: 'tlogwatch_notification_outbox_pending', help: 'Notifications waiting in the durable outbox.', labelNames: ['channel'], registers: r }),
     httpRequestDuration: new Histogram({ name: 'tlogwatch_http_request_duration_seconds', help: 'API request duration by route, method and status.', labelNames: ['route', 'method', 'status'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
     storeBytes: new Gauge({ name: 'tlogwatch_store_bytes', help: 'Approximate size of the LevelDB store on disk.', registers: r }),
+    storeVolumeAvailable: new Gauge({ name: 'tlogwatch_store_volume_available_bytes', help: 'Bytes available to tlogwatch on the filesystem holding the store.', registers: r }),
+    storeVolumeSize: new Gauge({ name: 'tlogwatch_store_volume_size_bytes', help: 'Size of the filesystem holding the store.', registers: r }),
     storeWritable: new Gauge({ name: 'tlogwatch_store_writable', help: '1 while the store accepts writes; 0 after a write failed with an I/O error (a full disk) until tlogwatch has reopened it.', registers: r }),
     jobRuns: new Counter({ name: 'tlogwatch_job_runs_total', help: 'Scheduled job runs by task (the scheduled job) and result.', labelNames: ['task', 'result'], registers: r }),
     buildInfo: new Gauge({

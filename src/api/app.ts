@@ -144,6 +144,11 @@ export function createApp(o: ApiOptions): Hono {
     // A store that is being reopened cannot say its size; the scrape still answers, with the last one.
     await store.approximateSize().then((n) => metrics.storeBytes.set(n), () => undefined);
     metrics.storeWritable.set(store.writeFault ? 0 : 1);
+    const volume = await store.volume();
+    if (volume) {
+      metrics.storeVolumeAvailable.set(volume.available);
+      metrics.storeVolumeSize.set(volume.size);
+    }
     await o.beforeMetrics?.();
     return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });

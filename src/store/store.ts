@@ -29,7 +29,7 @@ import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
 import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
-import { availableBytes, REOPEN_MIN_FREE_BYTES, writeFailedError, type WriteFault } from './write-fault.ts';
+import { REOPEN_MIN_FREE_BYTES, volumeOf, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
   decodeJson,
@@ -214,6 +214,11 @@ export class Store {
     await this.#db.close();
   }
 
+  /** The filesystem the store is on (its size and what is available), for the metrics; undefined where the platform cannot say. */
+  volume(): Promise<{ size: number; available: number } | undefined> {
+    return volumeOf(this.#dir);
+  }
+
   /** Both databases are open (false after close, and while a reopen after a write fault has not succeeded). */
   get isOpen(): boolean {
     return this.#db.status === 'open' && this.#entryDb.status === 'open';
@@ -237,7 +242,7 @@ export class Store {
 
   async #reopen(fault: WriteFault): Promise<boolean> {
     fault.attempts++;
-    const free = await availableBytes(this.#dir);
+    const free = (await volumeOf(this.#dir))?.available;
     if (free !== undefined && free < REOPEN_MIN_FREE_BYTES) {
       fault.lastAttempt = `waiting for room: ${mib(free)} available at ${this.#dir}, reopening at ${mib(REOPEN_MIN_FREE_BYTES)}`;
       return false;

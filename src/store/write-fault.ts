@@ -41,11 +41,11 @@ export function writeFailedError(fault: Readonly<WriteFault>, cause?: unknown): 
   );
 }
 
-/** Bytes available to this process on the filesystem holding `dir`, or undefined when the platform cannot say. */
-export async function availableBytes(dir: string): Promise<number | undefined> {
+/** The filesystem holding `dir`: its size and the bytes available to this process, or undefined when the platform cannot say. */
+export async function volumeOf(dir: string): Promise<{ size: number; available: number } | undefined> {
   try {
     const s = await statfs(dir);
-    return s.bavail * s.bsize;
+    return { size: s.blocks * s.bsize, available: s.bavail * s.bsize };
   } catch {
     return undefined;
   }

@@ -49,8 +49,8 @@ describe.skipIf(!mountable)('tlogwatch serve on a disk that fills up', () => {
     let err = '';
     let querying = true;
     let clients: Promise<unknown> = Promise.resolve();
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     try {
       for (let i = 0; i < 300 && !/listening (\S+)/.test(out); i++) await sleep(100);
       const url = /listening (\S+)/.exec(out)![1]!;

@@ -62,7 +62,7 @@ describe.skipIf(!amtool)('amtool', () => {
 });
 
 describe('alert rules', () => {
-  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written', () => {
+  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
         'TlogwatchCriticalFindingOpen',
@@ -75,6 +75,7 @@ describe('alert rules', () => {
         'TlogwatchNotificationsFailing',
         'TlogwatchScheduledJobFailing',
         'TlogwatchStoreNotWritable',
+        'TlogwatchStoreVolumeFillingUp',
         'TlogwatchUpstreamErrors',
       ].sort(),
     );

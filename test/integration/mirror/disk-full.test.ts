@@ -57,7 +57,11 @@ describe.skipIf(!mountable)('a full disk', () => {
     const ready = await app.request('/readyz');
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toMatch(/store: cannot be written since .*No space left on device.*waiting for room/);
-    expect(await (await app.request('/metrics')).text()).toMatch(/^tlogwatch_store_writable 0$/m);
+    const scraped = await (await app.request('/metrics')).text();
+    expect(scraped).toMatch(/^tlogwatch_store_writable 0$/m);
+    // The volume as statfs sees it: the 6 MiB tmpfs, (nearly) nothing available.
+    expect(Number(/^tlogwatch_store_volume_size_bytes (\d+)$/m.exec(scraped)?.[1])).toBe(6 * 2 ** 20);
+    expect(Number(/^tlogwatch_store_volume_available_bytes (\d+)$/m.exec(scraped)?.[1])).toBeLessThan(2 ** 20);
     const logs = (await (await app.request('/v1/logs')).json()) as Array<{ verifiedSize: number | null }>;
     expect(logs[0]!.verifiedSize).toBeNull(); // no checkpoint was verified: the catch-up never reached one
     expect(Number(fetchedSize((await h.store.getLogState('sim'))!))).toBe(fetched); // nothing advanced

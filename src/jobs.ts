@@ -43,10 +43,28 @@ const REVERIFY_WINDOW = 4096;
 const cursors = new Map<string, number>();
 
 /** Re-hashes the next window of a log's stored bodies against its stored level-0 hashes and checks the root. */
-export async function reverifyLog(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[] }> {
+export async function reverifyLog(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; skipped?: string }> {
+  // A store that cannot be written gets closed and reopened (store/write-fault.ts): reads failing then are
+  // not damage. If that happens during the window, nothing it found counts and it is checked again later.
+  const steady = ctx.store.steadySince();
+  const skipped = { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
+  if (!steady()) return skipped;
+  try {
+    const { next, ...r } = await reverifyWindow(ctx, log);
+    if (!steady()) return skipped;
+    cursors.set(log, next);
+    return r;
+  } catch (e) {
+    if (!steady()) return skipped;
+    throw e;
+  }
+}
+
+/** One window of reverifyLog, and where the next one starts. */
+async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; next: number }> {
   const { store } = ctx;
   const state = await store.getLogState(log);
-  if (!state?.verified) return { checked: 0, problems: [] };
+  if (!state?.verified) return { checked: 0, problems: [], next: 0 };
   const offset = Number(state.shard?.offset ?? 0n);
   const first = Math.max(Number(state.startIndex), offset);
   const end = offset + Number(state.verified.size);
@@ -67,7 +85,6 @@ export async function reverifyLog(ctx: JobContext, log: string): Promise<{ check
     if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
     checked++;
   }
-  cursors.set(log, to >= end ? first : to);
   // The root needs the tree from its first leaf (a later Rekor v1 tree always is; the first one once started or backfilled there).
   if ((state.shard?.seq ?? 0) > 0 || localStartIndex(state) === 0n) {
     const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
@@ -76,7 +93,7 @@ export async function reverifyLog(ctx: JobContext, log: string): Promise<{ check
     });
     if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
   }
-  return { checked, problems };
+  return { checked, problems, next: to >= end ? first : to };
 }
 
 async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Promise<void> {
@@ -101,6 +118,10 @@ export async function reverify(ctx: JobContext): Promise<void> {
   const now = Math.floor((ctx.now ?? Date.now)() / 1000);
   for (const log of ctx.logNames) {
     const r = await reverifyLog(ctx, log);
+    if (r.skipped) {
+      ctx.logger.info({ job: 'reverify', log, reason: r.skipped }, 'reverify window skipped');
+      continue;
+    }
     ctx.logger.info({ job: 'reverify', log, checked: r.checked, problems: r.problems.length }, 'reverify window done');
     if (r.problems.length === 0) continue;
     const more = r.problems.length > 3 ? ` (+${r.problems.length - 3} more)` : '';
@@ -145,7 +166,16 @@ export async function checkRetiredShards(ctx: JobContext, log: string): Promise<
 export async function retiredShards(ctx: JobContext): Promise<void> {
   const now = Math.floor((ctx.now ?? Date.now)() / 1000);
   for (const log of ctx.logNames) {
-    const problems = await checkRetiredShards(ctx, log);
+    // As reverifyLog: what a store reopened or closed during the check could not read is not damage.
+    const steady = ctx.store.steadySince();
+    const problems = await checkRetiredShards(ctx, log).catch((e: unknown) => {
+      if (steady()) throw e;
+      return [];
+    });
+    if (!steady()) {
+      ctx.logger.info({ job: 'retiredShards', log }, 'retired shards check skipped: the store could not be written or was reopened during it');
+      continue;
+    }
     if (problems.length === 0) continue;
     await raiseStoreIntegrity(ctx, log, `retired:${now}`, `retired shards of ${log} are incomplete: ${problems.slice(0, 3).join('; ')}`, problems, now);
   }

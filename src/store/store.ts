@@ -110,6 +110,7 @@ export class Store {
   readonly #dir: string;
   #fault: WriteFault | undefined;
   #recovering: Promise<boolean> | undefined;
+  #reopens = 0;
   readonly indexMode: IndexMode;
   private readonly logIds = new Map<string, number>();
   private readonly logNames = new Map<number, string>();
@@ -224,6 +225,15 @@ export class Store {
     return this.#db.status === 'open' && this.#entryDb.status === 'open';
   }
 
+  /**
+   * Whether reads made since this was called all met the same open store, with no write fault: checks that
+   * read a lot (re-verification) use it to tell a store that changed under them from one that is damaged.
+   */
+  steadySince(): () => boolean {
+    const reopens = this.#reopens;
+    return () => this.#reopens === reopens && this.#fault === undefined && this.isOpen;
+  }
+
   /** Set from the first write that failed with an I/O error until `recover` has reopened the store (write-fault.ts). */
   get writeFault(): Readonly<WriteFault> | undefined {
     return this.#fault;
@@ -267,6 +277,7 @@ export class Store {
     }
     this.#db = db;
     this.#entryDb = entryDb;
+    this.#reopens++;
     this.cursors = new ReverseKeyCursors(db);
     this.stateGeneration++;
     this.stateCache.clear();

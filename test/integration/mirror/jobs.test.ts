@@ -5,6 +5,7 @@ import { checkRetiredShards, dailyDigest, retiredShards, reverify, reverifyLog, 
 import { createLogger } from '../../../src/logger.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { entryKey, nodeKey } from '../../../src/store/keys.ts';
+import { Store } from '../../../src/store/store.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
@@ -30,6 +31,36 @@ describe('jobs', () => {
     expect(f).toMatchObject({ rule: 'store-integrity', severity: 'critical' });
     expect(f!.message).toMatch(/entry 5: body hashes to/);
     expect(f!.message).toMatch(/stored tree gives root/);
+  });
+
+  it('reverify raises nothing when the store closes under it (a reopen after a write fault), and re-verifies clean once opened again', async () => {
+    h = await harness({ api: 'tiles', entries: 700, seed: 'jobs-closed' });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
+    const findings = new FindingsRepo(h.store);
+    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/nonexistent' };
+    // The store's databases close while the window is being read (as Store.recover closes them to reopen).
+    const store = h.store;
+    const hashReader = store.hashReader.bind(store);
+    let reads = 0;
+    store.hashReader = (log, tree) => {
+      const read = hashReader(log, tree);
+      return async (nodes) => {
+        if (++reads === 300) await store.close();
+        return read(nodes);
+      };
+    };
+    const r = await reverifyLog(ctx, 'sim');
+    expect(r).toMatchObject({ checked: 0, problems: [], skipped: expect.stringMatching(/checked again next time/) });
+    await reverify(ctx); // a closed store: skipped again, no finding and no error
+    // Opened again, the store holds no finding and re-verifies clean.
+    const reopened = await Store.open(h.storeDir);
+    try {
+      const again: JobContext = { ...ctx, store: reopened, findings: new FindingsRepo(reopened) };
+      expect((await again.findings.list({ limit: 10 })).findings).toEqual([]);
+      expect(await reverifyLog(again, 'sim')).toEqual({ checked: 700, problems: [] });
+    } finally {
+      await reopened.close();
+    }
   });
 
   it('retired shards: complete trees pass; a lost entry of a finished tree is reported', async () => {

@@ -119,6 +119,8 @@ export class Store {
   private stateGeneration = 0;
   /** Open iterators for index scans, closed on every state write (key-cursors.ts). */
   private cursors: ReverseKeyCursors;
+  /** The reopen count when each builder was made (#checkBuiltSinceReopen). */
+  private readonly builtAt = new WeakMap<CommitBuilder, number>();
   /** Each builder's entry values' write, once writeValues has started it. */
   private readonly valuesWrites = new WeakMap<CommitBuilder, Promise<void>>();
 
@@ -390,7 +392,21 @@ export class Store {
    */
   async builder(state: Readonly<LogState>, opts: { values?: PackedPuts; ops?: PackedPuts; isWatched?: (e: Entry) => boolean } = {}): Promise<CommitBuilder> {
     const id = await this.logId(state.name);
-    return new CommitBuilder(state.name, id, state.type, this.indexMode, opts.values ?? new PackedPuts(), opts.ops ?? new PackedPuts(), opts.isWatched);
+    const b = new CommitBuilder(state.name, id, state.type, this.indexMode, opts.values ?? new PackedPuts(), opts.ops ?? new PackedPuts(), opts.isWatched);
+    this.builtAt.set(b, this.#reopens);
+    return b;
+  }
+
+  /**
+   * A batch prepared before the store was reopened must not commit after it: its values may have been
+   * written to the old databases, and the reopen dropped them as uncommitted (dropUncommittedEntries), so
+   * its commit would advance the state over entries that are not there. Another log's follower can be
+   * between its values and its commit when one follower's round reopens the store.
+   */
+  #checkBuiltSinceReopen(b: CommitBuilder): void {
+    if (this.builtAt.get(b) !== this.#reopens) {
+      throw new TlogwatchError('STORE_UNAVAILABLE', `the store was reopened after a write fault while a batch of ${b.log} was being written; the batch is fetched again`, { kind: 'transient' });
+    }
   }
 
   /**
@@ -402,6 +418,7 @@ export class Store {
   writeValues(b: CommitBuilder): Promise<void> {
     let written = this.valuesWrites.get(b);
     if (!written) {
+      this.#checkBuiltSinceReopen(b);
       // An array batch: a batch's values are megabytes, which a chained batch would hold until V8's next full collection (level.ts).
       written = b.values.length > 0 ? this.#write(() => writeArrayBatch(this.#entryDb, b.values, { sync: true })) : Promise.resolve();
       written.catch(() => undefined); // awaited by commitPrepared; not unhandled meanwhile
@@ -422,6 +439,7 @@ export class Store {
     if (input.checkpoint) ops.put(checkpointKey(b.id, tree, input.checkpoint.size), encodeJson(input.checkpoint));
     ops.put(key(Bucket.LOG_STATE, u16(b.id)), encodeJson(state));
     await this.writeValues(b);
+    this.#checkBuiltSinceReopen(b);
     await this.writeState(ops, input.extraOps);
   }
 

@@ -66,10 +66,16 @@ describe.skipIf(!mountable)('a full disk', () => {
     expect(logs[0]!.verifiedSize).toBeNull(); // no checkpoint was verified: the catch-up never reached one
     expect(Number(fetchedSize((await h.store.getLogState('sim'))!))).toBe(fetched); // nothing advanced
 
+    // A batch prepared before the reopen (as another log's follower may hold one) must not commit after it.
+    const stateBefore = (await h.store.getLogState('sim'))!;
+    const prepared = await h.store.builder(stateBefore);
+    await h.store.writeValues(prepared); // its values' write done (here: none) before the reopen
+
     // The operator frees space: the store reopens, and the mirror catches up to the checkpoint.
     growTmpfs(h.dataDir, 256);
     outcome = await h.follower.round();
     expect(h.store.writeFault).toBeUndefined();
+    await expect(h.store.commitPrepared(prepared, { nodes: [], state: stateBefore })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', kind: 'transient' });
     for (let i = 0; i < 200 && outcome !== 'unchanged'; i++) outcome = await h.follower.round();
     expect(outcome).toBe('unchanged');
     expect(h.follower.transientFault).toBeUndefined();

@@ -33,10 +33,10 @@ export function ioErrorMessage(e: unknown): string | undefined {
 }
 
 /** Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do. */
-export async function openLevel(dir: string, store: string, options: typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS): Promise<Level<Uint8Array, Uint8Array>> {
+export async function openLevel(dir: string, store: string, options: typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS, open: { createIfMissing?: boolean } = {}): Promise<Level<Uint8Array, Uint8Array>> {
   const db = new Level<Uint8Array, Uint8Array>(dir, options);
   try {
-    await db.open();
+    await db.open({ createIfMissing: open.createIfMissing ?? true });
   } catch (e) {
     // LevelDB's LOCK file: another process (a running `tlogwatch serve`) has the store open.
     if ((e as { cause?: { code?: unknown } }).cause?.code === 'LEVEL_LOCKED') {
@@ -49,7 +49,9 @@ export async function openLevel(dir: string, store: string, options: typeof MAIN
       const hint = /No space left on device|Disk quota exceeded/.test(io) ? 'free space on its volume and start again' : 'check the volume it is on';
       throw new TlogwatchError('STORE_UNAVAILABLE', `cannot open the store at ${store}: ${io}: ${hint}`, { kind: 'fatal', cause: e });
     }
-    throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${(e as Error).message} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
+    // abstract-level says "Database failed to open"; LevelDB's reason is its cause.
+    const why = [(e as Error).message, ((e as Error).cause as Error | undefined)?.message].filter(Boolean).join(': ');
+    throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${why} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
   }
   return db;
 }

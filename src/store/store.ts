@@ -267,8 +267,9 @@ export class Store {
     let db: Level<Uint8Array, Uint8Array> | undefined;
     let entryDb: Level<Uint8Array, Uint8Array> | undefined;
     try {
-      db = await openLevel(this.#dir, this.#dir, MAIN_DB_OPTIONS);
-      entryDb = await openLevel(join(this.#dir, ENTRIES_DIR), this.#dir, ENTRIES_DB_OPTIONS);
+      // The same store again, never a new empty one where it was (a directory removed under the daemon).
+      db = await openLevel(this.#dir, this.#dir, MAIN_DB_OPTIONS, { createIfMissing: false });
+      entryDb = await openLevel(join(this.#dir, ENTRIES_DIR), this.#dir, ENTRIES_DB_OPTIONS, { createIfMissing: false });
       // Values written beyond a state before the fault: dropped, as at open, before any writer sees the new handles.
       await this.dropUncommittedEntries(db, entryDb);
     } catch (e) {

@@ -6,6 +6,8 @@
  *
  * Mounting needs root (CAP_SYS_ADMIN), which CI's machine has; elsewhere the suite says why it skips.
  */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -86,6 +88,19 @@ describe.skipIf(!mountable)('a full disk', () => {
     expect(check.problems).toEqual([]);
     expect((await app.request('/readyz')).status).toBe(200);
     expect(await (await app.request('/metrics')).text()).toMatch(/^tlogwatch_store_writable 1$/m);
+  }, 120_000);
+
+  it('reopens the same store or none: a store directory removed meanwhile is not silently recreated empty', async () => {
+    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full-removed' }, { batchSize: 512 }, undefined, { dataDir: tmpfsDataDir(6) });
+    let outcome = await h.follower.round();
+    for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await h.follower.round();
+    expect(h.store.writeFault).toBeDefined();
+    for (const f of readdirSync(h.storeDir)) rmSync(join(h.storeDir, f), { recursive: true, force: true });
+    growTmpfs(h.dataDir, 256);
+    expect(await h.follower.round()).toBe('transient-error');
+    expect(h.store.writeFault?.lastAttempt).toMatch(/^reopening failed: cannot open the store at .*does not exist \(create_if_missing is false\)/);
+    expect(h.store.isOpen).toBe(false);
+    expect(readdirSync(h.storeDir)).not.toContain('CURRENT'); // no database was created (LevelDB leaves only its LOCK and LOG)
   }, 120_000);
 
   it('a store that cannot be opened for lack of room says so (not "corrupt"), and opens intact once there is room', async () => {

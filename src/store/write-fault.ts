@@ -36,7 +36,7 @@ export function writeFailedError(fault: Readonly<WriteFault>, cause?: unknown): 
   const why = fault.lastAttempt ? `; ${fault.lastAttempt}` : '';
   return new TlogwatchError(
     'STORE_WRITE_FAILED',
-    `the store cannot be written (${fault.message}): tlogwatch reopens it once the disk has room, nothing committed is lost${why}`,
+    `the store cannot be written (${fault.message}); nothing committed is lost, and a running daemon reopens the store once its volume has room${why}`,
     { kind: 'transient', data: { since: fault.at, attempts: fault.attempts }, ...(cause === undefined ? {} : { cause }) },
   );
 }

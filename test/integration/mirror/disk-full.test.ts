@@ -29,8 +29,8 @@ describe.skipIf(!mountable)('a full disk', () => {
     h = undefined;
   });
 
-  it('stops the mirror with a transient fault, keeps serving reads, and resumes by itself once there is room, losing nothing', async () => {
-    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full' }, { batchSize: 512 }, undefined, { dataDir: tmpfsDataDir(6) });
+  it.each(['tiles', 'v1'] as const)('%s: stops the mirror with a transient fault, keeps serving reads, and resumes by itself once there is room, losing nothing', async (api) => {
+    h = await harness({ api, entries: ENTRIES, seed: `disk-full-${api}` }, { batchSize: api === 'v1' ? 100 : 512 }, undefined, { dataDir: tmpfsDataDir(6) });
     const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
 
     // Until the disk fills: some batches commit, then a write fails.

@@ -120,7 +120,7 @@ async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metric
     if (!f) continue;
     setLogState(metrics, name, 'stalled');
     if (await findings.has(f.id)) continue;
-    await store.db.batch(write(f));
+    await store.writeOps(write(f));
     metrics.findings.inc({ rule: f.rule, severity: f.severity });
     logger.warn({ log: name, finding: f.id }, f.message);
   }

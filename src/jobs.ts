@@ -110,7 +110,7 @@ async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Pr
 /** A critical `store-integrity` finding: the store no longer holds what the mirror verified. */
 async function raiseStoreIntegrity(ctx: JobContext, log: string, episode: string, message: string, problems: string[], now: number): Promise<void> {
   const f: Finding = { id: findingId('store-integrity', log, episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', message, log, firstSeen: now, status: 'open', evidence: { problems } };
-  await ctx.store.db.batch(ctx.write(f));
+  await ctx.store.writeOps(ctx.write(f));
   ctx.metrics.findings.inc({ rule: f.rule, severity: f.severity });
 }
 
@@ -200,7 +200,7 @@ export async function dailyDigest(ctx: JobContext): Promise<void> {
     evidence: { findings: real.slice(0, 50).map((x) => ({ id: x.id, rule: x.rule, severity: x.severity, log: x.log, index: x.index, status: x.status })) },
   };
   if (await ctx.findings.has(f.id)) return;
-  await ctx.store.db.batch(ctx.write(f));
+  await ctx.store.writeOps(ctx.write(f));
 }
 
 export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<void> }> {

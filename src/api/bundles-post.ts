@@ -118,7 +118,7 @@ export function bundleIntakeRoutes(app: Hono, h: ApiHelpers, x: BundleIntake): v
       results.push(r.outcome);
       ops.push(...r.ops);
     }
-    if (ops.length) await x.store.db.batch(ops);
+    await x.store.writeOps(ops);
     const split = results.some((r) => r.status === 'split-view');
     return c.json({ results }, split ? 409 : 200);
   });

@@ -49,10 +49,10 @@ export class Outbox {
   }
 
   async delivered(row: OutboxRow): Promise<void> {
-    await this.#store.db.del(rowKey(row.channel, row.findingId));
+    await this.#store.writeOps([{ type: 'del', key: rowKey(row.channel, row.findingId) }]);
   }
 
   async failed(row: OutboxRow, error: string, nextAt: number): Promise<void> {
-    await this.#store.db.put(rowKey(row.channel, row.findingId), Buffer.from(JSON.stringify({ attempts: row.attempts + 1, nextAt, lastError: error.slice(0, 500) })));
+    await this.#store.writeOps([{ type: 'put', key: rowKey(row.channel, row.findingId), value: Buffer.from(JSON.stringify({ attempts: row.attempts + 1, nextAt, lastError: error.slice(0, 500) })) }]);
   }
 }

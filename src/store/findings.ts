@@ -76,7 +76,7 @@ export class FindingsRepo {
     const f = await this.get(id);
     if (!f) throw new TlogwatchError('API_NOT_FOUND', `no finding ${id}`);
     const updated: Finding = { ...f, status, statusReason: reason, statusAt: at };
-    await this.#store.db.put(key(Bucket.FINDING, idBytes(id)), Buffer.from(JSON.stringify(updated)));
+    await this.#store.writeOps([{ type: 'put', key: key(Bucket.FINDING, idBytes(id)), value: Buffer.from(JSON.stringify(updated)) }]);
     return updated;
   }
 

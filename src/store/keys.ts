@@ -10,8 +10,9 @@
  *    first where order matters) and own the value codec (`encodeJson`/`decodeJson` from codec.ts for small
  *    records, binary where a value is written per entry).
  * 3. Expose writes as functions that return `BatchOp[]` (store.ts) so they can join the atomic
- *    `commitBatch(... extraOps)` or `putLogState(state, ops)`; reads go through `store.db` iterators
- *    (`store.entryDb` holds the ENTRY bucket alone).
+ *    `commitBatch(... extraOps)` or `putLogState(state, ops)`, or go alone through `store.writeOps(ops)`
+ *    (never `store.db.put/batch`: store writes note I/O faults, write-fault.ts); reads go through
+ *    `store.db` iterators (`store.entryDb` holds the ENTRY bucket alone).
  * 4. A change to the layout or to a value format that old code cannot read bumps SCHEMA_VERSION.
  */
 

@@ -288,6 +288,15 @@ export class Store {
     return true;
   }
 
+  /**
+   * Writes besides a log's commit (findings, the notification outbox, bundles posted to the API), as one
+   * atomic batch on the main database. Like every store write it fails at once while the store has a write
+   * fault, and notes one (write-fault.ts).
+   */
+  async writeOps(ops: readonly BatchOp[]): Promise<void> {
+    if (ops.length > 0) await this.#write(() => this.#db.batch([...ops]));
+  }
+
   /** A store write: while the store has a write fault it fails at once; an I/O error sets that fault. */
   async #write(f: () => Promise<void>): Promise<void> {
     if (this.#fault) throw writeFailedError(this.#fault);
@@ -310,7 +319,7 @@ export class Store {
       const next = await this.db.get(NEXT_LOG_KEY);
       const id = next ? readU16(next, 0) : 1;
       if (id >= 0xffff) throw new TlogwatchError('STORE_CORRUPT', 'no log ids left (65534 logs)', { kind: 'fatal' });
-      await this.db.batch([
+      await this.writeOps([
         { type: 'put', key: key(Bucket.META, 'log:', name), value: u16(id) },
         { type: 'put', key: NEXT_LOG_KEY, value: u16(id + 1) },
       ]);

@@ -52,6 +52,9 @@ describe.skipIf(!mountable)('a full disk', () => {
     expect(search.status).toBe(200);
     expect(((await search.json()) as { entries: unknown[] }).entries.length).toBeGreaterThan(0);
 
+    // Every store write fails at once meanwhile, not only the mirror's: findings, the outbox, posted bundles.
+    await expect(h.store.writeOps([{ type: 'put', key: new Uint8Array([0x00, 0x7e]), value: new Uint8Array(1) }])).rejects.toMatchObject({ code: 'STORE_WRITE_FAILED', kind: 'transient' });
+
     // Still full: the next round waits for room instead of closing the databases, and says so everywhere.
     expect(await h.follower.round()).toBe('transient-error');
     expect(h.store.writeFault?.lastAttempt).toMatch(/^waiting for room: \d+ MiB available at .*, reopening at 64 MiB$/);

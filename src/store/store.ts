@@ -294,7 +294,7 @@ export class Store {
    * fault, and notes one (write-fault.ts).
    */
   async writeOps(ops: readonly BatchOp[]): Promise<void> {
-    if (ops.length > 0) await this.#write(() => this.#db.batch([...ops]));
+    if (ops.length > 0) await this.#write(() => writeArrayBatch(this.#db, ops));
   }
 
   /** A store write: while the store has a write fault it fails at once; an I/O error sets that fault. */

@@ -29,14 +29,19 @@ describe.skipIf(!mountable)('a full disk', () => {
     h = undefined;
   });
 
-  it.each(['tiles', 'v1'] as const)('%s: stops the mirror with a transient fault, keeps serving reads, and resumes by itself once there is room, losing nothing', async (api) => {
-    h = await harness({ api, entries: ENTRIES, seed: `disk-full-${api}` }, { batchSize: api === 'v1' ? 100 : 512 }, undefined, { dataDir: tmpfsDataDir(6) });
-    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
-
-    // Until the disk fills: some batches commit, then a write fails.
-    let outcome = await h.follower.round();
-    for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await h.follower.round();
+  /** A mirror on a 6 MiB tmpfs, run until a round fails for lack of room (some batches commit first). */
+  async function mirrorUntilDiskFull(api: 'tiles' | 'v1', seed: string): Promise<Harness> {
+    const m = await harness({ api, entries: ENTRIES, seed }, { batchSize: api === 'v1' ? 100 : 512 }, undefined, { dataDir: tmpfsDataDir(6) });
+    h = m; // cleaned up by afterEach whatever happens next
+    let outcome = await m.follower.round();
+    for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await m.follower.round();
     expect(outcome).toBe('transient-error');
+    return m;
+  }
+
+  it.each(['tiles', 'v1'] as const)('%s: stops the mirror with a transient fault, keeps serving reads, and resumes by itself once there is room, losing nothing', async (api) => {
+    h = await mirrorUntilDiskFull(api, `disk-full-${api}`);
+    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
     expect(h.follower.transientFault?.code).toBe('STORE_WRITE_FAILED');
     expect(h.follower.transientFault?.message).toMatch(/No space left on device/);
     const fault = h.store.writeFault!;
@@ -78,7 +83,7 @@ describe.skipIf(!mountable)('a full disk', () => {
 
     // The operator frees space: the store reopens, and the mirror catches up to the checkpoint.
     growTmpfs(h.dataDir, 256);
-    outcome = await h.follower.round();
+    let outcome = await h.follower.round();
     expect(h.store.writeFault).toBeUndefined();
     await expect(h.store.commitPrepared(prepared, { nodes: [], state: stateBefore })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', kind: 'transient' });
     for (let i = 0; i < 200 && outcome !== 'unchanged'; i++) outcome = await h.follower.round();
@@ -94,9 +99,7 @@ describe.skipIf(!mountable)('a full disk', () => {
   }, 120_000);
 
   it('reopens the same store or none: a store directory removed meanwhile is not silently recreated empty', async () => {
-    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full-removed' }, { batchSize: 512 }, undefined, { dataDir: tmpfsDataDir(6) });
-    let outcome = await h.follower.round();
-    for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await h.follower.round();
+    h = await mirrorUntilDiskFull('tiles', 'disk-full-removed');
     expect(h.store.writeFault).toBeDefined();
     for (const f of readdirSync(h.storeDir)) rmSync(join(h.storeDir, f), { recursive: true, force: true });
     growTmpfs(h.dataDir, 256);
@@ -107,9 +110,7 @@ describe.skipIf(!mountable)('a full disk', () => {
   }, 120_000);
 
   it('a store that cannot be opened for lack of room says so (not "corrupt"), and opens intact once there is room', async () => {
-    h = await harness({ api: 'tiles', entries: ENTRIES, seed: 'disk-full-restart' }, { batchSize: 512 }, undefined, { dataDir: tmpfsDataDir(6) });
-    let outcome = await h.follower.round();
-    for (let i = 0; i < 100 && outcome !== 'transient-error'; i++) outcome = await h.follower.round();
+    h = await mirrorUntilDiskFull('tiles', 'disk-full-restart');
     expect(h.store.writeFault).toBeDefined();
     const fetched = Number(fetchedSize((await h.store.getLogState('sim'))!));
     await h.store.close();

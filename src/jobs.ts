@@ -44,18 +44,26 @@ const cursors = new Map<string, number>();
 
 /** Re-hashes the next window of a log's stored bodies against its stored level-0 hashes and checks the root. */
 export async function reverifyLog(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; skipped?: string }> {
-  // A store that cannot be written gets closed and reopened (store/write-fault.ts): reads failing then are
-  // not damage. If that happens during the window, nothing it found counts and it is checked again later.
-  const steady = ctx.store.steadySince();
-  const skipped = { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
-  if (!steady()) return skipped;
+  const window = await whileSteady(ctx.store, () => reverifyWindow(ctx, log));
+  if (!window) return { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
+  const { next, ...r } = window;
+  cursors.set(log, next);
+  return r;
+}
+
+/**
+ * Runs a check that reads the store, or returns undefined when the store was not steady throughout: one
+ * that cannot be written gets closed and reopened (store/write-fault.ts), and reads failing then are not
+ * damage, so nothing the check found (or threw) counts.
+ */
+async function whileSteady<T>(store: JobContext['store'], check: () => Promise<T>): Promise<T | undefined> {
+  const steady = store.steadySince();
+  if (!steady()) return undefined;
   try {
-    const { next, ...r } = await reverifyWindow(ctx, log);
-    if (!steady()) return skipped;
-    cursors.set(log, next);
-    return r;
+    const r = await check();
+    return steady() ? r : undefined;
   } catch (e) {
-    if (!steady()) return skipped;
+    if (!steady()) return undefined;
     throw e;
   }
 }
@@ -166,13 +174,8 @@ export async function checkRetiredShards(ctx: JobContext, log: string): Promise<
 export async function retiredShards(ctx: JobContext): Promise<void> {
   const now = Math.floor((ctx.now ?? Date.now)() / 1000);
   for (const log of ctx.logNames) {
-    // As reverifyLog: what a store reopened or closed during the check could not read is not damage.
-    const steady = ctx.store.steadySince();
-    const problems = await checkRetiredShards(ctx, log).catch((e: unknown) => {
-      if (steady()) throw e;
-      return [];
-    });
-    if (!steady()) {
+    const problems = await whileSteady(ctx.store, () => checkRetiredShards(ctx, log));
+    if (!problems) {
       ctx.logger.info({ job: 'retiredShards', log }, 'retired shards check skipped: the store could not be written or was reopened during it');
       continue;
     }

@@ -6,6 +6,7 @@
 import { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
 import { PackedPuts } from './packed-puts.ts';
+import { reusedBatches } from './reused-batches.ts';
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
@@ -88,19 +89,20 @@ export async function copyRecords(
 }
 
 /**
- * One atomic LevelDB write of `ops`, through classic-level's chained batch: for many small ops (index
- * keys). `db.batch(array)` is just as atomic, but its native side reads every op object's type, key and
- * value through N-API property lookups on the main thread, where a chained put takes key and value as
+ * One atomic LevelDB write of `ops`, through a native write batch filled put by put: for many small ops
+ * (index keys). `db.batch(array)` is just as atomic, but its native side reads every op object's type, key
+ * and value through N-API property lookups on the main thread, where a batch put takes key and value as
  * arguments: 1.75 against 1.21 µs per op with entry bodies in the mix (BENCHMARKS.md "Store"), 2.3
  * against 0.8 µs for index keys alone. A catch-up writes 5 to 11 ops per entry; at 300k entries this took
  * 11–22% off its main thread.
  *
- * The price is memory: classic-level 3.0 frees a chained batch's native WriteBatch (a copy of every key
- * and value) only when V8 collects its JS object (its `_close` is a TODO), and that object outlives the
- * write's few milliseconds, so it is promoted and waits for a full mark-compact. Large values go through
- * `writeArrayBatch` instead.
+ * The native batch is one of the database's reused ones (reused-batches.ts): a chained batch's would be
+ * freed only when V8 collects its JS object, long after its write. Where classic-level's internals are not
+ * as reused-batches.ts expects, a chained batch it is.
  */
 export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}, more: readonly BatchOp[] = []): Promise<void> {
+  const reused = reusedBatches(db);
+  if (reused) return reused.write(ops, more, opts.sync ?? false);
   const batch = db.batch();
   try {
     // The chained batch copies each key and value into LevelDB's write batch at once, so PackedPuts' views

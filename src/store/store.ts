@@ -361,14 +361,11 @@ export class Store {
   }
 
   /**
-   * Every write that touches a log state goes here, as one atomic batch (`writeBatch`, a chained batch).
-   * classic-level 3.0 frees a chained batch's native WriteBatch only when its JS object is garbage-collected
-   * (its `_close` is a TODO), so each commit's few MB wait for V8. An early version of this store saw a 1M
-   * catch-up grow to 2.3 GB that way and wrote array batches instead; measured again when the store moved
-   * to chained batches (2026-11-27, BENCHMARKS.md "Ingest"), peak RSS rose 4–6% at 300k entries and stayed
-   * at ~500 MB at 1M on the image's runtime, for 11–22% less main-thread time. Array batches here instead
-   * (2026-11-27, 300k): peak RSS 417 → 469–474 MB and 15–25% slower (~40k op objects per batch for V8).
-   * The entry values, a few large ops, do go as an array batch (writeValues). Watch peak RSS when this changes.
+   * Every write that touches a log state goes here, as one atomic batch (`writeBatch`: one of the main
+   * database's reused native write batches, filled put by put). Array batches here instead (2026-11-27,
+   * 300k): peak RSS 417 → 469–474 MB and 15–25% slower (~40k op objects per batch for V8). Chained batches,
+   * before the reused ones (reused-batches.ts), each held a few MB until V8's next full collection. The entry
+   * values, a few large ops, go as an array batch (writeValues). Watch peak RSS when this changes.
    */
   private async writeState(ops: PackedPuts | readonly BatchOp[], more: readonly BatchOp[] = []): Promise<void> {
     this.stateGeneration++;

@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
-import type { Config } from './config/schema.ts';
+import { DEFAULT_BATCH_SIZE, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, setLogState, type Metrics } from './metrics.ts';
@@ -53,7 +53,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Arr
   if (config.logs.length === 0) {
     return tlogsValidAt(trust, now).map((tlog) => ({
       tlog,
-      follow: { name: tlog.name.replace(/[^a-zA-Z0-9._-]/g, '_'), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start: 'latest', pollIntervalMs: 5000, batchSize: 4096, concurrency: 8, requestsPerMinute: 500 },
+      follow: { name: tlog.name.replace(/[^a-zA-Z0-9._-]/g, '_'), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start: 'latest', pollIntervalMs: 5000, batchSize: DEFAULT_BATCH_SIZE, concurrency: 8, requestsPerMinute: 500 },
     }));
   }
   return config.logs.map((l) => {

@@ -9,6 +9,13 @@ import { z } from 'zod';
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /** `500ms`, `5s`, `10m`, `2h`, `1d`, or a number of milliseconds; parsed to milliseconds. */
+/**
+ * Entries per atomic batch unless configured. The catch-up holds about three batches' buffers at once, so
+ * this sets much of its peak memory: at 1M entries 2,048 peaked 25–45 MB lower than 4,096 at the same
+ * speed (2026-11-27, BENCHMARKS.md "Ingest").
+ */
+export const DEFAULT_BATCH_SIZE = 2048;
+
 export const Duration = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d{1,9}(ms|s|m|h|d)$/, 'a duration like 500ms, 5s, 10m, 2h or 1d')])
   .transform((v) => {
@@ -40,7 +47,7 @@ export const LogConfig = z
     pollInterval: durationAtLeast(100, 'pollInterval').default(5000).describe('How often to poll for a new checkpoint when caught up.'),
     concurrency: z.number().int().min(1).max(64).default(8).describe('Requests in flight at once for this log.'),
     requestsPerMinute: z.number().int().min(0).default(500).describe('Request budget for this log (public Rekor v1 throttles around 500/min); 0 = unlimited.'),
-    batchSize: z.number().int().min(10).max(100_000).default(4096).describe('Entries fetched, verified and committed per atomic batch.'),
+    batchSize: z.number().int().min(10).max(100_000).default(DEFAULT_BATCH_SIZE).describe('Entries fetched, verified and committed per atomic batch.'),
     compression: z
       .enum(['gzip', 'none'])
       .default('gzip')

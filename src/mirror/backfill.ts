@@ -42,6 +42,7 @@ import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { batchStep } from './catch-up.ts';
 import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
+import { processGcPacer } from './gc-pacer.ts';
 import { afterIngestCommitted, ingestInto } from './ingest.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
@@ -206,8 +207,10 @@ export class Backfiller {
     // Two stages: the next batch is fetched while this one is verified and committed.
     const arenas = { values: new PackedPuts(), ops: new PackedPuts() }; // reused: each batch commits before the next is built
     let next: ReturnType<typeof fetchFrom> | undefined = opts.signal?.aborted ? undefined : fetchFrom(tree.local);
-    while (next) {
+    for (let k = 0; next; k++) {
       const { a, b } = next;
+      // As in the catch-up: the last batch's bodies are in LevelDB's write batches and nothing holds them now.
+      if (k > 0) processGcPacer.tick();
       const began = performance.now();
       const { candidate, leaves, note } = await next.fetched;
       next = a > target && !opts.signal?.aborted ? fetchFrom(a) : undefined;

@@ -21,6 +21,7 @@ import { PackedPuts } from '../store/packed-puts.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { evidence, rootMismatch } from './checkpoint-decision.ts';
+import { processGcPacer, type GcPacer } from './gc-pacer.ts';
 import { afterIngestCommitted, ingestInto } from './ingest.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
 
@@ -36,6 +37,8 @@ export interface CatchUpContext {
   now: () => number;
   /** After the commit that moved the verified checkpoint to `state.verified` (metrics, log state). */
   onVerified: (state: LogState) => void;
+  /** Paces full collections between batches (gc-pacer.ts); the process's by default. */
+  gcPacer?: GcPacer;
 }
 
 const BUNDLE = BigInt(TILE_WIDTH);
@@ -104,6 +107,8 @@ export async function catchUp(
   try {
     for (let k = 0; next; k++) {
       if (signal?.aborted) return;
+      // The last batch's bodies were copied into LevelDB's write batches and nothing holds them now.
+      if (k > 0) (ctx.gcPacer ?? processGcPacer).tick();
       const began = performance.now();
       const batch = await next.batch;
       next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;

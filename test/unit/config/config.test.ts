@@ -75,7 +75,7 @@ describe('config: valid documents', () => {
     expect(c.dataDir).toBe('/var/lib/tlogwatch');
     expect(c.listen).toBe('0.0.0.0:9090');
     expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024, compression: 'none' });
-    expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, batchSize: 4096, compression: 'gzip' });
+    expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, batchSize: 2048, compression: 'gzip' });
     expect(c.index).toBe('watched');
     expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600 }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
@@ -157,7 +157,7 @@ describe('config: CLI overrides and files', () => {
     const file = parseConfig(FULL, 'full.yaml', ENV);
     const c = applyOverrides(file, { dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json', logs: ['tiles=http://127.0.0.1:9/api/v2'], start: '0' });
     expect(c).toMatchObject({ dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json' });
-    expect(c.logs).toEqual([{ name: '127.0.0.1_9', type: 'tiles', url: 'http://127.0.0.1:9/api/v2', start: 0n, pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 4096, compression: 'gzip' }]);
+    expect(c.logs).toEqual([{ name: '127.0.0.1_9', type: 'tiles', url: 'http://127.0.0.1:9/api/v2', start: 0n, pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 2048, compression: 'gzip' }]);
     expect(c.api).toEqual(file.api);
   });
   it('names several --log flags apart, and applies --start alone to the file logs', () => {

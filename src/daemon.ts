@@ -18,6 +18,7 @@ import type { Logger } from './logger.ts';
 import { createMetrics, setLogState, type Metrics } from './metrics.ts';
 import { merkleBackend } from './merkle/native.ts';
 import { processMalloc } from './util/malloc.ts';
+import { processGcPacer } from './mirror/gc-pacer.ts';
 import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
@@ -215,7 +216,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).
   const proxy = proxySettings();
-  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend, malloc, proxy }, 'tlogwatch serving');
+  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend, malloc, gcPacing: processGcPacer.enabled, proxy }, 'tlogwatch serving');
   if (proxy.ignored) {
     logger.warn({ ignored: proxy.ignored }, `${proxy.ignored.join(' and ')} set, but logs and webhooks connect directly: Node's proxy support needs NODE_USE_ENV_PROXY=1 (docs/operations.md "Egress proxies and private CAs")`);
   }

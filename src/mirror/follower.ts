@@ -27,6 +27,7 @@ import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
+import type { GcPacer } from './gc-pacer.ts';
 import { recordHalt } from './halt.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
@@ -40,6 +41,8 @@ export interface FollowerDeps {
   hooks?: MirrorHooks;
   /** Milliseconds; injectable for tests. */
   now?: () => number;
+  /** Paces full collections between catch-up batches; the process's (gc-pacer.ts) by default. */
+  gcPacer?: GcPacer;
 }
 
 export type RoundOutcome = 'unchanged' | 'advanced' | 'halted' | 'transient-error';
@@ -57,7 +60,7 @@ export class LogFollower {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
-    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state) };
+    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
     const upstream = createUpstream(cfg, deps.metrics);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;

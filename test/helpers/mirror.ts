@@ -10,6 +10,7 @@ import type { FollowConfig, MirrorHooks } from '../../src/mirror/types.ts';
 import { Store } from '../../src/store/store.ts';
 import { checkpointVerifierForTlog, parseTrustedRoot, type TlogTrust } from '../../src/trust/trusted-root.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../sim/index.ts';
+import type { GcPacer } from '../../src/mirror/gc-pacer.ts';
 import { readJson } from './realdata.ts';
 
 export interface Harness {
@@ -31,7 +32,7 @@ export interface DataDirHooks {
   tearDown(dir: string): void;
 }
 
-export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks, opts: { cliLayout?: boolean; dataDir?: DataDirHooks } = {}): Promise<Harness> {
+export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks, opts: { cliLayout?: boolean; dataDir?: DataDirHooks; gcPacer?: GcPacer } = {}): Promise<Harness> {
   const out = mkdtempSync(join(tmpdir(), 'tlogwatch-sim-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'tlogwatch-data-'));
   opts.dataDir?.setUp(dataDir);
@@ -54,7 +55,7 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
       requestsPerMinute: 0,
       ...follow,
     },
-    { store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(tlog)], ...(hooks ? { hooks } : {}) },
+    { store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(tlog)], ...(hooks ? { hooks } : {}), ...(opts.gcPacer ? { gcPacer: opts.gcPacer } : {}) },
   );
   return {
     sim: s,

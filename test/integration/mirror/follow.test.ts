@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CompactRange } from '../../../src/merkle/compact.ts';
+import { GcPacer } from '../../../src/mirror/gc-pacer.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
@@ -21,6 +22,19 @@ describe('mirror: tiles (Rekor v2)', () => {
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1300);
     const cps = await h.store.listCheckpoints('sim', { limit: 10 });
     expect(cps.checkpoints[0]!.size).toBe(1300n);
+  });
+
+  it('asks its GC pacer between batches, not before the first, and still mirrors every entry', async () => {
+    // External memory that grows a step between every two reads: each tick after the first collects.
+    let external = 0;
+    let collections = 0;
+    const pacer = new GcPacer({ gc: () => void collections++, read: () => (external += 1 << 20), stepBytes: 1 << 20 });
+    h = await harness({ api: 'tiles', entries: 1300, seed: 'm-gc' }, { batchSize: 256 }, undefined, { gcPacer: pacer });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 1300n);
+    // Six batches ([0, 256) … [1280, 1300)): five ticks, the first of which only sets the floor.
+    expect(collections).toBe(4);
+    expect(pacer.collections).toBe(4);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1300);
   });
 
   it('tails a growing log, verifying each new checkpoint', async () => {

@@ -2,7 +2,7 @@
  * LevelDB puts packed into one growing byte arena, for a batch that is built entry by entry and written
  * later (commit-builder.ts `CommitBuilder`).
  *
- * Why not an array of `{key, value}` Buffers: a catch-up batch holds 4,096 entries' worth of ops (~40k
+ * Why not an array of `{key, value}` Buffers: a catch-up batch holds 2,048 entries' worth of ops by default (~20k
  * keys and values) from the moment they are built until LevelDB has written them. As JS objects that
  * outlives several young-generation collections, so V8 copies them, promotes them, and frees them (and the
  * memory behind them) only at the next full mark-compact: ~1.8 KB per entry promoted at 300k entries

@@ -1,6 +1,6 @@
 /**
  * LevelDB write batches that are kept and reused, for the store's many-small-op writes (level.ts
- * `writeBatch`: a catch-up's index commits, ~40k ops and a few MB per batch).
+ * `writeBatch`: a catch-up's index commits, ~20k ops and ~1 MB per 2,048-entry batch).
  *
  * Why: classic-level 3.0 frees a chained batch's native WriteBatch (a copy of every key and value) only
  * when V8 collects the batch's JS object (its `_close` is a TODO). That object outlives its write, is

@@ -22,7 +22,7 @@
 import { createRequire } from 'node:module';
 import type { Level } from 'level';
 import type { BatchOp } from './level.ts';
-import type { PackedPuts } from './packed-puts.ts';
+import { PackedPuts } from './packed-puts.ts';
 
 type NativeBatch = object;
 
@@ -75,9 +75,16 @@ export class ReusedBatches {
         binding.batch_put(batch, key, value);
         bytes += key.length + value.length;
       };
-      if (Array.isArray(ops)) addAll(ops as readonly BatchOp[], put, batch, binding);
-      else (ops as PackedPuts).forEach(put);
-      addAll(more, put, batch, binding);
+      const add = (list: readonly BatchOp[]) => {
+        for (const op of list) {
+          if (op.type === 'put') put(op.key, op.value);
+          else if (op.key instanceof Uint8Array) binding.batch_del(batch, op.key);
+          else throw notBytes();
+        }
+      };
+      if (ops instanceof PackedPuts) ops.forEach(put);
+      else add(ops);
+      add(more);
       await binding.batch_write(batch, { sync });
     } finally {
       this.#release(batch, bytes);
@@ -91,14 +98,6 @@ export class ReusedBatches {
 
   #release(batch: NativeBatch, bytes: number): void {
     if (this.#free.length < MAX_IDLE && bytes <= MAX_KEPT_BYTES) this.#free.push(batch);
-  }
-}
-
-function addAll(list: readonly BatchOp[], put: (k: Uint8Array, v: Uint8Array) => void, batch: NativeBatch, binding: Binding): void {
-  for (const op of list) {
-    if (op.type === 'put') put(op.key, op.value);
-    else if (op.key instanceof Uint8Array) binding.batch_del(batch, op.key);
-    else throw notBytes();
   }
 }
 

@@ -8,14 +8,14 @@ import { z } from 'zod';
 
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
-/** `500ms`, `5s`, `10m`, `2h`, `1d`, or a number of milliseconds; parsed to milliseconds. */
 /**
  * Entries per atomic batch unless configured. The catch-up holds about three batches' buffers at once, so
- * this sets much of its peak memory: at 1M entries 2,048 peaked 25–45 MB lower than 4,096 at the same
- * speed (2026-11-27, BENCHMARKS.md "Ingest").
+ * this sets much of its peak memory: at 1M entries 2,048 peaked 25–45 MB lower than 4,096, for 5–8% of
+ * the catch-up's speed (2026-11-27, BENCHMARKS.md "Ingest").
  */
 export const DEFAULT_BATCH_SIZE = 2048;
 
+/** `500ms`, `5s`, `10m`, `2h`, `1d`, or a number of milliseconds; parsed to milliseconds. */
 export const Duration = z
   .union([z.number().int().nonnegative(), z.string().regex(/^\d{1,9}(ms|s|m|h|d)$/, 'a duration like 500ms, 5s, 10m, 2h or 1d')])
   .transform((v) => {

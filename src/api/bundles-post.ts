@@ -20,11 +20,11 @@ import { evaluateEntry } from '../monitor/evaluate.ts';
 import { findingId, type Finding } from '../monitor/finding.ts';
 import type { FindingWriter } from '../monitor/hooks.ts';
 import { digestToBytes, localStartIndex, type LogState } from '../store/codec.ts';
-import { Bucket, Field, indexKey, key, u16, u64 } from '../store/keys.ts';
+import { Bucket, Field, indexKey, key, MARKER, u16, u64 } from '../store/keys.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { Store } from '../store/store.ts';
 import { entryTime } from '../store/index-values.ts';
-import { bytesEqual, EMPTY_BYTES, toBase64, toHex } from '../util/bytes.ts';
+import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
 
@@ -94,7 +94,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   if (env) withStatement(entry, env.payload, 'bundle');
   const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(await x.store.logId(log.name)), u64(index)), value: Buffer.from(bundleJson) }];
   const logId = await x.store.logId(log.name);
-  for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: EMPTY_BYTES });
+  for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: MARKER });
   const findings = evaluateEntry(x.rules(), entry, now).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
   for (const f of findings) ops.push(...x.write(f));
   return { outcome: { status: 'consistent', log: log.name, index, findings }, ops };

@@ -4,11 +4,10 @@
  */
 import type { Entry } from '../entries/types.ts';
 import type { LogType, StoredRecord } from './codec.ts';
-import { encodeEntryValue } from './entry-value.ts';
+import { entryValueHead } from './entry-value.ts';
 import { entryTime, indexValues, type IndexMode } from './index-values.ts';
-import { entryKey, indexKey, uuidKey } from './keys.ts';
+import { entryKey, indexKey, MARKER, uuidKey } from './keys.ts';
 import type { PackedPuts } from './packed-puts.ts';
-import { EMPTY_BYTES } from '../util/bytes.ts';
 
 /**
  * One batch's writes for one log, built entry by entry (Store.builder): each entry's value goes to
@@ -39,10 +38,10 @@ export class CommitBuilder {
   /** Contract (entry-value.ts): `record.entry` is the decoder's output for `body`, plus observedAt. */
   addEntry(record: StoredRecord, body: Uint8Array): void {
     const e = record.entry;
-    this.values.put(entryKey(this.id, e.index), encodeEntryValue(record, body, this.type));
-    this.ops.put(uuidKey(Buffer.from(e.leafHash, 'hex'), this.id, e.index), EMPTY_BYTES);
+    this.values.put(entryKey(this.id, e.index), entryValueHead(record, this.type), body);
+    this.ops.put(uuidKey(Buffer.from(e.leafHash, 'hex'), this.id, e.index), MARKER);
     const full = this.#indexMode === 'all' || (this.#isWatched?.(e) ?? false);
     const t = entryTime(e);
-    for (const [field, value] of indexValues(e, full)) this.ops.put(indexKey(field, value, t, this.id, e.index), EMPTY_BYTES);
+    for (const [field, value] of indexValues(e, full)) this.ops.put(indexKey(field, value, t, this.id, e.index), MARKER);
   }
 }

@@ -35,7 +35,12 @@ interface Facts {
 /** Certificates repeat across the entries of a page; reads share one bounded cache. */
 const readCache = new ClaimsCache();
 
-export function encodeEntryValue(record: StoredRecord, body: Uint8Array, decoder: LogType): Uint8Array {
+/**
+ * The value's bytes before the body: format, decoder and the facts JSON. The value is this followed by the
+ * body; the commit builder packs the two straight into its batch (PackedPuts.put's tail) rather than
+ * joining them here first.
+ */
+export function entryValueHead(record: StoredRecord, decoder: LogType): Buffer {
   const e = record.entry;
   const facts: Facts = {};
   if (e.integratedTime !== undefined) facts.t = e.integratedTime;
@@ -43,14 +48,19 @@ export function encodeEntryValue(record: StoredRecord, body: Uint8Array, decoder
   if (e.uuid !== e.leafHash) facts.u = e.uuid;
   if (record.v1) facts.v1 = record.v1;
   if (record.attestation !== undefined) facts.a = record.attestation;
-  const json = Buffer.from(JSON.stringify(facts), 'utf8');
-  const out = Buffer.allocUnsafe(HEADER + json.length + body.length);
-  out[0] = FORMAT;
-  out[1] = DECODER[decoder];
-  out.writeUInt32BE(json.length, 2);
-  json.copy(out, HEADER);
-  out.set(body, HEADER + json.length);
-  return out;
+  const json = JSON.stringify(facts);
+  const n = Buffer.byteLength(json, 'utf8');
+  const head = Buffer.allocUnsafe(HEADER + n);
+  head[0] = FORMAT;
+  head[1] = DECODER[decoder];
+  head.writeUInt32BE(n, 2);
+  head.write(json, HEADER, 'utf8');
+  return head;
+}
+
+/** The whole value: `entryValueHead` then the body. */
+export function encodeEntryValue(record: StoredRecord, body: Uint8Array, decoder: LogType): Uint8Array {
+  return Buffer.concat([entryValueHead(record, decoder), body]);
 }
 
 /**

@@ -4,10 +4,9 @@
  */
 import { TlogwatchError } from '../errors.ts';
 import type { Finding, FindingStatus, Severity } from '../monitor/finding.ts';
-import { Bucket, key, prefixEnd, u64 } from './keys.ts';
+import { Bucket, key, MARKER, prefixEnd, u64 } from './keys.ts';
 import type { BatchOp } from './level.ts';
 import type { Store } from './store.ts';
-import { EMPTY_BYTES } from '../util/bytes.ts';
 
 const idBytes = (id: string) => {
   if (!/^[0-9a-f]{32}$/.test(id)) throw new TlogwatchError('API_BAD_REQUEST', 'a finding id is 32 hex digits');
@@ -17,7 +16,7 @@ const idBytes = (id: string) => {
 export function findingOps(f: Finding): BatchOp[] {
   return [
     { type: 'put', key: key(Bucket.FINDING, idBytes(f.id)), value: Buffer.from(JSON.stringify(f)) },
-    { type: 'put', key: key(Bucket.FINDING_BY_TIME, u64(f.firstSeen), idBytes(f.id)), value: EMPTY_BYTES },
+    { type: 'put', key: key(Bucket.FINDING_BY_TIME, u64(f.firstSeen), idBytes(f.id)), value: MARKER },
   ];
 }
 

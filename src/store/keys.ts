@@ -23,6 +23,17 @@
  */
 export const SCHEMA_VERSION = 3;
 
+/**
+ * The value of a key that says everything itself (UUID, INDEX, FINDING_BY_TIME: "marker" below): one zero
+ * byte, never zero bytes. classic-level 3.0 copies each key and value it is handed into a `new char[n]`
+ * and frees the copy only when n > 0 (binding.cc `DisposeSliceBuffer`), so every empty value leaked one
+ * allocation: ~8 bytes under jemalloc, ~30 under glibc, for each of an entry's 5 to 11 index keys. Over a
+ * 1M-entry catch-up that was the "LevelDB memory that grows with the store" (BENCHMARKS.md "Ingest").
+ * Readers never look at it (they iterate keys), so stores written before, with empty values, read the same;
+ * the write paths refuse an empty value (reused-batches.ts, level.ts) and copies replace one with this.
+ */
+export const MARKER: Uint8Array = Uint8Array.of(0);
+
 export const Bucket = {
   /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16 */
   META: 0x00,
@@ -30,9 +41,9 @@ export const Bucket = {
   LOG_STATE: 0x01,
   /** ENTRY logId(2) index(8) → format(1) decoder(1) u32 factsLength | JSON facts | canonical body (entry-value.ts); in `entryDb` only, every other bucket in `db` */
   ENTRY: 0x02,
-  /** UUID leafHash(32) logId(2) index(8) → empty */
+  /** UUID leafHash(32) logId(2) index(8) → marker */
   UUID: 0x03,
-  /** INDEX field(1) value 0x00 time(8) logId(2) index(8) → empty (time = integratedTime, else observedAt; Field below) */
+  /** INDEX field(1) value 0x00 time(8) logId(2) index(8) → marker (time = integratedTime, else observedAt; Field below) */
   INDEX: 0x04,
   /** NODE logId(2) tree(2) level(1) index(8) → 32-byte subtree hash: tile rows (level % 8 == 0), and frontier nodes left of the mirror's start */
   NODE: 0x05,
@@ -40,7 +51,7 @@ export const Bucket = {
   CHECKPOINT: 0x06,
   /** FINDING id(16) → JSON Finding (store/findings.ts) */
   FINDING: 0x07,
-  /** FINDING_BY_TIME time(8) id(16) → empty */
+  /** FINDING_BY_TIME time(8) id(16) → marker */
   FINDING_BY_TIME: 0x08,
   /** OUTBOX channel(1..) 0x00 seq(8) → JSON Notification (store/outbox.ts) */
   OUTBOX: 0x09,

@@ -6,7 +6,8 @@
 import { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
 import { PackedPuts } from './packed-puts.ts';
-import { reusedBatches } from './reused-batches.ts';
+import { MARKER } from './keys.ts';
+import { emptyValue, reusedBatches } from './reused-batches.ts';
 
 export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
@@ -74,7 +75,8 @@ export async function copyRecords(
   const it = src.iterator(range);
   try {
     for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
-      for (const [k, value] of chunk) ops.push({ type: 'put', key: k, value });
+      // A store written before MARKER has empty values, which classic-level would leak (keys.ts MARKER).
+      for (const [k, value] of chunk) ops.push({ type: 'put', key: k, value: value.length === 0 ? MARKER : value });
       copied += chunk.length;
       if (ops.length >= 4096) {
         await writeArrayBatch(dst, ops, opts);
@@ -107,10 +109,14 @@ export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedP
   try {
     // The chained batch copies each key and value into LevelDB's write batch at once, so PackedPuts' views
     // need not outlive the call.
-    if (ops instanceof PackedPuts) ops.forEach((k, v) => batch.put(k, v));
+    const put = (k: Uint8Array, v: Uint8Array) => {
+      if (v.length === 0) throw emptyValue();
+      batch.put(k, v);
+    };
+    if (ops instanceof PackedPuts) ops.forEach(put);
     for (const list of ops instanceof PackedPuts ? [more] : [ops, more]) {
       for (const op of list) {
-        if (op.type === 'put') batch.put(op.key, op.value);
+        if (op.type === 'put') put(op.key, op.value);
         else batch.del(op.key);
       }
     }
@@ -138,5 +144,6 @@ export async function writeArrayBatch(db: Level<Uint8Array, Uint8Array>, ops: Pa
     ops.forEach((key, value) => puts.push({ type: 'put', key, value }));
     list = puts;
   } else list = ops;
+  for (const op of list) if (op.type === 'put' && op.value.length === 0) throw emptyValue();
   await db.batch(list as BatchOp[], { sync: opts.sync ?? false });
 }

@@ -72,6 +72,7 @@ export class ReusedBatches {
       const put = (key: Uint8Array, value: Uint8Array) => {
         // classic-level's native put would take anything else as an empty key or value, silently.
         if (!(key instanceof Uint8Array) || !(value instanceof Uint8Array)) throw notBytes();
+        if (value.length === 0) throw emptyValue();
         binding.batch_put(batch, key, value);
         bytes += key.length + value.length;
       };
@@ -99,6 +100,11 @@ export class ReusedBatches {
   #release(batch: NativeBatch, bytes: number): void {
     if (this.#free.length < MAX_IDLE && bytes <= MAX_KEPT_BYTES) this.#free.push(batch);
   }
+}
+
+/** classic-level leaks the copy of an empty value (keys.ts MARKER); a programming error, so loud. */
+export function emptyValue(): Error {
+  return new TypeError('an empty LevelDB value (classic-level leaks its copy): write MARKER instead');
 }
 
 function notBytes(): Error {

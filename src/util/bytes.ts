@@ -3,7 +3,7 @@
 const HEX_RE = /^(?:[0-9a-f]{2})*$/;
 const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-/** Zero bytes: the value of LevelDB's index and marker keys, which say everything in the key. Never written to. */
+/** Zero bytes (an index key's empty value part, index-values.ts). Never a LevelDB value: store/keys.ts MARKER says why. Never written to. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
 export function toHex(b: Uint8Array): string {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Level } from 'level';
-import { LEVEL_OPTIONS, writeArrayBatch, writeBatch, type BatchOp } from '../../../src/store/level.ts';
+import { MARKER } from '../../../src/store/keys.ts';
+import { copyRecords, LEVEL_OPTIONS, writeArrayBatch, writeBatch, type BatchOp } from '../../../src/store/level.ts';
 import { PackedPuts } from '../../../src/store/packed-puts.ts';
 
 const dirs: string[] = [];
@@ -31,14 +32,14 @@ async function dump(db: Level<Uint8Array, Uint8Array>): Promise<Array<[string, s
   return out;
 }
 
-/** 300 records: keys in random order, values from empty to several KB. */
+/** 300 records: keys in random order, values from one byte to several KB (never empty: keys.ts MARKER). */
 function records(seed: number): Array<[Buffer, Buffer]> {
   const out: Array<[Buffer, Buffer]> = [];
   for (let i = 0; i < 300; i++) {
     const k = Buffer.alloc(12);
     k.writeUInt32BE((i * 2654435761 + seed) >>> 0, 0);
     k.writeUInt32BE(i, 8);
-    out.push([k, Buffer.alloc((i * 37) % 5000, (i + seed) & 0xff)]);
+    out.push([k, Buffer.alloc(1 + ((i * 37) % 5000), (i + seed) & 0xff)]);
   }
   return out;
 }
@@ -74,6 +75,35 @@ describe('writeArrayBatch and writeBatch', () => {
     await written;
     expect(await dump(db)).toEqual(first.map(([k, v]) => [hex(k), hex(v)] as [string, string]).sort((a, b) => (a[0] < b[0] ? -1 : 1)));
     await db.close();
+  });
+
+  it('refuse an empty value, which classic-level would leak, on every path, writing nothing', async () => {
+    const db = await open();
+    const ops: BatchOp[] = [{ type: 'put', key: Buffer.from('a'), value: Buffer.from('1') }, { type: 'put', key: Buffer.from('b'), value: new Uint8Array(0) }];
+    const arena = new PackedPuts(64);
+    for (const op of ops) if (op.type === 'put') arena.put(op.key, op.value);
+    for (const write of [() => writeArrayBatch(db, ops), () => writeArrayBatch(db, arena), () => writeBatch(db, ops), () => writeBatch(db, arena), () => writeBatch(db, [], {}, ops)]) {
+      await expect(write()).rejects.toThrow(/empty LevelDB value/);
+    }
+    expect(await dump(db)).toEqual([]);
+    await db.close();
+  });
+
+  it('copyRecords copies every record, writing an empty value (a store from before MARKER) as MARKER', async () => {
+    const src = await open();
+    // Written with level's own put: the leak is one allocation per value, harmless for three.
+    await src.put(Buffer.from('k1'), Buffer.from('v1'));
+    await src.put(Buffer.from('k2'), new Uint8Array(0));
+    await src.put(Buffer.from('k3'), MARKER);
+    const dst = await open();
+    expect(await copyRecords(src, dst)).toBe(3);
+    expect(await dump(dst)).toEqual([
+      [hex(Buffer.from('k1')), hex(Buffer.from('v1'))],
+      [hex(Buffer.from('k2')), '00'],
+      [hex(Buffer.from('k3')), '00'],
+    ]);
+    await src.close();
+    await dst.close();
   });
 
   it('an array batch is all or nothing: a bad op writes none of them', async () => {

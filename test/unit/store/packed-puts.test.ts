@@ -9,7 +9,10 @@ const dump = (p: PackedPuts) => {
   p.forEach((k, v) => out.push([hex(k), hex(v)]));
   return out;
 };
-const op = fc.tuple(fc.uint8Array({ maxLength: 80 }), fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 2000, maxLength: 5000 })));
+const value = fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ minLength: 2000, maxLength: 5000 }));
+/** A put: key, value, and sometimes a tail, which is stored as the value's continuation. */
+const op = fc.tuple(fc.uint8Array({ maxLength: 80 }), value, fc.option(value, { nil: undefined }));
+const joined = (v: Uint8Array, tail: Uint8Array | undefined) => hex(v) + (tail ? hex(tail) : '');
 
 describe('PackedPuts', () => {
   it('hands back every put in order, byte for byte, however often it grows or is reset', () => {
@@ -18,10 +21,10 @@ describe('PackedPuts', () => {
         const p = new PackedPuts(initial);
         for (const ops of batches) {
           p.reset();
-          for (const [k, v] of ops) p.put(k, v);
+          for (const [k, v, tail] of ops) p.put(k, v, tail);
           expect(p.length).toBe(ops.length);
-          expect(p.byteLength).toBe(ops.reduce((n, [k, v]) => n + k.length + v.length, 0));
-          expect(dump(p)).toEqual(ops.map(([k, v]) => [hex(k), hex(v)]));
+          expect(p.byteLength).toBe(ops.reduce((n, [k, v, tail]) => n + k.length + v.length + (tail?.length ?? 0), 0));
+          expect(dump(p)).toEqual(ops.map(([k, v, tail]) => [hex(k), joined(v, tail)]));
         }
       }),
       { numRuns: 150 },
@@ -32,10 +35,12 @@ describe('PackedPuts', () => {
     const p = new PackedPuts(8);
     const k = Buffer.from('key');
     const v = Buffer.from('value');
-    p.put(k, v);
+    const tail = Buffer.from('+tail');
+    p.put(k, v, tail);
     k.fill(0);
     v.fill(0);
-    expect(dump(p)).toEqual([[hex(Buffer.from('key')), hex(Buffer.from('value'))]]);
+    tail.fill(0);
+    expect(dump(p)).toEqual([[hex(Buffer.from('key')), hex(Buffer.from('value+tail'))]]);
   });
 
   it('reset empties it for the next batch', () => {

@@ -117,7 +117,7 @@ describe('reused write batches', () => {
 
   it('agree with a Map over random sequences of writes (puts, overwrites, deletes; arenas and op lists)', async () => {
     const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
-    const op = fc.oneof(fc.tuple(key, fc.string({ maxLength: 40 })).map(([k, v]) => put(k, v)), key.map(del));
+    const op = fc.oneof(fc.tuple(key, fc.string({ minLength: 1, maxLength: 40 })).map(([k, v]) => put(k, v)), key.map(del));
     const write = fc.record({ ops: fc.array(op, { maxLength: 8 }), more: fc.array(op, { maxLength: 3 }), arena: fc.boolean() });
     await fc.assert(
       fc.asyncProperty(fc.array(write, { minLength: 1, maxLength: 12 }), async (writes) => {

@@ -17,6 +17,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
 import { LogFollower } from '../../src/mirror/follower.ts';
 import { Store } from '../../src/store/store.ts';
+import { MARKER } from '../../src/store/keys.ts';
 import { writeBatch } from '../../src/store/level.ts';
 import { checkpointVerifierForTlog, parseTrustedRoot } from '../../src/trust/trusted-root.ts';
 import { DEFAULT_BATCH_SIZE } from '../../src/config/schema.ts';
@@ -126,7 +127,7 @@ async function baseline(dir: string, keysPerEntry: number, valueBytes: number): 
       k[0] = 2;
       k.writeUInt32BE(i, 7);
       ops.push({ type: 'put', key: k, value });
-      for (let j = 0; j < keysPerEntry; j++) ops.push({ type: 'put', key: randomBytes(40), value: new Uint8Array(0) });
+      for (let j = 0; j < keysPerEntry; j++) ops.push({ type: 'put', key: randomBytes(40), value: MARKER });
     }
     // A chained batch, as the store writes (level.ts writeBatch): the cheaper form, so the baseline stays the best raw case.
     await writeBatch(db, ops);

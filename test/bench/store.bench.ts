@@ -19,7 +19,7 @@ import { CompactRange } from '../../src/merkle/compact.ts';
 import { leafHash } from '../../src/merkle/rfc6962.ts';
 import type { LogState } from '../../src/store/codec.ts';
 import { decodeEntryValue, encodeEntryValue } from '../../src/store/entry-value.ts';
-import { Bucket, entryKey } from '../../src/store/keys.ts';
+import { Bucket, entryKey, MARKER } from '../../src/store/keys.ts';
 import { Store } from '../../src/store/store.ts';
 import { writeBatch } from '../../src/store/level.ts';
 import type { IndexMode } from '../../src/store/index-values.ts';
@@ -92,7 +92,6 @@ function baseline(items: Item[], form: 'array' | 'chained'): Promise<Result & { 
   return withDir(async (dir) => {
     const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
     await db.open();
-    const empty = new Uint8Array(0);
     const random = randomBytes(items.length * 6 * 40);
     let sync = 0;
     let count = 0;
@@ -105,7 +104,7 @@ function baseline(items: Item[], form: 'array' | 'chained'): Promise<Result & { 
           const key = Buffer.allocUnsafe(41);
           key[0] = Bucket.INDEX;
           random.copy(key, 1, (i * 6 + k) * 40, (i * 6 + k + 1) * 40);
-          ops.push({ type: 'put', key, value: empty });
+          ops.push({ type: 'put', key, value: MARKER });
         }
       }
       const t = performance.now();

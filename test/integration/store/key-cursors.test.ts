@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReverseKeyCursors } from '../../../src/store/key-cursors.ts';
+import { MARKER } from '../../../src/store/keys.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const ALPHABET = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff];
@@ -34,7 +35,7 @@ describe('ReverseKeyCursors', () => {
       const n = 1 + (i % 3);
       const k = new Uint8Array(n);
       for (let j = 0; j < n; j++) k[j] = ALPHABET[(i * 7 + j * 13 + (i >> j)) % 6]!;
-      batch.put(k, new Uint8Array(0));
+      batch.put(k, MARKER);
       present.add(hex(k));
     }
     await batch.write();
@@ -98,7 +99,7 @@ describe('ReverseKeyCursors', () => {
       return got;
     };
     expect(await scanAll()).toEqual([]); // leaves an idle iterator on the old snapshot
-    await db.put(new Uint8Array([0x42, 0x01]), new Uint8Array(0));
+    await db.put(new Uint8Array([0x42, 0x01]), MARKER);
     cursors.invalidate();
     expect(await scanAll()).toEqual(['4201']);
 
@@ -115,7 +116,7 @@ describe('ReverseKeyCursors', () => {
       return got;
     })();
     await new Promise((r) => setTimeout(r, 20));
-    await db.put(new Uint8Array([0x42, 0x02]), new Uint8Array(0));
+    await db.put(new Uint8Array([0x42, 0x02]), MARKER);
     cursors.invalidate();
     release();
     expect(await inFlight).toEqual(['4201']);

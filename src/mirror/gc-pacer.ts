@@ -1,6 +1,6 @@
 /**
- * Full garbage collections paced by a catch-up's buffers, when Node runs with `--expose-gc` (opt-in: the
- * container image does not, docs/operations.md "Memory").
+ * Full garbage collections paced by a catch-up's buffers, when Node runs with `--expose-gc` (the container
+ * image does; docs/operations.md "Memory").
  *
  * Why: a catch-up reads ~5 KB of Node buffers per entry (socket reads, the compressed body, the inflated
  * entry bundle, the encoded values) that live for a batch or less. V8 frees an ArrayBuffer's memory only
@@ -8,8 +8,12 @@
  * full one, which V8 starts for external memory only once it has grown ~64 MB since the last (its
  * `kExternalAllocationSoftLimit`, not a flag). A catch-up therefore carried 60–120 MB of buffers already
  * done with at any time (BENCHMARKS.md "Ingest", memory). Collecting after every `stepBytes` of growth
- * keeps that to about one batch's worth. Each collection stops the main thread for 20–50 ms; at 1M entries
- * pacing took 60–80 MB off the peak for 7% (`all`) to 15% (`watched`) of the catch-up's speed.
+ * keeps that to about one batch's worth. Each collection stops the main thread for 20–50 ms.
+ *
+ * The step: at 1M entries with 4 MB semi-spaces (the image's runtime, 2026-11-28), 12 MB brought the peak
+ * from ~395 to 288–292 MB for `index: all` at 22.2k–23.0k entries/s (24.9k unpaced) and to 286–292 MB for
+ * `watched` at 28.2k–30.3k/s (34.8k–36.2k unpaced); 24 MB left 311 MB; 8 MB saved 5 MB more for 8% of
+ * the speed.
  *
  * Without `--expose-gc` this does nothing: V8's own heuristics apply.
  */
@@ -20,7 +24,7 @@ type Gc = (options: { type: 'major'; execution: 'sync' }) => void;
 /** External memory (ArrayBuffers and other off-heap memory V8 is told of): bytes, cheap to read. */
 const externalBytes = (): number => getHeapStatistics().external_memory;
 
-export const GC_PACER_STEP_BYTES = 24 << 20;
+export const GC_PACER_STEP_BYTES = 12 << 20;
 
 export class GcPacer {
   readonly #gc: Gc | undefined;

@@ -97,7 +97,7 @@ describe('Dockerfile', () => {
 
   it('runs node under tini (installed from Debian) with exec-form ENTRYPOINT and CMD', () => {
     const [ep] = byKeyword(runtime, 'ENTRYPOINT');
-    expect(execForm(ep!)).toEqual(['/usr/bin/tini', '--', 'node', '--max-semi-space-size=16', '/app/dist/cli.js']);
+    expect(execForm(ep!)).toEqual(['/usr/bin/tini', '--', 'node', '--max-semi-space-size=4', '--expose-gc', '/app/dist/cli.js']);
     expect(byKeyword(runtime, 'WORKDIR').map((w) => w.getArgumentsContent())).toEqual(['/app']);
     const apt = runs(runtime).find((r) => r.includes('apt-get install'));
     expect(apt).toMatch(/apt-get install -y --no-install-recommends tini\b/);

@@ -12,7 +12,7 @@
  * `reset()` keeps the arena for the next batch, so a follower alternating two of them allocates nothing
  * once they have grown to a batch's size.
  */
-const EMPTY = new Uint8Array(0);
+import { EMPTY_BYTES } from '../util/bytes.ts';
 
 export class PackedPuts {
   #bytes: Buffer;
@@ -41,7 +41,7 @@ export class PackedPuts {
    * their concatenation, so a caller with a header and a body never allocates the joined value (at 2 KB per
    * entry that was the catch-up's largest source of short-lived buffers).
    */
-  put(key: Uint8Array, value: Uint8Array, valueTail: Uint8Array = EMPTY): void {
+  put(key: Uint8Array, value: Uint8Array, valueTail: Uint8Array = EMPTY_BYTES): void {
     const need = this.#used + key.length + value.length + valueTail.length;
     if (need > 0xffff_ffff) throw new RangeError('PackedPuts: a batch of more than 4 GiB');
     if (need > this.#bytes.length) this.#grow(need);

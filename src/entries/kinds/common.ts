@@ -1,6 +1,6 @@
 /** What the kind decoders share: digest normalisation, key material and the facts they accumulate. */
 import { isRecord } from '../../util/json.ts';
-import { parseBase64Canonical } from '../base64.ts';
+import { parseBase64Canonical, parseBase64CanonicalTransient } from '../base64.ts';
 import { type CertificateReader, signerFromCertificate, signerFromKeyMaterial, signerFromSpki } from '../signer.ts';
 import type { DecodeProblem, Digest, DigestAlgorithm, Signer } from '../types.ts';
 
@@ -28,7 +28,7 @@ export function v1Hash(o: unknown): Digest | undefined {
 export function v2Hash(o: unknown): Digest | undefined {
   if (!isRecord(o)) return undefined;
   const alg = typeof o['algorithm'] === 'string' ? V2_ALG[o['algorithm']] : undefined;
-  const digest = typeof o['digest'] === 'string' ? parseBase64Canonical(o['digest']) : undefined;
+  const digest = typeof o['digest'] === 'string' ? parseBase64CanonicalTransient(o['digest']) : undefined;
   if (!alg || !digest || digest.length * 2 !== HEX_LEN[alg]) return undefined;
   return `${alg}:${Buffer.from(digest.buffer, digest.byteOffset, digest.length).toString('hex')}`;
 }
@@ -70,7 +70,8 @@ export class Facts {
 
   /** protobuf-specs PublicKey.rawBytes / X509Certificate.rawBytes (Rekor v2): the field says which it is. */
   rawKey(v: unknown, form: 'certificate' | 'spki', what: string): void {
-    const der = b64(v);
+    // Transient: the signer keeps the fingerprint and claims read from the DER, never a view of it.
+    const der = typeof v === 'string' && v.length <= Math.ceil(MAX_KEY_BYTES / 3) * 4 ? parseBase64CanonicalTransient(v) : undefined;
     if (!der || der.length === 0) return this.fail(`${what} is missing or not base64`);
     this.#guard(what, () => (form === 'certificate' ? signerFromCertificate(der, this.#certs) : signerFromSpki(der)));
   }

@@ -1,7 +1,7 @@
 /** Canonical base64 (RFC 4648 §3.5, §4) against Node's encoder and the strict util decoder. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseBase64Canonical } from '../../../src/entries/base64.ts';
+import { parseBase64Canonical, parseBase64CanonicalTransient } from '../../../src/entries/base64.ts';
 import { parseBase64 } from '../../../src/util/bytes.ts';
 
 describe('parseBase64Canonical', () => {
@@ -27,5 +27,29 @@ describe('parseBase64Canonical', () => {
     for (const s of ['QUJD\n', 'QU JD', 'a-_b', 'QUI', 'QUI=A===', 'QR==', 'QUJ=']) expect(parseBase64Canonical(s), s).toBeUndefined();
     expect(parseBase64Canonical('QQ==')).toEqual(Uint8Array.of(0x41));
     expect(parseBase64Canonical('')).toEqual(new Uint8Array(0));
+  });
+});
+
+describe('parseBase64CanonicalTransient', () => {
+  const copy = (b: Uint8Array | undefined) => (b ? Uint8Array.from(b) : undefined);
+  it('decodes exactly what parseBase64Canonical decodes, and rejects what it rejects', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b).toString('base64')), fc.string({ unit: fc.constantFrom(...'AQZazg09+/=-_ \n'.split('')), maxLength: 12 })), (s) => {
+        expect(copy(parseBase64CanonicalTransient(s))).toEqual(parseBase64Canonical(s));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+  it('grows its buffer for a large input and still decodes small ones after it', () => {
+    const big = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+    expect(copy(parseBase64CanonicalTransient(Buffer.from(big).toString('base64')))).toEqual(big);
+    expect(copy(parseBase64CanonicalTransient('QUJD'))).toEqual(Uint8Array.of(0x41, 0x42, 0x43));
+    // A longer input that fails the canonical check must not be read as the earlier, shorter bytes.
+    expect(parseBase64CanonicalTransient('QUJDRA=')).toBeUndefined();
+  });
+  it('reuses its buffer: a result is only valid until the next call', () => {
+    const a = parseBase64CanonicalTransient('QUJD')!;
+    parseBase64CanonicalTransient('WFla');
+    expect(Buffer.from(a).toString()).toBe('XYZ');
   });
 });

@@ -13,7 +13,9 @@
  * The step: at 1M entries with 4 MB semi-spaces (the image's runtime, 2026-11-28), 12 MB brought the peak
  * from ~395 to 288–292 MB for `index: all` at 22.2k–23.0k entries/s (24.9k unpaced) and to 286–292 MB for
  * `watched` at 28.2k–30.3k/s (34.8k–36.2k unpaced); 24 MB left 311 MB; 8 MB saved 5 MB more for 8% of
- * the speed.
+ * the speed. Rechecked after the certificate claims shrank (the live heap 41 → 29 MB, a collection 33 →
+ * 24 ms): 16 MB gave `watched` 30.8k–31.6k/s at 281–282 MB but `all` 301–320 MB, against 278–308 MB at
+ * 12 MB. The cost of a collection is marking the live heap, so what stays live matters as much as the step.
  *
  * Without `--expose-gc` this does nothing: V8's own heuristics apply.
  */

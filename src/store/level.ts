@@ -23,7 +23,17 @@ export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as c
  * being rewritten. Each block records its own compression, so a store written either way reads both.
  */
 export const MAIN_DB_OPTIONS = { ...LEVEL_OPTIONS, compression: false } as const;
-export const ENTRIES_DB_OPTIONS = LEVEL_OPTIONS;
+/**
+ * The entries database's tables have 16 KB blocks, not LevelDB's 4 KB. Its values are ~2 KB bodies, so a
+ * 4 KB block held two of them: Snappy found little to share, and the index of every table (one key per
+ * block, read into memory and kept while the table is open, since the blocks are compressed) grew with
+ * the log. At 1M entries (`index: all`, the image's runtime; BENCHMARKS.md "Ingest", 2026-11-28 A/B): the
+ * store 1,746 → 1,151 bytes per entry, the catch-up's peak RSS 305–308 → 270 MB and its RSS after it
+ * 241–243 → 198–209 MB, at the same speed. A read decompresses the 16 KB block holding the entry. 16 KB
+ * blocks in the main database too (uncompressed, read by key ranges) changed nothing measurable, so it
+ * keeps 4 KB. Block size is per table, so stores written with 4 KB blocks read the same.
+ */
+export const ENTRIES_DB_OPTIONS = { ...LEVEL_OPTIONS, blockSize: 16 * 1024 } as const;
 
 /** LevelDB's message of an I/O error (`IO error: <file>: No space left on device`) in `e` or its causes, if any. */
 export function ioErrorMessage(e: unknown): string | undefined {

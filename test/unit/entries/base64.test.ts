@@ -30,6 +30,34 @@ describe('parseBase64Canonical', () => {
   });
 });
 
+/** The definition: canonical means re-encoding the decoded bytes gives the string back (RFC 4648 §3.5, §4). */
+const byReencoding = (s: string): Uint8Array | undefined => {
+  const b = Buffer.from(s, 'base64');
+  return b.toString('base64') === s ? Uint8Array.from(b) : undefined;
+};
+/** Strings near base64: its alphabet, padding, the URL-safe letters, whitespace, other ASCII and non-ASCII. */
+const nearBase64 = fc.oneof(
+  fc.string({ unit: fc.constantFrom(...'AQZazg09+/=-_ \n.é\u2028'.split('')), maxLength: 12 }),
+  fc.uint8Array({ maxLength: 40 }).chain((b) => {
+    const e = Buffer.from(b).toString('base64');
+    return fc.tuple(fc.nat(e.length), fc.constantFrom('', '=', '-', '_', ' ', '\n', 'A', '==', 'é', '.')).map(([i, c]) => e.slice(0, i) + c + e.slice(i));
+  }),
+);
+
+describe('canonical base64 against its definition (re-encoding)', () => {
+  it('parseBase64Canonical and the transient variant accept and reject exactly what re-encoding does', () => {
+    fc.assert(
+      fc.property(nearBase64, (s) => {
+        const want = byReencoding(s);
+        expect(parseBase64Canonical(s)).toEqual(want);
+        const t = parseBase64CanonicalTransient(s);
+        expect(t ? Uint8Array.from(t) : undefined).toEqual(want);
+      }),
+      { numRuns: 20000 },
+    );
+  });
+});
+
 describe('parseBase64CanonicalTransient', () => {
   const copy = (b: Uint8Array | undefined) => (b ? Uint8Array.from(b) : undefined);
   it('decodes exactly what parseBase64Canonical decodes, and rejects what it rejects', () => {

@@ -33,10 +33,12 @@ export function v2Hash(o: unknown): Digest | undefined {
   return `${alg}:${Buffer.from(digest.buffer, digest.byteOffset, digest.length).toString('hex')}`;
 }
 
+/** A string short enough to encode at most `max` bytes in base64. */
+const base64Within = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= Math.ceil(max / 3) * 4;
+
 /** Base64 (`format: byte`) of at most `max` decoded bytes, or undefined. */
 export function b64(v: unknown, max = MAX_KEY_BYTES): Uint8Array | undefined {
-  if (typeof v !== 'string' || v.length > Math.ceil(max / 3) * 4) return undefined;
-  return parseBase64Canonical(v);
+  return base64Within(v, max) ? parseBase64Canonical(v) : undefined;
 }
 
 /** Digests and signers found in one `spec`, and the first thing that was wrong with it. */
@@ -71,7 +73,7 @@ export class Facts {
   /** protobuf-specs PublicKey.rawBytes / X509Certificate.rawBytes (Rekor v2): the field says which it is. */
   rawKey(v: unknown, form: 'certificate' | 'spki', what: string): void {
     // Transient: the signer keeps the fingerprint and claims read from the DER, never a view of it.
-    const der = typeof v === 'string' && v.length <= Math.ceil(MAX_KEY_BYTES / 3) * 4 ? parseBase64CanonicalTransient(v) : undefined;
+    const der = base64Within(v, MAX_KEY_BYTES) ? parseBase64CanonicalTransient(v) : undefined;
     if (!der || der.length === 0) return this.fail(`${what} is missing or not base64`);
     this.#guard(what, () => (form === 'certificate' ? signerFromCertificate(der, this.#certs) : signerFromSpki(der)));
   }

@@ -1,6 +1,7 @@
 /**
  * GET /v1/search: one indexed selector drives the scan (newest first, cursor-paged); any other selectors
- * given filter the page. Identity `foo*` is a prefix search (newest first within each identity).
+ * given filter the page. Identity `foo*` is a prefix search (newest first within each identity). With no
+ * selector it lists the fully indexed entries by time, newest first (`since`/`until` bound the window).
  */
 import type { z } from 'zod';
 import type { Entry } from '../entries/types.ts';
@@ -12,6 +13,7 @@ import type { Store } from '../store/store.ts';
 import { apiError } from './errors.ts';
 import type { SearchQuery } from './params.ts';
 import { entryView } from './views.ts';
+import { EMPTY_BYTES } from '../util/bytes.ts';
 
 type Q = z.output<typeof SearchQuery>;
 
@@ -39,7 +41,9 @@ function primary(q: Q): { field: FieldName; value: Uint8Array; prefix: boolean }
   if (q.repository) return { field: 'REPOSITORY', value: enc(q.repository), prefix: false };
   if (q.buildSigner) return { field: 'BUILD_SIGNER', value: enc(q.buildSigner), prefix: false };
   if (q.issuer) return { field: 'ISSUER', value: enc(q.issuer), prefix: false };
-  throw apiError('API_BAD_REQUEST', 'give one of digest, identity, repository, issuer, buildSigner or fingerprint');
+  // No selector: the time index (store/index-values.ts, Field.TIME), which holds every fully indexed
+  // entry: all of them with `index: all`, the watched ones with `index: watched`.
+  return { field: 'TIME', value: EMPTY_BYTES, prefix: false };
 }
 
 /** The secondary selectors (the primary one was matched by the index, which also holds attestation subjects). */

@@ -95,6 +95,30 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     expect(r.body.entries.length).toBe(m.filter((x) => x.issuer === 'https://token.actions.githubusercontent.com' && x.integratedTime >= t0 && x.integratedTime <= t1).length);
   });
 
+  it('lists every entry by time when no selector is given, newest first, paged and windowed', async () => {
+    const time = (e: any) => e.integratedTime ?? e.observedAt;
+    const all: any[] = [];
+    let cursor: string | null = null;
+    do {
+      const p: any = await get(`/v1/search?limit=128${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(p.status).toBe(200);
+      all.push(...p.body.entries);
+      cursor = p.body.next;
+    } while (cursor);
+    // Every mirrored entry exactly once (the manifest is the ground truth), ordered by (time, index) descending.
+    expect(all.map((e) => e.index).sort((a, b) => a - b)).toEqual(m.map((x) => x.index));
+    for (let i = 1; i < all.length; i++) {
+      const [a, b] = [all[i - 1], all[i]];
+      expect(time(a) > time(b) || (time(a) === time(b) && a.index > b.index), `${a.index} before ${b.index}`).toBe(true);
+    }
+    expect((await get('/v1/search')).body.entries.map((e: any) => e.index)).toEqual(all.slice(0, 50).map((e) => e.index));
+    if (api === 'v1') {
+      const [t0, t1] = [m[100].integratedTime, m[200].integratedTime];
+      const w = await get(`/v1/search?since=${t0}&until=${t1}&limit=1000`);
+      expect(w.body.entries.map((e: any) => e.index).sort((a: number, b: number) => a - b)).toEqual(m.filter((x) => x.integratedTime >= t0 && x.integratedTime <= t1).map((x) => x.index));
+    }
+  });
+
   it('serves entries with body and an inclusion proof against the verified checkpoint', async () => {
     const root = parseTrustedRoot(readJson(h.sim.trustedRootPath));
     for (const i of [0, 255, 256, 599]) {
@@ -114,8 +138,8 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
 
   it('answers errors as JSON with the right status', async () => {
     for (const [path, status] of [
-      ['/v1/search', 400],
       ['/v1/search?digest=sha256:xyz', 400],
+      ['/v1/search?cursor=AAAA', 400],
       ['/v1/search?digest=sha256:' + 'a'.repeat(64) + '&bogus=1', 400],
       ['/v1/search?digest=sha256:' + 'a'.repeat(64) + '&limit=5000', 400],
       ['/v1/entries/sim/999999', 404],

@@ -199,6 +199,9 @@ describe('Store', () => {
       expect((await store.search('SAN', Buffer.from(san), { limit: 50 })).refs.map((r) => r.index)).toEqual(want);
       expect((await store.search('DIGEST', digestToBytes(e.digests[0]!), { limit: 50 })).refs.map((r) => r.index)).toContain(e.index);
     }
+    // The time index (GET /v1/search with no selector) holds the fully indexed entries only.
+    const byTime = (await store.search('TIME', new Uint8Array(0), { limit: 50 })).refs.map((r) => r.index);
+    expect(byTime.sort((a, b) => a - b)).toEqual(entries.filter((x) => watched(x.index)).map((x) => x.index));
     expect((await checkLog(store, 'l', watched)).problems).toEqual([]);
     await store.close();
   });

@@ -20,7 +20,7 @@ export function buildOpenApi(): Record<string, unknown> {
     openapi: '3.1.0',
     info: { title: 'tlogwatch', version: VERSION, description: 'A verified mirror and monitor of Sigstore transparency logs.' },
     paths: {
-      '/v1/search': get('Entries by digest, identity, repository, issuer, build signer or key fingerprint, newest first; with none of them, every fully indexed entry by time', queryParams(SearchQuery)),
+      '/v1/search': get('Entries by digest, identity, repository, repository owner, issuer, build signer or key fingerprint, newest first; with none of them, every fully indexed entry by time', queryParams(SearchQuery)),
       '/v1/entries/{log}/{index}': get('One mirrored entry', [pathParam('log', '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$'), pathParam('index', '^\\d+$'), ...queryParams(EntryQuery)]),
       '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash', [pathParam('uuid', '^([0-9a-f]{16})?[0-9a-f]{64}$')]),
       '/v1/logs': get('State of every followed log'),

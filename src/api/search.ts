@@ -39,6 +39,7 @@ function primary(q: Q): { field: FieldName; value: Uint8Array; prefix: boolean }
     return { field: 'SAN', value: enc(normaliseIdentity(v)), prefix };
   }
   if (q.repository) return { field: 'REPOSITORY', value: enc(q.repository), prefix: false };
+  if (q.owner) return { field: 'OWNER', value: enc(q.owner), prefix: false };
   if (q.buildSigner) return { field: 'BUILD_SIGNER', value: enc(q.buildSigner), prefix: false };
   if (q.issuer) return { field: 'ISSUER', value: enc(q.issuer), prefix: false };
   // No selector: the time index (store/index-values.ts, Field.TIME), which holds every fully indexed
@@ -57,6 +58,7 @@ function matches(e: Entry, q: Q, primary: FieldName): boolean {
     if (!signers.some((s) => s.san !== undefined && (prefix ? normaliseIdentity(s.san).startsWith(want) : normaliseIdentity(s.san) === want))) return false;
   }
   if (q.repository && !signers.some((s) => s.fulcio?.sourceRepositoryURI === q.repository)) return false;
+  if (q.owner && !signers.some((s) => s.fulcio?.sourceRepositoryOwnerURI === q.owner)) return false;
   if (q.buildSigner && !signers.some((s) => s.fulcio?.buildSignerURI === q.buildSigner)) return false;
   if (q.issuer && !signers.some((s) => s.issuer === q.issuer)) return false;
   return true;
@@ -64,7 +66,7 @@ function matches(e: Entry, q: Q, primary: FieldName): boolean {
 
 /** True when the query has selectors besides the primary one (the index matched that one exactly). */
 function hasSecondary(q: Q, primary: FieldName): boolean {
-  const given: Array<[FieldName, unknown]> = [['DIGEST', q.digest], ['FINGERPRINT', q.fingerprint], ['SAN', q.identity], ['REPOSITORY', q.repository], ['BUILD_SIGNER', q.buildSigner], ['ISSUER', q.issuer]];
+  const given: Array<[FieldName, unknown]> = [['DIGEST', q.digest], ['FINGERPRINT', q.fingerprint], ['SAN', q.identity], ['REPOSITORY', q.repository], ['OWNER', q.owner], ['BUILD_SIGNER', q.buildSigner], ['ISSUER', q.issuer]];
   return given.some(([f, v]) => v !== undefined && f !== primary);
 }
 

@@ -1,4 +1,8 @@
-/** `tlogwatch search --digest sha256:HEX | --identity SAN | --repository URI [--server URL] [--json]`: asks a running tlogwatch. */
+/**
+ * `tlogwatch search --digest sha256:HEX | --identity SAN | --repository URI | --owner URI | --issuer URL |
+ * --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N] [--server URL] [--json]`: asks a
+ * running tlogwatch (GET /v1/search). Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
+ */
 import { parseArgs } from 'node:util';
 import { describeError } from '../errors.ts';
 import { USER_AGENT } from '../version.ts';
@@ -12,7 +16,12 @@ export async function searchCommand(argv: string[]): Promise<number> {
         digest: { type: 'string' },
         identity: { type: 'string' },
         repository: { type: 'string' },
+        owner: { type: 'string' },
         issuer: { type: 'string' },
+        'build-signer': { type: 'string' },
+        fingerprint: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
         server: { type: 'string', default: process.env['TLOGWATCH_SERVER'] ?? 'http://127.0.0.1:8080' },
         limit: { type: 'string', default: '50' },
         json: { type: 'boolean' },
@@ -23,9 +32,17 @@ export async function searchCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const q = new URLSearchParams();
-  for (const k of ['digest', 'identity', 'repository', 'issuer'] as const) if (values[k]) q.set(k, values[k]);
+  const params = { digest: 'digest', identity: 'identity', repository: 'repository', owner: 'owner', issuer: 'issuer', 'build-signer': 'buildSigner', fingerprint: 'fingerprint', since: 'since', until: 'until' } as const;
+  for (const [flag, param] of Object.entries(params)) {
+    const v = values[flag as keyof typeof params];
+    if (v) q.set(param, v);
+  }
   if ([...q.keys()].length === 0) {
-    process.stderr.write('usage: tlogwatch search --digest sha256:HEX | --identity SAN | --repository URI | --issuer URL [--server URL] [--json]\n');
+    process.stderr.write(
+      'usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] | --repository URI | --owner URI | --issuer URL | --build-signer URI | --fingerprint HEX\n' +
+        '                        [--since T] [--until T] [--limit N] [--server URL] [--json]\n' +
+        '       (--since/--until alone list the entries of that window; T is Unix seconds or an ISO-8601 date)\n',
+    );
     return 2;
   }
   q.set('limit', values.limit);

@@ -34,8 +34,17 @@ async function copyStore(from: string, to: string): Promise<number> {
   }
 }
 
+/** `--help`: the usage, on stdout. */
+class HelpRequested extends Error {}
+
+function help(text: string): number {
+  process.stdout.write(text);
+  return 0;
+}
+
 function args(argv: string[], a: string, b: string) {
-  const { values } = parseArgs({ args: argv, options: { [a]: { type: 'string' }, [b]: { type: 'string' } } });
+  const { values } = parseArgs({ args: argv, options: { [a]: { type: 'string' }, [b]: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  if (values['help']) throw new HelpRequested();
   const x = values[a];
   const y = values[b];
   if (typeof x !== 'string' || typeof y !== 'string') throw new Error(`usage: --${a} DIR --${b} DIR`);
@@ -49,6 +58,7 @@ export async function backupCommand(argv: string[]): Promise<number> {
     process.stdout.write(`backed up ${n} records to ${out}\n`);
     return 0;
   } catch (e) {
+    if (e instanceof HelpRequested) return help('usage: tlogwatch backup --data-dir DIR --out DIR\n\nCopies the store at DIR/store into an empty OUT/store, as of one point in time. Stop tlogwatch serve first.\n');
     process.stderr.write(`tlogwatch backup: ${describeError(e)}${/lock/i.test(String(e)) ? ' (stop tlogwatch serve first)' : ''}\n`);
     return 2;
   }
@@ -61,6 +71,7 @@ export async function restoreCommand(argv: string[]): Promise<number> {
     process.stdout.write(`restored ${n} records into ${dataDir}\n`);
     return 0;
   } catch (e) {
+    if (e instanceof HelpRequested) return help('usage: tlogwatch restore --from DIR --data-dir DIR\n\nCopies a backup (DIR/store) into an empty DATA-DIR/store; it refuses to overwrite a store.\n');
     process.stderr.write(`tlogwatch restore: ${describeError(e)}\n`);
     return 2;
   }

@@ -19,14 +19,19 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   let values;
   let positionals;
   try {
-    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { 'data-dir': { type: 'string' }, log: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' } } }));
+    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { 'data-dir': { type: 'string' }, log: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (e) {
     process.stderr.write(`tlogwatch rules: ${describeError(e)}\n`);
     return 2;
   }
+  const usage = 'usage: tlogwatch rules check DIR | tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]\n';
+  if (values.help || sub === '--help' || sub === '-h') {
+    process.stdout.write(usage);
+    return 0;
+  }
   const dir = positionals[0];
   if ((sub !== 'check' && sub !== 'test') || !dir) {
-    process.stderr.write('usage: tlogwatch rules check DIR | tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]\n');
+    process.stderr.write(usage);
     return 2;
   }
   let checked;

@@ -7,6 +7,16 @@ import { parseArgs } from 'node:util';
 import { describeError } from '../errors.ts';
 import { USER_AGENT } from '../version.ts';
 
+const USAGE = `usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] | --repository URI | --owner URI | --issuer URL
+                        | --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N] [--server URL] [--json]
+
+Asks a running tlogwatch (GET /v1/search; --server, or TLOGWATCH_SERVER, default http://127.0.0.1:8080) and
+prints one line per entry, newest first: log#index, integrated time, kind, signer, uuid. Selectors given
+together must all match. --since/--until alone list the entries of that window; T is Unix seconds or an
+ISO-8601 date. --json prints the API's response. Exit 0 when entries were found, 1 when none, 2 on usage or
+server errors.
+`;
+
 export async function searchCommand(argv: string[]): Promise<number> {
   let values;
   try {
@@ -25,11 +35,16 @@ export async function searchCommand(argv: string[]): Promise<number> {
         server: { type: 'string', default: process.env['TLOGWATCH_SERVER'] ?? 'http://127.0.0.1:8080' },
         limit: { type: 'string', default: '50' },
         json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
   } catch (e) {
     process.stderr.write(`tlogwatch search: ${describeError(e)}\n`);
     return 2;
+  }
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return 0;
   }
   const q = new URLSearchParams();
   const params = { digest: 'digest', identity: 'identity', repository: 'repository', owner: 'owner', issuer: 'issuer', 'build-signer': 'buildSigner', fingerprint: 'fingerprint', since: 'since', until: 'until' } as const;
@@ -38,11 +53,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     if (v) q.set(param, v);
   }
   if ([...q.keys()].length === 0) {
-    process.stderr.write(
-      'usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] | --repository URI | --owner URI | --issuer URL | --build-signer URI | --fingerprint HEX\n' +
-        '                        [--since T] [--until T] [--limit N] [--server URL] [--json]\n' +
-        '       (--since/--until alone list the entries of that window; T is Unix seconds or an ISO-8601 date)\n',
-    );
+    process.stderr.write(USAGE);
     return 2;
   }
   q.set('limit', values.limit);

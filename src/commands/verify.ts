@@ -42,7 +42,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (values.help || files.length === 0) {
-    process.stderr.write('usage: tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] FILE...\n');
+    // Asked for, the usage is the answer (stdout); otherwise it explains a usage error (stderr).
+    (values.help ? process.stdout : process.stderr).write('usage: tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] FILE...\n');
     return values.help ? 0 : 2;
   }
   let trust;

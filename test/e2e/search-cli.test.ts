@@ -63,6 +63,9 @@ describe('tlogwatch search', () => {
     const usage = await cli(['search', '--server', url]);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^usage: tlogwatch search/);
+    const help = await cli(['search', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--owner URI/);
     const down = await cli(['search', '--digest', m[0].digests[0], '--server', 'http://127.0.0.1:1']);
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1/);

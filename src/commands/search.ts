@@ -11,7 +11,8 @@ const USAGE = `usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] |
                         | --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N] [--server URL] [--json]
 
 Asks a running tlogwatch (GET /v1/search; --server, or TLOGWATCH_SERVER, default http://127.0.0.1:8080) and
-prints one line per entry, newest first: log#index, integrated time, kind, signer, uuid. Selectors given
+prints one line per entry, newest first: log#index, integrated time (for Rekor v2, when the mirror saw it,
+marked "(seen)"), kind, signer, uuid. Selectors given
 together must all match. --since/--until alone list the entries of that window; T is Unix seconds or an
 ISO-8601 date. --json prints the API's response. Exit 0 when entries were found, 1 when none, 2 on usage or
 server errors.
@@ -74,7 +75,10 @@ export async function searchCommand(argv: string[]): Promise<number> {
   else {
     for (const e of entries) {
       const signer = e['signer'] as { san?: string; fingerprint?: string } | undefined;
-      const when = typeof e['integratedTime'] === 'number' ? new Date(e['integratedTime'] * 1000).toISOString() : '-';
+      // Rekor v2 entries carry no integrated time: the time the mirror first saw them stands in, marked so.
+      const iso = (t: unknown) => (typeof t === 'number' ? new Date(t * 1000).toISOString() : undefined);
+      const seen = iso(e['observedAt']);
+      const when = iso(e['integratedTime']) ?? (seen ? `${seen} (seen)` : '-');
       process.stdout.write(`${String(e['log'])}#${String(e['index'])}\t${when}\t${String(e['kind'])}\t${signer?.san ?? signer?.fingerprint ?? ''}\t${String(e['uuid'])}\n`);
     }
     if (entries.length === 0) process.stderr.write('no entries found\n');

@@ -34,6 +34,7 @@ describe('tlogwatch search', () => {
     const want = m.filter((x) => x.digests.includes(line.digests[0])).map((x) => x.index).reverse();
     expect(rows.map((row) => Number(/^sim#(\d+)\t/.exec(row)![1]))).toEqual(want);
     expect(rows[0]).toContain(line.uuid);
+    expect(rows[0]!.split('\t')[1]).toBe(new Date(m[want[0]].integratedTime * 1000).toISOString());
   });
 
   it('takes every selector the API has, and a time window alone, with --json', async () => {

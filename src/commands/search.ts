@@ -12,10 +12,9 @@ const USAGE = `usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] |
 
 Asks a running tlogwatch (GET /v1/search; --server, or TLOGWATCH_SERVER, default http://127.0.0.1:8080) and
 prints one line per entry, newest first: log#index, integrated time (for Rekor v2, when the mirror saw it,
-marked "(seen)"), kind, signer, uuid. Selectors given
-together must all match. --since/--until alone list the entries of that window; T is Unix seconds or an
-ISO-8601 date. --json prints the API's response. Exit 0 when entries were found, 1 when none, 2 on usage or
-server errors.
+marked "(seen)"), kind, signer, uuid. Selectors given together must all match. --since/--until alone list
+the entries of that window; T is Unix seconds or an ISO-8601 date. --json prints the API's response.
+Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
 `;
 
 export async function searchCommand(argv: string[]): Promise<number> {

@@ -34,17 +34,10 @@ async function copyStore(from: string, to: string): Promise<number> {
   }
 }
 
-/** `--help`: the usage, on stdout. */
-class HelpRequested extends Error {}
-
-function help(text: string): number {
-  process.stdout.write(text);
-  return 0;
-}
-
-function args(argv: string[], a: string, b: string) {
+/** The two directories, or undefined when `--help` asked for the usage instead. */
+function args(argv: string[], a: string, b: string): readonly [string, string] | undefined {
   const { values } = parseArgs({ args: argv, options: { [a]: { type: 'string' }, [b]: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  if (values['help']) throw new HelpRequested();
+  if (values['help']) return undefined;
   const x = values[a];
   const y = values[b];
   if (typeof x !== 'string' || typeof y !== 'string') throw new Error(`usage: --${a} DIR --${b} DIR`);
@@ -53,12 +46,16 @@ function args(argv: string[], a: string, b: string) {
 
 export async function backupCommand(argv: string[]): Promise<number> {
   try {
-    const [dataDir, out] = args(argv, 'data-dir', 'out');
+    const dirs = args(argv, 'data-dir', 'out');
+    if (!dirs) {
+      process.stdout.write('usage: tlogwatch backup --data-dir DIR --out DIR\n\nCopies the store at DIR/store into an empty OUT/store, as of one point in time. Stop tlogwatch serve first.\n');
+      return 0;
+    }
+    const [dataDir, out] = dirs;
     const n = await copyStore(join(dataDir, 'store'), join(out, 'store'));
     process.stdout.write(`backed up ${n} records to ${out}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof HelpRequested) return help('usage: tlogwatch backup --data-dir DIR --out DIR\n\nCopies the store at DIR/store into an empty OUT/store, as of one point in time. Stop tlogwatch serve first.\n');
     process.stderr.write(`tlogwatch backup: ${describeError(e)}${/lock/i.test(String(e)) ? ' (stop tlogwatch serve first)' : ''}\n`);
     return 2;
   }
@@ -66,12 +63,16 @@ export async function backupCommand(argv: string[]): Promise<number> {
 
 export async function restoreCommand(argv: string[]): Promise<number> {
   try {
-    const [from, dataDir] = args(argv, 'from', 'data-dir');
+    const dirs = args(argv, 'from', 'data-dir');
+    if (!dirs) {
+      process.stdout.write('usage: tlogwatch restore --from DIR --data-dir DIR\n\nCopies a backup (DIR/store) into an empty DATA-DIR/store; it refuses to overwrite a store.\n');
+      return 0;
+    }
+    const [from, dataDir] = dirs;
     const n = await copyStore(join(from, 'store'), join(dataDir, 'store'));
     process.stdout.write(`restored ${n} records into ${dataDir}\n`);
     return 0;
   } catch (e) {
-    if (e instanceof HelpRequested) return help('usage: tlogwatch restore --from DIR --data-dir DIR\n\nCopies a backup (DIR/store) into an empty DATA-DIR/store; it refuses to overwrite a store.\n');
     process.stderr.write(`tlogwatch restore: ${describeError(e)}\n`);
     return 2;
   }

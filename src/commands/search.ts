@@ -17,6 +17,11 @@ the entries of that window; T is Unix seconds or an ISO-8601 date. --json prints
 Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
 `;
 
+/** Command-line flag → /v1/search parameter. */
+const QUERY_PARAMS = { digest: 'digest', identity: 'identity', repository: 'repository', owner: 'owner', issuer: 'issuer', 'build-signer': 'buildSigner', fingerprint: 'fingerprint', since: 'since', until: 'until' } as const;
+
+const iso = (t: unknown) => (typeof t === 'number' ? new Date(t * 1000).toISOString() : undefined);
+
 export async function searchCommand(argv: string[]): Promise<number> {
   let values;
   try {
@@ -47,9 +52,8 @@ export async function searchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const q = new URLSearchParams();
-  const params = { digest: 'digest', identity: 'identity', repository: 'repository', owner: 'owner', issuer: 'issuer', 'build-signer': 'buildSigner', fingerprint: 'fingerprint', since: 'since', until: 'until' } as const;
-  for (const [flag, param] of Object.entries(params)) {
-    const v = values[flag as keyof typeof params];
+  for (const [flag, param] of Object.entries(QUERY_PARAMS)) {
+    const v = values[flag as keyof typeof QUERY_PARAMS];
     if (v) q.set(param, v);
   }
   if ([...q.keys()].length === 0) {
@@ -75,7 +79,6 @@ export async function searchCommand(argv: string[]): Promise<number> {
     for (const e of entries) {
       const signer = e['signer'] as { san?: string; fingerprint?: string } | undefined;
       // Rekor v2 entries carry no integrated time: the time the mirror first saw them stands in, marked so.
-      const iso = (t: unknown) => (typeof t === 'number' ? new Date(t * 1000).toISOString() : undefined);
       const seen = iso(e['observedAt']);
       const when = iso(e['integratedTime']) ?? (seen ? `${seen} (seen)` : '-');
       process.stdout.write(`${String(e['log'])}#${String(e['index'])}\t${when}\t${String(e['kind'])}\t${signer?.san ?? signer?.fingerprint ?? ''}\t${String(e['uuid'])}\n`);

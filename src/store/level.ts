@@ -14,6 +14,27 @@ export type BatchOp = { type: 'put'; key: Uint8Array; value: Uint8Array } | { ty
 /** How the store opens its LevelDB databases (raw bytes in and out); backup/restore open them the same way. */
 export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as const;
 /**
+ * How many tables each database keeps open (`maxOpenFiles`; LevelDB's table cache holds that less 10).
+ * An open table keeps its index and Bloom-filter blocks in memory, so with classic-level's default of
+ * 1,000 per database a catch-up's peak grew with the store until both caches were full: 293 MB at 1M
+ * entries, 361 at 4M, 412 at 8M, 422 at 12M (`index: all`, the image's runtime). Two limits set the
+ * numbers here:
+ * - The process maps at most 1,000 tables at once (LevelDB 1.20 util/env_posix.cc `MaxMmaps`, shared by
+ *   both databases); a table opened past that is read with pread and its blocks are copied onto the heap,
+ *   which is where most of that growth was. 250 + 650 stay under it, so every open table is mapped and
+ *   its pages are page cache the kernel can reclaim.
+ * - A lookup that misses the cache opens the table again. At 1M entries the main database has ~135
+ *   tables and the entries database ~440, and LevelDB splits its cache into 16 shards by a hash of the
+ *   table number, so a cap just above those counts still evicts from the fuller shards: 200 and 500 cost
+ *   digest lookups on the API bench's 1M store ~7% (and moved its mapped pages, so tables were being
+ *   reopened); 250 and 650 left both unchanged.
+ * Measured (docs/architecture.md "Peak RSS", BENCHMARKS.md "Ingest"): with 250/650 the peak was 312–328 MB
+ * at 4M and 326 MB at 8M, against 359–362 and 412 MB with the default; catch-ups that large were 1–10%
+ * slower (compactions reopen evicted tables). Past ~1.5M entries lookups reopen tables, as they did with
+ * the default past ~2M.
+ */
+export const TABLES_OPEN = { main: 250, entries: 650 } as const;
+/**
  * The main database's tables are written without Snappy. Its index keys arrive in random order, so
  * LevelDB's single compaction thread rewrites each byte many times on the way down the levels, and
  * compressing and decompressing every block of every rewrite was most of that thread's work: a 1M-entry
@@ -22,7 +43,7 @@ export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as c
  * entries database keeps Snappy: its values are appended in key order and move down the levels without
  * being rewritten. Each block records its own compression, so a store written either way reads both.
  */
-export const MAIN_DB_OPTIONS = { ...LEVEL_OPTIONS, compression: false } as const;
+export const MAIN_DB_OPTIONS = { ...LEVEL_OPTIONS, compression: false, maxOpenFiles: TABLES_OPEN.main } as const;
 /**
  * The entries database's tables have 16 KB blocks, not LevelDB's 4 KB. Its values are ~2 KB bodies, so a
  * 4 KB block held two of them: Snappy found little to share, and the index of every table (one key per
@@ -33,7 +54,7 @@ export const MAIN_DB_OPTIONS = { ...LEVEL_OPTIONS, compression: false } as const
  * blocks in the main database too (uncompressed, read by key ranges) changed nothing measurable, so it
  * keeps 4 KB. Block size is per table, so stores written with 4 KB blocks read the same.
  */
-export const ENTRIES_DB_OPTIONS = { ...LEVEL_OPTIONS, blockSize: 16 * 1024 } as const;
+export const ENTRIES_DB_OPTIONS = { ...LEVEL_OPTIONS, blockSize: 16 * 1024, maxOpenFiles: TABLES_OPEN.entries } as const;
 
 /** LevelDB's message of an I/O error (`IO error: <file>: No space left on device`) in `e` or its causes, if any. */
 export function ioErrorMessage(e: unknown): string | undefined {

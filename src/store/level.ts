@@ -29,7 +29,7 @@ export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as c
  *   digest lookups on the API bench's 1M store ~7% (and moved its mapped pages, so tables were being
  *   reopened); 250 and 650 left both unchanged.
  * Measured (docs/architecture.md "Peak RSS", BENCHMARKS.md "Ingest"): with 250/650 the peak was 312–328 MB
- * at 4M and 326 MB at 8M, against 359–362 and 412 MB with the default; catch-ups that large were 1–10%
+ * at 4M, 326 MB at 8M and 324 MB at 12M, against 359–362, 412 and 422 MB with the default; catch-ups that large were 1–10%
  * slower (compactions reopen evicted tables). Past ~1.5M entries lookups reopen tables, as they did with
  * the default past ~2M.
  */

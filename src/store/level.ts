@@ -21,17 +21,18 @@ export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as c
  * numbers here:
  * - The process maps at most 1,000 tables at once (LevelDB 1.20 util/env_posix.cc `MaxMmaps`, shared by
  *   both databases); a table opened past that is read with pread and its blocks are copied onto the heap,
- *   which is where most of that growth was. 250 + 650 stay under it, so every open table is mapped and
- *   its pages are page cache the kernel can reclaim.
+ *   which is where most of that growth was. 250 + 650 stay under it, so every open table is mapped: its
+ *   filter, and the uncompressed main database's index, are read in place from page cache the kernel can
+ *   reclaim (the entries database's Snappy-compressed index blocks are inflated onto the heap either way).
  * - A lookup that misses the cache opens the table again. At 1M entries the main database has ~135
  *   tables and the entries database ~440, and LevelDB splits its cache into 16 shards by a hash of the
  *   table number, so a cap just above those counts still evicts from the fuller shards: 200 and 500 cost
  *   digest lookups on the API bench's 1M store ~7% (and moved its mapped pages, so tables were being
  *   reopened); 250 and 650 left both unchanged.
- * Measured (docs/architecture.md "Peak RSS", BENCHMARKS.md "Ingest"): with 250/650 the peak was 312–328 MB
- * at 4M, 326 MB at 8M and 324 MB at 12M, against 359–362, 412 and 422 MB with the default; catch-ups that large were 1–10%
- * slower (compactions reopen evicted tables). Past ~1.5M entries lookups reopen tables, as they did with
- * the default past ~2M.
+ * Measured (docs/architecture.md "Peak RSS", BENCHMARKS.md "Ingest"): with 250/650 the peak was
+ * 312–328 MB at 4M, 326 MB at 8M and 324 MB at 12M, against 359–362, 412 and 422 MB with the default;
+ * catch-ups that large were 1–10% slower (compactions reopen evicted tables). Past ~1.5M entries lookups
+ * reopen tables, as they did with the default past ~2M.
  */
 export const TABLES_OPEN = { main: 250, entries: 650 } as const;
 /**

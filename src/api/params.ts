@@ -1,5 +1,6 @@
 /** Query and path parameter schemas (zod): the same schemas validate requests and generate /openapi.json. */
 import { z } from 'zod';
+import { selectorSchemas } from './selectors.ts';
 
 const unixOrIso = z
   .string()
@@ -16,13 +17,7 @@ const unixOrIso = z
 
 export const SearchQuery = z
   .object({
-    digest: z.string().max(140).optional().describe('sha256:HEX (bare 64-hex accepted), sha384:HEX or sha512:HEX'),
-    identity: z.string().min(1).max(2048).optional().describe('Certificate SAN; exact, or a prefix ending in *'),
-    repository: z.string().min(1).max(2048).optional().describe('Source repository URI (Fulcio .12)'),
-    owner: z.string().min(1).max(2048).optional().describe('Source repository owner URI (Fulcio .16), e.g. https://github.com/acme'),
-    issuer: z.string().min(1).max(2048).optional().describe('OIDC issuer'),
-    buildSigner: z.string().min(1).max(2048).optional().describe('Build signer URI (Fulcio .9)'),
-    fingerprint: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/).optional().describe('SHA-256 of the signing certificate or key'),
+    ...selectorSchemas,
     since: unixOrIso.optional(),
     until: unixOrIso.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(50),

@@ -13,7 +13,7 @@ import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
 import { IndexRetrieveBody, RetrieveBody, Uuid } from './params.ts';
-import { normaliseDigest } from './search.ts';
+import { normaliseDigest } from './selectors.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 
 export function rekorRoutes(app: Hono, o: ApiOptions): void {

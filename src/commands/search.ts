@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { describeError } from '../errors.ts';
 import { USER_AGENT } from '../version.ts';
+import { SELECTORS } from '../api/selectors.ts';
 
 const USAGE = `usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] | --repository URI | --owner URI | --issuer URL
                         | --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N] [--server URL] [--json]
@@ -17,8 +18,8 @@ the entries of that window; T is Unix seconds or an ISO-8601 date. --json prints
 Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
 `;
 
-/** Command-line flag → /v1/search parameter. */
-const QUERY_PARAMS = { digest: 'digest', identity: 'identity', repository: 'repository', owner: 'owner', issuer: 'issuer', 'build-signer': 'buildSigner', fingerprint: 'fingerprint', since: 'since', until: 'until' } as const;
+/** Command-line flag → /v1/search parameter: the selectors (api/selectors.ts) and the time window. */
+export const QUERY_PARAMS: ReadonlyMap<string, string> = new Map([...SELECTORS.map((s) => [s.flag, s.param] as const), ['since', 'since'], ['until', 'until']]);
 
 const iso = (t: unknown) => (typeof t === 'number' ? new Date(t * 1000).toISOString() : undefined);
 
@@ -28,15 +29,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        digest: { type: 'string' },
-        identity: { type: 'string' },
-        repository: { type: 'string' },
-        owner: { type: 'string' },
-        issuer: { type: 'string' },
-        'build-signer': { type: 'string' },
-        fingerprint: { type: 'string' },
-        since: { type: 'string' },
-        until: { type: 'string' },
+        ...Object.fromEntries([...QUERY_PARAMS.keys()].map((flag) => [flag, { type: 'string' } as const])),
         server: { type: 'string', default: process.env['TLOGWATCH_SERVER'] ?? 'http://127.0.0.1:8080' },
         limit: { type: 'string', default: '50' },
         json: { type: 'boolean' },
@@ -52,9 +45,9 @@ export async function searchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const q = new URLSearchParams();
-  for (const [flag, param] of Object.entries(QUERY_PARAMS)) {
-    const v = values[flag as keyof typeof QUERY_PARAMS];
-    if (v) q.set(param, v);
+  for (const [flag, param] of QUERY_PARAMS) {
+    const v = (values as Record<string, unknown>)[flag];
+    if (typeof v === 'string' && v !== '') q.set(param, v);
   }
   if ([...q.keys()].length === 0) {
     process.stderr.write(USAGE);

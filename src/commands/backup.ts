@@ -34,46 +34,42 @@ async function copyStore(from: string, to: string): Promise<number> {
   }
 }
 
-/** The two directories, or undefined when `--help` asked for the usage instead. */
-function args(argv: string[], a: string, b: string): readonly [string, string] | undefined {
-  const { values } = parseArgs({ args: argv, options: { [a]: { type: 'string' }, [b]: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  if (values['help']) return undefined;
-  const x = values[a];
-  const y = values[b];
-  if (typeof x !== 'string' || typeof y !== 'string') throw new Error(`usage: --${a} DIR --${b} DIR`);
-  return [x, y] as const;
+/**
+ * One of the two commands: both copy the store under `--<from> DIR` into an empty store under `--<to> DIR`
+ * (each DIR/store), and differ only in their flags, usage and report.
+ */
+function storeCopyCommand(name: string, [fromFlag, toFlag]: readonly [string, string], what: string, report: (n: number, to: string) => string) {
+  const usage = `usage: tlogwatch ${name} --${fromFlag} DIR --${toFlag} DIR\n\n${what}\n`;
+  return async (argv: string[]): Promise<number> => {
+    try {
+      const { values } = parseArgs({ args: argv, options: { [fromFlag]: { type: 'string' }, [toFlag]: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+      if (values['help']) {
+        process.stdout.write(usage);
+        return 0;
+      }
+      const from = values[fromFlag];
+      const to = values[toFlag];
+      if (typeof from !== 'string' || typeof to !== 'string') throw new Error(`usage: --${fromFlag} DIR --${toFlag} DIR`);
+      const n = await copyStore(join(from, 'store'), join(to, 'store'));
+      process.stdout.write(`${report(n, to)}\n`);
+      return 0;
+    } catch (e) {
+      process.stderr.write(`tlogwatch ${name}: ${describeError(e)}${/lock/i.test(String(e)) ? ' (stop tlogwatch serve first)' : ''}\n`);
+      return 2;
+    }
+  };
 }
 
-export async function backupCommand(argv: string[]): Promise<number> {
-  try {
-    const dirs = args(argv, 'data-dir', 'out');
-    if (!dirs) {
-      process.stdout.write('usage: tlogwatch backup --data-dir DIR --out DIR\n\nCopies the store at DIR/store into an empty OUT/store, as of one point in time. Stop tlogwatch serve first.\n');
-      return 0;
-    }
-    const [dataDir, out] = dirs;
-    const n = await copyStore(join(dataDir, 'store'), join(out, 'store'));
-    process.stdout.write(`backed up ${n} records to ${out}\n`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`tlogwatch backup: ${describeError(e)}${/lock/i.test(String(e)) ? ' (stop tlogwatch serve first)' : ''}\n`);
-    return 2;
-  }
-}
+export const backupCommand = storeCopyCommand(
+  'backup',
+  ['data-dir', 'out'],
+  'Copies the store at DIR/store into an empty OUT/store, as of one point in time. Stop tlogwatch serve first.',
+  (n, out) => `backed up ${n} records to ${out}`,
+);
 
-export async function restoreCommand(argv: string[]): Promise<number> {
-  try {
-    const dirs = args(argv, 'from', 'data-dir');
-    if (!dirs) {
-      process.stdout.write('usage: tlogwatch restore --from DIR --data-dir DIR\n\nCopies a backup (DIR/store) into an empty DATA-DIR/store; it refuses to overwrite a store.\n');
-      return 0;
-    }
-    const [from, dataDir] = dirs;
-    const n = await copyStore(join(from, 'store'), join(dataDir, 'store'));
-    process.stdout.write(`restored ${n} records into ${dataDir}\n`);
-    return 0;
-  } catch (e) {
-    process.stderr.write(`tlogwatch restore: ${describeError(e)}\n`);
-    return 2;
-  }
-}
+export const restoreCommand = storeCopyCommand(
+  'restore',
+  ['from', 'data-dir'],
+  'Copies a backup (DIR/store) into an empty DATA-DIR/store; it refuses to overwrite a store.',
+  (n, dataDir) => `restored ${n} records into ${dataDir}`,
+);

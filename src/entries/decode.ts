@@ -60,7 +60,7 @@ const V2_DECODERS: ReadonlyMap<string, SpecDecoder> = new Map([
 
 /** Real bodies are at most a few hundred KB (rpm headers); anything larger is not parsed. */
 export const MAX_BODY_BYTES = 4 * 1024 * 1024;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function problem(message: string): { problem: DecodeProblem } {
   return { problem: { code: 'ENTRY_MALFORMED', message } };

@@ -111,7 +111,7 @@ export function encodeOid(dotted: string): Uint8Array {
   return new Uint8Array(out);
 }
 
-const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A UTF8String (or a raw Fulcio value): invalid UTF-8 is an error, never U+FFFD. */
 export function decodeUtf8(b: Uint8Array, t: Tlv): string {

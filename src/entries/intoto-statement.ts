@@ -18,7 +18,7 @@ export const MAX_SUBJECTS = 256;
 
 const HEX_LEN: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
 const HEX_RE = /^[0-9a-fA-F]+$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** sha256/sha384/sha512 subject digests, lower-cased; other algorithms (gitCommit, …) are not artifact digests here. */
 export function statementSubjectDigests(payloadType: string, payload: Uint8Array): Digest[] {

@@ -71,7 +71,7 @@ const MAX_DOCUMENTS = 10_000;
 const MAX_PROOF_HASHES = 64;
 /** Rekor v1 EntryID (16-hex tree ID + 64-hex UUID) or bare UUID (rekor.md §1.4). */
 const ENTRY_ID = /^(?:[0-9a-f]{16})?[0-9a-f]{64}$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** `kind` and `apiVersion` of a Rekor v1 body, when it is JSON that has them. */
 function peekKind(body: Uint8Array): { kind?: string; version?: string } {

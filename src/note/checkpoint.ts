@@ -45,6 +45,10 @@ export function parseCheckpoint(text: string): Checkpoint {
 /** The note body of `c`; refuses what `parseCheckpoint` would refuse, so format never emits an unparsable body. */
 export function formatCheckpoint(c: Checkpoint): string {
   if (c.origin.length === 0 || c.origin.includes('\n')) throw malformed('origin must be one non-empty line');
+  for (const line of [c.origin, ...c.extensions]) {
+    if (controlCharAt(line) >= 0) throw malformed(`control character at offset ${controlCharAt(line)} of ${JSON.stringify(line.slice(0, 40))}`);
+    if (/[\uD800-\uDFFF]/u.test(line)) throw malformed('a line is not valid UTF-8 (lone surrogate)');
+  }
   if (c.size < 0n || c.size > MAX_SIZE) throw malformed('size out of range');
   if (c.rootHash.length !== 32) throw malformed('root hash must be 32 bytes');
   if (c.extensions.some((e) => e.length === 0 || e.includes('\n'))) throw malformed('extension lines must be non-empty single lines');

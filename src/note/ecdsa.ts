@@ -8,6 +8,9 @@ import { TlogwatchError } from '../errors.ts';
 import { sha256 } from './key-id.ts';
 import type { NoteSigner, NoteVerifier } from './note.ts';
 
+/** Node's names of the curves signed-note allows (NIST P-256, P-384, P-521). */
+const NOTE_CURVES: ReadonlySet<string> = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
+
 export const ecdsaKeyHash = (spkiDer: Uint8Array): Uint8Array => sha256(spkiDer).slice(0, 4);
 
 export function spkiPublicKey(spki: Uint8Array): KeyObject {
@@ -21,6 +24,9 @@ export function spkiPublicKey(spki: Uint8Array): KeyObject {
 export function ecdsaVerifier(name: string, spkiDer: Uint8Array): NoteVerifier {
   const key = spkiPublicKey(spkiDer);
   if (key.asymmetricKeyType !== 'ec') throw new TlogwatchError('NOTE_BAD_KEY', `expected an ECDSA key, got ${key.asymmetricKeyType}`);
+  // signed-note, type 0x02: "The ECDSA curve MUST be one of NIST P-256, NIST P-384, or NIST P-521."
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (curve === undefined || !NOTE_CURVES.has(curve)) throw new TlogwatchError('NOTE_BAD_KEY', `ECDSA note keys must be on P-256, P-384 or P-521, not ${curve ?? 'an unnamed curve'}`);
   return {
     name,
     keyHash: ecdsaKeyHash(spkiDer),

@@ -49,8 +49,13 @@ function malformed(why: string): TlogwatchError {
   return new TlogwatchError('NOTE_MALFORMED', `malformed note: ${why}`);
 }
 
+/**
+ * signed-note: key names are non-empty, with no Unicode spaces and no `+`. "Unicode spaces" as Go's
+ * `unicode.IsSpace` reads them (golang.org/x/mod sumdb/note): the White_Space property, which has U+0085
+ * and not U+FEFF, where JavaScript's `\s` is the other way round.
+ */
 export function isValidKeyName(name: string): boolean {
-  return name.length > 0 && !/[\s+]/u.test(name);
+  return name.length > 0 && !/[\p{White_Space}+]/u.test(name);
 }
 
 /** Offset of the first ASCII control character other than \n (signed-note §Format forbids them), or -1. */

@@ -49,6 +49,10 @@ export function concatBytes(...parts: Uint8Array[]): Uint8Array {
 
 export const utf8 = {
   encode: (s: string): Uint8Array => new TextEncoder().encode(s),
-  /** Fatal decoding: invalid UTF-8 throws instead of producing U+FFFD. */
-  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true }).decode(b),
+  /**
+   * Fatal decoding: invalid UTF-8 throws instead of producing U+FFFD. A leading byte-order mark is kept
+   * (TextDecoder drops it by default), so the text is exactly the bytes: a signed note's signatures are
+   * over its bytes, and a BOM in front must fail them, not vanish.
+   */
+  decode: (b: Uint8Array): string => new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b),
 };

@@ -35,7 +35,7 @@ export function isStatementProblem(r: Statement | StatementProblem): r is Statem
 }
 
 const HEX_LEN: Readonly<Record<DigestAlgorithm, number>> = { sha256: 64, sha384: 96, sha512: 128 };
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const problem = (code: StatementProblem['problem']['code'], message: string): StatementProblem => ({ problem: { code, message } });
 
 function parseSubject(s: unknown, i: number): StatementSubject | string {

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
+import { TilesSource } from '../../../src/sources/tiles.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 let server: Server;
@@ -250,5 +251,15 @@ describe('HttpClient', () => {
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 0, 60_000)).toBe(10_000);
     expect(parseRetryAfter('soon', 0, 60_000)).toBeUndefined();
     expect(parseRetryAfter(null, 0, 60_000)).toBeUndefined();
+  });
+});
+
+describe('TilesSource checkpoint', () => {
+  it('takes a checkpoint with 16 post-quantum-sized signatures (signed-note: "at least up to 16", "nearly 5kB" each)', async () => {
+    const sig = (i: number) => `\u2014 witness${i}.example ${Buffer.alloc(4400, i).toString('base64')}\n`;
+    const note = `log.example\n1\n${Buffer.alloc(32).toString('base64')}\n\n${Array.from({ length: 16 }, (_, i) => sig(i)).join('')}`;
+    expect(note.length).toBeGreaterThan(64 * 1024);
+    handlers.set('/pq/checkpoint', (_req, res) => res.end(note));
+    expect(await new TilesSource({ url: `${base}/pq`, http: fast() }).fetchCheckpoint()).toBe(note);
   });
 });

@@ -18,7 +18,7 @@ const printable = (s: string) => controlCharAt(s) < 0 && !s.includes('\n');
 const line = fc.string({ unit: 'grapheme', maxLength: 30 }).filter(printable);
 const text = fc.array(line, { minLength: 1, maxLength: 6 }).map((ls) => ls.join('\n') + '\n');
 /** Key names: non-empty, no Unicode space, no '+'. */
-const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((s) => printable(s) && !/[\s+]/u.test(s));
+const name = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).filter((s) => printable(s) && !/[\p{White_Space}+]/u.test(s));
 
 function signers(n: string) {
   return {

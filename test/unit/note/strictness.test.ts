@@ -1,0 +1,65 @@
+/**
+ * Edges of signed-note (C2SP signed-note) where a lenient reading would let a note's bytes and its text
+ * differ, or let one hostile signature line spoil a good note: byte-order marks, what counts as a space
+ * in a key name, the curves of ECDSA keys, and formatting only what parses.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatCheckpoint, parseCheckpoint } from '../../../src/note/checkpoint.ts';
+import { ecdsaVerifier, ed25519Signer, ed25519Verifier, rawEd25519 } from '../../../src/note/keys.ts';
+import { isValidKeyName, parseNote, signNote, verifyNote } from '../../../src/note/note.ts';
+import { codeOf } from './keys-fixture.ts';
+
+const ed = generateKeyPairSync('ed25519');
+const signer = ed25519Signer('log.example', ed.privateKey);
+const verifier = ed25519Verifier('log.example', rawEd25519(ed.publicKey));
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+describe('signed-note strictness', () => {
+  it('verifies the bytes it was given: a byte-order mark in front fails the signature, one that was signed passes', () => {
+    const signed = Buffer.from(signNote('log.example\n1\nAAAA\n', [signer]));
+    expect(codeOf(() => verifyNote(Buffer.concat([BOM, signed]), [verifier]))).toBe('NOTE_BAD_SIGNATURE');
+    const withBom = signNote('\uFEFFlog.example\n1\n', [signer]);
+    expect(verifyNote(Buffer.from(withBom), [verifier]).note.text).toBe('\uFEFFlog.example\n1\n');
+    expect(verifyNote(withBom, [verifier]).note.text).toBe('\uFEFFlog.example\n1\n');
+  });
+
+  it('reads "Unicode spaces" in key names as the White_Space property (U+0085 is one, U+FEFF is not)', () => {
+    for (const s of [' ', '\t', '\u0085', '\u00a0', '\u2003', '\u3000', '+']) expect(isValidKeyName(`a${s}b`), JSON.stringify(s)).toBe(false);
+    for (const s of ['\ufeff', '\u200b', '-', '.', '/']) expect(isValidKeyName(`a${s}b`), JSON.stringify(s)).toBe(true);
+    const signed = signNote('log.example\n1\n', [signer]);
+    // An unknown signer's line with a zero-width no-break space in its name is ignored, not fatal.
+    const extra = `${signed}\u2014 w\ufeffx AAAAAAE=\n`;
+    expect(verifyNote(extra, [verifier]).verifiedBy.map((v) => v.name)).toEqual(['log.example']);
+    expect(codeOf(() => parseNote(`${signed}\u2014 w\u0085x AAAAAAE=\n`))).toBe('NOTE_MALFORMED');
+  });
+
+  it('takes ECDSA note keys on P-256, P-384 and P-521 only', () => {
+    const spki = (namedCurve: string) => new Uint8Array(generateKeyPairSync('ec', { namedCurve }).publicKey.export({ format: 'der', type: 'spki' }));
+    for (const c of ['P-256', 'P-384', 'P-521']) expect(codeOf(() => ecdsaVerifier('k', spki(c)))).toBe('ok');
+    for (const c of ['secp256k1', 'brainpoolP256r1']) expect(codeOf(() => ecdsaVerifier('k', spki(c)))).toBe('NOTE_BAD_KEY');
+  });
+
+  it('formats a checkpoint only when the text parses back to it', () => {
+    const anyLine = fc.string({ unit: 'binary', maxLength: 12 });
+    const checkpoint = fc.record({ origin: anyLine, size: fc.bigInt({ min: -1n, max: 1n << 64n }), rootHash: fc.uint8Array({ minLength: 31, maxLength: 33 }), extensions: fc.array(anyLine, { maxLength: 2 }) });
+    fc.assert(
+      fc.property(checkpoint, (c) => {
+        let text: string;
+        try {
+          text = formatCheckpoint(c);
+        } catch (e) {
+          expect(codeOf(() => {
+            throw e;
+          })).toBe('CHECKPOINT_MALFORMED');
+          return;
+        }
+        expect(parseCheckpoint(text)).toEqual(c);
+      }),
+      { numRuns: 2000 },
+    );
+    expect(codeOf(() => formatCheckpoint({ origin: 'ex\tample', size: 1n, rootHash: new Uint8Array(32), extensions: [] }))).toBe('CHECKPOINT_MALFORMED');
+    expect(codeOf(() => formatCheckpoint({ origin: 'o', size: 1n, rootHash: new Uint8Array(32), extensions: ['x\ry'] }))).toBe('CHECKPOINT_MALFORMED');
+  });
+});

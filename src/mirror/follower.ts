@@ -286,8 +286,10 @@ export class LogFollower {
         await this.deps.store.putLogState(state);
         return 'halted';
       }
-      // Behind the log: prove consistency now rather than only after a (rate-limited) catch-up.
-      if (state.verified && cp.size > state.verified.size) {
+      // Behind the log: prove consistency now rather than only after a (rate-limited) catch-up. Every tree
+      // extends the empty one, and no proof from size 0 exists (rekor.md §1.9; a shard can be empty just
+      // after a rotation), so a verified size of 0 needs none.
+      if (state.verified && state.verified.size > 0n && cp.size > state.verified.size) {
         const proof = await src.fetchConsistencyProof(state.verified.size, cp.size, tree.treeID);
         try {
           verifyConsistency(state.verified.size, cp.size, proof, state.verified.rootHash, cp.rootHash);

@@ -91,7 +91,10 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   }
   const entry: Entry = { ...stored.record.entry };
   const env = t.bundleContent?.dsseEnvelope;
-  if (env) withStatement(entry, env.payload, 'bundle');
+  // The envelope is the poster's: it counts only when its payload is the one the logged body commits to.
+  if (env && !withStatement(entry, env.payload, 'bundle')) {
+    throw apiError('API_BAD_REQUEST', `the bundle's DSSE payload is not the one its tlog entry ${log.name}#${index} commits to (its payload hash)`);
+  }
   const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(await x.store.logId(log.name)), u64(index)), value: Buffer.from(bundleJson) }];
   const logId = await x.store.logId(log.name);
   for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: MARKER });

@@ -21,6 +21,7 @@ import type { CommitBuilder } from '../store/commit-builder.ts';
 import type { CommitInput } from '../store/store.ts';
 import type { EntriesOutcome, MirrorHooks } from './types.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { sha256Hex } from '../util/sha256.ts';
 
 /** Levels whose complete-subtree hashes the store keeps (the tile rows): any node is ≤255 hashes away. */
 export const STORED_LEVEL_STEP = 8;
@@ -43,13 +44,30 @@ export interface IngestResult {
   frontier: CompactRange;
 }
 
-/** Provenance from an in-toto statement, and its subject digests indexed with the entry (so searching an
- *  artifact's digest also finds its attestations). */
-export function withStatement(entry: Entry, payload: Uint8Array, from: 'attestation' | 'bundle'): void {
+/**
+ * Whether `payload` is the DSSE payload that this entry's body commits to. Rekor v1 keeps attestations
+ * outside the log (rekor.md §2: intoto's envelope is "stored in separate attestation storage, not the
+ * log"; dsse's payload hash is `spec.payloadHash`), and a posted bundle's envelope is the poster's: no
+ * leaf hash, inclusion proof or SET covers them. Only the payload hash in the verified body ties one to
+ * its entry, so anything else is not the entry's and must not lend it subjects or provenance.
+ */
+export function isEntryPayload(entry: Entry, payload: Uint8Array): boolean {
+  return (entry.kind === 'intoto' || entry.kind === 'dsse') && entry.digests.includes(`sha256:${sha256Hex(payload)}`);
+}
+
+/**
+ * Provenance from an in-toto statement, and its subject digests indexed with the entry (so searching an
+ * artifact's digest also finds its attestations), when the statement is the entry's own payload
+ * (isEntryPayload). Returns whether it was: false leaves the entry as it was.
+ */
+export function withStatement(entry: Entry, payload: Uint8Array, from: 'attestation' | 'bundle'): boolean {
+  if (!isEntryPayload(entry, payload)) return false;
   const st = decodeStatement(payload, from);
-  if (!st) return;
-  entry.provenance = st.provenance;
-  entry.digests = [...new Set([...entry.digests, ...st.subjects])].sort();
+  if (st) {
+    entry.provenance = st.provenance;
+    entry.digests = [...new Set([...entry.digests, ...st.subjects])].sort();
+  }
+  return true;
 }
 
 /**
@@ -97,7 +115,12 @@ export function ingestBatch(
     };
     const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta, { certificates }) : decodeRekorV1Body(leaf.body, meta, { certificates });
     entry.observedAt ??= observedAt;
-    if (leaf.attestation) withStatement(entry, leaf.attestation, 'attestation');
+    if (leaf.attestation && !withStatement(entry, leaf.attestation, 'attestation')) {
+      // Not this entry's payload (isEntryPayload): neither kept nor served as the entry's attestation.
+      const { attestation: _unbound, ...bound } = leaf;
+      entries.push({ entry, body: leaf.body, leaf: bound });
+      continue;
+    }
     entries.push({ entry, body: leaf.body, leaf });
   }
   return { entries, nodes, frontier: next };

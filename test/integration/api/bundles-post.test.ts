@@ -53,6 +53,19 @@ describe('POST /v1/bundles', () => {
     expect(found.entries.map((e: any) => e.index)).toContain(dsse.index);
     expect((await new FindingsRepo(h.store).list({ limit: 10, rule: 'provenance-builder' })).findings).toHaveLength(1);
   });
+  it('refuses a bundle whose DSSE payload is not the one its logged entry commits to, and indexes nothing of it', async () => {
+    const dsse = manifestOf(h.sim).filter((l) => l.kind === 'dsse');
+    const bundle = await bundleOf(dsse[1]!.index);
+    const other = await bundleOf(dsse[2]!.index);
+    // The entry's envelope with another build's statement: the subjects it names must not become the entry's.
+    bundle.dsseEnvelope.payload = other.dsseEnvelope.payload;
+    const res = await post(bundle);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.message).toMatch(/DSSE payload is not the one its tlog entry sim#\d+ commits to/);
+    const subject = JSON.parse(Buffer.from(other.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256;
+    const found = (await (await app.request(`/v1/search?digest=sha256:${subject}`)).json()) as any;
+    expect(found.entries.map((e: any) => e.index)).not.toContain(dsse[1]!.index);
+  });
   it('raises log-integrity for an entry the log did not publish to the mirror at that index', async () => {
     const a = await bundleOf(10);
     const b = await bundleOf(11);

@@ -36,7 +36,7 @@ import { Notifier } from './notify/notifier.ts';
 import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrust } from './trust/tuf.ts';
-import { checkpointVerifierForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
+import { checkpointVerifierForTlog, setKeyForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
 import { proxySettings } from './sources/transport.ts';
 
 export interface Daemon {
@@ -171,7 +171,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const startedAt = Math.floor(Date.now() / 1000);
   const followers = logs.map(({ follow, tlog }) => {
     setLogState(metrics, follow.name, 'bootstrapping');
-    return new LogFollower(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], hooks });
+    return new LogFollower(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], setKey: setKeyForTlog(tlog), hooks });
   });
   const names = followers.map((f) => f.cfg.name);
   const app = createApp({

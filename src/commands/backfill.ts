@@ -23,7 +23,7 @@ import { loadRules } from '../monitor/load.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { Store } from '../store/store.ts';
 import { resolveTrust } from '../trust/tuf.ts';
-import { checkpointVerifierForTlog } from '../trust/trusted-root.ts';
+import { checkpointVerifierForTlog, setKeyForTlog } from '../trust/trusted-root.ts';
 
 const USAGE = 'usage: tlogwatch backfill [--config FILE] [--data-dir DIR] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--only NAME] [--to N] [--batch-size N]';
 const HELP = `${USAGE}
@@ -169,7 +169,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   try {
     for (const { follow, tlog } of logs) {
       if (abort.signal.aborted) break;
-      const backfiller = new Backfiller(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], hooks });
+      const backfiller = new Backfiller(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], setKey: setKeyForTlog(tlog), hooks });
       try {
         const state = await store.getLogState(follow.name);
         if (!state || state.status === 'bootstrapping') {

@@ -43,6 +43,16 @@ export function setPayload(i: Omit<SetInput, 'set'>): Buffer {
   return Buffer.from(json.canonicalize(payload), 'utf8');
 }
 
+/** A Rekor v1 log's key, to check the SETs of the entries it serves: `logId` is SHA-256 of the key's DER SPKI (the LogEntry's `logID`). */
+export interface SetKey {
+  key: KeyObject;
+  logId: Uint8Array;
+}
+
+export function setKeyFromSpki(spki: Uint8Array, logId: Uint8Array): SetKey {
+  return { key: createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' }), logId };
+}
+
 /** Throws TlogwatchError SET_INVALID unless `input.set` is the log's signature over the entry. */
 export function verifySET(input: SetInput, publicKey: Uint8Array | KeyObject): void {
   let ok: boolean;

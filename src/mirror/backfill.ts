@@ -29,6 +29,7 @@ import { CompactRange } from '../merkle/compact.ts';
 import { verifyConsistency } from '../merkle/proof.ts';
 import { frontierFromTiles, TILE_WIDTH, type TileReader } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
+import type { SetKey } from '../entries/set.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import type { RekorV1Source } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
@@ -53,6 +54,8 @@ export interface BackfillDeps {
   metrics: Metrics;
   logger: Logger;
   verifiers: readonly NoteVerifier[];
+  /** Rekor v1: the log's key, to check every entry's signed entry timestamp (trusted-root.ts setKeyForTlog). */
+  setKey?: SetKey | undefined;
   /** The daemon's hooks: rules see backfilled entries; misbehaviour raises `log-integrity`. */
   hooks?: MirrorHooks;
   /** Milliseconds; injectable for tests. */
@@ -254,7 +257,7 @@ export class Backfiller {
   /** ingestInto, with the verified checkpoint added to the evidence of a leaf that differs from the log's tile. */
   private ingest(tree: StartTree, candidate: CompactRange, leaves: LeafBatch, now: number, builder: CommitBuilder) {
     try {
-      return ingestInto(this.cfg.name, this.cfg.type, candidate, leaves, now, builder, { treeID: tree.treeID, onEntries: this.deps.hooks?.onEntries });
+      return ingestInto(this.cfg.name, this.cfg.type, candidate, leaves, now, builder, { treeID: tree.treeID, onEntries: this.deps.hooks?.onEntries, setKey: this.deps.setKey });
     } catch (e) {
       if (!isTlogwatchError(e) || e.kind !== 'misbehaviour') throw e;
       throw new TlogwatchError(e.code, e.message, { kind: 'misbehaviour', cause: e, data: evidence('backfill-leaf', tree.head, tree.head.note, { ...e.data }) });

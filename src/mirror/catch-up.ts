@@ -15,6 +15,7 @@ import type { CompactRange } from '../merkle/compact.ts';
 import { TILE_WIDTH } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Checkpoint } from '../note/checkpoint.ts';
+import type { SetKey } from '../entries/set.ts';
 import type { LeafBatch } from '../sources/types.ts';
 import type { LogState, VerifiedHead } from '../store/codec.ts';
 import { PackedPuts } from '../store/packed-puts.ts';
@@ -39,6 +40,8 @@ export interface CatchUpContext {
   onVerified: (state: LogState) => void;
   /** Paces full collections between batches (gc-pacer.ts); the process's by default. */
   gcPacer?: GcPacer;
+  /** Rekor v1: the log's key, to check every entry's SET (ingest.ts checkEntrySET). */
+  setKey?: SetKey | undefined;
 }
 
 const BUNDLE = BigInt(TILE_WIDTH);
@@ -114,7 +117,7 @@ export async function catchUp(
       next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
       const now = Math.floor(ctx.now() / 1000);
       const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
-      const result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries });
+      const result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey });
       let checkpoint: VerifiedHead | undefined;
       if (result.frontier.size === cp.size) {
         const root = result.frontier.root();

@@ -18,6 +18,7 @@ import { frontierFromTiles, type TileReader } from '../merkle/tiles.ts';
 import { setLogState, type Metrics } from '../metrics.ts';
 import type { Checkpoint } from '../note/checkpoint.ts';
 import type { NoteVerifier } from '../note/note.ts';
+import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
 import type { RekorV1Source, ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
@@ -38,6 +39,8 @@ export interface FollowerDeps {
   metrics: Metrics;
   logger: Logger;
   verifiers: readonly NoteVerifier[];
+  /** Rekor v1: the log's key, to check every entry's signed entry timestamp (trusted-root.ts setKeyForTlog). */
+  setKey?: SetKey | undefined;
   hooks?: MirrorHooks;
   /** Milliseconds; injectable for tests. */
   now?: () => number;
@@ -60,7 +63,7 @@ export class LogFollower {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
-    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
+    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
     const upstream = createUpstream(cfg, deps.metrics);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;

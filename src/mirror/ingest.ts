@@ -14,13 +14,14 @@ import { leafHash } from '../merkle/rfc6962.ts';
 import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
 import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
+import { verifySET, type SetKey } from '../entries/set.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
 import type { CommitBuilder } from '../store/commit-builder.ts';
 import type { CommitInput } from '../store/store.ts';
 import type { EntriesOutcome, MirrorHooks } from './types.ts';
-import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { bytesEqual, parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import { sha256Hex } from '../util/sha256.ts';
 
 /** Levels whose complete-subtree hashes the store keeps (the tile rows): any node is ≤255 hashes away. */
@@ -76,6 +77,32 @@ export function withStatement(entry: Entry, payload: Uint8Array, from: 'attestat
  */
 const sharedClaims = new ClaimsCache();
 
+/**
+ * A Rekor v1 entry's signed entry timestamp (rekor.md §1.7), the log's signature over its body,
+ * integrated time, log ID and index. The Merkle proofs cover only the body, so this is what vouches for
+ * the integrated time that time searches and rules (off-hours builds) read. Every entry Rekor serves
+ * has one; a missing one, one that does not verify, or a logID that is not the log's key is a
+ * misbehaving log (or a network rewriting its answers), with the entry as evidence.
+ */
+export function checkEntrySET(leaf: FetchedLeaf, k: SetKey): void {
+  const v1 = leaf.v1;
+  const bad = (why: string, cause?: unknown) =>
+    new TlogwatchError('VERIFY_BAD_SET', `entry ${leaf.logIndex}: ${why}`, {
+      kind: 'misbehaviour',
+      data: { index: leaf.logIndex.toString(), logID: v1?.logID ?? null, integratedTime: leaf.integratedTime ?? null, signedEntryTimestamp: v1?.signedEntryTimestamp ?? null, body: toBase64(leaf.body) },
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  if (v1?.signedEntryTimestamp === undefined || leaf.integratedTime === undefined) throw bad('the log served it without a signed entry timestamp and integrated time');
+  if (v1.logID !== toHex(k.logId)) throw bad(`its logID ${v1.logID.slice(0, 80)} is not the log's key ID ${toHex(k.logId)}`);
+  const set = parseBase64(v1.signedEntryTimestamp);
+  if (!set) throw bad('its signed entry timestamp is not base64');
+  try {
+    verifySET({ body: leaf.body, integratedTime: BigInt(leaf.integratedTime), logId: k.logId, logIndex: leaf.logIndex, set }, k.key);
+  } catch (e) {
+    throw bad(`its signed entry timestamp does not verify with the log's key: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+}
+
 export function ingestBatch(
   log: string,
   type: 'tiles' | 'rekor-v1',
@@ -83,6 +110,8 @@ export function ingestBatch(
   batch: LeafBatch,
   observedAt: number,
   certificates: ClaimsCache = sharedClaims,
+  /** Rekor v1: the log's key, to check each entry's SET (checkEntrySET). */
+  setKey?: SetKey,
 ): IngestResult {
   const next = frontier.clone();
   const nodes: StoredNode[] = [];
@@ -113,6 +142,7 @@ export function ingestBatch(
       leafHash: hash,
       ...(leaf.integratedTime !== undefined ? { integratedTime: leaf.integratedTime } : {}),
     };
+    if (setKey && type === 'rekor-v1') checkEntrySET(leaf, setKey);
     const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta, { certificates }) : decodeRekorV1Body(leaf.body, meta, { certificates });
     entry.observedAt ??= observedAt;
     if (leaf.attestation && !withStatement(entry, leaf.attestation, 'attestation')) {
@@ -158,7 +188,7 @@ export function ingestInto(
   batch: LeafBatch,
   observedAt: number,
   builder: CommitBuilder,
-  opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries'] } = {},
+  opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries']; setKey?: SetKey | undefined } = {},
 ): IngestedInto {
   let next = frontier;
   const nodes: StoredNode[] = [];
@@ -166,7 +196,7 @@ export function ingestInto(
   const outcomes: EntriesOutcome[] = [];
   for (let i = 0; i < batch.leaves.length; i += INGEST_CHUNK) {
     const chunk: LeafBatch = { leaves: batch.leaves.slice(i, i + INGEST_CHUNK), ...(batch.tileHashes ? { tileHashes: batch.tileHashes.slice(i, i + INGEST_CHUNK) } : {}) };
-    const part = ingestBatch(log, type, next, chunk, observedAt);
+    const part = ingestBatch(log, type, next, chunk, observedAt, sharedClaims, opts.setKey);
     next = part.frontier;
     for (const n of part.nodes) nodes.push(n);
     countKinds(part.entries, kinds);

@@ -11,6 +11,7 @@ import { TlogwatchError } from '../errors.ts';
 import { sha256 } from '../note/key-id.ts';
 import { ecdsaVerifier, ed25519KeyId, ed25519Verifier } from '../note/keys.ts';
 import type { NoteVerifier } from '../note/note.ts';
+import { setKeyFromSpki, type SetKey } from '../entries/set.ts';
 import { bytesEqual, parseBase64, toHex } from '../util/bytes.ts';
 
 const b64 = z.string().transform((s, ctx) => {
@@ -172,6 +173,14 @@ function refuse(t: TlogTrust, why: string): TlogwatchError {
  * against the C2SP key ID, so a mislabeled root fails loudly here rather than as "no verified signature"
  * at every poll) or ECDSA (key ID SHA-256(SPKI), as rekor-tiles `pkg/note` computes it).
  */
+/**
+ * The key that signs a Rekor v1 log's signed entry timestamps (the same key as its checkpoints,
+ * rekor.md §1.7); undefined for tiles logs, whose entries carry none.
+ */
+export function setKeyForTlog(t: TlogTrust): SetKey | undefined {
+  return t.type === 'rekor-v1' ? setKeyFromSpki(t.spki, t.keyId) : undefined;
+}
+
 export function checkpointVerifierForTlog(t: TlogTrust): NoteVerifier {
   if (t.hashAlgorithm !== undefined && t.hashAlgorithm !== 'SHA2_256') throw refuse(t, `unsupported Merkle hash ${t.hashAlgorithm}`);
   const raw = rawEd25519FromSpki(t.spki);

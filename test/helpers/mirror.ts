@@ -8,7 +8,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { LogFollower } from '../../src/mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from '../../src/mirror/types.ts';
 import { Store } from '../../src/store/store.ts';
-import { checkpointVerifierForTlog, parseTrustedRoot, type TlogTrust } from '../../src/trust/trusted-root.ts';
+import { checkpointVerifierForTlog, parseTrustedRoot, setKeyForTlog, type TlogTrust } from '../../src/trust/trusted-root.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../sim/index.ts';
 import type { GcPacer } from '../../src/mirror/gc-pacer.ts';
 import { readJson } from './realdata.ts';
@@ -55,7 +55,7 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
       requestsPerMinute: 0,
       ...follow,
     },
-    { store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(tlog)], ...(hooks ? { hooks } : {}), ...(opts.gcPacer ? { gcPacer: opts.gcPacer } : {}) },
+    { store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(tlog)], setKey: setKeyForTlog(tlog), ...(hooks ? { hooks } : {}), ...(opts.gcPacer ? { gcPacer: opts.gcPacer } : {}) },
   );
   return {
     sim: s,

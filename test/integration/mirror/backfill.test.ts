@@ -21,7 +21,7 @@ import { checkRules } from '../../../src/monitor/load.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
-import { checkpointVerifierForTlog } from '../../../src/trust/trusted-root.ts';
+import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 import { expectStoreMatchesManifest, harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
@@ -43,7 +43,7 @@ function everyEntryRules(): RuleSet {
 }
 
 function backfiller(hooks = integrityHooks(h!.metrics, undefined, findingOps)): Backfiller {
-  return new Backfiller(h!.follower.cfg, { store: h!.store, metrics: h!.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], hooks });
+  return new Backfiller(h!.follower.cfg, { store: h!.store, metrics: h!.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog), hooks });
 }
 
 async function mirrorFrom(start: bigint, size: bigint) {

@@ -2,6 +2,8 @@
  * Every simulator fault against the mirror: attacks halt the log at its last verified state with the
  * evidence kept; transient faults delay but never lose or skip an entry.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../sim/faults.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
@@ -9,6 +11,9 @@ import { verifyNote } from '../../../src/note/note.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { parseNote } from '../../../src/note/note.ts';
+import { createMetrics } from '../../../src/metrics.ts';
+import { LogFollower } from '../../../src/mirror/follower.ts';
+import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -169,5 +174,69 @@ describe('transient faults in /v1/logs', () => {
     expect(await h.follower.round()).not.toBe('transient-error');
     expect(await logs()).not.toHaveProperty('transientError');
     expect(await verifiedSize()).toBe(300n);
+  });
+});
+
+describe('Rekor v1 signed entry timestamps', () => {
+  /**
+   * A proxy over loopback that answers as the simulator does, except that it rewrites the entries it
+   * serves (as a network in between could): the Merkle proofs still hold, only what the SET vouches for changes.
+   */
+  async function rewritingProxy(upstream: string, rewrite: (entry: Record<string, unknown>) => void): Promise<{ url: string; close(): Promise<void> }> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        void (async () => {
+          const body = chunks.length ? Buffer.concat(chunks) : undefined;
+          const r = await fetch(`${upstream}${req.url}`, { method: req.method!, ...(body ? { body, headers: { 'content-type': 'application/json' } } : {}) });
+          let text = await r.text();
+          if (r.ok && req.url!.startsWith('/api/v1/log/entries')) {
+            const doc = JSON.parse(text) as unknown;
+            for (const e of Array.isArray(doc) ? doc : [doc]) for (const v of Object.values(e as Record<string, Record<string, unknown>>)) rewrite(v);
+            text = JSON.stringify(doc);
+          }
+          res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/json' }).end(text);
+        })().catch(() => res.writeHead(502).end());
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((r) => server.close(() => r())) };
+  }
+
+  for (const [what, rewrite, why] of [
+    ['an integrated time the log did not sign', (v: Record<string, unknown>) => (v['integratedTime'] = (v['integratedTime'] as number) + 3 * 3600), /does not verify with the log's key/],
+    ['no signed entry timestamp', (v: Record<string, unknown>) => delete (v['verification'] as Record<string, unknown>)['signedEntryTimestamp'], /without a signed entry timestamp/],
+    ['another log ID', (v: Record<string, unknown>) => (v['logID'] = 'ab'.repeat(32)), /is not the log's key ID/],
+  ] as const) {
+    it(`halts on an entry served with ${what}, keeping the entry as evidence and nothing of its batch`, async () => {
+      h = await harness({ api: 'v1', entries: 60, seed: `set-${what}` }, { batchSize: 20 });
+      const proxy = await rewritingProxy(h.sim.url, (v) => {
+        if (v['logIndex'] === 45) rewrite(v);
+      });
+      try {
+        const metrics = createMetrics({ defaultMetrics: false });
+        const follower = new LogFollower({ ...h.follower.cfg, url: proxy.url }, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog) });
+        for (let i = 0; i < 20 && (await state())?.status !== 'halted'; i++) await follower.round();
+        const s = (await state())!;
+        expect(s.status).toBe('halted');
+        expect(s.halt?.code).toBe('VERIFY_BAD_SET');
+        expect(s.halt?.message).toMatch(why);
+        expect(s.halt?.evidence['index']).toBe('45');
+        expect(typeof s.halt?.evidence['body']).toBe('string');
+        // The batches before it are mirrored; the one holding it is not.
+        expect(await h.store.getEntry('sim', 39)).toBeDefined();
+        expect(await h.store.getEntry('sim', 45)).toBeUndefined();
+      } finally {
+        await proxy.close();
+      }
+    });
+  }
+
+  it('mirrors every entry when the SETs verify', async () => {
+    h = await harness({ api: 'v1', entries: 120, seed: 'set-ok', shards: 2 }, { batchSize: 50 });
+    await roundsUntil(h, async () => (await state())?.shard?.seq === 1 && (await verifiedSize()) === 60n);
+    expect((await state())?.status).not.toBe('halted');
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(120);
   });
 });

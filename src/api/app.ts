@@ -207,6 +207,7 @@ export function createApp(o: ApiOptions): Hono {
 /** A fixed-window per-client budget (client = socket address). */
 function rateLimit(perMinute: number) {
   const windows = new Map<string, { start: number; count: number }>();
+  let swept = 0;
   return async (c: Context, next: () => Promise<void>) => {
     const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
     const client = env?.incoming?.socket?.remoteAddress ?? 'local';
@@ -217,7 +218,13 @@ function rateLimit(perMinute: number) {
       c.header('retry-after', String(Math.ceil((w.start + 60_000 - now) / 1000)));
       throw apiError('API_RATE_LIMITED', `more than ${perMinute} requests per minute`);
     }
-    if (windows.size > 10_000) windows.clear();
+    // Bound the table by dropping windows that have ended, never live ones: clearing it all would give
+    // every client, the one being limited too, a fresh budget. At most one sweep a second, so many
+    // clients at once cannot make every request walk the table.
+    if (windows.size > 10_000 && now - swept >= 1000) {
+      swept = now;
+      for (const [k, v] of windows) if (now - v.start >= 60_000) windows.delete(k);
+    }
     await next();
   };
 }

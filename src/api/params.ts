@@ -39,7 +39,8 @@ export const FindingsQuery = z
   .strict();
 export const LogName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/);
 export const Index = z.string().regex(/^(0|[1-9]\d{0,15})$/).transform(Number);
-export const Uuid = z.string().regex(/^([0-9a-f]{16})?[0-9a-f]{64}$/);
+/** A 64-hex UUID or an 80-hex entry ID, in either case (Rekor's openapi pattern). */
+export const Uuid = z.string().regex(/^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$/);
 export const RetrieveBody = z
   .object({
     entryUUIDs: z.array(Uuid).max(10).optional(),

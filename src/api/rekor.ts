@@ -89,10 +89,20 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (!e) throw apiError('API_NOT_FOUND', `entry ${raw} is not in the mirror`);
     return c.json(e);
   });
-  const byUuid = async (id: string) => {
+  /**
+   * Rekor's lookup by ID (rekor.md §1.5): an 80-hex entry ID names its tree, and only that tree is
+   * searched; a bare 64-hex UUID is looked for in every tree, the active (newest) one first. Hex in
+   * either case, as Rekor's pattern allows.
+   */
+  const byUuid = async (raw: string) => {
+    const id = raw.toLowerCase();
     const s = await v1Log();
-    const refs = (await store.getByUuid(id.slice(-64))).filter((r) => r.log === s.name);
-    return refs.length ? logEntry(refs[0]!.index) : undefined;
+    const refs = (await store.getByUuid(id.slice(-64))).filter((r) => r.log === s.name).sort((a, b) => b.index - a.index);
+    for (const ref of refs) {
+      const e = await logEntry(ref.index);
+      if (e && (id.length === 64 || Object.keys(e)[0] === id)) return e;
+    }
+    return undefined;
   };
   app.get('/api/v1/log/entries/:uuid', async (c) => {
     const id = c.req.param('uuid');
@@ -107,13 +117,14 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (count > 10) return c.json({ code: 422, message: 'more than max allowed 10 entries in request' }, 422);
     const r = RetrieveBody.safeParse(raw);
     if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
+    // Rekor's order (SearchLogQueryHandler): the entries asked for by UUID, then those by index.
     const out = [];
-    for (const i of r.data.logIndexes ?? []) {
-      const e = await logEntry(i);
-      if (e) out.push(e);
-    }
     for (const u of r.data.entryUUIDs ?? []) {
       const e = await byUuid(u);
+      if (e) out.push(e);
+    }
+    for (const i of r.data.logIndexes ?? []) {
+      const e = await logEntry(i);
       if (e) out.push(e);
     }
     return c.json(out);

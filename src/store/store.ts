@@ -520,7 +520,8 @@ export class Store {
       if (c.length < base.length + 18 || !Buffer.from(c.subarray(0, base.length)).equals(Buffer.from(base))) {
         throw new TlogwatchError('API_BAD_REQUEST', 'cursor does not belong to this query');
       }
-      lt = c;
+      // A cursor only moves the top of the range down: it never widens what `until` bounds.
+      if (Buffer.compare(Buffer.from(c), Buffer.from(lt)) < 0) lt = c;
       if (Buffer.compare(Buffer.from(gte), Buffer.from(lt)) > 0) gte = lt;
     }
     const refs: Array<EntryRef & { time: number }> = [];

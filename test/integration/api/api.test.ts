@@ -101,6 +101,13 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     const r = await get(`/v1/search?issuer=${issuer}&since=${t0}&until=${new Date(t1 * 1000).toISOString()}&limit=1000`);
     for (const e of r.body.entries) expect(e.integratedTime >= t0 && e.integratedTime <= t1).toBe(true);
     expect(r.body.entries.length).toBe(m.filter((x) => x.issuer === 'https://token.actions.githubusercontent.com' && x.integratedTime >= t0 && x.integratedTime <= t1).length);
+    // A cursor only pages down within the window: one from a query without `until` does not lift it.
+    const first = await get(`/v1/search?issuer=${issuer}&limit=2`);
+    expect(first.body.next).toBeTruthy();
+    const windowed = await get(`/v1/search?issuer=${issuer}&until=${t1}&limit=1000&cursor=${first.body.next}`);
+    expect(windowed.status).toBe(200);
+    expect(windowed.body.entries.length).toBeGreaterThan(0);
+    for (const e of windowed.body.entries) expect(e.integratedTime).toBeLessThanOrEqual(t1);
   });
 
   it('lists every entry by time when no selector is given, newest first, paged and windowed', async () => {
@@ -248,8 +255,13 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     expect(Object.keys(viaUuid)[0]).toBe(id);
     const post = (path: string, body: unknown) => app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
     expect((await post('/api/v1/log/entries/retrieve', { logIndexes: Array.from({ length: 11 }, (_, i) => i) })).status).toBe(422);
-    const got = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1, 2, 99999], entryUUIDs: [m[3].uuid] })).json()) as unknown[];
-    expect(got).toHaveLength(3);
+    const got = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1, 2, 99999], entryUUIDs: [m[3].uuid] })).json()) as Array<Record<string, { logIndex: number }>>;
+    // Rekor's order: the entries asked for by UUID first, then those by index.
+    expect(got.map((x) => Object.values(x)[0]!.logIndex)).toEqual([3, 1, 2]);
+    // An entry ID names its tree: another tree's prefix finds nothing; hex is taken in either case.
+    expect((await get(`/api/v1/log/entries/${'0'.repeat(8)}deadbeef${m[42].uuid}`)).status).toBe(404);
+    expect(Object.keys((await get(`/api/v1/log/entries/${id.toUpperCase()}`)).body)[0]).toBe(id);
+    expect(Object.keys((await get(`/api/v1/log/entries/${m[42].uuid.toUpperCase()}`)).body)[0]).toBe(id);
     const found = (await (await post('/api/v1/index/retrieve', { hash: m[5].digests[0] })).json()) as string[];
     expect(found.map((x) => x.slice(16))).toContain(m[5].uuid);
     const cons = (await get(`/api/v1/log/proof?firstSize=100&lastSize=600&treeID=${info.treeID}`)).body;
@@ -270,6 +282,14 @@ describe('API over a sharded Rekor v1 mirror', () => {
     app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
   }, 60_000);
   afterAll(() => h.cleanup());
+
+  it('rate-limits per client, and many other clients do not reset a limited one', async () => {
+    const limited = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], rateLimitPerMinute: 3 });
+    const from = (addr: string) => limited.request('/healthz', {}, { incoming: { socket: { remoteAddress: addr } } }).then((r) => r.status);
+    expect([await from('::1'), await from('::1'), await from('::1'), await from('::1')]).toEqual([200, 200, 200, 429]);
+    for (let i = 0; i < 10_050; i++) await from(`2001:db8::${i.toString(16)}`);
+    expect(await from('::1')).toBe(429);
+  });
 
   it('proves entries of retired shards against their final signed tree heads, and of the active one against its checkpoint', async () => {
     const tlog = parseTrustedRoot(readJson(h.sim.trustedRootPath)).tlogs[0]!;

@@ -13,7 +13,7 @@ import type { Store } from '../store/store.ts';
 import { VERSION } from '../version.ts';
 import { apiError, errorResponse } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
-import { EntryQuery, Index, LogName, PageQuery, SearchQuery, Uuid } from './params.ts';
+import { EntryQuery, Index, LogName, NoQuery, PageQuery, parseQuery, SearchQuery, Uuid } from './params.ts';
 import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
 import { searchEntries } from './search.ts';
@@ -52,19 +52,7 @@ export interface ApiHelpers {
 }
 
 function queryOf<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
-  const url = new URL(c.req.url);
-  const obj: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) {
-    if (k in obj) throw apiError('API_BAD_REQUEST', `parameter ${k} given more than once`);
-    obj[k] = v;
-  }
-  const r = schema.safeParse(obj);
-  if (!r.success) {
-    const i = r.error.issues[0]!;
-    const keys = i.code === 'unrecognized_keys' ? `unknown parameter ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`;
-    throw apiError('API_BAD_REQUEST', keys);
-  }
-  return r.data;
+  return parseQuery(c.req.url, schema);
 }
 
 function param<T extends z.ZodType>(value: string | undefined, schema: T, what: string): z.output<T> {
@@ -155,6 +143,7 @@ export function createApp(o: ApiOptions): Hono {
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));
 
   app.get('/v1/logs', async (c) => {
+    queryOf(c, NoQuery);
     const out = [];
     for (const name of o.logNames()) {
       const s = await store.readLogState(name);
@@ -176,6 +165,7 @@ export function createApp(o: ApiOptions): Hono {
   app.get('/v1/search', async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
   app.get('/v1/entries/by-uuid/:uuid', async (c) => {
     const uuid = param(c.req.param('uuid'), Uuid, 'uuid').slice(-64);
+    queryOf(c, NoQuery);
     const out = [];
     for (const ref of await store.getByUuid(uuid)) {
       const [got, s] = await Promise.all([store.getEntry(ref.log, ref.index), store.readLogState(ref.log)]);

@@ -11,7 +11,7 @@ import type { LogState, StoredRecord } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { isRecord } from '../util/json.ts';
 import { apiError } from './errors.ts';
-import { Index, LogName } from './params.ts';
+import { Index, LogName, NoQuery, parseQuery } from './params.ts';
 import { inclusionProofView, treePosition } from './views.ts';
 
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
@@ -93,6 +93,7 @@ export function bundleRoutes(app: Hono, store: Store, logKeyId: (log: string) =>
     const log = LogName.safeParse(c.req.param('log'));
     const index = Index.safeParse(c.req.param('index'));
     if (!log.success || !index.success) throw apiError('API_BAD_REQUEST', 'log and index must be a log name and a non-negative integer');
+    parseQuery(c.req.url, NoQuery);
     const [got, s] = await Promise.all([store.getEntry(log.data, index.data), store.readLogState(log.data)]);
     if (!got || !s) throw apiError('API_NOT_FOUND', `no mirrored entry ${log.data}/${index.data}`);
     return c.json(await bundleFor(store, s, got.record, got.body, logKeyId(log.data)));

@@ -5,7 +5,7 @@ import { SEVERITIES } from '../monitor/finding.ts';
 import type { FindingsRepo } from '../store/findings.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
-import { FindingsQuery } from './params.ts';
+import { FindingsQuery, NoQuery } from './params.ts';
 
 const AckBody = z.object({ reason: z.string().min(1).max(2000), status: z.enum(['acked', 'suppressed']).default('acked') }).strict();
 
@@ -15,12 +15,14 @@ export function findingsRoutes(app: Hono, h: ApiHelpers, repo: FindingsRepo, now
     return c.json(await repo.list({ limit: q.limit, ...(q.rule ? { rule: q.rule } : {}), ...(q.severity ? { severity: q.severity } : {}), ...(q.status ? { status: q.status } : {}), ...(q.since !== undefined ? { since: q.since } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) }));
   });
   app.get('/v1/findings/:id', async (c) => {
+    h.query(c, NoQuery);
     const f = await repo.get(c.req.param('id'));
     if (!f) throw apiError('API_NOT_FOUND', 'no such finding');
     return c.json(f);
   });
   app.post('/v1/findings/:id/ack', async (c) => {
     h.requireAdmin(c);
+    h.query(c, NoQuery);
     let raw: unknown;
     try {
       raw = await c.req.json();

@@ -1,5 +1,6 @@
 /** Query and path parameter schemas (zod): the same schemas validate requests and generate /openapi.json. */
 import { z } from 'zod';
+import { apiError } from './errors.ts';
 import { selectorSchemas } from './selectors.ts';
 
 const unixOrIso = z
@@ -57,3 +58,25 @@ export const IndexRetrieveBody = z
     operator: z.enum(['and', 'or']).optional(),
   })
   .strict();
+
+/** Routes that take no query parameters (any given is refused, as everywhere else). */
+export const NoQuery = z.object({}).strict();
+/** GET /api/v1/log: Rekor's `stable` flag is accepted (the mirror only ever serves verified checkpoints). */
+export const LogInfoQuery = z.object({ stable: z.enum(['true', 'false']).optional() }).strict();
+export const LogEntriesQuery = z.object({ logIndex: z.string().regex(/^\d{1,15}$/, 'logIndex must be a non-negative integer') }).strict();
+export const LogProofQuery = z.object({ firstSize: z.string().optional(), lastSize: z.string().optional(), treeID: z.string().max(40).optional() }).strict();
+
+/** A URL's query through `schema`: each parameter at most once; an unknown one or a bad value is API_BAD_REQUEST. */
+export function parseQuery<T extends z.ZodType>(url: string, schema: T): z.output<T> {
+  const obj: Record<string, string> = {};
+  for (const [k, v] of new URL(url).searchParams) {
+    if (k in obj) throw apiError('API_BAD_REQUEST', `parameter ${k} given more than once`);
+    obj[k] = v;
+  }
+  const r = schema.safeParse(obj);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw apiError('API_BAD_REQUEST', i.code === 'unrecognized_keys' ? `unknown parameter ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`);
+  }
+  return r.data;
+}

@@ -12,7 +12,7 @@ import type { EntryRef } from '../store/store.ts';
 import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
-import { IndexRetrieveBody, RetrieveBody, Uuid } from './params.ts';
+import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, RetrieveBody, Uuid } from './params.ts';
 import { normaliseDigest } from './selectors.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 
@@ -64,6 +64,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   };
 
   app.get('/api/v1/log', async (c) => {
+    parseQuery(c.req.url, LogInfoQuery);
     const s = await v1Log();
     if (!s.verified) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');
     const inactiveShards = [];
@@ -74,17 +75,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     return c.json({ rootHash: toHex(s.verified.rootHash), signedTreeHead: s.verified.note, treeID: s.shard?.treeID ?? '', treeSize: Number(s.verified.size), inactiveShards });
   });
   app.get('/api/v1/log/proof', async (c) => {
+    const q = parseQuery(c.req.url, LogProofQuery);
     const s = await v1Log();
-    const first = c.req.query('firstSize') ?? '1';
-    const last = c.req.query('lastSize');
+    const first = q.firstSize ?? '1';
+    const last = q.lastSize;
     if (!last || !/^\d{1,15}$/.test(last) || !/^\d{1,15}$/.test(first)) throw apiError('API_BAD_REQUEST', 'lastSize (and firstSize) must be integers');
-    const treeID = c.req.query('treeID');
+    const treeID = q.treeID;
     if (treeID !== undefined && treeID !== s.shard?.treeID) throw apiError('API_BAD_REQUEST', 'proofs are served for the active tree only');
     return c.json(await consistencyProofView(store, s, BigInt(first), BigInt(last)).then((p) => ({ hashes: p.hashes.map(toHex), rootHash: p.rootHash })));
   });
   app.get('/api/v1/log/entries', async (c) => {
-    const raw = c.req.query('logIndex') ?? '';
-    if (!/^\d{1,15}$/.test(raw)) throw apiError('API_BAD_REQUEST', 'logIndex must be a non-negative integer');
+    const raw = parseQuery(c.req.url, LogEntriesQuery).logIndex;
     const e = await logEntry(Number(raw));
     if (!e) throw apiError('API_NOT_FOUND', `entry ${raw} is not in the mirror`);
     return c.json(e);
@@ -107,11 +108,13 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   app.get('/api/v1/log/entries/:uuid', async (c) => {
     const id = c.req.param('uuid');
     if (!Uuid.safeParse(id).success) throw apiError('API_BAD_REQUEST', 'entry UUID must be 64 hex digits, or an 80-hex entry ID');
+    parseQuery(c.req.url, NoQuery);
     const e = await byUuid(id);
     if (!e) throw apiError('API_NOT_FOUND', 'entry not found');
     return c.json(e);
   });
   app.post('/api/v1/log/entries/retrieve', async (c) => {
+    parseQuery(c.req.url, NoQuery);
     const raw = await readJson(c.req.raw);
     const count = ['entryUUIDs', 'logIndexes', 'entries'].reduce((n, k) => n + (Array.isArray((raw as Record<string, unknown>)?.[k]) ? ((raw as Record<string, unknown[]>)[k]!.length ?? 0) : 0), 0);
     if (count > 10) return c.json({ code: 422, message: 'more than max allowed 10 entries in request' }, 422);
@@ -130,6 +133,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     return c.json(out);
   });
   app.post('/api/v1/index/retrieve', async (c) => {
+    parseQuery(c.req.url, NoQuery);
     const r = IndexRetrieveBody.safeParse(await readJson(c.req.raw));
     if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
     const s = await v1Log();

@@ -155,6 +155,14 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     for (const [path, status] of [
       ['/v1/search?digest=sha256:xyz', 400],
       ['/v1/search?cursor=AAAA', 400],
+      ['/v1/logs?x=1', 400],
+      ['/v1/entries/by-uuid/' + '0'.repeat(64) + '?x=1', 400],
+      ['/v1/entries/sim/1/bundle?x=1', 400],
+      ['/api/v1/log?stable=true&x=1', 400],
+      ['/api/v1/log/entries?logIndex=1&logIndex=2', 400],
+      ['/api/v1/log/entries?logIndex=1&bogus=1', 400],
+      ['/api/v1/log/proof?firstSize=1&lastSize=2&x=1', 400],
+      ['/api/v1/log/entries/' + '0'.repeat(64) + '?x=1', 400],
       ['/v1/search?digest=sha256:' + 'a'.repeat(64) + '&bogus=1', 400],
       ['/v1/search?digest=sha256:' + 'a'.repeat(64) + '&limit=5000', 400],
       ['/v1/entries/sim/999999', 404],
@@ -285,7 +293,7 @@ describe('API over a sharded Rekor v1 mirror', () => {
 
   it('rate-limits per client, and many other clients do not reset a limited one', async () => {
     const limited = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], rateLimitPerMinute: 3 });
-    const from = (addr: string) => limited.request('/healthz', {}, { incoming: { socket: { remoteAddress: addr } } }).then((r) => r.status);
+    const from = async (addr: string) => (await limited.request('/healthz', {}, { incoming: { socket: { remoteAddress: addr } } })).status;
     expect([await from('::1'), await from('::1'), await from('::1'), await from('::1')]).toEqual([200, 200, 200, 429]);
     for (let i = 0; i < 10_050; i++) await from(`2001:db8::${i.toString(16)}`);
     expect(await from('::1')).toBe(429);

@@ -81,6 +81,7 @@ describe('log-integrity findings', () => {
     expect(await acked.json()).toMatchObject({ status: 'acked', statusReason: 'known incident INC-42' });
     expect(((await (await app.request('/v1/findings?status=open')).json()) as { findings: unknown[] }).findings).toHaveLength(0);
     expect((await app.request('/v1/findings?severity=urgent')).status).toBe(400);
+    expect((await app.request(`/v1/findings/${listed.findings[0]!.id}?x=1`)).status).toBe(400);
     const ready = await app.request('/readyz');
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toMatch(/halted \(VERIFY_FORK/);

@@ -27,10 +27,11 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   };
   const treeIdHex = (treeID?: string) => (treeID ? BigInt(treeID).toString(16).padStart(16, '0') : '');
 
-  async function logEntry(index: number): Promise<Record<string, unknown> | undefined> {
+  /** The LogEntry at `index`; with `treeHex`, only if the entry is in that tree (an 80-hex entry ID's prefix). */
+  async function logEntry(index: number, treeHex?: string): Promise<Record<string, unknown> | undefined> {
     const s = await v1Log();
     const got = await store.getEntry(s.name, index);
-    if (!got?.record.v1) return undefined;
+    if (!got?.record.v1 || (treeHex !== undefined && treeIdHex(got.record.v1.treeID) !== treeHex)) return undefined;
     const r: StoredRecord = got.record;
     let proof: Awaited<ReturnType<typeof inclusionProofView>> | undefined;
     try {
@@ -99,9 +100,10 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const id = raw.toLowerCase();
     const s = await v1Log();
     const refs = (await store.getByUuid(id.slice(-64))).filter((r) => r.log === s.name).sort((a, b) => b.index - a.index);
+    const treeHex = id.length === 80 ? id.slice(0, 16) : undefined;
     for (const ref of refs) {
-      const e = await logEntry(ref.index);
-      if (e && (id.length === 64 || Object.keys(e)[0] === id)) return e;
+      const e = await logEntry(ref.index, treeHex);
+      if (e) return e;
     }
     return undefined;
   };

@@ -45,6 +45,12 @@ const utf8 = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 const bareFingerprint = (v: string) => v.replace(/^sha256:/, '');
 const text = (description: string) => z.string().min(1).max(2048).optional().describe(description);
 
+/** An identity selector's value: a trailing `*` makes it a prefix; the rest is compared normalised. */
+function identityPattern(v: string): { want: string; prefix: boolean } {
+  const prefix = v.endsWith('*');
+  return { want: prefix ? v.slice(0, -1) : v, prefix };
+}
+
 /** A selector on one of a certificate's Fulcio claims, matched exactly. */
 function claim(param: SelectorParam, flag: string, field: FieldName, name: FulcioClaimName, description: string): Selector {
   return {
@@ -81,16 +87,15 @@ export const SELECTORS: readonly Selector[] = [
     field: 'SAN',
     schema: text('Certificate SAN; exact, or a prefix ending in *'),
     lookup: (v) => {
-      const prefix = v.endsWith('*');
-      const value = prefix ? v.slice(0, -1) : v;
-      if (value.includes('*')) throw apiError('API_BAD_REQUEST', 'identity: only a trailing * is supported');
-      if (prefix && value.length < 3) throw apiError('API_BAD_REQUEST', 'identity: a prefix needs at least 3 characters');
-      return { value: utf8(normaliseIdentity(value)), prefix };
+      const { want, prefix } = identityPattern(v);
+      if (want.includes('*')) throw apiError('API_BAD_REQUEST', 'identity: only a trailing * is supported');
+      if (prefix && want.length < 3) throw apiError('API_BAD_REQUEST', 'identity: a prefix needs at least 3 characters');
+      return { value: utf8(normaliseIdentity(want)), prefix };
     },
     matches: (_e, signers, v) => {
-      const prefix = v.endsWith('*');
-      const want = normaliseIdentity(prefix ? v.slice(0, -1) : v);
-      return signers.some((s) => s.san !== undefined && (prefix ? normaliseIdentity(s.san).startsWith(want) : normaliseIdentity(s.san) === want));
+      const { want, prefix } = identityPattern(v);
+      const w = normaliseIdentity(want);
+      return signers.some((s) => s.san !== undefined && (prefix ? normaliseIdentity(s.san).startsWith(w) : normaliseIdentity(s.san) === w));
     },
   },
   claim('repository', 'repository', 'REPOSITORY', 'sourceRepositoryURI', 'Source repository URI (Fulcio .12)'),

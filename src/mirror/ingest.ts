@@ -56,6 +56,10 @@ export function isEntryPayload(entry: Entry, payload: Uint8Array): boolean {
   return (entry.kind === 'intoto' || entry.kind === 'dsse') && entry.digests.includes(`sha256:${sha256Hex(payload)}`);
 }
 
+function withoutAttestation({ attestation: _unbound, ...leaf }: FetchedLeaf): FetchedLeaf {
+  return leaf;
+}
+
 /**
  * Provenance from an in-toto statement, and its subject digests indexed with the entry (so searching an
  * artifact's digest also finds its attestations), when the statement is the entry's own payload
@@ -145,13 +149,8 @@ export function ingestBatch(
     if (setKey && type === 'rekor-v1') checkEntrySET(leaf, setKey);
     const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta, { certificates }) : decodeRekorV1Body(leaf.body, meta, { certificates });
     entry.observedAt ??= observedAt;
-    if (leaf.attestation && !withStatement(entry, leaf.attestation, 'attestation')) {
-      // Not this entry's payload (isEntryPayload): neither kept nor served as the entry's attestation.
-      const { attestation: _unbound, ...bound } = leaf;
-      entries.push({ entry, body: leaf.body, leaf: bound });
-      continue;
-    }
-    entries.push({ entry, body: leaf.body, leaf });
+    // An attestation that is not this entry's payload (isEntryPayload) is neither kept nor served as its attestation.
+    entries.push({ entry, body: leaf.body, leaf: leaf.attestation && !withStatement(entry, leaf.attestation, 'attestation') ? withoutAttestation(leaf) : leaf });
   }
   return { entries, nodes, frontier: next };
 }

@@ -9,7 +9,7 @@
  */
 import { TlogwatchError } from '../errors.ts';
 import { parseBase64, toBase64 } from '../util/bytes.ts';
-import { controlCharAt, verifyNote, type Note, type NoteSignature, type NoteVerifier } from './note.ts';
+import { controlCharAt, hasLoneSurrogate, verifyNote, type Note, type NoteSignature, type NoteVerifier } from './note.ts';
 
 export interface Checkpoint {
   origin: string;
@@ -47,7 +47,7 @@ export function formatCheckpoint(c: Checkpoint): string {
   if (c.origin.length === 0 || c.origin.includes('\n')) throw malformed('origin must be one non-empty line');
   for (const line of [c.origin, ...c.extensions]) {
     if (controlCharAt(line) >= 0) throw malformed(`control character at offset ${controlCharAt(line)} of ${JSON.stringify(line.slice(0, 40))}`);
-    if (/[\uD800-\uDFFF]/u.test(line)) throw malformed('a line is not valid UTF-8 (lone surrogate)');
+    if (hasLoneSurrogate(line)) throw malformed('a line is not valid UTF-8 (lone surrogate)');
   }
   if (c.size < 0n || c.size > MAX_SIZE) throw malformed('size out of range');
   if (c.rootHash.length !== 32) throw malformed('root hash must be 32 bytes');

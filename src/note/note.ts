@@ -58,6 +58,9 @@ export function isValidKeyName(name: string): boolean {
   return name.length > 0 && !/[\p{White_Space}+]/u.test(name);
 }
 
+/** A lone surrogate has no UTF-8 encoding: a string holding one is not the text of any bytes. */
+export const hasLoneSurrogate = (s: string): boolean => /[\uD800-\uDFFF]/u.test(s);
+
 /** Offset of the first ASCII control character other than \n (signed-note §Format forbids them), or -1. */
 export function controlCharAt(s: string): number {
   for (let i = 0; i < s.length; i++) {
@@ -76,7 +79,7 @@ export function parseNote(msg: string | Uint8Array): Note {
   let s: string;
   if (typeof msg === 'string') {
     // A lone surrogate has no UTF-8 encoding: the bytes we would verify are not the text we were given.
-    if (/[\uD800-\uDFFF]/u.test(msg)) throw malformed('not valid UTF-8 (lone surrogate)');
+    if (hasLoneSurrogate(msg)) throw malformed('not valid UTF-8 (lone surrogate)');
     s = msg;
   } else {
     try {

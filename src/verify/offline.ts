@@ -20,7 +20,7 @@ import { describeError } from '../errors.ts';
 import { verifyInclusion } from '../merkle/proof.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { verifyCheckpoint } from '../note/checkpoint.ts';
-import { checkpointVerifierForTlog, findTlogByKeyId, type TrustedRoot } from '../trust/trusted-root.ts';
+import { checkpointVerifierForTlog, findTlogByKeyId, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
 
 export type CheckResult = 'ok' | 'fail' | 'absent';
@@ -65,19 +65,29 @@ function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
   return undefined;
 }
 
-export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot): VerifyResult {
+/** The checks of what the log signed about an entry, without its body's: `verifyTlogEntry`'s inclusion, checkpoint and set. */
+export interface LogSignatures {
+  checks: Pick<VerifyResult['checks'], 'inclusion' | 'checkpoint' | 'set'>;
+  /** Why each failed check failed. */
+  errors: string[];
+  /** The proof's checkpoint when it verified: the tree the log signed, the Rekor v1 tree ID read from its origin. */
+  signedTree?: { size: bigint; rootHash: Uint8Array; note: string; treeID?: string };
+}
+
+/**
+ * The log's own signatures over an entry: the inclusion proof (RFC 9162 §2.1.3.2, its own index and tree
+ * size) up to a checkpoint signed with the log's key from the trusted root that names the log's origin
+ * (rekor.md §1.8: `<host> - <treeID>` for Rekor v1; c2sp.md §1.2), and the Rekor v1 SET (rekor.md §1.7).
+ * Pure; `tlog` undefined fails the signature checks that are present.
+ */
+export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefined): LogSignatures {
+  const checks: LogSignatures['checks'] = { inclusion: 'absent', checkpoint: 'absent', set: 'absent' };
   const errors: string[] = [];
-  const tlog = findTlogByKeyId(trust, t.logId);
-  const entry = decodeAnyBody(t.body, { log: tlog?.name ?? 'unknown', index: Number(t.logIndex), ...(t.integratedTime !== undefined ? { integratedTime: Number(t.integratedTime) } : {}) }, t.kind, t.version, { certificates: certs });
-  const checks: VerifyResult['checks'] = { body: 'ok', inclusion: 'absent', checkpoint: 'absent', set: 'absent' };
-  const fail = (k: keyof VerifyResult['checks'], why: string) => {
+  let signedTree: LogSignatures['signedTree'];
+  const fail = (k: keyof LogSignatures['checks'], why: string) => {
     checks[k] = 'fail';
     errors.push(`${k}: ${why}`);
   };
-  const bodyError = checkBody(t, entry);
-  if (bodyError) fail('body', bodyError);
-  if (!tlog) errors.push(`log ${Buffer.from(t.logId).toString('hex').slice(0, 16)}… is not in the trusted root`);
-
   const p = t.inclusionProof;
   if (p) {
     try {
@@ -90,10 +100,12 @@ export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot): VerifyRe
       try {
         if (!tlog) throw new Error('no key for this log');
         const { checkpoint } = verifyCheckpoint(p.checkpoint, undefined, [checkpointVerifierForTlog(tlog)]);
-        const originOk = tlog.type === 'tiles' ? checkpoint.origin === tlog.name : new RegExp(`^${tlog.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} - \\d+$`).test(checkpoint.origin);
+        const treeID = tlog.type === 'rekor-v1' ? v1TreeOf(checkpoint.origin, tlog.name) : undefined;
+        const originOk = tlog.type === 'tiles' ? checkpoint.origin === tlog.name : treeID !== undefined;
         if (!originOk) throw new Error(`checkpoint origin ${JSON.stringify(checkpoint.origin)} is not log ${tlog.name}`);
         if (checkpoint.size !== p.treeSize || !bytesEqual(checkpoint.rootHash, p.rootHash)) throw new Error('checkpoint does not commit to the proof\'s tree size and root');
         checks.checkpoint = 'ok';
+        signedTree = { size: checkpoint.size, rootHash: checkpoint.rootHash, note: p.checkpoint, ...(treeID !== undefined ? { treeID } : {}) };
       } catch (e) {
         fail('checkpoint', describeError(e));
       }
@@ -109,6 +121,32 @@ export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot): VerifyRe
       fail('set', describeError(e));
     }
   }
+  return { checks, errors, ...(signedTree ? { signedTree } : {}) };
+}
+
+/** The tree ID in a Rekor v1 checkpoint origin `<name> - <treeID>` (rekor.md §1.8), or undefined when it is not the log's. */
+function v1TreeOf(origin: string, name: string): string | undefined {
+  if (!origin.startsWith(`${name} - `)) return undefined;
+  const id = origin.slice(name.length + 3);
+  return /^\d{1,20}$/.test(id) ? id : undefined;
+}
+
+export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot): VerifyResult {
+  const errors: string[] = [];
+  const tlog = findTlogByKeyId(trust, t.logId);
+  const entry = decodeAnyBody(t.body, { log: tlog?.name ?? 'unknown', index: Number(t.logIndex), ...(t.integratedTime !== undefined ? { integratedTime: Number(t.integratedTime) } : {}) }, t.kind, t.version, { certificates: certs });
+  const checks: VerifyResult['checks'] = { body: 'ok', inclusion: 'absent', checkpoint: 'absent', set: 'absent' };
+  const fail = (k: keyof VerifyResult['checks'], why: string) => {
+    checks[k] = 'fail';
+    errors.push(`${k}: ${why}`);
+  };
+  const bodyError = checkBody(t, entry);
+  if (bodyError) fail('body', bodyError);
+  if (!tlog) errors.push(`log ${Buffer.from(t.logId).toString('hex').slice(0, 16)}… is not in the trusted root`);
+
+  const sigs = checkLogSignatures(t, tlog);
+  Object.assign(checks, sigs.checks);
+  errors.push(...sigs.errors);
   const anyFail = Object.values(checks).includes('fail');
   const proven = (checks.inclusion === 'ok' && checks.checkpoint === 'ok') || checks.set === 'ok';
   if (!anyFail && !proven) errors.push('no inclusion proof with a checkpoint, and no signed entry timestamp: nothing shows the log included this entry');

@@ -1,93 +1,292 @@
-/** POST /v1/bundles: consistent bundles are accepted and indexed; split views raise log-integrity findings. */
+/**
+ * POST /v1/bundles: consistent bundles are accepted and indexed; a split view the log signed raises a
+ * log-integrity finding; a disagreement nothing signed by the log backs is refused without one.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import { createApp } from '../../../src/api/app.ts';
 import { bundleIntakeRoutes } from '../../../src/api/bundles-post.ts';
 import { createLogger } from '../../../src/logger.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
+import { formatCheckpoint, verifyCheckpoint } from '../../../src/note/checkpoint.ts';
+import { ed25519Signer } from '../../../src/note/keys.ts';
+import { signNote } from '../../../src/note/note.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
-import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { checkpointVerifierForTlog } from '../../../src/trust/trusted-root.ts';
+import { SimTree } from '../../sim/tree.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
-import { readJson } from '../../helpers/realdata.ts';
 
 const TOKEN = 'bundle-intake-token-123456';
-let h: Harness;
-let app: Hono;
-beforeAll(async () => {
-  h = await harness({ api: 'v1', entries: 300, seed: 'intake' });
-  await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 300n);
-  const keyId = parseTrustedRoot(readJson(h.sim.trustedRootPath)).tlogs[0]!.keyId;
+const SIZE = 300;
+
+interface Setup {
+  h: Harness;
+  app: Hono;
+}
+
+async function setUp(api: 'v1' | 'tiles'): Promise<Setup> {
+  const h = await harness({ api, entries: SIZE, seed: 'intake' });
+  await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(SIZE));
   const rules = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: provenance-builder\n    watch: { owners: ['github.com/*'] }\n    expect: { provenance: { builders: ['https://example.com/only-this-builder'] } }\n" }]);
   if (!rules.ok) throw new Error('rules');
-  app = createApp({
+  const app = createApp({
     store: h.store,
     metrics: h.metrics,
     logger: createLogger({ level: 'silent' }),
     logNames: () => ['sim'],
     adminToken: TOKEN,
-    logKeyId: () => keyId,
-    extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', keyId }], rules: () => rules.ruleSet, write: findingOps }),
+    logKeyId: () => h.tlog.keyId,
+    extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog }], rules: () => rules.ruleSet, write: findingOps }),
   });
-}, 60_000);
-afterAll(() => h.cleanup());
+  return { h, app };
+}
 
-const post = (bundle: unknown, token = TOKEN) => app.request('/v1/bundles', { method: 'POST', body: JSON.stringify(bundle), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
-const bundleOf = async (i: number) => (await (await app.request(`/v1/entries/sim/${i}/bundle`)).json()) as any;
+const post = (s: Setup, bundle: unknown, token = TOKEN) =>
+  s.app.request('/v1/bundles', { method: 'POST', body: JSON.stringify(bundle), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+const bundleOf = async (s: Setup, i: number) => (await (await s.app.request(`/v1/entries/sim/${i}/bundle`)).json()) as any;
+const integrityFindings = async (s: Setup) => (await new FindingsRepo(s.h.store).list({ limit: 100, rule: 'log-integrity' })).findings;
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 
-describe('POST /v1/bundles', () => {
+/** Another valid body than the one at `index`: the one the log has at `other`. */
+const bodyAt = async (s: Setup, other: number) => (await bundleOf(s, other)).verificationMaterial.tlogEntries[0].canonicalizedBody as string;
+
+describe('POST /v1/bundles (Rekor v1)', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setUp('v1');
+  }, 60_000);
+  afterAll(() => s.h.cleanup());
+
+  /** What the simulator's log serves for `index` (a Rekor v1 LogEntry response, which the intake takes as it is). */
+  const fromLog = async (index: number) => (await (await fetch(`${s.h.sim.url}/api/v1/log/entries?logIndex=${index}`)).json()) as Record<string, any>;
+
   it('needs the admin token', async () => {
-    expect((await post({}, 'nope-nope-nope-nope')).status).toBe(401);
+    expect((await post(s, {}, 'nope-nope-nope-nope')).status).toBe(401);
   });
   it('accepts a consistent bundle, evaluates its provenance and indexes its subjects', async () => {
-    const m = manifestOf(h.sim);
-    const dsse = m.find((l) => l.kind === 'dsse' && l.repository !== null)!;
-    const bundle = await bundleOf(dsse.index);
+    const dsse = manifestOf(s.h.sim).find((l) => l.kind === 'dsse' && l.repository !== null)!;
+    const bundle = await bundleOf(s, dsse.index);
     expect(bundle.dsseEnvelope).toBeDefined();
-    const res = await post(bundle);
+    const res = await post(s, bundle);
     expect(res.status).toBe(200);
     const { results } = (await res.json()) as any;
     expect(results[0]).toMatchObject({ status: 'consistent', index: dsse.index });
     expect(results[0].findings.map((f: any) => f.expectation)).toEqual(['expect.provenance.builders']);
     const subject = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256;
-    const found = (await (await app.request(`/v1/search?digest=sha256:${subject}`)).json()) as any;
+    const found = (await (await s.app.request(`/v1/search?digest=sha256:${subject}`)).json()) as any;
     expect(found.entries.map((e: any) => e.index)).toContain(dsse.index);
-    expect((await new FindingsRepo(h.store).list({ limit: 10, rule: 'provenance-builder' })).findings).toHaveLength(1);
+    expect((await new FindingsRepo(s.h.store).list({ limit: 10, rule: 'provenance-builder' })).findings).toHaveLength(1);
+  });
+  it('accepts what the log serves itself, in Rekor\'s own LogEntry form', async () => {
+    const res = await post(s, await fromLog(40));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).results[0]).toMatchObject({ status: 'consistent', index: 40 });
   });
   it('refuses a bundle whose DSSE payload is not the one its logged entry commits to, and indexes nothing of it', async () => {
-    const dsse = manifestOf(h.sim).filter((l) => l.kind === 'dsse');
-    const bundle = await bundleOf(dsse[1]!.index);
-    const other = await bundleOf(dsse[2]!.index);
+    const dsse = manifestOf(s.h.sim).filter((l) => l.kind === 'dsse');
+    const bundle = await bundleOf(s, dsse[1]!.index);
+    const other = await bundleOf(s, dsse[2]!.index);
     // The entry's envelope with another build's statement: the subjects it names must not become the entry's.
     bundle.dsseEnvelope.payload = other.dsseEnvelope.payload;
-    const res = await post(bundle);
+    const res = await post(s, bundle);
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.message).toMatch(/DSSE payload is not the one its tlog entry sim#\d+ commits to/);
     const subject = JSON.parse(Buffer.from(other.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256;
-    const found = (await (await app.request(`/v1/search?digest=sha256:${subject}`)).json()) as any;
+    const found = (await (await s.app.request(`/v1/search?digest=sha256:${subject}`)).json()) as any;
     expect(found.entries.map((e: any) => e.index)).not.toContain(dsse[1]!.index);
   });
-  it('raises log-integrity for an entry the log did not publish to the mirror at that index', async () => {
-    const a = await bundleOf(10);
-    const b = await bundleOf(11);
-    a.verificationMaterial.tlogEntries[0].canonicalizedBody = b.verificationMaterial.tlogEntries[0].canonicalizedBody;
-    const res = await post(a);
+
+  describe('disagreements nothing signed by the log backs: refused, no finding', () => {
+    it('another body under the entry\'s proofs (they no longer verify)', async () => {
+      const a = await bundleOf(s, 10);
+      a.verificationMaterial.tlogEntries[0].canonicalizedBody = await bodyAt(s, 11);
+      const res = await post(s, a);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toMatch(/log signatures do not verify: inclusion: .*set: /);
+    });
+    it('another body with no proof and no SET', async () => {
+      const a = await bundleOf(s, 10);
+      const t = a.verificationMaterial.tlogEntries[0];
+      t.canonicalizedBody = await bodyAt(s, 11);
+      delete t.inclusionProof;
+      delete t.inclusionPromise;
+      const res = await post(s, a);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toMatch(/differs from the one the log published to this mirror, and nothing the log signed puts it there/);
+    });
+    it('another root for the proof\'s tree size', async () => {
+      const a = await bundleOf(s, 20);
+      a.verificationMaterial.tlogEntries[0].inclusionProof.rootHash = Buffer.alloc(32, 7).toString('base64');
+      const res = await post(s, a);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toMatch(/inclusion: .*checkpoint: checkpoint does not commit to the proof's tree size and root/);
+    });
+    it('a proof, checkpoint and SET of another history, signed with a key the trusted root does not list', async () => {
+      s.h.sim.faults.enable('fork', 12);
+      s.h.sim.faults.enable('wrong-key');
+      try {
+        const res = await post(s, await fromLog(12));
+        expect(res.status).toBe(400);
+        expect(((await res.json()) as any).error.message).toMatch(/checkpoint: .*set: /);
+      } finally {
+        s.h.sim.faults.disable('wrong-key');
+        s.h.sim.faults.disable('fork');
+      }
+    });
+    it('left no finding behind', async () => {
+      expect(await integrityFindings(s)).toEqual([]);
+    });
+  });
+
+  describe('a split view the log signed: a critical log-integrity finding with the evidence', () => {
+    let forked: Record<string, any>;
+    let sameLeaf: Record<string, any>;
+    beforeAll(async () => {
+      // The log shows another history from index 10 on: other readers (a pipeline) get another entry 10
+      // under a checkpoint, inclusion proof and SET that all verify with its key.
+      s.h.sim.faults.enable('fork', 10);
+      forked = await fromLog(10);
+      sameLeaf = await fromLog(25);
+      s.h.sim.faults.disable('fork');
+    });
+    const only = (r: Record<string, any>) => Object.values(r)[0];
+
+    it('another entry at an index, with the log\'s proof, checkpoint and SET', async () => {
+      const res = await post(s, forked);
+      expect(res.status).toBe(409);
+      const { results } = (await res.json()) as any;
+      expect(results[0]).toMatchObject({ status: 'split-view', index: 10 });
+      const f = results[0].finding;
+      expect(f).toMatchObject({ rule: 'log-integrity', severity: 'critical' });
+      expect(f.message).toMatch(/signed another entry 10 than the one it published to this mirror/);
+      expect(f.evidence.mirroredLeafHash).not.toBe(f.evidence.bundleLeafHash);
+      expect(f.evidence.bundleLeafHash).toBe(Buffer.from(leafHash(Buffer.from(only(forked).body, 'base64'))).toString('hex'));
+      // The evidence verifies offline with the log's key alone.
+      const { checkpoint } = verifyCheckpoint(f.evidence.bundleInclusionProof.checkpoint, undefined, [checkpointVerifierForTlog(s.h.tlog)]);
+      expect(checkpoint.size).toBe(BigInt(f.evidence.bundleInclusionProof.treeSize));
+      expect(f.evidence.bundleSignedEntryTimestamp).toBe(only(forked).verification.signedEntryTimestamp);
+    });
+    it('with the SET alone (it signs the index), or the proof and checkpoint alone', async () => {
+      const setOnly = structuredClone(forked);
+      delete only(setOnly).verification.inclusionProof;
+      expect((await post(s, setOnly)).status).toBe(409);
+      const proofOnly = structuredClone(forked);
+      delete only(proofOnly).verification.signedEntryTimestamp;
+      expect((await post(s, proofOnly)).status).toBe(409);
+    });
+    it('the same entry under a signed tree head whose root is not in the mirror\'s history', async () => {
+      expect(only(sameLeaf).body).toBe(await bodyAt(s, 25));
+      const res = await post(s, sameLeaf);
+      expect(res.status).toBe(409);
+      const f = ((await res.json()) as any).results[0].finding;
+      expect(f.message).toMatch(/signed a tree head of size \d+ whose root is not in the history it published to this mirror/);
+      expect(f.evidence.bundleRoot).not.toBe(f.evidence.mirrorRoot);
+    });
+    it('claimed for another index, the signed tree head still shows the other history', async () => {
+      // The forked proof is for tree index 10; claimed as entry 11 (without the SET, which signs 10) it places nothing there.
+      const moved = structuredClone(forked);
+      delete only(moved).verification.signedEntryTimestamp;
+      only(moved).logIndex = 11;
+      const res = await post(s, moved);
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed a tree head of size 300 whose root/);
+    });
+  });
+
+  it('says when the mirror cannot judge yet, and refuses what is not a bundle', async () => {
+    s.h.sim.append(5);
+    const res = await post(s, await fromLog(SIZE + 2));
+    expect(((await res.json()) as any).results[0]).toMatchObject({ status: 'pending', index: SIZE + 2 });
+    expect((await post(s, { not: 'a bundle' })).status).toBe(400);
+  });
+  it('past the mirror\'s tree head, a signed proof places an entry at its tree index only', async () => {
+    // The log has 305 entries, the mirror has verified 300: the roots cannot be compared, the entry can.
+    s.h.sim.faults.enable('fork', 10);
+    const forked = await fromLog(10);
+    s.h.sim.faults.disable('fork');
+    const e = Object.values(forked)[0];
+    expect(e.verification.inclusionProof.treeSize).toBe(SIZE + 5);
+    delete e.verification.signedEntryTimestamp;
+    const res = await post(s, forked);
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed another entry 10/);
+    e.logIndex = 11;
+    const moved = await post(s, forked);
+    expect(moved.status).toBe(400);
+    expect(((await moved.json()) as any).error.message).toMatch(/entry 11 differs from the one the log published to this mirror, and nothing the log signed puts it there/);
+  });
+});
+
+describe('POST /v1/bundles (tiles)', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setUp('tiles');
+  }, 60_000);
+  afterAll(() => s.h.cleanup());
+
+  /**
+   * A bundle for `index` from a history where that leaf has `body` instead (what a log showing a pipeline
+   * another view would hand it), its checkpoint signed with `key`.
+   */
+  const forkedBundle = async (index: number, body: string, key: 'log' | 'wrong', size = SIZE) => {
+    const log = s.h.sim.log;
+    const honest = log.active.tree;
+    const tree = new SimTree();
+    for (let i = 0; i < size; i++) tree.append(i === index ? leafHash(Buffer.from(body, 'base64')) : honest.leaf(i));
+    const note = signNote(formatCheckpoint({ origin: s.h.tlog.name, size: BigInt(size), rootHash: tree.root(size), extensions: [] }), [
+      ed25519Signer(log.name, (key === 'log' ? log.logKey : log.wrongKey).privateKey),
+    ]);
+    const bundle = await bundleOf(s, index);
+    const t = bundle.verificationMaterial.tlogEntries[0];
+    t.canonicalizedBody = body;
+    t.inclusionProof = { logIndex: String(index), rootHash: b64(tree.root(size)), treeSize: String(size), hashes: tree.inclusion(index, size).map(b64), checkpoint: { envelope: note } };
+    return bundle;
+  };
+
+  it('accepts a consistent bundle', async () => {
+    const res = await post(s, await bundleOf(s, 7));
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).results[0]).toMatchObject({ status: 'consistent', index: 7 });
+  });
+  it('refuses another history signed with a key the trusted root does not list', async () => {
+    const res = await post(s, await forkedBundle(15, await bodyAt(s, 16), 'wrong'));
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.message).toMatch(/checkpoint: /);
+    expect(await integrityFindings(s)).toEqual([]);
+  });
+  it('raises a split view for another entry the log signed, and its proof must be of the claimed index', async () => {
+    // A tree head past the mirror's (it cannot compare roots yet): the signed proof of entry 15 is the evidence.
+    s.h.sim.append(5);
+    const bundle = await forkedBundle(15, await bodyAt(s, 17), 'log', SIZE + 5);
+    const res = await post(s, bundle);
     expect(res.status).toBe(409);
     const { results } = (await res.json()) as any;
-    expect(results[0]).toMatchObject({ status: 'split-view', index: 10 });
-    expect(results[0].finding).toMatchObject({ rule: 'log-integrity', severity: 'critical' });
-    expect(results[0].finding.evidence.mirroredLeafHash).not.toBe(results[0].finding.evidence.bundleLeafHash);
+    expect(results[0]).toMatchObject({ status: 'split-view', index: 15 });
+    expect(results[0].finding.message).toMatch(/signed another entry 15 than the one it published to this mirror/);
+    bundle.verificationMaterial.tlogEntries[0].logIndex = '16';
+    const moved = await post(s, bundle);
+    expect(moved.status).toBe(400);
+    expect(((await moved.json()) as any).error.message).toMatch(/entry 16 differs from the one the log published to this mirror, and nothing the log signed puts it there/);
   });
-  it('raises log-integrity for a tree head the mirror\'s verified history does not have', async () => {
-    const a = await bundleOf(20);
-    a.verificationMaterial.tlogEntries[0].inclusionProof.rootHash = Buffer.alloc(32, 7).toString('base64');
-    const res = await post(a);
+  it('raises a split view for a signed tree head whose root is not the mirror\'s, around an entry that is', async () => {
+    const fork = await forkedBundle(15, await bodyAt(s, 16), 'log');
+    // Entry 30 of that history: the mirror's own leaf, under the forked root.
+    const honest = await bundleOf(s, 30);
+    const log = s.h.sim.log;
+    const tree = new SimTree();
+    for (let i = 0; i < SIZE; i++) tree.append(i === 15 ? leafHash(Buffer.from(await bodyAt(s, 16), 'base64')) : log.active.tree.leaf(i));
+    const t = honest.verificationMaterial.tlogEntries[0];
+    t.inclusionProof = { ...fork.verificationMaterial.tlogEntries[0].inclusionProof, logIndex: '30', hashes: tree.inclusion(30, SIZE).map(b64) };
+    const res = await post(s, honest);
     expect(res.status).toBe(409);
-    expect(((await res.json()) as any).results[0].finding.message).toMatch(/root the mirror's verified history does not/);
+    expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed a tree head of size 300/);
   });
-  it('says when the mirror cannot judge yet', async () => {
-    const a = await bundleOf(30);
-    a.verificationMaterial.tlogEntries[0].logIndex = '5000';
-    expect(((await (await post(a)).json()) as any).results[0]).toMatchObject({ status: 'pending' });
-    expect((await post({ not: 'a bundle' })).status).toBe(400);
+  it('refuses an unsigned tree head of another history', async () => {
+    const bundle = await forkedBundle(15, await bodyAt(s, 17), 'log');
+    delete bundle.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint;
+    const res = await post(s, bundle);
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.message).toMatch(/nothing the log signed puts it there/);
   });
 });

@@ -1,13 +1,10 @@
 /** GET /v1/findings and POST /v1/findings/{id}/ack (admin token). */
 import type { Hono } from 'hono';
-import { z } from 'zod';
 import { SEVERITIES } from '../monitor/finding.ts';
 import type { FindingsRepo } from '../store/findings.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
-import { FindingsQuery, NoQuery } from './params.ts';
-
-const AckBody = z.object({ reason: z.string().min(1).max(2000), status: z.enum(['acked', 'suppressed']).default('acked') }).strict();
+import { AckBody, FindingsQuery, NoQuery } from './params.ts';
 
 export function findingsRoutes(app: Hono, h: ApiHelpers, repo: FindingsRepo, now: () => number = () => Math.floor(Date.now() / 1000)): void {
   app.get('/v1/findings', async (c) => {

@@ -1,38 +1,90 @@
-/** /openapi.json, generated from the same zod schemas that validate the requests. */
+/**
+ * /openapi.json, generated from the same zod schemas that validate the requests. Every route the app
+ * serves is here (test/integration/api/api.test.ts compares this against Hono's route table).
+ */
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
-import { EntryQuery, FindingsQuery, PageQuery, SearchQuery } from './params.ts';
+import { AckBody, EntryQuery, FindingsQuery, IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, PageQuery, RetrieveBody, SearchQuery } from './params.ts';
 
 function queryParams(schema: z.ZodObject) {
   const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, unknown>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, s]) => ({ name, in: 'query', required: json.required?.includes(name) ?? false, schema: s }));
 }
+const jsonBody = (schema: z.ZodType, required = true) => ({ required, content: { 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } } });
 
 const error = { description: 'Error', content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } } } };
+const withError = (description: string) => ({ ...error, description });
+/** Rekor's own error shape, kept on the one answer where Rekor clients read it (more than 10 entries). */
+const rekorError = { description: 'More than 10 entries asked for (Rekor\'s error shape)', content: { 'application/json': { schema: { type: 'object', properties: { code: { type: 'integer' }, message: { type: 'string' } } } } } };
 /** Any read can meet a store that is being reopened after a write fault (STORE_UNAVAILABLE); /readyz answers 503 when not ready. */
-const unavailable = { ...error, description: 'Store unavailable (being reopened after a write fault), or not ready' };
+const unavailable = withError('Store unavailable (being reopened after a write fault), or not ready');
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
 const pathParam = (name: string, pattern: string) => ({ name, in: 'path', required: true, schema: { type: 'string', pattern } });
+const LOG = pathParam('log', '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$');
+const INDEX = pathParam('index', '^(0|[1-9]\\d{0,15})$');
+const UUID = pathParam('uuid', '^([0-9a-fA-F]{16})?[0-9a-fA-F]{64}$');
+const FINDING = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+/** Admin routes: `Authorization: Bearer <api.adminToken>`; 401 carries `WWW-Authenticate: Bearer` (RFC 6750 §3). */
+const admin = { security: [{ adminToken: [] }] };
+const unauthorized = withError('No valid admin bearer token (or no admin token configured)');
+const limited = withError('Rate limited (api.rateLimitPerMinute), with Retry-After');
 
 export function buildOpenApi(): Record<string, unknown> {
-  const get = (summary: string, parameters: unknown[] = []) => ({ get: { summary, parameters, responses: { 200: ok(summary), 400: error, 404: error, 503: unavailable } } });
+  const get = (summary: string, parameters: unknown[] = []) => ({ get: { summary, parameters, responses: { 200: ok(summary), 400: error, 404: error, 429: limited, 503: unavailable } } });
   return {
     openapi: '3.1.0',
     info: { title: 'tlogwatch', version: VERSION, description: 'A verified mirror and monitor of Sigstore transparency logs.' },
+    components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer', description: 'api.adminToken from the config (an environment variable)' } } },
     paths: {
       '/v1/search': get('Entries by digest, identity, repository, repository owner, issuer, build signer or key fingerprint, newest first; with none of them, every fully indexed entry by time', queryParams(SearchQuery)),
-      '/v1/entries/{log}/{index}': get('One mirrored entry', [pathParam('log', '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$'), pathParam('index', '^\\d+$'), ...queryParams(EntryQuery)]),
-      '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash', [pathParam('uuid', '^([0-9a-f]{16})?[0-9a-f]{64}$')]),
+      '/v1/entries/{log}/{index}': get('One mirrored entry', [LOG, INDEX, ...queryParams(EntryQuery)]),
+      '/v1/entries/{log}/{index}/bundle': get('A Sigstore bundle v0.3 for the entry: the upstream SET, an inclusion proof up to the mirror\'s latest verified checkpoint, the signer\'s certificate or key and the signed content', [LOG, INDEX]),
+      '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash', [UUID]),
       '/v1/logs': get('State of every followed log'),
-      '/v1/logs/{log}/checkpoints': get('Verified checkpoint history, newest first', [pathParam('log', '^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$'), ...queryParams(PageQuery)]),
+      '/v1/logs/{log}/checkpoints': get('Verified checkpoint history, newest first', [LOG, ...queryParams(PageQuery)]),
       '/v1/findings': get('Findings, newest first', queryParams(FindingsQuery)),
-      '/api/v1/log': get('Rekor-compatible LogInfo of the mirrored Rekor v1 log'),
-      '/api/v1/log/entries': get('Rekor-compatible LogEntry by logIndex', [{ name: 'logIndex', in: 'query', required: true, schema: { type: 'integer', minimum: 0 } }]),
-      '/api/v1/log/entries/{uuid}': get('Rekor-compatible LogEntry by UUID or entry ID', [pathParam('uuid', '^([0-9a-f]{16})?[0-9a-f]{64}$')]),
-      '/api/v1/log/proof': get('Rekor-compatible consistency proof'),
-      '/api/v1/log/entries/retrieve': { post: { summary: 'Rekor-compatible batch retrieve (at most 10)', responses: { 200: ok('LogEntry[]'), 422: error, 503: unavailable } } },
-      '/api/v1/index/retrieve': { post: { summary: 'Rekor-compatible index search', responses: { 200: ok('UUIDs'), 503: unavailable } } },
+      '/v1/findings/{id}': get('One finding', [FINDING]),
+      '/v1/findings/{id}/ack': {
+        post: {
+          summary: 'Acknowledge or suppress a finding, with a reason',
+          ...admin,
+          parameters: [FINDING],
+          requestBody: jsonBody(AckBody),
+          responses: { 200: ok('The finding with its new status'), 400: error, 401: unauthorized, 404: error, 429: limited, 503: unavailable },
+        },
+      },
+      '/v1/bundles': {
+        post: {
+          summary: 'Hand the mirror a Sigstore bundle: stored and its provenance checked when it agrees with the log; a critical log-integrity finding when the log signed a disagreement',
+          ...admin,
+          requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', description: 'A Sigstore bundle v0.1–v0.3 or a Rekor v1 LogEntry response' } } } },
+          responses: {
+            200: ok('Per tlog entry: consistent (with its findings), pending or not-mirrored'),
+            400: withError('Not a bundle, a log this mirror does not follow, proofs or signatures that fail, a DSSE payload the entry does not commit to, or a disagreement nothing signed by the log backs'),
+            401: unauthorized,
+            409: ok('A split view the log signed: the log-integrity finding with its evidence'),
+            413: withError('Body larger than api.maxBodyBytes'),
+            429: limited,
+            503: unavailable,
+          },
+        },
+      },
+      '/api/v1/log': get('Rekor-compatible LogInfo of the mirrored Rekor v1 log', queryParams(LogInfoQuery)),
+      '/api/v1/log/entries': get('Rekor-compatible LogEntry by logIndex', queryParams(LogEntriesQuery)),
+      '/api/v1/log/entries/{uuid}': get('Rekor-compatible LogEntry by UUID or entry ID', [UUID]),
+      '/api/v1/log/proof': get('Rekor-compatible consistency proof (of the active tree)', queryParams(LogProofQuery)),
+      '/api/v1/log/entries/retrieve': {
+        post: {
+          summary: 'Rekor-compatible batch retrieve (at most 10): by UUID, by proposed hashedrekord 0.0.1 entry, by index, in that order',
+          requestBody: jsonBody(RetrieveBody),
+          responses: { 200: ok('LogEntry[]'), 400: error, 422: rekorError, 429: limited, 503: unavailable },
+        },
+      },
+      '/api/v1/index/retrieve': {
+        post: { summary: 'Rekor-compatible index search', requestBody: jsonBody(IndexRetrieveBody), responses: { 200: ok('UUIDs'), 400: error, 429: limited, 503: unavailable } },
+      },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain' } } } },
+      '/openapi.json': { get: { summary: 'This document', responses: { 200: ok('OpenAPI 3.1') } } },
       '/healthz': get('Process alive'),
       '/readyz': get('Store open and every log following'),
     },

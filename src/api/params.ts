@@ -38,6 +38,8 @@ export const FindingsQuery = z
     cursor: z.string().max(400).regex(/^[A-Za-z0-9_-]*$/).optional(),
   })
   .strict();
+/** POST /v1/findings/{id}/ack. */
+export const AckBody = z.object({ reason: z.string().min(1).max(2000), status: z.enum(['acked', 'suppressed']).default('acked') }).strict();
 export const LogName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/);
 export const Index = z.string().regex(/^(0|[1-9]\d{0,15})$/).transform(Number);
 /** A 64-hex UUID or an 80-hex entry ID, in either case (Rekor's openapi pattern). */

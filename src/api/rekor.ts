@@ -4,7 +4,10 @@
  * and checkpoints from the mirror's latest verified (upstream-signed) checkpoint.
  */
 import type { Hono } from 'hono';
+import { canonicalProposedEntry } from '../entries/proposed-entry.ts';
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
+import { describeError, TlogwatchError } from '../errors.ts';
+import { leafHash } from '../merkle/rfc6962.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { digestToBytes } from '../store/codec.ts';
 import { normaliseIdentity } from '../store/index-values.ts';
@@ -122,9 +125,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (count > 10) return c.json({ code: 422, message: 'more than max allowed 10 entries in request' }, 422);
     const r = RetrieveBody.safeParse(raw);
     if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
-    // Rekor's order (SearchLogQueryHandler): the entries asked for by UUID, then those by index.
+    // Rekor's order (SearchLogQueryHandler): the entries asked for by UUID, then by proposed entry (its
+    // canonical body's leaf hash is the UUID; proposed-entry.ts), then by index.
+    const proposed = (r.data.entries ?? []).map((p, i) => {
+      try {
+        return toHex(leafHash(canonicalProposedEntry(p)));
+      } catch (e) {
+        throw apiError('API_BAD_REQUEST', `entries[${i}]: ${e instanceof TlogwatchError ? e.message : describeError(e)}`);
+      }
+    });
     const out = [];
-    for (const u of r.data.entryUUIDs ?? []) {
+    for (const u of [...(r.data.entryUUIDs ?? []), ...proposed]) {
       const e = await byUuid(u);
       if (e) out.push(e);
     }

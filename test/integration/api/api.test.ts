@@ -2,6 +2,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
+import { bundleIntakeRoutes } from '../../../src/api/bundles-post.ts';
+import { findingsRoutes } from '../../../src/api/findings.ts';
+import { checkRules } from '../../../src/monitor/load.ts';
+import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { verifyInclusion, verifyConsistency } from '../../../src/merkle/proof.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
@@ -238,6 +242,26 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     expect((await get('/readyz')).body.status).toBe('ready');
     const oa = (await get('/openapi.json')).body;
     expect(oa.paths['/v1/search'].get.parameters.map((p: any) => p.name)).toContain('digest');
+    // Every route the daemon's app serves (with the findings and bundle routes it adds) is documented, and nothing else.
+    const rules = checkRules([]);
+    if (!rules.ok) throw new Error('rules');
+    const full = createApp({
+      store: h.store,
+      metrics: h.metrics,
+      logger: createLogger({ level: 'silent' }),
+      logNames: () => ['sim'],
+      adminToken: TOKEN,
+      extend: (a, helpers) => {
+        findingsRoutes(a, helpers, new FindingsRepo(h.store));
+        bundleIntakeRoutes(a, helpers, { store: h.store, logs: [], rules: () => rules.ruleSet, write: findingOps });
+      },
+    });
+    const served = full.routes.filter((r) => r.method !== 'ALL' && !r.path.endsWith('*')).map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+    const documented = Object.entries(oa.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
+    expect([...new Set(served)].sort()).toEqual(documented.sort());
+    expect(oa.paths['/v1/bundles'].post.security).toEqual([{ adminToken: [] }]);
+    expect(oa.paths['/api/v1/log/proof'].get.parameters.map((p: any) => p.name)).toEqual(['firstSize', 'lastSize', 'treeID']);
+    expect(Object.keys(oa.paths['/api/v1/log/entries/retrieve'].post.requestBody.content['application/json'].schema.properties)).toEqual(['entryUUIDs', 'logIndexes', 'entries']);
     const res = await app.request('/healthz');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
   });
@@ -266,6 +290,17 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     const got = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1, 2, 99999], entryUUIDs: [m[3].uuid] })).json()) as Array<Record<string, { logIndex: number }>>;
     // Rekor's order: the entries asked for by UUID first, then those by index.
     expect(got.map((x) => Object.values(x)[0]!.logIndex)).toEqual([3, 1, 2]);
+    // A proposed hashedrekord (as cosign's FindTlogEntry sends it; its PEM wrapped otherwise) finds the
+    // entry Rekor made of it, between the UUID and index results.
+    const hr = m.find((l: any) => l.kind === 'hashedrekord' && l.index > 3)!;
+    const logged = JSON.parse(Buffer.from(b64(Object.values((await get(`/api/v1/log/entries?logIndex=${hr.index}`)).body as Record<string, any>)[0].body)).toString());
+    const pem = Buffer.from(logged.spec.signature.publicKey.content, 'base64').toString().replace(/\n/g, '\r\n');
+    const proposal = { ...logged, spec: { ...logged.spec, signature: { ...logged.spec.signature, publicKey: { content: Buffer.from(pem).toString('base64') } } } };
+    const byProposal = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1], entries: [proposal], entryUUIDs: [m[3].uuid] })).json()) as Array<Record<string, { logIndex: number }>>;
+    expect(byProposal.map((x) => Object.values(x)[0]!.logIndex)).toEqual([3, hr.index, 1]);
+    const otherKind = await post('/api/v1/log/entries/retrieve', { entries: [{ ...proposal, kind: 'intoto' }] });
+    expect(otherKind.status).toBe(400);
+    expect(((await otherKind.json()) as any).error.message).toMatch(/^entries\[0\]: proposed entry: only hashedrekord 0\.0\.1/);
     // An entry ID names its tree: another tree's prefix finds nothing; hex is taken in either case.
     expect((await get(`/api/v1/log/entries/${'0'.repeat(8)}deadbeef${m[42].uuid}`)).status).toBe(404);
     expect(Object.keys((await get(`/api/v1/log/entries/${id.toUpperCase()}`)).body)[0]).toBe(id);

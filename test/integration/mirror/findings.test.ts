@@ -73,8 +73,12 @@ describe('log-integrity findings', () => {
     expect(listed.findings.map((x) => x.id)).toEqual([f.id]);
     const ack = (body: unknown, token?: string) =>
       app.request(`/v1/findings/${f.id}/ack`, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
-    expect((await ack({ reason: 'x' })).status).toBe(401);
-    expect((await ack({ reason: 'x' }, 'wrong-token-wrong-token')).status).toBe(401);
+    const anonymous = await ack({ reason: 'x' });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer realm="tlogwatch"');
+    const wrong = await ack({ reason: 'x' }, 'wrong-token-wrong-token');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toBe('Bearer realm="tlogwatch", error="invalid_token"');
     expect((await ack({}, TOKEN)).status).toBe(400);
     const acked = await ack({ reason: 'known incident INC-42' }, TOKEN);
     expect(acked.status).toBe(200);

@@ -181,7 +181,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     logNames: () => names,
     extend: (a, h) => {
       findingsRoutes(a, h, findings);
-      bundleIntakeRoutes(a, h, { store, logs: logs.map((l) => ({ name: l.follow.name, tlog: l.tlog })), rules: () => rules, write });
+      bundleIntakeRoutes(a, h, { store, logs: logs.map((l) => ({ name: l.follow.name, tlog: l.tlog, origin: l.follow.origin })), rules: () => rules, write });
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     beforeMetrics: async () => {

@@ -70,9 +70,13 @@ export function createApp(o: ApiOptions): Hono {
   const tokenDigest = o.adminToken ? digestOf(o.adminToken) : undefined;
   const requireAdmin = (c: Context) => {
     const header = c.req.header('authorization') ?? '';
-    const given = /^Bearer (.+)$/.exec(header)?.[1];
+    // The scheme name is case-insensitive (RFC 7235 §2.1).
+    const given = /^bearer +(\S+) *$/i.exec(header)?.[1];
     // Constant-time: compare fixed-length digests, never the raw strings.
     if (!tokenDigest || !given || !timingSafeEqual(digestOf(given), tokenDigest)) {
+      // RFC 6750 §3: name the scheme; `invalid_token` only for a bearer token that was given and refused
+      // (§3.1: none for a request without one, or with another scheme).
+      c.header('WWW-Authenticate', tokenDigest && given ? 'Bearer realm="tlogwatch", error="invalid_token"' : 'Bearer realm="tlogwatch"');
       throw apiError('API_UNAUTHORIZED', tokenDigest ? 'a valid admin bearer token is required' : 'admin endpoints are disabled: no admin token configured');
     }
   };

@@ -27,6 +27,7 @@ import { Bucket, Field, indexKey, key, MARKER, u16, u64 } from '../store/keys.ts
 import type { BatchOp } from '../store/level.ts';
 import type { Store } from '../store/store.ts';
 import { entryTime } from '../store/index-values.ts';
+import { FindingsRepo } from '../store/findings.ts';
 import type { TlogTrust } from '../trust/trusted-root.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { checkLogSignatures, type LogSignatures } from '../verify/offline.ts';
@@ -35,8 +36,8 @@ import { apiError } from './errors.ts';
 
 export interface BundleIntake {
   store: Store;
-  /** The logs this daemon follows: their names and their keys from the trusted root. */
-  logs: Array<{ name: string; tlog: TlogTrust }>;
+  /** The logs this daemon follows: their names, keys from the trusted root, and origins (Rekor v1: the prefix). */
+  logs: Array<{ name: string; tlog: TlogTrust; origin?: string }>;
   rules: () => RuleSet;
   write: FindingWriter;
   now?: () => number;
@@ -45,11 +46,22 @@ export interface BundleIntake {
 type Outcome =
   | { status: 'consistent'; log: string; index: number; findings: Finding[] }
   | { status: 'pending' | 'not-mirrored'; log: string; index: number; reason: string }
-  | { status: 'split-view'; log: string; index: number; finding: Finding };
+  | { status: 'split-view'; log: string; index: number; finding: Finding }
+  /** Not evidence of anything: unsigned, failing proofs, an unknown log, a DSSE payload the entry does not commit to. */
+  | { status: 'refused'; log: string | null; index: string; reason: string };
 
-function splitView(log: string, index: number, now: number, message: string, evidence: Record<string, unknown>): Finding {
+interface Judged {
+  outcome: Outcome;
+  ops: BatchOp[];
+}
+
+/**
+ * A split view's finding. Its ID names what the log signed (the entry's index and leaf, or the tree head's
+ * size and root), so posting the same evidence again finds the same finding instead of raising another.
+ */
+function splitView(log: string, index: number, about: string, now: number, message: string, evidence: Record<string, unknown>): Finding {
   return {
-    id: findingId('log-integrity', log, `bundle:${index}:${now}`),
+    id: findingId('log-integrity', log, `bundle:${about}`),
     rule: 'log-integrity',
     kind: 'integrity',
     severity: 'critical',
@@ -92,73 +104,102 @@ function bundleEvidence(t: TlogEntryInput): Record<string, unknown> {
 }
 
 /**
- * The tree the bundle's signed checkpoint is of, when the mirror holds every hash of that tree up to the
- * checkpoint's size: a tiles log's tree, or the Rekor v1 tree the mirror follows (its first tree only
- * when the mirror holds it from leaf 0).
+ * The tree (its sequence in the store) the bundle's signed checkpoint is of, when the mirror verified
+ * that tree to at least the checkpoint's size and can compute its root there: a tiles log's tree, the
+ * Rekor v1 tree the mirror follows, or a retired one (named by its final checkpoint). The tree the mirror
+ * started in has no hashes left of its start, so its roots below that size cannot be computed
+ * (store/tree-hashes.ts keeps the start's frontier, enough for any size from the start on).
  */
-function comparableTree(sigs: LogSignatures, state: LogState): number | undefined {
-  const signed = sigs.signedTree;
-  if (!signed || !state.verified || signed.size > state.verified.size) return undefined;
-  const seq = state.shard ? (state.shard.treeID === signed.treeID ? state.shard.seq : undefined) : signed.treeID === undefined ? 0 : undefined;
-  if (seq === undefined) return undefined;
-  return seq > 0 || localStartIndex(state) === 0n ? seq : undefined;
-}
-
-async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, now: number): Promise<{ outcome: Outcome; ops: BatchOp[] }> {
-  const log = x.logs.find((l) => bytesEqual(l.tlog.keyId, t.logId));
-  if (!log) throw apiError('API_BAD_REQUEST', `the bundle's log ${toHex(t.logId).slice(0, 16)}… is not one this mirror follows`);
-  if (t.logIndex > BigInt(Number.MAX_SAFE_INTEGER)) throw apiError('API_BAD_REQUEST', `the bundle's log index ${t.logIndex} is out of range`);
-  // A bundle is evidence only of what its log signed: one whose proofs do not verify proves nothing, and
-  // is not stored either (the bundle route would serve it).
-  const sigs = checkLogSignatures(t, log.tlog);
-  if (sigs.errors.length) throw apiError('API_BAD_REQUEST', `the bundle's log signatures do not verify: ${sigs.errors.join('; ')}`);
-  const index = Number(t.logIndex);
-  const state: LogState | undefined = await x.store.getLogState(log.name);
-  const stored = await x.store.getEntry(log.name, index);
-  const leaf = leafHash(t.body);
-  if (!state) return { outcome: { status: 'pending', log: log.name, index, reason: 'the mirror has not bootstrapped this log yet' }, ops: [] };
-  const split = (message: string, evidence: Record<string, unknown>): { outcome: Outcome; ops: BatchOp[] } => {
-    const f = splitView(log.name, index, now, message, { ...bundleEvidence(t), ...evidence, mirrorCheckpoint: state.verified?.note ?? null });
-    return { outcome: { status: 'split-view', log: log.name, index, finding: f }, ops: x.write(f) };
-  };
-  // What the bundle says of the entry, checked first: the most precise finding.
-  let disagreement: string | undefined;
-  if (!stored) {
-    const verifiedEnd = Number((state.shard?.offset ?? 0n) + (state.verified?.size ?? 0n));
-    if (index < Number(state.startIndex)) return { outcome: { status: 'not-mirrored', log: log.name, index, reason: `the mirror started at ${state.startIndex}` }, ops: [] };
-    if (index >= verifiedEnd) return { outcome: { status: 'pending', log: log.name, index, reason: `the mirror has verified the log up to ${verifiedEnd}; post again later` }, ops: [] };
-    if (signedAtIndex(t, sigs, state, undefined)) return split(`the log signed an entry ${index} it never published to this mirror`, {});
-    disagreement = `the bundle claims entry ${index}, which the log never published to this mirror`;
-  } else if (stored.record.entry.leafHash !== toHex(leaf)) {
-    if (signedAtIndex(t, sigs, state, stored.record)) return split(`the log signed another entry ${index} than the one it published to this mirror`, { mirroredLeafHash: stored.record.entry.leafHash });
-    disagreement = `the bundle's entry ${index} differs from the one the log published to this mirror`;
-  }
-  // Whatever it says of the entry, a tree head the log signed must be a root of the history the mirror verified.
-  const tree = comparableTree(sigs, state);
-  if (tree !== undefined && sigs.signedTree) {
-    const signed = sigs.signedTree;
-    const mine = await treeRootAsync(signed.size, x.store.hashReader(log.name, tree)).catch(() => undefined);
-    if (mine && !bytesEqual(mine, signed.rootHash)) {
-      return split(`the log signed a tree head of size ${signed.size} whose root is not in the history it published to this mirror`, { bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(mine) });
+async function comparableTree(store: Store, log: string, signed: NonNullable<LogSignatures['signedTree']>, state: LogState): Promise<number | undefined> {
+  let seq: number | undefined;
+  let verifiedSize = state.verified?.size;
+  if (!state.shard) seq = signed.treeID === undefined ? 0 : undefined;
+  else if (state.shard.treeID === signed.treeID) seq = state.shard.seq;
+  else {
+    for (let s = 0; s < state.shard.seq && seq === undefined; s++) {
+      const final = (await store.listCheckpoints(log, { limit: 1, tree: s })).checkpoints[0];
+      if (final && /- (\d+)\n/.exec(final.note)?.[1] === signed.treeID) [seq, verifiedSize] = [s, final.size];
     }
   }
-  if (!stored || disagreement !== undefined) {
-    throw apiError('API_BAD_REQUEST', `${disagreement ?? 'the bundle\'s entry is not in the mirror'}, and nothing the log signed puts it there (a signed entry timestamp, or an inclusion proof up to a checkpoint signed by the log): not evidence of a split view`);
+  if (seq === undefined || verifiedSize === undefined || signed.size > verifiedSize) return undefined;
+  if (seq === 0) {
+    const start = localStartIndex(state);
+    if (start === undefined || signed.size < start) return undefined;
   }
+  return seq;
+}
+
+async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, now: number): Promise<Judged> {
+  const log = x.logs.find((l) => bytesEqual(l.tlog.keyId, t.logId));
+  const refuse = (reason: string): Judged => ({ outcome: { status: 'refused', log: log?.name ?? null, index: t.logIndex.toString(), reason }, ops: [] });
+  if (!log) return refuse(`the bundle's log ${toHex(t.logId).slice(0, 16)}… is not one this mirror follows`);
+  if (t.logIndex > BigInt(Number.MAX_SAFE_INTEGER)) return refuse(`the bundle's log index ${t.logIndex} is out of range`);
+  // A bundle is evidence only of what its log signed: one whose proofs do not verify proves nothing, and
+  // is not stored either.
+  const sigs = checkLogSignatures(t, log.tlog, log.origin);
+  if (sigs.errors.length) return refuse(`the bundle's log signatures do not verify: ${sigs.errors.join('; ')}`);
+  const index = Number(t.logIndex);
+  const state: LogState | undefined = await x.store.getLogState(log.name);
+  if (!state) return { outcome: { status: 'pending', log: log.name, index, reason: 'the mirror has not bootstrapped this log yet' }, ops: [] };
+  const split = async (about: string, message: string, evidence: Record<string, unknown>): Promise<Judged> => {
+    const f = splitView(log.name, index, about, now, message, { ...bundleEvidence(t), ...evidence, mirrorCheckpoint: state.verified?.note ?? null });
+    // The same evidence again: the finding stands as it is (its status and acknowledgement included).
+    const known = await new FindingsRepo(x.store).get(f.id);
+    return { outcome: { status: 'split-view', log: log.name, index, finding: known ?? f }, ops: known ? [] : x.write(f) };
+  };
+
+  // A tree head the log signed must be a root of the history the mirror verified, whatever the bundle's
+  // index says (only a SET ties the index to anything).
+  const signed = sigs.signedTree;
+  const tree = signed && (await comparableTree(x.store, log.name, signed, state));
+  const mine = signed && tree !== undefined ? await treeRootAsync(signed.size, x.store.hashReader(log.name, tree)).catch(() => undefined) : undefined;
+  const forkedHead = signed && mine && !bytesEqual(mine, signed.rootHash) ? { tree: tree!, size: signed.size, bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(mine) } : undefined;
+  const headSplit = (h: NonNullable<typeof forkedHead>) =>
+    split(`tree:${h.tree}:${h.size}:${h.bundleRoot}`, `the log signed a tree head of size ${h.size} whose root is not in the history it published to this mirror`, { bundleRoot: h.bundleRoot, mirrorRoot: h.mirrorRoot });
+
+  // The entry: judged only where the mirror has verified the log, since entries past its verified
+  // checkpoint are fetched but not yet proven (a tiles log's, until their checkpoint's root is recomputed).
+  const verifiedEnd = Number((state.shard?.offset ?? 0n) + (state.verified?.size ?? 0n));
+  const unjudged: Outcome | undefined =
+    index < Number(state.startIndex)
+      ? { status: 'not-mirrored', log: log.name, index, reason: `the mirror started at ${state.startIndex}` }
+      : index >= verifiedEnd
+        ? { status: 'pending', log: log.name, index, reason: `the mirror has verified the log up to ${verifiedEnd}; post again later` }
+        : undefined;
+  if (unjudged) return forkedHead ? headSplit(forkedHead) : { outcome: unjudged, ops: [] };
+  const stored = await x.store.getEntry(log.name, index);
+  const leaf = toHex(leafHash(t.body));
+  if (!stored || stored.record.entry.leafHash !== leaf) {
+    const placed = signedAtIndex(t, sigs, state, stored?.record);
+    // The most precise finding first: the entry the log signed at that index, with the tree head when it forked too.
+    const headEvidence = forkedHead ? { bundleRoot: forkedHead.bundleRoot, mirrorRoot: forkedHead.mirrorRoot } : {};
+    if (placed && stored) return split(`entry:${index}:${leaf}`, `the log signed another entry ${index} than the one it published to this mirror`, { mirroredLeafHash: stored.record.entry.leafHash, ...headEvidence });
+    if (placed) return split(`entry:${index}:${leaf}`, `the log signed an entry ${index} it never published to this mirror`, headEvidence);
+    if (forkedHead) return headSplit(forkedHead);
+    const what = stored ? `the bundle's entry ${index} differs from the one the log published to this mirror` : `the bundle claims entry ${index}, which the log never published to this mirror`;
+    return refuse(`${what}, and nothing the log signed puts it there (a signed entry timestamp, or an inclusion proof up to a checkpoint signed by the log): not evidence of a split view`);
+  }
+  if (forkedHead) return headSplit(forkedHead);
   const entry: Entry = { ...stored.record.entry };
   const env = t.bundleContent?.dsseEnvelope;
   // The envelope is the poster's: it counts only when its payload is the one the logged body commits to.
   if (env && !withStatement(entry, env.payload, 'bundle')) {
-    throw apiError('API_BAD_REQUEST', `the bundle's DSSE payload is not the one its tlog entry ${log.name}#${index} commits to (its payload hash)`);
+    return refuse(`the bundle's DSSE payload is not the one its tlog entry ${log.name}#${index} commits to (its payload hash)`);
   }
-  const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(await x.store.logId(log.name)), u64(index)), value: Buffer.from(bundleJson) }];
   const logId = await x.store.logId(log.name);
+  // The bundle as posted: the record behind the findings and index keys it adds.
+  const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(logId), u64(index)), value: Buffer.from(bundleJson) }];
   for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: MARKER });
   const findings = evaluateEntry(x.rules(), entry, now).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
   for (const f of findings) ops.push(...x.write(f));
   return { outcome: { status: 'consistent', log: log.name, index, findings }, ops };
 }
 
+/**
+ * Each tlog entry of the bundle is judged on its own. Split views the log signed are recorded whatever
+ * else the bundle holds (409). Otherwise a refused entry refuses the bundle (400, nothing stored), and a
+ * bundle of consistent, pending or not-mirrored entries is stored (200).
+ */
 export function bundleIntakeRoutes(app: Hono, h: ApiHelpers, x: BundleIntake): void {
   app.post('/v1/bundles', async (c) => {
     h.requireAdmin(c);
@@ -170,15 +211,16 @@ export function bundleIntakeRoutes(app: Hono, h: ApiHelpers, x: BundleIntake): v
       throw apiError('API_BAD_REQUEST', `not a Sigstore bundle: ${describeError(e)}`);
     }
     const now = Math.floor((x.now ?? Date.now)() / 1000);
-    const results: Outcome[] = [];
-    const ops: BatchOp[] = [];
-    for (const t of entries) {
-      const r = await checkOne(x, t, text, now);
-      results.push(r.outcome);
-      ops.push(...r.ops);
+    const judged: Judged[] = [];
+    for (const t of entries) judged.push(await checkOne(x, t, text, now));
+    const results = judged.map((j) => j.outcome);
+    const refused = results.filter((r) => r.status === 'refused');
+    if (results.some((r) => r.status === 'split-view')) {
+      await x.store.writeOps(judged.filter((j) => j.outcome.status === 'split-view').flatMap((j) => j.ops));
+      return c.json({ results }, 409);
     }
-    await x.store.writeOps(ops);
-    const split = results.some((r) => r.status === 'split-view');
-    return c.json({ results }, split ? 409 : 200);
+    if (refused.length > 0) throw apiError('API_BAD_REQUEST', refused.map((r) => (entries.length > 1 ? `${r.log ?? 'unknown log'}#${r.index}: ${r.reason}` : r.reason)).join('; '));
+    await x.store.writeOps(judged.flatMap((j) => j.ops));
+    return c.json({ results }, 200);
   });
 }

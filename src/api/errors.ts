@@ -23,8 +23,6 @@ export function apiError(code: ErrorCode, message: string): TlogwatchError {
 export function errorResponse(c: Context, e: unknown): Response {
   if (e instanceof TlogwatchError) {
     const status = STATUS[e.code] ?? (e.kind === 'input' ? 400 : 500);
-    // RFC 6750 §3: a 401 names the scheme; a token that was given and refused is an invalid_token.
-    if (status === 401) c.header('WWW-Authenticate', c.req.header('authorization') === undefined ? 'Bearer realm="tlogwatch"' : 'Bearer realm="tlogwatch", error="invalid_token"');
     return c.json({ error: { code: e.code, message: status === 500 ? 'internal error' : e.message } }, status);
   }
   // The store's databases are closed while tlogwatch reopens them after a write fault (store/write-fault.ts),

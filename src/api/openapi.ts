@@ -75,7 +75,7 @@ export function buildOpenApi(): Record<string, unknown> {
       '/api/v1/log/proof': get('Rekor-compatible consistency proof (of the active tree)', queryParams(LogProofQuery)),
       '/api/v1/log/entries/retrieve': {
         post: {
-          summary: 'Rekor-compatible batch retrieve (at most 10): by UUID, by proposed hashedrekord 0.0.1 entry, by index, in that order',
+          summary: 'Rekor-compatible batch retrieve (at most 10): entry IDs first, then UUIDs and proposed hashedrekord 0.0.1 entries (in every tree that holds them), then indexes',
           requestBody: jsonBody(RetrieveBody),
           responses: { 200: ok('LogEntry[]'), 400: error, 422: rekorError, 429: limited, 503: unavailable },
         },

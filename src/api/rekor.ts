@@ -110,6 +110,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     }
     return undefined;
   };
+  /** The entries with this leaf hash, one per tree that holds it, oldest tree first (Rekor searches AllShards). */
+  const inEveryTree = async (uuid: string) => {
+    const s = await v1Log();
+    const refs = (await store.getByUuid(uuid.toLowerCase())).filter((r) => r.log === s.name).sort((a, b) => a.index - b.index);
+    const out = [];
+    for (const ref of refs) {
+      const e = await logEntry(ref.index);
+      if (e) out.push(e);
+    }
+    return out;
+  };
   app.get('/api/v1/log/entries/:uuid', async (c) => {
     const id = c.req.param('uuid');
     if (!Uuid.safeParse(id).success) throw apiError('API_BAD_REQUEST', 'entry UUID must be 64 hex digits, or an 80-hex entry ID');
@@ -125,8 +136,9 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (count > 10) return c.json({ code: 422, message: 'more than max allowed 10 entries in request' }, 422);
     const r = RetrieveBody.safeParse(raw);
     if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
-    // Rekor's order (SearchLogQueryHandler): the entries asked for by UUID, then by proposed entry (its
-    // canonical body's leaf hash is the UUID; proposed-entry.ts), then by index.
+    // Rekor's order (SearchLogQueryHandler): entry IDs (80 hex) first, each in its own tree; then leaf
+    // hashes, the UUIDs (64 hex) and the proposed entries' (canonical body, proposed-entry.ts), each
+    // found in every tree that holds it; then indexes.
     const proposed = (r.data.entries ?? []).map((p, i) => {
       try {
         return toHex(leafHash(canonicalProposedEntry(p)));
@@ -134,11 +146,13 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
         throw apiError('API_BAD_REQUEST', `entries[${i}]: ${e instanceof TlogwatchError ? e.message : describeError(e)}`);
       }
     });
+    const ids = r.data.entryUUIDs ?? [];
     const out = [];
-    for (const u of [...(r.data.entryUUIDs ?? []), ...proposed]) {
+    for (const u of ids.filter((x) => x.length === 80)) {
       const e = await byUuid(u);
       if (e) out.push(e);
     }
+    for (const h of [...ids.filter((x) => x.length === 64), ...proposed]) out.push(...(await inEveryTree(h)));
     for (const i of r.data.logIndexes ?? []) {
       const e = await logEntry(i);
       if (e) out.push(e);

@@ -6,15 +6,14 @@
  *
  * Only hashedrekord 0.0.1, the kind clients search with. Its Canonicalize
  * (pkg/types/hashedrekord/v0.0.1/entry.go) keeps `data.hash`, the signature's content and the public key
- * re-encoded as PEM: certificates as they are (one block each), a key as a PKIX "PUBLIC KEY" block (an
- * RSA PKCS #1 key converted), 64 base64 characters a line, each block ending in a newline (Go's
- * pem.Encode); then the JSON is RFC 8785 canonical (jsoncanonicalizer).
+ * re-encoded as PEM (canonicalKeyPem: certificates as they are, one block each, or a key as a PKIX
+ * "PUBLIC KEY" block; 64 base64 characters a line, each block ending in a newline, Go's pem.Encode);
+ * then the JSON is RFC 8785 canonical (jsoncanonicalizer).
  * Pure; a malformed proposal throws ENTRY_MALFORMED naming the field.
  */
 import { createPublicKey } from 'node:crypto';
 import { json } from '@sigstore/core';
 import { TlogwatchError } from '../errors.ts';
-import { parseBase64Canonical } from './base64.ts';
 
 const HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
 type Algorithm = keyof typeof HEX_LENGTH;
@@ -31,8 +30,25 @@ function string(v: unknown, field: string): string {
   return v;
 }
 
-function base64(v: unknown, field: string): Uint8Array {
-  const b = parseBase64Canonical(string(v, field));
+/** Longest base64 field read (a certificate chain is a few KB; the cap bounds the PEM scan). */
+const MAX_FIELD_CHARS = 64 * 1024;
+/** Most PEM blocks read from a key field (Fulcio chains have two or three). */
+const MAX_BLOCKS = 32;
+
+/**
+ * Base64 as Go's base64.StdEncoding decodes it (go-openapi strfmt.Base64, and pem.Decode's body): line
+ * breaks ignored, padding required, unused low bits not checked.
+ */
+function goBase64(s: string): Buffer | undefined {
+  const t = s.replace(/[\r\n]/g, '');
+  if (t.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(t)) return undefined;
+  return Buffer.from(t, 'base64');
+}
+
+function base64(v: unknown, field: string): Buffer {
+  const s = string(v, field);
+  if (s.length > MAX_FIELD_CHARS) throw malformed(field, `is longer than ${MAX_FIELD_CHARS} characters`);
+  const b = goBase64(s);
   if (!b || b.length === 0) throw malformed(field, 'must be non-empty base64');
   return b;
 }
@@ -42,16 +58,38 @@ interface PemBlock {
   der: Buffer;
 }
 
-/** PEM blocks in order (RFC 7468 §2); text between them is ignored, as Go's pem.Decode skips it. */
-function pemBlocks(text: string, field: string): PemBlock[] {
-  const out: PemBlock[] = [];
-  for (const m of text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/g)) {
-    const body = m[2]!.replace(/[\r\n\t ]+/g, '');
-    const der = parseBase64Canonical(body);
-    if (!der || der.length === 0) throw malformed(field, `has a ${m[1]} block that is not base64`);
-    out.push({ type: m[1]!, der: Buffer.from(der) });
+/**
+ * PEM blocks in order, as Go's pem.Decode finds them (RFC 7468 §2): text before a block is skipped; a
+ * BEGIN line may end in spaces or tabs; the END line names the same type. `rest` is what follows the
+ * last block's END line (its line break included), which decides Rekor's reading (canonicalKeyPem).
+ * One pass with indexOf, at most MAX_BLOCKS blocks: an unterminated BEGIN ends the scan.
+ */
+function pemBlocks(text: string, field: string): { blocks: PemBlock[]; rest: string } {
+  const blocks: PemBlock[] = [];
+  let at = 0;
+  while (blocks.length < MAX_BLOCKS) {
+    const begin = text.indexOf('-----BEGIN ', at);
+    if (begin < 0) break;
+    const typeEnd = text.indexOf('-----', begin + 11);
+    if (typeEnd < 0) break;
+    // The BEGIN line ends here, after spaces or tabs only (scanned, never searched: that stays linear).
+    let lineEnd = typeEnd + 5;
+    while (text[lineEnd] === ' ' || text[lineEnd] === '\t' || text[lineEnd] === '\r') lineEnd++;
+    const type = text.slice(begin + 11, typeEnd);
+    if (text[lineEnd] !== '\n' || type.includes('\n')) {
+      at = begin + 11;
+      continue;
+    }
+    const footer = `-----END ${type}-----`;
+    const end = text.indexOf(footer, lineEnd);
+    if (end < 0) break;
+    const der = goBase64(text.slice(lineEnd + 1, end).replace(/[\t ]+/g, ''));
+    if (!der || der.length === 0) throw malformed(field, `has a ${type} block that is not base64`);
+    blocks.push({ type, der });
+    const after = text.indexOf('\n', end + footer.length);
+    at = after < 0 ? text.length : after + 1;
   }
-  return out;
+  return { blocks, rest: text.slice(at) };
 }
 
 /** Go's pem.Encode of one block: base64 in lines of 64, a newline after the footer. */
@@ -60,17 +98,22 @@ function pemEncode(type: string, der: Uint8Array): string {
   return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`;
 }
 
-/** The public key's CanonicalValue (Rekor pkg/pki/x509 PublicKey): its certificates, else its key, as PEM. */
+/**
+ * The public key's CanonicalValue, as Rekor reads it (pkg/pki/x509 NewPublicKey): when anything follows
+ * the first PEM block, every block is a certificate of a chain, whatever its label; a single block is a
+ * `PUBLIC KEY` (re-encoded as PKIX) or a `CERTIFICATE`, and any other type is refused. Certificates keep
+ * their DER. Rekor also parses each certificate and verifies the signature; a proposal that would fail
+ * there finds nothing here, since the log never accepted it.
+ */
 function canonicalKeyPem(material: Uint8Array, field: string): string {
-  const blocks = pemBlocks(Buffer.from(material).toString('latin1'), field);
-  if (blocks.length === 0) throw malformed(field, 'must be a PEM certificate or public key');
-  const certs = blocks.filter((b) => b.type === 'CERTIFICATE');
-  if (certs.length > 0) return certs.map((c) => pemEncode('CERTIFICATE', c.der)).join('');
-  const first = blocks[0]!;
-  const type = first.type === 'PUBLIC KEY' ? 'spki' : first.type === 'RSA PUBLIC KEY' ? 'pkcs1' : undefined;
-  if (!type) throw malformed(field, `holds a ${first.type} block, not a certificate or public key`);
+  const { blocks, rest } = pemBlocks(Buffer.from(material).toString('latin1'), field);
+  const first = blocks[0];
+  if (!first) throw malformed(field, 'must be a PEM certificate or public key');
+  if (blocks.length > 1 || rest.length > 0) return blocks.map((c) => pemEncode('CERTIFICATE', c.der)).join('');
+  if (first.type === 'CERTIFICATE') return pemEncode('CERTIFICATE', first.der);
+  if (first.type !== 'PUBLIC KEY') throw malformed(field, `holds a ${first.type} block: Rekor takes a CERTIFICATE or PUBLIC KEY`);
   try {
-    return pemEncode('PUBLIC KEY', createPublicKey({ key: first.der, format: 'der', type }).export({ type: 'spki', format: 'der' }));
+    return pemEncode('PUBLIC KEY', createPublicKey({ key: first.der, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' }));
   } catch (e) {
     throw new TlogwatchError('ENTRY_MALFORMED', `proposed entry: ${field} is not a public key it can read`, { cause: e });
   }

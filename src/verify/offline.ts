@@ -78,9 +78,10 @@ export interface LogSignatures {
  * The log's own signatures over an entry: the inclusion proof (RFC 9162 §2.1.3.2, its own index and tree
  * size) up to a checkpoint signed with the log's key from the trusted root that names the log's origin
  * (rekor.md §1.8: `<host> - <treeID>` for Rekor v1; c2sp.md §1.2), and the Rekor v1 SET (rekor.md §1.7).
- * Pure; `tlog` undefined fails the signature checks that are present.
+ * `origin` is the log's origin (Rekor v1: its prefix) when configured otherwise than the trusted root's
+ * name. Pure; `tlog` undefined fails the signature checks that are present.
  */
-export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefined): LogSignatures {
+export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefined, origin = tlog?.name): LogSignatures {
   const checks: LogSignatures['checks'] = { inclusion: 'absent', checkpoint: 'absent', set: 'absent' };
   const errors: string[] = [];
   let signedTree: LogSignatures['signedTree'];
@@ -100,9 +101,10 @@ export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefine
       try {
         if (!tlog) throw new Error('no key for this log');
         const { checkpoint } = verifyCheckpoint(p.checkpoint, undefined, [checkpointVerifierForTlog(tlog)]);
-        const treeID = tlog.type === 'rekor-v1' ? v1TreeOf(checkpoint.origin, tlog.name) : undefined;
-        const originOk = tlog.type === 'tiles' ? checkpoint.origin === tlog.name : treeID !== undefined;
-        if (!originOk) throw new Error(`checkpoint origin ${JSON.stringify(checkpoint.origin)} is not log ${tlog.name}`);
+        const name = origin ?? tlog.name;
+        const treeID = tlog.type === 'rekor-v1' ? v1TreeOf(checkpoint.origin, name) : undefined;
+        const originOk = tlog.type === 'tiles' ? checkpoint.origin === name : treeID !== undefined;
+        if (!originOk) throw new Error(`checkpoint origin ${JSON.stringify(checkpoint.origin)} is not log ${name}`);
         if (checkpoint.size !== p.treeSize || !bytesEqual(checkpoint.rootHash, p.rootHash)) throw new Error('checkpoint does not commit to the proof\'s tree size and root');
         checks.checkpoint = 'ok';
         signedTree = { size: checkpoint.size, rootHash: checkpoint.rootHash, note: p.checkpoint, ...(treeID !== undefined ? { treeID } : {}) };

@@ -296,8 +296,9 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     const logged = JSON.parse(Buffer.from(b64(Object.values((await get(`/api/v1/log/entries?logIndex=${hr.index}`)).body as Record<string, any>)[0].body)).toString());
     const pem = Buffer.from(logged.spec.signature.publicKey.content, 'base64').toString().replace(/\n/g, '\r\n');
     const proposal = { ...logged, spec: { ...logged.spec, signature: { ...logged.spec.signature, publicKey: { content: Buffer.from(pem).toString('base64') } } } };
-    const byProposal = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1], entries: [proposal], entryUUIDs: [m[3].uuid] })).json()) as Array<Record<string, { logIndex: number }>>;
-    expect(byProposal.map((x) => Object.values(x)[0]!.logIndex)).toEqual([3, hr.index, 1]);
+    // Rekor's order: entry IDs (80 hex) first, then leaf hashes (UUIDs, then proposed entries), then indexes.
+    const byProposal = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1], entries: [proposal], entryUUIDs: [m[3].uuid, id] })).json()) as Array<Record<string, { logIndex: number }>>;
+    expect(byProposal.map((x) => Object.values(x)[0]!.logIndex)).toEqual([42, 3, hr.index, 1]);
     const otherKind = await post('/api/v1/log/entries/retrieve', { entries: [{ ...proposal, kind: 'intoto' }] });
     expect(otherKind.status).toBe(400);
     expect(((await otherKind.json()) as any).error.message).toMatch(/^entries\[0\]: proposed entry: only hashedrekord 0\.0\.1/);

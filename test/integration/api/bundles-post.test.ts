@@ -25,8 +25,8 @@ interface Setup {
   app: Hono;
 }
 
-async function setUp(api: 'v1' | 'tiles'): Promise<Setup> {
-  const h = await harness({ api, entries: SIZE, seed: 'intake' });
+async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origin?: string): Promise<Setup> {
+  const h = await harness({ api, entries: SIZE, seed: 'intake' }, follow);
   await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(SIZE));
   const rules = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: provenance-builder\n    watch: { owners: ['github.com/*'] }\n    expect: { provenance: { builders: ['https://example.com/only-this-builder'] } }\n" }]);
   if (!rules.ok) throw new Error('rules');
@@ -37,7 +37,7 @@ async function setUp(api: 'v1' | 'tiles'): Promise<Setup> {
     logNames: () => ['sim'],
     adminToken: TOKEN,
     logKeyId: () => h.tlog.keyId,
-    extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog }], rules: () => rules.ruleSet, write: findingOps }),
+    extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }], rules: () => rules.ruleSet, write: findingOps }),
   });
   return { h, app };
 }
@@ -218,6 +218,27 @@ describe('POST /v1/bundles (Rekor v1)', () => {
   });
 });
 
+/**
+ * A tiles bundle from a history where leaf `index` has `body` instead (what a log showing a pipeline
+ * another view would hand it), its checkpoint signed with `key`: for entry `index`, or for the entry
+ * `proofOf` both histories share.
+ */
+const forked = async (s: Setup, index: number, body: string, key: 'log' | 'wrong', size = SIZE, proofOf = index) => {
+  const log = s.h.sim.log;
+  const honest = log.active.tree;
+  const tree = new SimTree();
+  for (let i = 0; i < size; i++) tree.append(i === index ? leafHash(Buffer.from(body, 'base64')) : honest.leaf(i));
+  const note = signNote(formatCheckpoint({ origin: s.h.tlog.name, size: BigInt(size), rootHash: tree.root(size), extensions: [] }), [
+    ed25519Signer(log.name, (key === 'log' ? log.logKey : log.wrongKey).privateKey),
+  ]);
+  const bundle = await bundleOf(s, proofOf);
+  const t = bundle.verificationMaterial.tlogEntries[0];
+  if (proofOf === index) t.canonicalizedBody = body;
+  t.inclusionProof = { logIndex: String(proofOf), rootHash: b64(tree.root(size)), treeSize: String(size), hashes: tree.inclusion(proofOf, size).map(b64), checkpoint: { envelope: note } };
+  return bundle;
+};
+
+
 describe('POST /v1/bundles (tiles)', () => {
   let s: Setup;
   beforeAll(async () => {
@@ -225,24 +246,7 @@ describe('POST /v1/bundles (tiles)', () => {
   }, 60_000);
   afterAll(() => s.h.cleanup());
 
-  /**
-   * A bundle for `index` from a history where that leaf has `body` instead (what a log showing a pipeline
-   * another view would hand it), its checkpoint signed with `key`.
-   */
-  const forkedBundle = async (index: number, body: string, key: 'log' | 'wrong', size = SIZE) => {
-    const log = s.h.sim.log;
-    const honest = log.active.tree;
-    const tree = new SimTree();
-    for (let i = 0; i < size; i++) tree.append(i === index ? leafHash(Buffer.from(body, 'base64')) : honest.leaf(i));
-    const note = signNote(formatCheckpoint({ origin: s.h.tlog.name, size: BigInt(size), rootHash: tree.root(size), extensions: [] }), [
-      ed25519Signer(log.name, (key === 'log' ? log.logKey : log.wrongKey).privateKey),
-    ]);
-    const bundle = await bundleOf(s, index);
-    const t = bundle.verificationMaterial.tlogEntries[0];
-    t.canonicalizedBody = body;
-    t.inclusionProof = { logIndex: String(index), rootHash: b64(tree.root(size)), treeSize: String(size), hashes: tree.inclusion(index, size).map(b64), checkpoint: { envelope: note } };
-    return bundle;
-  };
+  const forkedBundle = (index: number, body: string, key: 'log' | 'wrong', size = SIZE) => forked(s, index, body, key, size);
 
   it('accepts a consistent bundle', async () => {
     const res = await post(s, await bundleOf(s, 7));
@@ -288,5 +292,94 @@ describe('POST /v1/bundles (tiles)', () => {
     const res = await post(s, bundle);
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.message).toMatch(/nothing the log signed puts it there/);
+  });
+  it('records a split view once, however often it is posted, and keeps its acknowledgement', async () => {
+    const bundle = await forkedBundle(15, await bodyAt(s, 18), 'log');
+    const first = ((await (await post(s, bundle)).json()) as any).results[0].finding;
+    const repo = new FindingsRepo(s.h.store);
+    await repo.setStatus(first.id, 'acked', 'investigating INC-7', 1);
+    const again = await post(s, bundle);
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as any).results[0].finding).toMatchObject({ id: first.id, status: 'acked' });
+    expect((await repo.get(first.id))!.status).toBe('acked');
+  });
+  it('records a signed split view even when another entry of the same document is refused', async () => {
+    const split = await forkedBundle(40, await bodyAt(s, 41), 'log');
+    const unsigned = await forkedBundle(50, await bodyAt(s, 51), 'wrong');
+    const before = (await integrityFindings(s)).length;
+    const res = await post(s, [unsigned, split]);
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as any).results.map((r: any) => r.status)).toEqual(['refused', 'split-view']);
+    expect((await integrityFindings(s)).length).toBe(before + 1);
+  });
+  it('checks checkpoints against the origin the log is followed under', async () => {
+    const other = await setUp('tiles', {}, 'another.example/origin');
+    try {
+      const res = await post(other, await bundleOf(other, 3));
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toMatch(/checkpoint origin .* is not log another\.example\/origin/);
+    } finally {
+      await other.h.cleanup();
+    }
+  });
+});
+
+/**
+ * A bundle v0.3 for tiles entry `proofOf` straight from the simulator's log (a mirror that started late
+ * cannot build one), in a history where leaf `changed` has the body of entry `changed + 1` when given;
+ * its checkpoint signed with the log's key. Only what the intake reads: the entry, its proof, a message signature.
+ */
+function simBundle(s: Setup, proofOf: number, changed?: number) {
+  const log = s.h.sim.log;
+  const bodyOf = (i: number) => Buffer.from(log.bodies.get(i));
+  const tree = new SimTree();
+  for (let i = 0; i < SIZE; i++) tree.append(i === changed ? leafHash(bodyOf(i + 1)) : log.active.tree.leaf(i));
+  const root = tree.root(SIZE);
+  const note = signNote(formatCheckpoint({ origin: s.h.tlog.name, size: BigInt(SIZE), rootHash: root, extensions: [] }), [ed25519Signer(log.name, log.logKey.privateKey)]);
+  const body = proofOf === changed ? bodyOf(proofOf + 1) : bodyOf(proofOf);
+  const kind = JSON.parse(body.toString());
+  return {
+    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
+    verificationMaterial: {
+      publicKey: { hint: 'test' },
+      tlogEntries: [
+        {
+          logIndex: String(proofOf),
+          logId: { keyId: b64(s.h.tlog.keyId) },
+          kindVersion: { kind: kind.kind, version: kind.apiVersion },
+          integratedTime: '0',
+          canonicalizedBody: body.toString('base64'),
+          inclusionProof: { logIndex: String(proofOf), rootHash: b64(root), treeSize: String(SIZE), hashes: tree.inclusion(proofOf, SIZE).map(b64), checkpoint: { envelope: note } },
+        },
+      ],
+    },
+    messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: b64(Buffer.alloc(32)) }, signature: b64(Buffer.alloc(64)) },
+  };
+}
+
+describe('POST /v1/bundles (tiles, a mirror that started at entry 100)', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setUp('tiles', { start: 100n });
+  }, 60_000);
+  afterAll(() => s.h.cleanup());
+
+  it('compares a signed tree head with the mirror\'s root from its start on, around an entry both histories share', async () => {
+    // The same tree head as the mirror's: consistent, so the mirror's root from its start on is the log's.
+    const same = await post(s, simBundle(s, 200));
+    expect(same.status).toBe(200);
+    expect(((await same.json()) as any).results[0]).toMatchObject({ status: 'consistent', index: 200 });
+    const res = await post(s, simBundle(s, 200, 150));
+    expect(res.status).toBe(409);
+    expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed a tree head of size 300 whose root is not in the history/);
+  });
+  it('says an entry before its start is not mirrored, and still judges the tree head', async () => {
+    expect(((await (await post(s, simBundle(s, 20))).json()) as any).results[0]).toMatchObject({ status: 'not-mirrored', index: 20 });
+    // A tree head of size 300 whose history differs, before the start (the start's frontier was verified) or after it.
+    for (const changed of [10, 250]) {
+      const res = await post(s, simBundle(s, 20, changed));
+      expect(res.status).toBe(409);
+      expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed a tree head of size 300/);
+    }
   });
 });

@@ -79,7 +79,13 @@ describe('log-integrity findings', () => {
     const wrong = await ack({ reason: 'x' }, 'wrong-token-wrong-token');
     expect(wrong.status).toBe(401);
     expect(wrong.headers.get('www-authenticate')).toBe('Bearer realm="tlogwatch", error="invalid_token"');
+    const basic = await app.request(`/v1/findings/${f.id}/ack`, { method: 'POST', body: '{"reason":"x"}', headers: { authorization: `Basic ${Buffer.from(`a:${TOKEN}`).toString('base64')}` } });
+    expect(basic.status).toBe(401);
+    expect(basic.headers.get('www-authenticate')).toBe('Bearer realm="tlogwatch"');
     expect((await ack({}, TOKEN)).status).toBe(400);
+    // The scheme is case-insensitive (RFC 7235 §2.1).
+    const lower = await app.request(`/v1/findings/${f.id}/ack`, { method: 'POST', body: '{}', headers: { authorization: `bearer ${TOKEN}` } });
+    expect(lower.status).toBe(400);
     const acked = await ack({ reason: 'known incident INC-42' }, TOKEN);
     expect(acked.status).toBe(200);
     expect(await acked.json()).toMatchObject({ status: 'acked', statusReason: 'known incident INC-42' });

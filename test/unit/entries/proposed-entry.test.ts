@@ -78,6 +78,25 @@ describe('canonicalProposedEntry', () => {
       { numRuns: 200 },
     );
   });
+  it('reads key content as Rekor does: a chain relabelled, base64 with line breaks', () => {
+    const c = cases.find((x) => !x.file.includes('pubkey'))!;
+    const pem = Buffer.from(c.proposal.spec.signature.publicKey.content, 'base64').toString();
+    const der = pem.split('\n').filter((l) => l && !l.startsWith('-----')).join('');
+    // Two blocks: Rekor reads both as certificates of a chain, whatever their labels, each re-encoded.
+    const chain = `${pem}-----BEGIN TRUSTED CERTIFICATE-----  \n${der}\n-----END TRUSTED CERTIFICATE-----\n`;
+    const p = structuredClone(c.proposal);
+    p.spec.signature.publicKey.content = Buffer.from(chain).toString('base64');
+    const body = JSON.parse(Buffer.from(canonicalProposedEntry(p)).toString());
+    expect(Buffer.from(body.spec.signature.publicKey.content, 'base64').toString()).toBe(pem + pem);
+    // One block followed by anything (a blank line) is a chain of one: the same PEM.
+    p.spec.signature.publicKey.content = Buffer.from(`${pem}\n`).toString('base64');
+    expect(Buffer.from(canonicalProposedEntry(p)).equals(c.body)).toBe(true);
+    // Base64 wrapped at 76 columns (the base64 command's output), as Go's decoder takes it.
+    const wrapped = structuredClone(c.proposal);
+    wrapped.spec.signature.content = wrapped.spec.signature.content.match(/.{1,76}/g)!.join('\n');
+    wrapped.spec.signature.publicKey.content = wrapped.spec.signature.publicKey.content.match(/.{1,76}/g)!.join('\r\n');
+    expect(Buffer.from(canonicalProposedEntry(wrapped)).equals(c.body)).toBe(true);
+  });
   it('ignores fields Rekor drops when it canonicalizes', () => {
     const c = cases[0]!;
     const extra = structuredClone(c.proposal) as any;
@@ -108,6 +127,16 @@ describe('canonicalProposedEntry', () => {
     expect(bad((p) => (p.spec.signature.publicKey.content = Buffer.from('no pem here').toString('base64')))).toMatch(/must be a PEM certificate or public key/);
     expect(bad((p) => (p.spec.signature.publicKey.content = Buffer.from('-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n').toString('base64')))).toMatch(/not a public key it can read/);
     expect(bad((p) => delete p.spec.signature)).toMatch(/spec\.signature must be an object/);
+    // Rekor takes a single block of CERTIFICATE or PUBLIC KEY only.
+    const rsa = Buffer.from('-----BEGIN RSA PUBLIC KEY-----\nMAoCAwEAAQIDAQAB\n-----END RSA PUBLIC KEY-----').toString('base64');
+    expect(bad((p) => (p.spec.signature.publicKey.content = rsa))).toMatch(/holds a RSA PUBLIC KEY block: Rekor takes a CERTIFICATE or PUBLIC KEY/);
+    // Many unterminated BEGIN lines: one pass, then refused (no quadratic scan); longer content is refused unread.
+    const begins = Buffer.from('-----BEGIN A-----\n'.repeat(2_500)).toString('base64');
+    expect(bad((p) => (p.spec.signature.publicKey.content = begins))).toMatch(/must be a PEM certificate or public key/);
+    const noLines = Buffer.from(`${'-----BEGIN X'.repeat(4_000)}\n`).toString('base64');
+    expect(bad((p) => (p.spec.signature.publicKey.content = noLines))).toMatch(/must be a PEM certificate or public key/);
+    const huge = Buffer.from('-----BEGIN A-----\n'.repeat(10_000)).toString('base64');
+    expect(bad((p) => (p.spec.signature.publicKey.content = huge))).toMatch(/longer than 65536 characters/);
     expect(code(() => canonicalProposedEntry([]))).toMatch(/entry must be an object/);
   });
 });

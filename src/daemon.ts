@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
-import { DEFAULT_BATCH_SIZE, type Config } from './config/schema.ts';
+import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { createMetrics, setLogState, type Metrics } from './metrics.ts';
@@ -54,7 +54,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Arr
   if (config.logs.length === 0) {
     return tlogsValidAt(trust, now).map((tlog) => ({
       tlog,
-      follow: { name: tlog.name.replace(/[^a-zA-Z0-9._-]/g, '_'), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start: 'latest', pollIntervalMs: 5000, batchSize: DEFAULT_BATCH_SIZE, concurrency: 8, requestsPerMinute: 500 },
+      follow: { name: tlog.name.replace(/[^a-zA-Z0-9._-]/g, '_'), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start: 'latest', pollIntervalMs: 5000, batchSize: defaultBatchSize(config.index), concurrency: 8, requestsPerMinute: 500 },
     }));
   }
   return config.logs.map((l) => {
@@ -62,7 +62,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Arr
     if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; add it to the trusted root or pass the right --trusted-root`, { kind: 'fatal' });
     return {
       tlog,
-      follow: { name: l.name, type: l.type, url: l.url, origin: l.origin ?? tlog.name, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize, concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression },
+      follow: { name: l.name, type: l.type, url: l.url, origin: l.origin ?? tlog.name, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression },
     };
   });
 }

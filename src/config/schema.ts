@@ -9,11 +9,17 @@ import { z } from 'zod';
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
 /**
- * Entries per atomic batch unless configured. The catch-up holds about three batches' buffers at once, so
- * this sets much of its peak memory: at 1M entries 2,048 peaked 25–45 MB lower than 4,096, for 5–8% of
- * the catch-up's speed (2026-11-27, BENCHMARKS.md "Ingest").
+ * Entries per atomic batch unless configured, by index mode. The catch-up holds about three batches'
+ * buffers at once (one fetched, one verified, one written), and with `index: all` each entry brings ~9
+ * index keys to its write batch, so the batch size sets much of the peak memory:
+ * - 2,048 (4,096 until 2026-11-27) peaked 25–45 MB lower than 4,096 at 1M entries, for 5–8% of the speed.
+ * - With `index: all`, 1,024 peaked 20–35 MB lower than 2,048 at 1M, 275–280 MB against 309–311 at 4M,
+ *   at the same speed at 1M and 7–10% less at 4M (2026-11-28, BENCHMARKS.md "Ingest").
+ * - With `index: watched` (a few keys per entry, 230–260 MB at 1M either way) 1,024 cost ~5% of the speed.
  */
-export const DEFAULT_BATCH_SIZE = 2048;
+export function defaultBatchSize(index: 'all' | 'watched'): number {
+  return index === 'all' ? 1024 : 2048;
+}
 
 /** `500ms`, `5s`, `10m`, `2h`, `1d`, or a number of milliseconds; parsed to milliseconds. */
 export const Duration = z
@@ -47,7 +53,7 @@ export const LogConfig = z
     pollInterval: durationAtLeast(100, 'pollInterval').default(5000).describe('How often to poll for a new checkpoint when caught up.'),
     concurrency: z.number().int().min(1).max(64).default(8).describe('Requests in flight at once for this log.'),
     requestsPerMinute: z.number().int().min(0).default(500).describe('Request budget for this log (public Rekor v1 throttles around 500/min); 0 = unlimited.'),
-    batchSize: z.number().int().min(10).max(100_000).default(DEFAULT_BATCH_SIZE).describe('Entries fetched, verified and committed per atomic batch.'),
+    batchSize: z.number().int().min(10).max(100_000).optional().describe('Entries fetched, verified and committed per atomic batch. Default: 1024 with `index: all`, 2048 with `index: watched`.'),
     compression: z
       .enum(['gzip', 'none'])
       .default('gzip')

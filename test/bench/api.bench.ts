@@ -25,7 +25,7 @@ import { startSimulator } from '../sim/index.ts';
 import { readJson } from '../helpers/realdata.ts';
 import { fmt, machine } from './machine.ts';
 import { type Runtime, runtimes } from './runtime.ts';
-import { DEFAULT_BATCH_SIZE } from '../../src/config/schema.ts';
+import { defaultBatchSize } from '../../src/config/schema.ts';
 
 const N = Number(process.env['BENCH_ENTRIES'] ?? 1_000_000);
 const LOG = 'bench';
@@ -43,7 +43,7 @@ async function build(dir: string): Promise<void> {
   const tlog = parseTrustedRoot(readJson(sim.trustedRootPath)).tlogs[0]!;
   const store = await Store.open(join(dir, 'store'));
   const follower = new LogFollower(
-    { name: LOG, type: 'tiles', url: sim.url, origin: tlog.name, start: 0n, pollIntervalMs: 10, batchSize: DEFAULT_BATCH_SIZE, concurrency: 8, requestsPerMinute: 0 },
+    { name: LOG, type: 'tiles', url: sim.url, origin: tlog.name, start: 0n, pollIntervalMs: 10, batchSize: defaultBatchSize('all'), concurrency: 8, requestsPerMinute: 0 },
     { store, metrics: createMetrics({ defaultMetrics: false }), logger: createLogger({ level: 'error' }), verifiers: [checkpointVerifierForTlog(tlog)] },
   );
   while ((await store.getLogState(LOG))?.verified?.size !== BigInt(N)) await follower.round();

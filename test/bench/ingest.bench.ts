@@ -20,7 +20,7 @@ import { Store } from '../../src/store/store.ts';
 import { MARKER } from '../../src/store/keys.ts';
 import { writeBatch } from '../../src/store/level.ts';
 import { checkpointVerifierForTlog, parseTrustedRoot } from '../../src/trust/trusted-root.ts';
-import { DEFAULT_BATCH_SIZE } from '../../src/config/schema.ts';
+import { defaultBatchSize } from '../../src/config/schema.ts';
 import { readJson } from '../helpers/realdata.ts';
 import { fmt, machine } from './machine.ts';
 import { type Runtime, runtimes } from './runtime.ts';
@@ -60,7 +60,7 @@ async function child(url: string, rootPath: string, dir: string, mode: 'all' | '
     }
   }, 50);
   const follower = new LogFollower(
-    { name: 'bench', type: 'tiles', url, origin: tlog.name, start: 0n, pollIntervalMs: 10, batchSize: Number(process.env['BENCH_BATCH'] ?? DEFAULT_BATCH_SIZE), concurrency: 8, requestsPerMinute: 0, compression: process.env['BENCH_COMPRESSION'] === 'none' ? 'none' : 'gzip' },
+    { name: 'bench', type: 'tiles', url, origin: tlog.name, start: 0n, pollIntervalMs: 10, batchSize: Number(process.env['BENCH_BATCH'] ?? defaultBatchSize(mode)), concurrency: 8, requestsPerMinute: 0, compression: process.env['BENCH_COMPRESSION'] === 'none' ? 'none' : 'gzip' },
     {
       store,
       metrics: createMetrics({ defaultMetrics: false }),

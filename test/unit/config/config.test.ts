@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { applyOverrides, loadConfig, parseConfig } from '../../../src/config/load.ts';
 import { ConfigSchema } from '../../../src/config/schema.ts';
+import { followedLogs } from '../../../src/daemon.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
+import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
 
 /** The message of the CONFIG_INVALID error parsing `yaml` throws. */
 function errorOf(yaml: string, env: NodeJS.ProcessEnv = {}): string {
@@ -75,7 +77,7 @@ describe('config: valid documents', () => {
     expect(c.dataDir).toBe('/var/lib/tlogwatch');
     expect(c.listen).toBe('0.0.0.0:9090');
     expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024, compression: 'none' });
-    expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, batchSize: 2048, compression: 'gzip' });
+    expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, compression: 'gzip' });
     expect(c.index).toBe('watched');
     expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600 }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
@@ -157,8 +159,18 @@ describe('config: CLI overrides and files', () => {
     const file = parseConfig(FULL, 'full.yaml', ENV);
     const c = applyOverrides(file, { dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json', logs: ['tiles=http://127.0.0.1:9/api/v2'], start: '0' });
     expect(c).toMatchObject({ dataDir: '/b', listen: '[::1]:8081', rules: '/r', trustedRoot: '/t.json' });
-    expect(c.logs).toEqual([{ name: '127.0.0.1_9', type: 'tiles', url: 'http://127.0.0.1:9/api/v2', start: 0n, pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 2048, compression: 'gzip' }]);
+    expect(c.logs).toEqual([{ name: '127.0.0.1_9', type: 'tiles', url: 'http://127.0.0.1:9/api/v2', start: 0n, pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, compression: 'gzip' }]);
     expect(c.api).toEqual(file.api);
+  });
+  it('batches 1024 entries with index: all and 2048 with watched, unless a log says otherwise', () => {
+    const trust = parseTrustedRoot(JSON.parse(readFileSync('test/fixtures/realdata/trust/prod/trusted_root.json', 'utf8')));
+    const rekor = (extra: string) => `index: ${extra}\nlogs:\n  - name: r\n    type: rekor-v1\n    url: https://rekor.sigstore.dev\n`;
+    const sizes = (yaml: string) => followedLogs(parseConfig(yaml, 'c.yaml', {}), trust, new Date('2026-11-28T00:00:00Z')).map((l) => l.follow.batchSize);
+    expect(sizes(rekor('all'))).toEqual([1024]);
+    expect(sizes(rekor('watched'))).toEqual([2048]);
+    expect(sizes(`${rekor('watched')}    batchSize: 300\n`)).toEqual([300]);
+    // Every log of the trusted root when none is configured.
+    expect(new Set(sizes('index: watched\n'))).toEqual(new Set([2048]));
   });
   it('names several --log flags apart, and applies --start alone to the file logs', () => {
     const c = applyOverrides(parseConfig('', 'x', {}), { logs: ['tiles=http://127.0.0.1:1/', 'rekor-v1=https://rekor.sigstore.dev'] });

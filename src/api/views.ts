@@ -72,14 +72,14 @@ export async function inclusionProofView(store: Store, state: LogState, record: 
   if (!pos.inCurrentTree) {
     const tree = record.v1?.treeID !== undefined ? await retiredTree(store, state, record.v1.treeID) : undefined;
     if (!tree || pos.treeIndex >= tree.head.size) throw apiError('API_NOT_FOUND', `no verified tree head of this entry's shard (tree ${record.v1?.treeID ?? '?'}) covers it`);
-    requireWholeTree(state, tree.seq);
+    requireFrom(state, tree.seq, pos.treeIndex);
     const hashes = await proveInclusionAsync(pos.treeIndex, tree.head.size, store.hashReader(state.name, tree.seq));
     return { logIndex: Number(pos.treeIndex), treeSize: Number(tree.head.size), rootHash: tree.head.rootHash, hashes, checkpoint: tree.head.note };
   }
   if (!state.verified || pos.treeIndex >= state.verified.size) {
     throw apiError('API_NOT_FOUND', 'no verified checkpoint of this entry\'s tree covers it yet');
   }
-  requireWholeTree(state);
+  requireFrom(state, state.shard?.seq ?? 0, pos.treeIndex);
   const hashes = await proveInclusionAsync(pos.treeIndex, state.verified.size, store.hashReader(state.name, state.shard?.seq ?? 0));
   return { logIndex: Number(pos.treeIndex), treeSize: Number(state.verified.size), rootHash: state.verified.rootHash, hashes, checkpoint: state.verified.note };
 }
@@ -99,7 +99,7 @@ async function retiredTree(store: Store, state: LogState, treeID: string): Promi
 export async function consistencyProofView(store: Store, state: LogState, first: bigint, last: bigint) {
   if (!state.verified || last > state.verified.size) throw apiError('API_BAD_REQUEST', 'lastSize is beyond the verified tree size');
   if (first < 1n || first > last) throw apiError('API_BAD_REQUEST', 'firstSize must be between 1 and lastSize');
-  requireWholeTree(state);
+  requireFrom(state, state.shard?.seq ?? 0, first);
   const read = store.hashReader(state.name, state.shard?.seq ?? 0);
   const hashes = await proveConsistencyAsync(first, last, read);
   const root = last === state.verified.size ? state.verified.rootHash : await treeRootAsync(last, read);
@@ -107,12 +107,17 @@ export async function consistencyProofView(store: Store, state: LogState, first:
 }
 
 /**
- * Proofs need tree hashes from leaf 0 of their tree. Later Rekor v1 trees are always mirrored from their
- * first leaf; the first one (shard seq 0, or the whole tiles log) only when the mirror started there or
- * `tlogwatch backfill` has filled it down to there: the state says which (localStartIndex).
+ * Proofs need the hashes of their tree from `from` (an inclusion proof's leaf, a consistency proof's first
+ * size) on. Later Rekor v1 trees are mirrored from their first leaf. The first one (shard seq 0, or the
+ * whole tiles log) is held from where the mirror started, or from where `tlogwatch backfill` has filled it
+ * down to (localStartIndex); left of that the store keeps the start's verified frontier
+ * (store/tree-hashes.ts preStartNodes), each node of which is a maximal subtree left of the start. Every
+ * node an inclusion proof of a later leaf, or a consistency proof from a later size, needs is then one of
+ * those, or a subtree right of the start, or is computed from both: proofs start where the mirror did.
  */
-function requireWholeTree(state: LogState, seq = state.shard?.seq ?? 0): void {
+function requireFrom(state: LogState, seq: number, from: bigint): void {
   if (seq > 0) return;
-  if (localStartIndex(state) === 0n) return;
+  const start = localStartIndex(state);
+  if (start !== undefined && from >= start) return;
   throw apiError('API_NOT_FOUND', `this mirror holds the log from index ${state.startIndex} on, so it cannot compute proofs that need the tree before it (tlogwatch backfill fills it in)`);
 }

@@ -32,7 +32,8 @@ export const LEVEL_OPTIONS = { keyEncoding: 'view', valueEncoding: 'view' } as c
  * Measured (docs/architecture.md "Peak RSS", BENCHMARKS.md "Ingest"): with 250/650 the peak was
  * 312–328 MB at 4M, 326 MB at 8M and 324 MB at 12M, against 359–362, 412 and 422 MB with the default;
  * catch-ups that large were 1–10% slower (compactions reopen evicted tables). Past ~1.5M entries lookups
- * reopen tables, as they did with the default past ~2M.
+ * reopen tables, as they did with the default past ~2M. With `index: all` batching 1,024 entries
+ * (config/schema.ts `defaultBatchSize`) the peak is 275–281 MB from 4M to 12M.
  */
 export const TABLES_OPEN = { main: 250, entries: 650 } as const;
 /**

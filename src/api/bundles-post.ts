@@ -110,23 +110,30 @@ function bundleEvidence(t: TlogEntryInput): Record<string, unknown> {
  * started in has no hashes left of its start, so its roots below that size cannot be computed
  * (store/tree-hashes.ts keeps the start's frontier, enough for any size from the start on).
  */
-async function comparableTree(store: Store, log: string, signed: NonNullable<LogSignatures['signedTree']>, state: LogState): Promise<number | undefined> {
+async function comparableTree(
+  store: Store,
+  log: string,
+  signed: NonNullable<LogSignatures['signedTree']>,
+  state: LogState,
+): Promise<{ seq: number; note: string } | { ahead: bigint } | undefined> {
   let seq: number | undefined;
-  let verifiedSize = state.verified?.size;
+  let head = state.verified;
   if (!state.shard) seq = signed.treeID === undefined ? 0 : undefined;
   else if (state.shard.treeID === signed.treeID) seq = state.shard.seq;
   else {
     for (let s = 0; s < state.shard.seq && seq === undefined; s++) {
       const final = (await store.listCheckpoints(log, { limit: 1, tree: s })).checkpoints[0];
-      if (final && /- (\d+)\n/.exec(final.note)?.[1] === signed.treeID) [seq, verifiedSize] = [s, final.size];
+      if (final && /- (\d+)\n/.exec(final.note)?.[1] === signed.treeID) [seq, head] = [s, final];
     }
   }
-  if (seq === undefined || verifiedSize === undefined || signed.size > verifiedSize) return undefined;
+  if (seq === undefined) return undefined;
+  // A tree head past what the mirror verified of its tree cannot be judged yet: the caller says so.
+  if (!head || signed.size > head.size) return { ahead: head?.size ?? 0n };
   if (seq === 0) {
     const start = localStartIndex(state);
     if (start === undefined || signed.size < start) return undefined;
   }
-  return seq;
+  return { seq, note: head.note };
 }
 
 async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, now: number): Promise<Judged> {
@@ -151,11 +158,21 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   // A tree head the log signed must be a root of the history the mirror verified, whatever the bundle's
   // index says (only a SET ties the index to anything).
   const signed = sigs.signedTree;
-  const tree = signed && (await comparableTree(x.store, log.name, signed, state));
-  const mine = signed && tree !== undefined ? await treeRootAsync(signed.size, x.store.hashReader(log.name, tree)).catch(() => undefined) : undefined;
-  const forkedHead = signed && mine && !bytesEqual(mine, signed.rootHash) ? { tree: tree!, size: signed.size, bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(mine) } : undefined;
+  const cmp = signed && (await comparableTree(x.store, log.name, signed, state));
+  const tree = cmp && 'seq' in cmp ? cmp : undefined;
+  const mine = signed && tree ? await treeRootAsync(signed.size, x.store.hashReader(log.name, tree.seq)).catch(() => undefined) : undefined;
+  const forkedHead = signed && tree && mine && !bytesEqual(mine, signed.rootHash) ? { tree: tree.seq, note: tree.note, size: signed.size, bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(mine) } : undefined;
   const headSplit = (h: NonNullable<typeof forkedHead>) =>
-    split(`tree:${h.tree}:${h.size}:${h.bundleRoot}`, `the log signed a tree head of size ${h.size} whose root is not in the history it published to this mirror`, { bundleRoot: h.bundleRoot, mirrorRoot: h.mirrorRoot });
+    split(`tree:${h.tree}:${h.size}:${h.bundleRoot}`, `the log signed a tree head of size ${h.size} whose root is not in the history it published to this mirror`, {
+      bundleRoot: h.bundleRoot,
+      mirrorRoot: h.mirrorRoot,
+      mirrorCheckpoint: h.note,
+    });
+  // A signed tree head the mirror has not verified its tree up to: neither consistent nor forked yet.
+  const headAhead: Judged | undefined =
+    signed && cmp && 'ahead' in cmp
+      ? { outcome: { status: 'pending', log: log.name, index, reason: `the bundle's tree head of size ${signed.size} is past the ${cmp.ahead} entries of its tree the mirror has verified; post again later` }, ops: [] }
+      : undefined;
 
   // The entry: judged only where the mirror has verified the log, since entries past its verified
   // checkpoint are fetched but not yet proven (a tiles log's, until their checkpoint's root is recomputed).
@@ -176,10 +193,12 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
     if (placed && stored) return split(`entry:${index}:${leaf}`, `the log signed another entry ${index} than the one it published to this mirror`, { mirroredLeafHash: stored.record.entry.leafHash, ...headEvidence });
     if (placed) return split(`entry:${index}:${leaf}`, `the log signed an entry ${index} it never published to this mirror`, headEvidence);
     if (forkedHead) return headSplit(forkedHead);
+    if (headAhead) return headAhead;
     const what = stored ? `the bundle's entry ${index} differs from the one the log published to this mirror` : `the bundle claims entry ${index}, which the log never published to this mirror`;
     return refuse(`${what}, and nothing the log signed puts it there (a signed entry timestamp, or an inclusion proof up to a checkpoint signed by the log): not evidence of a split view`);
   }
   if (forkedHead) return headSplit(forkedHead);
+  if (headAhead) return headAhead;
   const entry: Entry = { ...stored.record.entry };
   const env = t.bundleContent?.dsseEnvelope;
   // The envelope is the poster's: it counts only when its payload is the one the logged body commits to.
@@ -191,7 +210,9 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(logId), u64(index)), value: Buffer.from(bundleJson) }];
   for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: MARKER });
   const findings = evaluateEntry(x.rules(), entry, now).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
-  for (const f of findings) ops.push(...x.write(f));
+  // A finding this bundle raised before stands as it is (acknowledged or not, already notified).
+  const repo = new FindingsRepo(x.store);
+  for (const f of findings) if (!(await repo.get(f.id))) ops.push(...x.write(f));
   return { outcome: { status: 'consistent', log: log.name, index, findings }, ops };
 }
 

@@ -119,5 +119,6 @@ function requireFrom(state: LogState, seq: number, from: bigint): void {
   if (seq > 0) return;
   const start = localStartIndex(state);
   if (start !== undefined && from >= start) return;
-  throw apiError('API_NOT_FOUND', `this mirror holds the log from index ${state.startIndex} on, so it cannot compute proofs that need the tree before it (tlogwatch backfill fills it in)`);
+  const where = start === undefined || start === state.startIndex ? `index ${state.startIndex}` : `leaf ${start} of this tree (index ${state.startIndex} of the log)`;
+  throw apiError('API_NOT_FOUND', `this mirror holds the log from ${where} on, so it cannot compute proofs that need the tree before it (tlogwatch backfill fills it in)`);
 }

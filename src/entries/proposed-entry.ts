@@ -62,12 +62,14 @@ interface PemBlock {
  * PEM blocks in order, as Go's pem.Decode finds them (RFC 7468 §2): text before a block is skipped; a
  * BEGIN line may end in spaces or tabs; the END line names the same type. `rest` is what follows the
  * last block's END line (its line break included), which decides Rekor's reading (canonicalKeyPem).
- * One pass with indexOf, at most MAX_BLOCKS blocks: an unterminated BEGIN ends the scan.
+ * indexOf scans, at most MAX_BLOCKS blocks and twice as many BEGIN lines tried: an unterminated BEGIN
+ * ends the scan, a block that is not base64 is skipped (Go looks again after its BEGIN line).
  */
-function pemBlocks(text: string, field: string): { blocks: PemBlock[]; rest: string } {
+function pemBlocks(text: string): { blocks: PemBlock[]; rest: string } {
   const blocks: PemBlock[] = [];
   let at = 0;
-  while (blocks.length < MAX_BLOCKS) {
+  // Each BEGIN tried costs at most one scan to its footer: 2 × MAX_BLOCKS of them bound the work.
+  for (let tries = 0; blocks.length < MAX_BLOCKS && tries < 2 * MAX_BLOCKS; tries++) {
     const begin = text.indexOf('-----BEGIN ', at);
     if (begin < 0) break;
     const typeEnd = text.indexOf('-----', begin + 11);
@@ -83,8 +85,14 @@ function pemBlocks(text: string, field: string): { blocks: PemBlock[]; rest: str
     const footer = `-----END ${type}-----`;
     const end = text.indexOf(footer, lineEnd);
     if (end < 0) break;
-    const der = goBase64(text.slice(lineEnd + 1, end).replace(/[\t ]+/g, ''));
-    if (!der || der.length === 0) throw malformed(field, `has a ${type} block that is not base64`);
+    // RFC 1421 headers ("Proc-Type: …" lines) come first, as pem.Decode reads them; base64 has no colon.
+    const body = text.slice(lineEnd + 1, end).replace(/^(?:[^\n:]*:[^\n]*\n)*/, '');
+    const der = goBase64(body.replace(/[\t ]+/g, ''));
+    if (!der || der.length === 0) {
+      // pem.Decode rejects the block and looks again after its BEGIN line.
+      at = lineEnd + 1;
+      continue;
+    }
     blocks.push({ type, der });
     const after = text.indexOf('\n', end + footer.length);
     at = after < 0 ? text.length : after + 1;
@@ -106,7 +114,7 @@ function pemEncode(type: string, der: Uint8Array): string {
  * there finds nothing here, since the log never accepted it.
  */
 function canonicalKeyPem(material: Uint8Array, field: string): string {
-  const { blocks, rest } = pemBlocks(Buffer.from(material).toString('latin1'), field);
+  const { blocks, rest } = pemBlocks(Buffer.from(material).toString('latin1'));
   const first = blocks[0];
   if (!first) throw malformed(field, 'must be a PEM certificate or public key');
   if (blocks.length > 1 || rest.length > 0) return blocks.map((c) => pemEncode('CERTIFICATE', c.der)).join('');

@@ -88,6 +88,10 @@ describe('canonicalProposedEntry', () => {
     p.spec.signature.publicKey.content = Buffer.from(chain).toString('base64');
     const body = JSON.parse(Buffer.from(canonicalProposedEntry(p)).toString());
     expect(Buffer.from(body.spec.signature.publicKey.content, 'base64').toString()).toBe(pem + pem);
+    // Headers before the base64, and a broken block before the good one, as Go's pem.Decode reads them.
+    const withHeaders = pem.replace('-----\n', '-----\nProc-Type: 4,ENCRYPTED\nComment: x\n');
+    p.spec.signature.publicKey.content = Buffer.from(`-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----\n${withHeaders}`).toString('base64');
+    expect(Buffer.from(canonicalProposedEntry(p)).equals(c.body)).toBe(true);
     // One block followed by anything (a blank line) is a chain of one: the same PEM.
     p.spec.signature.publicKey.content = Buffer.from(`${pem}\n`).toString('base64');
     expect(Buffer.from(canonicalProposedEntry(p)).equals(c.body)).toBe(true);

@@ -226,25 +226,32 @@ describe('POST /v1/bundles (Rekor v1)', () => {
 });
 
 /**
- * A tiles bundle from a history where leaf `index` has `body` instead (what a log showing a pipeline
- * another view would hand it), its checkpoint signed with `key`: for entry `index`, or for the entry
- * `proofOf` both histories share.
+ * The tiles log's history up to `size`, with leaf `change.index` of another body when given (what a log
+ * showing a pipeline another view would sign), its checkpoint signed with `key`: an inclusion proof of
+ * leaf `at` up to it, as a bundle holds one.
  */
-const forked = async (s: Setup, index: number, body: string, key: 'log' | 'wrong', size = SIZE, proofOf = index) => {
+function signedHistory(s: Setup, size: number, key: 'log' | 'wrong', change?: { index: number; body: Uint8Array }) {
   const log = s.h.sim.log;
-  const honest = log.active.tree;
   const tree = new SimTree();
-  for (let i = 0; i < size; i++) tree.append(i === index ? leafHash(Buffer.from(body, 'base64')) : honest.leaf(i));
-  const note = signNote(formatCheckpoint({ origin: s.h.tlog.name, size: BigInt(size), rootHash: tree.root(size), extensions: [] }), [
+  for (let i = 0; i < size; i++) tree.append(i === change?.index ? leafHash(change.body) : log.active.tree.leaf(i));
+  const rootHash = tree.root(size);
+  const note = signNote(formatCheckpoint({ origin: s.h.tlog.name, size: BigInt(size), rootHash, extensions: [] }), [
     ed25519Signer(log.name, (key === 'log' ? log.logKey : log.wrongKey).privateKey),
   ]);
+  return (at: number) => ({ logIndex: String(at), rootHash: b64(rootHash), treeSize: String(size), hashes: tree.inclusion(at, size).map(b64), checkpoint: { envelope: note } });
+}
+
+/**
+ * A tiles bundle from a history where leaf `index` has `body` instead, its checkpoint signed with `key`:
+ * for entry `index`, or for the entry `proofOf` both histories share.
+ */
+const forked = async (s: Setup, index: number, body: string, key: 'log' | 'wrong', size = SIZE, proofOf = index) => {
   const bundle = await bundleOf(s, proofOf);
   const t = bundle.verificationMaterial.tlogEntries[0];
   if (proofOf === index) t.canonicalizedBody = body;
-  t.inclusionProof = { logIndex: String(proofOf), rootHash: b64(tree.root(size)), treeSize: String(size), hashes: tree.inclusion(proofOf, size).map(b64), checkpoint: { envelope: note } };
+  t.inclusionProof = signedHistory(s, size, key, { index, body: Buffer.from(body, 'base64') })(proofOf);
   return bundle;
 };
-
 
 describe('POST /v1/bundles (tiles)', () => {
   let s: Setup;
@@ -287,15 +294,8 @@ describe('POST /v1/bundles (tiles)', () => {
     expect(((await unsigned.json()) as any).error.message).toMatch(/entry 16 differs from the one the log published to this mirror, and nothing the log signed puts it there/);
   });
   it('raises a split view for a signed tree head whose root is not the mirror\'s, around an entry that is', async () => {
-    const fork = await forkedBundle(15, await bodyAt(s, 16), 'log');
     // Entry 30 of that history: the mirror's own leaf, under the forked root.
-    const honest = await bundleOf(s, 30);
-    const log = s.h.sim.log;
-    const tree = new SimTree();
-    for (let i = 0; i < SIZE; i++) tree.append(i === 15 ? leafHash(Buffer.from(await bodyAt(s, 16), 'base64')) : log.active.tree.leaf(i));
-    const t = honest.verificationMaterial.tlogEntries[0];
-    t.inclusionProof = { ...fork.verificationMaterial.tlogEntries[0].inclusionProof, logIndex: '30', hashes: tree.inclusion(30, SIZE).map(b64) };
-    const res = await post(s, honest);
+    const res = await post(s, await forked(s, 15, await bodyAt(s, 16), 'log', SIZE, 30));
     expect(res.status).toBe(409);
     expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed a tree head of size 300/);
   });
@@ -350,12 +350,8 @@ describe('POST /v1/bundles (tiles)', () => {
  * its checkpoint signed with the log's key. Only what the intake reads: the entry, its proof, a message signature.
  */
 function simBundle(s: Setup, proofOf: number, changed?: number) {
-  const log = s.h.sim.log;
-  const bodyOf = (i: number) => Buffer.from(log.bodies.get(i));
-  const tree = new SimTree();
-  for (let i = 0; i < SIZE; i++) tree.append(i === changed ? leafHash(bodyOf(i + 1)) : log.active.tree.leaf(i));
-  const root = tree.root(SIZE);
-  const note = signNote(formatCheckpoint({ origin: s.h.tlog.name, size: BigInt(SIZE), rootHash: root, extensions: [] }), [ed25519Signer(log.name, log.logKey.privateKey)]);
+  const bodyOf = (i: number) => Buffer.from(s.h.sim.log.bodies.get(i));
+  const proof = signedHistory(s, SIZE, 'log', changed === undefined ? undefined : { index: changed, body: bodyOf(changed + 1) });
   const body = proofOf === changed ? bodyOf(proofOf + 1) : bodyOf(proofOf);
   const kind = JSON.parse(body.toString());
   return {
@@ -369,7 +365,7 @@ function simBundle(s: Setup, proofOf: number, changed?: number) {
           kindVersion: { kind: kind.kind, version: kind.apiVersion },
           integratedTime: '0',
           canonicalizedBody: body.toString('base64'),
-          inclusionProof: { logIndex: String(proofOf), rootHash: b64(root), treeSize: String(SIZE), hashes: tree.inclusion(proofOf, SIZE).map(b64), checkpoint: { envelope: note } },
+          inclusionProof: proof(proofOf),
         },
       ],
     },

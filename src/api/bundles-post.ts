@@ -22,7 +22,7 @@ import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { findingId, type Finding } from '../monitor/finding.ts';
 import type { FindingWriter } from '../monitor/hooks.ts';
-import { digestToBytes, localStartIndex, type LogState, type StoredRecord } from '../store/codec.ts';
+import { digestToBytes, localStartIndex, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
 import { Bucket, Field, indexKey, key, MARKER, u16, u64 } from '../store/keys.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { Store } from '../store/store.ts';
@@ -33,6 +33,7 @@ import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { checkLogSignatures, type LogSignatures } from '../verify/offline.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
+import { retiredTree } from './views.ts';
 
 export interface BundleIntake {
   store: Store;
@@ -112,21 +113,15 @@ function bundleEvidence(t: TlogEntryInput): Record<string, unknown> {
  */
 async function comparableTree(
   store: Store,
-  log: string,
   signed: NonNullable<LogSignatures['signedTree']>,
   state: LogState,
 ): Promise<{ seq: number; note: string } | { ahead: bigint } | undefined> {
-  let seq: number | undefined;
-  let head = state.verified;
-  if (!state.shard) seq = signed.treeID === undefined ? 0 : undefined;
-  else if (state.shard.treeID === signed.treeID) seq = state.shard.seq;
-  else {
-    for (let s = 0; s < state.shard.seq && seq === undefined; s++) {
-      const final = (await store.listCheckpoints(log, { limit: 1, tree: s })).checkpoints[0];
-      if (final && /- (\d+)\n/.exec(final.note)?.[1] === signed.treeID) [seq, head] = [s, final];
-    }
-  }
-  if (seq === undefined) return undefined;
+  let tree: { seq: number; head: VerifiedHead | undefined } | undefined;
+  if (!state.shard) tree = signed.treeID === undefined ? { seq: 0, head: state.verified } : undefined;
+  else if (state.shard.treeID === signed.treeID) tree = { seq: state.shard.seq, head: state.verified };
+  else if (signed.treeID !== undefined) tree = await retiredTree(store, state, signed.treeID);
+  if (!tree) return undefined;
+  const { seq, head } = tree;
   // A tree head past what the mirror verified of its tree cannot be judged yet: the caller says so.
   if (!head || signed.size > head.size) return { ahead: head?.size ?? 0n };
   if (seq === 0) {
@@ -158,7 +153,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   // A tree head the log signed must be a root of the history the mirror verified, whatever the bundle's
   // index says (only a SET ties the index to anything).
   const signed = sigs.signedTree;
-  const cmp = signed && (await comparableTree(x.store, log.name, signed, state));
+  const cmp = signed && (await comparableTree(x.store, signed, state));
   const tree = cmp && 'seq' in cmp ? cmp : undefined;
   const mine = signed && tree ? await treeRootAsync(signed.size, x.store.hashReader(log.name, tree.seq)).catch(() => undefined) : undefined;
   const forkedHead = signed && tree && mine && !bytesEqual(mine, signed.rootHash) ? { tree: tree.seq, note: tree.note, size: signed.size, bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(mine) } : undefined;

@@ -99,12 +99,15 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
    * searched; a bare 64-hex UUID is looked for in every tree, the active (newest) one first. Hex in
    * either case, as Rekor's pattern allows.
    */
+  /** The mirrored Rekor v1 log's entries with this leaf hash (64 hex, lower case), oldest first. */
+  const heldWithLeaf = async (uuid: string) => {
+    const s = await v1Log();
+    return (await store.getByUuid(uuid)).filter((r) => r.log === s.name).sort((a, b) => a.index - b.index);
+  };
   const byUuid = async (raw: string) => {
     const id = raw.toLowerCase();
-    const s = await v1Log();
-    const refs = (await store.getByUuid(id.slice(-64))).filter((r) => r.log === s.name).sort((a, b) => b.index - a.index);
     const treeHex = id.length === 80 ? id.slice(0, 16) : undefined;
-    for (const ref of refs) {
+    for (const ref of (await heldWithLeaf(id.slice(-64))).reverse()) {
       const e = await logEntry(ref.index, treeHex);
       if (e) return e;
     }
@@ -112,10 +115,8 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   };
   /** The entries with this leaf hash, one per tree that holds it, oldest tree first (Rekor searches AllShards). */
   const inEveryTree = async (uuid: string) => {
-    const s = await v1Log();
-    const refs = (await store.getByUuid(uuid.toLowerCase())).filter((r) => r.log === s.name).sort((a, b) => a.index - b.index);
     const out = [];
-    for (const ref of refs) {
+    for (const ref of await heldWithLeaf(uuid.toLowerCase())) {
       const e = await logEntry(ref.index);
       if (e) out.push(e);
     }

@@ -88,7 +88,7 @@ export async function inclusionProofView(store: Store, state: LogState, record: 
  * A retired shard of a Rekor v1 log: its sequence number in this mirror and its final verified tree head,
  * found by the tree ID in the head's origin line (`<origin> - <treeID>`, as the follower checks it).
  */
-async function retiredTree(store: Store, state: LogState, treeID: string): Promise<{ seq: number; head: VerifiedHead } | undefined> {
+export async function retiredTree(store: Store, state: LogState, treeID: string): Promise<{ seq: number; head: VerifiedHead } | undefined> {
   for (let seq = (state.shard?.seq ?? 0) - 1; seq >= 0; seq--) {
     const head = (await store.listCheckpoints(state.name, { limit: 1, tree: seq })).checkpoints[0];
     if (head && head.note.slice(0, head.note.indexOf('\n')).endsWith(` - ${treeID}`)) return { seq, head };

@@ -40,14 +40,20 @@ export interface JobContext {
 }
 
 const REVERIFY_WINDOW = 4096;
-const cursors = new Map<string, number>();
+/** Where each log's next window starts, per store (a test's or a restarted daemon's store starts over). */
+const cursors = new WeakMap<Store, Map<string, number>>();
+const cursorsOf = (store: Store): Map<string, number> => {
+  let m = cursors.get(store);
+  if (!m) cursors.set(store, (m = new Map<string, number>()));
+  return m;
+};
 
 /** Re-hashes the next window of a log's stored bodies against its stored level-0 hashes and checks the root. */
 export async function reverifyLog(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; skipped?: string }> {
   const window = await whileSteady(ctx.store, () => reverifyWindow(ctx, log));
   if (!window) return { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
   const { next, ...r } = window;
-  cursors.set(log, next);
+  cursorsOf(ctx.store).set(log, next);
   return r;
 }
 
@@ -78,7 +84,7 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
   const end = offset + Number(state.verified.size);
   const problems: string[] = [];
   const read = store.hashReader(log, state.shard?.seq ?? 0);
-  let from = cursors.get(log) ?? first;
+  let from = cursorsOf(store).get(log) ?? first;
   if (from < first || from >= end) from = first;
   const to = Math.min(end, from + REVERIFY_WINDOW);
   let checked = 0;
@@ -93,8 +99,10 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
     if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
     checked++;
   }
-  // The root needs the tree from its first leaf (a later Rekor v1 tree always is; the first one once started or backfilled there).
-  if ((state.shard?.seq ?? 0) > 0 || localStartIndex(state) === 0n) {
+  // The root is rebuilt from the stored hashes: a later Rekor v1 tree's from its first leaf; the first tree's
+  // from where the mirror started (or backfill reached), left of which the store keeps the start's verified
+  // frontier (store/tree-hashes.ts preStartNodes), so a mirror started at `latest` is checked too.
+  if (localStartIndex(state) !== undefined) {
     const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
       problems.push(`cannot recompute the verified root: ${describeError(e)}`);
       return undefined;
@@ -162,7 +170,8 @@ export async function checkRetiredShards(ctx: JobContext, log: string): Promise<
     let missing = 0;
     for (let i = first; i < offset + final.size; i++) if (!(await store.getEntry(log, Number(i)))) missing++;
     if (missing) problems.push(`retired tree ${seq}: ${missing} of its ${final.size} entries are missing`);
-    if (seq > 0 || localStartIndex(state) === 0n) {
+    // Tree 0 from the mirror's start on, as in reverifyWindow; later trees are held from their first leaf.
+    if (seq > 0 || localStartIndex(state) !== undefined) {
       const root = await treeRootAsync(final.size, store.hashReader(log, seq)).catch(() => undefined);
       if (!root || !bytesEqual(root, final.rootHash)) problems.push(`retired tree ${seq}: stored hashes do not rebuild the root of its final checkpoint (size ${final.size})`);
     }

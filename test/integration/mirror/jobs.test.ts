@@ -33,6 +33,22 @@ describe('jobs', () => {
     expect(f!.message).toMatch(/stored tree gives root/);
   });
 
+  it('reverify rebuilds the verified root of a mirror started late, from the frontier it stored at its start', async () => {
+    // start 100: leaves 0..99 were never fetched; the store keeps the start's frontier nodes (64, 32 and 4
+    // leaves). Below 256 leaves no tile-row node covers them, so the root of 200 is built from them.
+    h = await harness({ api: 'tiles', entries: 200, seed: 'jobs-late' }, { start: 100n });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
+    const findings = new FindingsRepo(h.store);
+    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/nonexistent' };
+    expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 100, problems: [] });
+    const id = await h.store.logId('sim');
+    // The pre-start node over leaves 0..63: no body re-hashes to it, so only the root check can see it changed.
+    await h.store.db.put(nodeKey(id, 0, 6, 0n), new Uint8Array(32));
+    const r = await reverifyLog(ctx, 'sim');
+    expect(r.checked).toBe(100);
+    expect(r.problems).toEqual([expect.stringMatching(/^stored tree gives root [0-9a-f]{64} for size 200, the verified checkpoint says/)]);
+  });
+
   it('reverify raises nothing when the store closes under it (a reopen after a write fault), and re-verifies clean once opened again', async () => {
     h = await harness({ api: 'tiles', entries: 700, seed: 'jobs-closed' });
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
@@ -77,6 +93,21 @@ describe('jobs', () => {
     await retiredShards(ctx);
     const [f] = (await findings.list({ limit: 10 })).findings;
     expect(f?.message).toMatch(/retired tree 1: 1 of its 200 entries are missing/);
+  });
+
+  it('retired shards: the first tree of a mirror started late is rebuilt from the frontier stored at its start', async () => {
+    // start 50 in the first of three 200-entry trees: its leaves 0..49 are held only as frontier nodes (32, 16, 2).
+    h = await harness({ api: 'v1', entries: 600, seed: 'shards-late', shards: 3 }, { batchSize: 100, start: 50n });
+    await roundsUntil(h, async () => {
+      const s = await h!.store.getLogState('sim');
+      return s?.shard?.seq === 2 && s.verified?.size === 200n;
+    });
+    const findings = new FindingsRepo(h.store);
+    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/x' };
+    expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
+    const id = await h.store.logId('sim');
+    await h.store.db.put(nodeKey(id, 0, 5, 0n), new Uint8Array(32));
+    expect(await checkRetiredShards(ctx, 'sim')).toEqual(['retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)']);
   });
 
   it('the daily digest summarises the last day once per day', async () => {

@@ -3,11 +3,17 @@ import type { IncomingMessage } from 'node:http';
 
 export interface Reply {
   status: number;
-  body: Buffer | string;
+  /** A function when building the body costs a read the reply may not need (a bundle gzipped ahead). */
+  body: Buffer | string | (() => Buffer);
   type?: string;
   headers?: Record<string, string>;
   /** `body` gzipped ahead (a full entry bundle): sent as it is to a client that accepts gzip. */
   gzipped?: Buffer;
+  /**
+   * false: never gzipped (32-byte hashes do not compress; a static tile store serves them as they are, and
+   * compressing 8 KB per tile request was a third of the simulator's CPU while a mirror caught up).
+   */
+  compressible?: boolean;
 }
 
 export const jsonReply = (v: unknown, status = 200): Reply => ({ status, body: JSON.stringify(v), type: 'application/json' });

@@ -25,7 +25,7 @@ export function tilesRoute(log: SimLog, view: LogView, req: IncomingMessage, pat
   if (t.level === 'entries') {
     if (start + t.width > size) return errorReply(404, 'not found');
     const gzipped = t.width === TILE_WIDTH ? view.gzippedBundle(start) : undefined;
-    return { status: 200, body: view.bundle(start, start + t.width), headers, ...(gzipped ? { gzipped } : {}) };
+    return { status: 200, body: () => view.bundle(start, start + t.width), headers, ...(gzipped ? { gzipped } : {}) };
   }
   const rowSize = Math.floor(size / TILE_WIDTH ** t.level);
   if (start + t.width > rowSize) return errorReply(404, 'not found');
@@ -33,7 +33,7 @@ export function tilesRoute(log: SimLog, view: LogView, req: IncomingMessage, pat
   if (t.level === 0 && (log.faults.has('rewrite') || log.faults.has('fork'))) {
     const out = Buffer.allocUnsafe(32 * t.width);
     for (let i = 0; i < t.width; i++) out.set(view.leaf(shard, start + i), 32 * i);
-    return { status: 200, body: out, headers };
+    return { status: 200, body: out, headers, compressible: false };
   }
-  return { status: 200, body: view.tree(shard).row(8 * t.level, start, t.width), headers }; // hash rows never change once written
+  return { status: 200, body: view.tree(shard).row(8 * t.level, start, t.width), headers, compressible: false }; // hash rows never change once written
 }

@@ -12,6 +12,8 @@ import { v1Route } from './server-v1.ts';
 import { tilesRoute } from './server-tiles.ts';
 import type { LogView } from './view.ts';
 
+const GARBAGE = Buffer.from('\u0000{"garbage": [}\u00ff not what you asked for');
+
 async function send(log: SimLog, req: IncomingMessage, res: ServerResponse, reply: Reply): Promise<void> {
   const f = log.faults;
   const slow = f.get('slow');
@@ -29,18 +31,20 @@ async function send(log: SimLog, req: IncomingMessage, res: ServerResponse, repl
     res.writeHead(status, { 'content-type': 'text/html', ...retryAfter }).end(`<html><body>${status} ${text}</body></html>`);
     return;
   }
-  let body = typeof reply.body === 'string' ? Buffer.from(reply.body) : reply.body;
-  let gzipped = reply.gzipped;
-  if (f.tick('garbage')) {
-    f.fired('garbage', `${req.url} answered with garbage`);
-    body = Buffer.from('\u0000{"garbage": [}\u00ff not what you asked for');
-    gzipped = undefined;
-  }
+  const garbage = f.tick('garbage');
+  if (garbage) f.fired('garbage', `${req.url} answered with garbage`);
+  const source: Pick<Reply, 'body' | 'gzipped' | 'compressible'> = garbage ? { body: GARBAGE } : reply;
   const headers: Record<string, string> = { 'content-type': reply.type ?? 'application/octet-stream', ...reply.headers };
-  if (reply.status === 200 && (gzipped || body.length > 512) && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
-    body = gzipped ?? gzipSync(body, { level: GZIP_LEVEL });
-    headers['content-encoding'] = 'gzip';
+  let gzip = reply.status === 200 && source.compressible !== false && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+  const plain = (): Buffer => (typeof source.body === 'string' ? Buffer.from(source.body) : typeof source.body === 'function' ? source.body() : source.body);
+  let body: Buffer;
+  if (gzip && source.gzipped) body = source.gzipped;
+  else {
+    body = plain();
+    if (gzip && body.length > 512) body = gzipSync(body, { level: GZIP_LEVEL });
+    else gzip = false;
   }
+  if (gzip) headers['content-encoding'] = 'gzip';
   headers['content-length'] = String(body.length);
   if (f.tick('truncate')) {
     f.fired('truncate', `${req.url} cut after ${Math.floor(body.length / 2)} of ${body.length} bytes`);

@@ -357,3 +357,54 @@ describe('API over a sharded Rekor v1 mirror', () => {
     expect(trees.size).toBe(3);
   });
 });
+
+describe('one body in two Rekor v1 trees (logged again after a shard rotation, as Rekor allows)', () => {
+  let h: Harness;
+  let app: Hono;
+  // Pure Ed25519 signs deterministically, so the two injected entries' canonical bodies (digest,
+  // signature, key) are the same bytes: one leaf hash at index 50 (tree 0) and at 500 (tree 2).
+  const digest = `sha256:${'ab'.repeat(32)}`;
+  beforeAll(async () => {
+    h = await harness({ api: 'v1', entries: 700, seed: 'api-dup', shards: 3, inject: [{ at: 50, key: 'ed25519', digest }, { at: 500, key: 'ed25519', digest }] }, { batchSize: 100 });
+    await roundsUntil(h, async () => {
+      const s = await h.store.getLogState('sim');
+      return s?.shard?.seq === 2 && s.verified?.size === BigInt(700 - 2 * 233);
+    });
+    app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+  }, 60_000);
+  afterAll(() => h.cleanup());
+
+  const post = (path: string, body: unknown) => app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const only = (e: Record<string, { logIndex: number; body: string }>) => {
+    const [[id, v]] = Object.entries(e) as [[string, { logIndex: number; body: string }]];
+    return { id, logIndex: v.logIndex, body: v.body };
+  };
+
+  it('is found in every tree by its UUID, in its own tree by its entry ID, and by its digest in both', async () => {
+    const m = manifestOf(h.sim);
+    const uuid = m[50]!.uuid as string;
+    expect(m[500]!.uuid).toBe(uuid);
+    const info = (await (await app.request('/api/v1/log')).json()) as { treeID: string; inactiveShards: Array<{ treeID: string }> };
+    const idIn = (treeID: string) => `${BigInt(treeID).toString(16).padStart(16, '0')}${uuid}`;
+    const first = idIn(info.inactiveShards[0]!.treeID);
+    const active = idIn(info.treeID);
+
+    // retrieve: a bare UUID in every tree that holds it, oldest first; an entry ID only in its tree.
+    const all = ((await (await post('/api/v1/log/entries/retrieve', { entryUUIDs: [uuid] })).json()) as Array<Record<string, { logIndex: number; body: string }>>).map(only);
+    expect(all.map((e) => [e.id, e.logIndex])).toEqual([[first, 50], [active, 500]]);
+    expect(all[0]!.body).toBe(all[1]!.body);
+    const one = ((await (await post('/api/v1/log/entries/retrieve', { entryUUIDs: [first] })).json()) as Array<Record<string, { logIndex: number; body: string }>>).map(only);
+    expect(one.map((e) => [e.id, e.logIndex])).toEqual([[first, 50]]);
+
+    // GET by UUID: the active tree's first, as Rekor searches; by entry ID: that tree's.
+    expect(only((await (await app.request(`/api/v1/log/entries/${uuid}`)).json()) as Record<string, { logIndex: number; body: string }>).logIndex).toBe(500);
+    expect(only((await (await app.request(`/api/v1/log/entries/${first}`)).json()) as Record<string, { logIndex: number; body: string }>)).toMatchObject({ id: first, logIndex: 50 });
+
+    // The index: both entry IDs; the mirror's own API: both entries.
+    expect(((await (await post('/api/v1/index/retrieve', { hash: digest })).json()) as string[]).sort()).toEqual([first, active].sort());
+    const byUuid = (await (await app.request(`/v1/entries/by-uuid/${uuid}`)).json()) as { entries: Array<{ index: number }> };
+    expect(byUuid.entries.map((e) => e.index).sort((a, b) => a - b)).toEqual([50, 500]);
+    const search = (await (await app.request(`/v1/search?digest=${digest}`)).json()) as { entries: Array<{ index: number; uuid: string }> };
+    expect(search.entries.map((e) => [e.index, e.uuid])).toEqual([[500, uuid], [50, uuid]]);
+  });
+});

@@ -102,7 +102,7 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
   // The root is rebuilt from the stored hashes: a later Rekor v1 tree's from its first leaf; the first tree's
   // from where the mirror started (or backfill reached), left of which the store keeps the start's verified
   // frontier (store/tree-hashes.ts preStartNodes), so a mirror started at `latest` is checked too.
-  if (localStartIndex(state) !== undefined) {
+  if ((state.shard?.seq ?? 0) > 0 || localStartIndex(state) !== undefined) {
     const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
       problems.push(`cannot recompute the verified root: ${describeError(e)}`);
       return undefined;

@@ -99,16 +99,15 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
     if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
     checked++;
   }
-  // The root is rebuilt from the stored hashes: a later Rekor v1 tree's from its first leaf; the first tree's
-  // from where the mirror started (or backfill reached), left of which the store keeps the start's verified
-  // frontier (store/tree-hashes.ts preStartNodes), so a mirror started at `latest` is checked too.
-  if ((state.shard?.seq ?? 0) > 0 || localStartIndex(state) !== undefined) {
-    const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
-      problems.push(`cannot recompute the verified root: ${describeError(e)}`);
-      return undefined;
-    });
-    if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
-  }
+  // The root is rebuilt from the stored hashes, always: a later Rekor v1 tree's from its first leaf; the
+  // first tree's from where the mirror started or backfill reached, left of which the store keeps that
+  // start's verified frontier nodes (store/tree-hashes.ts preStartNodes at the start, backfill.ts's
+  // candidate frontier after a backfill), so a mirror started at `latest` is checked too.
+  const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
+    problems.push(`cannot recompute the verified root: ${describeError(e)}`);
+    return undefined;
+  });
+  if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
   return { checked, problems, next: to >= end ? first : to };
 }
 

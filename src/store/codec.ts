@@ -74,7 +74,8 @@ export function frontierSize(b: Uint8Array, what = 'stored frontier'): bigint {
 
 /**
  * How many leaves of the mirror's first tree (tiles: the tree; Rekor v1: shard seq 0) come before the first
- * entry held: 0 once the store holds that tree from its first leaf, which is what proofs over it need.
+ * entry held: 0 once the store holds that tree from its first leaf. Proofs and root checks span a later
+ * start too (left of it the store keeps the start's verified frontier nodes: store/tree-hashes.ts).
  * Undefined when the state cannot say: a store from before `startFrontier` that has moved on to a later
  * Rekor v1 tree (its first tree's offset is not in the state).
  */

@@ -3,7 +3,10 @@ import type { IncomingMessage } from 'node:http';
 
 export interface Reply {
   status: number;
-  /** A function when building the body costs a read the reply may not need (a bundle gzipped ahead). */
+  /**
+   * A function when building the body costs a read the reply may not need (a bundle gzipped ahead). It runs
+   * when the reply is sent, after any `slow` delay, so it sees the body faults as they are then.
+   */
   body: Buffer | string | (() => Buffer);
   type?: string;
   headers?: Record<string, string>;

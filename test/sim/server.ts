@@ -40,7 +40,14 @@ async function send(log: SimLog, req: IncomingMessage, res: ServerResponse, repl
   let body: Buffer;
   if (gzip && source.gzipped) body = source.gzipped;
   else {
-    body = plain();
+    try {
+      body = plain();
+    } catch (e) {
+      // A body that cannot be built (a read past the body file): a 500, as when the route itself fails.
+      const err = errorReply(500, e instanceof Error ? e.message : String(e));
+      res.writeHead(err.status, { 'content-type': err.type ?? 'application/json' }).end(err.body);
+      return;
+    }
     if (gzip && body.length > 512) body = gzipSync(body, { level: GZIP_LEVEL });
     else gzip = false;
   }

@@ -395,6 +395,8 @@ describe('one body in two Rekor v1 trees (logged again after a shard rotation, a
     expect(all[0]!.body).toBe(all[1]!.body);
     const one = ((await (await post('/api/v1/log/entries/retrieve', { entryUUIDs: [first] })).json()) as Array<Record<string, { logIndex: number; body: string }>>).map(only);
     expect(one.map((e) => [e.id, e.logIndex])).toEqual([[first, 50]]);
+    const two = ((await (await post('/api/v1/log/entries/retrieve', { entryUUIDs: [active] })).json()) as Array<Record<string, { logIndex: number; body: string }>>).map(only);
+    expect(two.map((e) => [e.id, e.logIndex])).toEqual([[active, 500]]);
 
     // GET by UUID: the active tree's first, as Rekor searches; by entry ID: that tree's.
     expect(only((await (await app.request(`/api/v1/log/entries/${uuid}`)).json()) as Record<string, { logIndex: number; body: string }>).logIndex).toBe(500);

@@ -36,12 +36,11 @@ async function send(log: SimLog, req: IncomingMessage, res: ServerResponse, repl
   const source: Pick<Reply, 'body' | 'gzipped' | 'compressible'> = garbage ? { body: GARBAGE } : reply;
   const headers: Record<string, string> = { 'content-type': reply.type ?? 'application/octet-stream', ...reply.headers };
   let gzip = reply.status === 200 && source.compressible !== false && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
-  const plain = (): Buffer => (typeof source.body === 'string' ? Buffer.from(source.body) : typeof source.body === 'function' ? source.body() : source.body);
   let body: Buffer;
   if (gzip && source.gzipped) body = source.gzipped;
   else {
     try {
-      body = plain();
+      body = typeof source.body === 'string' ? Buffer.from(source.body) : typeof source.body === 'function' ? source.body() : source.body;
     } catch (e) {
       // A body that cannot be built (a read past the body file): a 500, as when the route itself fails.
       const err = errorReply(500, e instanceof Error ? e.message : String(e));

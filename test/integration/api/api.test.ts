@@ -21,6 +21,17 @@ import { request as httpRequest } from 'node:http';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const hexb = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
+const postJson = (app: Hono, path: string, body: unknown) => app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+/** A Rekor v1 mirror of 700 entries in three trees (233, 233, 234), caught up to the last, and its API. */
+async function shardedV1Mirror(seed: string, inject?: NonNullable<Parameters<typeof harness>[0]['inject']>): Promise<{ h: Harness; app: Hono }> {
+  const h = await harness({ api: 'v1', entries: 700, seed, shards: 3, ...(inject ? { inject } : {}) }, { batchSize: 100 });
+  await roundsUntil(h, async () => {
+    const s = await h.store.getLogState('sim');
+    return s?.shard?.seq === 2 && s.verified?.size === BigInt(700 - 2 * 233);
+  });
+  return { h, app: createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] }) };
+}
 
 function shape(v: unknown): unknown {
   if (Array.isArray(v)) return v.length ? [shape(v[0])] : [];
@@ -285,7 +296,7 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     verifyInclusion(BigInt(p.logIndex), BigInt(p.treeSize), leafHash(b64(e.body)), p.hashes.map(hexb), hexb(p.rootHash));
     const viaUuid = (await get(`/api/v1/log/entries/${id}`)).body;
     expect(Object.keys(viaUuid)[0]).toBe(id);
-    const post = (path: string, body: unknown) => app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const post = (path: string, body: unknown) => postJson(app, path, body);
     expect((await post('/api/v1/log/entries/retrieve', { logIndexes: Array.from({ length: 11 }, (_, i) => i) })).status).toBe(422);
     const got = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1, 2, 99999], entryUUIDs: [m[3].uuid] })).json()) as Array<Record<string, { logIndex: number }>>;
     // Rekor's order: the entries asked for by UUID first, then those by index.
@@ -318,12 +329,7 @@ describe('API over a sharded Rekor v1 mirror', () => {
   let h: Harness;
   let app: Hono;
   beforeAll(async () => {
-    h = await harness({ api: 'v1', entries: 700, seed: 'api-shards', shards: 3 }, { batchSize: 100 });
-    await roundsUntil(h, async () => {
-      const s = await h.store.getLogState('sim');
-      return s?.shard?.seq === 2 && s.verified?.size === BigInt(700 - 2 * 233);
-    });
-    app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    ({ h, app } = await shardedV1Mirror('api-shards'));
   }, 60_000);
   afterAll(() => h.cleanup());
 
@@ -365,16 +371,11 @@ describe('one body in two Rekor v1 trees (logged again after a shard rotation, a
   // signature, key) are the same bytes: one leaf hash at index 50 (tree 0) and at 500 (tree 2).
   const digest = `sha256:${'ab'.repeat(32)}`;
   beforeAll(async () => {
-    h = await harness({ api: 'v1', entries: 700, seed: 'api-dup', shards: 3, inject: [{ at: 50, key: 'ed25519', digest }, { at: 500, key: 'ed25519', digest }] }, { batchSize: 100 });
-    await roundsUntil(h, async () => {
-      const s = await h.store.getLogState('sim');
-      return s?.shard?.seq === 2 && s.verified?.size === BigInt(700 - 2 * 233);
-    });
-    app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    ({ h, app } = await shardedV1Mirror('api-dup', [{ at: 50, key: 'ed25519', digest }, { at: 500, key: 'ed25519', digest }]));
   }, 60_000);
   afterAll(() => h.cleanup());
 
-  const post = (path: string, body: unknown) => app.request(path, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+  const post = (path: string, body: unknown) => postJson(app, path, body);
   const only = (e: Record<string, { logIndex: number; body: string }>) => {
     const [[id, v]] = Object.entries(e) as [[string, { logIndex: number; body: string }]];
     return { id, logIndex: v.logIndex, body: v.body };

@@ -14,12 +14,15 @@ afterEach(async () => {
   h = undefined;
 });
 
+/** The jobs' context over a harness's store, for its one log `sim` (no TUF fetch: the cache dir is never read). */
+const jobContext = (h: Harness, findings: FindingsRepo): JobContext => ({ config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/nonexistent' });
+
 describe('jobs', () => {
   it('reverify passes on an intact mirror and raises store-integrity when a stored hash changes', async () => {
     h = await harness({ api: 'tiles', entries: 700, seed: 'jobs' });
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
     const findings = new FindingsRepo(h.store);
-    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/nonexistent' };
+    const ctx = jobContext(h, findings);
     expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 700, problems: [] });
     await reverify(ctx);
     expect((await findings.list({ limit: 10 })).findings).toHaveLength(0);
@@ -39,7 +42,7 @@ describe('jobs', () => {
     h = await harness({ api: 'tiles', entries: 200, seed: 'jobs-late' }, { start: 100n });
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
     const findings = new FindingsRepo(h.store);
-    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/nonexistent' };
+    const ctx = jobContext(h, findings);
     expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 100, problems: [] });
     const id = await h.store.logId('sim');
     // The pre-start node over leaves 0..63: no body re-hashes to it, so only the root check can see it changed.
@@ -53,7 +56,7 @@ describe('jobs', () => {
     h = await harness({ api: 'tiles', entries: 700, seed: 'jobs-closed' });
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
     const findings = new FindingsRepo(h.store);
-    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/nonexistent' };
+    const ctx = jobContext(h, findings);
     // The store's databases close while the window is being read (as Store.recover closes them to reopen).
     const store = h.store;
     const hashReader = store.hashReader.bind(store);
@@ -86,7 +89,7 @@ describe('jobs', () => {
       return s?.shard?.seq === 2 && s.verified?.size === 200n;
     });
     const findings = new FindingsRepo(h.store);
-    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/x' };
+    const ctx = jobContext(h, findings);
     expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
     const id = await h.store.logId('sim');
     await h.store.entryDb.del(entryKey(id, 250));
@@ -103,7 +106,7 @@ describe('jobs', () => {
       return s?.shard?.seq === 2 && s.verified?.size === 200n;
     });
     const findings = new FindingsRepo(h.store);
-    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/x' };
+    const ctx = jobContext(h, findings);
     expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
     const id = await h.store.logId('sim');
     await h.store.db.put(nodeKey(id, 0, 5, 0n), new Uint8Array(32));
@@ -115,7 +118,7 @@ describe('jobs', () => {
     const findings = new FindingsRepo(h.store);
     const now = 1_795_000_000;
     await h.store.db.batch(findingOps({ id: 'ab'.repeat(16), rule: 'r', kind: 'violation', severity: 'high', message: 'm', log: 'sim', firstSeen: now - 100, status: 'open' }));
-    const ctx: JobContext = { config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/x', now: () => now * 1000 };
+    const ctx: JobContext = { ...jobContext(h, findings), now: () => now * 1000 };
     await dailyDigest(ctx);
     await dailyDigest(ctx);
     const digests = (await findings.list({ limit: 10, rule: 'daily-digest' })).findings;

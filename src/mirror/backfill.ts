@@ -220,7 +220,7 @@ export class Backfiller {
       const now = Math.floor(this.now() / 1000);
       // As the follower does: each chunk of entries goes into the batch's writes as soon as it is decoded
       // (ingest.ts ingestInto), and the rules' findings count only once the batch has committed.
-      const builder = await store.builder(state, { ...arenas, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
+      const builder = await store.builder(state, { ...arenas, tree: tree.seq, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
       const result = this.ingest(tree, candidate, leaves, now, builder);
       if (!bytesEqual(result.frontier.serialize(), verified.serialize())) {
         throw new TlogwatchError(
@@ -241,9 +241,8 @@ export class Backfiller {
       state = { ...state, startIndex: tree.offset + a, startFrontier: candidate.serialize() };
       await store.commitPrepared(builder, {
         // The candidate's nodes are now verified: stored at their own level, proofs can span the new start.
-        nodes: [...result.nodes, ...frontierNodes(candidate)],
+        nodes: frontierNodes(candidate),
         state,
-        tree: tree.seq,
         extraOps: result.outcomes.flatMap((o) => o.ops),
       });
       afterIngestCommitted(this.cfg.name, result, began, metrics, hooks);

@@ -137,7 +137,7 @@ export async function catchUp(
       await inFlight;
       inFlight = store
         .commitPrepared(builder, {
-          nodes: result.nodes,
+          nodes: [],
           state: committed,
           ...(checkpoint ? { checkpoint } : {}),
           extraOps: result.outcomes.flatMap((o) => o.ops),

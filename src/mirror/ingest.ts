@@ -9,7 +9,7 @@
  * `frontier.root()` equals a verified checkpoint's root.
  */
 import { TlogwatchError } from '../errors.ts';
-import type { CompactRange } from '../merkle/compact.ts';
+import type { CompactRange, NodeVisitor } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
 import { ClaimsCache } from '../entries/certificate.ts';
@@ -113,14 +113,20 @@ export function ingestBatch(
   frontier: CompactRange,
   batch: LeafBatch,
   observedAt: number,
-  certificates: ClaimsCache = sharedClaims,
-  /** Rekor v1: the log's key, to check each entry's SET (checkEntrySET). */
-  setKey?: SetKey,
+  opts: {
+    certificates?: ClaimsCache;
+    /** Rekor v1: the log's key, to check each entry's SET (checkEntrySET). */
+    setKey?: SetKey | undefined;
+    /** Where the nodes to store go as they are made; without it, they are returned in `nodes`. */
+    onNode?: NodeVisitor;
+  } = {},
 ): IngestResult {
+  const { certificates = sharedClaims, setKey } = opts;
   const next = frontier.clone();
   const nodes: StoredNode[] = [];
+  const keep = opts.onNode ?? ((level: number, index: bigint, hash: Uint8Array) => nodes.push({ level, index, hash }));
   const visit = (level: number, index: bigint, hash: Uint8Array) => {
-    if (level % STORED_LEVEL_STEP === 0) nodes.push({ level, index, hash });
+    if (level % STORED_LEVEL_STEP === 0) keep(level, index, hash);
   };
   const entries: IngestedEntry[] = [];
   for (let i = 0; i < batch.leaves.length; i++) {
@@ -166,7 +172,6 @@ export const INGEST_CHUNK = 256;
 
 export interface IngestedInto {
   frontier: CompactRange;
-  nodes: StoredNode[];
   kinds: Map<string, number>;
   /** What `onEntries` made of each chunk, in order: ops for the commit, and what to run once it is committed. */
   outcomes: EntriesOutcome[];
@@ -174,9 +179,10 @@ export interface IngestedInto {
 
 /**
  * A fetched batch through `ingestBatch` a chunk at a time, each chunk's entries checked by `onEntries` (the
- * monitor) and turned into their writes in `builder` before the next chunk is decoded. The result is the
- * same as one ingestBatch over the whole batch followed by commitBatch; the difference is memory: no
- * decoded Entry outlives its chunk, so none survives into V8's old generation to wait for a full
+ * monitor) and turned into their writes in `builder` before the next chunk is decoded, with the tree nodes
+ * the leaves complete (CommitBuilder.addNode). The result is the same as one ingestBatch over the whole
+ * batch followed by commitBatch; the difference is memory: no decoded Entry outlives its chunk, and no node
+ * hash waits for the commit as an object, so neither survives into V8's old generation to wait for a full
  * collection (BENCHMARKS.md "Ingest", garbage collection). Nothing is written here: the caller still
  * checks the root and commits the builder, or drops it.
  */
@@ -190,19 +196,18 @@ export function ingestInto(
   opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries']; setKey?: SetKey | undefined } = {},
 ): IngestedInto {
   let next = frontier;
-  const nodes: StoredNode[] = [];
   const kinds = new Map<string, number>();
   const outcomes: EntriesOutcome[] = [];
+  const onNode: NodeVisitor = (level, index, hash) => builder.addNode(level, index, hash);
   for (let i = 0; i < batch.leaves.length; i += INGEST_CHUNK) {
     const chunk: LeafBatch = { leaves: batch.leaves.slice(i, i + INGEST_CHUNK), ...(batch.tileHashes ? { tileHashes: batch.tileHashes.slice(i, i + INGEST_CHUNK) } : {}) };
-    const part = ingestBatch(log, type, next, chunk, observedAt, sharedClaims, opts.setKey);
+    const part = ingestBatch(log, type, next, chunk, observedAt, { setKey: opts.setKey, onNode });
     next = part.frontier;
-    for (const n of part.nodes) nodes.push(n);
     countKinds(part.entries, kinds);
     if (opts.onEntries) outcomes.push(opts.onEntries(log, part.entries, observedAt));
     for (const { record, body } of storedEntries(part.entries, opts.treeID)) builder.addEntry(record, body);
   }
-  return { frontier: next === frontier ? frontier.clone() : next, nodes, kinds, outcomes };
+  return { frontier: next === frontier ? frontier.clone() : next, kinds, outcomes };
 }
 
 /**

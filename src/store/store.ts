@@ -46,7 +46,6 @@ import {
   entryKey,
   Field,
   key,
-  nodeKey,
   prefixEnd,
   readU16,
   readU64,
@@ -387,7 +386,7 @@ export class Store {
 
   /** A batch's write: its entry values, then everything else in one atomic batch, the commit point (see the file comment). */
   async commitBatch(input: CommitInput): Promise<void> {
-    const b = await this.builder(input.state, input.isWatched ? { isWatched: input.isWatched } : {});
+    const b = await this.builder(input.state, { ...(input.isWatched ? { isWatched: input.isWatched } : {}), ...(input.tree !== undefined ? { tree: input.tree } : {}) });
     for (const { record, body } of input.entries) b.addEntry(record, body);
     await this.commitPrepared(b, input);
   }
@@ -396,10 +395,11 @@ export class Store {
    * A builder for one batch of `state`'s log, for callers that turn each entry into its writes as soon as
    * it is decoded (the follower), so no decoded entry waits for the commit (packed-puts.ts says why).
    * `values` and `ops` are reset and filled; they must not be reused until `commitPrepared` has returned.
+   * `tree` is the tree its entries and nodes go to (CommitInput's), by default the state's current one.
    */
-  async builder(state: Readonly<LogState>, opts: { values?: PackedPuts; ops?: PackedPuts; isWatched?: (e: Entry) => boolean } = {}): Promise<CommitBuilder> {
+  async builder(state: Readonly<LogState>, opts: { values?: PackedPuts; ops?: PackedPuts; isWatched?: (e: Entry) => boolean; tree?: number } = {}): Promise<CommitBuilder> {
     const id = await this.logId(state.name);
-    const b = new CommitBuilder(state.name, id, state.type, this.indexMode, opts.values ?? new PackedPuts(), opts.ops ?? new PackedPuts(), opts.isWatched);
+    const b = new CommitBuilder(state.name, id, state.type, opts.tree ?? state.shard?.seq ?? 0, this.indexMode, opts.values ?? new PackedPuts(), opts.ops ?? new PackedPuts(), opts.isWatched);
     this.builtAt.set(b, this.#reopens);
     return b;
   }
@@ -434,15 +434,17 @@ export class Store {
     return written;
   }
 
-  /** commitBatch for a batch whose entries are already in `b` (once per builder): the rest of its writes join them, then the two writes. */
-  async commitPrepared(b: CommitBuilder, input: Omit<CommitInput, 'entries' | 'isWatched'>): Promise<void> {
+  /**
+   * commitBatch for a batch whose entries (and nodes) are already in `b` (once per builder): the rest of its
+   * writes join them, then the two writes. `input.nodes` are more nodes of the builder's tree.
+   */
+  async commitPrepared(b: CommitBuilder, input: Omit<CommitInput, 'entries' | 'isWatched' | 'tree'>): Promise<void> {
     const { state } = input;
     if (b.log !== state.name || b.type !== state.type) throw new TlogwatchError('STORE_CORRUPT', `a batch built for ${b.log} (${b.type}) was committed as ${state.name} (${state.type})`, { kind: 'fatal' });
     const current = state.shard?.seq ?? 0;
-    const tree = input.tree ?? current;
-    const { ops } = b;
-    for (const n of input.nodes) ops.put(nodeKey(b.id, tree, n.level, n.index), n.hash);
-    if (tree === current) for (const n of preStartNodes(state)) ops.put(nodeKey(b.id, tree, n.level, n.index), n.hash);
+    const { ops, tree } = b;
+    for (const n of input.nodes) b.addNode(n.level, n.index, n.hash);
+    if (tree === current) for (const n of preStartNodes(state)) b.addNode(n.level, n.index, n.hash);
     if (input.checkpoint) ops.put(checkpointKey(b.id, tree, input.checkpoint.size), encodeJson(input.checkpoint));
     ops.put(key(Bucket.LOG_STATE, u16(b.id)), encodeJson(state));
     await this.writeValues(b);

@@ -222,6 +222,7 @@ export class Backfiller {
       // (ingest.ts ingestInto), and the rules' findings count only once the batch has committed.
       const builder = await store.builder(state, { ...arenas, tree: tree.seq, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
       const result = this.ingest(tree, candidate, leaves, now, builder);
+      leaves.release?.(); // as the catch-up does: the bodies are in the builder's arena
       if (!bytesEqual(result.frontier.serialize(), verified.serialize())) {
         throw new TlogwatchError(
           'VERIFY_ROOT_MISMATCH',

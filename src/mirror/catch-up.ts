@@ -118,6 +118,8 @@ export async function catchUp(
       const now = Math.floor(ctx.now() / 1000);
       const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
       const result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey });
+      // Its bodies are in the builder's arena now: free the fetched bundles rather than leave them to a full collection.
+      batch.release?.();
       let checkpoint: VerifiedHead | undefined;
       if (result.frontier.size === cp.size) {
         const root = result.frontier.root();

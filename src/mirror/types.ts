@@ -34,7 +34,11 @@ export interface EntriesOutcome {
 
 /** What the monitor and findings plug into the pipeline; every op joins the batch's atomic commit. */
 export interface MirrorHooks {
-  /** Findings for newly decoded entries, called a chunk at a time before the batch's root is checked. */
+  /**
+   * Findings for newly decoded entries, called a chunk at a time before the batch's root is checked. An
+   * entry's `body` (and its leaf's) is valid only during the call: the batch's memory is freed once it is
+   * ingested (LeafBatch.release), so copy what has to outlive it.
+   */
   onEntries?: (log: string, entries: readonly IngestedEntry[], now: number) => EntriesOutcome;
   /** A `log-integrity` finding for misbehaviour, with the evidence. */
   onIntegrity?: (log: string, error: TlogwatchError, state: LogState, now: number) => BatchOp[];

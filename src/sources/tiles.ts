@@ -11,7 +11,8 @@
 import { TlogwatchError } from '../errors.ts';
 import { entriesPath, tilePath, TILE_WIDTH } from '../merkle/tiles.ts';
 import { HASH_SIZE } from '../merkle/rfc6962.ts';
-import { utf8 } from '../util/bytes.ts';
+import { freeBytes, utf8 } from '../util/bytes.ts';
+import { isExclusiveBody } from './transport.ts';
 import { MAX_SIGNATURES } from '../note/note.ts';
 import type { HttpClient } from './http.ts';
 import type { FetchedLeaf, LeafBatch } from './types.ts';
@@ -166,7 +167,9 @@ export class TilesSource {
         tileHashes.push(hashes[i]!);
       }
     }
-    return { leaves, tileHashes };
+    // An inflated bundle's memory is the batch's alone (transport.ts isExclusiveBody): freed on release().
+    const freeable = parts.flatMap(({ bodies }) => (bodies.length > 0 && isExclusiveBody(bodies[0]!) ? [bodies[0]!.buffer as ArrayBuffer] : []));
+    return { leaves, tileHashes, release: () => freeable.forEach(freeBytes) };
   }
 
   /** Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. */

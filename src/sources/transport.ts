@@ -170,12 +170,33 @@ export function headersOf(res: IncomingMessage): Headers {
 
 const tooLarge = (what: string) => new TlogwatchError('SOURCE_TOO_LARGE', what, { kind: 'transient' });
 
+/**
+ * The ArrayBuffers of bodies this module inflated, each made for that body alone: zlib's output chunk (or
+ * `trimmed`'s copy, or the join of several chunks), which no other view shares once the call returns. Never
+ * one of Node's pool slabs: those are Buffer.poolSize bytes, and a buffer is taken from the pool only when it
+ * is under half of that (Buffer.allocUnsafe's documented rule), so anything larger than a slab is not one.
+ */
+const exclusive = new WeakSet<ArrayBuffer>();
+
+function claimed(out: Buffer): Buffer {
+  if (out.buffer instanceof ArrayBuffer && out.buffer.byteLength > Buffer.poolSize) exclusive.add(out.buffer);
+  return out;
+}
+
+/**
+ * Whether `body` (as readCapped returned it) is in memory that no one else views, so that its reader may
+ * free it at once when done (util/bytes.ts freeBytes) rather than leave it to V8's next full collection.
+ */
+export function isExclusiveBody(body: Uint8Array): boolean {
+  return body.buffer instanceof ArrayBuffer && exclusive.has(body.buffer);
+}
+
 /** A one-pass inflate capped at `maxBytes` of output (zlib refuses to write past maxOutputLength: no inflation bomb). */
 function decode(raw: Buffer, encoding: string, maxBytes: number): Promise<Buffer> {
   const opts: ZlibOptions & BrotliOptions = { chunkSize: inflateChunk(raw, encoding), maxOutputLength: Math.max(1, maxBytes) };
   const run = (f: (b: Buffer, o: ZlibOptions & BrotliOptions, cb: (e: Error | null, out: Buffer) => void) => void) =>
     new Promise<Buffer>((resolve, reject) =>
-      f(raw, opts, (e, out) => (e ? reject((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge(`response exceeds the ${maxBytes}-byte limit once decompressed`) : e) : resolve(trimmed(out)))),
+      f(raw, opts, (e, out) => (e ? reject((e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE' ? tooLarge(`response exceeds the ${maxBytes}-byte limit once decompressed`) : e) : resolve(claimed(trimmed(out))))),
     );
   switch (encoding) {
     case '':

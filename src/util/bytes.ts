@@ -35,6 +35,14 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
+/**
+ * Frees an ArrayBuffer's memory at once (ES2024 ArrayBuffer.prototype.transfer detaches it): every view of
+ * it reads as empty from then on. Only for memory that nothing else views.
+ */
+export function freeBytes(buffer: ArrayBuffer): void {
+  (buffer as ArrayBuffer & { transfer(length: number): ArrayBuffer }).transfer(0);
+}
+
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   let n = 0;
   for (const p of parts) n += p.length;

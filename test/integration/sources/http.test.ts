@@ -4,6 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { TilesSource } from '../../../src/sources/tiles.ts';
+import { isExclusiveBody } from '../../../src/sources/transport.ts';
+import { freeBytes } from '../../../src/util/bytes.ts';
+import { entriesPath, tilePath } from '../../../src/merkle/tiles.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 let server: Server;
@@ -238,6 +242,30 @@ describe('HttpClient', () => {
     expect(isTlogwatchError(lie, 'SOURCE_MALFORMED')).toBe(true);
   });
 
+  it('marks as exclusive only inflated bodies in memory made for them alone, which the reader may then free', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + (i >> 9)) & 255));
+    const got = async (path: string, body: Buffer, encoding?: string) => {
+      handlers.set(path, (_req, res) => res.writeHead(200, encoding ? { 'content-encoding': encoding } : {}).end(encoding ? gzipSync(body, { level: 1 }) : body));
+      const b = (await fast().request(`${base}${path}`, { endpoint: 't', parse: (x) => x, maxBytes: 8 << 20 }))!;
+      expect(Buffer.from(b).equals(body), path).toBe(true);
+      return b;
+    };
+    // An 8 KB tile: no larger than one of Node's pool slabs, which is all the transport can tell it from, so never marked.
+    expect(isExclusiveBody(await got('/x-tile', bytes(8192), 'gzip'))).toBe(false);
+    // Bodies as they came off the socket, or joined by Node: not marked (only what the transport inflated is).
+    expect(isExclusiveBody(await got('/x-plain', bytes(300_000)))).toBe(false);
+    for (const n of [508_213, 3 << 20]) {
+      const b = await got(`/x-${n}`, bytes(n), 'gzip');
+      expect(isExclusiveBody(b), String(n)).toBe(true);
+      const view = b.subarray(10, 20);
+      freeBytes(b.buffer as ArrayBuffer);
+      expect([b.length, view.length]).toEqual([0, 0]);
+    }
+    // Node's pool is untouched: small buffers still come from it and hold what is written.
+    expect(Buffer.from('still pooled').toString()).toBe('still pooled');
+  });
+
   it('stops immediately when aborted', async () => {
     handlers.set('/hang', () => {});
     const ac = new AbortController();
@@ -261,5 +289,32 @@ describe('TilesSource checkpoint', () => {
     expect(note.length).toBeGreaterThan(64 * 1024);
     handlers.set('/pq/checkpoint', (_req, res) => res.end(note));
     expect(await new TilesSource({ url: `${base}/pq`, http: fast() }).fetchCheckpoint()).toBe(note);
+  });
+});
+
+describe('TilesSource leaves', () => {
+  /** A full entry bundle of 256 distinct 600-byte entries (uint16 length prefixes) and its level-0 tile. */
+  const serve = async (prefix: string, gzip: boolean) => {
+    const { gzipSync } = await import('node:zlib');
+    const entries = Array.from({ length: 256 }, (_, i) => Buffer.alloc(600, `entry ${i} `));
+    const bundle = Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e]));
+    const tile = Buffer.concat(entries.map((e) => leafHash(e)));
+    for (const [path, body] of [[entriesPath(0n), bundle], [tilePath(0, 0n), tile]] as const) {
+      handlers.set(`${prefix}/${path}`, (_req, res) => res.writeHead(200, gzip ? { 'content-encoding': 'gzip' } : {}).end(gzip ? gzipSync(body) : body));
+    }
+    return entries;
+  };
+
+  it('frees an inflated batch on release(), and leaves bodies it does not own alone', async () => {
+    for (const gzip of [true, false]) {
+      const prefix = `/leaves-${gzip ? 'gz' : 'plain'}`;
+      const entries = await serve(prefix, gzip);
+      const batch = await new TilesSource({ url: `${base}${prefix}`, http: fast() }).fetchLeaves(10n, 256n, 256n);
+      expect(batch.leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.slice(10).map((e) => e.toString()));
+      batch.release!();
+      // Inflated: the bundle was the batch's alone, so its memory is gone. Plain: the socket's buffers, kept.
+      expect(batch.leaves.every((l) => l.body.length === (gzip ? 0 : 600)), prefix).toBe(true);
+      expect(batch.tileHashes!.every((h) => h.length === 32)).toBe(true);
+    }
   });
 });

@@ -1,21 +1,22 @@
 /**
- * Full garbage collections paced by a catch-up's buffers, when Node runs with `--expose-gc` (the container
+ * Full garbage collections paced by a catch-up's memory, when Node runs with `--expose-gc` (the container
  * image does; docs/operations.md "Memory").
  *
- * Why: a catch-up reads ~5 KB of Node buffers per entry (socket reads, the compressed body, the inflated
- * entry bundle, the encoded values) that live for a batch or less. V8 frees an ArrayBuffer's memory only
- * when it collects the buffer's object, and buffers that outlive a young-generation collection wait for a
- * full one, which V8 starts for external memory only once it has grown ~64 MB since the last (its
- * `kExternalAllocationSoftLimit`, not a flag). A catch-up therefore carried 60–120 MB of buffers already
- * done with at any time (BENCHMARKS.md "Ingest", memory). Collecting after every `stepBytes` of growth
- * keeps that to about one batch's worth. Each collection stops the main thread for 20–50 ms.
+ * Why: V8 frees what outlived its young generation (a catch-up's batch does: it is fetched one batch
+ * ahead) only at a full collection, which it starts late for a process this size: for external memory
+ * (ArrayBuffers) once that has grown ~64 MB since the last (its `kExternalAllocationSoftLimit`, not a
+ * flag), for its own heap once the old generation has about doubled. A catch-up therefore carried 60–120 MB
+ * of buffers and objects already done with (BENCHMARKS.md "Ingest", memory). Collecting after every
+ * `stepBytes` of growth of the two together bounds that. Each collection stops the main thread for
+ * 20–30 ms, marking what is live (~30 MB), so the fewer a catch-up needs, the faster it runs.
  *
- * The step: at 1M entries with 4 MB semi-spaces (the image's runtime, 2026-11-28), 12 MB brought the peak
- * from ~395 to 288–292 MB for `index: all` at 22.2k–23.0k entries/s (24.9k unpaced) and to 286–292 MB for
- * `watched` at 28.2k–30.3k/s (34.8k–36.2k unpaced); 24 MB left 311 MB; 8 MB saved 5 MB more for 8% of
- * the speed. Rechecked after the certificate claims shrank (the live heap 41 → 29 MB, a collection 33 →
- * 24 ms): 16 MB gave `watched` 30.8k–31.6k/s at 281–282 MB but `all` 301–320 MB, against 278–308 MB at
- * 12 MB. The cost of a collection is marking the live heap, so what stays live matters as much as the step.
+ * What grows: the catch-up frees its inflated entry bundles itself (LeafBatch.release), writes node hashes
+ * and entry values without holding them as objects (CommitBuilder.addNode, reused native batches), so
+ * what is left is the promoted part of decoding (~1 KB per entry). The step (2026-11-28, 1M entries, the
+ * image's runtime, `watched`): counting external memory alone at 12 MB, the old generation grew to 50–68 MB
+ * between V8's own collections and the peak to 285–299 MB; counting the heap too, 24 MB gave 63–65
+ * collections and 255–271 MB, 32 MB 42–49 collections and 262–274 MB at the same speed or better. Before
+ * the bundles were freed, external memory alone at 12 MB meant ~130 collections per million entries.
  *
  * Without `--expose-gc` this does nothing: V8's own heuristics apply.
  */
@@ -23,23 +24,26 @@ import { getHeapStatistics } from 'node:v8';
 
 type Gc = (options: { type: 'major'; execution: 'sync' }) => void;
 
-/** External memory (ArrayBuffers and other off-heap memory V8 is told of): bytes, cheap to read. */
-const externalBytes = (): number => getHeapStatistics().external_memory;
+/** V8's heap in use plus external memory (ArrayBuffers and other off-heap memory V8 is told of): bytes, cheap to read. */
+const paceableBytes = (): number => {
+  const h = getHeapStatistics();
+  return h.used_heap_size + h.external_memory;
+};
 
-export const GC_PACER_STEP_BYTES = 12 << 20;
+export const GC_PACER_STEP_BYTES = 32 << 20;
 
 export class GcPacer {
   readonly #gc: Gc | undefined;
   readonly #read: () => number;
   readonly #step: number;
-  /** The lowest external memory seen since the last collection: what is live, roughly. */
+  /** The lowest reading since the last collection: what is live, roughly. */
   #floor = Number.POSITIVE_INFINITY;
   /** Collections this pacer asked for. */
   collections = 0;
 
   constructor(opts: { gc?: Gc | undefined; read?: () => number; stepBytes?: number } = {}) {
     this.#gc = 'gc' in opts ? opts.gc : (globalThis as { gc?: Gc }).gc;
-    this.#read = opts.read ?? externalBytes;
+    this.#read = opts.read ?? paceableBytes;
     this.#step = opts.stepBytes ?? GC_PACER_STEP_BYTES;
   }
 
@@ -47,7 +51,7 @@ export class GcPacer {
     return typeof this.#gc === 'function';
   }
 
-  /** Between batches: collects if external memory grew by a step since its floor. Returns whether it did. */
+  /** Between batches: collects if memory grew by a step since its floor. Returns whether it did. */
   tick(): boolean {
     if (this.#gc === undefined) return false;
     const now = this.#read();

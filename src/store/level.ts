@@ -161,12 +161,12 @@ export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedP
 }
 
 /**
- * One atomic LevelDB write of `ops` as an array batch, for a few ops carrying large values (entry values,
- * copies): its native WriteBatch belongs to the write itself and is freed the moment the write completes,
- * where a chained batch's waits for V8's next full collection (`writeBatch`). A catch-up's values batch is
- * ~7 MB; at the peak of a 300k-entry catch-up, chained batches whose writes had finished were over half of
- * all malloc'd memory (a jemalloc heap profile, BENCHMARKS.md "Ingest"). With one op per entry, the array
- * form's extra cost per op (~0.5 µs, BENCHMARKS.md "Store") did not show in the catch-up's time.
+ * One atomic LevelDB write of `ops` as an array batch, for bulk copies (copyRecords) and small one-off
+ * writes: its native WriteBatch belongs to the write itself and is freed the moment the write completes,
+ * where a chained batch's waits for V8's next full collection (`writeBatch`'s fallback). abstract-level
+ * copies every op into an object of its own and keeps them until the write ends, so a catch-up's entry
+ * values, ~2,000 ops a batch, go through `writeBatch`'s reused batches instead: their op objects were
+ * promoted, and the catch-up with them ran 10–20% slower (2026-11-28, 1M, `watched`).
  */
 export async function writeArrayBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
   let list: readonly BatchOp[];

@@ -45,8 +45,9 @@ export class ReusedBatches {
   readonly #db: Level<Uint8Array, Uint8Array>;
   readonly #binding: Binding;
   readonly #context: unknown;
-  /** Native batches created so far (a test's view of the reuse). */
+  /** Native batches created so far, and writes made with them (a test's view of the reuse). */
   created = 1;
+  writes = 0;
 
   constructor(db: Level<Uint8Array, Uint8Array>, binding: Binding, context: unknown, first: NativeBatch) {
     this.#db = db;
@@ -65,6 +66,7 @@ export class ReusedBatches {
     if (this.#db.status !== 'open') throw notOpen();
     const binding = this.#binding;
     const batch = this.#free.pop() ?? this.#create();
+    this.writes++;
     let bytes = 0;
     try {
       // Cleared on the way in, not out: a batch whose filling threw half-way is clean for its next use.

@@ -15,6 +15,7 @@ import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/code
 import { Bucket, entryKey, readU16, readU64, SCHEMA_VERSION } from '../../../src/store/keys.ts';
 import { ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
 import { ENTRIES_DB_OPTIONS, LEVEL_OPTIONS } from '../../../src/store/level.ts';
+import { reusedBatches } from '../../../src/store/reused-batches.ts';
 import { normaliseIdentity } from '../../../src/store/index-values.ts';
 import { bodyAt, entryAt, fill, hex, stateOf, tempDirs } from './fixtures.ts';
 
@@ -342,6 +343,17 @@ describe('Store', () => {
     expect(tableBytes(dir)).toBeGreaterThan(1 << 20);
     expect(tableBytes(join(dir, ENTRIES_DIR))).toBeLessThan(1 << 19);
     await reopened.close();
+  });
+
+  it("writes each batch's entry values through one reused native batch of the entries database", async () => {
+    const store = await Store.open(tmp());
+    const { bodies } = await fill(store, 200, { batch: 20 });
+    // Ten commits, one after the other: one native batch served them all (reused-batches.ts), so no op
+    // object per entry and no chained batch was left for V8 to collect.
+    expect(reusedBatches(store.entryDb)).toMatchObject({ created: 1, writes: 10 });
+    expect((await checkLog(store, 'l')).problems).toEqual([]);
+    for (const i of [0, 19, 20, 199]) expect(Buffer.from((await store.getBody('l', i))!).equals(Buffer.from(bodies[i]!))).toBe(true);
+    await store.close();
   });
 
   it('writes the entries database in 16 KB blocks, so Snappy shares what neighbouring entries repeat', async () => {

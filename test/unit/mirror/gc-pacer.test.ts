@@ -1,6 +1,7 @@
 /**
- * The catch-up's GC pacer (gc-pacer.ts): collects once external memory has grown a step above the lowest
- * level seen since its last collection, and does nothing without a `gc` (Node without --expose-gc).
+ * The catch-up's GC pacer (gc-pacer.ts): collects once memory (V8's heap and external memory) has grown a
+ * step above the lowest level seen since its last collection, and does nothing without a `gc` (Node
+ * without --expose-gc).
  */
 import { describe, expect, it } from 'vitest';
 import { GcPacer } from '../../../src/mirror/gc-pacer.ts';
@@ -42,6 +43,16 @@ describe('GcPacer', () => {
     expect(pacer.enabled).toBe(false);
     expect(pacer.tick()).toBe(false);
     expect(reads).toBe(0);
+  });
+
+  it("counts the growth of V8's heap by default, not only external memory", () => {
+    let collections = 0;
+    const pacer = new GcPacer({ gc: () => void collections++, stepBytes: 8 * MB });
+    expect(pacer.tick()).toBe(false); // the floor
+    // ~16 MB of live JavaScript objects and no ArrayBuffer: only the heap grows.
+    const held = Array.from({ length: 16 }, (_, i) => Array.from({ length: 128 * 1024 }, (_, j) => ({ i, j })));
+    expect(pacer.tick()).toBe(true);
+    expect([collections, held.length]).toEqual([1, 16]);
   });
 
   it('uses the gc that --expose-gc gives, where there is one', () => {

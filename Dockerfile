@@ -63,7 +63,7 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(process.env.TLOGWATCH_HEALTHCHECK_URL, { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Memory over catch-up speed (docs/operations.md "Memory"): --max-semi-space-size=4 keeps V8's young
 # generation at 12 MB (it grows to 128 MB during a catch-up otherwise), and --expose-gc lets the catch-up
-# pace full collections (src/mirror/gc-pacer.ts). A 1M-entry catch-up then peaks under 300 MB, ~100 MB
-# lower, for ~10% (`index: all`) to ~17% (`watched`) of its speed.
+# pace full collections (src/mirror/gc-pacer.ts). With jemalloc, a 1M-entry catch-up then peaks under
+# 300 MB, ~170 MB lower than under Node's defaults, at about their speed (BENCHMARKS.md "Ingest").
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "--max-semi-space-size=4", "--expose-gc", "/app/dist/cli.js"]
 CMD ["serve", "--data-dir", "/data", "--listen", "0.0.0.0:8080"]

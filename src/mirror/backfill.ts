@@ -33,7 +33,7 @@ import type { SetKey } from '../entries/set.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import type { RekorV1Source } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
-import type { LeafBatch } from '../sources/types.ts';
+import { releaseLeaves, type LeafBatch } from '../sources/types.ts';
 import { frontierSize, type LogState, type VerifiedHead } from '../store/codec.ts';
 import { PackedPuts } from '../store/packed-puts.ts';
 import type { CommitBuilder } from '../store/commit-builder.ts';
@@ -222,7 +222,7 @@ export class Backfiller {
       // (ingest.ts ingestInto), and the rules' findings count only once the batch has committed.
       const builder = await store.builder(state, { ...arenas, tree: tree.seq, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
       const result = this.ingest(tree, candidate, leaves, now, builder);
-      leaves.release?.(); // as the catch-up does: the bodies are in the builder's arena
+      releaseLeaves(leaves); // as the catch-up does: the bodies are in the builder's arena
       if (!bytesEqual(result.frontier.serialize(), verified.serialize())) {
         throw new TlogwatchError(
           'VERIFY_ROOT_MISMATCH',

@@ -16,7 +16,7 @@ import { TILE_WIDTH } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Checkpoint } from '../note/checkpoint.ts';
 import type { SetKey } from '../entries/set.ts';
-import type { LeafBatch } from '../sources/types.ts';
+import { releaseLeaves, type LeafBatch } from '../sources/types.ts';
 import type { LogState, VerifiedHead } from '../store/codec.ts';
 import { PackedPuts } from '../store/packed-puts.ts';
 import type { Store } from '../store/store.ts';
@@ -119,7 +119,7 @@ export async function catchUp(
       const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
       const result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey });
       // Its bodies are in the builder's arena now: free the fetched bundles rather than leave them to a full collection.
-      batch.release?.();
+      releaseLeaves(batch);
       let checkpoint: VerifiedHead | undefined;
       if (result.frontier.size === cp.size) {
         const root = result.frontier.root();

@@ -17,7 +17,7 @@ import type { Entry } from '../entries/types.ts';
 import { verifySET, type SetKey } from '../entries/set.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
 import type { Metrics } from '../metrics.ts';
-import type { FetchedLeaf, LeafBatch } from '../sources/types.ts';
+import { leafCount, leafRun, type FetchedLeaf, type LeafBatch, type LeafRun } from '../sources/types.ts';
 import type { CommitBuilder } from '../store/commit-builder.ts';
 import type { CommitInput } from '../store/store.ts';
 import type { EntriesOutcome, MirrorHooks } from './types.ts';
@@ -111,7 +111,7 @@ export function ingestBatch(
   log: string,
   type: 'tiles' | 'rekor-v1',
   frontier: CompactRange,
-  batch: LeafBatch,
+  batch: LeafRun,
   observedAt: number,
   opts: {
     certificates?: ClaimsCache;
@@ -199,8 +199,10 @@ export function ingestInto(
   const kinds = new Map<string, number>();
   const outcomes: EntriesOutcome[] = [];
   const onNode: NodeVisitor = (level, index, hash) => builder.addNode(level, index, hash);
-  for (let i = 0; i < batch.leaves.length; i += INGEST_CHUNK) {
-    const chunk: LeafBatch = { leaves: batch.leaves.slice(i, i + INGEST_CHUNK), ...(batch.tileHashes ? { tileHashes: batch.tileHashes.slice(i, i + INGEST_CHUNK) } : {}) };
+  const n = leafCount(batch);
+  for (let i = 0; i < n; i += INGEST_CHUNK) {
+    // The chunk's leaves are made only now (leafRun), so they die with it, young.
+    const chunk = leafRun(batch, i, Math.min(n, i + INGEST_CHUNK));
     const part = ingestBatch(log, type, next, chunk, observedAt, { setKey: opts.setKey, onNode });
     next = part.frontier;
     countKinds(part.entries, kinds);

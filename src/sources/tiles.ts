@@ -15,7 +15,7 @@ import { freeBytes, utf8 } from '../util/bytes.ts';
 import { isExclusiveBody } from './transport.ts';
 import { MAX_SIGNATURES } from '../note/note.ts';
 import type { HttpClient } from './http.ts';
-import type { FetchedLeaf, LeafBatch } from './types.ts';
+import type { BundledLeaves, EntryBundle } from './types.ts';
 
 /**
  * signed-note: verifiers "MUST accept at least up to 16 signatures", and post-quantum ones are nearly
@@ -27,27 +27,44 @@ const MAX_BUNDLE_BYTES = 256 * (65_535 + 2);
 const TILE_BYTES = TILE_WIDTH * HASH_SIZE;
 const W = BigInt(TILE_WIDTH);
 
-/** Splits an entry bundle. Throws on framing errors (a truncated or garbled response: transient). */
-export function parseEntryBundle(data: Uint8Array): Uint8Array[] {
-  const out: Uint8Array[] = [];
+/**
+ * Where each entry of an entry bundle starts and ends (two offsets per entry), without splitting it.
+ * Throws on framing errors (a truncated or garbled response: transient).
+ */
+export function entryBundleBounds(data: Uint8Array): Uint32Array {
+  const bounds: number[] = [];
   let off = 0;
   while (off < data.length) {
     if (off + 2 > data.length) throw new Error(`entry bundle: truncated length prefix at byte ${off}`);
     const len = (data[off]! << 8) | data[off + 1]!;
     off += 2;
-    if (off + len > data.length) throw new Error(`entry bundle: entry ${out.length} needs ${len} bytes, ${data.length - off} left`);
-    out.push(data.subarray(off, off + len));
+    if (off + len > data.length) throw new Error(`entry bundle: entry ${bounds.length / 2} needs ${len} bytes, ${data.length - off} left`);
+    bounds.push(off, off + len);
     off += len;
-    if (out.length > TILE_WIDTH) throw new Error('entry bundle: more than 256 entries');
+    if (bounds.length > 2 * TILE_WIDTH) throw new Error('entry bundle: more than 256 entries');
   }
+  return Uint32Array.from(bounds);
+}
+
+/** Splits an entry bundle into its entries (views). Throws on framing errors, as entryBundleBounds. */
+export function parseEntryBundle(data: Uint8Array): Uint8Array[] {
+  const bounds = entryBundleBounds(data);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < bounds.length; i += 2) out.push(data.subarray(bounds[i], bounds[i + 1]));
   return out;
+}
+
+/** A hash tile's bytes, checked to be a whole number (1..256) of 32-byte hashes. */
+function checkHashTile(data: Uint8Array): Uint8Array {
+  if (data.length === 0 || data.length % HASH_SIZE !== 0 || data.length > TILE_BYTES) {
+    throw new Error(`tile: ${data.length} bytes is not a whole number (1..256) of 32-byte hashes`);
+  }
+  return data;
 }
 
 /** Splits a hash tile into its hashes. */
 export function parseHashTile(data: Uint8Array): Uint8Array[] {
-  if (data.length === 0 || data.length % HASH_SIZE !== 0 || data.length > TILE_BYTES) {
-    throw new Error(`tile: ${data.length} bytes is not a whole number (1..256) of 32-byte hashes`);
-  }
+  checkHashTile(data);
   const out: Uint8Array[] = [];
   for (let off = 0; off < data.length; off += HASH_SIZE) out.push(data.subarray(off, off + HASH_SIZE));
   return out;
@@ -104,21 +121,23 @@ export class TilesSource {
   }
 
   /**
-   * Fetches a resource that may be partial: `.p/<W>` first, then the full one (first W items),
-   * as tlog-tiles allows logs to delete partials once full.
+   * Fetches a resource that may be partial: `.p/<W>` first, then the full one (of which the first W items
+   * count), as tlog-tiles allows logs to delete partials once full. Returns it parsed, and how many of
+   * its items count: W, or fewer when the log served fewer (the caller's to judge).
    */
   private async fetchPartialOrFull<T>(
     pathFor: (width?: number) => string,
     width: number,
     endpoint: string,
     maxBytes: number,
-    parse: (b: Uint8Array) => T[],
-  ): Promise<T[]> {
+    parse: (b: Uint8Array) => T,
+    items: (t: T) => number,
+  ): Promise<{ value: T; count: number }> {
     const get = (path: string) =>
       this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...(this.signal ? { signal: this.signal } : {}), parse });
     if (width < TILE_WIDTH) {
       const partial = await get(pathFor(width));
-      if (partial !== undefined) return partial;
+      if (partial !== undefined) return { value: partial, count: items(partial) };
     }
     const full = await get(pathFor());
     if (full === undefined) {
@@ -127,7 +146,7 @@ export class TilesSource {
         data: { path: pathFor(width < TILE_WIDTH ? width : undefined) },
       });
     }
-    return full.slice(0, width);
+    return { value: full, count: Math.min(items(full), width) };
   }
 
   /**
@@ -135,19 +154,19 @@ export class TilesSource {
    * log's level-0 tile hashes for the same range. Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when a
    * well-formed bundle holds fewer entries than the checkpoint implies.
    */
-  async fetchLeaves(start: bigint, end: bigint, treeSize: bigint): Promise<LeafBatch> {
+  async fetchLeaves(start: bigint, end: bigint, treeSize: bigint): Promise<BundledLeaves> {
     if (start < 0n || end <= start || end > treeSize) throw new RangeError(`bad leaf range [${start}, ${end}) for size ${treeSize}`);
     const first = start / W;
     const last = (end - 1n) / W;
     const tiles: bigint[] = [];
     for (let n = first; n <= last; n++) tiles.push(n);
-    const parts = await mapBounded(tiles, this.concurrency, async (n) => {
+    const bundles = await mapBounded(tiles, this.concurrency, async (n): Promise<EntryBundle> => {
       const width = Number(treeSize - n * W < W ? treeSize - n * W : W);
-      const [bodies, hashes] = await Promise.all([
-        this.fetchPartialOrFull((w) => entriesPath(n, w), width, 'entries', MAX_BUNDLE_BYTES, parseEntryBundle),
-        this.fetchPartialOrFull((w) => tilePath(0, n, w), width, 'tile', TILE_BYTES, parseHashTile),
+      const [entries, tile] = await Promise.all([
+        this.fetchPartialOrFull((w) => entriesPath(n, w), width, 'entries', MAX_BUNDLE_BYTES, (data) => ({ data, bounds: entryBundleBounds(data) }), (b) => b.bounds.length / 2),
+        this.fetchPartialOrFull((w) => tilePath(0, n, w), width, 'tile', TILE_BYTES, checkHashTile, (t) => t.length / HASH_SIZE),
       ]);
-      for (const [what, got] of [['entry bundle', bodies.length], ['level-0 tile', hashes.length]] as const) {
+      for (const [what, got] of [['entry bundle', entries.count], ['level-0 tile', tile.count]] as const) {
         if (got !== width) {
           throw new TlogwatchError('VERIFY_MISSING_ENTRY', `${what} ${n} holds ${got} items but the verified checkpoint of size ${treeSize} implies ${width}`, {
             kind: 'misbehaviour',
@@ -155,25 +174,16 @@ export class TilesSource {
           });
         }
       }
-      return { n, bodies, hashes };
+      return { n, ...entries.value, hashes: tile.value, count: width };
     });
-    const leaves: FetchedLeaf[] = [];
-    const tileHashes: Uint8Array[] = [];
-    for (const { n, bodies, hashes } of parts) {
-      for (let i = 0; i < bodies.length; i++) {
-        const index = n * W + BigInt(i);
-        if (index < start || index >= end) continue;
-        leaves.push({ treeIndex: index, logIndex: index, body: bodies[i]! });
-        tileHashes.push(hashes[i]!);
-      }
-    }
     // An inflated bundle's memory is the batch's alone (transport.ts isExclusiveBody): freed on release().
-    const freeable = parts.flatMap(({ bodies }) => (bodies.length > 0 && isExclusiveBody(bodies[0]!) ? [bodies[0]!.buffer as ArrayBuffer] : []));
-    return { leaves, tileHashes, release: () => freeable.forEach(freeBytes) };
+    const freeable = bundles.flatMap(({ data }) => (isExclusiveBody(data) ? [data.buffer as ArrayBuffer] : []));
+    return { start, count: Number(end - start), bundles, release: () => freeable.forEach(freeBytes) };
   }
 
   /** Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. */
   async fetchTile(level: number, n: bigint, width: number): Promise<Uint8Array[]> {
-    return this.fetchPartialOrFull((w) => tilePath(level, n, w), width, 'tile', TILE_BYTES, parseHashTile);
+    const { value, count } = await this.fetchPartialOrFull((w) => tilePath(level, n, w), width, 'tile', TILE_BYTES, parseHashTile, (t) => t.length);
+    return value.slice(0, count);
   }
 }

@@ -9,7 +9,7 @@ import { CompactRange } from '../../../src/merkle/compact.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { INGEST_CHUNK, ingestBatch, ingestInto, storedEntries, type IngestedEntry } from '../../../src/mirror/ingest.ts';
 import type { EntriesOutcome } from '../../../src/mirror/types.ts';
-import type { FetchedLeaf, LeafBatch } from '../../../src/sources/types.ts';
+import type { FetchedLeaf, LeafRun } from '../../../src/sources/types.ts';
 import { Bucket } from '../../../src/store/keys.ts';
 import { Store } from '../../../src/store/store.ts';
 import type { BatchOp } from '../../../src/store/level.ts';
@@ -21,7 +21,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const NOW = 1_790_000_000;
 
 /** Leaves [from, from + n) of a Rekor v1 log of simulator bodies, with their leaf hashes as the "tile". */
-function batchOf(from: number, n: number): LeafBatch {
+function batchOf(from: number, n: number): LeafRun {
   const leaves: FetchedLeaf[] = [];
   for (let i = from; i < from + n; i++) leaves.push({ treeIndex: BigInt(i), logIndex: BigInt(i), body: bodyAt(i), integratedTime: 1_700_000_000 + i });
   return { leaves, tileHashes: leaves.map((l) => leafHash(l.body)) };

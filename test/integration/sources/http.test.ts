@@ -8,6 +8,9 @@ import { isExclusiveBody } from '../../../src/sources/transport.ts';
 import { freeBytes } from '../../../src/util/bytes.ts';
 import { entriesPath, tilePath } from '../../../src/merkle/tiles.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
+import { leafCount, leafRun } from '../../../src/sources/types.ts';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 type Handler = (req: IncomingMessage, res: ServerResponse, n: number) => void;
 let server: Server;
@@ -310,11 +313,17 @@ describe('TilesSource leaves', () => {
       const prefix = `/leaves-${gzip ? 'gz' : 'plain'}`;
       const entries = await serve(prefix, gzip);
       const batch = await new TilesSource({ url: `${base}${prefix}`, http: fast() }).fetchLeaves(10n, 256n, 256n);
-      expect(batch.leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.slice(10).map((e) => e.toString()));
-      batch.release!();
+      expect(leafCount(batch)).toBe(246);
+      // Read a run at a time, as the mirror reads them: indexes, bodies and the tile's hashes line up.
+      const run = leafRun(batch, 100, 246);
+      expect(run.leaves.map((l) => [l.treeIndex, l.logIndex])).toEqual(entries.slice(110).map((_, i) => [BigInt(110 + i), BigInt(110 + i)]));
+      expect(run.leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.slice(110).map((e) => e.toString()));
+      expect(run.tileHashes!.map((h) => hex(h))).toEqual(entries.slice(110).map((e) => hex(leafHash(e))));
+      expect(() => leafRun(batch, 0, 247)).toThrow(RangeError);
+      batch.release();
       // Inflated: the bundle was the batch's alone, so its memory is gone. Plain: the socket's buffers, kept.
-      expect(batch.leaves.every((l) => l.body.length === (gzip ? 0 : 600)), prefix).toBe(true);
-      expect(batch.tileHashes!.every((h) => h.length === 32)).toBe(true);
+      expect(run.leaves.every((l) => l.body.length === (gzip ? 0 : 600)), prefix).toBe(true);
+      expect(run.tileHashes!.every((h) => h.length === 32)).toBe(true);
     }
   });
 });

@@ -12,6 +12,9 @@ import { checkpointVerifierForTlog, parseTrustedRoot, setKeyForTlog, type TlogTr
 import { startSimulator, type Simulator, type SimulatorOptions } from '../sim/index.ts';
 import type { GcPacer } from '../../src/mirror/gc-pacer.ts';
 import { readJson } from './realdata.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { JobContext } from '../../src/jobs.ts';
+import { findingOps, type FindingsRepo } from '../../src/store/findings.ts';
 
 export interface Harness {
   sim: Simulator;
@@ -74,6 +77,18 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
     },
   };
 }
+
+/** The scheduled jobs' context over a harness's store, for its one log `sim` (no TUF fetch: the cache dir is never read). */
+export const jobContext = (h: Harness, findings: FindingsRepo): JobContext => ({
+  config: parseConfig('', 'x'),
+  store: h.store,
+  findings,
+  metrics: h.metrics,
+  logger: createLogger({ level: 'silent' }),
+  logNames: ['sim'],
+  write: findingOps,
+  tufCacheDir: '/nonexistent',
+});
 
 export function manifestOf(s: Simulator): any[] {
   return readFileSync(s.manifestPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l));

@@ -1,21 +1,16 @@
 /** Scheduled jobs: the re-verification sweep catches a store changed under the mirror; the daily digest. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/config/load.ts';
 import { checkRetiredShards, dailyDigest, retiredShards, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
-import { createLogger } from '../../../src/logger.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { entryKey, nodeKey } from '../../../src/store/keys.ts';
 import { Store } from '../../../src/store/store.ts';
-import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { harness, jobContext, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
 });
-
-/** The jobs' context over a harness's store, for its one log `sim` (no TUF fetch: the cache dir is never read). */
-const jobContext = (h: Harness, findings: FindingsRepo): JobContext => ({ config: parseConfig('', 'x'), store: h.store, findings, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: ['sim'], write: findingOps, tufCacheDir: '/nonexistent' });
 
 describe('jobs', () => {
   it('reverify passes on an intact mirror and raises store-integrity when a stored hash changes', async () => {

@@ -1,9 +1,14 @@
 /** Scheduled jobs: the re-verification sweep catches a store changed under the mirror; the daily digest. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkRetiredShards, dailyDigest, retiredShards, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { Backfiller } from '../../../src/mirror/backfill.ts';
+import { findingId } from '../../../src/monitor/finding.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { entryKey, nodeKey } from '../../../src/store/keys.ts';
 import { Store } from '../../../src/store/store.ts';
+import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
+import { toHex } from '../../../src/util/bytes.ts';
 import { harness, jobContext, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
@@ -11,6 +16,50 @@ afterEach(async () => {
   await h?.cleanup();
   h = undefined;
 });
+
+/** A backfiller for the harness's log, built as `tlogwatch backfill` builds one (without rules: no rule findings to tell apart). */
+const backfiller = (h: Harness) =>
+  new Backfiller(h.follower.cfg, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog) });
+
+/** Unix seconds the jobs run at in the backfill tests, so a finding's id (rule, log, episode) is known in advance. */
+const NOW = 1_795_000_000;
+const ZERO = '0'.repeat(64);
+
+/** What every store-integrity finding of episode `episode` raised at NOW for the log `sim` has. */
+const storeIntegrity = (episode: string) => ({ id: findingId('store-integrity', 'sim', episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', log: 'sim', firstSeen: NOW, status: 'open' });
+
+/**
+ * Zeroes the stored leaf hash of `leaf` (tree 0; entry `index`) and runs reverify: exactly one
+ * store-integrity finding, with the body's problem and the root's.
+ */
+async function expectChangedLeafFound(h: Harness, ctx: JobContext, findings: FindingsRepo, index: number, leaf: bigint) {
+  const state = (await h.store.getLogState('sim'))!;
+  const entry = (await h.store.getEntry('sim', index))!;
+  await h.store.db.put(nodeKey(await h.store.logId('sim'), 0, 0, leaf), new Uint8Array(32));
+  await reverify(ctx);
+  const { findings: found } = await findings.list({ limit: 10 });
+  expect(found).toHaveLength(1);
+  expect(found[0]).toMatchObject({
+    ...storeIntegrity(`${NOW}`),
+    evidence: {
+      problems: [
+        `entry ${index}: body hashes to ${entry.record.entry.leafHash}, the verified tree has ${ZERO}`,
+        expect.stringMatching(new RegExp(`^stored tree gives root [0-9a-f]{64} for size ${state.verified!.size}, the verified checkpoint says ${toHex(state.verified!.rootHash)}$`)),
+      ],
+    },
+  });
+  return found[0]!;
+}
+
+/** A Rekor v1 mirror of three 200-entry trees, started at 50 in the first, followed into the third. */
+async function threeTreesFrom50(seed: string): Promise<Harness> {
+  const m = await harness({ api: 'v1', entries: 600, seed, shards: 3 }, { batchSize: 100, start: 50n });
+  await roundsUntil(m, async () => {
+    const s = await m.store.getLogState('sim');
+    return s?.shard?.seq === 2 && s.verified?.size === 200n;
+  });
+  return m;
+}
 
 describe('jobs', () => {
   it('reverify passes on an intact mirror and raises store-integrity when a stored hash changes', async () => {
@@ -45,6 +94,54 @@ describe('jobs', () => {
     const r = await reverifyLog(ctx, 'sim');
     expect(r.checked).toBe(100);
     expect(r.problems).toEqual([expect.stringMatching(/^stored tree gives root [0-9a-f]{64} for size 200, the verified checkpoint says/)]);
+  });
+
+  describe.each([
+    // Down to leaf 0: the root of 200 is rebuilt from stored leaf hashes alone, the start's frontier nodes
+    // (64, 32 and 4 leaves) no longer read.
+    [0, 5],
+    // Down to 50: the rows over leaves 64..127 are complete again, so their leaf hashes replace the start's
+    // nodes over 64..95 and 96..99; the start's node over 0..63 is still what the root is rebuilt from.
+    [50, 70],
+  ] as const)('reverify after backfilling a tiles mirror started at 100 down to %s', (to, corrupt) => {
+    it(`raises nothing on the backfilled store; a changed leaf hash at ${corrupt}, below the old start, raises store-integrity`, async () => {
+      h = await harness({ api: 'tiles', entries: 200, seed: `jobs-backfill-${to}` }, { start: 100n });
+      await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
+      const findings = new FindingsRepo(h.store);
+      const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
+      // The job runs while the mirror follows, before anyone backfills: its window cursor is then at 100.
+      expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 100, problems: [] });
+      expect(await backfiller(h).run({ to: BigInt(to) })).toMatchObject({ status: 'complete', before: 100n, after: BigInt(to) });
+      // The window carries on from its cursor, so this run re-hashes [100, 200) only: the root rebuilt from
+      // the stored tree is all that covers the backfilled range here, and a legitimate backfill passes it.
+      await reverify(ctx);
+      expect((await findings.list({ limit: 10 })).findings).toEqual([]);
+      // The next window starts at the new start: every backfilled body re-hashes to its stored leaf hash.
+      expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 200 - to, problems: [] });
+
+      // A leaf hash the backfill wrote, below where the mirror started. Its row of 64 is complete in the
+      // store, so the root check hashes it (rather than the start's frontier node over it) and sees it too:
+      // the finding has both problems, the body's and the root's.
+      const f = await expectChangedLeafFound(h, ctx, findings, corrupt, BigInt(corrupt));
+      expect(f.message).toMatch(new RegExp(`^the stored mirror of sim no longer matches what was verified: entry ${corrupt}: body hashes to [0-9a-f]{64}, the verified tree has 0{64}; stored tree gives root `));
+    });
+  });
+
+  it('reverify after backfilling a Rekor v1 mirror started late in the active tree: clean, then a changed leaf hash is found', async () => {
+    // Three trees of 200: [0, 200) and [200, 400) retired before the mirror started at 480 in [400, 600),
+    // its tree 0 (store keys are per tree, leaf indexes local to it: virtual 410 is leaf 10).
+    h = await harness({ api: 'v1', entries: 600, seed: 'jobs-backfill-v1', shards: 3 }, { start: 480n, batchSize: 100 });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
+    const findings = new FindingsRepo(h.store);
+    const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
+    expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 120, problems: [] });
+    // Batches of 30 down to the tree's first leaf: [450, 480), [420, 450), [400, 420).
+    expect(await backfiller(h).run({ batchSize: 30 })).toMatchObject({ status: 'complete', before: 480n, after: 400n, treeStart: 400n });
+    await reverify(ctx); // window [480, 600), and the tree's root from the stored nodes
+    expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 200, problems: [] }); // window [400, 600)
+    expect((await findings.list({ limit: 10 })).findings).toEqual([]);
+
+    await expectChangedLeafFound(h, ctx, findings, 410, 10n);
   });
 
   it('reverify raises nothing when the store closes under it (a reopen after a write fault), and re-verifies clean once opened again', async () => {
@@ -95,17 +192,39 @@ describe('jobs', () => {
 
   it('retired shards: the first tree of a mirror started late is rebuilt from the frontier stored at its start', async () => {
     // start 50 in the first of three 200-entry trees: its leaves 0..49 are held only as frontier nodes (32, 16, 2).
-    h = await harness({ api: 'v1', entries: 600, seed: 'shards-late', shards: 3 }, { batchSize: 100, start: 50n });
-    await roundsUntil(h, async () => {
-      const s = await h!.store.getLogState('sim');
-      return s?.shard?.seq === 2 && s.verified?.size === 200n;
-    });
+    h = await threeTreesFrom50('shards-late');
     const findings = new FindingsRepo(h.store);
     const ctx = jobContext(h, findings);
     expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
     const id = await h.store.logId('sim');
     await h.store.db.put(nodeKey(id, 0, 5, 0n), new Uint8Array(32));
     expect(await checkRetiredShards(ctx, 'sim')).toEqual(['retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)']);
+  });
+
+  it('retired shards: the first tree, backfilled after it retired, rebuilds its root; a changed leaf hash below the old start is reported', async () => {
+    // As above, start 50 in the first of three trees; it retires, then the backfill fills [0, 50).
+    h = await threeTreesFrom50('shards-backfill');
+    const findings = new FindingsRepo(h.store);
+    const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
+    // Batches of 20: [30, 50), [10, 30), [0, 10); the tree is then rebuilt from its stored leaf hashes.
+    expect(await backfiller(h).run({ batchSize: 20 })).toMatchObject({ status: 'complete', before: 50n, after: 0n, treeStart: 0n, entries: 50n });
+    expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
+    await retiredShards(ctx);
+    await reverify(ctx); // the active tree, untouched by the backfill
+    expect((await findings.list({ limit: 10 })).findings).toEqual([]);
+
+    // Leaf 10 of tree 0: no job re-hashes a retired tree's bodies, so only its root check can see this.
+    const id = await h.store.logId('sim');
+    await h.store.db.put(nodeKey(id, 0, 0, 10n), new Uint8Array(32));
+    await retiredShards(ctx);
+    const { findings: found } = await findings.list({ limit: 10 });
+    expect(found).toHaveLength(1);
+    const problem = 'retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)';
+    expect(found[0]).toMatchObject({
+      ...storeIntegrity(`retired:${NOW}`),
+      message: `retired shards of sim are incomplete: ${problem}`,
+      evidence: { problems: [problem] },
+    });
   });
 
   it('the daily digest summarises the last day once per day', async () => {

@@ -18,12 +18,14 @@ import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { leafHash } from './merkle/rfc6962.ts';
 import { treeRootAsync } from './merkle/prove.ts';
+import { CompactRange } from './merkle/compact.ts';
 import type { Metrics } from './metrics.ts';
 import { findingId, type Finding } from './monitor/finding.ts';
 import type { FindingWriter } from './monitor/hooks.ts';
 import { localStartIndex, type VerifiedHead } from './store/codec.ts';
 import type { FindingsRepo } from './store/findings.ts';
 import type { Store } from './store/store.ts';
+import { frontierNodes } from './store/tree-hashes.ts';
 import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
 import { bytesEqual, toHex } from './util/bytes.ts';
 
@@ -100,14 +102,27 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
     checked++;
   }
   // The root is rebuilt from the stored hashes, always: a later Rekor v1 tree's from its first leaf; the
-  // first tree's from where the mirror started or backfill reached, left of which the store keeps that
-  // start's verified frontier nodes (store/tree-hashes.ts preStartNodes at the start, backfill.ts's
-  // candidate frontier after a backfill), so a mirror started at `latest` is checked too.
+  // first tree's from where the mirror started or backfill reached, left of which the store keeps the
+  // verified frontier nodes of each start (store/tree-hashes.ts preStartNodes at the start, backfill.ts's
+  // candidate frontier after a backfill; readNode takes the widest it holds), so a mirror started at
+  // `latest` is checked too.
   const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
     problems.push(`cannot recompute the verified root: ${describeError(e)}`);
     return undefined;
   });
   if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
+  // The verified frontier at the current start, node by node as the store reads it. The root above can
+  // resolve through an earlier start's nodes (a partial backfill leaves those in place), while proofs
+  // across the start rest on these: a changed one must not go unseen. Only while the start is in the
+  // current tree (later trees start at leaf 0; retired ones are checkRetiredShards').
+  if (state.startFrontier && (state.shard?.seq ?? 0) === 0) {
+    const nodes = frontierNodes(CompactRange.deserialize(state.startFrontier));
+    const got = await read(nodes).catch(() => undefined);
+    nodes.forEach((n, k) => {
+      const have = got?.[k];
+      if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
+    });
+  }
   return { checked, problems, next: to >= end ? first : to };
 }
 

@@ -93,7 +93,24 @@ describe('jobs', () => {
     await h.store.db.put(nodeKey(id, 0, 6, 0n), new Uint8Array(32));
     const r = await reverifyLog(ctx, 'sim');
     expect(r.checked).toBe(100);
-    expect(r.problems).toEqual([expect.stringMatching(/^stored tree gives root [0-9a-f]{64} for size 200, the verified checkpoint says/)]);
+    // Both checks see it: the root rebuilt through it, and the start's frontier it is part of.
+    expect(r.problems).toEqual([
+      expect.stringMatching(/^stored tree gives root [0-9a-f]{64} for size 200, the verified checkpoint says/),
+      expect.stringMatching(new RegExp(`^stored tree gives ${ZERO} for node \\(6, 0\\) of the start's verified frontier, which says [0-9a-f]{64}$`)),
+    ]);
+  });
+
+  it("reverify checks the start's verified frontier after a partial backfill, which the root does not read", async () => {
+    // Backfilled from 100 to 50: the new start's nodes (32, 16 and 2 leaves) are stored, but the root of 200
+    // still resolves through the first start's node over 0..63. Proofs from 50 on rest on the new ones.
+    h = await harness({ api: 'tiles', entries: 200, seed: 'jobs-partial' }, { start: 100n });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
+    const ctx = jobContext(h, new FindingsRepo(h.store));
+    expect(await backfiller(h).run({ to: 50n })).toMatchObject({ status: 'complete', after: 50n });
+    expect((await reverifyLog(ctx, 'sim')).problems).toEqual([]);
+    const want = toHex((await h.store.getLogState('sim'))!.startFrontier!.subarray(8, 40));
+    await h.store.db.put(nodeKey(await h.store.logId('sim'), 0, 5, 0n), new Uint8Array(32));
+    expect((await reverifyLog(ctx, 'sim')).problems).toEqual([`stored tree gives ${ZERO} for node (5, 0) of the start's verified frontier, which says ${want}`]);
   });
 
   describe.each([

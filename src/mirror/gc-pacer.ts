@@ -10,7 +10,7 @@
  * `stepBytes` of growth of the two together bounds that. Each collection stops the main thread for
  * 20–30 ms, marking what is live (~30 MB), so the fewer a catch-up needs, the faster it runs.
  *
- * What grows: the catch-up frees its inflated entry bundles itself (LeafBatch.release), writes node hashes
+ * What grows: the catch-up frees its inflated entry bundles itself (BundledLeaves.release), writes node hashes
  * and entry values without holding them as objects (CommitBuilder.addNode, reused native batches), so
  * what is left is the promoted part of decoding (~1 KB per entry). The step (2026-11-28, 1M entries, the
  * image's runtime, `watched`): counting external memory alone at 12 MB, the old generation grew to 50–68 MB

@@ -37,7 +37,7 @@ export interface MirrorHooks {
   /**
    * Findings for newly decoded entries, called a chunk at a time before the batch's root is checked. An
    * entry's `body` (and its leaf's) is valid only during the call: the batch's memory is freed once it is
-   * ingested (LeafBatch.release), so copy what has to outlive it.
+   * ingested (BundledLeaves.release), so copy what has to outlive it.
    */
   onEntries?: (log: string, entries: readonly IngestedEntry[], now: number) => EntriesOutcome;
   /** A `log-integrity` finding for misbehaviour, with the evidence. */

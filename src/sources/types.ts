@@ -6,6 +6,11 @@
  * the leaves it is given, and cross-checks level-0 tiles where the log serves them.
  */
 
+import { HASH_SIZE } from '../merkle/rfc6962.ts';
+import { TILE_WIDTH } from '../merkle/tiles.ts';
+
+const W = BigInt(TILE_WIDTH);
+
 /** One leaf as the log served it. */
 export interface FetchedLeaf {
   /** Index in the Merkle tree that holds it (shard-local for Rekor v1). */
@@ -21,10 +26,6 @@ export interface FetchedLeaf {
   /** Rekor v1 only: the raw LogEntry fields the Rekor-compatible API serves unchanged. */
   v1?: { logID: string; signedEntryTimestamp?: string };
 }
-
-import { TILE_WIDTH } from '../merkle/tiles.ts';
-
-const W = BigInt(TILE_WIDTH);
 
 /** A contiguous run of leaves plus, for tiles, the log's own level-0 hashes for them (to cross-check). */
 export interface LeafRun {
@@ -81,7 +82,7 @@ export function leafRun(batch: LeafBatch, i: number, j: number): LeafRun {
     const b = batch.bundles[Number(index / W - batch.bundles[0]!.n)]!;
     const p = Number(index % W);
     leaves.push({ treeIndex: index, logIndex: index, body: b.data.subarray(b.bounds[2 * p], b.bounds[2 * p + 1]) });
-    tileHashes.push(b.hashes.subarray(32 * p, 32 * p + 32));
+    tileHashes.push(b.hashes.subarray(HASH_SIZE * p, HASH_SIZE * (p + 1)));
   }
   return { leaves, tileHashes };
 }

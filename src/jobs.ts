@@ -17,15 +17,12 @@ import type { Config } from './config/schema.ts';
 import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { leafHash } from './merkle/rfc6962.ts';
-import { treeRootAsync } from './merkle/prove.ts';
-import { CompactRange } from './merkle/compact.ts';
 import type { Metrics } from './metrics.ts';
 import { findingId, type Finding } from './monitor/finding.ts';
 import type { FindingWriter } from './monitor/hooks.ts';
-import { localStartIndex, type VerifiedHead } from './store/codec.ts';
 import type { FindingsRepo } from './store/findings.ts';
 import type { Store } from './store/store.ts';
-import { frontierNodes } from './store/tree-hashes.ts';
+import { checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
 import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
 import { bytesEqual, toHex } from './util/bytes.ts';
 
@@ -101,28 +98,8 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
     if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
     checked++;
   }
-  // The root is rebuilt from the stored hashes, always: a later Rekor v1 tree's from its first leaf; the
-  // first tree's from where the mirror started or backfill reached, left of which the store keeps the
-  // verified frontier nodes of each start (store/tree-hashes.ts preStartNodes at the start, backfill.ts's
-  // candidate frontier after a backfill; readNode takes the widest it holds), so a mirror started at
-  // `latest` is checked too.
-  const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
-    problems.push(`cannot recompute the verified root: ${describeError(e)}`);
-    return undefined;
-  });
-  if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
-  // The verified frontier at the current start, node by node as the store reads it. The root above can
-  // resolve through an earlier start's nodes (a partial backfill leaves those in place), while proofs
-  // across the start rest on these: a changed one must not go unseen. Only while the start is in the
-  // current tree (later trees start at leaf 0; retired ones are checkRetiredShards').
-  if (state.startFrontier && (state.shard?.seq ?? 0) === 0) {
-    const nodes = frontierNodes(CompactRange.deserialize(state.startFrontier));
-    const got = await read(nodes).catch(() => undefined);
-    nodes.forEach((n, k) => {
-      const have = got?.[k];
-      if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
-    });
-  }
+  // The root rebuilt from the stored hashes, always, and the start's verified frontier node by node.
+  problems.push(...(await checkVerifiedRoot(store, log, state)));
   return { checked, problems, next: to >= end ? first : to };
 }
 
@@ -160,44 +137,10 @@ export async function reverify(ctx: JobContext): Promise<void> {
   }
 }
 
-/**
- * Retired Rekor v1 shards must stay complete: every entry of each finished tree is stored, and the tree
- * rebuilt from the stored hashes has the root of the tree's final verified checkpoint.
- */
-export async function checkRetiredShards(ctx: JobContext, log: string): Promise<string[]> {
-  const { store } = ctx;
-  const state = await store.getLogState(log);
-  if (!state?.shard || state.shard.seq === 0) return [];
-  const problems: string[] = [];
-  const finals: Array<VerifiedHead | undefined> = [];
-  for (let seq = 0; seq < state.shard.seq; seq++) finals.push((await store.listCheckpoints(log, { limit: 1, tree: seq })).checkpoints[0]);
-  // Trees are contiguous in virtual indexes, and the mirror's first tree need not be the log's first:
-  // count back from the current tree's offset.
-  let offset = state.shard.offset - finals.reduce((sum, f) => sum + (f?.size ?? 0n), 0n);
-  for (let seq = 0; seq < state.shard.seq; seq++) {
-    const final = finals[seq];
-    if (!final) {
-      problems.push(`retired tree ${seq} has no verified final checkpoint`);
-      continue;
-    }
-    const first = offset < state.startIndex ? state.startIndex : offset;
-    let missing = 0;
-    for (let i = first; i < offset + final.size; i++) if (!(await store.getEntry(log, Number(i)))) missing++;
-    if (missing) problems.push(`retired tree ${seq}: ${missing} of its ${final.size} entries are missing`);
-    // Tree 0 from the mirror's start on, as in reverifyWindow; later trees are held from their first leaf.
-    if (seq > 0 || localStartIndex(state) !== undefined) {
-      const root = await treeRootAsync(final.size, store.hashReader(log, seq)).catch(() => undefined);
-      if (!root || !bytesEqual(root, final.rootHash)) problems.push(`retired tree ${seq}: stored hashes do not rebuild the root of its final checkpoint (size ${final.size})`);
-    }
-    offset += final.size;
-  }
-  return problems;
-}
-
 export async function retiredShards(ctx: JobContext): Promise<void> {
   const now = Math.floor((ctx.now ?? Date.now)() / 1000);
   for (const log of ctx.logNames) {
-    const problems = await whileSteady(ctx.store, () => checkRetiredShards(ctx, log));
+    const problems = await whileSteady(ctx.store, () => checkRetiredShards(ctx.store, log));
     if (!problems) {
       ctx.logger.info({ job: 'retiredShards', log }, 'retired shards check skipped: the store could not be written or was reopened during it');
       continue;

@@ -1,9 +1,10 @@
 /** Scheduled jobs: the re-verification sweep catches a store changed under the mirror; the daily digest. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { checkRetiredShards, dailyDigest, retiredShards, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
+import { dailyDigest, retiredShards, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { Backfiller } from '../../../src/mirror/backfill.ts';
 import { findingId } from '../../../src/monitor/finding.ts';
+import { checkRetiredShards } from '../../../src/store/check-tree.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { entryKey, nodeKey } from '../../../src/store/keys.ts';
 import { Store } from '../../../src/store/store.ts';
@@ -199,7 +200,7 @@ describe('jobs', () => {
     });
     const findings = new FindingsRepo(h.store);
     const ctx = jobContext(h, findings);
-    expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
+    expect(await checkRetiredShards(ctx.store, 'sim')).toEqual([]);
     const id = await h.store.logId('sim');
     await h.store.entryDb.del(entryKey(id, 250));
     await retiredShards(ctx);
@@ -212,10 +213,10 @@ describe('jobs', () => {
     h = await threeTreesFrom50('shards-late');
     const findings = new FindingsRepo(h.store);
     const ctx = jobContext(h, findings);
-    expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
+    expect(await checkRetiredShards(ctx.store, 'sim')).toEqual([]);
     const id = await h.store.logId('sim');
     await h.store.db.put(nodeKey(id, 0, 5, 0n), new Uint8Array(32));
-    expect(await checkRetiredShards(ctx, 'sim')).toEqual(['retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)']);
+    expect(await checkRetiredShards(ctx.store, 'sim')).toEqual(['retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)']);
   });
 
   it('retired shards: the first tree, backfilled after it retired, rebuilds its root; a changed leaf hash below the old start is reported', async () => {
@@ -225,7 +226,7 @@ describe('jobs', () => {
     const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
     // Batches of 20: [30, 50), [10, 30), [0, 10); the tree is then rebuilt from its stored leaf hashes.
     expect(await backfiller(h).run({ batchSize: 20 })).toMatchObject({ status: 'complete', before: 50n, after: 0n, treeStart: 0n, entries: 50n });
-    expect(await checkRetiredShards(ctx, 'sim')).toEqual([]);
+    expect(await checkRetiredShards(ctx.store, 'sim')).toEqual([]);
     await retiredShards(ctx);
     await reverify(ctx); // the active tree, untouched by the backfill
     expect((await findings.list({ limit: 10 })).findings).toEqual([]);

@@ -1,0 +1,274 @@
+/**
+ * The stored Merkle tree, checked against the bodies it was built from and against the checkpoints the
+ * mirror verified. Proofs the API serves are read from these hashes (tree-hashes.ts), so a hash changed
+ * on disk would be served as the log's word; these checks are how the mirror notices instead.
+ *
+ * - `checkVerifiedRoot`: the latest verified checkpoint's root rebuilds from the stored tree, and the
+ *   current start's verified frontier reads back node by node (the reverify job, each run).
+ * - `checkRetiredShards`: each retired Rekor v1 tree is complete and rebuilds its final root (the
+ *   retiredShards job).
+ * - `checkTreeHashes`: every stored hash of every tree, one pass in key order (`tlogwatch check`):
+ *   - each leaf hash (row 0) is the RFC 9162 §2.1.1 leaf hash of the body stored at that index, one per
+ *     held entry, and left of the mirror's start only the start's frontier node;
+ *   - each tile-row node (rows 8, 16, …; C2SP tlog-tiles) whose 256 children are stored is their MTH,
+ *     and a complete run of 256 has its parent stored;
+ *   - each node stored at its own level (a start's frontier node) whose row below is complete is that
+ *     run's MTH. What no stored child covers (the frontier left of the start) the root check covers.
+ */
+import { describeError, TlogwatchError } from '../errors.ts';
+import { CompactRange } from '../merkle/compact.ts';
+import { treeRootAsync } from '../merkle/prove.ts';
+import { leafHash } from '../merkle/rfc6962.ts';
+import { frontierNodeIds, hashRun } from '../merkle/tiles.ts';
+import { bytesEqual, toHex } from '../util/bytes.ts';
+import { fetchedSize, localStartIndex, type LogState, type VerifiedHead } from './codec.ts';
+import { entryValueBody } from './entry-value.ts';
+import { nodeKey, prefixEnd, readU64 } from './keys.ts';
+import type { Store } from './store.ts';
+import { frontierNodes } from './tree-hashes.ts';
+
+/** Where a nodeKey's fields are (keys.ts: bucket, log id, tree, level, index). */
+const LEVEL_AT = 5;
+const INDEX_AT = 6;
+const ROW = 256;
+
+/**
+ * The latest verified checkpoint's root, rebuilt from the stored tree: a later Rekor v1 tree's from its
+ * first leaf; the first tree's from where the mirror started or backfill reached, left of which the store
+ * keeps the verified frontier nodes of each start (tree-hashes.ts preStartNodes at the start, backfill's
+ * candidate frontier after a backfill; readNode takes the widest it holds), so a mirror started at
+ * `latest` is checked too. Then the current start's verified frontier, node by node as the store reads
+ * it: the root can resolve through an earlier start's nodes (a partial backfill leaves those in place),
+ * while proofs across the start rest on these, so a changed one must not go unseen. Only while the start
+ * is in the current tree (later trees start at leaf 0; retired ones are checkRetiredShards').
+ */
+export async function checkVerifiedRoot(store: Store, log: string, state: LogState): Promise<string[]> {
+  if (!state.verified) return [];
+  const problems: string[] = [];
+  const read = store.hashReader(log, state.shard?.seq ?? 0);
+  const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
+    problems.push(`cannot recompute the verified root: ${describeError(e)}`);
+    return undefined;
+  });
+  if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
+  if (state.startFrontier && (state.shard?.seq ?? 0) === 0) {
+    const nodes = frontierNodes(CompactRange.deserialize(state.startFrontier));
+    const got = await read(nodes).catch(() => undefined);
+    nodes.forEach((n, k) => {
+      const have = got?.[k];
+      if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
+    });
+  }
+  return problems;
+}
+
+/** One tree of a log as the store holds it: leaves [first, end) of it (tree-local), at virtual `offset`. */
+export interface HeldTree {
+  seq: number;
+  offset: bigint;
+  first: bigint;
+  end: bigint;
+  /** A retired tree's final verified checkpoint (undefined for the current tree, or when none is stored). */
+  final?: VerifiedHead;
+  retired: boolean;
+}
+
+/**
+ * The trees a log's entries span: retired Rekor v1 trees first (their sizes from their final verified
+ * checkpoints), then the current one. Trees are contiguous in virtual indexes, and the mirror's first tree
+ * need not be the log's first: retired offsets count back from the current tree's.
+ */
+export async function heldTrees(store: Store, state: LogState): Promise<HeldTree[]> {
+  const seq = state.shard?.seq ?? 0;
+  const finals: Array<VerifiedHead | undefined> = [];
+  for (let t = 0; t < seq; t++) finals.push((await store.listCheckpoints(state.name, { limit: 1, tree: t })).checkpoints[0]);
+  const currentOffset = state.shard?.offset ?? 0n;
+  let offset = currentOffset - finals.reduce((sum, f) => sum + (f?.size ?? 0n), 0n);
+  const local = (o: bigint) => (state.startIndex > o ? state.startIndex - o : 0n);
+  const trees: HeldTree[] = finals.map((final, t) => {
+    const tree: HeldTree = { seq: t, offset, first: local(offset), end: final?.size ?? 0n, retired: true, ...(final ? { final } : {}) };
+    offset += final?.size ?? 0n;
+    return tree;
+  });
+  trees.push({ seq, offset: currentOffset, first: local(currentOffset), end: fetchedSize(state) - currentOffset, retired: false });
+  return trees;
+}
+
+/**
+ * Retired Rekor v1 shards must stay complete: every entry of each finished tree is stored, and the tree
+ * rebuilt from the stored hashes has the root of the tree's final verified checkpoint.
+ */
+export async function checkRetiredShards(store: Store, log: string): Promise<string[]> {
+  const state = await store.getLogState(log);
+  if (!state?.shard || state.shard.seq === 0) return [];
+  const problems: string[] = [];
+  for (const tree of (await heldTrees(store, state)).filter((t) => t.retired)) {
+    if (!tree.final) {
+      problems.push(`retired tree ${tree.seq} has no verified final checkpoint`);
+      continue;
+    }
+    let missing = 0;
+    for (let i = tree.offset + tree.first; i < tree.offset + tree.final.size; i++) if (!(await store.getEntry(log, Number(i)))) missing++;
+    if (missing) problems.push(`retired tree ${tree.seq}: ${missing} of its ${tree.final.size} entries are missing`);
+    // Tree 0 from the mirror's start on, as in checkVerifiedRoot; later trees are held from their first leaf.
+    if (tree.seq > 0 || localStartIndex(state) !== undefined) {
+      const root = await treeRootAsync(tree.final.size, store.hashReader(log, tree.seq)).catch(() => undefined);
+      if (!root || !bytesEqual(root, tree.final.rootHash)) problems.push(`retired tree ${tree.seq}: stored hashes do not rebuild the root of its final checkpoint (size ${tree.final.size})`);
+    }
+  }
+  return problems;
+}
+
+export interface TreeHashesCheck {
+  /** Leaf hashes compared with the hash of their stored body. */
+  leaves: number;
+  /** Nodes compared with the MTH of their stored children (tile-row parents and frontier nodes). */
+  nodes: number;
+  /** Nodes no stored child covers (a start's frontier, left of it): the root check is what covers them. */
+  uncovered: number;
+}
+
+/** Runs of consecutive hashes in one row, grouped by the 256 a tile-row parent covers. */
+class RowRuns {
+  private group = -1n;
+  private run: Uint8Array[] | undefined;
+
+  /** Adds row hash `index`; returns [group, MTH] when it completes a run of 256 from a group's start. */
+  add(index: bigint, hash: Uint8Array): [bigint, Uint8Array] | undefined {
+    const g = index / BigInt(ROW);
+    if (g !== this.group) {
+      this.group = g;
+      this.run = [];
+    }
+    if (!this.run || BigInt(this.run.length) !== index % BigInt(ROW)) {
+      this.run = undefined; // a gap: this group has no complete run
+      return undefined;
+    }
+    this.run.push(hash);
+    if (this.run.length < ROW) return undefined;
+    const done: [bigint, Uint8Array] = [g, hashRun(this.run)];
+    this.run = undefined;
+    return done;
+  }
+}
+
+/**
+ * Every stored hash of every tree of `log`, in one pass over the node keys in key order (row 0, the levels
+ * between, row 8, …), reading bodies a chunk at a time. O(1) memory in the log's size; `problem` is called
+ * for each finding (the caller caps them).
+ */
+export async function checkTreeHashes(store: Store, log: string, state: LogState, problem: (p: string) => void): Promise<TreeHashesCheck> {
+  const id = await store.logId(log);
+  if (id === undefined) throw new TlogwatchError('API_NOT_FOUND', `no log named ${log}`);
+  const out: TreeHashesCheck = { leaves: 0, nodes: 0, uncovered: 0 };
+  for (const tree of await heldTrees(store, state)) {
+    const at = (i: bigint) => tree.offset + i; // the entry index of leaf i
+    const where = tree.retired || tree.seq > 0 ? `tree ${tree.seq}: ` : '';
+    // Left of the start the only leaf hash that may be stored is the start frontier's (when `first` is odd).
+    const preStart = new Set(frontierNodeIds(tree.first).map((n) => `${n.level}/${n.index}`));
+    const prefix = nodeKey(id, tree.seq, 0, 0n).subarray(0, LEVEL_AT);
+    let level = -1;
+    let runs = new RowRuns();
+    let nextLeaf = tree.first;
+    /** Leaves of the current chunk to compare with their bodies. */
+    let pending: Array<{ leaf: bigint; hash: Uint8Array }> = [];
+
+    const compareLeaves = async () => {
+      if (pending.length === 0) return;
+      const values = await store.getEntryValues(pending.map((p) => ({ log, index: Number(at(p.leaf)) })));
+      pending.forEach((p, k) => {
+        const v = values[k];
+        if (!v) return problem(`${where}leaf hash stored for entry ${at(p.leaf)}, which is not`);
+        let body;
+        try {
+          body = entryValueBody(v);
+        } catch (e) {
+          return problem(`entry ${at(p.leaf)}: ${describeError(e)}`);
+        }
+        const lh = leafHash(body);
+        if (!bytesEqual(lh, p.hash)) problem(`entry ${at(p.leaf)}: body hashes to ${toHex(lh)}, the stored tree has ${toHex(p.hash)}`);
+        out.leaves++;
+      });
+      pending = [];
+    };
+    // Row nodes above row 0, and how many of them checkParent found: the rest have no complete run under
+    // them (a start's frontier node, or one an earlier start stored), which the root check covers.
+    let rowNodes = 0;
+    let parentsFound = 0;
+    const endLevel = async () => {
+      if (level === 0) {
+        await compareLeaves();
+        if (nextLeaf < tree.end) problem(`${where}no leaf hash for entries ${at(nextLeaf)}..${at(tree.end - 1n)}`);
+      }
+    };
+    /** A complete run of 256 at row `row`: its parent must be stored, and be the run's MTH. */
+    const checkParent = async (row: number, group: bigint, mth: Uint8Array) => {
+      const parent = await store.db.get(nodeKey(id, tree.seq, row + 8, group));
+      out.nodes++;
+      if (parent) parentsFound++;
+      if (!parent) problem(`${where}node (${row + 8}, ${group}) is missing, though the ${ROW} hashes under it are stored`);
+      else if (!bytesEqual(parent, mth)) problem(`${where}node (${row + 8}, ${group}) is ${toHex(parent)}, the ${ROW} hashes under it give ${toHex(mth)}`);
+    };
+    /** A node stored at its own level: compared with its row below when that run is complete. */
+    const checkOwnLevel = async (l: number, index: bigint, hash: Uint8Array) => {
+      const r = l % 8;
+      const from = index << BigInt(r);
+      const below: Uint8Array[] = [];
+      for await (const v of store.db.values({ gte: nodeKey(id, tree.seq, l - r, from), lt: nodeKey(id, tree.seq, l - r, from + (1n << BigInt(r))) })) below.push(v);
+      if (below.length < 1 << r) {
+        out.uncovered++;
+        return;
+      }
+      out.nodes++;
+      const mth = hashRun(below);
+      if (!bytesEqual(mth, hash)) problem(`${where}node (${l}, ${index}) is ${toHex(hash)}, the hashes under it give ${toHex(mth)}`);
+    };
+
+    const it = store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+    try {
+      for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
+        for (const [k, hash] of chunk) {
+          const l = k[LEVEL_AT]!;
+          const index = readU64(k, INDEX_AT);
+          if (l !== level) {
+            await endLevel();
+            level = l;
+            runs = new RowRuns();
+          }
+          if (hash.length !== 32) {
+            problem(`${where}node (${l}, ${index}) is ${hash.length} bytes, not 32`);
+            if (l === 0 && index >= nextLeaf) nextLeaf = index + 1n; // said once, not again as a gap
+            continue;
+          }
+          if (l % 8 !== 0) {
+            await checkOwnLevel(l, index, hash);
+            continue;
+          }
+          const done = runs.add(index, hash);
+          if (l > 0) rowNodes++;
+          if (done) await checkParent(l, done[0], done[1]);
+          if (l !== 0) continue;
+          if (index < tree.first) {
+            if (preStart.has(`0/${index}`)) out.uncovered++;
+            else problem(`${where}leaf hash stored for entry ${at(index)}, left of where the mirror holds the log (${at(tree.first)})`);
+            continue;
+          }
+          if (index >= tree.end) {
+            problem(`${where}leaf hash stored for entry ${at(index)}, past the entries the mirror holds (${at(tree.end)})`);
+            continue;
+          }
+          if (index > nextLeaf) problem(`${where}no leaf hash for entries ${at(nextLeaf)}..${at(index - 1n)}`);
+          nextLeaf = index + 1n;
+          pending.push({ leaf: index, hash });
+          if (pending.length >= 1024) await compareLeaves();
+        }
+      }
+      await endLevel();
+      out.uncovered += rowNodes - parentsFound;
+      if (level === -1 && tree.end > tree.first) problem(`${where}no leaf hash for entries ${at(tree.first)}..${at(tree.end - 1n)}`);
+    } finally {
+      await it.close();
+    }
+  }
+  return out;
+}

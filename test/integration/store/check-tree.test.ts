@@ -1,0 +1,133 @@
+/**
+ * The whole stored tree checked (store/check-tree.ts checkTreeHashes, `tlogwatch check`): clean on mirrors
+ * the follower and backfill wrote (tiles from 0, started late, backfilled; Rekor v1 across trees), and each
+ * kind of damage to a stored hash named, with the hash it should have been.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/logger.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
+import { Backfiller } from '../../../src/mirror/backfill.ts';
+import { checkTreeHashes, type TreeHashesCheck } from '../../../src/store/check-tree.ts';
+import { nodeKey } from '../../../src/store/keys.ts';
+import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
+import { toHex } from '../../../src/util/bytes.ts';
+import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+const ZERO = '0'.repeat(64);
+const HEX = '[0-9a-f]{64}';
+
+async function check(h: Harness): Promise<TreeHashesCheck & { problems: string[] }> {
+  const problems: string[] = [];
+  const r = await checkTreeHashes(h.store, 'sim', (await h.store.getLogState('sim'))!, (p) => problems.push(p));
+  return { ...r, problems };
+}
+
+async function mirrored(sim: Parameters<typeof harness>[0], follow: Parameters<typeof harness>[1], size: bigint, seq = 0): Promise<Harness> {
+  const m = await harness(sim, follow);
+  await roundsUntil(m, async () => {
+    const s = await m.store.getLogState('sim');
+    return (s?.shard?.seq ?? 0) === seq && s?.verified?.size === size;
+  });
+  return m;
+}
+
+const backfill = (h: Harness, to: bigint) =>
+  new Backfiller(h.follower.cfg, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog) }).run({ to });
+
+describe('checkTreeHashes', () => {
+  it('a tiles mirror from leaf 0: every leaf hash re-hashed from its body, both complete rows of 256 from their children', async () => {
+    h = await mirrored({ api: 'tiles', entries: 700, seed: 'check-tree' }, {}, 700n);
+    expect(await check(h)).toEqual({ leaves: 700, nodes: 2, uncovered: 0, problems: [] });
+  });
+
+  it('names each kind of damage to the stored tree', async () => {
+    h = await mirrored({ api: 'tiles', entries: 700, seed: 'check-tree-damage' }, {}, 700n);
+    const id = await h.store.logId('sim');
+    const db = h.store.db;
+    const body5 = (await h.store.getEntry('sim', 5))!.body;
+    const node81 = toHex((await db.get(nodeKey(id, 0, 8, 1n))));
+    await db.put(nodeKey(id, 0, 0, 5n), new Uint8Array(32)); // a leaf hash changed
+    await db.del(nodeKey(id, 0, 0, 300n)); // a leaf hash lost: its run of 256 is no longer complete
+    await db.put(nodeKey(id, 0, 0, 800n), new Uint8Array(32)); // a leaf hash past what the mirror holds
+    await db.put(nodeKey(id, 0, 8, 0n), new Uint8Array(32)); // a tile-row node changed
+    await db.put(nodeKey(id, 0, 0, 600n), new Uint8Array(31)); // a truncated hash
+    const r = await check(h);
+    // In key order: row 0 (gaps and strays as met, bodies compared a chunk at a time), its complete runs'
+    // parents as each run completes. The changed leaf 5 is also in (8, 0)'s run.
+    expect(r.problems).toEqual([
+      expect.stringMatching(new RegExp(`^node \\(8, 0\\) is ${ZERO}, the 256 hashes under it give ${HEX}$`)),
+      'no leaf hash for entries 300..300',
+      'node (0, 600) is 31 bytes, not 32',
+      'leaf hash stored for entry 800, past the entries the mirror holds (700)',
+      `entry 5: body hashes to ${toHex(leafHash(body5))}, the stored tree has ${ZERO}`,
+    ]);
+    // (8, 1) has lost a child: nothing to compare it with, so it rests on the root check.
+    expect(r).toMatchObject({ nodes: 1, uncovered: 1 });
+    expect(node81).toMatch(new RegExp(HEX));
+  });
+
+  it('a missing tile-row node under which all 256 hashes are stored', async () => {
+    h = await mirrored({ api: 'tiles', entries: 300, seed: 'check-tree-missing' }, {}, 300n);
+    await h.store.db.del(nodeKey(await h.store.logId('sim'), 0, 8, 0n));
+    expect((await check(h)).problems).toEqual(['node (8, 0) is missing, though the 256 hashes under it are stored']);
+  });
+
+  it("a mirror started at 100: the start's frontier nodes rest on the root check until backfill stores what is under them", async () => {
+    h = await mirrored({ api: 'tiles', entries: 600, seed: 'check-tree-late' }, { start: 100n }, 600n);
+    // Left of 100: nodes over 0..63, 64..95, 96..99 (levels 6, 5, 2); row 8's (8, 0) over 0..255 has no stored run under it.
+    expect(await check(h)).toEqual({ leaves: 500, nodes: 1, uncovered: 4, problems: [] });
+    expect(await backfill(h, 50n)).toMatchObject({ status: 'complete', after: 50n });
+    // The start's nodes over 0..31, 32..47, 48..49 are new; over 64..95 and 96..99 the leaves are stored now.
+    expect(await check(h)).toEqual({ leaves: 550, nodes: 3, uncovered: 5, problems: [] });
+    // The node over 64..95 the first start stored: nothing reads it now, but a changed one is damage.
+    const id = await h.store.logId('sim');
+    await h.store.db.put(nodeKey(id, 0, 5, 2n), new Uint8Array(32));
+    expect((await check(h)).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(5, 2\\) is ${ZERO}, the hashes under it give ${HEX}$`))]);
+    await h.store.db.del(nodeKey(id, 0, 5, 2n));
+    expect(await backfill(h, 0n)).toMatchObject({ status: 'complete', after: 0n });
+    // From leaf 0: the nodes over 0..63 (the first start's) and 0..31, 32..47 are checked from their leaves
+    // and (1, 24) over 48..49 as well; (8, 0) and (8, 1) from their runs.
+    const full = await check(h);
+    expect(full).toMatchObject({ leaves: 600, uncovered: 0, problems: [] });
+    // A leaf hash changed under nodes of every kind.
+    await h.store.db.put(nodeKey(id, 0, 0, 2n), new Uint8Array(32));
+    const leaf2 = toHex(leafHash((await h.store.getEntry('sim', 2))!.body));
+    // So do the nodes over it that were stored at their own level: the starts' (6, 0) and (5, 0).
+    expect((await check(h)).problems).toEqual([
+      expect.stringMatching(/^node \(8, 0\) is /),
+      `entry 2: body hashes to ${leaf2}, the stored tree has ${ZERO}`,
+      expect.stringMatching(/^node \(5, 0\) is /),
+      expect.stringMatching(/^node \(6, 0\) is /),
+    ]);
+  });
+
+  it('an odd start keeps one leaf hash left of it, the frontier node; any other there is damage', async () => {
+    h = await mirrored({ api: 'tiles', entries: 120, seed: 'check-tree-odd' }, { start: 101n }, 120n);
+    expect(await check(h)).toMatchObject({ leaves: 19, problems: [] });
+    await h.store.db.put(nodeKey(await h.store.logId('sim'), 0, 0, 99n), new Uint8Array(32));
+    expect((await check(h)).problems).toEqual(['leaf hash stored for entry 99, left of where the mirror holds the log (101)']);
+  });
+
+  it('Rekor v1 across three trees, started at 50 in the first: each tree checked, damage named with the entry index', async () => {
+    h = await mirrored({ api: 'v1', entries: 600, seed: 'check-tree-v1', shards: 3 }, { batchSize: 100, start: 50n }, 200n, 2);
+    expect(await check(h)).toMatchObject({ leaves: 550, problems: [] });
+    const id = await h.store.logId('sim');
+    const body = (await h.store.getEntry('sim', 210))!.body;
+    await h.store.db.put(nodeKey(id, 1, 0, 10n), new Uint8Array(32));
+    await h.store.db.del(nodeKey(id, 2, 0, 199n));
+    expect((await check(h)).problems).toEqual([`entry 210: body hashes to ${toHex(leafHash(body))}, the stored tree has ${ZERO}`, 'tree 2: no leaf hash for entries 599..599']);
+  });
+
+  it('a row of 256 tile-row nodes completes, and is checked against, the row-16 node over 65,536 leaves', async () => {
+    h = await mirrored({ api: 'tiles', entries: 65_536 + 10, seed: 'check-tree-16' }, { batchSize: 4096 }, 65_546n);
+    expect(await check(h)).toEqual({ leaves: 65_546, nodes: 257, uncovered: 0, problems: [] });
+    await h.store.db.put(nodeKey(await h.store.logId('sim'), 0, 16, 0n), new Uint8Array(32));
+    expect((await check(h)).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(16, 0\\) is ${ZERO}, the 256 hashes under it give ${HEX}$`))]);
+  }, 120_000);
+});

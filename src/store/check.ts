@@ -2,15 +2,21 @@
  * A full consistency check of one log in the store (sunlight's "checker that re-verifies the whole log"):
  * the entries are exactly [startIndex, fetched) with no gap, the bodies hash to the frontier's root, and the
  * UUID and secondary index keys are exactly those the entries imply, with none left dangling.
- * O(entries) reads; meant for tests, crash checks and an operator's `fsck`, not for the hot path.
+ * O(entries) reads; for tests, crash checks and `tlogwatch check`, not for the hot path.
+ *
+ * Memory stays small however large the log: each run of 65,536 entries is a tally (how many index and
+ * UUID keys, and a checksum of them), filled once from the entries and once from the keys, and compared.
+ * Only a run whose tallies differ is gone over entry by entry (up to LOCATE_RUNS of them, in one more
+ * pass), to name the entries and keys that differ.
  */
+import { describeError } from '../errors.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { heldRange, localStartIndex, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
-import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64 } from './keys.ts';
+import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64, uuidKey } from './keys.ts';
 import { entryTime, indexValues } from './index-values.ts';
 import type { Store } from './store.ts';
 
@@ -29,14 +35,53 @@ export interface LogCheck {
   problems: string[];
 }
 
+/**
+ * Which entries should have full indexes: a predicate on the entry index, or `recorded`: as the store's
+ * time index records it. With `index: watched` which entries were watched depended on the watch list when
+ * each was mirrored, so an operator's check takes an entry's time key (written for exactly the fully
+ * indexed entries, index-values.ts) as its word, and then requires the rest of that set and nothing more.
+ */
+export type FullIndex = ((index: number) => boolean) | 'recorded';
+
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const MAX_PROBLEMS = 100;
 const TWO48 = 2 ** 48;
+/** Entries per tally, 2^RUN_BITS: 1M entries are 16 tallies. */
+const RUN_BITS = 16;
+/** Runs whose tallies differ that are gone over entry by entry; beyond these, one line per run. */
+const LOCATE_RUNS = 4;
+
 /** FNV-1a (32-bit) of a key: a checksum for comparing key sets, not a security boundary. */
 function keySum(k: Uint8Array): number {
   let h = 0x811c9dc5;
   for (const byte of k) h = Math.imul(h ^ byte, 0x01000193);
   return h >>> 0;
+}
+
+/** A count of keys and the sum of their checksums (mod 2^48): equal sets give equal tallies. */
+class KeyTally {
+  count = 0;
+  sum = 0;
+  add(k: Uint8Array): void {
+    this.count++;
+    this.sum = (this.sum + keySum(k)) % TWO48;
+  }
+  equals(o: KeyTally): boolean {
+    return this.count === o.count && this.sum === o.sum;
+  }
+}
+
+/** One run's tallies: index and UUID keys, as the entries imply them and as stored. */
+class RunTally {
+  readonly wantIndex = new KeyTally();
+  readonly gotIndex = new KeyTally();
+  readonly wantUuid = new KeyTally();
+  readonly gotUuid = new KeyTally();
+  /** Entries of the run whose value did not decode: what they imply is unknown. */
+  undecodable = 0;
+  consistent(): boolean {
+    return this.undecodable === 0 && this.wantIndex.equals(this.gotIndex) && this.wantUuid.equals(this.gotUuid);
+  }
 }
 
 /** Visits an iterator's items in chunks (`nextv`), much cheaper than one await per item. */
@@ -48,75 +93,157 @@ async function scan<T>(it: { nextv(size: number): Promise<T[]>; close(): Promise
   }
 }
 
-/** `fullIndex(entry index)` says whether an entry should have full indexes (index mode `watched`). */
-export async function checkLog(store: Store, log: string, fullIndex: (index: number) => boolean = () => store.indexMode === 'all'): Promise<LogCheck> {
+/** What one stored entry implies: its body, leaf hash and the index and UUID keys it must have. */
+function implied(v: Uint8Array, log: string, id: number, index: bigint, full: boolean): { body: Uint8Array; leafHash: string; indexKeys: Uint8Array[]; uuid: Uint8Array } {
+  const { record, body } = decodeEntryValue(v, log, Number(index));
+  // The record is derived from the body again; the commit indexed the attestation's subjects too.
+  const e = record.attestation ? { ...record.entry } : record.entry;
+  if (record.attestation) withStatement(e, Buffer.from(record.attestation, 'base64'), 'attestation');
+  const indexKeys = indexValues(e, full).map(([field, value]) => indexKey(field, value, entryTime(e), id, index));
+  return { body, leafHash: e.leafHash, indexKeys, uuid: uuidKey(Buffer.from(e.leafHash, 'hex'), id, index) };
+}
+
+/** The entries the time index holds for this log, as bits from `first` (FullIndex `recorded`). */
+async function recordedFull(store: Store, id: number, first: bigint, end: bigint): Promise<(index: number) => boolean> {
+  const n = end > first ? Number(end - first) : 0;
+  const bits = new Uint8Array(Math.ceil(n / 8));
+  const prefix = new Uint8Array([Bucket.INDEX, Field.TIME]);
+  await scan(store.db.keys({ gte: prefix, lt: prefixEnd(prefix) }), (k) => {
+    if (readU16(k, k.length - 10) !== id) return;
+    const i = readU64(k, k.length - 8) - first;
+    if (i >= 0n && i < BigInt(n)) bits[Number(i >> 3n)]! |= 1 << Number(i & 7n);
+  });
+  return (index) => {
+    const i = index - Number(first);
+    return i >= 0 && i < n && (bits[i >> 3]! & (1 << (i & 7))) !== 0;
+  };
+}
+
+/** `runBits`: entries per tally as a power of two (default 16); tests make it small to have many runs. */
+export async function checkLog(store: Store, log: string, fullIndex: FullIndex = () => store.indexMode === 'all', opts: { runBits?: number } = {}): Promise<LogCheck> {
+  const shift = BigInt(opts.runBits ?? RUN_BITS);
   const state = await store.getLogState(log);
   const id = state ? await store.logId(log) : undefined;
   if (id === undefined) return { log, state, entries: 0, indexKeys: 0, rootCheck: 'none', problems: [] };
   const problems: string[] = [];
   const problem = (p: string) => void (problems.length < MAX_PROBLEMS && problems.push(p));
   const { start: first, end } = state ? heldRange(state) : { start: 0n, end: 0n };
+  const full = fullIndex === 'recorded' ? await recordedFull(store, id, first, end) : fullIndex;
+  const runs = new Map<bigint, RunTally>();
+  const run = (index: bigint) => {
+    const r = index >> shift;
+    let t = runs.get(r);
+    if (!t) runs.set(r, (t = new RunTally()));
+    return t;
+  };
 
-  // Entries: contiguous from startIndex, bodies hash to their leaf hashes. Each entry's expected index
-  // keys are summarised as (count, sum of key checksums), so one scan of the index bucket can compare
-  // them without a read per key.
-  const expected = new Map<number, { leafHash: string; keys: number; sum: number; uuidSeen: boolean }>();
-  // When every entry held is in the current tree (tiles, or Rekor v1 still in the tree it started in), the
-  // bodies appended to the frontier before startIndex must give the state's frontier: from leaf 0 when the
-  // store holds the tree from there, else from the verified start frontier.
+  // Entries: contiguous from startIndex, what each implies tallied by run. When every entry held is in
+  // the current tree (tiles, or Rekor v1 still in the tree it started in), the bodies appended to the
+  // frontier before startIndex must give the state's frontier: from leaf 0 when the store holds the tree
+  // from there, else from the verified start frontier.
   const tree = state ? startRange(state) : undefined;
   const rootCheck = !tree ? 'none' : tree.size === 0n ? 'full' : 'start-frontier';
   let next = first;
   let entries = 0;
+  let undecodable = 0;
   const prefix = entryKey(id, 0).subarray(0, 3);
   await scan(store.entryDb.iterator({ gte: prefix, lt: prefixEnd(prefix) }), ([k, v]) => {
     const index = readU64(k, 3);
     if (index !== next) problem(index > next ? `gap: entries ${next}..${index - 1n} missing` : `entry ${index} out of order`);
     next = index + 1n;
     entries++;
-    const { record, body } = decodeEntryValue(v, log, Number(index));
-    // The record is derived from the body again; the commit indexed the attestation's subjects too.
-    const e = record.attestation ? { ...record.entry } : record.entry;
-    if (record.attestation) withStatement(e, Buffer.from(record.attestation, 'base64'), 'attestation');
-    tree?.append(leafHash(body));
-    const values = indexValues(e, fullIndex(Number(index)));
-    let sum = 0;
-    for (const [field, value] of values) sum = (sum + keySum(indexKey(field, value, entryTime(e), id, index))) % TWO48;
-    expected.set(Number(index), { leafHash: e.leafHash, keys: values.length, sum, uuidSeen: false });
+    const t = run(index);
+    let e;
+    try {
+      e = implied(v, log, id, index, full(Number(index)));
+    } catch (err) {
+      // A value too damaged to decode: said, and neither its keys nor the bodies' root can be compared.
+      problem(describeError(err));
+      t.undecodable++;
+      undecodable++;
+      return;
+    }
+    tree?.append(leafHash(e.body));
+    for (const key of e.indexKeys) t.wantIndex.add(key);
+    t.wantUuid.add(e.uuid);
   });
-  if (tree && state && !bytesEqual(tree.root(), CompactRange.deserialize(state.frontier).root())) {
+  if (undecodable > 0 && tree) problem(`the stored bodies were not hashed to the state's frontier: ${undecodable} entries could not be decoded`);
+  if (undecodable === 0 && tree && state && !bytesEqual(tree.root(), CompactRange.deserialize(state.frontier).root())) {
     problem(`the stored bodies${rootCheck === 'full' ? '' : ', appended to the start frontier,'} hash to another root than the state's frontier`);
   }
   const held = end > first ? end - first : 0n;
   if (BigInt(entries) !== held || (entries > 0 && next !== end)) problem(`state says ${held} entries from ${first}, the store holds ${entries} ending at ${next}`);
 
-  const found = new Map<number, { keys: number; sum: number }>();
+  // The keys as stored, tallied by the run of the entry each names.
   let indexKeys = 0;
   const fields = new Set<number>(Object.values(Field));
   await scan(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
     if (readU16(k, k.length - 10) !== id) return;
     indexKeys++;
     if (!fields.has(k[1]!)) problem(`index key with unknown field ${k[1]}`);
-    const index = Number(readU64(k, k.length - 8));
-    const f = found.get(index) ?? { keys: 0, sum: 0 };
-    f.keys++;
-    f.sum = (f.sum + keySum(k)) % TWO48;
-    found.set(index, f);
+    run(readU64(k, k.length - 8)).gotIndex.add(k);
   });
-  for (const [index, f] of found) if (!expected.has(index)) problem(`${f.keys} index keys for entry ${index}, which is not stored`);
-  for (const [index, want] of expected) {
-    const got = found.get(index) ?? { keys: 0, sum: 0 };
-    if (got.keys !== want.keys || got.sum !== want.sum) problem(`entry ${index}: index keys differ from what it implies (expected ${want.keys}, found ${got.keys})`);
+  await scan(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
+    if (readU16(k, 33) === id) run(readU64(k, 35)).gotUuid.add(k);
+  });
+
+  const differing = [...runs].filter(([, t]) => !t.consistent()).map(([r]) => r).sort((a, b) => (a < b ? -1 : 1));
+  await locate(store, log, id, { runs: new Set(differing.slice(0, LOCATE_RUNS)), shift }, full, problem);
+  for (const r of differing.slice(LOCATE_RUNS)) {
+    const t = runs.get(r)!;
+    problem(`entries ${r << shift}..${((r + 1n) << shift) - 1n}: ${t.gotIndex.count} index and ${t.gotUuid.count} UUID keys stored, ${t.wantIndex.count} and ${t.wantUuid.count} implied, or other keys (not listed entry by entry)`);
+  }
+  return { log, state, entries, indexKeys, rootCheck, problems };
+}
+
+/**
+ * The runs whose tallies differ, entry by entry: what each entry implies against the keys stored for it,
+ * in one more pass over the entries of those runs and the keys. Entries whose value did not decode were
+ * said already, and their keys are not reported as strays.
+ */
+async function locate(store: Store, log: string, id: number, { runs, shift }: { runs: ReadonlySet<bigint>; shift: bigint }, full: (index: number) => boolean, problem: (p: string) => void): Promise<void> {
+  if (runs.size === 0) return;
+  const want = new Map<bigint, { leafHash: string; index: KeyTally; uuidSeen: boolean }>();
+  const undecodable = new Set<bigint>();
+  for (const r of runs) {
+    await scan(store.entryDb.iterator({ gte: entryKey(id, r << shift), lt: entryKey(id, (r + 1n) << shift) }), ([k, v]) => {
+      const index = readU64(k, 3);
+      try {
+        const e = implied(v, log, id, index, full(Number(index)));
+        const t = new KeyTally();
+        e.indexKeys.forEach((key) => t.add(key));
+        want.set(index, { leafHash: e.leafHash, index: t, uuidSeen: false });
+      } catch {
+        undecodable.add(index);
+      }
+    });
+  }
+  const inRuns = (index: bigint) => runs.has(index >> shift);
+  const found = new Map<bigint, KeyTally>();
+  await scan(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
+    if (readU16(k, k.length - 10) !== id) return;
+    const index = readU64(k, k.length - 8);
+    if (!inRuns(index)) return;
+    let t = found.get(index);
+    if (!t) found.set(index, (t = new KeyTally()));
+    t.add(k);
+  });
+  for (const [index, t] of found) if (!want.has(index) && !undecodable.has(index)) problem(`${t.count} index keys for entry ${index}, which is not stored`);
+  for (const [index, w] of want) {
+    const got = found.get(index) ?? new KeyTally();
+    if (!got.equals(w.index)) problem(`entry ${index}: index keys differ from what it implies (expected ${w.index.count}, found ${got.count})`);
   }
   await scan(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
     if (readU16(k, 33) !== id) return;
-    const want = expected.get(Number(readU64(k, 35)));
-    if (!want) problem(`UUID key for entry ${readU64(k, 35)}, which is not stored`);
-    else if (want.leafHash !== hex(k.subarray(1, 33))) problem(`UUID key for entry ${readU64(k, 35)} has another leaf hash`);
-    else want.uuidSeen = true;
+    const index = readU64(k, 35);
+    if (!inRuns(index)) return;
+    const w = want.get(index);
+    if (!w) {
+      if (!undecodable.has(index)) problem(`UUID key for entry ${index}, which is not stored`);
+    } else if (w.leafHash !== hex(k.subarray(1, 33))) problem(`UUID key for entry ${index} has another leaf hash`);
+    else w.uuidSeen = true;
   });
-  for (const [index, want] of expected) if (!want.uuidSeen) problem(`entry ${index}: no UUID key`);
-  return { log, state, entries, indexKeys, rootCheck, problems };
+  for (const [index, w] of want) if (!w.uuidSeen) problem(`entry ${index}: no UUID key`);
 }
 
 /** The frontier the stored entries extend, when they all belong to the current tree. */

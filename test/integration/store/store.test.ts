@@ -12,7 +12,7 @@ import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
-import { Bucket, entryKey, readU16, readU64, SCHEMA_VERSION } from '../../../src/store/keys.ts';
+import { Bucket, entryKey, readU16, readU64, SCHEMA_VERSION, uuidKey } from '../../../src/store/keys.ts';
 import { ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
 import { ENTRIES_DB_OPTIONS, LEVEL_OPTIONS } from '../../../src/store/level.ts';
 import { reusedBatches } from '../../../src/store/reused-batches.ts';
@@ -244,6 +244,25 @@ describe('Store', () => {
     expect(problems).toMatch(/another root than the state's frontier/);
     expect(problems).toMatch(/UUID key for entry 4/);
     expect(problems).toMatch(/state says 12 entries from 0, the store holds 11/);
+    await store.close();
+  });
+
+  it('names the entries of the first runs whose key tallies differ, and summarises the runs after them', async () => {
+    const store = await Store.open(tmp());
+    await fill(store, 24);
+    const id = await store.logId('l');
+    // Runs of 4 entries (runBits 2): entries 1, 5, 9, 13, 17 and 21 each lose their UUID key, six runs.
+    for (const i of [1, 5, 9, 13, 17, 21]) await store.db.del(uuidKey(Buffer.from((await store.getEntry('l', i))!.record.entry.leafHash, 'hex'), id, i));
+    expect((await checkLog(store, 'l', () => true, { runBits: 2 })).problems).toEqual([
+      'entry 1: no UUID key',
+      'entry 5: no UUID key',
+      'entry 9: no UUID key',
+      'entry 13: no UUID key',
+      expect.stringMatching(/^entries 16\.\.19: \d+ index and 3 UUID keys stored, \d+ and 4 implied, or other keys \(not listed entry by entry\)$/),
+      expect.stringMatching(/^entries 20\.\.23: \d+ index and 3 UUID keys stored, \d+ and 4 implied/),
+    ]);
+    // With the default runs of 65,536 all six are in one run, gone over entry by entry.
+    expect((await checkLog(store, 'l')).problems).toEqual([1, 5, 9, 13, 17, 21].map((i) => `entry ${i}: no UUID key`));
     await store.close();
   });
 

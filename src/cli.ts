@@ -16,6 +16,7 @@ Usage:
   tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]
   tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log TYPE=URL]
                      [--only NAME] [--to N] [--batch-size N]
+  tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]
   tlogwatch backup --data-dir DIR --out DIR | restore --from DIR --data-dir DIR
 
 Run 'tlogwatch COMMAND --help' for a command's options.`;
@@ -28,6 +29,7 @@ const commands: Record<string, () => Promise<Command>> = {
   search: async () => (await import('./commands/search.ts')).searchCommand,
   rules: async () => (await import('./commands/rules.ts')).rulesCommand,
   backfill: async () => (await import('./commands/backfill.ts')).backfillCommand,
+  check: async () => (await import('./commands/check.ts')).checkCommand,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
 };

@@ -1,0 +1,125 @@
+/**
+ * `tlogwatch check` as a real process through bin/tlogwatch.js on stores the mirror wrote from the
+ * simulator: consistent stores pass (tiles from 0, Rekor v1 across trees), damage to a body, a tree hash
+ * or an index key fails with what differs, and usage, a missing store and a locked one are exit 2.
+ */
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Bucket, entryKey, Field, nodeKey } from '../../src/store/keys.ts';
+import { checkLog } from '../../src/store/check.ts';
+import { Store } from '../../src/store/store.ts';
+import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
+
+const run = promisify(execFile);
+
+async function tlogwatch(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['bin/tlogwatch.js', ...args], { maxBuffer: 16 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+/** A simulator mirrored into `<dataDir>/store` up to its size; the store left open for the test to change. */
+async function mirrored(api: 'tiles' | 'v1', entries: number, seed: string, shards?: number): Promise<Harness> {
+  const m = await harness({ api, entries, seed, ...(shards ? { shards } : {}) }, { batchSize: 100 }, undefined, { cliLayout: true });
+  await roundsUntil(m, async () => {
+    const s = await m.store.getLogState('sim');
+    return s?.verified !== undefined && s.verified.size + (s.shard?.offset ?? 0n) === BigInt(entries);
+  });
+  return m;
+}
+
+describe('tlogwatch check', () => {
+  it('passes a consistent tiles store, in text and in JSON', async () => {
+    h = await mirrored('tiles', 300, 'cli-check');
+    const { indexKeys } = await checkLog(h.store, 'sim');
+    await h.store.close();
+    const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
+    expect(r).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
+    expect(r.stdout).toBe(`ok\tsim\t300 entries, ${indexKeys.toLocaleString('en-US')} index keys, 300 leaf hashes re-hashed from bodies, 1 nodes from their children, root of the verified checkpoint (size 300) rebuilt\n`);
+    const j = await tlogwatch(['check', '--data-dir', h.dataDir, '--json', '--only', 'sim']);
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual({ log: 'sim', ok: true, entries: 300, indexKeys, bodiesHashedTo: 'full', tree: { leaves: 300, nodes: 1, uncovered: 0 }, verifiedSize: '300', problems: [], more: 0 });
+  });
+
+  it('passes a Rekor v1 store across three trees', async () => {
+    h = await mirrored('v1', 600, 'cli-check-v1', 3);
+    await h.store.close();
+    const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ok\tsim\t600 entries, .* 600 leaf hashes re-hashed from bodies, .*root of the verified checkpoint \(size 200\) rebuilt\n$/);
+  });
+
+  it('fails a store whose entry body, tree hash or index key changed, saying which', async () => {
+    h = await mirrored('tiles', 300, 'cli-check-damage');
+    const id = await h.store.logId('sim');
+    // One byte of entry 7's stored value (its body's last byte), as a disk fault would.
+    const k = entryKey(id, 7);
+    const v = Buffer.from((await h.store.entryDb.get(k)));
+    v[v.length - 1]! ^= 1;
+    await h.store.entryDb.put(k, v);
+    await h.store.db.put(nodeKey(id, 0, 0, 42n), new Uint8Array(32));
+    await h.store.close();
+    const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('1 of 1 log(s) have problems\n');
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^FAILED\tsim\t300 entries/);
+    expect(r.stdout).toMatch(/\tthe stored bodies hash to another root than the state's frontier\n/);
+    expect(r.stdout).toMatch(/\tentry 7: body hashes to [0-9a-f]{64}, the stored tree has [0-9a-f]{64}\n/);
+    expect(r.stdout).toMatch(/\tentry 42: body hashes to [0-9a-f]{64}, the stored tree has 0{64}\n/);
+    // The changed leaf hash is under (8, 0), which the root of 300 reads instead of it.
+    expect(r.stdout).toMatch(/\tnode \(8, 0\) is [0-9a-f]{64}, the 256 hashes under it give [0-9a-f]{64}\n/);
+  });
+
+  it('with index: watched, an entry is indexed by its digests alone or, as its time key records, fully; never partly', async () => {
+    h = await mirrored('tiles', 50, 'cli-check-watched');
+    const config = join(h.dataDir, 'tlogwatch.yaml');
+    writeFileSync(config, `dataDir: ${h.dataDir}\nindex: watched\n`);
+    // The store was written with `index: all`: every entry fully indexed, which watched accepts.
+    await h.store.close();
+    expect((await tlogwatch(['check', '--config', config])).code).toBe(0);
+    expect((await tlogwatch(['check', '--data-dir', h.dataDir])).code).toBe(0);
+    // One index key of one entry gone: neither whole set.
+    const store = await Store.open(h.storeDir);
+    let dropped: Uint8Array | undefined;
+    for await (const key of store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) })) {
+      if (key[1] !== Field.DIGEST) {
+        dropped = key; // not a digest key: the entry is neither digest-only nor fully indexed
+        break;
+      }
+    }
+    await store.db.del(dropped!);
+    await store.close();
+    const r = await tlogwatch(['check', '--config', config]);
+    expect(r.code).toBe(1);
+    const [, want, got] = /\tentry \d+: index keys differ from what it implies \(expected (\d+), found (\d+)\)\n/.exec(r.stdout)!;
+    // Its time key is still there, so it was fully indexed: one key short of that set.
+    expect(Number(got)).toBe(Number(want) - 1);
+  });
+
+  it('exit 2: usage, no store, an unknown log, a store in use', async () => {
+    h = await mirrored('tiles', 20, 'cli-check-usage');
+    expect(await tlogwatch(['check', '--bogus'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch check: Unknown option '--bogus'/) });
+    expect(await tlogwatch(['check', '--data-dir', join(h.dataDir, 'nothing-here')])).toMatchObject({ code: 2, stderr: `tlogwatch check: no store at ${join(h.dataDir, 'nothing-here', 'store')}: nothing has been mirrored there\n` });
+    // The harness's store is still open in this process: LevelDB's lock.
+    expect(await tlogwatch(['check', '--data-dir', h.dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/in use by another process .*: stop tlogwatch serve first/) });
+    await h.store.close();
+    expect(await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'rekor'])).toMatchObject({ code: 2, stderr: 'tlogwatch check: no log named rekor in the store (it holds sim)\n' });
+    const help = await tlogwatch(['check', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^usage: tlogwatch check/);
+  });
+});

@@ -168,15 +168,7 @@ export async function writeBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedP
  * values, ~2,000 ops a batch, go through `writeBatch`'s reused batches instead: their op objects were
  * promoted, and the catch-up with them ran 10–20% slower (2026-11-28, 1M, `watched`).
  */
-export async function writeArrayBatch(db: Level<Uint8Array, Uint8Array>, ops: PackedPuts | readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
-  let list: readonly BatchOp[];
-  if (ops instanceof PackedPuts) {
-    // abstract-level reads each op and classic-level copies it into its WriteBatch before batch() first
-    // awaits, so the arena's views need not outlive the call (nor does the caller reuse it before the write ends).
-    const puts: BatchOp[] = [];
-    ops.forEach((key, value) => puts.push({ type: 'put', key, value }));
-    list = puts;
-  } else list = ops;
-  for (const op of list) if (op.type === 'put' && op.value.length === 0) throw emptyValue();
-  await db.batch(list as BatchOp[], { sync: opts.sync ?? false });
+export async function writeArrayBatch(db: Level<Uint8Array, Uint8Array>, ops: readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
+  for (const op of ops) if (op.type === 'put' && op.value.length === 0) throw emptyValue();
+  await db.batch(ops as BatchOp[], { sync: opts.sync ?? false });
 }

@@ -4,8 +4,8 @@
  *
  * - retiredShards (with reverify's cadence): every finished Rekor v1 tree is complete and rebuilds its final root;
  * - reverify: re-hash a rolling window of stored entry bodies and compare them with the tree hashes the
- *   mirror stored when it verified them, and recompute the root of the latest verified checkpoint from the
- *   stored tree. A mismatch means the store changed under us (disk corruption, tampering): a critical
+ *   mirror stored when it verified them, check the stored nodes above those leaves against the hashes
+ *   under them, and recompute the root of the latest verified checkpoint from the stored tree. A mismatch means the store changed under us (disk corruption, tampering): a critical
  *   `store-integrity` finding, with what differs;
  * - dailyDigest: one informational finding summarising the last 24 hours' findings, delivered through the
  *   notification channels like any other;
@@ -22,7 +22,7 @@ import { findingId, type Finding } from './monitor/finding.ts';
 import type { FindingWriter } from './monitor/hooks.ts';
 import type { FindingsRepo } from './store/findings.ts';
 import type { Store } from './store/store.ts';
-import { checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
+import { checkNodesOver, checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
 import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
 import { bytesEqual, toHex } from './util/bytes.ts';
 
@@ -98,6 +98,8 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
     if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
     checked++;
   }
+  // The nodes above this window's leaves against the runs under them: proofs read nodes the root does not.
+  problems.push(...(await checkNodesOver(store, log, state.shard?.seq ?? 0, BigInt(from - offset), BigInt(to - offset))).problems);
   // The root rebuilt from the stored hashes, always, and the start's verified frontier node by node.
   problems.push(...(await checkVerifiedRoot(store, log, state)));
   return { checked, problems, next: to >= end ? first : to };

@@ -31,20 +31,24 @@ const storeIntegrity = (episode: string) => ({ id: findingId('store-integrity', 
 
 /**
  * Zeroes the stored leaf hash of `leaf` (tree 0; entry `index`) and runs reverify: exactly one
- * store-integrity finding, with the body's problem and the root's.
+ * store-integrity finding, with the body's problem, then each stored node over the leaf whose run below
+ * now hashes otherwise (`nodesOver`, as (level, index)), then the root's.
  */
-async function expectChangedLeafFound(h: Harness, ctx: JobContext, findings: FindingsRepo, index: number, leaf: bigint) {
+async function expectChangedLeafFound(h: Harness, ctx: JobContext, findings: FindingsRepo, index: number, leaf: bigint, nodesOver: Array<[number, number]>) {
   const state = (await h.store.getLogState('sim'))!;
   const entry = (await h.store.getEntry('sim', index))!;
   await h.store.db.put(nodeKey(await h.store.logId('sim'), 0, 0, leaf), new Uint8Array(32));
   await reverify(ctx);
   const { findings: found } = await findings.list({ limit: 10 });
   expect(found).toHaveLength(1);
+  // Each node named covers the leaf.
+  for (const [level, i] of nodesOver) expect(leaf >> BigInt(level)).toBe(BigInt(i));
   expect(found[0]).toMatchObject({
     ...storeIntegrity(`${NOW}`),
     evidence: {
       problems: [
         `entry ${index}: body hashes to ${entry.record.entry.leafHash}, the verified tree has ${ZERO}`,
+        ...nodesOver.map(([level, i]) => expect.stringMatching(new RegExp(`^node \\(${level}, ${i}\\) is [0-9a-f]{64}, the hashes under it give [0-9a-f]{64}$`))),
         expect.stringMatching(new RegExp(`^stored tree gives root [0-9a-f]{64} for size ${state.verified!.size}, the verified checkpoint says ${toHex(state.verified!.rootHash)}$`)),
       ],
     },
@@ -77,8 +81,13 @@ describe('jobs', () => {
     await reverify(ctx);
     const [f] = (await findings.list({ limit: 10 })).findings;
     expect(f).toMatchObject({ rule: 'store-integrity', severity: 'critical' });
-    expect(f!.message).toMatch(/entry 5: body hashes to/);
-    expect(f!.message).toMatch(/stored tree gives root/);
+    // The changed leaf, the node over it (from the changed leaf), the changed node, and the root over both.
+    expect(f!.evidence?.['problems']).toEqual([
+      expect.stringMatching(/^entry 5: body hashes to [0-9a-f]{64}, the verified tree has 0{64}$/),
+      expect.stringMatching(/^node \(8, 0\) is [0-9a-f]{64}, the hashes under it give [0-9a-f]{64}$/),
+      expect.stringMatching(/^node \(8, 1\) is 0{64}, the hashes under it give [0-9a-f]{64}$/),
+      expect.stringMatching(/^stored tree gives root /),
+    ]);
   });
 
   it('reverify rebuilds the verified root of a mirror started late, from the frontier it stored at its start', async () => {
@@ -114,14 +123,28 @@ describe('jobs', () => {
     expect((await reverifyLog(ctx, 'sim')).problems).toEqual([`stored tree gives ${ZERO} for node (5, 0) of the start's verified frontier, which says ${want}`]);
   });
 
+  it('reverify checks the nodes above its window, also those the root does not read: an earlier start\'s node now under backfilled leaves', async () => {
+    // Started at 100, backfilled to 50: the first start's node (5, 2) over 64..95 stays stored, and the
+    // root of 200 reads (6, 1) from the leaves instead. Proofs for leaves 64..95 still read it.
+    h = await harness({ api: 'tiles', entries: 200, seed: 'jobs-nodes' }, { start: 100n });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
+    const ctx = jobContext(h, new FindingsRepo(h.store));
+    expect(await backfiller(h).run({ to: 50n })).toMatchObject({ status: 'complete', after: 50n });
+    expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 150, problems: [] });
+    const id = await h.store.logId('sim');
+    await h.store.db.put(nodeKey(id, 0, 5, 2n), new Uint8Array(32));
+    expect((await reverifyLog(ctx, 'sim')).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(5, 2\\) is ${ZERO}, the hashes under it give [0-9a-f]{64}$`))]);
+  });
+
   describe.each([
     // Down to leaf 0: the root of 200 is rebuilt from stored leaf hashes alone, the start's frontier nodes
-    // (64, 32 and 4 leaves) no longer read.
-    [0, 5],
+    // (64, 32 and 4 leaves) no longer read. The one over 0..63 is still stored, and checked from its leaves.
+    [0, 5, [[6, 0]]],
     // Down to 50: the rows over leaves 64..127 are complete again, so their leaf hashes replace the start's
     // nodes over 64..95 and 96..99; the start's node over 0..63 is still what the root is rebuilt from.
-    [50, 70],
-  ] as const)('reverify after backfilling a tiles mirror started at 100 down to %s', (to, corrupt) => {
+    // The one over 64..95 is checked from its leaves.
+    [50, 70, [[5, 2]]],
+  ] as const)('reverify after backfilling a tiles mirror started at 100 down to %s', (to, corrupt, nodesOver) => {
     it(`raises nothing on the backfilled store; a changed leaf hash at ${corrupt}, below the old start, raises store-integrity`, async () => {
       h = await harness({ api: 'tiles', entries: 200, seed: `jobs-backfill-${to}` }, { start: 100n });
       await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
@@ -139,9 +162,9 @@ describe('jobs', () => {
 
       // A leaf hash the backfill wrote, below where the mirror started. Its row of 64 is complete in the
       // store, so the root check hashes it (rather than the start's frontier node over it) and sees it too:
-      // the finding has both problems, the body's and the root's.
-      const f = await expectChangedLeafFound(h, ctx, findings, corrupt, BigInt(corrupt));
-      expect(f.message).toMatch(new RegExp(`^the stored mirror of sim no longer matches what was verified: entry ${corrupt}: body hashes to [0-9a-f]{64}, the verified tree has 0{64}; stored tree gives root `));
+      // the finding has the body's problem, the stored node's over it, and the root's.
+      const f = await expectChangedLeafFound(h, ctx, findings, corrupt, BigInt(corrupt), nodesOver.map(([l, i]) => [l, i]));
+      expect(f.message).toMatch(new RegExp(`^the stored mirror of sim no longer matches what was verified: entry ${corrupt}: body hashes to [0-9a-f]{64}, the verified tree has 0{64}; node \\(\\d+, \\d+\\) is [0-9a-f]{64}, the hashes under it give [0-9a-f]{64}; stored tree gives root `));
     });
   });
 
@@ -159,7 +182,9 @@ describe('jobs', () => {
     expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 200, problems: [] }); // window [400, 600)
     expect((await findings.list({ limit: 10 })).findings).toEqual([]);
 
-    await expectChangedLeafFound(h, ctx, findings, 410, 10n);
+    // Leaf 10 is under nodes each start stored at its own level, now checked from their leaves: the
+    // first start's over 0..63 (80 = 64 + 16), the backfill's batches' over 0..31 (at 50) and 0..15 (at 20).
+    await expectChangedLeafFound(h, ctx, findings, 410, 10n, [[4, 0], [5, 0], [6, 0]]);
   });
 
   it('reverify raises nothing when the store closes under it (a reopen after a write fault), and re-verifies clean once opened again', async () => {

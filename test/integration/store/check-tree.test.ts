@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { Backfiller } from '../../../src/mirror/backfill.ts';
-import { checkTreeHashes, type TreeHashesCheck } from '../../../src/store/check-tree.ts';
+import { checkNodesOver, checkTreeHashes, type TreeHashesCheck } from '../../../src/store/check-tree.ts';
 import { nodeKey } from '../../../src/store/keys.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 import { toHex } from '../../../src/util/bytes.ts';
@@ -70,6 +70,25 @@ describe('checkTreeHashes', () => {
     // (8, 1) has lost a child: nothing to compare it with, so it rests on the root check.
     expect(r).toMatchObject({ nodes: 1, uncovered: 1 });
     expect(node81).toMatch(new RegExp(HEX));
+  });
+
+  it('windows of any size over the tree check each stored node above the leaves once, as the whole-tree pass does', async () => {
+    h = await mirrored({ api: 'tiles', entries: 700, seed: 'check-tree-windows' }, { start: 100n }, 700n);
+    expect(await backfill(h, 30n)).toMatchObject({ status: 'complete', after: 30n });
+    const id = await h.store.logId('sim');
+    // Every stored node above the leaves whose run below is stored: what checkTreeHashes compares.
+    const whole = await check(h);
+    const over = async (from: bigint, to: bigint) => (await checkNodesOver(h!.store, 'sim', 0, from, to)).nodes;
+    for (const size of [1n, 7n, 64n, 256n, 4096n]) {
+      let nodes = 0;
+      for (let from = 0n; from < 700n; from += size) nodes += await over(from, from + size > 700n ? 700n : from + size);
+      expect(nodes).toBe(whole.nodes);
+    }
+    expect(await over(0n, 700n)).toBe(whole.nodes);
+    // A changed node is seen by the window holding its first leaf, and only by it.
+    await h.store.db.put(nodeKey(id, 0, 8, 1n), new Uint8Array(32));
+    expect((await checkNodesOver(h.store, 'sim', 0, 250n, 260n)).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(8, 1\\) is ${ZERO}, the hashes under it give ${HEX}$`))]);
+    expect((await checkNodesOver(h.store, 'sim', 0, 257n, 700n)).problems).toEqual([]);
   });
 
   it('a missing tile-row node under which all 256 hashes are stored', async () => {

@@ -16,15 +16,13 @@ import cron from 'node-cron';
 import type { Config } from './config/schema.ts';
 import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { leafHash } from './merkle/rfc6962.ts';
 import type { Metrics } from './metrics.ts';
 import { findingId, type Finding } from './monitor/finding.ts';
 import type { FindingWriter } from './monitor/hooks.ts';
 import type { FindingsRepo } from './store/findings.ts';
 import type { Store } from './store/store.ts';
-import { checkNodesOver, checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
+import { checkLeavesIn, checkNodesOver, checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
 import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
-import { bytesEqual, toHex } from './util/bytes.ts';
 
 export interface JobContext {
   config: Config;
@@ -38,7 +36,6 @@ export interface JobContext {
   now?: () => number;
 }
 
-const REVERIFY_WINDOW = 4096;
 /** Where each log's next window starts, per store (a test's or a restarted daemon's store starts over). */
 const cursors = new WeakMap<Store, Map<string, number>>();
 const cursorsOf = (store: Store): Map<string, number> => {
@@ -81,23 +78,11 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
   const offset = Number(state.shard?.offset ?? 0n);
   const first = Math.max(Number(state.startIndex), offset);
   const end = offset + Number(state.verified.size);
-  const problems: string[] = [];
-  const read = store.hashReader(log, state.shard?.seq ?? 0);
   let from = cursorsOf(store).get(log) ?? first;
   if (from < first || from >= end) from = first;
-  const to = Math.min(end, from + REVERIFY_WINDOW);
-  let checked = 0;
-  for (let i = from; i < to; i++) {
-    const got = await store.getEntry(log, i);
-    if (!got) {
-      problems.push(`entry ${i} is missing from the store`);
-      continue;
-    }
-    const [stored] = await read([{ level: 0, index: BigInt(i - offset) }]).catch(() => [undefined]);
-    const lh = leafHash(got.body);
-    if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
-    checked++;
-  }
+  const to = Math.min(end, from + ctx.config.jobs.reverifyWindow);
+  const tree = { seq: state.shard?.seq ?? 0, offset: BigInt(offset) };
+  const { checked, problems } = await checkLeavesIn(store, log, tree, BigInt(from), BigInt(to));
   // The nodes above this window's leaves against the runs under them: proofs read nodes the root does not.
   problems.push(...(await checkNodesOver(store, log, state.shard?.seq ?? 0, BigInt(from - offset), BigInt(to - offset))).problems);
   // The root rebuilt from the stored hashes, always, and the start's verified frontier node by node.

@@ -106,11 +106,18 @@ const Notify = z
   })
   .strict();
 
-const JOB_DEFAULTS = { reverify: '*/30 * * * *', trustedRootRefresh: '17 */6 * * *', dailyDigest: '0 8 * * *', compaction: '40 3 * * *' };
+const JOB_DEFAULTS = { reverify: '*/30 * * * *', reverifyWindow: 65_536, trustedRootRefresh: '17 */6 * * *', dailyDigest: '0 8 * * *', compaction: '40 3 * * *' };
 
 const Jobs = z
   .object({
     reverify: Cron.default(JOB_DEFAULTS.reverify).describe('Cron: re-hash a window of stored entries against the stored tree hashes and verified roots.'),
+    reverifyWindow: z
+      .number()
+      .int()
+      .min(256)
+      .max(100_000_000)
+      .default(JOB_DEFAULTS.reverifyWindow)
+      .describe('Entries per log each reverify run re-hashes, carrying on where the last run stopped: a sweep of N entries takes N / reverifyWindow runs.'),
     trustedRootRefresh: Cron.default(JOB_DEFAULTS.trustedRootRefresh).describe('Cron: refresh the trusted root via TUF (ignored with `trustedRoot`).'),
     dailyDigest: Cron.default(JOB_DEFAULTS.dailyDigest).describe('Cron: daily digest of findings to the notification channels.'),
     compaction: Cron.default(JOB_DEFAULTS.compaction).describe('Cron: LevelDB compaction.'),

@@ -90,6 +90,22 @@ describe('jobs', () => {
     ]);
   });
 
+  it('reverify carries on where its last window stopped, jobs.reverifyWindow entries at a time, and names missing entries', async () => {
+    h = await harness({ api: 'tiles', entries: 700, seed: 'jobs-windows' }, { start: 100n });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
+    const base = jobContext(h, new FindingsRepo(h.store));
+    const ctx: JobContext = { ...base, config: { ...base.config, jobs: { ...base.config.jobs, reverifyWindow: 256 } } };
+    const windows: number[] = [];
+    for (let k = 0; k < 4; k++) windows.push((await reverifyLog(ctx, 'sim')).checked);
+    // [100, 356), [356, 612), [612, 700), then from the start again.
+    expect(windows).toEqual([256, 256, 88, 256]);
+    // An entry value lost: its window says so, and still re-hashes the rest.
+    await h.store.entryDb.del(entryKey(await h.store.logId('sim'), 400));
+    const r = await reverifyLog(ctx, 'sim'); // [356, 612)
+    expect(r.checked).toBe(255);
+    expect(r.problems).toEqual(['entry 400 is missing from the store']);
+  });
+
   it('reverify rebuilds the verified root of a mirror started late, from the frontier it stored at its start', async () => {
     // start 100: leaves 0..99 were never fetched; the store keeps the start's frontier nodes (64, 32 and 4
     // leaves). Below 256 leaves no tile-row node covers them, so the root of 200 is built from them.
@@ -192,14 +208,15 @@ describe('jobs', () => {
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
     const findings = new FindingsRepo(h.store);
     const ctx = jobContext(h, findings);
-    // The store's databases close while the window is being read (as Store.recover closes them to reopen).
+    // The store's databases close while the window is being checked (as Store.recover closes them to
+    // reopen): here at the root check's first read, after the leaves.
     const store = h.store;
     const hashReader = store.hashReader.bind(store);
     let reads = 0;
     store.hashReader = (log, tree) => {
       const read = hashReader(log, tree);
       return async (nodes) => {
-        if (++reads === 300) await store.close();
+        if (++reads === 1) await store.close();
         return read(nodes);
       };
     };

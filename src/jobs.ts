@@ -36,20 +36,40 @@ export interface JobContext {
   now?: () => number;
 }
 
-/** Where each log's next window starts, per store (a test's or a restarted daemon's store starts over). */
-const cursors = new WeakMap<Store, Map<string, number>>();
-const cursorsOf = (store: Store): Map<string, number> => {
+/**
+ * Where each log's next window starts, per store (a test's or a restarted daemon's store starts over), and
+ * the sweep it belongs to: where that sweep began, and whether any of its windows found a problem.
+ */
+interface Sweep {
+  next: number;
+  from: number;
+  clean: boolean;
+}
+const cursors = new WeakMap<Store, Map<string, Sweep>>();
+const cursorsOf = (store: Store): Map<string, Sweep> => {
   let m = cursors.get(store);
-  if (!m) cursors.set(store, (m = new Map<string, number>()));
+  if (!m) cursors.set(store, (m = new Map<string, Sweep>()));
   return m;
 };
 
-/** Re-hashes the next window of a log's stored bodies against its stored level-0 hashes and checks the root. */
+/**
+ * Re-hashes the next window of a log's stored bodies against its stored level-0 hashes, checks the nodes
+ * over them and the root. The window that ends a sweep of every held entry (begun at the first held
+ * entry, which backfill may since have lowered) with nothing found in any of its windows sets
+ * tlogwatch_store_verified_sweep_timestamp_seconds.
+ */
 export async function reverifyLog(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; skipped?: string }> {
   const window = await whileSteady(ctx.store, () => reverifyWindow(ctx, log));
   if (!window) return { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
-  const { next, ...r } = window;
-  cursorsOf(ctx.store).set(log, next);
+  const { first, from, to, end, ...r } = window;
+  const cursors = cursorsOf(ctx.store);
+  const before = cursors.get(log);
+  const sweep: Sweep = from === first || !before ? { next: to, from, clean: true } : { ...before, next: to };
+  sweep.clean &&= r.problems.length === 0;
+  if (to >= end && end > first) {
+    if (sweep.clean && sweep.from <= first) ctx.metrics.storeVerifiedSweep.set({ log }, Math.floor((ctx.now ?? Date.now)() / 1000));
+    cursors.set(log, { next: first, from: first, clean: true });
+  } else cursors.set(log, sweep);
   return r;
 }
 
@@ -70,15 +90,15 @@ async function whileSteady<T>(store: JobContext['store'], check: () => Promise<T
   }
 }
 
-/** One window of reverifyLog, and where the next one starts. */
-async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; next: number }> {
+/** One window of reverifyLog: [from, to) of the held entries [first, end) the sweep covers. */
+async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; first: number; from: number; to: number; end: number }> {
   const { store } = ctx;
   const state = await store.getLogState(log);
-  if (!state?.verified) return { checked: 0, problems: [], next: 0 };
+  if (!state?.verified) return { checked: 0, problems: [], first: 0, from: 0, to: 0, end: 0 };
   const offset = Number(state.shard?.offset ?? 0n);
   const first = Math.max(Number(state.startIndex), offset);
   const end = offset + Number(state.verified.size);
-  let from = cursorsOf(store).get(log) ?? first;
+  let from = cursorsOf(store).get(log)?.next ?? first;
   if (from < first || from >= end) from = first;
   const to = Math.min(end, from + ctx.config.jobs.reverifyWindow);
   const tree = { seq: state.shard?.seq ?? 0, offset: BigInt(offset) };
@@ -87,7 +107,7 @@ async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: 
   problems.push(...(await checkNodesOver(store, log, state.shard?.seq ?? 0, BigInt(from - offset), BigInt(to - offset))).problems);
   // The root rebuilt from the stored hashes, always, and the start's verified frontier node by node.
   problems.push(...(await checkVerifiedRoot(store, log, state)));
-  return { checked, problems, next: to >= end ? first : to };
+  return { checked, problems, first, from, to, end };
 }
 
 async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Promise<void> {

@@ -41,6 +41,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['version', 'merkle', 'malloc'],
       registers: r,
     }),
+    storeVerifiedSweep: new Gauge({
+      name: 'tlogwatch_store_verified_sweep_timestamp_seconds',
+      help: "Unix time the reverify job last finished a sweep of all of a log's held entries (bodies re-hashed, the stored nodes over them and the root checked) that found nothing.",
+      labelNames: ['log'],
+      registers: r,
+    }),
     jobLastSuccess: new Gauge({ name: 'tlogwatch_job_last_success_timestamp_seconds', help: 'Unix time of the last successful run of each scheduled job.', labelNames: ['task'], registers: r }),
     residentMemory: new Gauge({
       name: 'tlogwatch_resident_memory_bytes',

@@ -106,6 +106,42 @@ describe('jobs', () => {
     expect(r.problems).toEqual(['entry 400 is missing from the store']);
   });
 
+  it('a clean sweep of every held entry sets tlogwatch_store_verified_sweep_timestamp_seconds; a sweep with a problem, or begun above a start backfill lowered, does not', async () => {
+    h = await harness({ api: 'tiles', entries: 700, seed: 'jobs-sweep' }, { start: 100n });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
+    const base = jobContext(h, new FindingsRepo(h.store));
+    let now = NOW * 1000;
+    const ctx: JobContext = { ...base, now: () => now, config: { ...base.config, jobs: { ...base.config.jobs, reverifyWindow: 256 } } };
+    const swept = async () => (await h!.metrics.registry.getSingleMetric('tlogwatch_store_verified_sweep_timestamp_seconds')!.get()).values.find((v) => v.labels['log'] === 'sim')?.value;
+    const windows = async (n: number) => {
+      for (let k = 0; k < n; k++) {
+        now += 1000;
+        await reverifyLog(ctx, 'sim');
+      }
+    };
+    await windows(2); // [100, 356), [356, 612)
+    expect(await swept()).toBeUndefined();
+    await windows(1); // [612, 700): the sweep ends clean
+    expect(await swept()).toBe(NOW + 3);
+    // A changed leaf hash in the next sweep's first window: that sweep does not count, even once it is repaired.
+    const id = await h.store.logId('sim');
+    const leaf = await h.store.db.get(nodeKey(id, 0, 0, 150n));
+    await h.store.db.put(nodeKey(id, 0, 0, 150n), new Uint8Array(32));
+    await windows(1);
+    await h.store.db.put(nodeKey(id, 0, 0, 150n), leaf!);
+    await windows(2);
+    expect(await swept()).toBe(NOW + 3);
+    await windows(3); // a clean sweep again
+    expect(await swept()).toBe(NOW + 9);
+    // Backfilled to 50 midway through a sweep: it ends without having seen [50, 100), so does not count.
+    await windows(1); // [100, 356)
+    expect(await backfiller(h).run({ to: 50n })).toMatchObject({ status: 'complete', after: 50n });
+    await windows(2); // [356, 612), [612, 700)
+    expect(await swept()).toBe(NOW + 9);
+    await windows(3); // [50, 306), [306, 562), [562, 700)
+    expect(await swept()).toBe(NOW + 15);
+  });
+
   it('reverify rebuilds the verified root of a mirror started late, from the frontier it stored at its start', async () => {
     // start 100: leaves 0..99 were never fetched; the store keeps the start's frontier nodes (64, 32 and 4
     // leaves). Below 256 leaves no tile-row node covers them, so the root of 200 is built from them.

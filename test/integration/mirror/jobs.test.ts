@@ -128,7 +128,7 @@ describe('jobs', () => {
     const leaf = await h.store.db.get(nodeKey(id, 0, 0, 150n));
     await h.store.db.put(nodeKey(id, 0, 0, 150n), new Uint8Array(32));
     await windows(1);
-    await h.store.db.put(nodeKey(id, 0, 0, 150n), leaf!);
+    await h.store.db.put(nodeKey(id, 0, 0, 150n), leaf);
     await windows(2);
     expect(await swept()).toBe(NOW + 3);
     await windows(3); // a clean sweep again

@@ -20,7 +20,7 @@ import type { Metrics } from './metrics.ts';
 import { findingId, type Finding } from './monitor/finding.ts';
 import type { FindingWriter } from './monitor/hooks.ts';
 import type { FindingsRepo } from './store/findings.ts';
-import type { Store } from './store/store.ts';
+import type { ReverifySweep, Store } from './store/store.ts';
 import { checkLeavesIn, checkNodesOver, checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
 import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
 
@@ -37,18 +37,13 @@ export interface JobContext {
 }
 
 /**
- * Where each log's next window starts, per store (a test's or a restarted daemon's store starts over), and
- * the sweep it belongs to: where that sweep began, and whether any of its windows found a problem.
+ * Where each log's sweep stands, per store: read from the store once (a restarted daemon carries on with
+ * its sweep), then kept here and written back after each window.
  */
-interface Sweep {
-  next: number;
-  from: number;
-  clean: boolean;
-}
-const cursors = new WeakMap<Store, Map<string, Sweep>>();
-const cursorsOf = (store: Store): Map<string, Sweep> => {
+const cursors = new WeakMap<Store, Map<string, ReverifySweep>>();
+const cursorsOf = (store: Store): Map<string, ReverifySweep> => {
   let m = cursors.get(store);
-  if (!m) cursors.set(store, (m = new Map<string, Sweep>()));
+  if (!m) cursors.set(store, (m = new Map<string, ReverifySweep>()));
   return m;
 };
 
@@ -59,17 +54,23 @@ const cursorsOf = (store: Store): Map<string, Sweep> => {
  * tlogwatch_store_verified_sweep_timestamp_seconds.
  */
 export async function reverifyLog(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; skipped?: string }> {
-  const window = await whileSteady(ctx.store, () => reverifyWindow(ctx, log));
-  if (!window) return { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
-  const { first, from, to, end, ...r } = window;
   const cursors = cursorsOf(ctx.store);
-  const before = cursors.get(log);
-  const sweep: Sweep = from === first || !before ? { next: to, from, clean: true } : { ...before, next: to };
+  const run = await whileSteady(ctx.store, async () => {
+    const before = cursors.get(log) ?? (await ctx.store.getReverifySweep(log));
+    return { before, window: await reverifyWindow(ctx, log, before?.next) };
+  });
+  if (!run) return { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
+  const { before, window } = run;
+  const { first, from, to, end, ...r } = window;
+  let sweep: ReverifySweep = from === first || !before ? { next: to, from, clean: true } : { ...before, next: to };
   sweep.clean &&= r.problems.length === 0;
   if (to >= end && end > first) {
     if (sweep.clean && sweep.from <= first) ctx.metrics.storeVerifiedSweep.set({ log }, Math.floor((ctx.now ?? Date.now)() / 1000));
-    cursors.set(log, { next: first, from: first, clean: true });
-  } else cursors.set(log, sweep);
+    sweep = { next: first, from: first, clean: true };
+  }
+  cursors.set(log, sweep);
+  // Losing this write costs only a longer sweep after a restart, not a check: said, not thrown.
+  await ctx.store.putReverifySweep(log, sweep).catch((e: unknown) => ctx.logger.warn({ job: 'reverify', log, err: describeError(e) }, 'could not store where the reverify sweep stands'));
   return r;
 }
 
@@ -91,14 +92,14 @@ async function whileSteady<T>(store: JobContext['store'], check: () => Promise<T
 }
 
 /** One window of reverifyLog: [from, to) of the held entries [first, end) the sweep covers. */
-async function reverifyWindow(ctx: JobContext, log: string): Promise<{ checked: number; problems: string[]; first: number; from: number; to: number; end: number }> {
+async function reverifyWindow(ctx: JobContext, log: string, next: number | undefined): Promise<{ checked: number; problems: string[]; first: number; from: number; to: number; end: number }> {
   const { store } = ctx;
   const state = await store.getLogState(log);
   if (!state?.verified) return { checked: 0, problems: [], first: 0, from: 0, to: 0, end: 0 };
   const offset = Number(state.shard?.offset ?? 0n);
   const first = Math.max(Number(state.startIndex), offset);
   const end = offset + Number(state.verified.size);
-  let from = cursorsOf(store).get(log)?.next ?? first;
+  let from = next ?? first;
   if (from < first || from >= end) from = first;
   const to = Math.min(end, from + ctx.config.jobs.reverifyWindow);
   const tree = { seq: state.shard?.seq ?? 0, offset: BigInt(offset) };

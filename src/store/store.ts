@@ -58,6 +58,13 @@ import {
 /** The entries database's directory, inside the store's. */
 export const ENTRIES_DIR = 'entries';
 
+/** The reverify job's place in its sweep of a log: the next window's first entry, where the sweep began, and whether it has found nothing so far. */
+export interface ReverifySweep {
+  next: number;
+  from: number;
+  clean: boolean;
+}
+
 export interface EntryRef {
   log: string;
   index: number;
@@ -336,6 +343,27 @@ export class Store {
 
   logNamesKnown(): string[] {
     return [...this.logIds.keys()];
+  }
+
+  /**
+   * Where the reverify job's sweep of a log stands (jobs.ts), kept so that a restart carries on with the
+   * sweep rather than starting over: on a large store a sweep spans many runs, and daemons restart more
+   * often than that. Anything unreadable counts as no sweep begun.
+   */
+  async getReverifySweep(name: string): Promise<ReverifySweep | undefined> {
+    const v = await this.db.get(key(Bucket.META, 'reverify:', name));
+    if (v === undefined) return undefined;
+    try {
+      const s = JSON.parse(Buffer.from(v).toString('utf8')) as Partial<ReverifySweep>;
+      const index = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+      return index(s.next) && index(s.from) && typeof s.clean === 'boolean' ? { next: s.next, from: s.from, clean: s.clean } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async putReverifySweep(name: string, sweep: ReverifySweep): Promise<void> {
+    await this.writeOps([{ type: 'put', key: key(Bucket.META, 'reverify:', name), value: Buffer.from(JSON.stringify(sweep)) }]);
   }
 
   /** Never allocates an id: names can come from API requests. A fresh copy, the caller's to change. */

@@ -142,6 +142,30 @@ describe('jobs', () => {
     expect(await swept()).toBe(NOW + 15);
   });
 
+  it('a restarted daemon carries on with its sweep where the store says it stood', async () => {
+    h = await harness({ api: 'tiles', entries: 700, seed: 'jobs-resume' }, { start: 100n });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 700n);
+    const base = jobContext(h, new FindingsRepo(h.store));
+    const ctx: JobContext = { ...base, now: () => NOW * 1000, config: { ...base.config, jobs: { ...base.config.jobs, reverifyWindow: 256 } } };
+    await reverifyLog(ctx, 'sim'); // [100, 356)
+    expect(await h.store.getReverifySweep('sim')).toEqual({ next: 356, from: 100, clean: true });
+    await h.store.close();
+    const reopened = await Store.open(h.storeDir);
+    try {
+      const again: JobContext = { ...ctx, store: reopened, findings: new FindingsRepo(reopened) };
+      expect((await reverifyLog(again, 'sim')).checked).toBe(256); // [356, 612)
+      expect((await reverifyLog(again, 'sim')).checked).toBe(88); // [612, 700): the sweep begun before the restart ends
+      const swept = (await again.metrics.registry.getSingleMetric('tlogwatch_store_verified_sweep_timestamp_seconds')!.get()).values;
+      expect(swept).toEqual([expect.objectContaining({ labels: { log: 'sim' }, value: NOW })]);
+      expect(await reopened.getReverifySweep('sim')).toEqual({ next: 100, from: 100, clean: true });
+      // A value no tlogwatch wrote counts as no sweep begun.
+      await reopened.db.put(Buffer.concat([Buffer.of(0), Buffer.from('reverify:sim')]), Buffer.from('{"next":-1}'));
+      expect(await reopened.getReverifySweep('sim')).toBeUndefined();
+    } finally {
+      await reopened.close();
+    }
+  });
+
   it('reverify rebuilds the verified root of a mirror started late, from the frontier it stored at its start', async () => {
     // start 100: leaves 0..99 were never fetched; the store keeps the start's frontier nodes (64, 32 and 4
     // leaves). Below 256 leaves no tile-row node covers them, so the root of 200 is built from them.

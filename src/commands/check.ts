@@ -22,6 +22,7 @@ import { loadConfig } from '../config/load.ts';
 import { describeError, isTlogwatchError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
 import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
+import { entriesHeld } from '../store/codec.ts';
 import { Store } from '../store/store.ts';
 
 const USAGE = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]';
@@ -61,6 +62,21 @@ function fail(message: string): number {
   return 2;
 }
 
+/** How often a long check says how far it is, on stderr. */
+const PROGRESS_EVERY_MS = 10_000;
+
+/** A progress line at most every PROGRESS_EVERY_MS: `log: what done of total (pct%)`. */
+function progressLine(log: string, what: string, total: bigint): (done: number) => void {
+  let last = performance.now();
+  return (done) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    const pct = total > 0n ? ` (${((done / Number(total)) * 100).toFixed(0)}%)` : '';
+    process.stderr.write(`tlogwatch check: ${log}: ${what} ${n(done)} of ${n(Number(total))}${pct}\n`);
+  };
+}
+
 async function checkOne(store: Store, log: string, watched: boolean): Promise<LogReport> {
   const problems: string[] = [];
   let more = 0;
@@ -68,12 +84,13 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
     if (problems.length < MAX_PROBLEMS) problems.push(p);
     else more++;
   };
-  const entries = await checkLog(store, log, watched ? 'recorded' : () => true);
+  const held = await store.getLogState(log).then((s) => (s ? entriesHeld(s) : 0n));
+  const entries = await checkLog(store, log, watched ? 'recorded' : () => true, { progress: progressLine(log, 'entries and their keys', held) });
   entries.problems.forEach(problem);
   const state = entries.state;
   let tree: TreeHashesCheck = { leaves: 0, nodes: 0, uncovered: 0 };
   if (state) {
-    tree = await checkTreeHashes(store, log, state, problem);
+    tree = await checkTreeHashes(store, log, state, problem, progressLine(log, 'leaf hashes', held));
     (await checkVerifiedRoot(store, log, state)).forEach(problem);
     (await checkRetiredShards(store, log)).forEach(problem);
   }

@@ -169,9 +169,9 @@ class RowRuns {
 /**
  * Every stored hash of every tree of `log`, in one pass over the node keys in key order (row 0, the levels
  * between, row 8, …), reading bodies a chunk at a time. O(1) memory in the log's size; `problem` is called
- * for each finding (the caller caps them).
+ * for each finding (the caller caps them), `progress` with the leaf hashes compared so far, after each chunk.
  */
-export async function checkTreeHashes(store: Store, log: string, state: LogState, problem: (p: string) => void): Promise<TreeHashesCheck> {
+export async function checkTreeHashes(store: Store, log: string, state: LogState, problem: (p: string) => void, progress?: (leaves: number) => void): Promise<TreeHashesCheck> {
   const id = await store.logId(log);
   if (id === undefined) throw new TlogwatchError('API_NOT_FOUND', `no log named ${log}`);
   const out: TreeHashesCheck = { leaves: 0, nodes: 0, uncovered: 0 };
@@ -204,6 +204,7 @@ export async function checkTreeHashes(store: Store, log: string, state: LogState
         out.leaves++;
       });
       pending = [];
+      progress?.(out.leaves);
     };
     // Row nodes above row 0, and how many of them checkParent found: the rest have no complete run under
     // them (a start's frontier node, or one an earlier start stored), which the root check covers.

@@ -119,8 +119,12 @@ async function recordedFull(store: Store, id: number, first: bigint, end: bigint
   };
 }
 
-/** `runBits`: entries per tally as a power of two (default 16); tests make it small to have many runs. */
-export async function checkLog(store: Store, log: string, fullIndex: FullIndex = () => store.indexMode === 'all', opts: { runBits?: number } = {}): Promise<LogCheck> {
+/**
+ * `runBits`: entries per tally as a power of two (default 16); tests make it small to have many runs.
+ * `progress`: called with the number of entries read so far at the end of each run (a long check says
+ * how far it is).
+ */
+export async function checkLog(store: Store, log: string, fullIndex: FullIndex = () => store.indexMode === 'all', opts: { runBits?: number; progress?: (entries: number) => void } = {}): Promise<LogCheck> {
   const shift = BigInt(opts.runBits ?? RUN_BITS);
   const state = await store.getLogState(log);
   const id = state ? await store.logId(log) : undefined;
@@ -152,6 +156,7 @@ export async function checkLog(store: Store, log: string, fullIndex: FullIndex =
     if (index !== next) problem(index > next ? `gap: entries ${next}..${index - 1n} missing` : `entry ${index} out of order`);
     next = index + 1n;
     entries++;
+    if ((index + 1n) % (1n << shift) === 0n) opts.progress?.(entries);
     const t = run(index);
     let e;
     try {

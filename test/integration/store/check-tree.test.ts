@@ -146,6 +146,10 @@ describe('checkTreeHashes', () => {
   it('a row of 256 tile-row nodes completes, and is checked against, the row-16 node over 65,536 leaves', async () => {
     h = await mirrored({ api: 'tiles', entries: 65_536 + 10, seed: 'check-tree-16' }, { batchSize: 4096 }, 65_546n);
     expect(await check(h)).toEqual({ leaves: 65_546, nodes: 257, uncovered: 0, problems: [] });
+    // Progress after each chunk of 1,024 leaf hashes compared, and the last, short one.
+    const progress: number[] = [];
+    await checkTreeHashes(h.store, 'sim', (await h.store.getLogState('sim'))!, () => undefined, (n) => progress.push(n));
+    expect(progress).toEqual([...Array.from({ length: 64 }, (_, k) => (k + 1) * 1024), 65_546]);
     await h.store.db.put(nodeKey(await h.store.logId('sim'), 0, 16, 0n), new Uint8Array(32));
     expect((await check(h)).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(16, 0\\) is ${ZERO}, the 256 hashes under it give ${HEX}$`))]);
   }, 120_000);

@@ -253,7 +253,8 @@ describe('Store', () => {
     const id = await store.logId('l');
     // Runs of 4 entries (runBits 2): entries 1, 5, 9, 13, 17 and 21 each lose their UUID key, six runs.
     for (const i of [1, 5, 9, 13, 17, 21]) await store.db.del(uuidKey(Buffer.from((await store.getEntry('l', i))!.record.entry.leafHash, 'hex'), id, i));
-    expect((await checkLog(store, 'l', () => true, { runBits: 2 })).problems).toEqual([
+    const progress: number[] = [];
+    expect((await checkLog(store, 'l', () => true, { runBits: 2, progress: (n) => progress.push(n) })).problems).toEqual([
       'entry 1: no UUID key',
       'entry 5: no UUID key',
       'entry 9: no UUID key',
@@ -261,6 +262,8 @@ describe('Store', () => {
       expect.stringMatching(/^entries 16\.\.19: \d+ index and 3 UUID keys stored, \d+ and 4 implied, or other keys \(not listed entry by entry\)$/),
       expect.stringMatching(/^entries 20\.\.23: \d+ index and 3 UUID keys stored, \d+ and 4 implied/),
     ]);
+    // Progress at the end of each run.
+    expect(progress).toEqual([4, 8, 12, 16, 20, 24]);
     // With the default runs of 65,536 all six are in one run, gone over entry by entry.
     expect((await checkLog(store, 'l')).problems).toEqual([1, 5, 9, 13, 17, 21].map((i) => `entry ${i}: no UUID key`));
     await store.close();

@@ -24,6 +24,7 @@ import { bytesEqual, toHex } from '../util/bytes.ts';
 import { fetchedSize, localStartIndex, type LogState, type VerifiedHead } from './codec.ts';
 import { entryValueBody } from './entry-value.ts';
 import { entryKey, nodeKey, prefixEnd, readU64 } from './keys.ts';
+import { scanChunks } from './level.ts';
 import type { Store } from './store.ts';
 import { frontierNodes } from './tree-hashes.ts';
 
@@ -123,14 +124,9 @@ export async function checkRetiredShards(store: Store, log: string): Promise<str
 
 /** How many entry values the store holds in [from, to) (virtual indexes), reading keys only. */
 async function countKeys(store: Store, id: number, from: bigint, to: bigint): Promise<bigint> {
-  let n = 0n;
-  const it = store.entryDb.keys({ gte: entryKey(id, from), lt: entryKey(id, to) });
-  try {
-    for (let chunk = await it.nextv(4096); chunk.length > 0; chunk = await it.nextv(4096)) n += BigInt(chunk.length);
-  } finally {
-    await it.close();
-  }
-  return n;
+  let n = 0;
+  await scanChunks(store.entryDb.keys({ gte: entryKey(id, from), lt: entryKey(id, to) }), () => void n++, 4096);
+  return BigInt(n);
 }
 
 export interface TreeHashesCheck {
@@ -345,28 +341,21 @@ export async function checkLeavesIn(store: Store, log: string, tree: { seq: numb
     const missing = (until: bigint) => {
       for (; next < until; next++) problems.push(`entry ${next} is missing from the store`);
     };
-    const it = store.entryDb.iterator({ gte: entryKey(id, lo), lt: entryKey(id, hi) });
-    try {
-      for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
-        for (const [k, v] of chunk) {
-          const i = readU64(k, 3);
-          missing(i);
-          next = i + 1n;
-          let lh: Uint8Array;
-          try {
-            lh = leafHash(entryValueBody(v));
-          } catch (e) {
-            problems.push(`entry ${i}: ${describeError(e)}`);
-            continue;
-          }
-          const stored = hashes.get(i);
-          if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
-          checked++;
-        }
+    await scanChunks(store.entryDb.iterator({ gte: entryKey(id, lo), lt: entryKey(id, hi) }), ([k, v]) => {
+      const i = readU64(k, 3);
+      missing(i);
+      next = i + 1n;
+      let lh: Uint8Array;
+      try {
+        lh = leafHash(entryValueBody(v));
+      } catch (e) {
+        problems.push(`entry ${i}: ${describeError(e)}`);
+        return;
       }
-    } finally {
-      await it.close();
-    }
+      const stored = hashes.get(i);
+      if (!stored || !bytesEqual(lh, stored)) problems.push(`entry ${i}: body hashes to ${toHex(lh)}, the verified tree has ${stored ? toHex(stored) : 'nothing'}`);
+      checked++;
+    });
     missing(hi);
   }
   return { checked, problems };

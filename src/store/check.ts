@@ -16,6 +16,7 @@ import { withStatement } from '../mirror/ingest.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { heldRange, localStartIndex, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
+import { scanChunks } from './level.ts';
 import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64, uuidKey } from './keys.ts';
 import { entryTime, indexValues } from './index-values.ts';
 import type { Store } from './store.ts';
@@ -84,15 +85,6 @@ class RunTally {
   }
 }
 
-/** Visits an iterator's items in chunks (`nextv`), much cheaper than one await per item. */
-async function scan<T>(it: { nextv(size: number): Promise<T[]>; close(): Promise<void> }, visit: (item: T) => void): Promise<void> {
-  try {
-    for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) chunk.forEach(visit);
-  } finally {
-    await it.close();
-  }
-}
-
 /** What one stored entry implies: its body, leaf hash and the index and UUID keys it must have. */
 function implied(v: Uint8Array, log: string, id: number, index: bigint, full: boolean): { body: Uint8Array; leafHash: string; indexKeys: Uint8Array[]; uuid: Uint8Array } {
   const { record, body } = decodeEntryValue(v, log, Number(index));
@@ -108,7 +100,7 @@ async function recordedFull(store: Store, id: number, first: bigint, end: bigint
   const n = end > first ? Number(end - first) : 0;
   const bits = new Uint8Array(Math.ceil(n / 8));
   const prefix = new Uint8Array([Bucket.INDEX, Field.TIME]);
-  await scan(store.db.keys({ gte: prefix, lt: prefixEnd(prefix) }), (k) => {
+  await scanChunks(store.db.keys({ gte: prefix, lt: prefixEnd(prefix) }), (k) => {
     if (readU16(k, k.length - 10) !== id) return;
     const i = readU64(k, k.length - 8) - first;
     if (i >= 0n && i < BigInt(n)) bits[Number(i >> 3n)]! |= 1 << Number(i & 7n);
@@ -151,7 +143,7 @@ export async function checkLog(store: Store, log: string, fullIndex: FullIndex =
   let entries = 0;
   let undecodable = 0;
   const prefix = entryKey(id, 0).subarray(0, 3);
-  await scan(store.entryDb.iterator({ gte: prefix, lt: prefixEnd(prefix) }), ([k, v]) => {
+  await scanChunks(store.entryDb.iterator({ gte: prefix, lt: prefixEnd(prefix) }), ([k, v]) => {
     const index = readU64(k, 3);
     if (index !== next) problem(index > next ? `gap: entries ${next}..${index - 1n} missing` : `entry ${index} out of order`);
     next = index + 1n;
@@ -182,13 +174,13 @@ export async function checkLog(store: Store, log: string, fullIndex: FullIndex =
   // The keys as stored, tallied by the run of the entry each names.
   let indexKeys = 0;
   const fields = new Set<number>(Object.values(Field));
-  await scan(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
+  await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
     if (readU16(k, k.length - 10) !== id) return;
     indexKeys++;
     if (!fields.has(k[1]!)) problem(`index key with unknown field ${k[1]}`);
     run(readU64(k, k.length - 8)).gotIndex.add(k);
   });
-  await scan(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
+  await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
     if (readU16(k, 33) === id) run(readU64(k, 35)).gotUuid.add(k);
   });
 
@@ -211,7 +203,7 @@ async function locate(store: Store, log: string, id: number, { runs, shift }: { 
   const want = new Map<bigint, { leafHash: string; index: KeyTally; uuidSeen: boolean }>();
   const undecodable = new Set<bigint>();
   for (const r of runs) {
-    await scan(store.entryDb.iterator({ gte: entryKey(id, r << shift), lt: entryKey(id, (r + 1n) << shift) }), ([k, v]) => {
+    await scanChunks(store.entryDb.iterator({ gte: entryKey(id, r << shift), lt: entryKey(id, (r + 1n) << shift) }), ([k, v]) => {
       const index = readU64(k, 3);
       try {
         const e = implied(v, log, id, index, full(Number(index)));
@@ -225,7 +217,7 @@ async function locate(store: Store, log: string, id: number, { runs, shift }: { 
   }
   const inRuns = (index: bigint) => runs.has(index >> shift);
   const found = new Map<bigint, KeyTally>();
-  await scan(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
+  await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
     if (readU16(k, k.length - 10) !== id) return;
     const index = readU64(k, k.length - 8);
     if (!inRuns(index)) return;
@@ -238,7 +230,7 @@ async function locate(store: Store, log: string, id: number, { runs, shift }: { 
     const got = found.get(index) ?? new KeyTally();
     if (!got.equals(w.index)) problem(`entry ${index}: index keys differ from what it implies (expected ${w.index.count}, found ${got.count})`);
   }
-  await scan(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
+  await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
     if (readU16(k, 33) !== id) return;
     const index = readU64(k, 35);
     if (!inRuns(index)) return;

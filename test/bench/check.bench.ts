@@ -12,6 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Bucket } from '../../src/store/keys.ts';
+import { scanChunks } from '../../src/store/level.ts';
 import { Store } from '../../src/store/store.ts';
 import { fmt, machine } from './machine.ts';
 
@@ -24,14 +25,10 @@ async function rawRead(dir: string): Promise<{ seconds: number; bytes: number; k
   let bytes = 0;
   let keys = 0;
   try {
-    const drain = async (it: { nextv(n: number): Promise<unknown[]>; close(): Promise<void> }, visit: (x: unknown) => void) => {
-      for (let c = await it.nextv(1024); c.length > 0; c = await it.nextv(1024)) c.forEach(visit);
-      await it.close();
-    };
-    await drain(store.entryDb.values(), (v) => void (bytes += (v as Uint8Array).length));
-    for (const b of [Bucket.INDEX, Bucket.UUID, Bucket.NODE]) await drain(store.db.keys({ gte: new Uint8Array([b]), lt: new Uint8Array([b + 1]) }), () => void keys++);
+    await scanChunks(store.entryDb.values(), (v) => void (bytes += v.length));
+    for (const b of [Bucket.INDEX, Bucket.UUID, Bucket.NODE]) await scanChunks(store.db.keys({ gte: new Uint8Array([b]), lt: new Uint8Array([b + 1]) }), () => void keys++);
     // The tree check reads the bodies a second time, as the leaf hashes name them.
-    await drain(store.entryDb.values(), (v) => void (bytes += (v as Uint8Array).length));
+    await scanChunks(store.entryDb.values(), (v) => void (bytes += v.length));
   } finally {
     await store.close();
   }

@@ -5,8 +5,9 @@
  * - retiredShards (with reverify's cadence): every finished Rekor v1 tree is complete and rebuilds its final root;
  * - reverify: re-hash a rolling window of stored entry bodies and compare them with the tree hashes the
  *   mirror stored when it verified them, check the stored nodes above those leaves against the hashes
- *   under them, and recompute the root of the latest verified checkpoint from the stored tree. A mismatch means the store changed under us (disk corruption, tampering): a critical
- *   `store-integrity` finding, with what differs;
+ *   under them, and recompute the root of the latest verified checkpoint from the stored tree. A mismatch
+ *   means the store changed under us (disk corruption, tampering): a critical `store-integrity` finding,
+ *   with what differs;
  * - dailyDigest: one informational finding summarising the last 24 hours' findings, delivered through the
  *   notification channels like any other;
  * - trustedRootRefresh: refresh the TUF cache (public-good trust), warning when the logs' keys changed;
@@ -105,7 +106,7 @@ async function reverifyWindow(ctx: JobContext, log: string, next: number | undef
   const tree = { seq: state.shard?.seq ?? 0, offset: BigInt(offset) };
   const { checked, problems } = await checkLeavesIn(store, log, tree, BigInt(from), BigInt(to));
   // The nodes above this window's leaves against the runs under them: proofs read nodes the root does not.
-  problems.push(...(await checkNodesOver(store, log, state.shard?.seq ?? 0, BigInt(from - offset), BigInt(to - offset))).problems);
+  problems.push(...(await checkNodesOver(store, log, tree.seq, BigInt(from - offset), BigInt(to - offset))).problems);
   // The root rebuilt from the stored hashes, always, and the start's verified frontier node by node.
   problems.push(...(await checkVerifiedRoot(store, log, state)));
   return { checked, problems, first, from, to, end };

@@ -1,29 +1,16 @@
 /**
- * `tlogwatch check` as a real process through bin/tlogwatch.js on stores the mirror wrote from the
+ * `tlogwatch check` as a real process (src/cli.ts) on stores the mirror wrote from the
  * simulator: consistent stores pass (tiles from 0, Rekor v1 across trees), damage to a body, a tree hash
  * or an index key fails with what differs, and usage, a missing store and a locked one are exit 2.
  */
-import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bucket, entryKey, Field, nodeKey } from '../../src/store/keys.ts';
 import { checkLog } from '../../src/store/check.ts';
 import { Store } from '../../src/store/store.ts';
+import { cli as tlogwatch } from '../helpers/cli.ts';
 import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
-
-const run = promisify(execFile);
-
-async function tlogwatch(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['bin/tlogwatch.js', ...args], { maxBuffer: 16 << 20 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 let h: Harness | undefined;
 afterEach(async () => {

@@ -25,7 +25,7 @@ import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
 import { Store } from './store/store.ts';
 import { scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
-import { evaluateStall, integrityFinding, SEVERITIES, type Finding } from './monitor/finding.ts';
+import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, type Finding } from './monitor/finding.ts';
 import type { LogState } from './store/codec.ts';
 import { findingsRoutes } from './api/findings.ts';
 import { bundleIntakeRoutes } from './api/bundles-post.ts';
@@ -37,25 +37,28 @@ import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
+import { defaultLogName, describeTrustChange, trustChanges, type TrustChange } from './trust/changes.ts';
 import { proxySettings } from './sources/transport.ts';
-
-export interface Daemon {
-  url: string;
-  store: Store;
-  metrics: Metrics;
-  followers: LogFollower[];
-  stop(): Promise<void>;
-}
 
 const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
-/** The logs to follow: configured ones (keys from the trusted root), else every currently valid log of the root. */
-export function followedLogs(config: Config, trust: TrustedRoot, now: Date): Array<{ follow: FollowConfig; tlog: TlogTrust }> {
+/** How the daemon follows a log of the trusted root it was not configured with. */
+function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
+  return { name: defaultLogName(tlog), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start, pollIntervalMs: 5000, batchSize: defaultBatchSize(config.index), concurrency: 8, requestsPerMinute: 500 };
+}
+
+/**
+ * The logs to follow: configured ones (keys from the trusted root); else every log of the root valid now,
+ * from `latest`, and every other log of the root the store already mirrors (`mirrored`, by name): a shard
+ * whose key has expired since is followed still, so the entries it took before it froze are not lost to
+ * a restart. One log per name, a key valid now first.
+ */
+export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirrored: ReadonlySet<string> = new Set()): Array<{ follow: FollowConfig; tlog: TlogTrust }> {
   if (config.logs.length === 0) {
-    return tlogsValidAt(trust, now).map((tlog) => ({
-      tlog,
-      follow: { name: tlog.name.replace(/[^a-zA-Z0-9._-]/g, '_'), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start: 'latest', pollIntervalMs: 5000, batchSize: defaultBatchSize(config.index), concurrency: 8, requestsPerMinute: 500 },
-    }));
+    const chosen = new Map<string, TlogTrust>();
+    for (const t of tlogsValidAt(trust, now)) if (!chosen.has(defaultLogName(t))) chosen.set(defaultLogName(t), t);
+    for (const t of trust.tlogs) if (!chosen.has(defaultLogName(t)) && mirrored.has(defaultLogName(t))) chosen.set(defaultLogName(t), t);
+    return [...chosen.values()].map((tlog) => ({ tlog, follow: defaultFollow(config, tlog, 'latest') }));
   }
   return config.logs.map((l) => {
     const tlog = trust.tlogs.find((t) => sameUrl(t.baseUrl, l.url)) ?? trust.tlogs.find((t) => t.name === (l.origin ?? signerNameFromUrl(l.url)));
@@ -127,17 +130,57 @@ async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metric
   }
 }
 
+/**
+ * The names of the root's logs that are not valid now but that the store mirrors (for `followedLogs`): in
+ * default mode a daemon keeps following a shard it mirrored after the shard's key expired.
+ */
+export async function mirroredLogs(store: Store, trust: TrustedRoot, now: Date): Promise<Set<string>> {
+  const valid = new Set(tlogsValidAt(trust, now));
+  const out = new Set<string>();
+  for (const t of trust.tlogs) if (!valid.has(t) && (await store.readLogState(defaultLogName(t)))) out.add(defaultLogName(t));
+  return out;
+}
+
+/** What a trusted-root refresh found and did (`Daemon.refreshTrust`). */
+export interface TrustRefresh {
+  changes: TrustChange[];
+  /** Logs the daemon began to follow. */
+  followed: string[];
+  /** Findings raised (a change already reported at an earlier refresh raises none). */
+  raised: Finding[];
+}
+
+export interface Daemon {
+  url: string;
+  store: Store;
+  metrics: Metrics;
+  followers: LogFollower[];
+  /** Reads the trusted root again (TUF, or the file) and acts on what changed (the `trustedRootRefresh` job). */
+  refreshTrust(): Promise<TrustRefresh>;
+  stop(): Promise<void>;
+}
+
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
-  const trust = await resolveTrust({
+  const trustOptions = {
     ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
     signingConfigs: config.signingConfigs,
     cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
-    onWarning: (message) => logger.warn(message),
-  });
-  const logs = followedLogs(config, trust, new Date());
-  if (logs.length === 0) throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
+    onWarning: (message: string) => logger.warn(message),
+  };
+  const trust = await resolveTrust(trustOptions);
+  const startedOn = new Date();
+  // Configured logs are checked against the root before the store opens (a config error touches nothing).
+  const configured = config.logs.length ? followedLogs(config, trust, startedOn) : undefined;
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
+  const initial = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  }));
+  if (initial.length === 0) {
+    await store.close();
+    throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
+  }
   const metrics = createMetrics();
   const findings = new FindingsRepo(store);
   let rules: RuleSet = { rules: [] };
@@ -169,11 +212,69 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const malloc = processMalloc();
   metrics.buildInfo.set({ version: VERSION, merkle: merkleBackend.name, malloc }, 1);
   const startedAt = Math.floor(Date.now() / 1000);
-  const followers = logs.map(({ follow, tlog }) => {
-    setLogState(metrics, follow.name, 'bootstrapping');
-    return new LogFollower(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], setKey: setKeyForTlog(tlog), hooks });
-  });
-  const names = followers.map((f) => f.cfg.name);
+
+  // The followed logs grow when a refreshed trusted root lists a new one (refreshTrust below), so these
+  // are the live lists the API, the jobs and the stall check read.
+  const logs: Array<{ follow: FollowConfig; tlog: TlogTrust }> = [];
+  const followers: LogFollower[] = [];
+  const names: string[] = [];
+  /** The logs `POST /v1/bundles` judges bundles against (bundles-post.ts reads it per request). */
+  const intake: Array<{ name: string; tlog: TlogTrust; origin: string }> = [];
+  const runs: Array<Promise<void>> = [];
+  const abort = new AbortController();
+  let running = false;
+  const run = (f: LogFollower) => runs.push(f.run(abort.signal).catch((e: unknown) => logger.error({ log: f.cfg.name, err: describeError(e) }, 'follower stopped')));
+  const follow = (l: { follow: FollowConfig; tlog: TlogTrust }) => {
+    setLogState(metrics, l.follow.name, 'bootstrapping');
+    const f = new LogFollower(l.follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(l.tlog)], setKey: setKeyForTlog(l.tlog), hooks });
+    logs.push(l);
+    names.push(l.follow.name);
+    intake.push({ name: l.follow.name, tlog: l.tlog, origin: l.follow.origin });
+    followers.push(f);
+    if (running) run(f);
+  };
+  for (const l of initial) follow(l);
+
+  const refreshTrust = async (): Promise<TrustRefresh> => {
+    const root = await resolveTrust(trustOptions);
+    const now = new Date();
+    const changes = trustChanges(
+      logs.map((l) => ({ name: l.follow.name, url: l.follow.url, origin: l.follow.origin, keyId: l.tlog.keyId })),
+      root,
+      now,
+    );
+    const followed: string[] = [];
+    const raised: Finding[] = [];
+    for (const c of changes) {
+      let name: string;
+      let following = false;
+      if (c.kind === 'listed') {
+        name = defaultLogName(c.tlog);
+        // Without configured logs the daemon follows the root's logs, so a new one is followed now, from its
+        // first entry: it was listed since the last refresh, and what it took since is what is watched for.
+        if (config.logs.length === 0 && !abort.signal.aborted && !names.includes(name)) {
+          follow({ tlog: c.tlog, follow: defaultFollow(config, c.tlog, 0n) });
+          followed.push(name);
+          following = true;
+          logger.info({ job: 'trustedRootRefresh', log: name, url: c.tlog.baseUrl, type: c.tlog.type }, `${describeTrustChange(c)}: following it from index 0`);
+        } else {
+          logger.warn({ job: 'trustedRootRefresh', url: c.tlog.baseUrl }, `${describeTrustChange(c)}${config.logs.length ? '; add it to `logs` to watch it' : ''}`);
+        }
+      } else {
+        name = c.log.name;
+        logger[c.kind === 'key-changed' ? 'error' : 'warn']({ job: 'trustedRootRefresh', log: name }, describeTrustChange(c));
+      }
+      const f = trustChangeFinding(c, name, following, Math.floor(now.getTime() / 1000));
+      if (await findings.has(f.id)) continue;
+      await store.writeOps(write(f));
+      metrics.findings.inc({ rule: f.rule, severity: f.severity });
+      raised.push(f);
+    }
+    if (changes.length === 0) logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed: no change for the followed logs');
+    else if (raised.length) notifyNow();
+    return { changes, followed, raised };
+  };
+
   const app = createApp({
     store,
     metrics,
@@ -181,7 +282,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     logNames: () => names,
     extend: (a, h) => {
       findingsRoutes(a, h, findings);
-      bundleIntakeRoutes(a, h, { store, logs: logs.map((l) => ({ name: l.follow.name, tlog: l.tlog, origin: l.follow.origin })), rules: () => rules, write });
+      bundleIntakeRoutes(a, h, { store, logs: intake, rules: () => rules, write });
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     beforeMetrics: async () => {
@@ -205,11 +306,9 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const address = server.address();
   const url = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof address === 'object' && address ? address.port : port}`;
 
-  const abort = new AbortController();
-  const runs = followers.map((f) =>
-    f.run(abort.signal).catch((e: unknown) => logger.error({ log: f.cfg.name, err: describeError(e) }, 'follower stopped')),
-  );
-  const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, tufCacheDir: config.tufCacheDir ?? join(config.dataDir, 'tuf') });
+  running = true;
+  for (const f of followers) run(f);
+  const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, refreshTrust });
   const stallTimer = setInterval(() => {
     checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
@@ -227,6 +326,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     store,
     metrics,
     followers,
+    refreshTrust,
     stop() {
       stopping ??= (async () => {
         logger.info('stopping: finishing current batches');

@@ -10,7 +10,8 @@
  *   with what differs;
  * - dailyDigest: one informational finding summarising the last 24 hours' findings, delivered through the
  *   notification channels like any other;
- * - trustedRootRefresh: refresh the TUF cache (public-good trust), warning when the logs' keys changed;
+ * - trustedRootRefresh: read the trusted root again (TUF, or the file) and act on what changed for the
+ *   followed logs (daemon.ts `refreshTrust`: a newly listed log is followed or reported, a changed key reported);
  * - compaction: LevelDB compaction.
  */
 import cron from 'node-cron';
@@ -23,7 +24,6 @@ import type { FindingWriter } from './monitor/hooks.ts';
 import type { FindingsRepo } from './store/findings.ts';
 import type { ReverifySweep, Store } from './store/store.ts';
 import { checkLeavesIn, checkNodesOver, checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
-import { fetchPublicGoodTrustedRoot } from './trust/tuf.ts';
 
 export interface JobContext {
   config: Config;
@@ -33,7 +33,8 @@ export interface JobContext {
   logger: Logger;
   logNames: string[];
   write: FindingWriter;
-  tufCacheDir: string;
+  /** The `trustedRootRefresh` job: the daemon reads its trust again and acts on the changes. */
+  refreshTrust: () => Promise<unknown>;
   now?: () => number;
 }
 
@@ -185,7 +186,7 @@ export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<vo
   const j = ctx.config.jobs;
   // Every scheduled task's run counters exist from the start at 0, so a first failure is an increase
   // Prometheus can see (a series born at 1 has no earlier sample to rise from).
-  for (const task of ['reverify', 'retiredShards', 'dailyDigest', 'compaction', ...(ctx.config.trustedRoot ? [] : ['trustedRootRefresh'])]) {
+  for (const task of ['reverify', 'retiredShards', 'dailyDigest', 'compaction', 'trustedRootRefresh']) {
     for (const result of ['ok', 'error']) ctx.metrics.jobRuns.inc({ task, result }, 0);
   }
   const tasks = [
@@ -193,16 +194,7 @@ export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<vo
     cron.schedule(j.reverify, () => runJob(ctx, 'retiredShards', () => retiredShards(ctx))),
     cron.schedule(j.dailyDigest, () => runJob(ctx, 'dailyDigest', () => dailyDigest(ctx))),
     cron.schedule(j.compaction, () => runJob(ctx, 'compaction', () => ctx.store.compact())),
+    cron.schedule(j.trustedRootRefresh, () => runJob(ctx, 'trustedRootRefresh', async () => void (await ctx.refreshTrust()))),
   ];
-  if (!ctx.config.trustedRoot) {
-    tasks.push(
-      cron.schedule(j.trustedRootRefresh, () =>
-        runJob(ctx, 'trustedRootRefresh', async () => {
-          const root = await fetchPublicGoodTrustedRoot(ctx.tufCacheDir);
-          ctx.logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed; restart to follow newly listed logs');
-        }),
-      ),
-    );
-  }
   return tasks;
 }

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
-import { followedLogs, findingWriter, channelsOf, mirrorHooks } from '../daemon.ts';
+import { followedLogs, findingWriter, channelsOf, mirrorHooks, mirroredLogs } from '../daemon.ts';
 import { describeError, isTlogwatchError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
@@ -23,7 +23,7 @@ import { loadRules } from '../monitor/load.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { Store } from '../store/store.ts';
 import { resolveTrust } from '../trust/tuf.ts';
-import { checkpointVerifierForTlog, setKeyForTlog } from '../trust/trusted-root.ts';
+import { checkpointVerifierForTlog, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
 
 const USAGE = 'usage: tlogwatch backfill [--config FILE] [--data-dir DIR] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--only NAME] [--to N] [--batch-size N]';
 const HELP = `${USAGE}
@@ -119,9 +119,10 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   if (!existsSync(join(storeDir, 'CURRENT'))) return fail(`no store at ${storeDir}: nothing has been mirrored yet (run tlogwatch serve first)`);
   const logger = createLogger({ level: config.log.level });
   let logs;
+  let trust: TrustedRoot;
   let rules: RuleSet = { rules: [] };
   try {
-    const trust = await resolveTrust({
+    trust = await resolveTrust({
       ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
       signingConfigs: config.signingConfigs,
       cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
@@ -132,17 +133,21 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   } catch (e) {
     return fail(describeError(e));
   }
-  if (values.only !== undefined) {
-    logs = logs.filter((l) => l.follow.name === values.only);
-    if (logs.length === 0) return fail(`no log named ${values.only} in the configuration`);
-  }
-
   let store: Store;
   try {
     store = await Store.open(storeDir, { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
+    // Without configured logs, also the root's logs this store mirrors whose keys have expired since (as serve follows them).
+    if (config.logs.length === 0) logs = followedLogs(config, trust, new Date(), await mirroredLogs(store, trust, new Date()));
   } catch (e) {
     if (isTlogwatchError(e, 'STORE_LOCKED')) return fail(`${e.message}: stop tlogwatch serve first (it holds the store while it runs)`);
     return fail(describeError(e));
+  }
+  if (values.only !== undefined) {
+    logs = logs.filter((l) => l.follow.name === values.only);
+    if (logs.length === 0) {
+      await store.close();
+      return fail(`no log named ${values.only} in the configuration`);
+    }
   }
 
   const metrics = createMetrics({ defaultMetrics: false });

@@ -118,7 +118,7 @@ const Jobs = z
       .max(100_000_000)
       .default(JOB_DEFAULTS.reverifyWindow)
       .describe('Entries per log each reverify run re-hashes, carrying on where the last run stopped: a sweep of N entries takes N / reverifyWindow runs.'),
-    trustedRootRefresh: Cron.default(JOB_DEFAULTS.trustedRootRefresh).describe('Cron: refresh the trusted root via TUF (ignored with `trustedRoot`).'),
+    trustedRootRefresh: Cron.default(JOB_DEFAULTS.trustedRootRefresh).describe('Cron: read the trusted root again (via TUF, or the `trustedRoot` file) and follow or report the logs it newly lists.'),
     dailyDigest: Cron.default(JOB_DEFAULTS.dailyDigest).describe('Cron: daily digest of findings to the notification channels.'),
     compaction: Cron.default(JOB_DEFAULTS.compaction).describe('Cron: LevelDB compaction.'),
   })

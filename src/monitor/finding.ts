@@ -7,6 +7,8 @@ import type { TlogwatchError } from '../errors.ts';
 import type { FulcioClaims } from '../entries/types.ts';
 import { evaluateIntegrity, evaluateStall as evaluateStallCandidate, type BuiltinFinding, type StallState } from './eval/builtin.ts';
 import { DEFAULT_BUILTINS, type LogIntegrityConfig, type MirrorStalledConfig } from './rules/compiled.ts';
+import { describeTrustChange, trustChangeSubject, type TrustChange } from '../trust/changes.ts';
+import { toHex } from '../util/bytes.ts';
 
 export { SEVERITIES, type Severity } from './rules/schema.ts';
 import type { Severity } from './rules/schema.ts';
@@ -79,4 +81,39 @@ export function evaluateStall(
   const b = evaluateStallCandidate(state, now, { ...(config ?? DEFAULT_BUILTINS.mirrorStalled), after: stalledAfterSeconds });
   if (!b) return undefined;
   return fromBuiltin(b, log, 'stalled', now);
+}
+
+/**
+ * `trust-changed`: a refreshed trusted root changes what the daemon should follow (trust/changes.ts). A newly
+ * listed log is `info` when the daemon now follows it, `medium` when its configuration does not (the
+ * operator decides), a removed log `low` (it is still followed), and a followed log whose key is no longer
+ * listed `high`: its checkpoints are still verified with the old key, and a log that changed keys in place
+ * is not how Sigstore rotates (a new key is a new log).
+ */
+export function trustChangeFinding(c: TrustChange, log: string, followed: boolean, now: number): Finding {
+  const severity: Severity = c.kind === 'key-changed' ? 'high' : c.kind === 'unlisted' ? 'low' : followed ? 'info' : 'medium';
+  const message =
+    c.kind === 'listed'
+      ? followed
+        ? `now following ${log} from its first entry: ${describeTrustChange(c).replace(/^the trusted root lists a log this daemon does not follow: /, 'the trusted root lists a new log, ')}`
+        : `${describeTrustChange(c)}; add it to \`logs\` to watch it`
+      : describeTrustChange(c);
+  return {
+    id: findingId('trust-changed', log, trustChangeSubject(c)),
+    rule: 'trust-changed',
+    kind: c.kind === 'key-changed' ? 'integrity' : 'info',
+    severity,
+    message,
+    log,
+    firstSeen: now,
+    status: 'open',
+    evidence: {
+      change: c.kind,
+      followed,
+      ...(c.kind === 'listed'
+        ? { baseUrl: c.tlog.baseUrl, type: c.tlog.type, keyId: toHex(c.tlog.keyId), ...(c.tlog.validFrom ? { validFrom: c.tlog.validFrom.toISOString() } : {}), ...(c.tlog.validUntil ? { validUntil: c.tlog.validUntil.toISOString() } : {}) }
+        : { baseUrl: c.log.url, keyId: toHex(c.log.keyId) }),
+      ...(c.kind === 'key-changed' ? { listedKeyIds: c.listed.map((t) => toHex(t.keyId)) } : {}),
+    },
+  };
 }

@@ -87,7 +87,7 @@ export const jobContext = (h: Harness, findings: FindingsRepo): JobContext => ({
   logger: createLogger({ level: 'silent' }),
   logNames: ['sim'],
   write: findingOps,
-  tufCacheDir: '/nonexistent',
+  refreshTrust: () => Promise.reject(new Error('no trust to refresh in this test')),
 });
 
 export function manifestOf(s: Simulator): any[] {

@@ -166,6 +166,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
     signingConfigs: config.signingConfigs,
     cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
+    tuf: { ...(config.tufMirror ? { mirrorURL: config.tufMirror } : {}), ...(config.tufRoot ? { rootPath: config.tufRoot } : {}) },
     onWarning: (message: string) => logger.warn(message),
   };
   const trust = await resolveTrust(trustOptions);

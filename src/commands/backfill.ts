@@ -126,6 +126,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
       ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
       signingConfigs: config.signingConfigs,
       cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
+    tuf: { ...(config.tufMirror ? { mirrorURL: config.tufMirror } : {}), ...(config.tufRoot ? { rootPath: config.tufRoot } : {}) },
       onWarning: (message) => logger.warn(message),
     });
     logs = followedLogs(config, trust, new Date());

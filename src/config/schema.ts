@@ -5,6 +5,7 @@
  */
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
+import { PUBLIC_GOOD_TUF } from '../trust/tuf.ts';
 
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -135,11 +136,22 @@ export const ConfigSchema = z
       .describe('Address of the HTTP API and /metrics. Loopback by default; put a TLS proxy in front to expose it.'),
     trustedRoot: z.string().min(1).optional().describe('Path of a Sigstore trusted_root.json. Default: Sigstore public-good, fetched and verified via TUF.'),
     tufCacheDir: z.string().min(1).optional().describe('Where the TUF client caches metadata. Default: <dataDir>/tuf.'),
+    tufMirror: HttpUrl.optional().describe(
+      "TUF repository the trusted root (and signing config) come from: a private Sigstore deployment's, or staging's. Default: Sigstore public-good, https://tuf-repo-cdn.sigstore.dev, whose first root is built in. Not with `trustedRoot`.",
+    ),
+    tufRoot: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Path of the TUF repository's root.json to start the chain of trust from (trusted as given on the cache's first use; TUF verifies every later root). Needed with a `tufMirror` other than public-good's. Not with `trustedRoot`."),
     signingConfigs: z
       .array(z.string().min(1))
       .default([])
       .describe("Paths of Sigstore signing_config.json (v0.2) files: they say which Rekor API each log speaks (majorApiVersion 1 = rekor-v1, 2 = tiles) for the logs followed from the trusted root. Default: none with `trustedRoot`, else the public-good one via TUF; without one, a log's type is guessed from its key."),
-    logs: z.array(LogConfig).default([]).describe('Logs to follow. Each must be in the trusted root (its key verifies the checkpoints). Empty = every log of the trusted root valid now, from `latest`.'),
+    logs: z
+      .array(LogConfig)
+      .default([])
+      .describe('Logs to follow. Each must be in the trusted root (its key verifies the checkpoints). Empty = every log of the trusted root valid now, from `latest`, the others the store mirrors, and each log the root lists later, from its first entry (jobs.trustedRootRefresh).'),
     index: z
       .enum(['all', 'watched'])
       .default('all')
@@ -157,6 +169,12 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    for (const k of ['tufMirror', 'tufRoot'] as const) {
+      if (c.trustedRoot && c[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'has no effect with trustedRoot (the trusted root is then read from that file, not TUF)' });
+    }
+    if (c.tufMirror && !c.tufRoot && c.tufMirror.replace(/\/+$/, '') !== PUBLIC_GOOD_TUF) {
+      ctx.addIssue({ code: 'custom', path: ['tufRoot'], message: `required with tufMirror ${c.tufMirror}: only the public-good repository's first root is built in` });
+    }
     const seen = new Map<string, number>();
     c.logs.forEach((l, i) => {
       const first = seen.get(l.name);

@@ -18,6 +18,9 @@ export interface TufOptions {
   rootPath?: string;
 }
 
+/** Sigstore public-good TUF repository (@sigstore/tuf embeds its first root). */
+export const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
+
 const HINT = 'offline or air-gapped, pass --trusted-root FILE with a trusted_root.json';
 
 /** Fetches a TUF target's bytes (verified by the TUF client) within the time budget. */
@@ -45,7 +48,7 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
     return await Promise.race([fetch, deadline]);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot get ${name} from the Sigstore TUF repository (${why}); ${HINT}`, { kind: 'fatal', cause: e });
+    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot get ${name} from the TUF repository ${o.mirrorURL ?? PUBLIC_GOOD_TUF} (${why}); ${HINT}`, { kind: 'fatal', cause: e });
   } finally {
     clearTimeout(timer);
   }
@@ -66,6 +69,12 @@ export async function fetchTrustedRootViaTuf(o: TufOptions): Promise<TrustedRoot
 /** The Sigstore public-good trusted root (default mirror, embedded TUF root). */
 export function fetchPublicGoodTrustedRoot(cachePath: string, timeoutMs = 8000): Promise<TrustedRoot> {
   return fetchTrustedRootViaTuf({ cachePath, timeoutMs });
+}
+
+/** Which TUF repository: public-good's unless a mirror (and the root to start from) is configured. */
+export interface TufRepository {
+  mirrorURL?: string;
+  rootPath?: string;
 }
 
 /** A trust document from disk, parsed; errors name the file. */
@@ -106,12 +115,13 @@ export async function fetchSigningConfigViaTuf(o: TufOptions): Promise<SigningCo
  * given, else, in TUF mode, the public-good one. A TUF signing config that cannot be had is a warning,
  * not a failure: each log then keeps the type its key suggests.
  */
-export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: readonly string[]; cachePath: string; onWarning?: (message: string) => void }): Promise<TrustedRoot> {
-  const root = await resolveTrustedRoot(o.trustedRoot, o.cachePath);
+export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: readonly string[]; cachePath: string; tuf?: TufRepository; onWarning?: (message: string) => void }): Promise<TrustedRoot> {
+  const tuf: TufOptions = { cachePath: o.cachePath, ...(o.tuf?.mirrorURL ? { mirrorURL: o.tuf.mirrorURL } : {}), ...(o.tuf?.rootPath ? { rootPath: o.tuf.rootPath } : {}) };
+  const root = o.trustedRoot ? loadTrustedRootFile(o.trustedRoot) : await fetchTrustedRootViaTuf(tuf);
   const configs = o.signingConfigs.map(loadSigningConfigFile);
   if (configs.length === 0 && !o.trustedRoot) {
     try {
-      configs.push(await fetchSigningConfigViaTuf({ cachePath: o.cachePath }));
+      configs.push(await fetchSigningConfigViaTuf(tuf));
     } catch (e) {
       o.onWarning?.(`no signing config from TUF, so each log's API is guessed from its key: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -16,6 +16,7 @@ import { createLogger } from '../../src/logger.ts';
 import { defaultLogName } from '../../src/trust/changes.ts';
 import { loadTrustedRootFile } from '../../src/trust/tuf.ts';
 import { expectStoreMatchesManifest } from '../helpers/mirror.ts';
+import { startTufRepo } from '../helpers/tuf-repo.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-trust-refresh-'));
@@ -31,7 +32,8 @@ let nameB: string;
 
 const readRoot = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Root;
 /** The trusted-root file the daemon reads: these logs, both simulators' CAs. */
-const writeRoot = (tlogs: Tlog[]) => writeFileSync(rootPath, JSON.stringify({ ...rootA, tlogs, certificateAuthorities: [...rootA.certificateAuthorities, ...rootB.certificateAuthorities] }));
+const rootJson = (tlogs: Tlog[]) => JSON.stringify({ ...rootA, tlogs, certificateAuthorities: [...rootA.certificateAuthorities, ...rootB.certificateAuthorities] });
+const writeRoot = (tlogs: Tlog[]) => writeFileSync(rootPath, rootJson(tlogs));
 const tlogOf = (r: Root) => r.tlogs[0]!;
 
 interface LogView { name: string; verifiedSize: number; mirroredFrom: number }
@@ -49,7 +51,7 @@ async function until(what: string, done: () => Promise<boolean>, ms = 60_000): P
 const verified = (d: Daemon, name: string, size: number) => until(`${name} verified to ${size}`, async () => ((await logsOf(d)).find((l) => l.name === name)?.verifiedSize ?? -1) >= size);
 
 const silent = createLogger({ level: 'silent' });
-const daemonConfig = (dataDir: string, extra = '') => parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${rootPath}\n${extra}`, 'test.yaml', {});
+const daemonConfig = (dataDir: string, extra = '', trust = `trustedRoot: ${rootPath}`) => parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\n${trust}\n${extra}`, 'test.yaml', {});
 
 beforeAll(async () => {
   a = await startSimulator({ api: 'tiles', entries: 300, seed: 'trust-a', out: join(tmp, 'sim-a'), log: () => {} });
@@ -155,6 +157,56 @@ describe('following the trusted root with configured logs', () => {
       expect(await trustFindings(d)).toHaveLength(1);
     } finally {
       await d.stop();
+    }
+  });
+});
+
+describe('following the trusted root through a TUF repository (a private Sigstore deployment)', () => {
+  it('a new version of trusted_root.json in the repository is picked up by the next refresh', { timeout: 90_000 }, async () => {
+    const repo = await startTufRepo();
+    const tufRoot = join(tmp, 'tuf-root.json');
+    repo.writeRoot(tufRoot);
+    repo.publish({ 'trusted_root.json': rootJson([tlogOf(rootA)]) });
+    const warnings: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (line: string) => void warnings.push(line) } as unknown as NodeJS.WritableStream });
+    const d = await startDaemon(daemonConfig(join(tmp, 'data-tuf'), '', `tufMirror: ${repo.url}\ntufRoot: ${tufRoot}\ntufCacheDir: ${join(tmp, 'tuf-cache')}`), logger);
+    try {
+      await verified(d, nameA, a.log.size);
+      expect(await d.refreshTrust()).toMatchObject({ changes: [], followed: [] });
+      repo.publish({ 'trusted_root.json': rootJson([tlogOf(rootA), tlogOf(rootB)]) });
+      const r = await d.refreshTrust();
+      expect(r.followed).toEqual([nameB]);
+      await verified(d, nameB, b.log.size);
+      // The client walked the repository as TUF says: the next root (none), the timestamp, then the
+      // snapshot, targets and target by version and hash.
+      expect(repo.requests).toContain('/2.root.json');
+      expect(repo.requests.filter((p) => p === '/timestamp.json').length).toBeGreaterThanOrEqual(3);
+      expect(repo.requests).toEqual(expect.arrayContaining(['/2.snapshot.json', '/2.targets.json']));
+      expect(repo.requests.filter((p) => /^\/targets\/[0-9a-f]{64}\.trusted_root\.json$/.test(p))).toHaveLength(2);
+      // The repository has no signing config: each log's API is guessed from its key, and the daemon says so.
+      expect(warnings.join('')).toContain('no signing config from TUF');
+    } finally {
+      await d.stop();
+      await repo.close();
+    }
+  });
+
+  it('a repository whose new metadata does not verify: the refresh fails and the daemon keeps what it follows', { timeout: 60_000 }, async () => {
+    const repo = await startTufRepo();
+    const tufRoot = join(tmp, 'tuf-root-2.json');
+    repo.writeRoot(tufRoot);
+    repo.publish({ 'trusted_root.json': rootJson([tlogOf(rootA)]) });
+    const d = await startDaemon(daemonConfig(join(tmp, 'data-tuf-2'), '', `tufMirror: ${repo.url}\ntufRoot: ${tufRoot}\ntufCacheDir: ${join(tmp, 'tuf-cache-2')}`), silent);
+    try {
+      await verified(d, nameA, a.log.size);
+      // Whoever serves the repository lists log B, without the repository's keys.
+      repo.publish({ 'trusted_root.json': rootJson([tlogOf(rootA), tlogOf(rootB)]) }, { rogue: true });
+      await expect(d.refreshTrust()).rejects.toThrow(`cannot get trusted_root.json from the TUF repository ${repo.url} (timestamp was signed by 0/1 keys)`);
+      expect((await logsOf(d)).map((l) => l.name)).toEqual([nameA]);
+      expect(await trustFindings(d)).toEqual([]);
+    } finally {
+      await d.stop();
+      await repo.close();
     }
   });
 });

@@ -127,6 +127,9 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['not a mapping', '- a\n- b\n', /c\.yaml:1:1: \(top level\): Invalid input: expected object, received array/],
     ['YAML syntax', 'api: [1\n', /invalid configuration \(YAML\):\n {2}c\.yaml:\d+:\d+: /],
     ['duplicate YAML key', 'index: all\nindex: watched\n', /c\.yaml:2:1: Map keys must be unique/],
+    ['TUF mirror without its root', 'tufMirror: https://tuf.internal.example\n', /c\.yaml:\d+:\d+: tufRoot: required with tufMirror https:\/\/tuf\.internal\.example: only the public-good repository's first root is built in/],
+    ['TUF with a trusted-root file', 'trustedRoot: root.json\ntufRoot: tuf-root.json\n', /c\.yaml:2:10: tufRoot: has no effect with trustedRoot/],
+    ['bad TUF mirror URL', 'tufMirror: tuf.example\ntufRoot: r.json\n', /c\.yaml:1:12: tufMirror: an http:\/\/ or https:\/\/ URL/],
   ];
   for (const [what, yaml, want] of cases) it(what, () => expect(errorOf(yaml)).toMatch(want));
 

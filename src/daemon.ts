@@ -39,8 +39,15 @@ import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
 import { defaultLogName, describeTrustChange, trustChanges, type TrustChange } from './trust/changes.ts';
 import { proxySettings } from './sources/transport.ts';
+import { parseVerifierKey, type CosignatureVerifier } from './note/keys.ts';
+import type { WitnessPolicy } from './note/witness-policy.ts';
 
 const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/** A log's configured witnesses (keys validated by the config schema) as the policy its follower checks. */
+export function witnessPolicy(w: { keys: string[]; quorum: number }): WitnessPolicy {
+  return { witnesses: w.keys.map((k) => parseVerifierKey(k) as CosignatureVerifier), quorum: w.quorum };
+}
 
 /** How the daemon follows a log of the trusted root it was not configured with. */
 function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
@@ -65,7 +72,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
     if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; add it to the trusted root or pass the right --trusted-root`, { kind: 'fatal' });
     return {
       tlog,
-      follow: { name: l.name, type: l.type, url: l.url, origin: l.origin ?? tlog.name, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression },
+      follow: { name: l.name, type: l.type, url: l.url, origin: l.origin ?? tlog.name, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression, ...(l.witnesses ? { witnesses: witnessPolicy(l.witnesses) } : {}) },
     };
   });
 }

@@ -43,6 +43,7 @@ export type ErrorCode =
   | 'VERIFY_BAD_SET'
   | 'VERIFY_MISSING_ENTRY'
   | 'VERIFY_BAD_CHECKPOINT'
+  | 'VERIFY_UNWITNESSED'
   | 'BACKFILL_REFUSED'
   // store/, config/
   | 'STORE_SCHEMA_VERSION'

@@ -20,6 +20,18 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     mirrorLagEntries: new Gauge({ name: 'tlogwatch_mirror_lag_entries', help: 'Upstream tree size minus verified tree size.', labelNames: ['log'], registers: r }),
     lastVerifiedCheckpointTimestamp: new Gauge({ name: 'tlogwatch_last_verified_checkpoint_timestamp_seconds', help: 'Unix time at which the latest checkpoint was verified.', labelNames: ['log'], registers: r }),
     entriesIngested: new Counter({ name: 'tlogwatch_entries_ingested_total', help: 'Entries verified, decoded and committed to the store.', labelNames: ['log', 'kind'], registers: r }),
+    checkpointsUnwitnessed: new Counter({
+      name: 'tlogwatch_checkpoints_unwitnessed_total',
+      help: "Checkpoints not verified up to because fewer of the log's configured witnesses cosigned them than its quorum (each counted once).",
+      labelNames: ['log'],
+      registers: r,
+    }),
+    witnessCosignatureTimestamp: new Gauge({
+      name: 'tlogwatch_witness_cosignature_timestamp_seconds',
+      help: "Time in each configured witness's latest valid cosignature on a checkpoint of the log.",
+      labelNames: ['log', 'witness'],
+      registers: r,
+    }),
     verificationFailures: new Counter({ name: 'tlogwatch_verification_failures_total', help: 'Verification failures by reason (a log halts on each).', labelNames: ['log', 'reason'], registers: r }),
     logState: new Gauge({ name: 'tlogwatch_log_state', help: '1 for the current state of each log, 0 for the others.', labelNames: ['log', 'state'], registers: r }),
     fetchDuration: new Histogram({ name: 'tlogwatch_fetch_duration_seconds', help: 'Duration of requests to the upstream log.', labelNames: ['log', 'endpoint'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r }),

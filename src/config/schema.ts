@@ -5,6 +5,7 @@
  */
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
+import { parseVerifierKey } from '../note/keys.ts';
 import { PUBLIC_GOOD_TUF } from '../trust/tuf.ts';
 
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -59,8 +60,37 @@ export const LogConfig = z
       .enum(['gzip', 'none'])
       .default('gzip')
       .describe('Ask the log for gzip-compressed responses, or (`none`) for uncompressed ones: on a fast link, such as a log on the same host or network, `none` saves the CPU of inflating every entry (BENCHMARKS.md "Ingest").'),
+    witnesses: z
+      .object({
+        keys: z
+          .array(
+            z.string().superRefine((k, ctx) => {
+              try {
+                const v = parseVerifierKey(k);
+                if (v.kind !== 'cosignature') ctx.addIssue({ code: 'custom', message: `not a witness key: ${v.name}'s key is type ${v.kind}, a witness cosigns with cosignature/v1 (type 0x04)` });
+              } catch (e) {
+                ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+              }
+            }),
+          )
+          .min(1)
+          .describe('Verifier keys of the witnesses (`name+hash+base64`, cosignature/v1 type 0x04), as their operators publish them (witness-network.org lists them).'),
+        quorum: z.number().int().min(1).describe('How many of those witnesses must have cosigned a checkpoint before the mirror verifies up to it.'),
+      })
+      .strict()
+      .optional()
+      .describe('Tiles logs: accept only checkpoints cosigned by a quorum of these witnesses, so the mirror sees the tree the witnesses (and clients that require them) see. A checkpoint short of the quorum is not used; the mirror waits for one that reaches it.'),
   })
-  .strict();
+  .strict()
+  .superRefine((l, ctx) => {
+    if (!l.witnesses) return;
+    if (l.type !== 'tiles') ctx.addIssue({ code: 'custom', path: ['witnesses'], message: 'only tiles logs have cosigned checkpoints (Rekor v1 signs its own only)' });
+    if (l.witnesses.quorum > l.witnesses.keys.length) ctx.addIssue({ code: 'custom', path: ['witnesses', 'quorum'], message: `${l.witnesses.quorum} is more than the ${l.witnesses.keys.length} witnesses listed` });
+    const names = l.witnesses.keys.map((k) => k.slice(0, k.indexOf('+')));
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['witnesses', 'keys', i], message: `witness ${n} is listed twice` });
+    });
+  });
 
 const Webhook = z
   .object({

@@ -28,6 +28,7 @@ import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
+import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
 import { recordHalt } from './halt.ts';
 import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
@@ -54,6 +55,8 @@ export class LogFollower {
   readonly cfg: FollowConfig;
   private readonly deps: FollowerDeps;
   #fault: TransientFault | undefined;
+  /** The last checkpoint whose cosignatures were counted (metrics count each checkpoint once, not each poll). */
+  #lastWitnessed: string | undefined;
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
@@ -173,6 +176,7 @@ export class LogFollower {
       await this.deps.store.putLogState(state);
       return 'halted';
     }
+    if (decision.action === 'grow' && this.cfg.witnesses) await this.requireWitnessed(state, note, decision.checkpoint.size, this.cfg.witnesses);
     let frontier = CompactRange.deserialize(state.frontier);
     if (state.status === 'bootstrapping') {
       frontier = await this.bootstrapTiles(state, decision.checkpoint, note);
@@ -189,6 +193,26 @@ export class LogFollower {
     }
     await catchUp(this.catchUpContext, state, frontier, decision.checkpoint, note, (start, end, size) => src.fetchLeaves(start, end, size), signal);
     return 'advanced';
+  }
+
+  /**
+   * A log with a witness policy is verified only up to checkpoints a quorum of its witnesses cosigned
+   * (note/witness-policy.ts). One short of it is not misbehaviour (witnesses lag, or are down): the round
+   * ends as a transient fault that says who did not cosign, the log's size is recorded (so lag, and after
+   * `stalledAfter` a mirror-stalled finding, show the wait), and the next poll tries again.
+   */
+  private async requireWitnessed(state: LogState, note: string, size: bigint, policy: WitnessPolicy): Promise<void> {
+    const c = cosignaturesOf(note, policy);
+    const first = note !== this.#lastWitnessed;
+    this.#lastWitnessed = note;
+    if (first) for (const v of c.valid) this.deps.metrics.witnessCosignatureTimestamp.set({ log: this.cfg.name, witness: v.witness }, Number(v.timestamp));
+    if (c.witnessed) return;
+    if (first) this.deps.metrics.checkpointsUnwitnessed.inc({ log: this.cfg.name });
+    if (state.status !== 'bootstrapping') await this.deps.store.putLogState(state);
+    throw new TlogwatchError('VERIFY_UNWITNESSED', `checkpoint ${size} is ${describeCosignatures(c, policy)}: not verified up to, waiting for a cosigned one`, {
+      kind: 'transient',
+      data: { size: size.toString(), valid: c.valid.map((v) => v.witness), missing: c.missing, invalid: c.invalid, quorum: policy.quorum },
+    });
   }
 
   /** Frontier at the start position, from tiles; at `latest` it is verified against the checkpoint at once. */

@@ -4,6 +4,7 @@ import type { LogState } from '../store/codec.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { IngestedEntry } from './ingest.ts';
 import type { TlogwatchError } from '../errors.ts';
+import type { WitnessPolicy } from '../note/witness-policy.ts';
 
 export interface FollowConfig {
   name: string;
@@ -20,6 +21,8 @@ export interface FollowConfig {
   requestsPerMinute: number;
   /** Whether to ask the upstream for gzip (the default) or for uncompressed responses (HttpClientOptions). */
   compression?: 'gzip' | 'none';
+  /** Tiles: only checkpoints this policy's witnesses cosigned are verified up to (note/witness-policy.ts). */
+  witnesses?: WitnessPolicy;
 }
 
 /**

@@ -6,7 +6,7 @@
  * The message does not name the cosigner, so a key must not be shared between cosigners.
  */
 import { sign, verify, type KeyObject } from 'node:crypto';
-import { concatBytes, utf8 } from '../util/bytes.ts';
+import { concatBytes, toBase64, toHex, utf8 } from '../util/bytes.ts';
 import { ALG_COSIGNATURE_V1, c2spKeyId } from './key-id.ts';
 import { ed25519PublicKey, rawEd25519 } from './ed25519.ts';
 import type { NoteSigner, NoteVerifier } from './note.ts';
@@ -60,4 +60,9 @@ export function cosignatureSigner(name: string, privateKey: KeyObject, timestamp
       return out;
     },
   };
+}
+
+/** A witness's verifier key as operators publish it (signed-note §"Verifier keys"): `name+hash+base64(0x04 || key)`. */
+export function cosignatureVkey(name: string, raw: Uint8Array): string {
+  return `${name}+${toHex(c2spKeyId(name, ALG_COSIGNATURE_V1, raw).slice(0, 4))}+${toBase64(concatBytes(Uint8Array.of(ALG_COSIGNATURE_V1), raw))}`;
 }

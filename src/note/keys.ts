@@ -21,7 +21,7 @@ import { rfc6962Verifier } from './rfc6962.ts';
 export { ALG_COSIGNATURE_V1, ALG_ECDSA, ALG_ED25519, ALG_RFC6962_STH, c2spKeyId } from './key-id.ts';
 export { ed25519KeyHash, ed25519KeyId, ed25519Signer, ed25519Verifier, rawEd25519 } from './ed25519.ts';
 export { ecdsaKeyHash, ecdsaSigner, ecdsaVerifier } from './ecdsa.ts';
-export { cosignatureSigner, cosignatureVerifier, cosignedMessage, type CosignatureVerifier } from './cosignature.ts';
+export { cosignatureSigner, cosignatureVerifier, cosignatureVkey, cosignedMessage, type CosignatureVerifier } from './cosignature.ts';
 export { rfc6962Verifier } from './rfc6962.ts';
 
 function badKey(why: string): TlogwatchError {

@@ -1,0 +1,65 @@
+/**
+ * A witness policy: a checkpoint counts only when at least `quorum` of the named witnesses cosigned it
+ * (https://c2sp.org/tlog-cosignature, cosignature/v1; the k-of-n rule of https://c2sp.org/tlog-policy with
+ * one group). A witness cosigns a checkpoint only after checking it is consistent with every checkpoint of
+ * that origin it cosigned before (https://c2sp.org/tlog-witness), and clients that verify with a witness
+ * policy accept only cosigned checkpoints. A monitor that requires the same cosignatures therefore sees
+ * the view the witnesses saw, and a log cannot show it one tree and its clients another without also
+ * deceiving a quorum of witnesses.
+ *
+ * Pure. verifyCheckpoint (checkpoint.ts) checks the log's own signature; this reads the other lines of
+ * the same note. A witness's line that fails to verify does not reject the note (it is not the log's
+ * signature): it counts as no cosignature, and is reported as invalid.
+ */
+import { parseNote } from './note.ts';
+import type { CosignatureVerifier } from './cosignature.ts';
+import { utf8 } from '../util/bytes.ts';
+
+export interface WitnessPolicy {
+  /** Distinct witnesses (cosignature/v1 keys, vkey type 0x04). */
+  witnesses: readonly CosignatureVerifier[];
+  /** How many of them must have cosigned; 1 ≤ quorum ≤ witnesses.length. */
+  quorum: number;
+}
+
+export interface Cosignatures {
+  /** Witnesses whose cosignature verifies, with the time it carries (POSIX seconds). */
+  valid: Array<{ witness: string; timestamp: bigint }>;
+  /** Witnesses with a line under their name and key hash that does not verify. */
+  invalid: string[];
+  /** Witnesses with no line at all. */
+  missing: string[];
+  /** Whether `valid` reaches the quorum. */
+  witnessed: boolean;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Which of the policy's witnesses cosigned this signed note (a checkpoint as the log served it). */
+export function cosignaturesOf(signedNote: string, policy: WitnessPolicy): Cosignatures {
+  const note = parseNote(signedNote);
+  const text = utf8.encode(note.text);
+  const out: Cosignatures = { valid: [], invalid: [], missing: [], witnessed: false };
+  for (const w of policy.witnesses) {
+    const lines = note.signatures.filter((s) => s.name === w.name && sameBytes(s.keyHash, w.keyHash));
+    if (lines.length === 0) {
+      out.missing.push(w.name);
+      continue;
+    }
+    // One valid line is this witness's cosignature; a second, bad one beside it changes nothing.
+    const good = lines.find((s) => w.verify(text, s.signature) === true);
+    const timestamp = good && w.timestampOf(good.signature);
+    if (good && timestamp !== undefined) out.valid.push({ witness: w.name, timestamp });
+    else out.invalid.push(w.name);
+  }
+  out.witnessed = out.valid.length >= policy.quorum;
+  return out;
+}
+
+/** One line: who cosigned and who did not, for logs, errors and /v1/logs. */
+export function describeCosignatures(c: Cosignatures, policy: WitnessPolicy): string {
+  const parts = [`cosigned by ${c.valid.length} of the ${policy.quorum} required witnesses${c.valid.length ? ` (${c.valid.map((v) => v.witness).join(', ')})` : ''}`];
+  if (c.missing.length) parts.push(`no cosignature from ${c.missing.join(', ')}`);
+  if (c.invalid.length) parts.push(`an invalid one from ${c.invalid.join(', ')}`);
+  return parts.join('; ');
+}

@@ -1,0 +1,82 @@
+/**
+ * A tiles log followed with a witness policy (FollowConfig.witnesses, note/witness-policy.ts), against the
+ * simulator cosigning its checkpoints with three witnesses: the mirror verifies up to cosigned checkpoints
+ * only, waits (a transient fault that names who did not cosign) while a checkpoint is short of the quorum,
+ * and carries on, missing nothing, once one reaches it. Misbehaviour is judged before witnessing.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cosignatureVkey, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
+import type { WitnessPolicy } from '../../../src/note/witness-policy.ts';
+import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+const state = () => h!.store.getLogState('sim');
+const verifiedSize = async () => (await state())?.verified?.size;
+const verifierOf = (name: string, publicKey: Parameters<typeof rawEd25519>[0]) => parseVerifierKey(cosignatureVkey(name, rawEd25519(publicKey))) as CosignatureVerifier;
+
+/** The harness with the simulator's witnesses (and any `extra` ones it does not have) as the log's policy. */
+async function witnessed(seed: string, entries: number, quorum: number, extra = 0): Promise<{ h: Harness; policy: WitnessPolicy }> {
+  const hh = await harness({ api: 'tiles', entries, seed, witnesses: 3 });
+  const strangers = Array.from({ length: extra }, (_, i) => verifierOf(`absent${i}.example`, generateKeyPairSync('ed25519').publicKey));
+  const policy = { witnesses: [...hh.sim.log.witnesses.map((w) => verifierOf(w.name, w.publicKey)), ...strangers], quorum };
+  hh.follower.cfg.witnesses = policy;
+  return { h: hh, policy };
+}
+
+const metric = async (m: { get(): Promise<{ values: Array<{ value: number; labels: Record<string, unknown> }> }> }, labels: Record<string, string>) =>
+  (await m.get()).values.find((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))?.value;
+
+describe('witness policy', () => {
+  it('verifies up to cosigned checkpoints, waits on one short of the quorum, and resumes without a gap', async () => {
+    ({ h } = await witnessed('w1', 700, 2));
+    await roundsUntil(h, async () => (await verifiedSize()) === 700n);
+    for (const w of h.sim.log.witnesses) expect(await metric(h.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })).toBeGreaterThan(1.7e9);
+
+    // Two of the three witnesses stop cosigning: the next checkpoints have one cosignature, short of 2.
+    const stopped = h.sim.log.witnesses.splice(1);
+    h.sim.append(300);
+    for (let i = 0; i < 3; i++) expect(await h.follower.round()).toBe('transient-error');
+    const fault = h.follower.transientFault!;
+    expect(fault.code).toBe('VERIFY_UNWITNESSED');
+    expect(fault.message).toBe(`checkpoint 1000 is cosigned by 1 of the 2 required witnesses (witness1.example); no cosignature from witness2.example, witness3.example: not verified up to, waiting for a cosigned one`);
+    const waiting = (await state())!;
+    expect(waiting.verified?.size).toBe(700n);
+    // The wait is visible: the log's size is recorded (lag, and mirror-stalled after stalledAfter).
+    expect(waiting.upstream?.size).toBe(1000n);
+    expect(await metric(h.metrics.mirrorLagEntries, { log: 'sim' })).toBe(300);
+    // Each checkpoint is counted once, however often it is polled.
+    expect(await metric(h.metrics.checkpointsUnwitnessed, { log: 'sim' })).toBe(1);
+    expect(await h.store.getEntry('sim', 700)).toBeUndefined();
+
+    // They cosign again: the next checkpoint reaches the quorum and the mirror fills [700, 1010).
+    h.sim.log.witnesses.push(...stopped);
+    h.sim.append(10);
+    await roundsUntil(h, async () => (await verifiedSize()) === 1010n);
+    expect(h.follower.transientFault).toBeUndefined();
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1010);
+    expect(await metric(h.metrics.checkpointsUnwitnessed, { log: 'sim' })).toBe(1);
+  });
+
+  it('does not bootstrap from a checkpoint short of the quorum', async () => {
+    ({ h } = await witnessed('w2', 300, 4, 1));
+    for (let i = 0; i < 2; i++) expect(await h.follower.round()).toBe('transient-error');
+    expect(h.follower.transientFault?.message).toMatch(/^checkpoint 300 is cosigned by 3 of the 4 required witnesses .*; no cosignature from absent0\.example: not verified up to/);
+    expect((await state())?.verified).toBeUndefined();
+    expect(await h.store.getEntry('sim', 0)).toBeUndefined();
+  });
+
+  it('a checkpoint that shrinks the tree halts the log whether or not it is cosigned', async () => {
+    ({ h } = await witnessed('w3', 300, 3));
+    await roundsUntil(h, async () => (await verifiedSize()) === 300n);
+    h.sim.log.witnesses.splice(0);
+    h.sim.log.faults.enable('shrink');
+    await roundsUntil(h, async () => (await state())?.status === 'halted', 20);
+    expect((await state())!.halt?.code).toBe('VERIFY_SIZE_SHRANK');
+  });
+});

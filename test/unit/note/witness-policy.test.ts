@@ -1,0 +1,118 @@
+/**
+ * Witness policy (src/note/witness-policy.ts): a real Rekor v2 staging checkpoint with three witness
+ * cosignatures verified with the witnesses' published keys, the ways a cosignature can be absent or bad,
+ * and a property over generated witnesses: the count is exactly the cosigners, whatever else the note carries.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { cosignatureSigner, cosignatureVkey, ed25519Signer, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
+import { signNote } from '../../../src/note/note.ts';
+import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../../../src/note/witness-policy.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { followedLogs } from '../../../src/daemon.ts';
+import { loadTrustedRootFile } from '../../../src/trust/tuf.ts';
+
+const vkeys = readFileSync('test/fixtures/realdata/trust/witness-network/staging-witnesses.vkeys', 'utf8').trim().split('\n');
+const witnesses = vkeys.map((k) => parseVerifierKey(k) as CosignatureVerifier);
+const bundle = JSON.parse(readFileSync('test/fixtures/realdata/bundles/staging-rekor-v2/alpha3_4026478_hashedrekord-0.0.2_dsse_witness-cosigned.sigstore.json', 'utf8')) as {
+  verificationMaterial: { tlogEntries: Array<{ inclusionProof: { checkpoint: { envelope: string } } }> };
+};
+const alpha3 = bundle.verificationMaterial.tlogEntries[0]!.inclusionProof.checkpoint.envelope;
+const policy = (quorum: number, ws: readonly CosignatureVerifier[] = witnesses): WitnessPolicy => ({ witnesses: ws, quorum });
+
+describe('a real cosigned checkpoint (Rekor v2 staging, log2025-alpha3, size 4026479)', () => {
+  it('carries valid cosignatures from all three witnesses, at the time each signed', () => {
+    const c = cosignaturesOf(alpha3, policy(3));
+    expect(c.valid.map((v) => v.witness)).toEqual(['witness.navigli.sunlight.geomys.org', 'witness.stagemole.eu', 'staging.witness.transparency.goog/ring-any-bells']);
+    expect(c).toMatchObject({ invalid: [], missing: [], witnessed: true });
+    // The three cosigned within the same second: 0x6a04cfb6, in each signature's first 8 bytes.
+    expect(new Set(c.valid.map((v) => v.timestamp))).toEqual(new Set([0x6a04cfb6n]));
+  });
+
+  it('a witness the note has no line for is missing, and a quorum it would complete is not reached', () => {
+    const extra = parseVerifierKey(cosignatureVkey('witness.example', rawEd25519(generateKeyPairSync('ed25519').publicKey))) as CosignatureVerifier;
+    const c = cosignaturesOf(alpha3, policy(4, [...witnesses, extra]));
+    expect(c).toMatchObject({ missing: ['witness.example'], witnessed: false });
+    expect(describeCosignatures(c, policy(4, [...witnesses, extra]))).toBe(
+      'cosigned by 3 of the 4 required witnesses (witness.navigli.sunlight.geomys.org, witness.stagemole.eu, staging.witness.transparency.goog/ring-any-bells); no cosignature from witness.example',
+    );
+  });
+
+  it('a changed cosignature is invalid and does not count; the others still do', () => {
+    const line = alpha3.split('\n').find((l) => l.startsWith('\u2014 witness.stagemole.eu '))!;
+    const sig = Buffer.from(line.split(' ')[2]!, 'base64');
+    sig[40]! ^= 1;
+    const tampered = alpha3.replace(line, `\u2014 witness.stagemole.eu ${sig.toString('base64')}`);
+    const c = cosignaturesOf(tampered, policy(3));
+    expect(c).toMatchObject({ invalid: ['witness.stagemole.eu'], witnessed: false });
+    expect(c.valid).toHaveLength(2);
+    expect(cosignaturesOf(tampered, policy(2)).witnessed).toBe(true);
+    // A cosignature on another checkpoint (the size changed) verifies for none of them.
+    const moved = alpha3.replace('\n4026479\n', '\n4026480\n');
+    expect(cosignaturesOf(moved, policy(1))).toMatchObject({ valid: [], invalid: witnesses.map((w) => w.name), witnessed: false });
+  });
+
+  it('a line under a witness’s name with another key hash is not that witness’s', () => {
+    const other = parseVerifierKey(cosignatureVkey('witness.stagemole.eu', rawEd25519(generateKeyPairSync('ed25519').publicKey))) as CosignatureVerifier;
+    expect(cosignaturesOf(alpha3, policy(1, [other]))).toMatchObject({ valid: [], missing: ['witness.stagemole.eu'], witnessed: false });
+  });
+});
+
+describe('generated witnesses', () => {
+  const log = generateKeyPairSync('ed25519').privateKey;
+  const pool = Array.from({ length: 5 }, (_, i) => ({ name: `w${i}.example`, key: generateKeyPairSync('ed25519') }));
+  const verifiers = pool.map((w) => parseVerifierKey(cosignatureVkey(w.name, rawEd25519(w.key.publicKey))) as CosignatureVerifier);
+  it('counts exactly the policy witnesses that cosigned, with any strangers and duplicates beside them', () => {
+    fc.assert(
+      fc.property(fc.subarray([0, 1, 2, 3, 4]), fc.subarray([0, 1, 2, 3, 4]), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 2 ** 40 }), (signing, inPolicy, quorum, strangers, ts) => {
+        fc.pre(inPolicy.length > 0 && quorum <= inPolicy.length);
+        const text = `log.example\n${ts}\n${Buffer.alloc(32, ts % 256).toString('base64')}\n`;
+        const signers = [
+          ed25519Signer('log.example', log),
+          ...signing.map((i) => cosignatureSigner(pool[i]!.name, pool[i]!.key.privateKey, () => ts + i)),
+          ...Array.from({ length: strangers }, (_, i) => cosignatureSigner(`stranger${i}.example`, generateKeyPairSync('ed25519').privateKey, () => ts)),
+        ];
+        const p = policy(quorum, inPolicy.map((i) => verifiers[i]!));
+        const c = cosignaturesOf(signNote(text, signers), p);
+        const expected = inPolicy.filter((i) => signing.includes(i));
+        expect(c.valid.map((v) => v.witness)).toEqual(expected.map((i) => pool[i]!.name));
+        expect(c.valid.map((v) => v.timestamp)).toEqual(expected.map((i) => BigInt(ts + i)));
+        expect(c.missing).toEqual(inPolicy.filter((i) => !signing.includes(i)).map((i) => pool[i]!.name));
+        expect(c.invalid).toEqual([]);
+        expect(c.witnessed).toBe(expected.length >= quorum);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('configuration', () => {
+  const cfg = (w: string, type = 'tiles') => `logs:\n  - name: a\n    type: ${type}\n    url: http://x\n    witnesses:\n${w}`;
+  const error = (yaml: string) => {
+    try {
+      parseConfig(yaml, 'c.yaml', {});
+    } catch (e) {
+      return (e as Error).message;
+    }
+    return 'valid';
+  };
+  it('takes the real witness keys with a quorum', () => {
+    expect(error(cfg(`      quorum: 2\n      keys:\n${vkeys.map((k) => `        - ${k}\n`).join('')}`))).toBe('valid');
+  });
+  it('becomes the follower\'s policy: the parsed keys and the quorum', () => {
+    const config = parseConfig(`logs:\n  - name: v2\n    type: tiles\n    url: https://log2025-1.rekor.sigstore.dev\n    witnesses:\n      quorum: 2\n      keys:\n${vkeys.map((k) => `        - ${k}\n`).join('')}`, 'c.yaml', {});
+    const [l] = followedLogs(config, loadTrustedRootFile('test/fixtures/realdata/trust/prod/trusted_root.json'), new Date('2026-11-28T00:00:00Z'));
+    expect(l!.follow.witnesses?.quorum).toBe(2);
+    expect(l!.follow.witnesses?.witnesses.map((w) => w.name)).toEqual(witnesses.map((w) => w.name));
+    expect(cosignaturesOf(alpha3, l!.follow.witnesses!).witnessed).toBe(true);
+  });
+  it('refuses a log key, a malformed key, a quorum above the keys, a witness listed twice and a Rekor v1 log', () => {
+    expect(error(cfg(`      quorum: 1\n      keys: ['log2025-alpha3.rekor.sigstage.dev+d3d3a70c+AZQ93VXPMmj9uZj7U/7CefQ9yy8RgYFv6mKzOseipjqp']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: not a witness key: log2025-alpha3\.rekor\.sigstage\.dev's key is type ed25519/);
+    expect(error(cfg(`      quorum: 1\n      keys: ['witness+nothex+AAAA']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: malformed verifier key/);
+    expect(error(cfg(`      quorum: 3\n      keys: ['${vkeys[0]}', '${vkeys[1]}']\n`))).toMatch(/logs\.0\.witnesses\.quorum: 3 is more than the 2 witnesses listed/);
+    expect(error(cfg(`      quorum: 1\n      keys: ['${vkeys[0]}', '${vkeys[0]}']\n`))).toMatch(/logs\.0\.witnesses\.keys\.1: witness witness\.navigli\.sunlight\.geomys\.org is listed twice/);
+    expect(error(cfg(`      quorum: 1\n      keys: ['${vkeys[0]}']\n`, 'rekor-v1'))).toMatch(/logs\.0\.witnesses: only tiles logs have cosigned checkpoints/);
+  });
+});

@@ -293,6 +293,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
       bundleIntakeRoutes(a, h, { store, logs: intake, rules: () => rules, write });
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
+    witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,
     beforeMetrics: async () => {
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);

@@ -23,6 +23,7 @@ import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
 import type { LogState } from '../store/codec.ts';
 import type { TransientFault } from '../mirror/types.ts';
+import type { WitnessPolicy } from '../note/witness-policy.ts';
 
 export interface ApiOptions {
   store: Store;
@@ -34,6 +35,8 @@ export interface ApiOptions {
   maxBodyBytes?: number;
   /** The transient error ending a log's latest rounds, if they keep failing (the daemon's followers). */
   transientFault?: (log: string) => Readonly<TransientFault> | undefined;
+  /** A log's witness policy (config `logs[].witnesses`), shown in /v1/logs with the verified checkpoint's cosigners. */
+  witnessPolicy?: (log: string) => WitnessPolicy | undefined;
   /** Why a log counts as stale for /readyz (the daemon's `mirror-stalled` rule), or undefined. */
   stalled?: (state: Readonly<LogState>) => string | undefined;
   corsOrigins?: string[];
@@ -151,7 +154,7 @@ export function createApp(o: ApiOptions): Hono {
     const out = [];
     for (const name of o.logNames()) {
       const s = await store.readLogState(name);
-      if (s) out.push(logView(s, o.transientFault?.(name)));
+      if (s) out.push(logView(s, o.transientFault?.(name), o.witnessPolicy?.(name)));
     }
     return c.json(out);
   });

@@ -6,6 +6,7 @@ import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import type { TransientFault } from '../mirror/types.ts';
+import { cosignaturesOf, type WitnessPolicy } from '../note/witness-policy.ts';
 
 export interface LogView {
   name: string;
@@ -22,10 +23,12 @@ export interface LogView {
   halt?: { code: string; message: string; at: string; evidence: Record<string, unknown> };
   /** While the latest rounds end in transient errors (entries are kept and fetched again), the latest one. */
   transientError?: { code: string; message: string; at: string; rounds: number };
+  /** A log with a witness policy: its quorum, and which of its witnesses cosigned the verified checkpoint. */
+  witnesses?: { quorum: number; of: string[]; verifiedCosignedBy: string[] };
 }
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
-export function logView(s: LogState, fault?: Readonly<TransientFault>): LogView {
+export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy): LogView {
   const offset = s.shard?.offset ?? 0n;
   const verified = s.verified ? s.verified.size + offset : null;
   const upstream = s.upstream?.size ?? null;
@@ -43,6 +46,16 @@ export function logView(s: LogState, fault?: Readonly<TransientFault>): LogView 
     mirroredFrom: Number(s.startIndex),
     ...(s.halt ? { halt: { code: s.halt.code, message: s.halt.message, at: new Date(s.halt.at * 1000).toISOString(), evidence: s.halt.evidence } } : {}),
     ...(fault ? { transientError: { code: fault.code, message: fault.message, at: new Date(fault.at * 1000).toISOString(), rounds: fault.rounds } } : {}),
+    ...(witnesses
+      ? {
+          witnesses: {
+            quorum: witnesses.quorum,
+            of: witnesses.witnesses.map((w) => w.name),
+            // The verified note is the checkpoint as the log served it, cosignatures included.
+            verifiedCosignedBy: s.verified ? cosignaturesOf(s.verified.note, witnesses).valid.map((v) => v.witness) : [],
+          },
+        }
+      : {}),
   };
 }
 

@@ -1,0 +1,68 @@
+/**
+ * `logs[].witnesses` end to end: the daemon, configured from YAML with the simulator's witnesses' verifier
+ * keys, shows in /v1/logs who cosigned its verified checkpoint, and while the witnesses stop cosigning,
+ * why it waits (the transient error) and the metrics that count it.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { startDaemon, type Daemon } from '../../src/daemon.ts';
+import { createLogger } from '../../src/logger.ts';
+import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
+import { startSimulator, type Simulator } from '../sim/index.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-witnesses-'));
+let sim: Simulator;
+let d: Daemon;
+interface LogView { verifiedSize: number; witnesses?: { quorum: number; of: string[]; verifiedCosignedBy: string[] }; transientError?: { code: string; message: string } }
+const view = async () => ((await (await fetch(`${d.url}/v1/logs`)).json()) as LogView[])[0];
+async function until(what: string, done: (v: LogView) => boolean): Promise<LogView> {
+  for (let i = 0; i < 300; i++) {
+    const v = await view(); // none until the log has bootstrapped
+    if (v && done(v)) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ api: 'tiles', entries: 400, seed: 'witnessed', witnesses: 2, out: join(tmp, 'sim'), log: () => {} });
+  const keys = [...sim.log.witnesses.map((w) => cosignatureVkey(w.name, rawEd25519(w.publicKey))), cosignatureVkey('absent.example', rawEd25519(generateKeyPairSync('ed25519').publicKey))];
+  const config = parseConfig(
+    `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - name: a\n    type: tiles\n    url: '${sim.url}'\n    start: 0\n    pollInterval: 200ms\n    requestsPerMinute: 0\n    witnesses:\n      quorum: 2\n      keys:\n${keys.map((k) => `        - '${k}'\n`).join('')}`,
+    'test.yaml',
+    {},
+  );
+  d = await startDaemon(config, createLogger({ level: 'silent' }));
+}, 60_000);
+afterAll(async () => {
+  await d?.stop();
+  await sim?.close();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('a log followed with a witness policy', () => {
+  it('shows who cosigned the verified checkpoint, and why it waits while they do not', { timeout: 60_000 }, async () => {
+    const first = await until('400 verified', (v) => v.verifiedSize === 400);
+    expect(first.witnesses).toEqual({ quorum: 2, of: ['witness1.example', 'witness2.example', 'absent.example'], verifiedCosignedBy: ['witness1.example', 'witness2.example'] });
+    expect(first.transientError).toBeUndefined();
+
+    const stopped = sim.log.witnesses.splice(1);
+    sim.append(50);
+    const waiting = await until('the unwitnessed checkpoint to be reported', (v) => v.transientError !== undefined);
+    expect(waiting.verifiedSize).toBe(400);
+    expect(waiting.transientError).toMatchObject({ code: 'VERIFY_UNWITNESSED', message: expect.stringMatching(/^checkpoint 450 is cosigned by 1 of the 2 required witnesses \(witness1\.example\); no cosignature from witness2\.example, absent\.example/) });
+    const metrics = await (await fetch(`${d.url}/metrics`)).text();
+    expect(metrics).toContain('tlogwatch_checkpoints_unwitnessed_total{log="a"} 1');
+    expect(metrics).toMatch(/tlogwatch_witness_cosignature_timestamp_seconds\{log="a",witness="witness2\.example"\} \d{10}/);
+
+    sim.log.witnesses.push(...stopped);
+    sim.append(5);
+    const resumed = await until('455 verified', (v) => v.verifiedSize === 455);
+    expect(resumed.transientError).toBeUndefined();
+    expect(resumed.witnesses?.verifiedCosignedBy).toEqual(['witness1.example', 'witness2.example']);
+  });
+});

@@ -67,6 +67,8 @@ export class LogFollower {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
+    // A log with a witness policy has the series from the start at 0, so a first unwitnessed checkpoint is an increase.
+    if (cfg.witnesses) deps.metrics.checkpointsUnwitnessed.inc({ log: cfg.name }, 0);
     const upstream = createUpstream(cfg, deps.metrics);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;

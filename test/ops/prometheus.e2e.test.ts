@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
 import { DASHBOARDS, expand, QUERIES } from './dashboards.ts';
 import { freePort, ROOT, tool, waitFor } from './tools.ts';
 
@@ -79,7 +80,7 @@ beforeAll(async () => {
   if (!prometheusBin) return;
   const gha = { issuer: 'https://token.actions.githubusercontent.com', extensions: { buildSignerURI: rogue, sourceRepositoryURI: 'https://github.com/acme/api', sourceRepositoryOwnerURI: 'https://github.com/acme', sourceRepositoryRef: 'refs/heads/main', buildTrigger: 'push', runnerEnvironment: 'github-hosted' } };
   [simA, simB] = await Promise.all([
-    startSimulator({ api: 'tiles', entries: 400, rate: 20, seed: 'prom-a', out: join(tmp, 'sim-a'), faults: [{ name: 'http-503', param: 5 }], inject: [{ at: 50, cert: { san: rogue, ...gha } }], log: () => {} }),
+    startSimulator({ api: 'tiles', entries: 400, rate: 20, seed: 'prom-a', witnesses: 2, out: join(tmp, 'sim-a'), faults: [{ name: 'http-503', param: 5 }], inject: [{ at: 50, cert: { san: rogue, ...gha } }], log: () => {} }),
     startSimulator({ api: 'tiles', entries: 200, rate: 2, seed: 'prom-b', out: join(tmp, 'sim-b'), log: () => {} }),
   ]);
   // One trusted root with both logs (and both simulated Fulcio CAs).
@@ -99,7 +100,8 @@ beforeAll(async () => {
     trustedRoot: join(tmp, 'trusted_root.json'),
     rules: join(ROOT, 'monitor-rules/examples'),
     logs: [
-      { name: 'sim-a', type: 'tiles', url: simA.url, start: 0, pollInterval: '200ms' },
+      // sim-a with a witness policy its two witnesses meet (the witness panels have data).
+      { name: 'sim-a', type: 'tiles', url: simA.url, start: 0, pollInterval: '200ms', witnesses: { quorum: 2, keys: simA.log.witnesses.map((w) => cosignatureVkey(w.name, rawEd25519(w.publicKey))) } },
       { name: 'sim-b', type: 'tiles', url: simB.url, start: 0, pollInterval: '200ms' },
     ],
     notify: { webhooks: [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` }] },

@@ -1,6 +1,7 @@
 /**
- * `tlogwatch verify [--trusted-root FILE] [--json] FILE...`: offline verification of Sigstore bundles,
- * Rekor v1 LogEntry responses and Rekor v2 TransparencyLogEntry JSON. Exit 0 when every entry is ok,
+ * `tlogwatch verify [--trusted-root FILE] [--json] [--witness VKEY]... [--witness-quorum N] FILE...`: offline
+ * verification of Sigstore bundles, Rekor v1 LogEntry responses and Rekor v2 TransparencyLogEntry JSON, with
+ * the checkpoint's witness cosignatures when witnesses are given. Exit 0 when every entry is ok,
  * 1 when any is not, 2 on usage errors or unreadable input (one line naming the file, never a stack).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
@@ -15,6 +16,8 @@ import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { withStatement } from '../mirror/ingest.ts';
+import { parseVerifierKey, type CosignatureVerifier } from '../note/keys.ts';
+import type { WitnessPolicy } from '../note/witness-policy.ts';
 
 /** Sigstore bundles and Rekor responses are kilobytes; refuse anything absurd before reading it. */
 const MAX_INPUT_BYTES = 32 * 1024 * 1024;
@@ -32,19 +35,49 @@ function readInput(path: string): string {
   }
 }
 
+/** `--witness VKEY`... and `--witness-quorum N` (default: all of them) as a policy; none given, none asked for. */
+function witnessPolicyOf(vkeys: string[], quorum: string | undefined): WitnessPolicy | undefined {
+  if (vkeys.length === 0) {
+    if (quorum !== undefined) throw new Error('--witness-quorum needs --witness keys');
+    return undefined;
+  }
+  const witnesses = vkeys.map((k) => {
+    const v = parseVerifierKey(k);
+    if (v.kind !== 'cosignature') throw new Error(`--witness ${v.name}: a key of type ${v.kind}, not a witness's (cosignature/v1, type 0x04)`);
+    return v as CosignatureVerifier;
+  });
+  const names = witnesses.map((w) => w.name);
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) throw new Error(`--witness ${twice} is given twice`);
+  const n = quorum === undefined ? witnesses.length : Number(quorum);
+  if (!/^\d+$/.test(quorum ?? '1') || n < 1 || n > witnesses.length) throw new Error(`--witness-quorum must be a whole number from 1 to ${witnesses.length} (the witnesses given)`);
+  return { witnesses, quorum: n };
+}
+
 export async function verifyCommand(argv: string[]): Promise<number> {
-  let values: { 'trusted-root'?: string; json?: boolean; help?: boolean; rules?: string };
+  let values: { 'trusted-root'?: string; json?: boolean; help?: boolean; rules?: string; witness?: string[]; 'witness-quorum'?: string };
   let files: string[];
   try {
-    ({ values, positionals: files } = parseArgs({ args: argv, allowPositionals: true, options: { 'trusted-root': { type: 'string' }, json: { type: 'boolean' }, rules: { type: 'string' }, help: { type: 'boolean' } } }));
+    ({ values, positionals: files } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { 'trusted-root': { type: 'string' }, json: { type: 'boolean' }, rules: { type: 'string' }, witness: { type: 'string', multiple: true }, 'witness-quorum': { type: 'string' }, help: { type: 'boolean' } },
+    }));
   } catch (e) {
     process.stderr.write(`tlogwatch verify: ${describeError(e)}\n`);
     return 2;
   }
   if (values.help || files.length === 0) {
     // Asked for, the usage is the answer (stdout); otherwise it explains a usage error (stderr).
-    (values.help ? process.stdout : process.stderr).write('usage: tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] FILE...\n');
+    (values.help ? process.stdout : process.stderr).write('usage: tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] [--witness VKEY]... [--witness-quorum N] FILE...\n');
     return values.help ? 0 : 2;
+  }
+  let witnesses: WitnessPolicy | undefined;
+  try {
+    witnesses = witnessPolicyOf(values.witness ?? [], values['witness-quorum']);
+  } catch (e) {
+    process.stderr.write(`tlogwatch verify: ${describeError(e)}\n`);
+    return 2;
   }
   let trust;
   try {
@@ -86,14 +119,14 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       continue;
     }
     for (const t of entries) {
-      const r = verifyTlogEntry(t, trust);
+      const r = verifyTlogEntry(t, trust, witnesses);
       if (!r.ok && code === 0) code = 1;
       if (values.json) {
         process.stdout.write(`${JSON.stringify({ file, log: r.log, logIndex: r.logIndex, checks: r.checks, ok: r.ok, ...(r.error ? { error: r.error } : {}) })}\n`);
       } else {
         const c = r.checks;
         const who = r.entry.signer?.san ?? r.entry.signer?.fingerprint ?? '';
-        process.stdout.write(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set} ${who}${r.error ? ` (${r.error})` : ''}\n`);
+        process.stdout.write(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set}${c.witnessed ? ` witnessed=${c.witnessed}` : ''} ${who}${r.error ? ` (${r.error})` : ''}\n`);
       }
       if (ruleSet) {
         const env = t.bundleContent?.dsseEnvelope;

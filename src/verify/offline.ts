@@ -20,6 +20,7 @@ import { describeError } from '../errors.ts';
 import { verifyInclusion } from '../merkle/proof.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { verifyCheckpoint } from '../note/checkpoint.ts';
+import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import { checkpointVerifierForTlog, findTlogByKeyId, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
 
@@ -27,7 +28,8 @@ export type CheckResult = 'ok' | 'fail' | 'absent';
 export interface VerifyResult {
   log: string;
   logIndex: string;
-  checks: { body: CheckResult; inclusion: CheckResult; checkpoint: CheckResult; set: CheckResult };
+  /** `witnessed` only when a witness policy was asked for: whether the proof's checkpoint met it. */
+  checks: { body: CheckResult; inclusion: CheckResult; checkpoint: CheckResult; set: CheckResult; witnessed?: 'ok' | 'fail' };
   ok: boolean;
   /** Why each failed check failed, joined. */
   error?: string;
@@ -133,7 +135,12 @@ function v1TreeOf(origin: string, name: string): string | undefined {
   return /^\d{1,20}$/.test(id) ? id : undefined;
 }
 
-export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot): VerifyResult {
+/**
+ * Checks an entry as a client would, offline: its body against what it commits to, the log's signatures
+ * over it, and, given a witness policy, that the checkpoint its inclusion proof ends in was cosigned by a
+ * quorum of those witnesses (note/witness-policy.ts; an entry without a verified checkpoint cannot meet it).
+ */
+export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot, witnesses?: WitnessPolicy): VerifyResult {
   const errors: string[] = [];
   const tlog = findTlogByKeyId(trust, t.logId);
   const entry = decodeAnyBody(t.body, { log: tlog?.name ?? 'unknown', index: Number(t.logIndex), ...(t.integratedTime !== undefined ? { integratedTime: Number(t.integratedTime) } : {}) }, t.kind, t.version, { certificates: certs });
@@ -149,6 +156,14 @@ export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot): VerifyRe
   const sigs = checkLogSignatures(t, tlog);
   Object.assign(checks, sigs.checks);
   errors.push(...sigs.errors);
+  if (witnesses) {
+    if (!sigs.signedTree) fail('witnessed', 'no verified checkpoint for the witnesses to have cosigned');
+    else {
+      const c = cosignaturesOf(sigs.signedTree.note, witnesses);
+      if (c.witnessed) checks.witnessed = 'ok';
+      else fail('witnessed', `the checkpoint is ${describeCosignatures(c, witnesses)}`);
+    }
+  }
   const anyFail = Object.values(checks).includes('fail');
   const proven = (checks.inclusion === 'ok' && checks.checkpoint === 'ok') || checks.set === 'ok';
   if (!anyFail && !proven) errors.push('no inclusion proof with a checkpoint, and no signed entry timestamp: nothing shows the log included this entry');

@@ -1,9 +1,11 @@
 /** `tlogwatch verify` on every real file (right verdict per check), tampered copies, and hostile input. */
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
+import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
 import { filesUnder, REALDATA } from '../helpers/realdata.ts';
 
 const PROD = `${REALDATA}/trust/prod/trusted_root.json`;
@@ -140,6 +142,51 @@ describe('bad input', () => {
     const r = await cli(['verify', `${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--trusted-root/);
+  });
+});
+
+describe('tlogwatch verify --witness', () => {
+  // Staging's witnesses (their operators' published keys) and the Rekor v2 entry whose checkpoint all three cosigned.
+  const keys = readFileSync(`${REALDATA}/trust/witness-network/staging-witnesses.vkeys`, 'utf8').trim().split('\n');
+  const cosigned = `${REALDATA}/bundles/staging-rekor-v2/alpha3_4026478_hashedrekord-0.0.2_dsse_witness-cosigned.sigstore.json`;
+  const absent = 'absent.example+0de1ab3b+BFp4xGp7nm0dRCx2a0vS0v1J3j2Yq3a0Wb9YH0f7L1mA';
+  const witness = (ks: string[]) => ks.flatMap((k) => ['--witness', k]);
+
+  it('passes an entry whose checkpoint a quorum of the witnesses cosigned, and says so per entry', async () => {
+    const r = await cli(['verify', '--trusted-root', STAGING, '--json', ...witness(keys), cosigned]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).checks).toEqual({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'absent', witnessed: 'ok' });
+    expect((await cli(['verify', '--trusted-root', STAGING, ...witness(keys), cosigned])).stdout).toMatch(/^OK .* witnessed=ok /);
+  });
+
+  it('fails one short of the quorum, naming the witness that did not cosign', async () => {
+    const extra = cosignatureVkey('absent.example', rawEd25519(generateKeyPairSync('ed25519').publicKey));
+    const r = await cli(['verify', '--trusted-root', STAGING, ...witness([...keys, extra]), cosigned]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL .* witnessed=fail .*witnessed: the checkpoint is cosigned by 3 of the 4 required witnesses .*; no cosignature from absent\.example\)$/m);
+    expect((await cli(['verify', '--trusted-root', STAGING, ...witness([...keys, extra]), '--witness-quorum', '3', cosigned])).code).toBe(0);
+  });
+
+  it('fails an entry with no cosigned checkpoint: a Rekor v1 one, and a Rekor v2 one without a checkpoint', async () => {
+    const v1 = await cli(['verify', '--trusted-root', PROD, '--json', ...witness(keys), `${REALDATA}/bundles/prod-rekor-v1/79571823_hashedrekord-0.0.1_v0.3_conformance.sigstore.json`]);
+    expect(v1.code).toBe(1);
+    expect(JSON.parse(v1.stdout)).toMatchObject({ checks: { checkpoint: 'ok', witnessed: 'fail' }, error: expect.stringMatching(/witnessed: the checkpoint is cosigned by 0 of the 3 required witnesses/) });
+    const none = await cli(['verify', '--trusted-root', STAGING, '--json', ...witness(keys), `${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`]);
+    expect(JSON.parse(none.stdout.trim().split('\n')[0]!)).toMatchObject({ checks: { witnessed: 'fail' } });
+  });
+
+  it('refuses a log key, a malformed key, a quorum out of range and a quorum without keys', async () => {
+    const usage = async (args: string[], why: RegExp) => {
+      const r = await cli(['verify', '--trusted-root', STAGING, ...args, cosigned]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(why);
+    };
+    await usage(['--witness', 'log2025-alpha3.rekor.sigstage.dev+d3d3a70c+AZQ93VXPMmj9uZj7U/7CefQ9yy8RgYFv6mKzOseipjqp'], /--witness log2025-alpha3\.rekor\.sigstage\.dev: a key of type ed25519, not a witness's/);
+    await usage(['--witness', absent], /verifier key hash 0de1ab3b does not match|malformed verifier key/);
+    await usage([...witness(keys), '--witness-quorum', '4'], /--witness-quorum must be a whole number from 1 to 3/);
+    await usage([...witness(keys), '--witness-quorum', '0'], /--witness-quorum must be a whole number from 1 to 3/);
+    await usage(['--witness-quorum', '1'], /--witness-quorum needs --witness keys/);
+    await usage([...witness([keys[0]!, keys[0]!])], /--witness witness\.navigli\.sunlight\.geomys\.org is given twice/);
   });
 });
 

@@ -21,7 +21,7 @@ import { processMalloc } from './util/malloc.ts';
 import { processGcPacer } from './mirror/gc-pacer.ts';
 import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
-import type { FollowConfig, MirrorHooks } from './mirror/types.ts';
+import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
 import { scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
@@ -116,18 +116,23 @@ export function channelsOf(config: Config): Channel[] {
 }
 
 /** The `mirror-stalled` finding a log's state calls for now (one definition for the job, /readyz and the metric). */
-export function stallOf(s: Readonly<LogState>, now: number, stalledAfterMs: number, since: number): Finding | undefined {
+export function stallOf(s: Readonly<LogState>, now: number, stalledAfterMs: number, since: number, fault?: Readonly<TransientFault>): Finding | undefined {
   if (s.status === 'halted') return undefined;
   const offset = s.shard?.offset ?? 0n;
-  return evaluateStall(s.name, { ...(s.upstream ? { upstreamSize: s.upstream.size } : {}), ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}), since }, now, stalledAfterMs / 1000);
+  return evaluateStall(
+    s.name,
+    { ...(s.upstream ? { upstreamSize: s.upstream.size } : {}), ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}), since, ...(fault ? { lastError: { code: fault.code, message: fault.message } } : {}) },
+    now,
+    stalledAfterMs / 1000,
+  );
 }
 
 /** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
-async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], stalledAfterMs: number, since: number, logger: Logger, write: FindingWriter): Promise<void> {
+async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], stalledAfterMs: number, since: number, logger: Logger, write: FindingWriter, faultOf: (log: string) => Readonly<TransientFault> | undefined): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     const s = await store.getLogState(name);
-    const f = s && stallOf(s, now, stalledAfterMs, since);
+    const f = s && stallOf(s, now, stalledAfterMs, since, faultOf(name));
     if (!f) continue;
     setLogState(metrics, name, 'stalled');
     if (await findings.has(f.id)) continue;
@@ -242,6 +247,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     if (running) run(f);
   };
   for (const l of initial) follow(l);
+  const faultOf = (log: string) => followers.find((f) => f.cfg.name === log)?.transientFault;
 
   const refreshTrust = async (): Promise<TrustRefresh> => {
     const root = await resolveTrust(trustOptions);
@@ -298,8 +304,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
     },
-    transientFault: (log) => followers.find((f) => f.cfg.name === log)?.transientFault,
-    stalled: (s) => stallOf(s, Math.floor(Date.now() / 1000), config.stalledAfter, startedAt)?.message,
+    transientFault: faultOf,
+    stalled: (s) => stallOf(s, Math.floor(Date.now() / 1000), config.stalledAfter, startedAt, faultOf(s.name))?.message,
     maxBodyBytes: config.api.maxBodyBytes,
     ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
@@ -319,7 +325,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   for (const f of followers) run(f);
   const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, refreshTrust });
   const stallTimer = setInterval(() => {
-    checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
+    checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write, faultOf).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).

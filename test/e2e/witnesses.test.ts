@@ -32,7 +32,7 @@ beforeAll(async () => {
   sim = await startSimulator({ api: 'tiles', entries: 400, seed: 'witnessed', witnesses: 2, out: join(tmp, 'sim'), log: () => {} });
   const keys = [...sim.log.witnesses.map((w) => cosignatureVkey(w.name, rawEd25519(w.publicKey))), cosignatureVkey('absent.example', rawEd25519(generateKeyPairSync('ed25519').publicKey))];
   const config = parseConfig(
-    `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - name: a\n    type: tiles\n    url: '${sim.url}'\n    start: 0\n    pollInterval: 200ms\n    requestsPerMinute: 0\n    witnesses:\n      quorum: 2\n      keys:\n${keys.map((k) => `        - '${k}'\n`).join('')}`,
+    `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\nstalledAfter: 1s\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - name: a\n    type: tiles\n    url: '${sim.url}'\n    start: 0\n    pollInterval: 200ms\n    requestsPerMinute: 0\n    witnesses:\n      quorum: 2\n      keys:\n${keys.map((k) => `        - '${k}'\n`).join('')}`,
     'test.yaml',
     {},
   );
@@ -55,6 +55,11 @@ describe('a log followed with a witness policy', () => {
     const waiting = await until('the unwitnessed checkpoint to be reported', (v) => v.transientError !== undefined);
     expect(waiting.verifiedSize).toBe(400);
     expect(waiting.transientError).toMatchObject({ code: 'VERIFY_UNWITNESSED', message: expect.stringMatching(/^checkpoint 450 is cosigned by 1 of the 2 required witnesses \(witness1\.example\); no cosignature from witness2\.example, absent\.example/) });
+    // Past stalledAfter, /readyz says the log is stale and why.
+    await new Promise((r) => setTimeout(r, 1500));
+    const ready = await fetch(`${d.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as { problems: string[] }).problems.join('\n')).toMatch(/^a: stalled \(log a: no checkpoint verified for \d s \(limit 1 s\) while upstream is at 450 and the mirror at 400; its latest rounds end with VERIFY_UNWITNESSED: checkpoint 450 is cosigned by 1 of the 2 required witnesses/);
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     expect(metrics).toContain('tlogwatch_checkpoints_unwitnessed_total{log="a"} 1');
     expect(metrics).toMatch(/tlogwatch_witness_cosignature_timestamp_seconds\{log="a",witness="witness2\.example"\} \d{10}/);
@@ -64,5 +69,6 @@ describe('a log followed with a witness policy', () => {
     const resumed = await until('455 verified', (v) => v.verifiedSize === 455);
     expect(resumed.transientError).toBeUndefined();
     expect(resumed.witnesses?.verifiedCosignedBy).toEqual(['witness1.example', 'witness2.example']);
+    expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
   });
 });

@@ -33,7 +33,12 @@ export interface StallState {
   lastVerifiedAt?: number;
   /** Unix seconds at which following this log started (the progress baseline before any verification). */
   since: number;
+  /** Why the latest rounds did not advance, when they ended in a transient fault (an unwitnessed checkpoint, 503s…). */
+  lastError?: { code: string; message: string };
 }
+
+/** Seconds for a person: whole minutes from two minutes on, else seconds (a test's 1 s limit is not "0 min"). */
+const span = (seconds: number) => (seconds >= 120 ? `${Math.floor(seconds / 60)} min` : `${Math.floor(seconds)} s`);
 
 const owner = (c: LogIntegrityConfig) => (c.owner !== undefined ? { owner: c.owner } : {});
 
@@ -45,7 +50,6 @@ export function evaluateStall(state: StallState, now: number, config: MirrorStal
   const last = state.lastVerifiedAt ?? state.since;
   const idle = now - last;
   if (!(idle >= config.after)) return undefined;
-  const minutes = Math.floor(idle / 60);
   return {
     ruleId: 'mirror-stalled',
     ruleName: 'mirror stalled',
@@ -55,9 +59,9 @@ export function evaluateStall(state: StallState, now: number, config: MirrorStal
     labels: config.labels,
     ...owner(config),
     log: state.log,
-    message: `log ${state.log}: no checkpoint verified for ${minutes} min (limit ${Math.round(config.after / 60)} min) while upstream is at ${upstream} and the mirror at ${verified}`,
+    message: `log ${state.log}: no checkpoint verified for ${span(idle)} (limit ${span(config.after)}) while upstream is at ${upstream} and the mirror at ${verified}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
     episode: String(last),
-    details: { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after },
+    details: { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after, ...(state.lastError ? { lastError: { ...state.lastError } } : {}) },
   };
 }
 

@@ -12,6 +12,13 @@ describe('mirror-stalled', () => {
     expect(f.message).toMatch(/^log rekor: no checkpoint verified for 10 min \(limit 10 min\) while upstream is at 5000000120 and the mirror at 5000000100$/);
     expect(evaluateStall(state, 1000 + 5000)!.episode).toBe(f.episode); // the same stall: one finding when deduplicated by episode
   });
+  it('says why, when the latest rounds end in a transient fault; the episode stays the same', () => {
+    const lastError = { code: 'VERIFY_UNWITNESSED', message: 'checkpoint 5000000120 is cosigned by 1 of the 2 required witnesses (w1)' };
+    const f = evaluateStall({ ...state, lastError }, 1000 + 600)!;
+    expect(f.message).toBe('log rekor: no checkpoint verified for 10 min (limit 10 min) while upstream is at 5000000120 and the mirror at 5000000100; its latest rounds end with VERIFY_UNWITNESSED: checkpoint 5000000120 is cosigned by 1 of the 2 required witnesses (w1)');
+    expect(f.details['lastError']).toEqual(lastError);
+    expect(f.episode).toBe(evaluateStall(state, 1000 + 600)!.episode);
+  });
   it('does not fire when upstream is not ahead (a quiet log is not a stalled mirror)', () => {
     expect(evaluateStall({ ...state, upstreamSize: state.verifiedSize }, 10 ** 9)).toBeUndefined();
     expect(evaluateStall({ log: 'new', since: 0 }, 10 ** 9)).toBeUndefined();

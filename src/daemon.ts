@@ -39,6 +39,7 @@ import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
 import { defaultLogName, describeTrustChange, trustChanges, type TrustChange } from './trust/changes.ts';
 import { proxySettings } from './sources/transport.ts';
+import { CertificateAuthorities } from './trust/certificate-authority.ts';
 import { parseVerifierKey, type CosignatureVerifier } from './note/keys.ts';
 import type { WitnessPolicy } from './note/witness-policy.ts';
 
@@ -99,8 +100,8 @@ export function findingWriter(channels: readonly Channel[]): FindingWriter {
  * The mirror's hooks, for the daemon's followers and for `backfill`: the rules evaluate each verified
  * batch, and misbehaviour raises `log-integrity`; every finding commits with the batch or the halt.
  */
-export function mirrorHooks(rules: () => RuleSet, metrics: Metrics, logger: Logger, write: FindingWriter, extra?: MirrorHooks): MirrorHooks {
-  const monitor = monitorHooks(rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write);
+export function mirrorHooks(rules: () => RuleSet, metrics: Metrics, logger: Logger, write: FindingWriter, extra?: MirrorHooks, cas?: () => CertificateAuthorities | undefined): MirrorHooks {
+  const monitor = monitorHooks(rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write, cas);
   return integrityHooks(metrics, { ...monitor, ...extra }, write);
 }
 
@@ -216,7 +217,9 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const write = findingWriter(channels);
   const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
   const notifyNow = () => void notifier.runOnce().catch((e: unknown) => logger.error({ err: describeError(e) }, 'notifier pass failed'));
-  const hooks = mirrorHooks(() => rules, metrics, logger, write, { afterCommit: notifyNow, ...extraHooks });
+  // Which CA issued a finding's certificate is checked against the trusted root's CAs, refreshed with it.
+  let authorities = new CertificateAuthorities(trust.certificateAuthorities);
+  const hooks = mirrorHooks(() => rules, metrics, logger, write, { afterCommit: notifyNow, ...extraHooks }, () => authorities);
   if (channels.length) notifier.start();
   // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
   // first increase is visible to rate() and increase()).
@@ -251,6 +254,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
 
   const refreshTrust = async (): Promise<TrustRefresh> => {
     const root = await resolveTrust(trustOptions);
+    authorities = new CertificateAuthorities(root.certificateAuthorities);
     const now = new Date();
     const changes = trustChanges(
       logs.map((l) => ({ name: l.follow.name, url: l.follow.url, origin: l.follow.origin, keyId: l.tlog.keyId })),

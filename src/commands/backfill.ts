@@ -24,6 +24,7 @@ import type { RuleSet } from '../monitor/compile.ts';
 import { Store } from '../store/store.ts';
 import { resolveTrust } from '../trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
+import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 
 const USAGE = 'usage: tlogwatch backfill [--config FILE] [--data-dir DIR] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--only NAME] [--to N] [--batch-size N]';
 const HELP = `${USAGE}
@@ -155,7 +156,8 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   // The daemon's writer and hooks: findings from history are stored and queued for the channels, and
   // delivered by the notifier the next time tlogwatch serve runs.
   const write = findingWriter(channelsOf(config));
-  const hooks = mirrorHooks(() => rules, metrics, logger, write);
+  const authorities = new CertificateAuthorities(trust.certificateAuthorities);
+  const hooks = mirrorHooks(() => rules, metrics, logger, write, undefined, () => authorities);
   const abort = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -14,6 +14,8 @@ import { resolveTrustedRoot } from '../trust/tuf.ts';
 import { verifyTlogEntry } from '../verify/offline.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
+import { withCertificateIssuers } from '../monitor/hooks.ts';
+import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { parseVerifierKey, type CosignatureVerifier } from '../note/keys.ts';
@@ -102,6 +104,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     }
   }
   let code = 0;
+  let cas: CertificateAuthorities | undefined;
   for (const file of files) {
     let entries;
     try {
@@ -131,7 +134,9 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       if (ruleSet) {
         const env = t.bundleContent?.dsseEnvelope;
         if (env) withStatement(r.entry, env.payload, 'bundle');
-        for (const f of evaluateEntry(ruleSet, r.entry, Math.floor(Date.now() / 1000))) {
+        const now = Math.floor(Date.now() / 1000);
+        cas ??= new CertificateAuthorities(trust.certificateAuthorities);
+        for (const f of withCertificateIssuers(evaluateEntry(ruleSet, r.entry, now), r.entry, cas, now)) {
           if (f.kind === 'violation' && f.status === 'open' && code === 0) code = 1;
           process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}\n`);
         }

@@ -22,9 +22,19 @@ export const uncachedCertificates: CertificateReader = { read: readCertificateCl
 
 const sha256 = (b: Uint8Array): Digest => `sha256:${sha256Hex(b)}`;
 
+/**
+ * The DER certificate a freshly decoded signer was read from, for the few entries whose issuer is checked
+ * (monitor findings: trust/certificate-authority.ts). Under a symbol key, so JSON (findings, the API) and
+ * the store's codec never see it, and the bytes go when the signer does. A WeakMap beside the signers cost
+ * ~2.5 µs per decoded entry in GC (ephemerons), a third of reading the certificate's claims.
+ */
+const CERTIFICATE = Symbol('certificate DER');
+type WithCertificate = Signer & { [CERTIFICATE]?: Uint8Array };
+export const certificateOf = (s: Signer): Uint8Array | undefined => (s as WithCertificate)[CERTIFICATE];
+
 export function signerFromCertificate(der: Uint8Array, certs: CertificateReader): Signer {
   const c = certs.read(der);
-  const signer: Signer = { type: 'x509', fingerprint: c.fingerprint };
+  const signer: WithCertificate = { type: 'x509', fingerprint: c.fingerprint, [CERTIFICATE]: der };
   if (c.san !== undefined) signer.san = c.san;
   if (c.issuer !== undefined) signer.issuer = c.issuer;
   // The claims object is frozen (it may be shared through a cache); an empty one is left out.

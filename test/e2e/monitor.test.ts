@@ -35,6 +35,7 @@ const inject: InjectSpec[] = [
   { at: 400, integratedTime: '2026-11-15T02:00:00Z', cert: gha('payments', 'release.yml', 'refs/tags/v1.0.0') }, // 03:00 Sunday in Berlin
   { at: 450, integratedTime: '2026-11-11T10:00:00Z', cert: gha('payments', 'release.yml', 'refs/tags/v1.0.1') }, // Wednesday 11:00: fine
   { at: 500, key: 'ed25519', digest: D }, // an unknown key signs the watched artifact
+  { at: 600, cert: { ...gha('api', 'evil.yml', 'refs/heads/main'), untrustedCA: true } }, // the same rogue workflow, in a certificate no Fulcio CA issued
 ];
 
 let sim: Simulator;
@@ -89,7 +90,7 @@ async function waitVerified(size: number) {
   }
   throw new Error('mirror did not catch up');
 }
-const findings = async () => ((await (await fetch(`${daemon.url}/v1/findings?limit=1000`)).json()) as { findings: Array<{ rule: string; index: number; expectation?: string; severity: string; status: string }> }).findings;
+const findings = async () => ((await (await fetch(`${daemon.url}/v1/findings?limit=1000`)).json()) as { findings: Array<{ rule: string; index: number; expectation?: string; severity: string; status: string; message: string; evidence: Record<string, unknown> }> }).findings;
 
 describe('monitor end to end', () => {
   it('raises exactly the expected findings and none for the legitimate entries', { timeout: 90_000 }, async () => {
@@ -98,14 +99,23 @@ describe('monitor end to end', () => {
     expect(got).toEqual(
       [
         'acme-release@100:expect.buildSigners',
+        'acme-release@600:expect.buildSigners',
         'acme-release@200:expect.runnerEnvironment',
         'acme-release@300:expect.buildSigners',
         'payments-hours@400:expect.timeWindow',
         'release-key@500:expect.keys',
       ].sort(),
     );
+    // Which CA issued each finding's certificate: the simulator's Fulcio intermediate, or none of the trusted root's.
+    const byIndex = new Map((await findings()).map((f) => [f.index, f]));
+    expect(byIndex.get(100)).toMatchObject({ evidence: { certificateIssuers: ['sigstore-intermediate'] } });
+    expect(byIndex.get(100)!.message).not.toMatch(/Sigstore clients reject/);
+    expect(byIndex.get(600)).toMatchObject({ evidence: { certificateIssuers: [null] } });
+    expect(byIndex.get(600)!.message).toMatch(/ \(not issued by a certificate authority of the trusted root: Sigstore clients reject this signature\)$/);
+    // A key-signed entry has no certificate to check.
+    expect(byIndex.get(500)!.evidence).not.toHaveProperty('certificateIssuers');
     const metrics = await (await fetch(`${daemon.url}/metrics`)).text();
-    expect(metrics).toMatch(/tlogwatch_findings_total\{rule="acme-release",severity="high"\} 3/);
+    expect(metrics).toMatch(/tlogwatch_findings_total\{rule="acme-release",severity="high"\} 4/);
     expect(metrics).toMatch(/tlogwatch_findings_open\{severity="critical"\} 1/);
     // Series with a known label set exist at 0 from the start, so a first failure shows as an increase.
     expect(metrics).toMatch(/tlogwatch_job_runs_total\{task="reverify",result="error"\} 0/);

@@ -6,7 +6,7 @@
  * artifact, the DSSE PAE or, for injected entries, the given digest.
  */
 import { hash } from 'node:crypto';
-import { createLeaf, type CA } from './certs.ts';
+import { createCA, createLeaf, type CA } from './certs.ts';
 import { certSigner, dsseV1, dsseV2, hashedrekordV1, hashedrekordV2, intotoV2, keySigner, slsaStatement, type Built, type SigningKey } from './bodies.ts';
 import { identityPool, type Identity } from './identities.ts';
 import type { InjectSpec } from './inject.ts';
@@ -159,7 +159,9 @@ export class EntryGenerator {
       const c = spec.cert;
       const slot = Math.floor(t / SLOT);
       const key = ecdsaScalarKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
-      const k = certSigner(createLeaf(this.ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {} }, Math.max(slot * SLOT, t - 60), key));
+      // An untrusted CA copies the real intermediate's name: only its key tells it apart, as with a real spoof.
+      const ca = c.untrustedCA ? createCA(this.ca.cn, t - 365 * 86400, t + 365 * 86400, undefined, ecdsaKey(this.seed, 'untrusted-ca')) : this.ca;
+      const k = certSigner(createLeaf(ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {} }, Math.max(slot * SLOT, t - 60), key));
       const ext = c.extensions ?? {};
       const issuer = ext['issuer'] ?? ext['issuerV1'] ?? c.issuer ?? null;
       const built = this.build(kind, k, `injected-${index}`, digestHex, undefined, { type: 'email', san: c.san, issuer: issuer ?? '', claims: ext }, t);

@@ -16,7 +16,8 @@ export interface InjectSpec {
   integratedTime?: string;
   kind?: 'hashedrekord' | 'dsse' | 'intoto';
   digest?: string;
-  cert?: { san: string; issuer?: string; extensions?: Record<string, string> };
+  /** `untrustedCA`: issued by a CA the trusted root does not list (as anyone can make one and Rekor v1 takes it). */
+  cert?: { san: string; issuer?: string; extensions?: Record<string, string>; untrustedCA?: boolean };
   key?: 'ecdsa' | 'ed25519';
 }
 
@@ -36,9 +37,13 @@ function str(v: unknown, where: string): string {
 
 function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
   if (!isRecord(v)) throw new Error(`${where}.cert must be an object`);
-  only(v, ['san', 'issuer', 'extensions'], `${where}.cert`);
+  only(v, ['san', 'issuer', 'extensions', 'untrustedCA'], `${where}.cert`);
   const cert: NonNullable<InjectSpec['cert']> = { san: str(v['san'], `${where}.cert.san`) };
   if (v['issuer'] !== undefined) cert.issuer = str(v['issuer'], `${where}.cert.issuer`);
+  if (v['untrustedCA'] !== undefined) {
+    if (typeof v['untrustedCA'] !== 'boolean') throw new Error(`${where}.cert.untrustedCA must be true or false`);
+    cert.untrustedCA = v['untrustedCA'];
+  }
   if (v['extensions'] !== undefined) {
     const ext = v['extensions'];
     if (!isRecord(ext)) throw new Error(`${where}.cert.extensions must be an object`);

@@ -70,6 +70,6 @@ describe('provenance statements', () => {
     expect((r as { code?: number }).code).toBe(1);
     const lines = (r as { stdout: string }).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines[0].ok).toBe(true);
-    expect(lines[1].finding).toMatchObject({ rule: 'only-main', expectation: 'expect.sourceRefs' });
+    expect(lines[1].finding).toMatchObject({ rule: 'only-main', expectation: 'expect.sourceRefs', evidence: { certificateIssuers: ['sigstore-intermediate'] } });
   });
 });

@@ -300,7 +300,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     logNames: () => names,
     extend: (a, h) => {
       findingsRoutes(a, h, findings);
-      bundleIntakeRoutes(a, h, { store, logs: intake, rules: () => rules, write });
+      bundleIntakeRoutes(a, h, { store, logs: intake, rules: () => rules, write, cas: () => authorities });
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,

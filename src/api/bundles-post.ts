@@ -20,6 +20,8 @@ import { leafHash } from '../merkle/rfc6962.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
+import { withCertificateIssuers } from '../monitor/hooks.ts';
+import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { findingId, type Finding } from '../monitor/finding.ts';
 import type { FindingWriter } from '../monitor/hooks.ts';
 import { digestToBytes, localStartIndex, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
@@ -41,6 +43,8 @@ export interface BundleIntake {
   logs: Array<{ name: string; tlog: TlogTrust; origin?: string }>;
   rules: () => RuleSet;
   write: FindingWriter;
+  /** The trusted root's CAs: findings say which issued the bundle's certificate (monitor/hooks.ts withCertificateIssuers). */
+  cas?: () => CertificateAuthorities;
   now?: () => number;
 }
 
@@ -204,7 +208,9 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   // The bundle as posted: the record behind the findings and index keys it adds.
   const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(logId), u64(index)), value: Buffer.from(bundleJson) }];
   for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: MARKER });
-  const findings = evaluateEntry(x.rules(), entry, now).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
+  const evaluated = evaluateEntry(x.rules(), entry, now);
+  const cas = x.cas?.();
+  const findings = (cas ? withCertificateIssuers(evaluated, entry, cas, now) : evaluated).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
   // A finding this bundle raised before stands as it is (acknowledged or not, already notified).
   const repo = new FindingsRepo(x.store);
   for (const f of findings) if (!(await repo.get(f.id))) ops.push(...x.write(f));

@@ -13,7 +13,9 @@ import { formatCheckpoint, verifyCheckpoint } from '../../../src/note/checkpoint
 import { ed25519Signer } from '../../../src/note/keys.ts';
 import { signNote } from '../../../src/note/note.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
-import { checkpointVerifierForTlog } from '../../../src/trust/trusted-root.ts';
+import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
+import { readJson } from '../../helpers/realdata.ts';
 import { SimTree } from '../../sim/tree.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
@@ -30,6 +32,7 @@ async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origi
   await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(SIZE));
   const rules = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: provenance-builder\n    watch: { owners: ['github.com/*'] }\n    expect: { provenance: { builders: ['https://example.com/only-this-builder'] } }\n" }]);
   if (!rules.ok) throw new Error('rules');
+  const cas = new CertificateAuthorities(parseTrustedRoot(readJson(h.sim.trustedRootPath)).certificateAuthorities);
   const app = createApp({
     store: h.store,
     metrics: h.metrics,
@@ -37,7 +40,7 @@ async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origi
     logNames: () => ['sim'],
     adminToken: TOKEN,
     logKeyId: () => h.tlog.keyId,
-    extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }], rules: () => rules.ruleSet, write: findingOps }),
+    extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }], rules: () => rules.ruleSet, write: findingOps, cas: () => cas }),
   });
   return { h, app };
 }
@@ -73,6 +76,8 @@ describe('POST /v1/bundles (Rekor v1)', () => {
     const { results } = (await res.json()) as any;
     expect(results[0]).toMatchObject({ status: 'consistent', index: dsse.index });
     expect(results[0].findings.map((f: any) => f.expectation)).toEqual(['expect.provenance.builders']);
+    // The bundle's certificate is the simulator's Fulcio intermediate's, and the finding says so.
+    expect(results[0].findings[0].evidence.certificateIssuers).toEqual(['sigstore-intermediate']);
     const subject = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256;
     const found = (await (await s.app.request(`/v1/search?digest=sha256:${subject}`)).json()) as any;
     expect(found.entries.map((e: any) => e.index)).toContain(dsse.index);

@@ -41,6 +41,15 @@ export function withCertificateIssuers(found: Finding[], e: Entry, cas: Certific
   }));
 }
 
+/** withCertificateIssuers, and the findings as they are should it fail: an entry must never stop the mirror. */
+function annotated(found: Finding[], e: Entry, cas: CertificateAuthorities, now: number): Finding[] {
+  try {
+    return withCertificateIssuers(found, e, cas, now);
+  } catch {
+    return found;
+  }
+}
+
 export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?: (f: Finding[]) => void, write: FindingWriter = findingOps, cas?: () => CertificateAuthorities | undefined): MirrorHooks {
   return {
     onEntries(_log, entries, now) {
@@ -51,7 +60,7 @@ export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?
       const authorities = cas?.();
       for (const { entry } of entries) {
         const fs = evaluateEntry(rs, entry, now);
-        for (const f of authorities ? withCertificateIssuers(fs, entry, authorities, now) : fs) {
+        for (const f of authorities ? annotated(fs, entry, authorities, now) : fs) {
           ops.push(...write(f));
           found.push(f);
         }

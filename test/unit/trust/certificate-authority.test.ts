@@ -4,6 +4,7 @@
  * directly, the CAs' validity windows, another deployment's root, and bytes that are no certificate.
  */
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import { certificateOf } from '../../../src/entries/signer.ts';
@@ -57,5 +58,17 @@ describe('CertificateAuthorities', () => {
     const forged = leaf.slice();
     forged[forged.length - 5]! ^= 1;
     expect(prod.issuerOf(forged, 'e', leafAt)).toBeNull();
+  });
+  it('never throws on hostile bytes: mutated, truncated and extended real certificates give a name or null', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(leaf.length - 1), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }), fc.nat(leaf.length), fc.uint8Array({ maxLength: 16 }), (flips, cut, tail) => {
+        const b = leaf.slice();
+        for (const [i, v] of flips) b[i] = v;
+        const bytes = new Uint8Array([...b.subarray(0, cut), ...tail]);
+        const got = prod.issuerOf(bytes, `fuzz:${Buffer.from(bytes).toString('base64')}`, leafAt);
+        expect(got === null || got === 'sigstore-intermediate').toBe(true);
+      }),
+      { numRuns: 400 },
+    );
   });
 });

@@ -37,7 +37,7 @@ import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
-import { defaultLogName, describeTrustChange, trustChanges, type TrustChange } from './trust/changes.ts';
+import { caChanges, defaultLogName, describeTrustChange, TRUSTED_ROOT, trustChanges, type TrustChange } from './trust/changes.ts';
 import { proxySettings } from './sources/transport.ts';
 import { CertificateAuthorities } from './trust/certificate-authority.ts';
 import { parseVerifierKey, type CosignatureVerifier } from './note/keys.ts';
@@ -219,6 +219,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const notifyNow = () => void notifier.runOnce().catch((e: unknown) => logger.error({ err: describeError(e) }, 'notifier pass failed'));
   // Which CA issued a finding's certificate is checked against the trusted root's CAs, refreshed with it.
   let authorities = new CertificateAuthorities(trust.certificateAuthorities);
+  /** The root the last refresh (or start-up) read: what the next one's CA changes are relative to. */
+  let currentRoot = trust;
   const hooks = mirrorHooks(() => rules, metrics, logger, write, { afterCommit: notifyNow, ...extraHooks }, () => authorities);
   if (channels.length) notifier.start();
   // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
@@ -256,11 +258,15 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     const root = await resolveTrust(trustOptions);
     authorities = new CertificateAuthorities(root.certificateAuthorities);
     const now = new Date();
-    const changes = trustChanges(
-      logs.map((l) => ({ name: l.follow.name, url: l.follow.url, origin: l.follow.origin, keyId: l.tlog.keyId })),
-      root,
-      now,
-    );
+    const changes = [
+      ...trustChanges(
+        logs.map((l) => ({ name: l.follow.name, url: l.follow.url, origin: l.follow.origin, keyId: l.tlog.keyId })),
+        root,
+        now,
+      ),
+      ...caChanges(currentRoot.certificateAuthorities, root.certificateAuthorities),
+    ];
+    currentRoot = root;
     const followed: string[] = [];
     const raised: Finding[] = [];
     for (const c of changes) {
@@ -278,6 +284,9 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         } else {
           logger.warn({ job: 'trustedRootRefresh', url: c.tlog.baseUrl }, `${describeTrustChange(c)}${config.logs.length ? '; add it to `logs` to watch it' : ''}`);
         }
+      } else if (c.kind === 'ca-listed' || c.kind === 'ca-unlisted') {
+        name = TRUSTED_ROOT;
+        logger.warn({ job: 'trustedRootRefresh' }, describeTrustChange(c));
       } else {
         name = c.log.name;
         logger[c.kind === 'key-changed' ? 'error' : 'warn']({ job: 'trustedRootRefresh', log: name }, describeTrustChange(c));
@@ -288,7 +297,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
       metrics.findings.inc({ rule: f.rule, severity: f.severity });
       raised.push(f);
     }
-    if (changes.length === 0) logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed: no change for the followed logs');
+    if (changes.length === 0) logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed: no change for the followed logs or the certificate authorities');
     else if (raised.length) notifyNow();
     return { changes, followed, raised };
   };

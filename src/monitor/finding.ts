@@ -8,7 +8,7 @@ import type { FulcioClaims } from '../entries/types.ts';
 import { evaluateIntegrity, evaluateStall as evaluateStallCandidate, type BuiltinFinding, type StallState } from './eval/builtin.ts';
 import { DEFAULT_BUILTINS, type LogIntegrityConfig, type MirrorStalledConfig } from './rules/compiled.ts';
 import { describeTrustChange, trustChangeSubject, type TrustChange } from '../trust/changes.ts';
-import { toHex } from '../util/bytes.ts';
+import { toBase64, toHex } from '../util/bytes.ts';
 
 export { SEVERITIES, type Severity } from './rules/schema.ts';
 import type { Severity } from './rules/schema.ts';
@@ -91,7 +91,8 @@ export function evaluateStall(
  * is not how Sigstore rotates (a new key is a new log).
  */
 export function trustChangeFinding(c: TrustChange, log: string, followed: boolean, now: number): Finding {
-  const severity: Severity = c.kind === 'key-changed' ? 'high' : c.kind === 'unlisted' ? 'low' : followed ? 'info' : 'medium';
+  const severity: Severity =
+    c.kind === 'key-changed' ? 'high' : c.kind === 'unlisted' ? 'low' : c.kind === 'ca-listed' ? 'medium' : c.kind === 'ca-unlisted' ? 'info' : followed ? 'info' : 'medium';
   const message =
     c.kind === 'listed'
       ? followed
@@ -112,7 +113,18 @@ export function trustChangeFinding(c: TrustChange, log: string, followed: boolea
       followed,
       ...(c.kind === 'listed'
         ? { baseUrl: c.tlog.baseUrl, type: c.tlog.type, keyId: toHex(c.tlog.keyId), ...(c.tlog.validFrom ? { validFrom: c.tlog.validFrom.toISOString() } : {}), ...(c.tlog.validUntil ? { validUntil: c.tlog.validUntil.toISOString() } : {}) }
-        : { baseUrl: c.log.url, keyId: toHex(c.log.keyId) }),
+        : c.kind === 'ca-listed' || c.kind === 'ca-unlisted'
+          ? {
+              certificateAuthority: {
+                ...(c.ca.organization ? { organization: c.ca.organization } : {}),
+                ...(c.ca.commonName ? { commonName: c.ca.commonName } : {}),
+                ...(c.ca.uri ? { uri: c.ca.uri } : {}),
+                ...(c.ca.validFrom ? { validFrom: c.ca.validFrom.toISOString() } : {}),
+                ...(c.ca.validUntil ? { validUntil: c.ca.validUntil.toISOString() } : {}),
+                chain: c.ca.chain.map((d) => toBase64(d)),
+              },
+            }
+          : { baseUrl: c.log.url, keyId: toHex(c.log.keyId) }),
       ...(c.kind === 'key-changed' ? { listedKeyIds: c.listed.map((t) => toHex(t.keyId)) } : {}),
     },
   };

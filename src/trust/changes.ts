@@ -8,13 +8,17 @@
  * would never see the entries of a shard opened after its start: the signatures an organisation watches
  * for move to the new log while the mirror stays complete and green on the old one.
  *
+ * The root's certificate authorities change too (caChanges): a new Fulcio CA is one more issuer clients
+ * trust, worth a security team's notice.
+ *
  * A log is the same log when its base URL is (a configured log may also be matched by its origin, as at
  * start-up: daemon.ts `followedLogs`). Its key is the one the follower verifies checkpoints with; the
  * running follower never changes it, so a root that no longer lists that key for the log is reported,
  * not adopted.
  */
 import { bytesEqual, toHex } from '../util/bytes.ts';
-import { tlogsValidAt, type TlogTrust, type TrustedRoot } from './trusted-root.ts';
+import { createHash } from 'node:crypto';
+import { tlogsValidAt, type CertificateAuthority, type TlogTrust, type TrustedRoot } from './trusted-root.ts';
 
 /** A log the daemon follows, as the trust side knows it. */
 export interface FollowedTlog {
@@ -32,7 +36,31 @@ export type TrustChange =
   /** A followed log whose key the root no longer lists; `listed` are the keys it lists for that log now. */
   | { kind: 'key-changed'; log: FollowedTlog; listed: TlogTrust[] }
   /** A followed log the root no longer lists at all. */
-  | { kind: 'unlisted'; log: FollowedTlog };
+  | { kind: 'unlisted'; log: FollowedTlog }
+  /** A certificate authority the root lists now and did not before: Sigstore clients trust what it issues. */
+  | { kind: 'ca-listed'; ca: CertificateAuthority }
+  /** A certificate authority the root listed before and no longer does. */
+  | { kind: 'ca-unlisted'; ca: CertificateAuthority };
+
+/** What findings about the root's CAs are filed under: they belong to no log. */
+export const TRUSTED_ROOT = 'trusted-root';
+
+/** A CA is the certificate it issues with (the first of its chain), whatever the root says of it otherwise. */
+const caId = (ca: CertificateAuthority) => (ca.chain[0] ? createHash('sha256').update(ca.chain[0]).digest('hex') : '');
+
+/**
+ * The certificate authorities one root lists and the other does not, by issuing certificate: Fulcio
+ * rotates its intermediate by listing a new CA (staging's root has one valid from 2026-06-12).
+ */
+export function caChanges(before: readonly CertificateAuthority[], after: readonly CertificateAuthority[]): TrustChange[] {
+  const was = new Set(before.map(caId));
+  const is = new Set(after.map(caId));
+  return [...after.filter((ca) => !was.has(caId(ca))).map((ca) => ({ kind: 'ca-listed' as const, ca })), ...before.filter((ca) => !is.has(caId(ca))).map((ca) => ({ kind: 'ca-unlisted' as const, ca }))];
+}
+
+const caName = (ca: CertificateAuthority) => `${[ca.organization, ca.commonName].filter(Boolean).join(' / ') || 'unnamed'}${ca.uri ? ` (${ca.uri})` : ''}`;
+const caDescription = (ca: CertificateAuthority) =>
+  `${caName(ca)}, issuing certificate sha256 ${caId(ca).slice(0, 16)}…${ca.validFrom ? `, valid from ${ca.validFrom.toISOString()}` : ''}${ca.validUntil ? ` until ${ca.validUntil.toISOString()}` : ''}`;
 
 const trimUrl = (u: string) => u.replace(/\/+$/, '');
 
@@ -80,6 +108,10 @@ export function describeTrustChange(c: TrustChange): string {
       return `the trusted root no longer lists the key log ${c.log.name} (${c.log.url}) is verified with (${toHex(c.log.keyId).slice(0, 16)}…); it lists ${c.listed.map((t) => `${toHex(t.keyId).slice(0, 16)}…`).join(', ')}. The mirror keeps verifying with the key it started with`;
     case 'unlisted':
       return `the trusted root no longer lists log ${c.log.name} (${c.log.url}); the mirror keeps following it with the key it started with`;
+    case 'ca-listed':
+      return `the trusted root lists a new certificate authority: ${caDescription(c.ca)}; Sigstore clients trust the certificates it issues`;
+    case 'ca-unlisted':
+      return `the trusted root no longer lists certificate authority ${caDescription(c.ca)}`;
   }
 }
 
@@ -92,5 +124,8 @@ export function trustChangeSubject(c: TrustChange): string {
       return `key-changed:${trimUrl(c.log.url)}:${toHex(c.log.keyId)}:${c.listed.map((t) => toHex(t.keyId)).join(',')}`;
     case 'unlisted':
       return `unlisted:${trimUrl(c.log.url)}:${toHex(c.log.keyId)}`;
+    case 'ca-listed':
+    case 'ca-unlisted':
+      return `${c.kind}:${caId(c.ca)}`;
   }
 }

@@ -124,6 +124,20 @@ describe('following the trusted root without configured logs', () => {
     await verified(d, nameA, 330);
   });
 
+  it('a certificate authority the root drops or adds: one finding each, filed under the trusted root', { timeout: 30_000 }, async () => {
+    const caB = rootB.certificateAuthorities;
+    writeFileSync(rootPath, JSON.stringify({ ...rootA, tlogs: [tlogOf(rootA), tlogOf(rootB)], certificateAuthorities: rootA.certificateAuthorities }));
+    const dropped = await d.refreshTrust();
+    expect(dropped.changes.map((c) => c.kind)).toEqual(['ca-unlisted']);
+    expect(dropped.raised.map((f) => `${f.severity} ${f.log}`)).toEqual(['info trusted-root']);
+    writeRoot([tlogOf(rootA), tlogOf(rootB)]);
+    const added = await d.refreshTrust();
+    expect(added.changes.map((c) => c.kind)).toEqual(['ca-listed']);
+    expect(added.raised.map((f) => `${f.severity} ${f.log}`)).toEqual(['medium trusted-root']);
+    expect((added.raised[0]!.evidence as { certificateAuthority: { chain: string[] } }).certificateAuthority.chain).toEqual((caB[0] as { certChain: { certificates: Array<{ rawBytes: string }> } }).certChain.certificates.map((c) => c.rawBytes));
+    expect(await d.refreshTrust()).toMatchObject({ changes: [], raised: [] });
+  });
+
   it('after a restart, a mirrored shard whose key has expired is still followed; an expired one never mirrored is not', { timeout: 60_000 }, async () => {
     await d.stop();
     const expired = (t: Tlog, url = t.baseUrl): Tlog => ({ ...t, baseUrl: url, publicKey: { ...t.publicKey, validFor: { start: '2020-01-01T00:00:00Z', end: '2021-01-01T00:00:00Z' } } });

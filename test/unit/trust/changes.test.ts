@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
 import { followedLogs } from '../../../src/daemon.ts';
 import { trustChangeFinding } from '../../../src/monitor/finding.ts';
-import { defaultLogName, trustChanges, type FollowedTlog, type TrustChange } from '../../../src/trust/changes.ts';
+import { caChanges, defaultLogName, trustChanges, type FollowedTlog, type TrustChange } from '../../../src/trust/changes.ts';
 import { loadTrustedRootFile } from '../../../src/trust/tuf.ts';
 import type { TlogTrust } from '../../../src/trust/trusted-root.ts';
 
@@ -18,7 +18,7 @@ const staging = loadTrustedRootFile(`${T}/staging/trusted_root.json`);
 const NOW = new Date('2026-11-28T12:00:00Z');
 
 const followedOf = (t: TlogTrust, name = defaultLogName(t)): FollowedTlog => ({ name, url: t.baseUrl, origin: t.name, keyId: t.keyId });
-const summary = (cs: TrustChange[]) => cs.map((c) => (c.kind === 'listed' ? `listed ${c.tlog.baseUrl}` : `${c.kind} ${c.log.url}`));
+const summary = (cs: TrustChange[]) => cs.map((c) => (c.kind === 'listed' ? `listed ${c.tlog.baseUrl}` : c.kind === 'key-changed' || c.kind === 'unlisted' ? `${c.kind} ${c.log.url}` : `${c.kind} ${c.ca.commonName}`));
 const defaultConfig = parseConfig('trustedRoot: root.json\n', 'c.yaml', {});
 
 describe('trustChanges on real trusted roots', () => {
@@ -101,5 +101,24 @@ describe('trustChangeFinding', () => {
     expect(trustChangeFinding(listed, 'n', true, 999).id).toBe(a.id);
     expect(trustChangeFinding({ kind: 'listed', tlog: { ...v2, keyId: v1.keyId } }, 'n', true, 1).id).not.toBe(a.id);
     expect(a.evidence).toMatchObject({ change: 'listed', followed: true, baseUrl: v2.baseUrl, type: 'tiles', validFrom: '2025-09-23T00:00:00.000Z' });
+  });
+});
+
+describe('caChanges on staging’s real CA rotation', () => {
+  const all = staging.certificateAuthorities;
+  const newest = all.find((ca) => ca.validFrom?.toISOString() === '2026-06-12T00:00:00.000Z')!;
+  it('a root that adds the intermediate valid from 2026-06-12 lists a CA; taking it away unlists it; the same root changes nothing', () => {
+    const before = all.filter((ca) => ca !== newest);
+    expect(caChanges(before, all)).toEqual([{ kind: 'ca-listed', ca: newest }]);
+    expect(caChanges(all, before)).toEqual([{ kind: 'ca-unlisted', ca: newest }]);
+    expect(caChanges(all, loadTrustedRootFile(`${T}/staging/trusted_root.json`).certificateAuthorities)).toEqual([]);
+    expect(caChanges(prodBefore.certificateAuthorities, prod.certificateAuthorities)).toEqual([]);
+  });
+  it('as findings: a new CA is medium, a removed one info, filed under the trusted root, each once', () => {
+    const f = trustChangeFinding({ kind: 'ca-listed', ca: newest }, 'trusted-root', false, 1);
+    expect(f).toMatchObject({ rule: 'trust-changed', severity: 'medium', log: 'trusted-root', evidence: { change: 'ca-listed', certificateAuthority: { organization: 'sigstore.dev', validFrom: '2026-06-12T00:00:00.000Z' } } });
+    expect(f.message).toMatch(/^the trusted root lists a new certificate authority: sigstore\.dev \/ sigstore \(https:\/\/fulcio\.sigstage\.dev\), issuing certificate sha256 [0-9a-f]{16}…, valid from 2026-06-12T00:00:00\.000Z; Sigstore clients trust the certificates it issues$/);
+    expect(trustChangeFinding({ kind: 'ca-unlisted', ca: newest }, 'trusted-root', false, 1).severity).toBe('info');
+    expect(trustChangeFinding({ kind: 'ca-listed', ca: newest }, 'trusted-root', false, 99).id).toBe(f.id);
   });
 });

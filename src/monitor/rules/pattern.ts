@@ -121,7 +121,12 @@ function tokenize(glob: string): Token[] {
   return out;
 }
 
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+/**
+ * Literal text for a `u`-mode regex: the syntax characters and `/` escaped, nothing else. In `u` mode an
+ * escape of any other character is a syntax error, and `-` is literal outside a class, so escaping it
+ * made every glob with a hyphen and a wildcard (`github.com/my-org/*`) fail to compile.
+ */
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 export function isGlob(pattern: string): boolean {
   return tokenize(pattern).some((t) => 'star' in t);

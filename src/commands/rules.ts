@@ -1,14 +1,18 @@
 /**
  * `tlogwatch rules check DIR`: validate rule files (file:line:column errors, exit 1 when invalid).
- * `tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N]`: replay mirrored entries
- * through the rules and print what would have fired, without storing or notifying (stop `serve` first:
- * the store is locked while the daemon runs).
+ * `tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--trusted-root FILE]`: replay
+ * mirrored entries through the rules and print what would have fired, without storing or notifying (stop
+ * `serve` first: the store is locked while the daemon runs); with a trusted root, each finding says which of
+ * its CAs issued the certificate, as the daemon's do.
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
+import { withCertificateIssuers } from '../monitor/hooks.ts';
+import { CertificateAuthorities } from '../trust/certificate-authority.ts';
+import { loadTrustedRootFile } from '../trust/tuf.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { Bucket, key, prefixEnd } from '../store/keys.ts';
@@ -19,12 +23,12 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   let values;
   let positionals;
   try {
-    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { 'data-dir': { type: 'string' }, log: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { 'data-dir': { type: 'string' }, 'trusted-root': { type: 'string' }, log: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (e) {
     process.stderr.write(`tlogwatch rules: ${describeError(e)}\n`);
     return 2;
   }
-  const usage = 'usage: tlogwatch rules check DIR | tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]\n';
+  const usage = 'usage: tlogwatch rules check DIR | tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--trusted-root FILE] [--json]\n';
   if (values.help || sub === '--help' || sub === '-h') {
     process.stdout.write(usage);
     return 0;
@@ -54,6 +58,13 @@ export async function rulesCommand(argv: string[]): Promise<number> {
     process.stderr.write('tlogwatch rules test: --data-dir is required\n');
     return 2;
   }
+  let cas: CertificateAuthorities | undefined;
+  try {
+    if (values['trusted-root']) cas = new CertificateAuthorities(loadTrustedRootFile(values['trusted-root']).certificateAuthorities);
+  } catch (e) {
+    process.stderr.write(`tlogwatch rules test: ${describeError(e)}\n`);
+    return 2;
+  }
   const store = await Store.open(join(values['data-dir'], 'store'));
   const from = Number(values.from ?? 0);
   const to = values.to === undefined ? Number.MAX_SAFE_INTEGER : Number(values.to);
@@ -70,7 +81,8 @@ export async function rulesCommand(argv: string[]): Promise<number> {
       entries++;
       const entry = { ...record.entry };
       if (record.attestation) withStatement(entry, Buffer.from(record.attestation, 'base64'), 'attestation');
-      for (const f of evaluateEntry(checked.ruleSet, entry, now)) {
+      const found = evaluateEntry(checked.ruleSet, entry, now);
+      for (const f of cas ? withCertificateIssuers(found, entry, cas, now) : found) {
         fired++;
         process.stdout.write(values.json ? `${JSON.stringify(f)}\n` : `${f.severity.toUpperCase()}\t${f.rule}\t${log}#${index}\t${f.status}\t${f.message}\n`);
       }

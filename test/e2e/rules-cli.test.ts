@@ -1,9 +1,13 @@
-/** `tlogwatch rules check`: valid, valid with warnings (shown with file:line:column), invalid. */
+/**
+ * `tlogwatch rules check`: valid, valid with warnings (shown with file:line:column), invalid. `rules test`:
+ * a mirror's entries replayed through rules, with and without the trusted root's CAs.
+ */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
+import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-rules-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -38,5 +42,52 @@ describe('tlogwatch rules check', () => {
     const r = await cli(['rules', 'check', dir]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/rules\.yaml:3:\d+: /);
+  });
+});
+
+describe('tlogwatch rules test', () => {
+  const repo = (r: string) => `https://github.com/acme/${r}`;
+  const gha = (wf: string) => ({
+    // A repository of its own: the simulator's traffic has acme/api identities too.
+    san: `${repo('replay-test')}/.github/workflows/${wf}@refs/heads/main`,
+    issuer: 'https://token.actions.githubusercontent.com',
+    extensions: { buildSignerURI: `${repo('replay-test')}/.github/workflows/${wf}@refs/heads/main`, sourceRepositoryURI: repo('replay-test'), sourceRepositoryOwnerURI: 'https://github.com/acme' },
+  });
+  let h: Harness;
+  let dir: string;
+  const replay = (...extra: string[]) => cli(['rules', 'test', dir, '--data-dir', h.dataDir, '--json', ...extra]);
+  const fired = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { rule: string; index: number; message: string; evidence: Record<string, unknown> });
+  beforeAll(async () => {
+    h = await harness({ api: 'v1', entries: 300, seed: 'rules-test', inject: [{ at: 100, cert: gha('evil.yml') }, { at: 200, cert: { ...gha('evil.yml'), untrustedCA: true } }] }, {}, undefined, { cliLayout: true });
+    await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 300n);
+    await h.store.close(); // the CLI opens the store itself
+    dir = rulesDir('replay', "rules:\n  - id: release-only\n    watch: { repositories: ['github.com/acme/replay-test'] }\n    expect: { buildSigners: ['https://github.com/acme/replay-test/.github/workflows/release.yml@refs/tags/*'] }\n");
+  }, 60_000);
+  afterAll(() => h?.cleanup());
+
+  it('replays the mirror through the rules: what would have fired, and how much was replayed', async () => {
+    const r = await replay();
+    expect(r.code).toBe(0);
+    expect(fired(r.stdout).map((f) => `${f.rule}@${f.index}`)).toEqual(['release-only@100', 'release-only@200']);
+    expect(r.stderr).toBe('300 entries replayed, 2 finding(s) would have fired\n');
+    expect(fired(r.stdout)[0]!.evidence).not.toHaveProperty('certificateIssuers');
+  });
+
+  it('with --trusted-root, says which CA issued each certificate, as the daemon does', async () => {
+    const r = await replay('--trusted-root', h.sim.trustedRootPath);
+    const [trusted, spoofed] = fired(r.stdout);
+    expect(trusted!.evidence['certificateIssuers']).toEqual(['sigstore-intermediate']);
+    expect(spoofed!.evidence['certificateIssuers']).toEqual([null]);
+    expect(spoofed!.message).toMatch(/Sigstore clients reject this signature\)$/);
+  });
+
+  it('--from, --to and --log narrow the replay; a bad trusted root is a usage error', async () => {
+    const r = await replay('--from', '150', '--to', '250');
+    expect(fired(r.stdout).map((f) => f.index)).toEqual([200]);
+    expect(r.stderr).toBe('101 entries replayed, 1 finding(s) would have fired\n');
+    expect((await replay('--log', 'other')).stderr).toBe('0 entries replayed, 0 finding(s) would have fired\n');
+    const bad = await replay('--trusted-root', join(tmp, 'missing.json'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/cannot read trusted root .*missing\.json/);
   });
 });

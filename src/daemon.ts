@@ -254,7 +254,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   for (const l of initial) follow(l);
   const faultOf = (log: string) => followers.find((f) => f.cfg.name === log)?.transientFault;
 
-  const refreshTrust = async (): Promise<TrustRefresh> => {
+  const refreshOnce = async (): Promise<TrustRefresh> => {
     const root = await resolveTrust(trustOptions);
     authorities = new CertificateAuthorities(root.certificateAuthorities);
     const now = new Date();
@@ -300,6 +300,14 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     if (changes.length === 0) logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed: no change for the followed logs or the certificate authorities');
     else if (raised.length) notifyNow();
     return { changes, followed, raised };
+  };
+  // One refresh at a time (the schedule and a caller may overlap): each compares with what the one before
+  // it left, so a newly listed log is followed once and never reported as unfollowed by a second refresh.
+  let refreshing: Promise<unknown> = Promise.resolve();
+  const refreshTrust = (): Promise<TrustRefresh> => {
+    const next = refreshing.then(refreshOnce, refreshOnce);
+    refreshing = next.catch(() => undefined);
+    return next;
   };
 
   const app = createApp({

@@ -112,7 +112,7 @@ describe('special characters are literal in globs', () => {
     expect(matches('a\\\\*', 'a\\xyz', 'text')).toBe(true);
   });
   it('a hyphen in a glob with a wildcard is literal (it once made the pattern fail to compile)', () => {
-    expect(matches('github.com/my-org/*', 'https://github.com/my-org/some-repo', 'repository')).toBe(true);
+    expect(matches('github.com/my-org/*', 'https://github.com/my-org/some-repo', 'url')).toBe(true);
     expect(matches('https://github.com/acme/replay-test/.github/workflows/release.yml@refs/tags/*', 'https://github.com/acme/replay-test/.github/workflows/release.yml@refs/tags/v1-rc', 'identity')).toBe(true);
     expect(matches('a-*', 'ab', 'text')).toBe(false);
   });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
-import { resolveTrustedRoot } from '../trust/tuf.ts';
+import { PUBLIC_GOOD_TUF, resolveTrustedRoot } from '../trust/tuf.ts';
 import { verifyTlogEntry } from '../verify/offline.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
@@ -57,13 +57,13 @@ function witnessPolicyOf(vkeys: string[], quorum: string | undefined): WitnessPo
 }
 
 export async function verifyCommand(argv: string[]): Promise<number> {
-  let values: { 'trusted-root'?: string; json?: boolean; help?: boolean; rules?: string; witness?: string[]; 'witness-quorum'?: string };
+  let values: { 'trusted-root'?: string; 'tuf-mirror'?: string; 'tuf-root'?: string; json?: boolean; help?: boolean; rules?: string; witness?: string[]; 'witness-quorum'?: string };
   let files: string[];
   try {
     ({ values, positionals: files } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { 'trusted-root': { type: 'string' }, json: { type: 'boolean' }, rules: { type: 'string' }, witness: { type: 'string', multiple: true }, 'witness-quorum': { type: 'string' }, help: { type: 'boolean' } },
+      options: { 'trusted-root': { type: 'string' }, 'tuf-mirror': { type: 'string' }, 'tuf-root': { type: 'string' }, json: { type: 'boolean' }, rules: { type: 'string' }, witness: { type: 'string', multiple: true }, 'witness-quorum': { type: 'string' }, help: { type: 'boolean' } },
     }));
   } catch (e) {
     process.stderr.write(`tlogwatch verify: ${describeError(e)}\n`);
@@ -71,7 +71,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   }
   if (values.help || files.length === 0) {
     // Asked for, the usage is the answer (stdout); otherwise it explains a usage error (stderr).
-    (values.help ? process.stdout : process.stderr).write('usage: tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] [--witness VKEY]... [--witness-quorum N] FILE...\n');
+    (values.help ? process.stdout : process.stderr).write('usage: tlogwatch verify [--trusted-root FILE | --tuf-mirror URL --tuf-root FILE] [--json] [--rules DIR] [--witness VKEY]... [--witness-quorum N] FILE...\n');
     return values.help ? 0 : 2;
   }
   let witnesses: WitnessPolicy | undefined;
@@ -81,9 +81,20 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tlogwatch verify: ${describeError(e)}\n`);
     return 2;
   }
+  if (values['trusted-root'] && (values['tuf-mirror'] || values['tuf-root'])) {
+    process.stderr.write('tlogwatch verify: --tuf-mirror and --tuf-root have no effect with --trusted-root (the root is then that file)\n');
+    return 2;
+  }
+  if (values['tuf-mirror'] && !values['tuf-root'] && values['tuf-mirror'].replace(/\/+$/, '') !== PUBLIC_GOOD_TUF) {
+    process.stderr.write(`tlogwatch verify: --tuf-mirror ${values['tuf-mirror']} needs --tuf-root FILE: only the public-good repository's first root is built in\n`);
+    return 2;
+  }
   let trust;
   try {
-    trust = await resolveTrustedRoot(values['trusted-root'], join(homedir(), '.cache', 'tlogwatch', 'tuf'));
+    trust = await resolveTrustedRoot(values['trusted-root'], join(homedir(), '.cache', 'tlogwatch', 'tuf'), {
+      ...(values['tuf-mirror'] ? { mirrorURL: values['tuf-mirror'] } : {}),
+      ...(values['tuf-root'] ? { rootPath: values['tuf-root'] } : {}),
+    });
   } catch (e) {
     process.stderr.write(`tlogwatch verify: ${describeError(e)}\n`);
     return 2;

@@ -129,7 +129,7 @@ export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: re
   return configs.length ? withSigningConfig(root, configs) : root;
 }
 
-/** The file when one is given, else public-good via TUF. */
-export async function resolveTrustedRoot(file: string | undefined, cachePath: string): Promise<TrustedRoot> {
-  return file ? loadTrustedRootFile(file) : fetchPublicGoodTrustedRoot(cachePath);
+/** The file when one is given, else via TUF: public-good's repository, or the one `tuf` names. */
+export async function resolveTrustedRoot(file: string | undefined, cachePath: string, tuf: TufRepository = {}): Promise<TrustedRoot> {
+  return file ? loadTrustedRootFile(file) : fetchTrustedRootViaTuf({ cachePath, ...(tuf.mirrorURL ? { mirrorURL: tuf.mirrorURL } : {}), ...(tuf.rootPath ? { rootPath: tuf.rootPath } : {}) });
 }

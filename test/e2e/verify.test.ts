@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
+import { startTufRepo } from '../helpers/tuf-repo.ts';
 import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
 import { filesUnder, REALDATA } from '../helpers/realdata.ts';
 
@@ -187,6 +188,39 @@ describe('tlogwatch verify --witness', () => {
     await usage([...witness(keys), '--witness-quorum', '0'], /--witness-quorum must be a whole number from 1 to 3/);
     await usage(['--witness-quorum', '1'], /--witness-quorum needs --witness keys/);
     await usage([...witness([keys[0]!, keys[0]!])], /--witness witness\.navigli\.sunlight\.geomys\.org is given twice/);
+  });
+});
+
+describe('tlogwatch verify --tuf-mirror URL --tuf-root FILE', () => {
+  it('takes the trusted root from a TUF repository (a private deployment), verifying its metadata', async () => {
+    const repo = await startTufRepo();
+    try {
+      const tufRoot = join(tmp, 'tuf-root.json');
+      repo.writeRoot(tufRoot);
+      repo.publish({ 'trusted_root.json': readFileSync(STAGING, 'utf8') });
+      const home = { HOME: join(tmp, 'home') }; // the TUF cache goes under ~/.cache
+      const entry = `${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`;
+      const ok = await cli(['verify', '--tuf-mirror', repo.url, '--tuf-root', tufRoot, entry], home);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toMatch(/^OK /);
+      expect(repo.requests).toContain('/timestamp.json');
+      // Metadata signed by a key the root does not name: nothing is trusted, a usage error naming the repository.
+      repo.publish({ 'trusted_root.json': readFileSync(PROD, 'utf8') }, { rogue: true });
+      const bad = await cli(['verify', '--tuf-mirror', repo.url, '--tuf-root', tufRoot, entry], home);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(new RegExp(`cannot get trusted_root\\.json from the TUF repository ${repo.url.replace(/\./g, '\\.')}`));
+    } finally {
+      await repo.close();
+    }
+  });
+  it('refuses a mirror without its root, and TUF flags beside --trusted-root', async () => {
+    const entry = `${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`;
+    const noRoot = await cli(['verify', '--tuf-mirror', 'http://127.0.0.1:9/tuf', entry]);
+    expect(noRoot.code).toBe(2);
+    expect(noRoot.stderr).toMatch(/needs --tuf-root FILE/);
+    const both = await cli(['verify', '--trusted-root', STAGING, '--tuf-root', join(tmp, 'x.json'), entry]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/no effect with --trusted-root/);
   });
 });
 

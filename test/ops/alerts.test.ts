@@ -62,7 +62,7 @@ describe.skipIf(!amtool)('amtool', () => {
 });
 
 describe('alert rules', () => {
-  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up', () => {
+  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
         'TlogwatchCriticalFindingOpen',
@@ -77,6 +77,7 @@ describe('alert rules', () => {
         'TlogwatchStoreNotWritable',
         'TlogwatchStoreVolumeFillingUp',
         'TlogwatchUpstreamErrors',
+        'TlogwatchTrustedRootChanged',
       ].sort(),
     );
     const pages = rules.filter((r) => r.labels['severity'] === 'page').map((r) => r.alert);

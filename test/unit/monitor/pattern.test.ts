@@ -164,6 +164,16 @@ describe('properties', () => {
       { numRuns: 3000 },
     );
   });
+  it('every glob compiles, whatever its characters (a glob is text and wildcards, never a syntax error)', () => {
+    for (const kind of ['url', 'identity', 'text'] as const) {
+      fc.assert(
+        fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.string({ maxLength: 60 }).map((t) => `${t}*`), fc.webUrl().map((u) => `${u}/*`)), (glob) => {
+          expect(() => compilePattern(glob, kind)).not.toThrow();
+        }),
+        { numRuns: 2000 },
+      );
+    }
+  });
   it('`*` never crosses `/`', () => {
     fc.assert(
       fc.property(fc.string(), (seg) => {

@@ -93,7 +93,15 @@ export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.Pr
   }
   const problems: string[] = [];
   const fail = (path: Path, msg: string) => problems.push(`${sourceName}${position(doc, lc, path)}: ${pathText(path)}: ${msg}`);
-  const raw = prepare(doc.toJS({ maxAliasCount: 50 }) ?? {}, env, [], fail);
+  let js: unknown;
+  try {
+    js = doc.toJS({ maxAliasCount: 50 });
+  } catch (e) {
+    // An alias to no anchor, or one that expands too far: the yaml library finds these only here, and
+    // throws a bare ReferenceError, which must not reach the user as one.
+    throw invalid(`invalid configuration (YAML):\n  ${sourceName}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const raw = prepare(js ?? {}, env, [], fail);
   if (problems.length === 0) {
     const r = ConfigSchema.safeParse(raw);
     if (r.success) return r.data;

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { applyOverrides, loadConfig, parseConfig } from '../../../src/config/load.ts';
@@ -127,12 +128,29 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['not a mapping', '- a\n- b\n', /c\.yaml:1:1: \(top level\): Invalid input: expected object, received array/],
     ['YAML syntax', 'api: [1\n', /invalid configuration \(YAML\):\n {2}c\.yaml:\d+:\d+: /],
     ['duplicate YAML key', 'index: all\nindex: watched\n', /c\.yaml:2:1: Map keys must be unique/],
+    ['YAML alias to no anchor', 'listen: *nowhere\n', /invalid configuration \(YAML\):\n {2}c\.yaml: Unresolved alias/],
+    ['YAML alias bomb', `a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c]\n`, /invalid configuration \(YAML\):\n {2}c\.yaml: .*alias/i],
     ['TUF mirror without its root', 'tufMirror: https://tuf.internal.example\n', /c\.yaml:\d+:\d+: tufRoot: required with tufMirror https:\/\/tuf\.internal\.example: only the public-good repository's first root is built in/],
     ['TUF with a trusted-root file', 'trustedRoot: root.json\ntufRoot: tuf-root.json\n', /c\.yaml:2:10: tufRoot: has no effect with trustedRoot/],
     ['bad TUF mirror URL', 'tufMirror: tuf.example\ntufRoot: r.json\n', /c\.yaml:1:12: tufMirror: an http:\/\/ or https:\/\/ URL/],
   ];
   for (const [what, yaml, want] of cases) it(what, () => expect(errorOf(yaml)).toMatch(want));
 
+  it('any text gives a configuration or a CONFIG_INVALID error, never another exception', () => {
+    const key = fc.constantFrom('dataDir', 'listen', 'trustedRoot', 'tufMirror', 'tufRoot', 'logs', 'index', 'jobs', 'witnesses', 'name', 'type', 'url', 'keys', 'quorum');
+    const scalar = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.constant(null), fc.constantFrom('tiles', 'latest', '1e309', 'http://x', '${HOME}', '${NOPE}', '*alias', '&anchor x'));
+    const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({ v: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('v'), { maxLength: 3 }), fc.dictionary(key, tie('v'), { maxKeys: 4 })) })).v;
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.dictionary(key, value, { maxKeys: 6 }).map((o) => JSON.stringify(o))), (text) => {
+        try {
+          parseConfig(text, 'c.yaml', { HOME: '/h' });
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'CONFIG_INVALID' });
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
   it('reports all problems of a file at once', () => {
     const m = errorOf('index: some\nstalledAfter: 10ms\nlisten: nope\n');
     expect(m.split('\n').filter((l) => l.startsWith('  c.yaml:'))).toHaveLength(3);

@@ -35,12 +35,22 @@ export function webhookChannel(i: number, url: string, secret?: string): Channel
   };
 }
 
+/**
+ * Slack reads `&`, `<` and `>` as markup in message text: `<!channel>` notifies a whole channel and
+ * `<https://x|label>` is a link that shows only its label (api.slack.com/reference/surfaces/formatting,
+ * "Escaping text"). A finding quotes what an entry's certificate says, and Rekor v1 logs certificates
+ * anyone made, so the three are escaped: a logged entry must not ping or phish the team that watches it.
+ */
+const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 export function slackChannel(i: number, url: string): Channel {
   return {
     name: `slack:${i}`,
     async send(f) {
-      const text = `${title(f)}\n${f.message}${f.identity ? `\nidentity: ${f.identity}` : ''}${f.digest ? `\ndigest: ${f.digest}` : ''}`;
-      await post(url, JSON.stringify({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${title(f)}*\n${f.message}` } }] }));
+      const head = slackText(title(f));
+      const message = slackText(f.message);
+      const text = `${head}\n${message}${f.identity ? `\nidentity: ${slackText(f.identity)}` : ''}${f.digest ? `\ndigest: ${slackText(f.digest)}` : ''}`;
+      await post(url, JSON.stringify({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${head}*\n${message}` } }] }));
     },
   };
 }

@@ -132,6 +132,17 @@ describe('notifications', () => {
     await store.close();
   });
 
+  it('Slack: what a certificate says is escaped, so a logged entry cannot ping a channel or disguise a link', async () => {
+    const hostile = `https://github.com/acme/api/.github/workflows/x.yml@refs/heads/<!channel> <https://evil.example/ack|Acknowledge here> & co`;
+    const before = received['slack']!.length;
+    await slackChannel(0, `${base}/slack`).send({ ...finding, identity: hostile, message: `identity ${hostile} is not allowed` });
+    const body = JSON.parse(received['slack']![before]!.body) as { text: string; blocks: Array<{ text: { text: string } }> };
+    for (const t of [body.text, body.blocks[0]!.text.text]) {
+      expect(t).not.toMatch(/[<>]/);
+      expect(t).toContain('&lt;!channel&gt; &lt;https://evil.example/ack|Acknowledge here&gt; &amp; co');
+    }
+  });
+
   it('do nothing once stopped, so a batch committed during shutdown cannot race the store closing', async () => {
     const store = await Store.open(join(tmp, 'stopped'));
     await store.db.batch([...findingOps(finding), ...outboxOps(finding.id, 1, 0)]);

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { forTerminal } from '../util/terminal.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
@@ -84,7 +85,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
       const found = evaluateEntry(checked.ruleSet, entry, now);
       for (const f of cas ? withCertificateIssuers(found, entry, cas, now) : found) {
         fired++;
-        process.stdout.write(values.json ? `${JSON.stringify(f)}\n` : `${f.severity.toUpperCase()}\t${f.rule}\t${log}#${index}\t${f.status}\t${f.message}\n`);
+        process.stdout.write(values.json ? `${JSON.stringify(f)}\n` : `${f.severity.toUpperCase()}\t${f.rule}\t${forTerminal(log)}#${index}\t${f.status}\t${forTerminal(f.message)}\n`);
       }
     }
   } finally {

@@ -4,6 +4,7 @@
  * running tlogwatch (GET /v1/search). Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
  */
 import { parseArgs } from 'node:util';
+import { forTerminal } from '../util/terminal.ts';
 import { describeError } from '../errors.ts';
 import { USER_AGENT } from '../version.ts';
 import { SELECTORS } from '../api/selectors.ts';
@@ -74,7 +75,9 @@ export async function searchCommand(argv: string[]): Promise<number> {
       // Rekor v2 entries carry no integrated time: the time the mirror first saw them stands in, marked so.
       const seen = iso(e['observedAt']);
       const when = iso(e['integratedTime']) ?? (seen ? `${seen} (seen)` : '-');
-      process.stdout.write(`${String(e['log'])}#${String(e['index'])}\t${when}\t${String(e['kind'])}\t${signer?.san ?? signer?.fingerprint ?? ''}\t${String(e['uuid'])}\n`);
+      // Tab-separated columns; each value is the server's, so each is made safe for the terminal on its own.
+      const cols = [`${String(e['log'])}#${String(e['index'])}`, when, String(e['kind']), signer?.san ?? signer?.fingerprint ?? '', String(e['uuid'])];
+      process.stdout.write(`${cols.map(forTerminal).join('\t')}\n`);
     }
     if (entries.length === 0) process.stderr.write('no entries found\n');
   }

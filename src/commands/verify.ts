@@ -8,6 +8,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { forTerminal } from '../util/terminal.ts';
 import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
 import { PUBLIC_GOOD_TUF, resolveTrustedRoot } from '../trust/tuf.ts';
@@ -140,7 +141,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       } else {
         const c = r.checks;
         const who = r.entry.signer?.san ?? r.entry.signer?.fingerprint ?? '';
-        process.stdout.write(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set}${c.witnessed ? ` witnessed=${c.witnessed}` : ''} ${who}${r.error ? ` (${r.error})` : ''}\n`);
+        process.stdout.write(`${forTerminal(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set}${c.witnessed ? ` witnessed=${c.witnessed}` : ''} ${who}${r.error ? ` (${r.error})` : ''}`)}\n`);
       }
       if (ruleSet) {
         const env = t.bundleContent?.dsseEnvelope;
@@ -149,7 +150,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
         cas ??= new CertificateAuthorities(trust.certificateAuthorities);
         for (const f of withCertificateIssuers(evaluateEntry(ruleSet, r.entry, now), r.entry, cas, now)) {
           if (f.kind === 'violation' && f.status === 'open' && code === 0) code = 1;
-          process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}\n`);
+          process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `${forTerminal(`FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}`)}\n`);
         }
       }
     }

@@ -53,12 +53,14 @@ describe('tlogwatch rules test', () => {
     issuer: 'https://token.actions.githubusercontent.com',
     extensions: { buildSignerURI: `${repo('replay-test')}/.github/workflows/${wf}@refs/heads/main`, sourceRepositoryURI: repo('replay-test'), sourceRepositoryOwnerURI: 'https://github.com/acme' },
   });
+  /** A workflow name with an OSC 8 terminal hyperlink in it: IA5String SANs allow ESC, and anyone can log one. */
+  const OSC8 = 'x\u001b]8;;https://evil.example\u0007click\u001b]8;;\u0007.yml';
   let h: Harness;
   let dir: string;
   const replay = (...extra: string[]) => cli(['rules', 'test', dir, '--data-dir', h.dataDir, '--json', ...extra]);
   const fired = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { rule: string; index: number; message: string; evidence: Record<string, unknown> });
   beforeAll(async () => {
-    h = await harness({ api: 'v1', entries: 300, seed: 'rules-test', inject: [{ at: 100, cert: gha('evil.yml') }, { at: 200, cert: { ...gha('evil.yml'), untrustedCA: true } }] }, {}, undefined, { cliLayout: true });
+    h = await harness({ api: 'v1', entries: 300, seed: 'rules-test', inject: [{ at: 100, cert: gha('evil.yml') }, { at: 200, cert: { ...gha('evil.yml'), untrustedCA: true } }, { at: 250, cert: gha(OSC8) }] }, {}, undefined, { cliLayout: true });
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 300n);
     await h.store.close(); // the CLI opens the store itself
     dir = rulesDir('replay', "rules:\n  - id: release-only\n    watch: { repositories: ['github.com/acme/replay-test'] }\n    expect: { buildSigners: ['https://github.com/acme/replay-test/.github/workflows/release.yml@refs/tags/*'] }\n");
@@ -68,23 +70,32 @@ describe('tlogwatch rules test', () => {
   it('replays the mirror through the rules: what would have fired, and how much was replayed', async () => {
     const r = await replay();
     expect(r.code).toBe(0);
-    expect(fired(r.stdout).map((f) => `${f.rule}@${f.index}`)).toEqual(['release-only@100', 'release-only@200']);
-    expect(r.stderr).toBe('300 entries replayed, 2 finding(s) would have fired\n');
+    expect(fired(r.stdout).map((f) => `${f.rule}@${f.index}`)).toEqual(['release-only@100', 'release-only@200', 'release-only@250']);
+    expect(r.stderr).toBe('300 entries replayed, 3 finding(s) would have fired\n');
     expect(fired(r.stdout)[0]!.evidence).not.toHaveProperty('certificateIssuers');
   });
 
   it('with --trusted-root, says which CA issued each certificate, as the daemon does', async () => {
     const r = await replay('--trusted-root', h.sim.trustedRootPath);
     const [trusted, spoofed] = fired(r.stdout);
+    expect(fired(r.stdout)).toHaveLength(3);
     expect(trusted!.evidence['certificateIssuers']).toEqual(['sigstore-intermediate']);
     expect(spoofed!.evidence['certificateIssuers']).toEqual([null]);
     expect(spoofed!.message).toMatch(/Sigstore clients reject this signature\)$/);
   });
 
+  it('prints what a certificate says without its control characters (no terminal escape reaches the screen)', async () => {
+    const r = await cli(['rules', 'test', dir, '--data-dir', h.dataDir, '--from', '250', '--to', '250']);
+    // eslint-disable-next-line no-control-regex -- looking for control characters
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
+    expect(r.stdout).toContain('x\\u{1b}]8;;https://evil.example\\u{7}click\\u{1b}]8;;\\u{7}.yml');
+    expect(r.stdout.split('\n')[0]!.split('\t')).toHaveLength(5); // the columns' tabs stay tabs
+  });
+
   it('--from, --to and --log narrow the replay; a bad trusted root is a usage error', async () => {
-    const r = await replay('--from', '150', '--to', '250');
+    const r = await replay('--from', '150', '--to', '240');
     expect(fired(r.stdout).map((f) => f.index)).toEqual([200]);
-    expect(r.stderr).toBe('101 entries replayed, 1 finding(s) would have fired\n');
+    expect(r.stderr).toBe('91 entries replayed, 1 finding(s) would have fired\n');
     expect((await replay('--log', 'other')).stderr).toBe('0 entries replayed, 0 finding(s) would have fired\n');
     const bad = await replay('--trusted-root', join(tmp, 'missing.json'));
     expect(bad.code).toBe(2);

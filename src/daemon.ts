@@ -42,6 +42,7 @@ import { proxySettings } from './sources/transport.ts';
 import { CertificateAuthorities } from './trust/certificate-authority.ts';
 import { parseVerifierKey, type CosignatureVerifier } from './note/keys.ts';
 import type { WitnessPolicy } from './note/witness-policy.ts';
+import { compilePattern } from './monitor/rules/pattern.ts';
 
 const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
@@ -50,9 +51,20 @@ export function witnessPolicy(w: { keys: string[]; quorum: number }): WitnessPol
   return { witnesses: w.keys.map((k) => parseVerifierKey(k) as CosignatureVerifier), quorum: w.quorum };
 }
 
+/**
+ * The `witnessPolicies` entry for a tiles log of this origin (the first whose origins match, exactly or as
+ * a glob), as the follower's policy. Rekor v1 checkpoints are never cosigned, so they get none.
+ */
+export function witnessPolicyFor(config: Config, type: FollowConfig['type'], origin: string): WitnessPolicy | undefined {
+  if (type !== 'tiles') return undefined;
+  const p = config.witnessPolicies.find((w) => w.origins.some((o) => compilePattern(o, 'text').test(origin)));
+  return p && witnessPolicy(p);
+}
+
 /** How the daemon follows a log of the trusted root it was not configured with. */
 function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
-  return { name: defaultLogName(tlog), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start, pollIntervalMs: 5000, batchSize: defaultBatchSize(config.index), concurrency: 8, requestsPerMinute: 500 };
+  const witnesses = witnessPolicyFor(config, tlog.type, tlog.name);
+  return { name: defaultLogName(tlog), type: tlog.type, url: tlog.baseUrl, origin: tlog.name, start, pollIntervalMs: 5000, batchSize: defaultBatchSize(config.index), concurrency: 8, requestsPerMinute: 500, ...(witnesses ? { witnesses } : {}) };
 }
 
 /**
@@ -71,9 +83,11 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
   return config.logs.map((l) => {
     const tlog = trust.tlogs.find((t) => sameUrl(t.baseUrl, l.url)) ?? trust.tlogs.find((t) => t.name === (l.origin ?? signerNameFromUrl(l.url)));
     if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; add it to the trusted root or pass the right --trusted-root`, { kind: 'fatal' });
+    const origin = l.origin ?? tlog.name;
+    const witnesses = l.witnesses ? witnessPolicy(l.witnesses) : witnessPolicyFor(config, l.type, origin);
     return {
       tlog,
-      follow: { name: l.name, type: l.type, url: l.url, origin: l.origin ?? tlog.name, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression, ...(l.witnesses ? { witnesses: witnessPolicy(l.witnesses) } : {}) },
+      follow: { name: l.name, type: l.type, url: l.url, origin, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression, ...(witnesses ? { witnesses } : {}) },
     };
   });
 }

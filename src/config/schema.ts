@@ -42,6 +42,42 @@ export const Start = z
 const Cron = z.string().refine((s) => validCron(s), 'a cron expression such as "*/30 * * * *" (minute hour day month weekday)');
 const HttpUrl = z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') });
 
+const WitnessKeys = z
+  .array(
+    z.string().superRefine((k, ctx) => {
+      try {
+        const v = parseVerifierKey(k);
+        if (v.kind !== 'cosignature') ctx.addIssue({ code: 'custom', message: `not a witness key: ${v.name}'s key is type ${v.kind}, a witness cosigns with cosignature/v1 (type 0x04)` });
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
+      }
+    }),
+  )
+  .min(1)
+  .describe('Verifier keys of the witnesses (`name+hash+base64`, cosignature/v1 type 0x04), as their operators publish them (witness-network.org lists them).');
+const WitnessQuorum = z.number().int().min(1).describe('How many of those witnesses must have cosigned a checkpoint before the mirror verifies up to it.');
+const Witnesses = z.object({ keys: WitnessKeys, quorum: WitnessQuorum }).strict();
+
+/** A quorum the keys can meet, and each witness once. */
+function checkWitnessSet(w: { keys: readonly string[]; quorum: number }, ctx: z.RefinementCtx, at: PropertyKey[]): void {
+  if (w.quorum > w.keys.length) ctx.addIssue({ code: 'custom', path: [...at, 'quorum'], message: `${w.quorum} is more than the ${w.keys.length} witnesses listed` });
+  const names = w.keys.map((k) => k.slice(0, k.indexOf('+')));
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: [...at, 'keys', i], message: `witness ${n} is listed twice` });
+  });
+}
+
+const WitnessPolicyConfig = z
+  .object({
+    origins: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Checkpoint origins of the tiles logs this policy applies to: exact (`log2025-alpha3.rekor.sigstage.dev`) or globs (`*.rekor.sigstage.dev`), so it also covers shards the trusted root lists later.'),
+    keys: WitnessKeys,
+    quorum: WitnessQuorum,
+  })
+  .strict();
+
 export const LogConfig = z
   .object({
     name: z
@@ -60,36 +96,15 @@ export const LogConfig = z
       .enum(['gzip', 'none'])
       .default('gzip')
       .describe('Ask the log for gzip-compressed responses, or (`none`) for uncompressed ones: on a fast link, such as a log on the same host or network, `none` saves the CPU of inflating every entry (BENCHMARKS.md "Ingest").'),
-    witnesses: z
-      .object({
-        keys: z
-          .array(
-            z.string().superRefine((k, ctx) => {
-              try {
-                const v = parseVerifierKey(k);
-                if (v.kind !== 'cosignature') ctx.addIssue({ code: 'custom', message: `not a witness key: ${v.name}'s key is type ${v.kind}, a witness cosigns with cosignature/v1 (type 0x04)` });
-              } catch (e) {
-                ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
-              }
-            }),
-          )
-          .min(1)
-          .describe('Verifier keys of the witnesses (`name+hash+base64`, cosignature/v1 type 0x04), as their operators publish them (witness-network.org lists them).'),
-        quorum: z.number().int().min(1).describe('How many of those witnesses must have cosigned a checkpoint before the mirror verifies up to it.'),
-      })
-      .strict()
-      .optional()
-      .describe('Tiles logs: accept only checkpoints cosigned by a quorum of these witnesses, so the mirror sees the tree the witnesses (and clients that require them) see. A checkpoint short of the quorum is not used; the mirror waits for one that reaches it.'),
+    witnesses: Witnesses.optional().describe(
+      'Tiles logs: accept only checkpoints cosigned by a quorum of these witnesses, so the mirror sees the tree the witnesses (and clients that require them) see. A checkpoint short of the quorum is not used; the mirror waits for one that reaches it. Overrides `witnessPolicies`.',
+    ),
   })
   .strict()
   .superRefine((l, ctx) => {
     if (!l.witnesses) return;
     if (l.type !== 'tiles') ctx.addIssue({ code: 'custom', path: ['witnesses'], message: 'only tiles logs have cosigned checkpoints (Rekor v1 signs its own only)' });
-    if (l.witnesses.quorum > l.witnesses.keys.length) ctx.addIssue({ code: 'custom', path: ['witnesses', 'quorum'], message: `${l.witnesses.quorum} is more than the ${l.witnesses.keys.length} witnesses listed` });
-    const names = l.witnesses.keys.map((k) => k.slice(0, k.indexOf('+')));
-    names.forEach((n, i) => {
-      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['witnesses', 'keys', i], message: `witness ${n} is listed twice` });
-    });
+    checkWitnessSet(l.witnesses, ctx, ['witnesses']);
   });
 
 const Webhook = z
@@ -182,6 +197,10 @@ export const ConfigSchema = z
       .array(LogConfig)
       .default([])
       .describe('Logs to follow. Each must be in the trusted root (its key verifies the checkpoints). Empty = every log of the trusted root valid now, from `latest`, the others the store mirrors, and each log the root lists later, from its first entry (jobs.trustedRootRefresh).'),
+    witnessPolicies: z
+      .array(WitnessPolicyConfig)
+      .default([])
+      .describe('Witness policies by log origin, for tiles logs followed without their own `logs[].witnesses`: those from the trusted root included, and the shards it lists later. The first policy whose origins match applies.'),
     index: z
       .enum(['all', 'watched'])
       .default('all')
@@ -199,6 +218,7 @@ export const ConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    c.witnessPolicies.forEach((w, i) => checkWitnessSet(w, ctx, ['witnessPolicies', i]));
     for (const k of ['tufMirror', 'tufRoot'] as const) {
       if (c.trustedRoot && c[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'has no effect with trustedRoot (the trusted root is then read from that file, not TUF)' });
     }

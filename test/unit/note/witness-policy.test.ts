@@ -108,6 +108,23 @@ describe('configuration', () => {
     expect(l!.follow.witnesses?.witnesses.map((w) => w.name)).toEqual(witnesses.map((w) => w.name));
     expect(cosignaturesOf(alpha3, l!.follow.witnesses!).witnessed).toBe(true);
   });
+  it('witnessPolicies: by origin, exact or glob, for the tiles logs of the trusted root (and the shards it lists later); first match wins; a log\'s own policy comes first', () => {
+    const staging = loadTrustedRootFile('test/fixtures/realdata/trust/staging/trusted_root.json');
+    const keysYaml = (ks: string[]) => ks.map((k) => `        - ${k}\n`).join('');
+    const policies = `witnessPolicies:\n  - origins: ['log2025-alpha3.rekor.sigstage.dev']\n    quorum: 3\n    keys:\n${keysYaml(vkeys).replace(/^ {8}/gm, '      ')}  - origins: ['*.rekor.sigstage.dev']\n    quorum: 1\n    keys:\n${keysYaml(vkeys.slice(0, 1)).replace(/^ {8}/gm, '      ')}`;
+    const now = new Date('2026-11-28T00:00:00Z');
+    const byName = (yaml: string) => new Map(followedLogs(parseConfig(yaml, 'c.yaml', {}), staging, now).map((l) => [l.follow.name, l.follow.witnesses && `${l.follow.witnesses.quorum} of ${l.follow.witnesses.witnesses.length}`]));
+    expect(byName(`trustedRoot: r.json\n${policies}`)).toEqual(
+      new Map([
+        ['rekor.sigstage.dev', undefined], // Rekor v1: never cosigned, whatever the glob says
+        ['log2025-alpha3.rekor.sigstage.dev', '3 of 3'],
+        ['log2026-1.us-east4.rekor.sigstage.dev', '1 of 1'],
+      ]),
+    );
+    const own = `${policies}logs:\n  - { name: a3, type: tiles, url: 'https://log2025-alpha3.rekor.sigstage.dev', witnesses: { quorum: 2, keys: ['${vkeys[0]}', '${vkeys[1]}'] } }\n  - { name: n, type: tiles, url: 'https://log2026-1.us-east4.rekor.sigstage.dev' }\n`;
+    expect(byName(own)).toEqual(new Map([['a3', '2 of 2'], ['n', '1 of 1']]));
+    expect(error(`witnessPolicies:\n  - { origins: ['x'], quorum: 2, keys: ['${vkeys[0]}'] }\n`)).toMatch(/witnessPolicies\.0\.quorum: 2 is more than the 1 witnesses listed/);
+  });
   it('refuses a log key, a malformed key, a quorum above the keys, a witness listed twice and a Rekor v1 log', () => {
     expect(error(cfg(`      quorum: 1\n      keys: ['log2025-alpha3.rekor.sigstage.dev+d3d3a70c+AZQ93VXPMmj9uZj7U/7CefQ9yy8RgYFv6mKzOseipjqp']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: not a witness key: log2025-alpha3\.rekor\.sigstage\.dev's key is type ed25519/);
     expect(error(cfg(`      quorum: 1\n      keys: ['witness+nothex+AAAA']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: malformed verifier key/);

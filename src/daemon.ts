@@ -187,15 +187,20 @@ export interface Daemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
-  mkdirSync(config.dataDir, { recursive: true });
-  const trustOptions = {
+/** Where `serve` and `backfill` take their trust from: the configured file, else TUF (public-good's, or `tufMirror`). */
+export function trustOptionsOf(config: Config, logger: Logger): Parameters<typeof resolveTrust>[0] {
+  return {
     ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
     signingConfigs: config.signingConfigs,
     cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
     tuf: { ...(config.tufMirror ? { mirrorURL: config.tufMirror } : {}), ...(config.tufRoot ? { rootPath: config.tufRoot } : {}) },
     onWarning: (message: string) => logger.warn(message),
   };
+}
+
+export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const trustOptions = trustOptionsOf(config, logger);
   const trust = await resolveTrust(trustOptions);
   const startedOn = new Date();
   // Configured logs are checked against the root before the store opens (a config error touches nothing).

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
-import { followedLogs, findingWriter, channelsOf, mirrorHooks, mirroredLogs } from '../daemon.ts';
+import { followedLogs, findingWriter, channelsOf, mirrorHooks, mirroredLogs, trustOptionsOf } from '../daemon.ts';
 import { describeError, isTlogwatchError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
@@ -123,14 +123,10 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   let trust: TrustedRoot;
   let rules: RuleSet = { rules: [] };
   try {
-    trust = await resolveTrust({
-      ...(config.trustedRoot ? { trustedRoot: config.trustedRoot } : {}),
-      signingConfigs: config.signingConfigs,
-      cachePath: config.tufCacheDir ?? join(config.dataDir, 'tuf'),
-    tuf: { ...(config.tufMirror ? { mirrorURL: config.tufMirror } : {}), ...(config.tufRoot ? { rootPath: config.tufRoot } : {}) },
-      onWarning: (message) => logger.warn(message),
-    });
-    logs = followedLogs(config, trust, new Date());
+    trust = await resolveTrust(trustOptionsOf(config, logger));
+    // Configured logs are checked against the root before the store opens; without any, the logs come from
+    // the root and the store together, below.
+    logs = config.logs.length ? followedLogs(config, trust, new Date()) : [];
     if (config.rules) rules = loadRules(config.rules, undefined, (message) => process.stderr.write(`${message}\n`));
   } catch (e) {
     return fail(describeError(e));

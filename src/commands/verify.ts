@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
 import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
-import { PUBLIC_GOOD_TUF, resolveTrustedRoot } from '../trust/tuf.ts';
+import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
 import { verifyTlogEntry } from '../verify/offline.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
@@ -86,7 +86,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     process.stderr.write('tlogwatch verify: --tuf-mirror and --tuf-root have no effect with --trusted-root (the root is then that file)\n');
     return 2;
   }
-  if (values['tuf-mirror'] && !values['tuf-root'] && values['tuf-mirror'].replace(/\/+$/, '') !== PUBLIC_GOOD_TUF) {
+  if (!values['tuf-root'] && tufRootRequired(values['tuf-mirror'])) {
     process.stderr.write(`tlogwatch verify: --tuf-mirror ${values['tuf-mirror']} needs --tuf-root FILE: only the public-good repository's first root is built in\n`);
     return 2;
   }

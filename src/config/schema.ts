@@ -6,7 +6,7 @@
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
-import { PUBLIC_GOOD_TUF } from '../trust/tuf.ts';
+import { tufRootRequired } from '../trust/tuf.ts';
 
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -222,7 +222,7 @@ export const ConfigSchema = z
     for (const k of ['tufMirror', 'tufRoot'] as const) {
       if (c.trustedRoot && c[k]) ctx.addIssue({ code: 'custom', path: [k], message: 'has no effect with trustedRoot (the trusted root is then read from that file, not TUF)' });
     }
-    if (c.tufMirror && !c.tufRoot && c.tufMirror.replace(/\/+$/, '') !== PUBLIC_GOOD_TUF) {
+    if (!c.tufRoot && tufRootRequired(c.tufMirror)) {
       ctx.addIssue({ code: 'custom', path: ['tufRoot'], message: `required with tufMirror ${c.tufMirror}: only the public-good repository's first root is built in` });
     }
     const seen = new Map<string, number>();

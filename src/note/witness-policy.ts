@@ -13,7 +13,7 @@
  */
 import { parseNote } from './note.ts';
 import type { CosignatureVerifier } from './cosignature.ts';
-import { utf8 } from '../util/bytes.ts';
+import { bytesEqual, utf8 } from '../util/bytes.ts';
 
 export interface WitnessPolicy {
   /** Distinct witnesses (cosignature/v1 keys, vkey type 0x04). */
@@ -33,15 +33,13 @@ export interface Cosignatures {
   witnessed: boolean;
 }
 
-const sameBytes = (a: Uint8Array, b: Uint8Array) => a.length === b.length && a.every((x, i) => x === b[i]);
-
 /** Which of the policy's witnesses cosigned this signed note (a checkpoint as the log served it). */
 export function cosignaturesOf(signedNote: string, policy: WitnessPolicy): Cosignatures {
   const note = parseNote(signedNote);
   const text = utf8.encode(note.text);
   const out: Cosignatures = { valid: [], invalid: [], missing: [], witnessed: false };
   for (const w of policy.witnesses) {
-    const lines = note.signatures.filter((s) => s.name === w.name && sameBytes(s.keyHash, w.keyHash));
+    const lines = note.signatures.filter((s) => s.name === w.name && bytesEqual(s.keyHash, w.keyHash));
     if (lines.length === 0) {
       out.missing.push(w.name);
       continue;

@@ -14,7 +14,7 @@
  * fingerprint.
  */
 import { X509Certificate } from 'node:crypto';
-import type { CertificateAuthority } from './trusted-root.ts';
+import { validAt, type CertificateAuthority } from './trusted-root.ts';
 
 interface Anchor {
   cert: X509Certificate;
@@ -62,7 +62,7 @@ export class CertificateAuthorities {
       this.cache.set(fingerprint, issuers);
     }
     const when = new Date(at * 1000);
-    return issuers.find((a) => !(a.validFrom && when < a.validFrom) && !(a.validUntil && when >= a.validUntil))?.name ?? null;
+    return issuers.find((a) => validAt(a, when))?.name ?? null;
   }
 
   private issuers(der: Uint8Array): Anchor[] {

@@ -158,9 +158,14 @@ export function findTlogByKeyId(root: TrustedRoot, keyId: Uint8Array): TlogTrust
   return root.tlogs.find((t) => bytesEqual(t.keyId, keyId));
 }
 
-/** Logs whose key is valid at `at` (validFor is [start, end), an open end means still active). */
+/** Whether a key or CA is valid at `at`: validFor is [start, end), and an open end means still active. */
+export function validAt(v: { validFrom?: Date; validUntil?: Date }, at: Date): boolean {
+  return (!v.validFrom || v.validFrom <= at) && (!v.validUntil || at < v.validUntil);
+}
+
+/** Logs whose key is valid at `at`. */
 export function tlogsValidAt(root: TrustedRoot, at: Date): TlogTrust[] {
-  return root.tlogs.filter((t) => (!t.validFrom || t.validFrom <= at) && (!t.validUntil || at < t.validUntil));
+  return root.tlogs.filter((t) => validAt(t, at));
 }
 
 function refuse(t: TlogTrust, why: string): TlogwatchError {

@@ -72,9 +72,11 @@ export function fetchPublicGoodTrustedRoot(cachePath: string, timeoutMs = 8000):
 }
 
 /** Which TUF repository: public-good's unless a mirror (and the root to start from) is configured. */
-export interface TufRepository {
-  mirrorURL?: string;
-  rootPath?: string;
+export type TufRepository = Pick<TufOptions, 'mirrorURL' | 'rootPath'>;
+
+/** Whether a mirror needs a root to start from: only the public-good repository's first root is built in. */
+export function tufRootRequired(mirrorURL: string | undefined): boolean {
+  return mirrorURL !== undefined && mirrorURL.replace(/\/+$/, '') !== PUBLIC_GOOD_TUF;
 }
 
 /** A trust document from disk, parsed; errors name the file. */
@@ -116,7 +118,7 @@ export async function fetchSigningConfigViaTuf(o: TufOptions): Promise<SigningCo
  * not a failure: each log then keeps the type its key suggests.
  */
 export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: readonly string[]; cachePath: string; tuf?: TufRepository; onWarning?: (message: string) => void }): Promise<TrustedRoot> {
-  const tuf: TufOptions = { cachePath: o.cachePath, ...(o.tuf?.mirrorURL ? { mirrorURL: o.tuf.mirrorURL } : {}), ...(o.tuf?.rootPath ? { rootPath: o.tuf.rootPath } : {}) };
+  const tuf: TufOptions = { cachePath: o.cachePath, ...o.tuf };
   const root = o.trustedRoot ? loadTrustedRootFile(o.trustedRoot) : await fetchTrustedRootViaTuf(tuf);
   const configs = o.signingConfigs.map(loadSigningConfigFile);
   if (configs.length === 0 && !o.trustedRoot) {
@@ -131,5 +133,5 @@ export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: re
 
 /** The file when one is given, else via TUF: public-good's repository, or the one `tuf` names. */
 export async function resolveTrustedRoot(file: string | undefined, cachePath: string, tuf: TufRepository = {}): Promise<TrustedRoot> {
-  return file ? loadTrustedRootFile(file) : fetchTrustedRootViaTuf({ cachePath, ...(tuf.mirrorURL ? { mirrorURL: tuf.mirrorURL } : {}), ...(tuf.rootPath ? { rootPath: tuf.rootPath } : {}) });
+  return file ? loadTrustedRootFile(file) : fetchTrustedRootViaTuf({ cachePath, ...tuf });
 }

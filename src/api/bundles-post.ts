@@ -15,7 +15,6 @@ import type { Hono } from 'hono';
 import { parseTlogEntries, type TlogEntryInput } from '../entries/tlog-entry.ts';
 import type { Entry } from '../entries/types.ts';
 import { describeError } from '../errors.ts';
-import { treeRootAsync } from '../merkle/prove.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import type { RuleSet } from '../monitor/compile.ts';
@@ -24,7 +23,7 @@ import { withCertificateIssuers } from '../monitor/hooks.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { findingId, type Finding } from '../monitor/finding.ts';
 import type { FindingWriter } from '../monitor/hooks.ts';
-import { digestToBytes, localStartIndex, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
+import { digestToBytes, type LogState, type StoredRecord } from '../store/codec.ts';
 import { Bucket, Field, indexKey, key, MARKER, u16, u64 } from '../store/keys.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { Store } from '../store/store.ts';
@@ -35,7 +34,7 @@ import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { checkLogSignatures, type LogSignatures } from '../verify/offline.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
-import { retiredTree } from './views.ts';
+import { judgeSignedTree } from '../mirror/signed-tree.ts';
 
 export interface BundleIntake {
   store: Store;
@@ -108,33 +107,6 @@ function bundleEvidence(t: TlogEntryInput): Record<string, unknown> {
   };
 }
 
-/**
- * The tree (its sequence in the store) the bundle's signed checkpoint is of, when the mirror verified
- * that tree to at least the checkpoint's size and can compute its root there: a tiles log's tree, the
- * Rekor v1 tree the mirror follows, or a retired one (named by its final checkpoint). The tree the mirror
- * started in has no hashes left of its start, so its roots below that size cannot be computed
- * (store/tree-hashes.ts keeps the start's frontier, enough for any size from the start on).
- */
-async function comparableTree(
-  store: Store,
-  signed: NonNullable<LogSignatures['signedTree']>,
-  state: LogState,
-): Promise<{ seq: number; note: string } | { ahead: bigint } | undefined> {
-  let tree: { seq: number; head: VerifiedHead | undefined } | undefined;
-  if (!state.shard) tree = signed.treeID === undefined ? { seq: 0, head: state.verified } : undefined;
-  else if (state.shard.treeID === signed.treeID) tree = { seq: state.shard.seq, head: state.verified };
-  else if (signed.treeID !== undefined) tree = await retiredTree(store, state, signed.treeID);
-  if (!tree) return undefined;
-  const { seq, head } = tree;
-  // A tree head past what the mirror verified of its tree cannot be judged yet: the caller says so.
-  if (!head || signed.size > head.size) return { ahead: head?.size ?? 0n };
-  if (seq === 0) {
-    const start = localStartIndex(state);
-    if (start === undefined || signed.size < start) return undefined;
-  }
-  return { seq, note: head.note };
-}
-
 async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, now: number): Promise<Judged> {
   const log = x.logs.find((l) => bytesEqual(l.tlog.keyId, t.logId));
   const refuse = (reason: string): Judged => ({ outcome: { status: 'refused', log: log?.name ?? null, index: t.logIndex.toString(), reason }, ops: [] });
@@ -157,10 +129,9 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   // A tree head the log signed must be a root of the history the mirror verified, whatever the bundle's
   // index says (only a SET ties the index to anything).
   const signed = sigs.signedTree;
-  const cmp = signed && (await comparableTree(x.store, signed, state));
-  const tree = cmp && 'seq' in cmp ? cmp : undefined;
-  const mine = signed && tree ? await treeRootAsync(signed.size, x.store.hashReader(log.name, tree.seq)).catch(() => undefined) : undefined;
-  const forkedHead = signed && tree && mine && !bytesEqual(mine, signed.rootHash) ? { tree: tree.seq, note: tree.note, size: signed.size, bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(mine) } : undefined;
+  const judged = signed && (await judgeSignedTree(x.store, state, signed));
+  const forkedHead =
+    signed && judged?.kind === 'forked' ? { tree: judged.seq, note: judged.mirrorNote, size: signed.size, bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(judged.mirrorRoot) } : undefined;
   const headSplit = (h: NonNullable<typeof forkedHead>) =>
     split(`tree:${h.tree}:${h.size}:${h.bundleRoot}`, `the log signed a tree head of size ${h.size} whose root is not in the history it published to this mirror`, {
       bundleRoot: h.bundleRoot,
@@ -169,8 +140,8 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
     });
   // A signed tree head the mirror has not verified its tree up to: neither consistent nor forked yet.
   const headAhead: Judged | undefined =
-    signed && cmp && 'ahead' in cmp
-      ? { outcome: { status: 'pending', log: log.name, index, reason: `the bundle's tree head of size ${signed.size} is past the ${cmp.ahead} entries of its tree the mirror has verified; post again later` }, ops: [] }
+    signed && judged?.kind === 'ahead'
+      ? { outcome: { status: 'pending', log: log.name, index, reason: `the bundle's tree head of size ${signed.size} is past the ${judged.verified} entries of its tree the mirror has verified; post again later` }, ops: [] }
       : undefined;
 
   // The entry: judged only where the mirror has verified the log, since entries past its verified

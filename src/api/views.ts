@@ -1,10 +1,11 @@
 /** Data the handlers return, computed from the store (handlers stay thin over these functions). */
 import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
-import { localStartIndex, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
+import { localStartIndex, type LogState, type StoredRecord } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
 import { withStatement } from '../mirror/ingest.ts';
+import { retiredTree } from '../mirror/signed-tree.ts';
 import type { TransientFault } from '../mirror/types.ts';
 import { cosignaturesOf, type WitnessPolicy } from '../note/witness-policy.ts';
 
@@ -95,18 +96,6 @@ export async function inclusionProofView(store: Store, state: LogState, record: 
   requireFrom(state, state.shard?.seq ?? 0, pos.treeIndex);
   const hashes = await proveInclusionAsync(pos.treeIndex, state.verified.size, store.hashReader(state.name, state.shard?.seq ?? 0));
   return { logIndex: Number(pos.treeIndex), treeSize: Number(state.verified.size), rootHash: state.verified.rootHash, hashes, checkpoint: state.verified.note };
-}
-
-/**
- * A retired shard of a Rekor v1 log: its sequence number in this mirror and its final verified tree head,
- * found by the tree ID in the head's origin line (`<origin> - <treeID>`, as the follower checks it).
- */
-export async function retiredTree(store: Store, state: LogState, treeID: string): Promise<{ seq: number; head: VerifiedHead } | undefined> {
-  for (let seq = (state.shard?.seq ?? 0) - 1; seq >= 0; seq--) {
-    const head = (await store.listCheckpoints(state.name, { limit: 1, tree: seq })).checkpoints[0];
-    if (head && head.note.slice(0, head.note.indexOf('\n')).endsWith(` - ${treeID}`)) return { seq, head };
-  }
-  return undefined;
 }
 
 export async function consistencyProofView(store: Store, state: LogState, first: bigint, last: bigint) {

@@ -19,9 +19,9 @@ import type { Entry } from '../entries/types.ts';
 import { describeError } from '../errors.ts';
 import { verifyInclusion } from '../merkle/proof.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
-import { verifyCheckpoint } from '../note/checkpoint.ts';
 import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
-import { checkpointVerifierForTlog, findTlogByKeyId, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
+import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
+import { findTlogByKeyId, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
 
 export type CheckResult = 'ok' | 'fail' | 'absent';
@@ -73,7 +73,7 @@ export interface LogSignatures {
   /** Why each failed check failed. */
   errors: string[];
   /** The proof's checkpoint when it verified: the tree the log signed, the Rekor v1 tree ID read from its origin. */
-  signedTree?: { size: bigint; rootHash: Uint8Array; note: string; treeID?: string };
+  signedTree?: SignedTree;
 }
 
 /**
@@ -102,14 +102,10 @@ export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefine
     if (p.checkpoint !== undefined) {
       try {
         if (!tlog) throw new Error('no key for this log');
-        const { checkpoint } = verifyCheckpoint(p.checkpoint, undefined, [checkpointVerifierForTlog(tlog)]);
-        const name = origin ?? tlog.name;
-        const treeID = tlog.type === 'rekor-v1' ? v1TreeOf(checkpoint.origin, name) : undefined;
-        const originOk = tlog.type === 'tiles' ? checkpoint.origin === name : treeID !== undefined;
-        if (!originOk) throw new Error(`checkpoint origin ${JSON.stringify(checkpoint.origin)} is not log ${name}`);
-        if (checkpoint.size !== p.treeSize || !bytesEqual(checkpoint.rootHash, p.rootHash)) throw new Error('checkpoint does not commit to the proof\'s tree size and root');
+        const tree = verifyLogCheckpoint(p.checkpoint, tlog, origin ?? tlog.name);
+        if (tree.size !== p.treeSize || !bytesEqual(tree.rootHash, p.rootHash)) throw new Error('checkpoint does not commit to the proof\'s tree size and root');
         checks.checkpoint = 'ok';
-        signedTree = { size: checkpoint.size, rootHash: checkpoint.rootHash, note: p.checkpoint, ...(treeID !== undefined ? { treeID } : {}) };
+        signedTree = tree;
       } catch (e) {
         fail('checkpoint', describeError(e));
       }
@@ -128,12 +124,6 @@ export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefine
   return { checks, errors, ...(signedTree ? { signedTree } : {}) };
 }
 
-/** The tree ID in a Rekor v1 checkpoint origin `<name> - <treeID>` (rekor.md §1.8), or undefined when it is not the log's. */
-function v1TreeOf(origin: string, name: string): string | undefined {
-  if (!origin.startsWith(`${name} - `)) return undefined;
-  const id = origin.slice(name.length + 3);
-  return /^\d{1,20}$/.test(id) ? id : undefined;
-}
 
 /**
  * Checks an entry as a client would, offline: its body against what it commits to, the log's signatures

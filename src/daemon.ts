@@ -43,6 +43,7 @@ import { CertificateAuthorities } from './trust/certificate-authority.ts';
 import { parseVerifierKey, type CosignatureVerifier } from './note/keys.ts';
 import type { WitnessPolicy } from './note/witness-policy.ts';
 import { compilePattern } from './monitor/rules/pattern.ts';
+import { CheckpointSources } from './monitor/checkpoint-sources.ts';
 
 const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
@@ -272,6 +273,16 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   };
   for (const l of initial) follow(l);
   const faultOf = (log: string) => followers.find((f) => f.cfg.name === log)?.transientFault;
+  // The mirror's view of each log compared with checkpoints from elsewhere (a split view shows only there).
+  const sources = new CheckpointSources({
+    sources: config.checkpointSources,
+    logs: () => logs.map((l) => ({ name: l.follow.name, origin: l.follow.origin, tlog: l.tlog })),
+    store,
+    metrics,
+    logger,
+    write,
+    onFinding: notifyNow,
+  });
 
   const refreshOnce = async (): Promise<TrustRefresh> => {
     const root = await resolveTrust(trustOptions);
@@ -340,6 +351,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,
+    checkpointSources: (log) => sources.latest(log),
     beforeMetrics: async () => {
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
@@ -363,6 +375,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
 
   running = true;
   for (const f of followers) run(f);
+  sources.start(abort.signal);
   const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, refreshTrust });
   const stallTimer = setInterval(() => {
     checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write, faultOf).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
@@ -391,6 +404,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         // Followers first: their last commit may still start a notifier pass, which stop() then awaits
         // (and later passes are no-ops), so nothing touches the store once it closes.
         await Promise.all(runs);
+        await sources.stopped();
         await notifier.stop();
         for (const j of jobs) await j.stop();
         await new Promise<void>((resolve) => server.close(() => resolve()));

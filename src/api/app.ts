@@ -24,6 +24,7 @@ import type { Logger } from '../logger.ts';
 import type { LogState } from '../store/codec.ts';
 import type { TransientFault } from '../mirror/types.ts';
 import type { WitnessPolicy } from '../note/witness-policy.ts';
+import type { SourceCheck } from '../monitor/checkpoint-sources.ts';
 
 export interface ApiOptions {
   store: Store;
@@ -37,6 +38,8 @@ export interface ApiOptions {
   transientFault?: (log: string) => Readonly<TransientFault> | undefined;
   /** A log's witness policy (config `logs[].witnesses`), shown in /v1/logs with the verified checkpoint's cosigners. */
   witnessPolicy?: (log: string) => WitnessPolicy | undefined;
+  /** The latest comparison of each checkpoint source with a log (config `checkpointSources`), shown in /v1/logs. */
+  checkpointSources?: (log: string) => readonly SourceCheck[];
   /** Why a log counts as stale for /readyz (the daemon's `mirror-stalled` rule), or undefined. */
   stalled?: (state: Readonly<LogState>) => string | undefined;
   corsOrigins?: string[];
@@ -154,7 +157,7 @@ export function createApp(o: ApiOptions): Hono {
     const out = [];
     for (const name of o.logNames()) {
       const s = await store.readLogState(name);
-      if (s) out.push(logView(s, o.transientFault?.(name), o.witnessPolicy?.(name)));
+      if (s) out.push(logView(s, o.transientFault?.(name), o.witnessPolicy?.(name), o.checkpointSources?.(name)));
     }
     return c.json(out);
   });

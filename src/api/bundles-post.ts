@@ -21,7 +21,7 @@ import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { withCertificateIssuers } from '../monitor/hooks.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
-import { findingId, type Finding } from '../monitor/finding.ts';
+import { findingId, splitViewFinding, type Finding } from '../monitor/finding.ts';
 import type { FindingWriter } from '../monitor/hooks.ts';
 import { digestToBytes, type LogState, type StoredRecord } from '../store/codec.ts';
 import { Bucket, Field, indexKey, key, MARKER, u16, u64 } from '../store/keys.ts';
@@ -57,25 +57,6 @@ type Outcome =
 interface Judged {
   outcome: Outcome;
   ops: BatchOp[];
-}
-
-/**
- * A split view's finding. Its ID names what the log signed (the entry's index and leaf, or the tree head's
- * size and root), so posting the same evidence again finds the same finding instead of raising another.
- */
-function splitView(log: string, index: number, about: string, now: number, message: string, evidence: Record<string, unknown>): Finding {
-  return {
-    id: findingId('log-integrity', log, `bundle:${about}`),
-    rule: 'log-integrity',
-    kind: 'integrity',
-    severity: 'critical',
-    message: `log ${log}: ${message}`,
-    log,
-    index,
-    firstSeen: now,
-    status: 'open',
-    evidence,
-  };
 }
 
 /**
@@ -120,7 +101,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   const state: LogState | undefined = await x.store.getLogState(log.name);
   if (!state) return { outcome: { status: 'pending', log: log.name, index, reason: 'the mirror has not bootstrapped this log yet' }, ops: [] };
   const split = async (about: string, message: string, evidence: Record<string, unknown>): Promise<Judged> => {
-    const f = splitView(log.name, index, about, now, message, { ...bundleEvidence(t), ...evidence, mirrorCheckpoint: state.verified?.note ?? null });
+    const f = splitViewFinding(log.name, `bundle:${about}`, message, { ...bundleEvidence(t), ...evidence, mirrorCheckpoint: state.verified?.note ?? null }, now, index);
     // The same evidence again: the finding stands as it is (its status and acknowledgement included).
     const known = await new FindingsRepo(x.store).get(f.id);
     return { outcome: { status: 'split-view', log: log.name, index, finding: known ?? f }, ops: known ? [] : x.write(f) };

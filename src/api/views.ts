@@ -8,6 +8,7 @@ import { withStatement } from '../mirror/ingest.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
 import type { TransientFault } from '../mirror/types.ts';
 import { cosignaturesOf, type WitnessPolicy } from '../note/witness-policy.ts';
+import type { SourceCheck } from '../monitor/checkpoint-sources.ts';
 
 export interface LogView {
   name: string;
@@ -26,10 +27,12 @@ export interface LogView {
   transientError?: { code: string; message: string; at: string; rounds: number };
   /** A log with a witness policy: its quorum, and which of its witnesses cosigned the verified checkpoint. */
   witnesses?: { quorum: number; of: string[]; verifiedCosignedBy: string[] };
+  /** The latest comparison with each configured checkpoint source (config `checkpointSources`). */
+  checkpointSources?: Array<{ source: string; result: string; checkedAt: string; size?: number; reason?: string; finding?: string }>;
 }
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
-export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy): LogView {
+export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceCheck[] = []): LogView {
   const offset = s.shard?.offset ?? 0n;
   const verified = s.verified ? s.verified.size + offset : null;
   const upstream = s.upstream?.size ?? null;
@@ -55,6 +58,18 @@ export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses
             // The verified note is the checkpoint as the log served it, cosignatures included.
             verifiedCosignedBy: s.verified ? cosignaturesOf(s.verified.note, witnesses).valid.map((v) => v.witness) : [],
           },
+        }
+      : {}),
+    ...(sources.length
+      ? {
+          checkpointSources: sources.map((c) => ({
+            source: c.source,
+            result: c.result,
+            checkedAt: new Date(c.at * 1000).toISOString(),
+            ...(c.size !== undefined ? { size: Number(c.size) } : {}),
+            ...(c.reason !== undefined ? { reason: c.reason } : {}),
+            ...(c.finding ? { finding: c.finding.id } : {}),
+          })),
         }
       : {}),
   };

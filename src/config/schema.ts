@@ -107,6 +107,33 @@ export const LogConfig = z
     checkWitnessSet(l.witnesses, ctx, ['witnesses']);
   });
 
+/** Placeholders a `checkpoint` source's URL may hold, filled per log (src/sources/checkpoint-source.ts). */
+export const CHECKPOINT_URL_PLACEHOLDERS = ['{log}', '{origin}', '{originSha256}'] as const;
+
+const CheckpointSourceConfig = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/, 'letters, digits, dot, dash or underscore (at most 64)')
+      .describe('Name of the source in metric labels, findings and logs.'),
+    kind: z
+      .enum(['tlogwatch', 'distributor', 'checkpoint'])
+      .describe(
+        '`tlogwatch`: another tlogwatch (its latest verified checkpoint of each log, GET /v1/logs/{log}/checkpoints). `distributor`: a transparency-dev checkpoint distributor (GET /distributor/v0/logs/<SHA-256("o:" + origin)>/checkpoint.<witnesses>). `checkpoint`: a URL that serves a checkpoint as a signed note: the log seen through another network path, a witness, a file published elsewhere.',
+      ),
+    url: HttpUrl.describe('Base URL (tlogwatch, distributor), or for `checkpoint` the URL itself, which may hold {log}, {origin} and {originSha256} (hex SHA-256 of the checkpoint origin).'),
+    logs: z.array(z.string().min(1)).min(1).optional().describe('Names of the followed logs to compare with this source. Default: every followed log.'),
+    witnesses: z.number().int().min(0).max(100).optional().describe('Distributor only: ask for a checkpoint cosigned by at least this many witnesses (default 1).'),
+    interval: durationAtLeast(10_000, 'interval').default(300_000).describe('How often to fetch and compare this source\'s checkpoints.'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.witnesses !== undefined && c.kind !== 'distributor') ctx.addIssue({ code: 'custom', path: ['witnesses'], message: 'only a distributor serves checkpoints by number of witnesses' });
+    if (c.kind === 'checkpoint' && !CHECKPOINT_URL_PLACEHOLDERS.some((p) => c.url.includes(p)) && c.logs?.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['logs'], message: `a checkpoint URL without ${CHECKPOINT_URL_PLACEHOLDERS.join(', ')} serves one log: name exactly one` });
+    }
+  });
+
 const Webhook = z
   .object({
     url: HttpUrl.describe('Endpoint that receives findings as JSON POSTs.'),
@@ -201,6 +228,12 @@ export const ConfigSchema = z
       .array(WitnessPolicyConfig)
       .default([])
       .describe('Witness policies by log origin, for tiles logs followed without their own `logs[].witnesses`: those from the trusted root included, and the shards it lists later. The first policy whose origins match applies.'),
+    checkpointSources: z
+      .array(CheckpointSourceConfig)
+      .default([])
+      .describe(
+        "Other places to get the logs' checkpoints from (peers, distributors, witnesses, another network path). Each checkpoint the log signed is compared with the history it published to this mirror: another root at the same size is a split view, a critical log-integrity finding with both signed checkpoints as evidence.",
+      ),
     index: z
       .enum(['all', 'watched'])
       .default('all')
@@ -225,6 +258,16 @@ export const ConfigSchema = z
     if (!c.tufRoot && tufRootRequired(c.tufMirror)) {
       ctx.addIssue({ code: 'custom', path: ['tufRoot'], message: `required with tufMirror ${c.tufMirror}: only the public-good repository's first root is built in` });
     }
+    const sourceNames = new Map<string, number>();
+    c.checkpointSources.forEach((src, i) => {
+      const first = sourceNames.get(src.name);
+      if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['checkpointSources', i, 'name'], message: `duplicate source name (also checkpointSources.${first}.name)` });
+      else sourceNames.set(src.name, i);
+      if (c.logs.length === 0) return;
+      src.logs?.forEach((l, j) => {
+        if (!c.logs.some((x) => x.name === l)) ctx.addIssue({ code: 'custom', path: ['checkpointSources', i, 'logs', j], message: `no log named ${l} in \`logs\`` });
+      });
+    });
     const seen = new Map<string, number>();
     c.logs.forEach((l, i) => {
       const first = seen.get(l.name);
@@ -235,3 +278,4 @@ export const ConfigSchema = z
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type LogConfigT = z.infer<typeof LogConfig>;
+export type CheckpointSourceConfigT = z.infer<typeof CheckpointSourceConfig>;

@@ -129,3 +129,24 @@ export function trustChangeFinding(c: TrustChange, log: string, followed: boolea
     },
   };
 }
+
+/**
+ * A split view: the log signed something (an entry at an index, or a tree head) that is not in the history
+ * it published to this mirror. Critical `log-integrity`; its ID names what the log signed (`subject`), so the
+ * same evidence handed over again finds the same finding instead of raising another. The evidence holds
+ * both sides, each signed by the log: portable proof (c2sp.md §5, "Monitor recipe").
+ */
+export function splitViewFinding(log: string, subject: string, message: string, evidence: Record<string, unknown>, now: number, index?: number): Finding {
+  return {
+    id: findingId('log-integrity', log, subject),
+    rule: 'log-integrity',
+    kind: 'integrity',
+    severity: 'critical',
+    message: `log ${log}: ${message}`,
+    log,
+    ...(index !== undefined ? { index } : {}),
+    firstSeen: now,
+    status: 'open',
+    evidence,
+  };
+}

@@ -132,6 +132,11 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['YAML alias bomb', `a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c]\n`, /invalid configuration \(YAML\):\n {2}c\.yaml: .*alias/i],
     ['TUF mirror without its root', 'tufMirror: https://tuf.internal.example\n', /c\.yaml:\d+:\d+: tufRoot: required with tufMirror https:\/\/tuf\.internal\.example: only the public-good repository's first root is built in/],
     ['TUF with a trusted-root file', 'trustedRoot: root.json\ntufRoot: tuf-root.json\n', /c\.yaml:2:10: tufRoot: has no effect with trustedRoot/],
+    ['a checkpoint URL of no log', 'checkpointSources:\n  - name: cdn\n    kind: checkpoint\n    url: https://cdn.example/checkpoint\n', /c\.yaml:2:5: checkpointSources\.0\.logs: a checkpoint URL without \{log\}, \{origin\}, \{originSha256\} serves one log: name exactly one/],
+    ['witnesses of a peer', 'checkpointSources:\n  - { name: p, kind: tlogwatch, url: "https://peer.example", witnesses: 2 }\n', /c\.yaml:2:73: checkpointSources\.0\.witnesses: only a distributor serves checkpoints by number of witnesses/],
+    ['duplicate source name', 'checkpointSources:\n  - { name: p, kind: tlogwatch, url: "https://a.example" }\n  - { name: p, kind: tlogwatch, url: "https://b.example" }\n', /c\.yaml:3:13: checkpointSources\.1\.name: duplicate source name \(also checkpointSources\.0\.name\)/],
+    ['source interval too short', 'checkpointSources:\n  - { name: p, kind: tlogwatch, url: "https://a.example", interval: 1s }\n', /checkpointSources\.0\.interval: interval must be at least 10000 ms/],
+    ['source of a log not configured', `${log('')}checkpointSources:\n  - { name: p, kind: tlogwatch, url: "https://a.example", logs: [b] }\n`, /c\.yaml:6:66: checkpointSources\.0\.logs\.0: no log named b in `logs`/],
     ['bad TUF mirror URL', 'tufMirror: tuf.example\ntufRoot: r.json\n', /c\.yaml:1:12: tufMirror: an http:\/\/ or https:\/\/ URL/],
   ];
   for (const [what, yaml, want] of cases) it(what, () => expect(errorOf(yaml)).toMatch(want));
@@ -154,6 +159,22 @@ describe('config: every kind of bad value names the file, line:column, path and 
   it('reports all problems of a file at once', () => {
     const m = errorOf('index: some\nstalledAfter: 10ms\nlisten: nope\n');
     expect(m.split('\n').filter((l) => l.startsWith('  c.yaml:'))).toHaveLength(3);
+  });
+});
+
+describe('config: checkpoint sources', () => {
+  it('reads each kind, with a default interval of 5 minutes and every log by default', () => {
+    const c = parseConfig(
+      'checkpointSources:\n  - { name: peer, kind: tlogwatch, url: "https://tlogwatch.partner.example" }\n  - { name: dist, kind: distributor, url: "https://api.transparency.dev", witnesses: 3, interval: 15m }\n  - { name: cdn, kind: checkpoint, url: "https://cdn.example/{log}/checkpoint", logs: [a, b] }\n',
+      'c.yaml',
+      {},
+    );
+    expect(c.checkpointSources).toEqual([
+      { name: 'peer', kind: 'tlogwatch', url: 'https://tlogwatch.partner.example', interval: 300_000 },
+      { name: 'dist', kind: 'distributor', url: 'https://api.transparency.dev', witnesses: 3, interval: 900_000 },
+      { name: 'cdn', kind: 'checkpoint', url: 'https://cdn.example/{log}/checkpoint', logs: ['a', 'b'], interval: 300_000 },
+    ]);
+    expect(parseConfig('', 'c.yaml', {}).checkpointSources).toEqual([]);
   });
 });
 

@@ -1,0 +1,222 @@
+/**
+ * Comparing the mirror's view of each log with checkpoints from elsewhere (config `checkpointSources`:
+ * peers, distributors, witnesses, another network path). A log can show one history to this mirror and
+ * another to everyone else; only a checkpoint obtained some other way reveals that (c2sp.md §5, "Monitor
+ * recipe" steps 2–3). Each round, per source and log:
+ *
+ * - a note the log did not sign is `invalid` and proves nothing (anyone can serve anything);
+ * - a tree head the log signed is judged against the stored history (mirror/signed-tree.ts): the same
+ *   root at its size is `consistent`; another root is a `split_view`, a critical `log-integrity` finding
+ *   whose evidence is both signed checkpoints; one past what the mirror has verified is `pending`, kept
+ *   (one per source and log) and judged again each round until the mirror has verified that far.
+ *
+ * The source's size is exported too: a source that stays ahead of what the log shows this mirror points
+ * at a frozen view (tlogwatch_checkpoint_source_tree_size against tlogwatch_upstream_tree_size).
+ */
+import type { CheckpointSourceConfigT } from '../config/schema.ts';
+import { describeError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics.ts';
+import { judgeSignedTree } from '../mirror/signed-tree.ts';
+import { checkpointUrl, fetchSourceCheckpoint, type SourceLog } from '../sources/checkpoint-source.ts';
+import { abortableSleep, HttpClient } from '../sources/http.ts';
+import type { LogState } from '../store/codec.ts';
+import { FindingsRepo } from '../store/findings.ts';
+import type { Store } from '../store/store.ts';
+import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
+import type { TlogTrust } from '../trust/trusted-root.ts';
+import { toHex } from '../util/bytes.ts';
+import { splitViewFinding, type Finding } from './finding.ts';
+import type { FindingWriter } from './hooks.ts';
+
+/** How soon a source is asked again while a log it covers has no verified checkpoint yet. */
+const BOOTSTRAP_RETRY_MS = 5000;
+
+export const SOURCE_RESULTS = ['consistent', 'pending', 'split_view', 'not_comparable', 'invalid', 'absent', 'unavailable'] as const;
+export type SourceResult = (typeof SOURCE_RESULTS)[number];
+
+/** A followed log as the comparison needs it: its key and origin (Rekor v1: the signer name). */
+export interface WatchedLog {
+  name: string;
+  origin: string;
+  tlog: TlogTrust;
+}
+
+/** One comparison of a source's checkpoint of a log with the mirror. */
+export interface SourceCheck {
+  source: string;
+  log: string;
+  result: SourceResult;
+  /** Unix seconds. */
+  at: number;
+  /** The signed tree head's size (its tree's own size for a Rekor v1 shard). */
+  size?: bigint;
+  /** Why, for every result but consistent. */
+  reason?: string;
+  /** The split view's finding (raised now or before). */
+  finding?: Finding;
+}
+
+export interface CheckpointSourcesOptions {
+  sources: readonly CheckpointSourceConfigT[];
+  /** The followed logs, read each round (the daemon follows logs the trusted root lists later). */
+  logs: () => readonly WatchedLog[];
+  store: Store;
+  metrics: Metrics;
+  logger: Logger;
+  write: FindingWriter;
+  /** Called after a finding was written (the daemon's notifier pass). */
+  onFinding?: () => void;
+  client?: HttpClient;
+  now?: () => number;
+}
+
+/** The origin line of the log's current tree: Rekor v1 names its tree (rekor.md §1.8), so it needs the mirror's state. */
+function currentOrigin(log: WatchedLog, state: LogState): string | undefined {
+  if (log.tlog.type === 'tiles') return log.origin;
+  return state.shard ? `${log.origin} - ${state.shard.treeID}` : undefined;
+}
+
+export class CheckpointSources {
+  readonly #x: CheckpointSourcesOptions;
+  readonly #client: HttpClient;
+  /** Per `source\0log`: a signed tree head past what the mirror had verified, to judge once it has. */
+  readonly #pending = new Map<string, SignedTree>();
+  readonly #last = new Map<string, SourceCheck>();
+  readonly #runs: Array<Promise<void>> = [];
+
+  constructor(x: CheckpointSourcesOptions) {
+    this.#x = x;
+    // Few retries: the next round asks again, and a source that is down must not hold up the others.
+    this.#client = x.client ?? new HttpClient({ timeoutMs: 10_000, retries: 2, requestsPerMinute: 60 });
+  }
+
+  /** The latest comparison of each source with `log` (for /v1/logs). */
+  latest(log: string): SourceCheck[] {
+    return [...this.#last.values()].filter((c) => c.log === log);
+  }
+
+  /** Each source on its own cadence, from now until `signal` aborts; `stopped()` settles when all rounds have ended. */
+  start(signal: AbortSignal): void {
+    for (const m of this.#x.sources) for (const log of this.#x.logs()) for (const result of SOURCE_RESULTS) this.#x.metrics.checkpointSourceChecks.inc({ source: m.name, log: log.name, result }, 0);
+    for (const source of this.#x.sources) {
+      this.#runs.push(
+        (async () => {
+          while (!signal.aborted) {
+            const round = await this.checkSource(source, signal).catch((e: unknown) => {
+              if (!signal.aborted) this.#x.logger.error({ source: source.name, err: describeError(e) }, 'checkpoint source round failed');
+              return [];
+            });
+            // Right after start-up the logs have not bootstrapped yet: ask again soon rather than in `interval`.
+            const early = round.some((c) => c.result === 'pending' && c.size === undefined);
+            await abortableSleep(early ? Math.min(source.interval, BOOTSTRAP_RETRY_MS) : source.interval, signal).catch(() => undefined);
+          }
+        })(),
+      );
+    }
+  }
+
+  async stopped(): Promise<void> {
+    await Promise.all(this.#runs);
+  }
+
+  /** One round of a source: each of its logs in turn. */
+  async checkSource(source: CheckpointSourceConfigT, signal?: AbortSignal): Promise<SourceCheck[]> {
+    const out: SourceCheck[] = [];
+    for (const log of this.#x.logs()) {
+      if (source.logs && !source.logs.includes(log.name)) continue;
+      if (signal?.aborted) break;
+      const c = await this.checkLog(source, log, signal);
+      this.#last.set(`${source.name}\u0000${log.name}`, c);
+      this.#x.metrics.checkpointSourceChecks.inc({ source: source.name, log: log.name, result: c.result });
+      if (c.result === 'consistent') this.#x.metrics.checkpointSourceConsistent.set({ source: source.name, log: log.name }, c.at);
+      out.push(c);
+    }
+    return out;
+  }
+
+  async checkLog(source: CheckpointSourceConfigT, log: WatchedLog, signal?: AbortSignal): Promise<SourceCheck> {
+    const { store, logger } = this.#x;
+    const at = Math.floor((this.#x.now ?? Date.now)() / 1000);
+    const done = (result: SourceResult, more: Partial<SourceCheck> = {}): SourceCheck => ({ source: source.name, log: log.name, result, at, ...more });
+    const state = await store.getLogState(log.name);
+    const origin = state && currentOrigin(log, state);
+    if (!state?.verified || origin === undefined) return done('pending', { reason: 'the mirror has not verified a checkpoint of this log yet' });
+    const where: SourceLog = { name: log.name, origin };
+    let note: string | undefined;
+    try {
+      note = await fetchSourceCheckpoint(this.#client, source, where, signal);
+    } catch (e) {
+      const reason = describeError(e);
+      logger.warn({ source: source.name, log: log.name, err: reason }, 'checkpoint source unavailable');
+      return done('unavailable', { reason });
+    }
+    if (note === undefined) return done('absent', { reason: `${checkpointUrl(source, where)} has no checkpoint of this log` });
+    let signed: SignedTree;
+    try {
+      signed = verifyLogCheckpoint(note, log.tlog, log.origin);
+    } catch (e) {
+      const reason = `not a checkpoint the log signed: ${describeError(e)}`;
+      logger.warn({ source: source.name, log: log.name, reason }, 'checkpoint source served an invalid checkpoint');
+      return done('invalid', { reason });
+    }
+    const current = log.tlog.type === 'tiles' || signed.treeID === state.shard?.treeID;
+    if (current) this.#x.metrics.checkpointSourceTreeSize.set({ source: source.name, log: log.name }, Number(signed.size + (state.shard?.offset ?? 0n)));
+
+    // A tree head kept from an earlier round first: the mirror may have verified that far since.
+    const key = `${source.name}\u0000${log.name}`;
+    const kept = this.#pending.get(key);
+    if (kept && kept.note !== note) {
+      const earlier = await this.#judge(source, log, state, kept, at);
+      if (earlier.result === 'split_view') {
+        this.#pending.delete(key);
+        return earlier;
+      }
+      if (earlier.result !== 'pending') this.#pending.delete(key);
+    }
+    const now = await this.#judge(source, log, state, signed, at);
+    if (now.result === 'pending' && !this.#pending.has(key)) this.#pending.set(key, signed);
+    if (now.result !== 'pending' && kept?.note === note) this.#pending.delete(key);
+    return now;
+  }
+
+  async #judge(source: CheckpointSourceConfigT, log: WatchedLog, state: LogState, signed: SignedTree, at: number): Promise<SourceCheck> {
+    const base = { source: source.name, log: log.name, at, size: signed.size };
+    const j = await judgeSignedTree(this.#x.store, state, signed);
+    switch (j.kind) {
+      case 'consistent':
+        return { ...base, result: 'consistent' };
+      case 'ahead':
+        return { ...base, result: 'pending', reason: `its tree head of size ${signed.size} is past the ${j.verified} entries of its tree the mirror has verified; judged when the mirror gets there` };
+      case 'not-comparable':
+        return { ...base, result: 'not_comparable', reason: j.reason };
+      case 'forked': {
+        const sourceRoot = toHex(signed.rootHash);
+        const f = splitViewFinding(
+          log.name,
+          `checkpoint:tree:${j.seq}:${signed.size}:${sourceRoot}`,
+          `checkpoint source ${source.name} serves a tree head of size ${signed.size}, signed by the log, whose root is not in the history the log published to this mirror: the log shows different histories (a split view)`,
+          {
+            source: source.name,
+            sourceUrl: checkpointUrl(source, { name: log.name, origin: currentOrigin(log, state) ?? log.origin }),
+            size: signed.size.toString(),
+            sourceRoot,
+            mirrorRoot: toHex(j.mirrorRoot),
+            sourceCheckpoint: signed.note,
+            mirrorCheckpoint: j.mirrorNote,
+          },
+          at,
+        );
+        const repo = new FindingsRepo(this.#x.store);
+        const known = await repo.get(f.id);
+        if (!known) {
+          await this.#x.store.writeOps(this.#x.write(f));
+          this.#x.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+          this.#x.logger.error({ source: source.name, log: log.name, finding: f.id, size: signed.size.toString() }, f.message);
+          this.#x.onFinding?.();
+        }
+        return { ...base, result: 'split_view', reason: f.message, finding: known ?? f };
+      }
+    }
+  }
+}

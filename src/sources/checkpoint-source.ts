@@ -1,0 +1,61 @@
+/**
+ * Fetching a log's checkpoint from somewhere other than the log (config `checkpointSources`), so that the
+ * mirror's view can be compared with what others see (c2sp.md §5, "Monitor recipe" step 2):
+ *
+ * - `tlogwatch`: another tlogwatch's latest verified checkpoint, `GET /v1/logs/{log}/checkpoints?limit=1`;
+ * - `distributor`: transparency-dev/distributor `api/http.go`, `GET /distributor/v0/logs/<logID>/checkpoint.<N>`,
+ *   a checkpoint with at least N witness cosignatures, logID = hex SHA-256("o:" ‖ origin)
+ *   (transparency-dev/formats `log/identifier.go`);
+ * - `checkpoint`: a URL serving a signed note, with `{log}`, `{origin}` or `{originSha256}` filled in.
+ *
+ * Only fetching and unwrapping here; whether the log signed the note, and whether it agrees with the
+ * mirror, is judged by the caller (monitor/checkpoint-sources.ts). `undefined` = the source has no
+ * checkpoint of this log (404, or an empty history).
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import type { CheckpointSourceConfigT } from '../config/schema.ts';
+import type { HttpClient } from './http.ts';
+
+/** A signed note is a few hundred bytes; a peer's page of one checkpoint a few KB. */
+const MAX_BYTES = 64 * 1024;
+
+const PeerPage = z.object({ checkpoints: z.array(z.object({ note: z.string() }).loose()) }).loose();
+
+export interface SourceLog {
+  /** The log's name in this mirror (a peer tlogwatch names it the same way: both default to the trusted root's). */
+  name: string;
+  /** The checkpoint origin line of the log's current tree (Rekor v1: `<signer> - <treeID>`). */
+  origin: string;
+}
+
+const hexSha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
+const trimmed = (url: string) => url.replace(/\/+$/, '');
+
+/** Where `source` serves `log`'s checkpoint. */
+export function checkpointUrl(source: Pick<CheckpointSourceConfigT, 'kind' | 'url' | 'witnesses'>, log: SourceLog): string {
+  switch (source.kind) {
+    case 'tlogwatch':
+      return `${trimmed(source.url)}/v1/logs/${encodeURIComponent(log.name)}/checkpoints?limit=1`;
+    case 'distributor':
+      return `${trimmed(source.url)}/distributor/v0/logs/${hexSha256(`o:${log.origin}`)}/checkpoint.${source.witnesses ?? 1}`;
+    case 'checkpoint':
+      return source.url.replaceAll('{log}', encodeURIComponent(log.name)).replaceAll('{origin}', encodeURIComponent(log.origin)).replaceAll('{originSha256}', hexSha256(log.origin));
+  }
+}
+
+/** The checkpoint `source` serves for `log`, as text, or undefined when it has none. Throws a transient TlogwatchError when it cannot be fetched. */
+export async function fetchSourceCheckpoint(client: HttpClient, source: Pick<CheckpointSourceConfigT, 'kind' | 'url' | 'witnesses'>, log: SourceLog, signal?: AbortSignal): Promise<string | undefined> {
+  const found = await client.request(checkpointUrl(source, log), {
+    endpoint: 'checkpoint-source',
+    maxBytes: MAX_BYTES,
+    ...(signal ? { signal } : {}),
+    // Fatal decoding: a note is UTF-8 (c2sp.md §1.1), and a lossy decode would change what was signed. A
+    // body that does not parse is a transient fault (retried, then reported), like any source's.
+    parse: (body) => {
+      const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      return { note: source.kind === 'tlogwatch' ? PeerPage.parse(JSON.parse(text)).checkpoints[0]?.note : text };
+    },
+  });
+  return found?.note;
+}

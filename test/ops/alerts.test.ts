@@ -62,9 +62,11 @@ describe.skipIf(!amtool)('amtool', () => {
 });
 
 describe('alert rules', () => {
-  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed', () => {
+  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
+        'TlogwatchCheckpointSourceAhead',
+        'TlogwatchCheckpointSourceFailing',
         'TlogwatchCriticalFindingOpen',
         'TlogwatchDown',
         'TlogwatchHighSeverityFinding',

@@ -104,6 +104,8 @@ beforeAll(async () => {
       { name: 'sim-a', type: 'tiles', url: simA.url, start: 0, pollInterval: '200ms', witnesses: { quorum: 2, keys: simA.log.witnesses.map((w) => cosignatureVkey(w.name, rawEd25519(w.publicKey))) } },
       { name: 'sim-b', type: 'tiles', url: simB.url, start: 0, pollInterval: '200ms' },
     ],
+    // sim-a's own checkpoint as a checkpoint source (the checkpoint-source panels have data).
+    checkpointSources: [{ name: 'direct', kind: 'checkpoint', url: `${simA.url}/checkpoint`, logs: ['sim-a'], interval: '10s' }],
     notify: { webhooks: [{ url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` }] },
     jobs: { reverify: '*/2 * * * * *' },
   };

@@ -165,13 +165,13 @@ describe('config: every kind of bad value names the file, line:column, path and 
 describe('config: checkpoint sources', () => {
   it('reads each kind, with a default interval of 5 minutes and every log by default', () => {
     const c = parseConfig(
-      'checkpointSources:\n  - { name: peer, kind: tlogwatch, url: "https://tlogwatch.partner.example" }\n  - { name: dist, kind: distributor, url: "https://api.transparency.dev", witnesses: 3, interval: 15m }\n  - { name: cdn, kind: checkpoint, url: "https://cdn.example/{log}/checkpoint", logs: [a, b] }\n',
+      'checkpointSources:\n  - { name: peer, kind: tlogwatch, url: "https://tlogwatch.partner.example" }\n  - { name: dist, kind: distributor, url: "https://distributor.example", witnesses: 3, interval: 15m }\n  - { name: cdn, kind: checkpoint, url: "https://cdn.example/{log}/checkpoint", logs: [a, b] }\n',
       'c.yaml',
       {},
     );
     expect(c.checkpointSources).toEqual([
       { name: 'peer', kind: 'tlogwatch', url: 'https://tlogwatch.partner.example', interval: 300_000 },
-      { name: 'dist', kind: 'distributor', url: 'https://api.transparency.dev', witnesses: 3, interval: 900_000 },
+      { name: 'dist', kind: 'distributor', url: 'https://distributor.example', witnesses: 3, interval: 900_000 },
       { name: 'cdn', kind: 'checkpoint', url: 'https://cdn.example/{log}/checkpoint', logs: ['a', 'b'], interval: 300_000 },
     ]);
     expect(parseConfig('', 'c.yaml', {}).checkpointSources).toEqual([]);

@@ -4,7 +4,7 @@ import { checkpointUrl } from '../../../src/sources/checkpoint-source.ts';
 describe('checkpointUrl', () => {
   const sumdb = { name: 'sumdb', origin: 'go.sum database tree' };
   it("asks a distributor by the log ID of the origin (transparency-dev/formats log/identifier.go's sumdb example)", () => {
-    expect(checkpointUrl({ kind: 'distributor', url: 'https://api.transparency.dev/' }, sumdb)).toBe('https://api.transparency.dev/distributor/v0/logs/a32d071739c062f4973f1db8cc1069f517428d77105962b285bbf918c4062591/checkpoint.1');
+    expect(checkpointUrl({ kind: 'distributor', url: 'https://distributor.example/' }, sumdb)).toBe('https://distributor.example/distributor/v0/logs/a32d071739c062f4973f1db8cc1069f517428d77105962b285bbf918c4062591/checkpoint.1');
     expect(checkpointUrl({ kind: 'distributor', url: 'https://d.example/base', witnesses: 0 }, sumdb)).toMatch(/^https:\/\/d\.example\/base\/distributor\/v0\/logs\/a32d07[0-9a-f]{58}\/checkpoint\.0$/);
   });
   it("asks a peer tlogwatch for its latest verified checkpoint of the log by the log's name", () => {

@@ -376,6 +376,11 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   running = true;
   for (const f of followers) run(f);
   sources.start(abort.signal);
+  for (const s of config.checkpointSources) {
+    // Configured logs were checked by the schema; the trusted root's names are known only now.
+    const unknown = s.logs?.filter((l) => !names.includes(l)) ?? [];
+    if (unknown.length) logger.warn({ source: s.name, logs: unknown, followed: names }, `checkpoint source ${s.name} names logs this daemon does not follow (yet): ${unknown.join(', ')}`);
+  }
   const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, refreshTrust });
   const stallTimer = setInterval(() => {
     checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write, faultOf).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));

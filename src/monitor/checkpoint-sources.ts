@@ -180,43 +180,66 @@ export class CheckpointSources {
     return now;
   }
 
-  async #judge(source: CheckpointSourceConfigT, log: WatchedLog, state: LogState, signed: SignedTree, at: number): Promise<SourceCheck> {
-    const base = { source: source.name, log: log.name, at, size: signed.size };
-    const j = await judgeSignedTree(this.#x.store, state, signed);
-    switch (j.kind) {
-      case 'consistent':
-        return { ...base, result: 'consistent' };
-      case 'ahead':
-        return { ...base, result: 'pending', reason: `its tree head of size ${signed.size} is past the ${j.verified} entries of its tree the mirror has verified; judged when the mirror gets there` };
-      case 'not-comparable':
-        return { ...base, result: 'not_comparable', reason: j.reason };
-      case 'forked': {
-        const sourceRoot = toHex(signed.rootHash);
-        const f = splitViewFinding(
-          log.name,
-          `checkpoint:tree:${j.seq}:${signed.size}:${sourceRoot}`,
-          `checkpoint source ${source.name} serves a tree head of size ${signed.size}, signed by the log, whose root is not in the history the log published to this mirror: the log shows different histories (a split view)`,
-          {
-            source: source.name,
-            sourceUrl: checkpointUrl(source, { name: log.name, origin: currentOrigin(log, state) ?? log.origin }),
-            size: signed.size.toString(),
-            sourceRoot,
-            mirrorRoot: toHex(j.mirrorRoot),
-            sourceCheckpoint: signed.note,
-            mirrorCheckpoint: j.mirrorNote,
-          },
-          at,
-        );
-        const repo = new FindingsRepo(this.#x.store);
-        const known = await repo.get(f.id);
-        if (!known) {
-          await this.#x.store.writeOps(this.#x.write(f));
-          this.#x.metrics.findings.inc({ rule: f.rule, severity: f.severity });
-          this.#x.logger.error({ source: source.name, log: log.name, finding: f.id, size: signed.size.toString() }, f.message);
-          this.#x.onFinding?.();
-        }
-        return { ...base, result: 'split_view', reason: f.message, finding: known ?? f };
+  #judge(source: CheckpointSourceConfigT, log: WatchedLog, state: LogState, signed: SignedTree, at: number): Promise<SourceCheck> {
+    return judgeCheckpoint(this.#x, { source: source.name, shownBy: `checkpoint source ${source.name}`, url: checkpointUrl(source, { name: log.name, origin: currentOrigin(log, state) ?? log.origin }) }, log.name, state, signed, at);
+  }
+}
+
+/** Where a checkpoint came from, as a split view's evidence names it. */
+export interface CheckpointOrigin {
+  source: string;
+  /** Who showed it, as the finding's message says: `checkpoint source NAME`, `a checkpoint posted to /v1/checkpoints`. */
+  shownBy: string;
+  url?: string;
+}
+
+/**
+ * A tree head the log signed, from `from`, against the mirror's history (mirror/signed-tree.ts); another
+ * root at its size is a split view, whose critical finding is written once: its ID names the tree, size
+ * and root, so every source, and every round, that shows the same forked head finds the same finding.
+ */
+export async function judgeCheckpoint(
+  x: Pick<CheckpointSourcesOptions, 'store' | 'metrics' | 'logger' | 'write' | 'onFinding'>,
+  from: CheckpointOrigin,
+  log: string,
+  state: LogState,
+  signed: SignedTree,
+  at: number,
+): Promise<SourceCheck> {
+  const base = { source: from.source, log, at, size: signed.size };
+  const j = await judgeSignedTree(x.store, state, signed);
+  switch (j.kind) {
+    case 'consistent':
+      return { ...base, result: 'consistent' };
+    case 'ahead':
+      return { ...base, result: 'pending', reason: `its tree head of size ${signed.size} is past the ${j.verified} entries of its tree the mirror has verified; judged when the mirror gets there` };
+    case 'not-comparable':
+      return { ...base, result: 'not_comparable', reason: j.reason };
+    case 'forked': {
+      const sourceRoot = toHex(signed.rootHash);
+      const f = splitViewFinding(
+        log,
+        `checkpoint:tree:${j.seq}:${signed.size}:${sourceRoot}`,
+        `${from.shownBy} shows a tree head of size ${signed.size}, signed by the log, whose root is not in the history the log published to this mirror: the log shows different histories (a split view)`,
+        {
+          source: from.source,
+          ...(from.url !== undefined ? { sourceUrl: from.url } : {}),
+          size: signed.size.toString(),
+          sourceRoot,
+          mirrorRoot: toHex(j.mirrorRoot),
+          sourceCheckpoint: signed.note,
+          mirrorCheckpoint: j.mirrorNote,
+        },
+        at,
+      );
+      const known = await new FindingsRepo(x.store).get(f.id);
+      if (!known) {
+        await x.store.writeOps(x.write(f));
+        x.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+        x.logger.error({ source: from.source, log, finding: f.id, size: signed.size.toString() }, f.message);
+        x.onFinding?.();
       }
+      return { ...base, result: 'split_view', reason: f.message, finding: known ?? f };
     }
   }
 }

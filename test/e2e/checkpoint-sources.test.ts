@@ -71,7 +71,7 @@ describe('checkpoint sources in the daemon', () => {
     expect(findings.findings).toHaveLength(1);
     const f = findings.findings[0]!;
     expect(f).toMatchObject({ id: evil!.finding, severity: 'critical', evidence: { source: 'evil', sourceCheckpoint: forked, mirrorCheckpoint: honest } });
-    expect(f.message).toMatch(/^log a: checkpoint source evil serves a tree head of size 250, signed by the log/);
+    expect(f.message).toMatch(/^log a: checkpoint source evil shows a tree head of size 250, signed by the log/);
 
     const metrics = await (await fetch(`${d.url}/metrics`)).text();
     expect(metrics).toMatch(/^tlogwatch_checkpoint_source_checks_total\{source="evil",log="a",result="split_view"\} 1$/m);

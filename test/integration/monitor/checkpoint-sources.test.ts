@@ -109,7 +109,7 @@ describe('checkpoint sources: tiles log', () => {
 
     const split = results[1]!.finding!;
     expect(split).toMatchObject({ rule: 'log-integrity', severity: 'critical', kind: 'integrity', log: 'sim', status: 'open' });
-    expect(split.message).toMatch(/^log sim: checkpoint source forked serves a tree head of size 300, signed by the log, whose root is not in the history/);
+    expect(split.message).toMatch(/^log sim: checkpoint source forked shows a tree head of size 300, signed by the log, whose root is not in the history/);
     // Both sides, each signed by the log: anyone can check the proof offline with the log's key.
     const ev = split.evidence as Record<string, string>;
     expect(ev['sourceCheckpoint']).toBe(forked);

@@ -29,6 +29,7 @@ import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, type F
 import type { LogState } from './store/codec.ts';
 import { findingsRoutes } from './api/findings.ts';
 import { bundleIntakeRoutes } from './api/bundles-post.ts';
+import { checkpointIntakeRoutes } from './api/checkpoints-post.ts';
 import type { RuleSet } from './monitor/compile.ts';
 import { monitorHooks, type FindingWriter } from './monitor/hooks.ts';
 import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel, type Channel } from './notify/channels.ts';
@@ -348,6 +349,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     extend: (a, h) => {
       findingsRoutes(a, h, findings);
       bundleIntakeRoutes(a, h, { store, logs: intake, rules: () => rules, write, cas: () => authorities });
+      checkpointIntakeRoutes(a, h, { store, metrics, logger, write, onFinding: notifyNow, logs: intake });
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,

@@ -69,6 +69,28 @@ export function buildOpenApi(): Record<string, unknown> {
           },
         },
       },
+      '/v1/checkpoints': {
+        post: {
+          summary: "Hand the mirror a checkpoint seen elsewhere (a signed note): compared with the mirror's history of the log that signed it; a critical log-integrity finding when its root is not the mirror's at its size",
+          ...admin,
+          requestBody: {
+            required: true,
+            content: {
+              'text/plain': { schema: { type: 'string', description: 'The checkpoint as a signed note (C2SP tlog-checkpoint)' } },
+              'application/json': { schema: { type: 'object', required: ['checkpoint'], additionalProperties: false, properties: { checkpoint: { type: 'string' } } } },
+            },
+          },
+          responses: {
+            200: ok('{log, result: consistent | pending | not_comparable, size, reason?}'),
+            400: withError('Not a checkpoint signed by a log this mirror follows'),
+            401: unauthorized,
+            409: ok('A split view the log signed: {log, result: split_view, size, finding}'),
+            413: withError('Body larger than api.maxBodyBytes'),
+            429: limited,
+            503: unavailable,
+          },
+        },
+      },
       '/api/v1/log': get('Rekor-compatible LogInfo of the mirrored Rekor v1 log', queryParams(LogInfoQuery)),
       '/api/v1/log/entries': get('Rekor-compatible LogEntry by logIndex', queryParams(LogEntriesQuery)),
       '/api/v1/log/entries/{uuid}': get('Rekor-compatible LogEntry by UUID or entry ID', [UUID]),

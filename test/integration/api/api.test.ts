@@ -2,6 +2,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
+import { checkpointIntakeRoutes } from '../../../src/api/checkpoints-post.ts';
 import { bundleIntakeRoutes } from '../../../src/api/bundles-post.ts';
 import { findingsRoutes } from '../../../src/api/findings.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
@@ -265,12 +266,14 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
       extend: (a, helpers) => {
         findingsRoutes(a, helpers, new FindingsRepo(h.store));
         bundleIntakeRoutes(a, helpers, { store: h.store, logs: [], rules: () => rules.ruleSet, write: findingOps });
+        checkpointIntakeRoutes(a, helpers, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), write: findingOps, logs: [] });
       },
     });
     const served = full.routes.filter((r) => r.method !== 'ALL' && !r.path.endsWith('*')).map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);
     const documented = Object.entries(oa.paths as Record<string, Record<string, unknown>>).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`));
     expect([...new Set(served)].sort()).toEqual(documented.sort());
     expect(oa.paths['/v1/bundles'].post.security).toEqual([{ adminToken: [] }]);
+    expect(oa.paths['/v1/checkpoints'].post.security).toEqual([{ adminToken: [] }]);
     expect(oa.paths['/api/v1/log/proof'].get.parameters.map((p: any) => p.name)).toEqual(['firstSize', 'lastSize', 'treeID']);
     expect(Object.keys(oa.paths['/api/v1/log/entries/retrieve'].post.requestBody.content['application/json'].schema.properties)).toEqual(['entryUUIDs', 'logIndexes', 'entries']);
     const res = await app.request('/healthz');

@@ -60,7 +60,7 @@ const url = await new Promise<string>((resolve, reject) => {
 const configPath = join(root, 'tlogwatch.yaml');
 writeFileSync(
   configPath,
-  `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n`,
+  `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n# The log's checkpoint fetched again, on its own timer, as a second vantage point would serve it\n# (docs/operations.md "Comparing checkpoints with other sources"): /v1/logs shows the comparison.\ncheckpointSources:\n  - { name: second-path, kind: checkpoint, url: '${url}/checkpoint', logs: [rekor-v2-sim], interval: 30s }\n`,
 );
 const config = loadConfig(configPath);
 const logger = createLogger({ level: process.env['TLOGWATCH_LOG_LEVEL'] ?? 'info' });

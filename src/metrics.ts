@@ -34,7 +34,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     checkpointSourceChecks: new Counter({
       name: 'tlogwatch_checkpoint_source_checks_total',
-      help: "Checkpoints fetched from each configured checkpoint source, by what comparing them with the mirror found: consistent, pending (past what the mirror verified), split_view, not_comparable, invalid (not signed by the log), absent, unavailable.",
+      help: "Comparisons of each configured checkpoint source's checkpoints with the mirror, by result: consistent, pending (past what the mirror verified; counted again when judged), split_view, not_comparable, invalid (not signed by the log), absent, unavailable.",
       labelNames: ['source', 'log', 'result'],
       registers: r,
     }),

@@ -39,7 +39,7 @@ export interface ApiOptions {
   /** A log's witness policy (config `logs[].witnesses`), shown in /v1/logs with the verified checkpoint's cosigners. */
   witnessPolicy?: (log: string) => WitnessPolicy | undefined;
   /** The latest comparison of each checkpoint source with a log (config `checkpointSources`), shown in /v1/logs. */
-  checkpointSources?: (log: string) => readonly SourceCheck[];
+  checkpointSources?: (log: string) => ReadonlyArray<SourceCheck & { consistentAt?: number }>;
   /** Why a log counts as stale for /readyz (the daemon's `mirror-stalled` rule), or undefined. */
   stalled?: (state: Readonly<LogState>) => string | undefined;
   corsOrigins?: string[];

@@ -28,11 +28,11 @@ export interface LogView {
   /** A log with a witness policy: its quorum, and which of its witnesses cosigned the verified checkpoint. */
   witnesses?: { quorum: number; of: string[]; verifiedCosignedBy: string[] };
   /** The latest comparison with each configured checkpoint source (config `checkpointSources`). */
-  checkpointSources?: Array<{ source: string; result: string; checkedAt: string; size?: number; reason?: string; finding?: string }>;
+  checkpointSources?: Array<{ source: string; result: string; checkedAt: string; size?: number; reason?: string; finding?: string; consistentAt?: string }>;
 }
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
-export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceCheck[] = []): LogView {
+export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: ReadonlyArray<SourceCheck & { consistentAt?: number }> = []): LogView {
   const offset = s.shard?.offset ?? 0n;
   const verified = s.verified ? s.verified.size + offset : null;
   const upstream = s.upstream?.size ?? null;
@@ -69,6 +69,7 @@ export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses
             ...(c.size !== undefined ? { size: Number(c.size) } : {}),
             ...(c.reason !== undefined ? { reason: c.reason } : {}),
             ...(c.finding ? { finding: c.finding.id } : {}),
+            ...(c.consistentAt !== undefined ? { consistentAt: new Date(c.consistentAt * 1000).toISOString() } : {}),
           })),
         }
       : {}),

@@ -83,6 +83,7 @@ export class CheckpointSources {
   /** Per `source\0log`: a signed tree head past what the mirror had verified, to judge once it has. */
   readonly #pending = new Map<string, SignedTree>();
   readonly #last = new Map<string, SourceCheck>();
+  readonly #consistentAt = new Map<string, number>();
   readonly #runs: Array<Promise<void>> = [];
 
   constructor(x: CheckpointSourcesOptions) {
@@ -91,9 +92,9 @@ export class CheckpointSources {
     this.#client = x.client ?? new HttpClient({ timeoutMs: 10_000, retries: 2, requestsPerMinute: 60 });
   }
 
-  /** The latest comparison of each source with `log` (for /v1/logs). */
-  latest(log: string): SourceCheck[] {
-    return [...this.#last.values()].filter((c) => c.log === log);
+  /** The latest comparison of each source with `log`, and when one last found it consistent (for /v1/logs). */
+  latest(log: string): Array<SourceCheck & { consistentAt?: number }> {
+    return [...this.#last].filter(([, c]) => c.log === log).map(([key, c]) => ({ ...c, ...(this.#consistentAt.has(key) ? { consistentAt: this.#consistentAt.get(key)! } : {}) }));
   }
 
   /** Each source on its own cadence, from now until `signal` aborts; `stopped()` settles when all rounds have ended. */
@@ -126,22 +127,40 @@ export class CheckpointSources {
     for (const log of this.#x.logs()) {
       if (source.logs && !source.logs.includes(log.name)) continue;
       if (signal?.aborted) break;
-      const c = await this.checkLog(source, log, signal);
-      this.#last.set(`${source.name}\u0000${log.name}`, c);
-      this.#x.metrics.checkpointSourceChecks.inc({ source: source.name, log: log.name, result: c.result });
-      if (c.result === 'consistent') this.#x.metrics.checkpointSourceConsistent.set({ source: source.name, log: log.name }, c.at);
-      out.push(c);
+      for (const c of await this.checkLog(source, log, signal)) {
+        const key = `${source.name}\u0000${log.name}`;
+        this.#last.set(key, c);
+        this.#x.metrics.checkpointSourceChecks.inc({ source: source.name, log: log.name, result: c.result });
+        if (c.result === 'consistent') {
+          this.#consistentAt.set(key, c.at);
+          this.#x.metrics.checkpointSourceConsistent.set({ source: source.name, log: log.name }, c.at);
+        }
+        out.push(c);
+      }
     }
     return out;
   }
 
-  async checkLog(source: CheckpointSourceConfigT, log: WatchedLog, signal?: AbortSignal): Promise<SourceCheck> {
+  /**
+   * One source's checkpoint of one log against the mirror: first the tree head kept from an earlier round,
+   * if the mirror has verified that far since (a source always a little ahead of the mirror is judged this
+   * way, one round late), then the one the source serves now.
+   */
+  async checkLog(source: CheckpointSourceConfigT, log: WatchedLog, signal?: AbortSignal): Promise<SourceCheck[]> {
     const { store, logger } = this.#x;
     const at = Math.floor((this.#x.now ?? Date.now)() / 1000);
     const done = (result: SourceResult, more: Partial<SourceCheck> = {}): SourceCheck => ({ source: source.name, log: log.name, result, at, ...more });
     const state = await store.getLogState(log.name);
     const origin = state && currentOrigin(log, state);
-    if (!state?.verified || origin === undefined) return done('pending', { reason: 'the mirror has not verified a checkpoint of this log yet' });
+    if (!state?.verified || origin === undefined) return [done('pending', { reason: 'the mirror has not verified a checkpoint of this log yet' })];
+    const out: SourceCheck[] = [];
+    const key = `${source.name}\u0000${log.name}`;
+    const kept = this.#pending.get(key);
+    const earlier = kept && (await this.#judge(source, log, state, kept, at));
+    if (earlier && earlier.result !== 'pending') {
+      this.#pending.delete(key);
+      out.push(earlier);
+    }
     const where: SourceLog = { name: log.name, origin };
     let note: string | undefined;
     try {
@@ -149,35 +168,24 @@ export class CheckpointSources {
     } catch (e) {
       const reason = describeError(e);
       logger.warn({ source: source.name, log: log.name, err: reason }, 'checkpoint source unavailable');
-      return done('unavailable', { reason });
+      return [...out, done('unavailable', { reason })];
     }
-    if (note === undefined) return done('absent', { reason: `${checkpointUrl(source, where)} has no checkpoint of this log` });
+    if (note === undefined) return [...out, done('absent', { reason: `${checkpointUrl(source, where)} has no checkpoint of this log` })];
     let signed: SignedTree;
     try {
       signed = verifyLogCheckpoint(note, log.tlog, log.origin);
     } catch (e) {
       const reason = `not a checkpoint the log signed: ${describeError(e)}`;
       logger.warn({ source: source.name, log: log.name, reason }, 'checkpoint source served an invalid checkpoint');
-      return done('invalid', { reason });
+      return [...out, done('invalid', { reason })];
     }
     const current = log.tlog.type === 'tiles' || signed.treeID === state.shard?.treeID;
     if (current) this.#x.metrics.checkpointSourceTreeSize.set({ source: source.name, log: log.name }, Number(signed.size + (state.shard?.offset ?? 0n)));
-
-    // A tree head kept from an earlier round first: the mirror may have verified that far since.
-    const key = `${source.name}\u0000${log.name}`;
-    const kept = this.#pending.get(key);
-    if (kept && kept.note !== note) {
-      const earlier = await this.#judge(source, log, state, kept, at);
-      if (earlier.result === 'split_view') {
-        this.#pending.delete(key);
-        return earlier;
-      }
-      if (earlier.result !== 'pending') this.#pending.delete(key);
-    }
+    // The kept tree head itself, served again: judged above already.
+    if (earlier && kept.note === note) return out.length ? out : [earlier];
     const now = await this.#judge(source, log, state, signed, at);
     if (now.result === 'pending' && !this.#pending.has(key)) this.#pending.set(key, signed);
-    if (now.result !== 'pending' && kept?.note === note) this.#pending.delete(key);
-    return now;
+    return [...out, now];
   }
 
   #judge(source: CheckpointSourceConfigT, log: WatchedLog, state: LogState, signed: SignedTree, at: number): Promise<SourceCheck> {

@@ -41,8 +41,10 @@ describe('npm run demo', () => {
       expect(indexes.slice(0, 3)).toEqual([1200, 2500, 4000]);
       expect(indexes[3]).toBeGreaterThanOrEqual(5000);
       expect(indexes).toHaveLength(4);
-      const logs = (await (await fetch(`${api}/v1/logs`)).json()) as Array<{ name: string; state: string; verifiedSize: number }>;
+      const logs = (await (await fetch(`${api}/v1/logs`)).json()) as Array<{ name: string; state: string; verifiedSize: number; checkpointSources?: Array<{ source: string }> }>;
       expect(logs[0]).toMatchObject({ name: 'rekor-v2-sim', state: 'following' });
+      // The demo's checkpoint source has been asked (its result depends on how far the mirror is by then).
+      expect(logs[0]!.checkpointSources?.map((c) => c.source)).toEqual(['second-path']);
       expect(logs[0]!.verifiedSize).toBeGreaterThan(5000);
     } finally {
       demo.kill('SIGINT');

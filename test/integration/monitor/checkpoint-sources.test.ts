@@ -164,11 +164,31 @@ describe('checkpoint sources: tiles log', () => {
     routes.set(path, { status: 200, body: await checkpointOf(h) });
     expect((await w.checkSource(s))[0]).toMatchObject({ result: 'pending', size: 255n });
     await roundsUntil(h, async () => (await verified(h!)) === 255n);
-    const judged = (await w.checkSource(s))[0]!;
+    const [judged, now] = await w.checkSource(s);
     expect(judged).toMatchObject({ result: 'split_view', size: 250n, finding: { severity: 'critical', evidence: { sourceCheckpoint: forked, size: '250' } } });
-    // The honest checkpoint the source serves now is judged next round, and nothing is kept after it.
-    expect((await w.checkSource(s))[0]).toMatchObject({ result: 'consistent', size: 255n });
-    expect((await w.checkSource(s))[0]).toMatchObject({ result: 'consistent', size: 255n });
+    // The honest checkpoint the source serves now is judged in the same round, and nothing is kept after it.
+    expect(now).toMatchObject({ result: 'consistent', size: 255n });
+    expect(await w.checkSource(s)).toMatchObject([{ result: 'consistent', size: 255n }]);
+
+    // A source always a little ahead of the mirror: each checkpoint is judged a round later.
+    h.sim.append(10);
+    routes.set(path, { status: 200, body: await checkpointOf(h) });
+    expect(await w.checkSource(s)).toMatchObject([{ result: 'pending', size: 265n }]);
+    await roundsUntil(h, async () => (await verified(h!)) === 265n);
+    h.sim.append(10);
+    routes.set(path, { status: 200, body: await checkpointOf(h) });
+    expect(await w.checkSource(s)).toMatchObject([
+      { result: 'consistent', size: 265n },
+      { result: 'pending', size: 275n },
+    ]);
+    // A kept tree head is judged even in a round the source fails.
+    await roundsUntil(h, async () => (await verified(h!)) === 275n);
+    routes.set(path, { status: 503, body: 'down' });
+    expect(await w.checkSource(s)).toMatchObject([
+      { result: 'consistent', size: 275n },
+      { result: 'unavailable', reason: expect.stringMatching(/HTTP 503/) },
+    ]);
+    expect(w.latest('sim')).toMatchObject([{ source: 'peer', result: 'unavailable', consistentAt: expect.any(Number) }]);
   });
 
   it('reads the latest verified checkpoint of a peer tlogwatch, and a distributor by the log ID of its origin', { timeout: 60_000 }, async () => {

@@ -80,8 +80,11 @@ function currentOrigin(log: WatchedLog, state: LogState): string | undefined {
 export class CheckpointSources {
   readonly #x: CheckpointSourcesOptions;
   readonly #client: HttpClient;
-  /** Per `source\0log`: a signed tree head past what the mirror had verified, to judge once it has. */
-  readonly #pending = new Map<string, SignedTree>();
+  /**
+   * Per `source\0log`: a signed tree head past what the mirror had verified, to judge once it has (null:
+   * none). Read from the store at first use and written through to it, so a restart does not lose one.
+   */
+  readonly #kept = new Map<string, SignedTree | null>();
   readonly #last = new Map<string, SourceCheck>();
   readonly #consistentAt = new Map<string, number>();
   readonly #runs: Array<Promise<void>> = [];
@@ -154,11 +157,10 @@ export class CheckpointSources {
     const origin = state && currentOrigin(log, state);
     if (!state?.verified || origin === undefined) return [done('pending', { reason: 'the mirror has not verified a checkpoint of this log yet' })];
     const out: SourceCheck[] = [];
-    const key = `${source.name}\u0000${log.name}`;
-    const kept = this.#pending.get(key);
+    const kept = await this.#keptOf(source.name, log);
     const earlier = kept && (await this.#judge(source, log, state, kept, at));
     if (earlier && earlier.result !== 'pending') {
-      this.#pending.delete(key);
+      await this.#keep(source.name, log.name, null);
       out.push(earlier);
     }
     const where: SourceLog = { name: log.name, origin };
@@ -184,8 +186,33 @@ export class CheckpointSources {
     // The kept tree head itself, served again: judged above already.
     if (earlier && kept.note === note) return out.length ? out : [earlier];
     const now = await this.#judge(source, log, state, signed, at);
-    if (now.result === 'pending' && !this.#pending.has(key)) this.#pending.set(key, signed);
+    if (now.result === 'pending' && !(earlier?.result === 'pending')) await this.#keep(source.name, log.name, signed);
     return [...out, now];
+  }
+
+  async #keptOf(source: string, log: WatchedLog): Promise<SignedTree | null> {
+    const key = `${source}\u0000${log.name}`;
+    let kept = this.#kept.get(key);
+    if (kept === undefined) {
+      const note = await this.#x.store.getKeptCheckpoint(source, log.name);
+      kept = null;
+      // Verified again: what the store holds is only as good as the key that still verifies it.
+      if (note !== undefined) {
+        try {
+          kept = verifyLogCheckpoint(note, log.tlog, log.origin);
+        } catch (e) {
+          this.#x.logger.warn({ source, log: log.name, err: describeError(e) }, 'dropping a kept checkpoint that no longer verifies');
+          await this.#x.store.putKeptCheckpoint(source, log.name, undefined);
+        }
+      }
+      this.#kept.set(key, kept);
+    }
+    return kept;
+  }
+
+  async #keep(source: string, log: string, tree: SignedTree | null): Promise<void> {
+    await this.#x.store.putKeptCheckpoint(source, log, tree?.note);
+    this.#kept.set(`${source}\u0000${log}`, tree);
   }
 
   #judge(source: CheckpointSourceConfigT, log: WatchedLog, state: LogState, signed: SignedTree, at: number): Promise<SourceCheck> {

@@ -366,6 +366,21 @@ export class Store {
     await this.writeOps([{ type: 'put', key: key(Bucket.META, 'reverify:', name), value: Buffer.from(JSON.stringify(sweep)) }]);
   }
 
+  /**
+   * A checkpoint source's tree head kept until the mirror verifies that far (monitor/checkpoint-sources.ts),
+   * as the signed note it came as: kept across restarts, so a forked head seen just before one is still judged.
+   */
+  async getKeptCheckpoint(source: string, log: string): Promise<string | undefined> {
+    const v = await this.db.get(key(Bucket.META, 'source-kept:', source, 0, log));
+    return v === undefined ? undefined : Buffer.from(v).toString('utf8');
+  }
+
+  /** Keeps `note` for the source and log, or forgets what was kept (`undefined`). */
+  async putKeptCheckpoint(source: string, log: string, note: string | undefined): Promise<void> {
+    const k = key(Bucket.META, 'source-kept:', source, 0, log);
+    await this.writeOps([note === undefined ? { type: 'del', key: k } : { type: 'put', key: k, value: Buffer.from(note, 'utf8') }]);
+  }
+
   /** Never allocates an id: names can come from API requests. A fresh copy, the caller's to change. */
   async getLogState(name: string): Promise<LogState | undefined> {
     const id = this.logIds.get(name);

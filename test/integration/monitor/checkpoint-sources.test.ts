@@ -191,6 +191,33 @@ describe('checkpoint sources: tiles log', () => {
     expect(w.latest('sim')).toMatchObject([{ source: 'peer', result: 'unavailable', consistentAt: expect.any(Number) }]);
   });
 
+  it('keeps a tree head past the mirror across a restart', { timeout: 60_000 }, async () => {
+    h = await harness({ api: 'tiles', entries: 200, seed: 'cs6' });
+    await roundsUntil(h, async () => (await verified(h!)) === 200n);
+    const routes = new Map<string, { status: number; body: string }>();
+    const base = await source(routes);
+    const s = src('peer', 'checkpoint', `${base}/cp`, { logs: ['sim'] });
+    h.sim.append(20);
+    const forked = await forkedCheckpoint(h, 205);
+    routes.set('/cp', { status: 200, body: forked });
+    expect(await watch(h, [s]).w.checkSource(s)).toMatchObject([{ result: 'pending', size: 220n }]);
+    expect(await h.store.getKeptCheckpoint('peer', 'sim')).toBe(forked);
+
+    // A new daemon (the same store), the source honest again by now, the mirror past the kept size.
+    routes.set('/cp', { status: 200, body: await checkpointOf(h) });
+    await roundsUntil(h, async () => (await verified(h!)) === 220n);
+    const after = watch(h, [s]).w;
+    const [judged, now] = await after.checkSource(s);
+    expect(judged).toMatchObject({ result: 'split_view', size: 220n, finding: { evidence: { sourceCheckpoint: forked } } });
+    expect(now).toMatchObject({ result: 'consistent', size: 220n });
+    expect(await h.store.getKeptCheckpoint('peer', 'sim')).toBeUndefined();
+
+    // A kept note that no longer verifies (damaged, or the log's key changed since) is dropped, not judged.
+    await h.store.putKeptCheckpoint('peer', 'sim', forked.replace('\n220\n', '\n221\n'));
+    expect(await watch(h, [s]).w.checkSource(s)).toMatchObject([{ result: 'consistent', size: 220n }]);
+    expect(await h.store.getKeptCheckpoint('peer', 'sim')).toBeUndefined();
+  });
+
   it('reads the latest verified checkpoint of a peer tlogwatch, and a distributor by the log ID of its origin', { timeout: 60_000 }, async () => {
     h = await harness({ api: 'tiles', entries: 120, seed: 'cs3' });
     await roundsUntil(h, async () => (await verified(h!)) === 120n);

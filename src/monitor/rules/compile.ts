@@ -1,5 +1,5 @@
 /**
- * Rule → CompiledRule: patterns compiled once (globs → RegExp, exact values → Set), time windows
+ * Rule → CompiledRule: patterns compiled once (globs → matchers, exact values → Set), time windows
  * resolved, fingerprints and digests normalised to the Entry record's form (`sha256:<lower hex>`).
  * Problems are collected with their path in the file (check.ts turns paths into line:column).
  */

@@ -116,7 +116,7 @@ describe('special characters are literal in globs', () => {
     expect(matches('https://github.com/acme/replay-test/.github/workflows/release.yml@refs/tags/*', 'https://github.com/acme/replay-test/.github/workflows/release.yml@refs/tags/v1-rc', 'identity')).toBe(true);
     expect(matches('a-*', 'ab', 'text')).toBe(false);
   });
-  it('the glob source reaches the regex engine escaped (no injection)', () => {
+  it('regex syntax in a glob is literal text (no injection)', () => {
     expect(matches('.*', 'anything', 'text')).toBe(false);
     expect(matches('.*', '.x', 'text')).toBe(true);
   });
@@ -163,6 +163,36 @@ describe('properties', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+  it('globs never split a surrogate pair, as the u-mode regexes they replaced did not', () => {
+    // A `u`-mode regex `^[^/]*\uDE00$` does not match '😀' (one code point); a glob with a lone surrogate must not either.
+    expect(matches('*\uDE00', 'a\u{1F600}', 'text')).toBe(false);
+    expect(matches('\uD83D*', '\u{1F600}a', 'text')).toBe(false);
+    expect(matches('*\uDE00', 'a\uDE00', 'text')).toBe(true);
+    expect(matches('a*\uD83D*', 'a\u{1F600}', 'text')).toBe(false);
+    expect(matches('*\u{1F600}*', '/\u{1F600}', 'text')).toBe(false);
+    expect(matches('**\u{1F600}*', '/\u{1F600}x', 'text')).toBe(true);
+  });
+  it('a hostile value that almost matches a glob with many stars costs linear time, not exponential', () => {
+    // These took seconds to hours with the glob compiled to a backtracking regex (`^[^/]*-[^/]*-…$`); a SAN
+    // like these is in any certificate an attacker logs, and matching runs on the mirror's only thread.
+    // [glob, a value that almost matches, the same value made to match]
+    const cases: [string, string, string][] = [
+      ['https://github.com/acme/*-*-*-*-*-*/x', `https://github.com/acme/${'-'.repeat(5000)}/y/x`, `https://github.com/acme/${'-'.repeat(5000)}/x`],
+      ['**a*a*a*a*/b', `${'a'.repeat(5000)}/c/b`, `${'a'.repeat(5000)}/b`],
+      ['refs/tags/*.*.*.*-*', `refs/tags/${'.'.repeat(5000)}`, `refs/tags/${'.'.repeat(5000)}-`],
+      ['https://github.com/acme/**@**@**@**@*/x', `https://github.com/acme/${'@'.repeat(100_000)}/y/x`, `https://github.com/acme/${'@'.repeat(100_000)}/x`],
+    ];
+    const started = performance.now();
+    for (const [glob, nearMiss, hit] of cases) {
+      expect(matches(glob, nearMiss, 'text')).toBe(false);
+      expect(matches(glob, hit, 'text')).toBe(true);
+      // The same shapes, small enough for the naive oracle.
+      const small = (v: string) => v.replace(/([-.@a])\1{4999,}/, '$1$1$1$1$1$1');
+      expect(naiveGlob(glob, small(nearMiss))).toBe(false);
+      expect(naiveGlob(glob, small(hit))).toBe(true);
+    }
+    expect(performance.now() - started).toBeLessThan(2000);
   });
   it('every glob compiles, whatever its characters (a glob is text and wildcards, never a syntax error)', () => {
     for (const kind of ['url', 'identity', 'text'] as const) {

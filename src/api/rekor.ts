@@ -174,7 +174,13 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (q.publicKey) {
       const material = parseBase64(q.publicKey.content);
       if (!material) throw apiError('API_BAD_REQUEST', 'publicKey.content must be base64');
-      const fp = signerFromKeyMaterial(material, uncachedCertificates).fingerprint.slice('sha256:'.length);
+      let fp: string;
+      try {
+        fp = signerFromKeyMaterial(material, uncachedCertificates).fingerprint.slice('sha256:'.length);
+      } catch (e) {
+        // A malformed certificate or key (DerError) is the client's mistake, as Rekor answers it.
+        throw apiError('API_BAD_REQUEST', `publicKey.content is not a well-formed key or certificate: ${describeError(e)}`);
+      }
       sets.push(await search('FINGERPRINT', Buffer.from(fp, 'hex')));
     }
     if (sets.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');

@@ -322,6 +322,12 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     expect(Object.keys((await get(`/api/v1/log/entries/${m[42].uuid.toUpperCase()}`)).body)[0]).toBe(id);
     const found = (await (await post('/api/v1/index/retrieve', { hash: m[5].digests[0] })).json()) as string[];
     expect(found.map((x) => x.slice(16))).toContain(m[5].uuid);
+    // Key material that is not a key or certificate is the client's mistake (400, as Rekor answers), not a 500.
+    for (const bad of [Uint8Array.of(0x30, 0x03, 0x01), Buffer.from('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), Buffer.from('-----BEGIN CERTIFICATE-----\nno end')]) {
+      const res = await post('/api/v1/index/retrieve', { publicKey: { format: 'x509', content: Buffer.from(bad).toString('base64') } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as any).error.message).toMatch(/^publicKey\.content is not a well-formed key or certificate: /);
+    }
     const cons = (await get(`/api/v1/log/proof?firstSize=100&lastSize=600&treeID=${info.treeID}`)).body;
     const r100 = (await get(`/api/v1/log/proof?firstSize=1&lastSize=100&treeID=${info.treeID}`)).body;
     verifyConsistency(100n, 600n, cons.hashes.map(hexb), hexb(r100.rootHash), hexb(cons.rootHash));

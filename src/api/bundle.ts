@@ -19,7 +19,14 @@ const rec = (o: unknown): Record<string, unknown> => (isRecord(o) ? o : {});
 
 /** The verification material and content a bundle needs, read from the canonical body. */
 function materialOf(record: StoredRecord, body: Uint8Array): { certificate?: string; publicKeyHint?: boolean; content: Record<string, unknown> } {
-  const json = rec(JSON.parse(Buffer.from(body).toString('utf8')) as unknown);
+  let json: Record<string, unknown>;
+  try {
+    json = rec(JSON.parse(Buffer.from(body).toString('utf8')) as unknown);
+  } catch {
+    // The mirror keeps whatever bytes the log published (entries/decode.ts); a body that is not JSON was
+    // stored with its problem, and has nothing a bundle could carry.
+    throw apiError('API_NOT_FOUND', 'the entry\'s body is not JSON, so it cannot be made into a bundle');
+  }
   const spec = rec(json['spec']);
   const e = record.entry;
   const fromPemB64 = (v: unknown) => {

@@ -183,7 +183,8 @@ describe('properties', () => {
       ['refs/tags/*.*.*.*-*', `refs/tags/${'.'.repeat(5000)}`, `refs/tags/${'.'.repeat(5000)}-`],
       ['https://github.com/acme/**@**@**@**@*/x', `https://github.com/acme/${'@'.repeat(100_000)}/y/x`, `https://github.com/acme/${'@'.repeat(100_000)}/x`],
     ];
-    const started = performance.now();
+    // No timing assertion (benchmarks measure speed): exponential matching would not finish within the
+    // test's timeout, which is the bound here.
     for (const [glob, nearMiss, hit] of cases) {
       expect(matches(glob, nearMiss, 'text')).toBe(false);
       expect(matches(glob, hit, 'text')).toBe(true);
@@ -192,7 +193,6 @@ describe('properties', () => {
       expect(naiveGlob(glob, small(nearMiss))).toBe(false);
       expect(naiveGlob(glob, small(hit))).toBe(true);
     }
-    expect(performance.now() - started).toBeLessThan(2000);
   });
   it('every glob compiles, whatever its characters (a glob is text and wildcards, never a syntax error)', () => {
     for (const kind of ['url', 'identity', 'text'] as const) {

@@ -5,7 +5,7 @@
  */
 import type { FulcioClaimName } from '../../entries/types.ts';
 import type { TimeWindow } from '../eval/timewindow.ts';
-import type { FieldKind, Pattern, PatternSet } from './pattern.ts';
+import type { FieldKind, Matcher, Pattern, PatternSet } from './pattern.ts';
 import type { Severity } from './schema.ts';
 import type { WatchIndex } from './watch-index.ts';
 
@@ -22,9 +22,9 @@ export type WatchSelector =
   /** rekor-monitor oidMatchers: exact value of any of these Fulcio claims. */
   | { type: 'claim'; selector: string; claims: readonly FulcioClaimName[]; values: readonly string[]; oid: string }
   /** rekor-monitor certIdentities: unanchored subject regex, and (when given) an issuer regex. */
-  | { type: 'certIdentity'; selector: string; subject: RegExp; issuers?: readonly RegExp[]; source: string }
+  | { type: 'certIdentity'; selector: string; subject: Matcher; issuers?: readonly Matcher[]; source: string }
   /** rekor-monitor subjects: unanchored regex over signer identities. */
-  | { type: 'subject'; selector: string; subject: RegExp; source: string };
+  | { type: 'subject'; selector: string; subject: Matcher; source: string };
 
 export interface CompiledProvenance {
   required: boolean;

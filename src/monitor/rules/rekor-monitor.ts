@@ -15,6 +15,7 @@
 import { FULCIO_OIDS, type FulcioClaimName } from '../../entries/types.ts';
 import type { CompiledRule, WatchSelector } from './compiled.ts';
 import type { Path, Problems } from './compile.ts';
+import type { Matcher } from './pattern.ts';
 import { compileRe2 } from './re2.ts';
 import type { RekorMonitorConfig } from './schema.ts';
 
@@ -67,7 +68,7 @@ export function compileRekorMonitor(cfg: RekorMonitorConfig, file: string, order
     if (!subject || issuers?.some((r) => r === undefined)) return;
     const src = c.issuers?.length ? `${c.certSubject} (issuers ${c.issuers.join(', ')})` : c.certSubject;
     // An empty issuers list allows any issuer, as in rekor-monitor ("issuers can be empty").
-    const iss = issuers?.length ? { issuers: issuers as RegExp[] } : {};
+    const iss = issuers?.length ? { issuers: issuers as Matcher[] } : {};
     watch.push({ type: 'certIdentity', selector: `monitoredValues.certIdentities[${i}]`, subject, ...iss, source: src });
   });
   (mv.subjects ?? []).forEach((s, i) => {

@@ -34,7 +34,7 @@ export type ExpectationName = (typeof EXPECTATIONS)[number];
 
 const Pattern = z.union([
   z.string().min(1).max(2048).describe('Exact value, or an anchored glob: `*` = any run of characters except `/`, `**` = any run'),
-  z.strictObject({ regex: z.string().min(1).max(2048).describe('ECMAScript regular expression, anchored as ^(?:…)$') }),
+  z.strictObject({ regex: z.string().min(1).max(2048).describe('RE2 regular expression (github.com/google/re2/wiki/Syntax), matched against the whole value as if anchored ^(?:…)$') }),
 ]);
 const Patterns = z.array(Pattern).min(1).max(10_000);
 const Texts = z.array(z.string().min(1).max(2048)).min(1).max(1000);

@@ -142,7 +142,7 @@ identityMetadataFile: metadata.json
       { name: 'c.yaml', text: 'monitoredValues: {}\n' },
     ]);
     expect(r.ok ? [] : r.errors.map((e) => [e.file, e.line, e.path, e.message.slice(0, 30)])).toEqual([
-      ['a.yaml', 3, 'monitoredValues.certIdentities[0].certSubject', 'backreference \\1 is not RE2 sy'],
+      ['a.yaml', 3, 'monitoredValues.certIdentities[0].certSubject', 'not a valid RE2 regular expres'],
       ['b.yaml', 1, 'monitoredValues', 'a file is either tlogwatch rul'],
       ['c.yaml', 1, 'monitoredValues', 'no identities provided to moni'],
     ]);

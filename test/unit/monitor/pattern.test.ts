@@ -173,6 +173,17 @@ describe('properties', () => {
       { numRuns: 3000 },
     );
   });
+  it('agree with the naive matcher on globs of stars, slashes and few letters (the one-star, greedy and mixed paths)', () => {
+    // A small alphabet makes many stars, overlapping literals and slashes inside literals likely.
+    const pat = fc.array(fc.constantFrom('a', 'b', '/', '*', '**'), { maxLength: 8 }).map((xs) => xs.join(''));
+    const val = fc.array(fc.constantFrom('a', 'b', '/'), { maxLength: 12 }).map((xs) => xs.join(''));
+    fc.assert(
+      fc.property(pat, val, (pattern, value) => {
+        expect(compilePattern(pattern, 'text').test(value)).toBe(naiveGlob(pattern, value));
+      }),
+      { numRuns: 20_000 },
+    );
+  });
   it('globs never split a surrogate pair, as the u-mode regexes they replaced did not', () => {
     // A `u`-mode regex `^[^/]*\uDE00$` does not match '😀' (one code point); a glob with a lone surrogate must not either.
     expect(matches('*\uDE00', 'a\u{1F600}', 'text')).toBe(false);

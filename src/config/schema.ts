@@ -35,9 +35,13 @@ export const Duration = z
 const durationAtLeast = (ms: number, what: string) => Duration.pipe(z.number().min(ms, `${what} must be at least ${ms} ms`));
 
 /** `latest`, or a log index (a number, or a quoted string for indexes past 2^53). */
+/** The largest log index: Rekor's are int64 (rekor.md §1), and the store keys indexes as 64-bit numbers. */
+const MAX_INDEX = 2n ** 63n - 1n;
+
 export const Start = z
   .union([z.literal('latest'), z.number().int().nonnegative(), z.bigint().nonnegative(), z.string().regex(/^(0|[1-9]\d{0,19})$/, '"latest" or a log index')])
-  .transform((v) => (v === 'latest' ? ('latest' as const) : BigInt(v)));
+  .transform((v) => (v === 'latest' ? ('latest' as const) : BigInt(v)))
+  .refine((v) => v === 'latest' || v <= MAX_INDEX, `a log index is at most 2^63 - 1 (${MAX_INDEX})`);
 
 const Cron = z.string().refine((s) => validCron(s), 'a cron expression such as "*/30 * * * *" (minute hour day month weekday)');
 const HttpUrl = z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') });

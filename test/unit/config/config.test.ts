@@ -96,6 +96,7 @@ describe('config: valid documents', () => {
     expect(log('    pollInterval: 250\n').pollInterval).toBe(250);
     expect(log('    start: 9007199254740993\n').start).toBe(9007199254740993n);
     expect(log('    start: "3000000000"\n').start).toBe(3_000_000_000n);
+    expect(log('    start: 9223372036854775807\n').start).toBe(2n ** 63n - 1n);
     expect(log('').start).toBe('latest');
   });
 });
@@ -118,6 +119,8 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['wrong type', log('    batchSize: lots\n'), /c\.yaml:5:16: logs\.0\.batchSize: Invalid input: expected number, received string/],
     ['negative start', log('    start: -1\n'), /c\.yaml:5:12: logs\.0\.start: Too small/],
     ['bad start word', log('    start: earliest\n'), /c\.yaml:5:12: logs\.0\.start: "latest" or a log index/],
+    ['start past any log index', log('    start: 99999999999999999999999999\n'), /c\.yaml:5:12: logs\.0\.start: a log index is at most 2\^63 - 1 \(9223372036854775807\)/],
+    ['quoted start past any log index', log('    start: "9223372036854775808"\n'), /c\.yaml:5:12: logs\.0\.start: a log index is at most 2\^63 - 1/],
     ['bad listen', 'listen: localhost\n', /c\.yaml:1:9: listen: HOST:PORT/],
     ['bad port', 'listen: 127.0.0.1:70000\n', /c\.yaml:1:9: listen: port must be at most 65535/],
     ['bad index mode', 'index: some\n', /c\.yaml:1:8: index: Invalid option: expected one of "all"\|"watched"/],

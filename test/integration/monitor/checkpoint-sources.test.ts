@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import type { CheckpointSourceConfigT } from '../../../src/config/schema.ts';
@@ -251,6 +252,42 @@ describe('checkpoint sources: tiles log', () => {
     const s = src('old', 'checkpoint', `${base}/early`, { logs: ['sim'] });
     const { w } = watch(h, [s]);
     expect((await w.checkSource(s))[0]).toMatchObject({ result: 'not_comparable', size: 150n, reason: expect.stringMatching(/before where the mirror starts/) });
+  });
+});
+
+describe('checkpoint sources: hostile sources', () => {
+  it('whatever a source answers, a round ends in a result, never a throw, and raises nothing it cannot prove', { timeout: 120_000 }, async () => {
+    h = await harness({ api: 'tiles', entries: 100, seed: 'cs-hostile' });
+    await roundsUntil(h, async () => (await verified(h!)) === 100n);
+    const honest = await checkpointOf(h);
+    let reply: { status: number; body: Buffer } = { status: 200, body: Buffer.from(honest) };
+    const s = createServer((_req, res) => {
+      res.writeHead(reply.status).end(reply.body);
+    });
+    servers.push(s);
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    const sources = [src('note', 'checkpoint', `${base}/{log}`), src('peer', 'tlogwatch', base), src('dist', 'distributor', base)];
+    const { w } = watch(h, sources);
+    // Mutations of the honest note (text), JSON a peer might send, and arbitrary bytes; statuses too.
+    const mutated = fc.tuple(fc.nat(), fc.string({ maxLength: 6 }), fc.nat({ max: 8 })).map(([at, ins, del]) => {
+      const i = at % (honest.length + 1);
+      return Buffer.from(honest.slice(0, i) + ins + honest.slice(i + del));
+    });
+    const peerJson = fc.oneof(fc.jsonValue(), fc.record({ checkpoints: fc.array(fc.record({ note: fc.oneof(fc.string(), fc.constant(honest)) }), { maxLength: 2 }) })).map((j) => Buffer.from(JSON.stringify(j)));
+    const body = fc.oneof(mutated, peerJson, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)));
+    await fc.assert(
+      fc.asyncProperty(body, fc.constantFrom(200, 200, 200, 404, 400, 500), async (b, status) => {
+        reply = { status, body: b };
+        for (const source of sources) {
+          const results = await w.checkSource(source);
+          expect(results.length).toBeGreaterThan(0);
+          for (const r of results) expect(['consistent', 'invalid', 'absent', 'unavailable']).toContain(r.result);
+        }
+      }),
+      { numRuns: 150 },
+    );
+    expect((await new FindingsRepo(h.store).list({ limit: 10 })).findings).toEqual([]);
   });
 });
 

@@ -133,23 +133,36 @@ export function channelsOf(config: Config): Channel[] {
 }
 
 /** The `mirror-stalled` finding a log's state calls for now (one definition for the job, /readyz and the metric). */
-export function stallOf(s: Readonly<LogState>, now: number, stalledAfterMs: number, since: number, fault?: Readonly<TransientFault>): Finding | undefined {
+export function stallOf(
+  s: Readonly<LogState>,
+  now: number,
+  stalledAfterMs: number,
+  since: number,
+  fault?: Readonly<TransientFault>,
+  seenElsewhere?: { source: string; size: bigint; since: number },
+): Finding | undefined {
   if (s.status === 'halted') return undefined;
   const offset = s.shard?.offset ?? 0n;
   return evaluateStall(
     s.name,
-    { ...(s.upstream ? { upstreamSize: s.upstream.size } : {}), ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}), since, ...(fault ? { lastError: { code: fault.code, message: fault.message } } : {}) },
+    {
+      ...(s.upstream ? { upstreamSize: s.upstream.size } : {}),
+      ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}),
+      since,
+      ...(fault ? { lastError: { code: fault.code, message: fault.message } } : {}),
+      ...(seenElsewhere ? { seenElsewhere } : {}),
+    },
     now,
     stalledAfterMs / 1000,
   );
 }
 
 /** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
-async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], stalledAfterMs: number, since: number, logger: Logger, write: FindingWriter, faultOf: (log: string) => Readonly<TransientFault> | undefined): Promise<void> {
+async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], logger: Logger, write: FindingWriter, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     const s = await store.getLogState(name);
-    const f = s && stallOf(s, now, stalledAfterMs, since, faultOf(name));
+    const f = s && stallFor(s, now);
     if (!f) continue;
     setLogState(metrics, name, 'stalled');
     if (await findings.has(f.id)) continue;
@@ -284,6 +297,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     write,
     onFinding: notifyNow,
   });
+  /** The `mirror-stalled` finding a log's state calls for now (the stall check, /readyz), a frozen view included. */
+  const stallFor = (s: Readonly<LogState>, now: number) => stallOf(s, now, config.stalledAfter, startedAt, faultOf(s.name), sources.aheadOf(s.name));
 
   const refreshOnce = async (): Promise<TrustRefresh> => {
     const root = await resolveTrust(trustOptions);
@@ -359,7 +374,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
     },
     transientFault: faultOf,
-    stalled: (s) => stallOf(s, Math.floor(Date.now() / 1000), config.stalledAfter, startedAt, faultOf(s.name))?.message,
+    stalled: (s) => stallFor(s, Math.floor(Date.now() / 1000))?.message,
     maxBodyBytes: config.api.maxBodyBytes,
     ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
@@ -385,7 +400,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   }
   const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, refreshTrust });
   const stallTimer = setInterval(() => {
-    checkStalls(store, findings, metrics, names, config.stalledAfter, startedAt, logger, write, faultOf).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
+    checkStalls(store, findings, metrics, names, logger, write, stallFor).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).

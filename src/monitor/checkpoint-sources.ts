@@ -87,6 +87,8 @@ export class CheckpointSources {
   readonly #kept = new Map<string, SignedTree | null>();
   readonly #last = new Map<string, SourceCheck>();
   readonly #consistentAt = new Map<string, number>();
+  /** Per `source\0log`: the source's signed tree is larger than the log's latest shown to this mirror, since when. */
+  readonly #ahead = new Map<string, { source: string; log: string; size: bigint; since: number }>();
   readonly #runs: Array<Promise<void>> = [];
 
   constructor(x: CheckpointSourcesOptions) {
@@ -98,6 +100,16 @@ export class CheckpointSources {
   /** The latest comparison of each source with `log`, and when one last found it consistent (for /v1/logs). */
   latest(log: string): Array<SourceCheck & { consistentAt?: number }> {
     return [...this.#last].filter(([, c]) => c.log === log).map(([key, c]) => ({ ...c, ...(this.#consistentAt.has(key) ? { consistentAt: this.#consistentAt.get(key)! } : {}) }));
+  }
+
+  /**
+   * The source that has seen the log larger than it shows this mirror for the longest, if any (`since`: when
+   * first seen so; the stall check compares `size` with the mirror's upstream size at that time).
+   */
+  aheadOf(log: string): { source: string; size: bigint; since: number } | undefined {
+    let oldest: { source: string; size: bigint; since: number } | undefined;
+    for (const a of this.#ahead.values()) if (a.log === log && (!oldest || a.since < oldest.since)) oldest = { source: a.source, size: a.size, since: a.since };
+    return oldest;
   }
 
   /** Each source on its own cadence, from now until `signal` aborts; `stopped()` settles when all rounds have ended. */
@@ -182,7 +194,14 @@ export class CheckpointSources {
       return [...out, done('invalid', { reason })];
     }
     const current = log.tlog.type === 'tiles' || signed.treeID === state.shard?.treeID;
-    if (current) this.#x.metrics.checkpointSourceTreeSize.set({ source: source.name, log: log.name }, Number(signed.size + (state.shard?.offset ?? 0n)));
+    if (current) {
+      const size = signed.size + (state.shard?.offset ?? 0n);
+      this.#x.metrics.checkpointSourceTreeSize.set({ source: source.name, log: log.name }, Number(size));
+      // A larger tree than the log shows this mirror: since when (a frozen view shows as it lasts).
+      const key = `${source.name}\u0000${log.name}`;
+      if (state.upstream && size > state.upstream.size) this.#ahead.set(key, { source: source.name, log: log.name, size, since: this.#ahead.get(key)?.since ?? at });
+      else this.#ahead.delete(key);
+    }
     // The kept tree head itself, served again: judged above already.
     if (earlier && kept.note === note) return out.length ? out : [earlier];
     const now = await this.#judge(source, log, state, signed, at);

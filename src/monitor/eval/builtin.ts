@@ -35,6 +35,11 @@ export interface StallState {
   since: number;
   /** Why the latest rounds did not advance, when they ended in a transient fault (an unwitnessed checkpoint, 503s…). */
   lastError?: { code: string; message: string };
+  /**
+   * A larger tree the log signed, seen by a checkpoint source (monitor/checkpoint-sources.ts) since `since`
+   * while the log kept showing this mirror a smaller one.
+   */
+  seenElsewhere?: { source: string; size: bigint; since: number };
 }
 
 /** Seconds for a person: whole minutes from two minutes on, else seconds (a test's 1 s limit is not "0 min"). */
@@ -46,7 +51,7 @@ export function evaluateStall(state: StallState, now: number, config: MirrorStal
   if (config.logs && !config.logs.has(state.log)) return undefined;
   const upstream = state.upstreamSize ?? 0n;
   const verified = state.verifiedSize ?? 0n;
-  if (upstream <= verified) return undefined;
+  if (upstream <= verified) return frozenView(state, upstream, now, config);
   const last = state.lastVerifiedAt ?? state.since;
   const idle = now - last;
   if (!(idle >= config.after)) return undefined;
@@ -62,6 +67,31 @@ export function evaluateStall(state: StallState, now: number, config: MirrorStal
     message: `log ${state.log}: no checkpoint verified for ${span(idle)} (limit ${span(config.after)}) while upstream is at ${upstream} and the mirror at ${verified}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
     episode: String(last),
     details: { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after, ...(state.lastError ? { lastError: { ...state.lastError } } : {}) },
+  };
+}
+
+/**
+ * The stall a mirror cannot see by itself: the log shows it the same tree while it signs a larger one for
+ * others (a frozen view, or a stale cache in front of the log), for `after` seconds. Nothing is behind its
+ * own upstream, so only a checkpoint source's larger signed tree shows it.
+ */
+function frozenView(state: StallState, upstream: bigint, now: number, config: MirrorStalledConfig): BuiltinFinding | undefined {
+  const other = state.seenElsewhere;
+  if (!other || other.size <= upstream) return undefined;
+  const idle = now - other.since;
+  if (!(idle >= config.after)) return undefined;
+  return {
+    ruleId: 'mirror-stalled',
+    ruleName: 'mirror stalled',
+    kind: 'violation',
+    expectation: 'mirror-stalled',
+    severity: config.severity,
+    labels: config.labels,
+    ...owner(config),
+    log: state.log,
+    message: `log ${state.log}: the log has shown this mirror a tree of ${upstream} entries for ${span(idle)} (limit ${span(config.after)}) while checkpoint source ${other.source} has a checkpoint of ${other.size} entries signed by the log: a frozen view, or a stale cache in front of the log`,
+    episode: `frozen:${upstream}`,
+    details: { upstreamSize: String(upstream), seenElsewhere: { source: other.source, size: String(other.size), since: other.since }, idleSeconds: idle, after: config.after },
   };
 }
 

@@ -33,6 +33,26 @@ describe('mirror-stalled', () => {
   });
 });
 
+describe('mirror-stalled: a frozen view', () => {
+  // The mirror has verified all the log shows it (120), and a checkpoint source has a larger signed tree.
+  const caughtUp = { log: 'rekor', upstreamSize: 120n, verifiedSize: 120n, lastVerifiedAt: 1000, since: 0 };
+  const seenElsewhere = { source: 'partner', size: 150n, since: 2000 };
+  it('fires once a source has seen a larger signed tree for `after` seconds while the log shows the mirror the same one', () => {
+    expect(evaluateStall({ ...caughtUp, seenElsewhere }, 2000 + 599)).toBeUndefined();
+    const f = evaluateStall({ ...caughtUp, seenElsewhere }, 2000 + 600)!;
+    expect(f).toMatchObject({ ruleId: 'mirror-stalled', severity: 'high', episode: 'frozen:120', details: { upstreamSize: '120', seenElsewhere: { source: 'partner', size: '150', since: 2000 } } });
+    expect(f.message).toBe('log rekor: the log has shown this mirror a tree of 120 entries for 10 min (limit 10 min) while checkpoint source partner has a checkpoint of 150 entries signed by the log: a frozen view, or a stale cache in front of the log');
+  });
+  it('does not fire once the log shows the mirror as much, nor for a source that is behind', () => {
+    expect(evaluateStall({ ...caughtUp, upstreamSize: 150n, verifiedSize: 150n, seenElsewhere }, 10 ** 9)).toBeUndefined();
+    expect(evaluateStall({ ...caughtUp, seenElsewhere: { ...seenElsewhere, size: 100n } }, 10 ** 9)).toBeUndefined();
+  });
+  it('leaves a mirror behind its own upstream to the ordinary stall', () => {
+    const behind = { ...caughtUp, upstreamSize: 140n, seenElsewhere };
+    expect(evaluateStall(behind, 1000 + 600)).toMatchObject({ episode: '1000', message: expect.stringMatching(/no checkpoint verified for 10 min/) });
+  });
+});
+
 describe('log-integrity', () => {
   it('carries the evidence and the configured severity', () => {
     const f = evaluateIntegrity({ log: 'rekor', code: 'VERIFY_FORK', message: 'two roots for size 7', evidence: { verifiedNote: 'a', receivedNote: 'b' } }, 1234);

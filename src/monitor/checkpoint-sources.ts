@@ -197,10 +197,18 @@ export class CheckpointSources {
     if (current) {
       const size = signed.size + (state.shard?.offset ?? 0n);
       this.#x.metrics.checkpointSourceTreeSize.set({ source: source.name, log: log.name }, Number(size));
-      // A larger tree than the log shows this mirror: since when (a frozen view shows as it lasts).
+      // A larger tree than the log shows this mirror, and since when: the size first seen ahead is kept
+      // until the log shows the mirror that much, so a source that is always a little fresher than the
+      // mirror's last poll (any source, against a busy log) starts a new episode each time it is caught up
+      // with, and only a view that stays behind one signed size for stalledAfter is a frozen one.
       const key = `${source.name}\u0000${log.name}`;
-      if (state.upstream && size > state.upstream.size) this.#ahead.set(key, { source: source.name, log: log.name, size, since: this.#ahead.get(key)?.since ?? at });
-      else this.#ahead.delete(key);
+      const upstream = state.upstream?.size;
+      const before = this.#ahead.get(key);
+      const stillBehind = before !== undefined && upstream !== undefined && upstream < before.size;
+      if (!stillBehind) {
+        if (upstream !== undefined && size > upstream) this.#ahead.set(key, { source: source.name, log: log.name, size, since: at });
+        else this.#ahead.delete(key);
+      }
     }
     // The kept tree head itself, served again: judged above already.
     if (earlier && kept.note === note) return out.length ? out : [earlier];

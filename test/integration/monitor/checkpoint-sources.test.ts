@@ -51,10 +51,11 @@ async function forkedCheckpoint(h: Harness, at: number): Promise<string> {
   }
 }
 
-function watch(h: Harness, sources: CheckpointSourceConfigT[]) {
+function watch(h: Harness, sources: CheckpointSourceConfigT[], now?: () => number) {
   const log: WatchedLog = { name: 'sim', origin: h.tlog.name, tlog: h.tlog };
   let notified = 0;
   const w = new CheckpointSources({
+    ...(now ? { now } : {}),
     sources,
     logs: () => [log],
     store: h.store,
@@ -190,6 +191,40 @@ describe('checkpoint sources: tiles log', () => {
       { result: 'unavailable', reason: expect.stringMatching(/HTTP 503/) },
     ]);
     expect(w.latest('sim')).toMatchObject([{ source: 'peer', result: 'unavailable', consistentAt: expect.any(Number) }]);
+  });
+
+  it('says how long a source has had a larger signed tree than the log shows the mirror, per size first seen ahead', { timeout: 60_000 }, async () => {
+    h = await harness({ api: 'tiles', entries: 200, seed: 'cs7' });
+    await roundsUntil(h, async () => (await verified(h!)) === 200n);
+    const routes = new Map<string, { status: number; body: string }>();
+    const base = await source(routes);
+    const s = src('peer', 'checkpoint', `${base}/cp`, { logs: ['sim'] });
+    let clock = 1_000_000_000_000;
+    const { w } = watch(h, [s], () => clock);
+    const serve = async (n: number) => {
+      h!.sim.append(n);
+      routes.set('/cp', { status: 200, body: await checkpointOf(h!) });
+    };
+    // The mirror is not polled meanwhile: the log has shown it 200.
+    await serve(30);
+    await w.checkSource(s);
+    expect(w.aheadOf('sim')).toEqual({ source: 'peer', size: 230n, since: 1_000_000_000 });
+    // Still behind 230 when the source is at 260: the same episode, from the first size seen ahead.
+    clock += 300_000;
+    await serve(30);
+    await w.checkSource(s);
+    expect(w.aheadOf('sim')).toEqual({ source: 'peer', size: 230n, since: 1_000_000_000 });
+    // Once the log has shown the mirror 230, a source still a little ahead starts a new episode.
+    await h.follower.round();
+    expect((await h.store.getLogState('sim'))!.upstream!.size).toBe(260n);
+    clock += 300_000;
+    await serve(10);
+    await w.checkSource(s);
+    expect(w.aheadOf('sim')).toEqual({ source: 'peer', size: 270n, since: 1_000_000_600 });
+    // And none once the source is no longer ahead.
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))!.upstream!.size === 270n);
+    await w.checkSource(s);
+    expect(w.aheadOf('sim')).toBeUndefined();
   });
 
   it('keeps a tree head past the mirror across a restart', { timeout: 60_000 }, async () => {

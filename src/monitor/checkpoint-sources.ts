@@ -114,7 +114,13 @@ export class CheckpointSources {
 
   /** Each source on its own cadence, from now until `signal` aborts; `stopped()` settles when all rounds have ended. */
   start(signal: AbortSignal): void {
-    for (const m of this.#x.sources) for (const log of this.#x.logs()) for (const result of SOURCE_RESULTS) this.#x.metrics.checkpointSourceChecks.inc({ source: m.name, log: log.name, result }, 0);
+    // Each source's series for the logs it covers exist from the start at 0, so a first failure is an increase.
+    for (const m of this.#x.sources) {
+      for (const log of this.#x.logs()) {
+        if (m.logs && !m.logs.includes(log.name)) continue;
+        for (const result of SOURCE_RESULTS) this.#x.metrics.checkpointSourceChecks.inc({ source: m.name, log: log.name, result }, 0);
+      }
+    }
     for (const source of this.#x.sources) {
       this.#runs.push(
         (async () => {

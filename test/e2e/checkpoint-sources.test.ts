@@ -77,6 +77,8 @@ describe('checkpoint sources in the daemon', () => {
     expect(metrics).toMatch(/^tlogwatch_checkpoint_source_checks_total\{source="evil",log="a",result="split_view"\} 1$/m);
     expect(metrics).toMatch(/^tlogwatch_checkpoint_source_checks_total\{source="good",log="a",result="consistent"\} 1$/m);
     expect(metrics).toMatch(/^tlogwatch_checkpoint_source_tree_size\{source="good",log="a"\} 250$/m);
+    // Every result's series exists from the start (at 0), so a first failure is an increase Prometheus sees.
+    expect(metrics).toMatch(/^tlogwatch_checkpoint_source_checks_total\{source="evil",log="a",result="invalid"\} 0$/m);
     expect(metrics).toMatch(/^tlogwatch_checkpoint_source_consistent_timestamp_seconds\{source="good",log="a"\} \d{10}$/m);
     // The mirror itself is not halted: its own view of the log is consistent; the log showed another one elsewhere.
     expect((await fetch(`${d.url}/readyz`)).status).toBe(200);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { yamlMessage } from '../util/yaml-message.ts';
 import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
 import { ConfigSchema, LogConfig, type Config } from './schema.ts';
@@ -87,7 +88,7 @@ export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.Pr
   if (doc.errors.length > 0) {
     const lines = doc.errors.slice(0, 10).map((e) => {
       const { line, col } = lc.linePos(e.pos[0]);
-      return `${sourceName}:${line}:${col}: ${e.message.split('\n')[0]}`;
+      return `${sourceName}:${line}:${col}: ${yamlMessage(e.message.split('\n')[0]!)}`;
     });
     throw invalid(`invalid configuration (YAML):\n  ${lines.join('\n  ')}`);
   }
@@ -99,7 +100,7 @@ export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.Pr
   } catch (e) {
     // An alias to no anchor, or one that expands too far: the yaml library finds these only here, and
     // throws a bare ReferenceError, which must not reach the user as one.
-    throw invalid(`invalid configuration (YAML):\n  ${sourceName}: ${e instanceof Error ? e.message : String(e)}`);
+    throw invalid(`invalid configuration (YAML):\n  ${sourceName}: ${yamlMessage(e instanceof Error ? e.message : String(e))}`);
   }
   const raw = prepare(js ?? {}, env, [], fail);
   if (problems.length === 0) {

@@ -4,6 +4,7 @@
  * so zod's issue paths and compile problems point at the offending key or value).
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { yamlMessage } from '../../util/yaml-message.ts';
 import type { z } from 'zod';
 import { isRecord } from '../../util/json.ts';
 import { DEFAULT_BUILTINS, type BuiltinRules, type CompiledRule, type RuleSet } from './compiled.ts';
@@ -106,7 +107,7 @@ export function checkRules(files: readonly RuleFileInput[]): CheckResult {
     if (doc.errors.length) {
       for (const e of doc.errors) {
         const { line, col } = lc.linePos(e.pos[0]);
-        errors.push({ file: name, line, column: col, path: '', message: e.message.split('\n')[0]! });
+        errors.push({ file: name, line, column: col, path: '', message: yamlMessage(e.message.split('\n')[0]!) });
       }
       continue;
     }
@@ -114,7 +115,7 @@ export function checkRules(files: readonly RuleFileInput[]): CheckResult {
     try {
       raw = doc.toJS({ maxAliasCount: 100 });
     } catch (e) {
-      errors.push({ file: name, line: 1, column: 1, path: '', message: e instanceof Error ? e.message : String(e) });
+      errors.push({ file: name, line: 1, column: 1, path: '', message: yamlMessage(e instanceof Error ? e.message : String(e)) });
       continue;
     }
     if (raw === null || raw === undefined) continue; // an empty file (or only comments) holds no rules

@@ -133,6 +133,7 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['duplicate YAML key', 'index: all\nindex: watched\n', /c\.yaml:2:1: Map keys must be unique/],
     ['YAML alias to no anchor', 'listen: *nowhere\n', /invalid configuration \(YAML\):\n {2}c\.yaml: Unresolved alias/],
     ['YAML alias bomb', `a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c]\n`, /invalid configuration \(YAML\):\n {2}c\.yaml: .*alias/i],
+    ['YAML nested too deeply', `a: ${'['.repeat(30_000)}${']'.repeat(30_000)}\n`, /invalid configuration \(YAML\):\n {2}c\.yaml:\d+:\d+: the document nests too deeply to read/],
     ['TUF mirror without its root', 'tufMirror: https://tuf.internal.example\n', /c\.yaml:\d+:\d+: tufRoot: required with tufMirror https:\/\/tuf\.internal\.example: only the public-good repository's first root is built in/],
     ['TUF with a trusted-root file', 'trustedRoot: root.json\ntufRoot: tuf-root.json\n', /c\.yaml:2:10: tufRoot: has no effect with trustedRoot/],
     ['a checkpoint URL of no log', 'checkpointSources:\n  - name: cdn\n    kind: checkpoint\n    url: https://cdn.example/checkpoint\n', /c\.yaml:2:5: checkpointSources\.0\.logs: a checkpoint URL without \{log\}, \{origin\}, \{originSha256\} serves one log: name exactly one/],

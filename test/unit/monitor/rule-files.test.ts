@@ -114,4 +114,8 @@ describe('compilation', () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [*${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}, *${String.fromCharCode(97 + i)}]`)].join('\n');
     expect(errorsOf([{ name: 'bomb.yaml', text: bomb }])[0]!.message).toMatch(/alias/i);
   });
+  it('a document nested thousands of levels deep is refused with a message that says so', () => {
+    const deep = `rules: ${'['.repeat(30_000)}${']'.repeat(30_000)}\n`;
+    expect(errorsOf([{ name: 'deep.yaml', text: deep }])[0]).toMatchObject({ file: 'deep.yaml', message: expect.stringMatching(/^the document nests too deeply to read/) });
+  });
 });

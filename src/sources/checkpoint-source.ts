@@ -6,6 +6,8 @@
  * - `distributor`: transparency-dev/distributor `api/http.go`, `GET /distributor/v0/logs/<logID>/checkpoint.<N>`,
  *   a checkpoint with at least N witness cosignatures, logID = hex SHA-256("o:" ‖ origin)
  *   (transparency-dev/formats `log/identifier.go`);
+ * - `rekor`: a Rekor v1 API (rekor.md §1: `GET /api/v1/log`, its `signedTreeHead`): the log itself through
+ *   another network path, or another mirror's Rekor-compatible API (tlogwatch serves one);
  * - `checkpoint`: a URL serving a signed note, with `{log}`, `{origin}` or `{originSha256}` filled in.
  *
  * Only fetching and unwrapping here; whether the log signed the note, and whether it agrees with the
@@ -21,6 +23,7 @@ import type { HttpClient } from './http.ts';
 const MAX_BYTES = 64 * 1024;
 
 const PeerPage = z.object({ checkpoints: z.array(z.object({ note: z.string() }).loose()) }).loose();
+const RekorLogInfo = z.object({ signedTreeHead: z.string() }).loose();
 
 export interface SourceLog {
   /** The log's name in this mirror (a peer tlogwatch names it the same way: both default to the trusted root's). */
@@ -37,6 +40,8 @@ export function checkpointUrl(source: Pick<CheckpointSourceConfigT, 'kind' | 'ur
   switch (source.kind) {
     case 'tlogwatch':
       return `${trimmed(source.url)}/v1/logs/${encodeURIComponent(log.name)}/checkpoints?limit=1`;
+    case 'rekor':
+      return `${trimmed(source.url)}/api/v1/log`;
     case 'distributor':
       return `${trimmed(source.url)}/distributor/v0/logs/${hexSha256(`o:${log.origin}`)}/checkpoint.${source.witnesses ?? 1}`;
     case 'checkpoint':
@@ -54,7 +59,9 @@ export async function fetchSourceCheckpoint(client: HttpClient, source: Pick<Che
     // body that does not parse is a transient fault (retried, then reported), like any source's.
     parse: (body) => {
       const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-      return { note: source.kind === 'tlogwatch' ? PeerPage.parse(JSON.parse(text)).checkpoints[0]?.note : text };
+      if (source.kind === 'tlogwatch') return { note: PeerPage.parse(JSON.parse(text)).checkpoints[0]?.note };
+      if (source.kind === 'rekor') return { note: RekorLogInfo.parse(JSON.parse(text)).signedTreeHead };
+      return { note: text };
     },
   });
   return found?.note;

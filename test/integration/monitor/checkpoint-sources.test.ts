@@ -302,14 +302,16 @@ describe('checkpoint sources: hostile sources', () => {
     servers.push(s);
     await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-    const sources = [src('note', 'checkpoint', `${base}/{log}`), src('peer', 'tlogwatch', base), src('dist', 'distributor', base)];
+    const sources = [src('note', 'checkpoint', `${base}/{log}`), src('peer', 'tlogwatch', base), src('dist', 'distributor', base), src('rekor', 'rekor', base)];
     const { w } = watch(h, sources);
     // Mutations of the honest note (text), JSON a peer might send, and arbitrary bytes; statuses too.
     const mutated = fc.tuple(fc.nat(), fc.string({ maxLength: 6 }), fc.nat({ max: 8 })).map(([at, ins, del]) => {
       const i = at % (honest.length + 1);
       return Buffer.from(honest.slice(0, i) + ins + honest.slice(i + del));
     });
-    const peerJson = fc.oneof(fc.jsonValue(), fc.record({ checkpoints: fc.array(fc.record({ note: fc.oneof(fc.string(), fc.constant(honest)) }), { maxLength: 2 }) })).map((j) => Buffer.from(JSON.stringify(j)));
+    const peerJson = fc
+      .oneof(fc.jsonValue(), fc.record({ checkpoints: fc.array(fc.record({ note: fc.oneof(fc.string(), fc.constant(honest)) }), { maxLength: 2 }) }), fc.record({ signedTreeHead: fc.oneof(fc.string(), fc.constant(honest)) }))
+      .map((j) => Buffer.from(JSON.stringify(j)));
     const body = fc.oneof(mutated, peerJson, fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)));
     await fc.assert(
       fc.asyncProperty(body, fc.constantFrom(200, 200, 200, 404, 400, 500), async (b, status) => {
@@ -337,15 +339,32 @@ describe('checkpoint sources: Rekor v1 log', () => {
       ['/retired', { status: 200, body: info.inactiveShards[0]!.signedTreeHead }],
     ]);
     const base = await source(routes);
-    const sources = [src('current', 'checkpoint', `${base}/{originSha256}`), src('retired', 'checkpoint', `${base}/retired`, { logs: ['sim'] })];
+    // The Rekor v1 API itself (the log through another path), and this mirror's Rekor-compatible one.
+    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    const mirrorApi = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 });
+    servers.push(mirrorApi);
+    await new Promise((r) => mirrorApi.once('listening', r));
+    const sources = [
+      src('current', 'checkpoint', `${base}/{originSha256}`),
+      src('retired', 'checkpoint', `${base}/retired`, { logs: ['sim'] }),
+      src('rekor', 'rekor', h.sim.url),
+      src('mirror', 'rekor', `http://127.0.0.1:${(mirrorApi.address() as AddressInfo).port}`),
+    ];
     const { w } = watch(h, sources);
     const results = [];
     for (const s of sources) results.push(...(await w.checkSource(s)));
     expect(results.map((r) => [r.source, r.result])).toEqual([
       ['current', 'consistent'],
       ['retired', 'consistent'],
+      ['rekor', 'consistent'],
+      ['mirror', 'consistent'],
     ]);
     // The size in the log's own numbering: the current tree's entries after the retired shard's.
-    expect((await metric(h, 'tlogwatch_checkpoint_source_tree_size')).map((v) => [v.labels['source'], v.value])).toEqual([['current', Number(state.shard!.offset + state.verified!.size)]]);
+    const size = Number(state.shard!.offset + state.verified!.size);
+    expect((await metric(h, 'tlogwatch_checkpoint_source_tree_size')).map((v) => [v.labels['source'], v.value])).toEqual([
+      ['current', size],
+      ['rekor', size],
+      ['mirror', size],
+    ]);
   });
 });

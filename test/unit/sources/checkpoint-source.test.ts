@@ -10,6 +10,9 @@ describe('checkpointUrl', () => {
   it("asks a peer tlogwatch for its latest verified checkpoint of the log by the log's name", () => {
     expect(checkpointUrl({ kind: 'tlogwatch', url: 'https://peer.example/tlogwatch/' }, { name: 'log2025-1.rekor.sigstore.dev', origin: 'x' })).toBe('https://peer.example/tlogwatch/v1/logs/log2025-1.rekor.sigstore.dev/checkpoints?limit=1');
   });
+  it('asks a Rekor v1 API for its LogInfo', () => {
+    expect(checkpointUrl({ kind: 'rekor', url: 'https://rekor.sigstore.dev/' }, { name: 'rekor', origin: 'rekor.sigstore.dev - 1193050959916656506' })).toBe('https://rekor.sigstore.dev/api/v1/log');
+  });
   it('fills a checkpoint URL with the log name, the origin (URL-encoded) and its SHA-256', () => {
     const v1 = { name: 'rekor', origin: 'rekor.sigstore.dev - 1193050959916656506' };
     expect(checkpointUrl({ kind: 'checkpoint', url: 'https://w.example/{log}/{origin}/checkpoint' }, v1)).toBe('https://w.example/rekor/rekor.sigstore.dev%20-%201193050959916656506/checkpoint');

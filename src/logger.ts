@@ -11,6 +11,8 @@ export const REDACT_PATHS = [
   '*.adminToken',
   'secret',
   '*.secret',
+  'token',
+  '*.token',
   'password',
   '*.password',
   'authorization',

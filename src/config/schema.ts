@@ -128,6 +128,11 @@ const CheckpointSourceConfig = z
     url: HttpUrl.describe('Base URL (tlogwatch, distributor, rekor), or for `checkpoint` the URL itself, which may hold {log}, {origin} and {originSha256} (hex SHA-256 of the checkpoint origin).'),
     logs: z.array(z.string().min(1)).min(1).optional().describe('Names of the followed logs to compare with this source. Default: every followed log.'),
     witnesses: z.number().int().min(0).max(100).optional().describe('Distributor only: ask for a checkpoint cosigned by at least this many witnesses (default 1).'),
+    token: z
+      .string()
+      .min(16, 'at least 16 characters')
+      .optional()
+      .describe('Bearer token sent to the source (a peer behind an authenticating proxy). Write `${PEER_TOKEN}` rather than the secret. Not sent on to another origin a redirect points at.'),
     interval: durationAtLeast(10_000, 'interval').default(300_000).describe('How often to fetch and compare this source\'s checkpoints.'),
   })
   .strict()

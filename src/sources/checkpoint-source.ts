@@ -50,10 +50,11 @@ export function checkpointUrl(source: Pick<CheckpointSourceConfigT, 'kind' | 'ur
 }
 
 /** The checkpoint `source` serves for `log`, as text, or undefined when it has none. Throws a transient TlogwatchError when it cannot be fetched. */
-export async function fetchSourceCheckpoint(client: HttpClient, source: Pick<CheckpointSourceConfigT, 'kind' | 'url' | 'witnesses'>, log: SourceLog, signal?: AbortSignal): Promise<string | undefined> {
+export async function fetchSourceCheckpoint(client: HttpClient, source: Pick<CheckpointSourceConfigT, 'kind' | 'url' | 'witnesses' | 'token'>, log: SourceLog, signal?: AbortSignal): Promise<string | undefined> {
   const found = await client.request(checkpointUrl(source, log), {
     endpoint: 'checkpoint-source',
     maxBytes: MAX_BYTES,
+    ...(source.token !== undefined ? { headers: { authorization: `Bearer ${source.token}` } } : {}),
     ...(signal ? { signal } : {}),
     // Fatal decoding: a note is UTF-8 (c2sp.md §1.1), and a lossy decode would change what was signed. A
     // body that does not parse is a transient fault (retried, then reported), like any source's.

@@ -141,17 +141,24 @@ export function discard(res: IncomingMessage): Promise<void> {
   });
 }
 
+/** Headers that carry credentials: not sent on to another origin than the request's (as fetch does, WHATWG Fetch §4.4 step 13). */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
 /** Sends the request, following redirects as fetch's `redirect: 'follow'` does (303, and 301/302 of a POST, become a GET). */
 export async function sendFollowing(url: string, opts: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal }): Promise<IncomingMessage> {
   let target = new URL(url);
+  const origin = target.origin;
+  let headers = opts.headers;
   let { method, body } = opts;
   for (let hops = 0; ; hops++) {
-    const res = await send(target, method, opts.headers, body, opts.signal);
+    const res = await send(target, method, headers, body, opts.signal);
     const location = res.headers.location;
     if (!REDIRECT_STATUS.has(res.statusCode ?? 0) || location === undefined) return res;
     await discard(res);
     if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
     target = new URL(location, target);
+    // A redirect elsewhere does not get the credentials meant for the configured server.
+    if (target.origin !== origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase())));
     if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
       method = 'GET';
       body = undefined;

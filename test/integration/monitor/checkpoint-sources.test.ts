@@ -278,6 +278,23 @@ describe('checkpoint sources: tiles log', () => {
     expect(results[2]!.reason).toContain(`/distributor/v0/logs/${logID}/checkpoint.1`);
   });
 
+  it('sends a source its bearer token', { timeout: 60_000 }, async () => {
+    h = await harness({ api: 'tiles', entries: 50, seed: 'cs-token' });
+    await roundsUntil(h, async () => (await verified(h!)) === 50n);
+    const honest = await checkpointOf(h);
+    const s = createServer((req, res) => {
+      if (req.headers.authorization !== 'Bearer peer-token-0123456789') res.writeHead(401).end('who are you');
+      else res.writeHead(200).end(honest);
+    });
+    servers.push(s);
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(s.address() as AddressInfo).port}/cp`;
+    const sources = [src('with', 'checkpoint', base, { logs: ['sim'], token: 'peer-token-0123456789' }), src('without', 'checkpoint', base, { logs: ['sim'] })];
+    const { w } = watch(h, sources);
+    expect(await w.checkSource(sources[0]!)).toMatchObject([{ result: 'consistent' }]);
+    expect(await w.checkSource(sources[1]!)).toMatchObject([{ result: 'unavailable', reason: expect.stringMatching(/HTTP 401/) }]);
+  });
+
   it('cannot judge a tree head from before where the mirror started', { timeout: 60_000 }, async () => {
     h = await harness({ api: 'tiles', entries: 150, seed: 'cs4' }, { start: 'latest' });
     const early = await checkpointOf(h);

@@ -154,6 +154,17 @@ describe('HttpClient', () => {
     await fast().request(`${base}/post-303`, { endpoint: 't', method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' }, parse: text });
     await fast().request(`${base}/post-307`, { endpoint: 't', method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' }, parse: text });
     expect(bodies).toEqual(['GET ', 'POST {"a":1}']);
+    // Credentials stay with the origin they were meant for: kept on a same-origin redirect, dropped on another.
+    const auth: Array<string | undefined> = [];
+    handlers.set('/auth-here', (_req, res) => res.writeHead(302, { location: '/auth-seen' }).end());
+    handlers.set('/auth-away', (_req, res) => res.writeHead(302, { location: `${base.replace('127.0.0.1', 'localhost')}/auth-seen` }).end());
+    handlers.set('/auth-seen', (req, res) => {
+      auth.push(req.headers.authorization);
+      res.end('ok');
+    });
+    await fast().request(`${base}/auth-here`, { endpoint: 't', headers: { authorization: 'Bearer s3cret' }, parse: text });
+    await fast().request(`${base}/auth-away`, { endpoint: 't', headers: { Authorization: 'Bearer s3cret' }, parse: text });
+    expect(auth).toEqual(['Bearer s3cret', undefined]);
     handlers.set('/loop', (_req, res) => res.writeHead(302, { location: '/loop' }).end());
     const attempts: HttpAttempt[] = [];
     const err = await fast({ retries: 1, onAttempt: (a) => attempts.push(a) }).request(`${base}/loop`, { endpoint: 't', parse: text }).catch((e: unknown) => e);

@@ -1,0 +1,20 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.ts';
+
+describe('logger', () => {
+  it('never writes a configured secret: tokens, webhook secrets, passwords and authorization headers are redacted', () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const log = createLogger({ level: 'info', destination });
+    log.info({ adminToken: 'a-secret', source: { name: 'peer', token: 'peer-secret' }, webhook: { secret: 'hmac-secret' }, smtp: { password: 'pw' }, headers: { authorization: 'Bearer x' } }, 'config');
+    const out = lines.join('');
+    for (const secret of ['a-secret', 'peer-secret', 'hmac-secret', '"pw"', 'Bearer x']) expect(out).not.toContain(secret);
+    expect(JSON.parse(out)).toMatchObject({ adminToken: '[redacted]', source: { name: 'peer', token: '[redacted]' }, webhook: { secret: '[redacted]' }, smtp: { password: '[redacted]' }, headers: { authorization: '[redacted]' } });
+  });
+});

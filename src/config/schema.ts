@@ -123,7 +123,7 @@ const CheckpointSourceConfig = z
     kind: z
       .enum(['tlogwatch', 'distributor', 'rekor', 'checkpoint'])
       .describe(
-        '`tlogwatch`: another tlogwatch (its latest verified checkpoint of each log, GET /v1/logs/{log}/checkpoints). `distributor`: a transparency-dev checkpoint distributor (GET /distributor/v0/logs/<SHA-256("o:" + origin)>/checkpoint.<witnesses>). `rekor`: a Rekor v1 API (GET /api/v1/log, its signedTreeHead): a Rekor v1 log through another network path, or another mirror\'s Rekor-compatible API. `checkpoint`: a URL that serves a checkpoint as a signed note: a tiles log seen through another network path, a witness, a file published elsewhere.',
+        '`tlogwatch`: another tlogwatch (its latest verified checkpoint of each log, GET /v1/logs/{log}/checkpoints). `distributor`: a transparency-dev checkpoint distributor (GET /distributor/v0/logs/<SHA-256("o:" + origin)>/checkpoint.<witnesses>). `rekor`: a Rekor v1 API (GET /api/v1/log: its signedTreeHead, and its inactive shards\' final ones): a Rekor v1 log through another network path, or another mirror\'s Rekor-compatible API. `checkpoint`: a URL that serves a checkpoint as a signed note: a tiles log seen through another network path, a witness, a file published elsewhere.',
       ),
     url: HttpUrl.describe('Base URL (tlogwatch, distributor, rekor), or for `checkpoint` the URL itself, which may hold {log}, {origin} and {originSha256} (hex SHA-256 of the checkpoint origin).'),
     logs: z.array(z.string().min(1)).min(1).optional().describe('Names of the followed logs to compare with this source. Default: every followed log.'),

@@ -18,7 +18,7 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import { judgeSignedTree } from '../mirror/signed-tree.ts';
-import { checkpointUrl, fetchSourceCheckpoint, type SourceLog } from '../sources/checkpoint-source.ts';
+import { checkpointUrl, fetchSourceCheckpoint, type SourceLog, type SourceNotes } from '../sources/checkpoint-source.ts';
 import { abortableSleep, HttpClient } from '../sources/http.ts';
 import type { LogState } from '../store/codec.ts';
 import { FindingsRepo } from '../store/findings.ts';
@@ -174,6 +174,7 @@ export class CheckpointSources {
     const state = await store.getLogState(log.name);
     const origin = state && currentOrigin(log, state);
     if (!state?.verified || origin === undefined) return [done('pending', { reason: 'the mirror has not verified a checkpoint of this log yet' })];
+    // Results in order, the current tree head's last (what /v1/logs shows as the source's latest).
     const out: SourceCheck[] = [];
     const kept = await this.#keptOf(source.name, log);
     const earlier = kept && (await this.#judge(source, log, state, kept, at));
@@ -182,15 +183,17 @@ export class CheckpointSources {
       out.push(earlier);
     }
     const where: SourceLog = { name: log.name, origin };
-    let note: string | undefined;
+    let served: SourceNotes | undefined;
     try {
-      note = await fetchSourceCheckpoint(this.#client, source, where, signal);
+      served = await fetchSourceCheckpoint(this.#client, source, where, signal);
     } catch (e) {
       const reason = describeError(e);
       logger.warn({ source: source.name, log: log.name, err: reason }, 'checkpoint source unavailable');
       return [...out, done('unavailable', { reason })];
     }
+    const note = served?.note;
     if (note === undefined) return [...out, done('absent', { reason: `${checkpointUrl(source, where)} has no checkpoint of this log` })];
+    const retired = await this.#retired(source, log, state, served?.retired ?? [], at);
     let signed: SignedTree;
     try {
       signed = verifyLogCheckpoint(note, log.tlog, log.origin);
@@ -217,10 +220,28 @@ export class CheckpointSources {
       }
     }
     // The kept tree head itself, served again: judged above already.
-    if (earlier && kept.note === note) return out.length ? out : [earlier];
+    if (earlier && kept.note === note) return [...retired, earlier];
     const now = await this.#judge(source, log, state, signed, at);
     if (now.result === 'pending' && !(earlier?.result === 'pending')) await this.#keep(source.name, log.name, signed);
-    return [...out, now];
+    return [...out, ...retired, now];
+  }
+
+  /**
+   * A Rekor v1 source's retired shards, each judged against the mirror's final root of that tree. Only
+   * those this log's key signed: a shard of an older key is another log of the trusted root.
+   */
+  async #retired(source: CheckpointSourceConfigT, log: WatchedLog, state: LogState, notes: readonly string[], at: number): Promise<SourceCheck[]> {
+    const out: SourceCheck[] = [];
+    for (const note of notes) {
+      let signed: SignedTree;
+      try {
+        signed = verifyLogCheckpoint(note, log.tlog, log.origin);
+      } catch {
+        continue;
+      }
+      if (signed.treeID !== state.shard?.treeID) out.push(await this.#judge(source, log, state, signed, at));
+    }
+    return out;
   }
 
   async #keptOf(source: string, log: WatchedLog): Promise<SignedTree | null> {

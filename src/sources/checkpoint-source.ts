@@ -6,7 +6,8 @@
  * - `distributor`: transparency-dev/distributor `api/http.go`, `GET /distributor/v0/logs/<logID>/checkpoint.<N>`,
  *   a checkpoint with at least N witness cosignatures, logID = hex SHA-256("o:" ‖ origin)
  *   (transparency-dev/formats `log/identifier.go`);
- * - `rekor`: a Rekor v1 API (rekor.md §1: `GET /api/v1/log`, its `signedTreeHead`): the log itself through
+ * - `rekor`: a Rekor v1 API (rekor.md §1: `GET /api/v1/log`, its `signedTreeHead` and its `inactiveShards`'
+ *   final ones): the log itself through
  *   another network path, or another mirror's Rekor-compatible API (tlogwatch serves one);
  * - `checkpoint`: a URL serving a signed note, with `{log}`, `{origin}` or `{originSha256}` filled in.
  *
@@ -23,7 +24,14 @@ import type { HttpClient } from './http.ts';
 const MAX_BYTES = 64 * 1024;
 
 const PeerPage = z.object({ checkpoints: z.array(z.object({ note: z.string() }).loose()) }).loose();
-const RekorLogInfo = z.object({ signedTreeHead: z.string() }).loose();
+const RekorLogInfo = z.object({ signedTreeHead: z.string(), inactiveShards: z.array(z.object({ signedTreeHead: z.string() }).loose()).max(1000).optional() }).loose();
+
+/** What a source serves for a log: its checkpoint of the current tree, and for Rekor v1 the final ones of retired shards. */
+export interface SourceNotes {
+  note: string | undefined;
+  /** `rekor`: the inactive shards' signed tree heads, as the LogInfo lists them. */
+  retired: readonly string[];
+}
 
 export interface SourceLog {
   /** The log's name in this mirror (a peer tlogwatch names it the same way: both default to the trusted root's). */
@@ -49,21 +57,23 @@ export function checkpointUrl(source: Pick<CheckpointSourceConfigT, 'kind' | 'ur
   }
 }
 
-/** The checkpoint `source` serves for `log`, as text, or undefined when it has none. Throws a transient TlogwatchError when it cannot be fetched. */
-export async function fetchSourceCheckpoint(client: HttpClient, source: Pick<CheckpointSourceConfigT, 'kind' | 'url' | 'witnesses' | 'token'>, log: SourceLog, signal?: AbortSignal): Promise<string | undefined> {
-  const found = await client.request(checkpointUrl(source, log), {
+/** The checkpoints `source` serves for `log`, as text, or undefined when it has none (404). Throws a transient TlogwatchError when they cannot be fetched. */
+export async function fetchSourceCheckpoint(client: HttpClient, source: Pick<CheckpointSourceConfigT, 'kind' | 'url' | 'witnesses' | 'token'>, log: SourceLog, signal?: AbortSignal): Promise<SourceNotes | undefined> {
+  return client.request(checkpointUrl(source, log), {
     endpoint: 'checkpoint-source',
     maxBytes: MAX_BYTES,
     ...(source.token !== undefined ? { headers: { authorization: `Bearer ${source.token}` } } : {}),
     ...(signal ? { signal } : {}),
     // Fatal decoding: a note is UTF-8 (c2sp.md §1.1), and a lossy decode would change what was signed. A
     // body that does not parse is a transient fault (retried, then reported), like any source's.
-    parse: (body) => {
+    parse: (body): SourceNotes => {
       const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-      if (source.kind === 'tlogwatch') return { note: PeerPage.parse(JSON.parse(text)).checkpoints[0]?.note };
-      if (source.kind === 'rekor') return { note: RekorLogInfo.parse(JSON.parse(text)).signedTreeHead };
-      return { note: text };
+      if (source.kind === 'tlogwatch') return { note: PeerPage.parse(JSON.parse(text)).checkpoints[0]?.note, retired: [] };
+      if (source.kind === 'rekor') {
+        const info = RekorLogInfo.parse(JSON.parse(text));
+        return { note: info.signedTreeHead, retired: (info.inactiveShards ?? []).map((s) => s.signedTreeHead) };
+      }
+      return { note: text, retired: [] };
     },
   });
-  return found?.note;
 }

@@ -370,11 +370,20 @@ describe('checkpoint sources: Rekor v1 log', () => {
     const { w } = watch(h, sources);
     const results = [];
     for (const s of sources) results.push(...(await w.checkSource(s)));
-    expect(results.map((r) => [r.source, r.result])).toEqual([
-      ['current', 'consistent'],
-      ['retired', 'consistent'],
-      ['rekor', 'consistent'],
-      ['mirror', 'consistent'],
+    // A Rekor v1 API also lists its inactive shards' final tree heads: each judged too, the current one last.
+    expect(results.map((r) => [r.source, r.result, r.size])).toEqual([
+      ['current', 'consistent', state.verified!.size],
+      ['retired', 'consistent', BigInt(info.inactiveShards[0]!.signedTreeHead.split('\n')[1]!)],
+      ['rekor', 'consistent', BigInt(info.inactiveShards[0]!.signedTreeHead.split('\n')[1]!)],
+      ['rekor', 'consistent', state.verified!.size],
+      ['mirror', 'consistent', BigInt(info.inactiveShards[0]!.signedTreeHead.split('\n')[1]!)],
+      ['mirror', 'consistent', state.verified!.size],
+    ]);
+    expect(w.latest('sim').map((c) => [c.source, c.size])).toEqual([
+      ['current', state.verified!.size],
+      ['retired', BigInt(info.inactiveShards[0]!.signedTreeHead.split('\n')[1]!)],
+      ['rekor', state.verified!.size],
+      ['mirror', state.verified!.size],
     ]);
     // The size in the log's own numbering: the current tree's entries after the retired shard's.
     const size = Number(state.shard!.offset + state.verified!.size);

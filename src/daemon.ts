@@ -405,7 +405,19 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).
   const proxy = proxySettings();
-  logger.info({ url, logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })), merkle: merkleBackend, malloc, gcPacing: processGcPacer.enabled, proxy }, 'tlogwatch serving');
+  logger.info(
+    {
+      url,
+      logs: logs.map((l) => ({ name: l.follow.name, type: l.follow.type, url: l.follow.url })),
+      // Where the logs' checkpoints are compared from (tokens stay out of the log).
+      checkpointSources: config.checkpointSources.map((c) => ({ name: c.name, kind: c.kind, url: c.url, ...(c.logs ? { logs: c.logs } : {}) })),
+      merkle: merkleBackend,
+      malloc,
+      gcPacing: processGcPacer.enabled,
+      proxy,
+    },
+    'tlogwatch serving',
+  );
   if (proxy.ignored) {
     logger.warn({ ignored: proxy.ignored }, `${proxy.ignored.join(' and ')} set, but logs and webhooks connect directly: Node's proxy support needs NODE_USE_ENV_PROXY=1 (docs/operations.md "Egress proxies and private CAs")`);
   }

@@ -6,6 +6,7 @@
  * and the metrics.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,7 @@ let d: Daemon;
 let server: Server;
 let honest = '';
 let forked = '';
+const logLines: string[] = [];
 
 beforeAll(async () => {
   sim = await startSimulator({ api: 'tiles', entries: 250, seed: 'sources', out: join(tmp, 'sim'), log: () => {} });
@@ -36,11 +38,17 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const config = parseConfig(
-    `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: a, type: tiles, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0 }\ncheckpointSources:\n  - { name: good, kind: checkpoint, url: '${base}/good/{log}', interval: 1h }\n  - { name: evil, kind: checkpoint, url: '${base}/evil', logs: [a], interval: 1h }\n`,
+    `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: a, type: tiles, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0 }\ncheckpointSources:\n  - { name: good, kind: checkpoint, url: '${base}/good/{log}', interval: 1h, token: '\${GOOD_TOKEN}' }\n  - { name: evil, kind: checkpoint, url: '${base}/evil', logs: [a], interval: 1h }\n`,
     'test.yaml',
-    {},
+    { GOOD_TOKEN: 'good-source-token-0123' },
   );
-  d = await startDaemon(config, createLogger({ level: 'silent' }));
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logLines.push(chunk.toString());
+      done();
+    },
+  });
+  d = await startDaemon(config, createLogger({ level: 'info', destination }));
 }, 60_000);
 afterAll(async () => {
   await d?.stop();
@@ -82,5 +90,12 @@ describe('checkpoint sources in the daemon', () => {
     expect(metrics).toMatch(/^tlogwatch_checkpoint_source_consistent_timestamp_seconds\{source="good",log="a"\} \d{10}$/m);
     // The mirror itself is not halted: its own view of the log is consistent; the log showed another one elsewhere.
     expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
+    // The start-up line says where the logs are compared from; the source's token never reaches a log line.
+    const serving = logLines.map((l) => JSON.parse(l) as { msg: string; checkpointSources?: unknown }).find((l) => l.msg === 'tlogwatch serving');
+    expect(serving?.checkpointSources).toEqual([
+      { name: 'good', kind: 'checkpoint', url: expect.stringMatching(/\/good\/\{log\}$/) },
+      { name: 'evil', kind: 'checkpoint', url: expect.stringMatching(/\/evil$/), logs: ['a'] },
+    ]);
+    expect(logLines.join('')).not.toContain('good-source-token-0123');
   });
 });

@@ -21,6 +21,9 @@ interface Hit {
 
 const NO_HITS: readonly Hit[] = [];
 
+/** Values whose probe results each field index keeps (see FieldIndex.probe). */
+const PROBE_MEMO_SIZE = 4096;
+
 const push = <K>(m: Map<K, Hit[]>, k: K, h: Hit) => {
   const list = m.get(k);
   if (list) list.push(h);
@@ -81,7 +84,27 @@ class FieldIndex {
     this.suffixLens = [...new Set([...this.suffix.keys()].map((k) => k.length))];
   }
 
+  /**
+   * The confirmed hits of each value probed lately. A probe is a pure function of the value, and values
+   * repeat: a log's signers sign again and again (261 distinct identities in 4,096 simulator entries), so
+   * most probes are one Map lookup instead of normalising, slicing and looking up each bucket. Bounded:
+   * cleared when full, so a flood of distinct values (anyone can log any SAN) costs only the clearing.
+   */
+  private readonly memo = new Map<string, readonly Hit[]>();
+
   probe(raw: string, found: (h: Hit, value: string) => void): void {
+    let hits = this.memo.get(raw);
+    if (hits === undefined) {
+      const acc: Hit[] = [];
+      this.compute(raw, (h) => acc.push(h));
+      hits = acc.length ? acc : NO_HITS;
+      if (this.memo.size >= PROBE_MEMO_SIZE) this.memo.clear();
+      this.memo.set(raw, hits);
+    }
+    for (const h of hits) found(h, raw);
+  }
+
+  private compute(raw: string, found: (h: Hit, value: string) => void): void {
     const v = normalise(this.kind, raw);
     if (this.exact.size) {
       const exact = this.exact.get(v);

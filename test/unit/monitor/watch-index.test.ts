@@ -35,3 +35,19 @@ it('the watch index agrees with testing every rule’s patterns directly (identi
   // Not vacuous: ~5% of the draws match some rule (259 of 5,000 in one run).
   expect(matched).toBeGreaterThan(100);
 });
+
+it('answers the same from its memo of recent values as without it, through repeats and a flood of distinct values', () => {
+  const yaml = `rules:\n${['https://github.com/acme/*', 'https://github.com/acme/**', '*@acme.com', 'https://github.com/*/api/.github/workflows/*@refs/tags/*']
+    .map((g, i) => `  - id: r${i}\n    notify: all\n    watch: { identities: [${JSON.stringify(g)}] }\n`)
+    .join('')}`;
+  const r = checkRules([{ name: 'r.yaml', text: yaml }]);
+  if (!r.ok) throw new Error('rules');
+  const entry = (san: string) => ({ log: 'l', index: 1, kind: 'hashedrekord', apiVersion: '0.0.1', digests: [], integratedTime: 1, signer: { type: 'x509', fingerprint: `sha256:${'a'.repeat(64)}`, san } }) as unknown as Entry;
+  const oracle = (san: string) => r.ruleSet.rules.filter((rule) => rule.watch.some((sel) => sel.type === 'pattern' && sel.patterns.some((p) => p.test(normalise(sel.kind, san))))).map((rule) => rule.id);
+  const repeated = ['https://github.com/acme/api', 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1', 'dev@acme.com', 'https://github.com/evil/api'];
+  // More distinct values than the memo holds (it is cleared when full), with the repeated ones between them.
+  for (let i = 0; i < 10_000; i++) {
+    const san = i % 3 === 0 ? repeated[i % repeated.length]! : [`https://github.com/acme/r${i}`, `u${i}@acme.com`, `https://github.com/o${i}/api/.github/workflows/x.yml@refs/tags/v${i}`][Math.floor(i / 3) % 3]!;
+    expect(evaluate(r.ruleSet, entry(san), 1).map((f) => f.ruleId)).toEqual(oracle(san));
+  }
+});

@@ -24,7 +24,7 @@ import type { Logger } from '../logger.ts';
 import type { LogState } from '../store/codec.ts';
 import type { TransientFault } from '../mirror/types.ts';
 import type { WitnessPolicy } from '../note/witness-policy.ts';
-import type { SourceCheck } from '../monitor/checkpoint-sources.ts';
+import type { SourceStatus } from '../monitor/checkpoint-sources.ts';
 
 export interface ApiOptions {
   store: Store;
@@ -39,7 +39,7 @@ export interface ApiOptions {
   /** A log's witness policy (config `logs[].witnesses`), shown in /v1/logs with the verified checkpoint's cosigners. */
   witnessPolicy?: (log: string) => WitnessPolicy | undefined;
   /** The latest comparison of each checkpoint source with a log (config `checkpointSources`), shown in /v1/logs. */
-  checkpointSources?: (log: string) => ReadonlyArray<SourceCheck & { consistentAt?: number }>;
+  checkpointSources?: (log: string) => readonly SourceStatus[];
   /** Why a log counts as stale for /readyz (the daemon's `mirror-stalled` rule), or undefined. */
   stalled?: (state: Readonly<LogState>) => string | undefined;
   corsOrigins?: string[];

@@ -8,7 +8,7 @@ import { withStatement } from '../mirror/ingest.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
 import type { TransientFault } from '../mirror/types.ts';
 import { cosignaturesOf, type WitnessPolicy } from '../note/witness-policy.ts';
-import type { SourceCheck } from '../monitor/checkpoint-sources.ts';
+import type { SourceStatus } from '../monitor/checkpoint-sources.ts';
 
 export interface LogView {
   name: string;
@@ -32,7 +32,7 @@ export interface LogView {
 }
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
-export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: ReadonlyArray<SourceCheck & { consistentAt?: number }> = []): LogView {
+export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceStatus[] = []): LogView {
   const offset = s.shard?.offset ?? 0n;
   const verified = s.verified ? s.verified.size + offset : null;
   const upstream = s.upstream?.size ?? null;

@@ -57,6 +57,12 @@ export interface SourceCheck {
   finding?: Finding;
 }
 
+/** A source's latest comparison with a log, and when one last found the log consistent (for /v1/logs). */
+export type SourceStatus = SourceCheck & { consistentAt?: number };
+
+/** Per-source, per-log state is keyed by both names. */
+const keyOf = (source: string, log: string) => `${source}\u0000${log}`;
+
 export interface CheckpointSourcesOptions {
   sources: readonly CheckpointSourceConfigT[];
   /** The followed logs, read each round (the daemon follows logs the trusted root lists later). */
@@ -85,8 +91,7 @@ export class CheckpointSources {
    * none). Read from the store at first use and written through to it, so a restart does not lose one.
    */
   readonly #kept = new Map<string, SignedTree | null>();
-  readonly #last = new Map<string, SourceCheck>();
-  readonly #consistentAt = new Map<string, number>();
+  readonly #latest = new Map<string, SourceStatus>();
   /** Per `source\0log`: the source's signed tree is larger than the log's latest shown to this mirror, since when. */
   readonly #ahead = new Map<string, { source: string; log: string; size: bigint; since: number }>();
   readonly #runs: Array<Promise<void>> = [];
@@ -98,8 +103,8 @@ export class CheckpointSources {
   }
 
   /** The latest comparison of each source with `log`, and when one last found it consistent (for /v1/logs). */
-  latest(log: string): Array<SourceCheck & { consistentAt?: number }> {
-    return [...this.#last].filter(([, c]) => c.log === log).map(([key, c]) => ({ ...c, ...(this.#consistentAt.has(key) ? { consistentAt: this.#consistentAt.get(key)! } : {}) }));
+  latest(log: string): SourceStatus[] {
+    return [...this.#latest.values()].filter((c) => c.log === log);
   }
 
   /**
@@ -149,13 +154,11 @@ export class CheckpointSources {
       if (source.logs && !source.logs.includes(log.name)) continue;
       if (signal?.aborted) break;
       for (const c of await this.checkLog(source, log, signal)) {
-        const key = `${source.name}\u0000${log.name}`;
-        this.#last.set(key, c);
+        const key = keyOf(source.name, log.name);
+        const consistentAt = c.result === 'consistent' ? c.at : this.#latest.get(key)?.consistentAt;
+        this.#latest.set(key, { ...c, ...(consistentAt !== undefined ? { consistentAt } : {}) });
         this.#x.metrics.checkpointSourceChecks.inc({ source: source.name, log: log.name, result: c.result });
-        if (c.result === 'consistent') {
-          this.#consistentAt.set(key, c.at);
-          this.#x.metrics.checkpointSourceConsistent.set({ source: source.name, log: log.name }, c.at);
-        }
+        if (c.result === 'consistent') this.#x.metrics.checkpointSourceConsistent.set({ source: source.name, log: log.name }, c.at);
         out.push(c);
       }
     }
@@ -210,7 +213,7 @@ export class CheckpointSources {
       // until the log shows the mirror that much, so a source that is always a little fresher than the
       // mirror's last poll (any source, against a busy log) starts a new episode each time it is caught up
       // with, and only a view that stays behind one signed size for stalledAfter is a frozen one.
-      const key = `${source.name}\u0000${log.name}`;
+      const key = keyOf(source.name, log.name);
       const upstream = state.upstream?.size;
       const before = this.#ahead.get(key);
       const stillBehind = before !== undefined && upstream !== undefined && upstream < before.size;
@@ -245,7 +248,7 @@ export class CheckpointSources {
   }
 
   async #keptOf(source: string, log: WatchedLog): Promise<SignedTree | null> {
-    const key = `${source}\u0000${log.name}`;
+    const key = keyOf(source, log.name);
     let kept = this.#kept.get(key);
     if (kept === undefined) {
       const note = await this.#x.store.getKeptCheckpoint(source, log.name);
@@ -266,7 +269,7 @@ export class CheckpointSources {
 
   async #keep(source: string, log: string, tree: SignedTree | null): Promise<void> {
     await this.#x.store.putKeptCheckpoint(source, log, tree?.note);
-    this.#kept.set(`${source}\u0000${log}`, tree);
+    this.#kept.set(keyOf(source, log), tree);
   }
 
   #judge(source: CheckpointSourceConfigT, log: WatchedLog, state: LogState, signed: SignedTree, at: number): Promise<SourceCheck> {

@@ -110,6 +110,9 @@ function deepFreeze<T>(v: T): Readonly<T> {
   return v;
 }
 
+/** META key of a checkpoint source's kept tree head for a log (Store.getKeptCheckpoint). */
+const keptKey = (source: string, log: string) => key(Bucket.META, 'source-kept:', source, 0, log);
+
 export class Store {
   #db: Level<Uint8Array, Uint8Array>;
   #entryDb: Level<Uint8Array, Uint8Array>;
@@ -371,13 +374,13 @@ export class Store {
    * as the signed note it came as: kept across restarts, so a forked head seen just before one is still judged.
    */
   async getKeptCheckpoint(source: string, log: string): Promise<string | undefined> {
-    const v = await this.db.get(key(Bucket.META, 'source-kept:', source, 0, log));
+    const v = await this.db.get(keptKey(source, log));
     return v === undefined ? undefined : Buffer.from(v).toString('utf8');
   }
 
   /** Keeps `note` for the source and log, or forgets what was kept (`undefined`). */
   async putKeptCheckpoint(source: string, log: string, note: string | undefined): Promise<void> {
-    const k = key(Bucket.META, 'source-kept:', source, 0, log);
+    const k = keptKey(source, log);
     await this.writeOps([note === undefined ? { type: 'del', key: k } : { type: 'put', key: k, value: Buffer.from(note, 'utf8') }]);
   }
 

@@ -55,19 +55,18 @@ export function evaluateStall(state: StallState, now: number, config: MirrorStal
   const last = state.lastVerifiedAt ?? state.since;
   const idle = now - last;
   if (!(idle >= config.after)) return undefined;
-  return {
-    ruleId: 'mirror-stalled',
-    ruleName: 'mirror stalled',
-    kind: 'violation',
-    expectation: 'mirror-stalled',
-    severity: config.severity,
-    labels: config.labels,
-    ...owner(config),
-    log: state.log,
-    message: `log ${state.log}: no checkpoint verified for ${span(idle)} (limit ${span(config.after)}) while upstream is at ${upstream} and the mirror at ${verified}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
-    episode: String(last),
-    details: { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after, ...(state.lastError ? { lastError: { ...state.lastError } } : {}) },
-  };
+  return stalled(
+    state.log,
+    config,
+    `log ${state.log}: no checkpoint verified for ${span(idle)} (limit ${span(config.after)}) while upstream is at ${upstream} and the mirror at ${verified}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
+    String(last),
+    { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after, ...(state.lastError ? { lastError: { ...state.lastError } } : {}) },
+  );
+}
+
+/** A `mirror-stalled` finding of either kind (behind its upstream, or a frozen view). */
+function stalled(log: string, config: MirrorStalledConfig, message: string, episode: string, details: Record<string, unknown>): BuiltinFinding {
+  return { ruleId: 'mirror-stalled', ruleName: 'mirror stalled', kind: 'violation', expectation: 'mirror-stalled', severity: config.severity, labels: config.labels, ...owner(config), log, message, episode, details };
 }
 
 /**
@@ -80,19 +79,13 @@ function frozenView(state: StallState, upstream: bigint, now: number, config: Mi
   if (!other || other.size <= upstream) return undefined;
   const idle = now - other.since;
   if (!(idle >= config.after)) return undefined;
-  return {
-    ruleId: 'mirror-stalled',
-    ruleName: 'mirror stalled',
-    kind: 'violation',
-    expectation: 'mirror-stalled',
-    severity: config.severity,
-    labels: config.labels,
-    ...owner(config),
-    log: state.log,
-    message: `log ${state.log}: the log has shown this mirror a tree of ${upstream} entries for ${span(idle)} (limit ${span(config.after)}) while checkpoint source ${other.source} has a checkpoint of ${other.size} entries signed by the log: a frozen view, or a stale cache in front of the log`,
-    episode: `frozen:${upstream}`,
-    details: { upstreamSize: String(upstream), seenElsewhere: { source: other.source, size: String(other.size), since: other.since }, idleSeconds: idle, after: config.after },
-  };
+  return stalled(
+    state.log,
+    config,
+    `log ${state.log}: the log has shown this mirror a tree of ${upstream} entries for ${span(idle)} (limit ${span(config.after)}) while checkpoint source ${other.source} has a checkpoint of ${other.size} entries signed by the log: a frozen view, or a stale cache in front of the log`,
+    `frozen:${upstream}`,
+    { upstreamSize: String(upstream), seenElsewhere: { source: other.source, size: String(other.size), since: other.since }, idleSeconds: idle, after: config.after },
+  );
 }
 
 export interface IntegrityEvent {

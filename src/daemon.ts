@@ -27,6 +27,7 @@ import { scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, type Finding } from './monitor/finding.ts';
 import type { LogState } from './store/codec.ts';
+import type { StallState } from './monitor/eval/builtin.ts';
 import { findingsRoutes } from './api/findings.ts';
 import { bundleIntakeRoutes } from './api/bundles-post.ts';
 import { checkpointIntakeRoutes } from './api/checkpoints-post.ts';
@@ -139,7 +140,7 @@ export function stallOf(
   stalledAfterMs: number,
   since: number,
   fault?: Readonly<TransientFault>,
-  seenElsewhere?: { source: string; size: bigint; since: number },
+  seenElsewhere?: StallState['seenElsewhere'],
 ): Finding | undefined {
   if (s.status === 'halted') return undefined;
   const offset = s.shard?.offset ?? 0n;

@@ -26,6 +26,7 @@ import type { Store } from '../store/store.ts';
 import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
 import type { TlogTrust } from '../trust/trusted-root.ts';
 import { toHex } from '../util/bytes.ts';
+import type { StallState } from './eval/builtin.ts';
 import { splitViewFinding, type Finding } from './finding.ts';
 import type { FindingWriter } from './hooks.ts';
 
@@ -111,8 +112,8 @@ export class CheckpointSources {
    * The source that has seen the log larger than it shows this mirror for the longest, if any (`since`: when
    * first seen so; the stall check compares `size` with the mirror's upstream size at that time).
    */
-  aheadOf(log: string): { source: string; size: bigint; since: number } | undefined {
-    let oldest: { source: string; size: bigint; since: number } | undefined;
+  aheadOf(log: string): StallState['seenElsewhere'] {
+    let oldest: StallState['seenElsewhere'];
     for (const a of this.#ahead.values()) if (a.log === log && (!oldest || a.since < oldest.since)) oldest = { source: a.source, size: a.size, since: a.since };
     return oldest;
   }

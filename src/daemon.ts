@@ -35,6 +35,7 @@ import type { RuleSet } from './monitor/compile.ts';
 import { monitorHooks, type FindingWriter } from './monitor/hooks.ts';
 import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel, type Channel } from './notify/channels.ts';
 import { Notifier } from './notify/notifier.ts';
+import { FindingRaiser } from './monitor/raise.ts';
 import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrust } from './trust/tuf.ts';
@@ -159,17 +160,14 @@ export function stallOf(
 }
 
 /** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
-async function checkStalls(store: Store, findings: FindingsRepo, metrics: Metrics, names: string[], logger: Logger, write: FindingWriter, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
+async function checkStalls(store: Store, raiser: FindingRaiser, metrics: Metrics, names: string[], logger: Logger, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     const s = await store.getLogState(name);
     const f = s && stallFor(s, now);
     if (!f) continue;
     setLogState(metrics, name, 'stalled');
-    if (await findings.has(f.id)) continue;
-    await store.writeOps(write(f));
-    metrics.findings.inc({ rule: f.rule, severity: f.severity });
-    logger.warn({ log: name, finding: f.id }, f.message);
+    if ((await raiser.raiseOne(f)).raised) logger.warn({ log: name, finding: f.id }, f.message);
   }
 }
 
@@ -252,6 +250,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const write = findingWriter(channels);
   const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
   const notifyNow = () => void notifier.runOnce().catch((e: unknown) => logger.error({ err: describeError(e) }, 'notifier pass failed'));
+  // Findings raised outside a mirror batch (stalls, trust changes, split views, jobs): once per ID, counted, notified.
+  const raiser = new FindingRaiser({ store, write, metrics, onRaised: notifyNow });
   // Which CA issued a finding's certificate is checked against the trusted root's CAs, refreshed with it.
   let authorities = new CertificateAuthorities(trust.certificateAuthorities);
   /** The root the last refresh (or start-up) read: what the next one's CA changes are relative to. */
@@ -295,8 +295,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     store,
     metrics,
     logger,
-    write,
-    onFinding: notifyNow,
+    raiser,
   });
   /** The `mirror-stalled` finding a log's state calls for now (the stall check, /readyz), a frozen view included. */
   const stallFor = (s: Readonly<LogState>, now: number) => stallOf(s, now, config.stalledAfter, startedAt, faultOf(s.name), sources.aheadOf(s.name));
@@ -338,14 +337,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         name = c.log.name;
         logger[c.kind === 'key-changed' ? 'error' : 'warn']({ job: 'trustedRootRefresh', log: name }, describeTrustChange(c));
       }
-      const f = trustChangeFinding(c, name, following, Math.floor(now.getTime() / 1000));
-      if (await findings.has(f.id)) continue;
-      await store.writeOps(write(f));
-      metrics.findings.inc({ rule: f.rule, severity: f.severity });
-      raised.push(f);
+      const r = await raiser.raiseOne(trustChangeFinding(c, name, following, Math.floor(now.getTime() / 1000)));
+      if (r.raised) raised.push(r.finding);
     }
     if (changes.length === 0) logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed: no change for the followed logs or the certificate authorities');
-    else if (raised.length) notifyNow();
     return { changes, followed, raised };
   };
   // One refresh at a time (the schedule and a caller may overlap): each compares with what the one before
@@ -364,8 +359,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     logNames: () => names,
     extend: (a, h) => {
       findingsRoutes(a, h, findings);
-      bundleIntakeRoutes(a, h, { store, logs: intake, rules: () => rules, write, cas: () => authorities });
-      checkpointIntakeRoutes(a, h, { store, metrics, logger, write, onFinding: notifyNow, logs: intake });
+      bundleIntakeRoutes(a, h, { store, logs: intake, rules: () => rules, raiser, cas: () => authorities });
+      checkpointIntakeRoutes(a, h, { store, logger, raiser, logs: intake });
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
     witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,
@@ -399,9 +394,9 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     const unknown = s.logs?.filter((l) => !names.includes(l)) ?? [];
     if (unknown.length) logger.warn({ source: s.name, logs: unknown, followed: names }, `checkpoint source ${s.name} names logs this daemon does not follow (yet): ${unknown.join(', ')}`);
   }
-  const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, write, refreshTrust });
+  const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, raiser, refreshTrust });
   const stallTimer = setInterval(() => {
-    checkStalls(store, findings, metrics, names, logger, write, stallFor).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
+    checkStalls(store, raiser, metrics, names, logger, stallFor).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).

@@ -20,7 +20,7 @@ import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { findingId, type Finding } from './monitor/finding.ts';
-import type { FindingWriter } from './monitor/hooks.ts';
+import type { FindingRaiser } from './monitor/raise.ts';
 import type { FindingsRepo } from './store/findings.ts';
 import type { ReverifySweep, Store } from './store/store.ts';
 import { checkLeavesIn, checkNodesOver, checkRetiredShards, checkVerifiedRoot } from './store/check-tree.ts';
@@ -32,7 +32,8 @@ export interface JobContext {
   metrics: Metrics;
   logger: Logger;
   logNames: string[];
-  write: FindingWriter;
+  /** Findings the jobs raise (store-integrity, the daily digest): once per ID, counted and notified. */
+  raiser: FindingRaiser;
   /** The `trustedRootRefresh` job: the daemon reads its trust again and acts on the changes. */
   refreshTrust: () => Promise<unknown>;
   now?: () => number;
@@ -127,8 +128,7 @@ async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Pr
 /** A critical `store-integrity` finding: the store no longer holds what the mirror verified. */
 async function raiseStoreIntegrity(ctx: JobContext, log: string, episode: string, message: string, problems: string[], now: number): Promise<void> {
   const f: Finding = { id: findingId('store-integrity', log, episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', message, log, firstSeen: now, status: 'open', evidence: { problems } };
-  await ctx.store.writeOps(ctx.write(f));
-  ctx.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+  await ctx.raiser.raiseOne(f);
 }
 
 export async function reverify(ctx: JobContext): Promise<void> {
@@ -178,8 +178,7 @@ export async function dailyDigest(ctx: JobContext): Promise<void> {
     status: 'open',
     evidence: { findings: real.slice(0, 50).map((x) => ({ id: x.id, rule: x.rule, severity: x.severity, log: x.log, index: x.index, status: x.status })) },
   };
-  if (await ctx.findings.has(f.id)) return;
-  await ctx.store.writeOps(ctx.write(f));
+  await ctx.raiser.raiseOne(f);
 }
 
 export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<void> }> {

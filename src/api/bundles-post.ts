@@ -21,14 +21,13 @@ import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { withCertificateIssuers } from '../monitor/hooks.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
-import { findingId, splitViewFinding, type Finding } from '../monitor/finding.ts';
-import type { FindingWriter } from '../monitor/hooks.ts';
+import { findingId, forkedTreeSubject, splitViewFinding, type Finding } from '../monitor/finding.ts';
+import type { FindingRaiser } from '../monitor/raise.ts';
 import { digestToBytes, type LogState, type StoredRecord } from '../store/codec.ts';
 import { Bucket, Field, indexKey, key, MARKER, u16, u64 } from '../store/keys.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { Store } from '../store/store.ts';
 import { entryTime } from '../store/index-values.ts';
-import { FindingsRepo } from '../store/findings.ts';
 import type { TlogTrust } from '../trust/trusted-root.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { checkLogSignatures, type LogSignatures } from '../verify/offline.ts';
@@ -41,7 +40,8 @@ export interface BundleIntake {
   /** The logs this daemon follows: their names, keys from the trusted root, and origins (Rekor v1: the prefix). */
   logs: Array<{ name: string; tlog: TlogTrust; origin?: string }>;
   rules: () => RuleSet;
-  write: FindingWriter;
+  /** Findings are raised through it once per ID (one this bundle raised before stands as it is). */
+  raiser: FindingRaiser;
   /** The trusted root's CAs: findings say which issued the bundle's certificate (monitor/hooks.ts withCertificateIssuers). */
   cas?: () => CertificateAuthorities;
   now?: () => number;
@@ -56,6 +56,9 @@ type Outcome =
 
 interface Judged {
   outcome: Outcome;
+  /** The findings the outcome names, to raise. */
+  findings: Finding[];
+  /** What storing the bundle takes (a consistent bundle's copy and digest index keys). */
   ops: BatchOp[];
 }
 
@@ -90,7 +93,7 @@ function bundleEvidence(t: TlogEntryInput): Record<string, unknown> {
 
 async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, now: number): Promise<Judged> {
   const log = x.logs.find((l) => bytesEqual(l.tlog.keyId, t.logId));
-  const refuse = (reason: string): Judged => ({ outcome: { status: 'refused', log: log?.name ?? null, index: t.logIndex.toString(), reason }, ops: [] });
+  const refuse = (reason: string): Judged => ({ outcome: { status: 'refused', log: log?.name ?? null, index: t.logIndex.toString(), reason }, findings: [], ops: [] });
   if (!log) return refuse(`the bundle's log ${toHex(t.logId).slice(0, 16)}… is not one this mirror follows`);
   if (t.logIndex > BigInt(Number.MAX_SAFE_INTEGER)) return refuse(`the bundle's log index ${t.logIndex} is out of range`);
   // A bundle is evidence only of what its log signed: one whose proofs do not verify proves nothing, and
@@ -99,12 +102,10 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   if (sigs.errors.length) return refuse(`the bundle's log signatures do not verify: ${sigs.errors.join('; ')}`);
   const index = Number(t.logIndex);
   const state: LogState | undefined = await x.store.getLogState(log.name);
-  if (!state) return { outcome: { status: 'pending', log: log.name, index, reason: 'the mirror has not bootstrapped this log yet' }, ops: [] };
-  const split = async (about: string, message: string, evidence: Record<string, unknown>): Promise<Judged> => {
-    const f = splitViewFinding(log.name, `bundle:${about}`, message, { ...bundleEvidence(t), ...evidence, mirrorCheckpoint: state.verified?.note ?? null }, now, index);
-    // The same evidence again: the finding stands as it is (its status and acknowledgement included).
-    const known = await new FindingsRepo(x.store).get(f.id);
-    return { outcome: { status: 'split-view', log: log.name, index, finding: known ?? f }, ops: known ? [] : x.write(f) };
+  if (!state) return { outcome: { status: 'pending', log: log.name, index, reason: 'the mirror has not bootstrapped this log yet' }, findings: [], ops: [] };
+  const split = (about: string, message: string, evidence: Record<string, unknown>): Judged => {
+    const f = splitViewFinding(log.name, about, message, { ...bundleEvidence(t), ...evidence, mirrorCheckpoint: state.verified?.note ?? null }, now, index);
+    return { outcome: { status: 'split-view', log: log.name, index, finding: f }, findings: [f], ops: [] };
   };
 
   // A tree head the log signed must be a root of the history the mirror verified, whatever the bundle's
@@ -114,7 +115,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   const forkedHead =
     signed && judged?.kind === 'forked' ? { tree: judged.seq, note: judged.mirrorNote, size: signed.size, bundleRoot: toHex(signed.rootHash), mirrorRoot: toHex(judged.mirrorRoot) } : undefined;
   const headSplit = (h: NonNullable<typeof forkedHead>) =>
-    split(`tree:${h.tree}:${h.size}:${h.bundleRoot}`, `the log signed a tree head of size ${h.size} whose root is not in the history it published to this mirror`, {
+    split(forkedTreeSubject(h.tree, h.size, h.bundleRoot), `the log signed a tree head of size ${h.size} whose root is not in the history it published to this mirror`, {
       bundleRoot: h.bundleRoot,
       mirrorRoot: h.mirrorRoot,
       mirrorCheckpoint: h.note,
@@ -122,7 +123,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   // A signed tree head the mirror has not verified its tree up to: neither consistent nor forked yet.
   const headAhead: Judged | undefined =
     signed && judged?.kind === 'ahead'
-      ? { outcome: { status: 'pending', log: log.name, index, reason: `the bundle's tree head of size ${signed.size} is past the ${judged.verified} entries of its tree the mirror has verified; post again later` }, ops: [] }
+      ? { outcome: { status: 'pending', log: log.name, index, reason: `the bundle's tree head of size ${signed.size} is past the ${judged.verified} entries of its tree the mirror has verified; post again later` }, findings: [], ops: [] }
       : undefined;
 
   // The entry: judged only where the mirror has verified the log, since entries past its verified
@@ -134,7 +135,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
       : index >= verifiedEnd
         ? { status: 'pending', log: log.name, index, reason: `the mirror has verified the log up to ${verifiedEnd}; post again later` }
         : undefined;
-  if (unjudged) return forkedHead ? headSplit(forkedHead) : { outcome: unjudged, ops: [] };
+  if (unjudged) return forkedHead ? headSplit(forkedHead) : { outcome: unjudged, findings: [], ops: [] };
   const stored = await x.store.getEntry(log.name, index);
   const leaf = toHex(leafHash(t.body));
   if (!stored || stored.record.entry.leafHash !== leaf) {
@@ -163,10 +164,20 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   const evaluated = evaluateEntry(x.rules(), entry, now);
   const cas = x.cas?.();
   const findings = (cas ? withCertificateIssuers(evaluated, entry, cas, now) : evaluated).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
-  // A finding this bundle raised before stands as it is (acknowledged or not, already notified).
-  const repo = new FindingsRepo(x.store);
-  for (const f of findings) if (!(await repo.get(f.id))) ops.push(...x.write(f));
-  return { outcome: { status: 'consistent', log: log.name, index, findings }, ops };
+  return { outcome: { status: 'consistent', log: log.name, index, findings }, findings, ops };
+}
+
+/**
+ * Raises `findings` with `ops` in one batch and returns the outcomes with each finding as it stands: one
+ * this bundle (or a checkpoint source, for a forked tree head) raised before keeps its status and
+ * acknowledgement, and is not notified again.
+ */
+async function raised(x: BundleIntake, judged: readonly Judged[], findings: readonly Finding[], ops: readonly BatchOp[]): Promise<Outcome[]> {
+  const stood = new Map((await x.raiser.raise(findings, ops)).map((r) => [r.finding.id, r.finding]));
+  const asStored = (f: Finding) => stood.get(f.id) ?? f;
+  return judged.map(({ outcome: o }) =>
+    o.status === 'split-view' ? { ...o, finding: asStored(o.finding) } : o.status === 'consistent' ? { ...o, findings: o.findings.map(asStored) } : o,
+  );
 }
 
 /**
@@ -187,14 +198,10 @@ export function bundleIntakeRoutes(app: Hono, h: ApiHelpers, x: BundleIntake): v
     const now = Math.floor((x.now ?? Date.now)() / 1000);
     const judged: Judged[] = [];
     for (const t of entries) judged.push(await checkOne(x, t, text, now));
-    const results = judged.map((j) => j.outcome);
-    const refused = results.filter((r) => r.status === 'refused');
-    if (results.some((r) => r.status === 'split-view')) {
-      await x.store.writeOps(judged.filter((j) => j.outcome.status === 'split-view').flatMap((j) => j.ops));
-      return c.json({ results }, 409);
-    }
+    const refused = judged.filter((j) => j.outcome.status === 'refused').map((j) => j.outcome as Extract<Outcome, { status: 'refused' }>);
+    const splits = judged.filter((j) => j.outcome.status === 'split-view');
+    if (splits.length > 0) return c.json({ results: await raised(x, judged, splits.flatMap((j) => j.findings), []) }, 409);
     if (refused.length > 0) throw apiError('API_BAD_REQUEST', refused.map((r) => (entries.length > 1 ? `${r.log ?? 'unknown log'}#${r.index}: ${r.reason}` : r.reason)).join('; '));
-    await x.store.writeOps(judged.flatMap((j) => j.ops));
-    return c.json({ results }, 200);
+    return c.json({ results: await raised(x, judged, judged.flatMap((j) => j.findings), judged.flatMap((j) => j.ops)) }, 200);
   });
 }

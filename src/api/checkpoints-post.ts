@@ -15,7 +15,7 @@ import type { TlogTrust } from '../trust/trusted-root.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
 
-export interface CheckpointIntake extends Pick<CheckpointSourcesOptions, 'store' | 'metrics' | 'logger' | 'write' | 'onFinding'> {
+export interface CheckpointIntake extends Pick<CheckpointSourcesOptions, 'store' | 'logger' | 'raiser'> {
   /** The followed logs: their names, keys and origins (Rekor v1: the signer name). */
   logs: ReadonlyArray<{ name: string; tlog: TlogTrust; origin?: string }>;
   now?: () => number;

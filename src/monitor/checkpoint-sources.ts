@@ -21,14 +21,13 @@ import { judgeSignedTree } from '../mirror/signed-tree.ts';
 import { checkpointUrl, fetchSourceCheckpoint, type SourceLog, type SourceNotes } from '../sources/checkpoint-source.ts';
 import { abortableSleep, HttpClient } from '../sources/http.ts';
 import type { LogState } from '../store/codec.ts';
-import { FindingsRepo } from '../store/findings.ts';
 import type { Store } from '../store/store.ts';
 import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
 import type { TlogTrust } from '../trust/trusted-root.ts';
 import { toHex } from '../util/bytes.ts';
 import type { StallState } from './eval/builtin.ts';
-import { splitViewFinding, type Finding } from './finding.ts';
-import type { FindingWriter } from './hooks.ts';
+import { forkedTreeSubject, splitViewFinding, type Finding } from './finding.ts';
+import type { FindingRaiser } from './raise.ts';
 
 /** How soon a source is asked again while a log it covers has no verified checkpoint yet. */
 const BOOTSTRAP_RETRY_MS = 5000;
@@ -71,9 +70,8 @@ export interface CheckpointSourcesOptions {
   store: Store;
   metrics: Metrics;
   logger: Logger;
-  write: FindingWriter;
-  /** Called after a finding was written (the daemon's notifier pass). */
-  onFinding?: () => void;
+  /** Split views found are raised through it: once per ID, counted and notified. */
+  raiser: FindingRaiser;
   client?: HttpClient;
   now?: () => number;
 }
@@ -292,7 +290,7 @@ export interface CheckpointOrigin {
  * and root, so every source, and every round, that shows the same forked head finds the same finding.
  */
 export async function judgeCheckpoint(
-  x: Pick<CheckpointSourcesOptions, 'store' | 'metrics' | 'logger' | 'write' | 'onFinding'>,
+  x: Pick<CheckpointSourcesOptions, 'store' | 'logger' | 'raiser'>,
   from: CheckpointOrigin,
   log: string,
   state: LogState,
@@ -312,7 +310,7 @@ export async function judgeCheckpoint(
       const sourceRoot = toHex(signed.rootHash);
       const f = splitViewFinding(
         log,
-        `checkpoint:tree:${j.seq}:${signed.size}:${sourceRoot}`,
+        forkedTreeSubject(j.seq, signed.size, sourceRoot),
         `${from.shownBy} shows a tree head of size ${signed.size}, signed by the log, whose root is not in the history the log published to this mirror: the log shows different histories (a split view)`,
         {
           source: from.source,
@@ -325,14 +323,9 @@ export async function judgeCheckpoint(
         },
         at,
       );
-      const known = await new FindingsRepo(x.store).get(f.id);
-      if (!known) {
-        await x.store.writeOps(x.write(f));
-        x.metrics.findings.inc({ rule: f.rule, severity: f.severity });
-        x.logger.error({ source: from.source, log, finding: f.id, size: signed.size.toString() }, f.message);
-        x.onFinding?.();
-      }
-      return { ...base, result: 'split_view', reason: f.message, finding: known ?? f };
+      const r = await x.raiser.raiseOne(f);
+      if (r.raised) x.logger.error({ source: from.source, log, finding: f.id, size: signed.size.toString() }, f.message);
+      return { ...base, result: 'split_view', reason: f.message, finding: r.finding };
     }
   }
 }

@@ -150,3 +150,10 @@ export function splitViewFinding(log: string, subject: string, message: string, 
     evidence,
   };
 }
+
+/**
+ * The subject of a split view whose evidence is a tree head the log signed (a checkpoint source's, a posted
+ * checkpoint's or a posted bundle's): the tree, its size and the signed root. However it reached the
+ * mirror, the same signed tree head is the same split view, and it is raised once.
+ */
+export const forkedTreeSubject = (tree: number, size: bigint, root: string): string => `tree:${tree}:${size}:${root}`;

@@ -15,6 +15,7 @@ import { readJson } from './realdata.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { JobContext } from '../../src/jobs.ts';
 import { findingOps, type FindingsRepo } from '../../src/store/findings.ts';
+import { FindingRaiser } from '../../src/monitor/raise.ts';
 
 export interface Harness {
   sim: Simulator;
@@ -86,7 +87,7 @@ export const jobContext = (h: Harness, findings: FindingsRepo): JobContext => ({
   metrics: h.metrics,
   logger: createLogger({ level: 'silent' }),
   logNames: ['sim'],
-  write: findingOps,
+  raiser: new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics }),
   refreshTrust: () => Promise.reject(new Error('no trust to refresh in this test')),
 });
 

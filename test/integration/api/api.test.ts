@@ -19,6 +19,7 @@ import type { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { request as httpRequest } from 'node:http';
+import { FindingRaiser } from '../../../src/monitor/raise.ts';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const hexb = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -265,8 +266,8 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
       adminToken: TOKEN,
       extend: (a, helpers) => {
         findingsRoutes(a, helpers, new FindingsRepo(h.store));
-        bundleIntakeRoutes(a, helpers, { store: h.store, logs: [], rules: () => rules.ruleSet, write: findingOps });
-        checkpointIntakeRoutes(a, helpers, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), write: findingOps, logs: [] });
+        bundleIntakeRoutes(a, helpers, { store: h.store, logs: [], rules: () => rules.ruleSet, raiser: new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics }) });
+        checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser: new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics }), logs: [] });
       },
     });
     const served = full.routes.filter((r) => r.method !== 'ALL' && !r.path.endsWith('*')).map((r) => `${r.method} ${r.path.replace(/:([A-Za-z]+)/g, '{$1}')}`);

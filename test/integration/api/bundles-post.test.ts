@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
 import { createApp } from '../../../src/api/app.ts';
 import { bundleIntakeRoutes } from '../../../src/api/bundles-post.ts';
+import { checkpointIntakeRoutes } from '../../../src/api/checkpoints-post.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
@@ -18,6 +19,7 @@ import { CertificateAuthorities } from '../../../src/trust/certificate-authority
 import { readJson } from '../../helpers/realdata.ts';
 import { SimTree } from '../../sim/tree.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { FindingRaiser } from '../../../src/monitor/raise.ts';
 
 const TOKEN = 'bundle-intake-token-123456';
 const SIZE = 300;
@@ -40,7 +42,13 @@ async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origi
     logNames: () => ['sim'],
     adminToken: TOKEN,
     logKeyId: () => h.tlog.keyId,
-    extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }], rules: () => rules.ruleSet, write: findingOps, cas: () => cas }),
+    extend: (a, helpers) => {
+      // One raiser, as the daemon has: a split view raised through either intake is the same finding.
+      const raiser = new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics });
+      const logs = [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }];
+      bundleIntakeRoutes(a, helpers, { store: h.store, logs, rules: () => rules.ruleSet, raiser, cas: () => cas });
+      checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser, logs });
+    },
   });
   return { h, app };
 }
@@ -188,11 +196,21 @@ describe('POST /v1/bundles (Rekor v1)', () => {
     });
     it('the same entry under a signed tree head whose root is not in the mirror\'s history', async () => {
       expect(only(sameLeaf).body).toBe(await bodyAt(s, 25));
+      const critical = async () => (await s.h.metrics.registry.getSingleMetric('tlogwatch_findings_total')!.get()).values.find((v) => v.labels.rule === 'log-integrity' && v.labels.severity === 'critical')?.value ?? 0;
+      const before = await critical();
       const res = await post(s, sameLeaf);
       expect(res.status).toBe(409);
       const f = ((await res.json()) as any).results[0].finding;
       expect(f.message).toMatch(/signed a tree head of size \d+ whose root is not in the history it published to this mirror/);
       expect(f.evidence.bundleRoot).not.toBe(f.evidence.mirrorRoot);
+      // Counted where the alert on new critical findings looks.
+      expect(await critical()).toBe(before + 1);
+      // The bundle's checkpoint handed over on its own is the same split view: found, not raised again.
+      const note: string = only(sameLeaf).verification.inclusionProof.checkpoint; // Rekor's LogEntry form: the note itself
+      const again = await s.app.request('/v1/checkpoints', { method: 'POST', body: note, headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(again.status, await again.clone().text()).toBe(409);
+      expect(((await again.json()) as any).finding).toMatchObject({ id: f.id, message: f.message });
+      expect(await critical()).toBe(before + 1);
     });
     it('claimed for another index, the signed tree head still shows the other history', async () => {
       // The forked proof is for tree index 10; claimed as entry 11 (without the SET, which signs 10) it places nothing there.

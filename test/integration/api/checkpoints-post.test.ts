@@ -12,6 +12,7 @@ import { checkpointIntakeRoutes } from '../../../src/api/checkpoints-post.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { FindingRaiser } from '../../../src/monitor/raise.ts';
 
 const TOKEN = 'checkpoint-intake-token-1234';
 let h: Harness;
@@ -32,7 +33,7 @@ beforeAll(async () => {
     logger: createLogger({ level: 'silent' }),
     logNames: () => ['sim'],
     adminToken: TOKEN,
-    extend: (a, helpers) => checkpointIntakeRoutes(a, helpers, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), write: findingOps, logs: [{ name: 'sim', tlog: h.tlog }] }),
+    extend: (a, helpers) => checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser: new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics }), logs: [{ name: 'sim', tlog: h.tlog }] }),
   });
 }, 60_000);
 afterAll(async () => h?.cleanup());

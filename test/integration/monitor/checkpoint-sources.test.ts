@@ -19,6 +19,7 @@ import { HttpClient } from '../../../src/sources/http.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { verifyLogCheckpoint } from '../../../src/trust/log-checkpoint.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { FindingRaiser } from '../../../src/monitor/raise.ts';
 
 let h: Harness | undefined;
 const servers: Array<Server | ServerType> = [];
@@ -61,8 +62,7 @@ function watch(h: Harness, sources: CheckpointSourceConfigT[], now?: () => numbe
     store: h.store,
     metrics: h.metrics,
     logger: createLogger({ level: 'silent' }),
-    write: findingOps,
-    onFinding: () => void notified++,
+    raiser: new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics, onRaised: () => void notified++ }),
     client: new HttpClient({ retries: 0, timeoutMs: 5000 }),
   });
   return { w, notified: () => notified };

@@ -14,6 +14,7 @@
  *   followed logs (daemon.ts `refreshTrust`: a newly listed log is followed or reported, a changed key reported);
  * - compaction: LevelDB compaction.
  */
+import { createHash } from 'node:crypto';
 import cron from 'node-cron';
 import type { Config } from './config/schema.ts';
 import { describeError } from './errors.ts';
@@ -125,10 +126,17 @@ async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Pr
   }
 }
 
-/** A critical `store-integrity` finding: the store no longer holds what the mirror verified. */
-async function raiseStoreIntegrity(ctx: JobContext, log: string, episode: string, message: string, problems: string[], now: number): Promise<void> {
-  const f: Finding = { id: findingId('store-integrity', log, episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', message, log, firstSeen: now, status: 'open', evidence: { problems } };
-  await ctx.raiser.raiseOne(f);
+/**
+ * A critical `store-integrity` finding: the store no longer holds what the mirror verified. Its ID names
+ * the problems found, so a damage that stays (a root that no longer rebuilds is found by every run) is
+ * one finding, notified once, while the runs go on counting it (`tlogwatch_verification_failures_total`)
+ * and logging it; other damage is another finding.
+ */
+async function raiseStoreIntegrity(ctx: JobContext, log: string, check: 'reverify' | 'retired', message: string, problems: string[], now: number): Promise<void> {
+  const episode = `${check}:${createHash('sha256').update(problems.join('\n')).digest('hex')}`;
+  const f: Finding = { id: findingId('store-integrity', log, episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', message, log, firstSeen: now, status: 'open', evidence: { problems: problems.slice(0, 100) } };
+  const r = await ctx.raiser.raiseOne(f);
+  ctx.logger.error({ job: check === 'retired' ? 'retiredShards' : 'reverify', log, finding: f.id, raised: r.raised, problems: problems.length }, message);
 }
 
 export async function reverify(ctx: JobContext): Promise<void> {
@@ -142,7 +150,7 @@ export async function reverify(ctx: JobContext): Promise<void> {
     ctx.logger.info({ job: 'reverify', log, checked: r.checked, problems: r.problems.length }, 'reverify window done');
     if (r.problems.length === 0) continue;
     const more = r.problems.length > 3 ? ` (+${r.problems.length - 3} more)` : '';
-    await raiseStoreIntegrity(ctx, log, `${now}`, `the stored mirror of ${log} no longer matches what was verified: ${r.problems.slice(0, 3).join('; ')}${more}`, r.problems.slice(0, 100), now);
+    await raiseStoreIntegrity(ctx, log, 'reverify', `the stored mirror of ${log} no longer matches what was verified: ${r.problems.slice(0, 3).join('; ')}${more}`, r.problems, now);
     ctx.metrics.verificationFailures.inc({ log, reason: 'STORE_INTEGRITY' });
   }
 }
@@ -156,7 +164,8 @@ export async function retiredShards(ctx: JobContext): Promise<void> {
       continue;
     }
     if (problems.length === 0) continue;
-    await raiseStoreIntegrity(ctx, log, `retired:${now}`, `retired shards of ${log} are incomplete: ${problems.slice(0, 3).join('; ')}`, problems, now);
+    await raiseStoreIntegrity(ctx, log, 'retired', `retired shards of ${log} are incomplete: ${problems.slice(0, 3).join('; ')}`, problems, now);
+    ctx.metrics.verificationFailures.inc({ log, reason: 'STORE_INTEGRITY' });
   }
 }
 

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { dailyDigest, retiredShards, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { Backfiller } from '../../../src/mirror/backfill.ts';
-import { findingId } from '../../../src/monitor/finding.ts';
 import { checkRetiredShards } from '../../../src/store/check-tree.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { entryKey, nodeKey } from '../../../src/store/keys.ts';
@@ -26,8 +25,8 @@ const backfiller = (h: Harness) =>
 const NOW = 1_795_000_000;
 const ZERO = '0'.repeat(64);
 
-/** What every store-integrity finding of episode `episode` raised at NOW for the log `sim` has. */
-const storeIntegrity = (episode: string) => ({ id: findingId('store-integrity', 'sim', episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', log: 'sim', firstSeen: NOW, status: 'open' });
+/** What every store-integrity finding raised at NOW for the log `sim` has. */
+const storeIntegrity = () => ({ id: expect.stringMatching(/^[0-9a-f]{32}$/), rule: 'store-integrity', kind: 'integrity', severity: 'critical', log: 'sim', firstSeen: NOW, status: 'open' });
 
 /**
  * Zeroes the stored leaf hash of `leaf` (tree 0; entry `index`) and runs reverify: exactly one
@@ -44,7 +43,7 @@ async function expectChangedLeafFound(h: Harness, ctx: JobContext, findings: Fin
   // Each node named covers the leaf.
   for (const [level, i] of nodesOver) expect(leaf >> BigInt(level)).toBe(BigInt(i));
   expect(found[0]).toMatchObject({
-    ...storeIntegrity(`${NOW}`),
+    ...storeIntegrity(),
     evidence: {
       problems: [
         `entry ${index}: body hashes to ${entry.record.entry.leafHash}, the verified tree has ${ZERO}`,
@@ -88,6 +87,16 @@ describe('jobs', () => {
       expect.stringMatching(/^node \(8, 1\) is 0{64}, the hashes under it give [0-9a-f]{64}$/),
       expect.stringMatching(/^stored tree gives root /),
     ]);
+    // The same damage found again is the same finding: not raised, counted or notified twice.
+    await reverify(ctx);
+    expect((await findings.list({ limit: 10 })).findings.map((x) => x.id)).toEqual([f!.id]);
+    const raised = async () => (await h!.metrics.registry.getSingleMetric('tlogwatch_findings_total')!.get()).values.find((v) => v.labels.rule === 'store-integrity')?.value;
+    expect(await raised()).toBe(1);
+    // Other damage is another finding.
+    await h.store.db.put(nodeKey(id, 0, 0, 600n), new Uint8Array(32));
+    await reverify(ctx);
+    expect((await findings.list({ limit: 10 })).findings).toHaveLength(2);
+    expect(await raised()).toBe(2);
   });
 
   it('reverify carries on where its last window stopped, jobs.reverifyWindow entries at a time, and names missing entries', async () => {
@@ -341,7 +350,7 @@ describe('jobs', () => {
     expect(found).toHaveLength(1);
     const problem = 'retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)';
     expect(found[0]).toMatchObject({
-      ...storeIntegrity(`retired:${NOW}`),
+      ...storeIntegrity(),
       message: `retired shards of sim are incomplete: ${problem}`,
       evidence: { problems: [problem] },
     });

@@ -72,8 +72,10 @@ export class Facts {
 
   /** protobuf-specs PublicKey.rawBytes / X509Certificate.rawBytes (Rekor v2): the field says which it is. */
   rawKey(v: unknown, form: 'certificate' | 'spki', what: string): void {
-    // Transient: the signer keeps the fingerprint and claims read from the DER, never a view of it.
-    const der = base64Within(v, MAX_KEY_BYTES) ? parseBase64CanonicalTransient(v) : undefined;
+    // A certificate signer keeps its DER (signer.ts certificateOf: the monitor checks its issuer after the
+    // whole chunk is decoded), so it gets bytes of its own; a key's signer keeps only its fingerprint, so
+    // its DER may be the decoder's reused buffer, overwritten by the next entry.
+    const der = !base64Within(v, MAX_KEY_BYTES) ? undefined : form === 'certificate' ? parseBase64Canonical(v) : parseBase64CanonicalTransient(v);
     if (!der || der.length === 0) return this.fail(`${what} is missing or not base64`);
     this.#guard(what, () => (form === 'certificate' ? signerFromCertificate(der, this.#certs) : signerFromSpki(der)));
   }

@@ -15,6 +15,7 @@ import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { readJson } from '../../helpers/realdata.ts';
 import { createMetrics } from '../../../src/metrics.ts';
+import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
 
 let h: Harness | undefined;
@@ -40,6 +41,21 @@ describe('rule findings in the pipeline', () => {
     expect(findings.every((f) => f.index !== undefined && f.index < 256)).toBe(true);
     expect((await metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value).toBe(findings.length);
     expect(logged.sort()).toEqual(findings.map((f) => f.id).sort());
+  });
+  it('name the CA that issued each entry\'s certificate, however many entries a chunk decodes before the rules run', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const r = checkRules([{ name: 'all.yaml', text: 'rules:\n  - id: every-entry\n    severity: info\n    notify: all\n    watch: { identities: ["**"] }\n' }]);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const trusted: { cas?: CertificateAuthorities } = {};
+    // A tiles log: its certificates are decoded from base64 (x509Certificate.rawBytes), a chunk at a time.
+    h = await harness({ api: 'tiles', entries: 400, seed: 'ca-chunks' }, { batchSize: 256 }, monitorHooks(() => r.ruleSet, metrics, undefined, findingOps, () => trusted.cas));
+    trusted.cas = new CertificateAuthorities(parseTrustedRoot(readJson(h.sim.trustedRootPath)).certificateAuthorities);
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 400n);
+    const { findings } = await new FindingsRepo(h.store).list({ rule: 'every-entry', limit: 1000 });
+    const checked = findings.filter((f) => f.evidence?.['certificateIssuers'] !== undefined);
+    expect(checked.length).toBeGreaterThan(200);
+    // The simulator's Fulcio issued every certificate: a spoof here is a certificate read after another entry's bytes replaced it.
+    expect(checked.filter((f) => JSON.stringify(f.evidence!['certificateIssuers']) !== '["sigstore-intermediate"]').map((f) => f.index)).toEqual([]);
   });
 });
 

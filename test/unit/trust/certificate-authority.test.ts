@@ -44,6 +44,21 @@ describe('CertificateAuthorities', () => {
     expect(der).toBeDefined();
     expect(prod.issuerOf(der!, entry.signer!.fingerprint, Date.parse('2025-10-01T00:00:00Z') / 1000)).toBe('sigstore-intermediate');
   });
+  it('a Rekor v2 entry\'s certificate stays its own while later entries are decoded (the monitor checks a whole chunk after decoding it)', () => {
+    const trust = loadTrustedRootFile(`${T}/trust/prod/trusted_root.json`);
+    const entries = ['544346_dsse-0.0.2_v0.3_sigstore-js.sigstore.json', '4855114_hashedrekord-0.0.2_v0.3_dsse_sigstore-java.sigstore'].map((f) => {
+      const doc = JSON.parse(readFileSync(`${T}/bundles/prod-rekor-v2/${f}`, 'utf8')) as { verificationMaterial: { certificate?: { rawBytes: string }; x509CertificateChain?: { certificates: Array<{ rawBytes: string }> } } };
+      const vm = doc.verificationMaterial;
+      const raw = vm.certificate?.rawBytes ?? vm.x509CertificateChain!.certificates[0]!.rawBytes;
+      return { entry: verifyTlogEntry(parseTlogEntries(doc)[0]!, trust).entry, raw };
+    });
+    // Decoded one after the other, as the mirror decodes a chunk: the first's DER must not be the second's.
+    expect(entries[0]!.raw).not.toBe(entries[1]!.raw);
+    for (const { entry, raw } of entries) {
+      expect(Buffer.from(certificateOf(entry.signer!)!).toString('base64')).toBe(raw);
+      expect(prod.issuerOf(certificateOf(entry.signer!)!, entry.signer!.fingerprint, Date.parse('2025-10-01T00:00:00Z') / 1000)).toBe('sigstore-intermediate');
+    }
+  });
   it('only while the CA was valid: the 2021 CA ends with 2022, the current one starts in April 2022', () => {
     expect(prod.issuerOf(oldLeaf, 'b', Date.parse('2023-06-01T00:00:00Z') / 1000)).toBeNull();
     expect(prod.issuerOf(leaf, 'a', Date.parse('2022-01-01T00:00:00Z') / 1000)).toBeNull();

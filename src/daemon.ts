@@ -140,9 +140,10 @@ export function stallOf(
   now: number,
   stalledAfterMs: number,
   since: number,
-  fault?: Readonly<TransientFault>,
-  seenElsewhere?: StallState['seenElsewhere'],
+  /** What the daemon knows beyond the stored state: how its follower's rounds end, a larger tree seen elsewhere, its last committed batch. */
+  seen: { fault?: Readonly<TransientFault> | undefined; seenElsewhere?: StallState['seenElsewhere'] | undefined; storedAt?: number | undefined } = {},
 ): Finding | undefined {
+  const { fault, seenElsewhere, storedAt } = seen;
   if (s.status === 'halted') return undefined;
   const offset = s.shard?.offset ?? 0n;
   return evaluateStall(
@@ -150,6 +151,7 @@ export function stallOf(
     {
       ...(s.upstream ? { upstreamSize: s.upstream.size } : {}),
       ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}),
+      ...(storedAt !== undefined ? { storedAt } : {}),
       since,
       ...(fault ? { lastError: { code: fault.code, message: fault.message } } : {}),
       ...(seenElsewhere ? { seenElsewhere } : {}),
@@ -287,7 +289,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     if (running) run(f);
   };
   for (const l of initial) follow(l);
-  const faultOf = (log: string) => followers.find((f) => f.cfg.name === log)?.transientFault;
+  const followerOf = (log: string) => followers.find((f) => f.cfg.name === log);
+  const faultOf = (log: string) => followerOf(log)?.transientFault;
   // The mirror's view of each log compared with checkpoints from elsewhere (a split view shows only there).
   const sources = new CheckpointSources({
     sources: config.checkpointSources,
@@ -298,7 +301,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     raiser,
   });
   /** The `mirror-stalled` finding a log's state calls for now (the stall check, /readyz), a frozen view included. */
-  const stallFor = (s: Readonly<LogState>, now: number) => stallOf(s, now, config.stalledAfter, startedAt, faultOf(s.name), sources.aheadOf(s.name));
+  const stallFor = (s: Readonly<LogState>, now: number) => stallOf(s, now, config.stalledAfter, startedAt, { fault: faultOf(s.name), seenElsewhere: sources.aheadOf(s.name), storedAt: followerOf(s.name)?.lastStoredAt });
 
   const refreshOnce = async (): Promise<TrustRefresh> => {
     const root = await resolveTrust(trustOptions);

@@ -21,7 +21,7 @@ import { securityHeaders } from './security-headers.ts';
 import { entryView, inclusionProofView, logView } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
-import type { LogState } from '../store/codec.ts';
+import { fetchedSize, logPhase, type LogState } from '../store/codec.ts';
 import type { TransientFault } from '../mirror/types.ts';
 import type { WitnessPolicy } from '../note/witness-policy.ts';
 import type { SourceStatus } from '../monitor/checkpoint-sources.ts';
@@ -130,6 +130,7 @@ export function createApp(o: ApiOptions): Hono {
       });
       if (s === null) continue;
       if (!s) problems.push(`${name}: not bootstrapped yet`);
+      else if (logPhase(s) === 'bootstrapping') problems.push(`${name}: bootstrapping: no checkpoint verified yet (${fetchedSize(s) - s.startIndex} entries stored from ${s.startIndex}${s.upstream ? `, the log has ${s.upstream.size}` : ''})`);
       else if (s.status === 'halted') problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
       else {
         const stalled = o.stalled?.(s);

@@ -1,6 +1,6 @@
 /** Data the handlers return, computed from the store (handlers stay thin over these functions). */
 import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
-import { localStartIndex, type LogState, type StoredRecord } from '../store/codec.ts';
+import { localStartIndex, logPhase, type LogState, type StoredRecord } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
@@ -45,7 +45,7 @@ export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses
     verifiedRoot: s.verified ? toBase64(s.verified.rootHash) : null,
     upstreamSize: upstream === null ? null : Number(upstream),
     lag: upstream === null ? null : Number(upstream - (verified ?? 0n)),
-    state: s.status,
+    state: logPhase(s),
     lastVerifiedAt: s.verified ? new Date(s.verified.at * 1000).toISOString() : null,
     mirroredFrom: Number(s.startIndex),
     ...(s.halt ? { halt: { code: s.halt.code, message: s.halt.message, at: new Date(s.halt.at * 1000).toISOString(), evidence: s.halt.evidence } } : {}),

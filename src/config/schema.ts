@@ -248,7 +248,7 @@ export const ConfigSchema = z
       .default('all')
       .describe('`all`: full indexes (digest, identity, issuer, repository, owner, build signer, fingerprint, time) for every entry. `watched`: full indexes only for entries the rules watch; digests for all.'),
     rules: z.string().min(1).optional().describe('Directory of monitor rule files (YAML), reloaded when they change. Unset = no rules.'),
-    stalledAfter: durationAtLeast(1000, 'stalledAfter').default(600_000).describe('Raise a mirror-stalled finding when no checkpoint verified for this long while the log grows, or when the log has shown the mirror the same tree this long while a checkpoint source has a larger one the log signed (a frozen view).'),
+    stalledAfter: durationAtLeast(1000, 'stalledAfter').default(600_000).describe('Raise a mirror-stalled finding when no checkpoint verified and no entries were stored for this long while the log grows, or when the log has shown the mirror the same tree this long while a checkpoint source has a larger one the log signed (a frozen view).'),
     api: Api.default({ maxBodyBytes: 1 << 20 }).describe('HTTP API settings.'),
     notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
     jobs: Jobs.default(JOB_DEFAULTS).describe('Scheduled jobs (node-cron expressions, local time).'),

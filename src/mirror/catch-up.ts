@@ -38,6 +38,8 @@ export interface CatchUpContext {
   now: () => number;
   /** After the commit that moved the verified checkpoint to `state.verified` (metrics, log state). */
   onVerified: (state: LogState) => void;
+  /** After each batch's commit (progress, verified or not yet). */
+  onCommitted?: () => void;
   /** Paces full collections between batches (gc-pacer.ts); the process's by default. */
   gcPacer?: GcPacer;
   /** Rekor v1: the log's key, to check every entry's SET (ingest.ts checkEntrySET). */
@@ -145,6 +147,7 @@ export async function catchUp(
           extraOps: result.outcomes.flatMap((o) => o.ops),
         })
         .then(() => {
+          ctx.onCommitted?.();
           if (checkpoint) ctx.onVerified(committed);
           afterIngestCommitted(cfg.name, result, began, metrics, hooks);
         });

@@ -22,7 +22,7 @@ import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
 import type { RekorV1Source, ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
-import type { LogState, ShardPosition } from '../store/codec.ts';
+import { logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
@@ -55,6 +55,7 @@ export class LogFollower {
   readonly cfg: FollowConfig;
   private readonly deps: FollowerDeps;
   #fault: TransientFault | undefined;
+  #storedAt: number | undefined;
   /** The last checkpoint whose cosignatures were counted (metrics count each checkpoint once, not each poll). */
   #lastWitnessed: string | undefined;
   private readonly tiles?: TilesSource;
@@ -66,7 +67,7 @@ export class LogFollower {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
-    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
+    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), onCommitted: () => (this.#storedAt = Math.floor(this.now() / 1000)), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
     // A log with a witness policy has the series from the start at 0, so a first unwitnessed checkpoint is an increase.
     if (cfg.witnesses) deps.metrics.checkpointsUnwitnessed.inc({ log: cfg.name }, 0);
     const upstream = createUpstream(cfg, deps.metrics);
@@ -76,6 +77,11 @@ export class LogFollower {
 
   private get log(): Logger {
     return this.deps.logger;
+  }
+
+  /** Unix seconds of the last batch of entries this follower committed (progress between verified checkpoints). */
+  get lastStoredAt(): number | undefined {
+    return this.#storedAt;
   }
 
   /** Set while rounds end in transient errors (state kept, retried); cleared by the next round that succeeds. */
@@ -264,7 +270,7 @@ export class LogFollower {
       m.lastVerifiedCheckpointTimestamp.set({ log: this.cfg.name }, state.verified.at);
       if (state.upstream) m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(state.upstream.size - state.verified.size - offset)));
     }
-    setLogState(m, this.cfg.name, 'following');
+    setLogState(m, this.cfg.name, logPhase(state));
   }
 
   // ------------------------------------------------------------------ Rekor v1

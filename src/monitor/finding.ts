@@ -72,12 +72,12 @@ export function integrityFinding(log: string, error: TlogwatchError, now: number
 /** `mirror-stalled` (./eval/builtin.ts evaluateStall): one finding per stall, identified by its last progress. */
 export function evaluateStall(
   log: string,
-  s: { upstreamSize?: bigint; verifiedSize?: bigint; verifiedAt?: number; since: number; lastError?: { code: string; message: string }; seenElsewhere?: StallState['seenElsewhere'] },
+  s: { upstreamSize?: bigint; verifiedSize?: bigint; verifiedAt?: number; storedAt?: number; since: number; lastError?: { code: string; message: string }; seenElsewhere?: StallState['seenElsewhere'] },
   now: number,
   stalledAfterSeconds: number,
   config?: MirrorStalledConfig,
 ): Finding | undefined {
-  const state: StallState = { log, since: s.since, ...(s.upstreamSize !== undefined ? { upstreamSize: s.upstreamSize } : {}), ...(s.verifiedSize !== undefined ? { verifiedSize: s.verifiedSize } : {}), ...(s.verifiedAt !== undefined ? { lastVerifiedAt: s.verifiedAt } : {}), ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.seenElsewhere ? { seenElsewhere: s.seenElsewhere } : {}) };
+  const state: StallState = { log, since: s.since, ...(s.upstreamSize !== undefined ? { upstreamSize: s.upstreamSize } : {}), ...(s.verifiedSize !== undefined ? { verifiedSize: s.verifiedSize } : {}), ...(s.verifiedAt !== undefined ? { lastVerifiedAt: s.verifiedAt } : {}), ...(s.storedAt !== undefined ? { lastStoredAt: s.storedAt } : {}), ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.seenElsewhere ? { seenElsewhere: s.seenElsewhere } : {}) };
   const b = evaluateStallCandidate(state, now, { ...(config ?? DEFAULT_BUILTINS.mirrorStalled), after: stalledAfterSeconds });
   if (!b) return undefined;
   return fromBuiltin(b, log, 'stalled', now);

@@ -61,6 +61,17 @@ export interface LogState {
   shard?: ShardPosition;
 }
 
+/**
+ * A log's phase as `/v1/logs`, `/readyz` and `tlogwatch_log_state` report it: `bootstrapping` until the mirror
+ * has verified a checkpoint of it (the entries it stores before then are checked against the log's tiles or
+ * proofs, not yet against a root the log signed), then `following`, or `halted`. A Rekor v1 mirror that
+ * moved on to a new tree has verified the one before, so it is following while it catches up the new one.
+ */
+export function logPhase(s: Pick<LogState, 'status' | 'verified' | 'shard'>): LogStatus {
+  if (s.status !== 'following') return s.status;
+  return s.verified || (s.shard?.seq ?? 0) > 0 ? 'following' : 'bootstrapping';
+}
+
 /** Virtual index of the next entry to fetch (the "fetched" cursor; `verified.size` is the other one). */
 export function fetchedSize(s: LogState): bigint {
   return (s.shard?.offset ?? 0n) + frontierSize(s.frontier, `log ${s.name}: stored frontier`);

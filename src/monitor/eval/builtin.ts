@@ -33,6 +33,12 @@ export interface StallState {
   lastVerifiedAt?: number;
   /** Unix seconds at which following this log started (the progress baseline before any verification). */
   since: number;
+  /**
+   * Unix seconds of the last batch of entries committed. A catch-up verifies only when it reaches the
+   * checkpoint it set out for, hours later for a first catch-up of a large log; until then each committed
+   * batch is progress (its entries checked against the log's tiles or proofs), so the mirror is not stalled.
+   */
+  lastStoredAt?: number;
   /** Why the latest rounds did not advance, when they ended in a transient fault (an unwitnessed checkpoint, 503s…). */
   lastError?: { code: string; message: string };
   /**
@@ -52,13 +58,15 @@ export function evaluateStall(state: StallState, now: number, config: MirrorStal
   const upstream = state.upstreamSize ?? 0n;
   const verified = state.verifiedSize ?? 0n;
   if (upstream <= verified) return frozenView(state, upstream, now, config);
-  const last = state.lastVerifiedAt ?? state.since;
+  const lastVerified = state.lastVerifiedAt ?? state.since;
+  const last = Math.max(lastVerified, state.lastStoredAt ?? lastVerified);
   const idle = now - last;
   if (!(idle >= config.after)) return undefined;
+  const what = last > lastVerified ? `no entries stored for ${span(idle)} and no checkpoint verified for ${span(now - lastVerified)}` : `no checkpoint verified for ${span(idle)}`;
   return stalled(
     state.log,
     config,
-    `log ${state.log}: no checkpoint verified for ${span(idle)} (limit ${span(config.after)}) while upstream is at ${upstream} and the mirror at ${verified}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
+    `log ${state.log}: ${what} (limit ${span(config.after)}) while upstream is at ${upstream} and the mirror at ${verified}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
     String(last),
     { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after, ...(state.lastError ? { lastError: { ...state.lastError } } : {}) },
   );

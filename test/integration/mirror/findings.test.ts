@@ -125,6 +125,16 @@ describe('mirror-stalled', () => {
     expect(evaluateStall('l', { ...base, upstreamSize: 100n }, 1000 + 5000, 600)).toBeUndefined();
   });
 
+  it('counts each batch a catch-up stores as progress, though it verifies only when it reaches its checkpoint', () => {
+    const catchingUp = { upstreamSize: 5_000_000n, since: 1000, storedAt: 1000 + 3000 };
+    // Nothing verified for 3,500 s, but a batch stored 500 s ago: not stalled.
+    expect(evaluateStall('l', catchingUp, 1000 + 3500, 600)).toBeUndefined();
+    const f = evaluateStall('l', catchingUp, 1000 + 3601, 600)!;
+    expect(f.message).toBe('log l: no entries stored for 10 min and no checkpoint verified for 60 min (limit 10 min) while upstream is at 5000000 and the mirror at 0');
+    // A batch stored before the last verified checkpoint changes nothing.
+    expect(evaluateStall('l', { upstreamSize: 120n, verifiedSize: 100n, verifiedAt: 1000, storedAt: 900, since: 0 }, 1000 + 601, 600)!.message).toMatch(/^log l: no checkpoint verified for 10 min/);
+  });
+
   it('makes /readyz answer 503 with the reason while a log is stale, and ready again once it catches up', async () => {
     const store = await Store.open(tempDir());
     try {
@@ -141,6 +151,16 @@ describe('mirror-stalled', () => {
       // Caught up (nothing left to verify): ready, however old the checkpoint.
       await store.putLogState({ ...state, upstream: { size: 20n, at: now }, verified });
       expect((await app.request('/readyz')).status).toBe(200);
+      // Started and storing entries, with no checkpoint verified yet: bootstrapping, in /readyz and /v1/logs alike.
+      const { verified: _, ...unverified } = state;
+      await store.putLogState({ ...unverified, startIndex: 5n, upstream: { size: 100n, at: now } });
+      const booting = await app.request('/readyz');
+      expect(booting.status).toBe(503);
+      expect(((await booting.json()) as { problems: string[] }).problems).toEqual(['l: bootstrapping: no checkpoint verified yet (15 entries stored from 5, the log has 100)']);
+      expect(((await (await app.request('/v1/logs')).json()) as Array<{ state: string }>)[0]!.state).toBe('bootstrapping');
+      // A Rekor v1 mirror in its second tree has verified the first: following while it catches up the new one.
+      await store.putLogState({ ...unverified, shard: { treeID: '2', offset: 20n, seq: 1 }, upstream: { size: 100n, at: now } });
+      expect(((await (await app.request('/v1/logs')).json()) as Array<{ state: string }>)[0]!.state).toBe('following');
     } finally {
       await store.close();
     }

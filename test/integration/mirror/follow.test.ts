@@ -37,6 +37,23 @@ describe('mirror: tiles (Rekor v2)', () => {
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1300);
   });
 
+  it('is bootstrapping until its first checkpoint verifies, and notes each batch it stores as progress', async () => {
+    const seen: Array<{ state: string | undefined; storedAt: number | undefined }> = [];
+    const hooks = {
+      afterCommit: () => {
+        const f = h!.follower;
+        void h!.metrics.logState.get().then((m) => seen.push({ state: m.values.find((v) => v.labels.log === 'sim' && v.value === 1)?.labels.state as string | undefined, storedAt: f.lastStoredAt }));
+      },
+    };
+    h = await harness({ api: 'tiles', entries: 1300, seed: 'm-phase' }, { batchSize: 256 }, hooks);
+    expect(h.follower.lastStoredAt).toBeUndefined();
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 1300n);
+    await new Promise((r) => setTimeout(r, 50));
+    // Six batches: the five before the checkpoint's size are stored unverified, the last verifies.
+    expect(seen.map((x) => x.state)).toEqual(['bootstrapping', 'bootstrapping', 'bootstrapping', 'bootstrapping', 'bootstrapping', 'following']);
+    expect(seen.every((x) => x.storedAt !== undefined && Math.abs(x.storedAt - Date.now() / 1000) < 60)).toBe(true);
+  });
+
   it('tails a growing log, verifying each new checkpoint', async () => {
     h = await harness({ api: 'tiles', entries: 300, seed: 'm2' });
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 300n);

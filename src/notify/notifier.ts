@@ -28,6 +28,8 @@ export class Notifier {
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  /** Aborted by stop(): a send still running (a command) ends now and its row waits for the next start. */
+  readonly #abort = new AbortController();
 
   constructor(channels: Channel[], outbox: Outbox, findings: FindingsRepo, metrics: Metrics, logger: Logger, o: NotifierOptions = {}) {
     this.#channels = channels;
@@ -58,7 +60,7 @@ export class Notifier {
             return;
           }
           try {
-            if (finding.status !== 'suppressed') await channel.send(finding);
+            if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal);
             await this.#outbox.delivered(row);
             this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });
           } catch (e) {
@@ -86,6 +88,7 @@ export class Notifier {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort(new Error('tlogwatch is shutting down'));
     clearTimeout(this.#timer);
     await this.#running;
   }

@@ -277,6 +277,37 @@ describe('command channel', () => {
     }
   });
 
+  it('holds back only its own channel while it runs: the others deliver the findings that come meanwhile', async () => {
+    const pidfile = join(tmp, 'pids-slow');
+    const out = dir();
+    const store = await Store.open(join(tmp, 'store-slow'));
+    const queue = (f: Finding) => store.db.batch([...findingOps(f), ...outboxOps(f.id, 2, 0)]);
+    const later: Finding = { ...finding, id: findingId('acme-release', 'rekor', '101'), index: 101 };
+    const delivered = (id: string) => records(out).some((r) => JSON.parse(r.stdin).finding.id === id);
+    const n = new Notifier(
+      [commandChannel(0, { command: node('sleep.mjs'), timeout: 600_000, env: { PIDFILE: pidfile } }), commandChannel(1, { command: node('record.mjs'), timeout: 10_000, env: { OUT_DIR: out } })],
+      new Outbox(store),
+      new FindingsRepo(store),
+      createMetrics({ defaultMetrics: false }),
+      createLogger({ level: 'silent' }),
+      { intervalMs: 50 },
+    );
+    try {
+      await queue(finding);
+      n.start();
+      for (let i = 0; i < 100 && !delivered(finding.id); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(delivered(finding.id)).toBe(true);
+      // Channel 0's program still runs; a finding committed now reaches channel 1 on the next tick.
+      await queue(later);
+      for (let i = 0; i < 100 && !delivered(later.id); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(delivered(later.id)).toBe(true);
+      expect(alive(Number(readFileSync(pidfile, 'utf8')))).toBe(true);
+    } finally {
+      await n.stop();
+      await store.close();
+    }
+  });
+
   it('fails when the program does not exist', async () => {
     await expect(commandChannel(0, { command: ['/nonexistent/tlogwatch-hook', '--flag'], timeout: 10_000, env: {} }).send(finding)).rejects.toThrow(/^could not start \/nonexistent\/tlogwatch-hook: not found \(ENOENT\)$/);
     await expect(commandChannel(0, { command: [join(tmp, 'bin', 'record.mjs')], timeout: 10_000, env: {} }).send(finding)).rejects.toThrow(/not executable \(EACCES\)$/);

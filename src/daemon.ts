@@ -34,6 +34,7 @@ import { checkpointIntakeRoutes } from './api/checkpoints-post.ts';
 import type { RuleSet } from './monitor/compile.ts';
 import { monitorHooks, type FindingWriter } from './monitor/hooks.ts';
 import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel, type Channel } from './notify/channels.ts';
+import { commandChannel } from './notify/command.ts';
 import { Notifier } from './notify/notifier.ts';
 import { FindingRaiser } from './monitor/raise.ts';
 import { Outbox, outboxOps } from './notify/outbox.ts';
@@ -123,7 +124,10 @@ export function mirrorHooks(rules: () => RuleSet, metrics: Metrics, logger: Logg
   return integrityHooks(metrics, { ...monitor, ...extra }, write);
 }
 
-/** Channels in a fixed order: their index is the outbox's channel byte. */
+/**
+ * Channels in a fixed order: their index is the outbox's channel byte. A new kind goes last, so the rows
+ * a store already holds keep pointing at the channels they were queued for.
+ */
 export function channelsOf(config: Config): Channel[] {
   const n = config.notify;
   return [
@@ -131,6 +135,7 @@ export function channelsOf(config: Config): Channel[] {
     ...n.slack.map((w, i) => slackChannel(i, w.url)),
     ...n.alertmanager.map((w, i) => alertmanagerChannel(i, w.url)),
     ...n.email.map((e, i) => emailChannel(i, e.smtp, e.from, e.to)),
+    ...n.commands.map((c, i) => commandChannel(i, c)),
   ];
 }
 

@@ -78,6 +78,8 @@ const pathText = (p: Path) => (p.length === 0 ? '(top level)' : p.map(String).jo
 function issueText(i: z.core.$ZodIssue): string {
   if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return `required (expected ${i.expected})`;
+  // A record's key (notify.commands[].env): what is wrong with it rather than zod's "Invalid key in record".
+  if (i.code === 'invalid_key' && i.issues[0]) return i.issues[0].message;
   return i.message;
 }
 
@@ -107,8 +109,9 @@ export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.Pr
     const r = ConfigSchema.safeParse(raw);
     if (r.success) return r.data;
     for (const i of r.error.issues) {
-      const key = i.code === 'unrecognized_keys' ? i.keys[0] : undefined;
-      problems.push(`${sourceName}${position(doc, lc, i.path, key)}: ${pathText(i.path)}: ${issueText(i)}`);
+      // An unknown key, or a bad one of a record, is pointed at itself rather than at its map or its value.
+      const at = i.code === 'unrecognized_keys' ? position(doc, lc, i.path, i.keys[0]) : i.code === 'invalid_key' ? position(doc, lc, i.path.slice(0, -1), String(i.path.at(-1))) : position(doc, lc, i.path);
+      problems.push(`${sourceName}${at}: ${pathText(i.path)}: ${issueText(i)}`);
     }
   }
   throw invalid(`invalid configuration:\n  ${problems.join('\n  ')}`);

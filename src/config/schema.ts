@@ -158,6 +158,37 @@ const Email = z
   })
   .strict();
 
+/**
+ * Names the configured environment of a command may set: any but TLOGWATCH_*, which tlogwatch sets for
+ * each finding (src/notify/command.ts), so a variable of that name always describes the finding.
+ */
+const CommandEnvName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name (letters, digits and _, at most 128)')
+  .refine((n) => !n.startsWith('TLOGWATCH_'), 'TLOGWATCH_* variables are set by tlogwatch for each finding');
+/** execve(2) takes NUL-terminated strings: an argument or a variable with a NUL in it would fail every run. */
+const noNul = [(s: string) => !s.includes('\0'), 'a NUL character cannot be passed to a process'] as const;
+
+const Command = z
+  .object({
+    command: z
+      .array(z.string().min(1, 'an empty argument').max(4096).refine(...noNul), {
+        error: (iss) => (iss.code === 'invalid_type' && iss.input !== undefined ? 'a list, [program, arguments…]: it runs without a shell, so a command line in one string is not split' : undefined),
+      })
+      .min(1, 'the program to run, then its arguments')
+      .max(64)
+      .describe('The program and its arguments, run directly (no shell). Prefer an absolute path; a bare name is looked up in PATH.'),
+    timeout: Duration.pipe(z.number().min(1000, 'timeout must be at least 1000 ms').max(600_000, 'timeout must be at most 600000 ms (10m)'))
+      .default(30_000)
+      .describe('How long one run may take before it is killed (SIGTERM, then SIGKILL 5 s later) and counted as a failure.'),
+    env: z
+      .record(CommandEnvName, z.string().max(8192).refine(...noNul))
+      .refine((e) => Object.keys(e).length <= 64, 'at most 64 variables')
+      .default({})
+      .describe('Environment variables for the command, besides PATH, HOME, LANG, LC_ALL and TZ (passed on from the daemon) and the TLOGWATCH_* ones that describe the finding.'),
+  })
+  .strict();
+
 const Api = z
   .object({
     adminToken: z
@@ -185,8 +216,14 @@ const Notify = z
     slack: z.array(z.object({ url: HttpUrl.describe('Slack incoming-webhook URL.') }).strict()).default([]).describe('Slack incoming webhooks.'),
     alertmanager: z.array(z.object({ url: HttpUrl.describe('Alertmanager base URL (alerts go to /api/v2/alerts).') }).strict()).default([]).describe('Prometheus Alertmanager instances.'),
     email: z.array(Email).default([]).describe('Email via SMTP.'),
+    commands: z.array(Command).default([]).describe('Programs run once per finding, with the finding as JSON on stdin and TLOGWATCH_* environment variables.'),
   })
-  .strict();
+  .strict()
+  .superRefine((n, ctx) => {
+    // The outbox keys a row by its channel's index in one byte (notify/outbox.ts).
+    const count = n.webhooks.length + n.slack.length + n.alertmanager.length + n.email.length + n.commands.length;
+    if (count > 256) ctx.addIssue({ code: 'custom', message: `${count} channels; at most 256 in all` });
+  });
 
 const JOB_DEFAULTS = { reverify: '*/30 * * * *', reverifyWindow: 65_536, trustedRootRefresh: '17 */6 * * *', dailyDigest: '0 8 * * *', compaction: '40 3 * * *' };
 
@@ -250,7 +287,7 @@ export const ConfigSchema = z
     rules: z.string().min(1).optional().describe('Directory of monitor rule files (YAML), reloaded when they change. Unset = no rules.'),
     stalledAfter: durationAtLeast(1000, 'stalledAfter').default(600_000).describe('Raise a mirror-stalled finding when no checkpoint verified and no entries were stored for this long while the log grows, or when the log has shown the mirror the same tree this long while a checkpoint source has a larger one the log signed (a frozen view).'),
     api: Api.default({ maxBodyBytes: 1 << 20 }).describe('HTTP API settings.'),
-    notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
+    notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
     jobs: Jobs.default(JOB_DEFAULTS).describe('Scheduled jobs (node-cron expressions, local time).'),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level.') })

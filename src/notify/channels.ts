@@ -1,7 +1,8 @@
 /**
  * Notification channels: generic webhook (JSON, HMAC-SHA256 signature header), Slack-compatible incoming
- * webhook, Prometheus Alertmanager (POST /api/v2/alerts), and email over SMTP (nodemailer). Each `send`
- * resolves on delivery and throws on failure; retries are the outbox's business.
+ * webhook, Prometheus Alertmanager (POST /api/v2/alerts), email over SMTP (nodemailer), and a program run
+ * per finding (./command.ts). Each `send` resolves on delivery and throws on failure; retries are the
+ * outbox's business.
  */
 import { createHmac } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
@@ -11,8 +12,12 @@ import { USER_AGENT } from '../version.ts';
 export interface Channel {
   /** Bounded metric label, e.g. `webhook:0`. */
   name: string;
-  send(f: Finding): Promise<void>;
+  /** `signal` aborts when the daemon stops, for a channel whose sends can take long (a command's). */
+  send(f: Finding, signal?: AbortSignal): Promise<void>;
 }
+
+/** The finding as the webhook posts it and a command reads it on stdin. */
+export const findingDocument = (f: Finding) => ({ type: 'tlogwatch.finding', finding: f }) as const;
 
 async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<void> {
   const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers }, signal: AbortSignal.timeout(10_000) });
@@ -27,7 +32,7 @@ export function webhookChannel(i: number, url: string, secret?: string): Channel
   return {
     name: `webhook:${i}`,
     async send(f) {
-      const body = JSON.stringify({ type: 'tlogwatch.finding', finding: f });
+      const body = JSON.stringify(findingDocument(f));
       const headers: Record<string, string> = { 'x-tlogwatch-finding': f.id };
       if (secret) headers['x-tlogwatch-signature'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
       await post(url, body, headers);

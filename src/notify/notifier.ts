@@ -2,13 +2,17 @@
  * Delivers the outbox: every channel independently, with exponential backoff per row, so a failing
  * channel neither blocks ingestion (it runs apart from the mirror) nor the other channels. Notifications
  * are marked done only after they succeed (at-least-once).
+ *
+ * Each channel has its own passes over its own rows, one at a time: a pass waits for all of its sends,
+ * and a slow channel (a command running to its timeout, a webhook that hangs until its own) must not
+ * hold back the next pass of the others.
  */
 import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FindingsRepo } from '../store/findings.ts';
 import type { Channel } from './channels.ts';
-import type { Outbox } from './outbox.ts';
+import type { Outbox, OutboxRow } from './outbox.ts';
 
 export interface NotifierOptions {
   /** First retry delay; doubles per attempt up to `maxDelayMs`. */
@@ -18,6 +22,9 @@ export interface NotifierOptions {
   now?: () => number;
 }
 
+/** The pass that drops the rows of channels no longer configured (their index is past the last). */
+const REMOVED = -1;
+
 export class Notifier {
   readonly #channels: Channel[];
   readonly #outbox: Outbox;
@@ -26,8 +33,11 @@ export class Notifier {
   readonly #logger: Logger;
   readonly #o: Required<NotifierOptions>;
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<void> | undefined;
+  /** The pass in progress of each channel (by index, or REMOVED). */
+  readonly #passes = new Map<number, Promise<void>>();
   #stopped = false;
+  /** Aborted by stop(): a send still running (a command) ends now and its row waits for the next start. */
+  readonly #abort = new AbortController();
 
   constructor(channels: Channel[], outbox: Outbox, findings: FindingsRepo, metrics: Metrics, logger: Logger, o: NotifierOptions = {}) {
     this.#channels = channels;
@@ -39,54 +49,71 @@ export class Notifier {
   }
 
   /**
-   * One pass over due rows; safe to call any time (passes never overlap). After stop() it does nothing:
-   * a batch committed during shutdown still calls it, and a pass then would race the store's close.
-   * What it would have sent stays in the durable outbox for the next start.
+   * Starts a pass over due rows for each channel that has none in progress, and resolves when every
+   * channel's current pass has ended; safe to call any time, never rejects (a failed pass is logged).
+   * After stop() it does nothing: a batch committed during shutdown still calls it, and a pass then would
+   * race the store's close. What it would have sent stays in the durable outbox for the next start.
    */
   async runOnce(): Promise<void> {
-    if (this.#running) return this.#running;
     if (this.#stopped) return;
-    this.#running = (async () => {
-      const now = this.#o.now();
-      const rows = await this.#outbox.due(now);
-      await Promise.all(
-        rows.map(async (row) => {
-          const channel = this.#channels[row.channel];
-          const finding = await this.#findings.get(row.findingId);
-          if (!channel || !finding) {
-            await this.#outbox.delivered(row); // channel removed from the config, or finding gone: nothing to send
-            return;
-          }
-          try {
-            if (finding.status !== 'suppressed') await channel.send(finding);
-            await this.#outbox.delivered(row);
-            this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });
-          } catch (e) {
-            const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** row.attempts) * (0.5 + Math.random() / 2);
-            await this.#outbox.failed(row, describeError(e), now + delay);
-            this.#metrics.notifications.inc({ channel: channel.name, result: 'failed' });
-            this.#logger.warn({ channel: channel.name, finding: row.findingId, attempts: row.attempts + 1, err: describeError(e) }, 'notification failed; will retry');
-          }
-        }),
-      );
-      const pending = await this.#outbox.pending();
-      this.#channels.forEach((c, i) => this.#metrics.outboxPending.set({ channel: c.name }, pending.get(i) ?? 0));
-    })().finally(() => (this.#running = undefined));
-    return this.#running;
+    await Promise.all([...this.#channels.keys(), REMOVED].map((c) => this.#passOf(c)));
   }
 
+  #passOf(c: number): Promise<void> {
+    let pass = this.#passes.get(c);
+    if (!pass) {
+      pass = this.#pass(c)
+        .catch((e: unknown) => this.#logger.error({ channel: this.#channels[c]?.name ?? 'removed', err: describeError(e) }, 'notifier pass failed'))
+        .finally(() => this.#passes.delete(c));
+      this.#passes.set(c, pass);
+    }
+    return pass;
+  }
+
+  async #pass(c: number): Promise<void> {
+    const now = this.#o.now();
+    const channel = this.#channels[c];
+    if (!channel) {
+      // A channel removed from the config: nothing to send its rows to.
+      for (const row of await this.#outbox.due(now, 100, { from: this.#channels.length })) await this.#outbox.delivered(row);
+      return;
+    }
+    const rows = await this.#outbox.due(now, 100, { from: c, to: c + 1 });
+    await Promise.all(rows.map((row) => this.#deliver(channel, row, now)));
+    this.#metrics.outboxPending.set({ channel: channel.name }, (await this.#outbox.pending({ from: c, to: c + 1 })).get(c) ?? 0);
+  }
+
+  async #deliver(channel: Channel, row: OutboxRow, now: number): Promise<void> {
+    const finding = await this.#findings.get(row.findingId);
+    if (!finding) {
+      await this.#outbox.delivered(row); // finding gone: nothing to send
+      return;
+    }
+    try {
+      if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal);
+      await this.#outbox.delivered(row);
+      this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });
+    } catch (e) {
+      const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** row.attempts) * (0.5 + Math.random() / 2);
+      await this.#outbox.failed(row, describeError(e), now + delay);
+      this.#metrics.notifications.inc({ channel: channel.name, result: 'failed' });
+      this.#logger.warn({ channel: channel.name, finding: row.findingId, attempts: row.attempts + 1, err: describeError(e) }, 'notification failed; will retry');
+    }
+  }
+
+  /** Every `intervalMs`, a pass for each channel not still busy with its last one. */
   start(): void {
     const tick = () => {
-      this.runOnce()
-        .catch((e: unknown) => this.#logger.error({ err: describeError(e) }, 'notifier pass failed'))
-        .finally(() => (this.#timer = setTimeout(tick, this.#o.intervalMs)));
+      void this.runOnce();
+      this.#timer = setTimeout(tick, this.#o.intervalMs);
     };
     tick();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#abort.abort(new Error('tlogwatch is shutting down'));
     clearTimeout(this.#timer);
-    await this.#running;
+    await Promise.all(this.#passes.values());
   }
 }

@@ -19,6 +19,14 @@ export interface OutboxRow {
 
 const rowKey = (channel: number, findingId: string) => key(Bucket.OUTBOX, channel, Buffer.from(findingId, 'hex'));
 
+/** Channels `from` (inclusive) to `to` (exclusive, default all), 0–256, as a key range. */
+export interface ChannelRange {
+  from: number;
+  to?: number;
+}
+const channelStart = (c: number) => (c > 0xff ? prefixEnd(key(Bucket.OUTBOX)) : key(Bucket.OUTBOX, c));
+const keyRange = (r: ChannelRange = { from: 0 }) => ({ gte: channelStart(r.from), lt: channelStart(r.to ?? 0x100) });
+
 export function outboxOps(findingId: string, channels: number, now: number): BatchOp[] {
   const ops: BatchOp[] = [];
   for (let c = 0; c < channels; c++) ops.push({ type: 'put', key: rowKey(c, findingId), value: Buffer.from(JSON.stringify({ attempts: 0, nextAt: now })) });
@@ -31,9 +39,10 @@ export class Outbox {
     this.#store = store;
   }
 
-  async due(now: number, limit = 100): Promise<OutboxRow[]> {
+  /** Up to `limit` rows due at `now`, of the channels in `channels` (default all). */
+  async due(now: number, limit = 100, channels?: ChannelRange): Promise<OutboxRow[]> {
     const out: OutboxRow[] = [];
-    for await (const [k, v] of this.#store.db.iterator({ gte: key(Bucket.OUTBOX), lt: prefixEnd(key(Bucket.OUTBOX)) })) {
+    for await (const [k, v] of this.#store.db.iterator(keyRange(channels))) {
       const row = JSON.parse(Buffer.from(v).toString('utf8')) as { attempts: number; nextAt: number; lastError?: string };
       if (row.nextAt > now) continue;
       out.push({ channel: k[1]!, findingId: Buffer.from(k.subarray(2)).toString('hex'), ...row });
@@ -42,9 +51,10 @@ export class Outbox {
     return out;
   }
 
-  async pending(): Promise<Map<number, number>> {
+  /** Rows waiting, by channel, of the channels in `channels` (default all). */
+  async pending(channels?: ChannelRange): Promise<Map<number, number>> {
     const counts = new Map<number, number>();
-    for await (const k of this.#store.db.keys({ gte: key(Bucket.OUTBOX), lt: prefixEnd(key(Bucket.OUTBOX)) })) counts.set(k[1]!, (counts.get(k[1]!) ?? 0) + 1);
+    for await (const k of this.#store.db.keys(keyRange(channels))) counts.set(k[1]!, (counts.get(k[1]!) ?? 0) + 1);
     return counts;
   }
 

@@ -3,7 +3,7 @@
  * with the example release policy and test rules → exactly the expected findings, none for the rest.
  * Then hot reload: a changed rule applies to the next entry; an invalid edit keeps the old rules.
  */
-import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,8 @@ let daemon: Daemon;
 /** What the daemon logged while it started (pino JSON lines). */
 const startLines: string[] = [];
 const rulesDir = join(tmp, 'rules');
+/** What the command channel's program wrote: one line per finding it was run for. */
+const hookOut = join(tmp, 'hook.txt');
 beforeAll(async () => {
   sim = await startSimulator({ api: 'v1', entries: N, seed: 'monitor', out: join(tmp, 'sim'), inject, log: () => {} });
   // The managed key's fingerprint, as an operator would take it from their KMS.
@@ -62,8 +64,10 @@ beforeAll(async () => {
     expect: { keys: ['${managedKey}'] }
 `,
   );
+  // A command channel as a shell user would write one: the finding's text only in quoted variables.
   const config = parseConfig(
-    `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nrules: ${rulesDir}\nlogs:\n  - { name: rekor, type: rekor-v1, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0, batchSize: 500 }\n`,
+    `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nrules: ${rulesDir}\nlogs:\n  - { name: rekor, type: rekor-v1, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0, batchSize: 500 }\n` +
+      `notify:\n  commands:\n    - command: [/bin/sh, -c, 'printf "%s %s %s\\n" "$TLOGWATCH_FINDING_ID" "$TLOGWATCH_RULE" "$TLOGWATCH_INDEX" >> "$OUT"']\n      env: { OUT: ${hookOut} }\n`,
     'test.yaml',
   );
   // A proxy variable without Node's opt-in: the daemon says it is ignored, and never shows its password.
@@ -90,7 +94,7 @@ async function waitVerified(size: number) {
   }
   throw new Error('mirror did not catch up');
 }
-const findings = async () => ((await (await fetch(`${daemon.url}/v1/findings?limit=1000`)).json()) as { findings: Array<{ rule: string; index: number; expectation?: string; severity: string; status: string; message: string; evidence: Record<string, unknown> }> }).findings;
+const findings = async () => ((await (await fetch(`${daemon.url}/v1/findings?limit=1000`)).json()) as { findings: Array<{ id: string; rule: string; index: number; expectation?: string; severity: string; status: string; message: string; evidence: Record<string, unknown> }> }).findings;
 
 describe('monitor end to end', () => {
   it('raises exactly the expected findings and none for the legitimate entries', { timeout: 90_000 }, async () => {
@@ -106,6 +110,11 @@ describe('monitor end to end', () => {
         'release-key@500:expect.keys',
       ].sort(),
     );
+    // The command channel ran its program once for each finding that notifies.
+    const notified = (await findings()).filter((f) => f.status !== 'suppressed').map((f) => `${f.id} ${f.rule} ${f.index}`).sort();
+    const ran = () => (existsSync(hookOut) ? readFileSync(hookOut, 'utf8').split('\n').filter(Boolean).sort() : []);
+    for (let i = 0; i < 100 && ran().length < notified.length; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(ran()).toEqual(notified);
     // Which CA issued each finding's certificate: the simulator's Fulcio intermediate, or none of the trusted root's.
     const byIndex = new Map((await findings()).map((f) => [f.index, f]));
     expect(byIndex.get(100)).toMatchObject({ evidence: { certificateIssuers: ['sigstore-intermediate'] } });

@@ -143,6 +143,25 @@ describe('notifications', () => {
     }
   });
 
+  it('drop the rows of channels no longer configured, and deliver the rest', async () => {
+    webhookUp = true;
+    const store = await Store.open(join(tmp, 'removed'));
+    try {
+      // Rows for channels 0 (still configured), 1 and 255 (removed since they were queued).
+      const f2 = { ...finding, id: findingId('acme-release', 'rekor', '200') };
+      await store.db.batch([...findingOps(finding), ...findingOps(f2), ...outboxOps(finding.id, 2, 0), ...outboxOps(f2.id, 256, 0).slice(255)]);
+      expect([...(await new Outbox(store).pending()).entries()]).toEqual([[0, 1], [1, 1], [255, 1]]);
+      const before = received['webhook']!.length;
+      const n = new Notifier([webhookChannel(0, `${base}/hook`)], new Outbox(store), new FindingsRepo(store), createMetrics({ defaultMetrics: false }), createLogger({ level: 'silent' }));
+      await n.runOnce();
+      await n.stop();
+      expect((await new Outbox(store).pending()).size).toBe(0);
+      expect(received['webhook']!.length).toBe(before + 1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('do nothing once stopped, so a batch committed during shutdown cannot race the store closing', async () => {
     const store = await Store.open(join(tmp, 'stopped'));
     await store.db.batch([...findingOps(finding), ...outboxOps(finding.id, 1, 0)]);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { applyOverrides, loadConfig, parseConfig } from '../../../src/config/load.ts';
 import { ConfigSchema } from '../../../src/config/schema.ts';
-import { followedLogs } from '../../../src/daemon.ts';
+import { channelsOf, followedLogs } from '../../../src/daemon.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
 
@@ -56,11 +56,16 @@ notify:
   alertmanager: [{ url: http://127.0.0.1:9093 }]
   # Inside { } and [ ], quote values with \${…}: the braces are YAML flow syntax there.
   email: [{ smtp: "smtps://bot:\${SMTP_PASSWORD}@smtp.example.com:465", from: tlogwatch@example.com, to: [sec@example.com] }]
+  commands:
+    - command: [/usr/local/bin/open-ticket, --queue, SEC]
+      timeout: 1m
+      env: { TICKET_TOKEN: "\${TICKET_TOKEN}", TICKET_URL: https://tickets.example.com }
+    - command: [/usr/bin/logger, -t, tlogwatch]
 jobs: { reverify: '*/15 * * * *', trustedRootRefresh: '0 */6 * * *', dailyDigest: '0 9 * * 1-5', compaction: '0 4 * * *' }
 stalledAfter: 10m
 log: { level: debug }
 `;
-const ENV = { TLOGWATCH_ADMIN_TOKEN: 'a-very-long-admin-token', WEBHOOK_SECRET: 'webhook-secret-0123456789', SMTP_PASSWORD: 'pw' };
+const ENV = { TLOGWATCH_ADMIN_TOKEN: 'a-very-long-admin-token', WEBHOOK_SECRET: 'webhook-secret-0123456789', SMTP_PASSWORD: 'pw', TICKET_TOKEN: 'ticket-token' };
 
 describe('config: valid documents', () => {
   it('applies defaults to an empty or comment-only file', () => {
@@ -68,7 +73,7 @@ describe('config: valid documents', () => {
       const c = parseConfig(text, 'x.yaml', {});
       expect(c).toMatchObject({ dataDir: './data', listen: '127.0.0.1:8080', index: 'all', logs: [], stalledAfter: 600_000, log: { level: 'info' } });
       expect(c.api).toEqual({ maxBodyBytes: 1 << 20 });
-      expect(c.notify).toEqual({ webhooks: [], slack: [], alertmanager: [], email: [] });
+      expect(c.notify).toEqual({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] });
       expect(c.jobs.reverify).toBe('*/30 * * * *');
     }
   });
@@ -83,6 +88,10 @@ describe('config: valid documents', () => {
     expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600 }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
     expect(c.notify.email[0]!.smtp).toBe('smtps://bot:pw@smtp.example.com:465');
+    expect(c.notify.commands).toEqual([
+      { command: ['/usr/local/bin/open-ticket', '--queue', 'SEC'], timeout: 60_000, env: { TICKET_TOKEN: 'ticket-token', TICKET_URL: 'https://tickets.example.com' } },
+      { command: ['/usr/bin/logger', '-t', 'tlogwatch'], timeout: 30_000, env: {} },
+    ]);
     expect(c.jobs.dailyDigest).toBe('0 9 * * 1-5');
     expect(c.stalledAfter).toBe(600_000);
     expect(c.log.level).toBe('debug');
@@ -128,6 +137,18 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['short secret', 'api:\n  adminToken: short\n', /c\.yaml:2:15: api\.adminToken: at least 16 characters/],
     ['bad email', 'notify:\n  email:\n    - smtp: smtp://h\n      from: bot@example.com\n      to: [nope]\n', /c\.yaml:5:12: notify\.email\.0\.to\.0: Invalid email address/],
     ['bad SMTP URL', 'notify:\n  email:\n    - smtp: http://h\n      from: bot@example.com\n      to: [a@example.com]\n', /c\.yaml:3:13: notify\.email\.0\.smtp: an smtp:\/\/ or smtps:\/\/ URL/],
+    ['command with no program', 'notify:\n  commands:\n    - command: []\n', /c\.yaml:3:16: notify\.commands\.0\.command: the program to run, then its arguments/],
+    ['command line in one string', 'notify:\n  commands:\n    - command: /usr/local/bin/hook --x\n', /c\.yaml:3:16: notify\.commands\.0\.command: a list, \[program, arguments…\]: it runs without a shell/],
+    ['empty command argument', 'notify:\n  commands:\n    - command: [/usr/local/bin/hook, ""]\n', /c\.yaml:3:38: notify\.commands\.0\.command\.1: an empty argument/],
+    ['NUL in a command argument', 'notify:\n  commands:\n    - command: ["/usr/local/bin/hook", "a\\0b"]\n', /c\.yaml:3:40: notify\.commands\.0\.command\.1: a NUL character cannot be passed to a process/],
+    ['command without one', 'notify:\n  commands:\n    - timeout: 5s\n', /c\.yaml:3:7: notify\.commands\.0\.command: required \(expected array\)/],
+    ['command timeout too short', 'notify:\n  commands:\n    - { command: [/bin/true], timeout: 10ms }\n', /notify\.commands\.0\.timeout: timeout must be at least 1000 ms/],
+    ['command timeout too long', 'notify:\n  commands:\n    - { command: [/bin/true], timeout: 1h }\n', /notify\.commands\.0\.timeout: timeout must be at most 600000 ms \(10m\)/],
+    ['command through a shell', 'notify:\n  commands:\n    - { command: [/bin/true], shell: true }\n', /c\.yaml:3:31: notify\.commands\.0: unknown key "shell"/],
+    ['command setting a TLOGWATCH_ variable', 'notify:\n  commands:\n    - { command: [/bin/true], env: { TLOGWATCH_RULE: x } }\n', /c\.yaml:3:38: notify\.commands\.0\.env\.TLOGWATCH_RULE: TLOGWATCH_\* variables are set by tlogwatch for each finding/],
+    ['bad command variable name', 'notify:\n  commands:\n    - { command: [/bin/true], env: { MY-VAR: x } }\n', /notify\.commands\.0\.env\.MY-VAR: an environment variable name/],
+    ['command variable not a string', 'notify:\n  commands:\n    - { command: [/bin/true], env: { RETRIES: 3 } }\n', /notify\.commands\.0\.env\.RETRIES: Invalid input: expected string, received number/],
+    ['more channels than the outbox can key', `notify:\n  commands:\n${'    - command: [/bin/true]\n'.repeat(257)}`, /c\.yaml:2:3: notify: 257 channels; at most 256 in all/],
     ['not a mapping', '- a\n- b\n', /c\.yaml:1:1: \(top level\): Invalid input: expected object, received array/],
     ['YAML syntax', 'api: [1\n', /invalid configuration \(YAML\):\n {2}c\.yaml:\d+:\d+: /],
     ['duplicate YAML key', 'index: all\nindex: watched\n', /c\.yaml:2:1: Map keys must be unique/],
@@ -180,6 +201,13 @@ describe('config: checkpoint sources', () => {
       { name: 'cdn', kind: 'checkpoint', url: 'https://cdn.example/{log}/checkpoint', logs: ['a', 'b'], interval: 300_000 },
     ]);
     expect(parseConfig('', 'c.yaml', {}).checkpointSources).toEqual([]);
+  });
+});
+
+describe('config: notification channels', () => {
+  it('builds every kind in a fixed order, commands last, so outbox rows queued before commands existed keep their channel', () => {
+    // The index in this list is the outbox's channel byte (notify/outbox.ts).
+    expect(channelsOf(parseConfig(FULL, 'full.yaml', ENV)).map((c) => c.name)).toEqual(['webhook:0', 'slack:0', 'alertmanager:0', 'email:0', 'command:0', 'command:1']);
   });
 });
 

@@ -53,7 +53,7 @@ export const Bucket = {
   FINDING: 0x07,
   /** FINDING_BY_TIME time(8) id(16) → marker */
   FINDING_BY_TIME: 0x08,
-  /** OUTBOX channel(1..) 0x00 seq(8) → JSON Notification (store/outbox.ts) */
+  /** OUTBOX channel(1) findingId(16) → JSON {attempts, nextAt, lastError?} (notify/outbox.ts) */
   OUTBOX: 0x09,
   /** BUNDLE logId(2) index(8) → the Sigstore bundle JSON posted by a user (POST /v1/bundles) */
   BUNDLE: 0x0a,

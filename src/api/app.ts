@@ -205,11 +205,19 @@ export function createApp(o: ApiOptions): Hono {
   return app;
 }
 
-/** A fixed-window per-client budget (client = socket address). */
+/**
+ * What the rate limit does not count: the endpoints a Prometheus scrape and an orchestrator's probes poll.
+ * They are cheap, and a client that spends its budget on queries must not also turn the mirror "not
+ * ready" or leave a gap in its metrics (a scrape from the same address as the queries, a sidecar).
+ */
+const OPERATIONAL = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** A fixed-window per-client budget (client = socket address) for everything but the operational endpoints. */
 function rateLimit(perMinute: number) {
   const windows = new Map<string, { start: number; count: number }>();
   let swept = 0;
   return async (c: Context, next: () => Promise<void>) => {
+    if (OPERATIONAL.has(c.req.path)) return next();
     const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
     const client = env?.incoming?.socket?.remoteAddress ?? 'local';
     const now = Date.now();

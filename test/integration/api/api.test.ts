@@ -345,10 +345,13 @@ describe('API over a sharded Rekor v1 mirror', () => {
 
   it('rate-limits per client, and many other clients do not reset a limited one', async () => {
     const limited = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], rateLimitPerMinute: 3 });
-    const from = async (addr: string) => (await limited.request('/healthz', {}, { incoming: { socket: { remoteAddress: addr } } })).status;
+    const from = async (addr: string, path = '/v1/logs') => (await limited.request(path, {}, { incoming: { socket: { remoteAddress: addr } } })).status;
     expect([await from('::1'), await from('::1'), await from('::1'), await from('::1')]).toEqual([200, 200, 200, 429]);
     for (let i = 0; i < 10_050; i++) await from(`2001:db8::${i.toString(16)}`);
     expect(await from('::1')).toBe(429);
+    // Probes and scrapes from a client that has spent its budget still answer.
+    for (const path of ['/healthz', '/readyz', '/metrics']) expect(await from('::1', path)).not.toBe(429);
+    expect(await from('::1', '/openapi.json')).toBe(429);
   });
 
   it('proves entries of retired shards against their final signed tree heads, and of the active one against its checkpoint', async () => {

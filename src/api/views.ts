@@ -28,7 +28,19 @@ export interface LogView {
   /** A log with a witness policy: its quorum, and which of its witnesses cosigned the verified checkpoint. */
   witnesses?: { quorum: number; of: string[]; verifiedCosignedBy: string[] };
   /** The latest comparison with each configured checkpoint source (config `checkpointSources`). */
-  checkpointSources?: Array<{ source: string; result: string; checkedAt: string; size?: number; reason?: string; finding?: string; consistentAt?: string }>;
+  checkpointSources?: Array<{ source: string; result: string; checkedAt: string; size?: number; tree?: { id: string; size: number }; reason?: string; finding?: string; consistentAt?: string }>;
+}
+
+/**
+ * A source's tree head size in the log's own numbering, as `upstreamSize` (a Rekor v1 tree head is of one
+ * tree: placed after the trees before it when it is the tree the mirror follows), with its tree's own
+ * size beside it for Rekor v1. A retired tree's head has only the latter.
+ */
+function sourceSize(s: LogState, c: SourceStatus): { size?: number; tree?: { id: string; size: number } } {
+  if (c.size === undefined) return {};
+  if (c.treeID === undefined) return { size: Number(c.size) };
+  const tree = { id: c.treeID, size: Number(c.size) };
+  return c.treeID === s.shard?.treeID ? { size: Number(c.size + s.shard.offset), tree } : { tree };
 }
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
@@ -66,7 +78,7 @@ export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses
             source: c.source,
             result: c.result,
             checkedAt: new Date(c.at * 1000).toISOString(),
-            ...(c.size !== undefined ? { size: Number(c.size) } : {}),
+            ...sourceSize(s, c),
             ...(c.reason !== undefined ? { reason: c.reason } : {}),
             ...(c.finding ? { finding: c.finding.id } : {}),
             ...(c.consistentAt !== undefined ? { consistentAt: new Date(c.consistentAt * 1000).toISOString() } : {}),

@@ -51,6 +51,8 @@ export interface SourceCheck {
   at: number;
   /** The signed tree head's size (its tree's own size for a Rekor v1 shard). */
   size?: bigint;
+  /** Rekor v1: the tree (shard) the signed tree head is of. */
+  treeID?: string;
   /** Why, for every result but consistent. */
   reason?: string;
   /** The split view's finding (raised now or before). */
@@ -297,7 +299,7 @@ export async function judgeCheckpoint(
   signed: SignedTree,
   at: number,
 ): Promise<SourceCheck> {
-  const base = { source: from.source, log, at, size: signed.size };
+  const base = { source: from.source, log, at, size: signed.size, ...(signed.treeID !== undefined ? { treeID: signed.treeID } : {}) };
   const j = await judgeSignedTree(x.store, state, signed);
   switch (j.kind) {
     case 'consistent':

@@ -392,5 +392,16 @@ describe('checkpoint sources: Rekor v1 log', () => {
       ['rekor', size],
       ['mirror', size],
     ]);
+    // /v1/logs says the same, beside upstreamSize; each tree head's own tree and size too, a retired tree's alone.
+    const viewed = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], checkpointSources: (l) => w.latest(l) });
+    const [view] = (await (await viewed.request('/v1/logs')).json()) as Array<{ upstreamSize: number; checkpointSources: Array<{ source: string; size?: number; tree?: { id: string; size: number } }> }>;
+    const retiredSize = Number(info.inactiveShards[0]!.signedTreeHead.split('\n')[1]!);
+    expect(view!.upstreamSize).toBe(size);
+    expect(view!.checkpointSources.map((c) => [c.source, c.size, c.tree])).toEqual([
+      ['current', size, { id: info.treeID, size: Number(state.verified!.size) }],
+      ['retired', undefined, { id: info.inactiveShards[0]!.treeID, size: retiredSize }],
+      ['rekor', size, { id: info.treeID, size: Number(state.verified!.size) }],
+      ['mirror', size, { id: info.treeID, size: Number(state.verified!.size) }],
+    ]);
   });
 });

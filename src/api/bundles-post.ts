@@ -19,7 +19,6 @@ import { leafHash } from '../merkle/rfc6962.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
-import { withCertificateIssuers } from '../monitor/hooks.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { findingId, forkedTreeSubject, splitViewFinding, type Finding } from '../monitor/finding.ts';
 import type { FindingRaiser } from '../monitor/raise.ts';
@@ -161,9 +160,7 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   // The bundle as posted: the record behind the findings and index keys it adds.
   const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(logId), u64(index)), value: Buffer.from(bundleJson) }];
   for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: MARKER });
-  const evaluated = evaluateEntry(x.rules(), entry, now);
-  const cas = x.cas?.();
-  const findings = (cas ? withCertificateIssuers(evaluated, entry, cas, now) : evaluated).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
+  const findings = evaluateEntry(x.rules(), entry, now, { cas: x.cas?.() }).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
   return { outcome: { status: 'consistent', log: log.name, index, findings }, findings, ops };
 }
 

@@ -11,7 +11,6 @@ import { forTerminal } from '../util/terminal.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
-import { withCertificateIssuers } from '../monitor/hooks.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../trust/tuf.ts';
 import { withStatement } from '../mirror/ingest.ts';
@@ -82,8 +81,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
       entries++;
       const entry = { ...record.entry };
       if (record.attestation) withStatement(entry, Buffer.from(record.attestation, 'base64'), 'attestation');
-      const found = evaluateEntry(checked.ruleSet, entry, now);
-      for (const f of cas ? withCertificateIssuers(found, entry, cas, now) : found) {
+      for (const f of evaluateEntry(checked.ruleSet, entry, now, { cas })) {
         fired++;
         process.stdout.write(values.json ? `${JSON.stringify(f)}\n` : `${f.severity.toUpperCase()}\t${f.rule}\t${forTerminal(log)}#${index}\t${f.status}\t${forTerminal(f.message)}\n`);
       }

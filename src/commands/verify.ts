@@ -15,7 +15,6 @@ import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
 import { verifyTlogEntry } from '../verify/offline.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
-import { withCertificateIssuers } from '../monitor/hooks.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { withStatement } from '../mirror/ingest.ts';
@@ -148,7 +147,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
         if (env) withStatement(r.entry, env.payload, 'bundle');
         const now = Math.floor(Date.now() / 1000);
         cas ??= new CertificateAuthorities(trust.certificateAuthorities);
-        for (const f of withCertificateIssuers(evaluateEntry(ruleSet, r.entry, now), r.entry, cas, now)) {
+        for (const f of evaluateEntry(ruleSet, r.entry, now, { cas })) {
           if (f.kind === 'violation' && f.status === 'open' && code === 0) code = 1;
           process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `${forTerminal(`FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}`)}\n`);
         }

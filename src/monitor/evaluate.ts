@@ -1,11 +1,16 @@
 /**
  * Finding candidates (./eval/evaluate.ts) → the stored findings the daemon commits with each batch
  * (./finding.ts): one finding per rule per entry, whose `expectation` is the first that broke and whose
- * evidence lists every candidate. It is suppressed only when all of its candidates are.
+ * evidence lists every candidate. It is suppressed only when all of its candidates are. Its identity is
+ * that of the signer whose break it leads with.
  */
+import { certificateOf } from '../entries/signer.ts';
 import type { Entry } from '../entries/types.ts';
+import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { evaluate, isWatched as watched } from './eval/evaluate.ts';
 import type { FindingCandidate } from './eval/finding.ts';
+import type { SignerIssuer } from './eval/suppress.ts';
+import { signersOf } from './eval/values.ts';
 import { findingId, type Finding } from './finding.ts';
 import type { ProvenanceFacts } from './provenance/slsa.ts';
 import type { RuleSet } from './rules/compiled.ts';
@@ -23,7 +28,8 @@ export function toStoredFindings(candidates: readonly FindingCandidate[], e: Ent
     const first = cs[0]!;
     const open = cs.filter((c) => !c.suppressed);
     const suppressed = open.length === 0 ? first.suppression : undefined;
-    const s = e.signer;
+    const lead = (open[0] ?? first).details.signer;
+    const s = lead !== undefined ? (signersOf(e)[lead] ?? e.signer) : e.signer;
     out.push({
       id: findingId(ruleId, e.log, String(e.index)),
       rule: ruleId,
@@ -54,9 +60,69 @@ export function toStoredFindings(candidates: readonly FindingCandidate[], e: Ent
   return out;
 }
 
-/** Stored findings for one entry (the daemon's hooks, `tlogwatch verify --rules`, `rules test`). */
-export function evaluateEntry(set: RuleSet, e: Entry, now: number, provenance?: ProvenanceFacts): Finding[] {
-  return toStoredFindings(evaluate(set, e, now, provenance), e, now);
+export interface EvaluateOptions {
+  provenance?: ProvenanceFacts;
+  /**
+   * The trusted root's CAs: which issued each signer's certificate is checked for entries with findings
+   * (and for identity suppressions, which never hold for a certificate none of them issued).
+   */
+  cas?: CertificateAuthorities | undefined;
+}
+
+/** Stored findings for one entry (the daemon's hooks, `POST /v1/bundles`, `tlogwatch verify --rules`, `rules test`). */
+export function evaluateEntry(set: RuleSet, e: Entry, now: number, o: EvaluateOptions = {}): Finding[] {
+  const issuer = o.cas ? signerIssuers(e, o.cas, now) : undefined;
+  const found = toStoredFindings(evaluate(set, e, now, o.provenance, issuer), e, now);
+  return issuer ? withCertificateIssuers(found, e, issuer) : found;
+}
+
+/**
+ * Which CA of the trusted root issued each signer's certificate (by index in signersOf), checked once
+ * each and only when asked: null for none, undefined for a key, a signer read back from the store (no
+ * certificate bytes), or a check that failed, which never stops the mirror at a hostile certificate.
+ */
+function signerIssuers(e: Entry, cas: CertificateAuthorities, now: number): SignerIssuer {
+  const signers = signersOf(e);
+  const at = e.integratedTime ?? now;
+  const known = new Map<number, string | null | undefined>();
+  return (i) => {
+    if (known.has(i)) return known.get(i);
+    const s = signers[i];
+    const der = s?.type === 'x509' ? certificateOf(s) : undefined;
+    let name: string | null | undefined;
+    try {
+      name = der ? cas.issuerOf(der, s!.fingerprint, at) : undefined;
+    } catch {
+      name = undefined;
+    }
+    known.set(i, name);
+    return name;
+  };
+}
+
+/**
+ * Says on each finding of an x509-signed entry which CA of the trusted root issued its certificates
+ * (`evidence.certificateIssuers`, one per x509 signer: the CA's name, or null). A finding whose break a
+ * certificate no trusted CA issued is behind (the signer it names, or any signer for a break of the whole
+ * entry) is a signature Sigstore clients reject, and its message says so, so that whoever triages it knows
+ * a spoofed identity from a used one; a genuine signer's break beside a spoofed co-signer is not called one.
+ */
+function withCertificateIssuers(found: Finding[], e: Entry, issuer: SignerIssuer): Finding[] {
+  const x509 = signersOf(e).flatMap((s, i) => (s.type === 'x509' ? [i] : []));
+  if (found.length === 0 || x509.length === 0) return found;
+  const issuers = x509.map(issuer);
+  if (issuers.some((n) => n === undefined)) return found; // a signer read back from the store: no certificate bytes to check
+  return found.map((f) => {
+    const violations = ((f.evidence?.['violations'] ?? []) as Array<{ signer?: number; suppressed?: string }>).filter((v) => v.suppressed === undefined);
+    const named = violations.length > 0 && violations.every((v) => v.signer !== undefined);
+    const involved = named ? violations.map((v) => v.signer!) : x509;
+    const spoofed = involved.some((i) => issuer(i) === null);
+    return {
+      ...f,
+      ...(spoofed ? { message: `${f.message} (not issued by a certificate authority of the trusted root: Sigstore clients reject this signature)` } : {}),
+      evidence: { ...f.evidence, certificateIssuers: issuers },
+    };
+  });
 }
 
 /** True when any rule watches the entry (index mode `watched`). */

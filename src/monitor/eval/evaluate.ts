@@ -13,7 +13,7 @@ import type { ProvenanceFacts } from '../provenance/slsa.ts';
 import { WatchIndex, type WatchMatch } from '../rules/watch-index.ts';
 import { brokenExpectations, type Broken } from './expect.ts';
 import type { FindingCandidate, WatchedBy } from './finding.ts';
-import { suppressionFor } from './suppress.ts';
+import { suppressionFor, type SignerIssuer } from './suppress.ts';
 import { str } from './values.ts';
 
 const indexes = new WeakMap<RuleSet, WatchIndex>();
@@ -37,11 +37,11 @@ export function isWatched(set: RuleSet, e: Entry, facts?: ProvenanceFacts): bool
   return indexOf(set).lookup(e, factsOf(e, facts)?.subjects ?? []).length > 0;
 }
 
-function candidate(rule: CompiledRule, e: Entry, now: number, facts: ProvenanceFacts | undefined, by: WatchedBy, b: Broken | undefined, report: boolean): FindingCandidate {
+function candidate(rule: CompiledRule, e: Entry, now: number, facts: ProvenanceFacts | undefined, by: WatchedBy, b: Broken | undefined, report: boolean, issuer: SignerIssuer | undefined): FindingCandidate {
   const kind = b || report ? 'violation' : 'info';
   const expectation = b?.expectation ?? (report ? by.selector : undefined);
   const message = b ? b.message : report ? `matched ${by.selector} ${by.pattern}: ${by.value}` : `watched entry (${by.selector} ${by.pattern}: ${by.value})`;
-  const s = rule.suppress.length ? suppressionFor(rule, e, now, expectation, facts?.subjects ?? []) : undefined;
+  const s = rule.suppress.length ? suppressionFor(rule, e, now, expectation, facts?.subjects ?? [], b?.signer, issuer) : undefined;
   return {
     ruleId: rule.id,
     ruleName: rule.name,
@@ -64,19 +64,23 @@ function candidate(rule: CompiledRule, e: Entry, now: number, facts: ProvenanceF
   };
 }
 
-function evaluateRule(m: WatchMatch, e: Entry, now: number, facts: ProvenanceFacts | undefined, out: FindingCandidate[]): void {
+function evaluateRule(m: WatchMatch, e: Entry, now: number, facts: ProvenanceFacts | undefined, out: FindingCandidate[], issuer: SignerIssuer | undefined): void {
   const { rule, watchedBy } = m;
   if (rule.mode === 'report') {
-    for (const by of watchedBy) out.push(candidate(rule, e, now, facts, by, undefined, true));
+    for (const by of watchedBy) out.push(candidate(rule, e, now, facts, by, undefined, true, issuer));
     return;
   }
   const by = watchedBy[0]!;
   const broken = brokenExpectations(rule.expect, e, facts);
-  for (const b of broken) out.push(candidate(rule, e, now, facts, by, b, false));
-  if (broken.length === 0 && rule.notify === 'all') out.push(candidate(rule, e, now, facts, by, undefined, false));
+  for (const b of broken) out.push(candidate(rule, e, now, facts, by, b, false, issuer));
+  if (broken.length === 0 && rule.notify === 'all') out.push(candidate(rule, e, now, facts, by, undefined, false, issuer));
 }
 
-export function evaluate(set: RuleSet, e: Entry, now: number, provenance?: ProvenanceFacts): FindingCandidate[] {
+/**
+ * `issuer` says which CA issued each signer's certificate, where the caller knows (the trusted root's CAs:
+ * monitor/evaluate.ts); an identity suppression never holds for a certificate none of them issued.
+ */
+export function evaluate(set: RuleSet, e: Entry, now: number, provenance?: ProvenanceFacts, issuer?: SignerIssuer): FindingCandidate[] {
   if (set.rules.length === 0) return [];
   const facts = factsOf(e, provenance);
   const matches = indexOf(set).lookup(e, facts?.subjects ?? []);
@@ -84,7 +88,7 @@ export function evaluate(set: RuleSet, e: Entry, now: number, provenance?: Prove
   const out: FindingCandidate[] = [];
   for (const m of matches) {
     try {
-      evaluateRule(m, e, now, facts, out);
+      evaluateRule(m, e, now, facts, out, issuer);
     } catch (err) {
       // Never expected (values are read defensively), but a throw here would stall the mirror's commit:
       // report it as a finding on the entry instead, so it is seen and the log keeps moving.

@@ -53,7 +53,11 @@ function checkValue(name: ExpectationName, what: string, allowed: PatternSet | R
   };
 }
 
-/** Claim checks run for every signer (a DSSE co-signer must be legitimate too); the first break is reported. */
+/**
+ * Claim checks run for every signer (a DSSE co-signer must be legitimate too), and each signer's break is
+ * reported: one signer's break must not stand for another's, since a suppression or a triage decision is
+ * about the signer it names (a self-made certificate beside a genuine one, say).
+ */
 function checkClaims(x: CompiledExpect, signers: readonly Signer[], out: Broken[]): void {
   const each: ReadonlyArray<Signer | undefined> = signers.length ? signers : [undefined];
   const many = signers.length > 1;
@@ -62,32 +66,28 @@ function checkClaims(x: CompiledExpect, signers: readonly Signer[], out: Broken[
     if (!allowed) continue;
     for (const [i, s] of each.entries()) {
       const b = checkValue(name, what, allowed, read(s), many ? i : undefined);
-      if (b) {
-        out.push(b);
-        break;
-      }
+      if (b) out.push(b);
     }
   }
   if (x.visibility) {
     for (const [i, s] of each.entries()) {
       const b = checkValue('expect.visibility', 'repository visibility', x.visibility, claimWithFallback(s, 'sourceRepositoryVisibilityAtSigning'), many ? i : undefined);
-      if (b) {
-        out.push(b);
-        break;
-      }
+      if (b) out.push(b);
     }
   }
   if (x.keys) {
-    const bad = signers.findIndex((s) => !x.keys!.has(str(s.fingerprint) ?? ''));
-    if (signers.length === 0 || bad >= 0) {
-      const fp = bad >= 0 ? (str(signers[bad]!.fingerprint) ?? null) : null;
+    const expected = [...x.keys];
+    if (signers.length === 0) out.push({ expectation: 'expect.keys', message: `the entry has no signer key or certificate, expected one of ${list(x.keys)}`, expected, actual: null, field: 'signer.fingerprint' });
+    for (const [i, s] of signers.entries()) {
+      const fp = str(s.fingerprint) ?? null;
+      if (fp !== null && x.keys.has(fp)) continue;
       out.push({
         expectation: 'expect.keys',
-        message: fp === null ? `the entry has no signer key or certificate, expected one of ${list(x.keys)}` : `signer ${fp} is not an allowed key`,
-        expected: [...x.keys],
+        message: fp === null ? `a signer has no key fingerprint, expected one of ${list(x.keys)}` : `signer ${fp} is not an allowed key`,
+        expected,
         actual: fp,
         field: 'signer.fingerprint',
-        ...(many && bad >= 0 ? { signer: bad } : {}),
+        ...(many ? { signer: i } : {}),
       });
     }
   }

@@ -2,19 +2,43 @@
  * Suppressions: known-good exceptions. A suppression applies when every condition it gives holds
  * (digest carried, identity signed, expectation broken, `now` before `until`). Suppressed findings are
  * still returned, marked, with the reason, so every exception stays auditable.
+ *
+ * An identity condition holds for the signer that broke the expectation (for a break of the whole entry,
+ * a time window say, for every signer), never for another signer of the same entry: a co-signer with the
+ * excepted identity must not hide what the other signer did. Nor for a certificate that no CA of the
+ * trusted root issued, when that is known: anyone can log a certificate with any identity in Rekor v1.
  */
 import type { Entry } from '../../entries/types.ts';
 import type { CompiledRule } from '../rules/compiled.ts';
 import type { Suppression } from './finding.ts';
 import { digestsOf, signersOf, str } from './values.ts';
 
-/** `extraDigests`: the provenance statement's subjects, which count as the entry's digests. */
-export function suppressionFor(rule: CompiledRule, e: Entry, now: number, expectation: string | undefined, extraDigests: readonly string[]): Suppression | undefined {
+/** Which CA of the trusted root issued signer `i`'s certificate: its name, null for none, undefined when not known. */
+export type SignerIssuer = (i: number) => string | null | undefined;
+
+/**
+ * `extraDigests`: the provenance statement's subjects, which count as the entry's digests. `signer`: the
+ * index (in signersOf) of the signer that broke the expectation, when one did.
+ */
+export function suppressionFor(
+  rule: CompiledRule,
+  e: Entry,
+  now: number,
+  expectation: string | undefined,
+  extraDigests: readonly string[],
+  signer: number | undefined,
+  issuer?: SignerIssuer,
+): Suppression | undefined {
   for (const s of rule.suppress) {
     if (s.until !== undefined && !(now < s.until)) continue;
     if (s.expectations && (expectation === undefined || !s.expectations.has(expectation))) continue;
     if (s.digest !== undefined && !digestsOf(e).includes(s.digest) && !extraDigests.includes(s.digest)) continue;
-    if (s.identity && !signersOf(e).some((sg) => s.identity!.match(str(sg.san)) !== undefined)) continue;
+    if (s.identity) {
+      const signers = signersOf(e);
+      const involved = signer !== undefined ? [signer] : signers.map((_, i) => i);
+      const excepted = (i: number) => signers[i] !== undefined && s.identity!.match(str(signers[i].san)) !== undefined && issuer?.(i) !== null;
+      if (involved.length === 0 || !involved.every(excepted)) continue;
+    }
     return { reason: s.reason, index: s.index, ...(s.until !== undefined ? { until: s.until } : {}) };
   }
   return undefined;

@@ -6,7 +6,11 @@ import { evaluate, isWatched } from '../../../src/monitor/eval/evaluate.ts';
 import { entryTime } from '../../../src/monitor/eval/expect.ts';
 import { readRuleFiles } from '../../../src/monitor/loader.ts';
 import { checkRules } from '../../../src/monitor/rules/check.ts';
-import { EMAIL_GITHUB, EMAIL_GOOGLE, GH_ATTESTATION, ghaEntry, realEntry, ruleSet, SIGSTORE_JS_V2 } from './helpers.ts';
+import { BUNDLES, EMAIL_GITHUB, EMAIL_GOOGLE, GH_ATTESTATION, ghaEntry, realEntry, ruleSet, SIGSTORE_JS_V2 } from './helpers.ts';
+import { evaluateEntry } from '../../../src/monitor/evaluate.ts';
+import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
+import { loadTrustedRootFile } from '../../../src/trust/tuf.ts';
+import { REALDATA } from '../../helpers/realdata.ts';
 
 const SIGSTORE_JS = realEntry(SIGSTORE_JS_V2);
 const GH = realEntry(GH_ATTESTATION);
@@ -229,5 +233,95 @@ describe('robustness', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('several signers (DSSE): each is judged as itself', () => {
+  const rs = ruleSet(`
+rules:
+  - id: acme-release
+    severity: high
+    watch: { repositories: ['github.com/acme/*'] }
+    expect: { sourceRefs: ['refs/tags/v*'], runnerEnvironment: [github-hosted] }
+    suppress:
+      - identity: 'https://github.com/acme/docs/.github/workflows/*@**'
+        reason: docs previews, SEC-118
+`);
+  const docs = ghaEntry('acme', 'docs', 'ci.yml', 'refs/heads/main');
+  const evil = ghaEntry('acme', 'api', 'evil.yml', 'refs/heads/evil', { runnerEnvironment: 'self-hosted' });
+  const both = (signers: Entry[]): Entry => ({ ...signers[0]!, signer: signers[0]!.signer!, signers: signers.map((s) => s.signer!) });
+  const summary = (e: Entry, issuer?: (i: number) => string | null | undefined) => evaluate(rs, e, NOW, undefined, issuer).map((f) => [f.expectation, f.details.signer, f.suppressed]);
+
+  it('reports every signer\'s break, not only the first signer\'s', () => {
+    expect(summary(both([evil, ghaEntry('acme', 'web', 'ci.yml', 'refs/heads/dev')]))).toEqual([
+      ['expect.sourceRefs', 0, false],
+      ['expect.sourceRefs', 1, false],
+      ['expect.runnerEnvironment', 0, false],
+    ]);
+  });
+  it('an identity suppression covers the signer it names, never the co-signer beside it', () => {
+    // The excepted identity first: it breaks sourceRefs (suppressed); the rogue signer's breaks stay open.
+    expect(summary(both([docs, evil]))).toEqual([
+      ['expect.sourceRefs', 0, true],
+      ['expect.sourceRefs', 1, false],
+      ['expect.runnerEnvironment', 1, false],
+    ]);
+  });
+  it('a break of the whole entry is suppressed by identity only when every signer has that identity', () => {
+    const hours = ruleSet(`
+rules:
+  - id: office-hours
+    watch: { repositories: ['github.com/acme/*'] }
+    expect: { timeWindow: { weekdays: [sat], hours: '00:00-01:00', timezone: UTC } }
+    suppress:
+      - identity: 'https://github.com/acme/docs/.github/workflows/*@**'
+        reason: docs run any time
+`);
+    expect(evaluate(hours, docs, NOW).map((f) => f.suppressed)).toEqual([true]);
+    expect(evaluate(hours, both([docs, evil]), NOW).map((f) => f.suppressed)).toEqual([false]);
+  });
+  it('an identity suppression never holds for a certificate no CA of the trusted root issued', () => {
+    const trusted = () => 'sigstore-intermediate';
+    const selfMade = (i: number) => (i === 0 ? null : 'sigstore-intermediate');
+    expect(summary(docs, trusted)).toEqual([['expect.sourceRefs', undefined, true]]);
+    expect(summary(docs, selfMade)).toEqual([['expect.sourceRefs', undefined, false]]);
+    // Unknown (a key, or no certificate bytes): as without a trusted root.
+    expect(summary(docs, () => undefined)).toEqual([['expect.sourceRefs', undefined, true]]);
+  });
+});
+
+describe('several signers, one of them under a certificate the trusted root\'s CAs did not issue', () => {
+  // The conformance beacon's identity, under production's Fulcio (genuine) and staging's (not a CA of production's root).
+  const genuine = realEntry(`${BUNDLES}/155690847_dsse-0.0.1_v0.3_conformance.sigstore.json`);
+  const foreign = realEntry(`${REALDATA}/bundles/staging-rekor-v1/11589473_hashedrekord-0.0.1_v0.1.sigstore.json`);
+  const cas = new CertificateAuthorities(loadTrustedRootFile(`${REALDATA}/trust/prod/trusted_root.json`).certificateAuthorities);
+  const entry: Entry = { ...genuine, signers: [foreign.signer!, genuine.signer!], signer: foreign.signer! };
+  const rule = (keys: string, suppress = '') =>
+    ruleSet(`
+rules:
+  - id: beacon
+    watch: { identities: ['${genuine.signer!.san}'] }
+    expect: { keys: ['${keys}'] }
+${suppress}`);
+  const SPOOF = ' (not issued by a certificate authority of the trusted root: Sigstore clients reject this signature)';
+
+  it('the two signers have the same identity, and only one certificate is production Fulcio\'s', () => {
+    expect(foreign.signer!.san).toBe(genuine.signer!.san);
+    expect(evaluateEntry(rule(foreign.signer!.fingerprint), entry, NOW, { cas })[0]!.evidence).toMatchObject({ certificateIssuers: [null, 'sigstore-intermediate'] });
+  });
+  it('calls a break a spoof only when the signer behind it is the foreign certificate', () => {
+    // Only the genuine signer breaks (its key is not the one allowed): its finding names it, not the co-signer.
+    const [byGenuine] = evaluateEntry(rule(foreign.signer!.fingerprint), entry, NOW, { cas });
+    expect(byGenuine!.message.endsWith(SPOOF)).toBe(false);
+    expect(byGenuine).toMatchObject({ identity: genuine.signer!.san, evidence: { violations: [{ signer: 1 }] } });
+    const [byForeign] = evaluateEntry(rule(genuine.signer!.fingerprint), entry, NOW, { cas });
+    expect(byForeign!.message.endsWith(SPOOF)).toBe(true);
+    expect(byForeign).toMatchObject({ evidence: { violations: [{ signer: 0 }] } });
+  });
+  it('does not let the foreign certificate\'s identity suppress its break', () => {
+    const suppressed = rule(genuine.signer!.fingerprint, `    suppress:\n      - identity: '${genuine.signer!.san}'\n        reason: the beacon is known`);
+    expect(evaluateEntry(suppressed, entry, NOW)[0]!.status).toBe('suppressed'); // no trusted root to say otherwise
+    expect(evaluateEntry(suppressed, entry, NOW, { cas })[0]!.status).toBe('open');
+    expect(evaluateEntry(suppressed, genuine, NOW, { cas })).toEqual([]);
   });
 });

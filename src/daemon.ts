@@ -25,13 +25,13 @@ import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.t
 import { Store } from './store/store.ts';
 import { scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
-import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, type Finding } from './monitor/finding.ts';
+import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
 import type { LogState } from './store/codec.ts';
 import type { StallState } from './monitor/eval/builtin.ts';
 import { findingsRoutes } from './api/findings.ts';
 import { bundleIntakeRoutes } from './api/bundles-post.ts';
 import { checkpointIntakeRoutes } from './api/checkpoints-post.ts';
-import type { RuleSet } from './monitor/compile.ts';
+import type { BuiltinRules, MirrorStalledConfig, RuleSet } from './monitor/compile.ts';
 import { monitorHooks, type FindingWriter } from './monitor/hooks.ts';
 import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel, type Channel } from './notify/channels.ts';
 import { commandChannel } from './notify/command.ts';
@@ -97,13 +97,16 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
   });
 }
 
-/** Findings the mirror itself raises: `log-integrity` on a halt, counted when built (they commit with the halt). */
-export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: FindingWriter = findingOps): MirrorHooks {
+/**
+ * Findings the mirror itself raises: `log-integrity` on a halt, counted when built (they commit with the
+ * halt), with the severity, owner and labels the rules' `builtins.log-integrity` gives.
+ */
+export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: FindingWriter = findingOps, builtins?: () => BuiltinRules | undefined): MirrorHooks {
   return {
     ...extra,
     ...(extra?.onEntries ? { onEntries: extra.onEntries } : {}),
     onIntegrity: (log, error, state, now) => {
-      const f = integrityFinding(log, error, now);
+      const f = integrityFinding(log, error, now, builtins?.()?.logIntegrity);
       metrics.findings.inc({ rule: f.rule, severity: f.severity });
       return [...write(f), ...(extra?.onIntegrity?.(log, error, state, now) ?? [])];
     },
@@ -121,7 +124,7 @@ export function findingWriter(channels: readonly Channel[]): FindingWriter {
  */
 export function mirrorHooks(rules: () => RuleSet, metrics: Metrics, logger: Logger, write: FindingWriter, extra?: MirrorHooks, cas?: () => CertificateAuthorities | undefined): MirrorHooks {
   const monitor = monitorHooks(rules, metrics, (found) => logger.info({ findings: found.map((f) => ({ id: f.id, rule: f.rule, severity: f.severity, log: f.log, index: f.index })) }, 'findings'), write, cas);
-  return integrityHooks(metrics, { ...monitor, ...extra }, write);
+  return integrityHooks(metrics, { ...monitor, ...extra }, write, () => rules().builtins);
 }
 
 /**
@@ -147,6 +150,8 @@ export function stallOf(
   since: number,
   /** What the daemon knows beyond the stored state: how its follower's rounds end, a larger tree seen elsewhere, its last committed batch. */
   seen: { fault?: Readonly<TransientFault> | undefined; seenElsewhere?: StallState['seenElsewhere'] | undefined; storedAt?: number | undefined } = {},
+  /** The rules' `builtins.mirror-stalled` (severity, owner, labels, logs, and a delay that overrides `stalledAfterMs`). */
+  config?: MirrorStalledConfig,
 ): Finding | undefined {
   const { fault, seenElsewhere, storedAt } = seen;
   if (s.status === 'halted') return undefined;
@@ -163,6 +168,7 @@ export function stallOf(
     },
     now,
     stalledAfterMs / 1000,
+    config,
   );
 }
 
@@ -258,7 +264,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
   const notifyNow = () => void notifier.runOnce().catch((e: unknown) => logger.error({ err: describeError(e) }, 'notifier pass failed'));
   // Findings raised outside a mirror batch (stalls, trust changes, split views, jobs): once per ID, counted, notified.
-  const raiser = new FindingRaiser({ store, write, metrics, onRaised: notifyNow });
+  const raiser = new FindingRaiser({ store, write, metrics, onRaised: notifyNow, shape: (f) => withIntegrityConfig(f, rules.builtins?.logIntegrity) });
   // Which CA issued a finding's certificate is checked against the trusted root's CAs, refreshed with it.
   let authorities = new CertificateAuthorities(trust.certificateAuthorities);
   /** The root the last refresh (or start-up) read: what the next one's CA changes are relative to. */
@@ -306,7 +312,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     raiser,
   });
   /** The `mirror-stalled` finding a log's state calls for now (the stall check, /readyz), a frozen view included. */
-  const stallFor = (s: Readonly<LogState>, now: number) => stallOf(s, now, config.stalledAfter, startedAt, { fault: faultOf(s.name), seenElsewhere: sources.aheadOf(s.name), storedAt: followerOf(s.name)?.lastStoredAt });
+  const stallFor = (s: Readonly<LogState>, now: number) => stallOf(s, now, config.stalledAfter, startedAt, { fault: faultOf(s.name), seenElsewhere: sources.aheadOf(s.name), storedAt: followerOf(s.name)?.lastStoredAt }, rules.builtins?.mirrorStalled);
 
   const refreshOnce = async (): Promise<TrustRefresh> => {
     const root = await resolveTrust(trustOptions);

@@ -1,2 +1,2 @@
 /** The compiled rule set, for callers outside src/monitor; the rule language lives in ./rules/. */
-export type { BuiltinRules, CompiledRule, RuleSet } from './rules/compiled.ts';
+export type { BuiltinRules, CompiledRule, MirrorStalledConfig, RuleSet } from './rules/compiled.ts';

@@ -69,6 +69,16 @@ export function integrityFinding(log: string, error: TlogwatchError, now: number
   return fromBuiltin(b, log, 'integrity', now);
 }
 
+/**
+ * A `log-integrity` finding raised outside a halt (a split view a checkpoint source or a posted bundle
+ * shows) with what the rules' `builtins.log-integrity` sets: its severity, owner and labels.
+ */
+export function withIntegrityConfig(f: Finding, config: LogIntegrityConfig | undefined): Finding {
+  if (f.rule !== 'log-integrity' || !config) return f;
+  const { labels: _, owner: __, ...rest } = f;
+  return { ...rest, severity: config.severity, ...(Object.keys(config.labels).length ? { labels: { ...config.labels } } : {}), ...(config.owner !== undefined ? { owner: config.owner } : {}) };
+}
+
 /** `mirror-stalled` (./eval/builtin.ts evaluateStall): one finding per stall, identified by its last progress. */
 export function evaluateStall(
   log: string,
@@ -78,7 +88,8 @@ export function evaluateStall(
   config?: MirrorStalledConfig,
 ): Finding | undefined {
   const state: StallState = { log, since: s.since, ...(s.upstreamSize !== undefined ? { upstreamSize: s.upstreamSize } : {}), ...(s.verifiedSize !== undefined ? { verifiedSize: s.verifiedSize } : {}), ...(s.verifiedAt !== undefined ? { lastVerifiedAt: s.verifiedAt } : {}), ...(s.storedAt !== undefined ? { lastStoredAt: s.storedAt } : {}), ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.seenElsewhere ? { seenElsewhere: s.seenElsewhere } : {}) };
-  const b = evaluateStallCandidate(state, now, { ...(config ?? DEFAULT_BUILTINS.mirrorStalled), after: stalledAfterSeconds });
+  // The rules' own delay when a file sets one (builtins.mirror-stalled.after), else the daemon's stalledAfter.
+  const b = evaluateStallCandidate(state, now, { ...(config ?? DEFAULT_BUILTINS.mirrorStalled), after: config?.after ?? stalledAfterSeconds });
   if (!b) return undefined;
   return fromBuiltin(b, log, 'stalled', now);
 }

@@ -30,6 +30,8 @@ export interface FindingRaiserOptions {
   metrics: Pick<Metrics, 'findings'>;
   /** Called after new findings are stored (the daemon wakes its notifier). */
   onRaised?: (raised: readonly Finding[]) => void;
+  /** Settles what the rules configure about a finding before it is stored (the built-in rules' severity, owner, labels). */
+  shape?: (f: Finding) => Finding;
 }
 
 export class FindingRaiser {
@@ -54,7 +56,8 @@ export class FindingRaiser {
       async () => {
         const out: Raised[] = [];
         const fresh = new Map<string, Finding>();
-        for (const f of findings) {
+        for (const given of findings) {
+          const f = this.#o.shape ? this.#o.shape(given) : given;
           const known = fresh.get(f.id) ?? (await this.#repo.get(f.id));
           out.push(known ? { finding: known, raised: false } : { finding: f, raised: true });
           if (!known) fresh.set(f.id, f);

@@ -53,7 +53,7 @@ const span = (seconds: number) => (seconds >= 120 ? `${Math.floor(seconds / 60)}
 
 const owner = (c: LogIntegrityConfig) => (c.owner !== undefined ? { owner: c.owner } : {});
 
-export function evaluateStall(state: StallState, now: number, config: MirrorStalledConfig = DEFAULT_BUILTINS.mirrorStalled): BuiltinFinding | undefined {
+export function evaluateStall(state: StallState, now: number, config: MirrorStalledConfig & { after: number } = { ...DEFAULT_BUILTINS.mirrorStalled, after: 600 }): BuiltinFinding | undefined {
   if (config.logs && !config.logs.has(state.log)) return undefined;
   const upstream = state.upstreamSize ?? 0n;
   const verified = state.verifiedSize ?? 0n;
@@ -82,7 +82,7 @@ function stalled(log: string, config: MirrorStalledConfig, message: string, epis
  * others (a frozen view, or a stale cache in front of the log), for `after` seconds. Nothing is behind its
  * own upstream, so only a checkpoint source's larger signed tree shows it.
  */
-function frozenView(state: StallState, upstream: bigint, now: number, config: MirrorStalledConfig): BuiltinFinding | undefined {
+function frozenView(state: StallState, upstream: bigint, now: number, config: MirrorStalledConfig & { after: number }): BuiltinFinding | undefined {
   const other = state.seenElsewhere;
   if (!other || other.size <= upstream) return undefined;
   const idle = now - other.since;

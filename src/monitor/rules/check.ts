@@ -83,7 +83,7 @@ function compileBuiltins(b: Builtins): BuiltinRules {
   return {
     logIntegrity: li ? { severity: li.severity, labels: li.labels ?? {}, ...(li.owner !== undefined ? { owner: li.owner } : {}) } : DEFAULT_BUILTINS.logIntegrity,
     mirrorStalled: ms
-      ? { severity: ms.severity, after: seconds(ms.after), labels: ms.labels ?? {}, ...(ms.owner !== undefined ? { owner: ms.owner } : {}), ...(ms.logs ? { logs: new Set(ms.logs) } : {}) }
+      ? { severity: ms.severity, ...(ms.after !== undefined ? { after: seconds(ms.after) } : {}), labels: ms.labels ?? {}, ...(ms.owner !== undefined ? { owner: ms.owner } : {}), ...(ms.logs ? { logs: new Set(ms.logs) } : {}) }
       : DEFAULT_BUILTINS.mirrorStalled,
   };
 }

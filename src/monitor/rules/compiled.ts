@@ -83,8 +83,11 @@ export interface LogIntegrityConfig {
 }
 
 export interface MirrorStalledConfig extends LogIntegrityConfig {
-  /** Seconds without a newly verified checkpoint, while upstream grows, before the log counts as stalled. */
-  after: number;
+  /**
+   * Seconds without progress, while upstream grows, before the log counts as stalled. Unset, the daemon's
+   * `stalledAfter` (its configuration) applies.
+   */
+  after?: number;
   /** Only these logs; undefined = all. */
   logs?: ReadonlySet<string>;
 }
@@ -96,7 +99,7 @@ export interface BuiltinRules {
 
 export const DEFAULT_BUILTINS: BuiltinRules = {
   logIntegrity: { severity: 'critical', labels: {} },
-  mirrorStalled: { severity: 'high', after: 600, labels: {} },
+  mirrorStalled: { severity: 'high', labels: {} },
 };
 
 export interface RuleSet {

@@ -137,7 +137,7 @@ export const BuiltinsSchema = z
     'mirror-stalled': z
       .strictObject({
         severity: z.enum(SEVERITIES).default('high'),
-        after: Duration.default('10m').describe('No newly verified checkpoint for this long while upstream grows'),
+        after: Duration.optional().describe('No newly verified checkpoint and no entries stored for this long while upstream grows; default: the daemon\'s stalledAfter (10m)'),
         logs: Texts.optional().describe('Only these logs (mirror names); default all'),
         ...BuiltinCommon,
       })

@@ -6,7 +6,9 @@ import { integrityHooks, stallOf } from '../../../src/daemon.ts';
 import { Store } from '../../../src/store/store.ts';
 import { fill, tempDirs } from '../store/fixtures.ts';
 import { createLogger } from '../../../src/logger.ts';
-import { evaluateStall } from '../../../src/monitor/finding.ts';
+import { evaluateStall, splitViewFinding, withIntegrityConfig } from '../../../src/monitor/finding.ts';
+import { FindingRaiser } from '../../../src/monitor/raise.ts';
+import type { LogState } from '../../../src/store/codec.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { monitorHooks } from '../../../src/monitor/hooks.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
@@ -111,6 +113,42 @@ describe('log-integrity findings', () => {
     const ready = await app.request('/readyz');
     expect(ready.status).toBe(503);
     expect(JSON.stringify(await ready.json())).toMatch(/halted \(VERIFY_FORK/);
+  });
+});
+
+describe('the rules\' builtins', () => {
+  const rs = checkRules([{ name: 'builtins.yaml', text: 'builtins:\n  log-integrity: { severity: low, owner: sre@acme.example, labels: { team: sre } }\n  mirror-stalled: { severity: medium, after: 2m, logs: [l], owner: sre@acme.example }\n' }]);
+  if (!rs.ok) throw new Error(JSON.stringify(rs.errors));
+  const builtins = rs.ruleSet.builtins!;
+
+  it('set the severity, owner and labels of the log-integrity finding a halt raises', async () => {
+    h = await harness({ api: 'tiles', entries: 200, seed: 'fi-builtins' }, {}, integrityHooks(createMetrics({ defaultMetrics: false }), undefined, findingOps, () => builtins));
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 200n);
+    h.sim.log.faults.enable('fork', 50);
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.status === 'halted');
+    const { findings } = await new FindingsRepo(h.store).list({ limit: 10 });
+    expect(findings).toMatchObject([{ rule: 'log-integrity', severity: 'low', owner: 'sre@acme.example', labels: { team: 'sre' } }]);
+  });
+  it('set the mirror-stalled finding\'s severity, owner, delay and logs, the delay over the daemon\'s stalledAfter', () => {
+    const s = { name: 'l', status: 'following', upstream: { size: 120n, at: 0 }, verified: { size: 100n, rootHash: new Uint8Array(32), note: '', at: 1000 } } as unknown as LogState;
+    expect(stallOf(s, 1000 + 119, 600_000, 0, {}, builtins.mirrorStalled)).toBeUndefined();
+    expect(stallOf(s, 1000 + 120, 600_000, 0, {}, builtins.mirrorStalled)).toMatchObject({ rule: 'mirror-stalled', severity: 'medium', owner: 'sre@acme.example' });
+    expect(stallOf({ ...s, name: 'other' }, 10 ** 9, 600_000, 0, {}, builtins.mirrorStalled)).toBeUndefined();
+    // A file that does not set a delay leaves the daemon's.
+    const { after: _, ...noDelay } = builtins.mirrorStalled;
+    expect(stallOf(s, 1000 + 599, 600_000, 0, {}, noDelay)).toBeUndefined();
+    expect(stallOf(s, 1000 + 600, 600_000, 0, {}, noDelay)).toMatchObject({ severity: 'medium' });
+  });
+  it('set the log-integrity split views are raised with, whichever way they arrive', async () => {
+    const store = await Store.open(tempDirs('tlogwatch-builtins-')());
+    try {
+      const raiser = new FindingRaiser({ store, write: findingOps, metrics: createMetrics({ defaultMetrics: false }), shape: (f) => withIntegrityConfig(f, builtins.logIntegrity) });
+      const r = await raiser.raiseOne(splitViewFinding('l', 'tree:0:5:ab', 'a split view', {}, 1));
+      expect(r.finding).toMatchObject({ severity: 'low', owner: 'sre@acme.example', labels: { team: 'sre' } });
+      expect(await new FindingsRepo(store).get(r.finding.id)).toMatchObject({ severity: 'low' });
+    } finally {
+      await store.close();
+    }
   });
 });
 

@@ -25,7 +25,8 @@ describe('mirror-stalled', () => {
   });
   it('counts from `since` before anything verified, and follows the configured severity, delay and logs', () => {
     const rs = ruleSet("builtins:\n  mirror-stalled: { severity: critical, after: 2h, logs: [rekor], owner: sre }\n");
-    const cfg = rs.builtins!.mirrorStalled;
+    const cfg = { ...rs.builtins!.mirrorStalled, after: rs.builtins!.mirrorStalled.after! };
+    expect(cfg.after).toBe(7200);
     const fresh = { log: 'rekor', upstreamSize: 10n, since: 100 };
     expect(evaluateStall(fresh, 100 + 7199, cfg)).toBeUndefined();
     expect(evaluateStall(fresh, 100 + 7200, cfg)).toMatchObject({ severity: 'critical', owner: 'sre', episode: '100' });

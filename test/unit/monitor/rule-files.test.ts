@@ -103,7 +103,9 @@ describe('compilation', () => {
     if (!r.ok) throw new Error('invalid');
     expect(r.ruleSet.rules[0]).toMatchObject({ severity: 'high', notify: 'violations', name: 'd', labels: {} });
     expect(r.ruleSet.builtins).toBeUndefined();
-    expect(DEFAULT_BUILTINS).toMatchObject({ logIntegrity: { severity: 'critical' }, mirrorStalled: { severity: 'high', after: 600 } });
+    expect(DEFAULT_BUILTINS).toMatchObject({ logIntegrity: { severity: 'critical' }, mirrorStalled: { severity: 'high' } });
+    // No delay of its own: the daemon's stalledAfter applies.
+    expect(DEFAULT_BUILTINS.mirrorStalled.after).toBeUndefined();
   });
   it('empty and comment-only files hold no rules; a huge file is refused', () => {
     const r = checkRules([{ name: 'empty.yaml', text: '' }, { name: 'comments.yaml', text: '# nothing yet\n' }]);

@@ -13,8 +13,13 @@ import type { Digest, DigestAlgorithm } from './types.ts';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
 /** Larger statements are not opened: subjects are a few hundred bytes each, provenance a few KB. */
 export const MAX_STATEMENT_BYTES = 1024 * 1024;
-/** Releases with thousands of files exist; indexing more subjects than this per entry is not useful. */
-export const MAX_SUBJECTS = 256;
+/**
+ * More subjects than a statement of MAX_STATEMENT_BYTES can hold (the smallest subject,
+ * `{"digest":{"sha256":"<64 hex>"}}`, takes 79 bytes), so every subject of a statement that is opened is
+ * read: a release artifact listed past some bound must still count for `watch.digests`. Releases with
+ * thousands of files exist.
+ */
+export const MAX_SUBJECTS = 16_384;
 
 const HEX_LEN: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
 const HEX_RE = /^[0-9a-fA-F]+$/;

@@ -94,6 +94,14 @@ export class Facts {
 }
 
 export const rec = (o: unknown): Record<string, unknown> => (isRecord(o) ? o : {});
-/** Arrays from bodies are bounded: no real entry has more than a handful of signatures. */
-export const MAX_ARRAY = 64;
-export const arr = (o: unknown): unknown[] => (Array.isArray(o) ? o.slice(0, MAX_ARRAY) : []);
+/**
+ * Signatures read per entry. No real entry has more than a handful, and each costs a certificate's parse,
+ * so a body's list is bounded; but never silently: a signer past the bound could be the one a rule
+ * watches, so an entry with more records a problem that says so (its first signers are still read).
+ */
+export const MAX_SIGNATURES = 1024;
+export function signatureList(o: unknown, what: string, f: Facts): unknown[] {
+  if (!Array.isArray(o)) return [];
+  if (o.length > MAX_SIGNATURES) f.fail(`${what} has ${o.length} signatures: only the first ${MAX_SIGNATURES} were read`);
+  return o.slice(0, MAX_SIGNATURES);
+}

@@ -3,12 +3,12 @@
  * `spec.payloadHash` and `spec.envelopeHash` (sha256, server-computed); `spec.signatures[]{signature,
  * verifier}` with `verifier` base64 of a PEM key or certificate. The envelope itself is not stored.
  */
-import { arr, type Facts, rec, v1Hash } from './common.ts';
+import { type Facts, rec, signatureList, v1Hash } from './common.ts';
 
 export function dsseV001(spec: Record<string, unknown>, f: Facts): void {
   f.digest(v1Hash(spec['payloadHash']), 'spec.payloadHash');
   f.digest(v1Hash(spec['envelopeHash']), 'spec.envelopeHash');
-  const sigs = arr(spec['signatures']);
+  const sigs = signatureList(spec['signatures'], 'spec.signatures', f);
   if (sigs.length === 0) f.fail('spec.signatures is missing or empty');
   sigs.forEach((s, i) => f.keyBase64(rec(s)['verifier'], `spec.signatures[${i}].verifier`));
 }

@@ -9,7 +9,7 @@
  * When a body does carry the envelope payload, the in-toto statement's subject digests are indexed too.
  */
 import { statementSubjectDigests } from '../intoto-statement.ts';
-import { arr, b64, type Facts, rec, v1Hash } from './common.ts';
+import { b64, type Facts, rec, signatureList, v1Hash } from './common.ts';
 
 const MAX_ENVELOPE_CHARS = 4 * 1024 * 1024;
 
@@ -39,7 +39,7 @@ export function intotoV002(spec: Record<string, unknown>, f: Facts): void {
   f.digest(v1Hash(content['hash']), 'spec.content.hash');
   f.optionalDigest(v1Hash(content['payloadHash']));
   const envelope = rec(content['envelope']);
-  const sigs = arr(envelope['signatures']);
+  const sigs = signatureList(envelope['signatures'], 'spec.content.envelope.signatures', f);
   if (sigs.length === 0) f.fail('spec.content.envelope.signatures is missing or empty');
   sigs.forEach((s, i) => f.keyBase64(rec(s)['publicKey'], `spec.content.envelope.signatures[${i}].publicKey`));
   subjects(envelope, f);

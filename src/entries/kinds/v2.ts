@@ -7,7 +7,7 @@
  * protojson accepts a field's JSON name or its proto name, and rekor-tiles' CLIENTS.md still shows the
  * pre-rename `hashedRekordV0_0_2` (renamed in rekor-tiles#329), so every spelling is read.
  */
-import { arr, type Facts, rec, v2Hash } from './common.ts';
+import { type Facts, rec, signatureList, v2Hash } from './common.ts';
 
 /** The first present spelling of a oneof member, and its name for messages. */
 function member(spec: Record<string, unknown>, names: readonly string[]): [Record<string, unknown>, string] {
@@ -35,7 +35,7 @@ export function hashedrekordV002(spec: Record<string, unknown>, f: Facts): void 
 export function dsseV002(spec: Record<string, unknown>, f: Facts): void {
   const [d, at] = member(spec, ['dsseV002', 'dsseV0_0_2', 'dsse_v0_0_2']);
   f.digest(v2Hash(d['payloadHash']), `${at}.payloadHash`);
-  const sigs = arr(d['signatures']);
+  const sigs = signatureList(d['signatures'], `${at}.signatures`, f);
   if (sigs.length === 0) f.fail(`${at}.signatures is missing or empty`);
   sigs.forEach((s, i) => verifier(rec(s)['verifier'], `${at}.signatures[${i}].verifier`, f));
 }

@@ -9,6 +9,7 @@ import type { Entry } from '../../../src/entries/types.ts';
 import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { toHex } from '../../../src/util/bytes.ts';
+import { MAX_SIGNATURES } from '../../../src/entries/kinds/common.ts';
 import { filesUnder, readJson, REALDATA } from '../../helpers/realdata.ts';
 
 const meta = { log: 'l', index: 1 };
@@ -113,5 +114,17 @@ describe('hostile entry bodies', () => {
     const manyHashes = Array.from({ length: 100_000 }, (_, i) => ({ hash: { algorithm: 'sha256', value: i.toString(16).padStart(64, '0') } }));
     const [u] = decodeBoth(enc(JSON.stringify({ apiVersion: '0.0.1', kind: 'future', spec: { list: manyHashes } })));
     expect(u!.digests.length).toBeLessThanOrEqual(64);
+  });
+  it('reads every signer of a real DSSE entry with many, and says so when there are more than it reads', () => {
+    const [t] = parseTlogEntries(readJson(`${REALDATA}/bundles/prod-rekor-v1/95781729_dsse-0.0.1_v0.3_gh-attestation-shared-workflow.sigstore.json`));
+    const body = JSON.parse(Buffer.from(t!.body).toString('utf8')) as { spec: { signatures: unknown[] } };
+    const withSigs = (n: number) => decodeRekorV1Body(enc(JSON.stringify({ ...body, spec: { ...body.spec, signatures: Array.from({ length: n }, () => body.spec.signatures[0]) } })), meta);
+    // Past the 64 it used to read without a word: a watched signer there was never looked at.
+    const many = withSigs(65);
+    expect(many.problem).toBeUndefined();
+    expect(many.signers).toHaveLength(65);
+    const tooMany = withSigs(MAX_SIGNATURES + 1);
+    expect(tooMany.signers).toHaveLength(MAX_SIGNATURES);
+    expect(tooMany.problem?.message).toBe(`spec.signatures has ${MAX_SIGNATURES + 1} signatures: only the first ${MAX_SIGNATURES} were read`);
   });
 });

@@ -83,6 +83,13 @@ describe('what verify needs from each format', () => {
     expect(entry.digests).toContain(`sha256:${createHash('sha256').update(env.payload).digest('hex')}`);
     expect(statementSubjectDigests(env.payloadType, env.payload).length).toBeGreaterThan(0);
   });
+  it('every subject of a release with many files counts, the last as much as the first', () => {
+    const subject = Array.from({ length: 3000 }, (_, i) => ({ name: `file-${i}`, digest: { sha256: createHash('sha256').update(String(i)).digest('hex') } }));
+    const payload = new Uint8Array(Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v1', subject, predicateType: 'https://slsa.dev/provenance/v1', predicate: {} })));
+    const digests = statementSubjectDigests('application/vnd.in-toto+json', payload);
+    expect(digests).toHaveLength(3000);
+    expect(digests).toContain(`sha256:${createHash('sha256').update('2999').digest('hex')}`);
+  });
   it('Rekor v2: integratedTime 0 is absent, base64 proof, C2SP key ID', () => {
     const [e] = parse('rekor-v2-api/prod_log2025-1_create-entry-response_412114.json');
     expect(e!.integratedTime).toBeUndefined();

@@ -38,7 +38,7 @@ export interface CatchUpContext {
   now: () => number;
   /** After the commit that moved the verified checkpoint to `state.verified` (metrics, log state). */
   onVerified: (state: LogState) => void;
-  /** After each batch's commit (progress, verified or not yet). */
+  /** After each batch's commit that did not reach the checkpoint (progress before it verifies). */
   onCommitted?: () => void;
   /** Paces full collections between batches (gc-pacer.ts); the process's by default. */
   gcPacer?: GcPacer;
@@ -147,8 +147,10 @@ export async function catchUp(
           extraOps: result.outcomes.flatMap((o) => o.ops),
         })
         .then(() => {
-          ctx.onCommitted?.();
+          // The batch that verifies is progress as its checkpoint's time says; noting it again, a second
+          // later, would make a mirror waiting on its next checkpoint look as if it had stored entries since.
           if (checkpoint) ctx.onVerified(committed);
+          else ctx.onCommitted?.();
           afterIngestCommitted(cfg.name, result, began, metrics, hooks);
         });
       inFlight.catch(() => undefined); // awaited before the next commit and in `finally`

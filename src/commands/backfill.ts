@@ -22,6 +22,7 @@ import { Backfiller, type BackfillResult } from '../mirror/backfill.ts';
 import { loadRules } from '../monitor/load.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { Store } from '../store/store.ts';
+import { storeErrorText } from './offline-store.ts';
 import { resolveTrust } from '../trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
@@ -137,8 +138,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
     // Without configured logs, also the root's logs this store mirrors whose keys have expired since (as serve follows them).
     if (config.logs.length === 0) logs = followedLogs(config, trust, new Date(), await mirroredLogs(store, trust, new Date()));
   } catch (e) {
-    if (isTlogwatchError(e, 'STORE_LOCKED')) return fail(`${e.message}: stop tlogwatch serve first (it holds the store while it runs)`);
-    return fail(describeError(e));
+    return fail(storeErrorText(e));
   }
   if (values.only !== undefined) {
     logs = logs.filter((l) => l.follow.name === values.only);

@@ -19,11 +19,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
-import { describeError, isTlogwatchError } from '../errors.ts';
+import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
 import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
 import { entriesHeld } from '../store/codec.ts';
 import { Store } from '../store/store.ts';
+import { storeErrorText } from './offline-store.ts';
 
 const USAGE = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]';
 const HELP = `${USAGE}
@@ -145,8 +146,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   try {
     store = await Store.open(storeDir, { indexMode: config.index });
   } catch (e) {
-    if (isTlogwatchError(e, 'STORE_LOCKED')) return fail(`${e.message}: stop tlogwatch serve first (it holds the store while it runs)`);
-    return fail(describeError(e));
+    return fail(storeErrorText(e));
   }
   try {
     const logs = store.logNamesKnown().sort();

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.ts';
+import { cli, cliClosedStdout } from '../helpers/cli.ts';
 import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-rules-cli-'));
@@ -90,6 +90,11 @@ describe('tlogwatch rules test', () => {
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
     expect(r.stdout).toContain('x\\u{1b}]8;;https://evil.example\\u{7}click\\u{1b}]8;;\\u{7}.yml');
     expect(r.stdout.split('\n')[0]!.split('\t')).toHaveLength(5); // the columns' tabs stay tabs
+  });
+
+  it('ends quietly when its reader has gone (| head): status 141, no stack trace', async () => {
+    expect(await cliClosedStdout(['rules', 'test', dir, '--data-dir', h.dataDir])).toEqual({ code: 141, signal: null, stderr: '' });
+    expect(await cliClosedStdout(['rules', 'check', dir])).toEqual({ code: 141, signal: null, stderr: '' });
   });
 
   it('--from, --to and --log narrow the replay; a bad trusted root is a usage error', async () => {

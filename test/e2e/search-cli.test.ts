@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { createLogger } from '../../src/logger.ts';
-import { cli } from '../helpers/cli.ts';
+import { cli, cliClosedStdout } from '../helpers/cli.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../helpers/mirror.ts';
 
 describe('tlogwatch search', () => {
@@ -70,5 +70,12 @@ describe('tlogwatch search', () => {
     const down = await cli(['search', '--digest', m[0].digests[0], '--server', 'http://127.0.0.1:1']);
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('ends quietly when its reader has gone (| head -1): status 141, as git and coreutils, no stack trace', async () => {
+    for (const json of [[], ['--json']]) {
+      const r = await cliClosedStdout(['search', '--since', '0', ...json, '--server', url]);
+      expect(r, json.join(' ')).toEqual({ code: 141, signal: null, stderr: '' });
+    }
   });
 });

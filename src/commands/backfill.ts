@@ -134,7 +134,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   }
   let store: Store;
   try {
-    store = await Store.open(storeDir, { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
+    store = await Store.open(storeDir, { indexMode: config.index, createIfMissing: false, onUpgrade: (message, data) => logger.info(data, message) });
     // Without configured logs, also the root's logs this store mirrors whose keys have expired since (as serve follows them).
     if (config.logs.length === 0) logs = followedLogs(config, trust, new Date(), await mirroredLogs(store, trust, new Date()));
   } catch (e) {

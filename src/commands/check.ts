@@ -15,7 +15,6 @@
  * the store's lock. Exit: 0 consistent, 1 problems found (or the store could not be read through), 2 usage,
  * config, or the store could not be opened.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.ts';
@@ -23,8 +22,8 @@ import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
 import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
 import { entriesHeld } from '../store/codec.ts';
-import { Store } from '../store/store.ts';
-import { storeErrorText } from './offline-store.ts';
+import type { Store } from '../store/store.ts';
+import { openExistingStore, storeErrorText, unknownLog } from './offline-store.ts';
 
 const USAGE = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]';
 const HELP = `${USAGE}
@@ -139,18 +138,16 @@ export async function checkCommand(argv: string[]): Promise<number> {
   } catch (e) {
     return fail(describeError(e));
   }
-  const storeDir = join(config.dataDir, 'store');
-  // Opening would create an empty store: a mistyped path must say so instead of passing.
-  if (!existsSync(join(storeDir, 'CURRENT'))) return fail(`no store at ${storeDir}: nothing has been mirrored there`);
   let store: Store;
   try {
-    store = await Store.open(storeDir, { indexMode: config.index });
+    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there', { indexMode: config.index });
   } catch (e) {
     return fail(storeErrorText(e));
   }
   try {
     const logs = store.logNamesKnown().sort();
-    if (values.only !== undefined && !logs.includes(values.only)) return fail(`no log named ${values.only} in the store (it holds ${logs.length ? logs.join(', ') : 'none'})`);
+    const unknown = values.only === undefined ? undefined : unknownLog(store, values.only);
+    if (unknown !== undefined) return fail(unknown);
     let failed = 0;
     for (const log of values.only !== undefined ? [values.only] : logs) {
       const r = await checkOne(store, log, config.index === 'watched');

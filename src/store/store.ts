@@ -151,10 +151,11 @@ export class Store {
     return this.#entryDb;
   }
 
-  static async open(dir: string, opts: { indexMode?: IndexMode; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+  /** `createIfMissing: false`: only an existing store (readers such as `tlogwatch rules test` and `check`); a new one is created by default. */
+  static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
     // The main database first: it holds the schema version, and a store of another version must be
     // refused before anything is created inside it.
-    const db = await openLevel(dir, dir, MAIN_DB_OPTIONS);
+    const db = await openLevel(dir, dir, MAIN_DB_OPTIONS, { createIfMissing: opts.createIfMissing ?? true });
     const v = await db.get(SCHEMA_KEY);
     const found = v === undefined ? undefined : readU16(v, 0);
     if (found !== undefined && found !== SCHEMA_VERSION && found !== 2) {

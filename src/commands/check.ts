@@ -22,6 +22,7 @@ import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
 import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
 import { entriesHeld } from '../store/codec.ts';
+import type { IndexMode } from '../store/index-values.ts';
 import type { Store } from '../store/store.ts';
 import { openExistingStore, storeErrorText, unknownLog } from './offline-store.ts';
 
@@ -33,8 +34,9 @@ mirror holds, their bodies hash into the verified tree, the index and UUID keys 
 entries imply, every stored tree hash is its children's (the hashes inclusion proofs are served from),
 and the verified checkpoints' roots rebuild from them. Nothing is changed. Stop tlogwatch serve first.
 
-  --config FILE, --data-dir DIR   where the store is, given as tlogwatch serve is given it; the config's
-                                  index mode says which index keys each entry should have
+  --config FILE, --data-dir DIR   where the store is, given as tlogwatch serve is given it; which index
+                                  keys each entry should have is the index mode the store records (a
+                                  config with another index mode is refused)
   --only NAME                     only this log (default: every log in the store)
   --json                          one JSON object per log on stdout
 
@@ -121,6 +123,27 @@ function text(r: LogReport): string {
   return head + r.problems.map((p) => `\t${p}\n`).join('') + (r.more ? `\t(${r.more} more)\n` : '');
 }
 
+/**
+ * Which index keys the entries should have: the index mode the store records (store.ts
+ * recordedIndexMode), so that a check without --config does not take a `watched` store's digest-only
+ * entries for damage. A configuration that says another mode is not the one the store was written with,
+ * and is refused. A store from before the record is checked as the configuration says, else as
+ * `index: all`, and the check says which it assumed.
+ */
+function indexModeOf(store: Store, given: { file: string; mode: IndexMode } | undefined): IndexMode | { error: string } {
+  const recorded = store.recordedIndexMode;
+  if (recorded !== undefined && given !== undefined && given.mode !== recorded) {
+    return { error: `the store records index: ${recorded} (the mode its entries were written with), ${given.file} says index: ${given.mode}: give the configuration the store was written with, or check it as it records with --data-dir alone` };
+  }
+  if (recorded === undefined) {
+    const mode = given?.mode ?? 'all';
+    const why = given ? `as ${given.file} says` : 'every entry fully indexed; give --config if the daemon runs with index: watched';
+    process.stderr.write(`tlogwatch check: the store does not record its index mode (written before tlogwatch recorded it): checked as index: ${mode}, ${why}\n`);
+    return mode;
+  }
+  return recorded;
+}
+
 export async function checkCommand(argv: string[]): Promise<number> {
   let values;
   try {
@@ -140,17 +163,19 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   let store: Store;
   try {
-    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there', { indexMode: config.index });
+    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there');
   } catch (e) {
     return fail(storeErrorText(e));
   }
   try {
+    const mode = indexModeOf(store, values.config === undefined ? undefined : { file: values.config, mode: config.index });
+    if (typeof mode === 'object') return fail(mode.error);
     const logs = store.logNamesKnown().sort();
     const unknown = values.only === undefined ? undefined : unknownLog(store, values.only);
     if (unknown !== undefined) return fail(unknown);
     let failed = 0;
     for (const log of values.only !== undefined ? [values.only] : logs) {
-      const r = await checkOne(store, log, config.index === 'watched');
+      const r = await checkOne(store, log, mode === 'watched');
       if (!r.ok) failed++;
       process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : text(r));
     }

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type ConfigKey } from '../config/load.ts';
 import { followedLogs, findingWriter, channelsOf, mirrorHooks, mirroredLogs, trustOptionsOf } from '../daemon.ts';
 import { describeError, isTlogwatchError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
@@ -47,6 +47,14 @@ Exit: 0 done, 1 log misbehaviour (the log is halted), 2 usage/config/store, 3 up
 130/143 interrupted (run again).`;
 
 const EXIT = { ok: 0, misbehaviour: 1, usage: 2, transient: 3 } as const;
+
+/**
+ * What backfill never reads of serve's configuration, so the `${VAR}` secrets there (the admin token, a
+ * peer's token) need not be set. `notify` is read: the findings backfill raises are queued for each
+ * configured channel (the outbox, delivered by the next serve), so it takes that section as serve does,
+ * variables included.
+ */
+const UNUSED: readonly ConfigKey[] = ['listen', 'api', 'checkpointSources', 'jobs', 'stalledAfter'];
 
 function fail(message: string, code: number = EXIT.usage): number {
   process.stderr.write(`tlogwatch backfill: ${message}\n`);
@@ -112,7 +120,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
       ...(values.rules ? { rules: values.rules } : {}),
       ...(values['trusted-root'] ? { trustedRoot: values['trusted-root'] } : {}),
       ...(values.log ? { logs: values.log } : {}),
-    });
+    }, process.env, { unused: UNUSED });
   } catch (e) {
     return fail(describeError(e));
   }

@@ -17,7 +17,8 @@
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type ConfigKey } from '../config/load.ts';
+import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
 import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
@@ -44,6 +45,12 @@ Exit: 0 consistent, 1 problems found or the store could not be read through, 2 u
 store could not be opened.`;
 
 const MAX_PROBLEMS = 100;
+
+/**
+ * Check reads where the store is and its index mode, nothing else: the daemon's secrets (`${VAR}` in
+ * api, notify, checkpointSources) need not be set to check its store.
+ */
+const UNUSED = (Object.keys(ConfigSchema.shape) as ConfigKey[]).filter((k) => k !== 'dataDir' && k !== 'index');
 
 interface LogReport {
   log: string;
@@ -157,7 +164,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = loadConfig(values.config, values['data-dir'] ? { dataDir: values['data-dir'] } : {});
+    config = loadConfig(values.config, values['data-dir'] ? { dataDir: values['data-dir'] } : {}, process.env, { unused: UNUSED });
   } catch (e) {
     return fail(describeError(e));
   }

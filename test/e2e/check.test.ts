@@ -132,6 +132,32 @@ describe('tlogwatch check', () => {
     expect(given.stderr).toContain(`checked as index: watched, as ${config} says\n`);
   });
 
+  it("needs none of the daemon's secrets (${VAR} in api, notify, checkpointSources); serve still needs every one", async () => {
+    h = await mirrored('tiles', 20, 'cli-check-secrets');
+    await h.store.close();
+    for (const name of ['TLOGWATCH_ADMIN_TOKEN', 'PEER_TOKEN', 'WEBHOOK_URL', 'SMTP_PASSWORD']) expect(process.env[name], name).toBeUndefined();
+    const config = join(h.dataDir, 'tlogwatch.yaml');
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${h.dataDir}`,
+        'api: { adminToken: "${TLOGWATCH_ADMIN_TOKEN}" }',
+        'checkpointSources: [{ name: peer, kind: tlogwatch, url: "https://peer.example", token: "${PEER_TOKEN}" }]',
+        'notify:',
+        '  webhooks: [{ url: "${WEBHOOK_URL}" }]',
+        '  email: [{ smtp: "smtps://bot:${SMTP_PASSWORD}@smtp.example.com:465", from: a@example.com, to: [b@example.com] }]',
+        '',
+      ].join('\n'),
+    );
+    expect(await tlogwatch(['check', '--config', config])).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
+    const serve = await tlogwatch(['serve', '--config', config]);
+    expect(serve.code).toBe(2);
+    for (const name of ['TLOGWATCH_ADMIN_TOKEN', 'PEER_TOKEN', 'WEBHOOK_URL', 'SMTP_PASSWORD']) expect(serve.stderr).toContain(`environment variable ${name} is not set`);
+    // What check reads still needs its variable.
+    writeFileSync(config, 'dataDir: ${TLOGWATCH_DATA}\n');
+    expect(await tlogwatch(['check', '--config', config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/dataDir: environment variable TLOGWATCH_DATA is not set/) });
+  });
+
   it('exit 2: usage, no store, an unknown log, a store in use', async () => {
     h = await mirrored('tiles', 20, 'cli-check-usage');
     expect(await tlogwatch(['check', '--bogus'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch check: Unknown option '--bogus'/) });

@@ -11,7 +11,8 @@ Usage:
   tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR]
                   [--trusted-root FILE] [--log TYPE=URL]... [--start N|latest]
   tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] FILE...
-  tlogwatch search --digest sha256:HEX | --identity SAN | --owner URI | ... [--since T] [--server URL] [--json]
+  tlogwatch search --digest sha256:HEX | --identity SAN | --owner URI | ... [--since T] [--until T]
+                   [--limit N | --all] [--server URL] [--json]
   tlogwatch rules check DIR
   tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]
   tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log TYPE=URL]

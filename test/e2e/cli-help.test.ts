@@ -1,4 +1,5 @@
 /** Every command answers `--help` with its usage on stdout and exit 0, as the top-level usage promises. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, cliClosedStdout } from '../helpers/cli.ts';
 
@@ -18,6 +19,24 @@ describe('tlogwatch COMMAND --help', () => {
   it('a closed stdout ends any command quietly (status 141, as `git log | head` under pipefail), never a stack trace', async () => {
     for (const args of [['--help'], ['--version'], ['verify', '--help'], ['check', '--help']]) {
       expect(await cliClosedStdout(args), args.join(' ')).toEqual({ code: 141, signal: null, stderr: '' });
+    }
+  });
+
+  it("the top-level usage and README's command table name every flag each command's own usage does", async () => {
+    const top = (await cli(['--help'])).stdout;
+    // The first cell of each row of README's command table, e.g. `serve [--config FILE] …`.
+    const cells = readFileSync('README.md', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.slice(2, l.indexOf('` | ') + 1));
+    for (const command of ['serve', 'verify', 'rules', 'backfill', 'check', 'backup', 'restore', 'search']) {
+      const flags = new Set((await cli([command, '--help'])).stdout.match(/--[a-z][a-z-]*/g));
+      const row = cells.filter((c) => c.includes(`\`${command} `)).join(' ');
+      for (const flag of flags) {
+        expect(row, `README: ${command} ${flag}`).toContain(flag);
+        // search's selectors are too many for one usage line: "--owner URI | ...".
+        if (command !== 'search') expect(top, `tlogwatch --help: ${command} ${flag}`).toContain(flag);
+      }
     }
   });
 });

@@ -10,10 +10,12 @@ const USAGE = `tlogwatch ${VERSION}: a verified mirror and monitor of Sigstore's
 Usage:
   tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR]
                   [--trusted-root FILE] [--log TYPE=URL]... [--start N|latest]
-  tlogwatch verify [--trusted-root FILE] [--json] [--rules DIR] FILE...
-  tlogwatch search --digest sha256:HEX | --identity SAN | --owner URI | ... [--since T] [--server URL] [--json]
+  tlogwatch verify [--trusted-root FILE | --tuf-mirror URL --tuf-root FILE] [--json] [--rules DIR]
+                   [--witness VKEY]... [--witness-quorum N] FILE...
+  tlogwatch search --digest sha256:HEX | --identity SAN | --owner URI | ... [--since T] [--until T]
+                   [--limit N | --all] [--server URL] [--json]
   tlogwatch rules check DIR
-  tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--json]
+  tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--trusted-root FILE] [--json]
   tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log TYPE=URL]
                      [--only NAME] [--to N] [--batch-size N]
   tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]
@@ -57,8 +59,34 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * 128 + SIGPIPE: the status of a command whose reader went away (`tlogwatch search … | head -1`). git,
+ * coreutils and Go programs (cosign, rekor-cli) end so, killed by SIGPIPE at their next write; Node
+ * ignores SIGPIPE and reports EPIPE instead, which unhandled is a stack trace. A shell pipeline's status is
+ * the last command's (head's 0); with `set -o pipefail` it is 141, as for `git log | head -1`: the command
+ * did not finish, so its status must not say that it did (exit 0 from check or verify is a verdict).
+ */
+export const EXIT_CLOSED_PIPE = 141;
+
+/**
+ * Every command's output, centrally: when stdout's reader has gone (EPIPE, at the write after it closed),
+ * the command ends there, quietly, as if SIGPIPE had ended it. Nothing is lost by not finishing: the
+ * store's writes are atomic batches, which a kill -9 leaves consistent too. Any other write error (a full
+ * disk under `> file`) is one line on stderr, exit 2.
+ */
+function endOnClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(EXIT_CLOSED_PIPE);
+      if (stream === process.stdout) process.stderr.write(`tlogwatch: cannot write the output: ${describeError(e)}\n`);
+      process.exit(2);
+    });
+  }
+}
+
 /** Runs the CLI and sets the exit code; used by bin/tlogwatch.js and `node src/cli.ts`. */
 export function run(argv: string[] = process.argv.slice(2)): void {
+  endOnClosedOutput();
   main(argv).then(
     (code) => {
       process.exitCode = code;

@@ -13,7 +13,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
+import { loadConfig, type ConfigKey } from '../config/load.ts';
 import { followedLogs, findingWriter, channelsOf, mirrorHooks, mirroredLogs, trustOptionsOf } from '../daemon.ts';
 import { describeError, isTlogwatchError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
@@ -22,6 +22,7 @@ import { Backfiller, type BackfillResult } from '../mirror/backfill.ts';
 import { loadRules } from '../monitor/load.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { Store } from '../store/store.ts';
+import { storeErrorText } from './offline-store.ts';
 import { resolveTrust } from '../trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
@@ -46,6 +47,14 @@ Exit: 0 done, 1 log misbehaviour (the log is halted), 2 usage/config/store, 3 up
 130/143 interrupted (run again).`;
 
 const EXIT = { ok: 0, misbehaviour: 1, usage: 2, transient: 3 } as const;
+
+/**
+ * What backfill never reads of serve's configuration, so the `${VAR}` secrets there (the admin token, a
+ * peer's token) need not be set. `notify` is read: the findings backfill raises are queued for each
+ * configured channel (the outbox, delivered by the next serve), so it takes that section as serve does,
+ * variables included.
+ */
+const UNUSED: readonly ConfigKey[] = ['listen', 'api', 'checkpointSources', 'jobs', 'stalledAfter'];
 
 function fail(message: string, code: number = EXIT.usage): number {
   process.stderr.write(`tlogwatch backfill: ${message}\n`);
@@ -111,7 +120,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
       ...(values.rules ? { rules: values.rules } : {}),
       ...(values['trusted-root'] ? { trustedRoot: values['trusted-root'] } : {}),
       ...(values.log ? { logs: values.log } : {}),
-    });
+    }, process.env, { unused: UNUSED });
   } catch (e) {
     return fail(describeError(e));
   }
@@ -133,12 +142,11 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   }
   let store: Store;
   try {
-    store = await Store.open(storeDir, { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
+    store = await Store.open(storeDir, { indexMode: config.index, createIfMissing: false, onUpgrade: (message, data) => logger.info(data, message) });
     // Without configured logs, also the root's logs this store mirrors whose keys have expired since (as serve follows them).
     if (config.logs.length === 0) logs = followedLogs(config, trust, new Date(), await mirroredLogs(store, trust, new Date()));
   } catch (e) {
-    if (isTlogwatchError(e, 'STORE_LOCKED')) return fail(`${e.message}: stop tlogwatch serve first (it holds the store while it runs)`);
-    return fail(describeError(e));
+    return fail(storeErrorText(e));
   }
   if (values.only !== undefined) {
     logs = logs.filter((l) => l.follow.name === values.only);

@@ -5,32 +5,56 @@
  * copy is one point in time. A running daemon holds the locks: stop it first (or copy a filesystem
  * snapshot of the volume).
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Level } from 'level';
-import { describeError } from '../errors.ts';
-import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS } from '../store/level.ts';
+import type { Level } from 'level';
+import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel } from '../store/level.ts';
 import { ENTRIES_DIR } from '../store/store.ts';
+import { storeErrorText } from './offline-store.ts';
 
 type Db = Level<Uint8Array, Uint8Array>;
 
-/** Copies the store at `from` (its main database and, when present, its entries database) into an empty `to`. */
+/** The outermost of `dir` and its parents that does not exist yet: what a copy into `dir` creates. */
+function firstMissing(dir: string): string | undefined {
+  let missing: string | undefined;
+  for (let d = resolve(dir); !existsSync(d) && d !== dirname(d); d = dirname(d)) missing = d;
+  return missing;
+}
+
+/**
+ * Copies the store at `from` (its main database and, when present, its entries database) into an empty
+ * `to`. The sources are opened first, so a store the daemon holds is refused before anything is created
+ * (level.ts STORE_LOCKED); a copy that fails for any reason removes what it created, so the same `to` can
+ * be used again.
+ */
 async function copyStore(from: string, to: string): Promise<number> {
   if (!existsSync(join(from, 'CURRENT'))) throw new Error(`${from} is not a LevelDB store`);
   if (existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
-  const pairs: Array<[Db, Db]> = [[new Level(from, { ...MAIN_DB_OPTIONS, createIfMissing: false }), new Level(to, MAIN_DB_OPTIONS)]];
-  if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) {
-    pairs.push([new Level(join(from, ENTRIES_DIR), { ...ENTRIES_DB_OPTIONS, createIfMissing: false }), new Level(join(to, ENTRIES_DIR), ENTRIES_DB_OPTIONS)]);
-  }
+  const parts: Array<[string, typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS]> = [['', MAIN_DB_OPTIONS]];
+  if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) parts.push([ENTRIES_DIR, ENTRIES_DB_OPTIONS]);
+  const open: Db[] = [];
+  const created = firstMissing(to);
   try {
-    for (const [src] of pairs) await src.open();
-    for (const [, dst] of pairs) await dst.open();
+    const sources: Db[] = [];
+    for (const [dir, options] of parts) {
+      sources.push(await openLevel(join(from, dir), from, options, { createIfMissing: false }));
+      open.push(sources.at(-1)!);
+    }
     let n = 0;
-    for (const [src, dst] of pairs) n += await copyRecords(src, dst);
+    for (const [i, [dir, options]] of parts.entries()) {
+      const dst = await openLevel(join(to, dir), to, options);
+      open.push(dst);
+      n += await copyRecords(sources[i]!, dst);
+    }
     return n;
+  } catch (e) {
+    for (const db of open.splice(0)) await db.close().catch(() => undefined);
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    else if (existsSync(to)) for (const f of readdirSync(to)) rmSync(join(to, f), { recursive: true, force: true });
+    throw e;
   } finally {
-    for (const db of pairs.flat()) await db.close();
+    for (const db of open) await db.close();
   }
 }
 
@@ -54,7 +78,7 @@ function storeCopyCommand(name: string, [fromFlag, toFlag]: readonly [string, st
       process.stdout.write(`${report(n, to)}\n`);
       return 0;
     } catch (e) {
-      process.stderr.write(`tlogwatch ${name}: ${describeError(e)}${/lock/i.test(String(e)) ? ' (stop tlogwatch serve first)' : ''}\n`);
+      process.stderr.write(`tlogwatch ${name}: ${storeErrorText(e)}\n`);
       return 2;
     }
   };

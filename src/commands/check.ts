@@ -15,15 +15,17 @@
  * the store's lock. Exit: 0 consistent, 1 problems found (or the store could not be read through), 2 usage,
  * config, or the store could not be opened.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.ts';
-import { describeError, isTlogwatchError } from '../errors.ts';
+import { loadConfig, type ConfigKey } from '../config/load.ts';
+import { ConfigSchema } from '../config/schema.ts';
+import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
 import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
 import { entriesHeld } from '../store/codec.ts';
-import { Store } from '../store/store.ts';
+import type { IndexMode } from '../store/index-values.ts';
+import type { Store } from '../store/store.ts';
+import { openExistingStore, storeErrorText, unknownLog } from './offline-store.ts';
 
 const USAGE = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]';
 const HELP = `${USAGE}
@@ -33,8 +35,9 @@ mirror holds, their bodies hash into the verified tree, the index and UUID keys 
 entries imply, every stored tree hash is its children's (the hashes inclusion proofs are served from),
 and the verified checkpoints' roots rebuild from them. Nothing is changed. Stop tlogwatch serve first.
 
-  --config FILE, --data-dir DIR   where the store is, given as tlogwatch serve is given it; the config's
-                                  index mode says which index keys each entry should have
+  --config FILE, --data-dir DIR   where the store is, given as tlogwatch serve is given it; which index
+                                  keys each entry should have is the index mode the store records (a
+                                  config with another index mode is refused)
   --only NAME                     only this log (default: every log in the store)
   --json                          one JSON object per log on stdout
 
@@ -42,6 +45,12 @@ Exit: 0 consistent, 1 problems found or the store could not be read through, 2 u
 store could not be opened.`;
 
 const MAX_PROBLEMS = 100;
+
+/**
+ * Check reads where the store is and its index mode, nothing else: the daemon's secrets (`${VAR}` in
+ * api, notify, checkpointSources) need not be set to check its store.
+ */
+const UNUSED = (Object.keys(ConfigSchema.shape) as ConfigKey[]).filter((k) => k !== 'dataDir' && k !== 'index');
 
 interface LogReport {
   log: string;
@@ -121,6 +130,27 @@ function text(r: LogReport): string {
   return head + r.problems.map((p) => `\t${p}\n`).join('') + (r.more ? `\t(${r.more} more)\n` : '');
 }
 
+/**
+ * Which index keys the entries should have: the index mode the store records (store.ts
+ * recordedIndexMode), so that a check without --config does not take a `watched` store's digest-only
+ * entries for damage. A configuration that says another mode is not the one the store was written with,
+ * and is refused. A store from before the record is checked as the configuration says, else as
+ * `index: all`, and the check says which it assumed.
+ */
+function indexModeOf(store: Store, given: { file: string; mode: IndexMode } | undefined): IndexMode | { error: string } {
+  const recorded = store.recordedIndexMode;
+  if (recorded !== undefined && given !== undefined && given.mode !== recorded) {
+    return { error: `the store records index: ${recorded} (the mode its entries were written with), ${given.file} says index: ${given.mode}: give the configuration the store was written with, or check it as it records with --data-dir alone` };
+  }
+  if (recorded === undefined) {
+    const mode = given?.mode ?? 'all';
+    const why = given ? `as ${given.file} says` : 'every entry fully indexed; give --config if the daemon runs with index: watched';
+    process.stderr.write(`tlogwatch check: the store does not record its index mode (written before tlogwatch recorded it): checked as index: ${mode}, ${why}\n`);
+    return mode;
+  }
+  return recorded;
+}
+
 export async function checkCommand(argv: string[]): Promise<number> {
   let values;
   try {
@@ -134,26 +164,25 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = loadConfig(values.config, values['data-dir'] ? { dataDir: values['data-dir'] } : {});
+    config = loadConfig(values.config, values['data-dir'] ? { dataDir: values['data-dir'] } : {}, process.env, { unused: UNUSED });
   } catch (e) {
     return fail(describeError(e));
   }
-  const storeDir = join(config.dataDir, 'store');
-  // Opening would create an empty store: a mistyped path must say so instead of passing.
-  if (!existsSync(join(storeDir, 'CURRENT'))) return fail(`no store at ${storeDir}: nothing has been mirrored there`);
   let store: Store;
   try {
-    store = await Store.open(storeDir, { indexMode: config.index });
+    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there');
   } catch (e) {
-    if (isTlogwatchError(e, 'STORE_LOCKED')) return fail(`${e.message}: stop tlogwatch serve first (it holds the store while it runs)`);
-    return fail(describeError(e));
+    return fail(storeErrorText(e));
   }
   try {
+    const mode = indexModeOf(store, values.config === undefined ? undefined : { file: values.config, mode: config.index });
+    if (typeof mode === 'object') return fail(mode.error);
     const logs = store.logNamesKnown().sort();
-    if (values.only !== undefined && !logs.includes(values.only)) return fail(`no log named ${values.only} in the store (it holds ${logs.length ? logs.join(', ') : 'none'})`);
+    const unknown = values.only === undefined ? undefined : unknownLog(store, values.only);
+    if (unknown !== undefined) return fail(unknown);
     let failed = 0;
     for (const log of values.only !== undefined ? [values.only] : logs) {
-      const r = await checkOne(store, log, config.index === 'watched');
+      const r = await checkOne(store, log, mode === 'watched');
       if (!r.ok) failed++;
       process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : text(r));
     }

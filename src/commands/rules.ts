@@ -15,8 +15,10 @@ import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../trust/tuf.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
-import { Bucket, key, prefixEnd } from '../store/keys.ts';
-import { Store } from '../store/store.ts';
+import type { RuleSet } from '../monitor/compile.ts';
+import { Bucket, entryKey, key, prefixEnd, u16 } from '../store/keys.ts';
+import type { Store } from '../store/store.ts';
+import { openExistingStore, storeErrorText, unknownLog } from './offline-store.ts';
 
 export async function rulesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -54,34 +56,70 @@ export async function rulesCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${checked.ruleSet.rules.length} rule(s) valid in ${dir}${checked.warnings.length ? `, ${checked.warnings.length} warning(s)` : ''}\n`);
     return 0;
   }
-  if (!values['data-dir']) {
-    process.stderr.write('tlogwatch rules test: --data-dir is required\n');
+  return rulesTest(checked.ruleSet, values);
+}
+
+/** `--from`/`--to`: a log index, undefined when the flag is absent, or the line that says what is wrong. */
+function indexFlag(flag: string, v: string | undefined): number | undefined | { error: string } {
+  if (v === undefined) return undefined;
+  if (!/^(0|[1-9]\d{0,15})$/.test(v) || !Number.isSafeInteger(Number(v))) return { error: `--${flag} must be a log index (0, 1, 2, …), got ${JSON.stringify(v)}` };
+  return Number(v);
+}
+
+interface TestFlags {
+  'data-dir'?: string | undefined;
+  'trusted-root'?: string | undefined;
+  log?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+  json?: boolean | undefined;
+}
+
+/**
+ * `rules test`: the store's entries (one log's with --log, in [--from, --to]) through the rules. The
+ * store must exist and hold the log asked for: a replay of nothing that exits 0 would read as "no
+ * finding would fire".
+ */
+async function rulesTest(ruleSet: RuleSet, values: TestFlags): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`tlogwatch rules test: ${message}\n`);
     return 2;
-  }
+  };
+  if (!values['data-dir']) return fail('--data-dir is required');
+  const from = indexFlag('from', values.from) ?? 0;
+  const to = indexFlag('to', values.to) ?? Number.MAX_SAFE_INTEGER;
+  if (typeof from === 'object') return fail(from.error);
+  if (typeof to === 'object') return fail(to.error);
   let cas: CertificateAuthorities | undefined;
   try {
     if (values['trusted-root']) cas = new CertificateAuthorities(loadTrustedRootFile(values['trusted-root']).certificateAuthorities);
   } catch (e) {
-    process.stderr.write(`tlogwatch rules test: ${describeError(e)}\n`);
-    return 2;
+    return fail(describeError(e));
   }
-  const store = await Store.open(join(values['data-dir'], 'store'));
-  const from = Number(values.from ?? 0);
-  const to = values.to === undefined ? Number.MAX_SAFE_INTEGER : Number(values.to);
+  let store: Store;
+  try {
+    store = await openExistingStore(join(values['data-dir'], 'store'), 'nothing has been mirrored there');
+  } catch (e) {
+    return fail(storeErrorText(e));
+  }
   const now = Math.floor(Date.now() / 1000);
   let entries = 0;
   let fired = 0;
   try {
-    for await (const [k, v] of store.entryDb.iterator({ gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) })) {
+    const unknown = values.log === undefined ? undefined : unknownLog(store, values.log);
+    if (unknown !== undefined) return fail(unknown);
+    // One log's entries are one key range (keys.ts ENTRY), read from --from on.
+    const id = values.log === undefined ? undefined : await store.logId(values.log);
+    const range = id === undefined ? { gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) } : { gte: entryKey(id, from), lt: prefixEnd(key(Bucket.ENTRY, u16(id))) };
+    for await (const [k, v] of store.entryDb.iterator(range)) {
       const log = store.logNameOf((k[1]! << 8) | k[2]!) ?? '?';
-      if (values.log && log !== values.log) continue;
       const index = Number(Buffer.from(k.subarray(3)).readBigUInt64BE());
       if (index < from || index > to) continue;
       const { record } = decodeEntryValue(v, log, index);
       entries++;
       const entry = { ...record.entry };
       if (record.attestation) withStatement(entry, Buffer.from(record.attestation, 'base64'), 'attestation');
-      for (const f of evaluateEntry(checked.ruleSet, entry, now, { cas })) {
+      for (const f of evaluateEntry(ruleSet, entry, now, { cas })) {
         fired++;
         process.stdout.write(values.json ? `${JSON.stringify(f)}\n` : `${f.severity.toUpperCase()}\t${f.rule}\t${forTerminal(log)}#${index}\t${f.status}\t${forTerminal(f.message)}\n`);
       }

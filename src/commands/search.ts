@@ -1,7 +1,8 @@
 /**
  * `tlogwatch search --digest sha256:HEX | --identity SAN | --repository URI | --owner URI | --issuer URL |
- * --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N] [--server URL] [--json]`: asks a
- * running tlogwatch (GET /v1/search). Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
+ * --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N | --all] [--server URL] [--json]`: asks a
+ * running tlogwatch (GET /v1/search), following its cursor up to the limit asked for. Exit 0 when entries
+ * were found, 1 when none, 2 on usage or server errors.
  */
 import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
@@ -9,13 +10,21 @@ import { describeError } from '../errors.ts';
 import { USER_AGENT } from '../version.ts';
 import { SELECTORS } from '../api/selectors.ts';
 
+/** What the command prints unless told otherwise (--limit, --all): the API's default page. */
+const DEFAULT_LIMIT = 50;
+/** The API's largest page (GET /v1/search `limit`, api/params.ts). */
+const PAGE_MAX = 1000;
+
 const USAGE = `usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] | --repository URI | --owner URI | --issuer URL
-                        | --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N] [--server URL] [--json]
+                        | --build-signer URI | --fingerprint HEX [--since T] [--until T] [--limit N | --all] [--server URL] [--json]
 
 Asks a running tlogwatch (GET /v1/search; --server, or TLOGWATCH_SERVER, default http://127.0.0.1:8080) and
 prints one line per entry, newest first: log#index, integrated time (for Rekor v2, when the mirror saw it,
 marked "(seen)"), kind, signer, uuid. Selectors given together must all match. --since/--until alone list
-the entries of that window; T is Unix seconds or an ISO-8601 date. --json prints the API's response.
+the entries of that window; T is Unix seconds or an ISO-8601 date. --limit N prints at most N entries
+(default ${DEFAULT_LIMIT}), --all every one, following the API's pages (at most ${PAGE_MAX} entries each); when
+more match than were printed, a line on stderr says so. --json prints the API's response, with the
+entries of every page read and the cursor to the rest ("next", null when there is none).
 Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
 `;
 
@@ -23,6 +32,42 @@ Exit 0 when entries were found, 1 when none, 2 on usage or server errors.
 export const QUERY_PARAMS: ReadonlyMap<string, string> = new Map([...SELECTORS.map((s) => [s.flag, s.param] as const), ['since', 'since'], ['until', 'until']]);
 
 const iso = (t: unknown) => (typeof t === 'number' ? new Date(t * 1000).toISOString() : undefined);
+
+interface Page {
+  entries: Array<Record<string, unknown>>;
+  next: string | null;
+}
+
+/** One page of GET /v1/search, or the line that says why there is none. */
+async function fetchPage(server: string, q: URLSearchParams): Promise<Page | { error: string }> {
+  let res: Response;
+  try {
+    res = await fetch(`${server.replace(/\/+$/, '')}/v1/search?${q.toString()}`, { headers: { 'user-agent': USER_AGENT }, signal: AbortSignal.timeout(15_000) });
+  } catch (e) {
+    return { error: `cannot reach ${server} (${describeError(e)}); is tlogwatch serve running? Set --server.` };
+  }
+  const body = (await res.json().catch(() => ({}))) as { entries?: unknown; next?: unknown; error?: { message?: unknown } };
+  if (!res.ok) return { error: `${res.status} ${typeof body.error?.message === 'string' ? body.error.message : ''}` };
+  if (!Array.isArray(body.entries) || !(body.next === undefined || body.next === null || typeof body.next === 'string')) return { error: `${server} answered with no search results` };
+  return { entries: body.entries as Array<Record<string, unknown>>, next: typeof body.next === 'string' ? body.next : null };
+}
+
+/** One entry as a line: tab-separated columns, each the server's value made safe for the terminal on its own. */
+function line(e: Record<string, unknown>): string {
+  const signer = e['signer'] as { san?: string; fingerprint?: string } | undefined;
+  // Rekor v2 entries carry no integrated time: the time the mirror first saw them stands in, marked so.
+  const seen = iso(e['observedAt']);
+  const when = iso(e['integratedTime']) ?? (seen ? `${seen} (seen)` : '-');
+  const cols = [`${String(e['log'])}#${String(e['index'])}`, when, String(e['kind']), signer?.san ?? signer?.fingerprint ?? '', String(e['uuid'])];
+  return `${cols.map(forTerminal).join('\t')}\n`;
+}
+
+/** --limit N (a whole number from 1), --all, or neither: how many entries to print at most; a string says what is wrong. */
+function limitOf(limit: string | undefined, all: boolean | undefined): number | string {
+  if (all) return limit === undefined ? Infinity : '--limit and --all: give one or the other';
+  if (limit === undefined) return DEFAULT_LIMIT;
+  return /^[1-9]\d{0,15}$/.test(limit) && Number.isSafeInteger(Number(limit)) ? Number(limit) : `--limit must be a whole number from 1, got ${JSON.stringify(limit)}`;
+}
 
 export async function searchCommand(argv: string[]): Promise<number> {
   let values;
@@ -32,7 +77,8 @@ export async function searchCommand(argv: string[]): Promise<number> {
       options: {
         ...Object.fromEntries([...QUERY_PARAMS.keys()].map((flag) => [flag, { type: 'string' } as const])),
         server: { type: 'string', default: process.env['TLOGWATCH_SERVER'] ?? 'http://127.0.0.1:8080' },
-        limit: { type: 'string', default: '50' },
+        limit: { type: 'string' },
+        all: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -46,40 +92,46 @@ export async function searchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const q = new URLSearchParams();
+  let selectors = 0;
   for (const [flag, param] of QUERY_PARAMS) {
     const v = (values as Record<string, unknown>)[flag];
-    if (typeof v === 'string' && v !== '') q.set(param, v);
+    if (typeof v !== 'string' || v === '') continue;
+    q.set(param, v);
+    if (param !== 'since' && param !== 'until') selectors++;
   }
   if ([...q.keys()].length === 0) {
     process.stderr.write(USAGE);
     return 2;
   }
-  q.set('limit', values.limit);
-  let res: Response;
-  try {
-    res = await fetch(`${values.server.replace(/\/+$/, '')}/v1/search?${q.toString()}`, { headers: { 'user-agent': USER_AGENT }, signal: AbortSignal.timeout(15_000) });
-  } catch (e) {
-    process.stderr.write(`tlogwatch search: cannot reach ${values.server} (${describeError(e)}); is tlogwatch serve running? Set --server.\n`);
+  const limit = limitOf(values.limit, values.all);
+  if (typeof limit === 'string') {
+    process.stderr.write(`tlogwatch search: ${limit}\n`);
     return 2;
   }
-  const body = (await res.json().catch(() => ({}))) as { entries?: Array<Record<string, unknown>>; error?: { message: string } };
-  if (!res.ok) {
-    process.stderr.write(`tlogwatch search: ${res.status} ${body.error?.message ?? ''}\n`);
-    return 2;
-  }
-  const entries = body.entries ?? [];
-  if (values.json) process.stdout.write(`${JSON.stringify(body)}\n`);
-  else {
-    for (const e of entries) {
-      const signer = e['signer'] as { san?: string; fingerprint?: string } | undefined;
-      // Rekor v2 entries carry no integrated time: the time the mirror first saw them stands in, marked so.
-      const seen = iso(e['observedAt']);
-      const when = iso(e['integratedTime']) ?? (seen ? `${seen} (seen)` : '-');
-      // Tab-separated columns; each value is the server's, so each is made safe for the terminal on its own.
-      const cols = [`${String(e['log'])}#${String(e['index'])}`, when, String(e['kind']), signer?.san ?? signer?.fingerprint ?? '', String(e['uuid'])];
-      process.stdout.write(`${cols.map(forTerminal).join('\t')}\n`);
+  // Page after page until the limit or the last page: the API stops at PAGE_MAX entries a page, and
+  // with more than one selector a page holds only the entries the others let through.
+  const kept: Array<Record<string, unknown>> = [];
+  let printed = 0;
+  let next: string | null = null;
+  do {
+    q.set('limit', String(Math.min(PAGE_MAX, limit - printed)));
+    if (next !== null) q.set('cursor', next);
+    const page = await fetchPage(values.server, q);
+    if ('error' in page) {
+      process.stderr.write(`tlogwatch search: ${page.error}\n`);
+      return 2;
     }
-    if (entries.length === 0) process.stderr.write('no entries found\n');
-  }
-  return entries.length > 0 ? 0 : 1;
+    if (values.json) kept.push(...page.entries);
+    else for (const e of page.entries) process.stdout.write(line(e));
+    printed += page.entries.length;
+    next = page.next;
+  } while (next !== null && printed < limit);
+  if (values.json) process.stdout.write(`${JSON.stringify({ entries: kept, next })}\n`);
+  else if (printed === 0) process.stderr.write('no entries found\n');
+  // Cut off by the limit, not by the end of the results: say so, and how to see the rest. Unless the
+  // reader cut it shorter still (`| head`): a write to a closed pipe fails a tick later, and cli.ts then
+  // ends the command, so that gets its turn first.
+  await new Promise((resolve) => setImmediate(resolve));
+  if (next !== null) process.stderr.write(`tlogwatch search: stopped at ${printed} entries (--limit ${limit}); more ${selectors > 1 ? 'may match' : 'match'}: raise --limit or pass --all\n`);
+  return printed > 0 ? 0 : 1;
 }

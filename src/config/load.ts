@@ -49,12 +49,26 @@ function position(doc: Document, lc: LineCounter, path: Path, keyName?: string):
 
 const ENV_REF = /\$(\$?)\{([^}]*)\}/g;
 
+/** The configuration's top-level keys. */
+export type ConfigKey = keyof Config;
+
+/** How a command loads the configuration (loadConfig, parseConfig). */
+export interface LoadOptions {
+  /**
+   * Top-level keys the command never reads (default none: `serve` reads them all). In these an unset
+   * `${NAME}` is not an error, so an offline command does not need the daemon's secrets (the admin
+   * token, a peer's token) to run. Such a key is validated all the same, but for the strings that hold
+   * the unset variables, and comes back with its default value: nothing of it reaches the command.
+   */
+  unused?: readonly ConfigKey[];
+}
+
 /**
  * Replaces `${NAME}` in strings with the environment variable (an unset one is an error, never an empty
  * secret); `$${NAME}` stays literal `${NAME}`. YAML integers come in as bigint and go out as numbers when
  * exact, so an index past 2^53 keeps every digit.
  */
-function prepare(v: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], fail: (path: Path, msg: string) => void): unknown {
+function prepare(v: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], fail: (path: Path, msg: string) => void, unset: (path: Path, name: string) => void): unknown {
   if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
   if (typeof v === 'string') {
     return v.replace(ENV_REF, (_, escaped: string, name: string) => {
@@ -64,12 +78,12 @@ function prepare(v: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], fail: 
         return '';
       }
       const value = env[name];
-      if (value === undefined) fail(path, `environment variable ${name} is not set`);
+      if (value === undefined) unset(path, name);
       return value ?? '';
     });
   }
-  if (Array.isArray(v)) return v.map((x, i) => prepare(x, env, [...path, i], fail));
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepare(x, env, [...path, k], fail)]));
+  if (Array.isArray(v)) return v.map((x, i) => prepare(x, env, [...path, i], fail, unset));
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, prepare(x, env, [...path, k], fail, unset)]));
   return v;
 }
 
@@ -83,8 +97,10 @@ function issueText(i: z.core.$ZodIssue): string {
   return i.message;
 }
 
+const startsWith = (path: Path, prefix: Path) => prefix.length <= path.length && prefix.every((k, i) => String(k) === String(path[i]));
+
 /** Parses and validates a configuration document; `sourceName` prefixes every error (usually the path). */
-export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.ProcessEnv = process.env): Config {
+export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}): Config {
   const lc = new LineCounter();
   const doc = parseDocument(yamlText, { lineCounter: lc, prettyErrors: false, intAsBigInt: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -104,11 +120,26 @@ export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.Pr
     // throws a bare ReferenceError, which must not reach the user as one.
     throw invalid(`invalid configuration (YAML):\n  ${sourceName}: ${yamlMessage(e instanceof Error ? e.message : String(e))}`);
   }
-  const raw = prepare(js ?? {}, env, [], fail);
+  // Strings holding a variable that is unset where the command does not read: not validated, and their key reset below.
+  const unread: Path[] = [];
+  const unset = (path: Path, name: string) => {
+    if (opts.unused?.includes(String(path[0]) as ConfigKey)) unread.push(path);
+    else fail(path, `environment variable ${name} is not set`);
+  };
+  const raw = prepare(js ?? {}, env, [], fail, unset);
   if (problems.length === 0) {
     const r = ConfigSchema.safeParse(raw);
-    if (r.success) return r.data;
-    for (const i of r.error.issues) {
+    const issues = r.success ? [] : r.error.issues.filter((i) => !unread.some((p) => startsWith(i.path, p)));
+    if (issues.length === 0 && unread.length === 0 && r.success) return r.data;
+    if (issues.length === 0) {
+      // Valid but for what the command does not read: that goes back to its defaults, and the rest is
+      // validated again as a whole (the checks across keys did not run while a key had issues).
+      const reset = new Set(unread.map((p) => String(p[0])));
+      const again = ConfigSchema.safeParse(Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([k]) => !reset.has(k))));
+      if (again.success) return again.data;
+      issues.push(...again.error.issues);
+    }
+    for (const i of issues) {
       // An unknown key, or a bad one of a record, is pointed at itself rather than at its map or its value.
       const at = i.code === 'unrecognized_keys' ? position(doc, lc, i.path, i.keys[0]) : i.code === 'invalid_key' ? position(doc, lc, i.path.slice(0, -1), String(i.path.at(-1))) : position(doc, lc, i.path);
       problems.push(`${sourceName}${at}: ${pathText(i.path)}: ${issueText(i)}`);
@@ -156,7 +187,7 @@ export function applyOverrides(c: Config, o: ConfigOverrides): Config {
 }
 
 /** Reads `path` (or only defaults when undefined), validates it and applies the CLI overrides. */
-export function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(path: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}): Config {
   let text = '';
   if (path) {
     try {
@@ -165,5 +196,5 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
       throw invalid(`cannot read the configuration file ${path}: ${(e as Error).message}`);
     }
   }
-  return applyOverrides(parseConfig(text, path ?? '(defaults)', env), overrides);
+  return applyOverrides(parseConfig(text, path ?? '(defaults)', env, opts), overrides);
 }

@@ -195,7 +195,7 @@ const Api = z
       .string()
       .min(16, 'at least 16 characters')
       .optional()
-      .describe('Bearer token for admin endpoints (POST /v1/findings/{id}/ack). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret. Unset = admin endpoints disabled.'),
+      .describe('Bearer token for the admin endpoints (POST /v1/findings/{id}/ack, POST /v1/bundles, POST /v1/checkpoints). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret. Unset = admin endpoints disabled.'),
     maxBodyBytes: z.number().int().min(1024).max(64 << 20).default(1 << 20).describe('Largest request body accepted, in bytes.'),
     rateLimit: z
       .object({ requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client address.') })
@@ -229,7 +229,7 @@ const JOB_DEFAULTS = { reverify: '*/30 * * * *', reverifyWindow: 65_536, trusted
 
 const Jobs = z
   .object({
-    reverify: Cron.default(JOB_DEFAULTS.reverify).describe('Cron: re-hash a window of stored entries against the stored tree hashes and verified roots.'),
+    reverify: Cron.default(JOB_DEFAULTS.reverify).describe('Cron: re-hash a window of stored entries against the stored tree hashes and verified roots; the retiredShards job (finished Rekor v1 trees complete, their final roots rebuilt) runs on the same schedule.'),
     reverifyWindow: z
       .number()
       .int()
@@ -293,7 +293,7 @@ export const ConfigSchema = z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level.') })
       .strict()
       .default({ level: 'info' })
-      .describe('Daemon logging (JSON lines on stdout).'),
+      .describe('Daemon logging (JSON lines on stderr).'),
   })
   .strict()
   .superRefine((c, ctx) => {

@@ -102,6 +102,9 @@ export interface SearchOptions {
 const SYNC_READS = 4;
 const SCHEMA_KEY = key(Bucket.META, 'schema');
 const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
+/** The index mode the store's entries were written with (Store.recordedIndexMode). */
+const INDEX_MODE_KEY = key(Bucket.META, 'indexMode');
+const INDEX_MODES: readonly IndexMode[] = ['all', 'watched'];
 function deepFreeze<T>(v: T): Readonly<T> {
   if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -121,6 +124,9 @@ export class Store {
   #recovering: Promise<boolean> | undefined;
   #reopens = 0;
   readonly indexMode: IndexMode;
+  #indexRecord: IndexMode | undefined;
+  /** What the next commit records as the index mode (indexRecordToWrite), if anything. */
+  #indexRecordPending: IndexMode | undefined;
   private readonly logIds = new Map<string, number>();
   private readonly logNames = new Map<number, string>();
   private allocation: Promise<unknown> = Promise.resolve();
@@ -151,10 +157,11 @@ export class Store {
     return this.#entryDb;
   }
 
-  static async open(dir: string, opts: { indexMode?: IndexMode; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+  /** `createIfMissing: false`: only an existing store (readers such as `tlogwatch rules test` and `check`); a new one is created by default. */
+  static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
     // The main database first: it holds the schema version, and a store of another version must be
     // refused before anything is created inside it.
-    const db = await openLevel(dir, dir, MAIN_DB_OPTIONS);
+    const db = await openLevel(dir, dir, MAIN_DB_OPTIONS, { createIfMissing: opts.createIfMissing ?? true });
     const v = await db.get(SCHEMA_KEY);
     const found = v === undefined ? undefined : readU16(v, 0);
     if (found !== undefined && found !== SCHEMA_VERSION && found !== 2) {
@@ -183,13 +190,16 @@ export class Store {
       throw e;
     }
     const store = new Store(dir, db, entryDb, opts.indexMode ?? 'all');
+    const recorded = await db.get(INDEX_MODE_KEY).then((v) => v && Buffer.from(v).toString('utf8'));
+    store.#indexRecord = INDEX_MODES.find((m) => m === recorded);
     for await (const [k, val] of db.iterator({ gte: key(Bucket.META, 'log:'), lt: prefixEnd(key(Bucket.META, 'log:')) })) {
       const name = Buffer.from(k.subarray(5)).toString('utf8');
       store.logIds.set(name, readU16(val, 0));
       store.logNames.set(readU16(val, 0), name);
     }
     try {
-      await store.dropUncommittedEntries(db, entryDb);
+      const holdsEntries = await store.dropUncommittedEntries(db, entryDb);
+      store.#indexRecordPending = indexRecordToWrite(store.#indexRecord, store.indexMode, holdsEntries);
     } catch (e) {
       await store.close();
       throw e;
@@ -198,11 +208,21 @@ export class Store {
   }
 
   /**
+   * The index mode the store's entries were written with, as its commits record it: `all` when every
+   * entry got its full indexes, `watched` once any was written with `index: watched` (some may then have
+   * their digests alone). Undefined for a store written before tlogwatch recorded it, whose mode nothing
+   * tells. `tlogwatch check` takes it as the index keys each entry should have.
+   */
+  get recordedIndexMode(): IndexMode | undefined {
+    return this.#indexRecord;
+  }
+
+  /**
    * Deletes entry values no state accounts for: those of a batch whose commit a crash cut short (written
    * to entryDb, its state never written), or of a log that never committed one. Normally nothing, or one
    * or two batches per log; a seek per log when there is nothing to delete.
    */
-  private async dropUncommittedEntries(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<void> {
+  private async dropUncommittedEntries(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<boolean> {
     const held: Array<{ id: number; start: bigint; end: bigint }> = [];
     for (const id of this.logIds.values()) {
       const v = await db.get(key(Bucket.LOG_STATE, u16(id)));
@@ -217,6 +237,7 @@ export class Store {
       }
     }
     await entryDb.clear({ gte: from, lt: prefixEnd(key(Bucket.ENTRY)) });
+    return held.some((h) => h.end > h.start);
   }
 
   async close(): Promise<void> {
@@ -495,9 +516,15 @@ export class Store {
     if (tree === current) for (const n of preStartNodes(state)) b.addNode(n.level, n.index, n.hash);
     if (input.checkpoint) ops.put(checkpointKey(b.id, tree, input.checkpoint.size), encodeJson(input.checkpoint));
     ops.put(key(Bucket.LOG_STATE, u16(b.id)), encodeJson(state));
+    const record = this.#indexRecordPending;
+    if (record) ops.put(INDEX_MODE_KEY, Buffer.from(record, 'utf8'));
     await this.writeValues(b);
     this.#checkBuiltSinceReopen(b);
     await this.writeState(ops, input.extraOps);
+    if (record) {
+      this.#indexRecord = record;
+      this.#indexRecordPending = undefined;
+    }
   }
 
   /** The key of a held entry's value, or undefined when the log's state does not account for it (file comment). */
@@ -664,6 +691,19 @@ async function moveEntryValues(db: Level<Uint8Array, Uint8Array>, entryDb: Level
   const moved = await copyRecords(db, entryDb, { gte: key(Bucket.ENTRY), lt: prefixEnd(key(Bucket.ENTRY)) }, { sync: true });
   await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION), { sync: true });
   return moved;
+}
+
+/**
+ * The index mode a writer in `mode` records with its first commit, if any (Store.recordedIndexMode):
+ * a store's first entries record the mode they are written with; `watched` replaces `all` (some entries
+ * may now have their digests alone) and is never replaced, since entries written so stay that way. A store
+ * that holds entries from before the record gets one only from a `watched` writer: `all` would claim
+ * what nothing tells.
+ */
+export function indexRecordToWrite(recorded: IndexMode | undefined, mode: IndexMode, holdsEntries: boolean): IndexMode | undefined {
+  if (recorded === 'watched' || recorded === mode) return undefined;
+  if (mode === 'watched') return 'watched';
+  return recorded === undefined && !holdsEntries ? 'all' : undefined;
 }
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;

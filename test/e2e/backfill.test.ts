@@ -5,7 +5,7 @@
  * kill -9 with nothing lost or doubled (checkLog).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -133,6 +133,20 @@ describe('tlogwatch backfill: usage', () => {
     const r = await tlogwatch(['backfill', '--config', config]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('backfill sim: nothing to backfill: the mirror holds the log from index 0\n');
+  });
+});
+
+describe('tlogwatch backfill: secrets', () => {
+  it("needs none of serve's secrets it does not read (api, checkpointSources), but notify's: it queues findings for those channels", async () => {
+    const { config } = await mirrored('v1', 120, 0n, 'bf-secrets', { batchSize: 50 });
+    for (const name of ['TLOGWATCH_ADMIN_TOKEN', 'PEER_TOKEN', 'WEBHOOK_SECRET']) expect(process.env[name], name).toBeUndefined();
+    appendFileSync(config, 'api: { adminToken: "${TLOGWATCH_ADMIN_TOKEN}" }\ncheckpointSources:\n  - { name: peer, kind: tlogwatch, url: "https://peer.example", token: "${PEER_TOKEN}" }\n');
+    expect(await tlogwatch(['backfill', '--config', config])).toMatchObject({ code: 0, stdout: 'backfill sim: nothing to backfill: the mirror holds the log from index 0\n' });
+    appendFileSync(config, 'notify: { webhooks: [{ url: "https://hooks.example", secret: "${WEBHOOK_SECRET}" }] }\n');
+    const r = await tlogwatch(['backfill', '--config', config]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/notify\.webhooks\.0\.secret: environment variable WEBHOOK_SECRET is not set/);
+    expect(r.stderr).not.toMatch(/TLOGWATCH_ADMIN_TOKEN|PEER_TOKEN/);
   });
 });
 

@@ -1,11 +1,12 @@
 /** tlogwatch backup / restore: a point-in-time copy that reopens with the same entries, state and proofs. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Store } from '../../src/store/store.ts';
+import { cli } from '../helpers/cli.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil } from '../helpers/mirror.ts';
 
 const run = promisify(execFile);
@@ -37,6 +38,34 @@ describe('backup and restore', () => {
       } finally {
         await restored.close();
       }
+    } finally {
+      await h.cleanup();
+    }
+  });
+
+  it('refuses a store the daemon holds, saying so, and leaves nothing behind to retry over', async () => {
+    const h = await harness({ api: 'tiles', entries: 50, seed: 'backup-locked' }, {}, undefined, { cliLayout: true });
+    try {
+      await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 50n);
+      // The harness's store is open in this process: LevelDB's lock, as a running tlogwatch serve holds it.
+      const out = join(tmp, 'locked-backup');
+      const locked = /^tlogwatch (backup|restore): the store at .* is in use by another process .*: stop tlogwatch serve first/;
+      const b = await cli(['backup', '--data-dir', h.dataDir, '--out', out]);
+      expect(b).toMatchObject({ code: 2, stdout: '' });
+      expect(b.stderr).toMatch(locked);
+      expect(existsSync(out)).toBe(false);
+      // An OUT made beforehand is left as it was: there, but empty.
+      const made = join(tmp, 'made-restore');
+      mkdirSync(made);
+      const r = await cli(['restore', '--from', h.dataDir, '--data-dir', made]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(locked);
+      expect(readdirSync(made)).toEqual([]);
+      await h.store.close();
+      // Stopped: the same --out works.
+      const again = await cli(['backup', '--data-dir', h.dataDir, '--out', out]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toMatch(/^backed up \d+ records to /);
     } finally {
       await h.cleanup();
     }

@@ -6,7 +6,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Bucket, entryKey, Field, nodeKey } from '../../src/store/keys.ts';
+import type { Entry } from '../../src/entries/types.ts';
+import type { IndexMode } from '../../src/store/index-values.ts';
+import { Bucket, entryKey, Field, key, nodeKey } from '../../src/store/keys.ts';
 import { checkLog } from '../../src/store/check.ts';
 import { Store } from '../../src/store/store.ts';
 import { cli as tlogwatch } from '../helpers/cli.ts';
@@ -19,14 +21,17 @@ afterEach(async () => {
 });
 
 /** A simulator mirrored into `<dataDir>/store` up to its size; the store left open for the test to change. */
-async function mirrored(api: 'tiles' | 'v1', entries: number, seed: string, shards?: number): Promise<Harness> {
-  const m = await harness({ api, entries, seed, ...(shards ? { shards } : {}) }, { batchSize: 100 }, undefined, { cliLayout: true });
+async function mirrored(api: 'tiles' | 'v1', entries: number, seed: string, shards?: number, index?: { mode: IndexMode; isWatched: (e: Entry) => boolean }): Promise<Harness> {
+  const m = await harness({ api, entries, seed, ...(shards ? { shards } : {}) }, { batchSize: 100 }, index && { isWatched: index.isWatched }, { cliLayout: true, ...(index ? { indexMode: index.mode } : {}) });
   await roundsUntil(m, async () => {
     const s = await m.store.getLogState('sim');
     return s?.verified !== undefined && s.verified.size + (s.shard?.offset ?? 0n) === BigInt(entries);
   });
   return m;
 }
+
+/** `index: watched` as the daemon writes it: about half the entries (by leaf hash) watched and fully indexed, the others by their digests alone. */
+const watchedHalf = { mode: 'watched', isWatched: (e: Entry) => e.leafHash < '8' } as const;
 
 describe('tlogwatch check', () => {
   it('passes a consistent tiles store, in text and in JSON', async () => {
@@ -71,30 +76,86 @@ describe('tlogwatch check', () => {
     expect(r.stdout).toMatch(/\tnode \(8, 0\) is [0-9a-f]{64}, the 256 hashes under it give [0-9a-f]{64}\n/);
   });
 
-  it('with index: watched, an entry is indexed by its digests alone or, as its time key records, fully; never partly', async () => {
-    h = await mirrored('tiles', 50, 'cli-check-watched');
-    const config = join(h.dataDir, 'tlogwatch.yaml');
-    writeFileSync(config, `dataDir: ${h.dataDir}\nindex: watched\n`);
-    // The store was written with `index: all`: every entry fully indexed, which watched accepts.
+  it('checks a store written with index: watched as such, with or without --config; a config with another mode is refused', async () => {
+    h = await mirrored('tiles', 300, 'cli-check-watched', undefined, watchedHalf);
     await h.store.close();
-    expect((await tlogwatch(['check', '--config', config])).code).toBe(0);
+    // Without --config the check once took the digest-only entries for damage: "index keys differ", exit 1.
+    expect(await tlogwatch(['check', '--data-dir', h.dataDir])).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
+    const watched = join(h.dataDir, 'watched.yaml');
+    writeFileSync(watched, `dataDir: ${h.dataDir}\nindex: watched\n`);
+    expect(await tlogwatch(['check', '--config', watched])).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
+    const all = join(h.dataDir, 'all.yaml');
+    writeFileSync(all, `dataDir: ${h.dataDir}\n`);
+    expect(await tlogwatch(['check', '--config', all])).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: `tlogwatch check: the store records index: watched (the mode its entries were written with), ${all} says index: all: give the configuration the store was written with, or check it as it records with --data-dir alone\n`,
+    });
+  });
+
+  it('with index: watched, an entry is indexed by its digests alone or, as its time key records, fully; never partly', async () => {
+    h = await mirrored('tiles', 50, 'cli-check-watched-keys', undefined, watchedHalf);
+    await h.store.close();
     expect((await tlogwatch(['check', '--data-dir', h.dataDir])).code).toBe(0);
-    // One index key of one entry gone: neither whole set.
+    // One index key of one fully indexed entry gone: neither whole set.
     const store = await Store.open(h.storeDir);
     let dropped: Uint8Array | undefined;
     for await (const key of store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) })) {
-      if (key[1] !== Field.DIGEST) {
+      if (key[1] !== Field.DIGEST && key[1] !== Field.TIME) {
         dropped = key; // not a digest key: the entry is neither digest-only nor fully indexed
         break;
       }
     }
     await store.db.del(dropped!);
     await store.close();
-    const r = await tlogwatch(['check', '--config', config]);
+    const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r.code).toBe(1);
     const [, want, got] = /\tentry \d+: index keys differ from what it implies \(expected (\d+), found (\d+)\)\n/.exec(r.stdout)!;
     // Its time key is still there, so it was fully indexed: one key short of that set.
     expect(Number(got)).toBe(Number(want) - 1);
+  });
+
+  it('a store from before the index mode was recorded: checked as index: all, or as the config says, saying which', async () => {
+    h = await mirrored('tiles', 50, 'cli-check-unrecorded');
+    // Every entry fully indexed (`index: all`), as every store was written before the record.
+    await h.store.db.del(key(Bucket.META, 'indexMode'));
+    await h.store.close();
+    const bare = await tlogwatch(['check', '--data-dir', h.dataDir]);
+    expect(bare).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok\tsim\t50 entries/) });
+    expect(bare.stderr).toBe(
+      'tlogwatch check: the store does not record its index mode (written before tlogwatch recorded it): checked as index: all, every entry fully indexed; give --config if the daemon runs with index: watched\n1 log(s) consistent\n',
+    );
+    const config = join(h.dataDir, 'tlogwatch.yaml');
+    writeFileSync(config, `dataDir: ${h.dataDir}\nindex: watched\n`);
+    const given = await tlogwatch(['check', '--config', config]);
+    expect(given.code).toBe(0);
+    expect(given.stderr).toContain(`checked as index: watched, as ${config} says\n`);
+  });
+
+  it("needs none of the daemon's secrets (${VAR} in api, notify, checkpointSources); serve still needs every one", async () => {
+    h = await mirrored('tiles', 20, 'cli-check-secrets');
+    await h.store.close();
+    for (const name of ['TLOGWATCH_ADMIN_TOKEN', 'PEER_TOKEN', 'WEBHOOK_URL', 'SMTP_PASSWORD']) expect(process.env[name], name).toBeUndefined();
+    const config = join(h.dataDir, 'tlogwatch.yaml');
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${h.dataDir}`,
+        'api: { adminToken: "${TLOGWATCH_ADMIN_TOKEN}" }',
+        'checkpointSources: [{ name: peer, kind: tlogwatch, url: "https://peer.example", token: "${PEER_TOKEN}" }]',
+        'notify:',
+        '  webhooks: [{ url: "${WEBHOOK_URL}" }]',
+        '  email: [{ smtp: "smtps://bot:${SMTP_PASSWORD}@smtp.example.com:465", from: a@example.com, to: [b@example.com] }]',
+        '',
+      ].join('\n'),
+    );
+    expect(await tlogwatch(['check', '--config', config])).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
+    const serve = await tlogwatch(['serve', '--config', config]);
+    expect(serve.code).toBe(2);
+    for (const name of ['TLOGWATCH_ADMIN_TOKEN', 'PEER_TOKEN', 'WEBHOOK_URL', 'SMTP_PASSWORD']) expect(serve.stderr).toContain(`environment variable ${name} is not set`);
+    // What check reads still needs its variable.
+    writeFileSync(config, 'dataDir: ${TLOGWATCH_DATA}\n');
+    expect(await tlogwatch(['check', '--config', config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/dataDir: environment variable TLOGWATCH_DATA is not set/) });
   });
 
   it('exit 2: usage, no store, an unknown log, a store in use', async () => {

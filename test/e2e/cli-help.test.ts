@@ -1,6 +1,7 @@
 /** Every command answers `--help` with its usage on stdout and exit 0, as the top-level usage promises. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.ts';
+import { cli, cliClosedStdout } from '../helpers/cli.ts';
 
 describe('tlogwatch COMMAND --help', () => {
   it.each(['serve', 'verify', 'search', 'rules', 'backfill', 'backup', 'restore'])('%s --help', async (command) => {
@@ -13,5 +14,29 @@ describe('tlogwatch COMMAND --help', () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
     for (const c of ['serve', 'verify', 'search', 'rules', 'backfill', 'backup']) expect(r.stdout).toContain(`tlogwatch ${c}`);
+  });
+
+  it('a closed stdout ends any command quietly (status 141, as `git log | head` under pipefail), never a stack trace', async () => {
+    for (const args of [['--help'], ['--version'], ['verify', '--help'], ['check', '--help']]) {
+      expect(await cliClosedStdout(args), args.join(' ')).toEqual({ code: 141, signal: null, stderr: '' });
+    }
+  });
+
+  it("the top-level usage and README's command table name every flag each command's own usage does", async () => {
+    const top = (await cli(['--help'])).stdout;
+    // The first cell of each row of README's command table, e.g. `serve [--config FILE] …`.
+    const cells = readFileSync('README.md', 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('| `'))
+      .map((l) => l.slice(2, l.indexOf('` | ') + 1));
+    for (const command of ['serve', 'verify', 'rules', 'backfill', 'check', 'backup', 'restore', 'search']) {
+      const flags = new Set((await cli([command, '--help'])).stdout.match(/--[a-z][a-z-]*/g));
+      const row = cells.filter((c) => c.includes(`\`${command} `)).join(' ');
+      for (const flag of flags) {
+        expect(row, `README: ${command} ${flag}`).toContain(flag);
+        // search's selectors are too many for one usage line: "--owner URI | ...".
+        if (command !== 'search') expect(top, `tlogwatch --help: ${command} ${flag}`).toContain(flag);
+      }
+    }
   });
 });

@@ -2,11 +2,12 @@
  * `tlogwatch rules check`: valid, valid with warnings (shown with file:line:column), invalid. `rules test`:
  * a mirror's entries replayed through rules, with and without the trusted root's CAs.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli } from '../helpers/cli.ts';
+import { Store } from '../../src/store/store.ts';
+import { cli, cliClosedStdout } from '../helpers/cli.ts';
 import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-rules-cli-'));
@@ -92,11 +93,32 @@ describe('tlogwatch rules test', () => {
     expect(r.stdout.split('\n')[0]!.split('\t')).toHaveLength(5); // the columns' tabs stay tabs
   });
 
+  it('refuses, exit 2, a store or log that is not there (never creating a store), a bad index, a store in use', async () => {
+    const missing = join(tmp, 'no-such-data-dir');
+    expect(await cli(['rules', 'test', dir, '--data-dir', missing])).toMatchObject({ code: 2, stdout: '', stderr: `tlogwatch rules test: no store at ${join(missing, 'store')}: nothing has been mirrored there\n` });
+    expect(existsSync(missing)).toBe(false);
+    expect(await replay('--log', 'nope')).toMatchObject({ code: 2, stdout: '', stderr: 'tlogwatch rules test: no log named nope in the store (it holds sim)\n' });
+    expect(await replay('--from', 'ten')).toMatchObject({ code: 2, stderr: 'tlogwatch rules test: --from must be a log index (0, 1, 2, …), got "ten"\n' });
+    const held = await Store.open(join(h.dataDir, 'store'));
+    try {
+      expect(await replay()).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch rules test: the store at .* is in use by another process .*: stop tlogwatch serve first/) });
+    } finally {
+      await held.close();
+    }
+  });
+
+  it('ends quietly when its reader has gone (| head): status 141, no stack trace', async () => {
+    expect(await cliClosedStdout(['rules', 'test', dir, '--data-dir', h.dataDir])).toEqual({ code: 141, signal: null, stderr: '' });
+    expect(await cliClosedStdout(['rules', 'check', dir])).toEqual({ code: 141, signal: null, stderr: '' });
+  });
+
   it('--from, --to and --log narrow the replay; a bad trusted root is a usage error', async () => {
     const r = await replay('--from', '150', '--to', '240');
     expect(fired(r.stdout).map((f) => f.index)).toEqual([200]);
     expect(r.stderr).toBe('91 entries replayed, 1 finding(s) would have fired\n');
-    expect((await replay('--log', 'other')).stderr).toBe('0 entries replayed, 0 finding(s) would have fired\n');
+    const sim = await replay('--log', 'sim', '--from', '150', '--to', '240');
+    expect(fired(sim.stdout).map((f) => f.index)).toEqual([200]);
+    expect(sim.stderr).toBe('91 entries replayed, 1 finding(s) would have fired\n');
     const bad = await replay('--trusted-root', join(tmp, 'missing.json'));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/cannot read trusted root .*missing\.json/);

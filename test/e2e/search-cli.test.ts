@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
 import { createLogger } from '../../src/logger.ts';
-import { cli } from '../helpers/cli.ts';
+import { cli, cliClosedStdout } from '../helpers/cli.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../helpers/mirror.ts';
 
 describe('tlogwatch search', () => {
@@ -13,8 +13,9 @@ describe('tlogwatch search', () => {
   let url: string;
   let m: any[];
   beforeAll(async () => {
-    h = await harness({ api: 'v1', entries: 80, seed: 'search-cli' });
-    await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 80n);
+    // More entries than the API gives in one page (1000), so the CLI has to follow its cursor.
+    h = await harness({ api: 'v1', entries: 1100, seed: 'search-cli' });
+    await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 1100n);
     m = manifestOf(h.sim);
     const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
     url = await new Promise<string>((resolve) => {
@@ -54,6 +55,55 @@ describe('tlogwatch search', () => {
     }
   });
 
+  it('prints at most --limit entries (default 50), following the cursor past the API\'s 1000 a page, and says when more match', async () => {
+    const newestFirst = (xs: any[]) => [...xs].sort((a, b) => b.integratedTime - a.integratedTime || b.index - a.index).map((x) => x.index);
+    const indexes = (stdout: string) => stdout.trim().split('\n').map((row) => Number(/^sim#(\d+)\t/.exec(row)![1]));
+    const all = newestFirst(m);
+    const first = await cli(['search', '--since', '0', '--server', url]);
+    expect(first.code).toBe(0);
+    expect(indexes(first.stdout)).toEqual(all.slice(0, 50));
+    expect(first.stderr).toBe('tlogwatch search: stopped at 50 entries (--limit 50); more match: raise --limit or pass --all\n');
+    const most = await cli(['search', '--since', '0', '--limit', '1050', '--server', url]);
+    expect(indexes(most.stdout)).toEqual(all.slice(0, 1050));
+    expect(most.stderr).toMatch(/^tlogwatch search: stopped at 1050 entries \(--limit 1050\); more match/);
+    for (const every of [['--all'], ['--limit', '1100'], ['--limit', '5000']]) {
+      const r = await cli(['search', '--since', '0', ...every, '--server', url]);
+      expect(r.code, every.join(' ')).toBe(0);
+      expect(indexes(r.stdout), every.join(' ')).toEqual(all);
+      expect(r.stderr, every.join(' ')).toBe('');
+    }
+    const json = await cli(['search', '--since', '0', '--all', '--json', '--server', url]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ entries: expect.any(Array), next: null });
+    expect((JSON.parse(json.stdout) as { entries: Array<{ index: number }> }).entries.map((e) => e.index)).toEqual(all);
+    // --json keeps the cursor to the rest, for the API.
+    const five = JSON.parse((await cli(['search', '--since', '0', '--limit', '5', '--json', '--server', url])).stdout) as { entries: Array<{ index: number }>; next: string };
+    expect(five.entries.map((e) => e.index)).toEqual(all.slice(0, 5));
+    const rest = (await (await fetch(`${url}/v1/search?since=0&limit=5&cursor=${five.next}`)).json()) as { entries: Array<{ index: number }> };
+    expect(rest.entries.map((e) => e.index)).toEqual(all.slice(5, 10));
+    for (const bad of [['--limit', '0'], ['--limit', 'ten'], ['--limit', '5', '--all']]) {
+      expect(await cli(['search', '--since', '0', ...bad, '--server', url]), bad.join(' ')).toMatchObject({ code: 2, stdout: '', stderr: expect.stringMatching(/^tlogwatch search: --limit/) });
+    }
+  });
+
+  it('with two selectors, follows the cursor through pages the second one thins out, up to the limit', async () => {
+    // The owner drives the scan (api/selectors.ts order) and the build signer filters each page of it.
+    const owner = (x: any) => x.repository?.split('/').slice(0, 4).join('/');
+    const pairs = new Map<string, any[]>();
+    for (const x of m.filter((x) => x.repository && x.buildSigner)) pairs.set(`${owner(x)} ${x.buildSigner}`, [...(pairs.get(`${owner(x)} ${x.buildSigner}`) ?? []), x]);
+    const [pair, matching] = [...pairs].sort((a, b) => b[1].length - a[1].length)[0]!;
+    const [o, signer] = pair.split(' ') as [string, string];
+    expect(matching.length).toBeGreaterThan(4);
+    expect(m.filter((x) => owner(x) === o).length).toBeGreaterThan(matching.length);
+    const want = [...matching].sort((a, b) => b.integratedTime - a.integratedTime || b.index - a.index).map((x) => x.index);
+    const r = await cli(['search', '--owner', o, '--build-signer', signer, '--limit', '4', '--server', url]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((row) => Number(/^sim#(\d+)\t/.exec(row)![1]))).toEqual(want.slice(0, 4));
+    expect(r.stderr).toBe('tlogwatch search: stopped at 4 entries (--limit 4); more may match: raise --limit or pass --all\n');
+    const every = await cli(['search', '--owner', o, '--build-signer', signer, '--all', '--server', url]);
+    expect(every.stdout.trim().split('\n')).toHaveLength(want.length);
+    expect(every.stderr).toBe('');
+  });
+
   it('exits 1 when nothing matches, 2 on a bad query, a missing selector or an unreachable server', async () => {
     const none = await cli(['search', '--digest', `sha256:${'0'.repeat(64)}`, '--server', url]);
     expect(none.code).toBe(1);
@@ -70,5 +120,12 @@ describe('tlogwatch search', () => {
     const down = await cli(['search', '--digest', m[0].digests[0], '--server', 'http://127.0.0.1:1']);
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('ends quietly when its reader has gone (| head -1): status 141, as git and coreutils, no stack trace', async () => {
+    for (const json of [[], ['--json']]) {
+      const r = await cliClosedStdout(['search', '--since', '0', ...json, '--server', url]);
+      expect(r, json.join(' ')).toEqual({ code: 141, signal: null, stderr: '' });
+    }
   });
 });

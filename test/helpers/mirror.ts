@@ -8,6 +8,7 @@ import { createMetrics } from '../../src/metrics.ts';
 import { LogFollower } from '../../src/mirror/follower.ts';
 import type { FollowConfig, MirrorHooks } from '../../src/mirror/types.ts';
 import { Store } from '../../src/store/store.ts';
+import type { IndexMode } from '../../src/store/index-values.ts';
 import { checkpointVerifierForTlog, parseTrustedRoot, setKeyForTlog, type TlogTrust } from '../../src/trust/trusted-root.ts';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../sim/index.ts';
 import type { GcPacer } from '../../src/mirror/gc-pacer.ts';
@@ -36,7 +37,7 @@ export interface DataDirHooks {
   tearDown(dir: string): void;
 }
 
-export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks, opts: { cliLayout?: boolean; dataDir?: DataDirHooks; gcPacer?: GcPacer } = {}): Promise<Harness> {
+export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partial<FollowConfig> = {}, hooks?: MirrorHooks, opts: { cliLayout?: boolean; dataDir?: DataDirHooks; gcPacer?: GcPacer; indexMode?: IndexMode } = {}): Promise<Harness> {
   const out = mkdtempSync(join(tmpdir(), 'tlogwatch-sim-'));
   const dataDir = mkdtempSync(join(tmpdir(), 'tlogwatch-data-'));
   opts.dataDir?.setUp(dataDir);
@@ -44,7 +45,7 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
   const root = parseTrustedRoot(readJson(s.trustedRootPath));
   const tlog = root.tlogs[0]!;
   const storeDir = opts.cliLayout ? join(dataDir, 'store') : dataDir;
-  const store = await Store.open(storeDir);
+  const store = await Store.open(storeDir, opts.indexMode ? { indexMode: opts.indexMode } : {});
   const metrics = createMetrics({ defaultMetrics: false });
   const follower = new LogFollower(
     {

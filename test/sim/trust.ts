@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ed25519KeyId, rawEd25519 } from '../../src/note/keys.ts';
+import { cosignatureVkey, ed25519KeyId, rawEd25519 } from '../../src/note/keys.ts';
 import { spkiOf } from './keys.ts';
 import { BASE_TIME, type SimLog } from './log.ts';
 
@@ -50,10 +50,17 @@ export function trustedRoot(log: SimLog): Record<string, unknown> {
   };
 }
 
-/** Writes DIR/trusted_root.json (and DIR/witnesses.txt, `name base64(Ed25519 key)` per line, when there are witnesses). */
+/**
+ * Writes DIR/trusted_root.json and, when there are witnesses, their keys one per line in two forms:
+ * DIR/witnesses.vkeys, verifier keys (`name+hash+base64`, cosignature/v1) as `tlogwatch verify --witness`
+ * and `logs[].witnesses.keys` take them, and DIR/witnesses.txt, `name base64(Ed25519 key)`.
+ */
 export function writeTrustedRoot(log: SimLog): string {
   const path = join(log.out, 'trusted_root.json');
   writeFileSync(path, `${JSON.stringify(trustedRoot(log), null, 2)}\n`);
-  if (log.witnesses.length > 0) writeFileSync(join(log.out, 'witnesses.txt'), log.witnesses.map((w) => `${w.name} ${b64(rawEd25519(w.publicKey))}\n`).join(''));
+  if (log.witnesses.length > 0) {
+    writeFileSync(join(log.out, 'witnesses.vkeys'), log.witnesses.map((w) => `${cosignatureVkey(w.name, rawEd25519(w.publicKey))}\n`).join(''));
+    writeFileSync(join(log.out, 'witnesses.txt'), log.witnesses.map((w) => `${w.name} ${b64(rawEd25519(w.publicKey))}\n`).join(''));
+  }
   return path;
 }

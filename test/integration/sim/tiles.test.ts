@@ -15,7 +15,7 @@ import { proveConsistencyAsync, proveInclusionAsync } from '../../../src/merkle/
 import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { entriesPath, hashRun, nodesFromTiles, rootFromTiles, tileCounts, tilePath, type TileReader } from '../../../src/merkle/tiles.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
-import { cosignatureVerifier, ed25519KeyId, rawEd25519 } from '../../../src/note/keys.ts';
+import { cosignatureVerifier, ed25519KeyId, parseVerifierKey, rawEd25519 } from '../../../src/note/keys.ts';
 import { verifyNote } from '../../../src/note/note.ts';
 import { parseEntryBundle, parseHashTile } from '../../../src/sources/tiles.ts';
 import type { Simulator } from '../../sim/index.ts';
@@ -74,6 +74,10 @@ describe('a tiles log of 700 entries with two witnesses', () => {
       const [name, key] = line.split(' ') as [string, string];
       expect(verifyNote(raw, [cosignatureVerifier(name, new Uint8Array(Buffer.from(key, 'base64')))]).verifiedBy.map((v) => v.name)).toEqual([name]);
     }
+    // The same keys as verifier keys, the form `verify --witness` and `logs[].witnesses.keys` take.
+    const vkeys = readFileSync(join(s.log.out, 'witnesses.vkeys'), 'utf8').trim().split('\n');
+    expect(vkeys.map((k) => k.split('+')[0])).toEqual(['witness1.example', 'witness2.example']);
+    for (const vkey of vkeys) expect(verifyNote(raw, [parseVerifierKey(vkey)]).verifiedBy.map((v) => v.name)).toEqual([vkey.split('+')[0]]);
   });
 
   it('recomputes the signed root from all leaves (src/merkle, merkletreejs) and every tile from the tiles below', async () => {

@@ -12,7 +12,7 @@ import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
-import { Bucket, entryKey, readU16, readU64, SCHEMA_VERSION, uuidKey } from '../../../src/store/keys.ts';
+import { Bucket, entryKey, key, readU16, readU64, SCHEMA_VERSION, uuidKey } from '../../../src/store/keys.ts';
 import { ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
 import { ENTRIES_DB_OPTIONS, LEVEL_OPTIONS } from '../../../src/store/level.ts';
 import { reusedBatches } from '../../../src/store/reused-batches.ts';
@@ -27,6 +27,37 @@ const compactAll = (db: Level<Uint8Array, Uint8Array>) =>
   (db as unknown as { compactRange(a: Uint8Array, b: Uint8Array): Promise<void> }).compactRange(new Uint8Array([0]), new Uint8Array([0xff]));
 
 describe('Store', () => {
+  it("records the index mode its entries were written with: the first writer's, watched once any writer was, nothing it cannot know", async () => {
+    const dir = tmp();
+    const reopen = async (store: Store, indexMode?: 'all' | 'watched') => {
+      await store.close();
+      return Store.open(dir, indexMode ? { indexMode } : {});
+    };
+    let store = await Store.open(dir);
+    expect(store.recordedIndexMode).toBeUndefined();
+    await fill(store, 10, { log: 'a' });
+    expect(store.recordedIndexMode).toBe('all');
+    store = await reopen(store, 'watched');
+    expect(store.recordedIndexMode).toBe('all'); // opening, reading: nothing recorded
+    await fill(store, 10, { log: 'b', isWatched: () => false });
+    expect(store.recordedIndexMode).toBe('watched');
+    // Back to `all`: the digest-only entries stay, and so does the record that says there may be some.
+    store = await reopen(store, 'all');
+    await fill(store, 10, { log: 'c' });
+    store = await reopen(store);
+    expect(store.recordedIndexMode).toBe('watched');
+    // Entries from before the record: an `all` writer cannot tell what they were written with; a `watched` one can record watched.
+    await store.db.del(key(Bucket.META, 'indexMode'));
+    store = await reopen(store, 'all');
+    await fill(store, 10, { log: 'd' });
+    store = await reopen(store, 'watched');
+    expect(store.recordedIndexMode).toBeUndefined();
+    await fill(store, 10, { log: 'e', isWatched: () => true });
+    store = await reopen(store);
+    expect(store.recordedIndexMode).toBe('watched');
+    await store.close();
+  });
+
   it('commits, reads back and finds entries by uuid and by Rekor v1 entry ID', async () => {
     const store = await openStore(tmp());
     const { bodies, range } = await fill(store, 25);

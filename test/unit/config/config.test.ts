@@ -224,6 +224,36 @@ describe('config: environment interpolation', () => {
     expect(parseConfig('rules: "$${HOME}/rules"\n', 'c.yaml', {}).rules).toBe('${HOME}/rules');
     expect(errorOf('rules: ${not-a-name}\n')).toMatch(/c\.yaml:1:8: rules: \$\{not-a-name\} is not an environment variable reference/);
   });
+  it('with `unused` keys (an offline command), needs no variable there: still validated, and back to defaults', () => {
+    const yaml = [
+      'dataDir: /srv/tlogwatch',
+      'index: watched',
+      'api:\n  adminToken: ${TLOGWATCH_ADMIN_TOKEN}\n  maxBodyBytes: 4096',
+      'checkpointSources:\n  - { name: peer, kind: tlogwatch, url: "https://peer.example", token: "${PEER_TOKEN}" }',
+      'notify:\n  webhooks: [{ url: "${WEBHOOK_URL}", secret: "${WEBHOOK_SECRET}" }]',
+    ].join('\n');
+    const unused = ['api', 'checkpointSources', 'notify'] as const;
+    const c = parseConfig(yaml, 'c.yaml', {}, { unused });
+    expect(c).toMatchObject({ dataDir: '/srv/tlogwatch', index: 'watched', checkpointSources: [], notify: { webhooks: [] } });
+    expect(c.api).toEqual(ConfigSchema.shape.api.parse(undefined));
+    // Serve's way, strict: every variable is needed.
+    expect(errorOf(yaml)).toMatch(/api\.adminToken: environment variable TLOGWATCH_ADMIN_TOKEN is not set[\s\S]*checkpointSources\.0\.token: environment variable PEER_TOKEN is not set/);
+    // A key the command reads still needs its variables, and whatever else is wrong is still said.
+    const bad = (text: string) => {
+      try {
+        parseConfig(text, 'c.yaml', {}, { unused });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return 'no error';
+    };
+    expect(bad(`${yaml}\nrules: \${RULES_DIR}\n`)).toMatch(/c\.yaml:\d+:\d+: rules: environment variable RULES_DIR is not set/);
+    expect(bad(yaml.replace('maxBodyBytes: 4096', 'maxBodyBytes: 1'))).toMatch(/api\.maxBodyBytes: Too small/);
+    expect(bad(yaml.replace('kind: tlogwatch', 'kind: nope'))).toMatch(/checkpointSources\.0\.kind: /);
+    expect(bad(yaml.replace('${PEER_TOKEN}', '${not a name}'))).toMatch(/is not an environment variable reference/);
+    // Set variables are used as ever where the command reads.
+    expect(parseConfig('dataDir: ${D}\napi: { adminToken: "${T}" }\n', 'c.yaml', { D: '/d' }, { unused }).dataDir).toBe('/d');
+  });
   it('does not interpolate into keys or treat numbers as strings', () => {
     expect(errorOf('logs:\n  - name: a\n    type: tiles\n    url: http://x\n    concurrency: ${N}\n', { N: '4' })).toMatch(/logs\.0\.concurrency: Invalid input: expected number, received string/);
   });

@@ -233,6 +233,16 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // Configured logs are checked against the root before the store opens (a config error touches nothing).
   const configured = config.logs.length ? followedLogs(config, trust, startedOn) : undefined;
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
+  // Entries already stored keep the index keys they were written with: a search misses what they lack.
+  const recorded = store.recordedIndexMode;
+  if (recorded !== undefined && recorded !== config.index) {
+    logger.warn(
+      { index: config.index, storeIndex: recorded },
+      recorded === 'watched'
+        ? 'index: all, on a store written with index: watched: the entries stored before are indexed only where a rule watched them, so searches by digest or identity miss the others (tlogwatch check says so too)'
+        : 'index: watched, on a store written with index: all: entries from now on are indexed only where a rule watches them, and the store counts as watched from then on (tlogwatch check)',
+    );
+  }
   const initial = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
     await store.close();
     throw e;

@@ -4,6 +4,10 @@
  * or an index key fails with what differs, and usage, a missing store and a locked one are exit 2.
  */
 import { writeFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
+import { parseConfig } from '../../src/config/load.ts';
+import { startDaemon } from '../../src/daemon.ts';
+import { createLogger } from '../../src/logger.ts';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/entries/types.ts';
@@ -91,6 +95,14 @@ describe('tlogwatch check', () => {
       stdout: '',
       stderr: `tlogwatch check: the store records index: watched (the mode its entries were written with), ${all} says index: all: give the configuration the store was written with, or check it as it records with --data-dir alone\n`,
     });
+    // serve with index: all says what a search will miss on this store.
+    const lines: string[] = [];
+    const config = parseConfig(`dataDir: ${h.dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${h.sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: '${h.sim.url}', start: 0, requestsPerMinute: 0 }\n`, 'serve.yaml', {});
+    const d = await startDaemon(config, createLogger({ level: 'warn', destination: new Writable({ write: (chunk: Buffer, _enc, done) => void (lines.push(chunk.toString()), done()) }) }));
+    await d.stop();
+    expect(lines.map((l) => JSON.parse(l) as { msg: string; index?: string; storeIndex?: string }).filter((l) => l.storeIndex !== undefined)).toEqual([
+      expect.objectContaining({ index: 'all', storeIndex: 'watched', msg: expect.stringMatching(/^index: all, on a store written with index: watched: .* searches by digest or identity miss the others/) }),
+    ]);
   });
 
   it('with index: watched, an entry is indexed by its digests alone or, as its time key records, fully; never partly', async () => {

@@ -82,6 +82,17 @@ export function watchValue(s: Signer, field: WatchField): string | undefined {
   }
 }
 
+/**
+ * The source repository URI (.12) or its owner's (.16) as `watch.repositories`/`watch.owners` read it,
+ * derived from `.5` in old GitHub certificates, with the field it came from.
+ */
+export function repositoryClaim(s: Signer | undefined, part: 'repository' | 'owner'): ClaimValue {
+  const name = part === 'repository' ? 'sourceRepositoryURI' : 'sourceRepositoryOwnerURI';
+  const v = claimOf(s, name);
+  const legacy = v === undefined && s !== undefined ? githubLegacy(s)?.[part] : undefined;
+  return legacy === undefined ? { value: v, field: describeClaim(name) } : { value: legacy, field: `derived from ${describeClaim('githubWorkflowRepository')}` };
+}
+
 function githubLegacy(s: Signer): { repository: string; owner: string } | undefined {
   const repo = claimOf(s, 'githubWorkflowRepository');
   if (repo === undefined || issuerOf(s) !== GITHUB_ACTIONS_ISSUER) return undefined;

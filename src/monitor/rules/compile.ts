@@ -92,12 +92,15 @@ function compileWatch(w: Rule['watch'], path: Path, p: Problems): WatchSelector[
 
 function compileExpect(x: Rule['expect'], path: Path, p: Problems): CompiledExpect {
   const out: CompiledExpect = {};
-  const set = (key: 'issuers' | 'buildSigners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', kind: FieldKind) => {
+  const set = (key: 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', kind: FieldKind) => {
     const s = patternSet(x[key], kind, [...path, key], p);
     if (s) out[key] = s;
   };
   set('issuers', 'url');
   set('buildSigners', 'url');
+  // The watch selectors' field kinds (WATCH_FIELDS), so a pattern means the same in watch and expect.
+  set('repositories', 'url');
+  set('owners', 'url');
   set('sourceRefs', 'text');
   set('triggers', 'text');
   set('runnerEnvironment', 'text');

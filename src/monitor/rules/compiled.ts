@@ -39,6 +39,8 @@ export interface CompiledProvenance {
 export interface CompiledExpect {
   issuers?: PatternSet;
   buildSigners?: PatternSet;
+  repositories?: PatternSet;
+  owners?: PatternSet;
   sourceRefs?: PatternSet;
   triggers?: PatternSet;
   runnerEnvironment?: PatternSet;

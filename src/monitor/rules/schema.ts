@@ -13,6 +13,8 @@ export type Severity = (typeof SEVERITIES)[number];
 export const EXPECTATIONS = [
   'expect.issuers',
   'expect.buildSigners',
+  'expect.repositories',
+  'expect.owners',
   'expect.sourceRefs',
   'expect.triggers',
   'expect.runnerEnvironment',
@@ -92,6 +94,8 @@ const Expect = z
   .strictObject({
     issuers: Patterns.optional().describe('OIDC issuer (Fulcio .8, else .1)'),
     buildSigners: Patterns.optional().describe('Build signer URI (Fulcio .9): workflow@ref patterns'),
+    repositories: Patterns.optional().describe('Source repository URI (Fulcio .12; GitHub certificates with only .5 derive it), as watch.repositories: with a reusable workflow it is the caller, not the build signer'),
+    owners: Patterns.optional().describe('Source repository owner URI (Fulcio .16; GitHub certificates with only .5 derive it), as watch.owners'),
     sourceRefs: Patterns.optional().describe('Source repository ref (Fulcio .14, else .6), e.g. refs/tags/v*'),
     triggers: Patterns.optional().describe('Build trigger (Fulcio .20, else .2), e.g. push, release'),
     runnerEnvironment: Patterns.optional().describe('Runner environment (Fulcio .11), e.g. github-hosted'),

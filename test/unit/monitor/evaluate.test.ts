@@ -132,6 +132,62 @@ rules:
   });
 });
 
+describe('expect.repositories and expect.owners: whose repository a workflow signed for', () => {
+  // evil/x calls acme's reusable release workflow: the SAN and build signer (.9) are acme's workflow, the
+  // source repository (.12) and its owner (.16) are evil's. Watching acme's build signers catches it;
+  // only the repository can say it is not acme's.
+  const ACME_WORKFLOW = 'https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/v1';
+  const called = (org: string, repo: string, over: Record<string, string | undefined> = {}): Entry => {
+    const e = ghaEntry(org, repo, 'release.yml', 'refs/tags/v1', { buildSignerURI: ACME_WORKFLOW });
+    return withClaims({ ...e, signer: { ...e.signer!, san: ACME_WORKFLOW } }, over);
+  };
+  const rs = ruleSet(`
+rules:
+  - id: acme-workflows
+    watch: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/*@**'] }
+    expect:
+      repositories: ['github.com/acme/*']
+      owners: ['github.com/acme']
+`);
+  it('a foreign repository calling the watched reusable workflow breaks both, naming the claim read', () => {
+    const found = evaluate(rs, called('evil', 'x'), NOW);
+    expect(found.map((f) => f.expectation)).toEqual(['expect.repositories', 'expect.owners']);
+    expect(found[0]).toMatchObject({
+      message: 'source repository https://github.com/evil/x is not one of github.com/acme/*',
+      details: { expected: ['github.com/acme/*'], actual: 'https://github.com/evil/x', field: 'signer.fulcio.sourceRepositoryURI (1.3.6.1.4.1.57264.1.12)' },
+    });
+    expect(found[1]!.details).toMatchObject({ actual: 'https://github.com/evil', field: 'signer.fulcio.sourceRepositoryOwnerURI (1.3.6.1.4.1.57264.1.16)' });
+  });
+  it('an acme repository calling it breaks nothing; patterns mean what they mean in watch (host case, `*` one segment)', () => {
+    expect(evaluate(rs, called('acme', 'api'), NOW)).toEqual([]);
+    expect(evaluate(rs, called('acme', 'api', { sourceRepositoryURI: 'https://GitHub.com/acme/api', sourceRepositoryOwnerURI: 'HTTPS://github.com/acme' }), NOW)).toEqual([]);
+    expect(expectations(called('acme-evil', 'api'), rs)).toEqual(['acme-workflows:expect.repositories', 'acme-workflows:expect.owners']);
+    expect(expectations(called('acme', 'api', { sourceRepositoryURI: 'https://github.com/acme/api/x' }), rs)).toEqual(['acme-workflows:expect.repositories']);
+  });
+  it('old certificates with only .5 are read as watch reads them, and the finding says it was derived', () => {
+    const old = called('evil', 'x', { sourceRepositoryURI: undefined, sourceRepositoryOwnerURI: undefined, githubWorkflowRepository: 'evil/x' });
+    const found = evaluate(rs, old, NOW);
+    expect(found.map((f) => [f.details.actual, f.details.field])).toEqual([
+      ['https://github.com/evil/x', 'derived from signer.fulcio.githubWorkflowRepository (1.3.6.1.4.1.57264.1.5)'],
+      ['https://github.com/evil', 'derived from signer.fulcio.githubWorkflowRepository (1.3.6.1.4.1.57264.1.5)'],
+    ]);
+    expect(evaluate(rs, called('acme', 'api', { sourceRepositoryURI: undefined, sourceRepositoryOwnerURI: undefined, githubWorkflowRepository: 'acme/api' }), NOW)).toEqual([]);
+  });
+  it('the example monitor-rules/examples/acme-shared-workflows.yaml raises it, and only it', () => {
+    const r = checkRules(readRuleFiles('monitor-rules/examples'));
+    if (!r.ok) throw new Error('examples invalid');
+    expect(evaluate(r.ruleSet, called('evil', 'x'), NOW).map((f) => `${f.ruleId}:${f.expectation}`)).toEqual(['acme-shared-workflows:expect.repositories']);
+    expect(evaluate(r.ruleSet, called('acme', 'api'), NOW)).toEqual([]);
+  });
+  it('a certificate without the claims breaks both as missing', () => {
+    const found = evaluate(rs, called('acme', 'api', { sourceRepositoryURI: undefined, sourceRepositoryOwnerURI: undefined }), NOW);
+    expect(found.map((f) => f.message)).toEqual([
+      'source repository is missing: the entry has no signer.fulcio.sourceRepositoryURI (1.3.6.1.4.1.57264.1.12); expected one of github.com/acme/*',
+      'source repository owner is missing: the entry has no signer.fulcio.sourceRepositoryOwnerURI (1.3.6.1.4.1.57264.1.16); expected one of github.com/acme',
+    ]);
+  });
+});
+
 describe('notify, severity, suppression', () => {
   const rs = ruleSet(`
 rules:

@@ -19,6 +19,7 @@ describe('the examples', () => {
     expect(r.ruleSet.rules.map((x) => [x.id, x.mode, x.severity])).toEqual([
       ['acme-people', 'expect', 'medium'],
       ['acme-release', 'expect', 'high'],
+      ['acme-shared-workflows', 'expect', 'high'],
       ['globex-rekor-monitor', 'report', 'medium'],
     ]);
     expect(r.ruleSet.builtins).toMatchObject({ logIntegrity: { severity: 'critical', owner: 'sre@acme.example' }, mirrorStalled: { severity: 'high', after: 900 } });

@@ -10,7 +10,7 @@ import { normalise, type PatternSet } from '../rules/pattern.ts';
 import type { ExpectationName } from '../rules/schema.ts';
 import type { ProvenanceFacts } from '../provenance/slsa.ts';
 import { outsideWindow, type TimeWindow } from './timewindow.ts';
-import { claimWithFallback, issuerOf, num, repositoryClaim, signersOf, str, type ClaimValue } from './values.ts';
+import { claimWithFallback, issuerClaim, issuerOf, num, repositoryClaim, signersOf, str, type ClaimValue } from './values.ts';
 
 export interface Broken {
   expectation: ExpectationName;
@@ -25,7 +25,7 @@ export interface Broken {
 type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', string, (s: Signer | undefined) => ClaimValue];
 
 const CLAIM_CHECKS: readonly ClaimCheck[] = [
-  ['expect.issuers', 'issuers', 'OIDC issuer', (s) => ({ value: issuerOf(s), field: 'signer.issuer (1.3.6.1.4.1.57264.1.8, else .1)' })],
+  ['expect.issuers', 'issuers', 'OIDC issuer', issuerClaim],
   ['expect.buildSigners', 'buildSigners', 'build signer URI', (s) => claimWithFallback(s, 'buildSignerURI')],
   // The caller's repository: a reusable workflow's SAN and build signer name the workflow's repository.
   ['expect.repositories', 'repositories', 'source repository', (s) => repositoryClaim(s, 'repository')],

@@ -63,6 +63,16 @@ export function issuerOf(s: Signer | undefined): string | undefined {
 }
 
 /**
+ * The issuer issuerOf reads, with the extension it came from: .8, else .1 (a record that gives only the
+ * decoded `signer.issuer` says so). Missing, it names .8, the one Fulcio issues today.
+ */
+export function issuerClaim(s: Signer | undefined): ClaimValue {
+  const value = issuerOf(s);
+  if (value === undefined || value === claimOf(s, 'issuer')) return { value, field: describeClaim('issuer') };
+  return { value, field: value === claimOf(s, 'issuerV1') ? describeClaim('issuerV1') : 'signer.issuer' };
+}
+
+/**
  * Values a watch selector compares. Certificates GitHub issued before Fulcio had .12/.16 carry only
  * `.5` (`owner/repo`); for them the repository and owner URIs are derived, so a repository watch does
  * not miss old entries (a missed entry is the failure a monitor must not have).

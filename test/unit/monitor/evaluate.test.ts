@@ -82,6 +82,21 @@ describe('the sigstore-js release (real entry 31821305)', () => {
     const bad = withClaims(e, { githubWorkflowRef: 'refs/heads/dev' });
     expect(evaluate(RELEASE, bad, NOW)[0]!.details.field).toBe('signer.fulcio.githubWorkflowRef (1.3.6.1.4.1.57264.1.6)');
   });
+  it('the issuer names the extension it was read from: .8, else .1 (older certificates have only .1)', () => {
+    const issuerOnly = (fulcio: Record<string, string>, issuer: string): Entry => {
+      const e = ghaEntry('sigstore', 'sigstore-js', 'release.yml', 'refs/heads/main');
+      const { issuer: _, ...rest } = e.signer!.fulcio!;
+      return { ...e, signer: { ...e.signer!, issuer, fulcio: { ...rest, ...fulcio } } };
+    };
+    const field = (e: Entry) => evaluate(RELEASE, e, NOW).find((f) => f.expectation === 'expect.issuers')?.details.field;
+    expect(field(issuerOnly({ issuerV1: 'https://evil.example' }, 'https://evil.example'))).toBe('signer.fulcio.issuerV1 (1.3.6.1.4.1.57264.1.1)');
+    expect(field(issuerOnly({ issuer: 'https://evil.example', issuerV1: 'https://evil.example' }, 'https://evil.example'))).toBe('signer.fulcio.issuer (1.3.6.1.4.1.57264.1.8)');
+    expect(field(issuerOnly({ issuer: 'https://evil.example', issuerV1: 'https://token.actions.githubusercontent.com' }, 'https://evil.example'))).toBe('signer.fulcio.issuer (1.3.6.1.4.1.57264.1.8)');
+    const none = withClaims(ghaEntry('sigstore', 'sigstore-js', 'release.yml', 'refs/heads/main'), { issuer: undefined });
+    const missing = evaluate(RELEASE, { ...none, signer: { ...none.signer!, issuer: undefined } }, NOW).find((f) => f.expectation === 'expect.issuers');
+    expect(missing?.message).toMatch(/^OIDC issuer is missing: the entry has no signer\.fulcio\.issuer \(1\.3\.6\.1\.4\.1\.57264\.1\.8\)/);
+    expect(evaluate(RELEASE, issuerOnly({ issuerV1: 'https://token.actions.githubusercontent.com' }, 'https://token.actions.githubusercontent.com'), NOW)).toEqual([]);
+  });
   it('an entry kind outside the allowed ones', () => {
     expect(expectations({ ...SIGSTORE_JS, kind: 'rekord' })).toEqual(['sigstore-release:expect.kinds']);
   });

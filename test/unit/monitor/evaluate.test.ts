@@ -246,6 +246,22 @@ rules:
     ]);
     expect(evaluate(rs, e, Date.parse('2026-12-01T00:00:00Z') / 1000).every((f) => !f.suppressed)).toBe(true);
   });
+  it("the example's suppression (acme-release.yaml) hides the self-hosted runner its reason is about, and nothing else under that identity", () => {
+    const r = checkRules(readRuleFiles('monitor-rules/examples'));
+    if (!r.ok) throw new Error('examples invalid');
+    const docs = (over: Record<string, string>) => {
+      const e = ghaEntry('acme', 'docs', 'ci.yml', 'refs/heads/main', over);
+      if (over['issuer'] !== undefined) e.signer!.issuer = over['issuer'];
+      return evaluate(r.ruleSet, e, NOW).map((f) => `${f.ruleId}:${f.expectation ?? f.kind}:${f.suppressed ? 'suppressed' : 'open'}`);
+    };
+    expect(docs({})).toEqual([]);
+    expect(docs({ runnerEnvironment: 'self-hosted' })).toEqual(['acme-release:expect.runnerEnvironment:suppressed']);
+    expect(docs({ buildTrigger: 'pull_request_target' })).toEqual(['acme-release:expect.triggers:open']);
+    expect(docs({ issuer: 'https://evil.example' })).toEqual(['acme-release:expect.issuers:open']);
+    expect(docs({ buildTrigger: 'pull_request_target', runnerEnvironment: 'self-hosted' })).toEqual(['acme-release:expect.triggers:open', 'acme-release:expect.runnerEnvironment:suppressed']);
+    const after = Date.parse('2027-02-01T00:00:00Z') / 1000;
+    expect(evaluate(r.ruleSet, ghaEntry('acme', 'docs', 'ci.yml', 'refs/heads/main', { runnerEnvironment: 'self-hosted' }), after).map((f) => f.suppressed)).toEqual([false]);
+  });
 });
 
 describe('time windows on entries', () => {

@@ -38,6 +38,17 @@ describe('tlogwatch rules check', () => {
     expect(r.stderr).toMatch(/rules\.yaml:2:\d+: warning: .*never fires/);
   });
 
+  it('warns about patterns that can never match: a repository without a host, upper case in a regex host', async () => {
+    const dir = rulesDir('never', "rules:\n  - id: never\n    watch: { repositories: ['acme/*'], identities: [{ regex: 'https://GitHub\\.com/acme/.*' }] }\n    expect: { owners: [acme] }\n");
+    const r = await cli(['rules', 'check', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/1 rule\(s\) valid in .*, 3 warning\(s\)/);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toMatch(/rules\.yaml:3:\d+: warning: rules\[0\]\.watch\.identities\[0\]\.regex: .*; write \{regex: https:\/\/github\\\.com\/acme\/\.\*\}$/);
+    expect(lines[1]).toMatch(/rules\.yaml:3:\d+: warning: rules\[0\]\.watch\.repositories\[0\]: acme\/\* can never match a repository URI .*; did you mean github\.com\/acme\/\*\?$/);
+    expect(lines[2]).toMatch(/rules\.yaml:4:\d+: warning: rules\[0\]\.expect\.owners\[0\]: acme can never match an owner URI .*; did you mean github\.com\/acme\?$/);
+  });
+
   it('fails on an invalid rule with its position', async () => {
     const dir = rulesDir('bad', 'rules:\n  - id: broken\n    watch: { repositories: 42 }\n');
     const r = await cli(['rules', 'check', dir]);

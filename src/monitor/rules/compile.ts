@@ -5,6 +5,7 @@
  */
 import { compileTimeWindow } from '../eval/timewindow.ts';
 import type { CompiledExpect, CompiledRule, CompiledSuppression, WatchField, WatchSelector } from './compiled.ts';
+import { lintPattern, type UriField } from './lint.ts';
 import { compilePattern, PatternSet, type FieldKind, type PatternSpec } from './pattern.ts';
 import type { Rule } from './schema.ts';
 
@@ -43,25 +44,19 @@ export const normaliseDigest = (s: string) => {
   return `${s.slice(0, i)}:${s.slice(i + 1).toLowerCase()}`;
 };
 
-/**
- * Likely mistakes with `*` not crossing `/` (GitHub's filter-pattern convention): a ref always has
- * slashes, and a GitHub workflow identity always has a path below the repository.
- */
-function lint(spec: PatternSpec, kind: FieldKind, path: Path, p: Problems): void {
-  if (typeof spec !== 'string' || kind === 'text') return;
-  if (spec.includes('/') && /(^|[^*\\])@\*$/.test(spec)) p.warn(path, `${spec}: \`@*\` matches no ref (refs contain /, which * does not cross); write @** or @refs/tags/*`);
-  if (kind === 'identity' && /^(https:\/\/)?github\.com\/[^/*]+\/\*$/i.test(spec)) {
-    p.warn(path, `${spec} matches no GitHub workflow identity (those are …/<repo>/.github/workflows/<file>@<ref>); write ${spec}* or use watch.repositories`);
-  }
-}
-
-/** Compiles each pattern separately so a bad one is reported at its own index. */
-function patternSet(specs: readonly PatternSpec[] | undefined, kind: FieldKind, path: Path, p: Problems): PatternSet | undefined {
+/** Compiles each pattern separately so a bad one is reported at its own index; lint.ts's warnings at it too. */
+function patternSet(specs: readonly PatternSpec[] | undefined, kind: FieldKind, path: Path, p: Problems, uri?: UriField): PatternSet | undefined {
   if (!specs) return undefined;
-  specs.forEach((s, i) => lint(s, kind, [...path, i], p));
-  const ok = specs.map((s, i) => p.attempt([...path, i, ...(typeof s === 'string' ? [] : ['regex'])], () => compilePattern(s, kind)) !== undefined);
+  const at = (s: PatternSpec, i: number): Path => [...path, i, ...(typeof s === 'string' ? [] : ['regex'])];
+  specs.forEach((s, i) => {
+    for (const w of lintPattern(s, kind, uri)) p.warn(at(s, i), w);
+  });
+  const ok = specs.map((s, i) => p.attempt(at(s, i), () => compilePattern(s, kind)) !== undefined);
   return ok.every(Boolean) ? new PatternSet(specs, kind) : undefined;
 }
+
+/** `repositories` and `owners` hold only repository and owner URIs, in watch and expect alike. */
+const uriField = (key: string): UriField | undefined => (key === 'repositories' ? 'repository' : key === 'owners' ? 'owner' : undefined);
 
 const WATCH_FIELDS: ReadonlyArray<['identities' | 'issuers' | 'repositories' | 'owners' | 'buildSigners', WatchField, FieldKind]> = [
   ['identities', 'identity', 'identity'],
@@ -76,7 +71,7 @@ function compileWatch(w: Rule['watch'], path: Path, p: Problems): WatchSelector[
   for (const [key, field, kind] of WATCH_FIELDS) {
     const specs = w[key];
     if (!specs) continue;
-    const set = patternSet(specs, kind, [...path, key], p);
+    const set = patternSet(specs, kind, [...path, key], p, uriField(key));
     if (set) out.push({ type: 'pattern', selector: `watch.${key}`, field, kind, patterns: set.patterns });
   }
   if (w.fingerprints) out.push({ type: 'fingerprint', selector: 'watch.fingerprints', values: w.fingerprints.map(normaliseFingerprint) });
@@ -93,7 +88,7 @@ function compileWatch(w: Rule['watch'], path: Path, p: Problems): WatchSelector[
 function compileExpect(x: Rule['expect'], path: Path, p: Problems): CompiledExpect {
   const out: CompiledExpect = {};
   const set = (key: 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', kind: FieldKind) => {
-    const s = patternSet(x[key], kind, [...path, key], p);
+    const s = patternSet(x[key], kind, [...path, key], p, uriField(key));
     if (s) out[key] = s;
   };
   set('issuers', 'url');

@@ -1,0 +1,109 @@
+/**
+ * Patterns that are legal but cannot do what they seem to say: `rules check` prints them as warnings
+ * (compile.ts records them with their path) and the rules still load. The pattern language is in
+ * pattern.ts; each check here follows from one of its rules.
+ */
+import { withImpliedScheme, type FieldKind, type PatternSpec } from './pattern.ts';
+
+/** Fields whose every value is a URL with a host, beyond what the field kind says. */
+export type UriField = 'repository' | 'owner';
+
+/** Warnings about one pattern, as messages. `uri`: the field holds only repository (or owner) URIs. */
+export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField): string[] {
+  if (kind === 'text') return [];
+  if (typeof spec !== 'string') {
+    const w = regexHostCase(spec.regex, kind);
+    return w === undefined ? [] : [w];
+  }
+  const out: string[] = [];
+  // `*` does not cross `/` (GitHub's filter-pattern convention): a ref always has slashes, and a GitHub
+  // workflow identity always has a path below the repository.
+  if (spec.includes('/') && /(^|[^*\\])@\*$/.test(spec)) out.push(`${spec}: \`@*\` matches no ref (refs contain /, which * does not cross); write @** or @refs/tags/*`);
+  if (kind === 'identity' && /^(https:\/\/)?github\.com\/[^/*]+\/\*$/i.test(spec)) {
+    out.push(`${spec} matches no GitHub workflow identity (those are …/<repo>/.github/workflows/<file>@<ref>); write ${spec}* or use watch.repositories`);
+  }
+  if (uri) {
+    const w = hostless(spec, uri);
+    if (w !== undefined) out.push(w);
+  }
+  return out;
+}
+
+/**
+ * A pattern is scheme-less (`github.com/acme/*` = `https://github.com/acme/*`) only when its first segment
+ * is a host name with a dot; otherwise it is exact text (or a glob) from the value's first character. A
+ * repository or owner URI starts with `scheme:`, so a first segment with neither `:` nor a star, that is
+ * not a host, can never match one: `acme/*` is not `https://github.com/acme/x`.
+ */
+function hostless(spec: string, uri: UriField): string | undefined {
+  const slash = spec.indexOf('/');
+  const first = slash < 0 ? spec : spec.slice(0, slash);
+  if (first.includes('*') || first.includes(':') || withImpliedScheme('url', spec) !== spec) return undefined;
+  const path = spec.replace(/^\/+/, '');
+  const guess = `github.com/${path}${uri === 'repository' && !path.includes('/') ? '/*' : ''}`;
+  const what = uri === 'repository' ? 'a repository URI' : 'an owner URI';
+  return `${spec} can never match ${what} (https://github.com/…): without a host name (a first segment with a dot) a pattern is not read as a URL; did you mean ${guess}?`;
+}
+
+/**
+ * A regex sees the normalised value (pattern.ts normalise): a URL's scheme and host, or an identity's
+ * email domain, in lower case. An upper-case letter written there can never match. `(?i)` anywhere
+ * makes the regex case-insensitive: no warning.
+ */
+function regexHostCase(source: string, kind: 'url' | 'identity'): string | undefined {
+  if (/\(\?[a-zA-Z-]*i/.test(source)) return undefined;
+  const sep = /:(?:\\?\/){2}/.exec(source);
+  let from = 0;
+  if (!sep) {
+    if (kind !== 'identity') return undefined;
+    // An email's domain: after the last `@`, with no `/` (an identity with a slash is no email).
+    const at = source.lastIndexOf('@');
+    if (at < 0 || source.slice(at).includes('/')) return undefined;
+    from = at + 1;
+  }
+  const { upper, end } = capitals(source, from, sep ? { at: sep.index, length: sep[0].length } : undefined);
+  if (upper.size === 0) return undefined;
+  const lowered = source
+    .split('')
+    .map((c, i) => (upper.has(i) ? c.toLowerCase() : c))
+    .join('');
+  return `{regex: ${source}}: upper-case letters in the ${sep ? 'scheme and host' : 'email domain'} never match, since the regex sees it in lower case (${source.slice(from, end)}); write {regex: ${lowered}}`;
+}
+
+/**
+ * Where a regex has literal capitals, from `from` to its end or (with `sep`, the `://`) to the first `/`
+ * after the host. Not literal: class contents, escapes (`\S`, `\pL`, `\p{Lu}`, `\x41`), group names and
+ * flags; `\Q…\E` is.
+ */
+function capitals(source: string, from: number, sep: { at: number; length: number } | undefined): { upper: Set<number>; end: number } {
+  const upper = new Set<number>();
+  const inPath = (i: number) => sep !== undefined && i > sep.at;
+  for (let i = from; i < source.length; i++) {
+    const c = source[i]!;
+    const n = source[i + 1];
+    if (sep && i === sep.at) i += sep.length - 1;
+    else if ((c === '/' || (c === '\\' && n === '/')) && inPath(i)) return { upper, end: i };
+    else if (c === '\\' && n === 'Q') {
+      const e = source.indexOf('\\E', i + 2);
+      const stop = e < 0 ? source.length : e;
+      for (let j = i + 2; j < stop; j++) if (/[A-Z]/.test(source[j]!)) upper.add(j);
+      i = e < 0 ? source.length : e + 1;
+    } else if (c === '\\' && (n === 'p' || n === 'P' || n === 'x')) {
+      const close = source[i + 2] === '{' ? source.indexOf('}', i) : i + (n === 'x' ? 3 : 2);
+      i = close < 0 ? source.length : close;
+    } else if (c === '\\') i++;
+    else if (c === '[') {
+      // A class: skip to its `]` (a `]` right after `[` or `[^` is literal).
+      let j = i + 1;
+      if (source[j] === '^') j++;
+      if (source[j] === ']') j++;
+      for (; j < source.length && source[j] !== ']'; j++) if (source[j] === '\\') j++;
+      i = j;
+    } else if (c === '(' && n === '?') {
+      // (?P<name>…), (?<name>…), (?flags:…)
+      const close = source[i + 2] === 'P' || source[i + 2] === '<' ? source.indexOf('>', i) : i + /^\?[a-zA-Z-]*/.exec(source.slice(i + 1))![0].length;
+      i = close < 0 ? source.length : close;
+    } else if (c >= 'A' && c <= 'Z') upper.add(i);
+  }
+  return { upper, end: source.length };
+}

@@ -1,0 +1,126 @@
+/**
+ * Warnings about patterns that can never match (src/monitor/rules/lint.ts): a repository or owner
+ * pattern without a host, upper case in a regex's host or email domain. Each warning is checked against
+ * the matcher itself: what it flags never matches, and what it suggests does.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { checkRules } from '../../../src/monitor/rules/check.ts';
+import { lintPattern } from '../../../src/monitor/rules/lint.ts';
+import { PatternSet, type FieldKind, type PatternSpec } from '../../../src/monitor/rules/pattern.ts';
+
+const matches = (spec: PatternSpec, value: string, kind: FieldKind = 'url') => new PatternSet([spec], kind).match(value) !== undefined;
+const suggestion = (w: string) => /did you mean (\S+)\?$/.exec(w)?.[1] ?? /write \{regex: (.*)\}$/.exec(w)?.[1];
+
+describe('repository and owner patterns without a host', () => {
+  it('warn, with the github.com pattern that was probably meant', () => {
+    expect(lintPattern('acme/*', 'url', 'repository')).toEqual([
+      'acme/* can never match a repository URI (https://github.com/…): without a host name (a first segment with a dot) a pattern is not read as a URL; did you mean github.com/acme/*?',
+    ]);
+    expect(lintPattern('acme', 'url', 'repository').map(suggestion)).toEqual(['github.com/acme/*']);
+    expect(lintPattern('acme', 'url', 'owner').map(suggestion)).toEqual(['github.com/acme']);
+    expect(lintPattern('acme/api', 'url', 'repository').map(suggestion)).toEqual(['github.com/acme/api']);
+    expect(lintPattern('/acme/**', 'url', 'repository').map(suggestion)).toEqual(['github.com/acme/**']);
+  });
+  it('not for patterns with a scheme or a host, nor ones that start with a star or a colon', () => {
+    for (const p of ['github.com/acme/*', 'https://github.com/acme/*', 'GitHub.com/acme', 'git.acme.example:8443/acme/*', 'localhost:3000/acme', '**/acme/*', '*/acme', 'https://github.com/acme']) {
+      expect(lintPattern(p, 'url', 'repository'), p).toEqual([]);
+    }
+  });
+  it('not in fields that may hold other values (identities: names; issuers and build signers are not asked about)', () => {
+    expect(lintPattern('acme/*', 'identity')).toEqual([]);
+    expect(lintPattern('acme', 'url')).toEqual([]);
+  });
+  it('property: a flagged pattern matches no https URL of its path, and the suggestion does', () => {
+    const seg = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,8}$/);
+    fc.assert(
+      fc.property(seg, seg, fc.constantFrom('', '/*', '/**'), (org, repo, tail) => {
+        const p = `${org}${tail}`;
+        const [w] = lintPattern(p, 'url', 'repository');
+        expect(w).toBeDefined();
+        const url = `https://github.com/${org}/${repo}`;
+        expect(matches(p, url)).toBe(false);
+        expect(matches(p, `https://${org}/${repo}`)).toBe(false);
+        expect(matches(suggestion(w!)!, url)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('upper case in a regex where values are lower-cased', () => {
+  it('in a URL host or scheme: warns, with the lower-cased regex', () => {
+    const [w] = lintPattern({ regex: 'https://GitHub\\.com/acme/.*' }, 'url');
+    expect(w).toBe('{regex: https://GitHub\\.com/acme/.*}: upper-case letters in the scheme and host never match, since the regex sees it in lower case (https://GitHub\\.com); write {regex: https://github\\.com/acme/.*}');
+    expect(lintPattern({ regex: 'HTTPS://github\\.com/.*' }, 'url')).toHaveLength(1);
+    expect(lintPattern({ regex: '^https://\\QGitHub.com\\E/acme$' }, 'url').map(suggestion)).toEqual(['^https://\\Qgithub.com\\E/acme$']);
+    expect(lintPattern({ regex: 'https://github\\.com/acme/x/\\.github/workflows/.*@refs/tags/V.*' }, 'identity')).toEqual([]);
+    expect(lintPattern({ regex: 'https://Token\\.actions\\.githubusercontent\\.com' }, 'identity')).toHaveLength(1);
+  });
+  it('in an identity email domain', () => {
+    expect(lintPattern({ regex: '.*@Acme\\.com' }, 'identity').map(suggestion)).toEqual(['.*@acme\\.com']);
+    expect(lintPattern({ regex: 'Alice@acme\\.com' }, 'identity')).toEqual([]);
+    expect(lintPattern({ regex: '.*@refs/tags/V.*' }, 'identity')).toEqual([]);
+    expect(lintPattern({ regex: '.*@Acme\\.com' }, 'url')).toEqual([]); // a URL field's values are not emails
+  });
+  it('not for paths, classes, escapes, group names and flags, or case-insensitive regexes', () => {
+    for (const r of [
+      'https://github\\.com/Acme/.*',
+      '(?i)https://GitHub\\.com/.*',
+      'https://(?i:GitHub)\\.com/.*',
+      'https://[A-Za-z.]+/acme',
+      'https://\\S+\\.com/acme',
+      'https://\\pL+\\.com/acme',
+      'https://\\p{Latin}+\\.com/acme',
+      'https://(?P<Host>github\\.com)/acme',
+      'https://(?U:github)\\.com/acme',
+      'https://github\\.com\\/Acme',
+    ]) {
+      expect(lintPattern({ regex: r }, 'url'), r).toEqual([]);
+    }
+    expect(lintPattern({ regex: 'refs/tags/V.*' }, 'text')).toEqual([]);
+  });
+  it('property: a flagged host never matches the host written in lower case, and the suggestion does', () => {
+    const label = fc.stringMatching(/^[a-zA-Z][a-zA-Z0-9]{0,6}$/);
+    fc.assert(
+      fc.property(fc.array(label, { minLength: 2, maxLength: 3 }), (labels) => {
+        const host = labels.join('.');
+        const regex = `https://${labels.join('\\.')}/acme/.*`;
+        const url = `https://${host}/acme/x`;
+        const w = lintPattern({ regex }, 'url');
+        expect(w.length).toBe(host === host.toLowerCase() ? 0 : 1);
+        if (w.length === 0) return;
+        expect(matches({ regex }, url)).toBe(false);
+        expect(matches({ regex: suggestion(w[0]!)! }, url)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('rules check reports them at the pattern', () => {
+  it('in watch and expect, repositories and owners, and regexes in any URL or identity field', () => {
+    const r = checkRules([
+      {
+        name: 'h.yaml',
+        text: `rules:
+  - id: h
+    watch:
+      repositories: ['acme/*', 'github.com/acme/*']
+      owners: [acme]
+      identities: [{ regex: '.*@ACME\\.com' }]
+    expect:
+      repositories: [acme]
+      owners: ['github.com/acme']
+      issuers: [{ regex: 'https://Token\\.actions\\.githubusercontent\\.com' }]
+`,
+      },
+    ]);
+    expect(r.ok).toBe(true);
+    expect(r.warnings.map((w) => `${w.line}:${w.column} ${w.path}: ${suggestion(w.message) ?? w.message}`)).toEqual([
+      '6:29 rules[0].watch.identities[0].regex: .*@acme\\.com',
+      '4:22 rules[0].watch.repositories[0]: github.com/acme/*',
+      '5:16 rules[0].watch.owners[0]: github.com/acme',
+      '10:26 rules[0].expect.issuers[0].regex: https://token\\.actions\\.githubusercontent\\.com',
+      '8:22 rules[0].expect.repositories[0]: github.com/acme/*',
+    ]);
+  });
+});

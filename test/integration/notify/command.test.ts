@@ -54,7 +54,7 @@ setTimeout(() => {}, 60000);
     script('background.mjs'),
     `import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-writeFileSync(process.env.PIDFILE, String(spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)'], { stdio: 'inherit' }).pid));
+writeFileSync(process.env.PIDFILE, String(spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'inherit' }).pid));
 process.exit(0);
 `,
   );
@@ -250,8 +250,9 @@ describe('command channel', () => {
   it('takes the exit status of a program that exits while something it started keeps its output open', async () => {
     const pidfile = join(tmp, 'pids-background');
     try {
-      // The timeout is shorter than the wait for the pipes to close: the exit status stands all the same.
-      await expect(commandChannel(0, { command: node('background.mjs'), timeout: 300, env: { PIDFILE: pidfile } }).send(finding)).resolves.toBeUndefined();
+      // The timeout is shorter than the wait for the pipes to close (30 s) but leaves a loaded machine time to
+      // start node twice: the exit status stands all the same.
+      await expect(commandChannel(0, { command: node('background.mjs'), timeout: 5000, env: { PIDFILE: pidfile } }).send(finding)).resolves.toBeUndefined();
     } finally {
       process.kill(Number(readFileSync(pidfile, 'utf8')));
     }

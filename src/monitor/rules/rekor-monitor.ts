@@ -42,6 +42,13 @@ const FULCIO_EXTENSION_NAMES: Readonly<Record<string, FulcioClaimName>> = {
   'source-repository-visibility-at-signing': 'sourceRepositoryVisibilityAtSigning',
 };
 
+/**
+ * Claims whose values say how or where something was signed, never by whom: an issuer, a runner
+ * environment, a trigger, a visibility. rekor-monitor ORs its matchers, so a matcher on one of these alone
+ * reports every entry of the log with that value, whoever signed it.
+ */
+const WHOLE_LOG_CLAIMS: ReadonlySet<FulcioClaimName> = new Set(['issuerV1', 'issuer', 'runnerEnvironment', 'buildTrigger', 'githubWorkflowTrigger', 'sourceRepositoryVisibilityAtSigning']);
+
 const CLAIM_BY_OID = new Map<string, FulcioClaimName>(
   (Object.entries(FULCIO_OIDS) as Array<[FulcioClaimName, string]>).filter(([name]) => name !== 'otherNameSan').map(([name, oid]) => [oid, name]),
 );
@@ -84,6 +91,7 @@ export function compileRekorMonitor(cfg: RekorMonitorConfig, file: string, order
 
   // RenderOIDMatchers: one map, filled from oidExtensions, then fulcioExtensions, then customExtensions.
   const byOid = new Map<string, { values: string[]; selector: string }>();
+  const warned = new Set<string>();
   const om = mv.oidMatchers;
   (om?.oidExtensions ?? []).forEach((m, i) => byOid.set(m.objectIdentifier.join('.'), { values: m.extensionValues, selector: `monitoredValues.oidMatchers.oidExtensions[${i}]` }));
   for (const [name, values] of Object.entries(om?.fulcioExtensions ?? {})) {
@@ -105,6 +113,13 @@ export function compileRekorMonitor(cfg: RekorMonitorConfig, file: string, order
       continue;
     }
     watch.push({ type: 'claim', selector, claims: [claim], values, oid });
+    if (WHOLE_LOG_CLAIMS.has(claim) && !warned.has(selector)) {
+      warned.add(selector);
+      warn({
+        path: selectorPath(selector),
+        message: `${selector} (${claim}: ${values.join(', ')}) names no one: rekor-monitor ORs its matchers, so this reports every entry in the log with that value, whoever signed it. To check it for your own identities, write a tlogwatch rule that watches them and expects it`,
+      });
+    }
   }
 
   const t = cfg.tlogwatch;

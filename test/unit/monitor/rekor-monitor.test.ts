@@ -53,6 +53,12 @@ describe('subjects, fingerprints, oidMatchers', () => {
     expect(upper.ok && upper.warnings[0]).toMatchObject({ line: 2, path: 'monitoredValues.fingerprints[0]', message: expect.stringMatching(/lower-case hex/) });
     expect(matched(`monitoredValues:\n  fingerprints: ['${fp.toUpperCase()}']\n`, GOOGLE)).toEqual([]);
   });
+  it('a matcher on a claim that names no one (runner environment, trigger, issuer, visibility) is flagged: alone, it reports the whole log', () => {
+    const r = checkRules([{ name: 'rm.yaml', text: "monitoredValues:\n  oidMatchers:\n    fulcioExtensions:\n      runner-environment: [self-hosted]\n      source-repository-uri: ['https://github.com/globex/api']\n      issuer: ['https://token.actions.githubusercontent.com']\n" }]);
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.warnings.map((w) => w.path)).toEqual(['monitoredValues.oidMatchers.fulcioExtensions.runner-environment', 'monitoredValues.oidMatchers.fulcioExtensions.issuer']);
+  });
   it('fulcioExtensions by rekor-monitor name; `issuer` covers both .1 and .8', () => {
     expect(matched('monitoredValues:\n  oidMatchers:\n    fulcioExtensions:\n      source-repository-uri: [https://github.com/malancas/attest-demo]\n', GH)).toEqual(['monitoredValues.oidMatchers.fulcioExtensions.source-repository-uri']);
     const v1only: Entry = { ...GOOGLE, signer: { ...GOOGLE.signer!, fulcio: { issuerV1: 'https://accounts.google.com' } } };
@@ -127,7 +133,9 @@ identityMetadataFile: metadata.json
     const r = checkRules([{ name: 'rekor-monitor-readme.yaml', text: readme }]);
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.warnings.map((w) => w.path)).toEqual(['monitoredValues.fingerprints[0]']);
+    // Its .1 matcher (https://github.com/login/oauth) names no one: every GitHub-account signature in the log has it.
+    expect(r.warnings.map((w) => w.path)).toEqual(['monitoredValues.fingerprints[0]', 'monitoredValues.oidMatchers.oidExtensions[0]']);
+    expect(r.warnings[1]!.message).toMatch(/^monitoredValues\.oidMatchers\.oidExtensions\[0\] \(issuerV1: https:\/\/github\.com\/login\/oauth\) names no one: .* reports every entry in the log with that value/);
     // .1 = https://github.com/login/oauth: the real GitHub-account signature matches the oidExtensions entry.
     expect(evaluate(r.ruleSet, GITHUB_EMAIL, 0).map((f) => f.expectation)).toEqual(['monitoredValues.oidMatchers.oidExtensions[0]']);
   });

@@ -55,8 +55,9 @@ function patternSet(specs: readonly PatternSpec[] | undefined, kind: FieldKind, 
   return ok.every(Boolean) ? new PatternSet(specs, kind) : undefined;
 }
 
-/** `repositories` and `owners` hold only repository and owner URIs, in watch and expect alike. */
-const uriField = (key: string): UriField | undefined => (key === 'repositories' ? 'repository' : key === 'owners' ? 'owner' : undefined);
+/** `repositories`, `owners` and `buildSigners` hold only repository, owner and workflow URIs, in watch and expect alike. */
+const URI_FIELDS: Readonly<Record<string, UriField>> = { repositories: 'repository', owners: 'owner', buildSigners: 'buildSigner' };
+const uriField = (key: string): UriField | undefined => URI_FIELDS[key];
 
 const WATCH_FIELDS: ReadonlyArray<['identities' | 'issuers' | 'repositories' | 'owners' | 'buildSigners', WatchField, FieldKind]> = [
   ['identities', 'identity', 'identity'],

@@ -6,7 +6,7 @@
 import { withImpliedScheme, type FieldKind, type PatternSpec } from './pattern.ts';
 
 /** Fields whose every value is a URL with a host, beyond what the field kind says. */
-export type UriField = 'repository' | 'owner';
+export type UriField = 'repository' | 'owner' | 'buildSigner';
 
 /** Warnings about one pattern, as messages. `uri`: the field holds only repository (or owner) URIs. */
 export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField): string[] {
@@ -41,7 +41,7 @@ function hostless(spec: string, uri: UriField): string | undefined {
   if (first.includes('*') || first.includes(':') || withImpliedScheme('url', spec) !== spec) return undefined;
   const path = spec.replace(/^\/+/, '');
   const guess = `github.com/${path}${uri === 'repository' && !path.includes('/') ? '/*' : ''}`;
-  const what = uri === 'repository' ? 'a repository URI' : 'an owner URI';
+  const what = uri === 'repository' ? 'a repository URI' : uri === 'owner' ? 'an owner URI' : 'a build signer URI';
   return `${spec} can never match ${what} (https://github.com/…): without a host name (a first segment with a dot) a pattern is not read as a URL; did you mean ${guess}?`;
 }
 

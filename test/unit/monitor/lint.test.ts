@@ -27,7 +27,16 @@ describe('repository and owner patterns without a host', () => {
       expect(lintPattern(p, 'url', 'repository'), p).toEqual([]);
     }
   });
-  it('not in fields that may hold other values (identities: names; issuers and build signers are not asked about)', () => {
+  it('build signers too: a workflow URI always has a host', () => {
+    const p = 'acme/api/.github/workflows/release.yml@refs/tags/*';
+    const [w] = lintPattern(p, 'url', 'buildSigner');
+    expect(w).toMatch(/^acme\/api\/.* can never match a build signer URI .*; did you mean github\.com\/acme\/api\/\.github\/workflows\/release\.yml@refs\/tags\/\*\?$/);
+    const uri = 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1.2.0';
+    expect(matches(p, uri)).toBe(false);
+    expect(matches(suggestion(w!)!, uri)).toBe(true);
+    expect(lintPattern('github.com/acme/*/.github/workflows/*@**', 'url', 'buildSigner')).toEqual([]);
+  });
+  it('not in fields that may hold other values (identities: names; issuers are not asked about)', () => {
     expect(lintPattern('acme/*', 'identity')).toEqual([]);
     expect(lintPattern('acme', 'url')).toEqual([]);
   });

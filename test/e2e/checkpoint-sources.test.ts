@@ -5,7 +5,7 @@
  * fetched). The first is consistent; the second is a critical split-view finding, in /v1/findings, /v1/logs
  * and the metrics.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { startDaemon, type Daemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-sources-'));
 let sim: Simulator;
@@ -50,12 +51,7 @@ beforeAll(async () => {
   });
   d = await startDaemon(config, createLogger({ level: 'info', destination }));
 }, 60_000);
-afterAll(async () => {
-  await d?.stop();
-  await sim?.close();
-  await new Promise((r) => server?.close(r));
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ daemons: [d], sims: [sim], servers: [server], dir: tmp }));
 
 interface LogView {
   verifiedSize: number | null;

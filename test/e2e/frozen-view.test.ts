@@ -4,7 +4,7 @@
  * all it is shown, so only the source reveals the stall: /readyz says so, and a `mirror-stalled` finding
  * names the source and both sizes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { startDaemon, type Daemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-frozen-'));
 let sim: Simulator;
@@ -36,12 +37,7 @@ beforeAll(async () => {
   );
   d = await startDaemon(config, createLogger({ level: 'silent' }));
 }, 60_000);
-afterAll(async () => {
-  await d?.stop();
-  await sim?.close();
-  await new Promise((r) => server?.close(r));
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ daemons: [d], sims: [sim], servers: [server], dir: tmp }));
 
 describe('a log that shows the daemon a frozen view', () => {
   it('is a stall the source reveals: /readyz and a mirror-stalled finding say so', { timeout: 90_000 }, async () => {

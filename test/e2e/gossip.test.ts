@@ -5,7 +5,7 @@
  * fault) to daemon B only. Each daemon's own mirror is consistent, so neither halts; each raises one
  * critical split-view finding whose evidence is the two checkpoints, both signed by the log.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { parseTrustedRoot } from '../../src/trust/trusted-root.ts';
 import { readJson } from '../helpers/realdata.ts';
 import { freePort } from '../ops/tools.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-gossip-'));
 let honest: Simulator;
@@ -40,13 +41,7 @@ beforeAll(async () => {
   a = await startDaemon(config('a', portA, honest.url, portB), createLogger({ level: 'silent' }));
   b = await startDaemon(config('b', portB, forked.url, portA), createLogger({ level: 'silent' }));
 }, 60_000);
-afterAll(async () => {
-  await a?.stop();
-  await b?.stop();
-  await honest?.close();
-  await forked?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ daemons: [a, b], sims: [honest, forked], dir: tmp }));
 
 interface LogView {
   state: string;

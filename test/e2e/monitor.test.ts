@@ -3,7 +3,7 @@
  * with the example release policy and test rules → exactly the expected findings, none for the rest.
  * Then hot reload: a changed rule applies to the next entry; an invalid edit keeps the old rules.
  */
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import { VERSION } from '../../src/version.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
 import type { InjectSpec } from '../sim/generate.ts';
 import { Writable } from 'node:stream';
+import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-monitor-'));
 const N = 3000;
@@ -80,11 +81,7 @@ beforeAll(async () => {
     else process.env['HTTPS_PROXY'] = proxyBefore;
   }
 }, 60_000);
-afterAll(async () => {
-  await daemon?.stop();
-  await sim?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ daemons: [daemon], sims: [sim], dir: tmp }));
 
 async function waitVerified(size: number) {
   for (let i = 0; i < 600; i++) {

@@ -6,7 +6,7 @@
  * is reported and the mirror keeps the key it started with; a restart keeps following a shard whose key
  * has expired.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ import { loadTrustedRootFile } from '../../src/trust/tuf.ts';
 import { expectStoreMatchesManifest } from '../helpers/mirror.ts';
 import { startTufRepo } from '../helpers/tuf-repo.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-trust-refresh-'));
 const rootPath = join(tmp, 'trusted_root.json');
@@ -61,11 +62,7 @@ beforeAll(async () => {
   nameA = defaultLogName(loadTrustedRootFile(a.trustedRootPath).tlogs[0]!);
   nameB = defaultLogName(loadTrustedRootFile(b.trustedRootPath).tlogs[0]!);
 }, 60_000);
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ sims: [a, b], dir: tmp }));
 
 describe('following the trusted root without configured logs', () => {
   const dataDir = join(tmp, 'data-default');

@@ -4,7 +4,7 @@
  * why it waits (the transient error) and the metrics that count it.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
 import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-witnesses-'));
 let sim: Simulator;
@@ -38,11 +39,7 @@ beforeAll(async () => {
   );
   d = await startDaemon(config, createLogger({ level: 'silent' }));
 }, 60_000);
-afterAll(async () => {
-  await d?.stop();
-  await sim?.close();
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => stopAll({ daemons: [d], sims: [sim], dir: tmp }));
 
 describe('a log followed with a witness policy', () => {
   it('shows who cosigned the verified checkpoint, and why it waits while they do not', { timeout: 60_000 }, async () => {

@@ -41,6 +41,19 @@ async function source(routes: Map<string, { status: number; body: string }>): Pr
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
 }
 
+/** A tiles log of 200 entries, mirrored and verified. */
+async function mirrored200(seed: string): Promise<Harness> {
+  const m = await harness({ api: 'tiles', entries: 200, seed });
+  await roundsUntil(m, async () => (await verified(m)) === 200n);
+  return m;
+}
+
+/** A source server with no routes yet: the test fills them. */
+async function emptySource(): Promise<{ routes: Map<string, { status: number; body: string }>; base: string }> {
+  const routes = new Map<string, { status: number; body: string }>();
+  return { routes, base: await source(routes) };
+}
+
 const checkpointOf = async (h: Harness) => (await fetch(`${h.sim.url}/checkpoint`)).text();
 /** The checkpoint a reader sees while the simulator forks its history from `at`: the log's signature, another root. */
 async function forkedCheckpoint(h: Harness, at: number): Promise<string> {
@@ -141,10 +154,8 @@ describe('checkpoint sources: tiles log', () => {
   });
 
   it('keeps a tree head past the mirror, and judges it once the mirror has verified that far', { timeout: 60_000 }, async () => {
-    h = await harness({ api: 'tiles', entries: 200, seed: 'cs2' });
-    await roundsUntil(h, async () => (await verified(h!)) === 200n);
-    const routes = new Map<string, { status: number; body: string }>();
-    const base = await source(routes);
+    h = await mirrored200('cs2');
+    const { routes, base } = await emptySource();
     const s = src('peer', 'checkpoint', `${base}/{origin}/checkpoint`);
     const { w } = watch(h, [s]);
     const path = `/${encodeURIComponent(h.tlog.name)}/checkpoint`;
@@ -194,10 +205,8 @@ describe('checkpoint sources: tiles log', () => {
   });
 
   it('says how long a source has had a larger signed tree than the log shows the mirror, per size first seen ahead', { timeout: 60_000 }, async () => {
-    h = await harness({ api: 'tiles', entries: 200, seed: 'cs7' });
-    await roundsUntil(h, async () => (await verified(h!)) === 200n);
-    const routes = new Map<string, { status: number; body: string }>();
-    const base = await source(routes);
+    h = await mirrored200('cs7');
+    const { routes, base } = await emptySource();
     const s = src('peer', 'checkpoint', `${base}/cp`, { logs: ['sim'] });
     let clock = 1_000_000_000_000;
     const { w } = watch(h, [s], () => clock);
@@ -228,10 +237,8 @@ describe('checkpoint sources: tiles log', () => {
   });
 
   it('keeps a tree head past the mirror across a restart', { timeout: 60_000 }, async () => {
-    h = await harness({ api: 'tiles', entries: 200, seed: 'cs6' });
-    await roundsUntil(h, async () => (await verified(h!)) === 200n);
-    const routes = new Map<string, { status: number; body: string }>();
-    const base = await source(routes);
+    h = await mirrored200('cs6');
+    const { routes, base } = await emptySource();
     const s = src('peer', 'checkpoint', `${base}/cp`, { logs: ['sim'] });
     h.sim.append(20);
     const forked = await forkedCheckpoint(h, 205);

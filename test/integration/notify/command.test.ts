@@ -17,6 +17,7 @@ import { Notifier } from '../../../src/notify/notifier.ts';
 import { Outbox, outboxOps } from '../../../src/notify/outbox.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { Store } from '../../../src/store/store.ts';
+import { finding } from './finding.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-command-'));
 const script = (name: string) => join(tmp, 'bin', name);
@@ -80,21 +81,6 @@ setTimeout(() => rmSync(mine), 150);
   );
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-const finding: Finding = {
-  id: findingId('acme-release', 'rekor', '100'),
-  rule: 'acme-release',
-  kind: 'violation',
-  expectation: 'expect.runnerEnvironment',
-  severity: 'high',
-  message: 'runner environment self-hosted is not one of github-hosted',
-  log: 'rekor',
-  index: 100,
-  identity: 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1',
-  digest: `sha256:${'a'.repeat(64)}`,
-  firstSeen: 1_795_000_000,
-  status: 'open',
-};
 
 let dirs = 0;
 /** A fresh empty directory. */

@@ -14,12 +14,13 @@ import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
-import { findingId, type Finding } from '../../../src/monitor/finding.ts';
+import { findingId } from '../../../src/monitor/finding.ts';
 import { alertmanagerChannel, emailChannel, slackChannel, webhookChannel } from '../../../src/notify/channels.ts';
 import { Notifier } from '../../../src/notify/notifier.ts';
 import { Outbox, outboxOps } from '../../../src/notify/outbox.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { Store } from '../../../src/store/store.ts';
+import { finding } from './finding.ts';
 
 const received: Record<string, Array<{ body: string; headers: Record<string, string> }>> = { webhook: [], slack: [], alerts: [] };
 const mails: string[] = [];
@@ -63,21 +64,6 @@ afterAll(async () => {
   await new Promise<void>((r) => smtp.close(() => r()));
   rmSync(tmp, { recursive: true, force: true });
 });
-
-const finding: Finding = {
-  id: findingId('acme-release', 'rekor', '100'),
-  rule: 'acme-release',
-  kind: 'violation',
-  expectation: 'expect.runnerEnvironment',
-  severity: 'high',
-  message: 'runner environment self-hosted is not one of github-hosted',
-  log: 'rekor',
-  index: 100,
-  identity: 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1',
-  digest: `sha256:${'a'.repeat(64)}`,
-  firstSeen: 1_795_000_000,
-  status: 'open',
-};
 
 describe('notifications', () => {
   it('deliver on every channel, retry a receiver that is down, and survive a restart', async () => {

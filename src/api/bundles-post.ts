@@ -41,7 +41,7 @@ export interface BundleIntake {
   rules: () => RuleSet;
   /** Findings are raised through it once per ID (one this bundle raised before stands as it is). */
   raiser: FindingRaiser;
-  /** The trusted root's CAs: findings say which issued the bundle's certificate (monitor/hooks.ts withCertificateIssuers). */
+  /** The trusted root's CAs: findings say which issued the bundle's certificate (monitor/evaluate.ts evaluateEntry). */
   cas?: () => CertificateAuthorities;
   now?: () => number;
 }

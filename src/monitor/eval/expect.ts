@@ -22,7 +22,7 @@ export interface Broken {
   signer?: number;
 }
 
-type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', string, (s: Signer | undefined) => ClaimValue];
+type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment' | 'visibility', string, (s: Signer | undefined) => ClaimValue];
 
 const CLAIM_CHECKS: readonly ClaimCheck[] = [
   ['expect.issuers', 'issuers', 'OIDC issuer', issuerClaim],
@@ -33,6 +33,7 @@ const CLAIM_CHECKS: readonly ClaimCheck[] = [
   ['expect.sourceRefs', 'sourceRefs', 'source ref', (s) => claimWithFallback(s, 'sourceRepositoryRef', 'githubWorkflowRef')],
   ['expect.triggers', 'triggers', 'build trigger', (s) => claimWithFallback(s, 'buildTrigger', 'githubWorkflowTrigger')],
   ['expect.runnerEnvironment', 'runnerEnvironment', 'runner environment', (s) => claimWithFallback(s, 'runnerEnvironment')],
+  ['expect.visibility', 'visibility', 'repository visibility', (s) => claimWithFallback(s, 'sourceRepositoryVisibilityAtSigning')],
 ];
 
 const list = (xs: Iterable<string>) => [...xs].join(', ');
@@ -69,12 +70,6 @@ function checkClaims(x: CompiledExpect, signers: readonly Signer[], out: Broken[
     if (!allowed) continue;
     for (const [i, s] of each.entries()) {
       const b = checkValue(name, what, allowed, read(s), many ? i : undefined);
-      if (b) out.push(b);
-    }
-  }
-  if (x.visibility) {
-    for (const [i, s] of each.entries()) {
-      const b = checkValue('expect.visibility', 'repository visibility', x.visibility, claimWithFallback(s, 'sourceRepositoryVisibilityAtSigning'), many ? i : undefined);
       if (b) out.push(b);
     }
   }

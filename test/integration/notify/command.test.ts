@@ -28,14 +28,17 @@ beforeAll(() => {
   // $OUT_DIR; with $FAIL_UNLESS set, fails (exit 1, a line on stderr) until that file exists.
   writeFileSync(
     script('record.mjs'),
-    `import { existsSync, writeFileSync } from 'node:fs';
+    `import { existsSync, renameSync, writeFileSync } from 'node:fs';
 if (process.env.FAIL_UNLESS && !existsSync(process.env.FAIL_UNLESS)) {
   console.error('ticket API down: 503');
   process.exit(1);
 }
 const chunks = [];
 for await (const c of process.stdin) chunks.push(c);
-writeFileSync(process.env.OUT_DIR + '/' + process.pid + '.json', JSON.stringify({ argv: process.argv.slice(2), env: process.env, stdin: Buffer.concat(chunks).toString('utf8') }));
+// Written aside and renamed into place: a test polling the directory never reads half a record.
+const at = process.env.OUT_DIR + '/' + process.pid;
+writeFileSync(at + '.tmp', JSON.stringify({ argv: process.argv.slice(2), env: process.env, stdin: Buffer.concat(chunks).toString('utf8') }));
+renameSync(at + '.tmp', at + '.json');
 `,
   );
   // Writes its pid (and, with $GRANDCHILD, a child's) to $PIDFILE, then sleeps; with $IGNORE_TERM, through SIGTERM.
@@ -94,7 +97,7 @@ interface Run {
   env: Record<string, string>;
   stdin: string;
 }
-const records = (d: string): Run[] => readdirSync(d).map((f) => JSON.parse(readFileSync(join(d, f), 'utf8')) as Run);
+const records = (d: string): Run[] => readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(readFileSync(join(d, f), 'utf8')) as Run);
 const node = (name: string, ...args: string[]) => [process.execPath, script(name), ...args];
 
 /** Whether the process runs: a zombie (killed, its parent gone, not yet reaped by init) does not. */

@@ -2,6 +2,7 @@
  * `tlogwatch` command line (DESIGN.md "Stable contracts"). Dispatches to src/commands/*; each command
  * returns an exit code. Errors reaching here are printed as one line, never a stack trace.
  */
+import { closedStdoutReaction } from './commands/output.ts';
 import { describeError } from './errors.ts';
 import { VERSION } from './version.ts';
 
@@ -70,13 +71,16 @@ export const EXIT_CLOSED_PIPE = 141;
 
 /**
  * Every command's output, centrally: when stdout's reader has gone (EPIPE, at the write after it closed),
- * the command ends there, quietly, as if SIGPIPE had ended it. Nothing is lost by not finishing: the
- * store's writes are atomic batches, which a kill -9 leaves consistent too. Any other write error (a full
- * disk under `> file`) is one line on stderr, exit 2.
+ * the command ends there, quietly, as if SIGPIPE had ended it, unless it said otherwise (serve keeps
+ * running: commands/output.ts). Nothing is lost by not finishing: the store's writes are atomic batches,
+ * which a kill -9 leaves consistent too. Any other write error (a full disk under `> file`) is one line on
+ * stderr, exit 2.
  */
 function endOnClosedOutput(): void {
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
+      const react = stream === process.stdout ? closedStdoutReaction() : undefined;
+      if (react) return react();
       if (e.code === 'EPIPE') process.exit(EXIT_CLOSED_PIPE);
       if (stream === process.stdout) process.stderr.write(`tlogwatch: cannot write the output: ${describeError(e)}\n`);
       process.exit(2);

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { startDaemon } from '../daemon.ts';
 import { describeError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
+import { whenStdoutCloses } from './output.ts';
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -34,6 +35,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   const logger = createLogger({ level: config.log.level });
   const daemon = await startDaemon(config, logger);
+  // The "listening" line is for whoever started us (a script reading the URL); the daemon's own output
+  // is its logs on stderr, so a reader of stdout that has gone away (or any write error there) must
+  // not stop the mirror. Nothing else is written to stdout after this.
+  whenStdoutCloses(() => logger.warn('stdout is closed or unwritable; tlogwatch serve keeps running and logs to stderr'));
   process.stdout.write(`listening ${daemon.url}\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

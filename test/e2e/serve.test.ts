@@ -110,4 +110,36 @@ describe('tlogwatch serve', () => {
     expect(await exited(child)).toBe(2);
     expect(err).toMatch(/bad\.yaml:5:5: logs\.0: .*"colour"/);
   });
+
+  it('keeps running when its stdout reader has gone before the "listening" line, and still stops cleanly on SIGTERM', { timeout: 60_000 }, async () => {
+    const { createServer } = await import('node:net');
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const dataDir = join(tmp, 'data-closed-stdout');
+    const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--trusted-root', sim.trustedRootPath, '--log', `tiles=${sim.url}`, '--start', 'latest'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' },
+    });
+    child.stdout.destroy(); // as `tlogwatch serve | head -c 0`: the reader is gone before the first write
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    let ready = false;
+    for (let i = 0; i < 300 && child.exitCode === null && !ready; i++) {
+      ready = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      if (!ready) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(ready, err).toBe(true);
+    // Well after the "listening" write failed, the daemon is still there and serving.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(child.exitCode, err).toBeNull();
+    expect((await fetch(`http://127.0.0.1:${port}/v1/logs`)).status).toBe(200);
+    expect(err).toContain('stdout is closed or unwritable');
+    child.kill('SIGTERM');
+    expect(await exited(child)).toBe(0);
+    expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
 });

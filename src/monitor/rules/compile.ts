@@ -55,8 +55,8 @@ function patternSet(specs: readonly PatternSpec[] | undefined, kind: FieldKind, 
   return ok.every(Boolean) ? new PatternSet(specs, kind) : undefined;
 }
 
-/** `repositories`, `owners` and `buildSigners` hold only repository, owner and workflow URIs, in watch and expect alike. */
-const URI_FIELDS: Readonly<Record<string, UriField>> = { repositories: 'repository', owners: 'owner', buildSigners: 'buildSigner' };
+/** `repositories`, `owners`, `buildSigners` and `issuers` hold only repository, owner, workflow and issuer URLs, in watch and expect alike. */
+const URI_FIELDS: Readonly<Record<string, UriField>> = { repositories: 'repository', owners: 'owner', buildSigners: 'buildSigner', issuers: 'issuer' };
 const uriField = (key: string): UriField | undefined => URI_FIELDS[key];
 
 const WATCH_FIELDS: ReadonlyArray<['identities' | 'issuers' | 'repositories' | 'owners' | 'buildSigners', WatchField, FieldKind]> = [

@@ -5,8 +5,12 @@
  */
 import { withImpliedScheme, type FieldKind, type PatternSpec } from './pattern.ts';
 
-/** Fields whose every value is a URL with a host, beyond what the field kind says. */
-export type UriField = 'repository' | 'owner' | 'buildSigner';
+/**
+ * Fields whose every value is a URL with a host, beyond what the field kind says. An issuer is read only
+ * from Fulcio's issuer extensions (.8, else .1), and an OIDC issuer identifier is an https URL (OpenID
+ * Connect Discovery 1.0 §2; Fulcio configures its issuers by that URL).
+ */
+export type UriField = 'repository' | 'owner' | 'buildSigner' | 'issuer';
 
 /** Warnings about one pattern, as messages. `uri`: the field holds only repository (or owner) URIs. */
 export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField): string[] {
@@ -39,6 +43,9 @@ function hostless(spec: string, uri: UriField): string | undefined {
   const slash = spec.indexOf('/');
   const first = slash < 0 ? spec : spec.slice(0, slash);
   if (first.includes('*') || first.includes(':') || withImpliedScheme('url', spec) !== spec) return undefined;
+  if (uri === 'issuer') {
+    return `${spec} can never match an OIDC issuer, which is a URL with a host (https://token.actions.githubusercontent.com, https://accounts.google.com): without a host name (a first segment with a dot) a pattern is not read as a URL`;
+  }
   const path = spec.replace(/^\/+/, '');
   const guess = `github.com/${path}${uri === 'repository' && !path.includes('/') ? '/*' : ''}`;
   const what = uri === 'repository' ? 'a repository URI' : uri === 'owner' ? 'an owner URI' : 'a build signer URI';

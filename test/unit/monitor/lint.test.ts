@@ -36,9 +36,20 @@ describe('repository and owner patterns without a host', () => {
     expect(matches(suggestion(w!)!, uri)).toBe(true);
     expect(lintPattern('github.com/acme/*/.github/workflows/*@**', 'url', 'buildSigner')).toEqual([]);
   });
-  it('not in fields that may hold other values (identities: names; issuers are not asked about)', () => {
+  it('not in fields that may hold other values (identities: names and emails)', () => {
     expect(lintPattern('acme/*', 'identity')).toEqual([]);
     expect(lintPattern('acme', 'url')).toEqual([]);
+  });
+  it('issuers: an OIDC issuer is an https URL, so a host-less pattern never matches one', () => {
+    const issuers = ['https://token.actions.githubusercontent.com', 'https://accounts.google.com', 'https://gitlab.com', 'https://oauth2.sigstore.dev/auth'];
+    for (const p of ['token', 'actions/*', 'oauth2/auth', 'gitlab']) {
+      const [w] = lintPattern(p, 'url', 'issuer');
+      expect(w, p).toMatch(/can never match an OIDC issuer/);
+      for (const v of issuers) expect(matches(p, v), `${p} ~ ${v}`).toBe(false);
+    }
+    for (const p of [...issuers, 'token.actions.githubusercontent.com', '*.githubusercontent.com', 'oauth2.sigstore.dev/*', 'localhost:8080']) {
+      expect(lintPattern(p, 'url', 'issuer'), p).toEqual([]);
+    }
   });
   it('property: a flagged pattern matches no https URL of its path, and the suggestion does', () => {
     const seg = fc.stringMatching(/^[a-z0-9][a-z0-9-]{0,8}$/);
@@ -119,7 +130,7 @@ describe('rules check reports them at the pattern', () => {
     expect:
       repositories: [acme]
       owners: ['github.com/acme']
-      issuers: [{ regex: 'https://Token\\.actions\\.githubusercontent\\.com' }]
+      issuers: [{ regex: 'https://Token\\.actions\\.githubusercontent\\.com' }, token]
 `,
       },
     ]);
@@ -129,6 +140,7 @@ describe('rules check reports them at the pattern', () => {
       '4:22 rules[0].watch.repositories[0]: github.com/acme/*',
       '5:16 rules[0].watch.owners[0]: github.com/acme',
       '10:26 rules[0].expect.issuers[0].regex: https://token\\.actions\\.githubusercontent\\.com',
+      expect.stringMatching(/^10:78 rules\[0\]\.expect\.issuers\[1\]: token can never match an OIDC issuer/),
       '8:22 rules[0].expect.repositories[0]: github.com/acme/*',
     ]);
   });

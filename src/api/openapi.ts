@@ -94,7 +94,7 @@ export function buildOpenApi(): Record<string, unknown> {
       '/api/v1/log': get('Rekor-compatible LogInfo of the mirrored Rekor v1 log', queryParams(LogInfoQuery)),
       '/api/v1/log/entries': get('Rekor-compatible LogEntry by logIndex', queryParams(LogEntriesQuery)),
       '/api/v1/log/entries/{uuid}': get('Rekor-compatible LogEntry by UUID or entry ID', [UUID]),
-      '/api/v1/log/proof': get('Rekor-compatible consistency proof (of the active tree)', queryParams(LogProofQuery)),
+      '/api/v1/log/proof': get('Rekor-compatible consistency proof: of the active tree, or of the tree treeID names (a retired shard, to its final size)', queryParams(LogProofQuery)),
       '/api/v1/log/entries/retrieve': {
         post: {
           summary: 'Rekor-compatible batch retrieve (at most 10): entry IDs first, then UUIDs and proposed hashedrekord 0.0.1 entries (in every tree that holds them), then indexes',

@@ -18,6 +18,7 @@ import { apiError } from './errors.ts';
 import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, RetrieveBody, Uuid } from './params.ts';
 import { normaliseDigest } from './selectors.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
+import { retiredTree } from '../mirror/signed-tree.ts';
 
 export function rekorRoutes(app: Hono, o: ApiOptions): void {
   const { store } = o;
@@ -84,9 +85,16 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const first = q.firstSize ?? '1';
     const last = q.lastSize;
     if (!last || !/^\d{1,15}$/.test(last) || !/^\d{1,15}$/.test(first)) throw apiError('API_BAD_REQUEST', 'lastSize (and firstSize) must be integers');
+    // Rekor proves in any of its trees, the active one by default (tlog.go GetLogProofHandler): a retired
+    // shard's proofs come from its stored hashes, up to its final verified tree head. A tree ID that is not
+    // one of the log's trees is refused with 400, as Rekor refuses one outside its shards.
     const treeID = q.treeID;
-    if (treeID !== undefined && treeID !== s.shard?.treeID) throw apiError('API_BAD_REQUEST', 'proofs are served for the active tree only');
-    return c.json(await consistencyProofView(store, s, BigInt(first), BigInt(last)).then((p) => ({ hashes: p.hashes.map(toHex), rootHash: p.rootHash })));
+    let tree: Awaited<ReturnType<typeof retiredTree>>;
+    if (treeID !== undefined && treeID !== s.shard?.treeID) {
+      tree = /^\d{1,20}$/.test(treeID) ? await retiredTree(store, s, treeID) : undefined;
+      if (!tree) throw apiError('API_BAD_REQUEST', `tree ${treeID} is not a tree of this log that the mirror holds`);
+    }
+    return c.json(await consistencyProofView(store, s, BigInt(first), BigInt(last), tree).then((p) => ({ hashes: p.hashes.map(toHex), rootHash: p.rootHash })));
   });
   app.get('/api/v1/log/entries', async (c) => {
     const raw = parseQuery(c.req.url, LogEntriesQuery).logIndex;

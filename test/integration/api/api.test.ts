@@ -375,6 +375,36 @@ describe('API over a sharded Rekor v1 mirror', () => {
     }
     expect(trees.size).toBe(3);
   });
+
+  it('serves consistency proofs in a retired shard by its treeID, as Rekor does for any of its trees', async () => {
+    const info = (await (await app.request('/api/v1/log')).json()) as { treeID: string; treeSize: number; inactiveShards: Array<{ treeID: string; treeSize: number; rootHash: string }> };
+    expect(info.inactiveShards.map((s) => s.treeSize)).toEqual([233, 233]);
+    for (const shard of info.inactiveShards) {
+      const proof = async (first: number, last: number) => {
+        const res = await app.request(`/api/v1/log/proof?firstSize=${first}&lastSize=${last}&treeID=${shard.treeID}`);
+        expect(res.status, `${shard.treeID} ${first}..${last}`).toBe(200);
+        return (await res.json()) as { rootHash: string; hashes: string[] };
+      };
+      // Up to the shard's final size: the root is its final signed tree head's.
+      const full = await proof(100, 233);
+      expect(full.rootHash).toBe(shard.rootHash);
+      const at100 = await proof(1, 100);
+      verifyConsistency(100n, 233n, full.hashes.map(hexb), hexb(at100.rootHash), hexb(full.rootHash));
+      const mid = await proof(37, 150);
+      verifyConsistency(37n, 150n, mid.hashes.map(hexb), hexb((await proof(1, 37)).rootHash), hexb(mid.rootHash));
+      // Past the shard's final size is past what it will ever hold.
+      const past = await app.request(`/api/v1/log/proof?firstSize=1&lastSize=234&treeID=${shard.treeID}`);
+      expect(past.status).toBe(400);
+      expect(((await past.json()) as any).error.code).toBe('API_BAD_REQUEST');
+    }
+    // Another shard's proofs are of another tree: the active one's, with no treeID, are not the retired ones'.
+    const active = (await (await app.request(`/api/v1/log/proof?firstSize=1&lastSize=233`)).json()) as { rootHash: string };
+    expect(info.inactiveShards.map((s) => s.rootHash)).not.toContain(active.rootHash);
+    // A tree the log never had is refused, as Rekor refuses a tree ID outside its shards.
+    const unknown = await app.request('/api/v1/log/proof?firstSize=1&lastSize=2&treeID=12345');
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as any).error.message).toMatch(/tree 12345/);
+  });
 });
 
 describe('one body in two Rekor v1 trees (logged again after a shard rotation, as Rekor allows)', () => {

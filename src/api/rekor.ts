@@ -11,10 +11,11 @@ import { leafHash } from '../merkle/rfc6962.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { digestToBytes } from '../store/codec.ts';
 import { normaliseIdentity } from '../store/index-values.ts';
-import type { EntryRef } from '../store/store.ts';
+import { decodeEntryValue } from '../store/entry-value.ts';
 import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
+import { type IndexLookup, retrieveIndexes } from './index-retrieve.ts';
 import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, RetrieveBody, Uuid } from './params.ts';
 import { normaliseDigest } from './selectors.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
@@ -174,11 +175,10 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
     const s = await v1Log();
     const q = r.data;
-    const sets: EntryRef[][] = [];
-    const search = async (field: Parameters<typeof store.search>[0], value: Uint8Array) => (await store.search(field, value, { limit: 1000 })).refs.filter((x) => x.log === s.name);
-    if (q.hash) sets.push(await search('DIGEST', digestToBytes(normaliseDigest(q.hash))));
-    if (q.email) sets.push(await search('SAN', Buffer.from(normaliseIdentity(q.email))));
-    if (q.subject) sets.push(await search('SAN', Buffer.from(normaliseIdentity(q.subject))));
+    const lookups: IndexLookup[] = [];
+    if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', value: digestToBytes(normaliseDigest(q.hash)) });
+    if (q.email) lookups.push({ what: 'email', field: 'SAN', value: Buffer.from(normaliseIdentity(q.email)) });
+    if (q.subject) lookups.push({ what: 'subject', field: 'SAN', value: Buffer.from(normaliseIdentity(q.subject)) });
     if (q.publicKey) {
       const material = parseBase64(q.publicKey.content);
       if (!material) throw apiError('API_BAD_REQUEST', 'publicKey.content must be base64');
@@ -189,16 +189,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
         // A malformed certificate or key (DerError) is the client's mistake, as Rekor answers it.
         throw apiError('API_BAD_REQUEST', `publicKey.content is not a well-formed key or certificate: ${describeError(e)}`);
       }
-      sets.push(await search('FINGERPRINT', Buffer.from(fp, 'hex')));
+      lookups.push({ what: 'publicKey', field: 'FINGERPRINT', value: Buffer.from(fp, 'hex') });
     }
-    if (sets.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');
-    const key = (x: EntryRef) => x.index;
-    const ids = q.operator === 'and' ? sets.reduce((a, b) => a.filter((x) => b.some((y) => key(y) === key(x)))) : [...new Map(sets.flat().map((x) => [key(x), x])).values()];
+    if (lookups.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');
+    const indexes = await retrieveIndexes(store, s.name, lookups, q.operator ?? 'or');
+    const values = await store.getEntryValues(indexes.map((index) => ({ log: s.name, index })));
     const out: string[] = [];
-    for (const ref of ids) {
-      const got = await store.getEntry(ref.log, ref.index);
-      if (got?.record.v1) out.push(`${treeIdHex(got.record.v1.treeID)}${got.record.entry.uuid}`);
-    }
+    indexes.forEach((index, i) => {
+      const v = values[i];
+      const record = v && decodeEntryValue(v, s.name, index).record;
+      if (record?.v1) out.push(`${treeIdHex(record.v1.treeID)}${record.entry.uuid}`);
+    });
     return c.json(out);
   });
 }

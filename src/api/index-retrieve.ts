@@ -11,12 +11,28 @@ import { indexValues } from '../store/index-values.ts';
 import { Field, type FieldName } from '../store/keys.ts';
 import type { EntryRef, Store } from '../store/store.ts';
 import { apiError } from './errors.ts';
+import { normaliseDigest } from './selectors.ts';
 
 /** What one query field looks up: an index and the value under it (`what` names it in errors). */
 export interface IndexLookup {
   what: string;
   field: FieldName;
   value: Uint8Array;
+}
+
+/** Rekor's bare digest lengths (pkg/util/sha.go PrefixSHA): a hash without an algorithm is named by its length. */
+const BARE = new Map([[40, 'sha1'], [64, 'sha256'], [96, 'sha384'], [128, 'sha512']]);
+
+/**
+ * The digest a `hash` names, as Rekor reads it: `alg:HEX`, or bare hex whose length names the algorithm
+ * (PrefixSHA, so 128 digits are sha512, not an error), case-insensitive. sha1 is valid there, but the
+ * mirror indexes only sha256, sha384 and sha512 digests, so an sha1 query is refused rather than
+ * answered with an empty list that would claim the log has no such entry.
+ */
+export function rekorHash(v: string): ReturnType<typeof normaliseDigest> {
+  const named = v.includes(':') ? v : `${BARE.get(v.length) ?? 'sha256'}:${v}`;
+  if (/^sha1:/i.test(named)) throw apiError('API_BAD_REQUEST', 'hash: sha1 digests are not indexed by this mirror (sha256, sha384 and sha512 are)');
+  return normaliseDigest(named);
 }
 
 /** Index keys read for one value before giving up on reading all of them (every log's entries count). */

@@ -15,9 +15,8 @@ import { decodeEntryValue } from '../store/entry-value.ts';
 import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
-import { type IndexLookup, retrieveIndexes } from './index-retrieve.ts';
+import { type IndexLookup, rekorHash, retrieveIndexes } from './index-retrieve.ts';
 import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, RetrieveBody, Uuid } from './params.ts';
-import { normaliseDigest } from './selectors.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
 
@@ -176,7 +175,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const s = await v1Log();
     const q = r.data;
     const lookups: IndexLookup[] = [];
-    if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', value: digestToBytes(normaliseDigest(q.hash)) });
+    if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', value: digestToBytes(rekorHash(q.hash)) });
     if (q.email) lookups.push({ what: 'email', field: 'SAN', value: Buffer.from(normaliseIdentity(q.email)) });
     if (q.subject) lookups.push({ what: 'subject', field: 'SAN', value: Buffer.from(normaliseIdentity(q.subject)) });
     if (q.publicKey) {

@@ -9,7 +9,7 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
-import { retrieveIndexes } from '../../../src/api/index-retrieve.ts';
+import { rekorHash, retrieveIndexes } from '../../../src/api/index-retrieve.ts';
 import { digestToBytes } from '../../../src/store/codec.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
@@ -67,6 +67,26 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
     expect(await retrieveIndexes(h.store, 'sim', [flood, hash], 'and')).toEqual([150]);
     const other = m.find((l) => l.san !== FLOOD && l.kind === 'hashedrekord')!;
     expect(await retrieveIndexes(h.store, 'sim', [flood, { ...hash, value: digestToBytes(other.digests[0]) }], 'and', 500)).toEqual([]);
+  });
+
+  it('reads a hash as Rekor does: bare hex is named by its length', async () => {
+    const d = m[4].digests[0] as string;
+    expect(rekorHash(d.slice(7).toUpperCase())).toBe(d);
+    expect(rekorHash(`SHA256:${d.slice(7)}`)).toBe(d);
+    expect(rekorHash('ab'.repeat(64))).toBe(`sha512:${'ab'.repeat(64)}`);
+    expect(rekorHash('AB'.repeat(48))).toBe(`sha384:${'ab'.repeat(48)}`);
+    // 128 bare digits are an sha512 digest (Rekor's pattern allows them), not a malformed hash.
+    const bare512 = await ask(app, { hash: 'ab'.repeat(64) });
+    expect(bare512.status).toBe(200);
+    expect(bare512.ids).toEqual([]);
+    expect((await ask(app, { hash: 'ab'.repeat(64), email: FLOOD })).ids).toHaveLength(1100);
+    // sha1 is Rekor's too, but the mirror does not index it: refused, not answered with a false "none".
+    for (const hash of ['ab'.repeat(20), `sha1:${'ab'.repeat(20)}`]) {
+      const res = await app.request('/api/v1/index/retrieve', { method: 'POST', body: JSON.stringify({ hash }), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/sha1 digests are not indexed/);
+    }
+    for (const hash of ['ab'.repeat(33), `sha512:${'ab'.repeat(32)}`, 'md5:00']) expect((await ask(app, { hash })).status).toBe(400);
   });
 
   it('answers as the upstream log does for hashes, emails, subjects and keys, with and/or', async () => {

@@ -72,11 +72,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     parseQuery(c.req.url, LogInfoQuery);
     const s = await v1Log();
     if (!s.verified) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');
-    const inactiveShards = [];
+    // Oldest first, as Rekor lists them: the trees before the one the mirror started in (their final signed
+    // heads only), then the ones it followed to their end. Clients add their sizes up to place virtual indexes.
+    const inactiveShards = (s.priorTrees ?? []).map((t) => ({ rootHash: toHex(t.head.rootHash), signedTreeHead: t.head.note, treeID: t.treeID, treeSize: Number(t.head.size) }));
     for (let seq = 0; seq < (s.shard?.seq ?? 0); seq++) {
       const cp = (await store.listCheckpoints(s.name, { limit: 1, tree: seq })).checkpoints[0];
       if (cp) inactiveShards.push({ rootHash: toHex(cp.rootHash), signedTreeHead: cp.note, treeID: /- (\d+)\n/.exec(cp.note)?.[1] ?? '', treeSize: Number(cp.size) });
     }
+    // The trees listed must add up to where the followed one starts, or a client placing virtual indexes by
+    // them would be off by the difference: say the list is not known yet rather than answer it short.
+    const listed = inactiveShards.reduce((n, t) => n + BigInt(t.treeSize), 0n);
+    if (listed !== (s.shard?.offset ?? 0n)) throw apiError('API_UNAVAILABLE', `the log's trees before index ${s.shard?.offset ?? 0n} are not all known to this mirror yet (${listed} entries listed)`);
     return c.json({ rootHash: toHex(s.verified.rootHash), signedTreeHead: s.verified.note, treeID: s.shard?.treeID ?? '', treeSize: Number(s.verified.size), inactiveShards });
   });
   app.get('/api/v1/log/proof', async (c) => {

@@ -39,7 +39,7 @@ export function buildOpenApi(): Record<string, unknown> {
       '/v1/search': get('Entries by digest, identity, repository, repository owner, issuer, build signer or key fingerprint, newest first; with none of them, every fully indexed entry by time', queryParams(SearchQuery)),
       '/v1/entries/{log}/{index}': get('One mirrored entry', [LOG, INDEX, ...queryParams(EntryQuery)]),
       '/v1/entries/{log}/{index}/bundle': get('A Sigstore bundle v0.3 for the entry: the upstream SET, an inclusion proof up to the mirror\'s latest verified checkpoint, the signer\'s certificate or key and the signed content', [LOG, INDEX]),
-      '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash', [UUID]),
+      '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash; an 80-hex Rekor v1 entry ID, only the one in its tree', [UUID]),
       '/v1/logs': get('State of every followed log'),
       '/v1/logs/{log}/checkpoints': get('Verified checkpoint history, newest first', [LOG, ...queryParams(PageQuery)]),
       '/v1/findings': get('Findings, newest first', queryParams(FindingsQuery)),

@@ -450,6 +450,13 @@ describe('one body in two Rekor v1 trees (logged again after a shard rotation, a
     expect(((await (await post('/api/v1/index/retrieve', { hash: digest })).json()) as string[]).sort()).toEqual([first, active].sort());
     const byUuid = (await (await app.request(`/v1/entries/by-uuid/${uuid}`)).json()) as { entries: Array<{ index: number }> };
     expect(byUuid.entries.map((e) => e.index).sort((a, b) => a - b)).toEqual([50, 500]);
+    // An entry ID names its tree here too: that tree's entry only, and none for a tree the log never had.
+    for (const [id, index] of [[first, 50], [active.toUpperCase(), 500]] as const) {
+      const one = (await (await app.request(`/v1/entries/by-uuid/${id}`)).json()) as { entries: Array<{ index: number }> };
+      expect(one.entries.map((e) => e.index)).toEqual([index]);
+    }
+    const otherTree = await app.request(`/v1/entries/by-uuid/${'0123456789abcdef'}${uuid}`);
+    expect(otherTree.status).toBe(404);
     const search = (await (await app.request(`/v1/search?digest=${digest}`)).json()) as { entries: Array<{ index: number; uuid: string }> };
     expect(search.entries.map((e) => [e.index, e.uuid])).toEqual([[500, uuid], [50, uuid]]);
   });

@@ -48,6 +48,8 @@ export interface ApiOptions {
   extend?: (app: Hono, h: ApiHelpers) => void;
   /** The log's key ID (for bundles of tiles logs, whose entries do not carry it). */
   logKeyId?: (log: string) => Uint8Array | undefined;
+  /** The log's public key (DER SubjectPublicKeyInfo, from the trusted root), for GET /api/v1/log/publicKey. */
+  logPublicKey?: (log: string) => Uint8Array | undefined;
   /** Refreshes point-in-time gauges (e.g. open findings) before /metrics is rendered. */
   beforeMetrics?: () => Promise<void>;
 }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
-import { AckBody, EntryQuery, FindingsQuery, IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, PageQuery, RetrieveBody, SearchQuery } from './params.ts';
+import { AckBody, EntryQuery, FindingsQuery, IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, PageQuery, PublicKeyQuery, RetrieveBody, SearchQuery } from './params.ts';
 
 function queryParams(schema: z.ZodObject) {
   const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, unknown>; required?: string[] };
@@ -94,6 +94,13 @@ export function buildOpenApi(): Record<string, unknown> {
       '/api/v1/log': get('Rekor-compatible LogInfo of the mirrored Rekor v1 log', queryParams(LogInfoQuery)),
       '/api/v1/log/entries': get('Rekor-compatible LogEntry by logIndex', queryParams(LogEntriesQuery)),
       '/api/v1/log/entries/{uuid}': get('Rekor-compatible LogEntry by UUID or entry ID', [UUID]),
+      '/api/v1/log/publicKey': {
+        get: {
+          summary: "Rekor-compatible public key of the log (PEM, application/x-pem-file): the trusted root's key, of the active tree or of the tree treeID names",
+          parameters: queryParams(PublicKeyQuery),
+          responses: { 200: { description: 'application/x-pem-file' }, 400: error, 404: error, 429: limited },
+        },
+      },
       '/api/v1/log/proof': get('Rekor-compatible consistency proof: of the active tree, or of the tree treeID names (a retired shard, to its final size)', queryParams(LogProofQuery)),
       '/api/v1/log/entries/retrieve': {
         post: {

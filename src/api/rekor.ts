@@ -4,7 +4,7 @@
  * and checkpoints from the mirror's latest verified (upstream-signed) checkpoint.
  */
 import type { Hono } from 'hono';
-import { canonicalProposedEntry } from '../entries/proposed-entry.ts';
+import { canonicalProposedEntry, pemEncode } from '../entries/proposed-entry.ts';
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
 import { describeError, TlogwatchError } from '../errors.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
@@ -16,7 +16,7 @@ import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
 import { type IndexLookup, rekorHash, retrieveIndexes } from './index-retrieve.ts';
-import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, RetrieveBody, Uuid } from './params.ts';
+import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, PublicKeyQuery, RetrieveBody, Uuid } from './params.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
 
@@ -84,6 +84,21 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const listed = inactiveShards.reduce((n, t) => n + BigInt(t.treeSize), 0n);
     if (listed !== (s.shard?.offset ?? 0n)) throw apiError('API_UNAVAILABLE', `the log's trees before index ${s.shard?.offset ?? 0n} are not all known to this mirror yet (${listed} entries listed)`);
     return c.json({ rootHash: toHex(s.verified.rootHash), signedTreeHead: s.verified.note, treeID: s.shard?.treeID ?? '', treeSize: Number(s.verified.size), inactiveShards });
+  });
+  /**
+   * The log's key as Rekor serves it (pkg/api/public_key.go): PEM, of the active tree or of the tree
+   * `treeID` names, 400 for a tree that is not the log's. Every Rekor v1 tree is signed with the trusted
+   * root's one key for the log (rekor.md §1.5), which is what the mirror verifies them all with.
+   */
+  app.get('/api/v1/log/publicKey', async (c) => {
+    const { treeID } = parseQuery(c.req.url, PublicKeyQuery);
+    const s = await v1Log();
+    const spki = o.logPublicKey?.(s.name);
+    if (!spki) throw apiError('API_NOT_FOUND', 'the log\'s public key is not known to this mirror');
+    if (treeID !== undefined && treeID !== s.shard?.treeID && !s.priorTrees?.some((t) => t.treeID === treeID) && !(/^\d{1,20}$/.test(treeID) && (await retiredTree(store, s, treeID)))) {
+      throw apiError('API_BAD_REQUEST', `${treeID} is not a tree of this log that the mirror knows`);
+    }
+    return c.body(pemEncode('PUBLIC KEY', spki), 200, { 'content-type': 'application/x-pem-file' });
   });
   app.get('/api/v1/log/proof', async (c) => {
     const q = parseQuery(c.req.url, LogProofQuery);

@@ -20,6 +20,7 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
+import { createPublicKey } from 'node:crypto';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const hexb = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -32,7 +33,7 @@ async function shardedV1Mirror(seed: string, inject?: NonNullable<Parameters<typ
     const s = await h.store.getLogState('sim');
     return s?.shard?.seq === 2 && s.verified?.size === BigInt(700 - 2 * 233);
   });
-  return { h, app: createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] }) };
+  return { h, app: createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], logPublicKey: () => h.tlog.spki }) };
 }
 
 function shape(v: unknown): unknown {
@@ -374,6 +375,29 @@ describe('API over a sharded Rekor v1 mirror', () => {
       expect(rekor.verification.inclusionProof.rootHash).toBe(Buffer.from(b64(p.rootHash)).toString('hex'));
     }
     expect(trees.size).toBe(3);
+  });
+
+  it('serves the log\'s public key as Rekor does, for its trees only', async () => {
+    const upstream = await (await fetch(`${h.sim.url}/api/v1/log/publicKey`)).text();
+    const info = (await (await app.request('/api/v1/log')).json()) as { treeID: string; signedTreeHead: string; inactiveShards: Array<{ treeID: string }> };
+    for (const q of ['', `?treeID=${info.treeID}`, `?treeID=${info.inactiveShards[0]!.treeID}`]) {
+      const res = await app.request(`/api/v1/log/publicKey${q}`);
+      expect(res.status, q).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/x-pem-file');
+      const pemText = await res.text();
+      expect(pemText).toBe(upstream);
+      // The key a client gets here verifies the tree heads it gets here.
+      const spki = createPublicKey(pemText).export({ format: 'der', type: 'spki' });
+      verifyCheckpoint(info.signedTreeHead, undefined, [checkpointVerifierForTlog({ ...h.tlog, spki: new Uint8Array(spki) })]);
+    }
+    for (const q of ['?treeID=12345', '?treeID=abc', '?x=1']) {
+      const res = await app.request(`/api/v1/log/publicKey${q}`);
+      expect(res.status, q).toBe(400);
+      expect(((await res.json()) as any).error.code).toBe('API_BAD_REQUEST');
+    }
+    // A mirror that was not told the key says so, rather than serving another.
+    const keyless = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    expect((await keyless.request('/api/v1/log/publicKey')).status).toBe(404);
   });
 
   it('serves consistency proofs in a retired shard by its treeID, as Rekor does for any of its trees', async () => {

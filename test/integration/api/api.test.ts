@@ -246,6 +246,46 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     );
   });
 
+  it('never answers a hostile Rekor-compatible request with a 5xx', async () => {
+    const id = fc.oneof(fc.string({ maxLength: 90 }), fc.constantFrom(m[1].uuid, '0'.repeat(80), 'f'.repeat(80), `${'0'.repeat(16)}${m[1].uuid}`, `${'f'.repeat(16)}${m[1].uuid}`));
+    const index = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(2 ** 53, 1e300, 599, 600));
+    const retrieve = fc.record({ entryUUIDs: fc.array(id, { maxLength: 4 }), logIndexes: fc.array(index, { maxLength: 4 }), entries: fc.array(fc.jsonValue(), { maxLength: 2 }) }, { requiredKeys: [] });
+    const hex = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: min, maxLength: max });
+    const search = fc.record(
+      {
+        hash: fc.oneof(fc.string(), hex(40, 130), hex(40, 130).map((h) => `sha512:${h}`)),
+        email: fc.oneof(fc.string(), fc.emailAddress()),
+        subject: fc.string(),
+        publicKey: fc.record({ format: fc.oneof(fc.string(), fc.constantFrom('x509', 'ssh', 'pgp', 'minisign', 'tuf')), content: fc.oneof(fc.string(), fc.uint8Array().map((u) => Buffer.from(u).toString('base64'))) }, { requiredKeys: [] }),
+        operator: fc.oneof(fc.string(), fc.constantFrom('and', 'or')),
+      },
+      { requiredKeys: [] },
+    );
+    const body = (shape: fc.Arbitrary<unknown>) => fc.oneof(shape.map((v) => JSON.stringify(v)), fc.jsonValue().map((v) => JSON.stringify(v)), fc.string());
+    const answers = async (res: Response) => {
+      expect(res.status).toBeLessThan(500);
+      await res.json();
+    };
+    await fc.assert(
+      fc.asyncProperty(body(retrieve), body(search), async (r, q) => {
+        await answers(await app.request('/api/v1/log/entries/retrieve', { method: 'POST', body: r, headers: { 'content-type': 'application/json' } }));
+        await answers(await app.request('/api/v1/index/retrieve', { method: 'POST', body: q, headers: { 'content-type': 'application/json' } }));
+      }),
+      { numRuns: 200 },
+    );
+    const param = fc.oneof(fc.string({ maxLength: 30 }), fc.nat().map(String), fc.constantFrom('0', '1', '600', '601', '-1', '1e3', '18446744073709551616', '9223372036854775808'));
+    await fc.assert(
+      fc.asyncProperty(param, param, param, id, async (a, b, t, u) => {
+        const e = encodeURIComponent;
+        for (const path of [`/api/v1/log/proof?firstSize=${e(a)}&lastSize=${e(b)}&treeID=${e(t)}`, `/api/v1/log/proof?firstSize=${e(a)}&lastSize=${e(b)}`, `/api/v1/log/entries?logIndex=${e(a)}`, `/api/v1/log/entries/${e(u)}`, `/api/v1/log/publicKey?treeID=${e(t)}`, `/v1/entries/by-uuid/${e(u)}`]) {
+          const res = await app.request(path);
+          expect(res.status, path).toBeLessThan(500);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('exposes metrics, health, readiness and OpenAPI', async () => {
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toMatch(/tlogwatch_verified_tree_size\{log="sim"\} 600/);

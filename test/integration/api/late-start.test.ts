@@ -94,6 +94,16 @@ describe('a Rekor v1 mirror that started in the last of three trees, then follow
     const mine = await info();
     expect(mine.inactiveShards.map((s) => s.treeSize)).toEqual([233, 233, 234]);
     expect(strip(mine)).toEqual(strip(await upstream()));
+    // The tree it started in (at its leaf 34) is retired now: proofs in it by treeID, from its start on.
+    const started = mine.inactiveShards[2]!;
+    const tree = h.sim.log.shards.find((s) => String(s.treeID) === started.treeID)!.tree;
+    const proof = (await (await app.request(`/api/v1/log/proof?firstSize=34&lastSize=234&treeID=${started.treeID}`)).json()) as { hashes: string[]; rootHash: string };
+    expect(proof.rootHash).toBe(started.rootHash);
+    verifyConsistency(34n, 234n, proof.hashes.map(hex), tree.root(34), hex(proof.rootHash));
+    const before = await app.request(`/api/v1/log/proof?firstSize=33&lastSize=234&treeID=${started.treeID}`);
+    expect(before.status).toBe(404);
+    // Trees before it: the mirror holds none of their hashes, so it proves nothing in them.
+    expect((await app.request(`/api/v1/log/proof?firstSize=1&lastSize=2&treeID=${mine.inactiveShards[0]!.treeID}`)).status).toBe(400);
   });
 
   it('answers 503 rather than a list that does not add up to where its tree starts', async () => {

@@ -387,6 +387,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
       checkpointIntakeRoutes(a, h, { store, logger, raiser, logs: intake });
     },
     logKeyId: (log) => logs.find((l) => l.follow.name === log)?.tlog.keyId,
+    logPublicKey: (log) => logs.find((l) => l.follow.name === log)?.tlog.spki,
     witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,
     checkpointSources: (log) => sources.latest(log),
     beforeMetrics: async () => {

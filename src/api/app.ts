@@ -48,6 +48,8 @@ export interface ApiOptions {
   extend?: (app: Hono, h: ApiHelpers) => void;
   /** The log's key ID (for bundles of tiles logs, whose entries do not carry it). */
   logKeyId?: (log: string) => Uint8Array | undefined;
+  /** The log's public key (DER SubjectPublicKeyInfo, from the trusted root), for GET /api/v1/log/publicKey. */
+  logPublicKey?: (log: string) => Uint8Array | undefined;
   /** Refreshes point-in-time gauges (e.g. open findings) before /metrics is rendered. */
   beforeMetrics?: () => Promise<void>;
 }
@@ -175,14 +177,18 @@ export function createApp(o: ApiOptions): Hono {
   });
   app.get('/v1/search', async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
   app.get('/v1/entries/by-uuid/:uuid', async (c) => {
-    const uuid = param(c.req.param('uuid'), Uuid, 'uuid').slice(-64);
+    const id = param(c.req.param('uuid'), Uuid, 'uuid').toLowerCase();
+    const uuid = id.slice(-64);
+    // An 80-hex Rekor v1 entry ID names its tree (rekor.md §1.4): only that tree's entry is it.
+    const tree = id.length === 80 ? id.slice(0, 16) : undefined;
     queryOf(c, NoQuery);
     const out = [];
     for (const ref of await store.getByUuid(uuid)) {
       const [got, s] = await Promise.all([store.getEntry(ref.log, ref.index), store.readLogState(ref.log)]);
+      if (tree !== undefined && (got?.record.v1?.treeID === undefined || BigInt(got.record.v1.treeID).toString(16).padStart(16, '0') !== tree)) continue;
       if (got && s) out.push(entryView(s, got.record));
     }
-    if (out.length === 0) throw apiError('API_NOT_FOUND', `no mirrored entry has uuid ${uuid}`);
+    if (out.length === 0) throw apiError('API_NOT_FOUND', `no mirrored entry has ${tree !== undefined ? `entry ID ${id}` : `uuid ${uuid}`}`);
     return c.json({ entries: out });
   });
   app.get('/v1/entries/:log/:index', async (c) => {

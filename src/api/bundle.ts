@@ -14,6 +14,8 @@ import { apiError } from './errors.ts';
 import { Index, LogName, NoQuery, parseQuery } from './params.ts';
 import { inclusionProofView, treePosition } from './views.ts';
 
+/** hashedrekord 0.0.1's `data.hash.algorithm` values as protobuf-specs names them (sigstore_common.proto HashAlgorithm). */
+const HASH_ALGORITHM: Readonly<Record<string, string>> = { sha256: 'SHA2_256', sha384: 'SHA2_384', sha512: 'SHA2_512' };
 const b64 = (b: Uint8Array | string) => Buffer.from(b).toString('base64');
 const rec = (o: unknown): Record<string, unknown> => (isRecord(o) ? o : {});
 
@@ -36,9 +38,11 @@ function materialOf(record: StoredRecord, body: Uint8Array): { certificate?: str
   if (e.kind === 'hashedrekord' && e.apiVersion === '0.0.1') {
     const hash = rec(rec(spec['data'])['hash']);
     const sig = rec(spec['signature']);
+    const algorithm = typeof hash['algorithm'] === 'string' ? HASH_ALGORITHM[hash['algorithm']] : undefined;
+    if (!algorithm) throw apiError('API_NOT_FOUND', `a hashedrekord of a ${String(hash['algorithm'])} digest cannot be made into a bundle (sha256, sha384 and sha512 can)`);
     return {
       ...fromPemB64(rec(sig['publicKey'])['content']),
-      content: { messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: b64(Buffer.from(String(hash['value']), 'hex')) }, signature: sig['content'] } },
+      content: { messageSignature: { messageDigest: { algorithm, digest: b64(Buffer.from(String(hash['value']), 'hex')) }, signature: sig['content'] } },
     };
   }
   if (e.kind === 'hashedrekord' && e.apiVersion === '0.0.2') {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
-import { AckBody, EntryQuery, FindingsQuery, IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, PageQuery, RetrieveBody, SearchQuery } from './params.ts';
+import { AckBody, EntryQuery, FindingsQuery, IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, PageQuery, PublicKeyQuery, RetrieveBody, SearchQuery } from './params.ts';
 
 function queryParams(schema: z.ZodObject) {
   const json = z.toJSONSchema(schema, { io: 'input' }) as { properties?: Record<string, unknown>; required?: string[] };
@@ -39,7 +39,7 @@ export function buildOpenApi(): Record<string, unknown> {
       '/v1/search': get('Entries by digest, identity, repository, repository owner, issuer, build signer or key fingerprint, newest first; with none of them, every fully indexed entry by time', queryParams(SearchQuery)),
       '/v1/entries/{log}/{index}': get('One mirrored entry', [LOG, INDEX, ...queryParams(EntryQuery)]),
       '/v1/entries/{log}/{index}/bundle': get('A Sigstore bundle v0.3 for the entry: the upstream SET, an inclusion proof up to the mirror\'s latest verified checkpoint, the signer\'s certificate or key and the signed content', [LOG, INDEX]),
-      '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash', [UUID]),
+      '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash; an 80-hex Rekor v1 entry ID, only the one in its tree', [UUID]),
       '/v1/logs': get('State of every followed log'),
       '/v1/logs/{log}/checkpoints': get('Verified checkpoint history, newest first', [LOG, ...queryParams(PageQuery)]),
       '/v1/findings': get('Findings, newest first', queryParams(FindingsQuery)),
@@ -94,7 +94,14 @@ export function buildOpenApi(): Record<string, unknown> {
       '/api/v1/log': get('Rekor-compatible LogInfo of the mirrored Rekor v1 log', queryParams(LogInfoQuery)),
       '/api/v1/log/entries': get('Rekor-compatible LogEntry by logIndex', queryParams(LogEntriesQuery)),
       '/api/v1/log/entries/{uuid}': get('Rekor-compatible LogEntry by UUID or entry ID', [UUID]),
-      '/api/v1/log/proof': get('Rekor-compatible consistency proof (of the active tree)', queryParams(LogProofQuery)),
+      '/api/v1/log/publicKey': {
+        get: {
+          summary: "Rekor-compatible public key of the log (PEM, application/x-pem-file): the trusted root's key, of the active tree or of the tree treeID names",
+          parameters: queryParams(PublicKeyQuery),
+          responses: { 200: { description: 'application/x-pem-file' }, 400: error, 404: error, 429: limited },
+        },
+      },
+      '/api/v1/log/proof': get('Rekor-compatible consistency proof: of the active tree, or of the tree treeID names (a retired shard, to its final size)', queryParams(LogProofQuery)),
       '/api/v1/log/entries/retrieve': {
         post: {
           summary: 'Rekor-compatible batch retrieve (at most 10): entry IDs first, then UUIDs and proposed hashedrekord 0.0.1 entries (in every tree that holds them), then indexes',

@@ -66,6 +66,7 @@ export const NoQuery = z.object({}).strict();
 /** GET /api/v1/log: Rekor's `stable` flag is accepted (the mirror only ever serves verified checkpoints). */
 export const LogInfoQuery = z.object({ stable: z.enum(['true', 'false']).optional() }).strict();
 export const LogEntriesQuery = z.object({ logIndex: z.string().regex(/^\d{1,15}$/, 'logIndex must be a non-negative integer') }).strict();
+export const PublicKeyQuery = z.object({ treeID: z.string().max(40).optional() }).strict();
 export const LogProofQuery = z.object({ firstSize: z.string().optional(), lastSize: z.string().optional(), treeID: z.string().max(40).optional() }).strict();
 
 /** A URL's query through `schema`: each parameter at most once; an unknown one or a bad value is API_BAD_REQUEST. */

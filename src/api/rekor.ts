@@ -4,20 +4,21 @@
  * and checkpoints from the mirror's latest verified (upstream-signed) checkpoint.
  */
 import type { Hono } from 'hono';
-import { canonicalProposedEntry } from '../entries/proposed-entry.ts';
+import { canonicalProposedEntry, pemEncode } from '../entries/proposed-entry.ts';
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
 import { describeError, TlogwatchError } from '../errors.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { digestToBytes } from '../store/codec.ts';
 import { normaliseIdentity } from '../store/index-values.ts';
-import type { EntryRef } from '../store/store.ts';
+import { decodeEntryValue } from '../store/entry-value.ts';
 import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
-import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, RetrieveBody, Uuid } from './params.ts';
-import { normaliseDigest } from './selectors.ts';
+import { type IndexLookup, rekorHash, retrieveIndexes } from './index-retrieve.ts';
+import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, PublicKeyQuery, RetrieveBody, Uuid } from './params.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
+import { retiredTree } from '../mirror/signed-tree.ts';
 
 export function rekorRoutes(app: Hono, o: ApiOptions): void {
   const { store } = o;
@@ -71,12 +72,33 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     parseQuery(c.req.url, LogInfoQuery);
     const s = await v1Log();
     if (!s.verified) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');
-    const inactiveShards = [];
+    // Oldest first, as Rekor lists them: the trees before the one the mirror started in (their final signed
+    // heads only), then the ones it followed to their end. Clients add their sizes up to place virtual indexes.
+    const inactiveShards = (s.priorTrees ?? []).map((t) => ({ rootHash: toHex(t.head.rootHash), signedTreeHead: t.head.note, treeID: t.treeID, treeSize: Number(t.head.size) }));
     for (let seq = 0; seq < (s.shard?.seq ?? 0); seq++) {
       const cp = (await store.listCheckpoints(s.name, { limit: 1, tree: seq })).checkpoints[0];
       if (cp) inactiveShards.push({ rootHash: toHex(cp.rootHash), signedTreeHead: cp.note, treeID: /- (\d+)\n/.exec(cp.note)?.[1] ?? '', treeSize: Number(cp.size) });
     }
+    // The trees listed must add up to where the followed one starts, or a client placing virtual indexes by
+    // them would be off by the difference: say the list is not known yet rather than answer it short.
+    const listed = inactiveShards.reduce((n, t) => n + BigInt(t.treeSize), 0n);
+    if (listed !== (s.shard?.offset ?? 0n)) throw apiError('API_UNAVAILABLE', `the log's trees before index ${s.shard?.offset ?? 0n} are not all known to this mirror yet (${listed} entries listed)`);
     return c.json({ rootHash: toHex(s.verified.rootHash), signedTreeHead: s.verified.note, treeID: s.shard?.treeID ?? '', treeSize: Number(s.verified.size), inactiveShards });
+  });
+  /**
+   * The log's key as Rekor serves it (pkg/api/public_key.go): PEM, of the active tree or of the tree
+   * `treeID` names, 400 for a tree that is not the log's. Every Rekor v1 tree is signed with the trusted
+   * root's one key for the log (rekor.md §1.5), which is what the mirror verifies them all with.
+   */
+  app.get('/api/v1/log/publicKey', async (c) => {
+    const { treeID } = parseQuery(c.req.url, PublicKeyQuery);
+    const s = await v1Log();
+    const spki = o.logPublicKey?.(s.name);
+    if (!spki) throw apiError('API_NOT_FOUND', 'the log\'s public key is not known to this mirror');
+    if (treeID !== undefined && treeID !== s.shard?.treeID && !s.priorTrees?.some((t) => t.treeID === treeID) && !(/^\d{1,20}$/.test(treeID) && (await retiredTree(store, s, treeID)))) {
+      throw apiError('API_BAD_REQUEST', `${treeID} is not a tree of this log that the mirror knows`);
+    }
+    return c.body(pemEncode('PUBLIC KEY', spki), 200, { 'content-type': 'application/x-pem-file' });
   });
   app.get('/api/v1/log/proof', async (c) => {
     const q = parseQuery(c.req.url, LogProofQuery);
@@ -84,9 +106,16 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const first = q.firstSize ?? '1';
     const last = q.lastSize;
     if (!last || !/^\d{1,15}$/.test(last) || !/^\d{1,15}$/.test(first)) throw apiError('API_BAD_REQUEST', 'lastSize (and firstSize) must be integers');
+    // Rekor proves in any of its trees, the active one by default (tlog.go GetLogProofHandler): a retired
+    // shard's proofs come from its stored hashes, up to its final verified tree head. A tree ID that is not
+    // one of the log's trees is refused with 400, as Rekor refuses one outside its shards.
     const treeID = q.treeID;
-    if (treeID !== undefined && treeID !== s.shard?.treeID) throw apiError('API_BAD_REQUEST', 'proofs are served for the active tree only');
-    return c.json(await consistencyProofView(store, s, BigInt(first), BigInt(last)).then((p) => ({ hashes: p.hashes.map(toHex), rootHash: p.rootHash })));
+    let tree: Awaited<ReturnType<typeof retiredTree>>;
+    if (treeID !== undefined && treeID !== s.shard?.treeID) {
+      tree = /^\d{1,20}$/.test(treeID) ? await retiredTree(store, s, treeID) : undefined;
+      if (!tree) throw apiError('API_BAD_REQUEST', `tree ${treeID} is not a tree of this log that the mirror holds`);
+    }
+    return c.json(await consistencyProofView(store, s, BigInt(first), BigInt(last), tree).then((p) => ({ hashes: p.hashes.map(toHex), rootHash: p.rootHash })));
   });
   app.get('/api/v1/log/entries', async (c) => {
     const raw = parseQuery(c.req.url, LogEntriesQuery).logIndex;
@@ -166,11 +195,10 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
     const s = await v1Log();
     const q = r.data;
-    const sets: EntryRef[][] = [];
-    const search = async (field: Parameters<typeof store.search>[0], value: Uint8Array) => (await store.search(field, value, { limit: 1000 })).refs.filter((x) => x.log === s.name);
-    if (q.hash) sets.push(await search('DIGEST', digestToBytes(normaliseDigest(q.hash))));
-    if (q.email) sets.push(await search('SAN', Buffer.from(normaliseIdentity(q.email))));
-    if (q.subject) sets.push(await search('SAN', Buffer.from(normaliseIdentity(q.subject))));
+    const lookups: IndexLookup[] = [];
+    if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', value: digestToBytes(rekorHash(q.hash)) });
+    if (q.email) lookups.push({ what: 'email', field: 'SAN', value: Buffer.from(normaliseIdentity(q.email)) });
+    if (q.subject) lookups.push({ what: 'subject', field: 'SAN', value: Buffer.from(normaliseIdentity(q.subject)) });
     if (q.publicKey) {
       const material = parseBase64(q.publicKey.content);
       if (!material) throw apiError('API_BAD_REQUEST', 'publicKey.content must be base64');
@@ -181,16 +209,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
         // A malformed certificate or key (DerError) is the client's mistake, as Rekor answers it.
         throw apiError('API_BAD_REQUEST', `publicKey.content is not a well-formed key or certificate: ${describeError(e)}`);
       }
-      sets.push(await search('FINGERPRINT', Buffer.from(fp, 'hex')));
+      lookups.push({ what: 'publicKey', field: 'FINGERPRINT', value: Buffer.from(fp, 'hex') });
     }
-    if (sets.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');
-    const key = (x: EntryRef) => x.index;
-    const ids = q.operator === 'and' ? sets.reduce((a, b) => a.filter((x) => b.some((y) => key(y) === key(x)))) : [...new Map(sets.flat().map((x) => [key(x), x])).values()];
+    if (lookups.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');
+    const indexes = await retrieveIndexes(store, s.name, lookups, q.operator ?? 'or');
+    const values = await store.getEntryValues(indexes.map((index) => ({ log: s.name, index })));
     const out: string[] = [];
-    for (const ref of ids) {
-      const got = await store.getEntry(ref.log, ref.index);
-      if (got?.record.v1) out.push(`${treeIdHex(got.record.v1.treeID)}${got.record.entry.uuid}`);
-    }
+    indexes.forEach((index, i) => {
+      const v = values[i];
+      const record = v && decodeEntryValue(v, s.name, index).record;
+      if (record?.v1) out.push(`${treeIdHex(record.v1.treeID)}${record.entry.uuid}`);
+    });
     return c.json(out);
   });
 }

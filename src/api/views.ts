@@ -1,6 +1,6 @@
 /** Data the handlers return, computed from the store (handlers stay thin over these functions). */
 import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
-import { localStartIndex, logPhase, type LogState, type StoredRecord } from '../store/codec.ts';
+import { localStartIndex, logPhase, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
@@ -126,13 +126,20 @@ export async function inclusionProofView(store: Store, state: LogState, record: 
   return { logIndex: Number(pos.treeIndex), treeSize: Number(state.verified.size), rootHash: state.verified.rootHash, hashes, checkpoint: state.verified.note };
 }
 
-export async function consistencyProofView(store: Store, state: LogState, first: bigint, last: bigint) {
-  if (!state.verified || last > state.verified.size) throw apiError('API_BAD_REQUEST', 'lastSize is beyond the verified tree size');
+/**
+ * RFC 9162 consistency proof between two sizes of one tree: the current tree by default, or a retired Rekor
+ * v1 shard (`tree`, from `retiredTree`), whose final verified tree head bounds it as the latest verified
+ * checkpoint bounds the current one (rekor.md §1.5: consistency proofs are per tree, asked by `treeID`).
+ */
+export async function consistencyProofView(store: Store, state: LogState, first: bigint, last: bigint, tree?: { seq: number; head: VerifiedHead }) {
+  const seq = tree?.seq ?? state.shard?.seq ?? 0;
+  const head = tree?.head ?? state.verified;
+  if (!head || last > head.size) throw apiError('API_BAD_REQUEST', tree ? `lastSize is beyond the final size of this tree (${head?.size ?? 0})` : 'lastSize is beyond the verified tree size');
   if (first < 1n || first > last) throw apiError('API_BAD_REQUEST', 'firstSize must be between 1 and lastSize');
-  requireFrom(state, state.shard?.seq ?? 0, first);
-  const read = store.hashReader(state.name, state.shard?.seq ?? 0);
+  requireFrom(state, seq, first);
+  const read = store.hashReader(state.name, seq);
   const hashes = await proveConsistencyAsync(first, last, read);
-  const root = last === state.verified.size ? state.verified.rootHash : await treeRootAsync(last, read);
+  const root = last === head.size ? head.rootHash : await treeRootAsync(last, read);
   return { hashes, rootHash: toHex(root) };
 }
 

@@ -101,7 +101,7 @@ function pemBlocks(text: string): { blocks: PemBlock[]; rest: string } {
 }
 
 /** Go's pem.Encode of one block: base64 in lines of 64, a newline after the footer. */
-function pemEncode(type: string, der: Uint8Array): string {
+export function pemEncode(type: string, der: Uint8Array): string {
   const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`;
 }

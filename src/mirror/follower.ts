@@ -296,6 +296,16 @@ export class LogFollower {
     const info = await src.fetchLogInfo();
     const trees = LogFollower.trees(info);
     if (state.status === 'bootstrapping') await this.bootstrapV1(state, trees);
+    // Kept with the state's next write, which every round makes (stores bootstrapped before it get it too).
+    // Trees the mirror does not follow are not its to halt on: one whose head does not check (another key,
+    // a Rekor deployment may sign retired shards with their own) is left out, said, and asked again.
+    if (!state.priorTrees) {
+      try {
+        state.priorTrees = this.priorTrees(state, trees);
+      } catch (e) {
+        this.log.warn({ log: this.cfg.name, err: describeError(e) }, 'the trees before the one this mirror started in could not be verified; /api/v1/log answers 503 until they are');
+      }
+    }
     let advanced = false;
     for (;;) {
       const pos = state.shard!;
@@ -356,6 +366,23 @@ export class LogFollower {
       delete state.verified;
       await this.deps.store.putLogState(state);
     }
+  }
+
+  /**
+   * The final tree heads of the trees before the one this mirror started in (state.shard.seq trees back from
+   * the one it follows), each checked as a followed tree's head is: signed by the log for that tree's
+   * origin, and the size and root LogInfo lists beside it.
+   */
+  private priorTrees(state: LogState, trees: ReturnType<typeof LogFollower.trees>): NonNullable<LogState['priorTrees']> {
+    const following = trees.findIndex((t) => t.treeID === state.shard?.treeID);
+    const at = Math.floor(this.now() / 1000);
+    return trees.slice(0, Math.max(0, following - (state.shard?.seq ?? 0))).map((t) => {
+      const cp = decideCheckpoint(t.signedTreeHead, this.originOf(t.treeID), this.deps.verifiers, undefined).checkpoint;
+      if (cp.size !== t.treeSize || toHex(cp.rootHash) !== t.rootHash) {
+        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo says tree ${t.treeID} has size ${t.treeSize} root ${t.rootHash}, its signed tree head says ${cp.size} ${toHex(cp.rootHash)}`);
+      }
+      return { treeID: t.treeID, head: { size: cp.size, rootHash: cp.rootHash, note: t.signedTreeHead, at } };
+    });
   }
 
   /** Frontier at the start (virtual) index: empty at a tree's first leaf, else from one verified inclusion proof. */

@@ -59,6 +59,13 @@ export interface LogState {
   upstream?: { size: bigint; at: number };
   halt?: HaltInfo;
   shard?: ShardPosition;
+  /**
+   * Rekor v1: the final signed tree heads of the log's trees before the one the mirror started in (none
+   * when it started in the first), oldest first, each verified with the log's key. The mirror holds none of
+   * their entries, yet its virtual indexes count them, and Rekor clients read them in LogInfo's
+   * `inactiveShards` to place those indexes (rekor.md §1.2, §1.5). Absent until the first round that lists them.
+   */
+  priorTrees?: Array<{ treeID: string; head: VerifiedHead }>;
 }
 
 /**

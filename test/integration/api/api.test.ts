@@ -20,6 +20,7 @@ import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
+import { createPublicKey } from 'node:crypto';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
 const hexb = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
@@ -32,7 +33,7 @@ async function shardedV1Mirror(seed: string, inject?: NonNullable<Parameters<typ
     const s = await h.store.getLogState('sim');
     return s?.shard?.seq === 2 && s.verified?.size === BigInt(700 - 2 * 233);
   });
-  return { h, app: createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] }) };
+  return { h, app: createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], logPublicKey: () => h.tlog.spki }) };
 }
 
 function shape(v: unknown): unknown {
@@ -245,6 +246,46 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     );
   });
 
+  it('never answers a hostile Rekor-compatible request with a 5xx', async () => {
+    const id = fc.oneof(fc.string({ maxLength: 90 }), fc.constantFrom(m[1].uuid, '0'.repeat(80), 'f'.repeat(80), `${'0'.repeat(16)}${m[1].uuid}`, `${'f'.repeat(16)}${m[1].uuid}`));
+    const index = fc.oneof(fc.integer(), fc.double(), fc.constantFrom(2 ** 53, 1e300, 599, 600));
+    const retrieve = fc.record({ entryUUIDs: fc.array(id, { maxLength: 4 }), logIndexes: fc.array(index, { maxLength: 4 }), entries: fc.array(fc.jsonValue(), { maxLength: 2 }) }, { requiredKeys: [] });
+    const hex = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: min, maxLength: max });
+    const search = fc.record(
+      {
+        hash: fc.oneof(fc.string(), hex(40, 130), hex(40, 130).map((h) => `sha512:${h}`)),
+        email: fc.oneof(fc.string(), fc.emailAddress()),
+        subject: fc.string(),
+        publicKey: fc.record({ format: fc.oneof(fc.string(), fc.constantFrom('x509', 'ssh', 'pgp', 'minisign', 'tuf')), content: fc.oneof(fc.string(), fc.uint8Array().map((u) => Buffer.from(u).toString('base64'))) }, { requiredKeys: [] }),
+        operator: fc.oneof(fc.string(), fc.constantFrom('and', 'or')),
+      },
+      { requiredKeys: [] },
+    );
+    const body = (shape: fc.Arbitrary<unknown>) => fc.oneof(shape.map((v) => JSON.stringify(v)), fc.jsonValue().map((v) => JSON.stringify(v)), fc.string());
+    const answers = async (res: Response) => {
+      expect(res.status).toBeLessThan(500);
+      await res.json();
+    };
+    await fc.assert(
+      fc.asyncProperty(body(retrieve), body(search), async (r, q) => {
+        await answers(await app.request('/api/v1/log/entries/retrieve', { method: 'POST', body: r, headers: { 'content-type': 'application/json' } }));
+        await answers(await app.request('/api/v1/index/retrieve', { method: 'POST', body: q, headers: { 'content-type': 'application/json' } }));
+      }),
+      { numRuns: 200 },
+    );
+    const param = fc.oneof(fc.string({ maxLength: 30 }), fc.nat().map(String), fc.constantFrom('0', '1', '600', '601', '-1', '1e3', '18446744073709551616', '9223372036854775808'));
+    await fc.assert(
+      fc.asyncProperty(param, param, param, id, async (a, b, t, u) => {
+        const e = encodeURIComponent;
+        for (const path of [`/api/v1/log/proof?firstSize=${e(a)}&lastSize=${e(b)}&treeID=${e(t)}`, `/api/v1/log/proof?firstSize=${e(a)}&lastSize=${e(b)}`, `/api/v1/log/entries?logIndex=${e(a)}`, `/api/v1/log/entries/${e(u)}`, `/api/v1/log/publicKey?treeID=${e(t)}`, `/v1/entries/by-uuid/${e(u)}`]) {
+          const res = await app.request(path);
+          expect(res.status, path).toBeLessThan(500);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('exposes metrics, health, readiness and OpenAPI', async () => {
     const metrics = await (await app.request('/metrics')).text();
     expect(metrics).toMatch(/tlogwatch_verified_tree_size\{log="sim"\} 600/);
@@ -375,6 +416,59 @@ describe('API over a sharded Rekor v1 mirror', () => {
     }
     expect(trees.size).toBe(3);
   });
+
+  it('serves the log\'s public key as Rekor does, for its trees only', async () => {
+    const upstream = await (await fetch(`${h.sim.url}/api/v1/log/publicKey`)).text();
+    const info = (await (await app.request('/api/v1/log')).json()) as { treeID: string; signedTreeHead: string; inactiveShards: Array<{ treeID: string }> };
+    for (const q of ['', `?treeID=${info.treeID}`, `?treeID=${info.inactiveShards[0]!.treeID}`]) {
+      const res = await app.request(`/api/v1/log/publicKey${q}`);
+      expect(res.status, q).toBe(200);
+      expect(res.headers.get('content-type')).toBe('application/x-pem-file');
+      const pemText = await res.text();
+      expect(pemText).toBe(upstream);
+      // The key a client gets here verifies the tree heads it gets here.
+      const spki = createPublicKey(pemText).export({ format: 'der', type: 'spki' });
+      verifyCheckpoint(info.signedTreeHead, undefined, [checkpointVerifierForTlog({ ...h.tlog, spki: new Uint8Array(spki) })]);
+    }
+    for (const q of ['?treeID=12345', '?treeID=abc', '?x=1']) {
+      const res = await app.request(`/api/v1/log/publicKey${q}`);
+      expect(res.status, q).toBe(400);
+      expect(((await res.json()) as any).error.code).toBe('API_BAD_REQUEST');
+    }
+    // A mirror that was not told the key says so, rather than serving another.
+    const keyless = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    expect((await keyless.request('/api/v1/log/publicKey')).status).toBe(404);
+  });
+
+  it('serves consistency proofs in a retired shard by its treeID, as Rekor does for any of its trees', async () => {
+    const info = (await (await app.request('/api/v1/log')).json()) as { treeID: string; treeSize: number; inactiveShards: Array<{ treeID: string; treeSize: number; rootHash: string }> };
+    expect(info.inactiveShards.map((s) => s.treeSize)).toEqual([233, 233]);
+    for (const shard of info.inactiveShards) {
+      const proof = async (first: number, last: number) => {
+        const res = await app.request(`/api/v1/log/proof?firstSize=${first}&lastSize=${last}&treeID=${shard.treeID}`);
+        expect(res.status, `${shard.treeID} ${first}..${last}`).toBe(200);
+        return (await res.json()) as { rootHash: string; hashes: string[] };
+      };
+      // Up to the shard's final size: the root is its final signed tree head's.
+      const full = await proof(100, 233);
+      expect(full.rootHash).toBe(shard.rootHash);
+      const at100 = await proof(1, 100);
+      verifyConsistency(100n, 233n, full.hashes.map(hexb), hexb(at100.rootHash), hexb(full.rootHash));
+      const mid = await proof(37, 150);
+      verifyConsistency(37n, 150n, mid.hashes.map(hexb), hexb((await proof(1, 37)).rootHash), hexb(mid.rootHash));
+      // Past the shard's final size is past what it will ever hold.
+      const past = await app.request(`/api/v1/log/proof?firstSize=1&lastSize=234&treeID=${shard.treeID}`);
+      expect(past.status).toBe(400);
+      expect(((await past.json()) as any).error.code).toBe('API_BAD_REQUEST');
+    }
+    // Another shard's proofs are of another tree: the active one's, with no treeID, are not the retired ones'.
+    const active = (await (await app.request(`/api/v1/log/proof?firstSize=1&lastSize=233`)).json()) as { rootHash: string };
+    expect(info.inactiveShards.map((s) => s.rootHash)).not.toContain(active.rootHash);
+    // A tree the log never had is refused, as Rekor refuses a tree ID outside its shards.
+    const unknown = await app.request('/api/v1/log/proof?firstSize=1&lastSize=2&treeID=12345');
+    expect(unknown.status).toBe(400);
+    expect(((await unknown.json()) as any).error.message).toMatch(/tree 12345/);
+  });
 });
 
 describe('one body in two Rekor v1 trees (logged again after a shard rotation, as Rekor allows)', () => {
@@ -420,6 +514,13 @@ describe('one body in two Rekor v1 trees (logged again after a shard rotation, a
     expect(((await (await post('/api/v1/index/retrieve', { hash: digest })).json()) as string[]).sort()).toEqual([first, active].sort());
     const byUuid = (await (await app.request(`/v1/entries/by-uuid/${uuid}`)).json()) as { entries: Array<{ index: number }> };
     expect(byUuid.entries.map((e) => e.index).sort((a, b) => a - b)).toEqual([50, 500]);
+    // An entry ID names its tree here too: that tree's entry only, and none for a tree the log never had.
+    for (const [id, index] of [[first, 50], [active.toUpperCase(), 500]] as const) {
+      const one = (await (await app.request(`/v1/entries/by-uuid/${id}`)).json()) as { entries: Array<{ index: number }> };
+      expect(one.entries.map((e) => e.index)).toEqual([index]);
+    }
+    const otherTree = await app.request(`/v1/entries/by-uuid/${'0123456789abcdef'}${uuid}`);
+    expect(otherTree.status).toBe(404);
     const search = (await (await app.request(`/v1/search?digest=${digest}`)).json()) as { entries: Array<{ index: number; uuid: string }> };
     expect(search.entries.map((e) => [e.index, e.uuid])).toEqual([[500, uuid], [50, uuid]]);
   });

@@ -1,0 +1,115 @@
+/**
+ * POST /api/v1/index/retrieve against the log it mirrors: the simulator answers the same query as Rekor
+ * does (pkg/api/index.go: every matching entry ID, `or` a union, `and` an intersection), so for any query
+ * made of an entry's hash, email, subject or key the mirror's set must be the upstream one. One signer
+ * has 1,100 entries, more than a page of the store's index, so a truncated set shows.
+ */
+import fc from 'fast-check';
+import type { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../../src/api/app.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { rekorHash, retrieveIndexes } from '../../../src/api/index-retrieve.ts';
+import { digestToBytes } from '../../../src/store/codec.ts';
+import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+
+const FLOOD = 'flood@example.com';
+const ENTRIES = 1300;
+
+describe('Rekor-compatible index/retrieve, compared with the upstream log', () => {
+  let h: Harness;
+  let app: Hono;
+  let m: any[];
+  /** Each hashedrekord entry's public key (base64 PEM), as a client would send it in `publicKey`. */
+  const keys = new Map<number, string>();
+  beforeAll(async () => {
+    const inject = Array.from({ length: 1100 }, (_, i) => ({ at: 150 + i, cert: { san: FLOOD, issuer: 'https://accounts.google.com' } }));
+    h = await harness({ api: 'v1', entries: ENTRIES, seed: 'index-retrieve', inject });
+    await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(ENTRIES));
+    app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    m = manifestOf(h.sim);
+    for (const i of [0, 1, 2, 3, 5, 8, 13, 21, 34, 150, 151, 700, 1249, 1250, 1299]) {
+      const e = Object.values((await (await app.request(`/api/v1/log/entries?logIndex=${i}`)).json()) as object)[0] as { body: string };
+      const body = JSON.parse(Buffer.from(e.body, 'base64').toString()) as { kind: string; spec: { signature?: { publicKey?: { content: string } } } };
+      if (body.kind === 'hashedrekord' && body.spec.signature?.publicKey) keys.set(i, body.spec.signature.publicKey.content);
+    }
+  }, 120_000);
+  afterAll(() => h.cleanup());
+
+  const ask = async (base: string | Hono, query: unknown): Promise<{ status: number; ids: string[] }> => {
+    const init = { method: 'POST', body: JSON.stringify(query), headers: { 'content-type': 'application/json' } };
+    const res = typeof base === 'string' ? await fetch(`${base}/api/v1/index/retrieve`, init) : await base.request('/api/v1/index/retrieve', init);
+    const body = (await res.json());
+    return { status: res.status, ids: res.status === 200 ? [...(body as string[])].sort() : [] };
+  };
+
+  it('finds every entry of a signer with more entries than one index page', async () => {
+    const mine = await ask(app, { email: FLOOD });
+    expect(mine.status).toBe(200);
+    expect(mine.ids).toHaveLength(1100);
+    expect(mine.ids).toEqual((await ask(h.sim.url, { email: FLOOD })).ids);
+    // `and` with the oldest of them: the intersection is that one entry, however far down the signer's list.
+    const oldest = m[150];
+    expect(oldest.san).toBe(FLOOD);
+    const both = await ask(app, { email: FLOOD, hash: oldest.digests[0], operator: 'and' });
+    expect(both.ids.map((id) => id.slice(16))).toEqual([oldest.uuid]);
+  });
+
+  it('refuses a union it cannot read whole, and intersects a value it cannot read whole through the others', async () => {
+    const flood = { what: 'email', field: 'SAN' as const, value: Buffer.from(FLOOD) };
+    const oldest = m[150];
+    const hash = { what: 'hash', field: 'DIGEST' as const, value: digestToBytes(oldest.digests[0]) };
+    // Reading at most 500 index keys a value, the signer's 1,100 entries are too many to list...
+    await expect(retrieveIndexes(h.store, 'sim', [flood, hash], 'or', 500)).rejects.toThrow(/more than 500 index entries are filed under email/);
+    await expect(retrieveIndexes(h.store, 'sim', [flood], 'and', 500)).rejects.toThrow(/filed under email/);
+    // ...but not too many to check the hash's entries against: the same answer as reading them all.
+    expect(await retrieveIndexes(h.store, 'sim', [flood, hash], 'and', 500)).toEqual([150]);
+    expect(await retrieveIndexes(h.store, 'sim', [flood, hash], 'and')).toEqual([150]);
+    const other = m.find((l) => l.san !== FLOOD && l.kind === 'hashedrekord')!;
+    expect(await retrieveIndexes(h.store, 'sim', [flood, { ...hash, value: digestToBytes(other.digests[0]) }], 'and', 500)).toEqual([]);
+  });
+
+  it('reads a hash as Rekor does: bare hex is named by its length', async () => {
+    const d = m[4].digests[0] as string;
+    expect(rekorHash(d.slice(7).toUpperCase())).toBe(d);
+    expect(rekorHash(`SHA256:${d.slice(7)}`)).toBe(d);
+    expect(rekorHash('ab'.repeat(64))).toBe(`sha512:${'ab'.repeat(64)}`);
+    expect(rekorHash('AB'.repeat(48))).toBe(`sha384:${'ab'.repeat(48)}`);
+    // 128 bare digits are an sha512 digest (Rekor's pattern allows them), not a malformed hash.
+    const bare512 = await ask(app, { hash: 'ab'.repeat(64) });
+    expect(bare512.status).toBe(200);
+    expect(bare512.ids).toEqual([]);
+    expect((await ask(app, { hash: 'ab'.repeat(64), email: FLOOD })).ids).toHaveLength(1100);
+    // sha1 is Rekor's too, but the mirror does not index it: refused, not answered with a false "none".
+    for (const hash of ['ab'.repeat(20), `sha1:${'ab'.repeat(20)}`]) {
+      const res = await app.request('/api/v1/index/retrieve', { method: 'POST', body: JSON.stringify({ hash }), headers: { 'content-type': 'application/json' } });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/sha1 digests are not indexed/);
+    }
+    for (const hash of ['ab'.repeat(33), `sha512:${'ab'.repeat(32)}`, 'md5:00']) expect((await ask(app, { hash })).status).toBe(400);
+  });
+
+  it('answers as the upstream log does for hashes, emails, subjects and keys, with and/or', async () => {
+    const hashForms = (d: string) => [d, d.slice('sha256:'.length), d.toUpperCase().replace('SHA256:', 'sha256:'), d.slice('sha256:'.length).toUpperCase()];
+    const at = fc.constantFrom(...[...keys.keys()], 4, 6, 40, 151, 152, 900, 1100, 1251, 1280);
+    const query = fc.record(
+      {
+        hash: fc.tuple(at, fc.nat(3)).map(([i, f]) => hashForms(m[i].digests[0] as string)[f]!),
+        email: at.filter((i) => /^[^:/]+@/.test(m[i].san ?? '')).map((i) => (m[i].san as string).toUpperCase()),
+        subject: at.filter((i) => m[i].san !== null).map((i) => m[i].san as string),
+        publicKey: fc.constantFrom(...keys.values()).map((content) => ({ format: 'x509', content })),
+        operator: fc.constantFrom('and', 'or'),
+      },
+      { requiredKeys: [] },
+    ).filter((q) => Object.keys(q).some((k) => k !== 'operator'));
+    await fc.assert(
+      fc.asyncProperty(query, async (q) => {
+        const [mine, upstream] = await Promise.all([ask(app, q), ask(h.sim.url, q)]);
+        expect(upstream.status, JSON.stringify(q)).toBe(200);
+        expect(mine.status, JSON.stringify(q)).toBe(200);
+        expect(mine.ids, JSON.stringify(q)).toEqual(upstream.ids);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});

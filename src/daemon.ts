@@ -310,6 +310,9 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     if (running) run(f);
   };
   for (const l of initial) follow(l);
+  // A restarted daemon's gauges say what the store holds before the first scrape, not `bootstrapping`
+  // (a state it cannot read now is published by the log's first round instead).
+  await Promise.all(followers.map((f) => f.restoreMetrics().catch(() => undefined)));
   const followerOf = (log: string) => followers.find((f) => f.cfg.name === log);
   const faultOf = (log: string) => followerOf(log)?.transientFault;
   // The mirror's view of each log compared with checkpoints from elsewhere (a split view shows only there).

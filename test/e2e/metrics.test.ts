@@ -1,0 +1,76 @@
+/**
+ * The daemon's gauges against the true state of its logs over /metrics: after a restart they say what the
+ * store holds from the first scrape, whether or not the log answers.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { startDaemon, type Daemon } from '../../src/daemon.ts';
+import { createLogger } from '../../src/logger.ts';
+import { startSimulator, type Simulator } from '../sim/index.ts';
+import { stopAll } from '../helpers/teardown.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-metrics-'));
+const daemons: Daemon[] = [];
+const sims: Simulator[] = [];
+afterAll(() => stopAll({ daemons, sims, dir: tmp }));
+
+/** The `tlogwatch_*` samples of one scrape whose labels include `log="NAME"`, as `name{labels}` → value. */
+async function scrape(d: Daemon, log: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${d.url}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const [, series, value] of text.matchAll(/^(tlogwatch_\w+\{[^}]*\}) (\S+)$/gm)) if (series!.includes(`log="${log}"`)) out.set(series!, Number(value));
+  return out;
+}
+
+async function until<T>(what: string, check: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('gauges after a restart', () => {
+  it('show the stored state from the first scrape, with the log unreachable', { timeout: 60_000 }, async () => {
+    const sim = await startSimulator({ api: 'tiles', entries: 200, seed: 'metrics-restart', out: join(tmp, 'sim'), log: () => {} });
+    sims.push(sim);
+    const config = parseConfig(
+      `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: a, type: tiles, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0 }\n`,
+      'test.yaml',
+      {},
+    );
+    const first = await startDaemon(config, createLogger({ level: 'silent' }));
+    daemons.push(first);
+    const before = await until('the first checkpoint verified', async () => {
+      const m = await scrape(first, 'a');
+      return m.get('tlogwatch_verified_tree_size{log="a"}') === 200 ? m : undefined;
+    });
+    await first.stop();
+    await sim.close();
+
+    const second = await startDaemon(config, createLogger({ level: 'silent' }));
+    daemons.push(second);
+    const after = await scrape(second, 'a');
+    const restored = [
+      'tlogwatch_upstream_tree_size{log="a"}',
+      'tlogwatch_verified_tree_size{log="a"}',
+      'tlogwatch_mirror_lag_entries{log="a"}',
+      'tlogwatch_last_verified_checkpoint_timestamp_seconds{log="a"}',
+      'tlogwatch_log_state{log="a",state="following"}',
+      'tlogwatch_log_state{log="a",state="bootstrapping"}',
+      'tlogwatch_log_state{log="a",state="halted"}',
+      'tlogwatch_log_state{log="a",state="stalled"}',
+    ];
+    expect(Object.fromEntries(restored.map((k) => [k, after.get(k)]))).toEqual(Object.fromEntries(restored.map((k) => [k, before.get(k)])));
+    expect(after.get('tlogwatch_log_state{log="a",state="following"}')).toBe(1);
+    // Rounds that fail (the log is gone) leave them so.
+    await until('a failed round', async () => ((await scrape(second, 'a')).get('tlogwatch_upstream_errors_total{log="a",code="network"}') ?? 0) > 0 || undefined);
+    const later = await scrape(second, 'a');
+    expect(Object.fromEntries(restored.map((k) => [k, later.get(k)]))).toEqual(Object.fromEntries(restored.map((k) => [k, before.get(k)])));
+  });
+});

@@ -1,8 +1,11 @@
 /**
  * The daemon's gauges against the true state of its logs over /metrics: after a restart they say what the
- * store holds from the first scrape, whether or not the log answers.
+ * store holds from the first scrape, whether or not the log answers; a log is `stalled` on every scrape
+ * while /readyz says so, and no longer once the mirror moves again.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +18,8 @@ import { stopAll } from '../helpers/teardown.ts';
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-metrics-'));
 const daemons: Daemon[] = [];
 const sims: Simulator[] = [];
-afterAll(() => stopAll({ daemons, sims, dir: tmp }));
+const servers: Server[] = [];
+afterAll(() => stopAll({ daemons, sims, servers, dir: tmp }));
 
 /** The `tlogwatch_*` samples of one scrape whose labels include `log="NAME"`, as `name{labels}` → value. */
 async function scrape(d: Daemon, log: string): Promise<Map<string, number>> {
@@ -72,5 +76,42 @@ describe('gauges after a restart', () => {
     await until('a failed round', async () => ((await scrape(second, 'a')).get('tlogwatch_upstream_errors_total{log="a",code="network"}') ?? 0) > 0 || undefined);
     const later = await scrape(second, 'a');
     expect(Object.fromEntries(restored.map((k) => [k, later.get(k)]))).toEqual(Object.fromEntries(restored.map((k) => [k, before.get(k)])));
+  });
+});
+
+describe('tlogwatch_log_state', () => {
+  it('is stalled on every scrape of a frozen view, following once the log shows the tree again', { timeout: 60_000 }, async () => {
+    // The frozen-view set-up of test/e2e/frozen-view.test.ts: the log shows 200 entries, a source has its signed 260.
+    const sim = await startSimulator({ api: 'tiles', entries: 200, seed: 'metrics-frozen', out: join(tmp, 'sim-frozen'), log: () => {} });
+    sims.push(sim);
+    sim.faults.enable('stale');
+    sim.append(60);
+    const larger = sim.view.checkpoint(sim.log.shards[0]!, 260);
+    const server = createServer((_req, res) => res.writeHead(200).end(larger));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const config = parseConfig(
+      `dataDir: ${join(tmp, 'data-frozen')}\nlisten: 127.0.0.1:0\nstalledAfter: 1s\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: a, type: tiles, url: '${sim.url}', start: 0, pollInterval: 100ms, requestsPerMinute: 0 }\ncheckpointSources:\n  - { name: elsewhere, kind: checkpoint, url: '${base}/checkpoint', logs: [a], interval: 1h }\n`,
+      'test.yaml',
+      {},
+    );
+    const d = await startDaemon(config, createLogger({ level: 'silent' }));
+    daemons.push(d);
+    await until('/readyz to say frozen view', async () => ((await (await fetch(`${d.url}/readyz`)).text()).includes('frozen view') ? true : undefined));
+    const state = async () => [...(await scrape(d, 'a'))].filter(([k, v]) => k.startsWith('tlogwatch_log_state{') && v === 1).map(([k]) => /state="(\w+)"/.exec(k)![1]);
+    // The log's rounds (every 100 ms) find it unchanged all along: the gauge must not follow them.
+    const seen = [];
+    for (let i = 0; i < 15; i++) {
+      seen.push(...(await state()));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(new Set(seen)).toEqual(new Set(['stalled']));
+    expect(seen).toHaveLength(15);
+
+    sim.faults.disable('stale');
+    sim.log.publish();
+    await until('the mirror to verify 260', async () => ((await scrape(d, 'a')).get('tlogwatch_verified_tree_size{log="a"}') === 260 ? true : undefined));
+    expect(await state()).toEqual(['following']);
   });
 });

@@ -50,3 +50,12 @@ describe('tlogwatch_batch_duration_seconds', () => {
     }
   });
 });
+
+describe('tlogwatch_http_request_duration_seconds', () => {
+  it('has finite buckets up to a scrape timeout (10 s by default): /metrics is one of its routes', async () => {
+    const m = createMetrics({ defaultMetrics: false });
+    m.httpRequestDuration.observe({ route: '/metrics', method: 'GET', status: '200' }, 1);
+    const buckets = (await m.httpRequestDuration.get()).values.filter((v) => v.metricName?.endsWith('_bucket')).map((v) => Number((v.labels as Record<string, string | number>)['le']));
+    expect(Math.max(...buckets.filter(Number.isFinite))).toBeGreaterThanOrEqual(10);
+  });
+});

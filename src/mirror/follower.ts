@@ -167,6 +167,11 @@ export class LogFollower {
 
   private publishStored(state: Readonly<LogState>): void {
     const m = this.deps.metrics;
+    // Each witness's cosignature on the verified checkpoint, so the witnesses' ages show from the start too
+    // (rounds set them from each new checkpoint they poll).
+    if (this.cfg.witnesses && state.verified) {
+      for (const v of cosignaturesOf(state.verified.note, this.cfg.witnesses).valid) m.witnessCosignatureTimestamp.set({ log: this.cfg.name, witness: v.witness }, Number(v.timestamp));
+    }
     if (state.upstream) {
       // Stored sizes are virtual (a Rekor v1 shard's offset included), as observeUpstream records them.
       m.upstreamTreeSize.set({ log: this.cfg.name }, Number(state.upstream.size));

@@ -15,7 +15,7 @@ import { createApp } from './api/app.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { createMetrics, setLogStalled, setLogState, type Metrics } from './metrics.ts';
+import { countFindings, createMetrics, setLogStalled, setLogState, type Metrics } from './metrics.ts';
 import { merkleBackend } from './merkle/native.ts';
 import { processMalloc } from './util/malloc.ts';
 import { processGcPacer } from './mirror/gc-pacer.ts';
@@ -107,7 +107,7 @@ export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: Fin
     ...(extra?.onEntries ? { onEntries: extra.onEntries } : {}),
     onIntegrity: (log, error, state, now) => {
       const f = integrityFinding(log, error, now, builtins?.()?.logIntegrity);
-      metrics.findings.inc({ rule: f.rule, severity: f.severity });
+      countFindings(metrics, [f]);
       return [...write(f), ...(extra?.onIntegrity?.(log, error, state, now) ?? [])];
     },
   };

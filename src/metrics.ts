@@ -154,6 +154,15 @@ export function residentMemoryByKind(status?: string): Array<[kind: string, byte
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /**
+ * Counts raised findings in `tlogwatch_findings_total`. A finding a rule's suppression marks known-good is
+ * stored and listed, and notifies nobody; it is not counted either: the counter feeds the new-finding
+ * alerts, which would otherwise page for exactly what the suppression says needs nobody.
+ */
+export function countFindings(m: Pick<Metrics, 'findings'>, found: Iterable<{ rule: string; severity: string; status: string }>): void {
+  for (const f of found) if (f.status !== 'suppressed') m.findings.inc({ rule: f.rule, severity: f.severity });
+}
+
+/**
  * Records a log's phase for the one-hot `tlogwatch_log_state` gauge. It shows `stalled` instead while
  * setLogStalled says so, unless the log is halted.
  */

@@ -63,6 +63,8 @@ export interface ReverifySweep {
   next: number;
   from: number;
   clean: boolean;
+  /** Unix seconds the last sweep of every held entry finished with nothing found (kept across sweeps and restarts). */
+  cleanAt?: number;
 }
 
 export interface EntryRef {
@@ -404,7 +406,8 @@ export class Store {
     try {
       const s = JSON.parse(Buffer.from(v).toString('utf8')) as Partial<ReverifySweep>;
       const index = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-      return index(s.next) && index(s.from) && typeof s.clean === 'boolean' ? { next: s.next, from: s.from, clean: s.clean } : undefined;
+      if (!(index(s.next) && index(s.from) && typeof s.clean === 'boolean')) return undefined;
+      return { next: s.next, from: s.from, clean: s.clean, ...(index(s.cleanAt) ? { cleanAt: s.cleanAt } : {}) };
     } catch {
       return undefined;
     }

@@ -43,20 +43,20 @@ describe('gauges after a restart', () => {
   it('show the stored state from the first scrape, with the log unreachable', { timeout: 60_000 }, async () => {
     const sim = await startSimulator({ api: 'tiles', entries: 200, seed: 'metrics-restart', out: join(tmp, 'sim'), log: () => {} });
     sims.push(sim);
-    const config = parseConfig(
-      `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: a, type: tiles, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0 }\n`,
-      'test.yaml',
-      {},
-    );
-    const first = await startDaemon(config, createLogger({ level: 'silent' }));
+    const yaml = (reverify: string) =>
+      `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\njobs: { reverify: '${reverify}' }\nlogs:\n  - { name: a, type: tiles, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0 }\n`;
+    // The first daemon sweeps the store every second; the second would not before tomorrow.
+    const first = await startDaemon(parseConfig(yaml('* * * * * *'), 'test.yaml', {}), createLogger({ level: 'silent' }));
     daemons.push(first);
-    const before = await until('the first checkpoint verified', async () => {
+    const before = await until('the first checkpoint verified and a clean sweep', async () => {
       const m = await scrape(first, 'a');
-      return m.get('tlogwatch_verified_tree_size{log="a"}') === 200 ? m : undefined;
+      return m.get('tlogwatch_verified_tree_size{log="a"}') === 200 && m.has('tlogwatch_store_verified_sweep_timestamp_seconds{log="a"}') ? m : undefined;
     });
     await first.stop();
+    const stoppedAt = Date.now() / 1000;
     await sim.close();
 
+    const config = parseConfig(yaml('0 0 * * *'), 'test.yaml', {});
     const second = await startDaemon(config, createLogger({ level: 'silent' }));
     daemons.push(second);
     const after = await scrape(second, 'a');
@@ -72,6 +72,10 @@ describe('gauges after a restart', () => {
     ];
     expect(Object.fromEntries(restored.map((k) => [k, after.get(k)]))).toEqual(Object.fromEntries(restored.map((k) => [k, before.get(k)])));
     expect(after.get('tlogwatch_log_state{log="a",state="following"}')).toBe(1);
+    // The last clean sweep the first daemon finished (it may have finished one more after that scrape).
+    const sweep = 'tlogwatch_store_verified_sweep_timestamp_seconds{log="a"}';
+    expect(after.get(sweep)).toBeGreaterThanOrEqual(before.get(sweep)!);
+    expect(after.get(sweep)).toBeLessThanOrEqual(stoppedAt);
     // Rounds that fail (the log is gone) leave them so.
     await until('a failed round', async () => ((await scrape(second, 'a')).get('tlogwatch_upstream_errors_total{log="a",code="network"}') ?? 0) > 0 || undefined);
     const later = await scrape(second, 'a');

@@ -12,13 +12,21 @@ export interface Upstream {
   v1?: RekorV1Source;
 }
 
+/**
+ * Endpoints where a 404 is an answer the sources act on: a partial tile or entry bundle the log has
+ * replaced by the full one (tlog-tiles), entries a Rekor v1 retrieve did not find (each then asked for
+ * alone, and missing for good is misbehaviour). Anywhere else (the checkpoint, LogInfo, a consistency
+ * proof) a 404 is a failed request: the log is not where the configuration says, and every round fails.
+ */
+const NOT_FOUND_IS_AN_ANSWER: ReadonlySet<string> = new Set(['tile', 'entries', 'retrieve', 'entry']);
+
 export function createUpstream(cfg: FollowConfig, metrics: Metrics): Upstream {
   const http = new HttpClient({
     requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
     compression: cfg.compression ?? 'gzip',
     onAttempt: (a) => {
       metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);
-      if (!/^2\d\d$|^404$/.test(a.outcome)) metrics.upstreamErrors.inc({ log: cfg.name, code: upstreamErrorCode(a.outcome) });
+      if (!/^2\d\d$/.test(a.outcome) && !(a.outcome === '404' && NOT_FOUND_IS_AN_ANSWER.has(a.endpoint))) metrics.upstreamErrors.inc({ log: cfg.name, code: upstreamErrorCode(a.outcome) });
     },
   });
   return cfg.type === 'tiles'

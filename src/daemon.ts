@@ -15,7 +15,7 @@ import { createApp } from './api/app.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { createMetrics, setLogState, type Metrics } from './metrics.ts';
+import { countFindings, createMetrics, setLogStalled, setLogState, type Metrics } from './metrics.ts';
 import { merkleBackend } from './merkle/native.ts';
 import { processMalloc } from './util/malloc.ts';
 import { processGcPacer } from './mirror/gc-pacer.ts';
@@ -23,7 +23,7 @@ import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
-import { scheduleJobs } from './jobs.ts';
+import { restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
 import type { LogState } from './store/codec.ts';
@@ -107,7 +107,7 @@ export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: Fin
     ...(extra?.onEntries ? { onEntries: extra.onEntries } : {}),
     onIntegrity: (log, error, state, now) => {
       const f = integrityFinding(log, error, now, builtins?.()?.logIntegrity);
-      metrics.findings.inc({ rule: f.rule, severity: f.severity });
+      countFindings(metrics, [f]);
       return [...write(f), ...(extra?.onIntegrity?.(log, error, state, now) ?? [])];
     },
   };
@@ -173,14 +173,29 @@ export function stallOf(
 }
 
 /** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
-async function checkStalls(store: Store, raiser: FindingRaiser, metrics: Metrics, names: string[], logger: Logger, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
+async function checkStalls(store: Store, raiser: FindingRaiser, names: string[], logger: Logger, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     const s = await store.getLogState(name);
     const f = s && stallFor(s, now);
     if (!f) continue;
-    setLogState(metrics, name, 'stalled');
     if ((await raiser.raiseOne(f)).raised) logger.warn({ log: name, finding: f.id }, f.message);
+  }
+}
+
+/**
+ * Judges the `mirror-stalled` condition for each log before a scrape, with the definition /readyz and the
+ * stall check use, so `tlogwatch_log_state` says `stalled` exactly while it holds. Set only by the 30 s
+ * stall check it was wrong both ways: the next round that found the log unchanged said `following` (a
+ * frozen view never showed), and a stall that ended in stored batches (a catch-up verifies only when it
+ * reaches its checkpoint) stayed `stalled` until the next verification.
+ */
+async function judgeStalls(store: Store, metrics: Metrics, names: readonly string[], stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
+  const now = Math.floor(Date.now() / 1000);
+  for (const name of names) {
+    // A store being reopened cannot say: the last judgement stands.
+    const s = await store.readLogState(name).catch(() => null);
+    if (s !== null) setLogStalled(metrics, name, s !== undefined && stallFor(s, now) !== undefined);
   }
 }
 
@@ -310,6 +325,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     if (running) run(f);
   };
   for (const l of initial) follow(l);
+  // A restarted daemon's gauges say what the store holds before the first scrape, not `bootstrapping`
+  // (a state it cannot read now is published by the log's first round instead).
+  await Promise.all(followers.map((f) => f.restoreMetrics().catch(() => undefined)));
+  await restoreSweepMetrics(store, metrics, names).catch(() => undefined);
   const followerOf = (log: string) => followers.find((f) => f.cfg.name === log);
   const faultOf = (log: string) => followerOf(log)?.transientFault;
   // The mirror's view of each log compared with checkpoints from elsewhere (a split view shows only there).
@@ -391,6 +410,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,
     checkpointSources: (log) => sources.latest(log),
     beforeMetrics: async () => {
+      await judgeStalls(store, metrics, names, stallFor);
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
     },
@@ -421,7 +441,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   }
   const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, raiser, refreshTrust });
   const stallTimer = setInterval(() => {
-    checkStalls(store, raiser, metrics, names, logger, stallFor).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
+    checkStalls(store, raiser, names, logger, stallFor).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).

@@ -66,11 +66,13 @@ export async function reverifyLog(ctx: JobContext, log: string): Promise<{ check
   if (!run) return { checked: 0, problems: [], skipped: 'the store could not be written or was reopened during the window; it is checked again next time' };
   const { before, window } = run;
   const { first, from, to, end, ...r } = window;
-  let sweep: ReverifySweep = from === first || !before ? { next: to, from, clean: true } : { ...before, next: to };
+  const cleanAt = before?.cleanAt !== undefined ? { cleanAt: before.cleanAt } : {};
+  let sweep: ReverifySweep = from === first || !before ? { next: to, from, clean: true, ...cleanAt } : { ...before, next: to };
   sweep.clean &&= r.problems.length === 0;
   if (to >= end && end > first) {
-    if (sweep.clean && sweep.from <= first) ctx.metrics.storeVerifiedSweep.set({ log }, Math.floor((ctx.now ?? Date.now)() / 1000));
-    sweep = { next: first, from: first, clean: true };
+    const done = sweep.clean && sweep.from <= first ? { cleanAt: Math.floor((ctx.now ?? Date.now)() / 1000) } : cleanAt;
+    if (done.cleanAt !== undefined) ctx.metrics.storeVerifiedSweep.set({ log }, done.cleanAt);
+    sweep = { next: first, from: first, clean: true, ...done };
   }
   cursors.set(log, sweep);
   // Losing this write costs only a longer sweep after a restart, not a check: said, not thrown.
@@ -137,6 +139,18 @@ async function raiseStoreIntegrity(ctx: JobContext, log: string, check: 'reverif
   const f: Finding = { id: findingId('store-integrity', log, episode), rule: 'store-integrity', kind: 'integrity', severity: 'critical', message, log, firstSeen: now, status: 'open', evidence: { problems: problems.slice(0, 100) } };
   const r = await ctx.raiser.raiseOne(f);
   ctx.logger.error({ job: check === 'retired' ? 'retiredShards' : 'reverify', log, finding: f.id, raised: r.raised, problems: problems.length }, message);
+}
+
+/**
+ * Sets tlogwatch_store_verified_sweep_timestamp_seconds from the sweeps the store recorded, so a restarted
+ * daemon says how old the last full check of each log is before its own first sweep ends (hours or days
+ * on a large store, a window a run).
+ */
+export async function restoreSweepMetrics(store: Store, metrics: Metrics, logNames: readonly string[]): Promise<void> {
+  for (const log of logNames) {
+    const at = (await store.getReverifySweep(log))?.cleanAt;
+    if (at !== undefined) metrics.storeVerifiedSweep.set({ log }, at);
+  }
 }
 
 export async function reverify(ctx: JobContext): Promise<void> {

@@ -9,12 +9,21 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export type LogStateLabel = 'following' | 'bootstrapping' | 'halted' | 'stalled';
 export const LOG_STATES: readonly LogStateLabel[] = ['following', 'bootstrapping', 'halted', 'stalled'];
 
+/** A log's phase as its mirror knows it; `stalled` is a condition judged apart (setLogStalled). */
+export type LogPhaseLabel = Exclude<LogStateLabel, 'stalled'>;
+
 export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: '' });
   const r = [registry];
+  const phases = new Map<string, LogPhaseLabel>();
+  const stalled = new Set<string>();
   return {
     registry,
+    /** Each log's phase as its follower last set it (setLogState). */
+    logPhases: phases,
+    /** The logs the `mirror-stalled` condition held for when last judged (setLogStalled). */
+    stalledLogs: stalled,
     upstreamTreeSize: new Gauge({ name: 'tlogwatch_upstream_tree_size', help: 'Size of the latest checkpoint seen upstream (signature verified).', labelNames: ['log'], registers: r }),
     verifiedTreeSize: new Gauge({ name: 'tlogwatch_verified_tree_size', help: 'Size of the latest checkpoint whose root the mirror recomputed.', labelNames: ['log'], registers: r }),
     mirrorLagEntries: new Gauge({ name: 'tlogwatch_mirror_lag_entries', help: 'Upstream tree size minus verified tree size.', labelNames: ['log'], registers: r }),
@@ -51,15 +60,45 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     verificationFailures: new Counter({ name: 'tlogwatch_verification_failures_total', help: 'Verification failures by reason (a log halts on each).', labelNames: ['log', 'reason'], registers: r }),
-    logState: new Gauge({ name: 'tlogwatch_log_state', help: '1 for the current state of each log, 0 for the others.', labelNames: ['log', 'state'], registers: r }),
+    logState: new Gauge({
+      name: 'tlogwatch_log_state',
+      help: '1 for the current state of each log, 0 for the others.',
+      labelNames: ['log', 'state'],
+      registers: r,
+      // Synchronous, in the scrape itself: the phase and the stall condition have separate writers (the
+      // follower's rounds, the daemon's stall judgement), and neither overwrites what the other knows.
+      collect() {
+        for (const [log, phase] of phases) {
+          const state = phase !== 'halted' && stalled.has(log) ? 'stalled' : phase;
+          for (const s of LOG_STATES) this.set({ log, state: s }, s === state ? 1 : 0);
+        }
+      },
+    }),
     fetchDuration: new Histogram({ name: 'tlogwatch_fetch_duration_seconds', help: 'Duration of requests to the upstream log.', labelNames: ['log', 'endpoint'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r }),
     upstreamErrors: new Counter({ name: 'tlogwatch_upstream_errors_total', help: 'Failed upstream requests by HTTP status or error code.', labelNames: ['log', 'code'], registers: r }),
-    batchDuration: new Histogram({ name: 'tlogwatch_batch_duration_seconds', help: 'Time to fetch, verify, decode and commit one batch.', labelNames: ['log'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: r }),
+    batchDuration: new Histogram({
+      name: 'tlogwatch_batch_duration_seconds',
+      help: 'Time to fetch, verify, decode and commit one batch.',
+      labelNames: ['log'],
+      // A Rekor v1 batch is fetched 10 entries a request within the log's request budget: 1,024 entries at
+      // 500 requests/min take ~12 s, 2,048 ~25 s, and minutes under 429 backoff. Tiles batches take well
+      // under a second.
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: r,
+    }),
     findings: new Counter({ name: 'tlogwatch_findings_total', help: 'Findings raised, by rule and severity.', labelNames: ['rule', 'severity'], registers: r }),
     findingsOpen: new Gauge({ name: 'tlogwatch_findings_open', help: 'Findings not yet acknowledged or suppressed.', labelNames: ['severity'], registers: r }),
     notifications: new Counter({ name: 'tlogwatch_notifications_total', help: 'Notification delivery attempts by channel and result.', labelNames: ['channel', 'result'], registers: r }),
     outboxPending: new Gauge({ name: 'tlogwatch_notification_outbox_pending', help: 'Notifications waiting in the durable outbox.', labelNames: ['channel'], registers: r }),
-    httpRequestDuration: new Histogram({ name: 'tlogwatch_http_request_duration_seconds', help: 'API request duration by route, method and status.', labelNames: ['route', 'method', 'status'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1], registers: r }),
+    httpRequestDuration: new Histogram({
+      name: 'tlogwatch_http_request_duration_seconds',
+      help: 'API request duration by route, method and status.',
+      labelNames: ['route', 'method', 'status'],
+      // Up to Prometheus's default scrape timeout (10 s): /metrics reads every stored finding (2.3 s with
+      // 200k of them), and a request that slow should show as what it took, not as "over 1 s".
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    }),
     storeBytes: new Gauge({ name: 'tlogwatch_store_bytes', help: 'Approximate size of the LevelDB store on disk.', registers: r }),
     storeVolumeAvailable: new Gauge({ name: 'tlogwatch_store_volume_available_bytes', help: 'Bytes available to tlogwatch on the filesystem holding the store.', registers: r }),
     storeVolumeSize: new Gauge({ name: 'tlogwatch_store_volume_size_bytes', help: 'Size of the filesystem holding the store.', registers: r }),
@@ -114,7 +153,28 @@ export function residentMemoryByKind(status?: string): Array<[kind: string, byte
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Sets the one-hot `tlogwatch_log_state` gauge for a log. */
-export function setLogState(m: Metrics, log: string, state: LogStateLabel): void {
-  for (const s of LOG_STATES) m.logState.set({ log, state: s }, s === state ? 1 : 0);
+/**
+ * Counts raised findings in `tlogwatch_findings_total`. A finding a rule's suppression marks known-good is
+ * stored and listed, and notifies nobody; it is not counted either: the counter feeds the new-finding
+ * alerts, which would otherwise page for exactly what the suppression says needs nobody.
+ */
+export function countFindings(m: Pick<Metrics, 'findings'>, found: Iterable<{ rule: string; severity: string; status: string }>): void {
+  for (const f of found) if (f.status !== 'suppressed') m.findings.inc({ rule: f.rule, severity: f.severity });
+}
+
+/**
+ * Records a log's phase for the one-hot `tlogwatch_log_state` gauge. It shows `stalled` instead while
+ * setLogStalled says so, unless the log is halted.
+ */
+export function setLogState(m: Metrics, log: string, phase: LogPhaseLabel): void {
+  m.logPhases.set(log, phase);
+}
+
+/**
+ * Whether the `mirror-stalled` condition holds for a log now. Kept apart from the phase: a round that finds
+ * the log unchanged says `following` every poll, which must not hide a stall (a frozen view is one).
+ */
+export function setLogStalled(m: Metrics, log: string, stalled: boolean): void {
+  if (stalled) m.stalledLogs.add(log);
+  else m.stalledLogs.delete(log);
 }

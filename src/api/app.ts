@@ -150,7 +150,9 @@ export function createApp(o: ApiOptions): Hono {
       metrics.storeVolumeAvailable.set(volume.available);
       metrics.storeVolumeSize.set(volume.size);
     }
-    await o.beforeMetrics?.();
+    // So do the gauges refreshed from the store (open findings): a failed scrape would make Prometheus
+    // page "down" and let tlogwatch_store_writable, the metric that says what is wrong, go stale.
+    await o.beforeMetrics?.().catch((e: unknown) => o.logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'metrics: store-backed gauges not refreshed'));
     return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
   app.get('/openapi.json', (c) => c.json(buildOpenApi()));

@@ -125,6 +125,9 @@ export function decodeRekorV2Entry(body: Uint8Array, meta: EntryMeta, options: D
   return decodeWith(body, meta, V2_DECODERS, 'Rekor v2', options);
 }
 
+/** Every kind a decoder exists for, at any version: the names a bounded metric label may take. */
+export const KNOWN_KINDS: ReadonlySet<string> = new Set([...V1_DECODERS.keys(), ...V2_DECODERS.keys()].map((k) => k.slice(0, k.indexOf('/'))));
+
 /** True for the kind/versions only Rekor v2 writes; every other body is a Rekor v1 body. */
 export function isRekorV2KindVersion(kind: string | undefined, version: string | undefined): boolean {
   return V2_DECODERS.has(`${kind}/${version}`);

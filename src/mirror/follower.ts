@@ -58,6 +58,8 @@ export class LogFollower {
   #storedAt: number | undefined;
   /** The last checkpoint whose cosignatures were counted (metrics count each checkpoint once, not each poll). */
   #lastWitnessed: string | undefined;
+  /** Whether the gauges show the stored state yet (restoreMetrics, or the first round). */
+  #restored = false;
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
@@ -125,8 +127,12 @@ export class LogFollower {
       }
       this.log.info({ log: this.cfg.name, since: new Date(fault.at * 1000).toISOString() }, 'store reopened after a write fault; mirroring resumes');
     }
-    const state = (await store.getLogState(this.cfg.name)) ?? this.initialState();
-    // A halt is sticky across restarts: say so from the first round, whatever that round meets.
+    const stored = await store.getLogState(this.cfg.name);
+    // What the store holds shows from the first round, whatever that round meets.
+    if (stored && !this.#restored) this.publishStored(stored);
+    this.#restored = true;
+    const state = stored ?? this.initialState();
+    // A halt is sticky across restarts: every round says so.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {
       const outcome = this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
@@ -145,6 +151,34 @@ export class LogFollower {
       this.noteFault(e);
       return 'transient-error';
     }
+  }
+
+  /**
+   * Sets the log's gauges from its stored state, for a daemon to await before it serves /metrics. Rounds
+   * set them only when something moves (a new checkpoint seen or verified, a halt), so without this a
+   * restarted daemon whose log is unchanged upstream, or unreachable, would report it `bootstrapping`
+   * with no verified size and no last-verified time (the staleness alert's input) until the log grows.
+   */
+  async restoreMetrics(): Promise<void> {
+    const stored = await this.deps.store.getLogState(this.cfg.name);
+    if (stored) this.publishStored(stored);
+    this.#restored = true;
+  }
+
+  private publishStored(state: Readonly<LogState>): void {
+    const m = this.deps.metrics;
+    // Each witness's cosignature on the verified checkpoint, so the witnesses' ages show from the start too
+    // (rounds set them from each new checkpoint they poll).
+    if (this.cfg.witnesses && state.verified) {
+      for (const v of cosignaturesOf(state.verified.note, this.cfg.witnesses).valid) m.witnessCosignatureTimestamp.set({ log: this.cfg.name, witness: v.witness }, Number(v.timestamp));
+    }
+    if (state.upstream) {
+      // Stored sizes are virtual (a Rekor v1 shard's offset included), as observeUpstream records them.
+      m.upstreamTreeSize.set({ log: this.cfg.name }, Number(state.upstream.size));
+      const verified = (state.verified?.size ?? 0n) + (state.shard?.offset ?? 0n);
+      m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(state.upstream.size - verified)));
+    }
+    this.afterVerified(state);
   }
 
   private initialState(): LogState {
@@ -262,7 +296,7 @@ export class LogFollower {
     this.afterVerified(state);
   }
 
-  private afterVerified(state: LogState): void {
+  private afterVerified(state: Readonly<LogState>): void {
     const m = this.deps.metrics;
     const offset = state.shard?.offset ?? 0n;
     if (state.verified) {

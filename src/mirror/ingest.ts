@@ -11,7 +11,7 @@
 import { TlogwatchError } from '../errors.ts';
 import type { CompactRange, NodeVisitor } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
-import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
+import { decodeRekorV1Body, decodeRekorV2Entry, KNOWN_KINDS } from '../entries/decode.ts';
 import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
 import { verifySET, type SetKey } from '../entries/set.ts';
@@ -161,9 +161,21 @@ export function ingestBatch(
   return { entries, nodes, frontier: next };
 }
 
-/** Adds how many of `entries` are of each kind to `kinds`, for one labelled counter update per kind instead of one per entry. */
+/**
+ * The `kind` label of an entry: a kind tlogwatch decodes, `unknown` for a body without one, `other` for
+ * the rest. A body's kind is whatever string (up to 64 characters) the log put in it, so as a label it
+ * would let a misbehaving log create a series per entry.
+ */
+export function kindLabel(kind: string): string {
+  return KNOWN_KINDS.has(kind) || kind === 'unknown' ? kind : 'other';
+}
+
+/** Adds how many of `entries` are of each kind (kindLabel) to `kinds`, for one labelled counter update per kind instead of one per entry. */
 export function countKinds(entries: readonly IngestedEntry[], kinds = new Map<string, number>()): Map<string, number> {
-  for (const { entry } of entries) kinds.set(entry.kind, (kinds.get(entry.kind) ?? 0) + 1);
+  for (const { entry } of entries) {
+    const k = kindLabel(entry.kind);
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
   return kinds;
 }
 

@@ -3,7 +3,7 @@
  * findings join the batch's atomic commit, so a finding exists exactly when its entry does, before any
  * notification is attempted; they are counted and logged once that commit has succeeded.
  */
-import type { Metrics } from '../metrics.ts';
+import { countFindings, type Metrics } from '../metrics.ts';
 import type { MirrorHooks } from '../mirror/types.ts';
 import { findingOps } from '../store/findings.ts';
 import type { BatchOp } from '../store/level.ts';
@@ -32,7 +32,7 @@ export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?
       if (found.length === 0) return { ops };
       // Counted and reported once stored: a batch can still fail verification after its entries are checked.
       const committed = () => {
-        for (const f of found) metrics.findings.inc({ rule: f.rule, severity: f.severity });
+        countFindings(metrics, found);
         onFindings?.(found);
       };
       return { ops, committed };

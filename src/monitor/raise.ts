@@ -10,7 +10,7 @@
  * `tlogwatch_findings_total` (the alert on new high and critical findings reads that) and the notifier
  * is woken.
  */
-import type { Metrics } from '../metrics.ts';
+import { countFindings, type Metrics } from '../metrics.ts';
 import { FindingsRepo } from '../store/findings.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { Store } from '../store/store.ts';
@@ -66,7 +66,7 @@ export class FindingRaiser {
         const ops = [...raised.flatMap((f) => this.#o.write(f)), ...extra];
         if (ops.length) await this.#o.store.writeOps(ops);
         if (raised.length === 0) return out;
-        for (const f of raised) this.#o.metrics.findings.inc({ rule: f.rule, severity: f.severity });
+        countFindings(this.#o.metrics, raised);
         this.#o.onRaised?.(raised);
         return out;
       },

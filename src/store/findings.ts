@@ -31,6 +31,8 @@ export interface FindingFilter {
 
 export class FindingsRepo {
   readonly #store: Store;
+  /** What openBySeverity counted, and at which Store.findingsGeneration. */
+  #open: { generation: number; counts: ReadonlyMap<string, number> } | undefined;
   constructor(store: Store) {
     this.#store = store;
   }
@@ -79,13 +81,21 @@ export class FindingsRepo {
     return updated;
   }
 
-  /** Open findings by severity (for the tlogwatch_findings_open gauge). */
+  /**
+   * Open findings by severity (for the tlogwatch_findings_open gauge, before every scrape). Counting reads
+   * every finding stored (2.3 s for 200k), so the count is kept until a write touches a finding
+   * (Store.findingsGeneration): a scrape between two findings costs nothing.
+   */
   async openBySeverity(): Promise<Map<string, number>> {
+    const generation = this.#store.findingsGeneration;
+    if (this.#open?.generation === generation) return new Map(this.#open.counts);
     const counts = new Map<string, number>();
     for await (const v of this.#store.db.values({ gte: key(Bucket.FINDING), lt: prefixEnd(key(Bucket.FINDING)) })) {
       const f = JSON.parse(Buffer.from(v).toString('utf8')) as Finding;
       if (f.status === 'open') counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
     }
+    // Not kept if a write touched a finding meanwhile (or was under way when the count began).
+    if (generation % 2 === 0 && generation === this.#store.findingsGeneration) this.#open = { generation, counts: new Map(counts) };
     return counts;
   }
 }

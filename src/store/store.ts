@@ -63,6 +63,8 @@ export interface ReverifySweep {
   next: number;
   from: number;
   clean: boolean;
+  /** Unix seconds the last sweep of every held entry finished with nothing found (kept across sweeps and restarts). */
+  cleanAt?: number;
 }
 
 export interface EntryRef {
@@ -132,6 +134,7 @@ export class Store {
   private allocation: Promise<unknown> = Promise.resolve();
   private readonly stateCache = new Map<string, Readonly<LogState>>();
   private stateGeneration = 0;
+  #findingsGeneration = 0;
   /** Open iterators for index scans, closed on every state write (key-cursors.ts). */
   private cursors: ReverseKeyCursors;
   /** The reopen count when each builder was made (#checkBuiltSinceReopen). */
@@ -150,6 +153,28 @@ export class Store {
   /** Everything but entry values (see the file comment). Read it for each use: `recover` replaces it. */
   get db(): Level<Uint8Array, Uint8Array> {
     return this.#db;
+  }
+
+  /**
+   * Bumped before and after every write that puts or deletes a finding (Bucket.FINDING), so a reader can
+   * keep what it counted from them until the next such write (FindingsRepo.openBySeverity): a count read
+   * while one was under way sees a different number afterwards. Findings reach the store only as BatchOp
+   * arrays (writeOps, a commit's or a state's extraOps), never in a CommitBuilder's packed puts.
+   */
+  get findingsGeneration(): number {
+    return this.#findingsGeneration;
+  }
+
+  /** Runs a write, bumping findingsGeneration around it when it touches a finding. */
+  async #writingFindings(ops: ReadonlyArray<readonly BatchOp[] | PackedPuts>, f: () => Promise<void>): Promise<void> {
+    const touches = ops.some((o) => Array.isArray(o) && (o as readonly BatchOp[]).some((op) => op.key[0] === Bucket.FINDING));
+    if (!touches) return f();
+    this.#findingsGeneration++;
+    try {
+      await f();
+    } finally {
+      this.#findingsGeneration++;
+    }
   }
 
   /** Entry values (Bucket.ENTRY keys) only; may hold an uncommitted batch's beyond a log's state until the next open. */
@@ -313,6 +338,7 @@ export class Store {
     this.#reopens++;
     this.cursors = new ReverseKeyCursors(db);
     this.stateGeneration++;
+    this.#findingsGeneration += 2;
     this.stateCache.clear();
     this.#fault = undefined;
     return true;
@@ -324,7 +350,7 @@ export class Store {
    * fault, and notes one (write-fault.ts).
    */
   async writeOps(ops: readonly BatchOp[]): Promise<void> {
-    if (ops.length > 0) await this.#write(() => writeArrayBatch(this.#db, ops));
+    if (ops.length > 0) await this.#writingFindings([ops], () => this.#write(() => writeArrayBatch(this.#db, ops)));
   }
 
   /** A store write: while the store has a write fault it fails at once; an I/O error sets that fault. */
@@ -380,7 +406,8 @@ export class Store {
     try {
       const s = JSON.parse(Buffer.from(v).toString('utf8')) as Partial<ReverifySweep>;
       const index = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
-      return index(s.next) && index(s.from) && typeof s.clean === 'boolean' ? { next: s.next, from: s.from, clean: s.clean } : undefined;
+      if (!(index(s.next) && index(s.from) && typeof s.clean === 'boolean')) return undefined;
+      return { next: s.next, from: s.from, clean: s.clean, ...(index(s.cleanAt) ? { cleanAt: s.cleanAt } : {}) };
     } catch {
       return undefined;
     }
@@ -437,7 +464,7 @@ export class Store {
     this.stateGeneration++;
     this.stateCache.clear();
     try {
-      await this.#write(() => writeBatch(this.#db, ops, {}, more));
+      await this.#writingFindings([ops, more], () => this.#write(() => writeBatch(this.#db, ops, {}, more)));
     } finally {
       this.stateGeneration++;
       this.stateCache.clear();

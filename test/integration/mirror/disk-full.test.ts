@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { checkLog } from '../../../src/store/check.ts';
+import { FindingsRepo } from '../../../src/store/findings.ts';
 import { fetchedSize } from '../../../src/store/codec.ts';
 import { Store } from '../../../src/store/store.ts';
 import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
@@ -143,7 +144,12 @@ describe('while the store is closed (a reopen after a write fault that has not s
 
   it('reads answer 503 STORE_UNAVAILABLE, /readyz says why, /metrics still answers', async () => {
     h = await harness({ api: 'tiles', entries: 300, seed: 'store-closed' });
-    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    // The daemon's refresh before each scrape: open findings, read from the store.
+    const findings = new FindingsRepo(h.store);
+    const beforeMetrics = async () => {
+      for (const [severity, n] of await findings.openBySeverity()) h!.metrics.findingsOpen.set({ severity }, n);
+    };
+    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], beforeMetrics });
     while ((await h.follower.round()) !== 'unchanged');
     const digest = (await h.store.getEntry('sim', 0))!.record.entry.digests[0]!;
     expect((await app.request(`/v1/search?digest=${digest}`)).status).toBe(200);
@@ -155,6 +161,8 @@ describe('while the store is closed (a reopen after a write fault that has not s
     const ready = await app.request('/readyz');
     expect(ready.status).toBe(503);
     expect(((await ready.json()) as { problems: string[] }).problems).toContain('store: not open');
-    expect((await app.request('/metrics')).status).toBe(200);
+    const scrape = await app.request('/metrics');
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toMatch(/^tlogwatch_store_writable 1$/m);
   });
 });

@@ -44,6 +44,43 @@ describe('rule findings in the pipeline', () => {
     expect((await metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value).toBe(findings.length);
     expect(logged.sort()).toEqual(findings.map((f) => f.id).sort());
   });
+  it('are counted unless a suppression marks them known-good: a suppressed finding pages nobody', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const r = checkRules([
+      {
+        name: 'acme.yaml',
+        text: `rules:
+  - id: acme-runners
+    severity: high
+    watch: { repositories: ['github.com/acme/*'] }
+    expect: { runnerEnvironment: [github-hosted] }
+    suppress:
+      - identity: 'https://github.com/acme/docs/.github/workflows/ci.yml@refs/heads/main'
+        reason: docs CI runs on a self-hosted runner; SEC-118
+`,
+      },
+    ]);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const signedBy = (workflow: string, repo: string) => ({
+      san: `https://github.com/acme/${repo}/.github/workflows/${workflow}`,
+      issuer: 'https://token.actions.githubusercontent.com',
+      extensions: { sourceRepositoryURI: `https://github.com/acme/${repo}`, runnerEnvironment: 'self-hosted' },
+    });
+    const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
+    h = await harness(
+      { api: 'tiles', entries: 40, seed: 'suppressed', inject: [{ at: 10, cert: signedBy('ci.yml@refs/heads/main', 'docs') }, { at: 20, cert: signedBy('release.yml@refs/tags/v1', 'api') }] },
+      {},
+      hooks,
+    );
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 40n);
+    const { findings } = await new FindingsRepo(h.store).list({ rule: 'acme-runners', limit: 10 });
+    expect(findings.map((f) => [f.index, f.status]).sort()).toEqual([
+      [10, 'suppressed'],
+      [20, 'open'],
+    ]);
+    expect((await metrics.findings.get()).values.map((v) => [v.labels, v.value])).toEqual([[{ rule: 'acme-runners', severity: 'high' }, 1]]);
+  });
+
   it('name the CA that issued each entry\'s certificate, however many entries a chunk decodes before the rules run', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const r = checkRules([{ name: 'all.yaml', text: 'rules:\n  - id: every-entry\n    severity: info\n    notify: all\n    watch: { identities: ["**"] }\n' }]);

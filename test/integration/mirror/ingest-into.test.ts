@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../../src/entries/types.ts';
 import { CompactRange } from '../../../src/merkle/compact.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
-import { INGEST_CHUNK, ingestBatch, ingestInto, storedEntries, type IngestedEntry } from '../../../src/mirror/ingest.ts';
+import { afterIngestCommitted, INGEST_CHUNK, ingestBatch, ingestInto, storedEntries, type IngestedEntry } from '../../../src/mirror/ingest.ts';
+import { createMetrics } from '../../../src/metrics.ts';
 import type { EntriesOutcome } from '../../../src/mirror/types.ts';
 import type { FetchedLeaf, LeafRun } from '../../../src/sources/types.ts';
 import { Bucket } from '../../../src/store/keys.ts';
@@ -105,4 +106,26 @@ describe('ingestInto', () => {
     gap.tileHashes!.splice(INGEST_CHUNK, 1);
     expect(error(() => ingestInto('l', 'rekor-v1', CompactRange.empty(), gap, NOW, builder))).toBe(error(() => ingestBatch('l', 'rekor-v1', CompactRange.empty(), gap, NOW)));
   });
+
+  it('counts entries by a bounded kind label, whatever kinds a log writes in its bodies', async () => {
+    // A misbehaving log's bodies, each of its own kind: as labels they would be a series per entry.
+    const hostile = (i: number) => new Uint8Array(Buffer.from(JSON.stringify({ apiVersion: '0.0.1', kind: `k${i}`, spec: {} })));
+    const leaves: FetchedLeaf[] = [];
+    for (let i = 0; i < 600; i++) leaves.push({ treeIndex: BigInt(i), logIndex: BigInt(i), body: i % 3 === 0 ? bodyAt(i) : i % 3 === 1 ? hostile(i) : Uint8Array.of(0x7b), integratedTime: 1_700_000_000 + i });
+    const batch: LeafRun = { leaves, tileHashes: leaves.map((l) => leafHash(l.body)) };
+    const store = await Store.open(tmp());
+    const builder = await store.builder(stateOf(CompactRange.empty()));
+    const got = ingestInto('l', 'rekor-v1', CompactRange.empty(), batch, NOW, builder);
+    const metrics = createMetrics({ defaultMetrics: false });
+    afterIngestCommitted('l', got, performance.now(), metrics);
+    const series = new Map((await metrics.entriesIngested.get()).values.map((v) => [String(v.labels['kind']), v.value]));
+    // The simulator's bodies are of kinds tlogwatch decodes (Rekor's dozen), the unparseable ones have none.
+    const decoded = [...series.keys()].filter((k) => k !== 'other' && k !== 'unknown');
+    expect(decoded.length).toBeGreaterThan(0);
+    for (const k of decoded) expect(['hashedrekord', 'rekord', 'dsse', 'intoto', 'helm', 'jar', 'rpm', 'alpine', 'cose', 'rfc3161', 'tuf']).toContain(k);
+    expect([series.get('other'), series.get('unknown')]).toEqual([200, 200]);
+    expect([...series.values()].reduce((a, b) => a + b)).toBe(600);
+    await store.close();
+  });
 });
+

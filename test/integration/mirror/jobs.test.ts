@@ -166,7 +166,8 @@ describe('jobs', () => {
       expect((await reverifyLog(again, 'sim')).checked).toBe(88); // [612, 700): the sweep begun before the restart ends
       const swept = (await again.metrics.registry.getSingleMetric('tlogwatch_store_verified_sweep_timestamp_seconds')!.get()).values;
       expect(swept).toEqual([expect.objectContaining({ labels: { log: 'sim' }, value: NOW })]);
-      expect(await reopened.getReverifySweep('sim')).toEqual({ next: 100, from: 100, clean: true });
+      // The next sweep begins, keeping when the last one ended clean.
+      expect(await reopened.getReverifySweep('sim')).toEqual({ next: 100, from: 100, clean: true, cleanAt: NOW });
       // A value no tlogwatch wrote counts as no sweep begun.
       await reopened.db.put(Buffer.concat([Buffer.of(0), Buffer.from('reverify:sim')]), Buffer.from('{"next":-1}'));
       expect(await reopened.getReverifySweep('sim')).toBeUndefined();

@@ -8,6 +8,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cosignatureVkey, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
 import type { WitnessPolicy } from '../../../src/note/witness-policy.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { createMetrics } from '../../../src/metrics.ts';
+import { LogFollower } from '../../../src/mirror/follower.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
@@ -61,6 +64,18 @@ describe('witness policy', () => {
     expect(h.follower.transientFault).toBeUndefined();
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1010);
     expect(await metric(h.metrics.checkpointsUnwitnessed, { log: 'sim' })).toBe(1);
+  });
+
+  it("after a restart, shows each witness's cosignature on the verified checkpoint before the log answers", async () => {
+    ({ h } = await witnessed('w4', 300, 2));
+    await roundsUntil(h, async () => (await verifiedSize()) === 300n);
+    const before = await Promise.all(h.sim.log.witnesses.map((w) => metric(h!.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })));
+    expect(before.every((t) => t !== undefined && t > 1.7e9)).toBe(true);
+    await h.sim.close();
+    const metrics = createMetrics({ defaultMetrics: false });
+    const restarted = new LogFollower(h.follower.cfg, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [] });
+    await restarted.restoreMetrics();
+    expect(await Promise.all(h.sim.log.witnesses.map((w) => metric(metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })))).toEqual(before);
   });
 
   it('does not bootstrap from a checkpoint short of the quorum', async () => {

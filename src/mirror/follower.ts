@@ -58,6 +58,12 @@ export class LogFollower {
   #storedAt: number | undefined;
   /** The last checkpoint whose cosignatures were counted (metrics count each checkpoint once, not each poll). */
   #lastWitnessed: string | undefined;
+  /**
+   * The signal of the round in progress, which the sources' requests carry. Stopping the daemon must not
+   * wait out a stalled log's timeouts and retries (7 attempts of up to 20 s each, with backoff): that
+   * outlasts a supervisor's grace period before SIGKILL. A batch already fetched still commits (catch-up.ts).
+   */
+  #roundSignal: AbortSignal | undefined;
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
@@ -70,7 +76,7 @@ export class LogFollower {
     this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), onCommitted: () => (this.#storedAt = Math.floor(this.now() / 1000)), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
     // A log with a witness policy has the series from the start at 0, so a first unwitnessed checkpoint is an increase.
     if (cfg.witnesses) deps.metrics.checkpointsUnwitnessed.inc({ log: cfg.name }, 0);
-    const upstream = createUpstream(cfg, deps.metrics);
+    const upstream = createUpstream(cfg, deps.metrics, () => this.#roundSignal);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;
   }
@@ -125,6 +131,7 @@ export class LogFollower {
       }
       this.log.info({ log: this.cfg.name, since: new Date(fault.at * 1000).toISOString() }, 'store reopened after a write fault; mirroring resumes');
     }
+    this.#roundSignal = signal;
     const state = (await store.getLogState(this.cfg.name)) ?? this.initialState();
     // A halt is sticky across restarts: say so from the first round, whatever that round meets.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
@@ -141,6 +148,8 @@ export class LogFollower {
         } else await this.halt(state, e);
         return 'halted';
       }
+      // Stopped: the requests in flight were aborted on purpose, and the next run starts where this one committed.
+      if (signal?.aborted) return 'transient-error';
       this.log.warn({ log: this.cfg.name, err: describeError(e) }, 'round ended by a transient error; state kept, will retry');
       this.noteFault(e);
       return 'transient-error';

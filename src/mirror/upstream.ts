@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics.ts';
 import { HttpClient } from '../sources/http.ts';
 import { RekorV1Source } from '../sources/rekor-v1.ts';
 import { TilesSource } from '../sources/tiles.ts';
+import type { SourceSignal } from '../sources/types.ts';
 import type { FollowConfig } from './types.ts';
 
 export interface Upstream {
@@ -11,7 +12,8 @@ export interface Upstream {
   v1?: RekorV1Source;
 }
 
-export function createUpstream(cfg: FollowConfig, metrics: Metrics): Upstream {
+/** `signal` aborts the sources' requests (a follower passes its current round's). */
+export function createUpstream(cfg: FollowConfig, metrics: Metrics, signal?: SourceSignal): Upstream {
   const http = new HttpClient({
     requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
     compression: cfg.compression ?? 'gzip',
@@ -21,6 +23,6 @@ export function createUpstream(cfg: FollowConfig, metrics: Metrics): Upstream {
     },
   });
   return cfg.type === 'tiles'
-    ? { http, tiles: new TilesSource({ url: cfg.url, http, concurrency: cfg.concurrency }) }
-    : { http, v1: new RekorV1Source({ url: cfg.url, http, concurrency: cfg.concurrency }) };
+    ? { http, tiles: new TilesSource({ url: cfg.url, http, concurrency: cfg.concurrency, ...(signal ? { signal } : {}) }) }
+    : { http, v1: new RekorV1Source({ url: cfg.url, http, concurrency: cfg.concurrency, ...(signal ? { signal } : {}) }) };
 }

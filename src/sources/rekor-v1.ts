@@ -13,7 +13,7 @@ import { TlogwatchError } from '../errors.ts';
 import { parseBase64, utf8 } from '../util/bytes.ts';
 import type { HttpClient } from './http.ts';
 import { mapBounded } from './tiles.ts';
-import type { FetchedLeaf } from './types.ts';
+import { signalOption, type FetchedLeaf, type SourceSignal } from './types.ts';
 
 /** At most 10 queries per retrieve call (rekor.md §1.1, pkg/api/entries.go maxSearchQueries). */
 export const RETRIEVE_MAX = 10;
@@ -112,7 +112,7 @@ export interface RekorV1SourceOptions {
   url: string;
   http: HttpClient;
   concurrency?: number;
-  signal?: AbortSignal;
+  signal?: SourceSignal;
 }
 
 export class RekorV1Source {
@@ -120,7 +120,7 @@ export class RekorV1Source {
   private readonly base: string;
   private readonly http: HttpClient;
   private readonly concurrency: number;
-  private readonly signal: AbortSignal | undefined;
+  private readonly signal: SourceSignal | undefined;
 
   constructor(opts: RekorV1SourceOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -130,7 +130,7 @@ export class RekorV1Source {
   }
 
   private sig() {
-    return this.signal ? { signal: this.signal } : {};
+    return signalOption(this.signal);
   }
 
   async fetchLogInfo(): Promise<LogInfo> {

@@ -15,7 +15,7 @@ import { freeBytes, utf8 } from '../util/bytes.ts';
 import { isExclusiveBody } from './transport.ts';
 import { MAX_SIGNATURES } from '../note/note.ts';
 import type { HttpClient } from './http.ts';
-import type { BundledLeaves, EntryBundle } from './types.ts';
+import { signalOption, type BundledLeaves, type EntryBundle, type SourceSignal } from './types.ts';
 
 /**
  * signed-note: verifiers "MUST accept at least up to 16 signatures", and post-quantum ones are nearly
@@ -90,7 +90,7 @@ export interface TilesSourceOptions {
   http: HttpClient;
   /** Bundles (and their level-0 tiles) in flight at once. */
   concurrency?: number;
-  signal?: AbortSignal;
+  signal?: SourceSignal;
 }
 
 export class TilesSource {
@@ -98,7 +98,7 @@ export class TilesSource {
   private readonly base: string;
   private readonly http: HttpClient;
   private readonly concurrency: number;
-  private readonly signal: AbortSignal | undefined;
+  private readonly signal: SourceSignal | undefined;
 
   constructor(opts: TilesSourceOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -113,7 +113,7 @@ export class TilesSource {
       endpoint: 'checkpoint',
       maxBytes: MAX_CHECKPOINT_BYTES,
       headers: { 'cache-control': 'no-cache' },
-      ...(this.signal ? { signal: this.signal } : {}),
+      ...signalOption(this.signal),
       parse: (b) => utf8.decode(b),
     });
     if (text === undefined) throw new TlogwatchError('SOURCE_HTTP_STATUS', `${this.base}/checkpoint: 404 (is the URL prefix right?)`, { kind: 'fatal' });
@@ -134,7 +134,7 @@ export class TilesSource {
     items: (t: T) => number,
   ): Promise<{ value: T; count: number }> {
     const get = (path: string) =>
-      this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...(this.signal ? { signal: this.signal } : {}), parse });
+      this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...signalOption(this.signal), parse });
     if (width < TILE_WIDTH) {
       const partial = await get(pathFor(width));
       if (partial !== undefined) return { value: partial, count: items(partial) };

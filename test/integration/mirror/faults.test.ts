@@ -177,6 +177,29 @@ describe('transient faults in /v1/logs', () => {
   });
 });
 
+describe.each(['tiles', 'v1'] as const)('stopping a %s follower while the log stalls', (api) => {
+  it('aborts the requests in flight instead of waiting out their timeouts and retries, and resumes where it committed', async () => {
+    h = await harness({ api, entries: 300, seed: `stall-${api}` });
+    await followTo(300n);
+    // Every response now takes a minute: without the abort, the round would wait 7 attempts of 20 s.
+    h.sim.log.faults.enable('slow', 60_000, 1);
+    h.sim.append(300);
+    const stop = new AbortController();
+    const running = h.follower.run(stop.signal);
+    await new Promise((r) => setTimeout(r, 300)); // the checkpoint request is in flight and stalled
+    const began = performance.now();
+    stop.abort(new Error('shutdown'));
+    await running;
+    expect(performance.now() - began).toBeLessThan(2000);
+    expect(h.follower.transientFault).toBeUndefined(); // a stop is not a fault of the log
+    expect(await verifiedSize()).toBe(300n);
+    // The next run (a restart) is not aborted by the last one's signal.
+    h.sim.log.faults.clear();
+    await followTo(600n);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(600);
+  }, 30_000);
+});
+
 describe('Rekor v1 signed entry timestamps', () => {
   /**
    * A proxy over loopback that answers as the simulator does, except that it rewrites the entries it

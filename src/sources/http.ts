@@ -194,9 +194,14 @@ export class HttpClient {
     } catch (e) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       const tooLarge = isTlogwatchError(e, 'SOURCE_TOO_LARGE');
+      // Headers then a stalled or trickling body: the timeout destroyed the response, which Node reports as
+      // "aborted". That is the log being slow, not its bytes being wrong, and the error says so.
+      if (!tooLarge && timeout.aborted) {
+        return { ok: false, outcome: 'timeout', error: new TlogwatchError('SOURCE_TIMEOUT', `timed out after ${this.timeoutMs} ms reading the body of ${url}`, { kind: 'transient', cause: e }) };
+      }
       return {
         ok: false,
-        outcome: tooLarge ? 'too_large' : timeout.aborted ? 'timeout' : 'malformed',
+        outcome: tooLarge ? 'too_large' : 'malformed',
         error: new TlogwatchError(tooLarge ? 'SOURCE_TOO_LARGE' : 'SOURCE_MALFORMED', `bad response from ${url}: ${(e as Error).message}`, { kind: 'transient', cause: e }),
       };
     }

@@ -109,6 +109,25 @@ describe('HttpClient', () => {
     expect(await fast({ timeoutMs: 100 }).request(`${base}/slow`, { endpoint: 't', parse: text })).toBe('fast');
   });
 
+  it('times out a body that stalls or trickles after the headers, as a timeout, not a malformed response', async () => {
+    handlers.set('/stalled-body', (_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('{"partial":');
+    });
+    handlers.set('/trickle', (_req, res) => {
+      res.writeHead(200);
+      const t = setInterval(() => res.write(' '), 20);
+      res.on('close', () => clearInterval(t));
+    });
+    for (const p of ['/stalled-body', '/trickle']) {
+      const attempts: HttpAttempt[] = [];
+      const err = await fast({ timeoutMs: 200, retries: 1, onAttempt: (a) => attempts.push(a) }).request(`${base}${p}`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+      expect(isTlogwatchError(err, 'SOURCE_TIMEOUT') && err.kind === 'transient', p).toBe(true);
+      expect((err as Error).message).toMatch(/timed out after 200 ms reading the body/);
+      expect(attempts.map((a) => a.outcome)).toEqual(['timeout', 'timeout']);
+    }
+  });
+
   it('decompresses gzip responses', async () => {
     const { gzipSync } = await import('node:zlib');
     handlers.set('/gz', (req, res) => {

@@ -70,14 +70,24 @@ export function parseHashTile(data: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, preserving order. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, preserving order. Once a call fails the whole
+ * map has failed, so no further item starts: each is a request against the log (and its rate budget, which
+ * the next round shares) for a batch no one will use. A Rekor v1 batch is ~200 retrieve calls.
+ */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      results[i] = await fn(items[i]!);
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   });
   await Promise.all(workers);

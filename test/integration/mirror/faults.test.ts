@@ -8,6 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../sim/faults.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { verifyNote } from '../../../src/note/note.ts';
+import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
+import { toHex } from '../../../src/util/bytes.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { parseNote } from '../../../src/note/note.ts';
@@ -39,6 +42,14 @@ async function expectHalted(code: string, verifiedAt: bigint) {
   const failures = await h!.metrics.verificationFailures.get();
   expect(failures.values.find((v) => v.labels.reason === code)?.value).toBe(1);
   return s;
+}
+
+/** The halt's evidence holds a checkpoint the log signed whose tree covers `size` leaves (it implies the entry at size-1). */
+function expectSignedCover(ev: Readonly<Record<string, unknown>>, size: bigint) {
+  const note = ev['receivedNote'];
+  expect(typeof note).toBe('string');
+  const { checkpoint } = verifyCheckpoint(note as string, undefined, [checkpointVerifierForTlog(h!.tlog)]);
+  expect(checkpoint.size).toBeGreaterThanOrEqual(size);
 }
 
 describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
@@ -102,6 +113,7 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
     const s = await expectHalted('VERIFY_MISSING_ENTRY', undefined as unknown as bigint);
     expect(s.halt?.message).toMatch(/77|holds 255/);
     expect(await h.store.getEntry('sim', 77)).toBeUndefined();
+    expectSignedCover(s.halt!.evidence, 78n);
   });
 });
 
@@ -111,6 +123,9 @@ describe('tiles-only attacks', () => {
     h.sim.log.faults.enable('tile-mismatch', 260);
     const s = await expectHalted('VERIFY_TILE_MISMATCH', undefined as unknown as bigint);
     expect(s.halt?.evidence['index']).toBe('260');
+    // Re-verifiable offline: the served body's hash is the one named, under a checkpoint the log signed that covers it.
+    expect(toHex(leafHash(Buffer.from(s.halt!.evidence['body'] as string, 'base64')))).toBe(s.halt!.evidence['entryLeafHash']);
+    expectSignedCover(s.halt!.evidence, 261n);
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, 256)).toBe(256);
     expect(await h.store.getEntry('sim', 260)).toBeUndefined();
   });

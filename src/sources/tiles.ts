@@ -29,9 +29,13 @@ const W = BigInt(TILE_WIDTH);
 
 /**
  * Where each entry of an entry bundle starts and ends (two offsets per entry), without splitting it.
- * Throws on framing errors (a truncated or garbled response: transient).
+ * Throws on framing errors (a truncated or garbled response: transient). An empty body is one of them: a
+ * bundle holds at least one entry, and zero bytes is what a response cut right after its headers reads as
+ * (close-delimited), not a bundle of no entries that would halt the log as withholding them all. A hash
+ * tile of zero bytes is refused the same way (checkHashTile).
  */
 export function entryBundleBounds(data: Uint8Array): Uint32Array {
+  if (data.length === 0) throw new Error('entry bundle: empty response');
   const bounds: number[] = [];
   let off = 0;
   while (off < data.length) {

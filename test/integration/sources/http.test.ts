@@ -338,6 +338,21 @@ describe('TilesSource leaves', () => {
     return entries;
   };
 
+  it('retries an empty bundle or tile as a cut response, where it would have halted the log as withholding every entry', async () => {
+    const entries = Array.from({ length: 5 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bodies = {
+      [entriesPath(0n, 5)]: Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e])),
+      [tilePath(0, 0n, 5)]: Buffer.concat(entries.map((e) => leafHash(e))),
+    };
+    for (const [path, body] of Object.entries(bodies)) {
+      handlers.set(`/empty-first/${path}`, (_req, res, n) => res.end(n === 1 ? Buffer.alloc(0) : body));
+    }
+    const attempts: HttpAttempt[] = [];
+    const batch = await new TilesSource({ url: `${base}/empty-first`, http: fast({ onAttempt: (a) => attempts.push(a) }) }).fetchLeaves(0n, 5n, 5n);
+    expect(leafRun(batch, 0, 5).leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.map(String));
+    expect(attempts.filter((a) => a.outcome === 'malformed').map((a) => a.endpoint).sort()).toEqual(['entries', 'tile']);
+  });
+
   it('frees an inflated batch on release(), and leaves bodies it does not own alone', async () => {
     for (const gzip of [true, false]) {
       const prefix = `/leaves-${gzip ? 'gz' : 'plain'}`;

@@ -203,9 +203,13 @@ export class LogFollower {
       await this.verifyFrontierAt(state, frontier, decision.checkpoint, note);
       return 'advanced';
     }
-    if (decision.action === 'unchanged' && frontier.size === decision.checkpoint.size) {
+    // Past this checkpoint already: batches fetched under a larger one whose root a transient error kept the
+    // round from reaching, and now an older checkpoint is served (a cache, a replica behind; the verified one
+    // again, even). That is no shrink: decideCheckpoint found nothing verified contradicted. Wait for one that
+    // covers them, as the Rekor v1 round does; its root check covers every entry fetched.
+    if (frontier.size >= decision.checkpoint.size) {
       await this.deps.store.putLogState(state);
-      setLogState(this.deps.metrics, this.cfg.name, 'following');
+      setLogState(this.deps.metrics, this.cfg.name, logPhase(state));
       return 'unchanged';
     }
     await catchUp(this.catchUpContext, state, frontier, decision.checkpoint, note, (start, end, size) => src.fetchLeaves(start, end, size), signal);

@@ -11,6 +11,7 @@ import { verifyNote } from '../../../src/note/note.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { toHex } from '../../../src/util/bytes.ts';
+import { fetchedSize } from '../../../src/store/codec.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { parseNote } from '../../../src/note/note.ts';
@@ -213,6 +214,51 @@ describe.each(['tiles', 'v1'] as const)('stopping a %s follower while the log st
     await followTo(600n);
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(600);
   }, 30_000);
+});
+
+describe('an older checkpoint served while entries past it are fetched but not yet verified', () => {
+  /** The simulator behind a proxy that answers 400 (final, not retried) for the paths `refuse` matches while it is set. */
+  async function refusingProxy(target: string) {
+    const upstream = new URL(target).origin;
+    const proxy = { refuse: undefined as RegExp | undefined, url: '', close: () => Promise.resolve() };
+    const server = createServer((req, res) => {
+      if (proxy.refuse?.test(req.url!)) return void res.writeHead(400).end();
+      void fetch(`${upstream}${req.url}`)
+        .then(async (r) => res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer())))
+        .catch(() => res.writeHead(502).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    proxy.url = target.replace(upstream, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    proxy.close = () => new Promise((r) => server.close(() => r()));
+    return proxy;
+  }
+
+  it('is not a shrink: nothing verified is contradicted, so the mirror waits for a checkpoint that covers them', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'behind-frontier' }, { batchSize: 256 });
+    const proxy = await refusingProxy(h.sim.url);
+    try {
+      const follower = new LogFollower({ ...h.follower.cfg, url: proxy.url }, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)] });
+      for (let i = 0; i < 10 && (await verifiedSize()) !== 300n; i++) await follower.round();
+      h.sim.append(500); // checkpoint 800: batches [300, 512), [512, 768), [768, 800)
+      // The last batch cannot be fetched this round: two batches commit, the root at 800 is not reached.
+      proxy.refuse = /\/tile\/(entries|0)\/003/;
+      expect(await follower.round()).toBe('transient-error');
+      expect(fetchedSize((await state())!)).toBe(768n);
+      expect(await verifiedSize()).toBe(300n);
+      // Then a cache or a replica behind serves an older checkpoint, properly signed: 720 entries.
+      proxy.refuse = undefined;
+      h.sim.log.faults.enable('shrink');
+      expect(await follower.round()).toBe('unchanged');
+      expect((await state())!.status).toBe('following');
+      expect(await verifiedSize()).toBe(300n);
+      h.sim.log.faults.disable('shrink');
+      for (let i = 0; i < 10 && (await verifiedSize()) !== 800n; i++) await follower.round();
+      expect(await verifiedSize()).toBe(800n);
+      expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(800);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe('Rekor v1 signed entry timestamps', () => {

@@ -19,6 +19,12 @@ import { signalOption, type FetchedLeaf, type SourceSignal } from './types.ts';
 export const RETRIEVE_MAX = 10;
 const MAX_LOGINFO_BYTES = 1024 * 1024;
 const MAX_RETRIEVE_BYTES = 32 * 1024 * 1024;
+/**
+ * Rekor v1 takes attestations of at most 100 KB (rekor.md §1.11, README "upload attestation limit"). One is
+ * outside the log (no proof or SET covers it), so anything larger is not Rekor's: it is dropped rather than
+ * held, ~3 MB of it per entry a retrieve response has room for, across a batch's 2,048 entries.
+ */
+const MAX_ATTESTATION_BASE64 = Math.ceil((128 * 1024) / 3) * 4;
 
 const decimal = z.union([z.number().int().nonnegative(), z.string().regex(/^(0|[1-9]\d*)$/)]).transform((v) => BigInt(v));
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -83,7 +89,8 @@ const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 function toLeaf(entryId: string, v: z.infer<typeof LogEntryValue>, shardOffset: bigint): V1Leaf {
   const body = parseBase64(v.body);
   if (!body) throw new Error(`entry ${v.logIndex}: body is not standard base64`);
-  const attestation = v.attestation?.data !== undefined ? parseBase64(v.attestation.data) : undefined;
+  const data = v.attestation?.data;
+  const attestation = data !== undefined && data.length <= MAX_ATTESTATION_BASE64 ? parseBase64(data) : undefined;
   const logIndex = BigInt(v.logIndex);
   const p = v.verification?.inclusionProof;
   return {
@@ -155,8 +162,16 @@ export class RekorV1Source {
       ...this.sig(),
       parse: (b) => {
         const arr = z.array(LogEntryMap).max(RETRIEVE_MAX).parse(parseJson(b));
+        // Only the entries asked for are decoded and kept, the first for each index. A response has room for
+        // 32 MB of others, and a batch holds its ~200 responses until it is assembled: decoded, they were a
+        // hostile log's (or proxy's) way to make one batch hold gigabytes.
+        const wanted = new Set(indexes.map(Number));
         const out = new Map<bigint, V1Leaf>();
-        for (const m of arr) for (const [id, v] of Object.entries(m)) out.set(BigInt(v.logIndex), toLeaf(id, v, shardOffset));
+        for (const m of arr) {
+          for (const [id, v] of Object.entries(m)) {
+            if (wanted.has(v.logIndex) && !out.has(BigInt(v.logIndex))) out.set(BigInt(v.logIndex), toLeaf(id, v, shardOffset));
+          }
+        }
         return out;
       },
     });

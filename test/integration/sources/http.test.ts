@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { TilesSource } from '../../../src/sources/tiles.ts';
+import { RekorV1Source } from '../../../src/sources/rekor-v1.ts';
 import { isExclusiveBody } from '../../../src/sources/transport.ts';
 import { freeBytes } from '../../../src/util/bytes.ts';
 import { entriesPath, tilePath } from '../../../src/merkle/tiles.ts';
@@ -370,5 +371,34 @@ describe('TilesSource leaves', () => {
       expect(run.leaves.every((l) => l.body.length === (gzip ? 0 : 600)), prefix).toBe(true);
       expect(run.tileHashes!.every((h) => h.length === 32)).toBe(true);
     }
+  });
+});
+
+describe('RekorV1Source retrieve', () => {
+  const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+  const entry = (i: number, body: string, extra: Record<string, unknown> = {}, uuid = i.toString(16).padStart(64, '0')) => ({ [uuid]: { body, integratedTime: 1, logID: 'ab'.repeat(32), logIndex: i, ...extra } });
+
+  it('decodes and keeps only the entries it asked for, the first of each, and no attestation larger than Rekor takes', async () => {
+    handlers.set('/v1-padded/api/v1/log/entries/retrieve', (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const { logIndexes } = JSON.parse(body) as { logIndexes: number[] };
+        const [first, ...rest] = logIndexes.map((i) =>
+          entry(i, b64(`entry ${i}`), { attestation: { data: b64(i === 3 ? Buffer.alloc(200 * 1024, 1) : `attestation ${i}`) } }),
+        );
+        res.end(
+          JSON.stringify([
+            // Padding a response has room for: entries not asked for (one with a body that is not even base64),
+            // and a second, different entry for an index asked for.
+            { ...first, ...entry(1000 + logIndexes[0]!, '!not base64!'), ...entry(2000 + logIndexes[0]!, b64(Buffer.alloc(4096))) },
+            ...rest.map((m, j) => (j === rest.length - 1 ? { ...m, ...entry(logIndexes[1]!, b64('a second entry'), {}, 'f'.repeat(64)) } : m)),
+          ]),
+        );
+      });
+    });
+    const leaves = await new RekorV1Source({ url: `${base}/v1-padded`, http: fast() }).fetchLeaves(0n, 20n, 0n);
+    expect(leaves.map((l) => Buffer.from(l.body).toString())).toEqual(Array.from({ length: 20 }, (_, i) => `entry ${i}`));
+    expect(leaves.map((l) => (l.attestation ? Buffer.from(l.attestation).toString() : undefined))).toEqual(Array.from({ length: 20 }, (_, i) => (i === 3 ? undefined : `attestation ${i}`)));
   });
 });

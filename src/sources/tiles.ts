@@ -98,6 +98,26 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
   return results;
 }
 
+/**
+ * A bundle or tile with another number of items than the verified checkpoint implies, thrown from `parse`
+ * so that the HttpClient retries it: a response cut at an item boundary (a close-delimited one, whose end
+ * Node cannot check) reads exactly like a log withholding entries. Only a log that serves it that way on
+ * every attempt is misbehaving.
+ */
+class ItemCount extends Error {
+  readonly got: number;
+  constructor(got: number) {
+    super(`holds ${got} items`);
+    this.got = got;
+  }
+}
+
+/** The ItemCount a request's error comes from, through the HttpClient's wrapping causes. */
+function itemCountOf(e: unknown): ItemCount | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) if (c instanceof ItemCount) return c;
+  return undefined;
+}
+
 export interface TilesSourceOptions {
   /** The log's URL prefix, e.g. `https://log2025-1.rekor.sigstore.dev` or `http://127.0.0.1:3000/api/v2`. */
   url: string;
@@ -137,7 +157,9 @@ export class TilesSource {
   /**
    * Fetches a resource that may be partial: `.p/<W>` first, then the full one (of which the first W items
    * count), as tlog-tiles allows logs to delete partials once full. Returns it parsed, and how many of
-   * its items count: W, or fewer when the log served fewer (the caller's to judge).
+   * its items count: W, or fewer when the log served fewer (the caller's to judge). With `wrongCount`, a
+   * response holding another number (a partial one not exactly W, a full one fewer) is retried as a cut
+   * one, and when every attempt holds it, `wrongCount` makes the error.
    */
   private async fetchPartialOrFull<T>(
     pathFor: (width?: number) => string,
@@ -146,14 +168,25 @@ export class TilesSource {
     maxBytes: number,
     parse: (b: Uint8Array) => T,
     items: (t: T) => number,
+    wrongCount?: (got: number) => TlogwatchError,
   ): Promise<{ value: T; count: number }> {
-    const get = (path: string) =>
-      this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...signalOption(this.signal), parse });
+    const get = (path: string, partial: boolean) => {
+      const counted = (b: Uint8Array): T => {
+        const value = parse(b);
+        const got = items(value);
+        if (partial ? got !== width : got < width) throw new ItemCount(got);
+        return value;
+      };
+      return this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...signalOption(this.signal), parse: wrongCount ? counted : parse }).catch((e: unknown) => {
+        const count = wrongCount && itemCountOf(e);
+        throw count ? wrongCount(count.got) : e;
+      });
+    };
     if (width < TILE_WIDTH) {
-      const partial = await get(pathFor(width));
+      const partial = await get(pathFor(width), true);
       if (partial !== undefined) return { value: partial, count: items(partial) };
     }
-    const full = await get(pathFor());
+    const full = await get(pathFor(), false);
     if (full === undefined) {
       throw new TlogwatchError('VERIFY_MISSING_ENTRY', `${endpoint} ${pathFor(width < TILE_WIDTH ? width : undefined)} is not served although a verified checkpoint implies it`, {
         kind: 'misbehaviour',
@@ -166,7 +199,7 @@ export class TilesSource {
   /**
    * Leaves [start, end) of a tree of `treeSize` (end <= treeSize, from a verified checkpoint), with the
    * log's level-0 tile hashes for the same range. Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when a
-   * well-formed bundle holds fewer entries than the checkpoint implies.
+   * well-formed bundle or tile holds another number of items than the checkpoint implies on every attempt.
    */
   async fetchLeaves(start: bigint, end: bigint, treeSize: bigint): Promise<BundledLeaves> {
     if (start < 0n || end <= start || end > treeSize) throw new RangeError(`bad leaf range [${start}, ${end}) for size ${treeSize}`);
@@ -176,18 +209,15 @@ export class TilesSource {
     for (let n = first; n <= last; n++) tiles.push(n);
     const bundles = await mapBounded(tiles, this.concurrency, async (n): Promise<EntryBundle> => {
       const width = Number(treeSize - n * W < W ? treeSize - n * W : W);
+      const wrongCount = (what: string) => (got: number) =>
+        new TlogwatchError('VERIFY_MISSING_ENTRY', `${what} ${n} holds ${got} items on every attempt, but the verified checkpoint of size ${treeSize} implies ${width}`, {
+          kind: 'misbehaviour',
+          data: { tile: n.toString(), expected: width, got },
+        });
       const [entries, tile] = await Promise.all([
-        this.fetchPartialOrFull((w) => entriesPath(n, w), width, 'entries', MAX_BUNDLE_BYTES, (data) => ({ data, bounds: entryBundleBounds(data) }), (b) => b.bounds.length / 2),
-        this.fetchPartialOrFull((w) => tilePath(0, n, w), width, 'tile', TILE_BYTES, checkHashTile, (t) => t.length / HASH_SIZE),
+        this.fetchPartialOrFull((w) => entriesPath(n, w), width, 'entries', MAX_BUNDLE_BYTES, (data) => ({ data, bounds: entryBundleBounds(data) }), (b) => b.bounds.length / 2, wrongCount('entry bundle')),
+        this.fetchPartialOrFull((w) => tilePath(0, n, w), width, 'tile', TILE_BYTES, checkHashTile, (t) => t.length / HASH_SIZE, wrongCount('level-0 tile')),
       ]);
-      for (const [what, got] of [['entry bundle', entries.count], ['level-0 tile', tile.count]] as const) {
-        if (got !== width) {
-          throw new TlogwatchError('VERIFY_MISSING_ENTRY', `${what} ${n} holds ${got} items but the verified checkpoint of size ${treeSize} implies ${width}`, {
-            kind: 'misbehaviour',
-            data: { tile: n.toString(), expected: width, got },
-          });
-        }
-      }
       return { n, ...entries.value, hashes: tile.value, count: width };
     });
     // An inflated bundle's memory is the batch's alone (transport.ts isExclusiveBody): freed on release().

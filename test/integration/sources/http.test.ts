@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
@@ -352,6 +352,48 @@ describe('TilesSource leaves', () => {
     const batch = await new TilesSource({ url: `${base}/empty-first`, http: fast({ onAttempt: (a) => attempts.push(a) }) }).fetchLeaves(0n, 5n, 5n);
     expect(leafRun(batch, 0, 5).leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.map(String));
     expect(attempts.filter((a) => a.outcome === 'malformed').map((a) => a.endpoint).sort()).toEqual(['entries', 'tile']);
+  });
+
+  it('retries a bundle or tile cut at an item boundary, which a close-delimited response reads as; one short on every attempt is misbehaviour', async () => {
+    const entries = Array.from({ length: 5 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bodies: Record<string, Buffer> = {
+      entries: Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e])),
+      tile: Buffer.concat(entries.map((e) => leafHash(e))),
+    };
+    // HTTP/1.0 style: no Content-Length, the body ends where the connection does. `cut(n)` says how many bytes of the nth response of each resource to send.
+    const closeDelimited = async (cut: (n: number, whole: Buffer) => number) => {
+      const seen = new Map<string, number>();
+      const tcp = createTcpServer((sock) => {
+        sock.once('data', (d) => {
+          const kind = d.toString().split(' ')[1]!.includes('entries') ? 'entries' : 'tile';
+          const n = (seen.get(kind) ?? 0) + 1;
+          seen.set(kind, n);
+          const whole = bodies[kind]!;
+          sock.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n'), whole.subarray(0, cut(n, whole))]));
+        });
+      });
+      await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+      return { url: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => tcp.close(() => r())) };
+    };
+    // The first response of each is cut after 3 of its 5 items: retried, then mirrored whole.
+    const flaky = await closeDelimited((n, whole) => (n > 1 ? whole.length : whole === bodies['tile'] ? 3 * 32 : 3 * 9));
+    try {
+      const batch = await new TilesSource({ url: flaky.url, http: fast() }).fetchLeaves(0n, 5n, 5n);
+      expect(leafRun(batch, 0, 5).leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.map(String));
+    } finally {
+      await flaky.close();
+    }
+    // Served short every time: withheld, not cut.
+    const short = await closeDelimited((_n, whole) => (whole === bodies['tile'] ? 3 * 32 : whole.length));
+    try {
+      const attempts: HttpAttempt[] = [];
+      const err = await new TilesSource({ url: short.url, http: fast({ onAttempt: (a) => attempts.push(a) }) }).fetchLeaves(0n, 5n, 5n).catch((e: unknown) => e);
+      expect(isTlogwatchError(err, 'VERIFY_MISSING_ENTRY') && err.kind === 'misbehaviour').toBe(true);
+      expect((err as Error).message).toMatch(/level-0 tile 0 holds 3 items on every attempt/);
+      expect(attempts.filter((a) => a.endpoint === 'tile').length).toBe(5);
+    } finally {
+      await short.close();
+    }
   });
 
   it('frees an inflated batch on release(), and leaves bodies it does not own alone', async () => {

@@ -3,7 +3,8 @@
  * and full jitter, Retry-After, a requests-per-minute budget, response size caps and a User-Agent.
  *
  * Contract: a response with a 2xx status whose body passes `parse` is returned; 404 is returned as
- * `undefined` (the caller decides whether "not there" is normal, e.g. a tile not yet published);
+ * `undefined` (the caller decides whether "not there" is normal, e.g. a tile not yet published), at once,
+ * or with `notFound: 'retry'` only when every attempt was a 404;
  * 408/425/429/5xx, network errors, timeouts, truncated bodies and bodies that `parse` rejects are
  * transient and retried up to `retries` times; any other status is final. Exhausted retries throw a
  * TlogwatchError of kind `transient`: the mirror keeps its state and tries again next round, so a
@@ -52,6 +53,12 @@ export interface RequestOptions<T> {
   signal?: AbortSignal;
   /** Turns the body into a value; a thrown error makes the attempt transient (e.g. garbage, truncation). */
   parse: (body: Uint8Array, headers: Headers) => T;
+  /**
+   * `absent` (default): a 404 is an answer, returned as `undefined` at once. `retry`: for what a verified
+   * checkpoint says exists, where the caller takes a 404 as the log withholding it: one from a cache or a
+   * replica behind is retried like a 503, and `undefined` comes back only when every attempt was a 404.
+   */
+  notFound?: 'absent' | 'retry';
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -134,7 +141,12 @@ export class HttpClient {
       const started = performance.now();
       const result = await this.attempt(url, opts);
       this.onAttempt({ endpoint: opts.endpoint, outcome: result.outcome, seconds: (performance.now() - started) / 1000 });
-      if (result.ok) return result.value;
+      if (result.ok) {
+        if (result.outcome !== '404' || opts.notFound !== 'retry' || attempt === this.retries) return result.value;
+        lastError = undefined;
+        if (opts.signal?.aborted) break;
+        continue;
+      }
       if (!result.error || result.error.kind !== 'transient') throw result.error;
       lastError = result.error;
       if (opts.signal?.aborted) break;

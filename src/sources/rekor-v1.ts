@@ -178,11 +178,15 @@ export class RekorV1Source {
     return got ?? new Map();
   }
 
-  /** `GET /api/v1/log/entries?logIndex=N`: the fallback for entries retrieve omitted. */
-  async fetchEntryByIndex(logIndex: bigint, shardOffset: bigint): Promise<V1Leaf | undefined> {
+  /**
+   * `GET /api/v1/log/entries?logIndex=N`: the fallback for entries retrieve omitted. `notFound: 'retry'`
+   * where a 404 would be taken as the log withholding the entry (http.ts).
+   */
+  async fetchEntryByIndex(logIndex: bigint, shardOffset: bigint, notFound: 'absent' | 'retry' = 'absent'): Promise<V1Leaf | undefined> {
     return this.http.request(`${this.base}/api/v1/log/entries?logIndex=${logIndex}`, {
       endpoint: 'entry',
       maxBytes: MAX_RETRIEVE_BYTES,
+      notFound,
       ...this.sig(),
       parse: (b) => {
         const m = LogEntryMap.parse(parseJson(b));
@@ -195,7 +199,8 @@ export class RekorV1Source {
 
   /**
    * Virtual indexes [start, end) of the shard whose first virtual index is `shardOffset`, in order.
-   * Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when the log will not serve an index below its verified size.
+   * Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when the log will not serve an index below its verified size:
+   * omitted from retrieve, and a 404 on every attempt to get it by index.
    */
   async fetchLeaves(start: bigint, end: bigint, shardOffset: bigint): Promise<FetchedLeaf[]> {
     const groups: bigint[][] = [];
@@ -208,7 +213,7 @@ export class RekorV1Source {
     const out: FetchedLeaf[] = [];
     for (let gi = 0; gi < groups.length; gi++) {
       for (const idx of groups[gi]!) {
-        let leaf = maps[gi]!.get(idx) ?? (await this.fetchEntryByIndex(idx, shardOffset));
+        let leaf = maps[gi]!.get(idx) ?? (await this.fetchEntryByIndex(idx, shardOffset, 'retry'));
         if (leaf && leaf.logIndex !== idx) leaf = undefined;
         if (!leaf) {
           throw new TlogwatchError('VERIFY_MISSING_ENTRY', `entry ${idx} is below the verified tree size but the log does not serve it`, {

@@ -170,6 +170,8 @@ export class TilesSource {
     items: (t: T) => number,
     wrongCount?: (got: number) => TlogwatchError,
   ): Promise<{ value: T; count: number }> {
+    // A partial resource may be gone (a 404 is an answer: read the full one); the full one a verified
+    // checkpoint implies is withheld only when every attempt is a 404 (http.ts `notFound`).
     const get = (path: string, partial: boolean) => {
       const counted = (b: Uint8Array): T => {
         const value = parse(b);
@@ -177,7 +179,7 @@ export class TilesSource {
         if (partial ? got !== width : got < width) throw new ItemCount(got);
         return value;
       };
-      return this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...signalOption(this.signal), parse: wrongCount ? counted : parse }).catch((e: unknown) => {
+      return this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, notFound: partial ? 'absent' : 'retry', ...signalOption(this.signal), parse: wrongCount ? counted : parse }).catch((e: unknown) => {
         const count = wrongCount && itemCountOf(e);
         throw count ? wrongCount(count.got) : e;
       });

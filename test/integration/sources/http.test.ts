@@ -50,6 +50,16 @@ describe('HttpClient', () => {
     expect(attempts.map((a) => a.outcome)).toEqual(['404']);
   });
 
+  it("with notFound 'retry', retries a 404 and returns undefined only when every attempt was one", async () => {
+    handlers.set('/late', (_req, res, n) => (n === 1 ? res.writeHead(404).end() : res.end('here')));
+    const attempts: HttpAttempt[] = [];
+    expect(await fast({ onAttempt: (a) => attempts.push(a) }).request(`${base}/late`, { endpoint: 't', parse: text, notFound: 'retry' })).toBe('here');
+    expect(attempts.map((a) => a.outcome)).toEqual(['404', '200']);
+    attempts.length = 0;
+    expect(await fast({ retries: 2, onAttempt: (a) => attempts.push(a) }).request(`${base}/never`, { endpoint: 't', parse: text, notFound: 'retry' })).toBeUndefined();
+    expect(attempts.map((a) => a.outcome)).toEqual(['404', '404', '404']);
+  });
+
   it('retries 503 and 429, honouring Retry-After, then succeeds', async () => {
     handlers.set('/flaky', (_req, res, n) => {
       if (n === 1) return void res.writeHead(503, { 'retry-after': '0' }).end();
@@ -396,6 +406,18 @@ describe('TilesSource leaves', () => {
     }
   });
 
+  it('asks again for a full bundle or tile that a first request did not find (a cache or a replica behind)', async () => {
+    const entries = Array.from({ length: 256 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bodies = [
+      [entriesPath(0n), Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e]))],
+      [tilePath(0, 0n), Buffer.concat(entries.map((e) => leafHash(e)))],
+    ] as const;
+    for (const [path, body] of bodies) handlers.set(`/late-full/${path}`, (_req, res, n) => (n === 1 ? res.writeHead(404).end() : res.end(body)));
+    const batch = await new TilesSource({ url: `${base}/late-full`, http: fast() }).fetchLeaves(0n, 256n, 256n);
+    expect(leafCount(batch)).toBe(256);
+    expect(Buffer.from(leafRun(batch, 255, 256).leaves[0]!.body).toString()).toBe('entry 255');
+  });
+
   it('frees an inflated batch on release(), and leaves bodies it does not own alone', async () => {
     for (const gzip of [true, false]) {
       const prefix = `/leaves-${gzip ? 'gz' : 'plain'}`;
@@ -419,6 +441,18 @@ describe('TilesSource leaves', () => {
 describe('RekorV1Source retrieve', () => {
   const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
   const entry = (i: number, body: string, extra: Record<string, unknown> = {}, uuid = i.toString(16).padStart(64, '0')) => ({ [uuid]: { body, integratedTime: 1, logID: 'ab'.repeat(32), logIndex: i, ...extra } });
+
+  it('asks again for an entry that retrieve omitted and that a first GET by index did not find', async () => {
+    const v1Entry = (i: number) => entry(i, b64(`entry ${i}`));
+    handlers.set('/v1-omits/api/v1/log/entries/retrieve', (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.end(JSON.stringify((JSON.parse(body) as { logIndexes: number[] }).logIndexes.filter((i) => i !== 3).map(v1Entry))));
+    });
+    handlers.set('/v1-omits/api/v1/log/entries?logIndex=3', (_req, res, n) => (n === 1 ? res.writeHead(404).end() : res.end(JSON.stringify(v1Entry(3)))));
+    const leaves = await new RekorV1Source({ url: `${base}/v1-omits`, http: fast() }).fetchLeaves(0n, 10n, 0n);
+    expect(leaves.map((l) => Buffer.from(l.body).toString())).toEqual(Array.from({ length: 10 }, (_, i) => `entry ${i}`));
+  });
 
   it('decodes and keeps only the entries it asked for, the first of each, and no attestation larger than Rekor takes', async () => {
     handlers.set('/v1-padded/api/v1/log/entries/retrieve', (req, res) => {

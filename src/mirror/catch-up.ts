@@ -10,7 +10,7 @@
  * Every batch commits atomically and in order; the one that reaches the checkpoint's size commits only if
  * the recomputed root equals the signed root, and that commit records the checkpoint as verified.
  */
-import { TlogwatchError } from '../errors.ts';
+import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import type { CompactRange } from '../merkle/compact.ts';
 import { TILE_WIDTH } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
@@ -66,6 +66,18 @@ export function batchEnd(type: FollowConfig['type'], batchSize: number, from: bi
 }
 
 /**
+ * Misbehaviour found in the leaves served for checkpoint `note` (an entry the log will not serve, a body
+ * that differs from its level-0 tile, a SET that does not verify) with the signed checkpoints added to its
+ * evidence: the one that implies the entry and whose root commits to the tile, and the last verified one.
+ * Without them the finding names an index and two hashes that nothing signed ties to the log. As
+ * backfill.ts `ingest` does for the batches it fills.
+ */
+function withCheckpoint(e: unknown, verified: VerifiedHead | undefined, note: string): unknown {
+  if (!isTlogwatchError(e) || e.kind !== 'misbehaviour' || 'receivedNote' in e.data) return e;
+  return new TlogwatchError(e.code, e.message, { kind: 'misbehaviour', cause: e, data: evidence('catch-up-leaf', verified, note, { ...e.data }) });
+}
+
+/**
  * Fetches, verifies and commits [start.size, cp.size) of the current tree, updating `state` (its frontier,
  * status and, at the end, its verified head). Throws misbehaviour (shrink, root mismatch, and whatever
  * ingestInto finds) and transient errors; either way, whatever committed before stays committed.
@@ -115,11 +127,18 @@ export async function catchUp(
       // The last batch's bodies were copied into LevelDB's write batches and nothing holds them now.
       if (k > 0) (ctx.gcPacer ?? processGcPacer).tick();
       const began = performance.now();
-      const batch = await next.batch;
+      const batch = await next.batch.catch((e: unknown) => {
+        throw withCheckpoint(e, state.verified, note);
+      });
       next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
       const now = Math.floor(ctx.now() / 1000);
       const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
-      const result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey });
+      let result;
+      try {
+        result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey });
+      } catch (e) {
+        throw withCheckpoint(e, state.verified, note);
+      }
       // Its bodies are in the builder's arena now: free the fetched bundles rather than leave them to a full collection.
       releaseLeaves(batch);
       let checkpoint: VerifiedHead | undefined;

@@ -60,6 +60,12 @@ export class LogFollower {
   #lastWitnessed: string | undefined;
   /** Whether the gauges show the stored state yet (restoreMetrics, or the first round). */
   #restored = false;
+  /**
+   * The signal of the round in progress, which the sources' requests carry. Stopping the daemon must not
+   * wait out a stalled log's timeouts and retries (7 attempts of up to 20 s each, with backoff): that
+   * outlasts a supervisor's grace period before SIGKILL. A batch already fetched still commits (catch-up.ts).
+   */
+  #roundSignal: AbortSignal | undefined;
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
@@ -72,7 +78,7 @@ export class LogFollower {
     this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), onCommitted: () => (this.#storedAt = Math.floor(this.now() / 1000)), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
     // A log with a witness policy has the series from the start at 0, so a first unwitnessed checkpoint is an increase.
     if (cfg.witnesses) deps.metrics.checkpointsUnwitnessed.inc({ log: cfg.name }, 0);
-    const upstream = createUpstream(cfg, deps.metrics);
+    const upstream = createUpstream(cfg, deps.metrics, () => this.#roundSignal);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;
   }
@@ -127,6 +133,7 @@ export class LogFollower {
       }
       this.log.info({ log: this.cfg.name, since: new Date(fault.at * 1000).toISOString() }, 'store reopened after a write fault; mirroring resumes');
     }
+    this.#roundSignal = signal;
     const stored = await store.getLogState(this.cfg.name);
     // What the store holds shows from the first round, whatever that round meets.
     if (stored && !this.#restored) this.publishStored(stored);
@@ -147,6 +154,8 @@ export class LogFollower {
         } else await this.halt(state, e);
         return 'halted';
       }
+      // Stopped: the requests in flight were aborted on purpose, and the next run starts where this one committed.
+      if (signal?.aborted) return 'transient-error';
       this.log.warn({ log: this.cfg.name, err: describeError(e) }, 'round ended by a transient error; state kept, will retry');
       this.noteFault(e);
       return 'transient-error';
@@ -228,9 +237,13 @@ export class LogFollower {
       await this.verifyFrontierAt(state, frontier, decision.checkpoint, note);
       return 'advanced';
     }
-    if (decision.action === 'unchanged' && frontier.size === decision.checkpoint.size) {
+    // Past this checkpoint already: batches fetched under a larger one whose root a transient error kept the
+    // round from reaching, and now an older checkpoint is served (a cache, a replica behind; the verified one
+    // again, even). That is no shrink: decideCheckpoint found nothing verified contradicted. Wait for one that
+    // covers them, as the Rekor v1 round does; its root check covers every entry fetched.
+    if (frontier.size >= decision.checkpoint.size) {
       await this.deps.store.putLogState(state);
-      setLogState(this.deps.metrics, this.cfg.name, 'following');
+      setLogState(this.deps.metrics, this.cfg.name, logPhase(state));
       return 'unchanged';
     }
     await catchUp(this.catchUpContext, state, frontier, decision.checkpoint, note, (start, end, size) => src.fetchLeaves(start, end, size), signal);

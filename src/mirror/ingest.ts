@@ -142,7 +142,8 @@ export function ingestBatch(
     if (tileHash !== undefined && !bytesEqual(hash, tileHash)) {
       throw new TlogwatchError('VERIFY_TILE_MISMATCH', `entry ${leaf.treeIndex} hashes to ${toHex(hash)} but the log's level-0 tile says ${toHex(tileHash)}`, {
         kind: 'misbehaviour',
-        data: { index: leaf.treeIndex.toString(), entryLeafHash: toHex(hash), tileLeafHash: toHex(tileHash) },
+        // The body too, so the finding shows what was served and its hash can be recomputed offline.
+        data: { index: leaf.treeIndex.toString(), entryLeafHash: toHex(hash), tileLeafHash: toHex(tileHash), body: toBase64(leaf.body) },
       });
     }
     next.append(hash, visit);

@@ -4,6 +4,7 @@ import type { Metrics } from '../metrics.ts';
 import { HttpClient } from '../sources/http.ts';
 import { RekorV1Source } from '../sources/rekor-v1.ts';
 import { TilesSource } from '../sources/tiles.ts';
+import type { SourceSignal } from '../sources/types.ts';
 import type { FollowConfig } from './types.ts';
 
 export interface Upstream {
@@ -17,21 +18,24 @@ export interface Upstream {
  * replaced by the full one (tlog-tiles), entries a Rekor v1 retrieve did not find (each then asked for
  * alone, and missing for good is misbehaviour). Anywhere else (the checkpoint, LogInfo, a consistency
  * proof) a 404 is a failed request: the log is not where the configuration says, and every round fails.
+ * So is a 404 for what a verified checkpoint says exists (a full tile, an entry asked for alone), which
+ * the client retries (`mustExist`).
  */
 const NOT_FOUND_IS_AN_ANSWER: ReadonlySet<string> = new Set(['tile', 'entries', 'retrieve', 'entry']);
 
-export function createUpstream(cfg: FollowConfig, metrics: Metrics): Upstream {
+/** `signal` aborts the sources' requests (a follower passes its current round's). */
+export function createUpstream(cfg: FollowConfig, metrics: Metrics, signal?: SourceSignal): Upstream {
   const http = new HttpClient({
     requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
     compression: cfg.compression ?? 'gzip',
     onAttempt: (a) => {
       metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);
-      if (!/^2\d\d$/.test(a.outcome) && !(a.outcome === '404' && NOT_FOUND_IS_AN_ANSWER.has(a.endpoint))) metrics.upstreamErrors.inc({ log: cfg.name, code: upstreamErrorCode(a.outcome) });
+      if (!/^2\d\d$/.test(a.outcome) && !(a.outcome === '404' && !a.mustExist && NOT_FOUND_IS_AN_ANSWER.has(a.endpoint))) metrics.upstreamErrors.inc({ log: cfg.name, code: upstreamErrorCode(a.outcome) });
     },
   });
   return cfg.type === 'tiles'
-    ? { http, tiles: new TilesSource({ url: cfg.url, http, concurrency: cfg.concurrency }) }
-    : { http, v1: new RekorV1Source({ url: cfg.url, http, concurrency: cfg.concurrency }) };
+    ? { http, tiles: new TilesSource({ url: cfg.url, http, concurrency: cfg.concurrency, ...(signal ? { signal } : {}) }) }
+    : { http, v1: new RekorV1Source({ url: cfg.url, http, concurrency: cfg.concurrency, ...(signal ? { signal } : {}) }) };
 }
 
 /**

@@ -68,7 +68,9 @@ export function verifyCheckpoint(
   const { note, verifiedBy } = verifyNote(msg, verifiers);
   const checkpoint = parseCheckpoint(note.text);
   if (expectedOrigin !== undefined && checkpoint.origin !== expectedOrigin) {
-    throw new TlogwatchError('CHECKPOINT_WRONG_ORIGIN', `checkpoint origin ${JSON.stringify(checkpoint.origin)} is not the expected ${JSON.stringify(expectedOrigin)}`);
+    // The origin is the sender's line, any length up to the note's: only its start goes into the message.
+    const origin = checkpoint.origin.length > 200 ? `${checkpoint.origin.slice(0, 200)}…` : checkpoint.origin;
+    throw new TlogwatchError('CHECKPOINT_WRONG_ORIGIN', `checkpoint origin ${JSON.stringify(origin)} is not the expected ${JSON.stringify(expectedOrigin)}`);
   }
   return { checkpoint, note, verifiedBy };
 }

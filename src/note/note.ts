@@ -111,6 +111,19 @@ export function parseNote(msg: string | Uint8Array): Note {
   return { text, signatures };
 }
 
+/** Signers named in an error, and how long each name may be there. */
+const LISTED_SIGNERS = 8;
+const LISTED_NAME = 100;
+
+/**
+ * Names for an error message, bounded: they are whoever sent the note's (up to MAX_SIGNATURES names of
+ * kilobytes each), and the message reaches logs, /v1/logs and the halt's finding as it is.
+ */
+function listed(names: readonly string[]): string {
+  const shown = names.slice(0, LISTED_SIGNERS).map((n) => (n.length > LISTED_NAME ? `${n.slice(0, LISTED_NAME)}…` : n));
+  return shown.join(', ') + (names.length > LISTED_SIGNERS ? ` and ${names.length - LISTED_SIGNERS} more` : '');
+}
+
 const sameHash = (a: Uint8Array, b: Uint8Array) => a.length === 4 && b.length === 4 && a[0] === b[0] && a[1] === b[1] && a[2] === b[2] && a[3] === b[3];
 
 export function verifyNote(msg: string | Uint8Array, verifiers: readonly NoteVerifier[]): { note: Note; verifiedBy: NoteSignature[] } {
@@ -133,8 +146,8 @@ export function verifyNote(msg: string | Uint8Array, verifiers: readonly NoteVer
     }
   }
   if (verifiedBy.length === 0) {
-    const names = note.signatures.map((s) => `${s.name}+${keyHashHex(s.keyHash)}`).join(', ');
-    const expected = verifiers.map((v) => `${v.name}+${keyHashHex(v.keyHash)}`).join(', ') || 'none';
+    const names = listed(note.signatures.map((s) => `${s.name}+${keyHashHex(s.keyHash)}`));
+    const expected = listed(verifiers.map((v) => `${v.name}+${keyHashHex(v.keyHash)}`)) || 'none';
     throw new TlogwatchError('NOTE_NO_VERIFIED_SIGNATURE', `note has no verifiable signatures (signed by: ${names}; expected: ${expected})`);
   }
   return { note, verifiedBy };

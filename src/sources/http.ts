@@ -3,7 +3,8 @@
  * and full jitter, Retry-After, a requests-per-minute budget, response size caps and a User-Agent.
  *
  * Contract: a response with a 2xx status whose body passes `parse` is returned; 404 is returned as
- * `undefined` (the caller decides whether "not there" is normal, e.g. a tile not yet published);
+ * `undefined` (the caller decides whether "not there" is normal, e.g. a tile not yet published), at once,
+ * or with `notFound: 'retry'` only when every attempt was a 404;
  * 408/425/429/5xx, network errors, timeouts, truncated bodies and bodies that `parse` rejects are
  * transient and retried up to `retries` times; any other status is final. Exhausted retries throw a
  * TlogwatchError of kind `transient`: the mirror keeps its state and tries again next round, so a
@@ -19,6 +20,8 @@ export interface HttpAttempt {
   /** HTTP status, or a short error code for failures without one (`timeout`, `network`, `malformed`, `too_large`). */
   outcome: string;
   seconds: number;
+  /** The request asked for what a verified checkpoint says exists (`notFound: 'retry'`): a 404 is a failure. */
+  mustExist?: true;
 }
 
 export interface HttpClientOptions {
@@ -52,6 +55,12 @@ export interface RequestOptions<T> {
   signal?: AbortSignal;
   /** Turns the body into a value; a thrown error makes the attempt transient (e.g. garbage, truncation). */
   parse: (body: Uint8Array, headers: Headers) => T;
+  /**
+   * `absent` (default): a 404 is an answer, returned as `undefined` at once. `retry`: for what a verified
+   * checkpoint says exists, where the caller takes a 404 as the log withholding it: one from a cache or a
+   * replica behind is retried like a 503, and `undefined` comes back only when every attempt was a 404.
+   */
+  notFound?: 'absent' | 'retry';
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -133,8 +142,13 @@ export class HttpClient {
       await this.budget.take(this.sleep, opts.signal);
       const started = performance.now();
       const result = await this.attempt(url, opts);
-      this.onAttempt({ endpoint: opts.endpoint, outcome: result.outcome, seconds: (performance.now() - started) / 1000 });
-      if (result.ok) return result.value;
+      this.onAttempt({ endpoint: opts.endpoint, outcome: result.outcome, seconds: (performance.now() - started) / 1000, ...(opts.notFound === 'retry' ? { mustExist: true as const } : {}) });
+      if (result.ok) {
+        if (result.outcome !== '404' || opts.notFound !== 'retry' || attempt === this.retries) return result.value;
+        lastError = undefined;
+        if (opts.signal?.aborted) break;
+        continue;
+      }
       if (!result.error || result.error.kind !== 'transient') throw result.error;
       lastError = result.error;
       if (opts.signal?.aborted) break;
@@ -194,9 +208,14 @@ export class HttpClient {
     } catch (e) {
       if (opts.signal?.aborted) throw opts.signal.reason;
       const tooLarge = isTlogwatchError(e, 'SOURCE_TOO_LARGE');
+      // Headers then a stalled or trickling body: the timeout destroyed the response, which Node reports as
+      // "aborted". That is the log being slow, not its bytes being wrong, and the error says so.
+      if (!tooLarge && timeout.aborted) {
+        return { ok: false, outcome: 'timeout', error: new TlogwatchError('SOURCE_TIMEOUT', `timed out after ${this.timeoutMs} ms reading the body of ${url}`, { kind: 'transient', cause: e }) };
+      }
       return {
         ok: false,
-        outcome: tooLarge ? 'too_large' : timeout.aborted ? 'timeout' : 'malformed',
+        outcome: tooLarge ? 'too_large' : 'malformed',
         error: new TlogwatchError(tooLarge ? 'SOURCE_TOO_LARGE' : 'SOURCE_MALFORMED', `bad response from ${url}: ${(e as Error).message}`, { kind: 'transient', cause: e }),
       };
     }

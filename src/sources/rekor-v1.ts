@@ -13,12 +13,18 @@ import { TlogwatchError } from '../errors.ts';
 import { parseBase64, utf8 } from '../util/bytes.ts';
 import type { HttpClient } from './http.ts';
 import { mapBounded } from './tiles.ts';
-import type { FetchedLeaf } from './types.ts';
+import { signalOption, type FetchedLeaf, type SourceSignal } from './types.ts';
 
 /** At most 10 queries per retrieve call (rekor.md §1.1, pkg/api/entries.go maxSearchQueries). */
 export const RETRIEVE_MAX = 10;
 const MAX_LOGINFO_BYTES = 1024 * 1024;
 const MAX_RETRIEVE_BYTES = 32 * 1024 * 1024;
+/**
+ * Rekor v1 takes attestations of at most 100 KB (rekor.md §1.11, README "upload attestation limit"). One is
+ * outside the log (no proof or SET covers it), so anything larger is not Rekor's: it is dropped rather than
+ * held, ~3 MB of it per entry a retrieve response has room for, across a batch's 2,048 entries.
+ */
+const MAX_ATTESTATION_BASE64 = Math.ceil((128 * 1024) / 3) * 4;
 
 const decimal = z.union([z.number().int().nonnegative(), z.string().regex(/^(0|[1-9]\d*)$/)]).transform((v) => BigInt(v));
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/);
@@ -83,7 +89,8 @@ const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 function toLeaf(entryId: string, v: z.infer<typeof LogEntryValue>, shardOffset: bigint): V1Leaf {
   const body = parseBase64(v.body);
   if (!body) throw new Error(`entry ${v.logIndex}: body is not standard base64`);
-  const attestation = v.attestation?.data !== undefined ? parseBase64(v.attestation.data) : undefined;
+  const data = v.attestation?.data;
+  const attestation = data !== undefined && data.length <= MAX_ATTESTATION_BASE64 ? parseBase64(data) : undefined;
   const logIndex = BigInt(v.logIndex);
   const p = v.verification?.inclusionProof;
   return {
@@ -112,7 +119,7 @@ export interface RekorV1SourceOptions {
   url: string;
   http: HttpClient;
   concurrency?: number;
-  signal?: AbortSignal;
+  signal?: SourceSignal;
 }
 
 export class RekorV1Source {
@@ -120,7 +127,7 @@ export class RekorV1Source {
   private readonly base: string;
   private readonly http: HttpClient;
   private readonly concurrency: number;
-  private readonly signal: AbortSignal | undefined;
+  private readonly signal: SourceSignal | undefined;
 
   constructor(opts: RekorV1SourceOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -130,7 +137,7 @@ export class RekorV1Source {
   }
 
   private sig() {
-    return this.signal ? { signal: this.signal } : {};
+    return signalOption(this.signal);
   }
 
   async fetchLogInfo(): Promise<LogInfo> {
@@ -155,19 +162,31 @@ export class RekorV1Source {
       ...this.sig(),
       parse: (b) => {
         const arr = z.array(LogEntryMap).max(RETRIEVE_MAX).parse(parseJson(b));
+        // Only the entries asked for are decoded and kept, the first for each index. A response has room for
+        // 32 MB of others, and a batch holds its ~200 responses until it is assembled: decoded, they were a
+        // hostile log's (or proxy's) way to make one batch hold gigabytes.
+        const wanted = new Set(indexes.map(Number));
         const out = new Map<bigint, V1Leaf>();
-        for (const m of arr) for (const [id, v] of Object.entries(m)) out.set(BigInt(v.logIndex), toLeaf(id, v, shardOffset));
+        for (const m of arr) {
+          for (const [id, v] of Object.entries(m)) {
+            if (wanted.has(v.logIndex) && !out.has(BigInt(v.logIndex))) out.set(BigInt(v.logIndex), toLeaf(id, v, shardOffset));
+          }
+        }
         return out;
       },
     });
     return got ?? new Map();
   }
 
-  /** `GET /api/v1/log/entries?logIndex=N`: the fallback for entries retrieve omitted. */
-  async fetchEntryByIndex(logIndex: bigint, shardOffset: bigint): Promise<V1Leaf | undefined> {
+  /**
+   * `GET /api/v1/log/entries?logIndex=N`: the fallback for entries retrieve omitted. `notFound: 'retry'`
+   * where a 404 would be taken as the log withholding the entry (http.ts).
+   */
+  async fetchEntryByIndex(logIndex: bigint, shardOffset: bigint, notFound: 'absent' | 'retry' = 'absent'): Promise<V1Leaf | undefined> {
     return this.http.request(`${this.base}/api/v1/log/entries?logIndex=${logIndex}`, {
       endpoint: 'entry',
       maxBytes: MAX_RETRIEVE_BYTES,
+      notFound,
       ...this.sig(),
       parse: (b) => {
         const m = LogEntryMap.parse(parseJson(b));
@@ -180,7 +199,8 @@ export class RekorV1Source {
 
   /**
    * Virtual indexes [start, end) of the shard whose first virtual index is `shardOffset`, in order.
-   * Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when the log will not serve an index below its verified size.
+   * Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when the log will not serve an index below its verified size:
+   * omitted from retrieve, and a 404 on every attempt to get it by index.
    */
   async fetchLeaves(start: bigint, end: bigint, shardOffset: bigint): Promise<FetchedLeaf[]> {
     const groups: bigint[][] = [];
@@ -193,7 +213,7 @@ export class RekorV1Source {
     const out: FetchedLeaf[] = [];
     for (let gi = 0; gi < groups.length; gi++) {
       for (const idx of groups[gi]!) {
-        let leaf = maps[gi]!.get(idx) ?? (await this.fetchEntryByIndex(idx, shardOffset));
+        let leaf = maps[gi]!.get(idx) ?? (await this.fetchEntryByIndex(idx, shardOffset, 'retry'));
         if (leaf && leaf.logIndex !== idx) leaf = undefined;
         if (!leaf) {
           throw new TlogwatchError('VERIFY_MISSING_ENTRY', `entry ${idx} is below the verified tree size but the log does not serve it`, {

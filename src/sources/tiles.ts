@@ -15,7 +15,7 @@ import { freeBytes, utf8 } from '../util/bytes.ts';
 import { isExclusiveBody } from './transport.ts';
 import { MAX_SIGNATURES } from '../note/note.ts';
 import type { HttpClient } from './http.ts';
-import type { BundledLeaves, EntryBundle } from './types.ts';
+import { signalOption, type BundledLeaves, type EntryBundle, type SourceSignal } from './types.ts';
 
 /**
  * signed-note: verifiers "MUST accept at least up to 16 signatures", and post-quantum ones are nearly
@@ -29,9 +29,13 @@ const W = BigInt(TILE_WIDTH);
 
 /**
  * Where each entry of an entry bundle starts and ends (two offsets per entry), without splitting it.
- * Throws on framing errors (a truncated or garbled response: transient).
+ * Throws on framing errors (a truncated or garbled response: transient). An empty body is one of them: a
+ * bundle holds at least one entry, and zero bytes is what a response cut right after its headers reads as
+ * (close-delimited), not a bundle of no entries that would halt the log as withholding them all. A hash
+ * tile of zero bytes is refused the same way (checkHashTile).
  */
 export function entryBundleBounds(data: Uint8Array): Uint32Array {
+  if (data.length === 0) throw new Error('entry bundle: empty response');
   const bounds: number[] = [];
   let off = 0;
   while (off < data.length) {
@@ -70,18 +74,48 @@ export function parseHashTile(data: Uint8Array): Uint8Array[] {
   return out;
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight, preserving order. */
+/**
+ * Runs `fn` over `items` with at most `limit` in flight, preserving order. Once a call fails the whole
+ * map has failed, so no further item starts: each is a request against the log (and its rate budget, which
+ * the next round shares) for a batch no one will use. A Rekor v1 batch is ~200 retrieve calls.
+ */
 export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (!failed && next < items.length) {
       const i = next++;
-      results[i] = await fn(items[i]!);
+      try {
+        results[i] = await fn(items[i]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   });
   await Promise.all(workers);
   return results;
+}
+
+/**
+ * A bundle or tile with another number of items than the verified checkpoint implies, thrown from `parse`
+ * so that the HttpClient retries it: a response cut at an item boundary (a close-delimited one, whose end
+ * Node cannot check) reads exactly like a log withholding entries. Only a log that serves it that way on
+ * every attempt is misbehaving.
+ */
+class ItemCount extends Error {
+  readonly got: number;
+  constructor(got: number) {
+    super(`holds ${got} items`);
+    this.got = got;
+  }
+}
+
+/** The ItemCount a request's error comes from, through the HttpClient's wrapping causes. */
+function itemCountOf(e: unknown): ItemCount | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) if (c instanceof ItemCount) return c;
+  return undefined;
 }
 
 export interface TilesSourceOptions {
@@ -90,7 +124,7 @@ export interface TilesSourceOptions {
   http: HttpClient;
   /** Bundles (and their level-0 tiles) in flight at once. */
   concurrency?: number;
-  signal?: AbortSignal;
+  signal?: SourceSignal;
 }
 
 export class TilesSource {
@@ -98,7 +132,7 @@ export class TilesSource {
   private readonly base: string;
   private readonly http: HttpClient;
   private readonly concurrency: number;
-  private readonly signal: AbortSignal | undefined;
+  private readonly signal: SourceSignal | undefined;
 
   constructor(opts: TilesSourceOptions) {
     this.base = opts.url.replace(/\/+$/, '');
@@ -113,7 +147,7 @@ export class TilesSource {
       endpoint: 'checkpoint',
       maxBytes: MAX_CHECKPOINT_BYTES,
       headers: { 'cache-control': 'no-cache' },
-      ...(this.signal ? { signal: this.signal } : {}),
+      ...signalOption(this.signal),
       parse: (b) => utf8.decode(b),
     });
     if (text === undefined) throw new TlogwatchError('SOURCE_HTTP_STATUS', `${this.base}/checkpoint: 404 (is the URL prefix right?)`, { kind: 'fatal' });
@@ -123,7 +157,9 @@ export class TilesSource {
   /**
    * Fetches a resource that may be partial: `.p/<W>` first, then the full one (of which the first W items
    * count), as tlog-tiles allows logs to delete partials once full. Returns it parsed, and how many of
-   * its items count: W, or fewer when the log served fewer (the caller's to judge).
+   * its items count: W, or fewer when the log served fewer (the caller's to judge). With `wrongCount`, a
+   * response holding another number (a partial one not exactly W, a full one fewer) is retried as a cut
+   * one, and when every attempt holds it, `wrongCount` makes the error.
    */
   private async fetchPartialOrFull<T>(
     pathFor: (width?: number) => string,
@@ -132,14 +168,27 @@ export class TilesSource {
     maxBytes: number,
     parse: (b: Uint8Array) => T,
     items: (t: T) => number,
+    wrongCount?: (got: number) => TlogwatchError,
   ): Promise<{ value: T; count: number }> {
-    const get = (path: string) =>
-      this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, ...(this.signal ? { signal: this.signal } : {}), parse });
+    // A partial resource may be gone (a 404 is an answer: read the full one); the full one a verified
+    // checkpoint implies is withheld only when every attempt is a 404 (http.ts `notFound`).
+    const get = (path: string, partial: boolean) => {
+      const counted = (b: Uint8Array): T => {
+        const value = parse(b);
+        const got = items(value);
+        if (partial ? got !== width : got < width) throw new ItemCount(got);
+        return value;
+      };
+      return this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, notFound: partial ? 'absent' : 'retry', ...signalOption(this.signal), parse: wrongCount ? counted : parse }).catch((e: unknown) => {
+        const count = wrongCount && itemCountOf(e);
+        throw count ? wrongCount(count.got) : e;
+      });
+    };
     if (width < TILE_WIDTH) {
-      const partial = await get(pathFor(width));
+      const partial = await get(pathFor(width), true);
       if (partial !== undefined) return { value: partial, count: items(partial) };
     }
-    const full = await get(pathFor());
+    const full = await get(pathFor(), false);
     if (full === undefined) {
       throw new TlogwatchError('VERIFY_MISSING_ENTRY', `${endpoint} ${pathFor(width < TILE_WIDTH ? width : undefined)} is not served although a verified checkpoint implies it`, {
         kind: 'misbehaviour',
@@ -152,7 +201,7 @@ export class TilesSource {
   /**
    * Leaves [start, end) of a tree of `treeSize` (end <= treeSize, from a verified checkpoint), with the
    * log's level-0 tile hashes for the same range. Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when a
-   * well-formed bundle holds fewer entries than the checkpoint implies.
+   * well-formed bundle or tile holds another number of items than the checkpoint implies on every attempt.
    */
   async fetchLeaves(start: bigint, end: bigint, treeSize: bigint): Promise<BundledLeaves> {
     if (start < 0n || end <= start || end > treeSize) throw new RangeError(`bad leaf range [${start}, ${end}) for size ${treeSize}`);
@@ -162,18 +211,15 @@ export class TilesSource {
     for (let n = first; n <= last; n++) tiles.push(n);
     const bundles = await mapBounded(tiles, this.concurrency, async (n): Promise<EntryBundle> => {
       const width = Number(treeSize - n * W < W ? treeSize - n * W : W);
+      const wrongCount = (what: string) => (got: number) =>
+        new TlogwatchError('VERIFY_MISSING_ENTRY', `${what} ${n} holds ${got} items on every attempt, but the verified checkpoint of size ${treeSize} implies ${width}`, {
+          kind: 'misbehaviour',
+          data: { tile: n.toString(), expected: width, got },
+        });
       const [entries, tile] = await Promise.all([
-        this.fetchPartialOrFull((w) => entriesPath(n, w), width, 'entries', MAX_BUNDLE_BYTES, (data) => ({ data, bounds: entryBundleBounds(data) }), (b) => b.bounds.length / 2),
-        this.fetchPartialOrFull((w) => tilePath(0, n, w), width, 'tile', TILE_BYTES, checkHashTile, (t) => t.length / HASH_SIZE),
+        this.fetchPartialOrFull((w) => entriesPath(n, w), width, 'entries', MAX_BUNDLE_BYTES, (data) => ({ data, bounds: entryBundleBounds(data) }), (b) => b.bounds.length / 2, wrongCount('entry bundle')),
+        this.fetchPartialOrFull((w) => tilePath(0, n, w), width, 'tile', TILE_BYTES, checkHashTile, (t) => t.length / HASH_SIZE, wrongCount('level-0 tile')),
       ]);
-      for (const [what, got] of [['entry bundle', entries.count], ['level-0 tile', tile.count]] as const) {
-        if (got !== width) {
-          throw new TlogwatchError('VERIFY_MISSING_ENTRY', `${what} ${n} holds ${got} items but the verified checkpoint of size ${treeSize} implies ${width}`, {
-            kind: 'misbehaviour',
-            data: { tile: n.toString(), expected: width, got },
-          });
-        }
-      }
       return { n, ...entries.value, hashes: tile.value, count: width };
     });
     // An inflated bundle's memory is the batch's alone (transport.ts isExclusiveBody): freed on release().

@@ -11,6 +11,18 @@ import { TILE_WIDTH } from '../merkle/tiles.ts';
 
 const W = BigInt(TILE_WIDTH);
 
+/**
+ * What a source's requests are aborted with: a signal, or a function that returns the current one (a
+ * follower's round's, which changes from round to round while the source stays).
+ */
+export type SourceSignal = AbortSignal | (() => AbortSignal | undefined);
+
+/** The signal a source's request should carry now, as `request` options. */
+export function signalOption(signal: SourceSignal | undefined): { signal?: AbortSignal } {
+  const s = typeof signal === 'function' ? signal() : signal;
+  return s ? { signal: s } : {};
+}
+
 /** One leaf as the log served it. */
 export interface FetchedLeaf {
   /** Index in the Merkle tree that holds it (shard-local for Rekor v1). */

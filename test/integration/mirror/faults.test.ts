@@ -8,6 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { FaultName } from '../../sim/faults.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { verifyNote } from '../../../src/note/note.ts';
+import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
+import { toHex } from '../../../src/util/bytes.ts';
+import { fetchedSize } from '../../../src/store/codec.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { parseNote } from '../../../src/note/note.ts';
@@ -39,6 +43,14 @@ async function expectHalted(code: string, verifiedAt: bigint) {
   const failures = await h!.metrics.verificationFailures.get();
   expect(failures.values.find((v) => v.labels.reason === code)?.value).toBe(1);
   return s;
+}
+
+/** The halt's evidence holds a checkpoint the log signed whose tree covers `size` leaves (it implies the entry at size-1). */
+function expectSignedCover(ev: Readonly<Record<string, unknown>>, size: bigint) {
+  const note = ev['receivedNote'];
+  expect(typeof note).toBe('string');
+  const { checkpoint } = verifyCheckpoint(note as string, undefined, [checkpointVerifierForTlog(h!.tlog)]);
+  expect(checkpoint.size).toBeGreaterThanOrEqual(size);
 }
 
 describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
@@ -102,6 +114,7 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
     const s = await expectHalted('VERIFY_MISSING_ENTRY', undefined as unknown as bigint);
     expect(s.halt?.message).toMatch(/77|holds 255/);
     expect(await h.store.getEntry('sim', 77)).toBeUndefined();
+    expectSignedCover(s.halt!.evidence, 78n);
   });
 });
 
@@ -111,6 +124,9 @@ describe('tiles-only attacks', () => {
     h.sim.log.faults.enable('tile-mismatch', 260);
     const s = await expectHalted('VERIFY_TILE_MISMATCH', undefined as unknown as bigint);
     expect(s.halt?.evidence['index']).toBe('260');
+    // Re-verifiable offline: the served body's hash is the one named, under a checkpoint the log signed that covers it.
+    expect(toHex(leafHash(Buffer.from(s.halt!.evidence['body'] as string, 'base64')))).toBe(s.halt!.evidence['entryLeafHash']);
+    expectSignedCover(s.halt!.evidence, 261n);
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, 256)).toBe(256);
     expect(await h.store.getEntry('sim', 260)).toBeUndefined();
   });
@@ -174,6 +190,74 @@ describe('transient faults in /v1/logs', () => {
     expect(await h.follower.round()).not.toBe('transient-error');
     expect(await logs()).not.toHaveProperty('transientError');
     expect(await verifiedSize()).toBe(300n);
+  });
+});
+
+describe.each(['tiles', 'v1'] as const)('stopping a %s follower while the log stalls', (api) => {
+  it('aborts the requests in flight instead of waiting out their timeouts and retries, and resumes where it committed', async () => {
+    h = await harness({ api, entries: 300, seed: `stall-${api}` });
+    await followTo(300n);
+    // Every response now takes a minute: without the abort, the round would wait 7 attempts of 20 s.
+    h.sim.log.faults.enable('slow', 60_000, 1);
+    h.sim.append(300);
+    const stop = new AbortController();
+    const running = h.follower.run(stop.signal);
+    await new Promise((r) => setTimeout(r, 300)); // the checkpoint request is in flight and stalled
+    const began = performance.now();
+    stop.abort(new Error('shutdown'));
+    await running;
+    expect(performance.now() - began).toBeLessThan(2000);
+    expect(h.follower.transientFault).toBeUndefined(); // a stop is not a fault of the log
+    expect(await verifiedSize()).toBe(300n);
+    // The next run (a restart) is not aborted by the last one's signal.
+    h.sim.log.faults.clear();
+    await followTo(600n);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(600);
+  }, 30_000);
+});
+
+describe('an older checkpoint served while entries past it are fetched but not yet verified', () => {
+  /** The simulator behind a proxy that answers 400 (final, not retried) for the paths `refuse` matches while it is set. */
+  async function refusingProxy(target: string) {
+    const upstream = new URL(target).origin;
+    const proxy = { refuse: undefined as RegExp | undefined, url: '', close: () => Promise.resolve() };
+    const server = createServer((req, res) => {
+      if (proxy.refuse?.test(req.url!)) return void res.writeHead(400).end();
+      void fetch(`${upstream}${req.url}`)
+        .then(async (r) => res.writeHead(r.status).end(Buffer.from(await r.arrayBuffer())))
+        .catch(() => res.writeHead(502).end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    proxy.url = target.replace(upstream, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    proxy.close = () => new Promise((r) => server.close(() => r()));
+    return proxy;
+  }
+
+  it('is not a shrink: nothing verified is contradicted, so the mirror waits for a checkpoint that covers them', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'behind-frontier' }, { batchSize: 256 });
+    const proxy = await refusingProxy(h.sim.url);
+    try {
+      const follower = new LogFollower({ ...h.follower.cfg, url: proxy.url }, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)] });
+      for (let i = 0; i < 10 && (await verifiedSize()) !== 300n; i++) await follower.round();
+      h.sim.append(500); // checkpoint 800: batches [300, 512), [512, 768), [768, 800)
+      // The last batch cannot be fetched this round: two batches commit, the root at 800 is not reached.
+      proxy.refuse = /\/tile\/(entries|0)\/003/;
+      expect(await follower.round()).toBe('transient-error');
+      expect(fetchedSize((await state())!)).toBe(768n);
+      expect(await verifiedSize()).toBe(300n);
+      // Then a cache or a replica behind serves an older checkpoint, properly signed: 720 entries.
+      proxy.refuse = undefined;
+      h.sim.log.faults.enable('shrink');
+      expect(await follower.round()).toBe('unchanged');
+      expect((await state())!.status).toBe('following');
+      expect(await verifiedSize()).toBe(300n);
+      h.sim.log.faults.disable('shrink');
+      for (let i = 0; i < 10 && (await verifiedSize()) !== 800n; i++) await follower.round();
+      expect(await verifiedSize()).toBe(800n);
+      expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(800);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

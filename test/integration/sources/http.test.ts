@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { TilesSource } from '../../../src/sources/tiles.ts';
+import { RekorV1Source } from '../../../src/sources/rekor-v1.ts';
 import { isExclusiveBody } from '../../../src/sources/transport.ts';
 import { freeBytes } from '../../../src/util/bytes.ts';
 import { entriesPath, tilePath } from '../../../src/merkle/tiles.ts';
@@ -47,6 +48,16 @@ describe('HttpClient', () => {
     const attempts: HttpAttempt[] = [];
     expect(await fast({ onAttempt: (a) => attempts.push(a) }).request(`${base}/missing`, { endpoint: 't', parse: text })).toBeUndefined();
     expect(attempts.map((a) => a.outcome)).toEqual(['404']);
+  });
+
+  it("with notFound 'retry', retries a 404 and returns undefined only when every attempt was one", async () => {
+    handlers.set('/late', (_req, res, n) => (n === 1 ? res.writeHead(404).end() : res.end('here')));
+    const attempts: HttpAttempt[] = [];
+    expect(await fast({ onAttempt: (a) => attempts.push(a) }).request(`${base}/late`, { endpoint: 't', parse: text, notFound: 'retry' })).toBe('here');
+    expect(attempts.map((a) => a.outcome)).toEqual(['404', '200']);
+    attempts.length = 0;
+    expect(await fast({ retries: 2, onAttempt: (a) => attempts.push(a) }).request(`${base}/never`, { endpoint: 't', parse: text, notFound: 'retry' })).toBeUndefined();
+    expect(attempts.map((a) => a.outcome)).toEqual(['404', '404', '404']);
   });
 
   it('retries 503 and 429, honouring Retry-After, then succeeds', async () => {
@@ -107,6 +118,25 @@ describe('HttpClient', () => {
       res.end('fast');
     });
     expect(await fast({ timeoutMs: 100 }).request(`${base}/slow`, { endpoint: 't', parse: text })).toBe('fast');
+  });
+
+  it('times out a body that stalls or trickles after the headers, as a timeout, not a malformed response', async () => {
+    handlers.set('/stalled-body', (_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('{"partial":');
+    });
+    handlers.set('/trickle', (_req, res) => {
+      res.writeHead(200);
+      const t = setInterval(() => res.write(' '), 20);
+      res.on('close', () => clearInterval(t));
+    });
+    for (const p of ['/stalled-body', '/trickle']) {
+      const attempts: HttpAttempt[] = [];
+      const err = await fast({ timeoutMs: 200, retries: 1, onAttempt: (a) => attempts.push(a) }).request(`${base}${p}`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+      expect(isTlogwatchError(err, 'SOURCE_TIMEOUT') && err.kind === 'transient', p).toBe(true);
+      expect((err as Error).message).toMatch(/timed out after 200 ms reading the body/);
+      expect(attempts.map((a) => a.outcome)).toEqual(['timeout', 'timeout']);
+    }
   });
 
   it('decompresses gzip responses', async () => {
@@ -319,6 +349,75 @@ describe('TilesSource leaves', () => {
     return entries;
   };
 
+  it('retries an empty bundle or tile as a cut response, where it would have halted the log as withholding every entry', async () => {
+    const entries = Array.from({ length: 5 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bodies = {
+      [entriesPath(0n, 5)]: Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e])),
+      [tilePath(0, 0n, 5)]: Buffer.concat(entries.map((e) => leafHash(e))),
+    };
+    for (const [path, body] of Object.entries(bodies)) {
+      handlers.set(`/empty-first/${path}`, (_req, res, n) => res.end(n === 1 ? Buffer.alloc(0) : body));
+    }
+    const attempts: HttpAttempt[] = [];
+    const batch = await new TilesSource({ url: `${base}/empty-first`, http: fast({ onAttempt: (a) => attempts.push(a) }) }).fetchLeaves(0n, 5n, 5n);
+    expect(leafRun(batch, 0, 5).leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.map(String));
+    expect(attempts.filter((a) => a.outcome === 'malformed').map((a) => a.endpoint).sort()).toEqual(['entries', 'tile']);
+  });
+
+  it('retries a bundle or tile cut at an item boundary, which a close-delimited response reads as; one short on every attempt is misbehaviour', async () => {
+    const entries = Array.from({ length: 5 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bodies: Record<string, Buffer> = {
+      entries: Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e])),
+      tile: Buffer.concat(entries.map((e) => leafHash(e))),
+    };
+    // HTTP/1.0 style: no Content-Length, the body ends where the connection does. `cut(n)` says how many bytes of the nth response of each resource to send.
+    const closeDelimited = async (cut: (n: number, whole: Buffer) => number) => {
+      const seen = new Map<string, number>();
+      const tcp = createTcpServer((sock) => {
+        sock.once('data', (d) => {
+          const kind = d.toString().split(' ')[1]!.includes('entries') ? 'entries' : 'tile';
+          const n = (seen.get(kind) ?? 0) + 1;
+          seen.set(kind, n);
+          const whole = bodies[kind]!;
+          sock.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n'), whole.subarray(0, cut(n, whole))]));
+        });
+      });
+      await new Promise<void>((r) => tcp.listen(0, '127.0.0.1', r));
+      return { url: `http://127.0.0.1:${(tcp.address() as AddressInfo).port}`, close: () => new Promise<void>((r) => tcp.close(() => r())) };
+    };
+    // The first response of each is cut after 3 of its 5 items: retried, then mirrored whole.
+    const flaky = await closeDelimited((n, whole) => (n > 1 ? whole.length : whole === bodies['tile'] ? 3 * 32 : 3 * 9));
+    try {
+      const batch = await new TilesSource({ url: flaky.url, http: fast() }).fetchLeaves(0n, 5n, 5n);
+      expect(leafRun(batch, 0, 5).leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.map(String));
+    } finally {
+      await flaky.close();
+    }
+    // Served short every time: withheld, not cut.
+    const short = await closeDelimited((_n, whole) => (whole === bodies['tile'] ? 3 * 32 : whole.length));
+    try {
+      const attempts: HttpAttempt[] = [];
+      const err = await new TilesSource({ url: short.url, http: fast({ onAttempt: (a) => attempts.push(a) }) }).fetchLeaves(0n, 5n, 5n).catch((e: unknown) => e);
+      expect(isTlogwatchError(err, 'VERIFY_MISSING_ENTRY') && err.kind === 'misbehaviour').toBe(true);
+      expect((err as Error).message).toMatch(/level-0 tile 0 holds 3 items on every attempt/);
+      expect(attempts.filter((a) => a.endpoint === 'tile').length).toBe(5);
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('asks again for a full bundle or tile that a first request did not find (a cache or a replica behind)', async () => {
+    const entries = Array.from({ length: 256 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bodies = [
+      [entriesPath(0n), Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e]))],
+      [tilePath(0, 0n), Buffer.concat(entries.map((e) => leafHash(e)))],
+    ] as const;
+    for (const [path, body] of bodies) handlers.set(`/late-full/${path}`, (_req, res, n) => (n === 1 ? res.writeHead(404).end() : res.end(body)));
+    const batch = await new TilesSource({ url: `${base}/late-full`, http: fast() }).fetchLeaves(0n, 256n, 256n);
+    expect(leafCount(batch)).toBe(256);
+    expect(Buffer.from(leafRun(batch, 255, 256).leaves[0]!.body).toString()).toBe('entry 255');
+  });
+
   it('frees an inflated batch on release(), and leaves bodies it does not own alone', async () => {
     for (const gzip of [true, false]) {
       const prefix = `/leaves-${gzip ? 'gz' : 'plain'}`;
@@ -336,5 +435,46 @@ describe('TilesSource leaves', () => {
       expect(run.leaves.every((l) => l.body.length === (gzip ? 0 : 600)), prefix).toBe(true);
       expect(run.tileHashes!.every((h) => h.length === 32)).toBe(true);
     }
+  });
+});
+
+describe('RekorV1Source retrieve', () => {
+  const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+  const entry = (i: number, body: string, extra: Record<string, unknown> = {}, uuid = i.toString(16).padStart(64, '0')) => ({ [uuid]: { body, integratedTime: 1, logID: 'ab'.repeat(32), logIndex: i, ...extra } });
+
+  it('asks again for an entry that retrieve omitted and that a first GET by index did not find', async () => {
+    const v1Entry = (i: number) => entry(i, b64(`entry ${i}`));
+    handlers.set('/v1-omits/api/v1/log/entries/retrieve', (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => res.end(JSON.stringify((JSON.parse(body) as { logIndexes: number[] }).logIndexes.filter((i) => i !== 3).map(v1Entry))));
+    });
+    handlers.set('/v1-omits/api/v1/log/entries?logIndex=3', (_req, res, n) => (n === 1 ? res.writeHead(404).end() : res.end(JSON.stringify(v1Entry(3)))));
+    const leaves = await new RekorV1Source({ url: `${base}/v1-omits`, http: fast() }).fetchLeaves(0n, 10n, 0n);
+    expect(leaves.map((l) => Buffer.from(l.body).toString())).toEqual(Array.from({ length: 10 }, (_, i) => `entry ${i}`));
+  });
+
+  it('decodes and keeps only the entries it asked for, the first of each, and no attestation larger than Rekor takes', async () => {
+    handlers.set('/v1-padded/api/v1/log/entries/retrieve', (req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        const { logIndexes } = JSON.parse(body) as { logIndexes: number[] };
+        const [first, ...rest] = logIndexes.map((i) =>
+          entry(i, b64(`entry ${i}`), { attestation: { data: b64(i === 3 ? Buffer.alloc(200 * 1024, 1) : `attestation ${i}`) } }),
+        );
+        res.end(
+          JSON.stringify([
+            // Padding a response has room for: entries not asked for (one with a body that is not even base64),
+            // and a second, different entry for an index asked for.
+            { ...first, ...entry(1000 + logIndexes[0]!, '!not base64!'), ...entry(2000 + logIndexes[0]!, b64(Buffer.alloc(4096))) },
+            ...rest.map((m, j) => (j === rest.length - 1 ? { ...m, ...entry(logIndexes[1]!, b64('a second entry'), {}, 'f'.repeat(64)) } : m)),
+          ]),
+        );
+      });
+    });
+    const leaves = await new RekorV1Source({ url: `${base}/v1-padded`, http: fast() }).fetchLeaves(0n, 20n, 0n);
+    expect(leaves.map((l) => Buffer.from(l.body).toString())).toEqual(Array.from({ length: 20 }, (_, i) => `entry ${i}`));
+    expect(leaves.map((l) => (l.attestation ? Buffer.from(l.attestation).toString() : undefined))).toEqual(Array.from({ length: 20 }, (_, i) => (i === 3 ? undefined : `attestation ${i}`)));
   });
 });

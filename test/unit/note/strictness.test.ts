@@ -6,7 +6,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatCheckpoint, parseCheckpoint } from '../../../src/note/checkpoint.ts';
+import { formatCheckpoint, parseCheckpoint, verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { ecdsaVerifier, ed25519Signer, ed25519Verifier, rawEd25519 } from '../../../src/note/keys.ts';
 import { isValidKeyName, parseNote, signNote, verifyNote } from '../../../src/note/note.ts';
 import { codeOf } from './keys-fixture.ts';
@@ -61,5 +61,26 @@ describe('signed-note strictness', () => {
     );
     expect(codeOf(() => formatCheckpoint({ origin: 'ex\tample', size: 1n, rootHash: new Uint8Array(32), extensions: [] }))).toBe('CHECKPOINT_MALFORMED');
     expect(codeOf(() => formatCheckpoint({ origin: 'o', size: 1n, rootHash: new Uint8Array(32), extensions: ['x\ry'] }))).toBe('CHECKPOINT_MALFORMED');
+  });
+
+  it('keeps what the sender wrote out of error messages past a bound: 100 signers of 4 KB names, a 100 KB origin', () => {
+    const body = `log.example\n1\n${Buffer.alloc(32).toString('base64')}\n`;
+    const strangers = Array.from({ length: 100 }, (_, i) => ed25519Signer(`${'w'.repeat(4000)}${i}`, generateKeyPairSync('ed25519').privateKey));
+    const err = (f: () => unknown): Error => {
+      try {
+        f();
+      } catch (e) {
+        return e as Error;
+      }
+      throw new Error('did not throw');
+    };
+    const unsigned = err(() => verifyNote(signNote(body, strangers), [verifier]));
+    expect(codeOf(() => verifyNote(signNote(body, strangers), [verifier]))).toBe('NOTE_NO_VERIFIED_SIGNATURE');
+    expect(unsigned.message.length).toBeLessThan(2000);
+    expect(unsigned.message).toMatch(/and 92 more; expected: log\.example\+/);
+    const longOrigin = `${'o'.repeat(100_000)}\n1\n${Buffer.alloc(32).toString('base64')}\n`;
+    const wrong = err(() => verifyCheckpoint(signNote(longOrigin, [signer]), 'log.example', [verifier]));
+    expect(codeOf(() => verifyCheckpoint(signNote(longOrigin, [signer]), 'log.example', [verifier]))).toBe('CHECKPOINT_WRONG_ORIGIN');
+    expect(wrong.message.length).toBeLessThan(500);
   });
 });

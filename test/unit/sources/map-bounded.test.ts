@@ -1,0 +1,54 @@
+/**
+ * mapBounded (src/sources/tiles.ts), the sources' bounded fan-out: entry bundles of a tiles batch, retrieve
+ * groups of a Rekor v1 batch. Its results are the items mapped in order, with at most `limit` calls in
+ * flight; and once a call fails the batch has failed, so no further item is started (each one a request
+ * against the log's rate budget, for a batch no one will use).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { mapBounded } from '../../../src/sources/tiles.ts';
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+describe('mapBounded', () => {
+  it('maps every item in order with at most `limit` in flight', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer(), { maxLength: 40 }), fc.integer({ min: 1, max: 10 }), fc.array(fc.nat(3), { minLength: 1, maxLength: 40 }), async (items, limit, delays) => {
+        let inFlight = 0;
+        let most = 0;
+        const out = await mapBounded(items, limit, async (x) => {
+          most = Math.max(most, ++inFlight);
+          for (let d = delays[Math.abs(x) % delays.length]!; d > 0; d--) await tick();
+          inFlight--;
+          return x * 2;
+        });
+        expect(out).toEqual(items.map((x) => x * 2));
+        expect(most).toBeLessThanOrEqual(limit);
+      }),
+    );
+  });
+
+  it('starts no item once one has failed, and rejects with that failure', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 60 }), fc.integer({ min: 1, max: 8 }), fc.nat(), async (n, limit, at) => {
+        const failing = at % n;
+        const items = Array.from({ length: n }, (_, i) => i);
+        let failedAt: number | undefined;
+        const startedAfter: number[] = [];
+        const err = await mapBounded(items, limit, async (i) => {
+          if (failedAt !== undefined) startedAfter.push(i);
+          await tick();
+          if (i === failing) {
+            failedAt = i;
+            throw new Error(`item ${i}`);
+          }
+          return i;
+        }).catch((e: unknown) => e);
+        expect((err as Error).message).toBe(`item ${failing}`);
+        await tick(); // the other workers' calls in flight settle
+        await tick();
+        expect(startedAfter).toEqual([]);
+      }),
+    );
+  });
+});

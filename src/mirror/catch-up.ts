@@ -16,7 +16,7 @@ import { TILE_WIDTH } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
 import type { Checkpoint } from '../note/checkpoint.ts';
 import type { SetKey } from '../entries/set.ts';
-import { releaseLeaves, type LeafBatch } from '../sources/types.ts';
+import { leafCount, releaseLeaves, type LeafBatch } from '../sources/types.ts';
 import type { LogState, VerifiedHead } from '../store/codec.ts';
 import { PackedPuts } from '../store/packed-puts.ts';
 import type { Store } from '../store/store.ts';
@@ -110,7 +110,7 @@ export async function catchUp(
     const end = batchEnd(cfg.type, cfg.batchSize, from, cp.size);
     const p = fetch(from, end, cp.size);
     p.catch(() => undefined); // awaited below; not an unhandled rejection while a commit finishes
-    return { end, batch: p };
+    return { from, end, batch: p };
   };
   let inFlight: Promise<void> | undefined;
   let valuesInFlight: Promise<void> | undefined;
@@ -130,7 +130,14 @@ export async function catchUp(
       const batch = await next.batch.catch((e: unknown) => {
         throw withCheckpoint(e, state.verified, note);
       });
-      next = next.end < cp.size && !signal?.aborted ? fetchFrom(next.end) : undefined;
+      // A fetcher may return fewer leaves than asked (a Rekor v1 batch bounded by bytes: rekor-v1.ts
+      // fetchLeaves), never none: the next batch starts where this one ended.
+      const fetched = next.from + BigInt(leafCount(batch));
+      if (fetched <= next.from || fetched > next.end) {
+        releaseLeaves(batch);
+        throw new TlogwatchError('SOURCE_MALFORMED', `asked for leaves [${next.from}, ${next.end}), got ${leafCount(batch)}`, { kind: 'transient' });
+      }
+      next = fetched < cp.size && !signal?.aborted ? fetchFrom(fetched) : undefined;
       const now = Math.floor(ctx.now() / 1000);
       const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
       let result;

@@ -20,7 +20,7 @@ import type { Checkpoint } from '../note/checkpoint.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
-import type { RekorV1Source, ShardHead } from '../sources/rekor-v1.ts';
+import { BATCH_MAX_BYTES, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import { logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
@@ -395,7 +395,7 @@ export class LogFollower {
       }
       const frontier = CompactRange.deserialize(state.frontier);
       if (frontier.size < cp.size) {
-        await catchUp(this.catchUpContext, state, frontier, cp, note, async (start, end) => ({ leaves: await src.fetchLeaves(start + pos.offset, end + pos.offset, pos.offset) }), signal);
+        await catchUp(this.catchUpContext, state, frontier, cp, note, async (start, end) => ({ leaves: await src.fetchLeaves(start + pos.offset, end + pos.offset, pos.offset, this.cfg.batchMaxBytes ?? BATCH_MAX_BYTES) }), signal);
         advanced = true;
       } else if (frontier.size === cp.size && state.verified?.size !== cp.size) {
         await this.verifyFrontierAt(state, frontier, cp, note);

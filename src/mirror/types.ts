@@ -23,6 +23,11 @@ export interface FollowConfig {
   compression?: 'gzip' | 'none';
   /** Tiles: only checkpoints this policy's witnesses cosigned are verified up to (note/witness-policy.ts). */
   witnesses?: WitnessPolicy;
+  /**
+   * Rekor v1: bytes of entry bodies one batch may hold before it is cut short (rekor-v1.ts fetchLeaves);
+   * BATCH_MAX_BYTES by default. Not a configuration key: tests lower it.
+   */
+  batchMaxBytes?: number;
 }
 
 /**

@@ -20,6 +20,11 @@ export const RETRIEVE_MAX = 10;
 const MAX_LOGINFO_BYTES = 1024 * 1024;
 const MAX_RETRIEVE_BYTES = 32 * 1024 * 1024;
 /**
+ * What the follower lets one batch's entries hold (fetchLeaves `maxBytes`): the catch-up has two batches
+ * at a time (one fetched while the one before is verified). 2,048 honest entries are ~10 MB.
+ */
+export const BATCH_MAX_BYTES = 64 * 1024 * 1024;
+/**
  * Rekor v1 takes attestations of at most 100 KB (rekor.md §1.11, README "upload attestation limit"). One is
  * outside the log (no proof or SET covers it), so anything larger is not Rekor's: it is dropped rather than
  * held, ~3 MB of it per entry a retrieve response has room for, across a batch's 2,048 entries.
@@ -201,17 +206,35 @@ export class RekorV1Source {
    * Virtual indexes [start, end) of the shard whose first virtual index is `shardOffset`, in order.
    * Throws `VERIFY_MISSING_ENTRY` (misbehaviour) when the log will not serve an index below its verified size:
    * omitted from retrieve, and a 404 on every attempt to get it by index.
+   *
+   * `maxBytes` bounds what one call holds: once the bodies received reach it, no further retrieve group is
+   * started, and the leaves returned are those of the groups started, [start, start + n) with n ≥ 1 group,
+   * possibly short of `end`. A batch is verified only once all of it is here, and a response may carry
+   * 32 MB, so without it a log (or a proxy) that pads the bodies it was asked for could make one batch
+   * of 2,048 entries hold gigabytes before its first leaf hash is checked. Honest entries are a few KB:
+   * the catch-up (catch-up.ts) goes on from where a short batch ended, so a log of big entries is
+   * mirrored in smaller batches, never refused.
    */
-  async fetchLeaves(start: bigint, end: bigint, shardOffset: bigint): Promise<FetchedLeaf[]> {
+  async fetchLeaves(start: bigint, end: bigint, shardOffset: bigint, maxBytes = Infinity): Promise<FetchedLeaf[]> {
     const groups: bigint[][] = [];
     for (let i = start; i < end; i += BigInt(RETRIEVE_MAX)) {
       const g: bigint[] = [];
       for (let j = i; j < end && j < i + BigInt(RETRIEVE_MAX); j++) g.push(j);
       groups.push(g);
     }
-    const maps = await mapBounded(groups, this.concurrency, (g) => this.retrieve(g, shardOffset));
+    let bytes = 0;
+    const maps = await mapBounded(
+      groups,
+      this.concurrency,
+      async (g) => {
+        const m = await this.retrieve(g, shardOffset);
+        for (const leaf of m.values()) bytes += leaf.body.byteLength + (leaf.attestation?.byteLength ?? 0);
+        return m;
+      },
+      () => bytes < maxBytes,
+    );
     const out: FetchedLeaf[] = [];
-    for (let gi = 0; gi < groups.length; gi++) {
+    for (let gi = 0; gi < maps.length; gi++) {
       for (const idx of groups[gi]!) {
         let leaf = maps[gi]!.get(idx) ?? (await this.fetchEntryByIndex(idx, shardOffset, 'retry'));
         if (leaf && leaf.logIndex !== idx) leaf = undefined;

@@ -78,13 +78,17 @@ export function parseHashTile(data: Uint8Array): Uint8Array[] {
  * Runs `fn` over `items` with at most `limit` in flight, preserving order. Once a call fails the whole
  * map has failed, so no further item starts: each is a request against the log (and its rate budget, which
  * the next round shares) for a batch no one will use. A Rekor v1 batch is ~200 retrieve calls.
+ *
+ * `proceed`, asked before each item after the first, stops the map early when it says no: the result is
+ * then the results of the items started, a prefix of `items` (they start in order, and each started one
+ * is awaited), so a caller can bound what the map holds by what it has received.
  */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>, proceed: () => boolean = () => true): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let failed = false;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (!failed && next < items.length) {
+    while (!failed && next < items.length && (next === 0 || proceed())) {
       const i = next++;
       try {
         results[i] = await fn(items[i]!);
@@ -95,7 +99,7 @@ export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (
     }
   });
   await Promise.all(workers);
-  return results;
+  return next === items.length ? results : results.slice(0, next);
 }
 
 /**

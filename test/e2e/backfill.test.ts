@@ -76,7 +76,7 @@ async function withStore<T>(fn: (s: Store) => Promise<T>): Promise<T> {
 }
 
 describe('tlogwatch backfill: usage', () => {
-  it('rejects bad arguments with exit 2 and says what is wrong', async () => {
+  it('rejects bad arguments with exit 2 and says what is wrong', { timeout: 90_000 }, async () => {
     const { config } = await mirrored('tiles', 300, 'latest', 'bf-usage');
     const cases: Array<[string[], RegExp]> = [
       [['--data-dir', join(h!.dataDir, 'nothing-here')], /no store at .*nothing-here.*: nothing has been mirrored yet/],

@@ -131,6 +131,20 @@ describe('mirror: Rekor v1', () => {
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 700)).toBe(15);
   });
 
+  it('cuts a batch short once its entries reach the byte budget, goes on from where it ended, and mirrors every entry', async () => {
+    // A budget of one byte: each batch stops starting retrieve groups after its first response, so it holds
+    // between one and `concurrency` groups of 10 instead of 100 entries (batchSize).
+    let commits = 0;
+    h = await harness({ api: 'v1', entries: 700, seed: 'm5b', shards: 3 }, { batchSize: 100, concurrency: 2, batchMaxBytes: 1 }, { afterCommit: () => void commits++ });
+    await roundsUntil(h, async () => {
+      const s = await h!.store.getLogState('sim');
+      return s?.shard?.seq === 2 && s.verified?.size === BigInt(700 - 2 * 233);
+    }, 400);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(700);
+    // Full batches would be 3 per tree; batches of at most 20 entries are at least 12 per tree.
+    expect(commits).toBeGreaterThanOrEqual(36);
+  });
+
   it('follows a rotation to a new, still empty tree, and then its first entries', async () => {
     h = await harness({ api: 'v1', entries: 50, seed: 'm7' }, { batchSize: 100 });
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 50n);

@@ -51,4 +51,30 @@ describe('mapBounded', () => {
       }),
     );
   });
+
+  it('stops starting items once `proceed` says no, and returns the results of those started: a prefix, at least the first', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(100), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 8 }), fc.nat(300), fc.array(fc.nat(3), { minLength: 1, maxLength: 20 }), async (sizes, limit, budget, delays) => {
+        let received = 0;
+        const started: number[] = [];
+        const out = await mapBounded(
+          sizes.map((_, i) => i),
+          limit,
+          async (i) => {
+            started.push(i);
+            for (let d = delays[i % delays.length]!; d > 0; d--) await tick();
+            received += sizes[i]!;
+            return sizes[i]!;
+          },
+          () => received < budget,
+        );
+        // A prefix, in order, of exactly the items started, never empty.
+        expect(out.length).toBeGreaterThanOrEqual(1);
+        expect(out).toEqual(sizes.slice(0, out.length));
+        expect([...started].sort((a, b) => a - b)).toEqual(out.map((_, i) => i));
+        // Stopping early means the budget was reached by what had been received, all of it returned.
+        if (out.length < sizes.length) expect(out.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(budget);
+      }),
+    );
+  });
 });

@@ -3,7 +3,7 @@
  * simulator: consistent stores pass (tiles from 0, Rekor v1 across trees), damage to a body, a tree hash
  * or an index key fails with what differs, and usage, a missing store and a locked one are exit 2.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.ts';
 import { startDaemon } from '../../src/daemon.ts';
@@ -178,6 +178,10 @@ describe('tlogwatch check', () => {
     expect(await tlogwatch(['check', '--data-dir', h.dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/in use by another process .*: stop tlogwatch serve first/) });
     await h.store.close();
     expect(await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'rekor'])).toMatchObject({ code: 2, stderr: 'tlogwatch check: no log named rekor in the store (it holds sim)\n' });
+    // A store that lost its CURRENT file is damaged, not absent, and check leaves it as it is.
+    rmSync(join(h.dataDir, 'store', 'CURRENT'));
+    expect(await tlogwatch(['check', '--data-dir', h.dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch check: STORE_CORRUPT: the store at \S+ is damaged: .* no CURRENT file/) });
+    expect(existsSync(join(h.dataDir, 'store', 'CURRENT'))).toBe(false);
     const help = await tlogwatch(['check', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: tlogwatch check/);

@@ -440,6 +440,22 @@ describe('Store', () => {
     expect((err as Error).message).toMatch(new RegExp(`schema version 99, this tlogwatch uses ${SCHEMA_VERSION}.*move the directory away`));
   });
 
+  it('never creates an empty database over one that lost its CURRENT file: the store is refused and its files kept', async () => {
+    for (const part of ['', ENTRIES_DIR]) {
+      const dir = tmp();
+      const store = await Store.open(dir);
+      await fill(store, 30, { batch: 10 });
+      await compactAll(part === '' ? store.db : store.entryDb);
+      await store.close();
+      rmSync(join(dir, part, 'CURRENT'));
+      const files = readdirSync(join(dir, part)).sort();
+      const err = await Store.open(dir).catch((e: unknown) => e);
+      expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+      expect((err as Error).message).toMatch(/is damaged: .* holds LevelDB tables or logs but no CURRENT file; .*Restore a backup/);
+      expect(readdirSync(join(dir, part)).sort()).toEqual(files);
+    }
+  });
+
   it('upgrades a schema 2 store (entry values in the main database) in place, and again after a cut-short upgrade', async () => {
     // A schema 2 store, made from a schema 3 one: the values back in the main database, no entries/.
     const dir = tmp();

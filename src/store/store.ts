@@ -27,7 +27,7 @@ import { decodeEntryValue, entryValueBody } from './entry-value.ts';
 import { CommitBuilder } from './commit-builder.ts';
 import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
-import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
+import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, levelDirState, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
 import { REOPEN_MIN_FREE_BYTES, volumeOf, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
@@ -174,7 +174,19 @@ export class Store {
     }
     let entryDb: Level<Uint8Array, Uint8Array> | undefined;
     try {
-      entryDb = await openLevel(join(dir, ENTRIES_DIR), dir, ENTRIES_DB_OPTIONS);
+      // The entries database is created with a new store (before its schema is written) or by the schema
+      // 2 → 3 upgrade. Missing under a schema 3 store, it was lost (deleted, not restored with the rest):
+      // an empty one in its place would leave every log's state holding entries that are not there, and
+      // the daemon serving and following on as if nothing were wrong.
+      const entriesDir = join(dir, ENTRIES_DIR);
+      if (found === SCHEMA_VERSION && levelDirState(entriesDir) === 'none') {
+        throw new TlogwatchError(
+          'STORE_CORRUPT',
+          `the store at ${dir} has lost its entries database (${entriesDir} has no LevelDB database): restore a backup, or move ${dir} away and let tlogwatch mirror again`,
+          { kind: 'fatal' },
+        );
+      }
+      entryDb = await openLevel(entriesDir, dir, ENTRIES_DB_OPTIONS);
       if (found === undefined) await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
       if (found === 2) {
         const t = performance.now();

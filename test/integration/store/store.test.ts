@@ -456,6 +456,18 @@ describe('Store', () => {
     }
   });
 
+  it('refuses a store whose entries database is gone rather than holding its entries in an empty one', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 30, { batch: 10 });
+    await store.close();
+    rmSync(join(dir, ENTRIES_DIR), { recursive: true });
+    const err = await Store.open(dir).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+    expect((err as Error).message).toMatch(/has lost its entries database .*restore a backup/);
+    expect(readdirSync(dir)).not.toContain(ENTRIES_DIR);
+  });
+
   it('upgrades a schema 2 store (entry values in the main database) in place, and again after a cut-short upgrade', async () => {
     // A schema 2 store, made from a schema 3 one: the values back in the main database, no entries/.
     const dir = tmp();

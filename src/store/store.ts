@@ -18,6 +18,7 @@
  * A write that fails with an I/O error (a full disk) leaves LevelDB failing every later write until it
  * is reopened; the store notes the fault and `recover` reopens both databases (write-fault.ts says when).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
@@ -57,6 +58,11 @@ import {
 
 /** The entries database's directory, inside the store's. */
 export const ENTRIES_DIR = 'entries';
+/**
+ * A file in a store's directory while `tlogwatch backup` or `restore` copies into it (commands/backup.ts):
+ * a store that has it holds part of a copy, and is refused. LevelDB leaves files it did not name alone.
+ */
+export const COPY_INCOMPLETE = 'TLOGWATCH-COPY-INCOMPLETE';
 
 /** The reverify job's place in its sweep of a log: the next window's first entry, where the sweep began, and whether it has found nothing so far. */
 export interface ReverifySweep {
@@ -159,6 +165,9 @@ export class Store {
 
   /** `createIfMissing: false`: only an existing store (readers such as `tlogwatch rules test` and `check`); a new one is created by default. */
   static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+    if (existsSync(join(dir, COPY_INCOMPLETE))) {
+      throw new TlogwatchError('STORE_CORRUPT', `the store at ${dir} is an incomplete copy: the tlogwatch backup or restore that made it was cut short; run it again (it starts the copy over)`, { kind: 'fatal' });
+    }
     // The main database first: it holds the schema version, and a store of another version must be
     // refused before anything is created inside it.
     const db = await openLevel(dir, dir, MAIN_DB_OPTIONS, { createIfMissing: opts.createIfMissing ?? true });

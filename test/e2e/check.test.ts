@@ -14,6 +14,8 @@ import type { Entry } from '../../src/entries/types.ts';
 import type { IndexMode } from '../../src/store/index-values.ts';
 import { Bucket, entryKey, Field, key, nodeKey } from '../../src/store/keys.ts';
 import { checkLog } from '../../src/store/check.ts';
+import { findingOps } from '../../src/store/findings.ts';
+import type { Finding } from '../../src/monitor/finding.ts';
 import { Store } from '../../src/store/store.ts';
 import { cli as tlogwatch } from '../helpers/cli.ts';
 import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
@@ -44,7 +46,10 @@ describe('tlogwatch check', () => {
     await h.store.close();
     const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
-    expect(r.stdout).toBe(`ok\tsim\t300 entries, ${indexKeys.toLocaleString('en-US')} index keys, 300 leaf hashes re-hashed from bodies, 1 nodes from their children, root of the verified checkpoint (size 300) rebuilt\n`);
+    expect(r.stdout).toBe(
+      `ok\tsim\t300 entries, ${indexKeys.toLocaleString('en-US')} index keys, 300 leaf hashes re-hashed from bodies, 1 nodes from their children, root of the verified checkpoint (size 300) rebuilt\n` +
+        'ok\t(findings)\t0 findings, each readable and in the time index\n',
+    );
     const j = await tlogwatch(['check', '--data-dir', h.dataDir, '--json', '--only', 'sim']);
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toEqual({ log: 'sim', ok: true, entries: 300, indexKeys, bodiesHashedTo: 'full', tree: { leaves: 300, nodes: 1, uncovered: 0 }, verifiedSize: '300', problems: [], more: 0 });
@@ -55,7 +60,7 @@ describe('tlogwatch check', () => {
     await h.store.close();
     const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok\tsim\t600 entries, .* 600 leaf hashes re-hashed from bodies, .*root of the verified checkpoint \(size 200\) rebuilt\n$/);
+    expect(r.stdout).toMatch(/^ok\tsim\t600 entries, .* 600 leaf hashes re-hashed from bodies, .*root of the verified checkpoint \(size 200\) rebuilt\nok\t\(findings\)\t0 findings, each readable and in the time index\n$/);
   });
 
   it('fails a store whose entry body, tree hash or index key changed, saying which', async () => {
@@ -67,10 +72,14 @@ describe('tlogwatch check', () => {
     v[v.length - 1]! ^= 1;
     await h.store.entryDb.put(k, v);
     await h.store.db.put(nodeKey(id, 0, 0, 42n), new Uint8Array(32));
+    // A finding whose record lost its closing brace.
+    const finding = { id: 'ab'.repeat(16), rule: 'r', kind: 'violation', severity: 'high', message: 'm', log: 'sim', index: 7, firstSeen: 1, status: 'open' };
+    await h.store.writeOps(findingOps(finding as Finding).map((op) => (op.type === 'put' && op.key[0] === Bucket.FINDING ? { ...op, value: op.value.subarray(0, -1) } : op)));
     await h.store.close();
     const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('1 of 1 log(s) have problems\n');
+    expect(r.stderr).toBe('1 of 1 log(s) have problems\nthe findings have problems\n');
+    expect(r.stdout).toMatch(/\nFAILED\t\(findings\)\t1 findings, each readable and in the time index\n\tthe stored finding (ab){16} is damaged \(not JSON\)\n$/);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^FAILED\tsim\t300 entries/);
     expect(r.stdout).toMatch(/\tthe stored bodies hash to another root than the state's frontier\n/);

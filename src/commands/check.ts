@@ -186,7 +186,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   let store: Store;
   try {
-    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there');
+    // Check changes nothing, so it does not upgrade an older schema in place either (store.ts).
+    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there', { upgrade: false });
   } catch (e) {
     return fail(storeErrorText(e));
   }

@@ -21,7 +21,7 @@ export function storeErrorText(e: unknown): string {
  * than pass over an empty store it just made. A LevelDB directory is a store once it has a CURRENT file;
  * `nothing` says what its absence means for the command.
  */
-export async function openExistingStore(dir: string, nothing: string, opts: { indexMode?: IndexMode; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+export async function openExistingStore(dir: string, nothing: string, opts: { indexMode?: IndexMode; upgrade?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
   // A store that lost its CURRENT is not "nothing mirrored there": say it is damaged (level.ts).
   const found = levelDirState(dir);
   if (found === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(dir, dir), { kind: 'fatal' });

@@ -164,7 +164,11 @@ export class Store {
   }
 
   /** `createIfMissing: false`: only an existing store (readers such as `tlogwatch rules test` and `check`); a new one is created by default. */
-  static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+  /**
+   * `upgrade: false` refuses a schema 2 store rather than upgrading it in place (for readers that promise
+   * to change nothing: the upgrade cannot be undone, and the tlogwatch that wrote the store no longer reads it).
+   */
+  static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; upgrade?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
     if (existsSync(join(dir, COPY_INCOMPLETE))) {
       throw new TlogwatchError('STORE_CORRUPT', `the store at ${dir} is an incomplete copy: the tlogwatch backup or restore that made it was cut short; run it again (it starts the copy over)`, { kind: 'fatal' });
     }
@@ -173,6 +177,14 @@ export class Store {
     const db = await openLevel(dir, dir, MAIN_DB_OPTIONS, { createIfMissing: opts.createIfMissing ?? true });
     const v = await db.get(SCHEMA_KEY);
     const found = v === undefined ? undefined : readU16(v, 0);
+    if (found === 2 && opts.upgrade === false) {
+      await db.close();
+      throw new TlogwatchError(
+        'STORE_SCHEMA_VERSION',
+        `the store at ${dir} has schema version 2, this tlogwatch uses ${SCHEMA_VERSION}: tlogwatch serve or backfill upgrades it in place when it first opens it (back it up first to keep a way back); this command does not change the store`,
+        { kind: 'fatal', data: { found, expected: SCHEMA_VERSION } },
+      );
+    }
     if (found !== undefined && found !== SCHEMA_VERSION && found !== 2) {
       await db.close();
       throw new TlogwatchError(

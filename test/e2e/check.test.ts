@@ -16,11 +16,15 @@ import { Bucket, entryKey, Field, key, nodeKey } from '../../src/store/keys.ts';
 import { checkLog } from '../../src/store/check.ts';
 import { findingOps } from '../../src/store/findings.ts';
 import type { Finding } from '../../src/monitor/finding.ts';
-import { Store } from '../../src/store/store.ts';
+import { ENTRIES_DIR, Store } from '../../src/store/store.ts';
+import { LEVEL_OPTIONS } from '../../src/store/level.ts';
+import { Level } from 'level';
+import { fill, tempDirs } from '../integration/store/fixtures.ts';
 import { cli as tlogwatch } from '../helpers/cli.ts';
 import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
 
 let h: Harness | undefined;
+const tmp = tempDirs('tlogwatch-check-');
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
@@ -177,6 +181,31 @@ describe('tlogwatch check', () => {
     // What check reads still needs its variable.
     writeFileSync(config, 'dataDir: ${TLOGWATCH_DATA}\n');
     expect(await tlogwatch(['check', '--config', config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/dataDir: environment variable TLOGWATCH_DATA is not set/) });
+  });
+
+  it('changes nothing: a schema 2 store is refused, not upgraded in place, and serve still upgrades it', async () => {
+    // A schema 2 store, made from a schema 3 one as the upgrade test does: the values back in the main database.
+    const dataDir = tmp();
+    const dir = join(dataDir, 'store');
+    const store = await Store.open(dir);
+    await fill(store, 20);
+    const values = await store.entryDb.iterator().all();
+    await store.close();
+    rmSync(join(dir, ENTRIES_DIR), { recursive: true });
+    const schemaKey = key(Bucket.META, 'schema');
+    const old = new Level<Uint8Array, Uint8Array>(dir, LEVEL_OPTIONS);
+    await old.batch([...values.map(([k, value]) => ({ type: 'put' as const, key: k, value })), { type: 'put', key: schemaKey, value: new Uint8Array([0, 2]) }]);
+    await old.close();
+    const r = await tlogwatch(['check', '--data-dir', dataDir]);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^tlogwatch check: STORE_SCHEMA_VERSION: the store at \S+ has schema version 2, this tlogwatch uses 3: tlogwatch serve or backfill upgrades it in place/);
+    expect(existsSync(join(dir, ENTRIES_DIR))).toBe(false);
+    const after = new Level<Uint8Array, Uint8Array>(dir, LEVEL_OPTIONS);
+    expect([...(await after.get(schemaKey))]).toEqual([0, 2]);
+    await after.close();
+    const upgraded = await Store.open(dir);
+    expect((await checkLog(upgraded, 'l')).problems).toEqual([]);
+    await upgraded.close();
   });
 
   it('exit 2: usage, no store, an unknown log, a store in use', async () => {

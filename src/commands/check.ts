@@ -22,7 +22,7 @@ import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
 import { checkFindingRecords } from '../store/findings.ts';
-import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
+import { checkCheckpointHistory, checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
 import { entriesHeld } from '../store/codec.ts';
 import type { IndexMode } from '../store/index-values.ts';
 import type { Store } from '../store/store.ts';
@@ -103,6 +103,7 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
   if (state) {
     tree = await checkTreeHashes(store, log, state, problem, progressLine(log, 'leaf hashes', held));
     (await checkVerifiedRoot(store, log, state)).forEach(problem);
+    (await checkCheckpointHistory(store, log, state)).forEach(problem);
     (await checkRetiredShards(store, log)).forEach(problem);
   }
   return {

@@ -14,6 +14,7 @@ import type { Entry } from '../../src/entries/types.ts';
 import type { IndexMode } from '../../src/store/index-values.ts';
 import { Bucket, entryKey, Field, key, nodeKey } from '../../src/store/keys.ts';
 import { checkLog } from '../../src/store/check.ts';
+import { decodeJson, encodeJson, type VerifiedHead } from '../../src/store/codec.ts';
 import { findingOps } from '../../src/store/findings.ts';
 import type { Finding } from '../../src/monitor/finding.ts';
 import { ENTRIES_DIR, Store } from '../../src/store/store.ts';
@@ -76,6 +77,11 @@ describe('tlogwatch check', () => {
     v[v.length - 1]! ^= 1;
     await h.store.entryDb.put(k, v);
     await h.store.db.put(nodeKey(id, 0, 0, 42n), new Uint8Array(32));
+    // The verified checkpoint's record with one bit of its root flipped: the note it keeps says otherwise.
+    const [cpKey, cpValue] = (await h.store.db.iterator({ gte: key(Bucket.CHECKPOINT), lt: key(Bucket.CHECKPOINT + 1) }).all()).at(-1)!;
+    const cp = decodeJson<VerifiedHead>(cpValue);
+    cp.rootHash = Uint8Array.from(cp.rootHash, (b, i) => (i === 0 ? b ^ 1 : b));
+    await h.store.db.put(cpKey, encodeJson(cp));
     // A finding whose record lost its closing brace.
     const finding = { id: 'ab'.repeat(16), rule: 'r', kind: 'violation', severity: 'high', message: 'm', log: 'sim', index: 7, firstSeen: 1, status: 'open' };
     await h.store.writeOps(findingOps(finding as Finding).map((op) => (op.type === 'put' && op.key[0] === Bucket.FINDING ? { ...op, value: op.value.subarray(0, -1) } : op)));
@@ -87,6 +93,8 @@ describe('tlogwatch check', () => {
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^FAILED\tsim\t300 entries/);
     expect(r.stdout).toMatch(/\tthe stored bodies hash to another root than the state's frontier\n/);
+    expect(r.stdout).toMatch(/\tverified checkpoint of size 300: its root and its signed note disagree\n/);
+    expect(r.stdout).toMatch(/\tthe newest verified checkpoint stored \(size 300, root [0-9a-f]{64}\) is not the state's \(size 300, root [0-9a-f]{64}\)\n/);
     expect(r.stdout).toMatch(/\tentry 7: body hashes to [0-9a-f]{64}, the stored tree has [0-9a-f]{64}\n/);
     expect(r.stdout).toMatch(/\tentry 42: body hashes to [0-9a-f]{64}, the stored tree has 0{64}\n/);
     // The changed leaf hash is under (8, 0), which the root of 300 reads instead of it.

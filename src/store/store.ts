@@ -257,9 +257,9 @@ export class Store {
    */
   private async dropUncommittedEntries(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<boolean> {
     const held: Array<{ id: number; start: bigint; end: bigint }> = [];
-    for (const id of this.logIds.values()) {
+    for (const [name, id] of this.logIds) {
       const v = await db.get(key(Bucket.LOG_STATE, u16(id)));
-      if (v !== undefined) held.push({ id, ...heldRange(decodeJson<LogState>(v)) });
+      if (v !== undefined) held.push({ id, ...heldRange(decodeState(name, this.#dir, v)) });
     }
     held.sort((a, b) => a.id - b.id);
     let from = key(Bucket.ENTRY);
@@ -443,7 +443,7 @@ export class Store {
     const id = this.logIds.get(name);
     if (id === undefined) return undefined;
     const v = await this.db.get(key(Bucket.LOG_STATE, u16(id)));
-    return v === undefined ? undefined : decodeJson<LogState>(v);
+    return v === undefined ? undefined : decodeState(name, this.#dir, v);
   }
 
   /**
@@ -737,6 +737,18 @@ export function indexRecordToWrite(recorded: IndexMode | undefined, mode: IndexM
   if (recorded === 'watched' || recorded === mode) return undefined;
   if (mode === 'watched') return 'watched';
   return recorded === undefined && !holdsEntries ? 'all' : undefined;
+}
+
+/**
+ * A log's stored state. One that does not read back (a bit flipped on disk) says whose it is and what to
+ * do: the daemon refuses to open the store with it, as nothing tells which entries it holds.
+ */
+function decodeState(name: string, dir: string, v: Uint8Array): LogState {
+  try {
+    return decodeJson<LogState>(v);
+  } catch (e) {
+    throw new TlogwatchError('STORE_CORRUPT', `the state of log ${name} in the store at ${dir} is damaged (${e instanceof Error ? e.message : String(e)}): restore a backup, or move the store away and let tlogwatch mirror again`, { kind: 'fatal', cause: e });
+  }
 }
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;

@@ -12,7 +12,7 @@ import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
-import { Bucket, entryKey, key, readU16, readU64, SCHEMA_VERSION, uuidKey } from '../../../src/store/keys.ts';
+import { Bucket, entryKey, key, readU16, readU64, SCHEMA_VERSION, u16, uuidKey } from '../../../src/store/keys.ts';
 import { ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
 import { ENTRIES_DB_OPTIONS, LEVEL_OPTIONS } from '../../../src/store/level.ts';
 import { reusedBatches } from '../../../src/store/reused-batches.ts';
@@ -454,6 +454,20 @@ describe('Store', () => {
       expect((err as Error).message).toMatch(/is damaged: .* holds LevelDB tables or logs but no CURRENT file; .*Restore a backup/);
       expect(readdirSync(join(dir, part)).sort()).toEqual(files);
     }
+  });
+
+  it('refuses a store whose log state is damaged, saying whose it is and what to do', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 30, { batch: 10 });
+    const stateKey = key(Bucket.LOG_STATE, u16(await store.logId('l')));
+    const v = Buffer.from(await store.db.get(stateKey));
+    v[1]! ^= 0x40; // the first property name's quote
+    await store.writeOps([{ type: 'put', key: stateKey, value: v }]);
+    await store.close();
+    const err = await Store.open(dir).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+    expect((err as Error).message).toMatch(/^the state of log l in the store at \S+ is damaged \(unreadable stored record: .*\): restore a backup, or move the store away/);
   });
 
   it('refuses a store whose entries database is gone rather than holding its entries in an empty one', async () => {

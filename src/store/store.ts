@@ -231,6 +231,13 @@ export class Store {
       store.logNames.set(readU16(val, 0), name);
     }
     try {
+      // A state no name maps to: the log's META key was lost. Opened anyway, the log would be mirrored
+      // again under a new id beside everything the store holds of it.
+      for await (const k of db.keys({ gte: key(Bucket.LOG_STATE), lt: prefixEnd(key(Bucket.LOG_STATE)) })) {
+        if (!store.logNames.has(readU16(k, 1))) {
+          throw new TlogwatchError('STORE_CORRUPT', `the store at ${dir} holds the state of log id ${readU16(k, 1)}, which no log name maps to (its name record was lost): restore a backup, or move the store away and let tlogwatch mirror again`, { kind: 'fatal' });
+        }
+      }
       const holdsEntries = await store.dropUncommittedEntries(db, entryDb);
       store.#indexRecordPending = indexRecordToWrite(store.#indexRecord, store.indexMode, holdsEntries);
     } catch (e) {
@@ -251,26 +258,29 @@ export class Store {
   }
 
   /**
-   * Deletes entry values no state accounts for: those of a batch whose commit a crash cut short (written
-   * to entryDb, its state never written), or of a log that never committed one. Normally nothing, or one
-   * or two batches per log; a seek per log when there is nothing to delete.
+   * Deletes the entry values a log's state does not account for: those of a batch whose commit a crash cut
+   * short (written to entryDb, its state never written). Normally nothing, or one or two batches per log;
+   * two seeks per log when there is nothing to delete.
+   *
+   * Only within the range of a log whose state it read. Values of a log with no state, or of a log id no
+   * name maps to, are left: invisible to readers (heldEntryKey), rewritten by the log's first commits, and
+   * all there is of a log whose state or name a damaged store lost. Deleting them made one lost key cost
+   * every entry of its log, at the next open, even `tlogwatch check`'s.
    */
   private async dropUncommittedEntries(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<boolean> {
-    const held: Array<{ id: number; start: bigint; end: bigint }> = [];
+    let holdsEntries = false;
     for (const [name, id] of this.logIds) {
       const v = await db.get(key(Bucket.LOG_STATE, u16(id)));
-      if (v !== undefined) held.push({ id, ...heldRange(decodeState(name, this.#dir, v)) });
-    }
-    held.sort((a, b) => a.id - b.id);
-    let from = key(Bucket.ENTRY);
-    for (const h of held) {
+      if (v === undefined) continue;
+      const h = heldRange(decodeState(name, this.#dir, v));
+      const end = h.end > h.start ? h.end : 0n;
       if (h.end > h.start) {
-        await entryDb.clear({ gte: from, lt: entryKey(h.id, h.start) });
-        from = entryKey(h.id, h.end);
+        holdsEntries = true;
+        await entryDb.clear({ gte: entryKey(id, 0), lt: entryKey(id, h.start) });
       }
+      await entryDb.clear({ gte: entryKey(id, end), lt: prefixEnd(key(Bucket.ENTRY, u16(id))) });
     }
-    await entryDb.clear({ gte: from, lt: prefixEnd(key(Bucket.ENTRY)) });
-    return held.some((h) => h.end > h.start);
+    return holdsEntries;
   }
 
   async close(): Promise<void> {

@@ -339,7 +339,10 @@ describe('Store', () => {
     expect((await checkLog(again, 'l')).problems).toEqual([]);
     expect((await checkLog(again, 'started-at-20')).problems).toEqual([]);
     const keys = await again.entryDb.keys().all();
-    expect(keys.map((k) => `${k[2]}:${readU64(k, 3)}`)).toEqual([...Array.from({ length: 10 }, (_, i) => `${id}:${i}`), ...Array.from({ length: 10 }, (_, i) => `${started}:${20 + i}`)]);
+    // A log with no state keeps its values (nothing says they are not all there is of it: store.ts
+    // dropUncommittedEntries), unserved; its first commit rewrites them, or the open after it drops them.
+    expect(keys.map((k) => `${k[2]}:${readU64(k, 3)}`)).toEqual([...Array.from({ length: 10 }, (_, i) => `${id}:${i}`), ...Array.from({ length: 10 }, (_, i) => `${started}:${20 + i}`), `${never}:0`]);
+    expect(await again.getEntry('never-committed', 0)).toBeUndefined();
     // The mirror then commits that batch again, from where the state is.
     const range = CompactRange.empty();
     for (let i = 0; i < 14; i++) range.append(leafHash(bodyAt(i)));
@@ -468,6 +471,29 @@ describe('Store', () => {
     const err = await Store.open(dir).catch((e: unknown) => e);
     expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
     expect((err as Error).message).toMatch(/^the state of log l in the store at \S+ is damaged \(unreadable stored record: .*\): restore a backup, or move the store away/);
+  });
+
+  it('a lost log name or log state costs no entry value: the store is refused, or check says the state was lost', async () => {
+    for (const lost of ['name', 'state'] as const) {
+      const dir = tmp();
+      const store = await Store.open(dir);
+      await fill(store, 30, { batch: 10 });
+      const id = await store.logId('l');
+      await store.writeOps([{ type: 'del', key: lost === 'name' ? key(Bucket.META, 'log:', 'l') : key(Bucket.LOG_STATE, u16(id)) }]);
+      await store.close();
+      if (lost === 'name') {
+        const err = await Store.open(dir).catch((e: unknown) => e);
+        expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+        expect((err as Error).message).toMatch(/holds the state of log id 1, which no log name maps to/);
+      } else {
+        const reopened = await Store.open(dir);
+        expect((await checkLog(reopened, 'l')).problems).toEqual([expect.stringMatching(/^the store holds no state of this log, yet its entry values, tree hashes or verified checkpoints: its state was lost/)]);
+        await reopened.close();
+      }
+      const values = new Level<Uint8Array, Uint8Array>(join(dir, ENTRIES_DIR), ENTRIES_DB_OPTIONS);
+      expect(await values.keys().all()).toHaveLength(30);
+      await values.close();
+    }
   });
 
   it('refuses a store whose entries database is gone rather than holding its entries in an empty one', async () => {

@@ -9,8 +9,8 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmS
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Level } from 'level';
-import { isTlogwatchError } from '../errors.ts';
-import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel } from '../store/level.ts';
+import { isTlogwatchError, TlogwatchError } from '../errors.ts';
+import { copyRecords, damagedStoreMessage, ENTRIES_DB_OPTIONS, levelDirState, MAIN_DB_OPTIONS, openLevel } from '../store/level.ts';
 import { COPY_INCOMPLETE, ENTRIES_DIR } from '../store/store.ts';
 import { storeErrorText } from './offline-store.ts';
 
@@ -37,7 +37,9 @@ function firstMissing(dir: string): string | undefined {
  */
 async function copyStore(from: string, to: string): Promise<number> {
   if (existsSync(join(from, COPY_INCOMPLETE))) throw new Error(`${from} is an incomplete copy: the backup or restore that made it was cut short; make it again`);
-  if (!existsSync(join(from, 'CURRENT'))) throw new Error(`${from} is not a LevelDB store`);
+  const found = levelDirState(from);
+  if (found === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(from, from), { kind: 'fatal' });
+  if (found === 'none') throw new Error(`${from} is not a LevelDB store`);
   const mark = join(to, COPY_INCOMPLETE);
   const redo = existsSync(mark);
   if (!redo && existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);

@@ -85,6 +85,11 @@ describe('backup and restore', () => {
         const again = await cli([command, fromFlag, from, toFlag, to]);
         expect(again.code, again.stderr).toBe(0);
       }
+      // A backup that lost its CURRENT file is damaged, not "not a store", and nothing is restored from it.
+      rmSync(join(tmp, 'killed-backup', 'store', 'CURRENT'));
+      const damaged = await cli(['restore', '--from', join(tmp, 'killed-backup'), '--data-dir', join(tmp, 'from-damaged')]);
+      expect(damaged).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch restore: STORE_CORRUPT: the store at \S+ is damaged: .* no CURRENT file/) });
+      expect(existsSync(join(tmp, 'from-damaged'))).toBe(false);
       const restored = await Store.open(join(tmp, 'killed-restore', 'store'));
       try {
         expect(await expectStoreMatchesManifest(restored, h.sim)).toBe(3000);

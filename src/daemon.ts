@@ -267,7 +267,13 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
   }
   const metrics = createMetrics();
-  const findings = new FindingsRepo(store);
+  // A damaged finding is left out of listings and counts (store/findings.ts); said once per finding, not per scrape.
+  const damagedFindings = new Set<string>();
+  const findings = new FindingsRepo(store, (id, e) => {
+    if (damagedFindings.has(id)) return;
+    damagedFindings.add(id);
+    logger.error({ finding: id, err: describeError(e) }, 'a stored finding is damaged and left out of listings and counts: run tlogwatch check');
+  });
   let rules: RuleSet = { rules: [] };
   let rulesWatch: { close(): void } | undefined;
   if (config.rules) {

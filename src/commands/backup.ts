@@ -5,12 +5,13 @@
  * copy is one point in time. A running daemon holds the locks: stop it first (or copy a filesystem
  * snapshot of the volume).
  */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Level } from 'level';
-import { copyRecords, ENTRIES_DB_OPTIONS, MAIN_DB_OPTIONS, openLevel } from '../store/level.ts';
-import { ENTRIES_DIR } from '../store/store.ts';
+import { isTlogwatchError, TlogwatchError } from '../errors.ts';
+import { copyRecords, damagedStoreMessage, ENTRIES_DB_OPTIONS, levelDirState, MAIN_DB_OPTIONS, openLevel } from '../store/level.ts';
+import { COPY_INCOMPLETE, ENTRIES_DIR } from '../store/store.ts';
 import { storeErrorText } from './offline-store.ts';
 
 type Db = Level<Uint8Array, Uint8Array>;
@@ -25,36 +26,81 @@ function firstMissing(dir: string): string | undefined {
 /**
  * Copies the store at `from` (its main database and, when present, its entries database) into an empty
  * `to`. The sources are opened first, so a store the daemon holds is refused before anything is created
- * (level.ts STORE_LOCKED); a copy that fails for any reason removes what it created, so the same `to` can
- * be used again.
+ * (level.ts STORE_LOCKED); a copy that fails removes what it created, so the same `to` can be used again.
+ *
+ * A copy cut short by a signal or a kill is a LevelDB store like any other, one that holds part of the
+ * records: restored, the daemon served a state that says it holds entries the copy never got. So `to` is
+ * marked (store.ts COPY_INCOMPLETE) before anything is written into it, every batch is synced, and the
+ * mark goes only once all of it is on disk. Store.open refuses a marked store, a backup or restore refuses
+ * to copy from one, and the next copy into it starts it again. A mark rather than a rename into place:
+ * `to` may be a mount point.
  */
 async function copyStore(from: string, to: string): Promise<number> {
-  if (!existsSync(join(from, 'CURRENT'))) throw new Error(`${from} is not a LevelDB store`);
-  if (existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
+  if (existsSync(join(from, COPY_INCOMPLETE))) throw new Error(`${from} is an incomplete copy: the backup or restore that made it was cut short; make it again`);
+  const found = levelDirState(from);
+  if (found === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(from, from), { kind: 'fatal' });
+  if (found === 'none') throw new Error(`${from} is not a LevelDB store`);
+  const mark = join(to, COPY_INCOMPLETE);
+  const redo = existsSync(mark);
+  if (!redo && existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
   const parts: Array<[string, typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS]> = [['', MAIN_DB_OPTIONS]];
   if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) parts.push([ENTRIES_DIR, ENTRIES_DB_OPTIONS]);
   const open: Db[] = [];
   const created = firstMissing(to);
+  // Set once `to` is this copy's: before that, what is there (another copy's, running) is left alone.
+  let taken = false;
   try {
     const sources: Db[] = [];
     for (const [dir, options] of parts) {
       sources.push(await openLevel(join(from, dir), from, options, { createIfMissing: false }));
       open.push(sources.at(-1)!);
     }
+    if (redo) await emptyCutShort(to);
+    taken = true;
+    mkdirSync(to, { recursive: true });
+    writeFileSync(mark, 'a tlogwatch backup or restore into this store has not finished: tlogwatch refuses the store until one does\n', { flush: true });
+    syncDir(to);
     let n = 0;
     for (const [i, [dir, options]] of parts.entries()) {
       const dst = await openLevel(join(to, dir), to, options);
       open.push(dst);
-      n += await copyRecords(sources[i]!, dst);
+      n += await copyRecords(sources[i]!, dst, {}, { sync: true });
     }
+    for (const db of open.splice(0)) await db.close();
+    unlinkSync(mark);
+    syncDir(to);
     return n;
   } catch (e) {
     for (const db of open.splice(0)) await db.close().catch(() => undefined);
+    if (!taken) throw e;
     if (created !== undefined) rmSync(created, { recursive: true, force: true });
     else if (existsSync(to)) for (const f of readdirSync(to)) rmSync(join(to, f), { recursive: true, force: true });
     throw e;
+  }
+}
+
+/**
+ * Empties `to`, a copy cut short, unless a copy still running holds it (its LevelDB lock): two copies into
+ * one place would each remove the other's records.
+ */
+async function emptyCutShort(to: string): Promise<void> {
+  if (existsSync(join(to, 'CURRENT'))) {
+    const db = await openLevel(to, to, MAIN_DB_OPTIONS, { createIfMissing: false }).catch((e: unknown) => {
+      if (isTlogwatchError(e, 'STORE_LOCKED')) throw new Error(`another backup or restore is copying into ${to}; wait for it to finish`, { cause: e });
+      return undefined; // unreadable: it is emptied all the same
+    });
+    await db?.close();
+  }
+  for (const f of readdirSync(to)) rmSync(join(to, f), { recursive: true, force: true });
+}
+
+/** fsync of a directory: the names created or removed in it survive a crash. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
   } finally {
-    for (const db of open) await db.close();
+    closeSync(fd);
   }
 }
 

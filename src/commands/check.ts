@@ -21,7 +21,8 @@ import { loadConfig, type ConfigKey } from '../config/load.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
-import { checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
+import { checkFindingRecords } from '../store/findings.ts';
+import { checkCheckpointHistory, checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
 import { entriesHeld } from '../store/codec.ts';
 import type { IndexMode } from '../store/index-values.ts';
 import type { Store } from '../store/store.ts';
@@ -33,13 +34,14 @@ const HELP = `${USAGE}
 Checks every mirrored log in the store, reading everything once: the entries are exactly the range the
 mirror holds, their bodies hash into the verified tree, the index and UUID keys are exactly those the
 entries imply, every stored tree hash is its children's (the hashes inclusion proofs are served from),
-and the verified checkpoints' roots rebuild from them. Nothing is changed. Stop tlogwatch serve first.
+and the verified checkpoints' roots rebuild from them; then every finding's record reads back and is in
+the findings' time index (not with --only). Nothing is changed. Stop tlogwatch serve first.
 
   --config FILE, --data-dir DIR   where the store is, given as tlogwatch serve is given it; which index
                                   keys each entry should have is the index mode the store records (a
                                   config with another index mode is refused)
   --only NAME                     only this log (default: every log in the store)
-  --json                          one JSON object per log on stdout
+  --json                          one JSON object per log on stdout, then one for the findings
 
 Exit: 0 consistent, 1 problems found or the store could not be read through, 2 usage, config, or the
 store could not be opened.`;
@@ -101,6 +103,7 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
   if (state) {
     tree = await checkTreeHashes(store, log, state, problem, progressLine(log, 'leaf hashes', held));
     (await checkVerifiedRoot(store, log, state)).forEach(problem);
+    (await checkCheckpointHistory(store, log, state)).forEach(problem);
     (await checkRetiredShards(store, log)).forEach(problem);
   }
   return {
@@ -151,6 +154,20 @@ function indexModeOf(store: Store, given: { file: string; mode: IndexMode } | un
   return recorded;
 }
 
+/**
+ * The findings' records (store/findings.ts checkFindingRecords): one line after the logs', `ok` or
+ * `FAILED` with the problems, or one JSON object `{"findings", "ok", "problems", "more"}`.
+ */
+async function checkFindings(store: Store, json: boolean): Promise<boolean> {
+  const problems: string[] = [];
+  let more = 0;
+  const findings = await checkFindingRecords(store, (p) => (problems.length < MAX_PROBLEMS ? problems.push(p) : more++));
+  const ok = problems.length === 0;
+  if (json) process.stdout.write(`${JSON.stringify({ findings, ok, problems, more })}\n`);
+  else process.stdout.write(`${ok ? 'ok' : 'FAILED'}\t(findings)\t${n(findings)} findings, each readable and in the time index\n${problems.map((p) => `\t${p}\n`).join('')}${more ? `\t(${more} more)\n` : ''}`);
+  return ok;
+}
+
 export async function checkCommand(argv: string[]): Promise<number> {
   let values;
   try {
@@ -170,7 +187,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
   }
   let store: Store;
   try {
-    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there');
+    // Check changes nothing, so it does not upgrade an older schema in place either (store.ts).
+    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there', { upgrade: false });
   } catch (e) {
     return fail(storeErrorText(e));
   }
@@ -186,8 +204,13 @@ export async function checkCommand(argv: string[]): Promise<number> {
       if (!r.ok) failed++;
       process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : text(r));
     }
-    if (!values.json) process.stderr.write(failed ? `${failed} of ${logs.length} log(s) have problems\n` : `${logs.length} log(s) consistent\n`);
-    return failed ? 1 : 0;
+    // The findings belong to no one log: checked with the whole store, not with --only.
+    const findingsOk = values.only === undefined ? await checkFindings(store, values.json === true) : true;
+    if (!values.json) {
+      process.stderr.write(failed ? `${failed} of ${logs.length} log(s) have problems\n` : `${logs.length} log(s) consistent\n`);
+      if (!findingsOk) process.stderr.write('the findings have problems\n');
+    }
+    return failed || !findingsOk ? 1 : 0;
   } catch (e) {
     // A store too damaged to read through (STORE_CORRUPT from a value's decoding, a LevelDB read error).
     process.stderr.write(`tlogwatch check: the check could not finish: ${describeError(e)}\n`);

@@ -3,10 +3,9 @@
  * only, never one created where a mistyped path points; and a store a running `tlogwatch serve` holds
  * (LevelDB's LOCK, level.ts STORE_LOCKED) is named as such, with what to do about it, in every one of them.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { describeError, isTlogwatchError, TlogwatchError } from '../errors.ts';
 import type { IndexMode } from '../store/index-values.ts';
+import { damagedStoreMessage, levelDirState } from '../store/level.ts';
 import { Store } from '../store/store.ts';
 
 /** The one line an offline command prints for an error from opening or copying a store. */
@@ -22,8 +21,11 @@ export function storeErrorText(e: unknown): string {
  * than pass over an empty store it just made. A LevelDB directory is a store once it has a CURRENT file;
  * `nothing` says what its absence means for the command.
  */
-export async function openExistingStore(dir: string, nothing: string, opts: { indexMode?: IndexMode; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
-  if (!existsSync(join(dir, 'CURRENT'))) throw new TlogwatchError('STORE_UNAVAILABLE', `no store at ${dir}: ${nothing}`, { kind: 'fatal' });
+export async function openExistingStore(dir: string, nothing: string, opts: { indexMode?: IndexMode; upgrade?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+  // A store that lost its CURRENT is not "nothing mirrored there": say it is damaged (level.ts).
+  const found = levelDirState(dir);
+  if (found === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(dir, dir), { kind: 'fatal' });
+  if (found === 'none') throw new TlogwatchError('STORE_UNAVAILABLE', `no store at ${dir}: ${nothing}`, { kind: 'fatal' });
   return Store.open(dir, { ...opts, createIfMissing: false });
 }
 

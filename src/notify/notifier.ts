@@ -84,12 +84,14 @@ export class Notifier {
   }
 
   async #deliver(channel: Channel, row: OutboxRow, now: number): Promise<void> {
-    const finding = await this.#findings.get(row.findingId);
-    if (!finding) {
-      await this.#outbox.delivered(row); // finding gone: nothing to send
-      return;
-    }
     try {
+      // A damaged finding (STORE_CORRUPT) fails like a delivery, with the row's backoff: thrown out of the
+      // pass, it failed the pass every tick and the row stayed due for ever.
+      const finding = await this.#findings.get(row.findingId);
+      if (!finding) {
+        await this.#outbox.delivered(row); // finding gone: nothing to send
+        return;
+      }
       if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal);
       await this.#outbox.delivered(row);
       this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });

@@ -33,6 +33,27 @@ export function outboxOps(findingId: string, channels: number, now: number): Bat
   return ops;
 }
 
+/**
+ * A row's bookkeeping. One that does not parse (a bit flipped on disk) is due now, as a first attempt:
+ * its key still names the channel and the finding, which is all a delivery needs, where a parse error
+ * failed every pass of the channel and held up every row after it.
+ */
+function parseRow(v: Uint8Array): { attempts: number; nextAt: number; lastError?: string } {
+  let row: unknown;
+  try {
+    row = JSON.parse(Buffer.from(v).toString('utf8'));
+  } catch {
+    row = undefined;
+  }
+  const r = (typeof row === 'object' && row !== null ? row : {}) as Record<string, unknown>;
+  const attempts = r['attempts'];
+  const nextAt = r['nextAt'];
+  if (!Number.isSafeInteger(attempts) || (attempts as number) < 0 || typeof nextAt !== 'number' || !Number.isFinite(nextAt)) {
+    return { attempts: 0, nextAt: 0, lastError: 'the stored outbox row was damaged; delivered again from its key' };
+  }
+  return { attempts: attempts as number, nextAt, ...(typeof r['lastError'] === 'string' ? { lastError: r['lastError'] } : {}) };
+}
+
 export class Outbox {
   readonly #store: Store;
   constructor(store: Store) {
@@ -43,7 +64,7 @@ export class Outbox {
   async due(now: number, limit = 100, channels?: ChannelRange): Promise<OutboxRow[]> {
     const out: OutboxRow[] = [];
     for await (const [k, v] of this.#store.db.iterator(keyRange(channels))) {
-      const row = JSON.parse(Buffer.from(v).toString('utf8')) as { attempts: number; nextAt: number; lastError?: string };
+      const row = parseRow(v);
       if (row.nextAt > now) continue;
       out.push({ channel: k[1]!, findingId: Buffer.from(k.subarray(2)).toString('hex'), ...row });
       if (out.length >= limit) break;

@@ -21,9 +21,9 @@ import { treeRootAsync } from '../merkle/prove.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { frontierNodeIds, hashRun } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
-import { fetchedSize, localStartIndex, type LogState, type VerifiedHead } from './codec.ts';
+import { decodeJson, fetchedSize, localStartIndex, type LogState, type VerifiedHead } from './codec.ts';
 import { entryValueBody } from './entry-value.ts';
-import { entryKey, nodeKey, prefixEnd, readU64 } from './keys.ts';
+import { Bucket, entryKey, key, nodeKey, prefixEnd, readU16, readU64, u16 } from './keys.ts';
 import { scanChunks } from './level.ts';
 import type { Store } from './store.ts';
 import { frontierNodes } from './tree-hashes.ts';
@@ -59,6 +59,44 @@ export async function checkVerifiedRoot(store: Store, log: string, state: LogSta
       const have = got?.[k];
       if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
     });
+  }
+  return problems;
+}
+
+/**
+ * The log's verified-checkpoint history (Bucket.CHECKPOINT), the evidence a finding or a peer is shown:
+ * each record reads back, is the checkpoint of the size its key says, and the root it records is the one
+ * its signed note says (a flipped bit in either shows), and the current tree's newest is the state's
+ * verified checkpoint.
+ */
+export async function checkCheckpointHistory(store: Store, log: string, state: LogState): Promise<string[]> {
+  const id = await store.logId(log);
+  const problems: string[] = [];
+  const current = state.shard?.seq ?? 0;
+  let newest: VerifiedHead | undefined;
+  const prefix = key(Bucket.CHECKPOINT, u16(id));
+  for await (const [k, v] of store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
+    const tree = readU16(k, 3);
+    const size = readU64(k, 5);
+    const where = `verified checkpoint of size ${size}${state.shard ? ` (tree ${tree})` : ''}`;
+    let head: VerifiedHead;
+    try {
+      head = decodeJson<VerifiedHead>(v);
+    } catch (e) {
+      problems.push(`${where}: ${describeError(e)}`);
+      continue;
+    }
+    const [, noteSize, noteRoot] = typeof head.note === 'string' ? head.note.split('\n') : [];
+    if (typeof head.size !== 'bigint' || head.size !== size) problems.push(`${where}: its record says size ${String(head.size)}`);
+    else if (!(head.rootHash instanceof Uint8Array) || noteSize !== String(size) || noteRoot !== Buffer.from(head.rootHash).toString('base64')) {
+      problems.push(`${where}: its root and its signed note disagree`);
+    }
+    if (tree === current) newest = head;
+  }
+  const verified = state.verified;
+  if (verified && !newest) problems.push(`no verified checkpoint of the current tree is stored; the state's is of size ${verified.size}`);
+  else if (verified && newest && !(newest.size === verified.size && bytesEqual(newest.rootHash, verified.rootHash))) {
+    problems.push(`the newest verified checkpoint stored (size ${String(newest.size)}, root ${toHex(newest.rootHash)}) is not the state's (size ${verified.size}, root ${toHex(verified.rootHash)})`);
   }
   return problems;
 }

@@ -17,7 +17,7 @@ import { bytesEqual } from '../util/bytes.ts';
 import { heldRange, localStartIndex, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { scanChunks } from './level.ts';
-import { Bucket, entryKey, Field, indexKey, prefixEnd, readU16, readU64, uuidKey } from './keys.ts';
+import { Bucket, entryKey, Field, indexKey, key, prefixEnd, readU16, readU64, u16, uuidKey } from './keys.ts';
 import { entryTime, indexValues } from './index-values.ts';
 import type { Store } from './store.ts';
 
@@ -119,8 +119,8 @@ async function recordedFull(store: Store, id: number, first: bigint, end: bigint
 export async function checkLog(store: Store, log: string, fullIndex: FullIndex = () => store.indexMode === 'all', opts: { runBits?: number; progress?: (entries: number) => void } = {}): Promise<LogCheck> {
   const shift = BigInt(opts.runBits ?? RUN_BITS);
   const state = await store.getLogState(log);
-  const id = state ? await store.logId(log) : undefined;
-  if (id === undefined) return { log, state, entries: 0, indexKeys: 0, rootCheck: 'none', problems: [] };
+  if (!state) return { log, state, entries: 0, indexKeys: 0, rootCheck: 'none', problems: await stateless(store, log) };
+  const id = await store.logId(log);
   const problems: string[] = [];
   const problem = (p: string) => void (problems.length < MAX_PROBLEMS && problems.push(p));
   const { start: first, end } = state ? heldRange(state) : { start: 0n, end: 0n };
@@ -244,6 +244,19 @@ async function locate(store: Store, log: string, id: number, { runs, shift }: { 
 }
 
 /** The frontier the stored entries extend, when they all belong to the current tree. */
+/**
+ * A log the store names but holds no state of. One whose first commit never happened holds at most a batch
+ * or two of entry values; tree hashes and verified checkpoints are written only by commits, with the state,
+ * so a log that has them lost its state, which is not to be taken for an empty log.
+ */
+async function stateless(store: Store, log: string): Promise<string[]> {
+  const id = u16(await store.logId(log));
+  const any = async (db: typeof store.db, bucket: number) => (await db.keys({ gte: key(bucket, id), lt: prefixEnd(key(bucket, id)), limit: 1 }).all()).length > 0;
+  if (!(await any(store.db, Bucket.CHECKPOINT)) && !(await any(store.db, Bucket.NODE))) return [];
+  const values = (await any(store.entryDb, Bucket.ENTRY)) ? 'entry values, ' : '';
+  return [`the store holds no state of this log, yet its ${values}tree hashes or verified checkpoints: its state was lost; restore a backup`];
+}
+
 function startRange(state: LogState): CompactRange | undefined {
   if ((state.shard?.seq ?? 0) > 0) return undefined;
   if (state.startFrontier) return CompactRange.deserialize(state.startFrontier);

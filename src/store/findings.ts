@@ -2,8 +2,8 @@
  * Findings repository: FINDING id(16) → JSON Finding; FINDING_BY_TIME firstSeen(8) id(16) → empty
  * (keys.ts). Writes are BatchOps so findings join the atomic batch of what raised them.
  */
-import { TlogwatchError } from '../errors.ts';
-import type { Finding, FindingStatus, Severity } from '../monitor/finding.ts';
+import { isTlogwatchError, TlogwatchError } from '../errors.ts';
+import { SEVERITIES, type Finding, type FindingStatus, type Severity } from '../monitor/finding.ts';
 import { Bucket, key, MARKER, prefixEnd, u64 } from './keys.ts';
 import type { BatchOp } from './level.ts';
 import type { Store } from './store.ts';
@@ -29,17 +29,62 @@ export interface FindingFilter {
   cursor?: string;
 }
 
+/**
+ * A stored finding, narrowed to what every reader relies on. A record that is not one (a bit flipped on
+ * disk: LevelDB does not check block checksums on reads) is STORE_CORRUPT naming it, never a half-read object.
+ */
+export function decodeFinding(id: string, v: Uint8Array): Finding {
+  let f: unknown;
+  try {
+    f = JSON.parse(Buffer.from(v).toString('utf8'));
+  } catch (e) {
+    throw damaged(id, 'not JSON', e);
+  }
+  if (typeof f !== 'object' || f === null) throw damaged(id, 'not an object');
+  const r = f as Record<string, unknown>;
+  if (r['id'] !== id) throw damaged(id, 'another id');
+  if (typeof r['rule'] !== 'string' || typeof r['log'] !== 'string' || typeof r['message'] !== 'string') throw damaged(id, 'no rule, log or message');
+  if (!SEVERITIES.includes(r['severity'] as Severity) || !STATUSES.includes(r['status'] as FindingStatus)) throw damaged(id, 'an unknown severity or status');
+  if (!Number.isSafeInteger(r['firstSeen'])) throw damaged(id, 'no firstSeen');
+  return f as Finding;
+}
+
+const STATUSES: readonly FindingStatus[] = ['open', 'acked', 'suppressed'];
+
+function damaged(id: string, why: string, cause?: unknown): TlogwatchError {
+  return new TlogwatchError('STORE_CORRUPT', `the stored finding ${id} is damaged (${why}): tlogwatch check lists every damaged record; restore a backup`, { kind: 'fatal', data: { finding: id }, cause });
+}
+
 export class FindingsRepo {
   readonly #store: Store;
   /** What openBySeverity counted, and at which Store.findingsGeneration. */
   #open: { generation: number; counts: ReadonlyMap<string, number> } | undefined;
-  constructor(store: Store) {
+  readonly #onDamaged: ((id: string, e: TlogwatchError) => void) | undefined;
+
+  /**
+   * `onDamaged` hears of each damaged finding a listing or the open count passes over: one damaged record
+   * must not take /v1/findings, the daily digest and the whole /metrics scrape down with it.
+   */
+  constructor(store: Store, onDamaged?: (id: string, e: TlogwatchError) => void) {
     this.#store = store;
+    this.#onDamaged = onDamaged;
   }
 
+  /** Throws STORE_CORRUPT for a damaged record (decodeFinding). */
   async get(id: string): Promise<Finding | undefined> {
     const v = await this.#store.db.get(key(Bucket.FINDING, idBytes(id)));
-    return v === undefined ? undefined : (JSON.parse(Buffer.from(v).toString('utf8')) as Finding);
+    return v === undefined ? undefined : decodeFinding(id, v);
+  }
+
+  /** `get`, with a damaged record passed to onDamaged and read as absent. */
+  async #getReadable(id: string): Promise<Finding | undefined> {
+    try {
+      return await this.get(id);
+    } catch (e) {
+      if (!isTlogwatchError(e, 'STORE_CORRUPT')) throw e;
+      this.#onDamaged?.(id, e);
+      return undefined;
+    }
   }
 
   async has(id: string): Promise<boolean> {
@@ -60,7 +105,7 @@ export class FindingsRepo {
     let last: Uint8Array | undefined;
     let more = false;
     for await (const k of this.#store.db.keys({ gte, lt, reverse: true })) {
-      const finding = await this.get(Buffer.from(k.subarray(9)).toString('hex'));
+      const finding = await this.#getReadable(Buffer.from(k.subarray(9)).toString('hex'));
       if (!finding) continue;
       if ((f.rule && finding.rule !== f.rule) || (f.severity && finding.severity !== f.severity) || (f.status && finding.status !== f.status)) continue;
       if (out.length === f.limit) {
@@ -90,12 +135,49 @@ export class FindingsRepo {
     const generation = this.#store.findingsGeneration;
     if (this.#open?.generation === generation) return new Map(this.#open.counts);
     const counts = new Map<string, number>();
-    for await (const v of this.#store.db.values({ gte: key(Bucket.FINDING), lt: prefixEnd(key(Bucket.FINDING)) })) {
-      const f = JSON.parse(Buffer.from(v).toString('utf8')) as Finding;
+    for await (const [k, v] of this.#store.db.iterator({ gte: key(Bucket.FINDING), lt: prefixEnd(key(Bucket.FINDING)) })) {
+      const id = Buffer.from(k.subarray(1)).toString('hex');
+      let f: Finding;
+      try {
+        f = decodeFinding(id, v);
+      } catch (e) {
+        if (!isTlogwatchError(e, 'STORE_CORRUPT')) throw e;
+        this.#onDamaged?.(id, e);
+        continue;
+      }
       if (f.status === 'open') counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
     }
     // Not kept if a write touched a finding meanwhile (or was under way when the count began).
     if (generation % 2 === 0 && generation === this.#store.findingsGeneration) this.#open = { generation, counts: new Map(counts) };
     return counts;
   }
+}
+
+/**
+ * `tlogwatch check`'s look at the findings, which belong to no one log: every record decodes
+ * (decodeFinding), and the time index (FINDING_BY_TIME, which listings walk) holds exactly one key per
+ * finding, at its firstSeen. Reads only.
+ */
+export async function checkFindingRecords(store: Store, problem: (p: string) => void): Promise<number> {
+  const firstSeen = new Map<string, number | undefined>();
+  for await (const [k, v] of store.db.iterator({ gte: key(Bucket.FINDING), lt: prefixEnd(key(Bucket.FINDING)) })) {
+    const id = Buffer.from(k.subarray(1)).toString('hex');
+    try {
+      firstSeen.set(id, decodeFinding(id, v).firstSeen);
+    } catch (e) {
+      if (!isTlogwatchError(e, 'STORE_CORRUPT')) throw e;
+      problem(e.message.replace(/: tlogwatch check lists .*$/, ''));
+      firstSeen.set(id, undefined);
+    }
+  }
+  const indexed = new Set<string>();
+  for await (const k of store.db.keys({ gte: key(Bucket.FINDING_BY_TIME), lt: prefixEnd(key(Bucket.FINDING_BY_TIME)) })) {
+    const id = Buffer.from(k.subarray(9)).toString('hex');
+    const at = Number(new DataView(k.buffer, k.byteOffset + 1, 8).getBigUint64(0));
+    if (!firstSeen.has(id)) problem(`a time index key for finding ${id}, which is not stored`);
+    else if (firstSeen.get(id) !== undefined && firstSeen.get(id) !== at) problem(`finding ${id} has a time index key at ${at}, not at its firstSeen ${firstSeen.get(id)}`);
+    else indexed.add(id);
+  }
+  for (const [id, at] of firstSeen) if (at !== undefined && !indexed.has(id)) problem(`finding ${id} has no time index key: listings leave it out`);
+  return firstSeen.size;
 }

@@ -3,6 +3,8 @@
  * do), and the two bulk writes everything else is built on: one atomic batch, and a copy between
  * databases (the schema upgrade, backup and restore).
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
 import { PackedPuts } from './packed-puts.ts';
@@ -67,8 +69,37 @@ export function ioErrorMessage(e: unknown): string | undefined {
   return undefined;
 }
 
-/** Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do. */
+/** The files of a LevelDB directory that hold its records: tables and write-ahead logs (not `LOG`, its text log). */
+const DATA_FILE = /^\d+\.(ldb|sst|log)$/;
+
+/**
+ * What `dir` holds: a LevelDB database (its `CURRENT` file names the manifest to read), nothing (absent, or
+ * only what a creation cut short leaves: `LOCK`, `LOG`, a first manifest), or a database's tables or logs
+ * without its `CURRENT` (deleted, or lost with the filesystem's metadata). LevelDB told to create a missing
+ * database takes the last for nothing: it writes a new empty one there and deletes the tables as obsolete.
+ */
+export function levelDirState(dir: string): 'database' | 'none' | 'damaged' {
+  if (existsSync(join(dir, 'CURRENT'))) return 'database';
+  let files: string[];
+  try {
+    files = readdirSync(dir);
+  } catch {
+    return 'none';
+  }
+  return files.some((f) => DATA_FILE.test(f)) ? 'damaged' : 'none';
+}
+
+/** The message for a database directory levelDirState calls `damaged`. */
+export function damagedStoreMessage(dir: string, store: string): string {
+  return `the store at ${store} is damaged: ${dir} holds LevelDB tables or logs but no CURRENT file; tlogwatch will not create an empty store over them. Restore a backup, or move ${store} away and let tlogwatch mirror again`;
+}
+
+/**
+ * Opens one of the store's LevelDB databases, turning LevelDB's errors into ones that say what to do.
+ * Never creates a database where one lost its `CURRENT` (levelDirState): that would delete its records.
+ */
 export async function openLevel(dir: string, store: string, options: typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS, open: { createIfMissing?: boolean } = {}): Promise<Level<Uint8Array, Uint8Array>> {
+  if (levelDirState(dir) === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(dir, store), { kind: 'fatal' });
   const db = new Level<Uint8Array, Uint8Array>(dir, options);
   try {
     await db.open({ createIfMissing: open.createIfMissing ?? true });

@@ -18,6 +18,7 @@
  * A write that fails with an I/O error (a full disk) leaves LevelDB failing every later write until it
  * is reopened; the store notes the fault and `recover` reopens both databases (write-fault.ts says when).
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
@@ -27,7 +28,7 @@ import { decodeEntryValue, entryValueBody } from './entry-value.ts';
 import { CommitBuilder } from './commit-builder.ts';
 import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
-import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
+import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, levelDirState, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
 import { REOPEN_MIN_FREE_BYTES, volumeOf, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
@@ -57,6 +58,11 @@ import {
 
 /** The entries database's directory, inside the store's. */
 export const ENTRIES_DIR = 'entries';
+/**
+ * A file in a store's directory while `tlogwatch backup` or `restore` copies into it (commands/backup.ts):
+ * a store that has it holds part of a copy, and is refused. LevelDB leaves files it did not name alone.
+ */
+export const COPY_INCOMPLETE = 'TLOGWATCH-COPY-INCOMPLETE';
 
 /** The reverify job's place in its sweep of a log: the next window's first entry, where the sweep began, and whether it has found nothing so far. */
 export interface ReverifySweep {
@@ -183,12 +189,27 @@ export class Store {
   }
 
   /** `createIfMissing: false`: only an existing store (readers such as `tlogwatch rules test` and `check`); a new one is created by default. */
-  static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+  /**
+   * `upgrade: false` refuses a schema 2 store rather than upgrading it in place (for readers that promise
+   * to change nothing: the upgrade cannot be undone, and the tlogwatch that wrote the store no longer reads it).
+   */
+  static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; upgrade?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
+    if (existsSync(join(dir, COPY_INCOMPLETE))) {
+      throw new TlogwatchError('STORE_CORRUPT', `the store at ${dir} is an incomplete copy: the tlogwatch backup or restore that made it was cut short; run it again (it starts the copy over)`, { kind: 'fatal' });
+    }
     // The main database first: it holds the schema version, and a store of another version must be
     // refused before anything is created inside it.
     const db = await openLevel(dir, dir, MAIN_DB_OPTIONS, { createIfMissing: opts.createIfMissing ?? true });
     const v = await db.get(SCHEMA_KEY);
     const found = v === undefined ? undefined : readU16(v, 0);
+    if (found === 2 && opts.upgrade === false) {
+      await db.close();
+      throw new TlogwatchError(
+        'STORE_SCHEMA_VERSION',
+        `the store at ${dir} has schema version 2, this tlogwatch uses ${SCHEMA_VERSION}: tlogwatch serve or backfill upgrades it in place when it first opens it (back it up first to keep a way back); this command does not change the store`,
+        { kind: 'fatal', data: { found, expected: SCHEMA_VERSION } },
+      );
+    }
     if (found !== undefined && found !== SCHEMA_VERSION && found !== 2) {
       await db.close();
       throw new TlogwatchError(
@@ -199,7 +220,19 @@ export class Store {
     }
     let entryDb: Level<Uint8Array, Uint8Array> | undefined;
     try {
-      entryDb = await openLevel(join(dir, ENTRIES_DIR), dir, ENTRIES_DB_OPTIONS);
+      // The entries database is created with a new store (before its schema is written) or by the schema
+      // 2 → 3 upgrade. Missing under a schema 3 store, it was lost (deleted, not restored with the rest):
+      // an empty one in its place would leave every log's state holding entries that are not there, and
+      // the daemon serving and following on as if nothing were wrong.
+      const entriesDir = join(dir, ENTRIES_DIR);
+      if (found === SCHEMA_VERSION && levelDirState(entriesDir) === 'none') {
+        throw new TlogwatchError(
+          'STORE_CORRUPT',
+          `the store at ${dir} has lost its entries database (${entriesDir} has no LevelDB database): restore a backup, or move ${dir} away and let tlogwatch mirror again`,
+          { kind: 'fatal' },
+        );
+      }
+      entryDb = await openLevel(entriesDir, dir, ENTRIES_DB_OPTIONS);
       if (found === undefined) await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
       if (found === 2) {
         const t = performance.now();
@@ -223,6 +256,13 @@ export class Store {
       store.logNames.set(readU16(val, 0), name);
     }
     try {
+      // A state no name maps to: the log's META key was lost. Opened anyway, the log would be mirrored
+      // again under a new id beside everything the store holds of it.
+      for await (const k of db.keys({ gte: key(Bucket.LOG_STATE), lt: prefixEnd(key(Bucket.LOG_STATE)) })) {
+        if (!store.logNames.has(readU16(k, 1))) {
+          throw new TlogwatchError('STORE_CORRUPT', `the store at ${dir} holds the state of log id ${readU16(k, 1)}, which no log name maps to (its name record was lost): restore a backup, or move the store away and let tlogwatch mirror again`, { kind: 'fatal' });
+        }
+      }
       const holdsEntries = await store.dropUncommittedEntries(db, entryDb);
       store.#indexRecordPending = indexRecordToWrite(store.#indexRecord, store.indexMode, holdsEntries);
     } catch (e) {
@@ -243,26 +283,29 @@ export class Store {
   }
 
   /**
-   * Deletes entry values no state accounts for: those of a batch whose commit a crash cut short (written
-   * to entryDb, its state never written), or of a log that never committed one. Normally nothing, or one
-   * or two batches per log; a seek per log when there is nothing to delete.
+   * Deletes the entry values a log's state does not account for: those of a batch whose commit a crash cut
+   * short (written to entryDb, its state never written). Normally nothing, or one or two batches per log;
+   * two seeks per log when there is nothing to delete.
+   *
+   * Only within the range of a log whose state it read. Values of a log with no state, or of a log id no
+   * name maps to, are left: invisible to readers (heldEntryKey), rewritten by the log's first commits, and
+   * all there is of a log whose state or name a damaged store lost. Deleting them made one lost key cost
+   * every entry of its log, at the next open, even `tlogwatch check`'s.
    */
   private async dropUncommittedEntries(db: Level<Uint8Array, Uint8Array>, entryDb: Level<Uint8Array, Uint8Array>): Promise<boolean> {
-    const held: Array<{ id: number; start: bigint; end: bigint }> = [];
-    for (const id of this.logIds.values()) {
+    let holdsEntries = false;
+    for (const [name, id] of this.logIds) {
       const v = await db.get(key(Bucket.LOG_STATE, u16(id)));
-      if (v !== undefined) held.push({ id, ...heldRange(decodeJson<LogState>(v)) });
-    }
-    held.sort((a, b) => a.id - b.id);
-    let from = key(Bucket.ENTRY);
-    for (const h of held) {
+      if (v === undefined) continue;
+      const h = heldRange(decodeState(name, this.#dir, v));
+      const end = h.end > h.start ? h.end : 0n;
       if (h.end > h.start) {
-        await entryDb.clear({ gte: from, lt: entryKey(h.id, h.start) });
-        from = entryKey(h.id, h.end);
+        holdsEntries = true;
+        await entryDb.clear({ gte: entryKey(id, 0), lt: entryKey(id, h.start) });
       }
+      await entryDb.clear({ gte: entryKey(id, end), lt: prefixEnd(key(Bucket.ENTRY, u16(id))) });
     }
-    await entryDb.clear({ gte: from, lt: prefixEnd(key(Bucket.ENTRY)) });
-    return held.some((h) => h.end > h.start);
+    return holdsEntries;
   }
 
   async close(): Promise<void> {
@@ -437,7 +480,7 @@ export class Store {
     const id = this.logIds.get(name);
     if (id === undefined) return undefined;
     const v = await this.db.get(key(Bucket.LOG_STATE, u16(id)));
-    return v === undefined ? undefined : decodeJson<LogState>(v);
+    return v === undefined ? undefined : decodeState(name, this.#dir, v);
   }
 
   /**
@@ -731,6 +774,18 @@ export function indexRecordToWrite(recorded: IndexMode | undefined, mode: IndexM
   if (recorded === 'watched' || recorded === mode) return undefined;
   if (mode === 'watched') return 'watched';
   return recorded === undefined && !holdsEntries ? 'all' : undefined;
+}
+
+/**
+ * A log's stored state. One that does not read back (a bit flipped on disk) says whose it is and what to
+ * do: the daemon refuses to open the store with it, as nothing tells which entries it holds.
+ */
+function decodeState(name: string, dir: string, v: Uint8Array): LogState {
+  try {
+    return decodeJson<LogState>(v);
+  } catch (e) {
+    throw new TlogwatchError('STORE_CORRUPT', `the state of log ${name} in the store at ${dir} is damaged (${e instanceof Error ? e.message : String(e)}): restore a backup, or move the store away and let tlogwatch mirror again`, { kind: 'fatal', cause: e });
+  }
 }
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(0)} MiB`;

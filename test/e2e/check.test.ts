@@ -3,7 +3,7 @@
  * simulator: consistent stores pass (tiles from 0, Rekor v1 across trees), damage to a body, a tree hash
  * or an index key fails with what differs, and usage, a missing store and a locked one are exit 2.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.ts';
 import { startDaemon } from '../../src/daemon.ts';
@@ -14,11 +14,18 @@ import type { Entry } from '../../src/entries/types.ts';
 import type { IndexMode } from '../../src/store/index-values.ts';
 import { Bucket, entryKey, Field, key, nodeKey } from '../../src/store/keys.ts';
 import { checkLog } from '../../src/store/check.ts';
-import { Store } from '../../src/store/store.ts';
+import { decodeJson, encodeJson, type VerifiedHead } from '../../src/store/codec.ts';
+import { findingOps } from '../../src/store/findings.ts';
+import type { Finding } from '../../src/monitor/finding.ts';
+import { ENTRIES_DIR, Store } from '../../src/store/store.ts';
+import { LEVEL_OPTIONS } from '../../src/store/level.ts';
+import { Level } from 'level';
+import { fill, tempDirs } from '../integration/store/fixtures.ts';
 import { cli as tlogwatch } from '../helpers/cli.ts';
 import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
 
 let h: Harness | undefined;
+const tmp = tempDirs('tlogwatch-check-');
 afterEach(async () => {
   await h?.cleanup();
   h = undefined;
@@ -44,7 +51,10 @@ describe('tlogwatch check', () => {
     await h.store.close();
     const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
-    expect(r.stdout).toBe(`ok\tsim\t300 entries, ${indexKeys.toLocaleString('en-US')} index keys, 300 leaf hashes re-hashed from bodies, 1 nodes from their children, root of the verified checkpoint (size 300) rebuilt\n`);
+    expect(r.stdout).toBe(
+      `ok\tsim\t300 entries, ${indexKeys.toLocaleString('en-US')} index keys, 300 leaf hashes re-hashed from bodies, 1 nodes from their children, root of the verified checkpoint (size 300) rebuilt\n` +
+        'ok\t(findings)\t0 findings, each readable and in the time index\n',
+    );
     const j = await tlogwatch(['check', '--data-dir', h.dataDir, '--json', '--only', 'sim']);
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toEqual({ log: 'sim', ok: true, entries: 300, indexKeys, bodiesHashedTo: 'full', tree: { leaves: 300, nodes: 1, uncovered: 0 }, verifiedSize: '300', problems: [], more: 0 });
@@ -55,7 +65,7 @@ describe('tlogwatch check', () => {
     await h.store.close();
     const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^ok\tsim\t600 entries, .* 600 leaf hashes re-hashed from bodies, .*root of the verified checkpoint \(size 200\) rebuilt\n$/);
+    expect(r.stdout).toMatch(/^ok\tsim\t600 entries, .* 600 leaf hashes re-hashed from bodies, .*root of the verified checkpoint \(size 200\) rebuilt\nok\t\(findings\)\t0 findings, each readable and in the time index\n$/);
   });
 
   it('fails a store whose entry body, tree hash or index key changed, saying which', async () => {
@@ -67,13 +77,24 @@ describe('tlogwatch check', () => {
     v[v.length - 1]! ^= 1;
     await h.store.entryDb.put(k, v);
     await h.store.db.put(nodeKey(id, 0, 0, 42n), new Uint8Array(32));
+    // The verified checkpoint's record with one bit of its root flipped: the note it keeps says otherwise.
+    const [cpKey, cpValue] = (await h.store.db.iterator({ gte: key(Bucket.CHECKPOINT), lt: key(Bucket.CHECKPOINT + 1) }).all()).at(-1)!;
+    const cp = decodeJson<VerifiedHead>(cpValue);
+    cp.rootHash = Uint8Array.from(cp.rootHash, (b, i) => (i === 0 ? b ^ 1 : b));
+    await h.store.db.put(cpKey, encodeJson(cp));
+    // A finding whose record lost its closing brace.
+    const finding = { id: 'ab'.repeat(16), rule: 'r', kind: 'violation', severity: 'high', message: 'm', log: 'sim', index: 7, firstSeen: 1, status: 'open' };
+    await h.store.writeOps(findingOps(finding as Finding).map((op) => (op.type === 'put' && op.key[0] === Bucket.FINDING ? { ...op, value: op.value.subarray(0, -1) } : op)));
     await h.store.close();
     const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('1 of 1 log(s) have problems\n');
+    expect(r.stderr).toBe('1 of 1 log(s) have problems\nthe findings have problems\n');
+    expect(r.stdout).toMatch(/\nFAILED\t\(findings\)\t1 findings, each readable and in the time index\n\tthe stored finding (ab){16} is damaged \(not JSON\)\n$/);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toMatch(/^FAILED\tsim\t300 entries/);
     expect(r.stdout).toMatch(/\tthe stored bodies hash to another root than the state's frontier\n/);
+    expect(r.stdout).toMatch(/\tverified checkpoint of size 300: its root and its signed note disagree\n/);
+    expect(r.stdout).toMatch(/\tthe newest verified checkpoint stored \(size 300, root [0-9a-f]{64}\) is not the state's \(size 300, root [0-9a-f]{64}\)\n/);
     expect(r.stdout).toMatch(/\tentry 7: body hashes to [0-9a-f]{64}, the stored tree has [0-9a-f]{64}\n/);
     expect(r.stdout).toMatch(/\tentry 42: body hashes to [0-9a-f]{64}, the stored tree has 0{64}\n/);
     // The changed leaf hash is under (8, 0), which the root of 300 reads instead of it.
@@ -170,6 +191,31 @@ describe('tlogwatch check', () => {
     expect(await tlogwatch(['check', '--config', config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/dataDir: environment variable TLOGWATCH_DATA is not set/) });
   });
 
+  it('changes nothing: a schema 2 store is refused, not upgraded in place, and serve still upgrades it', async () => {
+    // A schema 2 store, made from a schema 3 one as the upgrade test does: the values back in the main database.
+    const dataDir = tmp();
+    const dir = join(dataDir, 'store');
+    const store = await Store.open(dir);
+    await fill(store, 20);
+    const values = await store.entryDb.iterator().all();
+    await store.close();
+    rmSync(join(dir, ENTRIES_DIR), { recursive: true });
+    const schemaKey = key(Bucket.META, 'schema');
+    const old = new Level<Uint8Array, Uint8Array>(dir, LEVEL_OPTIONS);
+    await old.batch([...values.map(([k, value]) => ({ type: 'put' as const, key: k, value })), { type: 'put', key: schemaKey, value: new Uint8Array([0, 2]) }]);
+    await old.close();
+    const r = await tlogwatch(['check', '--data-dir', dataDir]);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^tlogwatch check: STORE_SCHEMA_VERSION: the store at \S+ has schema version 2, this tlogwatch uses 3: tlogwatch serve or backfill upgrades it in place/);
+    expect(existsSync(join(dir, ENTRIES_DIR))).toBe(false);
+    const after = new Level<Uint8Array, Uint8Array>(dir, LEVEL_OPTIONS);
+    expect([...(await after.get(schemaKey))]).toEqual([0, 2]);
+    await after.close();
+    const upgraded = await Store.open(dir);
+    expect((await checkLog(upgraded, 'l')).problems).toEqual([]);
+    await upgraded.close();
+  });
+
   it('exit 2: usage, no store, an unknown log, a store in use', async () => {
     h = await mirrored('tiles', 20, 'cli-check-usage');
     expect(await tlogwatch(['check', '--bogus'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch check: Unknown option '--bogus'/) });
@@ -178,6 +224,10 @@ describe('tlogwatch check', () => {
     expect(await tlogwatch(['check', '--data-dir', h.dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/in use by another process .*: stop tlogwatch serve first/) });
     await h.store.close();
     expect(await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'rekor'])).toMatchObject({ code: 2, stderr: 'tlogwatch check: no log named rekor in the store (it holds sim)\n' });
+    // A store that lost its CURRENT file is damaged, not absent, and check leaves it as it is.
+    rmSync(join(h.dataDir, 'store', 'CURRENT'));
+    expect(await tlogwatch(['check', '--data-dir', h.dataDir])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch check: STORE_CORRUPT: the store at \S+ is damaged: .* no CURRENT file/) });
+    expect(existsSync(join(h.dataDir, 'store', 'CURRENT'))).toBe(false);
     const help = await tlogwatch(['check', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: tlogwatch check/);

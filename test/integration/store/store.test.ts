@@ -12,7 +12,7 @@ import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
-import { Bucket, entryKey, key, readU16, readU64, SCHEMA_VERSION, uuidKey } from '../../../src/store/keys.ts';
+import { Bucket, entryKey, key, readU16, readU64, SCHEMA_VERSION, u16, uuidKey } from '../../../src/store/keys.ts';
 import { ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
 import { ENTRIES_DB_OPTIONS, LEVEL_OPTIONS } from '../../../src/store/level.ts';
 import { reusedBatches } from '../../../src/store/reused-batches.ts';
@@ -339,7 +339,10 @@ describe('Store', () => {
     expect((await checkLog(again, 'l')).problems).toEqual([]);
     expect((await checkLog(again, 'started-at-20')).problems).toEqual([]);
     const keys = await again.entryDb.keys().all();
-    expect(keys.map((k) => `${k[2]}:${readU64(k, 3)}`)).toEqual([...Array.from({ length: 10 }, (_, i) => `${id}:${i}`), ...Array.from({ length: 10 }, (_, i) => `${started}:${20 + i}`)]);
+    // A log with no state keeps its values (nothing says they are not all there is of it: store.ts
+    // dropUncommittedEntries), unserved; its first commit rewrites them, or the open after it drops them.
+    expect(keys.map((k) => `${k[2]}:${readU64(k, 3)}`)).toEqual([...Array.from({ length: 10 }, (_, i) => `${id}:${i}`), ...Array.from({ length: 10 }, (_, i) => `${started}:${20 + i}`), `${never}:0`]);
+    expect(await again.getEntry('never-committed', 0)).toBeUndefined();
     // The mirror then commits that batch again, from where the state is.
     const range = CompactRange.empty();
     for (let i = 0; i < 14; i++) range.append(leafHash(bodyAt(i)));
@@ -438,6 +441,71 @@ describe('Store', () => {
     const err = await Store.open(dir).catch((e: unknown) => e);
     expect(isTlogwatchError(err, 'STORE_SCHEMA_VERSION')).toBe(true);
     expect((err as Error).message).toMatch(new RegExp(`schema version 99, this tlogwatch uses ${SCHEMA_VERSION}.*move the directory away`));
+  });
+
+  it('never creates an empty database over one that lost its CURRENT file: the store is refused and its files kept', async () => {
+    for (const part of ['', ENTRIES_DIR]) {
+      const dir = tmp();
+      const store = await Store.open(dir);
+      await fill(store, 30, { batch: 10 });
+      await compactAll(part === '' ? store.db : store.entryDb);
+      await store.close();
+      rmSync(join(dir, part, 'CURRENT'));
+      const files = readdirSync(join(dir, part)).sort();
+      const err = await Store.open(dir).catch((e: unknown) => e);
+      expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+      expect((err as Error).message).toMatch(/is damaged: .* holds LevelDB tables or logs but no CURRENT file; .*Restore a backup/);
+      expect(readdirSync(join(dir, part)).sort()).toEqual(files);
+    }
+  });
+
+  it('refuses a store whose log state is damaged, saying whose it is and what to do', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 30, { batch: 10 });
+    const stateKey = key(Bucket.LOG_STATE, u16(await store.logId('l')));
+    const v = Buffer.from(await store.db.get(stateKey));
+    v[1]! ^= 0x40; // the first property name's quote
+    await store.writeOps([{ type: 'put', key: stateKey, value: v }]);
+    await store.close();
+    const err = await Store.open(dir).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+    expect((err as Error).message).toMatch(/^the state of log l in the store at \S+ is damaged \(unreadable stored record: .*\): restore a backup, or move the store away/);
+  });
+
+  it('a lost log name or log state costs no entry value: the store is refused, or check says the state was lost', async () => {
+    for (const lost of ['name', 'state'] as const) {
+      const dir = tmp();
+      const store = await Store.open(dir);
+      await fill(store, 30, { batch: 10 });
+      const id = await store.logId('l');
+      await store.writeOps([{ type: 'del', key: lost === 'name' ? key(Bucket.META, 'log:', 'l') : key(Bucket.LOG_STATE, u16(id)) }]);
+      await store.close();
+      if (lost === 'name') {
+        const err = await Store.open(dir).catch((e: unknown) => e);
+        expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+        expect((err as Error).message).toMatch(/holds the state of log id 1, which no log name maps to/);
+      } else {
+        const reopened = await Store.open(dir);
+        expect((await checkLog(reopened, 'l')).problems).toEqual([expect.stringMatching(/^the store holds no state of this log, yet its entry values, tree hashes or verified checkpoints: its state was lost/)]);
+        await reopened.close();
+      }
+      const values = new Level<Uint8Array, Uint8Array>(join(dir, ENTRIES_DIR), ENTRIES_DB_OPTIONS);
+      expect(await values.keys().all()).toHaveLength(30);
+      await values.close();
+    }
+  });
+
+  it('refuses a store whose entries database is gone rather than holding its entries in an empty one', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 30, { batch: 10 });
+    await store.close();
+    rmSync(join(dir, ENTRIES_DIR), { recursive: true });
+    const err = await Store.open(dir).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+    expect((err as Error).message).toMatch(/has lost its entries database .*restore a backup/);
+    expect(readdirSync(dir)).not.toContain(ENTRIES_DIR);
   });
 
   it('upgrades a schema 2 store (entry values in the main database) in place, and again after a cut-short upgrade', async () => {

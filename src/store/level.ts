@@ -117,7 +117,8 @@ export async function openLevel(dir: string, store: string, options: typeof MAIN
     }
     // abstract-level says "Database failed to open"; LevelDB's reason is its cause.
     const why = [(e as Error).message, ((e as Error).cause as Error | undefined)?.message].filter(Boolean).join(': ');
-    throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: ${why} (is another tlogwatch using it?)`, { kind: 'fatal', cause: e });
+    // (Another process holding it is LEVEL_LOCKED, above: this is the database itself.)
+    throw new TlogwatchError('STORE_CORRUPT', `cannot open the store at ${store}: LevelDB cannot read ${dir}: ${why}. Restore a backup (docs/operations.md "Backup and restore"), or move ${store} away and let tlogwatch mirror again`, { kind: 'fatal', cause: e });
   }
   return db;
 }

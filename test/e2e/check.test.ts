@@ -191,7 +191,7 @@ describe('tlogwatch check', () => {
     expect(await tlogwatch(['check', '--config', config])).toMatchObject({ code: 2, stderr: expect.stringMatching(/dataDir: environment variable TLOGWATCH_DATA is not set/) });
   });
 
-  it('changes nothing: a schema 2 store is refused, not upgraded in place, and serve still upgrades it', async () => {
+  it('changes nothing: a schema 2 store is refused, not upgraded in place, by check and rules test, and serve still upgrades it', async () => {
     // A schema 2 store, made from a schema 3 one as the upgrade test does: the values back in the main database.
     const dataDir = tmp();
     const dir = join(dataDir, 'store');
@@ -207,6 +207,10 @@ describe('tlogwatch check', () => {
     const r = await tlogwatch(['check', '--data-dir', dataDir]);
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(/^tlogwatch check: STORE_SCHEMA_VERSION: the store at \S+ has schema version 2, this tlogwatch uses 3: tlogwatch serve or backfill upgrades it in place/);
+    expect(existsSync(join(dir, ENTRIES_DIR))).toBe(false);
+    const rt = await tlogwatch(['rules', 'test', 'monitor-rules/examples', '--data-dir', dataDir]);
+    expect(rt.code).toBe(2);
+    expect(rt.stderr).toMatch(/STORE_SCHEMA_VERSION: the store at \S+ has schema version 2, this tlogwatch uses 3: tlogwatch serve or backfill upgrades it in place/);
     expect(existsSync(join(dir, ENTRIES_DIR))).toBe(false);
     const after = new Level<Uint8Array, Uint8Array>(dir, LEVEL_OPTIONS);
     expect([...(await after.get(schemaKey))]).toEqual([0, 2]);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Level } from 'level';
@@ -457,6 +457,19 @@ describe('Store', () => {
       expect((err as Error).message).toMatch(/is damaged: .* holds LevelDB tables or logs but no CURRENT file; .*Restore a backup/);
       expect(readdirSync(join(dir, part)).sort()).toEqual(files);
     }
+  });
+
+  it('refuses a database LevelDB cannot read, saying what to do, not suggesting another process', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 30, { batch: 10 });
+    await store.close();
+    const manifest = readdirSync(dir).find((f) => f.startsWith('MANIFEST-'))!;
+    writeFileSync(join(dir, manifest), Buffer.alloc(200, 0x5a)); // a manifest of garbage: not a record LevelDB can read
+    const err = await Store.open(dir).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'STORE_CORRUPT')).toBe(true);
+    expect((err as Error).message).toMatch(/^cannot open the store at \S+: LevelDB cannot read \S+: .*Restore a backup .*, or move \S+ away and let tlogwatch mirror again$/);
+    expect((err as Error).message).not.toMatch(/another/);
   });
 
   it('refuses a store whose log state is damaged, saying whose it is and what to do', async () => {

@@ -122,7 +122,9 @@ export class FindingsRepo {
     const f = await this.get(id);
     if (!f) throw new TlogwatchError('API_NOT_FOUND', `no finding ${id}`);
     const updated: Finding = { ...f, status, statusReason: reason, statusAt: at };
-    await this.#store.writeOps([{ type: 'put', key: key(Bucket.FINDING, idBytes(id)), value: Buffer.from(JSON.stringify(updated)) }]);
+    // Synced: the mirror can fetch and raise again whatever a power loss rolls back, but not a person's
+    // acknowledgement, which the API has already confirmed.
+    await this.#store.writeOps([{ type: 'put', key: key(Bucket.FINDING, idBytes(id)), value: Buffer.from(JSON.stringify(updated)) }], { sync: true });
     return updated;
   }
 

@@ -392,8 +392,9 @@ export class Store {
    * atomic batch on the main database. Like every store write it fails at once while the store has a write
    * fault, and notes one (write-fault.ts).
    */
-  async writeOps(ops: readonly BatchOp[]): Promise<void> {
-    if (ops.length > 0) await this.#writingFindings([ops], () => this.#write(() => writeArrayBatch(this.#db, ops)));
+  /** `sync`: on disk before this resolves (a power loss keeps it), for a person's decision such as an acknowledgement. */
+  async writeOps(ops: readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
+    if (ops.length > 0) await this.#writingFindings([ops], () => this.#write(() => writeArrayBatch(this.#db, ops, opts)));
   }
 
   /** A store write: while the store has a write fault it fails at once; an I/O error sets that fault. */

@@ -4,7 +4,7 @@
  * one committed with a log's state, a status change), and a scrape between two such writes does not read
  * every finding again.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { findingId, type Finding, type Severity } from '../../../src/monitor/finding.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { Store } from '../../../src/store/store.ts';
@@ -51,6 +51,18 @@ describe('open findings by severity', () => {
     // Writes that touch no finding leave the count as it is, and it stays true.
     await store.putLogState(stateOf(CompactRange.empty()));
     expect(await repo.openBySeverity()).toEqual(await truth(store));
+    await store.close();
+  });
+
+  it("an acknowledgement is on disk before it is confirmed (a synced write), unlike the mirror's own writes", async () => {
+    const store = await Store.open(tmp());
+    const repo = new FindingsRepo(store);
+    await store.writeOps(findingOps(finding(1)));
+    const batch = vi.spyOn(store.db, 'batch');
+    await repo.setStatus(finding(1).id, 'acked', 'known', 1_795_000_100);
+    expect(batch).toHaveBeenCalledTimes(1);
+    expect((batch.mock.calls[0] as unknown[])[1]).toEqual({ sync: true });
+    batch.mockRestore();
     await store.close();
   });
 

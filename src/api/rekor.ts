@@ -164,6 +164,11 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const raw = await readJson(c.req.raw);
     const count = ['entryUUIDs', 'logIndexes', 'entries'].reduce((n, k) => n + (Array.isArray((raw as Record<string, unknown>)?.[k]) ? ((raw as Record<string, unknown[]>)[k]!.length ?? 0) : 0), 0);
     if (count > 10) return c.json({ code: 422, message: 'more than max allowed 10 entries in request' }, 422);
+    // Rekor's openapi gives each list `minItems: 1`, and go-swagger refuses an empty one with this 422.
+    for (const k of ['entryUUIDs', 'logIndexes', 'entries']) {
+      const v = (raw as Record<string, unknown> | null)?.[k];
+      if (Array.isArray(v) && v.length === 0) return c.json({ code: 422, message: `${k} in body should have at least 1 items` }, 422);
+    }
     const r = RetrieveBody.safeParse(raw);
     if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
     // Rekor's order (SearchLogQueryHandler): entry IDs (80 hex) first, each in its own tree; then leaf

@@ -343,6 +343,13 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     expect(Object.keys(viaUuid)[0]).toBe(id);
     const post = (path: string, body: unknown) => postJson(app, path, body);
     expect((await post('/api/v1/log/entries/retrieve', { logIndexes: Array.from({ length: 11 }, (_, i) => i) })).status).toBe(422);
+    // An empty list is refused as Rekor's openapi (minItems: 1) has go-swagger refuse it.
+    for (const k of ['entryUUIDs', 'logIndexes', 'entries']) {
+      const other = k === 'logIndexes' ? { entryUUIDs: [m[3].uuid] } : { logIndexes: [1] };
+      const r = await post('/api/v1/log/entries/retrieve', { ...other, [k]: [] });
+      expect(r.status, k).toBe(422);
+      expect(await r.json()).toEqual({ code: 422, message: `${k} in body should have at least 1 items` });
+    }
     const got = (await (await post('/api/v1/log/entries/retrieve', { logIndexes: [1, 2, 99999], entryUUIDs: [m[3].uuid] })).json()) as Array<Record<string, { logIndex: number }>>;
     // Rekor's order: the entries asked for by UUID first, then those by index.
     expect(got.map((x) => Object.values(x)[0]!.logIndex)).toEqual([3, 1, 2]);

@@ -4,7 +4,8 @@
  *
  * - body: the canonical body decodes, and matches what the bundle says was signed (digest, signer
  *   certificate) and the certificate was valid at the integrated time;
- * - inclusion: RFC 9162 §2.1.3.2 with the proof's own (shard-local for Rekor v1) index and tree size;
+ * - inclusion: RFC 9162 §2.1.3.2 with the proof's own (shard-local for Rekor v1) index and tree size,
+ *   which must place the entry at the index it reports (a tiles log's leaf index; never above a Rekor v1 virtual index);
  * - checkpoint: the proof's signed note verifies with the log's key from the trusted root, names the
  *   log's origin, and commits to the proof's size and root;
  * - set: the Rekor v1 signed entry timestamp over the virtual index (rekor.md §1.7).
@@ -95,6 +96,13 @@ export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefine
   if (p) {
     try {
       verifyInclusion(p.logIndex, p.treeSize, leafHash(t.body), p.hashes, p.rootHash);
+      // The proof places the body at its own index; the index the entry reports must be that place, or a
+      // bundle could name any index and still pass. A tiles log's index is its leaf index (rekor.md §3.2);
+      // a Rekor v1 virtual index is the tree's offset plus the tree index (§1.5), so never below it (the
+      // offset itself is not in the trusted root: the SET is what signs the virtual index, §1.7).
+      const type = tlog?.type ?? (t.source === 'rekor-v1' ? 'rekor-v1' : undefined);
+      if (type === 'tiles' && p.logIndex !== t.logIndex) throw new Error(`the proof is for index ${p.logIndex} but the entry says ${t.logIndex}`);
+      if (type === 'rekor-v1' && t.logIndex < p.logIndex) throw new Error(`the entry's index ${t.logIndex} is below the proof's tree index ${p.logIndex}, which a virtual index never is`);
       checks.inclusion = 'ok';
     } catch (e) {
       fail('inclusion', describeError(e));

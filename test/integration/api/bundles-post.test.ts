@@ -296,7 +296,7 @@ describe('POST /v1/bundles (tiles)', () => {
     expect(((await res.json()) as any).error.message).toMatch(/checkpoint: /);
     expect(await integrityFindings(s)).toEqual([]);
   });
-  it('raises a split view for another entry the log signed, and its proof must be of the claimed index', async () => {
+  it('raises a split view for another entry the log signed, and refuses it moved to an index its proof contradicts', async () => {
     // A tree head past the mirror's (it cannot compare roots yet): the signed proof of entry 15 is the evidence.
     s.h.sim.append(5);
     const bundle = await forkedBundle(15, await bodyAt(s, 17), 'log', SIZE + 5);
@@ -306,15 +306,17 @@ describe('POST /v1/bundles (tiles)', () => {
     expect(results[0]).toMatchObject({ status: 'split-view', index: 15 });
     expect(results[0].finding.message).toMatch(/signed another entry 15 than the one it published to this mirror/);
     bundle.verificationMaterial.tlogEntries[0].logIndex = '16';
-    // Moved to 16 the proof places nothing there, and the tree head is past the mirror's: not judged yet.
+    // Moved to 16, the bundle contradicts its own proof (a tiles log's index is its leaf index): refused,
+    // whatever its tree head says.
     const moved = await post(s, bundle);
-    expect(moved.status).toBe(200);
-    expect(((await moved.json()) as any).results[0]).toMatchObject({ status: 'pending', index: 16 });
-    // Without its tree head, nothing the log signed is left: refused.
+    expect(moved.status).toBe(400);
+    expect(((await moved.json()) as any).error.message).toMatch(/the proof is for index 15 but the entry says 16/);
+    // Back at 15 without its tree head, nothing the log signed is left: refused.
+    bundle.verificationMaterial.tlogEntries[0].logIndex = '15';
     delete bundle.verificationMaterial.tlogEntries[0].inclusionProof.checkpoint;
     const unsigned = await post(s, bundle);
     expect(unsigned.status).toBe(400);
-    expect(((await unsigned.json()) as any).error.message).toMatch(/entry 16 differs from the one the log published to this mirror, and nothing the log signed puts it there/);
+    expect(((await unsigned.json()) as any).error.message).toMatch(/entry 15 differs from the one the log published to this mirror, and nothing the log signed puts it there/);
   });
   it('raises a split view for a signed tree head whose root is not the mirror\'s, around an entry that is', async () => {
     // Entry 30 of that history: the mirror's own leaf, under the forked root.

@@ -1,0 +1,37 @@
+/** verifyTlogEntry (src/verify/offline.ts) on real bundles with one field changed: what it must refuse, and why. */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
+import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { verifyTlogEntry } from '../../../src/verify/offline.ts';
+import { REALDATA } from '../../helpers/realdata.ts';
+
+const PROD = parseTrustedRoot(JSON.parse(readFileSync(`${REALDATA}/trust/prod/trusted_root.json`, 'utf8')));
+const STAGING = parseTrustedRoot(JSON.parse(readFileSync(`${REALDATA}/trust/staging/trusted_root.json`, 'utf8')));
+const V2 = `${REALDATA}/bundles/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_conformance.sigstore.json`;
+const V1_NO_SET = `${REALDATA}/bundles/prod-rekor-v1/154562758_hashedrekord-0.0.1_v0.3_no-SET.sigstore.json`;
+
+/** The bundle at `path`, its first tlog entry changed by `f`, verified. */
+function verifyChanged(path: string, f: (entry: any) => void = () => {}) {
+  const b = JSON.parse(readFileSync(path, 'utf8'));
+  f(b.verificationMaterial.tlogEntries[0]);
+  const [t] = parseTlogEntries(b);
+  return verifyTlogEntry(t!, /staging|alpha/.test(path) ? STAGING : PROD);
+}
+
+describe('the index an entry reports', () => {
+  it('is the proof\'s leaf index on a tiles log: another index fails inclusion', () => {
+    expect(verifyChanged(V2).ok).toBe(true);
+    const r = verifyChanged(V2, (e) => (e.logIndex = String(Number(e.logIndex) + 5)));
+    expect(r.ok).toBe(false);
+    expect(r.checks.inclusion).toBe('fail');
+    expect(r.error).toMatch(/proof is for index 735 but the entry says 740/);
+  });
+  it('is never below the proof\'s tree index on Rekor v1, even without a SET to sign it', () => {
+    expect(verifyChanged(V1_NO_SET).ok).toBe(true);
+    const r = verifyChanged(V1_NO_SET, (e) => (e.logIndex = '5'));
+    expect(r.ok).toBe(false);
+    expect(r.checks.inclusion).toBe('fail');
+    expect(r.error).toMatch(/index 5 is below the proof's tree index/);
+  });
+});

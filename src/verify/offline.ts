@@ -8,7 +8,8 @@
  *   which must place the entry at the index it reports (a tiles log's leaf index; never above a Rekor v1 virtual index);
  * - checkpoint: the proof's signed note verifies with the log's key from the trusted root, names the
  *   log's origin, and commits to the proof's size and root;
- * - set: the Rekor v1 signed entry timestamp over the virtual index (rekor.md §1.7).
+ * - set: the Rekor v1 signed entry timestamp over the virtual index (rekor.md §1.7), dated within the
+ *   validity of the log's key in the trusted root;
  * `ok` = no check failed, and (inclusion and checkpoint ok, or set ok).
  */
 import { createHash } from 'node:crypto';
@@ -22,7 +23,7 @@ import { verifyInclusion } from '../merkle/proof.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
-import { findTlogByKeyId, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
+import { findTlogByKeyId, validAt, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
 
 export type CheckResult = 'ok' | 'fail' | 'absent';
@@ -123,6 +124,11 @@ export function checkLogSignatures(t: TlogEntryInput, tlog: TlogTrust | undefine
     try {
       if (!tlog) throw new Error('no key for this log');
       if (t.integratedTime === undefined) throw new Error('no integrated time');
+      // The trusted root vouches for a key only over its validFor (sigstore_trustroot.proto
+      // TransparencyLogInstance.public_key.valid_for): a SET dated outside it is not one the root trusts,
+      // be it a retired key's or one signed before the key was the log's.
+      const at = new Date(Number(t.integratedTime) * 1000);
+      if (!validAt(tlog, at)) throw new Error(`integrated at ${at.toISOString()}, outside the validity of the log's key in the trusted root (${tlog.validFrom?.toISOString() ?? '…'}–${tlog.validUntil?.toISOString() ?? '…'})`);
       verifySET({ body: t.body, integratedTime: t.integratedTime, logId: t.logId, logIndex: t.logIndex, set: t.set }, tlog.spki);
       checks.set = 'ok';
     } catch (e) {

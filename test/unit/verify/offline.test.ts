@@ -35,3 +35,23 @@ describe('the index an entry reports', () => {
     expect(r.error).toMatch(/index 5 is below the proof's tree index/);
   });
 });
+
+describe('the validity of the log\'s key in the trusted root', () => {
+  const V1 = `${REALDATA}/bundles/prod-rekor-v1/79571823_hashedrekord-0.0.1_v0.3_conformance.sigstore.json`;
+  const [entry] = parseTlogEntries(JSON.parse(readFileSync(V1, 'utf8')));
+  const at = new Date(Number(entry!.integratedTime) * 1000);
+  /** PROD with the entry's log key valid only over [from, until). */
+  const rootWith = (from?: Date, until?: Date) => ({
+    ...PROD,
+    tlogs: PROD.tlogs.map((t) => (t.keyId.length === entry!.logId.length && Buffer.from(t.keyId).equals(entry!.logId) ? { ...t, validFrom: from, validUntil: until } : t)),
+  });
+  it('fails a SET dated after the key\'s validity ended, or before it began', () => {
+    expect(verifyTlogEntry(entry!, rootWith(new Date(0), new Date(at.getTime() + 1000))).ok).toBe(true);
+    for (const root of [rootWith(new Date(0), at), rootWith(new Date(at.getTime() + 1000))]) {
+      const r = verifyTlogEntry(entry!, root);
+      expect(r.ok).toBe(false);
+      expect(r.checks.set).toBe('fail');
+      expect(r.error).toMatch(/outside the validity of the log's key in the trusted root/);
+    }
+  });
+});

@@ -3,7 +3,7 @@
  * `ok | fail | absent` (DESIGN.md "Stable contracts").
  *
  * - body: the canonical body decodes, and matches what the bundle says was signed (digest, signer
- *   certificate) and the certificate was valid at the integrated time;
+ *   certificate, and the signatures: logged-signatures.ts) and the certificate was valid at the integrated time;
  * - inclusion: RFC 9162 §2.1.3.2 with the proof's own (shard-local for Rekor v1) index and tree size,
  *   which must place the entry at the index it reports (a tiles log's leaf index; never above a Rekor v1 virtual index);
  * - checkpoint: the proof's signed note verifies with the log's key from the trusted root, names the
@@ -25,6 +25,7 @@ import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../not
 import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
 import { findTlogByKeyId, validAt, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
+import { loggedSignatures } from './logged-signatures.ts';
 
 export type CheckResult = 'ok' | 'fail' | 'absent';
 export interface VerifyResult {
@@ -55,6 +56,15 @@ function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
     if (b.dsseEnvelope) {
       const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(pae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
       if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
+    }
+    // The signatures too: the bundle's must be the ones the log recorded (a client checks the bundle's
+    // against the certificate, and one the log never saw is not transparent).
+    const logged = loggedSignatures(t.body, entry.kind, entry.apiVersion);
+    if (logged) {
+      const same = (a: Uint8Array) => logged.some((l) => bytesEqual(Buffer.from(l, 'base64'), a));
+      if (b.messageSignature && !same(b.messageSignature)) return 'the bundle\'s signature is not the one the log entry records';
+      const sigs = b.dsseEnvelope?.signatures;
+      if (sigs && (sigs.length !== logged.length || !sigs.every((s) => same(s.sig)))) return 'the bundle\'s DSSE signatures are not the ones the log entry records';
     }
     if (b.certificate) {
       const fp = `sha256:${sha256hex(b.certificate)}`;

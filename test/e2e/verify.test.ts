@@ -21,6 +21,7 @@ const EXPECTED_FAIL: Record<string, string> = {
   '150603746_hashedrekord-0.0.1_v0.3_sigstore-java-wrong-tlog': 'body',
   '151778311_hashedrekord-0.0.1_v0.3_conformance': 'body',
   '151778873_hashedrekord-0.0.1_v0.3_conformance': 'body',
+  '155690847_dsse-0.0.1_v0.3_conformance': 'body',
   '156089099_dsse-0.0.1_v0.3_conformance': 'body',
   '26084047_hashedrekord-0.0.1_v0.3_cve-2022-36056': 'body',
   'alpha1_6844_dsse-0.0.2_sigstore-java': 'body',

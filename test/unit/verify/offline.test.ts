@@ -55,3 +55,36 @@ describe('the validity of the log\'s key in the trusted root', () => {
     }
   });
 });
+
+describe('the signatures a bundle carries', () => {
+  const B = `${REALDATA}/bundles`;
+  /** The bundle at `path` with its content changed by `f`, verified. */
+  const verifyBundle = (path: string, f: (b: any) => void) => {
+    const b = JSON.parse(readFileSync(path, 'utf8'));
+    f(b);
+    const [t] = parseTlogEntries(b);
+    return verifyTlogEntry(t!, /staging|alpha/.test(path) ? STAGING : PROD);
+  };
+  const other = (sig: string) => {
+    const buf = Buffer.from(sig, 'base64');
+    buf[buf.length - 1]! ^= 1;
+    return buf.toString('base64');
+  };
+  it.each([
+    ['hashedrekord 0.0.1', `${B}/prod-rekor-v1/79571823_hashedrekord-0.0.1_v0.3_conformance.sigstore.json`, (b: any) => (b.messageSignature.signature = other(b.messageSignature.signature))],
+    ['hashedrekord 0.0.2', V2, (b: any) => (b.messageSignature.signature = other(b.messageSignature.signature))],
+    ['dsse 0.0.1', `${B}/prod-rekor-v1/155690850_dsse-0.0.1_v0.3_conformance.sigstore.json`, (b: any) => (b.dsseEnvelope.signatures[0].sig = other(b.dsseEnvelope.signatures[0].sig))],
+    ['dsse 0.0.2', `${B}/staging-rekor-v2/alpha1_689_dsse-0.0.2_sigstore-rs.sigstore.json`, (b: any) => (b.dsseEnvelope.signatures[0].sig = other(b.dsseEnvelope.signatures[0].sig))],
+    ['dsse 0.0.2, one more signature', `${B}/staging-rekor-v2/alpha1_689_dsse-0.0.2_sigstore-rs.sigstore.json`, (b: any) => b.dsseEnvelope.signatures.push({ ...b.dsseEnvelope.signatures[0] })],
+  ])('%s: another signature than the logged one fails body', (_kind, path, f) => {
+    expect(verifyBundle(path, () => {}).ok).toBe(true);
+    const r = verifyBundle(path, f);
+    expect(r.ok).toBe(false);
+    expect(r.checks.body).toBe('fail');
+    expect(r.error).toMatch(/signatures? (is|are) not the ones? the log entry records/);
+  });
+  it('fails the conformance suite\'s dsse-mismatch-sig bundle: a second valid signature swapped in', () => {
+    const r = verifyBundle(`${B}/prod-rekor-v1/155690847_dsse-0.0.1_v0.3_conformance.sigstore.json`, () => {});
+    expect(r.checks).toMatchObject({ body: 'fail', inclusion: 'ok', set: 'ok' });
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * The signatures a Rekor entry body records, for checking that a bundle carries the very signatures the
+ * log holds (sigstore-conformance `dsse-mismatch-sig_fail`: a second valid signature swapped into the
+ * envelope is not the logged one, so nothing in the log shows it was ever made). Pure.
+ *
+ * Body shapes (reference/rekor.md §2, §3.2): hashedrekord 0.0.1 `spec.signature.content`; hashedrekord
+ * 0.0.2 `spec.hashedRekordV002.signature.content`; dsse 0.0.1 `spec.signatures[].signature`; dsse 0.0.2
+ * `spec.dsseV002.signatures[].content`, all base64. Other kinds and versions: undefined (not compared).
+ */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const rec = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+
+/** Base64 of each logged signature, as the body has it; undefined when this kind does not record them where we look, or the body is not that shape. */
+export function loggedSignatures(body: Uint8Array, kind: string, version: string): string[] | undefined {
+  let spec: Record<string, unknown> | undefined;
+  try {
+    spec = rec(rec(JSON.parse(utf8.decode(body)) as unknown)?.['spec']);
+  } catch {
+    return undefined;
+  }
+  if (!spec) return undefined;
+  const one = (sig: unknown, field: string) => {
+    const s = rec(sig)?.[field];
+    return typeof s === 'string' ? s : undefined;
+  };
+  const many = (sigs: unknown, field: string) => {
+    if (!Array.isArray(sigs)) return undefined;
+    const out = sigs.map((s) => one(s, field));
+    return out.every((s) => s !== undefined) ? out : undefined;
+  };
+  const single = (s: string | undefined) => (s === undefined ? undefined : [s]);
+  if (kind === 'hashedrekord' && version === '0.0.1') return single(one(spec['signature'], 'content'));
+  if (kind === 'hashedrekord' && version === '0.0.2') return single(one(rec(spec['hashedRekordV002'])?.['signature'], 'content'));
+  if (kind === 'dsse' && version === '0.0.1') return many(spec['signatures'], 'signature');
+  if (kind === 'dsse' && version === '0.0.2') return many(rec(spec['dsseV002'])?.['signatures'], 'content');
+  return undefined;
+}

@@ -240,6 +240,25 @@ export function trustOptionsOf(config: Config, logger: Logger): Parameters<typeo
   };
 }
 
+/**
+ * Binds the API to `HOST:PORT` (`[IPv6]:PORT`). A bind that fails (the address in use, not local, or a
+ * port below 1024 without the privilege) is a start-up error that names `listen` and the address.
+ */
+export async function listen(fetch: Parameters<typeof serve>[0]['fetch'], address: string): Promise<{ server: ServerType; url: string }> {
+  const sep = address.lastIndexOf(':');
+  const hostname = address.slice(0, sep).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(sep + 1));
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch, hostname, port }, () => resolve(s));
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'the address is in use (another tlogwatch, or another program?)' : e.code === 'EACCES' ? 'permission denied (a port below 1024 needs privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : e.message;
+      reject(new TlogwatchError('CONFIG_INVALID', `listen ${address}: cannot listen there: ${why}; choose another with \`listen\` or --listen`, { kind: 'fatal', data: { listen: address }, cause: e }));
+    });
+  });
+  const bound = server.address();
+  return { server, url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof bound === 'object' && bound ? bound.port : port}` };
+}
+
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
   const trustOptions = trustOptionsOf(config, logger);
@@ -247,33 +266,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const startedOn = new Date();
   // Configured logs are checked against the root before the store opens (a config error touches nothing).
   const configured = config.logs.length ? followedLogs(config, trust, startedOn) : undefined;
-  const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
-  // Entries already stored keep the index keys they were written with: a search misses what they lack.
-  const recorded = store.recordedIndexMode;
-  if (recorded !== undefined && recorded !== config.index) {
-    logger.warn(
-      { index: config.index, storeIndex: recorded },
-      recorded === 'watched'
-        ? 'index: all, on a store written with index: watched: the entries stored before are indexed only where a rule watched them, so searches by digest or identity miss the others (tlogwatch check says so too)'
-        : 'index: watched, on a store written with index: all: entries from now on are indexed only where a rule watches them, and the store counts as watched from then on (tlogwatch check)',
-    );
-  }
-  const initial = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
-    await store.close();
-    throw e;
-  }));
-  if (initial.length === 0) {
-    await store.close();
-    throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
-  }
-  const metrics = createMetrics();
-  // A damaged finding is left out of listings and counts (store/findings.ts); said once per finding, not per scrape.
-  const damagedFindings = new Set<string>();
-  const findings = new FindingsRepo(store, (id, e) => {
-    if (damagedFindings.has(id)) return;
-    damagedFindings.add(id);
-    logger.error({ finding: id, err: describeError(e) }, 'a stored finding is damaged and left out of listings and counts: run tlogwatch check');
-  });
+  // Rules are configuration too: read (and their watch set up) before the store opens, so bad rules touch nothing.
   let rules: RuleSet = { rules: [] };
   let rulesWatch: { close(): void } | undefined;
   if (config.rules) {
@@ -290,6 +283,41 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     rulesWatch = w;
     logger.info({ rules: rules.rules.length, dir: config.rules }, 'rules loaded');
   }
+  const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) }).catch((e: unknown) => {
+    rulesWatch?.close();
+    throw e;
+  });
+  /** Undoes the start-up so far when a later step fails: a failed start leaves nothing open or running. */
+  const release = async () => {
+    rulesWatch?.close();
+    await store.close();
+  };
+  // Entries already stored keep the index keys they were written with: a search misses what they lack.
+  const recorded = store.recordedIndexMode;
+  if (recorded !== undefined && recorded !== config.index) {
+    logger.warn(
+      { index: config.index, storeIndex: recorded },
+      recorded === 'watched'
+        ? 'index: all, on a store written with index: watched: the entries stored before are indexed only where a rule watched them, so searches by digest or identity miss the others (tlogwatch check says so too)'
+        : 'index: watched, on a store written with index: all: entries from now on are indexed only where a rule watches them, and the store counts as watched from then on (tlogwatch check)',
+    );
+  }
+  const initial = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
+    await release();
+    throw e;
+  }));
+  if (initial.length === 0) {
+    await release();
+    throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
+  }
+  const metrics = createMetrics();
+  // A damaged finding is left out of listings and counts (store/findings.ts); said once per finding, not per scrape.
+  const damagedFindings = new Set<string>();
+  const findings = new FindingsRepo(store, (id, e) => {
+    if (damagedFindings.has(id)) return;
+    damagedFindings.add(id);
+    logger.error({ finding: id, err: describeError(e) }, 'a stored finding is damaged and left out of listings and counts: run tlogwatch check');
+  });
   const channels = channelsOf(config);
   const write = findingWriter(channels);
   const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
@@ -301,7 +329,6 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   /** The root the last refresh (or start-up) read: what the next one's CA changes are relative to. */
   let currentRoot = trust;
   const hooks = mirrorHooks(() => rules, metrics, logger, write, { afterCommit: notifyNow, ...extraHooks }, () => authorities);
-  if (channels.length) notifier.start();
   // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
   // first increase is visible to rate() and increase()).
   for (const c of channels) for (const result of ['delivered', 'failed', 'skipped']) metrics.notifications.inc({ channel: c.name, result }, 0);
@@ -427,17 +454,17 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
     ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute } : {}),
   });
-  const sep = config.listen.lastIndexOf(':');
-  const hostname = config.listen.slice(0, sep).replace(/^\[|\]$/g, '');
-  const port = Number(config.listen.slice(sep + 1));
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
-    s.once('error', reject);
+  // Nothing has run yet (no follower, job, source or notifier pass): a listener that cannot bind ends the
+  // start here, with everything opened so far released, rather than a process that said why it failed
+  // and then stayed up on its rules watch and notifier timers, serving nothing.
+  const { server, url } = await listen(app.fetch, config.listen).catch(async (e: unknown) => {
+    await notifier.stop();
+    await release();
+    throw e;
   });
-  const address = server.address();
-  const url = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof address === 'object' && address ? address.port : port}`;
 
   running = true;
+  if (channels.length) notifier.start();
   for (const f of followers) run(f);
   sources.start(abort.signal);
   for (const s of config.checkpointSources) {

@@ -1,0 +1,70 @@
+/**
+ * `tlogwatch serve` start-up that cannot complete: the failure is said once, the process exits 2 and
+ * nothing is left open (the store unlocked, no rules watch or notifier keeping a dead process alive).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { startDaemon } from '../../src/daemon.ts';
+import { createLogger } from '../../src/logger.ts';
+import { Store } from '../../src/store/store.ts';
+import { startSimulator, type Simulator } from '../sim/index.ts';
+import { stopAll } from '../helpers/teardown.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-serve-start-'));
+let sim: Simulator;
+let busy: Server;
+let busyPort: number;
+beforeAll(async () => {
+  sim = await startSimulator({ api: 'tiles', entries: 50, seed: 'serve-start', out: join(tmp, 'sim'), log: () => {} });
+  busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  busyPort = (busy.address() as { port: number }).port;
+  mkdirSync(join(tmp, 'rules'));
+}, 60_000);
+afterAll(async () => {
+  await new Promise((r) => busy?.close(r));
+  await stopAll({ sims: [sim], dir: tmp });
+});
+
+/** A configuration with what keeps a process alive once started: a rules watch and a notification channel. */
+const yaml = (dataDir: string) =>
+  [`dataDir: ${dataDir}`, `listen: 127.0.0.1:${busyPort}`, `trustedRoot: ${sim.trustedRootPath}`, `rules: ${join(tmp, 'rules')}`, 'logs:', `  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }`, 'notify:', '  webhooks: [{ url: "http://127.0.0.1:9/hook" }]', ''].join('\n');
+
+describe('a listen address already in use', () => {
+  it('startDaemon rejects naming `listen` and the address, and leaves the store closed', { timeout: 30_000 }, async () => {
+    const dataDir = join(tmp, 'data-inproc');
+    const config = parseConfig(yaml(dataDir), 'test.yaml', {});
+    await expect(startDaemon(config, createLogger({ level: 'silent' }))).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(new RegExp(`^listen 127\\.0\\.0\\.1:${busyPort}: .*address is in use`)) as unknown });
+    // The lock was released: the store opens again in this process.
+    const store = await Store.open(join(dataDir, 'store'));
+    await store.close();
+  });
+
+  it('serve says so and exits 2 at once, rather than staying up on its rules watch and notifier', { timeout: 30_000 }, async () => {
+    const file = join(tmp, 'serve.yaml');
+    writeFileSync(file, yaml(join(tmp, 'data-cli')));
+    const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<number | null | 'hung'>((resolve) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, 15_000);
+      child.once('exit', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain(`tlogwatch serve: CONFIG_INVALID: listen 127.0.0.1:${busyPort}: cannot listen there: the address is in use`);
+    expect(stdout).not.toContain('listening');
+  });
+});

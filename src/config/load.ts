@@ -182,7 +182,13 @@ export function applyOverrides(c: Config, o: ConfigOverrides): Config {
   if (o.trustedRoot) out.trustedRoot = o.trustedRoot;
   const start = o.start === undefined ? undefined : overrideStart(o.start);
   if (o.logs?.length) out.logs = o.logs.map((spec, i) => logFromFlag(spec, i, o.logs!.length, start));
-  else if (start !== undefined) out.logs = out.logs.map((l) => ({ ...l, start }));
+  else if (start !== undefined) {
+    // Without configured logs the trusted root's are followed from `latest` (and new shards from 0): a
+    // --start there would apply to nothing, and a mirror that quietly began at `latest` is found out only
+    // when the history the operator asked for is missing.
+    if (out.logs.length === 0) throw invalid(`--start ${o.start}: no logs are configured to start there (\`logs\` in the file, or --log TYPE=URL); the trusted root's logs are followed from latest, and \`tlogwatch backfill\` fills in what came before`);
+    out.logs = out.logs.map((l) => ({ ...l, start }));
+  }
   return out;
 }
 

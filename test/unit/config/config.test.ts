@@ -290,6 +290,9 @@ describe('config: CLI overrides and files', () => {
     expect(() => applyOverrides(base, { logs: ['tiles=ftp://x'] })).toThrow(/--log tiles=ftp:\/\/x: url: an http/);
     expect(() => applyOverrides(base, { listen: 'nope' })).toThrow(/--listen nope: HOST:PORT/);
     expect(() => applyOverrides(base, { start: 'soon' })).toThrow(/--start soon: expected a log index or "latest"/);
+    // No logs configured: the trusted root's are followed from latest, so a --start would be silently ignored.
+    expect(() => applyOverrides(base, { start: '0' })).toThrow(/--start 0: no logs are configured to start there/);
+    expect(() => loadConfig(undefined, { start: 'latest' }, {})).toThrow(/--start latest: no logs are configured/);
   });
   it('loads a file, or defaults without one, and says when a file cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-config-'));

@@ -243,6 +243,11 @@ const Jobs = z
   })
   .strict();
 
+/** A log URL as the daemon matches it to the trusted root (daemon.ts `sameUrl`), host case and default port aside. */
+export function sameLogUrl(url: string): string {
+  return new URL(url).href.replace(/\/+$/, '');
+}
+
 export const ConfigSchema = z
   .object({
     dataDir: z.string().min(1).default('./data').describe('Directory for the LevelDB store and the TUF cache.'),
@@ -315,10 +320,17 @@ export const ConfigSchema = z
       });
     });
     const seen = new Map<string, number>();
+    const urls = new Map<string, number>();
     c.logs.forEach((l, i) => {
       const first = seen.get(l.name);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate log name (also logs.${first}.name)` });
       else seen.set(l.name, i);
+      // The same log under two names would be mirrored twice: twice the requests, every finding raised and
+      // sent twice, under names that look like two logs.
+      const url = sameLogUrl(l.url);
+      const firstUrl = urls.get(url);
+      if (firstUrl !== undefined) ctx.addIssue({ code: 'custom', path: ['logs', i, 'url'], message: `the same log as logs.${firstUrl} (${c.logs[firstUrl]!.name}): each log once` });
+      else urls.set(url, i);
     });
   });
 

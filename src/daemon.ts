@@ -66,6 +66,21 @@ export function witnessPolicyFor(config: Config, type: FollowConfig['type'], ori
   return p && witnessPolicy(p);
 }
 
+/**
+ * Why the daemon cannot verify a log of the trusted root (a Merkle hash other than SHA-256, a key it does
+ * not support, a key ID that does not match the key), or undefined when it can. Without configured logs
+ * such a log is left out with a warning: one log of the root the daemon cannot check must not keep it
+ * from mirroring the others, nor a refresh from reporting what else changed.
+ */
+function unverifiable(t: TlogTrust): string | undefined {
+  try {
+    checkpointVerifierForTlog(t);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 /** How the daemon follows a log of the trusted root it was not configured with. */
 function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
   const witnesses = witnessPolicyFor(config, tlog.type, tlog.name);
@@ -266,6 +281,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   const startedOn = new Date();
   // Configured logs are checked against the root before the store opens (a config error touches nothing).
   const configured = config.logs.length ? followedLogs(config, trust, startedOn) : undefined;
+  for (const l of configured ?? []) {
+    const why = unverifiable(l.tlog);
+    if (why) throw new TlogwatchError('CONFIG_INVALID', `log ${l.follow.name} (${l.follow.url}): tlogwatch cannot verify its checkpoints: ${why}`, { kind: 'fatal' });
+  }
   // Rules are configuration too: read (and their watch set up) before the store opens, so bad rules touch nothing.
   let rules: RuleSet = { rules: [] };
   let rulesWatch: { close(): void } | undefined;
@@ -302,13 +321,19 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         : 'index: watched, on a store written with index: all: entries from now on are indexed only where a rule watches them, and the store counts as watched from then on (tlogwatch check)',
     );
   }
-  const initial = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
+  const fromRoot = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
     await release();
     throw e;
   }));
+  const skipped = configured ? [] : fromRoot.flatMap((l) => {
+    const why = unverifiable(l.tlog);
+    return why ? [why] : [];
+  });
+  for (const why of skipped) logger.warn(`not following a log of the trusted root that tlogwatch cannot verify: ${why}`);
+  const initial = configured ?? fromRoot.filter((l) => unverifiable(l.tlog) === undefined);
   if (initial.length === 0) {
     await release();
-    throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
+    throw new TlogwatchError('CONFIG_INVALID', `no logs to follow: configure \`logs\` or use a trusted root that lists some${skipped.length ? ` tlogwatch can verify (${skipped.join('; ')})` : ''}`, { kind: 'fatal' });
   }
   const metrics = createMetrics();
   // A damaged finding is left out of listings and counts (store/findings.ts); said once per finding, not per scrape.
@@ -398,13 +423,14 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         name = defaultLogName(c.tlog);
         // Without configured logs the daemon follows the root's logs, so a new one is followed now, from its
         // first entry: it was listed since the last refresh, and what it took since is what is watched for.
-        if (config.logs.length === 0 && !abort.signal.aborted && !names.includes(name)) {
+        const why = unverifiable(c.tlog);
+        if (config.logs.length === 0 && !abort.signal.aborted && !names.includes(name) && why === undefined) {
           follow({ tlog: c.tlog, follow: defaultFollow(config, c.tlog, 0n) });
           followed.push(name);
           following = true;
           logger.info({ job: 'trustedRootRefresh', log: name, url: c.tlog.baseUrl, type: c.tlog.type }, `${describeTrustChange(c)}: following it from index 0`);
         } else {
-          logger.warn({ job: 'trustedRootRefresh', url: c.tlog.baseUrl }, `${describeTrustChange(c)}${config.logs.length ? '; add it to `logs` to watch it' : ''}`);
+          logger.warn({ job: 'trustedRootRefresh', url: c.tlog.baseUrl }, `${describeTrustChange(c)}${why !== undefined ? `; not followed, as tlogwatch cannot verify it: ${why}` : config.logs.length ? '; add it to `logs` to watch it' : ''}`);
         }
       } else if (c.kind === 'ca-listed' || c.kind === 'ca-unlisted') {
         name = TRUSTED_ROOT;

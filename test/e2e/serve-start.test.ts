@@ -3,13 +3,13 @@
  * nothing is left open (the store unlocked, no rules watch or notifier keeping a dead process alive).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
-import { startDaemon } from '../../src/daemon.ts';
+import { startDaemon, type Daemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Store } from '../../src/store/store.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
@@ -66,5 +66,52 @@ describe('a listen address already in use', () => {
     expect(code).toBe(2);
     expect(stderr).toContain(`tlogwatch serve: CONFIG_INVALID: listen 127.0.0.1:${busyPort}: cannot listen there: the address is in use`);
     expect(stdout).not.toContain('listening');
+  });
+});
+
+describe('a trusted root that lists a log tlogwatch cannot verify (a Merkle hash other than SHA-256)', () => {
+  type Tlog = { baseUrl: string; hashAlgorithm?: string } & Record<string, unknown>;
+  const root = () => JSON.parse(readFileSync(sim.trustedRootPath, 'utf8')) as { tlogs: Tlog[] } & Record<string, unknown>;
+  /** The simulator's log, and the same key under another URL with SHA2_384, which checkpointVerifierForTlog refuses. */
+  const writeRoot = (path: string, withBad: boolean) => {
+    const r = root();
+    const bad: Tlog = { ...r.tlogs[0]!, baseUrl: 'http://127.0.0.1:9/sha384', hashAlgorithm: 'SHA2_384' };
+    writeFileSync(path, JSON.stringify({ ...r, tlogs: withBad ? [...r.tlogs, bad] : r.tlogs }));
+  };
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
+  let d: Daemon | undefined;
+  afterAll(async () => d?.stop());
+
+  it('without configured logs, the others are followed and it is left out with a warning', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-bad-at-start.json');
+    writeRoot(path, true);
+    d = await startDaemon(parseConfig(`dataDir: ${join(tmp, 'data-bad-root')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${path}\n`, 'test.yaml', {}), logger);
+    expect(d.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+    expect(lines.join('')).toContain('not following a log of the trusted root that tlogwatch cannot verify: log http://127.0.0.1:9/sha384: unsupported Merkle hash SHA2_384');
+    await d.stop();
+    d = undefined;
+  });
+
+  it('listed by a refresh, it is reported and not followed, and the refresh completes', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-bad-later.json');
+    writeRoot(path, false);
+    d = await startDaemon(parseConfig(`dataDir: ${join(tmp, 'data-bad-later')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${path}\n`, 'test.yaml', {}), logger);
+    writeRoot(path, true);
+    const r = await d.refreshTrust();
+    expect(r.changes.map((c) => c.kind)).toEqual(['listed']);
+    expect(r.followed).toEqual([]);
+    expect(r.raised).toHaveLength(1);
+    expect(d.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+  });
+
+  it('configured in `logs`, it is a configuration error before the store opens', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-bad-configured.json');
+    writeRoot(path, true);
+    const dataDir = join(tmp, 'data-bad-configured');
+    const config = parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${path}\nrules: ${join(tmp, 'rules')}\nlogs:\n  - { name: bad, type: tiles, url: "http://127.0.0.1:9/sha384" }\n`, 'test.yaml', {});
+    await expect(startDaemon(config, logger)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: 'log bad (http://127.0.0.1:9/sha384): tlogwatch cannot verify its checkpoints: log http://127.0.0.1:9/sha384: unsupported Merkle hash SHA2_384' });
+    const store = await Store.open(join(dataDir, 'store'));
+    await store.close();
   });
 });

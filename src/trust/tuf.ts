@@ -26,6 +26,10 @@ const HINT = 'offline or air-gapped, pass --trusted-root FILE with a trusted_roo
 /** Fetches a TUF target's bytes (verified by the TUF client) within the time budget. */
 async function tufTarget(name: string, o: TufOptions): Promise<string> {
   const timeoutMs = o.timeoutMs ?? 8000;
+  // `https://tuf-repo-cdn.sigstore.dev/` is the same repository as without the slash (tufRootRequired says
+  // so), but the TUF client would look for a built-in root under the URL as written, and fetch targets
+  // from `…//targets/`: without the slash it finds both.
+  const mirrorURL = o.mirrorURL?.replace(/\/+$/, '');
   let timer: NodeJS.Timeout | undefined;
   try {
     const fetch = (async () => {
@@ -36,7 +40,7 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
         cachePath: o.cachePath,
         retry: 0,
         timeout: timeoutMs,
-        ...(o.mirrorURL ? { mirrorURL: o.mirrorURL } : {}),
+        ...(mirrorURL ? { mirrorURL } : {}),
         ...(o.rootPath ? { rootPath: o.rootPath } : {}),
       });
       return tuf.getTarget(name);
@@ -48,7 +52,7 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
     return await Promise.race([fetch, deadline]);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot get ${name} from the TUF repository ${o.mirrorURL ?? PUBLIC_GOOD_TUF} (${why}); ${HINT}`, { kind: 'fatal', cause: e });
+    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot get ${name} from the TUF repository ${mirrorURL ?? PUBLIC_GOOD_TUF} (${why}); ${HINT}`, { kind: 'fatal', cause: e });
   } finally {
     clearTimeout(timer);
   }

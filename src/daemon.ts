@@ -277,7 +277,7 @@ export async function listen(fetch: Parameters<typeof serve>[0]['fetch'], addres
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
   const trustOptions = trustOptionsOf(config, logger);
-  const trust = await resolveTrust(trustOptions);
+  const trust = await resolveTrust({ ...trustOptions, cachedWhenUnavailable: true });
   const startedOn = new Date();
   // Configured logs are checked against the root before the store opens (a config error touches nothing).
   const configured = config.logs.length ? followedLogs(config, trust, startedOn) : undefined;

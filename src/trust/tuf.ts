@@ -16,6 +16,11 @@ export interface TufOptions {
   /** Another TUF repository (tests, staging); needs `rootPath` unless @sigstore/tuf embeds its root. */
   mirrorURL?: string;
   rootPath?: string;
+  /**
+   * Take the metadata and targets in the cache without asking the repository, as long as TUF finds the
+   * cached timestamp unexpired (and asks the repository when it is not): for starting while it is down.
+   */
+  forceCache?: boolean;
 }
 
 /** Sigstore public-good TUF repository (@sigstore/tuf embeds its first root). */
@@ -42,6 +47,7 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
         timeout: timeoutMs,
         ...(mirrorURL ? { mirrorURL } : {}),
         ...(o.rootPath ? { rootPath: o.rootPath } : {}),
+        ...(o.forceCache ? { forceCache: true } : {}),
       });
       return tuf.getTarget(name);
     })();
@@ -121,9 +127,32 @@ export async function fetchSigningConfigViaTuf(o: TufOptions): Promise<SigningCo
  * given, else, in TUF mode, the public-good one. A TUF signing config that cannot be had is a warning,
  * not a failure: each log then keeps the type its key suggests.
  */
-export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: readonly string[]; cachePath: string; tuf?: TufRepository; onWarning?: (message: string) => void }): Promise<TrustedRoot> {
-  const tuf: TufOptions = { cachePath: o.cachePath, ...o.tuf };
-  const root = o.trustedRoot ? loadTrustedRootFile(o.trustedRoot) : await fetchTrustedRootViaTuf(tuf);
+export async function resolveTrust(o: {
+  trustedRoot?: string;
+  signingConfigs: readonly string[];
+  cachePath: string;
+  tuf?: TufRepository;
+  onWarning?: (message: string) => void;
+  /**
+   * With the repository unreachable, take the trust material TUF verified at an earlier run from the cache,
+   * while its metadata has not expired (a warning says so). For `serve`'s start: a restart during an outage
+   * of the repository's CDN must not keep the mirror down, and the refresh job asks the repository again.
+   */
+  cachedWhenUnavailable?: boolean;
+}): Promise<TrustedRoot> {
+  let tuf: TufOptions = { cachePath: o.cachePath, ...o.tuf };
+  const root = o.trustedRoot
+    ? loadTrustedRootFile(o.trustedRoot)
+    : await fetchTrustedRootViaTuf(tuf).catch(async (e: unknown) => {
+        if (!o.cachedWhenUnavailable || !(e instanceof TlogwatchError && e.code === 'TRUST_UNAVAILABLE')) throw e;
+        const cached = await fetchTrustedRootViaTuf({ ...tuf, forceCache: true }).catch(() => {
+          throw e;
+        });
+        o.onWarning?.(`${e.message.replace(/; offline or air-gapped.*$/, '')}; starting from the trusted root TUF verified earlier, cached in ${o.cachePath} (its metadata has not expired); jobs.trustedRootRefresh asks the repository again`);
+        // The signing config comes from the same cache: the repository would not answer for it either.
+        tuf = { ...tuf, forceCache: true };
+        return cached;
+      });
   const configs = o.signingConfigs.map(loadSigningConfigFile);
   if (configs.length === 0 && !o.trustedRoot) {
     try {

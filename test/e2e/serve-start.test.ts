@@ -13,6 +13,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
 import { Store } from '../../src/store/store.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { startTufRepo } from '../helpers/tuf-repo.ts';
 import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-serve-start-'));
@@ -113,5 +114,32 @@ describe('a trusted root that lists a log tlogwatch cannot verify (a Merkle hash
     await expect(startDaemon(config, logger)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: 'log bad (http://127.0.0.1:9/sha384): tlogwatch cannot verify its checkpoints: log http://127.0.0.1:9/sha384: unsupported Merkle hash SHA2_384' });
     const store = await Store.open(join(dataDir, 'store'));
     await store.close();
+  });
+});
+
+describe('a TUF repository that is down at start-up', () => {
+  it('a daemon whose cache holds unexpired metadata starts from it and says so; with an empty cache it refuses', { timeout: 60_000 }, async () => {
+    const repo = await startTufRepo();
+    const tufRoot = join(tmp, 'tuf-root.json');
+    repo.writeRoot(tufRoot);
+    repo.publish({ 'trusted_root.json': readFileSync(sim.trustedRootPath) });
+    const config = (cache: string) => parseConfig(`dataDir: ${join(tmp, `data-${cache}`)}\nlisten: 127.0.0.1:0\ntufMirror: ${repo.url}\ntufRoot: ${tufRoot}\ntufCacheDir: ${join(tmp, cache)}\n`, 'test.yaml', {});
+    const first = await startDaemon(config('tuf-cache'), createLogger({ level: 'silent' }));
+    expect(first.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+    await first.stop();
+    await repo.close();
+
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
+    const again = await startDaemon(config('tuf-cache'), logger);
+    try {
+      expect(again.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+      expect(lines.join('')).toContain(`cannot get trusted_root.json from the TUF repository ${repo.url}`);
+      expect(lines.join('')).toContain('starting from the trusted root TUF verified earlier');
+    } finally {
+      await again.stop();
+    }
+    // Nothing verified earlier: nothing to start from.
+    await expect(startDaemon(config('tuf-cache-empty'), createLogger({ level: 'silent' }))).rejects.toMatchObject({ code: 'TRUST_UNAVAILABLE', message: expect.stringContaining('pass --trusted-root') as unknown });
   });
 });

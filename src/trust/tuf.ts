@@ -3,7 +3,8 @@
  * root for the default mirror, metadata cached under a directory we choose). The I/O edge of trust/;
  * parsing stays pure in trusted-root.ts. Offline, TUF fails fast and the error says what to do instead.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TlogwatchError } from '../errors.ts';
 import { parseSigningConfig, withSigningConfig, type SigningConfig } from './signing-config.ts';
 import { parseTrustedRoot, type TrustedRoot } from './trusted-root.ts';
@@ -28,6 +29,40 @@ export const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
 
 const HINT = 'offline or air-gapped, pass --trusted-root FILE with a trusted_root.json';
 
+/**
+ * Where @sigstore/tuf keeps a repository's root.json (its client.ts: `<cachePath>/<encoded host+path>/`).
+ * Its first root is copied there from `rootPath` only while none is there.
+ */
+function cachedRootPath(cachePath: string, mirrorURL: string): string {
+  const url = new URL(mirrorURL);
+  return join(cachePath, encodeURIComponent(url.host + url.pathname.replace(/\/$/, '')), 'root.json');
+}
+
+/**
+ * The TUF root to start from, checked before the TUF client copies it into its cache: a copy that is not
+ * a root (a truncated download, Sigstore's trusted_root.json given instead) would stay there, trusted as
+ * given, and every later start would fail on it, however the file were corrected.
+ */
+function checkTufRootFile(path: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot read the TUF root (tufRoot) ${path}: ${e instanceof Error ? e.message : String(e)}`, { kind: 'fatal', cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch {
+    throw new TlogwatchError('TRUST_MALFORMED', `the TUF root (tufRoot) ${path} is not JSON`, { kind: 'fatal' });
+  }
+  const signed = typeof json === 'object' && json !== null && 'signed' in json ? json.signed : undefined;
+  const type = typeof signed === 'object' && signed !== null && '_type' in signed ? signed._type : undefined;
+  if (type !== 'root' || !('signatures' in (json as object)) || !Array.isArray((json as { signatures: unknown }).signatures)) {
+    throw new TlogwatchError('TRUST_MALFORMED', `the TUF root (tufRoot) ${path} is not TUF root metadata ({"signed": {"_type": "root", …}, "signatures": […]}): give the repository's root.json, not a Sigstore trusted_root.json`, { kind: 'fatal' });
+  }
+}
+
 /** Fetches a TUF target's bytes (verified by the TUF client) within the time budget. */
 async function tufTarget(name: string, o: TufOptions): Promise<string> {
   const timeoutMs = o.timeoutMs ?? 8000;
@@ -35,6 +70,7 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
   // so), but the TUF client would look for a built-in root under the URL as written, and fetch targets
   // from `…//targets/`: without the slash it finds both.
   const mirrorURL = o.mirrorURL?.replace(/\/+$/, '');
+  if (o.rootPath && !existsSync(cachedRootPath(o.cachePath, mirrorURL ?? PUBLIC_GOOD_TUF))) checkTufRootFile(o.rootPath);
   let timer: NodeJS.Timeout | undefined;
   try {
     const fetch = (async () => {

@@ -134,3 +134,27 @@ describe('a TUF mirror URL written with a trailing slash', () => {
     }
   });
 });
+
+describe('tufRoot, the TUF root to start from', () => {
+  it('a file that is not TUF root metadata is refused naming it, and is not cached: the corrected file then works', { timeout: 30_000 }, async () => {
+    const { startTufRepo } = await import('../../helpers/tuf-repo.ts');
+    const repo = await startTufRepo();
+    try {
+      repo.publish({ 'trusted_root.json': readFileSync('test/fixtures/realdata/trust/prod/trusted_root.json') });
+      const cachePath = join(dir, 'wrong-root-cache');
+      // The likely mistake: Sigstore's trusted_root.json where the repository's root.json belongs.
+      const wrong = 'test/fixtures/realdata/trust/prod/trusted_root.json';
+      const e = await rejection(fetchTrustedRootViaTuf({ cachePath, mirrorURL: repo.url, rootPath: wrong }));
+      expect(e).toMatchObject({ code: 'TRUST_MALFORMED', kind: 'fatal' });
+      expect(e.message).toBe(`the TUF root (tufRoot) ${wrong} is not TUF root metadata ({"signed": {"_type": "root", …}, "signatures": […]}): give the repository's root.json, not a Sigstore trusted_root.json`);
+      const truncated = join(dir, 'truncated-root.json');
+      writeFileSync(truncated, '{"signed": {"_type": "ro');
+      expect(await rejection(fetchTrustedRootViaTuf({ cachePath, mirrorURL: repo.url, rootPath: truncated }))).toMatchObject({ code: 'TRUST_MALFORMED', message: `the TUF root (tufRoot) ${truncated} is not JSON` });
+      const right = join(dir, 'right-root.json');
+      repo.writeRoot(right);
+      expect((await fetchTrustedRootViaTuf({ cachePath, mirrorURL: repo.url, rootPath: right })).tlogs).toHaveLength(2);
+    } finally {
+      await repo.close();
+    }
+  });
+});

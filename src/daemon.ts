@@ -419,11 +419,12 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     for (const c of changes) {
       let name: string;
       let following = false;
+      let why: string | undefined;
       if (c.kind === 'listed') {
         name = defaultLogName(c.tlog);
         // Without configured logs the daemon follows the root's logs, so a new one is followed now, from its
         // first entry: it was listed since the last refresh, and what it took since is what is watched for.
-        const why = unverifiable(c.tlog);
+        why = unverifiable(c.tlog);
         if (config.logs.length === 0 && !abort.signal.aborted && !names.includes(name) && why === undefined) {
           follow({ tlog: c.tlog, follow: defaultFollow(config, c.tlog, 0n) });
           followed.push(name);
@@ -439,7 +440,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         name = c.log.name;
         logger[c.kind === 'key-changed' ? 'error' : 'warn']({ job: 'trustedRootRefresh', log: name }, describeTrustChange(c));
       }
-      const r = await raiser.raiseOne(trustChangeFinding(c, name, following, Math.floor(now.getTime() / 1000)));
+      const r = await raiser.raiseOne(trustChangeFinding(c, name, following, Math.floor(now.getTime() / 1000), why));
       if (r.raised) raised.push(r.finding);
     }
     if (changes.length === 0) logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed: no change for the followed logs or the certificate authorities');

@@ -103,6 +103,8 @@ describe('a trusted root that lists a log tlogwatch cannot verify (a Merkle hash
     expect(r.changes.map((c) => c.kind)).toEqual(['listed']);
     expect(r.followed).toEqual([]);
     expect(r.raised).toHaveLength(1);
+    // Not "add it to `logs`": configured there, it would be refused.
+    expect(r.raised[0]!.message).toMatch(/; tlogwatch cannot verify it, so it is not followed: log http:\/\/127\.0\.0\.1:9\/sha384: unsupported Merkle hash SHA2_384$/);
     expect(d.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
   });
 

@@ -321,6 +321,20 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         : 'index: watched, on a store written with index: all: entries from now on are indexed only where a rule watches them, and the store counts as watched from then on (tlogwatch check)',
     );
   }
+  // A configured log whose name the store already mirrors must be that same log: another under the name
+  // (its url edited to the next shard, --log flags given in another order) would be judged against the
+  // first one's history, and its first checkpoint reported as a fork, a false critical finding.
+  for (const l of configured ?? []) {
+    const s = await store.readLogState(l.follow.name).catch(() => undefined);
+    if (s && (s.origin !== l.follow.origin || s.type !== l.follow.type)) {
+      await release();
+      throw new TlogwatchError(
+        'CONFIG_INVALID',
+        `log ${l.follow.name}: the store mirrors ${s.type} log ${s.origin} (${s.url}) under this name, and the configuration gives it ${l.follow.type} log ${l.follow.origin} (${l.follow.url}); a new log needs a name of its own (a new mirror), or restore the old url`,
+        { kind: 'fatal', data: { log: l.follow.name } },
+      );
+    }
+  }
   const fromRoot = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
     await release();
     throw e;

@@ -145,3 +145,32 @@ describe('a TUF repository that is down at start-up', () => {
     await expect(startDaemon(config('tuf-cache-empty'), createLogger({ level: 'silent' }))).rejects.toMatchObject({ code: 'TRUST_UNAVAILABLE', message: expect.stringContaining('pass --trusted-root') as unknown });
   });
 });
+
+describe('a configured name the store already mirrors another log under', () => {
+  let other: Simulator | undefined;
+  afterAll(async () => other?.close());
+
+  it('is refused at start, naming both logs, rather than judging the new log against the old one\'s history', { timeout: 60_000 }, async () => {
+    other = await startSimulator({ api: 'tiles', entries: 80, seed: 'serve-start-other', out: join(tmp, 'sim-other'), log: () => {} });
+    type Root = { tlogs: unknown[] } & Record<string, unknown>;
+    const a = JSON.parse(readFileSync(sim.trustedRootPath, 'utf8')) as Root;
+    const b = JSON.parse(readFileSync(other.trustedRootPath, 'utf8')) as Root;
+    const rootPath = join(tmp, 'root-both.json');
+    writeFileSync(rootPath, JSON.stringify({ ...a, tlogs: [...a.tlogs, ...b.tlogs] }));
+    const dataDir = join(tmp, 'data-renamed');
+    const config = (url: string) => parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${rootPath}\nlogs:\n  - { name: x, type: tiles, url: "${url}", start: 0 }\n`, 'test.yaml', {});
+    const first = await startDaemon(config(sim.url), createLogger({ level: 'silent' }));
+    for (let i = 0; i < 300 && (await first.store.readLogState('x'))?.verified?.size !== 50n; i++) await new Promise((r) => setTimeout(r, 50));
+    await first.stop();
+
+    const started = startDaemon(config(other.url), createLogger({ level: 'silent' }));
+    void started.then((d) => d.stop(), () => undefined);
+    await expect(started).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(new RegExp(`^log x: the store mirrors tiles log ${new URL(sim.url).host}\\S* \\(${sim.url}\\) under this name, and the configuration gives it tiles log ${new URL(other.url).host}\\S* \\(${other.url}\\); a new log needs a name of its own`)) as unknown,
+    });
+    // The same log at the same name starts as before.
+    const again = await startDaemon(config(sim.url), createLogger({ level: 'silent' }));
+    await again.stop();
+  });
+});

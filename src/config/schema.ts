@@ -189,6 +189,18 @@ const Command = z
   })
   .strict();
 
+/**
+ * A browser's Origin header, `scheme://host[:port]`, exactly as it is compared: `https://dash.example.com/`
+ * (a trailing slash), a path or `*` would never equal one, and the dashboard would be refused in silence.
+ */
+const CorsOrigin = z.string().refine((o) => {
+  try {
+    return new URL(o).origin === o;
+  } catch {
+    return false;
+  }
+}, 'an origin as browsers send it, scheme://host[:port] with no path or trailing slash, e.g. https://dash.example.com');
+
 const Api = z
   .object({
     adminToken: z
@@ -203,7 +215,7 @@ const Api = z
       .optional()
       .describe('Per-client request budget for the API; unset = no limit.'),
     cors: z
-      .object({ origins: z.array(z.string().min(1)).describe('Origins allowed to call the API from a browser, e.g. https://dash.example.com.') })
+      .object({ origins: z.array(CorsOrigin).describe('Origins allowed to call the API from a browser, e.g. https://dash.example.com.') })
       .strict()
       .optional()
       .describe('CORS; unset = no cross-origin access.'),

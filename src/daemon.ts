@@ -81,6 +81,16 @@ function unverifiable(t: TlogTrust): string | undefined {
   }
 }
 
+/**
+ * Why the log the store mirrors under a configured name is not the configured log (another origin or type),
+ * or undefined when it is (or nothing is stored). `serve` refuses to start and `backfill` skips the log:
+ * judged against another log's history, its first checkpoint would look like a fork.
+ */
+export function anotherLogUnder(s: Readonly<LogState> | undefined, follow: FollowConfig): string | undefined {
+  if (!s || (s.origin === follow.origin && s.type === follow.type)) return undefined;
+  return `log ${follow.name}: the store mirrors ${s.type} log ${s.origin} (${s.url}) under this name, and the configuration gives it ${follow.type} log ${follow.origin} (${follow.url}); a new log needs a name of its own (a new mirror), or restore the old url`;
+}
+
 /** How the daemon follows a log of the trusted root it was not configured with. */
 function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
   const witnesses = witnessPolicyFor(config, tlog.type, tlog.name);
@@ -325,14 +335,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // (its url edited to the next shard, --log flags given in another order) would be judged against the
   // first one's history, and its first checkpoint reported as a fork, a false critical finding.
   for (const l of configured ?? []) {
-    const s = await store.readLogState(l.follow.name).catch(() => undefined);
-    if (s && (s.origin !== l.follow.origin || s.type !== l.follow.type)) {
+    const other = anotherLogUnder(await store.readLogState(l.follow.name).catch(() => undefined), l.follow);
+    if (other) {
       await release();
-      throw new TlogwatchError(
-        'CONFIG_INVALID',
-        `log ${l.follow.name}: the store mirrors ${s.type} log ${s.origin} (${s.url}) under this name, and the configuration gives it ${l.follow.type} log ${l.follow.origin} (${l.follow.url}); a new log needs a name of its own (a new mirror), or restore the old url`,
-        { kind: 'fatal', data: { log: l.follow.name } },
-      );
+      throw new TlogwatchError('CONFIG_INVALID', other, { kind: 'fatal', data: { log: l.follow.name } });
     }
   }
   const fromRoot = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {

@@ -169,6 +169,14 @@ describe('a configured name the store already mirrors another log under', () => 
       code: 'CONFIG_INVALID',
       message: expect.stringMatching(new RegExp(`^log x: the store mirrors tiles log ${new URL(sim.url).host}\\S* \\(${sim.url}\\) under this name, and the configuration gives it tiles log ${new URL(other.url).host}\\S* \\(${other.url}\\); a new log needs a name of its own`)) as unknown,
     });
+    // backfill, which fills in a mirror's history by the same names, skips it and says why.
+    const file = join(tmp, 'renamed.yaml');
+    writeFileSync(file, `dataDir: ${dataDir}\ntrustedRoot: ${rootPath}\nlogs:\n  - { name: x, type: tiles, url: "${other.url}" }\n`);
+    const backfill = spawn(process.execPath, ['src/cli.ts', 'backfill', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'silent' } });
+    let stderr = '';
+    backfill.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await new Promise((r) => backfill.once('exit', r))).toBe(2);
+    expect(stderr).toContain(`tlogwatch backfill: log x: the store mirrors tiles log ${new URL(sim.url).host}`);
     // The same log at the same name starts as before.
     const again = await startDaemon(config(sim.url), createLogger({ level: 'silent' }));
     await again.stop();

@@ -66,6 +66,31 @@ export function witnessPolicyFor(config: Config, type: FollowConfig['type'], ori
   return p && witnessPolicy(p);
 }
 
+/**
+ * Why the daemon cannot verify a log of the trusted root (a Merkle hash other than SHA-256, a key it does
+ * not support, a key ID that does not match the key), or undefined when it can. Without configured logs
+ * such a log is left out with a warning: one log of the root the daemon cannot check must not keep it
+ * from mirroring the others, nor a refresh from reporting what else changed.
+ */
+function unverifiable(t: TlogTrust): string | undefined {
+  try {
+    checkpointVerifierForTlog(t);
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * Why the log the store mirrors under a configured name is not the configured log (another origin or type),
+ * or undefined when it is (or nothing is stored). `serve` refuses to start and `backfill` skips the log:
+ * judged against another log's history, its first checkpoint would look like a fork.
+ */
+export function anotherLogUnder(s: Readonly<LogState> | undefined, follow: FollowConfig): string | undefined {
+  if (!s || (s.origin === follow.origin && s.type === follow.type)) return undefined;
+  return `log ${follow.name}: the store mirrors ${s.type} log ${s.origin} (${s.url}) under this name, and the configuration gives it ${follow.type} log ${follow.origin} (${follow.url}); a new log needs a name of its own (a new mirror), or restore the old url`;
+}
+
 /** How the daemon follows a log of the trusted root it was not configured with. */
 function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
   const witnesses = witnessPolicyFor(config, tlog.type, tlog.name);
@@ -240,40 +265,37 @@ export function trustOptionsOf(config: Config, logger: Logger): Parameters<typeo
   };
 }
 
+/**
+ * Binds the API to `HOST:PORT` (`[IPv6]:PORT`). A bind that fails (the address in use, not local, or a
+ * port below 1024 without the privilege) is a start-up error that names `listen` and the address.
+ */
+export async function listen(fetch: Parameters<typeof serve>[0]['fetch'], address: string): Promise<{ server: ServerType; url: string }> {
+  const sep = address.lastIndexOf(':');
+  const hostname = address.slice(0, sep).replace(/^\[|\]$/g, '');
+  const port = Number(address.slice(sep + 1));
+  const server: ServerType = await new Promise((resolve, reject) => {
+    const s = serve({ fetch, hostname, port }, () => resolve(s));
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      const why = e.code === 'EADDRINUSE' ? 'the address is in use (another tlogwatch, or another program?)' : e.code === 'EACCES' ? 'permission denied (a port below 1024 needs privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : e.message;
+      reject(new TlogwatchError('CONFIG_INVALID', `listen ${address}: cannot listen there: ${why}; choose another with \`listen\` or --listen`, { kind: 'fatal', data: { listen: address }, cause: e }));
+    });
+  });
+  const bound = server.address();
+  return { server, url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof bound === 'object' && bound ? bound.port : port}` };
+}
+
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
   const trustOptions = trustOptionsOf(config, logger);
-  const trust = await resolveTrust(trustOptions);
+  const trust = await resolveTrust({ ...trustOptions, cachedWhenUnavailable: true });
   const startedOn = new Date();
   // Configured logs are checked against the root before the store opens (a config error touches nothing).
   const configured = config.logs.length ? followedLogs(config, trust, startedOn) : undefined;
-  const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) });
-  // Entries already stored keep the index keys they were written with: a search misses what they lack.
-  const recorded = store.recordedIndexMode;
-  if (recorded !== undefined && recorded !== config.index) {
-    logger.warn(
-      { index: config.index, storeIndex: recorded },
-      recorded === 'watched'
-        ? 'index: all, on a store written with index: watched: the entries stored before are indexed only where a rule watched them, so searches by digest or identity miss the others (tlogwatch check says so too)'
-        : 'index: watched, on a store written with index: all: entries from now on are indexed only where a rule watches them, and the store counts as watched from then on (tlogwatch check)',
-    );
+  for (const l of configured ?? []) {
+    const why = unverifiable(l.tlog);
+    if (why) throw new TlogwatchError('CONFIG_INVALID', `log ${l.follow.name} (${l.follow.url}): tlogwatch cannot verify its checkpoints: ${why}`, { kind: 'fatal' });
   }
-  const initial = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
-    await store.close();
-    throw e;
-  }));
-  if (initial.length === 0) {
-    await store.close();
-    throw new TlogwatchError('CONFIG_INVALID', 'no logs to follow: configure `logs` or use a trusted root that lists some', { kind: 'fatal' });
-  }
-  const metrics = createMetrics();
-  // A damaged finding is left out of listings and counts (store/findings.ts); said once per finding, not per scrape.
-  const damagedFindings = new Set<string>();
-  const findings = new FindingsRepo(store, (id, e) => {
-    if (damagedFindings.has(id)) return;
-    damagedFindings.add(id);
-    logger.error({ finding: id, err: describeError(e) }, 'a stored finding is damaged and left out of listings and counts: run tlogwatch check');
-  });
+  // Rules are configuration too: read (and their watch set up) before the store opens, so bad rules touch nothing.
   let rules: RuleSet = { rules: [] };
   let rulesWatch: { close(): void } | undefined;
   if (config.rules) {
@@ -290,6 +312,57 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     rulesWatch = w;
     logger.info({ rules: rules.rules.length, dir: config.rules }, 'rules loaded');
   }
+  const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) }).catch((e: unknown) => {
+    rulesWatch?.close();
+    throw e;
+  });
+  /** Undoes the start-up so far when a later step fails: a failed start leaves nothing open or running. */
+  const release = async () => {
+    rulesWatch?.close();
+    await store.close();
+  };
+  // Entries already stored keep the index keys they were written with: a search misses what they lack.
+  const recorded = store.recordedIndexMode;
+  if (recorded !== undefined && recorded !== config.index) {
+    logger.warn(
+      { index: config.index, storeIndex: recorded },
+      recorded === 'watched'
+        ? 'index: all, on a store written with index: watched: the entries stored before are indexed only where a rule watched them, so searches by digest or identity miss the others (tlogwatch check says so too)'
+        : 'index: watched, on a store written with index: all: entries from now on are indexed only where a rule watches them, and the store counts as watched from then on (tlogwatch check)',
+    );
+  }
+  // A configured log whose name the store already mirrors must be that same log: another under the name
+  // (its url edited to the next shard, --log flags given in another order) would be judged against the
+  // first one's history, and its first checkpoint reported as a fork, a false critical finding.
+  for (const l of configured ?? []) {
+    const other = anotherLogUnder(await store.readLogState(l.follow.name).catch(() => undefined), l.follow);
+    if (other) {
+      await release();
+      throw new TlogwatchError('CONFIG_INVALID', other, { kind: 'fatal', data: { log: l.follow.name } });
+    }
+  }
+  const fromRoot = configured ?? followedLogs(config, trust, startedOn, await mirroredLogs(store, trust, startedOn).catch(async (e: unknown) => {
+    await release();
+    throw e;
+  }));
+  const skipped = configured ? [] : fromRoot.flatMap((l) => {
+    const why = unverifiable(l.tlog);
+    return why ? [why] : [];
+  });
+  for (const why of skipped) logger.warn(`not following a log of the trusted root that tlogwatch cannot verify: ${why}`);
+  const initial = configured ?? fromRoot.filter((l) => unverifiable(l.tlog) === undefined);
+  if (initial.length === 0) {
+    await release();
+    throw new TlogwatchError('CONFIG_INVALID', `no logs to follow: configure \`logs\` or use a trusted root that lists some${skipped.length ? ` tlogwatch can verify (${skipped.join('; ')})` : ''}`, { kind: 'fatal' });
+  }
+  const metrics = createMetrics();
+  // A damaged finding is left out of listings and counts (store/findings.ts); said once per finding, not per scrape.
+  const damagedFindings = new Set<string>();
+  const findings = new FindingsRepo(store, (id, e) => {
+    if (damagedFindings.has(id)) return;
+    damagedFindings.add(id);
+    logger.error({ finding: id, err: describeError(e) }, 'a stored finding is damaged and left out of listings and counts: run tlogwatch check');
+  });
   const channels = channelsOf(config);
   const write = findingWriter(channels);
   const notifier = new Notifier(channels, new Outbox(store), findings, metrics, logger);
@@ -301,7 +374,6 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   /** The root the last refresh (or start-up) read: what the next one's CA changes are relative to. */
   let currentRoot = trust;
   const hooks = mirrorHooks(() => rules, metrics, logger, write, { afterCommit: notifyNow, ...extraHooks }, () => authorities);
-  if (channels.length) notifier.start();
   // Series with a known label set exist from the start at 0 (dashboards show 0, not "no data", and a
   // first increase is visible to rate() and increase()).
   for (const c of channels) for (const result of ['delivered', 'failed', 'skipped']) metrics.notifications.inc({ channel: c.name, result }, 0);
@@ -367,17 +439,19 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     for (const c of changes) {
       let name: string;
       let following = false;
+      let why: string | undefined;
       if (c.kind === 'listed') {
         name = defaultLogName(c.tlog);
         // Without configured logs the daemon follows the root's logs, so a new one is followed now, from its
         // first entry: it was listed since the last refresh, and what it took since is what is watched for.
-        if (config.logs.length === 0 && !abort.signal.aborted && !names.includes(name)) {
+        why = unverifiable(c.tlog);
+        if (config.logs.length === 0 && !abort.signal.aborted && !names.includes(name) && why === undefined) {
           follow({ tlog: c.tlog, follow: defaultFollow(config, c.tlog, 0n) });
           followed.push(name);
           following = true;
           logger.info({ job: 'trustedRootRefresh', log: name, url: c.tlog.baseUrl, type: c.tlog.type }, `${describeTrustChange(c)}: following it from index 0`);
         } else {
-          logger.warn({ job: 'trustedRootRefresh', url: c.tlog.baseUrl }, `${describeTrustChange(c)}${config.logs.length ? '; add it to `logs` to watch it' : ''}`);
+          logger.warn({ job: 'trustedRootRefresh', url: c.tlog.baseUrl }, `${describeTrustChange(c)}${why !== undefined ? `; not followed, as tlogwatch cannot verify it: ${why}` : config.logs.length ? '; add it to `logs` to watch it' : ''}`);
         }
       } else if (c.kind === 'ca-listed' || c.kind === 'ca-unlisted') {
         name = TRUSTED_ROOT;
@@ -386,7 +460,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         name = c.log.name;
         logger[c.kind === 'key-changed' ? 'error' : 'warn']({ job: 'trustedRootRefresh', log: name }, describeTrustChange(c));
       }
-      const r = await raiser.raiseOne(trustChangeFinding(c, name, following, Math.floor(now.getTime() / 1000)));
+      const r = await raiser.raiseOne(trustChangeFinding(c, name, following, Math.floor(now.getTime() / 1000), why));
       if (r.raised) raised.push(r.finding);
     }
     if (changes.length === 0) logger.info({ job: 'trustedRootRefresh', tlogs: root.tlogs.map((t) => t.baseUrl) }, 'trusted root refreshed: no change for the followed logs or the certificate authorities');
@@ -427,17 +501,17 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
     ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute } : {}),
   });
-  const sep = config.listen.lastIndexOf(':');
-  const hostname = config.listen.slice(0, sep).replace(/^\[|\]$/g, '');
-  const port = Number(config.listen.slice(sep + 1));
-  const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, hostname, port }, () => resolve(s));
-    s.once('error', reject);
+  // Nothing has run yet (no follower, job, source or notifier pass): a listener that cannot bind ends the
+  // start here, with everything opened so far released, rather than a process that said why it failed
+  // and then stayed up on its rules watch and notifier timers, serving nothing.
+  const { server, url } = await listen(app.fetch, config.listen).catch(async (e: unknown) => {
+    await notifier.stop();
+    await release();
+    throw e;
   });
-  const address = server.address();
-  const url = `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof address === 'object' && address ? address.port : port}`;
 
   running = true;
+  if (channels.length) notifier.start();
   for (const f of followers) run(f);
   sources.start(abort.signal);
   for (const s of config.checkpointSources) {

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type ConfigKey } from '../config/load.ts';
-import { followedLogs, findingWriter, channelsOf, mirrorHooks, mirroredLogs, trustOptionsOf } from '../daemon.ts';
+import { anotherLogUnder, followedLogs, findingWriter, channelsOf, mirrorHooks, mirroredLogs, trustOptionsOf } from '../daemon.ts';
 import { describeError, isTlogwatchError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics } from '../metrics.ts';
@@ -184,6 +184,12 @@ export async function backfillCommand(argv: string[]): Promise<number> {
       const backfiller = new Backfiller(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], setKey: setKeyForTlog(tlog), hooks });
       try {
         const state = await store.getLogState(follow.name);
+        const other = anotherLogUnder(state, follow);
+        if (other) {
+          process.stderr.write(`tlogwatch backfill: ${other}\n`);
+          worse(EXIT.usage);
+          continue;
+        }
         if (!state || state.status === 'bootstrapping') {
           process.stdout.write(`backfill ${follow.name}: nothing to backfill: the log has not been mirrored yet\n`);
           continue;

@@ -8,7 +8,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import { yamlMessage } from '../util/yaml-message.ts';
 import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
-import { ConfigSchema, LogConfig, type Config } from './schema.ts';
+import { ConfigSchema, LogConfig, sameLogUrl, type Config } from './schema.ts';
 
 /** CLI flags of `tlogwatch serve` that override the file (DESIGN.md "Stable contracts"). */
 export interface ConfigOverrides {
@@ -181,8 +181,21 @@ export function applyOverrides(c: Config, o: ConfigOverrides): Config {
   if (o.rules) out.rules = o.rules;
   if (o.trustedRoot) out.trustedRoot = o.trustedRoot;
   const start = o.start === undefined ? undefined : overrideStart(o.start);
-  if (o.logs?.length) out.logs = o.logs.map((spec, i) => logFromFlag(spec, i, o.logs!.length, start));
-  else if (start !== undefined) out.logs = out.logs.map((l) => ({ ...l, start }));
+  if (o.logs?.length) {
+    out.logs = o.logs.map((spec, i) => logFromFlag(spec, i, o.logs!.length, start));
+    // As the schema refuses it in a file: one log under two names would be mirrored, and reported, twice.
+    out.logs.forEach((l, i) => {
+      const j = out.logs.findIndex((x) => sameLogUrl(x.url) === sameLogUrl(l.url));
+      if (j < i) throw invalid(`--log ${o.logs![i]}: the same log as --log ${o.logs![j]}: each log once`);
+    });
+  }
+  else if (start !== undefined) {
+    // Without configured logs the trusted root's are followed from `latest` (and new shards from 0): a
+    // --start there would apply to nothing, and a mirror that quietly began at `latest` is found out only
+    // when the history the operator asked for is missing.
+    if (out.logs.length === 0) throw invalid(`--start ${o.start}: no logs are configured to start there (\`logs\` in the file, or --log TYPE=URL); the trusted root's logs are followed from latest, and \`tlogwatch backfill\` fills in what came before`);
+    out.logs = out.logs.map((l) => ({ ...l, start }));
+  }
   return out;
 }
 

@@ -189,6 +189,18 @@ const Command = z
   })
   .strict();
 
+/**
+ * A browser's Origin header, `scheme://host[:port]`, exactly as it is compared: `https://dash.example.com/`
+ * (a trailing slash), a path or `*` would never equal one, and the dashboard would be refused in silence.
+ */
+const CorsOrigin = z.string().refine((o) => {
+  try {
+    return new URL(o).origin === o;
+  } catch {
+    return false;
+  }
+}, 'an origin as browsers send it, scheme://host[:port] with no path or trailing slash, e.g. https://dash.example.com');
+
 const Api = z
   .object({
     adminToken: z
@@ -203,7 +215,7 @@ const Api = z
       .optional()
       .describe('Per-client request budget for the API; unset = no limit.'),
     cors: z
-      .object({ origins: z.array(z.string().min(1)).describe('Origins allowed to call the API from a browser, e.g. https://dash.example.com.') })
+      .object({ origins: z.array(CorsOrigin).describe('Origins allowed to call the API from a browser, e.g. https://dash.example.com.') })
       .strict()
       .optional()
       .describe('CORS; unset = no cross-origin access.'),
@@ -242,6 +254,11 @@ const Jobs = z
     compaction: Cron.default(JOB_DEFAULTS.compaction).describe('Cron: LevelDB compaction.'),
   })
   .strict();
+
+/** A log URL as the daemon matches it to the trusted root (daemon.ts `sameUrl`), host case and default port aside. */
+export function sameLogUrl(url: string): string {
+  return new URL(url).href.replace(/\/+$/, '');
+}
 
 export const ConfigSchema = z
   .object({
@@ -315,10 +332,17 @@ export const ConfigSchema = z
       });
     });
     const seen = new Map<string, number>();
+    const urls = new Map<string, number>();
     c.logs.forEach((l, i) => {
       const first = seen.get(l.name);
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate log name (also logs.${first}.name)` });
       else seen.set(l.name, i);
+      // The same log under two names would be mirrored twice: twice the requests, every finding raised and
+      // sent twice, under names that look like two logs.
+      const url = sameLogUrl(l.url);
+      const firstUrl = urls.get(url);
+      if (firstUrl !== undefined) ctx.addIssue({ code: 'custom', path: ['logs', i, 'url'], message: `the same log as logs.${firstUrl} (${c.logs[firstUrl]!.name}): each log once` });
+      else urls.set(url, i);
     });
   });
 

@@ -101,14 +101,16 @@ export function evaluateStall(
  * listed `high`: its checkpoints are still verified with the old key, and a log that changed keys in place
  * is not how Sigstore rotates (a new key is a new log).
  */
-export function trustChangeFinding(c: TrustChange, log: string, followed: boolean, now: number): Finding {
+export function trustChangeFinding(c: TrustChange, log: string, followed: boolean, now: number, /** Why a listed log cannot be followed at all (trust/trusted-root.ts `checkpointVerifierForTlog`). */ unverifiable?: string): Finding {
   const severity: Severity =
     c.kind === 'key-changed' ? 'high' : c.kind === 'unlisted' ? 'low' : c.kind === 'ca-listed' ? 'medium' : c.kind === 'ca-unlisted' ? 'info' : followed ? 'info' : 'medium';
   const message =
     c.kind === 'listed'
       ? followed
         ? `now following ${log} from its first entry: ${describeTrustChange(c).replace(/^the trusted root lists a log this daemon does not follow: /, 'the trusted root lists a new log, ')}`
-        : `${describeTrustChange(c)}; add it to \`logs\` to watch it`
+        : unverifiable !== undefined
+          ? `${describeTrustChange(c)}; tlogwatch cannot verify it, so it is not followed: ${unverifiable}`
+          : `${describeTrustChange(c)}; add it to \`logs\` to watch it`
       : describeTrustChange(c);
   return {
     id: findingId('trust-changed', log, trustChangeSubject(c)),

@@ -15,7 +15,16 @@ import { checkRules, formatRuleErrors, formatRuleWarnings, MAX_RULE_FILE_BYTES, 
 /** YAML files under `dir`, recursively, sorted by path; dot-files and editor backups are skipped. */
 export function readRuleFiles(dir: string): RuleFileInput[] {
   const out: RuleFileInput[] = [];
-  for (const rel of readdirSync(dir, { recursive: true }).map(String).sort()) {
+  let names: string[];
+  try {
+    names = readdirSync(dir, { recursive: true }).map(String).sort();
+  } catch (e) {
+    // `rules` (or --rules, `rules check DIR`) that is not a directory: say which setting, not a bare ENOENT.
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : e instanceof Error ? e.message : String(e);
+    throw new TlogwatchError('RULES_INVALID', `the rules directory ${dir} ${code === 'ENOENT' || code === 'ENOTDIR' ? why : `cannot be read: ${why}`}`, { kind: 'fatal', cause: e });
+  }
+  for (const rel of names) {
     const parts = rel.split(/[\\/]/);
     if (parts.some((p) => p.startsWith('.')) || !/\.ya?ml$/i.test(rel)) continue;
     const path = join(dir, rel);

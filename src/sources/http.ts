@@ -65,17 +65,32 @@ export interface RequestOptions<T> {
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 
+/**
+ * setTimeout's longest delay, 2^31 - 1 ms (~24.8 days). A longer one is not an error: Node fires it after
+ * 1 ms (with a TimeoutOverflowWarning), so a configured `pollInterval` or a checkpoint source's `interval`
+ * of 30d would poll in a tight loop. Longer sleeps are taken in steps of at most this.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason as Error);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    let left = ms;
+    let t: NodeJS.Timeout | undefined;
+    const step = () => {
+      const now = Math.min(left, MAX_TIMER_MS);
+      left -= now;
+      t = setTimeout(() => {
+        if (left > 0) return step();
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, now);
+    };
     const onAbort = () => {
       clearTimeout(t);
       reject(signal?.reason as Error);
     };
+    step();
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -3,7 +3,8 @@
  * root for the default mirror, metadata cached under a directory we choose). The I/O edge of trust/;
  * parsing stays pure in trusted-root.ts. Offline, TUF fails fast and the error says what to do instead.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { TlogwatchError } from '../errors.ts';
 import { parseSigningConfig, withSigningConfig, type SigningConfig } from './signing-config.ts';
 import { parseTrustedRoot, type TrustedRoot } from './trusted-root.ts';
@@ -16,6 +17,11 @@ export interface TufOptions {
   /** Another TUF repository (tests, staging); needs `rootPath` unless @sigstore/tuf embeds its root. */
   mirrorURL?: string;
   rootPath?: string;
+  /**
+   * Take the metadata and targets in the cache without asking the repository, as long as TUF finds the
+   * cached timestamp unexpired (and asks the repository when it is not): for starting while it is down.
+   */
+  forceCache?: boolean;
 }
 
 /** Sigstore public-good TUF repository (@sigstore/tuf embeds its first root). */
@@ -23,9 +29,48 @@ export const PUBLIC_GOOD_TUF = 'https://tuf-repo-cdn.sigstore.dev';
 
 const HINT = 'offline or air-gapped, pass --trusted-root FILE with a trusted_root.json';
 
+/**
+ * Where @sigstore/tuf keeps a repository's root.json (its client.ts: `<cachePath>/<encoded host+path>/`).
+ * Its first root is copied there from `rootPath` only while none is there.
+ */
+function cachedRootPath(cachePath: string, mirrorURL: string): string {
+  const url = new URL(mirrorURL);
+  return join(cachePath, encodeURIComponent(url.host + url.pathname.replace(/\/$/, '')), 'root.json');
+}
+
+/**
+ * The TUF root to start from, checked before the TUF client copies it into its cache: a copy that is not
+ * a root (a truncated download, Sigstore's trusted_root.json given instead) would stay there, trusted as
+ * given, and every later start would fail on it, however the file were corrected.
+ */
+function checkTufRootFile(path: string): void {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot read the TUF root (tufRoot) ${path}: ${e instanceof Error ? e.message : String(e)}`, { kind: 'fatal', cause: e });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text) as unknown;
+  } catch {
+    throw new TlogwatchError('TRUST_MALFORMED', `the TUF root (tufRoot) ${path} is not JSON`, { kind: 'fatal' });
+  }
+  const signed = typeof json === 'object' && json !== null && 'signed' in json ? json.signed : undefined;
+  const type = typeof signed === 'object' && signed !== null && '_type' in signed ? signed._type : undefined;
+  if (type !== 'root' || !('signatures' in (json as object)) || !Array.isArray((json as { signatures: unknown }).signatures)) {
+    throw new TlogwatchError('TRUST_MALFORMED', `the TUF root (tufRoot) ${path} is not TUF root metadata ({"signed": {"_type": "root", …}, "signatures": […]}): give the repository's root.json, not a Sigstore trusted_root.json`, { kind: 'fatal' });
+  }
+}
+
 /** Fetches a TUF target's bytes (verified by the TUF client) within the time budget. */
 async function tufTarget(name: string, o: TufOptions): Promise<string> {
   const timeoutMs = o.timeoutMs ?? 8000;
+  // `https://tuf-repo-cdn.sigstore.dev/` is the same repository as without the slash (tufRootRequired says
+  // so), but the TUF client would look for a built-in root under the URL as written, and fetch targets
+  // from `…//targets/`: without the slash it finds both.
+  const mirrorURL = o.mirrorURL?.replace(/\/+$/, '');
+  if (o.rootPath && !existsSync(cachedRootPath(o.cachePath, mirrorURL ?? PUBLIC_GOOD_TUF))) checkTufRootFile(o.rootPath);
   let timer: NodeJS.Timeout | undefined;
   try {
     const fetch = (async () => {
@@ -36,8 +81,9 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
         cachePath: o.cachePath,
         retry: 0,
         timeout: timeoutMs,
-        ...(o.mirrorURL ? { mirrorURL: o.mirrorURL } : {}),
+        ...(mirrorURL ? { mirrorURL } : {}),
         ...(o.rootPath ? { rootPath: o.rootPath } : {}),
+        ...(o.forceCache ? { forceCache: true } : {}),
       });
       return tuf.getTarget(name);
     })();
@@ -48,7 +94,7 @@ async function tufTarget(name: string, o: TufOptions): Promise<string> {
     return await Promise.race([fetch, deadline]);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot get ${name} from the TUF repository ${o.mirrorURL ?? PUBLIC_GOOD_TUF} (${why}); ${HINT}`, { kind: 'fatal', cause: e });
+    throw new TlogwatchError('TRUST_UNAVAILABLE', `cannot get ${name} from the TUF repository ${mirrorURL ?? PUBLIC_GOOD_TUF} (${why}); ${HINT}`, { kind: 'fatal', cause: e });
   } finally {
     clearTimeout(timer);
   }
@@ -117,9 +163,32 @@ export async function fetchSigningConfigViaTuf(o: TufOptions): Promise<SigningCo
  * given, else, in TUF mode, the public-good one. A TUF signing config that cannot be had is a warning,
  * not a failure: each log then keeps the type its key suggests.
  */
-export async function resolveTrust(o: { trustedRoot?: string; signingConfigs: readonly string[]; cachePath: string; tuf?: TufRepository; onWarning?: (message: string) => void }): Promise<TrustedRoot> {
-  const tuf: TufOptions = { cachePath: o.cachePath, ...o.tuf };
-  const root = o.trustedRoot ? loadTrustedRootFile(o.trustedRoot) : await fetchTrustedRootViaTuf(tuf);
+export async function resolveTrust(o: {
+  trustedRoot?: string;
+  signingConfigs: readonly string[];
+  cachePath: string;
+  tuf?: TufRepository;
+  onWarning?: (message: string) => void;
+  /**
+   * With the repository unreachable, take the trust material TUF verified at an earlier run from the cache,
+   * while its metadata has not expired (a warning says so). For `serve`'s start: a restart during an outage
+   * of the repository's CDN must not keep the mirror down, and the refresh job asks the repository again.
+   */
+  cachedWhenUnavailable?: boolean;
+}): Promise<TrustedRoot> {
+  let tuf: TufOptions = { cachePath: o.cachePath, ...o.tuf };
+  const root = o.trustedRoot
+    ? loadTrustedRootFile(o.trustedRoot)
+    : await fetchTrustedRootViaTuf(tuf).catch(async (e: unknown) => {
+        if (!o.cachedWhenUnavailable || !(e instanceof TlogwatchError && e.code === 'TRUST_UNAVAILABLE')) throw e;
+        const cached = await fetchTrustedRootViaTuf({ ...tuf, forceCache: true }).catch(() => {
+          throw e;
+        });
+        o.onWarning?.(`${e.message.replace(/; offline or air-gapped.*$/, '')}; starting from the trusted root TUF verified earlier, cached in ${o.cachePath} (its metadata has not expired); jobs.trustedRootRefresh asks the repository again`);
+        // The signing config comes from the same cache: the repository would not answer for it either.
+        tuf = { ...tuf, forceCache: true };
+        return cached;
+      });
   const configs = o.signingConfigs.map(loadSigningConfigFile);
   if (configs.length === 0 && !o.trustedRoot) {
     try {

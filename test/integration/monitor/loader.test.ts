@@ -71,6 +71,26 @@ describe('rule directories', () => {
   });
 });
 
+describe('a rules path that is not a directory', () => {
+  it('is refused as RULES_INVALID naming the directory, not a bare ENOENT', () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'file.yaml'), rule('a', 'refs/tags/*'));
+    for (const [path, why] of [
+      [join(d, 'missing'), 'does not exist'],
+      [join(d, 'file.yaml'), 'is not a directory'],
+    ] as const) {
+      let err: unknown;
+      try {
+        readRuleFiles(path);
+      } catch (e) {
+        err = e;
+      }
+      expect(isTlogwatchError(err, 'RULES_INVALID')).toBe(true);
+      expect((err as Error).message).toBe(`the rules directory ${path} ${why}`);
+    }
+  });
+});
+
 describe('hot reload', () => {
   it('a changed file applies to the next entry; an invalid edit keeps the old rules and says why', async () => {
     const d = tempDir();

@@ -2,7 +2,7 @@
  * The trust I/O edge: --trusted-root files, and TUF failing fast (with the hint to use --trusted-root) when
  * the repository is unreachable or silent. Network only to 127.0.0.1: a closed port and a server that never answers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,5 +114,47 @@ describe('signing configs', () => {
     expect(err.code).toBe('TRUST_MALFORMED');
     expect(err.message).toContain(file);
     expect(loadSigningConfigFile('test/fixtures/realdata/trust/staging/signing_config.v0.2.json').rekorTlogUrls.length).toBeGreaterThan(0);
+  });
+});
+
+describe('a TUF mirror URL written with a trailing slash', () => {
+  it('is the same repository: the trusted root comes through, from the same cache', { timeout: 30_000 }, async () => {
+    const { startTufRepo } = await import('../../helpers/tuf-repo.ts');
+    const repo = await startTufRepo();
+    try {
+      const rootPath = join(dir, 'slash-tuf-root.json');
+      repo.writeRoot(rootPath);
+      repo.publish({ 'trusted_root.json': readFileSync('test/fixtures/realdata/trust/prod/trusted_root.json') });
+      const cachePath = join(dir, 'slash-cache');
+      const r = await fetchTrustedRootViaTuf({ cachePath, mirrorURL: `${repo.url}/`, rootPath });
+      expect(r.tlogs.map((t) => t.name)).toEqual(['rekor.sigstore.dev', 'log2025-1.rekor.sigstore.dev']);
+      expect(repo.requests).toContain('/timestamp.json');
+    } finally {
+      await repo.close();
+    }
+  });
+});
+
+describe('tufRoot, the TUF root to start from', () => {
+  it('a file that is not TUF root metadata is refused naming it, and is not cached: the corrected file then works', { timeout: 30_000 }, async () => {
+    const { startTufRepo } = await import('../../helpers/tuf-repo.ts');
+    const repo = await startTufRepo();
+    try {
+      repo.publish({ 'trusted_root.json': readFileSync('test/fixtures/realdata/trust/prod/trusted_root.json') });
+      const cachePath = join(dir, 'wrong-root-cache');
+      // The likely mistake: Sigstore's trusted_root.json where the repository's root.json belongs.
+      const wrong = 'test/fixtures/realdata/trust/prod/trusted_root.json';
+      const e = await rejection(fetchTrustedRootViaTuf({ cachePath, mirrorURL: repo.url, rootPath: wrong }));
+      expect(e).toMatchObject({ code: 'TRUST_MALFORMED', kind: 'fatal' });
+      expect(e.message).toBe(`the TUF root (tufRoot) ${wrong} is not TUF root metadata ({"signed": {"_type": "root", …}, "signatures": […]}): give the repository's root.json, not a Sigstore trusted_root.json`);
+      const truncated = join(dir, 'truncated-root.json');
+      writeFileSync(truncated, '{"signed": {"_type": "ro');
+      expect(await rejection(fetchTrustedRootViaTuf({ cachePath, mirrorURL: repo.url, rootPath: truncated }))).toMatchObject({ code: 'TRUST_MALFORMED', message: `the TUF root (tufRoot) ${truncated} is not JSON` });
+      const right = join(dir, 'right-root.json');
+      repo.writeRoot(right);
+      expect((await fetchTrustedRootViaTuf({ cachePath, mirrorURL: repo.url, rootPath: right })).tlogs).toHaveLength(2);
+    } finally {
+      await repo.close();
+    }
   });
 });

@@ -121,6 +121,9 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['missing required key', 'logs:\n  - name: a\n    type: tiles\n', /c\.yaml:2:5: logs\.0\.url: required/],
     ['bad log name', 'logs:\n  - name: "a b"\n    type: tiles\n    url: http://x\n', /c\.yaml:2:11: logs\.0\.name: letters, digits/],
     ['duplicate log name', 'logs:\n  - {name: a, type: tiles, url: "http://x"}\n  - {name: a, type: tiles, url: "http://y"}\n', /c\.yaml:3:12: logs\.1\.name: duplicate log name \(also logs\.0\.name\)/],
+    ['the same log twice', 'logs:\n  - {name: a, type: tiles, url: "https://Log.example/"}\n  - {name: b, type: tiles, url: "https://log.example:443"}\n', /c\.yaml:3:33: logs\.1\.url: the same log as logs\.0 \(a\): each log once/],
+    ['a CORS origin with a trailing slash', 'api:\n  cors:\n    origins: ["https://dash.example.com", "https://dash.example.com/"]\n', /c\.yaml:3:43: api\.cors\.origins\.1: an origin as browsers send it, scheme:\/\/host\[:port\] with no path or trailing slash/],
+    ['a CORS origin that is a wildcard', 'api:\n  cors:\n    origins: ["*"]\n', /api\.cors\.origins\.0: an origin as browsers send it/],
     ['bad duration', log('    pollInterval: soon\n'), /c\.yaml:5:19: logs\.0\.pollInterval: a duration like 500ms/],
     ['duration too small', log('    pollInterval: 10ms\n'), /c\.yaml:5:19: logs\.0\.pollInterval: pollInterval must be at least 100 ms/],
     ['number out of range', log('    concurrency: 0\n'), /c\.yaml:5:18: logs\.0\.concurrency: Too small: expected number to be >=1/],
@@ -288,8 +291,12 @@ describe('config: CLI overrides and files', () => {
     expect(() => applyOverrides(base, { logs: ['bogus'] })).toThrow(/--log bogus: expected TYPE=URL/);
     expect(() => applyOverrides(base, { logs: ['tiles=notaurl'] })).toThrow(/--log tiles=notaurl: notaurl is not a URL/);
     expect(() => applyOverrides(base, { logs: ['tiles=ftp://x'] })).toThrow(/--log tiles=ftp:\/\/x: url: an http/);
+    expect(() => applyOverrides(base, { logs: ['tiles=http://127.0.0.1:9/api/v2', 'tiles=http://127.0.0.1:9/api/v2/'] })).toThrow(/--log tiles=http:\/\/127\.0\.0\.1:9\/api\/v2\/: the same log as --log tiles=http:\/\/127\.0\.0\.1:9\/api\/v2: each log once/);
     expect(() => applyOverrides(base, { listen: 'nope' })).toThrow(/--listen nope: HOST:PORT/);
     expect(() => applyOverrides(base, { start: 'soon' })).toThrow(/--start soon: expected a log index or "latest"/);
+    // No logs configured: the trusted root's are followed from latest, so a --start would be silently ignored.
+    expect(() => applyOverrides(base, { start: '0' })).toThrow(/--start 0: no logs are configured to start there/);
+    expect(() => loadConfig(undefined, { start: 'latest' }, {})).toThrow(/--start latest: no logs are configured/);
   });
   it('loads a file, or defaults without one, and says when a file cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-config-'));

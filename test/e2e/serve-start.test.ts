@@ -1,0 +1,184 @@
+/**
+ * `tlogwatch serve` start-up that cannot complete: the failure is said once, the process exits 2 and
+ * nothing is left open (the store unlocked, no rules watch or notifier keeping a dead process alive).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { startDaemon, type Daemon } from '../../src/daemon.ts';
+import { createLogger } from '../../src/logger.ts';
+import { Store } from '../../src/store/store.ts';
+import { startSimulator, type Simulator } from '../sim/index.ts';
+import { startTufRepo } from '../helpers/tuf-repo.ts';
+import { stopAll } from '../helpers/teardown.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-serve-start-'));
+let sim: Simulator;
+let busy: Server;
+let busyPort: number;
+beforeAll(async () => {
+  sim = await startSimulator({ api: 'tiles', entries: 50, seed: 'serve-start', out: join(tmp, 'sim'), log: () => {} });
+  busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  busyPort = (busy.address() as { port: number }).port;
+  mkdirSync(join(tmp, 'rules'));
+}, 60_000);
+afterAll(async () => {
+  await new Promise((r) => busy?.close(r));
+  await stopAll({ sims: [sim], dir: tmp });
+});
+
+/** A configuration with what keeps a process alive once started: a rules watch and a notification channel. */
+const yaml = (dataDir: string) =>
+  [`dataDir: ${dataDir}`, `listen: 127.0.0.1:${busyPort}`, `trustedRoot: ${sim.trustedRootPath}`, `rules: ${join(tmp, 'rules')}`, 'logs:', `  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }`, 'notify:', '  webhooks: [{ url: "http://127.0.0.1:9/hook" }]', ''].join('\n');
+
+describe('a listen address already in use', () => {
+  it('startDaemon rejects naming `listen` and the address, and leaves the store closed', { timeout: 30_000 }, async () => {
+    const dataDir = join(tmp, 'data-inproc');
+    const config = parseConfig(yaml(dataDir), 'test.yaml', {});
+    await expect(startDaemon(config, createLogger({ level: 'silent' }))).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: expect.stringMatching(new RegExp(`^listen 127\\.0\\.0\\.1:${busyPort}: .*address is in use`)) as unknown });
+    // The lock was released: the store opens again in this process.
+    const store = await Store.open(join(dataDir, 'store'));
+    await store.close();
+  });
+
+  it('serve says so and exits 2 at once, rather than staying up on its rules watch and notifier', { timeout: 30_000 }, async () => {
+    const file = join(tmp, 'serve.yaml');
+    writeFileSync(file, yaml(join(tmp, 'data-cli')));
+    const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const code = await new Promise<number | null | 'hung'>((resolve) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, 15_000);
+      child.once('exit', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    expect(code).toBe(2);
+    expect(stderr).toContain(`tlogwatch serve: CONFIG_INVALID: listen 127.0.0.1:${busyPort}: cannot listen there: the address is in use`);
+    expect(stdout).not.toContain('listening');
+  });
+});
+
+describe('a trusted root that lists a log tlogwatch cannot verify (a Merkle hash other than SHA-256)', () => {
+  type Tlog = { baseUrl: string; hashAlgorithm?: string } & Record<string, unknown>;
+  const root = () => JSON.parse(readFileSync(sim.trustedRootPath, 'utf8')) as { tlogs: Tlog[] } & Record<string, unknown>;
+  /** The simulator's log, and the same key under another URL with SHA2_384, which checkpointVerifierForTlog refuses. */
+  const writeRoot = (path: string, withBad: boolean) => {
+    const r = root();
+    const bad: Tlog = { ...r.tlogs[0]!, baseUrl: 'http://127.0.0.1:9/sha384', hashAlgorithm: 'SHA2_384' };
+    writeFileSync(path, JSON.stringify({ ...r, tlogs: withBad ? [...r.tlogs, bad] : r.tlogs }));
+  };
+  const lines: string[] = [];
+  const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
+  let d: Daemon | undefined;
+  afterAll(async () => d?.stop());
+
+  it('without configured logs, the others are followed and it is left out with a warning', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-bad-at-start.json');
+    writeRoot(path, true);
+    d = await startDaemon(parseConfig(`dataDir: ${join(tmp, 'data-bad-root')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${path}\n`, 'test.yaml', {}), logger);
+    expect(d.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+    expect(lines.join('')).toContain('not following a log of the trusted root that tlogwatch cannot verify: log http://127.0.0.1:9/sha384: unsupported Merkle hash SHA2_384');
+    await d.stop();
+    d = undefined;
+  });
+
+  it('listed by a refresh, it is reported and not followed, and the refresh completes', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-bad-later.json');
+    writeRoot(path, false);
+    d = await startDaemon(parseConfig(`dataDir: ${join(tmp, 'data-bad-later')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${path}\n`, 'test.yaml', {}), logger);
+    writeRoot(path, true);
+    const r = await d.refreshTrust();
+    expect(r.changes.map((c) => c.kind)).toEqual(['listed']);
+    expect(r.followed).toEqual([]);
+    expect(r.raised).toHaveLength(1);
+    // Not "add it to `logs`": configured there, it would be refused.
+    expect(r.raised[0]!.message).toMatch(/; tlogwatch cannot verify it, so it is not followed: log http:\/\/127\.0\.0\.1:9\/sha384: unsupported Merkle hash SHA2_384$/);
+    expect(d.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+  });
+
+  it('configured in `logs`, it is a configuration error before the store opens', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-bad-configured.json');
+    writeRoot(path, true);
+    const dataDir = join(tmp, 'data-bad-configured');
+    const config = parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${path}\nrules: ${join(tmp, 'rules')}\nlogs:\n  - { name: bad, type: tiles, url: "http://127.0.0.1:9/sha384" }\n`, 'test.yaml', {});
+    await expect(startDaemon(config, logger)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: 'log bad (http://127.0.0.1:9/sha384): tlogwatch cannot verify its checkpoints: log http://127.0.0.1:9/sha384: unsupported Merkle hash SHA2_384' });
+    const store = await Store.open(join(dataDir, 'store'));
+    await store.close();
+  });
+});
+
+describe('a TUF repository that is down at start-up', () => {
+  it('a daemon whose cache holds unexpired metadata starts from it and says so; with an empty cache it refuses', { timeout: 60_000 }, async () => {
+    const repo = await startTufRepo();
+    const tufRoot = join(tmp, 'tuf-root.json');
+    repo.writeRoot(tufRoot);
+    repo.publish({ 'trusted_root.json': readFileSync(sim.trustedRootPath) });
+    const config = (cache: string) => parseConfig(`dataDir: ${join(tmp, `data-${cache}`)}\nlisten: 127.0.0.1:0\ntufMirror: ${repo.url}\ntufRoot: ${tufRoot}\ntufCacheDir: ${join(tmp, cache)}\n`, 'test.yaml', {});
+    const first = await startDaemon(config('tuf-cache'), createLogger({ level: 'silent' }));
+    expect(first.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+    await first.stop();
+    await repo.close();
+
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
+    const again = await startDaemon(config('tuf-cache'), logger);
+    try {
+      expect(again.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+      expect(lines.join('')).toContain(`cannot get trusted_root.json from the TUF repository ${repo.url}`);
+      expect(lines.join('')).toContain('starting from the trusted root TUF verified earlier');
+    } finally {
+      await again.stop();
+    }
+    // Nothing verified earlier: nothing to start from.
+    await expect(startDaemon(config('tuf-cache-empty'), createLogger({ level: 'silent' }))).rejects.toMatchObject({ code: 'TRUST_UNAVAILABLE', message: expect.stringContaining('pass --trusted-root') as unknown });
+  });
+});
+
+describe('a configured name the store already mirrors another log under', () => {
+  let other: Simulator | undefined;
+  afterAll(async () => other?.close());
+
+  it('is refused at start, naming both logs, rather than judging the new log against the old one\'s history', { timeout: 60_000 }, async () => {
+    other = await startSimulator({ api: 'tiles', entries: 80, seed: 'serve-start-other', out: join(tmp, 'sim-other'), log: () => {} });
+    type Root = { tlogs: unknown[] } & Record<string, unknown>;
+    const a = JSON.parse(readFileSync(sim.trustedRootPath, 'utf8')) as Root;
+    const b = JSON.parse(readFileSync(other.trustedRootPath, 'utf8')) as Root;
+    const rootPath = join(tmp, 'root-both.json');
+    writeFileSync(rootPath, JSON.stringify({ ...a, tlogs: [...a.tlogs, ...b.tlogs] }));
+    const dataDir = join(tmp, 'data-renamed');
+    const config = (url: string) => parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${rootPath}\nlogs:\n  - { name: x, type: tiles, url: "${url}", start: 0 }\n`, 'test.yaml', {});
+    const first = await startDaemon(config(sim.url), createLogger({ level: 'silent' }));
+    for (let i = 0; i < 300 && (await first.store.readLogState('x'))?.verified?.size !== 50n; i++) await new Promise((r) => setTimeout(r, 50));
+    await first.stop();
+
+    const started = startDaemon(config(other.url), createLogger({ level: 'silent' }));
+    void started.then((d) => d.stop(), () => undefined);
+    await expect(started).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(new RegExp(`^log x: the store mirrors tiles log ${new URL(sim.url).host}\\S* \\(${sim.url}\\) under this name, and the configuration gives it tiles log ${new URL(other.url).host}\\S* \\(${other.url}\\); a new log needs a name of its own`)) as unknown,
+    });
+    // backfill, which fills in a mirror's history by the same names, skips it and says why.
+    const file = join(tmp, 'renamed.yaml');
+    writeFileSync(file, `dataDir: ${dataDir}\ntrustedRoot: ${rootPath}\nlogs:\n  - { name: x, type: tiles, url: "${other.url}" }\n`);
+    const backfill = spawn(process.execPath, ['src/cli.ts', 'backfill', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'silent' } });
+    let stderr = '';
+    backfill.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    expect(await new Promise((r) => backfill.once('exit', r))).toBe(2);
+    expect(stderr).toContain(`tlogwatch backfill: log x: the store mirrors tiles log ${new URL(sim.url).host}`);
+    // The same log at the same name starts as before.
+    const again = await startDaemon(config(sim.url), createLogger({ level: 'silent' }));
+    await again.stop();
+  });
+});

@@ -345,12 +345,16 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     await release();
     throw e;
   }));
-  const skipped = configured ? [] : fromRoot.flatMap((l) => {
-    const why = unverifiable(l.tlog);
-    return why ? [why] : [];
-  });
+  // Configured logs were checked above; of the root's, those tlogwatch cannot verify are left out, said once each.
+  const skipped: string[] = [];
+  const initial =
+    configured ??
+    fromRoot.filter((l) => {
+      const why = unverifiable(l.tlog);
+      if (why !== undefined) skipped.push(why);
+      return why === undefined;
+    });
   for (const why of skipped) logger.warn(`not following a log of the trusted root that tlogwatch cannot verify: ${why}`);
-  const initial = configured ?? fromRoot.filter((l) => unverifiable(l.tlog) === undefined);
   if (initial.length === 0) {
     await release();
     throw new TlogwatchError('CONFIG_INVALID', `no logs to follow: configure \`logs\` or use a trusted root that lists some${skipped.length ? ` tlogwatch can verify (${skipped.join('; ')})` : ''}`, { kind: 'fatal' });

@@ -78,8 +78,14 @@ export class FindingsRepo {
 
   /** `get`, with a damaged record passed to onDamaged and read as absent. */
   async #getReadable(id: string): Promise<Finding | undefined> {
+    const v = await this.#store.db.get(key(Bucket.FINDING, idBytes(id)));
+    return v === undefined ? undefined : this.#readable(id, v);
+  }
+
+  /** decodeFinding, with a damaged record passed to onDamaged and read as absent. */
+  #readable(id: string, v: Uint8Array): Finding | undefined {
     try {
-      return await this.get(id);
+      return decodeFinding(id, v);
     } catch (e) {
       if (!isTlogwatchError(e, 'STORE_CORRUPT')) throw e;
       this.#onDamaged?.(id, e);
@@ -138,16 +144,8 @@ export class FindingsRepo {
     if (this.#open?.generation === generation) return new Map(this.#open.counts);
     const counts = new Map<string, number>();
     for await (const [k, v] of this.#store.db.iterator({ gte: key(Bucket.FINDING), lt: prefixEnd(key(Bucket.FINDING)) })) {
-      const id = Buffer.from(k.subarray(1)).toString('hex');
-      let f: Finding;
-      try {
-        f = decodeFinding(id, v);
-      } catch (e) {
-        if (!isTlogwatchError(e, 'STORE_CORRUPT')) throw e;
-        this.#onDamaged?.(id, e);
-        continue;
-      }
-      if (f.status === 'open') counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
+      const f = this.#readable(Buffer.from(k.subarray(1)).toString('hex'), v);
+      if (f?.status === 'open') counts.set(f.severity, (counts.get(f.severity) ?? 0) + 1);
     }
     // Not kept if a write touched a finding meanwhile (or was under way when the count began).
     if (generation % 2 === 0 && generation === this.#store.findingsGeneration) this.#open = { generation, counts: new Map(counts) };

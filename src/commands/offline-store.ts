@@ -5,7 +5,7 @@
  */
 import { describeError, isTlogwatchError, TlogwatchError } from '../errors.ts';
 import type { IndexMode } from '../store/index-values.ts';
-import { damagedStoreMessage, levelDirState } from '../store/level.ts';
+import { levelDirState } from '../store/level.ts';
 import { Store } from '../store/store.ts';
 
 /** The one line an offline command prints for an error from opening or copying a store. */
@@ -22,10 +22,8 @@ export function storeErrorText(e: unknown): string {
  * `nothing` says what its absence means for the command.
  */
 export async function openExistingStore(dir: string, nothing: string, opts: { indexMode?: IndexMode; upgrade?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
-  // A store that lost its CURRENT is not "nothing mirrored there": say it is damaged (level.ts).
-  const found = levelDirState(dir);
-  if (found === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(dir, dir), { kind: 'fatal' });
-  if (found === 'none') throw new TlogwatchError('STORE_UNAVAILABLE', `no store at ${dir}: ${nothing}`, { kind: 'fatal' });
+  // A store that lost its CURRENT is not "nothing mirrored there": opening it says it is damaged (level.ts openLevel).
+  if (levelDirState(dir) === 'none') throw new TlogwatchError('STORE_UNAVAILABLE', `no store at ${dir}: ${nothing}`, { kind: 'fatal' });
   return Store.open(dir, { ...opts, createIfMissing: false });
 }
 

@@ -188,10 +188,11 @@ export class Store {
     return this.#entryDb;
   }
 
-  /** `createIfMissing: false`: only an existing store (readers such as `tlogwatch rules test` and `check`); a new one is created by default. */
   /**
-   * `upgrade: false` refuses a schema 2 store rather than upgrading it in place (for readers that promise
-   * to change nothing: the upgrade cannot be undone, and the tlogwatch that wrote the store no longer reads it).
+   * `createIfMissing: false`: only an existing store (readers such as `tlogwatch rules test` and `check`); a
+   * new one is created by default. `upgrade: false` refuses a schema 2 store rather than upgrading it in
+   * place (for readers that promise to change nothing: the upgrade cannot be undone, and the tlogwatch that
+   * wrote the store no longer reads it).
    */
   static async open(dir: string, opts: { indexMode?: IndexMode; createIfMissing?: boolean; upgrade?: boolean; onUpgrade?: (message: string, data: Record<string, unknown>) => void } = {}): Promise<Store> {
     if (existsSync(join(dir, COPY_INCOMPLETE))) {

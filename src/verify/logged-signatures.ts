@@ -7,21 +7,21 @@
  * 0.0.2 `spec.hashedRekordV002.signature.content`; dsse 0.0.1 `spec.signatures[].signature`; dsse 0.0.2
  * `spec.dsseV002.signatures[].content`, all base64. Other kinds and versions: undefined (not compared).
  */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+import { rec } from '../entries/kinds/common.ts';
 
-const rec = (v: unknown): Record<string, unknown> | undefined => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Base64 of each logged signature, as the body has it; undefined when this kind does not record them where we look, or the body is not that shape. */
 export function loggedSignatures(body: Uint8Array, kind: string, version: string): string[] | undefined {
-  let spec: Record<string, unknown> | undefined;
+  let spec: Record<string, unknown>;
   try {
-    spec = rec(rec(JSON.parse(utf8.decode(body)) as unknown)?.['spec']);
+    // The entry decoders' reader: a missing or non-object field reads as {}, so every lookup below misses.
+    spec = rec(rec(JSON.parse(utf8.decode(body)) as unknown)['spec']);
   } catch {
     return undefined;
   }
-  if (!spec) return undefined;
   const one = (sig: unknown, field: string) => {
-    const s = rec(sig)?.[field];
+    const s = rec(sig)[field];
     return typeof s === 'string' ? s : undefined;
   };
   const many = (sigs: unknown, field: string) => {
@@ -31,8 +31,8 @@ export function loggedSignatures(body: Uint8Array, kind: string, version: string
   };
   const single = (s: string | undefined) => (s === undefined ? undefined : [s]);
   if (kind === 'hashedrekord' && version === '0.0.1') return single(one(spec['signature'], 'content'));
-  if (kind === 'hashedrekord' && version === '0.0.2') return single(one(rec(spec['hashedRekordV002'])?.['signature'], 'content'));
+  if (kind === 'hashedrekord' && version === '0.0.2') return single(one(rec(spec['hashedRekordV002'])['signature'], 'content'));
   if (kind === 'dsse' && version === '0.0.1') return many(spec['signatures'], 'signature');
-  if (kind === 'dsse' && version === '0.0.2') return many(rec(spec['dsseV002'])?.['signatures'], 'content');
+  if (kind === 'dsse' && version === '0.0.2') return many(rec(spec['dsseV002'])['signatures'], 'content');
   return undefined;
 }

@@ -41,6 +41,7 @@ import { Outbox, outboxOps } from './notify/outbox.ts';
 import { watchRules } from './monitor/load.ts';
 import { resolveTrust } from './trust/tuf.ts';
 import { checkpointVerifierForTlog, setKeyForTlog, signerNameFromUrl, tlogsValidAt, type TlogTrust, type TrustedRoot } from './trust/trusted-root.ts';
+import { configuredOriginProblem } from './trust/configured-origin.ts';
 import { caChanges, defaultLogName, describeTrustChange, TRUSTED_ROOT, trustChanges, type TrustChange } from './trust/changes.ts';
 import { proxySettings } from './sources/transport.ts';
 import { CertificateAuthorities } from './trust/certificate-authority.ts';
@@ -113,6 +114,9 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
   return config.logs.map((l) => {
     const tlog = trust.tlogs.find((t) => sameUrl(t.baseUrl, l.url)) ?? trust.tlogs.find((t) => t.name === (l.origin ?? signerNameFromUrl(l.url)));
     if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; add it to the trusted root or pass the right --trusted-root`, { kind: 'fatal' });
+    // The operator's mistake, said here: followed, every checkpoint would be refused and the log halted as misbehaving.
+    const wrongOrigin = configuredOriginProblem(l, tlog, trust);
+    if (wrongOrigin) throw new TlogwatchError('CONFIG_INVALID', wrongOrigin, { kind: 'fatal', data: { log: l.name } });
     const origin = l.origin ?? tlog.name;
     const witnesses = l.witnesses ? witnessPolicy(l.witnesses) : witnessPolicyFor(config, l.type, origin);
     return {

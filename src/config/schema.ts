@@ -90,7 +90,13 @@ export const LogConfig = z
       .describe('Name of the log in this mirror: API paths (/v1/entries/{log}/…), metric labels, store keys. Changing it starts a new mirror.'),
     type: z.enum(['tiles', 'rekor-v1']).describe('`tiles` for C2SP tlog-tiles logs (Rekor v2), `rekor-v1` for the Rekor v1 REST API.'),
     url: HttpUrl.describe('Tiles: the URL prefix the tiles live under (e.g. https://log2025-1.rekor.sigstore.dev). Rekor v1: the server URL (e.g. https://rekor.sigstore.dev).'),
-    origin: z.string().min(1).optional().describe('Checkpoint origin line (tiles) or signer name (Rekor v1). Default: the name of the trusted root log with this URL.'),
+    origin: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'Checkpoint origin line (tiles) or signer name (Rekor v1, without the " - <treeID>" each checkpoint adds). Default: the name of the trusted root log with this URL. With another URL (a proxy), the trusted root log of this name is followed. One the trusted root contradicts is refused at start.',
+      ),
     start: Start.default('latest').describe('Where a new mirror begins: `latest` (from the current tree size on), or an index (0 = the whole log). Ignored once the mirror has state; `tlogwatch backfill` fills in the entries before it later.'),
     pollInterval: durationAtLeast(100, 'pollInterval').default(5000).describe('How often to poll for a new checkpoint when caught up.'),
     concurrency: z.number().int().min(1).max(64).default(8).describe('Requests in flight at once for this log.'),

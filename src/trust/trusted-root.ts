@@ -104,10 +104,21 @@ function rawEd25519FromSpki(spki: Uint8Array): Uint8Array | undefined {
  * A key ID that fits neither is classified by key type, and `checkpointVerifierForTlog` refuses it.
  */
 export function tlogTypeFromKey(t: Pick<LogKey, 'baseUrl' | 'keyId' | 'spki'>): TlogType {
-  const raw = rawEd25519FromSpki(t.spki);
-  if (raw && bytesEqual(ed25519KeyId(signerNameFromUrl(t.baseUrl), raw), t.keyId)) return 'tiles';
+  if (keyIdNamesLog(t)) return 'tiles';
   if (bytesEqual(sha256(t.spki), t.keyId)) return 'rekor-v1';
-  return raw ? 'tiles' : 'rekor-v1';
+  return rawEd25519FromSpki(t.spki) ? 'tiles' : 'rekor-v1';
+}
+
+/**
+ * Whether the log's key ID commits to the name its checkpoints are signed under, the host (+ path) of its
+ * base URL: an Ed25519 key whose key ID is the C2SP key ID SHA-256(name || 0x0A || 0x01 || key) (c2sp.md
+ * §1.1, rekor.md §3.3). A Rekor v2 log's origin is that name. A key ID that is SHA-256(SPKI) (Rekor v1,
+ * an ECDSA-keyed tiles log) commits to no name: only the base URL, which protobuf-specs says SHOULD match
+ * the checkpoint origin, speaks of one.
+ */
+export function keyIdNamesLog(t: Pick<LogKey, 'baseUrl' | 'keyId' | 'spki'>): boolean {
+  const raw = rawEd25519FromSpki(t.spki);
+  return raw !== undefined && bytesEqual(ed25519KeyId(signerNameFromUrl(t.baseUrl), raw), t.keyId);
 }
 
 function toLogKey(t: z.infer<typeof Tlog>): LogKey {

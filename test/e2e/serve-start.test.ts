@@ -3,7 +3,7 @@
  * nothing is left open (the store unlocked, no rules watch or notifier keeping a dead process alive).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,5 +180,66 @@ describe('a configured name the store already mirrors another log under', () => 
     // The same log at the same name starts as before.
     const again = await startDaemon(config(sim.url), createLogger({ level: 'silent' }));
     await again.stop();
+  });
+});
+
+describe('a configured origin the trusted root contradicts', () => {
+  /** `node src/cli.ts ARGS`, killed if still running after 15 s (a serve that started): its exit code or 'hung', and stderr. */
+  const run = async (args: string[]): Promise<{ code: number | null | 'hung'; stderr: string }> => {
+    const child = spawn(process.execPath, ['src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'silent' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null | 'hung'>((resolve) => {
+      const t = setTimeout(() => {
+        child.kill('SIGKILL');
+        resolve('hung');
+      }, 15_000);
+      child.once('exit', (c) => {
+        clearTimeout(t);
+        resolve(c);
+      });
+    });
+    return { code, stderr };
+  };
+  const file = (name: string, dataDir: string, origin: string) => {
+    const path = join(tmp, name);
+    writeFileSync(path, `dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", origin: "${origin}", start: 0 }\n`);
+    return path;
+  };
+  const own = () => `${new URL(sim.url).host}${new URL(sim.url).pathname}`;
+
+  it('serve refuses it at start with exit 2, naming the log, both origins and what to change, and halts nothing', { timeout: 30_000 }, async () => {
+    const dataDir = join(tmp, 'data-wrong-origin');
+    const r = await run(['serve', '--config', file('wrong-origin.yaml', dataDir, 'wrong.example/log')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`tlogwatch serve: CONFIG_INVALID: log sim (${sim.url}): origin "wrong.example/log" is not this log's origin in the trusted root, "${own()}"`);
+    expect(r.stderr).toContain(`remove \`origin\` (it defaults to the trusted root's) or set it to "${own()}"`);
+    // Refused before the store opened: no halted log, no log-integrity finding.
+    expect(existsSync(join(dataDir, 'store'))).toBe(false);
+  });
+
+  it("backfill refuses it too, and the store's mirror of the log stays as it was", { timeout: 60_000 }, async () => {
+    const dataDir = join(tmp, 'data-origin-backfill');
+    // Mirrored from index 10 with the trusted root's origin, given explicitly: a legitimate configuration.
+    const config = parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", origin: "${own()}", start: 10 }\n`, 'test.yaml', {});
+    const d = await startDaemon(config, createLogger({ level: 'silent' }));
+    for (let i = 0; i < 300 && (await d.store.readLogState('sim'))?.verified?.size !== 50n; i++) await new Promise((r) => setTimeout(r, 50));
+    await d.stop();
+    /** The log's state as the store holds it (the daemon stopped: nothing else writes it). */
+    const stored = async () => {
+      const store = await Store.open(join(dataDir, 'store'));
+      try {
+        return await store.readLogState('sim');
+      } finally {
+        await store.close();
+      }
+    };
+    const before = await stored();
+    expect(before).toMatchObject({ status: 'following', startIndex: 10n, verified: { size: 50n } });
+
+    const r = await run(['backfill', '--config', file('wrong-origin-backfill.yaml', dataDir, `${own()}/`)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`tlogwatch backfill: CONFIG_INVALID: log sim (${sim.url}): origin "${own()}/" is not this log's origin in the trusted root, "${own()}"`);
+    expect(await stored()).toEqual(before);
   });
 });

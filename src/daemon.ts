@@ -23,7 +23,7 @@ import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
-import { restoreSweepMetrics, scheduleJobs } from './jobs.ts';
+import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
 import type { LogState } from './store/codec.ts';
@@ -415,6 +415,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // (a state it cannot read now is published by the log's first round instead).
   await Promise.all(followers.map((f) => f.restoreMetrics().catch(() => undefined)));
   await restoreSweepMetrics(store, metrics, names).catch(() => undefined);
+  await restoreJobLastSuccess(store, metrics).catch(() => undefined);
   const followerOf = (log: string) => followers.find((f) => f.cfg.name === log);
   const faultOf = (log: string) => followerOf(log)?.transientFault;
   // The mirror's view of each log compared with checkpoints from elsewhere (a split view shows only there).

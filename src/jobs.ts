@@ -1,6 +1,7 @@
 /**
  * Scheduled jobs (node-cron, cadences in the config's `jobs`), each counted in
- * tlogwatch_job_runs_total{job,result} and tlogwatch_job_last_success_timestamp_seconds{job}:
+ * tlogwatch_job_runs_total{task,result} and tlogwatch_job_last_success_timestamp_seconds{task} (the
+ * latter also kept in the store, so it survives a restart):
  *
  * - retiredShards (with reverify's cadence): every finished Rekor v1 tree is complete and rebuilds its final root;
  * - reverify: re-hash a rolling window of stored entry bodies and compare them with the tree hashes the
@@ -117,14 +118,35 @@ async function reverifyWindow(ctx: JobContext, log: string, next: number | undef
   return { checked, problems, first, from, to, end };
 }
 
-async function runJob(ctx: JobContext, job: string, fn: () => Promise<void>): Promise<void> {
+/** The scheduled jobs, by the `task` label of their metrics. */
+export const TASKS = ['reverify', 'retiredShards', 'dailyDigest', 'compaction', 'trustedRootRefresh'] as const;
+export type Task = (typeof TASKS)[number];
+
+/** Runs a job, counts it, and on success publishes and stores when (kept across restarts: restoreJobLastSuccess). */
+export async function runJob(ctx: JobContext, job: Task, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
-    ctx.metrics.jobRuns.inc({ task: job, result: 'ok' });
-    ctx.metrics.jobLastSuccess.set({ task: job }, Math.floor(Date.now() / 1000));
   } catch (e) {
     ctx.metrics.jobRuns.inc({ task: job, result: 'error' });
     ctx.logger.error({ job, err: describeError(e) }, 'job failed');
+    return;
+  }
+  const at = Math.floor((ctx.now ?? Date.now)() / 1000);
+  ctx.metrics.jobRuns.inc({ task: job, result: 'ok' });
+  ctx.metrics.jobLastSuccess.set({ task: job }, at);
+  // The job did succeed; losing this write costs only the time shown after a restart: said, not counted as a failure.
+  await ctx.store.putJobLastSuccess(job, at).catch((e: unknown) => ctx.logger.warn({ job, err: describeError(e) }, 'could not store when the job last succeeded'));
+}
+
+/**
+ * Sets tlogwatch_job_last_success_timestamp_seconds from the successes the store recorded, so a restarted
+ * daemon says when each job last succeeded from its first scrape: without it the series were absent until
+ * each job succeeded again (a day for the daily ones), and anything watching their age was blind meanwhile.
+ */
+export async function restoreJobLastSuccess(store: Store, metrics: Metrics): Promise<void> {
+  for (const task of TASKS) {
+    const at = await store.getJobLastSuccess(task);
+    if (at !== undefined) metrics.jobLastSuccess.set({ task }, at);
   }
 }
 
@@ -208,7 +230,7 @@ export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<vo
   const j = ctx.config.jobs;
   // Every scheduled task's run counters exist from the start at 0, so a first failure is an increase
   // Prometheus can see (a series born at 1 has no earlier sample to rise from).
-  for (const task of ['reverify', 'retiredShards', 'dailyDigest', 'compaction', 'trustedRootRefresh']) {
+  for (const task of TASKS) {
     for (const result of ['ok', 'error']) ctx.metrics.jobRuns.inc({ task, result }, 0);
   }
   const tasks = [

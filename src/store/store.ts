@@ -121,6 +121,8 @@ function deepFreeze<T>(v: T): Readonly<T> {
   return v;
 }
 
+/** META key of a scheduled job's last success (Store.getJobLastSuccess). */
+const jobKey = (task: string) => key(Bucket.META, 'job:', task);
 /** META key of a checkpoint source's kept tree head for a log (Store.getKeptCheckpoint). */
 const keptKey = (source: string, log: string) => key(Bucket.META, 'source-kept:', source, 0, log);
 
@@ -460,6 +462,26 @@ export class Store {
 
   async putReverifySweep(name: string, sweep: ReverifySweep): Promise<void> {
     await this.writeOps([{ type: 'put', key: key(Bucket.META, 'reverify:', name), value: Buffer.from(JSON.stringify(sweep)) }]);
+  }
+
+  /**
+   * When a scheduled job (jobs.ts, by its `task` name) last succeeded, in unix seconds, kept so that a
+   * restarted daemon publishes it before the job runs again (hours for some). A store written before
+   * this was kept, or a value no tlogwatch wrote, has none.
+   */
+  async getJobLastSuccess(task: string): Promise<number | undefined> {
+    const v = await this.db.get(jobKey(task));
+    if (v === undefined) return undefined;
+    try {
+      const at = (JSON.parse(Buffer.from(v).toString('utf8')) as { lastSuccessAt?: unknown }).lastSuccessAt;
+      return Number.isSafeInteger(at) && (at as number) >= 0 ? (at as number) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async putJobLastSuccess(task: string, at: number): Promise<void> {
+    await this.writeOps([{ type: 'put', key: jobKey(task), value: Buffer.from(JSON.stringify({ lastSuccessAt: at })) }]);
   }
 
   /**

@@ -83,6 +83,44 @@ describe('gauges after a restart', () => {
   });
 });
 
+describe("scheduled jobs' last success after a restart", () => {
+  /** tlogwatch_job_last_success_timestamp_seconds of one scrape, by task. */
+  const lastSuccess = async (d: Daemon) => {
+    const text = await (await fetch(`${d.url}/metrics`)).text();
+    return Object.fromEntries([...text.matchAll(/^tlogwatch_job_last_success_timestamp_seconds\{task="(\w+)"\} (\S+)$/gm)].map(([, task, v]) => [task!, Number(v)]));
+  };
+
+  it('is published from the first scrape, before any job runs again, as the last daemon left it', { timeout: 60_000 }, async () => {
+    const sim = await startSimulator({ api: 'tiles', entries: 50, seed: 'metrics-jobs', out: join(tmp, 'sim-jobs'), log: () => {} });
+    sims.push(sim);
+    const yaml = (cron: string) =>
+      `dataDir: ${join(tmp, 'data-jobs')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\njobs: { reverify: '${cron}', trustedRootRefresh: '${cron}', dailyDigest: '${cron}', compaction: '${cron}' }\nlogs:\n  - { name: a, type: tiles, url: '${sim.url}', start: 0, pollInterval: 200ms, requestsPerMinute: 0 }\n`;
+    // The first daemon runs every job every second; the second none before next year.
+    const first = await startDaemon(parseConfig(yaml('* * * * * *'), 'test.yaml', {}), createLogger({ level: 'silent' }));
+    daemons.push(first);
+    const tasks = ['compaction', 'dailyDigest', 'retiredShards', 'reverify', 'trustedRootRefresh'];
+    const before = await until('every job to succeed once', async () => {
+      const m = await lastSuccess(first);
+      return tasks.every((t) => m[t] !== undefined) ? m : undefined;
+    });
+    await first.stop();
+    const stoppedAt = Date.now() / 1000;
+
+    const second = await startDaemon(parseConfig(yaml('0 0 1 1 *'), 'test.yaml', {}), createLogger({ level: 'silent' }));
+    daemons.push(second);
+    const after = await lastSuccess(second);
+    expect(Object.keys(after).sort()).toEqual(tasks);
+    for (const t of tasks) {
+      // The last success the first daemon had (it may have had one more after that scrape).
+      expect(after[t]).toBeGreaterThanOrEqual(before[t]!);
+      expect(after[t]).toBeLessThanOrEqual(stoppedAt);
+    }
+    // Nothing ran in the second daemon: no run counted, the times are the stored ones.
+    const text = await (await fetch(`${second.url}/metrics`)).text();
+    expect(text).toMatch(/^tlogwatch_job_runs_total\{task="compaction",result="ok"\} 0$/m);
+  });
+});
+
 describe('tlogwatch_log_state', () => {
   it('is stalled on every scrape of a frozen view, following once the log shows the tree again', { timeout: 60_000 }, async () => {
     // The frozen-view set-up of test/e2e/frozen-view.test.ts: the log shows 200 entries, a source has its signed 260.

@@ -1,7 +1,13 @@
 /** Scheduled jobs: the re-verification sweep catches a store changed under the mirror; the daily digest. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { dailyDigest, retiredShards, reverify, reverifyLog, type JobContext } from '../../../src/jobs.ts';
+import { parseConfig } from '../../../src/config/load.ts';
+import { dailyDigest, restoreJobLastSuccess, retiredShards, reverify, reverifyLog, runJob, TASKS, type JobContext } from '../../../src/jobs.ts';
 import { createLogger } from '../../../src/logger.ts';
+import { createMetrics, type Metrics } from '../../../src/metrics.ts';
+import { FindingRaiser } from '../../../src/monitor/raise.ts';
 import { Backfiller } from '../../../src/mirror/backfill.ts';
 import { checkRetiredShards } from '../../../src/store/check-tree.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
@@ -368,5 +374,71 @@ describe('jobs', () => {
     const digests = (await findings.list({ limit: 10, rule: 'daily-digest' })).findings;
     expect(digests).toHaveLength(1);
     expect(digests[0]!.message).toBe('1 finding(s) in the last 24 hours (1 high), 1 still open');
+  });
+});
+
+describe("jobs' last success", () => {
+  const lastSuccess = async (m: Metrics) => Object.fromEntries((await m.jobLastSuccess.get()).values.map((v) => [v.labels.task, v.value]));
+  /** A daemon's job context over the store at `dir`, its clock at unix second `now`. */
+  const context = (store: Store, now: number): JobContext => ({
+    config: parseConfig('', 'test.yaml', {}),
+    store,
+    findings: new FindingsRepo(store),
+    metrics: createMetrics({ defaultMetrics: false }),
+    logger: createLogger({ level: 'silent' }),
+    logNames: [],
+    raiser: new FindingRaiser({ store, write: findingOps, metrics: createMetrics({ defaultMetrics: false }) }),
+    refreshTrust: () => Promise.resolve(undefined),
+    now: () => now * 1000,
+  });
+
+  it('is kept in the store: a restarted daemon publishes it before the job runs again, and a failure keeps it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-job-success-'));
+    try {
+      let store = await Store.open(dir);
+      const first = context(store, NOW);
+      await runJob(first, 'compaction', () => store.compact());
+      await runJob(first, 'dailyDigest', () => dailyDigest(first));
+      await runJob({ ...first, now: () => (NOW + 60) * 1000 }, 'dailyDigest', () => dailyDigest(first));
+      await runJob(first, 'trustedRootRefresh', () => Promise.reject(new Error('TUF unreachable')));
+      expect(await lastSuccess(first.metrics)).toEqual({ compaction: NOW, dailyDigest: NOW + 60 });
+      await store.close();
+
+      // The restart: a new process's gauges start empty, and the store says what they were.
+      store = await Store.open(dir);
+      const again = context(store, NOW + 3600);
+      expect(await lastSuccess(again.metrics)).toEqual({});
+      await restoreJobLastSuccess(store, again.metrics);
+      expect(await lastSuccess(again.metrics)).toEqual({ compaction: NOW, dailyDigest: NOW + 60 });
+      // A run that fails after the restart leaves the last success as it was, in the gauge and the store.
+      await runJob(again, 'compaction', () => Promise.reject(new Error('disk full')));
+      expect(await lastSuccess(again.metrics)).toEqual({ compaction: NOW, dailyDigest: NOW + 60 });
+      expect(await store.getJobLastSuccess('compaction')).toBe(NOW);
+      await runJob(again, 'compaction', () => store.compact());
+      expect(await store.getJobLastSuccess('compaction')).toBe(NOW + 3600);
+      // A value no tlogwatch wrote counts as no success recorded.
+      await store.db.put(Buffer.concat([Buffer.of(0), Buffer.from('job:reverify')]), Buffer.from('{"lastSuccessAt":-5}'));
+      await store.db.put(Buffer.concat([Buffer.of(0), Buffer.from('job:retiredShards')]), Buffer.from('not json'));
+      const m = createMetrics({ defaultMetrics: false });
+      await restoreJobLastSuccess(store, m);
+      expect(await lastSuccess(m)).toEqual({ compaction: NOW + 3600, dailyDigest: NOW + 60 });
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a store without the record (written before it was kept) opens, and publishes none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-job-success-old-'));
+    try {
+      const store = await Store.open(dir);
+      for (const task of TASKS) expect(await store.getJobLastSuccess(task)).toBeUndefined();
+      const m = createMetrics({ defaultMetrics: false });
+      await restoreJobLastSuccess(store, m);
+      expect(await lastSuccess(m)).toEqual({});
+      await store.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -35,7 +35,7 @@ export const SCHEMA_VERSION = 3;
 export const MARKER: Uint8Array = Uint8Array.of(0);
 
 export const Bucket = {
-  /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16; META 'reverify:' name → JSON ReverifySweep (where the reverify job's sweep stands, and when the last one ended clean); META 'job:' task → JSON {lastSuccessAt} (unix seconds a scheduled job last succeeded, jobs.ts); META 'indexMode' → UTF-8 `all` | `watched`, the index mode the entries were written with (store.ts recordedIndexMode) */
+  /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16; META 'reverify:' name → JSON ReverifySweep (where the reverify job's sweep stands, and when the last one ended clean); META 'job:' task → JSON {lastSuccessAt} (unix seconds a scheduled job last succeeded, jobs.ts); META 'source-kept:' source 0x00 log → UTF-8 signed note (a checkpoint source's tree head kept until the mirror verifies that far, monitor/checkpoint-sources.ts); META 'indexMode' → UTF-8 `all` | `watched`, the index mode the entries were written with (store.ts recordedIndexMode) */
   META: 0x00,
   /** LOG_STATE logId(2) → JSON LogState (codec.ts) */
   LOG_STATE: 0x01,

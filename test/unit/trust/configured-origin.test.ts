@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
-import { followedLogs } from '../../../src/daemon.ts';
+import { anotherLogUnder, followedLogs } from '../../../src/daemon.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { configuredOriginProblem } from '../../../src/trust/configured-origin.ts';
 import { keyIdNamesLog, parseTrustedRoot, type TrustedRoot } from '../../../src/trust/trusted-root.ts';
@@ -81,5 +81,25 @@ describe('legitimate origins are followed as configured', () => {
     for (const root of [prod, staging]) {
       for (const t of root.tlogs) expect(configuredOriginProblem({ name: 'x', type: t.type, url: t.baseUrl, origin: t.name }, t, root)).toBeUndefined();
     }
+  });
+});
+
+describe('a stored log whose configured origin changed', () => {
+  const stored = { name: 'x', type: 'tiles', url: 'https://log.example/', origin: 'log.example/old', status: 'halted', frontier: new Uint8Array(), startIndex: 0n } as const;
+  const follow = (url: string, origin: string) => ({ name: 'x', type: 'tiles', url, origin, start: 0n, pollIntervalMs: 5000, batchSize: 100, concurrency: 1, requestsPerMinute: 60 }) as const;
+
+  it('at the same URL, says to follow the log under a new name or restore the origin, not to restore a URL that never changed', () => {
+    const said = anotherLogUnder({ ...stored }, follow('https://log.example', 'log.example/new'));
+    expect(said).toContain('the stored history was judged under the old origin');
+    expect(said).toContain('or restore the old origin');
+    expect(said).not.toContain('restore the old url');
+  });
+
+  it('at another URL, says to restore the URL', () => {
+    expect(anotherLogUnder({ ...stored }, follow('https://other.example/', 'log.example/new'))).toContain('or restore the old url');
+  });
+
+  it('with the same origin and type, is the same log', () => {
+    expect(anotherLogUnder({ ...stored }, follow('https://other.example/', 'log.example/old'))).toBeUndefined();
   });
 });

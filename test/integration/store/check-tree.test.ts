@@ -91,6 +91,14 @@ describe('checkTreeHashes', () => {
     expect((await checkNodesOver(h.store, 'sim', 0, 257n, 700n)).problems).toEqual([]);
   });
 
+  it('every leaf hash lost, the tile-row nodes over them kept: each missing leaf hash is said', async () => {
+    h = await mirrored({ api: 'tiles', entries: 512, seed: 'check-tree-no-leaves' }, {}, 512n);
+    const id = await h.store.logId('sim');
+    await h.store.db.clear({ gte: nodeKey(id, 0, 0, 0n), lt: nodeKey(id, 0, 1, 0n) });
+    // The root of 512 reads (8, 0) and (8, 1) alone, so nothing else notices: proofs need the leaf hashes.
+    expect(await check(h)).toEqual({ leaves: 0, nodes: 0, uncovered: 2, problems: ['no leaf hash for entries 0..511'] });
+  });
+
   it('a missing tile-row node under which all 256 hashes are stored', async () => {
     h = await mirrored({ api: 'tiles', entries: 300, seed: 'check-tree-missing' }, {}, 300n);
     await h.store.db.del(nodeKey(await h.store.logId('sim'), 0, 8, 0n));

@@ -46,16 +46,16 @@ the findings' time index (not with --only). Nothing is changed. Stop tlogwatch s
                                   keys each entry should have is the index mode the store records (a
                                   config with another index mode is refused)
   --only NAME                     only this log (default: every log in the store)
-  --from N, --to N                with --only, only its entries N to N (both included; default the first
-                                  and the last the store holds): each entry, its index and UUID keys, its
-                                  leaf hash and the stored nodes over it, and whether the bodies, with the
-                                  stored hashes beside the range, rebuild the verified checkpoint's root; the
-                                  log's roots and checkpoint history as always. What only the whole log
-                                  shows is listed as not checked
+  --from N, --to N                with --only, only its entries from --from to --to (both included;
+                                  default the first and last it holds): each entry, its index and UUID
+                                  keys, its leaf hash and the stored nodes over it, and whether the
+                                  bodies, with the stored hashes beside the range, rebuild the verified
+                                  checkpoint's root; the log's roots and checkpoint history as always.
+                                  What only the whole log shows is listed as not checked
   --json                          one JSON object per log on stdout, then one for the findings
 
-Exit: 0 consistent, 1 problems found or the store could not be read through, 2 usage, config, or the
-store could not be opened.`;
+Exit: 0 consistent, 1 problems found or the store could not be read through, 2 usage, config, a range
+the store does not hold, or the store could not be opened.`;
 
 const MAX_PROBLEMS = 100;
 

@@ -191,7 +191,9 @@ const FINDINGS_SKIPPED = 'the findings: they belong to the whole store, checked 
  * nothing and pass). Absent, --from is the first entry held and --to the last.
  */
 function rangeOf(state: LogState | undefined, log: string, from: bigint | undefined, to: bigint | undefined): Range | { error: string } {
-  const held = state ? heldRange(state) : { start: 0n, end: 0n };
+  // No state: nothing mirrored yet, or a state lost, which a check of the whole log says.
+  if (!state) return { error: `the store holds no state of ${log}: check it without --from and --to` };
+  const held = heldRange(state);
   if (held.end <= held.start) return { error: `the store holds no entries of ${log}: there is nothing from --from to --to to check` };
   const holds = `the store holds entries ${held.start}..${held.end - 1n} of ${log}`;
   if (from !== undefined && (from < held.start || from >= held.end)) return { error: `${holds}; --from ${from} is not one of them` };

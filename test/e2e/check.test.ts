@@ -337,6 +337,8 @@ describe('tlogwatch check --only NAME --from N --to N', () => {
 
   it('exit 2: an index that is not one, no --only, --from after --to, a range the store does not hold', async () => {
     h = await mirrored('tiles', 300, 'cli-check-range-usage', undefined, undefined, 100n);
+    // A log the store names and holds no state of (its first commit never came).
+    await h.store.logId('empty');
     await h.store.close();
     const check = (...args: string[]) => tlogwatch(['check', '--data-dir', h!.dataDir, ...args]);
     const usage = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]';
@@ -349,7 +351,8 @@ describe('tlogwatch check --only NAME --from N --to N', () => {
     // The mirror started at 100: the store holds 100..299.
     expect(await check('--only', 'sim', '--from', '99')).toMatchObject({ code: 2, stdout: '', stderr: 'tlogwatch check: the store holds entries 100..299 of sim; --from 99 is not one of them\n' });
     expect(await check('--only', 'sim', '--to', '300')).toMatchObject({ code: 2, stderr: 'tlogwatch check: the store holds entries 100..299 of sim; --to 300 is not one of them\n' });
-    expect(await check('--only', 'rekor', '--from', '100')).toMatchObject({ code: 2, stderr: 'tlogwatch check: no log named rekor in the store (it holds sim)\n' });
+    expect(await check('--only', 'rekor', '--from', '100')).toMatchObject({ code: 2, stderr: 'tlogwatch check: no log named rekor in the store (it holds empty, sim)\n' });
+    expect(await check('--only', 'empty', '--to', '0')).toMatchObject({ code: 2, stderr: 'tlogwatch check: the store holds no state of empty: check it without --from and --to\n' });
     // Left of the start, the start's verified frontier: a range from it rebuilds the root.
     expect(await check('--only', 'sim', '--from', '100', '--to', '150')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok\tsim\tentries 100\.\.150, 51 entries/) });
   });

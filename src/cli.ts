@@ -19,7 +19,7 @@ Usage:
   tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--trusted-root FILE] [--json]
   tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log TYPE=URL]
                      [--only NAME] [--to N] [--batch-size N]
-  tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]
+  tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]
   tlogwatch backup --data-dir DIR --out DIR | restore --from DIR --data-dir DIR
 
 Run 'tlogwatch COMMAND --help' for a command's options.`;

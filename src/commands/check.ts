@@ -1,7 +1,7 @@
 /**
- * `tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]`: the whole store checked
- * against itself and against what the mirror verified, log by log (sunlight's checker; an operator's
- * fsck after a disk incident, a restore, or before trusting a copied store):
+ * `tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]`: the whole
+ * store checked against itself and against what the mirror verified, log by log (sunlight's checker; an
+ * operator's fsck after a disk incident, a restore, or before trusting a copied store):
  *
  * - entries: exactly the held range with no gap, each body hashing into the verified frontier (from leaf 0,
  *   or from the start's verified frontier), UUID and index keys exactly those the entries imply
@@ -9,6 +9,10 @@
  * - the stored tree: every leaf hash is its body's, every node with stored children is their hash, the
  *   verified checkpoint's root and the start's frontier read back from it, retired Rekor v1 trees complete
  *   with their final roots (store/check-tree.ts).
+ *
+ * With --from/--to, entries N..M of one log and what can be said of them from there (store/check-range.ts),
+ * with the log's checks that read only a few records (the roots, the checkpoint history); what needs the
+ * whole log is listed as not checked, so a range is never reported as checked where it was not.
  *
  * Reads only: nothing is repaired, and no finding is raised (the daemon's reverify and retiredShards jobs
  * raise store-integrity findings for the same damage as they sweep). The daemon must be stopped: it holds
@@ -21,14 +25,15 @@ import { loadConfig, type ConfigKey } from '../config/load.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
+import { checkRange, type RangeRoot } from '../store/check-range.ts';
 import { checkFindingRecords } from '../store/findings.ts';
 import { checkCheckpointHistory, checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
-import { entriesHeld } from '../store/codec.ts';
+import { entriesHeld, heldRange, type LogState } from '../store/codec.ts';
 import type { IndexMode } from '../store/index-values.ts';
 import type { Store } from '../store/store.ts';
 import { openExistingStore, storeErrorText, unknownLog } from './offline-store.ts';
 
-const USAGE = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME] [--json]';
+const USAGE = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]';
 const HELP = `${USAGE}
 
 Checks every mirrored log in the store, reading everything once: the entries are exactly the range the
@@ -41,10 +46,16 @@ the findings' time index (not with --only). Nothing is changed. Stop tlogwatch s
                                   keys each entry should have is the index mode the store records (a
                                   config with another index mode is refused)
   --only NAME                     only this log (default: every log in the store)
+  --from N, --to N                with --only, only its entries from --from to --to (both included;
+                                  default the first and last it holds): each entry, its index and UUID
+                                  keys, its leaf hash and the stored nodes over it, and whether the
+                                  bodies, with the stored hashes beside the range, rebuild the verified
+                                  checkpoint's root; the log's roots and checkpoint history as always.
+                                  What only the whole log shows is listed as not checked
   --json                          one JSON object per log on stdout, then one for the findings
 
-Exit: 0 consistent, 1 problems found or the store could not be read through, 2 usage, config, or the
-store could not be opened.`;
+Exit: 0 consistent, 1 problems found or the store could not be read through, 2 usage, config, a range
+the store does not hold, or the store could not be opened.`;
 
 const MAX_PROBLEMS = 100;
 
@@ -57,15 +68,38 @@ const UNUSED = (Object.keys(ConfigSchema.shape) as ConfigKey[]).filter((k) => k 
 interface LogReport {
   log: string;
   ok: boolean;
+  /** With --from/--to: the entries checked (the report's counts are theirs). */
+  range?: { from: string; to: string };
   entries: number;
   indexKeys: number;
-  /** Which root the bodies were hashed into (store/check.ts LogCheck.rootCheck). */
-  bodiesHashedTo: 'full' | 'start-frontier' | 'none';
+  /**
+   * Which root the bodies were hashed into: the whole log's (store/check.ts LogCheck.rootCheck), or a
+   * range's: `checkpoint` signed ones (the verified checkpoint, retired trees' final ones), `frontier` the
+   * state's (the range reaches past the verified checkpoint), `none` not all of the range's (see skipped).
+   */
+  bodiesHashedTo: 'full' | 'start-frontier' | 'none' | 'checkpoint' | 'frontier';
+  /** A range's roots, one per tree it is in. */
+  roots?: Array<{ from: string; to: string; against: RangeRoot['against']; tree: number; size: string }>;
   tree: TreeHashesCheck;
   verifiedSize: string | null;
   problems: string[];
   /** Problems beyond the MAX_PROBLEMS listed. */
   more: number;
+  /** With --from/--to: what was not checked, that a check of the whole log would have. */
+  skipped?: string[];
+}
+
+/** Entries from..to (both included, virtual indexes) of the one log --only names. */
+interface Range {
+  from: bigint;
+  to: bigint;
+}
+
+/** The problems of one log, at most MAX_PROBLEMS of them listed. */
+function problemList(): { problems: string[]; problem: (p: string) => void; more: () => number } {
+  const problems: string[] = [];
+  let more = 0;
+  return { problems, problem: (p) => void (problems.length < MAX_PROBLEMS ? problems.push(p) : more++), more: () => more };
 }
 
 function fail(message: string): number {
@@ -89,12 +123,7 @@ function progressLine(log: string, what: string, total: bigint): (done: number) 
 }
 
 async function checkOne(store: Store, log: string, watched: boolean): Promise<LogReport> {
-  const problems: string[] = [];
-  let more = 0;
-  const problem = (p: string) => {
-    if (problems.length < MAX_PROBLEMS) problems.push(p);
-    else more++;
-  };
+  const { problems, problem, more } = problemList();
   const held = await store.getLogState(log).then((s) => (s ? entriesHeld(s) : 0n));
   const entries = await checkLog(store, log, watched ? 'recorded' : () => true, { progress: progressLine(log, 'entries and their keys', held) });
   entries.problems.forEach(problem);
@@ -115,22 +144,92 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
     tree,
     verifiedSize: state?.verified ? state.verified.size.toString() : null,
     problems,
-    more,
+    more: more(),
   };
+}
+
+/**
+ * Entries from..to of one log (store/check-range.ts), the stored tree over them (checkTreeHashes' window),
+ * and the log's checks that read only a few records whatever its size: the verified root and the start's
+ * frontier from the stored tree, the checkpoint history, the retired trees' final roots.
+ */
+async function checkPart(store: Store, log: string, state: LogState, watched: boolean, { from, to }: Range): Promise<LogReport> {
+  const { problems, problem, more } = problemList();
+  const size = to - from + 1n;
+  const r = await checkRange(store, log, state, from, to, watched ? 'recorded' : () => true, problem, progressLine(log, 'entries and their keys', size));
+  const tree = await checkTreeHashes(store, log, state, problem, progressLine(log, 'leaf hashes', size), { from, end: to + 1n });
+  (await checkVerifiedRoot(store, log, state)).forEach(problem);
+  (await checkCheckpointHistory(store, log, state)).forEach(problem);
+  (await checkRetiredShards(store, log, { countEntries: false })).forEach(problem);
+  const skipped = [
+    ...r.unhashed.map((u) => `the root their bodies rebuild, for ${u}`),
+    `index and UUID keys that name an entry of ${from}..${to} it does not imply: they can be anywhere in the index, which only a check of the whole log reads`,
+    'the entries outside the range, their keys and their leaf hashes',
+    ...((state.shard?.seq ?? 0) > 0 ? ['whether each retired tree holds every entry (the entries of all of them counted); their final roots are rebuilt'] : []),
+    FINDINGS_SKIPPED,
+  ];
+  return {
+    log,
+    ok: problems.length === 0,
+    range: { from: from.toString(), to: to.toString() },
+    entries: r.entries,
+    indexKeys: r.indexKeys,
+    bodiesHashedTo: r.unhashed.length ? 'none' : r.roots.some((x) => x.against === 'frontier') ? 'frontier' : 'checkpoint',
+    roots: r.roots.map((x) => ({ ...x, from: x.from.toString(), to: x.to.toString(), size: x.size.toString() })),
+    tree,
+    verifiedSize: state.verified ? state.verified.size.toString() : null,
+    problems,
+    more: more(),
+    skipped,
+  };
+}
+
+const FINDINGS_SKIPPED = 'the findings: they belong to the whole store, checked without --only';
+
+/**
+ * --from/--to against what the store holds of the log: both within it (an index outside would check
+ * nothing and pass). Absent, --from is the first entry held and --to the last.
+ */
+function rangeOf(state: LogState | undefined, log: string, from: bigint | undefined, to: bigint | undefined): Range | { error: string } {
+  // No state: nothing mirrored yet, or a state lost, which a check of the whole log says.
+  if (!state) return { error: `the store holds no state of ${log}: check it without --from and --to` };
+  const held = heldRange(state);
+  if (held.end <= held.start) return { error: `the store holds no entries of ${log}: there is nothing from --from to --to to check` };
+  const holds = `the store holds entries ${held.start}..${held.end - 1n} of ${log}`;
+  if (from !== undefined && (from < held.start || from >= held.end)) return { error: `${holds}; --from ${from} is not one of them` };
+  if (to !== undefined && (to < held.start || to >= held.end)) return { error: `${holds}; --to ${to} is not one of them` };
+  return { from: from ?? held.start, to: to ?? held.end - 1n };
+}
+
+/** `--from`/`--to`: a log index (as backfill's --to), undefined when absent, or the line that says what is wrong. */
+function indexFlag(flag: string, v: string | undefined): bigint | undefined | { error: string } {
+  if (v === undefined) return undefined;
+  if (!/^(0|[1-9]\d{0,19})$/.test(v) || BigInt(v) >= 1n << 64n) return { error: `--${flag} must be a log index (0, 1, 2, …), got ${JSON.stringify(v)}` };
+  return BigInt(v);
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
 
 function text(r: LogReport): string {
   const facts = [
+    ...(r.range ? [`entries ${r.range.from}..${r.range.to}`] : []),
     `${n(r.entries)} entries`,
     `${n(r.indexKeys)} index keys`,
     `${n(r.tree.leaves)} leaf hashes re-hashed from bodies`,
     `${n(r.tree.nodes)} nodes from their children`,
-    r.verifiedSize === null ? 'no verified checkpoint yet' : r.ok ? `root of the verified checkpoint (size ${r.verifiedSize}) rebuilt` : `verified checkpoint size ${r.verifiedSize}`,
+    ...(r.roots ? r.roots.map((x) => rootFact(x, r.ok, r.roots!.length > 1)) : []),
+    r.verifiedSize === null ? 'no verified checkpoint yet' : r.ok ? `root of the verified checkpoint (size ${r.verifiedSize}) rebuilt${r.roots ? ' from the stored tree' : ''}` : `verified checkpoint size ${r.verifiedSize}`,
   ];
   const head = `${r.ok ? 'ok' : 'FAILED'}\t${r.log}\t${facts.join(', ')}\n`;
-  return head + r.problems.map((p) => `\t${p}\n`).join('') + (r.more ? `\t(${r.more} more)\n` : '');
+  const skipped = (r.skipped ?? []).map((x) => `\tnot checked: ${x}\n`).join('');
+  return head + r.problems.map((p) => `\t${p}\n`).join('') + (r.more ? `\t(${r.more} more)\n` : '') + skipped;
+}
+
+/** What a range's bodies were hashed into, as text: rebuilt when the log is ok, else only compared. */
+function rootFact(x: NonNullable<LogReport['roots']>[number], ok: boolean, many: boolean): string {
+  const which = x.against === 'frontier' ? "the state's frontier" : x.against === 'final checkpoint' ? `tree ${x.tree}'s final checkpoint` : 'the verified checkpoint';
+  const whose = many ? `entries ${x.from}..${x.to}: ` : '';
+  return ok ? `${whose}root of ${which} (size ${x.size}) rebuilt from their bodies and the stored hashes beside them` : `${whose}bodies hashed towards ${which} (size ${x.size})`;
 }
 
 /**
@@ -171,7 +270,11 @@ async function checkFindings(store: Store, json: boolean): Promise<boolean> {
 export async function checkCommand(argv: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args: argv, strict: true, options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: { config: { type: 'string' }, 'data-dir': { type: 'string' }, only: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (e) {
     return fail(`${describeError(e)}\n${USAGE}`);
   }
@@ -179,6 +282,14 @@ export async function checkCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return 0;
   }
+  const from = indexFlag('from', values.from);
+  const to = indexFlag('to', values.to);
+  if (typeof from === 'object') return fail(from.error);
+  if (typeof to === 'object') return fail(to.error);
+  const ranged = from !== undefined || to !== undefined;
+  // Indexes are per log: a range over every log would name different entries in each.
+  if (ranged && values.only === undefined) return fail(`--from and --to are indexes of one log: give it with --only NAME\n${USAGE}`);
+  if (from !== undefined && to !== undefined && from > to) return fail(`--from ${from} is after --to ${to}`);
   let config;
   try {
     config = loadConfig(values.config, values['data-dir'] ? { dataDir: values['data-dir'] } : {}, process.env, { unused: UNUSED });
@@ -198,6 +309,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     const logs = store.logNamesKnown().sort();
     const unknown = values.only === undefined ? undefined : unknownLog(store, values.only);
     if (unknown !== undefined) return fail(unknown);
+    if (ranged) return await checkRangeOf(store, values.only!, mode === 'watched', from, to, values.json === true);
     let failed = 0;
     for (const log of values.only !== undefined ? [values.only] : logs) {
       const r = await checkOne(store, log, mode === 'watched');
@@ -218,4 +330,22 @@ export async function checkCommand(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * `--only NAME --from N --to M`: exit 2 when the range is not within what the store holds of the log.
+ * A range that is all of it is the whole log's check (which also finds keys no entry implies).
+ */
+async function checkRangeOf(store: Store, log: string, watched: boolean, from: bigint | undefined, to: bigint | undefined, json: boolean): Promise<number> {
+  const state = await store.getLogState(log);
+  const range = rangeOf(state, log, from, to);
+  if ('error' in range) return fail(range.error);
+  const held = heldRange(state!);
+  const r =
+    range.from === held.start && range.to === held.end - 1n
+      ? { ...(await checkOne(store, log, watched)), range: { from: range.from.toString(), to: range.to.toString() }, skipped: [FINDINGS_SKIPPED] }
+      : await checkPart(store, log, state!, watched, range);
+  process.stdout.write(json ? `${JSON.stringify(r)}\n` : text(r));
+  if (!json) process.stderr.write(`entries ${range.from}..${range.to} of ${log} ${r.ok ? 'consistent, as far as checked (what was not is listed)' : 'have problems'}\n`);
+  return r.ok ? 0 : 1;
 }

@@ -8,7 +8,7 @@
  */
 import { TlogwatchError } from '../errors.ts';
 import { bitLength, popcount } from './bits.ts';
-import { decompInclProof, isLeftInner } from './proof.ts';
+import { decompInclProof, isLeftInner, rootFromInclusionProof } from './proof.ts';
 import { EMPTY_ROOT, HASH_SIZE, nodeHash } from './rfc6962.ts';
 
 /** Called for each complete subtree node an append creates: (level, index) as in prove.ts's NodeId. */
@@ -103,6 +103,28 @@ export class CompactRange {
     let r = n[n.length - 1]!;
     for (let i = n.length - 2; i >= 0; i--) r = nodeHash(n[i]!, r);
     return n.length === 1 ? new Uint8Array(r) : r;
+  }
+
+  /**
+   * MTH(D[0:size]) of a tree whose leaves [0, this.size) this range covers, whose leaf `this.size` is
+   * `leaf`, and where `right` are the elements of that leaf's PATH right of it (prove.ts
+   * inclusionRightPlan). The range's nodes are exactly the path's left elements (the left subtrees of MTH
+   * splits are perfect), so this is RFC 9162 §2.1.3.2 on the proof they make together: hashes the caller
+   * computed from leaves it holds, checked against a root with only the hashes after them read from elsewhere.
+   */
+  rootWith(leaf: Uint8Array, size: bigint, right: readonly Uint8Array[]): Uint8Array {
+    const index = this.#size;
+    const { inner, border } = decompInclProof(index, size);
+    const lefts = this.#nodes.slice().reverse(); // leaf to root
+    const proof: Uint8Array[] = [];
+    let r = 0;
+    for (let i = 0; i < inner + border; i++) {
+      const left = i >= inner || isLeftInner(index, i);
+      const h = left ? lefts.shift() : right[r++];
+      if (h !== undefined) proof.push(h);
+    }
+    // Too few right elements give a short proof, too many are left over: either way a wrong-length proof.
+    return rootFromInclusionProof(index, size, leaf, r < right.length ? [...proof, ...right.slice(r)] : proof);
   }
 
   /** Independent copy (nodes are never written in place, so sharing them is safe). */

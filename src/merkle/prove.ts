@@ -111,6 +111,17 @@ export function inclusionPlan(index: bigint, size: bigint): Plan {
   return planRanges(inclusionRanges(index, 0n, size));
 }
 
+/**
+ * The elements of PATH(index, D[0:size]) right of the leaf, leaf to root: the MTHs of the leaf ranges
+ * after `index` that its path meets. With the frontier of [0, index) (the elements left of it) they make
+ * the whole proof (CompactRange#rootWith), so a range of leaves ending at `index` that the caller hashed
+ * itself is checked against a root reading only the hashes outside the range.
+ */
+export function inclusionRightPlan(index: bigint, size: bigint): Plan {
+  if (index < 0n || index >= size) throw new TlogwatchError('MERKLE_RANGE', `leaf ${index} is not below size ${size}`);
+  return planRanges(inclusionRanges(index, 0n, size).filter((r) => r.lo > index));
+}
+
 /** RFC 9162 §2.1.4.1 PROOF(size1, D[0:size2]); empty for size1 = 0 or size1 = size2. */
 export function consistencyPlan(size1: bigint, size2: bigint): Plan {
   if (size1 < 0n || size1 > size2) throw new TlogwatchError('MERKLE_RANGE', `bad consistency sizes ${size1} → ${size2}`);

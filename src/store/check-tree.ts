@@ -135,9 +135,11 @@ export async function heldTrees(store: Store, state: LogState): Promise<HeldTree
 
 /**
  * Retired Rekor v1 shards must stay complete: every entry of each finished tree is stored, and the tree
- * rebuilt from the stored hashes has the root of the tree's final verified checkpoint.
+ * rebuilt from the stored hashes has the root of the tree's final verified checkpoint. `countEntries:
+ * false` leaves out the count, the part that reads every key of the retired trees (a check of part of
+ * the log, which reads only that part's).
  */
-export async function checkRetiredShards(store: Store, log: string): Promise<string[]> {
+export async function checkRetiredShards(store: Store, log: string, { countEntries = true }: { countEntries?: boolean } = {}): Promise<string[]> {
   const state = await store.getLogState(log);
   const id = await store.logId(log);
   if (!state?.shard || state.shard.seq === 0 || id === undefined) return [];
@@ -148,7 +150,7 @@ export async function checkRetiredShards(store: Store, log: string): Promise<str
       continue;
     }
     // Counted from the keys alone: this runs with every reverify, over trees that may hold millions.
-    const held = await countKeys(store, id, tree.offset + tree.first, tree.offset + tree.final.size);
+    const held = countEntries ? await countKeys(store, id, tree.offset + tree.first, tree.offset + tree.final.size) : tree.final.size - tree.first;
     const missing = tree.final.size - tree.first - held;
     if (missing) problems.push(`retired tree ${tree.seq}: ${missing} of its ${tree.final.size} entries are missing`);
     // Tree 0 from the mirror's start on, as in checkVerifiedRoot; later trees are held from their first leaf.
@@ -200,122 +202,172 @@ class RowRuns {
   }
 }
 
+/** Entries [from, end) (virtual indexes): the part of a log `tlogwatch check --from/--to` is given. */
+export interface EntryWindow {
+  from: bigint;
+  end: bigint;
+}
+
 /**
  * Every stored hash of every tree of `log`, in one pass over the node keys in key order (row 0, the levels
  * between, row 8, …), reading bodies a chunk at a time. O(1) memory in the log's size; `problem` is called
  * for each finding (the caller caps them), `progress` with the leaf hashes compared so far, after each chunk.
+ *
+ * With a `window`, the stored hashes over its entries only: their leaf hashes, and every node with one of
+ * them under it. A tile-row node is compared with the 256 hashes under it, so hashes beside the window (in
+ * the runs of 256 at its edges) are read too, and damage to those is said as the node's; nothing is said
+ * of leaf hashes or nodes over no entry of the window.
  */
-export async function checkTreeHashes(store: Store, log: string, state: LogState, problem: (p: string) => void, progress?: (leaves: number) => void): Promise<TreeHashesCheck> {
+export async function checkTreeHashes(store: Store, log: string, state: LogState, problem: (p: string) => void, progress?: (leaves: number) => void, window?: EntryWindow): Promise<TreeHashesCheck> {
   const id = await store.logId(log);
   if (id === undefined) throw new TlogwatchError('API_NOT_FOUND', `no log named ${log}`);
   const out: TreeHashesCheck = { leaves: 0, nodes: 0, uncovered: 0 };
   for (const tree of await heldTrees(store, state)) {
-    const at = (i: bigint) => tree.offset + i; // the entry index of leaf i
-    const where = tree.retired || tree.seq > 0 ? `tree ${tree.seq}: ` : '';
-    // Left of the start the only leaf hash that may be stored is the start frontier's (when `first` is odd).
-    const preStart = new Set(frontierNodeIds(tree.first).map((n) => `${n.level}/${n.index}`));
-    const prefix = nodeKey(id, tree.seq, 0, 0n).subarray(0, LEVEL_AT);
-    let level = -1;
-    let runs = new RowRuns();
-    let nextLeaf = tree.first;
-    /** Leaves of the current chunk to compare with their bodies. */
-    let pending: Array<{ leaf: bigint; hash: Uint8Array }> = [];
+    if (!window) {
+      await checkTree(store, { log, id }, tree, undefined, problem, out, progress);
+      continue;
+    }
+    // The window's leaves in this tree (tree-local).
+    const first = window.from - tree.offset > tree.first ? window.from - tree.offset : tree.first;
+    const end = window.end - tree.offset < tree.end ? window.end - tree.offset : tree.end;
+    if (first < end) await checkTree(store, { log, id }, tree, { first, end }, problem, out, progress);
+  }
+  return out;
+}
 
-    const compareLeaves = async () => {
-      if (pending.length === 0) return;
-      const values = await store.getEntryValues(pending.map((p) => ({ log, index: Number(at(p.leaf)) })));
-      pending.forEach((p, k) => {
-        const v = values[k];
-        if (!v) return problem(`${where}leaf hash stored for entry ${at(p.leaf)}, which is not`);
-        let body;
-        try {
-          body = entryValueBody(v);
-        } catch (e) {
-          return problem(`entry ${at(p.leaf)}: ${describeError(e)}`);
-        }
-        const lh = leafHash(body);
-        if (!bytesEqual(lh, p.hash)) problem(`entry ${at(p.leaf)}: body hashes to ${toHex(lh)}, the stored tree has ${toHex(p.hash)}`);
-        out.leaves++;
-      });
-      pending = [];
-      progress?.(out.leaves);
-    };
-    // Row nodes above row 0, and how many of them checkParent found: the rest have no complete run under
-    // them (a start's frontier node, or one an earlier start stored), which the root check covers.
-    let rowNodes = 0;
-    let parentsFound = 0;
-    const endLevel = async () => {
-      if (level === 0) {
-        await compareLeaves();
-        if (nextLeaf < tree.end) problem(`${where}no leaf hash for entries ${at(nextLeaf)}..${at(tree.end - 1n)}`);
-      }
-    };
-    /** A complete run of 256 at row `row`: its parent must be stored, and be the run's MTH. */
-    const checkParent = async (row: number, group: bigint, mth: Uint8Array) => {
-      const parent = await store.db.get(nodeKey(id, tree.seq, row + 8, group));
-      out.nodes++;
-      if (parent) parentsFound++;
-      if (!parent) problem(`${where}node (${row + 8}, ${group}) is missing, though the ${ROW} hashes under it are stored`);
-      else if (!bytesEqual(parent, mth)) problem(`${where}node (${row + 8}, ${group}) is ${toHex(parent)}, the ${ROW} hashes under it give ${toHex(mth)}`);
-    };
-    /** A node stored at its own level: compared with its row below when that run is complete. */
-    const checkOwnLevel = async (l: number, index: bigint, hash: Uint8Array) => {
-      const mth = await fromRowBelow(store, id, tree.seq, l, index);
-      if (!mth) {
-        out.uncovered++;
-        return;
-      }
-      out.nodes++;
-      if (!bytesEqual(mth, hash)) problem(`${where}node (${l}, ${index}) is ${toHex(hash)}, the hashes under it give ${toHex(mth)}`);
-    };
+/**
+ * Which node indexes of level `l` a window's check reads, [lo, hi): on a tile row each run of 256 with a
+ * node over a leaf of [first, end) (a run is compared with its parent whole); between rows, the nodes over
+ * a leaf of it.
+ */
+function levelSpan(l: number, first: bigint, end: bigint): { lo: bigint; hi: bigint } {
+  const lo = first >> BigInt(l);
+  const hi = ((end - 1n) >> BigInt(l)) + 1n;
+  if (l % 8 !== 0) return { lo, hi };
+  return { lo: (lo / BigInt(ROW)) * BigInt(ROW), hi: ((hi - 1n) / BigInt(ROW) + 1n) * BigInt(ROW) };
+}
 
-    const it = store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) });
+/** checkTreeHashes for one tree: all of it, or the leaves [first, end) of it (tree-local) and the nodes over them. */
+async function checkTree(
+  store: Store,
+  { log, id }: { log: string; id: number },
+  tree: HeldTree,
+  window: { first: bigint; end: bigint } | undefined,
+  problem: (p: string) => void,
+  out: TreeHashesCheck,
+  progress?: (leaves: number) => void,
+): Promise<void> {
+  const at = (i: bigint) => tree.offset + i; // the entry index of leaf i
+  const where = tree.retired || tree.seq > 0 ? `tree ${tree.seq}: ` : '';
+  // The leaves whose hashes must be stored, each once: all the tree holds, or the window's.
+  const { first, end } = window ?? tree;
+  /** Whether node (l, index) is over a leaf the check covers (outside a window, every node). */
+  const covered = (l: number, index: bigint) => !window || (((index + 1n) << BigInt(l)) > first && index << BigInt(l) < end);
+  // Left of the start the only leaf hash that may be stored is the start frontier's (when `first` is odd).
+  const preStart = new Set(frontierNodeIds(tree.first).map((n) => `${n.level}/${n.index}`));
+  let level = -1;
+  let runs = new RowRuns();
+  let nextLeaf = first;
+  /** Leaves of the current chunk to compare with their bodies. */
+  let pending: Array<{ leaf: bigint; hash: Uint8Array }> = [];
+
+  const compareLeaves = async () => {
+    if (pending.length === 0) return;
+    const values = await store.getEntryValues(pending.map((p) => ({ log, index: Number(at(p.leaf)) })));
+    pending.forEach((p, k) => {
+      const v = values[k];
+      if (!v) return problem(`${where}leaf hash stored for entry ${at(p.leaf)}, which is not`);
+      let body;
+      try {
+        body = entryValueBody(v);
+      } catch (e) {
+        return problem(`entry ${at(p.leaf)}: ${describeError(e)}`);
+      }
+      const lh = leafHash(body);
+      if (!bytesEqual(lh, p.hash)) problem(`entry ${at(p.leaf)}: body hashes to ${toHex(lh)}, the stored tree has ${toHex(p.hash)}`);
+      out.leaves++;
+    });
+    pending = [];
+    progress?.(out.leaves);
+  };
+  // Row nodes above row 0, and how many of them checkParent found: the rest have no complete run under
+  // them (a start's frontier node, or one an earlier start stored), which the root check covers.
+  let rowNodes = 0;
+  let parentsFound = 0;
+  // Whether row 0 was met: a tree whose leaf hashes are all lost may keep the nodes over them.
+  let leavesSeen = false;
+  const endLevel = async () => {
+    if (level === 0) {
+      leavesSeen = true;
+      await compareLeaves();
+      if (nextLeaf < end) problem(`${where}no leaf hash for entries ${at(nextLeaf)}..${at(end - 1n)}`);
+    }
+  };
+  /** A complete run of 256 at row `row`: its parent must be stored, and be the run's MTH. */
+  const checkParent = async (row: number, group: bigint, mth: Uint8Array) => {
+    const parent = await store.db.get(nodeKey(id, tree.seq, row + 8, group));
+    out.nodes++;
+    if (parent) parentsFound++;
+    if (!parent) problem(`${where}node (${row + 8}, ${group}) is missing, though the ${ROW} hashes under it are stored`);
+    else if (!bytesEqual(parent, mth)) problem(`${where}node (${row + 8}, ${group}) is ${toHex(parent)}, the ${ROW} hashes under it give ${toHex(mth)}`);
+  };
+  /** A node stored at its own level: compared with its row below when that run is complete. */
+  const checkOwnLevel = async (l: number, index: bigint, hash: Uint8Array) => {
+    const mth = await fromRowBelow(store, id, tree.seq, l, index);
+    if (!mth) {
+      out.uncovered++;
+      return;
+    }
+    out.nodes++;
+    if (!bytesEqual(mth, hash)) problem(`${where}node (${l}, ${index}) is ${toHex(hash)}, the hashes under it give ${toHex(mth)}`);
+  };
+  const visit = async (l: number, index: bigint, hash: Uint8Array) => {
+    if (l !== level) {
+      await endLevel();
+      level = l;
+      runs = new RowRuns();
+    }
+    if (hash.length !== 32) {
+      if (!covered(l, index)) return;
+      problem(`${where}node (${l}, ${index}) is ${hash.length} bytes, not 32`);
+      if (l === 0 && index >= nextLeaf) nextLeaf = index + 1n; // said once, not again as a gap
+      return;
+    }
+    if (l % 8 !== 0) return checkOwnLevel(l, index, hash);
+    const done = runs.add(index, hash);
+    if (l > 0 && covered(l, index)) rowNodes++;
+    if (done) await checkParent(l, done[0], done[1]);
+    if (l !== 0 || !covered(0, index)) return;
+    if (index < tree.first) {
+      if (preStart.has(`0/${index}`)) out.uncovered++;
+      else problem(`${where}leaf hash stored for entry ${at(index)}, left of where the mirror holds the log (${at(tree.first)})`);
+      return;
+    }
+    if (index >= tree.end) return problem(`${where}leaf hash stored for entry ${at(index)}, past the entries the mirror holds (${at(tree.end)})`);
+    if (index > nextLeaf) problem(`${where}no leaf hash for entries ${at(nextLeaf)}..${at(index - 1n)}`);
+    nextLeaf = index + 1n;
+    pending.push({ leaf: index, hash });
+    if (pending.length >= 1024) await compareLeaves();
+  };
+
+  // The whole tree is one key range; a window's is one range per level, in the same (key) order.
+  const prefix = nodeKey(id, tree.seq, 0, 0n).subarray(0, LEVEL_AT);
+  const ranges = window
+    ? Array.from({ length: 64 }, (_, l) => levelSpan(l, first, end)).map(({ lo, hi }, l) => ({ gte: nodeKey(id, tree.seq, l, lo), lt: nodeKey(id, tree.seq, l, hi) }))
+    : [{ gte: prefix, lt: prefixEnd(prefix) }];
+  for (const range of ranges) {
+    const it = store.db.iterator(range);
     try {
       for (let chunk = await it.nextv(1024); chunk.length > 0; chunk = await it.nextv(1024)) {
-        for (const [k, hash] of chunk) {
-          const l = k[LEVEL_AT]!;
-          const index = readU64(k, INDEX_AT);
-          if (l !== level) {
-            await endLevel();
-            level = l;
-            runs = new RowRuns();
-          }
-          if (hash.length !== 32) {
-            problem(`${where}node (${l}, ${index}) is ${hash.length} bytes, not 32`);
-            if (l === 0 && index >= nextLeaf) nextLeaf = index + 1n; // said once, not again as a gap
-            continue;
-          }
-          if (l % 8 !== 0) {
-            await checkOwnLevel(l, index, hash);
-            continue;
-          }
-          const done = runs.add(index, hash);
-          if (l > 0) rowNodes++;
-          if (done) await checkParent(l, done[0], done[1]);
-          if (l !== 0) continue;
-          if (index < tree.first) {
-            if (preStart.has(`0/${index}`)) out.uncovered++;
-            else problem(`${where}leaf hash stored for entry ${at(index)}, left of where the mirror holds the log (${at(tree.first)})`);
-            continue;
-          }
-          if (index >= tree.end) {
-            problem(`${where}leaf hash stored for entry ${at(index)}, past the entries the mirror holds (${at(tree.end)})`);
-            continue;
-          }
-          if (index > nextLeaf) problem(`${where}no leaf hash for entries ${at(nextLeaf)}..${at(index - 1n)}`);
-          nextLeaf = index + 1n;
-          pending.push({ leaf: index, hash });
-          if (pending.length >= 1024) await compareLeaves();
-        }
+        for (const [k, hash] of chunk) await visit(k[LEVEL_AT]!, readU64(k, INDEX_AT), hash);
       }
-      await endLevel();
-      out.uncovered += rowNodes - parentsFound;
-      if (level === -1 && tree.end > tree.first) problem(`${where}no leaf hash for entries ${at(tree.first)}..${at(tree.end - 1n)}`);
     } finally {
       await it.close();
     }
   }
-  return out;
+  await endLevel();
+  out.uncovered += rowNodes - parentsFound;
+  if (!leavesSeen && end > first) problem(`${where}no leaf hash for entries ${at(first)}..${at(end - 1n)}`);
 }
 
 /**

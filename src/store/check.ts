@@ -86,7 +86,7 @@ class RunTally {
 }
 
 /** What one stored entry implies: its body, leaf hash and the index and UUID keys it must have. */
-function implied(v: Uint8Array, log: string, id: number, index: bigint, full: boolean): { body: Uint8Array; leafHash: string; indexKeys: Uint8Array[]; uuid: Uint8Array } {
+export function impliedKeys(v: Uint8Array, log: string, id: number, index: bigint, full: boolean): { body: Uint8Array; leafHash: string; indexKeys: Uint8Array[]; uuid: Uint8Array } {
   const { record, body } = decodeEntryValue(v, log, Number(index));
   // The record is derived from the body again; the commit indexed the attestation's subjects too.
   const e = record.attestation ? { ...record.entry } : record.entry;
@@ -152,7 +152,7 @@ export async function checkLog(store: Store, log: string, fullIndex: FullIndex =
     const t = run(index);
     let e;
     try {
-      e = implied(v, log, id, index, full(Number(index)));
+      e = impliedKeys(v, log, id, index, full(Number(index)));
     } catch (err) {
       // A value too damaged to decode: said, and neither its keys nor the bodies' root can be compared.
       problem(describeError(err));
@@ -206,7 +206,7 @@ async function locate(store: Store, log: string, id: number, { runs, shift }: { 
     await scanChunks(store.entryDb.iterator({ gte: entryKey(id, r << shift), lt: entryKey(id, (r + 1n) << shift) }), ([k, v]) => {
       const index = readU64(k, 3);
       try {
-        const e = implied(v, log, id, index, full(Number(index)));
+        const e = impliedKeys(v, log, id, index, full(Number(index)));
         const t = new KeyTally();
         e.indexKeys.forEach((key) => t.add(key));
         want.set(index, { leafHash: e.leafHash, index: t, uuidSeen: false });

@@ -2,6 +2,7 @@
  * `tlogwatch check` as a real process (src/cli.ts) on stores the mirror wrote from the
  * simulator: consistent stores pass (tiles from 0, Rekor v1 across trees), damage to a body, a tree hash
  * or an index key fails with what differs, and usage, a missing store and a locked one are exit 2.
+ * With --from/--to, damage in the range fails it and damage outside does not.
  */
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -13,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/entries/types.ts';
 import type { IndexMode } from '../../src/store/index-values.ts';
 import { Bucket, entryKey, Field, key, nodeKey } from '../../src/store/keys.ts';
-import { checkLog } from '../../src/store/check.ts';
+import { checkLog, impliedKeys } from '../../src/store/check.ts';
 import { decodeJson, encodeJson, type VerifiedHead } from '../../src/store/codec.ts';
 import { findingOps } from '../../src/store/findings.ts';
 import type { Finding } from '../../src/monitor/finding.ts';
@@ -32,8 +33,8 @@ afterEach(async () => {
 });
 
 /** A simulator mirrored into `<dataDir>/store` up to its size; the store left open for the test to change. */
-async function mirrored(api: 'tiles' | 'v1', entries: number, seed: string, shards?: number, index?: { mode: IndexMode; isWatched: (e: Entry) => boolean }): Promise<Harness> {
-  const m = await harness({ api, entries, seed, ...(shards ? { shards } : {}) }, { batchSize: 100 }, index && { isWatched: index.isWatched }, { cliLayout: true, ...(index ? { indexMode: index.mode } : {}) });
+async function mirrored(api: 'tiles' | 'v1', entries: number, seed: string, shards?: number, index?: { mode: IndexMode; isWatched: (e: Entry) => boolean }, start = 0n): Promise<Harness> {
+  const m = await harness({ api, entries, seed, ...(shards ? { shards } : {}) }, { batchSize: 100, start }, index && { isWatched: index.isWatched }, { cliLayout: true, ...(index ? { indexMode: index.mode } : {}) });
   await roundsUntil(m, async () => {
     const s = await m.store.getLogState('sim');
     return s?.verified !== undefined && s.verified.size + (s.shard?.offset ?? 0n) === BigInt(entries);
@@ -235,5 +236,124 @@ describe('tlogwatch check', () => {
     const help = await tlogwatch(['check', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^usage: tlogwatch check/);
+  });
+});
+
+describe('tlogwatch check --only NAME --from N --to N', () => {
+  /** Flips the last byte of entry `index`'s stored value (its body's), as a disk fault would. */
+  const flipBody = async (h: Harness, index: number) => {
+    const k = entryKey(await h.store.logId('sim'), index);
+    const v = Buffer.from(await h.store.entryDb.get(k));
+    v[v.length - 1]! ^= 1;
+    await h.store.entryDb.put(k, v);
+  };
+  const keysOf = async (h: Harness, index: number) => {
+    const id = await h.store.logId('sim');
+    return impliedKeys(await h.store.entryDb.get(entryKey(id, index)), 'sim', id, BigInt(index), true);
+  };
+  const NOT_CHECKED = (from: number, to: number) =>
+    `\tnot checked: index and UUID keys that name an entry of ${from}..${to} it does not imply: they can be anywhere in the index, which only a check of the whole log reads\n` +
+    '\tnot checked: the entries outside the range, their keys and their leaf hashes\n' +
+    '\tnot checked: the findings: they belong to the whole store, checked without --only\n';
+
+  it('checks the entries in the range: damage outside it passes, inside it fails, saying which', async () => {
+    h = await mirrored('tiles', 700, 'cli-check-range');
+    const range = ['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '300', '--to', '399'];
+    const id = await h.store.logId('sim');
+    // Outside the range: a body, a leaf hash, an index key and a UUID key.
+    await flipBody(h, 7);
+    await h.store.db.put(nodeKey(id, 0, 0, 42n), new Uint8Array(32));
+    await h.store.db.del((await keysOf(h, 650)).indexKeys[0]!);
+    await h.store.db.del((await keysOf(h, 10)).uuid);
+    const keys = (await Promise.all(Array.from({ length: 100 }, (_, i) => keysOf(h!, 300 + i)))).reduce((sum, k) => sum + k.indexKeys.length, 0);
+    await h.store.close();
+    expect((await tlogwatch(['check', '--data-dir', h.dataDir])).code).toBe(1);
+    const r = await tlogwatch(range);
+    expect(r).toMatchObject({ code: 0, stderr: 'entries 300..399 of sim consistent, as far as checked (what was not is listed)\n' });
+    expect(r.stdout).toBe(
+      `ok\tsim\tentries 300..399, 100 entries, ${keys} index keys, 100 leaf hashes re-hashed from bodies, 1 nodes from their children, ` +
+        'root of the verified checkpoint (size 700) rebuilt from their bodies and the stored hashes beside them, root of the verified checkpoint (size 700) rebuilt from the stored tree\n' +
+        NOT_CHECKED(300, 399),
+    );
+    const j = await tlogwatch([...range, '--json']);
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual({
+      log: 'sim',
+      ok: true,
+      range: { from: '300', to: '399' },
+      entries: 100,
+      indexKeys: keys,
+      bodiesHashedTo: 'checkpoint',
+      roots: [{ tree: 0, from: '300', to: '399', against: 'verified checkpoint', size: '700' }],
+      tree: { leaves: 100, nodes: 1, uncovered: 0 },
+      verifiedSize: '700',
+      problems: [],
+      more: 0,
+      skipped: NOT_CHECKED(300, 399).split('\n').filter(Boolean).map((l) => l.replace('\tnot checked: ', '')),
+    });
+
+    // Inside it: a body.
+    const store = await Store.open(h.storeDir);
+    h.store = store;
+    await flipBody(h, 350);
+    await store.close();
+    const bad = await tlogwatch(range);
+    expect(bad).toMatchObject({ code: 1, stderr: 'entries 300..399 of sim have problems\n' });
+    expect(bad.stdout.split('\n')[0]).toMatch(/^FAILED\tsim\tentries 300\.\.399, 100 entries, .*, bodies hashed towards the verified checkpoint \(size 700\), verified checkpoint size 700$/);
+    expect(bad.stdout).toContain('\tentry 350: no UUID key\n');
+    expect(bad.stdout).toMatch(/\tentries 300\.\.399: their bodies, with the stored hashes beside them, give root [0-9a-f]{64} for size 700, the verified checkpoint says [0-9a-f]{64}\n/);
+    expect(bad.stdout).toMatch(/\tentry 350: body hashes to [0-9a-f]{64}, the stored tree has [0-9a-f]{64}\n/);
+    // The entries next to it do not: its leaf hash, which a range from 351 reads beside it, is intact.
+    expect((await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '351', '--to', '399'])).code).toBe(0);
+  });
+
+  it('a range that is all the log holds is the whole check of the log', async () => {
+    h = await mirrored('tiles', 300, 'cli-check-range-all');
+    await h.store.close();
+    const only = await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim']);
+    const all = await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '0', '--to', '299']);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toBe(only.stdout.replace('ok\tsim\t', 'ok\tsim\tentries 0..299, ') + '\tnot checked: the findings: they belong to the whole store, checked without --only\n');
+    // --from alone runs to the last entry held, --to alone from the first.
+    expect((await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '0'])).stdout).toBe(all.stdout);
+    expect((await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '250'])).stdout).toMatch(/^ok\tsim\tentries 250\.\.299, 50 entries/);
+    expect((await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--to', '9'])).stdout).toMatch(/^ok\tsim\tentries 0\.\.9, 10 entries/);
+  });
+
+  it("Rekor v1: a range across trees rebuilds each tree's root, a retired one its final checkpoint's", async () => {
+    h = await mirrored('v1', 600, 'cli-check-range-v1', 3);
+    await flipBody(h, 500);
+    await h.store.close();
+    const r = await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '150', '--to', '450']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toContain(
+      'entries 150..199: root of tree 0\'s final checkpoint (size 200) rebuilt from their bodies and the stored hashes beside them, ' +
+        "entries 200..399: root of tree 1's final checkpoint (size 200) rebuilt from their bodies and the stored hashes beside them, " +
+        'entries 400..450: root of the verified checkpoint (size 200) rebuilt from their bodies and the stored hashes beside them',
+    );
+    expect(r.stdout).toContain('\tnot checked: whether each retired tree holds every entry (the entries of all of them counted); their final roots are rebuilt\n');
+    expect((await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '450', '--to', '550'])).code).toBe(1);
+  });
+
+  it('exit 2: an index that is not one, no --only, --from after --to, a range the store does not hold', async () => {
+    h = await mirrored('tiles', 300, 'cli-check-range-usage', undefined, undefined, 100n);
+    // A log the store names and holds no state of (its first commit never came).
+    await h.store.logId('empty');
+    await h.store.close();
+    const check = (...args: string[]) => tlogwatch(['check', '--data-dir', h!.dataDir, ...args]);
+    const usage = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]';
+    expect(await check('--only', 'sim', '--from', 'x')).toMatchObject({ code: 2, stdout: '', stderr: 'tlogwatch check: --from must be a log index (0, 1, 2, …), got "x"\n' });
+    expect(await check('--only', 'sim', '--to', '1.5')).toMatchObject({ code: 2, stderr: 'tlogwatch check: --to must be a log index (0, 1, 2, …), got "1.5"\n' });
+    expect(await check('--only', 'sim', '--to', '007')).toMatchObject({ code: 2, stderr: 'tlogwatch check: --to must be a log index (0, 1, 2, …), got "007"\n' });
+    expect(await check('--only', 'sim', '--to', '18446744073709551616')).toMatchObject({ code: 2, stderr: expect.stringMatching(/--to must be a log index/) });
+    expect(await check('--from', '150')).toMatchObject({ code: 2, stdout: '', stderr: `tlogwatch check: --from and --to are indexes of one log: give it with --only NAME\n${usage}\n` });
+    expect(await check('--only', 'sim', '--from', '200', '--to', '150')).toMatchObject({ code: 2, stderr: 'tlogwatch check: --from 200 is after --to 150\n' });
+    // The mirror started at 100: the store holds 100..299.
+    expect(await check('--only', 'sim', '--from', '99')).toMatchObject({ code: 2, stdout: '', stderr: 'tlogwatch check: the store holds entries 100..299 of sim; --from 99 is not one of them\n' });
+    expect(await check('--only', 'sim', '--to', '300')).toMatchObject({ code: 2, stderr: 'tlogwatch check: the store holds entries 100..299 of sim; --to 300 is not one of them\n' });
+    expect(await check('--only', 'rekor', '--from', '100')).toMatchObject({ code: 2, stderr: 'tlogwatch check: no log named rekor in the store (it holds empty, sim)\n' });
+    expect(await check('--only', 'empty', '--to', '0')).toMatchObject({ code: 2, stderr: 'tlogwatch check: the store holds no state of empty: check it without --from and --to\n' });
+    // Left of the start, the start's verified frontier: a range from it rebuilds the root.
+    expect(await check('--only', 'sim', '--from', '100', '--to', '150')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok\tsim\tentries 100\.\.150, 51 entries/) });
   });
 });

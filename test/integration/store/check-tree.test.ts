@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { Backfiller } from '../../../src/mirror/backfill.ts';
-import { checkNodesOver, checkTreeHashes, type TreeHashesCheck } from '../../../src/store/check-tree.ts';
+import { checkNodesOver, checkTreeHashes, type EntryWindow, type TreeHashesCheck } from '../../../src/store/check-tree.ts';
 import { nodeKey } from '../../../src/store/keys.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 import { toHex } from '../../../src/util/bytes.ts';
@@ -22,9 +22,9 @@ afterEach(async () => {
 const ZERO = '0'.repeat(64);
 const HEX = '[0-9a-f]{64}';
 
-async function check(h: Harness): Promise<TreeHashesCheck & { problems: string[] }> {
+async function check(h: Harness, window?: EntryWindow): Promise<TreeHashesCheck & { problems: string[] }> {
   const problems: string[] = [];
-  const r = await checkTreeHashes(h.store, 'sim', (await h.store.getLogState('sim'))!, (p) => problems.push(p));
+  const r = await checkTreeHashes(h.store, 'sim', (await h.store.getLogState('sim'))!, (p) => problems.push(p), undefined, window);
   return { ...r, problems };
 }
 
@@ -91,6 +91,14 @@ describe('checkTreeHashes', () => {
     expect((await checkNodesOver(h.store, 'sim', 0, 257n, 700n)).problems).toEqual([]);
   });
 
+  it('every leaf hash lost, the tile-row nodes over them kept: each missing leaf hash is said', async () => {
+    h = await mirrored({ api: 'tiles', entries: 512, seed: 'check-tree-no-leaves' }, {}, 512n);
+    const id = await h.store.logId('sim');
+    await h.store.db.clear({ gte: nodeKey(id, 0, 0, 0n), lt: nodeKey(id, 0, 1, 0n) });
+    // The root of 512 reads (8, 0) and (8, 1) alone, so nothing else notices: proofs need the leaf hashes.
+    expect(await check(h)).toEqual({ leaves: 0, nodes: 0, uncovered: 2, problems: ['no leaf hash for entries 0..511'] });
+  });
+
   it('a missing tile-row node under which all 256 hashes are stored', async () => {
     h = await mirrored({ api: 'tiles', entries: 300, seed: 'check-tree-missing' }, {}, 300n);
     await h.store.db.del(nodeKey(await h.store.logId('sim'), 0, 8, 0n));
@@ -153,4 +161,43 @@ describe('checkTreeHashes', () => {
     await h.store.db.put(nodeKey(await h.store.logId('sim'), 0, 16, 0n), new Uint8Array(32));
     expect((await check(h)).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(16, 0\\) is ${ZERO}, the 256 hashes under it give ${HEX}$`))]);
   }, 120_000);
+
+  describe('over a window of entries (tlogwatch check --from/--to)', () => {
+    it("checks the window's leaf hashes and the nodes over them, nothing else", async () => {
+      h = await mirrored({ api: 'tiles', entries: 700, seed: 'check-tree-window' }, {}, 700n);
+      // The whole tree in windows: every leaf once; (8, 0) and (8, 1) by the windows under them.
+      expect(await check(h, { from: 0n, end: 700n })).toEqual(await check(h));
+      expect(await check(h, { from: 300n, end: 310n })).toEqual({ leaves: 10, nodes: 1, uncovered: 0, problems: [] });
+      expect(await check(h, { from: 600n, end: 700n })).toEqual({ leaves: 100, nodes: 0, uncovered: 0, problems: [] });
+      const id = await h.store.logId('sim');
+      const body = async (i: number) => toHex(leafHash((await h!.store.getEntry('sim', i))!.body));
+      // Damage left of, right of and inside the window.
+      await h.store.db.put(nodeKey(id, 0, 0, 5n), new Uint8Array(32));
+      await h.store.db.put(nodeKey(id, 0, 0, 650n), new Uint8Array(32));
+      await h.store.db.put(nodeKey(id, 0, 0, 305n), new Uint8Array(32));
+      await h.store.db.del(nodeKey(id, 0, 0, 307n));
+      expect((await check(h, { from: 300n, end: 310n })).problems).toEqual([
+        'no leaf hash for entries 307..307',
+        `entry 305: body hashes to ${await body(305)}, the stored tree has ${ZERO}`,
+      ]);
+      // Under the (8, 0) the windows below reach: its run of 256 read whole, and damaged at 5.
+      expect((await check(h, { from: 250n, end: 260n })).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(8, 0\\) is ${HEX}, the 256 hashes under it give ${HEX}$`))]);
+      expect((await check(h, { from: 600n, end: 640n })).problems).toEqual([]);
+      expect((await check(h, { from: 640n, end: 660n })).problems).toEqual([`entry 650: body hashes to ${await body(650)}, the stored tree has ${ZERO}`]);
+      // Every leaf hash of a window lost: said for the window alone.
+      await h.store.db.clear({ gte: nodeKey(id, 0, 0, 600n), lt: nodeKey(id, 0, 0, 700n) });
+      expect(await check(h, { from: 610n, end: 620n })).toEqual({ leaves: 0, nodes: 0, uncovered: 0, problems: ['no leaf hash for entries 610..619'] });
+    });
+
+    it('Rekor v1: a window across trees is checked in each, named with the entry index', async () => {
+      h = await mirrored({ api: 'v1', entries: 600, seed: 'check-tree-v1-window', shards: 3 }, { batchSize: 100, start: 50n }, 200n, 2);
+      expect(await check(h, { from: 150n, end: 450n })).toMatchObject({ leaves: 300, problems: [] });
+      const id = await h.store.logId('sim');
+      await h.store.db.put(nodeKey(id, 1, 0, 10n), new Uint8Array(32)); // entry 210
+      await h.store.db.put(nodeKey(id, 2, 0, 100n), new Uint8Array(32)); // entry 500
+      const body = toHex(leafHash((await h.store.getEntry('sim', 210))!.body));
+      expect((await check(h, { from: 150n, end: 450n })).problems).toEqual([`entry 210: body hashes to ${body}, the stored tree has ${ZERO}`]);
+      expect((await check(h, { from: 50n, end: 210n })).problems).toEqual([]);
+    });
+  });
 });

@@ -11,7 +11,7 @@ import { MerkleTree } from 'merkletreejs';
 import { describe, expect, it } from 'vitest';
 import { CompactRange } from '../../../src/merkle/compact.ts';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../../src/merkle/proof.ts';
-import { proveConsistency, proveInclusion, treeRoot, type NodeId } from '../../../src/merkle/prove.ts';
+import { inclusionRightPlan, proveConsistency, proveInclusion, treeRoot, type NodeId } from '../../../src/merkle/prove.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { leafHash, nodeHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { frontierFromTiles, frontierNodeIds, nodeLocation, parseTilePath, tilePath } from '../../../src/merkle/tiles.ts';
@@ -105,6 +105,27 @@ describe('Merkle properties', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('a range of leaves rebuilds the root with only the stored hashes beside it: the frontier left of it, the path right of its last leaf', () => {
+    fc.assert(
+      fc.property(sizes.chain((n) => fc.tuple(fc.integer({ min: 0, max: n - 1 }), fc.constant(n))).chain(([b, n]) => fc.tuple(fc.integer({ min: 0, max: b }), fc.constant(b), fc.constant(n))), ([a, b, n]) => {
+        const leaves = leavesOf(n);
+        const { read } = store(leaves);
+        // Leaves a..b from the caller, the rest only as stored nodes outside [a, b].
+        const range = CompactRange.fromNodes(BigInt(a), read(frontierNodeIds(BigInt(a))));
+        for (let i = a; i < b; i++) range.append(leaves[i]!);
+        const plan = inclusionRightPlan(BigInt(b), BigInt(n));
+        for (const node of plan.nodes) expect(node.index << BigInt(node.level)).toBeGreaterThan(BigInt(b));
+        const right = plan.assemble(read(plan.nodes));
+        expect(hex(range.rootWith(leaves[b]!, BigInt(n), right))).toBe(hex(rootFromLeafHashes(leaves)));
+        // Another leaf in the range, or a hash missing from the right, does not give the root.
+        expect(hex(range.rootWith(leafHash(Buffer.from('x')), BigInt(n), right))).not.toBe(hex(rootFromLeafHashes(leaves)));
+        if (right.length) expect(() => range.rootWith(leaves[b]!, BigInt(n), right.slice(1))).toThrow(/inclusion proof for leaf/);
+      }),
+      { numRuns: 150 },
+    );
+    expect(() => CompactRange.empty().rootWith(leavesOf(1)[0]!, 0n, [])).toThrow(/not below tree size 0/);
   });
 
   it('node and leaf hashes equal SHA-256 over the RFC 6962 prefixes (the scratch buffer is not shared state)', () => {

@@ -311,7 +311,8 @@ export async function checkCommand(argv: string[]): Promise<number> {
     if (unknown !== undefined) return fail(unknown);
     if (ranged) return await checkRangeOf(store, values.only!, mode === 'watched', from, to, values.json === true);
     let failed = 0;
-    for (const log of values.only !== undefined ? [values.only] : logs) {
+    const checked = values.only !== undefined ? [values.only] : logs;
+    for (const log of checked) {
       const r = await checkOne(store, log, mode === 'watched');
       if (!r.ok) failed++;
       process.stdout.write(values.json ? `${JSON.stringify(r)}\n` : text(r));
@@ -319,7 +320,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
     // The findings belong to no one log: checked with the whole store, not with --only.
     const findingsOk = values.only === undefined ? await checkFindings(store, values.json === true) : true;
     if (!values.json) {
-      process.stderr.write(failed ? `${failed} of ${logs.length} log(s) have problems\n` : `${logs.length} log(s) consistent\n`);
+      process.stderr.write(failed ? `${failed} of ${checked.length} log(s) have problems\n` : `${checked.length} log(s) consistent\n`);
       if (!findingsOk) process.stderr.write('the findings have problems\n');
     }
     return failed || !findingsOk ? 1 : 0;

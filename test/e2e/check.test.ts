@@ -221,6 +221,14 @@ describe('tlogwatch check', () => {
     await upgraded.close();
   });
 
+  it('with --only, counts the one log it checked in its summary, not every log in the store', async () => {
+    h = await mirrored('tiles', 20, 'cli-check-only');
+    const state = (await h.store.getLogState('sim'))!;
+    await h.store.putLogState({ ...state, name: 'other' });
+    await h.store.close();
+    expect(await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim'])).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
+  });
+
   it('exit 2: usage, no store, an unknown log, a store in use', async () => {
     h = await mirrored('tiles', 20, 'cli-check-usage');
     expect(await tlogwatch(['check', '--bogus'])).toMatchObject({ code: 2, stderr: expect.stringMatching(/^tlogwatch check: Unknown option '--bogus'/) });

@@ -9,8 +9,10 @@ import type { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
-import { rekorHash, retrieveIndexes } from '../../../src/api/index-retrieve.ts';
+import { type IndexLookup, rekorHash, retrieveEntries } from '../../../src/api/index-retrieve.ts';
 import { digestToBytes } from '../../../src/store/codec.ts';
+import { indexValues, normaliseIdentity } from '../../../src/store/index-values.ts';
+import { Field } from '../../../src/store/keys.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 const FLOOD = 'flood@example.com';
@@ -56,9 +58,10 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
   });
 
   it('refuses a union it cannot read whole, and intersects a value it cannot read whole through the others', async () => {
-    const flood = { what: 'email', field: 'SAN' as const, value: Buffer.from(FLOOD) };
+    const flood: IndexLookup = { what: 'email', field: 'SAN', values: [Buffer.from(FLOOD)] };
     const oldest = m[150];
-    const hash = { what: 'hash', field: 'DIGEST' as const, value: digestToBytes(oldest.digests[0]) };
+    const hash: IndexLookup = { what: 'hash', field: 'DIGEST', values: [digestToBytes(oldest.digests[0])] };
+    const retrieveIndexes = async (...args: Parameters<typeof retrieveEntries>) => (await retrieveEntries(...args)).map((e) => e.index);
     // Reading at most 500 index keys a value, the signer's 1,100 entries are too many to list...
     await expect(retrieveIndexes(h.store, 'sim', [flood, hash], 'or', 500)).rejects.toThrow(/more than 500 index entries are filed under email/);
     await expect(retrieveIndexes(h.store, 'sim', [flood], 'and', 500)).rejects.toThrow(/filed under email/);
@@ -66,7 +69,41 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
     expect(await retrieveIndexes(h.store, 'sim', [flood, hash], 'and', 500)).toEqual([150]);
     expect(await retrieveIndexes(h.store, 'sim', [flood, hash], 'and')).toEqual([150]);
     const other = m.find((l) => l.san !== FLOOD && l.kind === 'hashedrekord')!;
-    expect(await retrieveIndexes(h.store, 'sim', [flood, { ...hash, value: digestToBytes(other.digests[0]) }], 'and', 500)).toEqual([]);
+    expect(await retrieveIndexes(h.store, 'sim', [flood, { ...hash, values: [digestToBytes(other.digests[0])] }], 'and', 500)).toEqual([]);
+  });
+
+  it('agrees with a naive reading of every entry, for `and` and `or` and any scanned bound', async () => {
+    // The oracle: each entry read on its own, and what index-values.ts files it under.
+    const filed = new Map<string, Set<number>>();
+    const at = (field: number, v: Uint8Array) => `${field}:${Buffer.from(v).toString('hex')}`;
+    for (let i = 0; i < ENTRIES; i++) {
+      const got = await h.store.getEntry('sim', i);
+      for (const [f, v] of indexValues(got!.record.entry, true)) {
+        const k = at(f, v);
+        if (!filed.has(k)) filed.set(k, new Set());
+        filed.get(k)!.add(i);
+      }
+    }
+    const sans = [...new Set(m.flatMap((l) => (l.san ? [l.san as string] : [])))];
+    const lookup = fc.oneof(
+      fc.nat(ENTRIES - 1).map((i): IndexLookup => ({ what: 'hash', field: 'DIGEST', values: [digestToBytes(m[i].digests[0])] })),
+      fc.constantFrom(...sans).map((san): IndexLookup => ({ what: 'subject', field: 'SAN', values: [Buffer.from(normaliseIdentity(san))] })),
+      fc.constantFrom(FLOOD, 'nobody@example.com').map((san): IndexLookup => ({ what: 'email', field: 'SAN', values: [Buffer.from(san)] })),
+    );
+    // Index pages are 1,000 keys: a bound is reached only at a page's end, so 1 to 1,000 read one page.
+    const complete = (n: number, max: number) => n <= 1000 * Math.ceil(max / 1000);
+    await fc.assert(
+      fc.asyncProperty(fc.array(lookup, { minLength: 1, maxLength: 4 }), fc.constantFrom('and' as const, 'or' as const), fc.constantFrom(1, 500, 1000, 10_000), async (ls, op, max) => {
+        const sets = ls.map((l) => filed.get(at(Field[l.field], l.values[0]!)) ?? new Set<number>());
+        const whole = sets.map((s) => complete(s.size, max));
+        const refused = op === 'or' ? whole.includes(false) : !whole.includes(true);
+        const got = retrieveEntries(h.store, 'sim', ls, op, max).then((r) => r.map((e) => e.index).sort((a, b) => a - b));
+        if (refused) return void (await expect(got).rejects.toThrow(/index entries are filed under/));
+        const want = op === 'or' ? [...new Set(sets.flatMap((s) => [...s]))] : [...sets[0]!].filter((i) => sets.every((s) => s.has(i)));
+        expect(await got).toEqual(want.sort((a, b) => a - b));
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('reads a hash as Rekor does: bare hex is named by its length', async () => {

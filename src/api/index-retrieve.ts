@@ -15,7 +15,9 @@ import { indexValues } from '../store/index-values.ts';
 import { Field, type FieldName } from '../store/keys.ts';
 import type { Store } from '../store/store.ts';
 import { apiError } from './errors.ts';
+import { caseForms, goLower } from './rekor-case.ts';
 import { normaliseDigest } from './selectors.ts';
+import { storedSpellings } from '../store/stored-spellings.ts';
 
 /** What one query field looks up (`what` names it in errors). */
 export interface IndexLookup {
@@ -55,6 +57,23 @@ export function rekorHash(v: string): ReturnType<typeof normaliseDigest> {
 /** Index keys read for one lookup (all its values) before giving up on reading all of them (every log's entries count). */
 export const MAX_SCANNED = 10_000;
 const PAGE = 1000;
+
+/**
+ * `email` or `subject`: the entries with a SAN that folds to the value as Rekor folds both (rekor-case.ts),
+ * found under every spelling of it the SAN index holds. Rekor's index keys are one space, so either field
+ * matches any SAN; the mirror's hold no other kind of key under these names.
+ */
+export async function identityLookup(store: Store, what: 'email' | 'subject', v: string): Promise<IndexLookup> {
+  const folded = goLower(v);
+  const values = await storedSpellings(store.db, Field.SAN, caseForms(folded), MAX_SCANNED);
+  if (!values) throw apiError('API_BAD_REQUEST', `${what}: the SAN index holds more spellings of it, in upper and lower case, than this endpoint reads`);
+  return {
+    what,
+    field: 'SAN',
+    values,
+    matches: ({ entry: e }) => (e.signers ?? (e.signer ? [e.signer] : [])).some((s) => s.san !== undefined && goLower(s.san) === folded),
+  };
+}
 
 /** The log's entries under a lookup's values, newest first per value; `complete` when the index had no more. */
 async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanned: number): Promise<{ indexes: Set<number>; complete: boolean }> {

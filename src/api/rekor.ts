@@ -10,11 +10,10 @@ import { describeError, TlogwatchError } from '../errors.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { digestToBytes } from '../store/codec.ts';
-import { normaliseIdentity } from '../store/index-values.ts';
 import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
-import { type IndexLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
+import { identityLookup, type IndexLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
 import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, PublicKeyQuery, RetrieveBody, Uuid } from './params.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
@@ -201,8 +200,9 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const q = r.data;
     const lookups: IndexLookup[] = [];
     if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', values: [digestToBytes(rekorHash(q.hash))] });
-    if (q.email) lookups.push({ what: 'email', field: 'SAN', values: [Buffer.from(normaliseIdentity(q.email))] });
-    if (q.subject) lookups.push({ what: 'subject', field: 'SAN', values: [Buffer.from(normaliseIdentity(q.subject))] });
+    // Case-insensitive as Rekor's (rekor-case.ts), over the case-preserving SAN index /v1/search uses.
+    if (q.email) lookups.push(await identityLookup(store, 'email', q.email));
+    if (q.subject) lookups.push(await identityLookup(store, 'subject', q.subject));
     if (q.publicKey) {
       const material = parseBase64(q.publicKey.content);
       if (!material) throw apiError('API_BAD_REQUEST', 'publicKey.content must be base64');

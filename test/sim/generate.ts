@@ -8,6 +8,7 @@
 import { hash } from 'node:crypto';
 import { createCA, createLeaf, type CA } from './certs.ts';
 import { certSigner, dsseV1, dsseV2, hashedrekordV1, hashedrekordV2, intotoV2, keySigner, slsaStatement, type Built, type SigningKey } from './bodies.ts';
+import { rekorLower } from './chunk.ts';
 import { identityPool, type Identity } from './identities.ts';
 import type { InjectSpec } from './inject.ts';
 import { ecdsaKey, ecdsaScalarKey, ed25519Key, type ScalarKey } from './keys.ts';
@@ -47,7 +48,7 @@ function signerSearchKeys(k: SigningKey, san: string | null): string[] {
   if (!keys) {
     keys = [`key:${k.pemSha256}`];
     // Rekor indexes every SAN as a subject, and email SANs also as emails.
-    if (san) keys.push(`subject:${san.toLowerCase()}`, ...(/^[^:/]+@/.test(san) ? [`email:${san.toLowerCase()}`] : []));
+    if (san) keys.push(`subject:${rekorLower(san)}`, ...(/^[^:/]+@/.test(san) ? [`email:${rekorLower(san)}`] : []));
     signerKeys.set(k, keys);
   }
   return keys;

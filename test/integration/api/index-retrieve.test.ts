@@ -14,9 +14,14 @@ import { digestToBytes } from '../../../src/store/codec.ts';
 import { indexValues, normaliseIdentity } from '../../../src/store/index-values.ts';
 import { Field } from '../../../src/store/keys.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import type { InjectSpec } from '../../sim/inject.ts';
 
 const FLOOD = 'flood@example.com';
 const ENTRIES = 1300;
+/** A workflow URI in mixed case, its lower-case twin and an upper-case one (other signers), and a mixed-case e-mail address. */
+const MIXED = 'https://github.com/Acme-Corp/Widget/.github/workflows/Release.yml@refs/tags/V1.2';
+const SPELLED = { [MIXED]: [40, 41, 42], [MIXED.toLowerCase()]: [43], [MIXED.toUpperCase()]: [44] };
+const MIXED_EMAIL = 'Alice.Smith@Example.COM';
 
 describe('Rekor-compatible index/retrieve, compared with the upstream log', () => {
   let h: Harness;
@@ -25,7 +30,10 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
   /** Each hashedrekord entry's public key (base64 PEM), as a client would send it in `publicKey`. */
   const keys = new Map<number, string>();
   beforeAll(async () => {
-    const inject = Array.from({ length: 1100 }, (_, i) => ({ at: 150 + i, cert: { san: FLOOD, issuer: 'https://accounts.google.com' } }));
+    const inject: InjectSpec[] = Array.from({ length: 1100 }, (_, i) => ({ at: 150 + i, cert: { san: FLOOD, issuer: 'https://accounts.google.com' } }));
+    const gha = 'https://token.actions.githubusercontent.com';
+    for (const [san, at] of Object.entries(SPELLED)) for (const i of at) inject.push({ at: i, kind: i === 42 ? 'dsse' : 'hashedrekord', cert: { san, issuer: gha } });
+    inject.push({ at: 45, cert: { san: MIXED_EMAIL, issuer: 'https://accounts.google.com' } }, { at: 46, kind: 'intoto', cert: { san: MIXED_EMAIL, issuer: 'https://accounts.google.com' } });
     h = await harness({ api: 'v1', entries: ENTRIES, seed: 'index-retrieve', inject });
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(ENTRIES));
     app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
@@ -106,6 +114,33 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
     );
   });
 
+  it('matches e-mail addresses and subjects in any case, as Rekor lower-cases both sides, and /v1/search keeps URIs as signed', async () => {
+    const index = (ids: string[]) => ids.map((id) => m.findIndex((l) => l.uuid === id.slice(16))).sort((a, b) => a - b);
+    for (const v of [MIXED, MIXED.toLowerCase(), MIXED.toUpperCase(), MIXED.replace('Acme-Corp', 'ACME-corp')]) {
+      for (const q of [{ subject: v }, { subject: v, hash: m[41].digests[0], operator: 'and' }]) {
+        const mine = await ask(app, q);
+        expect(mine.status, JSON.stringify(q)).toBe(200);
+        expect(index(mine.ids), JSON.stringify(q)).toEqual(q.hash ? [41] : [40, 41, 42, 43, 44]);
+        expect(mine.ids, JSON.stringify(q)).toEqual((await ask(h.sim.url, q)).ids);
+      }
+    }
+    for (const v of [MIXED_EMAIL, MIXED_EMAIL.toLowerCase(), MIXED_EMAIL.toUpperCase()]) {
+      for (const q of [{ email: v }, { subject: v }]) {
+        const mine = await ask(app, q);
+        expect(index(mine.ids)).toEqual([45, 46]);
+        expect(mine.ids).toEqual((await ask(h.sim.url, q)).ids);
+      }
+    }
+    expect((await ask(app, { subject: MIXED.replace('Widget', 'Widgets') })).ids).toEqual([]);
+    // The mirror's own identity search is unchanged: URIs as signed, e-mail addresses in any case.
+    for (const [san, at] of Object.entries(SPELLED)) {
+      const found = (await (await app.request(`/v1/search?identity=${encodeURIComponent(san)}`)).json()) as { entries: Array<{ index: number }> };
+      expect(found.entries.map((e) => e.index).sort((a, b) => a - b)).toEqual(at);
+    }
+    const byEmail = (await (await app.request(`/v1/search?identity=${encodeURIComponent(MIXED_EMAIL.toUpperCase())}`)).json()) as { entries: Array<{ index: number }> };
+    expect(byEmail.entries.map((e) => e.index).sort((a, b) => a - b)).toEqual([45, 46]);
+  });
+
   it('reads a hash as Rekor does: bare hex is named by its length', async () => {
     const d = m[4].digests[0] as string;
     expect(rekorHash(d.slice(7).toUpperCase())).toBe(d);
@@ -128,12 +163,14 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
 
   it('answers as the upstream log does for hashes, emails, subjects and keys, with and/or', async () => {
     const hashForms = (d: string) => [d, d.slice('sha256:'.length), d.toUpperCase().replace('SHA256:', 'sha256:'), d.slice('sha256:'.length).toUpperCase()];
-    const at = fc.constantFrom(...[...keys.keys()], 4, 6, 40, 151, 152, 900, 1100, 1251, 1280);
+    const at = fc.constantFrom(...[...keys.keys()], 4, 6, 40, 42, 43, 44, 45, 46, 151, 152, 900, 1100, 1251, 1280);
+    // Each letter in either case: Rekor folds both sides, so every spelling names the same entries.
+    const anyCase = (v: string) => fc.array(fc.boolean(), { minLength: v.length, maxLength: v.length }).map((up) => Array.from(v, (c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
     const query = fc.record(
       {
         hash: fc.tuple(at, fc.nat(3)).map(([i, f]) => hashForms(m[i].digests[0] as string)[f]!),
-        email: at.filter((i) => /^[^:/]+@/.test(m[i].san ?? '')).map((i) => (m[i].san as string).toUpperCase()),
-        subject: at.filter((i) => m[i].san !== null).map((i) => m[i].san as string),
+        email: at.filter((i) => /^[^:/]+@/.test(m[i].san ?? '')).chain((i) => anyCase(m[i].san as string)),
+        subject: at.filter((i) => m[i].san !== null).chain((i) => anyCase(m[i].san as string)),
         publicKey: fc.constantFrom(...keys.values()).map((content) => ({ format: 'x509', content })),
         operator: fc.constantFrom('and', 'or'),
       },

@@ -9,7 +9,12 @@
  * entries Rekor files under the value asked for. The candidates' entry values are read once, in pages, and
  * that one read both decides membership and gives the route what it answers with.
  */
+import { describeError } from '../errors.ts';
+import { canonicalPublicKeys, indexedKeyContent, REKOR_KEY_FORMATS, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
+import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
+import { parseBase64 } from '../util/bytes.ts';
+import { sha256Hex } from '../util/sha256.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { indexValues } from '../store/index-values.ts';
 import { Field, type FieldName } from '../store/keys.ts';
@@ -30,7 +35,7 @@ export interface IndexLookup {
    * Without it, an entry matches when the index holds it under one of `values`: found there, or, for a
    * lookup with too many entries to read, filed there by index-values.ts (the source of every index key).
    */
-  matches?: (record: StoredRecord) => boolean;
+  matches?: (record: StoredRecord, body: Uint8Array) => boolean;
 }
 
 /** An entry of the answer: its index in the log and its record, read once. */
@@ -92,6 +97,39 @@ async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanne
   return { indexes, complete: true };
 }
 
+/**
+ * `publicKey`: the entries Rekor files under the SHA-256 of the key's canonical form in its format
+ * (entries/rekor-pki). The store's fingerprint index holds them: the SHA-256 of the DER certificate or key
+ * (x509), or of the key as the body gives it, which is that canonical form (pgp, ssh, minisign). Each is
+ * kept when its body's key, where Rekor hashes it, hashes to one of the forms: so dsse and intoto entries,
+ * which Rekor files under `sha256:`-prefixed key hashes, are not, nor a certificate chain's leaf alone.
+ */
+export function publicKeyLookup(format: string, content: string | undefined): IndexLookup {
+  if (!(REKOR_KEY_FORMATS as readonly string[]).includes(format)) throw apiError('API_BAD_REQUEST', `publicKey.format must be one of ${REKOR_KEY_FORMATS.join(', ')}`);
+  if ((format as RekorKeyFormat) === 'tuf') throw apiError('API_BAD_REQUEST', 'publicKey: tuf roots are not indexed by this mirror (pgp, x509, minisign and ssh keys are)');
+  const material = content === undefined ? undefined : parseBase64(content);
+  if (!material || material.length === 0) throw apiError('API_BAD_REQUEST', 'publicKey.content must be non-empty base64');
+  let forms: Uint8Array[];
+  let values: Uint8Array[];
+  try {
+    forms = canonicalPublicKeys(format as Exclude<RekorKeyFormat, 'tuf'>, material);
+    values = format === 'x509' ? [Buffer.from(signerFromKeyMaterial(forms[0]!, uncachedCertificates).fingerprint.slice('sha256:'.length), 'hex')] : forms.map((f) => Buffer.from(sha256Hex(f), 'hex'));
+  } catch (e) {
+    // A key Rekor could not read is the client's mistake (400, malformedPublicKey).
+    throw apiError('API_BAD_REQUEST', `publicKey.content is not a well-formed key or certificate: ${describeError(e)}`);
+  }
+  const hashes = new Set(forms.map((f) => sha256Hex(f)));
+  return {
+    what: 'publicKey',
+    field: 'FINGERPRINT',
+    values,
+    matches: (_record, body) => {
+      const key = indexedKeyContent(body);
+      return key !== undefined && hashes.has(sha256Hex(key));
+    },
+  };
+}
+
 /** Whether the store files this entry under one of the lookup's values. */
 function filedUnder(record: StoredRecord, l: IndexLookup): boolean {
   const f = Field[l.field];
@@ -105,7 +143,7 @@ type Scanned = { l: IndexLookup; indexes: Set<number>; complete: boolean };
  * no test of its own: the index can hold keys its entry's body does not imply (subjects of a bundle posted
  * to POST /v1/bundles), and those were always part of the answer.
  */
-const member = (s: Scanned, index: number, record: StoredRecord) => (s.l.matches ? s.l.matches(record) : s.complete ? s.indexes.has(index) : filedUnder(record, s.l));
+const member = (s: Scanned, index: number, record: StoredRecord, body: Uint8Array) => (s.l.matches ? s.l.matches(record, body) : s.complete ? s.indexes.has(index) : filedUnder(record, s.l));
 
 const tooMany = (l: IndexLookup, maxScanned: number) =>
   apiError('API_BAD_REQUEST', `more than ${maxScanned} index entries are filed under ${l.what}, more than this endpoint reads; page through them with GET /v1/search`);
@@ -129,7 +167,7 @@ export async function retrieveEntries(store: Store, log: string, lookups: readon
     if (complete.length === 0) throw tooMany(sets[0]!.l, maxScanned);
     candidates = [...complete[0]!.indexes].filter((i) => complete.every((s) => s.indexes.has(i)));
   }
-  const keep = (index: number, r: StoredRecord) => (operator === 'or' ? sets.some((s) => member(s, index, r)) : sets.every((s) => member(s, index, r)));
+  const keep = (index: number, r: StoredRecord, body: Uint8Array) => (operator === 'or' ? sets.some((s) => member(s, index, r, body)) : sets.every((s) => member(s, index, r, body)));
   const out: RetrievedEntry[] = [];
   for (let at = 0; at < candidates.length; at += PAGE) {
     const page = candidates.slice(at, at + PAGE);
@@ -137,8 +175,8 @@ export async function retrieveEntries(store: Store, log: string, lookups: readon
     page.forEach((index, i) => {
       const v = values[i];
       if (!v) return;
-      const { record } = decodeEntryValue(v, log, index);
-      if (keep(index, record)) out.push({ index, record });
+      const { record, body } = decodeEntryValue(v, log, index);
+      if (keep(index, record, body)) out.push({ index, record });
     });
   }
   return out;

@@ -4,20 +4,44 @@
  * default) or intersection (`and`). Rekor answers whole sets, so a client cannot tell a truncated answer
  * from a complete one: this reads each value's entries through every page of the store's index, and
  * refuses rather than truncates when a value has more than it will read.
+ *
+ * Each lookup names the index values that hold every entry it may match, and may say which of those
+ * entries Rekor files under the value asked for. The candidates' entry values are read once, in pages, and
+ * that one read both decides membership and gives the route what it answers with.
  */
-import type { Entry } from '../entries/types.ts';
+import { describeError } from '../errors.ts';
+import { canonicalPublicKeys, indexedKeyContent, REKOR_KEY_FORMATS, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
+import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
+import { parseBase64 } from '../util/bytes.ts';
+import { sha256Hex } from '../util/sha256.ts';
+import type { StoredRecord } from '../store/codec.ts';
 import { indexValues } from '../store/index-values.ts';
 import { Field, type FieldName } from '../store/keys.ts';
-import type { EntryRef, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import { apiError } from './errors.ts';
+import { caseForms, goLower } from './rekor-case.ts';
 import { normaliseDigest } from './selectors.ts';
+import { storedSpellings } from '../store/stored-spellings.ts';
 
-/** What one query field looks up: an index and the value under it (`what` names it in errors). */
+/** What one query field looks up (`what` names it in errors). */
 export interface IndexLookup {
   what: string;
   field: FieldName;
-  value: Uint8Array;
+  /** Index values whose entries include every entry this lookup matches. */
+  values: readonly Uint8Array[];
+  /**
+   * Whether Rekor files this entry under the value asked for, when `values` can hold entries it does not.
+   * Without it, an entry matches when the index holds it under one of `values`: found there, or, for a
+   * lookup with too many entries to read, filed there by index-values.ts (the source of every index key).
+   */
+  matches?: (record: StoredRecord, body: Uint8Array) => boolean;
+}
+
+/** An entry of the answer: its index in the log and its record, read once. */
+export interface RetrievedEntry {
+  index: number;
+  record: StoredRecord;
 }
 
 /** Rekor's bare digest lengths (pkg/util/sha.go PrefixSHA): a hash without an algorithm is named by its length. */
@@ -35,61 +59,125 @@ export function rekorHash(v: string): ReturnType<typeof normaliseDigest> {
   return normaliseDigest(named);
 }
 
-/** Index keys read for one value before giving up on reading all of them (every log's entries count). */
+/** Index keys read for one lookup (all its values) before giving up on reading all of them (every log's entries count). */
 export const MAX_SCANNED = 10_000;
 const PAGE = 1000;
 
-/** The log's entries under one value, newest first; `complete` when the index had no more. */
-async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanned: number): Promise<{ indexes: number[]; complete: boolean }> {
-  const indexes: number[] = [];
-  let scanned = 0;
-  let cursor: string | null = null;
-  do {
-    const page: Awaited<ReturnType<Store['search']>> = await store.search(l.field, l.value, { limit: PAGE, ...(cursor ? { cursor } : {}) });
-    scanned += page.refs.length;
-    for (const r of page.refs) if (r.log === log) indexes.push(r.index);
-    cursor = page.next;
-  } while (cursor !== null && scanned < maxScanned);
-  return { indexes, complete: cursor === null };
+/**
+ * `email` or `subject`: the entries with a SAN that folds to the value as Rekor folds both (rekor-case.ts),
+ * found under every spelling of it the SAN index holds. Rekor's index keys are one space, so either field
+ * matches any SAN; the mirror's hold no other kind of key under these names.
+ */
+export async function identityLookup(store: Store, what: 'email' | 'subject', v: string): Promise<IndexLookup> {
+  const folded = goLower(v);
+  const values = await storedSpellings(store.db, Field.SAN, caseForms(folded), MAX_SCANNED);
+  if (!values) throw apiError('API_BAD_REQUEST', `${what}: the SAN index holds more spellings of it, in upper and lower case, than this endpoint reads`);
+  return {
+    what,
+    field: 'SAN',
+    values,
+    matches: ({ entry: e }) => (e.signers ?? (e.signer ? [e.signer] : [])).some((s) => s.san !== undefined && goLower(s.san) === folded),
+  };
 }
 
-/** Whether the store files this entry under the lookup's value (index-values.ts, the source of every index key). */
-function filedUnder(e: Entry, l: IndexLookup): boolean {
-  const want = Buffer.from(l.value);
-  return indexValues(e, true).some(([f, v]) => f === Field[l.field] && want.equals(v));
+/** The log's entries under a lookup's values, newest first per value; `complete` when the index had no more. */
+async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanned: number): Promise<{ indexes: Set<number>; complete: boolean }> {
+  const indexes = new Set<number>();
+  let scanned = 0;
+  for (const value of l.values) {
+    let cursor: string | null = null;
+    do {
+      if (scanned >= maxScanned) return { indexes, complete: false };
+      const page: Awaited<ReturnType<Store['search']>> = await store.search(l.field, value, { limit: PAGE, ...(cursor ? { cursor } : {}) });
+      scanned += page.refs.length;
+      for (const r of page.refs) if (r.log === log) indexes.add(r.index);
+      cursor = page.next;
+    } while (cursor !== null);
+  }
+  return { indexes, complete: true };
 }
+
+/**
+ * `publicKey`: the entries Rekor files under the SHA-256 of the key's canonical form in its format
+ * (entries/rekor-pki). The store's fingerprint index holds them: the SHA-256 of the DER certificate or key
+ * (x509), or of the key as the body gives it, which is that canonical form (pgp, ssh, minisign). Each is
+ * kept when its body's key, where Rekor hashes it, hashes to one of the forms: so dsse and intoto entries,
+ * which Rekor files under `sha256:`-prefixed key hashes, are not, nor a certificate chain's leaf alone.
+ */
+export function publicKeyLookup(format: string, content: string | undefined): IndexLookup {
+  if (!(REKOR_KEY_FORMATS as readonly string[]).includes(format)) throw apiError('API_BAD_REQUEST', `publicKey.format must be one of ${REKOR_KEY_FORMATS.join(', ')}`);
+  if ((format as RekorKeyFormat) === 'tuf') throw apiError('API_BAD_REQUEST', 'publicKey: tuf roots are not indexed by this mirror (pgp, x509, minisign and ssh keys are)');
+  const material = content === undefined ? undefined : parseBase64(content);
+  if (!material || material.length === 0) throw apiError('API_BAD_REQUEST', 'publicKey.content must be non-empty base64');
+  let forms: Uint8Array[];
+  let values: Uint8Array[];
+  try {
+    forms = canonicalPublicKeys(format as Exclude<RekorKeyFormat, 'tuf'>, material);
+    values = format === 'x509' ? [Buffer.from(signerFromKeyMaterial(forms[0]!, uncachedCertificates).fingerprint.slice('sha256:'.length), 'hex')] : forms.map((f) => Buffer.from(sha256Hex(f), 'hex'));
+  } catch (e) {
+    // A key Rekor could not read is the client's mistake (400, malformedPublicKey).
+    throw apiError('API_BAD_REQUEST', `publicKey.content is not a well-formed key or certificate: ${describeError(e)}`);
+  }
+  const hashes = new Set(forms.map((f) => sha256Hex(f)));
+  return {
+    what: 'publicKey',
+    field: 'FINGERPRINT',
+    values,
+    matches: (_record, body) => {
+      const key = indexedKeyContent(body);
+      return key !== undefined && hashes.has(sha256Hex(key));
+    },
+  };
+}
+
+/** Whether the store files this entry under one of the lookup's values. */
+function filedUnder(record: StoredRecord, l: IndexLookup): boolean {
+  const f = Field[l.field];
+  return indexValues(record.entry, true).some(([field, v]) => field === f && l.values.some((want) => Buffer.from(want).equals(v)));
+}
+
+type Scanned = { l: IndexLookup; indexes: Set<number>; complete: boolean };
+
+/**
+ * Whether entry `index` matches a scanned lookup. A complete scan's own answer is kept where the lookup has
+ * no test of its own: the index can hold keys its entry's body does not imply (subjects of a bundle posted
+ * to POST /v1/bundles), and those were always part of the answer.
+ */
+const member = (s: Scanned, index: number, record: StoredRecord, body: Uint8Array) => (s.l.matches ? s.l.matches(record, body) : s.complete ? s.indexes.has(index) : filedUnder(record, s.l));
 
 const tooMany = (l: IndexLookup, maxScanned: number) =>
   apiError('API_BAD_REQUEST', `more than ${maxScanned} index entries are filed under ${l.what}, more than this endpoint reads; page through them with GET /v1/search`);
 
 /**
- * The indexes of the log's entries matching `lookups` under `operator`. For `and`, a value with too many
- * entries to read is checked on the candidates the other values give instead (a candidate is kept when the
- * store files it under that value too), so only an intersection of values that are all too large is refused.
+ * The log's entries matching `lookups` under `operator`, each candidate's value read once. For `and`, a
+ * value with too many entries to read is checked on the candidates the other values give instead (a
+ * candidate is kept when it matches that value too), so only an intersection of values that are all too
+ * large is refused.
  */
-export async function retrieveIndexes(store: Store, log: string, lookups: readonly IndexLookup[], operator: 'and' | 'or', maxScanned = MAX_SCANNED): Promise<number[]> {
-  const sets = [];
+export async function retrieveEntries(store: Store, log: string, lookups: readonly IndexLookup[], operator: 'and' | 'or', maxScanned = MAX_SCANNED): Promise<RetrievedEntry[]> {
+  const sets: Scanned[] = [];
   for (const l of lookups) sets.push({ l, ...(await entriesUnder(store, log, l, maxScanned)) });
+  let candidates: number[];
   if (operator === 'or') {
     const large = sets.find((s) => !s.complete);
     if (large) throw tooMany(large.l, maxScanned);
-    return [...new Set(sets.flatMap((s) => s.indexes))];
+    candidates = [...new Set(sets.flatMap((s) => [...s.indexes]))];
+  } else {
+    const complete = sets.filter((s) => s.complete);
+    if (complete.length === 0) throw tooMany(sets[0]!.l, maxScanned);
+    candidates = [...complete[0]!.indexes].filter((i) => complete.every((s) => s.indexes.has(i)));
   }
-  const complete = sets.filter((s) => s.complete);
-  if (complete.length === 0) throw tooMany(sets[0]!.l, maxScanned);
-  let candidates = complete[0]!.indexes;
-  for (const s of complete.slice(1)) {
-    const has = new Set(s.indexes);
-    candidates = candidates.filter((i) => has.has(i));
+  const keep = (index: number, r: StoredRecord, body: Uint8Array) => (operator === 'or' ? sets.some((s) => member(s, index, r, body)) : sets.every((s) => member(s, index, r, body)));
+  const out: RetrievedEntry[] = [];
+  for (let at = 0; at < candidates.length; at += PAGE) {
+    const page = candidates.slice(at, at + PAGE);
+    const values = await store.getEntryValues(page.map((index) => ({ log, index })));
+    page.forEach((index, i) => {
+      const v = values[i];
+      if (!v) return;
+      const { record, body } = decodeEntryValue(v, log, index);
+      if (keep(index, record, body)) out.push({ index, record });
+    });
   }
-  const large = sets.filter((s) => !s.complete).map((s) => s.l);
-  if (large.length === 0 || candidates.length === 0) return candidates;
-  const refs: EntryRef[] = candidates.map((index) => ({ log, index }));
-  const values = await store.getEntryValues(refs);
-  return candidates.filter((index, i) => {
-    const v = values[i];
-    if (!v) return false;
-    const { record } = decodeEntryValue(v, log, index);
-    return large.every((l) => filedUnder(record.entry, l));
-  });
+  return out;
 }

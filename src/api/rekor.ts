@@ -5,17 +5,14 @@
  */
 import type { Hono } from 'hono';
 import { canonicalProposedEntry, pemEncode } from '../entries/proposed-entry.ts';
-import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
 import { describeError, TlogwatchError } from '../errors.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { digestToBytes } from '../store/codec.ts';
-import { normaliseIdentity } from '../store/index-values.ts';
-import { decodeEntryValue } from '../store/entry-value.ts';
-import { parseBase64, toBase64, toHex } from '../util/bytes.ts';
+import { toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
-import { type IndexLookup, rekorHash, retrieveIndexes } from './index-retrieve.ts';
+import { identityLookup, type IndexLookup, publicKeyLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
 import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, PublicKeyQuery, RetrieveBody, Uuid } from './params.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
@@ -201,30 +198,14 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const s = await v1Log();
     const q = r.data;
     const lookups: IndexLookup[] = [];
-    if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', value: digestToBytes(rekorHash(q.hash)) });
-    if (q.email) lookups.push({ what: 'email', field: 'SAN', value: Buffer.from(normaliseIdentity(q.email)) });
-    if (q.subject) lookups.push({ what: 'subject', field: 'SAN', value: Buffer.from(normaliseIdentity(q.subject)) });
-    if (q.publicKey) {
-      const material = parseBase64(q.publicKey.content);
-      if (!material) throw apiError('API_BAD_REQUEST', 'publicKey.content must be base64');
-      let fp: string;
-      try {
-        fp = signerFromKeyMaterial(material, uncachedCertificates).fingerprint.slice('sha256:'.length);
-      } catch (e) {
-        // A malformed certificate or key (DerError) is the client's mistake, as Rekor answers it.
-        throw apiError('API_BAD_REQUEST', `publicKey.content is not a well-formed key or certificate: ${describeError(e)}`);
-      }
-      lookups.push({ what: 'publicKey', field: 'FINGERPRINT', value: Buffer.from(fp, 'hex') });
-    }
+    if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', values: [digestToBytes(rekorHash(q.hash))] });
+    // Case-insensitive as Rekor's (rekor-case.ts), over the case-preserving SAN index /v1/search uses.
+    if (q.email) lookups.push(await identityLookup(store, 'email', q.email));
+    if (q.subject) lookups.push(await identityLookup(store, 'subject', q.subject));
+    if (q.publicKey) lookups.push(publicKeyLookup(q.publicKey.format, q.publicKey.content));
     if (lookups.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');
-    const indexes = await retrieveIndexes(store, s.name, lookups, q.operator ?? 'or');
-    const values = await store.getEntryValues(indexes.map((index) => ({ log: s.name, index })));
-    const out: string[] = [];
-    indexes.forEach((index, i) => {
-      const v = values[i];
-      const record = v && decodeEntryValue(v, s.name, index).record;
-      if (record?.v1) out.push(`${treeIdHex(record.v1.treeID)}${record.entry.uuid}`);
-    });
-    return c.json(out);
+    // The records come from the one read that decided each candidate (index-retrieve.ts).
+    const found = await retrieveEntries(store, s.name, lookups, q.operator ?? 'or');
+    return c.json(found.flatMap(({ record }) => (record.v1 ? [`${treeIdHex(record.v1.treeID)}${record.entry.uuid}`] : [])));
   });
 }

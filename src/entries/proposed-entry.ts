@@ -18,7 +18,7 @@ import { TlogwatchError } from '../errors.ts';
 const HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 } as const;
 type Algorithm = keyof typeof HEX_LENGTH;
 
-const malformed = (field: string, why: string) => new TlogwatchError('ENTRY_MALFORMED', `proposed entry: ${field} ${why}`);
+const malformed = (field: string, why: string, what = 'proposed entry') => new TlogwatchError('ENTRY_MALFORMED', `${what}: ${field} ${why}`);
 
 function record(v: unknown, field: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw malformed(field, 'must be an object');
@@ -39,7 +39,7 @@ const MAX_BLOCKS = 32;
  * Base64 as Go's base64.StdEncoding decodes it (go-openapi strfmt.Base64, and pem.Decode's body): line
  * breaks ignored, padding required, unused low bits not checked.
  */
-function goBase64(s: string): Buffer | undefined {
+export function goBase64(s: string): Buffer | undefined {
   const t = s.replace(/[\r\n]/g, '');
   if (t.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(t)) return undefined;
   return Buffer.from(t, 'base64');
@@ -111,19 +111,21 @@ export function pemEncode(type: string, der: Uint8Array): string {
  * the first PEM block, every block is a certificate of a chain, whatever its label; a single block is a
  * `PUBLIC KEY` (re-encoded as PKIX) or a `CERTIFICATE`, and any other type is refused. Certificates keep
  * their DER. Rekor also parses each certificate and verifies the signature; a proposal that would fail
- * there finds nothing here, since the log never accepted it.
+ * there finds nothing here, since the log never accepted it. Rekor trims the material's surrounding white
+ * space first (bytes.TrimSpace), so only other text after the first block makes it a chain.
+ * `what` names the input in errors (`proposed entry`, or the index search's `publicKey`).
  */
-function canonicalKeyPem(material: Uint8Array, field: string): string {
+export function canonicalKeyPem(material: Uint8Array, field: string, what?: string): string {
   const { blocks, rest } = pemBlocks(Buffer.from(material).toString('latin1'));
   const first = blocks[0];
-  if (!first) throw malformed(field, 'must be a PEM certificate or public key');
-  if (blocks.length > 1 || rest.length > 0) return blocks.map((c) => pemEncode('CERTIFICATE', c.der)).join('');
+  if (!first) throw malformed(field, 'must be a PEM certificate or public key', what);
+  if (blocks.length > 1 || rest.trim().length > 0) return blocks.map((c) => pemEncode('CERTIFICATE', c.der)).join('');
   if (first.type === 'CERTIFICATE') return pemEncode('CERTIFICATE', first.der);
-  if (first.type !== 'PUBLIC KEY') throw malformed(field, `holds a ${first.type} block: Rekor takes a CERTIFICATE or PUBLIC KEY`);
+  if (first.type !== 'PUBLIC KEY') throw malformed(field, `holds a ${first.type} block: Rekor takes a CERTIFICATE or PUBLIC KEY`, what);
   try {
     return pemEncode('PUBLIC KEY', createPublicKey({ key: first.der, format: 'der', type: 'spki' }).export({ type: 'spki', format: 'der' }));
   } catch (e) {
-    throw new TlogwatchError('ENTRY_MALFORMED', `proposed entry: ${field} is not a public key it can read`, { cause: e });
+    throw new TlogwatchError('ENTRY_MALFORMED', `${what ?? 'proposed entry'}: ${field} is not a public key it can read`, { cause: e });
   }
 }
 

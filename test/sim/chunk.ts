@@ -74,6 +74,13 @@ export interface Timeline {
 }
 export const timeAt = (tl: Timeline, index: number) => tl.start + Math.floor((index * tl.span) / Math.max(1, tl.total));
 
+/**
+ * How Rekor lower-cases a search key, when it files one and when it is asked for one: Go's strings.ToLower,
+ * which maps each code point on its own (unicode.ToLower). JavaScript's toLowerCase differs only where
+ * Unicode's full mapping does: U+0130 İ (Go: i) and a word-final Σ (Go: σ, never ς).
+ */
+export const rekorLower = (s: string): string => Array.from(s, (c) => (c === '\u0130' ? 'i' : c.toLowerCase())).join('');
+
 const ARTIFACT_HASH = /^hash:sha256:[0-9a-f]{64}$/;
 const signerKeys = new Map<string, string>();
 

@@ -8,6 +8,7 @@
 import { hash } from 'node:crypto';
 import { createCA, createLeaf, type CA } from './certs.ts';
 import { certSigner, dsseV1, dsseV2, hashedrekordV1, hashedrekordV2, intotoV2, keySigner, slsaStatement, type Built, type SigningKey } from './bodies.ts';
+import { rekorLower } from './chunk.ts';
 import { identityPool, type Identity } from './identities.ts';
 import type { InjectSpec } from './inject.ts';
 import { ecdsaKey, ecdsaScalarKey, ed25519Key, type ScalarKey } from './keys.ts';
@@ -47,7 +48,7 @@ function signerSearchKeys(k: SigningKey, san: string | null): string[] {
   if (!keys) {
     keys = [`key:${k.pemSha256}`];
     // Rekor indexes every SAN as a subject, and email SANs also as emails.
-    if (san) keys.push(`subject:${san.toLowerCase()}`, ...(/^[^:/]+@/.test(san) ? [`email:${san.toLowerCase()}`] : []));
+    if (san) keys.push(`subject:${rekorLower(san)}`, ...(/^[^:/]+@/.test(san) ? [`email:${rekorLower(san)}`] : []));
     signerKeys.set(k, keys);
   }
   return keys;
@@ -119,7 +120,10 @@ export class EntryGenerator {
     for (const d of digests) g.searchKeys.push(`hash:${d}`);
     const subject = `hash:sha256:${subjectDigest}`;
     if (!g.searchKeys.includes(subject)) g.searchKeys.push(subject);
-    g.searchKeys.push(...signerSearchKeys(k, san));
+    // Rekor files a hashedrekord's key under its bare hash, which `publicKey` searches name; dsse and intoto
+    // file theirs as `sha256:<hex>` (their IndexKeys), which only a `hash` search names.
+    const [key, ...subjects] = signerSearchKeys(k, san);
+    g.searchKeys.push(kind === 'hashedrekord' ? key! : `hash:sha256:${k.pemSha256}`, ...subjects);
     return g;
   }
 
@@ -150,8 +154,21 @@ export class EntryGenerator {
     return this.finish(kind, built, k, id.san, id.issuer, id.claims, digestHex, t);
   }
 
+  /** A rekord entry with the given key (inject.ts `rekord`): Rekor files it under the key content's SHA-256. */
+  private injectRekord(r: NonNullable<InjectSpec['rekord']>, digest: string | undefined, index: number, t: number): Generated {
+    if (this.api === 'tiles') throw new Error(`inject at ${index}: Rekor v2 has no rekord kind`);
+    const digestHex = digest ? digest.slice('sha256:'.length) : hash('sha256', `${this.seed}:inject:${index}`);
+    const sig = Buffer.from(`not a signature ${index}`).toString('base64');
+    const body = `{"apiVersion":"0.0.1","kind":"rekord","spec":{"data":{"hash":{"algorithm":"sha256","value":"${digestHex}"}},"signature":{"content":"${sig}","format":"${r.format}","publicKey":{"content":"${r.content}"}}}}`;
+    const digests = [`sha256:${digestHex}`];
+    const manifest = { kind: 'rekord', digests, san: null, issuer: null, repository: null, buildSigner: null, integratedTime: t };
+    const keyHash = hash('sha256', Buffer.from(r.content, 'base64'));
+    return { body, digests, kind: 'rekord', searchKeys: [`hash:sha256:${digestHex}`, `key:${keyHash}`], manifest };
+  }
+
   /** An entry placed by `--inject` (see inject.ts for the line format). */
   inject(spec: InjectSpec, index: number, t: number): Generated {
+    if (spec.rekord) return this.injectRekord(spec.rekord, spec.digest, index, t);
     const kind = spec.kind ?? 'hashedrekord';
     if (this.api === 'tiles' && kind === 'intoto') throw new Error(`inject at ${index}: Rekor v2 has no intoto kind (use hashedrekord or dsse)`);
     const digestHex = spec.digest ? spec.digest.slice('sha256:'.length) : hash('sha256', `${this.seed}:inject:${index}`);

@@ -19,6 +19,12 @@ export interface InjectSpec {
   /** `untrustedCA`: issued by a CA the trusted root does not list (as anyone can make one and Rekor v1 takes it). */
   cert?: { san: string; issuer?: string; extensions?: Record<string, string>; untrustedCA?: boolean };
   key?: 'ecdsa' | 'ed25519';
+  /**
+   * A rekord 0.0.1 entry signed with this key (base64 `content` in Rekor's canonical form for `format`, as
+   * Rekor stores it); its signature is not one (the mirror does not check rekord signatures). Files the
+   * entry under the SHA-256 of the content, as Rekor's IndexKeys do.
+   */
+  rekord?: { format: 'pgp' | 'ssh' | 'minisign' | 'x509'; content: string };
 }
 
 const NAME_OF_OID = new Map(Object.entries(FULCIO_OIDS).map(([name, oid]) => [oid as string, name]));
@@ -61,7 +67,7 @@ function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
 /** One inject line (already JSON-parsed) → a checked spec. */
 export function parseInjectSpec(v: unknown, where = 'inject'): InjectSpec {
   if (!isRecord(v)) throw new Error(`${where}: not a JSON object`);
-  only(v, ['at', 'integratedTime', 'kind', 'digest', 'cert', 'key'], where);
+  only(v, ['at', 'integratedTime', 'kind', 'digest', 'cert', 'key', 'rekord'], where);
   const at = v['at'];
   if (at !== 'next' && !(typeof at === 'number' && Number.isSafeInteger(at) && at >= 0)) throw new Error(`${where}: "at" must be a non-negative integer index or "next"`);
   const spec: InjectSpec = { at };
@@ -78,7 +84,15 @@ export function parseInjectSpec(v: unknown, where = 'inject'): InjectSpec {
     if (typeof v['digest'] !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(v['digest'])) throw new Error(`${where}: "digest" must be sha256:<64 lower-case hex>`);
     spec.digest = v['digest'];
   }
-  if ((v['cert'] === undefined) === (v['key'] === undefined)) throw new Error(`${where}: give exactly one of "cert" and "key"`);
+  if ([v['cert'], v['key'], v['rekord']].filter((x) => x !== undefined).length !== 1) throw new Error(`${where}: give exactly one of "cert", "key" and "rekord"`);
+  if (v['rekord'] !== undefined) {
+    const r = v['rekord'];
+    if (!isRecord(r) || !['pgp', 'ssh', 'minisign', 'x509'].includes(r['format'] as string) || typeof r['content'] !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(r['content'])) {
+      throw new Error(`${where}: "rekord" must be {"format": "pgp"|"ssh"|"minisign"|"x509", "content": "<base64>"}`);
+    }
+    if (v['kind'] !== undefined) throw new Error(`${where}: "rekord" entries have no "kind"`);
+    spec.rekord = { format: r['format'] as NonNullable<InjectSpec['rekord']>['format'], content: r['content'] };
+  }
   if (v['cert'] !== undefined) spec.cert = parseCert(v['cert'], where);
   if (v['key'] !== undefined) {
     if (v['key'] !== 'ecdsa' && v['key'] !== 'ed25519') throw new Error(`${where}: "key" must be "ecdsa" or "ed25519"`);

@@ -91,6 +91,6 @@ describe('the simulator CLI', () => {
     writeFileSync(f, '{"at":1,"key":"ecdsa"}\n{"at":2}\n');
     const err = await promisify(execFile)(process.execPath, ['test/sim/main.ts', '--api', 'v1', '--out', join(tmp, 'e4'), '--inject', f]).catch((e: unknown) => e as { code: number; stderr: string });
     expect(err).toMatchObject({ code: 2 });
-    expect((err as { stderr: string }).stderr).toMatch(/bad\.jsonl:2: give exactly one of "cert" and "key"/);
+    expect((err as { stderr: string }).stderr).toMatch(/bad\.jsonl:2: give exactly one of "cert", "key" and "rekord"/);
   });
 });

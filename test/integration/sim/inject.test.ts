@@ -42,7 +42,7 @@ describe('parseInjectFile', () => {
     ['an array', '[]', /not a JSON object/],
     ['no at', '{"key":"ecdsa"}', /"at"/],
     ['negative at', '{"at":-1,"key":"ecdsa"}', /"at"/],
-    ['neither cert nor key', '{"at":1}', /exactly one of "cert" and "key"/],
+    ['neither cert nor key', '{"at":1}', /exactly one of "cert", "key" and "rekord"/],
     ['both', '{"at":1,"key":"ecdsa","cert":{"san":"a@b.c"}}', /exactly one/],
     ['a bad key type', '{"at":1,"key":"rsa"}', /"key"/],
     ['a bad kind', '{"at":1,"key":"ecdsa","kind":"rekord"}', /"kind"/],

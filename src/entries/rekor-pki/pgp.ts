@@ -54,8 +54,13 @@ function readPackets(b: Buffer): Packet[] {
       const l0 = b[at + 1];
       if (l0 === undefined) throw new PgpKeyError('truncated packet header');
       if (l0 < 192) [len, start] = [l0, at + 2];
-      else if (l0 < 224) [len, start] = [((l0 - 192) << 8) + (b[at + 2] ?? 0) + 192, at + 3];
-      else if (l0 === 255) [len, start] = [b.readUInt32BE(at + 2), at + 6];
+      else if (l0 < 224) {
+        if (at + 3 > b.length) throw new PgpKeyError('truncated packet header');
+        [len, start] = [((l0 - 192) << 8) + b[at + 2]! + 192, at + 3];
+      } else if (l0 === 255) {
+        if (at + 6 > b.length) throw new PgpKeyError('truncated packet header');
+        [len, start] = [b.readUInt32BE(at + 2), at + 6];
+      }
       else throw new PgpKeyError('a key holds no partial-length packets');
     } else {
       tag = (h >> 2) & 0x0f;
@@ -115,8 +120,11 @@ function subpackets(area: Buffer): Array<[number, Buffer]> {
   while (at < area.length) {
     const l0 = area[at]!;
     let len: number;
+    // RFC 9580 §5.2.3.7: one, two or five octets of length; a truncated one is the area running out.
+    const width = l0 < 192 ? 1 : l0 < 255 ? 2 : 5;
+    if (at + width > area.length) throw new PgpKeyError('a signature subpacket runs past its area');
     if (l0 < 192) [len, at] = [l0, at + 1];
-    else if (l0 < 255) [len, at] = [((l0 - 192) << 8) + (area[at + 1] ?? 0) + 192, at + 2];
+    else if (l0 < 255) [len, at] = [((l0 - 192) << 8) + area[at + 1]! + 192, at + 2];
     else [len, at] = [area.readUInt32BE(at + 1), at + 5];
     if (len < 1 || at + len > area.length) throw new PgpKeyError('a signature subpacket runs past its area');
     out.push([area[at]!, area.subarray(at + 1, at + len)]);
@@ -130,8 +138,10 @@ function readSignature(b: Buffer): Signature {
   const v = b[0];
   if (v !== 4 && v !== 5 && v !== 6) throw new PgpKeyError(`signature version ${v} is not supported`);
   const wide = v === 6;
+  if (b.length < (wide ? 8 : 6)) throw new PgpKeyError('truncated signature');
   const hashedLen = wide ? b.readUInt32BE(4) : b.readUInt16BE(4);
   const hashedEnd = (wide ? 8 : 6) + hashedLen;
+  if (hashedEnd + (wide ? 4 : 2) > b.length) throw new PgpKeyError('signature subpackets run past the packet');
   const unhashedLen = wide ? b.readUInt32BE(hashedEnd) : b.readUInt16BE(hashedEnd);
   const unhashedStart = hashedEnd + (wide ? 4 : 2);
   if (unhashedStart + unhashedLen + 2 > b.length) throw new PgpKeyError('signature subpackets run past the packet');

@@ -2,8 +2,8 @@
  * Offline verification of one transparency-log entry (`tlogwatch verify`), pure: six checks, each
  * `ok | fail | absent` (DESIGN.md "Stable contracts", and the two it adds below).
  *
- * - body: the canonical body decodes, and matches what the bundle says was signed (digest, signer
- *   certificate, and the signatures: logged-signatures.ts);
+ * - body: the canonical body decodes, and records what the bundle carries (digest, DSSE payload,
+ *   signatures and certificate: bundle-content.ts);
  * - inclusion: RFC 9162 §2.1.3.2 with the proof's own (shard-local for Rekor v1) index and tree size,
  *   which must place the entry at the index it reports (a tiles log's leaf index; never above a Rekor v1 virtual index);
  * - checkpoint: the proof's signed note verifies with the log's key from the trusted root, names the
@@ -22,7 +22,6 @@
  *   relies on: its certificate is `absent`, with a warning that it could not be judged.
  * `ok` = no check failed, and (inclusion and checkpoint ok, or set ok).
  */
-import { createHash } from 'node:crypto';
 import { ClaimsCache } from '../entries/certificate.ts';
 import { decodeAnyBody } from '../entries/decode.ts';
 import { verifySET } from '../entries/set.ts';
@@ -36,7 +35,7 @@ import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts
 import { findTlogByKeyId, validAt, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import type { BundleContent } from '../entries/tlog-entry.ts';
-import { loggedSignatures } from './logged-signatures.ts';
+import { bundleContentMismatch } from './bundle-content.ts';
 import { verifyRfc3161Timestamp } from './rfc3161.ts';
 
 export type CheckResult = 'ok' | 'fail' | 'absent';
@@ -59,9 +58,6 @@ export interface VerifyResult {
   entry: Entry;
 }
 
-const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-/** DSSE v1 pre-authentication encoding (hashedrekord-over-DSSE entries sign its hash). */
-const pae = (type: string, body: Uint8Array) => Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
 const certs = new ClaimsCache(256);
 
 function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
@@ -69,29 +65,7 @@ function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
   if (t.kind !== undefined && (t.kind !== entry.kind || (t.version !== undefined && t.version !== entry.apiVersion))) {
     return `body is ${entry.kind} ${entry.apiVersion} but the entry says ${t.kind} ${t.version ?? ''}`;
   }
-  const signers = entry.signers ?? (entry.signer ? [entry.signer] : []);
-  const b = t.bundleContent;
-  if (b) {
-    if (b.messageDigest && !entry.digests.includes(b.messageDigest)) return `body logs ${entry.digests.join(', ')} but the bundle signed ${b.messageDigest}`;
-    if (b.dsseEnvelope) {
-      const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(pae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
-      if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
-    }
-    // The signatures too: the bundle's must be the ones the log recorded (a client checks the bundle's
-    // against the certificate, and one the log never saw is not transparent).
-    const logged = loggedSignatures(t.body, entry.kind, entry.apiVersion);
-    if (logged) {
-      const same = (a: Uint8Array) => logged.some((l) => bytesEqual(Buffer.from(l, 'base64'), a));
-      if (b.messageSignature && !same(b.messageSignature)) return 'the bundle\'s signature is not the one the log entry records';
-      const sigs = b.dsseEnvelope?.signatures;
-      if (sigs && (sigs.length !== logged.length || !sigs.every((s) => same(s.sig)))) return 'the bundle\'s DSSE signatures are not the ones the log entry records';
-    }
-    if (b.certificate) {
-      const fp = `sha256:${sha256hex(b.certificate)}`;
-      if (!signers.some((s) => s.fingerprint === fp)) return 'the bundle\'s certificate is not the one the log entry records';
-    }
-  }
-  return undefined;
+  return t.bundleContent && bundleContentMismatch(t.bundleContent, t.body, entry);
 }
 
 /**

@@ -7,11 +7,15 @@
  * inclusion proof up to a checkpoint signed with the log's key (`checkLogSignatures`, as `tlogwatch
  * verify` checks them). Then it is a critical `log-integrity` finding with both sides as evidence;
  * otherwise anyone could have made the bundle, and it is refused (400) without a finding. A bundle whose
- * proofs or signatures fail is refused whatever it says. A consistent bundle is stored, its in-toto statement's provenance
+ * proofs or signatures fail is refused whatever it says, and so is one whose signature material (signatures,
+ * certificate, digest, DSSE payload) is not what its tlog entry's body records, unless the log signed a split
+ * view (checkOne). A consistent bundle is stored, its in-toto statement's provenance
  * is evaluated against the rules (findings like any other), and its subject digests are indexed so a
  * search by artifact digest finds the attestation.
  */
 import type { Hono } from 'hono';
+import { ClaimsCache } from '../entries/certificate.ts';
+import { decodeAnyBody } from '../entries/decode.ts';
 import { parseTlogEntries, type TlogEntryInput } from '../entries/tlog-entry.ts';
 import type { Entry } from '../entries/types.ts';
 import { describeError } from '../errors.ts';
@@ -29,6 +33,7 @@ import type { Store } from '../store/store.ts';
 import { entryTime } from '../store/index-values.ts';
 import type { TlogTrust } from '../trust/trusted-root.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { bundleContentMismatch } from '../verify/bundle-content.ts';
 import { checkLogSignatures, type LogSignatures } from '../verify/offline.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
@@ -50,7 +55,7 @@ type Outcome =
   | { status: 'consistent'; log: string; index: number; findings: Finding[] }
   | { status: 'pending' | 'not-mirrored'; log: string; index: number; reason: string }
   | { status: 'split-view'; log: string; index: number; finding: Finding }
-  /** Not evidence of anything: unsigned, failing proofs, an unknown log, a DSSE payload the entry does not commit to. */
+  /** Not evidence of anything: unsigned, failing proofs, an unknown log, signature material or a DSSE payload the entry does not record. */
   | { status: 'refused'; log: string | null; index: string; reason: string };
 
 interface Judged {
@@ -90,9 +95,30 @@ function bundleEvidence(t: TlogEntryInput): Record<string, unknown> {
   };
 }
 
+const refusal = (log: string | null, t: TlogEntryInput, reason: string): Judged => ({ outcome: { status: 'refused', log, index: t.logIndex.toString(), reason }, findings: [], ops: [] });
+const claims = new ClaimsCache(256);
+
+/**
+ * The entry judged against the mirror (`judgeAgainstMirror`), then the bundle's signature material against
+ * the body it comes with: a bundle whose signatures, certificate, digest or DSSE payload are not what its
+ * tlog entry records (verify/bundle-content.ts, as `tlogwatch verify`'s body check) is refused, consistent,
+ * pending or not mirrored alike, so that it is never stored as the entry's bundle nor its statement taken.
+ * A split view is recorded whatever the bundle carries beside: its evidence is what the log signed (body,
+ * SET, proof and checkpoint), and a poster's stray signature does not make the log's fork any less one.
+ */
 async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, now: number): Promise<Judged> {
+  const judged = await judgeAgainstMirror(x, t, bundleJson, now);
+  const o = judged.outcome;
+  if (o.status === 'split-view' || o.status === 'refused' || !t.bundleContent) return judged;
+  const entry = decodeAnyBody(t.body, { log: o.log, index: o.index }, t.kind, t.version, { certificates: claims });
+  // A body tlogwatch cannot decode records nothing to compare; the mirror keeps such entries as they are.
+  const mismatch = entry.problem ? undefined : bundleContentMismatch(t.bundleContent, t.body, entry);
+  return mismatch ? refusal(o.log, t, `the bundle is not what its tlog entry ${o.log}#${o.index} records: ${mismatch}`) : judged;
+}
+
+async function judgeAgainstMirror(x: BundleIntake, t: TlogEntryInput, bundleJson: string, now: number): Promise<Judged> {
   const log = x.logs.find((l) => bytesEqual(l.tlog.keyId, t.logId));
-  const refuse = (reason: string): Judged => ({ outcome: { status: 'refused', log: log?.name ?? null, index: t.logIndex.toString(), reason }, findings: [], ops: [] });
+  const refuse = (reason: string): Judged => refusal(log?.name ?? null, t, reason);
   if (!log) return refuse(`the bundle's log ${toHex(t.logId).slice(0, 16)}… is not one this mirror follows`);
   if (t.logIndex > BigInt(Number.MAX_SAFE_INTEGER)) return refuse(`the bundle's log index ${t.logIndex} is out of range`);
   // A bundle is evidence only of what its log signed: one whose proofs do not verify proves nothing, and

@@ -60,7 +60,7 @@ export function buildOpenApi(): Record<string, unknown> {
           requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', description: 'A Sigstore bundle v0.1–v0.3 or a Rekor v1 LogEntry response' } } } },
           responses: {
             200: ok('Per tlog entry: consistent (with its findings), pending or not-mirrored'),
-            400: withError('Not a bundle, a log this mirror does not follow, proofs or signatures that fail, a DSSE payload the entry does not commit to, or a disagreement nothing signed by the log backs'),
+            400: withError('Not a bundle, a log this mirror does not follow, proofs or signatures that fail, signatures, a certificate, a digest or a DSSE payload the tlog entry does not record, or a disagreement nothing signed by the log backs'),
             401: unauthorized,
             409: ok('A split view the log signed: the log-integrity finding with its evidence'),
             413: withError('Body larger than api.maxBodyBytes'),

@@ -1,7 +1,8 @@
 /**
  * `tlogwatch verify [--trusted-root FILE] [--json] [--witness VKEY]... [--witness-quorum N] FILE...`: offline
  * verification of Sigstore bundles, Rekor v1 LogEntry responses and Rekor v2 TransparencyLogEntry JSON, with
- * the checkpoint's witness cosignatures when witnesses are given. Exit 0 when every entry is ok,
+ * the checkpoint's witness cosignatures when witnesses are given. Each line names the signed times the
+ * certificate was judged at (verify/offline.ts), so a reader knows what vouched for its validity. Exit 0 when every entry is ok,
  * 1 when any is not, 2 on usage errors or unreadable input (one line naming the file, never a stack).
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { forTerminal } from '../util/terminal.ts';
 import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
 import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
-import { verifyTlogEntry } from '../verify/offline.ts';
+import { isoTime, verifyTlogEntry } from '../verify/offline.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
@@ -71,7 +72,12 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   }
   if (values.help || files.length === 0) {
     // Asked for, the usage is the answer (stdout); otherwise it explains a usage error (stderr).
-    (values.help ? process.stdout : process.stderr).write('usage: tlogwatch verify [--trusted-root FILE | --tuf-mirror URL --tuf-root FILE] [--json] [--rules DIR] [--witness VKEY]... [--witness-quorum N] FILE...\n');
+    (values.help ? process.stdout : process.stderr).write(`usage: tlogwatch verify [--trusted-root FILE | --tuf-mirror URL --tuf-root FILE] [--json] [--rules DIR] [--witness VKEY]... [--witness-quorum N] FILE...
+Checks each transparency-log entry of Sigstore bundles and Rekor responses: body, inclusion, checkpoint,
+set (the signed entry timestamp), tsa (the bundle's RFC 3161 timestamps) and certificate (valid at every
+signed time: the SET's, each timestamp's; a bundle signed with a certificate needs one). Exit 0 when every
+entry is ok, 1 when one is not, 2 on usage errors or unreadable input.
+`);
     return values.help ? 0 : 2;
   }
   let witnesses: WitnessPolicy | undefined;
@@ -136,11 +142,16 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       const r = verifyTlogEntry(t, trust, witnesses);
       if (!r.ok && code === 0) code = 1;
       if (values.json) {
-        process.stdout.write(`${JSON.stringify({ file, log: r.log, logIndex: r.logIndex, checks: r.checks, ok: r.ok, ...(r.error ? { error: r.error } : {}) })}\n`);
+        const line = { file, log: r.log, logIndex: r.logIndex, checks: r.checks, signedTimes: r.signedTimes, ok: r.ok, ...(r.error ? { error: r.error } : {}), ...(r.warning ? { warning: r.warning } : {}) };
+        process.stdout.write(`${JSON.stringify(line)}\n`);
       } else {
         const c = r.checks;
         const who = r.entry.signer?.san ?? r.entry.signer?.fingerprint ?? '';
-        process.stdout.write(`${forTerminal(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set}${c.witnessed ? ` witnessed=${c.witnessed}` : ''} ${who}${r.error ? ` (${r.error})` : ''}`)}\n`);
+        // Which times the certificate was judged at: the verdict names them, so a reader knows what vouched for it.
+        const times = r.signedTimes.map((s) => `${isoTime(s.time)} (${s.by === 'set' ? `SET, ${s.log}` : `RFC 3161 timestamp, ${s.tsa}`})`).join(', ');
+        const checks = `body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set} tsa=${c.tsa} certificate=${c.certificate}${c.witnessed ? ` witnessed=${c.witnessed}` : ''}`;
+        const notes = `${times ? `; signed times: ${times}` : ''}${r.error ? ` (${r.error})` : ''}${r.warning ? ` (warning: ${r.warning})` : ''}`;
+        process.stdout.write(`${forTerminal(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} ${checks} ${who}${notes}`)}\n`);
       }
       if (ruleSet) {
         const env = t.bundleContent?.dsseEnvelope;

@@ -4,8 +4,9 @@
  * Media types: `application/vnd.dev.sigstore.bundle+json;version=0.1|0.2|0.3` and, from v0.3,
  * `application/vnd.dev.sigstore.bundle.v0.3+json` (protobuf-specs docs/bundle.md "Media types").
  *
- * Only what verifying the transparency-log entries needs is read: the tlog entries, and the content
- * (message signature or DSSE envelope) and signer material the log entry's body must match.
+ * Only what verifying the transparency-log entries needs is read: the tlog entries, the content (message
+ * signature or DSSE envelope) and signer material the log entry's body must match, and the RFC 3161
+ * timestamps over the signature (`timestampVerificationData`, sigstore_bundle.proto).
  */
 import type { Digest, DigestAlgorithm } from './types.ts';
 import { b64, bad, int, list, obj, rec, str } from './tlog-input.ts';
@@ -17,6 +18,8 @@ const MAX_TLOG_ENTRIES = 64;
 const MAX_PROOF_HASHES = 64;
 const MAX_CHAIN = 16;
 const MAX_SIGNATURES = 64;
+/** sigstore-go's limit (internal/limits MaxAllowedTimestamps): more is no bundle a client made. */
+const MAX_TIMESTAMPS = 32;
 
 /** protobuf-specs InclusionProof: base64 hashes, int64 strings, `checkpoint.envelope` (a signed note). */
 function inclusionProof(p: Record<string, unknown>, where: string): InclusionProofInput {
@@ -76,6 +79,15 @@ function bundleContent(b: Record<string, unknown>, mediaType: string, where: str
   } else if (vm['publicKey'] !== undefined) {
     const hint = obj(vm['publicKey'], `${where}verificationMaterial.publicKey`)['hint'];
     if (hint !== undefined) out.publicKeyHint = str(hint, `${where}verificationMaterial.publicKey.hint`);
+  }
+  // proto3 JSON writes an unset message as null or leaves it out, and an empty list likewise (npm's
+  // v0.1 bundles have `timestampVerificationData: null`).
+  if (vm['timestampVerificationData'] !== undefined && vm['timestampVerificationData'] !== null) {
+    const at = `${where}verificationMaterial.timestampVerificationData.rfc3161Timestamps`;
+    const tvd = obj(vm['timestampVerificationData'], `${where}verificationMaterial.timestampVerificationData`);
+    if (tvd['rfc3161Timestamps'] !== undefined && tvd['rfc3161Timestamps'] !== null) {
+      out.timestamps = list(tvd['rfc3161Timestamps'], at, MAX_TIMESTAMPS).map((t, i) => b64(obj(t, `${at}[${i}]`)['signedTimestamp'], `${at}[${i}].signedTimestamp`));
+    }
   }
   if (b['messageSignature'] !== undefined) {
     const ms = obj(b['messageSignature'], `${where}messageSignature`);

@@ -41,6 +41,11 @@ export interface BundleContent {
   chain?: Uint8Array[];
   /** `verificationMaterial.publicKey.hint`. */
   publicKeyHint?: string;
+  /**
+   * `verificationMaterial.timestampVerificationData.rfc3161Timestamps[].signedTimestamp`: DER RFC 3161
+   * TimeStampResps over the signature, unverified here (verify/rfc3161.ts checks them).
+   */
+  timestamps?: Uint8Array[];
 }
 
 export interface TlogEntryInput {

@@ -1,18 +1,27 @@
 /**
- * Offline verification of one transparency-log entry (`tlogwatch verify`), pure: four checks, each
- * `ok | fail | absent` (DESIGN.md "Stable contracts").
+ * Offline verification of one transparency-log entry (`tlogwatch verify`), pure: six checks, each
+ * `ok | fail | absent` (DESIGN.md "Stable contracts", and the two it adds below).
  *
- * - body: the canonical body decodes, and matches what the bundle says was signed (digest, signer
- *   certificate, and the signatures: logged-signatures.ts) and the certificate was valid at the integrated time;
+ * - body: the canonical body decodes, and records what the bundle carries (digest, DSSE payload,
+ *   signatures and certificate: bundle-content.ts);
  * - inclusion: RFC 9162 §2.1.3.2 with the proof's own (shard-local for Rekor v1) index and tree size,
  *   which must place the entry at the index it reports (a tiles log's leaf index; never above a Rekor v1 virtual index);
  * - checkpoint: the proof's signed note verifies with the log's key from the trusted root, names the
  *   log's origin, and commits to the proof's size and root;
  * - set: the Rekor v1 signed entry timestamp over the virtual index (rekor.md §1.7), dated within the
  *   validity of the log's key in the trusted root;
+ * - tsa: every RFC 3161 timestamp the bundle carries verifies with a timestamp authority of the trusted
+ *   root, over the bundle's signature (rfc3161.ts);
+ * - certificate: the signing certificate was valid at every signed time: the SET's integrated time and
+ *   each timestamp's (Sigstore client spec §4.2, §4.3; the "hybrid model"). An integrated time no SET
+ *   signs is not one: anyone can write it. A bundle signed with a certificate and no signed time at all
+ *   fails, as sigstore-js (timestampThreshold 1), sigstore-python ("not enough sources of verified time")
+ *   and cosign (WithIntegratedTimestamps / WithSignedTimestamps) reject it, and as sigstore-conformance's
+ *   `rekor2-no-timestamp_fail` expects: Rekor v2 has no integrated time, so its bundles need a timestamp.
+ *   A bare log entry (a Rekor v1 or v2 API response) carries no timestamp and is no signature anyone
+ *   relies on: its certificate is `absent`, with a warning that it could not be judged.
  * `ok` = no check failed, and (inclusion and checkpoint ok, or set ok).
  */
-import { createHash } from 'node:crypto';
 import { ClaimsCache } from '../entries/certificate.ts';
 import { decodeAnyBody } from '../entries/decode.ts';
 import { verifySET } from '../entries/set.ts';
@@ -25,23 +34,30 @@ import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../not
 import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
 import { findTlogByKeyId, validAt, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
-import { loggedSignatures } from './logged-signatures.ts';
+import type { BundleContent } from '../entries/tlog-entry.ts';
+import { bundleContentMismatch } from './bundle-content.ts';
+import { verifyRfc3161Timestamp } from './rfc3161.ts';
 
 export type CheckResult = 'ok' | 'fail' | 'absent';
+
+/** A time something the trusted root vouches for signed: the log (its SET), or a timestamp authority. */
+export type SignedTime = { by: 'set'; log: string; time: Date } | { by: 'tsa'; tsa: string; time: Date };
+
 export interface VerifyResult {
   log: string;
   logIndex: string;
   /** `witnessed` only when a witness policy was asked for: whether the proof's checkpoint met it. */
-  checks: { body: CheckResult; inclusion: CheckResult; checkpoint: CheckResult; set: CheckResult; witnessed?: 'ok' | 'fail' };
+  checks: { body: CheckResult; inclusion: CheckResult; checkpoint: CheckResult; set: CheckResult; tsa: CheckResult; certificate: CheckResult; witnessed?: 'ok' | 'fail' };
+  /** The verified signed times, the SET's first: those the certificate was judged at. */
+  signedTimes: SignedTime[];
   ok: boolean;
   /** Why each failed check failed, joined. */
   error?: string;
+  /** What could not be judged without failing the entry: a bare log entry's certificate with no signed time. */
+  warning?: string;
   entry: Entry;
 }
 
-const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-/** DSSE v1 pre-authentication encoding (hashedrekord-over-DSSE entries sign its hash). */
-const pae = (type: string, body: Uint8Array) => Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
 const certs = new ClaimsCache(256);
 
 function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
@@ -49,34 +65,56 @@ function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
   if (t.kind !== undefined && (t.kind !== entry.kind || (t.version !== undefined && t.version !== entry.apiVersion))) {
     return `body is ${entry.kind} ${entry.apiVersion} but the entry says ${t.kind} ${t.version ?? ''}`;
   }
-  const signers = entry.signers ?? (entry.signer ? [entry.signer] : []);
-  const b = t.bundleContent;
-  if (b) {
-    if (b.messageDigest && !entry.digests.includes(b.messageDigest)) return `body logs ${entry.digests.join(', ')} but the bundle signed ${b.messageDigest}`;
-    if (b.dsseEnvelope) {
-      const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(pae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
-      if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
+  return t.bundleContent && bundleContentMismatch(t.bundleContent, t.body, entry);
+}
+
+/**
+ * The bundle's RFC 3161 timestamps, each over the signature the bundle carries (the message signature, or
+ * the DSSE envelope's first, as sigstore-js and sigstore-go take it). Any that fails fails the check: the
+ * client spec §4.2.1 has the verifier abort, as sigstore-js does.
+ */
+function checkTimestamps(b: BundleContent | undefined, trust: TrustedRoot): { result: CheckResult; times: SignedTime[]; errors: string[] } {
+  const tokens = b?.timestamps ?? [];
+  if (!b || tokens.length === 0) return { result: 'absent', times: [], errors: [] };
+  const signature = b.messageSignature ?? b.dsseEnvelope?.signatures[0]?.sig ?? new Uint8Array();
+  const times: SignedTime[] = [];
+  const errors: string[] = [];
+  tokens.forEach((der, i) => {
+    try {
+      times.push({ by: 'tsa', ...verifyRfc3161Timestamp(der, signature, trust.timestampAuthorities) });
+    } catch (e) {
+      errors.push(`tsa: timestamp ${i + 1} of ${tokens.length}: ${describeError(e)}`);
     }
-    // The signatures too: the bundle's must be the ones the log recorded (a client checks the bundle's
-    // against the certificate, and one the log never saw is not transparent).
-    const logged = loggedSignatures(t.body, entry.kind, entry.apiVersion);
-    if (logged) {
-      const same = (a: Uint8Array) => logged.some((l) => bytesEqual(Buffer.from(l, 'base64'), a));
-      if (b.messageSignature && !same(b.messageSignature)) return 'the bundle\'s signature is not the one the log entry records';
-      const sigs = b.dsseEnvelope?.signatures;
-      if (sigs && (sigs.length !== logged.length || !sigs.every((s) => same(s.sig)))) return 'the bundle\'s DSSE signatures are not the ones the log entry records';
-    }
-    if (b.certificate) {
-      const fp = `sha256:${sha256hex(b.certificate)}`;
-      if (!signers.some((s) => s.fingerprint === fp)) return 'the bundle\'s certificate is not the one the log entry records';
-    }
+  });
+  return { result: errors.length ? 'fail' : 'ok', times, errors };
+}
+
+/** ISO 8601, or what it is when it is none (a SET may sign any integer: toISOString would throw). */
+export const isoTime = (d: Date) => (Number.isFinite(d.getTime()) ? d.toISOString() : `${d.getTime()} (not a time)`);
+const iso = (seconds: number) => isoTime(new Date(seconds * 1000));
+const describeSignedTime = (s: SignedTime) => `${s.by === 'set' ? `the SET of ${s.log}` : `the RFC 3161 timestamp of ${s.tsa}`} dates it ${isoTime(s.time)}`;
+
+/**
+ * Whether every signing certificate the body records was valid at every signed time (client spec §4.3:
+ * validation with each, all must pass). Times no one signed are never used.
+ */
+function checkCertificate(t: TlogEntryInput, entry: Entry, times: readonly SignedTime[]): { result: CheckResult; error?: string; warning?: string } {
+  const certs = (entry.signers ?? (entry.signer ? [entry.signer] : [])).filter((s) => s.type === 'x509');
+  if (entry.problem || certs.length === 0) return { result: 'absent' };
+  if (times.length === 0) {
+    const logged = t.integratedTime === undefined ? 'the entry has no integrated time (Rekor v2) and no SET' : `the entry's integrated time ${iso(Number(t.integratedTime))} is signed by no SET`;
+    const stamps = t.bundleContent?.timestamps?.length ?? 0;
+    const none = !t.bundleContent ? 'a bare log entry carries no RFC 3161 timestamp' : stamps === 1 ? "the bundle's RFC 3161 timestamp did not verify" : stamps ? `none of the bundle's ${stamps} RFC 3161 timestamps verified` : 'the bundle carries no RFC 3161 timestamp';
+    const why = `the certificate's validity could not be judged from a signed time: ${logged}, and ${none}`;
+    return t.bundleContent ? { result: 'fail', error: `${why} (Sigstore clients reject such a bundle)` } : { result: 'absent', warning: why };
   }
-  const it = t.integratedTime === undefined ? undefined : Number(t.integratedTime);
-  const signer = signers[0];
-  if (it !== undefined && signer?.type === 'x509' && signer.notBefore !== undefined && signer.notAfter !== undefined && (it < signer.notBefore || it > signer.notAfter)) {
-    return `integrated at ${new Date(it * 1000).toISOString()}, outside the certificate's validity ${new Date(signer.notBefore * 1000).toISOString()}–${new Date(signer.notAfter * 1000).toISOString()}`;
+  for (const { notBefore, notAfter } of certs) {
+    if (notBefore === undefined || notAfter === undefined) return { result: 'fail', error: 'the certificate\'s validity period could not be read' };
+    // Both ends included (RFC 5280 §4.1.2.5); a time that is none (NaN) is inside no period.
+    const outside = times.find((s) => !(s.time.getTime() >= notBefore * 1000 && s.time.getTime() <= notAfter * 1000));
+    if (outside) return { result: 'fail', error: `the certificate is valid ${iso(notBefore)}–${iso(notAfter)}, but ${describeSignedTime(outside)}` };
   }
-  return undefined;
+  return { result: 'ok' };
 }
 
 /** The checks of what the log signed about an entry, without its body's: `verifyTlogEntry`'s inclusion, checkpoint and set. */
@@ -158,7 +196,7 @@ export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot, witnesses
   const errors: string[] = [];
   const tlog = findTlogByKeyId(trust, t.logId);
   const entry = decodeAnyBody(t.body, { log: tlog?.name ?? 'unknown', index: Number(t.logIndex), ...(t.integratedTime !== undefined ? { integratedTime: Number(t.integratedTime) } : {}) }, t.kind, t.version, { certificates: certs });
-  const checks: VerifyResult['checks'] = { body: 'ok', inclusion: 'absent', checkpoint: 'absent', set: 'absent' };
+  const checks: VerifyResult['checks'] = { body: 'ok', inclusion: 'absent', checkpoint: 'absent', set: 'absent', tsa: 'absent', certificate: 'absent' };
   const fail = (k: keyof VerifyResult['checks'], why: string) => {
     checks[k] = 'fail';
     errors.push(`${k}: ${why}`);
@@ -170,6 +208,14 @@ export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot, witnesses
   const sigs = checkLogSignatures(t, tlog);
   Object.assign(checks, sigs.checks);
   errors.push(...sigs.errors);
+  // Only what the trusted root vouches for dates the signature: the SET that verified, and the timestamps.
+  const stamps = checkTimestamps(t.bundleContent, trust);
+  checks.tsa = stamps.result;
+  errors.push(...stamps.errors);
+  const signedTimes: SignedTime[] = [...(checks.set === 'ok' && tlog ? [{ by: 'set' as const, log: tlog.name, time: new Date(Number(t.integratedTime) * 1000) }] : []), ...stamps.times];
+  const cert = checkCertificate(t, entry, signedTimes);
+  checks.certificate = cert.result;
+  if (cert.error) errors.push(`certificate: ${cert.error}`);
   if (witnesses) {
     if (!sigs.signedTree) fail('witnessed', 'no verified checkpoint for the witnesses to have cosigned');
     else {
@@ -185,8 +231,10 @@ export function verifyTlogEntry(t: TlogEntryInput, trust: TrustedRoot, witnesses
     log: tlog?.name ?? 'unknown',
     logIndex: t.logIndex.toString(),
     checks,
+    signedTimes,
     ok: !anyFail && proven,
     ...(errors.length ? { error: errors.join('; ') } : {}),
+    ...(cert.warning ? { warning: cert.warning } : {}),
     entry,
   };
 }

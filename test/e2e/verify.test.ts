@@ -17,7 +17,18 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** Known upstream negative cases among the real files, and the check each must fail (SOURCES.md). */
 const EXPECTED_FAIL: Record<string, string> = {
-  '1462192450_hashedrekord-0.0.1_v0.3_integrated-after-cert-expiry': 'body',
+  '1462192450_hashedrekord-0.0.1_v0.3_integrated-after-cert-expiry': 'certificate',
+  '154562758_hashedrekord-0.0.1_v0.3_no-SET': 'certificate',
+  '42066373_hashedrekord-0.0.1_v0.3_late-tsa': 'certificate',
+  'alpha1_735_hashedrekord-0.0.2_no-timestamp': 'certificate',
+  // Timestamps from a mock TSA (sigstore-js's fixtures), an older staging TSA, FreeTSA; one over another signature; one after its TSA's certificate expired.
+  '6751924_intoto-0.0.2_v0.1_sigstore-js': 'tsa',
+  '22797666_dsse-0.0.1_v0.1_sigstore-js': 'tsa',
+  '35355462_hashedrekord-0.0.1_v0.3_with-tsa': 'tsa',
+  'alpha1_29473_hashedrekord-0.0.2_freetsa-embedded-cert': 'tsa',
+  'alpha1_29474_hashedrekord-0.0.2_freetsa-nocert': 'tsa',
+  'alpha1_5864_hashedrekord-0.0.2_timestamp-of-another-signature': 'tsa',
+  'alpha1_32513_hashedrekord-0.0.2_local-tsa': 'tsa',
   '150603746_hashedrekord-0.0.1_v0.3_sigstore-java-wrong-tlog': 'body',
   '151778311_hashedrekord-0.0.1_v0.3_conformance': 'body',
   '151778873_hashedrekord-0.0.1_v0.3_conformance': 'body',
@@ -37,7 +48,7 @@ const EXPECTED_FAIL: Record<string, string> = {
   'alpha1_735_no-inclusion-proof': 'none',
 };
 /** Files that hold no tlog entry or are malformed on purpose: exit 2 with a one-line reason. */
-const NOT_ENTRIES = /bad-mediatype|loginfo|consistency-proof/;
+const NOT_ENTRIES = /bad-mediatype|loginfo|consistency-proof|timestamp-after-cert-expiry/;
 
 const files = [
   ...filesUnder(`${REALDATA}/bundles`),
@@ -46,7 +57,8 @@ const files = [
   ...filesUnder(`${REALDATA}/npm-attestations`),
   ...filesUnder(`${REALDATA}/derived-negative`, (f) => f.endsWith('.json')),
 ];
-const rootFor = (f: string) => (/staging|alpha/.test(f) ? STAGING : PROD);
+/** The root upstream gives each file: sigstore-conformance's local TSA is in a staging root of its own. */
+const rootFor = (f: string) => (f.includes('local-tsa') ? `${REALDATA}/trust/staging/trusted_root_conformance-local-tsa.json` : /staging|alpha/.test(f) ? STAGING : PROD);
 
 describe('tlogwatch verify on the real data', () => {
   it('covers every real entry file', () => expect(files.length).toBeGreaterThan(60));
@@ -73,6 +85,16 @@ describe('tlogwatch verify on the real data', () => {
       }
     }
     expect(lines).toBeGreaterThan(60);
+  });
+  it('names the signed time the certificate was judged at, or why there was none', async () => {
+    const v2 = `${REALDATA}/bundles/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_conformance.sigstore.json`;
+    const none = `${REALDATA}/bundles/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_no-timestamp.sigstore.json`;
+    const r = await cli(['verify', '--trusted-root', STAGING, v2, none]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^OK .* set=absent tsa=ok certificate=ok .*; signed times: 2025-06-12T12:02:20\.000Z \(RFC 3161 timestamp, https:\/\/timestamp\.sigstage\.dev\/api\/v1\/timestamp\)$/m);
+    expect(r.stdout).toMatch(/^FAIL .* tsa=absent certificate=fail .*\(certificate: the certificate's validity could not be judged from a signed time: .*\)$/m);
+    const j = await cli(['verify', '--json', '--trusted-root', STAGING, v2]);
+    expect(JSON.parse(j.stdout).signedTimes).toEqual([{ by: 'tsa', tsa: 'https://timestamp.sigstage.dev/api/v1/timestamp', time: '2025-06-12T12:02:20.000Z' }]);
   });
   it('exits 0 when every entry verifies and 1 when one does not', async () => {
     const good = `${REALDATA}/bundles/prod-rekor-v1/27246492_hashedrekord-0.0.1_v0.2_conformance.sigstore.json`;
@@ -157,7 +179,7 @@ describe('tlogwatch verify --witness', () => {
   it('passes an entry whose checkpoint a quorum of the witnesses cosigned, and says so per entry', async () => {
     const r = await cli(['verify', '--trusted-root', STAGING, '--json', ...witness(keys), cosigned]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).checks).toEqual({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'absent', witnessed: 'ok' });
+    expect(JSON.parse(r.stdout).checks).toEqual({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'absent', tsa: 'ok', certificate: 'ok', witnessed: 'ok' });
     expect((await cli(['verify', '--trusted-root', STAGING, ...witness(keys), cosigned])).stdout).toMatch(/^OK .* witnessed=ok /);
   });
 
@@ -243,7 +265,10 @@ describe('tlogwatch verify on entries the simulator serves', () => {
       }
       const r1 = await cli(['verify', '--json', '--trusted-root', v1.trustedRootPath, ...entryFiles]);
       expect(r1.code, r1.stdout + r1.stderr).toBe(0);
-      expect(r1.stdout.trim().split('\n').map((l) => JSON.parse(l).checks)).toEqual(Array(3).fill({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'ok' }));
+      const lines = r1.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(lines.map((l) => l.checks)).toEqual(Array(3).fill({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'ok', tsa: 'absent', certificate: 'ok' }));
+      // The verdict names the time the certificate was judged at: the one the SET signs.
+      expect(lines.map((l) => l.signedTimes.map((t: any) => t.by))).toEqual(Array(3).fill(['set']));
 
       const bodies = parseEntryBundle(new Uint8Array(await (await fetch(`${tiles.url}/tile/entries/000.p/50`)).arrayBuffer()));
       const levels: Uint8Array[][] = [];
@@ -270,7 +295,13 @@ describe('tlogwatch verify on entries the simulator serves', () => {
       writeFileSync(p, JSON.stringify(tle));
       const r2 = await cli(['verify', '--json', '--trusted-root', tiles.trustedRootPath, p]);
       expect(r2.code, r2.stdout + r2.stderr).toBe(0);
-      expect(JSON.parse(r2.stdout).checks).toEqual({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'absent' });
+      // A bare Rekor v2 entry has no signed time: its certificate is not judged, and the line says so.
+      expect(JSON.parse(r2.stdout)).toMatchObject({
+        checks: { body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'absent', tsa: 'absent', certificate: 'absent' },
+        signedTimes: [],
+        ok: true,
+        warning: expect.stringMatching(/could not be judged from a signed time/),
+      });
     } finally {
       await v1.close();
       await tiles.close();

@@ -20,6 +20,10 @@ import { readJson } from '../../helpers/realdata.ts';
 import { SimTree } from '../../sim/tree.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
+import { findingId } from '../../../src/monitor/finding.ts';
+import { loggedSignatures } from '../../../src/verify/logged-signatures.ts';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
 
 const TOKEN = 'bundle-intake-token-123456';
 const SIZE = 300;
@@ -55,6 +59,21 @@ async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origi
 
 const post = (s: Setup, bundle: unknown, token = TOKEN) =>
   s.app.request('/v1/bundles', { method: 'POST', body: JSON.stringify(bundle), headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } });
+/** POST over real HTTP on loopback, as a pipeline sends it: the status and the JSON answer. */
+async function postHttp(s: Setup, bundle: unknown): Promise<{ status: number; body: any }> {
+  const server = serve({ fetch: s.app.fetch, hostname: '127.0.0.1', port: 0 });
+  await new Promise((r) => server.once('listening', r));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/bundles`, {
+      method: 'POST',
+      body: JSON.stringify(bundle),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+    });
+    return { status: res.status, body: await res.json() };
+  } finally {
+    server.close();
+  }
+}
 const bundleOf = async (s: Setup, i: number) => (await (await s.app.request(`/v1/entries/sim/${i}/bundle`)).json()) as any;
 const integrityFindings = async (s: Setup) => (await new FindingsRepo(s.h.store).list({ limit: 100, rule: 'log-integrity' })).findings;
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
@@ -114,6 +133,54 @@ describe('POST /v1/bundles (Rekor v1)', () => {
     const subject = JSON.parse(Buffer.from(other.dsseEnvelope.payload, 'base64').toString()).subject[0].digest.sha256;
     const found = (await (await s.app.request(`/v1/search?digest=sha256:${subject}`)).json()) as any;
     expect(found.entries.map((e: any) => e.index)).not.toContain(dsse[1]!.index);
+  });
+
+  describe('signature material that is not what the logged entry records: refused (400), nothing stored, no finding', () => {
+    // The log holds the body; the bundle's signatures and certificate are the poster's. A client checks the
+    // bundle's signature with the bundle's certificate, so one the log never saw must not be stored as the
+    // entry's bundle, nor its statement's provenance evaluated (no finding under the bundle's ID).
+    const dsses = () => manifestOf(s.h.sim).filter((l) => l.kind === 'dsse' && l.repository !== null);
+    const hashedrekords = () => manifestOf(s.h.sim).filter((l) => l.kind === 'hashedrekord' && l.san !== null);
+    const bundleFinding = (index: number) => new FindingsRepo(s.h.store).get(findingId('provenance-builder', 'sim', `${index}:bundle`));
+
+    it('a DSSE envelope with another entry\'s (valid) signature in place of the logged one', async () => {
+      const [a, b] = [dsses()[3]!, dsses()[4]!];
+      const bundle = await bundleOf(s, a.index);
+      bundle.dsseEnvelope.signatures[0].sig = (await bundleOf(s, b.index)).dsseEnvelope.signatures[0].sig;
+      const res = await postHttp(s, bundle);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'API_BAD_REQUEST', message: expect.stringMatching(new RegExp(`the bundle is not what its tlog entry sim#${a.index} records: the bundle's DSSE signatures are not the ones the log entry records`)) });
+      expect(await bundleFinding(a.index)).toBeUndefined();
+      // The bundle as the log recorded it is taken: what was refused was the signature.
+      expect((await postHttp(s, await bundleOf(s, a.index))).status).toBe(200);
+      expect(await bundleFinding(a.index)).toBeDefined();
+    });
+    it('one more signature in the envelope (sigstore-conformance dsse-mismatch-sig_fail)', async () => {
+      const [a, b] = [dsses()[5]!, dsses()[6]!];
+      const bundle = await bundleOf(s, a.index);
+      bundle.dsseEnvelope.signatures.push((await bundleOf(s, b.index)).dsseEnvelope.signatures[0]);
+      const res = await postHttp(s, bundle);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toMatch(/DSSE signatures are not the ones the log entry records/);
+      expect(await bundleFinding(a.index)).toBeUndefined();
+    });
+    it('a message signature, or a certificate, of another entry', async () => {
+      const [a, b] = [hashedrekords()[0]!, hashedrekords()[1]!];
+      const other = await bundleOf(s, b.index);
+      const sig = await bundleOf(s, a.index);
+      sig.messageSignature.signature = other.messageSignature.signature;
+      const bySig = await postHttp(s, sig);
+      expect(bySig.status).toBe(400);
+      expect(bySig.body.error.message).toMatch(/the bundle's signature is not the one the log entry records/);
+      const cert = await bundleOf(s, a.index);
+      cert.verificationMaterial.certificate = other.verificationMaterial.certificate;
+      const byCert = await postHttp(s, cert);
+      expect(byCert.status).toBe(400);
+      expect(byCert.body.error.message).toMatch(/the bundle's certificate is not the one the log entry records/);
+    });
+    it('left no log-integrity finding behind', async () => {
+      expect(await integrityFindings(s)).toEqual([]);
+    });
   });
 
   describe('disagreements nothing signed by the log backs: refused, no finding', () => {
@@ -338,6 +405,33 @@ describe('POST /v1/bundles (tiles)', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as any).results[0]).toMatchObject({ status: 'pending', index: 7, reason: expect.stringMatching(/tree head of size 305 is past the 300 entries/) });
   });
+  it('refuses a bundle the mirror cannot judge yet when its signature is not the one its entry records', async () => {
+    if (s.h.sim.log.size < SIZE + 5) s.h.sim.append(5);
+    const bundle = await forkedBundle(7, await bodyAt(s, 7), 'log', SIZE + 5);
+    bundle.messageSignature.signature = (await bundleOf(s, 8)).messageSignature.signature;
+    const res = await postHttp(s, bundle);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toMatch(/the bundle is not what its tlog entry sim#7 records: the bundle's signature is not the one the log entry records/);
+  });
+  it('records a split view the log signed whatever signature material the bundle carries: the evidence is the log\'s signatures alone', async () => {
+    // Entry 15's bundle, its body replaced by entry 20's in a history the log signed: the bundle's signature
+    // is entry 15's, not the one its (forked) body records.
+    const bundle = await forkedBundle(15, await bodyAt(s, 20), 'log');
+    const [logged] = loggedSignatures(Buffer.from(bundle.verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64'), 'hashedrekord', '0.0.2')!;
+    expect(bundle.messageSignature.signature).not.toBe(logged);
+    const before = (await integrityFindings(s)).length;
+    const res = await postHttp(s, bundle);
+    expect(res.status).toBe(409);
+    expect(res.body.results[0]).toMatchObject({ status: 'split-view', index: 15, finding: { rule: 'log-integrity', severity: 'critical' } });
+    expect((await integrityFindings(s)).length).toBe(before + 1);
+    // Beside a consistent entry whose signature was swapped (refused), the split view is still recorded.
+    const swapped = await bundleOf(s, 9);
+    swapped.messageSignature.signature = (await bundleOf(s, 10)).messageSignature.signature;
+    const both = await postHttp(s, [swapped, await forkedBundle(15, await bodyAt(s, 21), 'log')]);
+    expect(both.status).toBe(409);
+    expect(both.body.results.map((r: any) => r.status)).toEqual(['refused', 'split-view']);
+    expect(both.body.results[0].reason).toMatch(/the bundle's signature is not the one the log entry records/);
+  });
   it('records a split view once, however often it is posted, and keeps its acknowledgement', async () => {
     const bundle = await forkedBundle(15, await bodyAt(s, 18), 'log');
     const first = ((await (await post(s, bundle)).json()) as any).results[0].finding;
@@ -370,31 +464,24 @@ describe('POST /v1/bundles (tiles)', () => {
 });
 
 /**
- * A bundle v0.3 for tiles entry `proofOf` straight from the simulator's log (a mirror that started late
- * cannot build one), in a history where leaf `changed` has the body of entry `changed + 1` when given;
- * its checkpoint signed with the log's key. Only what the intake reads: the entry, its proof, a message signature.
+ * What the log signed about tiles entry `proofOf`, straight from the simulator's log (a mirror that started
+ * late cannot build a bundle of it), in a history where leaf `changed` has the body of entry `changed + 1`
+ * when given; its checkpoint signed with the log's key. A Rekor v2 TransparencyLogEntry, as the log's write
+ * response gives it: the entry and its proof, and no signature material, which the log's body alone could
+ * not fill in for a DSSE entry (it records hashes only).
  */
-function simBundle(s: Setup, proofOf: number, changed?: number) {
+function simEntry(s: Setup, proofOf: number, changed?: number) {
   const bodyOf = (i: number) => Buffer.from(s.h.sim.log.bodies.get(i));
   const proof = signedHistory(s, SIZE, 'log', changed === undefined ? undefined : { index: changed, body: bodyOf(changed + 1) });
   const body = proofOf === changed ? bodyOf(proofOf + 1) : bodyOf(proofOf);
   const kind = JSON.parse(body.toString());
   return {
-    mediaType: 'application/vnd.dev.sigstore.bundle.v0.3+json',
-    verificationMaterial: {
-      publicKey: { hint: 'test' },
-      tlogEntries: [
-        {
-          logIndex: String(proofOf),
-          logId: { keyId: b64(s.h.tlog.keyId) },
-          kindVersion: { kind: kind.kind, version: kind.apiVersion },
-          integratedTime: '0',
-          canonicalizedBody: body.toString('base64'),
-          inclusionProof: proof(proofOf),
-        },
-      ],
-    },
-    messageSignature: { messageDigest: { algorithm: 'SHA2_256', digest: b64(Buffer.alloc(32)) }, signature: b64(Buffer.alloc(64)) },
+    logIndex: String(proofOf),
+    logId: { keyId: b64(s.h.tlog.keyId) },
+    kindVersion: { kind: kind.kind, version: kind.apiVersion },
+    integratedTime: '0',
+    canonicalizedBody: body.toString('base64'),
+    inclusionProof: proof(proofOf),
   };
 }
 
@@ -407,18 +494,18 @@ describe('POST /v1/bundles (tiles, a mirror that started at entry 100)', () => {
 
   it('compares a signed tree head with the mirror\'s root from its start on, around an entry both histories share', async () => {
     // The same tree head as the mirror's: consistent, so the mirror's root from its start on is the log's.
-    const same = await post(s, simBundle(s, 200));
+    const same = await post(s, simEntry(s, 200));
     expect(same.status).toBe(200);
     expect(((await same.json()) as any).results[0]).toMatchObject({ status: 'consistent', index: 200 });
-    const res = await post(s, simBundle(s, 200, 150));
+    const res = await post(s, simEntry(s, 200, 150));
     expect(res.status).toBe(409);
     expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed a tree head of size 300 whose root is not in the history/);
   });
   it('says an entry before its start is not mirrored, and still judges the tree head', async () => {
-    expect(((await (await post(s, simBundle(s, 20))).json()) as any).results[0]).toMatchObject({ status: 'not-mirrored', index: 20 });
+    expect(((await (await post(s, simEntry(s, 20))).json()) as any).results[0]).toMatchObject({ status: 'not-mirrored', index: 20 });
     // A tree head of size 300 whose history differs, before the start (the start's frontier was verified) or after it.
     for (const changed of [10, 250]) {
-      const res = await post(s, simBundle(s, 20, changed));
+      const res = await post(s, simEntry(s, 20, changed));
       expect(res.status).toBe(409);
       expect(((await res.json()) as any).results[0].finding.message).toMatch(/signed a tree head of size 300/);
     }

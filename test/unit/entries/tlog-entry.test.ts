@@ -11,6 +11,8 @@ import { filesUnder, readJson, REALDATA } from '../../helpers/realdata.ts';
 /** Files under the input directories that are genuinely not tlog-entry inputs, and what they are. */
 const NOT_ENTRIES: Record<string, RegExp> = {
   'bundles/staging-rekor-v1/24949628_hashedrekord-0.0.1_bad-mediatype.sigstore': /^mediaType: unsupported bundle mediaType "this is completely wrong"/,
+  // sigstore-conformance wrote this token with `base64` (line breaks every 76 columns): not the standard base64 proto3 JSON writes.
+  'bundles/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_timestamp-after-cert-expiry.sigstore.json': /^verificationMaterial\.timestampVerificationData\.rfc3161Timestamps\[0\]\.signedTimestamp: expected standard base64/,
   'rekor-v1-api/prod_loginfo_1193050959916656506_size266676745.json': /^input: this is a Rekor v1 LogInfo/,
   'rekor-v1-api/staging_loginfo_8202293616175992157_size1352760.json': /^input: this is a Rekor v1 LogInfo/,
   'rekor-v1-api/staging_loginfo_8202293616175992157_size1352764.json': /^input: this is a Rekor v1 LogInfo/,
@@ -112,6 +114,15 @@ describe('what verify needs from each format', () => {
     expect(legacy!.bundleContent!.certificate![0]).toBe(0x30);
     expect(legacy!.bundleContent!.messageSignature!.length).toBeGreaterThan(60);
   });
+  it('bundle: its RFC 3161 timestamps, as DER; none when the field is absent or null', () => {
+    const [v2] = parse('bundles/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_conformance.sigstore.json');
+    expect(v2!.bundleContent!.timestamps).toHaveLength(1);
+    expect(v2!.bundleContent!.timestamps![0]![0]).toBe(0x30); // a DER SEQUENCE: the TimeStampResp
+    expect(parse('bundles/staging-rekor-v1/35355462_hashedrekord-0.0.1_v0.3_with-tsa.sigstore')[0]!.bundleContent!.timestamps).toHaveLength(2);
+    // npm's v0.1 bundles write `"timestampVerificationData": null`.
+    expect(parse('npm-attestations/sigstore-npm-attestations_12988397_12988399.json').map((e) => e.bundleContent!.timestamps)).toEqual([undefined, undefined]);
+    expect(parse('bundles/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_no-timestamp.sigstore.json')[0]!.bundleContent!.timestamps).toBeUndefined();
+  });
   it('arrays of inputs (POST /api/v1/log/entries/retrieve) keep their position in `where`', () => {
     const one = file('rekor-v1-api/staging_entry_79_no-proof.json');
     const es = parseTlogEntries([one, file('rekor-v2-api/staging_alpha1_tlog-entry_743.json')]);
@@ -134,6 +145,10 @@ describe('rejections name the field', () => {
     ['no content', (b) => delete b.messageSignature, /neither messageSignature nor dsseEnvelope/],
     ['unknown digest algorithm', (b) => (b.messageSignature.messageDigest.algorithm = 'MD5'), /messageDigest\.algorithm: unsupported hash algorithm "MD5"/],
     ['mediaType 0.4', (b) => (b.mediaType = 'application/vnd.dev.sigstore.bundle+json;version=0.4'), /unsupported bundle mediaType/],
+    ['timestamps not an object', (b) => (b.verificationMaterial.timestampVerificationData = []), /verificationMaterial\.timestampVerificationData: expected an object/],
+    ['a timestamp not base64', (b) => (b.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{ signedTimestamp: 'MIIC!' }] }), /rfc3161Timestamps\[0\]\.signedTimestamp: expected standard base64/],
+    ['a timestamp without its bytes', (b) => (b.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: [{}] }), /rfc3161Timestamps\[0\]\.signedTimestamp: missing/],
+    ['33 timestamps', (b) => (b.verificationMaterial.timestampVerificationData = { rfc3161Timestamps: Array(33).fill({ signedTimestamp: 'MAA=' }) }), /rfc3161Timestamps: 33 elements, more than the 32 allowed/],
   ];
   for (const [name, edit, message] of cases) {
     it(name, () => {

@@ -28,7 +28,8 @@ describe('the index an entry reports', () => {
     expect(r.error).toMatch(/proof is for index 735 but the entry says 740/);
   });
   it('is never below the proof\'s tree index on Rekor v1, even without a SET to sign it', () => {
-    expect(verifyChanged(V1_NO_SET).ok).toBe(true);
+    // (The bundle fails as a whole for want of a signed time: see "the time the certificate is judged at".)
+    expect(verifyChanged(V1_NO_SET).checks).toMatchObject({ inclusion: 'ok', checkpoint: 'ok', set: 'absent' });
     const r = verifyChanged(V1_NO_SET, (e) => (e.logIndex = '5'));
     expect(r.ok).toBe(false);
     expect(r.checks.inclusion).toBe('fail');
@@ -86,5 +87,127 @@ describe('the signatures a bundle carries', () => {
   it('fails the conformance suite\'s dsse-mismatch-sig bundle: a second valid signature swapped in', () => {
     const r = verifyBundle(`${B}/prod-rekor-v1/155690847_dsse-0.0.1_v0.3_conformance.sigstore.json`, () => {});
     expect(r.checks).toMatchObject({ body: 'fail', inclusion: 'ok', set: 'ok' });
+  });
+});
+
+describe('the time the certificate is judged at', () => {
+  const B = `${REALDATA}/bundles`;
+  const root = (name: string) => parseTrustedRoot(JSON.parse(readFileSync(`${REALDATA}/trust/${name}`, 'utf8')));
+  /** Every entry of the document at `path` (changed by `f`), verified against `trust`. */
+  const verifyAll = (path: string, trust = /staging|alpha/.test(path) ? STAGING : PROD, f: (b: any) => void = () => {}) => {
+    const b = JSON.parse(readFileSync(path, 'utf8'));
+    f(b);
+    return parseTlogEntries(b).map((t) => verifyTlogEntry(t, trust));
+  };
+  const times = (r: ReturnType<typeof verifyTlogEntry>) => r.signedTimes.map((s) => `${s.by} ${s.time.toISOString()}`);
+
+  it('a Rekor v2 bundle: its RFC 3161 timestamp, the only signed time it has', () => {
+    const [r] = verifyAll(V2);
+    expect(r!.ok).toBe(true);
+    expect(r!.checks).toMatchObject({ set: 'absent', tsa: 'ok', certificate: 'ok' });
+    expect(r!.signedTimes).toEqual([{ by: 'tsa', tsa: 'https://timestamp.sigstage.dev/api/v1/timestamp', time: new Date('2025-06-12T12:02:20Z') }]);
+  });
+  it('a Rekor v1 bundle with a SET and a timestamp: both, and the certificate valid at each', () => {
+    const [r] = verifyAll(`${B}/staging-rekor-v1/42526129_hashedrekord-0.0.1_v0.3_with-tsa_sigstore-java.sigstore`);
+    expect(r!.ok).toBe(true);
+    expect(r!.checks).toMatchObject({ set: 'ok', tsa: 'ok', certificate: 'ok' });
+    expect(times(r!)).toEqual(['set 2025-05-22T15:45:54.000Z', 'tsa 2025-05-22T15:45:54.000Z']);
+  });
+  it('fails a certificate expired at a timestamp, though valid at the SET (sigstore-python\'s late timestamp)', () => {
+    const [r] = verifyAll(`${B}/staging-rekor-v1/42066373_hashedrekord-0.0.1_v0.3_late-tsa.sigstore`);
+    expect(r!.ok).toBe(false);
+    expect(r!.checks).toMatchObject({ set: 'ok', tsa: 'ok', certificate: 'fail' });
+    expect(r!.error).toMatch(/certificate: the certificate is valid 2025-05-12T18:48:26\.000Z–2025-05-12T18:58:26\.000Z, but the RFC 3161 timestamp of https:\/\/timestamp\.sigstage\.dev\/api\/v1\/timestamp dates it 2025-05-12T19:00:27\.000Z/);
+  });
+  it('fails a certificate expired at the only timestamp (sigstore-conformance rekor2-timestamp-with-incorrect-time_fail)', () => {
+    // Its base64 wrapped at 76 columns is refused by the parser (tlog-entry.test.ts); unwrapped, it is a real token.
+    const [r] = verifyAll(`${B}/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_timestamp-after-cert-expiry.sigstore.json`, STAGING, (b) => {
+      const t = b.verificationMaterial.timestampVerificationData.rfc3161Timestamps[0];
+      t.signedTimestamp = t.signedTimestamp.replace(/\n/g, '');
+    });
+    expect(r!.checks).toMatchObject({ tsa: 'ok', certificate: 'fail' });
+    expect(r!.error).toMatch(/the certificate is valid 2025-06-12T12:02:16\.000Z–2025-06-12T12:12:16\.000Z, but the RFC 3161 timestamp .* dates it 2025-07-15T10:33:31\.000Z/);
+  });
+  it('fails a certificate expired at the SET (integrated after it expired)', () => {
+    const [r] = verifyAll(`${B}/prod-rekor-v1/1462192450_hashedrekord-0.0.1_v0.3_integrated-after-cert-expiry.sigstore.json`);
+    expect(r!.checks).toMatchObject({ body: 'ok', set: 'ok', certificate: 'fail' });
+    expect(r!.error).toMatch(/but the SET of rekor\.sigstore\.dev dates it 2026-05-07T15:34:11\.000Z/);
+  });
+
+  describe('no signed time for a certificate', () => {
+    const noSignedTime = /certificate: the certificate's validity could not be judged from a signed time/;
+    it('fails a Rekor v2 bundle without a timestamp (sigstore-conformance rekor2-no-timestamp_fail)', () => {
+      const [r] = verifyAll(`${B}/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_no-timestamp.sigstore.json`);
+      expect(r!.ok).toBe(false);
+      expect(r!.checks).toMatchObject({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', tsa: 'absent', certificate: 'fail' });
+      expect(r!.error).toMatch(noSignedTime);
+      expect(r!.error).toMatch(/no integrated time \(Rekor v2\) and no SET, and the bundle carries no RFC 3161 timestamp/);
+    });
+    it('fails a Rekor v1 bundle without a SET or a timestamp (sigstore-python bundle_v3_no_signed_time)', () => {
+      const [r] = verifyAll(V1_NO_SET);
+      expect(r!.ok).toBe(false);
+      expect(r!.checks).toMatchObject({ inclusion: 'ok', checkpoint: 'ok', set: 'absent', certificate: 'fail' });
+      expect(r!.error).toMatch(/the entry's integrated time 2024-12-10T21:41:25\.000Z is signed by no SET/);
+    });
+    it('never takes an integrated time no SET signs: a late entry with its SET taken off and its time moved back', () => {
+      const late = `${B}/prod-rekor-v1/1462192450_hashedrekord-0.0.1_v0.3_integrated-after-cert-expiry.sigstore.json`;
+      const [r] = verifyAll(late, PROD, (b) => {
+        const e = b.verificationMaterial.tlogEntries[0];
+        delete e.inclusionPromise;
+        e.integratedTime = String(Number(e.integratedTime) - 600); // inside the certificate's ten minutes
+      });
+      // The proof and checkpoint still verify: only the time is forged, and it counts for nothing.
+      expect(r!.checks).toMatchObject({ inclusion: 'ok', checkpoint: 'ok', set: 'absent', certificate: 'fail' });
+      expect(r!.signedTimes).toEqual([]);
+      expect(r!.ok).toBe(false);
+    });
+    it('fails a v2 bundle whose only timestamp does not verify, saying both', () => {
+      const [r] = verifyAll(`${B}/staging-rekor-v2/alpha1_29474_hashedrekord-0.0.2_freetsa-nocert.sigstore.json`);
+      expect(r!.checks).toMatchObject({ tsa: 'fail', certificate: 'fail' });
+      expect(r!.error).toMatch(/tsa: timestamp 1 of 1: TIMESTAMP_INVALID: it is signed by a timestamp authority the trusted root does not list/);
+      expect(r!.error).toMatch(/the bundle's RFC 3161 timestamp did not verify/);
+    });
+    it('a bare Rekor v2 log entry: not judged, and the verdict warns so', () => {
+      const [r] = verifyAll(`${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`);
+      expect(r!.ok).toBe(true);
+      expect(r!.checks).toMatchObject({ tsa: 'absent', certificate: 'absent' });
+      expect(r!.error).toBeUndefined();
+      expect(r!.warning).toMatch(/the certificate's validity could not be judged from a signed time: .* a bare log entry carries no RFC 3161 timestamp/);
+    });
+    it('a key, not a certificate: nothing to judge, no warning', () => {
+      const [r] = verifyAll(`${B}/prod-rekor-v1/771488337_hashedrekord-0.0.1_v0.3_managed-key.sigstore.json`);
+      expect(r!.ok).toBe(true);
+      expect(r!.checks).toMatchObject({ set: 'ok', tsa: 'ok', certificate: 'absent' });
+      expect(r!.warning).toBeUndefined();
+    });
+  });
+
+  describe('a timestamp that does not verify fails the entry, whatever else vouches for it', () => {
+    it.each([
+      ['over another signature', `${B}/staging-rekor-v2/alpha1_5864_hashedrekord-0.0.2_timestamp-of-another-signature.sigstore.json`, STAGING, /message imprint is not the hash of the bundle's signature/],
+      ['from a TSA the root does not list, embedding its own chain', `${B}/staging-rekor-v2/alpha1_29473_hashedrekord-0.0.2_freetsa-embedded-cert.sigstore.json`, STAGING, /does not list/],
+      ['past its TSA\'s certificate', `${B}/staging-rekor-v2/alpha1_32513_hashedrekord-0.0.2_local-tsa.sigstore.json`, root('staging/trusted_root_conformance-local-tsa.json'), /when its signing certificate .* was not valid/],
+      ['past the validity the root gives its TSA', V2, root('staging/trusted_root_conformance-tsa-validity-ended.json'), /outside the validity the trusted root gives timestamp authority/],
+      // Beside a SET that vouches for the time on its own: the client spec §4.2.1 still has the verifier abort.
+      ['from a mock TSA, beside a valid SET (sigstore-js\'s fixture)', `${B}/prod-rekor-v1/6751924_intoto-0.0.2_v0.1_sigstore-js.sigstore.json`, PROD, /does not list/],
+      ['from an older staging TSA, beside a valid SET', `${B}/staging-rekor-v1/35355462_hashedrekord-0.0.1_v0.3_with-tsa.sigstore`, STAGING, /timestamp 2 of 2: .*does not list/],
+    ] as const)('%s', (_name, path, trust, why) => {
+      const [r] = verifyAll(path, trust);
+      expect(r!.ok).toBe(false);
+      expect(r!.checks.tsa).toBe('fail');
+      expect(r!.error).toMatch(why);
+    });
+    it('one good timestamp and one swapped in from another bundle', () => {
+      const other = JSON.parse(readFileSync(`${B}/staging-rekor-v2/alpha1_645_hashedrekord-0.0.2.sigstore.json`, 'utf8')).verificationMaterial.timestampVerificationData.rfc3161Timestamps[0];
+      const [r] = verifyAll(V2, STAGING, (b) => b.verificationMaterial.timestampVerificationData.rfc3161Timestamps.push(other));
+      expect(r!.checks).toMatchObject({ tsa: 'fail', certificate: 'ok' });
+      expect(r!.error).toMatch(/tsa: timestamp 2 of 2: .*message imprint/);
+      expect(r!.signedTimes).toHaveLength(1);
+      expect(r!.ok).toBe(false);
+    });
+    it('the TSA taken out of the trusted root', () => {
+      const [r] = verifyAll(V2, { ...STAGING, timestampAuthorities: [] });
+      expect(r!.checks).toMatchObject({ tsa: 'fail', certificate: 'fail' });
+    });
   });
 });

@@ -1,0 +1,42 @@
+/**
+ * Whether a bundle carries what its tlog entry's body records, pure: the digest it signed, the DSSE
+ * payload, the signatures (logged-signatures.ts) and the certificate. The log holds only the body; the
+ * rest of a bundle is whoever made it, and a client checks the bundle's signature with the bundle's
+ * certificate, so a signature or certificate the log never saw makes the bundle a claim nothing
+ * transparent backs (sigstore-conformance `dsse-mismatch-sig_fail`, CVE-2022-36056). Client spec §4.4:
+ * the signature and the key or certificate of the parsed body are the ones provided.
+ *
+ * `tlogwatch verify` fails its `body` check on a mismatch (offline.ts); `POST /v1/bundles` refuses the
+ * bundle (api/bundles-post.ts).
+ */
+import { createHash } from 'node:crypto';
+import type { BundleContent } from '../entries/tlog-entry.ts';
+import type { Entry } from '../entries/types.ts';
+import { bytesEqual } from '../util/bytes.ts';
+import { loggedSignatures } from './logged-signatures.ts';
+
+const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+/** DSSE v1 pre-authentication encoding (hashedrekord-over-DSSE entries sign its hash). */
+const pae = (type: string, body: Uint8Array) => Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
+
+/** Why the bundle's content is not what `body` (decoded as `entry`) records, or undefined when it is. */
+export function bundleContentMismatch(b: BundleContent, body: Uint8Array, entry: Entry): string | undefined {
+  if (b.messageDigest && !entry.digests.includes(b.messageDigest)) return `body logs ${entry.digests.join(', ')} but the bundle signed ${b.messageDigest}`;
+  if (b.dsseEnvelope) {
+    const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(pae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
+    if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
+  }
+  const logged = loggedSignatures(body, entry.kind, entry.apiVersion);
+  if (logged) {
+    const same = (a: Uint8Array) => logged.some((l) => bytesEqual(Buffer.from(l, 'base64'), a));
+    if (b.messageSignature && !same(b.messageSignature)) return 'the bundle\'s signature is not the one the log entry records';
+    const sigs = b.dsseEnvelope?.signatures;
+    if (sigs && (sigs.length !== logged.length || !sigs.every((s) => same(s.sig)))) return 'the bundle\'s DSSE signatures are not the ones the log entry records';
+  }
+  if (b.certificate) {
+    const fp = `sha256:${sha256hex(b.certificate)}`;
+    const signers = entry.signers ?? (entry.signer ? [entry.signer] : []);
+    if (!signers.some((s) => s.fingerprint === fp)) return 'the bundle\'s certificate is not the one the log entry records';
+  }
+  return undefined;
+}

@@ -169,9 +169,13 @@ export function findTlogByKeyId(root: TrustedRoot, keyId: Uint8Array): TlogTrust
   return root.tlogs.find((t) => bytesEqual(t.keyId, keyId));
 }
 
-/** Whether a key or CA is valid at `at`: validFor is [start, end), and an open end means still active. */
+/**
+ * Whether a key or CA is valid at `at`. A trusted root's validFor is a protobuf-specs TimeRange, "closed and
+ * includes both the start and end times ([start, end])" (sigstore_common.proto; sigstore-conformance
+ * `trust-root-tlog-validity-end-inclusive`); an open end means still active.
+ */
 export function validAt(v: { validFrom?: Date; validUntil?: Date }, at: Date): boolean {
-  return (!v.validFrom || v.validFrom <= at) && (!v.validUntil || at < v.validUntil);
+  return (!v.validFrom || v.validFrom <= at) && (!v.validUntil || at <= v.validUntil);
 }
 
 /** Logs whose key is valid at `at`. */

@@ -74,12 +74,15 @@ describe('real trusted roots', () => {
     expect(findTlogByKeyId(prod, staging.tlogs[0]!.keyId)).toBeUndefined();
   });
 
-  it('tlogsValidAt honours [start, end)', () => {
+  it('tlogsValidAt honours [start, end], both ends included as protobuf-specs TimeRange says', () => {
     const names = (at: string) => tlogsValidAt(staging, new Date(at)).map((t) => t.name.split('.')[0]);
     expect(names('2020-01-01T00:00:00Z')).toEqual([]);
     expect(names('2025-06-01T00:00:00Z')).toEqual(['rekor', 'log2025-alpha1']);
     expect(names('2025-09-03T23:59:59Z')).toEqual(['rekor', 'log2025-alpha1', 'log2025-alpha2']);
-    expect(names('2025-09-04T00:00:00Z')).toEqual(['rekor', 'log2025-alpha2']);
+    expect(names('2025-09-04T00:00:00Z')).toEqual(['rekor', 'log2025-alpha1', 'log2025-alpha2']);
+    expect(names('2025-09-04T00:00:00.001Z')).toEqual(['rekor', 'log2025-alpha2']);
+    expect(names('2025-04-16T00:00:00Z')).toContain('log2025-alpha1');
+    expect(names('2025-04-15T23:59:59.999Z')).not.toContain('log2025-alpha1');
     expect(names('2026-07-01T00:00:00Z')).toEqual(['rekor', 'log2025-alpha3', 'log2026-1']);
     expect(tlogsValidAt(prod, new Date('2025-09-22T23:59:59Z')).map((t) => t.name)).toEqual(['rekor.sigstore.dev']);
   });

@@ -46,9 +46,12 @@ describe('the validity of the log\'s key in the trusted root', () => {
     ...PROD,
     tlogs: PROD.tlogs.map((t) => (t.keyId.length === entry!.logId.length && Buffer.from(t.keyId).equals(entry!.logId) ? { ...t, validFrom: from, validUntil: until } : t)),
   });
-  it('fails a SET dated after the key\'s validity ended, or before it began', () => {
+  it('fails a SET dated after the key\'s validity ended, or before it began; both ends are included', () => {
     expect(verifyTlogEntry(entry!, rootWith(new Date(0), new Date(at.getTime() + 1000))).ok).toBe(true);
-    for (const root of [rootWith(new Date(0), at), rootWith(new Date(at.getTime() + 1000))]) {
+    // protobuf-specs TimeRange is [start, end] (sigstore-conformance trust-root-tlog-validity-end-inclusive).
+    expect(verifyTlogEntry(entry!, rootWith(new Date(0), at)).ok).toBe(true);
+    expect(verifyTlogEntry(entry!, rootWith(at)).ok).toBe(true);
+    for (const root of [rootWith(new Date(0), new Date(at.getTime() - 1000)), rootWith(new Date(at.getTime() + 1000))]) {
       const r = verifyTlogEntry(entry!, root);
       expect(r.ok).toBe(false);
       expect(r.checks.set).toBe('fail');

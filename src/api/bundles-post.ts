@@ -179,7 +179,7 @@ async function judgeAgainstMirror(x: BundleIntake, t: TlogEntryInput, bundleJson
   const entry: Entry = { ...stored.record.entry };
   const env = t.bundleContent?.dsseEnvelope;
   // The envelope is the poster's: it counts only when its payload is the one the logged body commits to.
-  if (env && !withStatement(entry, env.payload, 'bundle')) {
+  if (env && !withStatement(entry, env.payload, 'bundle', env.payloadType)) {
     return refuse(`the bundle's DSSE payload is not the one its tlog entry ${log.name}#${index} commits to (its payload hash)`);
   }
   const logId = await x.store.logId(log.name);

@@ -155,7 +155,7 @@ entry is ok, 1 when one is not, 2 on usage errors or unreadable input.
       }
       if (ruleSet) {
         const env = t.bundleContent?.dsseEnvelope;
-        if (env) withStatement(r.entry, env.payload, 'bundle');
+        if (env) withStatement(r.entry, env.payload, 'bundle', env.payloadType);
         const now = Math.floor(Date.now() / 1000);
         cas ??= new CertificateAuthorities(trust.certificateAuthorities);
         for (const f of evaluateEntry(ruleSet, r.entry, now, { cas })) {

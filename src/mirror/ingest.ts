@@ -16,6 +16,7 @@ import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
 import { verifySET, type SetKey } from '../entries/set.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
+import { dssePae } from '../entries/dsse-pae.ts';
 import type { Metrics } from '../metrics.ts';
 import { leafCount, leafRun, type FetchedLeaf, type LeafBatch, type LeafRun } from '../sources/types.ts';
 import type { CommitBuilder } from '../store/commit-builder.ts';
@@ -52,8 +53,11 @@ export interface IngestResult {
  * leaf hash, inclusion proof or SET covers them. Only the payload hash in the verified body ties one to
  * its entry, so anything else is not the entry's and must not lend it subjects or provenance.
  */
-export function isEntryPayload(entry: Entry, payload: Uint8Array): boolean {
-  return (entry.kind === 'intoto' || entry.kind === 'dsse') && entry.digests.includes(`sha256:${sha256Hex(payload)}`);
+export function isEntryPayload(entry: Entry, payload: Uint8Array, payloadType?: string): boolean {
+  if (entry.kind === 'intoto' || entry.kind === 'dsse') return entry.digests.includes(`sha256:${sha256Hex(payload)}`);
+  // A DSSE signature logged as hashedrekord: the signed digest is the envelope's PAE (dsse-pae.ts), which
+  // commits to the payload and its type. Only a bundle carries the type; an attestation alone does not.
+  return entry.kind === 'hashedrekord' && payloadType !== undefined && entry.digests.includes(`sha256:${sha256Hex(dssePae(payloadType, payload))}`);
 }
 
 function withoutAttestation({ attestation: _unbound, ...leaf }: FetchedLeaf): FetchedLeaf {
@@ -65,8 +69,8 @@ function withoutAttestation({ attestation: _unbound, ...leaf }: FetchedLeaf): Fe
  * artifact's digest also finds its attestations), when the statement is the entry's own payload
  * (isEntryPayload). Returns whether it was: false leaves the entry as it was.
  */
-export function withStatement(entry: Entry, payload: Uint8Array, from: 'attestation' | 'bundle'): boolean {
-  if (!isEntryPayload(entry, payload)) return false;
+export function withStatement(entry: Entry, payload: Uint8Array, from: 'attestation' | 'bundle', payloadType?: string): boolean {
+  if (!isEntryPayload(entry, payload, payloadType)) return false;
   const st = decodeStatement(payload, from);
   if (st) {
     entry.provenance = st.provenance;

@@ -10,20 +10,19 @@
  * bundle (api/bundles-post.ts).
  */
 import { createHash } from 'node:crypto';
+import { dssePae } from '../entries/dsse-pae.ts';
 import type { BundleContent } from '../entries/tlog-entry.ts';
 import type { Entry } from '../entries/types.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { loggedSignatures } from './logged-signatures.ts';
 
 const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-/** DSSE v1 pre-authentication encoding (hashedrekord-over-DSSE entries sign its hash). */
-const pae = (type: string, body: Uint8Array) => Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${body.length} `), body]);
 
 /** Why the bundle's content is not what `body` (decoded as `entry`) records, or undefined when it is. */
 export function bundleContentMismatch(b: BundleContent, body: Uint8Array, entry: Entry): string | undefined {
   if (b.messageDigest && !entry.digests.includes(b.messageDigest)) return `body logs ${entry.digests.join(', ')} but the bundle signed ${b.messageDigest}`;
   if (b.dsseEnvelope) {
-    const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(pae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
+    const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(dssePae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
     if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
   }
   const logged = loggedSignatures(body, entry.kind, entry.apiVersion);

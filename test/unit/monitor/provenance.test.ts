@@ -63,6 +63,27 @@ describe('provenance statements', () => {
     expect(evaluateEntry(rs.ruleSet, bare, 1).map((f) => f.expectation)).toEqual(['expect.provenance']);
   });
 
+  it('a DSSE signature logged as hashedrekord (sigstore-java, Rekor v2) lends its statement: the logged digest is the envelope\'s PAE', () => {
+    const file = 'bundles/prod-rekor-v2/4855114_hashedrekord-0.0.2_v0.3_dsse_sigstore-java.sigstore';
+    const [t] = parseTlogEntries(readJson(`${REALDATA}/${file}`));
+    const env = t!.bundleContent!.dsseEnvelope!;
+    const decode = () => decodeAnyBody(t!.body, { log: 'log2025-1', index: 4855114 }, t!.kind, t!.version);
+    const entry = decode();
+    expect(entry.kind).toBe('hashedrekord');
+    const logged = [...entry.digests];
+    expect(withStatement(entry, env.payload, 'bundle', env.payloadType)).toBe(true);
+    expect(entry.provenance?.predicateType).toBe('https://slsa.dev/provenance/v1');
+    expect(entry.digests.length).toBeGreaterThan(logged.length);
+    expect(entry.digests).toEqual(expect.arrayContaining(logged));
+    // Without the payload type (an attestation alone), or with another type or payload, nothing ties it to the entry.
+    for (const [payload, type] of [[env.payload, undefined], [env.payload, 'application/json'], [Buffer.concat([env.payload, Buffer.from(' ')]), env.payloadType]] as const) {
+      const other = decode();
+      expect(withStatement(other, payload, 'bundle', type)).toBe(false);
+      expect(other.provenance).toBeUndefined();
+      expect(other.digests).toEqual(logged);
+    }
+  });
+
   it('tlogwatch verify --rules flags a bundle that breaks the policy', async () => {
     writeFileSync(join(tmp, 'policy.yaml'), "rules:\n  - id: only-main\n    watch: { repositories: ['github.com/sigstore/*'] }\n    expect: { sourceRefs: ['refs/tags/*'] }\n");
     const file = `${REALDATA}/bundles/prod-rekor-v1/31821305_intoto-0.0.2_v0.1_sigstore.js-2.0.0-provenance.sigstore.json`;

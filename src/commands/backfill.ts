@@ -7,8 +7,9 @@
  *
  * Exit codes: 0 done or nothing to do; 1 the log misbehaved (it is halted, with a log-integrity finding)
  * or was already halted; 2 usage, config, trust or store problems, or a log not ready to backfill; 3 the log
- * could not be read (nothing is lost: run again to resume); 130/143 stopped by SIGINT/SIGTERM after the
- * batch in progress committed (run again to resume).
+ * could not be read (nothing is lost: run again to resume); 130/143 stopped by SIGINT/SIGTERM (run again
+ * to resume): the requests in flight are aborted and the batch they were for is not committed, a batch
+ * already fetched commits first; a second signal exits at once.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,9 +33,10 @@ const HELP = `${USAGE}
 
 Fills in the entries before where each configured log's mirror started (start: latest or N), down to
 index N (--to; default the first leaf of the tree the mirror started in), verified like the forward
-mirror, with the config's rules evaluated on them. Stop tlogwatch serve first. Ctrl-C stops after the
-batch in progress commits; run again to resume. Rekor v1: shards retired before the one the mirror
-started in are not backfilled.
+mirror, with the config's rules evaluated on them. Stop tlogwatch serve first. Ctrl-C stops at once
+on a slow or stalled log: requests in flight are abandoned (their batch is not stored), a batch already
+fetched is stored first; run again to resume. A second Ctrl-C exits without waiting. Rekor v1: shards
+retired before the one the mirror started in are not backfilled.
 
   --config FILE, --data-dir DIR, --rules DIR, --trusted-root FILE, --log TYPE=URL
                      the configuration tlogwatch serve runs with, given the same way (a file, flags
@@ -167,7 +169,9 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppedBy) process.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: at once (each batch is one atomic write)
     stoppedBy = signal;
-    process.stderr.write(`tlogwatch backfill: ${signal}: stopping after the batch in progress commits (again to stop at once)\n`);
+    // The sources' requests carry this signal (mirror/backfill.ts): a stalled log does not hold the stop
+    // for its timeouts and retries. A batch already fetched still commits, whole.
+    process.stderr.write(`tlogwatch backfill: ${signal}: stopping: requests in flight are abandoned, a batch already fetched is stored first (again to stop at once)\n`);
     abort.abort();
   };
   process.on('SIGINT', onSignal);

@@ -67,7 +67,10 @@ export interface BackfillOptions {
   to?: bigint;
   /** Leaves per committed batch; default the log's batchSize (tiles: whole 256-entry bundles). */
   batchSize?: number;
-  /** Stop once the batch in progress has committed. */
+  /**
+   * Stop: a batch whose leaves are all fetched still commits; the requests in flight are aborted, and the
+   * batch they were for is not committed (the run returns `interrupted`, and a rerun fetches it again).
+   */
   signal?: AbortSignal;
   /** After each commit: the range just committed, virtual indexes. */
   onBatch?: (p: { log: string; from: bigint; to: bigint; target: bigint }) => void;
@@ -115,12 +118,18 @@ export class Backfiller {
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
+  /**
+   * The signal of the run in progress (BackfillOptions.signal), which the sources' requests carry, as the
+   * follower's carry its round's: stopping must not wait out a stalled log's timeouts and retries (7
+   * attempts of up to 20 s each, with backoff). A batch already fetched still commits (`fill`).
+   */
+  #runSignal: AbortSignal | undefined;
 
   constructor(cfg: FollowConfig, deps: BackfillDeps) {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
-    const upstream = createUpstream(cfg, deps.metrics);
+    const upstream = createUpstream(cfg, deps.metrics, () => this.#runSignal);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;
   }
@@ -142,6 +151,7 @@ export class Backfiller {
     const target = opts.to === undefined || opts.to < treeStart ? treeStart : opts.to;
     const result = { log: this.cfg.name, before: state.startIndex, after: state.startIndex, target, treeStart, entries: 0n };
     if (target >= state.startIndex) return { ...result, status: 'nothing-to-do' };
+    this.#runSignal = opts.signal;
     try {
       const filled = await this.fill(state, tree, target - tree.offset, opts);
       return { ...result, after: filled.startIndex, entries: state.startIndex - filled.startIndex, status: filled.startIndex === target ? 'complete' : 'interrupted' };
@@ -149,8 +159,17 @@ export class Backfiller {
       if (isTlogwatchError(e) && e.kind === 'misbehaviour') {
         const latest = (await store.getLogState(this.cfg.name)) ?? state;
         await recordHalt(this.deps, latest, e, Math.floor(this.now() / 1000));
+        throw e;
       }
-      throw e;
+      // Stopped: the requests in flight were aborted on purpose (their batch is not committed, nothing of it
+      // is written), and a later run resumes where the last committed batch left the state. Anything else
+      // (a store that cannot be written) is said as it is, stopped or not.
+      const aborted = opts.signal?.aborted && (e === opts.signal.reason || (isTlogwatchError(e) && e.code.startsWith('SOURCE_')));
+      if (!aborted) throw e;
+      const after = ((await store.getLogState(this.cfg.name)) ?? state).startIndex;
+      return { ...result, after, entries: state.startIndex - after, status: 'interrupted' };
+    } finally {
+      this.#runSignal = undefined;
     }
   }
 

@@ -22,6 +22,8 @@ import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
+import type { FollowConfig } from '../../../src/mirror/types.ts';
+import { asksBelow, startStallingProxy } from '../../helpers/stall-proxy.ts';
 import { expectStoreMatchesManifest, harness, jobContext, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { reverifyLog } from '../../../src/jobs.ts';
 import { nodeKey } from '../../../src/store/keys.ts';
@@ -44,8 +46,8 @@ function everyEntryRules(): RuleSet {
   return r.ruleSet;
 }
 
-function backfiller(hooks = integrityHooks(h!.metrics, undefined, findingOps)): Backfiller {
-  return new Backfiller(h!.follower.cfg, { store: h!.store, metrics: h!.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog), hooks });
+function backfiller(hooks = integrityHooks(h!.metrics, undefined, findingOps), cfg: Partial<FollowConfig> = {}): Backfiller {
+  return new Backfiller({ ...h!.follower.cfg, ...cfg }, { store: h!.store, metrics: h!.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog), hooks });
 }
 
 async function mirrorFrom(start: bigint, size: bigint) {
@@ -178,6 +180,45 @@ describe('backfill interrupted', () => {
     expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
     expect(await backfiller().run()).toMatchObject({ status: 'complete', before: 1280n, after: 0n, entries: 1280n });
     expect((await checkLog(h.store, 'sim')).rootCheck).toBe('full');
+  });
+});
+
+// Where the log stalls, and where backfill gets to before it: a Rekor v1 batch [a, b) also asks for entry
+// a-1 (its inclusion proof gives the frontier before a).
+describe.each([
+  ['tiles', 1500, 256, 1024, 1024],
+  ['v1', 600, 40, 519, 520],
+] as const)('backfill stopped while a %s log stalls', (api, n, batchSize, stallBelow, reached) => {
+  it('aborts the requests in flight at once: what committed stays, the stalled batch commits nothing, a rerun resumes', { timeout: 60_000 }, async () => {
+    h = await harness({ api, entries: n, seed: `bf-stall-${api}` }, { start: 'latest', batchSize });
+    await mirrorFrom(BigInt(n), BigInt(n));
+    // Entries from `stallBelow` up come through; a request for one below it is never answered (the client
+    // would wait 20 s for each of its 7 attempts).
+    const proxy = await startStallingProxy(h.sim.url, asksBelow(stallBelow));
+    try {
+      const abort = new AbortController();
+      const committed: bigint[] = [];
+      const run = backfiller(undefined, { url: proxy.url }).run({ signal: abort.signal, onBatch: (p) => committed.push(p.from) });
+      // Every batch above the stall has committed, and the next one waits on the log.
+      while (committed.at(-1) !== BigInt(reached) || proxy.stalled === 0) await new Promise((r) => setTimeout(r, 5));
+      const stopped = performance.now();
+      abort.abort();
+      const r = await run;
+      expect(performance.now() - stopped).toBeLessThan(3_000);
+      expect(r).toMatchObject({ status: 'interrupted', before: BigInt(n), after: BigInt(reached), entries: BigInt(n - reached) });
+      const s = await state();
+      expect(s.startIndex).toBe(BigInt(reached));
+      expect(s.status).toBe('following');
+      expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
+      expect(await h.store.getEntry('sim', reached - 1)).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+    expect(await backfiller().run()).toMatchObject({ status: 'complete', before: BigInt(reached), after: 0n });
+    const check = await checkLog(h.store, 'sim');
+    expect(check.problems).toEqual([]);
+    expect(check.rootCheck).toBe('full');
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(n);
   });
 });
 

@@ -23,7 +23,7 @@ import { frontierNodeIds, hashRun } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { decodeJson, fetchedSize, localStartIndex, type LogState, type VerifiedHead } from './codec.ts';
 import { entryValueBody } from './entry-value.ts';
-import { Bucket, entryKey, key, nodeKey, prefixEnd, readU16, readU64, u16 } from './keys.ts';
+import { Bucket, entryKey, key, nodeKey, prefixEnd, readU16, readU64, treeSeq, u16 } from './keys.ts';
 import { scanChunks } from './level.ts';
 import type { Store } from './store.ts';
 import { frontierNodes } from './tree-hashes.ts';
@@ -76,7 +76,7 @@ export async function checkCheckpointHistory(store: Store, log: string, state: L
   let newest: VerifiedHead | undefined;
   const prefix = key(Bucket.CHECKPOINT, u16(id));
   for await (const [k, v] of store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
-    const tree = readU16(k, 3);
+    const tree = treeSeq(readU16(k, 3));
     const size = readU64(k, 5);
     const where = `verified checkpoint of size ${size}${state.shard ? ` (tree ${tree})` : ''}`;
     let head: VerifiedHead;

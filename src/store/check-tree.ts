@@ -52,14 +52,20 @@ export async function checkVerifiedRoot(store: Store, log: string, state: LogSta
     return undefined;
   });
   if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
-  if (state.startFrontier && (state.shard?.seq ?? 0) === 0) {
-    const nodes = frontierNodes(CompactRange.deserialize(state.startFrontier));
-    const got = await read(nodes).catch(() => undefined);
-    nodes.forEach((n, k) => {
-      const have = got?.[k];
-      if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
-    });
-  }
+  if ((state.shard?.seq ?? 0) === 0) problems.push(...(await checkStartFrontier(state, read)));
+  return problems;
+}
+
+/** The start's verified frontier (LogState.startFrontier), node by node as the store reads it from the tree that holds the start. */
+async function checkStartFrontier(state: LogState, read: ReturnType<Store['hashReader']>): Promise<string[]> {
+  if (!state.startFrontier) return [];
+  const problems: string[] = [];
+  const nodes = frontierNodes(CompactRange.deserialize(state.startFrontier));
+  const got = await read(nodes).catch(() => undefined);
+  nodes.forEach((n, k) => {
+    const have = got?.[k];
+    if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
+  });
   return problems;
 }
 
@@ -151,11 +157,14 @@ export async function checkRetiredShards(store: Store, log: string): Promise<str
     const held = await countKeys(store, id, tree.offset + tree.first, tree.offset + tree.final.size);
     const missing = tree.final.size - tree.first - held;
     if (missing) problems.push(`retired tree ${tree.seq}: ${missing} of its ${tree.final.size} entries are missing`);
-    // Tree 0 from the mirror's start on, as in checkVerifiedRoot; later trees are held from their first leaf.
+    // Tree 0 from the mirror's start on, as in checkVerifiedRoot (with its start's frontier node by node:
+    // the root can resolve through an earlier start's nodes); later trees are held from their first leaf.
+    const read = store.hashReader(log, tree.seq);
     if (tree.seq > 0 || localStartIndex(state) !== undefined) {
-      const root = await treeRootAsync(tree.final.size, store.hashReader(log, tree.seq)).catch(() => undefined);
+      const root = await treeRootAsync(tree.final.size, read).catch(() => undefined);
       if (!root || !bytesEqual(root, tree.final.rootHash)) problems.push(`retired tree ${tree.seq}: stored hashes do not rebuild the root of its final checkpoint (size ${tree.final.size})`);
     }
+    if (tree.seq === 0) problems.push(...(await checkStartFrontier(state, read)).map((p) => `retired tree ${tree.seq}: ${p}`));
   }
   return problems;
 }

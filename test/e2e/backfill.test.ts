@@ -152,19 +152,35 @@ describe('tlogwatch backfill: secrets', () => {
 });
 
 describe('tlogwatch backfill: runs', () => {
-  it('Rekor v1: fills the tree the mirror started in, and says earlier shards are out of scope', async () => {
+  it('Rekor v1: fills the tree the mirror started in, then the shards retired before it; tlogwatch check passes the store', { timeout: 60_000 }, async () => {
     // Trees [0, 100) and [100, 200) are retired; the mirror started at latest in [200, 300).
     const { config } = await mirrored('v1', 300, 'latest', 'bf-cli-shards', { batchSize: 40, shards: 3 });
-    const r = await tlogwatch(['backfill', '--config', config, '--to', '0']);
+    const r = await tlogwatch(['backfill', '--config', config]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    // Each tree from its end: no batch spans two.
+    expect(lines).toContain('backfill sim: verified and stored [200, 220); 200 to go');
+    expect(lines).toContain('backfill sim: verified and stored [60, 100); 60 to go');
+    expect(lines.at(-1)).toBe('backfill sim: done: 300 entries verified and stored; the mirror now holds the log from index 0');
+    await withStore(async (store) => expect(await expectStoreMatchesManifest(store, h!.sim)).toBe(300));
+    const check = await run(process.execPath, [BIN, 'check', '--config', config], { env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' } });
+    expect(check.stdout).toMatch(/^ok\tsim\t300 entries, .* 300 leaf hashes re-hashed from bodies/);
+  });
+
+  it('Rekor v1: says when the shards retired before the mirror started are not known to it yet', async () => {
+    const { config } = await mirrored('v1', 300, 'latest', 'bf-cli-unknown', { batchSize: 50, shards: 3 });
+    await withStore(async (store) => {
+      const s = (await store.getLogState('sim'))!;
+      delete s.priorTrees; // as in a store whose follower has not verified their final heads yet
+      await store.putLogState(s);
+    });
+    const r = await tlogwatch(['backfill', '--config', config]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n').slice(-2)).toEqual([
       'backfill sim: done: 100 entries verified and stored; the mirror now holds the log from index 200',
-      'backfill sim: entries before index 200 are in Rekor v1 shards retired before this mirror started; backfilling those is out of scope',
+      'backfill sim: entries before index 200 are in Rekor v1 shards retired before this mirror started, whose final tree heads it has not verified yet: run tlogwatch serve until GET /api/v1/log answers, then backfill again',
     ]);
-    await withStore(async (store) => {
-      expect((await checkLog(store, 'sim')).rootCheck).toBe('full');
-      expect(await expectStoreMatchesManifest(store, h!.sim, 'sim', 200)).toBe(100);
-    });
   });
 
   it('fills a mirror started at latest down to 0, with the rules from the config', { timeout: 60_000 }, async () => {

@@ -87,7 +87,7 @@ describe.each([
     const batches: Array<[bigint, bigint]> = [];
     const hooks = integrityHooks(h.metrics, monitorHooks(() => rules, h.metrics), findingOps);
     const r = await backfiller(hooks).run({ onBatch: (p) => batches.push([p.from, p.to]) });
-    expect(r).toMatchObject({ status: 'complete', before: start, after: 0n, target: 0n, treeStart: 0n, entries: start });
+    expect(r).toMatchObject({ status: 'complete', before: start, after: 0n, target: 0n, floor: 0n, entries: start });
     // Backwards, contiguous, each batch one commit.
     expect(batches[0]![1]).toBe(start);
     expect(batches.at(-1)![0]).toBe(0n);
@@ -323,12 +323,12 @@ describe('backfill from a log that lies below the start', () => {
 });
 
 describe('backfill of Rekor v1 shards', () => {
-  it('fills the tree the mirror started in down to its first leaf, and leaves earlier shards out', async () => {
+  it('fills the tree the mirror started in down to its first leaf (--to there)', async () => {
     // Three trees of 200: [0, 200) and [200, 400) retired, [400, 600) active. Start at 480.
     h = await harness({ api: 'v1', entries: 600, seed: 'bf-shards', shards: 3 }, { start: 480n, batchSize: 30 });
     await roundsUntil(h, async () => (await maybeState())?.verified?.size === 200n);
-    const r = await backfiller().run({ to: 0n });
-    expect(r).toMatchObject({ status: 'complete', after: 400n, target: 400n, treeStart: 400n, entries: 80n });
+    const r = await backfiller().run({ to: 400n });
+    expect(r).toMatchObject({ status: 'complete', after: 400n, target: 400n, floor: 0n, entries: 80n });
     const check = await checkLog(h.store, 'sim');
     expect(check.problems).toEqual([]);
     expect(check.rootCheck).toBe('full');
@@ -344,7 +344,7 @@ describe('backfill of Rekor v1 shards', () => {
     h.sim.rotate();
     h.sim.append(5);
     await roundsUntil(h, async () => (await state()).shard?.seq === 1 && (await state()).verified?.size === 5n);
-    expect((await backfiller().run()).status).toBe('nothing-to-do');
+    expect((await backfiller().run({ to: 400n })).status).toBe('nothing-to-do');
     await expectProofVerifies(app, 405);
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 400)).toBe(215);
   });
@@ -352,8 +352,8 @@ describe('backfill of Rekor v1 shards', () => {
   it('fills a tree the mirror started in after it was retired', async () => {
     h = await harness({ api: 'v1', entries: 600, seed: 'bf-retired', shards: 3 }, { start: 250n, batchSize: 40 });
     await roundsUntil(h, async () => (await maybeState())?.shard?.seq === 1 && (await state()).verified?.size === 200n);
-    const r = await backfiller().run();
-    expect(r).toMatchObject({ status: 'complete', after: 200n, treeStart: 200n, entries: 50n });
+    const r = await backfiller().run({ to: 200n });
+    expect(r).toMatchObject({ status: 'complete', after: 200n, floor: 0n, entries: 50n });
     expect((await state()).startFrontier).toBeDefined();
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 200)).toBe(400);
     const app = apiOf();

@@ -263,7 +263,7 @@ describe('jobs', () => {
     const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
     expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 120, problems: [] });
     // Batches of 30 down to the tree's first leaf: [450, 480), [420, 450), [400, 420).
-    expect(await backfiller(h).run({ batchSize: 30 })).toMatchObject({ status: 'complete', before: 480n, after: 400n, treeStart: 400n });
+    expect(await backfiller(h).run({ batchSize: 30, to: 400n })).toMatchObject({ status: 'complete', before: 480n, after: 400n, floor: 0n });
     await reverify(ctx); // window [480, 600), and the tree's root from the stored nodes
     expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 200, problems: [] }); // window [400, 600)
     expect((await findings.list({ limit: 10 })).findings).toEqual([]);
@@ -341,7 +341,7 @@ describe('jobs', () => {
     const findings = new FindingsRepo(h.store);
     const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
     // Batches of 20: [30, 50), [10, 30), [0, 10); the tree is then rebuilt from its stored leaf hashes.
-    expect(await backfiller(h).run({ batchSize: 20 })).toMatchObject({ status: 'complete', before: 50n, after: 0n, treeStart: 0n, entries: 50n });
+    expect(await backfiller(h).run({ batchSize: 20 })).toMatchObject({ status: 'complete', before: 50n, after: 0n, floor: 0n, entries: 50n });
     expect(await checkRetiredShards(ctx.store, 'sim')).toEqual([]);
     await retiredShards(ctx);
     await reverify(ctx); // the active tree, untouched by the backfill

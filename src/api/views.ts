@@ -1,6 +1,6 @@
 /** Data the handlers return, computed from the store (handlers stay thin over these functions). */
 import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
-import { localStartIndex, logPhase, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
+import { localStartIndex, logPhase, startSeq, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
@@ -145,16 +145,19 @@ export async function consistencyProofView(store: Store, state: LogState, first:
 
 /**
  * Proofs need the hashes of their tree from `from` (an inclusion proof's leaf, a consistency proof's first
- * size) on. Later Rekor v1 trees are mirrored from their first leaf. The first one (shard seq 0, or the
- * whole tiles log) is held from where the mirror started, or from where `tlogwatch backfill` has filled it
- * down to (localStartIndex); left of that the store keeps the start's verified frontier
- * (store/tree-hashes.ts preStartNodes), each node of which is a maximal subtree left of the start. Every
- * node an inclusion proof of a later leaf, or a consistency proof from a later size, needs is then one of
- * those, or a subtree right of the start, or is computed from both: proofs start where the mirror did.
+ * size) on. Rekor v1 trees after the one that holds the start (startSeq) are held from their first leaf.
+ * That one (the tree the mirror started in, one before it that `tlogwatch backfill` has reached, or the
+ * whole tiles log) is held from where the mirror started, or from where backfill has filled it down to
+ * (localStartIndex); left of that the store keeps the start's verified frontier (store/tree-hashes.ts
+ * preStartNodes), each node of which is a maximal subtree left of the start. Every node an inclusion proof
+ * of a later leaf, or a consistency proof from a later size, needs is then one of those, or a subtree
+ * right of the start, or is computed from both: proofs start where the mirror did. Trees before it are
+ * not held at all.
  */
 function requireFrom(state: LogState, seq: number, from: bigint): void {
-  if (seq > 0) return;
-  const start = localStartIndex(state);
+  const first = startSeq(state);
+  if (seq > first) return;
+  const start = seq === first ? localStartIndex(state) : undefined;
   if (start !== undefined && from >= start) return;
   const where = start === undefined || start === state.startIndex ? `index ${state.startIndex}` : `leaf ${start} of this tree (index ${state.startIndex} of the log)`;
   throw apiError('API_NOT_FOUND', `this mirror holds the log from ${where} on, so it cannot compute proofs that need the tree before it (tlogwatch backfill fills it in)`);

@@ -7,8 +7,9 @@
  *
  * Exit codes: 0 done or nothing to do; 1 the log misbehaved (it is halted, with a log-integrity finding)
  * or was already halted; 2 usage, config, trust or store problems, or a log not ready to backfill; 3 the log
- * could not be read (nothing is lost: run again to resume); 130/143 stopped by SIGINT/SIGTERM after the
- * batch in progress committed (run again to resume).
+ * could not be read (nothing is lost: run again to resume); 130/143 stopped by SIGINT/SIGTERM (run again
+ * to resume): the requests in flight are aborted and the batch they were for is not committed, a batch
+ * already fetched commits first; a second signal exits at once.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,23 +25,24 @@ import type { RuleSet } from '../monitor/compile.ts';
 import { Store } from '../store/store.ts';
 import { storeErrorText } from './offline-store.ts';
 import { resolveTrust } from '../trust/tuf.ts';
-import { checkpointVerifierForTlog, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
+import { checkpointVerifierForTlog, rekorV1KeysOf, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 
 const USAGE = 'usage: tlogwatch backfill [--config FILE] [--data-dir DIR] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--only NAME] [--to N] [--batch-size N]';
 const HELP = `${USAGE}
 
 Fills in the entries before where each configured log's mirror started (start: latest or N), down to
-index N (--to; default the first leaf of the tree the mirror started in), verified like the forward
-mirror, with the config's rules evaluated on them. Stop tlogwatch serve first. Ctrl-C stops after the
-batch in progress commits; run again to resume. Rekor v1: shards retired before the one the mirror
-started in are not backfilled.
+index N (--to; default 0), verified like the forward mirror, with the config's rules evaluated on them.
+Rekor v1: the shard the mirror started in, then the shards retired before it, each verified against its
+final signed tree head with the trusted root's key for it. Stop tlogwatch serve first. Ctrl-C stops at
+once on a slow or stalled log: requests in flight are abandoned (their batch is not stored), a batch
+already fetched is stored first; run again to resume. A second Ctrl-C exits without waiting.
 
   --config FILE, --data-dir DIR, --rules DIR, --trusted-root FILE, --log TYPE=URL
                      the configuration tlogwatch serve runs with, given the same way (a file, flags
                      that override it, or flags alone: with no logs, the Sigstore public-good logs)
   --only NAME        only this log (default: every configured log)
-  --to N             stop at index N (default: the first leaf of the tree the mirror started in)
+  --to N             stop at index N (default 0, the log's first entry)
   --batch-size N     entries per verified, atomically committed batch (10..100000; default the log's batchSize)
 
 Exit: 0 done, 1 log misbehaviour (the log is halted), 2 usage/config/store, 3 upstream unavailable (run again),
@@ -72,10 +74,12 @@ function classify(e: unknown): { code: number; message: string } {
 
 function report(r: BackfillResult): string {
   const out: string[] = [];
-  if (r.status === 'nothing-to-do') out.push(`nothing to backfill: the mirror holds the log from index ${r.after}${r.target > r.treeStart ? ` (--to ${r.target})` : ''}`);
+  if (r.status === 'nothing-to-do') out.push(`nothing to backfill: the mirror holds the log from index ${r.after}${r.target > r.floor ? ` (--to ${r.target})` : ''}`);
   else if (r.status === 'complete') out.push(`done: ${r.entries} entries verified and stored; the mirror now holds the log from index ${r.after}`);
   else out.push(`stopped after ${r.entries} entries; the mirror holds the log from index ${r.after}: run again to resume`);
-  if (r.treeStart > 0n && r.after === r.treeStart) out.push(`entries before index ${r.treeStart} are in Rekor v1 shards retired before this mirror started; backfilling those is out of scope`);
+  if (r.floor > 0n && r.after === r.floor) {
+    out.push(`entries before index ${r.floor} are in Rekor v1 shards retired before this mirror started, whose final tree heads it has not verified yet: run tlogwatch serve until GET /api/v1/log answers, then backfill again`);
+  }
   return out.map((l) => `backfill ${r.log}: ${l}\n`).join('');
 }
 
@@ -167,7 +171,9 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppedBy) process.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: at once (each batch is one atomic write)
     stoppedBy = signal;
-    process.stderr.write(`tlogwatch backfill: ${signal}: stopping after the batch in progress commits (again to stop at once)\n`);
+    // The sources' requests carry this signal (mirror/backfill.ts): a stalled log does not hold the stop
+    // for its timeouts and retries. A batch already fetched still commits, whole.
+    process.stderr.write(`tlogwatch backfill: ${signal}: stopping: requests in flight are abandoned, a batch already fetched is stored first (again to stop at once)\n`);
     abort.abort();
   };
   process.on('SIGINT', onSignal);
@@ -181,7 +187,10 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   try {
     for (const { follow, tlog } of logs) {
       if (abort.signal.aborted) break;
-      const backfiller = new Backfiller(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], setKey: setKeyForTlog(tlog), hooks });
+      // The log's own key for the tree the mirror started in; for the trees before it, whichever of the log's
+      // keys in the trusted root signed each one (mirror/backfill-trees.ts).
+      const keys = tlog.type === 'rekor-v1' ? rekorV1KeysOf(trust, tlog) : undefined;
+      const backfiller = new Backfiller(follow, { store, metrics, logger, verifiers: [checkpointVerifierForTlog(tlog)], setKey: setKeyForTlog(tlog), ...(keys ? { keys } : {}), hooks });
       try {
         const state = await store.getLogState(follow.name);
         const other = anotherLogUnder(state, follow);

@@ -21,7 +21,10 @@
  * batch. Tiles: https://c2sp.org/tlog-tiles (entry bundles, level-0 tiles, the tiles a frontier is read from).
  *
  * Rekor v1: Merkle math is per tree (rekor.md §1.5). Backfill fills the tree the mirror started in (shard
- * seq 0 of this mirror) down to its first leaf; shards retired before it are out of scope.
+ * seq 0 of this mirror) down to its first leaf, then each tree before it, newest first (backfill-trees.ts):
+ * a finished tree has no verified frontier yet, so F(size) is its final signed tree head instead, and the
+ * first batch of it must recompute that head's root (which pins every leaf and candidate node as F(b)
+ * does), then commits the head as that tree's verified checkpoint.
  */
 import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
@@ -33,13 +36,14 @@ import type { SetKey } from '../entries/set.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import type { RekorV1Source } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
-import { releaseLeaves, type LeafBatch } from '../sources/types.ts';
-import { frontierSize, type LogState, type VerifiedHead } from '../store/codec.ts';
+import { releaseLeaves, type FetchedLeaf, type LeafBatch } from '../sources/types.ts';
+import { frontierSize, type LogState } from '../store/codec.ts';
 import { PackedPuts } from '../store/packed-puts.ts';
 import type { CommitBuilder } from '../store/commit-builder.ts';
 import type { Store } from '../store/store.ts';
 import { frontierNodes } from '../store/tree-hashes.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { firstTree, floorOf, refused, treeToFill, validAtTime, type FillTree, type TreeKey } from './backfill-trees.ts';
 import { batchStep } from './catch-up.ts';
 import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
@@ -56,6 +60,12 @@ export interface BackfillDeps {
   verifiers: readonly NoteVerifier[];
   /** Rekor v1: the log's key, to check every entry's signed entry timestamp (trusted-root.ts setKeyForTlog). */
   setKey?: SetKey | undefined;
+  /**
+   * Rekor v1: every key the trusted root lists for the log (trusted-root.ts rekorV1KeysOf), for the trees
+   * before the one the mirror started in (backfill-trees.ts keyForTree); by default `verifiers` and
+   * `setKey`, valid at any time.
+   */
+  keys?: readonly TreeKey[];
   /** The daemon's hooks: rules see backfilled entries; misbehaviour raises `log-integrity`. */
   hooks?: MirrorHooks;
   /** Milliseconds; injectable for tests. */
@@ -63,11 +73,14 @@ export interface BackfillDeps {
 }
 
 export interface BackfillOptions {
-  /** Virtual index to fill down to; default (and floor) the first leaf of the tree the mirror started in. */
+  /** Virtual index to fill down to: default 0, the log's first entry (BackfillResult.floor at the lowest). */
   to?: bigint;
   /** Leaves per committed batch; default the log's batchSize (tiles: whole 256-entry bundles). */
   batchSize?: number;
-  /** Stop once the batch in progress has committed. */
+  /**
+   * Stop: a batch whose leaves are all fetched still commits; the requests in flight are aborted, and the
+   * batch they were for is not committed (the run returns `interrupted`, and a rerun fetches it again).
+   */
   signal?: AbortSignal;
   /** After each commit: the range just committed, virtual indexes. */
   onBatch?: (p: { log: string; from: bigint; to: bigint; target: bigint }) => void;
@@ -81,27 +94,45 @@ export interface BackfillResult {
   after: bigint;
   /** Where this run was to stop (virtual). */
   target: bigint;
-  /** Virtual index of the first leaf of the tree the mirror started in (Rekor v1: earlier shards are out of scope). */
-  treeStart: bigint;
+  /**
+   * The lowest index backfill can reach (backfill-trees.ts floorOf): 0, or for a Rekor v1 log whose trees
+   * before the one the mirror started in are not known yet (LogState.priorTrees), that tree's first leaf.
+   */
+  floor: bigint;
   entries: bigint;
 }
 
-/** The tree the mirror started in: where its leaves are, and the checkpoint that authenticates them. */
-interface StartTree {
-  /** Tree sequence in this mirror (store keys). */
-  seq: number;
-  /** Virtual index of its leaf 0. */
-  offset: bigint;
-  /** Rekor v1 tree ID, and the origin its checkpoints carry. */
-  treeID?: string;
-  origin: string;
-  /** Its latest verified checkpoint: size, root and the signed note. */
-  head: VerifiedHead;
-  /** Tree-local startIndex. */
-  local: bigint;
+/**
+ * The batch [a, b) appended to the candidate C(a) gave `frontier`: it must be F(b), the verified frontier
+ * there, or for the first batch of a tree entered fresh (no F(b) yet) have the size and root of the tree's
+ * final signed head. Otherwise the log serves a history it did not sign: misbehaviour, with the evidence.
+ */
+function reproduces(tree: FillTree, a: bigint, b: bigint, frontier: CompactRange, verified: CompactRange | undefined, note: string | undefined): void {
+  const ok = verified ? bytesEqual(frontier.serialize(), verified.serialize()) : frontier.size === tree.head.size && bytesEqual(frontier.root(), tree.head.rootHash);
+  if (ok) return;
+  const expected = verified ? verified.root() : tree.head.rootHash;
+  const what = verified ? 'the verified frontier there has root' : "the tree's final signed tree head says";
+  throw new TlogwatchError(
+    'VERIFY_ROOT_MISMATCH',
+    `entries [${tree.offset + a}, ${tree.offset + b}) with the log's frontier before them recompute root ${toHex(frontier.root())} for size ${b}, but ${what} ${toHex(expected)}: the log serves a history it did not sign`,
+    {
+      kind: 'misbehaviour',
+      data: evidence('backfill-mismatch', tree.head, note ?? tree.head.note, {
+        from: (tree.offset + a).toString(),
+        to: (tree.offset + b).toString(),
+        ...(tree.treeID ? { treeID: tree.treeID } : {}),
+        recomputedRoot: toBase64(frontier.root()),
+        ...(verified ? { verifiedStartRoot: toBase64(verified.root()) } : {}),
+      }),
+    },
+  );
 }
 
-const refused = (reason: string, message: string) => new TlogwatchError('BACKFILL_REFUSED', message, { kind: 'fatal', data: { reason } });
+/** The first Rekor v1 leaf of the batch integrated at a time the tree's key was not valid (backfill-trees.ts validAtTime). */
+function integratedOutside(batch: LeafBatch, validity: NonNullable<FillTree['validity']>): FetchedLeaf | undefined {
+  if ('bundles' in batch) return undefined;
+  return batch.leaves.find((l) => l.integratedTime !== undefined && !validAtTime(validity, l.integratedTime));
+}
 
 /** A failed check on what the log served, as misbehaviour with the evidence (a merkle or note error inside). */
 function misbehaviour(e: unknown, code: 'VERIFY_ROOT_MISMATCH' | 'VERIFY_TILE_MISMATCH' | 'VERIFY_BAD_CHECKPOINT', message: string, data: Record<string, unknown>): unknown {
@@ -115,12 +146,18 @@ export class Backfiller {
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
+  /**
+   * The signal of the run in progress (BackfillOptions.signal), which the sources' requests carry, as the
+   * follower's carry its round's: stopping must not wait out a stalled log's timeouts and retries (7
+   * attempts of up to 20 s each, with backoff). A batch already fetched still commits (`fill`).
+   */
+  #runSignal: AbortSignal | undefined;
 
   constructor(cfg: FollowConfig, deps: BackfillDeps) {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
-    const upstream = createUpstream(cfg, deps.metrics);
+    const upstream = createUpstream(cfg, deps.metrics, () => this.#runSignal);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;
   }
@@ -137,62 +174,54 @@ export class Backfiller {
     if (state.status === 'halted') {
       throw refused('halted', `log ${this.cfg.name} is halted (${state.halt?.code ?? '?'}: ${state.halt?.message ?? ''}); its mirror is not extended until the cause is understood`);
     }
-    const tree = await this.startTree(state);
-    const treeStart = tree.offset;
-    const target = opts.to === undefined || opts.to < treeStart ? treeStart : opts.to;
-    const result = { log: this.cfg.name, before: state.startIndex, after: state.startIndex, target, treeStart, entries: 0n };
+    const floor = floorOf(state, await firstTree(this.cfg, state, this.deps));
+    const target = opts.to === undefined || opts.to < floor ? floor : opts.to;
+    const result = { log: this.cfg.name, before: state.startIndex, after: state.startIndex, target, floor, entries: 0n };
     if (target >= state.startIndex) return { ...result, status: 'nothing-to-do' };
+    this.#runSignal = opts.signal;
     try {
-      const filled = await this.fill(state, tree, target - tree.offset, opts);
-      return { ...result, after: filled.startIndex, entries: state.startIndex - filled.startIndex, status: filled.startIndex === target ? 'complete' : 'interrupted' };
+      // One tree at a time, down from the start: each fill ends at the tree's first leaf or at the target.
+      let filled = state;
+      while (filled.startIndex > target && !opts.signal?.aborted) {
+        const tree = await treeToFill(this.cfg, filled, this.deps);
+        if (!tree) break;
+        const before = filled.startIndex;
+        filled = await this.fill(filled, tree, target > tree.offset ? target - tree.offset : 0n, target, opts);
+        if (filled.startIndex === before) break;
+      }
+      return { ...result, after: filled.startIndex, entries: state.startIndex - filled.startIndex, status: filled.startIndex <= target ? 'complete' : 'interrupted' };
     } catch (e) {
       if (isTlogwatchError(e) && e.kind === 'misbehaviour') {
         const latest = (await store.getLogState(this.cfg.name)) ?? state;
         await recordHalt(this.deps, latest, e, Math.floor(this.now() / 1000));
+        throw e;
       }
-      throw e;
+      // Stopped: the requests in flight were aborted on purpose (their batch is not committed, nothing of it
+      // is written), and a later run resumes where the last committed batch left the state. Anything else
+      // (a store that cannot be written) is said as it is, stopped or not.
+      const aborted = opts.signal?.aborted && (e === opts.signal.reason || (isTlogwatchError(e) && e.code.startsWith('SOURCE_')));
+      if (!aborted) throw e;
+      const after = ((await store.getLogState(this.cfg.name)) ?? state).startIndex;
+      return { ...result, after, entries: state.startIndex - after, status: 'interrupted' };
+    } finally {
+      this.#runSignal = undefined;
     }
   }
 
-  /** Which tree the mirror started in, and its latest verified checkpoint (from the store only). */
-  private async startTree(state: LogState): Promise<StartTree> {
-    const notVerified = () => refused('no-verified-checkpoint', `log ${this.cfg.name} has no verified checkpoint of the tree it started in yet: let tlogwatch serve catch up and verify one, then backfill`);
-    if (this.cfg.type === 'tiles') {
-      if (!state.verified) throw notVerified();
-      return { seq: 0, offset: 0n, origin: this.cfg.origin, head: state.verified, local: state.startIndex };
-    }
-    const shard = state.shard;
-    if (!shard) throw new TlogwatchError('STORE_CORRUPT', `Rekor v1 log ${this.cfg.name} has no shard position in its state`, { kind: 'fatal' });
-    if (shard.seq === 0) {
-      if (!state.verified) throw notVerified();
-      return { seq: 0, offset: shard.offset, treeID: shard.treeID, origin: `${this.cfg.origin} - ${shard.treeID}`, head: state.verified, local: state.startIndex - shard.offset };
-    }
-    // The first tree is retired: its final verified head is the newest checkpoint of tree 0, and trees are
-    // contiguous in virtual indexes, so its offset is the current one less the retired trees' sizes.
-    const finals: VerifiedHead[] = [];
-    for (let seq = 0; seq < shard.seq; seq++) {
-      const head = (await this.deps.store.listCheckpoints(this.cfg.name, { limit: 1, tree: seq })).checkpoints[0];
-      if (!head) throw new TlogwatchError('STORE_CORRUPT', `retired tree ${seq} of ${this.cfg.name} has no verified final checkpoint`, { kind: 'fatal' });
-      finals.push(head);
-    }
-    const head = finals[0]!;
-    const offset = shard.offset - finals.reduce((sum, f) => sum + f.size, 0n);
-    const origin = head.note.slice(0, head.note.indexOf('\n'));
-    const prefix = `${this.cfg.origin} - `;
-    if (!origin.startsWith(prefix)) throw new TlogwatchError('STORE_CORRUPT', `the first tree's checkpoint of ${this.cfg.name} has origin "${origin}", not "${prefix}<treeID>"`, { kind: 'fatal' });
-    const local = state.startIndex - offset;
-    if (local < 0n || local > head.size) throw new TlogwatchError('STORE_CORRUPT', `startIndex ${state.startIndex} of ${this.cfg.name} is not in its first tree [${offset}, ${offset + head.size})`, { kind: 'fatal' });
-    return { seq: 0, offset, treeID: origin.slice(prefix.length), origin, head, local };
-  }
-
-  private async fill(state: LogState, tree: StartTree, target: bigint, opts: BackfillOptions): Promise<LogState> {
+  /**
+   * Fills `tree` from its tree-local start down to `target` (tree-local), batch by batch; `runTarget` is the
+   * run's (virtual), for progress. Returns the state as the last batch committed it.
+   */
+  private async fill(state: LogState, tree: FillTree, target: bigint, runTarget: bigint, opts: BackfillOptions): Promise<LogState> {
     const { store, metrics, hooks } = this.deps;
-    let verified = await this.startFrontier(state, tree);
-    if (!state.startFrontier) {
+    // F(b): the verified frontier at the start; a tree entered fresh has none yet, its final head stands for it.
+    let verified = tree.fresh ? undefined : await this.startFrontier(state, tree);
+    if (verified && !state.startFrontier) {
       state = { ...state, startFrontier: verified.serialize() };
       await store.putLogState(state);
       this.deps.logger.info({ log: this.cfg.name, start: state.startIndex.toString() }, 'recorded the verified start frontier');
     }
+    if (tree.fresh) this.deps.logger.info({ log: this.cfg.name, treeID: tree.treeID, size: tree.head.size.toString() }, 'backfilling the tree before, against its final signed tree head');
     const step = batchStep(this.cfg.type, opts.batchSize ?? this.cfg.batchSize);
     const bundle = BigInt(TILE_WIDTH);
     // Tiles: start batches on bundle boundaries, so each bundle is fetched once.
@@ -218,26 +247,17 @@ export class Backfiller {
       const { candidate, leaves, note } = await next.fetched;
       next = a > target && !opts.signal?.aborted ? fetchFrom(a) : undefined;
       const now = Math.floor(this.now() / 1000);
+      // Read before the leaves are released; judged once the batch is known to be the log's (below).
+      const outside = tree.validity ? integratedOutside(leaves, tree.validity) : undefined;
       // As the follower does: each chunk of entries goes into the batch's writes as soon as it is decoded
       // (ingest.ts ingestInto), and the rules' findings count only once the batch has committed.
       const builder = await store.builder(state, { ...arenas, tree: tree.seq, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
       const result = this.ingest(tree, candidate, leaves, now, builder);
       releaseLeaves(leaves); // as the catch-up does: the bodies are in the builder's arena
-      if (!bytesEqual(result.frontier.serialize(), verified.serialize())) {
-        throw new TlogwatchError(
-          'VERIFY_ROOT_MISMATCH',
-          `entries [${tree.offset + a}, ${tree.offset + b}) with the log's frontier before them recompute root ${toHex(result.frontier.root())} for size ${b}, but the verified frontier there has root ${toHex(verified.root())}: the log serves a history it did not sign`,
-          {
-            kind: 'misbehaviour',
-            data: evidence('backfill-mismatch', tree.head, note ?? tree.head.note, {
-              from: (tree.offset + a).toString(),
-              to: (tree.offset + b).toString(),
-              ...(tree.treeID ? { treeID: tree.treeID } : {}),
-              recomputedRoot: toBase64(result.frontier.root()),
-              verifiedStartRoot: toBase64(verified.root()),
-            }),
-          },
-        );
+      reproduces(tree, a, b, result.frontier, verified, note);
+      if (outside) {
+        const v = tree.validity!.map((p) => `[${p.validFrom?.toISOString() ?? '…'}, ${p.validUntil?.toISOString() ?? '…'})`).join(', ');
+        throw refused('key-not-valid', `entry ${outside.logIndex} of tree ${tree.treeID ?? '?'} was integrated at ${new Date(outside.integratedTime! * 1000).toISOString()}, outside the validity the trusted root gives the key that signed the tree (${v}): that key was not the log's then, so the tree is not backfilled with it`);
       }
       state = { ...state, startIndex: tree.offset + a, startFrontier: candidate.serialize() };
       await store.commitPrepared(builder, {
@@ -245,9 +265,12 @@ export class Backfiller {
         nodes: frontierNodes(candidate),
         state,
         extraOps: result.outcomes.flatMap((o) => o.ops),
+        // A tree entered fresh: its final head, whose root the batch reproduced, is its verified checkpoint
+        // (the API proves its entries against it, signed-tree.ts retiredTree).
+        ...(verified ? {} : { checkpoint: tree.head }),
       });
       afterIngestCommitted(this.cfg.name, result, began, metrics, hooks);
-      opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: tree.offset + target });
+      opts.onBatch?.({ log: this.cfg.name, from: tree.offset + a, to: tree.offset + b, target: runTarget });
       verified = candidate;
       if (opts.signal?.aborted) break; // this batch committed; the one prefetched is dropped
     }
@@ -255,9 +278,9 @@ export class Backfiller {
   }
 
   /** ingestInto, with the verified checkpoint added to the evidence of a leaf that differs from the log's tile. */
-  private ingest(tree: StartTree, candidate: CompactRange, leaves: LeafBatch, now: number, builder: CommitBuilder) {
+  private ingest(tree: FillTree, candidate: CompactRange, leaves: LeafBatch, now: number, builder: CommitBuilder) {
     try {
-      return ingestInto(this.cfg.name, this.cfg.type, candidate, leaves, now, builder, { treeID: tree.treeID, onEntries: this.deps.hooks?.onEntries, setKey: this.deps.setKey });
+      return ingestInto(this.cfg.name, this.cfg.type, candidate, leaves, now, builder, { treeID: tree.treeID, onEntries: this.deps.hooks?.onEntries, setKey: tree.setKey });
     } catch (e) {
       if (!isTlogwatchError(e) || e.kind !== 'misbehaviour') throw e;
       throw new TlogwatchError(e.code, e.message, { kind: 'misbehaviour', cause: e, data: evidence('backfill-leaf', tree.head, tree.head.note, { ...e.data }) });
@@ -265,7 +288,7 @@ export class Backfiller {
   }
 
   /** F(startIndex): recorded in the state, or (stores from before it was) obtained from the log and verified against the store's checkpoint. */
-  private async startFrontier(state: LogState, tree: StartTree): Promise<CompactRange> {
+  private async startFrontier(state: LogState, tree: FillTree): Promise<CompactRange> {
     if (state.startFrontier) {
       if (frontierSize(state.startFrontier) !== tree.local) {
         throw new TlogwatchError('STORE_CORRUPT', `the start frontier of ${this.cfg.name} has size ${frontierSize(state.startFrontier)}, its start is leaf ${tree.local}`, { kind: 'fatal' });
@@ -300,16 +323,16 @@ export class Backfiller {
     return frontier;
   }
 
-  private async v1Frontier(tree: StartTree, local: bigint) {
+  private async v1Frontier(tree: FillTree, local: bigint) {
     try {
-      return await v1FrontierFromProof(this.v1!, this.deps.verifiers, tree.origin, tree, local);
+      return await v1FrontierFromProof(this.v1!, tree.verifiers, tree.origin, tree, local);
     } catch (e) {
       throw misbehaviour(e, 'VERIFY_BAD_CHECKPOINT', `entry ${tree.offset + local - 1n}'s inclusion proof does not verify against the checkpoint it comes with`, evidence('bad-inclusion-proof', tree.head, tree.head.note, { index: (tree.offset + local - 1n).toString() }));
     }
   }
 
-  /** The candidate frontier over [0, a) and the leaves [a, b) of the start tree, unverified. */
-  private async fetchRange(tree: StartTree, a: bigint, b: bigint): Promise<{ candidate: CompactRange; leaves: LeafBatch; note?: string }> {
+  /** The candidate frontier over [0, a) and the leaves [a, b) of the tree, unverified. */
+  private async fetchRange(tree: FillTree, a: bigint, b: bigint): Promise<{ candidate: CompactRange; leaves: LeafBatch; note?: string }> {
     if (this.tiles) {
       const src = this.tiles;
       const read: TileReader = (l, n, w) => src.fetchTile(l, n, w);

@@ -6,7 +6,7 @@
  * below where it started) cannot be judged at all.
  */
 import { treeRootAsync } from '../merkle/prove.ts';
-import { localStartIndex, type LogState, type VerifiedHead } from '../store/codec.ts';
+import { localStartIndex, startSeq, type LogState, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import type { SignedTree } from '../trust/log-checkpoint.ts';
 import { bytesEqual } from '../util/bytes.ts';
@@ -20,11 +20,13 @@ export type TreeJudgement =
   | { kind: 'not-comparable'; reason: string };
 
 /**
- * A retired shard of a Rekor v1 log: its sequence number in this mirror and its final verified tree head,
- * found by the tree ID in the head's origin line (`<origin> - <treeID>`, as the follower checks it).
+ * A retired shard of a Rekor v1 log the mirror holds entries of: its sequence number in this mirror and its
+ * final verified tree head, found by the tree ID in the head's origin line (`<origin> - <treeID>`, as the
+ * follower checks it). A tree the mirror followed to its end, or one before the tree it started in once
+ * `backfill` has committed entries of it (and with them its final head, keys.ts treeKey).
  */
 export async function retiredTree(store: Store, state: LogState, treeID: string): Promise<{ seq: number; head: VerifiedHead } | undefined> {
-  for (let seq = (state.shard?.seq ?? 0) - 1; seq >= 0; seq--) {
+  for (let seq = (state.shard?.seq ?? 0) - 1; seq >= startSeq(state); seq--) {
     const head = (await store.listCheckpoints(state.name, { limit: 1, tree: seq })).checkpoints[0];
     if (head && head.note.slice(0, head.note.indexOf('\n')).endsWith(` - ${treeID}`)) return { seq, head };
   }
@@ -34,8 +36,8 @@ export async function retiredTree(store: Store, state: LogState, treeID: string)
 /**
  * The tree (its sequence in the store) a signed tree head is of, when the mirror verified that tree to at
  * least the head's size and can compute its root there: a tiles log's tree, the Rekor v1 tree the mirror
- * follows, or a retired one (named by its final checkpoint). The tree the mirror started in has no hashes
- * left of its start, so its roots below that size cannot be computed (store/tree-hashes.ts keeps the
+ * follows, or a retired one (named by its final checkpoint). The tree that holds the start (startSeq) has no
+ * hashes left of it, so its roots below that size cannot be computed (store/tree-hashes.ts keeps the
  * start's frontier, enough for any size from the start on).
  */
 export async function comparableTree(store: Store, signed: Pick<SignedTree, 'size' | 'treeID'>, state: LogState): Promise<{ seq: number; note: string } | { ahead: bigint } | undefined> {
@@ -47,7 +49,8 @@ export async function comparableTree(store: Store, signed: Pick<SignedTree, 'siz
   const { seq, head } = tree;
   // A tree head past what the mirror verified of its tree cannot be judged yet: the caller says so.
   if (!head || signed.size > head.size) return { ahead: head?.size ?? 0n };
-  if (seq === 0) {
+  // The tree that holds the start: from the start on; a tree before it is not held (retiredTree).
+  if (seq === startSeq(state)) {
     const start = localStartIndex(state);
     if (start === undefined || signed.size < start) return undefined;
   }

@@ -5,8 +5,8 @@
  *
  * - `checkVerifiedRoot`: the latest verified checkpoint's root rebuilds from the stored tree, and the
  *   current start's verified frontier reads back node by node (the reverify job, each run).
- * - `checkRetiredShards`: each retired Rekor v1 tree is complete and rebuilds its final root (the
- *   retiredShards job).
+ * - `checkRetiredShards`: each retired Rekor v1 tree the store holds is complete (from the start, for the
+ *   tree that holds it) and rebuilds its final root (the retiredShards job).
  * - `checkTreeHashes`: every stored hash of every tree, one pass in key order (`tlogwatch check`):
  *   - each leaf hash (row 0) is the RFC 9162 §2.1.1 leaf hash of the body stored at that index, one per
  *     held entry, and left of the mirror's start only the start's frontier node;
@@ -21,9 +21,9 @@ import { treeRootAsync } from '../merkle/prove.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { frontierNodeIds, hashRun } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
-import { decodeJson, fetchedSize, localStartIndex, type LogState, type VerifiedHead } from './codec.ts';
+import { decodeJson, fetchedSize, localStartIndex, priorTreeSpans, startSeq, type LogState, type VerifiedHead } from './codec.ts';
 import { entryValueBody } from './entry-value.ts';
-import { Bucket, entryKey, key, nodeKey, prefixEnd, readU16, readU64, u16 } from './keys.ts';
+import { Bucket, entryKey, key, nodeKey, prefixEnd, readU16, readU64, treeSeq, u16 } from './keys.ts';
 import { scanChunks } from './level.ts';
 import type { Store } from './store.ts';
 import { frontierNodes } from './tree-hashes.ts';
@@ -52,14 +52,20 @@ export async function checkVerifiedRoot(store: Store, log: string, state: LogSta
     return undefined;
   });
   if (root && !bytesEqual(root, state.verified.rootHash)) problems.push(`stored tree gives root ${toHex(root)} for size ${state.verified.size}, the verified checkpoint says ${toHex(state.verified.rootHash)}`);
-  if (state.startFrontier && (state.shard?.seq ?? 0) === 0) {
-    const nodes = frontierNodes(CompactRange.deserialize(state.startFrontier));
-    const got = await read(nodes).catch(() => undefined);
-    nodes.forEach((n, k) => {
-      const have = got?.[k];
-      if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
-    });
-  }
+  if (startSeq(state) === (state.shard?.seq ?? 0)) problems.push(...(await checkStartFrontier(state, read)));
+  return problems;
+}
+
+/** The start's verified frontier (LogState.startFrontier), node by node as the store reads it from the tree that holds the start. */
+async function checkStartFrontier(state: LogState, read: ReturnType<Store['hashReader']>): Promise<string[]> {
+  if (!state.startFrontier) return [];
+  const problems: string[] = [];
+  const nodes = frontierNodes(CompactRange.deserialize(state.startFrontier));
+  const got = await read(nodes).catch(() => undefined);
+  nodes.forEach((n, k) => {
+    const have = got?.[k];
+    if (!have || !bytesEqual(have, n.hash)) problems.push(`stored tree gives ${have ? toHex(have) : 'nothing'} for node (${n.level}, ${n.index}) of the start's verified frontier, which says ${toHex(n.hash)}`);
+  });
   return problems;
 }
 
@@ -76,7 +82,7 @@ export async function checkCheckpointHistory(store: Store, log: string, state: L
   let newest: VerifiedHead | undefined;
   const prefix = key(Bucket.CHECKPOINT, u16(id));
   for await (const [k, v] of store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
-    const tree = readU16(k, 3);
+    const tree = treeSeq(readU16(k, 3));
     const size = readU64(k, 5);
     const where = `verified checkpoint of size ${size}${state.shard ? ` (tree ${tree})` : ''}`;
     let head: VerifiedHead;
@@ -113,9 +119,11 @@ export interface HeldTree {
 }
 
 /**
- * The trees a log's entries span: retired Rekor v1 trees first (their sizes from their final verified
- * checkpoints), then the current one. Trees are contiguous in virtual indexes, and the mirror's first tree
- * need not be the log's first: retired offsets count back from the current tree's.
+ * The trees a log's entries span: retired Rekor v1 trees first, those before the tree the mirror started in
+ * that backfill has reached (their final heads from priorTrees), then those it followed to their end
+ * (their sizes from their final verified checkpoints), then the current one. Trees are contiguous in
+ * virtual indexes, and the mirror's first tree need not be the log's first: retired offsets count back
+ * from the current tree's.
  */
 export async function heldTrees(store: Store, state: LogState): Promise<HeldTree[]> {
   const seq = state.shard?.seq ?? 0;
@@ -124,13 +132,17 @@ export async function heldTrees(store: Store, state: LogState): Promise<HeldTree
   const currentOffset = state.shard?.offset ?? 0n;
   let offset = currentOffset - finals.reduce((sum, f) => sum + (f?.size ?? 0n), 0n);
   const local = (o: bigint) => (state.startIndex > o ? state.startIndex - o : 0n);
+  const first = startSeq(state);
+  const prior: HeldTree[] = priorTreeSpans(state)
+    .filter((t) => t.seq >= first)
+    .map((t) => ({ seq: t.seq, offset: t.offset, first: local(t.offset), end: t.head.size, final: t.head, retired: true }));
   const trees: HeldTree[] = finals.map((final, t) => {
     const tree: HeldTree = { seq: t, offset, first: local(offset), end: final?.size ?? 0n, retired: true, ...(final ? { final } : {}) };
     offset += final?.size ?? 0n;
     return tree;
   });
   trees.push({ seq, offset: currentOffset, first: local(currentOffset), end: fetchedSize(state) - currentOffset, retired: false });
-  return trees;
+  return [...prior, ...trees];
 }
 
 /**
@@ -142,7 +154,7 @@ export async function heldTrees(store: Store, state: LogState): Promise<HeldTree
 export async function checkRetiredShards(store: Store, log: string, { countEntries = true }: { countEntries?: boolean } = {}): Promise<string[]> {
   const state = await store.getLogState(log);
   const id = await store.logId(log);
-  if (!state?.shard || state.shard.seq === 0 || id === undefined) return [];
+  if (!state?.shard || id === undefined) return [];
   const problems: string[] = [];
   for (const tree of (await heldTrees(store, state)).filter((t) => t.retired)) {
     if (!tree.final) {
@@ -153,11 +165,14 @@ export async function checkRetiredShards(store: Store, log: string, { countEntri
     const held = countEntries ? await countKeys(store, id, tree.offset + tree.first, tree.offset + tree.final.size) : tree.final.size - tree.first;
     const missing = tree.final.size - tree.first - held;
     if (missing) problems.push(`retired tree ${tree.seq}: ${missing} of its ${tree.final.size} entries are missing`);
-    // Tree 0 from the mirror's start on, as in checkVerifiedRoot; later trees are held from their first leaf.
-    if (tree.seq > 0 || localStartIndex(state) !== undefined) {
-      const root = await treeRootAsync(tree.final.size, store.hashReader(log, tree.seq)).catch(() => undefined);
+    // The tree that holds the start from there on, as in checkVerifiedRoot (with its start's frontier node
+    // by node: the root can resolve through an earlier start's nodes); later trees are held from their first leaf.
+    const read = store.hashReader(log, tree.seq);
+    if (tree.seq > startSeq(state) || localStartIndex(state) !== undefined) {
+      const root = await treeRootAsync(tree.final.size, read).catch(() => undefined);
       if (!root || !bytesEqual(root, tree.final.rootHash)) problems.push(`retired tree ${tree.seq}: stored hashes do not rebuild the root of its final checkpoint (size ${tree.final.size})`);
     }
+    if (tree.seq === startSeq(state)) problems.push(...(await checkStartFrontier(state, read)).map((p) => `retired tree ${tree.seq}: ${p}`));
   }
   return problems;
 }

@@ -14,7 +14,7 @@ import { CompactRange } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { bytesEqual } from '../util/bytes.ts';
-import { heldRange, localStartIndex, type LogState } from './codec.ts';
+import { heldRange, localStartIndex, startSeq, type LogState } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { scanChunks } from './level.ts';
 import { Bucket, entryKey, Field, indexKey, key, prefixEnd, readU16, readU64, u16, uuidKey } from './keys.ts';
@@ -258,7 +258,7 @@ async function stateless(store: Store, log: string): Promise<string[]> {
 }
 
 function startRange(state: LogState): CompactRange | undefined {
-  if ((state.shard?.seq ?? 0) > 0) return undefined;
+  if (startSeq(state) !== (state.shard?.seq ?? 0)) return undefined;
   if (state.startFrontier) return CompactRange.deserialize(state.startFrontier);
   return localStartIndex(state) === 0n ? CompactRange.empty() : undefined;
 }

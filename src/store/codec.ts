@@ -46,13 +46,17 @@ export interface LogState {
   status: LogStatus;
   /** Serialized CompactRange over the current tree's leaves [0, frontier size). */
   frontier: Uint8Array;
-  /** First (virtual) index mirrored: where the mirror started (`latest` or N > 0), lowered by `backfill`. */
+  /**
+   * First (virtual) index mirrored: where the mirror started (`latest` or N > 0), lowered by `backfill`,
+   * for Rekor v1 through the tree the mirror started in and then through the trees before it (priorTrees).
+   */
   startIndex: bigint;
   /**
-   * Serialized CompactRange over the leaves before startIndex of the tree the mirror started in (tree-local:
-   * for Rekor v1 the leaves of shard seq 0 before it). Verified when written: at bootstrap against a signed
-   * checkpoint, by `backfill` by reproducing the previous one (src/mirror/backfill.ts). Absent in stores
-   * written before it existed; `backfill` then obtains it verified.
+   * Serialized CompactRange over the leaves before startIndex of the tree that holds startIndex (startSeq:
+   * the tree the mirror started in, or for Rekor v1 once backfill has reached them one of the trees before
+   * it), tree-local. Verified when written: at bootstrap against a signed checkpoint, by `backfill` by
+   * reproducing the previous one or the tree's final signed root (src/mirror/backfill.ts). Absent in
+   * stores written before it existed; `backfill` then obtains it verified.
    */
   startFrontier?: Uint8Array;
   verified?: VerifiedHead;
@@ -66,6 +70,37 @@ export interface LogState {
    * `inactiveShards` to place those indexes (rekor.md §1.2, §1.5). Absent until the first round that lists them.
    */
   priorTrees?: Array<{ treeID: string; head: VerifiedHead }>;
+}
+
+/** A Rekor v1 tree before the one the mirror started in: its sequence in this mirror (−n … −1, keys.ts treeKey) and virtual offset. */
+export interface PriorTree {
+  seq: number;
+  treeID: string;
+  /** Virtual index of its leaf 0: the sizes of the trees before it. */
+  offset: bigint;
+  /** Its final signed tree head (LogState.priorTrees). */
+  head: VerifiedHead;
+}
+
+/** LogState.priorTrees with their sequences and offsets, oldest first (rekor.md §1.5: virtual index = the earlier trees' sizes + leaf index). */
+export function priorTreeSpans(s: Pick<LogState, 'priorTrees'>): PriorTree[] {
+  const trees = s.priorTrees ?? [];
+  let offset = 0n;
+  return trees.map((t, p) => {
+    const span = { seq: p - trees.length, treeID: t.treeID, offset, head: t.head };
+    offset += t.head.size;
+    return span;
+  });
+}
+
+/**
+ * The sequence of the tree that holds startIndex: 0, the tree the mirror started in, until backfill has
+ * committed entries of a tree before it (Rekor v1), then that tree's (negative). Trees after it are held
+ * from their first leaf, trees before it not at all. A start at a tree's first leaf is in that tree.
+ */
+export function startSeq(s: Pick<LogState, 'startIndex' | 'priorTrees'>): number {
+  for (const t of priorTreeSpans(s)) if (s.startIndex >= t.offset && s.startIndex < t.offset + t.head.size) return t.seq;
+  return 0;
 }
 
 /**
@@ -91,11 +126,12 @@ export function frontierSize(b: Uint8Array, what = 'stored frontier'): bigint {
 }
 
 /**
- * How many leaves of the mirror's first tree (tiles: the tree; Rekor v1: shard seq 0) come before the first
- * entry held: 0 once the store holds that tree from its first leaf. Proofs and root checks span a later
- * start too (left of it the store keeps the start's verified frontier nodes: store/tree-hashes.ts).
- * Undefined when the state cannot say: a store from before `startFrontier` that has moved on to a later
- * Rekor v1 tree (its first tree's offset is not in the state).
+ * How many leaves of the tree that holds startIndex (tiles: the tree; Rekor v1: tree startSeq, the one the
+ * mirror started in until backfill reaches earlier ones) come before the first entry held: 0 once the store
+ * holds that tree from its first leaf. Proofs and root checks span a later start too (left of it the store
+ * keeps the start's verified frontier nodes: store/tree-hashes.ts). Undefined when the state cannot say: a
+ * store from before `startFrontier` that has moved on to a later Rekor v1 tree (its first tree's offset is
+ * not in the state).
  */
 export function localStartIndex(s: LogState): bigint | undefined {
   if (s.startFrontier) return frontierSize(s.startFrontier);

@@ -45,9 +45,9 @@ export const Bucket = {
   UUID: 0x03,
   /** INDEX field(1) value 0x00 time(8) logId(2) index(8) → marker (time = integratedTime, else observedAt; Field below) */
   INDEX: 0x04,
-  /** NODE logId(2) tree(2) level(1) index(8) → 32-byte subtree hash: tile rows (level % 8 == 0), and frontier nodes left of the mirror's start */
+  /** NODE logId(2) tree(2) level(1) index(8) → 32-byte subtree hash: tile rows (level % 8 == 0), and frontier nodes left of the mirror's start; tree = treeKey(seq) */
   NODE: 0x05,
-  /** CHECKPOINT logId(2) tree(2) size(8) → JSON VerifiedHead (codec.ts; the signed note kept as evidence), append-only */
+  /** CHECKPOINT logId(2) tree(2) size(8) → JSON VerifiedHead (codec.ts; the signed note kept as evidence), append-only; tree = treeKey(seq) */
   CHECKPOINT: 0x06,
   /** FINDING id(16) → JSON Finding (store/findings.ts) */
   FINDING: 0x07,
@@ -98,6 +98,22 @@ function writeU64(b: Buffer, off: number, n: bigint | number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`u64 out of range: ${n}`);
   b.writeUInt32BE(Math.floor(n / TWO32), off);
   b.writeUInt32BE(n % TWO32, off + 4);
+}
+
+/**
+ * A tree's sequence in this mirror (Rekor v1; tiles logs have one tree, 0) as its 2-byte key field, two's
+ * complement: 0 is the tree the mirror started in, 1, 2, … the trees it followed after it, and −1, −2, …
+ * (0xffff, 0xfffe, …) the trees before it that `backfill` fills (LogState.priorTrees, newest first). Stores
+ * from before backfill reached earlier trees hold only 0 and up, which keep their keys.
+ */
+export function treeKey(seq: number): number {
+  if (!Number.isInteger(seq) || seq < -0x8000 || seq > 0x7fff) throw new RangeError(`tree sequence out of range: ${seq}`);
+  return seq < 0 ? seq + 0x10000 : seq;
+}
+
+/** The tree sequence a key's 2-byte tree field holds (treeKey's inverse). */
+export function treeSeq(field: number): number {
+  return field >= 0x8000 ? field - 0x10000 : field;
 }
 
 export function u16(n: number): Uint8Array {
@@ -151,17 +167,19 @@ export function entryKey(logId: number, index: bigint | number): Uint8Array {
   return b;
 }
 
+/** `tree`: the tree's sequence (treeKey). */
 export function nodeKey(logId: number, tree: number, level: number, index: bigint): Uint8Array {
   const b = header(14, Bucket.NODE, logId);
-  b.writeUInt16BE(tree, 3);
+  b.writeUInt16BE(treeKey(tree), 3);
   b[5] = level;
   writeU64(b, 6, index);
   return b;
 }
 
+/** `tree`: the tree's sequence (treeKey). */
 export function checkpointKey(logId: number, tree: number, size: bigint): Uint8Array {
   const b = header(13, Bucket.CHECKPOINT, logId);
-  b.writeUInt16BE(tree, 3);
+  b.writeUInt16BE(treeKey(tree), 3);
   writeU64(b, 5, size);
   return b;
 }

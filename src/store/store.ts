@@ -51,6 +51,7 @@ import {
   readU16,
   readU64,
   SCHEMA_VERSION,
+  treeKey,
   u16,
   u64,
   type FieldName,
@@ -748,7 +749,7 @@ export class Store {
   async listCheckpoints(log: string, opts: { limit: number; cursor?: string; tree?: number }): Promise<{ checkpoints: VerifiedHead[]; next: string | null }> {
     const id = this.logIds.get(log);
     if (id === undefined) return { checkpoints: [], next: null };
-    const prefix = key(Bucket.CHECKPOINT, u16(id), u16(opts.tree ?? 0));
+    const prefix = key(Bucket.CHECKPOINT, u16(id), u16(treeKey(opts.tree ?? 0)));
     if (opts.cursor !== undefined && !(/^(0|[1-9]\d{0,19})$/.test(opts.cursor) && BigInt(opts.cursor) < 1n << 64n)) {
       throw new TlogwatchError('API_BAD_REQUEST', 'cursor is not one this API returned');
     }

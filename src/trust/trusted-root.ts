@@ -201,6 +201,27 @@ export function setKeyForTlog(t: TlogTrust): SetKey | undefined {
   return t.type === 'rekor-v1' ? setKeyFromSpki(t.spki, t.keyId) : undefined;
 }
 
+/**
+ * Every key the trusted root lists for the Rekor v1 log `t` (its own and any other under the same signer
+ * name), each with its checkpoint verifier, SET key and validity. Rekor lets a retired shard keep a key of
+ * its own (rekor.md §1.5), and the trusted root says when each key was the log's: `backfill` checks a
+ * retired tree with the key that signed its final tree head, within that key's validity. Keys this
+ * tlogwatch cannot verify with are left out (the log's own is checked where it is followed).
+ */
+export function rekorV1KeysOf(root: TrustedRoot, t: TlogTrust): Array<{ keyId: Uint8Array; verifier: NoteVerifier; setKey: SetKey | undefined; validFrom?: Date; validUntil?: Date }> {
+  return root.tlogs
+    .filter((x) => x.type === 'rekor-v1' && x.name === t.name)
+    .flatMap((x) => {
+      let verifier: NoteVerifier;
+      try {
+        verifier = checkpointVerifierForTlog(x);
+      } catch {
+        return [];
+      }
+      return [{ keyId: x.keyId, verifier, setKey: setKeyForTlog(x), ...(x.validFrom ? { validFrom: x.validFrom } : {}), ...(x.validUntil ? { validUntil: x.validUntil } : {}) }];
+    });
+}
+
 export function checkpointVerifierForTlog(t: TlogTrust): NoteVerifier {
   if (t.hashAlgorithm !== undefined && t.hashAlgorithm !== 'SHA2_256') throw refuse(t, `unsupported Merkle hash ${t.hashAlgorithm}`);
   const raw = rawEd25519FromSpki(t.spki);

@@ -5,7 +5,7 @@
  * kill -9 with nothing lost or doubled (checkLog).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -14,6 +14,7 @@ import { checkLog } from '../../src/store/check.ts';
 import { FindingsRepo } from '../../src/store/findings.ts';
 import { Store } from '../../src/store/store.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
+import { asksBelow, startStallingProxy } from '../helpers/stall-proxy.ts';
 import { startSimulator } from '../sim/index.ts';
 
 const run = promisify(execFile);
@@ -151,19 +152,35 @@ describe('tlogwatch backfill: secrets', () => {
 });
 
 describe('tlogwatch backfill: runs', () => {
-  it('Rekor v1: fills the tree the mirror started in, and says earlier shards are out of scope', async () => {
+  it('Rekor v1: fills the tree the mirror started in, then the shards retired before it; tlogwatch check passes the store', { timeout: 60_000 }, async () => {
     // Trees [0, 100) and [100, 200) are retired; the mirror started at latest in [200, 300).
     const { config } = await mirrored('v1', 300, 'latest', 'bf-cli-shards', { batchSize: 40, shards: 3 });
-    const r = await tlogwatch(['backfill', '--config', config, '--to', '0']);
+    const r = await tlogwatch(['backfill', '--config', config]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    // Each tree from its end: no batch spans two.
+    expect(lines).toContain('backfill sim: verified and stored [200, 220); 200 to go');
+    expect(lines).toContain('backfill sim: verified and stored [60, 100); 60 to go');
+    expect(lines.at(-1)).toBe('backfill sim: done: 300 entries verified and stored; the mirror now holds the log from index 0');
+    await withStore(async (store) => expect(await expectStoreMatchesManifest(store, h!.sim)).toBe(300));
+    const check = await run(process.execPath, [BIN, 'check', '--config', config], { env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' } });
+    expect(check.stdout).toMatch(/^ok\tsim\t300 entries, .* 300 leaf hashes re-hashed from bodies/);
+  });
+
+  it('Rekor v1: says when the shards retired before the mirror started are not known to it yet', async () => {
+    const { config } = await mirrored('v1', 300, 'latest', 'bf-cli-unknown', { batchSize: 50, shards: 3 });
+    await withStore(async (store) => {
+      const s = (await store.getLogState('sim'))!;
+      delete s.priorTrees; // as in a store whose follower has not verified their final heads yet
+      await store.putLogState(s);
+    });
+    const r = await tlogwatch(['backfill', '--config', config]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split('\n').slice(-2)).toEqual([
       'backfill sim: done: 100 entries verified and stored; the mirror now holds the log from index 200',
-      'backfill sim: entries before index 200 are in Rekor v1 shards retired before this mirror started; backfilling those is out of scope',
+      'backfill sim: entries before index 200 are in Rekor v1 shards retired before this mirror started, whose final tree heads it has not verified yet: run tlogwatch serve until GET /api/v1/log answers, then backfill again',
     ]);
-    await withStore(async (store) => {
-      expect((await checkLog(store, 'sim')).rootCheck).toBe('full');
-      expect(await expectStoreMatchesManifest(store, h!.sim, 'sim', 200)).toBe(100);
-    });
   });
 
   it('fills a mirror started at latest down to 0, with the rules from the config', { timeout: 60_000 }, async () => {
@@ -255,6 +272,45 @@ describe('tlogwatch backfill: runs', () => {
     expect(again.stderr).toMatch(/is halted \(VERIFY_ROOT_MISMATCH/);
   });
 
+  it('SIGINT while the log stalls: the requests in flight are abandoned, exit 130 at once, a rerun resumes', { timeout: 90_000 }, async () => {
+    const { config } = await mirrored('v1', 600, 'latest', 'bf-cli-stall', { batchSize: 40 });
+    // The same log through a proxy that never answers for entries below 519: [560, 600) and [520, 560)
+    // (which also asks for entry 519, for its frontier) commit, and the batch below waits on the log.
+    const proxy = await startStallingProxy(h!.sim.url, asksBelow(519));
+    const stalled = join(h!.dataDir, 'stalled.yaml');
+    writeFileSync(stalled, readFileSync(config, 'utf8').replace(`url: '${h!.sim.url}'`, `url: '${proxy.url}', origin: '${h!.tlog.name}'`));
+    const child = spawn(process.execPath, [BIN, 'backfill', '--config', stalled], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' } });
+    try {
+      let out = '';
+      let err = '';
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      for (const t = Date.now(); !(out.includes('verified and stored [520, 560)') && proxy.stalled > 0); await new Promise((r) => setTimeout(r, 10))) {
+        if (child.exitCode !== null || Date.now() - t > 60_000) throw new Error(`backfill did not reach the stall: ${out}${err}`);
+      }
+      const stopped = performance.now();
+      child.kill('SIGINT');
+      const code = await exited(child);
+      // Without aborting them, the stalled requests held the stop for the client's 20 s timeout, 7 times.
+      expect(performance.now() - stopped).toBeLessThan(5_000);
+      expect(code).toBe(130);
+      expect(err).toMatch(/SIGINT: stopping: requests in flight are abandoned/);
+      expect(out.trim().split('\n').at(-1)).toBe('backfill sim: stopped after 80 entries; the mirror holds the log from index 520: run again to resume');
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await proxy.close();
+    }
+    await withStore(async (store) => {
+      expect((await store.getLogState('sim'))!.startIndex).toBe(520n);
+      expect((await checkLog(store, 'sim')).problems).toEqual([]);
+    });
+    const done = await tlogwatch(['backfill', '--config', config]);
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/verified and stored \[480, 520\)/);
+    expect(done.stdout).toMatch(/done: 520 entries verified and stored; the mirror now holds the log from index 0/);
+    await withStore(async (store) => expect(await expectStoreMatchesManifest(store, h!.sim)).toBe(600));
+  });
+
   describe.each([
     ['tiles', 6000, 256],
     ['v1', 1500, 40],
@@ -282,7 +338,7 @@ describe('tlogwatch backfill: runs', () => {
 
       const term = await interrupted('SIGTERM');
       expect(term.code).toBe(143);
-      expect(term.err).toMatch(/SIGTERM: stopping after the batch in progress commits/);
+      expect(term.err).toMatch(/SIGTERM: stopping: requests in flight are abandoned, a batch already fetched is stored first/);
       expect(term.out).toMatch(/stopped after \d+ entries; the mirror holds the log from index \d+: run again to resume/);
       const afterTerm = await startOf();
       expect(afterTerm).toBeGreaterThan(0n);

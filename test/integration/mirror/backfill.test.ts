@@ -22,6 +22,8 @@ import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
+import type { FollowConfig } from '../../../src/mirror/types.ts';
+import { asksBelow, startStallingProxy } from '../../helpers/stall-proxy.ts';
 import { expectStoreMatchesManifest, harness, jobContext, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { reverifyLog } from '../../../src/jobs.ts';
 import { nodeKey } from '../../../src/store/keys.ts';
@@ -44,8 +46,8 @@ function everyEntryRules(): RuleSet {
   return r.ruleSet;
 }
 
-function backfiller(hooks = integrityHooks(h!.metrics, undefined, findingOps)): Backfiller {
-  return new Backfiller(h!.follower.cfg, { store: h!.store, metrics: h!.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog), hooks });
+function backfiller(hooks = integrityHooks(h!.metrics, undefined, findingOps), cfg: Partial<FollowConfig> = {}): Backfiller {
+  return new Backfiller({ ...h!.follower.cfg, ...cfg }, { store: h!.store, metrics: h!.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog), hooks });
 }
 
 async function mirrorFrom(start: bigint, size: bigint) {
@@ -85,7 +87,7 @@ describe.each([
     const batches: Array<[bigint, bigint]> = [];
     const hooks = integrityHooks(h.metrics, monitorHooks(() => rules, h.metrics), findingOps);
     const r = await backfiller(hooks).run({ onBatch: (p) => batches.push([p.from, p.to]) });
-    expect(r).toMatchObject({ status: 'complete', before: start, after: 0n, target: 0n, treeStart: 0n, entries: start });
+    expect(r).toMatchObject({ status: 'complete', before: start, after: 0n, target: 0n, floor: 0n, entries: start });
     // Backwards, contiguous, each batch one commit.
     expect(batches[0]![1]).toBe(start);
     expect(batches.at(-1)![0]).toBe(0n);
@@ -178,6 +180,45 @@ describe('backfill interrupted', () => {
     expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
     expect(await backfiller().run()).toMatchObject({ status: 'complete', before: 1280n, after: 0n, entries: 1280n });
     expect((await checkLog(h.store, 'sim')).rootCheck).toBe('full');
+  });
+});
+
+// Where the log stalls, and where backfill gets to before it: a Rekor v1 batch [a, b) also asks for entry
+// a-1 (its inclusion proof gives the frontier before a).
+describe.each([
+  ['tiles', 1500, 256, 1024, 1024],
+  ['v1', 600, 40, 519, 520],
+] as const)('backfill stopped while a %s log stalls', (api, n, batchSize, stallBelow, reached) => {
+  it('aborts the requests in flight at once: what committed stays, the stalled batch commits nothing, a rerun resumes', { timeout: 60_000 }, async () => {
+    h = await harness({ api, entries: n, seed: `bf-stall-${api}` }, { start: 'latest', batchSize });
+    await mirrorFrom(BigInt(n), BigInt(n));
+    // Entries from `stallBelow` up come through; a request for one below it is never answered (the client
+    // would wait 20 s for each of its 7 attempts).
+    const proxy = await startStallingProxy(h.sim.url, asksBelow(stallBelow));
+    try {
+      const abort = new AbortController();
+      const committed: bigint[] = [];
+      const run = backfiller(undefined, { url: proxy.url }).run({ signal: abort.signal, onBatch: (p) => committed.push(p.from) });
+      // Every batch above the stall has committed, and the next one waits on the log.
+      while (committed.at(-1) !== BigInt(reached) || proxy.stalled === 0) await new Promise((r) => setTimeout(r, 5));
+      const stopped = performance.now();
+      abort.abort();
+      const r = await run;
+      expect(performance.now() - stopped).toBeLessThan(3_000);
+      expect(r).toMatchObject({ status: 'interrupted', before: BigInt(n), after: BigInt(reached), entries: BigInt(n - reached) });
+      const s = await state();
+      expect(s.startIndex).toBe(BigInt(reached));
+      expect(s.status).toBe('following');
+      expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
+      expect(await h.store.getEntry('sim', reached - 1)).toBeUndefined();
+    } finally {
+      await proxy.close();
+    }
+    expect(await backfiller().run()).toMatchObject({ status: 'complete', before: BigInt(reached), after: 0n });
+    const check = await checkLog(h.store, 'sim');
+    expect(check.problems).toEqual([]);
+    expect(check.rootCheck).toBe('full');
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(n);
   });
 });
 
@@ -282,12 +323,12 @@ describe('backfill from a log that lies below the start', () => {
 });
 
 describe('backfill of Rekor v1 shards', () => {
-  it('fills the tree the mirror started in down to its first leaf, and leaves earlier shards out', async () => {
+  it('fills the tree the mirror started in down to its first leaf (--to there)', async () => {
     // Three trees of 200: [0, 200) and [200, 400) retired, [400, 600) active. Start at 480.
     h = await harness({ api: 'v1', entries: 600, seed: 'bf-shards', shards: 3 }, { start: 480n, batchSize: 30 });
     await roundsUntil(h, async () => (await maybeState())?.verified?.size === 200n);
-    const r = await backfiller().run({ to: 0n });
-    expect(r).toMatchObject({ status: 'complete', after: 400n, target: 400n, treeStart: 400n, entries: 80n });
+    const r = await backfiller().run({ to: 400n });
+    expect(r).toMatchObject({ status: 'complete', after: 400n, target: 400n, floor: 0n, entries: 80n });
     const check = await checkLog(h.store, 'sim');
     expect(check.problems).toEqual([]);
     expect(check.rootCheck).toBe('full');
@@ -303,7 +344,7 @@ describe('backfill of Rekor v1 shards', () => {
     h.sim.rotate();
     h.sim.append(5);
     await roundsUntil(h, async () => (await state()).shard?.seq === 1 && (await state()).verified?.size === 5n);
-    expect((await backfiller().run()).status).toBe('nothing-to-do');
+    expect((await backfiller().run({ to: 400n })).status).toBe('nothing-to-do');
     await expectProofVerifies(app, 405);
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 400)).toBe(215);
   });
@@ -311,8 +352,8 @@ describe('backfill of Rekor v1 shards', () => {
   it('fills a tree the mirror started in after it was retired', async () => {
     h = await harness({ api: 'v1', entries: 600, seed: 'bf-retired', shards: 3 }, { start: 250n, batchSize: 40 });
     await roundsUntil(h, async () => (await maybeState())?.shard?.seq === 1 && (await state()).verified?.size === 200n);
-    const r = await backfiller().run();
-    expect(r).toMatchObject({ status: 'complete', after: 200n, treeStart: 200n, entries: 50n });
+    const r = await backfiller().run({ to: 200n });
+    expect(r).toMatchObject({ status: 'complete', after: 200n, floor: 0n, entries: 50n });
     expect((await state()).startFrontier).toBeDefined();
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 200)).toBe(400);
     const app = apiOf();

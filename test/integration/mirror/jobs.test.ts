@@ -269,7 +269,7 @@ describe('jobs', () => {
     const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
     expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 120, problems: [] });
     // Batches of 30 down to the tree's first leaf: [450, 480), [420, 450), [400, 420).
-    expect(await backfiller(h).run({ batchSize: 30 })).toMatchObject({ status: 'complete', before: 480n, after: 400n, treeStart: 400n });
+    expect(await backfiller(h).run({ batchSize: 30, to: 400n })).toMatchObject({ status: 'complete', before: 480n, after: 400n, floor: 0n });
     await reverify(ctx); // window [480, 600), and the tree's root from the stored nodes
     expect(await reverifyLog(ctx, 'sim')).toEqual({ checked: 200, problems: [] }); // window [400, 600)
     expect((await findings.list({ limit: 10 })).findings).toEqual([]);
@@ -334,7 +334,11 @@ describe('jobs', () => {
     expect(await checkRetiredShards(ctx.store, 'sim')).toEqual([]);
     const id = await h.store.logId('sim');
     await h.store.db.put(nodeKey(id, 0, 5, 0n), new Uint8Array(32));
-    expect(await checkRetiredShards(ctx.store, 'sim')).toEqual(['retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)']);
+    // The root, and the start's verified frontier node by node: node (5, 0) is one of its nodes.
+    const problems = await checkRetiredShards(ctx.store, 'sim');
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toBe('retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)');
+    expect(problems[1]).toMatch(/^retired tree 0: stored tree gives 0{64} for node \(5, 0\) of the start's verified frontier, which says [0-9a-f]{64}$/);
   });
 
   it('retired shards: the first tree, backfilled after it retired, rebuilds its root; a changed leaf hash below the old start is reported', async () => {
@@ -343,7 +347,7 @@ describe('jobs', () => {
     const findings = new FindingsRepo(h.store);
     const ctx: JobContext = { ...jobContext(h, findings), now: () => NOW * 1000 };
     // Batches of 20: [30, 50), [10, 30), [0, 10); the tree is then rebuilt from its stored leaf hashes.
-    expect(await backfiller(h).run({ batchSize: 20 })).toMatchObject({ status: 'complete', before: 50n, after: 0n, treeStart: 0n, entries: 50n });
+    expect(await backfiller(h).run({ batchSize: 20 })).toMatchObject({ status: 'complete', before: 50n, after: 0n, floor: 0n, entries: 50n });
     expect(await checkRetiredShards(ctx.store, 'sim')).toEqual([]);
     await retiredShards(ctx);
     await reverify(ctx); // the active tree, untouched by the backfill

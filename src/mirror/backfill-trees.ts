@@ -20,6 +20,7 @@ import type { NoteVerifier } from '../note/note.ts';
 import { priorTreeSpans, type LogState, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual } from '../util/bytes.ts';
+import { validAt } from '../trust/trusted-root.ts';
 import type { FollowConfig } from './types.ts';
 
 /** One of the log's keys as the trusted root lists it (trusted-root.ts rekorV1KeysOf). */
@@ -160,9 +161,9 @@ export function keyForTree(cfg: Pick<FollowConfig, 'name' | 'origin'>, treeID: s
   return { verifiers: [key.verifier], setKey: key.setKey, ...(deps.keys ? { validity: same } : {}) };
 }
 
-/** Whether a key whose validity is `validity` was the log's at `integratedTime` (Unix seconds). */
+/** Whether a key whose validity is `validity` was the log's at `integratedTime` (Unix seconds): any of its periods, ends included (validAt). */
 export function validAtTime(validity: FillTree['validity'], integratedTime: number): boolean {
   if (!validity) return true;
-  const at = integratedTime * 1000;
-  return validity.some((v) => (!v.validFrom || v.validFrom.getTime() <= at) && (!v.validUntil || at < v.validUntil.getTime()));
+  const at = new Date(integratedTime * 1000);
+  return validity.some((v) => validAt(v, at));
 }

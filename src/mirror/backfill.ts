@@ -256,7 +256,7 @@ export class Backfiller {
       releaseLeaves(leaves); // as the catch-up does: the bodies are in the builder's arena
       reproduces(tree, a, b, result.frontier, verified, note);
       if (outside) {
-        const v = tree.validity!.map((p) => `[${p.validFrom?.toISOString() ?? '…'}, ${p.validUntil?.toISOString() ?? '…'})`).join(', ');
+        const v = tree.validity!.map((p) => `[${p.validFrom?.toISOString() ?? '…'}, ${p.validUntil?.toISOString() ?? '…'}]`).join(', ');
         throw refused('key-not-valid', `entry ${outside.logIndex} of tree ${tree.treeID ?? '?'} was integrated at ${new Date(outside.integratedTime! * 1000).toISOString()}, outside the validity the trusted root gives the key that signed the tree (${v}): that key was not the log's then, so the tree is not backfilled with it`);
       }
       state = { ...state, startIndex: tree.offset + a, startFrontier: candidate.serialize() };

@@ -55,13 +55,14 @@ describe('validAtTime', () => {
   const from = new Date('2026-01-01T00:00:00Z');
   const until = new Date('2026-06-01T00:00:00Z');
   const s = (d: Date) => d.getTime() / 1000;
-  it('takes validFor as [start, end), open where absent, and any of a key\'s periods', () => {
+  it('takes validFor as [start, end] (protobuf-specs TimeRange), open where absent, and any of a key\'s periods', () => {
     expect(validAtTime(undefined, 0)).toBe(true);
     expect(validAtTime([{ validFrom: from }], s(from))).toBe(true);
     expect(validAtTime([{ validFrom: from }], s(from) - 1)).toBe(false);
-    expect(validAtTime([{ validUntil: until }], s(until))).toBe(false);
+    expect(validAtTime([{ validUntil: until }], s(until))).toBe(true);
+    expect(validAtTime([{ validUntil: until }], s(until) + 1)).toBe(false);
     expect(validAtTime([{ validUntil: until }], s(until) - 1)).toBe(true);
-    expect(validAtTime([{ validFrom: until }, { validUntil: from }], s(from))).toBe(false);
+    expect(validAtTime([{ validFrom: until }, { validUntil: from }], s(from) + 1)).toBe(false);
     expect(validAtTime([{ validFrom: until }, { validUntil: from }], s(until) + 5)).toBe(true);
     expect(validAtTime([], s(from))).toBe(false);
   });

@@ -40,7 +40,7 @@ import { releaseLeaves, type FetchedLeaf, type LeafBatch } from '../sources/type
 import { frontierSize, type LogState } from '../store/codec.ts';
 import { PackedPuts } from '../store/packed-puts.ts';
 import type { CommitBuilder } from '../store/commit-builder.ts';
-import type { Store } from '../store/store.ts';
+import { earlierTreesOps, type Store } from '../store/store.ts';
 import { frontierNodes } from '../store/tree-hashes.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { firstTree, floorOf, refused, treeToFill, validAtTime, type FillTree, type TreeKey } from './backfill-trees.ts';
@@ -264,7 +264,9 @@ export class Backfiller {
         // The candidate's nodes are now verified: stored at their own level, proofs can span the new start.
         nodes: frontierNodes(candidate),
         state,
-        extraOps: result.outcomes.flatMap((o) => o.ops),
+        // A tree before the one the mirror started in: marked in the store's schema, which a tlogwatch that
+        // would misplace its keys (one reading schema 3 only) then refuses to open.
+        extraOps: [...result.outcomes.flatMap((o) => o.ops), ...(tree.seq < 0 ? earlierTreesOps() : [])],
         // A tree entered fresh: its final head, whose root the batch reproduced, is its verified checkpoint
         // (the API proves its entries against it, signed-tree.ts retiredTree).
         ...(verified ? {} : { checkpoint: tree.head }),

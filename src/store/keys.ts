@@ -19,9 +19,18 @@
 /**
  * 1: first layout. 2: entry values keep the body and the facts outside it (entry-value.ts). 3: entry values
  * live in their own database (store.ts `entryDb`, the store's `entries/` directory); Store.open upgrades a
- * schema 2 store in place.
+ * schema 2 store in place. New stores are written as 3.
  */
 export const SCHEMA_VERSION = 3;
+/**
+ * 4: as 3, and the store holds a Rekor v1 tree before the one the mirror started in (tree sequence numbers
+ * −1, −2, …, treeSeq below), which a tlogwatch that reads only schema 3 would take for the trees after it.
+ * Written by `backfill` with the first batch of such a tree, in the same atomic write, so a store says 4
+ * exactly when it holds one; a store that never does stays readable by the tlogwatch that made it.
+ */
+export const SCHEMA_EARLIER_TREES = 4;
+/** The schemas this tlogwatch reads and writes as they are (2 is upgraded in place, Store.open). */
+export const READABLE_SCHEMAS: readonly number[] = [SCHEMA_VERSION, SCHEMA_EARLIER_TREES];
 
 /**
  * The value of a key that says everything itself (UUID, INDEX, FINDING_BY_TIME: "marker" below): one zero

@@ -50,6 +50,8 @@ import {
   prefixEnd,
   readU16,
   readU64,
+  READABLE_SCHEMAS,
+  SCHEMA_EARLIER_TREES,
   SCHEMA_VERSION,
   treeKey,
   u16,
@@ -110,6 +112,15 @@ export interface SearchOptions {
 /** Pages of up to this many entries are read synchronously (getEntryValues). */
 const SYNC_READS = 4;
 const SCHEMA_KEY = key(Bucket.META, 'schema');
+
+/**
+ * The write that marks the store as holding a Rekor v1 tree before the one the mirror started in
+ * (keys.ts SCHEMA_EARLIER_TREES): `backfill` joins it to each batch of such a tree, so the mark and the
+ * tree's first entries are written together or not at all.
+ */
+export function earlierTreesOps(): BatchOp[] {
+  return [{ type: 'put', key: SCHEMA_KEY, value: u16(SCHEMA_EARLIER_TREES) }];
+}
 const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
 /** The index mode the store's entries were written with (Store.recordedIndexMode). */
 const INDEX_MODE_KEY = key(Bucket.META, 'indexMode');
@@ -214,11 +225,11 @@ export class Store {
         { kind: 'fatal', data: { found, expected: SCHEMA_VERSION } },
       );
     }
-    if (found !== undefined && found !== SCHEMA_VERSION && found !== 2) {
+    if (found !== undefined && !READABLE_SCHEMAS.includes(found) && found !== 2) {
       await db.close();
       throw new TlogwatchError(
         'STORE_SCHEMA_VERSION',
-        `the store at ${dir} has schema version ${found}, this tlogwatch uses ${SCHEMA_VERSION}: run the tlogwatch version that wrote it, or move the directory away (or restore a backup) and let tlogwatch mirror again`,
+        `the store at ${dir} has schema version ${found}, this tlogwatch uses ${READABLE_SCHEMAS.join(' and ')}: run the tlogwatch version that wrote it, or move the directory away (or restore a backup) and let tlogwatch mirror again`,
         { kind: 'fatal', data: { found, expected: SCHEMA_VERSION } },
       );
     }
@@ -229,7 +240,7 @@ export class Store {
       // an empty one in its place would leave every log's state holding entries that are not there, and
       // the daemon serving and following on as if nothing were wrong.
       const entriesDir = join(dir, ENTRIES_DIR);
-      if (found === SCHEMA_VERSION && levelDirState(entriesDir) === 'none') {
+      if (found !== undefined && READABLE_SCHEMAS.includes(found) && levelDirState(entriesDir) === 'none') {
         throw new TlogwatchError(
           'STORE_CORRUPT',
           `the store at ${dir} has lost its entries database (${entriesDir} has no LevelDB database): restore a backup, or move ${dir} away and let tlogwatch mirror again`,

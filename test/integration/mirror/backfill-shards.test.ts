@@ -28,7 +28,7 @@ import { checkLog } from '../../../src/store/check.ts';
 import { checkCheckpointHistory, checkRetiredShards, checkTreeHashes } from '../../../src/store/check-tree.ts';
 import { startSeq } from '../../../src/store/codec.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
-import { nodeKey } from '../../../src/store/keys.ts';
+import { nodeKey, SCHEMA_EARLIER_TREES, SCHEMA_VERSION } from '../../../src/store/keys.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 import { treePrefix } from '../../sim/server-v1.ts';
 import { expectStoreMatchesManifest, harness, jobContext, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
@@ -216,14 +216,18 @@ describe('backfill of the Rekor v1 shards retired before the mirror started', ()
       expect((await checkLog(h!.store, 'sim')).problems).toEqual([]);
       return s;
     };
+    // The store's schema says whether it holds a tree before its start (keys.ts SCHEMA_EARLIER_TREES).
+    const schema = async () => [...(await h!.store.db.get(new Uint8Array([0, ...Buffer.from('schema')])))];
     // Tree 0 complete, the one before not entered: the start frontier is tree 0's, empty.
     let s = await stopAt(400n);
     expect(startSeq(s)).toBe(0);
     expect(s.startFrontier?.length).toBe(8);
     expect((await h!.store.listCheckpoints('sim', { limit: 1, tree: -1 })).checkpoints).toEqual([]);
+    expect(await schema()).toEqual([0, SCHEMA_VERSION]);
     // Inside tree −1: its frontier, tree-local.
     s = await stopAt(280n);
     expect(startSeq(s)).toBe(-1);
+    expect(await schema()).toEqual([0, SCHEMA_EARLIER_TREES]);
     await expectStoreChecks();
     // At tree −1's first leaf.
     s = await stopAt(200n);
@@ -310,7 +314,7 @@ describe('backfill of a retired shard checks it with the trusted root key for th
         (e: unknown) => e,
       );
     expect(isTlogwatchError(err, 'BACKFILL_REFUSED') && err.data['reason'] === 'key-not-valid', String(err)).toBe(true);
-    expect((err as Error).message).toMatch(new RegExp(`entry 370 of tree ${h!.sim.log.shards[1]!.treeID} was integrated at .* outside the validity the trusted root gives the key that signed the tree \\(\\[${from.toISOString()}, …\\)\\)`));
+    expect((err as Error).message).toMatch(new RegExp(`entry 370 of tree ${h!.sim.log.shards[1]!.treeID} was integrated at .* outside the validity the trusted root gives the key that signed the tree \\(\\[${from.toISOString()}, …\\]\\)`));
     // Tree 0 was filled, with the log's own key; nothing of tree −1.
     const s = await state();
     expect(s).toMatchObject({ status: 'following', startIndex: 400n });

@@ -12,8 +12,8 @@ import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import type { Entry } from '../../../src/entries/types.ts';
 import { digestToBytes, entriesHeld, fetchedSize } from '../../../src/store/codec.ts';
-import { Bucket, entryKey, key, readU16, readU64, SCHEMA_VERSION, u16, uuidKey } from '../../../src/store/keys.ts';
-import { ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
+import { Bucket, entryKey, key, readU16, readU64, SCHEMA_EARLIER_TREES, SCHEMA_VERSION, u16, uuidKey } from '../../../src/store/keys.ts';
+import { earlierTreesOps, ENTRIES_DIR, openStore, Store } from '../../../src/store/store.ts';
 import { ENTRIES_DB_OPTIONS, LEVEL_OPTIONS } from '../../../src/store/level.ts';
 import { reusedBatches } from '../../../src/store/reused-batches.ts';
 import { normaliseIdentity } from '../../../src/store/index-values.ts';
@@ -440,7 +440,24 @@ describe('Store', () => {
     await store.close();
     const err = await Store.open(dir).catch((e: unknown) => e);
     expect(isTlogwatchError(err, 'STORE_SCHEMA_VERSION')).toBe(true);
-    expect((err as Error).message).toMatch(new RegExp(`schema version 99, this tlogwatch uses ${SCHEMA_VERSION}.*move the directory away`));
+    expect((err as Error).message).toMatch(new RegExp(`schema version 99, this tlogwatch uses ${SCHEMA_VERSION} and ${SCHEMA_EARLIER_TREES}.*move the directory away`));
+  });
+
+  it('reads a schema 4 store (one holding Rekor v1 trees before its start) as it is, and writes new stores as 3', async () => {
+    const dir = tmp();
+    const store = await Store.open(dir);
+    await fill(store, 20, { batch: 10 });
+    const schema = new Uint8Array([0, ...Buffer.from('schema')]);
+    expect([...(await store.db.get(schema))]).toEqual([0, SCHEMA_VERSION]);
+    await store.writeOps(earlierTreesOps());
+    await store.close();
+    const again = await Store.open(dir, { createIfMissing: false, upgrade: false });
+    expect([...(await again.db.get(schema))]).toEqual([0, SCHEMA_EARLIER_TREES]);
+    expect((await checkLog(again, 'l')).problems).toEqual([]);
+    await again.close();
+    // Its entries database lost: refused as under schema 3.
+    rmSync(join(dir, ENTRIES_DIR), { recursive: true });
+    expect(await Store.open(dir).catch((e: unknown) => e)).toMatchObject({ code: 'STORE_CORRUPT', message: expect.stringContaining('has lost its entries database') as unknown });
   });
 
   it('never creates an empty database over one that lost its CURRENT file: the store is refused and its files kept', async () => {

@@ -36,6 +36,26 @@ afterAll(async () => {
 const yaml = (dataDir: string) =>
   [`dataDir: ${dataDir}`, `listen: 127.0.0.1:${busyPort}`, `trustedRoot: ${sim.trustedRootPath}`, `rules: ${join(tmp, 'rules')}`, 'logs:', `  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }`, 'notify:', '  webhooks: [{ url: "http://127.0.0.1:9/hook" }]', ''].join('\n');
 
+/** `node src/cli.ts ARGS`, killed if still running after 15 s (a serve that started): its exit code or 'hung', and its output. */
+async function run(args: string[], env: NodeJS.ProcessEnv = { ...process.env, TLOGWATCH_LOG_LEVEL: 'silent' }): Promise<{ code: number | null | 'hung'; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  let stdout = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null | 'hung'>((resolve) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve('hung');
+    }, 15_000);
+    child.once('exit', (c) => {
+      clearTimeout(t);
+      resolve(c);
+    });
+  });
+  return { code, stdout, stderr };
+}
+
 describe('a listen address already in use', () => {
   it('startDaemon rejects naming `listen` and the address, and leaves the store closed', { timeout: 30_000 }, async () => {
     const dataDir = join(tmp, 'data-inproc');
@@ -49,21 +69,7 @@ describe('a listen address already in use', () => {
   it('serve says so and exits 2 at once, rather than staying up on its rules watch and notifier', { timeout: 30_000 }, async () => {
     const file = join(tmp, 'serve.yaml');
     writeFileSync(file, yaml(join(tmp, 'data-cli')));
-    const child = spawn(process.execPath, ['src/cli.ts', 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const code = await new Promise<number | null | 'hung'>((resolve) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve('hung');
-      }, 15_000);
-      child.once('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
+    const { code, stdout, stderr } = await run(['serve', '--config', file], process.env);
     expect(code).toBe(2);
     expect(stderr).toContain(`tlogwatch serve: CONFIG_INVALID: listen 127.0.0.1:${busyPort}: cannot listen there: the address is in use`);
     expect(stdout).not.toContain('listening');
@@ -184,23 +190,6 @@ describe('a configured name the store already mirrors another log under', () => 
 });
 
 describe('a configured origin the trusted root contradicts', () => {
-  /** `node src/cli.ts ARGS`, killed if still running after 15 s (a serve that started): its exit code or 'hung', and stderr. */
-  const run = async (args: string[]): Promise<{ code: number | null | 'hung'; stderr: string }> => {
-    const child = spawn(process.execPath, ['src/cli.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'silent' } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null | 'hung'>((resolve) => {
-      const t = setTimeout(() => {
-        child.kill('SIGKILL');
-        resolve('hung');
-      }, 15_000);
-      child.once('exit', (c) => {
-        clearTimeout(t);
-        resolve(c);
-      });
-    });
-    return { code, stderr };
-  };
   const file = (name: string, dataDir: string, origin: string) => {
     const path = join(tmp, name);
     writeFileSync(path, `dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", origin: "${origin}", start: 0 }\n`);

@@ -14,6 +14,7 @@ import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
 import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
 import { isoTime, verifyTlogEntry } from '../verify/offline.ts';
+import { signingTimeOf } from '../verify/signing-time.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
@@ -154,11 +155,15 @@ entry is ok, 1 when one is not, 2 on usage errors or unreadable input.
         process.stdout.write(`${forTerminal(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} ${checks} ${who}${notes}`)}\n`);
       }
       if (ruleSet) {
+        // The rules see an integrated time only when a SET signed it (anyone can edit it otherwise), and
+        // judge time windows and the issuing CA at the signed time alone (verify/signing-time.ts).
+        const { integratedTime: _unsigned, ...unsigned } = r.entry;
+        const entry = r.checks.set === 'ok' ? r.entry : unsigned;
         const env = t.bundleContent?.dsseEnvelope;
-        if (env) withStatement(r.entry, env.payload, 'bundle', env.payloadType);
+        if (env) withStatement(entry, env.payload, 'bundle', env.payloadType);
         const now = Math.floor(Date.now() / 1000);
         cas ??= new CertificateAuthorities(trust.certificateAuthorities);
-        for (const f of evaluateEntry(ruleSet, r.entry, now, { cas })) {
+        for (const f of evaluateEntry(ruleSet, entry, now, { cas, signedTime: signingTimeOf(r.signedTimes) })) {
           if (f.kind === 'violation' && f.status === 'open' && code === 0) code = 1;
           process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `${forTerminal(`FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}`)}\n`);
         }

@@ -77,7 +77,10 @@ export async function verifyCommand(argv: string[]): Promise<number> {
 Checks each transparency-log entry of Sigstore bundles and Rekor responses: body, inclusion, checkpoint,
 set (the signed entry timestamp), tsa (the bundle's RFC 3161 timestamps) and certificate (valid at every
 signed time: the SET's, each timestamp's; a bundle signed with a certificate needs one). Exit 0 when every
-entry is ok, 1 when one is not, 2 on usage errors or unreadable input.
+entry is ok, 1 when one is not (or, with --rules DIR, an open violation of a monitor rule), 2 on usage
+errors or unreadable input. --rules judges time windows and the issuing CA at a signed time only: the
+SET's integrated time, else the earliest verified timestamp's; with neither, a time window is broken
+("no signed time").
 `);
     return values.help ? 0 : 2;
   }

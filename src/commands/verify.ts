@@ -14,6 +14,7 @@ import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
 import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
 import { isoTime, verifyTlogEntry } from '../verify/offline.ts';
+import { signingTimeOf } from '../verify/signing-time.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
@@ -76,7 +77,10 @@ export async function verifyCommand(argv: string[]): Promise<number> {
 Checks each transparency-log entry of Sigstore bundles and Rekor responses: body, inclusion, checkpoint,
 set (the signed entry timestamp), tsa (the bundle's RFC 3161 timestamps) and certificate (valid at every
 signed time: the SET's, each timestamp's; a bundle signed with a certificate needs one). Exit 0 when every
-entry is ok, 1 when one is not, 2 on usage errors or unreadable input.
+entry is ok, 1 when one is not (or, with --rules DIR, an open violation of a monitor rule), 2 on usage
+errors or unreadable input. --rules judges time windows and the issuing CA at a signed time only: the
+SET's integrated time, else the earliest verified timestamp's; with neither, a time window is broken
+("no signed time").
 `);
     return values.help ? 0 : 2;
   }
@@ -154,11 +158,15 @@ entry is ok, 1 when one is not, 2 on usage errors or unreadable input.
         process.stdout.write(`${forTerminal(`${r.ok ? 'OK  ' : 'FAIL'} ${file} ${r.log}#${r.logIndex} ${r.entry.kind} ${checks} ${who}${notes}`)}\n`);
       }
       if (ruleSet) {
+        // The rules see an integrated time only when a SET signed it (anyone can edit it otherwise), and
+        // judge time windows and the issuing CA at the signed time alone (verify/signing-time.ts).
+        const { integratedTime: _unsigned, ...unsigned } = r.entry;
+        const entry = r.checks.set === 'ok' ? r.entry : unsigned;
         const env = t.bundleContent?.dsseEnvelope;
-        if (env) withStatement(r.entry, env.payload, 'bundle', env.payloadType);
+        if (env) withStatement(entry, env.payload, 'bundle', env.payloadType);
         const now = Math.floor(Date.now() / 1000);
         cas ??= new CertificateAuthorities(trust.certificateAuthorities);
-        for (const f of evaluateEntry(ruleSet, r.entry, now, { cas })) {
+        for (const f of evaluateEntry(ruleSet, entry, now, { cas, signedTime: signingTimeOf(r.signedTimes) })) {
           if (f.kind === 'violation' && f.status === 'open' && code === 0) code = 1;
           process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `${forTerminal(`FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}`)}\n`);
         }

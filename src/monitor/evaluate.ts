@@ -8,6 +8,7 @@ import { certificateOf } from '../entries/signer.ts';
 import type { Entry } from '../entries/types.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { evaluate, isWatched as watched } from './eval/evaluate.ts';
+import type { SignedTimeOverride } from './eval/expect.ts';
 import type { FindingCandidate } from './eval/finding.ts';
 import type { SignerIssuer } from './eval/suppress.ts';
 import { signersOf } from './eval/values.ts';
@@ -67,23 +68,32 @@ export interface EvaluateOptions {
    * (and for identity suppressions, which never hold for a certificate none of them issued).
    */
   cas?: CertificateAuthorities | undefined;
+  /**
+   * The signed time to judge the entry at, in place of its own (`tlogwatch verify --rules`: a verified SET's
+   * or RFC 3161 timestamp's, verify/signing-time.ts); null when nothing signed one. It is what time windows
+   * read and what the issuing CA is checked at; with null, time windows break ("no signed time") and no CA
+   * counts as having issued a certificate, so no identity suppression holds on a time nobody vouched for.
+   * Undefined: the entry's own time (the mirror's, whose integrated time a SET signed at ingest).
+   */
+  signedTime?: SignedTimeOverride;
 }
 
 /** Stored findings for one entry (the daemon's hooks, `POST /v1/bundles`, `tlogwatch verify --rules`, `rules test`). */
 export function evaluateEntry(set: RuleSet, e: Entry, now: number, o: EvaluateOptions = {}): Finding[] {
-  const issuer = o.cas ? signerIssuers(e, o.cas, now) : undefined;
-  const found = toStoredFindings(evaluate(set, e, now, o.provenance, issuer), e, now);
-  return issuer ? withCertificateIssuers(found, e, issuer) : found;
+  const issuer = o.cas ? signerIssuers(e, o.cas, o.signedTime === undefined ? (e.integratedTime ?? now) : (o.signedTime?.t ?? null)) : undefined;
+  const found = toStoredFindings(evaluate(set, e, now, o.provenance, issuer, o.signedTime), e, now);
+  return issuer ? withCertificateIssuers(found, e, issuer, o.signedTime === null) : found;
 }
 
 /**
  * Which CA of the trusted root issued each signer's certificate (by index in signersOf), checked once
  * each and only when asked: null for none, undefined for a key, a signer read back from the store (no
  * certificate bytes), or a check that failed, which never stops the mirror at a hostile certificate.
+ * A CA is trusted for what it issued over its validFor only, so `at` is when the signature was made; null
+ * when no one signed a time, and then no CA is known to have issued it.
  */
-function signerIssuers(e: Entry, cas: CertificateAuthorities, now: number): SignerIssuer {
+function signerIssuers(e: Entry, cas: CertificateAuthorities, at: number | null): SignerIssuer {
   const signers = signersOf(e);
-  const at = e.integratedTime ?? now;
   const known = new Map<number, string | null | undefined>();
   return (i) => {
     if (known.has(i)) return known.get(i);
@@ -91,7 +101,7 @@ function signerIssuers(e: Entry, cas: CertificateAuthorities, now: number): Sign
     const der = s?.type === 'x509' ? certificateOf(s) : undefined;
     let name: string | null | undefined;
     try {
-      name = der ? cas.issuerOf(der, s!.fingerprint, at) : undefined;
+      name = der ? (at === null ? null : cas.issuerOf(der, s!.fingerprint, at)) : undefined;
     } catch {
       name = undefined;
     }
@@ -106,8 +116,9 @@ function signerIssuers(e: Entry, cas: CertificateAuthorities, now: number): Sign
  * certificate no trusted CA issued is behind (the signer it names, or any signer for a break of the whole
  * entry) is a signature Sigstore clients reject, and its message says so, so that whoever triages it knows
  * a spoofed identity from a used one; a genuine signer's break beside a spoofed co-signer is not called one.
+ * `timeUnknown`: no signed time to check the CAs at, which the message says instead.
  */
-function withCertificateIssuers(found: Finding[], e: Entry, issuer: SignerIssuer): Finding[] {
+function withCertificateIssuers(found: Finding[], e: Entry, issuer: SignerIssuer, timeUnknown: boolean): Finding[] {
   const x509 = signersOf(e).flatMap((s, i) => (s.type === 'x509' ? [i] : []));
   if (found.length === 0 || x509.length === 0) return found;
   const issuers = x509.map(issuer);
@@ -119,7 +130,7 @@ function withCertificateIssuers(found: Finding[], e: Entry, issuer: SignerIssuer
     const spoofed = involved.some((i) => issuer(i) === null);
     return {
       ...f,
-      ...(spoofed ? { message: `${f.message} (not issued by a certificate authority of the trusted root: Sigstore clients reject this signature)` } : {}),
+      ...(spoofed ? { message: `${f.message} (${timeUnknown ? 'no signed time to tell which certificate authority of the trusted root issued it' : 'not issued by a certificate authority of the trusted root'}: Sigstore clients reject this signature)` } : {}),
       evidence: { ...f.evidence, certificateIssuers: issuers },
     };
   });

@@ -11,7 +11,7 @@ import type { Entry } from '../../entries/types.ts';
 import type { CompiledRule, RuleSet } from '../rules/compiled.ts';
 import type { ProvenanceFacts } from '../provenance/slsa.ts';
 import { WatchIndex, type WatchMatch } from '../rules/watch-index.ts';
-import { brokenExpectations, type Broken } from './expect.ts';
+import { brokenExpectations, type Broken, type SignedTimeOverride } from './expect.ts';
 import type { FindingCandidate, WatchedBy } from './finding.ts';
 import { suppressionFor, type SignerIssuer } from './suppress.ts';
 import { str } from './values.ts';
@@ -64,14 +64,14 @@ function candidate(rule: CompiledRule, e: Entry, now: number, facts: ProvenanceF
   };
 }
 
-function evaluateRule(m: WatchMatch, e: Entry, now: number, facts: ProvenanceFacts | undefined, out: FindingCandidate[], issuer: SignerIssuer | undefined): void {
+function evaluateRule(m: WatchMatch, e: Entry, now: number, facts: ProvenanceFacts | undefined, out: FindingCandidate[], issuer: SignerIssuer | undefined, time: SignedTimeOverride): void {
   const { rule, watchedBy } = m;
   if (rule.mode === 'report') {
     for (const by of watchedBy) out.push(candidate(rule, e, now, facts, by, undefined, true, issuer));
     return;
   }
   const by = watchedBy[0]!;
-  const broken = brokenExpectations(rule.expect, e, facts);
+  const broken = brokenExpectations(rule.expect, e, facts, time);
   for (const b of broken) out.push(candidate(rule, e, now, facts, by, b, false, issuer));
   if (broken.length === 0 && rule.notify === 'all') out.push(candidate(rule, e, now, facts, by, undefined, false, issuer));
 }
@@ -79,8 +79,9 @@ function evaluateRule(m: WatchMatch, e: Entry, now: number, facts: ProvenanceFac
 /**
  * `issuer` says which CA issued each signer's certificate, where the caller knows (the trusted root's CAs:
  * monitor/evaluate.ts); an identity suppression never holds for a certificate none of them issued.
+ * `time`, when given, is the only time time windows read (expect.ts SignedTimeOverride).
  */
-export function evaluate(set: RuleSet, e: Entry, now: number, provenance?: ProvenanceFacts, issuer?: SignerIssuer): FindingCandidate[] {
+export function evaluate(set: RuleSet, e: Entry, now: number, provenance?: ProvenanceFacts, issuer?: SignerIssuer, time?: SignedTimeOverride): FindingCandidate[] {
   if (set.rules.length === 0) return [];
   const facts = factsOf(e, provenance);
   const matches = indexOf(set).lookup(e, facts?.subjects ?? []);
@@ -88,7 +89,7 @@ export function evaluate(set: RuleSet, e: Entry, now: number, provenance?: Prove
   const out: FindingCandidate[] = [];
   for (const m of matches) {
     try {
-      evaluateRule(m, e, now, facts, out, issuer);
+      evaluateRule(m, e, now, facts, out, issuer, time);
     } catch (err) {
       // Never expected (values are read defensively), but a throw here would stall the mirror's commit:
       // report it as a finding on the entry instead, so it is seen and the log keeps moving.

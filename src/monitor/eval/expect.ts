@@ -91,6 +91,19 @@ function checkClaims(x: CompiledExpect, signers: readonly Signer[], out: Broken[
   }
 }
 
+/** An instant (Unix seconds) and what it is (`details.timeSource`). */
+export interface EntryTime {
+  t: number;
+  source: string;
+}
+
+/**
+ * The time a caller passes in place of the entry's own (`entryTime`): `tlogwatch verify --rules` passes
+ * the bundle's signed time (verify/signing-time.ts), or null when nothing signed one: then a time check
+ * has no time, and breaks (a rule about when signing happens must not pass on a time anyone could write).
+ */
+export type SignedTimeOverride = EntryTime | null | undefined;
+
 /** A Fulcio certificate lives 10 minutes (fulcio docs); its notBefore is when Fulcio issued it. */
 const FULCIO_MAX_VALIDITY = 3600;
 
@@ -99,7 +112,7 @@ const FULCIO_MAX_VALIDITY = 3600;
  * Fulcio certificate (Fulcio's, minutes before signing; Rekor v2 has no integratedTime); else the
  * provenance statement's finishedOn/startedOn (the signer's claim); else when this mirror first saw it.
  */
-export function entryTime(e: Entry, facts: ProvenanceFacts | undefined): { t: number; source: string } | undefined {
+export function entryTime(e: Entry, facts: ProvenanceFacts | undefined): EntryTime | undefined {
   const it = num(e.integratedTime);
   if (it !== undefined) return { t: it, source: 'integratedTime' };
   for (const s of signersOf(e)) {
@@ -118,8 +131,10 @@ export function entryTime(e: Entry, facts: ProvenanceFacts | undefined): { t: nu
 
 const iso = (t: number) => (Math.abs(t) < 8.64e12 ? new Date(t * 1000).toISOString() : String(t));
 
-function checkTime(name: ExpectationName, w: TimeWindow, at: { t: number; source: string } | undefined, what: string): Broken | undefined {
-  if (!at) return { expectation: name, message: `${what}: the entry has no time to check against ${w.text}`, expected: w.text, actual: null };
+const UNSIGNED = 'no signed time (no verified SET, no verified RFC 3161 timestamp; an unsigned integrated time, a certificate\'s notBefore and provenance dates are not used)';
+
+function checkTime(name: ExpectationName, w: TimeWindow, at: EntryTime | undefined, what: string, unsigned = false): Broken | undefined {
+  if (!at) return { expectation: name, message: `${what}: the entry has ${unsigned ? UNSIGNED : 'no time'} to check against ${w.text}`, expected: w.text, actual: null };
   const why = outsideWindow(at.t, w);
   if (!why) return undefined;
   return { expectation: name, message: `${what} outside the allowed window (${at.source}): ${why}`, expected: w.text, actual: iso(at.t), timeSource: at.source };
@@ -164,7 +179,8 @@ function checkProvenance(xp: CompiledProvenance, w: TimeWindow | undefined, fact
   }
 }
 
-export function brokenExpectations(x: CompiledExpect, e: Entry, facts: ProvenanceFacts | undefined): Broken[] {
+/** `time`: see SignedTimeOverride; undefined = the entry's own time (`entryTime`). */
+export function brokenExpectations(x: CompiledExpect, e: Entry, facts: ProvenanceFacts | undefined, time?: SignedTimeOverride): Broken[] {
   const out: Broken[] = [];
   const signers = signersOf(e);
   if (x.kinds) {
@@ -174,7 +190,7 @@ export function brokenExpectations(x: CompiledExpect, e: Entry, facts: Provenanc
   }
   checkClaims(x, signers, out);
   if (x.timeWindow) {
-    const b = checkTime('expect.timeWindow', x.timeWindow, entryTime(e, facts), 'signed');
+    const b = checkTime('expect.timeWindow', x.timeWindow, time === undefined ? entryTime(e, facts) : (time ?? undefined), 'signed', time === null);
     if (b) out.push(b);
   }
   if (x.provenance) checkProvenance(x.provenance, x.timeWindow, facts, signers[0], out);

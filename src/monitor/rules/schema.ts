@@ -63,7 +63,7 @@ export const TimeWindowSchema = z
     hours: z.union([Hours, z.array(Hours).min(1)]).optional().describe('Allowed local hours; default all day'),
     holidays: z.array(z.union([Day, z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'MM-DD')])).optional().describe('Local dates with no signing expected: YYYY-MM-DD, or MM-DD every year'),
   })
-  .describe('When signing is expected. Applies to the entry time (integratedTime, else the Fulcio certificate notBefore, else provenance finishedOn/startedOn, else observedAt)');
+  .describe('When signing is expected. Applies to the entry time (integratedTime, else the Fulcio certificate notBefore, else provenance finishedOn/startedOn, else observedAt; tlogwatch verify --rules: a signed time only, the SET-signed integratedTime else the earliest verified RFC 3161 timestamp)');
 
 const Watch = z
   .strictObject({

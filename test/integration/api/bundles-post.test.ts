@@ -31,6 +31,8 @@ const SIZE = 300;
 interface Setup {
   h: Harness;
   app: Hono;
+  /** Replaces the rules the intake evaluates (a test's own; the others see the default set). */
+  useRules: (text?: string) => void;
 }
 
 async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origin?: string): Promise<Setup> {
@@ -38,6 +40,12 @@ async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origi
   await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(SIZE));
   const rules = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: provenance-builder\n    watch: { owners: ['github.com/*'] }\n    expect: { provenance: { builders: ['https://example.com/only-this-builder'] } }\n" }]);
   if (!rules.ok) throw new Error('rules');
+  let ruleSet = rules.ruleSet;
+  const useRules = (text?: string) => {
+    const r = text === undefined ? rules : checkRules([{ name: 'r.yaml', text }]);
+    if (!r.ok) throw new Error('rules');
+    ruleSet = r.ruleSet;
+  };
   const cas = new CertificateAuthorities(parseTrustedRoot(readJson(h.sim.trustedRootPath)).certificateAuthorities);
   const app = createApp({
     store: h.store,
@@ -50,11 +58,11 @@ async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origi
       // One raiser, as the daemon has: a split view raised through either intake is the same finding.
       const raiser = new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics });
       const logs = [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }];
-      bundleIntakeRoutes(a, helpers, { store: h.store, logs, rules: () => rules.ruleSet, raiser, cas: () => cas });
+      bundleIntakeRoutes(a, helpers, { store: h.store, logs, rules: () => ruleSet, raiser, cas: () => cas });
       checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser, logs });
     },
   });
-  return { h, app };
+  return { h, app, useRules };
 }
 
 const post = (s: Setup, bundle: unknown, token = TOKEN) =>
@@ -115,6 +123,29 @@ describe('POST /v1/bundles (Rekor v1)', () => {
     await repo.setStatus(finding!.id, 'acked', 'expected: a test builder', 1);
     expect((await post(s, bundle)).status).toBe(200);
     expect((await repo.list({ limit: 10, rule: 'provenance-builder' })).findings.map((f) => [f.id, f.status])).toEqual([[finding!.id, 'acked']]);
+  });
+  it('judges time rules at the time the mirror verified, not at an integrated time the bundle states without its SET', async () => {
+    const line = manifestOf(s.h.sim).find((l) => l.kind === 'hashedrekord' && l.repository !== null)!;
+    const bundle = await bundleOf(s, line.index);
+    const t = bundle.verificationMaterial.tlogEntries[0];
+    // Twelve hours off, into the one hour the rule allows; the proof up to the mirror's checkpoint still places it.
+    const forged = line.integratedTime + 12 * 3600;
+    delete t.inclusionPromise;
+    t.integratedTime = String(forged);
+    const hour = new Date(forged * 1000).getUTCHours();
+    const hh = (h: number) => String(h % 24).padStart(2, '0');
+    s.useRules(`rules:\n  - id: one-hour\n    watch: { owners: ['github.com/*'] }\n    expect:\n      timeWindow: { timezone: UTC, hours: '${hh(hour)}:00-${hh(hour + 1)}:00' }\n`);
+    try {
+      const res = await post(s, bundle);
+      expect(res.status).toBe(200);
+      const [r] = ((await res.json()) as any).results;
+      expect(r).toMatchObject({ status: 'consistent', index: line.index });
+      expect(r.findings).toHaveLength(1);
+      expect(r.findings[0]).toMatchObject({ expectation: 'expect.timeWindow', integratedTime: line.integratedTime });
+      expect(r.findings[0].evidence.violations[0]).toMatchObject({ timeSource: 'integratedTime', actual: new Date(line.integratedTime * 1000).toISOString() });
+    } finally {
+      s.useRules();
+    }
   });
   it('accepts what the log serves itself, in Rekor\'s own LogEntry form', async () => {
     const res = await post(s, await fromLog(40));

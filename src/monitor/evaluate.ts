@@ -5,7 +5,7 @@
  * that of the signer whose break it leads with.
  */
 import { certificateOf } from '../entries/signer.ts';
-import type { Entry } from '../entries/types.ts';
+import type { Entry, Signer } from '../entries/types.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { evaluate, isWatched as watched } from './eval/evaluate.ts';
 import type { SignedTimeOverride } from './eval/expect.ts';
@@ -80,19 +80,29 @@ export interface EvaluateOptions {
 
 /** Stored findings for one entry (the daemon's hooks, `POST /v1/bundles`, `tlogwatch verify --rules`, `rules test`). */
 export function evaluateEntry(set: RuleSet, e: Entry, now: number, o: EvaluateOptions = {}): Finding[] {
-  const issuer = o.cas ? signerIssuers(e, o.cas, o.signedTime === undefined ? (e.integratedTime ?? now) : (o.signedTime?.t ?? null)) : undefined;
+  const issuer = o.cas ? signerIssuers(e, o.cas, o.signedTime === undefined ? issuedAt(e, now) : () => o.signedTime?.t ?? null) : undefined;
   const found = toStoredFindings(evaluate(set, e, now, o.provenance, issuer, o.signedTime), e, now);
   return issuer ? withCertificateIssuers(found, e, issuer, o.signedTime === null) : found;
+}
+
+/**
+ * When the mirror judges a signer's CA (its own entries: the daemon, `rules test`, `POST /v1/bundles`): the
+ * integrated time, which a SET signed at ingest; else (Rekor v2 has none) the certificate's notBefore, the
+ * time its CA signed into it as when it issued it; else now. Now alone would judge a backfilled or
+ * caught-up entry by the CAs of today, and call the certificates of a CA retired since not issued by any.
+ */
+function issuedAt(e: Entry, now: number): (s: Signer | undefined) => number {
+  return (s) => e.integratedTime ?? (s?.type === 'x509' ? s.notBefore : undefined) ?? now;
 }
 
 /**
  * Which CA of the trusted root issued each signer's certificate (by index in signersOf), checked once
  * each and only when asked: null for none, undefined for a key, a signer read back from the store (no
  * certificate bytes), or a check that failed, which never stops the mirror at a hostile certificate.
- * A CA is trusted for what it issued over its validFor only, so `at` is when the signature was made; null
- * when no one signed a time, and then no CA is known to have issued it.
+ * A CA is trusted for what it issued over its validFor only, so `at` gives when the signer's certificate
+ * was used or issued; null when no one signed a time, and then no CA is known to have issued it.
  */
-function signerIssuers(e: Entry, cas: CertificateAuthorities, at: number | null): SignerIssuer {
+function signerIssuers(e: Entry, cas: CertificateAuthorities, at: (s: Signer | undefined) => number | null): SignerIssuer {
   const signers = signersOf(e);
   const known = new Map<number, string | null | undefined>();
   return (i) => {
@@ -101,7 +111,8 @@ function signerIssuers(e: Entry, cas: CertificateAuthorities, at: number | null)
     const der = s?.type === 'x509' ? certificateOf(s) : undefined;
     let name: string | null | undefined;
     try {
-      name = der ? (at === null ? null : cas.issuerOf(der, s!.fingerprint, at)) : undefined;
+      const when = der ? at(s) : null;
+      name = der ? (when === null ? null : cas.issuerOf(der, s!.fingerprint, when)) : undefined;
     } catch {
       name = undefined;
     }

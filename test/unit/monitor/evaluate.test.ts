@@ -412,3 +412,28 @@ ${suppress}`);
     expect(evaluateEntry(suppressed, genuine, NOW, { cas })).toEqual([]);
   });
 });
+
+describe('the CA of a mirrored Rekor v2 entry (no integrated time) is judged when its certificate was issued', () => {
+  // The staging root with its CAs retired at the end of 2025: valid when the certificate was issued (June 2025), not at NOW.
+  const root = loadTrustedRootFile(`${REALDATA}/trust/staging/trusted_root.json`);
+  const retired = new CertificateAuthorities(root.certificateAuthorities.map((ca) => ({ ...ca, validUntil: new Date('2025-12-31T23:59:59Z') })));
+  const entry = realEntry(`${REALDATA}/bundles/staging-rekor-v2/alpha1_735_hashedrekord-0.0.2_conformance.sigstore.json`);
+  const rule = ruleSet(`
+rules:
+  - id: beacon
+    watch: { identities: ['${entry.signer?.san ?? ''}'] }
+    expect: { keys: ['sha256:0000000000000000000000000000000000000000000000000000000000000000'] }
+`);
+
+  it('at its certificate\'s notBefore, not now: a CA retired since still issued it', () => {
+    expect(entry.integratedTime).toBeUndefined();
+    expect(entry.signer?.notBefore).toBeLessThan(Date.parse('2026-01-01T00:00:00Z') / 1000);
+    const [f] = evaluateEntry(rule, entry, NOW, { cas: retired });
+    expect(f!.evidence).toMatchObject({ certificateIssuers: [expect.any(String)] });
+    expect(f!.message).not.toMatch(/not issued by a certificate authority/);
+    // Issued after the CA's end: no CA of the root issued it.
+    const late = { ...entry.signer!, notBefore: Date.parse('2026-02-01T00:00:00Z') / 1000, notAfter: Date.parse('2026-02-01T00:10:00Z') / 1000 };
+    const [g] = evaluateEntry(rule, { ...entry, signer: late, signers: [late] }, NOW, { cas: retired });
+    expect(g!.evidence).toMatchObject({ certificateIssuers: [null] });
+  });
+});

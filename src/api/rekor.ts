@@ -104,7 +104,15 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
    * Rekor's consistency proof (tlog.go GetLogProofHandler): firstSize (default 1) to lastSize, in the active
    * tree or the one `treeID` names, 400 when firstSize > lastSize, for a tree that is not one of the log's,
    * or when lastSize is past the tree's size.
-
+   *
+   * `rootHash` is the tree's current root, not the root at lastSize: Rekor answers with the root of the
+   * SignedLogRoot Trillian returns with the proof, which is the latest one (Trillian's GetConsistencyProof
+   * reads LatestSignedLogRoot), and rekor-cli prints it as "Current Root Hash" (cmd/rekor-cli/app/log_proof.go).
+   * Clients verify the proof against roots they hold: rekor-cli loginfo and rekor-monitor use
+   * pkg/verify ProveConsistency, which takes the new root from the checkpoint it fetched, never this field;
+   * cosign and sigstore-js do not call this route. So the mirror answers as Rekor does: the root of its
+   * latest verified checkpoint (for a retired shard, its final signed tree head), which no client is misled
+   * by, since that is what the field names.
    */
   app.get('/api/v1/log/proof', async (c) => {
     const first = int64Query(c.req.url, 'firstSize', { minimum: 1 }) ?? 1n;
@@ -128,7 +136,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (!head) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');
     if (last > head.size) throw apiError('API_BAD_REQUEST', `the tree size requested(${last}) was greater than what is currently observable(${head.size})`);
     const proof = await consistencyProofView(store, s, first, last, tree);
-    return c.json({ hashes: proof.hashes.map(toHex), rootHash: proof.rootHash });
+    return c.json({ hashes: proof.hashes.map(toHex), rootHash: toHex(head.rootHash) });
   });
   app.get('/api/v1/log/entries', async (c) => {
     const raw = int64Query(c.req.url, 'logIndex', { required: true, minimum: 0 })!;

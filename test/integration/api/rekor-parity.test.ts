@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
+import { verifyConsistency } from '../../../src/merkle/proof.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 const SIZE = 300;
@@ -177,6 +178,19 @@ describe('Rekor-compatible routes validate requests as Rekor does', () => {
     // and so is the active tree's ID spelled with leading zeros; firstSize defaults to 1.
     for (const q of ['?lastSize=5&treeID=', `?lastSize=5&treeID=00${info.treeID}`, '?lastSize=5&x=1', '?firstSize=&lastSize=5']) {
       expect((await get(`/api/v1/log/proof${q}`)).status, q).toBe(200);
+    }
+  });
+
+  it('log/proof: rootHash is the tree\'s current root, as Rekor answers, and the proof leads to the root at lastSize', async () => {
+    const info = (await get('/api/v1/log')).body as { rootHash: string; treeSize: number };
+    const tree = h.sim.log.active.tree;
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    for (const [first, last] of [[1, 5], [37, 150], [100, SIZE], [7, 7]] as const) {
+      const r = await get(`/api/v1/log/proof?firstSize=${first}&lastSize=${last}`);
+      expect(r.status).toBe(200);
+      expect(r.body.rootHash, `${first}..${last}`).toBe(info.rootHash);
+      expect(r.body.rootHash).toBe(hex(tree.root(SIZE)));
+      verifyConsistency(BigInt(first), BigInt(last), r.body.hashes.map((x: string) => Buffer.from(x, 'hex')), tree.root(first), tree.root(last));
     }
   });
 

@@ -257,7 +257,7 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
       { requiredKeys: [] },
     );
     const body = (shape: fc.Arbitrary<unknown>) => fc.oneof(shape.map((v) => JSON.stringify(v)), fc.jsonValue().map((v) => JSON.stringify(v)), fc.string());
-    // Never a 5xx, and errors in Rekor's shape.
+    // Never a 5xx, and errors in Rekor's shape (rekor-parity.test.ts fuzzes every route over real HTTP).
     const answers = async (res: Response) => {
       expect(res.status).toBeLessThan(500);
       const body = (await res.json()) as Record<string, unknown>;

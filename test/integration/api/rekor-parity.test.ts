@@ -9,6 +9,7 @@
  * error is `{"code","message"}` (openapi.yaml definitions/Error).
  */
 import { serve, type ServerType } from '@hono/node-server';
+import fc from 'fast-check';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
@@ -193,6 +194,66 @@ describe('Rekor-compatible routes validate requests as Rekor does', () => {
       verifyConsistency(BigInt(first), BigInt(last), r.body.hashes.map((x: string) => Buffer.from(x, 'hex')), tree.root(first), tree.root(last));
     }
   });
+
+  /**
+   * Rekor's error shape, exactly: `code` is the status, or on a 422 go-openapi's validation code (600–611)
+   * or the handler's own 422 (more than 10 entries).
+   */
+  const rekorShaped = async (res: Response, what: string) => {
+    expect(res.status, what).toBeLessThan(500);
+    const body = (await res.json()) as Record<string, unknown>;
+    if (res.status < 400) return body;
+    expect(Object.keys(body).sort(), what).toEqual(['code', 'message']);
+    expect(typeof body['message'], what).toBe('string');
+    const code = body['code'] as number;
+    if (res.status === 422) expect(code === 422 || (code >= 600 && code <= 611), `${what}: code ${code}`).toBe(true);
+    else expect(code, what).toBe(res.status);
+    return body;
+  };
+
+  it('fuzz: no /api/v1 route answers any query or body with a 5xx, and every error is in Rekor\'s shape', async () => {
+    const id = fc.oneof(fc.string({ maxLength: 90 }), fc.constantFrom(m[1].uuid as string, '0'.repeat(80), 'F'.repeat(80), `${'0'.repeat(16)}${m[1].uuid}`, 'ab'.repeat(32)));
+    const value = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }).map(String),
+      fc.constantFrom('', '0', '1', '5', String(SIZE), String(SIZE + 1), '-0', '+1', ' 1', '1e3', '0x10', '9223372036854775807', '9223372036854775808'),
+    );
+    const name = fc.oneof(fc.constantFrom('logIndex', 'firstSize', 'lastSize', 'treeID', 'stable', 'entryUUID'), fc.string({ maxLength: 10 }));
+    const query = fc.array(fc.tuple(name, value), { maxLength: 5 }).map((ps) => (ps.length ? `?${ps.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}` : ''));
+    const hex = (min: number, max: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEF'), minLength: min, maxLength: max });
+    const anyJson = fc.jsonValue({ maxDepth: 3 });
+    const searchIndex = fc.dictionary(
+      fc.constantFrom('hash', 'email', 'subject', 'publicKey', 'operator', 'HASH', 'Email', 'other'),
+      fc.oneof(
+        anyJson,
+        fc.emailAddress(),
+        hex(40, 130),
+        hex(40, 130).map((x) => `sha256:${x}`),
+        fc.constantFrom('and', 'or', 'AND'),
+        fc.record({ format: fc.oneof(anyJson, fc.constantFrom('x509', 'ssh', 'pgp', 'minisign', 'tuf')), content: fc.oneof(anyJson, fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u).toString('base64'))) }, { requiredKeys: [] }),
+      ),
+    );
+    const searchLog = fc.dictionary(
+      fc.constantFrom('entryUUIDs', 'logIndexes', 'entries', 'LOGINDEXES', 'other'),
+      fc.oneof(anyJson, fc.array(fc.oneof(id, fc.integer({ min: -5, max: SIZE + 5 }), fc.double(), anyJson), { maxLength: 12 })),
+    );
+    const body = (shape: fc.Arbitrary<unknown>) => fc.oneof(shape.map((v) => JSON.stringify(v)), anyJson.map((v) => JSON.stringify(v)), fc.string({ maxLength: 60 }), fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.from(u).toString('latin1')));
+    await fc.assert(
+      fc.asyncProperty(query, id, body(searchIndex), body(searchLog), async (q, u, si, sl) => {
+        for (const path of ['/api/v1/log', '/api/v1/log/publicKey', '/api/v1/log/proof', '/api/v1/log/entries', `/api/v1/log/entries/${encodeURIComponent(u)}`]) {
+          const res = await fetch(`${url}${path}${q}`);
+          // The public key is PEM, not JSON, when it is served.
+          if (path.endsWith('publicKey') && res.status === 200) await res.text();
+          else await rekorShaped(res, `${path}${q}`);
+        }
+        const post = (path: string, b: string) => fetch(`${url}${path}${q}`, { method: 'POST', body: b, headers: { 'content-type': 'application/json' } });
+        const ids = await rekorShaped(await post('/api/v1/index/retrieve', si), `index/retrieve ${si}`);
+        if (Array.isArray(ids)) for (const x of ids) expect(x).toMatch(new RegExp(UUID_PATTERN));
+        await rekorShaped(await post('/api/v1/log/entries/retrieve', sl), `entries/retrieve ${sl}`);
+      }),
+      { numRuns: 150 },
+    );
+  }, 120_000);
 
   it('publicKey: treeID by its pattern, empty as absent', async () => {
     expect(await get('/api/v1/log/publicKey?treeID=1x')).toEqual({ status: 422, body: { code: 604, message: "treeID in query should match '^[0-9]+$'" } });

@@ -155,6 +155,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     const s = await v1Log();
     return (await store.getByUuid(uuid)).filter((r) => r.log === s.name).sort((a, b) => a.index - b.index);
   };
+  /**
+   * Why an 80-hex entry ID's tree part is not a tree ID, as Rekor's sharding.ValidateTreeID says: it must be
+   * a non-zero int64 in hex (strconv.ParseInt(t, 16, 64)). Rekor refuses such an ID with 400 rather than
+   * looking for it.
+   */
+  const badTreePart = (id: string): string | undefined => {
+    if (id.length !== 80) return undefined;
+    const tree = id.slice(0, 16);
+    const n = BigInt(`0x${tree}`);
+    return n === 0n ? '0 is not a valid TreeID' : n > 2n ** 63n - 1n ? `${tree} is not a valid TreeID` : undefined;
+  };
   const byUuid = async (raw: string) => {
     const id = raw.toLowerCase();
     const treeHex = id.length === 80 ? id.slice(0, 16) : undefined;
@@ -175,6 +186,8 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   };
   app.get('/api/v1/log/entries/:uuid', async (c) => {
     const id = patterned('entryUUID', 'path', c.req.param('uuid'), ENTRY_UUID_PATTERN);
+    const bad = badTreePart(id);
+    if (bad) throw apiError('API_BAD_REQUEST', `validation error: ${bad}`);
     const e = await byUuid(id);
     if (!e) throw apiError('API_NOT_FOUND', 'entry not found');
     return c.json(e);
@@ -182,6 +195,9 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   app.post('/api/v1/log/entries/retrieve', async (c) => {
     // Each list 1 to 10 items, 10 in all (rekor-swagger.ts), refused with 422 as Rekor does.
     const r = { data: parseSearchLogQuery(await c.req.text()) };
+    // Rekor looks at the entry IDs first, and refuses the request at one it cannot read (SearchLogQueryHandler).
+    const badId = r.data.entryUUIDs.find((u) => badTreePart(u) !== undefined);
+    if (badId) throw apiError('API_BAD_REQUEST', `invalid entryID ${badId}`);
     // Rekor's order (SearchLogQueryHandler): entry IDs (80 hex) first, each in its own tree; then leaf
     // hashes, the UUIDs (64 hex) and the proposed entries' (canonical body, proposed-entry.ts), each
     // found in every tree that holds it; then indexes.

@@ -127,6 +127,18 @@ describe('Rekor-compatible routes validate requests as Rekor does', () => {
     expect(await post('/api/v1/log/entries/retrieve', '{}')).toEqual({ status: 200, body: [] });
   });
 
+  it('an 80-hex entry ID whose tree part is not a tree ID Rekor can hold (0, or past int64) is refused with 400', async () => {
+    const uuid = m[3].uuid as string;
+    for (const tree of ['0'.repeat(16), '8'.padEnd(16, '0'), 'F'.repeat(16)]) {
+      const msg = `${tree === '0'.repeat(16) ? '0' : tree} is not a valid TreeID`;
+      expect(await get(`/api/v1/log/entries/${tree}${uuid}`), tree).toEqual({ status: 400, body: { code: 400, message: `validation error: ${msg}` } });
+      const r = await post('/api/v1/log/entries/retrieve', JSON.stringify({ entryUUIDs: [uuid, `${tree}${uuid}`], entries: [{ kind: 'intoto' }] }));
+      expect(r, tree).toEqual({ status: 400, body: { code: 400, message: `invalid entryID ${tree}${uuid}` } });
+    }
+    // A tree ID Rekor could hold but this log does not have finds nothing (404), as there.
+    expect((await get(`/api/v1/log/entries/${'7'.repeat(16)}${uuid}`)).status).toBe(404);
+  });
+
   it('query parameters: int64 as Go parses it, minimum, required, patterns; unknown ones ignored, the last of a repeated one used', async () => {
     const entry = (q: string) => get(`/api/v1/log/entries${q}`);
     for (const [q, code, message] of [

@@ -194,28 +194,28 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   });
   app.post('/api/v1/log/entries/retrieve', async (c) => {
     // Each list 1 to 10 items, 10 in all (rekor-swagger.ts), refused with 422 as Rekor does.
-    const r = { data: parseSearchLogQuery(await c.req.text()) };
+    const query = parseSearchLogQuery(await c.req.text());
     // Rekor looks at the entry IDs first, and refuses the request at one it cannot read (SearchLogQueryHandler).
-    const badId = r.data.entryUUIDs.find((u) => badTreePart(u) !== undefined);
+    const badId = query.entryUUIDs.find((u) => badTreePart(u) !== undefined);
     if (badId) throw apiError('API_BAD_REQUEST', `invalid entryID ${badId}`);
     // Rekor's order (SearchLogQueryHandler): entry IDs (80 hex) first, each in its own tree; then leaf
     // hashes, the UUIDs (64 hex) and the proposed entries' (canonical body, proposed-entry.ts), each
     // found in every tree that holds it; then indexes.
-    const proposed = r.data.entries.map((p, i) => {
+    const proposed = query.entries.map((p, i) => {
       try {
         return toHex(leafHash(canonicalProposedEntry(p)));
       } catch (e) {
         throw apiError('API_BAD_REQUEST', `entries[${i}]: ${e instanceof TlogwatchError ? e.message : describeError(e)}`);
       }
     });
-    const ids = r.data.entryUUIDs;
+    const ids = query.entryUUIDs;
     const out = [];
     for (const u of ids.filter((x) => x.length === 80)) {
       const e = await byUuid(u);
       if (e) out.push(e);
     }
     for (const h of [...ids.filter((x) => x.length === 64), ...proposed]) out.push(...(await inEveryTree(h)));
-    for (const i of r.data.logIndexes) {
+    for (const i of query.logIndexes) {
       const e = await logEntry(i);
       if (e) out.push(e);
     }

@@ -61,6 +61,7 @@ export type ErrorCode =
   | 'API_UNAUTHORIZED'
   | 'API_PAYLOAD_TOO_LARGE'
   | 'API_RATE_LIMITED'
+  | 'API_UNPROCESSABLE'
   | 'API_UNAVAILABLE';
 
 export class TlogwatchError extends Error {

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import type { Metrics } from '../metrics.ts';
 import type { Store } from '../store/store.ts';
 import { VERSION } from '../version.ts';
-import { apiError, errorResponse } from './errors.ts';
+import { apiError, errorJson, errorResponse, isRekorPath } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
 import { EntryQuery, Index, LogName, NoQuery, PageQuery, parseQuery, SearchQuery, Uuid } from './params.ts';
 import { rekorRoutes } from './rekor.ts';
@@ -94,7 +94,8 @@ export function createApp(o: ApiOptions): Hono {
     if (!(e instanceof Error && 'code' in e)) o.logger.error({ err: String(e), path: c.req.path }, 'unhandled API error');
     return errorResponse(c, e);
   });
-  app.notFound((c) => c.json({ error: { code: 'API_NOT_FOUND', message: `no route for ${c.req.method} ${c.req.path}` } }, 404));
+  // go-swagger's answer for a path Rekor does not route: `path … was not found`.
+  app.notFound((c) => (isRekorPath(c.req.path) ? errorJson(c, 404, 'API_NOT_FOUND', `path ${c.req.path} was not found`) : errorJson(c, 404, 'API_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));
 
   app.use('*', async (c, next) => {
     const t = performance.now();

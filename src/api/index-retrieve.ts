@@ -10,10 +10,9 @@
  * that one read both decides membership and gives the route what it answers with.
  */
 import { describeError } from '../errors.ts';
-import { canonicalPublicKeys, indexedKeyContent, REKOR_KEY_FORMATS, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
+import { canonicalPublicKeys, indexedKeyContent, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
-import { parseBase64 } from '../util/bytes.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { indexValues } from '../store/index-values.ts';
@@ -44,14 +43,18 @@ export interface RetrievedEntry {
   record: StoredRecord;
 }
 
-/** Rekor's bare digest lengths (pkg/util/sha.go PrefixSHA): a hash without an algorithm is named by its length. */
-const BARE = new Map([[40, 'sha1'], [64, 'sha256'], [96, 'sha384'], [128, 'sha512']]);
+/**
+ * Rekor's bare digest lengths (pkg/util/sha.go PrefixSHA): a hash without an algorithm is named by its
+ * length. The schema's pattern (rekor-swagger.ts HASH_PATTERN) lets only sha1, sha256 and sha512 through,
+ * bare or prefixed (in lower case), so sha384 is never asked for here.
+ */
+const BARE = new Map([[40, 'sha1'], [64, 'sha256'], [128, 'sha512']]);
 
 /**
- * The digest a `hash` names, as Rekor reads it: `alg:HEX`, or bare hex whose length names the algorithm
- * (PrefixSHA, so 128 digits are sha512, not an error), case-insensitive. sha1 is valid there, but the
- * mirror indexes only sha256, sha384 and sha512 digests, so an sha1 query is refused rather than
- * answered with an empty list that would claim the log has no such entry.
+ * The digest a `hash` names, as Rekor reads it once its pattern has passed: `alg:HEX`, or bare hex whose
+ * length names the algorithm (PrefixSHA, so 128 digits are sha512), hex in either case. sha1 is valid
+ * there, but the mirror indexes only sha256, sha384 and sha512 digests, so an sha1 query is refused
+ * rather than answered with an empty list that would claim the log has no such entry.
  */
 export function rekorHash(v: string): ReturnType<typeof normaliseDigest> {
   const named = v.includes(':') ? v : `${BARE.get(v.length) ?? 'sha256'}:${v}`;
@@ -104,19 +107,18 @@ async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanne
  * kept when its body's key, where Rekor hashes it, hashes to one of the forms: so dsse and intoto entries,
  * which Rekor files under `sha256:`-prefixed key hashes, are not, nor a certificate chain's leaf alone.
  */
-export function publicKeyLookup(format: string, content: string | undefined): IndexLookup {
-  if (!(REKOR_KEY_FORMATS as readonly string[]).includes(format)) throw apiError('API_BAD_REQUEST', `publicKey.format must be one of ${REKOR_KEY_FORMATS.join(', ')}`);
-  if ((format as RekorKeyFormat) === 'tuf') throw apiError('API_BAD_REQUEST', 'publicKey: tuf roots are not indexed by this mirror (pgp, x509, minisign and ssh keys are)');
-  const material = content === undefined ? undefined : parseBase64(content);
-  if (!material || material.length === 0) throw apiError('API_BAD_REQUEST', 'publicKey.content must be non-empty base64');
+export function publicKeyLookup(format: RekorKeyFormat, material: Uint8Array): IndexLookup {
+  if (format === 'tuf') throw apiError('API_BAD_REQUEST', 'publicKey: tuf roots are not indexed by this mirror (pgp, x509, minisign and ssh keys are)');
+  // Rekor reads an empty or absent content as a key that does not parse (400, malformedPublicKey).
+  if (material.length === 0) throw apiError('API_BAD_REQUEST', 'public key provided could not be parsed: publicKey.content is empty');
   let forms: Uint8Array[];
   let values: Uint8Array[];
   try {
-    forms = canonicalPublicKeys(format as Exclude<RekorKeyFormat, 'tuf'>, material);
+    forms = canonicalPublicKeys(format, material);
     values = format === 'x509' ? [Buffer.from(signerFromKeyMaterial(forms[0]!, uncachedCertificates).fingerprint.slice('sha256:'.length), 'hex')] : forms.map((f) => Buffer.from(sha256Hex(f), 'hex'));
   } catch (e) {
     // A key Rekor could not read is the client's mistake (400, malformedPublicKey).
-    throw apiError('API_BAD_REQUEST', `publicKey.content is not a well-formed key or certificate: ${describeError(e)}`);
+    throw apiError('API_BAD_REQUEST', `public key provided could not be parsed: ${describeError(e)}`);
   }
   const hashes = new Set(forms.map((f) => sha256Hex(f)));
   return {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { VERSION } from '../version.ts';
+import { ENTRY_UUID_PATTERN } from './rekor-swagger.ts';
 import { AckBody, EntryQuery, FindingsQuery, IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, PageQuery, PublicKeyQuery, RetrieveBody, SearchQuery } from './params.ts';
 
 function queryParams(schema: z.ZodObject) {
@@ -14,8 +15,18 @@ const jsonBody = (schema: z.ZodType, required = true) => ({ required, content: {
 
 const error = { description: 'Error', content: { 'application/json': { schema: { type: 'object', properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } } } };
 const withError = (description: string) => ({ ...error, description });
-/** Rekor's own error shape, kept on the one answer where Rekor clients read it (more than 10 entries). */
-const rekorError = { description: 'More than 10 entries asked for (Rekor\'s error shape)', content: { 'application/json': { schema: { type: 'object', properties: { code: { type: 'integer' }, message: { type: 'string' } } } } } };
+/**
+ * Rekor's error shape (its openapi.yaml definitions/Error), which every /api/v1 route answers with: `code`
+ * is the HTTP status, or on a 422 go-openapi's validation code (600–611) as Rekor sends it.
+ */
+const rekorError = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object', properties: { code: { type: 'integer' }, message: { type: 'string' } } } } } });
+const rekorErrors = {
+  400: rekorError('Bad request'),
+  404: rekorError('Not found'),
+  422: rekorError('A value Rekor\'s schema refuses (code 600–611), or more than 10 entries asked for (code 422)'),
+  429: rekorError('Rate limited (api.rateLimitPerMinute), with Retry-After'),
+  503: rekorError('Store unavailable, or no verified checkpoint yet'),
+};
 /** Any read can meet a store that is being reopened after a write fault (STORE_UNAVAILABLE); /readyz answers 503 when not ready. */
 const unavailable = withError('Store unavailable (being reopened after a write fault), or not ready');
 const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
@@ -31,6 +42,7 @@ const limited = withError('Rate limited (api.rateLimitPerMinute), with Retry-Aft
 
 export function buildOpenApi(): Record<string, unknown> {
   const get = (summary: string, parameters: unknown[] = []) => ({ get: { summary, parameters, responses: { 200: ok(summary), 400: error, 404: error, 429: limited, 503: unavailable } } });
+  const rekorGet = (summary: string, parameters: unknown[] = []) => ({ get: { summary, parameters, responses: { 200: ok(summary), ...rekorErrors } } });
   return {
     openapi: '3.1.0',
     info: { title: 'tlogwatch', version: VERSION, description: 'A verified mirror and monitor of Sigstore transparency logs.' },
@@ -91,26 +103,26 @@ export function buildOpenApi(): Record<string, unknown> {
           },
         },
       },
-      '/api/v1/log': get('Rekor-compatible LogInfo of the mirrored Rekor v1 log', queryParams(LogInfoQuery)),
-      '/api/v1/log/entries': get('Rekor-compatible LogEntry by logIndex', queryParams(LogEntriesQuery)),
-      '/api/v1/log/entries/{uuid}': get('Rekor-compatible LogEntry by UUID or entry ID', [UUID]),
+      '/api/v1/log': rekorGet('Rekor-compatible LogInfo of the mirrored Rekor v1 log', queryParams(LogInfoQuery)),
+      '/api/v1/log/entries': rekorGet('Rekor-compatible LogEntry by logIndex', queryParams(LogEntriesQuery)),
+      '/api/v1/log/entries/{uuid}': rekorGet('Rekor-compatible LogEntry by UUID or entry ID', [pathParam('uuid', ENTRY_UUID_PATTERN)]),
       '/api/v1/log/publicKey': {
         get: {
           summary: "Rekor-compatible public key of the log (PEM, application/x-pem-file): the trusted root's key, of the active tree or of the tree treeID names",
           parameters: queryParams(PublicKeyQuery),
-          responses: { 200: { description: 'application/x-pem-file' }, 400: error, 404: error, 429: limited },
+          responses: { 200: { description: 'application/x-pem-file' }, ...rekorErrors },
         },
       },
-      '/api/v1/log/proof': get('Rekor-compatible consistency proof: of the active tree, or of the tree treeID names (a retired shard, to its final size)', queryParams(LogProofQuery)),
+      '/api/v1/log/proof': rekorGet('Rekor-compatible consistency proof: of the active tree, or of the tree treeID names (a retired shard, to its final size); rootHash is that tree\'s current (verified) root, as Rekor answers', queryParams(LogProofQuery)),
       '/api/v1/log/entries/retrieve': {
         post: {
           summary: 'Rekor-compatible batch retrieve (at most 10): entry IDs first, then UUIDs and proposed hashedrekord 0.0.1 entries (in every tree that holds them), then indexes',
           requestBody: jsonBody(RetrieveBody),
-          responses: { 200: ok('LogEntry[]'), 400: error, 422: rekorError, 429: limited, 503: unavailable },
+          responses: { 200: ok('LogEntry[]'), ...rekorErrors },
         },
       },
       '/api/v1/index/retrieve': {
-        post: { summary: 'Rekor-compatible index search', requestBody: jsonBody(IndexRetrieveBody), responses: { 200: ok('UUIDs'), 400: error, 429: limited, 503: unavailable } },
+        post: { summary: 'Rekor-compatible index search', requestBody: jsonBody(IndexRetrieveBody), responses: { 200: ok('UUIDs'), ...rekorErrors } },
       },
       '/metrics': { get: { summary: 'Prometheus metrics', responses: { 200: { description: 'text/plain' } } } },
       '/openapi.json': { get: { summary: 'This document', responses: { 200: ok('OpenAPI 3.1') } } },

@@ -13,7 +13,7 @@ import { toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
 import { identityLookup, type IndexLookup, publicKeyLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
-import { IndexRetrieveBody, LogEntriesQuery, LogInfoQuery, LogProofQuery, NoQuery, parseQuery, PublicKeyQuery, RetrieveBody, Uuid } from './params.ts';
+import { ENTRY_UUID_PATTERN, int64Query, parseSearchIndex, parseSearchLogQuery, patterned, queryValue, TREE_ID_PATTERN } from './rekor-swagger.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
 
@@ -57,16 +57,18 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     };
   }
 
-  const readJson = async (req: Request): Promise<unknown> => {
-    try {
-      return (await req.json());
-    } catch {
-      throw apiError('API_BAD_REQUEST', 'request body is not JSON');
-    }
+  /**
+   * A `treeID` as Rekor's handlers read it after the schema's `^[0-9]+$` (tlog.go: strconv.ParseInt), so
+   * `007` names tree 7; undefined when it is past int64, which Rekor refuses.
+   */
+  const treeIdNumber = (raw: string): string | undefined => {
+    const n = BigInt(raw);
+    return n <= 2n ** 63n - 1n ? n.toString() : undefined;
   };
 
+  // Rekor's routes take only the parameters openapi.yaml declares and ignore any other, as go-swagger's
+  // binders do (rekor-swagger.ts): GET /api/v1/log declares none (`stable` included).
   app.get('/api/v1/log', async (c) => {
-    parseQuery(c.req.url, LogInfoQuery);
     const s = await v1Log();
     if (!s.verified) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');
     // Oldest first, as Rekor lists them: the trees before the one the mirror started in (their final signed
@@ -88,7 +90,8 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
    * root's one key for the log (rekor.md §1.5), which is what the mirror verifies them all with.
    */
   app.get('/api/v1/log/publicKey', async (c) => {
-    const { treeID } = parseQuery(c.req.url, PublicKeyQuery);
+    const raw = queryValue(c.req.url, 'treeID');
+    const treeID = raw === undefined ? undefined : treeIdNumber(patterned('treeID', 'query', raw, TREE_ID_PATTERN)) ?? raw;
     const s = await v1Log();
     const spki = o.logPublicKey?.(s.name);
     if (!spki) throw apiError('API_NOT_FOUND', 'the log\'s public key is not known to this mirror');
@@ -97,26 +100,48 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     }
     return c.body(pemEncode('PUBLIC KEY', spki), 200, { 'content-type': 'application/x-pem-file' });
   });
+  /**
+   * Rekor's consistency proof (tlog.go GetLogProofHandler): firstSize (default 1) to lastSize, in the active
+   * tree or the one `treeID` names, 400 when firstSize > lastSize, for a tree that is not one of the log's,
+   * or when lastSize is past the tree's size.
+   *
+   * `rootHash` is the tree's current root, not the root at lastSize: Rekor answers with the root of the
+   * SignedLogRoot Trillian returns with the proof, which is the latest one (Trillian's GetConsistencyProof
+   * reads LatestSignedLogRoot), and rekor-cli prints it as "Current Root Hash" (cmd/rekor-cli/app/log_proof.go).
+   * Clients verify the proof against roots they hold: rekor-cli loginfo and rekor-monitor use
+   * pkg/verify ProveConsistency, which takes the new root from the checkpoint it fetched, never this field;
+   * cosign and sigstore-js do not call this route. So the mirror answers as Rekor does: the root of its
+   * latest verified checkpoint (for a retired shard, its final signed tree head), which no client is misled
+   * by, since that is what the field names.
+   */
   app.get('/api/v1/log/proof', async (c) => {
-    const q = parseQuery(c.req.url, LogProofQuery);
+    const first = int64Query(c.req.url, 'firstSize', { minimum: 1 }) ?? 1n;
+    const last = int64Query(c.req.url, 'lastSize', { required: true, minimum: 1 })!;
+    const rawTree = queryValue(c.req.url, 'treeID');
+    if (rawTree !== undefined) patterned('treeID', 'query', rawTree, TREE_ID_PATTERN);
+    if (first > last) throw apiError('API_BAD_REQUEST', `firstSize(${first}) must be less than lastSize(${last})`);
     const s = await v1Log();
-    const first = q.firstSize ?? '1';
-    const last = q.lastSize;
-    if (!last || !/^\d{1,15}$/.test(last) || !/^\d{1,15}$/.test(first)) throw apiError('API_BAD_REQUEST', 'lastSize (and firstSize) must be integers');
-    // Rekor proves in any of its trees, the active one by default (tlog.go GetLogProofHandler): a retired
-    // shard's proofs come from its stored hashes, up to its final verified tree head. A tree ID that is not
-    // one of the log's trees is refused with 400, as Rekor refuses one outside its shards.
-    const treeID = q.treeID;
+    // Rekor proves in any of its trees, the active one by default: a retired shard's proofs come from its
+    // stored hashes, up to its final verified tree head.
     let tree: Awaited<ReturnType<typeof retiredTree>>;
-    if (treeID !== undefined && treeID !== s.shard?.treeID) {
-      tree = /^\d{1,20}$/.test(treeID) ? await retiredTree(store, s, treeID) : undefined;
-      if (!tree) throw apiError('API_BAD_REQUEST', `tree ${treeID} is not a tree of this log that the mirror holds`);
+    if (rawTree !== undefined) {
+      const treeID = treeIdNumber(rawTree);
+      if (treeID === undefined) throw apiError('API_BAD_REQUEST', `invalid tree ID specified: ${rawTree}`);
+      if (treeID !== s.shard?.treeID) {
+        tree = await retiredTree(store, s, treeID);
+        if (!tree) throw apiError('API_BAD_REQUEST', `no log range found for tree ID ${treeID}`);
+      }
     }
-    return c.json(await consistencyProofView(store, s, BigInt(first), BigInt(last), tree).then((p) => ({ hashes: p.hashes.map(toHex), rootHash: p.rootHash })));
+    const head = tree?.head ?? s.verified;
+    if (!head) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');
+    if (last > head.size) throw apiError('API_BAD_REQUEST', `the tree size requested(${last}) was greater than what is currently observable(${head.size})`);
+    const proof = await consistencyProofView(store, s, first, last, tree);
+    return c.json({ hashes: proof.hashes.map(toHex), rootHash: toHex(head.rootHash) });
   });
   app.get('/api/v1/log/entries', async (c) => {
-    const raw = parseQuery(c.req.url, LogEntriesQuery).logIndex;
-    const e = await logEntry(Number(raw));
+    const raw = int64Query(c.req.url, 'logIndex', { required: true, minimum: 0 })!;
+    // An index past what a JS number holds exactly is past anything the mirror holds.
+    const e = raw <= BigInt(Number.MAX_SAFE_INTEGER) ? await logEntry(Number(raw)) : undefined;
     if (!e) throw apiError('API_NOT_FOUND', `entry ${raw} is not in the mirror`);
     return c.json(e);
   });
@@ -129,6 +154,17 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   const heldWithLeaf = async (uuid: string) => {
     const s = await v1Log();
     return (await store.getByUuid(uuid)).filter((r) => r.log === s.name).sort((a, b) => a.index - b.index);
+  };
+  /**
+   * Why an 80-hex entry ID's tree part is not a tree ID, as Rekor's sharding.ValidateTreeID says: it must be
+   * a non-zero int64 in hex (strconv.ParseInt(t, 16, 64)). Rekor refuses such an ID with 400 rather than
+   * looking for it.
+   */
+  const badTreePart = (id: string): string | undefined => {
+    if (id.length !== 80) return undefined;
+    const tree = id.slice(0, 16);
+    const n = BigInt(`0x${tree}`);
+    return n === 0n ? '0 is not a valid TreeID' : n > 2n ** 63n - 1n ? `${tree} is not a valid TreeID` : undefined;
   };
   const byUuid = async (raw: string) => {
     const id = raw.toLowerCase();
@@ -149,63 +185,56 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     return out;
   };
   app.get('/api/v1/log/entries/:uuid', async (c) => {
-    const id = c.req.param('uuid');
-    if (!Uuid.safeParse(id).success) throw apiError('API_BAD_REQUEST', 'entry UUID must be 64 hex digits, or an 80-hex entry ID');
-    parseQuery(c.req.url, NoQuery);
+    const id = patterned('entryUUID', 'path', c.req.param('uuid'), ENTRY_UUID_PATTERN);
+    const bad = badTreePart(id);
+    if (bad) throw apiError('API_BAD_REQUEST', `validation error: ${bad}`);
     const e = await byUuid(id);
     if (!e) throw apiError('API_NOT_FOUND', 'entry not found');
     return c.json(e);
   });
   app.post('/api/v1/log/entries/retrieve', async (c) => {
-    parseQuery(c.req.url, NoQuery);
-    const raw = await readJson(c.req.raw);
-    const count = ['entryUUIDs', 'logIndexes', 'entries'].reduce((n, k) => n + (Array.isArray((raw as Record<string, unknown>)?.[k]) ? ((raw as Record<string, unknown[]>)[k]!.length ?? 0) : 0), 0);
-    if (count > 10) return c.json({ code: 422, message: 'more than max allowed 10 entries in request' }, 422);
-    // Rekor's openapi gives each list `minItems: 1`, and go-swagger refuses an empty one with this 422.
-    for (const k of ['entryUUIDs', 'logIndexes', 'entries']) {
-      const v = (raw as Record<string, unknown> | null)?.[k];
-      if (Array.isArray(v) && v.length === 0) return c.json({ code: 422, message: `${k} in body should have at least 1 items` }, 422);
-    }
-    const r = RetrieveBody.safeParse(raw);
-    if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
+    // Each list 1 to 10 items, 10 in all (rekor-swagger.ts), refused with 422 as Rekor does.
+    const query = parseSearchLogQuery(await c.req.text());
+    // Rekor looks at the entry IDs first, and refuses the request at one it cannot read (SearchLogQueryHandler).
+    const badId = query.entryUUIDs.find((u) => badTreePart(u) !== undefined);
+    if (badId) throw apiError('API_BAD_REQUEST', `invalid entryID ${badId}`);
     // Rekor's order (SearchLogQueryHandler): entry IDs (80 hex) first, each in its own tree; then leaf
     // hashes, the UUIDs (64 hex) and the proposed entries' (canonical body, proposed-entry.ts), each
     // found in every tree that holds it; then indexes.
-    const proposed = (r.data.entries ?? []).map((p, i) => {
+    const proposed = query.entries.map((p, i) => {
       try {
         return toHex(leafHash(canonicalProposedEntry(p)));
       } catch (e) {
         throw apiError('API_BAD_REQUEST', `entries[${i}]: ${e instanceof TlogwatchError ? e.message : describeError(e)}`);
       }
     });
-    const ids = r.data.entryUUIDs ?? [];
+    const ids = query.entryUUIDs;
     const out = [];
     for (const u of ids.filter((x) => x.length === 80)) {
       const e = await byUuid(u);
       if (e) out.push(e);
     }
     for (const h of [...ids.filter((x) => x.length === 64), ...proposed]) out.push(...(await inEveryTree(h)));
-    for (const i of r.data.logIndexes ?? []) {
+    for (const i of query.logIndexes) {
       const e = await logEntry(i);
       if (e) out.push(e);
     }
     return c.json(out);
   });
   app.post('/api/v1/index/retrieve', async (c) => {
-    parseQuery(c.req.url, NoQuery);
-    const r = IndexRetrieveBody.safeParse(await readJson(c.req.raw));
-    if (!r.success) throw apiError('API_BAD_REQUEST', r.error.issues[0]?.message ?? 'invalid body');
+    // Validated as Rekor's schema validates it (rekor-swagger.ts): 422 for what it refuses.
+    const q = parseSearchIndex(await c.req.text());
     const s = await v1Log();
-    const q = r.data;
     const lookups: IndexLookup[] = [];
     if (q.hash) lookups.push({ what: 'hash', field: 'DIGEST', values: [digestToBytes(rekorHash(q.hash))] });
     // Case-insensitive as Rekor's (rekor-case.ts), over the case-preserving SAN index /v1/search uses.
     if (q.email) lookups.push(await identityLookup(store, 'email', q.email));
     if (q.subject) lookups.push(await identityLookup(store, 'subject', q.subject));
     if (q.publicKey) lookups.push(publicKeyLookup(q.publicKey.format, q.publicKey.content));
-    if (lookups.length === 0) throw apiError('API_BAD_REQUEST', 'give hash, email, subject or publicKey');
+    // A query with no value asks for nothing, and Rekor answers it with an empty list (index.go Values).
+    if (lookups.length === 0) return c.json([]);
     // The records come from the one read that decided each candidate (index-retrieve.ts).
-    const found = await retrieveEntries(store, s.name, lookups, q.operator ?? 'or');
+    const found = await retrieveEntries(store, s.name, lookups, q.operator);
     return c.json(found.flatMap(({ record }) => (record.v1 ? [`${treeIdHex(record.v1.treeID)}${record.entry.uuid}`] : [])));
   });
 }

@@ -113,11 +113,14 @@ describe('index/retrieve by public key, in each format Rekor reads', () => {
     expect(mine.body).toEqual(((await ask(h.sim.url, q)).body as string[]).sort());
   });
 
-  it('refuses a format Rekor does not take, and tuf roots, which the mirror does not index', async () => {
-    for (const format of ['tuf', 'pkcs7', 'X509']) {
+  it('refuses a format Rekor does not take (422, its schema\'s enum), and tuf roots, which the mirror does not index (400)', async () => {
+    for (const format of ['pkcs7', 'X509']) {
       const r = await byKey(format, x509);
-      expect(r.status, format).toBe(400);
-      expect((r.body as { error: { message: string } }).error.message).toMatch(/publicKey/);
+      expect(r.status, format).toBe(422);
+      expect(r.body, format).toEqual({ code: 605, message: 'publicKey.format in body should be one of [pgp x509 minisign ssh tuf]' });
     }
+    const tuf = await byKey('tuf', x509);
+    expect(tuf.status).toBe(400);
+    expect((tuf.body as { message: string }).message).toMatch(/tuf roots are not indexed/);
   });
 });

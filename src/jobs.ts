@@ -1,6 +1,6 @@
 /**
- * Scheduled jobs (node-cron, cadences in the config's `jobs`), each counted in
- * tlogwatch_job_runs_total{task,result} and tlogwatch_job_last_success_timestamp_seconds{task} (the
+ * Scheduled jobs (node-cron, cadences in the config's `jobs`; one run of each at a time), each counted in
+ * tlogwatch_job_runs_total{task,result} (ok, error, skipped) and tlogwatch_job_last_success_timestamp_seconds{task} (the
  * latter also kept in the store, so it survives a restart):
  *
  * - retiredShards (with reverify's cadence): every finished Rekor v1 tree is complete and rebuilds its final root;
@@ -121,6 +121,8 @@ async function reverifyWindow(ctx: JobContext, log: string, next: number | undef
 /** The scheduled jobs, by the `task` label of their metrics. */
 export const TASKS = ['reverify', 'retiredShards', 'dailyDigest', 'compaction', 'trustedRootRefresh'] as const;
 export type Task = (typeof TASKS)[number];
+/** tlogwatch_job_runs_total's results: `skipped` is a run not started because the last one was still going. */
+export const JOB_RESULTS = ['ok', 'error', 'skipped'] as const;
 
 /** Runs a job, counts it, and on success publishes and stores when (kept across restarts: restoreJobLastSuccess). */
 export async function runJob(ctx: JobContext, job: Task, fn: () => Promise<void>): Promise<void> {
@@ -231,14 +233,25 @@ export function scheduleJobs(ctx: JobContext): Array<{ stop(): void | Promise<vo
   // Every scheduled task's run counters exist from the start at 0, so a first failure is an increase
   // Prometheus can see (a series born at 1 has no earlier sample to rise from).
   for (const task of TASKS) {
-    for (const result of ['ok', 'error']) ctx.metrics.jobRuns.inc({ task, result }, 0);
+    for (const result of JOB_RESULTS) ctx.metrics.jobRuns.inc({ task, result }, 0);
   }
-  const tasks = [
-    cron.schedule(j.reverify, () => runJob(ctx, 'reverify', () => reverify(ctx))),
-    cron.schedule(j.reverify, () => runJob(ctx, 'retiredShards', () => retiredShards(ctx))),
-    cron.schedule(j.dailyDigest, () => runJob(ctx, 'dailyDigest', () => dailyDigest(ctx))),
-    cron.schedule(j.compaction, () => runJob(ctx, 'compaction', () => ctx.store.compact())),
-    cron.schedule(j.trustedRootRefresh, () => runJob(ctx, 'trustedRootRefresh', async () => void (await ctx.refreshTrust()))),
+  const schedule = (expr: string, task: Task, fn: () => Promise<void>) => {
+    // One run of a task at a time: a run still going when the next is due (a retiredShards count over a
+    // large retired tree, a reverify window on a slow volume, a hung request) would otherwise be joined
+    // by another over the same records every time it comes due. The skipped run is counted
+    // (result="skipped", TlogwatchScheduledJobFailing) and said, so a job that never finishes is seen.
+    const t = cron.schedule(expr, () => runJob(ctx, task, fn), { noOverlap: true, name: task });
+    t.on('execution:overlap', () => {
+      ctx.metrics.jobRuns.inc({ task, result: 'skipped' });
+      ctx.logger.warn({ job: task }, 'job still running from its last start: this run is skipped');
+    });
+    return t;
+  };
+  return [
+    schedule(j.reverify, 'reverify', () => reverify(ctx)),
+    schedule(j.reverify, 'retiredShards', () => retiredShards(ctx)),
+    schedule(j.dailyDigest, 'dailyDigest', () => dailyDigest(ctx)),
+    schedule(j.compaction, 'compaction', () => ctx.store.compact()),
+    schedule(j.trustedRootRefresh, 'trustedRootRefresh', async () => void (await ctx.refreshTrust())),
   ];
-  return tasks;
 }

@@ -2,9 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.ts';
-import { dailyDigest, restoreJobLastSuccess, retiredShards, reverify, reverifyLog, runJob, TASKS, type JobContext } from '../../../src/jobs.ts';
+import { dailyDigest, restoreJobLastSuccess, retiredShards, reverify, reverifyLog, runJob, scheduleJobs, TASKS, type JobContext } from '../../../src/jobs.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics, type Metrics } from '../../../src/metrics.ts';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
@@ -442,6 +443,46 @@ describe("jobs' last success", () => {
       expect(await lastSuccess(m)).toEqual({});
       await store.close();
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('one run of a task at a time: a run still going when the task is next due is skipped, counted and said, not joined by another', { timeout: 20_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-job-overlap-'));
+    const store = await Store.open(dir);
+    let calls = 0;
+    let finish!: () => void;
+    const hung = new Promise<void>((r) => (finish = r));
+    const warned: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: new Writable({ write: (chunk: Buffer, _enc, done) => (warned.push(chunk.toString()), done()) }) });
+    const ctx: JobContext = {
+      ...context(store, NOW),
+      // Every second (node-cron's six-field form); the other tasks never come due in the test.
+      config: parseConfig("jobs:\n  trustedRootRefresh: '* * * * * *'\n  reverify: '0 0 1 1 *'\n  dailyDigest: '0 0 1 1 *'\n  compaction: '0 0 1 1 *'\n", 'test.yaml', {}),
+      logger,
+      refreshTrust: async () => {
+        calls++;
+        await hung;
+      },
+    };
+    const tasks = scheduleJobs(ctx);
+    const runs = async () => Object.fromEntries((await ctx.metrics.jobRuns.get()).values.filter((v) => v.labels.task === 'trustedRootRefresh').map((v) => [v.labels.result, v.value]));
+    try {
+      expect(await runs()).toEqual({ ok: 0, error: 0, skipped: 0 });
+      await new Promise((r) => setTimeout(r, 3500));
+      expect(calls).toBe(1);
+      const during = await runs();
+      expect(during['skipped']).toBeGreaterThanOrEqual(2);
+      expect(during['ok']).toBe(0);
+      expect(warned.join('')).toContain('job still running from its last start: this run is skipped');
+      finish();
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(calls).toBeGreaterThanOrEqual(2);
+      expect((await runs())['ok']).toBeGreaterThanOrEqual(2);
+    } finally {
+      finish();
+      for (const t of tasks) await t.stop();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

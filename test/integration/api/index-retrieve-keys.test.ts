@@ -7,9 +7,8 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveOnLoopback, type Loopback } from '../../helpers/loopback.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { canonicalPgpKeys } from '../../../src/entries/rekor-pki/pgp.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -28,7 +27,7 @@ function ed25519Raw(): Buffer {
 
 describe('index/retrieve by public key, in each format Rekor reads', () => {
   let h: Harness;
-  let server: ServerType;
+  let server: Loopback;
   let url: string;
   let m: any[];
   // SSH (RFC 8709): the blob, and the canonical authorized_keys line Rekor stores.
@@ -57,14 +56,12 @@ describe('index/retrieve by public key, in each format Rekor reads', () => {
     h = await harness({ api: 'v1', entries: ENTRIES, seed: 'index-retrieve-keys', inject });
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(ENTRIES));
     const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
-    server = await new Promise((resolve) => {
-      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveOnLoopback(app);
+    url = server.url;
     m = manifestOf(h.sim);
   }, 120_000);
   afterAll(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
     await h.cleanup();
   });
 

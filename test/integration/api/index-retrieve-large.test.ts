@@ -3,9 +3,8 @@
  * (MAX_SCANNED, 10,000): an `and` narrows it through the other values' candidates. Pinned against the
  * upstream log's own answer, over real HTTP, with the entry values each candidate costs counted.
  */
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveOnLoopback, type Loopback } from '../../helpers/loopback.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { MAX_SCANNED } from '../../../src/api/index-retrieve.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -17,7 +16,7 @@ const ENTRIES = FLOODED + 240;
 
 describe('index/retrieve past the scanned bound', () => {
   let h: Harness;
-  let server: ServerType;
+  let server: Loopback;
   let url: string;
   let m: any[];
   /** Entry values read through the store, by the route and everything under it. */
@@ -32,14 +31,12 @@ describe('index/retrieve past the scanned bound', () => {
       return getEntryValues(refs);
     };
     const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
-    server = await new Promise((resolve) => {
-      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveOnLoopback(app);
+    url = server.url;
     m = manifestOf(h.sim);
   }, 300_000);
   afterAll(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
     await h.cleanup();
   });
 

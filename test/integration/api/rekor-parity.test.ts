@@ -8,10 +8,9 @@
  * repeated one counts by its last value. Its handlers' own refusals are 400s (pkg/api/error.go). Every
  * error is `{"code","message"}` (openapi.yaml definitions/Error).
  */
-import { serve, type ServerType } from '@hono/node-server';
 import fc from 'fast-check';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serveOnLoopback, type Loopback } from '../../helpers/loopback.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { verifyConsistency } from '../../../src/merkle/proof.ts';
@@ -23,21 +22,19 @@ const HASH_PATTERN = '^(sha512:)?[0-9a-fA-F]{128}$|^(sha256:)?[0-9a-fA-F]{64}$|^
 
 describe('Rekor-compatible routes validate requests as Rekor does', () => {
   let h: Harness;
-  let server: ServerType;
+  let server: Loopback;
   let url: string;
   let m: any[];
   beforeAll(async () => {
     h = await harness({ api: 'v1', entries: SIZE, seed: 'rekor-parity', inject: [{ at: 7, cert: { san: 'Alice@Example.com', issuer: 'https://accounts.google.com' } }] });
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(SIZE));
     const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], logPublicKey: () => h.tlog.spki });
-    server = await new Promise((resolve) => {
-      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-    });
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveOnLoopback(app);
+    url = server.url;
     m = manifestOf(h.sim);
   }, 60_000);
   afterAll(async () => {
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
     await h.cleanup();
   });
 

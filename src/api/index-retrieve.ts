@@ -14,6 +14,7 @@ import { canonicalPublicKeys, indexedKeyContent, type RekorKeyFormat } from '../
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { sha256Hex } from '../util/sha256.ts';
+import { signersOf } from '../monitor/eval/values.ts';
 import type { StoredRecord } from '../store/codec.ts';
 import { indexValues } from '../store/index-values.ts';
 import { Field, type FieldName } from '../store/keys.ts';
@@ -79,7 +80,7 @@ export async function identityLookup(store: Store, what: 'email' | 'subject', v:
     what,
     field: 'SAN',
     values,
-    matches: ({ entry: e }) => (e.signers ?? (e.signer ? [e.signer] : [])).some((s) => s.san !== undefined && goLower(s.san) === folded),
+    matches: ({ entry: e }) => signersOf(e).some((s) => s.san !== undefined && goLower(s.san) === folded),
   };
 }
 

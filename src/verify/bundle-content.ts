@@ -9,20 +9,19 @@
  * `tlogwatch verify` fails its `body` check on a mismatch (offline.ts); `POST /v1/bundles` refuses the
  * bundle (api/bundles-post.ts).
  */
-import { createHash } from 'node:crypto';
 import { dssePae } from '../entries/dsse-pae.ts';
 import type { BundleContent } from '../entries/tlog-entry.ts';
 import type { Entry } from '../entries/types.ts';
+import { signersOf } from '../monitor/eval/values.ts';
 import { bytesEqual } from '../util/bytes.ts';
+import { sha256Hex } from '../util/sha256.ts';
 import { loggedSignatures } from './logged-signatures.ts';
-
-const sha256hex = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Why the bundle's content is not what `body` (decoded as `entry`) records, or undefined when it is. */
 export function bundleContentMismatch(b: BundleContent, body: Uint8Array, entry: Entry): string | undefined {
   if (b.messageDigest && !entry.digests.includes(b.messageDigest)) return `body logs ${entry.digests.join(', ')} but the bundle signed ${b.messageDigest}`;
   if (b.dsseEnvelope) {
-    const wanted = [sha256hex(b.dsseEnvelope.payload), sha256hex(dssePae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
+    const wanted = [sha256Hex(b.dsseEnvelope.payload), sha256Hex(dssePae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
     if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
   }
   const logged = loggedSignatures(body, entry.kind, entry.apiVersion);
@@ -33,9 +32,8 @@ export function bundleContentMismatch(b: BundleContent, body: Uint8Array, entry:
     if (sigs && (sigs.length !== logged.length || !sigs.every((s) => same(s.sig)))) return 'the bundle\'s DSSE signatures are not the ones the log entry records';
   }
   if (b.certificate) {
-    const fp = `sha256:${sha256hex(b.certificate)}`;
-    const signers = entry.signers ?? (entry.signer ? [entry.signer] : []);
-    if (!signers.some((s) => s.fingerprint === fp)) return 'the bundle\'s certificate is not the one the log entry records';
+    const fp = `sha256:${sha256Hex(b.certificate)}`;
+    if (!signersOf(entry).some((s) => s.fingerprint === fp)) return 'the bundle\'s certificate is not the one the log entry records';
   }
   return undefined;
 }

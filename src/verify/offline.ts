@@ -34,6 +34,7 @@ import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../not
 import { verifyLogCheckpoint, type SignedTree } from '../trust/log-checkpoint.ts';
 import { findTlogByKeyId, validAt, type TlogTrust, type TrustedRoot } from '../trust/trusted-root.ts';
 import { bytesEqual } from '../util/bytes.ts';
+import { signersOf } from '../monitor/eval/values.ts';
 import type { BundleContent } from '../entries/tlog-entry.ts';
 import { bundleContentMismatch } from './bundle-content.ts';
 import { verifyRfc3161Timestamp } from './rfc3161.ts';
@@ -99,7 +100,7 @@ const describeSignedTime = (s: SignedTime) => `${s.by === 'set' ? `the SET of ${
  * validation with each, all must pass). Times no one signed are never used.
  */
 function checkCertificate(t: TlogEntryInput, entry: Entry, times: readonly SignedTime[]): { result: CheckResult; error?: string; warning?: string } {
-  const certs = (entry.signers ?? (entry.signer ? [entry.signer] : [])).filter((s) => s.type === 'x509');
+  const certs = signersOf(entry).filter((s) => s.type === 'x509');
   if (entry.problem || certs.length === 0) return { result: 'absent' };
   if (times.length === 0) {
     const logged = t.integratedTime === undefined ? 'the entry has no integrated time (Rekor v2) and no SET' : `the entry's integrated time ${iso(Number(t.integratedTime))} is signed by no SET`;

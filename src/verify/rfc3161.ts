@@ -29,7 +29,7 @@
  */
 import { RFC3161Timestamp, X509Certificate, crypto } from '@sigstore/core';
 import { TlogwatchError } from '../errors.ts';
-import type { CertificateAuthority } from '../trust/trusted-root.ts';
+import { validAt, type CertificateAuthority } from '../trust/trusted-root.ts';
 
 /** A time a timestamp authority of the trusted root signed. */
 export interface TimestampAuthorityTime {
@@ -91,7 +91,7 @@ const ekuOf = (cert: X509Certificate): string[] | undefined => cert.extension(EX
 /** Why the authority's key cannot vouch for `time`, or undefined when its chain is valid then. */
 function chainProblem({ ca, chain }: Authority, time: Date): string | undefined {
   const name = nameOfAuthority(ca);
-  if ((ca.validFrom && time < ca.validFrom) || (ca.validUntil && time > ca.validUntil)) {
+  if (!validAt(ca, time)) {
     return `it is dated ${time.toISOString()}, outside the validity the trusted root gives timestamp authority ${name} (${iso(ca.validFrom)}–${iso(ca.validUntil)})`;
   }
   // The root's certificates are read lazily: one @sigstore/core cannot check fails this authority, never the run.

@@ -11,6 +11,7 @@
  * Rekor's handlers then refuse what the schema lets through with 400 (pkg/api/error.go).
  */
 import { REKOR_KEY_FORMATS, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
+import { goBase64 } from '../entries/proposed-entry.ts';
 import { TlogwatchError } from '../errors.ts';
 import { goWellFormed, isGoMailAddress } from './go-mail-address.ts';
 
@@ -37,7 +38,8 @@ export function queryValue(url: string, name: string): string | undefined {
 }
 
 const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+/** The largest int64, the type Rekor reads indexes, sizes and tree IDs as. */
+export const INT64_MAX = 2n ** 63n - 1n;
 
 /**
  * An `integer` query parameter (int64): Go's strconv.ParseInt(raw, 10, 64) reads it, so a sign and leading
@@ -106,13 +108,15 @@ function goString(fields: Map<string, unknown>, name: string, param: string, goT
   return goWellFormed(v);
 }
 
-/** Go's base64.StdEncoding.DecodeString, which strfmt.Base64 uses for `format: byte` (it skips CR and LF). */
-function goBase64(s: string): Uint8Array | undefined {
-  const t = s.replace(/[\r\n]/g, '');
-  if (t.length % 4 !== 0 || !/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(t)) return undefined;
-  const out = new Uint8Array(Buffer.from(t, 'base64'));
-  // Go refuses padding bits that are not zero; re-encoding tells.
-  return Buffer.from(out).toString('base64') === t ? out : undefined;
+/**
+ * `format: byte` content (strfmt.Base64: Go's base64.StdEncoding, line breaks skipped), read with the
+ * project's reading of it (proposed-entry.ts goBase64), and only in its canonical spelling: non-zero
+ * padding bits are refused, which Go's StdEncoding ignores (note.ts says so too), a difference from
+ * Rekor that stands for now.
+ */
+function canonicalBase64(s: string): Uint8Array | undefined {
+  const out = goBase64(s);
+  return out && out.toString('base64') === s.replace(/[\r\n]/g, '') ? new Uint8Array(out) : undefined;
 }
 
 /** SearchIndex (openapi.yaml definitions), bound and validated. Zero values ("" or absent) are not validated, as in Go. */
@@ -140,7 +144,7 @@ export function parseSearchIndex(text: string): SearchIndex {
   if (f.has('publicKey')) {
     const pk = goFields(f.get('publicKey'), P, 'models.SearchIndexPublicKey', ['format', 'content']);
     const content = goString(pk, 'content', P, 'SearchIndex', 'publicKey.content');
-    const bytes = content === undefined ? new Uint8Array() : goBase64(content);
+    const bytes = content === undefined ? new Uint8Array() : canonicalBase64(content);
     if (!bytes) throw parseError(P, 'illegal base64 data in publicKey.content');
     publicKey = { ...(pk.has('format') ? { format: goString(pk, 'format', P, 'SearchIndex', 'publicKey.format') } : {}), content: bytes };
   }

@@ -13,7 +13,7 @@ import { toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
 import { identityLookup, type IndexLookup, publicKeyLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
-import { ENTRY_UUID_PATTERN, int64Query, parseSearchIndex, parseSearchLogQuery, patterned, queryValue, TREE_ID_PATTERN } from './rekor-swagger.ts';
+import { ENTRY_UUID_PATTERN, INT64_MAX, int64Query, parseSearchIndex, parseSearchLogQuery, patterned, queryValue, TREE_ID_PATTERN } from './rekor-swagger.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
 
@@ -63,7 +63,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
    */
   const treeIdNumber = (raw: string): string | undefined => {
     const n = BigInt(raw);
-    return n <= 2n ** 63n - 1n ? n.toString() : undefined;
+    return n <= INT64_MAX ? n.toString() : undefined;
   };
 
   // Rekor's routes take only the parameters openapi.yaml declares and ignore any other, as go-swagger's
@@ -164,7 +164,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     if (id.length !== 80) return undefined;
     const tree = id.slice(0, 16);
     const n = BigInt(`0x${tree}`);
-    return n === 0n ? '0 is not a valid TreeID' : n > 2n ** 63n - 1n ? `${tree} is not a valid TreeID` : undefined;
+    return n === 0n ? '0 is not a valid TreeID' : n > INT64_MAX ? `${tree} is not a valid TreeID` : undefined;
   };
   const byUuid = async (raw: string) => {
     const id = raw.toLowerCase();

@@ -25,7 +25,7 @@ import { loadConfig, type ConfigKey } from '../config/load.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { checkLog } from '../store/check.ts';
-import { checkRange, type RangeRoot } from '../store/check-range.ts';
+import { checkRange, rangeRootName, type RangeRoot } from '../store/check-range.ts';
 import { checkFindingRecords } from '../store/findings.ts';
 import { checkCheckpointHistory, checkRetiredShards, checkTreeHashes, checkVerifiedRoot, type TreeHashesCheck } from '../store/check-tree.ts';
 import { entriesHeld, heldRange, type LogState } from '../store/codec.ts';
@@ -227,7 +227,7 @@ function text(r: LogReport): string {
 
 /** What a range's bodies were hashed into, as text: rebuilt when the log is ok, else only compared. */
 function rootFact(x: NonNullable<LogReport['roots']>[number], ok: boolean, many: boolean): string {
-  const which = x.against === 'frontier' ? "the state's frontier" : x.against === 'final checkpoint' ? `tree ${x.tree}'s final checkpoint` : 'the verified checkpoint';
+  const which = rangeRootName(x);
   const whose = many ? `entries ${x.from}..${x.to}: ` : '';
   return ok ? `${whose}root of ${which} (size ${x.size}) rebuilt from their bodies and the stored hashes beside them` : `${whose}bodies hashed towards ${which} (size ${x.size})`;
 }
@@ -258,12 +258,11 @@ function indexModeOf(store: Store, given: { file: string; mode: IndexMode } | un
  * `FAILED` with the problems, or one JSON object `{"findings", "ok", "problems", "more"}`.
  */
 async function checkFindings(store: Store, json: boolean): Promise<boolean> {
-  const problems: string[] = [];
-  let more = 0;
-  const findings = await checkFindingRecords(store, (p) => (problems.length < MAX_PROBLEMS ? problems.push(p) : more++));
+  const { problems, problem, more } = problemList();
+  const findings = await checkFindingRecords(store, problem);
   const ok = problems.length === 0;
-  if (json) process.stdout.write(`${JSON.stringify({ findings, ok, problems, more })}\n`);
-  else process.stdout.write(`${ok ? 'ok' : 'FAILED'}\t(findings)\t${n(findings)} findings, each readable and in the time index\n${problems.map((p) => `\t${p}\n`).join('')}${more ? `\t(${more} more)\n` : ''}`);
+  if (json) process.stdout.write(`${JSON.stringify({ findings, ok, problems, more: more() })}\n`);
+  else process.stdout.write(`${ok ? 'ok' : 'FAILED'}\t(findings)\t${n(findings)} findings, each readable and in the time index\n${problems.map((p) => `\t${p}\n`).join('')}${more() ? `\t(${more()} more)\n` : ''}`);
   return ok;
 }
 

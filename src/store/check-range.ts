@@ -49,6 +49,11 @@ export interface RangeCheck {
 
 type Target = RangeRoot & { root: Uint8Array };
 
+/** The root a range was checked against, in words: the state's frontier, a tree's final checkpoint, or the verified checkpoint. */
+export function rangeRootName({ against, tree }: Pick<RangeRoot, 'against' | 'tree'>): string {
+  return against === 'frontier' ? "the state's frontier" : against === 'final checkpoint' ? `tree ${tree}'s final checkpoint` : 'the verified checkpoint';
+}
+
 /** The range's part in one tree, and the root its bodies must rebuild. */
 interface Segment {
   tree: HeldTree;
@@ -167,7 +172,7 @@ function append(seg: Segment, index: bigint, leaf: Uint8Array): void {
 }
 
 async function compareRoot(store: Store, log: string, seg: Segment, root: Uint8Array, problem: (p: string) => void): Promise<void> {
-  const { against, size, tree } = seg.target!;
+  const { size, tree } = seg.target!;
   const last = seg.to - seg.tree.offset;
   const plan = inclusionRightPlan(last, size);
   let got;
@@ -178,8 +183,7 @@ async function compareRoot(store: Store, log: string, seg: Segment, root: Uint8A
     return;
   }
   if (bytesEqual(got, root)) return;
-  const whose = against === 'frontier' ? "the state's frontier" : against === 'final checkpoint' ? `tree ${tree}'s final checkpoint` : 'the verified checkpoint';
-  problem(`entries ${seg.from}..${seg.to}: their bodies, with the stored hashes beside them, give root ${toHex(got)} for size ${size}, ${whose} says ${toHex(root)}`);
+  problem(`entries ${seg.from}..${seg.to}: their bodies, with the stored hashes beside them, give root ${toHex(got)} for size ${size}, ${rangeRootName(seg.target!)} says ${toHex(root)}`);
 }
 
 /**

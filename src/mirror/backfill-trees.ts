@@ -28,7 +28,7 @@ export interface TreeKey {
   verifier: NoteVerifier;
   /** Rekor v1: the same key, to check each entry's signed entry timestamp. */
   setKey?: SetKey | undefined;
-  /** The trusted root's `validFor`: [validFrom, validUntil), open where absent. */
+  /** The trusted root's `validFor`: [validFrom, validUntil], both ends included (validAt), open where absent. */
   validFrom?: Date;
   validUntil?: Date;
 }

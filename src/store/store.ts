@@ -405,9 +405,9 @@ export class Store {
   /**
    * Writes besides a log's commit (findings, the notification outbox, bundles posted to the API), as one
    * atomic batch on the main database. Like every store write it fails at once while the store has a write
-   * fault, and notes one (write-fault.ts).
+   * fault, and notes one (write-fault.ts). `sync`: on disk before this resolves (a power loss keeps it),
+   * for a person's decision such as an acknowledgement.
    */
-  /** `sync`: on disk before this resolves (a power loss keeps it), for a person's decision such as an acknowledgement. */
   async writeOps(ops: readonly BatchOp[], opts: { sync?: boolean } = {}): Promise<void> {
     if (ops.length > 0) await this.#writingFindings([ops], () => this.#write(() => writeArrayBatch(this.#db, ops, opts)));
   }

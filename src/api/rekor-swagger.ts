@@ -110,13 +110,13 @@ function goString(fields: Map<string, unknown>, name: string, param: string, goT
 
 /**
  * `format: byte` content (strfmt.Base64: Go's base64.StdEncoding, line breaks skipped), read with the
- * project's reading of it (proposed-entry.ts goBase64), and only in its canonical spelling: non-zero
- * padding bits are refused, which Go's StdEncoding ignores (note.ts says so too), a difference from
- * Rekor that stands for now.
+ * project's reading of it (proposed-entry.ts goBase64). StdEncoding is not Strict, so non-zero padding
+ * bits are ignored: the same key spelled either way finds the same entries, as on Rekor. (Signed notes
+ * refuse them, note.ts: there a signature's spelling is part of the text compared across views.)
  */
-function canonicalBase64(s: string): Uint8Array | undefined {
+function byteContent(s: string): Uint8Array | undefined {
   const out = goBase64(s);
-  return out && out.toString('base64') === s.replace(/[\r\n]/g, '') ? new Uint8Array(out) : undefined;
+  return out && new Uint8Array(out);
 }
 
 /** SearchIndex (openapi.yaml definitions), bound and validated. Zero values ("" or absent) are not validated, as in Go. */
@@ -144,7 +144,7 @@ export function parseSearchIndex(text: string): SearchIndex {
   if (f.has('publicKey')) {
     const pk = goFields(f.get('publicKey'), P, 'models.SearchIndexPublicKey', ['format', 'content']);
     const content = goString(pk, 'content', P, 'SearchIndex', 'publicKey.content');
-    const bytes = content === undefined ? new Uint8Array() : canonicalBase64(content);
+    const bytes = content === undefined ? new Uint8Array() : byteContent(content);
     if (!bytes) throw parseError(P, 'illegal base64 data in publicKey.content');
     publicKey = { ...(pk.has('format') ? { format: goString(pk, 'format', P, 'SearchIndex', 'publicKey.format') } : {}), content: bytes };
   }

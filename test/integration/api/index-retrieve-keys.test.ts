@@ -101,6 +101,19 @@ describe('index/retrieve by public key, in each format Rekor reads', () => {
     expect(await byKey('x509', `\n\n${x509}\n\n`)).toMatchObject({ status: 200, indexes: at.x509 });
   });
 
+  it('reads key content as Go does: non-zero base64 padding bits ignored, not refused', async () => {
+    const spelled = b64(x509);
+    const pad = spelled.length - spelled.replace(/=+$/, '').length;
+    expect(pad).toBeGreaterThan(0);
+    // The character before the padding carries 2 (one '=') or 4 (two) bits that encode nothing.
+    const last = spelled.length - pad - 1;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const odd = `${spelled.slice(0, last)}${alphabet[alphabet.indexOf(spelled[last]!) | 1]}${spelled.slice(last + 1)}`;
+    expect(odd).not.toBe(spelled);
+    expect(Buffer.from(odd, 'base64')).toEqual(Buffer.from(x509));
+    expect(await ask(url, { publicKey: { format: 'x509', content: odd } })).toMatchObject({ status: 200, indexes: at.x509 });
+  });
+
   it('finds a key where Rekor files it: hashedrekord yes, dsse and intoto no, as the upstream log answers', async () => {
     const entry = Object.values((await (await fetch(`${url}/api/v1/log/entries?logIndex=63`)).json()) as object)[0] as { body: string };
     const pem = Buffer.from(JSON.parse(Buffer.from(entry.body, 'base64').toString()).spec.signature.publicKey.content as string, 'base64');

@@ -421,6 +421,34 @@ describe('TilesSource leaves', () => {
     expect(Buffer.from(leafRun(batch, 255, 256).leaves[0]!.body).toString()).toBe('entry 255');
   });
 
+  it('asks only for what the verified checkpoint implies, and reads a partial bundle or tile the log deleted from the full one, its first W items', async () => {
+    // The log has grown to 512 and deleted the partials of size 300 (tlog-tiles: it MAY, once the full tile exists).
+    const entries = Array.from({ length: 512 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bundle = (es: Buffer[]) => Buffer.concat(es.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e]));
+    for (const n of [0, 1]) {
+      const some = entries.slice(256 * n, 256 * (n + 1));
+      handlers.set(`/deleted-partials/${entriesPath(BigInt(n))}`, (_req, res) => res.end(bundle(some)));
+      handlers.set(`/deleted-partials/${tilePath(0, BigInt(n))}`, (_req, res) => res.end(Buffer.concat(some.map((e) => leafHash(e)))));
+    }
+    const batch = await new TilesSource({ url: `${base}/deleted-partials`, http: fast() }).fetchLeaves(0n, 300n, 300n);
+    expect(leafRun(batch, 0, 300).leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.slice(0, 300).map(String));
+    expect(leafRun(batch, 256, 300).tileHashes!.map(hex)).toEqual(entries.slice(256, 300).map((e) => hex(leafHash(e))));
+    const asked = [...counts.keys()].filter((p) => p.startsWith('/deleted-partials/')).map((p) => p.slice('/deleted-partials/'.length));
+    // Partial widths only as the checkpoint implies them (300 = 256 + 44), never one it does not (tlog-tiles: clients MUST NOT).
+    expect(asked.sort()).toEqual(['tile/0/000', 'tile/0/001', 'tile/0/001.p/44', 'tile/entries/000', 'tile/entries/001', 'tile/entries/001.p/44']);
+  });
+
+  it('never sniffs for gzip: a bundle whose first entry is 0x1f8b bytes long is read as it is', async () => {
+    // tlog-tiles entry bundles start with a big-endian uint16 length; 1f 8b (8075) is a legal one.
+    const entries = [Buffer.alloc(0x1f8b, 7), Buffer.from('second')];
+    const body = Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e]));
+    expect(body.subarray(0, 2).toString('hex')).toBe('1f8b');
+    handlers.set(`/magic/${entriesPath(0n, 2)}`, (_req, res) => res.end(body));
+    handlers.set(`/magic/${tilePath(0, 0n, 2)}`, (_req, res) => res.end(Buffer.concat(entries.map((e) => leafHash(e)))));
+    const batch = await new TilesSource({ url: `${base}/magic`, http: fast() }).fetchLeaves(0n, 2n, 2n);
+    expect(leafRun(batch, 0, 2).leaves.map((l) => hex(l.body))).toEqual(entries.map(hex));
+  });
+
   it('frees an inflated batch on release(), and leaves bodies it does not own alone', async () => {
     for (const gzip of [true, false]) {
       const prefix = `/leaves-${gzip ? 'gz' : 'plain'}`;

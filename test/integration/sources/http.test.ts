@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { TilesSource } from '../../../src/sources/tiles.ts';
+import { fetchSourceCheckpoint } from '../../../src/sources/checkpoint-source.ts';
 import { RekorV1Source } from '../../../src/sources/rekor-v1.ts';
 import { isExclusiveBody } from '../../../src/sources/transport.ts';
 import { freeBytes } from '../../../src/util/bytes.ts';
@@ -336,6 +337,20 @@ describe('TilesSource checkpoint', () => {
     expect(note.length).toBeGreaterThan(64 * 1024);
     handlers.set('/pq/checkpoint', (_req, res) => res.end(note));
     expect(await new TilesSource({ url: `${base}/pq`, http: fast() }).fetchCheckpoint()).toBe(note);
+  });
+});
+
+describe('fetchSourceCheckpoint', () => {
+  it('hands on a note as the bytes came, a byte-order mark included, as TilesSource.fetchCheckpoint does: a BOM is no part of what the log signed', async () => {
+    const note = `log.example\n1\n${Buffer.alloc(32).toString('base64')}\n\n\u2014 log.example AAAAAAE=\n`;
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(note)]);
+    handlers.set('/bom/checkpoint', (_req, res) => res.end(bom));
+    handlers.set('/bom/v1/logs/l/checkpoints?limit=1', (_req, res) => res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ checkpoints: [{ note }] }))])));
+    const log = { name: 'l', origin: 'log.example' };
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'checkpoint', url: `${base}/bom/checkpoint` }, log))?.note).toBe(`\uFEFF${note}`);
+    expect(await new TilesSource({ url: `${base}/bom`, http: fast() }).fetchCheckpoint()).toBe(`\uFEFF${note}`);
+    // In JSON a leading BOM may be ignored (RFC 8259 §8.1): the note inside is as it was.
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'tlogwatch', url: `${base}/bom` }, log))?.note).toBe(note);
   });
 });
 

@@ -240,3 +240,17 @@ describe('Sunlight skylight stores (static-CT log rome2026h1, witness, mirror, w
     }
   });
 });
+
+describe('Tessera testdata log checkpoints (tlog-tiles, Ed25519 0x01)', () => {
+  // The vkey from tessera's testdata/build_log.sh (vectors/SOURCES.md); a vkey's base64 may hold '+'.
+  const key = parseVerifierKey('example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx');
+  it('checkpoints 0..15 verify, size 0 with the empty root, each text exactly the formatted checkpoint', () => {
+    for (let size = 0; size <= 15; size++) {
+      const note = readFileSync(`test/fixtures/vectors/tessera-testdata-log/checkpoint.${size}`, 'utf8');
+      const { checkpoint, note: n } = verifyCheckpoint(note, 'example.com/log/testdata', [key]);
+      expect(checkpoint.size).toBe(BigInt(size));
+      expect(formatCheckpoint(checkpoint)).toBe(n.text);
+      if (size === 0) expect(Buffer.from(checkpoint.rootHash).toString('base64')).toBe('47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=');
+    }
+  });
+});

@@ -35,6 +35,19 @@ describe('signed-note strictness', () => {
     expect(codeOf(() => parseNote(`${signed}\u2014 w\u0085x AAAAAAE=\n`))).toBe('NOTE_MALFORMED');
   });
 
+  it('ignores a bad signature that shares only the name or only the key ID with a known key (signed-note §Signatures; Sunlight greases both ways)', () => {
+    const signed = signNote('log.example\n1\n', [signer]);
+    const junk = Buffer.alloc(64, 7);
+    const line = (name: string, id: Uint8Array) => `\u2014 ${name} ${Buffer.concat([id, junk]).toString('base64')}\n`;
+    const sameName = line('log.example', Uint8Array.from(verifier.keyHash, (b) => b ^ 0xff));
+    const sameId = line('grease.invalid', verifier.keyHash);
+    for (const note of [`${signed}${sameName}${sameId}`, signed.replace('\n\n', `\n\n${sameId}${sameName}`)]) {
+      expect(verifyNote(note, [verifier]).verifiedBy.map((v) => v.name)).toEqual(['log.example']);
+    }
+    // Both name and key ID: the known key's, so it must verify, and a failure rejects the note.
+    expect(codeOf(() => verifyNote(`${signed}${line('log.example', verifier.keyHash)}`, [verifier]))).toBe('NOTE_BAD_SIGNATURE');
+  });
+
   it('takes ECDSA note keys on P-256, P-384 and P-521 only', () => {
     const spki = (namedCurve: string) => new Uint8Array(generateKeyPairSync('ec', { namedCurve }).publicKey.export({ format: 'der', type: 'spki' }));
     for (const c of ['P-256', 'P-384', 'P-521']) expect(codeOf(() => ecdsaVerifier('k', spki(c)))).toBe('ok');

@@ -3,7 +3,7 @@
  * differ, or let one hostile signature line spoil a good note: byte-order marks, what counts as a space
  * in a key name, the curves of ECDSA keys, and formatting only what parses.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatCheckpoint, parseCheckpoint, verifyCheckpoint } from '../../../src/note/checkpoint.ts';
@@ -52,6 +52,19 @@ describe('signed-note strictness', () => {
     const spki = (namedCurve: string) => new Uint8Array(generateKeyPairSync('ec', { namedCurve }).publicKey.export({ format: 'der', type: 'spki' }));
     for (const c of ['P-256', 'P-384', 'P-521']) expect(codeOf(() => ecdsaVerifier('k', spki(c)))).toBe('ok');
     for (const c of ['secp256k1', 'brainpoolP256r1']) expect(codeOf(() => ecdsaVerifier('k', spki(c)))).toBe('NOTE_BAD_KEY');
+  });
+
+  it('verifies ECDSA (0x02) as transparency-dev/formats does: a DER signature over SHA-256 of the note text whatever the curve, key ID SHA-256(SPKI)[:4]', () => {
+    const text = 'log.example\n1\n';
+    for (const [namedCurve, other] of [['P-256', 'sha384'], ['P-384', 'sha384'], ['P-521', 'sha512']] as const) {
+      const k = generateKeyPairSync('ec', { namedCurve });
+      const der = new Uint8Array(k.publicKey.export({ format: 'der', type: 'spki' }));
+      const v = ecdsaVerifier('log.example', der);
+      expect(Buffer.from(v.keyHash).toString('hex')).toBe(createHash('sha256').update(der).digest('hex').slice(0, 8));
+      const line = (hash: string) => `${text}\n\u2014 log.example ${Buffer.concat([v.keyHash, sign(hash, Buffer.from(text), k.privateKey)]).toString('base64')}\n`;
+      expect(codeOf(() => verifyNote(line('sha256'), [v])), namedCurve).toBe('ok');
+      expect(codeOf(() => verifyNote(line(other), [v])), `${namedCurve} ${other}`).toBe('NOTE_BAD_SIGNATURE');
+    }
   });
 
   it('formats a checkpoint only when the text parses back to it', () => {

@@ -25,6 +25,19 @@ describe('signed-note strictness', () => {
     expect(verifyNote(withBom, [verifier]).note.text).toBe('\uFEFFlog.example\n1\n');
   });
 
+  it('refuses the characters below U+0020 other than newline anywhere in a note, signature lines included, and only those (signed-note §Format)', () => {
+    const signed = signNote('log.example\n1\n', [signer]);
+    for (let c = 0; c < 0x20; c++) {
+      if (c === 0x0a) continue;
+      const ch = String.fromCharCode(c);
+      expect(codeOf(() => verifyNote(signed.replace('1\n', `1${ch}\n`), [verifier])), `text 0x${c.toString(16)}`).toBe('NOTE_MALFORMED');
+      expect(codeOf(() => verifyNote(signed.replace(/\n$/, `${ch}\n`), [verifier])), `signature line 0x${c.toString(16)}`).toBe('NOTE_MALFORMED');
+    }
+    // DEL and the C1 controls are not below U+0020: a text holding them is signed and verified as any other.
+    const odd = signNote('log.example\n1\u007f\u0080\u009f\n', [signer]);
+    expect(verifyNote(odd, [verifier]).note.text).toBe('log.example\n1\u007f\u0080\u009f\n');
+  });
+
   it('reads "Unicode spaces" in key names as the White_Space property (U+0085 is one, U+FEFF is not)', () => {
     for (const s of [' ', '\t', '\u0085', '\u00a0', '\u2003', '\u3000', '+']) expect(isValidKeyName(`a${s}b`), JSON.stringify(s)).toBe(false);
     for (const s of ['\ufeff', '\u200b', '-', '.', '/']) expect(isValidKeyName(`a${s}b`), JSON.stringify(s)).toBe(true);

@@ -20,9 +20,14 @@ import { z } from 'zod';
 import type { CheckpointSourceConfigT } from '../config/schema.ts';
 import { utf8 } from '../util/bytes.ts';
 import type { HttpClient } from './http.ts';
+import { MAX_CHECKPOINT_BYTES } from './tiles.ts';
 
-/** A signed note is a few hundred bytes; a peer's page of one checkpoint a few KB. */
-const MAX_BYTES = 64 * 1024;
+/**
+ * A signed note as large as the log's own checkpoint may be (sources/tiles.ts: signed-note's 16 signatures
+ * of nearly 5 kB each must be accepted, and a witness's or distributor's copy carries the most of them),
+ * with room for the JSON around it (a peer's page of one checkpoint, a Rekor LogInfo).
+ */
+const MAX_BYTES = MAX_CHECKPOINT_BYTES + 64 * 1024;
 
 const PeerPage = z.object({ checkpoints: z.array(z.object({ note: z.string() }).loose()) }).loose();
 const RekorLogInfo = z.object({ signedTreeHead: z.string(), inactiveShards: z.array(z.object({ signedTreeHead: z.string() }).loose()).max(1000).optional() }).loose();

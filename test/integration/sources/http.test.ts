@@ -341,6 +341,17 @@ describe('TilesSource checkpoint', () => {
 });
 
 describe('fetchSourceCheckpoint', () => {
+  it('takes a note with 16 post-quantum-sized signatures, as a note or in a peer\'s page, as the log\'s own checkpoint fetch does (signed-note: "at least up to 16", "nearly 5kB" each)', async () => {
+    const sig = (i: number) => `\u2014 witness${i}.example ${Buffer.alloc(4400, i).toString('base64')}\n`;
+    const note = `log.example\n1\n${Buffer.alloc(32).toString('base64')}\n\n${Array.from({ length: 16 }, (_, i) => sig(i)).join('')}`;
+    expect(note.length).toBeGreaterThan(64 * 1024);
+    handlers.set('/pq-source/checkpoint', (_req, res) => res.end(note));
+    handlers.set('/pq-source/v1/logs/l/checkpoints?limit=1', (_req, res) => res.end(JSON.stringify({ checkpoints: [{ size: 1, note }] })));
+    const log = { name: 'l', origin: 'log.example' };
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'checkpoint', url: `${base}/pq-source/checkpoint` }, log))?.note).toBe(note);
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'tlogwatch', url: `${base}/pq-source` }, log))?.note).toBe(note);
+  });
+
   it('hands on a note as the bytes came, a byte-order mark included, as TilesSource.fetchCheckpoint does: a BOM is no part of what the log signed', async () => {
     const note = `log.example\n1\n${Buffer.alloc(32).toString('base64')}\n\n\u2014 log.example AAAAAAE=\n`;
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(note)]);

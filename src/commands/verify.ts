@@ -21,7 +21,7 @@ import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { parseVerifierKey, type CosignatureVerifier } from '../note/keys.ts';
-import type { WitnessPolicy } from '../note/witness-policy.ts';
+import { sharedWitnessKey, type WitnessPolicy } from '../note/witness-policy.ts';
 
 /** Sigstore bundles and Rekor responses are kilobytes; refuse anything absurd before reading it. */
 const MAX_INPUT_BYTES = 32 * 1024 * 1024;
@@ -53,6 +53,8 @@ function witnessPolicyOf(vkeys: string[], quorum: string | undefined): WitnessPo
   const names = witnesses.map((w) => w.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new Error(`--witness ${twice} is given twice`);
+  const shared = sharedWitnessKey(vkeys);
+  if (shared) throw new Error(`--witness ${names[shared.first]} and ${names[shared.second]} have the same public key: a cosignature does not sign the witness's name, so one would count twice toward the quorum`);
   const n = quorum === undefined ? witnesses.length : Number(quorum);
   if (!/^\d+$/.test(quorum ?? '1') || n < 1 || n > witnesses.length) throw new Error(`--witness-quorum must be a whole number from 1 to ${witnesses.length} (the witnesses given)`);
   return { witnesses, quorum: n };

@@ -6,6 +6,7 @@
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
+import { sharedWitnessKey } from '../note/witness-policy.ts';
 import { tufRootRequired } from '../trust/tuf.ts';
 
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -62,13 +63,18 @@ const WitnessKeys = z
 const WitnessQuorum = z.number().int().min(1).describe('How many of those witnesses must have cosigned a checkpoint before the mirror verifies up to it.');
 const Witnesses = z.object({ keys: WitnessKeys, quorum: WitnessQuorum }).strict();
 
-/** A quorum the keys can meet, and each witness once. */
+/** A quorum the keys can meet, and each witness once: by name, and by key (note/witness-policy.ts sharedWitnessKey says why). */
 function checkWitnessSet(w: { keys: readonly string[]; quorum: number }, ctx: z.RefinementCtx, at: PropertyKey[]): void {
   if (w.quorum > w.keys.length) ctx.addIssue({ code: 'custom', path: [...at, 'quorum'], message: `${w.quorum} is more than the ${w.keys.length} witnesses listed` });
   const names = w.keys.map((k) => k.slice(0, k.indexOf('+')));
   names.forEach((n, i) => {
     if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: [...at, 'keys', i], message: `witness ${n} is listed twice` });
   });
+  const shared = sharedWitnessKey(w.keys);
+  if (shared && names[shared.first] !== names[shared.second]) {
+    const [a, b] = [names[shared.first], names[shared.second]];
+    ctx.addIssue({ code: 'custom', path: [...at, 'keys', shared.second], message: `witnesses ${a} and ${b} have the same public key: a cosignature does not sign the witness's name, so one would count twice toward the quorum` });
+  }
 }
 
 const WitnessPolicyConfig = z

@@ -16,7 +16,7 @@ import type { CosignatureVerifier } from './cosignature.ts';
 import { bytesEqual, utf8 } from '../util/bytes.ts';
 
 export interface WitnessPolicy {
-  /** Distinct witnesses (cosignature/v1 keys, vkey type 0x04). */
+  /** Distinct witnesses (cosignature/v1 keys, vkey type 0x04), no two with one public key (`sharedWitnessKey`). */
   witnesses: readonly CosignatureVerifier[];
   /** How many of them must have cosigned; 1 ≤ quorum ≤ witnesses.length. */
   quorum: number;
@@ -31,6 +31,22 @@ export interface Cosignatures {
   missing: string[];
   /** Whether `valid` reaches the quorum. */
   witnessed: boolean;
+}
+
+/**
+ * The first pair of `vkeys` (by position) with the same public key, or undefined. A cosignature/v1 signs the
+ * timestamp and the checkpoint, not the cosigner's name (tlog-cosignature §"Ed25519 signed message": one
+ * key "can't be used across multiple cosigners"), so a line under one name, with the other name and key
+ * hash in front, verifies under the other: anyone could make one cosigner count twice toward a quorum.
+ * Compares the vkeys' key material, which parseVerifierKey accepts only in canonical base64.
+ */
+export function sharedWitnessKey(vkeys: readonly string[]): { first: number; second: number } | undefined {
+  const material = vkeys.map((k) => k.slice(k.indexOf('+', k.indexOf('+') + 1) + 1));
+  for (let second = 1; second < material.length; second++) {
+    const first = material.indexOf(material[second]!);
+    if (first < second) return { first, second };
+  }
+  return undefined;
 }
 
 /** Which of the policy's witnesses cosigned this signed note (a checkpoint as the log served it). */

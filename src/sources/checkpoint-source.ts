@@ -18,10 +18,16 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { CheckpointSourceConfigT } from '../config/schema.ts';
+import { utf8 } from '../util/bytes.ts';
 import type { HttpClient } from './http.ts';
+import { MAX_CHECKPOINT_BYTES } from './tiles.ts';
 
-/** A signed note is a few hundred bytes; a peer's page of one checkpoint a few KB. */
-const MAX_BYTES = 64 * 1024;
+/**
+ * A signed note as large as the log's own checkpoint may be (sources/tiles.ts: signed-note's 16 signatures
+ * of nearly 5 kB each must be accepted, and a witness's or distributor's copy carries the most of them),
+ * with room for the JSON around it (a peer's page of one checkpoint, a Rekor LogInfo).
+ */
+const MAX_BYTES = MAX_CHECKPOINT_BYTES + 64 * 1024;
 
 const PeerPage = z.object({ checkpoints: z.array(z.object({ note: z.string() }).loose()) }).loose();
 const RekorLogInfo = z.object({ signedTreeHead: z.string(), inactiveShards: z.array(z.object({ signedTreeHead: z.string() }).loose()).max(1000).optional() }).loose();
@@ -65,15 +71,18 @@ export async function fetchSourceCheckpoint(client: HttpClient, source: Pick<Che
     ...(source.token !== undefined ? { headers: { authorization: `Bearer ${source.token}` } } : {}),
     ...(signal ? { signal } : {}),
     // Fatal decoding: a note is UTF-8 (c2sp.md §1.1), and a lossy decode would change what was signed. A
-    // body that does not parse is a transient fault (retried, then reported), like any source's.
+    // note is taken as its bytes, a byte-order mark in front included (utf8.decode), as the log's own
+    // checkpoint is (sources/tiles.ts): dropping it would accept bytes the log did not sign. JSON may
+    // start with one (RFC 8259 §8.1), which TextDecoder drops. A body that does not parse is a transient
+    // fault (retried, then reported), like any source's.
     parse: (body): SourceNotes => {
-      const text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-      if (source.kind === 'tlogwatch') return { note: PeerPage.parse(JSON.parse(text)).checkpoints[0]?.note, retired: [] };
-      if (source.kind === 'rekor') {
-        const info = RekorLogInfo.parse(JSON.parse(text));
+      if (source.kind === 'tlogwatch' || source.kind === 'rekor') {
+        const json: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+        if (source.kind === 'tlogwatch') return { note: PeerPage.parse(json).checkpoints[0]?.note, retired: [] };
+        const info = RekorLogInfo.parse(json);
         return { note: info.signedTreeHead, retired: (info.inactiveShards ?? []).map((s) => s.signedTreeHead) };
       }
-      return { note: text, retired: [] };
+      return { note: utf8.decode(body), retired: [] };
     },
   });
 }

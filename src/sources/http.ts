@@ -139,7 +139,8 @@ export class HttpClient {
     this.maxDelayMs = opts.maxDelayMs ?? 30_000;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
     this.budget = new RateBudget(opts.requestsPerMinute ?? 0);
-    this.acceptEncoding = opts.compression === 'none' ? 'identity' : 'gzip';
+    // tlog-tiles §"Log entries": clients SHOULD include both gzip and identity.
+    this.acceptEncoding = opts.compression === 'none' ? 'identity' : 'gzip, identity';
     this.onAttempt = opts.onAttempt ?? (() => {});
     this.sleep = opts.sleep ?? abortableSleep;
   }

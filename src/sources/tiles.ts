@@ -21,7 +21,7 @@ import { signalOption, type BundledLeaves, type EntryBundle, type SourceSignal }
  * signed-note: verifiers "MUST accept at least up to 16 signatures", and post-quantum ones are nearly
  * 5 kB each; the note parser takes up to MAX_SIGNATURES (100) lines, so room for that many at 5 kB.
  */
-const MAX_CHECKPOINT_BYTES = 64 * 1024 + MAX_SIGNATURES * 5 * 1024;
+export const MAX_CHECKPOINT_BYTES = 64 * 1024 + MAX_SIGNATURES * 5 * 1024;
 /** 256 entries of at most 65535 bytes each, plus prefixes. */
 const MAX_BUNDLE_BYTES = 256 * (65_535 + 2);
 const TILE_BYTES = TILE_WIDTH * HASH_SIZE;

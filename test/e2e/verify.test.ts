@@ -211,6 +211,8 @@ describe('tlogwatch verify --witness', () => {
     await usage([...witness(keys), '--witness-quorum', '0'], /--witness-quorum must be a whole number from 1 to 3/);
     await usage(['--witness-quorum', '1'], /--witness-quorum needs --witness keys/);
     await usage([...witness([keys[0]!, keys[0]!])], /--witness witness\.navigli\.sunlight\.geomys\.org is given twice/);
+    const shared = rawEd25519(generateKeyPairSync('ed25519').publicKey);
+    await usage([...witness([cosignatureVkey('a.example', shared), cosignatureVkey('b.example', shared)])], /--witness a\.example and b\.example have the same public key/);
   });
 });
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpClient, parseRetryAfter, type HttpAttempt } from '../../../src/sources/http.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { TilesSource } from '../../../src/sources/tiles.ts';
+import { fetchSourceCheckpoint } from '../../../src/sources/checkpoint-source.ts';
 import { RekorV1Source } from '../../../src/sources/rekor-v1.ts';
 import { isExclusiveBody } from '../../../src/sources/transport.ts';
 import { freeBytes } from '../../../src/util/bytes.ts';
@@ -141,11 +142,14 @@ describe('HttpClient', () => {
 
   it('decompresses gzip responses', async () => {
     const { gzipSync } = await import('node:zlib');
+    let asked: string | undefined;
     handlers.set('/gz', (req, res) => {
-      expect(req.headers['accept-encoding']).toContain('gzip');
+      asked = req.headers['accept-encoding'];
       res.writeHead(200, { 'content-encoding': 'gzip' }).end(gzipSync('hello'));
     });
     expect(await fast().request(`${base}/gz`, { endpoint: 't', parse: text })).toBe('hello');
+    // tlog-tiles §"Log entries": "Clients SHOULD include `gzip` and `identity` in their Accept-Encoding headers."
+    expect(asked).toBe('gzip, identity');
   });
 
   it('with compression "none" asks for identity, and still decompresses a server that compresses anyway', async () => {
@@ -336,6 +340,31 @@ describe('TilesSource checkpoint', () => {
   });
 });
 
+describe('fetchSourceCheckpoint', () => {
+  it('takes a note with 16 post-quantum-sized signatures, as a note or in a peer\'s page, as the log\'s own checkpoint fetch does (signed-note: "at least up to 16", "nearly 5kB" each)', async () => {
+    const sig = (i: number) => `\u2014 witness${i}.example ${Buffer.alloc(4400, i).toString('base64')}\n`;
+    const note = `log.example\n1\n${Buffer.alloc(32).toString('base64')}\n\n${Array.from({ length: 16 }, (_, i) => sig(i)).join('')}`;
+    expect(note.length).toBeGreaterThan(64 * 1024);
+    handlers.set('/pq-source/checkpoint', (_req, res) => res.end(note));
+    handlers.set('/pq-source/v1/logs/l/checkpoints?limit=1', (_req, res) => res.end(JSON.stringify({ checkpoints: [{ size: 1, note }] })));
+    const log = { name: 'l', origin: 'log.example' };
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'checkpoint', url: `${base}/pq-source/checkpoint` }, log))?.note).toBe(note);
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'tlogwatch', url: `${base}/pq-source` }, log))?.note).toBe(note);
+  });
+
+  it('hands on a note as the bytes came, a byte-order mark included, as TilesSource.fetchCheckpoint does: a BOM is no part of what the log signed', async () => {
+    const note = `log.example\n1\n${Buffer.alloc(32).toString('base64')}\n\n\u2014 log.example AAAAAAE=\n`;
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(note)]);
+    handlers.set('/bom/checkpoint', (_req, res) => res.end(bom));
+    handlers.set('/bom/v1/logs/l/checkpoints?limit=1', (_req, res) => res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ checkpoints: [{ note }] }))])));
+    const log = { name: 'l', origin: 'log.example' };
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'checkpoint', url: `${base}/bom/checkpoint` }, log))?.note).toBe(`\uFEFF${note}`);
+    expect(await new TilesSource({ url: `${base}/bom`, http: fast() }).fetchCheckpoint()).toBe(`\uFEFF${note}`);
+    // In JSON a leading BOM may be ignored (RFC 8259 §8.1): the note inside is as it was.
+    expect((await fetchSourceCheckpoint(fast(), { kind: 'tlogwatch', url: `${base}/bom` }, log))?.note).toBe(note);
+  });
+});
+
 describe('TilesSource leaves', () => {
   /** A full entry bundle of 256 distinct 600-byte entries (uint16 length prefixes) and its level-0 tile. */
   const serve = async (prefix: string, gzip: boolean) => {
@@ -416,6 +445,34 @@ describe('TilesSource leaves', () => {
     const batch = await new TilesSource({ url: `${base}/late-full`, http: fast() }).fetchLeaves(0n, 256n, 256n);
     expect(leafCount(batch)).toBe(256);
     expect(Buffer.from(leafRun(batch, 255, 256).leaves[0]!.body).toString()).toBe('entry 255');
+  });
+
+  it('asks only for what the verified checkpoint implies, and reads a partial bundle or tile the log deleted from the full one, its first W items', async () => {
+    // The log has grown to 512 and deleted the partials of size 300 (tlog-tiles: it MAY, once the full tile exists).
+    const entries = Array.from({ length: 512 }, (_, i) => Buffer.from(`entry ${i}`));
+    const bundle = (es: Buffer[]) => Buffer.concat(es.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e]));
+    for (const n of [0, 1]) {
+      const some = entries.slice(256 * n, 256 * (n + 1));
+      handlers.set(`/deleted-partials/${entriesPath(BigInt(n))}`, (_req, res) => res.end(bundle(some)));
+      handlers.set(`/deleted-partials/${tilePath(0, BigInt(n))}`, (_req, res) => res.end(Buffer.concat(some.map((e) => leafHash(e)))));
+    }
+    const batch = await new TilesSource({ url: `${base}/deleted-partials`, http: fast() }).fetchLeaves(0n, 300n, 300n);
+    expect(leafRun(batch, 0, 300).leaves.map((l) => Buffer.from(l.body).toString())).toEqual(entries.slice(0, 300).map(String));
+    expect(leafRun(batch, 256, 300).tileHashes!.map(hex)).toEqual(entries.slice(256, 300).map((e) => hex(leafHash(e))));
+    const asked = [...counts.keys()].filter((p) => p.startsWith('/deleted-partials/')).map((p) => p.slice('/deleted-partials/'.length));
+    // Partial widths only as the checkpoint implies them (300 = 256 + 44), never one it does not (tlog-tiles: clients MUST NOT).
+    expect(asked.sort()).toEqual(['tile/0/000', 'tile/0/001', 'tile/0/001.p/44', 'tile/entries/000', 'tile/entries/001', 'tile/entries/001.p/44']);
+  });
+
+  it('never sniffs for gzip: a bundle whose first entry is 0x1f8b bytes long is read as it is', async () => {
+    // tlog-tiles entry bundles start with a big-endian uint16 length; 1f 8b (8075) is a legal one.
+    const entries = [Buffer.alloc(0x1f8b, 7), Buffer.from('second')];
+    const body = Buffer.concat(entries.flatMap((e) => [Buffer.of(e.length >> 8, e.length & 255), e]));
+    expect(body.subarray(0, 2).toString('hex')).toBe('1f8b');
+    handlers.set(`/magic/${entriesPath(0n, 2)}`, (_req, res) => res.end(body));
+    handlers.set(`/magic/${tilePath(0, 0n, 2)}`, (_req, res) => res.end(Buffer.concat(entries.map((e) => leafHash(e)))));
+    const batch = await new TilesSource({ url: `${base}/magic`, http: fast() }).fetchLeaves(0n, 2n, 2n);
+    expect(leafRun(batch, 0, 2).leaves.map((l) => hex(l.body))).toEqual(entries.map(hex));
   });
 
   it('frees an inflated batch on release(), and leaves bodies it does not own alone', async () => {

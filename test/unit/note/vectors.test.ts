@@ -1,9 +1,11 @@
 /** Signed notes and checkpoints against published vectors: Go sumdb/note, the C2SP spec, transcribed real and test checkpoints. */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatCheckpoint, parseCheckpoint, verifyCheckpoint } from '../../../src/note/checkpoint.ts';
-import { cosignatureVerifier, cosignedMessage, ed25519Signer, ed25519Verifier, parseVerifierKey, rawEd25519 } from '../../../src/note/keys.ts';
+import { cosignatureVerifier, cosignedMessage, ed25519Signer, ed25519Verifier, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
 import { parseNote, signNote, verifyNote } from '../../../src/note/note.ts';
-import { rfc6962Origin, sthToSignedNote } from '../../../src/note/rfc6962.ts';
+import { rfc6962Origin, rfc6962Verifier, sthToSignedNote } from '../../../src/note/rfc6962.ts';
 import { utf8 } from '../../../src/util/bytes.ts';
 import { codeOf, ed25519FromSeed, readJson } from './keys-fixture.ts';
 
@@ -197,5 +199,58 @@ describe('strict parsing', () => {
   });
   it('the text may contain blank lines: the last blank line separates the signatures', () => {
     expect(parseNote(`a\n\nb\n\n\u2014 n ${Buffer.alloc(68).toString('base64')}\n`).text).toBe('a\n\nb\n');
+  });
+});
+
+describe('Sunlight skylight stores (static-CT log rome2026h1, witness, mirror, witness2)', () => {
+  const S = 'test/fixtures/vectors/sunlight-skylight';
+  const originDir = (origin: string) => createHash('sha256').update(origin).digest('hex');
+  const vkeyOf = (file: string): string => readJson(file).verifier_keys[0];
+  const log = readJson(`${S}/tree/log.v3.json`);
+  const spki = new Uint8Array(Buffer.from(log.key, 'base64'));
+  const logKey = rfc6962Verifier('rome2026h1.example.org', spki);
+
+  it('the log signs with type 0x05: key ID over SHA-256(SPKI) (the log_id), timestamp in milliseconds, no extension lines', () => {
+    expect(Buffer.from(createHash('sha256').update(spki).digest()).toString('base64')).toBe(log.log_id);
+    // static-ct-api: key ID = SHA-256(name || 0x0A || 0x05 || LogID)[:4].
+    const id = createHash('sha256').update(Buffer.concat([Buffer.from('rome2026h1.example.org\n'), Buffer.of(0x05), Buffer.from(log.log_id, 'base64')])).digest();
+    expect(Buffer.from(logKey.keyHash).toString('hex')).toBe(id.subarray(0, 4).toString('hex'));
+    const note = readFileSync(`${S}/tree/checkpoint`, 'utf8');
+    const { checkpoint, verifiedBy } = verifyCheckpoint(note, 'rome2026h1.example.org', [logKey]);
+    expect(checkpoint).toMatchObject({ size: BigInt(log.final_tree_head.tree_size), extensions: [] });
+    expect(Buffer.from(checkpoint.rootHash).toString('base64')).toBe(log.final_tree_head.sha256_root_hash);
+    expect(Buffer.from(verifiedBy[0]!.signature).readBigUInt64BE(0)).toBe(BigInt(log.final_tree_head.timestamp));
+  });
+
+  it('witness and mirror cosign with type 0x04 under the keys their .v0.json publish, in directories named hex(SHA-256(origin))', () => {
+    const stores = [
+      { dir: `${S}/witness`, origin: 'rome2026h1.example.org', signers: ['rome2026h1.example.org', 'witness.example.org'] },
+      { dir: `${S}/witness/mirror`, origin: 'rome2026h1.example.org', signers: ['mirror.example.org'] },
+      { dir: `${S}/witness2`, origin: 'milan2026h1.example.org', signers: ['witness2.example.org'] },
+    ];
+    for (const s of stores) {
+      const w = parseVerifierKey(vkeyOf(`${s.dir}/${s.dir.endsWith('mirror') ? 'mirror' : 'witness'}.v0.json`)) as CosignatureVerifier;
+      expect(w.kind).toBe('cosignature');
+      const note = readFileSync(`${s.dir}/${originDir(s.origin)}/checkpoint`, 'utf8');
+      const { checkpoint, verifiedBy } = verifyCheckpoint(note, s.origin, [logKey, w]);
+      expect(checkpoint.size).toBe(300n);
+      expect(verifiedBy.map((v) => v.name), s.dir).toEqual(s.signers);
+      // Their timestamps are seconds: all three stores were written at one time, 2025-12-31.
+      expect(w.timestampOf(verifiedBy.at(-1)!.signature)).toBe(1767139200n);
+    }
+  });
+});
+
+describe('Tessera testdata log checkpoints (tlog-tiles, Ed25519 0x01)', () => {
+  // The vkey from tessera's testdata/build_log.sh (vectors/SOURCES.md); a vkey's base64 may hold '+'.
+  const key = parseVerifierKey('example.com/log/testdata+33d7b496+AeHTu4Q3hEIMHNqc6fASMsq3rKNx280NI+oO5xCFkkSx');
+  it('checkpoints 0..15 verify, size 0 with the empty root, each text exactly the formatted checkpoint', () => {
+    for (let size = 0; size <= 15; size++) {
+      const note = readFileSync(`test/fixtures/vectors/tessera-testdata-log/checkpoint.${size}`, 'utf8');
+      const { checkpoint, note: n } = verifyCheckpoint(note, 'example.com/log/testdata', [key]);
+      expect(checkpoint.size).toBe(BigInt(size));
+      expect(formatCheckpoint(checkpoint)).toBe(n.text);
+      if (size === 0) expect(Buffer.from(checkpoint.rootHash).toString('base64')).toBe('47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=');
+    }
   });
 });

@@ -125,6 +125,20 @@ describe('configuration', () => {
     expect(byName(own)).toEqual(new Map([['a3', '2 of 2'], ['n', '1 of 1']]));
     expect(error(`witnessPolicies:\n  - { origins: ['x'], quorum: 2, keys: ['${vkeys[0]}'] }\n`)).toMatch(/witnessPolicies\.0\.quorum: 2 is more than the 1 witnesses listed/);
   });
+  it('refuses one public key under two witness names: a cosignature/v1 does not sign the name, so one line copied under the other counts twice', () => {
+    const key = generateKeyPairSync('ed25519');
+    const [a, b] = ['a.example', 'b.example'].map((n) => cosignatureVkey(n, rawEd25519(key.publicKey))) as [string, string];
+    expect(error(cfg(`      quorum: 2\n      keys: ['${a}', '${b}']\n`))).toMatch(/logs\.0\.witnesses\.keys\.1: witnesses a\.example and b\.example have the same public key/);
+    expect(error(`witnessPolicies:\n  - { origins: ['x'], quorum: 1, keys: ['${vkeys[0]}', '${a}', '${b}'] }\n`)).toMatch(/witnessPolicies\.0\.keys\.2: witnesses a\.example and b\.example have the same public key/);
+    // The reason: a.example's one cosignature, with b.example's name and key hash in front, verifies as b.example's.
+    const [va, vb] = [parseVerifierKey(a), parseVerifierKey(b)] as [CosignatureVerifier, CosignatureVerifier];
+    const signed = signNote(`log.example\n5\n${Buffer.alloc(32).toString('base64')}\n`, [cosignatureSigner('a.example', key.privateKey, () => 7)]);
+    const line = signed.slice(signed.lastIndexOf('\u2014'));
+    const sig = Buffer.from(line.split(' ')[2]!.trim(), 'base64').subarray(4);
+    const copied = `${signed}\u2014 b.example ${Buffer.concat([vb.keyHash, sig]).toString('base64')}\n`;
+    expect(cosignaturesOf(copied, policy(2, [va, vb])).witnessed).toBe(true);
+  });
+
   it('refuses a log key, a malformed key, a quorum above the keys, a witness listed twice and a Rekor v1 log', () => {
     expect(error(cfg(`      quorum: 1\n      keys: ['log2025-alpha3.rekor.sigstage.dev+d3d3a70c+AZQ93VXPMmj9uZj7U/7CefQ9yy8RgYFv6mKzOseipjqp']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: not a witness key: log2025-alpha3\.rekor\.sigstage\.dev's key is type ed25519/);
     expect(error(cfg(`      quorum: 1\n      keys: ['witness+nothex+AAAA']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: malformed verifier key/);

@@ -3,7 +3,7 @@
  * merkle/, replayed against litewitness's recorded requests; witness cosignatures round trip; and every log
  * vkey that witness configurations publish parses.
  */
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -110,6 +110,30 @@ describe('cosignatures', () => {
     const forged = `${body}\n\u2014 w.example ${Buffer.concat([note.signatures[0]!.keyHash, sig]).toString('base64')}\n`;
     expect(codeOf(() => verifyNote(forged, [v]))).toBe('NOTE_BAD_SIGNATURE');
   });
+  /** A cosignature line made from the spec's words alone: key ID, u64 big-endian time, Ed25519 over `message`. */
+  const handMade = (ts: bigint, message: string) => {
+    const keyId = createHash('sha256').update(Buffer.concat([Buffer.from('w.example\n'), Buffer.of(0x04), rawEd25519(w.publicKey)])).digest().subarray(0, 4);
+    const time = Buffer.alloc(8);
+    time.writeBigUInt64BE(ts);
+    return `\u2014 w.example ${Buffer.concat([keyId, time, sign(null, Buffer.from(message), w.privateKey)]).toString('base64')}\n`;
+  };
+
+  it('sign "cosignature/v1", "time <decimal>" and the whole note text, extension lines included (tlog-cosignature §"Ed25519 signed message")', () => {
+    const extended = `${body}Log frozen \u2014 2026-01-01\n`;
+    const ts = 1679315147n;
+    expect(v.timestampOf(verifyNote(`${extended}\n${handMade(ts, `cosignature/v1\ntime ${ts}\n${extended}`)}`, [v]).verifiedBy[0]!.signature)).toBe(ts);
+    // Signed without the extension line, or with a leading zero in the time, or without the header: not this message.
+    for (const other of [`cosignature/v1\ntime ${ts}\n${body}`, `cosignature/v1\ntime 0${ts}\n${extended}`, `time ${ts}\n${extended}`]) {
+      expect(codeOf(() => verifyNote(`${extended}\n${handMade(ts, other)}`, [v])), JSON.stringify(other.slice(0, 30))).toBe('NOTE_BAD_SIGNATURE');
+    }
+  });
+
+  it('a timestamp past 2^63-1 fails, even under a genuine signature of the message it names', () => {
+    const ts = 1n << 63n;
+    expect(codeOf(() => verifyNote(`${body}\n${handMade(ts, `cosignature/v1\ntime ${ts}\n${body}`)}`, [v]))).toBe('NOTE_BAD_SIGNATURE');
+    expect(codeOf(() => verifyNote(`${body}\n${handMade(ts - 1n, `cosignature/v1\ntime ${ts - 1n}\n${body}`)}`, [v]))).toBe('ok');
+  });
+
   it('are not log signatures: the same key as a plain Ed25519 log key has another key ID', () => {
     expect(codeOf(() => verifyNote(line(1n), [parseVerifierKey(`w.example+${'0'.repeat(8)}+${Buffer.concat([Buffer.from([1]), rawEd25519(w.publicKey)]).toString('base64')}`)]))).toBe('NOTE_BAD_KEY');
   });

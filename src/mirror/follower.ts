@@ -364,6 +364,16 @@ export class LogFollower {
         });
       }
       const note = tree.signedTreeHead;
+      // A tree's first virtual index is the sum of the sizes LogInfo lists for the trees before it, figures
+      // no signature covers. Where the mirror entered this tree they added up to pos.offset, which the trees'
+      // final signed heads fixed; listed otherwise now, the log moves entries it already placed. Followed, the
+      // next tree would start at the wrong index: entries skipped or misplaced, and the halt blamed on them.
+      if (tree.offset !== pos.offset) {
+        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo places tree ${tree.treeID} at virtual index ${tree.offset}, but the trees before it end at ${pos.offset}: the sizes it lists for them changed`, {
+          kind: 'misbehaviour',
+          data: evidence('shard-offset-moved', state.verified, note, { treeID: tree.treeID, listedOffset: tree.offset.toString(), offset: pos.offset.toString(), listedSizes: trees.map((t) => `${t.treeID}:${t.treeSize}`).slice(0, 100) }),
+        });
+      }
       const verifiedHead = state.verified && { size: state.verified.size, rootHash: state.verified.rootHash, note: state.verified.note };
       const decision = decideCheckpoint(note, this.originOf(tree.treeID), this.deps.verifiers, verifiedHead);
       const cp = decision.checkpoint;

@@ -1,0 +1,75 @@
+/**
+ * Hostile upstream behaviour the simulator's faults do not play (test/sim/faults.ts), served through a
+ * loopback proxy that edits the simulator's answers (test/helpers/hostile-proxy.ts): the mirror must not
+ * crash, skip or misplace an entry, advance its verified state past bad data, or hang, and must say what
+ * happened (the halt, its reason in tlogwatch_verification_failures_total, the log's state).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
+import { editJson, startHostileProxy, type HostileProxy } from '../../helpers/hostile-proxy.ts';
+import { createLogger } from '../../../src/logger.ts';
+import { createMetrics } from '../../../src/metrics.ts';
+import { LogFollower } from '../../../src/mirror/follower.ts';
+import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
+import { fetchedSize } from '../../../src/store/codec.ts';
+
+let h: Harness | undefined;
+let proxy: HostileProxy | undefined;
+afterEach(async () => {
+  await proxy?.close();
+  await h?.cleanup();
+  proxy = undefined;
+  h = undefined;
+});
+
+const state = () => h!.store.getLogState('sim');
+
+/** A follower of the harness's log through `proxy`, with metrics of its own. */
+function followerVia(p: HostileProxy) {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const follower = new LogFollower({ ...h!.follower.cfg, url: p.url }, { store: h!.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog) });
+  return { follower, metrics };
+}
+
+async function failures(metrics: ReturnType<typeof createMetrics>, reason: string): Promise<number | undefined> {
+  return (await metrics.verificationFailures.get()).values.find((v) => v.labels.reason === reason)?.value;
+}
+
+describe('Rekor v1 LogInfo that moves the trees already verified', () => {
+  it('halts when an earlier tree is listed with another size, instead of placing the next tree at the wrong virtual indexes', async () => {
+    h = await harness({ api: 'v1', entries: 300, seed: 'moved-shards', shards: 3 }, { batchSize: 40 });
+    proxy = await startHostileProxy(h.sim.url);
+    const { follower, metrics } = followerVia(proxy);
+    // Follow the first tree to its end and into the second, where the round stops: the log refuses (400,
+    // final) entries past 150 for now.
+    proxy.set((req, res) => {
+      if (req.path.endsWith('/entries/retrieve') && (JSON.parse(req.body.toString()) as { logIndexes: number[] }).logIndexes.some((i) => i >= 150)) return void res.writeHead(400).end();
+      return editJson(req, res, (doc) => doc);
+    });
+    for (let i = 0; i < 10 && (await state())?.shard?.seq !== 1; i++) await follower.round();
+    expect((await state())!.shard).toMatchObject({ seq: 1, offset: 100n });
+    // From now on the log lists its first tree 5 entries longer: every later tree's virtual indexes move up.
+    proxy.set((req, res) =>
+      /\/api\/v1\/log$/.test(req.path)
+        ? editJson(req, res, (info) => {
+            info.inactiveShards[0].treeSize += 5;
+          })
+        : editJson(req, res, (doc) => doc),
+    );
+    for (let i = 0; i < 40 && (await state())?.status !== 'halted'; i++) await follower.round();
+    const s = (await state())!;
+    expect(s.status).toBe('halted');
+    expect(s.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
+    expect(s.halt?.message).toMatch(/virtual index/);
+    expect(await failures(metrics, 'VERIFY_BAD_CHECKPOINT')).toBe(1);
+    // Nothing was fetched at the moved indexes: the store holds exactly the entries of the first tree, and
+    // whatever of the second it fetched before the move, each where the log put it.
+    expect(s.shard).toMatchObject({ seq: 1, offset: 100n });
+    const fetched = Number(fetchedSize(s));
+    expect(fetched).toBeGreaterThanOrEqual(140);
+    expect(fetched).toBeLessThanOrEqual(200);
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, fetched)).toBe(fetched);
+    expect(await h.store.getEntry('sim', fetched)).toBeUndefined();
+  });
+});
+

@@ -31,7 +31,7 @@ import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.
 import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
 import { recordHalt } from './halt.ts';
-import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
+import { proofMisbehaviour, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
@@ -450,7 +450,16 @@ export class LogFollower {
     if (want > total) throw new TlogwatchError('CONFIG_INVALID', `start ${want} is beyond the log's size ${total}`, { kind: 'transient' });
     const tree = [...trees].reverse().find((t) => t.offset <= want && (want < t.offset + t.treeSize || t.active)) ?? active;
     const local = want - tree.offset;
-    const frontier = local > 0n ? (await v1FrontierFromProof(this.v1!, this.deps.verifiers, this.originOf(tree.treeID), tree, local)).frontier : CompactRange.empty();
+    let frontier = CompactRange.empty();
+    if (local > 0n) {
+      try {
+        frontier = (await v1FrontierFromProof(this.v1!, this.deps.verifiers, this.originOf(tree.treeID), tree, local)).frontier;
+      } catch (e) {
+        // A proof or checkpoint that does not verify is the log serving leaf N-1 as other than the tree it
+        // signed: misbehaviour, as backfill takes it, not a transient error that keeps the log bootstrapping.
+        throw proofMisbehaviour(e, 'VERIFY_BAD_CHECKPOINT', `entry ${want - 1n}'s inclusion proof does not verify against the checkpoint it comes with`, evidence('bad-inclusion-proof', undefined, tree.signedTreeHead, { index: (want - 1n).toString() }));
+      }
+    }
     const shard: ShardPosition = { treeID: tree.treeID, offset: tree.offset, seq: 0 };
     state.shard = shard;
     state.status = 'following';

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
-import { editJson, startHostileProxy, type HostileProxy } from '../../helpers/hostile-proxy.ts';
+import { editJson, startHostileProxy, type Behaviour, type HostileProxy } from '../../helpers/hostile-proxy.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
@@ -71,5 +71,35 @@ describe('Rekor v1 LogInfo that moves the trees already verified', () => {
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, fetched)).toBe(fetched);
     expect(await h.store.getEntry('sim', fetched)).toBeUndefined();
   });
+});
+
+describe('Rekor v1 bootstrap at N from an inclusion proof the log serves wrong', () => {
+  /** The entry at `index` as the log serves it by index, edited by `edit` (the LogEntry's one value). */
+  const editEntry =
+    (index: number, edit: (v: any) => void): Behaviour =>
+    (req, res) =>
+      editJson(req, res, (doc) => {
+        if (req.path.endsWith(`logIndex=${index}`)) for (const v of Object.values(doc as Record<string, unknown>)) edit(v);
+      });
+
+  for (const [what, edit] of [
+    ['a body that is not the leaf its proof proves', (v: any) => (v.body = Buffer.from('{"not":"the entry"}').toString('base64'))],
+    ['a proof whose hashes are not the tree\'s', (v: any) => (v.verification.inclusionProof.hashes[0] = 'ab'.repeat(32))],
+  ] as const) {
+    it(`halts before mirroring anything on ${what}, as backfill does`, async () => {
+      h = await harness({ api: 'v1', entries: 200, seed: 'bad-start-proof' }, { start: 150n });
+      proxy = await startHostileProxy(h.sim.url, editEntry(149, edit));
+      const { follower, metrics } = followerVia(proxy);
+      for (let i = 0; i < 5 && (await state())?.status !== 'halted'; i++) await follower.round();
+      const s = (await state())!;
+      expect(s.status).toBe('halted');
+      expect(s.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
+      expect(s.halt?.evidence['kind']).toBe('bad-inclusion-proof');
+      expect(typeof s.halt?.evidence['receivedNote']).toBe('string');
+      expect(await failures(metrics, 'VERIFY_BAD_CHECKPOINT')).toBe(1);
+      expect(s.verified).toBeUndefined();
+      expect(await h.store.getEntry('sim', 150)).toBeUndefined();
+    });
+  }
 });
 

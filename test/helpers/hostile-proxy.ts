@@ -20,8 +20,8 @@ export interface ProxiedRequest {
   /** Path and query, as the client sent them (the log's path prefix included). */
   path: string;
   body: Buffer;
-  /** Fetches the simulator's answer to this same request. */
-  forward(): Promise<Upstream>;
+  /** Fetches the simulator's answer to this same request, or to a GET of `path` (another entry, another tile). */
+  forward(path?: string): Promise<Upstream>;
 }
 
 /** Answers `req` on `res`; returning without ending `res` leaves the request hanging until the client gives up. */
@@ -67,8 +67,8 @@ export async function startHostileProxy(target: string, initial?: Behaviour): Pr
       const path = req.url ?? '/';
       seen.push(path);
       const method = req.method ?? 'GET';
-      const forward = async (): Promise<Upstream> => {
-        const r = await fetch(`${base.origin}${path}`, { method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(body.length ? { body } : {}) });
+      const forward = async (other?: string): Promise<Upstream> => {
+        const r = await fetch(`${base.origin}${other ?? path}`, other !== undefined ? {} : { method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, ...(body.length ? { body } : {}) });
         return { status: r.status, contentType: r.headers.get('content-type') ?? 'application/octet-stream', body: Buffer.from(await r.arrayBuffer()) };
       };
       if (behaviour) await behaviour({ method, path, body, forward }, res);

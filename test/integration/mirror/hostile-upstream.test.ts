@@ -6,7 +6,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
-import { editJson, startHostileProxy, type Behaviour, type HostileProxy } from '../../helpers/hostile-proxy.ts';
+import type { ServerResponse } from 'node:http';
+import { editJson, reply, startHostileProxy, type Behaviour, type HostileProxy, type ProxiedRequest } from '../../helpers/hostile-proxy.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
@@ -103,3 +104,49 @@ describe('Rekor v1 bootstrap at N from an inclusion proof the log serves wrong',
   }
 });
 
+describe('Rekor v1 entries by index that are not the entry asked for', () => {
+  /** Retrieve omits entry 45, so the mirror asks for it alone; `byIndex` answers that request. */
+  const omitting45 =
+    (byIndex: (req: ProxiedRequest, res: ServerResponse) => Promise<void>): Behaviour =>
+    (req, res) => {
+      if (req.path.endsWith('logIndex=45')) return byIndex(req, res);
+      return editJson(req, res, (doc) => (Array.isArray(doc) ? doc.filter((m) => Object.values(m as Record<string, { logIndex: number }>)[0]!.logIndex !== 45) : doc));
+    };
+
+  it('retries an answer for another index (a cache that ignores the query) and mirrors every entry once it gets the right one', async () => {
+    h = await harness({ api: 'v1', entries: 60, seed: 'wrong-index-once' }, { batchSize: 20 });
+    let wrong = 0;
+    proxy = await startHostileProxy(
+      h.sim.url,
+      omitting45(async (req, res) => {
+        if (wrong++ < 2) return reply(res, await req.forward(req.path.replace('logIndex=45', 'logIndex=44')));
+        reply(res, await req.forward());
+      }),
+    );
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) await follower.round();
+    expect((await state())!.status).toBe('following');
+    expect((await state())!.verified?.size).toBe(60n);
+    expect(wrong).toBe(3);
+    expect(await failures(metrics, 'VERIFY_MISSING_ENTRY')).toBeUndefined();
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(60);
+  });
+
+  it('halts as withholding the entry when every attempt answers another one', async () => {
+    h = await harness({ api: 'v1', entries: 60, seed: 'wrong-index-always' }, { batchSize: 20 });
+    proxy = await startHostileProxy(
+      h.sim.url,
+      omitting45(async (req, res) => reply(res, await req.forward(req.path.replace('logIndex=45', 'logIndex=44')))),
+    );
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.status !== 'halted'; i++) await follower.round();
+    const s = (await state())!;
+    expect(s.status).toBe('halted');
+    expect(s.halt?.code).toBe('VERIFY_MISSING_ENTRY');
+    expect(s.halt?.message).toMatch(/entry 44/);
+    expect(s.halt?.evidence['index']).toBe('45');
+    expect(await failures(metrics, 'VERIFY_MISSING_ENTRY')).toBe(1);
+    expect(await h.store.getEntry('sim', 39)).toBeDefined();
+    expect(await h.store.getEntry('sim', 40)).toBeUndefined();
+  });
+});

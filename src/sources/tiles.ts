@@ -162,8 +162,11 @@ export class TilesSource {
    * Fetches a resource that may be partial: `.p/<W>` first, then the full one (of which the first W items
    * count), as tlog-tiles allows logs to delete partials once full. Returns it parsed, and how many of
    * its items count: W, or fewer when the log served fewer (the caller's to judge). With `wrongCount`, a
-   * response holding another number (a partial one not exactly W, a full one fewer) is retried as a cut
-   * one, and when every attempt holds it, `wrongCount` makes the error.
+   * response holding fewer than W items is retried as a cut one, and when every attempt holds it,
+   * `wrongCount` makes the error. More than W, partial or full, is not a cut response and withholds
+   * nothing: only the first W count (each is hashed and checked against the checkpoint's root like any
+   * other), as when the full resource is read for a partial one. Halting on a partial served as the full
+   * one, as a store that ignores `.p/` might, took a log for good as withholding entries it had served.
    */
   private async fetchPartialOrFull<T>(
     pathFor: (width?: number) => string,
@@ -180,7 +183,7 @@ export class TilesSource {
       const counted = (b: Uint8Array): T => {
         const value = parse(b);
         const got = items(value);
-        if (partial ? got !== width : got < width) throw new ItemCount(got);
+        if (got < width) throw new ItemCount(got);
         return value;
       };
       return this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, notFound: partial ? 'absent' : 'retry', ...signalOption(this.signal), parse: wrongCount ? counted : parse }).catch((e: unknown) => {
@@ -190,7 +193,7 @@ export class TilesSource {
     };
     if (width < TILE_WIDTH) {
       const partial = await get(pathFor(width), true);
-      if (partial !== undefined) return { value: partial, count: items(partial) };
+      if (partial !== undefined) return { value: partial, count: Math.min(items(partial), width) };
     }
     const full = await get(pathFor(), false);
     if (full === undefined) {

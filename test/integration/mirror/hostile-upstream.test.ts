@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
+import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { editJson, reply, startHostileProxy, type Behaviour, type HostileProxy, type ProxiedRequest } from '../../helpers/hostile-proxy.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -148,5 +149,57 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
     expect(await failures(metrics, 'VERIFY_MISSING_ENTRY')).toBe(1);
     expect(await h.store.getEntry('sim', 39)).toBeDefined();
     expect(await h.store.getEntry('sim', 40)).toBeUndefined();
+  });
+});
+
+describe('tiles: entry bundles and tiles of another shape than asked', () => {
+  /** Rewrites the entry bundle (decompressed) the log serves for `path`; everything else passes. */
+  const bundle =
+    (edit: (path: string, data: Buffer, req: ProxiedRequest) => Promise<Buffer | undefined> | Buffer | undefined): Behaviour =>
+    async (req, res) => {
+      const u = await req.forward();
+      const out = u.status === 200 && /\/tile\/entries\//.test(req.path) ? await edit(req.path, u.body, req) : undefined;
+      reply(res, out ? { ...u, body: out } : u);
+    };
+  const frame = (entries: Buffer[]) => Buffer.concat(entries.flatMap((e) => [Buffer.from([e.length >> 8, e.length & 0xff]), e]));
+
+  it('takes the first W items of a full bundle and level-0 tile served for partial ones, and mirrors every entry', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'full-for-partial' });
+    // 300 entries: bundle and tile 001 are partial (.p/44). Serve each with 212 more items that are not in the tree.
+    const extra = Array.from({ length: 212 }, (_, i) => Buffer.from(`{"extra":${i}}`));
+    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+      const u = await req.forward();
+      if (req.path.endsWith('/tile/entries/001.p/44')) return reply(res, { ...u, body: Buffer.concat([u.body, frame(extra)]) });
+      if (req.path.endsWith('/tile/0/001.p/44')) return reply(res, { ...u, body: Buffer.concat([u.body, ...extra.map((e) => createHash('sha256').update(e).digest())]) });
+      reply(res, u);
+    });
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n && (await state())?.status !== 'halted'; i++) await follower.round();
+    expect(proxy.count(/\.p\/44$/)).toBe(2);
+    const s = (await state())!;
+    expect(s.halt).toBeUndefined();
+    expect(s.verified?.size).toBe(300n);
+    expect((await metrics.verificationFailures.get()).values).toEqual([]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(300);
+  });
+
+  it('retries a bundle whose length prefix runs past its end, and mirrors every entry once it is whole', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'overrun' });
+    let bad = 0;
+    proxy = await startHostileProxy(
+      h.sim.url,
+      bundle((path, data) => {
+        if (!path.endsWith('/000') || bad++ >= 2) return undefined;
+        const out = Buffer.from(data);
+        out.writeUInt16BE(0xffff, 0); // the first entry claims 65535 bytes
+        return out;
+      }),
+    );
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n; i++) await follower.round();
+    expect(bad).toBeGreaterThanOrEqual(2);
+    expect((await state())!.verified?.size).toBe(300n);
+    expect((await metrics.verificationFailures.get()).values).toEqual([]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(300);
   });
 });

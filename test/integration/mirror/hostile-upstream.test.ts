@@ -14,6 +14,8 @@ import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 import { fetchedSize } from '../../../src/store/codec.ts';
+import { parseNote, signNote } from '../../../src/note/note.ts';
+import { ed25519Signer } from '../../../src/note/ed25519.ts';
 
 let h: Harness | undefined;
 let proxy: HostileProxy | undefined;
@@ -150,6 +152,61 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
     expect(await h.store.getEntry('sim', 39)).toBeDefined();
     expect(await h.store.getEntry('sim', 40)).toBeUndefined();
   });
+});
+
+describe('tiles: checkpoints the log signs oddly', () => {
+  /** A note over `text` signed with the simulator's log key, as the log would sign it. */
+  const logSigned = (text: string) => signNote(text, [ed25519Signer(h!.sim.log.name, h!.sim.log.logKey.privateKey)]);
+  const serveCheckpoint =
+    (note: (honest: string) => string): Behaviour =>
+    async (req, res) => {
+      const u = await req.forward();
+      if (!req.path.endsWith('/checkpoint') || u.status !== 200) return reply(res, u);
+      reply(res, { ...u, body: Buffer.from(note(u.body.toString('utf8'))) });
+    };
+
+  it('ignores signature lines of unknown keys, a duplicate of the log\'s own, and another key under the log\'s name', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'odd-sig-lines' });
+    const stranger = ed25519Signer('witness.example/w1', h.sim.log.wrongKey.privateKey);
+    // The log's name with the other key: its key hash differs, so it is not the log's key and is ignored.
+    const namesake = ed25519Signer(h.sim.log.name, h.sim.log.wrongKey.privateKey);
+    proxy = await startHostileProxy(
+      h.sim.url,
+      serveCheckpoint((honest) => {
+        const text = parseNote(honest).text;
+        const own = honest.slice(honest.indexOf('\n\n') + 2);
+        const extra = signNote(text, [stranger, namesake]);
+        return `${extra}${own}${own}`;
+      }),
+    );
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n; i++) await follower.round();
+    expect((await state())!.verified?.size).toBe(300n);
+    expect((await metrics.verificationFailures.get()).values).toEqual([]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(300);
+  });
+
+  for (const [what, note, reason] of [
+    ['a size past 2^63 - 1', (cp: string) => cp.replace(/\n\d+\n/, '\n9223372036854775808\n'), 'CHECKPOINT_MALFORMED'],
+    ['another origin', (cp: string) => cp.replace(/^[^\n]+/, 'other.example/log'), 'CHECKPOINT_WRONG_ORIGIN'],
+    ['an empty root hash line', (cp: string) => cp.replace(/\n[A-Za-z0-9+/=]{44}\n/, '\n\n'), 'CHECKPOINT_MALFORMED'],
+  ] as const) {
+    it(`halts on a checkpoint signed by the log with ${what}, keeping what it verified`, async () => {
+      h = await harness({ api: 'tiles', entries: 300, seed: `odd-cp-${reason}` });
+      proxy = await startHostileProxy(h.sim.url);
+      const { follower, metrics } = followerVia(proxy);
+      for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n; i++) await follower.round();
+      h.sim.append(100);
+      proxy.set(serveCheckpoint((honest) => logSigned(note(parseNote(honest).text))));
+      for (let i = 0; i < 5 && (await state())?.status !== 'halted'; i++) await follower.round();
+      const s = (await state())!;
+      expect(s.status).toBe('halted');
+      expect(s.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
+      expect(s.halt?.evidence['reason']).toBe(reason);
+      expect(s.verified?.size).toBe(300n);
+      expect(await failures(metrics, 'VERIFY_BAD_CHECKPOINT')).toBe(1);
+    });
+  }
 });
 
 describe('tiles: entry bundles and tiles of another shape than asked', () => {

@@ -16,6 +16,14 @@ import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/tru
 import { fetchedSize } from '../../../src/store/codec.ts';
 import { parseNote, signNote } from '../../../src/note/note.ts';
 import { ed25519Signer } from '../../../src/note/ed25519.ts';
+import { startStaticTilesLog } from '../../helpers/static-tiles-log.ts';
+import { integrityHooks } from '../../../src/daemon.ts';
+import { monitorHooks } from '../../../src/monitor/hooks.ts';
+import { checkRules } from '../../../src/monitor/load.ts';
+import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
+import { checkLog } from '../../../src/store/check.ts';
+import { leafHash } from '../../../src/merkle/rfc6962.ts';
+import { toHex } from '../../../src/util/bytes.ts';
 
 let h: Harness | undefined;
 let proxy: HostileProxy | undefined;
@@ -258,5 +266,76 @@ describe('tiles: entry bundles and tiles of another shape than asked', () => {
     expect((await state())!.verified?.size).toBe(300n);
     expect((await metrics.verificationFailures.get()).values).toEqual([]);
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(300);
+  });
+});
+
+describe('a tiles log that signs garbage', () => {
+  /** Bodies a log could accept and sign, but no honest Rekor would write: each is the log's all the same. */
+  function garbage(real: readonly Buffer[]): Buffer[] {
+    const doc = (b: Buffer) => JSON.parse(b.toString('utf8'));
+    const withCert = (b: Buffer, edit: (der: Buffer) => Buffer) => {
+      const d = doc(b);
+      const cert = d.spec.hashedRekordV002.signature.verifier.x509Certificate;
+      cert.rawBytes = edit(Buffer.from(cert.rawBytes, 'base64')).toString('base64');
+      return Buffer.from(JSON.stringify(d));
+    };
+    const flipped = (der: Buffer, every: number) => {
+      const out = Buffer.from(der);
+      for (let i = 3; i < out.length; i += every) out[i] = out[i]! ^ 0x5a;
+      return out;
+    };
+    const nested = '['.repeat(32_000) + ']'.repeat(32_000);
+    const x509 = real.filter((b) => b.includes('"hashedRekordV002"') && b.includes('"x509Certificate"'));
+    return [
+      Buffer.alloc(0),
+      Buffer.from('not json at all'),
+      Buffer.from([0xff, 0xfe, 0xfd]),
+      Buffer.from(nested),
+      Buffer.from('{"kind":"hashedrekord","apiVersion":"0.0.2","spec":{"hashedRekordV002":{"data":{"algorithm":"SHA2_256","digest":"!!!"},"signature":{"content":"AA==","verifier":{"x509Certificate":{"rawBytes":"MIIB"},"keyDetails":"PKIX_ECDSA_P256_SHA_256"}}}}}'),
+      Buffer.from('{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}},"kind":"dsse","apiVersion":"0.0.2","spec":{"dsseV002":{"envelope":"x","verifiers":[{"x509Certificate":{"rawBytes":7}}]}}}'),
+      Buffer.from(JSON.stringify({ kind: 'k'.repeat(65), apiVersion: '0.0.2', spec: {} })),
+      Buffer.from('{"kind":7,"apiVersion":[],"spec":null}'),
+      Buffer.from(JSON.stringify({ kind: 'hashedrekord', apiVersion: '0.0.2', spec: { hashedRekordV002: { data: { algorithm: 'SHA2_256', digest: 'A'.repeat(65_400) } } } })),
+      withCert(x509[0]!, (der) => der.subarray(0, der.length >> 1)),
+      withCert(x509[1]!, (der) => flipped(der, 7)),
+      withCert(x509[2]!, (der) => flipped(der, 61)),
+      withCert(x509[3]!, (der) => Buffer.concat([der, der])),
+      withCert(x509[4]!, (der) => { const out = Buffer.from(der); out[1] = 0x84; out.writeUInt32BE(0xffffffff, 2); return out; }),
+      ...real,
+    ];
+  }
+
+  it('mirrors, indexes and checks every entry against the rules, and verifies the root, without stopping', async () => {
+    h = await harness({ api: 'tiles', entries: 40, seed: 'garbage' });
+    const bodies = garbage(Array.from({ length: 40 }, (_, i) => h!.sim.log.bodies.get(i)));
+    expect(Math.max(...bodies.map((b) => b.length))).toBeGreaterThan(65_000);
+    const log = await startStaticTilesLog({ bodies, origin: h.tlog.name, signer: ed25519Signer(h.sim.log.name, h.sim.log.logKey.privateKey), prefix: '/api/v2' });
+    try {
+      const metrics = createMetrics({ defaultMetrics: false });
+      const r = checkRules([{ name: 'all.yaml', text: "rules:\n  - id: every-signer\n    severity: info\n    watch: { identities: ['**'] }\n    expect: { timeWindow: { timezone: Europe/Berlin, weekdays: [mon, tue, wed, thu, fri], hours: '08:00-18:00' } }\n" }]);
+      if (!r.ok) throw new Error(JSON.stringify(r.errors));
+      const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
+      const follower = new LogFollower({ ...h.follower.cfg, url: log.url }, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], hooks });
+      for (let i = 0; i < 5 && (await state())?.verified?.size !== BigInt(bodies.length); i++) expect(await follower.round()).not.toBe('transient-error');
+      const s = (await state())!;
+      expect(s.status).toBe('following');
+      expect(s.verified?.size).toBe(BigInt(bodies.length));
+      for (let i = 0; i < bodies.length; i++) {
+        const got = (await h.store.getEntry('sim', i))!;
+        expect(Buffer.from(got.body).equals(bodies[i]!), `entry ${i}`).toBe(true);
+        expect(got.record.entry.uuid).toBe(toHex(leafHash(bodies[i]!)));
+        // The garbage is recorded as such, and the real entries after it decode as before.
+        if (i < 9) expect(got.record.entry.problem, `entry ${i}`).toBeDefined();
+        if (i >= 14) expect(got.record.entry.problem, `entry ${i}`).toBeUndefined();
+      }
+      expect((await metrics.verificationFailures.get()).values).toEqual([]);
+      // The rule ran over them: the real entries signed outside its window are findings.
+      expect((await new FindingsRepo(h.store).list({ rule: 'every-signer', limit: 1000 })).findings.length).toBeGreaterThan(0);
+      const check = await checkLog(h.store, 'sim');
+      expect(check.problems).toEqual([]);
+      expect(check.entries).toBe(bodies.length);
+    } finally {
+      await log.close();
+    }
   });
 });

@@ -342,6 +342,19 @@ export class LogFollower {
     const src = this.v1!;
     const info = await src.fetchLogInfo();
     const trees = LogFollower.trees(info);
+    // A tree is listed once (Rekor's sharding config names each once). Listed twice, retired and active, the
+    // round below finished the retired copy and moved on to the active one as a next tree, writing that
+    // move (its frontier emptied, its verified head dropped) before the halt it then came to.
+    const listed = new Set<string>();
+    for (const t of trees) {
+      if (listed.has(t.treeID)) {
+        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo lists tree ${t.treeID} more than once`, {
+          kind: 'misbehaviour',
+          data: evidence('shard-listed-twice', state.verified, info.signedTreeHead, { treeID: t.treeID }),
+        });
+      }
+      listed.add(t.treeID);
+    }
     if (state.status === 'bootstrapping') await this.bootstrapV1(state, trees);
     // Kept with the state's next write, which every round makes (stores bootstrapped before it get it too).
     // Trees the mirror does not follow are not its to halt on: one whose head does not check (another key,

@@ -85,6 +85,32 @@ describe('Rekor v1 LogInfo that moves the trees already verified', () => {
   });
 });
 
+describe('Rekor v1 LogInfo that drops or repeats the tree being followed', () => {
+  for (const [what, edit, code] of [
+    ['no longer lists it (another active tree, the old one not among the inactive)', (info: any) => ({ ...info, treeID: '999', inactiveShards: [] }), 'VERIFY_MISSING_ENTRY'],
+    ['lists it twice, retired and active', (info: any) => ({ ...info, inactiveShards: [...(info.inactiveShards ?? []), { ...info }] }), 'VERIFY_BAD_CHECKPOINT'],
+  ] as const) {
+    it(`halts when it ${what}, with nothing stored past what it verified`, async () => {
+      h = await harness({ api: 'v1', entries: 100, seed: `listing-${code}` }, { batchSize: 40 });
+      proxy = await startHostileProxy(h.sim.url);
+      const { follower, metrics } = followerVia(proxy);
+      for (let i = 0; i < 10 && (await state())?.verified?.size !== 100n; i++) await follower.round();
+      expect((await state())!.verified?.size).toBe(100n);
+      proxy.set((req, res) => editJson(req, res, (doc) => (/\/api\/v1\/log$/.test(req.path) ? edit(doc) : doc)));
+      for (let i = 0; i < 5 && (await state())?.status !== 'halted'; i++) await follower.round();
+      const s = (await state())!;
+      expect(s.status).toBe('halted');
+      expect(s.halt?.code).toBe(code);
+      expect(await failures(metrics, code)).toBe(1);
+      // The halt keeps the tree it followed and its verified head, which /v1/logs and the proofs read.
+      expect(s.shard).toMatchObject({ seq: 0, offset: 0n });
+      expect(s.verified?.size).toBe(100n);
+      expect(fetchedSize(s)).toBe(100n);
+      expect(await h.store.getEntry('sim', 100)).toBeUndefined();
+    });
+  }
+});
+
 describe('Rekor v1 bootstrap at N from an inclusion proof the log serves wrong', () => {
   /** The entry at `index` as the log serves it by index, edited by `edit` (the LogEntry's one value). */
   const editEntry =

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
-import { createHash } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { editJson, reply, startHostileProxy, type Behaviour, type HostileProxy, type ProxiedRequest } from '../../helpers/hostile-proxy.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -24,6 +24,8 @@ import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { toHex } from '../../../src/util/bytes.ts';
+import { createApp } from '../../../src/api/app.ts';
+import { canonicalSetPayload } from '../../sim/server-v1.ts';
 
 let h: Harness | undefined;
 let proxy: HostileProxy | undefined;
@@ -363,5 +365,38 @@ describe('a tiles log that signs garbage', () => {
     } finally {
       await log.close();
     }
+  });
+});
+
+describe('a Rekor v1 log that signs an integrated time no date can hold', () => {
+  it('mirrors and serves the entry, and a time-window rule says the time is not an instant', async () => {
+    // Past ECMAScript's ±8.64e15 ms, still a safe integer the SET payload can carry, signed by the log.
+    const far = 8_700_000_000_000;
+    const metrics = createMetrics({ defaultMetrics: false });
+    const r = checkRules([{ name: 'all.yaml', text: "rules:\n  - id: every-signer\n    severity: info\n    watch: { identities: ['**'] }\n    expect: { timeWindow: { timezone: Europe/Berlin, hours: '00:00-24:00' } }\n" }]);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
+    h = await harness({ api: 'v1', entries: 60, seed: 'far-time' }, { batchSize: 20 }, hooks);
+    const key = h.sim.log.logKey.privateKey;
+    proxy = await startHostileProxy(h.sim.url, (req, res) =>
+      editJson(req, res, (doc) => {
+        for (const m of Array.isArray(doc) ? doc : [doc]) {
+          for (const v of Object.values(m as Record<string, any>)) {
+            if (v.logIndex !== 45) continue;
+            v.integratedTime = far;
+            const payload = canonicalSetPayload({ body: v.body, integratedTime: far, logID: v.logID, logIndex: 45 });
+            v.verification.signedEntryTimestamp = sign('sha256', Buffer.from(payload), { key, dsaEncoding: 'der' }).toString('base64');
+          }
+        }
+      }),
+    );
+    const follower = new LogFollower({ ...h.follower.cfg, url: proxy.url }, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog), hooks });
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) expect(await follower.round()).not.toBe('transient-error');
+    expect((await state())!.status).toBe('following');
+    expect((await h.store.getEntry('sim', 45))!.record.entry.integratedTime).toBe(far);
+    const app = createApp({ store: h.store, metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+    for (const path of ['/v1/entries/sim/45', '/api/v1/log/entries?logIndex=45', '/v1/entries/sim/45/bundle']) expect((await app.request(path)).status, path).toBe(200);
+    const { findings } = await new FindingsRepo(h.store).list({ rule: 'every-signer', limit: 1000 });
+    expect(findings.find((f) => f.index === 45)?.message).toMatch(/not a valid instant/);
   });
 });

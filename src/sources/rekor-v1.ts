@@ -209,13 +209,14 @@ export class RekorV1Source {
       notFound,
       ...this.sig(),
       parse: (b) => {
-        const m = LogEntryMap.parse(parseJson(b));
-        const [first] = Object.entries(m);
-        if (!first) throw new Error('empty LogEntry');
+        const entries = Object.entries(LogEntryMap.parse(parseJson(b)));
+        if (entries.length === 0) throw new Error('empty LogEntry');
+        // The one asked for, wherever it is among them (each is checked against the tree like any other).
+        const asked = entries.find(([, v]) => BigInt(v.logIndex) === logIndex);
         // Thrown from parse so that the client asks again: a cache that ignores the query string answers
         // every index with whatever it cached, and one such answer is no reason to halt a log.
-        if (BigInt(first[1].logIndex) !== logIndex) throw new OtherEntry(first[1].logIndex);
-        return toLeaf(first[0], first[1], shardOffset);
+        if (!asked) throw new OtherEntry(entries[0]![1].logIndex);
+        return toLeaf(asked[0], asked[1], shardOffset);
       },
     });
   }

@@ -171,6 +171,26 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(60);
   });
 
+  it('takes the entry asked for from an answer that holds another one before it', async () => {
+    h = await harness({ api: 'v1', entries: 60, seed: 'two-entries' }, { batchSize: 20 });
+    proxy = await startHostileProxy(
+      h.sim.url,
+      omitting45(async (req, res) => {
+        const other = await req.forward(req.path.replace('logIndex=45', 'logIndex=44'));
+        const own = await req.forward();
+        const both = { ...JSON.parse(other.body.toString()), ...JSON.parse(own.body.toString()) };
+        reply(res, { ...own, body: Buffer.from(JSON.stringify(both)) });
+      }),
+    );
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n && (await state())?.status !== 'halted'; i++) await follower.round();
+    expect((await state())!.status).toBe('following');
+    expect((await state())!.verified?.size).toBe(60n);
+    expect(proxy.count(/logIndex=45$/)).toBe(1);
+    expect((await metrics.verificationFailures.get()).values).toEqual([]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(60);
+  });
+
   it('halts as withholding the entry when every attempt answers another one', async () => {
     h = await harness({ api: 'v1', entries: 60, seed: 'wrong-index-always' }, { batchSize: 20 });
     proxy = await startHostileProxy(

@@ -420,3 +420,33 @@ describe('a Rekor v1 log that signs an integrated time no date can hold', () => 
     expect(findings.find((f) => f.index === 45)?.message).toMatch(/not a valid instant/);
   });
 });
+
+describe('a Rekor v1 log that signs hostile keys and certificates', () => {
+  it('mirrors, decodes what it can, checks every entry against the rules and verifies the root, without stopping', async () => {
+    const junk = (n: number, seed: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + seed * 17) & 0xff)).toString('base64');
+    const inject = [
+      ...(['pgp', 'ssh', 'minisign', 'x509'] as const).flatMap((format, k) => [
+        { at: 10 + 2 * k, rekord: { format, content: junk(300, k) } },
+        { at: 11 + 2 * k, rekord: { format, content: 'AA==' } },
+      ]),
+      // Valid DER, hostile contents: a 20,000-character SAN, control and bidi characters, non-ASCII in an IA5String.
+      { at: 20, cert: { san: `https://github.com/acme/${'a'.repeat(20_000)}/.github/workflows/x.yml@refs/heads/main`, issuer: 'https://token.actions.githubusercontent.com' } },
+      { at: 21, cert: { san: 'evil\u0000@acme.com\n\u202egnp.exe', issuer: 'https://accounts.google.com' } },
+      { at: 22, cert: { san: 'älice@acme.com', issuer: 'https://accounts.google.com', extensions: { sourceRepositoryURI: '\u0000'.repeat(100), runnerEnvironment: 'x'.repeat(5000) } } },
+      { at: 23, cert: { san: 'https://github.com/acme/api/.github/workflows/r.yml@refs/heads/main', issuer: 'https://token.actions.githubusercontent.com', untrustedCA: true } },
+    ];
+    const metrics = createMetrics({ defaultMetrics: false });
+    const r = checkRules([{ name: 'acme.yaml', text: "rules:\n  - id: acme\n    severity: high\n    watch: { identities: ['**'], repositories: ['github.com/acme/**'] }\n    expect: { runnerEnvironment: [github-hosted], timeWindow: { timezone: America/New_York, hours: '09:00-17:00' } }\n" }]);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
+    h = await harness({ api: 'v1', entries: 60, seed: 'hostile-certs', inject }, { batchSize: 20 }, hooks);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) expect(await h.follower.round()).not.toBe('transient-error');
+    expect((await state())!.status).toBe('following');
+    expect((await h.metrics.verificationFailures.get()).values).toEqual([]);
+    for (let i = 10; i < 24; i++) expect(await h.store.getEntry('sim', i), `entry ${i}`).toBeDefined();
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 24)).toBe(36);
+    expect((await new FindingsRepo(h.store).list({ rule: 'acme', limit: 1000 })).findings.some((f) => f.index === 23)).toBe(true);
+    const check = await checkLog(h.store, 'sim');
+    expect(check.problems).toEqual([]);
+  });
+});

@@ -113,6 +113,38 @@ describe('Rekor v1 LogInfo that drops or repeats the tree being followed', () =>
   }
 });
 
+describe('Rekor v1 LogInfo sizes that are not int64 decimals', () => {
+  // The active tree's treeSize as the JSON text spells it: past 2^53, where JSON.parse rounds it (refused:
+  // retried, then a transient fault), and the verified size in another spelling, a number all the same (not
+  // the size the signed tree head says: a halt). Each is 120 entries in truth.
+  for (const [spelled, expected] of [
+    ['9007199254740993', 'transient-error'],
+    ['1e2', 'halted'],
+  ] as const) {
+    it(`keeps what it verified when treeSize is ${spelled}: ${expected}`, async () => {
+      h = await harness({ api: 'v1', entries: 100, seed: 'odd-sizes' }, { batchSize: 50 });
+      proxy = await startHostileProxy(h.sim.url);
+      const { follower, metrics } = followerVia(proxy);
+      for (let i = 0; i < 10 && (await state())?.verified?.size !== 100n; i++) await follower.round();
+      h.sim.append(20);
+      proxy.set(async (req, res) => {
+        const u = await req.forward();
+        if (!/\/api\/v1\/log$/.test(req.path)) return reply(res, u);
+        reply(res, { ...u, body: Buffer.from(u.body.toString().replace(/"treeSize":\d+/, `"treeSize":${spelled}`)) });
+      });
+      expect(await follower.round()).toBe(expected);
+      const s = (await state())!;
+      expect(s.verified?.size).toBe(100n);
+      expect(fetchedSize(s)).toBe(100n);
+      if (expected === 'halted') {
+        expect(s.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
+        expect(s.halt?.evidence['kind']).toBe('loginfo-mismatch');
+        expect(await failures(metrics, 'VERIFY_BAD_CHECKPOINT')).toBe(1);
+      } else expect(follower.transientFault?.code).toBe('SOURCE_MALFORMED');
+    });
+  }
+});
+
 describe('Rekor v1 bootstrap at N from an inclusion proof the log serves wrong', () => {
   /** The entry at `index` as the log serves it by index, edited by `edit` (the LogEntry's one value). */
   const editEntry =
@@ -125,6 +157,7 @@ describe('Rekor v1 bootstrap at N from an inclusion proof the log serves wrong',
   for (const [what, edit] of [
     ['a body that is not the leaf its proof proves', (v: any) => (v.body = Buffer.from('{"not":"the entry"}').toString('base64'))],
     ['a proof whose hashes are not the tree\'s', (v: any) => (v.verification.inclusionProof.hashes[0] = 'ab'.repeat(32))],
+    ['a proof for another tree size than its checkpoint\'s', (v: any) => (v.verification.inclusionProof.treeSize += 1)],
   ] as const) {
     it(`halts before mirroring anything on ${what}, as backfill does`, async () => {
       h = await harness({ api: 'v1', entries: 200, seed: 'bad-start-proof' }, { start: 150n });
@@ -134,7 +167,7 @@ describe('Rekor v1 bootstrap at N from an inclusion proof the log serves wrong',
       const s = (await state())!;
       expect(s.status).toBe('halted');
       expect(s.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
-      expect(s.halt?.evidence['kind']).toBe('bad-inclusion-proof');
+      expect(s.halt?.evidence['kind']).toMatch(/^(bad-inclusion|bootstrap)-proof$/);
       expect(typeof s.halt?.evidence['receivedNote']).toBe('string');
       expect(await failures(metrics, 'VERIFY_BAD_CHECKPOINT')).toBe(1);
       expect(s.verified).toBeUndefined();

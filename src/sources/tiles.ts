@@ -234,9 +234,15 @@ export class TilesSource {
     return { start, count: Number(end - start), bundles, release: () => freeable.forEach(freeBytes) };
   }
 
-  /** Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. */
+  /**
+   * Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. One with
+   * fewer hashes is retried as a cut response, as bundles and level-0 tiles are: read once, it failed the
+   * frontier's check, and a mirror started at N halted on it. Short on every attempt, it is the tile the
+   * log serves, and the caller judges it (merkle/tiles.ts MERKLE_BAD_HASHES).
+   */
   async fetchTile(level: number, n: bigint, width: number): Promise<Uint8Array[]> {
-    const { value, count } = await this.fetchPartialOrFull((w) => tilePath(level, n, w), width, 'tile', TILE_BYTES, parseHashTile, (t) => t.length);
+    const short = (got: number) => new TlogwatchError('MERKLE_BAD_HASHES', `${tilePath(level, n, width < TILE_WIDTH ? width : undefined)} holds ${got} hashes on every attempt, the tree implies ${width}`, { data: { level, tile: n.toString(), expected: width, got } });
+    const { value, count } = await this.fetchPartialOrFull((w) => tilePath(level, n, w), width, 'tile', TILE_BYTES, parseHashTile, (t) => t.length, short);
     return value.slice(0, count);
   }
 }

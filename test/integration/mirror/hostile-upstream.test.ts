@@ -329,6 +329,25 @@ describe('tiles: entry bundles and tiles of another shape than asked', () => {
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(300);
   });
 
+  it('retries a tile above level 0 served short while it bootstraps at N (a cut response), instead of halting on it', async () => {
+    h = await harness({ api: 'tiles', entries: 900, seed: 'short-upper-tile' }, { start: 333n });
+    let cut = 0;
+    // Node (8, 0), the first of the frontier at 333, is in tile/1/000 (width 3 at size 900): served with 2 hashes, twice.
+    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+      const u = await req.forward();
+      if (/\/tile\/1\/000(\.p\/3)?$/.test(req.path) && u.status === 200 && cut++ < 2) return reply(res, { ...u, body: u.body.subarray(0, 64) });
+      reply(res, u);
+    });
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 900n && (await state())?.status !== 'halted'; i++) await follower.round();
+    expect(cut).toBeGreaterThanOrEqual(2);
+    const s = (await state())!;
+    expect(s.halt).toBeUndefined();
+    expect(s.verified?.size).toBe(900n);
+    expect((await metrics.verificationFailures.get()).values).toEqual([]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 333)).toBe(900 - 333);
+  });
+
   it('retries a bundle whose length prefix runs past its end, and mirrors every entry once it is whole', async () => {
     h = await harness({ api: 'tiles', entries: 300, seed: 'overrun' });
     let bad = 0;

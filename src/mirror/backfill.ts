@@ -49,7 +49,7 @@ import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
 import { processGcPacer } from './gc-pacer.ts';
 import { afterIngestCommitted, ingestInto } from './ingest.ts';
-import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
+import { proofMisbehaviour, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
@@ -132,12 +132,6 @@ function reproduces(tree: FillTree, a: bigint, b: bigint, frontier: CompactRange
 function integratedOutside(batch: LeafBatch, validity: NonNullable<FillTree['validity']>): FetchedLeaf | undefined {
   if ('bundles' in batch) return undefined;
   return batch.leaves.find((l) => l.integratedTime !== undefined && !validAtTime(validity, l.integratedTime));
-}
-
-/** A failed check on what the log served, as misbehaviour with the evidence (a merkle or note error inside). */
-function misbehaviour(e: unknown, code: 'VERIFY_ROOT_MISMATCH' | 'VERIFY_TILE_MISMATCH' | 'VERIFY_BAD_CHECKPOINT', message: string, data: Record<string, unknown>): unknown {
-  if (!isTlogwatchError(e) || !/^(MERKLE_|NOTE_|CHECKPOINT_)/.test(e.code)) return e;
-  return new TlogwatchError(code, `${message}: ${e.message}`, { kind: 'misbehaviour', cause: e, data });
 }
 
 export class Backfiller {
@@ -329,7 +323,7 @@ export class Backfiller {
     try {
       return await v1FrontierFromProof(this.v1!, tree.verifiers, tree.origin, tree, local);
     } catch (e) {
-      throw misbehaviour(e, 'VERIFY_BAD_CHECKPOINT', `entry ${tree.offset + local - 1n}'s inclusion proof does not verify against the checkpoint it comes with`, evidence('bad-inclusion-proof', tree.head, tree.head.note, { index: (tree.offset + local - 1n).toString() }));
+      throw proofMisbehaviour(e, 'VERIFY_BAD_CHECKPOINT', `entry ${tree.offset + local - 1n}'s inclusion proof does not verify against the checkpoint it comes with`, evidence('bad-inclusion-proof', tree.head, tree.head.note, { index: (tree.offset + local - 1n).toString() }));
     }
   }
 
@@ -343,7 +337,7 @@ export class Backfiller {
         try {
           return await frontierFromTiles(a, tree.head.size, read);
         } catch (e) {
-          throw misbehaviour(e, 'VERIFY_TILE_MISMATCH', `the log's tiles for the frontier at ${a} are malformed`, evidence('backfill-tiles', tree.head, tree.head.note, { start: a.toString() }));
+          throw proofMisbehaviour(e, 'VERIFY_TILE_MISMATCH', `the log's tiles for the frontier at ${a} are malformed`, evidence('backfill-tiles', tree.head, tree.head.note, { start: a.toString() }));
         }
       })();
       const [c, leaves] = await Promise.all([candidate, src.fetchLeaves(a, b, tree.head.size)]);

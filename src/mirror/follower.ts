@@ -31,7 +31,7 @@ import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.
 import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
 import { recordHalt } from './halt.ts';
-import { v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
+import { proofMisbehaviour, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
@@ -342,6 +342,19 @@ export class LogFollower {
     const src = this.v1!;
     const info = await src.fetchLogInfo();
     const trees = LogFollower.trees(info);
+    // A tree is listed once (Rekor's sharding config names each once). Listed twice, retired and active, the
+    // round below finished the retired copy and moved on to the active one as a next tree, writing that
+    // move (its frontier emptied, its verified head dropped) before the halt it then came to.
+    const listed = new Set<string>();
+    for (const t of trees) {
+      if (listed.has(t.treeID)) {
+        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo lists tree ${t.treeID} more than once`, {
+          kind: 'misbehaviour',
+          data: evidence('shard-listed-twice', state.verified, info.signedTreeHead, { treeID: t.treeID }),
+        });
+      }
+      listed.add(t.treeID);
+    }
     if (state.status === 'bootstrapping') await this.bootstrapV1(state, trees);
     // Kept with the state's next write, which every round makes (stores bootstrapped before it get it too).
     // Trees the mirror does not follow are not its to halt on: one whose head does not check (another key,
@@ -364,6 +377,16 @@ export class LogFollower {
         });
       }
       const note = tree.signedTreeHead;
+      // A tree's first virtual index is the sum of the sizes LogInfo lists for the trees before it, figures
+      // no signature covers. Where the mirror entered this tree they added up to pos.offset, which the trees'
+      // final signed heads fixed; listed otherwise now, the log moves entries it already placed. Followed, the
+      // next tree would start at the wrong index: entries skipped or misplaced, and the halt blamed on them.
+      if (tree.offset !== pos.offset) {
+        throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo places tree ${tree.treeID} at virtual index ${tree.offset}, but the trees before it end at ${pos.offset}: the sizes it lists for them changed`, {
+          kind: 'misbehaviour',
+          data: evidence('shard-offset-moved', state.verified, note, { treeID: tree.treeID, listedOffset: tree.offset.toString(), offset: pos.offset.toString(), listedSizes: trees.map((t) => `${t.treeID}:${t.treeSize}`).slice(0, 100) }),
+        });
+      }
       const verifiedHead = state.verified && { size: state.verified.size, rootHash: state.verified.rootHash, note: state.verified.note };
       const decision = decideCheckpoint(note, this.originOf(tree.treeID), this.deps.verifiers, verifiedHead);
       const cp = decision.checkpoint;
@@ -440,7 +463,16 @@ export class LogFollower {
     if (want > total) throw new TlogwatchError('CONFIG_INVALID', `start ${want} is beyond the log's size ${total}`, { kind: 'transient' });
     const tree = [...trees].reverse().find((t) => t.offset <= want && (want < t.offset + t.treeSize || t.active)) ?? active;
     const local = want - tree.offset;
-    const frontier = local > 0n ? (await v1FrontierFromProof(this.v1!, this.deps.verifiers, this.originOf(tree.treeID), tree, local)).frontier : CompactRange.empty();
+    let frontier = CompactRange.empty();
+    if (local > 0n) {
+      try {
+        frontier = (await v1FrontierFromProof(this.v1!, this.deps.verifiers, this.originOf(tree.treeID), tree, local)).frontier;
+      } catch (e) {
+        // A proof or checkpoint that does not verify is the log serving leaf N-1 as other than the tree it
+        // signed: misbehaviour, as backfill takes it, not a transient error that keeps the log bootstrapping.
+        throw proofMisbehaviour(e, 'VERIFY_BAD_CHECKPOINT', `entry ${want - 1n}'s inclusion proof does not verify against the checkpoint it comes with`, evidence('bad-inclusion-proof', undefined, tree.signedTreeHead, { index: (want - 1n).toString() }));
+      }
+    }
     const shard: ShardPosition = { treeID: tree.treeID, offset: tree.offset, seq: 0 };
     state.shard = shard;
     state.status = 'following';

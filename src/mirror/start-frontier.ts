@@ -10,7 +10,7 @@
  *   perfect subtrees covering [0, n-1) (compact.ts `fromInclusionProof`); the proof is verified against the
  *   signed checkpoint that comes with it.
  */
-import { TlogwatchError } from '../errors.ts';
+import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { verifyInclusion } from '../merkle/proof.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
@@ -36,6 +36,16 @@ export async function verifiedTilesFrontier(size: bigint, cp: Pick<Checkpoint, '
       data: evidence('bootstrap-inconsistent', previous, note, { start: size.toString() }),
     });
   }
+}
+
+/**
+ * `e` as the misbehaviour it is when it is a proof, note or checkpoint that did not verify (a Merkle,
+ * note or checkpoint error from `v1FrontierFromProof` or the tiles): `code` with `message` and the
+ * evidence `data`. Anything else (a request that failed, a malformed response) is returned as it is.
+ */
+export function proofMisbehaviour(e: unknown, code: 'VERIFY_ROOT_MISMATCH' | 'VERIFY_TILE_MISMATCH' | 'VERIFY_BAD_CHECKPOINT', message: string, data: Record<string, unknown>): unknown {
+  if (!isTlogwatchError(e) || !/^(MERKLE_|NOTE_|CHECKPOINT_)/.test(e.code)) return e;
+  return new TlogwatchError(code, `${message}: ${e.message}`, { kind: 'misbehaviour', cause: e, data });
 }
 
 export interface V1ProvenFrontier {

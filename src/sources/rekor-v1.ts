@@ -120,6 +120,21 @@ function toLeaf(entryId: string, v: z.infer<typeof LogEntryValue>, shardOffset: 
   };
 }
 
+/** A GET by index answered with another entry (thrown from `parse`, so retried as a malformed response). */
+class OtherEntry extends Error {
+  readonly served: number;
+  constructor(served: number) {
+    super(`the log answered entry ${served}`);
+    this.served = served;
+  }
+}
+
+/** The OtherEntry a request's error comes from, through the HttpClient's wrapping causes. */
+function otherEntryOf(e: unknown): OtherEntry | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) if (c instanceof OtherEntry) return c;
+  return undefined;
+}
+
 export interface RekorV1SourceOptions {
   url: string;
   http: HttpClient;
@@ -194,10 +209,14 @@ export class RekorV1Source {
       notFound,
       ...this.sig(),
       parse: (b) => {
-        const m = LogEntryMap.parse(parseJson(b));
-        const [first] = Object.entries(m);
-        if (!first) throw new Error('empty LogEntry');
-        return toLeaf(first[0], first[1], shardOffset);
+        const entries = Object.entries(LogEntryMap.parse(parseJson(b)));
+        if (entries.length === 0) throw new Error('empty LogEntry');
+        // The one asked for, wherever it is among them (each is checked against the tree like any other).
+        const asked = entries.find(([, v]) => BigInt(v.logIndex) === logIndex);
+        // Thrown from parse so that the client asks again: a cache that ignores the query string answers
+        // every index with whatever it cached, and one such answer is no reason to halt a log.
+        if (!asked) throw new OtherEntry(entries[0]![1].logIndex);
+        return toLeaf(asked[0], asked[1], shardOffset);
       },
     });
   }
@@ -236,14 +255,19 @@ export class RekorV1Source {
     const out: FetchedLeaf[] = [];
     for (let gi = 0; gi < maps.length; gi++) {
       for (const idx of groups[gi]!) {
-        let leaf = maps[gi]!.get(idx) ?? (await this.fetchEntryByIndex(idx, shardOffset, 'retry'));
-        if (leaf && leaf.logIndex !== idx) leaf = undefined;
-        if (!leaf) {
-          throw new TlogwatchError('VERIFY_MISSING_ENTRY', `entry ${idx} is below the verified tree size but the log does not serve it`, {
+        const missing = (why: string) =>
+          new TlogwatchError('VERIFY_MISSING_ENTRY', `entry ${idx} is below the verified tree size but the log does not serve it${why}`, {
             kind: 'misbehaviour',
             data: { index: idx.toString() },
           });
-        }
+        const leaf =
+          maps[gi]!.get(idx) ??
+          (await this.fetchEntryByIndex(idx, shardOffset, 'retry').catch((e: unknown) => {
+            // Another entry on every attempt withholds this one as a 404 on every attempt does.
+            const other = otherEntryOf(e);
+            throw other ? missing(`: asked for it by index, it answered entry ${other.served} on every attempt`) : e;
+          }));
+        if (!leaf) throw missing('');
         out.push(leaf);
       }
     }

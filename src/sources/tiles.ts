@@ -162,8 +162,11 @@ export class TilesSource {
    * Fetches a resource that may be partial: `.p/<W>` first, then the full one (of which the first W items
    * count), as tlog-tiles allows logs to delete partials once full. Returns it parsed, and how many of
    * its items count: W, or fewer when the log served fewer (the caller's to judge). With `wrongCount`, a
-   * response holding another number (a partial one not exactly W, a full one fewer) is retried as a cut
-   * one, and when every attempt holds it, `wrongCount` makes the error.
+   * response holding fewer than W items is retried as a cut one, and when every attempt holds it,
+   * `wrongCount` makes the error. More than W, partial or full, is not a cut response and withholds
+   * nothing: only the first W count (each is hashed and checked against the checkpoint's root like any
+   * other), as when the full resource is read for a partial one. Halting on a partial served as the full
+   * one, as a store that ignores `.p/` might, took a log for good as withholding entries it had served.
    */
   private async fetchPartialOrFull<T>(
     pathFor: (width?: number) => string,
@@ -180,7 +183,7 @@ export class TilesSource {
       const counted = (b: Uint8Array): T => {
         const value = parse(b);
         const got = items(value);
-        if (partial ? got !== width : got < width) throw new ItemCount(got);
+        if (got < width) throw new ItemCount(got);
         return value;
       };
       return this.http.request(`${this.base}/${path}`, { endpoint, maxBytes, notFound: partial ? 'absent' : 'retry', ...signalOption(this.signal), parse: wrongCount ? counted : parse }).catch((e: unknown) => {
@@ -190,7 +193,7 @@ export class TilesSource {
     };
     if (width < TILE_WIDTH) {
       const partial = await get(pathFor(width), true);
-      if (partial !== undefined) return { value: partial, count: items(partial) };
+      if (partial !== undefined) return { value: partial, count: Math.min(items(partial), width) };
     }
     const full = await get(pathFor(), false);
     if (full === undefined) {
@@ -231,9 +234,15 @@ export class TilesSource {
     return { start, count: Number(end - start), bundles, release: () => freeable.forEach(freeBytes) };
   }
 
-  /** Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. */
+  /**
+   * Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. One with
+   * fewer hashes is retried as a cut response, as bundles and level-0 tiles are: read once, it failed the
+   * frontier's check, and a mirror started at N halted on it. Short on every attempt, it is the tile the
+   * log serves, and the caller judges it (merkle/tiles.ts MERKLE_BAD_HASHES).
+   */
   async fetchTile(level: number, n: bigint, width: number): Promise<Uint8Array[]> {
-    const { value, count } = await this.fetchPartialOrFull((w) => tilePath(level, n, w), width, 'tile', TILE_BYTES, parseHashTile, (t) => t.length);
+    const short = (got: number) => new TlogwatchError('MERKLE_BAD_HASHES', `${tilePath(level, n, width < TILE_WIDTH ? width : undefined)} holds ${got} hashes on every attempt, the tree implies ${width}`, { data: { level, tile: n.toString(), expected: width, got } });
+    const { value, count } = await this.fetchPartialOrFull((w) => tilePath(level, n, w), width, 'tile', TILE_BYTES, parseHashTile, (t) => t.length, short);
     return value.slice(0, count);
   }
 }

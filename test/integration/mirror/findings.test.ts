@@ -154,6 +154,7 @@ describe('log-integrity findings', () => {
 });
 
 describe('the rules\' builtins', () => {
+  const tempDir = tempDirs('tlogwatch-builtins-');
   const rs = checkRules([{ name: 'builtins.yaml', text: 'builtins:\n  log-integrity: { severity: low, owner: sre@acme.example, labels: { team: sre } }\n  mirror-stalled: { severity: medium, after: 2m, logs: [l], owner: sre@acme.example }\n' }]);
   if (!rs.ok) throw new Error(JSON.stringify(rs.errors));
   const builtins = rs.ruleSet.builtins!;
@@ -177,7 +178,7 @@ describe('the rules\' builtins', () => {
     expect(stallOf(s, 1000 + 600, 600_000, 0, {}, noDelay)).toMatchObject({ severity: 'medium' });
   });
   it('set the log-integrity split views are raised with, whichever way they arrive', async () => {
-    const store = await Store.open(tempDirs('tlogwatch-builtins-')());
+    const store = await Store.open(tempDir());
     try {
       const raiser = new FindingRaiser({ store, write: findingOps, metrics: createMetrics({ defaultMetrics: false }), shape: (f) => withIntegrityConfig(f, builtins.logIntegrity) });
       const r = await raiser.raiseOne(splitViewFinding('l', 'tree:0:5:ab', 'a split view', {}, 1));

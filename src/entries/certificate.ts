@@ -26,6 +26,11 @@ export interface CertificateClaims {
   /** Validity, seconds since the epoch. */
   readonly notBefore: number;
   readonly notAfter: number;
+  /**
+   * What was wrong with the Fulcio extensions left out of `fulcio` (readExtensions): absent when nothing
+   * was. The decoder makes it the entry's problem; the signer keeps its fingerprint, SAN and other claims.
+   */
+  readonly problem?: string;
 }
 
 const SAN_OID = encodeOid('2.5.29.17');
@@ -36,6 +41,13 @@ const FULCIO_NAME_BY_ARC: (FulcioClaimName | undefined)[] = [];
 for (const [name, oid] of Object.entries(FULCIO_OIDS) as [FulcioClaimName, string][]) {
   if (name !== 'otherNameSan') FULCIO_NAME_BY_ARC[Number(oid.slice(oid.lastIndexOf('.') + 1))] = name;
 }
+
+/**
+ * The deprecated extension that carries the same token claim as a newer one, which eval/values.ts reads
+ * when the newer one is absent: .1 issuer, .2 trigger, .3 commit, .5 `owner/repo` (repository and owner
+ * URIs are derived from it), .6 ref (reference/rekor.md §6).
+ */
+const DEPRECATED_TWIN: readonly (number | undefined)[] = Object.assign([], { 8: 1, 20: 2, 13: 3, 12: 5, 16: 5, 14: 6 });
 
 /** The Fulcio arc (1–127) of an extension OID, or 0 when it is not 1.3.6.1.4.1.57264.1.<n>. */
 function fulcioArc(b: Uint8Array, oid: Tlv): number {
@@ -93,6 +105,12 @@ interface MutableClaims {
   fulcio: FulcioClaims;
   notBefore: number;
   notAfter: number;
+  problem?: string;
+}
+
+/** A Fulcio extension's value as oid-info.md "Extension values" encodes it: .1–.6 raw UTF-8, .8 onwards a DER UTF8String. */
+function readFulcioValue(b: Uint8Array, arc: number, value: Tlv): string {
+  return arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, expectTag(only(b, value, 'value'), TAG.UTF8_STRING, 'value'));
 }
 
 function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): void {
@@ -102,6 +120,8 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
   // Values by arc, turned into an object in arc order at the end: a fixed key order keeps V8's hidden
   // classes shared across certificates (keyed stores in arbitrary order were the walker's main cost).
   const byArc: (string | undefined)[] = [];
+  const seen: boolean[] = [];
+  let malformed: string[] | undefined;
   for (const ext of exts) {
     const parts = children(b, expectTag(ext, TAG.SEQUENCE, 'Extension'));
     const oid = expectTag(parts[0], TAG.OID, 'extnID');
@@ -123,14 +143,39 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
     const arc = fulcioArc(b, oid);
     const name = FULCIO_NAME_BY_ARC[arc];
     if (name === undefined) continue;
-    if (byArc[arc] !== undefined) throw new DerError(`duplicate Fulcio extension .${arc}`);
-    // .1–.6 are raw strings; .8 onwards are DER UTF8String (oid-info.md "Extension values").
-    byArc[arc] = arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, expectTag(only(b, value, `extension .${arc}`), TAG.UTF8_STRING, `extension .${arc}`));
+    if (seen[arc]) throw new DerError(`duplicate Fulcio extension .${arc}`);
+    seen[arc] = true;
+    // A malformed value costs that claim, not the certificate: Go's x509 (Rekor's) never reads these
+    // values, so a log accepts any bytes there, and dropping the whole signer would hide its SAN and
+    // fingerprint from every watch. Only a certificate Fulcio did not issue can carry one.
+    try {
+      byArc[arc] = readFulcioValue(b, arc, value);
+    } catch (e) {
+      if (!(e instanceof DerError)) throw e;
+      (malformed ??= []).push(`${FULCIO_OIDS[name]} (${name}) is not ${arc <= 6 ? 'a raw UTF-8 string' : 'a DER UTF8String'} (${e.message})`);
+      byArc[arc] = undefined;
+    }
   }
+  if (malformed) claims.problem = `${malformed.join('; ')}: left out${dropTwins(byArc, seen)}`;
   for (let arc = 1; arc < byArc.length; arc++) {
     const v = byArc[arc];
     if (v !== undefined) claims.fulcio[FULCIO_NAME_BY_ARC[arc]!] = v;
   }
+}
+
+/**
+ * Leaves out the deprecated twin of each malformed extension, so that eval/values.ts's fallback cannot read
+ * a claim the newer extension, had it parsed, would have overridden (a readable .1 beside a garbled .8 is
+ * not the issuer: sigstore-go rejects such a certificate outright). Returns the words for the problem.
+ */
+function dropTwins(byArc: (string | undefined)[], seen: readonly boolean[]): string {
+  const dropped: string[] = [];
+  for (const [arc, twin] of DEPRECATED_TWIN.entries()) {
+    if (twin === undefined || !seen[arc] || byArc[arc] !== undefined || byArc[twin] === undefined) continue;
+    byArc[twin] = undefined;
+    dropped.push(`.${twin} (${FULCIO_NAME_BY_ARC[twin]!})`);
+  }
+  return dropped.length ? `, and so is the deprecated ${dropped.join(', ')} that would stand in for it` : '';
 }
 
 /** Claims of one DER certificate. Throws DerError when it is not a well-formed X.509 certificate. */

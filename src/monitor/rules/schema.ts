@@ -86,7 +86,7 @@ const Provenance = z
     buildTypes: Patterns.optional().describe('SLSA buildType'),
     sourceRepositories: Patterns.optional().describe('v1 externalParameters.workflow.repository / resolvedDependencies; v0.2 invocation.configSource / materials'),
     sourceRefs: Patterns.optional().describe('Source ref named by the statement'),
-    matchCertificate: z.boolean().default(true).describe("The statement's source repository and commit must equal the certificate's (Fulcio .12, .13) when both are known"),
+    matchCertificate: z.boolean().default(true).describe("The statement's source repository and commit must equal the certificate's (Fulcio .12, .13; in GitHub certificates older than those, .5 and .3) when both are known"),
   })
   .describe('What the build provenance statement must say; startedOn/finishedOn are also checked against timeWindow');
 

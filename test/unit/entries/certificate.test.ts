@@ -260,6 +260,37 @@ describe('malformed Fulcio extension values (oid-info.md "Extension values")', (
     expect(old.problem).not.toContain('deprecated');
   });
 
+  it('property: the claims are exactly the well-formed values less the twins of malformed newer ones', () => {
+    const TWIN: Partial<Record<FulcioClaimName, FulcioClaimName>> = { issuer: 'issuerV1', buildTrigger: 'githubWorkflowTrigger', sourceRepositoryDigest: 'githubWorkflowSha', sourceRepositoryURI: 'githubWorkflowRepository', sourceRepositoryOwnerURI: 'githubWorkflowRepository', sourceRepositoryRef: 'githubWorkflowRef' };
+    const arcOf = (name: FulcioClaimName) => Number(FULCIO_OIDS[name].slice(FULCIO_OIDS[name].lastIndexOf('.') + 1));
+    const encoding = fc.constantFrom('good', 'good', 'invalid UTF-8', 'PrintableString', 'trailing byte');
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...FULCIO_NAMES), fc.tuple(printable, encoding), { maxKeys: 12 }), (spec) => {
+        const exts: Uint8Array[] = [];
+        const expected: FulcioClaims = {};
+        const bad = new Set<FulcioClaimName>();
+        for (const [n, [value, how]] of Object.entries(spec)) {
+          const name = n as FulcioClaimName;
+          const raw = arcOf(name) <= 6;
+          const bytes = new Uint8Array(Buffer.from(value, 'utf8'));
+          // A raw value is any bytes: of these encodings only invalid UTF-8 is wrong for it.
+          const enc = raw && how !== 'invalid UTF-8' ? 'good' : how;
+          const invalid = Uint8Array.of(...bytes, 0xc3);
+          exts.push(extension(FULCIO_OIDS[name], raw ? (enc === 'good' ? bytes : invalid) : enc === 'good' ? utf8(value) : enc === 'invalid UTF-8' ? tlv(0x0c, invalid) : enc === 'PrintableString' ? tlv(0x13, bytes) : Uint8Array.of(...utf8(value), 0)));
+          if (enc === 'good') expected[name] = value;
+          else bad.add(name);
+        }
+        for (const name of bad) if (TWIN[name]) delete expected[TWIN[name]];
+        const c = readCertificateClaims(certificate({ notBefore: 0, notAfter: 600, extensions: exts }));
+        expect({ ...c.fulcio }).toEqual(expected);
+        expect(c.issuer).toBe(expected.issuer ?? expected.issuerV1);
+        expect(c.problem === undefined).toBe(bad.size === 0);
+        for (const name of bad) expect(c.problem).toContain(`${FULCIO_OIDS[name]} (${name})`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('well-formed certificates have no problem, and OIDs Fulcio has not defined are ignored whatever they hold', () => {
     for (const { der, file } of realCertificates()) expect(readCertificateClaims(der).problem, file).toBeUndefined();
     const c = read(extension('1.3.6.1.4.1.57264.1.99', tlv(0x13, Buffer.from('x'))), extension('1.3.6.1.4.1.57264.1.7', Uint8Array.of(0xff)));

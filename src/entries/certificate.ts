@@ -58,7 +58,7 @@ function fulcioArc(b: Uint8Array, oid: Tlv): number {
 }
 
 /** GeneralNames (RFC 5280 §4.2.1.6). Takes the first of each kind, as @sigstore/core does. */
-function readSan(b: Uint8Array, extnValue: Tlv): string | undefined {
+function readSan(b: Uint8Array, extnValue: Tlv, problems: string[]): string | undefined {
   const names = children(b, expectTag(only(b, extnValue, 'SubjectAltName'), TAG.SEQUENCE, 'GeneralNames'));
   let uri: string | undefined;
   let email: string | undefined;
@@ -68,16 +68,28 @@ function readSan(b: Uint8Array, extnValue: Tlv): string | undefined {
     if (n.tag === 0x86 && uri === undefined) uri = decodeIa5(b, n);
     else if (n.tag === 0x81 && email === undefined) email = decodeIa5(b, n);
     else if (n.tag === 0xa0 && !sawOther) {
-      // OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }; Fulcio's is a UTF8String.
       sawOther = true;
-      const [typeId, value, extra] = children(b, n);
-      if (!typeId || !value || extra) throw new DerError('OtherName must hold a type-id and a value');
-      checkOid(b, expectTag(typeId, TAG.OID, 'OtherName type-id'));
-      expectTag(value, 0xa0, 'OtherName value');
-      if (oidEquals(b, typeId, OTHERNAME_SAN_OID)) other = decodeUtf8(b, expectTag(only(b, value, 'OtherName value'), TAG.UTF8_STRING, 'OtherName value'));
+      // Go's x509 (Rekor's) skips an otherName unread, so a log accepts any bytes in one: a malformed one
+      // costs the username it would hold, not the URI or email beside it nor the certificate.
+      try {
+        other = readOtherName(b, n);
+      } catch (e) {
+        if (!(e instanceof DerError)) throw e;
+        problems.push(`the SubjectAltName otherName is malformed (${e.message}): left out`);
+      }
     }
   }
   return uri ?? email ?? other;
+}
+
+/** OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }: Fulcio's (.7) username is a UTF8String. */
+function readOtherName(b: Uint8Array, n: Tlv): string | undefined {
+  const [typeId, value, extra] = children(b, n);
+  if (!typeId || !value || extra) throw new DerError('OtherName must hold a type-id and a value');
+  checkOid(b, expectTag(typeId, TAG.OID, 'OtherName type-id'));
+  expectTag(value, 0xa0, 'OtherName value');
+  if (!oidEquals(b, typeId, OTHERNAME_SAN_OID)) return undefined;
+  return decodeUtf8(b, expectTag(only(b, value, 'OtherName value'), TAG.UTF8_STRING, 'OtherName value'));
 }
 
 /** TBSCertificate fields up to and including subjectPublicKeyInfo; returns validity and the extensions TLV. */
@@ -121,6 +133,7 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
   // classes shared across certificates (keyed stores in arbitrary order were the walker's main cost).
   const byArc: (string | undefined)[] = [];
   const seen: boolean[] = [];
+  const problems: string[] = [];
   let malformed: string[] | undefined;
   for (const ext of exts) {
     const parts = children(b, expectTag(ext, TAG.SEQUENCE, 'Extension'));
@@ -136,7 +149,7 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
     if (oidEquals(b, oid, SAN_OID)) {
       if (sawSan) throw new DerError('duplicate SubjectAltName extension');
       sawSan = true;
-      const san = readSan(b, value);
+      const san = readSan(b, value, problems);
       if (san !== undefined) claims.san = san;
       continue;
     }
@@ -156,7 +169,8 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
       byArc[arc] = undefined;
     }
   }
-  if (malformed) claims.problem = `${malformed.join('; ')}: left out${dropTwins(byArc, seen)}`;
+  if (malformed) problems.push(`${malformed.join('; ')}: left out${dropTwins(byArc, seen)}`);
+  if (problems.length) claims.problem = problems.join('; ');
   for (let arc = 1; arc < byArc.length; arc++) {
     const v = byArc[arc];
     if (v !== undefined) claims.fulcio[FULCIO_NAME_BY_ARC[arc]!] = v;

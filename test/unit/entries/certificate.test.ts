@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { type CertificateClaims, ClaimsCache, readCertificateClaims } from '../../../src/entries/certificate.ts';
 import { DerError } from '../../../src/entries/der.ts';
 import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from '../../../src/entries/types.ts';
-import { certificate, extension, type SanName, sanExtension, tlv, utf8 } from './der-builder.ts';
+import { certificate, extension, octet, oid, type SanName, sanExtension, seq, tlv, utf8 } from './der-builder.ts';
 import { realCertificates } from './realdata-certs.ts';
 
 /** The same claims computed with @sigstore/core. */
@@ -120,9 +120,11 @@ function leftOut(ref: CertificateClaims, mine: CertificateClaims): CertificateCl
     expect(mine.problem).toContain(`(${name})`);
     delete fulcio[name];
   }
-  const { issuer: _, ...rest } = ref;
+  const { issuer: _, san, ...rest } = ref;
   const issuer = fulcio.issuer ?? fulcio.issuerV1;
-  return { ...rest, ...(issuer !== undefined ? { issuer } : {}), fulcio, problem: mine.problem! };
+  // A malformed otherName: the username @sigstore/core would read from it is left out.
+  const keptSan = mine.san === undefined && /otherName is malformed/.test(mine.problem!) ? undefined : san;
+  return { ...rest, ...(keptSan !== undefined ? { san: keptSan } : {}), ...(issuer !== undefined ? { issuer } : {}), fulcio, problem: mine.problem! };
 }
 
 describe('hostile DER', () => {
@@ -289,6 +291,23 @@ describe('malformed Fulcio extension values (oid-info.md "Extension values")', (
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('a malformed otherName (which Go never reads) costs its username only', () => {
+    const fulcioOther = (value: Uint8Array) => tlv(0xa0, oid(FULCIO_OIDS.otherNameSan), tlv(0xa0, value));
+    const withSan = (...names: Uint8Array[]) => readCertificateClaims(certificate({ notBefore: 0, notAfter: 600, extensions: [seq(oid('2.5.29.17'), octet(seq(...names))), good('issuer', 'https://accounts.example')] }));
+    const uri = tlv(0x86, Buffer.from(SAN));
+    for (const bad of [fulcioOther(tlv(0x16, Buffer.from('alice'))), fulcioOther(tlv(0x0c, Uint8Array.of(0xff))), tlv(0xa0, oid(FULCIO_OIDS.otherNameSan)), tlv(0xa0, tlv(0x04), tlv(0xa0, utf8('x')))]) {
+      const c = withSan(bad, uri);
+      expect([c.san, c.issuer]).toEqual([SAN, 'https://accounts.example']);
+      expect(c.problem).toMatch(/^the SubjectAltName otherName is malformed \(.+\): left out$/);
+      const alone = withSan(bad);
+      expect([alone.san, alone.fingerprint.length]).toEqual([undefined, 71]);
+      expect(alone.problem).toBe(c.problem);
+    }
+    // Another type-id's value is not read at all, so nothing is wrong with it.
+    expect(withSan(tlv(0xa0, oid('1.3.6.1.4.1.311.20.2.3'), tlv(0xa0, tlv(0x16, Buffer.from('a@b')))), uri)).toMatchObject({ san: SAN });
+    expect(withSan(tlv(0xa0, oid('1.3.6.1.4.1.311.20.2.3'), tlv(0xa0, tlv(0x16, Buffer.from('a@b')))), uri).problem).toBeUndefined();
   });
 
   it('well-formed certificates have no problem, and OIDs Fulcio has not defined are ignored whatever they hold', () => {

@@ -23,9 +23,9 @@ export interface CertificateClaims {
   /** OIDC issuer: extension .8, else the deprecated .1. */
   readonly issuer?: string;
   readonly fulcio: Readonly<FulcioClaims>;
-  /** Validity, seconds since the epoch. */
-  readonly notBefore: number;
-  readonly notAfter: number;
+  /** Validity, seconds since the epoch; absent when not an RFC 5280 time (then `problem` says so). */
+  readonly notBefore?: number;
+  readonly notAfter?: number;
   /**
    * What was wrong with the Fulcio extensions left out of `fulcio` (readExtensions): absent when nothing
    * was. The decoder makes it the entry's problem; the signer keeps its fingerprint, SAN and other claims.
@@ -115,8 +115,8 @@ interface MutableClaims {
   san?: string;
   issuer?: string;
   fulcio: FulcioClaims;
-  notBefore: number;
-  notAfter: number;
+  notBefore?: number;
+  notAfter?: number;
   problem?: string;
 }
 
@@ -125,7 +125,7 @@ function readFulcioValue(b: Uint8Array, arc: number, value: Tlv): string {
   return arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, expectTag(only(b, value, 'value'), TAG.UTF8_STRING, 'value'));
 }
 
-function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): void {
+function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims, problems: string[]): void {
   const exts = children(b, expectTag(only(b, wrapper, 'extensions'), TAG.SEQUENCE, 'Extensions'));
   if (exts.length === 0) throw new DerError('Extensions must not be empty');
   let sawSan = false;
@@ -133,7 +133,6 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
   // classes shared across certificates (keyed stores in arbitrary order were the walker's main cost).
   const byArc: (string | undefined)[] = [];
   const seen: boolean[] = [];
-  const problems: string[] = [];
   let malformed: string[] | undefined;
   for (const ext of exts) {
     const parts = children(b, expectTag(ext, TAG.SEQUENCE, 'Extension'));
@@ -170,7 +169,6 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
     }
   }
   if (malformed) problems.push(`${malformed.join('; ')}: left out${dropTwins(byArc, seen)}`);
-  if (problems.length) claims.problem = problems.join('; ');
   for (let arc = 1; arc < byArc.length; arc++) {
     const v = byArc[arc];
     if (v !== undefined) claims.fulcio[FULCIO_NAME_BY_ARC[arc]!] = v;
@@ -197,6 +195,21 @@ export function readCertificateClaims(der: Uint8Array): CertificateClaims {
   return readClaims(der, sha256Hex(der));
 }
 
+/**
+ * A validity time as RFC 5280 §4.1.2.5 profiles it, else undefined and a problem. Go's x509 (Rekor's) also
+ * takes UTCTime without seconds, time-zone offsets and fractional seconds, so a log holds certificates with
+ * them; they are left out rather than read, and the signer is kept (a time check then has no time).
+ */
+function validityTime(b: Uint8Array, t: Tlv, which: string, problems: string[]): number | undefined {
+  try {
+    return decodeTime(b, t);
+  } catch (e) {
+    if (!(e instanceof DerError)) throw e;
+    problems.push(`${which} is not an RFC 5280 time (${e.message}): left out`);
+    return undefined;
+  }
+}
+
 function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims {
   const cert = expectTag(readTlv(der, 0, der.length), TAG.SEQUENCE, 'Certificate');
   if (cert.end !== der.length) throw new DerError('trailing bytes after the certificate');
@@ -208,13 +221,15 @@ function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims 
   const { validity, extensions } = walkTbs(der, tbs!);
   const times = children(der, validity);
   if (times.length !== 2) throw new DerError('Validity must hold exactly two times');
+  const problems: string[] = [];
   const claims: MutableClaims = {
     fingerprint: `sha256:${fingerprintHex}`,
     fulcio: {},
-    notBefore: decodeTime(der, times[0]!),
-    notAfter: decodeTime(der, times[1]!),
+    notBefore: validityTime(der, times[0]!, 'notBefore', problems),
+    notAfter: validityTime(der, times[1]!, 'notAfter', problems),
   };
-  if (extensions) readExtensions(der, extensions, claims);
+  if (extensions) readExtensions(der, extensions, claims, problems);
+  if (problems.length) claims.problem = problems.join('; ');
   const issuer = claims.fulcio.issuer ?? claims.fulcio.issuerV1;
   if (issuer !== undefined) claims.issuer = issuer;
   // A copy: up to ~20 claims added by computed key turn an object into a V8 dictionary (~1.3 KB, slow to

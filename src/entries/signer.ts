@@ -46,8 +46,8 @@ export function signerFromCertificate(der: Uint8Array, certs: CertificateReader,
     signer.fulcio = c.fulcio;
     break;
   }
-  signer.notBefore = c.notBefore;
-  signer.notAfter = c.notAfter;
+  if (c.notBefore !== undefined) signer.notBefore = c.notBefore;
+  if (c.notAfter !== undefined) signer.notAfter = c.notAfter;
   return signer;
 }
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { type CertificateClaims, ClaimsCache, readCertificateClaims } from '../../../src/entries/certificate.ts';
 import { DerError } from '../../../src/entries/der.ts';
 import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from '../../../src/entries/types.ts';
-import { certificate, extension, octet, oid, type SanName, sanExtension, seq, tlv, utf8 } from './der-builder.ts';
+import { certificate, extension, octet, oid, type SanName, sanExtension, seq, time, tlv, utf8 } from './der-builder.ts';
 import { realCertificates } from './realdata-certs.ts';
 
 /** The same claims computed with @sigstore/core. */
@@ -56,8 +56,8 @@ describe('every real certificate in the fixtures', () => {
     for (const { der, file } of certs) {
       const node = new NodeX509(der);
       const mine = readCertificateClaims(der);
-      expect(mine.notBefore * 1000, file).toBe(node.validFromDate.getTime());
-      expect(mine.notAfter * 1000, file).toBe(node.validToDate.getTime());
+      expect(mine.notBefore! * 1000, file).toBe(node.validFromDate.getTime());
+      expect(mine.notAfter! * 1000, file).toBe(node.validToDate.getTime());
     }
   });
 });
@@ -120,11 +120,20 @@ function leftOut(ref: CertificateClaims, mine: CertificateClaims): CertificateCl
     expect(mine.problem).toContain(`(${name})`);
     delete fulcio[name];
   }
-  const { issuer: _, san, ...rest } = ref;
+  const { issuer: _, san, notBefore, notAfter, ...rest } = ref;
   const issuer = fulcio.issuer ?? fulcio.issuerV1;
-  // A malformed otherName: the username @sigstore/core would read from it is left out.
-  const keptSan = mine.san === undefined && /otherName is malformed/.test(mine.problem!) ? undefined : san;
-  return { ...rest, ...(keptSan !== undefined ? { san: keptSan } : {}), ...(issuer !== undefined ? { issuer } : {}), fulcio, problem: mine.problem! };
+  // A malformed otherName: the username @sigstore/core would read from it is left out; so is a validity
+  // time outside RFC 5280's profile, which @sigstore/core reads leniently.
+  const kept = (v: string | number | undefined, leftOut: RegExp) => (v !== undefined && leftOut.test(mine.problem!) ? undefined : v);
+  return {
+    ...rest,
+    ...(mine.san !== undefined || kept(san, /otherName is malformed/) !== undefined ? { san } : {}),
+    ...(kept(notBefore, /notBefore is not/) !== undefined ? { notBefore } : {}),
+    ...(kept(notAfter, /notAfter is not/) !== undefined ? { notAfter } : {}),
+    ...(issuer !== undefined ? { issuer } : {}),
+    fulcio,
+    problem: mine.problem!,
+  };
 }
 
 describe('hostile DER', () => {
@@ -192,15 +201,30 @@ describe('hostile DER', () => {
     const nonAsciiUri = sanExtension([{ type: 'uri', value: 'https://é' }]);
     expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [nonAsciiUri] }))).toThrow(/IA5String/);
   });
-  it('reads both time forms and rejects impossible dates', () => {
+  it('reads both time forms; a time RFC 5280 does not allow is left out, with the certificate kept', () => {
     const at = (s: number) => readCertificateClaims(certificate({ notBefore: s, notAfter: s, extensions: [] })).notBefore;
     for (const s of [-631152000, 0, 951782400 /* 2000-02-29 */, 2524607999, 2524608000 /* 2050 */, 253402300799]) expect(at(s)).toBe(s);
-    const der = certificate({ notBefore: 0, notAfter: 1, extensions: [] });
-    const text = Buffer.from(der).toString('latin1');
-    const feb30 = Buffer.from(text.replace('700101000001Z', '700230000001Z'), 'latin1');
-    expect(() => readCertificateClaims(new Uint8Array(feb30))).toThrow(/out of range/);
-    const local = Buffer.from(text.replace('700101000001Z', '7001010000010'), 'latin1');
-    expect(() => readCertificateClaims(new Uint8Array(local))).toThrow(/UTC/);
+    const san = sanExtension([{ type: 'email', value: 'alice@acme.example' }]);
+    const withTimes = (notBefore: Uint8Array, notAfter = time(600)) => readCertificateClaims(certificate({ notBefore: 0, notAfter: 0, extensions: [san], validity: [notBefore, notAfter] }));
+    const utc = (s: string) => tlv(0x17, Buffer.from(s));
+    // Impossible dates and local time, and what Go's x509 (Rekor's) also takes: UTCTime without seconds,
+    // offsets, fractional seconds.
+    for (const [bad, why] of [
+      [utc('700230000001Z'), /out of range/],
+      [utc('7001010000010'), /UTC/],
+      [utc('7001010000Z'), /not an RFC 5280 time/],
+      [utc('700101000000+0100'), /not an RFC 5280 time/],
+      [tlv(0x18, Buffer.from('19700101000000.5Z')), /not an RFC 5280 time/],
+      [tlv(0x0c, Buffer.from('700101000000Z')), /tag 0xc/],
+    ] as const) {
+      const c = withTimes(bad);
+      expect([c.san, c.notBefore, c.notAfter], String(why)).toEqual(['alice@acme.example', undefined, 600]);
+      expect(c.problem).toMatch(/^notBefore is not an RFC 5280 time \(.+\): left out$/);
+      expect(c.problem).toMatch(why);
+    }
+    expect(withTimes(time(0), utc('7001010000Z'))).toMatchObject({ notBefore: 0, notAfter: undefined, problem: expect.stringMatching(/^notAfter is not/) as unknown });
+    // The validity itself must still be two times.
+    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 0, extensions: [], validity: [time(0), new Uint8Array()] as [Uint8Array, Uint8Array] }))).toThrow(/exactly two times/);
   });
 });
 

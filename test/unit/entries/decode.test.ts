@@ -156,6 +156,12 @@ describe('Rekor v2 entries', () => {
     expect(decodeRekorV2Entry(hr('hashedRekordV002', { x509Certificate: { rawBytes: b64(broken) } }), meta).problem?.message).toMatch(/x509Certificate\.rawBytes: /);
     expect(decodeRekorV2Entry(hr('hashedRekordV002', { x509Certificate: { rawBytes: b64(fulcioDer) }, publicKey: { rawBytes: b64(keyDer) } }), meta).problem?.message).toMatch(/both/);
     expect(decodeRekorV2Entry(hr('hashedRekordV002', {}), meta).problem?.message).toMatch(/neither/);
+    // A real certificate whose notBefore has a letter in it: the signer stays, less that time, with the problem.
+    const badTime = new Uint8Array(fulcioDer);
+    badTime[Buffer.from(fulcioDer).indexOf(Buffer.from([0x17, 0x0d])) + 3] = 0x41;
+    const e = decodeRekorV2Entry(hr('hashedRekordV002', { x509Certificate: { rawBytes: b64(badTime) } }), meta);
+    expect(e.problem?.message).toMatch(/^spec\.hashedRekordV002\.signature\.verifier\.x509Certificate\.rawBytes: notBefore is not an RFC 5280 time/);
+    expect(e.signer).toMatchObject({ type: 'x509', fingerprint: `sha256:${sha(badTime)}`, issuer: 'https://token.actions.githubusercontent.com' });
   });
   it('dsse 0.0.2 in both spellings, with several signatures', () => {
     for (const member of ['dsseV002', 'dsseV0_0_2']) {

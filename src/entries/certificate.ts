@@ -9,7 +9,9 @@
  * against @sigstore/core on every real certificate in the fixtures and on generated ones.
  *
  * It does NOT verify anything: claims are what the certificate says, for indexing and monitoring. Chain
- * and signature verification belong to `tlogwatch verify`.
+ * and signature verification belong to `tlogwatch verify`. Its strictness stops at the certificate's
+ * structure: anyone can log a certificate Go parses, and one with a garbled value must still be seen by
+ * the watches on its SAN and fingerprint, so such a value costs only itself (readClaims' problems).
  */
 import { sha256Hex } from '../util/sha256.ts';
 import { checkOid, children, decodeIa5, decodeTime, decodeUtf8, DerError, encodeOid, expectTag, oidEquals, only, readTlv, TAG, type Tlv } from './der.ts';
@@ -190,7 +192,11 @@ function dropTwins(byArc: (string | undefined)[], seen: readonly boolean[]): str
   return dropped.length ? `, and so is the deprecated ${dropped.join(', ')} that would stand in for it` : '';
 }
 
-/** Claims of one DER certificate. Throws DerError when it is not a well-formed X.509 certificate. */
+/**
+ * Claims of one DER certificate. Throws DerError when it is not a well-formed X.509 certificate; a value
+ * Go's x509 (and so Rekor) accepts or never reads but this walker cannot read (a Fulcio extension, an
+ * otherName, a validity time outside RFC 5280's profile) is left out instead, and `problem` says so.
+ */
 export function readCertificateClaims(der: Uint8Array): CertificateClaims {
   return readClaims(der, sha256Hex(der));
 }

@@ -29,8 +29,8 @@ export interface CertificateClaims {
   readonly notBefore?: number;
   readonly notAfter?: number;
   /**
-   * What was wrong with the Fulcio extensions left out of `fulcio` (readExtensions): absent when nothing
-   * was. The decoder makes it the entry's problem; the signer keeps its fingerprint, SAN and other claims.
+   * What was left out and why (a Fulcio extension value, an otherName, a validity time): absent when
+   * nothing was. The decoder makes it the entry's problem; the signer keeps its fingerprint and the rest.
    */
   readonly problem?: string;
 }
@@ -228,12 +228,11 @@ function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims 
   const times = children(der, validity);
   if (times.length !== 2) throw new DerError('Validity must hold exactly two times');
   const problems: string[] = [];
-  const claims: MutableClaims = {
-    fingerprint: `sha256:${fingerprintHex}`,
-    fulcio: {},
-    notBefore: validityTime(der, times[0]!, 'notBefore', problems),
-    notAfter: validityTime(der, times[1]!, 'notAfter', problems),
-  };
+  const notBefore = validityTime(der, times[0]!, 'notBefore', problems);
+  const notAfter = validityTime(der, times[1]!, 'notAfter', problems);
+  const claims: MutableClaims = { fingerprint: `sha256:${fingerprintHex}`, fulcio: {} };
+  if (notBefore !== undefined) claims.notBefore = notBefore;
+  if (notAfter !== undefined) claims.notAfter = notAfter;
   if (extensions) readExtensions(der, extensions, claims, problems);
   if (problems.length) claims.problem = problems.join('; ');
   const issuer = claims.fulcio.issuer ?? claims.fulcio.issuerV1;

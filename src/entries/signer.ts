@@ -104,7 +104,8 @@ function derShape(b: Uint8Array): DerShape {
 /**
  * Signer from key material as Rekor v1 bodies carry it (after their base64): PEM or DER certificate or
  * public key, or another key format. Throws DerError when certificate-shaped material is malformed; a
- * certificate whose only fault is a Fulcio extension value still gives its signer, and `problem` says so.
+ * certificate with a value the walker leaves out (CertificateClaims.problem) still gives its signer, and
+ * `problem` says so.
  */
 export function signerFromKeyMaterial(material: Uint8Array, certs: CertificateReader, problem?: ProblemSink): Signer {
   const pem = material[0] === TAG.SEQUENCE ? undefined : pemDer(material);

@@ -222,7 +222,9 @@ describe('hostile DER', () => {
       expect(c.problem).toMatch(/^notBefore is not an RFC 5280 time \(.+\): left out$/);
       expect(c.problem).toMatch(why);
     }
-    expect(withTimes(time(0), utc('7001010000Z'))).toMatchObject({ notBefore: 0, notAfter: undefined, problem: expect.stringMatching(/^notAfter is not/) as unknown });
+    const after = withTimes(time(0), utc('7001010000Z'));
+    expect([after.notBefore, after.notAfter]).toEqual([0, undefined]);
+    expect(after.problem).toMatch(/^notAfter is not an RFC 5280 time/);
     // The validity itself must still be two times.
     expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 0, extensions: [], validity: [time(0), new Uint8Array()] as [Uint8Array, Uint8Array] }))).toThrow(/exactly two times/);
   });

@@ -9,7 +9,9 @@
  * against @sigstore/core on every real certificate in the fixtures and on generated ones.
  *
  * It does NOT verify anything: claims are what the certificate says, for indexing and monitoring. Chain
- * and signature verification belong to `tlogwatch verify`.
+ * and signature verification belong to `tlogwatch verify`. Its strictness stops at the certificate's
+ * structure: anyone can log a certificate Go parses, and one with a garbled value must still be seen by
+ * the watches on its SAN and fingerprint, so such a value costs only itself (readClaims' problems).
  */
 import { sha256Hex } from '../util/sha256.ts';
 import { checkOid, children, decodeIa5, decodeTime, decodeUtf8, DerError, encodeOid, expectTag, oidEquals, only, readTlv, TAG, type Tlv } from './der.ts';
@@ -23,9 +25,14 @@ export interface CertificateClaims {
   /** OIDC issuer: extension .8, else the deprecated .1. */
   readonly issuer?: string;
   readonly fulcio: Readonly<FulcioClaims>;
-  /** Validity, seconds since the epoch. */
-  readonly notBefore: number;
-  readonly notAfter: number;
+  /** Validity, seconds since the epoch; absent when not an RFC 5280 time (then `problem` says so). */
+  readonly notBefore?: number;
+  readonly notAfter?: number;
+  /**
+   * What was left out and why (a Fulcio extension value, an otherName, a validity time): absent when
+   * nothing was. The decoder makes it the entry's problem; the signer keeps its fingerprint and the rest.
+   */
+  readonly problem?: string;
 }
 
 const SAN_OID = encodeOid('2.5.29.17');
@@ -37,6 +44,13 @@ for (const [name, oid] of Object.entries(FULCIO_OIDS) as [FulcioClaimName, strin
   if (name !== 'otherNameSan') FULCIO_NAME_BY_ARC[Number(oid.slice(oid.lastIndexOf('.') + 1))] = name;
 }
 
+/**
+ * The deprecated extension that carries the same token claim as a newer one, which eval/values.ts reads
+ * when the newer one is absent: .1 issuer, .2 trigger, .3 commit, .5 `owner/repo` (repository and owner
+ * URIs are derived from it), .6 ref (reference/rekor.md §6).
+ */
+const DEPRECATED_TWIN: readonly (number | undefined)[] = Object.assign([], { 8: 1, 20: 2, 13: 3, 12: 5, 16: 5, 14: 6 });
+
 /** The Fulcio arc (1–127) of an extension OID, or 0 when it is not 1.3.6.1.4.1.57264.1.<n>. */
 function fulcioArc(b: Uint8Array, oid: Tlv): number {
   if (oid.end - oid.start !== FULCIO_PREFIX.length + 1) return 0;
@@ -46,7 +60,7 @@ function fulcioArc(b: Uint8Array, oid: Tlv): number {
 }
 
 /** GeneralNames (RFC 5280 §4.2.1.6). Takes the first of each kind, as @sigstore/core does. */
-function readSan(b: Uint8Array, extnValue: Tlv): string | undefined {
+function readSan(b: Uint8Array, extnValue: Tlv, problems: string[]): string | undefined {
   const names = children(b, expectTag(only(b, extnValue, 'SubjectAltName'), TAG.SEQUENCE, 'GeneralNames'));
   let uri: string | undefined;
   let email: string | undefined;
@@ -56,16 +70,28 @@ function readSan(b: Uint8Array, extnValue: Tlv): string | undefined {
     if (n.tag === 0x86 && uri === undefined) uri = decodeIa5(b, n);
     else if (n.tag === 0x81 && email === undefined) email = decodeIa5(b, n);
     else if (n.tag === 0xa0 && !sawOther) {
-      // OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }; Fulcio's is a UTF8String.
       sawOther = true;
-      const [typeId, value, extra] = children(b, n);
-      if (!typeId || !value || extra) throw new DerError('OtherName must hold a type-id and a value');
-      checkOid(b, expectTag(typeId, TAG.OID, 'OtherName type-id'));
-      expectTag(value, 0xa0, 'OtherName value');
-      if (oidEquals(b, typeId, OTHERNAME_SAN_OID)) other = decodeUtf8(b, expectTag(only(b, value, 'OtherName value'), TAG.UTF8_STRING, 'OtherName value'));
+      // Go's x509 (Rekor's) skips an otherName unread, so a log accepts any bytes in one: a malformed one
+      // costs the username it would hold, not the URI or email beside it nor the certificate.
+      try {
+        other = readOtherName(b, n);
+      } catch (e) {
+        if (!(e instanceof DerError)) throw e;
+        problems.push(`the SubjectAltName otherName is malformed (${e.message}): left out`);
+      }
     }
   }
   return uri ?? email ?? other;
+}
+
+/** OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }: Fulcio's (.7) username is a UTF8String. */
+function readOtherName(b: Uint8Array, n: Tlv): string | undefined {
+  const [typeId, value, extra] = children(b, n);
+  if (!typeId || !value || extra) throw new DerError('OtherName must hold a type-id and a value');
+  checkOid(b, expectTag(typeId, TAG.OID, 'OtherName type-id'));
+  expectTag(value, 0xa0, 'OtherName value');
+  if (!oidEquals(b, typeId, OTHERNAME_SAN_OID)) return undefined;
+  return decodeUtf8(b, expectTag(only(b, value, 'OtherName value'), TAG.UTF8_STRING, 'OtherName value'));
 }
 
 /** TBSCertificate fields up to and including subjectPublicKeyInfo; returns validity and the extensions TLV. */
@@ -91,17 +117,25 @@ interface MutableClaims {
   san?: string;
   issuer?: string;
   fulcio: FulcioClaims;
-  notBefore: number;
-  notAfter: number;
+  notBefore?: number;
+  notAfter?: number;
+  problem?: string;
 }
 
-function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): void {
+/** A Fulcio extension's value as oid-info.md "Extension values" encodes it: .1–.6 raw UTF-8, .8 onwards a DER UTF8String. */
+function readFulcioValue(b: Uint8Array, arc: number, value: Tlv): string {
+  return arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, expectTag(only(b, value, 'value'), TAG.UTF8_STRING, 'value'));
+}
+
+function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims, problems: string[]): void {
   const exts = children(b, expectTag(only(b, wrapper, 'extensions'), TAG.SEQUENCE, 'Extensions'));
   if (exts.length === 0) throw new DerError('Extensions must not be empty');
   let sawSan = false;
   // Values by arc, turned into an object in arc order at the end: a fixed key order keeps V8's hidden
   // classes shared across certificates (keyed stores in arbitrary order were the walker's main cost).
   const byArc: (string | undefined)[] = [];
+  const seen: boolean[] = [];
+  let malformed: string[] | undefined;
   for (const ext of exts) {
     const parts = children(b, expectTag(ext, TAG.SEQUENCE, 'Extension'));
     const oid = expectTag(parts[0], TAG.OID, 'extnID');
@@ -116,26 +150,70 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
     if (oidEquals(b, oid, SAN_OID)) {
       if (sawSan) throw new DerError('duplicate SubjectAltName extension');
       sawSan = true;
-      const san = readSan(b, value);
+      const san = readSan(b, value, problems);
       if (san !== undefined) claims.san = san;
       continue;
     }
     const arc = fulcioArc(b, oid);
     const name = FULCIO_NAME_BY_ARC[arc];
     if (name === undefined) continue;
-    if (byArc[arc] !== undefined) throw new DerError(`duplicate Fulcio extension .${arc}`);
-    // .1–.6 are raw strings; .8 onwards are DER UTF8String (oid-info.md "Extension values").
-    byArc[arc] = arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, expectTag(only(b, value, `extension .${arc}`), TAG.UTF8_STRING, `extension .${arc}`));
+    if (seen[arc]) throw new DerError(`duplicate Fulcio extension .${arc}`);
+    seen[arc] = true;
+    // A malformed value costs that claim, not the certificate: Go's x509 (Rekor's) never reads these
+    // values, so a log accepts any bytes there, and dropping the whole signer would hide its SAN and
+    // fingerprint from every watch. Only a certificate Fulcio did not issue can carry one.
+    try {
+      byArc[arc] = readFulcioValue(b, arc, value);
+    } catch (e) {
+      if (!(e instanceof DerError)) throw e;
+      (malformed ??= []).push(`${FULCIO_OIDS[name]} (${name}) is not ${arc <= 6 ? 'a raw UTF-8 string' : 'a DER UTF8String'} (${e.message})`);
+      byArc[arc] = undefined;
+    }
   }
+  if (malformed) problems.push(`${malformed.join('; ')}: left out${dropTwins(byArc, seen)}`);
   for (let arc = 1; arc < byArc.length; arc++) {
     const v = byArc[arc];
     if (v !== undefined) claims.fulcio[FULCIO_NAME_BY_ARC[arc]!] = v;
   }
 }
 
-/** Claims of one DER certificate. Throws DerError when it is not a well-formed X.509 certificate. */
+/**
+ * Leaves out the deprecated twin of each malformed extension, so that eval/values.ts's fallback cannot read
+ * a claim the newer extension, had it parsed, would have overridden (a readable .1 beside a garbled .8 is
+ * not the issuer: sigstore-go rejects such a certificate outright). Returns the words for the problem.
+ */
+function dropTwins(byArc: (string | undefined)[], seen: readonly boolean[]): string {
+  const dropped: string[] = [];
+  for (const [arc, twin] of DEPRECATED_TWIN.entries()) {
+    if (twin === undefined || !seen[arc] || byArc[arc] !== undefined || byArc[twin] === undefined) continue;
+    byArc[twin] = undefined;
+    dropped.push(`.${twin} (${FULCIO_NAME_BY_ARC[twin]!})`);
+  }
+  return dropped.length ? `, and so is the deprecated ${dropped.join(', ')} that would stand in for it` : '';
+}
+
+/**
+ * Claims of one DER certificate. Throws DerError when it is not a well-formed X.509 certificate; a value
+ * Go's x509 (and so Rekor) accepts or never reads but this walker cannot read (a Fulcio extension, an
+ * otherName, a validity time outside RFC 5280's profile) is left out instead, and `problem` says so.
+ */
 export function readCertificateClaims(der: Uint8Array): CertificateClaims {
   return readClaims(der, sha256Hex(der));
+}
+
+/**
+ * A validity time as RFC 5280 §4.1.2.5 profiles it, else undefined and a problem. Go's x509 (Rekor's) also
+ * takes UTCTime without seconds, time-zone offsets and fractional seconds, so a log holds certificates with
+ * them; they are left out rather than read, and the signer is kept (a time check then has no time).
+ */
+function validityTime(b: Uint8Array, t: Tlv, which: string, problems: string[]): number | undefined {
+  try {
+    return decodeTime(b, t);
+  } catch (e) {
+    if (!(e instanceof DerError)) throw e;
+    problems.push(`${which} is not an RFC 5280 time (${e.message}): left out`);
+    return undefined;
+  }
 }
 
 function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims {
@@ -149,13 +227,14 @@ function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims 
   const { validity, extensions } = walkTbs(der, tbs!);
   const times = children(der, validity);
   if (times.length !== 2) throw new DerError('Validity must hold exactly two times');
-  const claims: MutableClaims = {
-    fingerprint: `sha256:${fingerprintHex}`,
-    fulcio: {},
-    notBefore: decodeTime(der, times[0]!),
-    notAfter: decodeTime(der, times[1]!),
-  };
-  if (extensions) readExtensions(der, extensions, claims);
+  const problems: string[] = [];
+  const notBefore = validityTime(der, times[0]!, 'notBefore', problems);
+  const notAfter = validityTime(der, times[1]!, 'notAfter', problems);
+  const claims: MutableClaims = { fingerprint: `sha256:${fingerprintHex}`, fulcio: {} };
+  if (notBefore !== undefined) claims.notBefore = notBefore;
+  if (notAfter !== undefined) claims.notAfter = notAfter;
+  if (extensions) readExtensions(der, extensions, claims, problems);
+  if (problems.length) claims.problem = problems.join('; ');
   const issuer = claims.fulcio.issuer ?? claims.fulcio.issuerV1;
   if (issuer !== undefined) claims.issuer = issuer;
   // A copy: up to ~20 claims added by computed key turn an object into a V8 dictionary (~1.3 KB, slow to

@@ -32,8 +32,12 @@ const CERTIFICATE = Symbol('certificate DER');
 type WithCertificate = Signer & { [CERTIFICATE]?: Uint8Array };
 export const certificateOf = (s: Signer): Uint8Array | undefined => (s as WithCertificate)[CERTIFICATE];
 
-export function signerFromCertificate(der: Uint8Array, certs: CertificateReader): Signer {
+/** Says what was wrong with a certificate whose signer is still read (CertificateClaims.problem). */
+export type ProblemSink = (message: string) => void;
+
+export function signerFromCertificate(der: Uint8Array, certs: CertificateReader, problem?: ProblemSink): Signer {
   const c = certs.read(der);
+  if (c.problem !== undefined) problem?.(c.problem);
   const signer: WithCertificate = { type: 'x509', fingerprint: c.fingerprint, [CERTIFICATE]: der };
   if (c.san !== undefined) signer.san = c.san;
   if (c.issuer !== undefined) signer.issuer = c.issuer;
@@ -42,8 +46,8 @@ export function signerFromCertificate(der: Uint8Array, certs: CertificateReader)
     signer.fulcio = c.fulcio;
     break;
   }
-  signer.notBefore = c.notBefore;
-  signer.notAfter = c.notAfter;
+  if (c.notBefore !== undefined) signer.notBefore = c.notBefore;
+  if (c.notAfter !== undefined) signer.notAfter = c.notAfter;
   return signer;
 }
 
@@ -99,13 +103,15 @@ function derShape(b: Uint8Array): DerShape {
 
 /**
  * Signer from key material as Rekor v1 bodies carry it (after their base64): PEM or DER certificate or
- * public key, or another key format. Throws DerError when certificate-shaped material is malformed.
+ * public key, or another key format. Throws DerError when certificate-shaped material is malformed; a
+ * certificate with a value the walker leaves out (CertificateClaims.problem) still gives its signer, and
+ * `problem` says so.
  */
-export function signerFromKeyMaterial(material: Uint8Array, certs: CertificateReader): Signer {
+export function signerFromKeyMaterial(material: Uint8Array, certs: CertificateReader, problem?: ProblemSink): Signer {
   const pem = material[0] === TAG.SEQUENCE ? undefined : pemDer(material);
   const der = pem?.der ?? material;
   const shape = derShape(der);
-  if (pem?.label === 'CERTIFICATE' || shape === 'certificate') return signerFromCertificate(der, certs);
+  if (pem?.label === 'CERTIFICATE' || shape === 'certificate') return signerFromCertificate(der, certs, problem);
   if (pem?.label === 'PUBLIC KEY' && shape !== 'spki') throw new DerError('PEM PUBLIC KEY is not a SubjectPublicKeyInfo');
   if (shape === 'malformed') throw new DerError('key material starts like DER but is not well-formed DER');
   // A DER SPKI is fingerprinted as is; PGP, SSH and minisign keys by their bytes as the body gives them.

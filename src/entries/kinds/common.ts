@@ -1,7 +1,7 @@
 /** What the kind decoders share: digest normalisation, key material and the facts they accumulate. */
 import { isRecord } from '../../util/json.ts';
 import { parseBase64Canonical, parseBase64CanonicalTransient } from '../base64.ts';
-import { type CertificateReader, signerFromCertificate, signerFromKeyMaterial, signerFromSpki } from '../signer.ts';
+import { type CertificateReader, type ProblemSink, signerFromCertificate, signerFromKeyMaterial, signerFromSpki } from '../signer.ts';
 import type { DecodeProblem, Digest, DigestAlgorithm, Signer } from '../types.ts';
 
 const HEX_LEN: Record<DigestAlgorithm, number> = { sha256: 64, sha384: 96, sha512: 128 };
@@ -67,7 +67,7 @@ export class Facts {
   keyBase64(v: unknown, what: string): void {
     const bytes = b64(v);
     if (!bytes || bytes.length === 0) return this.fail(`${what} is missing or not base64`);
-    this.#guard(what, () => signerFromKeyMaterial(bytes, this.#certs));
+    this.#guard(what, (problem) => signerFromKeyMaterial(bytes, this.#certs, problem));
   }
 
   /** protobuf-specs PublicKey.rawBytes / X509Certificate.rawBytes (Rekor v2): the field says which it is. */
@@ -77,16 +77,17 @@ export class Facts {
     // its DER may be the decoder's reused buffer, overwritten by the next entry.
     const der = !base64Within(v, MAX_KEY_BYTES) ? undefined : form === 'certificate' ? parseBase64Canonical(v) : parseBase64CanonicalTransient(v);
     if (!der || der.length === 0) return this.fail(`${what} is missing or not base64`);
-    this.#guard(what, () => (form === 'certificate' ? signerFromCertificate(der, this.#certs) : signerFromSpki(der)));
+    this.#guard(what, (problem) => (form === 'certificate' ? signerFromCertificate(der, this.#certs, problem) : signerFromSpki(der)));
   }
 
   fail(message: string, code: DecodeProblem['code'] = 'ENTRY_MALFORMED'): void {
     this.problem ??= { code, message };
   }
 
-  #guard(what: string, f: () => Signer): void {
+  /** `f` gets where to say what was wrong with a signer it still returns. */
+  #guard(what: string, f: (problem: ProblemSink) => Signer): void {
     try {
-      this.signers.push(f());
+      this.signers.push(f((message) => this.fail(`${what}: ${message.slice(0, 400)}`)));
     } catch (e) {
       this.fail(`${what}: ${e instanceof Error ? e.message.slice(0, 160) : 'unreadable'}`);
     }

@@ -157,7 +157,8 @@ function checkProvenance(xp: CompiledProvenance, w: TimeWindow | undefined, fact
   field('expect.provenance.sourceRepositories', 'provenance source repository', xp.sourceRepositories, str(facts.sourceRepository), 'source repository');
   field('expect.provenance.sourceRefs', 'provenance source ref', xp.sourceRefs, str(facts.sourceRef), 'source ref');
   if (xp.matchCertificate) {
-    const certRepo = claimWithFallback(signer, 'sourceRepositoryURI').value;
+    // As expect.repositories reads it: certificates issued before .12 existed carry only .5 (owner/repo).
+    const certRepo = repositoryClaim(signer, 'repository').value;
     const repo = str(facts.sourceRepository);
     const reported = out.some((b) => b.expectation === 'expect.provenance.sourceRepositories');
     if (!reported && certRepo !== undefined && repo !== undefined && normalise('url', certRepo) !== normalise('url', repo)) {

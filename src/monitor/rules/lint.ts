@@ -23,8 +23,10 @@ export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField):
   // `*` does not cross `/` (GitHub's filter-pattern convention): a ref always has slashes, and a GitHub
   // workflow identity always has a path below the repository.
   if (spec.includes('/') && /(^|[^*\\])@\*$/.test(spec)) out.push(`${spec}: \`@*\` matches no ref (refs contain /, which * does not cross); write @** or @refs/tags/*`);
-  if (kind === 'identity' && /^(https:\/\/)?github\.com\/[^/*]+\/\*$/i.test(spec)) {
-    out.push(`${spec} matches no GitHub workflow identity (those are …/<repo>/.github/workflows/<file>@<ref>); write ${spec}* or use watch.repositories`);
+  // The same below an owner, a repository or its workflow folder: the one trailing `*` would have to take
+  // the rest of `<file>@refs/<kind>/<name>`, which has slashes.
+  if (kind === 'identity' && /^(https:\/\/)?github\.com\/[^/*]+(\/[^/*]+)?(\/\.github\/workflows)?\/\*$/i.test(spec)) {
+    out.push(`${spec} matches no GitHub workflow identity (those are …/<repo>/.github/workflows/<file>@<ref>, and * does not cross the / in the ref); write ${spec}*${/\/\.github\/workflows\/\*$/i.test(spec) ? '' : ' or use watch.repositories'}`);
   }
   if (uri) {
     const w = hostless(spec, uri);

@@ -48,11 +48,30 @@ const Fingerprint = z
   .string()
   .regex(/^(sha256:)?[0-9a-fA-F]{64}$/, 'a fingerprint like sha256:<64 hex>')
   .describe('SHA-256 of the DER certificate or DER SubjectPublicKeyInfo');
-const Day = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a date YYYY-MM-DD');
+const daysInMonth = (year: number, month: number): number =>
+  month === 2 ? ((year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+
+/**
+ * Whether a date the patterns below allow (`YYYY-MM-DD…` or an every-year `MM-DD`) is a day of the calendar:
+ * they allow 02-30 and 04-31, which Date.parse rolls over into the next month (an `until: 2027-02-30`
+ * suppression held until March 3) and which a holiday could never be. An every-year 02-29 is a day.
+ */
+function isCalendarDay(s: string): boolean {
+  const everyYear = /^\d\d-\d\d$/.test(s);
+  if (!everyYear && !/^\d{4}-\d\d-\d\d/.test(s)) return true; // the pattern's message says what is wrong
+  const [month, day] = (everyYear ? s : s.slice(5, 10)).split('-').map(Number) as [number, number];
+  return day <= daysInMonth(everyYear ? 2000 : Number(s.slice(0, 4)), month);
+}
+const NO_SUCH_DAY = { message: 'no such day: that month is shorter' };
+const Holiday = z
+  .string()
+  .regex(/^(\d{4}-)?(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a date YYYY-MM-DD, or MM-DD for every year')
+  .refine(isCalendarDay, NO_SUCH_DAY);
 const Hours = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'local hours HH:MM-HH:MM (end exclusive; may wrap midnight)');
 const Instant = z
   .string()
-  .regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/, 'a date YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time');
+  .regex(/^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?(\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/, 'a date YYYY-MM-DD (through the end of that day, UTC) or an RFC 3339 time')
+  .refine(isCalendarDay, NO_SUCH_DAY);
 export const Duration = z.string().regex(/^\d{1,9}(s|m|h|d)$/, 'a duration like 90s, 10m, 2h or 1d');
 const Labels = z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'label names are [a-zA-Z_][a-zA-Z0-9_]*'), z.string().max(200));
 
@@ -61,7 +80,7 @@ export const TimeWindowSchema = z
     timezone: z.string().min(1).describe('IANA timezone, e.g. Europe/Berlin; local time comes from Intl, DST included'),
     weekdays: z.array(z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'])).min(1).optional().describe('Allowed local weekdays; default every day'),
     hours: z.union([Hours, z.array(Hours).min(1)]).optional().describe('Allowed local hours; default all day'),
-    holidays: z.array(z.union([Day, z.string().regex(/^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'MM-DD')])).optional().describe('Local dates with no signing expected: YYYY-MM-DD, or MM-DD every year'),
+    holidays: z.array(Holiday).optional().describe('Local dates with no signing expected: YYYY-MM-DD, or MM-DD every year'),
   })
   .describe('When signing is expected. Applies to the entry time (integratedTime, else the Fulcio certificate notBefore, else provenance finishedOn/startedOn, else observedAt; tlogwatch verify --rules: a signed time only, the SET-signed integratedTime else the earliest verified RFC 3161 timestamp)');
 
@@ -86,7 +105,7 @@ const Provenance = z
     buildTypes: Patterns.optional().describe('SLSA buildType'),
     sourceRepositories: Patterns.optional().describe('v1 externalParameters.workflow.repository / resolvedDependencies; v0.2 invocation.configSource / materials'),
     sourceRefs: Patterns.optional().describe('Source ref named by the statement'),
-    matchCertificate: z.boolean().default(true).describe("The statement's source repository and commit must equal the certificate's (Fulcio .12, .13) when both are known"),
+    matchCertificate: z.boolean().default(true).describe("The statement's source repository and commit must equal the certificate's (Fulcio .12, .13; in GitHub certificates older than those, .5 and .3) when both are known"),
   })
   .describe('What the build provenance statement must say; startedOn/finishedOn are also checked against timeWindow');
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { type CertificateClaims, ClaimsCache, readCertificateClaims } from '../../../src/entries/certificate.ts';
 import { DerError } from '../../../src/entries/der.ts';
 import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from '../../../src/entries/types.ts';
-import { certificate, extension, type SanName, sanExtension, tlv, utf8 } from './der-builder.ts';
+import { certificate, extension, octet, oid, type SanName, sanExtension, seq, time, tlv, utf8 } from './der-builder.ts';
 import { realCertificates } from './realdata-certs.ts';
 
 /** The same claims computed with @sigstore/core. */
@@ -56,8 +56,8 @@ describe('every real certificate in the fixtures', () => {
     for (const { der, file } of certs) {
       const node = new NodeX509(der);
       const mine = readCertificateClaims(der);
-      expect(mine.notBefore * 1000, file).toBe(node.validFromDate.getTime());
-      expect(mine.notAfter * 1000, file).toBe(node.validToDate.getTime());
+      expect(mine.notBefore! * 1000, file).toBe(node.validFromDate.getTime());
+      expect(mine.notAfter! * 1000, file).toBe(node.validToDate.getTime());
     }
   });
 });
@@ -109,6 +109,33 @@ describe('deliberate differences from @sigstore/core', () => {
   });
 });
 
+/**
+ * The oracle's claims less those `mine` left out for a malformed Fulcio extension value, which @sigstore/core
+ * reads anyway (raw bytes as UTF-8 with U+FFFD, a DER value whatever its tag); each must be named in the problem.
+ */
+function leftOut(ref: CertificateClaims, mine: CertificateClaims): CertificateClaims {
+  const fulcio: FulcioClaims = { ...ref.fulcio };
+  for (const name of Object.keys(fulcio) as FulcioClaimName[]) {
+    if (mine.fulcio[name] !== undefined) continue;
+    expect(mine.problem).toContain(`(${name})`);
+    delete fulcio[name];
+  }
+  const { issuer: _, san, notBefore, notAfter, ...rest } = ref;
+  const issuer = fulcio.issuer ?? fulcio.issuerV1;
+  // A malformed otherName: the username @sigstore/core would read from it is left out; so is a validity
+  // time outside RFC 5280's profile, which @sigstore/core reads leniently.
+  const kept = (v: string | number | undefined, leftOut: RegExp) => (v !== undefined && leftOut.test(mine.problem!) ? undefined : v);
+  return {
+    ...rest,
+    ...(mine.san !== undefined || kept(san, /otherName is malformed/) !== undefined ? { san } : {}),
+    ...(kept(notBefore, /notBefore is not/) !== undefined ? { notBefore } : {}),
+    ...(kept(notAfter, /notAfter is not/) !== undefined ? { notAfter } : {}),
+    ...(issuer !== undefined ? { issuer } : {}),
+    fulcio,
+    problem: mine.problem!,
+  };
+}
+
 describe('hostile DER', () => {
   const real = realCertificates().map((c) => c.der);
   const clean = (der: Uint8Array): CertificateClaims | undefined => {
@@ -154,7 +181,7 @@ describe('hostile DER', () => {
         }
         if (!mine) return;
         both++;
-        expect({ ...mine, fulcio: { ...mine.fulcio } }).toEqual(ref);
+        expect({ ...mine, fulcio: { ...mine.fulcio } }).toEqual(mine.problem === undefined ? ref : leftOut(ref, mine));
       }),
       { numRuns: 2000 },
     );
@@ -171,22 +198,148 @@ describe('hostile DER', () => {
     expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [twice, twice] }))).toThrow(/duplicate Fulcio extension \.12/);
     const san = sanExtension([{ type: 'email', value: 'a@b.c' }]);
     expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [san, san] }))).toThrow(/duplicate SubjectAltName/);
-    const notUtf8 = extension(FULCIO_OIDS.issuer, tlv(0x0c, Uint8Array.of(0xff, 0xfe)));
-    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [notUtf8] }))).toThrow(/UTF-8/);
-    const wrongType = extension(FULCIO_OIDS.issuer, tlv(0x13, Buffer.from('https://x')));
-    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [wrongType] }))).toThrow(/expected tag 0xc/);
     const nonAsciiUri = sanExtension([{ type: 'uri', value: 'https://é' }]);
     expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 1, extensions: [nonAsciiUri] }))).toThrow(/IA5String/);
   });
-  it('reads both time forms and rejects impossible dates', () => {
+  it('reads both time forms; a time RFC 5280 does not allow is left out, with the certificate kept', () => {
     const at = (s: number) => readCertificateClaims(certificate({ notBefore: s, notAfter: s, extensions: [] })).notBefore;
     for (const s of [-631152000, 0, 951782400 /* 2000-02-29 */, 2524607999, 2524608000 /* 2050 */, 253402300799]) expect(at(s)).toBe(s);
-    const der = certificate({ notBefore: 0, notAfter: 1, extensions: [] });
-    const text = Buffer.from(der).toString('latin1');
-    const feb30 = Buffer.from(text.replace('700101000001Z', '700230000001Z'), 'latin1');
-    expect(() => readCertificateClaims(new Uint8Array(feb30))).toThrow(/out of range/);
-    const local = Buffer.from(text.replace('700101000001Z', '7001010000010'), 'latin1');
-    expect(() => readCertificateClaims(new Uint8Array(local))).toThrow(/UTC/);
+    const san = sanExtension([{ type: 'email', value: 'alice@acme.example' }]);
+    const withTimes = (notBefore: Uint8Array, notAfter = time(600)) => readCertificateClaims(certificate({ notBefore: 0, notAfter: 0, extensions: [san], validity: [notBefore, notAfter] }));
+    const utc = (s: string) => tlv(0x17, Buffer.from(s));
+    // Impossible dates and local time, and what Go's x509 (Rekor's) also takes: UTCTime without seconds,
+    // offsets, fractional seconds.
+    for (const [bad, why] of [
+      [utc('700230000001Z'), /out of range/],
+      [utc('7001010000010'), /UTC/],
+      [utc('7001010000Z'), /not an RFC 5280 time/],
+      [utc('700101000000+0100'), /not an RFC 5280 time/],
+      [tlv(0x18, Buffer.from('19700101000000.5Z')), /not an RFC 5280 time/],
+      [tlv(0x0c, Buffer.from('700101000000Z')), /tag 0xc/],
+    ] as const) {
+      const c = withTimes(bad);
+      expect([c.san, c.notBefore, c.notAfter], String(why)).toEqual(['alice@acme.example', undefined, 600]);
+      expect(c.problem).toMatch(/^notBefore is not an RFC 5280 time \(.+\): left out$/);
+      expect(c.problem).toMatch(why);
+    }
+    const after = withTimes(time(0), utc('7001010000Z'));
+    expect([after.notBefore, after.notAfter]).toEqual([0, undefined]);
+    expect(after.problem).toMatch(/^notAfter is not an RFC 5280 time/);
+    // The validity itself must still be two times.
+    expect(() => readCertificateClaims(certificate({ notBefore: 0, notAfter: 0, extensions: [], validity: [time(0), new Uint8Array()] as [Uint8Array, Uint8Array] }))).toThrow(/exactly two times/);
+  });
+});
+
+describe('malformed Fulcio extension values (oid-info.md "Extension values")', () => {
+  const SAN = 'https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main';
+  const good = (name: FulcioClaimName, value: string) => {
+    const oid = FULCIO_OIDS[name];
+    return extension(oid, Number(oid.slice(oid.lastIndexOf('.') + 1)) <= 6 ? new Uint8Array(Buffer.from(value)) : utf8(value));
+  };
+  const read = (...exts: Uint8Array[]) => readCertificateClaims(certificate({ notBefore: 0, notAfter: 600, extensions: [sanExtension([{ type: 'uri', value: SAN }]), ...exts] }));
+  /** Encodings oid-info.md does not allow: per arc, what a certificate no Fulcio issued could carry there. */
+  const WRONG: Array<[string, (arc: number) => Uint8Array]> = [
+    ['invalid UTF-8', (arc) => (arc <= 6 ? Uint8Array.of(0x68, 0xff) : tlv(0x0c, Uint8Array.of(0x68, 0xff)))],
+    ['PrintableString', () => tlv(0x13, Buffer.from('github-hosted'))],
+    ['IA5String', () => tlv(0x16, Buffer.from('https://x'))],
+    ['UTF8String with trailing bytes', () => Uint8Array.of(...utf8('push'), 0)],
+    ['truncated TLV', () => Uint8Array.of(0x0c, 0x05, 0x61)],
+  ];
+
+  it('cost that claim only: the SAN, fingerprint, validity and other claims stay, and the problem names the OID', () => {
+    for (const name of FULCIO_NAMES) {
+      const oid = FULCIO_OIDS[name];
+      const arc = Number(oid.slice(oid.lastIndexOf('.') + 1));
+      for (const [how, bytes] of WRONG) {
+        // Raw .1–.6 values are any bytes: only invalid UTF-8 is wrong there.
+        if (arc <= 6 && how !== 'invalid UTF-8') continue;
+        const other = name === 'buildTrigger' ? 'runnerEnvironment' : 'buildTrigger';
+        const c = read(extension(oid, bytes(arc)), good(other, 'x'));
+        expect(c.san, `${name} ${how}`).toBe(SAN);
+        expect(c.fulcio[name], `${name} ${how}`).toBeUndefined();
+        expect(c.fulcio[other], `${name} ${how}`).toBe('x');
+        expect([c.notBefore, c.notAfter]).toEqual([0, 600]);
+        expect(c.problem, `${name} ${how}`).toMatch(new RegExp(`^${oid.replace(/\./g, '\\.')} \\(${name}\\) is not a (raw UTF-8 string|DER UTF8String) \\(.+\\): left out`));
+      }
+    }
+  });
+
+  it('never let the deprecated twin stand in for a garbled newer extension (.8→.1, .20→.2, .13→.3, .12/.16→.5, .14→.6)', () => {
+    const garbled = (name: FulcioClaimName) => extension(FULCIO_OIDS[name], tlv(0x13, Buffer.from('x')));
+    const iss = read(garbled('issuer'), good('issuerV1', 'https://token.actions.githubusercontent.com'), good('githubWorkflowRef', 'refs/heads/main'));
+    expect(iss.issuer).toBeUndefined();
+    expect(iss.fulcio).toEqual({ githubWorkflowRef: 'refs/heads/main' });
+    expect(iss.problem).toContain('and so is the deprecated .1 (issuerV1)');
+    const pairs: Array<[FulcioClaimName, FulcioClaimName]> = [
+      ['buildTrigger', 'githubWorkflowTrigger'],
+      ['sourceRepositoryDigest', 'githubWorkflowSha'],
+      ['sourceRepositoryURI', 'githubWorkflowRepository'],
+      ['sourceRepositoryOwnerURI', 'githubWorkflowRepository'],
+      ['sourceRepositoryRef', 'githubWorkflowRef'],
+    ];
+    for (const [modern, twin] of pairs) {
+      const c = read(good('issuer', 'https://token.actions.githubusercontent.com'), garbled(modern), good(twin, 'acme/api'));
+      expect(c.fulcio, modern).toEqual({ issuer: 'https://token.actions.githubusercontent.com' });
+      expect(c.problem, modern).toContain(`(${modern})`);
+    }
+    // A garbled deprecated value costs only itself: the newer extension is what is read anyway.
+    const old = read(good('issuer', 'https://accounts.google.com'), extension(FULCIO_OIDS.issuerV1, Uint8Array.of(0xc3)));
+    expect([old.issuer, old.fulcio.issuerV1]).toEqual(['https://accounts.google.com', undefined]);
+    expect(old.problem).not.toContain('deprecated');
+  });
+
+  it('property: the claims are exactly the well-formed values less the twins of malformed newer ones', () => {
+    const TWIN: Partial<Record<FulcioClaimName, FulcioClaimName>> = { issuer: 'issuerV1', buildTrigger: 'githubWorkflowTrigger', sourceRepositoryDigest: 'githubWorkflowSha', sourceRepositoryURI: 'githubWorkflowRepository', sourceRepositoryOwnerURI: 'githubWorkflowRepository', sourceRepositoryRef: 'githubWorkflowRef' };
+    const arcOf = (name: FulcioClaimName) => Number(FULCIO_OIDS[name].slice(FULCIO_OIDS[name].lastIndexOf('.') + 1));
+    const encoding = fc.constantFrom('good', 'good', 'invalid UTF-8', 'PrintableString', 'trailing byte');
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...FULCIO_NAMES), fc.tuple(printable, encoding), { maxKeys: 12 }), (spec) => {
+        const exts: Uint8Array[] = [];
+        const expected: FulcioClaims = {};
+        const bad = new Set<FulcioClaimName>();
+        for (const [n, [value, how]] of Object.entries(spec)) {
+          const name = n as FulcioClaimName;
+          const raw = arcOf(name) <= 6;
+          const bytes = new Uint8Array(Buffer.from(value, 'utf8'));
+          // A raw value is any bytes: of these encodings only invalid UTF-8 is wrong for it.
+          const enc = raw && how !== 'invalid UTF-8' ? 'good' : how;
+          const invalid = Uint8Array.of(...bytes, 0xc3);
+          exts.push(extension(FULCIO_OIDS[name], raw ? (enc === 'good' ? bytes : invalid) : enc === 'good' ? utf8(value) : enc === 'invalid UTF-8' ? tlv(0x0c, invalid) : enc === 'PrintableString' ? tlv(0x13, bytes) : Uint8Array.of(...utf8(value), 0)));
+          if (enc === 'good') expected[name] = value;
+          else bad.add(name);
+        }
+        for (const name of bad) if (TWIN[name]) delete expected[TWIN[name]];
+        const c = readCertificateClaims(certificate({ notBefore: 0, notAfter: 600, extensions: exts }));
+        expect({ ...c.fulcio }).toEqual(expected);
+        expect(c.issuer).toBe(expected.issuer ?? expected.issuerV1);
+        expect(c.problem === undefined).toBe(bad.size === 0);
+        for (const name of bad) expect(c.problem).toContain(`${FULCIO_OIDS[name]} (${name})`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a malformed otherName (which Go never reads) costs its username only', () => {
+    const fulcioOther = (value: Uint8Array) => tlv(0xa0, oid(FULCIO_OIDS.otherNameSan), tlv(0xa0, value));
+    const withSan = (...names: Uint8Array[]) => readCertificateClaims(certificate({ notBefore: 0, notAfter: 600, extensions: [seq(oid('2.5.29.17'), octet(seq(...names))), good('issuer', 'https://accounts.example')] }));
+    const uri = tlv(0x86, Buffer.from(SAN));
+    for (const bad of [fulcioOther(tlv(0x16, Buffer.from('alice'))), fulcioOther(tlv(0x0c, Uint8Array.of(0xff))), tlv(0xa0, oid(FULCIO_OIDS.otherNameSan)), tlv(0xa0, tlv(0x04), tlv(0xa0, utf8('x')))]) {
+      const c = withSan(bad, uri);
+      expect([c.san, c.issuer]).toEqual([SAN, 'https://accounts.example']);
+      expect(c.problem).toMatch(/^the SubjectAltName otherName is malformed \(.+\): left out$/);
+      const alone = withSan(bad);
+      expect([alone.san, alone.fingerprint.length]).toEqual([undefined, 71]);
+      expect(alone.problem).toBe(c.problem);
+    }
+    // Another type-id's value is not read at all, so nothing is wrong with it.
+    expect(withSan(tlv(0xa0, oid('1.3.6.1.4.1.311.20.2.3'), tlv(0xa0, tlv(0x16, Buffer.from('a@b')))), uri)).toMatchObject({ san: SAN });
+    expect(withSan(tlv(0xa0, oid('1.3.6.1.4.1.311.20.2.3'), tlv(0xa0, tlv(0x16, Buffer.from('a@b')))), uri).problem).toBeUndefined();
+  });
+
+  it('well-formed certificates have no problem, and OIDs Fulcio has not defined are ignored whatever they hold', () => {
+    for (const { der, file } of realCertificates()) expect(readCertificateClaims(der).problem, file).toBeUndefined();
+    const c = read(extension('1.3.6.1.4.1.57264.1.99', tlv(0x13, Buffer.from('x'))), extension('1.3.6.1.4.1.57264.1.7', Uint8Array.of(0xff)));
+    expect(c.problem).toBeUndefined();
   });
 });
 

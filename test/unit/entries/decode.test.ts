@@ -64,12 +64,19 @@ describe('Rekor v1 kinds', () => {
   it('a broken certificate is a problem, never silently a key', () => {
     const badTime = new Uint8Array(fulcioDer);
     badTime[Buffer.from(fulcioDer).indexOf(Buffer.from([0x17, 0x0d])) + 3] = 0x41; // a letter in notBefore
-    for (const material of [badTime, fulcioDer.subarray(0, 300), '-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n', '-----BEGIN CERTIFICATE-----\nMIIB\n']) {
-      const e = decodeRekorV1Body(body({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: H('a') }, signature: { publicKey: { content: b64(material) } } } }), meta);
+    const decoded = (material: Uint8Array | string) => decodeRekorV1Body(body({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { data: { hash: H('a') }, signature: { publicKey: { content: b64(material) } } } }), meta);
+    for (const material of [fulcioDer.subarray(0, 300), '-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n', '-----BEGIN CERTIFICATE-----\nMIIB\n']) {
+      const e = decoded(material);
       expect(e.problem?.code, String(material).slice(0, 30)).toBe('ENTRY_MALFORMED');
       expect(e.signer).toBeUndefined();
       expect(e.digests).toEqual([`sha256:${'a'.repeat(64)}`]);
     }
+    // A certificate whose only fault is a time (Go's x509, Rekor's, reads some that RFC 5280 does not allow)
+    // keeps its signer, less that time, and the problem says so.
+    const e = decoded(badTime);
+    expect(e.problem).toMatchObject({ code: 'ENTRY_MALFORMED', message: expect.stringMatching(/notBefore is not an RFC 5280 time/) as unknown });
+    expect(e.signer).toMatchObject({ type: 'x509', fingerprint: `sha256:${sha(badTime)}`, san: decoded(fulcioDer).signer?.san });
+    expect(e.signer?.notBefore).toBeUndefined();
   });
   it('rekord: PGP, SSH and minisign keys by their bytes; x509 like hashedrekord', () => {
     for (const [format, key] of [['pgp', PGP], ['ssh', SSH], ['minisign', 'untrusted comment: minisign public key\nRWQf6LRCGA9i5\n'], ['x509', keyPem]] as const) {
@@ -149,6 +156,12 @@ describe('Rekor v2 entries', () => {
     expect(decodeRekorV2Entry(hr('hashedRekordV002', { x509Certificate: { rawBytes: b64(broken) } }), meta).problem?.message).toMatch(/x509Certificate\.rawBytes: /);
     expect(decodeRekorV2Entry(hr('hashedRekordV002', { x509Certificate: { rawBytes: b64(fulcioDer) }, publicKey: { rawBytes: b64(keyDer) } }), meta).problem?.message).toMatch(/both/);
     expect(decodeRekorV2Entry(hr('hashedRekordV002', {}), meta).problem?.message).toMatch(/neither/);
+    // A real certificate whose notBefore has a letter in it: the signer stays, less that time, with the problem.
+    const badTime = new Uint8Array(fulcioDer);
+    badTime[Buffer.from(fulcioDer).indexOf(Buffer.from([0x17, 0x0d])) + 3] = 0x41;
+    const e = decodeRekorV2Entry(hr('hashedRekordV002', { x509Certificate: { rawBytes: b64(badTime) } }), meta);
+    expect(e.problem?.message).toMatch(/^spec\.hashedRekordV002\.signature\.verifier\.x509Certificate\.rawBytes: notBefore is not an RFC 5280 time/);
+    expect(e.signer).toMatchObject({ type: 'x509', fingerprint: `sha256:${sha(badTime)}`, issuer: 'https://token.actions.githubusercontent.com' });
   });
   it('dsse 0.0.2 in both spellings, with several signatures', () => {
     for (const member of ['dsseV002', 'dsseV0_0_2']) {

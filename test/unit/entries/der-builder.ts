@@ -46,8 +46,10 @@ const P256_SPKI = seq(seq(oid('1.2.840.10045.2.1'), oid('1.2.840.10045.3.1.7')),
 const ALG = seq(oid('1.2.840.10045.4.3.3'));
 const NAME = seq(tlv(0x31, seq(oid('2.5.4.10'), utf8('sigstore.dev'))));
 
-export function certificate(opts: { notBefore: number; notAfter: number; extensions: Uint8Array[]; serial?: number }): Uint8Array {
+/** `validity`: the two time TLVs as given, in place of notBefore and notAfter encoded by `time`. */
+export function certificate(opts: { notBefore: number; notAfter: number; extensions: Uint8Array[]; serial?: number; validity?: [Uint8Array, Uint8Array] }): Uint8Array {
   const exts = opts.extensions.length > 0 ? [tlv(0xa3, seq(...opts.extensions))] : [];
-  const tbs = seq(tlv(0xa0, int(2)), int(opts.serial ?? 1), ALG, NAME, seq(time(opts.notBefore), time(opts.notAfter)), seq(), P256_SPKI, ...exts);
+  const validity = opts.validity ?? [time(opts.notBefore), time(opts.notAfter)];
+  const tbs = seq(tlv(0xa0, int(2)), int(opts.serial ?? 1), ALG, NAME, seq(...validity), seq(), P256_SPKI, ...exts);
   return seq(tbs, ALG, tlv(0x03, Uint8Array.of(0, 0x30, 0x00)));
 }

@@ -11,6 +11,9 @@ import { evaluateEntry } from '../../../src/monitor/evaluate.ts';
 import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../../../src/trust/tuf.ts';
 import { REALDATA } from '../../helpers/realdata.ts';
+import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
+import { FULCIO_OIDS } from '../../../src/entries/types.ts';
+import { certificate, extension, sanExtension, tlv, utf8 } from '../entries/der-builder.ts';
 
 const SIGSTORE_JS = realEntry(SIGSTORE_JS_V2);
 const GH = realEntry(GH_ATTESTATION);
@@ -144,6 +147,41 @@ rules:
     const r = ruleSet(`rules: [{ id: r, watch: { repositories: ['github.com/acme/*'] }, expect: { runnerEnvironment: [github-hosted] } }]`);
     const [f] = evaluate(r, e, NOW);
     expect(f).toMatchObject({ expectation: 'expect.runnerEnvironment', details: { signer: 0, actual: null } });
+  });
+});
+
+describe('a certificate with a malformed Fulcio extension value (one no Fulcio issued, which Rekor accepts)', () => {
+  const SAN = 'https://github.com/acme/api/.github/workflows/release.yml@refs/tags/v1';
+  // .8 as a PrintableString: Go's x509 never reads the value, so Rekor v1 logs it like any other.
+  const der = certificate({
+    notBefore: 1764064800,
+    notAfter: 1764065400,
+    extensions: [
+      sanExtension([{ type: 'uri', value: SAN }]),
+      extension(FULCIO_OIDS.issuer, tlv(0x13, Buffer.from('https://token.actions.githubusercontent.com'))),
+      extension(FULCIO_OIDS.issuerV1, new Uint8Array(Buffer.from('https://token.actions.githubusercontent.com'))),
+      extension(FULCIO_OIDS.sourceRepositoryURI, utf8('https://github.com/acme/api')),
+    ],
+  });
+  const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+  const body = JSON.stringify({
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
+  });
+  const e = decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index: 1, integratedTime: 1764064900 });
+
+  it('is still watched by its SAN and repository, and breaks the issuer expectation as missing; the entry says why', () => {
+    expect(e.problem?.message).toMatch(/^spec\.signature\.publicKey\.content: 1\.3\.6\.1\.4\.1\.57264\.1\.8 \(issuer\) is not a DER UTF8String .*: left out, and so is the deprecated \.1 \(issuerV1\)/);
+    expect(e.signer).toMatchObject({ type: 'x509', san: SAN, fulcio: { sourceRepositoryURI: 'https://github.com/acme/api' } });
+    expect(e.signer?.issuer).toBeUndefined();
+    const rs = ruleSet(`
+rules:
+  - { id: by-identity, watch: { identities: ['https://github.com/acme/**'] }, expect: { issuers: ['https://token.actions.githubusercontent.com'] } }
+  - { id: by-repository, watch: { repositories: ['github.com/acme/api'] }, expect: { runnerEnvironment: [github-hosted] } }
+`);
+    expect(expectations(e, rs)).toEqual(['by-identity:expect.issuers', 'by-repository:expect.runnerEnvironment']);
+    expect(evaluate(rs, e, NOW)[0]!.message).toMatch(/OIDC issuer is missing/);
   });
 });
 

@@ -67,6 +67,38 @@ describe('repository and owner patterns without a host', () => {
   });
 });
 
+describe('identity globs that stop short of a GitHub workflow identity', () => {
+  // …/<owner>/<repo>/.github/workflows/<file>@<ref>: a ref always has a slash (refs/heads/main, refs/pull/1/merge).
+  const seg = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,8}$/);
+  const ref = fc.constantFrom('refs/heads/main', 'refs/tags/v1.2.0', 'refs/pull/17/merge', 'refs/heads/release/v2');
+  const writeStar = (w: string) => /; write (\S+)/.exec(w)?.[1];
+  it('warn below an owner, a repository or its workflow folder, and the suggestion matches', () => {
+    const real = 'https://github.com/bdehamer/workflows/.github/workflows/attest.yml@refs/heads/main'; // 95781729's SAN
+    for (const p of ['https://github.com/bdehamer/*', 'github.com/bdehamer/workflows/*', 'https://github.com/bdehamer/workflows/.github/workflows/*']) {
+      const [w, more] = lintPattern(p, 'identity');
+      expect(more, p).toBeUndefined();
+      expect(w, p).toMatch(/matches no GitHub workflow identity/);
+      expect(matches(p, real, 'identity'), p).toBe(false);
+      expect(matches(writeStar(w!)!, real, 'identity'), p).toBe(true);
+    }
+    for (const p of ['https://github.com/bdehamer/workflows/.github/workflows/*@**', 'https://github.com/bdehamer/**', 'github.com/bdehamer/*/.github/workflows/*.yml@refs/heads/*', '*@acme.com', 'https://gitlab.com/acme/*']) {
+      expect(lintPattern(p, 'identity'), p).toEqual([]);
+    }
+  });
+  it('property: a flagged glob matches no workflow identity under it, and its suggestion matches every one', () => {
+    fc.assert(
+      fc.property(seg, seg, seg, ref, fc.integer({ min: 1, max: 3 }), fc.boolean(), (owner, repo, file, r, depth, scheme) => {
+        const san = `https://github.com/${owner}/${repo}/.github/workflows/${file}.yml@${r}`;
+        const p = `${scheme ? 'https://' : ''}github.com/${[owner, repo, '.github/workflows'].slice(0, depth).join('/')}/*`;
+        const [w] = lintPattern(p, 'identity');
+        expect(w).toBeDefined();
+        expect(matches(p, san, 'identity')).toBe(false);
+        expect(matches(writeStar(w!)!, san, 'identity')).toBe(true);
+      }),
+    );
+  });
+});
+
 describe('upper case in a regex where values are lower-cased', () => {
   it('in a URL host or scheme: warns, with the lower-cased regex', () => {
     const [w] = lintPattern({ regex: 'https://GitHub\\.com/acme/.*' }, 'url');

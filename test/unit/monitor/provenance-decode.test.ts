@@ -10,6 +10,9 @@ import { evaluate } from '../../../src/monitor/eval/evaluate.ts';
 import { parseDsseEnvelope } from '../../../src/monitor/provenance/envelope.ts';
 import { provenanceFacts, splitSourceUri, type ProvenanceFacts } from '../../../src/monitor/provenance/slsa.ts';
 import { decodeEnvelopeStatement, decodeStatement, isStatementProblem, type Statement } from '../../../src/monitor/provenance/statement.ts';
+import { decodeAnyBody } from '../../../src/entries/decode.ts';
+import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
+import { REALDATA } from '../../helpers/realdata.ts';
 import { bundlePayload, GH_ATTESTATION, ghaEntry, NPM_ATTESTATIONS, NPM_PROVENANCE, NPM_PUBLISH, realEntry, ruleSet, SIGSTORE_JS_V2 } from './helpers.ts';
 
 const statement = (payload: Uint8Array): Statement => {
@@ -120,6 +123,22 @@ rules:
   it("the statement's source commit must be the certificate's", () => {
     const [f] = evaluate(rs, SIGSTORE_JS, 0, { ...facts, sourceDigest: '0'.repeat(40) });
     expect(f).toMatchObject({ expectation: 'expect.provenance.sourceDigest', details: { expected: 'f0b49a04e5a62250e0f60fb128004a73110fe311', actual: '0'.repeat(40) } });
+  });
+  it("a certificate from before .12 (only .5, owner/repo) is still compared: the tuf-js v1.0.0 npm provenance", () => {
+    const npm = JSON.parse(readFileSync(`${REALDATA}/npm-attestations/tuf-js-npm-attestations_12987347_12987349.json`, 'utf8')) as { attestations: Array<{ predicateType: string; bundle: unknown }> };
+    const prov = npm.attestations.find((a) => a.predicateType === 'https://slsa.dev/provenance/v0.2')!;
+    const [t] = parseTlogEntries(prov.bundle);
+    const e = decodeAnyBody(t!.body, { log: 'rekor.sigstore.dev', index: Number(t!.logIndex) }, t!.kind, t!.version);
+    expect(e.signer?.fulcio).toMatchObject({ githubWorkflowRepository: 'theupdateframework/tuf-js' });
+    expect(e.signer?.fulcio?.sourceRepositoryURI).toBeUndefined();
+    const st = decodeEnvelopeStatement((prov.bundle as { dsseEnvelope: unknown }).dsseEnvelope);
+    if (isStatementProblem(st)) throw new Error(st.problem.message);
+    const real = provenanceFacts(st);
+    const r = ruleSet(`rules: [{ id: tuf, watch: { repositories: ['github.com/theupdateframework/*'] }, expect: { provenance: { required: true } } }]`);
+    expect(evaluate(r, e, 0, real)).toEqual([]);
+    const [f, more] = evaluate(r, e, 0, { ...real, sourceRepository: 'https://github.com/theupdateframework/other' });
+    expect(more).toBeUndefined();
+    expect(f).toMatchObject({ expectation: 'expect.provenance.sourceRepositories', details: { expected: 'https://github.com/theupdateframework/tuf-js', actual: 'https://github.com/theupdateframework/other' } });
   });
   it('startedOn/finishedOn must lie inside the time window too', () => {
     const sat = Date.parse('2026-11-28T10:00:00Z') / 1000;

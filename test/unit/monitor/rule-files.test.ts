@@ -51,6 +51,18 @@ describe('errors carry file, line, column and path', () => {
       'd.yaml:8:9 rules[0].suppress[1]: give digest, identity, expectations or until',
     ]);
   });
+  it('a date the calendar does not have (02-30, 04-31), which Date.parse would roll into the next month', () => {
+    const file = (until: string, holidays: string) =>
+      `rules:\n  - id: d\n    watch: { owners: [github.com/acme] }\n    expect: { timeWindow: { timezone: UTC, holidays: [${holidays}] } }\n    suppress:\n      - until: '${until}'\n        reason: r\n`;
+    const errs = errorsOf([{ name: 'f.yaml', text: file('2027-02-29', "'2026-04-31', '02-30'") }, { name: 'g.yaml', text: file('2027-02-30T10:00:00Z', "'2028-02-29', '02-29', '12-31'") }]);
+    expect(errs.map((e) => `${e.file}:${e.line} ${e.path}: ${e.message}`)).toEqual([
+      'f.yaml:4 rules[0].expect.timeWindow.holidays[0]: no such day: that month is shorter',
+      'f.yaml:4 rules[0].expect.timeWindow.holidays[1]: no such day: that month is shorter',
+      'f.yaml:6 rules[0].suppress[0].until: no such day: that month is shorter',
+      'g.yaml:6 rules[0].suppress[0].until: no such day: that month is shorter',
+    ]);
+    expect(errorsOf([{ name: 'h.yaml', text: file('2028-02-29T23:59:59+01:00', "'2028-02-29', '02-29', '04-30'") }])).toEqual([]);
+  });
   it('compile errors (patterns, timezones) at the pattern', () => {
     const errs = errorsOf([{ name: 'e.yaml', text: "rules:\n  - id: e\n    watch:\n      identities:\n        - ok\n        - { regex: '(' }\n    expect:\n      timeWindow: { timezone: Mars/Olympus }\n" }]);
     expect(errs.map((e) => [e.line, e.column, e.path])).toEqual([

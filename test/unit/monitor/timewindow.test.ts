@@ -68,6 +68,40 @@ describe('time windows', () => {
     expect(outsideWindow(Number.NaN, berlin)).toMatch(/not a valid instant/);
     expect(outsideWindow(1e15, berlin)).toMatch(/not a valid instant/);
   });
+  it('property: inside exactly when a naive reading of the window (Intl parts, minute by minute) says so', () => {
+    const zones = ['Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'Pacific/Chatham', 'UTC'];
+    const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+    const hhmm = fc.integer({ min: 0, max: 24 * 4 - 1 }).map((q) => `${String(Math.floor(q / 4)).padStart(2, '0')}:${String((q % 4) * 15).padStart(2, '0')}`);
+    const range = fc.tuple(hhmm, fc.oneof(hhmm, fc.constant('24:00'))).filter(([a, b]) => a !== b);
+    const minutes = (x: string) => Number(x.slice(0, 2)) * 60 + Number(x.slice(3));
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: 0, max: 4_102_444_800 }),
+        fc.option(fc.subarray([...DAYS], { minLength: 1 }), { nil: undefined }),
+        fc.option(fc.array(range, { minLength: 1, maxLength: 3 }), { nil: undefined }),
+        fc.boolean(),
+        (tz, s, weekdays, ranges, holidayToday) => {
+          const p = Object.fromEntries(
+            new Intl.DateTimeFormat('en-CA', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', weekday: 'short' })
+              .formatToParts(new Date(s * 1000))
+              .map((x) => [x.type, x.value]),
+          );
+          const date = `${p['year']}-${p['month']}-${p['day']}`;
+          const w = compileTimeWindow({ timezone: tz, ...(weekdays ? { weekdays } : {}), ...(ranges ? { hours: ranges.map(([a, b]) => `${a}-${b}`) } : {}), holidays: holidayToday ? [date.slice(5)] : ['1999-01-01'] });
+          // Every allowed minute of the day, counted from each range's start up to its end (across midnight).
+          const allowed = new Set<number>();
+          for (const [a, b] of ranges ?? [['00:00', '24:00']]) {
+            const [from, to] = [minutes(a), minutes(b)];
+            for (let i = 0; i < (to > from ? to - from : to + 1440 - from); i++) allowed.add((from + i) % 1440);
+          }
+          const inside = !holidayToday && (weekdays === undefined || weekdays.includes(String(p['weekday']).slice(0, 3).toLowerCase() as (typeof DAYS)[number])) && allowed.has(Number(p['hour']) * 60 + Number(p['minute']));
+          expect(outsideWindow(s, w) === undefined, `${date} ${p['hour']}:${p['minute']} ${tz}`).toBe(inside);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
   it('property: the cached offset arithmetic agrees with Intl formatting every instant directly', () => {
     const zones = ['Europe/Berlin', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/Sao_Paulo', 'Pacific/Chatham', 'UTC'];
     fc.assert(

@@ -95,6 +95,17 @@ interface MutableClaims {
   notAfter: number;
 }
 
+/**
+ * The UTF8String that must fill extension `arc`'s extnValue. As `expectTag(only(…))`, with the same
+ * errors, but the `extension .N` label is built only when there is an error: building it for every
+ * extension of every certificate cost more than the check.
+ */
+function utf8StringIn(b: Uint8Array, value: Tlv, arc: number): Tlv {
+  const t = readTlv(b, value.start, value.end);
+  if (t.end === value.end && t.tag === TAG.UTF8_STRING) return t;
+  return expectTag(only(b, value, `extension .${arc}`), TAG.UTF8_STRING, `extension .${arc}`);
+}
+
 function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): void {
   const exts = children(b, expectTag(only(b, wrapper, 'extensions'), TAG.SEQUENCE, 'Extensions'));
   if (exts.length === 0) throw new DerError('Extensions must not be empty');
@@ -125,7 +136,7 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims): voi
     if (name === undefined) continue;
     if (byArc[arc] !== undefined) throw new DerError(`duplicate Fulcio extension .${arc}`);
     // .1–.6 are raw strings; .8 onwards are DER UTF8String (oid-info.md "Extension values").
-    byArc[arc] = arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, expectTag(only(b, value, `extension .${arc}`), TAG.UTF8_STRING, `extension .${arc}`));
+    byArc[arc] = arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, utf8StringIn(b, value, arc));
   }
   for (let arc = 1; arc < byArc.length; arc++) {
     const v = byArc[arc];
@@ -138,7 +149,9 @@ export function readCertificateClaims(der: Uint8Array): CertificateClaims {
   return readClaims(der, sha256Hex(der));
 }
 
-function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims {
+function readClaims(bytes: Uint8Array, fingerprintHex: string): CertificateClaims {
+  // One Buffer view for the whole walk, so that string values are sliced from it (der.ts asciiText).
+  const der = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const cert = expectTag(readTlv(der, 0, der.length), TAG.SEQUENCE, 'Certificate');
   if (cert.end !== der.length) throw new DerError('trailing bytes after the certificate');
   const [tbs, sigAlg, sigValue, extra] = children(der, cert);

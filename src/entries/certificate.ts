@@ -124,7 +124,18 @@ interface MutableClaims {
 
 /** A Fulcio extension's value as oid-info.md "Extension values" encodes it: .1–.6 raw UTF-8, .8 onwards a DER UTF8String. */
 function readFulcioValue(b: Uint8Array, arc: number, value: Tlv): string {
-  return arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, expectTag(only(b, value, 'value'), TAG.UTF8_STRING, 'value'));
+  return arc <= 6 ? decodeUtf8(b, value) : decodeUtf8(b, utf8StringIn(b, value, arc));
+}
+
+/**
+ * The UTF8String that must fill extension `arc`'s extnValue. As `expectTag(only(…))`, with the same
+ * errors, but the `extension .N` label is built only when there is an error: building it for every
+ * extension of every certificate cost more than the check.
+ */
+function utf8StringIn(b: Uint8Array, value: Tlv, arc: number): Tlv {
+  const t = readTlv(b, value.start, value.end);
+  if (t.end === value.end && t.tag === TAG.UTF8_STRING) return t;
+  return expectTag(only(b, value, `extension .${arc}`), TAG.UTF8_STRING, `extension .${arc}`);
 }
 
 function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims, problems: string[]): void {
@@ -216,7 +227,9 @@ function validityTime(b: Uint8Array, t: Tlv, which: string, problems: string[]):
   }
 }
 
-function readClaims(der: Uint8Array, fingerprintHex: string): CertificateClaims {
+function readClaims(bytes: Uint8Array, fingerprintHex: string): CertificateClaims {
+  // One Buffer view for the whole walk, so that string values are sliced from it (der.ts asciiText).
+  const der = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const cert = expectTag(readTlv(der, 0, der.length), TAG.SEQUENCE, 'Certificate');
   if (cert.end !== der.length) throw new DerError('trailing bytes after the certificate');
   const [tbs, sigAlg, sigValue, extra] = children(der, cert);

@@ -113,8 +113,20 @@ export function encodeOid(dotted: string): Uint8Array {
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * The value's bytes as one flat string when every one is ASCII (where UTF-8, IA5 and Latin-1 read
+ * alike), else undefined. Fulcio's claims are ASCII, and a Latin-1 slice of a Buffer costs less than a
+ * TextDecoder call (a subarray, the binding, the fatal-mode checks) on these short values.
+ */
+function asciiText(b: Uint8Array, t: Tlv): string | undefined {
+  for (let i = t.start; i < t.end; i++) if (b[i]! > 0x7f) return undefined;
+  return (b instanceof Buffer ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).toString('latin1', t.start, t.end);
+}
+
 /** A UTF8String (or a raw Fulcio value): invalid UTF-8 is an error, never U+FFFD. */
 export function decodeUtf8(b: Uint8Array, t: Tlv): string {
+  const ascii = asciiText(b, t);
+  if (ascii !== undefined) return ascii;
   try {
     return utf8Decoder.decode(b.subarray(t.start, t.end));
   } catch {
@@ -124,11 +136,12 @@ export function decodeUtf8(b: Uint8Array, t: Tlv): string {
 
 /** An IA5String (rfc822Name, URI): 7-bit only (X.680 §41; RFC 5280 §4.2.1.6). */
 export function decodeIa5(b: Uint8Array, t: Tlv): string {
-  for (let i = t.start; i < t.end; i++) if (b[i]! > 0x7f) throw new DerError('non-ASCII byte in an IA5String');
-  // ASCII is UTF-8, and the decoder returns one flat string. Appending a character at a time built a
-  // chain of ~one V8 cons string per character (3.4 KB for a 120-character workflow SAN), which the
-  // mirror's certificate cache kept alive and every full collection had to mark.
-  return utf8Decoder.decode(b.subarray(t.start, t.end));
+  // One flat string: appending a character at a time built a chain of ~one V8 cons string per character
+  // (3.4 KB for a 120-character workflow SAN), which the mirror's certificate cache kept alive and every
+  // full collection had to mark.
+  const ascii = asciiText(b, t);
+  if (ascii === undefined) throw new DerError('non-ASCII byte in an IA5String');
+  return ascii;
 }
 
 function digits(b: Uint8Array, off: number, n: number): number {

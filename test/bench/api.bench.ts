@@ -1,15 +1,19 @@
 /**
  * API throughput and latency (issue 6): autocannon over loopback against a mirror of N entries (default
  * 1,000,000) served by a child process; baseline: a Hono "hello" route on the same server, measured in the
- * same run. The store is a real one: a tiles simulator's log (Fulcio certificates, DSSE/in-toto, plain
- * keys) mirrored by the LogFollower with full verification and `index: all`, in a builder process that
- * exits before the server starts. Queries are drawn from the simulator's manifest: one digest per request
- * (spread over the whole log), and identities that have at least 50 entries. The server runs twice, with
- * Node's defaults and the way the container image runs the daemon (runtime.ts).
+ * same run, and the server process's CPU time per request (utime + stime from /proc, Linux only). The
+ * store is a real one: a tiles simulator's log (Fulcio certificates, DSSE/in-toto, plain keys) mirrored by
+ * the LogFollower with full verification and `index: all`, in a builder process that exits before the
+ * server starts. Queries are drawn from the simulator's manifest: one digest per request (spread over the
+ * whole log), and identities that have at least 50 entries. The server runs twice, with Node's defaults
+ * and the way the container image runs the daemon (runtime.ts).
  *   BENCH_ENTRIES=1000000 npx node test/bench/api.bench.ts
+ * For A/B runs: BENCH_DIR=<dir> builds the store there once and reuses it on later runs (never removed;
+ * it must have been built with the same BENCH_ENTRIES), BENCH_SECONDS shortens the rows (default 10), and
+ * BENCH_RUNTIME=node runs one server runtime only (runtime.ts).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -29,8 +33,12 @@ import { defaultBatchSize } from '../../src/config/schema.ts';
 
 const N = Number(process.env['BENCH_ENTRIES'] ?? 1_000_000);
 const LOG = 'bench';
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 10);
+const KEPT_DIR = process.env['BENCH_DIR'];
 
 interface Queries {
+  /** The store's size, so that a kept store (BENCH_DIR) is not taken for one of another size. */
+  entries: number;
   digests: string[];
   identities: string[];
 }
@@ -60,7 +68,7 @@ async function build(dir: string): Promise<void> {
     if (m.san) perSan.set(m.san, (perSan.get(m.san) ?? 0) + 1);
   }
   const identities = [...perSan].filter(([, n]) => n >= 50).map(([s]) => s);
-  writeFileSync(join(dir, 'queries.json'), JSON.stringify({ digests, identities } satisfies Queries));
+  writeFileSync(join(dir, 'queries.json'), JSON.stringify({ entries: N, digests, identities } satisfies Queries));
   rmSync(out, { recursive: true, force: true });
   process.stderr.write(`api bench: simulated and mirrored ${fmt(N)} entries in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${identities.length} identities with ≥ 50 entries\n`);
 }
@@ -72,19 +80,34 @@ async function server(dir: string): Promise<void> {
   process.on('SIGTERM', () => s.close(() => void store.close().then(() => process.exit(0))));
 }
 
-async function load(url: string, connections: number, paths: (i: number) => string, seconds = 10) {
+/** A process's CPU time so far in µs (utime + stime, /proc/<pid>/stat fields 14 and 15), or undefined off Linux. */
+function cpuMicros(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticksPerSecond = 100; // USER_HZ (sysconf(_SC_CLK_TCK)), 100 on Linux
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond;
+  } catch {
+    return undefined;
+  }
+}
+
+async function load(url: string, serverPid: number, connections: number, paths: (i: number) => string, seconds = SECONDS) {
   let i = 0;
+  const cpu0 = cpuMicros(serverPid);
   const r = await autocannon({
     url,
     connections,
     duration: seconds,
     requests: [{ setupRequest: (req) => ({ ...req, path: paths(i++) }) }],
   });
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, bytes: r.throughput.average / Math.max(1, r.requests.average) };
+  const cpu1 = cpuMicros(serverPid);
+  const cpuPerRequest = cpu0 === undefined || cpu1 === undefined ? undefined : (cpu1 - cpu0) / Math.max(1, r.requests.total);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx, bytes: r.throughput.average / Math.max(1, r.requests.average), cpuPerRequest };
 }
 
 /** The server, started the way `rt` says, until it prints its URL. */
-async function startServer(dir: string, rt: Runtime): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startServer(dir: string, rt: Runtime): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, [...rt.nodeArgs, 'test/bench/api.bench.ts', '--server', dir], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...rt.env } });
   const stop = async () => {
     if (child.exitCode !== null) return;
@@ -101,7 +124,7 @@ async function startServer(dir: string, rt: Runtime): Promise<{ url: string; sto
         if (m) resolve(m[1]!);
       });
     });
-    return { url, stop };
+    return { url, pid: child.pid!, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -109,24 +132,25 @@ async function startServer(dir: string, rt: Runtime): Promise<{ url: string; sto
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-apibench-'));
+  const dir = KEPT_DIR ?? mkdtempSync(join(tmpdir(), 'tlogwatch-apibench-'));
   try {
-    execFileSync(process.execPath, ['test/bench/api.bench.ts', '--build', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
+    if (!existsSync(join(dir, 'queries.json'))) execFileSync(process.execPath, ['test/bench/api.bench.ts', '--build', dir], { stdio: ['ignore', 'inherit', 'inherit'] });
     const q = JSON.parse(readFileSync(join(dir, 'queries.json'), 'utf8')) as Queries;
+    if (q.entries !== N) throw new Error(`${dir} holds a store of ${q.entries} entries, not BENCH_ENTRIES=${N}`);
     const digest = (i: number) => `/v1/search?digest=${q.digests[(i * 7919) % q.digests.length]}`;
     const identity = (i: number) => `/v1/search?identity=${encodeURIComponent(q.identities[(i * 104729) % q.identities.length]!)}&limit=50`;
     const rows: string[] = [];
     for (const rt of runtimes()) {
       const server = await startServer(dir, rt);
       try {
-        await load(server.url, 50, digest, 3); // warm-up: JIT and LevelDB's block cache
-        const hello = await load(server.url, 50, () => '/hello');
-        const d50 = await load(server.url, 50, digest);
-        const i50 = await load(server.url, 50, identity);
-        const i10 = await load(server.url, 10, identity);
-        const i1 = await load(server.url, 1, identity);
+        await load(server.url, server.pid, 50, digest, 3); // warm-up: JIT and LevelDB's block cache
+        const hello = await load(server.url, server.pid, 50, () => '/hello');
+        const d50 = await load(server.url, server.pid, 50, digest);
+        const i50 = await load(server.url, server.pid, 50, identity);
+        const i10 = await load(server.url, server.pid, 10, identity);
+        const i1 = await load(server.url, server.pid, 1, identity);
         const row = (first: string, name: string, conns: number, r: Awaited<ReturnType<typeof load>>, target: string) =>
-          `| ${first} | ${name} | ${conns} | ${fmt(r.rps)} | ${r.p50} ms | ${r.p99} ms | ${((r.rps / hello.rps) * 100).toFixed(0)}% | ${fmt(r.bytes)} B | ${r.errors} | ${target} |`;
+          `| ${first} | ${name} | ${conns} | ${fmt(r.rps)} | ${r.p50} ms | ${r.p99} ms | ${((r.rps / hello.rps) * 100).toFixed(0)}% | ${r.cpuPerRequest === undefined ? '—' : `${fmt(r.cpuPerRequest)} µs`} | ${fmt(r.bytes)} B | ${r.errors} | ${target} |`;
         rows.push(
           row(rt.name, 'Hono "hello" route (baseline)', 50, hello, '—'),
           row('', '/v1/search?digest= (one hit)', 50, d50, '≥ 5,000/s, p99 ≤ 10 ms, ≥ 50% of hello'),
@@ -138,20 +162,21 @@ async function main(): Promise<void> {
         await server.stop();
       }
     }
-    process.stdout.write(`## API (autocannon over loopback, 10 s per row)
+    process.stdout.write(`## API (autocannon over loopback, ${SECONDS} s per row)
 
 Machine: ${machine()}. A mirror of ${fmt(N)} entries (a tiles simulator's log mirrored with full verification and \`index: all\`);
 server in its own process, started the way the first column says (autocannon, in the bench's process, always
 with Node's defaults). Digests are drawn from across the whole log; identities are the ${q.identities.length} signing
-identities with at least 50 entries.
+identities with at least 50 entries. Server CPU is the server process's user and system time (all its threads)
+over the row, per request.
 
-| server runtime | route | connections | requests/s | p50 | p99 | vs hello (same runtime) | response | errors | target |
-|---|---|---|---|---|---|---|---|---|---|
+| server runtime | route | connections | requests/s | p50 | p99 | vs hello (same runtime) | server CPU per request | response | errors | target |
+|---|---|---|---|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 `);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!KEPT_DIR) rmSync(dir, { recursive: true, force: true });
   }
 }
 

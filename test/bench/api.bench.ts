@@ -167,7 +167,10 @@ async function main(): Promise<void> {
 Machine: ${machine()}. A mirror of ${fmt(N)} entries (a tiles simulator's log mirrored with full verification and \`index: all\`);
 server in its own process, started the way the first column says (autocannon, in the bench's process, always
 with Node's defaults). Digests are drawn from across the whole log; identities are the ${q.identities.length} signing
-identities with at least 50 entries. Server CPU is the server process's user and system time (all its threads)
+identities with at least 50 entries. These identity pages flatter real data: the simulator issues one certificate per
+identity and time slot, so the read cache answers nearly all of their certificates; with every certificate new, as
+Fulcio issues them, a page costs ~2.3 ms of CPU against ~1.6 ms (measured in-process on 2026-11-29, docs/architecture.md
+"A digest lookup"). Server CPU is the server process's user and system time (all its threads)
 over the row, per request.
 
 | server runtime | route | connections | requests/s | p50 | p99 | vs hello (same runtime) | server CPU per request | response | errors | target |

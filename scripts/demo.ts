@@ -4,18 +4,31 @@
  * API on http://127.0.0.1:8080 (DEMO_LISTEN to change). Everything lives under .data/demo (DEMO_DIR to change)
  * and is rebuilt on each run. Ctrl-C stops both.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
+import { ConfigSchema } from '../src/config/schema.ts';
 import { startDaemon } from '../src/daemon.ts';
-import { describeError } from '../src/errors.ts';
+import { describeError, isTlogwatchError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 
+/** Ends the demo with one line on stderr, not a stack trace, and the simulator with it once it runs: nothing is left running. */
+function fail(message: string, sim?: ChildProcess): never {
+  process.stderr.write(`demo: ${message}\n`);
+  sim?.kill();
+  process.exit(1);
+}
+
 const root = process.env['DEMO_DIR'] ?? join('.data', 'demo');
+const listen = process.env['DEMO_LISTEN'] ?? '127.0.0.1:8080';
+// Checked before anything starts: found in the config the demo writes, it would be a stack trace after the simulator is up.
+const listenOk = ConfigSchema.shape.listen.safeParse(listen);
+if (!listenOk.success) fail(`DEMO_LISTEN=${listen}: ${listenOk.error.issues[0]?.message ?? 'not HOST:PORT'}`);
+/** How to run the demo elsewhere, for when its address cannot be used (the demo's config is rewritten on each run). */
+const elsewhere = 'choose another with DEMO_LISTEN, e.g. DEMO_LISTEN=127.0.0.1:8081 npm run demo';
 rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
-const listen = process.env['DEMO_LISTEN'] ?? '127.0.0.1:8080';
 
 // A few rogue signatures under acme's name among the simulated traffic, for the example rules to catch:
 // three in the log's history, and one in the first entries appended while the demo runs.
@@ -54,23 +67,22 @@ const url = await new Promise<string>((resolve, reject) => {
     const m = /ready (\S+)/.exec(out);
     if (m) resolve(m[1]!);
   });
-  sim.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-});
+  sim.once('exit', (code) => reject(new Error(`the simulator exited with ${code} before it was ready`)));
+}).catch((e: unknown) => fail(describeError(e), sim));
 
 const configPath = join(root, 'tlogwatch.yaml');
 writeFileSync(
   configPath,
   `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n# The log's checkpoint fetched again, on its own timer, as a second vantage point would serve it\n# (docs/operations.md "Comparing checkpoints with other sources"): /v1/logs shows the comparison.\ncheckpointSources:\n  - { name: second-path, kind: checkpoint, url: '${url}/checkpoint', logs: [rekor-v2-sim], interval: 30s }\n`,
 );
-const config = loadConfig(configPath);
 const logger = createLogger({ level: process.env['TLOGWATCH_LOG_LEVEL'] ?? 'info' });
 let daemon;
 try {
-  daemon = await startDaemon(config, logger);
+  daemon = await startDaemon(loadConfig(configPath), logger);
 } catch (e) {
-  process.stderr.write(`demo: ${describeError(e)}\n`);
-  sim.kill();
-  process.exit(1);
+  // The daemon's advice for an address it cannot bind names `listen` and --listen, which the demo does not take.
+  const bind = isTlogwatchError(e) && typeof e.data['listen'] === 'string' ? e.data : undefined;
+  fail(bind ? `DEMO_LISTEN=${String(bind['listen'])}: cannot listen there: ${String(bind['reason'])}; ${elsewhere}` : describeError(e), sim);
 }
 const first = JSON.parse(readFileSync(join(root, 'sim', 'manifest.jsonl'), 'utf8').split('\n')[0]!) as { digests: string[]; repository: string };
 process.stdout.write(`
@@ -81,6 +93,7 @@ tlogwatch demo: mirroring a simulated Rekor v2 log at ${url} (5 new entries/s)
   findings    ${daemon.url}/v1/findings?rule=acme-release   (the four rogue acme signatures)
               ${daemon.url}/v1/findings   (everything the example rules in monitor-rules/examples flag)
   metrics     ${daemon.url}/metrics
+  CLI         npx tlogwatch search --server ${daemon.url} --owner https://github.com/acme
   config      ${configPath}
 Ctrl-C to stop.
 `);

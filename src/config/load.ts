@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
 import { yamlMessage } from '../util/yaml-message.ts';
 import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
@@ -90,7 +91,7 @@ function prepare(v: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], fail: 
 const pathText = (p: Path) => (p.length === 0 ? '(top level)' : p.map(String).join('.'));
 
 function issueText(i: z.core.$ZodIssue): string {
-  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (i.code === 'unrecognized_keys') return unknownKeyText(i.keys, keysAt(ConfigSchema, i.path));
   if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return `required (expected ${i.expected})`;
   // A record's key (notify.commands[].env): what is wrong with it rather than zod's "Invalid key in record".
   if (i.code === 'invalid_key' && i.issues[0]) return i.issues[0].message;

@@ -10,6 +10,14 @@ describe('tlogwatch COMMAND --help', () => {
     expect(r.stdout).toMatch(new RegExp(`tlogwatch ${command}\\b`));
   });
 
+  it('serve --help says what the daemon does, what it prints and how it exits, as the other commands do', async () => {
+    const r = await cli(['serve', '--help']);
+    expect(r.stdout).toMatch(/^usage: tlogwatch serve /);
+    expect(r.stdout).toMatch(/"listening URL" on\s+stdout/);
+    expect(r.stdout).toContain('docs/configuration.md');
+    expect(r.stdout).toMatch(/\nExit: 0 stopped by SIGTERM or Ctrl-C, 2 when it cannot start/);
+  });
+
   it('the top-level usage names every command', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);

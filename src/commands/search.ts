@@ -132,6 +132,6 @@ export async function searchCommand(argv: string[]): Promise<number> {
   // reader cut it shorter still (`| head`): a write to a closed pipe fails a tick later, and cli.ts then
   // ends the command, so that gets its turn first.
   await new Promise((resolve) => setImmediate(resolve));
-  if (next !== null) process.stderr.write(`tlogwatch search: stopped at ${printed} entries (--limit ${limit}); more ${selectors > 1 ? 'may match' : 'match'}: raise --limit or pass --all\n`);
+  if (next !== null) process.stderr.write(`tlogwatch search: stopped at ${printed} ${printed === 1 ? 'entry' : 'entries'} (--limit ${limit}); more ${selectors > 1 ? 'may match' : 'match'}: raise --limit or pass --all\n`);
   return printed > 0 ? 0 : 1;
 }

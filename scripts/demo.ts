@@ -2,14 +2,16 @@
  * `npm run demo`: a growing simulated Rekor v2 log (tiles) with a few rogue signatures under acme's name,
  * plus the tlogwatch daemon mirroring it with the example rules (monitor-rules/examples), with the
  * API on http://127.0.0.1:8080 (DEMO_LISTEN to change). Everything lives under .data/demo (DEMO_DIR to change)
- * and is rebuilt on each run. Ctrl-C stops both.
+ * and is rebuilt on each run. It prints where to look, then each high or critical finding as it is raised,
+ * one line each; the daemon's JSON logs only from warnings up (TLOGWATCH_LOG_LEVEL to change), as at info
+ * the catch-up's findings bury the banner. Ctrl-C stops both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
 import { ConfigSchema } from '../src/config/schema.ts';
-import { startDaemon } from '../src/daemon.ts';
+import { startDaemon, type Daemon } from '../src/daemon.ts';
 import { describeError, isTlogwatchError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 
@@ -75,8 +77,9 @@ writeFileSync(
   configPath,
   `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n# The log's checkpoint fetched again, on its own timer, as a second vantage point would serve it\n# (docs/operations.md "Comparing checkpoints with other sources"): /v1/logs shows the comparison.\ncheckpointSources:\n  - { name: second-path, kind: checkpoint, url: '${url}/checkpoint', logs: [rekor-v2-sim], interval: 30s }\n`,
 );
-const logger = createLogger({ level: process.env['TLOGWATCH_LOG_LEVEL'] ?? 'info' });
-let daemon;
+const logLevel = process.env['TLOGWATCH_LOG_LEVEL'] ?? 'warn';
+const logger = createLogger({ level: logLevel });
+let daemon: Daemon;
 try {
   daemon = await startDaemon(loadConfig(configPath), logger);
 } catch (e) {
@@ -95,9 +98,44 @@ tlogwatch demo: mirroring a simulated Rekor v2 log at ${url} (5 new entries/s)
   metrics     ${daemon.url}/metrics
   CLI         npx tlogwatch search --server ${daemon.url} --owner https://github.com/acme
   config      ${configPath}
-Ctrl-C to stop.
+  logs        ${logLevel === 'warn' ? "the daemon's warnings and errors (TLOGWATCH_LOG_LEVEL=info npm run demo for all)" : `the daemon's, from ${logLevel} up`}
+Ctrl-C to stop. High and critical findings as they are raised:
 `);
+
+// The high and critical findings, read from the API as a client would, each printed once as it appears:
+// the rogue acme signatures of the history, then the one appended while the demo runs.
+interface Listed {
+  id: string;
+  severity: string;
+  rule: string;
+  log: string;
+  index?: number;
+  message: string;
+}
+const shown = new Set<string>();
+let polling = false;
+async function showFindings(): Promise<void> {
+  if (polling) return;
+  polling = true;
+  try {
+    const found: Listed[] = [];
+    for (const severity of ['critical', 'high']) {
+      const res = await fetch(`${daemon.url}/v1/findings?severity=${severity}&limit=100`);
+      found.push(...((await res.json()) as { findings: Listed[] }).findings);
+    }
+    for (const f of found.filter((x) => !shown.has(x.id)).sort((a, b) => (a.index ?? 0) - (b.index ?? 0))) {
+      shown.add(f.id);
+      process.stdout.write(`  ${f.severity.toUpperCase()}  ${f.rule}  ${f.log}${f.index === undefined ? '' : `#${f.index}`}  ${f.message}\n`);
+    }
+  } catch {
+    // Stopping, or a round that failed: the next one reads them again.
+  } finally {
+    polling = false;
+  }
+}
+const watching = setInterval(() => void showFindings(), 1000);
 const stop = () => {
+  clearInterval(watching);
   void daemon.stop().then(() => {
     sim.kill('SIGTERM');
     process.exit(0);

@@ -49,7 +49,9 @@ async function noneLeft(path: string): Promise<string[]> {
 
 describe('npm run demo', () => {
   it('mirrors the growing log, flags the rogue signatures, and stops on Ctrl-C', { timeout: 90_000 }, async () => {
-    const demo = spawn(process.execPath, ['scripts/demo.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEMO_DIR: join(dir, 'demo'), DEMO_LISTEN: '127.0.0.1:0', TLOGWATCH_LOG_LEVEL: 'warn' } });
+    // As a newcomer runs it: no TLOGWATCH_LOG_LEVEL.
+    const { TLOGWATCH_LOG_LEVEL: _, ...env } = process.env;
+    const demo = spawn(process.execPath, ['scripts/demo.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, DEMO_DIR: join(dir, 'demo'), DEMO_LISTEN: '127.0.0.1:0' } });
     let out = '';
     demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
     demo.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -87,6 +89,13 @@ describe('npm run demo', () => {
       // The demo's checkpoint source has been asked (its result depends on how far the mirror is by then).
       expect(logs[0]!.checkpointSources?.map((c) => c.source)).toEqual(['second-path']);
       expect(logs[0]!.verifiedSize).toBeGreaterThan(5000);
+      // Each of them printed once, one line under the banner, as it was raised; and none of the daemon's
+      // info logs (a JSON line per batch of findings), which would bury the banner.
+      const printed = () => [...out.matchAll(/^ {2}HIGH {2}acme-release {2}rekor-v2-sim#(\d+) {2}ACME release policy: /gm)].map((m) => Number(m[1]));
+      for (const t = Date.now(); printed().length < 4 && Date.now() - t < 10_000; ) await new Promise((r) => setTimeout(r, 100));
+      expect(printed()).toEqual(indexes);
+      expect(out.indexOf('High and critical findings as they are raised:')).toBeLessThan(out.indexOf('  HIGH  '));
+      expect(out).not.toContain('"level":30');
     } finally {
       demo.kill('SIGINT');
     }

@@ -12,6 +12,7 @@ import type { Level } from 'level';
 import { isTlogwatchError, TlogwatchError } from '../errors.ts';
 import { copyRecords, damagedStoreMessage, ENTRIES_DB_OPTIONS, levelDirState, MAIN_DB_OPTIONS, openLevel } from '../store/level.ts';
 import { COPY_INCOMPLETE, ENTRIES_DIR } from '../store/store.ts';
+import { flagErrorText, isFlagError } from './flag-error.ts';
 import { storeErrorText } from './offline-store.ts';
 
 type Db = Level<Uint8Array, Uint8Array>;
@@ -125,7 +126,7 @@ function storeCopyCommand(name: string, [fromFlag, toFlag]: readonly [string, st
       process.stdout.write(`${report(n, to)}\n`);
       return 0;
     } catch (e) {
-      process.stderr.write(`tlogwatch ${name}: ${storeErrorText(e)}\n`);
+      process.stderr.write(`${isFlagError(e) ? flagErrorText(name, e) : `tlogwatch ${name}: ${storeErrorText(e)}`}\n`);
       return 2;
     }
   };

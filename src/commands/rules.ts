@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
+import { flagErrorText } from './flag-error.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../trust/tuf.ts';
@@ -27,7 +28,7 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   try {
     ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { 'data-dir': { type: 'string' }, 'trusted-root': { type: 'string' }, log: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (e) {
-    process.stderr.write(`tlogwatch rules: ${describeError(e)}\n`);
+    process.stderr.write(`${flagErrorText('rules', e)}\n`);
     return 2;
   }
   const usage = 'usage: tlogwatch rules check DIR | tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--trusted-root FILE] [--json]\n';

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
 import { describeError } from '../errors.ts';
+import { flagErrorText } from './flag-error.ts';
 import { USER_AGENT } from '../version.ts';
 import { SELECTORS } from '../api/selectors.ts';
 
@@ -84,7 +85,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       },
     }));
   } catch (e) {
-    process.stderr.write(`tlogwatch search: ${describeError(e)}\n`);
+    process.stderr.write(`${flagErrorText('search', e)}\n`);
     return 2;
   }
   if (values.help) {

@@ -18,6 +18,25 @@ describe('tlogwatch COMMAND --help', () => {
     expect(r.stdout).toMatch(/\nExit: 0 stopped by SIGTERM or Ctrl-C, 2 when it cannot start/);
   });
 
+  it.each([
+    ['serve', '--bogus'],
+    ['search', '--bogus'],
+    ['search', '--digest'],
+    ['verify', '--bogus'],
+    ['rules', 'check', '--bogus'],
+    ['backup', '--bogus'],
+    ['restore', '--bogus'],
+    ['check', '--bogus'],
+    ['backfill', '--bogus'],
+  ])('%s %s: a refused flag is one line, then where the options are', async (command, ...args) => {
+    const r = await cli([command, ...args]);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    const [first, next, ...rest] = r.stderr.split('\n');
+    expect(first).toMatch(new RegExp(`^tlogwatch ${command}: (Unknown option '--bogus'|Option '--digest <value>' argument missing)$`));
+    expect(next).toMatch(new RegExp(`^(Run 'tlogwatch ${command} --help' for its options\\.|usage: tlogwatch ${command} )`));
+    expect(rest).toEqual(['']);
+  });
+
   it('the top-level usage names every command', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);

@@ -37,6 +37,12 @@ describe('tlogwatch COMMAND --help', () => {
     expect(rest).toEqual(['']);
   });
 
+  it('rules --help says what check and test do, each flag, and the exit codes', async () => {
+    const r = await cli(['rules', '--help']);
+    expect(r.stdout).toMatch(/^usage: tlogwatch rules check DIR \| tlogwatch rules test DIR /);
+    for (const part of ['rules check DIR ', 'rules test DIR ', '--data-dir DIR ', '--log NAME ', '--from N, --to N ', '--trusted-root FILE ', '--json ', '\nExit: 0 valid ']) expect(r.stdout).toContain(part);
+  });
+
   it('the top-level usage names every command', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);

@@ -14,6 +14,7 @@ import { ConfigSchema } from '../src/config/schema.ts';
 import { startDaemon, type Daemon } from '../src/daemon.ts';
 import { describeError, isTlogwatchError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
+import { forTerminal } from '../src/util/terminal.ts';
 
 /** Ends the demo with one line on stderr, not a stack trace, and the simulator with it once it runs: nothing is left running. */
 function fail(message: string, sim?: ChildProcess): never {
@@ -125,7 +126,8 @@ async function showFindings(): Promise<void> {
     }
     for (const f of found.filter((x) => !shown.has(x.id)).sort((a, b) => (a.index ?? 0) - (b.index ?? 0))) {
       shown.add(f.id);
-      process.stdout.write(`  ${f.severity.toUpperCase()}  ${f.rule}  ${f.log}${f.index === undefined ? '' : `#${f.index}`}  ${f.message}\n`);
+      // A message quotes what a logged certificate says: made safe for the terminal, as the CLI prints it.
+      process.stdout.write(`  ${f.severity.toUpperCase()}  ${forTerminal(f.rule)}  ${forTerminal(f.log)}${f.index === undefined ? '' : `#${f.index}`}  ${forTerminal(f.message)}\n`);
     }
   } catch {
     // Stopping, or a round that failed: the next one reads them again.

@@ -9,7 +9,7 @@ import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
 import { yamlMessage } from '../util/yaml-message.ts';
 import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
-import { ConfigSchema, LogConfig, sameLogUrl, type Config } from './schema.ts';
+import { ConfigSchema, LogConfig, LogLevel, sameLogUrl, type Config } from './schema.ts';
 
 /** CLI flags of `tlogwatch serve` that override the file (DESIGN.md "Stable contracts"). */
 export interface ConfigOverrides {
@@ -210,5 +210,18 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
       throw invalid(`cannot read the configuration file ${path}: ${(e as Error).message}`);
     }
   }
-  return applyOverrides(parseConfig(text, path ?? '(defaults)', env, opts), overrides);
+  return withEnvLogLevel(applyOverrides(parseConfig(text, path ?? '(defaults)', env, opts), overrides), env);
+}
+
+/**
+ * TLOGWATCH_LOG_LEVEL over the file's `log.level`: the knob a container sets (docker-compose.yml), where
+ * changing the level should not need a configuration file mounted. The logger read it only when given no
+ * level, and serve and backfill always give the configuration's, so it did nothing.
+ */
+function withEnvLogLevel(c: Config, env: NodeJS.ProcessEnv): Config {
+  const v = env['TLOGWATCH_LOG_LEVEL'];
+  if (v === undefined || v === '') return c;
+  const r = LogLevel.safeParse(v);
+  if (!r.success) throw invalid(`TLOGWATCH_LOG_LEVEL=${v}: one of ${LogLevel.options.join(', ')}`);
+  return { ...c, log: { ...c.log, level: r.data } };
 }

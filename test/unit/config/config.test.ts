@@ -315,6 +315,20 @@ describe('config: CLI overrides and files', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('TLOGWATCH_LOG_LEVEL overrides log.level (docker-compose.yml sets it), and must be a level', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-config-'));
+    try {
+      const path = join(dir, 'tlogwatch.yaml');
+      writeFileSync(path, 'log: { level: debug }\n');
+      expect(loadConfig(path, {}, {}).log.level).toBe('debug');
+      expect(loadConfig(path, {}, { TLOGWATCH_LOG_LEVEL: 'error' }).log.level).toBe('error');
+      expect(loadConfig(undefined, {}, { TLOGWATCH_LOG_LEVEL: 'warn' }).log.level).toBe('warn');
+      expect(loadConfig(undefined, {}, { TLOGWATCH_LOG_LEVEL: '' }).log.level).toBe('info');
+      expect(() => loadConfig(path, {}, { TLOGWATCH_LOG_LEVEL: 'verbose' })).toThrow('TLOGWATCH_LOG_LEVEL=verbose: one of trace, debug, info, warn, error, fatal, silent');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('config: documentation', () => {

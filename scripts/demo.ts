@@ -2,20 +2,36 @@
  * `npm run demo`: a growing simulated Rekor v2 log (tiles) with a few rogue signatures under acme's name,
  * plus the tlogwatch daemon mirroring it with the example rules (monitor-rules/examples), with the
  * API on http://127.0.0.1:8080 (DEMO_LISTEN to change). Everything lives under .data/demo (DEMO_DIR to change)
- * and is rebuilt on each run. Ctrl-C stops both.
+ * and is rebuilt on each run. It prints where to look, then each high or critical finding as it is raised,
+ * one line each; the daemon's JSON logs only from warnings up (TLOGWATCH_LOG_LEVEL to change), as at info
+ * the catch-up's findings bury the banner. Ctrl-C stops both.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
-import { startDaemon } from '../src/daemon.ts';
-import { describeError } from '../src/errors.ts';
+import { ConfigSchema } from '../src/config/schema.ts';
+import { startDaemon, type Daemon } from '../src/daemon.ts';
+import { describeError, isTlogwatchError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
+import { forTerminal } from '../src/util/terminal.ts';
+
+/** Ends the demo with one line on stderr, not a stack trace, and the simulator with it once it runs: nothing is left running. */
+function fail(message: string, sim?: ChildProcess): never {
+  process.stderr.write(`demo: ${message}\n`);
+  sim?.kill();
+  process.exit(1);
+}
 
 const root = process.env['DEMO_DIR'] ?? join('.data', 'demo');
+const listen = process.env['DEMO_LISTEN'] ?? '127.0.0.1:8080';
+// Checked before anything starts: found in the config the demo writes, it would be a stack trace after the simulator is up.
+const listenOk = ConfigSchema.shape.listen.safeParse(listen);
+if (!listenOk.success) fail(`DEMO_LISTEN=${listen}: ${listenOk.error.issues[0]?.message ?? 'not HOST:PORT'}`);
+/** How to run the demo elsewhere, for when its address cannot be used (the demo's config is rewritten on each run). */
+const elsewhere = 'choose another with DEMO_LISTEN, e.g. DEMO_LISTEN=127.0.0.1:8081 npm run demo';
 rmSync(root, { recursive: true, force: true });
 mkdirSync(root, { recursive: true });
-const listen = process.env['DEMO_LISTEN'] ?? '127.0.0.1:8080';
 
 // A few rogue signatures under acme's name among the simulated traffic, for the example rules to catch:
 // three in the log's history, and one in the first entries appended while the demo runs.
@@ -54,23 +70,23 @@ const url = await new Promise<string>((resolve, reject) => {
     const m = /ready (\S+)/.exec(out);
     if (m) resolve(m[1]!);
   });
-  sim.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
-});
+  sim.once('exit', (code) => reject(new Error(`the simulator exited with ${code} before it was ready`)));
+}).catch((e: unknown) => fail(describeError(e), sim));
 
 const configPath = join(root, 'tlogwatch.yaml');
 writeFileSync(
   configPath,
   `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n# The log's checkpoint fetched again, on its own timer, as a second vantage point would serve it\n# (docs/operations.md "Comparing checkpoints with other sources"): /v1/logs shows the comparison.\ncheckpointSources:\n  - { name: second-path, kind: checkpoint, url: '${url}/checkpoint', logs: [rekor-v2-sim], interval: 30s }\n`,
 );
-const config = loadConfig(configPath);
-const logger = createLogger({ level: process.env['TLOGWATCH_LOG_LEVEL'] ?? 'info' });
-let daemon;
+const logLevel = process.env['TLOGWATCH_LOG_LEVEL'] ?? 'warn';
+const logger = createLogger({ level: logLevel });
+let daemon: Daemon;
 try {
-  daemon = await startDaemon(config, logger);
+  daemon = await startDaemon(loadConfig(configPath), logger);
 } catch (e) {
-  process.stderr.write(`demo: ${describeError(e)}\n`);
-  sim.kill();
-  process.exit(1);
+  // The daemon's advice for an address it cannot bind names `listen` and --listen, which the demo does not take.
+  const bind = isTlogwatchError(e) && typeof e.data['listen'] === 'string' ? e.data : undefined;
+  fail(bind ? `DEMO_LISTEN=${String(bind['listen'])}: cannot listen there: ${String(bind['reason'])}; ${elsewhere}` : describeError(e), sim);
 }
 const first = JSON.parse(readFileSync(join(root, 'sim', 'manifest.jsonl'), 'utf8').split('\n')[0]!) as { digests: string[]; repository: string };
 process.stdout.write(`
@@ -81,10 +97,47 @@ tlogwatch demo: mirroring a simulated Rekor v2 log at ${url} (5 new entries/s)
   findings    ${daemon.url}/v1/findings?rule=acme-release   (the four rogue acme signatures)
               ${daemon.url}/v1/findings   (everything the example rules in monitor-rules/examples flag)
   metrics     ${daemon.url}/metrics
+  CLI         npx tlogwatch search --server ${daemon.url} --owner https://github.com/acme
   config      ${configPath}
-Ctrl-C to stop.
+  logs        ${logLevel === 'warn' ? "the daemon's warnings and errors (TLOGWATCH_LOG_LEVEL=info npm run demo for all)" : `the daemon's, from ${logLevel} up`}
+Ctrl-C to stop. High and critical findings as they are raised:
 `);
+
+// The high and critical findings, read from the API as a client would, each printed once as it appears:
+// the rogue acme signatures of the history, then the one appended while the demo runs.
+interface Listed {
+  id: string;
+  severity: string;
+  rule: string;
+  log: string;
+  index?: number;
+  message: string;
+}
+const shown = new Set<string>();
+let polling = false;
+async function showFindings(): Promise<void> {
+  if (polling) return;
+  polling = true;
+  try {
+    const found: Listed[] = [];
+    for (const severity of ['critical', 'high']) {
+      const res = await fetch(`${daemon.url}/v1/findings?severity=${severity}&limit=100`);
+      found.push(...((await res.json()) as { findings: Listed[] }).findings);
+    }
+    for (const f of found.filter((x) => !shown.has(x.id)).sort((a, b) => (a.index ?? 0) - (b.index ?? 0))) {
+      shown.add(f.id);
+      // A message quotes what a logged certificate says: made safe for the terminal, as the CLI prints it.
+      process.stdout.write(`  ${f.severity.toUpperCase()}  ${forTerminal(f.rule)}  ${forTerminal(f.log)}${f.index === undefined ? '' : `#${f.index}`}  ${forTerminal(f.message)}\n`);
+    }
+  } catch {
+    // Stopping, or a round that failed: the next one reads them again.
+  } finally {
+    polling = false;
+  }
+}
+const watching = setInterval(() => void showFindings(), 1000);
 const stop = () => {
+  clearInterval(watching);
   void daemon.stop().then(() => {
     sim.kill('SIGTERM');
     process.exit(0);

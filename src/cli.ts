@@ -2,6 +2,7 @@
  * `tlogwatch` command line (DESIGN.md "Stable contracts"). Dispatches to src/commands/*; each command
  * returns an exit code. Errors reaching here are printed as one line, never a stack trace.
  */
+import { flagErrorText, isFlagError } from './commands/flag-error.ts';
 import { closedStdoutReaction } from './commands/output.ts';
 import { describeError } from './errors.ts';
 import { VERSION } from './version.ts';
@@ -55,7 +56,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load())(rest);
   } catch (e) {
-    process.stderr.write(`tlogwatch ${name}: ${describeError(e)}\n`);
+    process.stderr.write(`${isFlagError(e) ? flagErrorText(name, e) : `tlogwatch ${name}: ${describeError(e)}`}\n`);
     return 2;
   }
 }

@@ -285,7 +285,7 @@ export async function listen(fetch: Parameters<typeof serve>[0]['fetch'], addres
     const s = serve({ fetch, hostname, port }, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'EADDRINUSE' ? 'the address is in use (another tlogwatch, or another program?)' : e.code === 'EACCES' ? 'permission denied (a port below 1024 needs privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : e.message;
-      reject(new TlogwatchError('CONFIG_INVALID', `listen ${address}: cannot listen there: ${why}; choose another with \`listen\` or --listen`, { kind: 'fatal', data: { listen: address }, cause: e }));
+      reject(new TlogwatchError('CONFIG_INVALID', `listen ${address}: cannot listen there: ${why}; choose another with \`listen\` or --listen`, { kind: 'fatal', data: { listen: address, reason: why }, cause: e }));
     });
   });
   const bound = server.address();

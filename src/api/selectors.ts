@@ -77,7 +77,11 @@ export const SELECTORS: readonly Selector[] = [
     param: 'fingerprint',
     flag: 'fingerprint',
     field: 'FINGERPRINT',
-    schema: z.string().regex(/^(sha256:)?[0-9a-f]{64}$/).optional().describe('SHA-256 of the signing certificate or key'),
+    schema: z
+      .string()
+      .regex(/^(sha256:)?[0-9a-f]{64}$/, 'sha256:HEX or 64 bare hex digits, lower case')
+      .optional()
+      .describe('SHA-256 of the signing certificate or key'),
     lookup: (v) => ({ value: new Uint8Array(Buffer.from(bareFingerprint(v), 'hex')), prefix: false }),
     matches: (_e, signers, v) => signers.some((s) => s.fingerprint === `sha256:${bareFingerprint(v)}`),
   },

@@ -12,6 +12,7 @@ import type { Level } from 'level';
 import { isTlogwatchError, TlogwatchError } from '../errors.ts';
 import { copyRecords, damagedStoreMessage, ENTRIES_DB_OPTIONS, levelDirState, MAIN_DB_OPTIONS, openLevel } from '../store/level.ts';
 import { COPY_INCOMPLETE, ENTRIES_DIR } from '../store/store.ts';
+import { flagErrorText, isFlagError } from './flag-error.ts';
 import { storeErrorText } from './offline-store.ts';
 
 type Db = Level<Uint8Array, Uint8Array>;
@@ -35,11 +36,11 @@ function firstMissing(dir: string): string | undefined {
  * to copy from one, and the next copy into it starts it again. A mark rather than a rename into place:
  * `to` may be a mount point.
  */
-async function copyStore(from: string, to: string): Promise<number> {
+async function copyStore(from: string, to: string, noStore: (from: string) => string): Promise<number> {
   if (existsSync(join(from, COPY_INCOMPLETE))) throw new Error(`${from} is an incomplete copy: the backup or restore that made it was cut short; make it again`);
   const found = levelDirState(from);
   if (found === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(from, from), { kind: 'fatal' });
-  if (found === 'none') throw new Error(`${from} is not a LevelDB store`);
+  if (found === 'none') throw new Error(noStore(from));
   const mark = join(to, COPY_INCOMPLETE);
   const redo = existsSync(mark);
   if (!redo && existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
@@ -106,9 +107,10 @@ function syncDir(dir: string): void {
 
 /**
  * One of the two commands: both copy the store under `--<from> DIR` into an empty store under `--<to> DIR`
- * (each DIR/store), and differ only in their flags, usage and report.
+ * (each DIR/store), and differ only in their flags, usage, report, and what they say when `--<from>` holds
+ * no store (`noStore`: usually the wrong directory was given).
  */
-function storeCopyCommand(name: string, [fromFlag, toFlag]: readonly [string, string], what: string, report: (n: number, to: string) => string) {
+function storeCopyCommand(name: string, [fromFlag, toFlag]: readonly [string, string], what: string, noStore: (from: string) => string, report: (n: number, to: string) => string) {
   const usage = `usage: tlogwatch ${name} --${fromFlag} DIR --${toFlag} DIR\n\n${what}\n`;
   return async (argv: string[]): Promise<number> => {
     try {
@@ -120,11 +122,11 @@ function storeCopyCommand(name: string, [fromFlag, toFlag]: readonly [string, st
       const from = values[fromFlag];
       const to = values[toFlag];
       if (typeof from !== 'string' || typeof to !== 'string') throw new Error(`usage: --${fromFlag} DIR --${toFlag} DIR`);
-      const n = await copyStore(join(from, 'store'), join(to, 'store'));
+      const n = await copyStore(join(from, 'store'), join(to, 'store'), noStore);
       process.stdout.write(`${report(n, to)}\n`);
       return 0;
     } catch (e) {
-      process.stderr.write(`tlogwatch ${name}: ${storeErrorText(e)}\n`);
+      process.stderr.write(`${isFlagError(e) ? flagErrorText(name, e) : `tlogwatch ${name}: ${storeErrorText(e)}`}\n`);
       return 2;
     }
   };
@@ -134,6 +136,7 @@ export const backupCommand = storeCopyCommand(
   'backup',
   ['data-dir', 'out'],
   'Copies the store at DIR/store into an empty OUT/store, as of one point in time. Stop tlogwatch serve first.',
+  (at) => `no store at ${at}: nothing has been mirrored there (--data-dir is the directory tlogwatch serve ran with)`,
   (n, out) => `backed up ${n} records to ${out}`,
 );
 
@@ -141,5 +144,6 @@ export const restoreCommand = storeCopyCommand(
   'restore',
   ['from', 'data-dir'],
   'Copies a backup (DIR/store) into an empty DATA-DIR/store; it refuses to overwrite a store.',
+  (at) => `no backup at ${at} (--from is the directory tlogwatch backup wrote, its --out)`,
   (n, dataDir) => `restored ${n} records into ${dataDir}`,
 );

@@ -79,7 +79,7 @@ interface LogReport {
    */
   bodiesHashedTo: 'full' | 'start-frontier' | 'none' | 'checkpoint' | 'frontier';
   /** A range's roots, one per tree it is in. */
-  roots?: Array<{ from: string; to: string; against: RangeRoot['against']; tree: number; size: string }>;
+  roots?: Array<{ from: string; to: string; against: RangeRoot['against']; tree: number; treeID?: string; size: string }>;
   tree: TreeHashesCheck;
   verifiedSize: string | null;
   problems: string[];

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
+import { flagErrorText } from './flag-error.ts';
 import { evaluateEntry } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../trust/tuf.ts';
@@ -27,12 +28,12 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   try {
     ({ values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { 'data-dir': { type: 'string' }, 'trusted-root': { type: 'string' }, log: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }));
   } catch (e) {
-    process.stderr.write(`tlogwatch rules: ${describeError(e)}\n`);
+    process.stderr.write(`${flagErrorText('rules', e)}\n`);
     return 2;
   }
   const usage = 'usage: tlogwatch rules check DIR | tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--trusted-root FILE] [--json]\n';
   if (values.help || sub === '--help' || sub === '-h') {
-    process.stdout.write(usage);
+    process.stdout.write(usage + HELP);
     return 0;
   }
   const dir = positionals[0];
@@ -58,6 +59,22 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   }
   return rulesTest(checked.ruleSet, values);
 }
+
+const HELP = `
+rules check DIR      validates the rule files in DIR (monitor-rules/README.md): each error and warning
+                     as file:line:column on stderr
+rules test DIR       replays the entries a store holds through the rules, notifying no one: a line per
+                     finding that would fire, then how many entries and findings on stderr
+
+  --data-dir DIR       the data directory tlogwatch serve runs with (stop serve first: it holds the store)
+  --log NAME           only this log's entries (default every log in the store)
+  --from N, --to N     only the entries from N to M (both included)
+  --trusted-root FILE  name the certificate authority of this trusted root that issued each certificate
+  --json               each finding as one line of JSON
+
+Exit: 0 valid (check) or replayed (test; findings or not), 1 rule files with errors, 2 usage, a directory
+that cannot be read, or no store or no log of that name there.
+`;
 
 /** `--from`/`--to`: a log index, undefined when the flag is absent, or the line that says what is wrong. */
 function indexFlag(flag: string, v: string | undefined): number | undefined | { error: string } {

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
 import { describeError } from '../errors.ts';
+import { flagErrorText } from './flag-error.ts';
 import { USER_AGENT } from '../version.ts';
 import { SELECTORS } from '../api/selectors.ts';
 
@@ -84,7 +85,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
       },
     }));
   } catch (e) {
-    process.stderr.write(`tlogwatch search: ${describeError(e)}\n`);
+    process.stderr.write(`${flagErrorText('search', e)}\n`);
     return 2;
   }
   if (values.help) {
@@ -132,6 +133,6 @@ export async function searchCommand(argv: string[]): Promise<number> {
   // reader cut it shorter still (`| head`): a write to a closed pipe fails a tick later, and cli.ts then
   // ends the command, so that gets its turn first.
   await new Promise((resolve) => setImmediate(resolve));
-  if (next !== null) process.stderr.write(`tlogwatch search: stopped at ${printed} entries (--limit ${limit}); more ${selectors > 1 ? 'may match' : 'match'}: raise --limit or pass --all\n`);
+  if (next !== null) process.stderr.write(`tlogwatch search: stopped at ${printed} ${printed === 1 ? 'entry' : 'entries'} (--limit ${limit}); more ${selectors > 1 ? 'may match' : 'match'}: raise --limit or pass --all\n`);
   return printed > 0 ? 0 : 1;
 }

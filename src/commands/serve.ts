@@ -6,6 +6,24 @@ import { describeError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { whenStdoutCloses } from './output.ts';
 
+const HELP = `usage: tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--start N|latest]
+
+The daemon: mirrors and verifies each configured log, evaluates the monitor rules on every entry, and
+serves the API, the Rekor-compatible reads and /metrics. With no logs configured it follows the logs of
+the Sigstore public-good trusted root, fetched via TUF. Once it serves it prints "listening URL" on
+stdout; its logs are JSON lines on stderr. SIGTERM or Ctrl-C stops it after the batches in flight.
+
+  --config FILE          the YAML configuration (docs/configuration.md); the flags below override it
+  --data-dir DIR         dataDir, where the store is (default ./data)
+  --listen HOST:PORT     listen (default 127.0.0.1:8080)
+  --rules DIR            rules, the monitor rule files (reloaded when they change)
+  --trusted-root FILE    trustedRoot, a trusted_root.json to use instead of TUF (offline)
+  --log TYPE=URL         follow this log instead of the file's logs (TYPE tiles or rekor-v1); repeatable
+  --start N|latest       where a new mirror of each log begins (default latest)
+
+Exit: 0 stopped by SIGTERM or Ctrl-C, 2 when it cannot start (configuration, trust, store or address).
+`;
+
 export async function serveCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -22,7 +40,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--start N|latest]\n');
+    process.stdout.write(HELP);
     return 0;
   }
   const config = loadConfig(values.config, {

@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
 import { parseTlogEntries } from '../entries/tlog-entry.ts';
 import { describeError } from '../errors.ts';
+import { flagErrorText } from './flag-error.ts';
 import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
 import { isoTime, verifyTlogEntry } from '../verify/offline.ts';
 import { signingTimeOf } from '../verify/signing-time.ts';
@@ -70,7 +71,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       options: { 'trusted-root': { type: 'string' }, 'tuf-mirror': { type: 'string' }, 'tuf-root': { type: 'string' }, json: { type: 'boolean' }, rules: { type: 'string' }, witness: { type: 'string', multiple: true }, 'witness-quorum': { type: 'string' }, help: { type: 'boolean' } },
     }));
   } catch (e) {
-    process.stderr.write(`tlogwatch verify: ${describeError(e)}\n`);
+    process.stderr.write(`${flagErrorText('verify', e)}\n`);
     return 2;
   }
   if (values.help || files.length === 0) {

@@ -5,10 +5,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
 import { yamlMessage } from '../util/yaml-message.ts';
 import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
-import { ConfigSchema, LogConfig, sameLogUrl, type Config } from './schema.ts';
+import { ConfigSchema, LogConfig, LogLevel, sameLogUrl, type Config } from './schema.ts';
 
 /** CLI flags of `tlogwatch serve` that override the file (DESIGN.md "Stable contracts"). */
 export interface ConfigOverrides {
@@ -90,7 +91,7 @@ function prepare(v: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], fail: 
 const pathText = (p: Path) => (p.length === 0 ? '(top level)' : p.map(String).join('.'));
 
 function issueText(i: z.core.$ZodIssue): string {
-  if (i.code === 'unrecognized_keys') return `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  if (i.code === 'unrecognized_keys') return unknownKeyText(i.keys, keysAt(ConfigSchema, i.path));
   if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return `required (expected ${i.expected})`;
   // A record's key (notify.commands[].env): what is wrong with it rather than zod's "Invalid key in record".
   if (i.code === 'invalid_key' && i.issues[0]) return i.issues[0].message;
@@ -209,5 +210,18 @@ export function loadConfig(path: string | undefined, overrides: ConfigOverrides 
       throw invalid(`cannot read the configuration file ${path}: ${(e as Error).message}`);
     }
   }
-  return applyOverrides(parseConfig(text, path ?? '(defaults)', env, opts), overrides);
+  return withEnvLogLevel(applyOverrides(parseConfig(text, path ?? '(defaults)', env, opts), overrides), env);
+}
+
+/**
+ * TLOGWATCH_LOG_LEVEL over the file's `log.level`: the knob a container sets (docker-compose.yml), where
+ * changing the level should not need a configuration file mounted. The logger read it only when given no
+ * level, and serve and backfill always give the configuration's, so it did nothing.
+ */
+function withEnvLogLevel(c: Config, env: NodeJS.ProcessEnv): Config {
+  const v = env['TLOGWATCH_LOG_LEVEL'];
+  if (v === undefined || v === '') return c;
+  const r = LogLevel.safeParse(v);
+  if (!r.success) throw invalid(`TLOGWATCH_LOG_LEVEL=${v}: one of ${LogLevel.options.join(', ')}`);
+  return { ...c, log: { ...c.log, level: r.data } };
 }

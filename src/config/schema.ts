@@ -44,6 +44,9 @@ export const Start = z
   .transform((v) => (v === 'latest' ? ('latest' as const) : BigInt(v)))
   .refine((v) => v === 'latest' || v <= MAX_INDEX, `a log index is at most 2^63 - 1 (${MAX_INDEX})`);
 
+/** pino's levels; `log.level`, or TLOGWATCH_LOG_LEVEL over it (load.ts). */
+export const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
+
 const Cron = z.string().refine((s) => validCron(s), 'a cron expression such as "*/30 * * * *" (minute hour day month weekday)');
 const HttpUrl = z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') });
 
@@ -319,7 +322,7 @@ export const ConfigSchema = z
     notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
     jobs: Jobs.default(JOB_DEFAULTS).describe('Scheduled jobs (node-cron expressions, local time).'),
     log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info').describe('pino log level.') })
+      .object({ level: LogLevel.default('info').describe('pino log level; TLOGWATCH_LOG_LEVEL in the environment overrides it.') })
       .strict()
       .default({ level: 'info' })
       .describe('Daemon logging (JSON lines on stderr).'),

@@ -22,7 +22,7 @@ import { leafHash } from '../merkle/rfc6962.ts';
 import { frontierNodeIds } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { impliedKeys, type FullIndex } from './check.ts';
-import { heldTrees, type HeldTree } from './check-tree.ts';
+import { heldTrees, treeName, type HeldTree } from './check-tree.ts';
 import { localStartIndex, type LogState } from './codec.ts';
 import { entryKey, Field, readU64 } from './keys.ts';
 import type { Store } from './store.ts';
@@ -33,7 +33,9 @@ export interface RangeRoot {
   from: bigint;
   to: bigint;
   against: 'verified checkpoint' | 'final checkpoint' | 'frontier';
+  /** The tree's sequence in the store (keys.ts treeKey), and its Rekor v1 tree ID. */
   tree: number;
+  treeID?: string;
   size: bigint;
 }
 
@@ -50,8 +52,8 @@ export interface RangeCheck {
 type Target = RangeRoot & { root: Uint8Array };
 
 /** The root a range was checked against, in words: the state's frontier, a tree's final checkpoint, or the verified checkpoint. */
-export function rangeRootName({ against, tree }: Pick<RangeRoot, 'against' | 'tree'>): string {
-  return against === 'frontier' ? "the state's frontier" : against === 'final checkpoint' ? `tree ${tree}'s final checkpoint` : 'the verified checkpoint';
+export function rangeRootName({ against, tree, treeID }: Pick<RangeRoot, 'against' | 'tree' | 'treeID'>): string {
+  return against === 'frontier' ? "the state's frontier" : against === 'final checkpoint' ? `the final checkpoint of ${treeName({ seq: tree, ...(treeID ? { treeID } : {}) })}` : 'the verified checkpoint';
 }
 
 /** The range's part in one tree, and the root its bodies must rebuild. */
@@ -72,9 +74,9 @@ const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
 /** The root the bodies of [from, to] in `tree` must rebuild, or why there is none to rebuild. */
 function targetOf(state: LogState, tree: HeldTree, to: bigint): Target | string {
-  const base = { tree: tree.seq, from: 0n, to: 0n };
+  const base = { tree: tree.seq, ...(tree.treeID ? { treeID: tree.treeID } : {}), from: 0n, to: 0n };
   if (tree.retired) {
-    if (!tree.final) return `tree ${tree.seq} has no final verified checkpoint`;
+    if (!tree.final) return `${treeName(tree)} has no final verified checkpoint`;
     // As checkRetiredShards: a store from before start frontiers cannot say where tree 0's nodes start.
     if (tree.seq === 0 && localStartIndex(state) === undefined) return 'the store does not record where the mirror started in tree 0 (written before tlogwatch recorded it)';
     return { ...base, against: 'final checkpoint', size: tree.final.size, root: tree.final.rootHash };

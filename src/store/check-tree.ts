@@ -110,12 +110,27 @@ export async function checkCheckpointHistory(store: Store, log: string, state: L
 /** One tree of a log as the store holds it: leaves [first, end) of it (tree-local), at virtual `offset`. */
 export interface HeldTree {
   seq: number;
+  /** Rekor v1: the tree's ID, as the log and `/api/v1/log` name it (undefined for a tiles log's one tree). */
+  treeID?: string;
   offset: bigint;
   first: bigint;
   end: bigint;
   /** A retired tree's final verified checkpoint (undefined for the current tree, or when none is stored). */
   final?: VerifiedHead;
   retired: boolean;
+}
+
+/** A Rekor v1 checkpoint's tree ID, from its origin line `<origin> - <treeID>` (as the follower signs it, rekor.md §1.5). */
+function treeIdOfNote(note: string): string | undefined {
+  return / - (\d+)$/.exec(note.slice(0, note.indexOf('\n')))?.[1];
+}
+
+/**
+ * A tree as a problem or a report names it for the operator: by the tree ID the log and `/api/v1/log`
+ * give it, not its sequence in the store's keys (negative for the trees before the mirror's start).
+ */
+export function treeName(tree: Pick<HeldTree, 'seq' | 'treeID'>): string {
+  return `tree ${tree.treeID ?? tree.seq}`;
 }
 
 /**
@@ -135,13 +150,14 @@ export async function heldTrees(store: Store, state: LogState): Promise<HeldTree
   const first = startSeq(state);
   const prior: HeldTree[] = priorTreeSpans(state)
     .filter((t) => t.seq >= first)
-    .map((t) => ({ seq: t.seq, offset: t.offset, first: local(t.offset), end: t.head.size, final: t.head, retired: true }));
+    .map((t) => ({ seq: t.seq, treeID: t.treeID, offset: t.offset, first: local(t.offset), end: t.head.size, final: t.head, retired: true }));
   const trees: HeldTree[] = finals.map((final, t) => {
-    const tree: HeldTree = { seq: t, offset, first: local(offset), end: final?.size ?? 0n, retired: true, ...(final ? { final } : {}) };
+    const treeID = final ? treeIdOfNote(final.note) : undefined;
+    const tree: HeldTree = { seq: t, offset, first: local(offset), end: final?.size ?? 0n, retired: true, ...(final ? { final } : {}), ...(treeID ? { treeID } : {}) };
     offset += final?.size ?? 0n;
     return tree;
   });
-  trees.push({ seq, offset: currentOffset, first: local(currentOffset), end: fetchedSize(state) - currentOffset, retired: false });
+  trees.push({ seq, offset: currentOffset, first: local(currentOffset), end: fetchedSize(state) - currentOffset, retired: false, ...(state.shard ? { treeID: state.shard.treeID } : {}) });
   return [...prior, ...trees];
 }
 
@@ -158,21 +174,21 @@ export async function checkRetiredShards(store: Store, log: string, { countEntri
   const problems: string[] = [];
   for (const tree of (await heldTrees(store, state)).filter((t) => t.retired)) {
     if (!tree.final) {
-      problems.push(`retired tree ${tree.seq} has no verified final checkpoint`);
+      problems.push(`retired ${treeName(tree)} has no verified final checkpoint`);
       continue;
     }
     // Counted from the keys alone: this runs with every reverify, over trees that may hold millions.
     const held = countEntries ? await countKeys(store, id, tree.offset + tree.first, tree.offset + tree.final.size) : tree.final.size - tree.first;
     const missing = tree.final.size - tree.first - held;
-    if (missing) problems.push(`retired tree ${tree.seq}: ${missing} of its ${tree.final.size} entries are missing`);
+    if (missing) problems.push(`retired ${treeName(tree)}: ${missing} of its ${tree.final.size} entries are missing`);
     // The tree that holds the start from there on, as in checkVerifiedRoot (with its start's frontier node
     // by node: the root can resolve through an earlier start's nodes); later trees are held from their first leaf.
     const read = store.hashReader(log, tree.seq);
     if (tree.seq > startSeq(state) || localStartIndex(state) !== undefined) {
       const root = await treeRootAsync(tree.final.size, read).catch(() => undefined);
-      if (!root || !bytesEqual(root, tree.final.rootHash)) problems.push(`retired tree ${tree.seq}: stored hashes do not rebuild the root of its final checkpoint (size ${tree.final.size})`);
+      if (!root || !bytesEqual(root, tree.final.rootHash)) problems.push(`retired ${treeName(tree)}: stored hashes do not rebuild the root of its final checkpoint (size ${tree.final.size})`);
     }
-    if (tree.seq === startSeq(state)) problems.push(...(await checkStartFrontier(state, read)).map((p) => `retired tree ${tree.seq}: ${p}`));
+    if (tree.seq === startSeq(state)) problems.push(...(await checkStartFrontier(state, read)).map((p) => `retired ${treeName(tree)}: ${p}`));
   }
   return problems;
 }
@@ -273,7 +289,7 @@ async function checkTree(
   progress?: (leaves: number) => void,
 ): Promise<void> {
   const at = (i: bigint) => tree.offset + i; // the entry index of leaf i
-  const where = tree.retired || tree.seq > 0 ? `tree ${tree.seq}: ` : '';
+  const where = tree.retired || tree.seq > 0 ? `${treeName(tree)}: ` : '';
   // The leaves whose hashes must be stored, each once: all the tree holds, or the window's.
   const { first, end } = window ?? tree;
   /** Whether node (l, index) is over a leaf the check covers (outside a window, every node). */

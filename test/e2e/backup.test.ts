@@ -101,6 +101,15 @@ describe('backup and restore', () => {
     }
   });
 
+  it('a directory with no store is named as one, with the directory the flag wants, and nothing is created', async () => {
+    const nowhere = join(tmp, 'nothing-here');
+    const b = await cli(['backup', '--data-dir', nowhere, '--out', join(tmp, 'never-out')]);
+    expect(b).toEqual({ code: 2, stdout: '', stderr: `tlogwatch backup: no store at ${join(nowhere, 'store')}: nothing has been mirrored there (--data-dir is the directory tlogwatch serve ran with)\n` });
+    const r = await cli(['restore', '--from', nowhere, '--data-dir', join(tmp, 'never-restored')]);
+    expect(r).toEqual({ code: 2, stdout: '', stderr: `tlogwatch restore: no backup at ${join(nowhere, 'store')} (--from is the directory tlogwatch backup wrote, its --out)\n` });
+    expect(existsSync(join(tmp, 'never-out')) || existsSync(join(tmp, 'never-restored'))).toBe(false);
+  });
+
   it('refuses a store the daemon holds, saying so, and leaves nothing behind to retry over', async () => {
     const h = await harness({ api: 'tiles', entries: 50, seed: 'backup-locked' }, {}, undefined, { cliLayout: true });
     try {

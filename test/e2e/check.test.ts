@@ -334,9 +334,11 @@ describe('tlogwatch check --only NAME --from N --to N', () => {
     await h.store.close();
     const r = await tlogwatch(['check', '--data-dir', h.dataDir, '--only', 'sim', '--from', '150', '--to', '450']);
     expect(r.code).toBe(0);
+    // Each retired tree by the ID the log and /api/v1/log give it, not by its sequence in the store.
+    const [t0, t1] = h.sim.log.shards.map((s) => s.treeID);
     expect(r.stdout.split('\n')[0]).toContain(
-      'entries 150..199: root of tree 0\'s final checkpoint (size 200) rebuilt from their bodies and the stored hashes beside them, ' +
-        "entries 200..399: root of tree 1's final checkpoint (size 200) rebuilt from their bodies and the stored hashes beside them, " +
+      `entries 150..199: root of the final checkpoint of tree ${t0} (size 200) rebuilt from their bodies and the stored hashes beside them, ` +
+        `entries 200..399: root of the final checkpoint of tree ${t1} (size 200) rebuilt from their bodies and the stored hashes beside them, ` +
         'entries 400..450: root of the verified checkpoint (size 200) rebuilt from their bodies and the stored hashes beside them',
     );
     expect(r.stdout).toContain('\tnot checked: whether each retired tree holds every entry (the entries of all of them counted); their final roots are rebuilt\n');

@@ -10,6 +10,39 @@ describe('tlogwatch COMMAND --help', () => {
     expect(r.stdout).toMatch(new RegExp(`tlogwatch ${command}\\b`));
   });
 
+  it('serve --help says what the daemon does, what it prints and how it exits, as the other commands do', async () => {
+    const r = await cli(['serve', '--help']);
+    expect(r.stdout).toMatch(/^usage: tlogwatch serve /);
+    expect(r.stdout).toMatch(/"listening URL" on\s+stdout/);
+    expect(r.stdout).toContain('docs/configuration.md');
+    expect(r.stdout).toMatch(/\nExit: 0 stopped by SIGTERM or Ctrl-C, 2 when it cannot start/);
+  });
+
+  it.each([
+    ['serve', '--bogus'],
+    ['search', '--bogus'],
+    ['search', '--digest'],
+    ['verify', '--bogus'],
+    ['rules', 'check', '--bogus'],
+    ['backup', '--bogus'],
+    ['restore', '--bogus'],
+    ['check', '--bogus'],
+    ['backfill', '--bogus'],
+  ])('%s %s: a refused flag is one line, then where the options are', async (command, ...args) => {
+    const r = await cli([command, ...args]);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    const [first, next, ...rest] = r.stderr.split('\n');
+    expect(first).toMatch(new RegExp(`^tlogwatch ${command}: (Unknown option '--bogus'|Option '--digest <value>' argument missing)$`));
+    expect(next).toMatch(new RegExp(`^(Run 'tlogwatch ${command} --help' for its options\\.|usage: tlogwatch ${command} )`));
+    expect(rest).toEqual(['']);
+  });
+
+  it('rules --help says what check and test do, each flag, and the exit codes', async () => {
+    const r = await cli(['rules', '--help']);
+    expect(r.stdout).toMatch(/^usage: tlogwatch rules check DIR \| tlogwatch rules test DIR /);
+    for (const part of ['rules check DIR ', 'rules test DIR ', '--data-dir DIR ', '--log NAME ', '--from N, --to N ', '--trusted-root FILE ', '--json ', '\nExit: 0 valid ']) expect(r.stdout).toContain(part);
+  });
+
   it('the top-level usage names every command', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);

@@ -66,6 +66,7 @@ describe('tlogwatch search', () => {
     const most = await cli(['search', '--since', '0', '--limit', '1050', '--server', url]);
     expect(indexes(most.stdout)).toEqual(all.slice(0, 1050));
     expect(most.stderr).toMatch(/^tlogwatch search: stopped at 1050 entries \(--limit 1050\); more match/);
+    expect((await cli(['search', '--since', '0', '--limit', '1', '--server', url])).stderr).toBe('tlogwatch search: stopped at 1 entry (--limit 1); more match: raise --limit or pass --all\n');
     for (const every of [['--all'], ['--limit', '1100'], ['--limit', '5000']]) {
       const r = await cli(['search', '--since', '0', ...every, '--server', url]);
       expect(r.code, every.join(' ')).toBe(0);

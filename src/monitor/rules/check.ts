@@ -4,6 +4,7 @@
  * so zod's issue paths and compile problems point at the offending key or value).
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { keysAt, unknownKeyText } from '../../util/unknown-key.ts';
 import { yamlMessage } from '../../util/yaml-message.ts';
 import type { z } from 'zod';
 import { isRecord } from '../../util/json.ts';
@@ -67,10 +68,11 @@ interface FileContext {
 
 const located = (f: FileContext, path: Path, message: string, key = false): RuleError => ({ file: f.name, ...locate(f.doc, f.lc, path, key), path: formatPath(path), message });
 
-function zodErrors(f: FileContext, error: z.ZodError): RuleError[] {
+/** `schema` is the one that refused the file: an unknown key is answered with the keys it takes there. */
+function zodErrors(f: FileContext, error: z.ZodError, schema: z.core.$ZodType): RuleError[] {
   return error.issues.map((i) => {
     const path = i.path.filter((k): k is string | number => typeof k !== 'symbol');
-    if (i.code === 'unrecognized_keys') return located(f, [...path, i.keys[0]!], `unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}`, true);
+    if (i.code === 'unrecognized_keys') return located(f, [...path, i.keys[0]!], unknownKeyText(i.keys, keysAt(schema, i.path), (k) => k), true);
     return located(f, path, i.message);
   });
 }
@@ -129,7 +131,7 @@ export function checkRules(files: readonly RuleFileInput[]): CheckResult {
     if (isRekorMonitor) {
       const r = RekorMonitorSchema.safeParse(raw);
       if (!r.success) {
-        errors.push(...zodErrors(f, r.error));
+        errors.push(...zodErrors(f, r.error, RekorMonitorSchema));
         continue;
       }
       const rule = compileRekorMonitor(r.data, name, rules.length, p, (w) => warnings.push(located(f, w.path, w.message)));
@@ -137,7 +139,7 @@ export function checkRules(files: readonly RuleFileInput[]): CheckResult {
     } else {
       const r = RuleFileSchema.safeParse(raw);
       if (!r.success) {
-        errors.push(...zodErrors(f, r.error));
+        errors.push(...zodErrors(f, r.error, RuleFileSchema));
         continue;
       }
       (r.data.rules ?? []).forEach((rule, i) => addRule(compileRule(rule, name, rules.length, ['rules', i], p), ['rules', i, 'id']));

@@ -188,6 +188,8 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
       expect(r.body.error.code, path).toMatch(/^API_/);
       expect(r.body.error.message).toBeTypeOf('string');
     }
+    // A malformed fingerprint is told what one looks like, not the regular expression it failed.
+    expect((await get('/v1/search?fingerprint=zz')).body.error).toEqual({ code: 'API_BAD_REQUEST', message: 'fingerprint: sha256:HEX or 64 bare hex digits, lower case' });
   });
 
   it('limits request bodies on POST, over real HTTP, and never reads one sent with a GET', async () => {

@@ -324,7 +324,7 @@ describe('jobs', () => {
     await h.store.entryDb.del(entryKey(id, 250));
     await retiredShards(ctx);
     const [f] = (await findings.list({ limit: 10 })).findings;
-    expect(f?.message).toMatch(/retired tree 1: 1 of its 200 entries are missing/);
+    expect(f?.message).toContain(`retired tree ${h.sim.log.shards[1]!.treeID}: 1 of its 200 entries are missing`);
   });
 
   it('retired shards: the first tree of a mirror started late is rebuilt from the frontier stored at its start', async () => {
@@ -338,8 +338,9 @@ describe('jobs', () => {
     // The root, and the start's verified frontier node by node: node (5, 0) is one of its nodes.
     const problems = await checkRetiredShards(ctx.store, 'sim');
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toBe('retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)');
-    expect(problems[1]).toMatch(/^retired tree 0: stored tree gives 0{64} for node \(5, 0\) of the start's verified frontier, which says [0-9a-f]{64}$/);
+    const t0 = h.sim.log.shards[0]!.treeID;
+    expect(problems[0]).toBe(`retired tree ${t0}: stored hashes do not rebuild the root of its final checkpoint (size 200)`);
+    expect(problems[1]).toMatch(new RegExp(`^retired tree ${t0}: stored tree gives 0{64} for node \\(5, 0\\) of the start's verified frontier, which says [0-9a-f]{64}$`));
   });
 
   it('retired shards: the first tree, backfilled after it retired, rebuilds its root; a changed leaf hash below the old start is reported', async () => {
@@ -360,7 +361,7 @@ describe('jobs', () => {
     await retiredShards(ctx);
     const { findings: found } = await findings.list({ limit: 10 });
     expect(found).toHaveLength(1);
-    const problem = 'retired tree 0: stored hashes do not rebuild the root of its final checkpoint (size 200)';
+    const problem = `retired tree ${h.sim.log.shards[0]!.treeID}: stored hashes do not rebuild the root of its final checkpoint (size 200)`;
     expect(found[0]).toMatchObject({
       ...storeIntegrity(),
       message: `retired shards of sim are incomplete: ${problem}`,

@@ -113,10 +113,11 @@ describe('checkRange', () => {
     h = await mirrored({ api: 'v1', entries: 600, seed: 'check-range-v1', shards: 3 }, { batchSize: 100, start: 50n }, 200n, 2);
     const r = await check(h, 150n, 450n);
     expect(r).toMatchObject({ entries: 301, problems: [], unhashed: [] });
+    const [t0, t1, t2] = h.sim.log.shards.map((s) => s.treeID);
     expect(r.roots).toEqual([
-      { tree: 0, from: 150n, to: 199n, against: 'final checkpoint', size: 200n },
-      { tree: 1, from: 200n, to: 399n, against: 'final checkpoint', size: 200n },
-      { tree: 2, from: 400n, to: 450n, against: 'verified checkpoint', size: 200n },
+      { tree: 0, treeID: t0, from: 150n, to: 199n, against: 'final checkpoint', size: 200n },
+      { tree: 1, treeID: t1, from: 200n, to: 399n, against: 'final checkpoint', size: 200n },
+      { tree: 2, treeID: t2, from: 400n, to: 450n, against: 'verified checkpoint', size: 200n },
     ]);
     expect(await check(h, 50n, 60n)).toMatchObject({ problems: [], roots: [{ tree: 0, against: 'final checkpoint' }] });
   });

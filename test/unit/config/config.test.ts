@@ -113,9 +113,12 @@ describe('config: valid documents', () => {
 describe('config: every kind of bad value names the file, line:column, path and reason', () => {
   const log = (extra: string) => `logs:\n  - name: a\n    type: tiles\n    url: http://x\n${extra}`;
   const cases: Array<[string, string, RegExp]> = [
-    ['unknown top-level key', 'listen: 127.0.0.1:8080\nlisten2: x\n', /c\.yaml:2:1: \(top level\): unknown key "listen2"/],
-    ['unknown key in a list item', log('    polInterval: 5s\n'), /c\.yaml:5:5: logs\.0: unknown key "polInterval"/],
-    ['unknown nested key', 'api:\n  adminTokn: x\n', /c\.yaml:2:3: api: unknown key "adminTokn"/],
+    ['unknown top-level key', 'listen: 127.0.0.1:8080\nlisten2: x\n', /c\.yaml:2:1: \(top level\): unknown key "listen2" \(did you mean "listen"\?\)$/m],
+    ['unknown key in a list item', log('    polInterval: 5s\n'), /c\.yaml:5:5: logs\.0: unknown key "polInterval" \(did you mean "pollInterval"\?\)$/m],
+    ['unknown nested key', 'api:\n  adminTokn: x\n', /c\.yaml:2:3: api: unknown key "adminTokn" \(did you mean "adminToken"\?\)$/m],
+    // Nothing close: the keys that place takes, so the right one need not be looked up.
+    ['unknown key like none', 'log:\n  colour: red\n', /c\.yaml:2:3: log: unknown key "colour"; allowed here: level$/m],
+    ['unknown keys in a witness policy', 'witnessPolicies:\n  - { origins: [x], keys: [k], quorum: 1, quorom: 1, nme: a }\n', /witnessPolicies\.0: unknown keys "quorom" \(did you mean "quorum"\?\), "nme"; allowed here: origins, keys, quorum$/m],
     ['bad enum', 'logs:\n  - name: a\n    type: tyles\n    url: http://x\n', /c\.yaml:3:11: logs\.0\.type: Invalid option: expected one of "tiles"\|"rekor-v1"/],
     ['bad URL scheme', 'logs:\n  - name: a\n    type: tiles\n    url: ftp://x\n', /c\.yaml:4:10: logs\.0\.url: an http:\/\/ or https:\/\/ URL/],
     ['missing required key', 'logs:\n  - name: a\n    type: tiles\n', /c\.yaml:2:5: logs\.0\.url: required/],
@@ -308,6 +311,20 @@ describe('config: CLI overrides and files', () => {
       writeFileSync(path, 'listen: nope\n');
       expect(() => loadConfig(path, {}, {})).toThrow(new RegExp(`${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1:9: listen`));
       expect(() => loadConfig(join(dir, 'missing.yaml'), {}, {})).toThrow(/cannot read the configuration file .*missing\.yaml/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('TLOGWATCH_LOG_LEVEL overrides log.level (docker-compose.yml sets it), and must be a level', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-config-'));
+    try {
+      const path = join(dir, 'tlogwatch.yaml');
+      writeFileSync(path, 'log: { level: debug }\n');
+      expect(loadConfig(path, {}, {}).log.level).toBe('debug');
+      expect(loadConfig(path, {}, { TLOGWATCH_LOG_LEVEL: 'error' }).log.level).toBe('error');
+      expect(loadConfig(undefined, {}, { TLOGWATCH_LOG_LEVEL: 'warn' }).log.level).toBe('warn');
+      expect(loadConfig(undefined, {}, { TLOGWATCH_LOG_LEVEL: '' }).log.level).toBe('info');
+      expect(() => loadConfig(path, {}, { TLOGWATCH_LOG_LEVEL: 'verbose' })).toThrow('TLOGWATCH_LOG_LEVEL=verbose: one of trace, debug, info, warn, error, fatal, silent');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

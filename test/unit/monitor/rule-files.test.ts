@@ -43,7 +43,7 @@ describe('errors carry file, line, column and path', () => {
     ]);
     expect(errs.map((e) => `${e.file}:${e.line}:${e.column} ${e.path}: ${e.message}`)).toEqual([
       'a.yaml:3:12 rules[0].watch: watch needs at least one selector',
-      'b.yaml:5:5 rules[0].colour: unknown key colour',
+      expect.stringMatching(/^b\.yaml:5:5 rules\[0\]\.colour: unknown key colour; allowed here: id, .*\bseverity\b/),
       'c.yaml:2:9 rules[0].id: an id of lower-case letters, digits, dot, dash, underscore (max 64)',
       expect.stringMatching(/^c\.yaml:3:15 rules\[0\]\.severity: /),
       'c.yaml:4:24 rules[0].watch.digests[0]: a digest like sha256:<64 hex> (or sha384:, sha512:)',
@@ -62,6 +62,15 @@ describe('errors carry file, line, column and path', () => {
       'g.yaml:6 rules[0].suppress[0].until: no such day: that month is shorter',
     ]);
     expect(errorsOf([{ name: 'h.yaml', text: file('2028-02-29T23:59:59+01:00', "'2028-02-29', '02-29', '04-30'") }])).toEqual([]);
+  });
+  it('an unknown key names the key it most likely misspells', () => {
+    const errs = errorsOf([{ name: 'f.yaml', text: 'rules:\n  - id: f\n    watch: { repositorys: [a], owners: [x] }\n    expect: { runnerEnviroment: [github-hosted] }\n' }]);
+    expect(errs.map((e) => `${e.file}:${e.line}:${e.column} ${e.path}: ${e.message}`)).toEqual([
+      'f.yaml:3:14 rules[0].watch.repositorys: unknown key repositorys (did you mean repositories?)',
+      'f.yaml:4:15 rules[0].expect.runnerEnviroment: unknown key runnerEnviroment (did you mean runnerEnvironment?)',
+    ]);
+    const rm = errorsOf([{ name: 'g.yaml', text: 'monitoredValues:\n  certIdentities: [{ certSubject: x }]\n  fingerprint: [ab]\n' }]);
+    expect(rm.map((e) => e.message)).toContain('unknown key fingerprint (did you mean fingerprints?)');
   });
   it('compile errors (patterns, timezones) at the pattern', () => {
     const errs = errorsOf([{ name: 'e.yaml', text: "rules:\n  - id: e\n    watch:\n      identities:\n        - ok\n        - { regex: '(' }\n    expect:\n      timeWindow: { timezone: Mars/Olympus }\n" }]);

@@ -533,6 +533,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   if (channels.length) notifier.start();
   for (const f of followers) run(f);
   // Entries indexed by an older decoder get the keys this one implies, alongside the followers' commits.
+  // Each followed log's series starts at 0 (none awaiting), as the other gauges with known labels do.
+  for (const name of names) metrics.storeReindexRemaining.set({ log: name }, 0);
   const reindexed = runReindex(store, metrics, logger, abort.signal);
   sources.start(abort.signal);
   for (const s of config.checkpointSources) {

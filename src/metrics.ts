@@ -119,7 +119,7 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     storeReindexRemaining: new Gauge({
       name: 'tlogwatch_store_reindex_remaining_entries',
-      help: "Entries of a log indexed by an older decoder that the background re-index has still to go over (store/reindex.ts); 0 once it is done, absent when the store needed none.",
+      help: 'Entries of a log indexed by an older decoder that the background re-index has still to go over (store/reindex.ts); 0 when none are, or once it is done.',
       labelNames: ['log'],
       registers: r,
     }),

@@ -20,7 +20,10 @@
  *    - a certificate with a malformed Fulcio extension value (47def5f), a malformed otherName SAN
  *      (f8be602) or a validity time outside RFC 5280's profile (9938aaa) keeps its signer, less the value
  *      it cannot read (before: no signer at all, so no SAN, issuer, fingerprint or Fulcio keys);
- *    - a DSSE signature logged as hashedrekord lends its in-toto statement's subject digests (f71387a);
  *    - up to 1024 signatures and every subject a statement holds are read (766ae89; before: 64 and 256).
+ *    Not a change to what a stored entry implies: a DSSE signature logged as hashedrekord lends its
+ *    statement's subjects (f71387a) only with the payload type, which only a bundle posted to
+ *    POST /v1/bundles carries; those keys are written by that POST (bundles-post.ts), and such bundles
+ *    were refused before, so no store lacks keys for them.
  */
 export const DECODER_EPOCH = 1;

@@ -23,6 +23,7 @@ import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
+import { runReindex } from './reindex-task.ts';
 import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
@@ -257,6 +258,11 @@ export interface Daemon {
   store: Store;
   metrics: Metrics;
   followers: LogFollower[];
+  /**
+   * Settles when the background re-index of a store indexed by an older decoder has ended (at once when
+   * none was needed) or was stopped (src/reindex-task.ts).
+   */
+  reindexed: Promise<void>;
   /** Reads the trusted root again (TUF, or the file) and acts on what changed (the `trustedRootRefresh` job). */
   refreshTrust(): Promise<TrustRefresh>;
   stop(): Promise<void>;
@@ -526,6 +532,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   running = true;
   if (channels.length) notifier.start();
   for (const f of followers) run(f);
+  // Entries indexed by an older decoder get the keys this one implies, alongside the followers' commits.
+  // Each followed log's series starts at 0 (none awaiting), as the other gauges with known labels do.
+  for (const name of names) metrics.storeReindexRemaining.set({ log: name }, 0);
+  const reindexed = runReindex(store, metrics, logger, abort.signal);
   sources.start(abort.signal);
   for (const s of config.checkpointSources) {
     // Configured logs were checked by the schema; the trusted root's names are known only now.
@@ -562,6 +572,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     store,
     metrics,
     followers,
+    reindexed,
     refreshTrust,
     stop() {
       stopping ??= (async () => {
@@ -572,6 +583,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         // Followers first: their last commit may still start a notifier pass, which stop() then awaits
         // (and later passes are no-ops), so nothing touches the store once it closes.
         await Promise.all(runs);
+        await reindexed;
         await sources.stopped();
         await notifier.stop();
         for (const j of jobs) await j.stop();

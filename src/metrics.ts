@@ -117,6 +117,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['log'],
       registers: r,
     }),
+    storeReindexRemaining: new Gauge({
+      name: 'tlogwatch_store_reindex_remaining_entries',
+      help: 'Entries of a log indexed by an older decoder that the background re-index has still to go over (store/reindex.ts); 0 when none are, or once it is done.',
+      labelNames: ['log'],
+      registers: r,
+    }),
     jobLastSuccess: new Gauge({ name: 'tlogwatch_job_last_success_timestamp_seconds', help: 'Unix time of the last successful run of each scheduled job.', labelNames: ['task'], registers: r }),
     residentMemory: new Gauge({
       name: 'tlogwatch_resident_memory_bytes',

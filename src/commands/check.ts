@@ -14,6 +14,10 @@
  * with the log's checks that read only a few records (the roots, the checkpoint history); what needs the
  * whole log is listed as not checked, so a range is never reported as checked where it was not.
  *
+ * A store indexed at an older decoder epoch (entries/decoder-epoch.ts) awaits the re-index `serve` runs
+ * (store/reindex.ts): its index keys are counted but not compared, and the check says so (stderr, and a
+ * `not checked` line per log), rather than reporting each entry the decoder now reads differently.
+ *
  * Reads only: nothing is repaired, and no finding is raised (the daemon's reverify and retiredShards jobs
  * raise store-integrity findings for the same damage as they sweep). The daemon must be stopped: it holds
  * the store's lock. Exit: 0 consistent, 1 problems found (or the store could not be read through), 2 usage,
@@ -24,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type ConfigKey } from '../config/load.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
+import { DECODER_EPOCH } from '../entries/decoder-epoch.ts';
 import { checkLog } from '../store/check.ts';
 import { checkRange, rangeRootName, type RangeRoot } from '../store/check-range.ts';
 import { checkFindingRecords } from '../store/findings.ts';
@@ -53,6 +58,10 @@ the findings' time index (not with --only). Nothing is changed. Stop tlogwatch s
                                   checkpoint's root; the log's roots and checkpoint history as always.
                                   What only the whole log shows is listed as not checked
   --json                          one JSON object per log on stdout, then one for the findings
+
+A store indexed by an older tlogwatch, whose decoder derived less from some entries, awaits re-indexing
+(tlogwatch serve does it in the background): until then its index keys are counted, not compared, and
+the check says so.
 
 Exit: 0 consistent, 1 problems found or the store could not be read through, 2 usage, config, a range
 the store does not hold, or the store could not be opened.`;
@@ -125,7 +134,7 @@ function progressLine(log: string, what: string, total: bigint): (done: number) 
 async function checkOne(store: Store, log: string, watched: boolean): Promise<LogReport> {
   const { problems, problem, more } = problemList();
   const held = await store.getLogState(log).then((s) => (s ? entriesHeld(s) : 0n));
-  const entries = await checkLog(store, log, watched ? 'recorded' : () => true, { progress: progressLine(log, 'entries and their keys', held) });
+  const entries = await checkLog(store, log, watched ? 'recorded' : () => true, { progress: progressLine(log, 'entries and their keys', held), indexKeys: !awaitsReindex(store) });
   entries.problems.forEach(problem);
   const state = entries.state;
   let tree: TreeHashesCheck = { leaves: 0, nodes: 0, uncovered: 0 };
@@ -145,7 +154,20 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
     verifiedSize: state?.verified ? state.verified.size.toString() : null,
     problems,
     more: more(),
+    ...(awaitsReindex(store) ? { skipped: [reindexSkipped(store)] } : {}),
   };
+}
+
+/**
+ * A store indexed by an older decoder (entries/decoder-epoch.ts) lacks, until `serve` has re-indexed it,
+ * index keys the current decoder implies (store/reindex.ts): its index keys are counted, not compared,
+ * rather than every entry the decoder now reads differently being reported as damage. Everything else
+ * (bodies, roots, UUID keys, the stored tree) is checked as always.
+ */
+const awaitsReindex = (store: Store) => store.indexedEpoch < DECODER_EPOCH;
+
+function reindexSkipped(store: Store): string {
+  return `whether the index keys are those the entries imply: the store was indexed by an older decoder (epoch ${store.indexedEpoch}, this tlogwatch's is ${DECODER_EPOCH}) and awaits re-indexing, which tlogwatch serve does in the background when it starts; check again once it logs "re-indexing done"`;
 }
 
 /**
@@ -156,12 +178,13 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
 async function checkPart(store: Store, log: string, state: LogState, watched: boolean, { from, to }: Range): Promise<LogReport> {
   const { problems, problem, more } = problemList();
   const size = to - from + 1n;
-  const r = await checkRange(store, log, state, from, to, watched ? 'recorded' : () => true, problem, progressLine(log, 'entries and their keys', size));
+  const r = await checkRange(store, log, state, from, to, watched ? 'recorded' : () => true, problem, progressLine(log, 'entries and their keys', size), { indexKeys: !awaitsReindex(store) });
   const tree = await checkTreeHashes(store, log, state, problem, progressLine(log, 'leaf hashes', size), { from, end: to + 1n });
   (await checkVerifiedRoot(store, log, state)).forEach(problem);
   (await checkCheckpointHistory(store, log, state)).forEach(problem);
   (await checkRetiredShards(store, log, { countEntries: false })).forEach(problem);
   const skipped = [
+    ...(awaitsReindex(store) ? [reindexSkipped(store)] : []),
     ...r.unhashed.map((u) => `the root their bodies rebuild, for ${u}`),
     `index and UUID keys that name an entry of ${from}..${to} it does not imply: they can be anywhere in the index, which only a check of the whole log reads`,
     'the entries outside the range, their keys and their leaf hashes',
@@ -305,6 +328,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   try {
     const mode = indexModeOf(store, values.config === undefined ? undefined : { file: values.config, mode: config.index });
     if (typeof mode === 'object') return fail(mode.error);
+    if (awaitsReindex(store)) process.stderr.write(`tlogwatch check: the store awaits re-indexing (indexed by decoder epoch ${store.indexedEpoch}, this tlogwatch's is ${DECODER_EPOCH}): index keys are not compared with what the entries imply; start tlogwatch serve, which re-indexes in the background, and check again once it logs "re-indexing done"\n`);
     const logs = store.logNamesKnown().sort();
     const unknown = values.only === undefined ? undefined : unknownLog(store, values.only);
     if (unknown !== undefined) return fail(unknown);
@@ -343,7 +367,7 @@ async function checkRangeOf(store: Store, log: string, watched: boolean, from: b
   const held = heldRange(state!);
   const r =
     range.from === held.start && range.to === held.end - 1n
-      ? { ...(await checkOne(store, log, watched)), range: { from: range.from.toString(), to: range.to.toString() }, skipped: [FINDINGS_SKIPPED] }
+      ? await checkOne(store, log, watched).then((one) => ({ ...one, range: { from: range.from.toString(), to: range.to.toString() }, skipped: [...(one.skipped ?? []), FINDINGS_SKIPPED] }))
       : await checkPart(store, log, state!, watched, range);
   process.stdout.write(json ? `${JSON.stringify(r)}\n` : text(r));
   if (!json) process.stderr.write(`entries ${range.from}..${range.to} of ${log} ${r.ok ? 'consistent, as far as checked (what was not is listed)' : 'have problems'}\n`);

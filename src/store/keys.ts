@@ -44,7 +44,7 @@ export const READABLE_SCHEMAS: readonly number[] = [SCHEMA_VERSION, SCHEMA_EARLI
 export const MARKER: Uint8Array = Uint8Array.of(0);
 
 export const Bucket = {
-  /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16; META 'reverify:' name → JSON ReverifySweep (where the reverify job's sweep stands, and when the last one ended clean); META 'job:' task → JSON {lastSuccessAt} (unix seconds a scheduled job last succeeded, jobs.ts); META 'source-kept:' source 0x00 log → UTF-8 signed note (a checkpoint source's tree head kept until the mirror verifies that far, monitor/checkpoint-sources.ts); META 'indexMode' → UTF-8 `all` | `watched`, the index mode the entries were written with (store.ts recordedIndexMode) */
+  /** META 'schema' → u16 schema version; META 'log:' name → u16 log id; META 'nextLogId' → u16; META 'reverify:' name → JSON ReverifySweep (where the reverify job's sweep stands, and when the last one ended clean); META 'job:' task → JSON {lastSuccessAt} (unix seconds a scheduled job last succeeded, jobs.ts); META 'source-kept:' source 0x00 log → UTF-8 signed note (a checkpoint source's tree head kept until the mirror verifies that far, monitor/checkpoint-sources.ts); META 'indexMode' → UTF-8 `all` | `watched`, the index mode the entries were written with (store.ts recordedIndexMode); META 'decoderEpoch' → u16, the decoder epoch every entry's index keys were written at (entries/decoder-epoch.ts; absent: 0); META 'reindex:' name → JSON {epoch, next} (where re-indexing a log for that epoch stands, store/reindex.ts; deleted once the epoch is recorded) */
   META: 0x00,
   /** LOG_STATE logId(2) → JSON LogState (codec.ts) */
   LOG_STATE: 0x01,

@@ -22,6 +22,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Level } from 'level';
 import { TlogwatchError } from '../errors.ts';
+import { DECODER_EPOCH } from '../entries/decoder-epoch.ts';
 import type { Entry } from '../entries/types.ts';
 import type { AsyncHashReader, NodeId } from '../merkle/prove.ts';
 import { decodeEntryValue, entryValueBody } from './entry-value.ts';
@@ -125,6 +126,10 @@ const NEXT_LOG_KEY = key(Bucket.META, 'nextLogId');
 /** The index mode the store's entries were written with (Store.recordedIndexMode). */
 const INDEX_MODE_KEY = key(Bucket.META, 'indexMode');
 const INDEX_MODES: readonly IndexMode[] = ['all', 'watched'];
+/** The decoder epoch the store's index keys were written at (Store.indexedEpoch, entries/decoder-epoch.ts). */
+const DECODER_EPOCH_KEY = key(Bucket.META, 'decoderEpoch');
+/** META key of where re-indexing a log stands (Store.getReindexProgress). */
+const reindexKey = (log: string) => key(Bucket.META, 'reindex:', log);
 function deepFreeze<T>(v: T): Readonly<T> {
   if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -147,6 +152,7 @@ export class Store {
   #reopens = 0;
   readonly indexMode: IndexMode;
   #indexRecord: IndexMode | undefined;
+  #indexedEpoch = 0;
   /** What the next commit records as the index mode (indexRecordToWrite), if anything. */
   #indexRecordPending: IndexMode | undefined;
   private readonly logIds = new Map<string, number>();
@@ -248,7 +254,11 @@ export class Store {
         );
       }
       entryDb = await openLevel(entriesDir, dir, ENTRIES_DB_OPTIONS);
-      if (found === undefined) await db.put(SCHEMA_KEY, u16(SCHEMA_VERSION));
+      // A new store holds nothing indexed at an older epoch.
+      if (found === undefined) await db.batch([
+        { type: 'put', key: SCHEMA_KEY, value: u16(SCHEMA_VERSION) },
+        { type: 'put', key: DECODER_EPOCH_KEY, value: u16(DECODER_EPOCH) },
+      ]);
       if (found === 2) {
         const t = performance.now();
         const moved = await moveEntryValues(db, entryDb);
@@ -265,6 +275,8 @@ export class Store {
     const store = new Store(dir, db, entryDb, opts.indexMode ?? 'all');
     const recorded = await db.get(INDEX_MODE_KEY).then((v) => v && Buffer.from(v).toString('utf8'));
     store.#indexRecord = INDEX_MODES.find((m) => m === recorded);
+    const epoch = await db.get(DECODER_EPOCH_KEY);
+    store.#indexedEpoch = epoch === undefined || epoch.length !== 2 ? 0 : readU16(epoch, 0);
     for await (const [k, val] of db.iterator({ gte: key(Bucket.META, 'log:'), lt: prefixEnd(key(Bucket.META, 'log:')) })) {
       const name = Buffer.from(k.subarray(5)).toString('utf8');
       store.logIds.set(name, readU16(val, 0));
@@ -295,6 +307,48 @@ export class Store {
    */
   get recordedIndexMode(): IndexMode | undefined {
     return this.#indexRecord;
+  }
+
+  /**
+   * The decoder epoch (entries/decoder-epoch.ts) the store's index keys were all written at: 0 for a store
+   * from before epochs were recorded. Below DECODER_EPOCH, entries may lack keys the decoder now implies
+   * until the re-index (store/reindex.ts) has gone over them and recorded the epoch.
+   */
+  get indexedEpoch(): number {
+    return this.#indexedEpoch;
+  }
+
+  /** Where re-indexing `log` for `epoch` stands: the first entry (virtual index) not yet gone over. Anything unreadable counts as not begun. */
+  async getReindexProgress(log: string, epoch: number): Promise<bigint | undefined> {
+    const v = await this.db.get(reindexKey(log));
+    if (v === undefined) return undefined;
+    try {
+      const p = JSON.parse(Buffer.from(v).toString('utf8')) as { epoch?: unknown; next?: unknown };
+      return p.epoch === epoch && typeof p.next === 'string' && /^(0|[1-9]\d{0,19})$/.test(p.next) ? BigInt(p.next) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Index keys an entry implies that an older decoder did not write (store/reindex.ts), with where the
+   * re-index of `log` stands, in one atomic batch: a restart resumes after the last batch written. Through
+   * the store's write path (faults noted, as writeOps); keys are only ever added, so a commit writing at
+   * the same time (its own entries' keys, already current) cannot conflict. The index scans' open
+   * iterators are closed, as after a commit, so searches see the new keys.
+   */
+  async writeReindexed(log: string, epoch: number, next: bigint, ops: readonly BatchOp[]): Promise<void> {
+    try {
+      await this.writeOps([...ops, { type: 'put', key: reindexKey(log), value: Buffer.from(JSON.stringify({ epoch, next: next.toString() })) }]);
+    } finally {
+      this.cursors.invalidate();
+    }
+  }
+
+  /** Records that every entry's index keys are those `epoch`'s decoder implies, and forgets the logs' re-index progress. */
+  async recordIndexedEpoch(epoch: number, logs: readonly string[]): Promise<void> {
+    await this.writeOps([{ type: 'put', key: DECODER_EPOCH_KEY, value: u16(epoch) }, ...logs.map((log): BatchOp => ({ type: 'del', key: reindexKey(log) }))], { sync: true });
+    this.#indexedEpoch = epoch;
   }
 
   /**

@@ -79,6 +79,11 @@ export interface LeafClaims {
   issuer?: string;
   /** Fulcio claim names (FULCIO_OIDS) or dotted OIDs → value. */
   extensions?: Partial<Record<FulcioClaimName, string>> & Record<string, string>;
+  /**
+   * Claim names or dotted OIDs → the extension value's bytes exactly (no encoding), for values no Fulcio
+   * writes (a PrintableString, invalid UTF-8, a cut TLV). Written before `extensions`, so they win.
+   */
+  rawExtensions?: Record<string, Uint8Array>;
 }
 
 /** A claim name or dotted OID → the OID and whether Fulcio writes it raw (.1–.6) or as a UTF8String. */
@@ -107,6 +112,13 @@ export function createLeaf(ca: CA, claims: LeafClaims, notBefore: number, key: S
   // Fulcio writes the issuer twice: deprecated raw .1 and UTF8String .8 (explicit extensions win).
   if (claims.issuer !== undefined) values.push(['issuerV1', claims.issuer], ['issuer', claims.issuer]);
   const seen = new Set<string>();
+  for (const [k, bytes] of Object.entries(claims.rawExtensions ?? {})) {
+    const o = extensionOid(k);
+    if (!o) throw new Error(`unknown certificate extension ${JSON.stringify(k)}: use a Fulcio claim name or a dotted OID`);
+    if (seen.has(o.oid)) continue;
+    seen.add(o.oid);
+    exts.push(ext(o.oid, bytes));
+  }
   for (const [k, v] of values) {
     const o = extensionOid(k);
     if (!o) throw new Error(`unknown certificate extension ${JSON.stringify(k)}: use a Fulcio claim name or a dotted OID`);

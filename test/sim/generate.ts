@@ -41,6 +41,11 @@ const IDS_PER_SLOT = 8;
 const STREAM_ENTRY = 1;
 const STREAM_SLOT = 2;
 
+/** Inject's hex raw extension values as bytes (certs.ts LeafClaims.rawExtensions). */
+function rawBytes(raw: Record<string, string> | undefined): Record<string, Uint8Array> {
+  return Object.fromEntries(Object.entries(raw ?? {}).map(([k, hex]) => [k, new Uint8Array(Buffer.from(hex, 'hex'))]));
+}
+
 const signerKeys = new WeakMap<SigningKey, string[]>();
 /** The search keys of a signer, the same for each of its entries (made once: the index hashes them once). */
 function signerSearchKeys(k: SigningKey, san: string | null): string[] {
@@ -178,7 +183,7 @@ export class EntryGenerator {
       const key = ecdsaScalarKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
       // An untrusted CA copies the real intermediate's name: only its key tells it apart, as with a real spoof.
       const ca = c.untrustedCA ? createCA(this.ca.cn, t - 365 * 86400, t + 365 * 86400, undefined, ecdsaKey(this.seed, 'untrusted-ca')) : this.ca;
-      const k = certSigner(createLeaf(ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {} }, Math.max(slot * SLOT, t - 60), key));
+      const k = certSigner(createLeaf(ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {}, rawExtensions: rawBytes(c.rawExtensions) }, Math.max(slot * SLOT, t - 60), key));
       const ext = c.extensions ?? {};
       const issuer = ext['issuer'] ?? ext['issuerV1'] ?? c.issuer ?? null;
       const built = this.build(kind, k, `injected-${index}`, digestHex, undefined, { type: 'email', san: c.san, issuer: issuer ?? '', claims: ext }, t);

@@ -17,7 +17,8 @@ export interface InjectSpec {
   kind?: 'hashedrekord' | 'dsse' | 'intoto';
   digest?: string;
   /** `untrustedCA`: issued by a CA the trusted root does not list (as anyone can make one and Rekor v1 takes it). */
-  cert?: { san: string; issuer?: string; extensions?: Record<string, string>; untrustedCA?: boolean };
+  /** `rawExtensions`: claim name or dotted OID → the value's bytes as lower-case hex, written as they are (certs.ts LeafClaims). */
+  cert?: { san: string; issuer?: string; extensions?: Record<string, string>; rawExtensions?: Record<string, string>; untrustedCA?: boolean };
   key?: 'ecdsa' | 'ed25519';
   /**
    * A rekord 0.0.1 entry signed with this key (base64 `content` in Rekor's canonical form for `format`, as
@@ -43,7 +44,7 @@ function str(v: unknown, where: string): string {
 
 function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
   if (!isRecord(v)) throw new Error(`${where}.cert must be an object`);
-  only(v, ['san', 'issuer', 'extensions', 'untrustedCA'], `${where}.cert`);
+  only(v, ['san', 'issuer', 'extensions', 'rawExtensions', 'untrustedCA'], `${where}.cert`);
   const cert: NonNullable<InjectSpec['cert']> = { san: str(v['san'], `${where}.cert.san`) };
   if (v['issuer'] !== undefined) cert.issuer = str(v['issuer'], `${where}.cert.issuer`);
   if (v['untrustedCA'] !== undefined) {
@@ -59,6 +60,17 @@ function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
       if (!(name in FULCIO_OIDS) && !/^\d+(\.\d+)+$/.test(name)) throw new Error(`${where}.cert.extensions: ${JSON.stringify(k)} is neither a Fulcio extension name (${Object.keys(FULCIO_OIDS).join(', ')}) nor a dotted OID`);
       if (name === 'otherNameSan') throw new Error(`${where}.cert.extensions: .7 lives in the SAN; use "san"`);
       cert.extensions[name] = str(value, `${where}.cert.extensions.${k}`);
+    }
+  }
+  if (v['rawExtensions'] !== undefined) {
+    const raw = v['rawExtensions'];
+    if (!isRecord(raw)) throw new Error(`${where}.cert.rawExtensions must be an object`);
+    cert.rawExtensions = {};
+    for (const [k, value] of Object.entries(raw)) {
+      const name = NAME_OF_OID.get(k) ?? k;
+      if (!(name in FULCIO_OIDS) && !/^\d+(\.\d+)+$/.test(name)) throw new Error(`${where}.cert.rawExtensions: ${JSON.stringify(k)} is neither a Fulcio extension name nor a dotted OID`);
+      if (typeof value !== 'string' || !/^([0-9a-f]{2})+$/.test(value)) throw new Error(`${where}.cert.rawExtensions.${k} must be lower-case hex bytes`);
+      cert.rawExtensions[name] = value;
     }
   }
   return cert;

@@ -50,6 +50,8 @@ describe('parseInjectFile', () => {
     ['a time without zone', '{"at":1,"key":"ecdsa","integratedTime":"2026-11-15T02:00:00"}', /integratedTime/],
     ['an unknown key', '{"at":1,"key":"ecdsa","colour":"red"}', /unknown key "colour"/],
     ['an unknown extension name', '{"at":1,"cert":{"san":"a@b.c","extensions":{"repoo":"x"}}}', /neither a Fulcio extension name/],
+    ['raw extension bytes that are not hex', '{"at":1,"cert":{"san":"a@b.c","rawExtensions":{"buildTrigger":"0G"}}}', /rawExtensions\.buildTrigger must be lower-case hex/],
+    ['a raw extension with an unknown name', '{"at":1,"cert":{"san":"a@b.c","rawExtensions":{"trigger":"0c00"}}}', /neither a Fulcio extension name/],
     ['a missing san', '{"at":1,"cert":{"issuer":"x"}}', /cert\.san/],
     ['a repeated index', '{"at":1,"key":"ecdsa"}\n{"at":1,"key":"ed25519"}', /f:2: index 1 is already injected/],
   ])('refuses %s', (_what, text, err) => {

@@ -1,0 +1,29 @@
+/**
+ * The decoder epoch: which derivation of an entry's indexed facts (its digests, and its signers' SANs,
+ * issuers, fingerprints and Fulcio claims: store/index-values.ts) this tlogwatch implements.
+ *
+ * The store keeps each entry's body and derives the Entry from it on every read (store/entry-value.ts),
+ * but it writes the entry's index keys once, at ingest, from what the decoder derived then. When the
+ * decoder changes what it derives, entries indexed before the change read with the new facts and are still
+ * found only under the old ones. A store records the epoch its index keys were written at (store.ts
+ * `indexedEpoch`, META `decoderEpoch`); `serve` re-indexes a store at an older one in the background
+ * (store/reindex.ts) and then records this one.
+ *
+ * BUMP THIS whenever a change to src/entries alters any fact index-values.ts indexes, for any body: which
+ * signers an entry has, a signer's SAN, issuer, fingerprint or Fulcio claims, or the entry's digests (the
+ * statement's subjects included). Say here what the new epoch changed. A change that only adds facts
+ * nothing indexes, or only rewords a problem, needs no bump.
+ *
+ * 0: a store that records no epoch: indexed by a tlogwatch from before epochs were recorded, with any of
+ *    the derivations below missing.
+ * 1: the first recorded epoch. Against what stores without one may have been indexed with:
+ *    - a certificate with a malformed Fulcio extension value (47def5f), a malformed otherName SAN
+ *      (f8be602) or a validity time outside RFC 5280's profile (9938aaa) keeps its signer, less the value
+ *      it cannot read (before: no signer at all, so no SAN, issuer, fingerprint or Fulcio keys);
+ *    - up to 1024 signatures and every subject a statement holds are read (766ae89; before: 64 and 256).
+ *    Not a change to what a stored entry implies: a DSSE signature logged as hashedrekord lends its
+ *    statement's subjects (f71387a) only with the payload type, which only a bundle posted to
+ *    POST /v1/bundles carries; those keys are written by that POST (bundles-post.ts), and such bundles
+ *    were refused before, so no store lacks keys for them.
+ */
+export const DECODER_EPOCH = 1;

@@ -1,0 +1,57 @@
+/**
+ * `serve`'s background re-index of a store indexed at an older decoder epoch (store/reindex.ts says what it
+ * writes and why it cannot race the followers' commits): started once the followers run, it logs when it
+ * starts and ends with its counts, publishes tlogwatch_store_reindex_remaining_entries per log, and retries
+ * after a failure (a write fault: the store refuses writes until it has reopened) from the progress kept.
+ */
+import { DECODER_EPOCH } from './entries/decoder-epoch.ts';
+import { describeError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import { abortableSleep } from './sources/http.ts';
+import { entriesHeld, heldRange } from './store/codec.ts';
+import { reindexStore, type ReindexOptions } from './store/reindex.ts';
+import type { Store } from './store/store.ts';
+
+/** How long a failed pass waits before the next one resumes. */
+const RETRY_MS = 30_000;
+
+/** Entries of each log that a re-index has still to go over, from its kept progress. */
+async function remaining(store: Store): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  for (const log of store.logNamesKnown()) {
+    const state = await store.getLogState(log);
+    if (!state) continue;
+    const held = heldRange(state);
+    const next = await store.getReindexProgress(log, DECODER_EPOCH);
+    out.set(log, next !== undefined && next > held.start ? (held.end > next ? held.end - next : 0n) : entriesHeld(state));
+  }
+  return out;
+}
+
+/**
+ * Runs until the store records DECODER_EPOCH or `signal` aborts; resolves either way (never rejects).
+ * `retryMs`: the wait after a failed pass (tests shorten it).
+ */
+export async function runReindex(store: Store, metrics: Metrics, logger: Logger, signal: AbortSignal, opts: Pick<ReindexOptions, 'chunk'> & { retryMs?: number } = {}): Promise<void> {
+  if (store.indexedEpoch >= DECODER_EPOCH) return;
+  const from = store.indexedEpoch;
+  const started = performance.now();
+  for (let attempt = 1; !signal.aborted; attempt++) {
+    try {
+      const left = await remaining(store);
+      for (const [log, n] of left) metrics.storeReindexRemaining.set({ log }, Number(n));
+      const entries = [...left.values()].reduce((a, b) => a + b, 0n);
+      logger.info({ fromEpoch: from, toEpoch: DECODER_EPOCH, logs: left.size, entries: Number(entries), attempt }, `re-indexing the store in the background: its index keys were written by an older decoder (epoch ${from}, this one is ${DECODER_EPOCH}); searches may miss entries until it ends`);
+      const done = await reindexStore(store, { signal, ...(opts.chunk ? { chunk: opts.chunk } : {}), progress: (log, n) => metrics.storeReindexRemaining.set({ log }, Number(n)) });
+      if (!done) return; // aborted: the progress is kept for the next start
+      for (const log of left.keys()) metrics.storeReindexRemaining.set({ log }, 0);
+      logger.info({ epoch: DECODER_EPOCH, logs: done.logs, entries: done.entries, keysAdded: done.added, undecodable: done.undecodable, ms: Math.round(performance.now() - started) }, 're-indexing done: every entry has the index keys this decoder implies');
+      if (done.undecodable > 0) logger.warn({ undecodable: done.undecodable }, 're-indexing left entries whose stored value does not decode: run tlogwatch check');
+      return;
+    } catch (e) {
+      logger.error({ err: describeError(e), attempt, retryInMs: opts.retryMs ?? RETRY_MS }, 're-indexing failed; it resumes where it stopped');
+      await abortableSleep(opts.retryMs ?? RETRY_MS, signal).catch(() => undefined);
+    }
+  }
+}

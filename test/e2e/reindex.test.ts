@@ -1,0 +1,155 @@
+/**
+ * A store indexed by an older decoder (entries/decoder-epoch.ts): the state an older tlogwatch left for a
+ * certificate with a malformed Fulcio extension value, which it read as no signer at all (digest and time
+ * keys only, no decoder epoch recorded). `tlogwatch check` says the store awaits re-indexing instead of
+ * reporting the entry as damage; `serve` re-indexes it in the background, after which a search by the
+ * SAN finds the entry and `check` compares every key again. A re-index stopped part-way resumes where its
+ * progress stands.
+ */
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+import { startDaemon } from '../../src/daemon.ts';
+import { DECODER_EPOCH } from '../../src/entries/decoder-epoch.ts';
+import { createLogger } from '../../src/logger.ts';
+import { checkLog, impliedKeys } from '../../src/store/check.ts';
+import type { Entry } from '../../src/entries/types.ts';
+import { Bucket, entryKey, Field, key } from '../../src/store/keys.ts';
+import { reindexLog, reindexStore } from '../../src/store/reindex.ts';
+import { Store } from '../../src/store/store.ts';
+import { cli as tlogwatch } from '../helpers/cli.ts';
+import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.cleanup();
+  h = undefined;
+});
+
+const SAN = 'https://github.com/acme/api/.github/workflows/release.yml@refs/heads/main';
+const ENTRIES = 40;
+const AT = 10;
+
+/**
+ * A tiles log whose entry AT has a certificate with a cut buildTrigger value (a TLV shorter than it says),
+ * mirrored, then made what an older tlogwatch left: the entry's signer keys (SAN, issuer, fingerprint,
+ * Fulcio claims) deleted, its digest and time keys kept, and no decoder epoch. Returns the keys deleted.
+ */
+async function olderStore(seed: string, watched?: (e: Entry) => boolean): Promise<number> {
+  h = await harness(
+    {
+      api: 'tiles',
+      entries: ENTRIES,
+      seed,
+      inject: [{ at: AT, cert: { san: SAN, issuer: 'https://token.actions.githubusercontent.com', extensions: { sourceRepositoryURI: 'https://github.com/acme/api' }, rawExtensions: { buildTrigger: '0c0561' } } }],
+    },
+    { batchSize: 100 },
+    watched && { isWatched: watched },
+    { cliLayout: true, ...(watched ? { indexMode: 'watched' as const } : {}) },
+  );
+  await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === BigInt(ENTRIES));
+  const got = (await h.store.getEntry('sim', AT))!.record.entry;
+  // Today's decoder keeps the signer, less the value it cannot read.
+  expect(got.signer?.san).toBe(SAN);
+  expect(got.problem?.message).toMatch(/buildTrigger/);
+  expect(h.store.indexedEpoch).toBe(DECODER_EPOCH);
+  const id = await h.store.logId('sim');
+  const { indexKeys } = impliedKeys(await h.store.entryDb.get(entryKey(id, AT)), 'sim', id, BigInt(AT), true);
+  const signerKeys = indexKeys.filter((k) => k[1] !== Field.DIGEST && k[1] !== Field.TIME);
+  expect(signerKeys.map((k) => k[1]).sort()).toEqual([Field.SAN, Field.ISSUER, Field.REPOSITORY, Field.FINGERPRINT].sort());
+  await h.store.writeOps([...signerKeys.map((k) => ({ type: 'del' as const, key: k })), { type: 'del', key: key(Bucket.META, 'decoderEpoch') }]);
+  // What check compared before epochs: the entry reads with a signer the index does not have.
+  expect((await checkLog(h.store, 'sim', 'recorded')).problems).toEqual([`entry ${AT}: index keys differ from what it implies (expected ${indexKeys.length}, found ${indexKeys.length - signerKeys.length})`]);
+  await h.store.close();
+  return signerKeys.length;
+}
+
+describe('re-indexing a store indexed by an older decoder', () => {
+  it('check says it awaits re-indexing; serve re-indexes it in the background; then search finds the entry and check compares every key', async () => {
+    const deleted = await olderStore('reindex-serve');
+    const before = await tlogwatch(['check', '--data-dir', h!.dataDir]);
+    expect(before.code).toBe(0);
+    expect(before.stderr).toContain(`tlogwatch check: the store awaits re-indexing (indexed by decoder epoch 0, this tlogwatch's is ${DECODER_EPOCH}): index keys are not compared`);
+    expect(before.stdout).toMatch(/^ok\tsim\t40 entries, .*\n\tnot checked: whether the index keys are those the entries imply: the store was indexed by an older decoder .* tlogwatch serve does in the background/);
+    // --from/--to says the same.
+    const part = await tlogwatch(['check', '--data-dir', h!.dataDir, '--only', 'sim', '--from', '5', '--to', '15']);
+    expect(part.code).toBe(0);
+    expect(part.stdout).toContain('\tnot checked: whether the index keys are those the entries imply');
+
+    const lines: Array<{ msg: string } & Record<string, unknown>> = [];
+    const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk: Buffer, _enc, done) => void (lines.push(JSON.parse(chunk.toString()) as { msg: string }), done()) }) });
+    const config = parseConfig(`dataDir: ${h!.dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${h!.sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: '${h!.sim.url}', start: 0, requestsPerMinute: 0 }\n`, 'serve.yaml', {});
+    const d = await startDaemon(config, logger);
+    try {
+      await d.reindexed;
+      expect(d.store.indexedEpoch).toBe(DECODER_EPOCH);
+      const res = await fetch(`${d.url}/v1/search?identity=${encodeURIComponent(SAN)}`);
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { entries: Array<{ log: string; index: number }> };
+      expect(body.entries.map((e) => [e.log, e.index])).toEqual([['sim', AT]]);
+      expect((await d.metrics.storeReindexRemaining.get()).values).toEqual([{ labels: { log: 'sim' }, value: 0 }]);
+    } finally {
+      await d.stop();
+    }
+    const started = lines.find((l) => l.msg.startsWith('re-indexing the store in the background'));
+    expect(started).toMatchObject({ fromEpoch: 0, toEpoch: DECODER_EPOCH, logs: 1, entries: ENTRIES });
+    expect(lines.find((l) => l.msg.startsWith('re-indexing done'))).toMatchObject({ epoch: DECODER_EPOCH, logs: 1, entries: ENTRIES, keysAdded: deleted, undecodable: 0 });
+
+    const after = await tlogwatch(['check', '--data-dir', h!.dataDir]);
+    expect(after).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
+    expect(after.stdout).not.toContain('not checked');
+  });
+
+  it('resumes after a restart from the progress it kept, and records the epoch only once every log is done', async () => {
+    const deleted = await olderStore('reindex-resume');
+    let store = await Store.open(h!.storeDir);
+    expect(store.indexedEpoch).toBe(0);
+    // Stopped after its first chunk of 8 (entries 0..7), as a daemon stopped then would be.
+    const stop = new AbortController();
+    expect(await reindexLog(store, 'sim', { chunk: 8, signal: stop.signal, progress: () => stop.abort() })).toBeUndefined();
+    expect(await store.getReindexProgress('sim', DECODER_EPOCH)).toBe(8n);
+    // Progress kept for another epoch's re-index does not count for this one.
+    expect(await store.getReindexProgress('sim', DECODER_EPOCH + 1)).toBeUndefined();
+    await store.close();
+
+    store = await Store.open(h!.storeDir);
+    try {
+      expect(store.indexedEpoch).toBe(0);
+      // A search before leaves an open iterator on the index for the next one: it must not hide the new keys.
+      expect((await store.search('SAN', Buffer.from(SAN), { limit: 10 })).refs).toEqual([]);
+      const done = await reindexStore(store, { chunk: 8 });
+      // The restart went over entries 8.. only, and wrote the keys entry AT lacked.
+      expect(done).toEqual({ logs: 1, entries: ENTRIES - 8, added: deleted, undecodable: 0 });
+      expect(store.indexedEpoch).toBe(DECODER_EPOCH);
+      expect(await store.getReindexProgress('sim', DECODER_EPOCH)).toBeUndefined();
+      expect((await store.search('SAN', Buffer.from(SAN), { limit: 10 })).refs.map((r) => r.index)).toEqual([AT]);
+      expect((await checkLog(store, 'sim')).problems).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    // Recorded on disk: a store opened again needs no re-index.
+    store = await Store.open(h!.storeDir);
+    expect(store.indexedEpoch).toBe(DECODER_EPOCH);
+    expect(await reindexStore(store)).toBeUndefined();
+    await store.close();
+  });
+
+  it('with index: watched, gives the new keys only to the entries fully indexed before (their time key), the others their digests alone', async () => {
+    // Entry AT and every third entry watched; the rest were written with their digests alone.
+    const deleted = await olderStore('reindex-watched', (e) => e.index === AT || e.index % 3 === 0);
+    const store = await Store.open(h!.storeDir, { indexMode: 'watched' });
+    try {
+      expect(store.recordedIndexMode).toBe('watched');
+      const keysBefore = await store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }).all();
+      const done = await reindexStore(store, { chunk: 16 });
+      expect(done).toEqual({ logs: 1, entries: ENTRIES, added: deleted, undecodable: 0 });
+      const keysAfter = await store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }).all();
+      expect(keysAfter.length).toBe(keysBefore.length + deleted);
+      expect((await store.search('SAN', Buffer.from(SAN), { limit: 10 })).refs.map((r) => r.index)).toEqual([AT]);
+      // Not one entry partly indexed: each has its digests alone or every key.
+      expect((await checkLog(store, 'sim', 'recorded')).problems).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -232,14 +232,16 @@ function indexFlag(flag: string, v: string | undefined): bigint | undefined | { 
 }
 
 const n = (x: number) => x.toLocaleString('en-US');
+/** A count and its noun, singular for one: "1 entry", "2 entries". */
+const count = (x: number, one: string, many: string) => `${n(x)} ${x === 1 ? one : many}`;
 
 function text(r: LogReport): string {
   const facts = [
     ...(r.range ? [`entries ${r.range.from}..${r.range.to}`] : []),
-    `${n(r.entries)} entries`,
-    `${n(r.indexKeys)} index keys`,
-    `${n(r.tree.leaves)} leaf hashes re-hashed from bodies`,
-    `${n(r.tree.nodes)} nodes from their children`,
+    count(r.entries, 'entry', 'entries'),
+    count(r.indexKeys, 'index key', 'index keys'),
+    `${count(r.tree.leaves, 'leaf hash', 'leaf hashes')} re-hashed from bodies`,
+    r.tree.nodes === 1 ? '1 node from its children' : `${n(r.tree.nodes)} nodes from their children`,
     ...(r.roots ? r.roots.map((x) => rootFact(x, r.ok, r.roots!.length > 1)) : []),
     r.verifiedSize === null ? 'no verified checkpoint yet' : r.ok ? `root of the verified checkpoint (size ${r.verifiedSize}) rebuilt${r.roots ? ' from the stored tree' : ''}` : `verified checkpoint size ${r.verifiedSize}`,
   ];

@@ -53,7 +53,7 @@ describe('tlogwatch check', () => {
     const r = await tlogwatch(['check', '--data-dir', h.dataDir]);
     expect(r).toMatchObject({ code: 0, stderr: '1 log(s) consistent\n' });
     expect(r.stdout).toBe(
-      `ok\tsim\t300 entries, ${indexKeys.toLocaleString('en-US')} index keys, 300 leaf hashes re-hashed from bodies, 1 nodes from their children, root of the verified checkpoint (size 300) rebuilt\n` +
+      `ok\tsim\t300 entries, ${indexKeys.toLocaleString('en-US')} index keys, 300 leaf hashes re-hashed from bodies, 1 node from its children, root of the verified checkpoint (size 300) rebuilt\n` +
         'ok\t(findings)\t0 findings, each readable and in the time index\n',
     );
     const j = await tlogwatch(['check', '--data-dir', h.dataDir, '--json', '--only', 'sim']);
@@ -279,7 +279,7 @@ describe('tlogwatch check --only NAME --from N --to N', () => {
     const r = await tlogwatch(range);
     expect(r).toMatchObject({ code: 0, stderr: 'entries 300..399 of sim consistent, as far as checked (what was not is listed)\n' });
     expect(r.stdout).toBe(
-      `ok\tsim\tentries 300..399, 100 entries, ${keys} index keys, 100 leaf hashes re-hashed from bodies, 1 nodes from their children, ` +
+      `ok\tsim\tentries 300..399, 100 entries, ${keys} index keys, 100 leaf hashes re-hashed from bodies, 1 node from its children, ` +
         'root of the verified checkpoint (size 700) rebuilt from their bodies and the stored hashes beside them, root of the verified checkpoint (size 700) rebuilt from the stored tree\n' +
         NOT_CHECKED(300, 399),
     );

@@ -17,6 +17,7 @@ import { TlogwatchError } from '../errors.ts';
 import type { SetKey } from '../entries/set.ts';
 import { verifyCheckpoint } from '../note/checkpoint.ts';
 import type { NoteVerifier } from '../note/note.ts';
+import { shardOrigin } from '../note/rekor-v1-origin.ts';
 import { priorTreeSpans, type LogState, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual } from '../util/bytes.ts';
@@ -85,7 +86,7 @@ export async function firstTree(cfg: FollowConfig, state: LogState, deps: TreeDe
   if (!shard) throw new TlogwatchError('STORE_CORRUPT', `Rekor v1 log ${cfg.name} has no shard position in its state`, { kind: 'fatal' });
   if (shard.seq === 0) {
     if (!state.verified) throw notVerified();
-    return { seq: 0, offset: shard.offset, treeID: shard.treeID, origin: `${cfg.origin} - ${shard.treeID}`, head: state.verified, local: state.startIndex - shard.offset, ...own };
+    return { seq: 0, offset: shard.offset, treeID: shard.treeID, origin: shardOrigin(cfg.origin, shard.treeID), head: state.verified, local: state.startIndex - shard.offset, ...own };
   }
   const finals: VerifiedHead[] = [];
   for (let seq = 0; seq < shard.seq; seq++) {
@@ -134,7 +135,7 @@ export async function treeToFill(cfg: FollowConfig, state: LogState, deps: TreeD
   const t = prior.findLast((p) => p.offset < state.startIndex);
   if (!t) throw new TlogwatchError('STORE_CORRUPT', `startIndex ${state.startIndex} of ${cfg.name} is in none of its trees`, { kind: 'fatal' });
   const local = state.startIndex - t.offset;
-  return { seq: t.seq, offset: t.offset, treeID: t.treeID, origin: `${cfg.origin} - ${t.treeID}`, head: t.head, local, fresh: local === t.head.size, ...keyForTree(cfg, t.treeID, t.head, deps) };
+  return { seq: t.seq, offset: t.offset, treeID: t.treeID, origin: shardOrigin(cfg.origin, t.treeID), head: t.head, local, fresh: local === t.head.size, ...keyForTree(cfg, t.treeID, t.head, deps) };
 }
 
 /**
@@ -145,7 +146,7 @@ export async function treeToFill(cfg: FollowConfig, state: LogState, deps: TreeD
  */
 export function keyForTree(cfg: Pick<FollowConfig, 'name' | 'origin'>, treeID: string, head: VerifiedHead, deps: Omit<TreeDeps, 'store'>): Pick<FillTree, 'verifiers' | 'setKey' | 'validity'> {
   const keys: readonly TreeKey[] = deps.keys ?? deps.verifiers.map((verifier) => ({ verifier, setKey: deps.setKey }));
-  const origin = `${cfg.origin} - ${treeID}`;
+  const origin = shardOrigin(cfg.origin, treeID);
   const signers = keys.filter((k) => {
     try {
       const { checkpoint } = verifyCheckpoint(head.note, origin, [k.verifier]);

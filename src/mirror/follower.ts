@@ -18,6 +18,7 @@ import { frontierFromTiles, type TileReader } from '../merkle/tiles.ts';
 import { setLogState, type Metrics } from '../metrics.ts';
 import type { Checkpoint } from '../note/checkpoint.ts';
 import type { NoteVerifier } from '../note/note.ts';
+import { shardOrigin } from '../note/rekor-v1-origin.ts';
 import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
 import { BATCH_MAX_BYTES, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
@@ -323,7 +324,7 @@ export class LogFollower {
   // ------------------------------------------------------------------ Rekor v1
 
   private originOf(treeID: string): string {
-    return `${this.cfg.origin} - ${treeID}`;
+    return shardOrigin(this.cfg.origin, treeID);
   }
 
   /** Trees oldest first with their virtual offsets; the last is the active one. */

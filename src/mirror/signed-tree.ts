@@ -6,6 +6,7 @@
  * below where it started) cannot be judged at all.
  */
 import { treeRootAsync } from '../merkle/prove.ts';
+import { treeIdOfNote } from '../note/rekor-v1-origin.ts';
 import { localStartIndex, startSeq, type LogState, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import type { SignedTree } from '../trust/log-checkpoint.ts';
@@ -28,7 +29,7 @@ export type TreeJudgement =
 export async function retiredTree(store: Store, state: LogState, treeID: string): Promise<{ seq: number; head: VerifiedHead } | undefined> {
   for (let seq = (state.shard?.seq ?? 0) - 1; seq >= startSeq(state); seq--) {
     const head = (await store.listCheckpoints(state.name, { limit: 1, tree: seq })).checkpoints[0];
-    if (head && head.note.slice(0, head.note.indexOf('\n')).endsWith(` - ${treeID}`)) return { seq, head };
+    if (head && treeIdOfNote(head.note) === treeID) return { seq, head };
   }
   return undefined;
 }

@@ -28,6 +28,7 @@ import { toHex } from '../util/bytes.ts';
 import type { StallState } from './eval/builtin.ts';
 import { forkedTreeSubject, splitViewFinding, type Finding } from './finding.ts';
 import type { FindingRaiser } from './raise.ts';
+import { shardOrigin } from '../note/rekor-v1-origin.ts';
 
 /** How soon a source is asked again while a log it covers has no verified checkpoint yet. */
 const BOOTSTRAP_RETRY_MS = 5000;
@@ -81,7 +82,7 @@ export interface CheckpointSourcesOptions {
 /** The origin line of the log's current tree: Rekor v1 names its tree (rekor.md §1.8), so it needs the mirror's state. */
 function currentOrigin(log: WatchedLog, state: LogState): string | undefined {
   if (log.tlog.type === 'tiles') return log.origin;
-  return state.shard ? `${log.origin} - ${state.shard.treeID}` : undefined;
+  return state.shard ? shardOrigin(log.origin, state.shard.treeID) : undefined;
 }
 
 export class CheckpointSources {

@@ -27,6 +27,7 @@ import { Bucket, entryKey, key, nodeKey, prefixEnd, readU16, readU64, treeSeq, u
 import { scanChunks } from './level.ts';
 import type { Store } from './store.ts';
 import { frontierNodes } from './tree-hashes.ts';
+import { treeIdOfNote } from '../note/rekor-v1-origin.ts';
 
 /** Where a nodeKey's fields are (keys.ts: bucket, log id, tree, level, index). */
 const LEVEL_AT = 5;
@@ -118,11 +119,6 @@ export interface HeldTree {
   /** A retired tree's final verified checkpoint (undefined for the current tree, or when none is stored). */
   final?: VerifiedHead;
   retired: boolean;
-}
-
-/** A Rekor v1 checkpoint's tree ID, from its origin line `<origin> - <treeID>` (as the follower signs it, rekor.md §1.5). */
-function treeIdOfNote(note: string): string | undefined {
-  return / - (\d+)$/.exec(note.slice(0, note.indexOf('\n')))?.[1];
 }
 
 /**

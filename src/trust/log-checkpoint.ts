@@ -6,6 +6,7 @@
  * that the log showed two histories (c2sp.md §5, "Monitor recipe").
  */
 import { verifyCheckpoint } from '../note/checkpoint.ts';
+import { v1TreeOf } from '../note/rekor-v1-origin.ts';
 import { checkpointVerifierForTlog, type TlogTrust } from './trusted-root.ts';
 
 /** The tree head a log signed: its size and root, the note as given, and for Rekor v1 the tree it is of. */
@@ -30,9 +31,4 @@ export function verifyLogCheckpoint(note: string, tlog: TlogTrust, origin: strin
   return { size: checkpoint.size, rootHash: checkpoint.rootHash, note, ...(treeID !== undefined ? { treeID } : {}) };
 }
 
-/** The tree ID in a Rekor v1 checkpoint origin `<name> - <treeID>` (rekor.md §1.8), or undefined when it is not the log's. */
-export function v1TreeOf(origin: string, name: string): string | undefined {
-  if (!origin.startsWith(`${name} - `)) return undefined;
-  const id = origin.slice(name.length + 3);
-  return /^\d{1,20}$/.test(id) ? id : undefined;
-}
+export { v1TreeOf };

@@ -9,8 +9,8 @@ import { describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 import { abortableSleep } from './sources/http.ts';
-import { entriesHeld, heldRange } from './store/codec.ts';
-import { reindexStore, type ReindexOptions } from './store/reindex.ts';
+import { heldRange } from './store/codec.ts';
+import { reindexStore, resumeAt, type ReindexOptions } from './store/reindex.ts';
 import type { Store } from './store/store.ts';
 
 /** How long a failed pass waits before the next one resumes. */
@@ -23,8 +23,8 @@ async function remaining(store: Store): Promise<Map<string, bigint>> {
     const state = await store.getLogState(log);
     if (!state) continue;
     const held = heldRange(state);
-    const next = await store.getReindexProgress(log, DECODER_EPOCH);
-    out.set(log, next !== undefined && next > held.start ? (held.end > next ? held.end - next : 0n) : entriesHeld(state));
+    const next = resumeAt(held, await store.getReindexProgress(log, DECODER_EPOCH));
+    out.set(log, held.end > next ? held.end - next : 0n);
   }
   return out;
 }

@@ -21,7 +21,7 @@ import { inclusionRightPlan } from '../merkle/prove.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { frontierNodeIds } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
-import { impliedKeys, type FullIndex } from './check.ts';
+import { impliedKeys, timeKeyStored, type FullIndex } from './check.ts';
 import { heldTrees, treeName, type HeldTree } from './check-tree.ts';
 import { localStartIndex, type LogState } from './codec.ts';
 import { entryKey, Field, readU64 } from './keys.ts';
@@ -204,7 +204,7 @@ async function checkKeys(store: Store, implied: Array<{ index: bigint; keys: Ret
     if (!has.at(-1)) problem(`entry ${index}: no UUID key`);
     const digest = k.indexKeys.map((key) => key[1] === Field.DIGEST);
     // `recorded`: its time key says whether the entry was fully indexed (check.ts FullIndex).
-    const full = fullIndex === 'recorded' ? k.indexKeys.some((key, i) => key[1] === Field.TIME && has[i]) : fullIndex(Number(index));
+    const full = fullIndex === 'recorded' ? timeKeyStored(k.indexKeys, has) : fullIndex(Number(index));
     const want = full ? k.indexKeys.length : digest.filter(Boolean).length;
     const got = k.indexKeys.filter((_, i) => has[i]).length;
     const wanted = k.indexKeys.filter((_, i) => has[i] && (full || digest[i])).length;

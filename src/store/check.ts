@@ -96,6 +96,14 @@ export function impliedKeys(v: Uint8Array, log: string, id: number, index: bigin
   return { body, leafHash: e.leafHash, indexKeys, uuid: uuidKey(Buffer.from(e.leafHash, 'hex'), id, index) };
 }
 
+/**
+ * Whether an entry was fully indexed (FullIndex `recorded`), from which of the keys it implies are
+ * `stored`: its time key is written with exactly the full set (index-values.ts).
+ */
+export function timeKeyStored(indexKeys: readonly Uint8Array[], stored: readonly boolean[]): boolean {
+  return indexKeys.some((key, i) => key[1] === Field.TIME && stored[i]);
+}
+
 /** The entries the time index holds for this log, as bits from `first` (FullIndex `recorded`). */
 async function recordedFull(store: Store, id: number, first: bigint, end: bigint): Promise<(index: number) => boolean> {
   const n = end > first ? Number(end - first) : 0;

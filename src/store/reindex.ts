@@ -22,7 +22,7 @@
  */
 import { DECODER_EPOCH } from '../entries/decoder-epoch.ts';
 import { heldRange } from './codec.ts';
-import { impliedKeys } from './check.ts';
+import { impliedKeys, timeKeyStored } from './check.ts';
 import { MARKER, entryKey, Field, readU64 } from './keys.ts';
 import type { BatchOp } from './level.ts';
 import type { Store } from './store.ts';
@@ -46,6 +46,11 @@ export interface ReindexOptions {
   progress?: (log: string, remaining: bigint) => void;
 }
 
+/** The first entry a log's re-index goes over: after its kept progress, or its first held entry. */
+export function resumeAt(held: { start: bigint }, done: bigint | undefined): bigint {
+  return done !== undefined && done > held.start ? done : held.start;
+}
+
 /**
  * Re-indexes one log from where its progress stands (or its first held entry) to the end of what it holds
  * now. Returns undefined when `signal` aborted it (its progress kept for the next run).
@@ -56,8 +61,7 @@ export async function reindexLog(store: Store, log: string, opts: ReindexOptions
   if (!state) return counts;
   const id = await store.logId(log);
   const held = heldRange(state);
-  const done = await store.getReindexProgress(log, DECODER_EPOCH);
-  let next = done !== undefined && done > held.start ? done : held.start;
+  let next = resumeAt(held, await store.getReindexProgress(log, DECODER_EPOCH));
   const chunk = opts.chunk ?? REINDEX_CHUNK;
   const everyEntryFull = store.recordedIndexMode === 'all';
   while (next < held.end) {
@@ -81,7 +85,7 @@ export async function reindexLog(store: Store, log: string, opts: ReindexOptions
     for (const { indexKeys } of implied) {
       const stored = has.slice(at, at + indexKeys.length);
       at += indexKeys.length;
-      const full = everyEntryFull || indexKeys.some((key, i) => key[1] === Field.TIME && stored[i]);
+      const full = everyEntryFull || timeKeyStored(indexKeys, stored);
       indexKeys.forEach((key, i) => {
         if (!stored[i] && (full || key[1] === Field.DIGEST)) ops.push({ type: 'put', key, value: MARKER });
       });

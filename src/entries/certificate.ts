@@ -178,7 +178,6 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims, prob
     } catch (e) {
       if (!(e instanceof DerError)) throw e;
       (malformed ??= []).push(`${FULCIO_OIDS[name]} (${name}) is not ${arc <= 6 ? 'a raw UTF-8 string' : 'a DER UTF8String'} (${e.message})`);
-      byArc[arc] = undefined;
     }
   }
   if (malformed) problems.push(`${malformed.join('; ')}: left out${dropTwins(byArc, seen)}`);

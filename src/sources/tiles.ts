@@ -238,7 +238,7 @@ export class TilesSource {
    * Hashes of level-`level` tile `n` (width from a verified checkpoint), for bootstrapping a frontier. One with
    * fewer hashes is retried as a cut response, as bundles and level-0 tiles are: read once, it failed the
    * frontier's check, and a mirror started at N halted on it. Short on every attempt, it is the tile the
-   * log serves, and the caller judges it (merkle/tiles.ts MERKLE_BAD_HASHES).
+   * log serves, and fails here as merkle/tiles.ts would fail it (MERKLE_BAD_HASHES).
    */
   async fetchTile(level: number, n: bigint, width: number): Promise<Uint8Array[]> {
     const short = (got: number) => new TlogwatchError('MERKLE_BAD_HASHES', `${tilePath(level, n, width < TILE_WIDTH ? width : undefined)} holds ${got} hashes on every attempt, the tree implies ${width}`, { data: { level, tile: n.toString(), expected: width, got } });

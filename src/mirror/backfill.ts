@@ -34,7 +34,7 @@ import { frontierFromTiles, TILE_WIDTH, type TileReader } from '../merkle/tiles.
 import type { Metrics } from '../metrics.ts';
 import type { SetKey } from '../entries/set.ts';
 import type { NoteVerifier } from '../note/note.ts';
-import type { RekorV1Source } from '../sources/rekor-v1.ts';
+import { causeOfClass, ProofRefused, type RekorV1Source } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import { releaseLeaves, type FetchedLeaf, type LeafBatch } from '../sources/types.ts';
 import { frontierSize, type LogState } from '../store/codec.ts';
@@ -306,16 +306,15 @@ export class Backfiller {
       return frontier;
     }
     const [first, last] = cp.size < head.size ? [cp, head] : [head, cp];
-    const proof = await this.v1!.fetchConsistencyProof(first.size, last.size, tree.treeID!);
-    try {
-      verifyConsistency(first.size, last.size, proof, first.rootHash, last.rootHash);
-    } catch (e) {
-      throw new TlogwatchError('VERIFY_FORK', `the checkpoint of size ${cp.size} that proves the start frontier is not consistent with the verified checkpoint ${head.size}: ${(e as Error).message}`, {
+    await this.v1!.fetchConsistencyProof(first.size, last.size, tree.treeID!, (proof) => verifyConsistency(first.size, last.size, proof, first.rootHash, last.rootHash)).catch((e: unknown) => {
+      const refused = causeOfClass(e, ProofRefused);
+      if (!refused) throw e;
+      throw new TlogwatchError('VERIFY_FORK', `the checkpoint of size ${cp.size} that proves the start frontier is not consistent with the verified checkpoint ${head.size}: no proof the log served on any attempt verifies (${refused.message})`, {
         kind: 'misbehaviour',
-        cause: e,
-        data: evidence('inconsistent', head, note, { consistencyProof: proof.map(toBase64) }),
+        cause: refused.cause,
+        data: evidence('inconsistent', head, note, { consistencyProof: refused.proof.map(toBase64) }),
       });
-    }
+    });
     return frontier;
   }
 

@@ -21,7 +21,7 @@ import type { NoteVerifier } from '../note/note.ts';
 import { shardOrigin } from '../note/rekor-v1-origin.ts';
 import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
-import { BATCH_MAX_BYTES, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
+import { BATCH_MAX_BYTES, causeOfClass, ProofRefused, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import { logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
@@ -406,16 +406,16 @@ export class LogFollower {
       // extends the empty one, and no proof from size 0 exists (rekor.md §1.9; a shard can be empty just
       // after a rotation), so a verified size of 0 needs none.
       if (state.verified && state.verified.size > 0n && cp.size > state.verified.size) {
-        const proof = await src.fetchConsistencyProof(state.verified.size, cp.size, tree.treeID);
-        try {
-          verifyConsistency(state.verified.size, cp.size, proof, state.verified.rootHash, cp.rootHash);
-        } catch (e) {
-          throw new TlogwatchError('VERIFY_FORK', `checkpoint ${cp.size} is not consistent with the verified checkpoint ${state.verified.size}: ${(e as Error).message}`, {
+        const verified = state.verified;
+        await src.fetchConsistencyProof(verified.size, cp.size, tree.treeID, (proof) => verifyConsistency(verified.size, cp.size, proof, verified.rootHash, cp.rootHash)).catch((e: unknown) => {
+          const refused = causeOfClass(e, ProofRefused);
+          if (!refused) throw e;
+          throw new TlogwatchError('VERIFY_FORK', `checkpoint ${cp.size} is not consistent with the verified checkpoint ${verified.size}: no proof the log served on any attempt verifies (${refused.message})`, {
             kind: 'misbehaviour',
-            data: evidence('inconsistent', state.verified, note, { consistencyProof: proof.map(toBase64) }),
-            cause: e,
+            data: evidence('inconsistent', verified, note, { consistencyProof: refused.proof.map(toBase64) }),
+            cause: refused.cause,
           });
-        }
+        });
       }
       const frontier = CompactRange.deserialize(state.frontier);
       if (frontier.size < cp.size) {

@@ -129,9 +129,21 @@ class OtherEntry extends Error {
   }
 }
 
-/** The OtherEntry a request's error comes from, through the HttpClient's wrapping causes. */
-function otherEntryOf(e: unknown): OtherEntry | undefined {
-  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) if (c instanceof OtherEntry) return c;
+/**
+ * A consistency proof that did not pass the caller's check (thrown from `parse`, so asked for again as a
+ * malformed response): `proof` is what the log served, `cause` the Merkle error.
+ */
+export class ProofRefused extends Error {
+  readonly proof: readonly Uint8Array[];
+  constructor(proof: readonly Uint8Array[], cause: unknown) {
+    super((cause as Error).message, { cause });
+    this.proof = proof;
+  }
+}
+
+/** The error of class `C` a request's error comes from, through the HttpClient's wrapping causes. */
+export function causeOfClass<C extends Error>(e: unknown, cls: abstract new (...args: never[]) => C): C | undefined {
+  for (let c: unknown = e, depth = 0; c instanceof Error && depth < 4; c = c.cause, depth++) if (c instanceof cls) return c;
   return undefined;
 }
 
@@ -264,7 +276,7 @@ export class RekorV1Source {
           maps[gi]!.get(idx) ??
           (await this.fetchEntryByIndex(idx, shardOffset, 'retry').catch((e: unknown) => {
             // Another entry on every attempt withholds this one as a 404 on every attempt does.
-            const other = otherEntryOf(e);
+            const other = causeOfClass(e, OtherEntry);
             throw other ? missing(`: asked for it by index, it answered entry ${other.served} on every attempt`) : e;
           }));
         if (!leaf) throw missing('');
@@ -275,15 +287,29 @@ export class RekorV1Source {
   }
 
   /** `GET /api/v1/log/proof`: a consistency proof between two sizes of one tree. */
-  async fetchConsistencyProof(firstSize: bigint, lastSize: bigint, treeID: string): Promise<Uint8Array[]> {
+  /**
+   * `GET /api/v1/log/proof`. `check` (the caller's verification against the two signed checkpoints) runs on
+   * each answer: one that fails it is asked for again like a malformed response, because the proof is not
+   * signed and a cache or proxy that ignores the query string serves one for other sizes. When every
+   * attempt fails it, the error thrown holds a ProofRefused (`causeOfClass`) with the last proof.
+   */
+  async fetchConsistencyProof(firstSize: bigint, lastSize: bigint, treeID: string, check: (proof: readonly Uint8Array[]) => void = () => {}): Promise<Uint8Array[]> {
     const Proof = z.object({ rootHash: hex64, hashes: z.array(hex64).max(128) });
     const proof = await this.http.request(`${this.base}/api/v1/log/proof?firstSize=${firstSize}&lastSize=${lastSize}&treeID=${treeID}`, {
       endpoint: 'proof',
       maxBytes: MAX_LOGINFO_BYTES,
       ...this.sig(),
-      parse: (b) => Proof.parse(parseJson(b)),
+      parse: (b) => {
+        const hashes = Proof.parse(parseJson(b)).hashes.map(fromHex);
+        try {
+          check(hashes);
+        } catch (e) {
+          throw new ProofRefused(hashes, e);
+        }
+        return hashes;
+      },
     });
     if (!proof) throw new TlogwatchError('SOURCE_HTTP_STATUS', 'consistency proof: 404', { kind: 'transient' });
-    return proof.hashes.map(fromHex);
+    return proof;
   }
 }

@@ -243,6 +243,45 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
   });
 });
 
+describe('Rekor v1 consistency proofs for other sizes than asked', () => {
+  /** Answers the proof request from `verified` to the new size with the log's proof from `verified - 1` instead. */
+  const otherSizes = (req: ProxiedRequest) => req.forward(req.path.replace(/firstSize=(\d+)/, (_, n: string) => `firstSize=${Number(n) - 1}`));
+
+  it('asks again when the proof does not verify (a cache that ignores the query), and follows once one does', async () => {
+    h = await harness({ api: 'v1', entries: 60, seed: 'proof-once' }, { batchSize: 20 });
+    let wrong = 0;
+    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+      if (req.path.includes('/log/proof?') && wrong++ < 2) return reply(res, await otherSizes(req));
+      reply(res, await req.forward());
+    });
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) await follower.round();
+    h.sim.append(20);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 80n && (await state())?.status !== 'halted'; i++) await follower.round();
+    expect((await state())!.status).toBe('following');
+    expect((await state())!.verified?.size).toBe(80n);
+    expect(wrong).toBe(3);
+    expect((await metrics.verificationFailures.get()).values).toEqual([]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(80);
+  });
+
+  it('halts as inconsistent, with the last proof as evidence, when no attempt serves a proof that verifies', async () => {
+    h = await harness({ api: 'v1', entries: 60, seed: 'proof-always' }, { batchSize: 20 });
+    proxy = await startHostileProxy(h.sim.url, async (req, res) => reply(res, req.path.includes('/log/proof?') ? await otherSizes(req) : await req.forward()));
+    const { follower, metrics } = followerVia(proxy);
+    for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) await follower.round();
+    h.sim.append(20);
+    for (let i = 0; i < 10 && (await state())?.status !== 'halted'; i++) await follower.round();
+    const s = (await state())!;
+    expect(s.halt?.code).toBe('VERIFY_FORK');
+    expect(s.halt?.message).toMatch(/no proof the log served on any attempt verifies/);
+    expect(s.verified?.size).toBe(60n);
+    expect(Array.isArray(s.halt?.evidence['consistencyProof'])).toBe(true);
+    expect(proxy.count(/\/log\/proof\?/)).toBeGreaterThan(1);
+    expect(await failures(metrics, 'VERIFY_FORK')).toBe(1);
+  });
+});
+
 describe('tiles: checkpoints the log signs oddly', () => {
   /** A note over `text` signed with the simulator's log key, as the log would sign it. */
   const logSigned = (text: string) => signNote(text, [ed25519Signer(h!.sim.log.name, h!.sim.log.logKey.privateKey)]);

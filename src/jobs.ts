@@ -109,10 +109,10 @@ async function reverifyWindow(ctx: JobContext, log: string, next: number | undef
   let from = next ?? first;
   if (from < first || from >= end) from = first;
   const to = Math.min(end, from + ctx.config.jobs.reverifyWindow);
-  const tree = { seq: state.shard?.seq ?? 0, offset: BigInt(offset) };
+  const tree = { seq: state.shard?.seq ?? 0, offset: BigInt(offset), ...(state.shard ? { treeID: state.shard.treeID } : {}) };
   const { checked, problems } = await checkLeavesIn(store, log, tree, BigInt(from), BigInt(to));
   // The nodes above this window's leaves against the runs under them: proofs read nodes the root does not.
-  problems.push(...(await checkNodesOver(store, log, tree.seq, BigInt(from - offset), BigInt(to - offset))).problems);
+  problems.push(...(await checkNodesOver(store, log, tree, BigInt(from - offset), BigInt(to - offset))).problems);
   // The root rebuilt from the stored hashes, always, and the start's verified frontier node by node.
   problems.push(...(await checkVerifiedRoot(store, log, state)));
   return { checked, problems, first, from, to, end };

@@ -85,14 +85,18 @@ export async function checkCheckpointHistory(store: Store, log: string, state: L
   for await (const [k, v] of store.db.iterator({ gte: prefix, lt: prefixEnd(prefix) })) {
     const tree = treeSeq(readU16(k, 3));
     const size = readU64(k, 5);
-    const where = `verified checkpoint of size ${size}${state.shard ? ` (tree ${tree})` : ''}`;
+    // A Rekor v1 tree by its ID, as the log names it: the current tree's from the state, an earlier one's
+    // from its note's origin; the store's sequence (keys.ts treeKey) only for a record that cannot be read.
+    const named = (head?: VerifiedHead) => (tree === current ? state.shard?.treeID : typeof head?.note === 'string' ? treeIdOfNote(head.note) : undefined) ?? `#${tree} in the store`;
+    const at = (head?: VerifiedHead) => `verified checkpoint of size ${size}${state.shard ? ` (tree ${named(head)})` : ''}`;
     let head: VerifiedHead;
     try {
       head = decodeJson<VerifiedHead>(v);
     } catch (e) {
-      problems.push(`${where}: ${describeError(e)}`);
+      problems.push(`${at()}: ${describeError(e)}`);
       continue;
     }
+    const where = at(head);
     const [, noteSize, noteRoot] = typeof head.note === 'string' ? head.note.split('\n') : [];
     if (typeof head.size !== 'bigint' || head.size !== size) problems.push(`${where}: its record says size ${String(head.size)}`);
     else if (!(head.rootHash instanceof Uint8Array) || noteSize !== String(size) || noteRoot !== Buffer.from(head.rootHash).toString('base64')) {
@@ -415,7 +419,8 @@ async function fromRowBelow(store: Store, id: number, tree: number, level: numbe
  * the tree between them check every stored node once, including those the verified root does not read
  * (under a complete larger subtree, or a start's frontier that backfill has since covered) but proofs do.
  */
-export async function checkNodesOver(store: Store, log: string, tree: number, from: bigint, to: bigint): Promise<{ nodes: number; problems: string[] }> {
+export async function checkNodesOver(store: Store, log: string, held: Pick<HeldTree, 'seq' | 'treeID'>, from: bigint, to: bigint): Promise<{ nodes: number; problems: string[] }> {
+  const tree = held.seq;
   const id = await store.logId(log);
   if (id === undefined || to <= from) return { nodes: 0, problems: [] };
   const problems: string[] = [];
@@ -433,7 +438,7 @@ export async function checkNodesOver(store: Store, log: string, tree: number, fr
       const mth = await fromRowBelow(store, id, tree, l, index);
       if (!mth) continue;
       nodes++;
-      if (!bytesEqual(mth, hash)) problems.push(`${tree > 0 ? `tree ${tree}: ` : ''}node (${l}, ${index}) is ${toHex(hash)}, the hashes under it give ${toHex(mth)}`);
+      if (!bytesEqual(mth, hash)) problems.push(`${tree > 0 ? `${treeName(held)}: ` : ''}node (${l}, ${index}) is ${toHex(hash)}, the hashes under it give ${toHex(mth)}`);
     }
   }
   return { nodes, problems };

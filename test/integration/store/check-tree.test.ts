@@ -7,8 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/logger.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { Backfiller } from '../../../src/mirror/backfill.ts';
-import { checkNodesOver, checkTreeHashes, type EntryWindow, type TreeHashesCheck } from '../../../src/store/check-tree.ts';
-import { nodeKey } from '../../../src/store/keys.ts';
+import { checkCheckpointHistory, checkNodesOver, checkTreeHashes, type EntryWindow, type TreeHashesCheck } from '../../../src/store/check-tree.ts';
+import { Bucket, key, nodeKey, prefixEnd, treeKey, u16 } from '../../../src/store/keys.ts';
+import { decodeJson, encodeJson, type VerifiedHead } from '../../../src/store/codec.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 import { toHex } from '../../../src/util/bytes.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
@@ -78,7 +79,7 @@ describe('checkTreeHashes', () => {
     const id = await h.store.logId('sim');
     // Every stored node above the leaves whose run below is stored: what checkTreeHashes compares.
     const whole = await check(h);
-    const over = async (from: bigint, to: bigint) => (await checkNodesOver(h!.store, 'sim', 0, from, to)).nodes;
+    const over = async (from: bigint, to: bigint) => (await checkNodesOver(h!.store, 'sim', { seq: 0 }, from, to)).nodes;
     for (const size of [1n, 7n, 64n, 256n, 4096n]) {
       let nodes = 0;
       for (let from = 0n; from < 700n; from += size) nodes += await over(from, from + size > 700n ? 700n : from + size);
@@ -87,8 +88,8 @@ describe('checkTreeHashes', () => {
     expect(await over(0n, 700n)).toBe(whole.nodes);
     // A changed node is seen by the window holding its first leaf, and only by it.
     await h.store.db.put(nodeKey(id, 0, 8, 1n), new Uint8Array(32));
-    expect((await checkNodesOver(h.store, 'sim', 0, 250n, 260n)).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(8, 1\\) is ${ZERO}, the hashes under it give ${HEX}$`))]);
-    expect((await checkNodesOver(h.store, 'sim', 0, 257n, 700n)).problems).toEqual([]);
+    expect((await checkNodesOver(h.store, 'sim', { seq: 0 }, 250n, 260n)).problems).toEqual([expect.stringMatching(new RegExp(`^node \\(8, 1\\) is ${ZERO}, the hashes under it give ${HEX}$`))]);
+    expect((await checkNodesOver(h.store, 'sim', { seq: 0 }, 257n, 700n)).problems).toEqual([]);
   });
 
   it('every leaf hash lost, the tile-row nodes over them kept: each missing leaf hash is said', async () => {
@@ -149,6 +150,26 @@ describe('checkTreeHashes', () => {
     await h.store.db.put(nodeKey(id, 1, 0, 10n), new Uint8Array(32));
     await h.store.db.del(nodeKey(id, 2, 0, 199n));
     expect((await check(h)).problems).toEqual([`entry 210: body hashes to ${toHex(leafHash(body))}, the stored tree has ${ZERO}`, `tree ${h.sim.log.shards[2]!.treeID}: no leaf hash for entries 599..599`]);
+  });
+
+  it('Rekor v1: the checkpoint history and the nodes over a window name a tree by the ID the log gives it', async () => {
+    h = await mirrored({ api: 'v1', entries: 600, seed: 'check-tree-v1-names', shards: 2 }, { batchSize: 100 }, 300n, 1);
+    const [t0, t1] = h.sim.log.shards.map((s) => s.treeID);
+    const id = await h.store.logId('sim');
+    const history = async (seq: number) => h!.store.db.iterator({ gte: key(Bucket.CHECKPOINT, u16(id), u16(treeKey(seq))), lt: prefixEnd(key(Bucket.CHECKPOINT, u16(id), u16(treeKey(seq)))) }).all();
+    // The retired tree's final record with a bit of its root flipped: named from its note's origin.
+    const [k0, v0] = (await history(0)).at(-1)!;
+    const head = decodeJson<VerifiedHead>(v0);
+    head.rootHash = Uint8Array.from(head.rootHash, (b, i) => (i === 0 ? b ^ 1 : b));
+    await h.store.db.put(k0, encodeJson(head));
+    // The current tree's one record unreadable: named from the state.
+    expect(await history(1)).toHaveLength(1);
+    const [k1, v1] = (await history(1))[0]!;
+    await h.store.db.put(k1, v1.subarray(0, -1));
+    const problems = await checkCheckpointHistory(h.store, 'sim', (await h.store.getLogState('sim'))!);
+    expect(problems).toEqual([`verified checkpoint of size 300 (tree ${t0}): its root and its signed note disagree`, expect.stringMatching(new RegExp(`^verified checkpoint of size 300 \\(tree ${t1}\\): STORE_CORRUPT: unreadable stored record`)), "no verified checkpoint of the current tree is stored; the state's is of size 300"]);
+    await h.store.db.put(nodeKey(id, 1, 8, 0n), new Uint8Array(32));
+    expect((await checkNodesOver(h.store, 'sim', { seq: 1, treeID: t1! }, 0n, 300n)).problems).toEqual([expect.stringMatching(new RegExp(`^tree ${t1}: node \\(8, 0\\) is ${ZERO}, the hashes under it give ${HEX}$`))]);
   });
 
   it('a row of 256 tile-row nodes completes, and is checked against, the row-16 node over 65,536 leaves', async () => {

@@ -175,3 +175,28 @@ describe('a Rekor v1 log whose signed tree heads come padded with unknown signat
     verifyCheckpoint(info.signedTreeHead, undefined, [checkpointVerifierForTlog(h.tlog)]);
   });
 });
+
+describe('a log with a new checkpoint at every poll', () => {
+  it('verifies, and keeps in its history, at most one checkpoint per poll interval', async () => {
+    h = await harness({ api: 'tiles', entries: 300, seed: 'every-poll' });
+    // The log grows by one entry before each checkpoint it serves, as a busy log's does between polls.
+    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+      if (req.path.endsWith('/checkpoint')) h!.sim.append(1);
+      reply(res, await req.forward());
+    });
+    const follower = followerVia(proxy, { pollIntervalMs: 400 });
+    const stop = new AbortController();
+    const began = performance.now();
+    const running = follower.run(stop.signal);
+    await new Promise((r) => setTimeout(r, 2000));
+    stop.abort();
+    await running;
+    const polls = Math.ceil((performance.now() - began) / 400);
+    // Each round verifies the checkpoint it polled (a round on loopback takes milliseconds); polled again
+    // at once after each, the history took one checkpoint per round, not one per poll interval.
+    const stored = await history(h);
+    expect(stored.notes.length).toBeGreaterThanOrEqual(3);
+    expect(stored.notes.length).toBeLessThanOrEqual(polls);
+    expect(proxy.count(/\/checkpoint$/)).toBeLessThanOrEqual(polls);
+  });
+});

@@ -11,7 +11,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
-import { LogFollower } from '../../../src/mirror/follower.ts';
 import type { FollowConfig } from '../../../src/mirror/types.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { cosignatureVkey, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
@@ -20,9 +19,9 @@ import { cosignaturesOf } from '../../../src/note/witness-policy.ts';
 import { MAX_CHECKPOINT_BYTES } from '../../../src/sources/tiles.ts';
 import { Bucket, key, prefixEnd, u16 } from '../../../src/store/keys.ts';
 import { checkLog } from '../../../src/store/check.ts';
-import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
+import { checkpointVerifierForTlog } from '../../../src/trust/trusted-root.ts';
 import { editJson, reply, startHostileProxy, type HostileProxy } from '../../helpers/hostile-proxy.ts';
-import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
+import { expectStoreMatchesManifest, followerAt, harness, type Harness } from '../../helpers/mirror.ts';
 
 let h: Harness | undefined;
 let proxy: HostileProxy | undefined;
@@ -65,10 +64,7 @@ async function history(hh: Harness): Promise<{ bytes: number; notes: string[] }>
   return { bytes, notes };
 }
 
-function followerVia(p: HostileProxy, more: Partial<FollowConfig> = {}) {
-  const metrics = createMetrics({ defaultMetrics: false });
-  return new LogFollower({ ...h!.follower.cfg, url: p.url, ...more }, { store: h!.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog) });
-}
+const followerVia = (p: HostileProxy, more: Partial<FollowConfig> = {}) => followerAt(h!, p.url, more).follower;
 
 const sizeOf = (note: string) => BigInt(parseNote(note).text.split('\n')[1]!);
 

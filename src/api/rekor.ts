@@ -67,7 +67,10 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
   };
 
   // Rekor's routes take only the parameters openapi.yaml declares and ignore any other, as go-swagger's
-  // binders do (rekor-swagger.ts): GET /api/v1/log declares none (`stable` included).
+  // binders do (rekor-swagger.ts): GET /api/v1/log declares none (`stable` included). Each signedTreeHead is
+  // the note the mirror verified as it keeps it (checkpoint-decision.ts keptNote): the log's text and its
+  // signature line, byte for byte. A Rekor v1 log signs its tree heads alone, so that is the note the log
+  // served, unchanged; only lines of other keys, which no Rekor client verifies, would be left out.
   app.get('/api/v1/log', async (c) => {
     const s = await v1Log();
     if (!s.verified) throw apiError('API_UNAVAILABLE', 'no verified checkpoint yet');

@@ -67,7 +67,7 @@ export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses
           witnesses: {
             quorum: witnesses.quorum,
             of: witnesses.witnesses.map((w) => w.name),
-            // The verified note is the checkpoint as the log served it, cosignatures included.
+            // The verified note keeps the cosignatures of the policy's witnesses that verified (checkpoint-decision.ts keptNote).
             verifiedCosignedBy: s.verified ? cosignaturesOf(s.verified.note, witnesses).valid.map((v) => v.witness) : [],
           },
         }

@@ -7,24 +7,52 @@
  * - A size smaller than the verified one is misbehaviour (`VERIFY_SIZE_SHRANK`).
  * - The same size with a different root is a fork (`VERIFY_FORK`): two signed, conflicting views.
  * Misbehaviour errors carry both signed notes as evidence, so a finding can be re-verified offline.
+ *
+ * A note that verifies is kept (`keptNote`) with the signature lines tlogwatch verified and no others.
  */
 import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
-import type { NoteVerifier } from '../note/note.ts';
+import { formatNote, type Note, type NoteSignature, type NoteVerifier } from '../note/note.ts';
+import { cosignaturesOf, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 
 export interface VerifiedHead {
   size: bigint;
   rootHash: Uint8Array;
-  /** The signed note text that was verified. */
+  /** The signed note that was verified, as kept (`keptNote`). */
   note: string;
+}
+
+/** What every decision carries: the checkpoint, the note to keep of it (`keptNote`), and its witnesses' cosignatures. */
+interface Decided {
+  checkpoint: Checkpoint;
+  /** The note as the mirror keeps and serves it (`keptNote`), not as it was received. */
+  note: string;
+  /** With a witness policy: who cosigned the note as received (invalid lines included, which `note` drops). */
+  cosignatures?: Cosignatures;
 }
 
 export type CheckpointDecision =
   /** Nothing new: same size and root as the verified head. */
-  | { action: 'unchanged'; checkpoint: Checkpoint; note: string }
+  | ({ action: 'unchanged' } & Decided)
   /** A larger, validly signed checkpoint: fetch [verified.size, checkpoint.size) and recompute its root. */
-  | { action: 'grow'; checkpoint: Checkpoint; note: string };
+  | ({ action: 'grow' } & Decided);
+
+/**
+ * The signed note as the mirror keeps it as evidence (its checkpoint history, its state, `/v1/logs/{log}/
+ * checkpoints`, `/api/v1/log`, findings): the text unchanged, extension lines and all (the log signed
+ * them), and of the signature lines only those tlogwatch verified: the log's own (`verifiedBy`) and the
+ * cosignatures of the log's configured witnesses that verified. Those are what the mirror can vouch for.
+ * A line from any other key is dropped: verifiers ignore it (signed-note §Verification), so anyone on the
+ * path can add up to MAX_SIGNATURES of them, ~530 KB per checkpoint, which the history would keep forever.
+ * What is left is a valid signed note whose lines are the received ones, byte for byte (note.ts
+ * `formatNote`): it verifies with the log's key and the witnesses' as the received note did. A note that
+ * carried nothing else (a Rekor v1 checkpoint, which only the log signs) is kept exactly as received.
+ */
+export function keptNote(note: Note, verifiedBy: readonly NoteSignature[], cosignatures?: Cosignatures): string {
+  const keep = new Set<NoteSignature>([...verifiedBy, ...(cosignatures?.valid.map((v) => v.line) ?? [])]);
+  return formatNote({ text: note.text, signatures: note.signatures.filter((s) => keep.has(s)) });
+}
 
 export function evidence(kind: string, previous: VerifiedHead | undefined, received: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -48,10 +76,13 @@ export function decideCheckpoint(
   expectedOrigin: string,
   verifiers: readonly NoteVerifier[],
   verified: VerifiedHead | undefined,
+  witnesses?: WitnessPolicy,
 ): CheckpointDecision {
   let checkpoint: Checkpoint;
+  let note: Note;
+  let verifiedBy: NoteSignature[];
   try {
-    ({ checkpoint } = verifyCheckpoint(received, expectedOrigin, verifiers));
+    ({ checkpoint, note, verifiedBy } = verifyCheckpoint(received, expectedOrigin, verifiers));
   } catch (e) {
     // Bytes that are not a signed note at all (an error page served with 200, a mangled response) carry
     // no signature, so they are evidence of nothing against the log: a transient fault, retried next
@@ -68,22 +99,24 @@ export function decideCheckpoint(
       cause: e,
     });
   }
+  const cosignatures = witnesses && cosignaturesOf(note, witnesses);
+  const decided: Decided = { checkpoint, note: keptNote(note, verifiedBy, cosignatures), ...(cosignatures ? { cosignatures } : {}) };
   if (verified) {
     if (checkpoint.size < verified.size) {
       throw new TlogwatchError('VERIFY_SIZE_SHRANK', `checkpoint size ${checkpoint.size} is smaller than the verified size ${verified.size}`, {
         kind: 'misbehaviour',
-        data: evidence('shrink', verified, received),
+        data: evidence('shrink', verified, decided.note),
       });
     }
     if (checkpoint.size === verified.size) {
       if (!bytesEqual(checkpoint.rootHash, verified.rootHash)) {
         throw new TlogwatchError('VERIFY_FORK', `two different roots signed for size ${checkpoint.size}`, {
           kind: 'misbehaviour',
-          data: evidence('fork', verified, received),
+          data: evidence('fork', verified, decided.note),
         });
       }
-      return { action: 'unchanged', checkpoint, note: received };
+      return { action: 'unchanged', ...decided };
     }
   }
-  return { action: 'grow', checkpoint, note: received };
+  return { action: 'grow', ...decided };
 }

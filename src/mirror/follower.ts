@@ -29,7 +29,7 @@ import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
-import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
+import { cosignaturesOf, describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
 import { recordHalt } from './halt.ts';
 import { proofMisbehaviour, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
@@ -107,14 +107,19 @@ export class LogFollower {
   /** Polls until `signal` aborts; the current batch always finishes and commits first. */
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
+      const began = performance.now();
       const outcome = await this.round(signal).catch((e: unknown) => {
         this.log.error({ log: this.cfg.name, err: describeError(e) }, 'round failed unexpectedly');
         this.noteFault(e);
         return 'transient-error' as const;
       });
       if (signal.aborted) break;
-      // Keep going at once while catching up; otherwise wait for the next poll.
-      if (outcome !== 'advanced') await abortableSleep(this.cfg.pollIntervalMs, signal).catch(() => undefined);
+      // After a round that advanced, poll again once a poll interval has passed since it began: at once after
+      // a catch-up that took that long (the log has moved on meanwhile). Not at once after every advance: a
+      // log with a new checkpoint at every poll (a busy one) was then polled round after round, each round
+      // verifying one more checkpoint and adding it to the history, dozens a second over a fast link.
+      const wait = outcome === 'advanced' ? this.cfg.pollIntervalMs - (performance.now() - began) : this.cfg.pollIntervalMs;
+      if (wait > 0) await abortableSleep(wait, signal).catch(() => undefined);
     }
   }
 
@@ -220,15 +225,17 @@ export class LogFollower {
 
   private async roundTiles(state: LogState, signal?: AbortSignal): Promise<RoundOutcome> {
     const src = this.tiles!;
-    const note = await src.fetchCheckpoint();
+    const received = await src.fetchCheckpoint();
     const verifiedHead = state.verified && { size: state.verified.size, rootHash: state.verified.rootHash, note: state.verified.note };
-    const decision = decideCheckpoint(note, this.cfg.origin, this.deps.verifiers, verifiedHead);
+    const decision = decideCheckpoint(received, this.cfg.origin, this.deps.verifiers, verifiedHead, this.cfg.witnesses);
+    // From here on the note is the one kept (its verified lines only), in the history, the state and any evidence.
+    const note = decision.note;
     this.observeUpstream(state, decision.checkpoint.size);
     if (state.status === 'halted') {
       await this.deps.store.putLogState(state);
       return 'halted';
     }
-    if (decision.action === 'grow' && this.cfg.witnesses) await this.requireWitnessed(state, note, decision.checkpoint.size, this.cfg.witnesses);
+    if (decision.action === 'grow' && this.cfg.witnesses) await this.requireWitnessed(state, received, decision.checkpoint.size, this.cfg.witnesses, decision.cosignatures!);
     let frontier = CompactRange.deserialize(state.frontier);
     if (state.status === 'bootstrapping') {
       frontier = await this.bootstrapTiles(state, decision.checkpoint, note);
@@ -257,8 +264,7 @@ export class LogFollower {
    * ends as a transient fault that says who did not cosign, the log's size is recorded (so lag, and after
    * `stalledAfter` a mirror-stalled finding, show the wait), and the next poll tries again.
    */
-  private async requireWitnessed(state: LogState, note: string, size: bigint, policy: WitnessPolicy): Promise<void> {
-    const c = cosignaturesOf(note, policy);
+  private async requireWitnessed(state: LogState, note: string, size: bigint, policy: WitnessPolicy, c: Cosignatures): Promise<void> {
     const first = note !== this.#lastWitnessed;
     this.#lastWitnessed = note;
     if (first) for (const v of c.valid) this.deps.metrics.witnessCosignatureTimestamp.set({ log: this.cfg.name, witness: v.witness }, Number(v.timestamp));
@@ -377,7 +383,7 @@ export class LogFollower {
           data: { treeID: pos.treeID, ...evidence('tree-vanished', state.verified, info.signedTreeHead) },
         });
       }
-      const note = tree.signedTreeHead;
+      const received = tree.signedTreeHead;
       // A tree's first virtual index is the sum of the sizes LogInfo lists for the trees before it, figures
       // no signature covers. Where the mirror entered this tree they added up to pos.offset, which the trees'
       // final signed heads fixed; listed otherwise now, the log moves entries it already placed. Followed, the
@@ -385,12 +391,13 @@ export class LogFollower {
       if (tree.offset !== pos.offset) {
         throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo places tree ${tree.treeID} at virtual index ${tree.offset}, but the trees before it end at ${pos.offset}: the sizes it lists for them changed`, {
           kind: 'misbehaviour',
-          data: evidence('shard-offset-moved', state.verified, note, { treeID: tree.treeID, listedOffset: tree.offset.toString(), offset: pos.offset.toString(), listedSizes: trees.map((t) => `${t.treeID}:${t.treeSize}`).slice(0, 100) }),
+          data: evidence('shard-offset-moved', state.verified, received, { treeID: tree.treeID, listedOffset: tree.offset.toString(), offset: pos.offset.toString(), listedSizes: trees.map((t) => `${t.treeID}:${t.treeSize}`).slice(0, 100) }),
         });
       }
       const verifiedHead = state.verified && { size: state.verified.size, rootHash: state.verified.rootHash, note: state.verified.note };
-      const decision = decideCheckpoint(note, this.originOf(tree.treeID), this.deps.verifiers, verifiedHead);
-      const cp = decision.checkpoint;
+      const decision = decideCheckpoint(received, this.originOf(tree.treeID), this.deps.verifiers, verifiedHead);
+      // The note kept (tiles round): a real Rekor v1 signed tree head carries the log's line only, and is kept as it came.
+      const { checkpoint: cp, note } = decision;
       if (cp.size !== tree.treeSize || toHex(cp.rootHash) !== tree.rootHash) {
         throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo says size ${tree.treeSize} root ${tree.rootHash}, its signed tree head says ${cp.size} ${toHex(cp.rootHash)}`, {
           kind: 'misbehaviour',
@@ -448,11 +455,11 @@ export class LogFollower {
     const following = trees.findIndex((t) => t.treeID === state.shard?.treeID);
     const at = Math.floor(this.now() / 1000);
     return trees.slice(0, Math.max(0, following - (state.shard?.seq ?? 0))).map((t) => {
-      const cp = decideCheckpoint(t.signedTreeHead, this.originOf(t.treeID), this.deps.verifiers, undefined).checkpoint;
+      const { checkpoint: cp, note } = decideCheckpoint(t.signedTreeHead, this.originOf(t.treeID), this.deps.verifiers, undefined);
       if (cp.size !== t.treeSize || toHex(cp.rootHash) !== t.rootHash) {
         throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo says tree ${t.treeID} has size ${t.treeSize} root ${t.rootHash}, its signed tree head says ${cp.size} ${toHex(cp.rootHash)}`);
       }
-      return { treeID: t.treeID, head: { size: cp.size, rootHash: cp.rootHash, note: t.signedTreeHead, at } };
+      return { treeID: t.treeID, head: { size: cp.size, rootHash: cp.rootHash, note, at } };
     });
   }
 

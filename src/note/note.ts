@@ -153,17 +153,32 @@ export function verifyNote(msg: string | Uint8Array, verifiers: readonly NoteVer
   return { note, verifiedBy };
 }
 
+/** One signature line (signed-note §Format): `— <name> base64(<key hash> || <signature>)\n`. */
+function signatureLine(s: NoteSignature): string {
+  const raw = new Uint8Array(4 + s.signature.length);
+  raw.set(s.keyHash, 0);
+  raw.set(s.signature, 4);
+  return `${SIG_PREFIX}${s.name} ${toBase64(raw)}\n`;
+}
+
+/**
+ * The signed note of `note`'s text and signatures, in their order. For a note `parseNote` returned this is
+ * the message it was parsed from, byte for byte (the parser takes one spelling only: canonical base64, one
+ * space, no blank lines), and each line is the one the note had: signatures are independent lines
+ * (signed-note §Format), so a note with some of them left out verifies as before with the keys of the rest.
+ */
+export function formatNote(note: Note): string {
+  if (note.signatures.length === 0) throw malformed('a signed note needs at least one signature');
+  return `${note.text}\n${note.signatures.map(signatureLine).join('')}`;
+}
+
 export function signNote(text: string, signers: readonly NoteSigner[]): string {
   if (!text.endsWith('\n')) throw malformed('note text must end with a newline');
   checkText(text);
   const bytes = utf8.encode(text);
   const lines = signers.map((s) => {
     if (!isValidKeyName(s.name) || s.keyHash.length !== 4) throw malformed(`cannot sign as ${JSON.stringify(s.name)}: bad key name or key hash`);
-    const sig = s.sign(bytes);
-    const raw = new Uint8Array(4 + sig.length);
-    raw.set(s.keyHash, 0);
-    raw.set(sig, 4);
-    return `${SIG_PREFIX}${s.name} ${toBase64(raw)}\n`;
+    return signatureLine({ name: s.name, keyHash: s.keyHash, signature: s.sign(bytes) });
   });
   return `${text}\n${lines.join('')}`;
 }

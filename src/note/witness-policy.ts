@@ -11,7 +11,7 @@
  * the same note. A witness's line that fails to verify does not reject the note (it is not the log's
  * signature): it counts as no cosignature, and is reported as invalid.
  */
-import { parseNote } from './note.ts';
+import { parseNote, type Note, type NoteSignature } from './note.ts';
 import type { CosignatureVerifier } from './cosignature.ts';
 import { bytesEqual, utf8 } from '../util/bytes.ts';
 
@@ -23,8 +23,8 @@ export interface WitnessPolicy {
 }
 
 export interface Cosignatures {
-  /** Witnesses whose cosignature verifies, with the time it carries (POSIX seconds). */
-  valid: Array<{ witness: string; timestamp: bigint }>;
+  /** Witnesses whose cosignature verifies, with the time it carries (POSIX seconds) and the note's line that carries it. */
+  valid: Array<{ witness: string; timestamp: bigint; line: NoteSignature }>;
   /** Witnesses with a line under their name and key hash that does not verify. */
   invalid: string[];
   /** Witnesses with no line at all. */
@@ -49,9 +49,9 @@ export function sharedWitnessKey(vkeys: readonly string[]): { first: number; sec
   return undefined;
 }
 
-/** Which of the policy's witnesses cosigned this signed note (a checkpoint as the log served it). */
-export function cosignaturesOf(signedNote: string, policy: WitnessPolicy): Cosignatures {
-  const note = parseNote(signedNote);
+/** Which of the policy's witnesses cosigned this signed note (a checkpoint as the log served it, or parsed). */
+export function cosignaturesOf(signedNote: string | Note, policy: WitnessPolicy): Cosignatures {
+  const note = typeof signedNote === 'string' ? parseNote(signedNote) : signedNote;
   const text = utf8.encode(note.text);
   const out: Cosignatures = { valid: [], invalid: [], missing: [], witnessed: false };
   for (const w of policy.witnesses) {
@@ -63,7 +63,7 @@ export function cosignaturesOf(signedNote: string, policy: WitnessPolicy): Cosig
     // One valid line is this witness's cosignature; a second, bad one beside it changes nothing.
     const good = lines.find((s) => w.verify(text, s.signature) === true);
     const timestamp = good && w.timestampOf(good.signature);
-    if (good && timestamp !== undefined) out.valid.push({ witness: w.name, timestamp });
+    if (good && timestamp !== undefined) out.valid.push({ witness: w.name, timestamp, line: good });
     else out.invalid.push(w.name);
   }
   out.witnessed = out.valid.length >= policy.quorum;

@@ -9,7 +9,10 @@ export type LogStatus = 'following' | 'halted' | 'bootstrapping';
 export interface VerifiedHead {
   size: bigint;
   rootHash: Uint8Array;
-  /** The signed note text that verified. */
+  /**
+   * The signed note that verified, as kept (mirror/checkpoint-decision.ts keptNote): the log's text unchanged, with
+   * the signature lines that verified (the log's, its configured witnesses') and no others.
+   */
   note: string;
   /** Unix seconds. */
   at: number;

@@ -56,7 +56,7 @@ export const Bucket = {
   INDEX: 0x04,
   /** NODE logId(2) tree(2) level(1) index(8) → 32-byte subtree hash: tile rows (level % 8 == 0), and frontier nodes left of the mirror's start; tree = treeKey(seq) */
   NODE: 0x05,
-  /** CHECKPOINT logId(2) tree(2) size(8) → JSON VerifiedHead (codec.ts; the signed note kept as evidence), append-only; tree = treeKey(seq) */
+  /** CHECKPOINT logId(2) tree(2) size(8) → JSON VerifiedHead (codec.ts; the signed note kept as evidence, its verified lines only), append-only; tree = treeKey(seq) */
   CHECKPOINT: 0x06,
   /** FINDING id(16) → JSON Finding (store/findings.ts) */
   FINDING: 0x07,

@@ -80,6 +80,13 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
   };
 }
 
+/** Another follower of the harness's log and store, at `url` (a proxy in front of the simulator), with metrics of its own. */
+export function followerAt(h: Harness, url: string, more: Partial<FollowConfig> = {}): { follower: LogFollower; metrics: ReturnType<typeof createMetrics> } {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const follower = new LogFollower({ ...h.follower.cfg, url, ...more }, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog) });
+  return { follower, metrics };
+}
+
 /** The scheduled jobs' context over a harness's store, for its one log `sim` (no TUF fetch: the cache dir is never read). */
 export const jobContext = (h: Harness, findings: FindingsRepo): JobContext => ({
   config: parseConfig('', 'x'),

@@ -131,12 +131,14 @@ describe('tiles-only attacks', () => {
     expect(await h.store.getEntry('sim', 260)).toBeUndefined();
   });
 
-  it('witness cosignatures from unknown witnesses are ignored', async () => {
+  it('witness cosignatures from unknown witnesses are ignored, and not kept with the verified checkpoint', async () => {
     h = await harness({ api: 'tiles', entries: 50, seed: 'f9', witnesses: 2 });
     await followTo(50n);
     const note = (await state())!.verified!.note;
-    expect(parseNote(note).signatures).toHaveLength(3);
+    // Served with the log's line and two witnesses', none of them configured: the log's is what verified.
+    expect(parseNote(note).signatures.map((s) => s.name)).toEqual([h.tlog.name]);
     expect(() => verifyNote(note, [])).toThrow();
+    expect(verifyNote(note, [checkpointVerifierForTlog(h.tlog)]).verifiedBy).toHaveLength(1);
   });
 });
 

@@ -5,7 +5,7 @@
  * happened (the halt, its reason in tlogwatch_verification_failures_total, the log's state).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { expectStoreMatchesManifest, harness, type Harness } from '../../helpers/mirror.ts';
+import { expectStoreMatchesManifest, followerAt, harness, type Harness } from '../../helpers/mirror.ts';
 import { createHash, sign } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { editJson, reply, startHostileProxy, type Behaviour, type HostileProxy, type ProxiedRequest } from '../../helpers/hostile-proxy.ts';
@@ -39,11 +39,7 @@ afterEach(async () => {
 const state = () => h!.store.getLogState('sim');
 
 /** A follower of the harness's log through `proxy`, with metrics of its own. */
-function followerVia(p: HostileProxy) {
-  const metrics = createMetrics({ defaultMetrics: false });
-  const follower = new LogFollower({ ...h!.follower.cfg, url: p.url }, { store: h!.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h!.tlog)], setKey: setKeyForTlog(h!.tlog) });
-  return { follower, metrics };
-}
+const followerVia = (p: HostileProxy) => followerAt(h!, p.url);
 
 async function failures(metrics: ReturnType<typeof createMetrics>, reason: string): Promise<number | undefined> {
   return (await metrics.verificationFailures.get()).values.find((v) => v.labels.reason === reason)?.value;

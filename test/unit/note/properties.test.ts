@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatCheckpoint, parseCheckpoint } from '../../../src/note/checkpoint.ts';
 import { cosignatureSigner, cosignatureVerifier, ecdsaSigner, ecdsaVerifier, ed25519Signer, ed25519Verifier, rawEd25519 } from '../../../src/note/keys.ts';
-import { controlCharAt, parseNote, signNote, verifyNote, type NoteSigner } from '../../../src/note/note.ts';
+import { controlCharAt, formatNote, parseNote, signNote, verifyNote, type NoteSigner } from '../../../src/note/note.ts';
 import { codeOf } from './keys-fixture.ts';
 
 const ed = generateKeyPairSync('ed25519');
@@ -79,6 +79,24 @@ describe('signed-note properties', () => {
     );
   });
 
+  it('format(parse(m)) == m, and a note formatted with some of its lines verifies by exactly those', () => {
+    const { signers: s, verifiers: v } = signers('log.example/a');
+    const stranger = ed25519Signer('stranger.example', generateKeyPairSync('ed25519').privateKey);
+    fc.assert(
+      fc.property(text, fc.subarray([0, 1, 2, 3], { minLength: 1 }), (t, keep) => {
+        const m = signNote(t, [...s, stranger]);
+        const note = parseNote(m);
+        expect(formatNote(note)).toBe(m);
+        const kept = formatNote({ text: note.text, signatures: note.signatures.filter((_, i) => keep.includes(i)) });
+        const names = keep.filter((i) => i < 3).map((i) => s[i]!.name);
+        if (names.length === 0) expect(codeOf(() => verifyNote(kept, v))).toBe('NOTE_NO_VERIFIED_SIGNATURE');
+        else expect(verifyNote(kept, v).verifiedBy.map((x) => x.name)).toEqual(names);
+      }),
+      { numRuns: 50 },
+    );
+    expect(codeOf(() => formatNote({ text: 'a\n', signatures: [] }))).toBe('NOTE_MALFORMED');
+  });
+
   it('hostile input never crashes the parser: it parses or throws NOTE_MALFORMED', () => {
     const noteish = fc.oneof(
       fc.string({ unit: 'binary' }),
@@ -90,6 +108,8 @@ describe('signed-note properties', () => {
     fc.assert(
       fc.property(noteish, (m) => {
         expect(codeOf(() => parseNote(m))).toMatch(/^(ok|NOTE_MALFORMED)$/);
+        // What parses has one spelling: formatted again, it is the message it was parsed from.
+        if (typeof m === 'string' && codeOf(() => parseNote(m)) === 'ok') expect(formatNote(parseNote(m))).toBe(m);
       }),
       { numRuns: 500 },
     );

@@ -12,6 +12,7 @@
 import { describeError } from '../errors.ts';
 import { canonicalPublicKeys, indexedKeyContent, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
+import { sansOf } from '../entries/subject-alt-name.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { signersOf } from '../monitor/eval/values.ts';
@@ -80,7 +81,8 @@ export async function identityLookup(store: Store, what: 'email' | 'subject', v:
     what,
     field: 'SAN',
     values,
-    matches: ({ entry: e }) => signersOf(e).some((s) => s.san !== undefined && goLower(s.san) === folded),
+    // Rekor files an entry under every SAN of its certificate (pkg/pki/x509 Subjects), so any may match.
+    matches: ({ entry: e }) => signersOf(e).some((s) => sansOf(s).some((san) => goLower(san) === folded)),
   };
 }
 

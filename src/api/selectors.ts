@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type { Entry, FulcioClaimName, Signer } from '../entries/types.ts';
 import { digestToBytes } from '../store/codec.ts';
 import { normaliseIdentity } from '../store/index-values.ts';
+import { sansOf } from '../entries/subject-alt-name.ts';
 import type { FieldName } from '../store/keys.ts';
 import { apiError } from './errors.ts';
 
@@ -89,7 +90,7 @@ export const SELECTORS: readonly Selector[] = [
     param: 'identity',
     flag: 'identity',
     field: 'SAN',
-    schema: text('Certificate SAN; exact, or a prefix ending in *'),
+    schema: text('Any SAN of the signing certificate (each one a certificate names); exact, or a prefix ending in *'),
     lookup: (v) => {
       const { want, prefix } = identityPattern(v);
       if (want.includes('*')) throw apiError('API_BAD_REQUEST', 'identity: only a trailing * is supported');
@@ -99,7 +100,8 @@ export const SELECTORS: readonly Selector[] = [
     matches: (_e, signers, v) => {
       const { want, prefix } = identityPattern(v);
       const w = normaliseIdentity(want);
-      return signers.some((s) => s.san !== undefined && (prefix ? normaliseIdentity(s.san).startsWith(w) : normaliseIdentity(s.san) === w));
+      // Any identity the certificate names, as the SAN index files every one (index-values.ts).
+      return signers.some((s) => sansOf(s).some((san) => (prefix ? normaliseIdentity(san).startsWith(w) : normaliseIdentity(san) === w)));
     },
   },
   claim('repository', 'repository', 'REPOSITORY', 'sourceRepositoryURI', 'Source repository URI (Fulcio .12)'),

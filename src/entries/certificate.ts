@@ -14,14 +14,20 @@
  * the watches on its SAN and fingerprint, so such a value costs only itself (readClaims' problems).
  */
 import { sha256Hex } from '../util/sha256.ts';
-import { checkOid, children, decodeIa5, decodeTime, decodeUtf8, DerError, encodeOid, expectTag, oidEquals, only, readTlv, TAG, type Tlv } from './der.ts';
+import { checkOid, children, decodeTime, decodeUtf8, DerError, encodeOid, expectTag, oidEquals, only, readTlv, TAG, type Tlv } from './der.ts';
+import { readSubjectAltNames } from './subject-alt-name.ts';
 import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from './types.ts';
 
 export interface CertificateClaims {
   /** `sha256:<hex>` of the DER certificate. */
   readonly fingerprint: `sha256:${string}`;
-  /** The first URI SAN, else the first email, else the Fulcio OtherName (.7) username. */
+  /** The primary SAN: the first URI SAN, else the first email, else the Fulcio OtherName (.7) username. */
   readonly san?: string;
+  /**
+   * Every identity the SubjectAltName names (URIs, emails, DNS names, IP addresses, Fulcio usernames), `san`
+   * first, each once, at most MAX_SANS: absent when it would be `[san]` or empty (subject-alt-name.ts).
+   */
+  readonly sans?: readonly string[];
   /** OIDC issuer: extension .8, else the deprecated .1. */
   readonly issuer?: string;
   readonly fulcio: Readonly<FulcioClaims>;
@@ -36,7 +42,6 @@ export interface CertificateClaims {
 }
 
 const SAN_OID = encodeOid('2.5.29.17');
-const OTHERNAME_SAN_OID = encodeOid(FULCIO_OIDS.otherNameSan);
 /** 1.3.6.1.4.1.57264.1 (9 content octets); every Fulcio extension is this plus one single-byte arc. */
 const FULCIO_PREFIX = encodeOid('1.3.6.1.4.1.57264.1');
 const FULCIO_NAME_BY_ARC: (FulcioClaimName | undefined)[] = [];
@@ -57,41 +62,6 @@ function fulcioArc(b: Uint8Array, oid: Tlv): number {
   for (let i = 0; i < FULCIO_PREFIX.length; i++) if (b[oid.start + i] !== FULCIO_PREFIX[i]) return 0;
   const arc = b[oid.end - 1]!;
   return arc < 0x80 ? arc : 0;
-}
-
-/** GeneralNames (RFC 5280 §4.2.1.6). Takes the first of each kind, as @sigstore/core does. */
-function readSan(b: Uint8Array, extnValue: Tlv, problems: string[]): string | undefined {
-  const names = children(b, expectTag(only(b, extnValue, 'SubjectAltName'), TAG.SEQUENCE, 'GeneralNames'));
-  let uri: string | undefined;
-  let email: string | undefined;
-  let other: string | undefined;
-  let sawOther = false;
-  for (const n of names) {
-    if (n.tag === 0x86 && uri === undefined) uri = decodeIa5(b, n);
-    else if (n.tag === 0x81 && email === undefined) email = decodeIa5(b, n);
-    else if (n.tag === 0xa0 && !sawOther) {
-      sawOther = true;
-      // Go's x509 (Rekor's) skips an otherName unread, so a log accepts any bytes in one: a malformed one
-      // costs the username it would hold, not the URI or email beside it nor the certificate.
-      try {
-        other = readOtherName(b, n);
-      } catch (e) {
-        if (!(e instanceof DerError)) throw e;
-        problems.push(`the SubjectAltName otherName is malformed (${e.message}): left out`);
-      }
-    }
-  }
-  return uri ?? email ?? other;
-}
-
-/** OtherName ::= SEQUENCE { type-id OID, value [0] EXPLICIT ANY }: Fulcio's (.7) username is a UTF8String. */
-function readOtherName(b: Uint8Array, n: Tlv): string | undefined {
-  const [typeId, value, extra] = children(b, n);
-  if (!typeId || !value || extra) throw new DerError('OtherName must hold a type-id and a value');
-  checkOid(b, expectTag(typeId, TAG.OID, 'OtherName type-id'));
-  expectTag(value, 0xa0, 'OtherName value');
-  if (!oidEquals(b, typeId, OTHERNAME_SAN_OID)) return undefined;
-  return decodeUtf8(b, expectTag(only(b, value, 'OtherName value'), TAG.UTF8_STRING, 'OtherName value'));
 }
 
 /** TBSCertificate fields up to and including subjectPublicKeyInfo; returns validity and the extensions TLV. */
@@ -115,6 +85,7 @@ function walkTbs(b: Uint8Array, tbs: Tlv): { validity: Tlv; extensions?: Tlv } {
 interface MutableClaims {
   fingerprint: `sha256:${string}`;
   san?: string;
+  sans?: readonly string[];
   issuer?: string;
   fulcio: FulcioClaims;
   notBefore?: number;
@@ -161,8 +132,9 @@ function readExtensions(b: Uint8Array, wrapper: Tlv, claims: MutableClaims, prob
     if (oidEquals(b, oid, SAN_OID)) {
       if (sawSan) throw new DerError('duplicate SubjectAltName extension');
       sawSan = true;
-      const san = readSan(b, value, problems);
+      const { san, sans } = readSubjectAltNames(b, value, problems);
       if (san !== undefined) claims.san = san;
+      if (sans !== undefined) claims.sans = sans;
       continue;
     }
     const arc = fulcioArc(b, oid);

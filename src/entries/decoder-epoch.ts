@@ -25,5 +25,9 @@
  *    statement's subjects (f71387a) only with the payload type, which only a bundle posted to
  *    POST /v1/bundles carries; those keys are written by that POST (bundles-post.ts), and such bundles
  *    were refused before, so no store lacks keys for them.
+ * 2: every identity a certificate's SubjectAltName names is indexed (entries/subject-alt-name.ts `sans`: its
+ *    URIs, emails, DNS names, IP addresses and Fulcio usernames, up to MAX_SANS), where only the primary SAN
+ *    (first URI, else email, else username) was: a self-made certificate naming a watched identity second
+ *    was not found by `/v1/search?identity=` or `POST /api/v1/index/retrieve` under it.
  */
-export const DECODER_EPOCH = 1;
+export const DECODER_EPOCH = 2;

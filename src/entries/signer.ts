@@ -40,6 +40,7 @@ export function signerFromCertificate(der: Uint8Array, certs: CertificateReader,
   if (c.problem !== undefined) problem?.(c.problem);
   const signer: WithCertificate = { type: 'x509', fingerprint: c.fingerprint, [CERTIFICATE]: der };
   if (c.san !== undefined) signer.san = c.san;
+  if (c.sans !== undefined) signer.sans = c.sans;
   if (c.issuer !== undefined) signer.issuer = c.issuer;
   // The claims object is frozen (it may be shared through a cache); an empty one is left out.
   for (const _ in c.fulcio) {

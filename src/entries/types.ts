@@ -46,8 +46,18 @@ export interface Signer {
   type: 'x509' | 'key';
   /** `sha256:<hex>` of the DER certificate (x509) or of the DER SubjectPublicKeyInfo (key). */
   fingerprint: Digest;
-  /** Subject alternative name: email, URI or OtherName identity. */
+  /**
+   * The primary subject alternative name: the first URI, else the first email, else the Fulcio OtherName (.7)
+   * username. A certificate Fulcio issues names exactly one identity, and this is it.
+   */
   san?: string;
+  /**
+   * Every identity the certificate's SubjectAltName names (URIs, emails, DNS names, IP addresses, Fulcio
+   * usernames; `san` first, each once, at most entries/subject-alt-name.ts MAX_SANS), present only when it
+   * says more than `san` does: a self-made certificate may name several, and each counts (index, search,
+   * watches). Read every identity with `sansOf` (entries/subject-alt-name.ts).
+   */
+  sans?: readonly string[];
   /** OIDC issuer: from OID .8, else the deprecated .1. */
   issuer?: string;
   fulcio?: FulcioClaims;

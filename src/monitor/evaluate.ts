@@ -5,16 +5,48 @@
  * that of the signer whose break it leads with.
  */
 import { certificateOf } from '../entries/signer.ts';
+import { sansOf } from '../entries/subject-alt-name.ts';
 import type { Entry, Signer } from '../entries/types.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { evaluate, isWatched as watched } from './eval/evaluate.ts';
 import type { SignedTimeOverride } from './eval/expect.ts';
-import type { FindingCandidate } from './eval/finding.ts';
+import type { FindingCandidate, WatchedBy } from './eval/finding.ts';
 import type { SignerIssuer } from './eval/suppress.ts';
 import { signersOf } from './eval/values.ts';
 import { findingId, type Finding } from './finding.ts';
 import type { ProvenanceFacts } from './provenance/slsa.ts';
 import type { RuleSet } from './rules/compiled.ts';
+
+/**
+ * The finding's identity: the signer's SAN its watch matched, when it matched one of them (a certificate
+ * naming several identities is found through any, and whoever owns the watched one must see it named);
+ * else the signer's primary SAN.
+ */
+function identityOf(s: Signer | undefined, by: WatchedBy): { identity?: string } {
+  if (s === undefined) return {};
+  const sans = sansOf(s);
+  if (sans.length > 1 && sans.includes(by.value)) return { identity: by.value };
+  return s.san !== undefined ? { identity: s.san } : {};
+}
+
+/** Names listed per signer in a finding's message, so a hostile certificate cannot make it unbounded. */
+const LISTED_NAMES = 5;
+
+/**
+ * Words for the finding's message when a signer's certificate names several identities: Fulcio never issues
+ * such a certificate, so whoever triages it should know every identity it claims.
+ */
+function severalNames(e: Entry): string {
+  const parts: string[] = [];
+  const signers = signersOf(e);
+  for (const [i, s] of signers.entries()) {
+    const sans = sansOf(s);
+    if (sans.length < 2) continue;
+    const more = sans.length > LISTED_NAMES ? ` and ${sans.length - LISTED_NAMES} more` : '';
+    parts.push(`the certificate${signers.length > 1 ? ` of signer ${i}` : ''} names ${sans.length} identities: ${sans.slice(0, LISTED_NAMES).join(', ')}${more}`);
+  }
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
 
 export function toStoredFindings(candidates: readonly FindingCandidate[], e: Entry, now: number): Finding[] {
   if (candidates.length === 0) return [];
@@ -36,7 +68,7 @@ export function toStoredFindings(candidates: readonly FindingCandidate[], e: Ent
       rule: ruleId,
       kind: first.kind,
       severity: first.severity,
-      message: `${first.ruleName}: ${cs.map((c) => c.message).join('; ')}`,
+      message: `${first.ruleName}: ${cs.map((c) => c.message).join('; ')}${severalNames(e)}`,
       log: e.log,
       index: e.index,
       uuid: e.uuid,
@@ -50,7 +82,7 @@ export function toStoredFindings(candidates: readonly FindingCandidate[], e: Ent
       ...((open[0] ?? first).expectation !== undefined ? { expectation: (open[0] ?? first).expectation } : {}),
       ...(suppressed ? { statusReason: suppressed.reason, statusAt: now } : {}),
       ...(e.digests[0] ? { digest: e.digests[0] } : {}),
-      ...(s?.san !== undefined ? { identity: s.san } : {}),
+      ...identityOf(s, first.details.watchedBy),
       ...(s?.issuer !== undefined ? { issuer: s.issuer } : {}),
       ...(s?.fulcio ? { fulcio: s.fulcio } : {}),
       ...(e.integratedTime !== undefined ? { integratedTime: e.integratedTime } : {}),

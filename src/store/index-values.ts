@@ -32,10 +32,12 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
   }
   if (!full) return out;
   const signers = e.signers ?? (e.signer ? [e.signer] : []);
+  // One signer naming one identity gives each field at most once; several signers, or a certificate naming
+  // several identities (which may normalise alike), may repeat a value.
+  const dedupe = signers.length > 1 || signers.some((s) => s.sans !== undefined);
   const add = (field: number, value: string, bytes: (v: string) => Uint8Array = enc) => {
     if (field !== Field.FINGERPRINT && value.includes('\0')) return;
-    // One signer gives each field at most once; several may repeat a value.
-    if (signers.length > 1) {
+    if (dedupe) {
       const k = `${field}:${value}`;
       if (seen.has(k)) return;
       seen.add(k);
@@ -43,7 +45,10 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
     out.push([field, bytes(value)]);
   };
   for (const s of signers) {
-    if (s.san !== undefined) add(Field.SAN, normaliseIdentity(s.san));
+    // Every identity the certificate names, so that a search or lookup by any of them finds the entry, as
+    // Rekor files an entry under all of a certificate's SANs (entries/subject-alt-name.ts).
+    if (s.sans !== undefined) for (const san of s.sans) add(Field.SAN, normaliseIdentity(san));
+    else if (s.san !== undefined) add(Field.SAN, normaliseIdentity(s.san));
     if (s.issuer !== undefined) add(Field.ISSUER, s.issuer);
     add(Field.FINGERPRINT, s.fingerprint.slice('sha256:'.length), hexBytes);
     const f = s.fulcio;

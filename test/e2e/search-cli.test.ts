@@ -14,7 +14,8 @@ describe('tlogwatch search', () => {
   let m: any[];
   beforeAll(async () => {
     // More entries than the API gives in one page (1000), so the CLI has to follow its cursor.
-    h = await harness({ api: 'v1', entries: 1100, seed: 'search-cli' });
+    // Entry 9: a self-made certificate naming two identities (Rekor v1 logs it).
+    h = await harness({ api: 'v1', entries: 1100, seed: 'search-cli', inject: [{ at: 9, cert: { san: 'attacker@example.org', sans: ['victim@corp.example'], issuer: 'https://accounts.google.com' } }] });
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 1100n);
     m = manifestOf(h.sim);
     const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
@@ -36,6 +37,12 @@ describe('tlogwatch search', () => {
     expect(rows.map((row) => Number(/^sim#(\d+)\t/.exec(row)![1]))).toEqual(want);
     expect(rows[0]).toContain(line.uuid);
     expect(rows[0]!.split('\t')[1]).toBe(new Date(m[want[0]].integratedTime * 1000).toISOString());
+  });
+
+  it('finds an entry by any SAN of its certificate, and shows its primary SAN and how many more', async () => {
+    const r = await cli(['search', '--identity', 'victim@corp.example', '--server', url]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split('\n').map((row) => row.split('\t').slice(0, 4).join('\t'))).toEqual([`sim#9\t${new Date(m[9].integratedTime * 1000).toISOString()}\thashedrekord\tattacker@example.org (+1 more SANs)`]);
   });
 
   it('takes every selector the API has, and a time window alone, with --json', async () => {

@@ -76,6 +76,11 @@ export function createCA(cn: string, notBefore: number, notAfter: number, issuer
 
 export interface LeafClaims {
   san: string;
+  /**
+   * Further SANs, after `san` in the certificate, each a URI when it has a scheme, else an email: as a
+   * self-made certificate may name several identities (Fulcio's name one), and Rekor v1 accepts it.
+   */
+  sans?: readonly string[];
   issuer?: string;
   /** Fulcio claim names (FULCIO_OIDS) or dotted OIDs → value. */
   extensions?: Partial<Record<FulcioClaimName, string>> & Record<string, string>;
@@ -94,9 +99,16 @@ export function extensionOid(k: string): { oid: string; raw: boolean } | undefin
   return { oid: dotted, raw: arc >= 1 && arc <= 6 };
 }
 
-/** The SAN: a URI when it has a scheme, else an email address (rfc822Name). */
-function subjectAltName(san: string): Uint8Array {
-  return seq(/^[a-z][a-z0-9+.-]*:\/\//i.test(san) ? ia5(san, 0x86) : ia5(san, 0x81));
+const isUri = (san: string) => /^[a-z][a-z0-9+.-]*:\/\//i.test(san);
+
+/** The SANs in order: each a URI when it has a scheme, else an email address (rfc822Name). */
+function subjectAltName(sans: readonly string[]): Uint8Array {
+  return seq(...sans.map((san) => (isUri(san) ? ia5(san, 0x86) : ia5(san, 0x81))));
+}
+
+/** The SAN a reader takes as the certificate's identity (entries/subject-alt-name.ts): the first URI, else the first email. */
+export function primarySan(sans: readonly string[]): string {
+  return sans.find(isUri) ?? sans[0]!;
 }
 
 export function createLeaf(ca: CA, claims: LeafClaims, notBefore: number, key: ScalarKey = ecdsaScalarKey('leaf', claims.san, notBefore)): CertKey {
@@ -106,7 +118,7 @@ export function createLeaf(ca: CA, claims: LeafClaims, notBefore: number, key: S
     ext('2.5.29.37', seq(oid('1.3.6.1.5.5.7.3.3'))), // codeSigning
     ext('2.5.29.14', octet(keyId(spki))),
     ext('2.5.29.35', seq(tlv(0x80, keyId(ca.spki)))),
-    ext('2.5.29.17', subjectAltName(claims.san), true),
+    ext('2.5.29.17', subjectAltName([claims.san, ...(claims.sans ?? [])]), true),
   ];
   const values: Array<[string, string]> = Object.entries(claims.extensions ?? {});
   // Fulcio writes the issuer twice: deprecated raw .1 and UTF8String .8 (explicit extensions win).

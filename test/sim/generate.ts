@@ -6,7 +6,7 @@
  * artifact, the DSSE PAE or, for injected entries, the given digest.
  */
 import { hash } from 'node:crypto';
-import { createCA, createLeaf, type CA } from './certs.ts';
+import { createCA, createLeaf, primarySan, type CA } from './certs.ts';
 import { certSigner, dsseV1, dsseV2, hashedrekordV1, hashedrekordV2, intotoV2, keySigner, slsaStatement, type Built, type SigningKey } from './bodies.ts';
 import { rekorLower } from './chunk.ts';
 import { identityPool, type Identity } from './identities.ts';
@@ -48,12 +48,13 @@ function rawBytes(raw: Record<string, string> | undefined): Record<string, Uint8
 
 const signerKeys = new WeakMap<SigningKey, string[]>();
 /** The search keys of a signer, the same for each of its entries (made once: the index hashes them once). */
-function signerSearchKeys(k: SigningKey, san: string | null): string[] {
+function signerSearchKeys(k: SigningKey, sans: readonly string[]): string[] {
   let keys = signerKeys.get(k);
   if (!keys) {
     keys = [`key:${k.pemSha256}`];
-    // Rekor indexes every SAN as a subject, and email SANs also as emails.
-    if (san) keys.push(`subject:${rekorLower(san)}`, ...(/^[^:/]+@/.test(san) ? [`email:${rekorLower(san)}`] : []));
+    // Rekor indexes every SAN of the certificate as a subject (pkg/pki/x509 Subjects), and email SANs also as emails.
+    for (const san of sans) keys.push(`subject:${rekorLower(san)}`, ...(/^[^:/]+@/.test(san) ? [`email:${rekorLower(san)}`] : []));
+    keys = [...new Set(keys)];
     signerKeys.set(k, keys);
   }
   return keys;
@@ -116,7 +117,8 @@ export class EntryGenerator {
     return hashedrekordV1(k, artifact, digestHex);
   }
 
-  private finish(kind: string, built: Built, k: SigningKey, san: string | null, issuer: string | null, claims: Record<string, string | undefined>, subjectDigest: string, t: number): Generated {
+  /** `sans`: every SAN of the certificate, when it names more than `san`. */
+  private finish(kind: string, built: Built, k: SigningKey, san: string | null, issuer: string | null, claims: Record<string, string | undefined>, subjectDigest: string, t: number, sans: readonly string[] = san ? [san] : []): Generated {
     const digests = built.digests.length === 1 ? built.digests : [...new Set(built.digests)].sort();
     const manifest = { kind, digests, san, issuer, repository: claims['sourceRepositoryURI'] ?? null, buildSigner: claims['buildSignerURI'] ?? null, integratedTime: t };
     const g: Generated = { body: built.body, digests: built.digests, kind, searchKeys: [], manifest };
@@ -127,7 +129,7 @@ export class EntryGenerator {
     if (!g.searchKeys.includes(subject)) g.searchKeys.push(subject);
     // Rekor files a hashedrekord's key under its bare hash, which `publicKey` searches name; dsse and intoto
     // file theirs as `sha256:<hex>` (their IndexKeys), which only a `hash` search names.
-    const [key, ...subjects] = signerSearchKeys(k, san);
+    const [key, ...subjects] = signerSearchKeys(k, sans);
     g.searchKeys.push(kind === 'hashedrekord' ? key! : `hash:sha256:${k.pemSha256}`, ...subjects);
     return g;
   }
@@ -183,11 +185,13 @@ export class EntryGenerator {
       const key = ecdsaScalarKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
       // An untrusted CA copies the real intermediate's name: only its key tells it apart, as with a real spoof.
       const ca = c.untrustedCA ? createCA(this.ca.cn, t - 365 * 86400, t + 365 * 86400, undefined, ecdsaKey(this.seed, 'untrusted-ca')) : this.ca;
-      const k = certSigner(createLeaf(ca, { san: c.san, ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {}, rawExtensions: rawBytes(c.rawExtensions) }, Math.max(slot * SLOT, t - 60), key));
+      const k = certSigner(createLeaf(ca, { san: c.san, ...(c.sans ? { sans: c.sans } : {}), ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {}, rawExtensions: rawBytes(c.rawExtensions) }, Math.max(slot * SLOT, t - 60), key));
       const ext = c.extensions ?? {};
       const issuer = ext['issuer'] ?? ext['issuerV1'] ?? c.issuer ?? null;
-      const built = this.build(kind, k, `injected-${index}`, digestHex, undefined, { type: 'email', san: c.san, issuer: issuer ?? '', claims: ext }, t);
-      return this.finish(kind, built, k, c.san, issuer, ext, digestHex, t);
+      const sans = [c.san, ...(c.sans ?? [])];
+      const san = primarySan(sans);
+      const built = this.build(kind, k, `injected-${index}`, digestHex, undefined, { type: 'email', san, issuer: issuer ?? '', claims: ext }, t);
+      return this.finish(kind, built, k, san, issuer, ext, digestHex, t, sans);
     }
     const alg = spec.key ?? 'ecdsa';
     const pair = alg === 'ecdsa' ? ecdsaKey(this.seed, 'inject-key', alg) : ed25519Key(this.seed, 'inject-key', alg);

@@ -2,7 +2,7 @@
  * `--inject FILE.jsonl`: entries placed at chosen indexes, one JSON object a line:
  *
  *   {"at": INDEX|"next", "integratedTime": ISO-8601, "kind": "hashedrekord"|"dsse"|"intoto",
- *    "digest": "sha256:<64 hex>", "cert": {"san", "issuer", "extensions": {"<OID or Fulcio name>": "value"}}
+ *    "digest": "sha256:<64 hex>", "cert": {"san", "sans": [further SANs], "issuer", "extensions": {"<OID or Fulcio name>": "value"}}
  *    | "key": "ecdsa"|"ed25519"}
  *
  * Only `at` and one of `cert`/`key` are required. Fulcio extension names are FULCIO_OIDS' camelCase names;
@@ -18,7 +18,8 @@ export interface InjectSpec {
   digest?: string;
   /** `untrustedCA`: issued by a CA the trusted root does not list (as anyone can make one and Rekor v1 takes it). */
   /** `rawExtensions`: claim name or dotted OID → the value's bytes as lower-case hex, written as they are (certs.ts LeafClaims). */
-  cert?: { san: string; issuer?: string; extensions?: Record<string, string>; rawExtensions?: Record<string, string>; untrustedCA?: boolean };
+  /** `sans`: further SANs after `san` (certs.ts LeafClaims.sans). */
+  cert?: { san: string; sans?: string[]; issuer?: string; extensions?: Record<string, string>; rawExtensions?: Record<string, string>; untrustedCA?: boolean };
   key?: 'ecdsa' | 'ed25519';
   /**
    * A rekord 0.0.1 entry signed with this key (base64 `content` in Rekor's canonical form for `format`, as
@@ -44,8 +45,13 @@ function str(v: unknown, where: string): string {
 
 function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
   if (!isRecord(v)) throw new Error(`${where}.cert must be an object`);
-  only(v, ['san', 'issuer', 'extensions', 'rawExtensions', 'untrustedCA'], `${where}.cert`);
+  only(v, ['san', 'sans', 'issuer', 'extensions', 'rawExtensions', 'untrustedCA'], `${where}.cert`);
   const cert: NonNullable<InjectSpec['cert']> = { san: str(v['san'], `${where}.cert.san`) };
+  if (v['sans'] !== undefined) {
+    const sans = v['sans'];
+    if (!Array.isArray(sans) || sans.length === 0) throw new Error(`${where}.cert.sans must be a non-empty array of strings`);
+    cert.sans = sans.map((x, i) => str(x, `${where}.cert.sans[${i}]`));
+  }
   if (v['issuer'] !== undefined) cert.issuer = str(v['issuer'], `${where}.cert.issuer`);
   if (v['untrustedCA'] !== undefined) {
     if (typeof v['untrustedCA'] !== 'boolean') throw new Error(`${where}.cert.untrustedCA must be true or false`);

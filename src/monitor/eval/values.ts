@@ -80,6 +80,7 @@ export function issuerClaim(s: Signer | undefined): ClaimValue {
 export function watchValue(s: Signer, field: WatchField): string | undefined {
   switch (field) {
     case 'identity':
+      // The primary SAN; a watch compares every SAN a certificate names (watch-index.ts, sansOf).
       return str(s.san);
     case 'issuer':
       return issuerOf(s);

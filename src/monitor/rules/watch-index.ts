@@ -5,6 +5,7 @@
  * when they start with `*`, by their literal suffix (`*@acme.com`); regexes and bare `*` are scanned.
  * Every candidate is still confirmed by its pattern, so the index only ever saves work.
  */
+import { sansOf } from '../../entries/subject-alt-name.ts';
 import type { Entry, FulcioClaimName } from '../../entries/types.ts';
 import type { WatchedBy } from '../eval/finding.ts';
 import { claimOf, digestsOf, issuerOf, signersOf, str, watchValue } from '../eval/values.ts';
@@ -198,8 +199,12 @@ export class WatchIndex {
     }
     for (const s of signersOf(e)) {
       for (const [field, idx] of this.fieldList) {
-        const v = watchValue(s, field);
-        if (v !== undefined) idx.probe(v, hit);
+        // Every identity the certificate names: a rogue certificate may name a watched one second.
+        if (field === 'identity') for (const san of sansOf(s)) idx.probe(san, hit);
+        else {
+          const v = watchValue(s, field);
+          if (v !== undefined) idx.probe(v, hit);
+        }
       }
       const fp = str(s.fingerprint);
       if (fp !== undefined && this.fingerprints.size) for (const h of this.fingerprints.get(fp) ?? NO_HITS) hit(h, fp);
@@ -211,9 +216,15 @@ export class WatchIndex {
         const v = claimOf(s, claim);
         if (v !== undefined) for (const h of values.get(v) ?? NO_HITS) hit(h, v);
       }
-      for (const h of this.identityScans) {
-        const v = scanMatch(h.selector, s.san, issuerOf(s));
-        if (v !== undefined) hit(h, v);
+      if (this.identityScans.length) {
+        // rekor-monitor matches every SAN of the certificate (pkg/identity CertMatchesPolicy).
+        const issuer = issuerOf(s);
+        for (const san of sansOf(s)) {
+          for (const h of this.identityScans) {
+            const v = scanMatch(h.selector, san, issuer);
+            if (v !== undefined) hit(h, v);
+          }
+        }
       }
     }
     if (!found) return [];
@@ -222,8 +233,7 @@ export class WatchIndex {
 }
 
 /** rekor-monitor CertMatchesPolicy (reference/rekor.md §4.4): a certificate without an issuer never matches. */
-function scanMatch(sel: WatchSelector, san: unknown, issuer: string | undefined): string | undefined {
-  if (typeof san !== 'string') return undefined;
+function scanMatch(sel: WatchSelector, san: string, issuer: string | undefined): string | undefined {
   if (sel.type === 'subject') return sel.subject.test(san) ? san : undefined;
   if (sel.type !== 'certIdentity' || issuer === undefined || !sel.subject.test(san)) return undefined;
   if (sel.issuers && !sel.issuers.some((r) => r.test(issuer))) return undefined;

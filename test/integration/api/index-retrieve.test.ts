@@ -22,6 +22,15 @@ const ENTRIES = 1300;
 const MIXED = 'https://github.com/Acme-Corp/Widget/.github/workflows/Release.yml@refs/tags/V1.2';
 const SPELLED = { [MIXED]: [40, 41, 42], [MIXED.toLowerCase()]: [43], [MIXED.toUpperCase()]: [44] };
 const MIXED_EMAIL = 'Alice.Smith@Example.COM';
+/**
+ * Self-made certificates naming several identities (Rekor v1 logs them): Rekor files such an entry under
+ * every SAN, so a lookup by any of them finds it. The manifest gives the primary SAN only.
+ */
+const GADGET = 'https://github.com/Acme-Corp/Gadget/.github/workflows/ci.yml@refs/heads/main';
+const SEVERAL = new Map<number, [string, ...string[]]>([
+  [47, ['Mallory@Example.net', 'Bob.Jones@Example.COM', GADGET]],
+  [48, ['mallory@example.net', 'carol@example.org', 'Carol@Example.org']],
+]);
 
 describe('Rekor-compatible index/retrieve, compared with the upstream log', () => {
   let h: Harness;
@@ -34,6 +43,7 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
     const gha = 'https://token.actions.githubusercontent.com';
     for (const [san, at] of Object.entries(SPELLED)) for (const i of at) inject.push({ at: i, kind: i === 42 ? 'dsse' : 'hashedrekord', cert: { san, issuer: gha } });
     inject.push({ at: 45, cert: { san: MIXED_EMAIL, issuer: 'https://accounts.google.com' } }, { at: 46, kind: 'intoto', cert: { san: MIXED_EMAIL, issuer: 'https://accounts.google.com' } });
+    for (const [at, [san, ...sans]] of SEVERAL) inject.push({ at, kind: at === 48 ? 'dsse' : 'hashedrekord', cert: { san, sans, issuer: 'https://accounts.google.com' } });
     h = await harness({ api: 'v1', entries: ENTRIES, seed: 'index-retrieve', inject });
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(ENTRIES));
     app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
@@ -141,6 +151,22 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
     expect(byEmail.entries.map((e) => e.index).sort((a, b) => a - b)).toEqual([45, 46]);
   });
 
+  it('finds an entry whose certificate names several identities under each of them, as Rekor files it', async () => {
+    const index = (ids: string[]) => ids.map((id) => m.findIndex((l) => l.uuid === id.slice(16))).sort((a, b) => a - b);
+    expect(m[47].san).toBe(GADGET);
+    for (const [q, want] of [
+      [{ email: 'bob.jones@example.com' }, [47]],
+      [{ subject: GADGET.toUpperCase() }, [47]],
+      [{ email: 'MALLORY@example.NET' }, [47, 48]],
+      [{ email: 'carol@example.org' }, [48]],
+      [{ email: 'carol@example.org', operator: 'and', hash: m[48].digests[0] as string }, [48]],
+    ] as const) {
+      const mine = await ask(app, q);
+      expect(index(mine.ids), JSON.stringify(q)).toEqual(want);
+      expect(mine.ids, JSON.stringify(q)).toEqual((await ask(h.sim.url, q)).ids);
+    }
+  });
+
   it('reads a hash as Rekor does: bare hex is named by its length', async () => {
     const d = m[4].digests[0] as string;
     expect(rekorHash(d.slice(7).toUpperCase())).toBe(d);
@@ -167,14 +193,16 @@ describe('Rekor-compatible index/retrieve, compared with the upstream log', () =
 
   it('answers as the upstream log does for hashes, emails, subjects and keys, with and/or', async () => {
     const hashForms = (d: string) => [d, d.slice('sha256:'.length), d.toUpperCase().replace('SHA256:', 'sha256:'), d.slice('sha256:'.length).toUpperCase()];
-    const at = fc.constantFrom(...[...keys.keys()], 4, 6, 40, 42, 43, 44, 45, 46, 151, 152, 900, 1100, 1251, 1280);
+    const at = fc.constantFrom(...[...keys.keys()], 4, 6, 40, 42, 43, 44, 45, 46, 47, 48, 151, 152, 900, 1100, 1251, 1280);
+    /** Any SAN of entry i: every one its certificate names. */
+    const sanAt = (i: number, email: boolean) => fc.constantFrom(...(SEVERAL.get(i) ?? [m[i].san as string]).filter((san) => !email || /^[^:/]+@/.test(san)));
     // Each letter in either case: Rekor folds both sides, so every spelling names the same entries.
     const anyCase = (v: string) => fc.array(fc.boolean(), { minLength: v.length, maxLength: v.length }).map((up) => Array.from(v, (c, i) => (up[i] ? c.toUpperCase() : c.toLowerCase())).join(''));
     const query = fc.record(
       {
         hash: fc.tuple(at, fc.nat(3)).map(([i, f]) => hashForms(m[i].digests[0] as string)[f]!),
-        email: at.filter((i) => /^[^:/]+@/.test(m[i].san ?? '')).chain((i) => anyCase(m[i].san as string)),
-        subject: at.filter((i) => m[i].san !== null).chain((i) => anyCase(m[i].san as string)),
+        email: at.filter((i) => /^[^:/]+@/.test(m[i].san ?? '') || SEVERAL.has(i)).chain((i) => sanAt(i, true).chain(anyCase)),
+        subject: at.filter((i) => m[i].san !== null).chain((i) => sanAt(i, false).chain(anyCase)),
         publicKey: fc.constantFrom(...keys.values()).map((content) => ({ format: 'x509', content })),
         operator: fc.constantFrom('and', 'or'),
       },

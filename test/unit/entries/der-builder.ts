@@ -29,13 +29,19 @@ export function time(seconds: number): Uint8Array {
   return y >= 1950 && y < 2050 ? tlv(0x17, Buffer.from(pad(y % 100, 2) + rest)) : tlv(0x18, Buffer.from(pad(y, 4) + rest));
 }
 
-export type SanName = { type: 'uri' | 'email'; value: string } | { type: 'other'; oid: string; value: string };
+export type SanName = { type: 'uri' | 'email' | 'dns'; value: string } | { type: 'ip'; bytes: Uint8Array } | { type: 'other'; oid: string; value: string };
+
+/** GeneralName IMPLICIT tags (RFC 5280 §4.2.1.6). */
+const GN_TAG = { email: 0x81, dns: 0x82, uri: 0x86 } as const;
+
+export function generalName(n: SanName): Uint8Array {
+  if (n.type === 'other') return tlv(0xa0, oid(n.oid), tlv(0xa0, utf8(n.value)));
+  if (n.type === 'ip') return tlv(0x87, n.bytes);
+  return tlv(GN_TAG[n.type], Buffer.from(n.value, 'latin1'));
+}
 
 export function sanExtension(names: SanName[]): Uint8Array {
-  const gns = names.map((n) =>
-    n.type === 'other' ? tlv(0xa0, oid(n.oid), tlv(0xa0, utf8(n.value))) : tlv(n.type === 'uri' ? 0x86 : 0x81, Buffer.from(n.value, 'latin1')),
-  );
-  return seq(oid('2.5.29.17'), tlv(0x01, Uint8Array.of(0xff)), octet(seq(...gns)));
+  return seq(oid('2.5.29.17'), tlv(0x01, Uint8Array.of(0xff)), octet(seq(...names.map(generalName))));
 }
 
 export function extension(dotted: string, value: Uint8Array, critical = false): Uint8Array {

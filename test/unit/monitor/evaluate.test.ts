@@ -14,6 +14,7 @@ import { REALDATA } from '../../helpers/realdata.ts';
 import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import { FULCIO_OIDS } from '../../../src/entries/types.ts';
 import { certificate, extension, sanExtension, tlv, utf8 } from '../entries/der-builder.ts';
+import { createCA, createLeaf } from '../../sim/certs.ts';
 
 const SIGSTORE_JS = realEntry(SIGSTORE_JS_V2);
 const GH = realEntry(GH_ATTESTATION);
@@ -473,5 +474,69 @@ rules:
     const late = { ...entry.signer!, notBefore: Date.parse('2026-02-01T00:00:00Z') / 1000, notAfter: Date.parse('2026-02-01T00:10:00Z') / 1000 };
     const [g] = evaluateEntry(rule, { ...entry, signer: late, signers: [late] }, NOW, { cas: retired });
     expect(g!.evidence).toMatchObject({ certificateIssuers: [null] });
+  });
+});
+
+describe('a certificate naming several identities (self-made: Fulcio never issues one, Rekor v1 logs it)', () => {
+  const T = Date.parse('2026-11-25T10:00:00Z') / 1000;
+  const ca = createCA('sigstore-intermediate', T - 86400, T + 86400);
+  const ATTACKER = 'attacker@example.org';
+  const VICTIM = 'victim@corp.example';
+  /** A hashedrekord entry signed with a real certificate naming `san` and then `sans`. */
+  const signedBy = (san: string, sans: string[] = []): Entry => {
+    const { der } = createLeaf(ca, { san, sans, issuer: 'https://accounts.google.com' }, T - 60);
+    const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+    const body = JSON.stringify({
+      apiVersion: '0.0.1',
+      kind: 'hashedrekord',
+      spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
+    });
+    return decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index: 9, integratedTime: T });
+  };
+  const rogue = signedBy(ATTACKER, [VICTIM]);
+  const CORP = ruleSet(`
+rules:
+  - id: corp-signers
+    severity: high
+    watch: { identities: ['victim@corp.example'] }
+    expect: { issuers: ['https://accounts.corp.example'] }
+  - id: corp-domain
+    notify: all
+    watch: { identities: ['*@corp.example'] }
+`);
+
+  it('is watched through its second SAN, evaluated as that watch\'s, and the finding names the watched identity and every identity', () => {
+    expect(rogue.signer).toMatchObject({ san: ATTACKER, sans: [ATTACKER, VICTIM] });
+    expect(isWatched(CORP, rogue)).toBe(true);
+    const candidates = evaluate(CORP, rogue, NOW);
+    expect(candidates.map((c) => `${c.ruleId}:${c.expectation ?? c.kind}`)).toEqual(['corp-signers:expect.issuers', 'corp-domain:info']);
+    expect(candidates[0]!.details.watchedBy).toEqual({ selector: 'watch.identities', pattern: VICTIM, value: VICTIM });
+    const [f, g] = evaluateEntry(CORP, rogue, NOW);
+    expect(f).toMatchObject({ rule: 'corp-signers', identity: VICTIM, severity: 'high' });
+    expect(f!.message).toBe(`corp-signers: OIDC issuer https://accounts.google.com is not one of https://accounts.corp.example (the certificate names 2 identities: ${ATTACKER}, ${VICTIM})`);
+    expect(g).toMatchObject({ rule: 'corp-domain', identity: VICTIM });
+    // One identity: the finding and its message are as they always were.
+    const [own] = evaluateEntry(CORP, signedBy(VICTIM), NOW);
+    expect(own).toMatchObject({ identity: VICTIM, message: 'corp-signers: OIDC issuer https://accounts.google.com is not one of https://accounts.corp.example' });
+    expect(evaluate(CORP, signedBy(ATTACKER), NOW)).toEqual([]);
+  });
+
+  it('rekor-monitor identities match any SAN, as CertMatchesPolicy does', () => {
+    const rm = ruleSet(`monitoredValues:\n  certIdentities:\n    - certSubject: victim@corp\\.example\n      issuers: ['accounts\\.google\\.com']\n  subjects: ['^victim@']\n`, 'rekor-monitor.yaml');
+    expect(evaluate(rm, rogue, NOW).map((c) => c.details.watchedBy.value).sort()).toEqual([VICTIM, `${VICTIM} (issuer https://accounts.google.com)`]);
+    expect(evaluate(rm, signedBy(ATTACKER), NOW)).toEqual([]);
+  });
+
+  it('an identity suppression holds only when every identity the certificate names is the excepted one', () => {
+    const rs = ruleSet(`
+rules:
+  - id: corp
+    watch: { identities: ['*@corp.example'] }
+    expect: { issuers: ['https://accounts.corp.example'] }
+    suppress: [{ identity: 'victim@corp.example', reason: 'the victim signs with Google' }]
+`);
+    expect(evaluate(rs, signedBy(VICTIM), NOW).map((c) => c.suppressed)).toEqual([true]);
+    expect(evaluate(rs, signedBy(VICTIM, ['other@corp.example']), NOW).map((c) => c.suppressed)).toEqual([false]);
+    expect(evaluate(rs, rogue, NOW).map((c) => c.suppressed)).toEqual([false]);
   });
 });

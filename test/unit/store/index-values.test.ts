@@ -1,7 +1,7 @@
 /**
  * indexValues (src/store/store.ts) against the straightforward version it replaced, kept here as the
  * oracle: encode every value, drop those with a NUL byte, deduplicate the encoded bytes. Stores written by
- * either must hold the same index keys.
+ * either must hold the same index keys. A certificate naming several identities is filed under each.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -15,7 +15,8 @@ function oracle(e: Entry, full: boolean): Array<[number, Uint8Array]> {
   const out: Array<[number, Uint8Array]> = e.digests.filter(isIndexableDigest).map((d) => [Field.DIGEST, digestToBytes(d)]);
   if (full) {
     for (const s of e.signers ?? (e.signer ? [e.signer] : [])) {
-      if (s.san !== undefined) out.push([Field.SAN, enc(normaliseIdentity(s.san))]);
+      // Every identity the certificate names (Signer.sans), else its one SAN.
+      for (const san of s.sans ?? (s.san !== undefined ? [s.san] : [])) out.push([Field.SAN, enc(normaliseIdentity(san))]);
       if (s.issuer !== undefined) out.push([Field.ISSUER, enc(s.issuer)]);
       out.push([Field.FINGERPRINT, new Uint8Array(Buffer.from(s.fingerprint.slice(7), 'hex'))]);
       if (s.fulcio?.sourceRepositoryURI) out.push([Field.REPOSITORY, enc(s.fulcio.sourceRepositoryURI)]);
@@ -43,6 +44,8 @@ const signer: fc.Arbitrary<Signer> = fc.record(
     type: fc.constant('x509' as const),
     fingerprint: hex64.map((h) => `sha256:${h}` as Digest),
     san: text,
+    // Several identities, some normalising alike (an email in two cases) or repeated.
+    sans: fc.array(fc.oneof(text, fc.constantFrom('alice@example.com', 'ALICE@example.COM', 'victim@corp.example')), { minLength: 1, maxLength: 5 }),
     issuer: text,
     fulcio: fc.record({ sourceRepositoryURI: text, sourceRepositoryOwnerURI: text, buildSignerURI: text }, { requiredKeys: [] }),
   },
@@ -60,5 +63,11 @@ describe('indexValues', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+  it('files a certificate naming several identities under each of them, once each', () => {
+    const s: Signer = { type: 'x509', fingerprint: `sha256:${'ab'.repeat(32)}`, san: 'attacker@example.org', sans: ['attacker@example.org', 'Victim@Corp.example', 'victim@corp.example', 'https://github.com/Acme/x'] };
+    const e: Entry = { log: 'l', index: 0, leafHash: '', uuid: '', kind: 'hashedrekord', apiVersion: '0.0.1', digests: [], signer: s };
+    const sans = indexValues(e, true).filter(([f]) => f === Field.SAN).map(([, v]) => Buffer.from(v).toString());
+    expect(sans).toEqual(['attacker@example.org', 'victim@corp.example', 'https://github.com/Acme/x']);
   });
 });

@@ -12,7 +12,8 @@
  * BUMP THIS whenever a change to src/entries alters any fact index-values.ts indexes, for any body: which
  * signers an entry has, a signer's SAN, issuer, fingerprint or Fulcio claims, or the entry's digests (the
  * statement's subjects included). Say here what the new epoch changed. A change that only adds facts
- * nothing indexes, or only rewords a problem, needs no bump.
+ * nothing indexes, or only rewords a problem, needs no bump. test/unit/entries/decoder-epoch.test.ts
+ * fails when the index keys of the real fixtures (and of certificates it makes) change at the same epoch.
  *
  * 0: a store that records no epoch: indexed by a tlogwatch from before epochs were recorded, with any of
  *    the derivations below missing.

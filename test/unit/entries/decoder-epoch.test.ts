@@ -123,7 +123,7 @@ describe('DECODER_EPOCH', () => {
     }
     expect(
       [now.indexKeys, now.madeIndexKeys],
-      `the index keys of the real or the made entries changed, but DECODER_EPOCH is still ${DECODER_EPOCH}: bump it in src/entries/decoder-epoch.ts (so existing stores re-index), say there what changed, and record the new digest (see this file's comment)`,
+      `the index keys of the real or the made entries changed, but DECODER_EPOCH is still ${DECODER_EPOCH}: bump it in src/entries/decoder-epoch.ts (so existing stores re-index), say there what changed, and record the new digest (see this file's comment); if only test/sim changed how it makes certificates, record the made digest again at this epoch`,
     ).toEqual([atThisEpoch!.indexKeys, atThisEpoch!.madeIndexKeys]);
   });
 

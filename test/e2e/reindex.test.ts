@@ -6,6 +6,8 @@
  * SAN finds the entry and `check` compares every key again. A re-index stopped part-way resumes where its
  * progress stands.
  */
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
@@ -18,7 +20,8 @@ import { Bucket, entryKey, Field, key } from '../../src/store/keys.ts';
 import { reindexLog, reindexStore } from '../../src/store/reindex.ts';
 import { Store } from '../../src/store/store.ts';
 import { cli as tlogwatch } from '../helpers/cli.ts';
-import { harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
+import { harness, roundsUntil, type DataDirHooks, type Harness } from '../helpers/mirror.ts';
+import { canMountTmpfs, tmpfsDataDir } from '../helpers/tmpfs.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -33,9 +36,11 @@ const AT = 10;
 /**
  * A tiles log whose entry AT has a certificate with a cut buildTrigger value (a TLV shorter than it says),
  * mirrored, then made what an older tlogwatch left: the entry's signer keys (SAN, issuer, fingerprint,
- * Fulcio claims) deleted, its digest and time keys kept, and no decoder epoch. Returns the keys deleted.
+ * Fulcio claims) deleted, its digest and time keys kept, and no decoder epoch. `everySigner`: every
+ * entry's signer keys deleted, as a decoder that read no signers would have left (a re-index batch then
+ * writes kilobytes). Returns the keys deleted.
  */
-async function olderStore(seed: string, watched?: (e: Entry) => boolean): Promise<number> {
+async function olderStore(seed: string, watched?: (e: Entry) => boolean, opts: { dataDir?: DataDirHooks; everySigner?: boolean } = {}): Promise<number> {
   h = await harness(
     {
       api: 'tiles',
@@ -45,7 +50,7 @@ async function olderStore(seed: string, watched?: (e: Entry) => boolean): Promis
     },
     { batchSize: 100 },
     watched && { isWatched: watched },
-    { cliLayout: true, ...(watched ? { indexMode: 'watched' as const } : {}) },
+    { cliLayout: true, ...(watched ? { indexMode: 'watched' as const } : {}), ...(opts.dataDir ? { dataDir: opts.dataDir } : {}) },
   );
   await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === BigInt(ENTRIES));
   const got = (await h.store.getEntry('sim', AT))!.record.entry;
@@ -54,15 +59,40 @@ async function olderStore(seed: string, watched?: (e: Entry) => boolean): Promis
   expect(got.problem?.message).toMatch(/buildTrigger/);
   expect(h.store.indexedEpoch).toBe(DECODER_EPOCH);
   const id = await h.store.logId('sim');
-  const { indexKeys } = impliedKeys(await h.store.entryDb.get(entryKey(id, AT)), 'sim', id, BigInt(AT), true);
-  const signerKeys = indexKeys.filter((k) => k[1] !== Field.DIGEST && k[1] !== Field.TIME);
+  const signerKeysOf = async (i: number) => {
+    const { indexKeys } = impliedKeys(await h!.store.entryDb.get(entryKey(id, i)), 'sim', id, BigInt(i), true);
+    return { indexKeys, signerKeys: indexKeys.filter((k) => k[1] !== Field.DIGEST && k[1] !== Field.TIME) };
+  };
+  const { indexKeys, signerKeys } = await signerKeysOf(AT);
   expect(signerKeys.map((k) => k[1]).sort()).toEqual([Field.SAN, Field.ISSUER, Field.REPOSITORY, Field.FINGERPRINT].sort());
-  await h.store.writeOps([...signerKeys.map((k) => ({ type: 'del' as const, key: k })), { type: 'del', key: key(Bucket.META, 'decoderEpoch') }]);
+  const deleted = opts.everySigner ? (await Promise.all(Array.from({ length: ENTRIES }, (_, i) => signerKeysOf(i)))).flatMap((k) => k.signerKeys) : signerKeys;
+  await h.store.writeOps([...deleted.map((k) => ({ type: 'del' as const, key: k })), { type: 'del', key: key(Bucket.META, 'decoderEpoch') }]);
   // What check compared before epochs: the entry reads with a signer the index does not have.
-  expect((await checkLog(h.store, 'sim', 'recorded')).problems).toEqual([`entry ${AT}: index keys differ from what it implies (expected ${indexKeys.length}, found ${indexKeys.length - signerKeys.length})`]);
+  expect((await checkLog(h.store, 'sim', 'recorded')).problems).toContain(`entry ${AT}: index keys differ from what it implies (expected ${indexKeys.length}, found ${indexKeys.length - signerKeys.length})`);
   await h.store.close();
-  return signerKeys.length;
+  return deleted.length;
 }
+
+/** Lines a logger wrote, parsed; `onLine` sees each as it is written (synchronously, inside the logging call). */
+function capturingLogger(level: string, onLine: (l: LogLine) => void = () => {}) {
+  const lines: LogLine[] = [];
+  const logger = createLogger({
+    level,
+    destination: new Writable({
+      write: (chunk: Buffer, _enc, done) => {
+        const l = JSON.parse(chunk.toString()) as LogLine;
+        lines.push(l);
+        onLine(l);
+        done();
+      },
+    }),
+  });
+  return { lines, logger };
+}
+type LogLine = { msg: string } & Record<string, unknown>;
+
+const serveConfig = (hh: Harness, pollInterval = '200ms') =>
+  parseConfig(`dataDir: ${hh.dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${hh.sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: '${hh.sim.url}', start: 0, requestsPerMinute: 0, pollInterval: ${pollInterval} }\n`, 'serve.yaml', {});
 
 describe('re-indexing a store indexed by an older decoder', () => {
   it('check says it awaits re-indexing; serve re-indexes it in the background; then search finds the entry and check compares every key', async () => {
@@ -76,10 +106,8 @@ describe('re-indexing a store indexed by an older decoder', () => {
     expect(part.code).toBe(0);
     expect(part.stdout).toContain('\tnot checked: whether the index keys are those the entries imply');
 
-    const lines: Array<{ msg: string } & Record<string, unknown>> = [];
-    const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk: Buffer, _enc, done) => void (lines.push(JSON.parse(chunk.toString()) as { msg: string }), done()) }) });
-    const config = parseConfig(`dataDir: ${h!.dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${h!.sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: '${h!.sim.url}', start: 0, requestsPerMinute: 0 }\n`, 'serve.yaml', {});
-    const d = await startDaemon(config, logger);
+    const { lines, logger } = capturingLogger('info');
+    const d = await startDaemon(serveConfig(h!), logger);
     try {
       await d.reindexed;
       expect(d.store.indexedEpoch).toBe(DECODER_EPOCH);
@@ -148,6 +176,128 @@ describe('re-indexing a store indexed by an older decoder', () => {
       expect((await store.search('SAN', Buffer.from(SAN), { limit: 10 })).refs.map((r) => r.index)).toEqual([AT]);
       // Not one entry partly indexed: each has its digests alone or every key.
       expect((await checkLog(store, 'sim', 'recorded')).problems).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** Fills the filesystem holding `path` with the file `path`, to the last page: the next write that needs a page fails with ENOSPC. */
+function fillVolume(path: string): void {
+  const fd = openSync(path, 'w');
+  try {
+    for (const size of [2 ** 20, 4096, 1]) {
+      const block = Buffer.alloc(size);
+      for (;;) {
+        try {
+          writeSync(fd, block);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw e;
+        }
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const mountable = canMountTmpfs();
+if (!mountable) process.stderr.write('re-index write-fault tests skipped: mounting a tmpfs needs root (CAP_SYS_ADMIN)\n');
+
+describe('the background re-index, stopped and failing', () => {
+  it.skipIf(!mountable)('a pass whose write fails (the disk full) is logged and retried from the progress kept, once the store has room again, while the daemon serves', async () => {
+    // 80 MiB: the store reopens after a write fault only with 64 MiB free (write-fault.ts).
+    const deleted = await olderStore('reindex-fault', undefined, { dataDir: tmpfsDataDir(80), everySigner: true });
+    const filler = join(h!.dataDir, 'filler');
+    // The disk fills as the first pass starts, and is freed once its failure is logged.
+    const { lines, logger } = capturingLogger('info', (l) => {
+      if (l.msg.startsWith('re-indexing the store in the background') && l['attempt'] === 1) fillVolume(filler);
+      if (l.msg.startsWith('re-indexing failed')) rmSync(filler, { force: true });
+    });
+    // The follower, caught up, polls once an hour: the re-index reopens the store itself, not waiting for a round.
+    const d = await startDaemon(serveConfig(h!, '1h'), logger, undefined, { reindex: { retryMs: 100 } });
+    try {
+      // Bounded: a re-index that never gets the store back must fail here, and the daemon still stop.
+      await Promise.race([d.reindexed, new Promise((r) => setTimeout(r, 20_000))]);
+      expect(d.store.indexedEpoch).toBe(DECODER_EPOCH);
+      const failed = lines.filter((l) => l.msg.startsWith('re-indexing failed'));
+      expect(failed).toEqual([expect.objectContaining({ level: 50, attempt: 1, retryInMs: 100, err: expect.stringMatching(/^STORE_WRITE_FAILED: .*No space left on device/) as unknown })]);
+      expect(lines.filter((l) => l.msg.startsWith('re-indexing the store in the background')).map((l) => l['attempt'])).toEqual([1, 2]);
+      expect(lines.find((l) => l.msg.startsWith('re-indexing done'))).toMatchObject({ epoch: DECODER_EPOCH, entries: ENTRIES, keysAdded: deleted, undecodable: 0 });
+      // The daemon served throughout and still does.
+      expect((await fetch(`${d.url}/healthz`)).status).toBe(200);
+      const res = await fetch(`${d.url}/v1/search?identity=${encodeURIComponent(SAN)}`);
+      expect(((await res.json()) as { entries: Array<{ index: number }> }).entries.map((e) => e.index)).toEqual([AT]);
+    } finally {
+      await d.stop();
+    }
+    const store = await Store.open(h!.storeDir);
+    try {
+      expect((await checkLog(store, 'sim')).problems).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.skipIf(!mountable)('stopping the daemon while a failed pass waits for its retry ends the wait at once; the next start re-indexes', async () => {
+    const deleted = await olderStore('reindex-fault-stop', undefined, { dataDir: tmpfsDataDir(80), everySigner: true });
+    const filler = join(h!.dataDir, 'filler');
+    let failed!: () => void;
+    const failure = new Promise<void>((resolve) => (failed = resolve));
+    const first = capturingLogger('info', (l) => {
+      if (l.msg.startsWith('re-indexing the store in the background')) fillVolume(filler);
+      if (l.msg.startsWith('re-indexing failed')) failed();
+    });
+    const d = await startDaemon(serveConfig(h!), first.logger, undefined, { reindex: { retryMs: 600_000 } });
+    await failure;
+    rmSync(filler);
+    const t = performance.now();
+    await d.stop();
+    expect(performance.now() - t).toBeLessThan(10_000);
+    expect(first.lines.filter((l) => l.msg.startsWith('re-indexing the store in the background'))).toHaveLength(1);
+
+    const again = capturingLogger('info');
+    const d2 = await startDaemon(serveConfig(h!), again.logger);
+    try {
+      await d2.reindexed;
+      expect(d2.store.indexedEpoch).toBe(DECODER_EPOCH);
+      expect(again.lines.find((l) => l.msg.startsWith('re-indexing done'))).toMatchObject({ keysAdded: deleted });
+    } finally {
+      await d2.stop();
+    }
+  });
+
+  it('stopping the daemon during a pass ends it after its current batch; the next start resumes from the progress kept', async () => {
+    await olderStore('reindex-stop');
+    const chunk = 4;
+    let batched!: () => void;
+    const firstBatch = new Promise<void>((resolve) => (batched = resolve));
+    const first = capturingLogger('debug', (l) => void (l.msg === 're-indexed a batch' && batched()));
+    const d = await startDaemon(serveConfig(h!), first.logger, undefined, { reindex: { chunk } });
+    await firstBatch;
+    await d.stop();
+    expect(first.lines.find((l) => l.msg.startsWith('re-indexing done'))).toBeUndefined();
+    let store = await Store.open(h!.storeDir);
+    const kept = await store.getReindexProgress('sim', DECODER_EPOCH);
+    expect(store.indexedEpoch).toBe(0);
+    await store.close();
+    // Stopped after its first batch or the one in flight then, well before the end.
+    expect(kept === BigInt(chunk) || kept === BigInt(2 * chunk)).toBe(true);
+
+    const again = capturingLogger('info');
+    const d2 = await startDaemon(serveConfig(h!), again.logger, undefined, { reindex: { chunk } });
+    try {
+      await d2.reindexed;
+    } finally {
+      await d2.stop();
+    }
+    expect(again.lines.find((l) => l.msg.startsWith('re-indexing the store in the background'))).toMatchObject({ entries: ENTRIES - Number(kept) });
+    expect(again.lines.find((l) => l.msg.startsWith('re-indexing done'))).toMatchObject({ entries: ENTRIES - Number(kept) });
+    store = await Store.open(h!.storeDir);
+    try {
+      expect(store.indexedEpoch).toBe(DECODER_EPOCH);
+      expect((await checkLog(store, 'sim')).problems).toEqual([]);
     } finally {
       await store.close();
     }

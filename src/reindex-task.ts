@@ -34,7 +34,8 @@ async function remaining(store: Store): Promise<Map<string, bigint>> {
     const state = await store.getLogState(log);
     if (!state) continue;
     const held = heldRange(state);
-    const next = resumeAt(held, await store.getReindexProgress(log, DECODER_EPOCH));
+    const kept = await store.getReindexProgress(log, DECODER_EPOCH);
+    const next = kept?.done ? held.end : resumeAt(held, kept?.next);
     out.set(log, held.end > next ? held.end - next : 0n);
   }
   return out;
@@ -65,7 +66,7 @@ export async function runReindex(store: Store, metrics: Metrics, logger: Logger,
       const done = await reindexStore(store, { signal, progress, ...(tuning.chunk ? { chunk: tuning.chunk } : {}) });
       if (!done) return; // aborted: the progress is kept for the next start
       for (const log of left.keys()) metrics.storeReindexRemaining.set({ log }, 0);
-      logger.info({ epoch: DECODER_EPOCH, logs: done.logs, entries: done.entries, keysAdded: done.added, undecodable: done.undecodable, ms: Math.round(performance.now() - started) }, 're-indexing done: every entry has the index keys this decoder implies');
+      logger.info({ epoch: DECODER_EPOCH, logs: done.logs, entries: done.entries, keysAdded: done.added, keysRemoved: done.removed, undecodable: done.undecodable, ms: Math.round(performance.now() - started) }, 're-indexing done: every entry has the index keys this decoder implies, and no others');
       if (done.undecodable > 0) logger.warn({ undecodable: done.undecodable }, 're-indexing left entries whose stored value does not decode: run tlogwatch check');
       return;
     } catch (e) {

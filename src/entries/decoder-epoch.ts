@@ -27,3 +27,17 @@
  *    were refused before, so no store lacks keys for them.
  */
 export const DECODER_EPOCH = 1;
+
+/**
+ * The epochs whose change can stop a body implying a key an earlier epoch's decoder derived from it (a
+ * value corrected or dropped, not only one added): a store indexed before one of them may hold stale keys,
+ * and its re-index then also deletes those (store/reindex.ts sweep: one more scan of the whole index,
+ * ~20 s per million entries on the 2-core machine). When a bump does that, add its epoch here. None yet:
+ * every change up to epoch 1 only added signers, values or digests.
+ */
+export const EPOCHS_DROPPING_KEYS: readonly number[] = [];
+
+/** Whether a store indexed at `indexedEpoch` may hold keys this decoder no longer implies. */
+export function mayHoldStaleKeys(indexedEpoch: number, dropping: readonly number[] = EPOCHS_DROPPING_KEYS): boolean {
+  return dropping.some((e) => e > indexedEpoch && e <= DECODER_EPOCH);
+}

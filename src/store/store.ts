@@ -31,6 +31,7 @@ import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
 import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, levelDirState, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
+import { formatReindexProgress, parseReindexProgress, type ReindexProgress } from './reindex-progress.ts';
 import { REOPEN_MIN_FREE_BYTES, volumeOf, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
@@ -318,31 +319,35 @@ export class Store {
     return this.#indexedEpoch;
   }
 
-  /** Where re-indexing `log` for `epoch` stands: the first entry (virtual index) not yet gone over. Anything unreadable counts as not begun. */
-  async getReindexProgress(log: string, epoch: number): Promise<bigint | undefined> {
+  /**
+   * Where re-indexing `log` for `epoch` stands (store/reindex.ts ReindexProgress). Anything unreadable, or
+   * kept for another epoch, counts as not begun.
+   */
+  async getReindexProgress(log: string, epoch: number): Promise<ReindexProgress | undefined> {
     const v = await this.db.get(reindexKey(log));
-    if (v === undefined) return undefined;
-    try {
-      const p = JSON.parse(Buffer.from(v).toString('utf8')) as { epoch?: unknown; next?: unknown };
-      return p.epoch === epoch && typeof p.next === 'string' && /^(0|[1-9]\d{0,19})$/.test(p.next) ? BigInt(p.next) : undefined;
-    } catch {
-      return undefined;
-    }
+    return v === undefined ? undefined : parseReindexProgress(v, epoch);
   }
 
   /**
-   * Index keys an entry implies that an older decoder did not write (store/reindex.ts), with where the
-   * re-index of `log` stands, in one atomic batch: a restart resumes after the last batch written. Through
-   * the store's write path (faults noted, as writeOps); keys are only ever added, so a commit writing at
-   * the same time (its own entries' keys, already current) cannot conflict. The index scans' open
-   * iterators are closed, as after a commit, so searches see the new keys.
+   * Index key changes of the re-index (store/reindex.ts), with where the re-index of `log` stands, in one
+   * atomic batch: a restart resumes after the last batch written. Through the store's write path (faults
+   * noted, as writeOps). It puts keys the entries imply and deletes keys of entries before `progress.next`
+   * that none implies; a commit writes the keys of later entries only, so it cannot conflict. The index
+   * scans' open iterators are closed, as after a commit, so searches see the change.
    */
-  async writeReindexed(log: string, epoch: number, next: bigint, ops: readonly BatchOp[]): Promise<void> {
+  async writeReindexed(log: string, epoch: number, progress: Readonly<ReindexProgress>, ops: readonly BatchOp[]): Promise<void> {
     try {
-      await this.writeOps([...ops, { type: 'put', key: reindexKey(log), value: Buffer.from(JSON.stringify({ epoch, next: next.toString() })) }]);
+      await this.writeOps([...ops, { type: 'put', key: reindexKey(log), value: formatReindexProgress(epoch, progress) }]);
     } finally {
       this.cursors.invalidate();
     }
+  }
+
+  /** Which of `indexes` of `log` have a bundle posted to POST /v1/bundles stored (whose subjects may be indexed as the entry's digests). */
+  async postedBundles(log: string, indexes: ReadonlyArray<bigint | number>): Promise<boolean[]> {
+    const id = this.logIds.get(log);
+    if (id === undefined || indexes.length === 0) return indexes.map(() => false);
+    return this.db.hasMany(indexes.map((i) => key(Bucket.BUNDLE, u16(id), u64(i))));
   }
 
   /** Records that every entry's index keys are those `epoch`'s decoder implies, and forgets the logs' re-index progress. */

@@ -12,11 +12,15 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { startDaemon } from '../../src/daemon.ts';
-import { DECODER_EPOCH } from '../../src/entries/decoder-epoch.ts';
+import { DECODER_EPOCH, mayHoldStaleKeys } from '../../src/entries/decoder-epoch.ts';
 import { createLogger } from '../../src/logger.ts';
-import { checkLog, impliedKeys } from '../../src/store/check.ts';
+import { checkLog } from '../../src/store/check.ts';
+import { impliedKeys } from '../../src/store/implied-keys.ts';
 import type { Entry } from '../../src/entries/types.ts';
-import { Bucket, entryKey, Field, key } from '../../src/store/keys.ts';
+import { createApp } from '../../src/api/app.ts';
+import { createMetrics } from '../../src/metrics.ts';
+import { digestToBytes } from '../../src/store/codec.ts';
+import { Bucket, entryKey, Field, indexKey, key, MARKER, u16, u64 } from '../../src/store/keys.ts';
 import { reindexLog, reindexStore } from '../../src/store/reindex.ts';
 import { Store } from '../../src/store/store.ts';
 import { cli as tlogwatch } from '../helpers/cli.ts';
@@ -135,7 +139,7 @@ describe('re-indexing a store indexed by an older decoder', () => {
     // Stopped after its first chunk of 8 (entries 0..7), as a daemon stopped then would be.
     const stop = new AbortController();
     expect(await reindexLog(store, 'sim', { chunk: 8, signal: stop.signal, progress: () => stop.abort() })).toBeUndefined();
-    expect(await store.getReindexProgress('sim', DECODER_EPOCH)).toBe(8n);
+    expect((await store.getReindexProgress('sim', DECODER_EPOCH))?.next).toBe(8n);
     // Progress kept for another epoch's re-index does not count for this one.
     expect(await store.getReindexProgress('sim', DECODER_EPOCH + 1)).toBeUndefined();
     await store.close();
@@ -147,7 +151,7 @@ describe('re-indexing a store indexed by an older decoder', () => {
       expect((await store.search('SAN', Buffer.from(SAN), { limit: 10 })).refs).toEqual([]);
       const done = await reindexStore(store, { chunk: 8 });
       // The restart went over entries 8.. only, and wrote the keys entry AT lacked.
-      expect(done).toEqual({ logs: 1, entries: ENTRIES - 8, added: deleted, undecodable: 0 });
+      expect(done).toEqual({ logs: 1, entries: ENTRIES - 8, added: deleted, removed: 0, undecodable: 0 });
       expect(store.indexedEpoch).toBe(DECODER_EPOCH);
       expect(await store.getReindexProgress('sim', DECODER_EPOCH)).toBeUndefined();
       expect((await store.search('SAN', Buffer.from(SAN), { limit: 10 })).refs.map((r) => r.index)).toEqual([AT]);
@@ -170,7 +174,7 @@ describe('re-indexing a store indexed by an older decoder', () => {
       expect(store.recordedIndexMode).toBe('watched');
       const keysBefore = await store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }).all();
       const done = await reindexStore(store, { chunk: 16 });
-      expect(done).toEqual({ logs: 1, entries: ENTRIES, added: deleted, undecodable: 0 });
+      expect(done).toEqual({ logs: 1, entries: ENTRIES, added: deleted, removed: 0, undecodable: 0 });
       const keysAfter = await store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }).all();
       expect(keysAfter.length).toBe(keysBefore.length + deleted);
       expect((await store.search('SAN', Buffer.from(SAN), { limit: 10 })).refs.map((r) => r.index)).toEqual([AT]);
@@ -279,7 +283,7 @@ describe('the background re-index, stopped and failing', () => {
     await d.stop();
     expect(first.lines.find((l) => l.msg.startsWith('re-indexing done'))).toBeUndefined();
     let store = await Store.open(h!.storeDir);
-    const kept = await store.getReindexProgress('sim', DECODER_EPOCH);
+    const kept = (await store.getReindexProgress('sim', DECODER_EPOCH))?.next;
     expect(store.indexedEpoch).toBe(0);
     await store.close();
     // Stopped after its first batch or the one in flight then, well before the end.
@@ -297,6 +301,71 @@ describe('the background re-index, stopped and failing', () => {
     store = await Store.open(h!.storeDir);
     try {
       expect(store.indexedEpoch).toBe(DECODER_EPOCH);
+      expect((await checkLog(store, 'sim')).problems).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('stale keys: index keys an older decoder wrote that no entry implies any more', () => {
+  const EVIL = 'https://github.com/evil/api/.github/workflows/release.yml@refs/heads/main';
+  const STALE_DIGEST = `sha256:${'ab'.repeat(32)}`;
+
+  /** The older store with entry AT also filed under an identity and a digest it does not have (as a decoder bug would have filed it). */
+  async function withStaleKeys(seed: string): Promise<{ store: Store; stale: Uint8Array[] }> {
+    await olderStore(seed);
+    const store = await Store.open(h!.storeDir);
+    const id = await store.logId('sim');
+    const e = (await store.getEntry('sim', AT))!.record.entry;
+    const time = e.integratedTime ?? e.observedAt ?? 0;
+    const stale = [indexKey(Field.SAN, Buffer.from(EVIL), time, id, AT), indexKey(Field.DIGEST, digestToBytes(STALE_DIGEST), time, id, AT)];
+    await store.writeOps(stale.map((k) => ({ type: 'put', key: k, value: MARKER })));
+    return { store, stale };
+  }
+
+  const searchOf = async (app: ReturnType<typeof createApp>, q: string) => {
+    const res = await app.request(`/v1/search?${q}`);
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { entries: Array<{ index: number }> }).entries.map((e) => e.index);
+  };
+
+  it('search does not answer an entry under a value it no longer has, exact or prefix, before any re-index', async () => {
+    const { store } = await withStaleKeys('stale-search');
+    try {
+      const app = createApp({ store, metrics: createMetrics({ defaultMetrics: false }), logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+      expect(await searchOf(app, `identity=${encodeURIComponent(EVIL)}`)).toEqual([]);
+      expect(await searchOf(app, `identity=${encodeURIComponent('https://github.com/evil/*')}`)).toEqual([]);
+      expect(await searchOf(app, `digest=${STALE_DIGEST}`)).toEqual([]);
+      // Its real digest still finds it.
+      const digest = (await store.getEntry('sim', AT))!.record.entry.digests[0]!;
+      expect(await searchOf(app, `digest=${digest}`)).toEqual([AT]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the re-index deletes them, keeps a digest a posted bundle may have lent, and check then finds the index exact', async () => {
+    const { store, stale } = await withStaleKeys('stale-reindex');
+    try {
+      // Entry 3 has a posted bundle: a digest key its body does not imply is kept (bundles-post.ts writes such keys).
+      const id = await store.logId('sim');
+      const e3 = (await store.getEntry('sim', 3))!.record.entry;
+      const lent = indexKey(Field.DIGEST, digestToBytes(`sha256:${'cd'.repeat(32)}`), e3.integratedTime ?? e3.observedAt ?? 0, id, 3);
+      await store.writeOps([
+        { type: 'put', key: key(Bucket.BUNDLE, u16(id), u64(3)), value: Buffer.from('{}') },
+        { type: 'put', key: lent, value: MARKER },
+      ]);
+      // No epoch so far drops keys (decoder-epoch.ts): the sweep runs when asked, as it will after one that does.
+      expect(mayHoldStaleKeys(0)).toBe(false);
+      expect(mayHoldStaleKeys(0, [DECODER_EPOCH])).toBe(true);
+      expect(mayHoldStaleKeys(DECODER_EPOCH, [DECODER_EPOCH])).toBe(false);
+      const done = await reindexStore(store, { chunk: 16, sweep: true });
+      expect(done).toMatchObject({ logs: 1, entries: ENTRIES, removed: stale.length });
+      expect(await store.db.hasMany(stale)).toEqual(stale.map(() => false));
+      expect(await store.db.has(lent)).toBe(true);
+      expect(await store.getReindexProgress('sim', DECODER_EPOCH)).toBeUndefined();
+      await store.writeOps([{ type: 'del', key: lent }]);
       expect((await checkLog(store, 'sim')).problems).toEqual([]);
     } finally {
       await store.close();

@@ -7,7 +7,7 @@
  * decoder changes what it derives, entries indexed before the change read with the new facts and are still
  * found only under the old ones. A store records the epoch its index keys were written at (store.ts
  * `indexedEpoch`, META `decoderEpoch`); `serve` re-indexes a store at an older one in the background
- * (store/reindex.ts) and then records this one.
+ * (store/reindex.ts) and then records this one. A store at a newer one is refused (a downgrade).
  *
  * BUMP THIS whenever a change to src/entries alters any fact index-values.ts indexes, for any body: which
  * signers an entry has, a signer's SAN, issuer, fingerprint or Fulcio claims, or the entry's digests (the

@@ -25,6 +25,17 @@ export function formatReindexProgress(epoch: number, p: Readonly<ReindexProgress
   return Buffer.from(JSON.stringify({ epoch, next: p.next.toString(), implied, done: p.done }));
 }
 
+/** The epoch a progress record is for, whatever else it holds; 0 when unreadable. */
+export function progressEpoch(v: Uint8Array): number {
+  try {
+    const p = JSON.parse(Buffer.from(v).toString('utf8')) as unknown;
+    const e = typeof p === 'object' && p !== null ? (p as Record<string, unknown>)['epoch'] : undefined;
+    return typeof e === 'number' && Number.isSafeInteger(e) && e > 0 ? e : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** The progress kept for `epoch`; undefined for another epoch's, or anything unreadable (the re-index then starts over). */
 export function parseReindexProgress(v: Uint8Array, epoch: number): ReindexProgress | undefined {
   let p: unknown;

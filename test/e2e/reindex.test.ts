@@ -9,6 +9,7 @@
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Level } from 'level';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { startDaemon } from '../../src/daemon.ts';
@@ -370,5 +371,65 @@ describe('stale keys: index keys an older decoder wrote that no entry implies an
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('a store a newer tlogwatch indexed (a downgrade)', () => {
+  it('is refused by serve and check, saying both epochs and what to do, and left as it was', async () => {
+    h = await harness({ api: 'tiles', entries: 8, seed: 'reindex-downgrade' }, {}, undefined, { cliLayout: true });
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 8n);
+    const newer = DECODER_EPOCH + 1;
+    await h.store.writeOps([{ type: 'put', key: key(Bucket.META, 'decoderEpoch'), value: u16(newer) }]);
+    await h.store.close();
+    const refusal = `the store at ${h.storeDir} was indexed by a newer tlogwatch (decoder epoch ${newer}, this one's is ${DECODER_EPOCH}): run a tlogwatch of that decoder epoch or later, or restore the backup taken before the upgrade`;
+    await expect(Store.open(h.storeDir)).rejects.toMatchObject({ code: 'STORE_DECODER_EPOCH', kind: 'fatal', message: expect.stringContaining(refusal) as unknown });
+
+    const serve = await tlogwatch(['serve', '--data-dir', h.dataDir, '--listen', '127.0.0.1:0', '--trusted-root', h.sim.trustedRootPath, '--log', `tiles=${h.sim.url}`, '--start', '0']);
+    expect(serve.code).toBe(2);
+    expect(serve.stderr).toContain(`STORE_DECODER_EPOCH: ${refusal}`);
+    const check = await tlogwatch(['check', '--data-dir', h.dataDir]);
+    expect(check).toMatchObject({ code: 2, stdout: '' });
+    expect(check.stderr).toContain(`tlogwatch check: STORE_DECODER_EPOCH: ${refusal}`);
+
+    // So is a store a newer tlogwatch had begun to re-index, its epoch not yet recorded.
+    await withRawDb(h.storeDir, (db) => db.batch([{ type: 'del', key: key(Bucket.META, 'decoderEpoch') }, { type: 'put', key: key(Bucket.META, 'reindex:', 'sim'), value: Buffer.from(JSON.stringify({ epoch: newer, next: '3', implied: {}, done: false })) }]));
+    await expect(Store.open(h.storeDir)).rejects.toMatchObject({ code: 'STORE_DECODER_EPOCH', message: expect.stringContaining(`was being re-indexed by a newer tlogwatch (decoder epoch ${newer}, this one's is ${DECODER_EPOCH})`) as unknown });
+    await withRawDb(h.storeDir, (db) => db.put(key(Bucket.META, 'decoderEpoch'), u16(newer)));
+
+    // Nothing was written: the recorded epoch is still the newer one.
+    await withRawDb(h.storeDir, async (db) => expect([...(await db.get(key(Bucket.META, 'decoderEpoch'))) ?? []]).toEqual([...u16(newer)]));
+  });
+});
+
+/** The store's main database opened without the Store's checks. */
+async function withRawDb(dir: string, f: (db: Level<Uint8Array, Uint8Array>) => Promise<unknown>): Promise<void> {
+  const db = new Level<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+  try {
+    await f(db);
+  } finally {
+    await db.close();
+  }
+}
+
+describe('check while the re-index is under way', () => {
+  it('compares the index keys of a log whose re-index has finished, though the store awaits the others', async () => {
+    await olderStore('reindex-check-per-log');
+    const store = await Store.open(h!.storeDir);
+    // The one log re-indexed; the store's epoch is recorded only once every log is (reindexStore).
+    expect(await reindexLog(store, 'sim')).toMatchObject({ entries: ENTRIES, removed: 0 });
+    expect((await store.getReindexProgress('sim', DECODER_EPOCH))?.done).toBe(true);
+    expect(store.indexedEpoch).toBe(0);
+    // Damage after the re-index: a key the entry implies, lost.
+    const id = await store.logId('sim');
+    const lost = impliedKeys(await store.entryDb.get(entryKey(id, AT)), 'sim', id, BigInt(AT), true).indexKeys.find((k) => k[1] === Field.SAN)!;
+    await store.writeOps([{ type: 'del', key: lost }]);
+    await store.close();
+    const r = await tlogwatch(['check', '--data-dir', h!.dataDir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`entry ${AT}: index keys differ from what it implies`);
+    expect(r.stdout).not.toContain('not checked: whether the index keys');
+    const part = await tlogwatch(['check', '--data-dir', h!.dataDir, '--only', 'sim', '--from', '5', '--to', '15']);
+    expect(part.code).toBe(1);
+    expect(part.stdout).toContain(`entry ${AT}: index keys differ from what it implies`);
   });
 });

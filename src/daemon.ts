@@ -23,7 +23,7 @@ import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
-import { runReindex } from './reindex-task.ts';
+import { runReindex, type ReindexTuning } from './reindex-task.ts';
 import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
@@ -298,7 +298,7 @@ export async function listen(fetch: Parameters<typeof serve>[0]['fetch'], addres
   return { server, url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof bound === 'object' && bound ? bound.port : port}` };
 }
 
-export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks): Promise<Daemon> {
+export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks, tuning: { reindex?: ReindexTuning } = {}): Promise<Daemon> {
   mkdirSync(config.dataDir, { recursive: true });
   const trustOptions = trustOptionsOf(config, logger);
   const trust = await resolveTrust({ ...trustOptions, cachedWhenUnavailable: true });
@@ -535,7 +535,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // Entries indexed by an older decoder get the keys this one implies, alongside the followers' commits.
   // Each followed log's series starts at 0 (none awaiting), as the other gauges with known labels do.
   for (const name of names) metrics.storeReindexRemaining.set({ log: name }, 0);
-  const reindexed = runReindex(store, metrics, logger, abort.signal);
+  const reindexed = runReindex(store, metrics, logger, abort.signal, tuning.reindex);
   sources.start(abort.signal);
   for (const s of config.checkpointSources) {
     // Configured logs were checked by the schema; the trusted root's names are known only now.

@@ -48,6 +48,7 @@ export type ErrorCode =
   | 'BACKFILL_REFUSED'
   // store/, config/
   | 'STORE_SCHEMA_VERSION'
+  | 'STORE_DECODER_EPOCH'
   | 'STORE_CORRUPT'
   | 'STORE_LOCKED'
   | 'STORE_WRITE_FAILED'

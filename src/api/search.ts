@@ -5,8 +5,9 @@
  */
 import type { z } from 'zod';
 import type { Entry } from '../entries/types.ts';
-import type { LogState } from '../store/codec.ts';
-import type { FieldName } from '../store/keys.ts';
+import type { LogState, StoredRecord } from '../store/codec.ts';
+import { filedUnder } from '../store/implied-keys.ts';
+import { Field, type FieldName } from '../store/keys.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import type { Store } from '../store/store.ts';
 import type { SearchQuery } from './params.ts';
@@ -43,6 +44,17 @@ function matches(e: Entry, filters: ReadonlyArray<[Selector, string]>): boolean 
 }
 
 /**
+ * Whether the entry is filed under the scanned value by today's decoder. A key an older one wrote (a
+ * "stale key", docs/architecture.md; the re-index deletes them) would list an entry whose record does not
+ * match the query. A digest may also be a subject that a bundle posted for the entry lent it (the record
+ * read from the body alone does not have it): such an entry is kept.
+ */
+async function stillFiled(store: Store, ref: { log: string; index: number }, record: StoredRecord, p: ReturnType<typeof primary>): Promise<boolean> {
+  if (p.field === 'TIME' || filedUnder(record, Field[p.field], p.value, p.prefix)) return true;
+  return p.field === 'DIGEST' && (await store.postedBundles(ref.log, [ref.index]))[0] === true;
+}
+
+/**
  * One index scan, one multi-get for the page's entries (store.getEntryValues), the log state from the
  * store's read cache; each entry's record is derived from its stored body (entry-value.ts).
  */
@@ -64,6 +76,7 @@ export async function searchEntries(store: Store, q: Q): Promise<{ entries: Arra
     const value = values[i];
     if (!value) continue;
     const { record } = decodeEntryValue(value, ref.log, ref.index);
+    if (!(await stillFiled(store, ref, record, p))) continue;
     if (filters.length > 0 && !matches(record.entry, filters)) continue;
     if (!states.has(ref.log)) states.set(ref.log, await store.readLogState(ref.log));
     const s = states.get(ref.log);

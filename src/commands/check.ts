@@ -134,7 +134,8 @@ function progressLine(log: string, what: string, total: bigint): (done: number) 
 async function checkOne(store: Store, log: string, watched: boolean): Promise<LogReport> {
   const { problems, problem, more } = problemList();
   const held = await store.getLogState(log).then((s) => (s ? entriesHeld(s) : 0n));
-  const entries = await checkLog(store, log, watched ? 'recorded' : () => true, { progress: progressLine(log, 'entries and their keys', held), indexKeys: !awaitsReindex(store) });
+  const compare = await indexKeysComparable(store, log);
+  const entries = await checkLog(store, log, watched ? 'recorded' : () => true, { progress: progressLine(log, 'entries and their keys', held), indexKeys: compare });
   entries.problems.forEach(problem);
   const state = entries.state;
   let tree: TreeHashesCheck = { leaves: 0, nodes: 0, uncovered: 0 };
@@ -154,7 +155,7 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
     verifiedSize: state?.verified ? state.verified.size.toString() : null,
     problems,
     more: more(),
-    ...(awaitsReindex(store) ? { skipped: [reindexSkipped(store)] } : {}),
+    ...(compare ? {} : { skipped: [reindexSkipped(store)] }),
   };
 }
 
@@ -165,6 +166,16 @@ async function checkOne(store: Store, log: string, watched: boolean): Promise<Lo
  * (bodies, roots, UUID keys, the stored tree) is checked as always.
  */
 const awaitsReindex = (store: Store) => store.indexedEpoch < DECODER_EPOCH;
+
+/**
+ * Whether a log's index keys can be compared with what its entries imply: the store is at this decoder's
+ * epoch, or the log's own re-index to it has finished (its progress `done`). Entries committed since were
+ * indexed by this decoder: a tlogwatch with an older one refuses the store while a re-index to a newer
+ * epoch is under way (store.ts, STORE_DECODER_EPOCH).
+ */
+async function indexKeysComparable(store: Store, log: string): Promise<boolean> {
+  return !awaitsReindex(store) || (await store.getReindexProgress(log, DECODER_EPOCH))?.done === true;
+}
 
 function reindexSkipped(store: Store): string {
   return `whether the index keys are those the entries imply: the store was indexed by an older decoder (epoch ${store.indexedEpoch}, this tlogwatch's is ${DECODER_EPOCH}) and awaits re-indexing, which tlogwatch serve does in the background when it starts; check again once it logs "re-indexing done"`;
@@ -178,13 +189,14 @@ function reindexSkipped(store: Store): string {
 async function checkPart(store: Store, log: string, state: LogState, watched: boolean, { from, to }: Range): Promise<LogReport> {
   const { problems, problem, more } = problemList();
   const size = to - from + 1n;
-  const r = await checkRange(store, log, state, from, to, watched ? 'recorded' : () => true, problem, progressLine(log, 'entries and their keys', size), { indexKeys: !awaitsReindex(store) });
+  const compare = await indexKeysComparable(store, log);
+  const r = await checkRange(store, log, state, from, to, watched ? 'recorded' : () => true, problem, progressLine(log, 'entries and their keys', size), { indexKeys: compare });
   const tree = await checkTreeHashes(store, log, state, problem, progressLine(log, 'leaf hashes', size), { from, end: to + 1n });
   (await checkVerifiedRoot(store, log, state)).forEach(problem);
   (await checkCheckpointHistory(store, log, state)).forEach(problem);
   (await checkRetiredShards(store, log, { countEntries: false })).forEach(problem);
   const skipped = [
-    ...(awaitsReindex(store) ? [reindexSkipped(store)] : []),
+    ...(compare ? [] : [reindexSkipped(store)]),
     ...r.unhashed.map((u) => `the root their bodies rebuild, for ${u}`),
     `index and UUID keys that name an entry of ${from}..${to} it does not imply: they can be anywhere in the index, which only a check of the whole log reads`,
     'the entries outside the range, their keys and their leaf hashes',
@@ -330,7 +342,7 @@ export async function checkCommand(argv: string[]): Promise<number> {
   try {
     const mode = indexModeOf(store, values.config === undefined ? undefined : { file: values.config, mode: config.index });
     if (typeof mode === 'object') return fail(mode.error);
-    if (awaitsReindex(store)) process.stderr.write(`tlogwatch check: the store awaits re-indexing (indexed by decoder epoch ${store.indexedEpoch}, this tlogwatch's is ${DECODER_EPOCH}): index keys are not compared with what the entries imply; start tlogwatch serve, which re-indexes in the background, and check again once it logs "re-indexing done"\n`);
+    if (awaitsReindex(store)) process.stderr.write(`tlogwatch check: the store awaits re-indexing (indexed by decoder epoch ${store.indexedEpoch}, this tlogwatch's is ${DECODER_EPOCH}): index keys are not compared with what the entries imply, but for logs whose re-index has finished; start tlogwatch serve, which re-indexes in the background, and check again once it logs "re-indexing done"\n`);
     const logs = store.logNamesKnown().sort();
     const unknown = values.only === undefined ? undefined : unknownLog(store, values.only);
     if (unknown !== undefined) return fail(unknown);

@@ -7,7 +7,7 @@
  * decoder changes what it derives, entries indexed before the change read with the new facts and are still
  * found only under the old ones. A store records the epoch its index keys were written at (store.ts
  * `indexedEpoch`, META `decoderEpoch`); `serve` re-indexes a store at an older one in the background
- * (store/reindex.ts) and then records this one.
+ * (store/reindex.ts) and then records this one. A store at a newer one is refused (a downgrade).
  *
  * BUMP THIS whenever a change to src/entries alters any fact index-values.ts indexes, for any body: which
  * signers an entry has, a signer's SAN, issuer, fingerprint or Fulcio claims, or the entry's digests (the
@@ -32,3 +32,17 @@
  *    was not found by `/v1/search?identity=` or `POST /api/v1/index/retrieve` under it.
  */
 export const DECODER_EPOCH = 2;
+
+/**
+ * The epochs whose change can stop a body implying a key an earlier epoch's decoder derived from it (a
+ * value corrected or dropped, not only one added): a store indexed before one of them may hold stale keys,
+ * and its re-index then also deletes those (store/reindex.ts sweep: one more scan of the whole index,
+ * ~20 s per million entries on the 2-core machine). When a bump does that, add its epoch here. None yet:
+ * every change up to epoch 2 only added signers, values (epoch 2: the SANs after the primary one) or digests.
+ */
+export const EPOCHS_DROPPING_KEYS: readonly number[] = [];
+
+/** Whether a store indexed at `indexedEpoch` may hold keys this decoder no longer implies. */
+export function mayHoldStaleKeys(indexedEpoch: number, dropping: readonly number[] = EPOCHS_DROPPING_KEYS): boolean {
+  return dropping.some((e) => e > indexedEpoch && e <= DECODER_EPOCH);
+}

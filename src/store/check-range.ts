@@ -21,7 +21,8 @@ import { inclusionRightPlan } from '../merkle/prove.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { frontierNodeIds } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
-import { impliedKeys, timeKeyStored, type FullIndex } from './check.ts';
+import type { FullIndex } from './check.ts';
+import { impliedKeys, storedKeys, timeKeyStored } from './implied-keys.ts';
 import { heldTrees, treeName, type HeldTree } from './check-tree.ts';
 import { localStartIndex, type LogState } from './codec.ts';
 import { entryKey, Field, readU64 } from './keys.ts';
@@ -194,13 +195,10 @@ async function compareRoot(store: Store, log: string, seg: Segment, root: Uint8A
  * are partly indexed. Returns how many index keys were found.
  */
 async function checkKeys(store: Store, implied: Array<{ index: bigint; keys: ReturnType<typeof impliedKeys> }>, fullIndex: FullIndex, compareIndex: boolean, problem: (p: string) => void): Promise<number> {
-  const keys = implied.flatMap(({ keys: k }) => [...k.indexKeys, k.uuid]);
-  const found = keys.length ? await store.db.hasMany(keys) : [];
-  let at = 0;
+  const found = await storedKeys(store.db, implied.map(({ keys: k }) => [...k.indexKeys, k.uuid]));
   let count = 0;
-  for (const { index, keys: k } of implied) {
-    const has = found.slice(at, at + k.indexKeys.length + 1);
-    at += has.length;
+  for (const [i, { index, keys: k }] of implied.entries()) {
+    const has = found[i]!;
     if (!has.at(-1)) problem(`entry ${index}: no UUID key`);
     const digest = k.indexKeys.map((key) => key[1] === Field.DIGEST);
     // `recorded`: its time key says whether the entry was fully indexed (check.ts FullIndex).

@@ -12,13 +12,11 @@
 import { describeError } from '../errors.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
-import { withStatement } from '../mirror/ingest.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { heldRange, localStartIndex, startSeq, type LogState } from './codec.ts';
-import { decodeEntryValue } from './entry-value.ts';
 import { scanChunks } from './level.ts';
-import { Bucket, entryKey, Field, indexKey, key, prefixEnd, readU16, readU64, u16, uuidKey } from './keys.ts';
-import { entryTime, indexValues } from './index-values.ts';
+import { impliedKeys } from './implied-keys.ts';
+import { Bucket, entryKey, Field, key, prefixEnd, readU16, readU64, u16 } from './keys.ts';
 import type { Store } from './store.ts';
 
 export interface LogCheck {
@@ -84,24 +82,6 @@ class RunTally {
   consistent(indexKeys: boolean): boolean {
     return this.undecodable === 0 && (!indexKeys || this.wantIndex.equals(this.gotIndex)) && this.wantUuid.equals(this.gotUuid);
   }
-}
-
-/** What one stored entry implies: its body, leaf hash and the index and UUID keys it must have. */
-export function impliedKeys(v: Uint8Array, log: string, id: number, index: bigint, full: boolean): { body: Uint8Array; leafHash: string; indexKeys: Uint8Array[]; uuid: Uint8Array } {
-  const { record, body } = decodeEntryValue(v, log, Number(index));
-  // The record is derived from the body again; the commit indexed the attestation's subjects too.
-  const e = record.attestation ? { ...record.entry } : record.entry;
-  if (record.attestation) withStatement(e, Buffer.from(record.attestation, 'base64'), 'attestation');
-  const indexKeys = indexValues(e, full).map(([field, value]) => indexKey(field, value, entryTime(e), id, index));
-  return { body, leafHash: e.leafHash, indexKeys, uuid: uuidKey(Buffer.from(e.leafHash, 'hex'), id, index) };
-}
-
-/**
- * Whether an entry was fully indexed (FullIndex `recorded`), from which of the keys it implies are
- * `stored`: its time key is written with exactly the full set (index-values.ts).
- */
-export function timeKeyStored(indexKeys: readonly Uint8Array[], stored: readonly boolean[]): boolean {
-  return indexKeys.some((key, i) => key[1] === Field.TIME && stored[i]);
 }
 
 /** The entries the time index holds for this log, as bits from `first` (FullIndex `recorded`). */

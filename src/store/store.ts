@@ -31,6 +31,7 @@ import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
 import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, levelDirState, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
+import { formatReindexProgress, parseReindexProgress, progressEpoch, type ReindexProgress } from './reindex-progress.ts';
 import { REOPEN_MIN_FREE_BYTES, volumeOf, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
@@ -130,6 +131,13 @@ const INDEX_MODES: readonly IndexMode[] = ['all', 'watched'];
 const DECODER_EPOCH_KEY = key(Bucket.META, 'decoderEpoch');
 /** META key of where re-indexing a log stands (Store.getReindexProgress). */
 const reindexKey = (log: string) => key(Bucket.META, 'reindex:', log);
+/** The highest epoch a re-index under way is for (its logs' progress, store/reindex-progress.ts), 0 if none. */
+async function reindexingTo(db: Level<Uint8Array, Uint8Array>): Promise<number> {
+  let max = 0;
+  const prefix = key(Bucket.META, 'reindex:');
+  for await (const v of db.values({ gte: prefix, lt: prefixEnd(prefix) })) max = Math.max(max, progressEpoch(v));
+  return max;
+}
 function deepFreeze<T>(v: T): Readonly<T> {
   if (v && typeof v === 'object' && !ArrayBuffer.isView(v)) {
     for (const x of Object.values(v)) deepFreeze(x);
@@ -277,6 +285,19 @@ export class Store {
     store.#indexRecord = INDEX_MODES.find((m) => m === recorded);
     const epoch = await db.get(DECODER_EPOCH_KEY);
     store.#indexedEpoch = epoch === undefined || epoch.length !== 2 ? 0 : readU16(epoch, 0);
+    // A downgrade: the store was indexed, or is being re-indexed, by a newer decoder. This one's commits
+    // would write keys of the older derivation that nothing records: the newer tlogwatch, back, would take
+    // them for its own (the epoch it recorded, or a log its re-index had finished) and never re-index them,
+    // so its searches would miss those entries; and this one's check would take the newer keys for damage.
+    const newer = Math.max(store.#indexedEpoch, await reindexingTo(db));
+    if (newer > DECODER_EPOCH) {
+      await store.close();
+      throw new TlogwatchError(
+        'STORE_DECODER_EPOCH',
+        `the store at ${dir} was ${newer > store.#indexedEpoch ? 'being re-indexed' : 'indexed'} by a newer tlogwatch (decoder epoch ${newer}, this one's is ${DECODER_EPOCH}): run a tlogwatch of that decoder epoch or later, or restore the backup taken before the upgrade (docs/operations.md "Upgrades")`,
+        { kind: 'fatal', data: { found: newer, expected: DECODER_EPOCH } },
+      );
+    }
     for await (const [k, val] of db.iterator({ gte: key(Bucket.META, 'log:'), lt: prefixEnd(key(Bucket.META, 'log:')) })) {
       const name = Buffer.from(k.subarray(5)).toString('utf8');
       store.logIds.set(name, readU16(val, 0));
@@ -318,31 +339,35 @@ export class Store {
     return this.#indexedEpoch;
   }
 
-  /** Where re-indexing `log` for `epoch` stands: the first entry (virtual index) not yet gone over. Anything unreadable counts as not begun. */
-  async getReindexProgress(log: string, epoch: number): Promise<bigint | undefined> {
+  /**
+   * Where re-indexing `log` for `epoch` stands (store/reindex.ts ReindexProgress). Anything unreadable, or
+   * kept for another epoch, counts as not begun.
+   */
+  async getReindexProgress(log: string, epoch: number): Promise<ReindexProgress | undefined> {
     const v = await this.db.get(reindexKey(log));
-    if (v === undefined) return undefined;
-    try {
-      const p = JSON.parse(Buffer.from(v).toString('utf8')) as { epoch?: unknown; next?: unknown };
-      return p.epoch === epoch && typeof p.next === 'string' && /^(0|[1-9]\d{0,19})$/.test(p.next) ? BigInt(p.next) : undefined;
-    } catch {
-      return undefined;
-    }
+    return v === undefined ? undefined : parseReindexProgress(v, epoch);
   }
 
   /**
-   * Index keys an entry implies that an older decoder did not write (store/reindex.ts), with where the
-   * re-index of `log` stands, in one atomic batch: a restart resumes after the last batch written. Through
-   * the store's write path (faults noted, as writeOps); keys are only ever added, so a commit writing at
-   * the same time (its own entries' keys, already current) cannot conflict. The index scans' open
-   * iterators are closed, as after a commit, so searches see the new keys.
+   * Index key changes of the re-index (store/reindex.ts), with where the re-index of `log` stands, in one
+   * atomic batch: a restart resumes after the last batch written. Through the store's write path (faults
+   * noted, as writeOps). It puts keys the entries imply and deletes keys of entries before `progress.next`
+   * that none implies; a commit writes the keys of later entries only, so it cannot conflict. The index
+   * scans' open iterators are closed, as after a commit, so searches see the change.
    */
-  async writeReindexed(log: string, epoch: number, next: bigint, ops: readonly BatchOp[]): Promise<void> {
+  async writeReindexed(log: string, epoch: number, progress: Readonly<ReindexProgress>, ops: readonly BatchOp[]): Promise<void> {
     try {
-      await this.writeOps([...ops, { type: 'put', key: reindexKey(log), value: Buffer.from(JSON.stringify({ epoch, next: next.toString() })) }]);
+      await this.writeOps([...ops, { type: 'put', key: reindexKey(log), value: formatReindexProgress(epoch, progress) }]);
     } finally {
       this.cursors.invalidate();
     }
+  }
+
+  /** Which of `indexes` of `log` have a bundle posted to POST /v1/bundles stored (whose subjects may be indexed as the entry's digests). */
+  async postedBundles(log: string, indexes: ReadonlyArray<bigint | number>): Promise<boolean[]> {
+    const id = this.logIds.get(log);
+    if (id === undefined || indexes.length === 0) return indexes.map(() => false);
+    return this.db.hasMany(indexes.map((i) => key(Bucket.BUNDLE, u16(id), u64(i))));
   }
 
   /** Records that every entry's index keys are those `epoch`'s decoder implies, and forgets the logs' re-index progress. */

@@ -129,7 +129,7 @@ describe('a certificate naming a watched identity second, mirrored from a Rekor 
     try {
       expect(store.indexedEpoch).toBe(DECODER_EPOCH - 1);
       expect((await store.search('SAN', Buffer.from(VICTIM), { limit: 10 })).refs.map((r) => r.index)).toEqual([GENUINE]);
-      expect(await reindexStore(store, { chunk: 16 })).toEqual({ logs: 1, entries: ENTRIES, added: 2, undecodable: 0 });
+      expect(await reindexStore(store, { chunk: 16 })).toEqual({ logs: 1, entries: ENTRIES, added: 2, removed: 0, undecodable: 0 });
       expect(store.indexedEpoch).toBe(DECODER_EPOCH);
       expect((await store.search('SAN', Buffer.from(VICTIM), { limit: 10 })).refs.map((r) => r.index).sort((a, b) => a - b)).toEqual([ROGUE, GENUINE]);
       expect((await store.search('SAN', Buffer.from(LOOKALIKE), { limit: 10 })).refs.map((r) => r.index)).toEqual([ROGUE]);

@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../../src/entries/types.ts';
 import { treeRootAsync } from '../../../src/merkle/prove.ts';
-import { checkLog, impliedKeys, type FullIndex } from '../../../src/store/check.ts';
+import { checkLog, type FullIndex } from '../../../src/store/check.ts';
+import { impliedKeys } from '../../../src/store/implied-keys.ts';
 import { checkRange, type RangeCheck } from '../../../src/store/check-range.ts';
 import type { LogState } from '../../../src/store/codec.ts';
 import { Bucket, entryKey, Field, MARKER, nodeKey } from '../../../src/store/keys.ts';

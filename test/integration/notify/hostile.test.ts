@@ -8,10 +8,6 @@
  */
 /* eslint-disable no-control-regex -- control characters are what these tests look for */
 import { createHmac } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import { serve, type ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRekorV1Body } from '../../../src/entries/decode.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
@@ -21,6 +17,7 @@ import { alertmanagerChannel, EMAIL_JSON_MAX_BYTES, emailChannel, slackChannel, 
 import { MESSAGE_MAX } from '../../../src/notify/text.ts';
 import { createCA, createLeaf } from '../../sim/certs.ts';
 import { finding } from './finding.ts';
+import { startReceivers, type Receivers } from './receivers.ts';
 
 /** Characters no person should get raw: controls, bidi, zero-width and other invisible ones. */
 const HIDDEN = /[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/u;
@@ -50,45 +47,11 @@ const FORGED = `https://github.com/acme/api/x\r\nidentity: https://github.com/ac
 /** A claim value that reorders what is read and hides a character. */
 const REF = 'refs/heads/\u202emain\u202c\u200b';
 
-const received: Record<string, Array<{ body: Buffer; headers: Record<string, string> }>> = { hook: [], slack: [], alerts: [] };
-const mails: Array<{ raw: string; rcpt: string[] }> = [];
-let http: ServerType;
-let smtp: SMTPServer;
-let base = '';
-let smtpUrl = '';
-
+let r: Receivers;
 beforeAll(async () => {
-  const app = new Hono();
-  for (const [path, name] of [['/hook', 'hook'], ['/slack', 'slack'], ['/am/api/v2/alerts', 'alerts']] as const) {
-    app.post(path, async (c) => {
-      received[name]!.push({ body: Buffer.from(await c.req.arrayBuffer()), headers: c.req.header() });
-      return c.json({ ok: true });
-    });
-  }
-  http = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-  });
-  base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
-  smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    size: 25 * 1024 * 1024,
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (d: Buffer) => chunks.push(d));
-      stream.on('end', () => {
-        mails.push({ raw: Buffer.concat(chunks).toString('latin1'), rcpt: session.envelope.rcptTo.map((r) => r.address) });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => smtp.listen(0, '127.0.0.1', r));
-  smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}?ignoreTLS=true`;
+  r = await startReceivers({ '/hook': 'hook', '/slack': 'slack', '/am/api/v2/alerts': 'alerts' });
 });
-afterAll(async () => {
-  await new Promise<void>((r) => http.close(() => r()));
-  await new Promise<void>((r) => smtp.close(() => r()));
-});
+afterAll(() => r.close());
 
 const qp = (s: string) => Buffer.from(s.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
 /** RFC 2047 encoded words, as nodemailer writes them (Q or B), decoded; the space between two of them is not text (§6.2). */
@@ -113,9 +76,9 @@ function parseMail(raw: string): { headers: string[]; headerLines: string[]; tex
 }
 
 const send = async (f: Finding) => {
-  for (const c of [webhookChannel(0, `${base}/hook`, 'shared-secret'), slackChannel(0, `${base}/slack`), alertmanagerChannel(0, `${base}/am`), emailChannel(0, smtpUrl, 'tlogwatch@example.org', ['security@example.org'])]) await c.send(f);
-  const last = (name: string) => received[name]!.at(-1)!;
-  return { hook: last('hook'), slack: last('slack'), alert: last('alerts'), mail: mails.at(-1)! };
+  for (const c of [webhookChannel(0, `${r.base}/hook`, 'shared-secret'), slackChannel(0, `${r.base}/slack`), alertmanagerChannel(0, `${r.base}/am`), emailChannel(0, r.smtpUrl, 'tlogwatch@example.org', ['security@example.org'])]) await c.send(f);
+  const last = (name: string) => r.received[name]!.at(-1)!;
+  return { hook: last('hook'), slack: last('slack'), alert: last('alerts'), mail: r.mails.at(-1)! };
 };
 
 describe('a finding quoting a hostile certificate', () => {
@@ -130,17 +93,17 @@ describe('a finding quoting a hostile certificate', () => {
   it('webhook: the body is the finding exactly, and the HMAC is over the bytes received', async () => {
     const { hook } = await send(f);
     expect(hook.headers['x-tlogwatch-signature']).toBe(`sha256=${createHmac('sha256', 'shared-secret').update(hook.body).digest('hex')}`);
-    expect(JSON.parse(hook.body.toString('utf8'))).toEqual({ type: 'tlogwatch.finding', finding: f });
+    expect(JSON.parse(hook.text)).toEqual({ type: 'tlogwatch.finding', finding: f });
     // Even a lone surrogate (JSON.stringify escapes it) arrives exact, and signed as received.
     const odd = { ...f, message: `${f.message} \ud800` };
     const { hook: h2 } = await send(odd);
     expect(h2.headers['x-tlogwatch-signature']).toBe(`sha256=${createHmac('sha256', 'shared-secret').update(h2.body).digest('hex')}`);
-    expect((JSON.parse(h2.body.toString('utf8')) as { finding: Finding }).finding.message).toBe(odd.message);
+    expect((JSON.parse(h2.text) as { finding: Finding }).finding.message).toBe(odd.message);
   });
 
   it('Slack: controls and bidi shown as escapes, no line the certificate wrote, markup escaped, verbatim', async () => {
     const { slack } = await send(f);
-    const body = JSON.parse(slack.body.toString('utf8')) as { text: string; blocks: Array<{ text: { type: string; text: string; verbatim?: boolean } }> };
+    const body = JSON.parse(slack.text) as { text: string; blocks: Array<{ text: { type: string; text: string; verbatim?: boolean } }> };
     const block = body.blocks[0]!.text;
     expect(block).toMatchObject({ type: 'mrkdwn', verbatim: true });
     for (const t of [body.text, block.text]) {
@@ -155,7 +118,7 @@ describe('a finding quoting a hostile certificate', () => {
 
   it('Alertmanager: annotations shown as escapes; labels hold no certificate text', async () => {
     const { alert } = await send(f);
-    const [a] = JSON.parse(alert.body.toString('utf8')) as Array<{ labels: Record<string, string>; annotations: Record<string, string> }>;
+    const [a] = JSON.parse(alert.text) as Array<{ labels: Record<string, string>; annotations: Record<string, string> }>;
     expect(a!.labels).toEqual({ alertname: 'TlogwatchFinding', rule: 'acme-release', severity: 'high', log: 'rekor', finding: f.id });
     for (const v of Object.values(a!.annotations)) expect(v).not.toMatch(HIDDEN);
     expect(a!.annotations['description']).toContain('refs/heads/\\u{202e}main\\u{202c}\\u{200b}');
@@ -203,7 +166,7 @@ describe('a finding quoting SANs of 20,000 characters', () => {
 
   it('Slack: the section block stays within 3,000 characters and the text within 40,000, saying what was cut', async () => {
     const { slack } = await send(f);
-    const body = JSON.parse(slack.body.toString('utf8')) as { text: string; blocks: Array<{ text: { text: string } }> };
+    const body = JSON.parse(slack.text) as { text: string; blocks: Array<{ text: { text: string } }> };
     expect(body.blocks[0]!.text.text.length).toBeLessThanOrEqual(3000);
     expect(body.text.length).toBeLessThanOrEqual(40_000);
     expect(body.blocks[0]!.text.text).toMatch(cut);
@@ -211,7 +174,7 @@ describe('a finding quoting SANs of 20,000 characters', () => {
 
   it('Alertmanager: the description is bounded and says what was cut; the identity too', async () => {
     const { alert } = await send(f);
-    const [a] = JSON.parse(alert.body.toString('utf8')) as Array<{ annotations: Record<string, string> }>;
+    const [a] = JSON.parse(alert.text) as Array<{ annotations: Record<string, string> }>;
     expect(a!.annotations['description']!.length).toBeLessThanOrEqual(MESSAGE_MAX);
     expect(a!.annotations['description']).toMatch(cut);
     expect(a!.annotations['identity']!.length).toBeLessThan(1000);
@@ -234,6 +197,6 @@ describe('a finding quoting SANs of 20,000 characters', () => {
 
   it('webhook: the body is the whole finding, exact', async () => {
     const { hook } = await send(f);
-    expect(JSON.parse(hook.body.toString('utf8'))).toEqual({ type: 'tlogwatch.finding', finding: f });
+    expect(JSON.parse(hook.text)).toEqual({ type: 'tlogwatch.finding', finding: f });
   });
 });

@@ -3,11 +3,17 @@
  * webhook, Prometheus Alertmanager (POST /api/v2/alerts), email over SMTP (nodemailer), and a program run
  * per finding (./command.ts). Each `send` resolves on delivery and throws on failure; retries are the
  * outbox's business.
+ *
+ * What goes to another system is the finding exactly: the webhook's body and a command's stdin. What a
+ * person reads (an email, a Slack message, Alertmanager's annotations) is made visible and bounded
+ * (./text.ts), with the finding's ID to get it whole.
  */
 import { createHmac } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Finding } from '../monitor/finding.ts';
+import { visibleJson } from '../util/terminal.ts';
 import { USER_AGENT } from '../version.ts';
+import { FIELD_MAX, forPeople, MESSAGE_MAX, wholeFindingAt } from './text.ts';
 
 export interface Channel {
   /** Bounded metric label, e.g. `webhook:0`. */
@@ -25,7 +31,18 @@ async function post(url: string, body: string, headers: Record<string, string> =
   if (!res.ok) throw new Error(`HTTP ${res.status} from ${new URL(url).host}`);
 }
 
-const title = (f: Finding) => `[${f.severity.toUpperCase()}] ${f.rule}: ${f.log}${f.index !== undefined ? `#${f.index}` : ''}`;
+/** Rule, log and index come from the configuration and the log, not from a certificate; shown as people's text all the same. */
+const title = (f: Finding) => forPeople(`[${f.severity.toUpperCase()}] ${f.rule}: ${f.log}${f.index !== undefined ? `#${f.index}` : ''}`, FIELD_MAX, wholeFindingAt(f.id));
+
+/** The lines a person reads: the message, the identity and the digest, each bounded, each after `markup`. */
+function shownFields(f: Finding, markup?: (c: string) => string) {
+  const whole = wholeFindingAt(f.id);
+  return {
+    message: forPeople(f.message, MESSAGE_MAX, whole, markup),
+    ...(f.identity !== undefined ? { identity: forPeople(f.identity, FIELD_MAX, whole, markup) } : {}),
+    ...(f.digest !== undefined ? { digest: forPeople(f.digest, FIELD_MAX, whole, markup) } : {}),
+  };
+}
 
 /** JSON of the finding; `X-Tlogwatch-Signature: sha256=<hex HMAC of the body>` when a secret is set. */
 export function webhookChannel(i: number, url: string, secret?: string): Channel {
@@ -42,22 +59,50 @@ export function webhookChannel(i: number, url: string, secret?: string): Channel
 
 /**
  * Slack reads `&`, `<` and `>` as markup in message text: `<!channel>` notifies a whole channel and
- * `<https://x|label>` is a link that shows only its label (api.slack.com/reference/surfaces/formatting,
- * "Escaping text"). A finding quotes what an entry's certificate says, and Rekor v1 logs certificates
- * anyone made, so the three are escaped: a logged entry must not ping or phish the team that watches it.
+ * `<https://x|label>` is a link that shows only its label. Slack's escaping is those three as HTML entities
+ * and nothing else ("only the specific characters shown above will be decoded"; docs.slack.dev
+ * messaging/formatting-message-text, "Escaping text"). A finding quotes what an entry's certificate says,
+ * and Rekor v1 logs certificates anyone made, so the three are escaped: a logged entry must not ping or
+ * phish the team that watches it. Slack documents no escape for `*`, `_`, `~` or backticks; they may
+ * still bold or strike a quoted word, but cannot mention anyone or make a link. The section's mrkdwn is
+ * `verbatim` (text object reference: no automatic parsing, so a bare URL, `#channel` or `@here` in a quoted
+ * value stays text).
  */
-const slackText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const SLACK_ENTITIES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+const slackText = (s: string) => s.replace(/[&<>]/g, (c) => SLACK_ENTITIES[c]!);
+
+/**
+ * A section block's text holds at most 3,000 characters (Block Kit text object reference) and a longer one
+ * fails the whole post, which the outbox would retry for ever; the message's fallback `text` is truncated by
+ * Slack past 40,000. Title, message, identity and digest are each bounded (./text.ts), so both stay under
+ * 3,000 with the markup.
+ */
+export function slackMessage(f: Finding): { text: string; blocks: unknown[] } {
+  const head = forPeople(title(f), FIELD_MAX, wholeFindingAt(f.id), slackText);
+  const { message, identity, digest } = shownFields(f, slackText);
+  const text = `${head}\n${message}${identity !== undefined ? `\nidentity: ${identity}` : ''}${digest !== undefined ? `\ndigest: ${digest}` : ''}`;
+  return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${head}*\n${message}`, verbatim: true } }] };
+}
 
 export function slackChannel(i: number, url: string): Channel {
   return {
     name: `slack:${i}`,
     async send(f) {
-      const head = slackText(title(f));
-      const message = slackText(f.message);
-      const text = `${head}\n${message}${f.identity ? `\nidentity: ${slackText(f.identity)}` : ''}${f.digest ? `\ndigest: ${slackText(f.digest)}` : ''}`;
-      await post(url, JSON.stringify({ text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: `*${head}*\n${message}` } }] }));
+      await post(url, JSON.stringify(slackMessage(f)));
     },
   };
+}
+
+/**
+ * Alertmanager accepts any annotation that is valid UTF-8 and sets no size on it (types.Validate in
+ * prometheus/alertmanager); it keeps each alert in memory and hands annotations to its receivers' templates,
+ * which show them to people in Slack, email or a pager. So they are people's text: visible and bounded like
+ * ours. Labels carry no certificate text: rule, severity and log come from the configuration, `finding` is
+ * the ID, and a rule's own labels are its file's.
+ */
+function annotations(f: Finding): Record<string, string> {
+  const { message, ...rest } = shownFields(f);
+  return { description: message, ...rest };
 }
 
 export function alertmanagerChannel(i: number, url: string): Channel {
@@ -66,12 +111,30 @@ export function alertmanagerChannel(i: number, url: string): Channel {
     async send(f) {
       const alert = {
         labels: { alertname: 'TlogwatchFinding', rule: f.rule, severity: f.severity, log: f.log, finding: f.id, ...(f.labels ?? {}) },
-        annotations: { summary: title(f), description: f.message, ...(f.identity ? { identity: f.identity } : {}), ...(f.digest ? { digest: f.digest } : {}) },
+        annotations: { summary: title(f), ...annotations(f) },
         startsAt: new Date(f.firstSeen * 1000).toISOString(),
       };
       await post(`${url.replace(/\/+$/, '')}/api/v2/alerts`, JSON.stringify([alert]));
     },
   };
+}
+
+/** The longest JSON copy an email carries (UTF-8 bytes); a larger finding is named, not attached. */
+export const EMAIL_JSON_MAX_BYTES = 1024 * 1024;
+
+/**
+ * The subject (title only: configuration and log, with no certificate text) and the text: the message as
+ * people should see it, then the finding as JSON, exact when parsed (hidden characters as JSON escapes,
+ * util/terminal.ts visibleJson). nodemailer turns a CR or LF in a header into a space and folds a long one
+ * (test/integration/notify/hostile.test.ts checks both with a real receiver), so a subject cannot add a
+ * header; the title is bounded all the same. A JSON copy over EMAIL_JSON_MAX_BYTES (a DSSE entry with many
+ * self-made certificates) is left out and the text says where the finding is.
+ */
+export function emailContent(f: Finding): { subject: string; text: string } {
+  const json = visibleJson(JSON.stringify(f, null, 2));
+  const bytes = Buffer.byteLength(json);
+  const copy = bytes <= EMAIL_JSON_MAX_BYTES ? json : `(The finding as JSON is ${bytes} bytes, over the ${EMAIL_JSON_MAX_BYTES} an email carries: ${wholeFindingAt(f.id)}.)`;
+  return { subject: `tlogwatch ${title(f)}`, text: `${shownFields(f).message}\n\n${copy}\n` };
 }
 
 export function emailChannel(i: number, smtpUrl: string, from: string, to: string[]): Channel {
@@ -87,12 +150,7 @@ export function emailChannel(i: number, smtpUrl: string, from: string, to: strin
         if (transport === loading) transport = undefined;
         throw e;
       });
-      await t.sendMail({
-        from,
-        to,
-        subject: `tlogwatch ${title(f)}`,
-        text: `${f.message}\n\n${JSON.stringify(f, null, 2)}\n`,
-      });
+      await t.sendMail({ from, to, ...emailContent(f) });
     },
   };
 }

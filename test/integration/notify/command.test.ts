@@ -331,6 +331,23 @@ describe('command channel', () => {
     expect(Buffer.byteLength(message)).toBeLessThanOrEqual(ENV_VALUE_MAX_BYTES);
   });
 
+  it('hands a certificate\'s control, bidi and invisible characters over exactly, as data: stdin and the environment\'s bytes', async () => {
+    // A SAN may hold any ASCII control character and a claim any Unicode: a program gets them as they are
+    // (only NUL, which an environment cannot hold, becomes U+FFFD); showing them to a person is its business.
+    const hostile = `x\r\nidentity: forged\u001b[8m\u007f\u0085 refs/heads/\u202emain\u202c\u200b\ufeff\u{e0041}`;
+    const f: Finding = { ...finding, message: `rule: ${hostile}\u0000`, identity: hostile };
+    const out = dir();
+    writeFileSync(script('environ.mjs'), `import { readFileSync, writeFileSync } from 'node:fs';\nwriteFileSync(process.env.OUT_DIR + '/environ', readFileSync('/proc/self/environ'));\nconst c = [];\nfor await (const x of process.stdin) c.push(x);\nwriteFileSync(process.env.OUT_DIR + '/stdin', Buffer.concat(c));\n`);
+    await commandChannel(0, { command: node('environ.mjs'), timeout: 10_000, env: { OUT_DIR: out } }, { parentEnv: {} }).send(f);
+    const environ = readFileSync(join(out, 'environ'));
+    const vars = new Map(environ.toString('utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    expect(vars.get('TLOGWATCH_IDENTITY')).toBe(hostile);
+    expect(vars.get('TLOGWATCH_MESSAGE')).toBe(`rule: ${hostile}\uFFFD`);
+    expect(environ.includes(Buffer.from(`TLOGWATCH_IDENTITY=${hostile}\0`, 'utf8'))).toBe(true);
+    const stdin = readFileSync(join(out, 'stdin'), 'utf8');
+    expect(JSON.parse(stdin)).toEqual({ type: 'tlogwatch.finding', finding: f });
+  });
+
   it('runs at most 8 programs of one channel at once', async () => {
     const out = dir();
     const running = dir();

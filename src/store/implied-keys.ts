@@ -35,7 +35,7 @@ export function impliedKeys(v: Uint8Array, log: string, id: number, index: bigin
  */
 export function filedUnder(record: StoredRecord, field: number, value: Uint8Array, prefix = false): boolean {
   const want = Buffer.from(value);
-  const under = (e: Entry) => indexValues(e, true).some(([f, v]) => f === field && (prefix ? Buffer.from(v).subarray(0, want.length).equals(want) : want.equals(v)));
+  const under = (e: Entry) => indexValues(e, true, field).some(([, v]) => (prefix ? Buffer.from(v).subarray(0, want.length).equals(want) : want.equals(v)));
   // Only a digest can come from the attestation, whose statement is parsed only when the body does not
   // already file the entry there: a search reads this for every entry it answers.
   return under(record.entry) || (field === Field.DIGEST && record.attestation !== undefined && under(indexedEntry(record)));

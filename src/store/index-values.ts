@@ -21,21 +21,23 @@ export function normaliseIdentity(san: string): string {
  * Every (field, value) an entry is indexed under (digests always; the rest unless filtered), each once.
  * A value with a NUL byte would break the key layout; such a value is hostile, not an identity, and is left
  * out. Hot path of every commit: values are checked and deduplicated as strings, before encoding.
+ * `only`: those of one field alone, as a search checks the entries a key listed (implied-keys.ts filedUnder).
  */
-export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]> {
+export function indexValues(e: Entry, full: boolean, only?: number): Array<[number, Uint8Array]> {
   const out: Array<[number, Uint8Array]> = [];
   const seen = new Set<string>();
-  for (const d of e.digests) {
+  if (only === undefined || only === Field.DIGEST) for (const d of e.digests) {
     if (seen.has(d) || !isIndexableDigest(d)) continue;
     seen.add(d);
     out.push([Field.DIGEST, indexableDigestBytes(d)]);
   }
-  if (!full) return out;
+  if (!full || only === Field.DIGEST) return out;
   const signers = e.signers ?? (e.signer ? [e.signer] : []);
   // One signer naming one identity gives each field at most once; several signers, or a certificate naming
   // several identities (which may normalise alike), may repeat a value.
   const dedupe = signers.length > 1 || signers.some((s) => s.sans !== undefined);
   const add = (field: number, value: string, bytes: (v: string) => Uint8Array = enc) => {
+    if (only !== undefined && field !== only) return;
     if (field !== Field.FINGERPRINT && value.includes('\0')) return;
     if (dedupe) {
       const k = `${field}:${value}`;
@@ -56,7 +58,7 @@ export function indexValues(e: Entry, full: boolean): Array<[number, Uint8Array]
     if (f?.sourceRepositoryOwnerURI) add(Field.OWNER, f.sourceRepositoryOwnerURI);
     if (f?.buildSignerURI) add(Field.BUILD_SIGNER, f.buildSignerURI);
   }
-  out.push([Field.TIME, EMPTY_BYTES]);
+  if (only === undefined || only === Field.TIME) out.push([Field.TIME, EMPTY_BYTES]);
   return out;
 }
 

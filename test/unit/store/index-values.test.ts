@@ -64,6 +64,15 @@ describe('indexValues', () => {
       { numRuns: 2000 },
     );
   });
+  it('gives of one field (`only`, what a search checks) exactly that field\'s keys of the whole set', () => {
+    fc.assert(
+      fc.property(fc.array(digest, { maxLength: 4 }), fc.array(signer, { maxLength: 3 }), fc.boolean(), fc.constantFrom<number>(...Object.values(Field)), (digests, signers, full, field) => {
+        const e: Entry = { log: 'l', index: 0, leafHash: '', uuid: '', kind: 'dsse', apiVersion: '0.0.1', digests, signers };
+        expect(keySet(indexValues(e, full, field))).toEqual(keySet(indexValues(e, full).filter(([f]) => f === field)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
   it('files a certificate naming several identities under each of them, once each', () => {
     const s: Signer = { type: 'x509', fingerprint: `sha256:${'ab'.repeat(32)}`, san: 'attacker@example.org', sans: ['attacker@example.org', 'Victim@Corp.example', 'victim@corp.example', 'https://github.com/Acme/x'] };
     const e: Entry = { log: 'l', index: 0, leafHash: '', uuid: '', kind: 'hashedrekord', apiVersion: '0.0.1', digests: [], signer: s };

@@ -27,8 +27,11 @@
  *    POST /v1/bundles carries; those keys are written by that POST (bundles-post.ts), and such bundles
  *    were refused before, so no store lacks keys for them.
  * 2: every identity a certificate's SubjectAltName names is indexed (entries/subject-alt-name.ts `sans`: its
- *    URIs, emails, DNS names, IP addresses and Fulcio usernames, up to MAX_SANS), where only the primary SAN
+ *    URIs, emails, DNS names, IP addresses and Fulcio usernames, up to 128 of them), where only the primary SAN
  *    (first URI, else email, else username) was: a self-made certificate naming a watched identity second
  *    was not found by `/v1/search?identity=` or `POST /api/v1/index/retrieve` under it.
+ * 3: every name of the SubjectAltName is read, where epoch 2 read the first 128 (MAX_SANS, now gone): a
+ *    certificate naming more had the identities past the 128th neither indexed nor watched, though Rekor
+ *    files the entry under them.
  */
-export const DECODER_EPOCH = 2;
+export const DECODER_EPOCH = 3;

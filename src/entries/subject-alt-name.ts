@@ -56,6 +56,18 @@ export function sansOf(s: Signer): readonly string[] {
   return typeof one === 'string' ? [one] : NO_SANS;
 }
 
+/**
+ * A signer's identity as one line of CLI output shows it: the primary SAN (else the first), and how many more
+ * the certificate names, since the one a reader looks for may be among them. Undefined when it names none.
+ */
+export function sanSummary(s: Signer): string | undefined {
+  const sans = sansOf(s);
+  const one: unknown = s.san;
+  const who = typeof one === 'string' ? one : sans[0];
+  if (who === undefined) return undefined;
+  return sans.length > 1 ? `${who} (+${sans.length - 1} more SANs)` : who;
+}
+
 /** GeneralNames → the primary identity and, when the certificate names more than it, every identity. */
 export function readSubjectAltNames(b: Uint8Array, extnValue: Tlv, problems: string[]): SubjectAltNames {
   const names = children(b, expectTag(only(b, extnValue, 'SubjectAltName'), TAG.SEQUENCE, 'GeneralNames'));

@@ -10,6 +10,8 @@ import { describeError } from '../errors.ts';
 import { flagErrorText } from './flag-error.ts';
 import { USER_AGENT } from '../version.ts';
 import { SELECTORS } from '../api/selectors.ts';
+import { sanSummary } from '../entries/subject-alt-name.ts';
+import type { Signer } from '../entries/types.ts';
 
 /** What the command prints unless told otherwise (--limit, --all): the API's default page. */
 const DEFAULT_LIMIT = 50;
@@ -55,15 +57,13 @@ async function fetchPage(server: string, q: URLSearchParams): Promise<Page | { e
 
 /** One entry as a line: tab-separated columns, each the server's value made safe for the terminal on its own. */
 function line(e: Record<string, unknown>): string {
-  const signer = e['signer'] as { san?: string; sans?: string[]; fingerprint?: string } | undefined;
+  const signer = e['signer'] as Signer | undefined;
   // Rekor v2 entries carry no integrated time: the time the mirror first saw them stands in, marked so.
   const seen = iso(e['observedAt']);
   const when = iso(e['integratedTime']) ?? (seen ? `${seen} (seen)` : '-');
   // A certificate naming several identities shows its primary and how many more (the one searched for may be among them).
-  const sans = Array.isArray(signer?.sans) ? signer.sans : [];
-  const who = signer?.san ?? (typeof sans[0] === 'string' ? sans[0] : undefined);
-  const more = sans.length > 1 ? ` (+${sans.length - 1} more SANs)` : '';
-  const cols = [`${String(e['log'])}#${String(e['index'])}`, when, String(e['kind']), who !== undefined ? `${who}${more}` : (signer?.fingerprint ?? ''), String(e['uuid'])];
+  const who = signer ? sanSummary(signer) : undefined;
+  const cols = [`${String(e['log'])}#${String(e['index'])}`, when, String(e['kind']), who ?? String(signer?.fingerprint ?? ''), String(e['uuid'])];
   return `${cols.map(forTerminal).join('\t')}\n`;
 }
 

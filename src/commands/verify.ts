@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { forTerminal } from '../util/terminal.ts';
 import { parseTlogEntries } from '../entries/tlog-entry.ts';
+import { sanSummary } from '../entries/subject-alt-name.ts';
 import { describeError } from '../errors.ts';
 import { flagErrorText } from './flag-error.ts';
 import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
@@ -153,7 +154,9 @@ SET's integrated time, else the earliest verified timestamp's; with neither, a t
         process.stdout.write(`${JSON.stringify(line)}\n`);
       } else {
         const c = r.checks;
-        const who = r.entry.signer?.san ?? r.entry.signer?.fingerprint ?? '';
+        // A certificate naming several identities shows its primary and how many more, as `search` does.
+        const signer = r.entry.signer;
+        const who = (signer && sanSummary(signer)) ?? signer?.fingerprint ?? '';
         // Which times the certificate was judged at: the verdict names them, so a reader knows what vouched for it.
         const times = r.signedTimes.map((s) => `${isoTime(s.time)} (${s.by === 'set' ? `SET, ${s.log}` : `RFC 3161 timestamp, ${s.tsa}`})`).join(', ');
         const checks = `body=${c.body} inclusion=${c.inclusion} checkpoint=${c.checkpoint} set=${c.set} tsa=${c.tsa} certificate=${c.certificate}${c.witnessed ? ` witnessed=${c.witnessed}` : ''}`;

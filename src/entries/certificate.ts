@@ -25,7 +25,7 @@ export interface CertificateClaims {
   readonly san?: string;
   /**
    * Every identity the SubjectAltName names (URIs, emails, DNS names, IP addresses, Fulcio usernames), `san`
-   * first, each once, at most MAX_SANS: absent when it would be `[san]` or empty (subject-alt-name.ts).
+   * first, each once: absent when it would be `[san]` or empty (subject-alt-name.ts).
    */
   readonly sans?: readonly string[];
   /** OIDC issuer: extension .8, else the deprecated .1. */
@@ -231,15 +231,24 @@ function readClaims(bytes: Uint8Array, fingerprintHex: string): CertificateClaim
  * An LRU of claims by certificate fingerprint, owned by the caller (the mirror keeps one per pipeline):
  * DSSE multi-signature entries and busy CI identities repeat certificates, and simulators reuse them.
  * Claims are frozen, so entries may share them safely.
+ *
+ * Bounded by count and by the certificates' bytes: claims hold every SubjectAltName (subject-alt-name.ts),
+ * ~7 bytes of heap per byte of a certificate packed with names (1.36 MB for the worst a Rekor v1 body
+ * carries, BENCHMARKS.md "SubjectAltNames"), so 4096 of those would hold ~5 GB. Real certificates are at
+ * most ~2.1 KB (test/fixtures/realdata), so 4096 of them stay within the byte bound and only hostile ones
+ * meet it: at most ~115 MB of claims per cache.
  */
 export class ClaimsCache {
   readonly #max: number;
-  readonly #map = new Map<string, CertificateClaims>();
+  readonly #maxBytes: number;
+  readonly #map = new Map<string, { claims: CertificateClaims; bytes: number }>();
+  #bytes = 0;
   #hits = 0;
   #misses = 0;
 
-  constructor(max = 4096) {
+  constructor(max = 4096, maxBytes = 16 * 1024 * 1024) {
     this.#max = max;
+    this.#maxBytes = maxBytes;
   }
 
   get size(): number {
@@ -263,12 +272,17 @@ export class ClaimsCache {
       this.#hits++;
       this.#map.delete(fp);
       this.#map.set(fp, hit);
-      return hit;
+      return hit.claims;
     }
     this.#misses++;
     const claims = readClaims(der, fp);
-    this.#map.set(fp, claims);
-    if (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
+    this.#map.set(fp, { claims, bytes: der.length });
+    this.#bytes += der.length;
+    while (this.#map.size > this.#max || (this.#bytes > this.#maxBytes && this.#map.size > 1)) {
+      const [oldest, { bytes }] = this.#map.entries().next().value!;
+      this.#map.delete(oldest);
+      this.#bytes -= bytes;
+    }
     return claims;
   }
 }

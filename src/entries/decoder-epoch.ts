@@ -27,18 +27,22 @@
  *    POST /v1/bundles carries; those keys are written by that POST (bundles-post.ts), and such bundles
  *    were refused before, so no store lacks keys for them.
  * 2: every identity a certificate's SubjectAltName names is indexed (entries/subject-alt-name.ts `sans`: its
- *    URIs, emails, DNS names, IP addresses and Fulcio usernames, up to MAX_SANS), where only the primary SAN
+ *    URIs, emails, DNS names, IP addresses and Fulcio usernames, up to 128 of them), where only the primary SAN
  *    (first URI, else email, else username) was: a self-made certificate naming a watched identity second
  *    was not found by `/v1/search?identity=` or `POST /api/v1/index/retrieve` under it.
+ * 3: every name of the SubjectAltName is read, where epoch 2 read the first 128 (MAX_SANS, now gone): a
+ *    certificate naming more had the identities past the 128th neither indexed nor watched, though Rekor
+ *    files the entry under them.
  */
-export const DECODER_EPOCH = 2;
+export const DECODER_EPOCH = 3;
 
 /**
  * The epochs whose change can stop a body implying a key an earlier epoch's decoder derived from it (a
  * value corrected or dropped, not only one added): a store indexed before one of them may hold stale keys,
  * and its re-index then also deletes those (store/reindex.ts sweep: one more scan of the whole index,
  * ~20 s per million entries on the 2-core machine). When a bump does that, add its epoch here. None yet:
- * every change up to epoch 2 only added signers, values (epoch 2: the SANs after the primary one) or digests.
+ * every change up to epoch 3 only added signers, values (epochs 2 and 3: the SANs after the primary one) or
+ * digests.
  */
 export const EPOCHS_DROPPING_KEYS: readonly number[] = [];
 

@@ -23,13 +23,16 @@ import { checkOid, children, decodeIa5, decodeUtf8, DerError, encodeOid, expectT
 import { FULCIO_OIDS, type Signer } from './types.ts';
 
 /**
- * How many GeneralNames of one certificate are read into `sans`. Each is an index key and a watch probe per
- * signer, and one certificate in a 4 MiB body could hold ~1M names; a certificate Fulcio issues holds one,
- * a TLS certificate at most a few hundred. Past the bound the names are not read, and the problem says so:
- * an identity there is neither indexed nor watched (the primary `san` is still read wherever it stands).
+ * Every GeneralName is read, with no bound of its own: a bound would be a place to hide. Rekor files an entry
+ * under every name (no bound either) and rekor-monitor matches all of them, so a self-made certificate that
+ * named a watched identity past a bound (128 before decoder epoch 3) was logged under it and found there by
+ * the log, while the mirror neither indexed nor watched it. What bounds the work is the certificate's size,
+ * which the decoder caps before it gets here (kinds/common.ts MAX_KEY_BYTES, 256 KiB; a Rekor v1 body's PEM
+ * of that holds ~190 KB of DER): at most 131,072 names (two bytes each, an empty one), and reading them is
+ * one pass over those bytes. Packed with 39,241 distinct short names, such a certificate costs ~24 ms to
+ * decode, 39,245 index keys and 1.37 MB of store: ~4 bytes per byte of body the attacker logged
+ * (BENCHMARKS.md "SubjectAltNames", docs/architecture.md).
  */
-export const MAX_SANS = 128;
-
 const OTHERNAME_SAN_OID = encodeOid(FULCIO_OIDS.otherNameSan);
 
 /** GeneralName CHOICE tags (RFC 5280 §4.2.1.6, IMPLICIT): otherName [0], rfc822Name [1], dNSName [2], URI [6], iPAddress [7]. */
@@ -51,6 +54,18 @@ export function sansOf(s: Signer): readonly string[] {
   if (Array.isArray(many)) return many.every((x) => typeof x === 'string') ? many : many.filter((x): x is string => typeof x === 'string');
   const one: unknown = s.san;
   return typeof one === 'string' ? [one] : NO_SANS;
+}
+
+/**
+ * A signer's identity as one line of CLI output shows it: the primary SAN (else the first), and how many more
+ * the certificate names, since the one a reader looks for may be among them. Undefined when it names none.
+ */
+export function sanSummary(s: Signer): string | undefined {
+  const sans = sansOf(s);
+  const one: unknown = s.san;
+  const who = typeof one === 'string' ? one : sans[0];
+  if (who === undefined) return undefined;
+  return sans.length > 1 ? `${who} (+${sans.length - 1} more SANs)` : who;
 }
 
 /** GeneralNames → the primary identity and, when the certificate names more than it, every identity. */
@@ -94,13 +109,12 @@ function readPrimary(b: Uint8Array, names: readonly Tlv[], problems: string[]): 
   return san !== undefined ? { san, otherAt } : { otherAt };
 }
 
-/** Every identity among the first MAX_SANS names, `primary` first, each once; a name that cannot be read costs itself. */
+/** Every identity the names hold, `primary` first, each once; a name that cannot be read costs itself. */
 function readAll(b: Uint8Array, names: readonly Tlv[], primary: string | undefined, otherAt: number, problems: string[]): string[] {
   const out = primary !== undefined ? [primary] : [];
   const seen = new Set(out);
   let unreadable: string[] | undefined;
-  const n = Math.min(names.length, MAX_SANS);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < names.length; i++) {
     let v: string | undefined;
     try {
       v = readName(b, names[i]!);
@@ -114,7 +128,6 @@ function readAll(b: Uint8Array, names: readonly Tlv[], primary: string | undefin
     out.push(v);
   }
   if (unreadable) problems.push(`the SubjectAltName's ${unreadable.slice(0, 3).join(', ')}${unreadable.length > 3 ? ` and ${unreadable.length - 3} more` : ''} cannot be read: left out`);
-  if (names.length > MAX_SANS) problems.push(`the SubjectAltName holds ${names.length} names: only the first ${MAX_SANS} are read, so an identity past them is neither indexed nor watched`);
   return out;
 }
 

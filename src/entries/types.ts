@@ -53,7 +53,7 @@ export interface Signer {
   san?: string;
   /**
    * Every identity the certificate's SubjectAltName names (URIs, emails, DNS names, IP addresses, Fulcio
-   * usernames; `san` first, each once, at most entries/subject-alt-name.ts MAX_SANS), present only when it
+   * usernames; `san` first, each once, all of them: entries/subject-alt-name.ts), present only when it
    * says more than `san` does: a self-made certificate may name several, and each counts (index, search,
    * watches). Read every identity with `sansOf` (entries/subject-alt-name.ts).
    */

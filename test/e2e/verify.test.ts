@@ -250,6 +250,26 @@ describe('tlogwatch verify --tuf-mirror URL --tuf-root FILE', () => {
 });
 
 describe('tlogwatch verify on entries the simulator serves', () => {
+  it('shows that a certificate names more identities than its primary, as search does', async () => {
+    const { startSimulator } = await import('../sim/index.ts');
+    const sans = ['victim@corp.example', 'https://github.com/acme/app/.github/workflows/release.yml@refs/heads/main'];
+    const v1 = await startSimulator({ api: 'v1', entries: 10, out: join(tmp, 'sim-sans'), log: () => {}, inject: [{ at: 4, cert: { san: 'attacker@example.org', sans, issuer: 'https://accounts.google.com' } }] });
+    try {
+      const files = [4, 5].map((i) => join(tmp, `sans-${i}.json`));
+      for (const [k, f] of files.entries()) writeFileSync(f, await (await fetch(`${v1.url}/api/v1/log/entries?logIndex=${4 + k}`)).text());
+      const r = await cli(['verify', '--trusted-root', v1.trustedRootPath, ...files]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const [many, one] = r.stdout.trim().split('\n');
+      // The primary SAN is the first URI (entries/subject-alt-name.ts), then how many more the certificate names.
+      expect(many).toMatch(/^OK .*sans-4\.json .* https:\/\/github\.com\/acme\/app\/\.github\/workflows\/release\.yml@refs\/heads\/main \(\+2 more SANs\); signed times: /);
+      // A Fulcio-style certificate names one identity: no count.
+      expect(one).toMatch(/^OK .*sans-5\.json /);
+      expect(one).not.toMatch(/more SANs/);
+    } finally {
+      await v1.close();
+    }
+  });
+
   it('verifies Rekor v1 entries from the v1 API and Rekor v2 entries built from tiles', async () => {
     const { startSimulator } = await import('../sim/index.ts');
     const { proveInclusion } = await import('../../src/merkle/prove.ts');

@@ -29,7 +29,7 @@ export interface Chunk {
   manifest: Uint8Array;
   /** 8-byte search-key hashes back to back, and how many belong to each entry. */
   searchKeys: Uint8Array;
-  searchKeyCounts: Uint8Array;
+  searchKeyCounts: Uint32Array;
   /** Tiles logs: the full entry bundles inside this chunk gzipped (gzipBundles), from bundle `first` on. */
   gz?: { first: number; bytes: Uint8Array; lens: Uint32Array };
 }
@@ -142,7 +142,8 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
   const attestationLens = new Uint32Array(count);
   const times = new Float64Array(count);
   const keys = new Bytes(count * 8 * 6);
-  const searchKeyCounts = new Uint8Array(count);
+  // Not bytes: a self-made certificate may name hundreds of identities, each a subject and an email key.
+  const searchKeyCounts = new Uint32Array(count);
   const manifest = new Bytes(count * 600);
   for (let k = 0; k < count; k++) {
     const index = from + k;

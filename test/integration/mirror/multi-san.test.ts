@@ -4,7 +4,8 @@
  * from the simulator over loopback into a real LevelDB: `/v1/search?identity=` finds it under the second
  * SAN, exactly and by prefix, the Rekor-compatible index/retrieve answers as the log does, and a watch on the
  * second SAN raises its finding in the pipeline. A store indexed at the previous decoder epoch, which filed
- * the entry under its first SAN only, gets the second from the re-index.
+ * the entry under its first SAN only, gets the second from the re-index. And a certificate naming the victim
+ * after 301 other names: found and watched all the same.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
@@ -37,32 +38,27 @@ const RULES = `rules:
     expect: { issuers: ['https://accounts.corp.example'] }
 `;
 
+/** The simulator's Rekor v1 log with `inject`, mirrored under RULES until all of it is verified, and the API over loopback. */
+async function mirrored(seed: string, entries: number, inject: NonNullable<Parameters<typeof harness>[0]['inject']>): Promise<{ h: Harness; server: Loopback; m: any[] }> {
+  const r = checkRules([{ name: 'corp.yaml', text: RULES }]);
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  const metrics = createMetrics({ defaultMetrics: false });
+  const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
+  const h = await harness({ api: 'v1', entries, seed, inject }, {}, hooks);
+  await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(entries));
+  const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
+  return { h, server: await serveOnLoopback(app), m: manifestOf(h.sim) };
+}
+
 describe('a certificate naming a watched identity second, mirrored from a Rekor v1 log', () => {
   let h: Harness;
   let server: Loopback;
   let m: any[];
   beforeAll(async () => {
-    const r = checkRules([{ name: 'corp.yaml', text: RULES }]);
-    if (!r.ok) throw new Error(JSON.stringify(r.errors));
-    const metrics = createMetrics({ defaultMetrics: false });
-    const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
-    h = await harness(
-      {
-        api: 'v1',
-        entries: ENTRIES,
-        seed: 'multi-san',
-        inject: [
-          { at: ROGUE, cert: { san: ATTACKER, sans: [VICTIM, LOOKALIKE], issuer: 'https://accounts.google.com', untrustedCA: true } },
-          { at: GENUINE, cert: { san: VICTIM, issuer: 'https://accounts.corp.example' } },
-        ],
-      },
-      {},
-      hooks,
-    );
-    await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(ENTRIES));
-    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'] });
-    server = await serveOnLoopback(app);
-    m = manifestOf(h.sim);
+    ({ h, server, m } = await mirrored('multi-san', ENTRIES, [
+      { at: ROGUE, cert: { san: ATTACKER, sans: [VICTIM, LOOKALIKE], issuer: 'https://accounts.google.com', untrustedCA: true } },
+      { at: GENUINE, cert: { san: VICTIM, issuer: 'https://accounts.corp.example' } },
+    ]));
   }, 60_000);
   afterAll(async () => {
     await server?.close();
@@ -127,7 +123,7 @@ describe('a certificate naming a watched identity second, mirrored from a Rekor 
     await h.store.close();
     const store = await Store.open(h.storeDir);
     try {
-      expect(store.indexedEpoch).toBe(DECODER_EPOCH - 1);
+      expect(store.indexedEpoch).toBe(1);
       expect((await store.search('SAN', Buffer.from(VICTIM), { limit: 10 })).refs.map((r) => r.index)).toEqual([GENUINE]);
       expect(await reindexStore(store, { chunk: 16 })).toEqual({ logs: 1, entries: ENTRIES, added: 2, removed: 0, undecodable: 0 });
       expect(store.indexedEpoch).toBe(DECODER_EPOCH);
@@ -137,5 +133,55 @@ describe('a certificate naming a watched identity second, mirrored from a Rekor 
     } finally {
       await store.close();
     }
+  });
+});
+
+/**
+ * The watched identity after 301 other names: Rekor files the entry under every name, with no bound, and a
+ * reader that stopped at the 128th (decoder epoch 2) neither watched nor indexed it.
+ */
+const FAR = 23;
+const FILLER = Array.from({ length: 300 }, (_, i) => `filler-${i}@example.org`);
+
+describe('a certificate naming a watched identity after 301 other names, mirrored from a Rekor v1 log', () => {
+  let h: Harness;
+  let server: Loopback;
+  let m: any[];
+  beforeAll(async () => {
+    ({ h, server, m } = await mirrored('many-sans', 40, [{ at: FAR, cert: { san: ATTACKER, sans: [...FILLER, VICTIM], issuer: 'https://accounts.google.com', untrustedCA: true } }]));
+  }, 60_000);
+  afterAll(async () => {
+    await server?.close();
+    await h?.cleanup();
+  });
+
+  it('reads every name, and says nothing is left out', async () => {
+    const e = (await (await fetch(`${server.url}/v1/entries/sim/${FAR}`)).json()) as { signer: { san: string; sans: string[] }; problem?: unknown };
+    expect(e.signer.san).toBe(ATTACKER);
+    expect(e.signer.sans).toEqual([ATTACKER, ...FILLER, VICTIM]);
+    expect(e.problem).toBeUndefined();
+  });
+
+  it('raises the finding of the watch on the last name', async () => {
+    const { findings } = await new FindingsRepo(h.store).list({ rule: 'corp-signers', limit: 10 });
+    expect(findings.map((f) => f.index)).toEqual([FAR]);
+    expect(findings[0]).toMatchObject({ identity: VICTIM, evidence: { watchedBy: { selector: 'watch.identities', pattern: VICTIM, value: VICTIM } } });
+    // The message lists a few of the names, not all 302 (evaluate.ts LISTED_NAMES).
+    expect(findings[0]!.message).toContain(`the certificate names 302 identities: ${ATTACKER}, ${FILLER.slice(0, 4).join(', ')} and 297 more`);
+  });
+
+  it('is found by /v1/search?identity= under the last name, and by index/retrieve as the log finds it', async () => {
+    const res = await fetch(`${server.url}/v1/search?identity=${encodeURIComponent(VICTIM)}`);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { entries: Array<{ index: number }> }).entries.map((e) => e.index)).toEqual([FAR]);
+    const retrieve = async (base: string) => {
+      const r = await fetch(`${base}/api/v1/index/retrieve`, { method: 'POST', body: JSON.stringify({ email: VICTIM }), headers: { 'content-type': 'application/json' } });
+      expect(r.status).toBe(200);
+      return ((await r.json()) as string[]).sort();
+    };
+    const [mine, upstream] = await Promise.all([retrieve(server.url), retrieve(h.sim.url)]);
+    expect(mine).toEqual(upstream);
+    expect(mine.some((id) => id.endsWith(m[FAR].uuid as string))).toBe(true);
+    expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
   });
 });

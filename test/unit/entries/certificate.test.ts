@@ -8,7 +8,6 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CertificateClaims, ClaimsCache, readCertificateClaims } from '../../../src/entries/certificate.ts';
 import { DerError } from '../../../src/entries/der.ts';
-import { MAX_SANS } from '../../../src/entries/subject-alt-name.ts';
 import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from '../../../src/entries/types.ts';
 import { certificate, extension, octet, oid, type SanName, sanExtension, seq, time, tlv, utf8 } from './der-builder.ts';
 import { realCertificates } from './realdata-certs.ts';
@@ -44,12 +43,12 @@ function goIp(v: string): string {
 }
 
 /**
- * `sans` as the reader should give it: node's names less those past MAX_SANS, each otherName replaced by
+ * `sans` as the reader should give it: node's names, each otherName replaced by
  * the Fulcio username it holds (`others`, in order; undefined for another type-id), the primary first, each
  * once; absent when that says no more than `san`.
  */
 function oracleSans(der: Uint8Array, san: string | undefined, others: ReadonlyArray<string | undefined>): string[] | undefined {
-  const names = nodeNames(der).slice(0, MAX_SANS);
+  const names = nodeNames(der);
   let o = 0;
   const values = names.map((n) => (n === null ? others[o++] : n)).filter((n): n is string => n !== undefined);
   const sans = [...new Set([...(san !== undefined ? [san] : []), ...values])];
@@ -426,5 +425,26 @@ describe('ClaimsCache', () => {
     cache.read(b!);
     expect(cache.misses).toBe(4);
     expect(() => cache.read(Uint8Array.of(1, 2))).toThrow(DerError);
+  });
+
+  it('holds at most 16 MiB of certificates, so hostile ones packed with names cannot fill the heap (~7 bytes of claims per byte)', () => {
+    const cache = new ClaimsCache();
+    // 256 KiB of names each, the most a Rekor v1 body's key material carries (kinds/common.ts MAX_KEY_BYTES).
+    const filler = sanExtension(Array.from({ length: (256 * 1024) / 16 }, (_, i) => ({ type: 'dns' as const, value: i.toString(36).padStart(12, '0') })));
+    const big = (serial: number) => certificate({ notBefore: 0, notAfter: 1, extensions: [filler], serial });
+    const first = big(1);
+    const fits = Math.floor((16 * 1024 * 1024) / first.length);
+    expect(fits).toBeLessThan(100);
+    cache.read(first);
+    for (let serial = 2; serial <= 100; serial++) cache.read(big(serial));
+    expect(cache.size).toBe(fits);
+    cache.read(big(100));
+    expect(cache.hits).toBe(1);
+    cache.read(first);
+    expect(cache.misses).toBe(101);
+    // Real certificates (at most ~2.1 KB) meet the count bound first, as before.
+    const small = new ClaimsCache();
+    for (let i = 1; i <= 4100; i++) small.read(certificate({ notBefore: i, notAfter: i + 1, extensions: [extension('1.2.3.4', new Uint8Array(2100))] }));
+    expect(small.size).toBe(4096);
   });
 });

@@ -77,6 +77,8 @@ const github: LeafClaims = {
 const MADE: Record<string, LeafClaims> = {
   github,
   'several SANs': { san: 'attacker@example.org', sans: ['Victim@Corp.example', 'https://github.com/acme/x', 'victim@corp.example'], issuer: 'https://accounts.google.com' },
+  // More names than a reader bounded at 128 (epoch 2) reaches, the watched one last.
+  'a watched identity past 200 names': { san: 'attacker@example.org', sans: [...Array.from({ length: 200 }, (_, i) => `n${i}@example.org`), 'victim@corp.example'], issuer: 'https://accounts.google.com' },
   'malformed repository value': { ...github, rawExtensions: { sourceRepositoryURI: new Uint8Array([0x0c, 0x02, 0xc3, 0x28]) } },
   'a repository value cut short': { ...github, rawExtensions: { sourceRepositoryURI: new Uint8Array([0x0c, 0x20, 0x68]) } },
   'a PrintableString issuer': { san: 'dev@example.com', rawExtensions: { issuer: new Uint8Array([0x13, 0x05, ...Buffer.from('https')]) } },

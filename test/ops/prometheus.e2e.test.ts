@@ -5,7 +5,8 @@
  *
  *   sim-a  healthy and growing, every 5th request answered 503 (upstream errors, retries), one rogue
  *          signature under a watched repository (the example acme-release rule: a high finding), and
- *          one whose certificate has a malformed Fulcio claim (tlogwatch_entries_undecoded_total)
+ *          one whose certificate has a malformed Fulcio claim (tlogwatch_entries_undecoded_total, and a
+ *          low undecoded-entry finding, which pages nobody)
  *   sim-b  healthy until its checkpoints get a bad signature (`bad-sig`, injected in-process)
  *   a webhook that fails its first delivery, then accepts (notifications by result)
  *   the reverify job every 2 s (job metrics); API traffic all along, including 4xx and /readyz 503s

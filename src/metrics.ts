@@ -29,6 +29,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     mirrorLagEntries: new Gauge({ name: 'tlogwatch_mirror_lag_entries', help: 'Upstream tree size minus verified tree size.', labelNames: ['log'], registers: r }),
     lastVerifiedCheckpointTimestamp: new Gauge({ name: 'tlogwatch_last_verified_checkpoint_timestamp_seconds', help: 'Unix time at which the latest checkpoint was verified.', labelNames: ['log'], registers: r }),
     entriesIngested: new Counter({ name: 'tlogwatch_entries_ingested_total', help: 'Entries verified, decoded and committed to the store.', labelNames: ['log', 'kind'], registers: r }),
+    entriesUndecoded: new Counter({
+      name: 'tlogwatch_entries_undecoded_total',
+      help: 'Entries committed whose body the decoder did not fully understand (a decode problem): rules may not see their signer.',
+      labelNames: ['log', 'kind'],
+      registers: r,
+    }),
     checkpointsUnwitnessed: new Counter({
       name: 'tlogwatch_checkpoints_unwitnessed_total',
       help: "Checkpoints not verified up to because fewer of the log's configured witnesses cosigned them than its quorum (each counted once).",

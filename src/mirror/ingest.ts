@@ -175,11 +175,16 @@ export function kindLabel(kind: string): string {
   return KNOWN_KINDS.has(kind) || kind === 'unknown' ? kind : 'other';
 }
 
-/** Adds how many of `entries` are of each kind (kindLabel) to `kinds`, for one labelled counter update per kind instead of one per entry. */
-export function countKinds(entries: readonly IngestedEntry[], kinds = new Map<string, number>()): Map<string, number> {
+/**
+ * Adds how many of `entries` are of each kind (kindLabel) to `kinds`, for one labelled counter update per kind
+ * instead of one per entry, and how many of those had a decode problem to `undecoded`: an entry the decoder
+ * did not fully understand may have lost its signer, so no rule can match it, and only this count shows it.
+ */
+export function countKinds(entries: readonly IngestedEntry[], kinds = new Map<string, number>(), undecoded?: Map<string, number>): Map<string, number> {
   for (const { entry } of entries) {
     const k = kindLabel(entry.kind);
     kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    if (entry.problem && undecoded) undecoded.set(k, (undecoded.get(k) ?? 0) + 1);
   }
   return kinds;
 }
@@ -190,6 +195,8 @@ export const INGEST_CHUNK = 256;
 export interface IngestedInto {
   frontier: CompactRange;
   kinds: Map<string, number>;
+  /** Of those, the entries with a decode problem, by kind label (tlogwatch_entries_undecoded_total). */
+  undecoded: Map<string, number>;
   /** What `onEntries` made of each chunk, in order: ops for the commit, and what to run once it is committed. */
   outcomes: EntriesOutcome[];
 }
@@ -214,6 +221,7 @@ export function ingestInto(
 ): IngestedInto {
   let next = frontier;
   const kinds = new Map<string, number>();
+  const undecoded = new Map<string, number>();
   const outcomes: EntriesOutcome[] = [];
   const onNode: NodeVisitor = (level, index, hash) => builder.addNode(level, index, hash);
   const n = leafCount(batch);
@@ -222,11 +230,11 @@ export function ingestInto(
     const chunk = leafRun(batch, i, Math.min(n, i + INGEST_CHUNK));
     const part = ingestBatch(log, type, next, chunk, observedAt, { setKey: opts.setKey, onNode });
     next = part.frontier;
-    countKinds(part.entries, kinds);
+    countKinds(part.entries, kinds, undecoded);
     if (opts.onEntries) outcomes.push(opts.onEntries(log, part.entries, observedAt));
     for (const { record, body } of storedEntries(part.entries, opts.treeID)) builder.addEntry(record, body);
   }
-  return { frontier: next === frontier ? frontier.clone() : next, kinds, outcomes };
+  return { frontier: next === frontier ? frontier.clone() : next, kinds, undecoded, outcomes };
 }
 
 /**
@@ -234,8 +242,9 @@ export function ingestInto(
  * counters, each chunk's `committed` (the monitor's findings are counted and notified only now, so a batch
  * that fails its root check or its write reports nothing), and the daemon's hook.
  */
-export function afterIngestCommitted(log: string, batch: Pick<IngestedInto, 'kinds' | 'outcomes'>, began: number, metrics: Metrics, hooks?: MirrorHooks): void {
+export function afterIngestCommitted(log: string, batch: Pick<IngestedInto, 'kinds' | 'undecoded' | 'outcomes'>, began: number, metrics: Metrics, hooks?: MirrorHooks): void {
   for (const [kind, n] of batch.kinds) metrics.entriesIngested.inc({ log, kind }, n);
+  for (const [kind, n] of batch.undecoded) metrics.entriesUndecoded.inc({ log, kind }, n);
   metrics.batchDuration.observe({ log }, (performance.now() - began) / 1000);
   for (const o of batch.outcomes) o.committed?.();
   hooks?.afterCommit?.(log);

@@ -4,9 +4,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { TlogwatchError } from '../errors.ts';
-import type { FulcioClaims } from '../entries/types.ts';
+import type { Entry, FulcioClaims } from '../entries/types.ts';
 import { evaluateIntegrity, evaluateStall as evaluateStallCandidate, type BuiltinFinding, type StallState } from './eval/builtin.ts';
-import { DEFAULT_BUILTINS, type LogIntegrityConfig, type MirrorStalledConfig } from './rules/compiled.ts';
+import type { UndecodedCandidate } from './eval/undecoded.ts';
+import { DEFAULT_BUILTINS, type LogIntegrityConfig, type MirrorStalledConfig, type UndecodedEntryConfig } from './rules/compiled.ts';
 import { describeTrustChange, trustChangeSubject, type TrustChange } from '../trust/changes.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 
@@ -77,6 +78,34 @@ export function withIntegrityConfig(f: Finding, config: LogIntegrityConfig | und
   if (f.rule !== 'log-integrity' || !config) return f;
   const { labels: _, owner: __, ...rest } = f;
   return { ...rest, severity: config.severity, ...(Object.keys(config.labels).length ? { labels: { ...config.labels } } : {}), ...(config.owner !== undefined ? { owner: config.owner } : {}) };
+}
+
+/**
+ * `undecoded-entry` (./eval/undecoded.ts) as a stored finding, one per entry. Routed as the built-in's
+ * settings say, else as the rule whose watched value the body names.
+ */
+export function undecodedFinding(e: Entry, c: UndecodedCandidate, config: UndecodedEntryConfig, now: number): Finding {
+  const labels = Object.keys(config.labels).length ? config.labels : (c.lead?.labels ?? {});
+  const owner = config.owner ?? c.lead?.owner;
+  return {
+    id: findingId('undecoded-entry', e.log, String(e.index)),
+    rule: 'undecoded-entry',
+    kind: 'violation',
+    expectation: 'undecoded-entry',
+    severity: c.severity,
+    message: `undecoded entry: ${c.message}`,
+    log: e.log,
+    index: e.index,
+    uuid: e.uuid,
+    firstSeen: now,
+    status: 'open',
+    evidence: { problem: { ...e.problem }, kind: e.kind, watched: c.watched, scannedWhole: c.scannedWhole },
+    ...(e.digests[0] ? { digest: e.digests[0] } : {}),
+    ...(e.signer?.san !== undefined ? { identity: e.signer.san } : {}),
+    ...(e.integratedTime !== undefined ? { integratedTime: e.integratedTime } : {}),
+    ...(Object.keys(labels).length ? { labels: { ...labels } } : {}),
+    ...(owner !== undefined ? { owner } : {}),
+  };
 }
 
 /** `mirror-stalled` (./eval/builtin.ts evaluateStall): one finding per stall, identified by its last progress. */

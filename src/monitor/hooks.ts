@@ -9,7 +9,9 @@ import { findingOps } from '../store/findings.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { RuleSet } from './compile.ts';
 import { evaluateEntry, isWatched } from './evaluate.ts';
-import type { Finding } from './finding.ts';
+import { undecodedFinding, type Finding } from './finding.ts';
+import { evaluateUndecoded } from './eval/undecoded.ts';
+import { DEFAULT_BUILTINS } from './rules/compiled.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 
 /** Turns a finding into the ops that store it (and queue its notifications). */
@@ -19,14 +21,23 @@ export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?
   return {
     onEntries(_log, entries, now) {
       const rs = rules();
+      // No watches, nothing to miss: `undecoded-entry` asks whether an entry could have concerned one, and
+      // with none it could not (tlogwatch_entries_undecoded_total still counts it).
       if (rs.rules.length === 0) return { ops: [] };
       const ops: BatchOp[] = [];
       const found: Finding[] = [];
       const authorities = cas?.();
-      for (const { entry } of entries) {
-        for (const f of evaluateEntry(rs, entry, now, { cas: authorities })) {
-          ops.push(...write(f));
-          found.push(f);
+      const undecoded = rs.builtins?.undecodedEntry ?? DEFAULT_BUILTINS.undecodedEntry;
+      const add = (f: Finding) => {
+        ops.push(...write(f));
+        found.push(f);
+      };
+      for (const { entry, body } of entries) {
+        for (const f of evaluateEntry(rs, entry, now, { cas: authorities })) add(f);
+        // The only cost to an ordinary entry: this test. The body is the batch's, read here and not kept.
+        if (entry.problem) {
+          const c = evaluateUndecoded(entry, body, rs.rules, undecoded);
+          if (c) add(undecodedFinding(entry, c, undecoded, now));
         }
       }
       if (found.length === 0) return { ops };

@@ -4,7 +4,9 @@
  * evaluation intervals) and the shipped grafana/alerts.yml, unchanged:
  *
  *   sim-a  healthy and growing, every 5th request answered 503 (upstream errors, retries), one rogue
- *          signature under a watched repository (the example acme-release rule: a high finding)
+ *          signature under a watched repository (the example acme-release rule: a high finding), and
+ *          one whose certificate has a malformed Fulcio claim (tlogwatch_entries_undecoded_total, and a
+ *          low undecoded-entry finding, which pages nobody)
  *   sim-b  healthy until its checkpoints get a bad signature (`bad-sig`, injected in-process)
  *   a webhook that fails its first delivery, then accepts (notifications by result)
  *   the reverify job every 2 s (job metrics); API traffic all along, including 4xx and /readyz 503s
@@ -80,7 +82,7 @@ beforeAll(async () => {
   if (!prometheusBin) return;
   const gha = { issuer: 'https://token.actions.githubusercontent.com', extensions: { buildSignerURI: rogue, sourceRepositoryURI: 'https://github.com/acme/api', sourceRepositoryOwnerURI: 'https://github.com/acme', sourceRepositoryRef: 'refs/heads/main', buildTrigger: 'push', runnerEnvironment: 'github-hosted' } };
   [simA, simB] = await Promise.all([
-    startSimulator({ api: 'tiles', entries: 400, rate: 20, seed: 'prom-a', witnesses: 2, out: join(tmp, 'sim-a'), faults: [{ name: 'http-503', param: 5 }], inject: [{ at: 50, cert: { san: rogue, ...gha } }], log: () => {} }),
+    startSimulator({ api: 'tiles', entries: 400, rate: 20, seed: 'prom-a', witnesses: 2, out: join(tmp, 'sim-a'), faults: [{ name: 'http-503', param: 5 }], inject: [{ at: 50, cert: { san: rogue, ...gha } }, { at: 60, cert: { san: 'someone@unwatched.example', rawExtensions: { buildTrigger: 'ff' } } }], log: () => {} }),
     startSimulator({ api: 'tiles', entries: 200, rate: 2, seed: 'prom-b', out: join(tmp, 'sim-b'), log: () => {} }),
   ]);
   // One trusted root with both logs (and both simulated Fulcio CAs).

@@ -6,7 +6,9 @@
  * what the manifest describes.
  *
  * With `prefixed`, each record is stored after its big-endian uint16 length, which is exactly the
- * tlog-tiles entry bundle encoding: a bundle is then one read of the file, served as it is.
+ * tlog-tiles entry bundle encoding: a bundle is then one read of the file, served as it is. A record over
+ * 0xffff bytes (a Rekor v1 log's: chunk.ts refuses one for a tiles log) has 0xffff there; offsets, not
+ * prefixes, say where records end.
  */
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
 
@@ -75,7 +77,7 @@ export class BodyStore {
   appendMany(data: Uint8Array, lens: Uint32Array): void {
     let at = 0;
     for (const len of lens) {
-      if (this.prefix > 0 && data[at]! * 256 + data[at + 1]! !== len) throw new RangeError(`record ${at}: its length prefix says ${data[at]! * 256 + data[at + 1]!}, not ${len}`);
+      if (this.prefix > 0 && data[at]! * 256 + data[at + 1]! !== Math.min(len, 0xffff)) throw new RangeError(`record ${at}: its length prefix says ${data[at]! * 256 + data[at + 1]!}, not ${len}`);
       if (len > MAX_RECORD) throw new RangeError(`a ${len}-byte record is over 16 MiB`);
       at += len + this.prefix;
     }

@@ -16,7 +16,7 @@ import { injectTime, type InjectSpec } from './inject.ts';
 export interface Chunk {
   from: number;
   count: number;
-  /** Bodies back to back, each after its big-endian uint16 length; `bodyLens` has each body's length. */
+  /** Bodies back to back, each after its big-endian uint16 length (0xffff for a longer Rekor v1 body); `bodyLens` has each body's length. */
   bodies: Uint8Array;
   bodyLens: Uint32Array;
   /** 32-byte leaf hashes back to back. */
@@ -154,11 +154,14 @@ export function generateChunk(gen: EntryGenerator, from: number, count: number, 
     const at = bodies.length;
     const b = bodies.buf;
     const len = b.write(g.body, at + 2, 'utf8');
-    if (len > 0xffff) throw new RangeError(`entry ${index}: a ${len}-byte body does not fit a uint16 length prefix (tlog-tiles entry bundles)`);
+    if (len > 0xffff && gen.api === 'tiles') throw new RangeError(`entry ${index}: a ${len}-byte body does not fit a uint16 length prefix (tlog-tiles entry bundles)`);
     b[at + 1] = 0x00;
     leaves.write(hash('sha256', b.subarray(at + 1, at + 2 + len), 'binary'), 32 * k, 'latin1');
-    b[at] = len >> 8;
-    b[at + 1] = len & 0xff;
+    // A Rekor v1 body may be larger (Rekor sets no request size limit); no entry bundle is made of it, and
+    // its prefix saturates (bodystore.ts).
+    const prefix = Math.min(len, 0xffff);
+    b[at] = prefix >> 8;
+    b[at + 1] = prefix & 0xff;
     bodies.length += 2 + len;
     bodyLens[k] = len;
     if (g.attestation) {

@@ -80,6 +80,7 @@ function zodErrors(f: FileContext, error: z.ZodError, schema: z.core.$ZodType): 
 function compileBuiltins(b: Builtins): BuiltinRules {
   const li = b['log-integrity'];
   const ms = b['mirror-stalled'];
+  const ue = b['undecoded-entry'];
   const unit = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
   const seconds = (d: string) => Number(d.slice(0, -1)) * unit[d.slice(-1) as keyof typeof unit];
   return {
@@ -87,6 +88,9 @@ function compileBuiltins(b: Builtins): BuiltinRules {
     mirrorStalled: ms
       ? { severity: ms.severity, ...(ms.after !== undefined ? { after: seconds(ms.after) } : {}), labels: ms.labels ?? {}, ...(ms.owner !== undefined ? { owner: ms.owner } : {}), ...(ms.logs ? { logs: new Set(ms.logs) } : {}) }
       : DEFAULT_BUILTINS.mirrorStalled,
+    undecodedEntry: ue
+      ? { enabled: ue.enabled, severity: ue.severity, watchedOnly: ue.watchedOnly, labels: ue.labels ?? {}, ...(ue.owner !== undefined ? { owner: ue.owner } : {}), ...(ue.logs ? { logs: new Set(ue.logs) } : {}) }
+      : DEFAULT_BUILTINS.undecodedEntry,
   };
 }
 

@@ -94,14 +94,26 @@ export interface MirrorStalledConfig extends LogIntegrityConfig {
   logs?: ReadonlySet<string>;
 }
 
+export interface UndecodedEntryConfig extends LogIntegrityConfig {
+  enabled: boolean;
+  /** Only entries whose body names a value a rule watches (eval/undecoded.ts). */
+  watchedOnly: boolean;
+  /** Only these logs; undefined = all. */
+  logs?: ReadonlySet<string>;
+}
+
 export interface BuiltinRules {
   logIntegrity: LogIntegrityConfig;
   mirrorStalled: MirrorStalledConfig;
+  /** Absent in a set built before the rule existed: DEFAULT_BUILTINS.undecodedEntry applies. */
+  undecodedEntry?: UndecodedEntryConfig;
 }
 
-export const DEFAULT_BUILTINS: BuiltinRules = {
+export const DEFAULT_BUILTINS: Required<BuiltinRules> = {
   logIntegrity: { severity: 'critical', labels: {} },
   mirrorStalled: { severity: 'high', labels: {} },
+  // On, low: see eval/undecoded.ts for why (and monitor-rules/README.md "Built-in rules").
+  undecodedEntry: { enabled: true, severity: 'low', watchedOnly: false, labels: {} },
 };
 
 export interface RuleSet {

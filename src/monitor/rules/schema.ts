@@ -165,6 +165,16 @@ export const BuiltinsSchema = z
         ...BuiltinCommon,
       })
       .optional(),
+    'undecoded-entry': z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        severity: z.enum(SEVERITIES).default('low').describe("For an entry whose body names nothing a rule watches; one that names a watched value takes that rule's severity when higher"),
+        watchedOnly: z.boolean().default(false).describe('Raise it only for an entry whose body names a value a rule watches'),
+        logs: Texts.optional().describe('Only these logs (mirror names); default all'),
+        ...BuiltinCommon,
+      })
+      .optional()
+      .describe('Raised for each entry whose body the decoder did not fully understand (its signer may be lost to the rules), as certspotter notifies about each certificate it cannot parse'),
   })
   .describe('Settings of the rules the mirror raises itself');
 

@@ -107,7 +107,7 @@ describe('ingestInto', () => {
     expect(error(() => ingestInto('l', 'rekor-v1', CompactRange.empty(), gap, NOW, builder))).toBe(error(() => ingestBatch('l', 'rekor-v1', CompactRange.empty(), gap, NOW)));
   });
 
-  it('counts entries by a bounded kind label, whatever kinds a log writes in its bodies', async () => {
+  it('counts entries, and those it did not fully decode, by a bounded kind label, whatever kinds a log writes in its bodies', async () => {
     // A misbehaving log's bodies, each of its own kind: as labels they would be a series per entry.
     const hostile = (i: number) => new Uint8Array(Buffer.from(JSON.stringify({ apiVersion: '0.0.1', kind: `k${i}`, spec: {} })));
     const leaves: FetchedLeaf[] = [];
@@ -125,6 +125,9 @@ describe('ingestInto', () => {
     for (const k of decoded) expect(['hashedrekord', 'rekord', 'dsse', 'intoto', 'helm', 'jar', 'rpm', 'alpine', 'cose', 'rfc3161', 'tuf']).toContain(k);
     expect([series.get('other'), series.get('unknown')]).toEqual([200, 200]);
     expect([...series.values()].reduce((a, b) => a + b)).toBe(600);
+    // Both hostile kinds have a problem (no decoder; no JSON), the simulator's bodies none.
+    const undecoded = new Map((await metrics.entriesUndecoded.get()).values.map((v) => [String(v.labels['kind']), v.value]));
+    expect(Object.fromEntries(undecoded)).toEqual({ other: 200, unknown: 200 });
     await store.close();
   });
 });

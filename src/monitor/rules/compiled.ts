@@ -113,7 +113,7 @@ export const DEFAULT_BUILTINS: Required<BuiltinRules> = {
   logIntegrity: { severity: 'critical', labels: {} },
   mirrorStalled: { severity: 'high', labels: {} },
   // On, low: see eval/undecoded.ts for why (and monitor-rules/README.md "Built-in rules").
-  undecodedEntry: { enabled: true, severity: 'low', watchedOnly: false, labels: {} },
+  undecodedEntry: { enabled: true, severity: 'low', watchedOnly: true, labels: {} },
 };
 
 export interface RuleSet {

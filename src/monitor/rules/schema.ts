@@ -169,7 +169,7 @@ export const BuiltinsSchema = z
       .strictObject({
         enabled: z.boolean().default(true),
         severity: z.enum(SEVERITIES).default('low').describe("For an entry whose body names nothing a rule watches; one that names a watched value takes that rule's severity when higher"),
-        watchedOnly: z.boolean().default(false).describe('Raise it only for an entry whose body names a value a rule watches'),
+        watchedOnly: z.boolean().default(true).describe('Raise it only for an entry whose body names a value a rule watches (the default: anyone can log undecodable entries to Rekor, and every finding is sent to every channel); false raises every such entry, as certspotter does'),
         logs: Texts.optional().describe('Only these logs (mirror names); default all'),
         ...BuiltinCommon,
       })

@@ -4,7 +4,8 @@
  * entries/kinds/common.ts), so no signer is read and no rule can match them, as anyone can log (Rekor sets
  * no request size limit). One names a watched identity, the other nobody watched. Both are counted by
  * tlogwatch_entries_undecoded_total, and each raises `undecoded-entry` (as certspotter's malformed_cert):
- * the first at the watch's severity, the second at the built-in's low one.
+ * the first at the watch's severity, the second (with `watchedOnly: false`; by default it raises only entries
+ * naming a watched value) at the built-in's low one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { integrityHooks } from '../../../src/daemon.ts';
@@ -25,6 +26,8 @@ const RULES = `rules:
     owner: security@corp.example
     watch: { identities: ['${VICTIM}'] }
     expect: { issuers: ['https://accounts.corp.example'] }
+builtins:
+  undecoded-entry: { watchedOnly: false }
 `;
 /** 300 KiB in an extension nobody reads: the certificate is otherwise ordinary, its SAN plain ASCII in the DER. */
 const HUGE = { '1.3.6.1.4.1.99999.1': '00'.repeat(300 * 1024) };

@@ -28,7 +28,8 @@ const RULES = `rules:
     watch: { identities: ['https://github.com/*'], issuers: ['https://token.actions.githubusercontent.com'] }
 `;
 const rs = ruleSet(RULES);
-const config = DEFAULT_BUILTINS.undecodedEntry;
+/** Every undecodable entry raised (not only those naming a watched value, the default), so both paths show. */
+const config = { ...DEFAULT_BUILTINS.undecodedEntry, watchedOnly: false };
 
 const bodyOf = (file: string) => parseTlogEntries(JSON.parse(readFileSync(file, 'utf8')))[0]!.body;
 /** A real entry as the decoder would leave it had it refused the body: no signer, a problem. */
@@ -81,6 +82,7 @@ describe('undecoded-entry', () => {
     expect(c.message).toMatch(/its body names nothing the rules watch, but tlogwatch cannot tell whom it concerns$/);
     expect(undecodedFinding(e, c, config, 1)).not.toHaveProperty('owner');
     expect(evaluateUndecoded(e, body, none.rules, { ...config, watchedOnly: true })).toBeUndefined();
+    expect(evaluateUndecoded(e, body, none.rules, DEFAULT_BUILTINS.undecodedEntry)).toBeUndefined();
     expect(evaluateUndecoded(e, body, rs.rules, { ...config, watchedOnly: true })?.severity).toBe('critical');
     // A configured severity above the watch's stays.
     expect(evaluateUndecoded(e, body, rs.rules, { ...config, severity: 'critical' })?.severity).toBe('critical');
@@ -133,7 +135,7 @@ describe('undecoded-entry', () => {
   });
 
   it('is configured under builtins.undecoded-entry, on and low by default', () => {
-    expect(DEFAULT_BUILTINS.undecodedEntry).toEqual({ enabled: true, severity: 'low', watchedOnly: false, labels: {} });
+    expect(DEFAULT_BUILTINS.undecodedEntry).toEqual({ enabled: true, severity: 'low', watchedOnly: true, labels: {} });
     expect(ruleSet('builtins:\n  log-integrity: {}\n').builtins!.undecodedEntry).toEqual(DEFAULT_BUILTINS.undecodedEntry);
     const set = ruleSet('builtins:\n  undecoded-entry: { severity: medium, watchedOnly: true, logs: [rekor], owner: sre, labels: { a: b } }\n');
     expect(set.builtins!.undecodedEntry).toEqual({ enabled: true, severity: 'medium', watchedOnly: true, logs: new Set(['rekor']), owner: 'sre', labels: { a: 'b' } });

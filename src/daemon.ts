@@ -27,6 +27,7 @@ import { runReindex, type ReindexTuning } from './reindex-task.ts';
 import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
+import type { Severity } from './monitor/rules/schema.ts';
 import type { LogState } from './store/codec.ts';
 import type { StallState } from './monitor/eval/builtin.ts';
 import { findingsRoutes } from './api/findings.ts';
@@ -147,9 +148,14 @@ export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: Fin
   };
 }
 
-/** How findings are written: stored, and queued once per notification channel unless suppressed. */
+/**
+ * How findings are written: stored, and queued once per notification channel whose `minSeverity` it meets,
+ * unless suppressed.
+ */
 export function findingWriter(channels: readonly Channel[]): FindingWriter {
-  return (f) => [...findingOps(f), ...(f.status === 'suppressed' ? [] : outboxOps(f.id, channels.length, Date.now()))];
+  const rank = (s: Severity) => SEVERITIES.indexOf(s);
+  const takes = (c: Channel, f: Finding) => c.minSeverity === undefined || rank(f.severity) >= rank(c.minSeverity);
+  return (f) => [...findingOps(f), ...(f.status === 'suppressed' ? [] : outboxOps(f.id, channels.flatMap((c, i) => (takes(c, f) ? [i] : [])), Date.now()))];
 }
 
 /**
@@ -167,12 +173,13 @@ export function mirrorHooks(rules: () => RuleSet, metrics: Metrics, logger: Logg
  */
 export function channelsOf(config: Config): Channel[] {
   const n = config.notify;
+  const floor = (c: Channel, o: { minSeverity?: Severity | undefined }): Channel => (o.minSeverity ? { ...c, minSeverity: o.minSeverity } : c);
   return [
-    ...n.webhooks.map((w, i) => webhookChannel(i, w.url, w.secret)),
-    ...n.slack.map((w, i) => slackChannel(i, w.url)),
-    ...n.alertmanager.map((w, i) => alertmanagerChannel(i, w.url)),
-    ...n.email.map((e, i) => emailChannel(i, e.smtp, e.from, e.to)),
-    ...n.commands.map((c, i) => commandChannel(i, c)),
+    ...n.webhooks.map((w, i) => floor(webhookChannel(i, w.url, w.secret), w)),
+    ...n.slack.map((w, i) => floor(slackChannel(i, w.url), w)),
+    ...n.alertmanager.map((w, i) => floor(alertmanagerChannel(i, w.url), w)),
+    ...n.email.map((e, i) => floor(emailChannel(i, e.smtp, e.from, e.to), e)),
+    ...n.commands.map((c, i) => floor(commandChannel(i, c), c)),
   ];
 }
 

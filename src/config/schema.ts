@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
 import { sharedWitnessKey } from '../note/witness-policy.ts';
 import { tufRootRequired } from '../trust/tuf.ts';
+import { SEVERITIES } from '../monitor/rules/schema.ts';
 
 const UNITS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 
@@ -158,9 +159,16 @@ const CheckpointSourceConfig = z
     }
   });
 
+/**
+ * A channel's floor: findings below it are not queued for it (daemon.ts findingWriter). Every finding goes to
+ * every channel otherwise, `info` and `low` ones included, so a pager can take only what pages.
+ */
+const minSeverity = z.enum(SEVERITIES).optional().describe('Only findings of this severity or higher are sent here (info, low, medium, high, critical); default every finding.');
+
 const Webhook = z
   .object({
     url: HttpUrl.describe('Endpoint that receives findings as JSON POSTs.'),
+    minSeverity,
     secret: z.string().min(16, 'at least 16 characters').optional().describe('HMAC-SHA256 key: each request carries a signature header of the body. Use ${ENV} interpolation.'),
   })
   .strict();
@@ -170,6 +178,7 @@ const Email = z
     smtp: z.url({ protocol: /^smtps?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an smtp:// or smtps:// URL (credentials may be in it, via ${ENV})') }).describe('SMTP server URL, e.g. smtps://user:${SMTP_PASSWORD}@smtp.example.com:465.'),
     from: z.email().describe('Sender address.'),
     to: z.array(z.email()).min(1).describe('Recipients.'),
+    minSeverity,
   })
   .strict();
 
@@ -201,6 +210,7 @@ const Command = z
       .refine((e) => Object.keys(e).length <= 64, 'at most 64 variables')
       .default({})
       .describe('Environment variables for the command, besides PATH, HOME, LANG, LC_ALL and TZ (passed on from the daemon) and the TLOGWATCH_* ones that describe the finding.'),
+    minSeverity,
   })
   .strict();
 
@@ -240,8 +250,8 @@ const Api = z
 const Notify = z
   .object({
     webhooks: z.array(Webhook).default([]).describe('Generic JSON webhooks.'),
-    slack: z.array(z.object({ url: HttpUrl.describe('Slack incoming-webhook URL.') }).strict()).default([]).describe('Slack incoming webhooks.'),
-    alertmanager: z.array(z.object({ url: HttpUrl.describe('Alertmanager base URL (alerts go to /api/v2/alerts).') }).strict()).default([]).describe('Prometheus Alertmanager instances.'),
+    slack: z.array(z.object({ url: HttpUrl.describe('Slack incoming-webhook URL.'), minSeverity }).strict()).default([]).describe('Slack incoming webhooks.'),
+    alertmanager: z.array(z.object({ url: HttpUrl.describe('Alertmanager base URL (alerts go to /api/v2/alerts).'), minSeverity }).strict()).default([]).describe('Prometheus Alertmanager instances.'),
     email: z.array(Email).default([]).describe('Email via SMTP.'),
     commands: z.array(Command).default([]).describe('Programs run once per finding, with the finding as JSON on stdin and TLOGWATCH_* environment variables.'),
   })

@@ -11,6 +11,7 @@
 import { createHmac } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
 import type { Finding } from '../monitor/finding.ts';
+import type { Severity } from '../monitor/rules/schema.ts';
 import { visibleJson } from '../util/terminal.ts';
 import { USER_AGENT } from '../version.ts';
 import { FIELD_MAX, forPeople, MESSAGE_MAX, wholeFindingAt } from './text.ts';
@@ -18,6 +19,8 @@ import { FIELD_MAX, forPeople, MESSAGE_MAX, wholeFindingAt } from './text.ts';
 export interface Channel {
   /** Bounded metric label, e.g. `webhook:0`. */
   name: string;
+  /** Findings below this severity are not queued for the channel (config `minSeverity`); unset: every one. */
+  minSeverity?: Severity;
   /** `signal` aborts when the daemon stops, for a channel whose sends can take long (a command's). */
   send(f: Finding, signal?: AbortSignal): Promise<void>;
 }

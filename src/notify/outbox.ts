@@ -27,9 +27,11 @@ export interface ChannelRange {
 const channelStart = (c: number) => (c > 0xff ? prefixEnd(key(Bucket.OUTBOX)) : key(Bucket.OUTBOX, c));
 const keyRange = (r: ChannelRange = { from: 0 }) => ({ gte: channelStart(r.from), lt: channelStart(r.to ?? 0x100) });
 
-export function outboxOps(findingId: string, channels: number, now: number): BatchOp[] {
+/** Rows for the finding on each of `channels` (a count: channels 0 to n-1; or their indexes). */
+export function outboxOps(findingId: string, channels: number | readonly number[], now: number): BatchOp[] {
   const ops: BatchOp[] = [];
-  for (let c = 0; c < channels; c++) ops.push({ type: 'put', key: rowKey(c, findingId), value: Buffer.from(JSON.stringify({ attempts: 0, nextAt: now })) });
+  const indexes = typeof channels === 'number' ? Array.from({ length: channels }, (_, c) => c) : channels;
+  for (const c of indexes) ops.push({ type: 'put', key: rowKey(c, findingId), value: Buffer.from(JSON.stringify({ attempts: 0, nextAt: now })) });
   return ops;
 }
 

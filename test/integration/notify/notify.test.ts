@@ -8,6 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/config/load.ts';
+import { channelsOf, findingWriter } from '../../../src/daemon.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { findingId } from '../../../src/monitor/finding.ts';
@@ -109,6 +111,33 @@ describe('notifications', () => {
       await n.stop();
       expect((await new Outbox(store).pending()).size).toBe(0);
       expect(r.received['webhook']!.length).toBe(before + 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a channel's minSeverity: a finding below it is never queued for that channel, the others still get it", async () => {
+    webhookUp = true;
+    const store = await Store.open(join(tmp, 'floor'));
+    try {
+      const config = parseConfig(`notify:\n  webhooks: [{ url: "${r.base}/hook" }]\n  slack: [{ url: "${r.base}/slack", minSeverity: high }]\n`, 'c.yaml', {});
+      const channels = channelsOf(config);
+      const write = findingWriter(channels);
+      const low = { ...finding, id: findingId('undecoded-entry', 'rekor', '300'), severity: 'low' as const };
+      const high = { ...finding, id: findingId('acme-release', 'rekor', '301') };
+      const critical = { ...finding, id: findingId('acme-release', 'rekor', '302'), severity: 'critical' as const };
+      await store.writeOps([...write(low), ...write(high), ...write(critical)]);
+      // Rows: the webhook (channel 0) for all three, Slack (channel 1) for high and critical.
+      expect([...(await new Outbox(store).pending()).entries()]).toEqual([[0, 3], [1, 2]]);
+      const [hooks, slacks] = [r.received['webhook']!.length, r.received['slack']!.length];
+      const n = new Notifier(channels, new Outbox(store), new FindingsRepo(store), createMetrics({ defaultMetrics: false }), createLogger({ level: 'silent' }));
+      await n.runOnce();
+      await n.stop();
+      expect(r.received['webhook']!.length - hooks).toBe(3);
+      expect(r.received['slack']!.length - slacks).toBe(2);
+      expect((await new Outbox(store).pending()).size).toBe(0);
+      // A floor names a severity: anything else is refused with the config.
+      expect(() => parseConfig(`notify:\n  slack: [{ url: "${r.base}/slack", minSeverity: urgent }]\n`, 'c.yaml', {})).toThrow(/minSeverity/);
     } finally {
       await store.close();
     }

@@ -29,12 +29,11 @@
 import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CompactRange } from '../merkle/compact.ts';
-import { verifyConsistency } from '../merkle/proof.ts';
 import { frontierFromTiles, TILE_WIDTH, type TileReader } from '../merkle/tiles.ts';
 import type { Metrics } from '../metrics.ts';
 import type { SetKey } from '../entries/set.ts';
 import type { NoteVerifier } from '../note/note.ts';
-import { causeOfClass, ProofRefused, type RekorV1Source } from '../sources/rekor-v1.ts';
+import type { RekorV1Source } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import { releaseLeaves, type FetchedLeaf, type LeafBatch } from '../sources/types.ts';
 import { frontierSize, type LogState } from '../store/codec.ts';
@@ -49,7 +48,7 @@ import { evidence } from './checkpoint-decision.ts';
 import { recordHalt } from './halt.ts';
 import { processGcPacer } from './gc-pacer.ts';
 import { afterIngestCommitted, ingestInto } from './ingest.ts';
-import { proofMisbehaviour, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
+import { proofMisbehaviour, proveConsistent, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
@@ -306,15 +305,7 @@ export class Backfiller {
       return frontier;
     }
     const [first, last] = cp.size < head.size ? [cp, head] : [head, cp];
-    await this.v1!.fetchConsistencyProof(first.size, last.size, tree.treeID!, (proof) => verifyConsistency(first.size, last.size, proof, first.rootHash, last.rootHash)).catch((e: unknown) => {
-      const refused = causeOfClass(e, ProofRefused);
-      if (!refused) throw e;
-      throw new TlogwatchError('VERIFY_FORK', `the checkpoint of size ${cp.size} that proves the start frontier is not consistent with the verified checkpoint ${head.size}: no proof the log served on any attempt verifies (${refused.message})`, {
-        kind: 'misbehaviour',
-        cause: refused.cause,
-        data: evidence('inconsistent', head, note, { consistencyProof: refused.proof.map(toBase64) }),
-      });
-    });
+    await proveConsistent(this.v1!, tree.treeID!, first, last, `the checkpoint of size ${cp.size} that proves the start frontier is not consistent with the verified checkpoint ${head.size}`, head, note);
     return frontier;
   }
 

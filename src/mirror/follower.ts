@@ -13,7 +13,6 @@
 import { TlogwatchError, describeError, isTlogwatchError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { CompactRange } from '../merkle/compact.ts';
-import { verifyConsistency } from '../merkle/proof.ts';
 import { frontierFromTiles, type TileReader } from '../merkle/tiles.ts';
 import { setLogState, type Metrics } from '../metrics.ts';
 import type { Checkpoint } from '../note/checkpoint.ts';
@@ -21,18 +20,18 @@ import type { NoteVerifier } from '../note/note.ts';
 import { shardOrigin } from '../note/rekor-v1-origin.ts';
 import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
-import { BATCH_MAX_BYTES, causeOfClass, ProofRefused, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
+import { BATCH_MAX_BYTES, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import { logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
-import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
+import { bytesEqual, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
 import { cosignaturesOf, describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
 import { recordHalt } from './halt.ts';
-import { proofMisbehaviour, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
+import { proofMisbehaviour, proveConsistent, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
 
@@ -413,16 +412,7 @@ export class LogFollower {
       // extends the empty one, and no proof from size 0 exists (rekor.md §1.9; a shard can be empty just
       // after a rotation), so a verified size of 0 needs none.
       if (state.verified && state.verified.size > 0n && cp.size > state.verified.size) {
-        const verified = state.verified;
-        await src.fetchConsistencyProof(verified.size, cp.size, tree.treeID, (proof) => verifyConsistency(verified.size, cp.size, proof, verified.rootHash, cp.rootHash)).catch((e: unknown) => {
-          const refused = causeOfClass(e, ProofRefused);
-          if (!refused) throw e;
-          throw new TlogwatchError('VERIFY_FORK', `checkpoint ${cp.size} is not consistent with the verified checkpoint ${verified.size}: no proof the log served on any attempt verifies (${refused.message})`, {
-            kind: 'misbehaviour',
-            data: evidence('inconsistent', verified, note, { consistencyProof: refused.proof.map(toBase64) }),
-            cause: refused.cause,
-          });
-        });
+        await proveConsistent(src, tree.treeID, state.verified, cp, `checkpoint ${cp.size} is not consistent with the verified checkpoint ${state.verified.size}`, state.verified, note);
       }
       const frontier = CompactRange.deserialize(state.frontier);
       if (frontier.size < cp.size) {

@@ -12,13 +12,13 @@
  */
 import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import { CompactRange } from '../merkle/compact.ts';
-import { verifyInclusion } from '../merkle/proof.ts';
+import { verifyConsistency, verifyInclusion } from '../merkle/proof.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
 import { verifiedFrontierFromTiles, type TileReader } from '../merkle/tiles.ts';
 import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
 import type { NoteVerifier } from '../note/note.ts';
-import type { RekorV1Source, V1Leaf } from '../sources/rekor-v1.ts';
-import { bytesEqual } from '../util/bytes.ts';
+import { causeOfClass, ProofRefused, type RekorV1Source, type V1Leaf } from '../sources/rekor-v1.ts';
+import { bytesEqual, toBase64 } from '../util/bytes.ts';
 import { evidence, type VerifiedHead } from './checkpoint-decision.ts';
 
 /**
@@ -46,6 +46,28 @@ export async function verifiedTilesFrontier(size: bigint, cp: Pick<Checkpoint, '
 export function proofMisbehaviour(e: unknown, code: 'VERIFY_ROOT_MISMATCH' | 'VERIFY_TILE_MISMATCH' | 'VERIFY_BAD_CHECKPOINT', message: string, data: Record<string, unknown>): unknown {
   if (!isTlogwatchError(e) || !/^(MERKLE_|NOTE_|CHECKPOINT_)/.test(e.code)) return e;
   return new TlogwatchError(code, `${message}: ${e.message}`, { kind: 'misbehaviour', cause: e, data });
+}
+
+/** A tree's size and root, as a checkpoint or a verified head carries them. */
+type TreeHead = Pick<Checkpoint, 'size' | 'rootHash'>;
+
+/**
+ * Proves a Rekor v1 tree's checkpoint `last` consistent with `first`, both signed by the log (RFC 9162
+ * §2.1.4.2), from the proof the log serves. The proof is unsigned, so one that does not verify is asked for
+ * again (rekor-v1.ts fetchConsistencyProof); only when no attempt serves one that verifies is it
+ * `VERIFY_FORK`: `message`, with `against` (the store's verified head) and `note` (the one received) and
+ * the last proof as evidence.
+ */
+export async function proveConsistent(src: RekorV1Source, treeID: string, first: TreeHead, last: TreeHead, message: string, against: VerifiedHead, note: string): Promise<void> {
+  await src.fetchConsistencyProof(first.size, last.size, treeID, (proof) => verifyConsistency(first.size, last.size, proof, first.rootHash, last.rootHash)).catch((e: unknown) => {
+    const refused = causeOfClass(e, ProofRefused);
+    if (!refused) throw e;
+    throw new TlogwatchError('VERIFY_FORK', `${message}: no proof the log served on any attempt verifies (${refused.message})`, {
+      kind: 'misbehaviour',
+      cause: refused.cause,
+      data: evidence('inconsistent', against, note, { consistencyProof: refused.proof.map(toBase64) }),
+    });
+  });
 }
 
 export interface V1ProvenFrontier {

@@ -27,7 +27,7 @@ import { runReindex, type ReindexTuning } from './reindex-task.ts';
 import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
-import type { Severity } from './monitor/rules/schema.ts';
+import { severityRank, type Severity } from './monitor/rules/schema.ts';
 import type { LogState } from './store/codec.ts';
 import type { StallState } from './monitor/eval/builtin.ts';
 import { findingsRoutes } from './api/findings.ts';
@@ -153,8 +153,7 @@ export function integrityHooks(metrics: Metrics, extra?: MirrorHooks, write: Fin
  * unless suppressed.
  */
 export function findingWriter(channels: readonly Channel[]): FindingWriter {
-  const rank = (s: Severity) => SEVERITIES.indexOf(s);
-  const takes = (c: Channel, f: Finding) => c.minSeverity === undefined || rank(f.severity) >= rank(c.minSeverity);
+  const takes = (c: Channel, f: Finding) => c.minSeverity === undefined || severityRank(f.severity) >= severityRank(c.minSeverity);
   return (f) => [...findingOps(f), ...(f.status === 'suppressed' ? [] : outboxOps(f.id, channels.flatMap((c, i) => (takes(c, f) ? [i] : [])), Date.now()))];
 }
 

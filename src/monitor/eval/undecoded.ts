@@ -5,9 +5,11 @@
  * takes bodies of any size under any certificate, so anyone can log one naming a watched identity.
  *
  * certspotter meets the same gap by notifying about every certificate it cannot parse (`malformed_cert`,
- * man/certspotter-script.md: it "can't determine if a certificate matches your watch list"). Here too, on
- * by default, but at a low severity: a mirror of 100M+ entries holds some bodies nobody can read, and most
- * name no one. What lifts one above the noise is cheap to look for: the values the rules watch, as literal
+ * man/certspotter-script.md: it "can't determine if a certificate matches your watch list"). Here that is
+ * `watchedOnly: false`, at a low severity (a mirror of 100M+ entries holds some bodies nobody can read, and
+ * most name no one); by default (`watchedOnly`) only an entry that names a watched value is raised, since
+ * anyone can log undecodable entries to Rekor and every finding reaches every channel without a floor
+ * (notify `minSeverity`). What names one is cheap to look for: the values the rules watch, as literal
  * text, in the raw body and in the base64 layers nested in it (body JSON → base64 of a PEM → base64 of the
  * DER, whose SAN and Fulcio claims are plain ASCII). An entry whose body names one takes that rule's
  * severity. This is a heuristic on purpose: the decoder refused the body, so nothing here parses it; a
@@ -18,7 +20,7 @@
  */
 import type { Entry } from '../../entries/types.ts';
 import type { CompiledRule, UndecodedEntryConfig, WatchSelector } from '../rules/compiled.ts';
-import { SEVERITIES, type Severity } from '../rules/schema.ts';
+import { severityRank as rank, type Severity } from '../rules/schema.ts';
 
 /** A value a rule watches, as text to look for in a body (lower case: the search ignores case). */
 export interface WatchedLiteral {
@@ -218,8 +220,6 @@ export function literalsIn(body: Uint8Array, literals: readonly WatchedLiteral[]
   }
   return { hits, scannedWhole };
 }
-
-const rank = (s: Severity) => SEVERITIES.indexOf(s);
 
 /** The finding's substance for an entry with a decode problem, or undefined when the rule is off for it. */
 export function evaluateUndecoded(e: Entry, body: Uint8Array, rules: readonly CompiledRule[], config: UndecodedEntryConfig): UndecodedCandidate | undefined {

@@ -8,6 +8,8 @@ import { z } from 'zod';
 
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
+/** A severity's place in SEVERITIES, for comparing two: `info` 0 up to `critical` 4. */
+export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 
 /** Every expectation a rule can state; findings name the one that broke (`expect.sourceRefs`). */
 export const EXPECTATIONS = [

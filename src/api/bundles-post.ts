@@ -186,6 +186,9 @@ async function judgeAgainstMirror(x: BundleIntake, t: TlogEntryInput, bundleJson
   // The bundle as posted: the record behind the findings and index keys it adds.
   const ops: BatchOp[] = [{ type: 'put', key: key(Bucket.BUNDLE, u16(logId), u64(index)), value: Buffer.from(bundleJson) }];
   for (const d of entry.digests) if (!stored.record.entry.digests.includes(d)) ops.push({ type: 'put', key: indexKey(Field.DIGEST, digestToBytes(d), entryTime(entry), logId, index), value: MARKER });
+  // evaluateEntry, not evaluateLogged: the body is the mirror's own (its leaf hash is the stored entry's), so
+  // the mirror judged it under `undecoded-entry` when it ingested it; what the bundle adds (a DSSE payload)
+  // can make a rule match, but is not in the body that rule reads.
   const findings = evaluateEntry(x.rules(), entry, now, { cas: x.cas?.() }).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
   return { outcome: { status: 'consistent', log: log.name, index, findings }, findings, ops };
 }

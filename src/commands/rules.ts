@@ -11,7 +11,7 @@ import { forTerminal } from '../util/terminal.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import { describeError } from '../errors.ts';
 import { flagErrorText } from './flag-error.ts';
-import { evaluateEntry } from '../monitor/evaluate.ts';
+import { evaluateLogged } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../trust/tuf.ts';
 import { withStatement } from '../mirror/ingest.ts';
@@ -133,11 +133,11 @@ async function rulesTest(ruleSet: RuleSet, values: TestFlags): Promise<number> {
       const log = store.logNameOf((k[1]! << 8) | k[2]!) ?? '?';
       const index = Number(Buffer.from(k.subarray(3)).readBigUInt64BE());
       if (index < from || index > to) continue;
-      const { record } = decodeEntryValue(v, log, index);
+      const { record, body } = decodeEntryValue(v, log, index);
       entries++;
       const entry = { ...record.entry };
       if (record.attestation) withStatement(entry, Buffer.from(record.attestation, 'base64'), 'attestation');
-      for (const f of evaluateEntry(ruleSet, entry, now, { cas })) {
+      for (const f of evaluateLogged(ruleSet, entry, body, now, { cas })) {
         fired++;
         process.stdout.write(values.json ? `${JSON.stringify(f)}\n` : `${f.severity.toUpperCase()}\t${f.rule}\t${forTerminal(log)}#${index}\t${f.status}\t${forTerminal(f.message)}\n`);
       }

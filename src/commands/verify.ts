@@ -18,7 +18,7 @@ import { resolveTrustedRoot, tufRootRequired } from '../trust/tuf.ts';
 import { isoTime, verifyTlogEntry } from '../verify/offline.ts';
 import { signingTimeOf } from '../verify/signing-time.ts';
 import type { RuleSet } from '../monitor/compile.ts';
-import { evaluateEntry } from '../monitor/evaluate.ts';
+import { evaluateLogged } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { withStatement } from '../mirror/ingest.ts';
@@ -172,7 +172,7 @@ SET's integrated time, else the earliest verified timestamp's; with neither, a t
         if (env) withStatement(entry, env.payload, 'bundle', env.payloadType);
         const now = Math.floor(Date.now() / 1000);
         cas ??= new CertificateAuthorities(trust.certificateAuthorities);
-        for (const f of evaluateEntry(ruleSet, entry, now, { cas, signedTime: signingTimeOf(r.signedTimes) })) {
+        for (const f of evaluateLogged(ruleSet, entry, t.body, now, { cas, signedTime: signingTimeOf(r.signedTimes) })) {
           if (f.kind === 'violation' && f.status === 'open' && code === 0) code = 1;
           process.stdout.write(values.json ? `${JSON.stringify({ file, finding: f })}\n` : `${forTerminal(`FINDING ${f.severity} ${f.rule} ${file} ${f.status}: ${f.message}`)}\n`);
         }

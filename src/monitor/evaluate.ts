@@ -13,9 +13,10 @@ import type { SignedTimeOverride } from './eval/expect.ts';
 import type { FindingCandidate, WatchedBy } from './eval/finding.ts';
 import type { SignerIssuer } from './eval/suppress.ts';
 import { signersOf } from './eval/values.ts';
-import { findingId, type Finding } from './finding.ts';
+import { evaluateUndecoded } from './eval/undecoded.ts';
+import { findingId, undecodedFinding, type Finding } from './finding.ts';
 import type { ProvenanceFacts } from './provenance/slsa.ts';
-import type { RuleSet } from './rules/compiled.ts';
+import { DEFAULT_BUILTINS, type RuleSet } from './rules/compiled.ts';
 
 /**
  * The finding's identity: the signer's SAN its watch matched, when it matched one of them (a certificate
@@ -110,11 +111,27 @@ export interface EvaluateOptions {
   signedTime?: SignedTimeOverride;
 }
 
-/** Stored findings for one entry (the daemon's hooks, `POST /v1/bundles`, `tlogwatch verify --rules`, `rules test`). */
+/** Stored findings for one entry by the rules (`POST /v1/bundles`; through evaluateLogged, the daemon's hooks, `tlogwatch verify --rules`, `rules test`). */
 export function evaluateEntry(set: RuleSet, e: Entry, now: number, o: EvaluateOptions = {}): Finding[] {
   const issuer = o.cas ? signerIssuers(e, o.cas, o.signedTime === undefined ? issuedAt(e, now) : () => o.signedTime?.t ?? null) : undefined;
   const found = toStoredFindings(evaluate(set, e, now, o.provenance, issuer, o.signedTime), e, now);
   return issuer ? withCertificateIssuers(found, e, issuer, o.signedTime === null) : found;
+}
+
+/**
+ * evaluateEntry for an entry as logged, with its body: an entry the decoder could not fully read
+ * (`e.problem`) is also judged by the built-in `undecoded-entry` (eval/undecoded.ts), which reads the raw
+ * body for watched values no rule could match. The daemon's hooks, `tlogwatch verify --rules` and
+ * `rules test` all judge through here, so each says of an entry what the others do. With no rules there
+ * is no watch an entry could have concerned, so nothing to raise.
+ */
+export function evaluateLogged(set: RuleSet, e: Entry, body: Uint8Array, now: number, o: EvaluateOptions = {}): Finding[] {
+  const found = evaluateEntry(set, e, now, o);
+  // The only cost to an ordinary entry: this test.
+  if (!e.problem || set.rules.length === 0) return found;
+  const config = set.builtins?.undecodedEntry ?? DEFAULT_BUILTINS.undecodedEntry;
+  const c = evaluateUndecoded(e, body, set.rules, config);
+  return c ? [...found, undecodedFinding(e, c, config, now)] : found;
 }
 
 /**

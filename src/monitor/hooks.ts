@@ -8,10 +8,8 @@ import type { MirrorHooks } from '../mirror/types.ts';
 import { findingOps } from '../store/findings.ts';
 import type { BatchOp } from '../store/level.ts';
 import type { RuleSet } from './compile.ts';
-import { evaluateEntry, isWatched } from './evaluate.ts';
-import { undecodedFinding, type Finding } from './finding.ts';
-import { evaluateUndecoded } from './eval/undecoded.ts';
-import { DEFAULT_BUILTINS } from './rules/compiled.ts';
+import { evaluateLogged, isWatched } from './evaluate.ts';
+import type { Finding } from './finding.ts';
 import type { CertificateAuthorities } from '../trust/certificate-authority.ts';
 
 /** Turns a finding into the ops that store it (and queue its notifications). */
@@ -27,17 +25,11 @@ export function monitorHooks(rules: () => RuleSet, metrics: Metrics, onFindings?
       const ops: BatchOp[] = [];
       const found: Finding[] = [];
       const authorities = cas?.();
-      const undecoded = rs.builtins?.undecodedEntry ?? DEFAULT_BUILTINS.undecodedEntry;
-      const add = (f: Finding) => {
-        ops.push(...write(f));
-        found.push(f);
-      };
+      // The body is the batch's, read (for an entry the decoder could not fully read) and not kept.
       for (const { entry, body } of entries) {
-        for (const f of evaluateEntry(rs, entry, now, { cas: authorities })) add(f);
-        // The only cost to an ordinary entry: this test. The body is the batch's, read here and not kept.
-        if (entry.problem) {
-          const c = evaluateUndecoded(entry, body, rs.rules, undecoded);
-          if (c) add(undecodedFinding(entry, c, undecoded, now));
+        for (const f of evaluateLogged(rs, entry, body, now, { cas: authorities })) {
+          ops.push(...write(f));
+          found.push(f);
         }
       }
       if (found.length === 0) return { ops };

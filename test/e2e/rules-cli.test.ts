@@ -72,7 +72,10 @@ describe('tlogwatch rules test', () => {
   const replay = (...extra: string[]) => cli(['rules', 'test', dir, '--data-dir', h.dataDir, '--json', ...extra]);
   const fired = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { rule: string; index: number; message: string; evidence: Record<string, unknown> });
   beforeAll(async () => {
-    h = await harness({ api: 'v1', entries: 300, seed: 'rules-test', inject: [{ at: 100, cert: gha('evil.yml') }, { at: 200, cert: { ...gha('evil.yml'), untrustedCA: true } }, { at: 250, cert: gha(OSC8) }] }, {}, undefined, { cliLayout: true });
+    // 280: the release workflow, but its certificate carries 300 KiB nobody reads, past the decoder's bound
+    // on key material: no signer is read, so only `undecoded-entry` can see the watched repository in it.
+    const huge = { ...gha('release.yml'), rawExtensions: { '1.3.6.1.4.1.99999.1': '00'.repeat(300 * 1024) } };
+    h = await harness({ api: 'v1', entries: 300, seed: 'rules-test', inject: [{ at: 100, cert: gha('evil.yml') }, { at: 200, cert: { ...gha('evil.yml'), untrustedCA: true } }, { at: 250, cert: gha(OSC8) }, { at: 280, cert: huge }] }, {}, undefined, { cliLayout: true });
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === 300n);
     await h.store.close(); // the CLI opens the store itself
     dir = rulesDir('replay', "rules:\n  - id: release-only\n    watch: { repositories: ['github.com/acme/replay-test'] }\n    expect: { buildSigners: ['https://github.com/acme/replay-test/.github/workflows/release.yml@refs/tags/*'] }\n");
@@ -82,18 +85,24 @@ describe('tlogwatch rules test', () => {
   it('replays the mirror through the rules: what would have fired, and how much was replayed', async () => {
     const r = await replay();
     expect(r.code).toBe(0);
-    expect(fired(r.stdout).map((f) => `${f.rule}@${f.index}`)).toEqual(['release-only@100', 'release-only@200', 'release-only@250']);
-    expect(r.stderr).toBe('300 entries replayed, 3 finding(s) would have fired\n');
+    expect(fired(r.stdout).map((f) => `${f.rule}@${f.index}`)).toEqual(['release-only@100', 'release-only@200', 'release-only@250', 'undecoded-entry@280']);
+    expect(r.stderr).toBe('300 entries replayed, 4 finding(s) would have fired\n');
     expect(fired(r.stdout)[0]!.evidence).not.toHaveProperty('certificateIssuers');
   });
 
   it('with --trusted-root, says which CA issued each certificate, as the daemon does', async () => {
     const r = await replay('--trusted-root', h.sim.trustedRootPath);
     const [trusted, spoofed] = fired(r.stdout);
-    expect(fired(r.stdout)).toHaveLength(3);
+    expect(fired(r.stdout)).toHaveLength(4);
     expect(trusted!.evidence['certificateIssuers']).toEqual(['sigstore-intermediate']);
     expect(spoofed!.evidence['certificateIssuers']).toEqual([null]);
     expect(spoofed!.message).toMatch(/Sigstore clients reject this signature\)$/);
+  });
+
+  it('raises undecoded-entry, as the daemon does, for an entry whose body names a watched value no rule could match', async () => {
+    const [f] = fired((await replay('--from', '280', '--to', '280')).stdout);
+    expect(f).toMatchObject({ rule: 'undecoded-entry', index: 280 });
+    expect(f!.message).toMatch(/^undecoded entry: a hashedrekord 0\.0\.1 entry that tlogwatch did not fully decode .*its body names .*github\.com\/acme\/replay-test.* \(rule release-only\)/);
   });
 
   it('prints what a certificate says without its control characters (no terminal escape reaches the screen)', async () => {

@@ -232,12 +232,23 @@ function readClaims(bytes: Uint8Array, fingerprintHex: string): CertificateClaim
  * DSSE multi-signature entries and busy CI identities repeat certificates, and simulators reuse them.
  * Claims are frozen, so entries may share them safely.
  *
- * Bounded by count and by the certificates' bytes: claims hold every SubjectAltName (subject-alt-name.ts),
- * ~7 bytes of heap per byte of a certificate packed with names (1.36 MB for the worst a Rekor v1 body
- * carries, BENCHMARKS.md "SubjectAltNames"), so 4096 of those would hold ~5 GB. Real certificates are at
- * most ~2.1 KB (test/fixtures/realdata), so 4096 of them stay within the byte bound and only hostile ones
- * meet it: at most ~115 MB of claims per cache.
+ * Bounded by count and by the heap its claims hold. Claims keep every SubjectAltName
+ * (subject-alt-name.ts), each a string of ~30 bytes of heap beyond its characters, so a certificate packed
+ * with short names holds ~3× its size in claims (715 KB for 229 KB of 16,384 names, measured with
+ * `process.memoryUsage` after GC), and 4096 of the worst a Rekor v1 body carries would hold ~5 GB. Its
+ * weight, `claimsWeight`, is its DER's size plus 32 bytes a name: every character of the claims came from
+ * a byte of the DER, so this bounds what they hold. Real certificates (at most ~2.1 KB,
+ * test/fixtures/realdata) meet the count bound first; hostile ones, the 16 MiB bound on weight: at most
+ * ~16 MiB of claims per cache (it was bounded by DER bytes alone, ~115 MB of claims at worst).
  */
+/** Heap a name's string holds beyond its characters (V8's string header and the array's slot, rounded up). */
+const NAME_OVERHEAD = 32;
+
+/** What ClaimsCache counts against its byte bound for one certificate (see there). */
+export function claimsWeight(der: Uint8Array, claims: CertificateClaims): number {
+  return der.length + NAME_OVERHEAD * (claims.sans?.length ?? 1);
+}
+
 export class ClaimsCache {
   readonly #max: number;
   readonly #maxBytes: number;
@@ -276,8 +287,9 @@ export class ClaimsCache {
     }
     this.#misses++;
     const claims = readClaims(der, fp);
-    this.#map.set(fp, { claims, bytes: der.length });
-    this.#bytes += der.length;
+    const bytes = claimsWeight(der, claims);
+    this.#map.set(fp, { claims, bytes });
+    this.#bytes += bytes;
     while (this.#map.size > this.#max || (this.#bytes > this.#maxBytes && this.#map.size > 1)) {
       const [oldest, { bytes }] = this.#map.entries().next().value!;
       this.#map.delete(oldest);

@@ -6,7 +6,7 @@ import { createHash, X509Certificate as NodeX509 } from 'node:crypto';
 import { ASN1Obj, X509Certificate } from '@sigstore/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CertificateClaims, ClaimsCache, readCertificateClaims } from '../../../src/entries/certificate.ts';
+import { type CertificateClaims, ClaimsCache, claimsWeight, readCertificateClaims } from '../../../src/entries/certificate.ts';
 import { DerError } from '../../../src/entries/der.ts';
 import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from '../../../src/entries/types.ts';
 import { certificate, extension, octet, oid, type SanName, sanExtension, seq, time, tlv, utf8 } from './der-builder.ts';
@@ -427,14 +427,17 @@ describe('ClaimsCache', () => {
     expect(() => cache.read(Uint8Array.of(1, 2))).toThrow(DerError);
   });
 
-  it('holds at most 16 MiB of certificates, so hostile ones packed with names cannot fill the heap (~7 bytes of claims per byte)', () => {
+  it('holds at most 16 MiB of claims by weight, so hostile certificates packed with names cannot fill the heap', () => {
     const cache = new ClaimsCache();
     // 256 KiB of names each, the most a Rekor v1 body's key material carries (kinds/common.ts MAX_KEY_BYTES).
     const filler = sanExtension(Array.from({ length: (256 * 1024) / 16 }, (_, i) => ({ type: 'dns' as const, value: i.toString(36).padStart(12, '0') })));
     const big = (serial: number) => certificate({ notBefore: 0, notAfter: 1, extensions: [filler], serial });
     const first = big(1);
-    const fits = Math.floor((16 * 1024 * 1024) / first.length);
-    expect(fits).toBeLessThan(100);
+    // The weight counts each name's string as well as the DER: 16,384 names of 12 characters, 229 KB of DER.
+    const weight = claimsWeight(first, readCertificateClaims(first));
+    expect(weight).toBe(first.length + 32 * 16384);
+    const fits = Math.floor((16 * 1024 * 1024) / weight);
+    expect(fits).toBe(22);
     cache.read(first);
     for (let serial = 2; serial <= 100; serial++) cache.read(big(serial));
     expect(cache.size).toBe(fits);

@@ -126,7 +126,13 @@ describe('ML-DSA-44 cosignatures', () => {
     const signed = signNote(text, [mldsaCosignatureSigner(NAME, witnessKey, () => 5)]);
     const raw = Buffer.from(signed.slice(signed.lastIndexOf(' ') + 1).trim(), 'base64');
     expect(verifier.verify(Buffer.from(text), raw.subarray(4, 4 + 72))).toBeUndefined();
-    expect(cosignaturesOf(`${text}\n\u2014 ${NAME} ${raw.subarray(0, 4 + 72).toString('base64')}\n`, { witnesses: [verifier], quorum: 1 })).toMatchObject({ invalid: [NAME] });
+    const short = `\u2014 ${NAME} ${raw.subarray(0, 4 + 72).toString('base64')}\n`;
+    expect(cosignaturesOf(`${text}\n${short}`, { witnesses: [verifier], quorum: 1 })).toMatchObject({ invalid: [NAME] });
+    // Beside this witness's real line it changes nothing, in either order, and the note still verifies.
+    for (const both of [`${signed}${short}`, `${text}\n${short}${signed.slice(text.length + 1)}`]) {
+      expect(cosignaturesOf(both, { witnesses: [verifier], quorum: 1 })).toMatchObject({ valid: [{ witness: NAME, timestamp: 5n }], witnessed: true });
+      expect(verifyNote(both, [verifier]).verifiedBy).toHaveLength(1);
+    }
     const high = Buffer.from(raw.subarray(4));
     high[0] = 0x80;
     expect(verifier.verify(Buffer.from(text), high)).toBe(false);
@@ -144,20 +150,27 @@ describe('ML-DSA-44 cosignatures', () => {
         fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }),
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
         fc.bigInt({ min: 0n, max: (1n << 63n) - 1n }),
+        fc.constantFrom('key hash', 'timestamp', 'signature', 'text'),
         fc.nat(),
-        (name, o, size, root, ts, flipAt) => {
+        (name, o, size, root, ts, where, flipAt) => {
           const v = mldsaCosignatureVerifier(name, noble.publicKey);
           const text = checkpointText(o, size, root);
           const sig = mldsaCosignatureSigner(name, witnessKey, () => ts).sign(Buffer.from(text));
           expect(ml_dsa44.verify(sig.subarray(8), naiveMessage(name, ts, o, size, root), noble.publicKey)).toBe(true);
           expect(v.verify(Buffer.from(text), sig)).toBe(true);
-          // One bit of the signature (timestamp included) or of the checkpoint's three lines.
-          const bit = flipAt % ((sig.length + text.length) * 8);
-          const s2 = Buffer.from(sig);
-          const t2 = Buffer.from(text);
-          if (bit < sig.length * 8) s2[bit >> 3]! ^= 1 << (bit & 7);
-          else t2[(bit >> 3) - sig.length]! ^= 1 << (bit & 7);
-          expect(v.verify(t2, s2)).toBe(false);
+          // One bit of the line (key hash, timestamp, signature) or of the checkpoint's three lines.
+          const line = Buffer.concat([v.keyHash, sig]);
+          const [from, to] = { 'key hash': [0, 4], timestamp: [4, 12], signature: [12, line.length], text: [line.length, line.length + text.length] }[where] as [number, number];
+          const bit = from * 8 + (flipAt % ((to - from) * 8));
+          if (bit < line.length * 8) {
+            line[bit >> 3]! ^= 1 << (bit & 7);
+            const c = cosignaturesOf(`${text}\n\u2014 ${name} ${line.toString('base64')}\n`, { witnesses: [v], quorum: 1 });
+            expect(c).toMatchObject(bit < 32 ? { valid: [], missing: [name] } : { valid: [], invalid: [name] });
+          } else {
+            const t2 = Buffer.from(text);
+            t2[(bit >> 3) - line.length]! ^= 1 << (bit & 7);
+            expect(v.verify(t2, sig)).toBe(false);
+          }
         },
       ),
       { numRuns: 40 },

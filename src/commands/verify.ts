@@ -23,7 +23,7 @@ import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { parseVerifierKey, type CosignatureVerifier } from '../note/keys.ts';
-import { sharedWitnessKey, type WitnessPolicy } from '../note/witness-policy.ts';
+import { SHARED_KEY_WHY, sharedWitnessKey, WITNESS_KEY_TYPES, type WitnessPolicy } from '../note/witness-policy.ts';
 
 /** Sigstore bundles and Rekor responses are kilobytes; refuse anything absurd before reading it. */
 const MAX_INPUT_BYTES = 32 * 1024 * 1024;
@@ -49,14 +49,14 @@ function witnessPolicyOf(vkeys: string[], quorum: string | undefined): WitnessPo
   }
   const witnesses = vkeys.map((k) => {
     const v = parseVerifierKey(k);
-    if (v.kind !== 'cosignature') throw new Error(`--witness ${v.name}: a key of type ${v.kind}, not a witness's (cosignature/v1, type 0x04)`);
+    if (v.kind !== 'cosignature') throw new Error(`--witness ${v.name}: a key of type ${v.kind}, not a witness's (${WITNESS_KEY_TYPES})`);
     return v as CosignatureVerifier;
   });
   const names = witnesses.map((w) => w.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new Error(`--witness ${twice} is given twice`);
   const shared = sharedWitnessKey(vkeys);
-  if (shared) throw new Error(`--witness ${names[shared.first]} and ${names[shared.second]} have the same public key: a cosignature does not sign the witness's name, so one would count twice toward the quorum`);
+  if (shared) throw new Error(`--witness ${names[shared.first]} and ${names[shared.second]} have the same public key: ${SHARED_KEY_WHY}`);
   const n = quorum === undefined ? witnesses.length : Number(quorum);
   if (!/^\d+$/.test(quorum ?? '1') || n < 1 || n > witnesses.length) throw new Error(`--witness-quorum must be a whole number from 1 to ${witnesses.length} (the witnesses given)`);
   return { witnesses, quorum: n };

@@ -6,7 +6,7 @@
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
-import { sharedWitnessKey } from '../note/witness-policy.ts';
+import { SHARED_KEY_WHY, sharedWitnessKey, WITNESS_KEY_TYPES } from '../note/witness-policy.ts';
 import { tufRootRequired } from '../trust/tuf.ts';
 import { SEVERITIES } from '../monitor/rules/schema.ts';
 
@@ -56,14 +56,16 @@ const WitnessKeys = z
     z.string().superRefine((k, ctx) => {
       try {
         const v = parseVerifierKey(k);
-        if (v.kind !== 'cosignature') ctx.addIssue({ code: 'custom', message: `not a witness key: ${v.name}'s key is type ${v.kind}, a witness cosigns with cosignature/v1 (type 0x04)` });
+        if (v.kind !== 'cosignature') ctx.addIssue({ code: 'custom', message: `not a witness key: ${v.name}'s key is type ${v.kind}, a witness cosigns with ${WITNESS_KEY_TYPES}` });
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: e instanceof Error ? e.message : String(e) });
       }
     }),
   )
   .min(1)
-  .describe('Verifier keys of the witnesses (`name+hash+base64`, cosignature/v1 type 0x04), as their operators publish them (witness-network.org lists them).');
+  .describe(
+    'Verifier keys of the witnesses (`name+hash+base64`): Ed25519 cosignature/v1 (type 0x04) or ML-DSA-44 (type 0x06, tlog-cosignature v1.1), as their operators publish them (witness-network.org lists them). One key under two names is refused.',
+  );
 const WitnessQuorum = z.number().int().min(1).describe('How many of those witnesses must have cosigned a checkpoint before the mirror verifies up to it.');
 const Witnesses = z.object({ keys: WitnessKeys, quorum: WitnessQuorum }).strict();
 
@@ -77,7 +79,7 @@ function checkWitnessSet(w: { keys: readonly string[]; quorum: number }, ctx: z.
   const shared = sharedWitnessKey(w.keys);
   if (shared && names[shared.first] !== names[shared.second]) {
     const [a, b] = [names[shared.first], names[shared.second]];
-    ctx.addIssue({ code: 'custom', path: [...at, 'keys', shared.second], message: `witnesses ${a} and ${b} have the same public key: a cosignature does not sign the witness's name, so one would count twice toward the quorum` });
+    ctx.addIssue({ code: 'custom', path: [...at, 'keys', shared.second], message: `witnesses ${a} and ${b} have the same public key: ${SHARED_KEY_WHY}` });
   }
 }
 

@@ -12,6 +12,7 @@ export const ALG_ED25519 = 0x01;
 export const ALG_ECDSA = 0x02;
 export const ALG_COSIGNATURE_V1 = 0x04;
 export const ALG_RFC6962_STH = 0x05;
+export const ALG_COSIGNATURE_MLDSA = 0x06;
 
 export const sha256 = (...parts: Uint8Array[]): Uint8Array => new Uint8Array(createHash('sha256').update(concatBytes(...parts)).digest());
 

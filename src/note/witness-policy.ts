@@ -1,6 +1,6 @@
 /**
  * A witness policy: a checkpoint counts only when at least `quorum` of the named witnesses cosigned it
- * (https://c2sp.org/tlog-cosignature, cosignature/v1; the k-of-n rule of https://c2sp.org/tlog-policy with
+ * (https://c2sp.org/tlog-cosignature, Ed25519 or ML-DSA-44; the k-of-n rule of https://c2sp.org/tlog-policy with
  * one group). A witness cosigns a checkpoint only after checking it is consistent with every checkpoint of
  * that origin it cosigned before (https://c2sp.org/tlog-witness), and clients that verify with a witness
  * policy accept only cosigned checkpoints. A monitor that requires the same cosignatures therefore sees
@@ -13,10 +13,10 @@
  */
 import { parseNote, type Note, type NoteSignature } from './note.ts';
 import type { CosignatureVerifier } from './cosignature.ts';
-import { bytesEqual, utf8 } from '../util/bytes.ts';
+import { bytesEqual, EMPTY_BYTES, parseBase64, toHex, utf8 } from '../util/bytes.ts';
 
 export interface WitnessPolicy {
-  /** Distinct witnesses (cosignature/v1 keys, vkey type 0x04), no two with one public key (`sharedWitnessKey`). */
+  /** Distinct witnesses (vkey type 0x04 Ed25519 or 0x06 ML-DSA-44), no two with one public key (`sharedWitnessKey`). */
   witnesses: readonly CosignatureVerifier[];
   /** How many of them must have cosigned; 1 ≤ quorum ≤ witnesses.length. */
   quorum: number;
@@ -33,15 +33,26 @@ export interface Cosignatures {
   witnessed: boolean;
 }
 
+/** The key types a witness cosigns with, for messages that refuse another. */
+export const WITNESS_KEY_TYPES = 'Ed25519 (cosignature/v1, type 0x04) or ML-DSA-44 (type 0x06)';
+/** Why `sharedWitnessKey`'s pair is refused, for the messages that refuse it. */
+export const SHARED_KEY_WHY = 'one key would count twice toward the quorum (tlog-policy allows no two witnesses one public key)';
+
 /**
- * The first pair of `vkeys` (by position) with the same public key, or undefined. A cosignature/v1 signs the
- * timestamp and the checkpoint, not the cosigner's name (tlog-cosignature §"Ed25519 signed message": one
- * key "can't be used across multiple cosigners"), so a line under one name, with the other name and key
- * hash in front, verifies under the other: anyone could make one cosigner count twice toward a quorum.
- * Compares the vkeys' key material, which parseVerifierKey accepts only in canonical base64.
+ * The first pair of `vkeys` (by position) that wrap one public key, or undefined. tlog-policy (§"Defining a
+ * witness") allows no two witnesses with the same public key, "even if they differ by key name and key id",
+ * and each cosignature type shows why:
+ * - Ed25519 (0x04) does not sign the cosigner's name (tlog-cosignature §"Ed25519 signed message": one key
+ *   "can't be used across multiple cosigners"): a line under one name, with the other name and key hash in
+ *   front, verifies under the other, so anyone could make one cosigner count twice toward a quorum.
+ * - ML-DSA-44 (0x06) signs the name, so only the key's holder can make the second line; but a quorum of k is
+ *   worth k only when k key holders must agree, and one key under two names is one holder counted twice
+ *   (the spec lets one operator's cosigners share a key, as distinct statements, not as distinct witnesses).
+ * Compares the key after the type byte (parseVerifierKey takes canonical base64 only); an Ed25519 key and an
+ * ML-DSA-44 key are never the same key.
  */
 export function sharedWitnessKey(vkeys: readonly string[]): { first: number; second: number } | undefined {
-  const material = vkeys.map((k) => k.slice(k.indexOf('+', k.indexOf('+') + 1) + 1));
+  const material = vkeys.map((k) => toHex((parseBase64(k.slice(k.indexOf('+', k.indexOf('+') + 1) + 1)) ?? EMPTY_BYTES).subarray(1)));
   for (let second = 1; second < material.length; second++) {
     const first = material.indexOf(material[second]!);
     if (first < second) return { first, second };

@@ -3,10 +3,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { startTufRepo } from '../helpers/tuf-repo.ts';
-import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
+import { cosignatureVkey, mldsaCosignatureVkey, rawEd25519, subtreeCosignedMessage } from '../../src/note/keys.ts';
 import { filesUnder, REALDATA } from '../helpers/realdata.ts';
 
 const PROD = `${REALDATA}/trust/prod/trusted_root.json`;
@@ -197,6 +198,36 @@ describe('tlogwatch verify --witness', () => {
     expect(JSON.parse(v1.stdout)).toMatchObject({ checks: { checkpoint: 'ok', witnessed: 'fail' }, error: expect.stringMatching(/witnessed: the checkpoint is cosigned by 0 of the 3 required witnesses/) });
     const none = await cli(['verify', '--trusted-root', STAGING, '--json', ...witness(keys), `${REALDATA}/rekor-v2-api/staging_alpha1_tlog-entry_743.json`]);
     expect(JSON.parse(none.stdout.trim().split('\n')[0]!)).toMatchObject({ checks: { witnessed: 'fail' } });
+  });
+
+  it('takes an ML-DSA-44 witness key (type 0x06): passes with its cosignature (made by @noble/post-quantum) in the quorum, fails when one bit of it changes', async () => {
+    // The real cosigned staging entry, its checkpoint with one more line: an ML-DSA-44 witness's cosignature.
+    const pq = ml_dsa44.keygen(new Uint8Array(32).fill(6));
+    const vkey = mldsaCosignatureVkey('pq.witness.example', pq.publicKey);
+    const withLine = (flip: boolean) => {
+      const b = JSON.parse(readFileSync(cosigned, 'utf8')) as { verificationMaterial: { tlogEntries: Array<{ inclusionProof: { checkpoint: { envelope: string } } }> } };
+      const cp = b.verificationMaterial.tlogEntries[0]!.inclusionProof.checkpoint;
+      const [origin, size, root] = cp.envelope.split('\n') as [string, string, string];
+      const sig = Buffer.from(ml_dsa44.sign(subtreeCosignedMessage('pq.witness.example', 1767225600n, origin, 0n, BigInt(size), Buffer.from(root, 'base64')), pq.secretKey));
+      if (flip) sig[1000]! ^= 0x10;
+      const ts = Buffer.alloc(8);
+      ts.writeBigUInt64BE(1767225600n);
+      const keyHash = Buffer.from(vkey.split('+')[1]!, 'hex');
+      cp.envelope += `\u2014 pq.witness.example ${Buffer.concat([keyHash, ts, sig]).toString('base64')}\n`;
+      const path = join(tmp, `pq-${flip}.sigstore.json`);
+      writeFileSync(path, JSON.stringify(b));
+      return path;
+    };
+    const ok = await cli(['verify', '--trusted-root', STAGING, '--json', ...witness([keys[0]!, vkey]), withLine(false)]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).checks).toMatchObject({ checkpoint: 'ok', witnessed: 'ok' });
+    const bad = await cli(['verify', '--trusted-root', STAGING, ...witness([keys[0]!, vkey]), withLine(true)]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/^FAIL .* witnessed=fail .*cosigned by 1 of the 2 required witnesses \(witness\.navigli\.sunlight\.geomys\.org\); an invalid one from pq\.witness\.example\)$/m);
+    // The same key under a second name is refused, as for Ed25519 (tlog-policy: no duplicate witness keys).
+    const twice = await cli(['verify', '--trusted-root', STAGING, ...witness([vkey, mldsaCosignatureVkey('pq2.witness.example', pq.publicKey)]), withLine(false)]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toMatch(/--witness pq\.witness\.example and pq2\.witness\.example have the same public key/);
   });
 
   it('refuses a log key, a malformed key, a quorum out of range and a quorum without keys', async () => {

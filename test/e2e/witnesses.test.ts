@@ -1,6 +1,6 @@
 /**
  * `logs[].witnesses` end to end: the daemon, configured from YAML with the simulator's witnesses' verifier
- * keys, shows in /v1/logs who cosigned its verified checkpoint, and while the witnesses stop cosigning,
+ * keys (one Ed25519, one ML-DSA-44), shows in /v1/logs who cosigned its verified checkpoint, and while the witnesses stop cosigning,
  * why it waits (the transient error) and the metrics that count it.
  */
 import { generateKeyPairSync } from 'node:crypto';
@@ -13,6 +13,7 @@ import { startDaemon, type Daemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
 import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { witnessVkey } from '../sim/trust.ts';
 import { stopAll } from '../helpers/teardown.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-witnesses-'));
@@ -30,8 +31,9 @@ async function until(what: string, done: (v: LogView) => boolean): Promise<LogVi
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ api: 'tiles', entries: 400, seed: 'witnessed', witnesses: 2, out: join(tmp, 'sim'), log: () => {} });
-  const keys = [...sim.log.witnesses.map((w) => cosignatureVkey(w.name, rawEd25519(w.publicKey))), cosignatureVkey('absent.example', rawEd25519(generateKeyPairSync('ed25519').publicKey))];
+  // witness1 cosigns with Ed25519 (type 0x04), witness2 with ML-DSA-44 (type 0x06): the quorum of 2 needs both.
+  sim = await startSimulator({ api: 'tiles', entries: 400, seed: 'witnessed', witnesses: 1, mldsaWitnesses: 1, out: join(tmp, 'sim'), log: () => {} });
+  const keys = [...sim.log.witnesses.map(witnessVkey), cosignatureVkey('absent.example', rawEd25519(generateKeyPairSync('ed25519').publicKey))];
   const config = parseConfig(
     `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\nstalledAfter: 1s\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - name: a\n    type: tiles\n    url: '${sim.url}'\n    start: 0\n    pollInterval: 200ms\n    requestsPerMinute: 0\n    witnesses:\n      quorum: 2\n      keys:\n${keys.map((k) => `        - '${k}'\n`).join('')}`,
     'test.yaml',

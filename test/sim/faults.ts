@@ -8,6 +8,7 @@
  *   tile-mismatch@I  entry I's body in the bundle / v1 API disagrees with the level-0 tile and the UUID
  *   drop@I           entry I is omitted from retrieve responses, GET by index and entry bundles
  *   bad-sig          checkpoint signatures are corrupted
+ *   bad-cosig[@K]    witness cosignatures on checkpoints are corrupted (@K: only the Kth witness's, from 1)
  *   wrong-key        checkpoints are signed by a key the trusted root does not list (same name)
  *   shrink           checkpoints claim a size 10% below the published one
  *   stale            the checkpoint stops advancing while entries keep being appended
@@ -17,7 +18,7 @@
  *   garbage@N                the body is replaced by invalid JSON / bytes (N=3)
  *   slow@MS[/N]              MS milliseconds of latency on every Nth response (MS=2000, N=2)
  */
-export const MISBEHAVIOUR = ['fork', 'rewrite', 'tile-mismatch', 'drop', 'bad-sig', 'wrong-key', 'shrink', 'stale'] as const;
+export const MISBEHAVIOUR = ['fork', 'rewrite', 'tile-mismatch', 'drop', 'bad-sig', 'bad-cosig', 'wrong-key', 'shrink', 'stale'] as const;
 export const TRANSIENT = ['http-429', 'http-503', 'slow', 'truncate', 'garbage'] as const;
 export const FAULT_NAMES = [...MISBEHAVIOUR, ...TRANSIENT] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
@@ -26,7 +27,7 @@ const INDEXED: readonly FaultName[] = ['fork', 'rewrite', 'tile-mismatch', 'drop
 
 export interface FaultSpec {
   name: FaultName;
-  /** The index (fork, rewrite, tile-mismatch, drop), N of every-Nth, or slow's milliseconds. */
+  /** The index (fork, rewrite, tile-mismatch, drop), the witness (bad-cosig), N of every-Nth, or slow's milliseconds. */
   param?: number;
   /** slow only: every Nth response. */
   every?: number;

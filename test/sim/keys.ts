@@ -1,7 +1,7 @@
 /**
  * Keys derived from the seed, so a simulator started twice with one seed has the same log, CA, witness and
  * signer keys (and worker threads building parts of one log agree on them without being sent any).
- * ECDSA signatures are still randomised by OpenSSL; Ed25519 ones are deterministic.
+ * ECDSA and ML-DSA signatures are still randomised by OpenSSL; Ed25519 ones are deterministic.
  */
 import { createECDH, createHash, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 
@@ -14,6 +14,8 @@ const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc63255
 // PKCS#8 (RFC 5208) wrappers; OpenSSL derives the public key from the private scalar or seed.
 const P256_PKCS8 = Buffer.from('3041020100301306072a8648ce3d020106082a8648ce3d030107042730250201010420', 'hex');
 const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+// ML-DSA-44 with the seed-only private key, `seed [0] IMPLICIT OCTET STRING (SIZE (32))`; OpenSSL expands it.
+const MLDSA44_SEED_PKCS8 = Buffer.from('3034020100300b060960864801650304031104228020', 'hex');
 
 const digest = (parts: Array<string | number>) => createHash('sha256').update(parts.join('\u0000')).digest();
 const toBig = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex') || '0'}`);
@@ -53,6 +55,11 @@ export function ecdsaScalarKey(...parts: Array<string | number>): ScalarKey {
 
 export function ed25519Key(...parts: Array<string | number>): KeyPair {
   return pair(createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, digest(['ed25519', ...parts])]), format: 'der', type: 'pkcs8' }));
+}
+
+/** An ML-DSA-44 key from a 32-byte seed (FIPS 204 ML-DSA.KeyGen_internal(ξ)), as @noble/post-quantum's keygen(seed) makes it. */
+export function mldsa44Key(...parts: Array<string | number>): KeyPair {
+  return pair(createPrivateKey({ key: Buffer.concat([MLDSA44_SEED_PKCS8, digest(['ml-dsa-44', ...parts])]), format: 'der', type: 'pkcs8' }));
 }
 
 const spkis = new WeakMap<KeyObject, Uint8Array>();

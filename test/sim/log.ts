@@ -15,7 +15,7 @@ import { Faults, type FaultSpec } from './faults.ts';
 import { EntryGenerator } from './generate.ts';
 import { HashIndex, LeafIndex } from './hashindex.ts';
 import type { InjectSpec } from './inject.ts';
-import { ecdsaKey, ed25519Key, type KeyPair } from './keys.ts';
+import { ecdsaKey, ed25519Key, mldsa44Key, type KeyPair } from './keys.ts';
 import { seeded } from './prng.ts';
 import { SimTree } from './tree.ts';
 
@@ -32,6 +32,8 @@ export interface SimLogOptions {
   shards?: number;
   /** Tiles: witnesses that cosign every checkpoint (tlog-cosignature); their keys go to DIR/witnesses.txt. */
   witnesses?: number;
+  /** Tiles: more witnesses, after those, that cosign with ML-DSA-44 keys (type 0x06) rather than Ed25519 (0x04). */
+  mldsaWitnesses?: number;
   inject?: InjectSpec[];
   faults?: FaultSpec[];
   /** Where fault firings and progress go (default stderr). */
@@ -40,6 +42,12 @@ export interface SimLogOptions {
   workers?: number;
   /** Keep `"at": "next"` injections for the first append (a --rate tick) instead of placing them after the build. */
   holdNextInjections?: boolean;
+}
+
+/** A witness that cosigns every checkpoint; `alg` says which cosignature type (tlog-cosignature). */
+export interface SimWitness extends KeyPair {
+  name: string;
+  alg: 'ed25519' | 'ml-dsa-44';
 }
 
 export interface Shard {
@@ -66,7 +74,7 @@ export class SimLog {
   readonly logKey: KeyPair;
   /** Signs checkpoints under the `wrong-key` fault. */
   readonly wrongKey: KeyPair;
-  readonly witnesses: Array<{ name: string } & KeyPair>;
+  readonly witnesses: SimWitness[];
   readonly gen: EntryGenerator;
   readonly manifestPath: string;
   /** Set by the server once it knows its URL: the checkpoint signer name (host, plus path for tiles). */
@@ -114,7 +122,12 @@ export class SimLog {
     const key = o.api === 'v1' ? ecdsaKey : ed25519Key;
     this.logKey = key(o.seed, 'log');
     this.wrongKey = key(o.seed, 'wrong-key');
-    this.witnesses = Array.from({ length: o.api === 'tiles' ? (o.witnesses ?? 0) : 0 }, (_, i) => ({ name: `witness${i + 1}.example`, ...ed25519Key(o.seed, 'witness', i) }));
+    const ed = o.api === 'tiles' ? (o.witnesses ?? 0) : 0;
+    const pq = o.api === 'tiles' ? (o.mldsaWitnesses ?? 0) : 0;
+    this.witnesses = [
+      ...Array.from({ length: ed }, (_, i) => ({ name: `witness${i + 1}.example`, alg: 'ed25519' as const, ...ed25519Key(o.seed, 'witness', i) })),
+      ...Array.from({ length: pq }, (_, i) => ({ name: `witness${ed + i + 1}.example`, alg: 'ml-dsa-44' as const, ...mldsa44Key(o.seed, 'witness', ed + i) })),
+    ];
     this.gen = new EntryGenerator(o.seed, o.api, this.fulcioIntermediate);
     for (const s of o.inject ?? []) {
       if (s.at === 'next') this.injectNext.push(s);

@@ -1,6 +1,6 @@
 /**
  * `npm run sim -- --api v1|tiles --entries N --port P --out DIR [--seed S] [--rate R] [--shards K]
- *   [--witnesses K] [--prefix /api/v2] [--inject FILE.jsonl] [--fault NAME[@INDEX]]... [--workers W]`
+ *   [--witnesses K] [--mldsa-witnesses K] [--prefix /api/v2] [--inject FILE.jsonl] [--fault NAME[@INDEX]]... [--workers W]`
  * Prints exactly `ready http://127.0.0.1:P` on stdout once serving (DESIGN.md "Simulator"); everything
  * else (progress, fault firings) goes to stderr. Misbehaviour faults arm after the first checkpoint is
  * served, so a mirror first verifies an honest state and then meets the attack.
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
       rate: { type: 'string' },
       shards: { type: 'string' },
       witnesses: { type: 'string' },
+      'mldsa-witnesses': { type: 'string' },
       prefix: { type: 'string' },
       inject: { type: 'string' },
       fault: { type: 'string', multiple: true, default: [] },
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     rate: count(values.rate, '--rate', 0),
     shards: Math.max(1, Math.floor(count(values.shards, '--shards', 1))),
     witnesses: Math.floor(count(values.witnesses, '--witnesses', 0)),
+    mldsaWitnesses: Math.floor(count(values['mldsa-witnesses'], '--mldsa-witnesses', 0)),
     ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
     ...(values.inject !== undefined ? { inject: parseInjectFile(readFileSync(values.inject, 'utf8'), values.inject) } : {}),
     ...(workers !== undefined ? { workers } : {}),

@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cosignatureVkey, ed25519KeyId, rawEd25519 } from '../../src/note/keys.ts';
+import { cosignatureVkey, ed25519KeyId, mldsaCosignatureVkey, rawEd25519, rawMldsa44 } from '../../src/note/keys.ts';
 import { spkiOf } from './keys.ts';
-import { BASE_TIME, type SimLog } from './log.ts';
+import { BASE_TIME, type SimLog, type SimWitness } from './log.ts';
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 const iso = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -52,15 +52,21 @@ export function trustedRoot(log: SimLog): Record<string, unknown> {
 
 /**
  * Writes DIR/trusted_root.json and, when there are witnesses, their keys one per line in two forms:
- * DIR/witnesses.vkeys, verifier keys (`name+hash+base64`, cosignature/v1) as `tlogwatch verify --witness`
- * and `logs[].witnesses.keys` take them, and DIR/witnesses.txt, `name base64(Ed25519 key)`.
+ * DIR/witnesses.vkeys, verifier keys (`name+hash+base64`, type 0x04 or 0x06) as `tlogwatch verify --witness`
+ * and `logs[].witnesses.keys` take them, and DIR/witnesses.txt, `name base64(key)`: the raw Ed25519 key
+ * (32 bytes) or ML-DSA-44 key (1312 bytes).
  */
+const rawWitnessKey = (w: SimWitness): Uint8Array => (w.alg === 'ml-dsa-44' ? rawMldsa44(w.publicKey) : rawEd25519(w.publicKey));
+
+/** A witness's verifier key, of its cosignature type. */
+export const witnessVkey = (w: SimWitness): string => (w.alg === 'ml-dsa-44' ? mldsaCosignatureVkey : cosignatureVkey)(w.name, rawWitnessKey(w));
+
 export function writeTrustedRoot(log: SimLog): string {
   const path = join(log.out, 'trusted_root.json');
   writeFileSync(path, `${JSON.stringify(trustedRoot(log), null, 2)}\n`);
   if (log.witnesses.length > 0) {
-    writeFileSync(join(log.out, 'witnesses.vkeys'), log.witnesses.map((w) => `${cosignatureVkey(w.name, rawEd25519(w.publicKey))}\n`).join(''));
-    writeFileSync(join(log.out, 'witnesses.txt'), log.witnesses.map((w) => `${w.name} ${b64(rawEd25519(w.publicKey))}\n`).join(''));
+    writeFileSync(join(log.out, 'witnesses.vkeys'), log.witnesses.map((w) => `${witnessVkey(w)}\n`).join(''));
+    writeFileSync(join(log.out, 'witnesses.txt'), log.witnesses.map((w) => `${w.name} ${b64(rawWitnessKey(w))}\n`).join(''));
   }
   return path;
 }

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { leafHash } from '../../src/merkle/rfc6962.ts';
 import { TILE_WIDTH } from '../../src/merkle/tiles.ts';
 import { formatCheckpoint } from '../../src/note/checkpoint.ts';
-import { cosignatureSigner, ecdsaSigner, ed25519Signer } from '../../src/note/keys.ts';
+import { cosignatureSigner, ecdsaSigner, ed25519Signer, mldsaCosignatureSigner } from '../../src/note/keys.ts';
 import { signNote, type NoteSigner } from '../../src/note/note.ts';
 import { EntryGenerator } from './generate.ts';
 import type { Shard, SimLog } from './log.ts';
@@ -96,7 +96,23 @@ export class LogView {
     if (wrong) log.faults.fired('wrong-key', 'checkpoint signed by a key the trusted root does not list');
     const key = (wrong ? log.wrongKey : log.logKey).privateKey;
     const own = log.api === 'v1' ? ecdsaSigner(log.name, key) : ed25519Signer(log.name, key);
-    return [own, ...log.witnesses.map((w) => cosignatureSigner(w.name, w.privateKey, () => Math.floor(Date.now() / 1000)))];
+    const now = () => Math.floor(Date.now() / 1000);
+    const bad = log.faults.get('bad-cosig');
+    const witnesses = log.witnesses.map((w, i) => {
+      const signer = (w.alg === 'ml-dsa-44' ? mldsaCosignatureSigner : cosignatureSigner)(w.name, w.privateKey, now);
+      if (!bad || (bad.param !== undefined && bad.param !== i + 1)) return signer;
+      // One flipped bit in the signature after the timestamp: a line that is this witness's and does not verify.
+      return {
+        ...signer,
+        sign: (text: Uint8Array) => {
+          const sig = signer.sign(text);
+          sig[8 + ((sig.length - 8) >> 1)]! ^= 1;
+          log.faults.fired('bad-cosig', `corrupted ${w.name}'s cosignature`);
+          return sig;
+        },
+      };
+    });
+    return [own, ...witnesses];
   }
 
   /** The signed checkpoint of `shard` at `size` (rekor.md §1.8; c2sp.md §1.2), with signature faults applied. */

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
+import { ml_dsa44 } from '@noble/post-quantum/ml-dsa.js';
 import { json } from '@sigstore/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRekorV2Entry } from '../../../src/entries/decode.ts';
@@ -15,8 +16,9 @@ import { proveConsistencyAsync, proveInclusionAsync } from '../../../src/merkle/
 import { leafHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import { entriesPath, hashRun, nodesFromTiles, rootFromTiles, tileCounts, tilePath, type TileReader } from '../../../src/merkle/tiles.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
-import { cosignatureVerifier, ed25519KeyId, parseVerifierKey, rawEd25519 } from '../../../src/note/keys.ts';
-import { verifyNote } from '../../../src/note/note.ts';
+import { cosignatureVerifier, ed25519KeyId, parseVerifierKey, rawEd25519, subtreeCosignedMessage, type CosignatureVerifier } from '../../../src/note/keys.ts';
+import { parseNote, verifyNote } from '../../../src/note/note.ts';
+import { cosignaturesOf } from '../../../src/note/witness-policy.ts';
 import { parseEntryBundle, parseHashTile } from '../../../src/sources/tiles.ts';
 import type { Simulator } from '../../sim/index.ts';
 import { BASE_TIME, SPAN } from '../../sim/log.ts';
@@ -271,5 +273,30 @@ describe('entry bundles gzipped ahead (test/sim/gzbundles.ts)', () => {
     expect(plain.body.equals(honest)).toBe(false); // entry 10 rewritten
     expect(gunzipSync(gz.body).equals(plain.body)).toBe(true);
     expect(gz.body.equals(s.log.gzBundles.get(0)!)).toBe(false);
+  });
+});
+
+describe('ML-DSA-44 witnesses (mldsaWitnesses)', () => {
+  it('cosign with type 0x06 under the keys the files give, as noble verifies; bad-cosig@K corrupts the Kth witness’s line only', async () => {
+    const s = await sim({ api: 'tiles', entries: 50, seed: 'pq-sim', witnesses: 1, mldsaWitnesses: 2 });
+    expect(s.log.witnesses.map((w) => `${w.name} ${w.alg}`)).toEqual(['witness1.example ed25519', 'witness2.example ml-dsa-44', 'witness3.example ml-dsa-44']);
+    const vkeys = readFileSync(join(s.log.out, 'witnesses.vkeys'), 'utf8').trim().split('\n');
+    const raw = readFileSync(join(s.log.out, 'witnesses.txt'), 'utf8').trim().split('\n').map((l) => Buffer.from(l.split(' ')[1]!, 'base64'));
+    expect(raw.map((k) => k.length)).toEqual([32, 1312, 1312]);
+    expect(vkeys.map((k) => Buffer.from(k.split('+')[2]!, 'base64')[0])).toEqual([0x04, 0x06, 0x06]);
+    const policy = { witnesses: vkeys.map((k) => parseVerifierKey(k) as CosignatureVerifier), quorum: 3 };
+    const note = await (await fetch(`${s.url}/checkpoint`)).text();
+    expect(cosignaturesOf(note, policy)).toMatchObject({ valid: [{ witness: 'witness1.example' }, { witness: 'witness2.example' }, { witness: 'witness3.example' }], witnessed: true });
+    // The independent implementation agrees on the second witness's line.
+    const { checkpoint } = verifyCheckpoint(note, trustOf(s).tlog.name, [trustOf(s).verifier]);
+    const line = parseNote(note).signatures.find((x) => x.name === 'witness2.example')!;
+    const message = subtreeCosignedMessage('witness2.example', new DataView(line.signature.buffer, line.signature.byteOffset).getBigUint64(0), checkpoint.origin, 0n, checkpoint.size, checkpoint.rootHash);
+    expect(ml_dsa44.verify(line.signature.subarray(8), message, raw[1]!)).toBe(true);
+
+    s.log.faults.enable('bad-cosig', 3);
+    const bad = await (await fetch(`${s.url}/checkpoint`)).text();
+    expect(cosignaturesOf(bad, policy)).toMatchObject({ invalid: ['witness3.example'], witnessed: false });
+    expect(cosignaturesOf(bad, policy).valid.map((v) => v.witness)).toEqual(['witness1.example', 'witness2.example']);
+    s.log.faults.disable('bad-cosig');
   });
 });

@@ -7,7 +7,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cosignatureSigner, cosignatureVkey, ed25519Signer, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
+import { cosignatureSigner, cosignatureVkey, ed25519Signer, mldsaCosignatureVkey, parseVerifierKey, rawEd25519, rawMldsa44, type CosignatureVerifier } from '../../../src/note/keys.ts';
 import { signNote } from '../../../src/note/note.ts';
 import { cosignaturesOf, describeCosignatures, type WitnessPolicy } from '../../../src/note/witness-policy.ts';
 import { parseConfig } from '../../../src/config/load.ts';
@@ -125,7 +125,7 @@ describe('configuration', () => {
     expect(byName(own)).toEqual(new Map([['a3', '2 of 2'], ['n', '1 of 1']]));
     expect(error(`witnessPolicies:\n  - { origins: ['x'], quorum: 2, keys: ['${vkeys[0]}'] }\n`)).toMatch(/witnessPolicies\.0\.quorum: 2 is more than the 1 witnesses listed/);
   });
-  it('refuses one public key under two witness names: a cosignature/v1 does not sign the name, so one line copied under the other counts twice', () => {
+  it('refuses one Ed25519 public key under two witness names: a cosignature/v1 does not sign the name, so one line copied under the other counts twice', () => {
     const key = generateKeyPairSync('ed25519');
     const [a, b] = ['a.example', 'b.example'].map((n) => cosignatureVkey(n, rawEd25519(key.publicKey))) as [string, string];
     expect(error(cfg(`      quorum: 2\n      keys: ['${a}', '${b}']\n`))).toMatch(/logs\.0\.witnesses\.keys\.1: witnesses a\.example and b\.example have the same public key/);
@@ -137,6 +137,14 @@ describe('configuration', () => {
     const sig = Buffer.from(line.split(' ')[2]!.trim(), 'base64').subarray(4);
     const copied = `${signed}\u2014 b.example ${Buffer.concat([vb.keyHash, sig]).toString('base64')}\n`;
     expect(cosignaturesOf(copied, policy(2, [va, vb])).witnessed).toBe(true);
+  });
+
+  it('takes ML-DSA-44 witness keys (type 0x06) beside Ed25519 ones, and refuses one ML-DSA-44 key under two names (tlog-policy: no duplicate witness keys)', () => {
+    const raw = rawMldsa44(generateKeyPairSync('ml-dsa-44').publicKey);
+    const [pq, pq2] = ['pq.example', 'pq2.example'].map((n) => mldsaCosignatureVkey(n, raw)) as [string, string];
+    const config = parseConfig(cfg(`      quorum: 2\n      keys: ['${vkeys[0]}', '${pq}']\n`), 'c.yaml', {});
+    expect(config.logs[0]!.witnesses?.keys).toEqual([vkeys[0], pq]);
+    expect(error(cfg(`      quorum: 1\n      keys: ['${pq}', '${pq2}']\n`))).toMatch(/logs\.0\.witnesses\.keys\.1: witnesses pq\.example and pq2\.example have the same public key: one key would count twice toward the quorum/);
   });
 
   it('refuses a log key, a malformed key, a quorum above the keys, a witness listed twice and a Rekor v1 log', () => {

@@ -2,8 +2,8 @@
  * The index keys a stored entry implies: what a commit writes for it (index-values.ts, with an
  * attestation's statement subjects), derived again from its stored value by today's decoder. `tlogwatch
  * check` compares them with the keys stored (check.ts, check-range.ts), the re-index writes those missing
- * and deletes those no entry implies any more (reindex.ts), and a search drops an entry a stale key listed
- * (api/search.ts).
+ * and deletes those no entry implies any more (reindex.ts), and every route that answers from an index
+ * key drops an entry a stale key listed (stillFiled: api/search.ts, api/index-retrieve.ts).
  */
 import type { Entry } from '../entries/types.ts';
 import { withStatement } from '../mirror/ingest.ts';
@@ -11,6 +11,7 @@ import type { StoredRecord } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { entryTime, indexValues } from './index-values.ts';
 import { Field, indexKey, uuidKey } from './keys.ts';
+import type { Store } from './store.ts';
 import type { Level } from 'level';
 
 /** The entry as its commit indexed it: with the subjects of the attestation stored with it. */
@@ -39,6 +40,39 @@ export function filedUnder(record: StoredRecord, field: number, value: Uint8Arra
   // Only a digest can come from the attestation, whose statement is parsed only when the body does not
   // already file the entry there: a search reads this for every entry it answers.
   return under(record.entry) || (field === Field.DIGEST && record.attestation !== undefined && under(indexedEntry(record)));
+}
+
+/** An entry an index scan listed: where it is, its record, and the value of the key that listed it. */
+export interface Listed {
+  log: string;
+  index: number;
+  record: StoredRecord;
+  value: Uint8Array;
+}
+
+/**
+ * Whether each entry a scan of `field` listed is still filed under the value that listed it (every value
+ * starting with it, for a `prefix` scan), so that a stale key (one an older decoder wrote; the re-index
+ * deletes them, docs/architecture.md "When the decoder changes") never answers: filed by today's decoder
+ * (filedUnder), or, for a digest, by a bundle posted for the entry (POST /v1/bundles), whose statement may
+ * lend it digests its body does not have (bundles-post.ts writes those keys): such an entry is kept. Stored
+ * bundles are looked up only for the digests the decoder does not file, one multi-get per log.
+ */
+export async function stillFiled(store: Pick<Store, 'postedBundles'>, field: number, listed: readonly Listed[], prefix = false): Promise<boolean[]> {
+  const out = listed.map((l) => filedUnder(l.record, field, l.value, prefix));
+  if (field !== Field.DIGEST) return out;
+  const unfiled = new Map<string, number[]>();
+  for (const [i, l] of listed.entries()) {
+    if (out[i]) continue;
+    let at = unfiled.get(l.log);
+    if (!at) unfiled.set(l.log, (at = []));
+    at.push(i);
+  }
+  for (const [log, at] of unfiled) {
+    const posted = await store.postedBundles(log, at.map((i) => listed[i]!.index));
+    at.forEach((i, j) => (out[i] = posted[j]!));
+  }
+  return out;
 }
 
 /**

@@ -10,7 +10,8 @@ import { withStatement } from '../mirror/ingest.ts';
 import type { StoredRecord } from './codec.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { entryTime, indexValues } from './index-values.ts';
-import { Field, indexKey, uuidKey } from './keys.ts';
+import { Bucket, Field, indexKey, type IndexKeyParts, parseIndexKey, prefixEnd, uuidKey } from './keys.ts';
+import { scanChunks } from './level.ts';
 import type { Store } from './store.ts';
 import type { Level } from 'level';
 
@@ -81,6 +82,19 @@ export async function stillFiled(store: Pick<Store, 'postedBundles'>, field: num
  */
 export function timeKeyStored(indexKeys: readonly Uint8Array[], stored: readonly boolean[]): boolean {
   return indexKeys.some((key, i) => key[1] === Field.TIME && stored[i]);
+}
+
+/**
+ * Every index key of log `id` (of `field` alone, when given) in key order, read back (keys.ts
+ * parseIndexKey): the whole-index scans that compare the stored keys with the implied ones (check.ts,
+ * reindex.ts).
+ */
+export async function scanIndexKeys(db: Pick<Level<Uint8Array, Uint8Array>, 'keys'>, id: number, visit: (key: Uint8Array, parts: IndexKeyParts) => void, field?: number): Promise<void> {
+  const prefix = field === undefined ? Uint8Array.of(Bucket.INDEX) : Uint8Array.of(Bucket.INDEX, field);
+  await scanChunks(db.keys({ gte: prefix, lt: prefixEnd(prefix) }), (k) => {
+    const parts = parseIndexKey(k);
+    if (parts.logId === id) visit(k, parts);
+  });
 }
 
 /** Which of each group's keys the database holds, looked up in one call (LevelDB's multi-get). */

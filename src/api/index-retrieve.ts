@@ -17,7 +17,7 @@ import { decodeEntryValue } from '../store/entry-value.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { signersOf } from '../monitor/eval/values.ts';
 import type { StoredRecord } from '../store/codec.ts';
-import { indexValues } from '../store/index-values.ts';
+import { filedUnder, stillFiled } from '../store/implied-keys.ts';
 import { Field, type FieldName } from '../store/keys.ts';
 import type { Store } from '../store/store.ts';
 import { apiError } from './errors.ts';
@@ -33,8 +33,9 @@ export interface IndexLookup {
   values: readonly Uint8Array[];
   /**
    * Whether Rekor files this entry under the value asked for, when `values` can hold entries it does not.
-   * Without it, an entry matches when the index holds it under one of `values`: found there, or, for a
-   * lookup with too many entries to read, filed there by index-values.ts (the source of every index key).
+   * Either way an entry matches only when the index holds it under one of `values` by a key today's decoder
+   * implies (member): found there and still filed there, or, for a lookup with too many entries to read,
+   * filed there by index-values.ts (the source of every index key).
    */
   matches?: (record: StoredRecord, body: Uint8Array) => boolean;
 }
@@ -86,21 +87,29 @@ export async function identityLookup(store: Store, what: 'email' | 'subject', v:
   };
 }
 
-/** The log's entries under a lookup's values, newest first per value; `complete` when the index had no more. */
-async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanned: number): Promise<{ indexes: Set<number>; complete: boolean }> {
-  const indexes = new Set<number>();
+/**
+ * The log's entries under a lookup's values, each with the values it was found under (newest first per
+ * value); `complete` when the index had no more.
+ */
+async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanned: number): Promise<{ found: Map<number, Uint8Array[]>; complete: boolean }> {
+  const found = new Map<number, Uint8Array[]>();
   let scanned = 0;
   for (const value of l.values) {
     let cursor: string | null = null;
     do {
-      if (scanned >= maxScanned) return { indexes, complete: false };
+      if (scanned >= maxScanned) return { found, complete: false };
       const page: Awaited<ReturnType<Store['search']>> = await store.search(l.field, value, { limit: PAGE, ...(cursor ? { cursor } : {}) });
       scanned += page.refs.length;
-      for (const r of page.refs) if (r.log === log) indexes.add(r.index);
+      for (const r of page.refs) {
+        if (r.log !== log) continue;
+        const under = found.get(r.index);
+        if (under) under.push(value);
+        else found.set(r.index, [value]);
+      }
       cursor = page.next;
     } while (cursor !== null);
   }
-  return { indexes, complete: true };
+  return { found, complete: true };
 }
 
 /**
@@ -135,20 +144,25 @@ export function publicKeyLookup(format: RekorKeyFormat, material: Uint8Array): I
   };
 }
 
-/** Whether the store files this entry under one of the lookup's values. */
-function filedUnder(record: StoredRecord, l: IndexLookup): boolean {
-  const f = Field[l.field];
-  return indexValues(record.entry, true).some(([field, v]) => field === f && l.values.some((want) => Buffer.from(want).equals(v)));
-}
-
-type Scanned = { l: IndexLookup; indexes: Set<number>; complete: boolean };
+type Scanned = { l: IndexLookup; found: Map<number, Uint8Array[]>; complete: boolean };
+type Candidate = { index: number; record: StoredRecord; body: Uint8Array };
 
 /**
- * Whether entry `index` matches a scanned lookup. A complete scan's own answer is kept where the lookup has
- * no test of its own: the index can hold keys its entry's body does not imply (subjects of a bundle posted
- * to POST /v1/bundles), and those were always part of the answer.
+ * Which of a page of candidates match a scanned lookup. As GET /v1/search checks what it scanned (stale
+ * keys, docs/architecture.md "When the decoder changes"), an entry a complete scan found is kept only where
+ * a key it was found under is one today's decoder implies, or a bundle posted for it lent it (a digest:
+ * implied-keys.ts stillFiled); a lookup too large to read keeps an entry today's decoder files under one of
+ * its values. Then the lookup's own test, if it has one.
  */
-const member = (s: Scanned, index: number, record: StoredRecord, body: Uint8Array) => (s.l.matches ? s.l.matches(record, body) : s.complete ? s.indexes.has(index) : filedUnder(record, s.l));
+async function member(store: Store, log: string, s: Scanned, page: readonly Candidate[]): Promise<boolean[]> {
+  const field = Field[s.l.field];
+  const test = ({ record, body }: Candidate) => s.l.matches?.(record, body) ?? true;
+  if (!s.complete) return page.map((c) => s.l.values.some((v) => filedUnder(c.record, field, v)) && test(c));
+  const listed = page.flatMap(({ index, record }) => (s.found.get(index) ?? []).map((value) => ({ log, index, record, value })));
+  const filed = await stillFiled(store, field, listed);
+  const held = new Set(listed.filter((_, i) => filed[i]).map((l) => l.index));
+  return page.map((c) => held.has(c.index) && test(c));
+}
 
 const tooMany = (l: IndexLookup, maxScanned: number) =>
   apiError('API_BAD_REQUEST', `more than ${maxScanned} index entries are filed under ${l.what}, more than this endpoint reads; page through them with GET /v1/search`);
@@ -166,22 +180,23 @@ export async function retrieveEntries(store: Store, log: string, lookups: readon
   if (operator === 'or') {
     const large = sets.find((s) => !s.complete);
     if (large) throw tooMany(large.l, maxScanned);
-    candidates = [...new Set(sets.flatMap((s) => [...s.indexes]))];
+    candidates = [...new Set(sets.flatMap((s) => [...s.found.keys()]))];
   } else {
     const complete = sets.filter((s) => s.complete);
     if (complete.length === 0) throw tooMany(sets[0]!.l, maxScanned);
-    candidates = [...complete[0]!.indexes].filter((i) => complete.every((s) => s.indexes.has(i)));
+    candidates = [...complete[0]!.found.keys()].filter((i) => complete.every((s) => s.found.has(i)));
   }
-  const keep = (index: number, r: StoredRecord, body: Uint8Array) => (operator === 'or' ? sets.some((s) => member(s, index, r, body)) : sets.every((s) => member(s, index, r, body)));
   const out: RetrievedEntry[] = [];
   for (let at = 0; at < candidates.length; at += PAGE) {
-    const page = candidates.slice(at, at + PAGE);
-    const values = await store.getEntryValues(page.map((index) => ({ log, index })));
-    page.forEach((index, i) => {
+    const indexes = candidates.slice(at, at + PAGE);
+    const values = await store.getEntryValues(indexes.map((index) => ({ log, index })));
+    const page = indexes.flatMap((index, i): Candidate[] => {
       const v = values[i];
-      if (!v) return;
-      const { record, body } = decodeEntryValue(v, log, index);
-      if (keep(index, record, body)) out.push({ index, record });
+      return v ? [{ index, ...decodeEntryValue(v, log, index) }] : [];
+    });
+    const members = await Promise.all(sets.map((s) => member(store, log, s, page)));
+    page.forEach(({ index, record }, i) => {
+      if (operator === 'or' ? members.some((m) => m[i]) : members.every((m) => m[i])) out.push({ index, record });
     });
   }
   return out;

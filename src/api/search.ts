@@ -5,8 +5,8 @@
  */
 import type { z } from 'zod';
 import type { Entry } from '../entries/types.ts';
-import type { LogState, StoredRecord } from '../store/codec.ts';
-import { filedUnder } from '../store/implied-keys.ts';
+import type { LogState } from '../store/codec.ts';
+import { stillFiled } from '../store/implied-keys.ts';
 import { Field, type FieldName } from '../store/keys.ts';
 import { decodeEntryValue } from '../store/entry-value.ts';
 import type { Store } from '../store/store.ts';
@@ -44,17 +44,6 @@ function matches(e: Entry, filters: ReadonlyArray<[Selector, string]>): boolean 
 }
 
 /**
- * Whether the entry is filed under the scanned value by today's decoder. A key an older one wrote (a
- * "stale key", docs/architecture.md; the re-index deletes them) would list an entry whose record does not
- * match the query. A digest may also be a subject that a bundle posted for the entry lent it (the record
- * read from the body alone does not have it): such an entry is kept.
- */
-async function stillFiled(store: Store, ref: { log: string; index: number }, record: StoredRecord, p: ReturnType<typeof primary>): Promise<boolean> {
-  if (p.field === 'TIME' || filedUnder(record, Field[p.field], p.value, p.prefix)) return true;
-  return p.field === 'DIGEST' && (await store.postedBundles(ref.log, [ref.index]))[0] === true;
-}
-
-/**
  * One index scan, one multi-get for the page's entries (store.getEntryValues), the log state from the
  * store's read cache; each entry's record is derived from its stored body (entry-value.ts).
  */
@@ -69,17 +58,20 @@ export async function searchEntries(store: Store, q: Q): Promise<{ entries: Arra
   });
   const filters = secondaries(q, p.selector);
   const values = await store.getEntryValues(page.refs);
+  const listed = page.refs.flatMap((ref, i) => {
+    const value = values[i];
+    return value ? [{ ...ref, record: decodeEntryValue(value, ref.log, ref.index).record, value: p.value }] : [];
+  });
+  // A key an older decoder wrote (a stale key; the re-index deletes them) would list an entry whose record
+  // does not match the query: each is checked against the value scanned (the time key, every entry's).
+  const filed = await stillFiled(store, Field[p.field], listed, p.prefix);
   const states = new Map<string, Readonly<LogState> | undefined>();
   const entries: Array<Record<string, unknown>> = [];
-  for (let i = 0; i < page.refs.length; i++) {
-    const ref = page.refs[i]!;
-    const value = values[i];
-    if (!value) continue;
-    const { record } = decodeEntryValue(value, ref.log, ref.index);
-    if (!(await stillFiled(store, ref, record, p))) continue;
+  for (const [i, { log, record }] of listed.entries()) {
+    if (!filed[i]) continue;
     if (filters.length > 0 && !matches(record.entry, filters)) continue;
-    if (!states.has(ref.log)) states.set(ref.log, await store.readLogState(ref.log));
-    const s = states.get(ref.log);
+    if (!states.has(log)) states.set(log, await store.readLogState(log));
+    const s = states.get(log);
     if (s) entries.push(entryView(s, record));
   }
   return { entries, next: page.next };

@@ -15,7 +15,7 @@ import { leafHash } from '../merkle/rfc6962.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { heldRange, localStartIndex, startSeq, type LogState } from './codec.ts';
 import { scanChunks } from './level.ts';
-import { impliedKeys } from './implied-keys.ts';
+import { impliedKeys, scanIndexKeys } from './implied-keys.ts';
 import { Bucket, entryKey, Field, key, prefixEnd, readU16, readU64, u16 } from './keys.ts';
 import type { Store } from './store.ts';
 
@@ -88,15 +88,13 @@ class RunTally {
 async function recordedFull(store: Store, id: number, first: bigint, end: bigint): Promise<(index: number) => boolean> {
   const n = end > first ? Number(end - first) : 0;
   const bits = new Uint8Array(Math.ceil(n / 8));
-  const prefix = new Uint8Array([Bucket.INDEX, Field.TIME]);
-  await scanChunks(store.db.keys({ gte: prefix, lt: prefixEnd(prefix) }), (k) => {
-    if (readU16(k, k.length - 10) !== id) return;
-    const i = readU64(k, k.length - 8) - first;
-    if (i >= 0n && i < BigInt(n)) bits[Number(i >> 3n)]! |= 1 << Number(i & 7n);
-  });
+  await scanIndexKeys(store.db, id, (_k, { index }) => {
+    const i = index - Number(first);
+    if (i >= 0 && i < n) bits[Math.floor(i / 8)]! |= 1 << (i % 8);
+  }, Field.TIME);
   return (index) => {
     const i = index - Number(first);
-    return i >= 0 && i < n && (bits[i >> 3]! & (1 << (i & 7))) !== 0;
+    return i >= 0 && i < n && (bits[Math.floor(i / 8)]! & (1 << (i % 8))) !== 0;
   };
 }
 
@@ -165,11 +163,10 @@ export async function checkLog(store: Store, log: string, fullIndex: FullIndex =
   // The keys as stored, tallied by the run of the entry each names.
   let indexKeys = 0;
   const fields = new Set<number>(Object.values(Field));
-  await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
-    if (readU16(k, k.length - 10) !== id) return;
+  await scanIndexKeys(store.db, id, (k, { field, index }) => {
     indexKeys++;
-    if (!fields.has(k[1]!)) problem(`index key with unknown field ${k[1]}`);
-    run(readU64(k, k.length - 8)).gotIndex.add(k);
+    if (!fields.has(field)) problem(`index key with unknown field ${field}`);
+    run(BigInt(index)).gotIndex.add(k);
   });
   await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.UUID]), lt: new Uint8Array([Bucket.UUID + 1]) }), (k) => {
     if (readU16(k, 33) === id) run(readU64(k, 35)).gotUuid.add(k);
@@ -208,9 +205,8 @@ async function locate(store: Store, log: string, id: number, { runs, shift, comp
   }
   const inRuns = (index: bigint) => runs.has(index >> shift);
   const found = new Map<bigint, KeyTally>();
-  await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
-    if (readU16(k, k.length - 10) !== id) return;
-    const index = readU64(k, k.length - 8);
+  await scanIndexKeys(store.db, id, (k, parts) => {
+    const index = BigInt(parts.index);
     if (!inRuns(index)) return;
     let t = found.get(index);
     if (!t) found.set(index, (t = new KeyTally()));

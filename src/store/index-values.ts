@@ -2,6 +2,7 @@
  * What one entry is indexed under, and when (DESIGN.md's index fields): the pure half of a commit, kept
  * apart from LevelDB so it can be tested on its own (test/unit/store/index-values.test.ts).
  */
+import { sansOf } from '../entries/subject-alt-name.ts';
 import type { Entry } from '../entries/types.ts';
 import { indexableDigestBytes, isIndexableDigest } from './codec.ts';
 import { Field } from './keys.ts';
@@ -33,9 +34,10 @@ export function indexValues(e: Entry, full: boolean, only?: number): Array<[numb
   }
   if (!full || only === Field.DIGEST) return out;
   const signers = e.signers ?? (e.signer ? [e.signer] : []);
+  const sans = signers.map(sansOf);
   // One signer naming one identity gives each field at most once; several signers, or a certificate naming
   // several identities (which may normalise alike), may repeat a value.
-  const dedupe = signers.length > 1 || signers.some((s) => s.sans !== undefined);
+  const dedupe = signers.length > 1 || sans.some((n) => n.length > 1);
   const add = (field: number, value: string, bytes: (v: string) => Uint8Array = enc) => {
     if (only !== undefined && field !== only) return;
     if (field !== Field.FINGERPRINT && value.includes('\0')) return;
@@ -46,11 +48,10 @@ export function indexValues(e: Entry, full: boolean, only?: number): Array<[numb
     }
     out.push([field, bytes(value)]);
   };
-  for (const s of signers) {
+  for (const [i, s] of signers.entries()) {
     // Every identity the certificate names, so that a search or lookup by any of them finds the entry, as
     // Rekor files an entry under all of a certificate's SANs (entries/subject-alt-name.ts).
-    if (s.sans !== undefined) for (const san of s.sans) add(Field.SAN, normaliseIdentity(san));
-    else if (s.san !== undefined) add(Field.SAN, normaliseIdentity(s.san));
+    for (const san of sans[i]!) add(Field.SAN, normaliseIdentity(san));
     if (s.issuer !== undefined) add(Field.ISSUER, s.issuer);
     add(Field.FINGERPRINT, s.fingerprint.slice('sha256:'.length), hexBytes);
     const f = s.fulcio;

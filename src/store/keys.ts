@@ -215,3 +215,32 @@ export function indexKey(field: number, value: Uint8Array, time: number, logId: 
   writeU64(b, 13 + n, index);
   return b;
 }
+
+/** An index key read back (indexKey's inverse), less its value (indexKeyValue): the field, and the time and entry it files. */
+export interface IndexKeyParts {
+  field: number;
+  /** Seconds (keys.ts INDEX time). */
+  time: number;
+  logId: number;
+  /** The entry's index in its log, as a number: indexes stay below 2^53. */
+  index: number;
+}
+
+/**
+ * A u64 big-endian as a number, exact below 2^53 and rounded as Number(readU64) rounds above: whole-index
+ * scans (check, the re-index sweep) read millions of keys, and BigInt would allocate for each.
+ */
+function readU64Number(b: Uint8Array, off: number): number {
+  return (b[off]! * 0x1000000 + ((b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!)) * 0x1_0000_0000 + (b[off + 4]! * 0x1000000 + ((b[off + 5]! << 16) | (b[off + 6]! << 8) | b[off + 7]!));
+}
+
+/** What an index key says, read from its fixed-width tail: time(8) logId(2) index(8) (indexKey). */
+export function parseIndexKey(k: Uint8Array): IndexKeyParts {
+  const n = k.length;
+  return { field: k[1]!, time: readU64Number(k, n - 18), logId: k[n - 10]! * 256 + k[n - 9]!, index: readU64Number(k, n - 8) };
+}
+
+/** An index key's value: the bytes between its field and the 0x00 before its time (indexKey). */
+export function indexKeyValue(k: Uint8Array): Uint8Array {
+  return k.subarray(2, k.length - 19);
+}

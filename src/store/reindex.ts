@@ -30,10 +30,9 @@
  */
 import { DECODER_EPOCH, mayHoldStaleKeys } from '../entries/decoder-epoch.ts';
 import { heldRange } from './codec.ts';
-import { impliedKeys, storedKeys, timeKeyStored } from './implied-keys.ts';
-import { Bucket, entryKey, Field, MARKER, readU64 } from './keys.ts';
+import { impliedKeys, scanIndexKeys, storedKeys, timeKeyStored } from './implied-keys.ts';
+import { entryKey, Field, MARKER, readU64 } from './keys.ts';
 import type { BatchOp } from './level.ts';
-import { scanChunks } from './level.ts';
 import { RUN_ENTRIES, type ReindexProgress } from './reindex-progress.ts';
 import type { Store } from './store.ts';
 
@@ -146,19 +145,10 @@ export async function reindexLog(store: Store, log: string, opts: ReindexOptions
   return counts;
 }
 
-/**
- * A log's index keys, with the entry each names (as a number: indexes stay below 2^53), for entries
- * before `end`. Millions of keys per scan: the key's last 10 bytes (log id, index) are read without
- * BigInt (keys.ts indexKey).
- */
+/** A log's index keys, with the entry each names, for entries before `end`. */
 async function scanLogKeys(store: Store, id: number, end: bigint, visit: (key: Uint8Array, index: number) => void): Promise<void> {
   const last = Number(end);
-  await scanChunks(store.db.keys({ gte: new Uint8Array([Bucket.INDEX]), lt: new Uint8Array([Bucket.INDEX + 1]) }), (k) => {
-    const n = k.length;
-    if (k[n - 10]! * 256 + k[n - 9]! !== id) return;
-    const index = (k[n - 8]! * 0x1000000 + (k[n - 7]! << 16 | k[n - 6]! << 8 | k[n - 5]!)) * 0x100000000 + (k[n - 4]! * 0x1000000 + (k[n - 3]! << 16 | k[n - 2]! << 8 | k[n - 1]!));
-    if (index < last) visit(k, index);
-  });
+  await scanIndexKeys(store.db, id, (k, { index }) => void (index < last && visit(k, index)));
 }
 
 /** A 53-bit FNV-1a-style hash of a key (two 32-bit lanes): a stale key taken for an implied one stays, nothing worse. */

@@ -48,7 +48,9 @@ import {
   checkpointKey,
   entryKey,
   Field,
+  indexKeyValue,
   key,
+  parseIndexKey,
   prefixEnd,
   readU16,
   readU64,
@@ -795,15 +797,13 @@ export class Store {
     const first = opts.prefix ? Math.max(64, opts.limit + 1) : field === 'DIGEST' || field === 'FINGERPRINT' ? Math.min(2, opts.limit + 1) : opts.limit + 1;
     await this.cursors.scan(gte, lt, first, async (chunk) => {
       for (const k of chunk) {
-        const n = k.length;
-        const time = Number(readU64(k, n - 18));
+        const { time, logId, index } = parseIndexKey(k);
         if (opts.prefix && ((opts.since !== undefined && time < opts.since) || (opts.until !== undefined && time > opts.until))) continue;
-        const name = this.logNames.get(readU16(k, n - 10));
+        const name = this.logNames.get(logId);
         if (name === undefined) continue;
-        const index = Number(readU64(k, n - 8));
         // A prefix can match several values of one entry (one per signer): emit the entry only at its
         // greatest matching value, so it appears once across all pages.
-        if (opts.prefix && !(await this.isCanonicalPrefixKey(f, value, k.subarray(2, n - 19), name, index))) continue;
+        if (opts.prefix && !(await this.isCanonicalPrefixKey(f, value, indexKeyValue(k), name, index))) continue;
         if (refs.length === opts.limit) {
           more = true;
           return false;

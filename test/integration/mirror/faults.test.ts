@@ -4,9 +4,10 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FaultName } from '../../sim/faults.ts';
-import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { harnessPerTest } from '../../helpers/harness-per-test.ts';
+import { expectStoreMatchesManifest, roundsUntil } from '../../helpers/mirror.ts';
 import { verifyNote } from '../../../src/note/note.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
@@ -19,28 +20,23 @@ import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.cleanup();
-  h = undefined;
-});
-
-const state = () => h!.store.getLogState('sim');
+const t = harnessPerTest();
+const state = t.state;
 const verifiedSize = async () => (await state())?.verified?.size;
 
 async function followTo(size: bigint) {
-  await roundsUntil(h!, async () => (await verifiedSize()) === size);
+  await roundsUntil(t.h, async () => (await verifiedSize()) === size);
 }
 
 async function expectHalted(code: string, verifiedAt: bigint) {
-  await roundsUntil(h!, async () => (await state())?.status === 'halted', 40);
+  await roundsUntil(t.h, async () => (await state())?.status === 'halted', 40);
   const s = (await state())!;
   expect(s.halt?.code).toBe(code);
   expect(s.verified?.size).toBe(verifiedAt);
   // Halting is sticky: later rounds keep polling (upstream is tracked) but never advance.
-  expect(await h!.follower.round()).toBe('halted');
+  expect(await t.h.follower.round()).toBe('halted');
   expect((await state())!.verified?.size).toBe(verifiedAt);
-  const failures = await h!.metrics.verificationFailures.get();
+  const failures = await t.h.metrics.verificationFailures.get();
   expect(failures.values.find((v) => v.labels.reason === code)?.value).toBe(1);
   return s;
 }
@@ -49,13 +45,13 @@ async function expectHalted(code: string, verifiedAt: bigint) {
 function expectSignedCover(ev: Readonly<Record<string, unknown>>, size: bigint) {
   const note = ev['receivedNote'];
   expect(typeof note).toBe('string');
-  const { checkpoint } = verifyCheckpoint(note as string, undefined, [checkpointVerifierForTlog(h!.tlog)]);
+  const { checkpoint } = verifyCheckpoint(note as string, undefined, [checkpointVerifierForTlog(t.h.tlog)]);
   expect(checkpoint.size).toBeGreaterThanOrEqual(size);
 }
 
 describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
   it('fork: a second signed root for a verified size halts with both notes as evidence', async () => {
-    h = await harness({ api, entries: 300, seed: 'f1' });
+    const h = await t.harness({ api, entries: 300, seed: 'f1' });
     await followTo(300n);
     h.sim.log.faults.enable('fork', 120);
     const s = await expectHalted('VERIFY_FORK', 300n);
@@ -67,7 +63,7 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
   });
 
   it('fork while growing: the new checkpoint is inconsistent with the verified one', async () => {
-    h = await harness({ api, entries: 300, seed: 'f2' });
+    const h = await t.harness({ api, entries: 300, seed: 'f2' });
     await followTo(300n);
     h.sim.log.faults.enable('fork', 100);
     h.sim.append(40);
@@ -76,40 +72,36 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
   });
 
   it('rewrite: a changed past body does not recompute to the signed root', async () => {
-    h = await harness({ api, entries: 300, seed: 'f3' });
+    const h = await t.harness({ api, entries: 300, seed: 'f3' });
     h.sim.log.faults.enable('rewrite', 250);
     await expectHalted('VERIFY_ROOT_MISMATCH', undefined as unknown as bigint);
     // Nothing past the last batch that verified is claimed as verified, and what was stored is honest.
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, 250 - (250 % 256))).toBeGreaterThanOrEqual(0);
   });
 
-  it('bad-sig: a corrupted checkpoint signature halts', async () => {
-    h = await harness({ api, entries: 100, seed: 'f4' });
-    await followTo(100n);
-    h.sim.log.faults.enable('bad-sig');
-    h.sim.append(5);
-    const s = await expectHalted('VERIFY_BAD_CHECKPOINT', 100n);
-    expect(s.halt?.evidence['reason']).toBe('NOTE_BAD_SIGNATURE');
-  });
-
-  it('wrong-key: a checkpoint signed by an unlisted key halts', async () => {
-    h = await harness({ api, entries: 100, seed: 'f5' });
-    await followTo(100n);
-    h.sim.log.faults.enable('wrong-key');
-    h.sim.append(5);
-    const s = await expectHalted('VERIFY_BAD_CHECKPOINT', 100n);
-    expect(s.halt?.evidence['reason']).toBe('NOTE_NO_VERIFIED_SIGNATURE');
-  });
+  for (const [fault, what, reason, seed] of [
+    ['bad-sig', 'a corrupted checkpoint signature', 'NOTE_BAD_SIGNATURE', 'f4'],
+    ['wrong-key', 'a checkpoint signed by an unlisted key', 'NOTE_NO_VERIFIED_SIGNATURE', 'f5'],
+  ] as const) {
+    it(`${fault}: ${what} halts`, async () => {
+      const h = await t.harness({ api, entries: 100, seed });
+      await followTo(100n);
+      h.sim.log.faults.enable(fault);
+      h.sim.append(5);
+      const s = await expectHalted('VERIFY_BAD_CHECKPOINT', 100n);
+      expect(s.halt?.evidence['reason']).toBe(reason);
+    });
+  }
 
   it('shrink: a smaller signed checkpoint halts', async () => {
-    h = await harness({ api, entries: 200, seed: 'f6' });
+    const h = await t.harness({ api, entries: 200, seed: 'f6' });
     await followTo(200n);
     h.sim.log.faults.enable('shrink');
     await expectHalted('VERIFY_SIZE_SHRANK', 200n);
   });
 
   it('drop: an entry the checkpoint covers is missing', async () => {
-    h = await harness({ api, entries: 300, seed: 'f7' });
+    const h = await t.harness({ api, entries: 300, seed: 'f7' });
     h.sim.log.faults.enable('drop', 77);
     const s = await expectHalted('VERIFY_MISSING_ENTRY', undefined as unknown as bigint);
     expect(s.halt?.message).toMatch(/77|holds 255/);
@@ -120,7 +112,7 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
 
 describe('tiles-only attacks', () => {
   it('tile-mismatch: an entry bundle that disagrees with the level-0 tile halts', async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 'f8' }, { batchSize: 256 });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'f8' }, { batchSize: 256 });
     h.sim.log.faults.enable('tile-mismatch', 260);
     const s = await expectHalted('VERIFY_TILE_MISMATCH', undefined as unknown as bigint);
     expect(s.halt?.evidence['index']).toBe('260');
@@ -132,7 +124,7 @@ describe('tiles-only attacks', () => {
   });
 
   it('witness cosignatures from unknown witnesses are ignored, and not kept with the verified checkpoint', async () => {
-    h = await harness({ api: 'tiles', entries: 50, seed: 'f9', witnesses: 2 });
+    const h = await t.harness({ api: 'tiles', entries: 50, seed: 'f9', witnesses: 2 });
     await followTo(50n);
     const note = (await state())!.verified!.note;
     // Served with the log's line and two witnesses', none of them configured: the log's is what verified.
@@ -151,7 +143,7 @@ describe.each(['tiles', 'v1'] as const)('transient faults on a %s log', (api) =>
     ['slow', 100],
   ])('%s: delays, never halts, never skips an entry', async (fault, param) => {
     const n = api === 'v1' ? 250 : 600;
-    h = await harness({ api, entries: n, seed: `t-${fault}` }, { batchSize: api === 'v1' ? 50 : 256, concurrency: 5 });
+    const h = await t.harness({ api, entries: n, seed: `t-${fault}` }, { batchSize: api === 'v1' ? 50 : 256, concurrency: 5 });
     h.sim.log.faults.enable(fault, param);
     await roundsUntil(h, async () => (await verifiedSize()) === BigInt(n), 400);
     expect((await state())!.status).toBe('following');
@@ -161,7 +153,7 @@ describe.each(['tiles', 'v1'] as const)('transient faults on a %s log', (api) =>
   });
 
   it('stale: the mirror holds at the published checkpoint, then catches up when it moves', async () => {
-    h = await harness({ api, entries: 100, seed: 'stale' });
+    const h = await t.harness({ api, entries: 100, seed: 'stale' });
     await followTo(100n);
     h.sim.log.faults.enable('stale');
     h.sim.append(30);
@@ -176,9 +168,9 @@ describe.each(['tiles', 'v1'] as const)('transient faults on a %s log', (api) =>
 
 describe('transient faults in /v1/logs', () => {
   it('shows the error ending the latest rounds while they fail, and clears it once a round succeeds', async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 't-view' });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 't-view' });
     await roundsUntil(h, async () => (await verifiedSize()) === 300n);
-    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], transientFault: () => h!.follower.transientFault });
+    const app = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], transientFault: () => h.follower.transientFault });
     const logs = async () => ((await (await app.request('/v1/logs')).json()) as Array<Record<string, unknown>>)[0]!;
     expect(await logs()).not.toHaveProperty('transientError');
     h.sim.log.faults.enable('garbage', 1); // every response: the checkpoint does not parse
@@ -197,7 +189,7 @@ describe('transient faults in /v1/logs', () => {
 
 describe.each(['tiles', 'v1'] as const)('stopping a %s follower while the log stalls', (api) => {
   it('aborts the requests in flight instead of waiting out their timeouts and retries, and resumes where it committed', async () => {
-    h = await harness({ api, entries: 300, seed: `stall-${api}` });
+    const h = await t.harness({ api, entries: 300, seed: `stall-${api}` });
     await followTo(300n);
     // Every response now takes a minute: without the abort, the round would wait 7 attempts of 20 s.
     h.sim.log.faults.enable('slow', 60_000, 1);
@@ -236,7 +228,7 @@ describe('an older checkpoint served while entries past it are fetched but not y
   }
 
   it('is not a shrink: nothing verified is contradicted, so the mirror waits for a checkpoint that covers them', async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 'behind-frontier' }, { batchSize: 256 });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'behind-frontier' }, { batchSize: 256 });
     const proxy = await refusingProxy(h.sim.url);
     try {
       const follower = new LogFollower({ ...h.follower.cfg, url: proxy.url }, { store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)] });
@@ -296,7 +288,7 @@ describe('Rekor v1 signed entry timestamps', () => {
     ['another log ID', (v: Record<string, unknown>) => (v['logID'] = 'ab'.repeat(32)), /is not the log's key ID/],
   ] as const) {
     it(`halts on an entry served with ${what}, keeping the entry as evidence and nothing of its batch`, async () => {
-      h = await harness({ api: 'v1', entries: 60, seed: `set-${what}` }, { batchSize: 20 });
+      const h = await t.harness({ api: 'v1', entries: 60, seed: `set-${what}` }, { batchSize: 20 });
       const proxy = await rewritingProxy(h.sim.url, (v) => {
         if (v['logIndex'] === 45) rewrite(v);
       });
@@ -320,7 +312,7 @@ describe('Rekor v1 signed entry timestamps', () => {
   }
 
   it('mirrors every entry when the SETs verify', async () => {
-    h = await harness({ api: 'v1', entries: 120, seed: 'set-ok', shards: 2 }, { batchSize: 50 });
+    const h = await t.harness({ api: 'v1', entries: 120, seed: 'set-ok', shards: 2 }, { batchSize: 50 });
     await roundsUntil(h, async () => (await state())?.shard?.seq === 1 && (await verifiedSize()) === 60n);
     expect((await state())?.status).not.toBe('halted');
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(120);

@@ -4,11 +4,12 @@
  * crash, skip or misplace an entry, advance its verified state past bad data, or hang, and must say what
  * happened (the halt, its reason in tlogwatch_verification_failures_total, the log's state).
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { expectStoreMatchesManifest, followerAt, harness, type Harness } from '../../helpers/mirror.ts';
+import { describe, expect, it } from 'vitest';
+import { harnessPerTest } from '../../helpers/harness-per-test.ts';
+import { expectStoreMatchesManifest } from '../../helpers/mirror.ts';
 import { createHash, sign } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { editJson, reply, startHostileProxy, type Behaviour, type HostileProxy, type ProxiedRequest } from '../../helpers/hostile-proxy.ts';
+import { editJson, reply, type Behaviour, type ProxiedRequest } from '../../helpers/hostile-proxy.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
@@ -27,19 +28,8 @@ import { toHex } from '../../../src/util/bytes.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { canonicalSetPayload } from '../../sim/server-v1.ts';
 
-let h: Harness | undefined;
-let proxy: HostileProxy | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await h?.cleanup();
-  proxy = undefined;
-  h = undefined;
-});
-
-const state = () => h!.store.getLogState('sim');
-
-/** A follower of the harness's log through `proxy`, with metrics of its own. */
-const followerVia = (p: HostileProxy) => followerAt(h!, p.url);
+const t = harnessPerTest();
+const state = t.state;
 
 async function failures(metrics: ReturnType<typeof createMetrics>, reason: string): Promise<number | undefined> {
   return (await metrics.verificationFailures.get()).values.find((v) => v.labels.reason === reason)?.value;
@@ -47,9 +37,9 @@ async function failures(metrics: ReturnType<typeof createMetrics>, reason: strin
 
 describe('Rekor v1 LogInfo that moves the trees already verified', () => {
   it('halts when an earlier tree is listed with another size, instead of placing the next tree at the wrong virtual indexes', async () => {
-    h = await harness({ api: 'v1', entries: 300, seed: 'moved-shards', shards: 3 }, { batchSize: 40 });
-    proxy = await startHostileProxy(h.sim.url);
-    const { follower, metrics } = followerVia(proxy);
+    const h = await t.harness({ api: 'v1', entries: 300, seed: 'moved-shards', shards: 3 }, { batchSize: 40 });
+    const proxy = await t.proxy();
+    const { follower, metrics } = t.followerVia();
     // Follow the first tree to its end and into the second, where the round stops: the log refuses (400,
     // final) entries past 150 for now.
     proxy.set((req, res) => {
@@ -89,9 +79,9 @@ describe('Rekor v1 LogInfo that drops or repeats the tree being followed', () =>
     ['lists it twice, retired and active', (info: any) => ({ ...info, inactiveShards: [...(info.inactiveShards ?? []), { ...info }] }), 'VERIFY_BAD_CHECKPOINT'],
   ] as const) {
     it(`halts when it ${what}, with nothing stored past what it verified`, async () => {
-      h = await harness({ api: 'v1', entries: 100, seed: `listing-${code}` }, { batchSize: 40 });
-      proxy = await startHostileProxy(h.sim.url);
-      const { follower, metrics } = followerVia(proxy);
+      const h = await t.harness({ api: 'v1', entries: 100, seed: `listing-${code}` }, { batchSize: 40 });
+      const proxy = await t.proxy();
+      const { follower, metrics } = t.followerVia();
       for (let i = 0; i < 10 && (await state())?.verified?.size !== 100n; i++) await follower.round();
       expect((await state())!.verified?.size).toBe(100n);
       proxy.set((req, res) => editJson(req, res, (doc) => (/\/api\/v1\/log$/.test(req.path) ? edit(doc) : doc)));
@@ -118,9 +108,9 @@ describe('Rekor v1 LogInfo sizes that are not int64 decimals', () => {
     ['1e2', 'halted'],
   ] as const) {
     it(`keeps what it verified when treeSize is ${spelled}: ${expected}`, async () => {
-      h = await harness({ api: 'v1', entries: 100, seed: 'odd-sizes' }, { batchSize: 50 });
-      proxy = await startHostileProxy(h.sim.url);
-      const { follower, metrics } = followerVia(proxy);
+      const h = await t.harness({ api: 'v1', entries: 100, seed: 'odd-sizes' }, { batchSize: 50 });
+      const proxy = await t.proxy();
+      const { follower, metrics } = t.followerVia();
       for (let i = 0; i < 10 && (await state())?.verified?.size !== 100n; i++) await follower.round();
       h.sim.append(20);
       proxy.set(async (req, res) => {
@@ -156,9 +146,9 @@ describe('Rekor v1 bootstrap at N from an inclusion proof the log serves wrong',
     ['a proof for another tree size than its checkpoint\'s', (v: any) => (v.verification.inclusionProof.treeSize += 1)],
   ] as const) {
     it(`halts before mirroring anything on ${what}, as backfill does`, async () => {
-      h = await harness({ api: 'v1', entries: 200, seed: 'bad-start-proof' }, { start: 150n });
-      proxy = await startHostileProxy(h.sim.url, editEntry(149, edit));
-      const { follower, metrics } = followerVia(proxy);
+      const h = await t.harness({ api: 'v1', entries: 200, seed: 'bad-start-proof' }, { start: 150n });
+      await t.proxy(editEntry(149, edit));
+      const { follower, metrics } = t.followerVia();
       for (let i = 0; i < 5 && (await state())?.status !== 'halted'; i++) await follower.round();
       const s = (await state())!;
       expect(s.status).toBe('halted');
@@ -182,16 +172,15 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
     };
 
   it('retries an answer for another index (a cache that ignores the query) and mirrors every entry once it gets the right one', async () => {
-    h = await harness({ api: 'v1', entries: 60, seed: 'wrong-index-once' }, { batchSize: 20 });
+    const h = await t.harness({ api: 'v1', entries: 60, seed: 'wrong-index-once' }, { batchSize: 20 });
     let wrong = 0;
-    proxy = await startHostileProxy(
-      h.sim.url,
+    await t.proxy(
       omitting45(async (req, res) => {
         if (wrong++ < 2) return reply(res, await req.forward(req.path.replace('logIndex=45', 'logIndex=44')));
         reply(res, await req.forward());
       }),
     );
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) await follower.round();
     expect((await state())!.status).toBe('following');
     expect((await state())!.verified?.size).toBe(60n);
@@ -201,9 +190,8 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
   });
 
   it('takes the entry asked for from an answer that holds another one before it', async () => {
-    h = await harness({ api: 'v1', entries: 60, seed: 'two-entries' }, { batchSize: 20 });
-    proxy = await startHostileProxy(
-      h.sim.url,
+    const h = await t.harness({ api: 'v1', entries: 60, seed: 'two-entries' }, { batchSize: 20 });
+    const proxy = await t.proxy(
       omitting45(async (req, res) => {
         const other = await req.forward(req.path.replace('logIndex=45', 'logIndex=44'));
         const own = await req.forward();
@@ -211,7 +199,7 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
         reply(res, { ...own, body: Buffer.from(JSON.stringify(both)) });
       }),
     );
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n && (await state())?.status !== 'halted'; i++) await follower.round();
     expect((await state())!.status).toBe('following');
     expect((await state())!.verified?.size).toBe(60n);
@@ -221,12 +209,11 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
   });
 
   it('halts as withholding the entry when every attempt answers another one', async () => {
-    h = await harness({ api: 'v1', entries: 60, seed: 'wrong-index-always' }, { batchSize: 20 });
-    proxy = await startHostileProxy(
-      h.sim.url,
+    const h = await t.harness({ api: 'v1', entries: 60, seed: 'wrong-index-always' }, { batchSize: 20 });
+    await t.proxy(
       omitting45(async (req, res) => reply(res, await req.forward(req.path.replace('logIndex=45', 'logIndex=44')))),
     );
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.status !== 'halted'; i++) await follower.round();
     const s = (await state())!;
     expect(s.status).toBe('halted');
@@ -244,13 +231,13 @@ describe('Rekor v1 consistency proofs for other sizes than asked', () => {
   const otherSizes = (req: ProxiedRequest) => req.forward(req.path.replace(/firstSize=(\d+)/, (_, n: string) => `firstSize=${Number(n) - 1}`));
 
   it('asks again when the proof does not verify (a cache that ignores the query), and follows once one does', async () => {
-    h = await harness({ api: 'v1', entries: 60, seed: 'proof-once' }, { batchSize: 20 });
+    const h = await t.harness({ api: 'v1', entries: 60, seed: 'proof-once' }, { batchSize: 20 });
     let wrong = 0;
-    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+    await t.proxy(async (req, res) => {
       if (req.path.includes('/log/proof?') && wrong++ < 2) return reply(res, await otherSizes(req));
       reply(res, await req.forward());
     });
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) await follower.round();
     h.sim.append(20);
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 80n && (await state())?.status !== 'halted'; i++) await follower.round();
@@ -262,9 +249,9 @@ describe('Rekor v1 consistency proofs for other sizes than asked', () => {
   });
 
   it('halts as inconsistent, with the last proof as evidence, when no attempt serves a proof that verifies', async () => {
-    h = await harness({ api: 'v1', entries: 60, seed: 'proof-always' }, { batchSize: 20 });
-    proxy = await startHostileProxy(h.sim.url, async (req, res) => reply(res, req.path.includes('/log/proof?') ? await otherSizes(req) : await req.forward()));
-    const { follower, metrics } = followerVia(proxy);
+    const h = await t.harness({ api: 'v1', entries: 60, seed: 'proof-always' }, { batchSize: 20 });
+    const proxy = await t.proxy(async (req, res) => reply(res, req.path.includes('/log/proof?') ? await otherSizes(req) : await req.forward()));
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) await follower.round();
     h.sim.append(20);
     for (let i = 0; i < 10 && (await state())?.status !== 'halted'; i++) await follower.round();
@@ -280,7 +267,7 @@ describe('Rekor v1 consistency proofs for other sizes than asked', () => {
 
 describe('tiles: checkpoints the log signs oddly', () => {
   /** A note over `text` signed with the simulator's log key, as the log would sign it. */
-  const logSigned = (text: string) => signNote(text, [ed25519Signer(h!.sim.log.name, h!.sim.log.logKey.privateKey)]);
+  const logSigned = (text: string) => signNote(text, [ed25519Signer(t.h.sim.log.name, t.h.sim.log.logKey.privateKey)]);
   const serveCheckpoint =
     (note: (honest: string) => string): Behaviour =>
     async (req, res) => {
@@ -290,12 +277,11 @@ describe('tiles: checkpoints the log signs oddly', () => {
     };
 
   it('ignores signature lines of unknown keys, a duplicate of the log\'s own, and another key under the log\'s name', async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 'odd-sig-lines' });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'odd-sig-lines' });
     const stranger = ed25519Signer('witness.example/w1', h.sim.log.wrongKey.privateKey);
     // The log's name with the other key: its key hash differs, so it is not the log's key and is ignored.
     const namesake = ed25519Signer(h.sim.log.name, h.sim.log.wrongKey.privateKey);
-    proxy = await startHostileProxy(
-      h.sim.url,
+    await t.proxy(
       serveCheckpoint((honest) => {
         const text = parseNote(honest).text;
         const own = honest.slice(honest.indexOf('\n\n') + 2);
@@ -303,7 +289,7 @@ describe('tiles: checkpoints the log signs oddly', () => {
         return `${extra}${own}${own}`;
       }),
     );
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n; i++) await follower.round();
     expect((await state())!.verified?.size).toBe(300n);
     expect((await metrics.verificationFailures.get()).values).toEqual([]);
@@ -316,9 +302,9 @@ describe('tiles: checkpoints the log signs oddly', () => {
     ['an empty root hash line', (cp: string) => cp.replace(/\n[A-Za-z0-9+/=]{44}\n/, '\n\n'), 'CHECKPOINT_MALFORMED'],
   ] as const) {
     it(`halts on a checkpoint signed by the log with ${what}, keeping what it verified`, async () => {
-      h = await harness({ api: 'tiles', entries: 300, seed: `odd-cp-${reason}` });
-      proxy = await startHostileProxy(h.sim.url);
-      const { follower, metrics } = followerVia(proxy);
+      const h = await t.harness({ api: 'tiles', entries: 300, seed: `odd-cp-${reason}` });
+      const proxy = await t.proxy();
+      const { follower, metrics } = t.followerVia();
       for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n; i++) await follower.round();
       h.sim.append(100);
       proxy.set(serveCheckpoint((honest) => logSigned(note(parseNote(honest).text))));
@@ -345,16 +331,16 @@ describe('tiles: entry bundles and tiles of another shape than asked', () => {
   const frame = (entries: Buffer[]) => Buffer.concat(entries.flatMap((e) => [Buffer.from([e.length >> 8, e.length & 0xff]), e]));
 
   it('takes the first W items of a full bundle and level-0 tile served for partial ones, and mirrors every entry', async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 'full-for-partial' });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'full-for-partial' });
     // 300 entries: bundle and tile 001 are partial (.p/44). Serve each with 212 more items that are not in the tree.
     const extra = Array.from({ length: 212 }, (_, i) => Buffer.from(`{"extra":${i}}`));
-    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+    const proxy = await t.proxy(async (req, res) => {
       const u = await req.forward();
       if (req.path.endsWith('/tile/entries/001.p/44')) return reply(res, { ...u, body: Buffer.concat([u.body, frame(extra)]) });
       if (req.path.endsWith('/tile/0/001.p/44')) return reply(res, { ...u, body: Buffer.concat([u.body, ...extra.map((e) => createHash('sha256').update(e).digest())]) });
       reply(res, u);
     });
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n && (await state())?.status !== 'halted'; i++) await follower.round();
     expect(proxy.count(/\.p\/44$/)).toBe(2);
     const s = (await state())!;
@@ -365,15 +351,15 @@ describe('tiles: entry bundles and tiles of another shape than asked', () => {
   });
 
   it('retries a tile above level 0 served short while it bootstraps at N (a cut response), instead of halting on it', async () => {
-    h = await harness({ api: 'tiles', entries: 900, seed: 'short-upper-tile' }, { start: 333n });
+    const h = await t.harness({ api: 'tiles', entries: 900, seed: 'short-upper-tile' }, { start: 333n });
     let cut = 0;
     // Node (8, 0), the first of the frontier at 333, is in tile/1/000 (width 3 at size 900): served with 2 hashes, twice.
-    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+    await t.proxy(async (req, res) => {
       const u = await req.forward();
       if (/\/tile\/1\/000(\.p\/3)?$/.test(req.path) && u.status === 200 && cut++ < 2) return reply(res, { ...u, body: u.body.subarray(0, 64) });
       reply(res, u);
     });
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 900n && (await state())?.status !== 'halted'; i++) await follower.round();
     expect(cut).toBeGreaterThanOrEqual(2);
     const s = (await state())!;
@@ -384,10 +370,9 @@ describe('tiles: entry bundles and tiles of another shape than asked', () => {
   });
 
   it('retries a bundle whose length prefix runs past its end, and mirrors every entry once it is whole', async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 'overrun' });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'overrun' });
     let bad = 0;
-    proxy = await startHostileProxy(
-      h.sim.url,
+    await t.proxy(
       bundle((path, data) => {
         if (!path.endsWith('/000') || bad++ >= 2) return undefined;
         const out = Buffer.from(data);
@@ -395,7 +380,7 @@ describe('tiles: entry bundles and tiles of another shape than asked', () => {
         return out;
       }),
     );
-    const { follower, metrics } = followerVia(proxy);
+    const { follower, metrics } = t.followerVia();
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 300n; i++) await follower.round();
     expect(bad).toBeGreaterThanOrEqual(2);
     expect((await state())!.verified?.size).toBe(300n);
@@ -441,8 +426,8 @@ describe('a tiles log that signs garbage', () => {
   }
 
   it('mirrors, indexes and checks every entry against the rules, and verifies the root, without stopping', async () => {
-    h = await harness({ api: 'tiles', entries: 40, seed: 'garbage' });
-    const bodies = garbage(Array.from({ length: 40 }, (_, i) => h!.sim.log.bodies.get(i)));
+    const h = await t.harness({ api: 'tiles', entries: 40, seed: 'garbage' });
+    const bodies = garbage(Array.from({ length: 40 }, (_, i) => h.sim.log.bodies.get(i)));
     expect(Math.max(...bodies.map((b) => b.length))).toBeGreaterThan(65_000);
     const log = await startStaticTilesLog({ bodies, origin: h.tlog.name, signer: ed25519Signer(h.sim.log.name, h.sim.log.logKey.privateKey), prefix: '/api/v2' });
     try {
@@ -483,9 +468,9 @@ describe('a Rekor v1 log that signs an integrated time no date can hold', () => 
     const r = checkRules([{ name: 'all.yaml', text: "rules:\n  - id: every-signer\n    severity: info\n    watch: { identities: ['**'] }\n    expect: { timeWindow: { timezone: Europe/Berlin, hours: '00:00-24:00' } }\n" }]);
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
-    h = await harness({ api: 'v1', entries: 60, seed: 'far-time' }, { batchSize: 20 }, hooks);
+    const h = await t.harness({ api: 'v1', entries: 60, seed: 'far-time' }, { batchSize: 20 }, hooks);
     const key = h.sim.log.logKey.privateKey;
-    proxy = await startHostileProxy(h.sim.url, (req, res) =>
+    const proxy = await t.proxy((req, res) =>
       editJson(req, res, (doc) => {
         for (const m of Array.isArray(doc) ? doc : [doc]) {
           for (const v of Object.values(m as Record<string, any>)) {
@@ -526,7 +511,7 @@ describe('a Rekor v1 log that signs hostile keys and certificates', () => {
     const r = checkRules([{ name: 'acme.yaml', text: "rules:\n  - id: acme\n    severity: high\n    watch: { identities: ['**'], repositories: ['github.com/acme/**'] }\n    expect: { runnerEnvironment: [github-hosted], timeWindow: { timezone: America/New_York, hours: '09:00-17:00' } }\n" }]);
     if (!r.ok) throw new Error(JSON.stringify(r.errors));
     const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics), findingOps);
-    h = await harness({ api: 'v1', entries: 60, seed: 'hostile-certs', inject }, { batchSize: 20 }, hooks);
+    const h = await t.harness({ api: 'v1', entries: 60, seed: 'hostile-certs', inject }, { batchSize: 20 }, hooks);
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) expect(await h.follower.round()).not.toBe('transient-error');
     expect((await state())!.status).toBe('following');
     expect((await h.metrics.verificationFailures.get()).values).toEqual([]);

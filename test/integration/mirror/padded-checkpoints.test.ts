@@ -7,11 +7,10 @@
  * Real simulator over loopback, behind the hostile proxy (test/helpers/hostile-proxy.ts), real LevelDB.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
-import type { FollowConfig } from '../../../src/mirror/types.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
 import { cosignatureVkey, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
 import { parseNote } from '../../../src/note/note.ts';
@@ -20,19 +19,12 @@ import { MAX_CHECKPOINT_BYTES } from '../../../src/sources/tiles.ts';
 import { Bucket, key, prefixEnd, u16 } from '../../../src/store/keys.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { checkpointVerifierForTlog } from '../../../src/trust/trusted-root.ts';
-import { editJson, reply, startHostileProxy, type HostileProxy } from '../../helpers/hostile-proxy.ts';
-import { expectStoreMatchesManifest, followerAt, harness, type Harness } from '../../helpers/mirror.ts';
+import { harnessPerTest } from '../../helpers/harness-per-test.ts';
+import { editJson, reply } from '../../helpers/hostile-proxy.ts';
+import { expectStoreMatchesManifest, type Harness } from '../../helpers/mirror.ts';
 
-let h: Harness | undefined;
-let proxy: HostileProxy | undefined;
-afterEach(async () => {
-  await proxy?.close();
-  await h?.cleanup();
-  proxy = undefined;
-  h = undefined;
-});
-
-const state = () => h!.store.getLogState('sim');
+const t = harnessPerTest();
+const state = t.state;
 
 /** `count` signature lines of keys nobody has, each `bytes` of signature: valid signed-note lines that verify for no one. */
 function padding(count: number, bytes: number): string {
@@ -64,20 +56,18 @@ async function history(hh: Harness): Promise<{ bytes: number; notes: string[] }>
   return { bytes, notes };
 }
 
-const followerVia = (p: HostileProxy, more: Partial<FollowConfig> = {}) => followerAt(h!, p.url, more).follower;
-
 const sizeOf = (note: string) => BigInt(parseNote(note).text.split('\n')[1]!);
 
 describe('a tiles log whose checkpoints come padded with unknown signature lines', () => {
   it("keeps each verified checkpoint with the log's signature and its configured witnesses' valid cosignatures only, and serves it so", async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 'padded-tiles', witnesses: 3 });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'padded-tiles', witnesses: 3 });
     const [w1, w2, w3] = h.sim.log.witnesses as [(typeof h.sim.log.witnesses)[0], (typeof h.sim.log.witnesses)[0], (typeof h.sim.log.witnesses)[0]];
     const verifierOf = (w: typeof w1) => parseVerifierKey(cosignatureVkey(w.name, rawEd25519(w.publicKey))) as CosignatureVerifier;
     // Two of the simulator's three witnesses are the log's policy; the third is a witness this mirror does not know.
     const policy = { witnesses: [verifierOf(w1), verifierOf(w2)], quorum: 2 };
     const honest = new Map<bigint, string>();
     let servedBytes = 0;
-    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
+    await t.proxy(async (req, res) => {
       const u = await req.forward();
       if (!req.path.endsWith('/checkpoint') || u.status !== 200) return reply(res, u);
       const note = u.body.toString('utf8');
@@ -92,7 +82,7 @@ describe('a tiles log whose checkpoints come padded with unknown signature lines
       servedBytes = body.length;
       reply(res, { ...u, body: Buffer.from(body) });
     });
-    const follower = followerVia(proxy, { witnesses: policy });
+    const { follower } = t.followerVia({ witnesses: policy });
     const polls = 20;
     for (let i = 0; i < polls; i++) {
       if (i > 0) h.sim.append(7);
@@ -131,14 +121,14 @@ describe('a tiles log whose checkpoints come padded with unknown signature lines
 
 describe('a Rekor v1 log whose signed tree heads come padded with unknown signature lines', () => {
   it('keeps and serves each as the log signed it, byte for byte, the trees before the followed one too', async () => {
-    h = await harness({ api: 'v1', entries: 300, seed: 'padded-v1', shards: 2 }, { start: 'latest' });
+    const h = await t.harness({ api: 'v1', entries: 300, seed: 'padded-v1', shards: 2 }, { start: 'latest' });
     // Every signed tree head the log served (the simulator signs each answer afresh, and ECDSA signatures differ).
     const honest = new Set<string>();
     const pad = (note: string) => {
       honest.add(note);
       return padded(note, padding(14, 800));
     };
-    proxy = await startHostileProxy(h.sim.url, (req, res) =>
+    await t.proxy((req, res) =>
       editJson(req, res, (doc: { signedTreeHead?: string; inactiveShards?: Array<{ signedTreeHead: string }> }) => {
         if (!/\/api\/v1\/log$/.test(req.path)) return doc;
         doc.signedTreeHead = pad(doc.signedTreeHead!);
@@ -146,7 +136,7 @@ describe('a Rekor v1 log whose signed tree heads come padded with unknown signat
         return doc;
       }),
     );
-    const follower = followerVia(proxy);
+    const { follower } = t.followerVia();
     const polls = 10;
     for (let i = 0; i < polls; i++) {
       if (i > 0) h.sim.append(5);
@@ -174,13 +164,13 @@ describe('a Rekor v1 log whose signed tree heads come padded with unknown signat
 
 describe('a log with a new checkpoint at every poll', () => {
   it('verifies, and keeps in its history, at most one checkpoint per poll interval', async () => {
-    h = await harness({ api: 'tiles', entries: 300, seed: 'every-poll' });
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'every-poll' });
     // The log grows by one entry before each checkpoint it serves, as a busy log's does between polls.
-    proxy = await startHostileProxy(h.sim.url, async (req, res) => {
-      if (req.path.endsWith('/checkpoint')) h!.sim.append(1);
+    const proxy = await t.proxy(async (req, res) => {
+      if (req.path.endsWith('/checkpoint')) h.sim.append(1);
       reply(res, await req.forward());
     });
-    const follower = followerVia(proxy, { pollIntervalMs: 400 });
+    const { follower } = t.followerVia({ pollIntervalMs: 400 });
     const stop = new AbortController();
     const began = performance.now();
     const running = follower.run(stop.signal);

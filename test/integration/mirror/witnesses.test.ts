@@ -5,27 +5,23 @@
  * and carries on, missing nothing, once one reaches it. Misbehaviour is judged before witnessing.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cosignatureVkey, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
 import type { WitnessPolicy } from '../../../src/note/witness-policy.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
-import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { harnessPerTest } from '../../helpers/harness-per-test.ts';
+import { expectStoreMatchesManifest, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.cleanup();
-  h = undefined;
-});
-
-const state = () => h!.store.getLogState('sim');
+const t = harnessPerTest();
+const state = t.state;
 const verifiedSize = async () => (await state())?.verified?.size;
 const verifierOf = (name: string, publicKey: Parameters<typeof rawEd25519>[0]) => parseVerifierKey(cosignatureVkey(name, rawEd25519(publicKey))) as CosignatureVerifier;
 
 /** The harness with the simulator's witnesses (and any `extra` ones it does not have) as the log's policy. */
 async function witnessed(seed: string, entries: number, quorum: number, extra = 0): Promise<{ h: Harness; policy: WitnessPolicy }> {
-  const hh = await harness({ api: 'tiles', entries, seed, witnesses: 3 });
+  const hh = await t.harness({ api: 'tiles', entries, seed, witnesses: 3 });
   const strangers = Array.from({ length: extra }, (_, i) => verifierOf(`absent${i}.example`, generateKeyPairSync('ed25519').publicKey));
   const policy = { witnesses: [...hh.sim.log.witnesses.map((w) => verifierOf(w.name, w.publicKey)), ...strangers], quorum };
   hh.follower.cfg.witnesses = policy;
@@ -37,7 +33,7 @@ const metric = async (m: { get(): Promise<{ values: Array<{ value: number; label
 
 describe('witness policy', () => {
   it('verifies up to cosigned checkpoints, waits on one short of the quorum, and resumes without a gap', async () => {
-    ({ h } = await witnessed('w1', 700, 2));
+    const { h } = await witnessed('w1', 700, 2);
     await roundsUntil(h, async () => (await verifiedSize()) === 700n);
     for (const w of h.sim.log.witnesses) expect(await metric(h.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })).toBeGreaterThan(1.7e9);
 
@@ -67,9 +63,9 @@ describe('witness policy', () => {
   });
 
   it("after a restart, shows each witness's cosignature on the verified checkpoint before the log answers", async () => {
-    ({ h } = await witnessed('w4', 300, 2));
+    const { h } = await witnessed('w4', 300, 2);
     await roundsUntil(h, async () => (await verifiedSize()) === 300n);
-    const before = await Promise.all(h.sim.log.witnesses.map((w) => metric(h!.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })));
+    const before = await Promise.all(h.sim.log.witnesses.map((w) => metric(h.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })));
     expect(before.every((t) => t !== undefined && t > 1.7e9)).toBe(true);
     await h.sim.close();
     const metrics = createMetrics({ defaultMetrics: false });
@@ -79,7 +75,7 @@ describe('witness policy', () => {
   });
 
   it('does not bootstrap from a checkpoint short of the quorum', async () => {
-    ({ h } = await witnessed('w2', 300, 4, 1));
+    const { h } = await witnessed('w2', 300, 4, 1);
     for (let i = 0; i < 2; i++) expect(await h.follower.round()).toBe('transient-error');
     expect(h.follower.transientFault?.message).toMatch(/^checkpoint 300 is cosigned by 3 of the 4 required witnesses .*; no cosignature from absent0\.example: not verified up to/);
     expect((await state())?.verified).toBeUndefined();
@@ -87,7 +83,7 @@ describe('witness policy', () => {
   });
 
   it('a checkpoint that shrinks the tree halts the log whether or not it is cosigned', async () => {
-    ({ h } = await witnessed('w3', 300, 3));
+    const { h } = await witnessed('w3', 300, 3);
     await roundsUntil(h, async () => (await verifiedSize()) === 300n);
     h.sim.log.witnesses.splice(0);
     h.sim.log.faults.enable('shrink');

@@ -10,8 +10,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener, type ServerType } from '@hono/node-server';
+import { createServer } from 'node:http';
 import { createApp } from './api/app.ts';
+import { adapterErrorResponse } from './api/errors.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -288,13 +290,17 @@ export function trustOptionsOf(config: Config, logger: Logger): Parameters<typeo
 /**
  * Binds the API to `HOST:PORT` (`[IPv6]:PORT`). A bind that fails (the address in use, not local, or a
  * port below 1024 without the privilege) is a start-up error that names `listen` and the address.
+ * Built as @hono/node-server's `serve` builds its server, but with an error handler for the requests it
+ * cannot hand the app (`adapterErrorResponse`): `serve` does not pass one on.
  */
-export async function listen(fetch: Parameters<typeof serve>[0]['fetch'], address: string): Promise<{ server: ServerType; url: string }> {
+export async function listen(fetch: Parameters<typeof getRequestListener>[0], address: string): Promise<{ server: ServerType; url: string }> {
   const sep = address.lastIndexOf(':');
   const hostname = address.slice(0, sep).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(sep + 1));
   const server: ServerType = await new Promise((resolve, reject) => {
-    const s = serve({ fetch, hostname, port }, () => resolve(s));
+    const handle = getRequestListener(fetch, { hostname, errorHandler: adapterErrorResponse });
+    const s = createServer((req, res) => void handle(req, res));
+    s.listen(port, hostname, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'EADDRINUSE' ? 'the address is in use (another tlogwatch, or another program?)' : e.code === 'EACCES' ? 'permission denied (a port below 1024 needs privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : e.message;
       reject(new TlogwatchError('CONFIG_INVALID', `listen ${address}: cannot listen there: ${why}; choose another with \`listen\` or --listen`, { kind: 'fatal', data: { listen: address, reason: why }, cause: e }));

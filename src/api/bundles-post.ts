@@ -33,7 +33,7 @@ import type { Store } from '../store/store.ts';
 import { entryTime } from '../store/index-values.ts';
 import type { TlogTrust } from '../trust/trusted-root.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
-import { bundleContentMismatch } from '../verify/bundle-content.ts';
+import { bundleContentMismatch, kindVersionMismatch } from '../verify/bundle-content.ts';
 import { checkLogSignatures, type LogSignatures } from '../verify/offline.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
@@ -112,7 +112,8 @@ async function checkOne(x: BundleIntake, t: TlogEntryInput, bundleJson: string, 
   if (o.status === 'split-view' || o.status === 'refused' || !t.bundleContent) return judged;
   const entry = decodeAnyBody(t.body, { log: o.log, index: o.index }, t.kind, t.version, { certificates: claims });
   // A body tlogwatch cannot decode records nothing to compare; the mirror keeps such entries as they are.
-  const mismatch = entry.problem ? undefined : bundleContentMismatch(t.bundleContent, t.body, entry);
+  // But the bundle's kindVersion picks the decoder: one that is not the body's must not make it such a body.
+  const mismatch = kindVersionMismatch(t, entry) ?? (entry.problem ? undefined : bundleContentMismatch(t.bundleContent, t.body, entry));
   return mismatch ? refusal(o.log, t, `the bundle is not what its tlog entry ${o.log}#${o.index} records: ${mismatch}`) : judged;
 }
 

@@ -4,9 +4,11 @@
  * (openapi.yaml definitions/Error), which Rekor's clients decode: `code` is the HTTP status, or for a value
  * the schema refuses go-openapi's validation code (600–611, served as 422), as Rekor's server sends it.
  */
+import { RequestError } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { TlogwatchError, type ErrorCode } from '../errors.ts';
+import { SECURITY_HEADERS } from './security-headers.ts';
 
 const STATUS: Partial<Record<ErrorCode, ContentfulStatusCode>> = {
   API_BAD_REQUEST: 400,
@@ -48,4 +50,16 @@ export function errorResponse(c: Context, e: unknown): Response {
     return errorJson(c, 503, 'STORE_UNAVAILABLE', 'the store is unavailable: a write failed and tlogwatch is reopening it; try again shortly');
   }
   return errorJson(c, 500, 'INTERNAL', 'internal error');
+}
+
+/**
+ * The answer to a request the app never saw: @hono/node-server turns no Request out of a target with a
+ * backslash before its query, a Host header that names no host, or a target that is no URL
+ * (`RequestError`), and answered those with a bare 400 and no body; any other error here is one of the
+ * adapter's own. The same JSON error as every other answer; the path is unknown here, so it is in
+ * tlogwatch's shape on a Rekor-compatible path too. The adapter's message names only what it refused.
+ */
+export function adapterErrorResponse(e: unknown): Response {
+  const [status, code, message] = e instanceof RequestError ? [400, 'API_BAD_REQUEST', `malformed request: ${e.message}`] : [500, 'INTERNAL', 'internal error'];
+  return Response.json({ error: { code, message } }, { status, headers: SECURITY_HEADERS.map(([k, v]) => [k, v]) });
 }

@@ -365,7 +365,9 @@ export const ConfigSchema = z
       if (first !== undefined) ctx.addIssue({ code: 'custom', path: ['logs', i, 'name'], message: `duplicate log name (also logs.${first}.name)` });
       else seen.set(l.name, i);
       // The same log under two names would be mirrored twice: twice the requests, every finding raised and
-      // sent twice, under names that look like two logs.
+      // sent twice, under names that look like two logs. Zod runs these checks even when a field failed its
+      // own (HttpUrl has said what is wrong with a url that is none), so a url here may be any string.
+      if (!URL.canParse(l.url)) return;
       const url = sameLogUrl(l.url);
       const firstUrl = urls.get(url);
       if (firstUrl !== undefined) ctx.addIssue({ code: 'custom', path: ['logs', i, 'url'], message: `the same log as logs.${firstUrl} (${c.logs[firstUrl]!.name}): each log once` });

@@ -10,12 +10,25 @@
  * bundle (api/bundles-post.ts).
  */
 import { dssePae } from '../entries/dsse-pae.ts';
-import type { BundleContent } from '../entries/tlog-entry.ts';
+import type { BundleContent, TlogEntryInput } from '../entries/tlog-entry.ts';
 import type { Entry } from '../entries/types.ts';
 import { signersOf } from '../monitor/eval/values.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { sha256Hex } from '../util/sha256.ts';
 import { loggedSignatures } from './logged-signatures.ts';
+
+/**
+ * Why the kind and version the entry claims (a bundle's `kindVersion`, or what a Rekor v1 response's body
+ * says) are not the body's, or undefined when they are or the body names none. The claim picks the decoder
+ * (entries/decode.ts `decodeAnyBody`), so a false one makes a readable body undecodable, and an undecodable
+ * body has nothing to compare (`bundleContentMismatch` is not asked): it must not pass unchecked.
+ */
+export function kindVersionMismatch(t: Pick<TlogEntryInput, 'kind' | 'version'>, entry: Entry): string | undefined {
+  if (t.kind !== undefined && (t.kind !== entry.kind || (t.version !== undefined && t.version !== entry.apiVersion))) {
+    return `body is ${entry.kind} ${entry.apiVersion} but the entry says ${t.kind} ${t.version ?? ''}`;
+  }
+  return undefined;
+}
 
 /** Why the bundle's content is not what `body` (decoded as `entry`) records, or undefined when it is. */
 export function bundleContentMismatch(b: BundleContent, body: Uint8Array, entry: Entry): string | undefined {

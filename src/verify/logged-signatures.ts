@@ -5,7 +5,9 @@
  *
  * Body shapes (reference/rekor.md §2, §3.2): hashedrekord 0.0.1 `spec.signature.content`; hashedrekord
  * 0.0.2 `spec.hashedRekordV002.signature.content`; dsse 0.0.1 `spec.signatures[].signature`; dsse 0.0.2
- * `spec.dsseV002.signatures[].content`, all base64. Other kinds and versions: undefined (not compared).
+ * `spec.dsseV002.signatures[].content`, all base64; intoto 0.0.2 `spec.content.envelope.signatures[].sig`,
+ * base64 of the envelope's base64 (Rekor's `format: byte` over the envelope's text; sigstore-js
+ * tlog/intoto.ts decodes it twice). Other kinds and versions: undefined (not compared).
  */
 import { rec } from '../entries/kinds/common.ts';
 
@@ -34,5 +36,10 @@ export function loggedSignatures(body: Uint8Array, kind: string, version: string
   if (kind === 'hashedrekord' && version === '0.0.2') return single(one(rec(spec['hashedRekordV002'])['signature'], 'content'));
   if (kind === 'dsse' && version === '0.0.1') return many(spec['signatures'], 'signature');
   if (kind === 'dsse' && version === '0.0.2') return many(rec(spec['dsseV002'])['signatures'], 'content');
+  if (kind === 'intoto' && version === '0.0.2') {
+    // Decoded as leniently as the comparison decodes every logged signature (bundle-content.ts): a spelling
+    // Go's decoder took must not leave the signature uncompared.
+    return many(rec(rec(spec['content'])['envelope'])['signatures'], 'sig')?.map((s) => Buffer.from(s, 'base64').toString('latin1'));
+  }
   return undefined;
 }

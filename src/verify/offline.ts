@@ -36,7 +36,7 @@ import { findTlogByKeyId, validAt, type TlogTrust, type TrustedRoot } from '../t
 import { bytesEqual } from '../util/bytes.ts';
 import { signersOf } from '../monitor/eval/values.ts';
 import type { BundleContent } from '../entries/tlog-entry.ts';
-import { bundleContentMismatch } from './bundle-content.ts';
+import { bundleContentMismatch, kindVersionMismatch } from './bundle-content.ts';
 import { verifyRfc3161Timestamp } from './rfc3161.ts';
 
 export type CheckResult = 'ok' | 'fail' | 'absent';
@@ -63,10 +63,7 @@ const certs = new ClaimsCache(256);
 
 function checkBody(t: TlogEntryInput, entry: Entry): string | undefined {
   if (entry.problem) return `body: ${entry.problem.message}`;
-  if (t.kind !== undefined && (t.kind !== entry.kind || (t.version !== undefined && t.version !== entry.apiVersion))) {
-    return `body is ${entry.kind} ${entry.apiVersion} but the entry says ${t.kind} ${t.version ?? ''}`;
-  }
-  return t.bundleContent && bundleContentMismatch(t.bundleContent, t.body, entry);
+  return kindVersionMismatch(t, entry) ?? (t.bundleContent && bundleContentMismatch(t.bundleContent, t.body, entry));
 }
 
 /**

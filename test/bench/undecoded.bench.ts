@@ -4,7 +4,8 @@
  * the loop it replaced (evaluateEntry alone), alternating. Entries the decoder refuses: the scan of the body
  * and its nested base64 layers for the values of 101 rules (202 identity watches and one on the victim),
  * beside the decode every entry pays anyway, for a certificate over the key-material bound, a body of
- * 4 MiB nested base64 (every layer decodes to more base64), and a 40 MiB body (past the scan budget).
+ * 4 MiB nested base64 (every layer decodes to more base64), one of 65,536 short base64 values, and a 40 MiB
+ * body (past the scan budget).
  *
  *   npx node --expose-gc test/bench/undecoded.bench.ts
  */
@@ -91,9 +92,18 @@ function nested(bytes: number): Uint8Array {
   while (s.length < bytes) s = Buffer.from(s.toString('base64'));
   return new Uint8Array(Buffer.from(JSON.stringify({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { signature: { publicKey: { content: s.subarray(0, bytes).toString() } } } })));
 }
+/** 4 MiB of 64-character base64 values (65,536 of them), the shortest the scan decodes, the victim's address in the last. */
+function shortValues(): Uint8Array {
+  const values = Array.from({ length: 1 << 16 }, (_, i) => Buffer.alloc(48, i % 64).toString('base64'));
+  values[values.length - 1] = Buffer.from(`${VICTIM}`.padEnd(48, ' ')).toString('base64');
+  return new Uint8Array(Buffer.from(JSON.stringify({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { values } })));
+}
+/** Every refused entry raised (not only those naming a watched value, the default since b5e64c1), so each row has a severity. */
+const raiseAll = { ...DEFAULT_BUILTINS.undecodedEntry, watchedOnly: false };
 const hostile = [
   { what: 'certificate over 256 KiB (names the victim)', body: hugeBody },
   { what: '4 MiB of nested base64', body: nested(4 * 1024 * 1024) },
+  { what: '4 MiB of 64-character base64 values (the victim in the last)', body: shortValues() },
   { what: '40 MiB of nested base64 (past the scan budget)', body: nested(40 * 1024 * 1024) },
 ];
 const rows = hostile.map(({ what, body }, i) => {
@@ -105,10 +115,10 @@ const rows = hostile.map(({ what, body }, i) => {
   const e = ingested(body, i).entry;
   if (!e.problem) throw new Error(`${what}: decoded`);
   const times: number[] = [];
-  let c = evaluateUndecoded(e, body, rs.rules, DEFAULT_BUILTINS.undecodedEntry)!;
+  let c = evaluateUndecoded(e, body, rs.rules, raiseAll)!;
   for (let r = 0; r < 5; r++) {
     const t = performance.now();
-    c = evaluateUndecoded(e, body, rs.rules, DEFAULT_BUILTINS.undecodedEntry)!;
+    c = evaluateUndecoded(e, body, rs.rules, raiseAll)!;
     times.push(performance.now() - t);
   }
   return `| ${what} | ${body.length.toLocaleString('en-US')} | ${decodeMs.toFixed(1)} ms | ${median(times).toFixed(1)} ms | ${c.severity}${c.watched.length ? ` (${c.watched.map((h) => `${h.rule}, layer ${h.layer}`).join('; ')})` : ''} |`;

@@ -37,6 +37,9 @@ const EXPECTED_FAIL: Record<string, string> = {
   '156089099_dsse-0.0.1_v0.3_conformance': 'body',
   '26084047_hashedrekord-0.0.1_v0.3_cve-2022-36056': 'body',
   'alpha1_6844_dsse-0.0.2_sigstore-java': 'body',
+  // gh CLI's sigstoreBundle-invalid-signature.json: its DSSE signature altered, which went unseen while intoto
+  // 0.0.2's logged signatures were not compared.
+  '6751924_intoto-0.0.2_v0.3_later-proof_cli': 'body',
   'prod_cosign-legacy-bundle_820247359': 'body',
   '27246492_checkpoint-bad-keyhint': 'checkpoint',
   '27246492_checkpoint-invalid-signature': 'checkpoint',

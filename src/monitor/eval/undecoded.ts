@@ -139,24 +139,49 @@ const BREAKS = /\\[rn]|[\r\n]/g;
 const isBase64 = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
 
 /**
- * Base64 runs of at least MIN_RUN characters, PEM line breaks (raw, or escaped as JSON writes them) inside
- * them dropped. A loop, not a regex: V8's regex engine recursed past its stack on an 8 MiB run of
+ * The next layer of `text`: its base64 runs of at least MIN_RUN characters, PEM line breaks inside them
+ * (raw, or escaped as JSON writes them) dropped, decoded and joined, a NUL after each (no watched value
+ * holds one, so none is found across a join); undefined when it has none. One text per layer, not one per
+ * run: 4 MiB of 64-character runs (65,536 of them) searched run by run cost a findLiterals call, a regex
+ * replace and a Buffer each, ~0.9 s against 200 watched values, where one 4 MiB run costs ~0.1 s.
+ * A loop, not a regex: V8's regex engine recursed past its stack on an 8 MiB run of
  * `(?:[…]|\\[rn])+`, and a body is anyone's.
  */
-function* base64Runs(text: string): Generator<string> {
+function nextLayer(text: string): Buffer | undefined {
+  const runs: string[] = [];
+  let bytes = 0;
   let start = -1;
+  let breaks = false;
   for (let i = 0; i <= text.length; i++) {
     const c = i < text.length ? text.charCodeAt(i) : -1;
-    if (isBase64(c) || c === 10 || c === 13) {
+    if (isBase64(c)) {
       if (start < 0) start = i;
+    } else if (c === 10 || c === 13) {
+      if (start < 0) start = i;
+      breaks = true;
     } else if (c === 92 && (text.charCodeAt(i + 1) === 110 || text.charCodeAt(i + 1) === 114)) {
       if (start < 0) start = i;
+      breaks = true;
       i++;
     } else if (start >= 0) {
-      if (i - start >= MIN_RUN) yield text.slice(start, i).replace(BREAKS, '');
+      const run = i - start < MIN_RUN ? '' : breaks ? text.slice(start, i).replace(BREAKS, '') : text.slice(start, i);
+      if (run.length >= MIN_RUN) {
+        runs.push(run);
+        bytes += Math.ceil(run.length / 4) * 3 + 1;
+      }
       start = -1;
+      breaks = false;
     }
   }
+  if (runs.length === 0) return undefined;
+  // Buffer.from decodes base64 faster than Buffer#write does (measured: a fifth on a 4 MiB run).
+  const layer = Buffer.allocUnsafe(bytes);
+  let at = 0;
+  for (const run of runs) {
+    at += Buffer.from(run, 'base64').copy(layer, at);
+    layer[at++] = 0;
+  }
+  return layer.subarray(0, at);
 }
 
 /** Occurrences of an anchor looked at one by one; past this many, each literal is searched for whole. */
@@ -201,22 +226,16 @@ export function literalsIn(body: Uint8Array, literals: readonly WatchedLiteral[]
   const left = new Set(literals);
   let budget = SCAN_BUDGET;
   const scannedWhole = body.length <= budget;
-  let layer: Uint8Array[] = [body];
-  for (let depth = 0; depth <= MAX_DEPTH && layer.length > 0 && left.size > 0 && budget > 0; depth++) {
-    const next: Uint8Array[] = [];
-    for (const bytes of layer) {
-      const n = Math.min(bytes.length, budget);
-      budget -= n;
-      const text = Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('latin1');
-      for (const l of findLiterals(text.toLowerCase(), left)) {
-        hits.push({ rule: l.rule.id, source: l.source, literal: l.text, layer: depth });
-        left.delete(l);
-      }
-      if (depth < MAX_DEPTH)
-        for (const run of base64Runs(text)) if (run.length >= MIN_RUN) next.push(new Uint8Array(Buffer.from(run, 'base64')));
-      if (budget <= 0) break;
+  let layer: Buffer | undefined = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  for (let depth = 0; depth <= MAX_DEPTH && layer && left.size > 0 && budget > 0; depth++) {
+    const n = Math.min(layer.length, budget);
+    budget -= n;
+    const text = layer.toString('latin1', 0, n);
+    for (const l of findLiterals(text.toLowerCase(), left)) {
+      hits.push({ rule: l.rule.id, source: l.source, literal: l.text, layer: depth });
+      left.delete(l);
     }
-    layer = next;
+    layer = depth < MAX_DEPTH ? nextLayer(text) : undefined;
   }
   return { hits, scannedWhole };
 }

@@ -209,6 +209,16 @@ describe('POST /v1/bundles (Rekor v1)', () => {
       expect(byCert.status).toBe(400);
       expect(byCert.body.error.message).toMatch(/the bundle's certificate is not the one the log entry records/);
     });
+    it('a certificate of another entry under a kindVersion that is not the body\'s, which made the body undecodable and so unchecked', async () => {
+      const [a, b] = [hashedrekords()[2]!, hashedrekords()[3]!];
+      const cert = await bundleOf(s, a.index);
+      cert.verificationMaterial.certificate = (await bundleOf(s, b.index)).verificationMaterial.certificate;
+      cert.verificationMaterial.tlogEntries[0].kindVersion.version = '0.0.2'; // a Rekor v2 kind: decoded as one, the v1 body reads as none
+      const res = await postHttp(s, cert);
+      expect(res.status).toBe(400);
+      expect(res.body.error.message).toBe(`the bundle is not what its tlog entry sim#${a.index} records: body is hashedrekord 0.0.1 but the entry says hashedrekord 0.0.2`);
+      expect(await s.h.store.postedBundles('sim', [a.index])).toEqual([false]);
+    });
     it('left no log-integrity finding behind', async () => {
       expect(await integrityFindings(s)).toEqual([]);
     });

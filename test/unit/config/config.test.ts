@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { applyOverrides, loadConfig, parseConfig } from '../../../src/config/load.ts';
 import { ConfigSchema } from '../../../src/config/schema.ts';
 import { channelsOf, followedLogs } from '../../../src/daemon.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { replaceNode } from '../../helpers/replace-node.ts';
 
 /** The message of the CONFIG_INVALID error parsing `yaml` throws. */
 function errorOf(yaml: string, env: NodeJS.ProcessEnv = {}): string {
@@ -170,6 +172,8 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['source interval too short', 'checkpointSources:\n  - { name: p, kind: tlogwatch, url: "https://a.example", interval: 1s }\n', /checkpointSources\.0\.interval: interval must be at least 10000 ms/],
     ['source of a log not configured', `${log('')}checkpointSources:\n  - { name: p, kind: tlogwatch, url: "https://a.example", logs: [b] }\n`, /c\.yaml:6:66: checkpointSources\.0\.logs\.0: no log named b in `logs`/],
     ['bad TUF mirror URL', 'tufMirror: tuf.example\ntufRoot: r.json\n', /c\.yaml:1:12: tufMirror: an http:\/\/ or https:\/\/ URL/],
+    // The check for one log under two names read every url as a URL, and threw a TypeError at one that was none.
+    ['log URL that is none', 'logs:\n  - { name: a, type: tiles, url: log.example }\n', /c\.yaml:2:34: logs\.0\.url: an http:\/\/ or https:\/\/ URL/],
   ];
   for (const [what, yaml, want] of cases) it(what, () => expect(errorOf(yaml)).toMatch(want));
 
@@ -186,6 +190,20 @@ describe('config: every kind of bad value names the file, line:column, path and 
         }
       }),
       { numRuns: 3000 },
+    );
+  });
+  it('the full example with any one value replaced gives a configuration or a CONFIG_INVALID error, never another exception', () => {
+    const full = parseYaml(FULL) as unknown;
+    const value = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom('log.example', 'http://', 'ftp://x', 'https://rekor.sigstore.dev', 'tiles', 'latest', '${NOPE}', '', -1, 2 ** 64));
+    fc.assert(
+      fc.property(fc.array(fc.nat(), { maxLength: 5 }), value, (path, v) => {
+        try {
+          parseConfig(JSON.stringify(replaceNode(full, path, v)), 'c.yaml', ENV);
+        } catch (e) {
+          expect(e).toMatchObject({ code: 'CONFIG_INVALID' });
+        }
+      }),
+      { numRuns: 2000 },
     );
   });
   it('reports all problems of a file at once', () => {

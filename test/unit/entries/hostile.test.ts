@@ -11,6 +11,7 @@ import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { toHex } from '../../../src/util/bytes.ts';
 import { MAX_SIGNATURES } from '../../../src/entries/kinds/common.ts';
 import { filesUnder, readJson, REALDATA } from '../../helpers/realdata.ts';
+import { replaceNode } from '../../helpers/replace-node.ts';
 
 const meta = { log: 'l', index: 1 };
 const enc = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
@@ -36,21 +37,6 @@ const realBodies: Uint8Array[] = filesUnder(REALDATA, (f) => /\/(bundles|rekor-v
     return [];
   }
 });
-
-/** A JSON value with one node replaced by an arbitrary JSON value (path chosen by `choices`). */
-function replaceNode(doc: unknown, choices: number[], replacement: unknown): unknown {
-  if (choices.length === 0 || doc === null || typeof doc !== 'object') return replacement;
-  const [c, ...rest] = choices;
-  if (Array.isArray(doc)) {
-    if (doc.length === 0) return replacement;
-    const i = c! % doc.length;
-    return doc.map((v, j) => (j === i ? replaceNode(v, rest, replacement) : v));
-  }
-  const keys = Object.keys(doc);
-  if (keys.length === 0) return replacement;
-  const k = keys[c! % keys.length]!;
-  return { ...doc, [k]: replaceNode((doc as Record<string, unknown>)[k], rest, replacement) };
-}
 
 describe('hostile entry bodies', () => {
   it('has real bodies to mutate', () => expect(realBodies.length).toBeGreaterThanOrEqual(70));

@@ -80,6 +80,9 @@ describe('the signatures a bundle carries', () => {
     ['dsse 0.0.1', `${B}/prod-rekor-v1/155690850_dsse-0.0.1_v0.3_conformance.sigstore.json`, (b: any) => (b.dsseEnvelope.signatures[0].sig = other(b.dsseEnvelope.signatures[0].sig))],
     ['dsse 0.0.2', `${B}/staging-rekor-v2/alpha1_689_dsse-0.0.2_sigstore-rs.sigstore.json`, (b: any) => (b.dsseEnvelope.signatures[0].sig = other(b.dsseEnvelope.signatures[0].sig))],
     ['dsse 0.0.2, one more signature', `${B}/staging-rekor-v2/alpha1_689_dsse-0.0.2_sigstore-rs.sigstore.json`, (b: any) => b.dsseEnvelope.signatures.push({ ...b.dsseEnvelope.signatures[0] })],
+    // intoto 0.0.2 logs each signature base64-encoded twice (sigstore-js tlog/intoto.ts); it went unchecked.
+    ['intoto 0.0.2', `${B}/prod-rekor-v1/27244980_intoto-0.0.2_v0.3.sigstore`, (b: any) => (b.dsseEnvelope.signatures[0].sig = other(b.dsseEnvelope.signatures[0].sig))],
+    ['intoto 0.0.2, one more signature', `${B}/prod-rekor-v1/27244980_intoto-0.0.2_v0.3.sigstore`, (b: any) => b.dsseEnvelope.signatures.push({ ...b.dsseEnvelope.signatures[0] })],
   ])('%s: another signature than the logged one fails body', (_kind, path, f) => {
     expect(verifyBundle(path, () => {}).ok).toBe(true);
     const r = verifyBundle(path, f);

@@ -119,20 +119,12 @@ describe('undecoded-entry', () => {
     expect(literalsIn(big, watchedLiterals(rs.rules))).toEqual({ hits: [expect.objectContaining({ rule: 'googlers', layer: 0 })], scannedWhole: false });
   });
 
-  it('reads many short base64 values one layer at a time: 4 MiB of them cost about what one value of 4 MiB does', () => {
-    // 200 watched values, as a real rule set may have: the scan's cost per text it searches is per value.
+  it('reads many short base64 values one layer at a time, and finds a watched value in any of them', () => {
+    // 200 watched values, as a real rule set may have. What a layer read as one text costs against one read
+    // value by value is measured by the bench (test/bench/undecoded.bench.ts, BENCHMARKS.md), not here.
     const many = watchedLiterals(ruleSet(`rules:\n  - id: many\n    watch: { identities: [${Array.from({ length: 200 }, (_, i) => `'u${i}@org${i}.example'`).join(', ')}] }\n`).rules);
-    const one = text(JSON.stringify({ c: Buffer.alloc(3 << 20, 7).toString('base64') }));
     const runs = text(JSON.stringify({ c: Array.from({ length: 1 << 16 }, () => Buffer.alloc(48, 7).toString('base64')) }));
-    const ms = (b: Uint8Array) => {
-      const t = performance.now();
-      literalsIn(b, many);
-      return performance.now() - t;
-    };
-    ms(one);
-    ms(runs);
-    // Searched value by value, the 65,536 values took ~15 times the one value's time.
-    expect(ms(runs)).toBeLessThan(4 * ms(one));
+    expect(literalsIn(runs, many)).toEqual({ hits: [], scannedWhole: true });
     const victim = Buffer.concat([Buffer.alloc(20, 0x30), Buffer.from('u7@org7.example'), Buffer.alloc(13)]).toString('base64');
     expect(literalsIn(text(JSON.stringify({ c: [victim, victim], d: 'u8@org8.exampl' })), many).hits).toEqual([{ rule: 'many', source: 'u7@org7.example', literal: 'u7@org7.example', layer: 1 }]);
   });

@@ -66,6 +66,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       registers: r,
     }),
     verificationFailures: new Counter({ name: 'tlogwatch_verification_failures_total', help: 'Verification failures by reason (a log halts on each).', labelNames: ['log', 'reason'], registers: r }),
+    verificationUnconfirmed: new Counter({
+      name: 'tlogwatch_verification_unconfirmed_total',
+      help: 'Rounds that met a verification failure resting on bytes nobody signed, not yet seen in enough rounds in a row to halt the log (mirror/confirm-halt.ts).',
+      labelNames: ['log', 'reason'],
+      registers: r,
+    }),
     logState: new Gauge({
       name: 'tlogwatch_log_state',
       help: '1 for the current state of each log, 0 for the others.',

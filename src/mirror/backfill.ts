@@ -34,6 +34,7 @@ import type { Metrics } from '../metrics.ts';
 import type { SetKey } from '../entries/set.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import type { RekorV1Source } from '../sources/rekor-v1.ts';
+import { abortableSleep } from '../sources/http.ts';
 import type { TilesSource } from '../sources/tiles.ts';
 import { releaseLeaves, type FetchedLeaf, type LeafBatch } from '../sources/types.ts';
 import { frontierSize, type LogState } from '../store/codec.ts';
@@ -45,6 +46,7 @@ import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 import { firstTree, floorOf, refused, treeToFill, validAtTime, type FillTree, type TreeKey } from './backfill-trees.ts';
 import { batchStep } from './catch-up.ts';
 import { evidence } from './checkpoint-decision.ts';
+import { CONFIRM_ROUNDS, restsOnUnsignedBytes } from './confirm-halt.ts';
 import { recordHalt } from './halt.ts';
 import { processGcPacer } from './gc-pacer.ts';
 import { afterIngestCommitted, ingestInto } from './ingest.ts';
@@ -175,11 +177,24 @@ export class Backfiller {
     try {
       // One tree at a time, down from the start: each fill ends at the tree's first leaf or at the target.
       let filled = state;
+      // Misbehaviour on bytes nobody signed is tried again from the last committed batch, and halts the log
+      // only when met CONFIRM_ROUNDS times in a row, as the follower does (confirm-halt.ts).
+      let unconfirmed = 0;
       while (filled.startIndex > target && !opts.signal?.aborted) {
         const tree = await treeToFill(this.cfg, filled, this.deps);
         if (!tree) break;
         const before = filled.startIndex;
-        filled = await this.fill(filled, tree, target > tree.offset ? target - tree.offset : 0n, target, opts);
+        try {
+          filled = await this.fill(filled, tree, target > tree.offset ? target - tree.offset : 0n, target, opts);
+        } catch (e) {
+          if (!isTlogwatchError(e) || e.kind !== 'misbehaviour' || !restsOnUnsignedBytes(e) || ++unconfirmed >= CONFIRM_ROUNDS) throw e;
+          this.deps.metrics.verificationUnconfirmed.inc({ log: this.cfg.name, reason: e.code });
+          this.deps.logger.warn({ log: this.cfg.name, code: e.code, err: e.message, attempt: unconfirmed }, `backfill verification failed on bytes the log did not sign; trying again, the log halts if the next ${CONFIRM_ROUNDS - unconfirmed} attempt(s) fail too`);
+          filled = (await store.getLogState(this.cfg.name)) ?? filled;
+          await abortableSleep(1000 * unconfirmed, opts.signal).catch(() => undefined);
+          continue;
+        }
+        unconfirmed = 0;
         if (filled.startIndex === before) break;
       }
       return { ...result, after: filled.startIndex, entries: state.startIndex - filled.startIndex, status: filled.startIndex <= target ? 'complete' : 'interrupted' };

@@ -30,6 +30,7 @@ import { catchUp, type CatchUpContext } from './catch-up.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
 import { cosignaturesOf, describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
+import { CONFIRM_ROUNDS, restsOnUnsignedBytes } from './confirm-halt.ts';
 import { recordHalt } from './halt.ts';
 import { proofMisbehaviour, proveConsistent, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
@@ -55,6 +56,8 @@ export class LogFollower {
   readonly cfg: FollowConfig;
   private readonly deps: FollowerDeps;
   #fault: TransientFault | undefined;
+  /** Rounds in a row that met misbehaviour resting on unsigned bytes, not yet enough to halt (confirm-halt.ts). */
+  #unconfirmed = 0;
   #storedAt: number | undefined;
   /** The last checkpoint whose cosignatures were counted (metrics count each checkpoint once, not each poll). */
   #lastWitnessed: string | undefined;
@@ -149,6 +152,7 @@ export class LogFollower {
     try {
       const outcome = this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
       this.#fault = undefined;
+      this.#unconfirmed = 0;
       return outcome;
     } catch (e) {
       if (isTlogwatchError(e) && e.kind === 'misbehaviour') {
@@ -156,7 +160,11 @@ export class LogFollower {
         if (state.status === 'halted') {
           await this.deps.store.putLogState(state);
           this.log.debug({ log: this.cfg.name, code: e.code }, 'halted log still misbehaving');
-        } else await this.halt(state, e);
+          return 'halted';
+        }
+        if (restsOnUnsignedBytes(e) && this.#unconfirmed + 1 < CONFIRM_ROUNDS) return this.unconfirmed(e);
+        this.#unconfirmed = 0;
+        await this.halt(state, e);
         return 'halted';
       }
       // Stopped: the requests in flight were aborted on purpose, and the next run starts where this one committed.
@@ -214,6 +222,20 @@ export class LogFollower {
     m.upstreamTreeSize.set({ log: this.cfg.name }, Number(size + offset));
     const verified = (state.verified?.size ?? 0n) + offset;
     m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(size + offset - verified)));
+  }
+
+  /**
+   * A round that met misbehaviour resting on bytes nobody signed, fewer rounds in a row than halt on it
+   * (confirm-halt.ts): the state stays as committed, as after a transient error, and the next round
+   * fetches everything again.
+   */
+  private unconfirmed(e: TlogwatchError): RoundOutcome {
+    this.#unconfirmed++;
+    this.deps.metrics.verificationUnconfirmed.inc({ log: this.cfg.name, reason: e.code });
+    const left = CONFIRM_ROUNDS - this.#unconfirmed;
+    this.log.warn({ log: this.cfg.name, code: e.code, err: e.message, round: this.#unconfirmed }, `verification failed on bytes the log did not sign; the log halts if the next ${left} round(s) fail too`);
+    this.noteFault(new TlogwatchError(e.code, `${e.message} (not yet confirmed: ${this.#unconfirmed} round(s) in a row; the log halts if the next ${left} fail too)`, { kind: 'transient' }));
+    return 'transient-error';
   }
 
   private async halt(state: LogState, e: TlogwatchError): Promise<void> {

@@ -312,6 +312,41 @@ describe('backfill from a log that lies below the start', () => {
     }
   });
 
+  it('tiles: the same flip served once is tried again from the last commit, and the fill completes (confirm-halt.ts)', async () => {
+    let target = '';
+    let armed = false;
+    let flips = 0;
+    const proxy = createServer((req, res) => {
+      void (async () => {
+        const r = await fetch(`${target}${req.url}`);
+        const body = Buffer.from(await r.arrayBuffer());
+        if (armed && flips === 0 && /\/tile\/1\/000/.test(req.url ?? '') && body.length >= 64) {
+          flips++;
+          body[32] = body[32]! ^ 0x01;
+        }
+        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
+        res.end(body);
+      })();
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (proxy.address() as AddressInfo).port;
+      h = await harness({ api: 'tiles', entries: 1500, seed: 'bf-lie3-once' }, { start: 1000n, batchSize: 256, url: `http://127.0.0.1:${port}/api/v2` });
+      target = new URL(h.sim.url).origin;
+      await mirrorFrom(1000n, 1500n);
+      armed = true;
+      expect(await backfiller().run()).toMatchObject({ status: 'complete', after: 0n });
+      expect(flips).toBe(1);
+      expect((await state()).status).toBe('following');
+      expect((await h.metrics.verificationUnconfirmed.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['VERIFY_ROOT_MISMATCH', 1]]);
+      expect((await h.metrics.verificationFailures.get()).values).toEqual([]);
+      expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
+      expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1500);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+
   it('v1, rewrite: a changed body below the start', async () => {
     h = await harness({ api: 'v1', entries: 600, seed: 'bf-lie4' }, { start: 420n, batchSize: 50 });
     await mirrorFrom(420n, 600n);

@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CompactRange } from '../../../src/merkle/compact.ts';
 import { GcPacer } from '../../../src/mirror/gc-pacer.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { CONFIRM_ROUNDS } from '../../../src/mirror/confirm-halt.ts';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -85,7 +86,7 @@ describe('mirror: tiles (Rekor v2)', () => {
     expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 333)).toBe(567);
   });
 
-  it('halts at once, before mirroring anything, when the tiles lie about the frontier it starts from', async () => {
+  it('halts before mirroring anything when the tiles lie about the frontier it starts from, in every round', async () => {
     // A loopback proxy in front of the simulator flips a byte of the level-1 tile that holds node (8, 0),
     // the first frontier node of a mirror started at 333. The checkpoint stays honest and signed.
     let target = '';
@@ -103,6 +104,13 @@ describe('mirror: tiles (Rekor v2)', () => {
       const port = (proxy.address() as AddressInfo).port;
       h = await harness({ api: 'tiles', entries: 900, seed: 'm4b' }, { start: 333n, url: `http://127.0.0.1:${port}/api/v2` });
       target = new URL(h.sim.url).origin;
+      // Tiles are unsigned: the halt waits until the lie comes back CONFIRM_ROUNDS rounds in a row
+      // (mirror/confirm-halt.ts), mirroring nothing meanwhile.
+      for (let i = 1; i < CONFIRM_ROUNDS; i++) {
+        expect(await h.follower.round()).toBe('transient-error');
+        expect(h.follower.transientFault).toMatchObject({ code: 'VERIFY_TILE_MISMATCH', message: expect.stringMatching(new RegExp(`not yet confirmed: ${i} round\\(s\\) in a row`)) });
+        expect((await h.store.getLogState('sim'))?.status).not.toBe('halted');
+      }
       expect(await h.follower.round()).toBe('halted');
       const state = (await h.store.getLogState('sim'))!;
       expect(state.status).toBe('halted');

@@ -27,6 +27,7 @@ import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { toHex } from '../../../src/util/bytes.ts';
 import { createApp } from '../../../src/api/app.ts';
 import { canonicalSetPayload } from '../../sim/server-v1.ts';
+import { CONFIRM_ROUNDS } from '../../../src/mirror/confirm-halt.ts';
 
 const t = harnessPerTest();
 const state = t.state;
@@ -118,7 +119,10 @@ describe('Rekor v1 LogInfo sizes that are not int64 decimals', () => {
         if (!/\/api\/v1\/log$/.test(req.path)) return reply(res, u);
         reply(res, { ...u, body: Buffer.from(u.body.toString().replace(/"treeSize":\d+/, `"treeSize":${spelled}`)) });
       });
-      expect(await follower.round()).toBe(expected);
+      // A LogInfo field is unsigned: the halt waits for CONFIRM_ROUNDS rounds in a row (mirror/confirm-halt.ts).
+      const outcomes = [];
+      for (let i = 0; i < CONFIRM_ROUNDS; i++) outcomes.push(await follower.round());
+      expect(outcomes).toEqual([...Array<string>(CONFIRM_ROUNDS - 1).fill('transient-error'), expected]);
       const s = (await state())!;
       expect(s.verified?.size).toBe(100n);
       expect(fetchedSize(s)).toBe(100n);
@@ -262,7 +266,9 @@ describe('Rekor v1 consistency proofs for other sizes than asked', () => {
     expect(Array.isArray(s.halt?.evidence['consistencyProof'])).toBe(true);
     expect(proxy.count(/\/log\/proof\?/)).toBeGreaterThan(1);
     expect(await failures(metrics, 'VERIFY_FORK')).toBe(1);
-  });
+    // An unsigned proof halts only when CONFIRM_ROUNDS rounds in a row meet it (mirror/confirm-halt.ts).
+    expect((await metrics.verificationUnconfirmed.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['VERIFY_FORK', CONFIRM_ROUNDS - 1]]);
+  }, 120_000);
 });
 
 describe('tiles: checkpoints the log signs oddly', () => {

@@ -1,0 +1,41 @@
+/**
+ * Which misbehaviour a log halts on at once, and which must be seen again first.
+ *
+ * A halt is sticky (DESIGN.md principle 2): it stays until someone looks at the evidence. Evidence made of
+ * two statements the log signed (two roots for one size, a checkpoint smaller than one verified, a
+ * checkpoint the log's key signed that names another origin or is malformed) cannot be undone by a
+ * retry, so it halts at once. Evidence resting on bytes nobody signed can: a level-0 tile or an entry
+ * bundle that disagree (`VERIFY_TILE_MISMATCH`), leaves whose root is not the signed one
+ * (`VERIFY_ROOT_MISMATCH`), a checkpoint whose signature does not verify or that no key of the log signed,
+ * LogInfo fields or an inclusion proof that contradict the signed tree head (`VERIFY_BAD_CHECKPOINT`), a
+ * bad signed entry timestamp (`VERIFY_BAD_SET`), an entry not served (`VERIFY_MISSING_ENTRY`). One byte
+ * changed on the way (a cache, a proxy, a CDN serving one bad object) makes any of these, and anyone on
+ * the path can; none of it proves anything against the log. So the follower halts on such a failure only
+ * when it comes back `CONFIRM_ROUNDS` rounds in a row, each fetching everything again (certspotter
+ * retries a root mismatch every tick for ever; a monitor that halts keeps its halts for what persists).
+ * Meanwhile the log does not advance (nothing unverified is committed, as ever), /v1/logs shows the
+ * failure as the log's transient error, and `tlogwatch_verification_unconfirmed_total` counts it.
+ */
+import type { TlogwatchError } from '../errors.ts';
+
+/** Rounds in a row a failure resting on unsigned bytes must be met in before the log halts on it. */
+export const CONFIRM_ROUNDS = 3;
+
+/** Checkpoint errors that come after the log's key verified the note: the log signed what they show. */
+const SIGNED_CHECKPOINT_REASONS: ReadonlySet<unknown> = new Set(['CHECKPOINT_WRONG_ORIGIN', 'CHECKPOINT_MALFORMED']);
+
+/** True when `e` (misbehaviour) may be a corruption on the way, so a retry can tell (see above). */
+export function restsOnUnsignedBytes(e: TlogwatchError): boolean {
+  switch (e.code) {
+    case 'VERIFY_FORK':
+      // Two signed roots for one size; or a Rekor v1 consistency proof that failed on every attempt of one
+      // request (start-frontier.ts proveConsistent), which is unsigned and, from a cache, can stay wrong a while.
+      return e.data['kind'] === 'inconsistent';
+    case 'VERIFY_SIZE_SHRANK':
+      return false;
+    case 'VERIFY_BAD_CHECKPOINT':
+      return !SIGNED_CHECKPOINT_REASONS.has(e.data['reason']);
+    default:
+      return true;
+  }
+}

@@ -4,8 +4,8 @@
  * the loop it replaced (evaluateEntry alone), alternating. Entries the decoder refuses: the scan of the body
  * and its nested base64 layers for the values of 101 rules (202 identity watches and one on the victim),
  * beside the decode every entry pays anyway, for a certificate over the key-material bound, a body of
- * 4 MiB nested base64 (every layer decodes to more base64), one of 65,536 short base64 values, and a 40 MiB
- * body (past the scan budget).
+ * 4 MiB nested base64 (every layer decodes to more base64), one of 65,536 short base64 values, 4 MiB of
+ * near misses of watched values, and a 40 MiB body (past the scan budget).
  *
  *   npx node --expose-gc test/bench/undecoded.bench.ts
  */
@@ -98,12 +98,18 @@ function shortValues(): Uint8Array {
   values[values.length - 1] = Buffer.from(`${VICTIM}`.padEnd(48, ' ')).toString('base64');
   return new Uint8Array(Buffer.from(JSON.stringify({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { values } })));
 }
+/** 4 MiB of near misses of watched values (each address and URL one character short), as plain JSON text. */
+function nearMisses(): Uint8Array {
+  const miss = `${VICTIM.slice(0, -1)} u1@org1.exampl https://github.com/org1 `;
+  return new Uint8Array(Buffer.from(JSON.stringify({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: { note: miss.repeat(Math.ceil((4 * 1024 * 1024) / miss.length)) } })));
+}
 /** Every refused entry raised (not only those naming a watched value, the default since b5e64c1), so each row has a severity. */
 const raiseAll = { ...DEFAULT_BUILTINS.undecodedEntry, watchedOnly: false };
 const hostile = [
   { what: 'certificate over 256 KiB (names the victim)', body: hugeBody },
   { what: '4 MiB of nested base64', body: nested(4 * 1024 * 1024) },
   { what: '4 MiB of 64-character base64 values (the victim in the last)', body: shortValues() },
+  { what: '4 MiB of near misses of watched values', body: nearMisses() },
   { what: '40 MiB of nested base64 (past the scan budget)', body: nested(40 * 1024 * 1024) },
 ];
 const rows = hostile.map(({ what, body }, i) => {

@@ -21,6 +21,7 @@
 import type { Entry } from '../../entries/types.ts';
 import type { CompiledRule, UndecodedEntryConfig, WatchSelector } from '../rules/compiled.ts';
 import { severityRank as rank, type Severity } from '../rules/schema.ts';
+import { LiteralMatcher } from './literal-matcher.ts';
 
 /** A value a rule watches, as text to look for in a body (lower case: the search ignores case). */
 export interface WatchedLiteral {
@@ -184,6 +185,11 @@ function nextLayer(text: string): Buffer | undefined {
   return layer.subarray(0, at);
 }
 
+/*
+ * The search for a rule set too large for a LiteralMatcher (tens of thousands of watched values, past its
+ * table's bound): literal by literal, so its cost grows with the literals and with near misses in the text.
+ */
+
 /** Occurrences of an anchor looked at one by one; past this many, each literal is searched for whole. */
 const MAX_ANCHORS = 4096;
 
@@ -223,6 +229,8 @@ function findLiterals(lower: string, literals: Iterable<WatchedLiteral>): Watche
 export function literalsIn(body: Uint8Array, literals: readonly WatchedLiteral[]): { hits: LiteralHit[]; scannedWhole: boolean } {
   const hits: LiteralHit[] = [];
   if (literals.length === 0) return { hits, scannedWhole: true };
+  const matcher = matcherOf(literals);
+  const found = new Uint8Array(literals.length);
   const left = new Set(literals);
   let budget = SCAN_BUDGET;
   const scannedWhole = body.length <= budget;
@@ -231,13 +239,30 @@ export function literalsIn(body: Uint8Array, literals: readonly WatchedLiteral[]
     const n = Math.min(layer.length, budget);
     budget -= n;
     const text = layer.toString('latin1', 0, n);
-    for (const l of findLiterals(text.toLowerCase(), left)) {
+    const met = matcher ? newlyFound(matcher, layer.subarray(0, n), found, literals) : findLiterals(text.toLowerCase(), left);
+    for (const l of met) {
       hits.push({ rule: l.rule.id, source: l.source, literal: l.text, layer: depth });
       left.delete(l);
     }
     layer = depth < MAX_DEPTH ? nextLayer(text) : undefined;
   }
   return { hits, scannedWhole };
+}
+
+const matchers = new WeakMap<readonly WatchedLiteral[], LiteralMatcher | null>();
+
+/** The one-pass matcher of `literals` (made once per list), or undefined for a list too large for one. */
+function matcherOf(literals: readonly WatchedLiteral[]): LiteralMatcher | undefined {
+  let m = matchers.get(literals);
+  if (m === undefined) matchers.set(literals, (m = LiteralMatcher.of(literals.map((l) => l.text)) ?? null));
+  return m ?? undefined;
+}
+
+/** The literals `bytes` holds that `found` did not mark yet (and marks them), in the list's order. */
+function newlyFound(matcher: LiteralMatcher, bytes: Uint8Array, found: Uint8Array, literals: readonly WatchedLiteral[]): WatchedLiteral[] {
+  const before = found.slice();
+  if (matcher.find(bytes, found) === 0) return [];
+  return literals.filter((_, i) => found[i] && !before[i]);
 }
 
 /** The finding's substance for an entry with a decode problem, or undefined when the rule is off for it. */

@@ -129,6 +129,19 @@ describe('undecoded-entry', () => {
     expect(literalsIn(text(JSON.stringify({ c: [victim, victim], d: 'u8@org8.exampl' })), many).hits).toEqual([{ rule: 'many', source: 'u7@org7.example', literal: 'u7@org7.example', layer: 1 }]);
   });
 
+  it('finds the same in a rule set too large for the one-pass matcher, literal by literal', () => {
+    const rule = ruleSet(`rules:\n  - id: many\n    watch: { identities: ['someone@org.example'] }\n`).rules[0]!;
+    // 100,000 watched addresses: past the matcher's table (literal-matcher.ts MAX_CELLS), so the search falls back.
+    const many = Array.from({ length: 100_000 }, (_, i) => {
+      const t = `user${i.toString(36).padStart(8, '0')}@acme.example`;
+      return { text: t, anchor: '@', anchorAt: t.indexOf('@'), source: t, rule };
+    });
+    const inner = Buffer.from(`{"san":"USER${(77_777).toString(36).padStart(8, '0').toUpperCase()}@acme.example"}`.padEnd(60, ' ')).toString('base64');
+    expect(literalsIn(text(JSON.stringify({ c: inner, d: 'user00000001@acme.exampl' })), many).hits).toEqual([
+      { rule: 'many', source: `user${(77_777).toString(36).padStart(8, '0')}@acme.example`, literal: `user${(77_777).toString(36).padStart(8, '0')}@acme.example`, layer: 1 },
+    ]);
+  });
+
   it('never throws, whatever the bytes', () => {
     const lits = watchedLiterals(rs.rules);
     // One base64 run of 10 MiB (a regex over it ran out of stack from 8 MiB on), and one of 4 MiB with PEM breaks JSON-escaped.

@@ -25,11 +25,10 @@ export class LiteralMatcher {
   readonly #classes: number;
   /**
    * delta[row + class] → the next state's row, rows being state × classes (kept multiplied, so a step is
-   * one add and one read).
+   * one add and one read); bitwise NOT of it (negative) for a state where a literal ends, its suffixes'
+   * included, so that test needs no second read.
    */
   readonly #delta: Int32Array;
-  /** 1 at the row of a state where a literal ends (its suffixes' included). */
-  readonly #ends: Uint8Array;
   /** The literals (by index) that end at each state, by row / classes. */
   readonly #out: readonly (readonly number[])[];
   readonly count: number;
@@ -85,12 +84,11 @@ export class LiteralMatcher {
         }
       }
     }
-    for (let i = 0; i < delta.length; i++) delta[i] = delta[i]! * classes;
+    for (let i = 0; i < delta.length; i++) {
+      const next = delta[i]!;
+      delta[i] = out[next]!.length ? ~(next * classes) : next * classes;
+    }
     this.#delta = delta;
-    this.#ends = new Uint8Array(states * classes);
-    out.forEach((o, st) => {
-      if (o.length) this.#ends[st * classes] = 1;
-    });
     this.#out = out;
   }
 
@@ -118,7 +116,6 @@ export class LiteralMatcher {
   find(bytes: Uint8Array, found: Uint8Array): number {
     const cls = this.#cls;
     const delta = this.#delta;
-    const ends = this.#ends;
     let left = this.count;
     for (const v of found) if (v) left--;
     let marked = 0;
@@ -126,7 +123,8 @@ export class LiteralMatcher {
     const n = bytes.length;
     for (let i = 0; i < n && left > 0; i++) {
       row = delta[row + cls[bytes[i]!]!]!;
-      if (ends[row] === 0) continue;
+      if (row >= 0) continue;
+      row = ~row;
       for (const k of this.#out[row / this.#classes]!) {
         if (found[k]) continue;
         found[k] = 1;

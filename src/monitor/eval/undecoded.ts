@@ -60,8 +60,9 @@ const MIN_RUN = 64;
 const MAX_DEPTH = 3;
 /**
  * Bytes read across every layer of one entry: a body the decoder would read (MAX_BODY_BYTES, 4 MiB) with
- * all the layers it can nest (each ¾ of the one above), and a bound on what a hostile body costs: ~120 ms
- * for 4 MiB of base64 nested four deep against 200 literals (BENCHMARKS.md "Undecoded entries").
+ * all the layers it can nest (each ¾ of the one above), and a bound on what a hostile body costs: one pass
+ * over at most this many bytes (literal-matcher.ts), ~0.2–0.3 s for 4 MiB of base64 nested four deep
+ * (BENCHMARKS.md "Undecoded entries"), whatever the rule set.
  */
 export const SCAN_BUDGET = 12 * 1024 * 1024;
 /** Hits listed in a finding. */

@@ -17,9 +17,10 @@
  * past 0); switch a transient fault on or off (http-429, http-503, truncate, garbage, slow with a few ms);
  * switch a misbehaviour fault on (fork@I below the verified size, rewrite / tile-mismatch / drop at I from
  * the fetched size on or below the start, bad-sig, wrong-key, shrink, stale; bad-cosig on a log with a
- * witness policy) or off; restart (close and reopen the store, a new follower); Rekor v1: rotate to a new
- * shard; calm: transient faults off, then rounds; heal: clear every fault, publish, and run rounds until
- * the mirror reaches the log or halts. Rounds are weighted up so that what a fault does is seen.
+ * witness policy) or off; restart (close and reopen the store, a new follower); a round stopped after a
+ * few milliseconds (a shutdown mid-round); Rekor v1: rotate to a new shard; calm: transient faults off,
+ * then rounds; heal: clear every fault, publish, and run rounds until the mirror reaches the log or
+ * halts. Rounds are weighted up so that what a fault does is seen.
  *
  * Invariants after every command:
  * - checkLog finds no problem: the store holds exactly [startIndex, fetched), no gap, bodies hash to the
@@ -54,11 +55,12 @@ import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/tru
 import { toHex } from '../../../src/util/bytes.ts';
 import { harness, type Harness } from '../../helpers/mirror.ts';
 import type { FaultName } from '../../sim/faults.ts';
+import type { Simulator } from '../../sim/index.ts';
 import type { Shard } from '../../sim/log.ts';
 import type { SimTree } from '../../sim/tree.ts';
 
 type Api = 'tiles' | 'v1';
-const RUNS = Number(process.env['TLOGWATCH_MODEL_RUNS'] ?? 6);
+const RUNS = Number(process.env['TLOGWATCH_MODEL_RUNS'] ?? 12);
 const LOG = 'sim';
 
 /**
@@ -66,11 +68,17 @@ const LOG = 'sim';
  * Rekor v1 has no tiles: its `tile-mismatch` serves a body under a UUID that is not its leaf hash, which
  * the mirror does not compare (rekor-v1.ts toLeaf); the root recomputed from the bodies differs instead.
  * Its `wrong-key` signs the entries' SETs with that key too: backfill, which reads no checkpoint before
- * a tree's first leaf, finds those first (docs/architecture.md "Verify by recomputing", step 4).
+ * a tree's first leaf, finds those first (docs/architecture.md "Verify by recomputing", step 4). A start
+ * frontier (bootstrap at N, backfill) comes from the inclusion proof of leaf N-1, which does not verify
+ * for a changed body: VERIFY_BAD_CHECKPOINT ("Bootstrapping at `latest` or `N`").
  */
 const CODES_OF: Record<Api, Partial<Record<FaultName, readonly string[]>>> = {
   tiles: { 'tile-mismatch': ['VERIFY_TILE_MISMATCH'] },
-  v1: { 'tile-mismatch': ['VERIFY_ROOT_MISMATCH'], 'wrong-key': ['VERIFY_BAD_CHECKPOINT', 'VERIFY_BAD_SET'] },
+  v1: {
+    rewrite: ['VERIFY_ROOT_MISMATCH', 'VERIFY_BAD_CHECKPOINT'],
+    'tile-mismatch': ['VERIFY_ROOT_MISMATCH', 'VERIFY_BAD_CHECKPOINT'],
+    'wrong-key': ['VERIFY_BAD_CHECKPOINT', 'VERIFY_BAD_SET'],
+  },
 };
 const CODES: Partial<Record<FaultName, readonly string[]>> = {
   fork: ['VERIFY_FORK', 'VERIFY_ROOT_MISMATCH'],
@@ -87,8 +95,17 @@ interface Setup {
   /** Where the mirror starts: 0, a fraction of the initial entries, or `latest`. */
   start: 'zero' | 'latest' | number;
   shards: number;
-  witnesses: boolean;
+  /** Tiles: two witnesses cosign, and the mirror requires this many of them (0: no witness policy). */
+  quorum: 0 | 1 | 2;
+  /** Rekor v1: a batch's bytes of bodies before it is cut short (rekor-v1.ts fetchLeaves), when set. */
+  batchMaxBytes?: number;
   batchSize: number;
+}
+
+/** Whether `bad-cosig` leaves the checkpoints served now short of the quorum (the Kth witness's only, or both). */
+function unwitnessedNow(setup: Setup, f: Simulator['faults']): boolean {
+  const bad = f.get('bad-cosig');
+  return setup.quorum > 0 && bad !== undefined && 2 - (bad.param === undefined ? 2 : 1) < setup.quorum;
 }
 
 /** A checkpoint the simulator served with a valid signature: the tree it is a root of. */
@@ -127,12 +144,12 @@ async function open(setup: Setup): Promise<Real> {
   const { api } = setup;
   const start = setup.start === 'zero' ? 0n : setup.start === 'latest' ? ('latest' as const) : BigInt(Math.floor(setup.entries * setup.start));
   const h = await harness(
-    { api, entries: setup.entries, seed: `model-${api}-${setup.entries}`, ...(setup.shards > 1 ? { shards: setup.shards } : {}), ...(setup.witnesses ? { witnesses: 2 } : {}) },
-    { start, batchSize: setup.batchSize, concurrency: 3, retryDelays: { baseMs: 1, maxMs: 4 } },
+    { api, entries: setup.entries, seed: `model-${api}-${setup.entries}`, ...(setup.shards > 1 ? { shards: setup.shards } : {}), ...(setup.quorum ? { witnesses: 2 } : {}) },
+    { start, batchSize: setup.batchSize, concurrency: 3, retryDelays: { baseMs: 1, maxMs: 4 }, ...(setup.batchMaxBytes ? { batchMaxBytes: setup.batchMaxBytes } : {}) },
   );
-  if (setup.witnesses) {
+  if (setup.quorum) {
     const verifierOf = (name: string, key: Parameters<typeof rawEd25519>[0]) => parseVerifierKey(cosignatureVkey(name, rawEd25519(key))) as CosignatureVerifier;
-    h.follower.cfg.witnesses = { witnesses: h.sim.log.witnesses.map((w) => verifierOf(w.name, w.publicKey)), quorum: 2 };
+    h.follower.cfg.witnesses = { witnesses: h.sim.log.witnesses.map((w) => verifierOf(w.name, w.publicKey)), quorum: setup.quorum };
   }
   const served: Served[] = [];
   const view = h.sim.view;
@@ -140,7 +157,7 @@ async function open(setup: Setup): Promise<Real> {
   view.checkpoint = (shard: Shard, size: number) => {
     const note = checkpoint(shard, size);
     const f = h.sim.faults;
-    if (!f.has('bad-sig') && !f.has('wrong-key') && !(setup.witnesses && f.has('bad-cosig'))) {
+    if (!f.has('bad-sig') && !f.has('wrong-key') && !unwitnessedNow(setup, f)) {
       const [, n, root] = note.split('\n');
       served.push({ treeID: shard.treeID, size: Number(n), root: toHex(Buffer.from(root!, 'base64')), tree: view.tree(shard) });
     }
@@ -226,7 +243,7 @@ function certainMisbehaviour(r: Real, s: LogState | undefined): string | undefin
   const served = f.has('shrink') ? Math.max(1, localPublished - Math.max(1, Math.floor(localPublished / 10))) : localPublished;
   const verified = s.verified ? Number(s.verified.size) : undefined;
   const frontier = Number(fetchedSize(s)) - Number(s.shard?.offset ?? 0n);
-  const unwitnessed = r.setup.witnesses && f.has('bad-cosig');
+  const unwitnessed = unwitnessedNow(r.setup, f);
   if (inActive && verified !== undefined && f.has('shrink') && served < verified) return 'shrink below verified';
   const fork = f.at('fork');
   if (fork !== undefined && inActive && s.verified && verified !== undefined && verified > 0) {
@@ -275,6 +292,21 @@ function step(name: string, act: (m: Model, r: Real) => Promise<void> | void, ch
 
 const append = (n: number) => step(`append(${n})`, (_m, r) => r.h.sim.append(n));
 
+/**
+ * A round stopped after `ms` (the daemon shutting down mid-round): whatever committed stays, the batch in
+ * flight commits or not at all. An aborted catch-up returns early, so the outcome says nothing here.
+ */
+const stopped = (ms: number) =>
+  step(`stopped(${ms}ms)`, async (m, r) => {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(new Error('shutdown')), ms);
+    try {
+      m.trace.push(`round:${await r.follower.round(stop.signal)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
+
 const rounds = (n: number) =>
   step(`rounds(${n})`, async (m, r) => {
     for (let i = 0; i < n; i++) await round(m, r);
@@ -314,6 +346,8 @@ const faultOn = (name: FaultName, p: number, every?: number) =>
     async (m, r) => {
       const sim = r.h.sim;
       let param: number | undefined = (TRANSIENT as readonly string[]).includes(name) ? p : undefined;
+      // bad-cosig: both witnesses' lines, or the first's or the second's.
+      if (name === 'bad-cosig') param = p < 0.5 ? undefined : p < 0.75 ? 1 : 2;
       const s = await stateOf(r);
       if (name === 'fork') {
         const verified = s?.verified ? Number(s.verified.size) : sim.log.published - sim.log.active.offset;
@@ -329,7 +363,7 @@ const faultOn = (name: FaultName, p: number, every?: number) =>
       if (CODES_OF[m.setup.api][name] ?? CODES[name]) m.misbehaved.add(name);
       m.trace.push(`=${name}@${param ?? ''}`);
     },
-    (m) => !m.on.has(name) && (name !== 'bad-cosig' || m.setup.witnesses),
+    (m) => !m.on.has(name) && (name !== 'bad-cosig' || m.setup.quorum > 0),
   );
 
 const faultOff = (name: FaultName) =>
@@ -407,6 +441,7 @@ function commands(api: Api) {
     misbehaviour,
     fc.constantFrom<FaultName>(...TRANSIENT, ...MISBEHAVIOUR).map(faultOff),
     fc.constant(null).map(restart),
+    fc.integer({ min: 0, max: 40 }).map(stopped),
     fc.constant(null).map(calm),
     fc.constant(null).map(heal),
     ...(api === 'v1' ? [fc.constant(null).map(rotate)] : []),
@@ -419,7 +454,8 @@ function setups(api: Api): fc.Arbitrary<Setup> {
     entries: fc.integer({ min: 20, max: api === 'tiles' ? 600 : 200 }),
     start: fc.oneof(fc.constant<'zero'>('zero'), fc.constant<'latest'>('latest'), fc.integer({ min: 5, max: 95 }).map((n) => n / 100)),
     shards: api === 'v1' ? fc.integer({ min: 1, max: 2 }) : fc.constant(1),
-    witnesses: api === 'tiles' ? fc.boolean() : fc.constant(false),
+    quorum: api === 'tiles' ? fc.constantFrom<0 | 1 | 2>(0, 1, 2) : fc.constant<0>(0),
+    batchMaxBytes: api === 'v1' ? fc.option(fc.integer({ min: 1000, max: 20_000 }), { nil: undefined }) : fc.constant(undefined),
     batchSize: api === 'tiles' ? fc.constant(256) : fc.integer({ min: 5, max: 60 }),
   });
 }

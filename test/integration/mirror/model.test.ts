@@ -126,6 +126,8 @@ interface Real {
   follower: LogFollower;
   cfg: FollowConfig;
   served: Served[];
+  /** Called after each batch the follower commits (MirrorHooks.afterCommit). */
+  onCommit?: (() => void) | undefined;
 }
 
 interface Model {
@@ -166,7 +168,9 @@ async function open(setup: Setup): Promise<Real> {
     }
     return note;
   };
-  return { h, setup, store: h.store, follower: h.follower, cfg: h.follower.cfg, served };
+  const r: Real = { h, setup, store: h.store, follower: h.follower, cfg: h.follower.cfg, served };
+  r.follower = followerFor(r);
+  return r;
 }
 
 async function close(r: Real): Promise<void> {
@@ -176,7 +180,8 @@ async function close(r: Real): Promise<void> {
 }
 
 function followerFor(r: Real): LogFollower {
-  return new LogFollower(r.cfg, { store: r.store, metrics: r.h.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(r.h.tlog)], setKey: setKeyForTlog(r.h.tlog) });
+  const hooks = { afterCommit: () => r.onCommit?.() };
+  return new LogFollower(r.cfg, { store: r.store, metrics: r.h.metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(r.h.tlog)], setKey: setKeyForTlog(r.h.tlog), hooks });
 }
 
 // ------------------------------------------------------------------ invariants
@@ -237,6 +242,13 @@ async function checkInvariants(m: Model, r: Real, when: string): Promise<void> {
 
 // ------------------------------------------------------------------ what a round must see
 
+/** The size of the active tree that checkpoints claim now (`shrink`: 10% less, as view.ts publishedTreeSize). */
+function servedSize(r: Real): number {
+  const log = r.h.sim.log;
+  const published = log.published - log.active.offset;
+  return r.h.sim.faults.has('shrink') ? Math.max(1, published - Math.max(1, Math.floor(published / 10))) : published;
+}
+
 /** Whether a round starting from `s` is certain to meet misbehaviour (it must then halt or fail transiently). */
 function certainMisbehaviour(r: Real, s: LogState | undefined): string | undefined {
   const sim = r.h.sim;
@@ -245,8 +257,7 @@ function certainMisbehaviour(r: Real, s: LogState | undefined): string | undefin
   if (!s || s.status === 'bootstrapping') return undefined;
   const active = sim.log.active;
   const inActive = !s.shard || s.shard.treeID === active.treeID;
-  const localPublished = sim.log.published - active.offset;
-  const served = f.has('shrink') ? Math.max(1, localPublished - Math.max(1, Math.floor(localPublished / 10))) : localPublished;
+  const served = servedSize(r);
   const verified = s.verified ? Number(s.verified.size) : undefined;
   const frontier = Number(fetchedSize(s)) - Number(s.shard?.offset ?? 0n);
   const unwitnessed = unwitnessedNow(r.setup, f);
@@ -273,9 +284,14 @@ async function round(m: Model, r: Real): Promise<RoundOutcome> {
   const before = await stateOf(r);
   const certain = certainMisbehaviour(r, before);
   const quiet = r.h.sim.faults.list().length === 0;
+  const served = servedSize(r);
   const outcome = await r.follower.round();
-  m.trace.push(outcome === 'halted' ? `round:halted:${(await stateOf(r))?.halt?.code}` : `round:${outcome}`);
+  const code = outcome === 'halted' ? (await stateOf(r))?.halt?.code : undefined;
+  m.trace.push(code ? `round:halted:${code}` : `round:${outcome}`);
   const say = (what: string) => `${what} (${m.trace.join(' → ')}; fault: ${JSON.stringify(r.follower.transientFault)})`;
+  // A checkpoint below what was fetched but not below what was verified contradicts nothing (docs/architecture.md
+  // "Verify by recomputing", step 1): only one below the verified size is a shrink.
+  if (code === 'VERIFY_SIZE_SHRANK' && before?.status !== 'halted') expect(before?.verified && served < Number(before.verified.size), say(`halted as a shrink at ${served}`)).toBe(true);
   if (certain) expect(['halted', 'transient-error'], say(`a round with ${certain} ended ${outcome}`)).toContain(outcome);
   if (quiet) expect(outcome, say('a round with no fault on failed')).not.toBe('transient-error');
   return outcome;
@@ -299,17 +315,22 @@ function step(name: string, act: (m: Model, r: Real) => Promise<void> | void, ch
 const append = (n: number) => step(`append(${n})`, (_m, r) => r.h.sim.append(n));
 
 /**
- * A round stopped after `ms` (the daemon shutting down mid-round): whatever committed stays, the batch in
- * flight commits or not at all. An aborted catch-up returns early, so the outcome says nothing here.
+ * A round stopped (the daemon shutting down mid-round) after `ms`, or once `ms` batches have committed
+ * (`commits`): whatever committed stays, the batch in flight commits or not at all; the mirror is left with
+ * entries fetched beyond its verified checkpoint. An aborted catch-up returns early, so the outcome says
+ * nothing here.
  */
-const stopped = (ms: number) =>
-  step(`stopped(${ms}ms)`, async (m, r) => {
+const stopped = (ms: number, commits: boolean) =>
+  step(`stopped(${ms}${commits ? ' commits' : 'ms'})`, async (m, r) => {
     const stop = new AbortController();
-    const timer = setTimeout(() => stop.abort(new Error('shutdown')), ms);
+    const timer = commits ? undefined : setTimeout(() => stop.abort(new Error('shutdown')), ms);
+    let left = ms;
+    r.onCommit = () => void (commits && --left <= 0 && stop.abort(new Error('shutdown')));
     try {
       m.trace.push(`round:${await r.follower.round(stop.signal)}`);
     } finally {
       clearTimeout(timer);
+      r.onCommit = undefined;
     }
   });
 
@@ -447,7 +468,7 @@ function commands(api: Api) {
     misbehaviour,
     fc.constantFrom<FaultName>(...TRANSIENT, ...MISBEHAVIOUR).map(faultOff),
     fc.constant(null).map(restart),
-    fc.integer({ min: 0, max: 40 }).map(stopped),
+    fc.oneof(fc.integer({ min: 0, max: 40 }).map((ms) => stopped(ms, false)), fc.integer({ min: 1, max: 2 }).map((n) => stopped(n, true))),
     fc.constant(null).map(calm),
     fc.constant(null).map(heal),
     ...(api === 'v1' ? [fc.constant(null).map(rotate)] : []),

@@ -496,7 +496,7 @@ afterEach(async () => {
 const APIS = (['tiles', 'v1'] as const).filter((a) => (process.env['TLOGWATCH_MODEL_API'] ?? a) === a);
 
 describe.each(APIS)('the mirror of a %s log under random sequences of faults', (api) => {
-  it('never skips, stores a wrong entry, verifies an unsigned root or halts without cause, and catches up once faults clear', { timeout: 600_000 }, async () => {
+  it('never skips, stores a wrong entry, verifies an unsigned root or halts without cause, and catches up once faults clear', { timeout: Math.max(120_000, RUNS * 10_000) }, async () => {
     const seed = process.env['TLOGWATCH_MODEL_SEED'];
     const path = process.env['TLOGWATCH_MODEL_PATH'];
     await fc.assert(

@@ -39,8 +39,9 @@
  *
  * CI runs a few sequences per API; hunt with more: TLOGWATCH_MODEL_RUNS=500, TLOGWATCH_MODEL_COMMANDS=40
  * for longer sequences, TLOGWATCH_MODEL_API=v1|tiles
- * for one API, TLOGWATCH_MODEL_VERBOSE=1 to print each sequence (TLOGWATCH_MODEL_SEED and
- * TLOGWATCH_MODEL_PATH replay a failure fast-check reports).
+ * for one API, TLOGWATCH_MODEL_VERBOSE=1 to print each sequence. A failure fast-check reports replays with
+ * its seed, path and the commands' replayPath in TLOGWATCH_MODEL_SEED, _PATH and _REPLAY (and the same
+ * TLOGWATCH_MODEL_COMMANDS and _API).
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -499,8 +500,9 @@ describe.each(APIS)('the mirror of a %s log under random sequences of faults', (
   it('never skips, stores a wrong entry, verifies an unsigned root or halts without cause, and catches up once faults clear', { timeout: Math.max(120_000, RUNS * 10_000) }, async () => {
     const seed = process.env['TLOGWATCH_MODEL_SEED'];
     const path = process.env['TLOGWATCH_MODEL_PATH'];
+    const replayPath = process.env['TLOGWATCH_MODEL_REPLAY'];
     await fc.assert(
-      fc.asyncProperty(setups(api), fc.commands(commands(api), { maxCommands: Number(process.env['TLOGWATCH_MODEL_COMMANDS'] ?? 20) }), async (setup, cmds) => {
+      fc.asyncProperty(setups(api), fc.commands(commands(api), { maxCommands: Number(process.env['TLOGWATCH_MODEL_COMMANDS'] ?? 20), ...(replayPath ? { replayPath } : {}) }), async (setup, cmds) => {
         const real = (open_ = await open(setup));
         try {
           const model: Model = { setup, on: new Set(), misbehaved: new Set(), trace: [] };

@@ -384,6 +384,16 @@ export class LogFollower {
       listed.add(t.treeID);
     }
     if (state.status === 'bootstrapping') await this.bootstrapV1(state, trees);
+    // Halted before bootstrapping placed it in a tree (the proof its start frontier comes from did not
+    // verify): there is no tree to follow, but the halt stands and polling still tracks the log's size, as
+    // for any halted log, from the active tree's head checked as every head is.
+    if (state.status === 'halted' && !state.shard) {
+      const active = trees[trees.length - 1]!;
+      const { checkpoint } = decideCheckpoint(active.signedTreeHead, this.originOf(active.treeID), this.deps.verifiers, undefined);
+      this.observeUpstream(state, active.offset + checkpoint.size);
+      await this.deps.store.putLogState(state);
+      return 'halted';
+    }
     // Kept with the state's next write, which every round makes (stores bootstrapped before it get it too).
     // Trees the mirror does not follow are not its to halt on: one whose head does not check (another key,
     // a Rekor deployment may sign retired shards with their own) is left out, said, and asked again.

@@ -28,6 +28,11 @@ export interface FollowConfig {
    * BATCH_MAX_BYTES by default. Not a configuration key: tests lower it.
    */
   batchMaxBytes?: number;
+  /**
+   * The HTTP client's retry backoff (HttpClientOptions `baseDelayMs`, `maxDelayMs`, which also caps a
+   * Retry-After); its defaults otherwise. Not a configuration key: tests that drive many faults shorten it.
+   */
+  retryDelays?: { baseMs: number; maxMs: number };
 }
 
 /**

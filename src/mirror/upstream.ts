@@ -28,6 +28,7 @@ export function createUpstream(cfg: FollowConfig, metrics: Metrics, signal?: Sou
   const http = new HttpClient({
     requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
     compression: cfg.compression ?? 'gzip',
+    ...(cfg.retryDelays ? { baseDelayMs: cfg.retryDelays.baseMs, maxDelayMs: cfg.retryDelays.maxMs } : {}),
     onAttempt: (a) => {
       metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);
       if (!/^2\d\d$/.test(a.outcome) && !(a.outcome === '404' && !a.mustExist && NOT_FOUND_IS_AN_ANSWER.has(a.endpoint))) metrics.upstreamErrors.inc({ log: cfg.name, code: upstreamErrorCode(a.outcome) });

@@ -110,6 +110,24 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
   });
 });
 
+describe('a Rekor v1 log that misbehaves before the mirror has its start frontier', () => {
+  it('stays halted, and later rounds say so and track its size (found by model.test.ts)', async () => {
+    h = await harness({ api: 'v1', entries: 20, seed: 'f-boot' }, { start: 'latest' });
+    // The start frontier comes from the inclusion proof of the last entry, under a checkpoint this key did not sign.
+    h.sim.log.faults.enable('wrong-key');
+    expect(await h.follower.round()).toBe('halted');
+    expect((await state())!.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
+    h.sim.log.faults.disable('wrong-key');
+    h.sim.append(5);
+    // The state has no tree yet: every round failed with an internal error (reading its treeID) instead.
+    expect(await h.follower.round()).toBe('halted');
+    expect(h.follower.transientFault).toBeUndefined();
+    const s = (await state())!;
+    expect(s).toMatchObject({ status: 'halted', upstream: { size: 25n } });
+    expect(s.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
+  });
+});
+
 describe('tiles-only attacks', () => {
   it('tile-mismatch: an entry bundle that disagrees with the level-0 tile halts', async () => {
     const h = await t.harness({ api: 'tiles', entries: 300, seed: 'f8' }, { batchSize: 256 });

@@ -18,6 +18,7 @@ import { createLogger } from '../../../src/logger.ts';
 import { parseNote } from '../../../src/note/note.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
+import { CONFIRM_ROUNDS } from '../../../src/mirror/confirm-halt.ts';
 import { checkpointVerifierForTlog, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 
 const t = harnessPerTest();
@@ -63,7 +64,9 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
   });
 
   it('fork while growing: the new checkpoint is inconsistent with the verified one', async () => {
-    const h = await t.harness({ api, entries: 300, seed: 'f2' });
+    // Short retries: a Rekor v1 proof that never verifies is asked for again within each round, and halts
+    // once CONFIRM_ROUNDS rounds meet it (confirm-halt.ts).
+    const h = await t.harness({ api, entries: 300, seed: 'f2' }, { retryDelays: { baseMs: 1, maxMs: 4 } });
     await followTo(300n);
     h.sim.log.faults.enable('fork', 100);
     h.sim.append(40);
@@ -112,9 +115,11 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
 
 describe('a Rekor v1 log that misbehaves before the mirror has its start frontier', () => {
   it('stays halted, and later rounds say so and track its size (found by model.test.ts)', async () => {
-    h = await harness({ api: 'v1', entries: 20, seed: 'f-boot' }, { start: 'latest' });
-    // The start frontier comes from the inclusion proof of the last entry, under a checkpoint this key did not sign.
+    const h = await t.harness({ api: 'v1', entries: 20, seed: 'f-boot' }, { start: 'latest' });
+    // The start frontier comes from the inclusion proof of the last entry, under a checkpoint this key did not
+    // sign: unsigned evidence, so it halts once CONFIRM_ROUNDS rounds in a row meet it (confirm-halt.ts).
     h.sim.log.faults.enable('wrong-key');
+    for (let i = 1; i < CONFIRM_ROUNDS; i++) expect(await h.follower.round()).toBe('transient-error');
     expect(await h.follower.round()).toBe('halted');
     expect((await state())!.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
     h.sim.log.faults.disable('wrong-key');

@@ -255,7 +255,8 @@ describe('Rekor v1 consistency proofs for other sizes than asked', () => {
   it('halts as inconsistent, with the last proof as evidence, when no attempt serves a proof that verifies', async () => {
     const h = await t.harness({ api: 'v1', entries: 60, seed: 'proof-always' }, { batchSize: 20 });
     const proxy = await t.proxy(async (req, res) => reply(res, req.path.includes('/log/proof?') ? await otherSizes(req) : await req.forward()));
-    const { follower, metrics } = t.followerVia();
+    // Short retries: the proof is asked for again within each of the CONFIRM_ROUNDS rounds that halt.
+    const { follower, metrics } = t.followerVia({ retryDelays: { baseMs: 1, maxMs: 4 } });
     for (let i = 0; i < 10 && (await state())?.verified?.size !== 60n; i++) await follower.round();
     h.sim.append(20);
     for (let i = 0; i < 10 && (await state())?.status !== 'halted'; i++) await follower.round();
@@ -268,7 +269,7 @@ describe('Rekor v1 consistency proofs for other sizes than asked', () => {
     expect(await failures(metrics, 'VERIFY_FORK')).toBe(1);
     // An unsigned proof halts only when CONFIRM_ROUNDS rounds in a row meet it (mirror/confirm-halt.ts).
     expect((await metrics.verificationUnconfirmed.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['VERIFY_FORK', CONFIRM_ROUNDS - 1]]);
-  }, 120_000);
+  });
 });
 
 describe('tiles: checkpoints the log signs oddly', () => {

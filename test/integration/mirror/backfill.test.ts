@@ -284,16 +284,19 @@ describe('backfill from a log that lies below the start', () => {
     expect(s.halt?.evidence['index']).toBe('900');
   });
 
-  it('tiles: a proxy that flips one hash of a level-1 tile below the start (the candidate frontier lies)', async () => {
+  /**
+   * A tiles log of 1,500 entries mirrored from 1000 through a loopback proxy that then flips hash 1 of tile
+   * 1/000, node (8, 1), leaves [256, 512), each time `flip()` says so: every candidate frontier above 512 is
+   * built from it, so the first batch, [768, 1000), already meets the lie.
+   */
+  async function behindLevel1Flip(seed: string, flip: () => boolean, test: () => Promise<void>) {
     let target = '';
     let armed = false;
     const proxy = createServer((req, res) => {
       void (async () => {
         const r = await fetch(`${target}${req.url}`);
         const body = Buffer.from(await r.arrayBuffer());
-        // Hash 1 of tile 1/000 is node (8, 1), leaves [256, 512): every candidate frontier above 512 is
-        // built from it, so the first batch, [768, 1000), already meets the lie.
-        if (armed && /\/tile\/1\/000/.test(req.url ?? '') && body.length >= 64) body[32] = body[32]! ^ 0x01;
+        if (armed && /\/tile\/1\/000/.test(req.url ?? '') && body.length >= 64 && flip()) body[32] = body[32]! ^ 0x01;
         res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
         res.end(body);
       })();
@@ -301,50 +304,34 @@ describe('backfill from a log that lies below the start', () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
       const port = (proxy.address() as AddressInfo).port;
-      h = await harness({ api: 'tiles', entries: 1500, seed: 'bf-lie3' }, { start: 1000n, batchSize: 256, url: `http://127.0.0.1:${port}/api/v2` });
+      h = await harness({ api: 'tiles', entries: 1500, seed }, { start: 1000n, batchSize: 256, url: `http://127.0.0.1:${port}/api/v2` });
       target = new URL(h.sim.url).origin;
       await mirrorFrom(1000n, 1500n);
       armed = true;
-      const s = await expectHaltedAt('VERIFY_ROOT_MISMATCH', 1000n, (o) => backfiller().run(o));
-      expect(s.halt?.evidence).toMatchObject({ kind: 'backfill-mismatch', from: '768', to: '1000' });
+      await test();
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
     }
+  }
+
+  it('tiles: a proxy that flips one hash of a level-1 tile below the start (the candidate frontier lies)', async () => {
+    await behindLevel1Flip('bf-lie3', () => true, async () => {
+      const s = await expectHaltedAt('VERIFY_ROOT_MISMATCH', 1000n, (o) => backfiller().run(o));
+      expect(s.halt?.evidence).toMatchObject({ kind: 'backfill-mismatch', from: '768', to: '1000' });
+    });
   });
 
   it('tiles: the same flip served once is tried again from the last commit, and the fill completes (confirm-halt.ts)', async () => {
-    let target = '';
-    let armed = false;
     let flips = 0;
-    const proxy = createServer((req, res) => {
-      void (async () => {
-        const r = await fetch(`${target}${req.url}`);
-        const body = Buffer.from(await r.arrayBuffer());
-        if (armed && flips === 0 && /\/tile\/1\/000/.test(req.url ?? '') && body.length >= 64) {
-          flips++;
-          body[32] = body[32]! ^ 0x01;
-        }
-        res.writeHead(r.status, { 'content-type': r.headers.get('content-type') ?? 'application/octet-stream' });
-        res.end(body);
-      })();
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    try {
-      const port = (proxy.address() as AddressInfo).port;
-      h = await harness({ api: 'tiles', entries: 1500, seed: 'bf-lie3-once' }, { start: 1000n, batchSize: 256, url: `http://127.0.0.1:${port}/api/v2` });
-      target = new URL(h.sim.url).origin;
-      await mirrorFrom(1000n, 1500n);
-      armed = true;
+    await behindLevel1Flip('bf-lie3-once', () => flips++ === 0, async () => {
       expect(await backfiller().run()).toMatchObject({ status: 'complete', after: 0n });
-      expect(flips).toBe(1);
+      expect(flips).toBeGreaterThan(1);
       expect((await state()).status).toBe('following');
-      expect((await h.metrics.verificationUnconfirmed.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['VERIFY_ROOT_MISMATCH', 1]]);
-      expect((await h.metrics.verificationFailures.get()).values).toEqual([]);
-      expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
-      expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1500);
-    } finally {
-      await new Promise((resolve) => proxy.close(resolve));
-    }
+      expect((await h!.metrics.verificationUnconfirmed.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['VERIFY_ROOT_MISMATCH', 1]]);
+      expect((await h!.metrics.verificationFailures.get()).values).toEqual([]);
+      expect((await checkLog(h!.store, 'sim')).problems).toEqual([]);
+      expect(await expectStoreMatchesManifest(h!.store, h!.sim)).toBe(1500);
+    });
   });
 
   it('v1, rewrite: a changed body below the start', async () => {

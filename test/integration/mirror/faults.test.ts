@@ -104,7 +104,8 @@ describe.each(['tiles', 'v1'] as const)('attacks on a %s log', (api) => {
   });
 
   it('drop: an entry the checkpoint covers is missing', async () => {
-    const h = await t.harness({ api, entries: 300, seed: 'f7' });
+    // Short retries: a missing entry is asked for again within each of the CONFIRM_ROUNDS rounds that halt.
+    const h = await t.harness({ api, entries: 300, seed: 'f7' }, { retryDelays: { baseMs: 1, maxMs: 4 } });
     h.sim.log.faults.enable('drop', 77);
     const s = await expectHalted('VERIFY_MISSING_ENTRY', undefined as unknown as bigint);
     expect(s.halt?.message).toMatch(/77|holds 255/);

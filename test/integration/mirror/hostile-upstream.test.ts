@@ -111,7 +111,8 @@ describe('Rekor v1 LogInfo sizes that are not int64 decimals', () => {
     it(`keeps what it verified when treeSize is ${spelled}: ${expected}`, async () => {
       const h = await t.harness({ api: 'v1', entries: 100, seed: 'odd-sizes' }, { batchSize: 50 });
       const proxy = await t.proxy();
-      const { follower, metrics } = t.followerVia();
+      // Short retries: a refused LogInfo is asked for again within each round.
+      const { follower, metrics } = t.followerVia({ retryDelays: { baseMs: 1, maxMs: 4 } });
       for (let i = 0; i < 10 && (await state())?.verified?.size !== 100n; i++) await follower.round();
       h.sim.append(20);
       proxy.set(async (req, res) => {
@@ -217,7 +218,8 @@ describe('Rekor v1 entries by index that are not the entry asked for', () => {
     await t.proxy(
       omitting45(async (req, res) => reply(res, await req.forward(req.path.replace('logIndex=45', 'logIndex=44')))),
     );
-    const { follower, metrics } = t.followerVia();
+    // Short retries: the entry is asked for again within each of the CONFIRM_ROUNDS rounds that halt.
+    const { follower, metrics } = t.followerVia({ retryDelays: { baseMs: 1, maxMs: 4 } });
     for (let i = 0; i < 10 && (await state())?.status !== 'halted'; i++) await follower.round();
     const s = (await state())!;
     expect(s.status).toBe('halted');

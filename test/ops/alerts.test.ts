@@ -62,7 +62,7 @@ describe.skipIf(!amtool)('amtool', () => {
 });
 
 describe('alert rules', () => {
-  it('cover what operators need: down, integrity, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
+  it('cover what operators need: down, integrity, failures on unsigned bytes, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
         'TlogwatchCheckpointSourceAhead',
@@ -79,6 +79,7 @@ describe('alert rules', () => {
         'TlogwatchStoreNotWritable',
         'TlogwatchStoreVolumeFillingUp',
         'TlogwatchUpstreamErrors',
+        'TlogwatchUnconfirmedVerificationFailures',
         'TlogwatchTrustedRootChanged',
       ].sort(),
     );

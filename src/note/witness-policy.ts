@@ -13,7 +13,7 @@
  */
 import { parseNote, type Note, type NoteSignature } from './note.ts';
 import type { CosignatureVerifier } from './cosignature.ts';
-import { bytesEqual, EMPTY_BYTES, parseBase64, toHex, utf8 } from '../util/bytes.ts';
+import { bytesEqual, parseBase64, toHex, utf8 } from '../util/bytes.ts';
 
 export interface WitnessPolicy {
   /** Distinct witnesses (vkey type 0x04 Ed25519 or 0x06 ML-DSA-44), no two with one public key (`sharedWitnessKey`). */
@@ -52,10 +52,14 @@ export const SHARED_KEY_WHY = 'one key would count twice toward the quorum (tlog
  * ML-DSA-44 key are never the same key.
  */
 export function sharedWitnessKey(vkeys: readonly string[]): { first: number; second: number } | undefined {
-  const material = vkeys.map((k) => toHex((parseBase64(k.slice(k.indexOf('+', k.indexOf('+') + 1) + 1)) ?? EMPTY_BYTES).subarray(1)));
+  // A vkey with no key to read (its parse refuses it, and says so) shares none: two of them are not one key.
+  const material = vkeys.map((k) => {
+    const raw = parseBase64(k.slice(k.indexOf('+', k.indexOf('+') + 1) + 1));
+    return raw && raw.length > 1 ? toHex(raw.subarray(1)) : undefined;
+  });
   for (let second = 1; second < material.length; second++) {
-    const first = material.indexOf(material[second]!);
-    if (first < second) return { first, second };
+    const first = material[second] === undefined ? -1 : material.indexOf(material[second]);
+    if (first >= 0 && first < second) return { first, second };
   }
   return undefined;
 }

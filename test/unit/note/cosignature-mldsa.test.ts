@@ -79,6 +79,8 @@ describe('ML-DSA-44 keys', () => {
     expect(sharedWitnessKey([a!, b!])).toEqual({ first: 0, second: 1 });
     // An Ed25519 and an ML-DSA-44 key are never one key.
     expect(sharedWitnessKey([cosignatureVkey('a.example', rawEd25519(generateKeyPairSync('ed25519').publicKey)), a!])).toBeUndefined();
+    // Two vkeys with no key to read are refused for that, not as one key under two names.
+    expect(sharedWitnessKey(['a.example+00000000+!!!', 'b.example+00000000+???', 'c.example+00000000+'])).toBeUndefined();
     // The name is signed: a.example's line with b.example's name and key hash in front does not verify as b.example's.
     const text = checkpointText('log.example', 5n);
     const signed = signNote(text, [mldsaCosignatureSigner('a.example', witnessKey, () => 9)]);

@@ -1,4 +1,5 @@
 /** verifyTlogEntry (src/verify/offline.ts) on real bundles with one field changed: what it must refuse, and why. */
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
@@ -135,6 +136,17 @@ describe('the DSSE envelope a bundle carries', () => {
       'hashedrekord 0.0.2': 'body does not log the hash of the bundle\'s DSSE payload',
     }[kindOf(path)];
     expect(r.error).toContain(expected!);
+  });
+  it('a hashedrekord over an envelope binds it by the PAE\'s hash: one that logs the payload\'s hash signed the payload, not the envelope', () => {
+    const path = `${B}/prod-rekor-v2/4855114_hashedrekord-0.0.2_v0.3_dsse_sigstore-java.sigstore`;
+    const r = checkBody(path, (b) => {
+      const t = b.verificationMaterial.tlogEntries[0];
+      const body = JSON.parse(Buffer.from(t.canonicalizedBody, 'base64').toString());
+      body.spec.hashedRekordV002.data.digest = createHash('sha256').update(Buffer.from(b.dsseEnvelope.payload, 'base64')).digest('base64');
+      t.canonicalizedBody = Buffer.from(JSON.stringify(body)).toString('base64');
+    });
+    expect(r.checks.body).toBe('fail');
+    expect(r.error).toMatch(/^body: body does not log the hash of the bundle's DSSE payload/);
   });
   it('a dsse 0.0.1 verifier that is not the one that signed fails body, the bundle\'s certificate being that verifier', () => {
     const path = `${B}/prod-rekor-v1/27246114_dsse-0.0.1_v0.3.sigstore`;

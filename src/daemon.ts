@@ -26,6 +26,7 @@ import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
 import { runReindex, type ReindexTuning } from './reindex-task.ts';
+import { runHistoryTrim } from './history-trim-task.ts';
 import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
@@ -271,6 +272,8 @@ export interface Daemon {
    * none was needed) or was stopped (src/reindex-task.ts).
    */
   reindexed: Promise<void>;
+  /** Settles when the checkpoint histories kept before only verified lines were kept have been trimmed, or that was stopped (src/history-trim-task.ts). */
+  historyTrimmed: Promise<void>;
   /** Reads the trusted root again (TUF, or the file) and acts on what changed (the `trustedRootRefresh` job). */
   refreshTrust(): Promise<TrustRefresh>;
   stop(): Promise<void>;
@@ -548,6 +551,13 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // Each followed log's series starts at 0 (none awaiting), as the other gauges with known labels do.
   for (const name of names) metrics.storeReindexRemaining.set({ log: name }, 0);
   const reindexed = runReindex(store, metrics, logger, abort.signal, tuning.reindex);
+  // Checkpoint records kept whole before only verified lines were kept shrink to those lines, once per log.
+  const historyTrimmed = runHistoryTrim(
+    store,
+    logs.map((l) => ({ name: l.follow.name, verifiers: [checkpointVerifierForTlog(l.tlog)], ...(l.follow.witnesses ? { witnesses: l.follow.witnesses } : {}) })),
+    logger,
+    abort.signal,
+  );
   sources.start(abort.signal);
   for (const s of config.checkpointSources) {
     // Configured logs were checked by the schema; the trusted root's names are known only now.
@@ -585,6 +595,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     metrics,
     followers,
     reindexed,
+    historyTrimmed,
     refreshTrust,
     stop() {
       stopping ??= (async () => {
@@ -596,6 +607,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         // (and later passes are no-ops), so nothing touches the store once it closes.
         await Promise.all(runs);
         await reindexed;
+        await historyTrimmed;
         await sources.stopped();
         await notifier.stop();
         for (const j of jobs) await j.stop();

@@ -8,7 +8,7 @@
  * verify` checks them). Then it is a critical `log-integrity` finding with both sides as evidence;
  * otherwise anyone could have made the bundle, and it is refused (400) without a finding. A bundle whose
  * proofs or signatures fail is refused whatever it says, and so is one whose signature material (signatures,
- * certificate, digest, DSSE payload) is not what its tlog entry's body records, unless the log signed a split
+ * certificate, digest, DSSE payload and payloadType) is not what its tlog entry's body records, unless the log signed a split
  * view (checkOne). A consistent bundle is stored, its in-toto statement's provenance
  * is evaluated against the rules (findings like any other), and its subject digests are indexed so a
  * search by artifact digest finds the attestation.
@@ -100,7 +100,7 @@ const claims = new ClaimsCache(256);
 
 /**
  * The entry judged against the mirror (`judgeAgainstMirror`), then the bundle's signature material against
- * the body it comes with: a bundle whose signatures, certificate, digest or DSSE payload are not what its
+ * the body it comes with: a bundle whose signatures, certificate, digest or DSSE envelope are not what its
  * tlog entry records (verify/bundle-content.ts, as `tlogwatch verify`'s body check) is refused, consistent,
  * pending or not mirrored alike, so that it is never stored as the entry's bundle nor its statement taken.
  * A split view is recorded whatever the bundle carries beside: its evidence is what the log signed (body,

@@ -12,7 +12,7 @@
  */
 import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import { verifyCheckpoint, type Checkpoint } from '../note/checkpoint.ts';
-import { formatNote, type Note, type NoteSignature, type NoteVerifier } from '../note/note.ts';
+import { formatNote, verifyNote, type Note, type NoteSignature, type NoteVerifier } from '../note/note.ts';
 import { cosignaturesOf, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import { bytesEqual, toBase64, toHex } from '../util/bytes.ts';
 
@@ -52,6 +52,17 @@ export type CheckpointDecision =
 export function keptNote(note: Note, verifiedBy: readonly NoteSignature[], cosignatures?: Cosignatures): string {
   const keep = new Set<NoteSignature>([...verifiedBy, ...(cosignatures?.valid.map((v) => v.line) ?? [])]);
   return formatNote({ text: note.text, signatures: note.signatures.filter((s) => keep.has(s)) });
+}
+
+/**
+ * A note kept before keptNote existed (each verified checkpoint as received, padding and all), as keptNote
+ * keeps one now: verified again with the log's keys and its witnesses' (the record was verified when
+ * stored, so this only tells which lines to keep). Throws as verifyNote does when none of `verifiers`
+ * verifies it (the log's key is no longer configured): the caller leaves such a record as it is.
+ */
+export function rekeptNote(note: string, verifiers: readonly NoteVerifier[], witnesses?: WitnessPolicy): string {
+  const { note: parsed, verifiedBy } = verifyNote(note, verifiers);
+  return keptNote(parsed, verifiedBy, witnesses && cosignaturesOf(parsed, witnesses));
 }
 
 export function evidence(kind: string, previous: VerifiedHead | undefined, received: string, extra: Record<string, unknown> = {}): Record<string, unknown> {

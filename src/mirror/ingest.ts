@@ -16,14 +16,13 @@ import { ClaimsCache } from '../entries/certificate.ts';
 import type { Entry } from '../entries/types.ts';
 import { verifySET, type SetKey } from '../entries/set.ts';
 import { decodeStatement } from '../monitor/provenance.ts';
-import { dssePae } from '../entries/dsse-pae.ts';
+import { isEntryPayload } from '../entries/dsse-pae.ts';
 import type { Metrics } from '../metrics.ts';
 import { leafCount, leafRun, type FetchedLeaf, type LeafBatch, type LeafRun } from '../sources/types.ts';
 import type { CommitBuilder } from '../store/commit-builder.ts';
 import type { CommitInput } from '../store/store.ts';
 import type { EntriesOutcome, MirrorHooks } from './types.ts';
 import { bytesEqual, parseBase64, toBase64, toHex } from '../util/bytes.ts';
-import { sha256Hex } from '../util/sha256.ts';
 
 /** Levels whose complete-subtree hashes the store keeps (the tile rows): any node is ≤255 hashes away. */
 export const STORED_LEVEL_STEP = 8;
@@ -44,20 +43,6 @@ export interface IngestResult {
   entries: IngestedEntry[];
   nodes: StoredNode[];
   frontier: CompactRange;
-}
-
-/**
- * Whether `payload` is the DSSE payload that this entry's body commits to. Rekor v1 keeps attestations
- * outside the log (rekor.md §2: intoto's envelope is "stored in separate attestation storage, not the
- * log"; dsse's payload hash is `spec.payloadHash`), and a posted bundle's envelope is the poster's: no
- * leaf hash, inclusion proof or SET covers them. Only the payload hash in the verified body ties one to
- * its entry, so anything else is not the entry's and must not lend it subjects or provenance.
- */
-export function isEntryPayload(entry: Entry, payload: Uint8Array, payloadType?: string): boolean {
-  if (entry.kind === 'intoto' || entry.kind === 'dsse') return entry.digests.includes(`sha256:${sha256Hex(payload)}`);
-  // A DSSE signature logged as hashedrekord: the signed digest is the envelope's PAE (dsse-pae.ts), which
-  // commits to the payload and its type. Only a bundle carries the type; an attestation alone does not.
-  return entry.kind === 'hashedrekord' && payloadType !== undefined && entry.digests.includes(`sha256:${sha256Hex(dssePae(payloadType, payload))}`);
 }
 
 function withoutAttestation({ attestation: _unbound, ...leaf }: FetchedLeaf): FetchedLeaf {

@@ -7,7 +7,9 @@
  *   signature = u64 timestamp (ms) || TLS DigitallySigned(TreeHeadSignature)         (RFC 6962 §3.5)
  *
  * The signature covers only size and root (not the note text), so a checkpoint with extension lines
- * cannot be signed this way and is refused.
+ * cannot be signed this way and is refused, and the origin line is not authenticated by it: static-ct-api
+ * §"Checkpoints" has the key name match the origin line, so a note whose origin is not the key's name is
+ * refused too (otherwise one STH would verify under any origin, any log's checkpoint under another's name).
  */
 import { verify } from 'node:crypto';
 import { TlogwatchError } from '../errors.ts';
@@ -53,7 +55,7 @@ export function rfc6962Verifier(name: string, spkiDer: Uint8Array): NoteVerifier
       } catch {
         return false;
       }
-      if (cp.extensions.length > 0) return false;
+      if (cp.extensions.length > 0 || cp.origin !== name) return false;
       const input = treeHeadSignatureInput(dv.getBigUint64(0), cp.size, cp.rootHash);
       try {
         return verify('sha256', input, { key, dsaEncoding: 'der' }, sig.subarray(12));

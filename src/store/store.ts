@@ -32,6 +32,7 @@ import { ReverseKeyCursors } from './key-cursors.ts';
 import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, levelDirState, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
 import { formatReindexProgress, parseReindexProgress, progressEpoch, type ReindexProgress } from './reindex-progress.ts';
+import type { HistoryTrimProgress } from './history-trim.ts';
 import { REOPEN_MIN_FREE_BYTES, volumeOf, writeFailedError, type WriteFault } from './write-fault.ts';
 import { preStartNodes, readNode } from './tree-hashes.ts';
 import {
@@ -148,6 +149,8 @@ function deepFreeze<T>(v: T): Readonly<T> {
   return v;
 }
 
+/** META key of where trimming a log's checkpoint history stands (Store.getHistoryTrim, history-trim.ts). */
+const historyTrimKey = (log: string) => key(Bucket.META, 'history-trim:', log);
 /** META key of a scheduled job's last success (Store.getJobLastSuccess). */
 const jobKey = (task: string) => key(Bucket.META, 'job:', task);
 /** META key of a checkpoint source's kept tree head for a log (Store.getKeptCheckpoint). */
@@ -363,6 +366,28 @@ export class Store {
     } finally {
       this.cursors.invalidate();
     }
+  }
+
+  /** Where trimming `log`'s checkpoint history stands (history-trim.ts); undefined before it began. */
+  async getHistoryTrim(log: string): Promise<HistoryTrimProgress | undefined> {
+    const v = await this.db.get(historyTrimKey(log));
+    return v === undefined ? undefined : decodeJson<HistoryTrimProgress>(v);
+  }
+
+  /** Rewritten checkpoint records of `log` with where trimming its history stands, in one atomic batch (a restart resumes after it). */
+  async writeHistoryTrim(log: string, progress: Readonly<HistoryTrimProgress>, ops: readonly BatchOp[]): Promise<void> {
+    await this.writeOps([...ops, { type: 'put', key: historyTrimKey(log), value: encodeJson(progress) }]);
+  }
+
+  /** Up to `limit` checkpoint records of `log`, every tree, in key order, after the key whose hex is `after`. */
+  async checkpointRecords(log: string, after: string | undefined, limit: number): Promise<Array<{ key: Uint8Array; value: Uint8Array }>> {
+    const id = this.logIds.get(log);
+    if (id === undefined) return [];
+    const prefix = key(Bucket.CHECKPOINT, u16(id));
+    const range = after === undefined ? { gte: prefix } : { gt: Buffer.from(after, 'hex') };
+    const out: Array<{ key: Uint8Array; value: Uint8Array }> = [];
+    for await (const [k, value] of this.db.iterator({ ...range, lt: prefixEnd(prefix), limit })) out.push({ key: k, value });
+    return out;
   }
 
   /** Which of `indexes` of `log` have a bundle posted to POST /v1/bundles stored (whose subjects may be indexed as the entry's digests). */

@@ -1,6 +1,6 @@
 /**
  * Whether a bundle carries what its tlog entry's body records, pure: the digest it signed, the DSSE
- * payload, the signatures (logged-signatures.ts) and the certificate. The log holds only the body; the
+ * payload and its type (logged-envelope.ts), the signatures (logged-signatures.ts) and the certificate. The log holds only the body; the
  * rest of a bundle is whoever made it, and a client checks the bundle's signature with the bundle's
  * certificate, so a signature or certificate the log never saw makes the bundle a claim nothing
  * transparent backs (sigstore-conformance `dsse-mismatch-sig_fail`, CVE-2022-36056). Client spec §4.4:
@@ -9,12 +9,13 @@
  * `tlogwatch verify` fails its `body` check on a mismatch (offline.ts); `POST /v1/bundles` refuses the
  * bundle (api/bundles-post.ts).
  */
-import { dssePae } from '../entries/dsse-pae.ts';
+import { isEntryPayload } from '../entries/dsse-pae.ts';
 import type { BundleContent, TlogEntryInput } from '../entries/tlog-entry.ts';
 import type { Entry } from '../entries/types.ts';
 import { signersOf } from '../monitor/eval/values.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { sha256Hex } from '../util/sha256.ts';
+import { envelopeMismatch } from './logged-envelope.ts';
 import { loggedSignatures } from './logged-signatures.ts';
 
 /**
@@ -33,10 +34,8 @@ export function kindVersionMismatch(t: Pick<TlogEntryInput, 'kind' | 'version'>,
 /** Why the bundle's content is not what `body` (decoded as `entry`) records, or undefined when it is. */
 export function bundleContentMismatch(b: BundleContent, body: Uint8Array, entry: Entry): string | undefined {
   if (b.messageDigest && !entry.digests.includes(b.messageDigest)) return `body logs ${entry.digests.join(', ')} but the bundle signed ${b.messageDigest}`;
-  if (b.dsseEnvelope) {
-    const wanted = [sha256Hex(b.dsseEnvelope.payload), sha256Hex(dssePae(b.dsseEnvelope.payloadType, b.dsseEnvelope.payload))].map((h) => `sha256:${h}`);
-    if (!wanted.some((d) => entry.digests.includes(d as never))) return 'body does not log the hash of the bundle\'s DSSE payload';
-  }
+  // The payload's hash for dsse and intoto, the PAE's (type and payload) for a hashedrekord over an envelope.
+  if (b.dsseEnvelope && !isEntryPayload(entry, b.dsseEnvelope.payload, b.dsseEnvelope.payloadType)) return 'body does not log the hash of the bundle\'s DSSE payload';
   const logged = loggedSignatures(body, entry.kind, entry.apiVersion);
   if (logged) {
     const same = (a: Uint8Array) => logged.some((l) => bytesEqual(Buffer.from(l, 'base64'), a));
@@ -44,6 +43,9 @@ export function bundleContentMismatch(b: BundleContent, body: Uint8Array, entry:
     const sigs = b.dsseEnvelope?.signatures;
     if (sigs && (sigs.length !== logged.length || !sigs.every((s) => same(s.sig)))) return 'the bundle\'s DSSE signatures are not the ones the log entry records';
   }
+  // The envelope's payloadType, which the payload hash and the signatures compared above leave open.
+  const envelope = b.dsseEnvelope && envelopeMismatch(b.dsseEnvelope, body, entry.kind, entry.apiVersion);
+  if (envelope) return envelope;
   if (b.certificate) {
     const fp = `sha256:${sha256Hex(b.certificate)}`;
     if (!signersOf(entry).some((s) => s.fingerprint === fp)) return 'the bundle\'s certificate is not the one the log entry records';

@@ -195,6 +195,22 @@ describe('POST /v1/bundles (Rekor v1)', () => {
       expect(res.body.error.message).toMatch(/DSSE signatures are not the ones the log entry records/);
       expect(await bundleFinding(a.index)).toBeUndefined();
     });
+    it('a DSSE envelope whose payloadType is not the logged one (dsse: the logged signature and verifier do not sign it; intoto: the body names another)', async () => {
+      const intotos = manifestOf(s.h.sim).filter((l) => l.kind === 'intoto' && l.repository !== null);
+      for (const [a, why] of [
+        [dsses()[7]!, /the bundle's DSSE signature does not verify over its payloadType "application\/vnd\.in-toto\+json; v=2" and payload with the verifier its log entry records/],
+        [intotos[0]!, /the bundle's DSSE payloadType "application\/vnd\.in-toto\+json; v=2" is not the "application\/vnd\.in-toto\+json" its log entry records/],
+      ] as const) {
+        const bundle = await bundleOf(s, a.index);
+        bundle.dsseEnvelope.payloadType = 'application/vnd.in-toto+json; v=2';
+        const res = await postHttp(s, bundle);
+        expect(res.status, a.kind).toBe(400);
+        expect(res.body.error.message).toMatch(new RegExp(`the bundle is not what its tlog entry sim#${a.index} records: ${why.source}`));
+        expect(await bundleFinding(a.index)).toBeUndefined();
+        expect(await s.h.store.postedBundles('sim', [a.index])).toEqual([false]);
+        expect((await postHttp(s, await bundleOf(s, a.index))).status, a.kind).toBe(200);
+      }
+    });
     it('a message signature, or a certificate, of another entry', async () => {
       const [a, b] = [hashedrekords()[0]!, hashedrekords()[1]!];
       const other = await bundleOf(s, b.index);

@@ -6,13 +6,11 @@
  * witnesses' cosignatures that verified, each byte for byte, so what it stores and serves still verifies.
  * Real simulator over loopback, behind the hostile proxy (test/helpers/hostile-proxy.ts), real LevelDB.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { verifyCheckpoint } from '../../../src/note/checkpoint.ts';
-import { cosignatureVkey, parseVerifierKey, rawEd25519, type CosignatureVerifier } from '../../../src/note/keys.ts';
 import { parseNote } from '../../../src/note/note.ts';
 import { cosignaturesOf } from '../../../src/note/witness-policy.ts';
 import { MAX_CHECKPOINT_BYTES } from '../../../src/sources/tiles.ts';
@@ -20,29 +18,12 @@ import { Bucket, key, prefixEnd, u16 } from '../../../src/store/keys.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { checkpointVerifierForTlog } from '../../../src/trust/trusted-root.ts';
 import { harnessPerTest } from '../../helpers/harness-per-test.ts';
+import { padded, padding, twoOfThreeWitnesses, without } from '../../helpers/padded-notes.ts';
 import { editJson, reply } from '../../helpers/hostile-proxy.ts';
 import { expectStoreMatchesManifest, type Harness } from '../../helpers/mirror.ts';
 
 const t = harnessPerTest();
 const state = t.state;
-
-/** `count` signature lines of keys nobody has, each `bytes` of signature: valid signed-note lines that verify for no one. */
-function padding(count: number, bytes: number): string {
-  return Array.from({ length: count }, (_, i) => `\u2014 pad${i}.example ${randomBytes(4 + bytes).toString('base64')}\n`).join('');
-}
-
-/** `note` with `lines` put before its own signature lines (and `after` after them). */
-function padded(note: string, lines: string, after = ''): string {
-  const split = note.indexOf('\n\n') + 2;
-  return `${note.slice(0, split)}${lines}${note.slice(split)}${after}`;
-}
-
-/** `note` without the signature lines of `name`. */
-const without = (note: string, name: string) =>
-  note
-    .split('\n')
-    .filter((l) => !l.startsWith(`\u2014 ${name} `))
-    .join('\n');
 
 /** The stored verified-checkpoint history of the log: each record's bytes and its note. */
 async function history(hh: Harness): Promise<{ bytes: number; notes: string[] }> {
@@ -61,10 +42,8 @@ const sizeOf = (note: string) => BigInt(parseNote(note).text.split('\n')[1]!);
 describe('a tiles log whose checkpoints come padded with unknown signature lines', () => {
   it("keeps each verified checkpoint with the log's signature and its configured witnesses' valid cosignatures only, and serves it so", async () => {
     const h = await t.harness({ api: 'tiles', entries: 300, seed: 'padded-tiles', witnesses: 3 });
-    const [w1, w2, w3] = h.sim.log.witnesses as [(typeof h.sim.log.witnesses)[0], (typeof h.sim.log.witnesses)[0], (typeof h.sim.log.witnesses)[0]];
-    const verifierOf = (w: typeof w1) => parseVerifierKey(cosignatureVkey(w.name, rawEd25519(w.publicKey))) as CosignatureVerifier;
     // Two of the simulator's three witnesses are the log's policy; the third is a witness this mirror does not know.
-    const policy = { witnesses: [verifierOf(w1), verifierOf(w2)], quorum: 2 };
+    const { w1, w2, w3, policy } = twoOfThreeWitnesses(h);
     const honest = new Map<bigint, string>();
     let servedBytes = 0;
     await t.proxy(async (req, res) => {

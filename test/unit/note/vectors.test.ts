@@ -143,6 +143,28 @@ describe('transcribed real and test checkpoints', () => {
     expect(codeOf(() => verifyNote(`${body}\nextra\n\n${sigs}`, [parseVerifierKey(c.vkey)]))).toBe('NOTE_BAD_SIGNATURE');
   });
 
+  // static-ct-api §"Checkpoints": the key name MUST match the origin line, which the STH signature does not cover.
+  it('an RFC 6962 signature does not cover the origin, so a note whose origin is not the key name is refused', () => {
+    const c = byId('staticct-rome2024h1');
+    const v = parseVerifierKey(c.vkey);
+    const otherOrigin = (c.note as string).replace(/^[^\n]*/, 'rome.ct.filippo.io/2025h1');
+    expect(otherOrigin).not.toBe(c.note);
+    // Without an expected origin the note's own origin is all there is to go on: the signature must not vouch for it.
+    expect(codeOf(() => verifyNote(otherOrigin, [v]))).toBe('NOTE_BAD_SIGNATURE');
+    expect(codeOf(() => verifyCheckpoint(otherOrigin, undefined, [v]))).toBe('NOTE_BAD_SIGNATURE');
+    // A get-sth response made into a note under another origin, signed under the log's own name.
+    const a = byId('ct-argon2024-sth-json');
+    const av = parseVerifierKey(a.vkey);
+    const sth = JSON.parse(a.sthJSON);
+    expect(verifyNote(sthToSignedNote(sth, a.origin, av), [av]).verifiedBy).toHaveLength(1);
+    expect(codeOf(() => verifyNote(sthToSignedNote(sth, 'ct.googleapis.com/logs/us1/argon2025h1', av), [av]))).toBe('NOTE_BAD_SIGNATURE');
+    // The same key under a name that is not the origin (its own key ID) verifies nothing either.
+    const spki = Buffer.from((a.vkey as string).split('+').slice(2).join('+'), 'base64').subarray(1);
+    const renamed = rfc6962Verifier('argon.example', spki);
+    expect(codeOf(() => verifyNote(sthToSignedNote(sth, a.origin, renamed), [renamed]))).toBe('NOTE_BAD_SIGNATURE');
+    expect(verifyNote(sthToSignedNote(sth, 'argon.example', renamed), [renamed]).verifiedBy).toHaveLength(1);
+  });
+
   it('sigsum: Ed25519 checkpoint, and cosignature/v1 lines skipped on key ID, name or size', () => {
     const ed = byId('sigsum-ed25519');
     const raw = rawEd25519(ed25519FromSeed(Buffer.from(ed.ed25519SeedHex, 'hex')));

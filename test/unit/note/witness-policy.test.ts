@@ -147,8 +147,11 @@ describe('configuration', () => {
     expect(error(cfg(`      quorum: 1\n      keys: ['${pq}', '${pq2}']\n`))).toMatch(/logs\.0\.witnesses\.keys\.1: witnesses pq\.example and pq2\.example have the same public key: one key would count twice toward the quorum/);
   });
 
-  it('refuses a log key, a malformed key, a quorum above the keys, a witness listed twice and a Rekor v1 log', () => {
+  it('refuses a log key (Ed25519 or RFC 6962 STH), a malformed key, a quorum above the keys, a witness listed twice and a Rekor v1 log', () => {
     expect(error(cfg(`      quorum: 1\n      keys: ['log2025-alpha3.rekor.sigstage.dev+d3d3a70c+AZQ93VXPMmj9uZj7U/7CefQ9yy8RgYFv6mKzOseipjqp']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: not a witness key: log2025-alpha3\.rekor\.sigstage\.dev's key is type ed25519/);
+    // The only place config takes a vkey: an RFC 6962 STH key (0x05) is a log's, refused here like any other log key.
+    const sth = 'rome.ct.filippo.io/2024h1+78f4abae+BTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABAFzPC3fap+uINc1RQ4eRbYMUt84+bKkA8GDLN8KwVdzAgYhYSv4kS8XSheGLAHCWhIJTJbuC3sL88bNMTtrsBM=';
+    expect(error(cfg(`      quorum: 1\n      keys: ['${sth}']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: not a witness key: rome\.ct\.filippo\.io\/2024h1's key is type rfc6962/);
     expect(error(cfg(`      quorum: 1\n      keys: ['witness+nothex+AAAA']\n`))).toMatch(/logs\.0\.witnesses\.keys\.0: malformed verifier key/);
     expect(error(cfg(`      quorum: 3\n      keys: ['${vkeys[0]}', '${vkeys[1]}']\n`))).toMatch(/logs\.0\.witnesses\.quorum: 3 is more than the 2 witnesses listed/);
     expect(error(cfg(`      quorum: 1\n      keys: ['${vkeys[0]}', '${vkeys[0]}']\n`))).toMatch(/logs\.0\.witnesses\.keys\.1: witness witness\.navigli\.sunlight\.geomys\.org is listed twice/);

@@ -1,5 +1,6 @@
 /** verifyTlogEntry (src/verify/offline.ts) on real bundles with one field changed: what it must refuse, and why. */
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
@@ -93,6 +94,73 @@ describe('the signatures a bundle carries', () => {
   it('fails the conformance suite\'s dsse-mismatch-sig bundle: a second valid signature swapped in', () => {
     const r = verifyBundle(`${B}/prod-rekor-v1/155690847_dsse-0.0.1_v0.3_conformance.sigstore.json`, () => {});
     expect(r.checks).toMatchObject({ body: 'fail', inclusion: 'ok', set: 'ok' });
+  });
+});
+
+describe('the DSSE envelope a bundle carries', () => {
+  const B = `${REALDATA}/bundles`;
+  const checkBody = (path: string, f: (b: any) => void = () => {}) => {
+    const b = JSON.parse(readFileSync(path, 'utf8'));
+    f(b);
+    const [t] = parseTlogEntries(b);
+    return verifyTlogEntry(t!, /staging|alpha/.test(path) ? STAGING : PROD);
+  };
+  /** Every real bundle with a DSSE envelope that its entry logged (upstream negatives, whose envelope or signature was changed, fail body as they are: test/e2e/verify.test.ts). */
+  const withEnvelope = readdirSync(B, { recursive: true, encoding: 'utf8' })
+    .filter((f) => /\.sigstore(\.json)?$/.test(f))
+    .map((f) => `${B}/${f}`)
+    .filter((path) => JSON.parse(readFileSync(path, 'utf8')).dsseEnvelope !== undefined && checkBody(path).checks.body === 'ok');
+  const kindOf = (path: string) => {
+    const t = JSON.parse(readFileSync(path, 'utf8')).verificationMaterial.tlogEntries[0];
+    const body = JSON.parse(Buffer.from(t.canonicalizedBody, 'base64').toString());
+    return `${body.kind} ${body.apiVersion}`;
+  };
+
+  it('the fixtures hold every kind that logs a DSSE envelope', () => {
+    expect(new Set(withEnvelope.map(kindOf))).toEqual(new Set(['dsse 0.0.1', 'dsse 0.0.2', 'intoto 0.0.2', 'hashedrekord 0.0.2']));
+    expect(withEnvelope.length).toBeGreaterThanOrEqual(15);
+  });
+  it.each(withEnvelope.map((p) => [`${kindOf(p)}: ${p.slice(B.length + 1)}`, p]))('%s: a payloadType changed after logging fails body', (_name, path) => {
+    const logged = JSON.parse(readFileSync(path, 'utf8')).dsseEnvelope.payloadType as string;
+    const r = checkBody(path, (b) => (b.dsseEnvelope.payloadType = `${logged}; changed`));
+    expect(r.checks.body).toBe('fail');
+    expect(r.ok).toBe(false);
+    const changed = JSON.stringify(`${logged}; changed`);
+    // dsse bodies keep no type: the logged signature does not verify over the changed PAE with the logged verifier.
+    const notSigned = `the bundle's DSSE signature does not verify over its payloadType ${changed} and payload with the verifier its log entry records`;
+    const expected = {
+      'intoto 0.0.2': `the bundle's DSSE payloadType ${changed} is not the ${JSON.stringify(logged)} its log entry records`,
+      'dsse 0.0.1': notSigned,
+      'dsse 0.0.2': notSigned,
+      // A hashedrekord over the envelope logs the PAE's hash, which the type changes.
+      'hashedrekord 0.0.2': 'body does not log the hash of the bundle\'s DSSE payload',
+    }[kindOf(path)];
+    expect(r.error).toContain(expected!);
+  });
+  it('a hashedrekord over an envelope binds it by the PAE\'s hash: one that logs the payload\'s hash signed the payload, not the envelope', () => {
+    const path = `${B}/prod-rekor-v2/4855114_hashedrekord-0.0.2_v0.3_dsse_sigstore-java.sigstore`;
+    const r = checkBody(path, (b) => {
+      const t = b.verificationMaterial.tlogEntries[0];
+      const body = JSON.parse(Buffer.from(t.canonicalizedBody, 'base64').toString());
+      body.spec.hashedRekordV002.data.digest = createHash('sha256').update(Buffer.from(b.dsseEnvelope.payload, 'base64')).digest('base64');
+      t.canonicalizedBody = Buffer.from(JSON.stringify(body)).toString('base64');
+    });
+    expect(r.checks.body).toBe('fail');
+    expect(r.error).toMatch(/^body: body does not log the hash of the bundle's DSSE payload/);
+  });
+  it('a dsse 0.0.1 verifier that is not the one that signed fails body, the bundle\'s certificate being that verifier', () => {
+    const path = `${B}/prod-rekor-v1/27246114_dsse-0.0.1_v0.3.sigstore`;
+    const otherCert = JSON.parse(Buffer.from(JSON.parse(readFileSync(`${B}/prod-rekor-v1/95781729_dsse-0.0.1_v0.3_gh-attestation-shared-workflow.sigstore.json`, 'utf8')).verificationMaterial.tlogEntries[0].canonicalizedBody, 'base64').toString()).spec.signatures[0].verifier;
+    // The body is what the SET and proof cover, so a changed one fails them too; body is judged on its own.
+    // The bundle's certificate follows the verifier, so only the signature over the PAE tells them apart.
+    const withVerifier = (v: string) => (b: any) => {
+      const t = b.verificationMaterial.tlogEntries[0];
+      const body = JSON.parse(Buffer.from(t.canonicalizedBody, 'base64').toString());
+      body.spec.signatures[0].verifier = v;
+      t.canonicalizedBody = Buffer.from(JSON.stringify(body)).toString('base64');
+      b.verificationMaterial.certificate.rawBytes = Buffer.from(Buffer.from(v, 'base64').toString().replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64');
+    };
+    expect(checkBody(path, withVerifier(otherCert)).error).toMatch(/DSSE signature does not verify over its payloadType "application\/vnd\.in-toto\+json" and payload with the verifier its log entry records/);
   });
 });
 

@@ -260,7 +260,7 @@ export class LogFollower {
       const stored = await store.getLogState(this.cfg.name);
       const to = stored && unverifiedFrom(stored);
       if (!stored || !to || stored.status === 'halted') return 0n;
-      const { state: rolled, entries } = await rollBackTree(store, stored, to);
+      const { state: rolled, entries } = await rollBackTree(store, stored, to, { mark: { at: Math.floor(this.now() / 1000), reason: e.code } });
       if (entries === 0n) return 0n;
       state.frontier = rolled.frontier;
       metrics.entriesRolledBack.inc({ log: this.cfg.name }, Number(entries));

@@ -22,8 +22,11 @@ import { CompactRange } from '../merkle/compact.ts';
 import { frontierNodeIds } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { frontierSize, localStartIndex, startSeq, type LogState } from './codec.ts';
+import type { Finding } from '../monitor/finding.ts';
+import { decodeEntryValue } from './entry-value.ts';
+import { findingOps, FindingsRepo } from './findings.ts';
 import { impliedKeys } from './implied-keys.ts';
-import { Bucket, entryKey, key, nodeKey, prefixEnd, readU64, treeKey, u16 } from './keys.ts';
+import { Bucket, entryKey, key, nodeKey, prefixEnd, readU64, treeKey, u16, u64 } from './keys.ts';
 import type { BatchOp } from './level.ts';
 import type { Store } from './store.ts';
 
@@ -69,10 +72,14 @@ async function nodesFrom(store: Store, id: number, seq: number, from: bigint): P
   return ops;
 }
 
-/** Deletions of the index and UUID keys the entries (virtual indexes) [from, to) were committed with (implied-keys.ts). */
-async function entryKeys(store: Store, log: string, id: number, from: bigint, to: bigint): Promise<{ ops: BatchOp[]; entries: number }> {
+/**
+ * Deletions of the index and UUID keys the entries (virtual indexes) [from, to) were committed with
+ * (implied-keys.ts), with each entry's UUID by index and the earliest time one was observed (ingest.ts).
+ */
+async function entryKeys(store: Store, log: string, id: number, from: bigint, to: bigint): Promise<{ ops: BatchOp[]; uuids: Map<number, string>; observedSince: number }> {
   const ops: BatchOp[] = [];
-  let entries = 0;
+  const uuids = new Map<number, string>();
+  let observedSince = Number.MAX_SAFE_INTEGER;
   for (const [k, v] of await store.entryDb.iterator({ gte: entryKey(id, from), lt: entryKey(id, to) }).all()) {
     const index = readU64(k, 3);
     let implied;
@@ -86,9 +93,29 @@ async function entryKeys(store: Store, log: string, id: number, from: bigint, to
     }
     for (const ik of implied.indexKeys) ops.push({ type: 'del', key: ik });
     ops.push({ type: 'del', key: implied.uuid });
-    entries++;
+    const { entry } = decodeEntryValue(v, log, Number(index)).record;
+    uuids.set(Number(index), entry.uuid);
+    observedSince = Math.min(observedSince, entry.observedAt ?? 0);
   }
-  return { ops, entries };
+  return { ops, uuids, observedSince };
+}
+
+/**
+ * The findings raised on the dropped entries (`uuids` by index), marked `entryRolledBack` (Finding's): the
+ * rules raise them at ingest, before the root check, so each names an entry the log never verified. A rule's
+ * finding is raised when its entry is observed (its firstSeen is the entry's observedAt), so only findings
+ * from the earliest of them on are read, usually a handful.
+ */
+async function markFindings(store: Store, log: string, uuids: ReadonlyMap<number, string>, since: number, mark: NonNullable<Finding['entryRolledBack']>): Promise<BatchOp[]> {
+  const ops: BatchOp[] = [];
+  const findings = new FindingsRepo(store);
+  for await (const k of store.db.keys({ gte: key(Bucket.FINDING_BY_TIME, u64(since)), lt: prefixEnd(key(Bucket.FINDING_BY_TIME)) })) {
+    const f = await findings.get(Buffer.from(k.subarray(9)).toString('hex')).catch(() => undefined);
+    if (!f || f.log !== log || f.index === undefined || f.entryRolledBack || f.kind === 'integrity') continue;
+    const uuid = uuids.get(f.index);
+    if (uuid !== undefined && (f.uuid === undefined || f.uuid === uuid)) ops.push(...findingOps({ ...f, entryRolledBack: mark }));
+  }
+  return ops;
 }
 
 /**
@@ -97,7 +124,8 @@ async function entryKeys(store: Store, log: string, id: number, from: bigint, to
  * verified size). Returns the state written last and how many entries were dropped. The state's other
  * fields are kept as given.
  */
-export async function rollBackTree(store: Store, state: LogState, to: { size: bigint; frontier?: CompactRange }, chunk = ROLLBACK_CHUNK): Promise<{ state: LogState; entries: bigint }> {
+export async function rollBackTree(store: Store, state: LogState, to: { size: bigint; frontier?: CompactRange }, opts: { chunk?: bigint; mark?: NonNullable<Finding['entryRolledBack']> } = {}): Promise<{ state: LogState; entries: bigint }> {
+  const chunk = opts.chunk ?? ROLLBACK_CHUNK;
   const id = await store.logId(state.name);
   const seq = state.shard?.seq ?? 0;
   const offset = state.shard?.offset ?? 0n;
@@ -115,8 +143,9 @@ export async function rollBackTree(store: Store, state: LogState, to: { size: bi
     const frontier = from === to.size ? target : await storedFrontier(store, current, from);
     const keys = await entryKeys(store, state.name, id, offset + from, offset + end);
     const nodes = await nodesFrom(store, id, seq, from);
+    const marked = opts.mark ? await markFindings(store, state.name, keys.uuids, keys.observedSince, opts.mark) : [];
     const next: LogState = { ...current, frontier: frontier.serialize() };
-    await store.writeRollback(next, [...keys.ops, ...nodes], offset + from, offset + end);
+    await store.writeRollback(next, [...keys.ops, ...nodes, ...marked], offset + from, offset + end);
     entries += end - from;
     current = next;
     end = from;

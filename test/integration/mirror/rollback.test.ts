@@ -13,7 +13,10 @@ import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { CONFIRM_ROUNDS } from '../../../src/mirror/confirm-halt.ts';
 import type { createMetrics } from '../../../src/metrics.ts';
+import type { MirrorHooks } from '../../../src/mirror/types.ts';
+import { findingId } from '../../../src/monitor/finding.ts';
 import { checkLog } from '../../../src/store/check.ts';
+import { findingOps, FindingsRepo } from '../../../src/store/findings.ts';
 import { digestToBytes, fetchedSize } from '../../../src/store/codec.ts';
 import { Bucket, key, prefixEnd, readU64, treeSeq, u16 } from '../../../src/store/keys.ts';
 import { rollBackTree, unverifiedFrom } from '../../../src/store/rollback.ts';
@@ -67,6 +70,19 @@ async function nodesPast(seq: number, size: bigint): Promise<number> {
   return n;
 }
 
+const RULE = 'rollback-test';
+
+/** Hooks that raise a finding, as a rule would, on each entry at `indexes`. */
+function flagging(...indexes: number[]): MirrorHooks {
+  return {
+    onEntries: (log, entries, now) => ({
+      ops: entries
+        .filter((e) => indexes.includes(Number(e.entry.index)))
+        .flatMap((e) => findingOps({ id: findingId(RULE, log, String(e.entry.index)), rule: RULE, kind: 'violation', severity: 'high', message: 'flagged', log, index: Number(e.entry.index), uuid: e.entry.uuid, firstSeen: now, status: 'open' })),
+    }),
+  };
+}
+
 async function expectChecked(): Promise<void> {
   const check = await checkLog(t.h.store, 'sim');
   expect(check.problems).toEqual([]);
@@ -76,7 +92,7 @@ describe('entries committed beyond the verified checkpoint whose root does not m
   it('tiles: a rewritten bundle and tile committed in one round are dropped in the next, fetched again and verified', async () => {
     const h = await t.harness({ api: 'tiles', entries: 300, seed: 'rollback-tiles' }, { batchSize: 256 });
     const proxy = await t.proxy();
-    const { follower, metrics } = t.followerVia({ retryDelays: { baseMs: 1, maxMs: 4 } });
+    const { follower, metrics } = t.followerVia({ retryDelays: { baseMs: 1, maxMs: 4 } }, flagging(299, 400));
     for (let i = 0; i < 10 && (await t.state())?.verified?.size !== 300n; i++) await follower.round();
     expect((await t.state())?.verified?.size).toBe(300n);
     h.sim.append(1200);
@@ -91,6 +107,9 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     expect(fetchedSize(s)).toBe(1024n);
     const bad = await rewrittenDigest(400);
     expect(await found(bad)).toEqual({ api: [400], index: [400] });
+    const raised = await new FindingsRepo(h.store).get(findingId(RULE, 'sim', '400'));
+    expect(raised).toMatchObject({ index: 400, uuid: (await h.store.getEntry('sim', 400))!.record.entry.uuid });
+    expect(raised?.entryRolledBack).toBeUndefined();
 
     // The fault is gone; the round reaches the root, which the committed entry 400 keeps from matching. It
     // committed [1024, 1280) first: the batch that reaches the checkpoint's size is the one that fails.
@@ -107,6 +126,12 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     expect(await t.h.store.getEntry('sim', 400)).toBeUndefined();
     expect(await found(bad)).toEqual({ api: [], index: [] });
     await expectChecked();
+    // The finding raised on the rewritten entry stays, marked: the log never verified that entry.
+    const marked = await new FindingsRepo(h.store).get(findingId(RULE, 'sim', '400'));
+    expect(marked).toMatchObject({ uuid: raised!.uuid, entryRolledBack: { reason: 'VERIFY_ROOT_MISMATCH', at: expect.any(Number) } });
+    const verifiedOne = await new FindingsRepo(h.store).get(findingId(RULE, 'sim', '299'));
+    expect(verifiedOne).toBeDefined();
+    expect(verifiedOne?.entryRolledBack).toBeUndefined();
 
     // Fetched again, verified: exactly the log's entries.
     expect(await follower.round()).toBe('advanced');
@@ -117,6 +142,10 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     const honest = (manifestOf(h.sim).find((l) => l.index === 400) as { digests: string[] }).digests[0]!;
     expect((await found(honest)).index).toContain(400);
     await expectChecked();
+    // The entry the log has at 400 raises its own finding, in place of the marked one (one per rule and index).
+    const again = await new FindingsRepo(h.store).get(findingId(RULE, 'sim', '400'));
+    expect(again?.uuid).toBe((manifestOf(h.sim).find((l) => l.index === 400) as { uuid: string }).uuid);
+    expect(again?.entryRolledBack).toBeUndefined();
   });
 
   it('Rekor v1: entries of a later tree, none of it verified yet, roll back to its first leaf at its virtual offset', async () => {
@@ -198,7 +227,7 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     expect(fetchedSize((await t.state())!)).toBe(1024n);
     // Part of the way, as a rollback cut short after some of its steps leaves it (steps of 100 entries):
     // the frontier at 700 rebuilt from the stored tree hashes, everything past it gone, and the store checks.
-    const part = await rollBackTree(h.store, (await t.state())!, { size: 700n }, 100n);
+    const part = await rollBackTree(h.store, (await t.state())!, { size: 700n }, { chunk: 100n });
     expect(part.entries).toBe(324n);
     expect(fetchedSize(part.state)).toBe(700n);
     expect(await t.state()).toEqual(part.state);
@@ -208,7 +237,7 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     await expectChecked();
     // The rest, from where the state says: to the verified size, whose root the rebuilt frontier must give.
     const s = (await t.state())!;
-    const rest = await rollBackTree(h.store, s, unverifiedFrom(s)!, 100n);
+    const rest = await rollBackTree(h.store, s, unverifiedFrom(s)!, { chunk: 100n });
     expect(rest.entries).toBe(400n);
     expect(fetchedSize((await t.state())!)).toBe(300n);
     await expectChecked();

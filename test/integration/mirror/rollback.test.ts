@@ -8,6 +8,8 @@
  * than recomputing the same wrong root from the committed frontier until the log halts.
  * A simulator behind a loopback proxy, a real LevelDB, `tlogwatch check`'s checks.
  */
+import { rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -23,9 +25,11 @@ import { rollBackTree, unverifiedFrom } from '../../../src/store/rollback.ts';
 import { harnessPerTest } from '../../helpers/harness-per-test.ts';
 import { reply } from '../../helpers/hostile-proxy.ts';
 import { asksBelow } from '../../helpers/stall-proxy.ts';
+import { canMountTmpfs, tmpfsDataDir } from '../../helpers/tmpfs.ts';
 import { expectStoreMatchesManifest, manifestOf } from '../../helpers/mirror.ts';
 
 const t = harnessPerTest();
+const mountable = canMountTmpfs();
 
 async function rolledBack(metrics: ReturnType<typeof createMetrics>): Promise<number> {
   return (await metrics.entriesRolledBack.get()).values.find((v) => v.labels.log === 'sim')?.value ?? 0;
@@ -243,6 +247,41 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     await expectChecked();
     h.sim.faults.disable('rewrite');
     proxy.set(undefined);
+    expect(await follower.round()).toBe('advanced');
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1500);
+    await expectChecked();
+  });
+
+  it.skipIf(!mountable)('a rollback the store cannot write (a full disk) changes nothing, and the round after the reopen rolls back', async () => {
+    const h = await t.harness({ api: 'tiles', entries: 300, seed: 'rollback-full' }, { batchSize: 256 }, undefined, { dataDir: tmpfsDataDir(96) });
+    const proxy = await t.proxy();
+    const { follower } = t.followerVia({ retryDelays: { baseMs: 1, maxMs: 4 } });
+    for (let i = 0; i < 10 && (await t.state())?.verified?.size !== 300n; i++) await follower.round();
+    h.sim.append(1200);
+    h.sim.faults.enable('rewrite', 400);
+    let refusing = true;
+    proxy.set(refusingFrom(1280, () => refusing));
+    expect(await follower.round()).toBe('transient-error');
+    expect(fetchedSize((await t.state())!)).toBe(1280n);
+    h.sim.faults.disable('rewrite');
+    refusing = false;
+    // The volume full: the round's last batch [1280, 1500) fails the root before any write, and the rollback's
+    // first write fails. Nothing of it is written: the state still holds [300, 1280).
+    const filler = join(h.dataDir, 'filler');
+    writeFileSync(filler, Buffer.alloc(statfsSync(h.dataDir).bavail * statfsSync(h.dataDir).bsize));
+    expect(await follower.round()).toBe('transient-error');
+    expect(follower.transientFault?.code).toBe('VERIFY_ROOT_MISMATCH');
+    expect(follower.transientFault?.message).not.toMatch(/rolled back/);
+    expect(h.store.writeFault).toBeDefined();
+    expect(fetchedSize((await t.state())!)).toBe(1280n);
+    expect((await h.store.getEntry('sim', 400))?.record.entry.uuid).not.toBe((manifestOf(h.sim).find((l) => l.index === 400) as { uuid: string }).uuid);
+    // Room again: the next round reopens the store, meets the same root, and rolls back; the one after verifies.
+    rmSync(filler);
+    expect(await follower.round()).toBe('transient-error');
+    expect(h.store.writeFault).toBeUndefined();
+    expect(follower.transientFault?.message).toMatch(/not yet confirmed: 2 round\(s\) in a row.*; 980 entries fetched beyond the verified checkpoint were rolled back/);
+    expect(fetchedSize((await t.state())!)).toBe(300n);
+    await expectChecked();
     expect(await follower.round()).toBe('advanced');
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1500);
     await expectChecked();

@@ -6,7 +6,9 @@
  *              tile check, decode) ─▶ commit entries + indexes + tree hashes + frontier + state in one
  *              batch; the batch that reaches the checkpoint's size commits only if the recomputed root
  *              equals the signed root, and then records the checkpoint as verified.
- *        misbehaviour: halt at the last verified state, store a finding with the evidence, keep polling.
+ *        root mismatch: roll back the entries committed beyond the verified checkpoint (store/rollback.ts).
+ *        misbehaviour: halt at the last verified state, store a finding with the evidence, keep polling;
+ *              on bytes the log did not sign, only once 3 rounds in a row meet it (confirm-halt.ts).
  *
  * Transient errors (timeouts, 5xx, garbage) end the round without changing state; the next poll retries.
  */
@@ -232,8 +234,8 @@ export class LogFollower {
 
   /**
    * A round that met misbehaviour resting on bytes nobody signed, fewer rounds in a row than halt on it
-   * (confirm-halt.ts): the state stays as committed, as after a transient error, and the next round
-   * fetches everything again.
+   * (confirm-halt.ts): the state stays as committed, as after a transient error (less the entries
+   * `rollBackUnverified` dropped, `rolledBack` of them), and the next round fetches everything again.
    */
   private unconfirmed(e: TlogwatchError, rolledBack: bigint): RoundOutcome {
     this.#unconfirmed++;

@@ -45,7 +45,7 @@ const LEVELS = 64;
  *   frontier (startFrontier) was verified when it was written. Below a verified checkpoint `backfill`'s
  *   range [startIndex, …) is never reached; with none verified yet it may be, and is then fetched again
  *   by the catch-up, from the frontier backfill verified.
- * Undefined when the state cannot say (a store from before startFrontier, on a later Rekor v1 tree).
+ * Undefined when the state cannot say where its start is (codec.ts localStartIndex).
  */
 export function unverifiedFrom(state: LogState): { size: bigint; frontier?: CompactRange } | undefined {
   if (state.verified) return { size: state.verified.size };

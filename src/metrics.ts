@@ -72,6 +72,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       labelNames: ['log', 'reason'],
       registers: r,
     }),
+    entriesRolledBack: new Counter({
+      name: 'tlogwatch_entries_rolled_back_total',
+      help: 'Entries committed beyond the verified checkpoint and then dropped, because the root recomputed over them did not match the signed one (store/rollback.ts); fetched again by the next round.',
+      labelNames: ['log'],
+      registers: r,
+    }),
     logState: new Gauge({
       name: 'tlogwatch_log_state',
       help: '1 for the current state of each log, 0 for the others.',

@@ -8,7 +8,8 @@
  *                                                         batch k−1's commit ─┘ (awaited before k's)
  *
  * Every batch commits atomically and in order; the one that reaches the checkpoint's size commits only if
- * the recomputed root equals the signed root, and that commit records the checkpoint as verified.
+ * the recomputed root equals the signed root, and that commit records the checkpoint as verified. When it
+ * does not, the batches before it stay committed here; the follower rolls them back (store/rollback.ts).
  */
 import { TlogwatchError, isTlogwatchError } from '../errors.ts';
 import type { CompactRange } from '../merkle/compact.ts';

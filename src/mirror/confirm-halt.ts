@@ -13,8 +13,15 @@
  * the path can; none of it proves anything against the log. So the follower halts on such a failure only
  * when it comes back `CONFIRM_ROUNDS` rounds in a row, each fetching everything again (certspotter
  * retries a root mismatch every tick for ever; a monitor that halts keeps its halts for what persists).
- * Meanwhile the log does not advance (nothing unverified is committed, as ever), /v1/logs shows the
- * failure as the log's transient error, and `tlogwatch_verification_unconfirmed_total` counts it.
+ * Meanwhile the log's verified checkpoint does not move, /v1/logs shows the failure as the log's transient
+ * error, and `tlogwatch_verification_unconfirmed_total` counts it.
+ *
+ * "Fetching everything again" needs one more step for a catch-up of several batches: each batch commits as
+ * it goes (entries, index keys, tree hashes, the fetched frontier), and only the last one compares the
+ * recomputed root with the signed one. A root that does not match may come from any entry committed since
+ * the verified checkpoint, and a round resumes from the committed frontier, so that entry would be in
+ * every later round's root too. Those entries are rolled back to the verified size first (mirror/follower.ts,
+ * store/rollback.ts) when `implicatesCommitted` says the failure may rest on them.
  */
 import type { TlogwatchError } from '../errors.ts';
 
@@ -38,4 +45,17 @@ export function restsOnUnsignedBytes(e: TlogwatchError): boolean {
     default:
       return true;
   }
+}
+
+/**
+ * True when `e` (misbehaviour resting on unsigned bytes) may come from an entry already committed beyond the
+ * verified checkpoint, so that the next round must not resume from the committed frontier. Only a root
+ * mismatch: the recomputed root covers every leaf since the verified size, whichever batch committed it.
+ * The others are about what the failing round fetched before committing it (a bundle against its own
+ * level-0 tile, an entry's SET, an entry not served: ingest.ts checks them before the batch's commit) or
+ * about the checkpoint and proofs (checked before any entry is fetched), and retrying them from the
+ * committed frontier fetches everything they rest on again.
+ */
+export function implicatesCommitted(e: TlogwatchError): boolean {
+  return e.code === 'VERIFY_ROOT_MISMATCH';
 }

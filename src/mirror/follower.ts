@@ -6,7 +6,9 @@
  *              tile check, decode) ─▶ commit entries + indexes + tree hashes + frontier + state in one
  *              batch; the batch that reaches the checkpoint's size commits only if the recomputed root
  *              equals the signed root, and then records the checkpoint as verified.
- *        misbehaviour: halt at the last verified state, store a finding with the evidence, keep polling.
+ *        root mismatch: roll back the entries committed beyond the verified checkpoint (store/rollback.ts).
+ *        misbehaviour: halt at the last verified state, store a finding with the evidence, keep polling;
+ *              on bytes the log did not sign, only once 3 rounds in a row meet it (confirm-halt.ts).
  *
  * Transient errors (timeouts, 5xx, garbage) end the round without changing state; the next poll retries.
  */
@@ -22,7 +24,8 @@ import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
 import { BATCH_MAX_BYTES, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
-import { logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
+import { fetchedSize, logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
+import { rollBackTree, unverifiedFrom } from '../store/rollback.ts';
 import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
@@ -30,7 +33,7 @@ import { catchUp, type CatchUpContext } from './catch-up.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
 import { cosignaturesOf, describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
-import { CONFIRM_ROUNDS, restsOnUnsignedBytes } from './confirm-halt.ts';
+import { CONFIRM_ROUNDS, implicatesCommitted, restsOnUnsignedBytes } from './confirm-halt.ts';
 import { recordHalt } from './halt.ts';
 import { proofMisbehaviour, proveConsistent, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
@@ -81,6 +84,7 @@ export class LogFollower {
     this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), onCommitted: () => (this.#storedAt = Math.floor(this.now() / 1000)), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
     // A log with a witness policy has the series from the start at 0, so a first unwitnessed checkpoint is an increase.
     if (cfg.witnesses) deps.metrics.checkpointsUnwitnessed.inc({ log: cfg.name }, 0);
+    deps.metrics.entriesRolledBack.inc({ log: cfg.name }, 0);
     const upstream = createUpstream(cfg, deps.metrics, () => this.#roundSignal);
     if (upstream.tiles) this.tiles = upstream.tiles;
     if (upstream.v1) this.v1 = upstream.v1;
@@ -102,7 +106,8 @@ export class LogFollower {
 
   private noteFault(e: unknown): void {
     const code = isTlogwatchError(e) ? e.code : 'INTERNAL';
-    const message = (e instanceof Error ? e.message : String(e)).slice(0, 300);
+    // Bounded for /v1/logs, with room for a root mismatch's two hashes, the confirm count and a rollback.
+    const message = (e instanceof Error ? e.message : String(e)).slice(0, 500);
     this.#fault = { code, message, at: Math.floor(this.now() / 1000), rounds: (this.#fault?.rounds ?? 0) + 1 };
   }
 
@@ -162,7 +167,10 @@ export class LogFollower {
           this.log.debug({ log: this.cfg.name, code: e.code }, 'halted log still misbehaving');
           return 'halted';
         }
-        if (restsOnUnsignedBytes(e) && this.#unconfirmed + 1 < CONFIRM_ROUNDS) return this.unconfirmed(e);
+        // Either way, entries the failure may rest on are not kept past the verified checkpoint: the next
+        // round fetches them again, and a halt holds the log at its last verified state.
+        const rolledBack = await this.rollBackUnverified(state, e);
+        if (restsOnUnsignedBytes(e) && this.#unconfirmed + 1 < CONFIRM_ROUNDS) return this.unconfirmed(e, rolledBack);
         this.#unconfirmed = 0;
         await this.halt(state, e);
         return 'halted';
@@ -226,16 +234,52 @@ export class LogFollower {
 
   /**
    * A round that met misbehaviour resting on bytes nobody signed, fewer rounds in a row than halt on it
-   * (confirm-halt.ts): the state stays as committed, as after a transient error, and the next round
-   * fetches everything again.
+   * (confirm-halt.ts): the state stays as committed, as after a transient error (less the entries
+   * `rollBackUnverified` dropped, `rolledBack` of them), and the next round fetches everything again.
    */
-  private unconfirmed(e: TlogwatchError): RoundOutcome {
+  private unconfirmed(e: TlogwatchError, rolledBack: bigint): RoundOutcome {
     this.#unconfirmed++;
     this.deps.metrics.verificationUnconfirmed.inc({ log: this.cfg.name, reason: e.code });
     const left = CONFIRM_ROUNDS - this.#unconfirmed;
     this.log.warn({ log: this.cfg.name, code: e.code, err: e.message, round: this.#unconfirmed }, `verification failed on bytes the log did not sign; the log halts if the next ${left} round(s) fail too`);
-    this.noteFault(new TlogwatchError(e.code, `${e.message} (not yet confirmed: ${this.#unconfirmed} round(s) in a row; the log halts if the next ${left} fail too)`, { kind: 'transient' }));
+    const dropped = rolledBack > 0n ? `; ${rolledBack} entries fetched beyond the verified checkpoint were rolled back, to be fetched again` : '';
+    this.noteFault(new TlogwatchError(e.code, `${e.message} (not yet confirmed: ${this.#unconfirmed} round(s) in a row; the log halts if the next ${left} fail too${dropped})`, { kind: 'transient' }));
     return 'transient-error';
+  }
+
+  /**
+   * After a failure that may rest on entries already committed beyond the verified checkpoint (confirm-halt.ts
+   * implicatesCommitted), rolls the current tree back to where it was last verified (store/rollback.ts
+   * unverifiedFrom), so that no round resumes from a frontier holding an entry that is not the log's, and no
+   * such entry stays indexed. Reads the state as committed (`state` may hold a batch that never was) and
+   * moves `state`'s frontier with it. Returns how many entries were dropped. A rollback that fails (a write
+   * fault, a damaged store) is said and left for the next round, which meets the same root and tries again.
+   */
+  private async rollBackUnverified(state: LogState, e: TlogwatchError): Promise<bigint> {
+    if (!implicatesCommitted(e) || state.status === 'halted') return 0n;
+    const { store, metrics } = this.deps;
+    try {
+      const stored = await store.getLogState(this.cfg.name);
+      const to = stored && unverifiedFrom(stored);
+      if (!stored || !to || stored.status === 'halted') return 0n;
+      const { state: rolled, entries } = await rollBackTree(store, stored, to, { mark: { at: Math.floor(this.now() / 1000), reason: e.code } });
+      if (entries === 0n) return 0n;
+      state.frontier = rolled.frontier;
+      metrics.entriesRolledBack.inc({ log: this.cfg.name }, Number(entries));
+      const offset = stored.shard?.offset ?? 0n;
+      this.log.warn(
+        { log: this.cfg.name, code: e.code, entries: entries.toString(), from: (offset + to.size).toString(), to: fetchedSize(stored).toString() },
+        `rolled back ${entries} entries fetched beyond the verified checkpoint: the root recomputed over them is not the signed one, so they are dropped (with their index keys) and fetched again`,
+      );
+      return entries;
+    } catch (err) {
+      this.log.warn({ log: this.cfg.name, err: describeError(err) }, 'could not roll back the entries fetched beyond the verified checkpoint; the next round tries again');
+      // Cut short between two of its steps, the rollback moved the frontier part of the way: a halt must not
+      // write the one from before back over entries already dropped.
+      const now = await store.getLogState(this.cfg.name).catch(() => undefined);
+      if (now) state.frontier = now.frontier;
+      return 0n;
+    }
   }
 
   private async halt(state: LogState, e: TlogwatchError): Promise<void> {

@@ -41,6 +41,12 @@ export interface Finding {
   owner?: string;
   /** Data that lets anyone re-check the finding offline (signed notes, proofs, recomputed roots). */
   evidence?: Record<string, unknown>;
+  /**
+   * Set when the entry it was raised on, fetched beyond the verified checkpoint, was dropped because the root
+   * recomputed over those entries was not the signed one (store/rollback.ts): the log never verified it.
+   * Unix seconds, and the error code. Raised again when the entry fetched again matches again, without it.
+   */
+  entryRolledBack?: { at: number; reason: string };
 }
 
 export function findingId(rule: string, log: string, subject: string): string {

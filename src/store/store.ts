@@ -663,6 +663,18 @@ export class Store {
     await this.writeState([{ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) }, ...extraOps]);
   }
 
+  /**
+   * A step of a rollback (rollback.ts): `state`, whose frontier moved back to the entry at virtual index
+   * `from`, with `ops` (the deletions of the index keys, UUID keys and tree hashes of entries from there on)
+   * in one atomic batch, the commit point; then the values of the entries [from, to), which the state no
+   * longer holds (a crash before leaves them to the next open, as an uncommitted batch's: the file comment).
+   */
+  async writeRollback(state: LogState, ops: BatchOp[], from: bigint, to: bigint): Promise<void> {
+    const id = await this.logId(state.name);
+    await this.putLogState(state, ops);
+    await this.#write(() => this.#entryDb.clear({ gte: entryKey(id, from), lt: entryKey(id, to) }));
+  }
+
   /** A batch's write: its entry values, then everything else in one atomic batch, the commit point (see the file comment). */
   async commitBatch(input: CommitInput): Promise<void> {
     const b = await this.builder(input.state, { ...(input.isWatched ? { isWatched: input.isWatched } : {}), ...(input.tree !== undefined ? { tree: input.tree } : {}) });

@@ -4,7 +4,7 @@
  * files whose tests each start their own log, such as those of an upstream that misbehaves.
  */
 import { afterEach } from 'vitest';
-import type { FollowConfig } from '../../src/mirror/types.ts';
+import type { FollowConfig, MirrorHooks } from '../../src/mirror/types.ts';
 import { startHostileProxy, type Behaviour, type HostileProxy } from './hostile-proxy.ts';
 import { followerAt, harness, type Harness } from './mirror.ts';
 
@@ -18,7 +18,7 @@ export interface HarnessPerTest {
   /** The state of the harness's log. */
   state: () => ReturnType<Harness['store']['getLogState']>;
   /** A follower of the harness's log through the test's proxy, with metrics of its own (mirror.ts followerAt). */
-  followerVia: (more?: Partial<FollowConfig>) => ReturnType<typeof followerAt>;
+  followerVia: (more?: Partial<FollowConfig>, hooks?: MirrorHooks) => ReturnType<typeof followerAt>;
 }
 
 /** Registers the teardown with the test file's afterEach: call once, at the top of the file. */
@@ -42,6 +42,6 @@ export function harnessPerTest(): HarnessPerTest {
       return started('harness', h);
     },
     state: () => started('harness', h).store.getLogState('sim'),
-    followerVia: (more) => followerAt(started('harness', h), started('proxy', proxy).url, more),
+    followerVia: (more, hooks) => followerAt(started('harness', h), started('proxy', proxy).url, more, hooks),
   };
 }

@@ -80,10 +80,10 @@ export async function harness(sim: Omit<SimulatorOptions, 'out'>, follow: Partia
   };
 }
 
-/** Another follower of the harness's log and store, at `url` (a proxy in front of the simulator), with metrics of its own. */
-export function followerAt(h: Harness, url: string, more: Partial<FollowConfig> = {}): { follower: LogFollower; metrics: ReturnType<typeof createMetrics> } {
+/** Another follower of the harness's log and store, at `url` (a proxy in front of the simulator), with metrics of its own (and `hooks`). */
+export function followerAt(h: Harness, url: string, more: Partial<FollowConfig> = {}, hooks?: MirrorHooks): { follower: LogFollower; metrics: ReturnType<typeof createMetrics> } {
   const metrics = createMetrics({ defaultMetrics: false });
-  const follower = new LogFollower({ ...h.follower.cfg, url, ...more }, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog) });
+  const follower = new LogFollower({ ...h.follower.cfg, url, ...more }, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog), ...(hooks ? { hooks } : {}) });
   return { follower, metrics };
 }
 

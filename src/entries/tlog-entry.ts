@@ -8,13 +8,15 @@
  *   (reference/rekor.md §1.3; `verification.inclusionProof.logIndex` is shard-local, hashes hex);
  * - cosign's Rekor bundles `{SignedEntryTimestamp, Payload}`, also inside its legacy signature bundle
  *   `{base64Signature, cert, rekorBundle}` (Rekor v1 entries with a SET only);
- * - Rekor v2 TransparencyLogEntry JSON (the write response; reference/rekor.md §3.2).
+ * - Rekor v2 TransparencyLogEntry JSON (the write response; reference/rekor.md §3.2);
+ * - PyPI's PEP 740 attestation objects, alone or in a provenance object (pypi-attestation.ts).
  *
  * Input is narrowed from `unknown`; a rejection is a TlogwatchError ENTRY_MALFORMED naming the field.
  * Nothing is verified here.
  */
 import type { Digest } from './types.ts';
 import { fromBundle, fromTransparencyLogEntry } from './bundle.ts';
+import { fromPypiAttestation, fromPypiProvenance, isPypiAttestation, isPypiProvenance } from './pypi-attestation.ts';
 import { b64, bad, hex, int, list, obj, rec, str } from './tlog-input.ts';
 
 export interface InclusionProofInput {
@@ -156,11 +158,13 @@ function parseDocument(o: Record<string, unknown>): TlogEntryInput[] {
   if (o['rekorBundle'] !== undefined) return [cosignLegacyBundle(o)];
   if (o['SignedEntryTimestamp'] !== undefined) return [cosignRekorBundle(o, '')];
   if (o['canonicalizedBody'] !== undefined) return [fromTransparencyLogEntry(o, 'entry', 'rekor-v2')];
+  if (isPypiAttestation(o)) return fromPypiAttestation(o, '');
+  if (isPypiProvenance(o)) return fromPypiProvenance(o);
   const keys = Object.keys(o);
   if (keys.length > 0 && keys.every((k) => ENTRY_ID.test(k))) return keys.map((k) => rekorV1Entry(k, obj(o[k], `"${k}"`), `"${k}"`));
   const like = lookalike(o);
   if (like) throw bad('input', `this is ${like}, which holds no transparency-log entry`);
-  throw bad('input', `not a Sigstore bundle, Rekor v1 LogEntry, cosign bundle or Rekor v2 TransparencyLogEntry (top-level keys: ${keys.slice(0, 5).join(', ') || 'none'})`);
+  throw bad('input', `not a Sigstore bundle, Rekor v1 LogEntry, cosign bundle, Rekor v2 TransparencyLogEntry or PEP 740 attestation (top-level keys: ${keys.slice(0, 5).join(', ') || 'none'})`);
 }
 
 /** Names the Rekor responses people most often pass by mistake. */

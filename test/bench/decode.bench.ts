@@ -13,7 +13,7 @@ import { ClaimsCache, readCertificateClaims } from '../../src/entries/certificat
 import { decodeRekorV1Body, decodeRekorV2Entry } from '../../src/entries/decode.ts';
 import { parseTlogEntries } from '../../src/entries/tlog-entry.ts';
 import { FULCIO_OIDS } from '../../src/entries/types.ts';
-import { filesUnder, readJson, REALDATA } from '../helpers/realdata.ts';
+import { filesUnder, inInputDir, readJson, REALDATA } from '../helpers/realdata.ts';
 import { realCertificates } from '../unit/entries/realdata-certs.ts';
 
 interface Body {
@@ -25,7 +25,7 @@ interface Body {
 function realBodies(): Map<string, Body[]> {
   const byKind = new Map<string, Body[]>();
   const seen = new Set<string>();
-  for (const f of filesUnder(REALDATA, (p) => /\/(bundles|rekor-v1-api|rekor-v2-api|npm-attestations)\//.test(p))) {
+  for (const f of filesUnder(REALDATA, (p) => inInputDir(p))) {
     let inputs;
     try {
       inputs = parseTlogEntries(readJson(f));

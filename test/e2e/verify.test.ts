@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli.ts';
 import { startTufRepo } from '../helpers/tuf-repo.ts';
 import { cosignatureVkey, mldsaCosignatureVkey, rawEd25519, subtreeCosignedMessage } from '../../src/note/keys.ts';
-import { filesUnder, REALDATA } from '../helpers/realdata.ts';
+import { filesUnder, INPUT_DIRS, REALDATA } from '../helpers/realdata.ts';
 
 const PROD = `${REALDATA}/trust/prod/trusted_root.json`;
 const STAGING = `${REALDATA}/trust/staging/trusted_root.json`;
@@ -55,10 +55,7 @@ const EXPECTED_FAIL: Record<string, string> = {
 const NOT_ENTRIES = /bad-mediatype|loginfo|consistency-proof|timestamp-after-cert-expiry/;
 
 const files = [
-  ...filesUnder(`${REALDATA}/bundles`),
-  ...filesUnder(`${REALDATA}/rekor-v1-api`),
-  ...filesUnder(`${REALDATA}/rekor-v2-api`),
-  ...filesUnder(`${REALDATA}/npm-attestations`),
+  ...INPUT_DIRS.flatMap((d) => filesUnder(`${REALDATA}/${d}`)),
   ...filesUnder(`${REALDATA}/derived-negative`, (f) => f.endsWith('.json')),
 ];
 /** The root upstream gives each file: sigstore-conformance's local TSA is in a staging root of its own. */

@@ -11,6 +11,11 @@ export function filesUnder(dir: string, filter: (f: string) => boolean = () => t
   });
 }
 
+/** The directories of tlog-entry inputs (bundles, Rekor responses, npm's and PyPI's attestations). */
+export const INPUT_DIRS = ['bundles', 'rekor-v1-api', 'rekor-v2-api', 'npm-attestations', 'pypi-attestations'] as const;
+const INPUT_DIR_RE = new RegExp(`/(${INPUT_DIRS.join('|')})/`);
+export const inInputDir = (f: string): boolean => INPUT_DIR_RE.test(f);
+
 export const readJson = (p: string): unknown => JSON.parse(readFileSync(p, 'utf8'));
 
 export interface InventoryRow {
@@ -25,8 +30,11 @@ export interface InventoryRow {
   set: boolean;
   san: string;
   issuer: string;
-  /** From "[GHA ext 1.12 owner/repo]" in the SAN column. */
-  repository?: string;
+  /**
+   * Fulcio's source repository URI (extension .12), from the SAN column: "[GHA ext 1.12 owner/repo]" for
+   * GitHub Actions, "[ext 1.12 <URI>]" for other CI (GitLab).
+   */
+  repositoryURI?: string;
 }
 
 /** Rows of realdata/INVENTORY.md, one per tlog entry. */
@@ -39,7 +47,8 @@ export function inventory(): InventoryRow[] {
       const c = l.split('|').slice(1, -1).map((x) => x.trim());
       const [kind, version] = c[1]!.split('/');
       const sanCol = c[8]!;
-      const repo = /\[GHA ext 1\.12 ([^\]]+)\]/.exec(sanCol)?.[1];
+      const ext = /\[(GHA )?ext 1\.12 ([^\]]+)\]$/.exec(sanCol);
+      const repositoryURI = ext ? (ext[1] ? `https://github.com/${ext[2]!}` : ext[2]!) : undefined;
       return {
         file: c[0]!,
         kind: kind!,
@@ -50,9 +59,9 @@ export function inventory(): InventoryRow[] {
         treeSize: c[5]!,
         origin: c[6]!.replace(/ \(\+\d+ sig\)$/, ''),
         set: c[7] === 'Y',
-        san: sanCol.replace(/ \[GHA ext[^\]]*\]$/, ''),
+        san: sanCol.replace(/ \[(GHA )?ext 1\.12 [^\]]*\]$/, ''),
         issuer: c[9]!,
-        ...(repo ? { repository: repo } : {}),
+        ...(repositoryURI ? { repositoryURI } : {}),
       };
     });
 }

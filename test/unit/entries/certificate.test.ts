@@ -87,7 +87,7 @@ describe('every real certificate in the fixtures', () => {
   const certs = realCertificates();
   it('were all found (bundles, entry bodies, rekor-v1-api, certs-ct, trust)', () => {
     expect(certs.length).toBeGreaterThanOrEqual(70);
-    for (const dir of ['bundles/', 'rekor-v1-api/', 'certs-ct/', 'trust/', 'npm-attestations/']) {
+    for (const dir of ['bundles/', 'rekor-v1-api/', 'certs-ct/', 'trust/', 'npm-attestations/', 'pypi-attestations/']) {
       expect(certs.some((c) => c.file.startsWith(dir)), dir).toBe(true);
     }
   });

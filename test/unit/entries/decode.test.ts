@@ -5,8 +5,8 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ClaimsCache } from '../../../src/entries/certificate.ts';
-import { decodeRekorV1Body, decodeRekorV2Entry, type EntryMeta } from '../../../src/entries/decode.ts';
+import { ClaimsCache, readCertificateClaims } from '../../../src/entries/certificate.ts';
+import { decodeAnyBody, decodeRekorV1Body, decodeRekorV2Entry, type EntryMeta } from '../../../src/entries/decode.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { toHex } from '../../../src/util/bytes.ts';
 import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
@@ -174,5 +174,74 @@ describe('Rekor v2 entries', () => {
   it('a v1 body is not a v2 entry, and the other way round', () => {
     expect(decodeRekorV2Entry(body({ apiVersion: '0.0.1', kind: 'hashedrekord', spec: {} }), meta).problem?.code).toBe('ENTRY_UNSUPPORTED_KIND');
     expect(decodeRekorV1Body(hr('hashedRekordV002', {}), meta).problem?.code).toBe('ENTRY_UNSUPPORTED_KIND');
+  });
+});
+
+/**
+ * GitLab CI/CD certificates Fulcio issued (real, from public material: realdata/SOURCES.md). GitLab's
+ * identity is its `ci_config_ref_uri`, `<project URL>//<config path>@<ref>` with a double slash, and every
+ * claim is a full URL or a bare value as Fulcio's GitLab mapping (fulcio docs/oid-info.md) writes them.
+ */
+describe('real GitLab CI/CD identities', () => {
+  const gitlab = (project: string, sha: string, over: Record<string, string>) => {
+    const repo = `https://gitlab.com/${project}`;
+    const config = `${repo}//.gitlab-ci.yml@refs/heads/main`;
+    return {
+      issuerV1: 'https://gitlab.com',
+      issuer: 'https://gitlab.com',
+      buildSignerURI: config,
+      buildSignerDigest: sha,
+      runnerEnvironment: 'gitlab-hosted',
+      sourceRepositoryURI: repo,
+      sourceRepositoryDigest: sha,
+      sourceRepositoryRef: 'refs/heads/main',
+      sourceRepositoryOwnerURI: `https://gitlab.com/${project.split('/')[0]!}`,
+      buildConfigURI: config,
+      buildConfigDigest: sha,
+      buildTrigger: 'push',
+      ...over,
+    };
+  };
+
+  it('a PyPI publish attestation (dsse 0.0.1, prod Rekor 149945774): every claim a monitor rule can match', () => {
+    const [t] = parseTlogEntries(readJson(`${REALDATA}/pypi-attestations/149945774_dsse-0.0.1_gitlab-ci_gitlab_oidc_project-0.0.3.publish.attestation.json`));
+    const e = decodeAnyBody(t!.body, { log: 'rekor.sigstore.dev', index: Number(t!.logIndex), integratedTime: Number(t!.integratedTime) }, t!.kind, t!.version);
+    expect(e.problem).toBeUndefined();
+    expect(e.kind).toBe('dsse');
+    expect(e.digests).toEqual(['sha256:3211b4626aa655ad446f3417e13e087118ca79bebed21795fb9cf32c8d28844a', 'sha256:35486a3f524c3b1595a6360b3484003ac4628823e4e21a574a9d88a676004690']);
+    expect(e.signer).toMatchObject({
+      type: 'x509',
+      fingerprint: `sha256:${sha(t!.bundleContent!.certificate!)}`,
+      san: 'https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main',
+      issuer: 'https://gitlab.com',
+      notBefore: Date.parse('2024-11-19T17:36:59Z') / 1000,
+      notAfter: Date.parse('2024-11-19T17:46:59Z') / 1000,
+    });
+    expect(e.signer!.sans).toBeUndefined();
+    // Every claim, and no other: what watch and expect rules read.
+    expect(e.signer!.fulcio).toEqual(
+      gitlab('facutuesca/gitlab-oidc-project', '72f7c63b75eb55ea80864962f0e645c93414da34', {
+        sourceRepositoryIdentifier: '55235664',
+        sourceRepositoryOwnerIdentifier: '12885801',
+        runInvocationURI: 'https://gitlab.com/facutuesca/gitlab-oidc-project/-/jobs/8415754949',
+        sourceRepositoryVisibilityAtSigning: 'private',
+      }),
+    );
+    expect(e.signers).toBeUndefined();
+  });
+  it('GitLab\'s own SLSA provenance signing certificate (a public project, Oct 2025)', () => {
+    const der = new Uint8Array(Buffer.from(readFileSync(`${REALDATA}/certs-ct/fulcio-leaf_2025-10_gitlab-ci_public.pem`, 'latin1').replace(/-----[A-Z ]+-----|\s/g, ''), 'base64'));
+    const c = readCertificateClaims(der);
+    expect(c.problem).toBeUndefined();
+    expect(c.san).toBe('https://gitlab.com/sroque-worcel/test-slsa-worker//.gitlab-ci.yml@refs/heads/main');
+    expect(c.issuer).toBe('https://gitlab.com');
+    expect(c.fulcio).toEqual(
+      gitlab('sroque-worcel/test-slsa-worker', 'eafa0a6820b778736cffdf6c70448b5647855352', {
+        sourceRepositoryIdentifier: '72356192',
+        sourceRepositoryOwnerIdentifier: '108199179',
+        runInvocationURI: 'https://gitlab.com/sroque-worcel/test-slsa-worker/-/jobs/11637492236',
+        sourceRepositoryVisibilityAtSigning: 'public',
+      }),
+    );
   });
 });

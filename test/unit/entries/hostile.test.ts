@@ -10,7 +10,7 @@ import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
 import { leafHash } from '../../../src/merkle/rfc6962.ts';
 import { toHex } from '../../../src/util/bytes.ts';
 import { MAX_SIGNATURES } from '../../../src/entries/kinds/common.ts';
-import { filesUnder, readJson, REALDATA } from '../../helpers/realdata.ts';
+import { filesUnder, inInputDir, readJson, REALDATA } from '../../helpers/realdata.ts';
 import { replaceNode } from '../../helpers/replace-node.ts';
 
 const meta = { log: 'l', index: 1 };
@@ -30,7 +30,7 @@ function decodeBoth(body: Uint8Array): Entry[] {
 }
 
 /** Every real body in the fixtures, as a base for mutations. */
-const realBodies: Uint8Array[] = filesUnder(REALDATA, (f) => /\/(bundles|rekor-v1-api|rekor-v2-api|npm-attestations)\//.test(f)).flatMap((f) => {
+const realBodies: Uint8Array[] = filesUnder(REALDATA, (f) => inInputDir(f)).flatMap((f) => {
   try {
     return parseTlogEntries(readJson(f)).map((e) => e.body);
   } catch {

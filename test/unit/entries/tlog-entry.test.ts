@@ -1,4 +1,4 @@
-/** The three input formats of `tlogwatch verify`: every real file parses, or is rejected saying why. */
+/** The input formats of `tlogwatch verify`: every real file parses, or is rejected saying why. */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { decodeAnyBody } from '../../../src/entries/decode.ts';
@@ -6,7 +6,7 @@ import { statementSubjectDigests } from '../../../src/entries/intoto-statement.t
 import { parseTlogEntries } from '../../../src/entries/tlog-entry.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { toHex } from '../../../src/util/bytes.ts';
-import { filesUnder, readJson, REALDATA } from '../../helpers/realdata.ts';
+import { filesUnder, inInputDir, readJson, REALDATA } from '../../helpers/realdata.ts';
 
 /** Files under the input directories that are genuinely not tlog-entry inputs, and what they are. */
 const NOT_ENTRIES: Record<string, RegExp> = {
@@ -20,10 +20,11 @@ const NOT_ENTRIES: Record<string, RegExp> = {
 };
 
 const file = (rel: string): unknown => readJson(`${REALDATA}/${rel}`);
+const GITLAB_PYPI = 'pypi-attestations/149945774_dsse-0.0.1_gitlab-ci_gitlab_oidc_project-0.0.3.publish.attestation.json';
 const parse = (rel: string) => parseTlogEntries(file(rel));
 
 describe('every real input file', () => {
-  const files = filesUnder(REALDATA, (f) => /\/(bundles|rekor-v1-api|rekor-v2-api|npm-attestations)\//.test(f) || /derived-negative\/.*\.sigstore\.json$/.test(f));
+  const files = filesUnder(REALDATA, (f) => inInputDir(f) || /derived-negative\/.*\.sigstore\.json$/.test(f));
   it('is found', () => expect(files.length).toBeGreaterThanOrEqual(85));
   for (const f of files) {
     const rel = f.slice(REALDATA.length + 1);
@@ -107,6 +108,28 @@ describe('what verify needs from each format', () => {
       [12988399n, 'attestations[1].bundle.verificationMaterial.tlogEntries[0]'],
     ]);
   });
+  it('PyPI attestation (PEP 740): the certificate, and the statement as an in-toto DSSE payload with its one signature', () => {
+    const a = file(GITLAB_PYPI) as any;
+    const [e, ...rest] = parse(GITLAB_PYPI);
+    expect(rest).toEqual([]);
+    expect([e!.source, e!.where, e!.logIndex, e!.inclusionProof!.logIndex, e!.integratedTime]).toEqual(['bundle', 'verification_material.transparency_entries[0]', 149945774n, 28041512n, 1732037820n]);
+    const c = e!.bundleContent!;
+    expect(Buffer.from(c.certificate!).toString('base64')).toBe(a.verification_material.certificate);
+    expect(c.dsseEnvelope!.payloadType).toBe('application/vnd.in-toto+json');
+    expect(Buffer.from(c.dsseEnvelope!.payload).toString('base64')).toBe(a.envelope.statement);
+    expect(c.dsseEnvelope!.signatures.map((x) => Buffer.from(x.sig).toString('base64'))).toEqual([a.envelope.signature]);
+    expect(statementSubjectDigests(c.dsseEnvelope!.payloadType, c.dsseEnvelope!.payload)).toEqual(['sha256:c1ca9b0d85df1606451098233018534497bf584362e10e4a8c21dfaea92c02a8']);
+  });
+  it('PyPI provenance (the wrapper the Integrity API serves): every attestation of every publisher, paths that say which', () => {
+    const a = file(GITLAB_PYPI);
+    const publisher = { kind: 'GitLab', repository: 'facutuesca/gitlab-oidc-project', environment: '' };
+    const es = parseTlogEntries({ version: 1, attestation_bundles: [{ publisher, attestations: [a] }, { publisher, attestations: [a, a] }] });
+    expect(es.map((e) => e.where)).toEqual([
+      'attestation_bundles[0].attestations[0].verification_material.transparency_entries[0]',
+      'attestation_bundles[1].attestations[0].verification_material.transparency_entries[0]',
+      'attestation_bundles[1].attestations[1].verification_material.transparency_entries[0]',
+    ]);
+  });
   it('cosign bundles: the SET payload, and the legacy bundle certificate and signature', () => {
     const [old] = parse('rekor-v1-api/prod_cosign-rekor-bundle_5179_2021.json');
     expect([old!.kind, old!.version, old!.logIndex, old!.integratedTime]).toEqual(['rekord', '0.0.1', 5179n, 1624396085n]);
@@ -168,6 +191,20 @@ describe('rejections name the field', () => {
     expect(bad((v) => (v.logID = v.logID.toUpperCase()))).toThrow(/\.logID: expected 32 bytes of lower-case hex/);
     expect(bad((v) => delete v.integratedTime)).toThrow(/\.integratedTime: expected a non-negative integer, got nothing/);
     expect(bad((v) => (v.verification = 'x'))).toThrow(/\.verification: expected an object/);
+  });
+  it('PEP 740 fields', () => {
+    const bad = (edit: (a: any) => void) => {
+      const a = structuredClone(file(GITLAB_PYPI)) as any;
+      edit(a);
+      return () => parseTlogEntries(a);
+    };
+    expect(bad((a) => (a.version = 2))).toThrow(/^version: unsupported PEP 740 version 2 \(expected 1\)/);
+    expect(bad((a) => (a.verification_material.transparency_entries = []))).toThrow(/verification_material\.transparency_entries: empty/);
+    expect(bad((a) => delete a.envelope.signature)).toThrow(/envelope\.signature: missing/);
+    expect(bad((a) => (a.verification_material.certificate = 'not base64!'))).toThrow(/verification_material\.certificate: expected standard base64/);
+    expect(bad((a) => delete a.verification_material.transparency_entries[0].kindVersion)).toThrow(/transparency_entries\[0\]\.kindVersion: missing/);
+    expect(() => parseTlogEntries({ version: 1, attestation_bundles: [] })).toThrow(/attestation_bundles: empty/);
+    expect(() => parseTlogEntries({ version: 1, attestation_bundles: [{ attestations: [{}] }] })).toThrow(/attestation_bundles\[0\]\.attestations\[0\]\.version: unsupported PEP 740 version/);
   });
   it('documents that are not inputs at all', () => {
     expect(() => parseTlogEntries('x')).toThrow(/expected a JSON object or array/);

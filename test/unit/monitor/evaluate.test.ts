@@ -1,4 +1,4 @@
-/** Evaluation against real Sigstore entries (test/fixtures/realdata) and hand-built GitHub Actions entries. */
+/** Evaluation against real Sigstore entries (test/fixtures/realdata: GitHub Actions, GitLab CI/CD, email) and hand-built GitHub Actions entries. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Entry, Signer } from '../../../src/entries/types.ts';
@@ -6,7 +6,7 @@ import { evaluate, isWatched } from '../../../src/monitor/eval/evaluate.ts';
 import { entryTime } from '../../../src/monitor/eval/expect.ts';
 import { readRuleFiles } from '../../../src/monitor/loader.ts';
 import { checkRules } from '../../../src/monitor/rules/check.ts';
-import { BUNDLES, EMAIL_GITHUB, EMAIL_GOOGLE, GH_ATTESTATION, ghaEntry, realEntry, ruleSet, SIGSTORE_JS_V2 } from './helpers.ts';
+import { BUNDLES, EMAIL_GITHUB, EMAIL_GOOGLE, GH_ATTESTATION, ghaEntry, GITLAB_PYPI, realEntry, ruleSet, SIGSTORE_JS_V2 } from './helpers.ts';
 import { evaluateEntry } from '../../../src/monitor/evaluate.ts';
 import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../../../src/trust/tuf.ts';
@@ -183,6 +183,59 @@ rules:
 `);
     expect(expectations(e, rs)).toEqual(['by-identity:expect.issuers', 'by-repository:expect.runnerEnvironment']);
     expect(evaluate(rs, e, NOW)[0]!.message).toMatch(/OIDC issuer is missing/);
+  });
+});
+
+describe('a real GitLab CI/CD entry (PyPI publish attestation 149945774)', () => {
+  const GITLAB = realEntry(GITLAB_PYPI);
+  const CONFIG = 'https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main';
+  const rs = ruleSet(`
+rules:
+  - id: gitlab-publish
+    severity: high
+    watch: { repositories: ['gitlab.com/facutuesca/*'] }
+    expect:
+      issuers: ['https://gitlab.com']
+      buildSigners: ['${CONFIG}']
+      repositories: ['gitlab.com/facutuesca/gitlab-oidc-project']
+      owners: ['gitlab.com/facutuesca']
+      sourceRefs: ['refs/heads/main']
+      triggers: [push]
+      runnerEnvironment: [gitlab-hosted]
+      visibility: [private]
+      kinds: [dsse]
+`);
+  it('is watched by its repository and breaks nothing: GitLab\'s claims are full URLs, its identity the config file\'s with its //', () => {
+    expect(GITLAB.signer?.san).toBe(CONFIG);
+    expect(isWatched(rs, GITLAB)).toBe(true);
+    expect(evaluate(rs, GITLAB, NOW)).toEqual([]);
+  });
+  it('other selectors find it too: identity glob across the //, owner, build signer, issuer, runner', () => {
+    const w = ruleSet(`
+rules:
+  - { id: identity, notify: all, watch: { identities: ['https://gitlab.com/facutuesca/*//.gitlab-ci.yml@refs/heads/*'] } }
+  - { id: identity-single-slash, notify: all, watch: { identities: ['https://gitlab.com/facutuesca/gitlab-oidc-project/.gitlab-ci.yml@refs/heads/main'] } }
+  - { id: owner, notify: all, watch: { owners: ['gitlab.com/facutuesca'] } }
+  - { id: build-signer, notify: all, watch: { buildSigners: ['https://gitlab.com/facutuesca/**'] } }
+  - { id: issuer, notify: all, watch: { issuers: ['https://gitlab.com'] } }
+  - { id: github-lookalike, notify: all, watch: { repositories: ['github.com/facutuesca/*'] } }
+`);
+    // The identity is GitLab's ci_config_ref_uri, project URL + '//' + path: one slash is another identity.
+    expect(evaluate(w, GITLAB, NOW).map((f) => f.ruleId)).toEqual(['identity', 'owner', 'build-signer', 'issuer']);
+  });
+  it('the same project signing from a tag on its own runner, by a pipeline schedule, breaks exactly those, naming the claims', () => {
+    const rogue = withClaims(GITLAB, { sourceRepositoryRef: 'refs/tags/v9', runnerEnvironment: 'self-hosted', buildTrigger: 'schedule' });
+    const found = evaluate(rs, rogue, NOW);
+    expect(found.map((f) => f.expectation)).toEqual(['expect.sourceRefs', 'expect.triggers', 'expect.runnerEnvironment']);
+    expect(found[0]).toMatchObject({ ruleId: 'gitlab-publish', severity: 'high', details: { actual: 'refs/tags/v9', field: 'signer.fulcio.sourceRepositoryRef (1.3.6.1.4.1.57264.1.14)' } });
+  });
+  it('another GitLab project calling this project\'s config breaks the repository and owner expectations', () => {
+    const other = withClaims(GITLAB, { sourceRepositoryURI: 'https://gitlab.com/evil/x', sourceRepositoryOwnerURI: 'https://gitlab.com/evil' });
+    const w = ruleSet(`rules: [{ id: r, watch: { buildSigners: ['${CONFIG}'] }, expect: { repositories: ['gitlab.com/facutuesca/*'], owners: ['gitlab.com/facutuesca'] } }]`);
+    expect(evaluate(w, other, NOW).map((f) => [f.expectation, f.details.actual])).toEqual([
+      ['expect.repositories', 'https://gitlab.com/evil/x'],
+      ['expect.owners', 'https://gitlab.com/evil'],
+    ]);
   });
 });
 

@@ -15,6 +15,8 @@ export const NPM_PUBLISH = `${BUNDLES}/18300940_intoto-0.0.2_v0.1_npm-publish_si
 export const EMAIL_GOOGLE = `${BUNDLES}/41958702_hashedrekord-0.0.1_v0.1_sigstore-java.sigstore`;
 export const EMAIL_GITHUB = `${BUNDLES}/83460520_dsse-0.0.1_v0.3_sigstore-js.sigstore.json`;
 export const NPM_ATTESTATIONS = `${REALDATA}/npm-attestations/sigstore-npm-attestations_12988397_12988399.json`;
+/** A PyPI (PEP 740) publish attestation signed in GitLab CI/CD on gitlab.com. */
+export const GITLAB_PYPI = `${REALDATA}/pypi-attestations/149945774_dsse-0.0.1_gitlab-ci_gitlab_oidc_project-0.0.3.publish.attestation.json`;
 
 /** The Entry record of a real bundle's tlog entry, decoded by src/entries. */
 export function realEntry(file: string): Entry {

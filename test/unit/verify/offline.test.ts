@@ -285,3 +285,28 @@ describe('the time the certificate is judged at', () => {
     });
   });
 });
+
+describe('a PyPI attestation (PEP 740), whose envelope names no payloadType', () => {
+  const PATH = `${REALDATA}/pypi-attestations/149945774_dsse-0.0.1_gitlab-ci_gitlab_oidc_project-0.0.3.publish.attestation.json`;
+  const verifyAttestation = (f: (a: any) => void = () => {}) => {
+    const a = JSON.parse(readFileSync(PATH, 'utf8'));
+    f(a);
+    const [t] = parseTlogEntries(a);
+    return verifyTlogEntry(t!, PROD);
+  };
+
+  it('verifies whole: its signature is over the in-toto PAE, and GitLab\'s certificate was valid at the SET', () => {
+    const r = verifyAttestation();
+    expect(r.checks).toEqual({ body: 'ok', inclusion: 'ok', checkpoint: 'ok', set: 'ok', tsa: 'absent', certificate: 'ok' });
+    expect(r.ok).toBe(true);
+  });
+  it('a statement changed after logging fails body', () => {
+    const r = verifyAttestation((a) => {
+      const st = JSON.parse(Buffer.from(a.envelope.statement, 'base64').toString());
+      st.subject[0].digest.sha256 = '0'.repeat(64);
+      a.envelope.statement = Buffer.from(JSON.stringify(st)).toString('base64');
+    });
+    expect(r.checks.body).toBe('fail');
+    expect(r.ok).toBe(false);
+  });
+});

@@ -28,11 +28,41 @@ export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField):
   if (kind === 'identity' && /^(https:\/\/)?github\.com\/[^/*]+(\/[^/*]+)?(\/\.github\/workflows)?\/\*$/i.test(spec)) {
     out.push(`${spec} matches no GitHub workflow identity (those are …/<repo>/.github/workflows/<file>@<ref>, and * does not cross the / in the ref); write ${spec}*${/\/\.github\/workflows\/\*$/i.test(spec) ? '' : ' or use watch.repositories'}`);
   }
+  if (kind === 'identity') out.push(...gitlabIdentity(spec));
   if (uri) {
     const w = hostless(spec, uri);
     if (w !== undefined) out.push(w);
   }
   return out;
+}
+
+/**
+ * Fulcio's GitLab CI identity is `https://<host>/<project path>//<CI config path>@<ref>` (Fulcio's
+ * docs/oid-info.md and its GitLab principal: the project's URL, then the config path after a second
+ * slash), e.g. `https://gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/main`, the real entry
+ * 149945774's. Two ways a glob meant for it matches nothing: one slash before the config path, and a
+ * trailing `*` below the project (it would have to take `/<path>@refs/…`, and `*` does not cross `/`).
+ * Only on gitlab.com, or for the default config file's name on any host: a self-managed GitLab's host is
+ * not otherwise known.
+ */
+function gitlabIdentity(spec: string): string[] {
+  const onGitlabCom = /^(https:\/\/)?gitlab\.com\//i.test(spec);
+  const at = spec.indexOf('@');
+  if (at > 0) {
+    const beforeRef = spec.slice(0, at);
+    const path = beforeRef.replace(/^https:\/\//i, '');
+    const config = path.slice(path.lastIndexOf('/') + 1);
+    if ((onGitlabCom || config === '.gitlab-ci.yml') && /\.ya?ml$/i.test(config) && !path.includes('//') && !beforeRef.includes('**')) {
+      const cut = beforeRef.lastIndexOf('/');
+      const fixed = `${beforeRef.slice(0, cut)}/${beforeRef.slice(cut)}${spec.slice(at)}`;
+      return [`${spec} matches no GitLab CI identity: those have two slashes between the project and the CI config's path (https://gitlab.com/<group>/<project>//<path>@<ref>); for a config at the project's root write ${fixed}`];
+    }
+    return [];
+  }
+  if (onGitlabCom && /^[^*]*\/\*$/.test(spec)) {
+    return [`${spec} matches no GitLab CI identity (those are https://gitlab.com/<group>/<project>//<CI config path>@<ref>, and * does not cross the / in the ref); write ${spec}*`];
+  }
+  return [];
 }
 
 /**

@@ -81,7 +81,7 @@ describe('identity globs that stop short of a GitHub workflow identity', () => {
       expect(matches(p, real, 'identity'), p).toBe(false);
       expect(matches(writeStar(w!)!, real, 'identity'), p).toBe(true);
     }
-    for (const p of ['https://github.com/bdehamer/workflows/.github/workflows/*@**', 'https://github.com/bdehamer/**', 'github.com/bdehamer/*/.github/workflows/*.yml@refs/heads/*', '*@acme.com', 'https://gitlab.com/acme/*']) {
+    for (const p of ['https://github.com/bdehamer/workflows/.github/workflows/*@**', 'https://github.com/bdehamer/**', 'github.com/bdehamer/*/.github/workflows/*.yml@refs/heads/*', '*@acme.com', 'https://gitlab.com/acme/**']) {
       expect(lintPattern(p, 'identity'), p).toEqual([]);
     }
   });
@@ -175,5 +175,56 @@ describe('rules check reports them at the pattern', () => {
       expect.stringMatching(/^10:78 rules\[0\]\.expect\.issuers\[1\]: token can never match an OIDC issuer/),
       '8:22 rules[0].expect.repositories[0]: github.com/acme/*',
     ]);
+  });
+});
+
+describe('identity globs that miss a GitLab CI identity', () => {
+  // Fulcio's GitLab principal: <project URL>//<CI config path>@<ref>; the real entry 149945774's SAN.
+  const real = 'https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@refs/heads/main';
+  const writeFix = (w: string) => /write (\S+)$/.exec(w)?.[1];
+  it('warn on one slash before the config path and on a * below the project, and the suggestion matches', () => {
+    for (const p of [
+      'https://gitlab.com/facutuesca/gitlab-oidc-project/.gitlab-ci.yml@refs/heads/main',
+      'gitlab.com/facutuesca/gitlab-oidc-project/.gitlab-ci.yml@refs/heads/*',
+      'https://gitlab.com/facutuesca/*',
+      'https://gitlab.com/facutuesca/gitlab-oidc-project/*',
+      'https://gitlab.com/facutuesca/gitlab-oidc-project//*',
+    ]) {
+      const [w, more] = lintPattern(p, 'identity');
+      expect(more, p).toBeUndefined();
+      expect(w, p).toMatch(/matches no GitLab CI identity/);
+      expect(matches(p, real, 'identity'), p).toBe(false);
+      expect(matches(writeFix(w!)!, real, 'identity'), p).toBe(true);
+    }
+    // A self-managed GitLab is known by its default config file's name.
+    const [w] = lintPattern('https://git.example.com/acme/app/.gitlab-ci.yml@refs/heads/main', 'identity');
+    expect(writeFix(w!)).toBe('https://git.example.com/acme/app//.gitlab-ci.yml@refs/heads/main');
+  });
+  it('say nothing about globs that can match', () => {
+    for (const p of [
+      real,
+      'https://gitlab.com/facutuesca/**',
+      'https://gitlab.com/facutuesca/gitlab-oidc-project//.gitlab-ci.yml@**',
+      'gitlab.com/facutuesca/*//*.yml@refs/heads/*',
+      'https://gitlab.com/acme/**/build.yml@refs/heads/main',
+      'https://git.example.com/acme/app/ci/build.yml@refs/heads/main',
+    ]) {
+      expect(lintPattern(p, 'identity'), p).toEqual([]);
+    }
+    expect(lintPattern('https://gitlab.com/acme/*', 'url', 'repository')).toEqual([]);
+  });
+  it('property: a flagged one-slash glob matches no GitLab identity at the root config, and its suggestion matches', () => {
+    const seg = fc.stringMatching(/^[a-z0-9][a-z0-9_-]{0,8}$/);
+    const ref = fc.constantFrom('refs/heads/main', 'refs/tags/v1.2.0', 'refs/heads/release/v2');
+    fc.assert(
+      fc.property(fc.array(seg, { minLength: 1, maxLength: 3 }), seg, ref, fc.boolean(), (groups, project, r, scheme) => {
+        const san = `https://gitlab.com/${groups.join('/')}/${project}//.gitlab-ci.yml@${r}`;
+        const p = `${scheme ? 'https://' : ''}gitlab.com/${groups.join('/')}/${project}/.gitlab-ci.yml@${r}`;
+        const [w] = lintPattern(p, 'identity');
+        expect(w).toBeDefined();
+        expect(matches(p, san, 'identity')).toBe(false);
+        expect(matches(writeFix(w!)!, san, 'identity')).toBe(true);
+      }),
+    );
   });
 });

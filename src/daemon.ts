@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { createApp } from './api/app.ts';
 import { adapterErrorResponse } from './api/errors.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
-import { TlogwatchError, describeError } from './errors.ts';
+import { TlogwatchError, describeError, isTlogwatchError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { countFindings, createMetrics, setLogStalled, setLogState, type Metrics } from './metrics.ts';
 import { merkleBackend } from './merkle/native.ts';
@@ -25,6 +25,7 @@ import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
+import { accessHint } from './store/level.ts';
 import { runReindex, type ReindexTuning } from './reindex-task.ts';
 import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
 import { FindingsRepo, findingOps } from './store/findings.ts';
@@ -310,8 +311,18 @@ export async function listen(fetch: Parameters<typeof getRequestListener>[0], ad
   return { server, url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof bound === 'object' && bound ? bound.port : port}` };
 }
 
+/** Creates `dataDir` if missing; one that cannot be made says which key, why, and what to do, not a bare EACCES. */
+function makeDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TlogwatchError('STORE_UNAVAILABLE', `dataDir ${dir}: cannot create it: ${why}: ${accessHint(why) ?? 'check the volume it is on'}`, { kind: 'fatal', cause: e });
+  }
+}
+
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks, tuning: { reindex?: ReindexTuning } = {}): Promise<Daemon> {
-  mkdirSync(config.dataDir, { recursive: true });
+  makeDataDir(config.dataDir);
   const trustOptions = trustOptionsOf(config, logger);
   const trust = await resolveTrust({ ...trustOptions, cachedWhenUnavailable: true });
   const startedOn = new Date();
@@ -340,6 +351,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   }
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) }).catch((e: unknown) => {
     rulesWatch?.close();
+    // Two daemons on one store: the other one (or a backfill, check or backup) holds LevelDB's LOCK.
+    if (isTlogwatchError(e, 'STORE_LOCKED')) throw new TlogwatchError('STORE_LOCKED', `${e.message}: one store has one tlogwatch at a time; stop the other one, or give this one its own dataDir (--data-dir)`, { kind: 'fatal', cause: e });
     throw e;
   });
   /** Undoes the start-up so far when a later step fails: a failed start leaves nothing open or running. */

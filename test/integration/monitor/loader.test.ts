@@ -116,6 +116,32 @@ describe('hot reload', () => {
     expect(changes).toHaveLength(2);
     expect(evaluate(w!.current, entry, 0)).toEqual([]);
   });
+  it('an invalid edit undone back to the rules in force says they are in force again', async () => {
+    const d = tempDir();
+    const good = rule('release', 'refs/tags/*');
+    writeFileSync(join(d, 'release.yaml'), good);
+    const { changes, errors, next } = watching(d);
+    const first = w!.current;
+
+    let event = next();
+    writeFileSync(join(d, 'release.yaml'), good.replace('expect:', 'expext:'));
+    await event;
+    expect(errors).toHaveLength(1);
+    expect(changes).toHaveLength(0);
+
+    // The same bytes as the rules in force: nothing to reload, but the refusal must not be the last word.
+    event = next();
+    writeFileSync(join(d, 'release.yaml'), good);
+    await event;
+    expect(changes).toEqual([first]);
+    expect(w!.current).toBe(first);
+
+    // Rewritten unchanged again: nothing to say.
+    writeFileSync(join(d, 'release.yaml'), good);
+    writeFileSync(join(d, 'other.yaml'), rule('other', 'refs/tags/*'));
+    await next();
+    expect(changes.map((c) => c.rules.map((r) => r.id))).toEqual([['release'], ['other', 'release']]);
+  });
   it('new and deleted files count; an unchanged rewrite does not reload', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'a.yaml'), rule('a', 'refs/tags/*'));

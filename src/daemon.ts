@@ -101,6 +101,17 @@ export function anotherLogUnder(s: Readonly<LogState> | undefined, follow: Follo
   return `${said}; a new log needs a name of its own (a new mirror), or restore the old url`;
 }
 
+/**
+ * What to do about a configured log the trusted root does not list. Most often its url is mistyped (a
+ * path left out, another port), so the logs the root does list are named: the right one is then plain.
+ */
+function notInRootAdvice(trust: TrustedRoot): string {
+  const shown = 6;
+  const urls = trust.tlogs.slice(0, shown).map((t) => t.baseUrl);
+  const listed = trust.tlogs.length === 0 ? 'it lists no logs' : `it lists ${urls.join(', ')}${trust.tlogs.length > shown ? ` and ${trust.tlogs.length - shown} more` : ''}`;
+  return `${listed}. Correct its url (for a proxy in front of one of them, set \`origin\` to that log's), add it to the trusted root, or pass the right --trusted-root`;
+}
+
 /** How the daemon follows a log of the trusted root it was not configured with. */
 function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
   const witnesses = witnessPolicyFor(config, tlog.type, tlog.name);
@@ -122,7 +133,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
   }
   return config.logs.map((l) => {
     const tlog = trust.tlogs.find((t) => sameUrl(t.baseUrl, l.url)) ?? trust.tlogs.find((t) => t.name === (l.origin ?? signerNameFromUrl(l.url)));
-    if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; add it to the trusted root or pass the right --trusted-root`, { kind: 'fatal' });
+    if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; ${notInRootAdvice(trust)}`, { kind: 'fatal', data: { log: l.name } });
     // The operator's mistake, said here: followed, every checkpoint would be refused and the log halted as misbehaving.
     const wrongOrigin = configuredOriginProblem(l, tlog, trust);
     if (wrongOrigin) throw new TlogwatchError('CONFIG_INVALID', wrongOrigin, { kind: 'fatal', data: { log: l.name } });

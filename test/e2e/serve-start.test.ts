@@ -293,3 +293,14 @@ describe('a store tlogwatch cannot open', () => {
     }
   });
 });
+
+describe('a configured log the trusted root does not list', () => {
+  it('names the logs it does list, so a mistyped url is plain, and says what to change', { timeout: 30_000 }, async () => {
+    const typo = sim.url.replace(/\/api\/v2$/, '/api/v3');
+    const r = await run(['serve', '--trusted-root', sim.trustedRootPath, '--data-dir', join(tmp, 'data-typo'), '--listen', '127.0.0.1:0', '--log', `tiles=${typo}`]);
+    expect(r.code).toBe(2);
+    const name = new URL(typo).host.replace(':', '_');
+    expect(r.stderr).toBe(`tlogwatch serve: CONFIG_INVALID: log ${name} (${typo}) is not in the trusted root, so its checkpoints cannot be verified; it lists ${sim.url}. Correct its url (for a proxy in front of one of them, set \`origin\` to that log's), add it to the trusted root, or pass the right --trusted-root\n`);
+    expect(existsSync(join(tmp, 'data-typo', 'store'))).toBe(false);
+  });
+});

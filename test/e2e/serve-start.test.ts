@@ -304,3 +304,31 @@ describe('a configured log the trusted root does not list', () => {
     expect(existsSync(join(tmp, 'data-typo', 'store'))).toBe(false);
   });
 });
+
+describe('a log halted at an earlier run', () => {
+  it('the start-up says it is halted, why, and where to read what to do, rather than nothing', { timeout: 60_000 }, async () => {
+    const dataDir = join(tmp, 'data-halted');
+    const config = parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }\n`, 'test.yaml', {});
+    const first = await startDaemon(config, createLogger({ level: 'silent' }));
+    for (let i = 0; i < 300 && (await first.store.readLogState('sim'))?.verified?.size !== 50n; i++) await new Promise((r) => setTimeout(r, 50));
+    await first.stop();
+    // Halted as a wrong key in the trusted root halts it (its checkpoints verify with no key it knows).
+    const store = await Store.open(join(dataDir, 'store'));
+    const at = 1_790_000_000;
+    await store.putLogState({ ...(await store.readLogState('sim'))!, status: 'halted', halt: { code: 'VERIFY_BAD_CHECKPOINT', message: 'checkpoint rejected: note has no verifiable signatures', at, evidence: {} } });
+    await store.close();
+
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
+    const again = await startDaemon(config, logger);
+    await again.stop();
+    const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['log'] === 'sim');
+    expect(said).toEqual([
+      expect.objectContaining({
+        code: 'VERIFY_BAD_CHECKPOINT',
+        haltedAt: new Date(at * 1000).toISOString(),
+        msg: 'log sim is halted (VERIFY_BAD_CHECKPOINT: checkpoint rejected: note has no verifiable signatures) and stays halted across restarts: see docs/operations.md "TlogwatchLogIntegrityFailure" for what to do',
+      }),
+    ]);
+  });
+});

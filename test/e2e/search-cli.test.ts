@@ -112,6 +112,19 @@ describe('tlogwatch search', () => {
     expect(every.stderr).toBe('');
   });
 
+  it('a URI selector given without its scheme, as a rule may say it, finds nothing and names the URI probably meant', async () => {
+    const repo = m.find((x) => x.repository).repository as string;
+    const bare = repo.replace(/^https:\/\//, '');
+    const r = await cli(['search', '--repository', bare, '--server', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`no entries found; --repository is compared with the URI as signed, scheme included: did you mean ${repo}?\n`);
+    const found = await cli(['search', '--repository', repo, '--limit', '1', '--server', url]);
+    expect(found.code).toBe(0);
+    // Not for a value that is no host-led URI, nor for a selector that is no URI.
+    expect((await cli(['search', '--owner', 'acme', '--server', url])).stderr).toBe('no entries found\n');
+    expect((await cli(['search', '--identity', 'nobody@corp.example', '--server', url])).stderr).toBe('no entries found\n');
+  });
+
   it('exits 1 when nothing matches, 2 on a bad query, a missing selector or an unreachable server', async () => {
     const none = await cli(['search', '--digest', `sha256:${'0'.repeat(64)}`, '--server', url]);
     expect(none.code).toBe(1);

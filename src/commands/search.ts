@@ -51,7 +51,9 @@ async function fetchPage(server: string, q: URLSearchParams): Promise<Page | { e
     return { error: `cannot reach ${server} (${describeError(e)}); is tlogwatch serve running? Set --server.` };
   }
   const body = (await res.json().catch(() => ({}))) as { entries?: unknown; next?: unknown; error?: { message?: unknown } };
-  if (!res.ok) return { error: `${res.status} ${typeof body.error?.message === 'string' ? body.error.message : ''}` };
+  // tlogwatch's errors are JSON with a message; anything else answered (a 404 page, a proxy's 502) is
+  // most likely not a tlogwatch at that address.
+  if (!res.ok) return { error: typeof body.error?.message === 'string' ? `${res.status} ${forTerminal(body.error.message)}` : `${server} answered ${res.status} ${forTerminal(res.statusText)} to GET /v1/search, not as tlogwatch does; is --server the address tlogwatch serve listens on?` };
   if (!Array.isArray(body.entries) || !(body.next === undefined || body.next === null || typeof body.next === 'string')) return { error: `${server} answered with no search results` };
   return { entries: body.entries as Array<Record<string, unknown>>, next: typeof body.next === 'string' ? body.next : null };
 }
@@ -124,6 +126,11 @@ export async function searchCommand(argv: string[]): Promise<number> {
   }
   if ([...q.keys()].length === 0) {
     process.stderr.write(USAGE);
+    return 2;
+  }
+  // fetch would refuse `127.0.0.1:8080` as a URL, which then reads as a server that cannot be reached.
+  if (!/^https?:\/\/[^/]/i.test(values.server)) {
+    process.stderr.write(`tlogwatch search: --server ${forTerminal(values.server)}: an http:// or https:// URL, e.g. http://127.0.0.1:8080\n`);
     return 2;
   }
   const limit = limitOf(values.limit, values.all);

@@ -37,6 +37,14 @@ export function readRuleFiles(dir: string): RuleFileInput[] {
 }
 
 /**
+ * What to say of a rules directory with no rule file in it (a path one level off, files named `.json`):
+ * valid, and nothing is watched, which a monitor must not leave unsaid.
+ */
+export function noRuleFilesWarning(dir: string): string {
+  return `no rule files in ${dir} (*.yaml or *.yml, read recursively; dot-files skipped): no entry is watched`;
+}
+
+/**
  * Reads and checks `dir`; throws RULES_INVALID with every error when the rules are not valid. Warnings
  * (valid rules that can never match or fire) go to `onWarnings`.
  */
@@ -44,6 +52,7 @@ export function loadRules(dir: string, files: readonly RuleFileInput[] = readRul
   const r = checkRules(files);
   if (!r.ok) throw new TlogwatchError('RULES_INVALID', `invalid rules in ${dir}:\n${formatRuleErrors(r.errors)}`, { data: { errors: r.errors } });
   if (r.warnings.length) onWarnings?.(`rules in ${dir} have ${r.warnings.length} warning(s):\n${formatRuleWarnings(r.warnings)}`, r.warnings);
+  if (files.length === 0) onWarnings?.(noRuleFilesWarning(dir), []);
   return r.ruleSet;
 }
 
@@ -104,6 +113,7 @@ export function watchRules(dir: string, onChange: (rules: RuleSet) => void, onEr
     lastText = text;
     current = r.ruleSet;
     if (r.warnings.length) options.onWarnings?.(`rules in ${dir} have ${r.warnings.length} warning(s):\n${formatRuleWarnings(r.warnings)}`, r.warnings);
+    if (files.length === 0) options.onWarnings?.(noRuleFilesWarning(dir), []);
     onChange(current);
   };
 

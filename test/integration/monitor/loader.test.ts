@@ -157,6 +157,22 @@ describe('hot reload', () => {
     expect(changes.at(-1)!.rules.map((r) => r.id)).toEqual(['b']);
   });
 
+  it('warns when the directory holds no rule file, at the start and when the last one goes', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'rules.json'), '{"rules": []}');
+    const { warnings, next } = watching(d);
+    expect(warnings).toEqual([`no rule files in ${d} (*.yaml or *.yml, read recursively; dot-files skipped): no entry is watched`]);
+    let event = next();
+    writeFileSync(join(d, 'a.yaml'), rule('a', 'refs/tags/*'));
+    await event;
+    expect(warnings).toHaveLength(1);
+    event = next();
+    unlinkSync(join(d, 'a.yaml'));
+    await event;
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toBe(warnings[0]);
+  });
+
   it('reports the warnings of the first rule set and of every reload, with their positions', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'a.yaml'), "rules:\n  - id: silent\n    watch: { repositories: ['github.com/acme/*'] }\n");

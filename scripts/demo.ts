@@ -7,6 +7,7 @@
  * the catch-up's findings bury the banner. Ctrl-C stops both.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load.ts';
@@ -73,10 +74,16 @@ const url = await new Promise<string>((resolve, reject) => {
   sim.once('exit', (code) => reject(new Error(`the simulator exited with ${code} before it was ready`)));
 }).catch((e: unknown) => fail(describeError(e), sim));
 
+// An admin token, so the findings can be acknowledged as in production (POST /v1/findings/{id}/ack):
+// one of the environment's, as docs/configuration.md has it, else one made up for this run.
+const ownToken = process.env['TLOGWATCH_ADMIN_TOKEN'] === undefined;
+const token = (process.env['TLOGWATCH_ADMIN_TOKEN'] ??= randomBytes(16).toString('hex'));
+/** The token as the banner shows it: one of the environment's is not printed. */
+const shownToken = ownToken ? token : '$TLOGWATCH_ADMIN_TOKEN';
 const configPath = join(root, 'tlogwatch.yaml');
 writeFileSync(
   configPath,
-  `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n# The log's checkpoint fetched again, on its own timer, as a second vantage point would serve it\n# (docs/operations.md "Comparing checkpoints with other sources"): /v1/logs shows the comparison.\ncheckpointSources:\n  - { name: second-path, kind: checkpoint, url: '${url}/checkpoint', logs: [rekor-v2-sim], interval: 30s }\n`,
+  `# Written by npm run demo\ndataDir: ${join(root, 'data')}\nlisten: ${listen}\ntrustedRoot: ${join(root, 'sim', 'trusted_root.json')}\nrules: monitor-rules/examples\napi:\n  adminToken: \${TLOGWATCH_ADMIN_TOKEN}\nlogs:\n  - name: rekor-v2-sim\n    type: tiles\n    url: ${url}\n    start: 0\n    pollInterval: 1s\n# The log's checkpoint fetched again, on its own timer, as a second vantage point would serve it\n# (docs/operations.md "Comparing checkpoints with other sources"): /v1/logs shows the comparison.\ncheckpointSources:\n  - { name: second-path, kind: checkpoint, url: '${url}/checkpoint', logs: [rekor-v2-sim], interval: 30s }\n`,
 );
 const logLevel = process.env['TLOGWATCH_LOG_LEVEL'] ?? 'warn';
 const logger = createLogger({ level: logLevel });
@@ -98,6 +105,7 @@ tlogwatch demo: mirroring a simulated Rekor v2 log at ${url} (5 new entries/s)
               ${daemon.url}/v1/findings   (everything the example rules in monitor-rules/examples flag)
   metrics     ${daemon.url}/metrics
   CLI         npx tlogwatch search --server ${daemon.url} --owner https://github.com/acme
+  ack         curl -H 'authorization: Bearer ${shownToken}' -d '{"reason":"seen"}' ${daemon.url}/v1/findings/ID/ack   (ID: a finding's, as listed below)
   config      ${configPath}
   logs        ${logLevel === 'warn' ? "the daemon's warnings and errors (TLOGWATCH_LOG_LEVEL=info npm run demo for all)" : `the daemon's, from ${logLevel} up`}
 Ctrl-C to stop. High and critical findings as they are raised:
@@ -127,7 +135,7 @@ async function showFindings(): Promise<void> {
     for (const f of found.filter((x) => !shown.has(x.id)).sort((a, b) => (a.index ?? 0) - (b.index ?? 0))) {
       shown.add(f.id);
       // A message quotes what a logged certificate says: made safe for the terminal, as the CLI prints it.
-      process.stdout.write(`  ${f.severity.toUpperCase()}  ${forTerminal(f.rule)}  ${forTerminal(f.log)}${f.index === undefined ? '' : `#${f.index}`}  ${forTerminal(f.message)}\n`);
+      process.stdout.write(`  ${f.severity.toUpperCase()}  ${forTerminal(f.rule)}  ${forTerminal(f.log)}${f.index === undefined ? '' : `#${f.index}`}  ${forTerminal(f.message)}  [${forTerminal(f.id)}]\n`);
     }
   } catch {
     // Stopping, or a round that failed: the next one reads them again.

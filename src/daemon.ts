@@ -15,7 +15,7 @@ import { createServer } from 'node:http';
 import { createApp } from './api/app.ts';
 import { adapterErrorResponse } from './api/errors.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
-import { TlogwatchError, describeError } from './errors.ts';
+import { TlogwatchError, describeError, isTlogwatchError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { countFindings, createMetrics, setLogStalled, setLogState, type Metrics } from './metrics.ts';
 import { merkleBackend } from './merkle/native.ts';
@@ -25,6 +25,7 @@ import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
+import { accessHint } from './store/level.ts';
 import { runReindex, type ReindexTuning } from './reindex-task.ts';
 import { runHistoryTrim } from './history-trim-task.ts';
 import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs.ts';
@@ -101,6 +102,17 @@ export function anotherLogUnder(s: Readonly<LogState> | undefined, follow: Follo
   return `${said}; a new log needs a name of its own (a new mirror), or restore the old url`;
 }
 
+/**
+ * What to do about a configured log the trusted root does not list. Most often its url is mistyped (a
+ * path left out, another port), so the logs the root does list are named: the right one is then plain.
+ */
+function notInRootAdvice(trust: TrustedRoot): string {
+  const shown = 6;
+  const urls = trust.tlogs.slice(0, shown).map((t) => t.baseUrl);
+  const listed = trust.tlogs.length === 0 ? 'it lists no logs' : `it lists ${urls.join(', ')}${trust.tlogs.length > shown ? ` and ${trust.tlogs.length - shown} more` : ''}`;
+  return `${listed}. Correct its url (for a proxy in front of one of them, set \`origin\` to that log's), add it to the trusted root, or pass the right --trusted-root`;
+}
+
 /** How the daemon follows a log of the trusted root it was not configured with. */
 function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['start']): FollowConfig {
   const witnesses = witnessPolicyFor(config, tlog.type, tlog.name);
@@ -122,7 +134,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
   }
   return config.logs.map((l) => {
     const tlog = trust.tlogs.find((t) => sameUrl(t.baseUrl, l.url)) ?? trust.tlogs.find((t) => t.name === (l.origin ?? signerNameFromUrl(l.url)));
-    if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; add it to the trusted root or pass the right --trusted-root`, { kind: 'fatal' });
+    if (!tlog) throw new TlogwatchError('CONFIG_INVALID', `log ${l.name} (${l.url}) is not in the trusted root, so its checkpoints cannot be verified; ${notInRootAdvice(trust)}`, { kind: 'fatal', data: { log: l.name } });
     // The operator's mistake, said here: followed, every checkpoint would be refused and the log halted as misbehaving.
     const wrongOrigin = configuredOriginProblem(l, tlog, trust);
     if (wrongOrigin) throw new TlogwatchError('CONFIG_INVALID', wrongOrigin, { kind: 'fatal', data: { log: l.name } });
@@ -313,8 +325,18 @@ export async function listen(fetch: Parameters<typeof getRequestListener>[0], ad
   return { server, url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${typeof bound === 'object' && bound ? bound.port : port}` };
 }
 
+/** Creates `dataDir` if missing; one that cannot be made says which key, why, and what to do, not a bare EACCES. */
+function makeDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TlogwatchError('STORE_UNAVAILABLE', `dataDir ${dir}: cannot create it: ${why}: ${accessHint(why) ?? 'check the volume it is on'}`, { kind: 'fatal', cause: e });
+  }
+}
+
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks, tuning: { reindex?: ReindexTuning } = {}): Promise<Daemon> {
-  mkdirSync(config.dataDir, { recursive: true });
+  makeDataDir(config.dataDir);
   const trustOptions = trustOptionsOf(config, logger);
   const trust = await resolveTrust({ ...trustOptions, cachedWhenUnavailable: true });
   const startedOn = new Date();
@@ -343,6 +365,8 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   }
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) }).catch((e: unknown) => {
     rulesWatch?.close();
+    // Two daemons on one store: the other one (or a backfill, check or backup) holds LevelDB's LOCK.
+    if (isTlogwatchError(e, 'STORE_LOCKED')) throw new TlogwatchError('STORE_LOCKED', `${e.message}: one store has one tlogwatch at a time; stop the other one, or give this one its own dataDir (--data-dir)`, { kind: 'fatal', cause: e });
     throw e;
   });
   /** Undoes the start-up so far when a later step fails: a failed start leaves nothing open or running. */
@@ -584,6 +608,12 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     },
     'tlogwatch serving',
   );
+  // A halt is stored and outlives restarts; the start-up would otherwise say nothing of it, and a restart
+  // after a configuration fix (a corrected key) looks like a daemon that follows the log again.
+  for (const name of names) {
+    const halt = (await store.readLogState(name))?.halt;
+    if (halt) logger.warn({ log: name, code: halt.code, haltedAt: new Date(halt.at * 1000).toISOString() }, `log ${name} is halted (${halt.code}: ${halt.message}) and stays halted across restarts: see docs/operations.md "TlogwatchLogIntegrityFailure" for what to do`);
+  }
   if (proxy.ignored) {
     logger.warn({ ignored: proxy.ignored }, `${proxy.ignored.join(' and ')} set, but logs and webhooks connect directly: Node's proxy support needs NODE_USE_ENV_PROXY=1 (docs/operations.md "Egress proxies and private CAs")`);
   }

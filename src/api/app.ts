@@ -18,7 +18,7 @@ import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
 import { searchEntries } from './search.ts';
 import { securityHeaders } from './security-headers.ts';
-import { entryView, inclusionProofView, logView } from './views.ts';
+import { entryView, inclusionProofView, logView, noEntryError } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
 import { fetchedSize, logPhase, type LogState } from '../store/codec.ts';
@@ -199,7 +199,7 @@ export function createApp(o: ApiOptions): Hono {
     const index = param(c.req.param('index'), Index, 'index');
     const include = new Set((queryOf(c, EntryQuery).include ?? '').split(',').filter(Boolean));
     const [got, s] = await Promise.all([store.getEntry(log, index), store.readLogState(log)]);
-    if (!got || !s) throw apiError('API_NOT_FOUND', `no mirrored entry ${log}/${index}`);
+    if (!got || !s) throw noEntryError(store, log, index, s);
     const view = entryView(s, got.record, include.has('body') ? got.body : undefined);
     if (include.has('proof')) {
       const p = await inclusionProofView(store, s, got.record);

@@ -12,7 +12,7 @@ import type { Store } from '../store/store.ts';
 import { isRecord } from '../util/json.ts';
 import { apiError } from './errors.ts';
 import { Index, LogName, NoQuery, parseQuery } from './params.ts';
-import { inclusionProofView, treePosition } from './views.ts';
+import { inclusionProofView, noEntryError, treePosition } from './views.ts';
 
 /** hashedrekord 0.0.1's `data.hash.algorithm` values as protobuf-specs names them (sigstore_common.proto HashAlgorithm). */
 const HASH_ALGORITHM: Readonly<Record<string, string>> = { sha256: 'SHA2_256', sha384: 'SHA2_384', sha512: 'SHA2_512' };
@@ -106,7 +106,7 @@ export function bundleRoutes(app: Hono, store: Store, logKeyId: (log: string) =>
     if (!log.success || !index.success) throw apiError('API_BAD_REQUEST', 'log and index must be a log name and a non-negative integer');
     parseQuery(c.req.url, NoQuery);
     const [got, s] = await Promise.all([store.getEntry(log.data, index.data), store.readLogState(log.data)]);
-    if (!got || !s) throw apiError('API_NOT_FOUND', `no mirrored entry ${log.data}/${index.data}`);
+    if (!got || !s) throw noEntryError(store, log.data, index.data, s);
     return c.json(await bundleFor(store, s, got.record, got.body, logKeyId(log.data)));
   });
 }

@@ -1,5 +1,6 @@
 /** Query and path parameter schemas (zod): the same schemas validate requests and generate /openapi.json. */
 import { z } from 'zod';
+import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
 import { apiError } from './errors.ts';
 import { selectorSchemas } from './selectors.ts';
 import { REKOR_KEY_FORMATS } from '../entries/rekor-pki/public-key.ts';
@@ -82,7 +83,10 @@ export function parseQuery<T extends z.ZodType>(url: string, schema: T): z.outpu
   const r = schema.safeParse(obj);
   if (!r.success) {
     const i = r.error.issues[0]!;
-    throw apiError('API_BAD_REQUEST', i.code === 'unrecognized_keys' ? `unknown parameter ${i.keys.join(', ')}` : `${i.path.join('.')}: ${i.message}`);
+    // An unknown one with the parameter it most likely misspells (`repo`: repository), else those the route takes.
+    if (i.code !== 'unrecognized_keys') throw apiError('API_BAD_REQUEST', `${i.path.join('.')}: ${i.message}`);
+    const allowed = keysAt(schema, []);
+    throw apiError('API_BAD_REQUEST', `${unknownKeyText(i.keys, allowed, (k) => k, 'parameter')}${allowed?.length === 0 ? ': this route takes no query parameters' : ''}`);
   }
   return r.data;
 }

@@ -43,6 +43,20 @@ function sourceSize(s: LogState, c: SourceStatus): { size?: number; tree?: { id:
   return c.treeID === s.shard?.treeID ? { size: Number(c.size + s.shard.offset), tree } : { tree };
 }
 
+/**
+ * The 404 for `GET /v1/entries/{log}/{index}` (and its bundle) the mirror cannot answer: a log it does not
+ * mirror is named as such, with those it does (a name from another mirror's config, a typo); an index it
+ * does not hold says what the mirror holds of that log, as `GET /v1/logs` does.
+ */
+export function noEntryError(store: Store, log: string, index: number, s: LogState | undefined): Error {
+  if (!s) {
+    const logs = store.logNamesKnown().sort();
+    return apiError('API_NOT_FOUND', `no log named ${log} in this mirror (it mirrors ${logs.length ? logs.join(', ') : 'none yet'})`);
+  }
+  const v = logView(s);
+  return apiError('API_NOT_FOUND', `no mirrored entry ${log}/${index}: the mirror holds ${log} from index ${v.mirroredFrom}, verified up to size ${v.verifiedSize ?? 'none yet'} (GET /v1/logs)`);
+}
+
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
 export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceStatus[] = []): LogView {
   const offset = s.shard?.offset ?? 0n;

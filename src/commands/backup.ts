@@ -36,14 +36,14 @@ function firstMissing(dir: string): string | undefined {
  * to copy from one, and the next copy into it starts it again. A mark rather than a rename into place:
  * `to` may be a mount point.
  */
-async function copyStore(from: string, to: string, noStore: (from: string) => string): Promise<number> {
+async function copyStore(from: string, to: string, noStore: (from: string) => string, toFlag: string): Promise<number> {
   if (existsSync(join(from, COPY_INCOMPLETE))) throw new Error(`${from} is an incomplete copy: the backup or restore that made it was cut short; make it again`);
   const found = levelDirState(from);
   if (found === 'damaged') throw new TlogwatchError('STORE_CORRUPT', damagedStoreMessage(from, from), { kind: 'fatal' });
   if (found === 'none') throw new Error(noStore(from));
   const mark = join(to, COPY_INCOMPLETE);
   const redo = existsSync(mark);
-  if (!redo && existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite`);
+  if (!redo && existsSync(to) && readdirSync(to).length > 0) throw new Error(`${to} is not empty; refusing to overwrite: give --${toFlag} a directory with no store in it, or move ${to} away first`);
   const parts: Array<[string, typeof MAIN_DB_OPTIONS | typeof ENTRIES_DB_OPTIONS]> = [['', MAIN_DB_OPTIONS]];
   if (existsSync(join(from, ENTRIES_DIR, 'CURRENT'))) parts.push([ENTRIES_DIR, ENTRIES_DB_OPTIONS]);
   const open: Db[] = [];
@@ -122,7 +122,7 @@ function storeCopyCommand(name: string, [fromFlag, toFlag]: readonly [string, st
       const from = values[fromFlag];
       const to = values[toFlag];
       if (typeof from !== 'string' || typeof to !== 'string') throw new Error(`usage: --${fromFlag} DIR --${toFlag} DIR`);
-      const n = await copyStore(join(from, 'store'), join(to, 'store'), noStore);
+      const n = await copyStore(join(from, 'store'), join(to, 'store'), noStore, toFlag);
       process.stdout.write(`${report(n, to)}\n`);
       return 0;
     } catch (e) {

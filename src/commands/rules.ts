@@ -15,7 +15,7 @@ import { evaluateLogged } from '../monitor/evaluate.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 import { loadTrustedRootFile } from '../trust/tuf.ts';
 import { withStatement } from '../mirror/ingest.ts';
-import { checkRules, formatRuleErrors, formatRuleWarnings, readRuleFiles } from '../monitor/load.ts';
+import { checkRules, formatRuleErrors, formatRuleWarnings, noRuleFilesWarning, readRuleFiles } from '../monitor/load.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { Bucket, entryKey, key, prefixEnd, u16 } from '../store/keys.ts';
 import type { Store } from '../store/store.ts';
@@ -43,7 +43,9 @@ export async function rulesCommand(argv: string[]): Promise<number> {
   }
   let checked;
   try {
-    checked = checkRules(readRuleFiles(dir));
+    const files = readRuleFiles(dir);
+    if (files.length === 0) process.stderr.write(`warning: ${noRuleFilesWarning(dir)}\n`);
+    checked = checkRules(files);
   } catch (e) {
     process.stderr.write(`tlogwatch rules: cannot read ${dir}: ${describeError(e)}\n`);
     return 2;

@@ -23,7 +23,8 @@ const USAGE = `usage: tlogwatch search --digest sha256:HEX | --identity SAN[*] |
 
 Asks a running tlogwatch (GET /v1/search; --server, or TLOGWATCH_SERVER, default http://127.0.0.1:8080) and
 prints one line per entry, newest first: log#index, integrated time (for Rekor v2, when the mirror saw it,
-marked "(seen)"), kind, signer, uuid. Selectors given together must all match. --since/--until alone list
+marked "(seen)"), kind, signer, uuid. Selectors given together must all match. URIs are matched as signed,
+scheme included (https://github.com/acme/api, not github.com/acme/api). --since/--until alone list
 the entries of that window; T is Unix seconds or an ISO-8601 date. --limit N prints at most N entries
 (default ${DEFAULT_LIMIT}), --all every one, following the API's pages (at most ${PAGE_MAX} entries each); when
 more match than were printed, a line on stderr says so. --json prints the API's response, with the
@@ -50,7 +51,9 @@ async function fetchPage(server: string, q: URLSearchParams): Promise<Page | { e
     return { error: `cannot reach ${server} (${describeError(e)}); is tlogwatch serve running? Set --server.` };
   }
   const body = (await res.json().catch(() => ({}))) as { entries?: unknown; next?: unknown; error?: { message?: unknown } };
-  if (!res.ok) return { error: `${res.status} ${typeof body.error?.message === 'string' ? body.error.message : ''}` };
+  // tlogwatch's errors are JSON with a message; anything else answered (a 404 page, a proxy's 502) is
+  // most likely not a tlogwatch at that address.
+  if (!res.ok) return { error: typeof body.error?.message === 'string' ? `${res.status} ${forTerminal(body.error.message)}` : `${server} answered ${res.status} ${forTerminal(res.statusText)} to GET /v1/search, not as tlogwatch does; is --server the address tlogwatch serve listens on?` };
   if (!Array.isArray(body.entries) || !(body.next === undefined || body.next === null || typeof body.next === 'string')) return { error: `${server} answered with no search results` };
   return { entries: body.entries as Array<Record<string, unknown>>, next: typeof body.next === 'string' ? body.next : null };
 }
@@ -65,6 +68,23 @@ function line(e: Record<string, unknown>): string {
   const who = signer ? sanSummary(signer) : undefined;
   const cols = [`${String(e['log'])}#${String(e['index'])}`, when, String(e['kind']), who ?? String(signer?.fingerprint ?? ''), String(e['uuid'])];
   return `${cols.map(forTerminal).join('\t')}\n`;
+}
+
+/** The selectors whose values are URIs, compared as signed: scheme included. */
+const URI_PARAMS: ReadonlySet<string> = new Set(['repository', 'owner', 'buildSigner', 'issuer']);
+
+/**
+ * When nothing matched a URI selector given without its scheme (`--repository github.com/acme/api`, as a
+ * rule's watch may say it, where it means https://): the search compares the URI as signed, so say which
+ * one was probably meant, rather than a bare "no entries found".
+ */
+function schemeHint(q: URLSearchParams): string {
+  for (const [param, v] of q) {
+    if (!URI_PARAMS.has(param) || v.includes('://') || !/^[a-z0-9-]+(\.[a-z0-9-]+)+(\/|$)/i.test(v)) continue;
+    const flag = [...QUERY_PARAMS].find(([, p]) => p === param)?.[0] ?? param;
+    return `; --${flag} is compared with the URI as signed, scheme included: did you mean https://${forTerminal(v)}?`;
+  }
+  return '';
 }
 
 /** --limit N (a whole number from 1), --all, or neither: how many entries to print at most; a string says what is wrong. */
@@ -108,6 +128,11 @@ export async function searchCommand(argv: string[]): Promise<number> {
     process.stderr.write(USAGE);
     return 2;
   }
+  // fetch would refuse `127.0.0.1:8080` as a URL, which then reads as a server that cannot be reached.
+  if (!/^https?:\/\/[^/]/i.test(values.server)) {
+    process.stderr.write(`tlogwatch search: --server ${forTerminal(values.server)}: an http:// or https:// URL, e.g. http://127.0.0.1:8080\n`);
+    return 2;
+  }
   const limit = limitOf(values.limit, values.all);
   if (typeof limit === 'string') {
     process.stderr.write(`tlogwatch search: ${limit}\n`);
@@ -132,7 +157,7 @@ export async function searchCommand(argv: string[]): Promise<number> {
     next = page.next;
   } while (next !== null && printed < limit);
   if (values.json) process.stdout.write(`${JSON.stringify({ entries: kept, next })}\n`);
-  else if (printed === 0) process.stderr.write('no entries found\n');
+  else if (printed === 0) process.stderr.write(`no entries found${schemeHint(q)}\n`);
   // Cut off by the limit, not by the end of the results: say so, and how to see the rest. Unless the
   // reader cut it shorter still (`| head`): a write to a closed pipe fails a tick later, and cli.ts then
   // ends the command, so that gets its turn first.

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { requiredKeyError } from '../util/required-key.ts';
 import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
 import { yamlMessage } from '../util/yaml-message.ts';
 import type { z } from 'zod';
@@ -92,7 +93,6 @@ const pathText = (p: Path) => (p.length === 0 ? '(top level)' : p.map(String).jo
 
 function issueText(i: z.core.$ZodIssue): string {
   if (i.code === 'unrecognized_keys') return unknownKeyText(i.keys, keysAt(ConfigSchema, i.path));
-  if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return `required (expected ${i.expected})`;
   // A record's key (notify.commands[].env): what is wrong with it rather than zod's "Invalid key in record".
   if (i.code === 'invalid_key' && i.issues[0]) return i.issues[0].message;
   return i.message;
@@ -129,22 +129,30 @@ export function parseConfig(yamlText: string, sourceName: string, env: NodeJS.Pr
   };
   const raw = prepare(js ?? {}, env, [], fail, unset);
   if (problems.length === 0) {
-    const r = ConfigSchema.safeParse(raw);
+    const r = ConfigSchema.safeParse(raw, { error: requiredKeyError });
     const issues = r.success ? [] : r.error.issues.filter((i) => !unread.some((p) => startsWith(i.path, p)));
     if (issues.length === 0 && unread.length === 0 && r.success) return r.data;
     if (issues.length === 0) {
       // Valid but for what the command does not read: that goes back to its defaults, and the rest is
       // validated again as a whole (the checks across keys did not run while a key had issues).
       const reset = new Set(unread.map((p) => String(p[0])));
-      const again = ConfigSchema.safeParse(Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([k]) => !reset.has(k))));
+      const again = ConfigSchema.safeParse(Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([k]) => !reset.has(k))), { error: requiredKeyError });
       if (again.success) return again.data;
       issues.push(...again.error.issues);
     }
-    for (const i of issues) {
+    const located = issues.map((i) => {
       // An unknown key, or a bad one of a record, is pointed at itself rather than at its map or its value.
       const at = i.code === 'unrecognized_keys' ? position(doc, lc, i.path, i.keys[0]) : i.code === 'invalid_key' ? position(doc, lc, i.path.slice(0, -1), String(i.path.at(-1))) : position(doc, lc, i.path);
-      problems.push(`${sourceName}${at}: ${pathText(i.path)}: ${issueText(i)}`);
-    }
+      return { at, text: `${sourceName}${at}: ${pathText(i.path)}: ${issueText(i)}` };
+    });
+    // In the file's order (zod's is the schema's), so the list reads top to bottom like the file.
+    const lineCol = (at: string) => at.split(':').slice(1).map(Number);
+    located.sort((a, b) => {
+      const [la = 0, ca = 0] = lineCol(a.at);
+      const [lb = 0, cb = 0] = lineCol(b.at);
+      return la - lb || ca - cb;
+    });
+    problems.push(...located.map((l) => l.text));
   }
   throw invalid(`invalid configuration:\n  ${problems.join('\n  ')}`);
 }

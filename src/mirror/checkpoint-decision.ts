@@ -104,7 +104,11 @@ export function decideCheckpoint(
     // A note that fails its signature, is signed by no key of the log, or names another origin is
     // signed misbehaviour or an attack on the transport; either way the log must not advance on it.
     const code = isTlogwatchError(e) ? e.code : 'INTERNAL'; // malformed notes returned above: this is none of ours
-    throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `checkpoint rejected: ${(e as Error).message}`, {
+    // Signed by no key of the log before any checkpoint of it verified: most often the operator's trusted
+    // root is not this log's (another deployment's, a simulator's earlier run), which the halt should say
+    // first, as a real key rotation or impersonation is the rarer cause.
+    const hint = code === 'NOTE_NO_VERIFIED_SIGNATURE' && !verified ? '; no checkpoint of this log has verified yet, so the likelier cause is a trusted root that gives it another key than the one it signs with (check --trusted-root or trustedRoot)' : '';
+    throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `checkpoint rejected: ${(e as Error).message}${hint}`, {
       kind: 'misbehaviour',
       data: evidence('bad-checkpoint', verified, received, { reason: code }),
       cause: e,

@@ -37,6 +37,14 @@ export function readRuleFiles(dir: string): RuleFileInput[] {
 }
 
 /**
+ * What to say of a rules directory with no rule file in it (a path one level off, files named `.json`):
+ * valid, and nothing is watched, which a monitor must not leave unsaid.
+ */
+export function noRuleFilesWarning(dir: string): string {
+  return `no rule files in ${dir} (*.yaml or *.yml, read recursively; dot-files skipped): no entry is watched`;
+}
+
+/**
  * Reads and checks `dir`; throws RULES_INVALID with every error when the rules are not valid. Warnings
  * (valid rules that can never match or fire) go to `onWarnings`.
  */
@@ -44,6 +52,7 @@ export function loadRules(dir: string, files: readonly RuleFileInput[] = readRul
   const r = checkRules(files);
   if (!r.ok) throw new TlogwatchError('RULES_INVALID', `invalid rules in ${dir}:\n${formatRuleErrors(r.errors)}`, { data: { errors: r.errors } });
   if (r.warnings.length) onWarnings?.(`rules in ${dir} have ${r.warnings.length} warning(s):\n${formatRuleWarnings(r.warnings)}`, r.warnings);
+  if (files.length === 0) onWarnings?.(noRuleFilesWarning(dir), []);
   return r.ruleSet;
 }
 
@@ -62,12 +71,16 @@ export interface WatchOptions {
 
 /**
  * Loads `dir` now (throws when invalid) and again after every change under it. `onChange` gets each new
- * valid set; `onError` each rejected edit (the previous set stays in force) or watcher failure.
+ * valid set, and the set in force again when a rejected edit is undone; `onError` each rejected edit (the
+ * previous set stays in force) or watcher failure.
  */
 export function watchRules(dir: string, onChange: (rules: RuleSet) => void, onError: (message: string, errors?: readonly RuleError[]) => void, options: WatchOptions = {}): RulesWatch {
   const first = readRuleFiles(dir);
   let current = loadRules(dir, first, options.onWarnings);
   let lastText = JSON.stringify(first);
+  // Whether the files as last read were refused: an edit undone back to the rules in force must then say
+  // that they are fine again, or the refusal stays the last word on them in the daemon's log.
+  let refused = false;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
 
@@ -77,19 +90,30 @@ export function watchRules(dir: string, onChange: (rules: RuleSet) => void, onEr
     try {
       files = readRuleFiles(dir);
     } catch (e) {
+      refused = true;
       onError(`rules in ${dir} not reloaded, the previous rules stay in force: ${e instanceof Error ? e.message : String(e)}`);
       return;
     }
     const text = JSON.stringify(files);
-    if (text === lastText) return; // touched but unchanged
+    if (text === lastText) {
+      // Touched but unchanged; or a refused edit undone, which makes the rules in force those on disk again.
+      if (refused) {
+        refused = false;
+        onChange(current);
+      }
+      return;
+    }
     const r = checkRules(files);
     if (!r.ok) {
+      refused = true;
       onError(`rules in ${dir} not reloaded, the previous rules stay in force:\n${formatRuleErrors(r.errors)}`, r.errors);
       return;
     }
+    refused = false;
     lastText = text;
     current = r.ruleSet;
     if (r.warnings.length) options.onWarnings?.(`rules in ${dir} have ${r.warnings.length} warning(s):\n${formatRuleWarnings(r.warnings)}`, r.warnings);
+    if (files.length === 0) options.onWarnings?.(noRuleFilesWarning(dir), []);
     onChange(current);
   };
 

@@ -69,6 +69,21 @@ export function ioErrorMessage(e: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * What to do about a store its volume or permissions keep tlogwatch from opening: a directory it may not
+ * write (the store, its files, or `dataDir` made by another user: the container runs as uid 10001), a
+ * read-only volume, or a file where a directory should be. `message` is the system's or LevelDB's (`EACCES:
+ * permission denied, mkdir '…'`, `IO error: …/LOCK: Permission denied`); undefined when it is none of these.
+ */
+export function accessHint(message: string): string | undefined {
+  const uid = process.getuid?.();
+  const as = uid === undefined ? 'the user tlogwatch runs as' : `the user tlogwatch runs as (uid ${uid})`;
+  if (/EACCES|EPERM|Permission denied|Operation not permitted/.test(message)) return `${as} cannot write there: give it the directory (chown -R), or choose another dataDir (--data-dir)`;
+  if (/EROFS|Read-only file system/.test(message)) return 'the volume is read-only: mount it writable, or choose another dataDir (--data-dir)';
+  if (/ENOTDIR|EEXIST|Not a directory|File exists/.test(message)) return 'a file is in the way where a directory should be: move it, or choose another dataDir (--data-dir)';
+  return undefined;
+}
+
 /** The files of a LevelDB directory that hold its records: tables and write-ahead logs (not `LOG`, its text log). */
 const DATA_FILE = /^\d+\.(ldb|sst|log)$/;
 
@@ -112,8 +127,15 @@ export async function openLevel(dir: string, store: string, options: typeof MAIN
     // which, and what to do, rather than suggesting corruption.
     const io = ioErrorMessage(e);
     if (io !== undefined) {
-      const hint = /No space left on device|Disk quota exceeded/.test(io) ? 'free space on its volume and start again' : 'check the volume it is on';
+      const hint = /No space left on device|Disk quota exceeded/.test(io) ? 'free space on its volume and start again' : (accessHint(io) ?? 'check the volume it is on');
       throw new TlogwatchError('STORE_UNAVAILABLE', `cannot open the store at ${store}: ${io}: ${hint}`, { kind: 'fatal', cause: e });
+    }
+    // classic-level makes the directory itself before LevelDB opens it: a mkdir refused by the system
+    // (permissions, a read-only volume, a file in the way) is about the volume, not a damaged database,
+    // and restoring a backup would not help.
+    const sys = (e as { cause?: { syscall?: unknown; message?: unknown } }).cause;
+    if (typeof sys?.syscall === 'string' && typeof sys.message === 'string') {
+      throw new TlogwatchError('STORE_UNAVAILABLE', `cannot open the store at ${store}: ${sys.message}: ${accessHint(sys.message) ?? 'check the volume it is on'}`, { kind: 'fatal', cause: e });
     }
     // abstract-level says "Database failed to open"; LevelDB's reason is its cause.
     const why = [(e as Error).message, ((e as Error).cause as Error | undefined)?.message].filter(Boolean).join(': ');

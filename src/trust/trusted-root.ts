@@ -151,9 +151,29 @@ function toCA(c: z.infer<typeof CA>): CertificateAuthority {
   };
 }
 
+/**
+ * What a file given as a trusted root is instead, when it is one of the other Sigstore trust documents an
+ * operator has at hand (the TUF repository's root.json, a signing config, a bundle): the schema's first
+ * complaint (`mediaType: … received undefined`) would not say which file was meant.
+ */
+function otherTrustDocument(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const signed = (json as { signed?: unknown }).signed;
+  if (typeof signed === 'object' && signed !== null && typeof (signed as { _type?: unknown })._type === 'string') {
+    return `this is TUF ${String((signed as { _type: string })._type)} metadata, not a Sigstore trusted_root.json: a TUF repository's root.json is tufRoot (with tufMirror), or --tuf-root (with --tuf-mirror) for verify`;
+  }
+  const mediaType = (json as { mediaType?: unknown }).mediaType;
+  if (typeof mediaType !== 'string') return undefined;
+  if (mediaType.includes('sigstore.signingconfig')) return 'this is a Sigstore signing config, not a trusted root: give it in signingConfigs';
+  if (mediaType.includes('sigstore.bundle')) return 'this is a Sigstore bundle, not a trusted root: tlogwatch verify takes it as FILE';
+  return undefined;
+}
+
 export function parseTrustedRoot(json: unknown): TrustedRoot {
   const r = TrustedRootSchema.safeParse(json);
   if (!r.success) {
+    const other = otherTrustDocument(json);
+    if (other) throw new TlogwatchError('TRUST_MALFORMED', `trusted root: ${other}`);
     const issue = r.error.issues[0];
     throw new TlogwatchError('TRUST_MALFORMED', `trusted root: ${issue ? `${issue.path.join('.') || '(top level)'}: ${issue.message}` : 'invalid'}`);
   }

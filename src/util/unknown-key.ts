@@ -61,13 +61,14 @@ export function closestKey(key: string, allowed: readonly string[]): string | un
 
 /**
  * `unknown key "polInterval" (did you mean "pollInterval"?)`, or, with no close one, the keys that place
- * takes. `quote` spells a key as the file's messages do (the configuration quotes them, rules do not).
+ * takes. `quote` spells a key as the file's messages do (the configuration quotes them, rules do not);
+ * `noun` is what a key is called there (an API's query `parameter`).
  */
-export function unknownKeyText(keys: readonly string[], allowed: readonly string[] | undefined, quote: (k: string) => string = (k) => JSON.stringify(k)): string {
+export function unknownKeyText(keys: readonly string[], allowed: readonly string[] | undefined, quote: (k: string) => string = (k) => JSON.stringify(k), noun = 'key'): string {
   const named = keys.map((k) => {
     const near = allowed && closestKey(k, allowed);
     return near ? `${quote(k)} (did you mean ${quote(near)}?)` : quote(k);
   });
   const unmatched = allowed !== undefined && allowed.length > 0 && keys.some((k) => !closestKey(k, allowed));
-  return `unknown key${keys.length > 1 ? 's' : ''} ${named.join(', ')}${unmatched ? `; allowed here: ${allowed.join(', ')}` : ''}`;
+  return `unknown ${noun}${keys.length > 1 ? 's' : ''} ${named.join(', ')}${unmatched ? `; allowed here: ${allowed.join(', ')}` : ''}`;
 }

@@ -50,7 +50,7 @@ describe('backup and restore', () => {
       expect(r.stdout).toMatch(/restored \d+ records/);
       const again = await run(process.execPath, ['src/cli.ts', 'restore', '--from', join(tmp, 'backup'), '--data-dir', join(tmp, 'restored')]).catch((e: { code: number; stderr: string }) => e);
       expect((again as { code: number }).code).toBe(2);
-      expect((again as { stderr: string }).stderr).toMatch(/not empty; refusing to overwrite/);
+      expect((again as { stderr: string }).stderr).toBe(`tlogwatch restore: ${join(tmp, 'restored', 'store')} is not empty; refusing to overwrite: give --data-dir a directory with no store in it, or move ${join(tmp, 'restored', 'store')} away first\n`);
       const restored = await Store.open(join(tmp, 'restored', 'store'));
       try {
         expect((await restored.getLogState('sim'))?.verified?.size).toBe(500n);

@@ -50,7 +50,7 @@ async function noneLeft(path: string): Promise<string[]> {
 describe('npm run demo', () => {
   it('mirrors the growing log, flags the rogue signatures, and stops on Ctrl-C', { timeout: 90_000 }, async () => {
     // As a newcomer runs it: no TLOGWATCH_LOG_LEVEL.
-    const { TLOGWATCH_LOG_LEVEL: _, ...env } = process.env;
+    const { TLOGWATCH_LOG_LEVEL: _, TLOGWATCH_ADMIN_TOKEN: __, ...env } = process.env;
     const demo = spawn(process.execPath, ['scripts/demo.ts'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...env, DEMO_DIR: join(dir, 'demo'), DEMO_LISTEN: '127.0.0.1:0' } });
     let out = '';
     demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -97,6 +97,14 @@ describe('npm run demo', () => {
       expect(printed()).toEqual(indexes);
       expect(out.indexOf('High and critical findings as they are raised:')).toBeLessThan(out.indexOf('  HIGH  '));
       expect(out).not.toContain('"level":30');
+      // The acknowledgement the banner offers, as printed, of a finding as listed: the admin endpoints are on.
+      expect(out).not.toContain('no admin token configured');
+      const ack = /ack\s+curl -H 'authorization: Bearer ([0-9a-f]{32})' -d '(\{.*?\})' (\S+)\/v1\/findings\/ID\/ack/.exec(out);
+      expect(ack?.[3]).toBe(api);
+      const id = /^ {2}HIGH {2}acme-release {2}rekor-v2-sim#1200 .* \[([0-9a-f]{32})\]$/m.exec(out)?.[1];
+      const acked = await fetch(`${api}/v1/findings/${id}/ack`, { method: 'POST', headers: { authorization: `Bearer ${ack![1]!}` }, body: ack![2]! });
+      expect(acked.status).toBe(200);
+      expect(await acked.json()).toMatchObject({ id, status: 'acked', statusReason: 'seen' });
     } finally {
       demo.kill('SIGINT');
     }

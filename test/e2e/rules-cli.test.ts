@@ -29,6 +29,15 @@ describe('tlogwatch rules check', () => {
     expect(r.stderr).toBe('');
   });
 
+  it('warns that a directory with no rule file in it watches nothing (rules saved as .json, a path one level off)', async () => {
+    const dir = join(tmp, 'no-rule-files');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'rules.json'), '{"rules": []}');
+    const r = await cli(['rules', 'check', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(`warning: no rule files in ${dir} (*.yaml or *.yml, read recursively; dot-files skipped): no entry is watched\n`);
+  });
+
   it('prints warnings where they are, and still passes', async () => {
     // A rule with no expectations never fires: valid, but not what its author meant.
     const dir = rulesDir('warn', "rules:\n  - id: silent\n    watch: { repositories: ['github.com/acme/*'] }\n");

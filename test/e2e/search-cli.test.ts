@@ -1,5 +1,6 @@
 /** `tlogwatch search` (the real CLI, in its own process) against the API over loopback, on a mirror filled from the simulator. */
 import { serve, type ServerType } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
@@ -112,6 +113,19 @@ describe('tlogwatch search', () => {
     expect(every.stderr).toBe('');
   });
 
+  it('a URI selector given without its scheme, as a rule may say it, finds nothing and names the URI probably meant', async () => {
+    const repo = m.find((x) => x.repository).repository as string;
+    const bare = repo.replace(/^https:\/\//, '');
+    const r = await cli(['search', '--repository', bare, '--server', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`no entries found; --repository is compared with the URI as signed, scheme included: did you mean ${repo}?\n`);
+    const found = await cli(['search', '--repository', repo, '--limit', '1', '--server', url]);
+    expect(found.code).toBe(0);
+    // Not for a value that is no host-led URI, nor for a selector that is no URI.
+    expect((await cli(['search', '--owner', 'acme', '--server', url])).stderr).toBe('no entries found\n');
+    expect((await cli(['search', '--identity', 'nobody@corp.example', '--server', url])).stderr).toBe('no entries found\n');
+  });
+
   it('exits 1 when nothing matches, 2 on a bad query, a missing selector or an unreachable server', async () => {
     const none = await cli(['search', '--digest', `sha256:${'0'.repeat(64)}`, '--server', url]);
     expect(none.code).toBe(1);
@@ -125,9 +139,24 @@ describe('tlogwatch search', () => {
     const help = await cli(['search', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--owner URI/);
+    // An address without its scheme is a usage error, not a server that cannot be reached.
+    const bare = await cli(['search', '--digest', m[0].digests[0], '--server', url.replace('http://', '')]);
+    expect(bare).toMatchObject({ code: 2, stderr: `tlogwatch search: --server ${url.replace('http://', '')}: an http:// or https:// URL, e.g. http://127.0.0.1:8080\n` });
     const down = await cli(['search', '--digest', m[0].digests[0], '--server', 'http://127.0.0.1:1']);
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('a --server that answers but not as tlogwatch does (another program at that address) is named as such', async () => {
+    const other = createServer((_req, res) => res.writeHead(404, { 'content-type': 'text/html' }).end('<h1>Not Found</h1>'));
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    try {
+      const at = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+      const r = await cli(['search', '--digest', m[0].digests[0], '--server', at]);
+      expect(r).toMatchObject({ code: 2, stderr: `tlogwatch search: ${at} answered 404 Not Found to GET /v1/search, not as tlogwatch does; is --server the address tlogwatch serve listens on?\n` });
+    } finally {
+      await new Promise((r) => other.close(r));
+    }
   });
 
   it('ends quietly when its reader has gone (| head -1): status 141, as git and coreutils, no stack trace', async () => {

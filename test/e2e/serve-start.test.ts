@@ -3,7 +3,7 @@
  * nothing is left open (the store unlocked, no rules watch or notifier keeping a dead process alive).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -230,5 +230,105 @@ describe('a configured origin the trusted root contradicts', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`tlogwatch backfill: CONFIG_INVALID: log sim (${sim.url}): origin "${own()}/" is not this log's origin in the trusted root, "${own()}"`);
     expect(await stored()).toEqual(before);
+  });
+});
+
+describe('a store tlogwatch cannot open', () => {
+  /** A configuration that would start (a free port), with this dataDir. */
+  const startable = (name: string, dataDir: string) => {
+    const file = join(tmp, name);
+    writeFileSync(file, `dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }\n`);
+    return file;
+  };
+
+  it('a dataDir that cannot be created names the key and what to do, not a bare ENOTDIR', { timeout: 30_000 }, async () => {
+    writeFileSync(join(tmp, 'a-file'), '');
+    const dataDir = join(tmp, 'a-file', 'data');
+    const r = await run(['serve', '--config', startable('under-a-file.yaml', dataDir)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`tlogwatch serve: STORE_UNAVAILABLE: dataDir ${dataDir}: cannot create it: ENOTDIR: not a directory, mkdir '${dataDir}': a file is in the way where a directory should be: move it, or choose another dataDir (--data-dir)\n`);
+  });
+
+  it('a file where the store directory should be is not reported as a damaged store to restore', { timeout: 30_000 }, async () => {
+    const dataDir = join(tmp, 'data-store-file');
+    mkdirSync(dataDir);
+    writeFileSync(join(dataDir, 'store'), 'not a directory');
+    const r = await run(['serve', '--config', startable('store-file.yaml', dataDir)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`tlogwatch serve: STORE_UNAVAILABLE: cannot open the store at ${join(dataDir, 'store')}: EEXIST`);
+    expect(r.stderr).toContain('a file is in the way where a directory should be: move it, or choose another dataDir (--data-dir)');
+    expect(r.stderr).not.toContain('Restore a backup');
+  });
+
+  // Root writes anywhere: the refusal needs another user, which setpriv gives a root test run.
+  const root = process.getuid?.() === 0;
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
+  it.runIf(!root || setpriv)('a dataDir its user may not write says so and who it runs as, rather than "restore a backup"', { timeout: 30_000 }, async () => {
+    const dir = join(tmp, 'not-yours');
+    mkdirSync(dir, { mode: 0o755 });
+    if (!root) chmodSync(dir, 0o555);
+    const file = startable('not-yours.yaml', join(dir, 'data'));
+    const nobody = 65534;
+    // The test's temporary directory is private (mkdtemp): the other user needs to read the config and trusted root in it.
+    chmodSync(tmp, 0o755);
+    for (const f of [file, sim.trustedRootPath, join(tmp, 'sim')]) chmodSync(f, statSync(f).mode | 0o005);
+    const argv = root ? [setpriv!, `--reuid=${nobody}`, `--regid=${nobody}`, '--clear-groups', process.execPath] : [process.execPath];
+    const child = spawn(argv[0]!, [...argv.slice(1), 'src/cli.ts', 'serve', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TLOGWATCH_LOG_LEVEL: 'silent' } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(new RegExp(`^tlogwatch serve: STORE_UNAVAILABLE: dataDir ${join(dir, 'data')}: cannot create it: EACCES: .*: the user tlogwatch runs as \\(uid ${root ? nobody : process.getuid!()}\\) cannot write there: give it the directory \\(chown -R\\), or choose another dataDir \\(--data-dir\\)\\n$`));
+  });
+
+  it('a second serve on a store another holds says what to do: stop the other, or give this one its own dataDir', { timeout: 30_000 }, async () => {
+    const dataDir = join(tmp, 'data-two-daemons');
+    const first = await startDaemon(parseConfig(readFileSync(startable('first.yaml', dataDir), 'utf8'), 'first.yaml', {}), createLogger({ level: 'silent' }));
+    try {
+      const r = await run(['serve', '--config', startable('second.yaml', dataDir)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`tlogwatch serve: STORE_LOCKED: the store at ${join(dataDir, 'store')} is in use by another process (a running tlogwatch serve?): one store has one tlogwatch at a time; stop the other one, or give this one its own dataDir (--data-dir)\n`);
+    } finally {
+      await first.stop();
+    }
+  });
+});
+
+describe('a configured log the trusted root does not list', () => {
+  it('names the logs it does list, so a mistyped url is plain, and says what to change', { timeout: 30_000 }, async () => {
+    const typo = sim.url.replace(/\/api\/v2$/, '/api/v3');
+    const r = await run(['serve', '--trusted-root', sim.trustedRootPath, '--data-dir', join(tmp, 'data-typo'), '--listen', '127.0.0.1:0', '--log', `tiles=${typo}`]);
+    expect(r.code).toBe(2);
+    const name = new URL(typo).host.replace(':', '_');
+    expect(r.stderr).toBe(`tlogwatch serve: CONFIG_INVALID: log ${name} (${typo}) is not in the trusted root, so its checkpoints cannot be verified; it lists ${sim.url}. Correct its url (for a proxy in front of one of them, set \`origin\` to that log's), add it to the trusted root, or pass the right --trusted-root\n`);
+    expect(existsSync(join(tmp, 'data-typo', 'store'))).toBe(false);
+  });
+});
+
+describe('a log halted at an earlier run', () => {
+  it('the start-up says it is halted, why, and where to read what to do, rather than nothing', { timeout: 60_000 }, async () => {
+    const dataDir = join(tmp, 'data-halted');
+    const config = parseConfig(`dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }\n`, 'test.yaml', {});
+    const first = await startDaemon(config, createLogger({ level: 'silent' }));
+    for (let i = 0; i < 300 && (await first.store.readLogState('sim'))?.verified?.size !== 50n; i++) await new Promise((r) => setTimeout(r, 50));
+    await first.stop();
+    // Halted as a wrong key in the trusted root halts it (its checkpoints verify with no key it knows).
+    const store = await Store.open(join(dataDir, 'store'));
+    const at = 1_790_000_000;
+    await store.putLogState({ ...(await store.readLogState('sim'))!, status: 'halted', halt: { code: 'VERIFY_BAD_CHECKPOINT', message: 'checkpoint rejected: note has no verifiable signatures', at, evidence: {} } });
+    await store.close();
+
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'warn', destination: { write: (l: string) => void lines.push(l) } as unknown as NodeJS.WritableStream });
+    const again = await startDaemon(config, logger);
+    await again.stop();
+    const said = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l['log'] === 'sim');
+    expect(said).toEqual([
+      expect.objectContaining({
+        code: 'VERIFY_BAD_CHECKPOINT',
+        haltedAt: new Date(at * 1000).toISOString(),
+        msg: 'log sim is halted (VERIFY_BAD_CHECKPOINT: checkpoint rejected: note has no verifiable signatures) and stays halted across restarts: see docs/operations.md "TlogwatchLogIntegrityFailure" for what to do',
+      }),
+    ]);
   });
 });

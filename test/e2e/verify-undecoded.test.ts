@@ -60,3 +60,14 @@ describe('tlogwatch verify --rules, an entry the decoder cannot read', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(1);
   });
 });
+
+describe('tlogwatch verify --rules DIR with no rule file in it', () => {
+  it('warns that nothing is checked, rather than passing every bundle in silence', async () => {
+    const dir = join(tmp, 'no-rule-files');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'policy.json'), RULES);
+    const r = await cli(['verify', '--trusted-root', PROD, '--rules', dir, KEY_V1]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`warning: no rule files in ${dir} (*.yaml or *.yml, read recursively; dot-files skipped): no entry is watched\n`);
+  });
+});

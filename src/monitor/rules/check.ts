@@ -4,6 +4,7 @@
  * so zod's issue paths and compile problems point at the offending key or value).
  */
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { requiredKeyError } from '../../util/required-key.ts';
 import { keysAt, unknownKeyText } from '../../util/unknown-key.ts';
 import { yamlMessage } from '../../util/yaml-message.ts';
 import type { z } from 'zod';
@@ -133,7 +134,7 @@ export function checkRules(files: readonly RuleFileInput[]): CheckResult {
     }
     const p = new Problems();
     if (isRekorMonitor) {
-      const r = RekorMonitorSchema.safeParse(raw);
+      const r = RekorMonitorSchema.safeParse(raw, { error: requiredKeyError });
       if (!r.success) {
         errors.push(...zodErrors(f, r.error, RekorMonitorSchema));
         continue;
@@ -141,7 +142,7 @@ export function checkRules(files: readonly RuleFileInput[]): CheckResult {
       const rule = compileRekorMonitor(r.data, name, rules.length, p, (w) => warnings.push(located(f, w.path, w.message)));
       addRule(rule, ['tlogwatch', 'id']);
     } else {
-      const r = RuleFileSchema.safeParse(raw);
+      const r = RuleFileSchema.safeParse(raw, { error: requiredKeyError });
       if (!r.success) {
         errors.push(...zodErrors(f, r.error, RuleFileSchema));
         continue;

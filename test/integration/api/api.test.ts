@@ -190,6 +190,17 @@ describe.each(['tiles', 'v1'] as const)('API over a %s mirror', (api) => {
     }
     // A malformed fingerprint is told what one looks like, not the regular expression it failed.
     expect((await get('/v1/search?fingerprint=zz')).body.error).toEqual({ code: 'API_BAD_REQUEST', message: 'fingerprint: sha256:HEX or 64 bare hex digits, lower case' });
+    // An unknown parameter with the one it most likely misspells (`repo` is too far from any), else those the route takes.
+    expect((await get('/v1/search?repositry=https://github.com/acme/api')).body.error).toEqual({ code: 'API_BAD_REQUEST', message: 'unknown parameter repositry (did you mean repository?)' });
+    expect((await get('/v1/search?repo=https://github.com/acme/api')).body.error.message).toBe('unknown parameter repo; allowed here: digest, fingerprint, identity, repository, owner, buildSigner, issuer, since, until, limit, cursor');
+    expect((await get('/v1/entries/sim/1?inclde=body')).body.error.message).toBe('unknown parameter inclde (did you mean include?)');
+    expect((await get('/v1/logs?x=1')).body.error.message).toBe('unknown parameter x: this route takes no query parameters');
+    // An entry the mirror cannot give: a log it does not mirror, named with those it does; an index past what it holds.
+    for (const path of ['/v1/entries/other/1', '/v1/entries/other/1/bundle']) expect((await get(path)).body.error).toEqual({ code: 'API_NOT_FOUND', message: 'no log named other in this mirror (it mirrors sim)' });
+    const logs = (await get('/v1/logs')).body as Array<{ mirroredFrom: number; verifiedSize: number }>;
+    for (const path of ['/v1/entries/sim/9999999', '/v1/entries/sim/9999999/bundle']) {
+      expect((await get(path)).body.error).toEqual({ code: 'API_NOT_FOUND', message: `no mirrored entry sim/9999999: the mirror holds sim from index ${logs[0]!.mirroredFrom}, verified up to size ${logs[0]!.verifiedSize} (GET /v1/logs)` });
+    }
   });
 
   it('limits request bodies on POST, over real HTTP, and never reads one sent with a GET', async () => {

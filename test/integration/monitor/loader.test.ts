@@ -116,6 +116,32 @@ describe('hot reload', () => {
     expect(changes).toHaveLength(2);
     expect(evaluate(w!.current, entry, 0)).toEqual([]);
   });
+  it('an invalid edit undone back to the rules in force says they are in force again', async () => {
+    const d = tempDir();
+    const good = rule('release', 'refs/tags/*');
+    writeFileSync(join(d, 'release.yaml'), good);
+    const { changes, errors, next } = watching(d);
+    const first = w!.current;
+
+    let event = next();
+    writeFileSync(join(d, 'release.yaml'), good.replace('expect:', 'expext:'));
+    await event;
+    expect(errors).toHaveLength(1);
+    expect(changes).toHaveLength(0);
+
+    // The same bytes as the rules in force: nothing to reload, but the refusal must not be the last word.
+    event = next();
+    writeFileSync(join(d, 'release.yaml'), good);
+    await event;
+    expect(changes).toEqual([first]);
+    expect(w!.current).toBe(first);
+
+    // Rewritten unchanged again: nothing to say.
+    writeFileSync(join(d, 'release.yaml'), good);
+    writeFileSync(join(d, 'other.yaml'), rule('other', 'refs/tags/*'));
+    await next();
+    expect(changes.map((c) => c.rules.map((r) => r.id))).toEqual([['release'], ['other', 'release']]);
+  });
   it('new and deleted files count; an unchanged rewrite does not reload', async () => {
     const d = tempDir();
     writeFileSync(join(d, 'a.yaml'), rule('a', 'refs/tags/*'));
@@ -129,6 +155,22 @@ describe('hot reload', () => {
     unlinkSync(join(d, 'a.yaml'));
     await event;
     expect(changes.at(-1)!.rules.map((r) => r.id)).toEqual(['b']);
+  });
+
+  it('warns when the directory holds no rule file, at the start and when the last one goes', async () => {
+    const d = tempDir();
+    writeFileSync(join(d, 'rules.json'), '{"rules": []}');
+    const { warnings, next } = watching(d);
+    expect(warnings).toEqual([`no rule files in ${d} (*.yaml or *.yml, read recursively; dot-files skipped): no entry is watched`]);
+    let event = next();
+    writeFileSync(join(d, 'a.yaml'), rule('a', 'refs/tags/*'));
+    await event;
+    expect(warnings).toHaveLength(1);
+    event = next();
+    unlinkSync(join(d, 'a.yaml'));
+    await event;
+    expect(warnings).toHaveLength(2);
+    expect(warnings[1]).toBe(warnings[0]);
   });
 
   it('reports the warnings of the first rule set and of every reload, with their positions', async () => {

@@ -124,6 +124,8 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['bad enum', 'logs:\n  - name: a\n    type: tyles\n    url: http://x\n', /c\.yaml:3:11: logs\.0\.type: Invalid option: expected one of "tiles"\|"rekor-v1"/],
     ['bad URL scheme', 'logs:\n  - name: a\n    type: tiles\n    url: ftp://x\n', /c\.yaml:4:10: logs\.0\.url: an http:\/\/ or https:\/\/ URL/],
     ['missing required key', 'logs:\n  - name: a\n    type: tiles\n', /c\.yaml:2:5: logs\.0\.url: required/],
+    // Not zod's "Invalid option: expected one of …", which reads as a bad value to someone who wrote none.
+    ['missing required key of a closed set', 'logs:\n  - { name: a, url: "http://x" }\n', /c\.yaml:2:5: logs\.0\.type: required: one of "tiles", "rekor-v1"$/m],
     ['bad log name', 'logs:\n  - name: "a b"\n    type: tiles\n    url: http://x\n', /c\.yaml:2:11: logs\.0\.name: letters, digits/],
     ['duplicate log name', 'logs:\n  - {name: a, type: tiles, url: "http://x"}\n  - {name: a, type: tiles, url: "http://y"}\n', /c\.yaml:3:12: logs\.1\.name: duplicate log name \(also logs\.0\.name\)/],
     ['the same log twice', 'logs:\n  - {name: a, type: tiles, url: "https://Log.example/"}\n  - {name: b, type: tiles, url: "https://log.example:443"}\n', /c\.yaml:3:33: logs\.1\.url: the same log as logs\.0 \(a\): each log once/],
@@ -209,6 +211,10 @@ describe('config: every kind of bad value names the file, line:column, path and 
   it('reports all problems of a file at once', () => {
     const m = errorOf('index: some\nstalledAfter: 10ms\nlisten: nope\n');
     expect(m.split('\n').filter((l) => l.startsWith('  c.yaml:'))).toHaveLength(3);
+  });
+  it('lists them in the order of the file, not of the schema', () => {
+    const m = errorOf('logz: []\napi:\n  admintoken: abc\nlisten: nope\nindex: some\n');
+    expect(m.split('\n').filter((l) => l.startsWith('  c.yaml:')).map((l) => l.split(':')[1])).toEqual(['1', '3', '4', '5']);
   });
 });
 

@@ -63,6 +63,12 @@ describe('errors carry file, line, column and path', () => {
     ]);
     expect(errorsOf([{ name: 'h.yaml', text: file('2028-02-29T23:59:59+01:00', "'2028-02-29', '02-29', '04-30'") }])).toEqual([]);
   });
+  it('a required key left out (a misspelt `watch`) says so, not zod\'s "expected object, received undefined"', () => {
+    const errs = errorsOf([{ name: 'm.yaml', text: 'rules:\n  - id: m\n    wacth: { owners: [github.com/acme] }\n    expect: { issuers: [x] }\n' }]);
+    expect(errs.map((e) => `${e.file}:${e.line}:${e.column} ${e.path}: ${e.message}`)).toEqual(['m.yaml:2:5 rules[0].watch: required (expected object)', 'm.yaml:3:5 rules[0].wacth: unknown key wacth (did you mean watch?)']);
+    const rm = errorsOf([{ name: 'n.yaml', text: 'monitoredValues:\n  certIdentities: [{ issuers: [x] }]\n' }]);
+    expect(rm.map((e) => `${e.path}: ${e.message}`)).toEqual(['monitoredValues.certIdentities[0].certSubject: required (expected string)']);
+  });
   it('an unknown key names the key it most likely misspells', () => {
     const errs = errorsOf([{ name: 'f.yaml', text: 'rules:\n  - id: f\n    watch: { repositorys: [a], owners: [x] }\n    expect: { runnerEnviroment: [github-hosted] }\n' }]);
     expect(errs.map((e) => `${e.file}:${e.line}:${e.column} ${e.path}: ${e.message}`)).toEqual([

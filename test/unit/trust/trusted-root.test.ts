@@ -88,6 +88,24 @@ describe('real trusted roots', () => {
   });
 });
 
+describe('another trust document given as the trusted root', () => {
+  const refusal = (json: unknown) => {
+    try {
+      parseTrustedRoot(json);
+    } catch (e) {
+      return isTlogwatchError(e, 'TRUST_MALFORMED') ? e.message : String(e);
+    }
+    return 'accepted';
+  };
+  it('says which one it is and where it goes, rather than the schema\'s first complaint', () => {
+    expect(refusal(readJson(`${T}/prod/tuf-root.json`))).toBe("trusted root: this is TUF root metadata, not a Sigstore trusted_root.json: a TUF repository's root.json is tufRoot (with tufMirror), or --tuf-root (with --tuf-mirror) for verify");
+    expect(refusal(readJson(`${T}/prod/signing_config.v0.2.json`))).toBe('trusted root: this is a Sigstore signing config, not a trusted root: give it in signingConfigs');
+    expect(refusal(readJson('test/fixtures/realdata/bundles/prod-rekor-v2/544346_dsse-0.0.2_v0.3_sigstore-js.sigstore.json'))).toBe('trusted root: this is a Sigstore bundle, not a trusted root: tlogwatch verify takes it as FILE');
+    // Anything else still gets the schema's word.
+    expect(refusal({ mediaType: 'application/json' })).toMatch(/^trusted root: mediaType: not a Sigstore trusted root media type$/);
+  });
+});
+
 describe('signing configs', () => {
   const configs = Object.fromEntries(['prod/signing_config.v0.2.json', 'prod/signing_config_rekor_v2.v0.2.json', 'staging/signing_config.v0.2.json', 'staging/signing_config_rekor_v2.v0.2.json'].map((f) => [f, parseSigningConfig(readJson(`${T}/${f}`))]));
 

@@ -21,6 +21,7 @@ Usage:
   tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log TYPE=URL]
                      [--only NAME] [--to N] [--batch-size N]
   tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]
+  tlogwatch resume NAME --reason TEXT [--config FILE] [--data-dir DIR] [--json]
   tlogwatch backup --data-dir DIR --out DIR | restore --from DIR --data-dir DIR
 
 Run 'tlogwatch COMMAND --help' for a command's options.`;
@@ -34,6 +35,7 @@ const commands: Record<string, () => Promise<Command>> = {
   rules: async () => (await import('./commands/rules.ts')).rulesCommand,
   backfill: async () => (await import('./commands/backfill.ts')).backfillCommand,
   check: async () => (await import('./commands/check.ts')).checkCommand,
+  resume: async () => (await import('./commands/resume.ts')).resumeCommand,
   backup: async () => (await import('./commands/backup.ts')).backupCommand,
   restore: async () => (await import('./commands/backup.ts')).restoreCommand,
 };

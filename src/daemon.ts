@@ -612,7 +612,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // after a configuration fix (a corrected key) looks like a daemon that follows the log again.
   for (const name of names) {
     const halt = (await store.readLogState(name))?.halt;
-    if (halt) logger.warn({ log: name, code: halt.code, haltedAt: new Date(halt.at * 1000).toISOString() }, `log ${name} is halted (${halt.code}: ${halt.message}) and stays halted across restarts: see docs/operations.md "TlogwatchLogIntegrityFailure" for what to do`);
+    if (halt) logger.warn({ log: name, code: halt.code, haltedAt: new Date(halt.at * 1000).toISOString() }, `log ${name} is halted (${halt.code}: ${halt.message}) and stays halted across restarts: see docs/operations.md "TlogwatchLogIntegrityFailure" for what to do, and tlogwatch resume ${name} once the cause is understood`);
   }
   if (proxy.ignored) {
     logger.warn({ ignored: proxy.ignored }, `${proxy.ignored.join(' and ')} set, but logs and webhooks connect directly: Node's proxy support needs NODE_USE_ENV_PROXY=1 (docs/operations.md "Egress proxies and private CAs")`);

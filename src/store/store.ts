@@ -658,6 +658,15 @@ export class Store {
   }
 
   /** State-only updates (upstream size, halts) that carry no entries. */
+  /**
+   * Deletes `log`'s state with `extraOps` in one atomic batch: the next round starts it as new (a halted log
+   * that never stored anything, resumed: resume.ts). Its name keeps its log id.
+   */
+  async forgetLogState(log: string, extraOps: BatchOp[] = []): Promise<void> {
+    const id = await this.logId(log);
+    await this.writeState([{ type: 'del', key: key(Bucket.LOG_STATE, u16(id)) }, ...extraOps]);
+  }
+
   async putLogState(state: LogState, extraOps: BatchOp[] = []): Promise<void> {
     const id = await this.logId(state.name);
     await this.writeState([{ type: 'put', key: key(Bucket.LOG_STATE, u16(id)), value: encodeJson(state) }, ...extraOps]);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cli, cliClosedStdout } from '../helpers/cli.ts';
 
 describe('tlogwatch COMMAND --help', () => {
-  it.each(['serve', 'verify', 'search', 'rules', 'backfill', 'backup', 'restore'])('%s --help', async (command) => {
+  it.each(['serve', 'verify', 'search', 'rules', 'backfill', 'backup', 'restore', 'resume'])('%s --help', async (command) => {
     const r = await cli([command, '--help']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`tlogwatch ${command}\\b`));
@@ -28,6 +28,7 @@ describe('tlogwatch COMMAND --help', () => {
     ['restore', '--bogus'],
     ['check', '--bogus'],
     ['backfill', '--bogus'],
+    ['resume', '--bogus'],
   ])('%s %s: a refused flag is one line, then where the options are', async (command, ...args) => {
     const r = await cli([command, ...args]);
     expect(r).toMatchObject({ code: 2, stdout: '' });
@@ -46,7 +47,7 @@ describe('tlogwatch COMMAND --help', () => {
   it('the top-level usage names every command', async () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['serve', 'verify', 'search', 'rules', 'backfill', 'backup']) expect(r.stdout).toContain(`tlogwatch ${c}`);
+    for (const c of ['serve', 'verify', 'search', 'rules', 'backfill', 'backup', 'resume']) expect(r.stdout).toContain(`tlogwatch ${c}`);
   });
 
   it('a closed stdout ends any command quietly (status 141, as `git log | head` under pipefail), never a stack trace', async () => {
@@ -62,7 +63,7 @@ describe('tlogwatch COMMAND --help', () => {
       .split('\n')
       .filter((l) => l.startsWith('| `'))
       .map((l) => l.slice(2, l.indexOf('` | ') + 1));
-    for (const command of ['serve', 'verify', 'rules', 'backfill', 'check', 'backup', 'restore', 'search']) {
+    for (const command of ['serve', 'verify', 'rules', 'backfill', 'check', 'backup', 'restore', 'search', 'resume']) {
       const flags = new Set((await cli([command, '--help'])).stdout.match(/--[a-z][a-z-]*/g));
       const row = cells.filter((c) => c.includes(`\`${command} `)).join(' ');
       for (const flag of flags) {

@@ -327,7 +327,7 @@ describe('a log halted at an earlier run', () => {
       expect.objectContaining({
         code: 'VERIFY_BAD_CHECKPOINT',
         haltedAt: new Date(at * 1000).toISOString(),
-        msg: 'log sim is halted (VERIFY_BAD_CHECKPOINT: checkpoint rejected: note has no verifiable signatures) and stays halted across restarts: see docs/operations.md "TlogwatchLogIntegrityFailure" for what to do',
+        msg: 'log sim is halted (VERIFY_BAD_CHECKPOINT: checkpoint rejected: note has no verifiable signatures) and stays halted across restarts: see docs/operations.md "TlogwatchLogIntegrityFailure" for what to do, and tlogwatch resume sim once the cause is understood',
       }),
     ]);
   });

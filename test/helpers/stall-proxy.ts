@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { reply } from './hostile-proxy.ts';
 
 export interface StallingProxy {
   /** The log's URL through the proxy (the simulator's path prefix kept). */
@@ -64,5 +65,15 @@ export async function startStallingProxy(target: string, stall: (method: string,
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
     },
+  };
+}
+
+/** The log refuses (400, final) entries at or past `index` while `refusing()` says so. */
+export function refusingFrom(index: number, refusing: () => boolean) {
+  const below = asksBelow(index);
+  return async (req: { method: string; path: string; body: Buffer; forward: () => Promise<{ status: number; contentType: string; body: Buffer }> }, res: Parameters<typeof reply>[0]) => {
+    const asksEntries = /\/tile\/entries\/|\/entries\/retrieve$|[?&]logIndex=/.test(req.path);
+    if (refusing() && asksEntries && !below(req.method, req.path, req.body.toString())) return void res.writeHead(400).end();
+    reply(res, await req.forward());
   };
 }

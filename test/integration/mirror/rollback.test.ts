@@ -23,8 +23,7 @@ import { digestToBytes, fetchedSize } from '../../../src/store/codec.ts';
 import { Bucket, key, prefixEnd, readU64, treeSeq, u16 } from '../../../src/store/keys.ts';
 import { rollBackTree, unverifiedFrom } from '../../../src/store/rollback.ts';
 import { harnessPerTest } from '../../helpers/harness-per-test.ts';
-import { reply } from '../../helpers/hostile-proxy.ts';
-import { asksBelow } from '../../helpers/stall-proxy.ts';
+import { refusingFrom } from '../../helpers/stall-proxy.ts';
 import { canMountTmpfs, tmpfsDataDir } from '../../helpers/tmpfs.ts';
 import { expectStoreMatchesManifest, manifestOf } from '../../helpers/mirror.ts';
 
@@ -33,16 +32,6 @@ const mountable = canMountTmpfs();
 
 async function rolledBack(metrics: ReturnType<typeof createMetrics>): Promise<number> {
   return (await metrics.entriesRolledBack.get()).values.find((v) => v.labels.log === 'sim')?.value ?? 0;
-}
-
-/** The log refuses (400, final) entries at or past `index` while `refusing()` says so. */
-function refusingFrom(index: number, refusing: () => boolean) {
-  const below = asksBelow(index);
-  return async (req: { method: string; path: string; body: Buffer; forward: () => Promise<{ status: number; contentType: string; body: Buffer }> }, res: Parameters<typeof reply>[0]) => {
-    const asksEntries = /\/tile\/entries\/|\/entries\/retrieve$|[?&]logIndex=/.test(req.path);
-    if (refusing() && asksEntries && !below(req.method, req.path, req.body.toString())) return void res.writeHead(400).end();
-    reply(res, await req.forward());
-  };
 }
 
 /** The digest the stored entry at `index` has and the log's entry there does not (the rewritten one). */

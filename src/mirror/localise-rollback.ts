@@ -11,7 +11,7 @@
  * RFC 9162 §2.1.4.2). Equal, every entry below X is the log's ("good at X"). Good at X implies good at every
  * Y < X (a stored leaf that differs would change the stored frontier at X, barring a SHA-256 collision),
  * so a binary search over the boundaries finds the last good one in ~log2(n/256) probes, each a few tile
- * fetches (the tiles above level 0 a probe reads are shared with the next, and read once).
+ * fetches (a tile two probes need is fetched once).
  *
  * Only a probe that agrees moves the answer up, so whatever stops the search leaves a sound one: the
  * largest size proven so far, the verified size when none was. The tiles a probe reads are unsigned too:

@@ -20,6 +20,7 @@
  *   (golang.org/x/mod sumdb/tlog TileHashReader authenticates full tiles this way).
  *
  * Reading a tree from tiles (`TileReader` returns the hashes of tile (level, n) at the width the tree implies)
+ * - `memoTiles(read)`: the same reader, each tile read once.
  * - `nodesFromTiles(nodes, treeSize, read)`: node hashes; doubles as a prove.ts AsyncHashReader.
  * - `frontierFromTiles(size, treeSize, read)`: CompactRange of [0, size), UNVERIFIED: the tiles are trusted.
  * - `rootFromTiles(size, read)`: root of the tree of `size` (compare with its checkpoint's root).
@@ -200,8 +201,8 @@ export function verifyTileInParent(level: number, n: bigint, tile: readonly Uint
  */
 export type TileReader = (level: number, n: bigint, width: number) => Promise<readonly Uint8Array[]> | readonly Uint8Array[];
 
-/** Memoises a reader, so a caller that reads nodes in several rounds fetches each tile once. */
-function memoTiles(read: TileReader): TileReader {
+/** Memoises a reader, so a caller that reads nodes in several rounds fetches each tile once (a failed read stays failed). */
+export function memoTiles(read: TileReader): TileReader {
   const cache = new Map<string, Promise<readonly Uint8Array[]>>();
   return (level, n, width) => {
     const key = `${level}/${n}/${width}`;

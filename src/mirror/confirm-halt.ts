@@ -21,7 +21,8 @@
  * recomputed root with the signed one. A root that does not match may come from any entry committed since
  * the verified checkpoint, and a round resumes from the committed frontier, so that entry would be in
  * every later round's root too. Those entries are rolled back to the verified size first (mirror/follower.ts,
- * store/rollback.ts) when `implicatesCommitted` says the failure may rest on them.
+ * store/rollback.ts) when `implicatesCommitted` says the failure may rest on them; a tiles log's, in a round
+ * that does not halt, only from the first entry bundle its tiles do not prove (localise-rollback.ts).
  */
 import type { TlogwatchError } from '../errors.ts';
 

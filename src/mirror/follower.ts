@@ -6,7 +6,8 @@
  *              tile check, decode) ─▶ commit entries + indexes + tree hashes + frontier + state in one
  *              batch; the batch that reaches the checkpoint's size commits only if the recomputed root
  *              equals the signed root, and then records the checkpoint as verified.
- *        root mismatch: roll back the entries committed beyond the verified checkpoint (store/rollback.ts).
+ *        root mismatch: roll back the entries committed beyond the verified checkpoint (store/rollback.ts);
+ *              a tiles log only from the first entry bundle its tiles do not prove (localise-rollback.ts).
  *        misbehaviour: halt at the last verified state, store a finding with the evidence, keep polling;
  *              on bytes the log did not sign, only once 3 rounds in a row meet it (confirm-halt.ts).
  *
@@ -24,8 +25,8 @@ import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
 import { BATCH_MAX_BYTES, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
-import { fetchedSize, logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
-import { rollBackTree, unverifiedFrom } from '../store/rollback.ts';
+import { fetchedSize, frontierSize, logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
+import { rollBackTree, storedFrontier, unverifiedFrom } from '../store/rollback.ts';
 import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
@@ -35,6 +36,7 @@ import { cosignaturesOf, describeCosignatures, type Cosignatures, type WitnessPo
 import type { GcPacer } from './gc-pacer.ts';
 import { CONFIRM_ROUNDS, implicatesCommitted, restsOnUnsignedBytes } from './confirm-halt.ts';
 import { recordHalt } from './halt.ts';
+import { LOCALISE_BUDGET_MS, localiseRollback } from './localise-rollback.ts';
 import { proofMisbehaviour, proveConsistent, v1FrontierFromProof, verifiedTilesFrontier } from './start-frontier.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './types.ts';
 import { createUpstream } from './upstream.ts';
@@ -55,6 +57,13 @@ export interface FollowerDeps {
 
 export type RoundOutcome = 'unchanged' | 'advanced' | 'halted' | 'transient-error';
 
+/** What a rollback dropped: `entries` from virtual index `from`, and `kept` entries beyond the verified checkpoint it did not. */
+interface RolledBack {
+  entries: bigint;
+  from: bigint;
+  kept: bigint;
+}
+
 export class LogFollower {
   readonly cfg: FollowConfig;
   private readonly deps: FollowerDeps;
@@ -72,6 +81,8 @@ export class LogFollower {
    * outlasts a supervisor's grace period before SIGKILL. A batch already fetched still commits (catch-up.ts).
    */
   #roundSignal: AbortSignal | undefined;
+  /** The checkpoint a tiles round catches up to, and its note: what a rollback's probes authenticate against. */
+  #roundCheckpoint: { checkpoint: Checkpoint; note: string } | undefined;
   private readonly tiles?: TilesSource;
   private readonly v1?: RekorV1Source;
   private readonly now: () => number;
@@ -147,6 +158,7 @@ export class LogFollower {
       this.log.info({ log: this.cfg.name, since: new Date(fault.at * 1000).toISOString() }, 'store reopened after a write fault; mirroring resumes');
     }
     this.#roundSignal = signal;
+    this.#roundCheckpoint = undefined;
     const stored = await store.getLogState(this.cfg.name);
     // What the store holds shows from the first round, whatever that round meets.
     if (stored && !this.#restored) this.publishStored(stored);
@@ -168,9 +180,11 @@ export class LogFollower {
           return 'halted';
         }
         // Either way, entries the failure may rest on are not kept past the verified checkpoint: the next
-        // round fetches them again, and a halt holds the log at its last verified state.
-        const rolledBack = await this.rollBackUnverified(state, e);
-        if (restsOnUnsignedBytes(e) && this.#unconfirmed + 1 < CONFIRM_ROUNDS) return this.unconfirmed(e, rolledBack);
+        // round fetches them again, and a halt holds the log at its last verified state. A round that does
+        // not halt keeps those a tiles log's tiles prove to be the log's (localise-rollback.ts).
+        const confirming = restsOnUnsignedBytes(e) && this.#unconfirmed + 1 < CONFIRM_ROUNDS;
+        const rolledBack = await this.rollBackUnverified(state, e, confirming);
+        if (confirming) return this.unconfirmed(e, rolledBack);
         this.#unconfirmed = 0;
         await this.halt(state, e);
         return 'halted';
@@ -235,14 +249,15 @@ export class LogFollower {
   /**
    * A round that met misbehaviour resting on bytes nobody signed, fewer rounds in a row than halt on it
    * (confirm-halt.ts): the state stays as committed, as after a transient error (less the entries
-   * `rollBackUnverified` dropped, `rolledBack` of them), and the next round fetches everything again.
+   * `rollBackUnverified` dropped), and the next round fetches everything again.
    */
-  private unconfirmed(e: TlogwatchError, rolledBack: bigint): RoundOutcome {
+  private unconfirmed(e: TlogwatchError, rolledBack: RolledBack): RoundOutcome {
     this.#unconfirmed++;
     this.deps.metrics.verificationUnconfirmed.inc({ log: this.cfg.name, reason: e.code });
     const left = CONFIRM_ROUNDS - this.#unconfirmed;
     this.log.warn({ log: this.cfg.name, code: e.code, err: e.message, round: this.#unconfirmed }, `verification failed on bytes the log did not sign; the log halts if the next ${left} round(s) fail too`);
-    const dropped = rolledBack > 0n ? `; ${rolledBack} entries fetched beyond the verified checkpoint were rolled back, to be fetched again` : '';
+    const kept = rolledBack.kept > 0n ? ` (from entry ${rolledBack.from}: the ${rolledBack.kept} before it, which the log's tiles prove, are kept)` : '';
+    const dropped = rolledBack.entries > 0n ? `; ${rolledBack.entries} entries fetched beyond the verified checkpoint were rolled back${kept}, to be fetched again` : '';
     this.noteFault(new TlogwatchError(e.code, `${e.message} (not yet confirmed: ${this.#unconfirmed} round(s) in a row; the log halts if the next ${left} fail too${dropped})`, { kind: 'transient' }));
     return 'transient-error';
   }
@@ -251,34 +266,71 @@ export class LogFollower {
    * After a failure that may rest on entries already committed beyond the verified checkpoint (confirm-halt.ts
    * implicatesCommitted), rolls the current tree back to where it was last verified (store/rollback.ts
    * unverifiedFrom), so that no round resumes from a frontier holding an entry that is not the log's, and no
-   * such entry stays indexed. Reads the state as committed (`state` may hold a batch that never was) and
-   * moves `state`'s frontier with it. Returns how many entries were dropped. A rollback that fails (a write
-   * fault, a damaged store) is said and left for the next round, which meets the same root and tries again.
+   * such entry stays indexed; with `localise`, a tiles log only to the last entry bundle boundary its tiles
+   * prove (`localised`). Reads the state as committed (`state` may hold a batch that never was) and moves
+   * `state`'s frontier with it. Returns how many entries were dropped, from which virtual index, and how
+   * many beyond the verified checkpoint were kept. A rollback that fails (a write fault, a damaged store) is
+   * said and left for the next round, which meets the same root and tries again.
    */
-  private async rollBackUnverified(state: LogState, e: TlogwatchError): Promise<bigint> {
-    if (!implicatesCommitted(e) || state.status === 'halted') return 0n;
+  private async rollBackUnverified(state: LogState, e: TlogwatchError, localise: boolean): Promise<RolledBack> {
+    const none: RolledBack = { entries: 0n, from: 0n, kept: 0n };
+    if (!implicatesCommitted(e) || state.status === 'halted') return none;
     const { store, metrics } = this.deps;
     try {
       const stored = await store.getLogState(this.cfg.name);
-      const to = stored && unverifiedFrom(stored);
-      if (!stored || !to || stored.status === 'halted') return 0n;
+      const verified = stored && unverifiedFrom(stored);
+      if (!stored || !verified || stored.status === 'halted') return none;
+      const to = localise ? await this.localised(stored, verified) : verified;
       const { state: rolled, entries } = await rollBackTree(store, stored, to, { mark: { at: Math.floor(this.now() / 1000), reason: e.code } });
-      if (entries === 0n) return 0n;
+      if (entries === 0n) return none;
       state.frontier = rolled.frontier;
       metrics.entriesRolledBack.inc({ log: this.cfg.name }, Number(entries));
       const offset = stored.shard?.offset ?? 0n;
+      const kept = to.size - verified.size;
       this.log.warn(
-        { log: this.cfg.name, code: e.code, entries: entries.toString(), from: (offset + to.size).toString(), to: fetchedSize(stored).toString() },
-        `rolled back ${entries} entries fetched beyond the verified checkpoint: the root recomputed over them is not the signed one, so they are dropped (with their index keys) and fetched again`,
+        { log: this.cfg.name, code: e.code, entries: entries.toString(), from: (offset + to.size).toString(), to: fetchedSize(stored).toString(), kept: kept.toString() },
+        `rolled back ${entries} entries fetched beyond the verified checkpoint: the root recomputed over them is not the signed one, so they are dropped (with their index keys) and fetched again` +
+          (kept > 0n ? `; the ${kept} before them, which the log's tiles prove, are kept` : ''),
       );
-      return entries;
+      return { entries, from: offset + to.size, kept };
     } catch (err) {
       this.log.warn({ log: this.cfg.name, err: describeError(err) }, 'could not roll back the entries fetched beyond the verified checkpoint; the next round tries again');
       // Cut short between two of its steps, the rollback moved the frontier part of the way: a halt must not
       // write the one from before back over entries already dropped.
       const now = await store.getLogState(this.cfg.name).catch(() => undefined);
       if (now) state.frontier = now.frontier;
-      return 0n;
+      return none;
+    }
+  }
+
+  /**
+   * Where a tiles log's rollback goes instead of `to` (the verified size): the last entry bundle boundary up
+   * to the committed frontier at which the store's frontier is the one the log's tiles prove against the
+   * checkpoint the round failed on (localise-rollback.ts), with that frontier. `to` for a Rekor v1 log (no
+   * tiles; its entries' SETs are checked at ingest), and when no boundary is proven. The probes' requests
+   * carry the round's signal and a time budget, so a log that stalls cannot hold the round for long.
+   */
+  private async localised(stored: LogState, to: { size: bigint; frontier?: CompactRange }): Promise<{ size: bigint; frontier?: CompactRange }> {
+    const signed = this.#roundCheckpoint;
+    if (this.cfg.type !== 'tiles' || !signed) return to;
+    const src = this.tiles!;
+    const outer = this.#roundSignal;
+    const budget = AbortSignal.timeout(LOCALISE_BUDGET_MS);
+    this.#roundSignal = outer ? AbortSignal.any([outer, budget]) : budget;
+    try {
+      const out = await localiseRollback({
+        from: to.size,
+        fetched: frontierSize(stored.frontier),
+        ...signed,
+        stored: (size) => storedFrontier(this.deps.store, stored, size),
+        read: (l, n, w) => src.fetchTile(l, n, w),
+        now: () => performance.now(),
+        onStop: (size, err) => this.log.warn({ log: this.cfg.name, size: size.toString(), err: describeError(err) }, 'a probe for where the bad entries start failed; the rollback goes to the last size proven'),
+      });
+      this.log.info({ log: this.cfg.name, to: out.size.toString(), verified: to.size.toString(), probes: out.probes, ...(out.cut ? { cut: out.cut } : {}) }, 'searched the log\'s tiles for the first entry bundle that is not the log\'s');
+      return out.frontier ? { size: out.size, frontier: out.frontier } : to;
+    } finally {
+      this.#roundSignal = outer;
     }
   }
 
@@ -295,6 +347,7 @@ export class LogFollower {
     const decision = decideCheckpoint(received, this.cfg.origin, this.deps.verifiers, verifiedHead, this.cfg.witnesses);
     // From here on the note is the one kept (its verified lines only), in the history, the state and any evidence.
     const note = decision.note;
+    this.#roundCheckpoint = { checkpoint: decision.checkpoint, note };
     this.observeUpstream(state, decision.checkpoint.size);
     if (state.status === 'halted') {
       await this.deps.store.putLogState(state);

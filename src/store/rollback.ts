@@ -57,7 +57,7 @@ export function unverifiedFrom(state: LogState): { size: bigint; frontier?: Comp
 }
 
 /** The frontier of the current tree's [0, size) from the stored tree hashes (tree-hashes.ts readNode). */
-async function storedFrontier(store: Store, state: LogState, size: bigint): Promise<CompactRange> {
+export async function storedFrontier(store: Store, state: LogState, size: bigint): Promise<CompactRange> {
   if (size === 0n) return CompactRange.empty();
   return CompactRange.fromNodes(size, await store.hashReader(state.name, state.shard?.seq ?? 0)(frontierNodeIds(size)));
 }

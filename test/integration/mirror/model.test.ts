@@ -288,6 +288,7 @@ async function round(m: Model, r: Real): Promise<RoundOutcome> {
   const certain = certainMisbehaviour(r, before);
   const quiet = r.h.sim.faults.list().length === 0;
   const served = servedSize(r);
+  const servedBefore = r.served.length;
   const outcome = await r.follower.round();
   const code = outcome === 'halted' ? (await stateOf(r))?.halt?.code : undefined;
   m.trace.push(code ? `round:halted:${code}` : `round:${outcome}`);
@@ -306,10 +307,23 @@ async function round(m: Model, r: Real): Promise<RoundOutcome> {
   const rolledBack = outcome === 'transient-error' && fault?.code === 'VERIFY_ROOT_MISMATCH' && /entries fetched beyond the verified checkpoint were rolled back/.test(fault.message);
   if (quiet && !rolledBack && !(unconfirmed && m.misbehaved.has('fork'))) expect(outcome, say('a round with no fault on failed')).not.toBe('transient-error');
   // A round that ends on a root mismatch, halted or not, leaves no entry fetched beyond the verified checkpoint
-  // (or the start of the tree's held entries, before one is verified): any of them may be the one it rests on.
+  // (or the start of the tree's held entries, before one is verified) that may be the one it rests on: none
+  // when it halts or follows a Rekor v1 log; a tiles round that does not halt keeps those the log's tiles
+  // prove (localise-rollback.ts), up to an entry bundle boundary, each a leaf of the checkpoint it failed on.
   if ((outcome === 'transient-error' && fault?.code === 'VERIFY_ROOT_MISMATCH') || code === 'VERIFY_ROOT_MISMATCH') {
     const after = (await stateOf(r))!;
-    expect(fetchedSize(after), say('a root mismatch left entries beyond the verified checkpoint')).toBe((after.shard?.offset ?? 0n) + (after.verified?.size ?? unverifiedFrom(after)!.size));
+    const floor = (after.shard?.offset ?? 0n) + (after.verified?.size ?? unverifiedFrom(after)!.size);
+    const fetched = fetchedSize(after);
+    if (code || r.setup.api === 'v1') expect(fetched, say('a root mismatch left entries beyond the verified checkpoint')).toBe(floor);
+    else if (fetched !== floor) {
+      expect(fetched > floor && fetched % 256n === 0n, say(`a root mismatch kept entries [${floor}, ${fetched})`)).toBe(true);
+      const failedOn = r.served.slice(servedBefore).at(-1)!;
+      for (let i = Number(floor); i < Number(fetched); i++) {
+        const got = await r.store.getEntry(LOG, i);
+        expect(toHex(leafHash(got!.body)), say(`entry ${i}, kept by a rollback, is not a leaf of the checkpoint the round failed on`)).toBe(toHex(failedOn.tree.leaf(i)));
+      }
+      m.trace.push(`kept:[${floor},${fetched})`);
+    }
   }
   return outcome;
 }

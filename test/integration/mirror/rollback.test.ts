@@ -15,14 +15,17 @@ import { createApp } from '../../../src/api/app.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { CONFIRM_ROUNDS } from '../../../src/mirror/confirm-halt.ts';
 import type { createMetrics } from '../../../src/metrics.ts';
+import type { LogFollower } from '../../../src/mirror/follower.ts';
 import type { MirrorHooks } from '../../../src/mirror/types.ts';
 import { findingId } from '../../../src/monitor/finding.ts';
 import { checkLog } from '../../../src/store/check.ts';
 import { findingOps, FindingsRepo } from '../../../src/store/findings.ts';
 import { digestToBytes, fetchedSize } from '../../../src/store/codec.ts';
+import { hashRun } from '../../../src/merkle/tiles.ts';
 import { Bucket, key, prefixEnd, readU64, treeSeq, u16 } from '../../../src/store/keys.ts';
 import { rollBackTree, unverifiedFrom } from '../../../src/store/rollback.ts';
 import { harnessPerTest } from '../../helpers/harness-per-test.ts';
+import { reply, type Behaviour, type HostileProxy } from '../../helpers/hostile-proxy.ts';
 import { refusingFrom } from '../../helpers/stall-proxy.ts';
 import { canMountTmpfs, tmpfsDataDir } from '../../helpers/tmpfs.ts';
 import { expectStoreMatchesManifest, manifestOf } from '../../helpers/mirror.ts';
@@ -198,9 +201,11 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     expect(s.halt?.code).toBe('VERIFY_ROOT_MISMATCH');
     expect(s.halt?.evidence).toMatchObject({ recomputedRoot: expect.any(String) });
     expect(s.verified?.size).toBe(300n);
-    // Each round fetched the entries again and committed [300, 768) before the batch that reaches 1000 failed
-    // the root; each dropped them, the halt's too: it holds the log at what it verified.
-    expect(await rolledBack(metrics)).toBe(468 * CONFIRM_ROUNDS);
+    // Each round committed up to 768 before the batch that reaches 1000 failed the root. The rounds before
+    // the halt dropped [512, 768), the bundle of entry 700 (the log's tiles prove the store's frontier at
+    // 512), and the next fetched it again; the halting round dropped everything past the verified size: the
+    // halt holds the log at what it verified.
+    expect(await rolledBack(metrics)).toBe(256 * (CONFIRM_ROUNDS - 1) + 468);
     expect(fetchedSize(s)).toBe(300n);
     expect(await nodesPast(0, 300n)).toBe(0);
     expect(await h.store.getEntry('sim', 700)).toBeUndefined();
@@ -274,5 +279,100 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     expect(await follower.round()).toBe('advanced');
     expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(1500);
     await expectChecked();
+  });
+});
+
+/** Tiles above level 0: only a rollback's probes read them here (the catch-up reads bundles and level-0 tiles). */
+const UPPER_TILES = /\/tile\/[1-9]\d*\//;
+
+describe('a tiles log rolls back only from the first entry bundle its tiles do not prove', () => {
+  /**
+   * A log verified at 300 and grown to 3300, entry `bad` rewritten (its bundle and level-0 tile agree) for one
+   * round, with `probing` answering the tiles above level 0 (undefined: as the log serves them): the round
+   * commits [300, 2816) in batches of 512 on bundle boundaries ([300, 768), [768, 1280), …) and fails the
+   * root on the last one, [2816, 3300).
+   */
+  async function failedLongCatchUp(seed: string, bad: number, probing?: Behaviour) {
+    const h = await t.harness({ api: 'tiles', entries: 300, seed }, { batchSize: 512 });
+    const proxy = await t.proxy();
+    const { follower, metrics } = t.followerVia({ retryDelays: { baseMs: 1, maxMs: 4 } });
+    for (let i = 0; i < 10 && (await t.state())?.verified?.size !== 300n; i++) await follower.round();
+    expect((await t.state())?.verified?.size).toBe(300n);
+    h.sim.append(3000);
+    h.sim.faults.enable('rewrite', bad);
+    if (probing) proxy.set(async (req, res) => (UPPER_TILES.test(req.path) ? probing(req, res) : reply(res, await req.forward())));
+    expect(await follower.round()).toBe('transient-error');
+    expect(follower.transientFault?.code).toBe('VERIFY_ROOT_MISMATCH');
+    h.sim.faults.disable('rewrite');
+    proxy.set(undefined);
+    return { h, proxy, follower, metrics };
+  }
+
+  /** The next round fetches what was dropped and verifies: the store is the log's, and checks. */
+  async function verifiesNext(follower: LogFollower, proxy: HostileProxy): Promise<void> {
+    const probes = proxy.count(UPPER_TILES);
+    expect(await follower.round()).toBe('advanced');
+    expect((await t.state())?.verified?.size).toBe(3300n);
+    expect(proxy.count(UPPER_TILES)).toBe(probes);
+    expect(await expectStoreMatchesManifest(t.h.store, t.h.sim)).toBe(3300);
+    await expectChecked();
+  }
+
+  it('one rewritten bundle in the middle: the bundles before it are kept, proven by a few tiles, and the next round verifies', async () => {
+    const { h, proxy, follower, metrics } = await failedLongCatchUp('localise-middle', 1600);
+    // Dropped from the bad bundle's start (1536, inside the batch [1280, 1792)) to what was committed (2816).
+    expect(follower.transientFault?.message).toMatch(/not yet confirmed: 1 round\(s\) in a row.*; 1280 entries fetched beyond the verified checkpoint were rolled back \(from entry 1536: the 1236 before it, which the log's tiles prove, are kept\), to be fetched again\)$/);
+    expect(await rolledBack(metrics)).toBe(1280);
+    const s = (await t.state())!;
+    expect(s.verified?.size).toBe(300n);
+    expect(fetchedSize(s)).toBe(1536n);
+    expect(await nodesPast(0, 1536n)).toBe(0);
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, 1536)).toBe(1536);
+    expect(await h.store.getEntry('sim', 1536)).toBeUndefined();
+    expect(await h.store.getEntry('sim', 1600)).toBeUndefined();
+    await expectChecked();
+    // ~log2(10 boundaries) probes; the tiles above level 0 of a 3300-entry tree are one partial tile, read once.
+    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
+    expect(proxy.count(UPPER_TILES)).toBeLessThanOrEqual(2);
+    await verifiesNext(follower, proxy);
+  });
+
+  it('a rewritten entry in the first bundle past the verified size: back to the verified size', async () => {
+    const { follower, proxy, metrics } = await failedLongCatchUp('localise-first', 300);
+    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
+    expect(follower.transientFault?.message).toMatch(/; 2516 entries fetched beyond the verified checkpoint were rolled back, to be fetched again\)$/);
+    expect(await rolledBack(metrics)).toBe(2516);
+    expect(fetchedSize((await t.state())!)).toBe(300n);
+    await expectChecked();
+    await verifiesNext(follower, proxy);
+  });
+
+  it('tiles forged on the way to agree with the rewritten entry prove nothing: every probe is bad, back to the verified size', async () => {
+    // The level-1 tile as a path that rewrote entry 1600 would serve it to hide that: entry 6 (the MTH of
+    // bundle 6) recomputed from the rewritten level-0 tile. The store's frontier at any size past 1536 then
+    // agrees with the tiles; only a consistency proof to the signed root, which covers bundle 6, tells.
+    const { follower, proxy, metrics } = await failedLongCatchUp('localise-forged-tiles', 1600, async (req, res) => {
+      const u = await req.forward();
+      const level0 = await req.forward(req.path.replace(/\/tile\/.*$/, '/tile/0/006'));
+      const hashes = Array.from({ length: 256 }, (_, i) => level0.body.subarray(32 * i, 32 * i + 32));
+      if (u.status === 200 && level0.status === 200 && u.body.length > 32 * 6) u.body.set(hashRun(hashes), 32 * 6);
+      reply(res, u);
+    });
+    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
+    expect(follower.transientFault?.message).toMatch(/; 2516 entries fetched beyond the verified checkpoint were rolled back, to be fetched again\)$/);
+    expect(await rolledBack(metrics)).toBe(2516);
+    expect(fetchedSize((await t.state())!)).toBe(300n);
+    await expectChecked();
+    await verifiesNext(follower, proxy);
+  });
+
+  it('a probe that fails with a transient error (tiles refused) ends the search: back to the verified size', async () => {
+    const { follower, proxy, metrics } = await failedLongCatchUp('localise-refused-tiles', 1600, (_req, res) => void res.writeHead(400).end());
+    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
+    expect(follower.transientFault?.message).toMatch(/not yet confirmed: 1 round\(s\) in a row.*; 2516 entries fetched beyond the verified checkpoint were rolled back, to be fetched again\)$/);
+    expect(await rolledBack(metrics)).toBe(2516);
+    expect(fetchedSize((await t.state())!)).toBe(300n);
+    await expectChecked();
+    await verifiesNext(follower, proxy);
   });
 });

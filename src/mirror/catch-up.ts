@@ -20,6 +20,7 @@ import type { SetKey } from '../entries/set.ts';
 import { leafCount, releaseLeaves, type LeafBatch } from '../sources/types.ts';
 import type { LogState, VerifiedHead } from '../store/codec.ts';
 import { PackedPuts } from '../store/packed-puts.ts';
+import { rolledBackIn } from '../store/rolled-back-findings.ts';
 import type { Store } from '../store/store.ts';
 import { bytesEqual } from '../util/bytes.ts';
 import { evidence, rootMismatch } from './checkpoint-decision.ts';
@@ -141,9 +142,12 @@ export async function catchUp(
       next = fetched < cp.size && !signal?.aborted ? fetchFrom(fetched) : undefined;
       const now = Math.floor(ctx.now() / 1000);
       const builder = await store.builder(state, { ...arenas[k % 2]!, ...(hooks?.isWatched ? { isWatched: hooks.isWatched } : {}) });
+      // Findings a rollback marked on these entries: the rules see them, and their keys go with this commit.
+      const offset = state.shard?.offset ?? 0n;
+      const prior = hooks?.onEntries ? await rolledBackIn(store, cfg.name, offset + frontier.size, offset + fetched) : undefined;
       let result;
       try {
-        result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey });
+        result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey, prior: prior?.findings });
       } catch (e) {
         throw withCheckpoint(e, state.verified, note);
       }
@@ -171,7 +175,7 @@ export async function catchUp(
           nodes: [],
           state: committed,
           ...(checkpoint ? { checkpoint } : {}),
-          extraOps: result.outcomes.flatMap((o) => o.ops),
+          extraOps: [...result.outcomes.flatMap((o) => o.ops), ...(prior?.clear ?? [])],
         })
         .then(() => {
           // The batch that verifies is progress as its checkpoint's time says; noting it again, a second

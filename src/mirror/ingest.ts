@@ -8,6 +8,7 @@
  * The caller commits the result in one atomic batch, and moves the verified checkpoint only when
  * `frontier.root()` equals a verified checkpoint's root.
  */
+import type { Finding } from '../monitor/finding.ts';
 import { TlogwatchError } from '../errors.ts';
 import type { CompactRange, NodeVisitor } from '../merkle/compact.ts';
 import { leafHash } from '../merkle/rfc6962.ts';
@@ -202,7 +203,7 @@ export function ingestInto(
   batch: LeafBatch,
   observedAt: number,
   builder: CommitBuilder,
-  opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries']; setKey?: SetKey | undefined } = {},
+  opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries']; setKey?: SetKey | undefined; prior?: ReadonlyMap<string, Finding> | undefined } = {},
 ): IngestedInto {
   let next = frontier;
   const kinds = new Map<string, number>();
@@ -216,7 +217,7 @@ export function ingestInto(
     const part = ingestBatch(log, type, next, chunk, observedAt, { setKey: opts.setKey, onNode });
     next = part.frontier;
     countKinds(part.entries, kinds, undecoded);
-    if (opts.onEntries) outcomes.push(opts.onEntries(log, part.entries, observedAt));
+    if (opts.onEntries) outcomes.push(opts.onEntries(log, part.entries, observedAt, opts.prior));
     for (const { record, body } of storedEntries(part.entries, opts.treeID)) builder.addEntry(record, body);
   }
   return { frontier: next === frontier ? frontier.clone() : next, kinds, undecoded, outcomes };

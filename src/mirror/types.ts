@@ -1,4 +1,5 @@
 /** Configuration and hooks of one followed log. */
+import type { Finding } from '../monitor/finding.ts';
 import type { Entry } from '../entries/types.ts';
 import type { LogState } from '../store/codec.ts';
 import type { BatchOp } from '../store/level.ts';
@@ -50,9 +51,11 @@ export interface MirrorHooks {
   /**
    * Findings for newly decoded entries, called a chunk at a time before the batch's root is checked. An
    * entry's `body` (and its leaf's) is valid only during the call: the batch's memory is freed once it is
-   * ingested (BundledLeaves.release), so copy what has to outlive it.
+   * ingested (BundledLeaves.release), so copy what has to outlive it. `prior`: the findings a rollback
+   * marked on these entries' indexes (store/rolled-back-findings.ts), by ID: one raised again for the same
+   * entry is the stored one, not a new one.
    */
-  onEntries?: (log: string, entries: readonly IngestedEntry[], now: number) => EntriesOutcome;
+  onEntries?: (log: string, entries: readonly IngestedEntry[], now: number, prior?: ReadonlyMap<string, Finding>) => EntriesOutcome;
   /** A `log-integrity` finding for misbehaviour, with the evidence. */
   onIntegrity?: (log: string, error: TlogwatchError, state: LogState, now: number) => BatchOp[];
   /** Called after each commit (e.g. to wake the notifier). */

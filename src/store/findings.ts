@@ -13,10 +13,15 @@ const idBytes = (id: string) => {
   return new Uint8Array(Buffer.from(id, 'hex'));
 };
 
+/** The finding's key in the findings' time index (one per finding: its firstSeen). */
+export function findingTimeKey(f: Pick<Finding, 'id' | 'firstSeen'>): Uint8Array {
+  return key(Bucket.FINDING_BY_TIME, u64(f.firstSeen), idBytes(f.id));
+}
+
 export function findingOps(f: Finding): BatchOp[] {
   return [
     { type: 'put', key: key(Bucket.FINDING, idBytes(f.id)), value: Buffer.from(JSON.stringify(f)) },
-    { type: 'put', key: key(Bucket.FINDING_BY_TIME, u64(f.firstSeen), idBytes(f.id)), value: MARKER },
+    { type: 'put', key: findingTimeKey(f), value: MARKER },
   ];
 }
 

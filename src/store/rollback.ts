@@ -25,6 +25,7 @@ import { frontierSize, localStartIndex, startSeq, type LogState } from './codec.
 import type { Finding } from '../monitor/finding.ts';
 import { decodeEntryValue } from './entry-value.ts';
 import { findingOps, FindingsRepo } from './findings.ts';
+import { fileRolledBack } from './rolled-back-findings.ts';
 import { impliedKeys } from './implied-keys.ts';
 import { Bucket, entryKey, key, nodeKey, prefixEnd, readU64, treeKey, u16, u64 } from './keys.ts';
 import type { BatchOp } from './level.ts';
@@ -106,14 +107,15 @@ async function entryKeys(store: Store, log: string, id: number, from: bigint, to
  * finding is raised when its entry is observed (its firstSeen is the entry's observedAt), so only findings
  * from the earliest of them on are read, usually a handful.
  */
-async function markFindings(store: Store, log: string, uuids: ReadonlyMap<number, string>, since: number, mark: NonNullable<Finding['entryRolledBack']>): Promise<BatchOp[]> {
+async function markFindings(store: Store, log: string, logId: number, uuids: ReadonlyMap<number, string>, since: number, mark: NonNullable<Finding['entryRolledBack']>): Promise<BatchOp[]> {
   const ops: BatchOp[] = [];
   const findings = new FindingsRepo(store);
   for await (const k of store.db.keys({ gte: key(Bucket.FINDING_BY_TIME, u64(since)), lt: prefixEnd(key(Bucket.FINDING_BY_TIME)) })) {
     const f = await findings.get(Buffer.from(k.subarray(9)).toString('hex')).catch(() => undefined);
     if (!f || f.log !== log || f.index === undefined || f.entryRolledBack || f.kind === 'integrity') continue;
     const uuid = uuids.get(f.index);
-    if (uuid !== undefined && (f.uuid === undefined || f.uuid === uuid)) ops.push(...findingOps({ ...f, entryRolledBack: mark }));
+    // Filed under its entry too, so that the entry ingested again does not raise it a second time.
+    if (uuid !== undefined && (f.uuid === undefined || f.uuid === uuid)) ops.push(...findingOps({ ...f, entryRolledBack: mark }), fileRolledBack(logId, { ...f, index: f.index }));
   }
   return ops;
 }
@@ -143,7 +145,7 @@ export async function rollBackTree(store: Store, state: LogState, to: { size: bi
     const frontier = from === to.size ? target : await storedFrontier(store, current, from);
     const keys = await entryKeys(store, state.name, id, offset + from, offset + end);
     const nodes = await nodesFrom(store, id, seq, from);
-    const marked = opts.mark ? await markFindings(store, state.name, keys.uuids, keys.observedSince, opts.mark) : [];
+    const marked = opts.mark ? await markFindings(store, state.name, id, keys.uuids, keys.observedSince, opts.mark) : [];
     const next: LogState = { ...current, frontier: frontier.serialize() };
     await store.writeRollback(next, [...keys.ops, ...nodes, ...marked], offset + from, offset + end);
     entries += end - from;

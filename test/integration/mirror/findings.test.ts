@@ -6,7 +6,7 @@ import { integrityHooks, stallOf } from '../../../src/daemon.ts';
 import { Store } from '../../../src/store/store.ts';
 import { fill, tempDirs } from '../store/fixtures.ts';
 import { createLogger } from '../../../src/logger.ts';
-import { evaluateStall, splitViewFinding, withIntegrityConfig } from '../../../src/monitor/finding.ts';
+import { evaluateStall, findingId, splitViewFinding, withIntegrityConfig } from '../../../src/monitor/finding.ts';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
 import type { LogState } from '../../../src/store/codec.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
@@ -43,6 +43,51 @@ describe('rule findings in the pipeline', () => {
     expect(findings.every((f) => f.index !== undefined && f.index < 256)).toBe(true);
     expect((await metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value).toBe(findings.length);
     expect(logged.sort()).toEqual(findings.map((f) => f.id).sort());
+  });
+  it('raised again for entries a rollback dropped: the same entry back keeps its finding as it stood, another entry there replaces it', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const r = checkRules([{ name: 'all.yaml', text: 'rules:\n  - id: every-entry\n    severity: info\n    notify: all\n    watch: { identities: ["**"] }\n' }]);
+    if (!r.ok) throw new Error(JSON.stringify(r.errors));
+    const logged: string[] = [];
+    const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics, (found) => logged.push(...found.map((f) => f.id))), findingOps);
+    h = await harness({ api: 'tiles', entries: 300, seed: 'rf-again' }, { batchSize: 256, retryDelays: { baseMs: 1, maxMs: 4 } }, hooks);
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 300n);
+    // Batches to 1,280 commit with entry 802 rewritten (bundle and tile agree); the last fails the root and
+    // the entries from the bad bundle's start, 768, are rolled back, their findings marked.
+    h.sim.append(1000);
+    h.sim.log.faults.enable('rewrite', 802);
+    expect(await h.follower.round()).toBe('transient-error');
+    expect(h.follower.transientFault?.code).toBe('VERIFY_ROOT_MISMATCH');
+    const repo = new FindingsRepo(h.store);
+    const id = (i: number) => findingId('every-entry', 'sim', String(i));
+    // Every identity-signed entry raises (`**`); an entry of those dropped that the log serves again as it was:
+    const marked = (await repo.list({ rule: 'every-entry', limit: 5000 })).findings.filter((f) => f.entryRolledBack);
+    const kept = marked.find((f) => f.index! >= 1024)!.index!;
+    expect(await repo.get(id(kept))).toMatchObject({ entryRolledBack: { reason: 'VERIFY_ROOT_MISMATCH' } });
+    const bad = await repo.get(id(802));
+    expect(bad).toMatchObject({ entryRolledBack: { reason: 'VERIFY_ROOT_MISMATCH' } });
+    await repo.setStatus(id(kept), 'acked', 'reviewed while unverified', 1_800_000_000);
+    const counted = async () => (await metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value;
+
+    h.sim.log.faults.disable('rewrite');
+    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 1300n);
+    // The same entry at `kept`: acked as before, unmarked, not counted or notified again.
+    const again = await repo.get(id(kept));
+    expect(again).toMatchObject({ status: 'acked', statusReason: 'reviewed while unverified' });
+    expect(again?.entryRolledBack).toBeUndefined();
+    // Another entry at 802 (the log's): its own finding, open, in place of the marked one, once in the time index.
+    const honest = await repo.get(id(802));
+    expect(honest?.uuid).not.toBe(bad!.uuid);
+    expect(honest).toMatchObject({ status: 'open' });
+    expect(honest?.entryRolledBack).toBeUndefined();
+    const { findings } = await repo.list({ rule: 'every-entry', limit: 5000 });
+    const distinct = new Set(findings.map((f) => f.id)).size;
+    expect(findings).toHaveLength(distinct);
+    // Each raised once, but 802's replacement.
+    expect(await counted()).toBe(distinct + 1);
+    expect(logged).toHaveLength(distinct + 1);
+    expect(logged.filter((x) => x === id(802))).toHaveLength(2);
+    expect(logged.filter((x) => x === id(kept))).toHaveLength(1);
   });
   it('are counted unless a suppression marks them known-good: a suppressed finding pages nobody', async () => {
     const metrics = createMetrics({ defaultMetrics: false });

@@ -366,5 +366,6 @@ describe('tlogwatch check --only NAME --from N --to N', () => {
     expect(await check('--only', 'empty', '--to', '0')).toMatchObject({ code: 2, stderr: 'tlogwatch check: the store holds no state of empty: check it without --from and --to\n' });
     // Left of the start, the start's verified frontier: a range from it rebuilds the root.
     expect(await check('--only', 'sim', '--from', '100', '--to', '150')).toMatchObject({ code: 0, stdout: expect.stringMatching(/^ok\tsim\tentries 100\.\.150, 51 entries/) });
-  });
+    // Twelve CLI processes in a row: ~1 s each on a loaded CI machine, so more than the default 30 s.
+  }, 90_000);
 });

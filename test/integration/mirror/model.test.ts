@@ -167,8 +167,8 @@ interface Model {
   on: Set<FaultName>;
   /** Every misbehaviour fault ever switched on. */
   misbehaved: Set<FaultName>;
-  /** The store's tmpfs is shrunk to what it holds plus `slack` bytes (writes fail with ENOSPC once that is used). */
-  diskFull?: { slack: number } | undefined;
+  /** The store's tmpfs is shrunk to what it held plus a little (writes fail with ENOSPC once that is used). */
+  diskFull?: boolean;
   /** The halt as first seen: it must never change. */
   halted?: { code: string; verified: string; frontier: string; start: bigint };
   /** What happened, for the failure message. */
@@ -481,7 +481,7 @@ const faultOff = (name: FaultName) =>
 function freeDisk(m: Model, r: Real): void {
   if (!m.diskFull) return;
   growTmpfs(r.h.dataDir, ROOMY_MIB);
-  m.diskFull = undefined;
+  m.diskFull = false;
 }
 
 /**
@@ -547,13 +547,13 @@ const diskFull = (kib: number, n: number) =>
     `disk-full(${kib} KiB, ${n})`,
     async (m, r) => {
       fillTmpfs(r.h.dataDir, kib * 1024);
-      m.diskFull = { slack: kib * 1024 };
+      m.diskFull = true;
       for (let i = 0; i < n; i++) await round(m, r);
     },
     (m) => !m.diskFull,
   );
 
-const diskRoom = () => step('disk-room', (m, r) => freeDisk(m, r), (m) => m.diskFull !== undefined);
+const diskRoom = () => step('disk-room', (m, r) => freeDisk(m, r), (m) => m.diskFull === true);
 
 const rotate = () => step('rotate', (_m, r) => r.h.sim.rotate(), (m) => m.setup.api === 'v1');
 

@@ -42,7 +42,8 @@
  * - the verified size and root are those of a checkpoint the log served validly signed (never one that
  *   failed verification), and every entry up to it is the leaf of that checkpoint's tree; entries fetched
  *   beyond it are the honest log's unless a misbehaviour fault was on (docs/architecture.md "Verify by
- *   recomputing": only the verified cursor is vouched for);
+ *   recomputing": only the verified cursor is vouched for); the verified position (a Rekor v1 tree's offset
+ *   plus its verified size) never goes back;
  * - a halt comes only from misbehaviour, with a code that a fault on at the time can cause (or a fork or
  *   changed body whose effect outlives its fault), with evidence; a halted log stays halted with the same
  *   code, verified checkpoint, frontier and start;
@@ -169,6 +170,8 @@ interface Model {
   misbehaved: Set<FaultName>;
   /** The store's tmpfs is shrunk to what it held plus a little (writes fail with ENOSPC once that is used). */
   diskFull?: boolean;
+  /** The highest verified position seen (a Rekor v1 tree's offset plus its verified size): it never goes back. */
+  verifiedEnd?: number;
   /** The halt as first seen: it must never change. */
   halted?: { code: string; verified: string; frontier: string; start: bigint };
   /** What happened, for the failure message. */
@@ -257,6 +260,11 @@ async function checkInvariants(m: Model, r: Real, when: string): Promise<void> {
     if (m.misbehaved.size === 0) expect(root, say('verified root is not the honest one')).toBe(toHex(shard.tree.root(size)));
   }
   expect(verifiedEnd, say('verified beyond fetched')).toBeLessThanOrEqual(fetched);
+  // Nothing (a full disk, a crash, a reopen) takes back a verified checkpoint.
+  if (s.verified) {
+    expect(verifiedEnd, say(`verified went back from ${m.verifiedEnd}`)).toBeGreaterThanOrEqual(m.verifiedEnd ?? 0);
+    m.verifiedEnd = verifiedEnd;
+  }
   for (let i = start; i < fetched; i++) {
     const got = await r.store.getEntry(LOG, i);
     expect(got, say(`entry ${i} missing`)).toBeDefined();

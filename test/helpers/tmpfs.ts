@@ -4,7 +4,7 @@
  * machine allows it (CI's does), so a suite can say why it skips elsewhere.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmdirSync } from 'node:fs';
+import { mkdtempSync, rmdirSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DataDirHooks } from './mirror.ts';
@@ -38,6 +38,24 @@ export function unmount(dir: string): void {
 /** The tmpfs at `dir`, resized to `mib` MiB. */
 export function growTmpfs(dir: string, mib: number): void {
   execFileSync('mount', ['-o', `remount,size=${mib}m`, dir]);
+}
+
+/**
+ * The tmpfs at `dir` shrunk to what it holds plus `room` bytes (a page at least), as a disk that another
+ * process filled. A tmpfs refuses to shrink below what it holds, and what is writing to it (LevelDB's
+ * compactions run in the background) may grow it between the statfs and the remount: tried again then.
+ */
+export function fillTmpfs(dir: string, room: number): void {
+  for (let attempt = 1; ; attempt++) {
+    const fs = statfsSync(dir);
+    const kib = Math.ceil(((fs.blocks - fs.bfree) * fs.bsize + Math.max(room, 4096)) / 1024);
+    try {
+      execFileSync('mount', ['-o', `remount,size=${kib}k`, dir], { stdio: 'ignore' });
+      return;
+    } catch (e) {
+      if (attempt >= 20) throw e;
+    }
+  }
 }
 
 /** A tmpfs of `mib` MiB at the mirror harness's data directory, unmounted after the store has closed. */

@@ -9,11 +9,11 @@ import { createLogger } from '../../../src/logger.ts';
 import { evaluateStall, findingId, splitViewFinding, withIntegrityConfig } from '../../../src/monitor/finding.ts';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
 import type { LogState } from '../../../src/store/codec.ts';
-import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
+import { checkFindingRecords, FindingsRepo, findingOps } from '../../../src/store/findings.ts';
 import { monitorHooks } from '../../../src/monitor/hooks.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
 import { verifyNote } from '../../../src/note/note.ts';
-import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
+import { checkpointVerifierForTlog, parseTrustedRoot, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { readJson } from '../../helpers/realdata.ts';
 import { createMetrics } from '../../../src/metrics.ts';
@@ -70,7 +70,10 @@ describe('rule findings in the pipeline', () => {
     const counted = async () => (await metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value;
 
     h.sim.log.faults.disable('rewrite');
-    await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 1300n);
+    // An hour later (each finding's firstSeen is when its entry was observed): the daemon's follower after a restart.
+    const later = new LogFollower(h.follower.cfg, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)], setKey: setKeyForTlog(h.tlog), hooks, now: () => Date.now() + 3_600_000 });
+    for (let i = 0; i < 10 && (await h.store.getLogState('sim'))?.verified?.size !== 1300n; i++) await later.round();
+    expect((await h.store.getLogState('sim'))?.verified?.size).toBe(1300n);
     // The same entry at `kept`: acked as before, unmarked, not counted or notified again.
     const again = await repo.get(id(kept));
     expect(again).toMatchObject({ status: 'acked', statusReason: 'reviewed while unverified' });
@@ -88,6 +91,11 @@ describe('rule findings in the pipeline', () => {
     expect(logged).toHaveLength(distinct + 1);
     expect(logged.filter((x) => x === id(802))).toHaveLength(2);
     expect(logged.filter((x) => x === id(kept))).toHaveLength(1);
+    // 802's finding is raised an hour after the marked one: one time-index key, at its own firstSeen.
+    expect(honest!.firstSeen).toBeGreaterThan(bad!.firstSeen);
+    const problems: string[] = [];
+    await checkFindingRecords(h.store, (p) => problems.push(p));
+    expect(problems).toEqual([]);
   });
   it('are counted unless a suppression marks them known-good: a suppressed finding pages nobody', async () => {
     const metrics = createMetrics({ defaultMetrics: false });

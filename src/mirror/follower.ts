@@ -185,8 +185,19 @@ export class LogFollower {
         const confirming = restsOnUnsignedBytes(e) && this.#unconfirmed + 1 < CONFIRM_ROUNDS;
         const rolledBack = await this.rollBackUnverified(state, e, confirming);
         if (confirming) return this.unconfirmed(e, rolledBack);
+        try {
+          await this.halt(state, e);
+        } catch (w) {
+          // The halt could not be written (a full disk): the log is not halted yet, and the round ends as any
+          // round the store refuses, the store reopened by the next. That round halts at once if it meets the
+          // failure again, confirmed or signed as it is now, rather than count its confirmation from 0.
+          if (!isTlogwatchError(w, 'STORE_WRITE_FAILED')) throw w;
+          this.#unconfirmed = CONFIRM_ROUNDS - 1;
+          this.log.error({ log: this.cfg.name, code: e.code, err: describeError(w) }, `the log misbehaved (${e.code}) but its halt could not be written; the next round halts it if it meets the same`);
+          this.noteFault(w);
+          return 'transient-error';
+        }
         this.#unconfirmed = 0;
-        await this.halt(state, e);
         return 'halted';
       }
       // Stopped: the requests in flight were aborted on purpose, and the next run starts where this one committed.

@@ -6,7 +6,7 @@
  *
  * Mounting needs root (CAP_SYS_ADMIN), which CI's machine has; elsewhere the suite says why it skips.
  */
-import { readdirSync, rmSync, statfsSync } from 'node:fs';
+import { readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
@@ -164,5 +164,32 @@ describe('while the store is closed (a reopen after a write fault that has not s
     const scrape = await app.request('/metrics');
     expect(scrape.status).toBe(200);
     expect(await scrape.text()).toMatch(/^tlogwatch_store_writable 1$/m);
+  });
+});
+
+describe.skipIf(!mountable)('a halt the store cannot write', () => {
+  let h: Harness | undefined;
+  afterEach(async () => {
+    await h?.cleanup();
+    h = undefined;
+  });
+
+  // A fork's halt record (two signed notes) does not fit in what is left of the write-ahead log's last page on a
+  // full tmpfs; a smaller one (a bad checkpoint's) may, so the unsigned case is not made to fail this way here.
+  it('a fork on a full disk: the round ends as a write fault, nothing halts, and the first round with room halts', async () => {
+    const code = 'VERIFY_FORK';
+    h = await harness({ api: 'tiles', entries: 100, seed: 'halt-full-fork' }, { retryDelays: { baseMs: 1, maxMs: 4 } }, undefined, { dataDir: tmpfsDataDir(96) });
+    for (let i = 0; i < 10 && (await h.store.getLogState('sim'))?.verified?.size !== 100n; i++) await h.follower.round();
+    h.sim.faults.enable('fork', 50);
+    const filler = join(h.dataDir, 'filler');
+    writeFileSync(filler, Buffer.alloc(statfsSync(h.dataDir).bavail * statfsSync(h.dataDir).bsize));
+    // The round that halts cannot write the halt: before, it threw out of the round.
+    expect(await h.follower.round()).toBe('transient-error');
+    expect(h.follower.transientFault?.code).toBe('STORE_WRITE_FAILED');
+    expect((await h.store.getLogState('sim'))?.status).toBe('following');
+    rmSync(filler);
+    // Room again: the store reopens, and the same evidence halts the log.
+    expect(await h.follower.round()).toBe('halted');
+    expect(await h.store.getLogState('sim')).toMatchObject({ status: 'halted', halt: { code }, verified: { size: 100n } });
   });
 });

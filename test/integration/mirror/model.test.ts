@@ -337,8 +337,8 @@ function certainMisbehaviour(r: Real, s: LogState | undefined): string | undefin
 
 /**
  * A follower round as the daemon's loop runs it (LogFollower.run): a round that throws is a transient error.
- * Only a store write may throw so (a halt's write on a full disk; misbehaviour is otherwise caught inside);
- * anything else is a bug.
+ * Only a store write may throw so on a full disk (a halted log's state written again, say; a halt's own write
+ * ends the round as a write fault instead, follower.ts); anything else is a bug.
  */
 async function followerRound(m: Model, r: Real, signal?: AbortSignal): Promise<RoundOutcome> {
   try {

@@ -23,9 +23,8 @@
  * the store's lock. Exit: 0 consistent, 1 problems found (or the store could not be read through), 2 usage,
  * config, or the store could not be opened.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, type ConfigKey } from '../config/load.ts';
+import type { ConfigKey } from '../config/load.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { DECODER_EPOCH } from '../entries/decoder-epoch.ts';
@@ -36,7 +35,7 @@ import { checkCheckpointHistory, checkRetiredShards, checkTreeHashes, checkVerif
 import { entriesHeld, heldRange, type LogState } from '../store/codec.ts';
 import type { IndexMode } from '../store/index-values.ts';
 import type { Store } from '../store/store.ts';
-import { openExistingStore, storeErrorText, unknownLog } from './offline-store.ts';
+import { openConfiguredStore, unknownLog } from './offline-store.ts';
 
 const USAGE = 'usage: tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]';
 const HELP = `${USAGE}
@@ -326,19 +325,10 @@ export async function checkCommand(argv: string[]): Promise<number> {
   // Indexes are per log: a range over every log would name different entries in each.
   if (ranged && values.only === undefined) return fail(`--from and --to are indexes of one log: give it with --only NAME\n${USAGE}`);
   if (from !== undefined && to !== undefined && from > to) return fail(`--from ${from} is after --to ${to}`);
-  let config;
-  try {
-    config = loadConfig(values.config, values['data-dir'] ? { dataDir: values['data-dir'] } : {}, process.env, { unused: UNUSED });
-  } catch (e) {
-    return fail(describeError(e));
-  }
-  let store: Store;
-  try {
-    // Check changes nothing, so it does not upgrade an older schema in place either (store.ts).
-    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there', { upgrade: false });
-  } catch (e) {
-    return fail(storeErrorText(e));
-  }
+  // Check changes nothing, so it does not upgrade an older schema in place either (store.ts).
+  const opened = await openConfiguredStore({ config: values.config, dataDir: values['data-dir'] }, UNUSED);
+  if ('error' in opened) return fail(opened.error);
+  const { store, config } = opened;
   try {
     const mode = indexModeOf(store, values.config === undefined ? undefined : { file: values.config, mode: config.index });
     if (typeof mode === 'object') return fail(mode.error);

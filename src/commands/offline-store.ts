@@ -3,6 +3,8 @@
  * only, never one created where a mistyped path points; and a store a running `tlogwatch serve` holds
  * (LevelDB's LOCK, level.ts STORE_LOCKED) is named as such, with what to do about it, in every one of them.
  */
+import { join } from 'node:path';
+import { loadConfig, type ConfigKey } from '../config/load.ts';
 import { describeError, isTlogwatchError, TlogwatchError } from '../errors.ts';
 import type { IndexMode } from '../store/index-values.ts';
 import { levelDirState } from '../store/level.ts';
@@ -31,4 +33,23 @@ export async function openExistingStore(dir: string, nothing: string, opts: { in
 export function unknownLog(store: Store, name: string): string | undefined {
   const logs = store.logNamesKnown().sort();
   return logs.includes(name) ? undefined : `no log named ${name} in the store (it holds ${logs.length ? logs.join(', ') : 'none'})`;
+}
+
+/**
+ * The store `serve` would use, found as it is given (`--config`, `--data-dir`), with the configuration; opened
+ * as openExistingStore does and not upgraded (an offline command that changes the store leaves an older
+ * schema to `serve`). Or the one line that says why not.
+ */
+export async function openConfiguredStore(flags: { config?: string | undefined; dataDir?: string | undefined }, unused: readonly ConfigKey[]): Promise<{ store: Store; config: ReturnType<typeof loadConfig> } | { error: string }> {
+  let config;
+  try {
+    config = loadConfig(flags.config, flags.dataDir ? { dataDir: flags.dataDir } : {}, process.env, { unused });
+  } catch (e) {
+    return { error: describeError(e) };
+  }
+  try {
+    return { config, store: await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there', { upgrade: false }) };
+  } catch (e) {
+    return { error: storeErrorText(e) };
+  }
 }

@@ -4,15 +4,14 @@
  * the store while it runs, so this runs with it stopped, as check and backup do; the next `serve`
  * re-verifies the log from its last verified checkpoint.
  */
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig, type ConfigKey } from '../config/load.ts';
+import type { ConfigKey } from '../config/load.ts';
 import { ConfigSchema } from '../config/schema.ts';
 import { describeError } from '../errors.ts';
 import { FindingsRepo } from '../store/findings.ts';
 import { resumeLog } from '../store/resume.ts';
 import type { Store } from '../store/store.ts';
-import { openExistingStore, storeErrorText, unknownLog } from './offline-store.ts';
+import { openConfiguredStore, unknownLog } from './offline-store.ts';
 
 const USAGE = 'usage: tlogwatch resume NAME --reason TEXT [--config FILE] [--data-dir DIR] [--json]';
 const HELP = `${USAGE}
@@ -66,18 +65,9 @@ export async function resumeCommand(argv: string[]): Promise<number> {
   if (positionals.length !== 1) return fail(`give exactly one log name\n${USAGE}`);
   const name = positionals[0]!;
   if (values.reason === undefined || values.reason.trim() === '') return fail(`--reason is required: say why the halt no longer stands (it is kept in the log's resume history)\n${USAGE}`);
-  let config;
-  try {
-    config = loadConfig(values.config, values['data-dir'] ? { dataDir: values['data-dir'] } : {}, process.env, { unused: UNUSED });
-  } catch (e) {
-    return fail(describeError(e));
-  }
-  let store: Store;
-  try {
-    store = await openExistingStore(join(config.dataDir, 'store'), 'nothing has been mirrored there', { upgrade: false });
-  } catch (e) {
-    return fail(storeErrorText(e));
-  }
+  const opened = await openConfiguredStore({ config: values.config, dataDir: values['data-dir'] }, UNUSED);
+  if ('error' in opened) return fail(opened.error);
+  const { store } = opened;
   try {
     const unknown = unknownLog(store, name);
     if (unknown !== undefined) return fail(unknown);

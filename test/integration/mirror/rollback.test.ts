@@ -318,6 +318,16 @@ describe('a tiles log rolls back only from the first entry bundle its tiles do n
     await expectChecked();
   }
 
+  /** After a failed long catch-up whose probes proved nothing: everything since 300 rolled back, then verified. */
+  async function expectProbedBackToVerified(follower: LogFollower, proxy: HostileProxy, metrics: ReturnType<typeof createMetrics>): Promise<void> {
+    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
+    expect(follower.transientFault?.message).toMatch(/; 2516 entries fetched beyond the verified checkpoint were rolled back, to be fetched again\)$/);
+    expect(await rolledBack(metrics)).toBe(2516);
+    expect(fetchedSize((await t.state())!)).toBe(300n);
+    await expectChecked();
+    await verifiesNext(follower, proxy);
+  }
+
   it('one rewritten bundle in the middle: the bundles before it are kept, proven by a few tiles, and the next round verifies', async () => {
     const { h, proxy, follower, metrics } = await failedLongCatchUp('localise-middle', 1600);
     // Dropped from the bad bundle's start (1536, inside the batch [1280, 1792)) to what was committed (2816).
@@ -339,12 +349,7 @@ describe('a tiles log rolls back only from the first entry bundle its tiles do n
 
   it('a rewritten entry in the first bundle past the verified size: back to the verified size', async () => {
     const { follower, proxy, metrics } = await failedLongCatchUp('localise-first', 300);
-    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
-    expect(follower.transientFault?.message).toMatch(/; 2516 entries fetched beyond the verified checkpoint were rolled back, to be fetched again\)$/);
-    expect(await rolledBack(metrics)).toBe(2516);
-    expect(fetchedSize((await t.state())!)).toBe(300n);
-    await expectChecked();
-    await verifiesNext(follower, proxy);
+    await expectProbedBackToVerified(follower, proxy, metrics);
   });
 
   it('tiles forged on the way to agree with the rewritten entry prove nothing: every probe is bad, back to the verified size', async () => {
@@ -358,12 +363,7 @@ describe('a tiles log rolls back only from the first entry bundle its tiles do n
       if (u.status === 200 && level0.status === 200 && u.body.length > 32 * 6) u.body.set(hashRun(hashes), 32 * 6);
       reply(res, u);
     });
-    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
-    expect(follower.transientFault?.message).toMatch(/; 2516 entries fetched beyond the verified checkpoint were rolled back, to be fetched again\)$/);
-    expect(await rolledBack(metrics)).toBe(2516);
-    expect(fetchedSize((await t.state())!)).toBe(300n);
-    await expectChecked();
-    await verifiesNext(follower, proxy);
+    await expectProbedBackToVerified(follower, proxy, metrics);
   });
 
   it('a probe that fails with a transient error (tiles refused) ends the search: back to the verified size', async () => {

@@ -14,7 +14,7 @@ import { monitorHooks } from '../../../src/monitor/hooks.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
 import { verifyNote } from '../../../src/note/note.ts';
 import { checkpointVerifierForTlog, parseTrustedRoot, setKeyForTlog } from '../../../src/trust/trusted-root.ts';
-import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
+import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { readJson } from '../../helpers/realdata.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
@@ -52,10 +52,14 @@ describe('rule findings in the pipeline', () => {
     const hooks = integrityHooks(metrics, monitorHooks(() => r.ruleSet, metrics, (found) => logged.push(...found.map((f) => f.id))), findingOps);
     h = await harness({ api: 'tiles', entries: 300, seed: 'rf-again' }, { batchSize: 256, retryDelays: { baseMs: 1, maxMs: 4 } }, hooks);
     await roundsUntil(h, async () => (await h!.store.getLogState('sim'))?.verified?.size === 300n);
-    // Batches to 1,280 commit with entry 802 rewritten (bundle and tile agree); the last fails the root and
-    // the entries from the bad bundle's start, 768, are rolled back, their findings marked.
+    // Batches to 1,280 commit with entry `rewritten` (in the bundle [768, 1024)) rewritten (bundle and tile
+    // agree); the last fails the root and the entries from the bad bundle's start, 768, are rolled back, their
+    // findings marked.
     h.sim.append(1000);
-    h.sim.log.faults.enable('rewrite', 802);
+    // A certificate-signed entry (the simulator's kinds and identities follow the clock): its rewritten body,
+    // another digest under the same signer, raises the rule too.
+    const rewritten = (manifestOf(h.sim) as Array<{ index: number; san: string | null }>).find((l) => l.index >= 800 && l.index < 1024 && l.san !== null)!.index;
+    h.sim.log.faults.enable('rewrite', rewritten);
     expect(await h.follower.round()).toBe('transient-error');
     expect(h.follower.transientFault?.code).toBe('VERIFY_ROOT_MISMATCH');
     const repo = new FindingsRepo(h.store);
@@ -64,7 +68,7 @@ describe('rule findings in the pipeline', () => {
     const marked = (await repo.list({ rule: 'every-entry', limit: 5000 })).findings.filter((f) => f.entryRolledBack);
     const kept = marked.find((f) => f.index! >= 1024)!.index!;
     expect(await repo.get(id(kept))).toMatchObject({ entryRolledBack: { reason: 'VERIFY_ROOT_MISMATCH' } });
-    const bad = await repo.get(id(802));
+    const bad = await repo.get(id(rewritten));
     expect(bad).toMatchObject({ entryRolledBack: { reason: 'VERIFY_ROOT_MISMATCH' } });
     await repo.setStatus(id(kept), 'acked', 'reviewed while unverified', 1_800_000_000);
     const counted = async () => (await metrics.findings.get()).values.find((v) => v.labels.rule === 'every-entry')?.value;
@@ -78,20 +82,20 @@ describe('rule findings in the pipeline', () => {
     const again = await repo.get(id(kept));
     expect(again).toMatchObject({ status: 'acked', statusReason: 'reviewed while unverified' });
     expect(again?.entryRolledBack).toBeUndefined();
-    // Another entry at 802 (the log's): its own finding, open, in place of the marked one, once in the time index.
-    const honest = await repo.get(id(802));
+    // Another entry at `rewritten` (the log's): its own finding, open, in place of the marked one, once in the time index.
+    const honest = await repo.get(id(rewritten));
     expect(honest?.uuid).not.toBe(bad!.uuid);
     expect(honest).toMatchObject({ status: 'open' });
     expect(honest?.entryRolledBack).toBeUndefined();
     const { findings } = await repo.list({ rule: 'every-entry', limit: 5000 });
     const distinct = new Set(findings.map((f) => f.id)).size;
     expect(findings).toHaveLength(distinct);
-    // Each raised once, but 802's replacement.
+    // Each raised once, but `rewritten`'s replacement.
     expect(await counted()).toBe(distinct + 1);
     expect(logged).toHaveLength(distinct + 1);
-    expect(logged.filter((x) => x === id(802))).toHaveLength(2);
+    expect(logged.filter((x) => x === id(rewritten))).toHaveLength(2);
     expect(logged.filter((x) => x === id(kept))).toHaveLength(1);
-    // 802's finding is raised an hour after the marked one: one time-index key, at its own firstSeen.
+    // `rewritten`'s finding is raised an hour after the marked one: one time-index key, at its own firstSeen.
     expect(honest!.firstSeen).toBeGreaterThan(bad!.firstSeen);
     const problems: string[] = [];
     await checkFindingRecords(h.store, (p) => problems.push(p));

@@ -23,12 +23,12 @@ export function indexedEntry(record: StoredRecord): Entry {
   return e;
 }
 
-/** What one stored entry implies: its body, leaf hash and the index and UUID keys it must have. */
-export function impliedKeys(v: Uint8Array, log: string, id: number, index: bigint, full: boolean): { body: Uint8Array; leafHash: string; indexKeys: Uint8Array[]; uuid: Uint8Array } {
+/** What one stored entry implies: its body, leaf hash and the index and UUID keys it must have, with the entry they were derived from. */
+export function impliedKeys(v: Uint8Array, log: string, id: number, index: bigint, full: boolean): { entry: Entry; body: Uint8Array; leafHash: string; indexKeys: Uint8Array[]; uuid: Uint8Array } {
   const { record, body } = decodeEntryValue(v, log, Number(index));
   const e = indexedEntry(record);
   const indexKeys = indexValues(e, full).map(([field, value]) => indexKey(field, value, entryTime(e), id, index));
-  return { body, leafHash: e.leafHash, indexKeys, uuid: uuidKey(Buffer.from(e.leafHash, 'hex'), id, index) };
+  return { entry: e, body, leafHash: e.leafHash, indexKeys, uuid: uuidKey(Buffer.from(e.leafHash, 'hex'), id, index) };
 }
 
 /**

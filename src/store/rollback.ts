@@ -23,7 +23,6 @@ import { frontierNodeIds } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { frontierSize, localStartIndex, startSeq, type LogState } from './codec.ts';
 import type { Finding } from '../monitor/finding.ts';
-import { decodeEntryValue } from './entry-value.ts';
 import { findingOps, FindingsRepo } from './findings.ts';
 import { fileRolledBack } from './rolled-back-findings.ts';
 import { impliedKeys } from './implied-keys.ts';
@@ -94,9 +93,8 @@ async function entryKeys(store: Store, log: string, id: number, from: bigint, to
     }
     for (const ik of implied.indexKeys) ops.push({ type: 'del', key: ik });
     ops.push({ type: 'del', key: implied.uuid });
-    const { entry } = decodeEntryValue(v, log, Number(index)).record;
-    uuids.set(Number(index), entry.uuid);
-    observedSince = Math.min(observedSince, entry.observedAt ?? 0);
+    uuids.set(Number(index), implied.entry.uuid);
+    observedSince = Math.min(observedSince, implied.entry.observedAt ?? 0);
   }
   return { ops, uuids, observedSince };
 }

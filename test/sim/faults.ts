@@ -1,27 +1,32 @@
 /**
  * Faults the simulator injects (`--fault NAME[@PARAM]`, several allowed; switchable at runtime through
  * `sim.faults`), for tests of a hostile or flaky log. Every firing is logged (stderr by default).
- *
- * Misbehaviour (a mirror must halt and keep the evidence):
- *   fork@I           from index I later readers see another history: same size, another signed root
- *   rewrite@I        entry I's body changes (its tile-0 hash with it); signed checkpoints stay honest
- *   tile-mismatch@I  entry I's body in the bundle / v1 API disagrees with the level-0 tile and the UUID
- *   drop@I           entry I is omitted from retrieve responses, GET by index and entry bundles
- *   bad-sig          checkpoint signatures are corrupted
- *   bad-cosig[@K]    witness cosignatures on checkpoints are corrupted (@K: only the Kth witness's, from 1)
- *   wrong-key        checkpoints are signed by a key the trusted root does not list (same name)
- *   shrink           checkpoints claim a size 10% below the published one
- *   stale            the checkpoint stops advancing while entries keep being appended
- * Transient (fire on every Nth request, deterministic, so a client that retries makes progress):
- *   http-429@N, http-503@N   status with an HTML body; every other firing carries Retry-After: 1 (N=3)
- *   truncate@N               the body is cut in half and the connection dropped (N=3)
- *   garbage@N                the body is replaced by invalid JSON / bytes (N=3)
- *   slow@MS[/N]              MS milliseconds of latency on every Nth response (MS=2000, N=2)
+ * Misbehaviour faults are ones a mirror must halt on and keep the evidence of; transient ones fire on every
+ * Nth request, deterministically, so a client that retries makes progress. FAULT_HELP says what each does;
+ * `npm run sim -- --help` prints it.
  */
 export const MISBEHAVIOUR = ['fork', 'rewrite', 'tile-mismatch', 'drop', 'bad-sig', 'bad-cosig', 'wrong-key', 'shrink', 'stale'] as const;
 export const TRANSIENT = ['http-429', 'http-503', 'slow', 'truncate', 'garbage'] as const;
 export const FAULT_NAMES = [...MISBEHAVIOUR, ...TRANSIENT] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
+
+/** Each fault's form and effect, for --help (a Record: a fault added without its line does not compile). */
+export const FAULT_HELP: Record<FaultName, { form: string; effect: string }> = {
+  fork: { form: 'fork@I', effect: 'from index I later readers see another history: same size, another validly signed root' },
+  rewrite: { form: 'rewrite@I', effect: "entry I's body claims another digest; tile 0 / the UUID follow it; signed roots stay honest" },
+  'tile-mismatch': { form: 'tile-mismatch@I', effect: "entry I's body disagrees with tile 0 (tiles) or its UUID (v1)" },
+  drop: { form: 'drop@I', effect: 'entry I is missing from its bundle, retrieve responses and GET by index' },
+  'bad-sig': { form: 'bad-sig', effect: 'the log signature on checkpoints is corrupted' },
+  'bad-cosig': { form: 'bad-cosig[@K]', effect: "the witnesses' cosignatures on checkpoints are corrupted (@K: only the Kth witness's, from 1)" },
+  'wrong-key': { form: 'wrong-key', effect: 'checkpoints are signed by a key not in the trusted root (same name)' },
+  shrink: { form: 'shrink', effect: 'checkpoints claim 10% fewer entries than published' },
+  stale: { form: 'stale', effect: 'the checkpoint stops moving while entries are appended' },
+  'http-429': { form: 'http-429[@N]', effect: 'every Nth request (default 3) fails with 429; every other failure has Retry-After: 1' },
+  'http-503': { form: 'http-503[@N]', effect: 'every Nth request (default 3) fails with 503; every other failure has Retry-After: 1' },
+  slow: { form: 'slow[@MS[/N]]', effect: 'MS ms of latency (default 2000) on every Nth response (default 2)' },
+  truncate: { form: 'truncate[@N]', effect: 'every Nth body (default 3) is cut short and the connection dropped' },
+  garbage: { form: 'garbage[@N]', effect: 'every Nth body (default 3) is replaced by invalid JSON / bytes' },
+};
 
 const INDEXED: readonly FaultName[] = ['fork', 'rewrite', 'tile-mismatch', 'drop'];
 

@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { FAULT_NAMES } from '../../sim/faults.ts';
+import { OPTIONS } from '../../sim/usage.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-simcli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -71,19 +73,37 @@ describe('the simulator CLI', () => {
     expect(await stop(b)).toBe(0);
   });
 
+  it.each([['--help'], ['-h'], ['--out', 'x', '--help']])('%j prints the usage on stdout, every flag and every fault, and exits 0', async (...args) => {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['test/sim/main.ts', ...args]);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^usage: npm run sim -- --out DIR /);
+    const lines = stdout.split('\n');
+    for (const flag of Object.keys(OPTIONS)) expect(lines.some((l) => new RegExp(`^  (-\\w, )?--${flag}\\b`).test(l)), flag).toBe(true);
+    for (const fault of FAULT_NAMES) expect(lines.some((l) => l.startsWith(`  ${fault}`)), fault).toBe(true);
+    expect(stdout).toContain('\nExit: 0 stopped, 2 on a refused command line or when it cannot start.\n');
+    expect(existsSync('x')).toBe(false); // --help builds nothing
+  });
+
   it.each([
-    [['--api', 'v3', '--out', 'x'], /--api must be v1 or tiles/],
-    [['--api', 'v1'], /--out DIR is required/],
-    [['--api', 'v1', '--out', join(tmp, 'e1'), '--entries', 'many'], /--entries must be a non-negative number/],
-    [['--api', 'v1', '--out', join(tmp, 'e2'), '--fault', 'meteor'], /unknown fault "meteor"/],
-    [['--api', 'v1', '--out', join(tmp, 'e3'), '--frobnicate'], /Unknown option '--frobnicate'/],
-  ])('refuses %j with exit code 2 and a message', async (args, message) => {
+    [['--api', 'v3', '--out', 'x'], '--api must be v1 or tiles, got "v3"'],
+    [['--api', 'v1'], '--out DIR is required'],
+    [['--api', 'v1', '--out', join(tmp, 'e1'), '--entries', 'many'], '--entries must be a non-negative number, got "many"'],
+    [['--api', 'v1', '--out', join(tmp, 'e1'), '--port', '70000'], '--port must be an integer from 0 to 65535, got "70000"'],
+    [['--api', 'v1', '--out', join(tmp, 'e2'), '--fault', 'meteor'], /^unknown fault "meteor": one of fork, /],
+    [['--api', 'v1', '--out', join(tmp, 'e3'), '--frobnicate'], "Unknown option '--frobnicate'"],
+    [['--api', 'v1', '--out'], "Option '--out <value>' argument missing"],
+    [['--api', 'v1', '--out', join(tmp, 'e4'), 'extra'], "Unexpected argument 'extra'. This command does not take positional arguments"],
+  ])('refuses %j with exit code 2, one line, and where the options are', async (args, message) => {
     const err = await promisify(execFile)(process.execPath, ['test/sim/main.ts', ...args]).then(
       () => undefined,
-      (e: unknown) => e as { code: number; stderr: string },
+      (e: unknown) => e as { code: number; stdout: string; stderr: string },
     );
-    expect(err?.code).toBe(2);
-    expect(err?.stderr).toMatch(message);
+    expect(err).toMatchObject({ code: 2, stdout: '' });
+    const [first, hint, ...rest] = err!.stderr.split('\n');
+    if (typeof message === 'string') expect(first).toBe(`sim: ${message}`);
+    else expect(first).toMatch(new RegExp(`^sim: ${message.source.slice(1)}`));
+    expect(hint).toBe("Run 'npm run sim -- --help' for its options.");
+    expect(rest).toEqual(['']);
   });
 
   it('names the line of a bad inject file', async () => {

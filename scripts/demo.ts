@@ -16,6 +16,7 @@ import { startDaemon, type Daemon } from '../src/daemon.ts';
 import { describeError, isTlogwatchError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { forTerminal } from '../src/util/terminal.ts';
+import { whenLauncherExits } from '../test/sim/launcher.ts';
 
 /** Ends the demo with one line on stderr, not a stack trace, and the simulator with it once it runs: nothing is left running. */
 function fail(message: string, sim?: ChildProcess): never {
@@ -64,6 +65,13 @@ writeFileSync(
 const sim = spawn(process.execPath, ['test/sim/main.ts', '--api', 'tiles', '--entries', '5000', '--rate', '5', '--witnesses', '1', '--inject', injectPath, '--out', join(root, 'sim'), '--port', '0', '--seed', 'demo'], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
+// `npm run demo` runs this under `sh -c`, which does not pass on a SIGTERM sent to npm: without this the
+// demo's daemon and simulator outlived it (test/sim/launcher.ts). Until everything runs, ending is this.
+let end = (): void => {
+  sim.kill();
+  process.exit(0);
+};
+whenLauncherExits(() => end());
 const url = await new Promise<string>((resolve, reject) => {
   let out = '';
   sim.stdout.on('data', (d: Buffer) => {
@@ -153,3 +161,4 @@ const stop = () => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+end = stop;

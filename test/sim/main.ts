@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseFault, type FaultSpec } from './faults.ts';
 import { startSimulator } from './index.ts';
 import { parseInjectFile } from './inject.ts';
+import { whenLauncherExits } from './launcher.ts';
 import { OPTIONS, UsageError, usage, usageErrorText } from './usage.ts';
 
 function count(v: string | undefined, flag: string, fallback: number): number {
@@ -37,6 +38,13 @@ async function main(): Promise<void> {
   const faults = values.fault.map(fault);
   const port = count(values.port, '--port', 0);
   if (!Number.isInteger(port) || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got ${JSON.stringify(values.port)}`);
+  // `npm run sim` runs it under `sh -c`, which does not pass a SIGTERM sent to npm on: without this the
+  // simulator outlived its launcher, serving on its port with nobody to stop it (launcher.ts).
+  let stop: () => void = () => process.exit(0);
+  whenLauncherExits(() => {
+    process.stderr.write('sim: the process that started the simulator has ended; stopping\n');
+    stop();
+  });
   const started = performance.now();
   const workers = values.workers === undefined ? undefined : count(values.workers, '--workers', 0);
   const sim = await startSimulator({
@@ -58,7 +66,7 @@ async function main(): Promise<void> {
   process.stderr.write(`sim: built ${sim.log.size} entries in ${((performance.now() - started) / 1000).toFixed(1)} s; trusted root ${sim.trustedRootPath}, manifest ${sim.manifestPath}\n`);
   process.stdout.write(`ready ${sim.url}\n`);
   let stopping = false;
-  const stop = () => {
+  stop = () => {
     if (stopping) return;
     stopping = true;
     void sim.close().then(() => process.exit(0));

@@ -60,7 +60,7 @@ export function usage(): string {
 
 A Rekor-compatible transparency log on 127.0.0.1 for tests, benchmarks and demos (test/sim/README.md).
 Once serving it prints exactly one line on stdout, "ready URL" (the log's base URL); everything else goes
-to stderr. It stops on SIGTERM or Ctrl-C.
+to stderr. It stops on SIGTERM or Ctrl-C, and when the process that started it (npm, a script) ends.
 
 ${table(flags)}
 

@@ -361,7 +361,6 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     );
     rules = w.current;
     rulesWatch = w;
-    logger.info({ rules: rules.rules.length, dir: config.rules }, 'rules loaded');
   }
   const store = await Store.open(join(config.dataDir, 'store'), { indexMode: config.index, onUpgrade: (message, data) => logger.info(data, message) }).catch((e: unknown) => {
     rulesWatch?.close();
@@ -568,6 +567,10 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     throw e;
   });
 
+  // Said only now that the start cannot fail: said when read, before the store lock or the address was
+  // taken, it was a line of progress an operator read ahead of the STORE_LOCKED or listen error that ended
+  // the start. Bad rules were refused (and said) when read, above.
+  if (config.rules) logger.info({ rules: rules.rules.length, dir: config.rules }, 'rules loaded');
   running = true;
   if (channels.length) notifier.start();
   for (const f of followers) run(f);

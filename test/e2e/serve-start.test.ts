@@ -3,7 +3,7 @@
  * nothing is left open (the store unlocked, no rules watch or notifier keeping a dead process alive).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,6 +73,8 @@ describe('a listen address already in use', () => {
     expect(code).toBe(2);
     expect(stderr).toContain(`tlogwatch serve: CONFIG_INVALID: listen 127.0.0.1:${busyPort}: cannot listen there: the address is in use`);
     expect(stdout).not.toContain('listening');
+    // Nothing before the refusal says the start went well (its rules dir is read all the same).
+    expect(stderr).not.toContain('rules loaded');
   });
 });
 
@@ -291,6 +293,39 @@ describe('a store tlogwatch cannot open', () => {
     } finally {
       await first.stop();
     }
+  });
+
+  it('a second serve on a held store logs nothing before it refuses: no "rules loaded" for a start that fails', { timeout: 30_000 }, async () => {
+    const dataDir = join(tmp, 'data-two-daemons-rules');
+    // Rules that load without a warning: the example release policy.
+    const rules = join(tmp, 'rules-acme');
+    mkdirSync(rules, { recursive: true });
+    copyFileSync('monitor-rules/examples/acme-release.yaml', join(rules, 'acme-release.yaml'));
+    const withRules = (name: string) => {
+      const file = startable(name, dataDir);
+      writeFileSync(file, `${readFileSync(file, 'utf8')}rules: ${rules}\n`);
+      return file;
+    };
+    const first = await startDaemon(parseConfig(readFileSync(withRules('first-rules.yaml'), 'utf8'), 'first-rules.yaml', {}), createLogger({ level: 'silent' }));
+    try {
+      // At the default log level, as an operator runs it.
+      const { TLOGWATCH_LOG_LEVEL: _, ...env } = process.env;
+      const r = await run(['serve', '--config', withRules('second-rules.yaml')], env);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`tlogwatch serve: STORE_LOCKED: the store at ${join(dataDir, 'store')} is in use by another process (a running tlogwatch serve?): one store has one tlogwatch at a time; stop the other one, or give this one its own dataDir (--data-dir)\n`);
+    } finally {
+      await first.stop();
+    }
+  });
+
+  it('a serve that starts says "rules loaded" once, after the store is open and before "tlogwatch serving"', { timeout: 30_000 }, async () => {
+    const lines: Array<{ msg: string }> = [];
+    const logger = createLogger({ level: 'info', destination: { write: (l: string) => void lines.push(JSON.parse(l) as { msg: string }) } as unknown as NodeJS.WritableStream });
+    const d = await startDaemon(parseConfig(`dataDir: ${join(tmp, 'data-rules-said')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nrules: ${join(tmp, 'rules')}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }\n`, 'test.yaml', {}), logger);
+    await d.stop();
+    const msgs = lines.map((l) => l.msg);
+    expect(msgs.filter((m) => m === 'rules loaded')).toHaveLength(1);
+    expect(msgs.indexOf('rules loaded')).toBeLessThan(msgs.indexOf('tlogwatch serving'));
   });
 });
 

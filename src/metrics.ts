@@ -24,9 +24,9 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     logPhases: phases,
     /** The logs the `mirror-stalled` condition held for when last judged (setLogStalled). */
     stalledLogs: stalled,
-    upstreamTreeSize: new Gauge({ name: 'tlogwatch_upstream_tree_size', help: 'Size of the latest checkpoint seen upstream (signature verified).', labelNames: ['log'], registers: r }),
+    upstreamTreeSize: new Gauge({ name: 'tlogwatch_upstream_tree_size', help: 'Size of the latest checkpoint seen upstream (signature verified), from the first poll on.', labelNames: ['log'], registers: r }),
     verifiedTreeSize: new Gauge({ name: 'tlogwatch_verified_tree_size', help: 'Size of the latest checkpoint whose root the mirror recomputed.', labelNames: ['log'], registers: r }),
-    mirrorLagEntries: new Gauge({ name: 'tlogwatch_mirror_lag_entries', help: 'Upstream tree size minus verified tree size.', labelNames: ['log'], registers: r }),
+    mirrorLagEntries: new Gauge({ name: 'tlogwatch_mirror_lag_entries', help: 'Entries left to verify: upstream tree size minus verified tree size (before the first verified checkpoint, minus the index the mirror started at).', labelNames: ['log'], registers: r }),
     lastVerifiedCheckpointTimestamp: new Gauge({ name: 'tlogwatch_last_verified_checkpoint_timestamp_seconds', help: 'Unix time at which the latest checkpoint was verified.', labelNames: ['log'], registers: r }),
     entriesIngested: new Counter({ name: 'tlogwatch_entries_ingested_total', help: 'Entries verified, decoded and committed to the store.', labelNames: ['log', 'kind'], registers: r }),
     entriesUndecoded: new Counter({

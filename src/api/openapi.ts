@@ -40,8 +40,41 @@ const admin = { security: [{ adminToken: [] }] };
 const unauthorized = withError('No valid admin bearer token (or no admin token configured)');
 const limited = withError('Rate limited (api.rateLimitPerMinute), with Retry-After');
 
+/** A nullable JSON number or string, as the views write them (OpenAPI 3.1 is JSON Schema 2020-12: `type` lists null). */
+const maybe = (type: 'integer' | 'string', description: string) => ({ type: [type, 'null'], description });
+/**
+ * `GET /v1/logs`: one object per followed log (src/api/views.ts LogView), sizes in the log's own numbering
+ * (virtual for Rekor v1) as store/codec.ts mirrorSizes defines them, the same the gauges show.
+ */
+const LOGS = {
+  type: 'array',
+  items: {
+    type: 'object',
+    required: ['name', 'type', 'origin', 'url', 'verifiedSize', 'verifiedRoot', 'upstreamSize', 'lag', 'state', 'lastVerifiedAt', 'mirroredFrom'],
+    properties: {
+      name: { type: 'string' },
+      type: { type: 'string', enum: ['tiles', 'rekor-v1'] },
+      origin: { type: 'string' },
+      url: { type: 'string' },
+      verifiedSize: maybe('integer', "The latest verified checkpoint's size; in a Rekor v1 tree after the first one followed, until a checkpoint of it verifies, where the trees before it end; null while bootstrapping (none verified yet)"),
+      verifiedRoot: maybe('string', "The latest verified checkpoint's root hash, base64; null until a checkpoint of the current tree verifies"),
+      upstreamSize: maybe('integer', "The log's latest signed size the mirror has seen (from its first poll, bootstrapping included); null before that"),
+      lag: maybe('integer', 'Entries left to verify up to upstreamSize: from verifiedSize, or while bootstrapping from mirroredFrom; null while upstreamSize is'),
+      state: { type: 'string', enum: ['bootstrapping', 'following', 'halted'], description: 'bootstrapping until the mirror has verified a checkpoint of the log, as /readyz and tlogwatch_log_state say' },
+      lastVerifiedAt: maybe('string', 'When the latest verified checkpoint was verified (RFC 3339)'),
+      mirroredFrom: { type: 'integer', minimum: 0, description: 'The first index the mirror holds' },
+      halt: { type: 'object', required: ['code', 'message', 'at', 'evidence'], description: 'Why the log is halted, with the signed evidence' },
+      transientError: { type: 'object', required: ['code', 'message', 'at', 'rounds'], description: 'While the latest rounds end in transient errors, the latest one' },
+      witnesses: { type: 'object', required: ['quorum', 'of', 'verifiedCosignedBy'] },
+      checkpointSources: { type: 'array', items: { type: 'object', required: ['source', 'result', 'checkedAt'] } },
+    },
+  },
+};
+
 export function buildOpenApi(): Record<string, unknown> {
-  const get = (summary: string, parameters: unknown[] = []) => ({ get: { summary, parameters, responses: { 200: ok(summary), 400: error, 404: error, 429: limited, 503: unavailable } } });
+  const get = (summary: string, parameters: unknown[] = [], schema?: unknown) => ({
+    get: { summary, parameters, responses: { 200: schema ? { description: summary, content: { 'application/json': { schema } } } : ok(summary), 400: error, 404: error, 429: limited, 503: unavailable } },
+  });
   const rekorGet = (summary: string, parameters: unknown[] = []) => ({ get: { summary, parameters, responses: { 200: ok(summary), ...rekorErrors } } });
   return {
     openapi: '3.1.0',
@@ -52,7 +85,7 @@ export function buildOpenApi(): Record<string, unknown> {
       '/v1/entries/{log}/{index}': get('One mirrored entry', [LOG, INDEX, ...queryParams(EntryQuery)]),
       '/v1/entries/{log}/{index}/bundle': get('A Sigstore bundle v0.3 for the entry: the upstream SET, an inclusion proof up to the mirror\'s latest verified checkpoint, the signer\'s certificate or key and the signed content', [LOG, INDEX]),
       '/v1/entries/by-uuid/{uuid}': get('Entries with this leaf hash; an 80-hex Rekor v1 entry ID, only the one in its tree', [UUID]),
-      '/v1/logs': get('State of every followed log'),
+      '/v1/logs': get('State of every followed log', [], LOGS),
       '/v1/logs/{log}/checkpoints': get('Verified checkpoint history, newest first', [LOG, ...queryParams(PageQuery)]),
       '/v1/findings': get('Findings, newest first', queryParams(FindingsQuery)),
       '/v1/findings/{id}': get('One finding', [FINDING]),

@@ -1,6 +1,6 @@
 /** Data the handlers return, computed from the store (handlers stay thin over these functions). */
 import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../merkle/prove.ts';
-import { localStartIndex, logPhase, startSeq, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
+import { localStartIndex, logPhase, mirrorSizes, startSeq, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import { apiError } from './errors.ts';
@@ -59,18 +59,17 @@ export function noEntryError(store: Store, log: string, index: number, s: LogSta
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
 export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceStatus[] = []): LogView {
-  const offset = s.shard?.offset ?? 0n;
-  const verified = s.verified ? s.verified.size + offset : null;
-  const upstream = s.upstream?.size ?? null;
+  const { verified, upstream, lag } = mirrorSizes(s);
+  const num = (n: bigint | undefined) => (n === undefined ? null : Number(n));
   return {
     name: s.name,
     type: s.type,
     origin: s.origin,
     url: s.url,
-    verifiedSize: verified === null ? null : Number(verified),
+    verifiedSize: num(verified),
     verifiedRoot: s.verified ? toBase64(s.verified.rootHash) : null,
-    upstreamSize: upstream === null ? null : Number(upstream),
-    lag: upstream === null ? null : Number(upstream - (verified ?? 0n)),
+    upstreamSize: num(upstream),
+    lag: num(lag),
     state: logPhase(s),
     lastVerifiedAt: s.verified ? new Date(s.verified.at * 1000).toISOString() : null,
     mirroredFrom: Number(s.startIndex),

@@ -25,7 +25,7 @@ import type { SetKey } from '../entries/set.ts';
 import { abortableSleep } from '../sources/http.ts';
 import { BATCH_MAX_BYTES, type RekorV1Source, type ShardHead } from '../sources/rekor-v1.ts';
 import type { TilesSource } from '../sources/tiles.ts';
-import { fetchedSize, frontierSize, logPhase, type LogState, type ShardPosition } from '../store/codec.ts';
+import { fetchedSize, frontierSize, logPhase, mirrorSizes, type LogState, type ShardPosition } from '../store/codec.ts';
 import { rollBackTree, storedFrontier, unverifiedFrom } from '../store/rollback.ts';
 import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
@@ -227,12 +227,6 @@ export class LogFollower {
     if (this.cfg.witnesses && state.verified) {
       for (const v of cosignaturesOf(state.verified.note, this.cfg.witnesses).valid) m.witnessCosignatureTimestamp.set({ log: this.cfg.name, witness: v.witness }, Number(v.timestamp));
     }
-    if (state.upstream) {
-      // Stored sizes are virtual (a Rekor v1 shard's offset included), as observeUpstream records them.
-      m.upstreamTreeSize.set({ log: this.cfg.name }, Number(state.upstream.size));
-      const verified = (state.verified?.size ?? 0n) + (state.shard?.offset ?? 0n);
-      m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(state.upstream.size - verified)));
-    }
     this.afterVerified(state);
   }
 
@@ -248,13 +242,18 @@ export class LogFollower {
     };
   }
 
-  private observeUpstream(state: LogState, size: bigint): void {
+  /** Records the log's signed size, `virtualSize` (a Rekor v1 tree's offset included), and shows it. */
+  private observeUpstream(state: LogState, virtualSize: bigint): void {
+    state.upstream = { size: virtualSize, at: Math.floor(this.now() / 1000) };
+    this.publishSizes(state);
+  }
+
+  /** The upstream size and lag gauges, as /v1/logs gives them (codec.ts mirrorSizes). */
+  private publishSizes(state: Readonly<LogState>): void {
     const m = this.deps.metrics;
-    const offset = state.shard?.offset ?? 0n;
-    state.upstream = { size: size + offset, at: Math.floor(this.now() / 1000) };
-    m.upstreamTreeSize.set({ log: this.cfg.name }, Number(size + offset));
-    const verified = (state.verified?.size ?? 0n) + offset;
-    m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(size + offset - verified)));
+    const { upstream, lag } = mirrorSizes(state);
+    if (upstream !== undefined) m.upstreamTreeSize.set({ log: this.cfg.name }, Number(upstream));
+    if (lag !== undefined) m.mirrorLagEntries.set({ log: this.cfg.name }, Number(lag));
   }
 
   /**
@@ -451,8 +450,8 @@ export class LogFollower {
     if (state.verified) {
       m.verifiedTreeSize.set({ log: this.cfg.name }, Number(state.verified.size + offset));
       m.lastVerifiedCheckpointTimestamp.set({ log: this.cfg.name }, state.verified.at);
-      if (state.upstream) m.mirrorLagEntries.set({ log: this.cfg.name }, Math.max(0, Number(state.upstream.size - state.verified.size - offset)));
     }
+    this.publishSizes(state);
     setLogState(m, this.cfg.name, logPhase(state));
   }
 
@@ -491,6 +490,9 @@ export class LogFollower {
       }
       listed.add(t.treeID);
     }
+    // The log's size shows from the first round, also while the mirror bootstraps or catches up a tree before
+    // the active one (from --start 0, hours): the loop below observes the active tree only once it gets there.
+    if (state.status !== 'halted' && state.shard?.treeID !== trees[trees.length - 1]!.treeID) this.observeActiveTree(state, trees[trees.length - 1]!);
     if (state.status === 'bootstrapping') await this.bootstrapV1(state, trees);
     // Halted before bootstrapping placed it in a tree (the proof its start frontier comes from did not
     // verify): there is no tree to follow, but the halt stands and polling still tracks the log's size, as
@@ -543,7 +545,7 @@ export class LogFollower {
           data: evidence('loginfo-mismatch', state.verified, note),
         });
       }
-      if (tree.active) this.observeUpstream(state, cp.size);
+      if (tree.active) this.observeUpstream(state, tree.offset + cp.size);
       if (state.status === 'halted') {
         await this.deps.store.putLogState(state);
         return 'halted';
@@ -573,6 +575,20 @@ export class LogFollower {
       state.frontier = CompactRange.empty().serialize();
       delete state.verified;
       await this.deps.store.putLogState(state);
+    }
+  }
+
+  /**
+   * Records the active tree's size when its signed tree head verifies and agrees with LogInfo. One that does
+   * not is left to the round that reaches that tree, which halts on it: a mirror catching up a retired tree
+   * does not halt on the active one earlier than it did.
+   */
+  private observeActiveTree(state: LogState, active: ReturnType<typeof LogFollower.trees>[number]): void {
+    try {
+      const { checkpoint: cp } = decideCheckpoint(active.signedTreeHead, this.originOf(active.treeID), this.deps.verifiers, undefined);
+      if (cp.size === active.treeSize && toHex(cp.rootHash) === active.rootHash) this.observeUpstream(state, active.offset + cp.size);
+    } catch {
+      // Judged when the round reaches the active tree.
     }
   }
 
@@ -618,6 +634,7 @@ export class LogFollower {
     state.frontier = frontier.serialize();
     state.startFrontier = state.frontier; // tree-local, what `backfill` extends backwards from
     await this.deps.store.commitBatch({ entries: [], nodes: [], state });
+    this.publishSizes(state); // the lag now counts from the start
     this.log.info({ log: this.cfg.name, start: want.toString(), treeID: tree.treeID }, 'bootstrapped frontier from an inclusion proof');
   }
 }

@@ -117,6 +117,25 @@ export function logPhase(s: Pick<LogState, 'status' | 'verified' | 'shard'>): Lo
   return s.verified || (s.shard?.seq ?? 0) > 0 ? 'following' : 'bootstrapping';
 }
 
+/**
+ * A log's sizes in its own (virtual, for Rekor v1) numbering, one definition for `/v1/logs` and the gauges
+ * (tlogwatch_upstream_tree_size, tlogwatch_mirror_lag_entries). `verified`: the latest verified checkpoint's
+ * size; in a Rekor v1 tree after the one the mirror started in, before a checkpoint of it verifies, the end of
+ * the trees before it (each verified to its final head); none while bootstrapping. `upstream`: the log's
+ * latest signed size the mirror has seen. `lag`: what is left to verify up to it, counted from `verified`, or
+ * while bootstrapping from where the mirror started (the entries before that are not its to fetch).
+ */
+export function mirrorSizes(s: Pick<LogState, 'verified' | 'shard' | 'upstream' | 'startIndex'>): { verified?: bigint; upstream?: bigint; lag?: bigint } {
+  const offset = s.shard?.offset ?? 0n;
+  const verified = s.verified ? s.verified.size + offset : (s.shard?.seq ?? 0) > 0 ? offset : undefined;
+  const upstream = s.upstream?.size;
+  const from = verified ?? s.startIndex;
+  return {
+    ...(verified !== undefined ? { verified } : {}),
+    ...(upstream !== undefined ? { upstream, lag: upstream > from ? upstream - from : 0n } : {}),
+  };
+}
+
 /** Virtual index of the next entry to fetch (the "fetched" cursor; `verified.size` is the other one). */
 export function fetchedSize(s: LogState): bigint {
   return (s.shard?.offset ?? 0n) + frontierSize(s.frontier, `log ${s.name}: stored frontier`);

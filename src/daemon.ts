@@ -32,7 +32,7 @@ import { restoreJobLastSuccess, restoreSweepMetrics, scheduleJobs } from './jobs
 import { FindingsRepo, findingOps } from './store/findings.ts';
 import { evaluateStall, integrityFinding, SEVERITIES, trustChangeFinding, withIntegrityConfig, type Finding } from './monitor/finding.ts';
 import { severityRank, type Severity } from './monitor/rules/schema.ts';
-import type { LogState } from './store/codec.ts';
+import { mirrorSizes, type LogState } from './store/codec.ts';
 import type { StallState } from './monitor/eval/builtin.ts';
 import { findingsRoutes } from './api/findings.ts';
 import { bundleIntakeRoutes } from './api/bundles-post.ts';
@@ -210,12 +210,14 @@ export function stallOf(
 ): Finding | undefined {
   const { fault, seenElsewhere, storedAt } = seen;
   if (s.status === 'halted') return undefined;
-  const offset = s.shard?.offset ?? 0n;
+  // The sizes /v1/logs and the gauges give (a Rekor v1 tree after the first counts the trees before it as verified).
+  const sizes = mirrorSizes(s);
   return evaluateStall(
     s.name,
     {
-      ...(s.upstream ? { upstreamSize: s.upstream.size } : {}),
-      ...(s.verified ? { verifiedSize: s.verified.size + offset, verifiedAt: s.verified.at } : {}),
+      ...(sizes.upstream !== undefined ? { upstreamSize: sizes.upstream } : {}),
+      ...(sizes.verified !== undefined ? { verifiedSize: sizes.verified } : {}),
+      ...(s.verified ? { verifiedAt: s.verified.at } : {}),
       ...(storedAt !== undefined ? { storedAt } : {}),
       since,
       ...(fault ? { lastError: { code: fault.code, message: fault.message } } : {}),

@@ -293,7 +293,9 @@ describe('mirror-stalled', () => {
       expect(((await (await app.request('/v1/logs')).json()) as Array<{ state: string }>)[0]!.state).toBe('bootstrapping');
       // A Rekor v1 mirror in its second tree has verified the first: following while it catches up the new one.
       await store.putLogState({ ...unverified, shard: { treeID: '2', offset: 20n, seq: 1 }, upstream: { size: 100n, at: now } });
-      expect(((await (await app.request('/v1/logs')).json()) as Array<{ state: string }>)[0]!.state).toBe('following');
+      expect(((await (await app.request('/v1/logs')).json()) as Array<{ state: string }>)[0]).toMatchObject({ state: 'following', verifiedSize: 20, verifiedRoot: null, upstreamSize: 100, lag: 80 });
+      // Stalled there (nothing stored since it started), /readyz counts the first tree as verified, as /v1/logs does.
+      expect(((await (await app.request('/readyz')).json()) as { problems: string[] }).problems[0]).toMatch(/^l: stalled \(.* while upstream is at 100 and the mirror at 20\)$/);
     } finally {
       await store.close();
     }

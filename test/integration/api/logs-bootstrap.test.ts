@@ -70,9 +70,11 @@ describe('GET /v1/logs during a Rekor v1 bootstrap from 0', () => {
     ]);
     // The gauges say the same in each phase (sampled beside the view; they move just after the commit it reads).
     for (const p of phases) expect(samples.some((s) => s.view.state === p.view.state && s.view.verifiedSize === p.view.verifiedSize && s.upstream === total && s.lag === p.view.lag), `${p.view.state} ${p.view.verifiedSize}`).toBe(true);
-    // /readyz while bootstrapping names the log's size too, and is ready once a checkpoint verified.
-    expect(phases[0]!.ready).toContain(`sim: bootstrapping: no checkpoint verified yet (`);
-    expect(phases[0]!.ready).toContain(`, the log has ${total})`);
-    expect(JSON.parse(phases[2]!.ready)).toEqual({ status: 'ready' });
+    // /readyz while bootstrapping names the log's size too (read just after the view, it may have moved on),
+    // and is ready once a checkpoint verified.
+    const booting = samples.filter((x) => x.ready.includes('sim: bootstrapping: no checkpoint verified yet ('));
+    expect(booting.length).toBeGreaterThan(0);
+    for (const b of booting) expect(b.ready).toContain(`, the log has ${total})`);
+    expect(JSON.parse(samples.at(-1)!.ready)).toEqual({ status: 'ready' });
   });
 });

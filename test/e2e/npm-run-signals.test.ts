@@ -14,14 +14,18 @@ const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-npm-run-'));
 /** Every process a test saw under npm, killed at the end should one have survived (a failing run leaves nothing). */
 const seen = new Set<number>();
 afterAll(() => {
-  for (const pid of seen) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of seen) if (alive(pid)) process.kill(pid, 'SIGKILL'); // a pid seen alive at the end is one this test started
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/**
+ * Whether `pid` still runs. An orphan that has exited stays a zombie until PID 1 reaps it, which a container's
+ * init may do late or never; kill(pid, 0) succeeds on a zombie, so its state is read.
+ */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
   } catch {
     return false;
   }

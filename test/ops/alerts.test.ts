@@ -62,25 +62,29 @@ describe.skipIf(!amtool)('amtool', () => {
 });
 
 describe('alert rules', () => {
-  it('cover what operators need: down, integrity, failures on unsigned bytes, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
+  it('cover what operators need: down, restarting, integrity, failures on unsigned bytes, rolled-back entries, findings new and left open, staleness, lag, upstream errors, a witness that stopped cosigning, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
         'TlogwatchCheckpointSourceAhead',
         'TlogwatchCheckpointSourceFailing',
         'TlogwatchCriticalFindingOpen',
         'TlogwatchDown',
+        'TlogwatchEntriesRolledBack',
+        'TlogwatchHighFindingsOpen',
         'TlogwatchHighSeverityFinding',
         'TlogwatchLogIntegrityFailure',
         'TlogwatchMirrorLagGrowing',
         'TlogwatchNoVerifiedCheckpoint',
         'TlogwatchNotificationBacklog',
         'TlogwatchNotificationsFailing',
+        'TlogwatchRestarting',
         'TlogwatchScheduledJobFailing',
         'TlogwatchStoreNotWritable',
         'TlogwatchStoreVolumeFillingUp',
         'TlogwatchUpstreamErrors',
         'TlogwatchUnconfirmedVerificationFailures',
         'TlogwatchTrustedRootChanged',
+        'TlogwatchWitnessCosignatureStale',
       ].sort(),
     );
     const pages = rules.filter((r) => r.labels['severity'] === 'page').map((r) => r.alert);

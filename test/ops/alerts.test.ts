@@ -74,9 +74,10 @@ describe('Alertmanager inhibit rules', () => {
 });
 
 describe('alert rules', () => {
-  it('cover what operators need: down, restarting, integrity, failures on unsigned bytes, rolled-back entries, findings new and left open, staleness, lag growing or a catch-up that takes long, upstream errors, a witness that stopped cosigning, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
+  it('cover what operators need: down, restarting, integrity, failures on unsigned bytes, rolled-back entries, findings new and left open, API server errors, staleness, lag growing or a catch-up that takes long, upstream errors, a witness that stopped cosigning, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
+        'TlogwatchApiErrors',
         'TlogwatchCheckpointSourceAhead',
         'TlogwatchCheckpointSourceFailing',
         'TlogwatchCriticalFindingOpen',

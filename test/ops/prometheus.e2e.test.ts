@@ -16,7 +16,8 @@
  *   a webhook that fails its first delivery, then accepts (notifications by result)
  *   the reverify job every 2 s (job metrics); API traffic all along, including 4xx and /readyz 503s
  *
- * Asserts: the integrity, open-critical-finding and new-high-finding alerts fire (and only for
+ * Asserts: a healthy start fires nothing but the page for the injected finding; the integrity,
+ * open-critical-finding and new-high-finding alerts fire (and only for
  * sim-b / the injected finding), the rolled-back-entries and unconfirmed-failures alerts fire (for
  * sim-c only), and every dashboard panel query (variables at "All") returns data.
  */

@@ -91,8 +91,14 @@ export function createApp(o: ApiOptions): Hono {
   const helpers: ApiHelpers = { query: queryOf, requireAdmin };
 
   app.onError((e, c) => {
-    if (!(e instanceof Error && 'code' in e)) o.logger.error({ err: String(e), path: c.req.path }, 'unhandled API error');
-    return errorResponse(c, e);
+    const res = errorResponse(c, e);
+    // A 500 says only "internal error" to the client (a coded error's code at most): the log is where an
+    // operator finds what it was (docs/operations.md, TlogwatchApiErrors).
+    if (res.status === 500) {
+      const code = e instanceof Error && 'code' in e ? String(e.code) : undefined;
+      o.logger.error({ err: e instanceof Error ? e.message : String(e), ...(code ? { code } : {}), path: c.req.path, status: res.status }, 'unhandled API error');
+    }
+    return res;
   });
   // go-swagger's answer for a path Rekor does not route: `path … was not found`.
   app.notFound((c) => (isRekorPath(c.req.path) ? errorJson(c, 404, 'API_NOT_FOUND', `path ${c.req.path} was not found`) : errorJson(c, 404, 'API_NOT_FOUND', `no route for ${c.req.method} ${c.req.path}`)));

@@ -1,7 +1,8 @@
 /**
  * `logs[].witnesses` end to end: the daemon, configured from YAML with the simulator's witnesses' verifier
  * keys (one Ed25519, one ML-DSA-44), shows in /v1/logs who cosigned its verified checkpoint, and while the witnesses stop cosigning,
- * why it waits (the transient error) and the metrics that count it.
+ * why it waits (the transient error) and the metrics that count it; and a policy no checkpoint meets, which
+ * keeps the log bootstrapping with metrics only the alert rules' bootstrapping branch reads.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -69,5 +70,30 @@ describe('a log followed with a witness policy', () => {
     expect(resumed.transientError).toBeUndefined();
     expect(resumed.witnesses?.verifiedCosignedBy).toEqual(['witness1.example', 'witness2.example']);
     expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
+  });
+
+  it('a policy no checkpoint meets keeps the log bootstrapping: behind, never stalled, with no time of a verification', { timeout: 60_000 }, async () => {
+    const absent = cosignatureVkey('absent.example', rawEd25519(generateKeyPairSync('ed25519').publicKey));
+    const config = parseConfig(
+      `dataDir: ${join(tmp, 'data-unmet')}\nlisten: 127.0.0.1:0\nstalledAfter: 1s\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - name: a\n    type: tiles\n    url: '${sim.url}'\n    start: 0\n    pollInterval: 200ms\n    requestsPerMinute: 0\n    witnesses:\n      quorum: 1\n      keys:\n        - '${absent}'\n`,
+      'unmet.yaml',
+      {},
+    );
+    const unmet = await startDaemon(config, createLogger({ level: 'silent' }));
+    try {
+      // Well past stalledAfter: the daemon judges no stall without a stored state, so only the alert's
+      // bootstrapping branch (grafana/alerts.yml TlogwatchNoVerifiedCheckpoint) can see this.
+      await new Promise((r) => setTimeout(r, 2500));
+      const metrics = await (await fetch(`${unmet.url}/metrics`)).text();
+      expect(metrics).toContain('tlogwatch_log_state{log="a",state="bootstrapping"} 1');
+      expect(metrics).toContain('tlogwatch_log_state{log="a",state="stalled"} 0');
+      expect(metrics).toMatch(/^tlogwatch_mirror_lag_entries\{log="a"\} [1-9]\d*$/m);
+      expect(metrics).not.toContain('tlogwatch_last_verified_checkpoint_timestamp_seconds{log="a"}');
+      const ready = await fetch(`${unmet.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { problems: string[] }).problems).toEqual(['a: not bootstrapped yet']);
+    } finally {
+      await unmet.stop();
+    }
   });
 });

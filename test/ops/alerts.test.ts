@@ -61,26 +61,44 @@ describe.skipIf(!amtool)('amtool', () => {
   });
 });
 
+describe('Alertmanager inhibit rules', () => {
+  const cfg = parse(readFileSync(join(ROOT, 'grafana/alertmanager.yml'), 'utf8')) as { inhibit_rules: Array<{ source_matchers: string[]; target_matchers: string[] }> };
+  /** The alert names a matcher selects: `alertname="X"` or `alertname=~"X|Y"`. */
+  const named = (matchers: string[]) => matchers.flatMap((m) => /^alertname=~?"(.+)"$/.exec(m)?.[1]?.split('|') ?? []);
+
+  it.each(cfg.inhibit_rules.map((r, i) => [i, r] as const))('rule %i names only alerts that exist (a renamed alert would silently stop inhibiting)', (_, r) => {
+    const names = [...named(r.source_matchers), ...named(r.target_matchers)];
+    expect(names.length).toBeGreaterThan(1);
+    for (const n of names) expect(rules.map((x) => x.alert), n).toContain(n);
+  });
+});
+
 describe('alert rules', () => {
-  it('cover what operators need: down, integrity, failures on unsigned bytes, findings, staleness, lag, upstream errors, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
+  it('cover what operators need: down, restarting, integrity, failures on unsigned bytes, rolled-back entries, findings new and left open, API server errors, staleness, lag growing or a catch-up that takes long, upstream errors, a witness that stopped cosigning, notifications, jobs, a store that cannot be written or whose volume is filling up, a trusted root that changed, checkpoint sources ahead of the mirror or failing', () => {
     expect(rules.map((r) => r.alert).sort()).toEqual(
       [
+        'TlogwatchApiErrors',
         'TlogwatchCheckpointSourceAhead',
         'TlogwatchCheckpointSourceFailing',
         'TlogwatchCriticalFindingOpen',
         'TlogwatchDown',
+        'TlogwatchEntriesRolledBack',
+        'TlogwatchHighFindingsOpen',
         'TlogwatchHighSeverityFinding',
         'TlogwatchLogIntegrityFailure',
+        'TlogwatchMirrorBehind',
         'TlogwatchMirrorLagGrowing',
         'TlogwatchNoVerifiedCheckpoint',
         'TlogwatchNotificationBacklog',
         'TlogwatchNotificationsFailing',
+        'TlogwatchRestarting',
         'TlogwatchScheduledJobFailing',
         'TlogwatchStoreNotWritable',
         'TlogwatchStoreVolumeFillingUp',
         'TlogwatchUpstreamErrors',
         'TlogwatchUnconfirmedVerificationFailures',
         'TlogwatchTrustedRootChanged',
+        'TlogwatchWitnessCosignatureStale',
       ].sort(),
     );
     const pages = rules.filter((r) => r.labels['severity'] === 'page').map((r) => r.alert);

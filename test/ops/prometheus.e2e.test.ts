@@ -8,11 +8,18 @@
  *          one whose certificate has a malformed Fulcio claim (tlogwatch_entries_undecoded_total, and a
  *          low undecoded-entry finding, which pages nobody)
  *   sim-b  healthy until its checkpoints get a bad signature (`bad-sig`, injected in-process)
+ *   sim-c  behind a loopback proxy: three times, it grows with one entry rewritten (its entry bundle and
+ *          level-0 tile agree) while the proxy refuses the bundles past it, so a catch-up commits the
+ *          rewritten entry and stops; then both are lifted, the root does not match, the entries fetched
+ *          beyond the verified checkpoint are rolled back and fetched again (tlogwatch_entries_rolled_back_total,
+ *          and tlogwatch_verification_unconfirmed_total born at 1 and counted to 3)
  *   a webhook that fails its first delivery, then accepts (notifications by result)
  *   the reverify job every 2 s (job metrics); API traffic all along, including 4xx and /readyz 503s
  *
- * Asserts: the integrity, open-critical-finding and new-high-finding alerts fire (and only for
- * sim-b / the injected finding), and every dashboard panel query (variables at "All") returns data.
+ * Asserts: a healthy start fires nothing but the page for the injected finding; the integrity,
+ * open-critical-finding and new-high-finding alerts fire (and only for
+ * sim-b / the injected finding), the rolled-back-entries and unconfirmed-failures alerts fire (for
+ * sim-c only), and every dashboard panel query (variables at "All") returns data.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
@@ -23,6 +30,8 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../sim/index.ts';
+import { startHostileProxy, type HostileProxy } from '../helpers/hostile-proxy.ts';
+import { refusingFrom } from '../helpers/stall-proxy.ts';
 import { cosignatureVkey, rawEd25519 } from '../../src/note/keys.ts';
 import { DASHBOARDS, expand, QUERIES } from './dashboards.ts';
 import { freePort, ROOT, tool, waitFor } from './tools.ts';
@@ -34,6 +43,8 @@ const rogue = 'https://github.com/acme/api/.github/workflows/evil.yml@refs/heads
 
 let simA: Simulator;
 let simB: Simulator;
+let simC: Simulator;
+let proxyC: HostileProxy;
 let hook: Server;
 const hookHits: number[] = [];
 let daemon: ChildProcess | undefined;
@@ -81,12 +92,16 @@ async function stop(child: ChildProcess | undefined): Promise<void> {
 beforeAll(async () => {
   if (!prometheusBin) return;
   const gha = { issuer: 'https://token.actions.githubusercontent.com', extensions: { buildSignerURI: rogue, sourceRepositoryURI: 'https://github.com/acme/api', sourceRepositoryOwnerURI: 'https://github.com/acme', sourceRepositoryRef: 'refs/heads/main', buildTrigger: 'push', runnerEnvironment: 'github-hosted' } };
-  [simA, simB] = await Promise.all([
+  [simA, simB, simC] = await Promise.all([
     startSimulator({ api: 'tiles', entries: 400, rate: 20, seed: 'prom-a', witnesses: 2, out: join(tmp, 'sim-a'), faults: [{ name: 'http-503', param: 5 }], inject: [{ at: 50, cert: { san: rogue, ...gha } }, { at: 60, cert: { san: 'someone@unwatched.example', rawExtensions: { buildTrigger: 'ff' } } }], log: () => {} }),
     startSimulator({ api: 'tiles', entries: 200, rate: 2, seed: 'prom-b', out: join(tmp, 'sim-b'), log: () => {} }),
+    startSimulator({ api: 'tiles', entries: 300, seed: 'prom-c', out: join(tmp, 'sim-c'), log: () => {} }),
   ]);
+  proxyC = await startHostileProxy(simC.url);
+  // The proxy's URL is not the one the trusted root lists: the log is named by its checkpoint origin.
+  const originC = (await (await fetch(`${simC.url}/checkpoint`)).text()).split('\n')[0]!;
   // One trusted root with both logs (and both simulated Fulcio CAs).
-  const roots = [simA, simB].map((s) => JSON.parse(readFileSync(s.trustedRootPath, 'utf8')) as Record<string, unknown[]>);
+  const roots = [simA, simB, simC].map((s) => JSON.parse(readFileSync(s.trustedRootPath, 'utf8')) as Record<string, unknown[]>);
   const merged = { ...roots[0], tlogs: roots.flatMap((r) => r['tlogs'] ?? []), certificateAuthorities: roots.flatMap((r) => r['certificateAuthorities'] ?? []) };
   writeFileSync(join(tmp, 'trusted_root.json'), JSON.stringify(merged));
 
@@ -105,6 +120,8 @@ beforeAll(async () => {
       // sim-a with a witness policy its two witnesses meet (the witness panels have data).
       { name: 'sim-a', type: 'tiles', url: simA.url, start: 0, pollInterval: '200ms', witnesses: { quorum: 2, keys: simA.log.witnesses.map((w) => cosignatureVkey(w.name, rawEd25519(w.publicKey))) } },
       { name: 'sim-b', type: 'tiles', url: simB.url, start: 0, pollInterval: '200ms' },
+      // Batches of 256 (one entry bundle), so a catch-up commits some and stops at the refused ones.
+      { name: 'sim-c', type: 'tiles', url: proxyC.url, origin: originC, start: 0, pollInterval: '200ms', batchSize: 256, requestsPerMinute: 0 },
     ],
     // sim-a's own checkpoint as a checkpoint source (the checkpoint-source panels have data).
     checkpointSources: [{ name: 'direct', kind: 'checkpoint', url: `${simA.url}/checkpoint`, logs: ['sim-a'], interval: '10s' }],
@@ -113,7 +130,7 @@ beforeAll(async () => {
   };
   writeFileSync(join(tmp, 'tlogwatch.yaml'), stringify(config));
   daemon = spawnLogged(process.execPath, ['src/cli.ts', 'serve', '--config', join(tmp, 'tlogwatch.yaml'), '--listen', '127.0.0.1:0'], (s) => (daemonOut += s), { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' });
-  daemonUrl = await waitFor('tlogwatch listening', () => Promise.resolve(/listening (\S+)/.exec(daemonOut)?.[1]), 20_000, 50);
+  daemonUrl = await waitFor("tlogwatch listening", () => Promise.resolve(/listening (\S+)/.exec(daemonOut)?.[1]), 20_000, 50).catch((e) => { console.error("DAEMONOUT", daemonOut); throw e; });
 
   // The shipped Prometheus config, pointed at this daemon, with test intervals and no Alertmanager.
   const promCfg = parse(readFileSync(join(ROOT, 'grafana/prometheus.yml'), 'utf8')) as {
@@ -146,7 +163,7 @@ afterAll(async () => {
   if (traffic) clearInterval(traffic);
   await stop(prom);
   await stop(daemon);
-  await Promise.all([simA?.close(), simB?.close(), hook && new Promise<void>((r) => hook.close(() => r()))]);
+  await Promise.all([proxyC?.close(), simA?.close(), simB?.close(), simC?.close(), hook && new Promise<void>((r) => hook.close(() => r()))]);
   rmSync(tmp, { recursive: true, force: true });
 }, 30_000);
 
@@ -173,8 +190,9 @@ describe.skipIf(!prometheusBin)('Prometheus against a live tlogwatch', () => {
 
   it('fires the integrity alert for the log that served a bad signature, and the finding alerts', { timeout: 60_000 }, async () => {
     // Both logs mirrored and verified first; nothing fires while they are healthy.
-    await waitFor('both logs verified', async () => ((await logs()).filter((l) => l.verifiedSize > 0 && l.state === 'following').length === 2 ? true : undefined), 30_000);
-    expect((await firing()).filter((a) => a.labels['alertname'] === 'TlogwatchLogIntegrityFailure')).toEqual([]);
+    await waitFor('sim-a and sim-b verified', async () => ((await logs()).filter((l) => ['sim-a', 'sim-b'].includes(l.name) && l.verifiedSize > 0 && l.state === 'following').length === 2 ? true : undefined), 30_000);
+    // A healthy start fires nothing but the page for the rogue signature sim-a logged on purpose.
+    expect((await firing()).filter((a) => !(a.labels['alertname'] === 'TlogwatchHighSeverityFinding' && a.labels['rule'] === 'acme-release')).map((a) => a.labels['alertname'])).toEqual([]);
     simB.log.faults.enable('bad-sig');
     const alerts = await waitFor(
       'TlogwatchLogIntegrityFailure, TlogwatchCriticalFindingOpen and TlogwatchHighSeverityFinding firing',
@@ -193,6 +211,46 @@ describe.skipIf(!prometheusBin)('Prometheus against a live tlogwatch', () => {
     expect(findings).toContain('acme-release/high');
     expect(alerts.map((a) => a.labels['alertname'])).not.toContain('TlogwatchDown');
     expect((await logs()).find((l) => l.name === 'sim-b')?.state).toBe('halted');
+  });
+
+  it('fires the rolled-back-entries and unconfirmed-failures alerts for the log served rewritten entries, three times', { timeout: 90_000 }, async () => {
+    const sizeOf = async (name: string) => (await logs()).find((l) => l.name === name && l.state === 'following')?.verifiedSize;
+    let size = await waitFor('sim-c verified', async () => ((await sizeOf('sim-c')) === 300 ? 300 : undefined), 30_000);
+    let refusing = false;
+    for (let round = 1; round <= 3; round++) {
+      // Entry size+100 rewritten, bundles from `refuse` on refused: the catch-up commits [size, refuse) and stops.
+      const refuse = (Math.floor(size / 256) + 3) * 256;
+      simC.log.faults.enable('rewrite', size + 100);
+      refusing = true;
+      proxyC.set(refusingFrom(refuse, () => refusing));
+      simC.append(1200);
+      await waitFor(`sim-c entries up to ${refuse} committed (round ${round})`, async () => ((await fetch(`${daemonUrl}/v1/entries/sim-c/${refuse - 1}`)).ok ? true : undefined), 30_000, 100);
+      // Lifted: the next round reaches the signed root, which the rewritten entry keeps from matching.
+      simC.log.faults.disable('rewrite');
+      refusing = false;
+      const next = size + 1200;
+      await waitFor(`sim-c verified at ${next} (round ${round})`, async () => ((await sizeOf('sim-c')) === next ? true : undefined), 30_000, 100);
+      size = next;
+    }
+    const alerts = await waitFor(
+      'TlogwatchEntriesRolledBack and TlogwatchUnconfirmedVerificationFailures firing',
+      async () => {
+        const f = (await firing()).filter((a) => ['TlogwatchEntriesRolledBack', 'TlogwatchUnconfirmedVerificationFailures'].includes(a.labels['alertname']!));
+        return new Set(f.map((a) => a.labels['alertname'])).size === 2 ? f : undefined;
+      },
+      20_000,
+      500,
+    );
+    expect(alerts.map((a) => [a.labels['alertname'], a.labels['log'], a.labels['severity']]).sort()).toEqual([
+      ['TlogwatchEntriesRolledBack', 'sim-c', 'warning'],
+      ['TlogwatchUnconfirmedVerificationFailures', 'sim-c', 'warning'],
+    ]);
+    // What the alerts read: three rounds that met the mismatch, each dropping what it had committed.
+    const unconfirmed = await instant('tlogwatch_verification_unconfirmed_total{log="sim-c"}');
+    expect(unconfirmed.result.map((r) => [r.metric['reason'], r.value[1]])).toEqual([['VERIFY_ROOT_MISMATCH', '3']]);
+    const dropped = Number((await instant('tlogwatch_entries_rolled_back_total{log="sim-c"}')).result[0]?.value[1]);
+    expect(dropped).toBeGreaterThan(0);
+    expect((await logs()).find((l) => l.name === 'sim-c')?.state).toBe('following');
   });
 
   it('returns data for every dashboard panel query and every template variable', { timeout: 60_000 }, async () => {

@@ -62,6 +62,22 @@ describe('witness policy', () => {
     expect(await metric(h.metrics.checkpointsUnwitnessed, { log: 'sim' })).toBe(1);
   });
 
+  it('a witness whose cosignatures stop verifying falls behind the others while the quorum holds (what TlogwatchWitnessCosignatureStale compares)', async () => {
+    const { h } = await witnessed('w6', 300, 2);
+    await roundsUntil(h, async () => (await verifiedSize()) === 300n);
+    const ages = () => Promise.all(h.sim.log.witnesses.map((w) => metric(h.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })));
+    const before = await ages();
+    // The third witness's cosignatures no longer verify (an invalid one counts as none); new ones are dated a second later.
+    h.sim.log.faults.enable('bad-cosig', 3);
+    await new Promise((r) => setTimeout(r, 1100));
+    h.sim.append(10);
+    await roundsUntil(h, async () => (await verifiedSize()) === 310n);
+    const after = await ages();
+    expect(after[0]).toBeGreaterThan(before[0]!);
+    expect(after[1]).toBeGreaterThan(before[1]!);
+    expect(after[2]).toBe(before[2]);
+  });
+
   it("after a restart, shows each witness's cosignature on the verified checkpoint before the log answers", async () => {
     const { h } = await witnessed('w4', 300, 2);
     await roundsUntil(h, async () => (await verifiedSize()) === 300n);
@@ -80,6 +96,10 @@ describe('witness policy', () => {
     expect(h.follower.transientFault?.message).toMatch(/^checkpoint 300 is cosigned by 3 of the 4 required witnesses .*; no cosignature from absent0\.example: not verified up to/);
     expect((await state())?.verified).toBeUndefined();
     expect(await h.store.getEntry('sim', 0)).toBeUndefined();
+    // What TlogwatchNoVerifiedCheckpoint reads for a log that never verified a checkpoint (it has no time of one).
+    const shown = await h.metrics.registry.metrics();
+    expect(shown).toContain('tlogwatch_mirror_lag_entries{log="sim"} 300');
+    expect(shown).not.toContain('tlogwatch_last_verified_checkpoint_timestamp_seconds{log="sim"}');
   });
 
   it('a checkpoint that shrinks the tree halts the log whether or not it is cosigned', async () => {

@@ -11,8 +11,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getRequestListener, type ServerType } from '@hono/node-server';
-import { createServer } from 'node:http';
 import { createApp } from './api/app.ts';
+import { createApiServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './api/http-server.ts';
 import { adapterErrorResponse } from './api/errors.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError, isTlogwatchError } from './errors.ts';
@@ -306,15 +306,21 @@ export function trustOptionsOf(config: Config, logger: Logger): Parameters<typeo
  * Binds the API to `HOST:PORT` (`[IPv6]:PORT`). A bind that fails (the address in use, not local, or a
  * port below 1024 without the privilege) is a start-up error that names `listen` and the address.
  * Built as @hono/node-server's `serve` builds its server, but with an error handler for the requests it
- * cannot hand the app (`adapterErrorResponse`): `serve` does not pass one on.
+ * cannot hand the app (`adapterErrorResponse`): `serve` does not pass one on; and with the limits on slow,
+ * idle and too many clients (api/http-server.ts), connections dropped at the cap counted in `onDrop`.
  */
-export async function listen(fetch: Parameters<typeof getRequestListener>[0], address: string): Promise<{ server: ServerType; url: string }> {
+export async function listen(
+  fetch: Parameters<typeof getRequestListener>[0],
+  address: string,
+  limits: Readonly<ServerLimits> = DEFAULT_SERVER_LIMITS,
+  onDrop: () => void = () => undefined,
+): Promise<{ server: ServerType; url: string }> {
   const sep = address.lastIndexOf(':');
   const hostname = address.slice(0, sep).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(sep + 1));
   const server: ServerType = await new Promise((resolve, reject) => {
     const handle = getRequestListener(fetch, { hostname, errorHandler: adapterErrorResponse });
-    const s = createServer((req, res) => void handle(req, res));
+    const s = createApiServer((req, res) => void handle(req, res), limits, onDrop);
     s.listen(port, hostname, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'EADDRINUSE' ? 'the address is in use (another tlogwatch, or another program?)' : e.code === 'EACCES' ? 'permission denied (a port below 1024 needs privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : e.message;
@@ -562,7 +568,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   // Nothing has run yet (no follower, job, source or notifier pass): a listener that cannot bind ends the
   // start here, with everything opened so far released, rather than a process that said why it failed
   // and then stayed up on its rules watch and notifier timers, serving nothing.
-  const { server, url } = await listen(app.fetch, config.listen).catch(async (e: unknown) => {
+  const { server, url } = await listen(app.fetch, config.listen, { ...DEFAULT_SERVER_LIMITS, maxConnections: config.api.maxConnections }, () => metrics.httpConnectionsDropped.inc()).catch(async (e: unknown) => {
     await notifier.stop();
     await release();
     throw e;

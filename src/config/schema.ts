@@ -236,6 +236,13 @@ const Api = z
       .optional()
       .describe('Bearer token for the admin endpoints (POST /v1/findings/{id}/ack, POST /v1/bundles, POST /v1/checkpoints). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret. Unset = admin endpoints disabled.'),
     maxBodyBytes: z.number().int().min(1024).max(64 << 20).default(1 << 20).describe('Largest request body accepted, in bytes.'),
+    maxConnections: z
+      .number()
+      .int()
+      .min(16)
+      .max(65_536)
+      .default(1024)
+      .describe('Open API connections at most; one more is closed at once and counted in tlogwatch_http_connections_dropped_total. Bounds the file descriptors and memory clients can hold.'),
     rateLimit: z
       .object({ requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client address.') })
       .strict()
@@ -330,7 +337,7 @@ export const ConfigSchema = z
       .describe('`all`: full indexes (digest, identity, issuer, repository, owner, build signer, fingerprint, time) for every entry. `watched`: full indexes only for entries the rules watch; digests for all.'),
     rules: z.string().min(1).optional().describe('Directory of monitor rule files (YAML), reloaded when they change. Unset = no rules.'),
     stalledAfter: durationAtLeast(1000, 'stalledAfter').default(600_000).describe('Raise a mirror-stalled finding when no checkpoint verified and no entries were stored for this long while the log grows, or when the log has shown the mirror the same tree this long while a checkpoint source has a larger one the log signed (a frozen view).'),
-    api: Api.default({ maxBodyBytes: 1 << 20 }).describe('HTTP API settings.'),
+    api: Api.default({ maxBodyBytes: 1 << 20, maxConnections: 1024 }).describe('HTTP API settings.'),
     notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
     jobs: Jobs.default(JOB_DEFAULTS).describe('Scheduled jobs (node-cron expressions, local time).'),
     log: z

@@ -156,7 +156,10 @@ export function createApp(o: ApiOptions): Hono {
     await o.beforeMetrics?.().catch((e: unknown) => o.logger.debug({ err: e instanceof Error ? e.message : String(e) }, 'metrics: store-backed gauges not refreshed'));
     return c.text(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
-  app.get('/openapi.json', (c) => c.json(buildOpenApi()));
+  // Built once: the document is fixed for the process, and building it (zod to JSON Schema for every route)
+  // took ~1.2 ms of the event loop the mirror runs on per unauthenticated request, 10-20 times a /healthz.
+  const openApi = JSON.stringify(buildOpenApi());
+  app.get('/openapi.json', (c) => c.body(openApi, 200, { 'content-type': 'application/json' }));
 
   app.get('/v1/logs', async (c) => {
     queryOf(c, NoQuery);

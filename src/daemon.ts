@@ -563,7 +563,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     maxBodyBytes: config.api.maxBodyBytes,
     ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
-    ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute } : {}),
+    ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute, trustedProxies: config.api.rateLimit.trustedProxies } : {}),
   });
   // Nothing has run yet (no follower, job, source or notifier pass): a listener that cannot bind ends the
   // start here, with everything opened so far released, rather than a process that said why it failed

@@ -3,6 +3,7 @@
  * a default and is documented here (`.describe`) and in docs/configuration.md; unknown keys are rejected
  * (`.strict()`), so a typo is an error rather than a silently ignored setting.
  */
+import { isIP } from 'node:net';
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
@@ -228,6 +229,14 @@ const CorsOrigin = z.string().refine((o) => {
   }
 }, 'an origin as browsers send it, scheme://host[:port] with no path or trailing slash, e.g. https://dash.example.com');
 
+/** An IP address or a CIDR range of them (`10.0.0.0/8`, `fd00::/8`), as node:net's BlockList takes it. */
+const ProxyAddress = z.string().refine((v) => {
+  const [address = '', bits, ...rest] = v.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}, 'an IP address or a CIDR range, e.g. 10.0.0.5, 10.0.0.0/8 or fd00::/8');
+
 const Api = z
   .object({
     adminToken: z
@@ -244,7 +253,13 @@ const Api = z
       .default(1024)
       .describe('Open API connections at most; one more is closed at once and counted in tlogwatch_http_connections_dropped_total. Bounds the file descriptors and memory clients can hold.'),
     rateLimit: z
-      .object({ requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client address.') })
+      .object({
+        requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client (an IPv4 address, an IPv6 /64).'),
+        trustedProxies: z
+          .array(ProxyAddress)
+          .default([])
+          .describe('Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; from anyone else the header is ignored. Without them, every client behind a proxy shares its budget.'),
+      })
       .strict()
       .optional()
       .describe('Per-client request budget for the API; unset = no limit.'),

@@ -47,7 +47,7 @@ index: watched
 rules: ./monitor-rules
 api:
   adminToken: \${TLOGWATCH_ADMIN_TOKEN}
-  rateLimit: { requestsPerMinute: 600 }
+  rateLimit: { requestsPerMinute: 600, trustedProxies: [10.0.0.0/8, 192.0.2.1, 'fd00::/8'] }
   cors: { origins: [https://dash.example.com] }
   maxBodyBytes: 2097152
   maxConnections: 2048
@@ -88,7 +88,7 @@ describe('config: valid documents', () => {
     expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024, compression: 'none' });
     expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, compression: 'gzip' });
     expect(c.index).toBe('watched');
-    expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600 }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152, maxConnections: 2048 });
+    expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600, trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'] }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152, maxConnections: 2048 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
     expect(c.notify.email[0]!.smtp).toBe('smtps://bot:pw@smtp.example.com:465');
     expect(c.notify.commands).toEqual([
@@ -132,6 +132,9 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['the same log twice', 'logs:\n  - {name: a, type: tiles, url: "https://Log.example/"}\n  - {name: b, type: tiles, url: "https://log.example:443"}\n', /c\.yaml:3:33: logs\.1\.url: the same log as logs\.0 \(a\): each log once/],
     ['a CORS origin with a trailing slash', 'api:\n  cors:\n    origins: ["https://dash.example.com", "https://dash.example.com/"]\n', /c\.yaml:3:43: api\.cors\.origins\.1: an origin as browsers send it, scheme:\/\/host\[:port\] with no path or trailing slash/],
     ['a CORS origin that is a wildcard', 'api:\n  cors:\n    origins: ["*"]\n', /api\.cors\.origins\.0: an origin as browsers send it/],
+    ['a trusted proxy that is a host name', 'api:\n  rateLimit: { requestsPerMinute: 60, trustedProxies: [proxy.internal] }\n', /api\.rateLimit\.trustedProxies\.0: an IP address or a CIDR range/],
+    ['a trusted proxy range with too many bits', 'api:\n  rateLimit: { requestsPerMinute: 60, trustedProxies: [10.0.0.0/33] }\n', /api\.rateLimit\.trustedProxies\.0: an IP address or a CIDR range/],
+    ['a trusted proxy range of two slashes', 'api:\n  rateLimit: { requestsPerMinute: 60, trustedProxies: ["fd00::/8/8"] }\n', /api\.rateLimit\.trustedProxies\.0: an IP address or a CIDR range/],
     ['bad duration', log('    pollInterval: soon\n'), /c\.yaml:5:19: logs\.0\.pollInterval: a duration like 500ms/],
     ['duration too small', log('    pollInterval: 10ms\n'), /c\.yaml:5:19: logs\.0\.pollInterval: pollInterval must be at least 100 ms/],
     ['number out of range', log('    concurrency: 0\n'), /c\.yaml:5:18: logs\.0\.concurrency: Too small: expected number to be >=1/],

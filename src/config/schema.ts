@@ -150,6 +150,9 @@ const CheckpointSourceConfig = z
     token: z
       .string()
       .min(16, 'at least 16 characters')
+      // A bearer token is one run of non-space characters (RFC 6750 §2.1, b64token), so a token holding
+      // whitespace matches no request, and admin endpoints would refuse every caller with no clue why.
+      .regex(/^\S+$/, 'contains whitespace (a trailing newline from a secret file or `echo`?): a bearer token cannot, so no request could match it')
       .optional()
       .describe('Bearer token sent to the source (a peer behind an authenticating proxy). Write `${PEER_TOKEN}` rather than the secret. Not sent on to another origin a redirect points at.'),
     interval: durationAtLeast(10_000, 'interval').default(300_000).describe('How often to fetch and compare this source\'s checkpoints.'),
@@ -242,6 +245,9 @@ const Api = z
     adminToken: z
       .string()
       .min(16, 'at least 16 characters')
+      // A bearer token is one run of non-space characters (RFC 6750 §2.1, b64token), so a token holding
+      // whitespace matches no request, and admin endpoints would refuse every caller with no clue why.
+      .regex(/^\S+$/, 'contains whitespace (a trailing newline from a secret file or `echo`?): a bearer token cannot, so no request could match it')
       .optional()
       .describe('Bearer token for the admin endpoints (POST /v1/findings/{id}/ack, POST /v1/bundles, POST /v1/checkpoints). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret. Unset = admin endpoints disabled.'),
     maxBodyBytes: z.number().int().min(1024).max(64 << 20).default(1 << 20).describe('Largest request body accepted, in bytes.'),

@@ -14,6 +14,7 @@ import { getRequestListener, type ServerType } from '@hono/node-server';
 import { createApp } from './api/app.ts';
 import { createApiServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './api/http-server.ts';
 import { adapterErrorResponse } from './api/errors.ts';
+import { adminTokenOf } from './config/admin-token.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError, isTlogwatchError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -342,6 +343,8 @@ function makeDataDir(dir: string): void {
 }
 
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks, tuning: { reindex?: ReindexTuning } = {}): Promise<Daemon> {
+  // An unreadable api.adminTokenFile is a configuration error, said before anything is opened.
+  const adminToken = adminTokenOf(config.api);
   makeDataDir(config.dataDir);
   const trustOptions = trustOptionsOf(config, logger);
   const trust = await resolveTrust({ ...trustOptions, cachedWhenUnavailable: true });
@@ -561,7 +564,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     transientFault: faultOf,
     stalled: (s) => stallFor(s, Math.floor(Date.now() / 1000))?.message,
     maxBodyBytes: config.api.maxBodyBytes,
-    ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),
+    ...(adminToken ? { adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
     ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute, trustedProxies: config.api.rateLimit.trustedProxies } : {}),
   });

@@ -240,16 +240,24 @@ const ProxyAddress = z.string().refine((v) => {
   return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
 }, 'an IP address or a CIDR range, e.g. 10.0.0.5, 10.0.0.0/8 or fd00::/8');
 
+/** The admin bearer token, from `api.adminToken` or the file `api.adminTokenFile` names (config/admin-token.ts). */
+export const AdminToken = z
+  .string()
+  .min(16, 'at least 16 characters')
+  // A bearer token is one run of non-space characters (RFC 6750 §2.1, b64token), so a token holding
+  // whitespace matches no request, and admin endpoints would refuse every caller with no clue why.
+  .regex(/^\S+$/, 'contains whitespace (a trailing newline from a secret file or `echo`?): a bearer token cannot, so no request could match it');
+
 const Api = z
   .object({
-    adminToken: z
+    adminToken: AdminToken.optional().describe(
+      'Bearer token for the admin endpoints (POST /v1/findings/{id}/ack, POST /v1/bundles, POST /v1/checkpoints). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret, or use adminTokenFile. Unset (and no adminTokenFile) = admin endpoints disabled.',
+    ),
+    adminTokenFile: z
       .string()
-      .min(16, 'at least 16 characters')
-      // A bearer token is one run of non-space characters (RFC 6750 §2.1, b64token), so a token holding
-      // whitespace matches no request, and admin endpoints would refuse every caller with no clue why.
-      .regex(/^\S+$/, 'contains whitespace (a trailing newline from a secret file or `echo`?): a bearer token cannot, so no request could match it')
+      .min(1)
       .optional()
-      .describe('Bearer token for the admin endpoints (POST /v1/findings/{id}/ack, POST /v1/bundles, POST /v1/checkpoints). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret. Unset = admin endpoints disabled.'),
+      .describe('A file holding the admin bearer token (a Docker or Kubernetes secret), read when serve starts; one trailing newline is dropped. Instead of adminToken.'),
     maxBodyBytes: z.number().int().min(1024).max(64 << 20).default(1 << 20).describe('Largest request body accepted, in bytes.'),
     maxConnections: z
       .number()
@@ -275,7 +283,10 @@ const Api = z
       .optional()
       .describe('CORS; unset = no cross-origin access.'),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.adminToken !== undefined && a.adminTokenFile !== undefined) ctx.addIssue({ code: 'custom', path: ['adminTokenFile'], message: 'adminToken is set too: give the token one way' });
+  });
 
 const Notify = z
   .object({

@@ -10,9 +10,10 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { getRequestListener, type ServerType } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import { createApp } from './api/app.ts';
-import { createApiServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './api/http-server.ts';
+import { closeServer, createApiServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './api/http-server.ts';
+import type { Server } from 'node:http';
 import { adapterErrorResponse } from './api/errors.ts';
 import { adminTokenOf } from './config/admin-token.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
@@ -315,11 +316,11 @@ export async function listen(
   address: string,
   limits: Readonly<ServerLimits> = DEFAULT_SERVER_LIMITS,
   onDrop: () => void = () => undefined,
-): Promise<{ server: ServerType; url: string }> {
+): Promise<{ server: Server; url: string }> {
   const sep = address.lastIndexOf(':');
   const hostname = address.slice(0, sep).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(sep + 1));
-  const server: ServerType = await new Promise((resolve, reject) => {
+  const server: Server = await new Promise((resolve, reject) => {
     const handle = getRequestListener(fetch, { hostname, errorHandler: adapterErrorResponse });
     const s = createApiServer((req, res) => void handle(req, res), limits, onDrop);
     s.listen(port, hostname, () => resolve(s));
@@ -650,7 +651,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         await sources.stopped();
         await notifier.stop();
         for (const j of jobs) await j.stop();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeServer(server);
         await store.close();
         logger.info('stopped');
       })();

@@ -37,7 +37,7 @@ async function serve(store: Store, limits?: ServerLimits): Promise<Served> {
   server.on('connection', (s: Socket) => waiting.shift()?.(s));
   return {
     port: Number(new URL(url).port),
-    server: server as Server,
+    server,
     nextConnectionLife: () =>
       new Promise((resolve) => {
         waiting.push((s) => {

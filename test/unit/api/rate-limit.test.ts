@@ -35,6 +35,8 @@ describe('the rate limit’s client', () => {
     expect(clientOf('10.1.2.3', '203.0.113.9, 198.51.100.1, 192.0.2.1, 10.9.9.9', proxies)).toBe('198.51.100.1');
     expect(clientOf('::ffff:10.1.2.3', ' 2001:db8:5:6::1 ', proxies)).toBe('2001:db8:5:6::/64');
     expect(clientOf('fd00::1', '::ffff:198.51.100.1', proxies)).toBe('198.51.100.1');
+    // A proxy listed as a dual-stack listener shows it (IPv4-mapped) is that IPv4 address.
+    expect(clientOf('192.0.2.9', '198.51.100.1', proxyList(['::ffff:192.0.2.9']))).toBe('198.51.100.1');
     // Only proxies in the chain: the leftmost of them.
     expect(clientOf('10.1.2.3', '10.0.0.9', proxies)).toBe('10.0.0.9');
     // A hop that is no address stops the walk: the request counts against the last trusted proxy.

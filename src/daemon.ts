@@ -9,11 +9,11 @@
  * accepting requests, then the store closes.
  */
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { getRequestListener } from '@hono/node-server';
 import { createApp } from './api/app.ts';
 import { closeServer, createApiServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './api/http-server.ts';
-import type { Server } from 'node:http';
 import { adapterErrorResponse } from './api/errors.ts';
 import { adminTokenOf } from './config/admin-token.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';

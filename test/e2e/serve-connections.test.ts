@@ -1,7 +1,8 @@
 /**
- * A stop is not held by API clients: clients that hold connections (a slowloris, a trickling body, a kept-
- * alive one) are cut once in-flight requests have had their grace, so the daemon closes its store within a
- * container's stop grace period (docker-compose.yml: 30 s) instead of waiting out their timeouts.
+ * `serve`'s API connections. A stop is not held by API clients: clients that hold connections (a
+ * slowloris, a trickling body) are cut once in-flight requests have had their grace, so the daemon closes
+ * its store within a container's stop grace period (docker-compose.yml: 30 s) instead of waiting out their
+ * timeouts. And `api.maxConnections` reaches the server: one more connection is dropped, and counted.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -56,6 +57,34 @@ describe('stopping serve with API clients holding connections', () => {
       slowBody.stop();
       slowHeaders.socket.destroy();
       slowBody.socket.destroy();
+    }
+  });
+});
+
+describe('api.maxConnections', () => {
+  it('caps the connections serve holds, and tlogwatch_http_connections_dropped_total counts the ones dropped', { timeout: 60_000 }, async () => {
+    const file = join(tmp, 'cap.yaml');
+    writeFileSync(file, `dataDir: ${join(tmp, 'data-cap')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }\napi: { maxConnections: 16 }\n`);
+    const d = await startDaemon(parseConfig(readFileSync(file, 'utf8'), 'cap.yaml', {}), createLogger({ level: 'silent' }));
+    const held: Array<Awaited<ReturnType<typeof dripping>>> = [];
+    try {
+      const { port } = new URL(d.url);
+      for (let i = 0; i < 16; i++) held.push(await dripping(d.url, 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '));
+      const extra = connect(Number(port), '127.0.0.1');
+      extra.on('error', () => undefined);
+      await new Promise((r) => extra.once('close', r));
+      const freed = held.pop()!;
+      freed.stop();
+      freed.socket.destroy();
+      await new Promise((r) => setTimeout(r, 200));
+      const metrics = await (await fetch(`${d.url}/metrics`)).text();
+      expect(metrics).toMatch(/^tlogwatch_http_connections_dropped_total 1$/m);
+    } finally {
+      for (const h of held) {
+        h.stop();
+        h.socket.destroy();
+      }
+      await d.stop();
     }
   });
 });

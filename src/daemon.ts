@@ -9,11 +9,13 @@
  * accepting requests, then the store closes.
  */
 import { mkdirSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { getRequestListener, type ServerType } from '@hono/node-server';
-import { createServer } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
 import { createApp } from './api/app.ts';
+import { closeServer, createApiServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './api/http-server.ts';
 import { adapterErrorResponse } from './api/errors.ts';
+import { adminTokenOf } from './config/admin-token.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError, isTlogwatchError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -308,15 +310,21 @@ export function trustOptionsOf(config: Config, logger: Logger): Parameters<typeo
  * Binds the API to `HOST:PORT` (`[IPv6]:PORT`). A bind that fails (the address in use, not local, or a
  * port below 1024 without the privilege) is a start-up error that names `listen` and the address.
  * Built as @hono/node-server's `serve` builds its server, but with an error handler for the requests it
- * cannot hand the app (`adapterErrorResponse`): `serve` does not pass one on.
+ * cannot hand the app (`adapterErrorResponse`): `serve` does not pass one on; and with the limits on slow,
+ * idle and too many clients (api/http-server.ts), connections dropped at the cap counted in `onDrop`.
  */
-export async function listen(fetch: Parameters<typeof getRequestListener>[0], address: string): Promise<{ server: ServerType; url: string }> {
+export async function listen(
+  fetch: Parameters<typeof getRequestListener>[0],
+  address: string,
+  limits: Readonly<ServerLimits> = DEFAULT_SERVER_LIMITS,
+  onDrop: () => void = () => undefined,
+): Promise<{ server: Server; url: string }> {
   const sep = address.lastIndexOf(':');
   const hostname = address.slice(0, sep).replace(/^\[|\]$/g, '');
   const port = Number(address.slice(sep + 1));
-  const server: ServerType = await new Promise((resolve, reject) => {
+  const server: Server = await new Promise((resolve, reject) => {
     const handle = getRequestListener(fetch, { hostname, errorHandler: adapterErrorResponse });
-    const s = createServer((req, res) => void handle(req, res));
+    const s = createApiServer((req, res) => void handle(req, res), limits, onDrop);
     s.listen(port, hostname, () => resolve(s));
     s.once('error', (e: NodeJS.ErrnoException) => {
       const why = e.code === 'EADDRINUSE' ? 'the address is in use (another tlogwatch, or another program?)' : e.code === 'EACCES' ? 'permission denied (a port below 1024 needs privileges)' : e.code === 'EADDRNOTAVAIL' ? 'no interface of this host has that address' : e.message;
@@ -338,6 +346,8 @@ function makeDataDir(dir: string): void {
 }
 
 export async function startDaemon(config: Config, logger: Logger, extraHooks?: MirrorHooks, tuning: { reindex?: ReindexTuning } = {}): Promise<Daemon> {
+  // An unreadable api.adminTokenFile is a configuration error, said before anything is opened.
+  const adminToken = adminTokenOf(config.api);
   makeDataDir(config.dataDir);
   const trustOptions = trustOptionsOf(config, logger);
   const trust = await resolveTrust({ ...trustOptions, cachedWhenUnavailable: true });
@@ -556,14 +566,14 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     transientFault: faultOf,
     stalled: (s) => stallFor(s, Math.floor(Date.now() / 1000))?.message,
     maxBodyBytes: config.api.maxBodyBytes,
-    ...(config.api.adminToken ? { adminToken: config.api.adminToken } : {}),
+    ...(adminToken ? { adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
-    ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute } : {}),
+    ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute, trustedProxies: config.api.rateLimit.trustedProxies } : {}),
   });
   // Nothing has run yet (no follower, job, source or notifier pass): a listener that cannot bind ends the
   // start here, with everything opened so far released, rather than a process that said why it failed
   // and then stayed up on its rules watch and notifier timers, serving nothing.
-  const { server, url } = await listen(app.fetch, config.listen).catch(async (e: unknown) => {
+  const { server, url } = await listen(app.fetch, config.listen, { ...DEFAULT_SERVER_LIMITS, maxConnections: config.api.maxConnections }, () => metrics.httpConnectionsDropped.inc()).catch(async (e: unknown) => {
     await notifier.stop();
     await release();
     throw e;
@@ -646,7 +656,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
         await sources.stopped();
         await notifier.stop();
         for (const j of jobs) await j.stop();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await closeServer(server);
         await store.close();
         logger.info('stopped');
       })();

@@ -118,6 +118,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     }),
+    httpConnectionsDropped: new Counter({
+      name: 'tlogwatch_http_connections_dropped_total',
+      help: 'API connections closed on arrival because api.maxConnections were open.',
+      registers: r,
+    }),
     storeBytes: new Gauge({ name: 'tlogwatch_store_bytes', help: 'Approximate size of the LevelDB store on disk.', registers: r }),
     storeVolumeAvailable: new Gauge({ name: 'tlogwatch_store_volume_available_bytes', help: 'Bytes available to tlogwatch on the filesystem holding the store.', registers: r }),
     storeVolumeSize: new Gauge({ name: 'tlogwatch_store_volume_size_bytes', help: 'Size of the filesystem holding the store.', registers: r }),

@@ -20,9 +20,11 @@ export function findingsRoutes(app: Hono, h: ApiHelpers, repo: FindingsRepo, now
   app.post('/v1/findings/:id/ack', async (c) => {
     h.requireAdmin(c);
     h.query(c, NoQuery);
+    // Read outside the try: a body over api.maxBodyBytes is a 413, not a body that is not JSON.
+    const text = await c.req.text();
     let raw: unknown;
     try {
-      raw = await c.req.json();
+      raw = JSON.parse(text);
     } catch {
       throw apiError('API_BAD_REQUEST', 'body must be JSON: {"reason": "…"}');
     }

@@ -3,6 +3,7 @@
  * a default and is documented here (`.describe`) and in docs/configuration.md; unknown keys are rejected
  * (`.strict()`), so a typo is an error rather than a silently ignored setting.
  */
+import { isIP } from 'node:net';
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
@@ -149,6 +150,9 @@ const CheckpointSourceConfig = z
     token: z
       .string()
       .min(16, 'at least 16 characters')
+      // A bearer token is one run of non-space characters (RFC 6750 §2.1, b64token), so a token holding
+      // whitespace matches no request, and admin endpoints would refuse every caller with no clue why.
+      .regex(/^\S+$/, 'contains whitespace (a trailing newline from a secret file or `echo`?): a bearer token cannot, so no request could match it')
       .optional()
       .describe('Bearer token sent to the source (a peer behind an authenticating proxy). Write `${PEER_TOKEN}` rather than the secret. Not sent on to another origin a redirect points at.'),
     interval: durationAtLeast(10_000, 'interval').default(300_000).describe('How often to fetch and compare this source\'s checkpoints.'),
@@ -228,16 +232,48 @@ const CorsOrigin = z.string().refine((o) => {
   }
 }, 'an origin as browsers send it, scheme://host[:port] with no path or trailing slash, e.g. https://dash.example.com');
 
+/** An IP address or a CIDR range of them (`10.0.0.0/8`, `fd00::/8`), as node:net's BlockList takes it. */
+const ProxyAddress = z.string().refine((v) => {
+  const [address = '', bits, ...rest] = v.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}, 'an IP address or a CIDR range, e.g. 10.0.0.5, 10.0.0.0/8 or fd00::/8');
+
+/** The admin bearer token, from `api.adminToken` or the file `api.adminTokenFile` names (config/admin-token.ts). */
+export const AdminToken = z
+  .string()
+  .min(16, 'at least 16 characters')
+  // A bearer token is one run of non-space characters (RFC 6750 §2.1, b64token), so a token holding
+  // whitespace matches no request, and admin endpoints would refuse every caller with no clue why.
+  .regex(/^\S+$/, 'contains whitespace (a trailing newline from a secret file or `echo`?): a bearer token cannot, so no request could match it');
+
 const Api = z
   .object({
-    adminToken: z
+    adminToken: AdminToken.optional().describe(
+      'Bearer token for the admin endpoints (POST /v1/findings/{id}/ack, POST /v1/bundles, POST /v1/checkpoints). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret, or use adminTokenFile. Unset (and no adminTokenFile) = admin endpoints disabled.',
+    ),
+    adminTokenFile: z
       .string()
-      .min(16, 'at least 16 characters')
+      .min(1)
       .optional()
-      .describe('Bearer token for the admin endpoints (POST /v1/findings/{id}/ack, POST /v1/bundles, POST /v1/checkpoints). Write `${TLOGWATCH_ADMIN_TOKEN}` rather than the secret. Unset = admin endpoints disabled.'),
+      .describe('A file holding the admin bearer token (a Docker or Kubernetes secret), read when serve starts; one trailing newline is dropped. Instead of adminToken.'),
     maxBodyBytes: z.number().int().min(1024).max(64 << 20).default(1 << 20).describe('Largest request body accepted, in bytes.'),
+    maxConnections: z
+      .number()
+      .int()
+      .min(16)
+      .max(65_536)
+      .default(1024)
+      .describe('Open API connections at most; one more is closed at once and counted in tlogwatch_http_connections_dropped_total. Bounds the file descriptors and memory clients can hold.'),
     rateLimit: z
-      .object({ requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client address.') })
+      .object({
+        requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client (an IPv4 address, an IPv6 /64).'),
+        trustedProxies: z
+          .array(ProxyAddress)
+          .default([])
+          .describe('Reverse proxies (addresses or CIDR ranges) whose X-Forwarded-For names the client; from anyone else the header is ignored. Without them, every client behind a proxy shares its budget.'),
+      })
       .strict()
       .optional()
       .describe('Per-client request budget for the API; unset = no limit.'),
@@ -247,7 +283,10 @@ const Api = z
       .optional()
       .describe('CORS; unset = no cross-origin access.'),
   })
-  .strict();
+  .strict()
+  .superRefine((a, ctx) => {
+    if (a.adminToken !== undefined && a.adminTokenFile !== undefined) ctx.addIssue({ code: 'custom', path: ['adminTokenFile'], message: 'adminToken is set too: give the token one way' });
+  });
 
 const Notify = z
   .object({
@@ -330,7 +369,7 @@ export const ConfigSchema = z
       .describe('`all`: full indexes (digest, identity, issuer, repository, owner, build signer, fingerprint, time) for every entry. `watched`: full indexes only for entries the rules watch; digests for all.'),
     rules: z.string().min(1).optional().describe('Directory of monitor rule files (YAML), reloaded when they change. Unset = no rules.'),
     stalledAfter: durationAtLeast(1000, 'stalledAfter').default(600_000).describe('Raise a mirror-stalled finding when no checkpoint verified and no entries were stored for this long while the log grows, or when the log has shown the mirror the same tree this long while a checkpoint source has a larger one the log signed (a frozen view).'),
-    api: Api.default({ maxBodyBytes: 1 << 20 }).describe('HTTP API settings.'),
+    api: Api.default({ maxBodyBytes: 1 << 20, maxConnections: 1024 }).describe('HTTP API settings.'),
     notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
     jobs: Jobs.default(JOB_DEFAULTS).describe('Scheduled jobs (node-cron expressions, local time).'),
     log: z

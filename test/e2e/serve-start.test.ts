@@ -329,6 +329,34 @@ describe('a store tlogwatch cannot open', () => {
   });
 });
 
+describe('an admin token in a file (api.adminTokenFile)', () => {
+  const withToken = (name: string, dataDir: string, tokenFile: string) => {
+    const file = join(tmp, name);
+    writeFileSync(file, `dataDir: ${dataDir}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - { name: sim, type: tiles, url: "${sim.url}", start: 0 }\napi: { adminTokenFile: "${tokenFile}" }\n`);
+    return file;
+  };
+
+  it('opens the admin endpoints to the token it holds, its newline dropped', { timeout: 30_000 }, async () => {
+    const tokenFile = join(tmp, 'admin-token');
+    writeFileSync(tokenFile, 'token-from-a-secret-file-0123\n');
+    const d = await startDaemon(parseConfig(readFileSync(withToken('token-file.yaml', join(tmp, 'data-token-file'), tokenFile), 'utf8'), 'token-file.yaml', {}), createLogger({ level: 'silent' }));
+    try {
+      const ack = (token: string) => fetch(`${d.url}/v1/findings/${'0'.repeat(32)}/ack`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"reason":"x"}' });
+      expect((await ack('token-from-a-secret-file-0123')).status).toBe(404);
+      expect((await ack('token-from-a-secret-file-0124')).status).toBe(401);
+    } finally {
+      await d.stop();
+    }
+  });
+
+  it('one that cannot be read ends the start with exit 2, naming the key and the file', { timeout: 30_000 }, async () => {
+    const missing = join(tmp, 'no-such-token');
+    const r = await run(['serve', '--config', withToken('token-missing.yaml', join(tmp, 'data-token-missing'), missing)]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(new RegExp(`^tlogwatch serve: CONFIG_INVALID: api\\.adminTokenFile ${missing}: cannot read it: ENOENT`));
+  });
+});
+
 describe('a configured log the trusted root does not list', () => {
   it('names the logs it does list, so a mistyped url is plain, and says what to change', { timeout: 30_000 }, async () => {
     const typo = sim.url.replace(/\/api\/v2$/, '/api/v3');

@@ -409,8 +409,10 @@ describe('API over a sharded Rekor v1 mirror', () => {
     const limited = createApp({ store: h.store, metrics: h.metrics, logger: createLogger({ level: 'silent' }), logNames: () => ['sim'], rateLimitPerMinute: 3 });
     const from = async (addr: string, path = '/v1/logs') => (await limited.request(path, {}, { incoming: { socket: { remoteAddress: addr } } })).status;
     expect([await from('::1'), await from('::1'), await from('::1'), await from('::1')]).toEqual([200, 200, 200, 429]);
-    for (let i = 0; i < 10_050; i++) await from(`2001:db8::${i.toString(16)}`);
+    // Clients of their own: each a /64 of its own (one /64 is one client, below).
+    for (let i = 0; i < 10_050; i++) await from(`2001:db8:${i.toString(16)}::1`);
     expect(await from('::1')).toBe(429);
+    expect([await from('2001:db8:ffff:1::1'), await from('2001:db8:ffff:1::2'), await from('2001:db8:ffff:1:ffff::3'), await from('2001:db8:ffff:1::4')]).toEqual([200, 200, 200, 429]);
     // Probes and scrapes from a client that has spent its budget still answer.
     for (const path of ['/healthz', '/readyz', '/metrics']) expect(await from('::1', path)).not.toBe(429);
     expect(await from('::1', '/openapi.json')).toBe(429);

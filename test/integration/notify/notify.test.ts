@@ -39,7 +39,7 @@ describe('notifications', () => {
       webhookChannel(0, `${r.base}/hook`, 'shared-secret'),
       slackChannel(0, `${r.base}/slack`),
       alertmanagerChannel(0, `${r.base}/am`),
-      emailChannel(0, r.smtpUrl, 'tlogwatch@example.org', ['security@example.org']),
+      emailChannel(0, r.smtpUrl, 'tlogwatch@example.org', ['security@example.org'], 10_000),
     ];
     const dir = join(tmp, 'store');
     let store = await Store.open(dir);

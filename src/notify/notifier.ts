@@ -79,11 +79,11 @@ export class Notifier {
       return;
     }
     const rows = await this.#outbox.due(now, 100, { from: c, to: c + 1 });
-    await Promise.all(rows.map((row) => this.#deliver(channel, row, now)));
+    await Promise.all(rows.map((row) => this.#deliver(channel, row)));
     this.#metrics.outboxPending.set({ channel: channel.name }, (await this.#outbox.pending({ from: c, to: c + 1 })).get(c) ?? 0);
   }
 
-  async #deliver(channel: Channel, row: OutboxRow, now: number): Promise<void> {
+  async #deliver(channel: Channel, row: OutboxRow): Promise<void> {
     try {
       // A damaged finding (STORE_CORRUPT) fails like a delivery, with the row's backoff: thrown out of the
       // pass, it failed the pass every tick and the row stayed due for ever.
@@ -96,8 +96,11 @@ export class Notifier {
       await this.#outbox.delivered(row);
       this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });
     } catch (e) {
+      // The backoff counts from the failure, not from the pass's start: a send that hung to its deadline
+      // (an email's 2 minutes) would otherwise leave its first retries due at once, and a receiver that
+      // hangs would be asked again and again, back to back, by up to 100 sends at a time.
       const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** row.attempts) * (0.5 + Math.random() / 2);
-      await this.#outbox.failed(row, describeError(e), now + delay);
+      await this.#outbox.failed(row, describeError(e), this.#o.now() + delay);
       this.#metrics.notifications.inc({ channel: channel.name, result: 'failed' });
       this.#logger.warn({ channel: channel.name, finding: row.findingId, attempts: row.attempts + 1, err: describeError(e) }, 'notification failed; will retry');
     }

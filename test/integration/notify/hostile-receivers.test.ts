@@ -120,6 +120,25 @@ describe('an SMTP server that misbehaves', () => {
     });
   }
 
+  it('that hangs is not asked again at once: the backoff counts from the failure, not from the start of the pass', async () => {
+    const server = await hostile((s) => smtpDialogue(s, () => undefined));
+    const store = await Store.open(join(tmp, 'smtp-backoff'));
+    try {
+      await store.db.batch([...findingOps(finding), ...outboxOps(finding.id, 1, 0)]);
+      // A first retry 0.5–1 s after the failure: shorter than the send's deadline, so a backoff counted
+      // from the pass's start would have been due before the pass even ended.
+      const n = new Notifier([smtp(server.port)], new Outbox(store), new FindingsRepo(store), createMetrics({ defaultMetrics: false }), createLogger({ level: 'silent' }), { baseDelayMs: 1000 });
+      await n.runOnce();
+      const [row] = await new Outbox(store).due(Number.MAX_SAFE_INTEGER);
+      expect(row!.nextAt).toBeGreaterThan(Date.now());
+      await n.runOnce();
+      await n.stop();
+      expect(server.connections).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('resets the connection after the greeting, or refuses the recipient: failed at once, counted, kept', async () => {
     const reset = await hostile((s) => smtpDialogue(s, () => void s.resetAndDestroy()));
     const refuse = await hostile((s) => smtpDialogue(s, (l) => (/^(EHLO|MAIL)/i.test(l) ? '250 ok\r\n' : /^RCPT/i.test(l) ? '550 5.1.1 no such user\r\n' : /^(QUIT|RSET)/i.test(l) ? '221 bye\r\n' : undefined)));

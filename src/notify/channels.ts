@@ -22,8 +22,21 @@ export interface Channel {
   name: string;
   /** Findings below this severity are not queued for the channel (config `minSeverity`); unset: every one. */
   minSeverity?: Severity;
-  /** `signal` aborts when the daemon stops: a send in progress ends then, and its row waits for the next start. */
-  send(f: Finding, signal?: AbortSignal): Promise<void>;
+  /**
+   * `signal` aborts when the daemon stops: a send in progress ends then, and its row waits for the next
+   * start. `done`: the parts of this notification earlier attempts delivered (an email's recipients that
+   * took it), not to be sent again; a send that delivers some parts and not others throws PartlyDelivered.
+   */
+  send(f: Finding, signal?: AbortSignal, done?: readonly string[]): Promise<void>;
+}
+
+/** A failed send that delivered some parts all the same: `done` (with those of earlier attempts) are not sent again. */
+export class PartlyDelivered extends TlogwatchError {
+  readonly done: readonly string[];
+  constructor(done: readonly string[], message: string, data: Record<string, unknown>) {
+    super('NOTIFY_FAILED', message, { kind: 'transient', data });
+    this.done = done;
+  }
 }
 
 /** The finding as the webhook posts it and a command reads it on stdin. */
@@ -154,6 +167,12 @@ export function emailContent(f: Finding): { subject: string; text: string } {
  * row is retried. RFC 5321 §4.5.3.2 lets a server take up to 10 minutes to confirm a message; one slower
  * than the deadline may get the email twice, which at-least-once delivery allows.
  */
+/**
+ * Each recipient is a part of the notification (Channel `done`): a server that takes the message for some
+ * recipients and refuses others (a full mailbox's 452, RFC 5321 §4.2.2) leaves the others to the next
+ * attempt, sent to them alone. nodemailer counts such a send as a success (it fails only when every
+ * recipient is refused), so the refused recipients never got the finding, and it was counted delivered.
+ */
 export function emailChannel(i: number, smtpUrl: string, from: string, to: string[], timeoutMs: number): Channel {
   // nodemailer is loaded with the first email, not at start: a daemon without email channels never pays
   // for it (with @sigstore/tuf, also loaded on demand, ~8 MB of resident memory at start). The URL was
@@ -162,20 +181,28 @@ export function emailChannel(i: number, smtpUrl: string, from: string, to: strin
   const name = `email:${i}`;
   return {
     name,
-    async send(f, stopping) {
+    async send(f, stopping, done = []) {
+      const recipients = to.filter((r) => !done.includes(r));
+      if (recipients.length === 0) return;
       const loading = (transport ??= import('nodemailer').then((m) => m.default.createTransport(smtpUrl)));
       const t = await loading.catch((e: unknown) => {
         if (transport === loading) transport = undefined;
         throw e;
       });
       const deadline = AbortSignal.timeout(timeoutMs);
+      let info: { rejected?: unknown[]; rejectedErrors?: Array<{ response?: string; message: string }> };
       try {
-        await t.sendMail({ from, to, ...emailContent(f), signal: stopping ? AbortSignal.any([deadline, stopping]) : deadline });
+        info = await t.sendMail({ from, to: recipients, ...emailContent(f), signal: stopping ? AbortSignal.any([deadline, stopping]) : deadline });
       } catch (e) {
         if (!deadline.aborted && !stopping?.aborted) throw e;
         const why = stopping?.aborted ? 'stopped: tlogwatch is shutting down' : `timed out after ${timeoutMs} ms`;
         throw new TlogwatchError('NOTIFY_FAILED', `email to ${new URL(smtpUrl).host} ${why}`, { kind: 'transient', data: { channel: name }, cause: e });
       }
+      const refused = new Set((info.rejected ?? []).map((r) => String(r).toLowerCase()));
+      if (refused.size === 0) return;
+      const took = recipients.filter((r) => !refused.has(r.toLowerCase()));
+      const why = (info.rejectedErrors ?? []).map((e) => e.response ?? e.message).join('; ');
+      throw new PartlyDelivered([...done, ...took], `email to ${new URL(smtpUrl).host}: ${[...refused].join(', ')} refused (${why}); sent to ${took.length} of ${recipients.length}`, { channel: name, refused: [...refused] });
     },
   };
 }

@@ -11,7 +11,7 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FindingsRepo } from '../store/findings.ts';
-import type { Channel } from './channels.ts';
+import { PartlyDelivered, type Channel } from './channels.ts';
 import type { Outbox, OutboxRow } from './outbox.ts';
 
 export interface NotifierOptions {
@@ -118,7 +118,7 @@ export class Notifier {
         await this.#outbox.delivered(row); // finding gone: nothing to send
         return;
       }
-      if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal);
+      if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal, row.done);
       await this.#outbox.delivered(row);
       this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });
     } catch (e) {
@@ -126,7 +126,7 @@ export class Notifier {
       // (an email's 2 minutes) would otherwise leave its first retries due at once, and a receiver that
       // hangs would be asked again and again, back to back, by up to 100 sends at a time.
       const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** row.attempts) * (0.5 + Math.random() / 2);
-      await this.#outbox.failed(row, describeError(e), this.#o.now() + delay);
+      await this.#outbox.failed(row, describeError(e), this.#o.now() + delay, e instanceof PartlyDelivered ? e.done : row.done);
       this.#metrics.notifications.inc({ channel: channel.name, result: 'failed' });
       this.#logger.warn({ channel: channel.name, finding: row.findingId, attempts: row.attempts + 1, err: describeError(e) }, 'notification failed; will retry');
     }

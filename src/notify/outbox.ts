@@ -26,6 +26,8 @@ export interface OutboxRow {
   /** Unix milliseconds of the next attempt (as the due index has it). */
   nextAt: number;
   lastError?: string;
+  /** Parts of the notification delivered by earlier attempts (Channel `done`: an email's recipients that took it). */
+  done?: string[];
 }
 
 const idBytes = (findingId: string) => Buffer.from(findingId, 'hex');
@@ -33,7 +35,8 @@ const rowKey = (channel: number, findingId: string) => key(Bucket.OUTBOX, channe
 /** Whole milliseconds in the index, never before 0 or past what a u64 of a safe integer holds. */
 const dueMs = (nextAt: number) => Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(nextAt)));
 const dueKey = (channel: number, nextAt: number, findingId: string) => key(Bucket.OUTBOX_DUE, channel, u64(dueMs(nextAt)), idBytes(findingId));
-const rowPut = (channel: number, findingId: string, row: { attempts: number; nextAt: number; lastError?: string }): BatchOp[] => [
+type RowValue = Omit<OutboxRow, 'channel' | 'findingId'>;
+const rowPut = (channel: number, findingId: string, row: RowValue): BatchOp[] => [
   { type: 'put', key: rowKey(channel, findingId), value: Buffer.from(JSON.stringify(row)) },
   { type: 'put', key: dueKey(channel, row.nextAt, findingId), value: MARKER },
 ];
@@ -57,7 +60,7 @@ export function outboxOps(findingId: string, channels: number | readonly number[
  * its key still names the channel and the finding, which is all a delivery needs, where a parse error
  * failed every pass of the channel and held up every row after it.
  */
-function parseRow(v: Uint8Array): { attempts: number; nextAt: number; lastError?: string } {
+function parseRow(v: Uint8Array): RowValue {
   let row: unknown;
   try {
     row = JSON.parse(Buffer.from(v).toString('utf8'));
@@ -70,7 +73,13 @@ function parseRow(v: Uint8Array): { attempts: number; nextAt: number; lastError?
   if (!Number.isSafeInteger(attempts) || (attempts as number) < 0 || typeof nextAt !== 'number' || !Number.isFinite(nextAt)) {
     return { attempts: 0, nextAt: 0, lastError: 'the stored outbox row was damaged; delivered again from its key' };
   }
-  return { attempts: attempts as number, nextAt: dueMs(nextAt), ...(typeof r['lastError'] === 'string' ? { lastError: r['lastError'] } : {}) };
+  const done = r['done'];
+  return {
+    attempts: attempts as number,
+    nextAt: dueMs(nextAt),
+    ...(typeof r['lastError'] === 'string' ? { lastError: r['lastError'] } : {}),
+    ...(Array.isArray(done) && done.every((d) => typeof d === 'string') ? { done } : {}),
+  };
 }
 
 /** An OUTBOX_DUE key's channel, time and finding. */
@@ -155,10 +164,11 @@ export class Outbox {
     ]);
   }
 
-  async failed(row: OutboxRow, error: string, nextAt: number): Promise<void> {
+  /** `done`: what the row's attempts have delivered so far (Channel `done`), kept for the next. */
+  async failed(row: OutboxRow, error: string, nextAt: number, done: readonly string[] | undefined = row.done): Promise<void> {
     await this.#store.writeOps([
       { type: 'del', key: dueKey(row.channel, row.nextAt, row.findingId) },
-      ...rowPut(row.channel, row.findingId, { attempts: row.attempts + 1, nextAt: dueMs(nextAt), lastError: error.slice(0, 500) }),
+      ...rowPut(row.channel, row.findingId, { attempts: row.attempts + 1, nextAt: dueMs(nextAt), lastError: error.slice(0, 500), ...(done?.length ? { done: [...done] } : {}) }),
     ]);
   }
 }

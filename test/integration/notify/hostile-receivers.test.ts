@@ -151,6 +151,56 @@ describe('an SMTP server that misbehaves', () => {
   });
 });
 
+describe('an SMTP server that takes a message for some recipients and refuses others', () => {
+  it('sends it to the others on the next attempt, and only to them, counting the first as failed', async () => {
+    let mailboxFull = true;
+    /** The recipients of each message the server took. */
+    const took: string[][] = [];
+    const server = await hostile((s) => {
+      let rcpt: string[] = [];
+      let inData = false;
+      smtpDialogue(s, (l) => {
+        if (inData) {
+          if (l !== '.') return undefined;
+          inData = false;
+          took.push(rcpt);
+          rcpt = [];
+          return '250 queued\r\n';
+        }
+        if (/^RCPT/i.test(l)) {
+          const to = /<([^>]+)>/.exec(l)![1]!;
+          if (to.startsWith('full@') && mailboxFull) return '452 4.2.2 mailbox full\r\n';
+          rcpt.push(to);
+          return '250 ok\r\n';
+        }
+        if (/^DATA/i.test(l)) return (inData = true), '354 go on\r\n';
+        return /^QUIT/i.test(l) ? '221 bye\r\n' : '250 ok\r\n';
+      });
+    });
+    const store = await Store.open(join(tmp, 'smtp-partly'));
+    try {
+      await store.db.batch([...findingOps(finding), ...outboxOps(finding.id, 1, 0)]);
+      const metrics = createMetrics({ defaultMetrics: false });
+      const channel = emailChannel(0, `smtp://127.0.0.1:${server.port}?ignoreTLS=true`, 'tlogwatch@example.org', ['security@example.org', 'full@example.org'], 10_000);
+      let clock = 1_000_000;
+      const n = new Notifier([channel], new Outbox(store), new FindingsRepo(store), metrics, createLogger({ level: 'silent' }), { now: () => clock });
+      await n.runOnce();
+      expect(took).toEqual([['security@example.org']]);
+      const [row] = await new Outbox(store).due(Number.MAX_SAFE_INTEGER);
+      expect(row).toMatchObject({ attempts: 1, done: ['security@example.org'], lastError: expect.stringMatching(/full@example\.org refused \(452 4\.2\.2 mailbox full\); sent to 1 of 2/) });
+      mailboxFull = false;
+      clock += 3_600_000;
+      await n.runOnce();
+      await n.stop();
+      expect(took).toEqual([['security@example.org'], ['full@example.org']]);
+      expect((await new Outbox(store).pending()).size).toBe(0);
+      expect(Object.fromEntries((await metrics.notifications.get()).values.map((v) => [v.labels.result, v.value]))).toEqual({ failed: 1, delivered: 1 });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('stopping the notifier while a receiver hangs', () => {
   const cases: Array<[string, (port: number) => Channel]> = [
     ['an SMTP server that never greets', (port) => emailChannel(0, `smtp://127.0.0.1:${port}?ignoreTLS=true`, 'tlogwatch@example.org', ['security@example.org'], 600_000)],

@@ -194,7 +194,7 @@ export function channelsOf(config: Config): Channel[] {
     ...n.webhooks.map((w, i) => floor(webhookChannel(i, w.url, w.secret), w)),
     ...n.slack.map((w, i) => floor(slackChannel(i, w.url), w)),
     ...n.alertmanager.map((w, i) => floor(alertmanagerChannel(i, w.url), w)),
-    ...n.email.map((e, i) => floor(emailChannel(i, e.smtp, e.from, e.to), e)),
+    ...n.email.map((e, i) => floor(emailChannel(i, e.smtp, e.from, e.to, e.timeout), e)),
     ...n.commands.map((c, i) => floor(commandChannel(i, c), c)),
   ];
 }

@@ -179,11 +179,17 @@ const Webhook = z
   })
   .strict();
 
+/** How long one notification may take (an email, a command's run): 1 s to 10 minutes. */
+const sendTimeout = Duration.pipe(z.number().min(1000, 'timeout must be at least 1000 ms').max(600_000, 'timeout must be at most 600000 ms (10m)'));
+
 const Email = z
   .object({
     smtp: z.url({ protocol: /^smtps?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an smtp:// or smtps:// URL (credentials may be in it, via ${ENV})') }).describe('SMTP server URL, e.g. smtps://user:${SMTP_PASSWORD}@smtp.example.com:465.'),
     from: z.email().describe('Sender address.'),
     to: z.array(z.email()).min(1).describe('Recipients.'),
+    timeout: sendTimeout
+      .default(120_000)
+      .describe('How long sending one email may take (connecting, the SMTP dialogue, the server confirming it) before it is abandoned and counted as a failure, to be retried.'),
     minSeverity,
   })
   .strict();
@@ -208,7 +214,7 @@ const Command = z
       .min(1, 'the program to run, then its arguments')
       .max(64)
       .describe('The program and its arguments, run directly (no shell). Prefer an absolute path; a bare name is looked up in PATH.'),
-    timeout: Duration.pipe(z.number().min(1000, 'timeout must be at least 1000 ms').max(600_000, 'timeout must be at most 600000 ms (10m)'))
+    timeout: sendTimeout
       .default(30_000)
       .describe('How long one run may take before it is killed (SIGTERM, then SIGKILL 5 s later) and counted as a failure.'),
     env: z

@@ -6,6 +6,7 @@
  *   a known signer whose signature fails rejects the note) and the expected origin.
  * - A size smaller than the verified one is misbehaviour (`VERIFY_SIZE_SHRANK`).
  * - The same size with a different root is a fork (`VERIFY_FORK`): two signed, conflicting views.
+ * - A tree past 2^53 entries (MAX_MIRRORED_SIZE) is refused (`VERIFY_BAD_CHECKPOINT`).
  * Misbehaviour errors carry both signed notes as evidence, so a finding can be re-verified offline.
  *
  * A note that verifies is kept (`keptNote`) with the signature lines tlogwatch verified and no others.
@@ -82,12 +83,23 @@ export function rootMismatch(root: Uint8Array, cp: Checkpoint, note: string, ver
   });
 }
 
+/**
+ * The largest tree the mirror takes: its last entry's (virtual) index, 2^53 - 1, is the largest safe integer,
+ * which an Entry's index is (entries/types.ts) and the store's keys take. Checkpoints may say up to 2^63 - 1
+ * (note/checkpoint.ts), and one larger than this cannot be honest: at a million entries a second, 2^53 take
+ * 285 years to log. Signed, it is the log's claim to a tree no one can hold, and a halt with the note as
+ * evidence; followed, every round failed on the first index past 2^53 - 1 as a transient error, for ever.
+ */
+export const MAX_MIRRORED_SIZE = 1n << 53n;
+
 export function decideCheckpoint(
   received: string,
   expectedOrigin: string,
   verifiers: readonly NoteVerifier[],
   verified: VerifiedHead | undefined,
   witnesses?: WitnessPolicy,
+  /** The tree's first virtual index (a Rekor v1 shard's offset). */
+  offset = 0n,
 ): CheckpointDecision {
   let checkpoint: Checkpoint;
   let note: Note;
@@ -116,6 +128,15 @@ export function decideCheckpoint(
   }
   const cosignatures = witnesses && cosignaturesOf(note, witnesses);
   const decided: Decided = { checkpoint, note: keptNote(note, verifiedBy, cosignatures), ...(cosignatures ? { cosignatures } : {}) };
+  if (offset + checkpoint.size > MAX_MIRRORED_SIZE) {
+    // A size alone is the log's signed word; an offset adds sizes LogInfo lists, which no signature covers
+    // (mirror/confirm-halt.ts tells the two apart by the reason).
+    const [reason, where] = offset > 0n ? ['OFFSET_TOO_LARGE', ` from virtual index ${offset}`] : ['CHECKPOINT_TOO_LARGE', ''];
+    throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `checkpoint size ${checkpoint.size}${where} is past 2^53 entries, more than any log can hold or tlogwatch can index`, {
+      kind: 'misbehaviour',
+      data: evidence('bad-checkpoint', verified, decided.note, { reason, offset: offset.toString() }),
+    });
+  }
   if (verified) {
     if (checkpoint.size < verified.size) {
       throw new TlogwatchError('VERIFY_SIZE_SHRANK', `checkpoint size ${checkpoint.size} is smaller than the verified size ${verified.size}`, {

@@ -3,11 +3,12 @@
  *
  * A halt is sticky (DESIGN.md principle 2): it stays until someone looks at the evidence. Evidence made of
  * two statements the log signed (two roots for one size, a checkpoint smaller than one verified, a
- * checkpoint the log's key signed that names another origin or is malformed) cannot be undone by a
- * retry, so it halts at once. Evidence resting on bytes nobody signed can: a level-0 tile or an entry
- * bundle that disagree (`VERIFY_TILE_MISMATCH`), leaves whose root is not the signed one
- * (`VERIFY_ROOT_MISMATCH`), a checkpoint whose signature does not verify or that no key of the log signed,
- * LogInfo fields or an inclusion proof that contradict the signed tree head (`VERIFY_BAD_CHECKPOINT`), a
+ * checkpoint the log's key signed that names another origin, is malformed or is of a tree past 2^53
+ * entries) cannot be undone by a retry, so it halts at once. Evidence resting on bytes nobody signed can:
+ * a level-0 tile or an entry bundle that disagree (`VERIFY_TILE_MISMATCH`), leaves whose root is not the
+ * signed one (`VERIFY_ROOT_MISMATCH`), a checkpoint whose signature does not verify or that no key of the
+ * log signed, LogInfo fields (the sizes that place a Rekor v1 tree past 2^53 among them) or an inclusion
+ * proof that contradict the signed tree head (`VERIFY_BAD_CHECKPOINT`), a
  * bad signed entry timestamp (`VERIFY_BAD_SET`), an entry not served (`VERIFY_MISSING_ENTRY`). One byte
  * changed on the way (a cache, a proxy, a CDN serving one bad object) makes any of these, and anyone on
  * the path can; none of it proves anything against the log. So the follower halts on such a failure only
@@ -30,7 +31,7 @@ import type { TlogwatchError } from '../errors.ts';
 export const CONFIRM_ROUNDS = 3;
 
 /** Checkpoint errors that come after the log's key verified the note: the log signed what they show. */
-const SIGNED_CHECKPOINT_REASONS: ReadonlySet<unknown> = new Set(['CHECKPOINT_WRONG_ORIGIN', 'CHECKPOINT_MALFORMED']);
+const SIGNED_CHECKPOINT_REASONS: ReadonlySet<unknown> = new Set(['CHECKPOINT_WRONG_ORIGIN', 'CHECKPOINT_MALFORMED', 'CHECKPOINT_TOO_LARGE']);
 
 /** True when `e` (misbehaviour) may be a corruption on the way, so a retry can tell (see above). */
 export function restsOnUnsignedBytes(e: TlogwatchError): boolean {

@@ -499,7 +499,7 @@ export class LogFollower {
     // for any halted log, from the active tree's head checked as every head is.
     if (state.status === 'halted' && !state.shard) {
       const active = trees[trees.length - 1]!;
-      const { checkpoint } = decideCheckpoint(active.signedTreeHead, this.originOf(active.treeID), this.deps.verifiers, undefined);
+      const { checkpoint } = decideCheckpoint(active.signedTreeHead, this.originOf(active.treeID), this.deps.verifiers, undefined, undefined, active.offset);
       this.observeUpstream(state, active.offset + checkpoint.size);
       await this.deps.store.putLogState(state);
       return 'halted';
@@ -536,7 +536,7 @@ export class LogFollower {
         });
       }
       const verifiedHead = state.verified && { size: state.verified.size, rootHash: state.verified.rootHash, note: state.verified.note };
-      const decision = decideCheckpoint(received, this.originOf(tree.treeID), this.deps.verifiers, verifiedHead);
+      const decision = decideCheckpoint(received, this.originOf(tree.treeID), this.deps.verifiers, verifiedHead, undefined, pos.offset);
       // The note kept (tiles round): a real Rekor v1 signed tree head carries the log's line only, and is kept as it came.
       const { checkpoint: cp, note } = decision;
       if (cp.size !== tree.treeSize || toHex(cp.rootHash) !== tree.rootHash) {
@@ -601,7 +601,7 @@ export class LogFollower {
     const following = trees.findIndex((t) => t.treeID === state.shard?.treeID);
     const at = Math.floor(this.now() / 1000);
     return trees.slice(0, Math.max(0, following - (state.shard?.seq ?? 0))).map((t) => {
-      const { checkpoint: cp, note } = decideCheckpoint(t.signedTreeHead, this.originOf(t.treeID), this.deps.verifiers, undefined);
+      const { checkpoint: cp, note } = decideCheckpoint(t.signedTreeHead, this.originOf(t.treeID), this.deps.verifiers, undefined, undefined, t.offset);
       if (cp.size !== t.treeSize || toHex(cp.rootHash) !== t.rootHash) {
         throw new TlogwatchError('VERIFY_BAD_CHECKPOINT', `LogInfo says tree ${t.treeID} has size ${t.treeSize} root ${t.rootHash}, its signed tree head says ${cp.size} ${toHex(cp.rootHash)}`);
       }

@@ -10,6 +10,7 @@
  */
 import { createHmac } from 'node:crypto';
 import type { Transporter } from 'nodemailer';
+import { TlogwatchError } from '../errors.ts';
 import type { Finding } from '../monitor/finding.ts';
 import type { Severity } from '../monitor/rules/schema.ts';
 import { visibleJson } from '../util/terminal.ts';
@@ -21,15 +22,31 @@ export interface Channel {
   name: string;
   /** Findings below this severity are not queued for the channel (config `minSeverity`); unset: every one. */
   minSeverity?: Severity;
-  /** `signal` aborts when the daemon stops, for a channel whose sends can take long (a command's). */
-  send(f: Finding, signal?: AbortSignal): Promise<void>;
+  /**
+   * `signal` aborts when the daemon stops: a send in progress ends then, and its row waits for the next
+   * start. `done`: the parts of this notification earlier attempts delivered (an email's recipients that
+   * took it), not to be sent again; a send that delivers some parts and not others throws PartlyDelivered.
+   */
+  send(f: Finding, signal?: AbortSignal, done?: readonly string[]): Promise<void>;
+}
+
+/** A failed send that delivered some parts all the same: `done` (with those of earlier attempts) are not sent again. */
+export class PartlyDelivered extends TlogwatchError {
+  readonly done: readonly string[];
+  constructor(done: readonly string[], message: string, data: Record<string, unknown>) {
+    super('NOTIFY_FAILED', message, { kind: 'transient', data });
+    this.done = done;
+  }
 }
 
 /** The finding as the webhook posts it and a command reads it on stdin. */
 export const findingDocument = (f: Finding) => ({ type: 'tlogwatch.finding', finding: f }) as const;
 
-async function post(url: string, body: string, headers: Record<string, string> = {}): Promise<void> {
-  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers }, signal: AbortSignal.timeout(10_000) });
+/** A POST gets 10 s, and ends at once when the daemon stops (`stopping`): stop() would wait out the 10 s. */
+async function post(url: string, body: string, stopping: AbortSignal | undefined, headers: Record<string, string> = {}): Promise<void> {
+  const deadline = AbortSignal.timeout(10_000);
+  const signal = stopping ? AbortSignal.any([deadline, stopping]) : deadline;
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', 'user-agent': USER_AGENT, ...headers }, signal });
   await res.body?.cancel();
   if (!res.ok) throw new Error(`HTTP ${res.status} from ${new URL(url).host}`);
 }
@@ -51,11 +68,11 @@ function shownFields(f: Finding, markup?: (c: string) => string) {
 export function webhookChannel(i: number, url: string, secret?: string): Channel {
   return {
     name: `webhook:${i}`,
-    async send(f) {
+    async send(f, stopping) {
       const body = JSON.stringify(findingDocument(f));
       const headers: Record<string, string> = { 'x-tlogwatch-finding': f.id };
       if (secret) headers['x-tlogwatch-signature'] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-      await post(url, body, headers);
+      await post(url, body, stopping, headers);
     },
   };
 }
@@ -90,8 +107,8 @@ export function slackMessage(f: Finding): { text: string; blocks: unknown[] } {
 export function slackChannel(i: number, url: string): Channel {
   return {
     name: `slack:${i}`,
-    async send(f) {
-      await post(url, JSON.stringify(slackMessage(f)));
+    async send(f, stopping) {
+      await post(url, JSON.stringify(slackMessage(f)), stopping);
     },
   };
 }
@@ -111,13 +128,13 @@ function annotations(f: Finding): Record<string, string> {
 export function alertmanagerChannel(i: number, url: string): Channel {
   return {
     name: `alertmanager:${i}`,
-    async send(f) {
+    async send(f, stopping) {
       const alert = {
         labels: { alertname: 'TlogwatchFinding', rule: f.rule, severity: f.severity, log: f.log, finding: f.id, ...(f.labels ?? {}) },
         annotations: { summary: title(f), ...annotations(f) },
         startsAt: new Date(f.firstSeen * 1000).toISOString(),
       };
-      await post(`${url.replace(/\/+$/, '')}/api/v2/alerts`, JSON.stringify([alert]));
+      await post(`${url.replace(/\/+$/, '')}/api/v2/alerts`, JSON.stringify([alert]), stopping);
     },
   };
 }
@@ -140,20 +157,52 @@ export function emailContent(f: Finding): { subject: string; text: string } {
   return { subject: `tlogwatch ${title(f)}`, text: `${shownFields(f).message}\n\n${copy}\n` };
 }
 
-export function emailChannel(i: number, smtpUrl: string, from: string, to: string[]): Channel {
+/**
+ * nodemailer's own timeouts do not bound a send: after the greeting only socketTimeout applies, and it is
+ * inactivity (10 minutes by default), so a server that goes quiet holds the send for 10 minutes and one
+ * that drips a continuation line ("250-…") every few seconds holds it for ever. The channel's pass waits
+ * for it all that while: its later findings wait, no failure is counted (TlogwatchNotificationsFailing
+ * never fires), and stop() waits too. So each send has a deadline (`notify.email[].timeout`), and stopping
+ * the notifier aborts it; either way nodemailer closes the connection (its `signal` mail option) and the
+ * row is retried. RFC 5321 §4.5.3.2 lets a server take up to 10 minutes to confirm a message; one slower
+ * than the deadline may get the email twice, which at-least-once delivery allows.
+ */
+/**
+ * Each recipient is a part of the notification (Channel `done`): a server that takes the message for some
+ * recipients and refuses others (a full mailbox's 452, RFC 5321 §4.2.2) leaves the others to the next
+ * attempt, sent to them alone. nodemailer counts such a send as a success (it fails only when every
+ * recipient is refused), so the refused recipients never got the finding, and it was counted delivered.
+ */
+export function emailChannel(i: number, smtpUrl: string, from: string, to: string[], timeoutMs: number): Channel {
   // nodemailer is loaded with the first email, not at start: a daemon without email channels never pays
   // for it (with @sigstore/tuf, also loaded on demand, ~8 MB of resident memory at start). The URL was
   // validated with the config. A failed load is not kept: the outbox's next retry loads it again.
   let transport: Promise<Transporter> | undefined;
+  const name = `email:${i}`;
   return {
-    name: `email:${i}`,
-    async send(f) {
+    name,
+    async send(f, stopping, done = []) {
+      const recipients = to.filter((r) => !done.includes(r));
+      if (recipients.length === 0) return;
       const loading = (transport ??= import('nodemailer').then((m) => m.default.createTransport(smtpUrl)));
       const t = await loading.catch((e: unknown) => {
         if (transport === loading) transport = undefined;
         throw e;
       });
-      await t.sendMail({ from, to, ...emailContent(f) });
+      const deadline = AbortSignal.timeout(timeoutMs);
+      let info: { rejected?: unknown[]; rejectedErrors?: Array<{ response?: string; message: string }> };
+      try {
+        info = await t.sendMail({ from, to: recipients, ...emailContent(f), signal: stopping ? AbortSignal.any([deadline, stopping]) : deadline });
+      } catch (e) {
+        if (!deadline.aborted && !stopping?.aborted) throw e;
+        const why = stopping?.aborted ? 'stopped: tlogwatch is shutting down' : `timed out after ${timeoutMs} ms`;
+        throw new TlogwatchError('NOTIFY_FAILED', `email to ${new URL(smtpUrl).host} ${why}`, { kind: 'transient', data: { channel: name }, cause: e });
+      }
+      const refused = new Set((info.rejected ?? []).map((r) => String(r).toLowerCase()));
+      if (refused.size === 0) return;
+      const took = recipients.filter((r) => !refused.has(r.toLowerCase()));
+      const why = (info.rejectedErrors ?? []).map((e) => e.response ?? e.message).join('; ');
+      throw new PartlyDelivered([...done, ...took], `email to ${new URL(smtpUrl).host}: ${[...refused].join(', ')} refused (${why}); sent to ${took.length} of ${recipients.length}`, { channel: name, refused: [...refused] });
     },
   };
 }

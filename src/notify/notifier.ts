@@ -11,7 +11,7 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FindingsRepo } from '../store/findings.ts';
-import type { Channel } from './channels.ts';
+import { PartlyDelivered, type Channel } from './channels.ts';
 import type { Outbox, OutboxRow } from './outbox.ts';
 
 export interface NotifierOptions {
@@ -24,6 +24,12 @@ export interface NotifierOptions {
 
 /** The pass that drops the rows of channels no longer configured (their index is past the last). */
 const REMOVED = -1;
+/**
+ * Counting a channel's rows for tlogwatch_notification_outbox_pending reads all their keys (~0.5 s per
+ * 100,000): each pass counts while the last count was small, a backlog at most this often.
+ */
+const RECOUNT_BACKLOG_MS = 15_000;
+const SMALL_BACKLOG = 1000;
 
 export class Notifier {
   readonly #channels: Channel[];
@@ -38,6 +44,10 @@ export class Notifier {
   #stopped = false;
   /** Aborted by stop(): a send still running (a command) ends now and its row waits for the next start. */
   readonly #abort = new AbortController();
+  /** The outbox's due index put in place (Outbox.reindex), once, before the first pass. */
+  #indexed: Promise<void> | undefined;
+  /** Per channel: when its rows were last counted, and how many there were. */
+  readonly #counted = new Map<number, { at: number; rows: number }>();
 
   constructor(channels: Channel[], outbox: Outbox, findings: FindingsRepo, metrics: Metrics, logger: Logger, o: NotifierOptions = {}) {
     this.#channels = channels;
@@ -55,6 +65,17 @@ export class Notifier {
    * race the store's close. What it would have sent stays in the durable outbox for the next start.
    */
   async runOnce(): Promise<void> {
+    if (this.#stopped) return;
+    // Rows queued by a tlogwatch that kept no due index have no key in it until this has run. A failure is
+    // logged and the next call tries again; meanwhile the rows that have one are delivered.
+    const indexed = (this.#indexed ??= this.#outbox.reindex().then(
+      () => undefined,
+      (e: unknown) => {
+        this.#indexed = undefined;
+        this.#logger.error({ err: describeError(e) }, 'could not index the notification outbox; will retry');
+      },
+    ));
+    await indexed;
     if (this.#stopped) return;
     await Promise.all([...this.#channels.keys(), REMOVED].map((c) => this.#passOf(c)));
   }
@@ -79,11 +100,16 @@ export class Notifier {
       return;
     }
     const rows = await this.#outbox.due(now, 100, { from: c, to: c + 1 });
-    await Promise.all(rows.map((row) => this.#deliver(channel, row, now)));
-    this.#metrics.outboxPending.set({ channel: channel.name }, (await this.#outbox.pending({ from: c, to: c + 1 })).get(c) ?? 0);
+    await Promise.all(rows.map((row) => this.#deliver(channel, row)));
+    const last = this.#counted.get(c);
+    if (!last || last.rows < SMALL_BACKLOG || now - last.at >= RECOUNT_BACKLOG_MS) {
+      const count = (await this.#outbox.pending({ from: c, to: c + 1 })).get(c) ?? 0;
+      this.#counted.set(c, { at: now, rows: count });
+      this.#metrics.outboxPending.set({ channel: channel.name }, count);
+    }
   }
 
-  async #deliver(channel: Channel, row: OutboxRow, now: number): Promise<void> {
+  async #deliver(channel: Channel, row: OutboxRow): Promise<void> {
     try {
       // A damaged finding (STORE_CORRUPT) fails like a delivery, with the row's backoff: thrown out of the
       // pass, it failed the pass every tick and the row stayed due for ever.
@@ -92,12 +118,15 @@ export class Notifier {
         await this.#outbox.delivered(row); // finding gone: nothing to send
         return;
       }
-      if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal);
+      if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal, row.done);
       await this.#outbox.delivered(row);
       this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });
     } catch (e) {
+      // The backoff counts from the failure, not from the pass's start: a send that hung to its deadline
+      // (an email's 2 minutes) would otherwise leave its first retries due at once, and a receiver that
+      // hangs would be asked again and again, back to back, by up to 100 sends at a time.
       const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** row.attempts) * (0.5 + Math.random() / 2);
-      await this.#outbox.failed(row, describeError(e), now + delay);
+      await this.#outbox.failed(row, describeError(e), this.#o.now() + delay, e instanceof PartlyDelivered ? e.done : row.done);
       this.#metrics.notifications.inc({ channel: channel.name, result: 'failed' });
       this.#logger.warn({ channel: channel.name, finding: row.findingId, attempts: row.attempts + 1, err: describeError(e) }, 'notification failed; will retry');
     }
@@ -116,6 +145,7 @@ export class Notifier {
     this.#stopped = true;
     this.#abort.abort(new Error('tlogwatch is shutting down'));
     clearTimeout(this.#timer);
+    await this.#indexed;
     await Promise.all(this.#passes.values());
   }
 }

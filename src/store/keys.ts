@@ -68,6 +68,8 @@ export const Bucket = {
   BUNDLE: 0x0a,
   /** RULE_STATE name → JSON (monitor bookkeeping, e.g. last stall alert) */
   RULE_STATE: 0x0b,
+  /** OUTBOX_DUE channel(1) nextAt(8, unix ms) findingId(16) → marker: the OUTBOX rows by when they are due (notify/outbox.ts) */
+  OUTBOX_DUE: 0x0c,
 } as const;
 
 /** Bucket bytes that were used once and must never be reused. */

@@ -18,6 +18,7 @@ import { fetchedSize } from '../../../src/store/codec.ts';
 import { parseNote, signNote } from '../../../src/note/note.ts';
 import { ed25519Signer } from '../../../src/note/ed25519.ts';
 import { startStaticTilesLog } from '../../helpers/static-tiles-log.ts';
+import { startSparseTilesLog } from '../../helpers/sparse-tiles-log.ts';
 import { integrityHooks } from '../../../src/daemon.ts';
 import { monitorHooks } from '../../../src/monitor/hooks.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
@@ -529,5 +530,51 @@ describe('a Rekor v1 log that signs hostile keys and certificates', () => {
     expect((await new FindingsRepo(h.store).list({ rule: 'acme', limit: 1000 })).findings.some((f) => f.index === 23)).toBe(true);
     const check = await checkLog(h.store, 'sim');
     expect(check.problems).toEqual([]);
+  });
+});
+
+describe('a tiles log that signs a tree past 2^53 entries', () => {
+  // The log's first leaves exist only as level-48 hashes of its choosing (test/helpers/sparse-tiles-log.ts),
+  // so a mirror starting after them finds a well-formed log: tiles that prove the frontier, bundles that
+  // hash to the signed root. Entry indexes are safe integers (entries/types.ts): before the refusal, every
+  // round ended in "u64 out of range: 9007199254740992" from the store's key encoding, a transient error,
+  // for ever, with no halt and no finding.
+  const follow = async (offset: bigint) => {
+    const h = await t.harness({ api: 'tiles', entries: 8, seed: `sparse-${offset}` });
+    const bodies = Array.from({ length: 8 }, (_, i) => h.sim.log.bodies.get(i));
+    const log = await startSparseTilesLog({ offset, bodies, origin: h.tlog.name, signer: ed25519Signer(h.sim.log.name, h.sim.log.logKey.privateKey), prefix: '/api/v2' });
+    try {
+      const metrics = createMetrics({ defaultMetrics: false });
+      const follower = new LogFollower({ ...h.follower.cfg, url: log.url, start: offset }, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [checkpointVerifierForTlog(h.tlog)] });
+      const outcomes = [];
+      for (let i = 0; i < 3; i++) outcomes.push(await follower.round());
+      return { h, bodies, outcomes, metrics, state: (await state())!, size: log.size };
+    } finally {
+      await log.close();
+    }
+  };
+
+  it('is mirrored up to just below 2^53: entries at indexes past 2^52 keep their own index', async () => {
+    const offset = (1n << 53n) - (1n << 48n);
+    const { h, bodies, state: s, size } = await follow(offset);
+    expect(s.status).toBe('following');
+    expect(s.verified?.size).toBe(size);
+    for (let i = 0; i < bodies.length; i++) {
+      const got = (await h.store.getEntry('sim', Number(offset) + i))!;
+      expect(got.record.entry.index).toBe(Number(offset) + i);
+      expect(got.record.entry.uuid).toBe(toHex(leafHash(bodies[i]!)));
+    }
+  });
+
+  it('halts at once on a signed checkpoint past 2^53, with the note as evidence, storing nothing', async () => {
+    const { h, outcomes, metrics, state: s, size } = await follow(1n << 53n);
+    expect(outcomes).toEqual(['halted', 'halted', 'halted']);
+    expect(s.status).toBe('halted');
+    expect(s.halt?.code).toBe('VERIFY_BAD_CHECKPOINT');
+    expect(s.halt?.message).toBe(`checkpoint size ${size} is past 2^53 entries, more than any log can hold or tlogwatch can index`);
+    expect(s.halt?.evidence).toMatchObject({ kind: 'bad-checkpoint', reason: 'CHECKPOINT_TOO_LARGE', receivedNote: expect.stringContaining(`\n${size}\n`) });
+    expect(s.verified).toBeUndefined();
+    expect(await failures(metrics, 'VERIFY_BAD_CHECKPOINT')).toBe(1);
+    expect((await checkLog(h.store, 'sim')).entries).toBe(0);
   });
 });

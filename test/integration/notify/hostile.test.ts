@@ -76,7 +76,7 @@ function parseMail(raw: string): { headers: string[]; headerLines: string[]; tex
 }
 
 const send = async (f: Finding) => {
-  for (const c of [webhookChannel(0, `${r.base}/hook`, 'shared-secret'), slackChannel(0, `${r.base}/slack`), alertmanagerChannel(0, `${r.base}/am`), emailChannel(0, r.smtpUrl, 'tlogwatch@example.org', ['security@example.org'])]) await c.send(f);
+  for (const c of [webhookChannel(0, `${r.base}/hook`, 'shared-secret'), slackChannel(0, `${r.base}/slack`), alertmanagerChannel(0, `${r.base}/am`), emailChannel(0, r.smtpUrl, 'tlogwatch@example.org', ['security@example.org'], 10_000)]) await c.send(f);
   const last = (name: string) => r.received[name]!.at(-1)!;
   return { hook: last('hook'), slack: last('slack'), alert: last('alerts'), mail: r.mails.at(-1)! };
 };

@@ -39,7 +39,7 @@ describe('notifications', () => {
       webhookChannel(0, `${r.base}/hook`, 'shared-secret'),
       slackChannel(0, `${r.base}/slack`),
       alertmanagerChannel(0, `${r.base}/am`),
-      emailChannel(0, r.smtpUrl, 'tlogwatch@example.org', ['security@example.org']),
+      emailChannel(0, r.smtpUrl, 'tlogwatch@example.org', ['security@example.org'], 10_000),
     ];
     const dir = join(tmp, 'store');
     let store = await Store.open(dir);
@@ -103,7 +103,7 @@ describe('notifications', () => {
     try {
       // Rows for channels 0 (still configured), 1 and 255 (removed since they were queued).
       const f2 = { ...finding, id: findingId('acme-release', 'rekor', '200') };
-      await store.db.batch([...findingOps(finding), ...findingOps(f2), ...outboxOps(finding.id, 2, 0), ...outboxOps(f2.id, 256, 0).slice(255)]);
+      await store.db.batch([...findingOps(finding), ...findingOps(f2), ...outboxOps(finding.id, 2, 0), ...outboxOps(f2.id, [255], 0)]);
       expect([...(await new Outbox(store).pending()).entries()]).toEqual([[0, 1], [1, 1], [255, 1]]);
       const before = r.received['webhook']!.length;
       const n = new Notifier([webhookChannel(0, `${r.base}/hook`)], new Outbox(store), new FindingsRepo(store), createMetrics({ defaultMetrics: false }), createLogger({ level: 'silent' }));

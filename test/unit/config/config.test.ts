@@ -58,7 +58,9 @@ notify:
   slack: [{ url: https://hooks.slack.com/services/T/B/X }]
   alertmanager: [{ url: http://127.0.0.1:9093 }]
   # Inside { } and [ ], quote values with \${…}: the braces are YAML flow syntax there.
-  email: [{ smtp: "smtps://bot:\${SMTP_PASSWORD}@smtp.example.com:465", from: tlogwatch@example.com, to: [sec@example.com] }]
+  email:
+    - { smtp: "smtps://bot:\${SMTP_PASSWORD}@smtp.example.com:465", from: tlogwatch@example.com, to: [sec@example.com] }
+    - { smtp: "smtp://relay.example.com:25", from: tlogwatch@example.com, to: [sec@example.com], timeout: 30s }
   commands:
     - command: [/usr/local/bin/open-ticket, --queue, SEC]
       timeout: 1m
@@ -90,7 +92,7 @@ describe('config: valid documents', () => {
     expect(c.index).toBe('watched');
     expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600, trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'] }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152, maxConnections: 2048 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
-    expect(c.notify.email[0]!.smtp).toBe('smtps://bot:pw@smtp.example.com:465');
+    expect(c.notify.email.map((e) => [e.smtp, e.timeout])).toEqual([['smtps://bot:pw@smtp.example.com:465', 120_000], ['smtp://relay.example.com:25', 30_000]]);
     expect(c.notify.commands).toEqual([
       { command: ['/usr/local/bin/open-ticket', '--queue', 'SEC'], timeout: 60_000, env: { TICKET_TOKEN: 'ticket-token', TICKET_URL: 'https://tickets.example.com' } },
       { command: ['/usr/bin/logger', '-t', 'tlogwatch'], timeout: 30_000, env: {} },
@@ -158,6 +160,7 @@ describe('config: every kind of bad value names the file, line:column, path and 
     ['command without one', 'notify:\n  commands:\n    - timeout: 5s\n', /c\.yaml:3:7: notify\.commands\.0\.command: required \(expected array\)/],
     ['command timeout too short', 'notify:\n  commands:\n    - { command: [/bin/true], timeout: 10ms }\n', /notify\.commands\.0\.timeout: timeout must be at least 1000 ms/],
     ['command timeout too long', 'notify:\n  commands:\n    - { command: [/bin/true], timeout: 1h }\n', /notify\.commands\.0\.timeout: timeout must be at most 600000 ms \(10m\)/],
+    ['email timeout too long', 'notify:\n  email:\n    - { smtp: "smtp://relay.example.com", from: a@example.com, to: [b@example.com], timeout: 11m }\n', /notify\.email\.0\.timeout: timeout must be at most 600000 ms \(10m\)/],
     ['command through a shell', 'notify:\n  commands:\n    - { command: [/bin/true], shell: true }\n', /c\.yaml:3:31: notify\.commands\.0: unknown key "shell"/],
     ['command setting a TLOGWATCH_ variable', 'notify:\n  commands:\n    - { command: [/bin/true], env: { TLOGWATCH_RULE: x } }\n', /c\.yaml:3:38: notify\.commands\.0\.env\.TLOGWATCH_RULE: TLOGWATCH_\* variables are set by tlogwatch for each finding/],
     ['bad command variable name', 'notify:\n  commands:\n    - { command: [/bin/true], env: { MY-VAR: x } }\n', /notify\.commands\.0\.env\.MY-VAR: an environment variable name/],
@@ -241,7 +244,7 @@ describe('config: checkpoint sources', () => {
 describe('config: notification channels', () => {
   it('builds every kind in a fixed order, commands last, so outbox rows queued before commands existed keep their channel', () => {
     // The index in this list is the outbox's channel byte (notify/outbox.ts).
-    expect(channelsOf(parseConfig(FULL, 'full.yaml', ENV)).map((c) => c.name)).toEqual(['webhook:0', 'slack:0', 'alertmanager:0', 'email:0', 'command:0', 'command:1']);
+    expect(channelsOf(parseConfig(FULL, 'full.yaml', ENV)).map((c) => c.name)).toEqual(['webhook:0', 'slack:0', 'alertmanager:0', 'email:0', 'email:1', 'command:0', 'command:1']);
   });
 });
 

@@ -1,7 +1,9 @@
-/** decideCheckpoint's refusals: what a checkpoint signed by no key of the log says, before and after one verified. */
+/** decideCheckpoint's refusals: what a checkpoint signed by no key of the log says, before and after one verified; a tree past 2^53. */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decideCheckpoint } from '../../../src/mirror/checkpoint-decision.ts';
+import type { TlogwatchError } from '../../../src/errors.ts';
+import { decideCheckpoint, MAX_MIRRORED_SIZE } from '../../../src/mirror/checkpoint-decision.ts';
+import { restsOnUnsignedBytes } from '../../../src/mirror/confirm-halt.ts';
 import { formatCheckpoint } from '../../../src/note/checkpoint.ts';
 import { ed25519Signer, ed25519Verifier, rawEd25519 } from '../../../src/note/ed25519.ts';
 import { signNote } from '../../../src/note/note.ts';
@@ -35,5 +37,26 @@ describe('a checkpoint signed by no key of the log', () => {
     const e = refusal(() => decideCheckpoint(checkpoint(11n, otherKey), origin, verifiers, verified));
     expect(e.code).toBe('VERIFY_BAD_CHECKPOINT');
     expect(e.message).not.toContain('trusted root');
+  });
+});
+
+describe('a checkpoint of a tree past 2^53 entries', () => {
+  // The last entry of a tree of 2^53 has index 2^53 - 1, the largest safe integer: an Entry's index.
+  it('is taken up to 2^53, a Rekor v1 tree\'s offset included, and refused past it, signed or not by what LogInfo adds', () => {
+    expect(decideCheckpoint(checkpoint(MAX_MIRRORED_SIZE, logKey), origin, verifiers, undefined).action).toBe('grow');
+    expect(decideCheckpoint(checkpoint(MAX_MIRRORED_SIZE - 10n, logKey), origin, verifiers, undefined, undefined, 10n).action).toBe('grow');
+    for (const [size, offset, reason] of [
+      [MAX_MIRRORED_SIZE + 1n, 0n, 'CHECKPOINT_TOO_LARGE'],
+      [(1n << 63n) - 1n, 0n, 'CHECKPOINT_TOO_LARGE'],
+      [MAX_MIRRORED_SIZE - 9n, 10n, 'OFFSET_TOO_LARGE'],
+    ] as const) {
+      const e = refusal(() => decideCheckpoint(checkpoint(size, logKey), origin, verifiers, undefined, undefined, offset)) as TlogwatchError;
+      expect(e.code).toBe('VERIFY_BAD_CHECKPOINT');
+      expect(e.kind).toBe('misbehaviour');
+      expect(e.message).toMatch(new RegExp(`^checkpoint size ${size}${offset ? ` from virtual index ${offset}` : ''} is past 2\\^53 entries`));
+      expect(e.data).toMatchObject({ kind: 'bad-checkpoint', reason, receivedNote: checkpoint(size, logKey) });
+      // The log's signed size alone halts at once; sizes LogInfo adds (unsigned) must be seen again first.
+      expect(restsOnUnsignedBytes(e)).toBe(offset > 0n);
+    }
   });
 });

@@ -289,8 +289,8 @@ export class LogFollower {
     const { store, metrics } = this.deps;
     try {
       const stored = await store.getLogState(this.cfg.name);
-      const verified = stored && unverifiedFrom(stored);
-      if (!stored || !verified || stored.status === 'halted') return none;
+      if (!stored || stored.status === 'halted') return none;
+      const verified = unverifiedFrom(stored);
       const to = localise ? await this.localised(stored, verified) : verified;
       const { state: rolled, entries } = await rollBackTree(store, stored, to, { mark: { at: Math.floor(this.now() / 1000), reason: e.code } });
       if (entries === 0n) return none;

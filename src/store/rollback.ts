@@ -21,7 +21,7 @@ import { TlogwatchError } from '../errors.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { frontierNodeIds } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
-import { frontierSize, localStartIndex, startSeq, type LogState } from './codec.ts';
+import { frontierSize, startSeq, type LogState } from './codec.ts';
 import type { Finding } from '../monitor/finding.ts';
 import { findingOps, FindingsRepo } from './findings.ts';
 import { fileRolledBack } from './rolled-back-findings.ts';
@@ -41,19 +41,22 @@ const LEVELS = 64;
  * there as the state knows it (or undefined: rebuilt from the stored tree hashes):
  * - the verified checkpoint's size, when one of this tree is verified;
  * - else where the mirror's held range starts in this tree: a Rekor v1 tree entered after the one the
- *   mirror started in is held from its first leaf; the tree that holds startIndex from there, whose
- *   frontier (startFrontier) was verified when it was written. Below a verified checkpoint `backfill`'s
- *   range [startIndex, …) is never reached; with none verified yet it may be, and is then fetched again
- *   by the catch-up, from the frontier backfill verified.
- * Undefined when the state cannot say where its start is (codec.ts localStartIndex).
+ *   mirror started in is held from its first leaf, whatever the state says of the start (a store from
+ *   before start frontiers that moved on to a later tree cannot say where the first tree's entries start,
+ *   and need not); the tree that holds startIndex from there, whose frontier (startFrontier) was verified
+ *   when it was written, or in a store from before start frontiers rebuilt from the tree hashes kept left
+ *   of the start (tree-hashes.ts preStartNodes). Below a verified checkpoint `backfill`'s range
+ *   [startIndex, …) is never reached; with none verified yet it may be, and is then fetched again by the
+ *   catch-up, from the frontier backfill verified.
  */
-export function unverifiedFrom(state: LogState): { size: bigint; frontier?: CompactRange } | undefined {
+export function unverifiedFrom(state: LogState): { size: bigint; frontier?: CompactRange } {
   if (state.verified) return { size: state.verified.size };
   const seq = state.shard?.seq ?? 0;
   if (startSeq(state) !== seq) return { size: 0n, frontier: CompactRange.empty() };
   if (state.startFrontier) return { size: frontierSize(state.startFrontier), frontier: CompactRange.deserialize(state.startFrontier) };
-  const local = localStartIndex(state);
-  return local === undefined ? undefined : { size: local };
+  // The current tree holds startIndex: the one the mirror started in (a tree before it has a negative
+  // sequence, never the current one's), whose leaf 0 is at the shard's offset.
+  return { size: state.startIndex - (state.shard?.offset ?? 0n) };
 }
 
 /** The frontier of the current tree's [0, size) from the stored tree hashes (tree-hashes.ts readNode). */

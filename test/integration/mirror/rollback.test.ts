@@ -235,7 +235,7 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     await expectChecked();
     // The rest, from where the state says: to the verified size, whose root the rebuilt frontier must give.
     const s = (await t.state())!;
-    const rest = await rollBackTree(h.store, s, unverifiedFrom(s)!, { chunk: 100n });
+    const rest = await rollBackTree(h.store, s, unverifiedFrom(s), { chunk: 100n });
     expect(rest.entries).toBe(400n);
     expect(fetchedSize((await t.state())!)).toBe(300n);
     await expectChecked();

@@ -288,8 +288,8 @@ export class LogFollower {
     const { store, metrics } = this.deps;
     try {
       const stored = await store.getLogState(this.cfg.name);
-      const verified = stored && unverifiedFrom(stored);
-      if (!stored || !verified || stored.status === 'halted') return none;
+      if (!stored || stored.status === 'halted') return none;
+      const verified = unverifiedFrom(stored);
       const to = localise ? await this.localised(stored, verified) : verified;
       const { state: rolled, entries } = await rollBackTree(store, stored, to, { mark: { at: Math.floor(this.now() / 1000), reason: e.code } });
       if (entries === 0n) return none;
@@ -316,7 +316,8 @@ export class LogFollower {
   /**
    * Where a tiles log's rollback goes instead of `to` (the verified size): the last entry bundle boundary up
    * to the committed frontier at which the store's frontier is the one the log's tiles prove against the
-   * checkpoint the round failed on (localise-rollback.ts), with that frontier. `to` for a Rekor v1 log (no
+   * checkpoint the round failed on, or against the log's latest one when every probe against that one was bad
+   * (localise-rollback.ts), with that frontier. `to` for a Rekor v1 log (no
    * tiles; its entries' SETs are checked at ingest), and when no boundary is proven. The probes' requests
    * carry the round's signal and a time budget, so a log that stalls cannot hold the round for long.
    */
@@ -334,10 +335,20 @@ export class LogFollower {
         ...signed,
         stored: (size) => storedFrontier(this.deps.store, stored, size),
         read: (l, n, w) => src.fetchTile(l, n, w),
+        later: async () => {
+          // The log's signature is what a probe needs (a signed root); the witnesses' are for verifying up to it,
+          // which a probe never does. A checkpoint that contradicts the verified one is the next round's to halt on.
+          const verified = stored.verified && { size: stored.verified.size, rootHash: stored.verified.rootHash, note: stored.verified.note };
+          const d = decideCheckpoint(await src.fetchCheckpoint(), this.cfg.origin, this.deps.verifiers, verified);
+          return d.action === 'grow' ? { checkpoint: d.checkpoint, note: d.note } : undefined;
+        },
         now: () => performance.now(),
         onStop: (size, err) => this.log.warn({ log: this.cfg.name, size: size.toString(), err: describeError(err) }, 'a probe for where the bad entries start failed; the rollback goes to the last size proven'),
       });
-      this.log.info({ log: this.cfg.name, to: out.size.toString(), verified: to.size.toString(), probes: out.probes, ...(out.cut ? { cut: out.cut } : {}) }, 'searched the log\'s tiles for the first entry bundle that is not the log\'s');
+      this.log.info(
+        { log: this.cfg.name, to: out.size.toString(), verified: to.size.toString(), probes: out.probes, ...(out.cut ? { cut: out.cut } : {}), ...(out.against ? { against: out.against.toString() } : {}) },
+        'searched the log\'s tiles for the first entry bundle that is not the log\'s',
+      );
       return out.frontier ? { size: out.size, frontier: out.frontier } : to;
     } finally {
       this.#roundSignal = outer;

@@ -18,6 +18,18 @@
  * tiles that do not prove the frontier (misbehaviour from verifiedTilesFrontier) make the probe "bad", and
  * the rollback goes further back, never past the verified size. A transient error (a tile not served, a
  * timeout), the round stopping, a probe cap or a time budget end the search where it is.
+ *
+ * One tile can make every probe bad: a checkpoint of size N off a bundle boundary B = 256·⌊N/256⌋ has
+ * leaves [B, N) in no full tile, so every consistency proof from X < N to it needs hashes over them, and
+ * only the partial level-0 tile (or the bundle) holds those. A path that rewrote an entry there serves
+ * that tile rewritten to agree (else the catch-up would have refused the bundle), so no probe against N
+ * verifies, even though the rewritten entry was in the batch that failed the root and nothing committed is
+ * wrong. Nothing else signed commits to [B, N), so against N that case cannot be told apart from a bad
+ * first bundle (test/unit/mirror/localise-rollback.test.ts proves both give the same answers). A later
+ * checkpoint can: once the log has grown past B + 256, bundle B/256 is a full tile whose hash sits in the
+ * level-1 tile, and proofs to it no longer read the rewritten one. So a search in which every probe was
+ * bad runs once more against the log's latest checkpoint (`later`, its signature verified) when that is
+ * larger; its probes follow the same rule, so it too can only keep entries a signed root proves.
  */
 import { isTlogwatchError } from '../errors.ts';
 import type { CompactRange } from '../merkle/compact.ts';
@@ -68,14 +80,18 @@ export async function lastGoodBoundary(from: bigint, through: bigint, probe: (si
   return { size: sizeOf(lo), probes };
 }
 
-export interface LocaliseInput {
+/** A checkpoint whose signature verified, and its note (the evidence a probe's misbehaviour would carry). */
+export interface SignedTree {
+  checkpoint: Pick<Checkpoint, 'size' | 'rootHash'>;
+  note: string;
+}
+
+export interface LocaliseInput extends SignedTree {
   /** Known good: the verified size (or the start frontier's), where the rollback went before. */
   from: bigint;
   /** The committed frontier's size. */
   fetched: bigint;
-  /** The checkpoint the round failed on (its signature verified) and its note. */
-  checkpoint: Pick<Checkpoint, 'size' | 'rootHash'>;
-  note: string;
+  /** `checkpoint`: the one the round failed on. */
   /** The store's frontier at a size, from its tree hashes (store/rollback.ts storedFrontier). */
   stored: (size: bigint) => Promise<CompactRange>;
   /** The log's tiles at the checkpoint's size. */
@@ -84,13 +100,23 @@ export interface LocaliseInput {
   now: () => number;
   maxProbes?: number;
   budgetMs?: number;
-  /** Told once for a probe that ended the search (a transient error, a store that cannot rebuild). */
+  /**
+   * The log's latest checkpoint, its signature verified, for a second search when every probe against
+   * `checkpoint` was bad (see the top of this file); undefined when there is none.
+   */
+  later?: () => Promise<SignedTree | undefined>;
+  /**
+   * Told once for what ended the search early: a probe at `size` (a transient error, a store that cannot
+   * rebuild), or the request for a later checkpoint (`size` the failed checkpoint's).
+   */
   onStop?: (size: bigint, e: unknown) => void;
 }
 
 export interface Localised extends SearchOutcome {
   /** The frontier at `size` the tiles authenticated; absent when `size` is `from`. */
   frontier?: CompactRange;
+  /** The size of the checkpoint that proved it, when that was a later one than the round failed on. */
+  against?: bigint;
 }
 
 /** Whether two frontiers are the same: sizes and every node (compact.ts nodes(), largest first). */
@@ -103,13 +129,34 @@ function sameFrontier(a: CompactRange, b: CompactRange): boolean {
 /**
  * The largest bundle boundary in (from, min(fetched, checkpoint.size − 1)] whose stored frontier the log's
  * tiles prove (see the top of this file), with the frontier there; `from` when none is proven. A probe at
- * the checkpoint's size is left out: its root is the one that did not match.
+ * the checkpoint's size is left out: its root is the one that did not match. When every probe was bad, the
+ * same against `later`'s checkpoint if it is larger, within what is left of the probes and the time.
  */
 export async function localiseRollback(input: LocaliseInput): Promise<Localised> {
-  const { checkpoint, note, stored, now } = input;
   const read = memoTiles(input.read);
-  const began = now();
+  const began = input.now();
   const budget = input.budgetMs ?? LOCALISE_BUDGET_MS;
+  const maxProbes = input.maxProbes ?? LOCALISE_MAX_PROBES;
+  const expired = () => input.now() - began >= budget;
+  const first = await searchAgainst(input, input, read, { maxProbes, expired });
+  // Proven somewhere, cut short, or nothing to probe: a later checkpoint would not tell more.
+  if (first.size > input.from || first.cut || first.probes === 0 || !input.later || expired()) return first;
+  let later: SignedTree | undefined;
+  try {
+    later = await input.later();
+  } catch (e) {
+    input.onStop?.(input.checkpoint.size, e);
+    return first;
+  }
+  if (!later || later.checkpoint.size <= input.checkpoint.size) return first;
+  const second = await searchAgainst(input, later, read, { maxProbes: maxProbes - first.probes, expired });
+  const out = { ...second, probes: first.probes + second.probes };
+  return out.frontier ? { ...out, against: later.checkpoint.size } : out;
+}
+
+/** One search against `tree` (see localiseRollback): the stored frontier at each boundary against its tiles. */
+async function searchAgainst(input: LocaliseInput, tree: SignedTree, read: TileReader, limits: { maxProbes: number; expired: () => boolean }): Promise<Localised> {
+  const { checkpoint, note } = tree;
   let best: CompactRange | undefined;
   const probe = async (size: bigint): Promise<ProbeResult> => {
     let proven: CompactRange;
@@ -122,7 +169,7 @@ export async function localiseRollback(input: LocaliseInput): Promise<Localised>
       return 'stop';
     }
     try {
-      held = await stored(size);
+      held = await input.stored(size);
     } catch (e) {
       input.onStop?.(size, e);
       return 'stop';
@@ -132,7 +179,7 @@ export async function localiseRollback(input: LocaliseInput): Promise<Localised>
     return 'good';
   };
   const through = input.fetched < checkpoint.size ? input.fetched : checkpoint.size - 1n;
-  const out = await lastGoodBoundary(input.from, through, probe, { maxProbes: input.maxProbes ?? LOCALISE_MAX_PROBES, expired: () => now() - began >= budget });
+  const out = await lastGoodBoundary(input.from, through, probe, limits);
   // Only good probes move the answer up, each to a larger size: the last one proven is the answer's.
   return out.size > input.from && best?.size === out.size ? { ...out, frontier: best } : { ...out, size: input.from };
 }

@@ -7,7 +7,8 @@
  *
  * Resuming keeps what was verified and nothing else:
  *
- *   halted, with a verified checkpoint in the current tree (or entries held past a verified start):
+ *   halted, with a verified checkpoint in the current tree (or entries held past its verified start, or a
+ *   Rekor v1 tree entered after the first, held from its leaf 0; rollback.ts unverifiedFrom):
  *     entries fetched beyond it ─▶ rolled back (rollback.ts: index keys, tree hashes, values; findings
  *     raised on them marked) ─▶ state `following` at the verified frontier, no halt
  *   halted before anything of it was verified or stored (a wrong key at the first checkpoint, a start
@@ -58,11 +59,13 @@ export async function resumeHistory(store: Store, log: string): Promise<ResumeRe
 /**
  * True when the log's halted state holds nothing verified and no entries: the halt came before its first
  * verified checkpoint and before a first batch committed (a halt then may also carry a start frontier the
- * failing round built in memory and never committed, which must not be followed from).
+ * failing round built in memory and never committed, which must not be followed from). The entries held,
+ * not the start frontier, say so: a store from before start frontiers has none however many it holds, and
+ * forgetting its state would leave their values and index keys with no state to account for them.
  */
 function neverStored(state: LogState): boolean {
   if (state.verified || (state.shard?.seq ?? 0) !== startSeq(state)) return false;
-  return state.startFrontier === undefined || fetchedSize(state) <= state.startIndex;
+  return fetchedSize(state) <= state.startIndex;
 }
 
 /**
@@ -95,9 +98,6 @@ export async function resumeLog(store: Store, log: string, reason: string, now: 
   }
 
   const to = unverifiedFrom(state);
-  if (!to) {
-    throw new TlogwatchError('STORE_CORRUPT', `log ${log}'s state does not say where its entries start (a store from before start frontiers were kept, since moved to a later tree): it cannot be rolled back to what was verified; move the store away to mirror it again`, { kind: 'fatal' });
-  }
   // Entries past the verified checkpoint were fetched by the rounds that led to the halt, or before it:
   // none of them was verified, and the evidence may rest on them. Findings raised on them are marked.
   const mark: NonNullable<Finding['entryRolledBack']> = { at: now, reason: halt.code };

@@ -21,7 +21,7 @@ import { TlogwatchError } from '../errors.ts';
 import { CompactRange } from '../merkle/compact.ts';
 import { frontierNodeIds } from '../merkle/tiles.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
-import { frontierSize, localStartIndex, startSeq, type LogState } from './codec.ts';
+import { frontierSize, startSeq, type LogState } from './codec.ts';
 import type { Finding } from '../monitor/finding.ts';
 import { findingOps, FindingsRepo } from './findings.ts';
 import { fileRolledBack } from './rolled-back-findings.ts';
@@ -41,19 +41,22 @@ const LEVELS = 64;
  * there as the state knows it (or undefined: rebuilt from the stored tree hashes):
  * - the verified checkpoint's size, when one of this tree is verified;
  * - else where the mirror's held range starts in this tree: a Rekor v1 tree entered after the one the
- *   mirror started in is held from its first leaf; the tree that holds startIndex from there, whose
- *   frontier (startFrontier) was verified when it was written. Below a verified checkpoint `backfill`'s
- *   range [startIndex, …) is never reached; with none verified yet it may be, and is then fetched again
- *   by the catch-up, from the frontier backfill verified.
- * Undefined when the state cannot say where its start is (codec.ts localStartIndex).
+ *   mirror started in is held from its first leaf, whatever the state says of the start (a store from
+ *   before start frontiers that moved on to a later tree cannot say where the first tree's entries start,
+ *   and need not); the tree that holds startIndex from there, whose frontier (startFrontier) was verified
+ *   when it was written, or in a store from before start frontiers rebuilt from the tree hashes kept left
+ *   of the start (tree-hashes.ts preStartNodes). Below a verified checkpoint `backfill`'s range
+ *   [startIndex, …) is never reached; with none verified yet it may be, and is then fetched again by the
+ *   catch-up, from the frontier backfill verified.
  */
-export function unverifiedFrom(state: LogState): { size: bigint; frontier?: CompactRange } | undefined {
+export function unverifiedFrom(state: LogState): { size: bigint; frontier?: CompactRange } {
   if (state.verified) return { size: state.verified.size };
   const seq = state.shard?.seq ?? 0;
   if (startSeq(state) !== seq) return { size: 0n, frontier: CompactRange.empty() };
   if (state.startFrontier) return { size: frontierSize(state.startFrontier), frontier: CompactRange.deserialize(state.startFrontier) };
-  const local = localStartIndex(state);
-  return local === undefined ? undefined : { size: local };
+  // The current tree holds startIndex: the one the mirror started in (a tree before it has a negative
+  // sequence, never the current one's), whose leaf 0 is at the shard's offset.
+  return { size: state.startIndex - (state.shard?.offset ?? 0n) };
 }
 
 /** The frontier of the current tree's [0, size) from the stored tree hashes (tree-hashes.ts readNode). */
@@ -99,21 +102,52 @@ async function entryKeys(store: Store, log: string, id: number, from: bigint, to
   return { ops, uuids, observedSince };
 }
 
+/** This log's findings raised on entries, by entry index (virtual): their IDs, as the time index gives them. */
+type FindingsByIndex = ReadonlyMap<number, readonly string[]>;
+
 /**
- * The findings raised on the dropped entries (`uuids` by index), marked `entryRolledBack` (Finding's): the
- * rules raise them at ingest, before the root check, so each names an entry the log never verified. A rule's
- * finding is raised when its entry is observed (its firstSeen is the entry's observedAt), so only findings
- * from the earliest of them on are read, usually a handful.
+ * The log's findings raised on entries from a time on, read from the findings' time index once per rollback:
+ * each chunk asks from its entries' earliest observation on (a rule's finding is raised when its entry is
+ * observed: its firstSeen is the entry's observedAt), and only the part of the index no chunk has read yet
+ * is read. Read for each chunk from its time to the end, as before, a rollback of C chunks read every
+ * finding raised since its last chunk's entries C times over (BENCHMARKS.md "Rolled-back findings").
+ * Only IDs are kept: each is read again when its chunk marks it, so that a change made to it since (an
+ * acknowledgement) is not written over with what was read here.
  */
-async function markFindings(store: Store, log: string, logId: number, uuids: ReadonlyMap<number, string>, since: number, mark: NonNullable<Finding['entryRolledBack']>): Promise<BatchOp[]> {
+function findingsOfLog(store: Store, log: string): (since: number) => Promise<FindingsByIndex> {
+  const findings = new FindingsRepo(store);
+  const byIndex = new Map<number, string[]>();
+  let readFrom: number | undefined;
+  return async (since) => {
+    if (readFrom !== undefined && since >= readFrom) return byIndex;
+    const lt = readFrom === undefined ? prefixEnd(key(Bucket.FINDING_BY_TIME)) : key(Bucket.FINDING_BY_TIME, u64(readFrom));
+    for await (const k of store.db.keys({ gte: key(Bucket.FINDING_BY_TIME, u64(since)), lt })) {
+      const id = Buffer.from(k.subarray(9)).toString('hex');
+      const f = await findings.get(id).catch(() => undefined);
+      if (!f || f.log !== log || f.index === undefined || f.kind === 'integrity') continue;
+      const ids = byIndex.get(f.index);
+      if (ids) ids.push(id);
+      else byIndex.set(f.index, [id]);
+    }
+    readFrom = since;
+    return byIndex;
+  };
+}
+
+/**
+ * The findings raised on the dropped entries (`uuids` by index; `raised` the log's findings by index),
+ * marked `entryRolledBack` (Finding's): the rules raise them at ingest, before the root check, so each names
+ * an entry the log never verified.
+ */
+async function markFindings(store: Store, logId: number, uuids: ReadonlyMap<number, string>, raised: FindingsByIndex, mark: NonNullable<Finding['entryRolledBack']>): Promise<BatchOp[]> {
   const ops: BatchOp[] = [];
   const findings = new FindingsRepo(store);
-  for await (const k of store.db.keys({ gte: key(Bucket.FINDING_BY_TIME, u64(since)), lt: prefixEnd(key(Bucket.FINDING_BY_TIME)) })) {
-    const f = await findings.get(Buffer.from(k.subarray(9)).toString('hex')).catch(() => undefined);
-    if (!f || f.log !== log || f.index === undefined || f.entryRolledBack || f.kind === 'integrity') continue;
-    const uuid = uuids.get(f.index);
-    // Filed under its entry too, so that the entry ingested again does not raise it a second time.
-    if (uuid !== undefined && (f.uuid === undefined || f.uuid === uuid)) ops.push(...findingOps({ ...f, entryRolledBack: mark }), fileRolledBack(logId, { ...f, index: f.index }));
+  for (const [index, uuid] of uuids) {
+    for (const id of raised.get(index) ?? []) {
+      const f = await findings.get(id).catch(() => undefined);
+      // Filed under its entry too, so that the entry ingested again does not raise it a second time.
+      if (f && !f.entryRolledBack && (f.uuid === undefined || f.uuid === uuid)) ops.push(...findingOps({ ...f, entryRolledBack: mark }), fileRolledBack(logId, { ...f, index }));
+    }
   }
   return ops;
 }
@@ -138,12 +172,13 @@ export async function rollBackTree(store: Store, state: LogState, to: { size: bi
   }
   let current = state;
   let entries = 0n;
+  const raisedSince = findingsOfLog(store, state.name);
   while (end > to.size) {
     const from = end - chunk > to.size ? end - chunk : to.size;
     const frontier = from === to.size ? target : await storedFrontier(store, current, from);
     const keys = await entryKeys(store, state.name, id, offset + from, offset + end);
     const nodes = await nodesFrom(store, id, seq, from);
-    const marked = opts.mark ? await markFindings(store, state.name, id, keys.uuids, keys.observedSince, opts.mark) : [];
+    const marked = opts.mark && keys.uuids.size > 0 ? await markFindings(store, id, keys.uuids, await raisedSince(keys.observedSince), opts.mark) : [];
     const next: LogState = { ...current, frontier: frontier.serialize() };
     await store.writeRollback(next, [...keys.ops, ...nodes, ...marked], offset + from, offset + end);
     entries += end - from;

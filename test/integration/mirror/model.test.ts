@@ -380,7 +380,7 @@ async function round(m: Model, r: Real): Promise<RoundOutcome> {
   // (No state yet: a bootstrap at `latest` whose tiles gave another root committed nothing.)
   const after = await stateOf(r);
   if (after && ((outcome === 'transient-error' && fault?.code === 'VERIFY_ROOT_MISMATCH') || code === 'VERIFY_ROOT_MISMATCH')) {
-    const floor = (after.shard?.offset ?? 0n) + (after.verified?.size ?? unverifiedFrom(after)!.size);
+    const floor = (after.shard?.offset ?? 0n) + (after.verified?.size ?? unverifiedFrom(after).size);
     const fetched = fetchedSize(after);
     if (code || r.setup.api === 'v1') expect(fetched, say('a root mismatch left entries beyond the verified checkpoint')).toBe(floor);
     else if (fetched !== floor) {

@@ -101,6 +101,73 @@ describe('resuming a halted log', () => {
     expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
   });
 
+  /**
+   * A Rekor v1 log of two trees of 200, mirrored from 50 in a store from before start frontiers (the
+   * state's `startFrontier` removed, as such a store has none), a round stopped at `stopAt` before its root
+   * check, then halted by checkpoints whose signature does not verify.
+   */
+  async function haltedOldStore(seed: string, stopAt: number) {
+    const h = await t.harness({ api: 'v1', entries: 400, seed, shards: 2 }, { batchSize: 40 });
+    const proxy = await t.proxy(refusingFrom(stopAt, () => true));
+    const { follower } = t.followerVia({ start: 50n, retryDelays: { baseMs: 1, maxMs: 4 } });
+    await roundsUntil(follower, async () => {
+      const st = await t.state();
+      return st !== undefined && fetchedSize(st) === BigInt(stopAt);
+    });
+    const old = (await t.state())!;
+    delete old.startFrontier;
+    await h.store.putLogState(old);
+    proxy.set(undefined);
+    h.sim.faults.enable('bad-sig');
+    for (let i = 0; i < CONFIRM_ROUNDS; i++) await follower.round();
+    const s = (await t.state())!;
+    expect(s).toMatchObject({ status: 'halted', startIndex: 50n, halt: { code: 'VERIFY_BAD_CHECKPOINT' } });
+    expect(s.startFrontier).toBeUndefined();
+    expect(s.verified).toBeUndefined();
+    expect(fetchedSize(s)).toBe(BigInt(stopAt));
+    h.sim.faults.disable('bad-sig');
+    return { h, s };
+  }
+
+  /** The digests of the log's entry at `index`, by the manifest. */
+  const digestsOf = (index: number) => (manifestOf(t.h.sim).find((l) => l.index === index) as { digests: string[] }).digests;
+
+  /** A restarted daemon's follower verifies the log to its end from 50, and the store checks. */
+  async function followsToTheEnd(): Promise<void> {
+    const next = t.followerVia({ start: 50n });
+    await roundsUntil(next.follower, async () => (await t.state())?.shard?.seq === 1 && (await t.state())?.verified?.size === 200n);
+    expect(await expectStoreMatchesManifest(t.h.store, t.h.sim, 'sim', 50)).toBe(350);
+    expect((await checkLog(t.h.store, 'sim')).problems).toEqual([]);
+  }
+
+  it('Rekor v1, a store from before start frontiers that moved to a later tree: that tree is held from its first leaf, so it goes back there', async () => {
+    // The state cannot say where the first tree's entries start (localStartIndex), and need not: only the
+    // current tree is rolled back, and a tree entered after the first is held from its leaf 0.
+    const { h, s } = await haltedOldStore('resume-old-later', 320);
+    expect(s.shard).toMatchObject({ seq: 1, offset: 200n });
+    const out = await resumeLog(h.store, 'sim', 'a proxy rewrote checkpoints; replaced', NOW);
+    expect(out).toMatchObject({ resumed: true, verifiedSize: undefined, fetched: 200n, record: { reset: false, rolledBack: '120' } });
+    expect(await t.state()).toMatchObject({ status: 'following', startIndex: 50n, shard: { seq: 1, offset: 200n } });
+    expect(await filed(digestsOf(250)[0]!)).toEqual([]);
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 50, 200)).toBe(150);
+    expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
+    await followsToTheEnd();
+  });
+
+  it('Rekor v1, a store from before start frontiers halted in its first tree before a checkpoint verified: rolled back to its start, not forgotten with its entries indexed', async () => {
+    const { h } = await haltedOldStore('resume-old-first', 130);
+    const held = digestsOf(100)[0]!;
+    expect(await filed(held)).toEqual([100]);
+    const out = await resumeLog(h.store, 'sim', 'a proxy rewrote checkpoints; replaced', NOW);
+    // Its start frontier, verified when the mirror started, is rebuilt from the tree hashes kept left of 50.
+    expect(out).toMatchObject({ resumed: true, verifiedSize: undefined, fetched: 50n, record: { reset: false, rolledBack: '80' } });
+    expect(await t.state()).toMatchObject({ status: 'following', startIndex: 50n, shard: { seq: 0 } });
+    expect(await filed(held)).toEqual([]);
+    expect(await h.store.getEntry('sim', 100)).toBeUndefined();
+    expect((await checkLog(h.store, 'sim')).problems).toEqual([]);
+    await followsToTheEnd();
+  });
+
   it('refuses without a reason, and says so for a log that was never mirrored; a following log is left as it is', async () => {
     const h = await t.harness({ api: 'tiles', entries: 20, seed: 'resume-refuse' });
     await roundsUntil(h.follower, async () => (await t.state())?.verified?.size === 20n);

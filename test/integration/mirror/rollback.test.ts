@@ -235,7 +235,7 @@ describe('entries committed beyond the verified checkpoint whose root does not m
     await expectChecked();
     // The rest, from where the state says: to the verified size, whose root the rebuilt frontier must give.
     const s = (await t.state())!;
-    const rest = await rollBackTree(h.store, s, unverifiedFrom(s)!, { chunk: 100n });
+    const rest = await rollBackTree(h.store, s, unverifiedFrom(s), { chunk: 100n });
     expect(rest.entries).toBe(400n);
     expect(fetchedSize((await t.state())!)).toBe(300n);
     await expectChecked();
@@ -364,6 +364,36 @@ describe('a tiles log rolls back only from the first entry bundle its tiles do n
       reply(res, u);
     });
     await expectProbedBackToVerified(follower, proxy, metrics);
+  });
+
+  it('a rewritten entry in the last, partial bundle, the log not grown since: no probe can verify, back to the verified size', async () => {
+    // Entry 3200 was in the batch that failed the root ([2816, 3300)), so nothing committed is wrong; but every
+    // consistency proof to 3300 needs the hashes over [3072, 3300), which only the level-0 tile the path
+    // rewrote holds (localise-rollback.ts): against the one checkpoint there is, nothing can be proven.
+    const { follower, proxy, metrics } = await failedLongCatchUp('localise-last', 3200);
+    await expectProbedBackToVerified(follower, proxy, metrics);
+  });
+
+  it('a rewritten entry in the last, partial bundle, the log grown past it during the round: its latest checkpoint proves everything committed', async () => {
+    let grown = false;
+    const { h, proxy, follower, metrics } = await failedLongCatchUp('localise-last-grown', 3200, async (req, res) => {
+      // The log appends while the probes run: its next checkpoint (3400) holds bundle 12 whole, hashed in a level-1 tile.
+      if (!grown) t.h.sim.append(100);
+      grown = true;
+      reply(res, await req.forward());
+    });
+    expect(follower.transientFault?.message).toMatch(/not yet confirmed: 1 round\(s\) in a row; the log halts if the next 2 fail too\)$/);
+    expect(await rolledBack(metrics)).toBe(0);
+    const s = (await t.state())!;
+    expect(s.verified?.size).toBe(300n);
+    expect(fetchedSize(s)).toBe(2816n);
+    expect(await expectStoreMatchesManifest(h.store, h.sim, 'sim', 0, 2816)).toBe(2816);
+    await expectChecked();
+    expect(await follower.round()).toBe('advanced');
+    expect((await t.state())?.verified?.size).toBe(3400n);
+    expect(await expectStoreMatchesManifest(h.store, h.sim)).toBe(3400);
+    expect(proxy.count(UPPER_TILES)).toBeGreaterThan(0);
+    await expectChecked();
   });
 
   it('a probe that fails with a transient error (tiles refused) ends the search: back to the verified size', async () => {

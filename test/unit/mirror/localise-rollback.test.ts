@@ -12,6 +12,7 @@ import { CompactRange } from '../../../src/merkle/compact.ts';
 import { leafHash, nodeHash, rootFromLeafHashes } from '../../../src/merkle/rfc6962.ts';
 import type { TileReader } from '../../../src/merkle/tiles.ts';
 import { lastGoodBoundary, localiseRollback, type ProbeResult } from '../../../src/mirror/localise-rollback.ts';
+import { verifiedTilesFrontier } from '../../../src/mirror/start-frontier.ts';
 import { TlogwatchError } from '../../../src/errors.ts';
 
 const W = 256n;
@@ -113,13 +114,23 @@ function frontierOf(leaves: readonly Uint8Array[], size: bigint): CompactRange {
   return r;
 }
 
-/** An in-memory log of `n` leaves, its tiles, and the store's leaves with entry `bad` rewritten (none when past the end). */
-function model(n: number, bad: number) {
+/**
+ * An in-memory log of `n` leaves, its tiles, and the store's leaves with entry `bad` rewritten (none when past
+ * the end). With `pathRewrites`, the level-0 tiles are served as a path that rewrote entry `bad` serves them
+ * (the simulator's `rewrite`): hashed from the rewritten leaves, the tiles above as the log has them.
+ */
+function model(n: number, bad: number, pathRewrites = false) {
   const leaves = Array.from({ length: n }, (_, i) => leafHash(new TextEncoder().encode(`entry ${i}`)));
   const held = leaves.map((l, i) => (i === bad ? leafHash(new TextEncoder().encode(`rewritten ${i}`)) : l));
   const rows = tileRows(leaves);
+  if (pathRewrites) rows[0] = held.slice();
   const read: TileReader = (level, k, width) => rows[level]!.slice(Number(k) * 256, Number(k) * 256 + width);
   return { checkpoint: { size: BigInt(n), rootHash: rootFromLeafHashes(leaves) }, leaves, held, read };
+}
+
+/** Whether the proofs to a checkpoint of size `n` read entry `bad` from a tile that holds it rewritten: its partial level-0 tile does. */
+function partialTileRewritten(n: number, bad: number): boolean {
+  return n % 256 !== 0 && bad >= n - (n % 256) && bad < n;
 }
 
 describe('localiseRollback', () => {
@@ -168,5 +179,99 @@ describe('localiseRollback', () => {
     const cut = await localiseRollback({ ...base, stored: failingStore, read: m.read });
     expect(cut).toMatchObject({ size: 1536n, probes: 3, cut: 'stopped' });
     expect(cut.frontier?.root()).toEqual(frontierOf(m.leaves, 1536n).root());
+  });
+
+  it('a rewritten entry in the last, partial bundle: no probe against that checkpoint can verify, whatever the store holds', async () => {
+    // The catch-up to 3300 committed [300, 2816) and failed the root on its last batch, which held the
+    // rewritten 3200: nothing committed is wrong. But every consistency proof to 3300 needs hashes over
+    // [3072, 3300), which only the partial level-0 tile holds, and the path serves it rewritten.
+    const m = model(3300, 3200, true);
+    const honest = model(3300, 3200);
+    for (let x = 256n; x < 3300n; x += 256n) {
+      await expect(verifiedTilesFrontier(x, m.checkpoint, '', m.read)).rejects.toMatchObject({ code: 'VERIFY_TILE_MISMATCH' });
+      expect((await verifiedTilesFrontier(x, honest.checkpoint, '', honest.read)).root()).toEqual(frontierOf(m.leaves, x).root());
+    }
+    // So against 3300 the search answers as for a rewritten entry in the first bundle, committed: the verified size.
+    const stored = (held: readonly Uint8Array[]) => (s: bigint) => Promise.resolve(frontierOf(held, s));
+    const base = { from: 300n, fetched: 2816n, checkpoint: m.checkpoint, note: '', now: () => 0 };
+    const last = await localiseRollback({ ...base, stored: stored(m.held), read: m.read });
+    const firstBundle = model(3300, 300, true);
+    const first = await localiseRollback({ ...base, stored: stored(firstBundle.held), read: firstBundle.read });
+    expect(last).toEqual({ size: 300n, probes: 3 });
+    expect(first).toEqual(last);
+  });
+
+  it('when every probe was bad, a later checkpoint past that bundle proves what the failed one could not', async () => {
+    const m = model(3300, 3200, true);
+    const grown = model(3400, 3200, true);
+    const base = { from: 300n, fetched: 2816n, checkpoint: m.checkpoint, note: '', stored: (s: bigint) => Promise.resolve(frontierOf(m.held, s)), read: grown.read, now: () => 0 };
+    const out = await localiseRollback({ ...base, later: () => Promise.resolve({ checkpoint: grown.checkpoint, note: '' }) });
+    expect(out).toMatchObject({ size: 2816n, probes: 3 + 4, against: 3400n });
+    expect(out.frontier?.root()).toEqual(frontierOf(m.leaves, 2816n).root());
+    // Not past the bundle yet (3320: the partial tile still holds the rewritten 3200), no larger one, or none
+    // given: the verified size, as before. A later checkpoint that cannot be had ends it there too.
+    const notPast = model(3320, 3200, true);
+    expect(await localiseRollback({ ...base, read: notPast.read, later: () => Promise.resolve({ checkpoint: notPast.checkpoint, note: '' }) })).toEqual({ size: 300n, probes: 6 });
+    let asked = 0;
+    const same = () => (asked++, Promise.resolve({ checkpoint: m.checkpoint, note: '' }));
+    expect(await localiseRollback({ ...base, read: m.read, later: same })).toEqual({ size: 300n, probes: 3 });
+    expect(asked).toBe(1);
+    const stops: bigint[] = [];
+    const refused = () => Promise.reject(new TlogwatchError('SOURCE_HTTP_STATUS', 'checkpoint not served', { kind: 'transient' }));
+    expect(await localiseRollback({ ...base, read: m.read, later: refused, onStop: (s) => stops.push(s) })).toEqual({ size: 300n, probes: 3 });
+    expect(stops).toEqual([3300n]);
+    // A committed rewritten entry stays bad against any checkpoint: the later one proves only the bundles before it.
+    const committed = model(3400, 1600, true);
+    const again = await localiseRollback({ ...base, checkpoint: model(3300, 1600, true).checkpoint, stored: (s) => Promise.resolve(frontierOf(committed.held, s)), read: committed.read, later: () => Promise.reject(new Error('not asked: a probe proved 1536')) });
+    expect(again.size).toBe(1536n);
+  });
+
+  it('asks for a later checkpoint only when every probe was bad, and keeps to the probe cap across both searches', async () => {
+    const m = model(3300, 3200, true);
+    const grown = model(3400, 3200, true);
+    let asked = 0;
+    const later = () => (asked++, Promise.resolve({ checkpoint: grown.checkpoint, note: '' }));
+    const base = { from: 300n, fetched: 2816n, checkpoint: m.checkpoint, note: '', stored: (s: bigint) => Promise.resolve(frontierOf(m.held, s)), read: grown.read, now: () => 0, later };
+    // 3 probes all bad against 3300, then 3 good ones against 3400 of the 4 it needs: the largest proven.
+    const capped = await localiseRollback({ ...base, maxProbes: 6 });
+    expect(capped).toMatchObject({ size: 2560n, probes: 6, cut: 'limit', against: 3400n });
+    expect(capped.frontier?.root()).toEqual(frontierOf(m.leaves, 2560n).root());
+    // The first search used them all: the second stops before it starts.
+    expect(await localiseRollback({ ...base, maxProbes: 3 })).toEqual({ size: 300n, probes: 3, cut: 'limit' });
+    expect(asked).toBe(2);
+    // A search cut short (a probe stopped) proved nothing, but is not "every probe bad": no second search.
+    const stopping: TileReader = (level, k, width) => {
+      if (level > 0) throw new TlogwatchError('SOURCE_HTTP_STATUS', 'tile not served', { kind: 'transient' });
+      return grown.read(level, k, width);
+    };
+    expect(await localiseRollback({ ...base, read: stopping })).toMatchObject({ size: 300n, cut: 'stopped' });
+    expect(asked).toBe(2);
+  });
+
+  it('with a path that rewrites level-0 tiles and a log that grew: the bundles before the first bad committed entry, proven against whichever checkpoint can', async () => {
+    // The rewritten entry anywhere from the verified size on, or (half the runs) in the checkpoint's last bundle.
+    const where = fc.oneof(fc.record({ c: fc.double({ min: 0, max: 1.3, noNaN: true }) }), fc.record({ last: fc.double({ min: 0, max: 1, noNaN: true }) }));
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 2, max: 3000 }), fc.integer({ min: 0, max: 600 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), where, async (n, growth, a, b, w) => {
+        const from = BigInt(Math.floor(a * (n - 1)));
+        const fetched = from + BigInt(Math.floor(b * (n - Number(from))));
+        const lastBundle = n - (n % 256 || 256);
+        const bad = 'c' in w ? Number(from) + Math.floor(w.c * (n - Number(from))) : lastBundle + Math.floor(w.last * (n - lastBundle - 1));
+        const m = model(n, bad, true);
+        const grown = model(n + growth, bad, true);
+        const held = (s: bigint) => Promise.resolve(frontierOf(m.held, s));
+        const out = await localiseRollback({ from, fetched, checkpoint: m.checkpoint, note: '', stored: held, read: grown.read, now: () => 0, later: () => Promise.resolve({ checkpoint: grown.checkpoint, note: '' }) });
+        const through = fetched < BigInt(n) ? fetched : BigInt(n) - 1n;
+        // Against a checkpoint of size `size`: the honest answer, unless its partial tile holds the rewritten entry.
+        const against = (size: number) => (partialTileRewritten(size, bad) ? from : expected(from, through, BigInt(bad)));
+        let want = against(n);
+        const probed = through / W > from / W;
+        if (want === from && probed && growth > 0) want = against(n + growth);
+        expect(out.size).toBe(want);
+        if (want > from) expect(out.frontier?.root()).toEqual(frontierOf(m.leaves, want).root());
+        else expect(out.frontier).toBeUndefined();
+      }),
+      { numRuns: 80 },
+    );
   });
 });

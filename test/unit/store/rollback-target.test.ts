@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CompactRange } from '../../../src/merkle/compact.ts';
-import type { LogState, VerifiedHead } from '../../../src/store/codec.ts';
+import { localStartIndex, type LogState, type VerifiedHead } from '../../../src/store/codec.ts';
 import { unverifiedFrom } from '../../../src/store/rollback.ts';
 
 const head = (size: bigint): VerifiedHead => ({ size, rootHash: new Uint8Array(32), note: '', at: 0 });
@@ -28,7 +28,7 @@ describe('unverifiedFrom', () => {
   });
 
   it('with none verified, is the start frontier of the tree that holds the start, as recorded', () => {
-    const to = unverifiedFrom(state({ startIndex: 10n, startFrontier: range(10).serialize() }))!;
+    const to = unverifiedFrom(state({ startIndex: 10n, startFrontier: range(10).serialize() }));
     expect(to.size).toBe(10n);
     expect(to.frontier?.serialize()).toEqual(range(10).serialize());
   });
@@ -39,15 +39,18 @@ describe('unverifiedFrom', () => {
   });
 
   it('is the first leaf of a Rekor v1 tree entered after the one the mirror started in, or before which backfill reached', () => {
-    const later = unverifiedFrom(state({ type: 'rekor-v1', startIndex: 50n, startFrontier: range(50).serialize(), shard: { treeID: 'b', offset: 100n, seq: 1 } }))!;
+    const later = unverifiedFrom(state({ type: 'rekor-v1', startIndex: 50n, startFrontier: range(50).serialize(), shard: { treeID: 'b', offset: 100n, seq: 1 } }));
     expect(later.size).toBe(0n);
     expect(later.frontier?.size).toBe(0n);
     // Backfill reached the tree before (its entries from 80 on): the tree the mirror started in is held from leaf 0.
-    const backfilled = unverifiedFrom(state({ type: 'rekor-v1', startIndex: 80n, startFrontier: range(80).serialize(), priorTrees: [{ treeID: 'p', head: head(100n) }], shard: { treeID: 'a', offset: 100n, seq: 0 } }))!;
+    const backfilled = unverifiedFrom(state({ type: 'rekor-v1', startIndex: 80n, startFrontier: range(80).serialize(), priorTrees: [{ treeID: 'p', head: head(100n) }], shard: { treeID: 'a', offset: 100n, seq: 0 } }));
     expect(backfilled.size).toBe(0n);
   });
 
-  it('is the first leaf of a later Rekor v1 tree in a store from before start frontiers too', () => {
-    expect(unverifiedFrom(state({ type: 'rekor-v1', startIndex: 150n, shard: { treeID: 'b', offset: 100n, seq: 1 } }))).toEqual({ size: 0n, frontier: CompactRange.empty() });
+  it('is the first leaf of a later Rekor v1 tree in a store from before start frontiers too, where the start cannot be placed in its tree', () => {
+    // Started at 50 in the first tree (offset unknown to the state: localStartIndex says so), now in the second.
+    const old = state({ type: 'rekor-v1', startIndex: 50n, shard: { treeID: 'b', offset: 100n, seq: 1 } });
+    expect(localStartIndex(old)).toBeUndefined();
+    expect(unverifiedFrom(old)).toEqual({ size: 0n, frontier: CompactRange.empty() });
   });
 });

@@ -44,6 +44,17 @@ function fail(message: string): number {
   return 2;
 }
 
+/**
+ * What a resume kept, in words. With no checkpoint of the current tree verified, the kept point is not
+ * "its verified checkpoint" but where its entries start: the index the mirror was started at, or, for a
+ * Rekor v1 log in a later tree, where the trees before it end (each verified against its final tree head).
+ */
+export function keptText(verifiedSize: bigint | undefined, kept: bigint): string {
+  return verifiedSize === undefined
+    ? `no checkpoint of its current tree was verified yet: kept up to entry ${kept}, where its entries start or the trees before it end`
+    : `kept up to its verified checkpoint of size ${verifiedSize}`;
+}
+
 /** Open log-integrity findings of `log` raised at or after its halt (firstSeen), newest first. */
 async function openIntegrityFindings(store: Store, log: string, since: number): Promise<string[]> {
   const { findings } = await new FindingsRepo(store).list({ rule: 'log-integrity', status: 'open', since, limit: 100 });
@@ -82,14 +93,14 @@ export async function resumeCommand(argv: string[]): Promise<number> {
     const findings = await openIntegrityFindings(store, name, r.halt.at);
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ log: name, resumed: true, halt: r.halt, reason: r.reason, reset: r.reset, rolledBack: r.rolledBack, verifiedSize: outcome.verifiedSize?.toString() ?? null, openFindings: findings })}\n`,
+        `${JSON.stringify({ log: name, resumed: true, halt: r.halt, reason: r.reason, reset: r.reset, rolledBack: r.rolledBack, verifiedSize: outcome.verifiedSize?.toString() ?? null, keptSize: outcome.fetched.toString(), openFindings: findings })}\n`,
       );
       return 0;
     }
     const halted = `halted ${new Date(r.halt.at * 1000).toISOString()} by ${r.halt.code}: ${r.halt.message}`;
     const next = r.reset
       ? 'nothing of it was verified or stored: the next tlogwatch serve mirrors it as new, from its configured start'
-      : `kept up to its verified checkpoint${outcome.verifiedSize === undefined ? ' (none yet: its verified start)' : ` of size ${outcome.verifiedSize}`}; ${r.rolledBack} entries fetched beyond it were rolled back; the next tlogwatch serve fetches and verifies from there`;
+      : `${keptText(outcome.verifiedSize, outcome.fetched)}; ${r.rolledBack} entries fetched beyond it were rolled back; the next tlogwatch serve fetches and verifies from there`;
     process.stdout.write(`resumed ${name} (${halted})\n  ${next}\n`);
     if (findings.length) process.stdout.write(`  open log-integrity finding(s), left as they are: ${findings.join(', ')} (POST /v1/findings/ID/ack once handled)\n`);
     return 0;

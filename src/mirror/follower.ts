@@ -73,6 +73,8 @@ export class LogFollower {
   #storedAt: number | undefined;
   /** The last checkpoint whose cosignatures were counted (metrics count each checkpoint once, not each poll). */
   #lastWitnessed: string | undefined;
+  /** The state the latest round worked on while the store held none for the log (it never bootstrapped). */
+  #unstored: LogState | undefined;
   /** Whether the gauges show the stored state yet (restoreMetrics, or the first round). */
   #restored = false;
   /**
@@ -113,6 +115,19 @@ export class LogFollower {
   /** Set while rounds end in transient errors (state kept, retried); cleared by the next round that succeeds. */
   get transientFault(): Readonly<TransientFault> | undefined {
     return this.#fault;
+  }
+
+  /**
+   * What the latest round saw of a log the store holds no state of (it has not bootstrapped: a witness policy
+   * no checkpoint meets, a start beyond the log's size): its upstream size and where it is to start, so the
+   * daemon judges a stall on it as on any other log (daemon.ts stallOf) and /v1/logs lists it. Undefined
+   * once the store holds the log's state, and before a round has seen its checkpoint.
+   */
+  get unstoredState(): Readonly<LogState> | undefined {
+    const s = this.#unstored;
+    if (!s?.upstream) return undefined;
+    // Where it starts once it bootstraps: `latest` is the size it would start at now.
+    return { ...s, startIndex: this.cfg.start === 'latest' ? s.upstream.size : this.cfg.start };
   }
 
   private noteFault(e: unknown): void {
@@ -164,6 +179,10 @@ export class LogFollower {
     if (stored && !this.#restored) this.publishStored(stored);
     this.#restored = true;
     const state = stored ?? this.initialState();
+    // Not bootstrapped, the size seen last stays the log's latest seen (as a stored state's does) when this
+    // round sees none: a stall is judged on it, and a round that cannot reach the log does not end it.
+    if (!stored && this.#unstored?.upstream) state.upstream = this.#unstored.upstream;
+    this.#unstored = stored ? undefined : state;
     // A halt is sticky across restarts: every round says so.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {

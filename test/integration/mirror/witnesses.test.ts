@@ -100,6 +100,13 @@ describe('witness policy', () => {
     const shown = await h.metrics.registry.metrics();
     expect(shown).toContain('tlogwatch_mirror_lag_entries{log="sim"} 300');
     expect(shown).not.toContain('tlogwatch_last_verified_checkpoint_timestamp_seconds{log="sim"}');
+    // With no state stored, what the follower saw is what the daemon judges a stall on (daemon.ts stallOf).
+    expect(h.follower.unstoredState).toMatchObject({ status: 'bootstrapping', startIndex: 0n, upstream: { size: 300n } });
+    expect(h.follower.unstoredState?.verified).toBeUndefined();
+    // A round that cannot reach the log keeps the size seen last, as a stored state would.
+    await h.sim.close();
+    expect(await h.follower.round(AbortSignal.timeout(300))).toBe('transient-error'); // not the client's retries
+    expect(h.follower.unstoredState?.upstream?.size).toBe(300n);
   });
 
   it('a checkpoint that shrinks the tree halts the log whether or not it is cosigned', async () => {

@@ -231,11 +231,14 @@ export function stallOf(
   );
 }
 
+/** What the stall judgement reads of a log: its stored state, or, for one that never bootstrapped, what its follower saw (LogFollower.unstoredState). */
+type UnstoredState = (log: string) => Readonly<LogState> | undefined;
+
 /** `mirror-stalled`: checked every 30 s for each log; one finding per stall episode. */
-async function checkStalls(store: Store, raiser: FindingRaiser, names: string[], logger: Logger, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
+async function checkStalls(store: Store, raiser: FindingRaiser, names: string[], logger: Logger, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined, unstored: UnstoredState): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
-    const s = await store.getLogState(name);
+    const s = (await store.getLogState(name)) ?? unstored(name);
     const f = s && stallFor(s, now);
     if (!f) continue;
     if ((await raiser.raiseOne(f)).raised) logger.warn({ log: name, finding: f.id }, f.message);
@@ -249,12 +252,14 @@ async function checkStalls(store: Store, raiser: FindingRaiser, names: string[],
  * frozen view never showed), and a stall that ended in stored batches (a catch-up verifies only when it
  * reaches its checkpoint) stayed `stalled` until the next verification.
  */
-async function judgeStalls(store: Store, metrics: Metrics, names: readonly string[], stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined): Promise<void> {
+async function judgeStalls(store: Store, metrics: Metrics, names: readonly string[], stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined, unstored: UnstoredState): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     // A store being reopened cannot say: the last judgement stands.
-    const s = await store.readLogState(name).catch(() => null);
-    if (s !== null) setLogStalled(metrics, name, s !== undefined && stallFor(s, now) !== undefined);
+    const stored = await store.readLogState(name).catch(() => null);
+    if (stored === null) continue;
+    const s = stored ?? unstored(name);
+    setLogStalled(metrics, name, s !== undefined && stallFor(s, now) !== undefined);
   }
 }
 
@@ -478,6 +483,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   await restoreJobLastSuccess(store, metrics).catch(() => undefined);
   const followerOf = (log: string) => followers.find((f) => f.cfg.name === log);
   const faultOf = (log: string) => followerOf(log)?.transientFault;
+  const unstoredOf = (log: string) => followerOf(log)?.unstoredState;
   // The mirror's view of each log compared with checkpoints from elsewhere (a split view shows only there).
   const sources = new CheckpointSources({
     sources: config.checkpointSources,
@@ -559,12 +565,13 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     witnessPolicy: (log) => logs.find((l) => l.follow.name === log)?.follow.witnesses,
     checkpointSources: (log) => sources.latest(log),
     beforeMetrics: async () => {
-      await judgeStalls(store, metrics, names, stallFor);
+      await judgeStalls(store, metrics, names, stallFor, unstoredOf);
       const open = await findings.openBySeverity();
       for (const sev of SEVERITIES) metrics.findingsOpen.set({ severity: sev }, open.get(sev) ?? 0);
     },
     transientFault: faultOf,
     stalled: (s) => stallFor(s, Math.floor(Date.now() / 1000))?.message,
+    unstoredState: unstoredOf,
     maxBodyBytes: config.api.maxBodyBytes,
     ...(adminToken ? { adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
@@ -605,7 +612,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
   }
   const jobs = scheduleJobs({ config, store, findings, metrics, logger, logNames: names, raiser, refreshTrust });
   const stallTimer = setInterval(() => {
-    checkStalls(store, raiser, names, logger, stallFor).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
+    checkStalls(store, raiser, names, logger, stallFor, unstoredOf).catch((e: unknown) => logger.error({ err: describeError(e) }, 'stall check failed'));
   }, 30_000);
   stallTimer.unref();
   // Which hashing path verifies proofs: the native addon, or node:crypto with the reason (not built, ...).

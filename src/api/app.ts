@@ -41,8 +41,10 @@ export interface ApiOptions {
   witnessPolicy?: (log: string) => WitnessPolicy | undefined;
   /** The latest comparison of each checkpoint source with a log (config `checkpointSources`), shown in /v1/logs. */
   checkpointSources?: (log: string) => readonly SourceStatus[];
-  /** Why a log counts as stale for /readyz (the daemon's `mirror-stalled` rule), or undefined. */
+  /** Why a log counts as stale for /readyz and /v1/logs (the daemon's `mirror-stalled` rule), or undefined. */
   stalled?: (state: Readonly<LogState>) => string | undefined;
+  /** What the daemon's follower saw of a log the store holds no state of (never bootstrapped), listed and judged as any other. */
+  unstoredState?: (log: string) => Readonly<LogState> | undefined;
   corsOrigins?: string[];
   rateLimitPerMinute?: number;
   /** Proxies whose X-Forwarded-For names the client the rate limit counts (api.rateLimit.trustedProxies). */
@@ -136,13 +138,17 @@ export function createApp(o: ApiOptions): Hono {
         return null;
       });
       if (s === null) continue;
-      if (!s) problems.push(`${name}: not bootstrapped yet`);
-      else if (logPhase(s) === 'bootstrapping') problems.push(`${name}: bootstrapping: no checkpoint verified yet (${fetchedSize(s) - s.startIndex} entries stored from ${s.startIndex}${s.upstream ? `, the log has ${s.upstream.size}` : ''})`);
-      else if (s.status === 'halted') problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
-      else {
-        const stalled = o.stalled?.(s);
-        if (stalled) problems.push(`${name}: stalled (${stalled})`);
+      if (s?.status === 'halted') {
+        problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
+        continue;
       }
+      // A log not bootstrapped is not ready, and may be stalled too (a witness policy no checkpoint meets): say both.
+      const judged = s ?? o.unstoredState?.(name);
+      const stalled = judged && o.stalled?.(judged);
+      const why = stalled ? `stalled (${stalled})` : undefined;
+      if (!s) problems.push(`${name}: not bootstrapped yet${why ? `; ${why}` : ''}`);
+      else if (logPhase(s) === 'bootstrapping') problems.push(`${name}: bootstrapping: no checkpoint verified yet (${fetchedSize(s) - s.startIndex} entries stored from ${s.startIndex}${s.upstream ? `, the log has ${s.upstream.size}` : ''})${why ? `; ${why}` : ''}`);
+      else if (why) problems.push(`${name}: ${why}`);
     }
     return problems.length ? c.json({ status: 'unavailable', problems }, 503) : c.json({ status: 'ready' });
   });
@@ -169,8 +175,9 @@ export function createApp(o: ApiOptions): Hono {
     queryOf(c, NoQuery);
     const out = [];
     for (const name of o.logNames()) {
-      const s = await store.readLogState(name);
-      if (s) out.push(logView(s, o.transientFault?.(name), o.witnessPolicy?.(name), o.checkpointSources?.(name)));
+      // A log never bootstrapped has no stored state: listed from what its follower saw, once it saw the log.
+      const s = (await store.readLogState(name)) ?? o.unstoredState?.(name);
+      if (s) out.push(logView(s, o.transientFault?.(name), o.witnessPolicy?.(name), o.checkpointSources?.(name), o.stalled?.(s)));
     }
     return c.json(out);
   });

@@ -65,6 +65,7 @@ const LOGS = {
       mirroredFrom: { type: 'integer', minimum: 0, description: 'The first index the mirror holds' },
       halt: { type: 'object', required: ['code', 'message', 'at', 'evidence'], description: 'Why the log is halted, with the signed evidence' },
       transientError: { type: 'object', required: ['code', 'message', 'at', 'rounds'], description: 'While the latest rounds end in transient errors, the latest one' },
+      stalled: { type: 'string', description: "While the log is stale (the daemon's mirror-stalled condition, as /readyz says), why; a log that never bootstrapped is listed once the mirror has seen its checkpoint, and judged alike" },
       witnesses: { type: 'object', required: ['quorum', 'of', 'verifiedCosignedBy'] },
       checkpointSources: { type: 'array', items: { type: 'object', required: ['source', 'result', 'checkedAt'] } },
     },

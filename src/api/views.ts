@@ -27,6 +27,8 @@ export interface LogView {
   transientError?: { code: string; message: string; at: string; rounds: number };
   /** A log with a witness policy: its quorum, and which of its witnesses cosigned the verified checkpoint. */
   witnesses?: { quorum: number; of: string[]; verifiedCosignedBy: string[] };
+  /** While the `mirror-stalled` condition holds, why (as /readyz and the finding say). */
+  stalled?: string;
   /** The latest comparison with each configured checkpoint source (config `checkpointSources`). */
   checkpointSources?: Array<{ source: string; result: string; checkedAt: string; size?: number; tree?: { id: string; size: number }; reason?: string; finding?: string; consistentAt?: string }>;
 }
@@ -58,7 +60,7 @@ export function noEntryError(store: Store, log: string, index: number, s: LogSta
 }
 
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
-export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceStatus[] = []): LogView {
+export function logView(s: Readonly<LogState>, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceStatus[] = [], stalled?: string): LogView {
   const { verified, upstream, lag } = mirrorSizes(s);
   const num = (n: bigint | undefined) => (n === undefined ? null : Number(n));
   return {
@@ -74,6 +76,7 @@ export function logView(s: LogState, fault?: Readonly<TransientFault>, witnesses
     lastVerifiedAt: s.verified ? new Date(s.verified.at * 1000).toISOString() : null,
     mirroredFrom: Number(s.startIndex),
     ...(s.halt ? { halt: { code: s.halt.code, message: s.halt.message, at: new Date(s.halt.at * 1000).toISOString(), evidence: s.halt.evidence } } : {}),
+    ...(stalled !== undefined ? { stalled } : {}),
     ...(fault ? { transientError: { code: fault.code, message: fault.message, at: new Date(fault.at * 1000).toISOString(), rounds: fault.rounds } } : {}),
     ...(witnesses
       ? {

@@ -31,8 +31,9 @@ import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
+import { newestCosignatures } from './witness-history.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
-import { cosignaturesOf, describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
+import { describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
 import type { GcPacer } from './gc-pacer.ts';
 import { CONFIRM_ROUNDS, implicatesCommitted, restsOnUnsignedBytes } from './confirm-halt.ts';
 import { recordHalt } from './halt.ts';
@@ -73,6 +74,8 @@ export class LogFollower {
   #storedAt: number | undefined;
   /** The last checkpoint whose cosignatures were counted (metrics count each checkpoint once, not each poll). */
   #lastWitnessed: string | undefined;
+  /** The state the latest round worked on while the store held none for the log (it never bootstrapped). */
+  #unstored: LogState | undefined;
   /** Whether the gauges show the stored state yet (restoreMetrics, or the first round). */
   #restored = false;
   /**
@@ -113,6 +116,19 @@ export class LogFollower {
   /** Set while rounds end in transient errors (state kept, retried); cleared by the next round that succeeds. */
   get transientFault(): Readonly<TransientFault> | undefined {
     return this.#fault;
+  }
+
+  /**
+   * What the latest round saw of a log the store holds no state of (it has not bootstrapped: a witness policy
+   * no checkpoint meets, a start beyond the log's size): its upstream size and where it is to start, so the
+   * daemon judges a stall on it as on any other log (daemon.ts stallOf) and /v1/logs lists it. Undefined
+   * once the store holds the log's state, and before a round has seen its checkpoint.
+   */
+  get unstoredState(): Readonly<LogState> | undefined {
+    const s = this.#unstored;
+    if (!s?.upstream) return undefined;
+    // Where it starts once it bootstraps: `latest` is the size it would start at now.
+    return { ...s, startIndex: this.cfg.start === 'latest' ? s.upstream.size : this.cfg.start };
   }
 
   private noteFault(e: unknown): void {
@@ -161,9 +177,16 @@ export class LogFollower {
     this.#roundCheckpoint = undefined;
     const stored = await store.getLogState(this.cfg.name);
     // What the store holds shows from the first round, whatever that round meets.
-    if (stored && !this.#restored) this.publishStored(stored);
+    if (!this.#restored) {
+      if (stored) this.afterVerified(stored);
+      await this.restoreWitnesses(stored).catch((e: unknown) => this.log.warn({ log: this.cfg.name, err: describeError(e) }, "the witnesses' cosignatures could not be read from the checkpoint history; rounds set them as they poll"));
+    }
     this.#restored = true;
     const state = stored ?? this.initialState();
+    // Not bootstrapped, the size seen last stays the log's latest seen (as a stored state's does) when this
+    // round sees none: a stall is judged on it, and a round that cannot reach the log does not end it.
+    if (!stored && this.#unstored?.upstream) state.upstream = this.#unstored.upstream;
+    this.#unstored = stored ? undefined : state;
     // A halt is sticky across restarts: every round says so.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {
@@ -216,18 +239,24 @@ export class LogFollower {
    */
   async restoreMetrics(): Promise<void> {
     const stored = await this.deps.store.getLogState(this.cfg.name);
-    if (stored) this.publishStored(stored);
+    if (stored) this.afterVerified(stored);
+    await this.restoreWitnesses(stored);
     this.#restored = true;
   }
 
-  private publishStored(state: Readonly<LogState>): void {
-    const m = this.deps.metrics;
-    // Each witness's cosignature on the verified checkpoint, so the witnesses' ages show from the start too
-    // (rounds set them from each new checkpoint they poll).
-    if (this.cfg.witnesses && state.verified) {
-      for (const v of cosignaturesOf(state.verified.note, this.cfg.witnesses).valid) m.witnessCosignatureTimestamp.set({ log: this.cfg.name, witness: v.witness }, Number(v.timestamp));
-    }
-    this.afterVerified(state);
+  /**
+   * Every configured witness's series from the start, so that one that stopped cosigning before a restart is
+   * compared with the others (TlogwatchWitnessCosignatureStale) rather than missing: its newest cosignature
+   * the store holds (witness-history.ts), or 0 when it holds none, older than any real one, which fires the
+   * alert while another witness cosigns the log. Rounds set them from each new checkpoint they poll.
+   */
+  private async restoreWitnesses(stored: Readonly<LogState> | undefined): Promise<void> {
+    const policy = this.cfg.witnesses;
+    if (!policy) return;
+    const { newest, scanned } = stored ? await newestCosignatures(this.deps.store, stored, policy) : { newest: new Map<string, bigint>(), scanned: 0 };
+    for (const w of policy.witnesses) this.deps.metrics.witnessCosignatureTimestamp.set({ log: this.cfg.name, witness: w.name }, Number(newest.get(w.name) ?? 0n));
+    const none = policy.witnesses.filter((w) => !newest.has(w.name)).map((w) => w.name);
+    if (none.length && newest.size) this.log.warn({ log: this.cfg.name, witnesses: none, scanned }, 'no valid cosignature of these witnesses among the checkpoints kept (the newest, up to a day before it): they show as cosigning at 0');
   }
 
   private initialState(): LogState {

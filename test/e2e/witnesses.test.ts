@@ -2,7 +2,7 @@
  * `logs[].witnesses` end to end: the daemon, configured from YAML with the simulator's witnesses' verifier
  * keys (one Ed25519, one ML-DSA-44), shows in /v1/logs who cosigned its verified checkpoint, and while the witnesses stop cosigning,
  * why it waits (the transient error) and the metrics that count it; and a policy no checkpoint meets, which
- * keeps the log bootstrapping with metrics only the alert rules' bootstrapping branch reads.
+ * keeps the log bootstrapping, with no stored state, and which the daemon judges a stall all the same.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -72,26 +72,54 @@ describe('a log followed with a witness policy', () => {
     expect((await fetch(`${d.url}/readyz`)).status).toBe(200);
   });
 
-  it('a policy no checkpoint meets keeps the log bootstrapping: behind, never stalled, with no time of a verification', { timeout: 60_000 }, async () => {
+  it('a policy no checkpoint meets keeps the log bootstrapping, and the daemon judges it stalled and says why', { timeout: 90_000 }, async () => {
     const absent = cosignatureVkey('absent.example', rawEd25519(generateKeyPairSync('ed25519').publicKey));
     const config = parseConfig(
       `dataDir: ${join(tmp, 'data-unmet')}\nlisten: 127.0.0.1:0\nstalledAfter: 1s\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n  - name: a\n    type: tiles\n    url: '${sim.url}'\n    start: 0\n    pollInterval: 200ms\n    requestsPerMinute: 0\n    witnesses:\n      quorum: 1\n      keys:\n        - '${absent}'\n`,
       'unmet.yaml',
       {},
     );
+    const started = Math.floor(Date.now() / 1000);
     const unmet = await startDaemon(config, createLogger({ level: 'silent' }));
     try {
-      // Well past stalledAfter: the daemon judges no stall without a stored state, so only the alert's
-      // bootstrapping branch (grafana/alerts.yml TlogwatchNoVerifiedCheckpoint) can see this.
+      // Well past stalledAfter. The store holds no state of the log (it never bootstrapped); the daemon judges
+      // the stall on what its follower saw, as for a bootstrapped log.
       await new Promise((r) => setTimeout(r, 2500));
       const metrics = await (await fetch(`${unmet.url}/metrics`)).text();
-      expect(metrics).toContain('tlogwatch_log_state{log="a",state="bootstrapping"} 1');
-      expect(metrics).toContain('tlogwatch_log_state{log="a",state="stalled"} 0');
+      expect(metrics).toContain('tlogwatch_log_state{log="a",state="stalled"} 1');
+      expect(metrics).toContain('tlogwatch_log_state{log="a",state="bootstrapping"} 0');
       expect(metrics).toMatch(/^tlogwatch_mirror_lag_entries\{log="a"\} [1-9]\d*$/m);
       expect(metrics).not.toContain('tlogwatch_last_verified_checkpoint_timestamp_seconds{log="a"}');
+      const upstream = sim.log.size;
+      const why = new RegExp(
+        `^log a: no checkpoint met the witness policy since (\\S+), \\d+ s ago \\(limit 1 s\\) while upstream is at ${upstream} and the mirror has verified none of it; its latest rounds end with VERIFY_UNWITNESSED: checkpoint ${upstream} is cosigned by 0 of the 1 required witnesses; no cosignature from absent\\.example`,
+      );
       const ready = await fetch(`${unmet.url}/readyz`);
       expect(ready.status).toBe(503);
-      expect(((await ready.json()) as { problems: string[] }).problems).toEqual(['a: not bootstrapped yet']);
+      const problems = ((await ready.json()) as { problems: string[] }).problems;
+      expect(problems).toHaveLength(1);
+      const [, stall] = /^a: not bootstrapped yet; stalled \((.*)\)$/.exec(problems[0]!) ?? [];
+      expect(stall).toMatch(why);
+      // "since" is when the daemon started following the log.
+      const since = Date.parse(why.exec(stall!)![1]!) / 1000;
+      expect(since).toBeGreaterThanOrEqual(started);
+      expect(since).toBeLessThanOrEqual(started + 2);
+
+      // /v1/logs lists it, with the same reason.
+      const logs = (await (await fetch(`${unmet.url}/v1/logs`)).json()) as Array<Record<string, unknown>>;
+      expect(logs).toHaveLength(1);
+      expect(logs[0]).toMatchObject({ name: 'a', state: 'bootstrapping', verifiedSize: null, verifiedRoot: null, lastVerifiedAt: null, upstreamSize: upstream, lag: upstream, mirroredFrom: 0, witnesses: { quorum: 1, of: ['absent.example'], verifiedCosignedBy: [] }, transientError: { code: 'VERIFY_UNWITNESSED' } });
+      expect(logs[0]!['stalled']).toMatch(why);
+
+      // And the stall check (every 30 s) raises the mirror-stalled finding a bootstrapped log's stall raises.
+      let findings: Array<{ rule: string; severity: string; log: string; message: string; evidence: Record<string, unknown> }> = [];
+      for (let i = 0; i < 400 && findings.length === 0; i++) {
+        findings = ((await (await fetch(`${unmet.url}/v1/findings?rule=mirror-stalled`)).json()) as { findings: typeof findings }).findings;
+        if (findings.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(findings).toHaveLength(1);
+      expect(findings[0]).toMatchObject({ severity: 'high', log: 'a', evidence: { upstreamSize: String(upstream), verifiedSize: '0', lastError: { code: 'VERIFY_UNWITNESSED' } } });
+      expect(findings[0]!.message).toMatch(why);
     } finally {
       await unmet.stop();
     }

@@ -62,14 +62,30 @@ export function evaluateStall(state: StallState, now: number, config: MirrorStal
   const last = Math.max(lastVerified, state.lastStoredAt ?? lastVerified);
   const idle = now - last;
   if (!(idle >= config.after)) return undefined;
-  const what = last > lastVerified ? `no entries stored for ${span(idle)} and no checkpoint verified for ${span(now - lastVerified)}` : `no checkpoint verified for ${span(idle)}`;
+  const what =
+    last > lastVerified
+      ? `no entries stored for ${span(idle)} and no checkpoint verified for ${span(now - lastVerified)}`
+      : state.lastVerifiedAt === undefined
+        ? neverVerified(state, idle)
+        : `no checkpoint verified for ${span(idle)}`;
+  const mirror = state.verifiedSize === undefined && state.lastVerifiedAt === undefined ? 'the mirror has verified none of it' : `the mirror at ${verified}`;
   return stalled(
     state.log,
     config,
-    `log ${state.log}: ${what} (limit ${span(config.after)}) while upstream is at ${upstream} and the mirror at ${verified}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
+    `log ${state.log}: ${what} (limit ${span(config.after)}) while upstream is at ${upstream} and ${mirror}${state.lastError ? `; its latest rounds end with ${state.lastError.code}: ${state.lastError.message}` : ''}`,
     String(last),
     { upstreamSize: String(upstream), verifiedSize: String(verified), behind: String(upstream - verified), lastProgressAt: last, idleSeconds: idle, after: config.after, ...(state.lastError ? { lastError: { ...state.lastError } } : {}) },
   );
+}
+
+/**
+ * A log that has verified no checkpoint since following began (`since`) and stored nothing: one that never
+ * bootstrapped (no stored state at all) or a first catch-up that has not begun. Named after why, when its
+ * rounds say: a witness policy no checkpoint met keeps a log from bootstrapping however long it waits.
+ */
+function neverVerified(state: StallState, idle: number): string {
+  const why = state.lastError?.code === 'VERIFY_UNWITNESSED' ? 'met the witness policy' : 'verified';
+  return `no checkpoint ${why} since ${new Date(state.since * 1000).toISOString()}, ${span(idle)} ago`;
 }
 
 /** A `mirror-stalled` finding of either kind (behind its upstream, or a frozen view). */

@@ -263,7 +263,7 @@ describe('mirror-stalled', () => {
     // Nothing verified for 3,500 s, but a batch stored 500 s ago: not stalled.
     expect(evaluateStall('l', catchingUp, 1000 + 3500, 600)).toBeUndefined();
     const f = evaluateStall('l', catchingUp, 1000 + 3601, 600)!;
-    expect(f.message).toBe('log l: no entries stored for 10 min and no checkpoint verified for 60 min (limit 10 min) while upstream is at 5000000 and the mirror at 0');
+    expect(f.message).toBe('log l: no entries stored for 10 min and no checkpoint verified for 60 min (limit 10 min) while upstream is at 5000000 and the mirror has verified none of it');
     // A batch stored before the last verified checkpoint changes nothing.
     expect(evaluateStall('l', { upstreamSize: 120n, verifiedSize: 100n, verifiedAt: 1000, storedAt: 900, since: 0 }, 1000 + 601, 600)!.message).toMatch(/^log l: no checkpoint verified for 10 min/);
   });
@@ -280,16 +280,24 @@ describe('mirror-stalled', () => {
       await store.putLogState({ ...state, upstream: { size: 100n, at: now }, verified });
       const stale = await app.request('/readyz');
       expect(stale.status).toBe(503);
-      expect(((await stale.json()) as { problems: string[] }).problems[0]).toMatch(/^l: stalled \(.+\)$/);
+      const reason = ((await stale.json()) as { problems: string[] }).problems[0];
+      expect(reason).toMatch(/^l: stalled \(log l: no checkpoint verified for 20 min .+\)$/);
+      // /v1/logs says the same.
+      expect(((await (await app.request('/v1/logs')).json()) as Array<{ stalled?: string }>)[0]!.stalled).toBe(reason!.slice('l: stalled ('.length, -1));
       // Caught up (nothing left to verify): ready, however old the checkpoint.
       await store.putLogState({ ...state, upstream: { size: 20n, at: now }, verified });
       expect((await app.request('/readyz')).status).toBe(200);
+      expect(((await (await app.request('/v1/logs')).json()) as Array<{ stalled?: string }>)[0]).not.toHaveProperty('stalled');
       // Started and storing entries, with no checkpoint verified yet: bootstrapping, in /readyz and /v1/logs alike.
       const { verified: _, ...unverified } = state;
       await store.putLogState({ ...unverified, startIndex: 5n, upstream: { size: 100n, at: now } });
       const booting = await app.request('/readyz');
       expect(booting.status).toBe(503);
-      expect(((await booting.json()) as { problems: string[] }).problems).toEqual(['l: bootstrapping: no checkpoint verified yet (15 entries stored from 5, the log has 100)']);
+      // Stalled too (nothing stored since it started): said as for a log that has verified, as the finding says it.
+      expect(((await booting.json()) as { problems: string[] }).problems).toEqual([
+        'l: bootstrapping: no checkpoint verified yet (15 entries stored from 5, the log has 100); stalled (log l: no checkpoint verified since 1970-01-01T00:00:00.000Z, ' +
+          `${Math.floor(now / 60)} min ago (limit 10 min) while upstream is at 100 and the mirror has verified none of it)`,
+      ]);
       expect(((await (await app.request('/v1/logs')).json()) as Array<{ state: string }>)[0]!.state).toBe('bootstrapping');
       // A Rekor v1 mirror in its second tree has verified the first: following while it catches up the new one.
       await store.putLogState({ ...unverified, shard: { treeID: '2', offset: 20n, seq: 1 }, upstream: { size: 100n, at: now } });

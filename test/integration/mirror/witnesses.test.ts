@@ -11,6 +11,7 @@ import type { WitnessPolicy } from '../../../src/note/witness-policy.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { LogFollower } from '../../../src/mirror/follower.ts';
+import { newestCosignatures } from '../../../src/mirror/witness-history.ts';
 import { harnessPerTest } from '../../helpers/harness-per-test.ts';
 import { expectStoreMatchesManifest, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
@@ -90,6 +91,47 @@ describe('witness policy', () => {
     expect(await Promise.all(h.sim.log.witnesses.map((w) => metric(metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })))).toEqual(before);
   });
 
+  it("after a restart, every witness has its series from the store: one that stopped cosigning before it shows its last cosignature in the history, one with none shows 0", async () => {
+    const { h } = await witnessed('w5', 300, 2, 1);
+    await roundsUntil(h, async () => (await verifiedSize()) === 300n);
+    const [w1, w2, w3] = h.sim.log.witnesses.map((w) => w.name);
+    const w3Last = await metric(h.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w3! });
+    expect(w3Last).toBeGreaterThan(1.7e9);
+    // The third witness stops cosigning; the quorum of 2 holds, so the mirror goes on verifying without it.
+    h.sim.log.witnesses.splice(2);
+    await new Promise((r) => setTimeout(r, 1100));
+    for (const n of [10, 10]) {
+      h.sim.append(n);
+      const want = (await verifiedSize())! + BigInt(n);
+      await roundsUntil(h, async () => (await verifiedSize()) === want);
+    }
+    expect((await state())!.verified!.note).not.toContain(`\u2014 ${w3} `);
+    const live = await h.metrics.witnessCosignatureTimestamp.get();
+    await h.sim.close();
+
+    const metrics = createMetrics({ defaultMetrics: false });
+    const restarted = new LogFollower(h.follower.cfg, { store: h.store, metrics, logger: createLogger({ level: 'silent' }), verifiers: [] });
+    await restarted.restoreMetrics();
+    const shown = (await metrics.witnessCosignatureTimestamp.get()).values;
+    const value = (w: string) => shown.find((v) => v.labels['witness'] === w)?.value;
+    // As before the restart: the live witnesses' newest cosignatures, the stopped one's last, the absent one at 0.
+    for (const w of [w1!, w2!, w3!]) expect(value(w)).toBe(live.values.find((v) => v.labels['witness'] === w)?.value);
+    expect(value(w1!)! - value(w3!)!).toBeGreaterThanOrEqual(1);
+    expect(value(w3!)).toBe(w3Last);
+    expect(value('absent0.example')).toBe(0);
+    expect(shown).toHaveLength(4);
+
+    // The scan's bounds (witness-history.ts): w3's last cosignature is on the third record back (300; then 310, 320),
+    // verified over a second before the newest.
+    const kept = (await state())!;
+    const scan = (records: number, seconds = 3600) => newestCosignatures(h.store, kept, h.follower.cfg.witnesses!, { records, seconds, page: 1 });
+    expect((await scan(3)).newest.get(w3!)).toBe(BigInt(w3Last!));
+    expect(await scan(50)).toMatchObject({ scanned: 3 }); // and no further: absent0 is never found, the history ends there
+    expect((await scan(2)).newest.has(w3!)).toBe(false);
+    expect((await scan(50, 0)).newest.has(w3!)).toBe(false);
+    expect((await scan(0)).newest.get(w1!)).toBe(BigInt(value(w1!)!)); // the verified note alone
+  });
+
   it('does not bootstrap from a checkpoint short of the quorum', async () => {
     const { h } = await witnessed('w2', 300, 4, 1);
     for (let i = 0; i < 2; i++) expect(await h.follower.round()).toBe('transient-error');
@@ -100,6 +142,17 @@ describe('witness policy', () => {
     const shown = await h.metrics.registry.metrics();
     expect(shown).toContain('tlogwatch_mirror_lag_entries{log="sim"} 300');
     expect(shown).not.toContain('tlogwatch_last_verified_checkpoint_timestamp_seconds{log="sim"}');
+    // Each witness has a series from the start: those that cosign their time, the absent one 0 (what fires
+    // TlogwatchWitnessCosignatureStale for it).
+    expect(shown).toContain('tlogwatch_witness_cosignature_timestamp_seconds{log="sim",witness="absent0.example"} 0');
+    for (const w of h.sim.log.witnesses) expect(await metric(h.metrics.witnessCosignatureTimestamp, { log: 'sim', witness: w.name })).toBeGreaterThan(1.7e9);
+    // With no state stored, what the follower saw is what the daemon judges a stall on (daemon.ts stallOf).
+    expect(h.follower.unstoredState).toMatchObject({ status: 'bootstrapping', startIndex: 0n, upstream: { size: 300n } });
+    expect(h.follower.unstoredState?.verified).toBeUndefined();
+    // A round that cannot reach the log keeps the size seen last, as a stored state would.
+    await h.sim.close();
+    expect(await h.follower.round(AbortSignal.timeout(300))).toBe('transient-error'); // not the client's retries
+    expect(h.follower.unstoredState?.upstream?.size).toBe(300n);
   });
 
   it('a checkpoint that shrinks the tree halts the log whether or not it is cosigned', async () => {

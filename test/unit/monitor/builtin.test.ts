@@ -23,6 +23,17 @@ describe('mirror-stalled', () => {
     expect(evaluateStall({ ...state, upstreamSize: state.verifiedSize }, 10 ** 9)).toBeUndefined();
     expect(evaluateStall({ log: 'new', since: 0 }, 10 ** 9)).toBeUndefined();
   });
+  it('names a log that never verified a checkpoint for what it waits on since following began (a witness policy no checkpoint met)', () => {
+    const never = { log: 'rekor', upstreamSize: 300n, since: 1_700_000_000 };
+    expect(evaluateStall(never, 1_700_000_000 + 599)).toBeUndefined();
+    const f = evaluateStall(never, 1_700_000_000 + 600)!;
+    expect(f).toMatchObject({ episode: '1700000000', details: { upstreamSize: '300', verifiedSize: '0', behind: '300' } });
+    expect(f.message).toBe('log rekor: no checkpoint verified since 2023-11-14T22:13:20.000Z, 10 min ago (limit 10 min) while upstream is at 300 and the mirror has verified none of it');
+    const lastError = { code: 'VERIFY_UNWITNESSED', message: 'checkpoint 300 is cosigned by 0 of the 1 required witnesses; no cosignature from w9' };
+    expect(evaluateStall({ ...never, lastError }, 1_700_000_000 + 600)!.message).toBe(
+      'log rekor: no checkpoint met the witness policy since 2023-11-14T22:13:20.000Z, 10 min ago (limit 10 min) while upstream is at 300 and the mirror has verified none of it; its latest rounds end with VERIFY_UNWITNESSED: checkpoint 300 is cosigned by 0 of the 1 required witnesses; no cosignature from w9',
+    );
+  });
   it('counts from `since` before anything verified, and follows the configured severity, delay and logs', () => {
     const rs = ruleSet("builtins:\n  mirror-stalled: { severity: critical, after: 2h, logs: [rekor], owner: sre }\n");
     const cfg = { ...rs.builtins!.mirrorStalled, after: rs.builtins!.mirrorStalled.after! };

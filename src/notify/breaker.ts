@@ -47,12 +47,13 @@ export interface BreakerOptions {
   /** The delay before the first probe; doubles per failed probe up to `maxDelayMs`. */
   baseDelayMs: number;
   maxDelayMs: number;
-  /** The least time between two passes while recovering: with `window`, the drain's rate. */
+  /** The least time between the starts of two passes while recovering: with `window`, the drain's rate. */
   intervalMs: number;
 }
 
-/** What a pass did: attempts made, how many failed, and whether fewer rows were due than it was allowed. */
+/** What a pass did: when it started, attempts made, how many failed, and whether fewer rows were due than it was allowed. */
 export interface PassOutcome {
+  startedAt: number;
   attempted: number;
   failed: number;
   drained: boolean;
@@ -82,9 +83,13 @@ const down = (since: number, probes: number, now: number, jitter: number, o: Bre
   retryAt: now + probeDelay(probes, jitter, o),
 });
 
-/** The state after a pass that ended at `now` with `outcome`. */
+/**
+ * The state after a pass that ended at `now` with `outcome`. A probe's delay counts from the failure (a
+ * send may have waited out its deadline); the drain's next pass from this one's start, so that a pass
+ * that took a while does not also skip the next tick of the notifier's timer.
+ */
 export function afterPass(s: ChannelState, outcome: PassOutcome, now: number, jitter: number, o: BreakerOptions): ChannelState {
-  const { attempted, failed, drained } = outcome;
+  const { startedAt, attempted, failed, drained } = outcome;
   const allFailed = attempted > 0 && failed === attempted;
   switch (s.state) {
     case 'up': {
@@ -96,14 +101,14 @@ export function afterPass(s: ChannelState, outcome: PassOutcome, now: number, ji
     case 'down':
       if (attempted === 0) return s;
       if (allFailed) return down(s.since, s.probes + 1, now, jitter, o);
-      return drained ? UP : { state: 'recovering', window: Math.min(PASS_MAX, 2), notBefore: now + o.intervalMs, probes: s.probes };
+      return drained ? UP : { state: 'recovering', window: Math.min(PASS_MAX, 2), notBefore: startedAt + o.intervalMs, probes: s.probes };
     case 'recovering': {
       if (attempted === 0) return drained ? UP : s;
       // Down again: from now, and with the delay its failed probes had reached, so a receiver that flaps
       // is not probed ever faster.
       if (allFailed) return down(now, s.probes + 1, now, jitter, o);
       const window = failed === 0 ? Math.min(PASS_MAX, s.window * 2) : s.window;
-      return drained || window >= PASS_MAX ? UP : { state: 'recovering', window, notBefore: now + o.intervalMs, probes: s.probes };
+      return drained || window >= PASS_MAX ? UP : { state: 'recovering', window, notBefore: startedAt + o.intervalMs, probes: s.probes };
     }
   }
 }

@@ -13,7 +13,7 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FindingsRepo } from '../store/findings.ts';
-import { afterPass, allowance, isUp, UP, type ChannelState } from './breaker.ts';
+import { afterPass, allowance, isUp, UP, type BreakerOptions, type ChannelState } from './breaker.ts';
 import { PartlyDelivered, type Channel } from './channels.ts';
 import type { Outbox, OutboxRow } from './outbox.ts';
 
@@ -58,6 +58,12 @@ export class Notifier {
   readonly #counted = new Map<number, { at: number; rows: number }>();
   /** Per channel: its breaker (./breaker.ts); up until its sends fail. Not stored: see breaker.ts. */
   readonly #breakers = new Map<number, ChannelState>();
+  /**
+   * The breaker's delays are the rows'; its drain runs a pass a tick, and a tick may come a little less
+   * than `intervalMs` after the last pass read the clock (the timer is set before the pass starts, and
+   * Node's timers and Date.now() are different clocks): a tenth of it is left for that.
+   */
+  readonly #breaker: BreakerOptions;
 
   constructor(channels: Channel[], outbox: Outbox, findings: FindingsRepo, metrics: Metrics, logger: Logger, o: NotifierOptions = {}) {
     this.#channels = channels;
@@ -66,6 +72,7 @@ export class Notifier {
     this.#metrics = metrics;
     this.#logger = logger;
     this.#o = { baseDelayMs: o.baseDelayMs ?? 2000, maxDelayMs: o.maxDelayMs ?? 600_000, intervalMs: o.intervalMs ?? 1000, now: o.now ?? Date.now, random: o.random ?? Math.random };
+    this.#breaker = { baseDelayMs: this.#o.baseDelayMs, maxDelayMs: this.#o.maxDelayMs, intervalMs: this.#o.intervalMs * 0.9 };
     for (const ch of channels) metrics.notificationChannelUp.set({ channel: ch.name }, 1);
   }
 
@@ -115,8 +122,8 @@ export class Notifier {
     if (limit > 0) {
       const rows = await this.#outbox.due(now, limit, { from: c, to: c + 1 });
       const attempts = await Promise.all(rows.map((row) => this.#deliver(channel, row)));
-      const outcome = { attempted: attempts.filter((a) => a !== 'other').length, failed: attempts.filter((a) => a === 'failed').length, drained: rows.length < limit };
-      this.#judge(c, channel, before, afterPass(before, outcome, this.#o.now(), this.#o.random(), this.#o));
+      const outcome = { startedAt: now, attempted: attempts.filter((a) => a !== 'other').length, failed: attempts.filter((a) => a === 'failed').length, drained: rows.length < limit };
+      this.#judge(c, channel, before, afterPass(before, outcome, this.#o.now(), this.#o.random(), this.#breaker));
     }
     const last = this.#counted.get(c);
     if (!last || last.rows < SMALL_BACKLOG || now - last.at >= RECOUNT_BACKLOG_MS) {

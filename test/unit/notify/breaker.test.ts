@@ -29,7 +29,7 @@ class Model {
     this.mode = 'down';
     this.retryAt = now + Math.min(600_000, 2000 * 2 ** this.probes) * (0.5 + jitter / 2);
   }
-  pass(attempted: number, failed: number, drained: boolean, now: number, jitter: number) {
+  pass(start: number, attempted: number, failed: number, drained: boolean, now: number, jitter: number) {
     const everyOneFailed = attempted > 0 && failed === attempted;
     const someDelivered = attempted > failed;
     if (this.mode === 'up') {
@@ -50,7 +50,7 @@ class Model {
         else {
           this.mode = 'recovering';
           this.window = 2;
-          this.notBefore = now + 1000;
+          this.notBefore = start + 1000;
         }
       }
     } else {
@@ -62,7 +62,7 @@ class Model {
       }
       if (attempted > 0) {
         if (failed === 0) this.window *= 2;
-        this.notBefore = now + 1000;
+        this.notBefore = start + 1000;
       }
       if (drained || this.window >= 100) this.mode = 'up';
     }
@@ -95,7 +95,7 @@ function run(passes: Pass[], see: (at: number, before: ChannelState, attempted: 
     const attempted = Math.min(limit, p.due);
     const failed = p.fails === 'all' ? attempted : p.fails === 'none' ? 0 : Math.floor(attempted / 2);
     const end = now + (limit > 0 ? p.tookMs : 0);
-    const after = limit > 0 ? afterPass(s, { attempted, failed, drained: p.due < limit }, end, p.jitter, o) : s;
+    const after = limit > 0 ? afterPass(s, { startedAt: now, attempted, failed, drained: p.due < limit }, end, p.jitter, o) : s;
     see(now, s, attempted, failed, after, end);
     s = after;
     now = end;
@@ -116,9 +116,10 @@ describe('channel breaker', () => {
           if (limit === 0) continue;
           const attempted = Math.min(limit, p.due);
           const failed = p.fails === 'all' ? attempted : p.fails === 'none' ? 0 : Math.floor(attempted / 2);
+          const start = now;
           now += p.tookMs;
-          s = afterPass(s, { attempted, failed, drained: p.due < limit }, now, p.jitter, o);
-          m.pass(attempted, failed, p.due < limit, now, p.jitter);
+          s = afterPass(s, { startedAt: start, attempted, failed, drained: p.due < limit }, now, p.jitter, o);
+          m.pass(start, attempted, failed, p.due < limit, now, p.jitter);
           m.matches(s);
         }
       }),
@@ -160,17 +161,17 @@ describe('channel breaker', () => {
   it('a receiver back: the backlog drains at most doubling per pass, one pass per interval, until it is up', () => {
     fc.assert(
       fc.property(fc.array(pass, { maxLength: 120 }), (passes) => {
-        let prev: { attempted: number; end: number } | undefined;
-        run(passes, (at, before, attempted, failed, after, end) => {
+        let prev: { attempted: number; at: number } | undefined;
+        run(passes, (at, before, attempted, failed, after) => {
           if (before.state === 'recovering' && attempted > 0) {
             expect(prev).toBeDefined();
             expect(attempted).toBeLessThanOrEqual(2 * prev!.attempted);
-            expect(at - prev!.end).toBeGreaterThanOrEqual(o.intervalMs);
+            expect(at - prev!.at).toBeGreaterThanOrEqual(o.intervalMs);
             expect(attempted).toBeLessThanOrEqual(before.window);
           }
           // Coming up from down takes a probe that delivered.
           if (before.state === 'down' && after.state !== 'down') expect(attempted - failed).toBe(1);
-          if (attempted > 0) prev = { attempted, end };
+          if (attempted > 0) prev = { attempted, at };
         });
       }),
       { numRuns: 1000 },
@@ -189,7 +190,7 @@ describe('channel breaker', () => {
           expect(limit).toBeGreaterThan(0);
           const attempted = Math.min(limit, left);
           left -= attempted;
-          s = afterPass(s, { attempted, failed: 0, drained: attempted < limit }, now, 0.5, o);
+          s = afterPass(s, { startedAt: now, attempted, failed: 0, drained: attempted < limit }, now, 0.5, o);
           passes++;
           now += o.intervalMs;
         }
@@ -200,11 +201,11 @@ describe('channel breaker', () => {
 
   it('a refused finding among delivered ones does not take the channel down', () => {
     let s: ChannelState = UP;
-    for (let i = 0; i < 50; i++) s = afterPass(s, { attempted: 10, failed: 1, drained: true }, i * 1000, 0, o);
+    for (let i = 0; i < 50; i++) s = afterPass(s, { startedAt: i * 1000, attempted: 10, failed: 1, drained: true }, i * 1000, 0, o);
     expect(s).toEqual(UP);
-    s = afterPass(s, { attempted: 2, failed: 2, drained: true }, 0, 0, o);
+    s = afterPass(s, { startedAt: 0, attempted: 2, failed: 2, drained: true }, 0, 0, o);
     expect(s).toEqual({ state: 'up', failures: 2 });
-    s = afterPass(s, { attempted: 1, failed: 1, drained: true }, 100, 0, o);
+    s = afterPass(s, { startedAt: 100, attempted: 1, failed: 1, drained: true }, 100, 0, o);
     expect(s).toEqual({ state: 'down', since: 100, probes: 0, retryAt: 100 + o.baseDelayMs / 2 });
   });
 });

@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/merkle/**', 'src/note/**', 'src/entries/**', 'src/monitor/eval/**', 'src/monitor/rules/**', 'src/monitor/provenance/**', 'src/mirror/ingest.ts', 'src/mirror/checkpoint-decision.ts', 'src/verify/**'],
+    files: ['src/merkle/**', 'src/note/**', 'src/entries/**', 'src/monitor/eval/**', 'src/monitor/rules/**', 'src/monitor/provenance/**', 'src/mirror/ingest.ts', 'src/mirror/checkpoint-decision.ts', 'src/notify/breaker.ts', 'src/verify/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: impureModules.map((name) => ({ name, message: 'pure core: no I/O (STYLE.md habit 2)' })) }],
       'no-restricted-globals': ['error', { name: 'fetch', message: 'pure core: no I/O' }],

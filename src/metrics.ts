@@ -107,6 +107,12 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     findings: new Counter({ name: 'tlogwatch_findings_total', help: 'Findings raised, by rule and severity.', labelNames: ['rule', 'severity'], registers: r }),
     findingsOpen: new Gauge({ name: 'tlogwatch_findings_open', help: 'Findings not yet acknowledged or suppressed.', labelNames: ['severity'], registers: r }),
     notifications: new Counter({ name: 'tlogwatch_notifications_total', help: 'Notification delivery attempts by channel and result.', labelNames: ['channel', 'result'], registers: r }),
+    notificationChannelUp: new Gauge({
+      name: 'tlogwatch_notification_channel_up',
+      help: "1 while a notification channel's sends go out, 0 while its sends kept failing and it is held: one probe at its backoff (notify/breaker.ts).",
+      labelNames: ['channel'],
+      registers: r,
+    }),
     outboxPending: new Gauge({ name: 'tlogwatch_notification_outbox_pending', help: 'Notifications waiting in the durable outbox.', labelNames: ['channel'], registers: r }),
     httpRequestDuration: new Histogram({
       name: 'tlogwatch_http_request_duration_seconds',

@@ -1,7 +1,9 @@
 /**
  * Delivers the outbox: every channel independently, with exponential backoff per row, so a failing
  * channel neither blocks ingestion (it runs apart from the mirror) nor the other channels. Notifications
- * are marked done only after they succeed (at-least-once).
+ * are marked done only after they succeed (at-least-once). A channel whose sends keep failing is held as
+ * a whole (./breaker.ts): one probe at the channel's backoff, and its backlog drained at a bounded rate
+ * once a probe gets through.
  *
  * Each channel has its own passes over its own rows, one at a time: a pass waits for all of its sends,
  * and a slow channel (a command running to its timeout, a webhook that hangs until its own) must not
@@ -11,16 +13,22 @@ import { describeError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics.ts';
 import type { FindingsRepo } from '../store/findings.ts';
+import { afterPass, allowance, isUp, UP, type BreakerOptions, type ChannelState } from './breaker.ts';
 import { PartlyDelivered, type Channel } from './channels.ts';
 import type { Outbox, OutboxRow } from './outbox.ts';
 
 export interface NotifierOptions {
-  /** First retry delay; doubles per attempt up to `maxDelayMs`. */
+  /** First retry delay (of a row, and of a channel's probe); doubles per attempt up to `maxDelayMs`. */
   baseDelayMs?: number;
   maxDelayMs?: number;
   intervalMs?: number;
   now?: () => number;
+  /** In [0, 1): spreads retries and probes over [0.5, 1) of their delay. */
+  random?: () => number;
 }
+
+/** What one row's delivery tells of the receiver: `other` (the finding unreadable, or not sent) tells nothing. */
+type Attempt = 'delivered' | 'failed' | 'other';
 
 /** The pass that drops the rows of channels no longer configured (their index is past the last). */
 const REMOVED = -1;
@@ -48,6 +56,14 @@ export class Notifier {
   #indexed: Promise<void> | undefined;
   /** Per channel: when its rows were last counted, and how many there were. */
   readonly #counted = new Map<number, { at: number; rows: number }>();
+  /** Per channel: its breaker (./breaker.ts); up until its sends fail. Not stored: see breaker.ts. */
+  readonly #breakers = new Map<number, ChannelState>();
+  /**
+   * The breaker's delays are the rows'; its drain runs a pass a tick, and a tick may come a little less
+   * than `intervalMs` after the last pass read the clock (the timer is set before the pass starts, and
+   * Node's timers and Date.now() are different clocks): a tenth of it is left for that.
+   */
+  readonly #breaker: BreakerOptions;
 
   constructor(channels: Channel[], outbox: Outbox, findings: FindingsRepo, metrics: Metrics, logger: Logger, o: NotifierOptions = {}) {
     this.#channels = channels;
@@ -55,7 +71,9 @@ export class Notifier {
     this.#findings = findings;
     this.#metrics = metrics;
     this.#logger = logger;
-    this.#o = { baseDelayMs: o.baseDelayMs ?? 2000, maxDelayMs: o.maxDelayMs ?? 600_000, intervalMs: o.intervalMs ?? 1000, now: o.now ?? Date.now };
+    this.#o = { baseDelayMs: o.baseDelayMs ?? 2000, maxDelayMs: o.maxDelayMs ?? 600_000, intervalMs: o.intervalMs ?? 1000, now: o.now ?? Date.now, random: o.random ?? Math.random };
+    this.#breaker = { baseDelayMs: this.#o.baseDelayMs, maxDelayMs: this.#o.maxDelayMs, intervalMs: this.#o.intervalMs * 0.9 };
+    for (const ch of channels) metrics.notificationChannelUp.set({ channel: ch.name }, 1);
   }
 
   /**
@@ -99,8 +117,14 @@ export class Notifier {
       for (const row of await this.#outbox.due(now, 100, { from: this.#channels.length })) await this.#outbox.delivered(row);
       return;
     }
-    const rows = await this.#outbox.due(now, 100, { from: c, to: c + 1 });
-    await Promise.all(rows.map((row) => this.#deliver(channel, row)));
+    const before = this.#breakers.get(c) ?? UP;
+    const limit = allowance(before, now);
+    if (limit > 0) {
+      const rows = await this.#outbox.due(now, limit, { from: c, to: c + 1 });
+      const attempts = await Promise.all(rows.map((row) => this.#deliver(channel, row)));
+      const outcome = { startedAt: now, attempted: attempts.filter((a) => a !== 'other').length, failed: attempts.filter((a) => a === 'failed').length, drained: rows.length < limit };
+      this.#judge(c, channel, before, afterPass(before, outcome, this.#o.now(), this.#o.random(), this.#breaker));
+    }
     const last = this.#counted.get(c);
     if (!last || last.rows < SMALL_BACKLOG || now - last.at >= RECOUNT_BACKLOG_MS) {
       const count = (await this.#outbox.pending({ from: c, to: c + 1 })).get(c) ?? 0;
@@ -109,26 +133,48 @@ export class Notifier {
     }
   }
 
-  async #deliver(channel: Channel, row: OutboxRow): Promise<void> {
+  /** Keeps the channel's new state; says when it goes down or comes back up, in the log and the gauge. */
+  #judge(c: number, channel: Channel, before: ChannelState, after: ChannelState): void {
+    this.#breakers.set(c, after);
+    if (isUp(before) === isUp(after)) return;
+    this.#metrics.notificationChannelUp.set({ channel: channel.name }, isUp(after) ? 1 : 0);
+    if (after.state === 'down') {
+      this.#logger.warn({ channel: channel.name, retryInMs: Math.round(after.retryAt - this.#o.now()) }, 'notification channel down: its backlog is held, one probe at its backoff');
+    } else if (before.state === 'down') {
+      this.#logger.info({ channel: channel.name, downForMs: Math.round(this.#o.now() - before.since), failedProbes: before.probes }, 'notification channel up again: its backlog drains at a bounded rate');
+    }
+  }
+
+  async #deliver(channel: Channel, row: OutboxRow): Promise<Attempt> {
+    // What the receiver showed: nothing until it is sent to; `failed` while its send is under way.
+    let receiver: Attempt = 'other';
     try {
       // A damaged finding (STORE_CORRUPT) fails like a delivery, with the row's backoff: thrown out of the
       // pass, it failed the pass every tick and the row stayed due for ever.
       const finding = await this.#findings.get(row.findingId);
       if (!finding) {
         await this.#outbox.delivered(row); // finding gone: nothing to send
-        return;
+        return 'other';
       }
-      if (finding.status !== 'suppressed') await channel.send(finding, this.#abort.signal, row.done);
+      if (finding.status !== 'suppressed') {
+        receiver = 'failed';
+        await channel.send(finding, this.#abort.signal, row.done);
+        receiver = 'delivered';
+      }
       await this.#outbox.delivered(row);
-      this.#metrics.notifications.inc({ channel: channel.name, result: finding.status === 'suppressed' ? 'skipped' : 'delivered' });
+      this.#metrics.notifications.inc({ channel: channel.name, result: receiver === 'delivered' ? 'delivered' : 'skipped' });
+      return receiver;
     } catch (e) {
       // The backoff counts from the failure, not from the pass's start: a send that hung to its deadline
       // (an email's 2 minutes) would otherwise leave its first retries due at once, and a receiver that
       // hangs would be asked again and again, back to back, by up to 100 sends at a time.
-      const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** row.attempts) * (0.5 + Math.random() / 2);
+      const delay = Math.min(this.#o.maxDelayMs, this.#o.baseDelayMs * 2 ** row.attempts) * (0.5 + this.#o.random() / 2);
       await this.#outbox.failed(row, describeError(e), this.#o.now() + delay, e instanceof PartlyDelivered ? e.done : row.done);
       this.#metrics.notifications.inc({ channel: channel.name, result: 'failed' });
       this.#logger.warn({ channel: channel.name, finding: row.findingId, attempts: row.attempts + 1, err: describeError(e) }, 'notification failed; will retry');
+      // A receiver that took part of it (PartlyDelivered) is there; a send cut off by stop() says nothing of it.
+      if (e instanceof PartlyDelivered) return 'delivered';
+      return this.#abort.signal.aborted ? 'other' : receiver;
     }
   }
 

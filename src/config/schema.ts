@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
+import { hasCredentials } from '../util/url.ts';
 import { SHARED_KEY_WHY, sharedWitnessKey, WITNESS_KEY_TYPES } from '../note/witness-policy.ts';
 import { tufRootRequired } from '../trust/tuf.ts';
 import { SEVERITIES } from '../monitor/rules/schema.ts';
@@ -50,7 +51,18 @@ export const Start = z
 export const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 const Cron = z.string().refine((s) => validCron(s), 'a cron expression such as "*/30 * * * *" (minute hour day month weekday)');
-const HttpUrl = z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') });
+/**
+ * An http(s) URL without credentials (util/url.ts): every one of these is shown somewhere (a log's in GET
+ * /v1/logs, /readyz and error messages, any in log lines), and fetch, which notifications use, would not send
+ * them but put the whole URL in its error. A webhook's own secret goes in its path or query, never shown
+ * (notifications name only the host).
+ */
+const HttpUrl = z
+  .url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') })
+  .refine(
+    (u) => !hasCredentials(u),
+    'credentials in a URL (user:password@host) are refused: tlogwatch shows its URLs (GET /v1/logs, /readyz, log lines, error messages); remove them (a checkpoint source authenticates with `token`, a webhook with the secret in its path)',
+  );
 
 const WitnessKeys = z
   .array(

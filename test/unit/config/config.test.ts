@@ -238,6 +238,43 @@ describe('config: checkpoint sources', () => {
   });
 });
 
+describe('config: credentials in a URL', () => {
+  // Every http(s) URL of the configuration: a log's is shown in GET /v1/logs (unauthenticated), /readyz and
+  // errors; any is in log lines; fetch (webhooks, Slack, Alertmanager) puts the whole URL in its error.
+  const places: Array<[string, string, RegExp]> = [
+    ['a log', 'logs:\n  - { name: l, type: tiles, url: "https://${CRED}@log.example/api" }\n', /c\.yaml:2:\d+: logs\.0\.url: credentials in a URL/],
+    ['a checkpoint source (a witness, a peer)', 'checkpointSources:\n  - { name: w, kind: checkpoint, url: "https://${CRED}@witness.example/{log}", logs: [a] }\n', /checkpointSources\.0\.url: credentials in a URL.*`token`/],
+    ['tufMirror', 'tufMirror: "https://${CRED}@tuf.example"\ntufRoot: ./root.json\n', /tufMirror: credentials in a URL/],
+    ['a webhook', 'notify:\n  webhooks: [{ url: "https://${CRED}@hooks.example/x" }]\n', /notify\.webhooks\.0\.url: credentials in a URL/],
+    ['a Slack webhook', 'notify:\n  slack: [{ url: "https://${CRED}@hooks.slack.com/services/T/B/X" }]\n', /notify\.slack\.0\.url: credentials in a URL/],
+    ['an Alertmanager', 'notify:\n  alertmanager: [{ url: "http://${CRED}@am.example:9093" }]\n', /notify\.alertmanager\.0\.url: credentials in a URL/],
+  ];
+  for (const [what, yaml, want] of places) {
+    it(`are refused in ${what}, and the message does not repeat them`, () => {
+      for (const cred of ['user:s3cret-pass', 'only-a-user', ':s3cret-pass']) {
+        const m = errorOf(yaml, { CRED: cred });
+        expect(m).toMatch(want);
+        expect(m).not.toContain(cred.replace(/^:/, ''));
+      }
+    });
+  }
+  it('are refused in --log, which is not repeated with them', () => {
+    const base = parseConfig('', 'x', {});
+    let message = '';
+    try {
+      applyOverrides(base, { logs: ['tiles=https://user:s3cret-pass@log.example/api'] });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^--log tiles=https:\/\/log\.example\/api: url: credentials in a URL/);
+    expect(message).not.toContain('s3cret-pass');
+  });
+  it('a webhook secret in its path or query is accepted (it is never shown: notifications name the host)', () => {
+    const c = parseConfig('notify:\n  webhooks: [{ url: "https://hooks.example/T0/${HOOK}?token=${HOOK}" }]\n', 'c.yaml', { HOOK: 'abcdef0123456789' });
+    expect(c.notify.webhooks[0]!.url).toBe('https://hooks.example/T0/abcdef0123456789?token=abcdef0123456789');
+  });
+});
+
 describe('config: notification channels', () => {
   it('builds every kind in a fixed order, commands last, so outbox rows queued before commands existed keep their channel', () => {
     // The index in this list is the outbox's channel byte (notify/outbox.ts).

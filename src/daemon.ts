@@ -569,6 +569,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     maxBodyBytes: config.api.maxBodyBytes,
     ...(adminToken ? { adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
+    searchEntriesInFlight: config.api.searchEntriesInFlight,
     ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute, trustedProxies: config.api.rateLimit.trustedProxies } : {}),
   });
   // Nothing has run yet (no follower, job, source or notifier pass): a listener that cannot bind ends the

@@ -51,6 +51,7 @@ api:
   cors: { origins: [https://dash.example.com] }
   maxBodyBytes: 2097152
   maxConnections: 2048
+  searchEntriesInFlight: 2000
 notify:
   webhooks:
     - url: https://hooks.example.com/tlogwatch
@@ -75,7 +76,7 @@ describe('config: valid documents', () => {
     for (const text of ['', '# nothing here\n', '{}\n']) {
       const c = parseConfig(text, 'x.yaml', {});
       expect(c).toMatchObject({ dataDir: './data', listen: '127.0.0.1:8080', index: 'all', logs: [], stalledAfter: 600_000, log: { level: 'info' } });
-      expect(c.api).toEqual({ maxBodyBytes: 1 << 20, maxConnections: 1024 });
+      expect(c.api).toEqual({ maxBodyBytes: 1 << 20, maxConnections: 1024, searchEntriesInFlight: 1000 });
       expect(c.notify).toEqual({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] });
       expect(c.jobs.reverify).toBe('*/30 * * * *');
     }
@@ -88,7 +89,7 @@ describe('config: valid documents', () => {
     expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024, compression: 'none' });
     expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, compression: 'gzip' });
     expect(c.index).toBe('watched');
-    expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600, trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'] }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152, maxConnections: 2048 });
+    expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600, trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'] }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152, maxConnections: 2048, searchEntriesInFlight: 2000 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
     expect(c.notify.email[0]!.smtp).toBe('smtps://bot:pw@smtp.example.com:465');
     expect(c.notify.commands).toEqual([

@@ -3,10 +3,13 @@
  * a daemon (`startDaemon`, as `serve` runs it) mirrors a local tiles simulator of N entries (its own process)
  * from 0; once WARM entries are mirrored, a load process (its own too) opens CONNECTIONS keep-alive
  * connections, each asking for 1,000-entry issuer pages back to back, and the catch-up rate is measured from
- * then to the end. Three runs, each in a fresh process and store: no load (the baseline), the load with no
- * bound (`searchEntriesInFlight: 0`, the code before the bound), and the load with the default bound; ROUNDS
- * rounds of the three, interleaved, since the 2 cores are shared with other work.
+ * then to the end. Runs, each in a fresh process and store: no load (the baseline), the load with no bound
+ * (`searchEntriesInFlight: 0`: search.ts's slices alone), the load with the default bound, and with
+ * BENCH_BEFORE_TREE the load on the code before both; ROUNDS rounds of them, interleaved, since the cores are
+ * shared with other work.
  *   npx node test/bench/search-load.bench.ts     (BENCH_ENTRIES=200000 BENCH_CONNECTIONS=10 BENCH_ROUNDS=2)
+ *   git archive 1492ce6 | tar -x -C /tmp/before && ln -s $PWD/node_modules /tmp/before/ && cp test/bench/search-load.bench.ts /tmp/before/test/bench/
+ *   BENCH_BEFORE_TREE=/tmp/before npx node test/bench/search-load.bench.ts
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -123,18 +126,20 @@ async function main(): Promise<void> {
         if (m) resolve(m[1]!);
       });
     });
-    // BENCH_BEFORE=1: the tree from before the bound (no key, no metric): the load alone.
-    const before = process.env['BENCH_BEFORE'] === '1';
-    const runs: Array<[string, number, boolean]> = before ? [['no load (baseline)', -1, false], [`${CONNECTIONS} connections of 1,000-entry issuer pages, before the bound (1492ce6)`, -1, true]] : [
+    // BENCH_BEFORE_TREE=DIR: one more run, in DIR, a tree of the code before this bench (`git archive 1492ce6`,
+    // node_modules linked, this file copied in): the same load on the code with neither the bound nor the slices.
+    const beforeTree = process.env['BENCH_BEFORE_TREE'];
+    const runs: Array<[string, number, boolean, string?]> = [
       ['no load (baseline)', 1000, false],
       [`${CONNECTIONS} connections of 1,000-entry issuer pages, no bound (\`searchEntriesInFlight: 0\`)`, 0, true],
       [`${CONNECTIONS} connections of 1,000-entry issuer pages, the default bound (\`searchEntriesInFlight: 1000\`)`, 1000, true],
+      ...(beforeTree ? [[`${CONNECTIONS} connections of 1,000-entry issuer pages, the code before (1492ce6: no bound, no slices)`, -1, true, beforeTree] as [string, number, boolean, string]] : []),
     ];
     const results = runs.map(() => [] as RunResult[]);
     for (let round = 0; round < ROUNDS; round++) {
-      for (const [i, [what, bound, withLoad]] of runs.entries()) {
+      for (const [i, [what, bound, withLoad, cwd]] of runs.entries()) {
         const dir = join(tmp, `run-${round}-${i}`);
-        const out = execFileSync(process.execPath, ['test/bench/search-load.bench.ts', '--child', url, join(tmp, 'sim', 'trusted_root.json'), dir, String(bound), String(withLoad)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+        const out = execFileSync(process.execPath, ['test/bench/search-load.bench.ts', '--child', url, join(tmp, 'sim', 'trusted_root.json'), dir, String(bound), String(withLoad)], { encoding: 'utf8', maxBuffer: 1 << 20, ...(cwd ? { cwd } : {}) });
         rmSync(dir, { recursive: true, force: true });
         const r = JSON.parse(out) as RunResult;
         results[i]!.push(r);
@@ -157,7 +162,7 @@ async function main(): Promise<void> {
 Machine: ${machine()}. A daemon (as \`serve\` runs it) mirrors ${fmt(N)} entries from a local tiles simulator
 (its own process); from ${fmt(WARM)} entries on, a load process (its own too) keeps ${CONNECTIONS} connections asking for
 1,000-entry issuer pages back to back (a refused page is asked again at once). Catch-up rate from then to the end;
-${ROUNDS} rounds, each run in a fresh process and store, the three interleaved (values per round, in order).
+${ROUNDS} rounds, each run in a fresh process and store, the runs interleaved (values per round, in order).
 All processes share the machine's cores with each other and with other work.
 
 | run | catch-up entries/s | of the baseline in the same round | pages served/s | pages refused (429)/s | page latency p50 / p95 (ms) |

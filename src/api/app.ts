@@ -18,7 +18,7 @@ import { rateLimit } from './rate-limit.ts';
 import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
 import { searchEntries } from './search.ts';
-import { createSearchGate, type SearchGate, searchGate } from './search-gate.ts';
+import { createSearchGate, pageCost, type SearchGate, searchGate } from './search-gate.ts';
 import { securityHeaders } from './security-headers.ts';
 import { entryView, inclusionProofView, logView, noEntryError } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
@@ -193,7 +193,7 @@ export function createApp(o: ApiOptions): Hono {
   // Bounded: a page's cost grows with its entries and takes the mirror's event loop (search-gate.ts).
   // /healthz, /readyz and /metrics never pass through it.
   const searches = o.searchGate ?? createSearchGate(o.searchEntriesInFlight ?? 0, metrics);
-  app.get('/v1/search', searchGate(searches, SEARCH_DEFAULT_LIMIT), async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
+  app.get('/v1/search', searchGate(searches, pageCost(SEARCH_DEFAULT_LIMIT)), async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
   app.get('/v1/entries/by-uuid/:uuid', async (c) => {
     const id = param(c.req.param('uuid'), Uuid, 'uuid').toLowerCase();
     const uuid = id.slice(-64);
@@ -224,7 +224,7 @@ export function createApp(o: ApiOptions): Hono {
   });
 
   bundleRoutes(app, store, o.logKeyId ?? (() => undefined));
-  rekorRoutes(app, o);
+  rekorRoutes(app, o, searches);
   o.extend?.(app, helpers);
   return app;
 }

@@ -8,11 +8,12 @@
  * A weighted semaphore: a page reserves the entries it may return (its `limit`), and pages run while their
  * reservations fit under the bound. The rest wait in arrival order, briefly: one that cannot start within
  * `maxWaitMs`, or that finds `maxQueued` already waiting, is refused with a 429 and Retry-After, and counted
- * (tlogwatch_api_search_rejected_total). The bound limits how many pages interleave with the mirror's work,
+ * (tlogwatch_api_search_rejected_total). Rekor's POST /api/v1/index/retrieve, which may read up to 10,000
+ * entries (index-retrieve.ts MAX_SCANNED), reserves that many, so it runs alone. The bound limits how many pages interleave with the mirror's work,
  * not how fast one runs; pages also yield between slices of entries (search.ts), so the mirror's callbacks
  * run between them rather than after a whole page.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { Metrics } from '../metrics.ts';
 import { apiError } from './errors.ts';
 
@@ -110,12 +111,19 @@ export function createSearchGate(entriesInFlight: number, metrics: Pick<Metrics,
   return new SearchGate({ entriesInFlight, ...SEARCH_GATE_DEFAULTS, ...timing, onReject: () => metrics.apiSearchRejected.inc() });
 }
 
-/** Middleware: the request's page (its `limit` query parameter, or `defaultLimit`) through `gate`. */
-export function searchGate(gate: SearchGate, defaultLimit: number): MiddlewareHandler {
-  return async (c, next) => {
+/** What a request reserves: a page's `limit` query parameter, or `defaultLimit` when it has none. */
+export function pageCost(defaultLimit: number): (c: Context) => number {
+  return (c) => {
     const limit = Number(c.req.query('limit') ?? defaultLimit);
     // A limit that is no number is refused by the route's own validation; it reserves the default here.
-    const cost = Number.isInteger(limit) && limit > 0 ? limit : defaultLimit;
+    return Number.isInteger(limit) && limit > 0 ? limit : defaultLimit;
+  };
+}
+
+/** Middleware: the request, reserving `costOf` its entries, through `gate`. */
+export function searchGate(gate: SearchGate, costOf: (c: Context) => number): MiddlewareHandler {
+  return async (c, next) => {
+    const cost = costOf(c);
     try {
       await gate.run(cost, next);
     } catch (e) {

@@ -121,4 +121,18 @@ describe('search bound over loopback', () => {
       for (const r of h) r();
     }
   });
+
+  it("holds Rekor's POST /api/v1/index/retrieve (up to 10,000 entries read) to the whole bound: one entry in flight keeps it waiting, then a 429 in Rekor's shape", async () => {
+    let release!: () => void;
+    const one = new Promise<void>((r) => (release = r));
+    void gate.run(1, () => one);
+    try {
+      const res = await fetch(`${url}/api/v1/index/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hash: `sha256:${'ab'.repeat(32)}` }) });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBe('1');
+      expect(await res.json()).toEqual({ code: 429, message: expect.stringMatching(/^the mirror is busy with other searches/) });
+    } finally {
+      release();
+    }
+  });
 });

@@ -57,6 +57,8 @@ export function formatRefusal(r: Refusal): string {
 export function onClientError(e: Error, socket: Duplex): void {
   // Node's own test (socketOnError): a response in flight on this socket whose head has gone out.
   const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (socket.writable && !inFlight?.headersSent) socket.write(formatRefusal(refusalOf(e)));
+  // A reset peer reads nothing (Node's documented handler skips it too).
+  const gone = (e as NodeJS.ErrnoException).code === 'ECONNRESET';
+  if (!gone && socket.writable && !inFlight?.headersSent) socket.write(formatRefusal(refusalOf(e)));
   socket.destroy();
 }

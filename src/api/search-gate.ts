@@ -40,9 +40,9 @@ interface Waiter {
 export class SearchGate {
   #inFlight = 0;
   readonly #queue: Waiter[] = [];
-  readonly o: Readonly<SearchGateOptions>;
+  readonly #o: Readonly<SearchGateOptions>;
   constructor(o: Readonly<SearchGateOptions>) {
-    this.o = o;
+    this.#o = o;
   }
 
   get inFlight(): number {
@@ -54,10 +54,10 @@ export class SearchGate {
   }
 
   async run<T>(requested: number, fn: () => Promise<T>): Promise<T> {
-    if (this.o.entriesInFlight <= 0) return fn();
+    if (this.#o.entriesInFlight <= 0) return fn();
     // A page larger than the bound runs alone rather than never.
-    const cost = Math.min(requested, this.o.entriesInFlight);
-    if (this.#queue.length > 0 || this.#inFlight + cost > this.o.entriesInFlight) await this.#wait(cost);
+    const cost = Math.min(requested, this.#o.entriesInFlight);
+    if (this.#queue.length > 0 || this.#inFlight + cost > this.#o.entriesInFlight) await this.#wait(cost);
     else this.#inFlight += cost;
     try {
       return await fn();
@@ -72,7 +72,7 @@ export class SearchGate {
   }
 
   #wait(cost: number): Promise<void> {
-    if (this.#queue.length >= this.o.maxQueued) return Promise.reject(this.#busy('too many searches are waiting'));
+    if (this.#queue.length >= this.#o.maxQueued) return Promise.reject(this.#busy('too many searches are waiting'));
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         cost,
@@ -81,11 +81,13 @@ export class SearchGate {
           resolve();
         },
         timer: setTimeout(() => {
-          this.#queue.splice(this.#queue.indexOf(w), 1);
-          reject(this.#busy(`no room for the search within ${this.o.maxWaitMs} ms`));
+          // Admitted waiters have their timer cleared, so `w` is still queued here.
+          const at = this.#queue.indexOf(w);
+          if (at >= 0) this.#queue.splice(at, 1);
+          reject(this.#busy(`no room for the search within ${this.#o.maxWaitMs} ms`));
           // A large page that timed out at the head may have held back smaller ones that fit.
           this.#admit();
-        }, this.o.maxWaitMs),
+        }, this.#o.maxWaitMs),
       };
       this.#queue.push(w);
     });
@@ -93,7 +95,7 @@ export class SearchGate {
 
   /** Starts waiting pages in order while the next one fits (first come, first served: no overtaking). */
   #admit(): void {
-    while (this.#queue.length > 0 && this.#inFlight + this.#queue[0]!.cost <= this.o.entriesInFlight) {
+    while (this.#queue.length > 0 && this.#inFlight + this.#queue[0]!.cost <= this.#o.entriesInFlight) {
       const w = this.#queue.shift()!;
       this.#inFlight += w.cost;
       w.admit();
@@ -101,7 +103,7 @@ export class SearchGate {
   }
 
   #busy(why: string) {
-    this.o.onReject();
+    this.#o.onReject();
     return apiError('API_BUSY', `the mirror is busy with other searches (${why}); retry after the time Retry-After gives, or ask for smaller pages`);
   }
 }

@@ -22,6 +22,7 @@ import type { Logger } from './logger.ts';
 import { countFindings, createMetrics, setLogStalled, setLogState, type Metrics } from './metrics.ts';
 import { merkleBackend } from './merkle/native.ts';
 import { processMalloc } from './util/malloc.ts';
+import { withoutCredentials } from './util/url.ts';
 import { processGcPacer } from './mirror/gc-pacer.ts';
 import { VERSION } from './version.ts';
 import { LogFollower } from './mirror/follower.ts';
@@ -97,7 +98,7 @@ function unverifiable(t: TlogTrust): string | undefined {
  */
 export function anotherLogUnder(s: Readonly<LogState> | undefined, follow: FollowConfig): string | undefined {
   if (!s || (s.origin === follow.origin && s.type === follow.type)) return undefined;
-  const said = `log ${follow.name}: the store mirrors ${s.type} log ${s.origin} (${s.url}) under this name, and the configuration gives it ${follow.type} log ${follow.origin} (${follow.url})`;
+  const said = `log ${follow.name}: the store mirrors ${s.type} log ${s.origin} (${withoutCredentials(s.url)}) under this name, and the configuration gives it ${follow.type} log ${follow.origin} (${follow.url})`;
   // The same URL under another origin is most often an origin corrected after it halted the log: the hint
   // to restore the URL would send the operator looking for a change they did not make.
   if (sameUrl(s.url, follow.url)) return `${said}; the stored history was judged under the old origin, so follow the log under the new one with a name of its own (a new mirror), or restore the old origin`;
@@ -575,6 +576,7 @@ export async function startDaemon(config: Config, logger: Logger, extraHooks?: M
     maxBodyBytes: config.api.maxBodyBytes,
     ...(adminToken ? { adminToken } : {}),
     ...(config.api.cors ? { corsOrigins: config.api.cors.origins } : {}),
+    searchEntriesInFlight: config.api.searchEntriesInFlight,
     ...(config.api.rateLimit ? { rateLimitPerMinute: config.api.rateLimit.requestsPerMinute, trustedProxies: config.api.rateLimit.trustedProxies } : {}),
   });
   // Nothing has run yet (no follower, job, source or notifier pass): a listener that cannot bind ends the

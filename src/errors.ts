@@ -62,6 +62,7 @@ export type ErrorCode =
   | 'API_UNAUTHORIZED'
   | 'API_PAYLOAD_TOO_LARGE'
   | 'API_RATE_LIMITED'
+  | 'API_BUSY'
   | 'API_UNPROCESSABLE'
   | 'API_UNAVAILABLE';
 

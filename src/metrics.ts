@@ -124,6 +124,11 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: r,
     }),
+    apiSearchRejected: new Counter({
+      name: 'tlogwatch_api_search_rejected_total',
+      help: 'Search pages answered 429 because api.searchEntriesInFlight were in flight and the page found no room in time (or too many waiting).',
+      registers: r,
+    }),
     httpConnectionsDropped: new Counter({
       name: 'tlogwatch_http_connections_dropped_total',
       help: 'API connections closed on arrival because api.maxConnections were open.',

@@ -13,11 +13,12 @@ import { VERSION } from '../version.ts';
 import { bodyLimit } from './body-limit.ts';
 import { apiError, errorJson, errorResponse, isRekorPath } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
-import { EntryQuery, Index, LogName, NoQuery, PageQuery, parseQuery, SearchQuery, Uuid } from './params.ts';
+import { EntryQuery, Index, LogName, NoQuery, PageQuery, parseQuery, SEARCH_DEFAULT_LIMIT, SearchQuery, Uuid } from './params.ts';
 import { rateLimit } from './rate-limit.ts';
 import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
 import { searchEntries } from './search.ts';
+import { createSearchGate, pageCost, type SearchGate, searchGate } from './search-gate.ts';
 import { securityHeaders } from './security-headers.ts';
 import { entryView, inclusionProofView, logView, noEntryError } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
@@ -47,6 +48,10 @@ export interface ApiOptions {
   unstoredState?: (log: string) => Readonly<LogState> | undefined;
   corsOrigins?: string[];
   rateLimitPerMinute?: number;
+  /** Entries of search pages served at once (api.searchEntriesInFlight; search-gate.ts); 0 or unset = no bound. */
+  searchEntriesInFlight?: number;
+  /** The search gate itself (tests hold it full); default: one for `searchEntriesInFlight` (createSearchGate). */
+  searchGate?: SearchGate;
   /** Proxies whose X-Forwarded-For names the client the rate limit counts (api.rateLimit.trustedProxies). */
   trustedProxies?: string[];
   /** Extra routes (findings, bundles) mounted by other modules. */
@@ -192,7 +197,10 @@ export function createApp(o: ApiOptions): Hono {
       next: page.next,
     });
   });
-  app.get('/v1/search', async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
+  // Bounded: a page's cost grows with its entries and takes the mirror's event loop (search-gate.ts).
+  // /healthz, /readyz and /metrics never pass through it.
+  const searches = o.searchGate ?? createSearchGate(o.searchEntriesInFlight ?? 0, metrics);
+  app.get('/v1/search', searchGate(searches, pageCost(SEARCH_DEFAULT_LIMIT)), async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
   app.get('/v1/entries/by-uuid/:uuid', async (c) => {
     const id = param(c.req.param('uuid'), Uuid, 'uuid').toLowerCase();
     const uuid = id.slice(-64);
@@ -223,7 +231,7 @@ export function createApp(o: ApiOptions): Hono {
   });
 
   bundleRoutes(app, store, o.logKeyId ?? (() => undefined));
-  rekorRoutes(app, o);
+  rekorRoutes(app, o, searches);
   o.extend?.(app, helpers);
   return app;
 }

@@ -16,6 +16,7 @@
  * #serverrequesttimeout, #servertimeout; https://nodejs.org/api/net.html#servermaxconnections.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { onClientError } from './client-error.ts';
 
 export interface ServerLimits {
   /** Open connections at most; one more is closed at once (Node's `maxConnections`, counted in `onDrop`). */
@@ -50,7 +51,7 @@ export const DEFAULT_SERVER_LIMITS: Readonly<ServerLimits> = {
  */
 const CHECK_INTERVAL_MS = 1000;
 
-/** Node's default (16 KiB) stated here: a larger header block is answered 431 before the app sees it. */
+/** Node's default (16 KiB) stated here: a larger header block is answered 431 before the app sees it (api/client-error.ts). */
 const MAX_HEADER_BYTES = 16 * 1024;
 
 export function createApiServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: Readonly<ServerLimits>, onDrop: () => void): Server {
@@ -68,6 +69,8 @@ export function createApiServer(handler: (req: IncomingMessage, res: ServerRespo
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on('drop', onDrop);
+  // The 400/408/431 Node answers before the app sees a request: JSON and the security headers, as every answer.
+  server.on('clientError', onClientError);
   return server;
 }
 

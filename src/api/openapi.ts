@@ -24,7 +24,7 @@ const rekorErrors = {
   400: rekorError('Bad request'),
   404: rekorError('Not found'),
   422: rekorError('A value Rekor\'s schema refuses (code 600–611), or more than 10 entries asked for (code 422)'),
-  429: rekorError('Rate limited (api.rateLimit.requestsPerMinute), with Retry-After'),
+  429: rekorError('Rate limited (api.rateLimit.requestsPerMinute), or on /api/v1/index/retrieve no room among the search entries in flight (api.searchEntriesInFlight); with Retry-After'),
   503: rekorError('Store unavailable, or no verified checkpoint yet'),
 };
 /** Any read can meet a store that is being reopened after a write fault (STORE_UNAVAILABLE); /readyz answers 503 when not ready. */
@@ -38,7 +38,7 @@ const FINDING = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 /** Admin routes: `Authorization: Bearer <api.adminToken>`; 401 carries `WWW-Authenticate: Bearer` (RFC 6750 §3). */
 const admin = { security: [{ adminToken: [] }] };
 const unauthorized = withError('No valid admin bearer token (or no admin token configured)');
-const limited = withError('Rate limited (api.rateLimit.requestsPerMinute), with Retry-After');
+const limited = withError('Rate limited (api.rateLimit.requestsPerMinute), or on /v1/search no room among the search entries in flight (api.searchEntriesInFlight, code API_BUSY); with Retry-After');
 
 /** A nullable JSON number or string, as the views write them (OpenAPI 3.1 is JSON Schema 2020-12: `type` lists null). */
 const maybe = (type: 'integer' | 'string', description: string) => ({ type: [type, 'null'], description });

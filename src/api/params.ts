@@ -19,12 +19,15 @@ const unixOrIso = z
     return Math.floor(t / 1000);
   });
 
+/** A search page's size when `limit` is not given. */
+export const SEARCH_DEFAULT_LIMIT = 50;
+
 export const SearchQuery = z
   .object({
     ...selectorSchemas,
     since: unixOrIso.optional(),
     until: unixOrIso.optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    limit: z.coerce.number().int().min(1).max(1000).default(SEARCH_DEFAULT_LIMIT),
     cursor: z.string().max(400).regex(/^[A-Za-z0-9_-]*$/).optional(),
   })
   .strict();

@@ -12,12 +12,13 @@ import { digestToBytes } from '../store/codec.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
-import { identityLookup, type IndexLookup, publicKeyLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
+import { identityLookup, type IndexLookup, MAX_SCANNED, publicKeyLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
 import { ENTRY_UUID_PATTERN, INT64_MAX, int64Query, parseSearchIndex, parseSearchLogQuery, patterned, queryValue, TREE_ID_PATTERN } from './rekor-swagger.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
+import { type SearchGate, searchGate } from './search-gate.ts';
 
-export function rekorRoutes(app: Hono, o: ApiOptions): void {
+export function rekorRoutes(app: Hono, o: ApiOptions, searches: SearchGate): void {
   const { store } = o;
   const v1Log = async () => {
     for (const name of o.logNames()) {
@@ -224,7 +225,8 @@ export function rekorRoutes(app: Hono, o: ApiOptions): void {
     }
     return c.json(out);
   });
-  app.post('/api/v1/index/retrieve', async (c) => {
+  // It may read MAX_SCANNED entries: through the search bound, reserving them all (search-gate.ts).
+  app.post('/api/v1/index/retrieve', searchGate(searches, () => MAX_SCANNED), async (c) => {
     // Validated as Rekor's schema validates it (rekor-swagger.ts): 422 for what it refuses.
     const q = parseSearchIndex(await c.req.text());
     const s = await v1Log();

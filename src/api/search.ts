@@ -17,6 +17,13 @@ import { EMPTY_BYTES } from '../util/bytes.ts';
 
 type Q = z.output<typeof SearchQuery>;
 
+/**
+ * Entries decoded (or viewed) between two turns of the event loop: a 1,000-entry page otherwise holds the
+ * loop the mirror runs on for its whole decoding, and the mirror's callbacks wait behind it (search-gate.ts).
+ */
+const SLICE = 100;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** The selector that drives the scan (the table's first one given), with the index value it scans. */
 function primary(q: Q): { selector: Selector | undefined; field: FieldName; value: Uint8Array; prefix: boolean } {
   for (const selector of SELECTORS) {
@@ -58,16 +65,19 @@ export async function searchEntries(store: Store, q: Q): Promise<{ entries: Arra
   });
   const filters = secondaries(q, p.selector);
   const values = await store.getEntryValues(page.refs);
-  const listed = page.refs.flatMap((ref, i) => {
+  const listed = [];
+  for (const [i, ref] of page.refs.entries()) {
+    if (i > 0 && i % SLICE === 0) await yieldToLoop();
     const value = values[i];
-    return value ? [{ ...ref, record: decodeEntryValue(value, ref.log, ref.index).record, value: p.value }] : [];
-  });
+    if (value) listed.push({ ...ref, record: decodeEntryValue(value, ref.log, ref.index).record, value: p.value });
+  }
   // A key an older decoder wrote (a stale key; the re-index deletes them) would list an entry whose record
   // does not match the query: each is checked against the value scanned (the time key, every entry's).
   const filed = await stillFiled(store, Field[p.field], listed, p.prefix);
   const states = new Map<string, Readonly<LogState> | undefined>();
   const entries: Array<Record<string, unknown>> = [];
   for (const [i, { log, record }] of listed.entries()) {
+    if (i > 0 && i % SLICE === 0) await yieldToLoop();
     if (!filed[i]) continue;
     if (filters.length > 0 && !matches(record.entry, filters)) continue;
     if (!states.has(log)) states.set(log, await store.readLogState(log));

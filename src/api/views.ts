@@ -3,6 +3,7 @@ import { proveConsistencyAsync, proveInclusionAsync, treeRootAsync } from '../me
 import { localStartIndex, logPhase, mirrorSizes, startSeq, type LogState, type StoredRecord, type VerifiedHead } from '../store/codec.ts';
 import type { Store } from '../store/store.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
+import { withoutCredentials } from '../util/url.ts';
 import { apiError } from './errors.ts';
 import { withStatement } from '../mirror/ingest.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
@@ -67,7 +68,8 @@ export function logView(s: Readonly<LogState>, fault?: Readonly<TransientFault>,
     name: s.name,
     type: s.type,
     origin: s.origin,
-    url: s.url,
+    // A state stored before the configuration refused credentials in a URL may hold some (util/url.ts).
+    url: withoutCredentials(s.url),
     verifiedSize: num(verified),
     verifiedRoot: s.verified ? toBase64(s.verified.rootHash) : null,
     upstreamSize: num(upstream),

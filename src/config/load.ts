@@ -8,6 +8,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import { requiredKeyError } from '../util/required-key.ts';
 import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
 import { yamlMessage } from '../util/yaml-message.ts';
+import { withoutCredentials } from '../util/url.ts';
 import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
 import { ConfigSchema, LogConfig, LogLevel, sameLogUrl, type Config } from './schema.ts';
@@ -175,7 +176,8 @@ function logFromFlag(spec: string, i: number, count: number, start: LogConfigSta
     throw invalid(`--log ${spec}: ${m[2]} is not a URL`);
   }
   const r = LogConfig.safeParse({ name: count > 1 ? `${host}-${i}` : host, type: m[1], url: m[2] });
-  if (!r.success) throw invalid(`--log ${spec}: ${r.error.issues.map((x) => `${pathText(x.path)}: ${x.message}`).join('; ')}`);
+  // A URL refused for holding credentials is not repeated with them (util/url.ts).
+  if (!r.success) throw invalid(`--log ${m[1]}=${withoutCredentials(m[2]!)}: ${r.error.issues.map((x) => `${pathText(x.path)}: ${x.message}`).join('; ')}`);
   return start === undefined ? r.data : { ...r.data, start };
 }
 

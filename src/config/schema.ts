@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
+import { hasCredentials } from '../util/url.ts';
 import { SHARED_KEY_WHY, sharedWitnessKey, WITNESS_KEY_TYPES } from '../note/witness-policy.ts';
 import { tufRootRequired } from '../trust/tuf.ts';
 import { SEVERITIES } from '../monitor/rules/schema.ts';
@@ -50,7 +51,18 @@ export const Start = z
 export const LogLevel = z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']);
 
 const Cron = z.string().refine((s) => validCron(s), 'a cron expression such as "*/30 * * * *" (minute hour day month weekday)');
-const HttpUrl = z.url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') });
+/**
+ * An http(s) URL without credentials (util/url.ts): every one of these is shown somewhere (a log's in GET
+ * /v1/logs, /readyz and error messages, any in log lines), and fetch, which notifications use, would not send
+ * them but put the whole URL in its error. A webhook's own secret goes in its path or query, never shown
+ * (notifications name only the host).
+ */
+const HttpUrl = z
+  .url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') })
+  .refine(
+    (u) => !hasCredentials(u),
+    'credentials in a URL (user:password@host) are refused: tlogwatch shows its URLs (GET /v1/logs, /readyz, log lines, error messages); remove them (a checkpoint source authenticates with `token`, a webhook with the secret in its path)',
+  );
 
 const WitnessKeys = z
   .array(
@@ -272,6 +284,15 @@ const Api = z
       .max(65_536)
       .default(1024)
       .describe('Open API connections at most; one more is closed at once and counted in tlogwatch_http_connections_dropped_total. Bounds the file descriptors and memory clients can hold.'),
+    searchEntriesInFlight: z
+      .number()
+      .int()
+      .min(0)
+      .max(100_000)
+      .default(1000)
+      .describe(
+        'Entries of /v1/search pages being served at once, across all clients (a page counts its `limit`; Rekor\'s POST /api/v1/index/retrieve, which may read 10,000, the whole bound); 0 = no bound. A page that finds no room within 2 s (or 64 already waiting) is answered 429 with Retry-After and counted in tlogwatch_api_search_rejected_total. Keeps heavy searches from taking the event loop the mirror runs on.',
+      ),
     rateLimit: z
       .object({
         requestsPerMinute: z.number().int().min(1).describe('Requests per minute per client (an IPv4 address, an IPv6 /64).'),
@@ -375,7 +396,7 @@ export const ConfigSchema = z
       .describe('`all`: full indexes (digest, identity, issuer, repository, owner, build signer, fingerprint, time) for every entry. `watched`: full indexes only for entries the rules watch; digests for all.'),
     rules: z.string().min(1).optional().describe('Directory of monitor rule files (YAML), reloaded when they change. Unset = no rules.'),
     stalledAfter: durationAtLeast(1000, 'stalledAfter').default(600_000).describe('Raise a mirror-stalled finding when no checkpoint verified and no entries were stored for this long while the log grows, or when the log has shown the mirror the same tree this long while a checkpoint source has a larger one the log signed (a frozen view).'),
-    api: Api.default({ maxBodyBytes: 1 << 20, maxConnections: 1024 }).describe('HTTP API settings.'),
+    api: Api.default({ maxBodyBytes: 1 << 20, maxConnections: 1024, searchEntriesInFlight: 1000 }).describe('HTTP API settings.'),
     notify: Notify.default({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] }).describe('Where findings are pushed (each through a durable outbox with retries).'),
     jobs: Jobs.default(JOB_DEFAULTS).describe('Scheduled jobs (node-cron expressions, local time).'),
     log: z

@@ -1,7 +1,9 @@
 /**
- * Requests the HTTP adapter cannot turn into a Request, so the app never sees them (a backslash before the
- * query, a Host header that names no host, a target that is no URL): over real HTTP on loopback, through
- * the daemon's `listen`, they get the JSON error every other answer has, not a bare 400.
+ * Requests the app never sees, over real HTTP on loopback through the daemon's `listen`: those the HTTP
+ * adapter cannot turn into a Request (a backslash before the query, a Host header that names no host, a
+ * target that is no URL), and those Node's parser refuses itself (a malformed request line or header, a
+ * header block over 16 KiB, headers that do not arrive in time: api/client-error.ts). Each gets the JSON
+ * error and the security headers every other answer has, not a bare status line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -9,14 +11,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
+import { DEFAULT_SERVER_LIMITS } from '../../../src/api/http-server.ts';
 import { SECURITY_HEADERS } from '../../../src/api/security-headers.ts';
 import { listen } from '../../../src/daemon.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { Store } from '../../../src/store/store.ts';
 
+interface RawAnswer {
+  status: number;
+  headers: string;
+  body: string;
+}
+
 /** Writes `head` as a request's line and headers, byte for byte, and reads the whole answer. */
-function rawRequest(port: number, head: string): Promise<{ status: number; headers: string; body: string }> {
+function rawRequest(port: number, head: string): Promise<RawAnswer> {
+  return rawExchange(port, `${head}\r\nConnection: close\r\n\r\n`);
+}
+
+/** Writes `bytes` (nothing when empty) and reads whatever the server answers until it closes. */
+function rawExchange(port: number, bytes: string): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1');
     let out = '';
@@ -30,11 +44,19 @@ function rawRequest(port: number, head: string): Promise<{ status: number; heade
       resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headers)?.[1]), headers, body });
     });
     s.on('error', reject);
-    s.write(`${head}\r\nConnection: close\r\n\r\n`);
+    if (bytes) s.write(bytes);
   });
 }
 
-describe('requests the adapter cannot hand the app', () => {
+/** A JSON error with the security headers, the answer to everything refused. */
+function expectJsonError(r: RawAnswer, status: number, code: string, message: RegExp): void {
+  expect(r.status).toBe(status);
+  expect(JSON.parse(r.body)).toEqual({ error: { code, message: expect.stringMatching(message) } });
+  expect(r.headers).toMatch(/^content-type: application\/json/im);
+  for (const [name, value] of SECURITY_HEADERS) expect(r.headers.toLowerCase()).toContain(`${name}: ${value}`.toLowerCase());
+}
+
+describe('requests the app never sees', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-malformed-'));
   let store: Store;
   let close: () => Promise<void>;
@@ -59,16 +81,56 @@ describe('requests the adapter cannot hand the app', () => {
     ['a Host header with a port past 65535', 'GET /v1/logs HTTP/1.1\r\nHost: x:99999', /Invalid URL/],
     ['an asterisk target', 'GET * HTTP/1.1\r\nHost: 127.0.0.1', /Invalid URL/],
   ])('%s: a 400 with a JSON error and the security headers', async (_what, head, message) => {
-    const r = await rawRequest(port, head);
+    expectJsonError(await rawRequest(port, head), 400, 'API_BAD_REQUEST', message);
+  });
+
+  it.each([
+    ['a request line that is not HTTP', 'HELLO\r\n\r\n', /^malformed request: /],
+    ['a method with a space in it', 'G T / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n', /^malformed request: /],
+    ['a header line with no colon', 'GET /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n', /^malformed request: /],
+  ])("%s (refused by Node's parser): a 400 with a JSON error and the security headers", async (_what, bytes, message) => {
+    expectJsonError(await rawExchange(port, bytes), 400, 'API_BAD_REQUEST', message);
+  });
+
+  it('a header block over 16 KiB: a 431 with a JSON error and the security headers', async () => {
+    const r = await rawExchange(port, `GET /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(17 * 1024)}\r\n\r\n`);
+    expectJsonError(r, 431, 'API_HEADERS_TOO_LARGE', /16 KiB/);
+  });
+
+  it('never echoes what the client sent in the message', async () => {
+    const r = await rawExchange(port, 'GET /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Secret: hunter2\r\nbad header\r\n\r\n');
     expect(r.status).toBe(400);
-    expect(JSON.parse(r.body)).toEqual({ error: { code: 'API_BAD_REQUEST', message: expect.stringMatching(message) } });
-    expect(r.headers).toMatch(/^content-type: application\/json/im);
-    for (const [name, value] of SECURITY_HEADERS) expect(r.headers.toLowerCase()).toContain(`${name}: ${value}`.toLowerCase());
+    expect(r.body).not.toMatch(/hunter2|bad header/);
   });
 
   it('answers a well-formed request through the app as before', async () => {
     const r = await rawRequest(port, 'GET /v1/logs HTTP/1.1\r\nHost: 127.0.0.1');
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body)).toEqual([]);
+  });
+});
+
+describe("a request whose headers do not arrive in time", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-malformed-timeout-'));
+  let store: Store;
+  let close: () => Promise<void>;
+  let port: number;
+  beforeAll(async () => {
+    store = await Store.open(dir);
+    const app = createApp({ store, metrics: createMetrics({ defaultMetrics: false }), logger: createLogger({ level: 'silent' }), logNames: () => [] });
+    const { server, url } = await listen(app.fetch, '127.0.0.1:0', { ...DEFAULT_SERVER_LIMITS, headersTimeoutMs: 300 });
+    port = Number(new URL(url).port);
+    close = () => new Promise((r) => server.close(() => r()));
+  });
+  afterAll(async () => {
+    await close();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is answered 408 with a JSON error and the security headers, then closed', async () => {
+    // Half a request: the parser has started one, so Node's header timeout answers it rather than only closing.
+    const r = await rawExchange(port, 'GET /v1/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    expectJsonError(r, 408, 'API_REQUEST_TIMEOUT', /not received in time/);
   });
 });

@@ -51,6 +51,7 @@ api:
   cors: { origins: [https://dash.example.com] }
   maxBodyBytes: 2097152
   maxConnections: 2048
+  searchEntriesInFlight: 2000
 notify:
   webhooks:
     - url: https://hooks.example.com/tlogwatch
@@ -77,7 +78,7 @@ describe('config: valid documents', () => {
     for (const text of ['', '# nothing here\n', '{}\n']) {
       const c = parseConfig(text, 'x.yaml', {});
       expect(c).toMatchObject({ dataDir: './data', listen: '127.0.0.1:8080', index: 'all', logs: [], stalledAfter: 600_000, log: { level: 'info' } });
-      expect(c.api).toEqual({ maxBodyBytes: 1 << 20, maxConnections: 1024 });
+      expect(c.api).toEqual({ maxBodyBytes: 1 << 20, maxConnections: 1024, searchEntriesInFlight: 1000 });
       expect(c.notify).toEqual({ webhooks: [], slack: [], alertmanager: [], email: [], commands: [] });
       expect(c.jobs.reverify).toBe('*/30 * * * *');
     }
@@ -90,7 +91,7 @@ describe('config: valid documents', () => {
     expect(c.logs[0]).toEqual({ name: 'rekor-v2', type: 'tiles', url: 'http://127.0.0.1:3000/api/v2', origin: 'log2025-1.rekor.sigstore.dev', start: 'latest', pollInterval: 5000, concurrency: 8, requestsPerMinute: 500, batchSize: 1024, compression: 'none' });
     expect(c.logs[1]).toMatchObject({ name: 'rekor', type: 'rekor-v1', start: 0n, pollInterval: 5000, compression: 'gzip' });
     expect(c.index).toBe('watched');
-    expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600, trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'] }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152, maxConnections: 2048 });
+    expect(c.api).toEqual({ adminToken: 'a-very-long-admin-token', rateLimit: { requestsPerMinute: 600, trustedProxies: ['10.0.0.0/8', '192.0.2.1', 'fd00::/8'] }, cors: { origins: ['https://dash.example.com'] }, maxBodyBytes: 2097152, maxConnections: 2048, searchEntriesInFlight: 2000 });
     expect(c.notify.webhooks[0]!.secret).toBe('webhook-secret-0123456789');
     expect(c.notify.email.map((e) => [e.smtp, e.timeout])).toEqual([['smtps://bot:pw@smtp.example.com:465', 120_000], ['smtp://relay.example.com:25', 30_000]]);
     expect(c.notify.commands).toEqual([
@@ -238,6 +239,43 @@ describe('config: checkpoint sources', () => {
       { name: 'cdn', kind: 'checkpoint', url: 'https://cdn.example/{log}/checkpoint', logs: ['a', 'b'], interval: 300_000 },
     ]);
     expect(parseConfig('', 'c.yaml', {}).checkpointSources).toEqual([]);
+  });
+});
+
+describe('config: credentials in a URL', () => {
+  // Every http(s) URL of the configuration: a log's is shown in GET /v1/logs (unauthenticated), /readyz and
+  // errors; any is in log lines; fetch (webhooks, Slack, Alertmanager) puts the whole URL in its error.
+  const places: Array<[string, string, RegExp]> = [
+    ['a log', 'logs:\n  - { name: l, type: tiles, url: "https://${CRED}@log.example/api" }\n', /c\.yaml:2:\d+: logs\.0\.url: credentials in a URL/],
+    ['a checkpoint source (a witness, a peer)', 'checkpointSources:\n  - { name: w, kind: checkpoint, url: "https://${CRED}@witness.example/{log}", logs: [a] }\n', /checkpointSources\.0\.url: credentials in a URL.*`token`/],
+    ['tufMirror', 'tufMirror: "https://${CRED}@tuf.example"\ntufRoot: ./root.json\n', /tufMirror: credentials in a URL/],
+    ['a webhook', 'notify:\n  webhooks: [{ url: "https://${CRED}@hooks.example/x" }]\n', /notify\.webhooks\.0\.url: credentials in a URL/],
+    ['a Slack webhook', 'notify:\n  slack: [{ url: "https://${CRED}@hooks.slack.com/services/T/B/X" }]\n', /notify\.slack\.0\.url: credentials in a URL/],
+    ['an Alertmanager', 'notify:\n  alertmanager: [{ url: "http://${CRED}@am.example:9093" }]\n', /notify\.alertmanager\.0\.url: credentials in a URL/],
+  ];
+  for (const [what, yaml, want] of places) {
+    it(`are refused in ${what}, and the message does not repeat them`, () => {
+      for (const cred of ['user:s3cret-pass', 'only-a-user', ':s3cret-pass']) {
+        const m = errorOf(yaml, { CRED: cred });
+        expect(m).toMatch(want);
+        expect(m).not.toContain(cred.replace(/^:/, ''));
+      }
+    });
+  }
+  it('are refused in --log, which is not repeated with them', () => {
+    const base = parseConfig('', 'x', {});
+    let message = '';
+    try {
+      applyOverrides(base, { logs: ['tiles=https://user:s3cret-pass@log.example/api'] });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/^--log tiles=https:\/\/log\.example\/api: url: credentials in a URL/);
+    expect(message).not.toContain('s3cret-pass');
+  });
+  it('a webhook secret in its path or query is accepted (it is never shown: notifications name the host)', () => {
+    const c = parseConfig('notify:\n  webhooks: [{ url: "https://hooks.example/T0/${HOOK}?token=${HOOK}" }]\n', 'c.yaml', { HOOK: 'abcdef0123456789' });
+    expect(c.notify.webhooks[0]!.url).toBe('https://hooks.example/T0/abcdef0123456789?token=abcdef0123456789');
   });
 });
 

@@ -145,7 +145,7 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
     const witnesses = l.witnesses ? witnessPolicy(l.witnesses) : witnessPolicyFor(config, l.type, origin);
     return {
       tlog,
-      follow: { name: l.name, type: l.type, url: l.url, origin, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression, ...(witnesses ? { witnesses } : {}) },
+      follow: { name: l.name, type: l.type, url: l.url, origin, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression, ...(l.headers ? { headers: l.headers } : {}), ...(witnesses ? { witnesses } : {}) },
     };
   });
 }

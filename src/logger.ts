@@ -19,6 +19,9 @@ export const REDACT_PATHS = [
   '*.authorization',
   'headers.authorization',
   'config.api.adminToken',
+  // A log's header fields (config/log-headers.ts) carry its authentication.
+  'logs[*].headers',
+  'config.logs[*].headers',
 ];
 
 export function createLogger(opts: { level?: string; destination?: NodeJS.WritableStream } = {}): Logger {

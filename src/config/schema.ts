@@ -8,6 +8,7 @@ import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
 import { hasCredentials } from '../util/url.ts';
+import { LogHeaders } from './log-headers.ts';
 import { SHARED_KEY_WHY, sharedWitnessKey, WITNESS_KEY_TYPES } from '../note/witness-policy.ts';
 import { tufRootRequired } from '../trust/tuf.ts';
 import { SEVERITIES } from '../monitor/rules/schema.ts';
@@ -61,7 +62,7 @@ const HttpUrl = z
   .url({ protocol: /^https?$/, error: (iss) => (iss.input === undefined ? 'required' : 'an http:// or https:// URL') })
   .refine(
     (u) => !hasCredentials(u),
-    'credentials in a URL (user:password@host) are refused: tlogwatch shows its URLs (GET /v1/logs, /readyz, log lines, error messages); remove them (a checkpoint source authenticates with `token`, a webhook with the secret in its path)',
+    'credentials in a URL (user:password@host) are refused: tlogwatch shows its URLs (GET /v1/logs, /readyz, log lines, error messages); remove them (a log authenticates with `headers`, a checkpoint source with `token`, a webhook with the secret in its path)',
   );
 
 const WitnessKeys = z
@@ -131,6 +132,7 @@ export const LogConfig = z
       .enum(['gzip', 'none'])
       .default('gzip')
       .describe('Ask the log for gzip-compressed responses, or (`none`) for uncompressed ones: on a fast link, such as a log on the same host or network, `none` saves the CPU of inflating every entry (BENCHMARKS.md "Ingest").'),
+    headers: LogHeaders.optional(),
     witnesses: Witnesses.optional().describe(
       'Tiles logs: accept only checkpoints cosigned by a quorum of these witnesses, so the mirror sees the tree the witnesses (and clients that require them) see. A checkpoint short of the quorum is not used; the mirror waits for one that reaches it. Overrides `witnessPolicies`.',
     ),

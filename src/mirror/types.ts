@@ -22,6 +22,11 @@ export interface FollowConfig {
   requestsPerMinute: number;
   /** Whether to ask the upstream for gzip (the default) or for uncompressed responses (HttpClientOptions). */
   compression?: 'gzip' | 'none';
+  /**
+   * Header fields for the log's own origin (config/log-headers.ts): its authentication. Secret: never
+   * logged or shown, and sent nowhere else (HttpClientOptions `originHeaders`).
+   */
+  headers?: Readonly<Record<string, string>>;
   /** Tiles: only checkpoints this policy's witnesses cosigned are verified up to (note/witness-policy.ts). */
   witnesses?: WitnessPolicy;
   /**

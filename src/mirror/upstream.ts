@@ -28,6 +28,8 @@ export function createUpstream(cfg: FollowConfig, metrics: Metrics, signal?: Sou
   const http = new HttpClient({
     requestsPerMinute: cfg.type === 'rekor-v1' ? cfg.requestsPerMinute : 0,
     compression: cfg.compression ?? 'gzip',
+    // The log's own headers (its authentication) go to its URL's origin and nowhere else.
+    ...(cfg.headers ? { originHeaders: { origin: cfg.url, headers: cfg.headers } } : {}),
     ...(cfg.retryDelays ? { baseDelayMs: cfg.retryDelays.baseMs, maxDelayMs: cfg.retryDelays.maxMs } : {}),
     onAttempt: (a) => {
       metrics.fetchDuration.observe({ log: cfg.name, endpoint: a.endpoint }, a.seconds);

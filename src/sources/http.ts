@@ -39,6 +39,12 @@ export interface HttpClientOptions {
    * compress: such responses are decompressed either way.
    */
   compression?: 'gzip' | 'none';
+  /**
+   * Header fields for one origin only (a log's configured `headers`, its authentication): added to requests
+   * whose URL has exactly this origin, and dropped on a redirect to any other (transport.ts sendFollowing).
+   * A request to another origin through this client (none today) would go without them.
+   */
+  originHeaders?: { origin: string; headers: Readonly<Record<string, string>> };
   /** Observes every attempt, for metrics. */
   onAttempt?: (a: HttpAttempt) => void;
   /** Sleep function (tests may shorten it); defaults to a timer that honours the abort signal. */
@@ -64,6 +70,15 @@ export interface RequestOptions<T> {
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
+
+/**
+ * What a refusal of authentication means here (RFC 9110 §15.5.2, §15.5.4): the configuration's to fix, as
+ * credentials in a URL are refused. The headers themselves are never named: they may hold the secret.
+ */
+const AUTH_HINT: Readonly<Record<number, string>> = {
+  401: ': the server asks for authentication (a log\'s goes in logs[].headers, a checkpoint source\'s in its token)',
+  403: ': the server refuses these credentials or this client (a log\'s go in logs[].headers, a checkpoint source\'s in its token)',
+};
 
 /**
  * setTimeout's longest delay, 2^31 - 1 ms (~24.8 days). A longer one is not an error: Node fires it after
@@ -130,6 +145,7 @@ export class HttpClient {
   private readonly budget: RateBudget;
   private readonly acceptEncoding: string;
   private readonly onAttempt: (a: HttpAttempt) => void;
+  private readonly originHeaders: { origin: string; headers: Readonly<Record<string, string>>; names: ReadonlySet<string> } | undefined;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
 
   constructor(opts: HttpClientOptions = {}) {
@@ -142,6 +158,8 @@ export class HttpClient {
     // tlog-tiles §"Log entries": clients SHOULD include both gzip and identity.
     this.acceptEncoding = opts.compression === 'none' ? 'identity' : 'gzip, identity';
     this.onAttempt = opts.onAttempt ?? (() => {});
+    const oh = opts.originHeaders;
+    this.originHeaders = oh && { origin: new URL(oh.origin).origin, headers: oh.headers, names: new Set(Object.keys(oh.headers).map((k) => k.toLowerCase())) };
     this.sleep = opts.sleep ?? abortableSleep;
   }
 
@@ -184,11 +202,13 @@ export class HttpClient {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     let res: IncomingMessage;
     try {
+      const own = this.originHeaders && new URL(url).origin === this.originHeaders.origin ? this.originHeaders.headers : {};
       res = await sendFollowing(url, {
         method: opts.method ?? 'GET',
-        headers: { 'user-agent': USER_AGENT, 'accept-encoding': this.acceptEncoding, ...opts.headers },
+        headers: { 'user-agent': USER_AGENT, 'accept-encoding': this.acceptEncoding, ...own, ...opts.headers },
         body: opts.body,
         signal,
+        ...(this.originHeaders ? { originBound: this.originHeaders.names } : {}),
       });
     } catch (e) {
       if (opts.signal?.aborted) throw opts.signal.reason;
@@ -212,7 +232,7 @@ export class HttpClient {
       return {
         ok: false,
         outcome,
-        error: new TlogwatchError('SOURCE_HTTP_STATUS', `HTTP ${status} from ${url}`, {
+        error: new TlogwatchError('SOURCE_HTTP_STATUS', `HTTP ${status} from ${url}${AUTH_HINT[status] ?? ''}`, {
           kind: RETRYABLE_STATUS.has(status) ? 'transient' : 'fatal',
           data: { status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) },
         }),

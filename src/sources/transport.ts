@@ -144,10 +144,18 @@ export function discard(res: IncomingMessage): Promise<void> {
 /** Headers that carry credentials: not sent on to another origin than the request's (as fetch does, WHATWG Fetch §4.4 step 13). */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
 
-/** Sends the request, following redirects as fetch's `redirect: 'follow'` does (303, and 301/302 of a POST, become a GET). */
-export async function sendFollowing(url: string, opts: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal }): Promise<IncomingMessage> {
+/**
+ * Sends the request, following redirects as fetch's `redirect: 'follow'` does (303, and 301/302 of a POST, become a GET).
+ * `originBound` names further headers (lower-case) that, like the credential ones, are for the request's
+ * origin only: a log's configured `headers` (config/log-headers.ts), which may carry any secret under any name.
+ */
+export async function sendFollowing(
+  url: string,
+  opts: { method: string; headers: Record<string, string>; body: string | undefined; signal: AbortSignal; originBound?: ReadonlySet<string> },
+): Promise<IncomingMessage> {
   let target = new URL(url);
   const origin = target.origin;
+  const bound = (k: string) => CREDENTIAL_HEADERS.has(k.toLowerCase()) || opts.originBound?.has(k.toLowerCase()) === true;
   let headers = opts.headers;
   let { method, body } = opts;
   for (let hops = 0; ; hops++) {
@@ -158,7 +166,7 @@ export async function sendFollowing(url: string, opts: { method: string; headers
     if (hops === MAX_REDIRECTS) throw new Error(`more than ${MAX_REDIRECTS} redirects`);
     target = new URL(location, target);
     // A redirect elsewhere does not get the credentials meant for the configured server.
-    if (target.origin !== origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !CREDENTIAL_HEADERS.has(k.toLowerCase())));
+    if (target.origin !== origin) headers = Object.fromEntries(Object.entries(headers).filter(([k]) => !bound(k)));
     if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
       method = 'GET';
       body = undefined;

@@ -206,6 +206,38 @@ describe('HttpClient', () => {
     expect(attempts.map((a) => a.outcome)).toEqual(['network', 'network']);
   });
 
+  it("sends a log's configured headers to its origin only: not on a redirect away, nor to another origin, under any name", async () => {
+    const seen: Array<[string, string | undefined, string | undefined]> = [];
+    const note = (req: IncomingMessage, res: ServerResponse) => {
+      seen.push([`${req.headers.host?.split(':')[0]} ${req.url}`, req.headers.authorization, req.headers['x-api-key'] as string | undefined]);
+      res.end('ok');
+    };
+    const away = base.replace('127.0.0.1', 'localhost');
+    handlers.set('/oh-seen', note);
+    handlers.set('/oh-here', (_req, res) => res.writeHead(302, { location: '/oh-seen' }).end());
+    handlers.set('/oh-away', (_req, res) => res.writeHead(307, { location: `${away}/oh-seen` }).end());
+    // Back to the log after another origin: still without them, as fetch does.
+    handlers.set('/oh-back', (_req, res) => res.writeHead(302, { location: `${away}/oh-return` }).end());
+    handlers.set('/oh-return', (_req, res) => res.writeHead(302, { location: `${base}/oh-seen` }).end());
+    const client = fast({ originHeaders: { origin: `${base}/log/prefix`, headers: { Authorization: 'Basic czNjcmV0', 'X-Api-Key': 'k3y' } } });
+    for (const p of ['/oh-seen', '/oh-here', '/oh-away', '/oh-back']) await client.request(`${base}${p}`, { endpoint: 't', parse: text });
+    await client.request(`${away}/oh-seen`, { endpoint: 't', parse: text });
+    expect(seen).toEqual([
+      ['127.0.0.1 /oh-seen', 'Basic czNjcmV0', 'k3y'],
+      ['127.0.0.1 /oh-seen', 'Basic czNjcmV0', 'k3y'],
+      ['localhost /oh-seen', undefined, undefined],
+      ['127.0.0.1 /oh-seen', undefined, undefined],
+      ['localhost /oh-seen', undefined, undefined],
+    ]);
+  });
+
+  it('says what a 401 or 403 means, the headers unnamed', async () => {
+    handlers.set('/unauth', (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="log"' }).end());
+    const err = await fast().request(`${base}/unauth`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
+    expect(isTlogwatchError(err, 'SOURCE_HTTP_STATUS') && err.kind).toBe('fatal');
+    expect((err as Error).message).toBe(`HTTP 401 from ${base}/unauth: the server asks for authentication (a log's goes in logs[].headers, a checkpoint source's in its token)`);
+  });
+
   it('keeps the connection after a redirect, a 404 or a retried 503 with a small body, and closes it after a large one', async () => {
     let connections = 0;
     const count = () => connections++;

@@ -433,3 +433,29 @@ describe('config: documentation', () => {
     expect(() => parseConfig(example, 'docs/configuration.md', ENV)).not.toThrow();
   });
 });
+
+describe('config: logs[].headers', () => {
+  const yaml = (headers: string) => `logs:\n  - name: l\n    type: tiles\n    url: https://log.example/api\n    headers:\n${headers}`;
+  it('takes header fields, their values from the environment', () => {
+    const c = parseConfig(yaml('      Authorization: "Bearer ${LOG_TOKEN}"\n      X-Api-Key: ${LOG_KEY}\n'), 'c.yaml', { LOG_TOKEN: 'tok-0123456789', LOG_KEY: 'k e\ty' });
+    expect(c.logs[0]!.headers).toEqual({ Authorization: 'Bearer tok-0123456789', 'X-Api-Key': 'k e\ty' });
+    expect(parseConfig(yaml('      {}\n'), 'c.yaml', {}).logs[0]!.headers).toEqual({});
+    expect(parseConfig('logs:\n  - { name: l, type: tiles, url: "https://log.example" }\n', 'c.yaml', {}).logs[0]!.headers).toBeUndefined();
+  });
+  it('refuses a value that would split the request or that Node would refuse, without repeating it', () => {
+    for (const secret of ['s3cret-token\n', 's3cret\r\nX-Evil: 1', 's3cret\0', 's3cret ', '', 's3cret\u0100']) {
+      const m = errorOf(yaml('      Authorization: "Bearer ${S}"\n'), { S: secret });
+      expect(m).toMatch(/c\.yaml:\d+:\d+: logs\.0\.headers\.Authorization: (contains CR, LF or NUL|not a header field value)/);
+      if (secret.trim()) expect(m).not.toContain(secret.trim().split(/\s/)[0]);
+    }
+    expect(errorOf(yaml('      Authorization: "${S}"\n'), { S: '' })).toMatch(/not a header field value/);
+  });
+  it('refuses connection, framing and routing fields, those tlogwatch sets, names that are no tokens, and one name twice', () => {
+    for (const name of ['Host', 'content-length', 'Connection', 'Transfer-Encoding', 'TE', 'Upgrade', 'Keep-Alive', 'Accept-Encoding', 'User-Agent', 'Proxy-Authorization']) {
+      expect(errorOf(yaml(`      ${name}: x\n`), {})).toMatch(new RegExp(`logs\\.0\\.headers\\.${name}: not configurable`));
+    }
+    expect(errorOf(yaml('      "X Key": x\n'), {})).toMatch(/not a header field name/);
+    expect(errorOf(yaml('      "X-Key:": x\n'), {})).toMatch(/not a header field name/);
+    expect(errorOf(yaml('      Authorization: a\n      authorization: b\n'), {})).toMatch(/headers\.authorization: Authorization is given already/);
+  });
+});

@@ -9,8 +9,9 @@
  * and the way the container image runs the daemon (runtime.ts).
  *   BENCH_ENTRIES=1000000 npx node test/bench/api.bench.ts
  * For A/B runs: BENCH_DIR=<dir> builds the store there once and reuses it on later runs (never removed;
- * it must have been built with the same BENCH_ENTRIES), BENCH_SECONDS shortens the rows (default 10), and
- * BENCH_RUNTIME=node runs one server runtime only (runtime.ts).
+ * it must have been built with the same BENCH_ENTRIES), BENCH_SECONDS shortens the rows (default 10),
+ * BENCH_RUNTIME=node runs one server runtime only (runtime.ts), and BENCH_SEARCH_GATE=N serves with that
+ * api.searchEntriesInFlight instead of the default (0: no bound).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createReadStream, existsSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
@@ -18,7 +19,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
-import { serve } from '@hono/node-server';
 import { createApp } from '../../src/api/app.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createMetrics } from '../../src/metrics.ts';
@@ -29,7 +29,9 @@ import { startSimulator } from '../sim/index.ts';
 import { readJson } from '../helpers/realdata.ts';
 import { fmt, machine } from './machine.ts';
 import { type Runtime, runtimes } from './runtime.ts';
-import { defaultBatchSize } from '../../src/config/schema.ts';
+import { ConfigSchema, defaultBatchSize } from '../../src/config/schema.ts';
+import { DEFAULT_SERVER_LIMITS } from '../../src/api/http-server.ts';
+import { listen } from '../../src/daemon.ts';
 
 const N = Number(process.env['BENCH_ENTRIES'] ?? 1_000_000);
 const LOG = 'bench';
@@ -73,10 +75,19 @@ async function build(dir: string): Promise<void> {
   process.stderr.write(`api bench: simulated and mirrored ${fmt(N)} entries in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${identities.length} identities with ≥ 50 entries\n`);
 }
 
+/** The bound on search work in flight the server runs with: BENCH_SEARCH_GATE, else the configuration's default. */
+const searchGate = (): number => Number(process.env['BENCH_SEARCH_GATE'] ?? ConfigSchema.shape.api.parse(undefined).searchEntriesInFlight);
+
+/**
+ * The API as `tlogwatch serve` serves it with the default configuration: the daemon's own listener (its
+ * connection and time limits, http-server.ts) and the default bound on search work in flight
+ * (api.searchEntriesInFlight, search-gate.ts). BENCH_SEARCH_GATE=N overrides that bound (0: none), for A/B runs.
+ */
 async function server(dir: string): Promise<void> {
   const store = await Store.open(join(dir, 'store'));
-  const app = createApp({ store, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), logNames: () => [LOG], extend: (a) => a.get('/hello', (c) => c.text('hello')) });
-  const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => process.stdout.write(`ready http://127.0.0.1:${info.port}\n`));
+  const app = createApp({ store, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), logNames: () => [LOG], searchEntriesInFlight: searchGate(), extend: (a) => a.get('/hello', (c) => c.text('hello')) });
+  const { server: s, url } = await listen(app.fetch, '127.0.0.1:0', { ...DEFAULT_SERVER_LIMITS, maxConnections: ConfigSchema.shape.api.parse(undefined).maxConnections });
+  process.stdout.write(`ready ${url}\n`);
   process.on('SIGTERM', () => s.close(() => void store.close().then(() => process.exit(0))));
 }
 
@@ -165,8 +176,9 @@ async function main(): Promise<void> {
     process.stdout.write(`## API (autocannon over loopback, ${SECONDS} s per row)
 
 Machine: ${machine()}. A mirror of ${fmt(N)} entries (a tiles simulator's log mirrored with full verification and \`index: all\`);
-server in its own process, started the way the first column says (autocannon, in the bench's process, always
-with Node's defaults). Digests are drawn from across the whole log; identities are the ${q.identities.length} signing
+server in its own process, started the way the first column says, serving as \`tlogwatch serve\` does with the default
+configuration (its listener and limits; api.searchEntriesInFlight ${searchGate()}); autocannon in the bench's process, always
+with Node's defaults. Digests are drawn from across the whole log; identities are the ${q.identities.length} signing
 identities with at least 50 entries. These identity pages flatter real data: the simulator issues one certificate per
 identity and time slot, so the read cache answers nearly all of their certificates; with every certificate new, as
 Fulcio issues them, a page costs ~2.3 ms of CPU against ~1.6 ms (measured in-process on 2026-11-29, docs/architecture.md

@@ -24,6 +24,7 @@ import { defaultBatchSize } from '../../src/config/schema.ts';
 import { readJson } from '../helpers/realdata.ts';
 import { fmt, machine } from './machine.ts';
 import { type Runtime, runtimes } from './runtime.ts';
+import { readyUrl } from '../helpers/ready-url.ts';
 
 const N = Number(process.env['BENCH_ENTRIES'] ?? 200_000);
 
@@ -141,14 +142,7 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-bench-'));
   const t0 = performance.now();
   const sim = spawn(process.execPath, ['test/sim/main.ts', '--api', 'tiles', '--entries', String(N), '--out', join(tmp, 'sim'), '--port', '0', '--seed', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve) => {
-    let out = '';
-    sim.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /ready (\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-  });
+  const url = await readyUrl(sim.stdout);
   const buildSeconds = (performance.now() - t0) / 1000;
   const child = (rt: Runtime, args: string[], env: Record<string, string> = {}): string => {
     const out = execFileSync(process.execPath, [...rt.nodeArgs, 'test/bench/ingest.bench.ts', ...args], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, ...rt.env, ...env } });

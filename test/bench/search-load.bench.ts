@@ -20,6 +20,7 @@ import { startDaemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
 import { fetchedSize } from '../../src/store/codec.ts';
 import { fmt, machine } from './machine.ts';
+import { readyUrl } from '../helpers/ready-url.ts';
 
 const N = Number(process.env['BENCH_ENTRIES'] ?? 200_000);
 const WARM = 10_000;
@@ -118,14 +119,7 @@ async function main(): Promise<void> {
   const tmp = mkdtempSync(join(tmpdir(), 'tlogwatch-search-load-'));
   const sim = spawn(process.execPath, ['test/sim/main.ts', '--api', 'tiles', '--entries', String(N), '--out', join(tmp, 'sim'), '--port', '0', '--seed', 'bench'], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const url = await new Promise<string>((resolve) => {
-      let out = '';
-      sim.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /ready (\S+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-    });
+    const url = await readyUrl(sim.stdout);
     // BENCH_BEFORE_TREE=DIR: one more run, in DIR, a tree of the code before this bench (`git archive 1492ce6`,
     // node_modules linked, this file copied in): the same load on the code with neither the bound nor the slices.
     const beforeTree = process.env['BENCH_BEFORE_TREE'];

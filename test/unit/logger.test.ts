@@ -2,16 +2,21 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.ts';
 
+/** A logger at info writing its lines into `lines`. */
+function capturedLogger() {
+  const lines: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level: 'info', destination }) };
+}
+
 describe('logger', () => {
   it('never writes a configured secret: tokens, webhook secrets, passwords and authorization headers are redacted', () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const log = createLogger({ level: 'info', destination });
+    const { lines, log } = capturedLogger();
     log.info({ adminToken: 'a-secret', source: { name: 'peer', token: 'peer-secret' }, webhook: { secret: 'hmac-secret' }, smtp: { password: 'pw' }, headers: { authorization: 'Bearer x' } }, 'config');
     const out = lines.join('');
     for (const secret of ['a-secret', 'peer-secret', 'hmac-secret', '"pw"', 'Bearer x']) expect(out).not.toContain(secret);
@@ -19,14 +24,7 @@ describe('logger', () => {
   });
 
   it("redacts a log's configured headers, whatever their names, where the logs or the whole config are logged", () => {
-    const lines: string[] = [];
-    const destination = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const log = createLogger({ level: 'info', destination });
+    const { lines, log } = capturedLogger();
     const logs = [{ name: 'private', url: 'https://log.internal', headers: { 'X-Api-Key': 'key-s3cret', Authorization: 'Basic czNjcmV0' } }];
     log.info({ logs }, 'logs');
     log.info({ config: { logs } }, 'config');

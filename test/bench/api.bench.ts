@@ -75,8 +75,11 @@ async function build(dir: string): Promise<void> {
   process.stderr.write(`api bench: simulated and mirrored ${fmt(N)} entries in ${((performance.now() - t0) / 1000).toFixed(0)} s; ${identities.length} identities with ≥ 50 entries\n`);
 }
 
+/** The `api` settings of a configuration that gives none: what `tlogwatch serve` serves with by default. */
+const API_DEFAULTS = ConfigSchema.shape.api.parse(undefined);
+
 /** The bound on search work in flight the server runs with: BENCH_SEARCH_GATE, else the configuration's default. */
-const searchGate = (): number => Number(process.env['BENCH_SEARCH_GATE'] ?? ConfigSchema.shape.api.parse(undefined).searchEntriesInFlight);
+const searchGate = (): number => Number(process.env['BENCH_SEARCH_GATE'] ?? API_DEFAULTS.searchEntriesInFlight);
 
 /**
  * The API as `tlogwatch serve` serves it with the default configuration: the daemon's own listener (its
@@ -86,7 +89,7 @@ const searchGate = (): number => Number(process.env['BENCH_SEARCH_GATE'] ?? Conf
 async function server(dir: string): Promise<void> {
   const store = await Store.open(join(dir, 'store'));
   const app = createApp({ store, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), logNames: () => [LOG], searchEntriesInFlight: searchGate(), extend: (a) => a.get('/hello', (c) => c.text('hello')) });
-  const { server: s, url } = await listen(app.fetch, '127.0.0.1:0', { ...DEFAULT_SERVER_LIMITS, maxConnections: ConfigSchema.shape.api.parse(undefined).maxConnections });
+  const { server: s, url } = await listen(app.fetch, '127.0.0.1:0', { ...DEFAULT_SERVER_LIMITS, maxConnections: API_DEFAULTS.maxConnections });
   process.stdout.write(`ready ${url}\n`);
   process.on('SIGTERM', () => s.close(() => void store.close().then(() => process.exit(0))));
 }

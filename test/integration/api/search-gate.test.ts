@@ -12,10 +12,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../../src/api/app.ts';
 import { createSearchGate, type SearchGate } from '../../../src/api/search-gate.ts';
 import { SECURITY_HEADERS } from '../../../src/api/security-headers.ts';
-import { listen } from '../../../src/daemon.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { Store } from '../../../src/store/store.ts';
+import { serveOnLoopback } from '../../helpers/loopback.ts';
 
 const WAIT_MS = 1000;
 const SEARCH = `/v1/search?digest=sha256:${'ab'.repeat(32)}&limit=1000`;
@@ -38,9 +38,7 @@ describe('search bound over loopback', () => {
     const metrics = createMetrics({ defaultMetrics: false });
     gate = createSearchGate(1000, metrics, { maxWaitMs: WAIT_MS });
     const app = createApp({ store, metrics, logger: createLogger({ level: 'silent' }), logNames: () => [], searchGate: gate });
-    const s = await listen(app.fetch, '127.0.0.1:0');
-    url = s.url;
-    close = () => new Promise((r) => s.server.close(() => r()));
+    ({ url, close } = await serveOnLoopback(app));
   });
   afterAll(async () => {
     await close();

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { createApp } from '../../../src/api/app.ts';
 import { findingsRoutes } from '../../../src/api/findings.ts';
 import { SECURITY_HEADERS, securityHeaders } from '../../../src/api/security-headers.ts';
-import { listen } from '../../../src/daemon.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { FindingsRepo } from '../../../src/store/findings.ts';
 import { Store } from '../../../src/store/store.ts';
+import { serveOnLoopback } from '../../helpers/loopback.ts';
 
 const expected = Object.fromEntries(SECURITY_HEADERS.map(([k, v]) => [k.toLowerCase(), v]));
 const only = (h: Headers) => Object.fromEntries([...h].filter(([k]) => !['content-type', 'content-length', 'date', 'connection', 'keep-alive'].includes(k)));
@@ -84,9 +84,7 @@ describe('security headers', () => {
         corsOrigins: ['https://dash.example.com'],
         extend: (a, h) => findingsRoutes(a, h, new FindingsRepo(store, () => undefined)),
       });
-      const s = await listen(app.fetch, '127.0.0.1:0');
-      url = s.url;
-      close = () => new Promise((r) => s.server.close(() => r()));
+      ({ url, close } = await serveOnLoopback(app));
     });
     afterAll(async () => {
       await close();

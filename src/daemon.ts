@@ -16,6 +16,7 @@ import { createApp } from './api/app.ts';
 import { closeServer, createApiServer, DEFAULT_SERVER_LIMITS, type ServerLimits } from './api/http-server.ts';
 import { adapterErrorResponse } from './api/errors.ts';
 import { adminTokenOf } from './config/admin-token.ts';
+import { logHeadersOf } from './config/log-headers.ts';
 import { defaultBatchSize, type Config } from './config/schema.ts';
 import { TlogwatchError, describeError, isTlogwatchError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -126,7 +127,9 @@ function defaultFollow(config: Config, tlog: TlogTrust, start: FollowConfig['sta
  * The logs to follow: configured ones (keys from the trusted root); else every log of the root valid now,
  * from `latest`, and every other log of the root the store already mirrors (`mirrored`, by name): a shard
  * whose key has expired since is followed still, so the entries it took before it froze are not lost to
- * a restart. One log per name, a key valid now first.
+ * a restart. One log per name, a key valid now first. A configured log's `headerFiles` are read here, as
+ * `serve` and `backfill` start, so a secret file that cannot be used is a configuration error before the
+ * store opens.
  */
 export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirrored: ReadonlySet<string> = new Set()): Array<{ follow: FollowConfig; tlog: TlogTrust }> {
   if (config.logs.length === 0) {
@@ -143,9 +146,10 @@ export function followedLogs(config: Config, trust: TrustedRoot, now: Date, mirr
     if (wrongOrigin) throw new TlogwatchError('CONFIG_INVALID', wrongOrigin, { kind: 'fatal', data: { log: l.name } });
     const origin = l.origin ?? tlog.name;
     const witnesses = l.witnesses ? witnessPolicy(l.witnesses) : witnessPolicyFor(config, l.type, origin);
+    const headers = logHeadersOf(l);
     return {
       tlog,
-      follow: { name: l.name, type: l.type, url: l.url, origin, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression, ...(l.headers ? { headers: l.headers } : {}), ...(witnesses ? { witnesses } : {}) },
+      follow: { name: l.name, type: l.type, url: l.url, origin, start: l.start, pollIntervalMs: l.pollInterval, batchSize: l.batchSize ?? defaultBatchSize(config.index), concurrency: l.concurrency, requestsPerMinute: l.requestsPerMinute, compression: l.compression, ...(headers ? { headers } : {}), ...(witnesses ? { witnesses } : {}) },
     };
   });
 }

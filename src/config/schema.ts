@@ -8,7 +8,7 @@ import { validate as validCron } from 'node-cron';
 import { z } from 'zod';
 import { parseVerifierKey } from '../note/keys.ts';
 import { hasCredentials } from '../util/url.ts';
-import { LogHeaders } from './log-headers.ts';
+import { checkLogHeaderSources, LogHeaderFiles, LogHeaders } from './log-headers.ts';
 import { SHARED_KEY_WHY, sharedWitnessKey, WITNESS_KEY_TYPES } from '../note/witness-policy.ts';
 import { tufRootRequired } from '../trust/tuf.ts';
 import { SEVERITIES } from '../monitor/rules/schema.ts';
@@ -133,12 +133,14 @@ export const LogConfig = z
       .default('gzip')
       .describe('Ask the log for gzip-compressed responses, or (`none`) for uncompressed ones: on a fast link, such as a log on the same host or network, `none` saves the CPU of inflating every entry (BENCHMARKS.md "Ingest").'),
     headers: LogHeaders.optional(),
+    headerFiles: LogHeaderFiles.optional(),
     witnesses: Witnesses.optional().describe(
       'Tiles logs: accept only checkpoints cosigned by a quorum of these witnesses, so the mirror sees the tree the witnesses (and clients that require them) see. A checkpoint short of the quorum is not used; the mirror waits for one that reaches it. Overrides `witnessPolicies`.',
     ),
   })
   .strict()
   .superRefine((l, ctx) => {
+    checkLogHeaderSources(l, ctx);
     if (!l.witnesses) return;
     if (l.type !== 'tiles') ctx.addIssue({ code: 'custom', path: ['witnesses'], message: 'only tiles logs have cosigned checkpoints (Rekor v1 signs its own only)' });
     checkWitnessSet(l.witnesses, ctx, ['witnesses']);

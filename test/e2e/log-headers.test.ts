@@ -1,12 +1,12 @@
 /**
  * `logs[].headers` end to end: a private log behind an authenticating proxy on loopback, which answers 401
  * to a request without the right Authorization and passes the rest on to the simulator. The daemon,
- * configured from YAML with the secret from the environment, follows three logs through it: one with the
- * header (verifies), one without (a 401 its log lines explain), and one the proxy redirects to
- * another port (that server never sees the header; the log verifies through it). The secret appears in no
- * response of the mirror and no log line.
+ * configured from YAML with the secret from the environment, follows four logs through it: one with the
+ * header (verifies), one with it read from a secret file (`headerFiles`, verifies), one without (a 401 its
+ * log lines explain), and one the proxy redirects to another port (that server never sees the header; the
+ * log verifies through it). The secret appears in no response of the mirror and no log line.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -72,7 +72,7 @@ describe.each(['tiles', 'v1'] as const)('a private %s log behind an authenticati
     });
     const otherUrl = await listen(other);
     proxy = createServer((req, res) => {
-      const m = /^\/(good|nokey|moved)(\/.*)$/.exec(req.url ?? '');
+      const m = /^\/(good|filed|nokey|moved)(\/.*)$/.exec(req.url ?? '');
       if (!m) return void res.writeHead(404).end();
       if (req.headers.authorization !== `Basic ${BASIC}`) {
         refused.push(m[1]!);
@@ -88,8 +88,11 @@ describe.each(['tiles', 'v1'] as const)('a private %s log behind an authenticati
     const log = (name: string, headers: string) =>
       `  - { name: ${name}, type: ${type}, url: '${proxyUrl}/${name}', origin: '${origin}', start: 0, pollInterval: 200ms, requestsPerMinute: 0${headers} }\n`;
     const withKey = ', headers: { Authorization: "Basic ${LOG_BASIC}" }';
+    // A Docker or Kubernetes secret: the whole value, with the newline `echo` leaves.
+    const secretFile = join(tmp, 'log_auth');
+    writeFileSync(secretFile, `Basic ${BASIC}\n`);
     const config = parseConfig(
-      `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n${log('good', withKey)}${log('nokey', '')}${log('moved', withKey)}`,
+      `dataDir: ${join(tmp, 'data')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${sim.trustedRootPath}\nlogs:\n${log('good', withKey)}${log('filed', `, headerFiles: { Authorization: '${secretFile}' }`)}${log('nokey', '')}${log('moved', withKey)}`,
       'test.yaml',
       { LOG_BASIC: BASIC },
     );
@@ -103,20 +106,21 @@ describe.each(['tiles', 'v1'] as const)('a private %s log behind an authenticati
   }, 60_000);
   afterAll(() => stopAll({ daemons: [d], sims: [sim], servers: [proxy, other], dir: tmp }));
 
-  it('verifies the log with the header, explains the 401 without it, and keeps the header from another origin and from everything it shows', { timeout: 60_000 }, async () => {
+  it('verifies the log with the header, inline or from a file, explains the 401 without it, and keeps the header from another origin and from everything it shows', { timeout: 60_000 }, async () => {
     let views: LogView[] = [];
     for (let i = 0; i < 300; i++) {
       views = (await (await fetch(`${d.url}/v1/logs`)).json()) as LogView[];
       const by = (n: string) => views.find((v) => v.name === n);
-      if (by('good')?.verifiedSize === 300 && by('moved')?.verifiedSize === 300 && logLines.some((l) => l.includes('"nokey"'))) break;
+      if (by('good')?.verifiedSize === 300 && by('filed')?.verifiedSize === 300 && by('moved')?.verifiedSize === 300 && logLines.some((l) => l.includes('"nokey"'))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const by = (n: string) => views.find((v) => v.name === n)!;
     expect(by('good').verifiedSize).toBe(300);
+    expect(by('filed').verifiedSize).toBe(300);
     expect(by('moved').verifiedSize).toBe(300);
     // Without the header: never bootstrapped (so not in /v1/logs, which lists a log once it was seen), the
     // proxy's 401 and what to configure in the log lines, and the 401s counted.
-    expect(views.map((v) => v.name).sort()).toEqual(['good', 'moved']);
+    expect(views.map((v) => v.name).sort()).toEqual(['filed', 'good', 'moved']);
     expect(await (await fetch(`${d.url}/readyz`)).json()).toEqual({ status: 'unavailable', problems: ['nokey: not bootstrapped yet'] });
     const failed = logLines.map((l) => JSON.parse(l) as { log?: string; err?: string }).find((l) => l.log === 'nokey');
     expect(failed?.err).toMatch(/^SOURCE_HTTP_STATUS: HTTP 401 from http:\/\/127\.0\.0\.1:\d+\/nokey\/\S+: the server asks for authentication \(a log's goes in logs\[\]\.headers/);

@@ -11,14 +11,15 @@ const USAGE = `tlogwatch ${VERSION}: a verified mirror and monitor of Sigstore's
 
 Usage:
   tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR]
-                  [--trusted-root FILE] [--log TYPE=URL]... [--start N|latest]
+                  [--trusted-root FILE] [--log TYPE=URL]... [--log-header-file NAME=FILE]...
+                  [--start N|latest]
   tlogwatch verify [--trusted-root FILE | --tuf-mirror URL --tuf-root FILE] [--json] [--rules DIR]
                    [--witness VKEY]... [--witness-quorum N] FILE...
   tlogwatch search --digest sha256:HEX | --identity SAN | --owner URI | ... [--since T] [--until T]
                    [--limit N | --all] [--server URL] [--json]
   tlogwatch rules check DIR
   tlogwatch rules test DIR --data-dir DIR [--log NAME] [--from N] [--to N] [--trusted-root FILE] [--json]
-  tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log TYPE=URL]
+  tlogwatch backfill [serve's --config, --data-dir, --rules, --trusted-root, --log, --log-header-file]
                      [--only NAME] [--to N] [--batch-size N]
   tlogwatch check [--config FILE] [--data-dir DIR] [--only NAME [--from N] [--to N]] [--json]
   tlogwatch resume NAME --reason TEXT [--config FILE] [--data-dir DIR] [--json]

@@ -28,7 +28,7 @@ import { resolveTrust } from '../trust/tuf.ts';
 import { checkpointVerifierForTlog, rekorV1KeysOf, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
 
-const USAGE = 'usage: tlogwatch backfill [--config FILE] [--data-dir DIR] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--only NAME] [--to N] [--batch-size N]';
+const USAGE = 'usage: tlogwatch backfill [--config FILE] [--data-dir DIR] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--log-header-file NAME=FILE]... [--only NAME] [--to N] [--batch-size N]';
 const HELP = `${USAGE}
 
 Fills in the entries before where each configured log's mirror started (start: latest or N), down to
@@ -38,7 +38,7 @@ final signed tree head with the trusted root's key for it. Stop tlogwatch serve 
 once on a slow or stalled log: requests in flight are abandoned (their batch is not stored), a batch
 already fetched is stored first; run again to resume. A second Ctrl-C exits without waiting.
 
-  --config FILE, --data-dir DIR, --rules DIR, --trusted-root FILE, --log TYPE=URL
+  --config FILE, --data-dir DIR, --rules DIR, --trusted-root FILE, --log TYPE=URL, --log-header-file NAME=FILE
                      the configuration tlogwatch serve runs with, given the same way (a file, flags
                      that override it, or flags alone: with no logs, the Sigstore public-good logs)
   --only NAME        only this log (default: every configured log)
@@ -95,6 +95,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
         rules: { type: 'string' },
         'trusted-root': { type: 'string' },
         log: { type: 'string', multiple: true },
+        'log-header-file': { type: 'string', multiple: true },
         only: { type: 'string' },
         to: { type: 'string' },
         'batch-size': { type: 'string' },
@@ -124,6 +125,7 @@ export async function backfillCommand(argv: string[]): Promise<number> {
       ...(values.rules ? { rules: values.rules } : {}),
       ...(values['trusted-root'] ? { trustedRoot: values['trusted-root'] } : {}),
       ...(values.log ? { logs: values.log } : {}),
+      ...(values['log-header-file'] ? { logHeaderFiles: values['log-header-file'] } : {}),
     }, process.env, { unused: UNUSED });
   } catch (e) {
     return fail(describeError(e));

@@ -6,7 +6,8 @@ import { describeError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
 import { whenStdoutCloses } from './output.ts';
 
-const HELP = `usage: tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR] [--trusted-root FILE] [--log TYPE=URL]... [--start N|latest]
+const HELP = `usage: tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR] [--trusted-root FILE]
+                       [--log TYPE=URL]... [--log-header-file NAME=FILE]... [--start N|latest]
 
 The daemon: mirrors and verifies each configured log, evaluates the monitor rules on every entry, and
 serves the API, the Rekor-compatible reads and /metrics. With no logs configured it follows the logs of
@@ -19,6 +20,10 @@ stdout; its logs are JSON lines on stderr. SIGTERM or Ctrl-C stops it after the 
   --rules DIR            rules, the monitor rule files (reloaded when they change)
   --trusted-root FILE    trustedRoot, a trusted_root.json to use instead of TUF (offline)
   --log TYPE=URL         follow this log instead of the file's logs (TYPE tiles or rekor-v1); repeatable
+  --log-header-file NAME=FILE
+                         send the header NAME to the --log logs, its value read from FILE (a private
+                         log: Authorization=/run/secrets/log_auth, the file holding "Bearer <token>");
+                         repeatable. A file, never the secret: a command line is readable in ps
   --start N|latest       where a new mirror of each log begins (default latest)
 
 Exit: 0 stopped by SIGTERM or Ctrl-C, 2 when it cannot start (configuration, trust, store or address).
@@ -34,6 +39,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       rules: { type: 'string' },
       'trusted-root': { type: 'string' },
       log: { type: 'string', multiple: true },
+      'log-header-file': { type: 'string', multiple: true },
       start: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -49,6 +55,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     ...(values.rules ? { rules: values.rules } : {}),
     ...(values['trusted-root'] ? { trustedRoot: values['trusted-root'] } : {}),
     ...(values.log ? { logs: values.log } : {}),
+    ...(values['log-header-file'] ? { logHeaderFiles: values['log-header-file'] } : {}),
     ...(values.start ? { start: values.start } : {}),
   });
   const logger = createLogger({ level: config.log.level });

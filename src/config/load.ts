@@ -8,7 +8,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } fro
 import { requiredKeyError } from '../util/required-key.ts';
 import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
 import { yamlMessage } from '../util/yaml-message.ts';
-import { withoutCredentials } from '../util/url.ts';
+import { hasCredentials, withoutCredentials } from '../util/url.ts';
 import type { z } from 'zod';
 import { TlogwatchError } from '../errors.ts';
 import { ConfigSchema, LogConfig, LogLevel, sameLogUrl, type Config } from './schema.ts';
@@ -21,6 +21,8 @@ export interface ConfigOverrides {
   trustedRoot?: string;
   /** `TYPE=URL`, repeatable; replaces the file's `logs`. */
   logs?: string[];
+  /** `NAME=FILE`, repeatable: `headerFiles` of every `logs` log (which must share one origin). */
+  logHeaderFiles?: string[];
   /** `N` or `latest`, for every log. */
   start?: string;
 }
@@ -165,8 +167,29 @@ function overrideStart(spec: string): LogConfigStart {
 }
 type LogConfigStart = z.output<typeof LogConfig.shape.start>;
 
-/** `--log TYPE=URL`: a log named after the URL's host (and its position when there are several). */
-function logFromFlag(spec: string, i: number, count: number, start: LogConfigStart | undefined): Config['logs'][number] {
+const HEADER_FILE_FLAG_HINT = '--log-header-file NAME=FILE, FILE holding the value (`Bearer <token>`, or `Basic ` and the base64 of user:password)';
+
+/**
+ * `--log-header-file NAME=FILE` (repeatable): `headerFiles` for the `--log` logs. A flag takes the file, never
+ * the value: a command line is readable by any user of the host (`ps`, /proc/PID/cmdline), which is why
+ * `notify.commands` are told to take their secrets in `env`, not in arguments.
+ */
+function headerFilesFromFlags(specs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const spec of specs) {
+    const m = /^([^=]+)=(.+)$/.exec(spec);
+    if (!m) throw invalid(`--log-header-file ${spec}: expected NAME=FILE, e.g. Authorization=/run/secrets/log_auth`);
+    if (Object.hasOwn(out, m[1]!)) throw invalid(`--log-header-file ${m[1]}=…: ${m[1]} is given twice`);
+    out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+/**
+ * `--log TYPE=URL`: a log named after the URL's host (and its position when there are several), with the
+ * `--log-header-file` headers.
+ */
+function logFromFlag(spec: string, i: number, count: number, start: LogConfigStart | undefined, headerFiles: Record<string, string> | undefined): Config['logs'][number] {
   const m = /^(tiles|rekor-v1)=(.+)$/.exec(spec);
   if (!m) throw invalid(`--log ${spec}: expected TYPE=URL with TYPE tiles or rekor-v1`);
   let host: string;
@@ -175,10 +198,36 @@ function logFromFlag(spec: string, i: number, count: number, start: LogConfigSta
   } catch {
     throw invalid(`--log ${spec}: ${m[2]} is not a URL`);
   }
-  const r = LogConfig.safeParse({ name: count > 1 ? `${host}-${i}` : host, type: m[1], url: m[2] });
   // A URL refused for holding credentials is not repeated with them (util/url.ts).
-  if (!r.success) throw invalid(`--log ${m[1]}=${withoutCredentials(m[2]!)}: ${r.error.issues.map((x) => `${pathText(x.path)}: ${x.message}`).join('; ')}`);
+  const shown = `--log ${m[1]}=${withoutCredentials(m[2]!)}`;
+  if (hasCredentials(m[2]!)) {
+    throw invalid(`${shown}: credentials in a URL (user:password@host) are refused: tlogwatch shows its URLs (GET /v1/logs, /readyz, log lines), and a command line is readable by any user of this host (ps). Give them in a file: ${HEADER_FILE_FLAG_HINT}`);
+  }
+  const r = LogConfig.safeParse({ name: count > 1 ? `${host}-${i}` : host, type: m[1], url: m[2], ...(headerFiles ? { headerFiles } : {}) });
+  if (!r.success) {
+    throw invalid(r.error.issues.map((x) => (x.path[0] === 'headerFiles' && x.path.length > 1 ? `--log-header-file ${String(x.path[1])}=…: ${issueText(x)}` : `${shown}: ${pathText(x.path)}: ${issueText(x)}`)).join('; '));
+  }
   return start === undefined ? r.data : { ...r.data, start };
+}
+
+/**
+ * The `--log` logs, each with the `--log-header-file` headers. Those go to every one of them, so the logs
+ * must share one origin (a private deployment's logs behind one proxy): a credential for one server must
+ * not reach another, which a mix of a private log and a public one would do.
+ */
+function logsFromFlags(specs: readonly string[], headerSpecs: readonly string[] | undefined, start: LogConfigStart | undefined): Config['logs'] {
+  const headerFiles = headerSpecs?.length ? headerFilesFromFlags(headerSpecs) : undefined;
+  const logs = specs.map((spec, i) => logFromFlag(spec, i, specs.length, start, headerFiles));
+  const origins = [...new Set(logs.map((l) => new URL(l.url).origin))];
+  if (headerFiles && origins.length > 1) {
+    throw invalid(`--log-header-file: the headers would go to every --log, and these are on ${origins.length} servers (${origins.join(', ')}): a credential for one must not reach the others. Give each log its own in a configuration file (logs[].headerFiles), or use one --log`);
+  }
+  // As the schema refuses it in a file: one log under two names would be mirrored, and reported, twice.
+  logs.forEach((l, i) => {
+    const j = logs.findIndex((x) => sameLogUrl(x.url) === sameLogUrl(l.url));
+    if (j < i) throw invalid(`--log ${specs[i]}: the same log as --log ${specs[j]}: each log once`);
+  });
+  return logs;
 }
 
 export function applyOverrides(c: Config, o: ConfigOverrides): Config {
@@ -192,14 +241,10 @@ export function applyOverrides(c: Config, o: ConfigOverrides): Config {
   if (o.rules) out.rules = o.rules;
   if (o.trustedRoot) out.trustedRoot = o.trustedRoot;
   const start = o.start === undefined ? undefined : overrideStart(o.start);
-  if (o.logs?.length) {
-    out.logs = o.logs.map((spec, i) => logFromFlag(spec, i, o.logs!.length, start));
-    // As the schema refuses it in a file: one log under two names would be mirrored, and reported, twice.
-    out.logs.forEach((l, i) => {
-      const j = out.logs.findIndex((x) => sameLogUrl(x.url) === sameLogUrl(l.url));
-      if (j < i) throw invalid(`--log ${o.logs![i]}: the same log as --log ${o.logs![j]}: each log once`);
-    });
+  if (o.logHeaderFiles?.length && !o.logs?.length) {
+    throw invalid(`--log-header-file: no --log to send the headers to; a log of the configuration file takes them in logs[].headerFiles`);
   }
+  if (o.logs?.length) out.logs = logsFromFlags(o.logs, o.logHeaderFiles, start);
   else if (start !== undefined) {
     // Without configured logs the trusted root's are followed from `latest` (and new shards from 0): a
     // --start there would apply to nothing, and a mirror that quietly began at `latest` is found out only

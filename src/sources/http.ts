@@ -76,8 +76,8 @@ const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
  * credentials in a URL are refused. The headers themselves are never named: they may hold the secret.
  */
 const AUTH_HINT: Readonly<Record<number, string>> = {
-  401: ': the server asks for authentication (a log\'s goes in logs[].headers, a checkpoint source\'s in its token)',
-  403: ': the server refuses these credentials or this client (a log\'s go in logs[].headers, a checkpoint source\'s in its token)',
+  401: ': the server asks for authentication (a log\'s goes in logs[].headers or headerFiles, or --log-header-file beside --log; a checkpoint source\'s in its token)',
+  403: ': the server refuses these credentials or this client (a log\'s go in logs[].headers or headerFiles, or --log-header-file beside --log; a checkpoint source\'s in its token)',
 };
 
 /**

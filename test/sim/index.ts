@@ -23,6 +23,8 @@ export interface SimulatorOptions extends Omit<SimLogOptions, 'seed' | 'holdNext
   prefix?: string;
   /** Misbehaviour faults given in `faults` take effect only once a first checkpoint was served (the CLI does this). */
   armAfterFirstCheckpoint?: boolean;
+  /** Answer 401 to every request without exactly this Authorization value: a private log. */
+  authorization?: string;
 }
 
 export interface Simulator {
@@ -48,7 +50,7 @@ export async function startSimulator(o: SimulatorOptions): Promise<Simulator> {
   const log = await SimLog.create({ ...o, seed: o.seed ?? '1', faults: faults.filter((f) => !deferred.includes(f)), holdNextInjections: (o.rate ?? 0) > 0 });
   const view = new LogView(log);
   const prefix = o.api === 'tiles' ? (o.prefix ?? '/api/v2').replace(/\/+$/, '') : '';
-  const server = createSimServer(log, view, prefix);
+  const server = createSimServer(log, view, prefix, o.authorization);
   if (deferred.length > 0) {
     server.on('request', (req, res) => {
       const path = new URL(req.url ?? '/', 'http://sim').pathname;

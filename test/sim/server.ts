@@ -62,10 +62,12 @@ async function send(log: SimLog, req: IncomingMessage, res: ServerResponse, repl
 }
 
 /** `prefix` ('' or '/api/v2'-like) applies to tiles only: Rekor v1 serves at the root. */
-export function createSimServer(log: SimLog, view: LogView, prefix: string): Server {
+export function createSimServer(log: SimLog, view: LogView, prefix: string, authorization?: string): Server {
   return createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
     const route = async (): Promise<Reply> => {
+      // A private log behind an authenticating proxy, at the URL its trusted root names (RFC 9110 §11.6.1).
+      if (authorization !== undefined && req.headers.authorization !== authorization) return { ...errorReply(401, 'authentication required'), headers: { 'www-authenticate': 'Bearer realm="sim"' } };
       if (log.api === 'v1') return v1Route(log, view, req, url);
       if (!url.pathname.startsWith(`${prefix}/`)) return errorReply(404, 'not found');
       return tilesRoute(log, view, req, url.pathname.slice(prefix.length + 1));

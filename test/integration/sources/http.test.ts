@@ -235,7 +235,7 @@ describe('HttpClient', () => {
     handlers.set('/unauth', (_req, res) => res.writeHead(401, { 'www-authenticate': 'Basic realm="log"' }).end());
     const err = await fast().request(`${base}/unauth`, { endpoint: 't', parse: text }).catch((e: unknown) => e);
     expect(isTlogwatchError(err, 'SOURCE_HTTP_STATUS') && err.kind).toBe('fatal');
-    expect((err as Error).message).toBe(`HTTP 401 from ${base}/unauth: the server asks for authentication (a log's goes in logs[].headers, a checkpoint source's in its token)`);
+    expect((err as Error).message).toBe(`HTTP 401 from ${base}/unauth: the server asks for authentication (a log's goes in logs[].headers or headerFiles, or --log-header-file beside --log; a checkpoint source's in its token)`);
   });
 
   it('keeps the connection after a redirect, a 404 or a retried 503 with a small body, and closes it after a large one', async () => {

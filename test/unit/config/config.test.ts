@@ -270,7 +270,8 @@ describe('config: credentials in a URL', () => {
     } catch (e) {
       message = (e as Error).message;
     }
-    expect(message).toMatch(/^--log tiles=https:\/\/log\.example\/api: url: credentials in a URL/);
+    // The hint is the flag that takes them, as a file: a command line is readable by any user of the host.
+    expect(message).toMatch(/^--log tiles=https:\/\/log\.example\/api: credentials in a URL \(user:password@host\) are refused: .*readable by any user of this host \(ps\)\. Give them in a file: --log-header-file NAME=FILE/);
     expect(message).not.toContain('s3cret-pass');
   });
   it('a webhook secret in its path or query is accepted (it is never shown: notifications name the host)', () => {
@@ -372,6 +373,29 @@ describe('config: CLI overrides and files', () => {
     // No logs configured: the trusted root's are followed from latest, so a --start would be silently ignored.
     expect(() => applyOverrides(base, { start: '0' })).toThrow(/--start 0: no logs are configured to start there/);
     expect(() => loadConfig(undefined, { start: 'latest' }, {})).toThrow(/--start latest: no logs are configured/);
+  });
+  it('gives the --log logs the --log-header-file headers, to logs of one server only', () => {
+    const base = parseConfig(FULL, 'full.yaml', ENV);
+    const one = applyOverrides(base, { logs: ['tiles=https://log.internal/api/v2'], logHeaderFiles: ['Authorization=/run/secrets/log_auth', 'X-Tenant=/run/secrets/tenant'] });
+    expect(one.logs.map((l) => l.headerFiles)).toEqual([{ Authorization: '/run/secrets/log_auth', 'X-Tenant': '/run/secrets/tenant' }]);
+    // A private deployment's v1 and tiles logs behind one proxy: both get them.
+    const two = applyOverrides(base, { logs: ['tiles=https://log.internal/api/v2', 'rekor-v1=https://log.internal'], logHeaderFiles: ['Authorization=/s'] });
+    expect(two.logs.map((l) => l.headerFiles)).toEqual([{ Authorization: '/s' }, { Authorization: '/s' }]);
+    // The file's logs keep their own headers when --log is not given.
+    expect(applyOverrides(base, {}).logs.map((l) => l.headerFiles)).toEqual([undefined, undefined]);
+  });
+  it('refuses --log-header-file that could send a credential elsewhere, or that is not NAME=FILE', () => {
+    const base = parseConfig('', 'x', {});
+    expect(() => applyOverrides(base, { logs: ['tiles=https://log.internal/api/v2', 'tiles=https://log2025-1.rekor.sigstore.dev'], logHeaderFiles: ['Authorization=/s'] })).toThrow(
+      /^--log-header-file: the headers would go to every --log, and these are on 2 servers \(https:\/\/log\.internal, https:\/\/log2025-1\.rekor\.sigstore\.dev\): a credential for one must not reach the others/,
+    );
+    expect(() => applyOverrides(base, { logs: ['tiles=http://127.0.0.1:1/a', 'tiles=http://127.0.0.1:2/a'], logHeaderFiles: ['Authorization=/s'] })).toThrow(/on 2 servers/);
+    expect(() => applyOverrides(base, { logHeaderFiles: ['Authorization=/s'] })).toThrow(/^--log-header-file: no --log to send the headers to/);
+    const log = ['tiles=https://log.internal/api/v2'];
+    expect(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Authorization'] })).toThrow(/^--log-header-file Authorization: expected NAME=FILE, e\.g\. Authorization=\/run\/secrets\/log_auth$/);
+    expect(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Authorization=/a', 'Authorization=/b'] })).toThrow(/^--log-header-file Authorization=…: Authorization is given twice$/);
+    expect(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Authorization=/a', 'authorization=/b'] })).toThrow(/^--log-header-file authorization=…: Authorization is given already/);
+    expect(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Host=/a'] })).toThrow(/^--log-header-file Host=…: not configurable/);
   });
   it('loads a file, or defaults without one, and says when a file cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-config-'));

@@ -13,6 +13,7 @@ import { ecdsaVerifier, ed25519KeyId, ed25519Verifier } from '../note/keys.ts';
 import type { NoteVerifier } from '../note/note.ts';
 import { setKeyFromSpki, type SetKey } from '../entries/set.ts';
 import { bytesEqual, parseBase64, toHex } from '../util/bytes.ts';
+import { hasCredentials, withoutCredentials } from '../util/url.ts';
 
 const b64 = z.string().transform((s, ctx) => {
   const b = parseBase64(s);
@@ -183,6 +184,25 @@ export function parseTrustedRoot(json: unknown): TrustedRoot {
     ctlogs: r.data.ctlogs.map(toLogKey),
     timestampAuthorities: r.data.timestampAuthorities.map(toCA),
   };
+}
+
+/**
+ * Refuses a root whose transparency log URL holds credentials (`https://user:password@host/`), as the
+ * configuration refuses them in every URL (config/schema.ts HttpUrl, util/url.ts). The daemon follows these
+ * URLs when no `logs` are configured and shows them: in GET /v1/logs (unauthenticated) and /readyz, in log
+ * lines, in `trust-changed` findings sent to every channel, in errors. The whole root is refused, where the
+ * daemon and backfill take it (tuf.ts resolveTrust), rather than the one log: its URL would still reach those
+ * findings and messages. The error names the log without its credentials. `verify` does not follow or show
+ * the URLs and takes such a root as it is.
+ */
+export function verifyLogUrlsWithoutCredentials(root: TrustedRoot): void {
+  const i = root.tlogs.findIndex((t) => hasCredentials(t.baseUrl));
+  if (i < 0) return;
+  throw new TlogwatchError(
+    'TRUST_MALFORMED',
+    `trusted root: tlogs.${i}.baseUrl ${withoutCredentials(root.tlogs[i]!.baseUrl)}: credentials in a URL (user:password@host) are refused: tlogwatch follows this URL and shows it (GET /v1/logs, /readyz, findings, log lines). Remove them from the trusted root (a public document, published through TUF), and give a private log's credentials in \`logs\` (headers or headerFiles)`,
+    { data: { index: i } },
+  );
 }
 
 export function findTlogByKeyId(root: TrustedRoot, keyId: Uint8Array): TlogTrust | undefined {

@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TlogwatchError } from '../errors.ts';
 import { parseSigningConfig, withSigningConfig, type SigningConfig } from './signing-config.ts';
-import { parseTrustedRoot, type TrustedRoot } from './trusted-root.ts';
+import { parseTrustedRoot, verifyLogUrlsWithoutCredentials, type TrustedRoot } from './trusted-root.ts';
 
 export interface TufOptions {
   /** Directory for TUF metadata and targets. */
@@ -161,7 +161,8 @@ export async function fetchSigningConfigViaTuf(o: TufOptions): Promise<SigningCo
  * The daemon's trust: the trusted root (the file, else public-good via TUF) with each log's API taken from
  * signing configs, the only trust material that says which API a log speaks (rekor.md §3.6): the files
  * given, else, in TUF mode, the public-good one. A TUF signing config that cannot be had is a warning,
- * not a failure: each log then keeps the type its key suggests.
+ * not a failure: each log then keeps the type its key suggests. A root with credentials in a log's URL is
+ * refused (trusted-root.ts verifyLogUrlsWithoutCredentials).
  */
 export async function resolveTrust(o: {
   trustedRoot?: string;
@@ -189,6 +190,7 @@ export async function resolveTrust(o: {
         tuf = { ...tuf, forceCache: true };
         return cached;
       });
+  verifyLogUrlsWithoutCredentials(root);
   const configs = o.signingConfigs.map(loadSigningConfigFile);
   if (configs.length === 0 && !o.trustedRoot) {
     try {

@@ -127,6 +127,39 @@ describe('a trusted root that lists a log tlogwatch cannot verify (a Merkle hash
   });
 });
 
+describe('a trusted root whose log URL holds credentials', () => {
+  /** The simulator's root, its log's URL with `user:password@` when `creds`. */
+  const writeRoot = (path: string, creds: boolean) => {
+    const r = JSON.parse(readFileSync(sim.trustedRootPath, 'utf8')) as { tlogs: Array<{ baseUrl: string }> };
+    if (creds) r.tlogs[0]!.baseUrl = r.tlogs[0]!.baseUrl.replace('http://', 'http://mirror:s3cret-pass@');
+    writeFileSync(path, JSON.stringify(r));
+  };
+
+  it('serve refuses it at start with exit 2, naming the log without them, and never prints them', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-creds.json');
+    writeRoot(path, true);
+    const { code, stdout, stderr } = await run(['serve', '--data-dir', join(tmp, 'data-root-creds'), '--listen', '127.0.0.1:0', '--trusted-root', path], process.env);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`tlogwatch serve: TRUST_MALFORMED: trusted root: tlogs.0.baseUrl ${sim.url}: credentials in a URL (user:password@host) are refused`);
+    expect(stdout + stderr).not.toContain('s3cret');
+  });
+
+  it('a refresh that finds them fails, and the daemon follows its logs as before', { timeout: 30_000 }, async () => {
+    const path = join(tmp, 'root-creds-later.json');
+    writeRoot(path, false);
+    const d = await startDaemon(parseConfig(`dataDir: ${join(tmp, 'data-root-creds-later')}\nlisten: 127.0.0.1:0\ntrustedRoot: ${path}\n`, 'test.yaml', {}), createLogger({ level: 'silent' }));
+    try {
+      writeRoot(path, true);
+      await expect(d.refreshTrust()).rejects.toMatchObject({ code: 'TRUST_MALFORMED', message: expect.stringMatching(/^trusted root: tlogs\.0\.baseUrl http:\/\/127\.0\.0\.1:\d+\/api\/v2: credentials in a URL/) as unknown });
+      expect(d.followers.map((f) => f.cfg.url)).toEqual([sim.url]);
+      const logs = (await (await fetch(`${d.url}/v1/logs`)).text());
+      expect(logs).not.toContain('s3cret');
+    } finally {
+      await d.stop();
+    }
+  });
+});
+
 describe('a TUF repository that is down at start-up', () => {
   it('a daemon whose cache holds unexpired metadata starts from it and says so; with an empty cache it refuses', { timeout: 60_000 }, async () => {
     const repo = await startTufRepo();

@@ -1,10 +1,13 @@
 /** Sigstore trusted roots and signing configs: every real one parses; logs are typed, keyed and checked. */
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isTlogwatchError } from '../../../src/errors.ts';
 import { ed25519KeyId, parseVerifierKey, rawEd25519 } from '../../../src/note/keys.ts';
 import { parseSigningConfig, tlogTypeFromSigningConfig, withSigningConfig } from '../../../src/trust/signing-config.ts';
+import { resolveTrust, resolveTrustedRoot } from '../../../src/trust/tuf.ts';
 import { checkpointVerifierForTlog, findTlogByKeyId, parseTrustedRoot, signerNameFromUrl, tlogsValidAt, tlogTypeFromKey, type TlogTrust } from '../../../src/trust/trusted-root.ts';
 
 const T = 'test/fixtures/realdata/trust';
@@ -206,5 +209,34 @@ describe('signerNameFromUrl', () => {
     expect(signerNameFromUrl('https://log2025-1.rekor.sigstore.dev/')).toBe('log2025-1.rekor.sigstore.dev');
     expect(signerNameFromUrl('https://ctfe.sigstore.dev/2022')).toBe('ctfe.sigstore.dev/2022');
     expect(signerNameFromUrl('http://127.0.0.1:8080//')).toBe('127.0.0.1:8080');
+  });
+});
+
+describe('credentials in a log URL of the trusted root', () => {
+  /** The production root with its Rekor v1 log's URL given `userinfo`, written to a real file. */
+  const rootWith = (userinfo: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-root-creds-'));
+    const json = readJson(`${T}/prod/trusted_root.json`);
+    json.tlogs[0].baseUrl = json.tlogs[0].baseUrl.replace('https://', `https://${userinfo}@`);
+    writeFileSync(join(dir, 'trusted_root.json'), JSON.stringify(json));
+    return { path: join(dir, 'trusted_root.json'), [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+  };
+
+  it('the daemon and backfill refuse the root, naming the log without them, as the configuration refuses them in its URLs', async () => {
+    for (const userinfo of ['mirror:s3cret-pass', 'only-a-user', ':s3cret-pass']) {
+      using root = rootWith(userinfo);
+      const e = await resolveTrust({ trustedRoot: root.path, signingConfigs: [], cachePath: join(tmpdir(), 'unused') }).then(() => undefined, (x: unknown) => x);
+      expect(isTlogwatchError(e, 'TRUST_MALFORMED')).toBe(true);
+      const message = (e as Error).message;
+      expect(message).toBe(
+        'trusted root: tlogs.0.baseUrl https://rekor.sigstore.dev/: credentials in a URL (user:password@host) are refused: tlogwatch follows this URL and shows it (GET /v1/logs, /readyz, findings, log lines). Remove them from the trusted root (a public document, published through TUF), and give a private log\'s credentials in `logs` (headers or headerFiles)',
+      );
+      expect(message).not.toContain(userinfo.replace(/^:/, ''));
+    }
+  });
+
+  it('verify, which neither follows nor shows the URLs, takes it as it is', async () => {
+    using root = rootWith('mirror:s3cret-pass');
+    expect((await resolveTrustedRoot(root.path, join(tmpdir(), 'unused'))).tlogs[0]!.name).toBe('rekor.sigstore.dev');
   });
 });

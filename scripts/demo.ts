@@ -16,7 +16,7 @@ import { startDaemon, type Daemon } from '../src/daemon.ts';
 import { describeError, isTlogwatchError } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { forTerminal } from '../src/util/terminal.ts';
-import { whenLauncherExits } from '../test/sim/launcher.ts';
+import { whenLauncherExits } from '../src/util/launcher.ts';
 
 /** Ends the demo with one line on stderr, not a stack trace, and the simulator with it once it runs: nothing is left running. */
 function fail(message: string, sim?: ChildProcess): never {
@@ -66,7 +66,7 @@ const sim = spawn(process.execPath, ['test/sim/main.ts', '--api', 'tiles', '--en
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 // `npm run demo` runs this under `sh -c`, which does not pass on a SIGTERM sent to npm: without this the
-// demo's daemon and simulator outlived it (test/sim/launcher.ts). Until everything runs, ending is this.
+// demo's daemon and simulator outlived it (src/util/launcher.ts). Until everything runs, ending is this.
 let end = (): void => {
   sim.kill();
   process.exit(0);

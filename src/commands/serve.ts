@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts';
 import { startDaemon } from '../daemon.ts';
 import { describeError } from '../errors.ts';
 import { createLogger } from '../logger.ts';
+import { startedByNpm, whenLauncherExits } from '../util/launcher.ts';
 import { whenStdoutCloses } from './output.ts';
 
 const HELP = `usage: tlogwatch serve [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--rules DIR] [--trusted-root FILE]
@@ -25,6 +26,10 @@ stdout; its logs are JSON lines on stderr. SIGTERM or Ctrl-C stops it after the 
                          log: Authorization=/run/secrets/log_auth, the file holding "Bearer <token>");
                          repeatable. A file, never the secret: a command line is readable in ps
   --start N|latest       where a new mirror of each log begins (default latest)
+
+Started through npm (npm run tlogwatch -- serve, npx tlogwatch serve) it also stops, with exit 0, when
+npm ends, as a SIGTERM to npm makes it: npm's shell would not pass the signal on. Started any other way,
+it runs on until it is stopped.
 
 Exit: 0 stopped by SIGTERM or Ctrl-C, 2 when it cannot start (configuration, trust, store or address).
 `;
@@ -49,6 +54,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  // Taken now: should npm end while the daemon starts, its PID is already gone when the daemon serves.
+  const npm = startedByNpm(process.env);
+  const launcher = process.ppid;
   const config = loadConfig(values.config, {
     ...(values['data-dir'] ? { dataDir: values['data-dir'] } : {}),
     ...(values.listen ? { listen: values.listen } : {}),
@@ -66,15 +74,17 @@ export async function serveCommand(argv: string[]): Promise<number> {
   whenStdoutCloses(() => logger.warn('stdout is closed or unwritable; tlogwatch serve keeps running and logs to stderr'));
   process.stdout.write(`listening ${daemon.url}\n`);
   await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ signal }, 'signal received');
+    const stop = (why: Record<string, string>, message: string) => {
+      logger.info(why, message);
       daemon.stop().then(resolve, (e: unknown) => {
         logger.error({ err: describeError(e) }, 'shutdown failed');
         resolve();
       });
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop({ signal: 'SIGTERM' }, 'signal received'));
+    process.once('SIGINT', () => stop({ signal: 'SIGINT' }, 'signal received'));
+    // Started by npm, the daemon stops with it: npm's `sh -c` does not pass a SIGTERM on (util/launcher.ts).
+    if (npm) whenLauncherExits(() => stop({ launcher: npm }, `${npm} has ended, and its shell passes no signal on: stopping`), 250, launcher);
   });
   return 0;
 }

@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { parseFault, type FaultSpec } from './faults.ts';
 import { startSimulator } from './index.ts';
 import { parseInjectFile } from './inject.ts';
-import { whenLauncherExits } from './launcher.ts';
+import { whenLauncherExits } from '../../src/util/launcher.ts';
 import { OPTIONS, UsageError, usage, usageErrorText } from './usage.ts';
 
 function count(v: string | undefined, flag: string, fallback: number): number {
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   const port = count(values.port, '--port', 0);
   if (!Number.isInteger(port) || port > 65535) throw new UsageError(`--port must be an integer from 0 to 65535, got ${JSON.stringify(values.port)}`);
   // `npm run sim` runs it under `sh -c`, which does not pass a SIGTERM sent to npm on: without this the
-  // simulator outlived its launcher, serving on its port with nobody to stop it (launcher.ts).
+  // simulator outlived its launcher, serving on its port with nobody to stop it (src/util/launcher.ts).
   let stop: () => void = () => process.exit(0);
   whenLauncherExits(() => {
     process.stderr.write('sim: the process that started the simulator has ended; stopping\n');

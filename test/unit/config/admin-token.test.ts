@@ -3,32 +3,16 @@
  * newline dropped, the same rules as `api.adminToken`, errors that name the key and the file and never the
  * token, and one way to give it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adminTokenOf } from '../../../src/config/admin-token.ts';
 import { parseConfig } from '../../../src/config/load.ts';
-import { isTlogwatchError } from '../../../src/errors.ts';
+import { configErrorOf, tempFiles } from '../../helpers/config-files.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-admin-token-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const file = (name: string, text: string) => {
-  const path = join(dir, name);
-  writeFileSync(path, text);
-  return path;
-};
+const { dir, file } = tempFiles('tlogwatch-admin-token-');
 const TOKEN = 'f3c9a1b27d5e4a0b9c8d7e6f5a4b3c2d';
 
-function failure(api: Parameters<typeof adminTokenOf>[0]): string {
-  try {
-    adminTokenOf(api);
-  } catch (e) {
-    expect(isTlogwatchError(e, 'CONFIG_INVALID')).toBe(true);
-    return (e as Error).message;
-  }
-  throw new Error('expected a CONFIG_INVALID error');
-}
+const failure = (api: Parameters<typeof adminTokenOf>[0]) => configErrorOf(() => adminTokenOf(api));
 
 describe('api.adminTokenFile', () => {
   it('is read, with the one trailing newline a secret file usually has dropped', () => {

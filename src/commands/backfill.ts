@@ -7,9 +7,10 @@
  *
  * Exit codes: 0 done or nothing to do; 1 the log misbehaved (it is halted, with a log-integrity finding)
  * or was already halted; 2 usage, config, trust or store problems, or a log not ready to backfill; 3 the log
- * could not be read (nothing is lost: run again to resume); 130/143 stopped by SIGINT/SIGTERM (run again
- * to resume): the requests in flight are aborted and the batch they were for is not committed, a batch
- * already fetched commits first; a second signal exits at once.
+ * could not be read (nothing is lost: run again to resume); 130/143 stopped by SIGINT/SIGTERM, or 143 when
+ * the npm that started it ends (util/launcher.ts) (run again to resume): the requests in flight are aborted
+ * and the batch they were for is not committed, a batch already fetched commits first; a second signal
+ * exits at once.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import { loadRules } from '../monitor/load.ts';
 import type { RuleSet } from '../monitor/compile.ts';
 import { Store } from '../store/store.ts';
 import { storeErrorText } from './offline-store.ts';
+import { startedByNpm, whenLauncherExits } from '../util/launcher.ts';
 import { resolveTrust } from '../trust/tuf.ts';
 import { checkpointVerifierForTlog, rekorV1KeysOf, setKeyForTlog, type TrustedRoot } from '../trust/trusted-root.ts';
 import { CertificateAuthorities } from '../trust/certificate-authority.ts';
@@ -36,7 +38,8 @@ index N (--to; default 0), verified like the forward mirror, with the config's r
 Rekor v1: the shard the mirror started in, then the shards retired before it, each verified against its
 final signed tree head with the trusted root's key for it. Stop tlogwatch serve first. Ctrl-C stops at
 once on a slow or stalled log: requests in flight are abandoned (their batch is not stored), a batch
-already fetched is stored first; run again to resume. A second Ctrl-C exits without waiting.
+already fetched is stored first; run again to resume. A second Ctrl-C exits without waiting. Started
+through npm (npm run tlogwatch -- backfill), it stops so when npm ends too, as on SIGTERM.
 
   --config FILE, --data-dir DIR, --rules DIR, --trusted-root FILE, --log TYPE=URL, --log-header-file NAME=FILE
                      the configuration tlogwatch serve runs with, given the same way (a file, flags
@@ -109,6 +112,9 @@ export async function backfillCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`);
     return EXIT.ok;
   }
+  // Taken now: should npm end while trust and the store are read, its PID is already gone by the first batch.
+  const npm = startedByNpm(process.env);
+  const launcher = process.ppid;
   if (values.to !== undefined && !/^(0|[1-9]\d{0,19})$/.test(values.to)) return fail(`--to must be a log index (0, 1, 2, …), got ${JSON.stringify(values.to)}`);
   const batchSize = values['batch-size'] === undefined ? undefined : Number(values['batch-size']);
   if (batchSize !== undefined && !(/^\d+$/.test(values['batch-size']!) && batchSize >= 10 && batchSize <= 100_000)) {
@@ -170,16 +176,25 @@ export async function backfillCommand(argv: string[]): Promise<number> {
   const hooks = mirrorHooks(() => rules, metrics, logger, write, undefined, () => authorities);
   const abort = new AbortController();
   let stoppedBy: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const stop = (signal: NodeJS.Signals, why: string) => {
     if (stoppedBy) process.exit(signal === 'SIGINT' ? 130 : 143); // a second signal: at once (each batch is one atomic write)
     stoppedBy = signal;
     // The sources' requests carry this signal (mirror/backfill.ts): a stalled log does not hold the stop
     // for its timeouts and retries. A batch already fetched still commits, whole.
-    process.stderr.write(`tlogwatch backfill: ${signal}: stopping: requests in flight are abandoned, a batch already fetched is stored first (again to stop at once)\n`);
+    process.stderr.write(`tlogwatch backfill: ${why}: stopping: requests in flight are abandoned, a batch already fetched is stored first (again to stop at once)\n`);
     abort.abort();
   };
+  // Node passes a listener the signal's number too, which must not become `why`.
+  const onSignal = (signal: NodeJS.Signals) => stop(signal, signal);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Started by npm, it stops with npm as on a SIGTERM, which npm's `sh -c` does not pass on: left running it
+  // would hold the store serve needs (util/launcher.ts). Not a second signal after one that reached it.
+  if (npm) {
+    whenLauncherExits(() => {
+      if (!stoppedBy) stop('SIGTERM', `${npm} has ended, and its shell passes no signal on`);
+    }, 250, launcher);
+  }
 
   let code: number = EXIT.ok;
   const worse = (c: number) => {

@@ -7,7 +7,7 @@
  * way to ask for a signal when the parent dies (prctl PR_SET_PDEATHSIG is not reachable from Node), so the
  * parent's PID is polled: it changes exactly when the parent has gone.
  *
- * The simulator CLI and the demo always end so. `tlogwatch serve` only when npm started it
+ * The simulator CLI and the demo always end so; `tlogwatch serve` and `backfill` only when npm started them
  * (`startedByNpm`): one started directly (`tlogwatch serve`, `nohup … &`, a container's entrypoint, a
  * systemd unit) is meant to outlive whatever started it and polls nothing.
  */

@@ -14,6 +14,7 @@ import { checkLog } from '../../src/store/check.ts';
 import { FindingsRepo } from '../../src/store/findings.ts';
 import { Store } from '../../src/store/store.ts';
 import { expectStoreMatchesManifest, harness, roundsUntil, type Harness } from '../helpers/mirror.ts';
+import { npmRun, survivorsOfSigterm } from '../helpers/npm-run.ts';
 import { asksBelow, startStallingProxy } from '../helpers/stall-proxy.ts';
 import { startSimulator } from '../sim/index.ts';
 
@@ -364,6 +365,24 @@ describe('tlogwatch backfill: runs', () => {
         expect(check.entries).toBe(entries);
         expect(await expectStoreMatchesManifest(store, h!.sim)).toBe(entries);
       });
+    });
+  });
+});
+
+describe('tlogwatch backfill: started by npm', () => {
+  it('npm run tlogwatch -- backfill stops with npm as on SIGTERM, leaving the store consistent and free', { timeout: 120_000 }, async () => {
+    const { config } = await mirrored('tiles', 6000, 'latest', 'bf-npm', { batchSize: 256 });
+    // Every response 500 ms late: the backfill has most of a minute to go when npm gets the signal.
+    h!.sim.faults.enable('slow', 500, 1);
+    const { npm, output } = await npmRun('tlogwatch', ['backfill', '--config', config], /(verified and stored[^]*){2}/, { ...process.env, TLOGWATCH_LOG_LEVEL: 'warn' });
+    // npm's shell does not pass the SIGTERM on: left running, backfill held the store serve needs.
+    expect(await survivorsOfSigterm(npm, 5000), output()).toEqual([]);
+    expect(output()).toMatch(/tlogwatch backfill: npm run tlogwatch has ended, and its shell passes no signal on: stopping: requests in flight are abandoned/);
+    expect(output()).toMatch(/stopped after \d+ entries; the mirror holds the log from index \d+: run again to resume/);
+    h!.sim.faults.disable('slow');
+    await withStore(async (store) => {
+      expect((await store.getLogState('sim'))!.startIndex).toBeLessThan(6000n);
+      expect((await checkLog(store, 'sim')).problems).toEqual([]);
     });
   });
 });

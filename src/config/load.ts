@@ -3,7 +3,7 @@
  * → CLI overrides. Every error names the file, the line:column, the key path and the reason, and all of
  * a file's errors are reported at once.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { requiredKeyError } from '../util/required-key.ts';
 import { keysAt, unknownKeyText } from '../util/unknown-key.ts';
@@ -180,6 +180,9 @@ function headerFilesFromFlags(specs: readonly string[]): Record<string, string> 
     const m = /^([^=]+)=(.+)$/.exec(spec);
     if (!m) throw invalid(`--log-header-file ${spec}: expected NAME=FILE, e.g. Authorization=/run/secrets/log_auth`);
     if (Object.hasOwn(out, m[1]!)) throw invalid(`--log-header-file ${m[1]}=…: ${m[1]} is given twice`);
+    // A value where the file belongs (`Authorization=Bearer …`) would be repeated by the error that the
+    // file cannot be read, into logs that keep it; it is on the command line for all to see already.
+    if (/\s/.test(m[2]!) && !existsSync(m[2]!)) throw invalid(`--log-header-file ${m[1]}=…: not a file, and a header value is not given here: FILE is the path of a file holding the value (a command line is readable by any user of this host, in ps)`);
     out[m[1]!] = m[2]!;
   }
   return out;

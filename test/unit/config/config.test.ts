@@ -9,6 +9,7 @@ import { applyOverrides, loadConfig, parseConfig } from '../../../src/config/loa
 import { ConfigSchema } from '../../../src/config/schema.ts';
 import { channelsOf, followedLogs } from '../../../src/daemon.ts';
 import { isTlogwatchError } from '../../../src/errors.ts';
+import { configErrorOf } from '../../helpers/config-files.ts';
 import { parseTrustedRoot } from '../../../src/trust/trusted-root.ts';
 import { replaceNode } from '../../helpers/replace-node.ts';
 
@@ -396,6 +397,10 @@ describe('config: CLI overrides and files', () => {
     expect(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Authorization=/a', 'Authorization=/b'] })).toThrow(/^--log-header-file Authorization=…: Authorization is given twice$/);
     expect(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Authorization=/a', 'authorization=/b'] })).toThrow(/^--log-header-file authorization=…: Authorization is given already/);
     expect(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Host=/a'] })).toThrow(/^--log-header-file Host=…: not configurable/);
+    // The value given where its file belongs: said without repeating it.
+    const valueGiven = configErrorOf(() => applyOverrides(base, { logs: log, logHeaderFiles: ['Authorization=Bearer s3cret-t0ken'] }));
+    expect(valueGiven).toMatch(/^--log-header-file Authorization=…: not a file, and a header value is not given here: FILE is the path of a file holding the value/);
+    expect(valueGiven).not.toContain('s3cret');
   });
   it('loads a file, or defaults without one, and says when a file cannot be read', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tlogwatch-config-'));

@@ -78,10 +78,12 @@ function checkClaims(x: CompiledExpect, signers: readonly Signer[], out: Broken[
     if (signers.length === 0) out.push({ expectation: 'expect.keys', message: `the entry has no signer key or certificate, expected one of ${list(x.keys)}`, expected, actual: null, field: 'signer.fingerprint' });
     for (const [i, s] of signers.entries()) {
       const fp = str(s.fingerprint) ?? null;
-      if (fp !== null && x.keys.has(fp)) continue;
+      // A certificate's key counts as that key (types.ts Signer.keyFingerprint): only its holder can sign with it.
+      const key = str(s.keyFingerprint);
+      if ((fp !== null && x.keys.has(fp)) || (key !== undefined && x.keys.has(key))) continue;
       out.push({
         expectation: 'expect.keys',
-        message: fp === null ? `a signer has no key fingerprint, expected one of ${list(x.keys)}` : `signer ${fp} is not an allowed key`,
+        message: fp === null ? `a signer has no key fingerprint, expected one of ${list(x.keys)}` : `signer ${fp}${key === undefined ? '' : ` (a certificate for key ${key})`} is not an allowed key`,
         expected,
         actual: fp,
         field: 'signer.fingerprint',

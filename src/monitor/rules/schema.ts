@@ -93,7 +93,7 @@ const Watch = z
     repositories: Patterns.optional().describe('Source repository URIs (Fulcio .12); a scheme-less pattern means https://'),
     owners: Patterns.optional().describe('Source repository owner URIs (Fulcio .16)'),
     buildSigners: Patterns.optional().describe('Build signer URIs (Fulcio .9)'),
-    fingerprints: z.array(Fingerprint).min(1).optional().describe('Signer certificate or key fingerprints'),
+    fingerprints: z.array(Fingerprint).min(1).optional().describe('Signer certificate or key fingerprints; a certificate also matches by its key\'s'),
     digests: z.array(Digest).min(1).optional().describe('Digests the entry carries'),
   })
   .refine((w) => Object.values(w).some((v) => v !== undefined), 'watch needs at least one selector')
@@ -121,7 +121,7 @@ const Expect = z
     triggers: Patterns.optional().describe('Build trigger (Fulcio .20, else .2), e.g. push, release'),
     runnerEnvironment: Patterns.optional().describe('Runner environment (Fulcio .11), e.g. github-hosted'),
     visibility: z.array(z.enum(['public', 'private', 'internal'])).min(1).optional().describe('Repository visibility at signing (Fulcio .22)'),
-    keys: z.array(Fingerprint).min(1).optional().describe('Allowed fingerprints: every signer must be one of these'),
+    keys: z.array(Fingerprint).min(1).optional().describe('Allowed fingerprints: every signer, by its own or (a certificate) its key\'s, must be one of these'),
     kinds: Texts.optional().describe('Allowed entry kinds (hashedrekord, dsse, intoto, …)'),
     timeWindow: TimeWindowSchema.optional(),
     provenance: Provenance.optional(),

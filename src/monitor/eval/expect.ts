@@ -22,11 +22,13 @@ export interface Broken {
   signer?: number;
 }
 
-type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment' | 'visibility', string, (s: Signer | undefined) => ClaimValue];
+type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'buildConfigs' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment' | 'visibility', string, (s: Signer | undefined) => ClaimValue];
 
 const CLAIM_CHECKS: readonly ClaimCheck[] = [
   ['expect.issuers', 'issuers', 'OIDC issuer', issuerClaim],
   ['expect.buildSigners', 'buildSigners', 'build signer URI', (s) => claimWithFallback(s, 'buildSignerURI')],
+  // The workflow that ran: a reusable workflow's caller, where the SAN and build signer name the reusable one.
+  ['expect.buildConfigs', 'buildConfigs', 'build config URI', (s) => claimWithFallback(s, 'buildConfigURI')],
   // The caller's repository: a reusable workflow's SAN and build signer name the workflow's repository.
   ['expect.repositories', 'repositories', 'source repository', (s) => repositoryClaim(s, 'repository')],
   ['expect.owners', 'owners', 'source repository owner', (s) => repositoryClaim(s, 'owner')],

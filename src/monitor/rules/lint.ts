@@ -10,7 +10,7 @@ import { withImpliedScheme, type FieldKind, type PatternSpec } from './pattern.t
  * from Fulcio's issuer extensions (.8, else .1), and an OIDC issuer identifier is an https URL (OpenID
  * Connect Discovery 1.0 §2; Fulcio configures its issuers by that URL).
  */
-export type UriField = 'repository' | 'owner' | 'buildSigner' | 'issuer';
+export type UriField = 'repository' | 'owner' | 'buildSigner' | 'buildConfig' | 'issuer';
 
 /** Warnings about one pattern, as messages. `uri`: the field holds only repository (or owner) URIs. */
 export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField): string[] {
@@ -80,7 +80,7 @@ function hostless(spec: string, uri: UriField): string | undefined {
   }
   const path = spec.replace(/^\/+/, '');
   const guess = `github.com/${path}${uri === 'repository' && !path.includes('/') ? '/*' : ''}`;
-  const what = uri === 'repository' ? 'a repository URI' : uri === 'owner' ? 'an owner URI' : 'a build signer URI';
+  const what = uri === 'repository' ? 'a repository URI' : uri === 'owner' ? 'an owner URI' : uri === 'buildConfig' ? 'a build config URI' : 'a build signer URI';
   return `${spec} can never match ${what} (https://github.com/…): without a host name (a first segment with a dot) a pattern is not read as a URL; did you mean ${guess}?`;
 }
 

@@ -15,6 +15,7 @@ export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 export const EXPECTATIONS = [
   'expect.issuers',
   'expect.buildSigners',
+  'expect.buildConfigs',
   'expect.repositories',
   'expect.owners',
   'expect.sourceRefs',
@@ -115,6 +116,7 @@ const Expect = z
   .strictObject({
     issuers: Patterns.optional().describe('OIDC issuer (Fulcio .8, else .1)'),
     buildSigners: Patterns.optional().describe('Build signer URI (Fulcio .9): workflow@ref patterns'),
+    buildConfigs: Patterns.optional().describe('Build config URI (Fulcio .18): the top-level workflow@ref that ran; with a reusable workflow, the caller\'s workflow file, where buildSigners names the reusable one'),
     repositories: Patterns.optional().describe('Source repository URI (Fulcio .12; GitHub certificates with only .5 derive it), as watch.repositories: with a reusable workflow it is the caller, not the build signer'),
     owners: Patterns.optional().describe('Source repository owner URI (Fulcio .16; GitHub certificates with only .5 derive it), as watch.owners'),
     sourceRefs: Patterns.optional().describe('Source repository ref (Fulcio .14, else .6), e.g. refs/tags/v*'),

@@ -295,6 +295,41 @@ rules:
   });
 });
 
+describe('expect.buildConfigs: which workflow of the repository ran a reusable one', () => {
+  // The real entry 95781729: malancas/attest-demo's shared.yml, on main, called bdehamer/workflows' attest.yml.
+  // Its SAN and build signer (.9) are the reusable workflow; only the build config (.18) names the caller's
+  // file. A rule "only release.yml on a tag may sign through the shared workflow" can say so only there.
+  const rs = (configs: string) =>
+    ruleSet(`
+rules:
+  - id: shared-attest
+    watch: { buildSigners: ['https://github.com/bdehamer/workflows/.github/workflows/*@**'] }
+    expect:
+      repositories: ['github.com/malancas/*']
+      buildConfigs: [${configs}]
+`);
+  it('is read from .18, not the SAN or build signer, and names the caller workflow that broke it', () => {
+    expect([GH.signer!.san, GH.signer!.fulcio!.buildSignerURI]).toEqual(['https://github.com/bdehamer/workflows/.github/workflows/attest.yml@refs/heads/main', 'https://github.com/bdehamer/workflows/.github/workflows/attest.yml@refs/heads/main']);
+    const [f, ...more] = evaluate(rs("'github.com/malancas/*/.github/workflows/release.yml@refs/tags/*'"), GH, NOW);
+    expect(more).toEqual([]);
+    expect(f).toMatchObject({
+      expectation: 'expect.buildConfigs',
+      message: 'build config URI https://github.com/malancas/attest-demo/.github/workflows/shared.yml@refs/heads/main is not one of github.com/malancas/*/.github/workflows/release.yml@refs/tags/*',
+      details: { field: 'signer.fulcio.buildConfigURI (1.3.6.1.4.1.57264.1.18)' },
+    });
+    expect(evaluate(rs("'https://github.com/malancas/attest-demo/.github/workflows/shared.yml@refs/heads/*'"), GH, NOW)).toEqual([]);
+  });
+  it('a certificate without .18 (older than it) breaks it as missing', () => {
+    const { buildConfigURI: _, ...older } = GH.signer!.fulcio!;
+    const [f] = evaluate(rs("'github.com/malancas/**'"), { ...GH, signer: { ...GH.signer!, fulcio: older }, signers: undefined }, NOW);
+    expect(f!.message).toBe('build config URI is missing: the entry has no signer.fulcio.buildConfigURI (1.3.6.1.4.1.57264.1.18); expected one of github.com/malancas/**');
+  });
+  it('is a URL field: a pattern without a host is warned about', () => {
+    const r = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: x\n    watch: { owners: [github.com/acme] }\n    expect: { buildConfigs: ['acme/api/.github/workflows/release.yml@**'] }\n" }]);
+    expect(r.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/can never match a build config URI .*did you mean github\.com\/acme\/api/)]);
+  });
+});
+
 describe('notify, severity, suppression', () => {
   const rs = ruleSet(`
 rules:

@@ -29,11 +29,33 @@ export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField):
     out.push(`${spec} matches no GitHub workflow identity (those are …/<repo>/.github/workflows/<file>@<ref>, and * does not cross the / in the ref); write ${spec}*${/\/\.github\/workflows\/\*$/i.test(spec) ? '' : ' or use watch.repositories'}`);
   }
   if (kind === 'identity') out.push(...gitlabIdentity(spec));
+  if ((kind === 'identity' && out.length === 0) || uri === 'buildSigner' || uri === 'buildConfig') out.push(...githubRef(spec, uri === 'buildConfig' ? 'build config URI' : uri === 'buildSigner' ? 'build signer URI' : 'workflow identity'));
   if (uri) {
     const w = hostless(spec, uri);
     if (w !== undefined) out.push(w);
   }
   return out;
+}
+
+/**
+ * Every GitHub Actions workflow identity, build signer and build config URI ends in `@<ref>`: Fulcio writes
+ * `https://github.com/` + the token's `job_workflow_ref` (or `workflow_ref`), `<owner>/<repo>/<path>@<ref>`,
+ * whose ref is `refs/heads/…`, `refs/tags/…` or `refs/pull/…`, or a commit SHA for a reusable workflow
+ * called by one (GitHub's OIDC token reference). A github.com pattern with no `@` and no `**` (a workflow
+ * file, a repository's URL) or whose ref is a bare name (`@main`, `@v1*`) can never match one: in `watch`,
+ * a rule that silently watches nothing.
+ */
+function githubRef(spec: string, what: string): string[] {
+  if (!/^(https:\/\/)?github\.com\//i.test(spec) || spec.includes('**')) return [];
+  const at = spec.lastIndexOf('@');
+  if (at < 0) {
+    const workflow = /\/\.github\/workflows\/[^/]+$/.test(spec);
+    const fix = workflow ? `write ${spec}@** (any ref) or ${spec}@refs/tags/*` : 'a repository is watched with watch.repositories (expect.repositories)';
+    return [`${spec} matches no GitHub Actions ${what}: those end in the ref that ran (…/<repo>/.github/workflows/<file>@refs/heads/main); ${fix}`];
+  }
+  const ref = spec.slice(at + 1);
+  if (ref.includes('/') || ref.startsWith('*') || /^[0-9a-f]{40}$/i.test(ref)) return [];
+  return [`${spec}: @${ref} matches no GitHub ref, which is refs/heads/<branch>, refs/tags/<tag> or refs/pull/<n>/merge (or the commit SHA a reusable workflow was called by); write @refs/heads/${ref} or @refs/tags/${ref}`];
 }
 
 /**

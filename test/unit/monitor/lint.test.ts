@@ -99,6 +99,59 @@ describe('identity globs that stop short of a GitHub workflow identity', () => {
   });
 });
 
+describe('GitHub workflow patterns without the ref every workflow identity ends in', () => {
+  // 95781729's SAN, build signer and build config (the caller's workflow).
+  const SAN = 'https://github.com/bdehamer/workflows/.github/workflows/attest.yml@refs/heads/main';
+  const CONFIG = 'https://github.com/malancas/attest-demo/.github/workflows/shared.yml@refs/heads/main';
+  const writeAny = (w: string) => /; write (\S+)/.exec(w)?.[1];
+  it('warn on a workflow file or a repository with no @, and the suggestion matches', () => {
+    for (const [p, kind, uri, real] of [
+      ['https://github.com/bdehamer/workflows/.github/workflows/attest.yml', 'identity', undefined, SAN],
+      ['github.com/bdehamer/workflows/.github/workflows/attest.yml', 'url', 'buildSigner', SAN],
+      ['github.com/malancas/*/.github/workflows/shared.yml', 'url', 'buildConfig', CONFIG],
+    ] as const) {
+      const [w, more] = lintPattern(p, kind, uri);
+      expect(more, p).toBeUndefined();
+      expect(w, p).toMatch(/matches no GitHub Actions (workflow identity|build signer URI|build config URI): those end in the ref/);
+      expect(matches(p, real, kind), p).toBe(false);
+      expect(matches(writeAny(w!)!, real, kind), p).toBe(true);
+    }
+    const [repo] = lintPattern('https://github.com/bdehamer/workflows', 'identity');
+    expect(repo).toMatch(/a repository is watched with watch\.repositories/);
+    expect(lintPattern('https://github.com/acme/*', 'url', 'buildSigner')[0]).toMatch(/matches no GitHub Actions build signer URI/);
+  });
+  it('warn on a bare ref name, which no GitHub ref is', () => {
+    for (const p of ['https://github.com/bdehamer/workflows/.github/workflows/attest.yml@main', 'https://github.com/bdehamer/workflows/.github/workflows/*@v1*']) {
+      const [w] = lintPattern(p, 'identity');
+      expect(w, p).toMatch(/matches no GitHub ref, which is refs\/heads\/<branch>/);
+      expect(matches(p, SAN, 'identity'), p).toBe(false);
+    }
+  });
+  it('say nothing about patterns that can match one', () => {
+    for (const p of [SAN, 'https://github.com/bdehamer/workflows/.github/workflows/*@**', 'https://github.com/bdehamer/**', 'github.com/acme/*/.github/workflows/release.yml@refs/tags/v*', `https://github.com/acme/w/.github/workflows/r.yml@${'a1'.repeat(20)}`, 'alice@acme.com', 'https://gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/main']) {
+      expect(lintPattern(p, 'identity'), p).toEqual([]);
+      if (p.includes('github.com')) expect(lintPattern(p, 'url', 'buildConfig'), p).toEqual([]);
+    }
+    // Repositories and owners have no ref.
+    expect(lintPattern('github.com/acme/api', 'url', 'repository')).toEqual([]);
+  });
+  it('property: a pattern flagged for having no ref matches no workflow identity of its path, and @** does', () => {
+    const seg = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,8}$/);
+    const ref = fc.constantFrom('refs/heads/main', 'refs/tags/v1.2.0', 'refs/pull/17/merge', 'refs/heads/release/v2', 'c'.repeat(40));
+    fc.assert(
+      fc.property(seg, seg, seg, ref, fc.boolean(), (owner, repo, file, r, scheme) => {
+        const path = `github.com/${owner}/${repo}/.github/workflows/${file}.yml`;
+        const p = `${scheme ? 'https://' : ''}${path}`;
+        const san = `https://${path}@${r}`;
+        const [w] = lintPattern(p, 'url', 'buildSigner');
+        expect(w).toBeDefined();
+        expect(matches(p, san)).toBe(false);
+        expect(matches(writeAny(w!)!, san)).toBe(true);
+      }),
+    );
+  });
+});
+
 describe('upper case in a regex where values are lower-cased', () => {
   it('in a URL host or scheme: warns, with the lower-cased regex', () => {
     const [w] = lintPattern({ regex: 'https://GitHub\\.com/acme/.*' }, 'url');

@@ -107,8 +107,8 @@ function hostless(spec: string, uri: UriField): string | undefined {
 }
 
 /**
- * A regex sees the normalised value (pattern.ts normalise): a URL's scheme and host, or an identity's
- * email domain, in lower case. An upper-case letter written there can never match. `(?i)` anywhere
+ * A regex sees the normalised value (pattern.ts normalise): a URL's scheme and host (and on github.com its
+ * owner and repository), or an identity's email domain, in lower case. An upper-case letter written there can never match. `(?i)` anywhere
  * makes the regex case-insensitive: no warning.
  */
 function regexHostCase(source: string, kind: 'url' | 'identity'): string | undefined {
@@ -122,28 +122,34 @@ function regexHostCase(source: string, kind: 'url' | 'identity'): string | undef
     if (at < 0 || source.slice(at).includes('/')) return undefined;
     from = at + 1;
   }
-  const { upper, end } = capitals(source, from, sep ? { at: sep.index, length: sep[0].length } : undefined);
+  // On github.com the owner and repository are lower-cased too (pattern.ts normalise): two more segments.
+  const github = sep !== null && /^github(\\?\.|\[\.\])com(\\?\/|$)/i.test(source.slice(sep.index + sep[0].length));
+  const { upper, end } = capitals(source, from, sep ? { at: sep.index, length: sep[0].length } : undefined, github ? 2 : 0);
   if (upper.size === 0) return undefined;
   const lowered = source
     .split('')
     .map((c, i) => (upper.has(i) ? c.toLowerCase() : c))
     .join('');
-  return `{regex: ${source}}: upper-case letters in the ${sep ? 'scheme and host' : 'email domain'} never match, since the regex sees it in lower case (${source.slice(from, end)}); write {regex: ${lowered}}`;
+  return `{regex: ${source}}: upper-case letters in the ${sep ? (github ? 'scheme, host, owner and repository' : 'scheme and host') : 'email domain'} never match, since the regex sees it in lower case (${source.slice(from, end)}); write {regex: ${lowered}}`;
 }
 
 /**
  * Where a regex has literal capitals, from `from` to its end or (with `sep`, the `://`) to the first `/`
- * after the host. Not literal: class contents, escapes (`\S`, `\pL`, `\p{Lu}`, `\x41`), group names and
+ * after the host, or after `segments` more path segments. Not literal: class contents, escapes (`\S`, `\pL`, `\p{Lu}`, `\x41`), group names and
  * flags; `\Q…\E` is.
  */
-function capitals(source: string, from: number, sep: { at: number; length: number } | undefined): { upper: Set<number>; end: number } {
+function capitals(source: string, from: number, sep: { at: number; length: number } | undefined, segments = 0): { upper: Set<number>; end: number } {
   const upper = new Set<number>();
   const inPath = (i: number) => sep !== undefined && i > sep.at;
+  let slashes = 0;
   for (let i = from; i < source.length; i++) {
     const c = source[i]!;
     const n = source[i + 1];
     if (sep && i === sep.at) i += sep.length - 1;
-    else if ((c === '/' || (c === '\\' && n === '/')) && inPath(i)) return { upper, end: i };
+    else if ((c === '/' || (c === '\\' && n === '/')) && inPath(i)) {
+      if (slashes++ === segments) return { upper, end: i };
+      if (c === '\\') i++;
+    }
     else if (c === '\\' && n === 'Q') {
       const e = source.indexOf('\\E', i + 2);
       const stop = e < 0 ? source.length : e;

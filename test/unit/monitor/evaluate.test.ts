@@ -295,6 +295,29 @@ rules:
   });
 });
 
+describe('an organisation whose GitHub name has capitals (Fulcio writes it as GitHub spells it)', () => {
+  // GitHub's owner and repository names are case-insensitive (github.com/azure is Azure), so a rule written
+  // in lower case must watch them; the workflow file's path and the ref are git's, and exact.
+  const azure = ghaEntry('Azure', 'Azure-SDK', 'release.yml', 'refs/tags/v1');
+  const rs = ruleSet(`
+rules:
+  - id: azure-repos
+    watch: { repositories: ['github.com/azure/*'] }
+    expect: { owners: ['https://github.com/azure'], triggers: [release] }
+  - id: azure-identities
+    watch: { identities: ['https://github.com/azure/azure-sdk/.github/workflows/*@**'] }
+    expect: { buildSigners: ['github.com/azure/*/.github/workflows/release.yml@refs/tags/*'], triggers: [release] }
+`);
+  it('is watched by lower-case repository and identity patterns, and passes lower-case expectations', () => {
+    expect(azure.signer!.san).toBe('https://github.com/Azure/Azure-SDK/.github/workflows/release.yml@refs/tags/v1');
+    expect(expectations(azure, rs)).toEqual(['azure-repos:expect.triggers', 'azure-identities:expect.triggers']);
+  });
+  it('not when the workflow file or the ref differs in case', () => {
+    const other = ghaEntry('Azure', 'Azure-SDK', 'Release.yml', 'refs/tags/v1');
+    expect(expectations(other, rs)).toEqual(['azure-repos:expect.triggers', 'azure-identities:expect.buildSigners', 'azure-identities:expect.triggers']);
+  });
+});
+
 describe('expect.buildConfigs: which workflow of the repository ran a reusable one', () => {
   // The real entry 95781729: malancas/attest-demo's shared.yml, on main, called bdehamer/workflows' attest.yml.
   // Its SAN and build signer (.9) are the reusable workflow; only the build config (.18) names the caller's

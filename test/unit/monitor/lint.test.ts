@@ -155,7 +155,10 @@ describe('GitHub workflow patterns without the ref every workflow identity ends 
 describe('upper case in a regex where values are lower-cased', () => {
   it('in a URL host or scheme: warns, with the lower-cased regex', () => {
     const [w] = lintPattern({ regex: 'https://GitHub\\.com/acme/.*' }, 'url');
-    expect(w).toBe('{regex: https://GitHub\\.com/acme/.*}: upper-case letters in the scheme and host never match, since the regex sees it in lower case (https://GitHub\\.com); write {regex: https://github\\.com/acme/.*}');
+    expect(w).toBe('{regex: https://GitHub\\.com/acme/.*}: upper-case letters in the scheme, host, owner and repository never match, since the regex sees it in lower case (https://GitHub\\.com/acme/.*); write {regex: https://github\\.com/acme/.*}');
+    expect(lintPattern({ regex: 'https://GitLab\\.com/Acme/.*' }, 'url').map(suggestion)).toEqual(['https://gitlab\\.com/Acme/.*']);
+    // On github.com the owner and repository are compared in lower case too (GitHub's names are case-insensitive), the rest exactly.
+    expect(lintPattern({ regex: 'https://github\\.com/Azure/Azure-SDK\\/\\.github/workflows/Release\\.yml@.*' }, 'identity').map(suggestion)).toEqual(['https://github\\.com/azure/azure-sdk\\/\\.github/workflows/Release\\.yml@.*']);
     expect(lintPattern({ regex: 'HTTPS://github\\.com/.*' }, 'url')).toHaveLength(1);
     expect(lintPattern({ regex: '^https://\\QGitHub.com\\E/acme$' }, 'url').map(suggestion)).toEqual(['^https://\\Qgithub.com\\E/acme$']);
     expect(lintPattern({ regex: 'https://github\\.com/acme/x/\\.github/workflows/.*@refs/tags/V.*' }, 'identity')).toEqual([]);
@@ -169,7 +172,8 @@ describe('upper case in a regex where values are lower-cased', () => {
   });
   it('not for paths, classes, escapes, group names and flags, or case-insensitive regexes', () => {
     for (const r of [
-      'https://github\\.com/Acme/.*',
+      'https://gitlab\\.com/Acme/.*',
+      'https://github\\.com/acme/x/Y/.*',
       '(?i)https://GitHub\\.com/.*',
       'https://(?i:GitHub)\\.com/.*',
       'https://[A-Za-z.]+/acme',
@@ -178,7 +182,7 @@ describe('upper case in a regex where values are lower-cased', () => {
       'https://\\p{Latin}+\\.com/acme',
       'https://(?P<Host>github\\.com)/acme',
       'https://(?U:github)\\.com/acme',
-      'https://github\\.com\\/Acme',
+      'https://gitlab\\.com\\/Acme',
     ]) {
       expect(lintPattern({ regex: r }, 'url'), r).toEqual([]);
     }

@@ -10,7 +10,7 @@ import { normalise, type PatternSet } from '../rules/pattern.ts';
 import type { ExpectationName } from '../rules/schema.ts';
 import type { ProvenanceFacts } from '../provenance/slsa.ts';
 import { outsideWindow, type TimeWindow } from './timewindow.ts';
-import { claimWithFallback, issuerClaim, issuerOf, num, repositoryClaim, signersOf, str, type ClaimValue } from './values.ts';
+import { buildSignerClaim, claimWithFallback, issuerClaim, issuerOf, num, repositoryClaim, signersOf, str, type ClaimValue } from './values.ts';
 
 export interface Broken {
   expectation: ExpectationName;
@@ -26,7 +26,7 @@ type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'build
 
 const CLAIM_CHECKS: readonly ClaimCheck[] = [
   ['expect.issuers', 'issuers', 'OIDC issuer', issuerClaim],
-  ['expect.buildSigners', 'buildSigners', 'build signer URI', (s) => claimWithFallback(s, 'buildSignerURI')],
+  ['expect.buildSigners', 'buildSigners', 'build signer URI', buildSignerClaim],
   // The workflow that ran: a reusable workflow's caller, where the SAN and build signer name the reusable one.
   ['expect.buildConfigs', 'buildConfigs', 'build config URI', (s) => claimWithFallback(s, 'buildConfigURI')],
   // The caller's repository: a reusable workflow's SAN and build signer name the workflow's repository.

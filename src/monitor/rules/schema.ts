@@ -93,7 +93,7 @@ const Watch = z
     issuers: Patterns.optional().describe('OIDC issuers (Fulcio .8, else .1); alone, watches everything that issuer signs'),
     repositories: Patterns.optional().describe('Source repository URIs (Fulcio .12); a scheme-less pattern means https://'),
     owners: Patterns.optional().describe('Source repository owner URIs (Fulcio .16)'),
-    buildSigners: Patterns.optional().describe('Build signer URIs (Fulcio .9)'),
+    buildSigners: Patterns.optional().describe('Build signer URIs (Fulcio .9; in GitHub Actions certificates older than .9, the SAN)'),
     fingerprints: z.array(Fingerprint).min(1).optional().describe('Signer certificate or key fingerprints; a certificate also matches by its key\'s'),
     digests: z.array(Digest).min(1).optional().describe('Digests the entry carries'),
   })
@@ -115,7 +115,7 @@ const Provenance = z
 const Expect = z
   .strictObject({
     issuers: Patterns.optional().describe('OIDC issuer (Fulcio .8, else .1)'),
-    buildSigners: Patterns.optional().describe('Build signer URI (Fulcio .9): workflow@ref patterns'),
+    buildSigners: Patterns.optional().describe('Build signer URI (Fulcio .9; in GitHub Actions certificates older than .9, the SAN): workflow@ref patterns'),
     buildConfigs: Patterns.optional().describe('Build config URI (Fulcio .18): the top-level workflow@ref that ran; with a reusable workflow, the caller\'s workflow file, where buildSigners names the reusable one'),
     repositories: Patterns.optional().describe('Source repository URI (Fulcio .12; GitHub certificates with only .5 derive it), as watch.repositories: with a reusable workflow it is the caller, not the build signer'),
     owners: Patterns.optional().describe('Source repository owner URI (Fulcio .16; GitHub certificates with only .5 derive it), as watch.owners'),

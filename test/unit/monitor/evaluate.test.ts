@@ -318,6 +318,42 @@ rules:
   });
 });
 
+describe('GitHub Actions certificates from before Fulcio had .9 (2021 to early 2023)', () => {
+  // Fulcio wrote only the deprecated .1–.6 then; the SAN has always been https://github.com/ + job_workflow_ref,
+  // which is what .9 holds since. evil/x calling acme's reusable release workflow, as Fulcio issued it then.
+  const T = Date.parse('2022-11-09T12:00:00Z') / 1000;
+  const ca = createCA('sigstore-intermediate', T - 86400, T + 86400);
+  const WORKFLOW = 'https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/v1';
+  const { der } = createLeaf(ca, { san: WORKFLOW, extensions: { issuerV1: 'https://token.actions.githubusercontent.com', githubWorkflowTrigger: 'push', githubWorkflowSha: 'c'.repeat(40), githubWorkflowName: 'Release', githubWorkflowRepository: 'evil/x', githubWorkflowRef: 'refs/tags/v1' } }, T - 60);
+  const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+  const body = JSON.stringify({
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
+  });
+  const old = decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index: 6_000_000, integratedTime: T });
+  const rs = ruleSet(`
+rules:
+  - id: acme-workflows
+    watch: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/*@**'] }
+    expect:
+      repositories: ['github.com/acme/*']
+      buildSigners: ['https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/*']
+`);
+  it('are watched by build signer (read from the SAN) and judged on it, saying so', () => {
+    expect(old.signer!.fulcio!.buildSignerURI).toBeUndefined();
+    const found = evaluate(rs, old, NOW);
+    expect(found.map((f) => [f.expectation, f.details.actual])).toEqual([['expect.repositories', 'https://github.com/evil/x']]);
+    expect(found[0]!.details.watchedBy).toEqual({ selector: 'watch.buildSigners', pattern: 'https://github.com/acme/workflows/.github/workflows/*@**', value: WORKFLOW });
+    const strict = ruleSet("rules:\n  - id: x\n    watch: { identities: ['**'] }\n    expect: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/release.yml@refs/heads/*'] }\n");
+    expect(evaluate(strict, old, NOW)[0]!.details).toMatchObject({ actual: WORKFLOW, field: 'derived from the SAN (a GitHub Actions certificate older than 1.3.6.1.4.1.57264.1.9)' });
+  });
+  it('only GitHub Actions ones: another issuer\'s certificate without .9 has no build signer', () => {
+    const other = { ...old.signer!, issuer: 'https://accounts.google.com', fulcio: { ...old.signer!.fulcio, issuerV1: 'https://accounts.google.com' } };
+    expect(isWatched(rs, { ...old, signer: other, signers: undefined })).toBe(false);
+  });
+});
+
 describe('expect.buildConfigs: which workflow of the repository ran a reusable one', () => {
   // The real entry 95781729: malancas/attest-demo's shared.yml, on main, called bdehamer/workflows' attest.yml.
   // Its SAN and build signer (.9) are the reusable workflow; only the build config (.18) names the caller's

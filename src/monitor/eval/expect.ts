@@ -9,6 +9,7 @@ import type { CompiledExpect, CompiledProvenance } from '../rules/compiled.ts';
 import { normalise, type PatternSet } from '../rules/pattern.ts';
 import type { ExpectationName } from '../rules/schema.ts';
 import type { ProvenanceFacts } from '../provenance/slsa.ts';
+import type { SignerIssuer } from './suppress.ts';
 import { outsideWindow, type TimeWindow } from './timewindow.ts';
 import { buildSignerClaim, claimWithFallback, issuerClaim, issuerOf, num, repositoryClaim, signersOf, str, type ClaimValue } from './values.ts';
 
@@ -115,11 +116,16 @@ const FULCIO_MAX_VALIDITY = 3600;
  * The time an off-hours check uses: integratedTime (the log's); else the notBefore of a short-lived
  * Fulcio certificate (Fulcio's, minutes before signing; Rekor v2 has no integratedTime); else the
  * provenance statement's finishedOn/startedOn (the signer's claim); else when this mirror first saw it.
+ * `issuer` (which CA of the trusted root issued each signer's certificate, where known): a certificate
+ * none issued is not Fulcio's, and its notBefore is whatever its maker wrote, so it is not used: Rekor v2
+ * logs a signature under any certificate, and one made around a stolen key with a notBefore in office
+ * hours would pass every time window at 3 a.m.
  */
-export function entryTime(e: Entry, facts: ProvenanceFacts | undefined): EntryTime | undefined {
+export function entryTime(e: Entry, facts: ProvenanceFacts | undefined, issuer?: SignerIssuer): EntryTime | undefined {
   const it = num(e.integratedTime);
   if (it !== undefined) return { t: it, source: 'integratedTime' };
-  for (const s of signersOf(e)) {
+  for (const [i, s] of signersOf(e).entries()) {
+    if (issuer?.(i) === null) continue;
     const nb = num(s.notBefore);
     const na = num(s.notAfter);
     if (s.type === 'x509' && issuerOf(s) !== undefined && nb !== undefined && na !== undefined && na - nb <= FULCIO_MAX_VALIDITY) return { t: nb, source: 'Fulcio certificate notBefore' };
@@ -184,8 +190,8 @@ function checkProvenance(xp: CompiledProvenance, w: TimeWindow | undefined, fact
   }
 }
 
-/** `time`: see SignedTimeOverride; undefined = the entry's own time (`entryTime`). */
-export function brokenExpectations(x: CompiledExpect, e: Entry, facts: ProvenanceFacts | undefined, time?: SignedTimeOverride): Broken[] {
+/** `time`: see SignedTimeOverride; undefined = the entry's own time (`entryTime`, which `issuer` informs). */
+export function brokenExpectations(x: CompiledExpect, e: Entry, facts: ProvenanceFacts | undefined, time?: SignedTimeOverride, issuer?: SignerIssuer): Broken[] {
   const out: Broken[] = [];
   const signers = signersOf(e);
   if (x.kinds) {
@@ -195,7 +201,7 @@ export function brokenExpectations(x: CompiledExpect, e: Entry, facts: Provenanc
   }
   checkClaims(x, signers, out);
   if (x.timeWindow) {
-    const b = checkTime('expect.timeWindow', x.timeWindow, time === undefined ? entryTime(e, facts) : (time ?? undefined), 'signed', time === null);
+    const b = checkTime('expect.timeWindow', x.timeWindow, time === undefined ? entryTime(e, facts, issuer) : (time ?? undefined), 'signed', time === null);
     if (b) out.push(b);
   }
   if (x.provenance) checkProvenance(x.provenance, x.timeWindow, facts, signers[0], out);

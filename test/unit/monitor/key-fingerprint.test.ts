@@ -13,6 +13,10 @@ import { evaluate, isWatched } from '../../../src/monitor/eval/evaluate.ts';
 import { certSigner, dsseV1, hashedrekordV1, hashedrekordV2, keySigner, type Built } from '../../sim/bodies.ts';
 import { createCA, createLeaf } from '../../sim/certs.ts';
 import { ecdsaKey, ecdsaScalarKey, spkiOf } from '../../sim/keys.ts';
+import { evaluateEntry } from '../../../src/monitor/evaluate.ts';
+import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
+import { loadTrustedRootFile } from '../../../src/trust/tuf.ts';
+import { REALDATA } from '../../helpers/realdata.ts';
 import { BUNDLES, realEntry, ruleSet } from './helpers.ts';
 
 const T = Date.parse('2026-11-25T10:00:00Z') / 1000;
@@ -72,5 +76,36 @@ rules:
     const e = realEntry(`${BUNDLES}/41958702_hashedrekord-0.0.1_v0.1_sigstore-java.sigstore`);
     expect(e.signer!.keyFingerprint).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(e.signer!.keyFingerprint).not.toBe(e.signer!.fingerprint);
+  });
+});
+
+describe('the time a Rekor v2 entry under a certificate no trusted CA issued is judged at', () => {
+  // Rekor v2 records no integrated time. A certificate Fulcio issued says when (its notBefore, minutes before
+  // the signature); one made around a stolen key says whatever its maker wrote: here Wednesday 11:00 in
+  // Berlin, for a signature the mirror first saw on Sunday at 03:00.
+  const office = Date.parse('2026-11-25T10:00:00Z') / 1000;
+  const sunday = Date.parse('2026-11-29T02:00:00Z') / 1000;
+  const made = createLeaf(rogueCa, { san: 'builder@evil.example', issuer: 'https://accounts.google.com' }, office, ecdsaScalarKey('acme-release-key'));
+  const b = hashedrekordV2(certSigner(made), undefined, DIGEST);
+  // The mirror stamps when it first fetched an entry (observedAt) as it ingests it.
+  const e: Entry = { ...decodeAnyBody(new TextEncoder().encode(b.body), { log: 'log2025-1', index: 9 }, 'hashedrekord', '0.0.2'), observedAt: sunday };
+  const rules = ruleSet(`
+rules:
+  - id: release-key-hours
+    watch: { fingerprints: ['${keyFp}'] }
+    expect:
+      timeWindow: { timezone: Europe/Berlin, weekdays: [mon, tue, wed, thu, fri], hours: '08:00-20:00' }
+`);
+  const cas = new CertificateAuthorities(loadTrustedRootFile(`${REALDATA}/trust/prod/trusted_root.json`).certificateAuthorities);
+
+  it('is when the mirror saw it, not the notBefore its maker wrote', () => {
+    expect([e.integratedTime, e.signer!.notBefore]).toEqual([undefined, office]);
+    const [f, ...more] = evaluateEntry(rules, e, sunday + 60, { cas });
+    expect(more).toEqual([]);
+    expect(f).toMatchObject({ expectation: 'expect.timeWindow', evidence: { certificateIssuers: [null], violations: [{ timeSource: 'observedAt (first seen by this mirror)' }] } });
+    expect(f!.message).toMatch(/sun 2026-11-29 03:00 Europe\/Berlin is not an allowed weekday/);
+  });
+  it('where no trusted root says who issued it (no CAs given), the notBefore still counts, as documented', () => {
+    expect(evaluateEntry(rules, e, sunday + 60)).toEqual([]);
   });
 });

@@ -6,15 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
-import { createApp } from '../../../src/api/app.ts';
 import { bundleIntakeRoutes } from '../../../src/api/bundles-post.ts';
-import { createLogger } from '../../../src/logger.ts';
 import { createMetrics } from '../../../src/metrics.ts';
 import { findingId } from '../../../src/monitor/finding.ts';
 import { monitorHooks } from '../../../src/monitor/hooks.ts';
 import { checkRules } from '../../../src/monitor/load.ts';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
+import { adminApp } from '../../helpers/admin-app.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 
 const TOKEN = 'bundle-intake-token-123456';
@@ -33,15 +32,7 @@ describe('POST /v1/bundles of an entry whose break the mirror already raised', (
     h = await harness({ api: 'v1', entries: SIZE, seed: 'seen-twice' }, {}, monitorHooks(() => r.ruleSet, metrics));
     await roundsUntil(h, async () => (await h.store.getLogState('sim'))?.verified?.size === BigInt(SIZE));
     const raiser = new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics, onRaised: (raised) => notified.push(...raised.map((f) => f.id)) });
-    app = createApp({
-      store: h.store,
-      metrics: h.metrics,
-      logger: createLogger({ level: 'silent' }),
-      logNames: () => ['sim'],
-      adminToken: TOKEN,
-      logKeyId: () => h.tlog.keyId,
-      extend: (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog }], rules: () => r.ruleSet, raiser }),
-    });
+    app = adminApp(h, TOKEN, (a, helpers) => bundleIntakeRoutes(a, helpers, { store: h.store, logs: [{ name: 'sim', tlog: h.tlog }], rules: () => r.ruleSet, raiser }));
   }, 60_000);
   afterAll(() => h.cleanup());
 

@@ -22,6 +22,26 @@ const GOOGLE = realEntry(EMAIL_GOOGLE);
 const GITHUB_EMAIL = realEntry(EMAIL_GITHUB);
 const NOW = Date.parse('2026-11-26T12:00:00Z') / 1000;
 const withClaims = (e: Entry, over: Record<string, string | undefined>): Entry => ({ ...e, signer: { ...e.signer!, fulcio: Object.fromEntries(Object.entries({ ...e.signer!.fulcio, ...over }).filter(([, v]) => v !== undefined)) } });
+/** A Rekor v1 hashedrekord entry signed under certificate `der` (PEM in the body, as Rekor v1 stores it), decoded. */
+function certificateEntry(der: Uint8Array, index: number, integratedTime: number): Entry {
+  const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+  const body = JSON.stringify({
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
+  });
+  return decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index, integratedTime });
+}
+/** acme's reusable workflows may sign for acme's repositories only, and `expect` (one YAML line) besides. */
+const acmeWorkflows = (expect: string) =>
+  ruleSet(`
+rules:
+  - id: acme-workflows
+    watch: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/*@**'] }
+    expect:
+      repositories: ['github.com/acme/*']
+      ${expect}
+`);
 const expectations = (e: Entry, rs = RELEASE) => evaluate(rs, e, NOW).map((f) => `${f.ruleId}:${f.expectation ?? f.kind}`);
 
 const RELEASE = ruleSet(`
@@ -248,14 +268,7 @@ describe('expect.repositories and expect.owners: whose repository a workflow sig
     const e = ghaEntry(org, repo, 'release.yml', 'refs/tags/v1', { buildSignerURI: ACME_WORKFLOW });
     return withClaims({ ...e, signer: { ...e.signer!, san: ACME_WORKFLOW } }, over);
   };
-  const rs = ruleSet(`
-rules:
-  - id: acme-workflows
-    watch: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/*@**'] }
-    expect:
-      repositories: ['github.com/acme/*']
-      owners: ['github.com/acme']
-`);
+  const rs = acmeWorkflows("owners: ['github.com/acme']");
   it('a foreign repository calling the watched reusable workflow breaks both, naming the claim read', () => {
     const found = evaluate(rs, called('evil', 'x'), NOW);
     expect(found.map((f) => f.expectation)).toEqual(['expect.repositories', 'expect.owners']);
@@ -325,21 +338,8 @@ describe('GitHub Actions certificates from before Fulcio had .9 (2021 to early 2
   const ca = createCA('sigstore-intermediate', T - 86400, T + 86400);
   const WORKFLOW = 'https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/v1';
   const { der } = createLeaf(ca, { san: WORKFLOW, extensions: { issuerV1: 'https://token.actions.githubusercontent.com', githubWorkflowTrigger: 'push', githubWorkflowSha: 'c'.repeat(40), githubWorkflowName: 'Release', githubWorkflowRepository: 'evil/x', githubWorkflowRef: 'refs/tags/v1' } }, T - 60);
-  const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
-  const body = JSON.stringify({
-    apiVersion: '0.0.1',
-    kind: 'hashedrekord',
-    spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
-  });
-  const old = decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index: 6_000_000, integratedTime: T });
-  const rs = ruleSet(`
-rules:
-  - id: acme-workflows
-    watch: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/*@**'] }
-    expect:
-      repositories: ['github.com/acme/*']
-      buildSigners: ['https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/*']
-`);
+  const old = certificateEntry(der, 6_000_000, T);
+  const rs = acmeWorkflows("buildSigners: ['https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/*']");
   it('are watched by build signer (read from the SAN) and judged on it, saying so', () => {
     expect(old.signer!.fulcio!.buildSignerURI).toBeUndefined();
     const found = evaluate(rs, old, NOW);
@@ -630,16 +630,7 @@ describe('a certificate naming several identities (self-made: Fulcio never issue
   const ATTACKER = 'attacker@example.org';
   const VICTIM = 'victim@corp.example';
   /** A hashedrekord entry signed with a real certificate naming `san` and then `sans`. */
-  const signedBy = (san: string, sans: string[] = []): Entry => {
-    const { der } = createLeaf(ca, { san, sans, issuer: 'https://accounts.google.com' }, T - 60);
-    const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
-    const body = JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'hashedrekord',
-      spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
-    });
-    return decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index: 9, integratedTime: T });
-  };
+  const signedBy = (san: string, sans: string[] = []): Entry => certificateEntry(createLeaf(ca, { san, sans, issuer: 'https://accounts.google.com' }, T - 60).der, 9, T);
   const rogue = signedBy(ATTACKER, [VICTIM]);
   const CORP = ruleSet(`
 rules:

@@ -31,7 +31,7 @@ export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField):
   if (kind === 'identity') out.push(...gitlabIdentity(spec));
   if ((kind === 'identity' && out.length === 0) || uri === 'buildSigner' || uri === 'buildConfig') out.push(...githubRef(spec, uri === 'buildConfig' ? 'build config URI' : uri === 'buildSigner' ? 'build signer URI' : 'workflow identity'));
   if (uri) {
-    const w = hostless(spec, uri);
+    const w = hostless(spec, uri) ?? (uri === 'repository' || uri === 'owner' ? githubShape(spec, uri) : undefined);
     if (w !== undefined) out.push(w);
   }
   return out;
@@ -56,6 +56,27 @@ function githubRef(spec: string, what: string): string[] {
   const ref = spec.slice(at + 1);
   if (ref.includes('/') || ref.startsWith('*') || /^[0-9a-f]{40}$/i.test(ref)) return [];
   return [`${spec}: @${ref} matches no GitHub ref, which is refs/heads/<branch>, refs/tags/<tag> or refs/pull/<n>/merge (or the commit SHA a reusable workflow was called by); write @refs/heads/${ref} or @refs/tags/${ref}`];
+}
+
+/**
+ * On github.com a source repository URI (.12) is `https://github.com/<owner>/<repo>` and an owner URI (.16)
+ * `https://github.com/<owner>`: nothing after them, no `.git`, no trailing slash (Fulcio writes server_url +
+ * the token's `repository` or `repository_owner`). A pattern of another shape (`github.com/acme/*` as an
+ * owner, `github.com/acme` as a repository, `…/api.git`, `…/api/`) can never match one.
+ */
+function githubShape(spec: string, uri: 'repository' | 'owner'): string | undefined {
+  const m = /^(?:https:\/\/)?github\.com(\/.*)?$/i.exec(spec);
+  if (!m || spec.includes('**')) return undefined;
+  const path = m[1] ?? '';
+  const segments = path.split('/').slice(1);
+  const want = uri === 'owner' ? 1 : 2;
+  const name = uri === 'owner' ? 'an owner URI (https://github.com/<owner>)' : 'a repository URI (https://github.com/<owner>/<repo>)';
+  if (segments.length === want && segments.every((x) => x !== '') && !/\.git$/i.test(path)) return undefined;
+  const base = `${spec} can never match ${name}: nothing follows it, no .git and no trailing slash`;
+  if (uri === 'owner' && segments.length >= 2 && segments[0]) return `${base}; an owner is github.com/${segments[0]} (its repositories are watched with repositories: github.com/${segments[0]}/*)`;
+  if (uri === 'repository' && segments.length === 1 && segments[0]) return `${base}; github.com/${segments[0]} is an owner (watch it with owners, or write github.com/${segments[0]}/*)`;
+  const trimmed = path.replace(/\/+$/, '').replace(/\.git$/i, '').split('/').slice(1, want + 1);
+  return trimmed.length === want && trimmed.every((x) => x !== '') ? `${base}; did you mean github.com/${trimmed.join('/')}?` : base;
 }
 
 /**

@@ -23,9 +23,10 @@ describe('repository and owner patterns without a host', () => {
     expect(lintPattern('/acme/**', 'url', 'repository').map(suggestion)).toEqual(['github.com/acme/**']);
   });
   it('not for patterns with a scheme or a host, nor ones that start with a star or a colon', () => {
-    for (const p of ['github.com/acme/*', 'https://github.com/acme/*', 'GitHub.com/acme', 'git.acme.example:8443/acme/*', 'localhost:3000/acme', '**/acme/*', '*/acme', 'https://github.com/acme']) {
+    for (const p of ['github.com/acme/*', 'https://github.com/acme/*', 'GitHub.com/acme/API', 'git.acme.example:8443/acme/*', 'localhost:3000/acme', '**/acme/*', '*/acme', 'https://github.com/acme/api']) {
       expect(lintPattern(p, 'url', 'repository'), p).toEqual([]);
     }
+    for (const p of ['GitHub.com/acme', 'https://github.com/acme', 'github.com/acme-*', 'github.com/**']) expect(lintPattern(p, 'url', 'owner'), p).toEqual([]);
   });
   it('build signers too: a workflow URI always has a host', () => {
     const p = 'acme/api/.github/workflows/release.yml@refs/tags/*';
@@ -64,6 +65,33 @@ describe('repository and owner patterns without a host', () => {
         expect(matches(suggestion(w!)!, url)).toBe(true);
       }),
     );
+  });
+});
+
+describe('github.com repository and owner patterns of another shape than Fulcio writes', () => {
+  // 95781729's .12 and .16: https://github.com/<owner>/<repo> and https://github.com/<owner>, nothing after.
+  const REPO = 'https://github.com/malancas/attest-demo';
+  const OWNER = 'https://github.com/malancas';
+  it('warn, with what was probably meant, which matches', () => {
+    for (const [p, uri, real, meant] of [
+      ['github.com/malancas/*', 'owner', OWNER, 'github.com/malancas'],
+      ['https://github.com/malancas/', 'owner', OWNER, 'github.com/malancas'],
+      ['github.com/malancas', 'repository', REPO, 'github.com/malancas/*'],
+      ['github.com/malancas/attest-demo.git', 'repository', REPO, 'github.com/malancas/attest-demo'],
+      ['https://github.com/malancas/attest-demo/', 'repository', REPO, 'github.com/malancas/attest-demo'],
+      ['github.com/malancas/attest-demo/tree/main', 'repository', REPO, 'github.com/malancas/attest-demo'],
+    ] as const) {
+      const [w, more] = lintPattern(p, 'url', uri);
+      expect(more, p).toBeUndefined();
+      expect(w, p).toContain(`${p} can never match ${uri === 'owner' ? 'an owner URI' : 'a repository URI'}`);
+      expect(w, p).toContain(meant);
+      expect(matches(p, real), p).toBe(false);
+      expect(matches(meant, real), p).toBe(true);
+    }
+  });
+  it('rules check reports it at the pattern in watch and expect', () => {
+    const r = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: x\n    watch: { owners: ['github.com/acme/*'] }\n    expect: { repositories: ['github.com/acme/api.git'] }\n" }]);
+    expect(r.warnings.map((w) => w.message.split(' can never match')[0])).toEqual(['github.com/acme/*', 'github.com/acme/api.git']);
   });
 });
 

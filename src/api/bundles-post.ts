@@ -29,6 +29,7 @@ import type { FindingRaiser } from '../monitor/raise.ts';
 import { digestToBytes, type LogState, type StoredRecord } from '../store/codec.ts';
 import { Bucket, Field, indexKey, key, MARKER, u16, u64 } from '../store/keys.ts';
 import type { BatchOp } from '../store/level.ts';
+import { FindingsRepo } from '../store/findings.ts';
 import type { Store } from '../store/store.ts';
 import { entryTime } from '../store/index-values.ts';
 import type { TlogTrust } from '../trust/trusted-root.ts';
@@ -190,8 +191,30 @@ async function judgeAgainstMirror(x: BundleIntake, t: TlogEntryInput, bundleJson
   // evaluateEntry, not evaluateLogged: the body is the mirror's own (its leaf hash is the stored entry's), so
   // the mirror judged it under `undecoded-entry` when it ingested it; what the bundle adds (a DSSE payload)
   // can make a rule match, but is not in the body that rule reads.
-  const findings = evaluateEntry(x.rules(), entry, now, { cas: x.cas?.() }).map((f) => ({ ...f, id: findingId(f.rule, log.name, `${index}:bundle`) }));
-  return { outcome: { status: 'consistent', log: log.name, index, findings }, findings, ops };
+  const evaluated = await Promise.all(evaluateEntry(x.rules(), entry, now, { cas: x.cas?.() }).map((f) => seenAtIngest(x.store, f, log.name, index)));
+  const findings = evaluated.filter((j) => !j.known).map((j) => j.finding);
+  return { outcome: { status: 'consistent', log: log.name, index, findings: evaluated.map((j) => j.finding) }, findings, ops };
+}
+
+/** A finding's breaks, by expectation and message (which names the signer of a multi-signer entry). */
+const breaks = (f: Finding): string[] => {
+  const v = f.evidence?.['violations'];
+  return Array.isArray(v) ? v.map((b: { expectation?: unknown; message?: unknown }) => `${String(b.expectation)}\u0000${String(b.message)}`) : [];
+};
+
+/**
+ * The finding a bundle's evaluation comes to for `rule`: the one the mirror raised when it ingested the
+ * entry (under the same rules, so the same breaks, unless the bundle's DSSE payload adds some), as it stands,
+ * acknowledgement and all; else the bundle's own, under an id of its own (`INDEX:bundle`). Raising the
+ * bundle's beside the mirror's would notify the same break twice, open again what an operator acked.
+ */
+async function seenAtIngest(store: Store, f: Finding, log: string, index: number): Promise<{ finding: Finding; known: boolean }> {
+  const mirrored = await new FindingsRepo(store).get(findingId(f.rule, log, String(index)));
+  if (mirrored) {
+    const had = new Set(breaks(mirrored));
+    if (breaks(f).every((b) => had.has(b))) return { finding: mirrored, known: true };
+  }
+  return { finding: { ...f, id: findingId(f.rule, log, `${index}:bundle`) }, known: false };
 }
 
 /**

@@ -21,6 +21,12 @@ import { FULCIO_OIDS, type FulcioClaimName, type FulcioClaims } from './types.ts
 export interface CertificateClaims {
   /** `sha256:<hex>` of the DER certificate. */
   readonly fingerprint: `sha256:${string}`;
+  /**
+   * `sha256:<hex>` of the certificate's DER SubjectPublicKeyInfo (RFC 5280 §4.1.2.7): the fingerprint the
+   * same key has as a key signer (signer.ts), so a watch on a long-lived key also sees a certificate made
+   * around it.
+   */
+  readonly keyFingerprint: `sha256:${string}`;
   /** The primary SAN: the first URI SAN, else the first email, else the Fulcio OtherName (.7) username. */
   readonly san?: string;
   /**
@@ -64,8 +70,11 @@ function fulcioArc(b: Uint8Array, oid: Tlv): number {
   return arc < 0x80 ? arc : 0;
 }
 
-/** TBSCertificate fields up to and including subjectPublicKeyInfo; returns validity and the extensions TLV. */
-function walkTbs(b: Uint8Array, tbs: Tlv): { validity: Tlv; extensions?: Tlv } {
+/**
+ * TBSCertificate fields up to and including subjectPublicKeyInfo; returns validity, the extensions TLV and
+ * where the whole subjectPublicKeyInfo TLV lies (its header starts where the subject ends).
+ */
+function walkTbs(b: Uint8Array, tbs: Tlv): { validity: Tlv; spki: { start: number; end: number }; extensions?: Tlv } {
   const f = children(b, tbs);
   let i = 0;
   if (f[0]?.tag === 0xa0) expectTag(only(b, f[i++]!, 'version'), TAG.INTEGER, 'version');
@@ -73,17 +82,18 @@ function walkTbs(b: Uint8Array, tbs: Tlv): { validity: Tlv; extensions?: Tlv } {
   expectTag(f[i++], TAG.SEQUENCE, 'signature');
   expectTag(f[i++], TAG.SEQUENCE, 'issuer');
   const validity = expectTag(f[i++], TAG.SEQUENCE, 'validity');
-  expectTag(f[i++], TAG.SEQUENCE, 'subject');
-  expectTag(f[i++], TAG.SEQUENCE, 'subjectPublicKeyInfo');
+  const subject = expectTag(f[i++], TAG.SEQUENCE, 'subject');
+  const spki = { start: subject.end, end: expectTag(f[i++], TAG.SEQUENCE, 'subjectPublicKeyInfo').end };
   if (f[i]?.tag === 0x81) i++; // issuerUniqueID
   if (f[i]?.tag === 0x82) i++; // subjectUniqueID
   const extensions = f[i]?.tag === 0xa3 ? f[i++] : undefined;
   if (i !== f.length) throw new DerError(`unexpected field with tag 0x${f[i]!.tag.toString(16)} in TBSCertificate`);
-  return extensions ? { validity, extensions } : { validity };
+  return extensions ? { validity, spki, extensions } : { validity, spki };
 }
 
 interface MutableClaims {
   fingerprint: `sha256:${string}`;
+  keyFingerprint: `sha256:${string}`;
   san?: string;
   sans?: readonly string[];
   issuer?: string;
@@ -208,13 +218,13 @@ function readClaims(bytes: Uint8Array, fingerprintHex: string): CertificateClaim
   expectTag(sigAlg, TAG.SEQUENCE, 'signatureAlgorithm');
   expectTag(sigValue, TAG.BIT_STRING, 'signatureValue');
   if (extra) throw new DerError('Certificate has more than three fields');
-  const { validity, extensions } = walkTbs(der, tbs!);
+  const { validity, spki, extensions } = walkTbs(der, tbs!);
   const times = children(der, validity);
   if (times.length !== 2) throw new DerError('Validity must hold exactly two times');
   const problems: string[] = [];
   const notBefore = validityTime(der, times[0]!, 'notBefore', problems);
   const notAfter = validityTime(der, times[1]!, 'notAfter', problems);
-  const claims: MutableClaims = { fingerprint: `sha256:${fingerprintHex}`, fulcio: {} };
+  const claims: MutableClaims = { fingerprint: `sha256:${fingerprintHex}`, keyFingerprint: `sha256:${sha256Hex(der.subarray(spki.start, spki.end))}`, fulcio: {} };
   if (notBefore !== undefined) claims.notBefore = notBefore;
   if (notAfter !== undefined) claims.notAfter = notAfter;
   if (extensions) readExtensions(der, extensions, claims, problems);

@@ -38,7 +38,7 @@ export type ProblemSink = (message: string) => void;
 export function signerFromCertificate(der: Uint8Array, certs: CertificateReader, problem?: ProblemSink): Signer {
   const c = certs.read(der);
   if (c.problem !== undefined) problem?.(c.problem);
-  const signer: WithCertificate = { type: 'x509', fingerprint: c.fingerprint, [CERTIFICATE]: der };
+  const signer: WithCertificate = { type: 'x509', fingerprint: c.fingerprint, keyFingerprint: c.keyFingerprint, [CERTIFICATE]: der };
   if (c.san !== undefined) signer.san = c.san;
   if (c.sans !== undefined) signer.sans = c.sans;
   if (c.issuer !== undefined) signer.issuer = c.issuer;

@@ -47,6 +47,12 @@ export interface Signer {
   /** `sha256:<hex>` of the DER certificate (x509) or of the DER SubjectPublicKeyInfo (key). */
   fingerprint: Digest;
   /**
+   * x509 only: `sha256:<hex>` of the certificate's DER SubjectPublicKeyInfo, the key that signed. A key signer's
+   * `fingerprint` for the same key, so rules on a long-lived key (`watch.fingerprints`, `expect.keys`) also
+   * see a certificate someone wrapped around it. Not indexed (store/index-values.ts).
+   */
+  keyFingerprint?: Digest;
+  /**
    * The primary subject alternative name: the first URI, else the first email, else the Fulcio OtherName (.7)
    * username. A certificate Fulcio issues names exactly one identity, and this is it.
    */

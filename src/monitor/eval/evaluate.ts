@@ -71,7 +71,7 @@ function evaluateRule(m: WatchMatch, e: Entry, now: number, facts: ProvenanceFac
     return;
   }
   const by = watchedBy[0]!;
-  const broken = brokenExpectations(rule.expect, e, facts, time);
+  const broken = brokenExpectations(rule.expect, e, facts, time, issuer);
   for (const b of broken) out.push(candidate(rule, e, now, facts, by, b, false, issuer));
   if (broken.length === 0 && rule.notify === 'all') out.push(candidate(rule, e, now, facts, by, undefined, false, issuer));
 }

@@ -9,8 +9,9 @@ import type { CompiledExpect, CompiledProvenance } from '../rules/compiled.ts';
 import { normalise, type PatternSet } from '../rules/pattern.ts';
 import type { ExpectationName } from '../rules/schema.ts';
 import type { ProvenanceFacts } from '../provenance/slsa.ts';
+import type { SignerIssuer } from './suppress.ts';
 import { outsideWindow, type TimeWindow } from './timewindow.ts';
-import { claimWithFallback, issuerClaim, issuerOf, num, repositoryClaim, signersOf, str, type ClaimValue } from './values.ts';
+import { buildSignerClaim, claimWithFallback, issuerClaim, issuerOf, num, repositoryClaim, signersOf, str, type ClaimValue } from './values.ts';
 
 export interface Broken {
   expectation: ExpectationName;
@@ -22,11 +23,13 @@ export interface Broken {
   signer?: number;
 }
 
-type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment' | 'visibility', string, (s: Signer | undefined) => ClaimValue];
+type ClaimCheck = readonly [ExpectationName, 'issuers' | 'buildSigners' | 'buildConfigs' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment' | 'visibility', string, (s: Signer | undefined) => ClaimValue];
 
 const CLAIM_CHECKS: readonly ClaimCheck[] = [
   ['expect.issuers', 'issuers', 'OIDC issuer', issuerClaim],
-  ['expect.buildSigners', 'buildSigners', 'build signer URI', (s) => claimWithFallback(s, 'buildSignerURI')],
+  ['expect.buildSigners', 'buildSigners', 'build signer URI', buildSignerClaim],
+  // The workflow that ran: a reusable workflow's caller, where the SAN and build signer name the reusable one.
+  ['expect.buildConfigs', 'buildConfigs', 'build config URI', (s) => claimWithFallback(s, 'buildConfigURI')],
   // The caller's repository: a reusable workflow's SAN and build signer name the workflow's repository.
   ['expect.repositories', 'repositories', 'source repository', (s) => repositoryClaim(s, 'repository')],
   ['expect.owners', 'owners', 'source repository owner', (s) => repositoryClaim(s, 'owner')],
@@ -78,10 +81,12 @@ function checkClaims(x: CompiledExpect, signers: readonly Signer[], out: Broken[
     if (signers.length === 0) out.push({ expectation: 'expect.keys', message: `the entry has no signer key or certificate, expected one of ${list(x.keys)}`, expected, actual: null, field: 'signer.fingerprint' });
     for (const [i, s] of signers.entries()) {
       const fp = str(s.fingerprint) ?? null;
-      if (fp !== null && x.keys.has(fp)) continue;
+      // A certificate's key counts as that key (types.ts Signer.keyFingerprint): only its holder can sign with it.
+      const key = str(s.keyFingerprint);
+      if ((fp !== null && x.keys.has(fp)) || (key !== undefined && x.keys.has(key))) continue;
       out.push({
         expectation: 'expect.keys',
-        message: fp === null ? `a signer has no key fingerprint, expected one of ${list(x.keys)}` : `signer ${fp} is not an allowed key`,
+        message: fp === null ? `a signer has no key fingerprint, expected one of ${list(x.keys)}` : `signer ${fp}${key === undefined ? '' : ` (a certificate for key ${key})`} is not an allowed key`,
         expected,
         actual: fp,
         field: 'signer.fingerprint',
@@ -111,11 +116,16 @@ const FULCIO_MAX_VALIDITY = 3600;
  * The time an off-hours check uses: integratedTime (the log's); else the notBefore of a short-lived
  * Fulcio certificate (Fulcio's, minutes before signing; Rekor v2 has no integratedTime); else the
  * provenance statement's finishedOn/startedOn (the signer's claim); else when this mirror first saw it.
+ * `issuer` (which CA of the trusted root issued each signer's certificate, where known): a certificate
+ * none issued is not Fulcio's, and its notBefore is whatever its maker wrote, so it is not used: Rekor v2
+ * logs a signature under any certificate, and one made around a stolen key with a notBefore in office
+ * hours would pass every time window at 3 a.m.
  */
-export function entryTime(e: Entry, facts: ProvenanceFacts | undefined): EntryTime | undefined {
+export function entryTime(e: Entry, facts: ProvenanceFacts | undefined, issuer?: SignerIssuer): EntryTime | undefined {
   const it = num(e.integratedTime);
   if (it !== undefined) return { t: it, source: 'integratedTime' };
-  for (const s of signersOf(e)) {
+  for (const [i, s] of signersOf(e).entries()) {
+    if (issuer?.(i) === null) continue;
     const nb = num(s.notBefore);
     const na = num(s.notAfter);
     if (s.type === 'x509' && issuerOf(s) !== undefined && nb !== undefined && na !== undefined && na - nb <= FULCIO_MAX_VALIDITY) return { t: nb, source: 'Fulcio certificate notBefore' };
@@ -180,8 +190,8 @@ function checkProvenance(xp: CompiledProvenance, w: TimeWindow | undefined, fact
   }
 }
 
-/** `time`: see SignedTimeOverride; undefined = the entry's own time (`entryTime`). */
-export function brokenExpectations(x: CompiledExpect, e: Entry, facts: ProvenanceFacts | undefined, time?: SignedTimeOverride): Broken[] {
+/** `time`: see SignedTimeOverride; undefined = the entry's own time (`entryTime`, which `issuer` informs). */
+export function brokenExpectations(x: CompiledExpect, e: Entry, facts: ProvenanceFacts | undefined, time?: SignedTimeOverride, issuer?: SignerIssuer): Broken[] {
   const out: Broken[] = [];
   const signers = signersOf(e);
   if (x.kinds) {
@@ -191,7 +201,7 @@ export function brokenExpectations(x: CompiledExpect, e: Entry, facts: Provenanc
   }
   checkClaims(x, signers, out);
   if (x.timeWindow) {
-    const b = checkTime('expect.timeWindow', x.timeWindow, time === undefined ? entryTime(e, facts) : (time ?? undefined), 'signed', time === null);
+    const b = checkTime('expect.timeWindow', x.timeWindow, time === undefined ? entryTime(e, facts, issuer) : (time ?? undefined), 'signed', time === null);
     if (b) out.push(b);
   }
   if (x.provenance) checkProvenance(x.provenance, x.timeWindow, facts, signers[0], out);

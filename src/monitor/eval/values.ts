@@ -48,7 +48,8 @@ const describeClaim = (name: FulcioClaimName) => `signer.fulcio.${name} (${FULCI
 
 /**
  * A claim, falling back to its deprecated twin (.1 issuer, .2 trigger, .6 ref) which carries the same
- * token claim in older certificates. Nothing else is derived: a missing claim stays missing.
+ * token claim in older certificates. Beyond those, only the repository and owner (githubLegacy) and the build
+ * signer (buildSignerClaim) of old GitHub Actions certificates are derived: a missing claim stays missing.
  */
 export function claimWithFallback(s: Signer | undefined, name: FulcioClaimName, deprecated?: FulcioClaimName): ClaimValue {
   const v = claimOf(s, name);
@@ -85,7 +86,7 @@ export function watchValue(s: Signer, field: WatchField): string | undefined {
     case 'issuer':
       return issuerOf(s);
     case 'buildSigner':
-      return claimOf(s, 'buildSignerURI');
+      return buildSignerClaim(s).value;
     case 'repository':
       return claimOf(s, 'sourceRepositoryURI') ?? githubLegacy(s)?.repository;
     case 'owner':
@@ -102,6 +103,20 @@ export function repositoryClaim(s: Signer | undefined, part: 'repository' | 'own
   const v = claimOf(s, name);
   const legacy = v === undefined && s !== undefined ? githubLegacy(s)?.[part] : undefined;
   return legacy === undefined ? { value: v, field: describeClaim(name) } : { value: legacy, field: `derived from ${describeClaim('githubWorkflowRepository')}` };
+}
+
+/**
+ * The build signer URI (.9), or, in a GitHub Actions certificate issued before Fulcio had .9 (one with the
+ * deprecated .5 and no .9), its SAN: Fulcio has always written that as `https://github.com/` + the token's
+ * `job_workflow_ref`, which is what .9 holds (reference/rekor.md §6), so a build signer watch does not miss
+ * the workflows' signatures of 2021–2023.
+ */
+export function buildSignerClaim(s: Signer | undefined): ClaimValue {
+  const v = claimOf(s, 'buildSignerURI');
+  if (v !== undefined || s === undefined || claimOf(s, 'githubWorkflowRepository') === undefined || issuerOf(s) !== GITHUB_ACTIONS_ISSUER) return { value: v, field: describeClaim('buildSignerURI') };
+  const san = str(s.san);
+  if (san === undefined || !/^https:\/\/github\.com\/[^/]+\/[^/]+\/[^@]+@.+$/.test(san)) return { value: undefined, field: describeClaim('buildSignerURI') };
+  return { value: san, field: 'derived from the SAN (a GitHub Actions certificate older than 1.3.6.1.4.1.57264.1.9)' };
 }
 
 function githubLegacy(s: Signer): { repository: string; owner: string } | undefined {

@@ -56,7 +56,7 @@ function patternSet(specs: readonly PatternSpec[] | undefined, kind: FieldKind, 
 }
 
 /** `repositories`, `owners`, `buildSigners` and `issuers` hold only repository, owner, workflow and issuer URLs, in watch and expect alike. */
-const URI_FIELDS: Readonly<Record<string, UriField>> = { repositories: 'repository', owners: 'owner', buildSigners: 'buildSigner', issuers: 'issuer' };
+const URI_FIELDS: Readonly<Record<string, UriField>> = { repositories: 'repository', owners: 'owner', buildSigners: 'buildSigner', buildConfigs: 'buildConfig', issuers: 'issuer' };
 const uriField = (key: string): UriField | undefined => URI_FIELDS[key];
 
 const WATCH_FIELDS: ReadonlyArray<['identities' | 'issuers' | 'repositories' | 'owners' | 'buildSigners', WatchField, FieldKind]> = [
@@ -88,12 +88,13 @@ function compileWatch(w: Rule['watch'], path: Path, p: Problems): WatchSelector[
 
 function compileExpect(x: Rule['expect'], path: Path, p: Problems): CompiledExpect {
   const out: CompiledExpect = {};
-  const set = (key: 'issuers' | 'buildSigners' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', kind: FieldKind) => {
+  const set = (key: 'issuers' | 'buildSigners' | 'buildConfigs' | 'repositories' | 'owners' | 'sourceRefs' | 'triggers' | 'runnerEnvironment', kind: FieldKind) => {
     const s = patternSet(x[key], kind, [...path, key], p, uriField(key));
     if (s) out[key] = s;
   };
   set('issuers', 'url');
   set('buildSigners', 'url');
+  set('buildConfigs', 'url');
   // The watch selectors' field kinds (WATCH_FIELDS), so a pattern means the same in watch and expect.
   set('repositories', 'url');
   set('owners', 'url');

@@ -39,6 +39,7 @@ export interface CompiledProvenance {
 export interface CompiledExpect {
   issuers?: PatternSet;
   buildSigners?: PatternSet;
+  buildConfigs?: PatternSet;
   repositories?: PatternSet;
   owners?: PatternSet;
   sourceRefs?: PatternSet;

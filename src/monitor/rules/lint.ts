@@ -10,7 +10,7 @@ import { withImpliedScheme, type FieldKind, type PatternSpec } from './pattern.t
  * from Fulcio's issuer extensions (.8, else .1), and an OIDC issuer identifier is an https URL (OpenID
  * Connect Discovery 1.0 §2; Fulcio configures its issuers by that URL).
  */
-export type UriField = 'repository' | 'owner' | 'buildSigner' | 'issuer';
+export type UriField = 'repository' | 'owner' | 'buildSigner' | 'buildConfig' | 'issuer';
 
 /** Warnings about one pattern, as messages. `uri`: the field holds only repository (or owner) URIs. */
 export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField): string[] {
@@ -29,11 +29,54 @@ export function lintPattern(spec: PatternSpec, kind: FieldKind, uri?: UriField):
     out.push(`${spec} matches no GitHub workflow identity (those are …/<repo>/.github/workflows/<file>@<ref>, and * does not cross the / in the ref); write ${spec}*${/\/\.github\/workflows\/\*$/i.test(spec) ? '' : ' or use watch.repositories'}`);
   }
   if (kind === 'identity') out.push(...gitlabIdentity(spec));
+  if ((kind === 'identity' && out.length === 0) || uri === 'buildSigner' || uri === 'buildConfig') out.push(...githubRef(spec, uri === 'buildConfig' ? 'build config URI' : uri === 'buildSigner' ? 'build signer URI' : 'workflow identity'));
   if (uri) {
-    const w = hostless(spec, uri);
+    const w = hostless(spec, uri) ?? (uri === 'repository' || uri === 'owner' ? githubShape(spec, uri) : undefined);
     if (w !== undefined) out.push(w);
   }
   return out;
+}
+
+/**
+ * Every GitHub Actions workflow identity, build signer and build config URI ends in `@<ref>`: Fulcio writes
+ * `https://github.com/` + the token's `job_workflow_ref` (or `workflow_ref`), `<owner>/<repo>/<path>@<ref>`,
+ * whose ref is `refs/heads/…`, `refs/tags/…` or `refs/pull/…`, or a commit SHA for a reusable workflow
+ * called by one (GitHub's OIDC token reference). A github.com pattern with no `@` and no `**` (a workflow
+ * file, a repository's URL) or whose ref is a bare name (`@main`, `@v1*`) can never match one: in `watch`,
+ * a rule that silently watches nothing.
+ */
+function githubRef(spec: string, what: string): string[] {
+  if (!/^(https:\/\/)?github\.com\//i.test(spec) || spec.includes('**')) return [];
+  const at = spec.lastIndexOf('@');
+  if (at < 0) {
+    const workflow = /\/\.github\/workflows\/[^/]+$/.test(spec);
+    const fix = workflow ? `write ${spec}@** (any ref) or ${spec}@refs/tags/*` : 'a repository is watched with watch.repositories (expect.repositories)';
+    return [`${spec} matches no GitHub Actions ${what}: those end in the ref that ran (…/<repo>/.github/workflows/<file>@refs/heads/main); ${fix}`];
+  }
+  const ref = spec.slice(at + 1);
+  if (ref.includes('/') || ref.startsWith('*') || /^[0-9a-f]{40}$/i.test(ref)) return [];
+  return [`${spec}: @${ref} matches no GitHub ref, which is refs/heads/<branch>, refs/tags/<tag> or refs/pull/<n>/merge (or the commit SHA a reusable workflow was called by); write @refs/heads/${ref} or @refs/tags/${ref}`];
+}
+
+/**
+ * On github.com a source repository URI (.12) is `https://github.com/<owner>/<repo>` and an owner URI (.16)
+ * `https://github.com/<owner>`: nothing after them, no `.git`, no trailing slash (Fulcio writes server_url +
+ * the token's `repository` or `repository_owner`). A pattern of another shape (`github.com/acme/*` as an
+ * owner, `github.com/acme` as a repository, `…/api.git`, `…/api/`) can never match one.
+ */
+function githubShape(spec: string, uri: 'repository' | 'owner'): string | undefined {
+  const m = /^(?:https:\/\/)?github\.com(\/.*)?$/i.exec(spec);
+  if (!m || spec.includes('**')) return undefined;
+  const path = m[1] ?? '';
+  const segments = path.split('/').slice(1);
+  const want = uri === 'owner' ? 1 : 2;
+  const name = uri === 'owner' ? 'an owner URI (https://github.com/<owner>)' : 'a repository URI (https://github.com/<owner>/<repo>)';
+  if (segments.length === want && segments.every((x) => x !== '') && !/\.git$/i.test(path)) return undefined;
+  const base = `${spec} can never match ${name}: nothing follows it, no .git and no trailing slash`;
+  if (uri === 'owner' && segments.length >= 2 && segments[0]) return `${base}; an owner is github.com/${segments[0]} (its repositories are watched with repositories: github.com/${segments[0]}/*)`;
+  if (uri === 'repository' && segments.length === 1 && segments[0]) return `${base}; github.com/${segments[0]} is an owner (watch it with owners, or write github.com/${segments[0]}/*)`;
+  const trimmed = path.replace(/\/+$/, '').replace(/\.git$/i, '').split('/').slice(1, want + 1);
+  return trimmed.length === want && trimmed.every((x) => x !== '') ? `${base}; did you mean github.com/${trimmed.join('/')}?` : base;
 }
 
 /**
@@ -80,13 +123,13 @@ function hostless(spec: string, uri: UriField): string | undefined {
   }
   const path = spec.replace(/^\/+/, '');
   const guess = `github.com/${path}${uri === 'repository' && !path.includes('/') ? '/*' : ''}`;
-  const what = uri === 'repository' ? 'a repository URI' : uri === 'owner' ? 'an owner URI' : 'a build signer URI';
+  const what = uri === 'repository' ? 'a repository URI' : uri === 'owner' ? 'an owner URI' : uri === 'buildConfig' ? 'a build config URI' : 'a build signer URI';
   return `${spec} can never match ${what} (https://github.com/…): without a host name (a first segment with a dot) a pattern is not read as a URL; did you mean ${guess}?`;
 }
 
 /**
- * A regex sees the normalised value (pattern.ts normalise): a URL's scheme and host, or an identity's
- * email domain, in lower case. An upper-case letter written there can never match. `(?i)` anywhere
+ * A regex sees the normalised value (pattern.ts normalise): a URL's scheme and host (and on github.com its
+ * owner and repository), or an identity's email domain, in lower case. An upper-case letter written there can never match. `(?i)` anywhere
  * makes the regex case-insensitive: no warning.
  */
 function regexHostCase(source: string, kind: 'url' | 'identity'): string | undefined {
@@ -100,28 +143,34 @@ function regexHostCase(source: string, kind: 'url' | 'identity'): string | undef
     if (at < 0 || source.slice(at).includes('/')) return undefined;
     from = at + 1;
   }
-  const { upper, end } = capitals(source, from, sep ? { at: sep.index, length: sep[0].length } : undefined);
+  // On github.com the owner and repository are lower-cased too (pattern.ts normalise): two more segments.
+  const github = sep !== null && /^github(\\?\.|\[\.\])com(\\?\/|$)/i.test(source.slice(sep.index + sep[0].length));
+  const { upper, end } = capitals(source, from, sep ? { at: sep.index, length: sep[0].length } : undefined, github ? 2 : 0);
   if (upper.size === 0) return undefined;
   const lowered = source
     .split('')
     .map((c, i) => (upper.has(i) ? c.toLowerCase() : c))
     .join('');
-  return `{regex: ${source}}: upper-case letters in the ${sep ? 'scheme and host' : 'email domain'} never match, since the regex sees it in lower case (${source.slice(from, end)}); write {regex: ${lowered}}`;
+  return `{regex: ${source}}: upper-case letters in the ${sep ? (github ? 'scheme, host, owner and repository' : 'scheme and host') : 'email domain'} never match, since the regex sees it in lower case (${source.slice(from, end)}); write {regex: ${lowered}}`;
 }
 
 /**
  * Where a regex has literal capitals, from `from` to its end or (with `sep`, the `://`) to the first `/`
- * after the host. Not literal: class contents, escapes (`\S`, `\pL`, `\p{Lu}`, `\x41`), group names and
+ * after the host, or after `segments` more path segments. Not literal: class contents, escapes (`\S`, `\pL`, `\p{Lu}`, `\x41`), group names and
  * flags; `\Q…\E` is.
  */
-function capitals(source: string, from: number, sep: { at: number; length: number } | undefined): { upper: Set<number>; end: number } {
+function capitals(source: string, from: number, sep: { at: number; length: number } | undefined, segments = 0): { upper: Set<number>; end: number } {
   const upper = new Set<number>();
   const inPath = (i: number) => sep !== undefined && i > sep.at;
+  let slashes = 0;
   for (let i = from; i < source.length; i++) {
     const c = source[i]!;
     const n = source[i + 1];
     if (sep && i === sep.at) i += sep.length - 1;
-    else if ((c === '/' || (c === '\\' && n === '/')) && inPath(i)) return { upper, end: i };
+    else if ((c === '/' || (c === '\\' && n === '/')) && inPath(i)) {
+      if (slashes++ === segments) return { upper, end: i };
+      if (c === '\\') i++;
+    }
     else if (c === '\\' && n === 'Q') {
       const e = source.indexOf('\\E', i + 2);
       const stop = e < 0 ? source.length : e;

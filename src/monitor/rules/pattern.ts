@@ -16,7 +16,8 @@
  *   thread. RE2 has no backreferences or lookaround.
  *
  * Case follows the field (`FieldKind`): URLs compare scheme and host case-insensitively and the rest
- * exactly (RFC 3986 §6.2.2.1); an email compares its domain case-insensitively and its local part
+ * exactly (RFC 3986 §6.2.2.1), except a github.com URL's owner and repository, which GitHub's are
+ * (a workflow's path and ref are git's, and exact); an email compares its domain case-insensitively and its local part
  * exactly (RFC 5321 §2.4); refs, triggers and other text exactly. Both pattern and value are normalised
  * the same way before comparing, and a regex sees the normalised value (write hosts in lower case).
  *
@@ -67,9 +68,33 @@ function isScheme(v: string, end: number): boolean {
   return end > 0;
 }
 
+const GITHUB = 'github.com';
+
+/** Whether v[from, to) is the host github.com, in any case (no port, no user info). */
+function isGithub(v: string, from: number, to: number): boolean {
+  if (to - from !== GITHUB.length) return false;
+  for (let i = 0; i < GITHUB.length; i++) if ((v.charCodeAt(from + i) | 0x20) !== GITHUB.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The end of the `n` path segments that start at `at` (a `/`), stopping at `?` or `#`. */
+function segmentsEnd(v: string, at: number, n: number): number {
+  let end = at;
+  for (let seg = 0; seg < n && v.charCodeAt(end) === 47; seg++) {
+    end++;
+    while (end < v.length) {
+      const c = v.charCodeAt(end);
+      if (c === 47 || c === 63 || c === 35) break;
+      end++;
+    }
+  }
+  return end;
+}
+
 /**
  * Normalises a value (or a pattern's literal text) for comparison under `kind`: a URL's scheme and
- * authority (up to the first `/`, `?` or `#`) lower-cased; in identities, an email's domain lower-cased.
+ * authority (up to the first `/`, `?` or `#`) lower-cased, and on github.com its owner and repository
+ * segments; in identities, an email's domain lower-cased.
  * Runs on every watched field of every entry, so it scans instead of running regexes where it can.
  */
 export function normalise(kind: FieldKind, v: string): string {
@@ -81,7 +106,11 @@ export function normalise(kind: FieldKind, v: string): string {
       const c = v.charCodeAt(end);
       if (c === 47 || c === 63 || c === 35) break; // / ? #
     }
-    return hasUpper(v, 0, end) ? v.slice(0, end).toLowerCase() + v.slice(end) : v;
+    // On github.com the owner and repository segments too: GitHub's names are case-insensitive (one owner
+    // `Azure`, reached as github.com/azure), and Fulcio writes them as GitHub spells them, so
+    // `github.com/azure/*` would otherwise watch nothing of `https://github.com/Azure/…`.
+    const fold = isGithub(v, sep + 3, end) ? segmentsEnd(v, end, 2) : end;
+    return hasUpper(v, 0, fold) ? v.slice(0, fold).toLowerCase() + v.slice(fold) : v;
   }
   if (kind === 'identity') {
     const at = v.indexOf('@');

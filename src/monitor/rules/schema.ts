@@ -15,6 +15,7 @@ export const severityRank = (s: Severity): number => SEVERITIES.indexOf(s);
 export const EXPECTATIONS = [
   'expect.issuers',
   'expect.buildSigners',
+  'expect.buildConfigs',
   'expect.repositories',
   'expect.owners',
   'expect.sourceRefs',
@@ -92,8 +93,8 @@ const Watch = z
     issuers: Patterns.optional().describe('OIDC issuers (Fulcio .8, else .1); alone, watches everything that issuer signs'),
     repositories: Patterns.optional().describe('Source repository URIs (Fulcio .12); a scheme-less pattern means https://'),
     owners: Patterns.optional().describe('Source repository owner URIs (Fulcio .16)'),
-    buildSigners: Patterns.optional().describe('Build signer URIs (Fulcio .9)'),
-    fingerprints: z.array(Fingerprint).min(1).optional().describe('Signer certificate or key fingerprints'),
+    buildSigners: Patterns.optional().describe('Build signer URIs (Fulcio .9; in GitHub Actions certificates older than .9, the SAN)'),
+    fingerprints: z.array(Fingerprint).min(1).optional().describe('Signer certificate or key fingerprints; a certificate also matches by its key\'s'),
     digests: z.array(Digest).min(1).optional().describe('Digests the entry carries'),
   })
   .refine((w) => Object.values(w).some((v) => v !== undefined), 'watch needs at least one selector')
@@ -114,14 +115,15 @@ const Provenance = z
 const Expect = z
   .strictObject({
     issuers: Patterns.optional().describe('OIDC issuer (Fulcio .8, else .1)'),
-    buildSigners: Patterns.optional().describe('Build signer URI (Fulcio .9): workflow@ref patterns'),
+    buildSigners: Patterns.optional().describe('Build signer URI (Fulcio .9; in GitHub Actions certificates older than .9, the SAN): workflow@ref patterns'),
+    buildConfigs: Patterns.optional().describe('Build config URI (Fulcio .18): the top-level workflow@ref that ran; with a reusable workflow, the caller\'s workflow file, where buildSigners names the reusable one'),
     repositories: Patterns.optional().describe('Source repository URI (Fulcio .12; GitHub certificates with only .5 derive it), as watch.repositories: with a reusable workflow it is the caller, not the build signer'),
     owners: Patterns.optional().describe('Source repository owner URI (Fulcio .16; GitHub certificates with only .5 derive it), as watch.owners'),
     sourceRefs: Patterns.optional().describe('Source repository ref (Fulcio .14, else .6), e.g. refs/tags/v*'),
     triggers: Patterns.optional().describe('Build trigger (Fulcio .20, else .2), e.g. push, release'),
     runnerEnvironment: Patterns.optional().describe('Runner environment (Fulcio .11), e.g. github-hosted'),
     visibility: z.array(z.enum(['public', 'private', 'internal'])).min(1).optional().describe('Repository visibility at signing (Fulcio .22)'),
-    keys: z.array(Fingerprint).min(1).optional().describe('Allowed fingerprints: every signer must be one of these'),
+    keys: z.array(Fingerprint).min(1).optional().describe('Allowed fingerprints: every signer, by its own or (a certificate) its key\'s, must be one of these'),
     kinds: Texts.optional().describe('Allowed entry kinds (hashedrekord, dsse, intoto, …)'),
     timeWindow: TimeWindowSchema.optional(),
     provenance: Provenance.optional(),

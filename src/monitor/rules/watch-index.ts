@@ -207,7 +207,12 @@ export class WatchIndex {
         }
       }
       const fp = str(s.fingerprint);
-      if (fp !== undefined && this.fingerprints.size) for (const h of this.fingerprints.get(fp) ?? NO_HITS) hit(h, fp);
+      if (this.fingerprints.size) {
+        // A certificate's, or the key it certifies: one made around a stolen long-lived key is that key's signature.
+        if (fp !== undefined) for (const h of this.fingerprints.get(fp) ?? NO_HITS) hit(h, fp);
+        const key = str(s.keyFingerprint);
+        if (key !== undefined) for (const h of this.fingerprints.get(key) ?? NO_HITS) hit(h, key);
+      }
       if (fp !== undefined && this.hexFingerprints.size) {
         const hex = fp.startsWith('sha256:') ? fp.slice(7) : fp;
         for (const h of this.hexFingerprints.get(hex) ?? NO_HITS) hit(h, hex);

@@ -4,7 +4,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hono } from 'hono';
-import { createApp } from '../../../src/api/app.ts';
 import { bundleIntakeRoutes } from '../../../src/api/bundles-post.ts';
 import { checkpointIntakeRoutes } from '../../../src/api/checkpoints-post.ts';
 import { createLogger } from '../../../src/logger.ts';
@@ -18,6 +17,7 @@ import { checkpointVerifierForTlog, parseTrustedRoot } from '../../../src/trust/
 import { CertificateAuthorities } from '../../../src/trust/certificate-authority.ts';
 import { readJson } from '../../helpers/realdata.ts';
 import { SimTree } from '../../sim/tree.ts';
+import { adminApp } from '../../helpers/admin-app.ts';
 import { harness, manifestOf, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
 import { findingId } from '../../../src/monitor/finding.ts';
@@ -47,20 +47,12 @@ async function setUp(api: 'v1' | 'tiles', follow: { start?: bigint } = {}, origi
     ruleSet = r.ruleSet;
   };
   const cas = new CertificateAuthorities(parseTrustedRoot(readJson(h.sim.trustedRootPath)).certificateAuthorities);
-  const app = createApp({
-    store: h.store,
-    metrics: h.metrics,
-    logger: createLogger({ level: 'silent' }),
-    logNames: () => ['sim'],
-    adminToken: TOKEN,
-    logKeyId: () => h.tlog.keyId,
-    extend: (a, helpers) => {
-      // One raiser, as the daemon has: a split view raised through either intake is the same finding.
-      const raiser = new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics });
-      const logs = [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }];
-      bundleIntakeRoutes(a, helpers, { store: h.store, logs, rules: () => ruleSet, raiser, cas: () => cas });
-      checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser, logs });
-    },
+  const app = adminApp(h, TOKEN, (a, helpers) => {
+    // One raiser, as the daemon has: a split view raised through either intake is the same finding.
+    const raiser = new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics });
+    const logs = [{ name: 'sim', tlog: h.tlog, ...(origin ? { origin } : {}) }];
+    bundleIntakeRoutes(a, helpers, { store: h.store, logs, rules: () => ruleSet, raiser, cas: () => cas });
+    checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser, logs });
   });
   return { h, app, useRules };
 }

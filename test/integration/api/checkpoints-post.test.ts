@@ -7,10 +7,10 @@
 import type { Hono } from 'hono';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../../../src/api/app.ts';
 import { checkpointIntakeRoutes } from '../../../src/api/checkpoints-post.ts';
 import { createLogger } from '../../../src/logger.ts';
 import { FindingsRepo, findingOps } from '../../../src/store/findings.ts';
+import { adminApp } from '../../helpers/admin-app.ts';
 import { harness, roundsUntil, type Harness } from '../../helpers/mirror.ts';
 import { FindingRaiser } from '../../../src/monitor/raise.ts';
 
@@ -27,14 +27,7 @@ beforeAll(async () => {
   h.sim.faults.enable('fork', 120);
   forked = await (await fetch(`${h.sim.url}/checkpoint`)).text();
   h.sim.faults.disable('fork');
-  app = createApp({
-    store: h.store,
-    metrics: h.metrics,
-    logger: createLogger({ level: 'silent' }),
-    logNames: () => ['sim'],
-    adminToken: TOKEN,
-    extend: (a, helpers) => checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser: new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics }), logs: [{ name: 'sim', tlog: h.tlog }] }),
-  });
+  app = adminApp(h, TOKEN, (a, helpers) => checkpointIntakeRoutes(a, helpers, { store: h.store, logger: createLogger({ level: 'silent' }), raiser: new FindingRaiser({ store: h.store, write: findingOps, metrics: h.metrics }), logs: [{ name: 'sim', tlog: h.tlog }] }));
 }, 60_000);
 afterAll(async () => h?.cleanup());
 

@@ -74,6 +74,7 @@ function oracle(der: Uint8Array, others?: ReadonlyArray<string | undefined>): Ce
   const sans = oracleSans(der, san, others ?? [ref.extSubjectAltName?.otherName(FULCIO_OIDS.otherNameSan)]);
   return {
     fingerprint: `sha256:${createHash('sha256').update(der).digest('hex')}`,
+    keyFingerprint: `sha256:${createHash('sha256').update(ref.publicKey).digest('hex')}`,
     ...(san !== undefined ? { san } : {}),
     ...(sans !== undefined ? { sans } : {}),
     ...(issuer !== undefined ? { issuer } : {}),

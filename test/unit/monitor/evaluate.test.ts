@@ -22,6 +22,26 @@ const GOOGLE = realEntry(EMAIL_GOOGLE);
 const GITHUB_EMAIL = realEntry(EMAIL_GITHUB);
 const NOW = Date.parse('2026-11-26T12:00:00Z') / 1000;
 const withClaims = (e: Entry, over: Record<string, string | undefined>): Entry => ({ ...e, signer: { ...e.signer!, fulcio: Object.fromEntries(Object.entries({ ...e.signer!.fulcio, ...over }).filter(([, v]) => v !== undefined)) } });
+/** A Rekor v1 hashedrekord entry signed under certificate `der` (PEM in the body, as Rekor v1 stores it), decoded. */
+function certificateEntry(der: Uint8Array, index: number, integratedTime: number): Entry {
+  const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
+  const body = JSON.stringify({
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
+  });
+  return decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index, integratedTime });
+}
+/** acme's reusable workflows may sign for acme's repositories only, and `expect` (one YAML line) besides. */
+const acmeWorkflows = (expect: string) =>
+  ruleSet(`
+rules:
+  - id: acme-workflows
+    watch: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/*@**'] }
+    expect:
+      repositories: ['github.com/acme/*']
+      ${expect}
+`);
 const expectations = (e: Entry, rs = RELEASE) => evaluate(rs, e, NOW).map((f) => `${f.ruleId}:${f.expectation ?? f.kind}`);
 
 const RELEASE = ruleSet(`
@@ -248,14 +268,7 @@ describe('expect.repositories and expect.owners: whose repository a workflow sig
     const e = ghaEntry(org, repo, 'release.yml', 'refs/tags/v1', { buildSignerURI: ACME_WORKFLOW });
     return withClaims({ ...e, signer: { ...e.signer!, san: ACME_WORKFLOW } }, over);
   };
-  const rs = ruleSet(`
-rules:
-  - id: acme-workflows
-    watch: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/*@**'] }
-    expect:
-      repositories: ['github.com/acme/*']
-      owners: ['github.com/acme']
-`);
+  const rs = acmeWorkflows("owners: ['github.com/acme']");
   it('a foreign repository calling the watched reusable workflow breaks both, naming the claim read', () => {
     const found = evaluate(rs, called('evil', 'x'), NOW);
     expect(found.map((f) => f.expectation)).toEqual(['expect.repositories', 'expect.owners']);
@@ -292,6 +305,87 @@ rules:
       'source repository is missing: the entry has no signer.fulcio.sourceRepositoryURI (1.3.6.1.4.1.57264.1.12); expected one of github.com/acme/*',
       'source repository owner is missing: the entry has no signer.fulcio.sourceRepositoryOwnerURI (1.3.6.1.4.1.57264.1.16); expected one of github.com/acme',
     ]);
+  });
+});
+
+describe('an organisation whose GitHub name has capitals (Fulcio writes it as GitHub spells it)', () => {
+  // GitHub's owner and repository names are case-insensitive (github.com/azure is Azure), so a rule written
+  // in lower case must watch them; the workflow file's path and the ref are git's, and exact.
+  const azure = ghaEntry('Azure', 'Azure-SDK', 'release.yml', 'refs/tags/v1');
+  const rs = ruleSet(`
+rules:
+  - id: azure-repos
+    watch: { repositories: ['github.com/azure/*'] }
+    expect: { owners: ['https://github.com/azure'], triggers: [release] }
+  - id: azure-identities
+    watch: { identities: ['https://github.com/azure/azure-sdk/.github/workflows/*@**'] }
+    expect: { buildSigners: ['github.com/azure/*/.github/workflows/release.yml@refs/tags/*'], triggers: [release] }
+`);
+  it('is watched by lower-case repository and identity patterns, and passes lower-case expectations', () => {
+    expect(azure.signer!.san).toBe('https://github.com/Azure/Azure-SDK/.github/workflows/release.yml@refs/tags/v1');
+    expect(expectations(azure, rs)).toEqual(['azure-repos:expect.triggers', 'azure-identities:expect.triggers']);
+  });
+  it('not when the workflow file or the ref differs in case', () => {
+    const other = ghaEntry('Azure', 'Azure-SDK', 'Release.yml', 'refs/tags/v1');
+    expect(expectations(other, rs)).toEqual(['azure-repos:expect.triggers', 'azure-identities:expect.buildSigners', 'azure-identities:expect.triggers']);
+  });
+});
+
+describe('GitHub Actions certificates from before Fulcio had .9 (2021 to early 2023)', () => {
+  // Fulcio wrote only the deprecated .1–.6 then; the SAN has always been https://github.com/ + job_workflow_ref,
+  // which is what .9 holds since. evil/x calling acme's reusable release workflow, as Fulcio issued it then.
+  const T = Date.parse('2022-11-09T12:00:00Z') / 1000;
+  const ca = createCA('sigstore-intermediate', T - 86400, T + 86400);
+  const WORKFLOW = 'https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/v1';
+  const { der } = createLeaf(ca, { san: WORKFLOW, extensions: { issuerV1: 'https://token.actions.githubusercontent.com', githubWorkflowTrigger: 'push', githubWorkflowSha: 'c'.repeat(40), githubWorkflowName: 'Release', githubWorkflowRepository: 'evil/x', githubWorkflowRef: 'refs/tags/v1' } }, T - 60);
+  const old = certificateEntry(der, 6_000_000, T);
+  const rs = acmeWorkflows("buildSigners: ['https://github.com/acme/workflows/.github/workflows/release.yml@refs/tags/*']");
+  it('are watched by build signer (read from the SAN) and judged on it, saying so', () => {
+    expect(old.signer!.fulcio!.buildSignerURI).toBeUndefined();
+    const found = evaluate(rs, old, NOW);
+    expect(found.map((f) => [f.expectation, f.details.actual])).toEqual([['expect.repositories', 'https://github.com/evil/x']]);
+    expect(found[0]!.details.watchedBy).toEqual({ selector: 'watch.buildSigners', pattern: 'https://github.com/acme/workflows/.github/workflows/*@**', value: WORKFLOW });
+    const strict = ruleSet("rules:\n  - id: x\n    watch: { identities: ['**'] }\n    expect: { buildSigners: ['https://github.com/acme/workflows/.github/workflows/release.yml@refs/heads/*'] }\n");
+    expect(evaluate(strict, old, NOW)[0]!.details).toMatchObject({ actual: WORKFLOW, field: 'derived from the SAN (a GitHub Actions certificate older than 1.3.6.1.4.1.57264.1.9)' });
+  });
+  it('only GitHub Actions ones: another issuer\'s certificate without .9 has no build signer', () => {
+    const other = { ...old.signer!, issuer: 'https://accounts.google.com', fulcio: { ...old.signer!.fulcio, issuerV1: 'https://accounts.google.com' } };
+    expect(isWatched(rs, { ...old, signer: other, signers: undefined })).toBe(false);
+  });
+});
+
+describe('expect.buildConfigs: which workflow of the repository ran a reusable one', () => {
+  // The real entry 95781729: malancas/attest-demo's shared.yml, on main, called bdehamer/workflows' attest.yml.
+  // Its SAN and build signer (.9) are the reusable workflow; only the build config (.18) names the caller's
+  // file. A rule "only release.yml on a tag may sign through the shared workflow" can say so only there.
+  const rs = (configs: string) =>
+    ruleSet(`
+rules:
+  - id: shared-attest
+    watch: { buildSigners: ['https://github.com/bdehamer/workflows/.github/workflows/*@**'] }
+    expect:
+      repositories: ['github.com/malancas/*']
+      buildConfigs: [${configs}]
+`);
+  it('is read from .18, not the SAN or build signer, and names the caller workflow that broke it', () => {
+    expect([GH.signer!.san, GH.signer!.fulcio!.buildSignerURI]).toEqual(['https://github.com/bdehamer/workflows/.github/workflows/attest.yml@refs/heads/main', 'https://github.com/bdehamer/workflows/.github/workflows/attest.yml@refs/heads/main']);
+    const [f, ...more] = evaluate(rs("'github.com/malancas/*/.github/workflows/release.yml@refs/tags/*'"), GH, NOW);
+    expect(more).toEqual([]);
+    expect(f).toMatchObject({
+      expectation: 'expect.buildConfigs',
+      message: 'build config URI https://github.com/malancas/attest-demo/.github/workflows/shared.yml@refs/heads/main is not one of github.com/malancas/*/.github/workflows/release.yml@refs/tags/*',
+      details: { field: 'signer.fulcio.buildConfigURI (1.3.6.1.4.1.57264.1.18)' },
+    });
+    expect(evaluate(rs("'https://github.com/malancas/attest-demo/.github/workflows/shared.yml@refs/heads/*'"), GH, NOW)).toEqual([]);
+  });
+  it('a certificate without .18 (older than it) breaks it as missing', () => {
+    const { buildConfigURI: _, ...older } = GH.signer!.fulcio!;
+    const [f] = evaluate(rs("'github.com/malancas/**'"), { ...GH, signer: { ...GH.signer!, fulcio: older }, signers: undefined }, NOW);
+    expect(f!.message).toBe('build config URI is missing: the entry has no signer.fulcio.buildConfigURI (1.3.6.1.4.1.57264.1.18); expected one of github.com/malancas/**');
+  });
+  it('is a URL field: a pattern without a host is warned about', () => {
+    const r = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: x\n    watch: { owners: [github.com/acme] }\n    expect: { buildConfigs: ['acme/api/.github/workflows/release.yml@**'] }\n" }]);
+    expect(r.warnings.map((w) => w.message)).toEqual([expect.stringMatching(/can never match a build config URI .*did you mean github\.com\/acme\/api/)]);
   });
 });
 
@@ -536,16 +630,7 @@ describe('a certificate naming several identities (self-made: Fulcio never issue
   const ATTACKER = 'attacker@example.org';
   const VICTIM = 'victim@corp.example';
   /** A hashedrekord entry signed with a real certificate naming `san` and then `sans`. */
-  const signedBy = (san: string, sans: string[] = []): Entry => {
-    const { der } = createLeaf(ca, { san, sans, issuer: 'https://accounts.google.com' }, T - 60);
-    const pem = `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64')}\n-----END CERTIFICATE-----\n`;
-    const body = JSON.stringify({
-      apiVersion: '0.0.1',
-      kind: 'hashedrekord',
-      spec: { data: { hash: { algorithm: 'sha256', value: '1'.repeat(64) } }, signature: { content: Buffer.from('sig').toString('base64'), publicKey: { content: Buffer.from(pem).toString('base64') } } },
-    });
-    return decodeRekorV1Body(new Uint8Array(Buffer.from(body)), { log: 'rekor.sigstore.dev', index: 9, integratedTime: T });
-  };
+  const signedBy = (san: string, sans: string[] = []): Entry => certificateEntry(createLeaf(ca, { san, sans, issuer: 'https://accounts.google.com' }, T - 60).der, 9, T);
   const rogue = signedBy(ATTACKER, [VICTIM]);
   const CORP = ruleSet(`
 rules:

@@ -23,9 +23,10 @@ describe('repository and owner patterns without a host', () => {
     expect(lintPattern('/acme/**', 'url', 'repository').map(suggestion)).toEqual(['github.com/acme/**']);
   });
   it('not for patterns with a scheme or a host, nor ones that start with a star or a colon', () => {
-    for (const p of ['github.com/acme/*', 'https://github.com/acme/*', 'GitHub.com/acme', 'git.acme.example:8443/acme/*', 'localhost:3000/acme', '**/acme/*', '*/acme', 'https://github.com/acme']) {
+    for (const p of ['github.com/acme/*', 'https://github.com/acme/*', 'GitHub.com/acme/API', 'git.acme.example:8443/acme/*', 'localhost:3000/acme', '**/acme/*', '*/acme', 'https://github.com/acme/api']) {
       expect(lintPattern(p, 'url', 'repository'), p).toEqual([]);
     }
+    for (const p of ['GitHub.com/acme', 'https://github.com/acme', 'github.com/acme-*', 'github.com/**']) expect(lintPattern(p, 'url', 'owner'), p).toEqual([]);
   });
   it('build signers too: a workflow URI always has a host', () => {
     const p = 'acme/api/.github/workflows/release.yml@refs/tags/*';
@@ -67,6 +68,33 @@ describe('repository and owner patterns without a host', () => {
   });
 });
 
+describe('github.com repository and owner patterns of another shape than Fulcio writes', () => {
+  // 95781729's .12 and .16: https://github.com/<owner>/<repo> and https://github.com/<owner>, nothing after.
+  const REPO = 'https://github.com/malancas/attest-demo';
+  const OWNER = 'https://github.com/malancas';
+  it('warn, with what was probably meant, which matches', () => {
+    for (const [p, uri, real, meant] of [
+      ['github.com/malancas/*', 'owner', OWNER, 'github.com/malancas'],
+      ['https://github.com/malancas/', 'owner', OWNER, 'github.com/malancas'],
+      ['github.com/malancas', 'repository', REPO, 'github.com/malancas/*'],
+      ['github.com/malancas/attest-demo.git', 'repository', REPO, 'github.com/malancas/attest-demo'],
+      ['https://github.com/malancas/attest-demo/', 'repository', REPO, 'github.com/malancas/attest-demo'],
+      ['github.com/malancas/attest-demo/tree/main', 'repository', REPO, 'github.com/malancas/attest-demo'],
+    ] as const) {
+      const [w, more] = lintPattern(p, 'url', uri);
+      expect(more, p).toBeUndefined();
+      expect(w, p).toContain(`${p} can never match ${uri === 'owner' ? 'an owner URI' : 'a repository URI'}`);
+      expect(w, p).toContain(meant);
+      expect(matches(p, real), p).toBe(false);
+      expect(matches(meant, real), p).toBe(true);
+    }
+  });
+  it('rules check reports it at the pattern in watch and expect', () => {
+    const r = checkRules([{ name: 'r.yaml', text: "rules:\n  - id: x\n    watch: { owners: ['github.com/acme/*'] }\n    expect: { repositories: ['github.com/acme/api.git'] }\n" }]);
+    expect(r.warnings.map((w) => w.message.split(' can never match')[0])).toEqual(['github.com/acme/*', 'github.com/acme/api.git']);
+  });
+});
+
 describe('identity globs that stop short of a GitHub workflow identity', () => {
   // …/<owner>/<repo>/.github/workflows/<file>@<ref>: a ref always has a slash (refs/heads/main, refs/pull/1/merge).
   const seg = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,8}$/);
@@ -99,10 +127,66 @@ describe('identity globs that stop short of a GitHub workflow identity', () => {
   });
 });
 
+describe('GitHub workflow patterns without the ref every workflow identity ends in', () => {
+  // 95781729's SAN, build signer and build config (the caller's workflow).
+  const SAN = 'https://github.com/bdehamer/workflows/.github/workflows/attest.yml@refs/heads/main';
+  const CONFIG = 'https://github.com/malancas/attest-demo/.github/workflows/shared.yml@refs/heads/main';
+  const writeAny = (w: string) => /; write (\S+)/.exec(w)?.[1];
+  it('warn on a workflow file or a repository with no @, and the suggestion matches', () => {
+    for (const [p, kind, uri, real] of [
+      ['https://github.com/bdehamer/workflows/.github/workflows/attest.yml', 'identity', undefined, SAN],
+      ['github.com/bdehamer/workflows/.github/workflows/attest.yml', 'url', 'buildSigner', SAN],
+      ['github.com/malancas/*/.github/workflows/shared.yml', 'url', 'buildConfig', CONFIG],
+    ] as const) {
+      const [w, more] = lintPattern(p, kind, uri);
+      expect(more, p).toBeUndefined();
+      expect(w, p).toMatch(/matches no GitHub Actions (workflow identity|build signer URI|build config URI): those end in the ref/);
+      expect(matches(p, real, kind), p).toBe(false);
+      expect(matches(writeAny(w!)!, real, kind), p).toBe(true);
+    }
+    const [repo] = lintPattern('https://github.com/bdehamer/workflows', 'identity');
+    expect(repo).toMatch(/a repository is watched with watch\.repositories/);
+    expect(lintPattern('https://github.com/acme/*', 'url', 'buildSigner')[0]).toMatch(/matches no GitHub Actions build signer URI/);
+  });
+  it('warn on a bare ref name, which no GitHub ref is', () => {
+    for (const p of ['https://github.com/bdehamer/workflows/.github/workflows/attest.yml@main', 'https://github.com/bdehamer/workflows/.github/workflows/*@v1*']) {
+      const [w] = lintPattern(p, 'identity');
+      expect(w, p).toMatch(/matches no GitHub ref, which is refs\/heads\/<branch>/);
+      expect(matches(p, SAN, 'identity'), p).toBe(false);
+    }
+  });
+  it('say nothing about patterns that can match one', () => {
+    for (const p of [SAN, 'https://github.com/bdehamer/workflows/.github/workflows/*@**', 'https://github.com/bdehamer/**', 'github.com/acme/*/.github/workflows/release.yml@refs/tags/v*', `https://github.com/acme/w/.github/workflows/r.yml@${'a1'.repeat(20)}`, 'alice@acme.com', 'https://gitlab.com/acme/app//.gitlab-ci.yml@refs/heads/main']) {
+      expect(lintPattern(p, 'identity'), p).toEqual([]);
+      if (p.includes('github.com')) expect(lintPattern(p, 'url', 'buildConfig'), p).toEqual([]);
+    }
+    // Repositories and owners have no ref.
+    expect(lintPattern('github.com/acme/api', 'url', 'repository')).toEqual([]);
+  });
+  it('property: a pattern flagged for having no ref matches no workflow identity of its path, and @** does', () => {
+    const seg = fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,8}$/);
+    const ref = fc.constantFrom('refs/heads/main', 'refs/tags/v1.2.0', 'refs/pull/17/merge', 'refs/heads/release/v2', 'c'.repeat(40));
+    fc.assert(
+      fc.property(seg, seg, seg, ref, fc.boolean(), (owner, repo, file, r, scheme) => {
+        const path = `github.com/${owner}/${repo}/.github/workflows/${file}.yml`;
+        const p = `${scheme ? 'https://' : ''}${path}`;
+        const san = `https://${path}@${r}`;
+        const [w] = lintPattern(p, 'url', 'buildSigner');
+        expect(w).toBeDefined();
+        expect(matches(p, san)).toBe(false);
+        expect(matches(writeAny(w!)!, san)).toBe(true);
+      }),
+    );
+  });
+});
+
 describe('upper case in a regex where values are lower-cased', () => {
   it('in a URL host or scheme: warns, with the lower-cased regex', () => {
     const [w] = lintPattern({ regex: 'https://GitHub\\.com/acme/.*' }, 'url');
-    expect(w).toBe('{regex: https://GitHub\\.com/acme/.*}: upper-case letters in the scheme and host never match, since the regex sees it in lower case (https://GitHub\\.com); write {regex: https://github\\.com/acme/.*}');
+    expect(w).toBe('{regex: https://GitHub\\.com/acme/.*}: upper-case letters in the scheme, host, owner and repository never match, since the regex sees it in lower case (https://GitHub\\.com/acme/.*); write {regex: https://github\\.com/acme/.*}');
+    expect(lintPattern({ regex: 'https://GitLab\\.com/Acme/.*' }, 'url').map(suggestion)).toEqual(['https://gitlab\\.com/Acme/.*']);
+    // On github.com the owner and repository are compared in lower case too (GitHub's names are case-insensitive), the rest exactly.
+    expect(lintPattern({ regex: 'https://github\\.com/Azure/Azure-SDK\\/\\.github/workflows/Release\\.yml@.*' }, 'identity').map(suggestion)).toEqual(['https://github\\.com/azure/azure-sdk\\/\\.github/workflows/Release\\.yml@.*']);
     expect(lintPattern({ regex: 'HTTPS://github\\.com/.*' }, 'url')).toHaveLength(1);
     expect(lintPattern({ regex: '^https://\\QGitHub.com\\E/acme$' }, 'url').map(suggestion)).toEqual(['^https://\\Qgithub.com\\E/acme$']);
     expect(lintPattern({ regex: 'https://github\\.com/acme/x/\\.github/workflows/.*@refs/tags/V.*' }, 'identity')).toEqual([]);
@@ -116,7 +200,8 @@ describe('upper case in a regex where values are lower-cased', () => {
   });
   it('not for paths, classes, escapes, group names and flags, or case-insensitive regexes', () => {
     for (const r of [
-      'https://github\\.com/Acme/.*',
+      'https://gitlab\\.com/Acme/.*',
+      'https://github\\.com/acme/x/Y/.*',
       '(?i)https://GitHub\\.com/.*',
       'https://(?i:GitHub)\\.com/.*',
       'https://[A-Za-z.]+/acme',
@@ -125,7 +210,7 @@ describe('upper case in a regex where values are lower-cased', () => {
       'https://\\p{Latin}+\\.com/acme',
       'https://(?P<Host>github\\.com)/acme',
       'https://(?U:github)\\.com/acme',
-      'https://github\\.com\\/Acme',
+      'https://gitlab\\.com\\/Acme',
     ]) {
       expect(lintPattern({ regex: r }, 'url'), r).toEqual([]);
     }

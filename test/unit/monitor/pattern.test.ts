@@ -52,8 +52,19 @@ describe('identity globs (GitHub Actions workflows)', () => {
 describe('case follows the field', () => {
   it('URLs: scheme and host are case-insensitive, the path is exact', () => {
     expect(matches('https://GitHub.com/acme/*', 'HTTPS://github.COM/acme/api', 'url')).toBe(true);
-    expect(matches('https://github.com/ACME/*', 'https://github.com/acme/api', 'url')).toBe(false);
-    expect(matches('https://github.com/acme/api', 'https://github.com/acme/API', 'url')).toBe(false);
+    expect(matches('https://gitlab.com/ACME/*', 'https://gitlab.com/acme/api', 'url')).toBe(false);
+    expect(matches('https://github.example/acme/api', 'https://github.example/acme/API', 'url')).toBe(false);
+  });
+  it('github.com URLs: the owner and repository are case-insensitive too, as GitHub\'s names are; the rest exact', () => {
+    // Fulcio writes the names as GitHub spells them (`Azure`); github.com/azure is the same owner.
+    const san = 'https://github.com/Azure/Azure-SDK/.github/workflows/Release.yml@refs/tags/V1';
+    expect(matches('github.com/azure/*', 'https://github.com/Azure/azure-sdk', 'url')).toBe(true);
+    expect(matches('https://github.com/ACME', 'https://github.com/acme', 'url')).toBe(true);
+    expect(matches('github.com/azure/azure-sdk/.github/workflows/Release.yml@refs/tags/V1', san, 'identity')).toBe(true);
+    expect(matches('github.com/azure/*/.github/workflows/release.yml@refs/tags/V1', san, 'identity')).toBe(false);
+    expect(matches('github.com/azure/*/.github/workflows/Release.yml@refs/tags/v1', san, 'identity')).toBe(false);
+    expect(matches('https://github.com/acme/api/X', 'https://github.com/acme/api/x', 'url')).toBe(false);
+    expect(matches({ regex: 'https://github\\.com/azure/[a-z-]+' }, 'https://github.com/Azure/azure-sdk', 'url')).toBe(true);
   });
   it('emails: the domain is case-insensitive, the local part exact', () => {
     expect(matches('*@acme.com', 'Alice@ACME.com')).toBe(true);
@@ -266,12 +277,15 @@ describe('normalise', () => {
   function reference(kind: FieldKind, v: string): string {
     if (kind === 'text') return v;
     const url = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([\s\S]*)$/.exec(v);
-    if (url) return `${url[1]!.toLowerCase()}://${url[2]!.toLowerCase()}${url[3]!}`;
+    if (url) {
+      const folded = url[2]!.toLowerCase() === 'github.com' ? /^(\/[^/?#]*){0,2}/.exec(url[3]!)![0].length : 0;
+      return `${url[1]!.toLowerCase()}://${url[2]!.toLowerCase()}${url[3]!.slice(0, folded).toLowerCase()}${url[3]!.slice(folded)}`;
+    }
     const email = kind === 'identity' ? /^([^@/\s]+)@([^@/\s]+)$/.exec(v) : null;
     return email ? `${email[1]!}@${email[2]!.toLowerCase()}` : v;
   }
   it('agrees with its regex definition on URLs, emails and arbitrary strings', () => {
-    const piece = fc.constantFrom('https', 'HTTP', 'git+SSH', 'a1', '://', ':', '/', '?', '#', '@', 'Acme', 'acme', '.COM', ' ', '\u00a0', 'É', '1', '-');
+    const piece = fc.constantFrom('https', 'HTTP', 'git+SSH', 'a1', '://', ':', '/', '?', '#', '@', 'Acme', 'acme', '.COM', ' ', '\u00a0', 'É', '1', '-', 'github.com', 'GitHub.COM', 'https://github.com/', 'https://GITHUB.com');
     const value = fc.oneof(fc.webUrl({ withQueryParameters: true, withFragments: true }), fc.emailAddress(), fc.string(), fc.array(piece, { maxLength: 8 }).map((a) => a.join('')));
     fc.assert(
       fc.property(fc.constantFrom<FieldKind>('url', 'identity', 'text'), value, (kind, v) => {

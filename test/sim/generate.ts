@@ -182,7 +182,8 @@ export class EntryGenerator {
     if (spec.cert) {
       const c = spec.cert;
       const slot = Math.floor(t / SLOT);
-      const key = ecdsaScalarKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
+      // wrapsKey: the key `key: ecdsa` entries sign with (ecdsaKey and ecdsaScalarKey give one key for the same parts).
+      const key = c.wrapsKey ? ecdsaScalarKey(this.seed, 'inject-key', 'ecdsa') : ecdsaScalarKey(this.seed, 'inject-cert', JSON.stringify(c), slot);
       // An untrusted CA copies the real intermediate's name: only its key tells it apart, as with a real spoof.
       const ca = c.untrustedCA ? createCA(this.ca.cn, t - 365 * 86400, t + 365 * 86400, undefined, ecdsaKey(this.seed, 'untrusted-ca')) : this.ca;
       const k = certSigner(createLeaf(ca, { san: c.san, ...(c.sans ? { sans: c.sans } : {}), ...(c.issuer !== undefined ? { issuer: c.issuer } : {}), extensions: c.extensions ?? {}, rawExtensions: rawBytes(c.rawExtensions) }, Math.max(slot * SLOT, t - 60), key));

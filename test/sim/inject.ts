@@ -2,7 +2,7 @@
  * `--inject FILE.jsonl`: entries placed at chosen indexes, one JSON object a line:
  *
  *   {"at": INDEX|"next", "integratedTime": ISO-8601, "kind": "hashedrekord"|"dsse"|"intoto",
- *    "digest": "sha256:<64 hex>", "cert": {"san", "sans": [further SANs], "issuer", "extensions": {"<OID or Fulcio name>": "value"}}
+ *    "digest": "sha256:<64 hex>", "cert": {"san", "sans": [further SANs], "issuer", "extensions": {"<OID or Fulcio name>": "value"}, "wrapsKey": true}
  *    | "key": "ecdsa"|"ed25519"}
  *
  * Only `at` and one of `cert`/`key` are required. Fulcio extension names are FULCIO_OIDS' camelCase names;
@@ -19,7 +19,11 @@ export interface InjectSpec {
   /** `untrustedCA`: issued by a CA the trusted root does not list (as anyone can make one and Rekor v1 takes it). */
   /** `rawExtensions`: claim name or dotted OID → the value's bytes as lower-case hex, written as they are (certs.ts LeafClaims). */
   /** `sans`: further SANs after `san` (certs.ts LeafClaims.sans). */
-  cert?: { san: string; sans?: string[]; issuer?: string; extensions?: Record<string, string>; rawExtensions?: Record<string, string>; untrustedCA?: boolean };
+  /**
+   * `wrapsKey`: the certificate is made around the key that `"key": "ecdsa"` entries are signed with, as
+   * whoever holds a long-lived key can log its signatures under a certificate of their own.
+   */
+  cert?: { san: string; sans?: string[]; issuer?: string; extensions?: Record<string, string>; rawExtensions?: Record<string, string>; untrustedCA?: boolean; wrapsKey?: boolean };
   key?: 'ecdsa' | 'ed25519';
   /**
    * A rekord 0.0.1 entry signed with this key (base64 `content` in Rekor's canonical form for `format`, as
@@ -45,7 +49,7 @@ function str(v: unknown, where: string): string {
 
 function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
   if (!isRecord(v)) throw new Error(`${where}.cert must be an object`);
-  only(v, ['san', 'sans', 'issuer', 'extensions', 'rawExtensions', 'untrustedCA'], `${where}.cert`);
+  only(v, ['san', 'sans', 'issuer', 'extensions', 'rawExtensions', 'untrustedCA', 'wrapsKey'], `${where}.cert`);
   const cert: NonNullable<InjectSpec['cert']> = { san: str(v['san'], `${where}.cert.san`) };
   if (v['sans'] !== undefined) {
     const sans = v['sans'];
@@ -56,6 +60,10 @@ function parseCert(v: unknown, where: string): NonNullable<InjectSpec['cert']> {
   if (v['untrustedCA'] !== undefined) {
     if (typeof v['untrustedCA'] !== 'boolean') throw new Error(`${where}.cert.untrustedCA must be true or false`);
     cert.untrustedCA = v['untrustedCA'];
+  }
+  if (v['wrapsKey'] !== undefined) {
+    if (typeof v['wrapsKey'] !== 'boolean') throw new Error(`${where}.cert.wrapsKey must be true or false`);
+    cert.wrapsKey = v['wrapsKey'];
   }
   if (v['extensions'] !== undefined) {
     const ext = v['extensions'];

@@ -8,9 +8,9 @@
  * first (a digest or fingerprint usually names one entry), the broadest last.
  */
 import { z } from 'zod';
-import type { Entry, FulcioClaimName, Signer } from '../entries/types.ts';
+import type { Entry, Signer } from '../entries/types.ts';
 import { digestToBytes } from '../store/codec.ts';
-import { normaliseIdentity } from '../store/index-values.ts';
+import { claimValue, normaliseIdentity, normaliseUri, type ClaimField } from '../store/index-values.ts';
 import { sansOf } from '../entries/subject-alt-name.ts';
 import type { FieldName } from '../store/keys.ts';
 import { apiError } from './errors.ts';
@@ -52,15 +52,22 @@ function identityPattern(v: string): { want: string; prefix: boolean } {
   return { want: prefix ? v.slice(0, -1) : v, prefix };
 }
 
-/** A selector on one of a certificate's Fulcio claims, matched exactly. */
-function claim(param: SelectorParam, flag: string, field: FieldName, name: FulcioClaimName, description: string): Selector {
+/**
+ * A selector on a certificate's repository, owner or build signer URI: indexed and matched as the rules see
+ * it (store/index-values.ts claimValue: derived from an old GitHub Actions certificate where Fulcio had no
+ * such claim yet, and compared with scheme, host and a github.com owner and repository in any case).
+ */
+function claim(param: SelectorParam & ClaimField, flag: string, field: FieldName, description: string): Selector {
   return {
     param,
     flag,
     field,
     schema: text(description),
-    lookup: (v) => ({ value: utf8(v), prefix: false }),
-    matches: (_e, signers, v) => signers.some((s) => s.fulcio?.[name] === v),
+    lookup: (v) => ({ value: utf8(normaliseUri(v)), prefix: false }),
+    matches: (_e, signers, v) => {
+      const want = normaliseUri(v);
+      return signers.some((s) => claimValue(s, param) === want);
+    },
   };
 }
 
@@ -82,9 +89,13 @@ export const SELECTORS: readonly Selector[] = [
       .string()
       .regex(/^(sha256:)?[0-9a-f]{64}$/, 'sha256:HEX or 64 bare hex digits, lower case')
       .optional()
-      .describe('SHA-256 of the signing certificate or key'),
+      .describe("SHA-256 of the signing certificate or key: a certificate is found by its own and by its key's (its DER SubjectPublicKeyInfo's, a key signer's fingerprint for that key)"),
     lookup: (v) => ({ value: new Uint8Array(Buffer.from(bareFingerprint(v), 'hex')), prefix: false }),
-    matches: (_e, signers, v) => signers.some((s) => s.fingerprint === `sha256:${bareFingerprint(v)}`),
+    // A certificate by its key's too, as the index files it (index-values.ts) and watch.fingerprints sees it.
+    matches: (_e, signers, v) => {
+      const want = `sha256:${bareFingerprint(v)}`;
+      return signers.some((s) => s.fingerprint === want || s.keyFingerprint === want);
+    },
   },
   {
     param: 'identity',
@@ -104,9 +115,9 @@ export const SELECTORS: readonly Selector[] = [
       return signers.some((s) => sansOf(s).some((san) => (prefix ? normaliseIdentity(san).startsWith(w) : normaliseIdentity(san) === w)));
     },
   },
-  claim('repository', 'repository', 'REPOSITORY', 'sourceRepositoryURI', 'Source repository URI (Fulcio .12)'),
-  claim('owner', 'owner', 'OWNER', 'sourceRepositoryOwnerURI', 'Source repository owner URI (Fulcio .16), e.g. https://github.com/acme'),
-  claim('buildSigner', 'build-signer', 'BUILD_SIGNER', 'buildSignerURI', 'Build signer URI (Fulcio .9)'),
+  claim('repository', 'repository', 'REPOSITORY', 'Source repository URI (Fulcio .12; in a GitHub Actions certificate older than .12, derived from .5), e.g. https://github.com/acme/api. Scheme, host and a github.com owner and repository compare in any case'),
+  claim('owner', 'owner', 'OWNER', 'Source repository owner URI (Fulcio .16; in a GitHub Actions certificate older than .16, derived from .5), e.g. https://github.com/acme. Scheme, host and a github.com owner compare in any case'),
+  claim('buildSigner', 'build-signer', 'BUILD_SIGNER', 'Build signer URI (Fulcio .9; in a GitHub Actions certificate older than .9, its SAN, which Fulcio always wrote as .9 is written). Scheme, host and a github.com owner and repository compare in any case; the workflow path and ref exactly'),
   {
     param: 'issuer',
     flag: 'issuer',

@@ -33,18 +33,25 @@
  * 3: every name of the SubjectAltName is read, where epoch 2 read the first 128 (MAX_SANS, now gone): a
  *    certificate naming more had the identities past the 128th neither indexed nor watched, though Rekor
  *    files the entry under them.
+ * 4: what `/v1/search` finds is what the rules see (store/index-values.ts claimValue): a certificate is also
+ *    filed under its key's fingerprint (Signer.keyFingerprint, its SubjectPublicKeyInfo's SHA-256, ac4f908);
+ *    a repository, owner or build signer URI is filed as the rules compare it, scheme, host and a github.com
+ *    owner and repository lower-cased (`https://github.com/Azure/x` under `https://github.com/azure/x`,
+ *    58fcee9); and a GitHub Actions certificate older than Fulcio's .9, .12 and .16 is filed under the build
+ *    signer (its SAN, d7858f6), repository and owner (from .5) the rules derive for it. Drops keys: a URI
+ *    with capitals where it is now lower-cased was filed as signed.
  */
-export const DECODER_EPOCH = 3;
+export const DECODER_EPOCH = 4;
 
 /**
  * The epochs whose change can stop a body implying a key an earlier epoch's decoder derived from it (a
  * value corrected or dropped, not only one added): a store indexed before one of them may hold stale keys,
  * and its re-index then also deletes those (store/reindex.ts sweep: one more scan of the whole index,
- * ~20 s per million entries on the 2-core machine). When a bump does that, add its epoch here. None yet:
- * every change up to epoch 3 only added signers, values (epochs 2 and 3: the SANs after the primary one) or
- * digests.
+ * ~20 s per million entries on the 2-core machine). When a bump does that, add its epoch here. Every change
+ * up to epoch 3 only added signers, values (epochs 2 and 3: the SANs after the primary one) or digests;
+ * epoch 4 re-spells the URIs it lower-cases, so the keys under their old spelling go.
  */
-export const EPOCHS_DROPPING_KEYS: readonly number[] = [];
+export const EPOCHS_DROPPING_KEYS: readonly number[] = [4];
 
 /** Whether a store indexed at `indexedEpoch` may hold keys this decoder no longer implies. */
 export function mayHoldStaleKeys(indexedEpoch: number, dropping: readonly number[] = EPOCHS_DROPPING_KEYS): boolean {

@@ -49,7 +49,8 @@ export interface Signer {
   /**
    * x509 only: `sha256:<hex>` of the certificate's DER SubjectPublicKeyInfo, the key that signed. A key signer's
    * `fingerprint` for the same key, so rules on a long-lived key (`watch.fingerprints`, `expect.keys`) also
-   * see a certificate someone wrapped around it. Not indexed (store/index-values.ts).
+   * see a certificate someone wrapped around it; indexed beside `fingerprint`, so a search finds it too
+   * (store/index-values.ts).
    */
   keyFingerprint?: Digest;
   /**

@@ -3,7 +3,9 @@
  * apart from LevelDB so it can be tested on its own (test/unit/store/index-values.test.ts).
  */
 import { sansOf } from '../entries/subject-alt-name.ts';
-import type { Entry } from '../entries/types.ts';
+import type { Entry, Signer } from '../entries/types.ts';
+import { watchValue } from '../monitor/eval/values.ts';
+import { normalise } from '../monitor/rules/pattern.ts';
 import { indexableDigestBytes, isIndexableDigest } from './codec.ts';
 import { Field } from './keys.ts';
 import { EMPTY_BYTES } from '../util/bytes.ts';
@@ -17,6 +19,28 @@ const hexBytes = (h: string) => Buffer.from(h, 'hex');
 export function normaliseIdentity(san: string): string {
   return san.includes('://') ? san : san.toLowerCase();
 }
+
+/** The Fulcio URI claims indexed by value (Field.REPOSITORY, OWNER, BUILD_SIGNER), by the rules' name for each. */
+export type ClaimField = 'repository' | 'owner' | 'buildSigner';
+
+/**
+ * A signer's repository, owner or build signer URI as it is indexed and searched: the value the rules
+ * watch (monitor/eval/values.ts watchValue, so also the one derived from an old GitHub Actions certificate:
+ * its repository and owner from .5, its build signer from the SAN, before Fulcio had .12, .16 and .9),
+ * normalised as the rules compare it (normaliseUri). A search finds what a watch sees.
+ */
+export function claimValue(s: Signer, field: ClaimField): string | undefined {
+  const v = watchValue(s, field);
+  return v === undefined ? undefined : normaliseUri(v);
+}
+
+/**
+ * A repository, owner or build signer URI, indexed or asked for, as the rules compare them
+ * (monitor/rules/pattern.ts normalise): scheme and host in lower case (RFC 3986 §6.2.2.1), and on github.com
+ * the owner and repository too, which GitHub's names are case-insensitive and Fulcio writes as GitHub
+ * spells them (`https://github.com/Azure/…`); a workflow's path and ref stay as signed.
+ */
+export const normaliseUri = (v: string): string => normalise('url', v);
 
 /**
  * Every (field, value) an entry is indexed under (digests always; the rest unless filtered), each once.
@@ -35,8 +59,9 @@ export function indexValues(e: Entry, full: boolean, only?: number): Array<[numb
   if (!full || only === Field.DIGEST) return out;
   const signers = e.signers ?? (e.signer ? [e.signer] : []);
   const sans = signers.map(sansOf);
-  // One signer naming one identity gives each field at most once; several signers, or a certificate naming
-  // several identities (which may normalise alike), may repeat a value.
+  // One signer naming one identity gives each value at most once (a certificate's own fingerprint and its
+  // key's differ: one hashes the certificate, the other a part of it); several signers, or a certificate
+  // naming several identities (which may normalise alike), may repeat a value.
   const dedupe = signers.length > 1 || sans.some((n) => n.length > 1);
   const add = (field: number, value: string, bytes: (v: string) => Uint8Array = enc) => {
     if (only !== undefined && field !== only) return;
@@ -48,16 +73,23 @@ export function indexValues(e: Entry, full: boolean, only?: number): Array<[numb
     }
     out.push([field, bytes(value)]);
   };
+  const addClaim = (field: number, value: string | undefined) => {
+    if (value) add(field, value);
+  };
   for (const [i, s] of signers.entries()) {
     // Every identity the certificate names, so that a search or lookup by any of them finds the entry, as
     // Rekor files an entry under all of a certificate's SANs (entries/subject-alt-name.ts).
     for (const san of sans[i]!) add(Field.SAN, normaliseIdentity(san));
     if (s.issuer !== undefined) add(Field.ISSUER, s.issuer);
     add(Field.FINGERPRINT, s.fingerprint.slice('sha256:'.length), hexBytes);
-    const f = s.fulcio;
-    if (f?.sourceRepositoryURI) add(Field.REPOSITORY, f.sourceRepositoryURI);
-    if (f?.sourceRepositoryOwnerURI) add(Field.OWNER, f.sourceRepositoryOwnerURI);
-    if (f?.buildSignerURI) add(Field.BUILD_SIGNER, f.buildSignerURI);
+    // A certificate also under its key's fingerprint (its SubjectPublicKeyInfo's, what the same key has as a
+    // key signer), as watch.fingerprints sees it: a search for a long-lived key finds its signatures under a
+    // certificate someone made around it too. Rekor files such an entry under the certificate alone, which
+    // index/retrieve keeps to (api/index-retrieve.ts publicKeyLookup).
+    if (s.keyFingerprint !== undefined) add(Field.FINGERPRINT, s.keyFingerprint.slice('sha256:'.length), hexBytes);
+    if (only === undefined || only === Field.REPOSITORY) addClaim(Field.REPOSITORY, claimValue(s, 'repository'));
+    if (only === undefined || only === Field.OWNER) addClaim(Field.OWNER, claimValue(s, 'owner'));
+    if (only === undefined || only === Field.BUILD_SIGNER) addClaim(Field.BUILD_SIGNER, claimValue(s, 'buildSigner'));
   }
   if (only === undefined || only === Field.TIME) out.push([Field.TIME, EMPTY_BYTES]);
   return out;

@@ -40,7 +40,12 @@ export function claimValue(s: Signer, field: ClaimField): string | undefined {
  * the owner and repository too, which GitHub's names are case-insensitive and Fulcio writes as GitHub
  * spells them (`https://github.com/Azure/…`); a workflow's path and ref stay as signed.
  */
-export const normaliseUri = (v: string): string => normalise('url', v);
+export const normaliseUri = (v: string): string => (MAY_FOLD.test(v) ? normalise('url', v) : v);
+/**
+ * What normalise can change: it only lower-cases, which leaves a value without ASCII capitals or non-ASCII
+ * characters as it is. Most URIs are such; the test spares them its scan on every commit (~0.8 µs an entry).
+ */
+const MAY_FOLD = /[A-Z\u0080-\uffff]/;
 
 /**
  * Every (field, value) an entry is indexed under (digests always; the rest unless filtered), each once.

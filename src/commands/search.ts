@@ -70,19 +70,19 @@ function line(e: Record<string, unknown>): string {
   return `${cols.map(forTerminal).join('\t')}\n`;
 }
 
-/** The selectors whose values are URIs, compared as signed: scheme included. */
+/** The selectors whose values are URIs, compared whole: scheme included (the case of a host or a github.com owner and repository aside, api/selectors.ts). */
 const URI_PARAMS: ReadonlySet<string> = new Set(['repository', 'owner', 'buildSigner', 'issuer']);
 
 /**
  * When nothing matched a URI selector given without its scheme (`--repository github.com/acme/api`, as a
- * rule's watch may say it, where it means https://): the search compares the URI as signed, so say which
+ * rule's watch may say it, where it means https://): the search compares the whole URI, so say which
  * one was probably meant, rather than a bare "no entries found".
  */
 function schemeHint(q: URLSearchParams): string {
   for (const [param, v] of q) {
     if (!URI_PARAMS.has(param) || v.includes('://') || !/^[a-z0-9-]+(\.[a-z0-9-]+)+(\/|$)/i.test(v)) continue;
     const flag = [...QUERY_PARAMS].find(([, p]) => p === param)?.[0] ?? param;
-    return `; --${flag} is compared with the URI as signed, scheme included: did you mean https://${forTerminal(v)}?`;
+    return `; --${flag} is compared with the whole URI, scheme included: did you mean https://${forTerminal(v)}?`;
   }
   return '';
 }

@@ -118,7 +118,7 @@ describe('tlogwatch search', () => {
     const bare = repo.replace(/^https:\/\//, '');
     const r = await cli(['search', '--repository', bare, '--server', url]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`no entries found; --repository is compared with the URI as signed, scheme included: did you mean ${repo}?\n`);
+    expect(r.stderr).toBe(`no entries found; --repository is compared with the whole URI, scheme included: did you mean ${repo}?\n`);
     const found = await cli(['search', '--repository', repo, '--limit', '1', '--server', url]);
     expect(found.code).toBe(0);
     // Not for a value that is no host-led URI, nor for a selector that is no URI.

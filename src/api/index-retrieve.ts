@@ -117,7 +117,9 @@ async function entriesUnder(store: Store, log: string, l: IndexLookup, maxScanne
  * (entries/rekor-pki). The store's fingerprint index holds them: the SHA-256 of the DER certificate or key
  * (x509), or of the key as the body gives it, which is that canonical form (pgp, ssh, minisign). Each is
  * kept when its body's key, where Rekor hashes it, hashes to one of the forms: so dsse and intoto entries,
- * which Rekor files under `sha256:`-prefixed key hashes, are not, nor a certificate chain's leaf alone.
+ * which Rekor files under `sha256:`-prefixed key hashes, are not, nor a certificate chain's leaf alone, nor
+ * a certificate made around the key, which the fingerprint index lists under the key's fingerprint too (as
+ * GET /v1/search finds it, store/index-values.ts) but Rekor files under the certificate alone.
  */
 export function publicKeyLookup(format: RekorKeyFormat, material: Uint8Array): IndexLookup {
   if (format === 'tuf') throw apiError('API_BAD_REQUEST', 'publicKey: tuf roots are not indexed by this mirror (pgp, x509, minisign and ssh keys are)');

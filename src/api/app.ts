@@ -25,6 +25,7 @@ import { toBase64 } from '../util/bytes.ts';
 import type { Logger } from '../logger.ts';
 import { fetchedSize, logPhase, type LogState } from '../store/codec.ts';
 import type { TransientFault } from '../mirror/types.ts';
+import { logStateOf } from '../mirror/follower.ts';
 import type { WitnessPolicy } from '../note/witness-policy.ts';
 import type { SourceStatus } from '../monitor/checkpoint-sources.ts';
 
@@ -44,7 +45,7 @@ export interface ApiOptions {
   checkpointSources?: (log: string) => readonly SourceStatus[];
   /** Why a log counts as stale for /readyz and /v1/logs (the daemon's `mirror-stalled` rule), or undefined. */
   stalled?: (state: Readonly<LogState>) => string | undefined;
-  /** What the daemon's follower saw of a log the store holds no state of (never bootstrapped), listed and judged as any other. */
+  /** What the daemon's follower saw of a log the store holds no state of (never bootstrapped, or never reached), listed and judged as any other. */
   unstoredState?: (log: string) => Readonly<LogState> | undefined;
   corsOrigins?: string[];
   rateLimitPerMinute?: number;
@@ -138,17 +139,18 @@ export function createApp(o: ApiOptions): Hono {
     if (!store.isOpen) problems.push('store: not open');
     for (const name of o.logNames()) {
       // While a reopen after a write fault has not succeeded, the store is closed: say so per log.
-      const s = await store.readLogState(name).catch((e: unknown) => {
+      const read = await logStateOf(store, name, o.unstoredState).catch((e: unknown) => {
         problems.push(`${name}: state unreadable (${e instanceof Error ? e.message.slice(0, 200) : 'store unavailable'})`);
         return null;
       });
-      if (s === null) continue;
+      if (read === null) continue;
+      const { state: judged, stored } = read;
+      const s = stored ? judged : undefined;
       if (s?.status === 'halted') {
         problems.push(`${name}: halted (${s.halt?.code}: ${s.halt?.message})`);
         continue;
       }
       // A log not bootstrapped is not ready, and may be stalled too (a witness policy no checkpoint meets): say both.
-      const judged = s ?? o.unstoredState?.(name);
       const stalled = judged && o.stalled?.(judged);
       const why = stalled ? `stalled (${stalled})` : undefined;
       if (!s) problems.push(`${name}: not bootstrapped yet${why ? `; ${why}` : ''}`);
@@ -180,9 +182,10 @@ export function createApp(o: ApiOptions): Hono {
     queryOf(c, NoQuery);
     const out = [];
     for (const name of o.logNames()) {
-      // A log never bootstrapped has no stored state: listed from what its follower saw, once it saw the log.
-      const s = (await store.readLogState(name)) ?? o.unstoredState?.(name);
-      if (s) out.push(logView(s, o.transientFault?.(name), o.witnessPolicy?.(name), o.checkpointSources?.(name), o.stalled?.(s)));
+      // A log never bootstrapped has no stored state: listed from what its follower saw, its configuration
+      // until a checkpoint is seen (an upstream that refuses, answers 401…: its transientError says so).
+      const { state: s, stored } = await logStateOf(store, name, o.unstoredState);
+      if (s) out.push(logView(s, { fault: o.transientFault?.(name), witnesses: o.witnessPolicy?.(name), sources: o.checkpointSources?.(name), stalled: o.stalled?.(s), stored }));
     }
     return c.json(out);
   });

@@ -4,7 +4,7 @@
  * queries and views; errors become JSON in `onError` only.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { z } from 'zod';
 import type { Metrics } from '../metrics.ts';
@@ -13,12 +13,12 @@ import { VERSION } from '../version.ts';
 import { bodyLimit } from './body-limit.ts';
 import { apiError, errorJson, errorResponse, isRekorPath } from './errors.ts';
 import { buildOpenApi } from './openapi.ts';
-import { EntryQuery, Index, LogName, NoQuery, PageQuery, parseQuery, SEARCH_DEFAULT_LIMIT, SearchQuery, Uuid } from './params.ts';
+import { EntryQuery, Index, LogName, NoQuery, PAGE_DEFAULT_LIMIT, PageQuery, parseQuery, SEARCH_DEFAULT_LIMIT, SearchQuery, Uuid } from './params.ts';
 import { rateLimit } from './rate-limit.ts';
 import { rekorRoutes } from './rekor.ts';
 import { bundleRoutes } from './bundle.ts';
 import { searchEntries } from './search.ts';
-import { createSearchGate, pageCost, type SearchGate, searchGate } from './search-gate.ts';
+import { createSearchGate, holdOf, pageCost, scanCost, type SearchGate, searchGate } from './search-gate.ts';
 import { securityHeaders } from './security-headers.ts';
 import { entryView, inclusionProofView, logView, noEntryError } from './views.ts';
 import { toBase64 } from '../util/bytes.ts';
@@ -68,6 +68,8 @@ export interface ApiOptions {
 export interface ApiHelpers {
   query<T extends z.ZodType>(c: Context, schema: T): z.output<T>;
   requireAdmin(c: Context): void;
+  /** Through the API's bound on work in flight (search-gate.ts), reserving `costOf` first. */
+  bounded(costOf: (c: Context) => number): MiddlewareHandler;
 }
 
 function queryOf<T extends z.ZodType>(c: Context, schema: T): z.output<T> {
@@ -99,7 +101,10 @@ export function createApp(o: ApiOptions): Hono {
       throw apiError('API_UNAUTHORIZED', tokenDigest ? 'a valid admin bearer token is required' : 'admin endpoints are disabled: no admin token configured');
     }
   };
-  const helpers: ApiHelpers = { query: queryOf, requireAdmin };
+  // Bounded: a page's cost grows with its entries and takes the mirror's event loop (search-gate.ts).
+  // /healthz, /readyz and /metrics never pass through it.
+  const searches = o.searchGate ?? createSearchGate(o.searchEntriesInFlight ?? 0, metrics);
+  const helpers: ApiHelpers = { query: queryOf, requireAdmin, bounded: (costOf) => searchGate(searches, costOf) };
 
   app.onError((e, c) => {
     const res = errorResponse(c, e);
@@ -189,7 +194,8 @@ export function createApp(o: ApiOptions): Hono {
     }
     return c.json(out);
   });
-  app.get('/v1/logs/:log/checkpoints', async (c) => {
+  // A page of up to 1,000 signed notes (BENCHMARKS.md "Catch-up under heavy reads of the other routes").
+  app.get('/v1/logs/:log/checkpoints', searchGate(searches, pageCost(PAGE_DEFAULT_LIMIT)), async (c) => {
     const log = param(c.req.param('log'), LogName, 'log');
     const q = queryOf(c, PageQuery);
     const s = await store.readLogState(log);
@@ -200,10 +206,12 @@ export function createApp(o: ApiOptions): Hono {
       next: page.next,
     });
   });
-  // Bounded: a page's cost grows with its entries and takes the mirror's event loop (search-gate.ts).
-  // /healthz, /readyz and /metrics never pass through it.
-  const searches = o.searchGate ?? createSearchGate(o.searchEntriesInFlight ?? 0, metrics);
-  app.get('/v1/search', searchGate(searches, pageCost(SEARCH_DEFAULT_LIMIT)), async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery))));
+  // A page holds what its index scan reads, then the entries it found (search.ts resizes its hold). An
+  // identity prefix scan reads each key's entry to list it once (store.ts search): it holds its limit.
+  const scan = scanCost(SEARCH_DEFAULT_LIMIT);
+  const page = pageCost(SEARCH_DEFAULT_LIMIT);
+  const searchCost = (c: Context) => (c.req.query('identity')?.endsWith('*') ? page(c) : scan(c));
+  app.get('/v1/search', searchGate(searches, searchCost), async (c) => c.json(await searchEntries(store, queryOf(c, SearchQuery), holdOf(c))));
   app.get('/v1/entries/by-uuid/:uuid', async (c) => {
     const id = param(c.req.param('uuid'), Uuid, 'uuid').toLowerCase();
     const uuid = id.slice(-64);

@@ -12,11 +12,11 @@ import { digestToBytes } from '../store/codec.ts';
 import { toBase64, toHex } from '../util/bytes.ts';
 import type { ApiOptions } from './app.ts';
 import { apiError } from './errors.ts';
-import { identityLookup, type IndexLookup, MAX_SCANNED, publicKeyLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
+import { identityLookup, type IndexLookup, MAX_SCANNED, PAGE, publicKeyLookup, rekorHash, retrieveEntries } from './index-retrieve.ts';
 import { ENTRY_UUID_PATTERN, INT64_MAX, int64Query, parseSearchIndex, parseSearchLogQuery, patterned, queryValue, TREE_ID_PATTERN } from './rekor-swagger.ts';
 import { consistencyProofView, inclusionProofView } from './views.ts';
 import { retiredTree } from '../mirror/signed-tree.ts';
-import { type SearchGate, searchGate } from './search-gate.ts';
+import { holdOf, type SearchGate, searchGate, scanKeysCost } from './search-gate.ts';
 
 export function rekorRoutes(app: Hono, o: ApiOptions, searches: SearchGate): void {
   const { store } = o;
@@ -225,8 +225,9 @@ export function rekorRoutes(app: Hono, o: ApiOptions, searches: SearchGate): voi
     }
     return c.json(out);
   });
-  // It may read MAX_SCANNED entries: through the search bound, reserving them all (search-gate.ts).
-  app.post('/api/v1/index/retrieve', searchGate(searches, () => MAX_SCANNED), async (c) => {
+  // Through the search bound (search-gate.ts): it holds a page of its index scan, then each page of the
+  // candidates it decodes (retrieveEntries), up to MAX_SCANNED entries in all.
+  app.post('/api/v1/index/retrieve', searchGate(searches, () => scanKeysCost(PAGE)), async (c) => {
     // Validated as Rekor's schema validates it (rekor-swagger.ts): 422 for what it refuses.
     const q = parseSearchIndex(await c.req.text());
     const s = await v1Log();
@@ -239,7 +240,7 @@ export function rekorRoutes(app: Hono, o: ApiOptions, searches: SearchGate): voi
     // A query with no value asks for nothing, and Rekor answers it with an empty list (index.go Values).
     if (lookups.length === 0) return c.json([]);
     // The records come from the one read that decided each candidate (index-retrieve.ts).
-    const found = await retrieveEntries(store, s.name, lookups, q.operator);
+    const found = await retrieveEntries(store, s.name, lookups, q.operator, MAX_SCANNED, holdOf(c));
     return c.json(found.flatMap(({ record }) => (record.v1 ? [`${treeIdHex(record.v1.treeID)}${record.entry.uuid}`] : [])));
   });
 }

@@ -47,8 +47,10 @@ const CHECKPOINT_HISTORY = 2_000;
 const REKOR = 'rekor';
 
 /** What one load request asks: `subject` is the Rekor v1 log's most common SAN (routes mode). */
-type Route = 'issuer' | 'findings' | 'findings-scan' | 'checkpoints' | 'entries-retrieve' | 'index-retrieve';
+type Route = 'healthz' | 'entry' | 'issuer' | 'findings' | 'findings-scan' | 'checkpoints' | 'entries-retrieve' | 'index-retrieve';
 const ROUTES: Record<Route, (subject: string) => { path: string; body?: string }> = {
+  healthz: () => ({ path: '/healthz' }),
+  entry: () => ({ path: `/v1/entries/${REKOR}/${Math.floor(Math.random() * V1)}` }),
   issuer: () => ({ path: `/v1/search?issuer=${encodeURIComponent(GITHUB)}&limit=1000` }),
   findings: () => ({ path: '/v1/findings?limit=1000' }),
   'findings-scan': () => ({ path: '/v1/findings?rule=no-such-rule&limit=1000' }),
@@ -231,16 +233,25 @@ async function main(): Promise<void> {
     // node_modules linked, this file copied in): the same load on the code with neither the bound nor the slices.
     const beforeTree = process.env['BENCH_BEFORE_TREE'];
     const load = (what: string) => `${CONNECTIONS} connections of ${what}`;
+    // Routes mode: the routes this bench brought under the bound, each also run on the code before with BENCH_BEFORE_TREE.
+    const changed: Array<[string, number, Route]> = [
+      ['1,000-finding pages (`GET /v1/findings?limit=1000`)', 1000, 'findings'],
+      ['finding pages a filter matches none of (`GET /v1/findings?rule=…`: every finding read)', 1000, 'findings-scan'],
+      [`1,000-checkpoint pages (\`GET /v1/logs/${REKOR}/checkpoints?limit=1000\`)`, 1000, 'checkpoints'],
+      ['Rekor index searches (`POST /api/v1/index/retrieve`, under the bound)', 1000, 'index-retrieve'],
+    ];
     const runs: Array<[string, number, Route?, string?]> =
       MODE === 'routes'
         ? [
             ['no load (baseline)', 1000],
+            [load('`GET /healthz` (no work: what any request costs)'), 1000, 'healthz'],
+            [load('single entries (`GET /v1/entries/{log}/{index}`)'), 1000, 'entry'],
             [load('1,000-entry issuer pages (`GET /v1/search`, under the bound)'), 1000, 'issuer'],
-            [load('1,000-finding pages (`GET /v1/findings?limit=1000`)'), 1000, 'findings'],
-            [load('finding pages a filter matches none of (`GET /v1/findings?rule=…`: every finding read)'), 1000, 'findings-scan'],
-            [load(`1,000-checkpoint pages (\`GET /v1/logs/${REKOR}/checkpoints?limit=1000\`)`), 1000, 'checkpoints'],
+            ...changed.flatMap(([what, bound, route]): Array<[string, number, Route, string?]> => [
+              [load(what), bound, route],
+              ...(beforeTree ? [[load(`${what}, the code before`), bound, route, beforeTree] as [string, number, Route, string]] : []),
+            ]),
             [load('10-index Rekor retrieves with proofs (`POST /api/v1/log/entries/retrieve`)'), 1000, 'entries-retrieve'],
-            [load('Rekor index searches (`POST /api/v1/index/retrieve`, under the bound)'), 1000, 'index-retrieve'],
             [load('Rekor index searches, no bound (`searchEntriesInFlight: 0`)'), 0, 'index-retrieve'],
           ]
         : [

@@ -25,6 +25,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseConfig } from '../../src/config/load.ts';
 import { startDaemon } from '../../src/daemon.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -84,6 +85,8 @@ interface RunResult {
   rate: number;
   load?: LoadResult;
   rejectedMetric: number;
+  /** The daemon's event-loop delay from then to the end (perf_hooks, ms): how long its callbacks waited. */
+  loopDelay: { p99: number; max: number };
 }
 
 const pct = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN);
@@ -151,14 +154,18 @@ async function child({ url, root, dir, bound, route, rekor }: ChildSpec): Promis
   }
   const v0 = await fetched();
   const t0 = performance.now();
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   while ((await verified()) < BigInt(N)) await sleep(20);
   const rate = Number(BigInt(N) - v0) / ((performance.now() - t0) / 1000);
+  delay.disable();
+  const loopDelay = { p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 };
   loader?.kill('SIGTERM');
   const loadOut = await loaded;
   const rejected = (daemon.metrics as Partial<typeof daemon.metrics>).apiSearchRejected;
   const rejectedMetric = rejected ? ((await rejected.get()).values[0]?.value ?? 0) : 0;
   await daemon.stop();
-  process.stdout.write(JSON.stringify({ rate, ...(loadOut ? { load: JSON.parse(loadOut) as LoadResult } : {}), rejectedMetric } satisfies RunResult));
+  process.stdout.write(JSON.stringify({ rate, ...(loadOut ? { load: JSON.parse(loadOut) as LoadResult } : {}), rejectedMetric, loopDelay } satisfies RunResult));
 }
 
 /**
@@ -281,7 +288,8 @@ async function main(): Promise<void> {
       const pages = l.length ? l.map((x) => (x.ok / x.seconds).toFixed(1)).join(', ') : '—';
       const refused = l.length ? l.map((x) => (x.busy / x.seconds).toFixed(1)).join(', ') : '—';
       const lat = l.length ? l.map((x) => `${x.p50.toFixed(0)} / ${x.p95.toFixed(0)}`).join(', ') : '—';
-      return `| ${what} | ${rates} | ${share} | ${pages} | ${refused} | ${lat} |`;
+      const loop = rs.map((r) => `${r.loopDelay.p99.toFixed(0)} / ${r.loopDelay.max.toFixed(0)}`).join(', ');
+      return `| ${what} | ${rates} | ${share} | ${pages} | ${refused} | ${lat} | ${loop} |`;
     });
     const title = MODE === 'routes' ? 'Catch-up under heavy reads of the other routes' : 'Catch-up under heavy searches';
     const asked = MODE === 'routes' ? "each route's requests" : '1,000-entry issuer pages';
@@ -293,8 +301,8 @@ ${asked} back to back (a refused request is asked again at once). Catch-up rate 
 ${ROUNDS} rounds, each run in a fresh process and store, the runs interleaved (values per round, in order).
 All processes share the machine's cores with each other and with other work.${setup ? `\n${setup}` : ''}
 
-| run | catch-up entries/s | of the baseline in the same round | answered/s | refused (429)/s | latency p50 / p95 (ms) |
-|---|---|---|---|---|---|
+| run | catch-up entries/s | of the baseline in the same round | answered/s | refused (429)/s | latency p50 / p95 (ms) | mirror's event-loop delay p99 / max (ms) |
+|---|---|---|---|---|---|---|
 ${rows.join('\n')}
 
 `);

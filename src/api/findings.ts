@@ -4,12 +4,10 @@ import { SEVERITIES } from '../monitor/finding.ts';
 import type { FindingsRepo } from '../store/findings.ts';
 import type { ApiHelpers } from './app.ts';
 import { apiError } from './errors.ts';
-import { AckBody, FindingsQuery, NoQuery, PAGE_DEFAULT_LIMIT } from './params.ts';
-import { pageCost } from './search-gate.ts';
+import { AckBody, FindingsQuery, NoQuery } from './params.ts';
 
 export function findingsRoutes(app: Hono, h: ApiHelpers, repo: FindingsRepo, now: () => number = () => Math.floor(Date.now() / 1000)): void {
-  // Bounded as a search page: a listing reads findings up to its limit, past more that a filter skips.
-  app.get('/v1/findings', h.bounded(pageCost(PAGE_DEFAULT_LIMIT)), async (c) => {
+  app.get('/v1/findings', async (c) => {
     const q = h.query(c, FindingsQuery);
     return c.json(await repo.list({ limit: q.limit, ...(q.rule ? { rule: q.rule } : {}), ...(q.severity ? { severity: q.severity } : {}), ...(q.status ? { status: q.status } : {}), ...(q.since !== undefined ? { since: q.since } : {}), ...(q.cursor ? { cursor: q.cursor } : {}) }));
   });

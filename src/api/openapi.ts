@@ -38,7 +38,7 @@ const FINDING = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 /** Admin routes: `Authorization: Bearer <api.adminToken>`; 401 carries `WWW-Authenticate: Bearer` (RFC 6750 §3). */
 const admin = { security: [{ adminToken: [] }] };
 const unauthorized = withError('No valid admin bearer token (or no admin token configured)');
-const limited = withError('Rate limited (api.rateLimit.requestsPerMinute), or on /v1/search, /v1/findings and /v1/logs/{log}/checkpoints no room among the entries in flight (api.searchEntriesInFlight, code API_BUSY); with Retry-After');
+const limited = withError('Rate limited (api.rateLimit.requestsPerMinute), or on /v1/search and /v1/logs/{log}/checkpoints no room among the entries in flight (api.searchEntriesInFlight, code API_BUSY); with Retry-After');
 
 /** A nullable JSON number or string, as the views write them (OpenAPI 3.1 is JSON Schema 2020-12: `type` lists null). */
 const maybe = (type: 'integer' | 'string', description: string) => ({ type: [type, 'null'], description });

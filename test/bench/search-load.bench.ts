@@ -11,7 +11,7 @@
  *   git archive 1492ce6 | tar -x -C /tmp/before && ln -s $PWD/node_modules /tmp/before/ && cp test/bench/search-load.bench.ts /tmp/before/test/bench/
  *   BENCH_BEFORE_TREE=/tmp/before npx node test/bench/search-load.bench.ts
  *
- * BENCH_MODE=routes measures the other routes whose work grows with what they read, each under the same load
+ * BENCH_MODE=routes (BENCH_ROUTES=a,b: only those rows) measures the other routes whose work grows with what they read, each under the same load
  * (CONNECTIONS connections back to back): GET /v1/findings (1,000-finding pages, and a filter that matches
  * none, which reads every finding), GET /v1/logs/{log}/checkpoints (1,000-checkpoint pages), and Rekor's
  * POST /api/v1/log/entries/retrieve (10 indexes, each with its inclusion proof) and /api/v1/index/retrieve
@@ -44,6 +44,8 @@ const GITHUB = 'https://token.actions.githubusercontent.com';
 const MODE = process.env['BENCH_MODE'] ?? 'search';
 const V1 = Number(process.env['BENCH_V1_ENTRIES'] ?? 20_000);
 const CHECKPOINT_HISTORY = 2_000;
+/** Routes mode: only these routes' rows (and the baseline), e.g. `BENCH_ROUTES=healthz,entries-retrieve`. */
+const ONLY = process.env['BENCH_ROUTES']?.split(',');
 /** The Rekor v1 log's name in routes mode. */
 const REKOR = 'rekor';
 
@@ -246,10 +248,12 @@ async function main(): Promise<void> {
       ['finding pages a filter matches none of (`GET /v1/findings?rule=…`: every finding read)', 1000, 'findings-scan'],
       [`1,000-checkpoint pages (\`GET /v1/logs/${REKOR}/checkpoints?limit=1000\`)`, 1000, 'checkpoints'],
       ['Rekor index searches (`POST /api/v1/index/retrieve`, under the bound)', 1000, 'index-retrieve'],
+      ['10-index Rekor retrieves with proofs (`POST /api/v1/log/entries/retrieve`)', 1000, 'entries-retrieve'],
     ];
-    const runs: Array<[string, number, Route?, string?]> =
+    type Run = [string, number, Route?, string?];
+    const runs: Run[] =
       MODE === 'routes'
-        ? [
+        ? ([
             ['no load (baseline)', 1000],
             [load('`GET /healthz` (no work: what any request costs)'), 1000, 'healthz'],
             [load('single entries (`GET /v1/entries/{log}/{index}`)'), 1000, 'entry'],
@@ -258,9 +262,8 @@ async function main(): Promise<void> {
               [load(what), bound, route],
               ...(beforeTree ? [[load(`${what}, the code before`), bound, route, beforeTree] as [string, number, Route, string]] : []),
             ]),
-            [load('10-index Rekor retrieves with proofs (`POST /api/v1/log/entries/retrieve`)'), 1000, 'entries-retrieve'],
             [load('Rekor index searches, no bound (`searchEntriesInFlight: 0`)'), 0, 'index-retrieve'],
-          ]
+          ] as Run[]).filter(([, , route]) => !ONLY || route === undefined || ONLY.includes(route))
         : [
             ['no load (baseline)', 1000],
             [load('1,000-entry issuer pages, no bound (`searchEntriesInFlight: 0`)'), 0, 'issuer'],

@@ -140,6 +140,26 @@ describe('search bound over loopback', () => {
       release();
     }
   });
+  it("holds Rekor's POST /api/v1/log/entries/retrieve to 40 entries an item (an entry and its inclusion proof), 400 until its body says how many", async () => {
+    const h: Array<() => void> = [];
+    const hold = (n: number) => void gate.run(n, () => new Promise<void>((r) => h.push(r)));
+    const retrieve = () => fetch(`${url}/api/v1/log/entries/retrieve`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ logIndexes: [1] }) });
+    try {
+      // 601 held: no room for the 400 it reserves first.
+      hold(601);
+      const refused = await retrieve();
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toEqual({ code: 429, message: expect.stringMatching(/^the mirror is busy with other searches/) });
+      h.pop()!();
+      // 600 held: it runs (this mirror holds no Rekor v1 log: Rekor's 404).
+      hold(600);
+      const ran = await retrieve();
+      expect(ran.status).toBe(404);
+      await ran.arrayBuffer();
+    } finally {
+      for (const r of h) r();
+    }
+  });
 });
 
 describe('search bound over loopback, on a mirror', () => {

@@ -24,7 +24,7 @@ const rekorErrors = {
   400: rekorError('Bad request'),
   404: rekorError('Not found'),
   422: rekorError('A value Rekor\'s schema refuses (code 600–611), or more than 10 entries asked for (code 422)'),
-  429: rekorError('Rate limited (api.rateLimit.requestsPerMinute), or on /api/v1/index/retrieve no room among the search entries in flight (api.searchEntriesInFlight); with Retry-After'),
+  429: rekorError('Rate limited (api.rateLimit.requestsPerMinute), or on /api/v1/index/retrieve and /api/v1/log/entries/retrieve no room among the search entries in flight (api.searchEntriesInFlight); with Retry-After'),
   503: rekorError('Store unavailable, or no verified checkpoint yet'),
 };
 /** Any read can meet a store that is being reopened after a write fault (STORE_UNAVAILABLE); /readyz answers 503 when not ready. */

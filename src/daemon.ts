@@ -26,7 +26,7 @@ import { processMalloc } from './util/malloc.ts';
 import { withoutCredentials } from './util/url.ts';
 import { processGcPacer } from './mirror/gc-pacer.ts';
 import { VERSION } from './version.ts';
-import { LogFollower } from './mirror/follower.ts';
+import { LogFollower, logStateOf } from './mirror/follower.ts';
 import type { FollowConfig, MirrorHooks, TransientFault } from './mirror/types.ts';
 import { Store } from './store/store.ts';
 import { accessHint } from './store/level.ts';
@@ -243,7 +243,7 @@ type UnstoredState = (log: string) => Readonly<LogState> | undefined;
 async function checkStalls(store: Store, raiser: FindingRaiser, names: string[], logger: Logger, stallFor: (s: Readonly<LogState>, now: number) => Finding | undefined, unstored: UnstoredState): Promise<void> {
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
-    const s = (await store.getLogState(name)) ?? unstored(name);
+    const { state: s } = await logStateOf(store, name, unstored);
     const f = s && stallFor(s, now);
     if (!f) continue;
     if ((await raiser.raiseOne(f)).raised) logger.warn({ log: name, finding: f.id }, f.message);
@@ -261,10 +261,9 @@ async function judgeStalls(store: Store, metrics: Metrics, names: readonly strin
   const now = Math.floor(Date.now() / 1000);
   for (const name of names) {
     // A store being reopened cannot say: the last judgement stands.
-    const stored = await store.readLogState(name).catch(() => null);
-    if (stored === null) continue;
-    const s = stored ?? unstored(name);
-    setLogStalled(metrics, name, s !== undefined && stallFor(s, now) !== undefined);
+    const read = await logStateOf(store, name, unstored).catch(() => null);
+    if (read === null) continue;
+    setLogStalled(metrics, name, read.state !== undefined && stallFor(read.state, now) !== undefined);
   }
 }
 

@@ -8,7 +8,12 @@
  * Each lookup names the index values that hold every entry it may match, and may say which of those
  * entries Rekor files under the value asked for. The candidates' entry values are read once, in pages, and
  * that one read both decides membership and gives the route what it answers with.
+ *
+ * Bounded with the searches (search-gate.ts): it holds what a page of its index scan costs while it scans,
+ * then each page of candidates while it decodes them, yielding to the event loop every SLICE entries, so
+ * the mirror's callbacks run between them (BENCHMARKS.md "Catch-up under heavy reads of the other routes").
  */
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { describeError } from '../errors.ts';
 import { canonicalPublicKeys, indexedKeyContent, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
@@ -24,6 +29,7 @@ import { apiError } from './errors.ts';
 import { caseForms, goLower } from './rekor-case.ts';
 import { normaliseDigest } from './selectors.ts';
 import { storedSpellings } from '../store/stored-spellings.ts';
+import type { Hold } from './search-gate.ts';
 
 /** What one query field looks up (`what` names it in errors). */
 export interface IndexLookup {
@@ -67,7 +73,10 @@ export function rekorHash(v: string): ReturnType<typeof normaliseDigest> {
 
 /** Index keys read for one lookup (all its values) before giving up on reading all of them (every log's entries count). */
 export const MAX_SCANNED = 10_000;
-const PAGE = 1000;
+/** Index keys read per store.search, and candidates decoded per multi-get. */
+export const PAGE = 1000;
+/** Candidates decoded between two turns of the event loop (as search.ts's pages). */
+const SLICE = 100;
 
 /**
  * `email` or `subject`: the entries with a SAN that folds to the value as Rekor folds both (rekor-case.ts),
@@ -175,7 +184,7 @@ const tooMany = (l: IndexLookup, maxScanned: number) =>
  * candidate is kept when it matches that value too), so only an intersection of values that are all too
  * large is refused.
  */
-export async function retrieveEntries(store: Store, log: string, lookups: readonly IndexLookup[], operator: 'and' | 'or', maxScanned = MAX_SCANNED): Promise<RetrievedEntry[]> {
+export async function retrieveEntries(store: Store, log: string, lookups: readonly IndexLookup[], operator: 'and' | 'or', maxScanned = MAX_SCANNED, hold?: Hold): Promise<RetrievedEntry[]> {
   const sets: Scanned[] = [];
   for (const l of lookups) sets.push({ l, ...(await entriesUnder(store, log, l, maxScanned)) });
   let candidates: number[];
@@ -191,11 +200,14 @@ export async function retrieveEntries(store: Store, log: string, lookups: readon
   const out: RetrievedEntry[] = [];
   for (let at = 0; at < candidates.length; at += PAGE) {
     const indexes = candidates.slice(at, at + PAGE);
+    await hold?.resize(indexes.length);
     const values = await store.getEntryValues(indexes.map((index) => ({ log, index })));
-    const page = indexes.flatMap((index, i): Candidate[] => {
+    const page: Candidate[] = [];
+    for (const [i, index] of indexes.entries()) {
+      if (i > 0 && i % SLICE === 0) await yieldToLoop();
       const v = values[i];
-      return v ? [{ index, ...decodeEntryValue(v, log, index) }] : [];
-    });
+      if (v) page.push({ index, ...decodeEntryValue(v, log, index) });
+    }
     const members = await Promise.all(sets.map((s) => member(store, log, s, page)));
     page.forEach(({ index, record }, i) => {
       if (operator === 'or' ? members.some((m) => m[i]) : members.every((m) => m[i])) out.push({ index, record });

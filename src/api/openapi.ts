@@ -24,7 +24,7 @@ const rekorErrors = {
   400: rekorError('Bad request'),
   404: rekorError('Not found'),
   422: rekorError('A value Rekor\'s schema refuses (code 600–611), or more than 10 entries asked for (code 422)'),
-  429: rekorError('Rate limited (api.rateLimit.requestsPerMinute), or on /api/v1/index/retrieve no room among the search entries in flight (api.searchEntriesInFlight); with Retry-After'),
+  429: rekorError('Rate limited (api.rateLimit.requestsPerMinute), or on /api/v1/index/retrieve and /api/v1/log/entries/retrieve no room among the search entries in flight (api.searchEntriesInFlight); with Retry-After'),
   503: rekorError('Store unavailable, or no verified checkpoint yet'),
 };
 /** Any read can meet a store that is being reopened after a write fault (STORE_UNAVAILABLE); /readyz answers 503 when not ready. */
@@ -38,7 +38,7 @@ const FINDING = { name: 'id', in: 'path', required: true, schema: { type: 'strin
 /** Admin routes: `Authorization: Bearer <api.adminToken>`; 401 carries `WWW-Authenticate: Bearer` (RFC 6750 §3). */
 const admin = { security: [{ adminToken: [] }] };
 const unauthorized = withError('No valid admin bearer token (or no admin token configured)');
-const limited = withError('Rate limited (api.rateLimit.requestsPerMinute), or on /v1/search no room among the search entries in flight (api.searchEntriesInFlight, code API_BUSY); with Retry-After');
+const limited = withError('Rate limited (api.rateLimit.requestsPerMinute), or on /v1/search and /v1/logs/{log}/checkpoints no room among the entries in flight (api.searchEntriesInFlight, code API_BUSY); with Retry-After');
 
 /** A nullable JSON number or string, as the views write them (OpenAPI 3.1 is JSON Schema 2020-12: `type` lists null). */
 const maybe = (type: 'integer' | 'string', description: string) => ({ type: [type, 'null'], description });
@@ -62,10 +62,10 @@ const LOGS = {
       lag: maybe('integer', 'Entries left to verify up to upstreamSize: from verifiedSize, or while bootstrapping from mirroredFrom; null while upstreamSize is'),
       state: { type: 'string', enum: ['bootstrapping', 'following', 'halted'], description: 'bootstrapping until the mirror has verified a checkpoint of the log, as /readyz and tlogwatch_log_state say' },
       lastVerifiedAt: maybe('string', 'When the latest verified checkpoint was verified (RFC 3339)'),
-      mirroredFrom: { type: 'integer', minimum: 0, description: 'The first index the mirror holds' },
+      mirroredFrom: { type: ['integer', 'null'], minimum: 0, description: 'The first index the mirror holds (where it is to start, for a log not bootstrapped yet); null for a log the store holds nothing of whose upstream has not answered yet' },
       halt: { type: 'object', required: ['code', 'message', 'at', 'evidence'], description: 'Why the log is halted, with the signed evidence' },
       transientError: { type: 'object', required: ['code', 'message', 'at', 'rounds'], description: 'While the latest rounds end in transient errors, the latest one' },
-      stalled: { type: 'string', description: "While the log is stale (the daemon's mirror-stalled condition, as /readyz says), why; a log that never bootstrapped is listed once the mirror has seen its checkpoint, and judged alike" },
+      stalled: { type: 'string', description: "While the log is stale (the daemon's mirror-stalled condition, as /readyz says), why; a log that never bootstrapped is judged alike" },
       witnesses: { type: 'object', required: ['quorum', 'of', 'verifiedCosignedBy'] },
       checkpointSources: { type: 'array', items: { type: 'object', required: ['source', 'result', 'checkedAt'] } },
     },

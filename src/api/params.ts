@@ -33,14 +33,16 @@ export const SearchQuery = z
   .strict();
 
 export const EntryQuery = z.object({ include: z.string().regex(/^(body|proof)(,(body|proof))*$/).optional() }).strict();
-export const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(50), cursor: z.string().max(40).regex(/^\d+$/).optional() }).strict();
+/** The page size of the checkpoint and findings listings when none is asked for. */
+export const PAGE_DEFAULT_LIMIT = 50;
+export const PageQuery = z.object({ limit: z.coerce.number().int().min(1).max(1000).default(PAGE_DEFAULT_LIMIT), cursor: z.string().max(40).regex(/^\d+$/).optional() }).strict();
 export const FindingsQuery = z
   .object({
     rule: z.string().max(200).optional(),
     severity: z.enum(['info', 'low', 'medium', 'high', 'critical']).optional(),
     status: z.enum(['open', 'acked', 'suppressed']).optional(),
     since: unixOrIso.optional(),
-    limit: z.coerce.number().int().min(1).max(1000).default(50),
+    limit: z.coerce.number().int().min(1).max(1000).default(PAGE_DEFAULT_LIMIT),
     cursor: z.string().max(400).regex(/^[A-Za-z0-9_-]*$/).optional(),
   })
   .strict();

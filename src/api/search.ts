@@ -14,6 +14,7 @@ import type { SearchQuery } from './params.ts';
 import { SELECTORS, type Selector } from './selectors.ts';
 import { entryView } from './views.ts';
 import { EMPTY_BYTES } from '../util/bytes.ts';
+import type { Hold } from './search-gate.ts';
 
 type Q = z.output<typeof SearchQuery>;
 
@@ -54,7 +55,7 @@ function matches(e: Entry, filters: ReadonlyArray<[Selector, string]>): boolean 
  * One index scan, one multi-get for the page's entries (store.getEntryValues), the log state from the
  * store's read cache; each entry's record is derived from its stored body (entry-value.ts).
  */
-export async function searchEntries(store: Store, q: Q): Promise<{ entries: Array<Record<string, unknown>>; next: string | null }> {
+export async function searchEntries(store: Store, q: Q, hold?: Hold): Promise<{ entries: Array<Record<string, unknown>>; next: string | null }> {
   const p = primary(q);
   const page = await store.search(p.field, p.value, {
     prefix: p.prefix,
@@ -63,6 +64,8 @@ export async function searchEntries(store: Store, q: Q): Promise<{ entries: Arra
     ...(q.until !== undefined ? { until: q.until } : {}),
     ...(q.cursor ? { cursor: q.cursor } : {}),
   });
+  // The rest of the work is the entries found (search-gate.ts): a digest lookup holds 1, not its limit.
+  await hold?.resize(page.refs.length);
   const filters = secondaries(q, p.selector);
   const values = await store.getEntryValues(page.refs);
   const listed = [];

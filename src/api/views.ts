@@ -22,7 +22,8 @@ export interface LogView {
   lag: number | null;
   state: string;
   lastVerifiedAt: string | null;
-  mirroredFrom: number;
+  /** Null for a log the store holds nothing of whose upstream has not answered yet. */
+  mirroredFrom: number | null;
   halt?: { code: string; message: string; at: string; evidence: Record<string, unknown> };
   /** While the latest rounds end in transient errors (entries are kept and fetched again), the latest one. */
   transientError?: { code: string; message: string; at: string; rounds: number };
@@ -60,8 +61,18 @@ export function noEntryError(store: Store, log: string, index: number, s: LogSta
   return apiError('API_NOT_FOUND', `no mirrored entry ${log}/${index}: the mirror holds ${log} from index ${v.mirroredFrom}, verified up to size ${v.verifiedSize ?? 'none yet'} (GET /v1/logs)`);
 }
 
+/** What the daemon knows of a log beside its state, shown in its view. */
+export interface LogViewExtras {
+  fault?: Readonly<TransientFault> | undefined;
+  witnesses?: WitnessPolicy | undefined;
+  sources?: readonly SourceStatus[] | undefined;
+  stalled?: string | undefined;
+  /** False for a log the store holds no state of (its follower's view: follower.ts logStateOf). */
+  stored?: boolean;
+}
+
 /** Sizes in the log's own numbering (virtual for Rekor v1). */
-export function logView(s: Readonly<LogState>, fault?: Readonly<TransientFault>, witnesses?: WitnessPolicy, sources: readonly SourceStatus[] = [], stalled?: string): LogView {
+export function logView(s: Readonly<LogState>, { fault, witnesses, sources = [], stalled, stored = true }: LogViewExtras = {}): LogView {
   const { verified, upstream, lag } = mirrorSizes(s);
   const num = (n: bigint | undefined) => (n === undefined ? null : Number(n));
   return {
@@ -76,7 +87,9 @@ export function logView(s: Readonly<LogState>, fault?: Readonly<TransientFault>,
     lag: num(lag),
     state: logPhase(s),
     lastVerifiedAt: s.verified ? new Date(s.verified.at * 1000).toISOString() : null,
-    mirroredFrom: Number(s.startIndex),
+    // A log the mirror holds nothing of and has seen no checkpoint of (its upstream never answered) has no
+    // start yet: `start: latest` starts at the size its first checkpoint gives.
+    mirroredFrom: !stored && !s.upstream ? null : Number(s.startIndex),
     ...(s.halt ? { halt: { code: s.halt.code, message: s.halt.message, at: new Date(s.halt.at * 1000).toISOString(), evidence: s.halt.evidence } } : {}),
     ...(stalled !== undefined ? { stalled } : {}),
     ...(fault ? { transientError: { code: fault.code, message: fault.message, at: new Date(fault.at * 1000).toISOString(), rounds: fault.rounds } } : {}),

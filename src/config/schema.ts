@@ -295,7 +295,7 @@ const Api = z
       .max(100_000)
       .default(1000)
       .describe(
-        'Entries of /v1/search pages being served at once, across all clients (a page counts its `limit`; Rekor\'s POST /api/v1/index/retrieve, which may read 10,000, the whole bound); 0 = no bound. A page that finds no room within 2 s (or 64 already waiting) is answered 429 with Retry-After and counted in tlogwatch_api_search_rejected_total. Keeps heavy searches from taking the event loop the mirror runs on.',
+        'Entries of pages being served at once, across all clients (a /v1/search page counts its index scan, its `limit` at eight keys an entry, then the entries it found; checkpoint pages their `limit`; Rekor\'s POST /api/v1/index/retrieve a page of its scan, then each page of entries it decodes, and its POST /api/v1/log/entries/retrieve 40 an item, an entry with its proof); 0 = no bound. A page that finds no room within 2 s (or 64 already waiting) is answered 429 with Retry-After and counted in tlogwatch_api_search_rejected_total. Keeps heavy searches from taking the event loop the mirror runs on.',
       ),
     rateLimit: z
       .object({

@@ -76,6 +76,8 @@ export class LogFollower {
   #lastWitnessed: string | undefined;
   /** The state the latest round worked on while the store held none for the log (it never bootstrapped). */
   #unstored: LogState | undefined;
+  /** Whether the latest round found the log's state in the store; undefined before the first round. */
+  #storeHeld: boolean | undefined;
   /** Whether the gauges show the stored state yet (restoreMetrics, or the first round). */
   #restored = false;
   /**
@@ -120,15 +122,19 @@ export class LogFollower {
 
   /**
    * What the latest round saw of a log the store holds no state of (it has not bootstrapped: a witness policy
-   * no checkpoint meets, a start beyond the log's size): its upstream size and where it is to start, so the
-   * daemon judges a stall on it as on any other log (daemon.ts stallOf) and /v1/logs lists it. Undefined
-   * once the store holds the log's state, and before a round has seen its checkpoint.
+   * no checkpoint meets, a start beyond the log's size, an upstream that never answered): its configured
+   * name, type, url and origin, the upstream size once a round has seen one, and where it is to start, so
+   * the daemon judges a stall on it as on any other log (daemon.ts stallOf) and /v1/logs lists it. Before
+   * the first round has read the store, the log as configured (readers ask the store first: logStateOf).
+   * Undefined once the store holds the log's state.
    */
   get unstoredState(): Readonly<LogState> | undefined {
-    const s = this.#unstored;
-    if (!s?.upstream) return undefined;
-    // Where it starts once it bootstraps: `latest` is the size it would start at now.
-    return { ...s, startIndex: this.cfg.start === 'latest' ? s.upstream.size : this.cfg.start };
+    const s = this.#storeHeld === undefined ? this.initialState() : this.#unstored;
+    if (!s) return undefined;
+    // Where it starts once it bootstraps: `latest` is the size it would start at now. Before any size is
+    // seen that is unknown, and nothing reads it (mirrorSizes' lag, /v1/logs' mirroredFrom need the size).
+    const startIndex = this.cfg.start === 'latest' ? s.upstream?.size : this.cfg.start;
+    return startIndex === undefined ? s : { ...s, startIndex };
   }
 
   private noteFault(e: unknown): void {
@@ -187,6 +193,7 @@ export class LogFollower {
     // round sees none: a stall is judged on it, and a round that cannot reach the log does not end it.
     if (!stored && this.#unstored?.upstream) state.upstream = this.#unstored.upstream;
     this.#unstored = stored ? undefined : state;
+    this.#storeHeld = stored !== undefined;
     // A halt is sticky across restarts: every round says so.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {
@@ -677,4 +684,14 @@ export class LogFollower {
     this.publishSizes(state); // the lag now counts from the start
     this.log.info({ log: this.cfg.name, start: want.toString(), treeID: tree.treeID }, 'bootstrapped frontier from an inclusion proof');
   }
+}
+
+/**
+ * A followed log's state for what judges or shows it (/readyz, /v1/logs, the stall check): the stored one,
+ * else what its follower saw of it (`unstored`, LogFollower.unstoredState), with which it is. Rejects when
+ * the store cannot be read (it is being reopened after a write fault).
+ */
+export async function logStateOf(store: Pick<Store, 'readLogState'>, name: string, unstored?: (log: string) => Readonly<LogState> | undefined): Promise<{ state: Readonly<LogState> | undefined; stored: boolean }> {
+  const s = await store.readLogState(name);
+  return s ? { state: s, stored: true } : { state: unstored?.(name), stored: false };
 }

@@ -51,6 +51,7 @@ interface LogView {
   name: string;
   url: string;
   verifiedSize: number | null;
+  transientError?: { code: string; message: string };
 }
 
 describe.each(['tiles', 'v1'] as const)('a private %s log behind an authenticating proxy', (api) => {
@@ -111,16 +112,17 @@ describe.each(['tiles', 'v1'] as const)('a private %s log behind an authenticati
     for (let i = 0; i < 300; i++) {
       views = (await (await fetch(`${d.url}/v1/logs`)).json()) as LogView[];
       const by = (n: string) => views.find((v) => v.name === n);
-      if (by('good')?.verifiedSize === 300 && by('filed')?.verifiedSize === 300 && by('moved')?.verifiedSize === 300 && logLines.some((l) => l.includes('"nokey"'))) break;
+      if (by('good')?.verifiedSize === 300 && by('filed')?.verifiedSize === 300 && by('moved')?.verifiedSize === 300 && by('nokey')?.transientError && logLines.some((l) => l.includes('"nokey"'))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     const by = (n: string) => views.find((v) => v.name === n)!;
     expect(by('good').verifiedSize).toBe(300);
     expect(by('filed').verifiedSize).toBe(300);
     expect(by('moved').verifiedSize).toBe(300);
-    // Without the header: never bootstrapped (so not in /v1/logs, which lists a log once it was seen), the
-    // proxy's 401 and what to configure in the log lines, and the 401s counted.
-    expect(views.map((v) => v.name).sort()).toEqual(['filed', 'good', 'moved']);
+    // Without the header: never bootstrapped (listed in /v1/logs from its configuration, with the 401 as its
+    // transient error), the proxy's 401 and what to configure in the log lines, and the 401s counted.
+    expect(views.map((v) => v.name).sort()).toEqual(['filed', 'good', 'moved', 'nokey']);
+    expect(by('nokey')).toMatchObject({ verifiedSize: null, transientError: { code: 'SOURCE_HTTP_STATUS', message: expect.stringContaining('HTTP 401 from') } });
     expect(await (await fetch(`${d.url}/readyz`)).json()).toEqual({ status: 'unavailable', problems: ['nokey: not bootstrapped yet'] });
     const failed = logLines.map((l) => JSON.parse(l) as { log?: string; err?: string }).find((l) => l.log === 'nokey');
     expect(failed?.err).toMatch(/^SOURCE_HTTP_STATUS: HTTP 401 from http:\/\/127\.0\.0\.1:\d+\/nokey\/\S+: the server asks for authentication \(a log's goes in logs\[\]\.headers/);

@@ -24,7 +24,7 @@ interface LogView { verifiedSize: number; witnesses?: { quorum: number; of: stri
 const view = async () => ((await (await fetch(`${d.url}/v1/logs`)).json()) as LogView[])[0];
 async function until(what: string, done: (v: LogView) => boolean): Promise<LogView> {
   for (let i = 0; i < 300; i++) {
-    const v = await view(); // none until the log has bootstrapped
+    const v = await view();
     if (v && done(v)) return v;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchEntries } from '../../../src/api/search.ts';
 import { SearchQuery } from '../../../src/api/params.ts';
 import { harness, type Harness } from '../../helpers/mirror.ts';
+import { type IndexLookup, MAX_SCANNED, retrieveEntries } from '../../../src/api/index-retrieve.ts';
+import type { Store } from '../../../src/store/store.ts';
+import { SELECTORS } from '../../../src/api/selectors.ts';
 
 describe('a 1,000-entry search page', () => {
   let h: Harness;
@@ -32,5 +35,45 @@ describe('a 1,000-entry search page', () => {
     expect(r.entries).toHaveLength(1000);
     // 1,000 entries decoded, then viewed, 100 at a time: at least 18 turns besides those of the page's reads.
     expect(turns).toBeGreaterThanOrEqual(18);
+  });
+
+  it("and Rekor's index retrieve lets the loop turn between slices of the candidates it decodes (index-retrieve.ts), and resizes its hold to each page of them", async () => {
+    // Every entry GitHub's issuer signed: the lookup reads them as index/retrieve reads a subject's. Its
+    // test runs once a page is decoded, so the turns between the page's read and the first test are the
+    // decoding's (its reads turn the loop too, many times on a busy disk: those are not counted).
+    let turns = 0;
+    let decodedFrom: number | undefined;
+    let decodedTo: number | undefined;
+    const issuer = SELECTORS.find((s) => s.param === 'issuer')!;
+    const lookup: IndexLookup = {
+      what: 'issuer',
+      field: issuer.field,
+      values: [issuer.lookup('https://token.actions.githubusercontent.com').value],
+      matches: () => {
+        decodedTo ??= turns;
+        return true;
+      },
+    };
+    const store = Object.create(h.store) as Store;
+    store.getEntryValues = async (refs) => {
+      const values = await h.store.getEntryValues(refs);
+      decodedFrom ??= turns;
+      return values;
+    };
+    const sizes: number[] = [];
+    const retrieve = retrieveEntries(store, 'sim', [lookup], 'or', MAX_SCANNED, { resize: (n) => Promise.resolve(void sizes.push(n)) });
+    let done = false;
+    void retrieve.finally(() => (done = true));
+    const turn = () => {
+      if (done) return;
+      turns++;
+      setImmediate(turn);
+    };
+    setImmediate(turn);
+    const found = await retrieve;
+    expect(found.length).toBeGreaterThan(500);
+    expect(sizes).toEqual([Math.min(found.length, 1000), ...(found.length > 1000 ? [found.length - 1000] : [])]);
+    // One turn at least between slices of 100 candidates (none without them: the decoding ran in one stretch).
+    expect(decodedTo! - decodedFrom!).toBeGreaterThanOrEqual(Math.floor(Math.min(found.length, 1000) / 100) - 1);
   });
 });

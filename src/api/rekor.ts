@@ -21,7 +21,9 @@ import { holdOf, type SearchGate, searchGate, scanKeysCost } from './search-gate
 /**
  * An entry with its inclusion proof, counted in the entries the search bound counts: measured in-process on a
  * 20,000-entry Rekor v1 mirror (2026-11-30), reading an entry and proving it took 2.3–2.5 ms of CPU, a search
- * page's entry 49–58 µs (40–46×).
+ * page's entry 49–58 µs (40–46×). Since proofs are read by tile with the upper nodes cached (store/tree-hashes.ts
+ * readNodes), an entry with its proof on the API bench's 1M tiles store costs 0.9–2.1 ms in-process, cached or
+ * not (BENCHMARKS.md "An entry with its inclusion proof"); the weight has not been measured again under load.
  */
 const WITH_PROOF = 40;
 

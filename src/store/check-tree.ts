@@ -47,7 +47,7 @@ const ROW = 256;
 export async function checkVerifiedRoot(store: Store, log: string, state: LogState): Promise<string[]> {
   if (!state.verified) return [];
   const problems: string[] = [];
-  const read = store.hashReader(log, state.shard?.seq ?? 0);
+  const read = store.hashReader(log, state.shard?.seq ?? 0, { uncached: true });
   const root = await treeRootAsync(state.verified.size, read).catch((e: unknown) => {
     problems.push(`cannot recompute the verified root: ${describeError(e)}`);
     return undefined;
@@ -183,7 +183,7 @@ export async function checkRetiredShards(store: Store, log: string, { countEntri
     if (missing) problems.push(`retired ${treeName(tree)}: ${missing} of its ${tree.final.size} entries are missing`);
     // The tree that holds the start from there on, as in checkVerifiedRoot (with its start's frontier node
     // by node: the root can resolve through an earlier start's nodes); later trees are held from their first leaf.
-    const read = store.hashReader(log, tree.seq);
+    const read = store.hashReader(log, tree.seq, { uncached: true });
     if (tree.seq > startSeq(state) || localStartIndex(state) !== undefined) {
       const root = await treeRootAsync(tree.final.size, read).catch(() => undefined);
       if (!root || !bytesEqual(root, tree.final.rootHash)) problems.push(`retired ${treeName(tree)}: stored hashes do not rebuild the root of its final checkpoint (size ${tree.final.size})`);

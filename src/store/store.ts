@@ -29,12 +29,13 @@ import { decodeEntryValue, entryValueBody } from './entry-value.ts';
 import { CommitBuilder } from './commit-builder.ts';
 import { indexValues, type IndexMode } from './index-values.ts';
 import { ReverseKeyCursors } from './key-cursors.ts';
+import { NodeCache } from './node-cache.ts';
 import { copyRecords, ENTRIES_DB_OPTIONS, ioErrorMessage, levelDirState, MAIN_DB_OPTIONS, openLevel, writeArrayBatch, writeBatch, type BatchOp } from './level.ts';
 import { PackedPuts } from './packed-puts.ts';
 import { formatReindexProgress, parseReindexProgress, progressEpoch, type ReindexProgress } from './reindex-progress.ts';
 import type { HistoryTrimProgress } from './history-trim.ts';
 import { REOPEN_MIN_FREE_BYTES, volumeOf, writeFailedError, type WriteFault } from './write-fault.ts';
-import { preStartNodes, readNode } from './tree-hashes.ts';
+import { preStartNodes, readNodes } from './tree-hashes.ts';
 import {
   decodeJson,
   heldRange,
@@ -176,6 +177,8 @@ export class Store {
   #findingsGeneration = 0;
   /** Open iterators for index scans, closed on every state write (key-cursors.ts). */
   private cursors: ReverseKeyCursors;
+  /** Upper tree nodes computed for proofs, forgotten on every state write (node-cache.ts). */
+  readonly #nodeCache = new NodeCache();
   /** The reopen count when each builder was made (#checkBuiltSinceReopen). */
   private readonly builtAt = new WeakMap<CommitBuilder, number>();
   /** Each builder's entry values' write, once writeValues has started it. */
@@ -501,6 +504,7 @@ export class Store {
     this.#entryDb = entryDb;
     this.#reopens++;
     this.cursors = new ReverseKeyCursors(db);
+    this.#nodeCache.invalidate();
     this.stateGeneration++;
     this.#findingsGeneration += 2;
     this.stateCache.clear();
@@ -648,11 +652,13 @@ export class Store {
   private async writeState(ops: PackedPuts | readonly BatchOp[], more: readonly BatchOp[] = []): Promise<void> {
     this.stateGeneration++;
     this.stateCache.clear();
+    this.#nodeCache.invalidate();
     try {
       await this.#writingFindings([ops, more], () => this.#write(() => writeBatch(this.#db, ops, {}, more)));
     } finally {
       this.stateGeneration++;
       this.stateCache.clear();
+      this.#nodeCache.invalidate();
       this.cursors.invalidate();
     }
   }
@@ -873,12 +879,16 @@ export class Store {
     return !greatest || greatest.equals(Buffer.from(keyValue));
   }
 
-  /** Any complete-subtree node of a log's tree (`tree` = Rekor v1 shard sequence), from the stored hashes (tree-hashes.ts). */
-  hashReader(log: string, tree = 0): AsyncHashReader {
+  /**
+   * Any complete-subtree node of a log's tree (`tree` = Rekor v1 shard sequence), from the stored hashes
+   * (tree-hashes.ts), upper nodes through the node cache (node-cache.ts). `uncached`: every hash read from
+   * the store, for checks of what it holds (check-tree.ts, check-range.ts), which a kept node would hide.
+   */
+  hashReader(log: string, tree = 0, opts: { uncached?: boolean } = {}): AsyncHashReader {
     return async (nodes: readonly NodeId[]) => {
       const id = this.logIds.get(log);
       if (id === undefined) throw new TlogwatchError('API_NOT_FOUND', `no log named ${log}`);
-      return Promise.all(nodes.map((n) => readNode(this.db, { id, name: log, tree }, n.level, n.index)));
+      return readNodes(this.db, { id, name: log, tree }, nodes, opts.uncached ? undefined : this.#nodeCache);
     };
   }
 

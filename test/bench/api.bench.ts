@@ -153,6 +153,8 @@ async function main(): Promise<void> {
     if (q.entries !== N) throw new Error(`${dir} holds a store of ${q.entries} entries, not BENCH_ENTRIES=${N}`);
     const digest = (i: number) => `/v1/search?digest=${q.digests[(i * 7919) % q.digests.length]}`;
     const identity = (i: number) => `/v1/search?identity=${encodeURIComponent(q.identities[(i * 104729) % q.identities.length]!)}&limit=50`;
+    // One entry with its inclusion proof, spread over the whole log (a proof's nodes: store/tree-hashes.ts readNodes).
+    const proof = (i: number) => `/v1/entries/${LOG}/${(i * 7919) % N}?include=proof`;
     const rows: string[] = [];
     for (const rt of runtimes()) {
       const server = await startServer(dir, rt);
@@ -163,6 +165,8 @@ async function main(): Promise<void> {
         const i50 = await load(server.url, server.pid, 50, identity);
         const i10 = await load(server.url, server.pid, 10, identity);
         const i1 = await load(server.url, server.pid, 1, identity);
+        const p50 = await load(server.url, server.pid, 50, proof);
+        const p1 = await load(server.url, server.pid, 1, proof);
         const row = (first: string, name: string, conns: number, r: Awaited<ReturnType<typeof load>>, target: string) =>
           `| ${first} | ${name} | ${conns} | ${fmt(r.rps)} | ${r.p50} ms | ${r.p99} ms | ${((r.rps / hello.rps) * 100).toFixed(0)}% | ${r.cpuPerRequest === undefined ? '—' : `${fmt(r.cpuPerRequest)} µs`} | ${fmt(r.bytes)} B | ${r.errors} | ${target} |`;
         rows.push(
@@ -171,6 +175,8 @@ async function main(): Promise<void> {
           row('', '/v1/search?identity=…&limit=50', 50, i50, 'p99 ≤ 20 ms'),
           row('', '/v1/search?identity=…&limit=50', 10, i10, 'p99 ≤ 20 ms'),
           row('', '/v1/search?identity=…&limit=50', 1, i1, 'p99 ≤ 20 ms'),
+          row('', '/v1/entries/{log}/{index}?include=proof', 50, p50, '—'),
+          row('', '/v1/entries/{log}/{index}?include=proof', 1, p1, '—'),
         );
       } finally {
         await server.stop();
@@ -182,7 +188,7 @@ Machine: ${machine()}. A mirror of ${fmt(N)} entries (a tiles simulator's log mi
 server in its own process, started the way the first column says, serving as \`tlogwatch serve\` does with the default
 configuration (its listener and limits; api.searchEntriesInFlight ${searchGate()}); autocannon in the bench's process, always
 with Node's defaults. Digests are drawn from across the whole log; identities are the ${q.identities.length} signing
-identities with at least 50 entries. These identity pages flatter real data: the simulator issues one certificate per
+identities with at least 50 entries; entries read with their proofs are spread over the whole log. These identity pages flatter real data: the simulator issues one certificate per
 identity and time slot, so the read cache answers nearly all of their certificates; with every certificate new, as
 Fulcio issues them, a page costs ~2.3 ms of CPU against ~1.6 ms (measured in-process on 2026-11-29, docs/architecture.md
 "A digest lookup"). Server CPU is the server process's user and system time (all its threads)

@@ -113,6 +113,12 @@ export interface Entry {
   integratedTime?: number;
   /** Seconds since the epoch at which this mirror first ingested the entry (orders and filters v2 entries). */
   observedAt?: number;
+  /**
+   * Set when this mirror ingested the entry live: appended after a checkpoint it had seen within a poll
+   * interval (mirror/observed-live.ts), so `observedAt` is close to when the log took it. Absent otherwise
+   * (a catch-up, a backfill, a store written before this existed).
+   */
+  observedLive?: true;
   kind: EntryKind;
   apiVersion: string;
   /** Normalised digests: artifact, payload, envelope, attestation subjects. Sorted, unique. */

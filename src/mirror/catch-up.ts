@@ -26,13 +26,14 @@ import { bytesEqual } from '../util/bytes.ts';
 import { evidence, rootMismatch } from './checkpoint-decision.ts';
 import { processGcPacer, type GcPacer } from './gc-pacer.ts';
 import { afterIngestCommitted, ingestInto } from './ingest.ts';
+import { liveFrom, type PriorObservation } from './observed-live.ts';
 import type { FollowConfig, MirrorHooks } from './types.ts';
 
 /** Leaves [start, end) of a tree of `treeSize`, with the log's level-0 tile hashes where it has tiles. */
 export type LeafFetcher = (start: bigint, end: bigint, treeSize: bigint) => Promise<LeafBatch>;
 
 export interface CatchUpContext {
-  cfg: Pick<FollowConfig, 'name' | 'type' | 'batchSize'>;
+  cfg: Pick<FollowConfig, 'name' | 'type' | 'batchSize' | 'pollIntervalMs'>;
   store: Store;
   metrics: Metrics;
   hooks?: MirrorHooks | undefined;
@@ -46,6 +47,8 @@ export interface CatchUpContext {
   gcPacer?: GcPacer;
   /** Rekor v1: the log's key, to check every entry's SET (ingest.ts checkEntrySET). */
   setKey?: SetKey | undefined;
+  /** The log's size the round before this one saw, and when: which entries are observed live (observed-live.ts). */
+  prior?: () => PriorObservation | undefined;
 }
 
 const BUNDLE = BigInt(TILE_WIDTH);
@@ -147,7 +150,9 @@ export async function catchUp(
       const prior = hooks?.onEntries ? await rolledBackIn(store, cfg.name, offset + frontier.size, offset + fetched) : undefined;
       let result;
       try {
-        result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey, prior: prior?.findings });
+        // Judged per batch, at its own ingest time: a long round's later batches may no longer be live.
+        const live = liveFrom(ctx.prior?.(), now, cfg.pollIntervalMs);
+        result = ingestInto(cfg.name, cfg.type, frontier, batch, now, builder, { treeID: state.shard?.treeID, onEntries: hooks?.onEntries, setKey: ctx.setKey, prior: prior?.findings, liveFrom: live });
       } catch (e) {
         throw withCheckpoint(e, state.verified, note);
       }

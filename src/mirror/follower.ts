@@ -31,6 +31,7 @@ import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
+import type { PriorObservation } from './observed-live.ts';
 import { newestCosignatures } from './witness-history.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
 import { describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
@@ -86,6 +87,8 @@ export class LogFollower {
    * outlasts a supervisor's grace period before SIGKILL. A batch already fetched still commits (catch-up.ts).
    */
   #roundSignal: AbortSignal | undefined;
+  /** The log's size as the round in progress found it recorded (before it polls), for observed-live.ts. */
+  #prior: PriorObservation | undefined;
   /** The checkpoint a tiles round catches up to, and its note: what a rollback's probes authenticate against. */
   #roundCheckpoint: { checkpoint: Checkpoint; note: string } | undefined;
   private readonly tiles?: TilesSource;
@@ -97,7 +100,7 @@ export class LogFollower {
     this.cfg = cfg;
     this.deps = deps;
     this.now = deps.now ?? Date.now;
-    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), onCommitted: () => (this.#storedAt = Math.floor(this.now() / 1000)), setKey: deps.setKey, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
+    this.catchUpContext = { cfg, store: deps.store, metrics: deps.metrics, hooks: deps.hooks, now: this.now, onVerified: (state) => this.afterVerified(state), onCommitted: () => (this.#storedAt = Math.floor(this.now() / 1000)), setKey: deps.setKey, prior: () => this.#prior, ...(deps.gcPacer ? { gcPacer: deps.gcPacer } : {}) };
     // A log with a witness policy has the series from the start at 0, so a first unwitnessed checkpoint is an increase.
     if (cfg.witnesses) deps.metrics.checkpointsUnwitnessed.inc({ log: cfg.name }, 0);
     deps.metrics.entriesRolledBack.inc({ log: cfg.name }, 0);
@@ -194,6 +197,8 @@ export class LogFollower {
     if (!stored && this.#unstored?.upstream) state.upstream = this.#unstored.upstream;
     this.#unstored = stored ? undefined : state;
     this.#storeHeld = stored !== undefined;
+    // Taken before this round's poll overwrites it (observeUpstream): entries beyond it are new since then.
+    this.#prior = state.upstream && { size: state.upstream.size, at: state.upstream.at };
     // A halt is sticky across restarts: every round says so.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {

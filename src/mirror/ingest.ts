@@ -109,9 +109,11 @@ export function ingestBatch(
     setKey?: SetKey | undefined;
     /** Where the nodes to store go as they are made; without it, they are returned in `nodes`. */
     onNode?: NodeVisitor;
+    /** Entries from this virtual index on are marked observed live (observed-live.ts liveFrom); none without it. */
+    liveFrom?: bigint | undefined;
   } = {},
 ): IngestResult {
-  const { certificates = sharedClaims, setKey } = opts;
+  const { certificates = sharedClaims, setKey, liveFrom } = opts;
   const next = frontier.clone();
   const nodes: StoredNode[] = [];
   const keep = opts.onNode ?? ((level: number, index: bigint, hash: Uint8Array) => nodes.push({ level, index, hash }));
@@ -146,6 +148,7 @@ export function ingestBatch(
     if (setKey && type === 'rekor-v1') checkEntrySET(leaf, setKey);
     const entry = type === 'tiles' ? decodeRekorV2Entry(leaf.body, meta, { certificates }) : decodeRekorV1Body(leaf.body, meta, { certificates });
     entry.observedAt ??= observedAt;
+    if (liveFrom !== undefined && leaf.logIndex >= liveFrom) entry.observedLive = true;
     // An attestation that is not this entry's payload (isEntryPayload) is neither kept nor served as its attestation.
     entries.push({ entry, body: leaf.body, leaf: leaf.attestation && !withStatement(entry, leaf.attestation, 'attestation') ? withoutAttestation(leaf) : leaf });
   }
@@ -203,7 +206,7 @@ export function ingestInto(
   batch: LeafBatch,
   observedAt: number,
   builder: CommitBuilder,
-  opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries']; setKey?: SetKey | undefined; prior?: ReadonlyMap<string, Finding> | undefined } = {},
+  opts: { treeID?: string | undefined; onEntries?: MirrorHooks['onEntries']; setKey?: SetKey | undefined; prior?: ReadonlyMap<string, Finding> | undefined; liveFrom?: bigint | undefined } = {},
 ): IngestedInto {
   let next = frontier;
   const kinds = new Map<string, number>();
@@ -214,7 +217,7 @@ export function ingestInto(
   for (let i = 0; i < n; i += INGEST_CHUNK) {
     // The chunk's leaves are made only now (leafRun), so they die with it, young.
     const chunk = leafRun(batch, i, Math.min(n, i + INGEST_CHUNK));
-    const part = ingestBatch(log, type, next, chunk, observedAt, { setKey: opts.setKey, onNode });
+    const part = ingestBatch(log, type, next, chunk, observedAt, { setKey: opts.setKey, onNode, liveFrom: opts.liveFrom });
     next = part.frontier;
     countKinds(part.entries, kinds, undecoded);
     if (opts.onEntries) outcomes.push(opts.onEntries(log, part.entries, observedAt, opts.prior));

@@ -1,13 +1,13 @@
 /**
  * Entry values: the raw canonical body plus only the facts that did not come from it (integrated time,
- * first-seen time, the Rekor v1 SET and tree position, the attestation). The Entry record is derived
+ * first-seen time and whether it was seen live, the Rekor v1 SET and tree position, the attestation). The Entry record is derived
  * again on read by the decoder the mirror used (src/entries, pure and deterministic), so the store never
  * keeps a second copy of what the body already says. For Fulcio-signed entries that copy is ~1.6 KB of
  * certificate claims, about a third of the store (BENCHMARKS.md "Store"), against ~45 µs to decode on read.
  *
  * Layout: format(1) = 2 | decoder(1): 1 Rekor v1, 2 Rekor v2 | u32 facts length | facts JSON | body.
  * Contract for writers: the entry handed to commitBatch is the decoder's output for that body (the mirror's
- * ingest step), plus observedAt.
+ * ingest step), plus observedAt and observedLive.
  */
 import { ClaimsCache } from '../entries/certificate.ts';
 import { decodeRekorV1Body, decodeRekorV2Entry } from '../entries/decode.ts';
@@ -25,6 +25,8 @@ interface Facts {
   t?: number;
   /** observedAt */
   o?: number;
+  /** observedLive; absent (every value written before it existed too) = not observed live */
+  l?: 1;
   /** uuid, only when it is not the leaf hash */
   u?: string;
   v1?: StoredRecord['v1'];
@@ -45,6 +47,7 @@ export function entryValueHead(record: StoredRecord, decoder: LogType): Buffer {
   const facts: Facts = {};
   if (e.integratedTime !== undefined) facts.t = e.integratedTime;
   if (e.observedAt !== undefined) facts.o = e.observedAt;
+  if (e.observedLive) facts.l = 1;
   if (e.uuid !== e.leafHash) facts.u = e.uuid;
   if (record.v1) facts.v1 = record.v1;
   if (record.attestation !== undefined) facts.a = record.attestation;
@@ -87,6 +90,7 @@ export function decodeEntryValue(v: Uint8Array, log: string, index: number): { r
   const meta = { log, index, ...(facts.t !== undefined ? { integratedTime: facts.t } : {}) };
   const entry: Entry = decoder === DECODER.tiles ? decodeRekorV2Entry(body, meta, { certificates: readCache }) : decodeRekorV1Body(body, meta, { certificates: readCache });
   if (facts.o !== undefined) entry.observedAt = facts.o;
+  if (facts.l === 1) entry.observedLive = true;
   if (facts.u !== undefined) entry.uuid = facts.u;
   const record: StoredRecord = { entry };
   if (facts.v1) record.v1 = facts.v1;

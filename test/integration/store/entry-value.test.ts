@@ -14,7 +14,7 @@ const v1Facts: StoredRecord['v1'] = { logID: 'c0d23d6ad406973f9559f3ba2d1ca01f84
 describe('entry values', () => {
   it('give back the record the decoder derives from the body, with the facts kept beside it', () => {
     for (let i = 0; i < 40; i++) {
-      const entry = { ...entryAt(i), observedAt: 1_800_000_000 + i };
+      const entry = { ...entryAt(i), observedAt: 1_800_000_000 + i, ...(i % 2 === 0 ? { observedLive: true as const } : {}) };
       const record: StoredRecord = { entry, v1: v1Facts, ...(i % 3 === 0 ? { attestation: Buffer.from(`{"i":${i}}`).toString('base64') } : {}) };
       const v = encodeEntryValue(record, bodyAt(i), 'rekor-v1');
       const got = decodeEntryValue(v, 'l', i);
@@ -22,6 +22,15 @@ describe('entry values', () => {
       expect(Buffer.from(got.body).equals(Buffer.from(bodyAt(i)))).toBe(true);
       expect(Buffer.from(entryValueBody(v)).equals(Buffer.from(bodyAt(i)))).toBe(true);
     }
+  });
+
+  it('read a value written before observedLive existed as not observed live, and keep the format', () => {
+    const live = encodeEntryValue({ entry: { ...entryAt(2), observedAt: 1_800_000_000, observedLive: true } }, bodyAt(2), 'rekor-v1');
+    const old = encodeEntryValue({ entry: { ...entryAt(2), observedAt: 1_800_000_000 } }, bodyAt(2), 'rekor-v1');
+    expect(live[0]).toBe(old[0]);
+    expect(Buffer.from(live).toString('utf8')).toContain('"l":1');
+    expect(decodeEntryValue(old, 'l', 2).record.entry.observedLive).toBeUndefined();
+    expect(decodeEntryValue(live, 'l', 2).record.entry.observedLive).toBe(true);
   });
 
   it('refuse corrupted values with a clear error, never a crash', () => {

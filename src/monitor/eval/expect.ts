@@ -114,12 +114,17 @@ const FULCIO_MAX_VALIDITY = 3600;
 
 /**
  * The time an off-hours check uses: integratedTime (the log's); else the notBefore of a short-lived
- * Fulcio certificate (Fulcio's, minutes before signing; Rekor v2 has no integratedTime); else the
- * provenance statement's finishedOn/startedOn (the signer's claim); else when this mirror first saw it.
+ * Fulcio certificate (Fulcio's, minutes before signing; Rekor v2 has no integratedTime); else, when this
+ * mirror observed the entry live (mirror/observed-live.ts), when it first saw it, which is then within a
+ * poll interval of the log taking it; else the provenance statement's finishedOn/startedOn (the signer's
+ * claim); else when this mirror first saw it (a catch-up's or backfill's time).
  * `issuer` (which CA of the trusted root issued each signer's certificate, where known): a certificate
  * none issued is not Fulcio's, and its notBefore is whatever its maker wrote, so it is not used: Rekor v2
  * logs a signature under any certificate, and one made around a stolen key with a notBefore in office
- * hours would pass every time window at 3 a.m.
+ * hours would pass every time window at 3 a.m. The provenance dates come after a live observation for
+ * the same reason: whoever holds a stolen key writes them, and a statement signed at 03:00 on a Sunday
+ * can say it finished on Wednesday morning. For an entry reached in a catch-up they are still used, since
+ * observedAt is then the catch-up's time, not the signing's.
  */
 export function entryTime(e: Entry, facts: ProvenanceFacts | undefined, issuer?: SignerIssuer): EntryTime | undefined {
   const it = num(e.integratedTime);
@@ -130,11 +135,12 @@ export function entryTime(e: Entry, facts: ProvenanceFacts | undefined, issuer?:
     const na = num(s.notAfter);
     if (s.type === 'x509' && issuerOf(s) !== undefined && nb !== undefined && na !== undefined && na - nb <= FULCIO_MAX_VALIDITY) return { t: nb, source: 'Fulcio certificate notBefore' };
   }
-  const fin = num(facts?.finishedOn);
-  if (fin !== undefined) return { t: fin, source: 'provenance finishedOn' };
-  const st = num(facts?.startedOn);
-  if (st !== undefined) return { t: st, source: 'provenance startedOn' };
   const seen = num(e.observedAt);
+  if (seen !== undefined && e.observedLive === true) return { t: seen, source: 'observedAt (seen live by this mirror, within a poll interval of being logged)' };
+  const fin = num(facts?.finishedOn);
+  if (fin !== undefined) return { t: fin, source: "provenance finishedOn (the signer's claim)" };
+  const st = num(facts?.startedOn);
+  if (st !== undefined) return { t: st, source: "provenance startedOn (the signer's claim)" };
   if (seen !== undefined) return { t: seen, source: 'observedAt (first seen by this mirror)' };
   return undefined;
 }

@@ -471,10 +471,31 @@ rules:
     expect(entryTime(cert, undefined)).toEqual({ t: sat, source: 'Fulcio certificate notBefore' });
     expect(evaluate(rs, cert, NOW)[0]?.details.timeSource).toBe('Fulcio certificate notBefore');
     const longLived = { ...cert, signer: { ...cert.signer, notAfter: sat + 86_400 * 365 } };
-    expect(entryTime(longLived, { predicateType: 'p', finishedOn: sat })).toEqual({ t: sat, source: 'provenance finishedOn' });
+    expect(entryTime(longLived, { predicateType: 'p', finishedOn: sat })).toEqual({ t: sat, source: "provenance finishedOn (the signer's claim)" });
+    expect(entryTime(longLived, { predicateType: 'p', startedOn: sat })).toEqual({ t: sat, source: "provenance startedOn (the signer's claim)" });
     expect(entryTime(longLived, undefined)).toEqual({ t: wed, source: 'observedAt (first seen by this mirror)' });
     const none = { ...longLived, observedAt: undefined } as Entry;
     expect(evaluate(rs, none, NOW)[0]?.message).toMatch(/no time to check/);
+  });
+  it('an entry observed live: observedAt before the provenance dates its signer wrote, after the log\'s and Fulcio\'s times', () => {
+    const base = ghaEntry('acme', 'api', 'release.yml', 'refs/tags/v1');
+    delete base.integratedTime;
+    const sunday3am = Date.parse('2026-11-29T02:00:00Z') / 1000; // 03:00 in Berlin
+    const wed = Date.parse('2026-11-25T10:00:00Z') / 1000;
+    const claims = { predicateType: 'p', startedOn: wed - 600, finishedOn: wed };
+    // Signed with a long-lived key at 03:00 on a Sunday, the statement claiming Wednesday morning.
+    const stolen = { ...base, signer: { ...base.signer!, notBefore: wed - 86_400, notAfter: wed + 86_400 * 365 }, observedAt: sunday3am, observedLive: true } as Entry;
+    expect(entryTime(stolen, claims)).toEqual({ t: sunday3am, source: 'observedAt (seen live by this mirror, within a poll interval of being logged)' });
+    // Reached in a catch-up on Sunday night: observedAt is the catch-up's, so the claims are used, as before.
+    const caughtUp = { ...stolen, observedLive: undefined } as Entry;
+    expect(entryTime(caughtUp, claims)).toEqual({ t: wed, source: "provenance finishedOn (the signer's claim)" });
+    expect(entryTime(caughtUp, { predicateType: 'p', startedOn: wed })).toEqual({ t: wed, source: "provenance startedOn (the signer's claim)" });
+    // Still after integratedTime and a Fulcio certificate's notBefore.
+    const fulcio = { ...stolen, signer: { ...stolen.signer!, notBefore: wed, notAfter: wed + 600 } } as Entry;
+    expect(entryTime(fulcio, claims)).toEqual({ t: wed, source: 'Fulcio certificate notBefore' });
+    expect(entryTime({ ...stolen, integratedTime: wed }, claims)).toEqual({ t: wed, source: 'integratedTime' });
+    // Live without an observedAt (nothing writes that) falls through to the claims.
+    expect(entryTime({ ...stolen, observedAt: undefined }, claims)?.source).toBe("provenance finishedOn (the signer's claim)");
   });
 });
 

@@ -85,7 +85,7 @@ export const TimeWindowSchema = z
     hours: z.union([Hours, z.array(Hours).min(1)]).optional().describe('Allowed local hours; default all day'),
     holidays: z.array(Holiday).optional().describe('Local dates with no signing expected: YYYY-MM-DD, or MM-DD every year'),
   })
-  .describe('When signing is expected. Applies to the entry time (integratedTime, else the Fulcio certificate notBefore, else provenance finishedOn/startedOn, else observedAt; tlogwatch verify --rules: a signed time only, the SET-signed integratedTime else the earliest verified RFC 3161 timestamp)');
+  .describe('When signing is expected. Applies to the entry time (integratedTime, else the Fulcio certificate notBefore, else observedAt when the mirror observed the entry live, else provenance finishedOn/startedOn (the signer\'s claim), else observedAt; tlogwatch verify --rules: a signed time only, the SET-signed integratedTime else the earliest verified RFC 3161 timestamp)');
 
 const Watch = z
   .strictObject({

@@ -31,7 +31,7 @@ import type { Store } from '../store/store.ts';
 import { writeFailedError } from '../store/write-fault.ts';
 import { bytesEqual, toHex } from '../util/bytes.ts';
 import { catchUp, type CatchUpContext } from './catch-up.ts';
-import type { PriorObservation } from './observed-live.ts';
+import { priorObservation, type PriorObservation } from './observed-live.ts';
 import { newestCosignatures } from './witness-history.ts';
 import { decideCheckpoint, evidence, rootMismatch } from './checkpoint-decision.ts';
 import { describeCosignatures, type Cosignatures, type WitnessPolicy } from '../note/witness-policy.ts';
@@ -197,11 +197,11 @@ export class LogFollower {
     if (!stored && this.#unstored?.upstream) state.upstream = this.#unstored.upstream;
     this.#unstored = stored ? undefined : state;
     this.#storeHeld = stored !== undefined;
-    // Taken before this round's poll overwrites it (observeUpstream): entries beyond it are new since then.
-    this.#prior = state.upstream && { size: state.upstream.size, at: state.upstream.at };
     // A halt is sticky across restarts: every round says so.
     if (state.status === 'halted') setLogState(this.deps.metrics, this.cfg.name, 'halted');
     try {
+      // Taken before this round's poll overwrites it (observeUpstream): entries beyond it are new since then.
+      this.#prior = priorObservation(state.upstream, fetchedSize(state));
       const outcome = this.cfg.type === 'tiles' ? await this.roundTiles(state, signal) : await this.roundV1(state, signal);
       this.#fault = undefined;
       this.#unconfirmed = 0;

@@ -11,7 +11,10 @@
  * at `now` was in this round's checkpoint, so the log held it by `now`. Its append time is thus in
  * [A − cache age, now], and `now` is at most `now − A` (plus the cache age) after it. That gap is bounded
  * here by one poll interval plus LIVE_SLACK_SECONDS (a caught-up round's checkpoint fetch, a batch of new
- * entries and their commit take seconds). Entries reached in a catch-up, a resumed or bootstrapping
+ * entries and their commit take seconds). It assumes the checkpoint served is fresh (Rekor v2 publishes
+ * one within seconds of an append); one older than what the mirror already holds (a cache or replica
+ * behind) is no observation of the log's present size, and the next round counts nothing live from it
+ * (`priorObservation`). Entries reached in a catch-up, a resumed or bootstrapping
  * mirror and a backfill fail the bound or have no prior observation: their observedAt is the catch-up's
  * time, and they are not live.
  */
@@ -20,6 +23,16 @@
 export interface PriorObservation {
   size: bigint;
   at: number;
+}
+
+/**
+ * What a round can count live entries from: the upstream size and time the round before recorded
+ * (`upstream`), unless that size is below `fetched`, the (virtual) size the mirror had already fetched
+ * when the round began: then the checkpoint seen was an old one, and entries past it may have been
+ * appended long before it was seen.
+ */
+export function priorObservation(upstream: PriorObservation | undefined, fetched: bigint): PriorObservation | undefined {
+  return upstream && upstream.size >= fetched ? { size: upstream.size, at: upstream.at } : undefined;
 }
 
 /** Room beyond one poll interval for the round before to finish and this one to fetch and ingest. */

@@ -1,6 +1,6 @@
 /** Which entries count as observed live (src/mirror/observed-live.ts): after a recent observation of the log's size only. */
 import { describe, expect, it } from 'vitest';
-import { LIVE_SLACK_SECONDS, liveFrom } from '../../../src/mirror/observed-live.ts';
+import { LIVE_SLACK_SECONDS, liveFrom, priorObservation } from '../../../src/mirror/observed-live.ts';
 
 describe('liveFrom', () => {
   const at = 1_800_000_000;
@@ -18,5 +18,17 @@ describe('liveFrom', () => {
   it('is none without an observation before (a first round, a bootstrap), or one from the future (a clock set back)', () => {
     expect(liveFrom(undefined, at, 5000)).toBeUndefined();
     expect(liveFrom(prior, at - 1, 5000)).toBeUndefined();
+  });
+});
+
+describe('priorObservation', () => {
+  const upstream = { size: 1000n, at: 1_800_000_000 };
+  it('is the size the round before saw, when the mirror had fetched no further', () => {
+    expect(priorObservation(upstream, 1000n)).toEqual(upstream);
+    expect(priorObservation(upstream, 400n)).toEqual(upstream);
+  });
+  it('is none when that checkpoint was older than what the mirror already held (a cache or replica behind), or there was none', () => {
+    expect(priorObservation(upstream, 1001n)).toBeUndefined();
+    expect(priorObservation(undefined, 0n)).toBeUndefined();
   });
 });

@@ -13,7 +13,6 @@
  * then each page of candidates while it decodes them, yielding to the event loop every SLICE entries, so
  * the mirror's callbacks run between them (BENCHMARKS.md "Catch-up under heavy reads of the other routes").
  */
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { describeError } from '../errors.ts';
 import { canonicalPublicKeys, indexedKeyContent, type RekorKeyFormat } from '../entries/rekor-pki/public-key.ts';
 import { signerFromKeyMaterial, uncachedCertificates } from '../entries/signer.ts';
@@ -28,6 +27,7 @@ import type { Store } from '../store/store.ts';
 import { apiError } from './errors.ts';
 import { caseForms, goLower } from './rekor-case.ts';
 import { normaliseDigest } from './selectors.ts';
+import { SLICE, yieldToLoop } from './search.ts';
 import { storedSpellings } from '../store/stored-spellings.ts';
 import type { Hold } from './search-gate.ts';
 
@@ -75,8 +75,6 @@ export function rekorHash(v: string): ReturnType<typeof normaliseDigest> {
 export const MAX_SCANNED = 10_000;
 /** Index keys read per store.search, and candidates decoded per multi-get. */
 export const PAGE = 1000;
-/** Candidates decoded between two turns of the event loop (as search.ts's pages). */
-const SLICE = 100;
 
 /**
  * `email` or `subject`: the entries with a SAN that folds to the value as Rekor folds both (rekor-case.ts),

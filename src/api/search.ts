@@ -21,9 +21,10 @@ type Q = z.output<typeof SearchQuery>;
 /**
  * Entries decoded (or viewed) between two turns of the event loop: a 1,000-entry page otherwise holds the
  * loop the mirror runs on for its whole decoding, and the mirror's callbacks wait behind it (search-gate.ts).
+ * Rekor's index/retrieve decodes its candidates in the same slices (index-retrieve.ts).
  */
-const SLICE = 100;
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+export const SLICE = 100;
+export const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The selector that drives the scan (the table's first one given), with the index value it scans. */
 function primary(q: Q): { selector: Selector | undefined; field: FieldName; value: Uint8Array; prefix: boolean } {
